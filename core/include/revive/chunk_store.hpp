@@ -1,0 +1,62 @@
+#pragma once
+// Content-addressed chunk files: chunks/ab/<sha256>.zst, one zstd frame each, named by the
+// SHA-256 of the uncompressed bytes. A chunk becomes visible only complete (temp file, fsync,
+// rename), so a killed writer never leaves a partial chunk under a real name.
+
+#include <atomic>
+#include <bitset>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "revive/error.hpp"
+#include "revive/sha256.hpp"
+
+namespace revive {
+
+class ChunkStore {
+ public:
+  /// `dir` holds the 256 prefix folders (created here); `tmp_dir` is on the same filesystem.
+  static Result<ChunkStore> open(std::filesystem::path dir, std::filesystem::path tmp_dir);
+
+  ChunkStore(ChunkStore&& o) noexcept : dir_(std::move(o.dir_)), tmp_dir_(std::move(o.tmp_dir_)) {}
+
+  /// Path of the chunk's file (whether or not it exists).
+  std::filesystem::path path_for(const Digest& d) const;
+
+  /// Size of the stored frame; not_found when the chunk is absent.
+  Result<std::uint64_t> stored_size(const Digest& d) const;
+
+  /// Stores a frame under its digest unless present; returns true when it wrote a new file.
+  /// The caller hashed the uncompressed data; this does not re-check.
+  Result<bool> put(const Digest& d, std::span<const std::byte> frame);
+
+  /// fsyncs every prefix folder that put() renamed into since the last flush, so the new
+  /// names survive power loss before a manifest refers to them.
+  Result<void> flush();
+
+  /// Reads the stored frame into `out` (resized). not_found when absent, io otherwise.
+  Result<void> read(const Digest& d, std::vector<std::byte>& out, std::uint64_t max_size) const;
+
+  /// Deletes a chunk file; missing is not an error.
+  Result<void> remove(const Digest& d);
+
+  /// Calls fn for every file under a chunk name; files that are not valid chunk names are
+  /// reported to `stray` (may be null).
+  Result<void> for_each(const std::function<void(const Digest&, std::uint64_t size)>& fn,
+                        const std::function<void(const std::filesystem::path&)>& stray = {}) const;
+
+ private:
+  ChunkStore(std::filesystem::path dir, std::filesystem::path tmp_dir)
+      : dir_(std::move(dir)), tmp_dir_(std::move(tmp_dir)) {}
+
+  std::filesystem::path dir_;
+  std::filesystem::path tmp_dir_;
+  std::mutex dirty_mu_;
+  std::bitset<256> dirty_;
+};
+
+}  // namespace revive

@@ -1,0 +1,112 @@
+#pragma once
+// Streaming operations on a store: import a raw disk image, export it back bit-identical,
+// verify it. All run on every core with bounded buffers: memory does not grow with image size
+// beyond the extent list (about 100 bytes per chunk).
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "revive/error.hpp"
+#include "revive/image_store.hpp"
+#include "revive/manifest.hpp"
+
+namespace revive {
+
+/// Called from the calling thread, at most ~10 times a second: bytes done of total.
+using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+/// Worker threads for `requested` (0 = one per core).
+unsigned worker_count(unsigned requested);
+
+struct ImportOptions {
+  std::string name;
+  std::uint64_t chunk_size = kDefaultChunkSize;
+  unsigned threads = 0;
+  int zstd_level = 3;
+  bool replace = false;
+  ProgressFn progress;
+  const std::atomic<bool>* cancel = nullptr;  ///< set to stop early (nothing is published)
+};
+
+struct ImportReport {
+  Manifest manifest;
+  std::uint64_t chunks_new = 0;
+  std::uint64_t chunks_reused = 0;  ///< already in the store (dedup)
+  std::uint64_t bytes_written = 0;  ///< compressed bytes newly stored
+  std::uint64_t bytes_read = 0;     ///< bytes actually read (holes found by SEEK_DATA are not)
+};
+
+/// Imports a raw disk image (regular file, sparse or not, or a block device, opened
+/// read-only). Publishes the manifest last; on any failure nothing is published.
+Result<ImportReport> import_raw_image(ImageStore& store, const std::filesystem::path& source,
+                                      const ImportOptions& opts);
+
+/// Why `source` is not importable as a raw image, if it is recognisably something else
+/// (qcow2, compressed file, archive...). Pure: looks at the first bytes only.
+std::optional<std::string> detect_non_raw_format(std::span<const std::byte> head);
+
+struct ExportOptions {
+  unsigned threads = 0;
+  bool overwrite = false;
+  std::optional<PublicKey> trusted;  ///< default: the store's own key
+  ProgressFn progress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct ExportReport {
+  std::uint64_t logical_size = 0;
+  std::uint64_t bytes_written = 0;  ///< data bytes (holes are left sparse)
+};
+
+/// Writes the image to `out` as a (sparse) raw file, bit-identical to what was imported.
+/// Every chunk is hash-checked before its bytes are written; the file appears under `out` only
+/// when complete and flushed. On failure no file is left at `out`.
+Result<ExportReport> export_raw_image(const ImageStore& store, const std::string& name,
+                                      const std::filesystem::path& out, const ExportOptions& opts);
+
+struct ChunkProblem {
+  std::size_t extent = 0;
+  std::uint64_t offset = 0;
+  Digest sha256{};
+  Errc code = Errc::corrupt;
+  std::string problem;  ///< "missing from the store", "hash mismatch (content is ...)", ...
+};
+
+struct VerifyOptions {
+  unsigned threads = 0;
+  std::optional<PublicKey> trusted;
+  ProgressFn progress;
+};
+
+struct VerifyReport {
+  std::string name;
+  std::string signature_problem;  ///< empty when the signature checks out
+  std::uint64_t chunks_checked = 0;
+  std::vector<ChunkProblem> bad_chunks;  ///< sorted by offset
+
+  bool ok() const { return signature_problem.empty() && bad_chunks.empty(); }
+};
+
+/// Checks the manifest's signature and every chunk (present, a single complete zstd frame,
+/// decodes to the right length, hash matches). An error result means it could not even start
+/// (no such image, unreadable manifest); problems found are in the report.
+Result<VerifyReport> verify_image(const ImageStore& store, const std::string& name,
+                                  const VerifyOptions& opts);
+
+struct StoreCheckReport {
+  std::uint64_t chunk_files = 0;
+  std::vector<std::string> bad;          ///< "<sha256>: <problem>"
+  std::vector<std::string> stray_files;  ///< files under chunks/ that are not chunk names
+};
+
+/// Checks every chunk file in the store (referenced or not) decodes to content with the
+/// hash it is named by. Progress counts files.
+Result<StoreCheckReport> check_store_chunks(const ImageStore& store, unsigned threads,
+                                            const ProgressFn& progress);
+
+}  // namespace revive
