@@ -1,0 +1,151 @@
+#include "revive/image_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "revive/file_util.hpp"
+#include "revive/image_ops.hpp"
+#include "temp_dir.hpp"
+#include "test_files.hpp"
+
+namespace revive {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::size_t count_chunk_files(const ImageStore& s) {
+  std::size_t n = 0;
+  EXPECT_TRUE(s.chunks().for_each([&](const Digest&, std::uint64_t) { ++n; }));
+  return n;
+}
+
+TEST(ImageStore, CreatesLayoutAndKey) {
+  test::TempDir dir;
+  auto s = ImageStore::open(dir / "store", true);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_TRUE(fs::exists(dir / "store" / "revive-store"));
+  EXPECT_TRUE(fs::exists(dir / "store" / "keys" / "ed25519.pub"));
+  EXPECT_TRUE(fs::is_directory(dir / "store" / "chunks" / "ff"));
+  auto again = ImageStore::open(dir / "store", false);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)->key().public_key(), (*s)->key().public_key());
+}
+
+TEST(ImageStore, RefusesMissingStoreAndForeignDirectories) {
+  test::TempDir dir;
+  auto missing = ImageStore::open(dir / "nope", false);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+  fs::create_directories(dir / "home");
+  std::ofstream(dir / "home" / "thesis.odt") << "precious";
+  auto foreign = ImageStore::open(dir / "home", true);
+  ASSERT_FALSE(foreign);
+  EXPECT_NE(foreign.error().message.find("not a Revive store"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir / "home" / "thesis.odt"));
+  EXPECT_FALSE(fs::exists(dir / "home" / "chunks"));
+}
+
+TEST(ImageStore, PublishIsExclusiveUnlessReplacing) {
+  test::TempDir dir;
+  auto s = ImageStore::open(dir / "store", true);
+  ASSERT_TRUE(s);
+  Manifest m;
+  m.image_id = "id";
+  m.name = "img";
+  m.logical_size = 1 << 20;
+  m.min_disk_size = m.logical_size;
+  m.chunk_size = 1 << 20;
+  m.extents = {Extent{0, 1 << 20, std::nullopt, 0}};
+  ASSERT_TRUE((*s)->publish(m, false));
+  auto again = (*s)->publish(m, false);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::already_exists);
+  m.source = "second";
+  ASSERT_TRUE((*s)->publish(m, true));
+  auto loaded = (*s)->load("img");
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->source, "second");
+  EXPECT_EQ((*s)->list()->size(), 1u);
+  ASSERT_TRUE((*s)->remove("img"));
+  EXPECT_EQ((*s)->remove("img").error().code, Errc::not_found);
+  EXPECT_EQ((*s)->load("img").error().code, Errc::not_found);
+  EXPECT_TRUE((*s)->list()->empty());
+}
+
+TEST(ImageStore, GcRemovesOnlyUnreferencedChunksAndTempFiles) {
+  test::TempDir dir;
+  auto s = ImageStore::open(dir / "store", true);
+  ASSERT_TRUE(s);
+  const auto shared = test::random_bytes(1 << 20, 1);
+  // a: [shared, A-only]; b: [shared, B-only]
+  test::write_at(dir / "a.img", shared, 0);
+  test::write_at(dir / "a.img", test::random_bytes(1 << 20, 2), 1 << 20);
+  test::write_at(dir / "b.img", shared, 0);
+  test::write_at(dir / "b.img", test::random_bytes(1 << 20, 3), 1 << 20);
+  ImportOptions o;
+  o.chunk_size = 1 << 20;
+  o.name = "a";
+  ASSERT_TRUE(import_raw_image(**s, dir / "a.img", o));
+  o.name = "b";
+  auto rb = import_raw_image(**s, dir / "b.img", o);
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(rb->chunks_reused, 1u);  // the shared chunk is stored once
+  EXPECT_EQ(count_chunk_files(**s), 3u);
+  std::ofstream((*s)->tmp_dir() / "leftover.123.tmp") << "x";
+
+  ASSERT_TRUE((*s)->remove("a"));
+  auto lock = (*s)->lock_exclusive(false);
+  ASSERT_TRUE(lock);
+  auto dry = (*s)->gc(true);
+  ASSERT_TRUE(dry);
+  EXPECT_EQ(dry->chunks_removed, 1u);
+  EXPECT_EQ(count_chunk_files(**s), 3u);
+  auto r = (*s)->gc(false);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->chunks_removed, 1u);
+  EXPECT_EQ(r->chunks_kept, 2u);
+  EXPECT_EQ(r->temp_files_removed, 1u);
+  EXPECT_EQ(count_chunk_files(**s), 2u);
+  lock = StoreLock();
+  VerifyOptions vo;
+  auto v = verify_image(**s, "b", vo);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->ok());
+}
+
+TEST(ImageStore, GcFailsClosedOnAnUnreadableManifest) {
+  test::TempDir dir;
+  auto s = ImageStore::open(dir / "store", true);
+  ASSERT_TRUE(s);
+  test::write_at(dir / "a.img", test::random_bytes(1 << 20, 1), 0);
+  ImportOptions o;
+  o.chunk_size = 1 << 20;
+  o.name = "a";
+  ASSERT_TRUE(import_raw_image(**s, dir / "a.img", o));
+  test::write_at(dir / "b.img", test::random_bytes(1 << 20, 2), 0);
+  o.name = "b";
+  ASSERT_TRUE(import_raw_image(**s, dir / "b.img", o));
+  std::ofstream((*s)->manifest_path("b"), std::ios::trunc) << "{broken";
+  ASSERT_TRUE((*s)->remove("a"));
+  auto r = (*s)->gc(false);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("nothing removed"), std::string::npos);
+  EXPECT_EQ(count_chunk_files(**s), 2u);
+}
+
+TEST(ImageStore, GcWaitsForReaders) {
+  test::TempDir dir;
+  auto s = ImageStore::open(dir / "store", true);
+  ASSERT_TRUE(s);
+  auto shared = (*s)->lock_shared();
+  ASSERT_TRUE(shared);
+  auto ex = (*s)->lock_exclusive(false);
+  ASSERT_FALSE(ex);
+  EXPECT_EQ(ex.error().code, Errc::busy);
+  shared = StoreLock();
+  EXPECT_TRUE((*s)->lock_exclusive(false));
+}
+
+}  // namespace
+}  // namespace revive
