@@ -33,6 +33,30 @@ Result<void> load_chunk(const ChunkStore& chunks, const Manifest& m, const Exten
   return {};
 }
 
+/// Writes `data` at `offset` but leaves all-zero 64 KiB runs unwritten: the output was
+/// ftruncate()d, so they already read as zeros and stay holes (like `zstd --sparse`).
+Result<void> write_skipping_zeros(int fd, std::span<const std::byte> data, std::uint64_t offset,
+                                  const std::string& what) {
+  constexpr std::size_t kBlock = 64 << 10;
+  std::size_t run_start = 0;
+  bool in_run = false;
+  for (std::size_t pos = 0; pos < data.size(); pos += kBlock) {
+    const auto block = data.subspan(pos, std::min(kBlock, data.size() - pos));
+    const bool zero = detail::all_zero(block);
+    if (!zero && !in_run) {
+      run_start = pos;
+      in_run = true;
+    } else if (zero && in_run) {
+      REVIVE_TRY(pwrite_all(fd, data.subspan(run_start, pos - run_start), offset + run_start, what));
+      in_run = false;
+    }
+  }
+  if (in_run) {
+    REVIVE_TRY(pwrite_all(fd, data.subspan(run_start), offset + run_start, what));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<ExportReport> export_raw_image(const ImageStore& store, const std::string& name,
@@ -92,7 +116,7 @@ Result<ExportReport> export_raw_image(const ImageStore& store, const std::string
       if (auto r = load_chunk(store.chunks(), *m, e, zd, frame, out_bytes); !r) {
         return first_error.set(r.error().with_context("at offset " + std::to_string(e.offset)));
       }
-      if (auto r = pwrite_all(fd->get(), out_bytes, e.offset, tmp.string()); !r) {
+      if (auto r = write_skipping_zeros(fd->get(), out_bytes, e.offset, tmp.string()); !r) {
         return first_error.set(r.error());
       }
       done += e.length;
