@@ -5,7 +5,7 @@ option(REVIVE_WERROR "Treat warnings as errors" OFF)
 add_library(revive_warnings INTERFACE)
 target_compile_options(revive_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Wunused -Woverloaded-virtual -Wimplicit-fallthrough
   -Wformat=2)
 if(REVIVE_WERROR)
   target_compile_options(revive_warnings INTERFACE -Werror)

@@ -9,7 +9,6 @@
 #include <memory>
 
 #include "parallel.hpp"
-#include "revive/bounded_queue.hpp"
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
@@ -76,12 +75,6 @@ struct ChunkResult {
   Slot kind = Slot::pending;
 };
 
-struct Job {
-  std::uint64_t index = 0;
-  std::size_t len = 0;
-  std::unique_ptr<std::byte[]> buf;
-};
-
 struct Source {
   UniqueFd fd;
   std::uint64_t size = 0;
@@ -140,63 +133,54 @@ Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
   auto lock = store.lock_shared();
   if (!lock) return lock.error();
 
+  // Each worker claims the next chunk index, reads it itself (pread: no shared position),
+  // and hashes, compresses and stores it. Memory: one chunk buffer and one frame per worker,
+  // whatever the image size; reads spread over the workers instead of funnelling through one.
   const unsigned workers = worker_count(opts.threads);
   const std::uint64_t n_chunks = (size + chunk - 1) / chunk;
   std::vector<ChunkResult> slots(static_cast<std::size_t>(n_chunks));
-  const std::size_t pool = workers + 2;
-  BoundedQueue<std::unique_ptr<std::byte[]>> free_bufs(pool);
-  BoundedQueue<Job> work(pool);
-  for (std::size_t i = 0; i < pool; ++i) {
-    free_bufs.push(std::unique_ptr<std::byte[]>(new std::byte[chunk]));
-  }
-
+  std::atomic<std::uint64_t> next{0};
   detail::FirstError first_error;
   std::atomic<std::uint64_t> done{0};
   std::atomic<std::uint64_t> bytes_read{0};
   std::atomic<std::uint64_t> chunks_new{0};
   std::atomic<std::uint64_t> chunks_reused{0};
   std::atomic<std::uint64_t> bytes_written{0};
-  auto cancelled = [&] { return opts.cancel && opts.cancel->load(std::memory_order_relaxed); };
-  auto stop = [&](Error e) {
-    first_error.set(std::move(e));
-    work.close();
-    free_bufs.close();
-  };
+  std::atomic<bool> sparse{src->sparse_aware};
+  const int fd = src->fd.get();
 
-  auto reader = [&] {
-    bool sparse = src->sparse_aware;
-    for (std::uint64_t i = 0; i < n_chunks; ++i) {
-      if (first_error.failed()) return;
-      if (cancelled()) return stop(make_error(Errc::cancelled, "import cancelled"));
-      const std::uint64_t off = i * chunk;
-      const std::size_t len = static_cast<std::size_t>(std::min(chunk, size - off));
-      if (sparse) {
-        const off_t next = ::lseek(src->fd.get(), static_cast<off_t>(off), SEEK_DATA);
-        if ((next < 0 && errno == ENXIO) || (next >= 0 && static_cast<std::uint64_t>(next) >= off + len)) {
-          slots[i].kind = Slot::hole;
-          done += len;
-          continue;
-        }
-        if (next < 0) sparse = false;  // filesystem without SEEK_DATA: read everything
-      }
-      auto buf = free_bufs.pop();
-      if (!buf) return;
-      if (auto r = pread_exact(src->fd.get(), {buf->get(), len}, off, source.string()); !r) {
-        return stop(r.error());
-      }
-      bytes_read += len;
-      if (!work.push(Job{i, len, std::move(*buf)})) return;
+  // true when [off, off+len) has no data according to SEEK_DATA (a hole in a sparse file).
+  auto known_hole = [&](std::uint64_t off, std::uint64_t len) {
+    if (!sparse.load(std::memory_order_relaxed)) return false;
+    const off_t next_data = ::lseek(fd, static_cast<off_t>(off), SEEK_DATA);
+    if (next_data < 0) {
+      if (errno == ENXIO) return true;  // no data from here to the end
+      sparse = false;                   // filesystem without SEEK_DATA: read everything
+      return false;
     }
-    work.close();
+    return static_cast<std::uint64_t>(next_data) >= off + len;
   };
 
-  auto worker = [&] {
+  auto worker = [&](unsigned) {
     ZstdCompressor zc(opts.zstd_level);
     std::vector<std::byte> frame;
-    while (auto job = work.pop()) {
-      if (first_error.failed()) break;
-      const std::span<const std::byte> data(job->buf.get(), job->len);
-      ChunkResult& slot = slots[job->index];
+    std::unique_ptr<std::byte[]> buf(new std::byte[chunk]);
+    for (std::uint64_t i; (i = next.fetch_add(1)) < n_chunks;) {
+      if (first_error.failed()) return;
+      if (opts.cancel && opts.cancel->load(std::memory_order_relaxed)) {
+        return first_error.set(make_error(Errc::cancelled, "import cancelled"));
+      }
+      const std::uint64_t off = i * chunk;
+      const std::size_t len = static_cast<std::size_t>(std::min(chunk, size - off));
+      ChunkResult& slot = slots[i];
+      if (known_hole(off, len)) {
+        slot.kind = Slot::hole;
+        done += len;
+        continue;
+      }
+      const std::span<std::byte> data(buf.get(), len);
+      if (auto r = pread_exact(fd, data, off, source.string()); !r) return first_error.set(r.error());
+      bytes_read += len;
       if (detail::all_zero(data)) {
         slot.kind = Slot::hole;
       } else {
@@ -206,9 +190,9 @@ Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
           slot.stored = *existing;
           ++chunks_reused;
         } else {
-          if (auto r = zc.compress(data, frame); !r) return stop(r.error());
+          if (auto r = zc.compress(data, frame); !r) return first_error.set(r.error());
           auto put = store.chunks().put(slot.sha, frame);
-          if (!put) return stop(put.error());
+          if (!put) return first_error.set(put.error());
           slot.stored = frame.size();
           if (*put) {
             ++chunks_new;
@@ -218,22 +202,12 @@ Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
           }
         }
       }
-      done += job->len;
-      free_bufs.push(std::move(job->buf));
+      done += len;
     }
   };
 
   detail::ProgressThrottle progress(opts.progress);
-  detail::run_threads(
-      workers + 1,
-      [&](unsigned i) {
-        if (i == 0) {
-          reader();
-        } else {
-          worker();
-        }
-      },
-      [&] { progress.maybe(done.load(), size); });
+  detail::run_threads(workers, worker, [&] { progress.maybe(done.load(), size); });
 
   if (auto e = first_error.take()) {
     return e->with_context("import of " + source.string() + " stopped; no image was published");
