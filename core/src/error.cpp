@@ -19,6 +19,8 @@ std::string_view to_string(Errc code) {
     case Errc::unsupported: return "unsupported";
     case Errc::busy: return "busy";
     case Errc::cancelled: return "cancelled";
+    case Errc::conflict: return "conflict";
+    case Errc::unauthorized: return "unauthorized";
     case Errc::internal: return "internal";
   }
   return "unknown";

@@ -22,6 +22,8 @@ enum class Errc {
   unsupported,     ///< valid but not handled (yet)
   busy,            ///< locked by someone else
   cancelled,       ///< stopped on request
+  conflict,        ///< valid request that contradicts the current state (HTTP 409)
+  unauthorized,    ///< missing or wrong credentials (HTTP 401)
   internal,        ///< a library we call failed in a way that is not the input's fault
 };
 
