@@ -31,6 +31,9 @@ enum class Errc {
 std::string_view to_string(Errc code);
 
 struct Error {
+  Error() = default;
+  Error(Errc c, std::string m) : code(c), message(std::move(m)) {}
+
   Errc code = Errc::internal;
   std::string message;
 

@@ -1,0 +1,45 @@
+#pragma once
+// The versioned JSON API (/api/v1), health, metrics and chunk serving: routes requests to the
+// state store and the image store. Knows nothing of Beast or Asio.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http_types.hpp"
+#include "metrics.hpp"
+#include "revive/image_store.hpp"
+#include "state.hpp"
+
+namespace revive::server {
+
+struct ApiHooks {
+  /// Wake long-polls waiting on a key.
+  std::function<void(const std::string& key)> notify;
+  /// Runs `work` on the blocking-work pool, then `done` back on the io thread.
+  std::function<void(std::function<void()> work, std::function<void()> done)> run_blocking;
+};
+
+struct ApiOptions {
+  int max_long_poll_s = 30;
+};
+
+class Api {
+ public:
+  Api(StateStore& state, ImageStore& images, Metrics& metrics, ApiHooks hooks, ApiOptions opts = {});
+
+  /// Answers one request; sets `route` to its metrics label.
+  Response handle(Request& req, std::string& route);
+
+  /// Which requests are uploads (their bodies are spooled to a file, not memory).
+  static bool is_upload(const Request& req);
+  /// Refuses an upload from its header alone (no operator token, bad name) before any byte
+  /// of the body is spooled to disk.
+  std::optional<Response> upload_precheck(const Request& req);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace revive::server

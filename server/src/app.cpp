@@ -1,0 +1,258 @@
+#include "app.hpp"
+
+#include <boost/asio.hpp>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <optional>
+
+#include "api.hpp"
+#include "http_server.hpp"
+#include "revive/image_store.hpp"
+#include "state.hpp"
+
+namespace revive::server {
+
+namespace asio = boost::asio;
+
+Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon + 1 == s.size()) {
+    return make_error(Errc::invalid_input, "listen address \"" + s + "\" must be HOST:PORT");
+  }
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(s.substr(colon + 1), &used);
+    if (used != s.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    return make_error(Errc::invalid_input, "listen port in \"" + s + "\" is not a number from 0 to 65535");
+  }
+  return std::make_pair(host.empty() ? std::string("0.0.0.0") : host, static_cast<std::uint16_t>(port));
+}
+
+Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& cfg) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    return make_error(Errc::invalid_input, path.string() + ":" + std::to_string(e.source().begin.line) + ": " +
+                                               std::string(e.description()));
+  }
+  auto bad = [&](const std::string& key, const std::string& want) {
+    return make_error(Errc::invalid_input, path.string() + ": \"" + key + "\" must be " + want);
+  };
+  for (auto&& [k, v] : t) {
+    const std::string key(k.str());
+    if (key == "state_dir" || key == "store" || key == "listen") {
+      auto s = v.value<std::string>();
+      if (!s) return bad(key, "a string");
+      if (key == "state_dir") cfg.state_dir = *s;
+      if (key == "store") cfg.store_dir = *s;
+      if (key == "listen") cfg.listen = *s;
+    } else if (key == "long_poll_s" || key == "max_body_bytes" || key == "shutdown_grace_s" ||
+               key == "stall_timeout_s" || key == "blocking_threads") {
+      auto n = v.value<std::int64_t>();
+      if (!n || *n < 0) return bad(key, "a non-negative integer");
+      if (key == "long_poll_s") cfg.long_poll_s = static_cast<int>(*n);
+      if (key == "max_body_bytes") cfg.max_body_bytes = static_cast<std::size_t>(*n);
+      if (key == "shutdown_grace_s") cfg.shutdown_grace_s = static_cast<int>(*n);
+      if (key == "stall_timeout_s") cfg.stall_timeout_s = *n;
+      if (key == "blocking_threads") cfg.blocking_threads = static_cast<unsigned>(std::max<std::int64_t>(1, *n));
+    } else if (key == "step_stall_timeout_s") {
+      const auto* tbl = v.as_table();
+      if (!tbl) return bad(key, "a table of step = seconds");
+      for (auto&& [sk, sv] : *tbl) {
+        auto n = sv.value<std::int64_t>();
+        if (!n || *n <= 0) return bad(key + "." + std::string(sk.str()), "a positive integer");
+        cfg.step_stall_timeout_s[std::string(sk.str())] = *n;
+      }
+    } else {
+      return make_error(Errc::invalid_input, path.string() + ": unknown setting \"" + key + "\"");
+    }
+  }
+  return {};
+}
+
+struct App::Impl {
+  ServerConfig cfg;
+  asio::io_context io{1};
+  asio::thread_pool pool;
+  asio::signal_set signals{io, SIGINT, SIGTERM};
+  asio::steady_timer deadline_timer{io};
+  Metrics metrics;
+  std::unique_ptr<ImageStore> images;
+  std::unique_ptr<StateStore> state;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpServer> http;
+  bool stopping = false;
+
+  explicit Impl(ServerConfig c) : cfg(std::move(c)), pool(std::max(1u, cfg.blocking_threads)) {}
+
+  void tick_deadlines() {
+    deadline_timer.expires_after(std::chrono::seconds(1));
+    deadline_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping) return;
+      auto expired = state->expire_deadlines();
+      if (!expired) std::fprintf(stderr, "revive-server: deadline check failed: %s\n", expired.error().message.c_str());
+      tick_deadlines();
+    });
+  }
+
+  void begin_shutdown() {
+    if (stopping) return;
+    stopping = true;
+    std::fprintf(stderr, "revive-server: shutting down (in-flight requests get %d s to finish)\n", cfg.shutdown_grace_s);
+    deadline_timer.cancel();
+    signals.cancel();
+    http->shutdown(std::chrono::seconds(cfg.shutdown_grace_s), [this] { io.stop(); });
+  }
+};
+
+App::App(ServerConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+App::~App() {
+  impl_->pool.join();
+}
+
+Result<void> App::start() {
+  auto& i = *impl_;
+  if (i.cfg.state_dir.empty()) return make_error(Errc::invalid_input, "no state directory (--state DIR)");
+  std::error_code ec;
+  std::filesystem::create_directories(i.cfg.state_dir, ec);
+  if (ec) return make_error(Errc::io, "create " + i.cfg.state_dir.string() + ": " + ec.message());
+  if (i.cfg.store_dir.empty()) i.cfg.store_dir = i.cfg.state_dir / "store";
+  auto listen = parse_listen(i.cfg.listen);
+  if (!listen) return listen.error();
+  auto images = ImageStore::open(i.cfg.store_dir, true);
+  if (!images) return images.error().with_context("image store");
+  i.images = std::move(*images);
+  StateOptions so;
+  so.default_stall_timeout_s = i.cfg.stall_timeout_s;
+  so.stall_timeout_s = i.cfg.step_stall_timeout_s;
+  auto state = StateStore::open(i.cfg.state_dir / "revive.db", [] { return static_cast<std::int64_t>(std::time(nullptr)); }, so);
+  if (!state) return state.error().with_context("state database");
+  i.state = std::move(*state);
+  REVIVE_TRY(i.state->extend_running_deadlines());
+
+  ApiHooks hooks;
+  hooks.notify = [&i](const std::string& key) { i.http->notify(key); };
+  hooks.run_blocking = [&i](std::function<void()> work, std::function<void()> done) {
+    asio::post(i.pool, [&i, work = std::move(work), done = std::move(done)]() mutable {
+      work();
+      asio::post(i.io, std::move(done));
+    });
+  };
+  ApiOptions ao;
+  ao.max_long_poll_s = i.cfg.long_poll_s;
+  i.api = std::make_unique<Api>(*i.state, *i.images, i.metrics, hooks, ao);
+  HttpOptions ho;
+  ho.host = listen->first;
+  ho.port = listen->second;
+  ho.max_body_bytes = i.cfg.max_body_bytes;
+  ho.upload_dir = i.images->tmp_dir();
+  ho.is_upload = &Api::is_upload;
+  ho.upload_precheck = [&i](const Request& r) { return i.api->upload_precheck(r); };
+  i.http = std::make_unique<HttpServer>(i.io, ho, [&i](Request& r, std::string& route) { return i.api->handle(r, route); }, i.metrics);
+  REVIVE_TRY(i.http->start());
+  i.state->set_change_listener([&i](std::int64_t device, const Json& snapshot) {
+    i.http->notify("device:" + std::to_string(device));
+    i.http->publish("device", snapshot.dump());
+  });
+  i.signals.async_wait([&i](boost::system::error_code sec, int) {
+    if (!sec) i.begin_shutdown();
+  });
+  i.tick_deadlines();
+  return {};
+}
+
+std::uint16_t App::port() const { return impl_->http->port(); }
+
+void App::run() { impl_->io.run(); }
+
+void App::stop() {
+  asio::post(impl_->io, [this] { impl_->begin_shutdown(); });
+}
+
+int run_server_main(int argc, char** argv) {
+  CLI::App cli{"revive-server: the Revive workshop imaging server"};
+  cli.set_version_flag("--version", std::string("revive-server ") + REVIVE_VERSION);
+  ServerConfig cfg;
+  std::string config_file, state_dir, store_dir, listen;
+  std::optional<int> long_poll;
+  cli.add_option("--config", config_file, "TOML configuration file (flags override it)");
+  cli.add_option("--state", state_dir, "State directory (database, image store)");
+  cli.add_option("--store", store_dir, "Image store directory (default: STATE/store)");
+  cli.add_option("--listen", listen, "HOST:PORT to listen on (default 0.0.0.0:8080)");
+  cli.add_option("--long-poll", long_poll, "Longest agent long-poll in seconds (default 30)");
+  auto* op = cli.add_subcommand("operator", "Manage operator accounts directly in the state directory");
+  auto* op_add = op->add_subcommand("add", "Create an operator (or set a new password); reads the password from stdin");
+  std::string op_name;
+  op_add->add_option("name", op_name, "Operator name")->required();
+  auto* tok = op->add_subcommand("token", "Print a new API token for an operator (for scripts)");
+  tok->add_option("name", op_name, "Operator name")->required();
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = cli.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  auto die = [](const Error& e) {
+    std::fprintf(stderr, "revive-server: error: %s\n", e.message.c_str());
+    return 1;
+  };
+  if (!config_file.empty()) {
+    if (auto r = load_config_file(config_file, cfg); !r) return die(r.error());
+  }
+  if (!state_dir.empty()) cfg.state_dir = state_dir;
+  if (!store_dir.empty()) cfg.store_dir = store_dir;
+  if (!listen.empty()) cfg.listen = listen;
+  if (long_poll) cfg.long_poll_s = *long_poll;
+  if (cfg.state_dir.empty()) {
+    std::fprintf(stderr, "revive-server: error: no state directory: use --state DIR (or state_dir in --config)\n");
+    return 2;
+  }
+
+  if (op->parsed()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.state_dir, ec);
+    auto state = StateStore::open(cfg.state_dir / "revive.db", [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+    if (!state) return die(state.error());
+    if (op_add->parsed()) {
+      std::string password;
+      std::getline(std::cin, password);
+      if (auto r = (*state)->add_operator(op_name, password); !r) return die(r.error());
+      std::printf("operator %s is ready; log in with `revivectl login --server URL --user %s`\n", op_name.c_str(), op_name.c_str());
+    } else {
+      auto t = (*state)->create_api_token(op_name, "cli");
+      if (!t) return die(t.error());
+      std::printf("%s\n", t->c_str());
+    }
+    return 0;
+  }
+
+  App app(cfg);
+  if (auto r = app.start(); !r) return die(r.error());
+  std::fprintf(stderr, "revive-server %s: listening on %s port %u, state in %s\n", REVIVE_VERSION,
+               cfg.listen.substr(0, cfg.listen.rfind(':')).c_str(), app.port(), cfg.state_dir.string().c_str());
+  std::fflush(stderr);
+  {
+    auto state = StateStore::open(cfg.state_dir / "revive.db", [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+    if (state && *(*state)->operator_count() == 0) {
+      std::fprintf(stderr,
+                   "revive-server: no operator account yet. Create the first one with:\n"
+                   "  echo 'a-long-password' | revive-server --state %s operator add NAME\n",
+                   cfg.state_dir.string().c_str());
+    }
+  }
+  app.run();
+  std::fprintf(stderr, "revive-server: stopped\n");
+  return 0;
+}
+
+}  // namespace revive::server

@@ -1,0 +1,56 @@
+#pragma once
+// revive-server as a library: configuration, and the running daemon (io_context thread owning
+// state + HTTP server, a thread pool for blocking work, deadline timer, signal handling).
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "revive/error.hpp"
+
+namespace revive::server {
+
+struct ServerConfig {
+  std::filesystem::path state_dir;
+  std::filesystem::path store_dir;        ///< default: state_dir/store
+  std::string listen = "0.0.0.0:8080";
+  int long_poll_s = 30;
+  std::size_t max_body_bytes = 1 << 20;
+  std::int64_t stall_timeout_s = 600;
+  std::map<std::string, std::int64_t> step_stall_timeout_s;
+  int shutdown_grace_s = 10;
+  unsigned blocking_threads = 2;
+};
+
+/// Reads a TOML config file into `cfg` (only the keys present). invalid_input names the key.
+Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& cfg);
+
+/// Splits "HOST:PORT" ("[::1]:80" for IPv6).
+Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& s);
+
+class App {
+ public:
+  explicit App(ServerConfig cfg);
+  ~App();
+
+  /// Opens state and store, binds the listener. Error when any of that fails.
+  Result<void> start();
+  /// The bound port.
+  std::uint16_t port() const;
+  /// Runs until SIGTERM/SIGINT (or stop()); returns after the graceful shutdown.
+  void run();
+  /// Asks a running server to shut down gracefully (thread-safe).
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// `revive-server` command line (used by main.cpp and tests).
+int run_server_main(int argc, char** argv);
+
+}  // namespace revive::server

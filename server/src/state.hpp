@@ -1,0 +1,141 @@
+#pragma once
+// The server's persistent state: devices, batches, workflows, runs and steps, step results,
+// the append-only event log, operators and tokens, in SQLite (WAL). Every change is one
+// transaction, so a crash at any point leaves the state of before or after it.
+//
+// Not thread-safe: owned by the io_context thread (see docs/ARCHITECTURE.md).
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "revive/error.hpp"
+#include "sqlite.hpp"
+#include "workflow.hpp"
+
+namespace revive::server {
+
+using Json = nlohmann::json;
+using Clock = std::function<std::int64_t()>;  ///< seconds since the epoch
+
+/// Who a laptop is: firmware identity, never the MAC (docks and pass-through lie).
+struct Identity {
+  std::string system_uuid;
+  std::string serial;
+  std::string model;
+  std::string vendor;
+};
+
+struct EnrolResult {
+  std::int64_t device_id = 0;
+  std::string agent_token;
+  bool new_device = false;
+};
+
+struct StateOptions {
+  std::map<std::string, std::int64_t> stall_timeout_s;  ///< per step kind; default below
+  std::int64_t default_stall_timeout_s = 600;
+  std::int64_t session_ttl_s = 12 * 3600;
+};
+
+class StateStore {
+ public:
+  /// Opens or creates the database and runs pending schema migrations.
+  static Result<std::unique_ptr<StateStore>> open(const std::filesystem::path& db_path, Clock clock,
+                                                  StateOptions opts = {});
+
+  // ---- agents ----
+  /// Finds or creates the device, records MACs/inventory, issues a new per-boot token (older
+  /// tokens of the device stop working), and makes sure it has a workflow run.
+  Result<EnrolResult> enrol(const Identity& id, const Json& macs, const Json& inventory);
+  /// Device id for an agent token; unauthorized otherwise.
+  Result<std::int64_t> authenticate_agent(std::string_view token);
+  /// {"state":"step","step":{id,kind,attempt,params,resumed}} | {"state":"waiting",...} |
+  /// {"state":"done"} | {"state":"cancelled"}
+  Result<Json> next_step(std::int64_t device_id);
+  /// Records progress of a running step (kept in memory; extends its deadline).
+  Result<void> progress(std::int64_t device_id, std::int64_t step_id, const Json& progress);
+  /// Records the result of a step exactly once: {"recorded":true} the first time,
+  /// {"recorded":false,"duplicate":true} for the same answer again, conflict otherwise.
+  Result<Json> post_result(std::int64_t device_id, std::int64_t step_id, std::int64_t attempt,
+                           const std::string& status, const Json& result, const std::string& error);
+  /// Appends agent events to the log.
+  Result<void> add_events(std::int64_t device_id, const Json& events);
+  /// Fails running steps whose deadline passed; returns the affected device ids.
+  Result<std::vector<std::int64_t>> expire_deadlines();
+  /// After a restart: gives every running step a fresh deadline (downtime is not the agent's fault).
+  Result<void> extend_running_deadlines();
+
+  // ---- operators: actions ----
+  Result<std::int64_t> retry_step(std::int64_t step_id, const std::string& who);
+  Result<std::int64_t> skip_step(std::int64_t step_id, const std::string& who);
+  Result<void> cancel_device(std::int64_t device_id, const std::string& who);
+  Result<void> restart_device(std::int64_t device_id, const std::string& who);
+
+  // ---- operators: queries ----
+  Result<Json> list_devices();
+  Result<Json> device(std::int64_t device_id);
+  Result<Json> events_since(std::int64_t after_id, int limit);
+  Result<std::map<std::string, std::int64_t>> device_counts_by_state();
+  /// Live progress of a device's running step (empty object when none).
+  Json live_progress(std::int64_t device_id) const;
+
+  // ---- workflows and batches ----
+  Result<void> put_workflow(const std::string& name, const Json& steps);
+  Result<Json> list_workflows();
+  Result<void> set_setting(const std::string& key, const std::string& value);
+  Result<std::optional<std::string>> setting(const std::string& key);
+  Result<std::int64_t> create_batch(const std::string& name, const std::string& donor,
+                                    const std::optional<std::string>& workflow,
+                                    const std::optional<std::string>& image);
+  Result<Json> list_batches();
+  Result<void> assign_device(std::int64_t device_id, const std::optional<std::string>& batch,
+                             const std::optional<std::string>& workflow);
+
+  // ---- operators and tokens ----
+  Result<void> add_operator(const std::string& name, const std::string& password);
+  Result<std::int64_t> operator_count();
+  /// Session token for a correct name/password; unauthorized otherwise (same message for both).
+  Result<std::string> login(const std::string& name, const std::string& password);
+  Result<std::string> create_api_token(const std::string& operator_name, const std::string& label);
+  /// Operator name for a session or API token; unauthorized otherwise.
+  Result<std::string> authenticate_operator(std::string_view token);
+
+  /// Appends to the event log (used by the server for operator-visible happenings).
+  Result<std::int64_t> log_event(std::optional<std::int64_t> device_id, const std::string& kind, const Json& data);
+
+  /// Called with (device_id, state snapshot) after every change a dashboard shows.
+  void set_change_listener(std::function<void(std::int64_t, const Json&)> fn) { on_change_ = std::move(fn); }
+
+ private:
+  StateStore(Database db, Clock clock, StateOptions opts)
+      : db_(std::move(db)), clock_(std::move(clock)), opts_(std::move(opts)) {}
+  Result<void> migrate();
+  Result<void> ensure_defaults();
+  Result<std::optional<std::int64_t>> active_run(std::int64_t device_id);
+  Result<void> create_run(std::int64_t device_id);
+  std::int64_t stall_timeout(const std::string& kind) const;
+  Result<Json> device_summary(std::int64_t device_id);
+  void notify(std::int64_t device_id);
+
+  Database db_;
+  Clock clock_;
+  StateOptions opts_;
+  std::map<std::int64_t, Json> live_progress_;        // step id -> latest progress
+  std::map<std::int64_t, std::int64_t> heartbeat_;    // step id -> last progress time
+  std::function<void(std::int64_t, const Json&)> on_change_;
+};
+
+/// Opaque random token (URL-safe) and the hash under which it is stored.
+std::string new_token();
+std::string token_hash(std::string_view token);
+
+}  // namespace revive::server

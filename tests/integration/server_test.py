@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""Integration tests for revive-server: the real binary on 127.0.0.1 (port 0 -> the port it
+prints), real sockets, real SQLite files, real curl for Range/ETag.
+
+usage: server_test.py path/to/revive-server path/to/revivectl
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+SERVER = CTL = None
+STEPS = ["inventory", "wipe", "test", "deploy", "provision", "certify", "finish"]
+
+
+class Server:
+    def __init__(self, state, extra=()):
+        self.state = state
+        self.extra = list(extra)
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        self.proc = subprocess.Popen([SERVER, "--state", self.state, "--listen", "127.0.0.1:0", *self.extra],
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        m = re.search(r"port (\d+)", line)
+        assert m, f"server did not start: {line}"
+        self.port = int(m.group(1))
+        threading.Thread(target=self.proc.stderr.read, daemon=True).start()  # drain
+        return self
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self, sig=signal.SIGKILL):
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=30)
+        self.proc.stderr.close()
+        return rc
+
+
+def call(srv, method, path, body=None, token=None, raw=None, headers=None, timeout=40):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(srv.url + path, data=data, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            payload = r.read()
+            return r.status, (json.loads(payload) if r.headers.get_content_type() == "application/json" else payload)
+    except urllib.error.HTTPError as e:
+        payload = e.read()
+        try:
+            return e.code, json.loads(payload)
+        except ValueError:
+            return e.code, payload
+
+
+def make_operator(state, name="alice", password="correct horse battery"):
+    subprocess.run([SERVER, "--state", state, "operator", "add", name], input=password + "\n",
+                   text=True, check=True, capture_output=True)
+
+
+class Agent:
+    """A simulated laptop speaking the agent protocol."""
+
+    def __init__(self, serial, uuid=None):
+        self.identity = {"system_uuid": uuid or f"uuid-{serial}", "serial": serial, "model": "ThinkPad T480",
+                         "vendor": "LENOVO"}
+        self.id = self.token = None
+
+    def enrol(self, srv):
+        st, r = call(srv, "POST", "/api/v1/agents/enrol", {"identity": self.identity, "macs": ["52:54:00:12:34:56"],
+                                                            "inventory": {"ram_gib": 8}})
+        assert st == 200, (st, r)
+        self.id, self.token = r["device_id"], r["agent_token"]
+        return r
+
+    def next(self, srv, wait=0):
+        return call(srv, "POST", f"/api/v1/agents/{self.id}/next?wait={wait}", {}, self.token)
+
+    def result(self, srv, step, status="ok", error="", result=None):
+        return call(srv, "POST", f"/api/v1/agents/{self.id}/steps/{step['id']}/result",
+                    {"attempt": step["attempt"], "status": status, "result": result or {"kind": step["kind"]},
+                     "error": error}, self.token)
+
+
+class ServerTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.state = os.path.join(self.tmp.name, "state")
+        self.srv = Server(self.state).start()
+
+    def tearDown(self):
+        if self.srv.proc.poll() is None:
+            self.srv.kill()
+        self.tmp.cleanup()
+
+    def login(self):
+        make_operator(self.state)
+        st, r = call(self.srv, "POST", "/api/v1/login", {"name": "alice", "password": "correct horse battery"})
+        self.assertEqual(st, 200, r)
+        return r["token"]
+
+    def test_health_and_metrics(self):
+        self.assertEqual(call(self.srv, "GET", "/healthz")[0], 200)
+        st, text = call(self.srv, "GET", "/metrics")
+        self.assertEqual(st, 200)
+        self.assertIn(b"revive_agents{state=", text)
+        self.assertIn(b"revive_http_request_duration_seconds_bucket", text)
+
+    def test_full_protocol_through_every_step(self):
+        a = Agent("PF0ABC12")
+        self.assertTrue(a.enrol(self.srv)["new_device"])
+        seen = []
+        for _ in STEPS:
+            st, r = a.next(self.srv)
+            self.assertEqual(st, 200)
+            self.assertEqual(r["state"], "step", r)
+            step = r["step"]
+            seen.append(step["kind"])
+            st, r = call(self.srv, "POST", f"/api/v1/agents/{a.id}/progress",
+                         {"step": step["id"], "progress": {"bytes_done": 10, "bytes_total": 100, "stage": "x"}}, a.token)
+            self.assertEqual(st, 200, r)
+            self.assertEqual(a.result(self.srv, step)[1], {"recorded": True})
+            self.assertEqual(a.result(self.srv, step)[1], {"recorded": False, "duplicate": True})  # exactly once
+        self.assertEqual(seen, STEPS)
+        self.assertEqual(a.next(self.srv)[1], {"state": "done"})
+        token = self.login()
+        st, dev = call(self.srv, "GET", f"/api/v1/devices/{a.id}", token=token)
+        self.assertEqual(dev["state"], "done")
+        self.assertEqual([r["kind"] for r in dev["results"]], STEPS)
+        # A rebooted laptop that enrols again is the same device and stays done.
+        b = Agent("PF0ABC12")
+        self.assertFalse(b.enrol(self.srv)["new_device"])
+        self.assertEqual(b.id, a.id)
+        self.assertEqual(b.next(self.srv)[1], {"state": "done"})
+        self.assertEqual(a.next(self.srv)[0], 401)  # the old boot's token no longer works
+
+    def test_reconnect_resumes_the_running_step(self):
+        a = Agent("R1")
+        a.enrol(self.srv)
+        st, r = a.next(self.srv)
+        a.result(self.srv, r["step"])
+        st, r = a.next(self.srv)  # wipe handed out
+        self.assertEqual(r["step"]["kind"], "wipe")
+        a2 = Agent("R1")
+        a2.enrol(self.srv)  # reboot mid-wipe
+        st, r2 = a2.next(self.srv)
+        self.assertEqual(r2["step"]["id"], r["step"]["id"])
+        self.assertTrue(r2["step"]["resumed"])
+        self.assertEqual(r2["step"]["attempt"], r["step"]["attempt"])
+
+    def test_failure_waits_for_operator_then_retry_and_skip(self):
+        token = self.login()
+        a = Agent("F1")
+        a.enrol(self.srv)
+        st, r = a.next(self.srv)
+        a.result(self.srv, r["step"], status="failed", error="SMBIOS table unreadable")
+        st, w = a.next(self.srv)
+        self.assertEqual(w["state"], "waiting")
+        self.assertIn("SMBIOS", w["reason"])
+        # A long-poll is answered as soon as the operator retries.
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=a.next(self.srv, wait=20)))
+        t.start()
+        time.sleep(0.5)
+        start = time.time()
+        st, rr = call(self.srv, "POST", f"/api/v1/steps/{r['step']['id']}/retry", {}, token)
+        self.assertEqual(st, 200, rr)
+        t.join(10)
+        self.assertLess(time.time() - start, 5)
+        self.assertEqual(out["r"][1]["step"]["attempt"], 2)
+        # Old attempt's result is refused; skip moves on.
+        self.assertEqual(a.result(self.srv, r["step"])[0], 409)
+        st, rr = call(self.srv, "POST", f"/api/v1/steps/{r['step']['id']}/skip", {}, token)
+        self.assertEqual(st, 200, rr)
+        self.assertEqual(a.next(self.srv)[1]["step"]["kind"], "wipe")
+        st, rr = call(self.srv, "POST", f"/api/v1/devices/{a.id}/cancel", {}, token)
+        self.assertEqual(st, 200, rr)
+        self.assertEqual(a.next(self.srv)[1], {"state": "cancelled"})
+
+    def test_auth_failures_change_nothing(self):
+        a = Agent("A1")
+        a.enrol(self.srv)
+        b = Agent("B1")
+        b.enrol(self.srv)
+        for method, path in [("GET", "/api/v1/devices"), ("POST", "/api/v1/steps/1/skip"),
+                             ("POST", "/api/v1/devices/1/cancel"), ("GET", "/api/v1/export"),
+                             ("POST", "/api/v1/workflows"), ("GET", "/api/v1/events")]:
+            for tok in (None, "wrong", a.token):
+                st, r = call(self.srv, method, path, {}, tok)
+                self.assertEqual(st, 401, (method, path, tok, r))
+        self.assertEqual(call(self.srv, "POST", f"/api/v1/agents/{a.id}/next", {}, None)[0], 401)
+        self.assertEqual(call(self.srv, "POST", f"/api/v1/agents/{a.id}/next", {}, b.token)[0], 401)
+        self.assertEqual(call(self.srv, "POST", "/api/v1/login", {"name": "x", "password": "y"})[0], 401)
+        token = self.login()
+        st, devs = call(self.srv, "GET", "/api/v1/devices", token=token)
+        self.assertTrue(all(d["steps"][1]["state"] == "pending" for d in devs))  # nothing skipped
+
+    def test_malformed_and_oversized_requests(self):
+        a = Agent("M1")
+        a.enrol(self.srv)
+        for raw in [b"{", b"[]", b"null", b"\xff\xfe"]:
+            st, r = call(self.srv, "POST", "/api/v1/agents/enrol", raw=raw)
+            self.assertEqual(st, 400, raw)
+            self.assertIn("JSON", r["error"])
+        st, r = call(self.srv, "POST", f"/api/v1/agents/{a.id}/steps/1/result", {"status": "ok"}, a.token)
+        self.assertEqual(st, 400)
+        st, r = call(self.srv, "POST", f"/api/v1/agents/{a.id}/steps/1/result", {"attempt": 0, "status": "maybe"}, a.token)
+        self.assertEqual(st, 400)
+        # An oversized body is refused from its Content-Length, before it is read.
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        conn.putrequest("POST", "/api/v1/agents/enrol")
+        conn.putheader("Content-Length", str(64 << 20))
+        conn.endheaders()
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 413)
+        self.assertIn(b"larger than", resp.read())
+        conn.close()
+        st, r = call(self.srv, "GET", "/healthz", headers={"X-Big": "a" * 20000})
+        self.assertEqual(st, 431)
+        st, r = call(self.srv, "GET", "/chunks/not-a-hash")
+        self.assertEqual(st, 400)
+        st, r = call(self.srv, "GET", "/nope")
+        self.assertEqual(st, 404)
+        st, _ = a.next(self.srv)
+        self.assertEqual(st, 200)  # still serving, nothing recorded by the bad requests
+        token = self.login()
+        st, dev = call(self.srv, "GET", f"/api/v1/devices/{a.id}", token=token)
+        self.assertEqual(dev["results"], [])
+
+    def test_chunks_with_curl_range_and_etag(self):
+        store = os.path.join(self.state, "store")
+        img = os.path.join(self.tmp.name, "a.img")
+        with open(img, "wb") as f:
+            f.write(os.urandom(3 << 20))
+        subprocess.run([CTL, "image", "import", "--no-progress", "--store", store, "--name", "a", img], check=True,
+                       capture_output=True)
+        info = json.loads(subprocess.run([CTL, "image", "info", "--store", store, "--json", "a"], check=True,
+                                         capture_output=True, text=True).stdout)
+        sha = info["extents"][0]["sha256"]
+        path = os.path.join(store, "chunks", sha[:2], sha + ".zst")
+        with open(path, "rb") as f:
+            data = f.read()
+        url = f"{self.srv.url}/chunks/{sha}"
+        out = os.path.join(self.tmp.name, "c")
+
+        def curl(*args):
+            r = subprocess.run(["curl", "-s", "-D", "-", "-o", out, *args, url], capture_output=True, text=True)
+            status = int(r.stdout.split()[1])
+            body = b""
+            if os.path.exists(out):
+                with open(out, "rb") as f:
+                    body = f.read()
+            return status, r.stdout.lower(), body
+
+        st, hdr, body = curl()
+        self.assertEqual(st, 200)
+        self.assertEqual(body, data)
+        etag = re.search(r'etag: (".*")', hdr).group(1)
+        st, hdr, body = curl("-r", "100-199")
+        self.assertEqual(st, 206)
+        self.assertEqual(body, data[100:200])
+        self.assertIn(f"content-range: bytes 100-199/{len(data)}", hdr)
+        st, hdr, body = curl("-r", "-50")
+        self.assertEqual((st, body), (206, data[-50:]))
+        os.remove(out)
+        st, hdr, body = curl("-H", f"If-None-Match: {etag}")
+        self.assertEqual(st, 304)
+        st, hdr, _ = curl("-r", f"{len(data)}-")
+        self.assertEqual(st, 416)
+        st, hdr, body = curl("-r", "0-9", "-H", 'If-Range: "stale"')
+        self.assertEqual((st, body), (200, data))  # a stale If-Range gets the whole chunk
+        # keep-alive: two requests on one connection
+        r = subprocess.run(["curl", "-sv", "-o", "/dev/null", url, "-o", "/dev/null", url], capture_output=True, text=True)
+        self.assertIn("Re-using existing connection", r.stderr)
+        st, _ = call(self.srv, "GET", "/chunks/" + "0" * 64)
+        self.assertEqual(st, 404)
+        # the signed manifest needs a token
+        self.assertEqual(call(self.srv, "GET", "/api/v1/images/a/manifest")[0], 401)
+        token = self.login()
+        st, m = call(self.srv, "GET", "/api/v1/images/a/manifest", token=token)
+        self.assertEqual(st, 200)
+        self.assertIn("signature", m)
+
+    def test_image_upload_streams_into_the_store(self):
+        token = self.login()
+        img = os.path.join(self.tmp.name, "up.img")
+        with open(img, "wb") as f:
+            f.write(os.urandom(5 << 20))
+            f.truncate(32 << 20)
+        with open(img, "rb") as f:
+            body = f.read()
+        st, r = call(self.srv, "POST", "/api/v1/images?name=uploaded", raw=body, token=token, timeout=120)
+        self.assertEqual(st, 201, r)
+        self.assertEqual(r["logical_size"], 32 << 20)
+        out = os.path.join(self.tmp.name, "back.img")
+        subprocess.run([CTL, "image", "export", "--no-progress", "--store", os.path.join(self.state, "store"),
+                        "uploaded", out], check=True, capture_output=True)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), body)
+        st, r = call(self.srv, "POST", "/api/v1/images?name=x", raw=b"QFI\xfb" + bytes(4096), token=token)
+        self.assertEqual(st, 400)
+        self.assertIn("qcow2", r["error"])
+        # Without a token the upload is refused from its header; nothing is spooled.
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        conn.putrequest("POST", "/api/v1/images?name=y")
+        conn.putheader("Content-Length", str(1 << 30))
+        conn.endheaders()
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 401)
+        conn.close()
+        self.assertEqual(os.listdir(os.path.join(self.state, "store", "tmp")), [])
+        st, imgs = call(self.srv, "GET", "/api/v1/images", token=token)
+        self.assertEqual([i["name"] for i in imgs], ["uploaded"])
+
+    def test_deadline_marks_a_hung_step_failed(self):
+        self.srv.kill()
+        cfg = os.path.join(self.tmp.name, "c.toml")
+        with open(cfg, "w") as f:
+            f.write("stall_timeout_s = 2\n")
+        self.srv = Server(self.state, ["--config", cfg]).start()
+        a = Agent("H1")
+        a.enrol(self.srv)
+        st, r = a.next(self.srv)
+        time.sleep(4)
+        st, w = a.next(self.srv)
+        self.assertEqual(w["state"], "waiting")
+        self.assertIn("deadline", w["reason"])
+        self.assertEqual(a.result(self.srv, r["step"])[0], 409)  # too late: the failure stands
+
+    def test_sigterm_is_graceful(self):
+        a = Agent("G1")
+        a.enrol(self.srv)
+        out = {}
+        st, r = a.next(self.srv)
+        a.result(self.srv, r["step"], status="failed", error="x")
+        t = threading.Thread(target=lambda: out.update(r=a.next(self.srv, wait=25)))
+        t.start()
+        time.sleep(0.5)
+        start = time.time()
+        self.assertEqual(self.srv.kill(signal.SIGTERM), 0)
+        t.join(10)
+        self.assertLess(time.time() - start, 8)
+        self.assertEqual(out["r"][1]["state"], "waiting")  # the long-poll got its answer before exit
+
+    def test_bad_config_is_refused_clearly(self):
+        cfg = os.path.join(self.tmp.name, "bad.toml")
+        with open(cfg, "w") as f:
+            f.write("listen = 5\n")
+        r = subprocess.run([SERVER, "--config", cfg, "--state", self.state], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('"listen" must be a string', r.stderr)
+        with open(cfg, "w") as f:
+            f.write("colour = 'blue'\n")
+        r = subprocess.run([SERVER, "--config", cfg, "--state", self.state], capture_output=True, text=True)
+        self.assertIn('unknown setting "colour"', r.stderr)
+
+
+class CrashTest(unittest.TestCase):
+    """SIGKILL the server in the middle of 8 agents' workflows; restart on the same state; all
+    finish and every step result is recorded exactly once."""
+
+    def test_sigkill_mid_workflows(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            state = os.path.join(tmp, "state")
+            srv = Server(state).start()
+            agents = [Agent(f"CRASH{i}") for i in range(8)]
+            lock = threading.Lock()
+            current = {"srv": srv, "recorded": 0}
+            errors = []
+
+            def run_agent(a):
+                deadline = time.time() + 120
+                enrolled = False
+                while time.time() < deadline:
+                    s = current["srv"]
+                    try:
+                        if not enrolled:
+                            a.enrol(s)
+                            enrolled = True
+                        st, r = a.next(s)
+                        if st == 401:
+                            enrolled = False
+                            continue
+                        if st != 200:
+                            time.sleep(0.05)
+                            continue
+                        if r["state"] == "done":
+                            return
+                        step = r["step"]
+                        time.sleep(0.1)  # the step's work
+                        st, rr = a.result(s, step)
+                        if st == 200 and rr.get("recorded"):
+                            with lock:
+                                current["recorded"] += 1
+                        if st not in (200, 409):
+                            errors.append((a.identity["serial"], st, rr))
+                    except (urllib.error.URLError, ConnectionError, OSError, AssertionError):
+                        time.sleep(0.1)  # server down: back off and try again
+                errors.append((a.identity["serial"], "timeout"))
+
+            threads = [threading.Thread(target=run_agent, args=(a,)) for a in agents]
+            for t in threads:
+                t.start()
+            time.sleep(0.5)
+            srv.kill(signal.SIGKILL)
+            with lock:
+                at_kill = current["recorded"]
+            self.assertGreater(at_kill, 0)  # the kill really lands mid-workflow
+            self.assertLess(at_kill, 8 * len(STEPS))
+            time.sleep(0.3)
+            srv2 = Server(state).start()
+            with lock:
+                current["srv"] = srv2
+            for t in threads:
+                t.join(150)
+            self.assertEqual(errors, [])
+            make_operator(state)
+            st, tok = call(srv2, "POST", "/api/v1/login", {"name": "alice", "password": "correct horse battery"})
+            st, devs = call(srv2, "GET", "/api/v1/devices", token=tok["token"])
+            self.assertEqual(len(devs), 8)
+            for d in devs:
+                self.assertEqual(d["state"], "done", d)
+                st, full = call(srv2, "GET", f"/api/v1/devices/{d['id']}", token=tok["token"])
+                kinds = [r["kind"] for r in full["results"]]
+                self.assertEqual(sorted(kinds), sorted(STEPS), full["results"])  # each exactly once
+            srv2.kill(signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    SERVER, CTL = sys.argv[1], sys.argv[2]
+    del sys.argv[1:3]
+    unittest.main(verbosity=2)
