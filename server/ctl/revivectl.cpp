@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "image_commands.hpp"
+#include "remote_commands.hpp"
 
 namespace revive::ctl {
 
@@ -90,14 +91,32 @@ int run_revivectl(int argc, char** argv) {
   info->add_option("name", a.name, "Image name")->required();
   info->callback([&] { rc = image_info(a); });
 
-  auto* list = image->add_subcommand("list", "List the images in a store");
-  store_opt(list);
-  list->callback([&] { rc = image_list(a); });
+  RemoteArgs ra;
+  auto server_opt = [&](CLI::App* c) {
+    c->add_option("--server", ra.server, "Server URL (default: $REVIVE_SERVER, the saved login, or http://127.0.0.1:8080)");
+    c->add_option("--token", ra.token, "Operator token (default: $REVIVE_TOKEN or the saved login)");
+  };
 
-  auto* rm = image->add_subcommand("rm", "Remove an image (chunks stay until gc)");
+  auto* list = image->add_subcommand("list", "List the images in a store (--store) or on a server (--server)");
+  store_opt(list);
+  server_opt(list);
+  list->callback([&] { rc = a.store.empty() ? remote_get_json(ra, "/api/v1/images") : image_list(a); });
+
+  auto* rm = image->add_subcommand("rm", "Remove an image from a store (--store) or a server (--server); chunks stay until gc");
   store_opt(rm);
+  server_opt(rm);
   rm->add_option("name", a.name, "Image name")->required();
-  rm->callback([&] { rc = image_rm(a); });
+  rm->callback([&] {
+    ra.id = a.name;
+    rc = a.store.empty() ? remote_image_rm(ra) : image_rm(a);
+  });
+
+  auto* push = image->add_subcommand("push", "Upload a raw disk image to a server, streamed into its store");
+  server_opt(push);
+  push->add_option("--name", ra.id, "Image name")->required();
+  push->add_flag("--replace", ra.replace, "Replace an existing image of that name");
+  push->add_option("file", ra.file, "Raw disk image")->required();
+  push->callback([&] { rc = remote_image_push(ra); });
 
   auto* gc = image->add_subcommand("gc", "Delete chunks no image uses, and leftover temp files");
   store_opt(gc);
@@ -107,6 +126,71 @@ int run_revivectl(int argc, char** argv) {
   auto* key = image->add_subcommand("key", "Print the store's public key (to verify elsewhere)");
   store_opt(key);
   key->callback([&] { rc = image_key(a); });
+
+  // ---- commands against a running server
+  auto* login = app.add_subcommand("login", "Log in to a server and save the session");
+  server_opt(login);
+  login->add_option("--user", ra.user, "Operator name")->required();
+  login->callback([&] { rc = remote_login(ra); });
+
+  auto* devices = app.add_subcommand("devices", "Laptops known to the server");
+  devices->require_subcommand(0, 1);
+  server_opt(devices);
+  auto* dshow = devices->add_subcommand("show", "One laptop with its steps and results");
+  dshow->add_option("id", ra.id, "Device id")->required();
+  dshow->callback([&] { rc = remote_get_json(ra, "/api/v1/devices/" + ra.id); });
+  for (const char* verb : {"retry", "skip"}) {
+    auto* c = devices->add_subcommand(verb, std::string(verb) + " a failed step (by step id, see `devices show`)");
+    c->add_option("step", ra.id, "Step id")->required();
+    c->callback([&, verb] { rc = remote_post(ra, "/api/v1/steps/" + ra.id + "/" + verb, "{}"); });
+  }
+  for (const char* verb : {"cancel", "restart"}) {
+    auto* c = devices->add_subcommand(verb, std::string(verb) + " a laptop's workflow");
+    c->add_option("id", ra.id, "Device id")->required();
+    c->callback([&, verb] { rc = remote_post(ra, "/api/v1/devices/" + ra.id + "/" + verb, "{}"); });
+  }
+  auto* assign = devices->add_subcommand("assign", "Put a laptop in a batch and/or give it its own workflow");
+  assign->add_option("id", ra.id, "Device id")->required();
+  assign->add_option("--batch", ra.batch, "Batch name");
+  assign->add_option("--workflow", ra.workflow, "Workflow name");
+  assign->callback([&] {
+    rc = remote_post_fields(ra, "/api/v1/devices/" + ra.id + "/assign", {{"batch", ra.batch}, {"workflow", ra.workflow}});
+  });
+  devices->callback([&] {
+    if (devices->get_subcommands().empty()) rc = remote_devices(ra);
+  });
+
+  auto* batches = app.add_subcommand("batches", "Donor batches");
+  batches->require_subcommand(0, 1);
+  server_opt(batches);
+  auto* bcreate = batches->add_subcommand("create", "Create a batch");
+  bcreate->add_option("name", ra.id, "Batch name")->required();
+  bcreate->add_option("--donor", ra.donor, "Donor organisation");
+  bcreate->add_option("--workflow", ra.workflow, "Workflow for its laptops");
+  bcreate->add_option("--image", ra.image, "Image for its laptops");
+  bcreate->callback([&] {
+    rc = remote_post_fields(ra, "/api/v1/batches",
+                            {{"name", ra.id}, {"donor", ra.donor}, {"workflow", ra.workflow}, {"image", ra.image}});
+  });
+  batches->callback([&] {
+    if (batches->get_subcommands().empty()) rc = remote_get_json(ra, "/api/v1/batches");
+  });
+
+  auto* workflows = app.add_subcommand("workflows", "List workflows");
+  server_opt(workflows);
+  workflows->callback([&] { rc = remote_get_json(ra, "/api/v1/workflows"); });
+
+  auto* watch = app.add_subcommand("watch", "A live table of laptops: stage, progress bar, rate, ETA");
+  server_opt(watch);
+  watch->add_flag("--once", ra.once, "Print the table once and exit");
+  watch->add_option("--interval", ra.interval, "Seconds between refreshes")->default_str("1");
+  watch->callback([&] { rc = remote_watch(ra); });
+
+  auto* exp2 = app.add_subcommand("export", "Export devices and results (CSV or JSON)");
+  server_opt(exp2);
+  exp2->add_option("--format", ra.format, "csv or json")->default_str("json");
+  exp2->add_option("-o,--output", ra.file, "Output file (default: stdout)");
+  exp2->callback([&] { rc = remote_export(ra); });
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,309 @@
+#include "remote_commands.hpp"
+
+#include <curl/curl.h>
+#include <fmt/core.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "progress_bar.hpp"
+
+namespace revive::ctl {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::string error;  ///< transport error (no HTTP answer)
+};
+
+fs::path token_file() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  fs::path base = xdg && *xdg ? fs::path(xdg) : fs::path(home ? home : ".") / ".config";
+  return base / "revive" / "session.json";
+}
+
+void fill_defaults(RemoteArgs& a) {
+  json saved;
+  if (std::ifstream in(token_file()); in) saved = json::parse(in, nullptr, false);
+  if (a.server.empty()) {
+    if (const char* s = std::getenv("REVIVE_SERVER")) a.server = s;
+  }
+  if (a.server.empty() && saved.is_object()) a.server = saved.value("server", "");
+  if (a.server.empty()) a.server = "http://127.0.0.1:8080";
+  while (!a.server.empty() && a.server.back() == '/') a.server.pop_back();
+  if (a.token.empty()) {
+    if (const char* t = std::getenv("REVIVE_TOKEN")) a.token = t;
+  }
+  if (a.token.empty() && saved.is_object() && saved.value("server", "") == a.server) a.token = saved.value("token", "");
+}
+
+extern "C" size_t collect(char* p, size_t size, size_t n, void* ud) {
+  static_cast<std::string*>(ud)->append(p, size * n);
+  return size * n;
+}
+
+struct Upload {
+  std::FILE* f = nullptr;
+  ProgressBar* bar = nullptr;
+  std::uint64_t total = 0;
+  std::uint64_t sent = 0;
+};
+
+extern "C" size_t read_file(char* buf, size_t size, size_t n, void* ud) {
+  auto* u = static_cast<Upload*>(ud);
+  const size_t got = std::fread(buf, 1, size * n, u->f);
+  u->sent += got;
+  if (u->bar) u->bar->update(u->sent, u->total);
+  return got;
+}
+
+HttpResult request(const RemoteArgs& a, const std::string& method, const std::string& path, const std::string& body,
+                   Upload* upload = nullptr) {
+  HttpResult r;
+  CURL* c = curl_easy_init();
+  if (!c) return {0, "", "curl_easy_init failed"};
+  const std::string url = a.server + path;
+  curl_slist* headers = nullptr;
+  std::string auth;
+  if (!a.token.empty()) {
+    auth = "Authorization: Bearer " + a.token;
+    headers = curl_slist_append(headers, auth.c_str());
+  }
+  headers = curl_slist_append(headers, upload ? "Content-Type: application/octet-stream" : "Content-Type: application/json");
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (upload) {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_file);
+    curl_easy_setopt(c, CURLOPT_READDATA, upload);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upload->total));
+  } else if (method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+  } else {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+  }
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    r.error = std::string(curl_easy_strerror(rc)) + " (" + url + ")";
+  } else {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return r;
+}
+
+/// Prints a failed answer as a person would want it; returns the exit code.
+int report(const HttpResult& r) {
+  if (!r.error.empty()) {
+    fmt::print(stderr, "revivectl: error: cannot reach the server: {}\n", r.error);
+    return 1;
+  }
+  if (r.status >= 200 && r.status < 300) return 0;
+  json j = json::parse(r.body, nullptr, false);
+  const std::string msg = j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r.body;
+  fmt::print(stderr, "revivectl: error: server answered {}: {}\n", r.status, msg);
+  if (r.status == 401) fmt::print(stderr, "revivectl: log in with `revivectl login --server URL --user NAME`\n");
+  return 1;
+}
+
+std::string bar(double frac, int width) {
+  const int fill = static_cast<int>(std::clamp(frac, 0.0, 1.0) * width);
+  return std::string(static_cast<std::size_t>(fill), '#') + std::string(static_cast<std::size_t>(width - fill), '.');
+}
+
+std::string device_table(const json& devices) {
+  std::string out = fmt::format("{:>4}  {:<22} {:<14} {:<10} {:<10} {:<24} {:>10} {:>8}\n", "ID", "MODEL", "SERIAL",
+                                "STATE", "STEP", "PROGRESS", "RATE", "ETA");
+  for (const auto& d : devices) {
+    const json cur = d.value("current", json());
+    std::string step = "-", prog, rate = "-", eta = "-";
+    if (cur.is_object()) {
+      step = cur.value("kind", "-");
+      const json p = cur.value("progress", json::object());
+      const double done = p.value("bytes_done", 0.0), total = p.value("bytes_total", 0.0);
+      const double r = p.value("rate", 0.0);
+      if (total > 0) prog = "[" + bar(done / total, 14) + "] " + fmt::format("{:3.0f}%", 100 * done / total);
+      if (r > 0) {
+        rate = human_bytes(static_cast<std::uint64_t>(r)) + "/s";
+        if (total > done) eta = fmt::format("{:.0f}s", (total - done) / r);
+      }
+      if (cur.value("state", "") == "failed") prog = "FAILED: " + cur.value("error", std::string());
+    }
+    out += fmt::format("{:>4}  {:<22.22} {:<14.14} {:<10} {:<10} {:<24.24} {:>10} {:>8}\n", d.value("id", 0),
+                       d.value("model", ""), d.value("serial", ""), d.value("state", ""), step, prog, rate, eta);
+  }
+  return out;
+}
+
+}  // namespace
+
+int remote_login(RemoteArgs a) {
+  fill_defaults(a);
+  std::string password;
+  if (const char* p = std::getenv("REVIVE_PASSWORD")) {
+    password = p;
+  } else {
+    fmt::print(stderr, "password for {} at {}: ", a.user, a.server);
+    termios old{};
+    const bool tty = ::isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+      termios quiet = old;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::getline(std::cin, password);
+    if (tty) tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    fmt::print(stderr, "\n");
+  }
+  a.token.clear();
+  auto r = request(a, "POST", "/api/v1/login", json{{"name", a.user}, {"password", password}}.dump());
+  if (int rc = report(r)) return rc;
+  const json j = json::parse(r.body, nullptr, false);
+  std::error_code ec;
+  fs::create_directories(token_file().parent_path(), ec);
+  {
+    std::ofstream out(token_file(), std::ios::trunc);
+    out << json{{"server", a.server}, {"token", j.value("token", "")}}.dump() << "\n";
+  }
+  ::chmod(token_file().c_str(), 0600);
+  fmt::print("logged in to {} as {} (session saved in {})\n", a.server, a.user, token_file().string());
+  return 0;
+}
+
+int remote_get_json(RemoteArgs a, const std::string& path) {
+  fill_defaults(a);
+  auto r = request(a, "GET", path, "");
+  if (int rc = report(r)) return rc;
+  const json j = json::parse(r.body, nullptr, false);
+  fmt::print("{}\n", j.is_discarded() ? r.body : j.dump(2));
+  return 0;
+}
+
+int remote_post(RemoteArgs a, const std::string& path, const std::string& body) {
+  fill_defaults(a);
+  auto r = request(a, "POST", path, body);
+  if (int rc = report(r)) return rc;
+  fmt::print("{}\n", r.body.empty() ? "ok" : json::parse(r.body, nullptr, false).dump());
+  return 0;
+}
+
+int remote_post_fields(RemoteArgs a, const std::string& path,
+                       const std::vector<std::pair<std::string, std::string>>& fields) {
+  json body = json::object();
+  for (const auto& [k, v] : fields) {
+    if (!v.empty()) body[k] = v;
+  }
+  return remote_post(std::move(a), path, body.dump());
+}
+
+int remote_devices(RemoteArgs a) {
+  fill_defaults(a);
+  auto r = request(a, "GET", "/api/v1/devices", "");
+  if (int rc = report(r)) return rc;
+  fmt::print("{}", device_table(json::parse(r.body, nullptr, false)));
+  return 0;
+}
+
+int remote_export(RemoteArgs a) {
+  fill_defaults(a);
+  if (a.format != "csv" && a.format != "json") {
+    fmt::print(stderr, "revivectl: error: --format must be csv or json\n");
+    return 2;
+  }
+  auto r = request(a, "GET", "/api/v1/export?format=" + a.format, "");
+  if (int rc = report(r)) return rc;
+  if (a.file.empty() || a.file == "-") {
+    fmt::print("{}", r.body);
+  } else {
+    std::ofstream out(a.file, std::ios::trunc | std::ios::binary);
+    out << r.body;
+    if (!out) {
+      fmt::print(stderr, "revivectl: error: cannot write {}\n", a.file);
+      return 1;
+    }
+    fmt::print(stderr, "wrote {}\n", a.file);
+  }
+  return 0;
+}
+
+int remote_image_push(RemoteArgs a) {
+  fill_defaults(a);
+  struct stat st {};
+  if (::stat(a.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fmt::print(stderr, "revivectl: error: {} is not a readable regular file\n", a.file);
+    return 1;
+  }
+  Upload u;
+  u.f = std::fopen(a.file.c_str(), "rb");
+  if (!u.f) {
+    fmt::print(stderr, "revivectl: error: cannot open {}\n", a.file);
+    return 1;
+  }
+  ProgressBar pb("push", true);
+  u.bar = &pb;
+  u.total = static_cast<std::uint64_t>(st.st_size);
+  char* esc = curl_easy_escape(nullptr, a.id.c_str(), static_cast<int>(a.id.size()));
+  const std::string path = std::string("/api/v1/images?name=") + esc + (a.replace ? "&replace=1" : "");
+  curl_free(esc);
+  auto r = request(a, "POST", path, "", &u);
+  std::fclose(u.f);
+  pb.finish();
+  if (int rc = report(r)) return rc;
+  const json j = json::parse(r.body, nullptr, false);
+  fmt::print("pushed {}: {} as image {} ({} new chunks, {} stored)\n", a.file, human_bytes(u.total), j.value("name", ""),
+             j.value("new_chunks", 0), human_bytes(j.value("stored_bytes", std::uint64_t{0})));
+  return 0;
+}
+
+int remote_image_rm(RemoteArgs a) {
+  fill_defaults(a);
+  auto r = request(a, "DELETE", "/api/v1/images/" + a.id, "");
+  if (int rc = report(r)) return rc;
+  fmt::print("removed image {}\n", a.id);
+  return 0;
+}
+
+int remote_watch(RemoteArgs a) {
+  fill_defaults(a);
+  const bool tty = ::isatty(STDOUT_FILENO);
+  for (;;) {
+    auto r = request(a, "GET", "/api/v1/devices", "");
+    if (int rc = report(r)) return rc;
+    const json devices = json::parse(r.body, nullptr, false);
+    std::map<std::string, int> counts;
+    for (const auto& d : devices) ++counts[d.value("state", "?")];
+    std::string summary;
+    for (const auto& [k, n] : counts) summary += fmt::format("  {} {}", n, k);
+    if (tty) fmt::print("\033[H\033[2J");
+    fmt::print("revive workshop at {}: {} laptops{}\n\n{}", a.server, devices.size(), summary, device_table(devices));
+    std::fflush(stdout);
+    if (a.once) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(a.interval * 1000)));
+  }
+}
+
+}  // namespace revive::ctl

@@ -1,0 +1,34 @@
+#pragma once
+// revivectl's commands that talk to a running revive-server over HTTP (libcurl).
+
+#include <string>
+#include <vector>
+
+namespace revive::ctl {
+
+struct RemoteArgs {
+  std::string server;    ///< base URL, e.g. http://127.0.0.1:8080 (default $REVIVE_SERVER)
+  std::string token;     ///< operator token (default: $REVIVE_TOKEN, else the saved login)
+  std::string user;
+  std::string id;        ///< device/step id or image name
+  std::string file;
+  std::string format = "json";
+  std::string batch, workflow, donor, image, label;
+  bool replace = false;
+  bool once = false;     ///< watch: print one table and exit
+  double interval = 1.0;
+};
+
+int remote_login(RemoteArgs a);
+int remote_get_json(RemoteArgs a, const std::string& path);          ///< prints the JSON
+int remote_post(RemoteArgs a, const std::string& path, const std::string& body);
+/// POSTs a JSON object of the non-empty string fields.
+int remote_post_fields(RemoteArgs a, const std::string& path,
+                       const std::vector<std::pair<std::string, std::string>>& fields);
+int remote_devices(RemoteArgs a);                                    ///< table
+int remote_export(RemoteArgs a);
+int remote_image_push(RemoteArgs a);
+int remote_image_rm(RemoteArgs a);
+int remote_watch(RemoteArgs a);
+
+}  // namespace revive::ctl
