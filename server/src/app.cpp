@@ -138,7 +138,7 @@ Result<void> App::start() {
   auto state = StateStore::open(i.cfg.state_dir / "revive.db", [] { return static_cast<std::int64_t>(std::time(nullptr)); }, so);
   if (!state) return state.error().with_context("state database");
   i.state = std::move(*state);
-  REVIVE_TRY(i.state->extend_running_deadlines());
+  REVIVE_TRY(i.state->load_running_steps());
 
   ApiHooks hooks;
   hooks.notify = [&i](const std::string& key) { i.http->notify(key); };
@@ -163,6 +163,9 @@ Result<void> App::start() {
   i.state->set_change_listener([&i](std::int64_t device, const Json& snapshot) {
     i.http->notify("device:" + std::to_string(device));
     i.http->publish("device", snapshot.dump());
+  });
+  i.state->set_progress_listener([&i](std::int64_t device, std::int64_t step, const Json& p) {
+    i.http->publish("progress", Json{{"device", device}, {"step", step}, {"progress", p}}.dump());
   });
   i.signals.async_wait([&i](boost::system::error_code sec, int) {
     if (!sec) i.begin_shutdown();

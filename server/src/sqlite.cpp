@@ -6,13 +6,20 @@ namespace revive::server {
 
 namespace {
 Error sql_error(sqlite3* db, std::string_view sql) {
-  std::string s(sql.substr(0, 80));
+  std::string s(sql.substr(0, 80));  // enough to find the statement
   return make_error(Errc::io, std::string("sqlite: ") + sqlite3_errmsg(db) + " (in: " + s + ")");
 }
 }  // namespace
 
 Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
+  if (!stmt_) return;
+  if (in_use_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
 }
 
 Result<bool> Statement::step() {
@@ -67,15 +74,26 @@ Result<Database> Database::open(const std::filesystem::path& path) {
 }
 
 Database::~Database() {
+  for (auto& [sql, c] : cache_) sqlite3_finalize(c->stmt);
   if (db_) sqlite3_close_v2(db_);
 }
 
 Result<Statement> Database::prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end() && !it->second->in_use) {
+    it->second->in_use = true;
+    return Statement(db_, it->second->stmt, it->first, &it->second->in_use);
+  }
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
     return sql_error(db_, sql);
   }
-  return Statement(db_, stmt, std::string(sql));
+  if (it != cache_.end()) return Statement(db_, stmt, sql);  // nested use: a private copy
+  auto c = std::make_unique<Cached>();
+  c->stmt = stmt;
+  c->in_use = true;
+  auto [pos, inserted] = cache_.emplace(std::string(sql), std::move(c));
+  return Statement(db_, stmt, pos->first, &pos->second->in_use);
 }
 
 Result<void> Database::exec(std::string_view sql) {

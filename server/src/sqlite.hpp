@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,9 +23,14 @@ using SqlValue = std::variant<std::nullptr_t, std::int64_t, double, std::string>
 
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string sql) : db_(db), stmt_(stmt), sql_(std::move(sql)) {}
+  /// `in_use` non-null: a cached statement, reset and handed back (flag cleared) on destruction.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view sql, bool* in_use = nullptr)
+      : db_(db), stmt_(stmt), sql_(sql), in_use_(in_use) {}
   ~Statement();
-  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)) { o.stmt_ = nullptr; }
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)), in_use_(o.in_use_) {
+    o.stmt_ = nullptr;
+    o.in_use_ = nullptr;
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -67,6 +74,7 @@ class Statement {
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   std::string sql_;
+  bool* in_use_;
 };
 
 class Database {
@@ -75,11 +83,12 @@ class Database {
   /// that survive power loss, busy timeout for the odd concurrent reader.
   static Result<Database> open(const std::filesystem::path& path);
   ~Database();
-  Database(Database&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Database(Database&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) { o.db_ = nullptr; }
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  /// Prepares a statement; error names the SQL.
+  /// Prepares a statement (cached by its text: the same SQL is compiled once); error names
+  /// the SQL. A statement already in use (nested call) gets a fresh uncached copy.
   Result<Statement> prepare(std::string_view sql);
   /// Runs one or more statements without parameters.
   Result<void> exec(std::string_view sql);
@@ -88,7 +97,12 @@ class Database {
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
   sqlite3* db_;
+  std::map<std::string, std::unique_ptr<Cached>, std::less<>> cache_;
 };
 
 /// BEGIN IMMEDIATE on construction; ROLLBACK at destruction unless commit() succeeded.

@@ -388,7 +388,7 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
       TRY_ASSIGN(u, db_.prepare("UPDATE steps SET state = 'running', attempt = ?, started_at = ?, deadline = ?, error = NULL WHERE id = ?"));
       REVIVE_TRY(u.bind(s.attempt, now, now + stall_timeout(s.kind), s.id).run());
       REVIVE_TRY(log_event(device_id, "step-started", {{"step", s.id}, {"kind", s.kind}, {"attempt", s.attempt}}));
-      heartbeat_[s.id] = now;
+      live_[s.id] = LiveStep{device_id, s.kind, now, "{}"};
       out = {{"state", "step"},
              {"step", {{"id", s.id}, {"kind", s.kind}, {"attempt", s.attempt}, {"params", parse_json_column(s.params)}, {"resumed", false}}}};
       changed = true;
@@ -398,7 +398,11 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
       const StepRow& s = rows[*d.step];
       TRY_ASSIGN(u, db_.prepare("UPDATE steps SET deadline = ? WHERE id = ?"));
       REVIVE_TRY(u.bind(now + stall_timeout(s.kind), s.id).run());
-      heartbeat_[s.id] = now;
+      auto& live = live_[s.id];
+      live.device = device_id;
+      live.kind = s.kind;
+      live.last_beat = now;
+      if (live.progress.empty()) live.progress = "{}";
       out = {{"state", "step"},
              {"step", {{"id", s.id}, {"kind", s.kind}, {"attempt", s.attempt}, {"params", parse_json_column(s.params)}, {"resumed", true}}}};
       break;
@@ -427,24 +431,17 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
 }
 
 Result<void> StateStore::progress(std::int64_t device_id, std::int64_t step_id, const Json& p) {
-  TRY_ASSIGN(q, db_.prepare("SELECT s.state FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.id = ? AND r.device_id = ?"));
-  TRY_ASSIGN(row, q.bind(step_id, device_id).step());
-  if (!row) return not_found("step " + std::to_string(step_id) + " is not one of this device's steps");
-  if (q.text(0) != "running") return conflict("step " + std::to_string(step_id) + " is not running (it is " + q.text(0) + ")");
-  live_progress_[step_id] = p;
-  const std::int64_t now = clock_();
-  // Persist the extended deadline at most every 30 s: progress is frequent, fsyncs are not free.
-  auto& hb = heartbeat_[step_id];
-  if (now - hb >= 30) {
-    TRY_ASSIGN(k, db_.prepare("SELECT kind FROM steps WHERE id = ?"));
-    TRY_ASSIGN(krow, k.bind(step_id).step());
-    if (krow) {
-      TRY_ASSIGN(d, db_.prepare("UPDATE steps SET deadline = ? WHERE id = ?"));
-      REVIVE_TRY(d.bind(now + stall_timeout(k.text(0)), step_id).run());
-    }
+  auto it = live_.find(step_id);
+  if (it == live_.end() || it->second.device != device_id) {
+    // Not a running step of this device: say precisely why.
+    TRY_ASSIGN(q, db_.prepare("SELECT s.state FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.id = ? AND r.device_id = ?"));
+    TRY_ASSIGN(row, q.bind(step_id, device_id).step());
+    if (!row) return not_found("step " + std::to_string(step_id) + " is not one of this device's steps");
+    return conflict("step " + std::to_string(step_id) + " is not running (it is " + q.text(0) + ")");
   }
-  hb = now;
-  notify(device_id);
+  it->second.last_beat = clock_();
+  it->second.progress = p.dump();
+  if (on_progress_) on_progress_(device_id, step_id, p);
   return {};
 }
 
@@ -491,8 +488,7 @@ Result<Json> StateStore::post_result(std::int64_t device_id, std::int64_t step_i
   REVIVE_TRY(log_event(device_id, ok ? "step-done" : "step-failed",
                        {{"step", step_id}, {"kind", kind}, {"attempt", attempt}, {"error", error}}));
   REVIVE_TRY(tx.commit());
-  live_progress_.erase(step_id);
-  heartbeat_.erase(step_id);
+  live_.erase(step_id);
   notify(device_id);
   return Json{{"recorded", true}};
 }
@@ -509,53 +505,42 @@ Result<void> StateStore::add_events(std::int64_t device_id, const Json& events) 
 
 Result<std::vector<std::int64_t>> StateStore::expire_deadlines() {
   const std::int64_t now = clock_();
-  TRY_ASSIGN(q, db_.prepare("SELECT s.id, s.kind, s.deadline, r.device_id, s.run_id FROM steps s JOIN runs r ON r.id = s.run_id "
-                            "WHERE s.state = 'running' AND s.deadline < ?"));
-  q.bind(now);
-  struct Late { std::int64_t step, device, run; std::string kind; };
-  std::vector<Late> late;
-  for (;;) {
-    TRY_ASSIGN(row, q.step());
-    if (!row) break;
-    const std::int64_t step = q.int64(0);
-    // Progress seen in memory since the persisted deadline still counts.
-    auto hb = heartbeat_.find(step);
-    if (hb != heartbeat_.end() && hb->second + stall_timeout(q.text(1)) >= now) continue;
-    late.push_back({step, q.int64(3), q.int64(4), q.text(1)});
+  std::vector<std::pair<std::int64_t, LiveStep>> late;
+  for (const auto& [step, live] : live_) {
+    if (now - live.last_beat > stall_timeout(live.kind)) late.emplace_back(step, live);
   }
   std::vector<std::int64_t> devices;
-  for (const auto& l : late) {
+  for (const auto& [step, l] : late) {
     TRY_ASSIGN(tx, Transaction::begin(db_));
     const std::string why = "no progress from the agent for " + std::to_string(stall_timeout(l.kind)) +
                             " s: the " + l.kind + " step passed its deadline";
     TRY_ASSIGN(u, db_.prepare("UPDATE steps SET state = 'failed', finished_at = ?, error = ? WHERE id = ? AND state = 'running'"));
-    REVIVE_TRY(u.bind(now, why, l.step).run());
-    TRY_ASSIGN(r, db_.prepare("UPDATE runs SET state = 'failed' WHERE id = ?"));
-    REVIVE_TRY(r.bind(l.run).run());
-    REVIVE_TRY(log_event(l.device, "step-timed-out", {{"step", l.step}, {"kind", l.kind}, {"error", why}}));
+    REVIVE_TRY(u.bind(now, why, step).run());
+    const bool changed = db_.changes() > 0;
+    if (changed) {
+      TRY_ASSIGN(r, db_.prepare("UPDATE runs SET state = 'failed' WHERE id = (SELECT run_id FROM steps WHERE id = ?)"));
+      REVIVE_TRY(r.bind(step).run());
+      REVIVE_TRY(log_event(l.device, "step-timed-out", {{"step", step}, {"kind", l.kind}, {"error", why}}));
+    }
     REVIVE_TRY(tx.commit());
-    live_progress_.erase(l.step);
-    heartbeat_.erase(l.step);
-    devices.push_back(l.device);
-    notify(l.device);
+    live_.erase(step);
+    if (changed) {
+      devices.push_back(l.device);
+      notify(l.device);
+    }
   }
   return devices;
 }
 
-Result<void> StateStore::extend_running_deadlines() {
-  TRY_ASSIGN(q, db_.prepare("SELECT id, kind FROM steps WHERE state = 'running'"));
-  std::vector<std::pair<std::int64_t, std::string>> running;
+Result<void> StateStore::load_running_steps() {
+  TRY_ASSIGN(q, db_.prepare("SELECT s.id, s.kind, r.device_id FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.state = 'running'"));
+  const std::int64_t now = clock_();
   for (;;) {
     TRY_ASSIGN(row, q.step());
     if (!row) break;
-    running.emplace_back(q.int64(0), q.text(1));
+    live_[q.int64(0)] = LiveStep{q.int64(2), q.text(1), now, "{}"};
   }
-  TRY_ASSIGN(tx, Transaction::begin(db_));
-  for (const auto& [id, kind] : running) {
-    TRY_ASSIGN(u, db_.prepare("UPDATE steps SET deadline = ? WHERE id = ?"));
-    REVIVE_TRY(u.bind(clock_() + stall_timeout(kind), id).run());
-  }
-  return tx.commit();
+  return {};
 }
 
 // ---------------------------------------------------------------- operator actions
@@ -599,7 +584,7 @@ Result<std::int64_t> StateStore::skip_step(std::int64_t step_id, const std::stri
   REVIVE_TRY(r.bind(o.run).run());
   REVIVE_TRY(log_event(o.device, "step-skipped", {{"step", step_id}, {"kind", o.kind}, {"operator", who}}));
   REVIVE_TRY(tx.commit());
-  live_progress_.erase(step_id);
+  live_.erase(step_id);
   notify(o.device);
   return o.device;
 }
@@ -615,6 +600,7 @@ Result<void> StateStore::cancel_device(std::int64_t device_id, const std::string
   REVIVE_TRY(s.bind(*run).run());
   REVIVE_TRY(log_event(device_id, "workflow-cancelled", {{"operator", who}}));
   REVIVE_TRY(tx.commit());
+  std::erase_if(live_, [&](const auto& kv) { return kv.second.device == device_id; });
   notify(device_id);
   return {};
 }
@@ -639,8 +625,8 @@ Result<void> StateStore::restart_device(std::int64_t device_id, const std::strin
 // ---------------------------------------------------------------- queries
 
 Json StateStore::live_progress(std::int64_t step_id) const {
-  auto it = live_progress_.find(step_id);
-  return it == live_progress_.end() ? Json::object() : it->second;
+  auto it = live_.find(step_id);
+  return it == live_.end() || it->second.progress.empty() ? Json::object() : parse_json_column(it->second.progress);
 }
 
 Result<Json> StateStore::device_summary(std::int64_t device_id) {

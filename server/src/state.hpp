@@ -71,8 +71,9 @@ class StateStore {
   Result<void> add_events(std::int64_t device_id, const Json& events);
   /// Fails running steps whose deadline passed; returns the affected device ids.
   Result<std::vector<std::int64_t>> expire_deadlines();
-  /// After a restart: gives every running step a fresh deadline (downtime is not the agent's fault).
-  Result<void> extend_running_deadlines();
+  /// After a restart: every running step gets a fresh deadline (downtime is not the agent's
+  /// fault) and is tracked in memory again.
+  Result<void> load_running_steps();
 
   // ---- operators: actions ----
   Result<std::int64_t> retry_step(std::int64_t step_id, const std::string& who);
@@ -112,8 +113,12 @@ class StateStore {
   /// Appends to the event log (used by the server for operator-visible happenings).
   Result<std::int64_t> log_event(std::optional<std::int64_t> device_id, const std::string& kind, const Json& data);
 
-  /// Called with (device_id, state snapshot) after every change a dashboard shows.
+  /// Called with (device_id, state snapshot) after every state change a dashboard shows.
   void set_change_listener(std::function<void(std::int64_t, const Json&)> fn) { on_change_ = std::move(fn); }
+  /// Called with (device_id, step_id, progress) for every progress report (no database work).
+  void set_progress_listener(std::function<void(std::int64_t, std::int64_t, const Json&)> fn) {
+    on_progress_ = std::move(fn);
+  }
 
  private:
   StateStore(Database db, Clock clock, StateOptions opts)
@@ -129,9 +134,17 @@ class StateStore {
   Database db_;
   Clock clock_;
   StateOptions opts_;
-  std::map<std::int64_t, Json> live_progress_;        // step id -> latest progress
-  std::map<std::int64_t, std::int64_t> heartbeat_;    // step id -> last progress time
+  // Running steps, in memory: progress is frequent and needs no database write. Deadlines are
+  // last heartbeat + stall timeout; after a restart every running step starts a fresh one.
+  struct LiveStep {
+    std::int64_t device = 0;
+    std::string kind;
+    std::int64_t last_beat = 0;
+    std::string progress;  ///< latest progress report, as JSON text
+  };
+  std::map<std::int64_t, LiveStep> live_;
   std::function<void(std::int64_t, const Json&)> on_change_;
+  std::function<void(std::int64_t, std::int64_t, const Json&)> on_progress_;
 };
 
 /// Opaque random token (URL-safe) and the hash under which it is stored.

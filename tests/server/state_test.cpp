@@ -70,6 +70,21 @@ TEST_F(StateTest, DeadlinePassesOnlyWithoutProgress) {
   EXPECT_NE(w["reason"].get<std::string>().find("deadline"), std::string::npos);
 }
 
+TEST_F(StateTest, RestartGivesRunningStepsAFreshDeadline) {
+  auto e = enrol("SN5");
+  auto s = next(e.device_id)["step"];
+  now_ += 3600;  // the server was down for an hour
+  reopen();
+  ASSERT_TRUE(state_->load_running_steps());
+  EXPECT_TRUE(state_->expire_deadlines()->empty());  // not the agent's fault
+  ASSERT_TRUE(state_->progress(e.device_id, s["id"], Json{{"bytes_done", 5}}));
+  now_ += 61;
+  EXPECT_EQ(state_->expire_deadlines()->size(), 1u);
+  auto p = state_->progress(e.device_id, s["id"], Json::object());
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code, Errc::conflict);  // a failed step takes no more progress
+}
+
 TEST_F(StateTest, WorkflowsFromRules) {
   ASSERT_TRUE(state_->put_workflow("wipe-only", Json::array({{{"kind", "inventory"}}, {{"kind", "wipe"}}})));
   ASSERT_TRUE(state_->create_batch("ministry-2026", "Ministry of BZK", std::string("wipe-only"), std::nullopt));

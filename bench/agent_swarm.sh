@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# 1,000 simulated agents heartbeating / long-polling against one revive-server (release build).
+# Reports client-side latency percentiles and the server's peak RSS.
+#
+#   bench/agent_swarm.sh [AGENTS] [SECONDS] [--burst]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:-1000}; secs=${2:-30}; mode=${3:-}
+build=$here/build/release
+cmake --preset release -S "$here" -DREVIVE_BUILD_BENCH=ON >/dev/null
+cmake --build "$build" --target revive-server agent_swarm >/dev/null
+W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-swarm-XXXXXX")
+trap 'kill $spid 2>/dev/null || true; rm -rf "$W"' EXIT
+printf 'long_poll_s = 60\nstall_timeout_s = 3600\n' > "$W/c.toml"
+ulimit -n 8192
+"$build/bin/revive-server" --state "$W/state" --listen 127.0.0.1:0 --config "$W/c.toml" 2> "$W/log" &
+spid=$!
+for _ in $(seq 50); do grep -q port "$W/log" && break; sleep 0.1; done
+port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$W/log" | head -1)
+rc=0
+"$build/bin/agent_swarm" "$port" "$n" "$secs" $mode || rc=$?
+rss=$(awk '/VmHWM/ {print int($2/1024)}' /proc/$spid/status)
+echo "server peak RSS ${rss} MiB (target < 300): $([[ $rss -lt 300 ]] && echo PASS || echo MISS)"
+exit $rc
