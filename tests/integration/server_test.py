@@ -98,7 +98,7 @@ class Agent:
                      "error": error}, self.token)
 
 
-class ServerTest(unittest.TestCase):
+class ServerFixture(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.state = os.path.join(self.tmp.name, "state")
@@ -115,6 +115,8 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(st, 200, r)
         return r["token"]
 
+
+class ServerTest(ServerFixture):
     def test_health_and_metrics(self):
         self.assertEqual(call(self.srv, "GET", "/healthz")[0], 200)
         st, text = call(self.srv, "GET", "/metrics")
@@ -369,6 +371,53 @@ class ServerTest(unittest.TestCase):
             f.write("colour = 'blue'\n")
         r = subprocess.run([SERVER, "--config", cfg, "--state", self.state], capture_output=True, text=True)
         self.assertIn('unknown setting "colour"', r.stderr)
+
+
+class RevivectlTest(ServerFixture):
+    """revivectl against the real server: login, devices, retry, batches, push, export, watch."""
+
+    def ctl(self, *args, ok=True, env_extra=None):
+        env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.tmp.name, "cfg"), **(env_extra or {}))
+        r = subprocess.run([CTL, *args], capture_output=True, text=True, env=env, timeout=120)
+        if ok:
+            self.assertEqual(r.returncode, 0, (args, r.stdout, r.stderr))
+        return r
+
+    def test_operator_cli(self):
+        make_operator(self.state)
+        r = self.ctl("devices", "--server", self.srv.url, ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("401", r.stderr)
+        self.assertIn("revivectl login", r.stderr)
+        r = self.ctl("login", "--server", self.srv.url, "--user", "alice", ok=False,
+                     env_extra={"REVIVE_PASSWORD": "wrong password"})
+        self.assertEqual(r.returncode, 1)
+        self.ctl("login", "--server", self.srv.url, "--user", "alice", env_extra={"REVIVE_PASSWORD": "correct horse battery"})
+        a = Agent("CLI1")
+        a.enrol(self.srv)
+        st, r = a.next(self.srv)
+        a.result(self.srv, r["step"], status="failed", error="battery missing")
+        out = self.ctl("devices", "--server", self.srv.url).stdout
+        self.assertIn("CLI1", out)
+        self.assertIn("FAILED: battery missing", out)
+        self.ctl("devices", "--server", self.srv.url, "retry", str(r["step"]["id"]))
+        self.assertEqual(a.next(self.srv)[1]["step"]["attempt"], 2)
+        self.ctl("batches", "--server", self.srv.url, "create", "gemeente-2026", "--donor", "Gemeente Amsterdam")
+        self.ctl("devices", "--server", self.srv.url, "assign", str(a.id), "--batch", "gemeente-2026")
+        self.assertIn('"gemeente-2026"', self.ctl("batches", "--server", self.srv.url).stdout)
+        img = os.path.join(self.tmp.name, "p.img")
+        with open(img, "wb") as f:
+            f.write(os.urandom(1 << 20))
+        self.assertIn("pushed", self.ctl("image", "push", "--server", self.srv.url, "--name", "cli-img", img).stdout)
+        self.assertIn("cli-img", self.ctl("image", "list", "--server", self.srv.url).stdout)
+        csv = self.ctl("export", "--server", self.srv.url, "--format", "csv").stdout.splitlines()
+        self.assertTrue(csv[0].startswith("device_id,"))
+        self.assertTrue(any('"CLI1"' in l and '"gemeente-2026"' in l for l in csv[1:]))
+        js = json.loads(self.ctl("export", "--server", self.srv.url).stdout)
+        self.assertEqual(js[0]["serial"], "CLI1")
+        w = self.ctl("watch", "--server", self.srv.url, "--once").stdout
+        self.assertIn("1 laptops", w)
+        self.ctl("image", "rm", "--server", self.srv.url, "cli-img")
 
 
 class CrashTest(unittest.TestCase):
