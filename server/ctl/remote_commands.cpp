@@ -220,6 +220,20 @@ int remote_post_fields(RemoteArgs a, const std::string& path,
   return remote_post(std::move(a), path, body.dump());
 }
 
+int remote_put_workflow(RemoteArgs a, const std::string& steps_csv) {
+  json steps = json::array();
+  std::size_t pos = 0;
+  while (pos <= steps_csv.size()) {
+    const auto comma = steps_csv.find(',', pos);
+    const std::string kind = steps_csv.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (!kind.empty()) steps.push_back({{"kind", kind}});
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  const std::string body = json{{"name", a.id}, {"steps", steps}}.dump();
+  return remote_post(std::move(a), "/api/v1/workflows", body);
+}
+
 int remote_devices(RemoteArgs a) {
   fill_defaults(a);
   auto r = request(a, "GET", "/api/v1/devices", "");

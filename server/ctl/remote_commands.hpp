@@ -25,7 +25,9 @@ int remote_post(RemoteArgs a, const std::string& path, const std::string& body);
 /// POSTs a JSON object of the non-empty string fields.
 int remote_post_fields(RemoteArgs a, const std::string& path,
                        const std::vector<std::pair<std::string, std::string>>& fields);
-int remote_devices(RemoteArgs a);                                    ///< table
+int remote_devices(RemoteArgs a);
+/// Defines workflow a.id from "inventory,wipe,..." (one step each, no params).
+int remote_put_workflow(RemoteArgs a, const std::string& steps_csv);                                    ///< table
 int remote_export(RemoteArgs a);
 int remote_image_push(RemoteArgs a);
 int remote_image_rm(RemoteArgs a);

@@ -176,9 +176,30 @@ int run_revivectl(int argc, char** argv) {
     if (batches->get_subcommands().empty()) rc = remote_get_json(ra, "/api/v1/batches");
   });
 
-  auto* workflows = app.add_subcommand("workflows", "List workflows");
+  auto* workflows = app.add_subcommand("workflows", "List workflows, define one, pick the default");
+  workflows->require_subcommand(0, 1);
   server_opt(workflows);
-  workflows->callback([&] { rc = remote_get_json(ra, "/api/v1/workflows"); });
+  auto* wput = workflows->add_subcommand("put", "Create or change a workflow");
+  std::string steps_csv;
+  wput->add_option("name", ra.id, "Workflow name")->required();
+  wput->add_option("--steps", steps_csv, "Comma-separated steps, e.g. inventory,wipe,test,certify,finish")->required();
+  wput->callback([&] { rc = remote_put_workflow(ra, steps_csv); });
+  auto* wdef = workflows->add_subcommand("default", "Make a workflow the default for unknown laptops");
+  wdef->add_option("name", ra.id, "Workflow name")->required();
+  wdef->callback([&] { rc = remote_post_fields(ra, "/api/v1/settings", {{"default_workflow", ra.id}}); });
+  workflows->callback([&] {
+    if (workflows->get_subcommands().empty()) rc = remote_get_json(ra, "/api/v1/workflows");
+  });
+
+  auto* intake = app.add_subcommand("intake", "Put every new laptop into this batch from now on");
+  server_opt(intake);
+  intake->add_option("batch", ra.id, "Batch name")->required();
+  intake->callback([&] { rc = remote_post_fields(ra, "/api/v1/settings", {{"intake_batch", ra.id}}); });
+
+  auto* token = app.add_subcommand("token", "Create an API token for scripts (printed once)");
+  server_opt(token);
+  token->add_option("--label", ra.label, "What the token is for");
+  token->callback([&] { rc = remote_post_fields(ra, "/api/v1/tokens", {{"label", ra.label}}); });
 
   auto* watch = app.add_subcommand("watch", "A live table of laptops: stage, progress bar, rate, ETA");
   server_opt(watch);

@@ -187,12 +187,21 @@ int run_server_main(int argc, char** argv) {
   cli.set_version_flag("--version", std::string("revive-server ") + REVIVE_VERSION);
   ServerConfig cfg;
   std::string config_file, state_dir, store_dir, listen;
-  std::optional<int> long_poll;
+  std::optional<int> long_poll, grace;
+  std::optional<std::size_t> max_body;
+  std::optional<std::int64_t> stall;
+  std::optional<unsigned> blocking;
+  std::vector<std::string> step_stall;
   cli.add_option("--config", config_file, "TOML configuration file (flags override it)");
-  cli.add_option("--state", state_dir, "State directory (database, image store)");
-  cli.add_option("--store", store_dir, "Image store directory (default: STATE/store)");
-  cli.add_option("--listen", listen, "HOST:PORT to listen on (default 0.0.0.0:8080)");
-  cli.add_option("--long-poll", long_poll, "Longest agent long-poll in seconds (default 30)");
+  cli.add_option("--state", state_dir, "State directory (database, image store) [state_dir]");
+  cli.add_option("--store", store_dir, "Image store directory (default: STATE/store) [store]");
+  cli.add_option("--listen", listen, "HOST:PORT to listen on (default 0.0.0.0:8080) [listen]");
+  cli.add_option("--long-poll", long_poll, "Longest agent long-poll in seconds (default 30) [long_poll_s]");
+  cli.add_option("--max-body", max_body, "Largest JSON request body in bytes (default 1 MiB) [max_body_bytes]");
+  cli.add_option("--stall-timeout", stall, "Seconds without progress before a step fails (default 600) [stall_timeout_s]");
+  cli.add_option("--step-stall-timeout", step_stall, "Per step kind, e.g. wipe=7200 (repeatable) [step_stall_timeout_s]");
+  cli.add_option("--shutdown-grace", grace, "Seconds in-flight requests get on SIGTERM (default 10) [shutdown_grace_s]");
+  cli.add_option("--blocking-threads", blocking, "Threads for blocking work such as imports (default 2) [blocking_threads]");
   auto* op = cli.add_subcommand("operator", "Manage operator accounts directly in the state directory");
   auto* op_add = op->add_subcommand("add", "Create an operator (or set a new password); reads the password from stdin");
   std::string op_name;
@@ -216,7 +225,24 @@ int run_server_main(int argc, char** argv) {
   if (!store_dir.empty()) cfg.store_dir = store_dir;
   if (!listen.empty()) cfg.listen = listen;
   if (long_poll) cfg.long_poll_s = *long_poll;
-  if (cfg.state_dir.empty()) {
+  if (max_body) cfg.max_body_bytes = *max_body;
+  if (stall) cfg.stall_timeout_s = *stall;
+  if (grace) cfg.shutdown_grace_s = *grace;
+  if (blocking) cfg.blocking_threads = std::max(1u, *blocking);
+  for (const auto& kv : step_stall) {
+    const auto eq = kv.find('=');
+    std::int64_t secs = 0;
+    try {
+      secs = eq == std::string::npos ? 0 : std::stoll(kv.substr(eq + 1));
+    } catch (const std::exception&) {
+      secs = 0;
+    }
+    if (secs <= 0) {
+      std::fprintf(stderr, "revive-server: error: --step-stall-timeout wants KIND=SECONDS, got \"%s\"\n", kv.c_str());
+      return 2;
+    }
+    cfg.step_stall_timeout_s[kv.substr(0, eq)] = secs;
+  }  if (cfg.state_dir.empty()) {
     std::fprintf(stderr, "revive-server: error: no state directory: use --state DIR (or state_dir in --config)\n");
     return 2;
   }

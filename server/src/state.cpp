@@ -361,10 +361,18 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
   TRY_ASSIGN(run, active_run(device_id));
   if (!run) return not_found("device " + std::to_string(device_id) + " has no workflow");
   TRY_ASSIGN(tx, Transaction::begin(db_));
-  TRY_ASSIGN(rq, db_.prepare("SELECT state FROM runs WHERE id = ?"));
+  TRY_ASSIGN(rq, db_.prepare("SELECT state, image FROM runs WHERE id = ?"));
   TRY_ASSIGN(rrow, rq.bind(*run).step());
   if (!rrow) return not_found("run vanished");
   const RunState run_state = run_state_from(rq.text(0)).value_or(RunState::failed);
+  const auto run_image = rq.opt_text(1);
+  // The batch's image goes to its deploy step unless the workflow names one itself.
+  auto step_params = [&](const StepRow& s) {
+    Json params = parse_json_column(s.params);
+    if (!params.is_object()) params = Json::object();
+    if (s.kind == "deploy" && run_image && !params.contains("image")) params["image"] = *run_image;
+    return params;
+  };
   TRY_ASSIGN(sq, db_.prepare("SELECT id, kind, params, state, attempt, error FROM steps WHERE run_id = ? ORDER BY seq"));
   sq.bind(*run);
   std::vector<StepRow> rows;
@@ -390,7 +398,7 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
       REVIVE_TRY(log_event(device_id, "step-started", {{"step", s.id}, {"kind", s.kind}, {"attempt", s.attempt}}));
       live_[s.id] = LiveStep{device_id, s.kind, now, "{}"};
       out = {{"state", "step"},
-             {"step", {{"id", s.id}, {"kind", s.kind}, {"attempt", s.attempt}, {"params", parse_json_column(s.params)}, {"resumed", false}}}};
+             {"step", {{"id", s.id}, {"kind", s.kind}, {"attempt", s.attempt}, {"params", step_params(s)}, {"resumed", false}}}};
       changed = true;
       break;
     }
@@ -404,7 +412,7 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
       live.last_beat = now;
       if (live.progress.empty()) live.progress = "{}";
       out = {{"state", "step"},
-             {"step", {{"id", s.id}, {"kind", s.kind}, {"attempt", s.attempt}, {"params", parse_json_column(s.params)}, {"resumed", true}}}};
+             {"step", {{"id", s.id}, {"kind", s.kind}, {"attempt", s.attempt}, {"params", step_params(s)}, {"resumed", true}}}};
       break;
     }
     case NextDecision::wait: {

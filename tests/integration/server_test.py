@@ -418,6 +418,45 @@ class RevivectlTest(ServerFixture):
         w = self.ctl("watch", "--server", self.srv.url, "--once").stdout
         self.assertIn("1 laptops", w)
         self.ctl("image", "rm", "--server", self.srv.url, "cli-img")
+        # Workflows and intake: a new laptop gets the batch, its workflow, and the batch's image.
+        self.ctl("workflows", "--server", self.srv.url, "put", "quick", "--steps", "inventory,deploy,finish")
+        r = self.ctl("workflows", "--server", self.srv.url, "put", "bad", "--steps", "inventory,format-c", ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.ctl("batches", "--server", self.srv.url, "create", "school-2026", "--workflow", "quick", "--image", "debian-desktop")
+        self.ctl("intake", "--server", self.srv.url, "school-2026")
+        b = Agent("CLI2")
+        b.enrol(self.srv)
+        st, r = b.next(self.srv)
+        self.assertEqual(r["step"]["kind"], "inventory")
+        b.result(self.srv, r["step"])
+        st, r = b.next(self.srv)
+        self.assertEqual((r["step"]["kind"], r["step"]["params"]), ("deploy", {"image": "debian-desktop"}))
+        tok = json.loads(self.ctl("token", "--server", self.srv.url, "--label", "ci").stdout)["token"]
+        self.assertEqual(call(self.srv, "GET", "/api/v1/devices", token=tok)[0], 200)
+
+    def test_event_stream(self):
+        token = self.login()
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        conn.request("GET", "/api/v1/events/stream", headers={"Authorization": "Bearer " + token})
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.getheader("Content-Type"), "text/event-stream")
+        self.assertEqual(resp.readline(), b": connected\n")
+        a = Agent("SSE1")
+        a.enrol(self.srv)
+        lines = []
+        while not any(l.startswith(b"data: ") and b"SSE1" in l for l in lines):
+            lines.append(resp.readline())
+        self.assertIn(b"event: device\n", lines)
+        st, r = a.next(self.srv)
+        call(self.srv, "POST", f"/api/v1/agents/{a.id}/progress", {"step": r["step"]["id"], "progress": {"bytes_done": 7}}, a.token)
+        while not lines[-1].startswith(b"data: {\"device\""):
+            lines.append(resp.readline())
+        self.assertIn(b'"bytes_done":7', lines[-1])
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        conn.request("GET", "/api/v1/events/stream")
+        self.assertEqual(conn.getresponse().status, 401)
 
 
 class CrashTest(unittest.TestCase):
