@@ -38,6 +38,9 @@ int http_status(Errc code) {
 
 Response from_error(const Error& e) { return error_response(http_status(e.code), to_string(e.code), e.message); }
 
+/// The JSON value, or the error as an HTTP error.
+Response reply(const Result<Json>& r, int status = 200) { return r ? json_response(*r, status) : from_error(r.error()); }
+
 std::optional<std::int64_t> parse_id(const std::string& s) {
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -163,9 +166,8 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
         auto step = parse_id(step_text);
         if (!step) return error_response(400, "invalid_input", "step id must be a positive integer");
         if (!j.contains("attempt") || !j["attempt"].is_number_integer()) return error_response(400, "invalid_input", "\"attempt\" is required");
-        auto r = state.post_result(dev, *step, j["attempt"].get<std::int64_t>(), str(j, "status"),
-                                   j.value("result", Json::object()), str(j, "error"));
-        return r ? json_response(*r) : from_error(r.error());
+        return reply(state.post_result(dev, *step, j["attempt"].get<std::int64_t>(), str(j, "status"),
+                                       j.value("result", Json::object()), str(j, "error")));
       });
     }
 
@@ -207,14 +209,12 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
       return t ? json_response({{"token", *t}}) : from_error(t.error());
     }
     if (is("GET", "/api/v1/devices")) {
-      auto d = state.list_devices();
-      return d ? json_response(*d) : from_error(d.error());
+      return reply(state.list_devices());
     }
     if (is("GET", "/api/v1/devices/{id}")) {
       auto id = parse_id(p["id"]);
       if (!id) return error_response(400, "invalid_input", "device id must be a positive integer");
-      auto d = state.device(*id);
-      return d ? json_response(*d) : from_error(d.error());
+      return reply(state.device(*id));
     }
     if (is("POST", "/api/v1/devices/{id}/cancel") || is("POST", "/api/v1/devices/{id}/restart") ||
         is("POST", "/api/v1/devices/{id}/assign")) {
@@ -242,8 +242,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
       return json_response({{"ok", true}, {"device", *dev}});
     }
     if (is("GET", "/api/v1/workflows")) {
-      auto w = state.list_workflows();
-      return w ? json_response(*w) : from_error(w.error());
+      return reply(state.list_workflows());
     }
     if (is("POST", "/api/v1/workflows")) {
       auto j = body_json(req);
@@ -253,16 +252,20 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     if (is("POST", "/api/v1/settings")) {
       auto j = body_json(req);
       if (!j) return from_error(j.error());
-      for (const char* key : {"default_workflow", "intake_batch", "workshop_name"}) {
-        if (auto v = opt_str(*j, key)) {
-          if (auto r = state.set_setting(key, *v); !r) return from_error(r.error());
-        }
+      // Names are checked so a typo cannot leave new laptops without a workflow.
+      if (auto v = opt_str(*j, "default_workflow")) {
+        if (auto r = state.set_default_workflow(*v); !r) return from_error(r.error());
+      }
+      if (auto v = opt_str(*j, "intake_batch")) {
+        if (auto r = state.set_intake_batch(*v); !r) return from_error(r.error());
+      }
+      if (auto v = opt_str(*j, "workshop_name")) {
+        if (auto r = state.set_setting("workshop_name", *v); !r) return from_error(r.error());
       }
       return json_response({{"ok", true}});
     }
     if (is("GET", "/api/v1/batches")) {
-      auto b = state.list_batches();
-      return b ? json_response(*b) : from_error(b.error());
+      return reply(state.list_batches());
     }
     if (is("POST", "/api/v1/batches")) {
       auto j = body_json(req);
@@ -279,8 +282,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     if (is("GET", "/api/v1/events")) {
       std::int64_t after = 0;
       if (auto a = req.query.find("after"); a != req.query.end()) after = parse_id(a->second).value_or(0);
-      auto e = state.events_since(after, 500);
-      return e ? json_response(*e) : from_error(e.error());
+      return reply(state.events_since(after, 500));
     }
     if (is("GET", "/api/v1/events/stream")) {
       Response r;

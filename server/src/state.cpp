@@ -213,6 +213,18 @@ Result<std::optional<std::int64_t>> id_by_name(Database& db, const char* table, 
 }
 }  // namespace
 
+Result<void> StateStore::set_default_workflow(const std::string& name) {
+  TRY_ASSIGN(id, id_by_name(db_, "workflows", name));
+  (void)id;
+  return set_setting("default_workflow", name);
+}
+
+Result<void> StateStore::set_intake_batch(const std::string& name) {
+  TRY_ASSIGN(id, id_by_name(db_, "batches", name));
+  (void)id;
+  return set_setting("intake_batch", name);
+}
+
 Result<std::int64_t> StateStore::create_batch(const std::string& name, const std::string& donor,
                                               const std::optional<std::string>& workflow,
                                               const std::optional<std::string>& image) {

@@ -94,6 +94,9 @@ class StateStore {
   Result<Json> list_workflows();
   Result<void> set_setting(const std::string& key, const std::string& value);
   Result<std::optional<std::string>> setting(const std::string& key);
+  /// Settings that name things: not_found unless the workflow / batch exists.
+  Result<void> set_default_workflow(const std::string& name);
+  Result<void> set_intake_batch(const std::string& name);
   Result<std::int64_t> create_batch(const std::string& name, const std::string& donor,
                                     const std::optional<std::string>& workflow,
                                     const std::optional<std::string>& image);

@@ -69,6 +69,19 @@ def call(srv, method, path, body=None, token=None, raw=None, headers=None, timeo
             return e.code, payload
 
 
+def headers_only(srv, path, length):
+    """POSTs only a request header announcing `length` body bytes; returns (status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    try:
+        conn.putrequest("POST", path)
+        conn.putheader("Content-Length", str(length))
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
 def make_operator(state, name="alice", password="correct horse battery"):
     subprocess.run([SERVER, "--state", state, "operator", "add", name], input=password + "\n",
                    text=True, check=True, capture_output=True)
@@ -225,14 +238,9 @@ class ServerTest(ServerFixture):
         st, r = call(self.srv, "POST", f"/api/v1/agents/{a.id}/steps/1/result", {"attempt": 0, "status": "maybe"}, a.token)
         self.assertEqual(st, 400)
         # An oversized body is refused from its Content-Length, before it is read.
-        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
-        conn.putrequest("POST", "/api/v1/agents/enrol")
-        conn.putheader("Content-Length", str(64 << 20))
-        conn.endheaders()
-        resp = conn.getresponse()
-        self.assertEqual(resp.status, 413)
-        self.assertIn(b"larger than", resp.read())
-        conn.close()
+        st, body = headers_only(self.srv, "/api/v1/agents/enrol", 64 << 20)
+        self.assertEqual(st, 413)
+        self.assertIn(b"larger than", body)
         st, r = call(self.srv, "GET", "/healthz", headers={"X-Big": "a" * 20000})
         self.assertEqual(st, 431)
         st, r = call(self.srv, "GET", "/chunks/not-a-hash")
@@ -319,13 +327,7 @@ class ServerTest(ServerFixture):
         self.assertEqual(st, 400)
         self.assertIn("qcow2", r["error"])
         # Without a token the upload is refused from its header; nothing is spooled.
-        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
-        conn.putrequest("POST", "/api/v1/images?name=y")
-        conn.putheader("Content-Length", str(1 << 30))
-        conn.endheaders()
-        resp = conn.getresponse()
-        self.assertEqual(resp.status, 401)
-        conn.close()
+        self.assertEqual(headers_only(self.srv, "/api/v1/images?name=y", 1 << 30)[0], 401)
         self.assertEqual(os.listdir(os.path.join(self.state, "store", "tmp")), [])
         st, imgs = call(self.srv, "GET", "/api/v1/images", token=token)
         self.assertEqual([i["name"] for i in imgs], ["uploaded"])

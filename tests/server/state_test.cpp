@@ -95,6 +95,9 @@ TEST_F(StateTest, WorkflowsFromRules) {
   EXPECT_EQ((*d)["batch"], "ministry-2026");
   EXPECT_EQ((*d)["steps"].size(), 2u);
   EXPECT_FALSE(state_->put_workflow("bad", Json::array({{{"kind", "format-c"}}})));
+  EXPECT_EQ(state_->set_default_workflow("no-such").error().code, Errc::not_found);
+  EXPECT_EQ(state_->set_intake_batch("no-such").error().code, Errc::not_found);
+  ASSERT_TRUE(state_->set_default_workflow("wipe-only"));
   EXPECT_EQ(state_->create_batch("ministry-2026", "", std::nullopt, std::nullopt).error().code, Errc::conflict);
   EXPECT_EQ(state_->assign_device(e.device_id, std::string("nope"), std::nullopt).error().code, Errc::not_found);
 }
