@@ -1,0 +1,108 @@
+#include "revive/agent/inventory.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "temp_dir.hpp"
+
+namespace revive::agent {
+namespace {
+
+const std::string kData = REVIVE_TEST_DATA;
+
+TEST(Inventory, ThinkPadT480) {
+  MachineRoot root(kData + "/laptops/thinkpad-t480");
+  RecordedExec exec(root.path());
+  const Json inv = collect_inventory(root, exec);
+  EXPECT_TRUE(inv["warnings"].empty()) << inv["warnings"].dump();
+  const Json id = identity_of(inv);
+  EXPECT_EQ(id["vendor"], "LENOVO");
+  EXPECT_EQ(id["model"], "ThinkPad T480 (20L5CTO1WW)");
+  EXPECT_EQ(id["serial"], "PF1R2D7X");
+  EXPECT_EQ(id["system_uuid"], "8B3C71E2-5A4F-11E8-9C2D-FA7AE01BBEBC");
+  EXPECT_EQ(inv["cpu"]["model"], "Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz");
+  EXPECT_EQ(inv["cpu"]["threads"], 8);
+  EXPECT_EQ(inv["cpu"]["cores"], 4);
+  EXPECT_EQ(inv["cpu"]["family"], 6);
+  EXPECT_EQ(inv["cpu"]["model_id"], 142);
+  EXPECT_EQ(inv["memory"]["installed_mib"], 32768);
+  EXPECT_EQ(inv["memory"]["total_mib"], 31881);
+  ASSERT_EQ(inv["disks"].size(), 1u);
+  const Json& d = inv["disks"][0];
+  EXPECT_EQ(d["transport"], "NVMe");
+  EXPECT_EQ(d["size_bytes"], 256060514304LL);
+  EXPECT_EQ(d["model"], "SAMSUNG KUS030202M-B000");
+  EXPECT_EQ(d["rotational"], false);
+  EXPECT_EQ(d["smart"]["passed"], true);
+  EXPECT_EQ(d["smart"]["nvme"]["media_errors"], 4360570);
+  EXPECT_EQ(d["smart"]["nvme"]["percentage_used"], 5);
+  EXPECT_EQ(d["smart"]["power_on_hours"], 2522);
+  ASSERT_EQ(inv["batteries"].size(), 2u);
+  EXPECT_EQ(inv["batteries"][0]["manufacturer"], "SMP");
+  EXPECT_DOUBLE_EQ(inv["batteries"][0]["health_pct"].get<double>(), 72.7);
+  EXPECT_EQ(inv["batteries"][0]["cycle_count"], 412);
+  ASSERT_EQ(inv["nics"].size(), 2u);
+  EXPECT_EQ(inv["nics"][0]["driver"], "e1000e");
+  EXPECT_EQ(inv["nics"][0]["speed_mbps"], 1000);
+  EXPECT_EQ(inv["nics"][1]["wireless"], true);
+  ASSERT_EQ(inv["gpus"].size(), 1u);
+  EXPECT_EQ(inv["gpus"][0]["device_id"], "0x5917");
+  EXPECT_EQ(inv["tpm"]["version"], 2);
+  EXPECT_EQ(inv["firmware"]["mode"], "uefi");
+  EXPECT_EQ(inv["firmware"]["secure_boot"], true);
+}
+
+TEST(Inventory, EmptyRootGivesUnknownsNotACrash) {
+  test::TempDir dir;
+  MachineRoot root(dir.path());
+  RecordedExec exec(root.path());
+  const Json inv = collect_inventory(root, exec);
+  EXPECT_FALSE(inv["warnings"].empty());
+  EXPECT_TRUE(inv["disks"].empty());
+  EXPECT_TRUE(inv["cpu"]["model"].is_null());
+  EXPECT_EQ(inv["firmware"]["mode"], "legacy");
+  EXPECT_EQ(identity_of(inv)["serial"], "");
+}
+
+TEST(Inventory, BatteryWithZeroDesignCapacityAndChargeUnits) {
+  test::TempDir dir;
+  auto put = [&](const std::string& rel, const std::string& v) {
+    std::filesystem::create_directories((dir.path() / rel).parent_path());
+    std::ofstream(dir.path() / rel) << v << "\n";
+  };
+  put("sys/class/power_supply/BAT0/type", "Battery");
+  put("sys/class/power_supply/BAT0/energy_full_design", "0");
+  put("sys/class/power_supply/BAT0/energy_full", "0");
+  put("sys/class/power_supply/BAT0/cycle_count", "0");
+  put("sys/class/power_supply/BAT1/type", "Battery");
+  put("sys/class/power_supply/BAT1/charge_full_design", "4000000");  // µAh
+  put("sys/class/power_supply/BAT1/charge_full", "3000000");
+  put("sys/class/power_supply/BAT1/voltage_min_design", "11100000");  // µV
+  MachineRoot root(dir.path());
+  RecordedExec exec(root.path());
+  const Json inv = collect_inventory(root, exec);
+  ASSERT_EQ(inv["batteries"].size(), 2u);
+  EXPECT_TRUE(inv["batteries"][0]["health_pct"].is_null());   // unknown, not 0% or a crash
+  EXPECT_TRUE(inv["batteries"][0]["cycle_count"].is_null());  // 0 means unknown
+  EXPECT_DOUBLE_EQ(inv["batteries"][1]["design_wh"].get<double>(), 44.4);
+  EXPECT_DOUBLE_EQ(inv["batteries"][1]["health_pct"].get<double>(), 75.0);
+}
+
+TEST(Inventory, SmartctlAnswers) {
+  const Json bad = parse_smartctl("not json", 2);
+  EXPECT_FALSE(bad["available"].get<bool>());
+  const Json usb = parse_smartctl(R"({"smartctl":{"messages":[{"string":"/dev/sdb: Unknown USB bridge [0x152d:0x0578]","severity":"error"}]}})", 1);
+  EXPECT_NE(usb["error"].get<std::string>().find("USB bridge"), std::string::npos);
+  const Json ata = parse_smartctl(R"({"smart_status":{"passed":false},"power_on_time":{"hours":31000},
+    "ata_smart_attributes":{"table":[{"id":5,"raw":{"value":12}},{"id":9,"raw":{"value":31000}},{"id":197,"raw":{"value":3}}]}})", 8);
+  EXPECT_EQ(ata["passed"], false);
+  EXPECT_EQ(ata["ata_attributes"]["5"], 12);
+  EXPECT_EQ(ata["ata_attributes"]["197"], 3);
+  EXPECT_FALSE(ata["ata_attributes"].contains("9"));
+}
+
+}  // namespace
+}  // namespace revive::agent
