@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Every laptop's generated SMBIOS tables must decode with dmidecode (an independent parser) to
-# the values in its smbios.json, and the committed binary files must be what the generator
-# makes from that JSON (no hand-edited binaries).
+# Every laptop's tree must be exactly what its laptop.json generates, and its SMBIOS tables
+# must decode with dmidecode (an independent parser) to the values in that JSON.
 set -euo pipefail
 data=${1:?usage: $0 tests/data}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-for spec in "$data"/laptops/*/smbios.json; do
-  dir=$(dirname "$spec")
-  python3 "$data/tools/make_smbios.py" "$spec" "$T/gen"
-  cmp "$T/gen/DMI" "$dir/sys/firmware/dmi/tables/DMI" || { echo "FAIL: $dir DMI is not what smbios.json generates"; exit 1; }
-  cmp "$T/gen/smbios_entry_point" "$dir/sys/firmware/dmi/tables/smbios_entry_point"
+for laptop in "$data"/laptops/*/laptop.json; do
+  dir=$(dirname "$laptop")
+  # The committed tree must be exactly what laptop.json generates (no hand-edited files).
+  rm -rf "$T/tree"; mkdir -p "$T/tree"; cp "$laptop" "$T/tree/"
+  python3 "$data/tools/make_tree.py" "$T/tree/laptop.json"
+  diff -r --no-dereference -x laptop.json -x SOURCE.md "$T/tree" "$dir" || { echo "FAIL: $dir is not what its laptop.json generates"; exit 1; }
+  spec=$T/smbios.json
+  python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["smbios"], open(sys.argv[2], "w"))' "$laptop" "$spec"
   python3 "$data/tools/make_smbios.py" --dump "$spec" "$T/dump.bin"
   dmidecode --from-dump "$T/dump.bin" > "$T/out.txt"
   python3 - "$spec" "$T/out.txt" <<'PY'
