@@ -1,28 +1,80 @@
-// revive-agent: runs on each network-booted laptop. Inventory, tests and the workflow runner
-// arrive in issue #4, the wipe engine in #6, deploy in #5; until then the binary reports what
-// it found on the kernel command line and refuses to act.
+// revive-agent: runs on each network-booted laptop (or, with --simulate, against a machine
+// tree and a file disk for tests and the demo).
+#include <CLI/CLI.hpp>
+
+#include <csignal>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <ctime>
+#include <sys/stat.h>
 
 #include "revive/agent/cmdline.hpp"
+#include "revive/agent/runner.hpp"
+#include "revive/agent/system.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true); }
+}  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--version") == 0) {
-      std::printf("revive-agent %s\n", REVIVE_VERSION);
-      return 0;
+  CLI::App app{"revive-agent: wipes, tests, grades and images a donated laptop for a Revive workshop"};
+  app.set_version_flag("--version", std::string("revive-agent ") + REVIVE_VERSION);
+  bool simulate = false;
+  std::string root = "/", disk, server, label;
+  int long_poll = 25;
+  app.add_flag("--simulate", simulate, "Simulated laptop: read --root as its machine, use --disk (a regular file) as its disk");
+  app.add_option("--root", root, "Machine root to read (default /)");
+  app.add_option("--disk", disk, "Disk to test (simulation: a regular file)");
+  app.add_option("--server", server, "Server URL (default: revive.server= on the kernel command line)");
+  app.add_option("--long-poll", long_poll, "Seconds to long-poll the server for work")->default_str("25");
+  app.add_option("--label", label, "Prefix for console lines (the demo runs several agents)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!simulate) {
+    // Interlock: outside simulation the agent acts only when booted as a Revive live agent.
+    revive::agent::MachineRoot sys_root("/");
+    const auto cmdline = sys_root.read("proc/cmdline");
+    const auto params = revive::agent::parse_cmdline(cmdline ? *cmdline : std::string());
+    if (!params.live_agent) {
+      std::fprintf(stderr,
+                   "revive-agent: refusing to run: this machine was not booted as a Revive live agent "
+                   "(no revive.agent=1 on the kernel command line). Use --simulate for tests.\n");
+      return 2;
+    }
+    if (server.empty() && params.server) server = *params.server;
+  } else if (!disk.empty()) {
+    struct stat st {};
+    if (::stat(disk.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      std::fprintf(stderr, "revive-agent: --simulate needs --disk to be an existing regular file, not %s\n", disk.c_str());
+      return 2;
     }
   }
-  std::ifstream in("/proc/cmdline");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const auto params = revive::agent::parse_cmdline(ss.str());
-  std::fprintf(stderr, "revive-agent: booted as live agent: %s; server: %s\n",
-               params.live_agent ? "yes" : "no", params.server ? params.server->c_str() : "(none)");
-  std::fprintf(stderr,
-               "revive-agent: the workflow runner is not implemented yet (tracked in issue #4); "
-               "doing nothing.\n");
-  return 2;
+  if (server.empty()) {
+    std::fprintf(stderr, "revive-agent: no server: give --server URL (or boot with revive.server=URL)\n");
+    return 2;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  revive::agent::MachineRoot machine(root);
+  revive::agent::RealExec real_exec;
+  revive::agent::RecordedExec recorded(root);
+  revive::agent::RunnerOptions o;
+  o.server = server;
+  o.root = &machine;
+  o.exec = simulate ? static_cast<revive::agent::Exec*>(&recorded) : &real_exec;
+  o.disk = disk;
+  o.simulate = simulate;
+  o.long_poll_s = long_poll;
+  o.stop = &g_stop;
+  o.log = [&](const std::string& line) {
+    char ts[16];
+    const std::time_t t = std::time(nullptr);
+    std::strftime(ts, sizeof ts, "%H:%M:%S", std::localtime(&t));
+    std::fprintf(stdout, "%s%s %s\n", label.empty() ? "" : ("[" + label + "] ").c_str(), ts, line.c_str());
+    std::fflush(stdout);
+  };
+  return revive::agent::run_workflow(o);
 }

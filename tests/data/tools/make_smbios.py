@@ -104,10 +104,17 @@ def build(spec):
     return b"".join(out), h + 1
 
 
-def entry_point(version, table_len, table_addr):
+def entry_point(version, table_len, table_addr, count=0):
     major, minor, rev = version
-    ep = bytearray(b"_SM3_" + bytes([0, 0x18, major, minor, rev, 0x01, 0]) + struct.pack("<IQ", table_len, table_addr))
-    ep[5] = (-sum(ep)) & 0xFF
+    if major >= 3:
+        ep = bytearray(b"_SM3_" + bytes([0, 0x18, major, minor, rev, 0x01, 0]) + struct.pack("<IQ", table_len, table_addr))
+        ep[5] = (-sum(ep)) & 0xFF
+        return bytes(ep)
+    # SMBIOS 2.x: 31-byte "_SM_" entry point with the "_DMI_" intermediate part.
+    dmi = bytearray(b"_DMI_" + b"\0" + struct.pack("<HIHB", table_len, table_addr & 0xFFFFFFFF, count, (major << 4) | minor))
+    dmi[5] = (-sum(dmi)) & 0xFF
+    ep = bytearray(b"_SM_" + bytes([0, 0x1F, major, minor]) + struct.pack("<H", 0x100) + bytes([0]) + bytes(5) + dmi)
+    ep[4] = (-sum(ep[:0x10])) & 0xFF
     return bytes(ep)
 
 
@@ -116,18 +123,18 @@ def main():
     args = sys.argv[2:] if dump else sys.argv[1:]
     with open(args[0]) as f:
         spec = json.load(f)
-    table, _ = build(spec)
+    table, count = build(spec)
     version = tuple(spec.get("smbios_version", [3, 0, 0]))
     if dump:
         # dmidecode --dump-bin layout: entry point at 0 with the table address patched to 32.
-        ep = entry_point(version, len(table), 32)
+        ep = entry_point(version, len(table), 32, count)
         with open(args[1], "wb") as f:
             f.write(ep.ljust(32, b"\0") + table)
         return
     import os
     os.makedirs(args[1], exist_ok=True)
     with open(os.path.join(args[1], "smbios_entry_point"), "wb") as f:
-        f.write(entry_point(version, len(table), 0x8F030000))
+        f.write(entry_point(version, len(table), 0x7A64C000, count))
     with open(os.path.join(args[1], "DMI"), "wb") as f:
         f.write(table)
 

@@ -1,0 +1,31 @@
+#pragma once
+// The workflow runner: enrol, long-poll for the next step, run it, stream progress, post the
+// result exactly once; retry with backoff when the server is away; stop cleanly on request.
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "revive/agent/system.hpp"
+
+namespace revive::agent {
+
+struct RunnerOptions {
+  std::string server;                 ///< http://host:port
+  const MachineRoot* root = nullptr;  ///< "/" or a simulated machine
+  Exec* exec = nullptr;
+  std::filesystem::path disk;         ///< the disk tests read (simulation: a regular file)
+  bool simulate = false;
+  int long_poll_s = 25;
+  int cpu_test_ms = 1000;             ///< per CPU test phase
+  std::size_t memory_test_mib = 64;   ///< upper bound; also bounded by 5% of available RAM
+  std::function<void(const std::string&)> log;  ///< console lines for the volunteer
+  const std::atomic<bool>* stop = nullptr;
+};
+
+/// Runs until the workflow is done (0), cancelled by an operator (3), stopped (4), or a fatal
+/// error (1, message logged).
+int run_workflow(const RunnerOptions& opts);
+
+}  // namespace revive::agent

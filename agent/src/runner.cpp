@@ -1,0 +1,178 @@
+#include "revive/agent/runner.hpp"
+
+#include <fmt/core.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <thread>
+
+#include "revive/agent/client.hpp"
+#include "revive/agent/grading.hpp"
+#include "revive/agent/hwtests.hpp"
+#include "revive/agent/inventory.hpp"
+
+namespace revive::agent {
+
+namespace {
+
+struct StepContext {
+  const RunnerOptions& opts;
+  AgentClient& client;
+  std::string base;  // /api/v1/agents/{id}
+  Json step;
+  const Json& inventory;
+
+  void progress(const std::string& stage, double done, double total) {
+    Json p = {{"stage", stage}};
+    if (total > 0) {
+      p["bytes_done"] = done;
+      p["bytes_total"] = total;
+    }
+    (void)client.post(base + "/progress", {{"step", step["id"]}, {"progress", p}}, 10);
+    opts.log(fmt::format("  {} {}", step["kind"].get<std::string>(), stage));
+  }
+};
+
+// A step's outcome: ok + result, or failed + error.
+struct Outcome {
+  bool ok = true;
+  Json result = Json::object();
+  std::string error;
+};
+
+Outcome run_test_step(StepContext& ctx) {
+  const Json params = ctx.step.value("params", Json::object());
+  Json tests;
+  ctx.progress("CPU test", 0, 3);
+  tests["cpu"] = cpu_test(std::chrono::milliseconds(params.value("cpu_ms", ctx.opts.cpu_test_ms)),
+                          std::max(1u, std::thread::hardware_concurrency()));
+  ctx.progress("memory test", 1, 3);
+  // Never enough to get the agent killed: at most 5% of what the machine has available.
+  const long long avail_kib = [&] {
+    const auto text = ctx.opts.root->read("proc/meminfo");
+    if (!text) return 0LL;
+    const auto pos = text->find("MemAvailable:");
+    return pos == std::string::npos ? 0LL : std::atoll(text->c_str() + pos + 13);
+  }();
+  std::size_t mib = params.value("memory_mib", ctx.opts.memory_test_mib);
+  if (avail_kib > 0) mib = std::min<std::size_t>(mib, static_cast<std::size_t>(avail_kib / 1024 / 20));
+  tests["memory"] = memory_test(std::max<std::size_t>(mib, 1), std::chrono::milliseconds(params.value("memory_ms", 1000)));
+  ctx.progress("disk read test", 2, 3);
+  if (!ctx.opts.disk.empty()) {
+    auto d = disk_read_test(ctx.opts.disk, params.value("disk_bytes", std::uint64_t{256} << 20),
+                            std::chrono::milliseconds(params.value("disk_ms", 2000)));
+    tests["disk_read"] = d ? *d : Json{{"error", d.error().message}};
+  }
+  if (params.value("smart_selftest", false)) {
+    tests["smart_selftest"] = {{"status", "not run: SMART self-tests are not implemented yet"}};
+  }
+  auto policy = params.contains("grading_policy") && params["grading_policy"].is_string()
+                    ? parse_policy(params["grading_policy"].get<std::string>())
+                    : parse_policy(default_policy_toml());
+  if (!policy) return {false, {{"tests", tests}}, "grading policy: " + policy.error().message};
+  Outcome o;
+  o.result = {{"tests", tests}, {"grading", grade(ctx.inventory, tests, *policy)}};
+  return o;
+}
+
+Outcome run_step(StepContext& ctx) {
+  const std::string kind = ctx.step["kind"];
+  if (kind == "inventory") {
+    ctx.progress("reading firmware tables, sysfs and SMART", 0, 0);
+    return {true, {{"inventory", ctx.inventory}}, ""};
+  }
+  if (kind == "test") return run_test_step(ctx);
+  if (kind == "finish") {
+    const std::string action = ctx.step.value("params", Json::object()).value("action", std::string("poweroff"));
+    return {true, {{"action", action}, {"simulated", ctx.opts.simulate}}, ""};
+  }
+  // Not built yet: fail loudly rather than report success for work that was not done.
+  const char* issue = kind == "wipe" || kind == "certify" ? "#6" : "#5";
+  return {false, Json::object(), "the " + kind + " step is not implemented in this agent yet (tracked in issue " + issue + ")"};
+}
+
+}  // namespace
+
+int run_workflow(const RunnerOptions& opts) {
+  auto stopped = [&] { return opts.stop && opts.stop->load(); };
+  opts.log("Revive agent " REVIVE_VERSION " | server " + opts.server + (opts.simulate ? " | SIMULATION" : ""));
+  const Json inventory = collect_inventory(*opts.root, *opts.exec);
+  const Json id = identity_of(inventory);
+  if (id["serial"].get<std::string>().empty() && id["system_uuid"].get<std::string>().empty()) {
+    opts.log("ERROR: this laptop has neither a serial number nor a system UUID in its firmware: cannot enrol it");
+    return 1;
+  }
+  opts.log(fmt::format("laptop: {} {} serial {}", id["vendor"].get<std::string>(), id["model"].get<std::string>(),
+                       id["serial"].get<std::string>()));
+  AgentClient client(opts.server, opts.log, opts.stop);
+  Json macs = Json::array();
+  for (const auto& n : inventory.value("nics", Json::array())) {
+    if (n["mac"].is_string()) macs.push_back(n["mac"]);
+  }
+  std::string base;
+  auto enrol = [&]() -> bool {
+    client.set_token("");
+    auto r = client.post("/api/v1/agents/enrol", {{"identity", id}, {"macs", macs}, {"inventory", inventory}});
+    if (!r) return false;
+    if (r->status != 200) {
+      opts.log("ERROR: enrolment refused (" + std::to_string(r->status) + "): " + r->body.value("error", std::string()));
+      return false;
+    }
+    client.set_token(r->body["agent_token"]);
+    base = "/api/v1/agents/" + std::to_string(r->body["device_id"].get<long long>());
+    opts.log("enrolled as device " + std::to_string(r->body["device_id"].get<long long>()));
+    return true;
+  };
+  if (!enrol()) return stopped() ? 4 : 1;
+
+  std::string last_wait;
+  while (!stopped()) {
+    auto r = client.post(base + "/next?wait=" + std::to_string(opts.long_poll_s), Json::object(), opts.long_poll_s + 15);
+    if (!r) return stopped() ? 4 : 1;
+    if (r->status == 401) {  // token replaced (another boot?) or server state reset: enrol again
+      if (!enrol()) return stopped() ? 4 : 1;
+      continue;
+    }
+    if (r->status != 200) {
+      opts.log("ERROR: server answered " + std::to_string(r->status) + ": " + r->body.value("error", std::string()));
+      return 1;
+    }
+    const std::string state = r->body.value("state", std::string());
+    if (state == "done") {
+      opts.log("workflow finished: done");
+      return 0;
+    }
+    if (state == "cancelled") {
+      opts.log("workflow cancelled by an operator");
+      return 3;
+    }
+    if (state == "waiting") {
+      const std::string why = r->body.value("reason", std::string());
+      if (why != last_wait) opts.log("WAITING for an operator: " + why);
+      last_wait = why;
+      continue;
+    }
+    last_wait.clear();
+    StepContext ctx{opts, client, base, r->body["step"], inventory};
+    const std::string kind = ctx.step["kind"];
+    opts.log(fmt::format("step {} (attempt {}){}", kind, ctx.step["attempt"].get<long long>(),
+                         ctx.step.value("resumed", false) ? ", resumed" : ""));
+    const Outcome o = run_step(ctx);
+    // Posting the result is retried by the client; a duplicate answer means it was recorded.
+    auto posted = client.post(base + "/steps/" + std::to_string(ctx.step["id"].get<long long>()) + "/result",
+                              {{"attempt", ctx.step["attempt"]}, {"status", o.ok ? "ok" : "failed"}, {"result", o.result}, {"error", o.error}});
+    if (!posted) return stopped() ? 4 : 1;
+    if (posted->status != 200) {
+      opts.log("result of " + kind + " not accepted (" + std::to_string(posted->status) + "): " + posted->body.value("error", std::string()));
+    } else if (!o.ok) {
+      opts.log("FAILED: " + kind + ": " + o.error);
+    } else if (kind == "test") {
+      const Json& g = o.result["grading"];
+      opts.log("grade " + g["grade"].get<std::string>() + " | " + g["suitable_for"].get<std::string>());
+      for (const auto& reason : g["reasons"]) opts.log("  - " + reason.get<std::string>());
+    }
+  }
+  return 4;
+}
+
+}  // namespace revive::agent

@@ -1,0 +1,77 @@
+#include "revive/agent/grading.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "revive/agent/inventory.hpp"
+
+namespace revive::agent {
+namespace {
+
+Json inventory_of(const std::string& model) {
+  MachineRoot root(std::string(REVIVE_TEST_DATA) + "/laptops/" + model);
+  RecordedExec exec(root.path());
+  return collect_inventory(root, exec);
+}
+
+bool has_reason(const Json& g, const std::string& words) {
+  for (const auto& r : g["reasons"]) {
+    if (r.get<std::string>().find(words) != std::string::npos) return true;
+  }
+  return false;
+}
+
+const Json kCleanTests = {{"memory", {{"errors", 0}}}, {"cpu", {{"single_score", 100.0}}}};
+
+TEST(Grading, ThinkPadT480) {
+  const auto policy = *parse_policy(default_policy_toml());
+  const Json g = grade(inventory_of("thinkpad-t480"), kCleanTests, policy);
+  EXPECT_EQ(g["grade"], "C");
+  EXPECT_TRUE(has_reason(g, "BAT0 73% of design < 80%")) << g.dump(1);
+  EXPECT_TRUE(has_reason(g, "NVMe media errors 4360570")) << g.dump(1);
+  EXPECT_TRUE(g["windows11"]["ready"].get<bool>()) << g.dump(1);
+}
+
+TEST(Grading, Latitude7490) {
+  const Json g = grade(inventory_of("latitude-7490"), kCleanTests, *parse_policy(default_policy_toml()));
+  EXPECT_EQ(g["grade"], "C");
+  EXPECT_TRUE(has_reason(g, "BAT0 64% of design < 80%")) << g.dump(1);
+  EXPECT_TRUE(has_reason(g, "SMART reallocated sectors 23")) << g.dump(1);
+  EXPECT_TRUE(has_reason(g, "SMART attribute 187 = 4151")) << g.dump(1);
+  EXPECT_TRUE(g["windows11"]["ready"].get<bool>());
+}
+
+TEST(Grading, HpStream11) {
+  const Json g = grade(inventory_of("hp-stream-11"), kCleanTests, *parse_policy(default_policy_toml()));
+  EXPECT_EQ(g["grade"], "C");
+  EXPECT_TRUE(has_reason(g, "RAM 4096 MiB < 8192 MiB")) << g.dump(1);
+  EXPECT_TRUE(has_reason(g, "mmcblk0 is 31 GB < 100 GB")) << g.dump(1);
+  EXPECT_TRUE(has_reason(g, "SMART unavailable")) << g.dump(1);
+  EXPECT_FALSE(g["windows11"]["ready"].get<bool>());
+  EXPECT_NE(g["windows11"]["reasons"].dump().find("Celeron"), std::string::npos);
+  EXPECT_NE(g["suitable_for"].get<std::string>().find("Linux"), std::string::npos);
+}
+
+TEST(Grading, RejectsAndPolicyChanges) {
+  Json inv = inventory_of("thinkpad-t480");
+  EXPECT_EQ(grade(inv, {{"memory", {{"errors", 3}}}}, GradingPolicy{})["grade"], "reject");
+  inv["disks"][0]["smart"]["passed"] = false;
+  const Json g = grade(inv, kCleanTests, GradingPolicy{});
+  EXPECT_EQ(g["grade"], "reject");
+  EXPECT_TRUE(has_reason(g, "SMART overall health FAILED"));
+  // A workshop that tolerates worn batteries and media errors:
+  auto lenient = parse_policy("[battery]\nb_below_pct = 50\nc_below_pct = 30\n[disk]\nuncorrectable_c_above = 10000000\n");
+  ASSERT_TRUE(lenient) << lenient.error().message;
+  EXPECT_EQ(grade(inventory_of("thinkpad-t480"), kCleanTests, *lenient)["grade"], "A");
+}
+
+TEST(Grading, BadPoliciesAreRefusedByName) {
+  EXPECT_NE(parse_policy("[battery]\nb_below_pct = 'x'\n").error().message.find("battery.b_below_pct"), std::string::npos);
+  EXPECT_NE(parse_policy("[disk]\ncolour = 1\n").error().message.find("unknown setting disk.colour"), std::string::npos);
+  EXPECT_FALSE(parse_policy("this is not toml"));
+  EXPECT_TRUE(parse_policy(""));  // empty: all defaults
+}
+
+}  // namespace
+}  // namespace revive::agent
