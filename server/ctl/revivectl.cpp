@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 
 #include "image_commands.hpp"
@@ -195,6 +197,17 @@ int run_revivectl(int argc, char** argv) {
   server_opt(intake);
   intake->add_option("batch", ra.id, "Batch name")->required();
   intake->callback([&] { rc = remote_post_fields(ra, "/api/v1/settings", {{"intake_batch", ra.id}}); });
+
+  auto* policy = app.add_subcommand("policy", "Set the workshop's grading policy (TOML; see README)");
+  server_opt(policy);
+  std::string policy_file;
+  policy->add_option("file", policy_file, "TOML file")->required()->check(CLI::ExistingFile);
+  policy->callback([&] {
+    std::ifstream in(policy_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    rc = remote_post_fields(ra, "/api/v1/settings", {{"grading_policy", text.str()}});
+  });
 
   auto* token = app.add_subcommand("token", "Create an API token for scripts (printed once)");
   server_opt(token);

@@ -259,8 +259,11 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
       if (auto v = opt_str(*j, "intake_batch")) {
         if (auto r = state.set_intake_batch(*v); !r) return from_error(r.error());
       }
-      if (auto v = opt_str(*j, "workshop_name")) {
-        if (auto r = state.set_setting("workshop_name", *v); !r) return from_error(r.error());
+      for (const char* key : {"workshop_name", "grading_policy"}) {
+        if (auto v = opt_str(*j, key)) {
+          if (v->size() > 64 * 1024) return error_response(400, "invalid_input", std::string(key) + " is larger than 64 KiB");
+          if (auto r = state.set_setting(key, *v); !r) return from_error(r.error());
+        }
       }
       return json_response({{"ok", true}});
     }

@@ -378,11 +378,14 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
   if (!rrow) return not_found("run vanished");
   const RunState run_state = run_state_from(rq.text(0)).value_or(RunState::failed);
   const auto run_image = rq.opt_text(1);
+  TRY_ASSIGN(policy, setting("grading_policy"));
   // The batch's image goes to its deploy step unless the workflow names one itself.
   auto step_params = [&](const StepRow& s) {
     Json params = parse_json_column(s.params);
     if (!params.is_object()) params = Json::object();
     if (s.kind == "deploy" && run_image && !params.contains("image")) params["image"] = *run_image;
+    // The workshop's grading policy travels with the test step (the agent parses and applies it).
+    if (s.kind == "test" && policy && !params.contains("grading_policy")) params["grading_policy"] = *policy;
     return params;
   };
   TRY_ASSIGN(sq, db_.prepare("SELECT id, kind, params, state, attempt, error FROM steps WHERE run_id = ? ORDER BY seq"));

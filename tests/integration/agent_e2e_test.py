@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""End to end: a real revive-server and three simulated laptops (real revive-agent processes on
+the checked-in machine trees, file disks) run inventory -> test -> finish over loopback; the
+server then holds each laptop's inventory, test figures, grade and reasons. Also: the agent
+keeps going when the server restarts mid-workflow, and refuses to act outside simulation
+unless booted as a live agent.
+
+usage: agent_e2e_test.py revive-server revive-agent revivectl tests/data
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+SERVER, AGENT, CTL, DATA = sys.argv[1:5]
+del sys.argv[1:5]
+MODELS = {"thinkpad-t480": "PF1R2D7X", "latitude-7490": "8KQ7XK2", "hp-stream-11": "5CD7104QXL"}
+
+
+def start_server(state, port=0):
+    p = subprocess.Popen([SERVER, "--state", state, "--listen", f"127.0.0.1:{port}"], stderr=subprocess.PIPE, text=True)
+    port = int(re.search(r"port (\d+)", p.stderr.readline()).group(1))
+    threading.Thread(target=p.stderr.read, daemon=True).start()
+    return p, port
+
+
+def api(port, method, path, token, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+class AgentE2E(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.state = os.path.join(self.tmp.name, "state")
+        subprocess.run([SERVER, "--state", self.state, "operator", "add", "alice"], input="long enough pw\n",
+                       text=True, check=True, capture_output=True)
+        self.srv, self.port = start_server(self.state)
+        self.token = subprocess.run([SERVER, "--state", self.state, "operator", "token", "alice"], check=True,
+                                    capture_output=True, text=True).stdout.strip()
+        api(self.port, "POST", "/api/v1/workflows", self.token,
+            {"name": "demo", "steps": [{"kind": "inventory"}, {"kind": "test", "params": {"cpu_ms": 200, "memory_ms": 200,
+                                                                                        "memory_mib": 16, "disk_ms": 300}},
+                                       {"kind": "finish"}]})
+        api(self.port, "POST", "/api/v1/settings", self.token, {"default_workflow": "demo"})
+
+    def tearDown(self):
+        if self.srv.poll() is None:
+            self.srv.send_signal(signal.SIGTERM)
+            self.srv.wait(30)
+        self.srv.stderr.close()
+        self.tmp.cleanup()
+
+    def agent(self, model, port=None):
+        disk = os.path.join(self.tmp.name, model + ".disk")
+        with open(disk, "wb") as f:
+            f.truncate(64 << 20)
+        return subprocess.Popen([AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", model), "--disk", disk,
+                                 "--server", f"http://127.0.0.1:{port or self.port}", "--long-poll", "5", "--label", model],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def test_three_laptops_are_inventoried_tested_and_graded(self):
+        procs = {m: self.agent(m) for m in MODELS}
+        outs = {m: p.communicate(timeout=120)[0] for m, p in procs.items()}
+        for m, p in procs.items():
+            self.assertEqual(p.returncode, 0, outs[m])
+            self.assertIn("workflow finished: done", outs[m])
+        devices = api(self.port, "GET", "/api/v1/devices", self.token)
+        self.assertEqual(sorted(d["serial"] for d in devices), sorted(MODELS.values()))
+        grades = {}
+        for d in devices:
+            full = api(self.port, "GET", f"/api/v1/devices/{d['id']}", self.token)
+            self.assertEqual(full["state"], "done")
+            self.assertEqual([r["kind"] for r in full["results"]], ["inventory", "test", "finish"])
+            test = full["results"][1]["result"]
+            self.assertGreater(test["tests"]["cpu"]["single_score"], 0)
+            self.assertEqual(test["tests"]["memory"]["errors"], 0)
+            self.assertGreater(test["tests"]["disk_read"]["read_bytes"], 0)
+            grades[d["serial"]] = test["grading"]
+            self.assertEqual(full["inventory"]["smbios"]["system"]["serial"], d["serial"])
+        t480 = grades["PF1R2D7X"]
+        self.assertEqual(t480["grade"], "C")
+        self.assertIn("at most B: BAT0 73% of design < 80%", t480["reasons"])
+        self.assertIn("at most C: nvme0n1 NVMe media errors 4360570", t480["reasons"])
+        self.assertTrue(t480["windows11"]["ready"])
+        lat = grades["8KQ7XK2"]
+        self.assertIn("at most B: sda SMART reallocated sectors 23", lat["reasons"])
+        hp = grades["5CD7104QXL"]
+        self.assertFalse(hp["windows11"]["ready"])
+        self.assertIn("at most B: RAM 4096 MiB < 8192 MiB", hp["reasons"])
+
+    def test_workshop_policy_from_the_server_is_applied(self):
+        api(self.port, "POST", "/api/v1/settings", self.token,
+            {"grading_policy": "[battery]\nb_below_pct = 50\nc_below_pct = 30\n[disk]\nuncorrectable_c_above = 100000000\n"})
+        p = self.agent("thinkpad-t480")
+        out = p.communicate(timeout=120)[0]
+        self.assertEqual(p.returncode, 0, out)
+        d = api(self.port, "GET", "/api/v1/devices/1", self.token)
+        self.assertEqual(d["results"][1]["result"]["grading"]["grade"], "A", out)
+
+    def test_agent_survives_a_server_restart(self):
+        api(self.port, "POST", "/api/v1/workflows", self.token,
+            {"name": "slow", "steps": [{"kind": "inventory"}, {"kind": "test", "params": {"cpu_ms": 1000, "memory_ms": 500,
+                                                                                        "memory_mib": 16, "disk_ms": 300}},
+                                       {"kind": "finish"}]})
+        api(self.port, "POST", "/api/v1/settings", self.token, {"default_workflow": "slow"})
+        p = self.agent("latitude-7490")
+        time.sleep(0.8)  # inside the test step's CPU phase (2 s)
+        self.srv.send_signal(signal.SIGKILL)
+        self.srv.wait()
+        time.sleep(4)  # the agent's next progress report finds the server away
+        self.srv, _ = start_server(self.state, self.port)
+        out = p.communicate(timeout=120)[0]
+        self.assertEqual(p.returncode, 0, out)
+        self.assertIn("unreachable", out)
+        d = api(self.port, "GET", "/api/v1/devices/1", self.token)
+        self.assertEqual([r["kind"] for r in d["results"]], ["inventory", "test", "finish"])
+
+    def test_unimplemented_steps_fail_loudly(self):
+        api(self.port, "POST", "/api/v1/settings", self.token, {"default_workflow": "default"})
+        p = self.agent("hp-stream-11")
+        time.sleep(4)
+        p.send_signal(signal.SIGTERM)
+        out = p.communicate(timeout=30)[0]
+        self.assertIn("FAILED: wipe: the wipe step is not implemented in this agent yet", out)
+        d = api(self.port, "GET", "/api/v1/devices/1", self.token)
+        self.assertEqual(d["state"], "failed")
+        self.assertEqual(d["results"][1]["status"], "failed")
+
+    def test_refuses_outside_simulation_without_the_live_marker(self):
+        r = subprocess.run([AGENT, "--server", "http://127.0.0.1:1"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not booted as a Revive live agent", r.stderr)
+        r = subprocess.run([AGENT, "--simulate", "--root", DATA, "--disk", "/dev/null", "--server", "http://127.0.0.1:1"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("regular file", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
