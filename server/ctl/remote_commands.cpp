@@ -136,8 +136,8 @@ std::string bar(double frac, int width) {
 }
 
 std::string device_table(const json& devices) {
-  std::string out = fmt::format("{:>4}  {:<22} {:<14} {:<10} {:<10} {:<24} {:>10} {:>8}\n", "ID", "MODEL", "SERIAL",
-                                "STATE", "STEP", "PROGRESS", "RATE", "ETA");
+  std::string out = fmt::format("{:>4}  {:<22} {:<14} {:<10} {:<6} {:<10} {:<24} {:>10} {:>8}\n", "ID", "MODEL", "SERIAL",
+                                "STATE", "GRADE", "STEP", "PROGRESS", "RATE", "ETA");
   for (const auto& d : devices) {
     const json cur = d.value("current", json());
     std::string step = "-", prog, rate = "-", eta = "-";
@@ -153,8 +153,9 @@ std::string device_table(const json& devices) {
       }
       if (cur.value("state", "") == "failed") prog = "FAILED: " + cur.value("error", std::string());
     }
-    out += fmt::format("{:>4}  {:<22.22} {:<14.14} {:<10} {:<10} {:<24.24} {:>10} {:>8}\n", d.value("id", 0),
-                       d.value("model", ""), d.value("serial", ""), d.value("state", ""), step, prog, rate, eta);
+    const std::string grade = d.contains("grade") && d["grade"].is_string() ? d["grade"].get<std::string>() : "-";
+    out += fmt::format("{:>4}  {:<22.22} {:<14.14} {:<10} {:<6} {:<10} {:<24.24} {:>10} {:>8}\n", d.value("id", 0),
+                       d.value("model", ""), d.value("serial", ""), d.value("state", ""), grade, step, prog, rate, eta);
   }
   return out;
 }

@@ -684,6 +684,12 @@ Result<Json> StateStore::device_summary(std::int64_t device_id) {
     j["steps"] = std::move(steps);
     j["current"] = current;
   }
+  // The latest grade a test step reported, for dashboards and `revivectl watch`.
+  TRY_ASSIGN(g, db_.prepare(
+      "SELECT json_extract(sr.result, '$.grading.grade') FROM step_results sr JOIN steps s ON s.id = sr.step_id "
+      "JOIN runs r ON r.id = s.run_id WHERE r.device_id = ? AND s.kind = 'test' AND sr.status = 'ok' ORDER BY sr.id DESC LIMIT 1"));
+  TRY_ASSIGN(grow, g.bind(device_id).step());
+  j["grade"] = grow && !g.is_null(0) ? Json(g.text(0)) : Json();
   return j;
 }
 

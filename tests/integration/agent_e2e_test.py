@@ -95,6 +95,11 @@ class AgentE2E(unittest.TestCase):
         self.assertTrue(t480["windows11"]["ready"])
         lat = grades["8KQ7XK2"]
         self.assertIn("at most B: sda SMART reallocated sectors 23", lat["reasons"])
+        self.assertEqual(sorted(d["grade"] for d in devices), ["C", "C", "C"])
+        watch = subprocess.run([CTL, "watch", "--server", f"http://127.0.0.1:{self.port}", "--token", self.token, "--once"],
+                               capture_output=True, text=True, check=True).stdout
+        self.assertIn("GRADE", watch)
+        self.assertRegex(watch, r"8KQ7XK2\s+done\s+C ")
         hp = grades["5CD7104QXL"]
         self.assertFalse(hp["windows11"]["ready"])
         self.assertIn("at most B: RAM 4096 MiB < 8192 MiB", hp["reasons"])
