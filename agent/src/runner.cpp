@@ -47,7 +47,8 @@ Outcome run_test_step(StepContext& ctx) {
   tests["cpu"] = cpu_test(std::chrono::milliseconds(params.value("cpu_ms", ctx.opts.cpu_test_ms)),
                           std::max(1u, std::thread::hardware_concurrency()));
   ctx.progress("memory test", 1, 3);
-  // Never enough to get the agent killed: at most 5% of what the machine has available.
+  // Never enough to get the agent killed: the test holds two buffers of `mib`, together at
+  // most 5% of what the machine has available.
   const long long avail_kib = [&] {
     const auto text = ctx.opts.root->read("proc/meminfo");
     if (!text) return 0LL;
@@ -55,7 +56,7 @@ Outcome run_test_step(StepContext& ctx) {
     return pos == std::string::npos ? 0LL : std::atoll(text->c_str() + pos + 13);
   }();
   std::size_t mib = params.value("memory_mib", ctx.opts.memory_test_mib);
-  if (avail_kib > 0) mib = std::min<std::size_t>(mib, static_cast<std::size_t>(avail_kib / 1024 / 20));
+  if (avail_kib > 0) mib = std::min<std::size_t>(mib, static_cast<std::size_t>(avail_kib / 1024 / 40));
   tests["memory"] = memory_test(std::max<std::size_t>(mib, 1), std::chrono::milliseconds(params.value("memory_ms", 1000)));
   ctx.progress("disk read test", 2, 3);
   if (!ctx.opts.disk.empty()) {
