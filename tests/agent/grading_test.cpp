@@ -53,6 +53,14 @@ TEST(Grading, HpStream11) {
   EXPECT_NE(g["suitable_for"].get<std::string>().find("Linux"), std::string::npos);
 }
 
+TEST(Grading, EliteBook840G5IsAGradeA) {
+  const Json g = grade(inventory_of("elitebook-840-g5"), kCleanTests, *parse_policy(default_policy_toml()));
+  EXPECT_EQ(g["grade"], "A") << g.dump(1);
+  EXPECT_TRUE(g["reasons"].empty());
+  EXPECT_TRUE(g["windows11"]["ready"].get<bool>());
+  EXPECT_NE(g["suitable_for"].get<std::string>().find("Windows 11 ready"), std::string::npos);
+}
+
 TEST(Grading, RejectsAndPolicyChanges) {
   Json inv = inventory_of("thinkpad-t480");
   EXPECT_EQ(grade(inv, {{"memory", {{"errors", 3}}}}, GradingPolicy{})["grade"], "reject");
