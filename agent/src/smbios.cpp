@@ -103,9 +103,14 @@ bool is_placeholder(std::string_view raw) {
       "system product name", "system manufacturer", "system version", "not specified", "not applicable",
       "none", "n/a", "oem", "o.e.m.", "0123456789", "123456789", "1234567890", "chassis serial number",
       "base board serial number", "serial number", "type2 - board serial number", "invalid", "unknown", "xxxxxxxxxx",
-      "not available", "no asset information", "no asset tag", "asset tag", "--"};
+      "not available", "no asset information", "no asset tag", "asset tag", "--", "system sku#",
+      "type1productconfigid", "chassis version"};
   for (const char* p : kPlaceholders) {
     if (s == p) return true;
+  }
+  // Hex zeros ("0x0000...", as Apple reports soldered RAM's part number): nothing there.
+  if (s.size() > 2 && s.compare(0, 2, "0x") == 0 && std::all_of(s.begin() + 2, s.end(), [](char c) { return c == '0'; })) {
+    return true;
   }
   // All one repeated character ("0000000000", "FFFFFFFF", "          "): not a real serial.
   return s.size() >= 4 && std::all_of(s.begin(), s.end(), [&](char c) { return c == s[0]; });

@@ -61,6 +61,20 @@ TEST(Grading, EliteBook840G5IsAGradeA) {
   EXPECT_NE(g["suitable_for"].get<std::string>().find("Windows 11 ready"), std::string::npos);
 }
 
+TEST(Grading, MacBookAir2015) {
+  const Json inv = inventory_of("macbook-air-7-2");
+  EXPECT_TRUE(inv["warnings"].empty()) << inv["warnings"].dump();
+  EXPECT_EQ(identity_of(inv)["model"], "MacBookAir7,2");
+  EXPECT_TRUE(inv["smbios"]["system"]["sku"].is_null());                          // "System SKU#"
+  EXPECT_TRUE(inv["smbios"]["memory_devices"][0]["part_number"].is_null());       // "0x000...0"
+  EXPECT_DOUBLE_EQ(inv["batteries"][0]["design_wh"].get<double>(), 54.34);        // charge units
+  const Json g = grade(inv, kCleanTests, *parse_policy(default_policy_toml()));
+  EXPECT_EQ(g["grade"], "B") << g.dump(1);
+  EXPECT_TRUE(has_reason(g, "BAT0 71% of design < 80%")) << g.dump(1);
+  EXPECT_FALSE(g["windows11"]["ready"].get<bool>());
+  EXPECT_NE(g["windows11"]["reasons"].dump().find("no TPM 2.0"), std::string::npos);
+}
+
 TEST(Grading, RejectsAndPolicyChanges) {
   Json inv = inventory_of("thinkpad-t480");
   EXPECT_EQ(grade(inv, {{"memory", {{"errors", 3}}}}, GradingPolicy{})["grade"], "reject");

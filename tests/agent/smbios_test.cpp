@@ -71,10 +71,11 @@ TEST(Smbios, GarbageAndEmptyInputs) {
 
 TEST(Smbios, Placeholders) {
   for (const char* p : {"To be filled by O.E.M.", "Default string", "0123456789", " ", "", "System Serial Number",
-                        "00000000", "FFFFFFFFFFFF", "Not Specified", "--"}) {
+                        "00000000", "FFFFFFFFFFFF", "Not Specified", "--", "System SKU#",
+                        "0x000000000000000000000000000000000000", "Type1ProductConfigId"}) {
     EXPECT_TRUE(is_placeholder(p)) << p;
   }
-  for (const char* p : {"PF1R2D7X", "5CG8301XYZ", "C02XK1ABJG5J", "1234"}) {
+  for (const char* p : {"PF1R2D7X", "5CG8301XYZ", "C02XK1ABJG5J", "1234", "0x02FE"}) {
     EXPECT_FALSE(is_placeholder(p)) << p;
   }
 }
