@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "revive/agent/client.hpp"
@@ -29,7 +30,13 @@ struct StepContext {
       p["bytes_total"] = total;
     }
     (void)client.post(base + "/progress", {{"step", step["id"]}, {"progress", p}}, 10);
-    opts.log(fmt::format("  {} {}", step["kind"].get<std::string>(), stage));
+    // A bar the volunteer can read from across the room.
+    std::string bar;
+    if (total > 0) {
+      const int fill = static_cast<int>(20 * done / total);
+      bar = "[" + std::string(static_cast<std::size_t>(fill), '#') + std::string(static_cast<std::size_t>(20 - fill), '.') + "] ";
+    }
+    opts.log(fmt::format("  {} {}{}", step["kind"].get<std::string>(), bar, stage));
   }
 };
 
@@ -126,6 +133,10 @@ int run_workflow(const RunnerOptions& opts) {
   };
   if (!enrol()) return stopped() ? 4 : 1;
 
+  // Steps this boot has finished, with their outcome: if the server hands one out again (its
+  // answer to our result was lost, or it restarted), we re-send the outcome instead of
+  // running the step twice. Destructive steps must never run twice.
+  std::map<long long, std::pair<long long, Outcome>> finished;
   std::string last_wait;
   while (!stopped()) {
     auto r = client.post(base + "/next?wait=" + std::to_string(opts.long_poll_s), Json::object(), opts.long_poll_s + 15);
@@ -156,9 +167,14 @@ int run_workflow(const RunnerOptions& opts) {
     last_wait.clear();
     StepContext ctx{opts, client, base, r->body["step"], inventory};
     const std::string kind = ctx.step["kind"];
-    opts.log(fmt::format("step {} (attempt {}){}", kind, ctx.step["attempt"].get<long long>(),
-                         ctx.step.value("resumed", false) ? ", resumed" : ""));
-    const Outcome o = run_step(ctx);
+    const long long step_id = ctx.step["id"].get<long long>();
+    const long long attempt = ctx.step["attempt"].get<long long>();
+    opts.log(fmt::format("step {} (attempt {}){}", kind, attempt, ctx.step.value("resumed", false) ? ", resumed" : ""));
+    auto seen = finished.find(step_id);
+    const bool already = seen != finished.end() && seen->second.first == attempt;
+    if (already) opts.log("  already done in this boot: sending its result again instead of running it twice");
+    const Outcome o = already ? seen->second.second : run_step(ctx);
+    finished[step_id] = {attempt, o};
     // Posting the result is retried by the client; a duplicate answer means it was recorded.
     auto posted = client.post(base + "/steps/" + std::to_string(ctx.step["id"].get<long long>()) + "/result",
                               {{"attempt", ctx.step["attempt"]}, {"status", o.ok ? "ok" : "failed"}, {"result", o.result}, {"error", o.error}});

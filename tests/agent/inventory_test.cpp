@@ -91,6 +91,28 @@ TEST(Inventory, BatteryWithZeroDesignCapacityAndChargeUnits) {
   EXPECT_DOUBLE_EQ(inv["batteries"][1]["health_pct"].get<double>(), 75.0);
 }
 
+TEST(Inventory, UsbBridgedDiskIsUsbAndItsSmartUnknown) {
+  test::TempDir dir;
+  namespace fs = std::filesystem;
+  const std::string dev = "devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host2/target2:0:0/2:0:0:0/block/sdb";
+  fs::create_directories(dir.path() / "sys" / dev / "queue");
+  fs::create_directories(dir.path() / "sys/block");
+  fs::create_symlink("../" + dev, dir.path() / "sys/block/sdb");
+  std::ofstream(dir.path() / "sys" / dev / "size") << "976773168\n";
+  std::ofstream(dir.path() / "sys" / dev / "removable") << "0\n";
+  fs::create_directories(dir.path() / "exec");
+  std::ofstream(dir.path() / "exec" / "smartctl -j -a _dev_sdb")
+      << "exit 1\n{\"smartctl\":{\"messages\":[{\"string\":\"/dev/sdb: Unknown USB bridge [0x152d:0x0578 (0x214)]\",\"severity\":\"error\"}]}}\n";
+  MachineRoot root(dir.path());
+  RecordedExec exec(root.path());
+  const Json inv = collect_inventory(root, exec);
+  ASSERT_EQ(inv["disks"].size(), 1u);
+  EXPECT_EQ(inv["disks"][0]["transport"], "USB");
+  EXPECT_FALSE(inv["disks"][0]["smart"]["available"].get<bool>());
+  EXPECT_NE(inv["disks"][0]["smart"]["error"].get<std::string>().find("USB bridge"), std::string::npos);
+  EXPECT_EQ(inv["disks"][0]["size_bytes"], 976773168LL * 512);
+}
+
 TEST(Inventory, SmartctlAnswers) {
   const Json bad = parse_smartctl("not json", 2);
   EXPECT_FALSE(bad["available"].get<bool>());
