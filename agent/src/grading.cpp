@@ -188,6 +188,13 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
       if (num(nv, "percentage_used", 0) > p.nvme_used_c_above_pct) g.cap("C", fmt::format("{} NVMe {}% of rated endurance used", n, num(nv, "percentage_used", 0)));
     }
   }
+  if (tests.is_object() && tests.contains("smart_selftest") && tests["smart_selftest"].is_array()) {
+    for (const auto& st : tests["smart_selftest"]) {
+      if (st.value("result", std::string()) == "failed") {
+        g.cap("reject", st.value("device", std::string("disk")) + " SMART short self-test failed: " + st.value("detail", std::string()));
+      }
+    }
+  }
   // CPU
   if (p.cpu_c_below_score > 0 && tests.is_object() && tests.contains("cpu")) {
     const double sc = tests["cpu"].value("single_score", 0.0);

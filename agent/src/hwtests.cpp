@@ -8,9 +8,11 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "revive/agent/system.hpp"
 #include "revive/file_util.hpp"
 
 namespace revive::agent {
@@ -122,6 +124,55 @@ Result<Json> disk_read_test(const std::filesystem::path& disk, std::uint64_t max
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   return Json{{"read_bytes", done}, {"mb_s", secs > 0 ? static_cast<double>(done) / secs / 1e6 : 0.0}};
+}
+
+Json smart_selftest(Exec& exec, const std::string& device, std::chrono::seconds budget,
+                    const std::function<void(std::chrono::seconds)>& wait) {
+  const std::string dev = "/dev/" + device;
+  Json out = {{"device", device}};
+  auto start = exec.run({"smartctl", "-t", "short", dev}, 60);
+  if (!start) return out.update({{"result", "error"}, {"detail", start.error().message}}), out;
+  if (start->exit_code & 0x07) {  // could not open, identify, or the command failed
+    const bool unsupported = start->out.find("not supported") != std::string::npos ||
+                             start->out.find("Self-test") != std::string::npos;
+    out["result"] = unsupported ? "not supported" : "error";
+    out["detail"] = start->out.substr(0, 400);
+    return out;
+  }
+  const auto deadline = Clock::now() + budget;
+  for (;;) {
+    auto log = exec.run({"smartctl", "-j", "-l", "selftest", dev}, 60);
+    if (!log) return out.update({{"result", "error"}, {"detail", log.error().message}}), out;
+    const Json j = Json::parse(log->out, nullptr, false);
+    if (!j.is_object()) return out.update({{"result", "error"}, {"detail", "smartctl gave no JSON"}}), out;
+    bool running = false;
+    std::optional<bool> passed;
+    std::string text;
+    if (j.contains("nvme_self_test_log")) {
+      const Json& n = j["nvme_self_test_log"];
+      running = n.contains("current_self_test_operation") && n["current_self_test_operation"].value("value", 0) != 0;
+      if (n.contains("table") && !n["table"].empty()) {
+        const Json& r = n["table"][0].value("self_test_result", Json::object());
+        passed = r.value("value", 1) == 0;
+        text = r.value("string", std::string());
+      }
+    } else if (j.contains("ata_smart_self_test_log")) {
+      const Json& t = j["ata_smart_self_test_log"].value("standard", Json::object()).value("table", Json::array());
+      if (!t.empty()) {
+        const Json& st = t[0].value("status", Json::object());
+        running = st.value("remaining_percent", 0) > 0;
+        passed = st.value("passed", false);
+        text = st.value("string", std::string());
+      }
+    }
+    if (!running && passed) {
+      out["result"] = *passed ? "passed" : "failed";
+      out["detail"] = text;
+      return out;
+    }
+    if (Clock::now() >= deadline) return out.update({{"result", "timed out"}, {"detail", text}}), out;
+    wait(std::chrono::seconds(5));
+  }
 }
 
 }  // namespace revive::agent

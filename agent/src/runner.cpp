@@ -72,7 +72,18 @@ Outcome run_test_step(StepContext& ctx) {
     tests["disk_read"] = d ? *d : Json{{"error", d.error().message}};
   }
   if (params.value("smart_selftest", false)) {
-    tests["smart_selftest"] = {{"status", "not run: SMART self-tests are not implemented yet"}};
+    Json results = Json::array();
+    for (const auto& d : ctx.inventory.value("disks", Json::array())) {
+      if (!d.value("smart", Json::object()).value("available", false)) continue;
+      ctx.progress("SMART short self-test of " + d["name"].get<std::string>(), 2, 3);
+      results.push_back(smart_selftest(*ctx.opts.exec, d["name"], std::chrono::seconds(params.value("smart_selftest_s", 180)),
+                                       [&](std::chrono::seconds s) {
+                                         for (int i = 0; i < s.count() * 10 && !(ctx.opts.stop && ctx.opts.stop->load()); ++i) {
+                                           std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                                         }
+                                       }));
+    }
+    tests["smart_selftest"] = results;
   }
   auto policy = params.contains("grading_policy") && params["grading_policy"].is_string()
                     ? parse_policy(params["grading_policy"].get<std::string>())

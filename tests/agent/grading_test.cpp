@@ -4,7 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "revive/agent/hwtests.hpp"
 #include "revive/agent/inventory.hpp"
+#include "temp_dir.hpp"
+
+#include <fstream>
 
 namespace revive::agent {
 namespace {
@@ -93,6 +97,42 @@ TEST(Grading, BadPoliciesAreRefusedByName) {
   EXPECT_NE(parse_policy("[disk]\ncolour = 1\n").error().message.find("unknown setting disk.colour"), std::string::npos);
   EXPECT_FALSE(parse_policy("this is not toml"));
   EXPECT_TRUE(parse_policy(""));  // empty: all defaults
+}
+
+}  // namespace
+}  // namespace revive::agent
+
+namespace revive::agent {
+namespace {
+
+TEST(SmartSelftest, PassedUnsupportedAndFailed) {
+  auto no_wait = [](std::chrono::seconds) {};
+  MachineRoot hp(std::string(REVIVE_TEST_DATA) + "/laptops/elitebook-840-g5");
+  RecordedExec hp_exec(hp.path());
+  const Json ok = smart_selftest(hp_exec, "nvme0n1", std::chrono::seconds(10), no_wait);
+  EXPECT_EQ(ok["result"], "passed") << ok.dump();
+  EXPECT_EQ(ok["detail"], "Completed without error");
+
+  MachineRoot t480(std::string(REVIVE_TEST_DATA) + "/laptops/thinkpad-t480");
+  RecordedExec t480_exec(t480.path());
+  EXPECT_EQ(smart_selftest(t480_exec, "nvme0n1", std::chrono::seconds(10), no_wait)["result"], "not supported");
+
+  // An ATA disk whose short self-test ends in a read failure.
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "exec");
+  std::ofstream(dir / "exec" / "smartctl -t short _dev_sda") << "exit 0\nTesting has begun.\n";
+  std::ofstream(dir / "exec" / "smartctl -j -l selftest _dev_sda")
+      << "exit 0\n{\"ata_smart_self_test_log\":{\"standard\":{\"table\":[{\"type\":{\"string\":\"Short offline\"},"
+         "\"status\":{\"value\":121,\"string\":\"Completed: read failure\",\"remaining_percent\":0,\"passed\":false},"
+         "\"lifetime_hours\":31000,\"lba\":89649984}]}}}\n";
+  RecordedExec bad_exec(dir.path());
+  const Json bad = smart_selftest(bad_exec, "sda", std::chrono::seconds(10), no_wait);
+  EXPECT_EQ(bad["result"], "failed");
+  const Json g = grade(inventory_of("elitebook-840-g5"), {{"smart_selftest", Json::array({bad})}}, GradingPolicy{});
+  EXPECT_EQ(g["grade"], "reject");
+  EXPECT_TRUE(has_reason(g, "sda SMART short self-test failed: Completed: read failure"));
+  // A missing tool answer is an error, not a pass.
+  EXPECT_EQ(smart_selftest(bad_exec, "sdz", std::chrono::seconds(1), no_wait)["result"], "error");
 }
 
 }  // namespace

@@ -74,6 +74,11 @@ for d in spec["disks"]:
     if smart is not None:
         put(f"exec/{key}", f"exit {smart.get('exit', 0)}\n" + json.dumps(smart["json"], indent=1) + "\n")
 
+# Further tool answers: {"command line": {"exit": N, "json": {...}} or {"exit": N, "text": "..."}}
+for cmd, ans in spec.get("exec", {}).items():
+    body = json.dumps(ans["json"], indent=1) + "\n" if "json" in ans else ans.get("text", "")
+    put("exec/" + cmd.replace("/", "_"), f"exit {ans.get('exit', 0)}\n" + body)
+
 for b in spec.get("batteries", []):
     base = f"sys/class/power_supply/{b['name']}/"
     put(base + "type", "Battery\n")

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string>
 
 #include "revive/error.hpp"
 
@@ -28,5 +29,14 @@ Json memory_test(std::size_t test_mib, std::chrono::milliseconds budget);
 /// Sequential read of a disk (block device or, in simulation, a file) opened read-only: up to
 /// `max_bytes` or `budget`. {read_bytes, mb_s} or an error naming the device.
 Result<Json> disk_read_test(const std::filesystem::path& disk, std::uint64_t max_bytes, std::chrono::milliseconds budget);
+
+class Exec;
+
+/// SMART short self-test of /dev/<device> through smartctl: starts it, polls the self-test log
+/// until it is no longer in progress or `budget` runs out. {device, result: "passed" | "failed"
+/// | "not supported" | "timed out" | "error", detail}. `wait` sleeps between polls (tests pass
+/// a no-op).
+Json smart_selftest(Exec& exec, const std::string& device, std::chrono::seconds budget,
+                    const std::function<void(std::chrono::seconds)>& wait);
 
 }  // namespace revive::agent
