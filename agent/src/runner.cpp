@@ -33,8 +33,11 @@ struct StepContext {
     // A bar the volunteer can read from across the room.
     std::string bar;
     if (total > 0) {
-      const int fill = static_cast<int>(20 * done / total);
-      bar = "[" + std::string(static_cast<std::size_t>(fill), '#') + std::string(static_cast<std::size_t>(20 - fill), '.') + "] ";
+      const auto fill = static_cast<std::size_t>(std::clamp(20 * done / total, 0.0, 20.0));
+      bar += '[';
+      bar.append(fill, '#');
+      bar.append(20 - fill, '.');
+      bar += "] ";
     }
     opts.log(fmt::format("  {} {}{}", step["kind"].get<std::string>(), bar, stage));
   }
