@@ -20,13 +20,14 @@ int main(int argc, char** argv) {
   CLI::App app{"revive-agent: wipes, tests, grades and images a donated laptop for a Revive workshop"};
   app.set_version_flag("--version", std::string("revive-agent ") + REVIVE_VERSION);
   bool simulate = false;
-  std::string root = "/", disk, server, label;
+  std::string root = "/", disk, server, label, server_key;
   int long_poll = 25;
   app.add_flag("--simulate", simulate, "Simulated laptop: read --root as its machine, use --disk (a regular file) as its disk");
   app.add_option("--root", root, "Machine root to read (default /)");
   app.add_option("--disk", disk, "Disk to test (simulation: a regular file)");
   app.add_option("--server", server, "Server URL (default: revive.server= on the kernel command line)");
   app.add_option("--long-poll", long_poll, "Seconds to long-poll the server for work")->default_str("25");
+  app.add_option("--server-key", server_key, "Pinned public key that must sign image manifests (live image: baked in)");
   app.add_option("--label", label, "Prefix for console lines (the demo runs several agents)");
   CLI11_PARSE(app, argc, argv);
 
@@ -68,6 +69,14 @@ int main(int argc, char** argv) {
   o.disk = disk;
   o.simulate = simulate;
   o.long_poll_s = long_poll;
+  if (!server_key.empty()) {
+    auto pk = revive::load_public_key(server_key);
+    if (!pk) {
+      std::fprintf(stderr, "revive-agent: --server-key: %s\n", pk.error().message.c_str());
+      return 2;
+    }
+    o.server_key = *pk;
+  }
   o.stop = &g_stop;
   o.log = [&](const std::string& line) {
     char ts[16];

@@ -23,10 +23,15 @@ AgentClient::AgentClient(std::string server, std::function<void(const std::strin
 AgentClient::~AgentClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 Result<HttpAnswer> AgentClient::post(const std::string& path, const Json& body, long timeout_s) {
+  return request(true, path, body.dump(), timeout_s);
+}
+
+Result<HttpAnswer> AgentClient::get(const std::string& path, long timeout_s) { return request(false, path, "", timeout_s); }
+
+Result<HttpAnswer> AgentClient::request(bool is_post, const std::string& path, const std::string& payload, long timeout_s) {
   if (!curl_) return make_error(Errc::internal, "libcurl failed to initialise");
   CURL* c = static_cast<CURL*>(curl_);
   const std::string url = server_ + path;
-  const std::string payload = body.dump();
   std::mt19937 rng(std::random_device{}());
   double backoff = 1.0;
   for (int attempt = 1;; ++attempt) {
@@ -38,8 +43,12 @@ Result<HttpAnswer> AgentClient::post(const std::string& path, const Json& body, 
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+    if (is_post) {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.c_str());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+    } else {
+      curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    }
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
@@ -54,6 +63,7 @@ Result<HttpAnswer> AgentClient::post(const std::string& path, const Json& body, 
       a.status = status;
       a.body = Json::parse(out, nullptr, false);
       if (a.body.is_discarded()) a.body = Json::object();
+      a.raw = std::move(out);
       return a;
     }
     // The server is away or in trouble: wait and try again (jitter spreads a workshop's

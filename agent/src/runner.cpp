@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "revive/agent/client.hpp"
+#include "revive/agent/deploy.hpp"
 #include "revive/agent/grading.hpp"
 #include "revive/agent/hwtests.hpp"
 #include "revive/agent/inventory.hpp"
@@ -97,6 +99,44 @@ Outcome run_test_step(StepContext& ctx) {
   return o;
 }
 
+Outcome run_deploy_step(StepContext& ctx) {
+  const Json params = ctx.step.value("params", Json::object());
+  if (!params.contains("image") || !params["image"].is_string()) {
+    return {false, Json::object(), "no image assigned: give the batch an image or the deploy step an \"image\" parameter"};
+  }
+  const std::string image = params["image"];
+  if (!ctx.opts.server_key) return {false, Json::object(), "no pinned server key: refusing to write an image whose signature cannot be checked"};
+  if (ctx.opts.disk.empty()) return {false, Json::object(), "no disk to deploy to"};
+  ctx.progress("fetching the signed manifest of " + image, 0, 0);
+  auto r = ctx.client.get("/api/v1/images/" + image + "/manifest");
+  if (!r) return {false, Json::object(), r.error().message};
+  if (r->status != 200) return {false, Json::object(), "manifest of " + image + ": server answered " + std::to_string(r->status)};
+  auto m = open_signed_manifest(r->raw, *ctx.opts.server_key);
+  if (!m) return {false, Json::object(), "manifest of " + image + " refused: " + m.error().message};
+  auto dev = open_block_device(ctx.opts.disk);
+  if (!dev) return {false, Json::object(), dev.error().message};
+  auto source = make_http_chunk_source(ctx.client.server());
+  DeployOptions o;
+  o.stop = ctx.opts.stop;
+  auto last = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  o.progress = [&](std::uint64_t done, std::uint64_t total) {
+    if (std::chrono::steady_clock::now() - last < std::chrono::seconds(1) && done < total) return;
+    last = std::chrono::steady_clock::now();
+    ctx.progress("writing " + image, static_cast<double>(done), static_cast<double>(total));
+  };
+  auto rep = deploy_image(*m, *source, **dev, o);
+  if (!rep) return {false, Json::object(), rep.error().message};
+  const std::uint64_t seed = std::random_device{}();
+  auto bad = verify_sample(*m, **dev, 16, seed);
+  Json verify = {{"samples", 16}, {"seed", seed}, {"bad", bad ? Json(*bad) : Json::array()}};
+  Json result = {{"image", image}, {"image_id", m->image_id}, {"chunks_written", rep->chunks_written},
+                 {"bytes_written", rep->bytes_written}, {"bytes_fetched", rep->bytes_fetched},
+                 {"chunk_retries", rep->chunk_retries}, {"verify", verify}};
+  if (!bad) return {false, result, "read-back verification failed: " + bad.error().message};
+  if (!bad->empty()) return {false, result, "read-back verification found " + std::to_string(bad->size()) + " bad chunks: " + (*bad)[0]};
+  return {true, result, ""};
+}
+
 Outcome run_step(StepContext& ctx) {
   const std::string kind = ctx.step["kind"];
   if (kind == "inventory") {
@@ -104,12 +144,13 @@ Outcome run_step(StepContext& ctx) {
     return {true, {{"inventory", ctx.inventory}}, ""};
   }
   if (kind == "test") return run_test_step(ctx);
+  if (kind == "deploy") return run_deploy_step(ctx);
   if (kind == "finish") {
     const std::string action = ctx.step.value("params", Json::object()).value("action", std::string("poweroff"));
     return {true, {{"action", action}, {"simulated", ctx.opts.simulate}}, ""};
   }
   // Not built yet: fail loudly rather than report success for work that was not done.
-  const char* issue = kind == "wipe" || kind == "certify" ? "#6" : "#5";
+  const char* issue = kind == "provision" ? "#5" : "#6";
   return {false, Json::object(), "the " + kind + " step is not implemented in this agent yet (tracked in issue " + issue + ")"};
 }
 

@@ -137,10 +137,79 @@ class AgentE2E(unittest.TestCase):
         time.sleep(4)
         p.send_signal(signal.SIGTERM)
         out = p.communicate(timeout=30)[0]
-        self.assertIn("FAILED: wipe: the wipe step is not implemented in this agent yet", out)
+        self.assertIn("FAILED: wipe: the wipe step is not implemented in this agent yet (tracked in issue #6)", out)
         d = api(self.port, "GET", "/api/v1/devices/1", self.token)
         self.assertEqual(d["state"], "failed")
         self.assertEqual(d["results"][1]["status"], "failed")
+
+    def deploy_workflow(self):
+        img = os.path.join(self.tmp.name, "recipient.img")
+        with open(img, "wb") as f:
+            f.write(os.urandom(5 << 20))
+            f.seek(12 << 20)
+            f.write(os.urandom(3 << 20))
+            f.truncate(24 << 20)
+        with open(img, "rb") as f:
+            body = f.read()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v1/images?name=recipient", data=body, method="POST",
+                                     headers={"Authorization": "Bearer " + self.token})
+        with urllib.request.urlopen(req, timeout=120) as r:
+            self.assertEqual(r.status, 201)
+        api(self.port, "POST", "/api/v1/workflows", self.token,
+            {"name": "deploy", "steps": [{"kind": "inventory"}, {"kind": "deploy", "params": {"image": "recipient"}}, {"kind": "finish"}]})
+        api(self.port, "POST", "/api/v1/settings", self.token, {"default_workflow": "deploy"})
+        return body
+
+    def run_deploy(self, disk_size, key):
+        disk = os.path.join(self.tmp.name, "laptop.disk")
+        with open(disk, "wb") as f:
+            f.truncate(disk_size)
+        args = [AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", "elitebook-840-g5"), "--disk", disk,
+                "--server", f"http://127.0.0.1:{self.port}", "--long-poll", "2"]
+        if key:
+            args += ["--server-key", key]
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            out = p.communicate(timeout=8)[0]
+        except subprocess.TimeoutExpired:  # waiting for an operator after a failed step
+            p.send_signal(signal.SIGTERM)
+            out = p.communicate(timeout=30)[0]
+        with open(disk, "rb") as f:
+            return p.returncode, out, f.read()
+
+    def test_deploy_writes_the_image_and_checks_its_signature(self):
+        image = self.deploy_workflow()
+        key = os.path.join(self.state, "store", "keys", "ed25519.pub")
+        rc, out, disk = self.run_deploy(64 << 20, key)
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(disk[:len(image)], image)
+        self.assertEqual(disk[len(image):], bytes(len(disk) - len(image)))
+        d = api(self.port, "GET", "/api/v1/devices/1", self.token)
+        res = d["results"][1]["result"]
+        self.assertEqual(res["image"], "recipient")
+        self.assertEqual(res["bytes_written"], 12 << 20)  # chunks 0, 1 and 3; the zero chunks are not written
+        self.assertEqual(res["verify"]["bad"], [])
+
+    def test_deploy_refuses_small_disks_and_unverifiable_images(self):
+        self.deploy_workflow()
+        rc, out, disk = self.run_deploy(8 << 20, os.path.join(self.state, "store", "keys", "ed25519.pub"))
+        self.assertIn("the image needs at least", out)
+        self.assertIn("nothing was written", out)
+        self.assertEqual(disk, bytes(8 << 20))
+        api(self.port, "POST", "/api/v1/devices/1/cancel", self.token, {})
+        api(self.port, "POST", "/api/v1/devices/1/restart", self.token, {})
+        rc, out, disk = self.run_deploy(64 << 20, None)
+        self.assertIn("no pinned server key", out)
+        self.assertEqual(disk, bytes(64 << 20))
+        other = os.path.join(self.tmp.name, "other")
+        subprocess.run([CTL, "image", "import", "--no-progress", "--store", other, "--name", "x", os.path.join(self.tmp.name, "recipient.img")],
+                       check=True, capture_output=True)
+        api(self.port, "POST", "/api/v1/devices/1/cancel", self.token, {})
+        api(self.port, "POST", "/api/v1/devices/1/restart", self.token, {})
+        rc, out, disk = self.run_deploy(64 << 20, os.path.join(other, "keys", "ed25519.pub"))
+        self.assertIn("refused", out)
+        self.assertIn("not by the trusted key", out)
+        self.assertEqual(disk, bytes(64 << 20))
 
     def test_refuses_outside_simulation_without_the_live_marker(self):
         r = subprocess.run([AGENT, "--server", "http://127.0.0.1:1"], capture_output=True, text=True, timeout=10)

@@ -19,6 +19,7 @@ using Json = nlohmann::json;
 struct HttpAnswer {
   long status = 0;
   Json body;
+  std::string raw;  ///< the body as received (signed documents are checked on these bytes)
 };
 
 class AgentClient {
@@ -32,6 +33,8 @@ class AgentClient {
   /// POSTs JSON; retries transport errors and 5xx until `stop`; returns the answer (any
   /// status < 500) or cancelled. `timeout_s` bounds one attempt (long-polls need more).
   Result<HttpAnswer> post(const std::string& path, const Json& body, long timeout_s = 30);
+  /// GET with the same retry rules.
+  Result<HttpAnswer> get(const std::string& path, long timeout_s = 60);
 
   void set_token(std::string token) { token_ = std::move(token); }
   const std::string& server() const { return server_; }
@@ -41,6 +44,7 @@ class AgentClient {
   std::string token_;
   std::function<void(const std::string&)> log_;
   const std::atomic<bool>* stop_;
+  Result<HttpAnswer> request(bool post, const std::string& path, const std::string& payload, long timeout_s);
   void* curl_;
 };
 

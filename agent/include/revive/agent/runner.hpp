@@ -5,9 +5,11 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "revive/agent/system.hpp"
+#include "revive/signing.hpp"
 
 namespace revive::agent {
 
@@ -15,7 +17,8 @@ struct RunnerOptions {
   std::string server;                 ///< http://host:port
   const MachineRoot* root = nullptr;  ///< "/" or a simulated machine
   Exec* exec = nullptr;
-  std::filesystem::path disk;         ///< the disk tests read (simulation: a regular file)
+  std::filesystem::path disk;         ///< the disk tests read and deploy writes (simulation: a regular file)
+  std::optional<PublicKey> server_key;  ///< pinned key that must sign image manifests
   bool simulate = false;
   int long_poll_s = 25;
   int cpu_test_ms = 1000;             ///< per CPU test phase

@@ -1,0 +1,76 @@
+#pragma once
+// Deploy: write a signed image onto the laptop's disk. Chunks come through a ChunkSource (the
+// server over HTTP today; multicast and peers later), every chunk is hash-checked whatever its
+// source, decompressed and written at its offset through the BlockDevice seam (regular files in
+// simulation and tests, block devices on laptops and loop devices in privileged tests).
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "revive/error.hpp"
+#include "revive/manifest.hpp"
+#include "revive/sha256.hpp"
+
+namespace revive::agent {
+
+/// Where compressed chunks come from. Thread-safe: one fetch per worker at a time.
+class ChunkSource {
+ public:
+  virtual ~ChunkSource() = default;
+  /// The stored zstd frame of chunk `d` into `out`; error naming the chunk otherwise.
+  virtual Result<void> fetch(const Digest& d, std::vector<std::byte>& out) = 0;
+  /// Compressed bytes fetched so far.
+  virtual std::uint64_t bytes_fetched() const = 0;
+};
+
+/// GET {server}/chunks/{sha256} with libcurl, one keep-alive connection per calling thread;
+/// only a 200 with the announced length counts.
+std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server);
+
+/// The disk the image goes to.
+class BlockDevice {
+ public:
+  virtual ~BlockDevice() = default;
+  /// Size in bytes.
+  virtual std::uint64_t size() const = 0;
+  /// Writes all of `data` at `offset`; error naming the device and offset.
+  virtual Result<void> write_at(std::uint64_t offset, std::span<const std::byte> data) = 0;
+  /// Makes every write durable (fdatasync).
+  virtual Result<void> flush() = 0;
+  /// Reads back (for verification).
+  virtual Result<void> read_at(std::uint64_t offset, std::span<std::byte> out) = 0;
+};
+
+/// Opens a regular file or a block device read-write; one code path for both.
+Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path);
+
+struct DeployOptions {
+  unsigned workers = 4;  ///< chunks in flight (fetch, verify, decompress, write)
+  int chunk_retries = 3;
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress;  ///< ~2 per second
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct DeployReport {
+  std::uint64_t chunks_written = 0;
+  std::uint64_t bytes_written = 0;   ///< uncompressed
+  std::uint64_t bytes_fetched = 0;   ///< compressed, from the source
+  std::uint64_t chunk_retries = 0;
+};
+
+/// Writes every data extent of `m` to `dev` (holes are left as they are: a fresh sparse file
+/// reads them as zeros). Refuses before writing anything when the device is smaller than the
+/// image's minimum disk size. A chunk that keeps failing its hash fails the deploy, named.
+Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockDevice& dev, const DeployOptions& opts);
+
+/// Reads `samples` data extents back (chosen by a seeded generator, recorded) and checks their
+/// hashes. {samples, seed, bad: [...]}.
+Result<std::vector<std::string>> verify_sample(const Manifest& m, BlockDevice& dev, unsigned samples, std::uint64_t seed);
+
+}  // namespace revive::agent

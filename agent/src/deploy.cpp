@@ -1,0 +1,209 @@
+#include "revive/agent/deploy.hpp"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "revive/file_util.hpp"
+#include "revive/zstd_codec.hpp"
+
+namespace revive::agent {
+
+namespace {
+
+extern "C" size_t append_bytes(char* p, size_t size, size_t n, void* ud) {
+  auto* out = static_cast<std::vector<std::byte>*>(ud);
+  const auto* b = reinterpret_cast<const std::byte*>(p);
+  if (out->size() + size * n > (kMaxChunkSize * 2)) return 0;  // bigger than any chunk: abort
+  out->insert(out->end(), b, b + size * n);
+  return size * n;
+}
+
+class HttpChunkSource : public ChunkSource {
+ public:
+  explicit HttpChunkSource(std::string server) : server_(std::move(server)) {
+    while (!server_.empty() && server_.back() == '/') server_.pop_back();
+  }
+  ~HttpChunkSource() override {
+    for (auto& [id, c] : handles_) curl_easy_cleanup(c);
+  }
+
+  Result<void> fetch(const Digest& d, std::vector<std::byte>& out) override {
+    CURL* c = handle();
+    const std::string url = server_ + "/chunks/" + digest_hex(d);
+    out.clear();
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_bytes);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);  // a stalled transfer is cut after 30 s
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+      return make_error(Errc::io, "chunk " + digest_hex(d) + ": " + curl_easy_strerror(rc));
+    }
+    long status = 0;
+    curl_off_t length = -1;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    // Only a complete 200 counts (a 206 or a short body is not the chunk).
+    if (status != 200) return make_error(Errc::io, "chunk " + digest_hex(d) + ": server answered " + std::to_string(status));
+    if (length >= 0 && static_cast<std::uint64_t>(length) != out.size()) {
+      return make_error(Errc::corrupt, "chunk " + digest_hex(d) + ": body shorter than its Content-Length");
+    }
+    fetched_ += out.size();
+    return {};
+  }
+
+  std::uint64_t bytes_fetched() const override { return fetched_.load(); }
+
+ private:
+  CURL* handle() {
+    std::lock_guard lock(mu_);
+    auto& h = handles_[std::this_thread::get_id()];
+    if (!h) h = curl_easy_init();
+    return h;
+  }
+
+  std::string server_;
+  std::mutex mu_;
+  std::map<std::thread::id, CURL*> handles_;  // keep-alive connection per worker
+  std::atomic<std::uint64_t> fetched_{0};
+};
+
+class FdDevice : public BlockDevice {
+ public:
+  FdDevice(UniqueFd fd, std::uint64_t size, std::string name) : fd_(std::move(fd)), size_(size), name_(std::move(name)) {}
+  std::uint64_t size() const override { return size_; }
+  Result<void> write_at(std::uint64_t off, std::span<const std::byte> data) override {
+    return pwrite_all(fd_.get(), data, off, name_);
+  }
+  Result<void> flush() override {
+    if (::fdatasync(fd_.get()) != 0) return errno_error(errno, "flush " + name_);
+    return {};
+  }
+  Result<void> read_at(std::uint64_t off, std::span<std::byte> out) override {
+    return pread_exact(fd_.get(), out, off, name_);
+  }
+
+ private:
+  UniqueFd fd_;
+  std::uint64_t size_;
+  std::string name_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server) {
+  return std::make_unique<HttpChunkSource>(server);
+}
+
+Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path) {
+  auto fd = open_file(path, O_RDWR);
+  if (!fd) return fd.error();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat " + path.string());
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    return make_error(Errc::invalid_input, path.string() + " is neither a regular file nor a block device");
+  }
+  const off_t end = ::lseek(fd->get(), 0, SEEK_END);  // works for both
+  if (end < 0) return errno_error(errno, "size of " + path.string());
+  return std::unique_ptr<BlockDevice>(new FdDevice(std::move(*fd), static_cast<std::uint64_t>(end), path.string()));
+}
+
+Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockDevice& dev, const DeployOptions& opts) {
+  if (dev.size() < m.min_disk_size) {
+    return make_error(Errc::invalid_input, "the disk holds " + std::to_string(dev.size()) + " bytes, the image needs at least " +
+                                               std::to_string(m.min_disk_size) + ": nothing was written");
+  }
+  std::vector<std::size_t> data;
+  for (std::size_t i = 0; i < m.extents.size(); ++i) {
+    if (!m.extents[i].is_hole()) data.push_back(i);
+  }
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::uint64_t> done{0}, retries{0};
+  std::mutex err_mu;
+  std::optional<Error> first_error;
+  auto failed = [&] {
+    std::lock_guard l(err_mu);
+    return first_error.has_value();
+  };
+  auto fail = [&](Error e) {
+    std::lock_guard l(err_mu);
+    if (!first_error) first_error = std::move(e);
+  };
+  auto worker = [&] {
+    ZstdDecompressor zd;
+    std::vector<std::byte> frame;
+    std::vector<std::byte> buf(m.chunk_size);
+    for (std::size_t k; (k = next.fetch_add(1)) < data.size();) {
+      if (failed()) return;
+      if (opts.stop && opts.stop->load()) return fail(make_error(Errc::cancelled, "deploy stopped"));
+      const Extent& e = m.extents[data[k]];
+      const std::span<std::byte> out(buf.data(), e.length);
+      // Any source, same checks: a chunk is written only after its SHA-256 matches.
+      std::optional<Error> last;
+      for (int attempt = 0; attempt <= opts.chunk_retries; ++attempt) {
+        if (attempt > 0) ++retries;
+        auto r = source.fetch(*e.sha256, frame);
+        if (r) r = zd.decompress_exact(frame, out);
+        if (r && sha256(out) != *e.sha256) r = make_error(Errc::corrupt, "chunk " + digest_hex(*e.sha256) + " failed its hash check");
+        if (r) {
+          last.reset();
+          break;
+        }
+        last = r.error();
+      }
+      if (last) return fail(last->with_context("deploy at offset " + std::to_string(e.offset)));
+      if (auto w = dev.write_at(e.offset, out); !w) return fail(w.error());
+      done += e.length;
+    }
+  };
+  std::vector<std::jthread> threads;
+  for (unsigned i = 0; i < std::max(1u, opts.workers); ++i) threads.emplace_back(worker);
+  // Report progress while the workers run (the last claimed chunk may still be in flight:
+  // joining below waits for it).
+  while (next.load() < data.size() && !failed()) {
+    if (opts.progress) opts.progress(done.load(), m.data_bytes);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  threads.clear();
+  if (first_error) return *first_error;
+  REVIVE_TRY(dev.flush());
+  if (opts.progress) opts.progress(done.load(), m.data_bytes);
+  DeployReport r;
+  r.chunks_written = data.size();
+  r.bytes_written = done.load();
+  r.bytes_fetched = source.bytes_fetched();
+  r.chunk_retries = retries.load();
+  return r;
+}
+
+Result<std::vector<std::string>> verify_sample(const Manifest& m, BlockDevice& dev, unsigned samples, std::uint64_t seed) {
+  std::vector<std::size_t> data;
+  for (std::size_t i = 0; i < m.extents.size(); ++i) {
+    if (!m.extents[i].is_hole()) data.push_back(i);
+  }
+  std::vector<std::string> bad;
+  if (data.empty()) return bad;
+  std::mt19937_64 rng(seed);
+  std::vector<std::byte> buf(m.chunk_size);
+  for (unsigned s = 0; s < samples; ++s) {
+    const Extent& e = m.extents[data[rng() % data.size()]];
+    REVIVE_TRY(dev.read_at(e.offset, {buf.data(), e.length}));
+    if (sha256({buf.data(), e.length}) != *e.sha256) {
+      bad.push_back("offset " + std::to_string(e.offset) + ": read back differs from chunk " + digest_hex(*e.sha256));
+    }
+  }
+  return bad;
+}
+
+}  // namespace revive::agent
