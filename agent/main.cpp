@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   app.add_option("--server", server, "Server URL (default: revive.server= on the kernel command line)");
   app.add_option("--long-poll", long_poll, "Seconds to long-poll the server for work")->default_str("25");
   app.add_option("--server-key", server_key, "Pinned public key that must sign image manifests (live image: baked in)");
+  std::uint64_t max_rate = 0;
+  app.add_option("--max-fetch-rate", max_rate, "Cap each image download connection at BYTES/s (slow links)");
   app.add_option("--label", label, "Prefix for console lines (the demo runs several agents)");
   CLI11_PARSE(app, argc, argv);
 
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
   o.disk = disk;
   o.simulate = simulate;
   o.long_poll_s = long_poll;
+  o.max_fetch_rate = max_rate;
   if (!server_key.empty()) {
     auto pk = revive::load_public_key(server_key);
     if (!pk) {

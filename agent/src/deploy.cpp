@@ -28,7 +28,7 @@ extern "C" size_t append_bytes(char* p, size_t size, size_t n, void* ud) {
 
 class HttpChunkSource : public ChunkSource {
  public:
-  explicit HttpChunkSource(std::string server) : server_(std::move(server)) {
+  HttpChunkSource(std::string server, std::uint64_t max_rate) : server_(std::move(server)), max_rate_(max_rate) {
     while (!server_.empty() && server_.back() == '/') server_.pop_back();
   }
   ~HttpChunkSource() override {
@@ -46,6 +46,7 @@ class HttpChunkSource : public ChunkSource {
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);  // a stalled transfer is cut after 30 s
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (max_rate_ > 0) curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(max_rate_));
     const CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
       return make_error(Errc::io, "chunk " + digest_hex(d) + ": " + curl_easy_strerror(rc));
@@ -74,6 +75,7 @@ class HttpChunkSource : public ChunkSource {
   }
 
   std::string server_;
+  std::uint64_t max_rate_;
   std::mutex mu_;
   std::map<std::thread::id, CURL*> handles_;  // keep-alive connection per worker
   std::atomic<std::uint64_t> fetched_{0};
@@ -102,8 +104,8 @@ class FdDevice : public BlockDevice {
 
 }  // namespace
 
-std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server) {
-  return std::make_unique<HttpChunkSource>(server);
+std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server, std::uint64_t max_rate) {
+  return std::make_unique<HttpChunkSource>(server, max_rate);
 }
 
 Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path) {
@@ -128,8 +130,21 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
   for (std::size_t i = 0; i < m.extents.size(); ++i) {
     if (!m.extents[i].is_hole()) data.push_back(i);
   }
+  // Which data extents are on disk: from the checkpoint, then as workers finish them.
+  std::unique_ptr<std::atomic<bool>[]> on_disk(new std::atomic<bool>[data.size()]);
+  for (std::size_t k = 0; k < data.size(); ++k) on_disk[k] = false;
+  std::uint64_t skipped = 0;
+  std::uint64_t skipped_bytes = 0;
+  for (const auto& [first, last] : opts.already_done) {
+    for (std::size_t k = first; k <= last && k < data.size(); ++k) {
+      if (!on_disk[k].exchange(true)) {
+        ++skipped;
+        skipped_bytes += m.extents[data[k]].length;
+      }
+    }
+  }
   std::atomic<std::size_t> next{0};
-  std::atomic<std::uint64_t> done{0}, retries{0};
+  std::atomic<std::uint64_t> done{skipped_bytes}, retries{0};
   std::mutex err_mu;
   std::optional<Error> first_error;
   auto failed = [&] {
@@ -146,6 +161,7 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
     std::vector<std::byte> buf(m.chunk_size);
     for (std::size_t k; (k = next.fetch_add(1)) < data.size();) {
       if (failed()) return;
+      if (on_disk[k]) continue;
       if (opts.stop && opts.stop->load()) return fail(make_error(Errc::cancelled, "deploy stopped"));
       const Extent& e = m.extents[data[k]];
       const std::span<std::byte> out(buf.data(), e.length);
@@ -164,26 +180,55 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
       }
       if (last) return fail(last->with_context("deploy at offset " + std::to_string(e.offset)));
       if (auto w = dev.write_at(e.offset, out); !w) return fail(w.error());
+      on_disk[k] = true;
       done += e.length;
     }
   };
   std::vector<std::jthread> threads;
-  for (unsigned i = 0; i < std::max(1u, opts.workers); ++i) threads.emplace_back(worker);
-  // Report progress while the workers run (the last claimed chunk may still be in flight:
-  // joining below waits for it).
-  while (next.load() < data.size() && !failed()) {
+  const unsigned n_workers = std::max(1u, opts.workers);
+  std::atomic<unsigned> workers_done{0};
+  for (unsigned i = 0; i < n_workers; ++i) {
+    threads.emplace_back([&] {
+      worker();
+      ++workers_done;
+    });
+  }
+  // What is durably on disk, as ranges: snapshot first, then flush, so every range reported
+  // was written before the flush.
+  auto durable_ranges = [&]() -> Result<DoneRanges> {
+    DoneRanges ranges;
+    for (std::size_t k = 0; k < data.size(); ++k) {
+      if (!on_disk[k]) continue;
+      if (!ranges.empty() && ranges.back().second + 1 == k) {
+        ranges.back().second = k;
+      } else {
+        ranges.emplace_back(k, k);
+      }
+    }
+    REVIVE_TRY(dev.flush());
+    return ranges;
+  };
+  // Report progress (and checkpoints) while the workers run; joining below waits for the
+  // chunks still in flight.
+  auto last_cp = std::chrono::steady_clock::now();
+  while (workers_done.load() < n_workers && !failed()) {
     if (opts.progress) opts.progress(done.load(), m.data_bytes);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (opts.checkpoint && std::chrono::steady_clock::now() - last_cp >= opts.checkpoint_every) {
+      last_cp = std::chrono::steady_clock::now();
+      if (auto r = durable_ranges()) opts.checkpoint(*r);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   threads.clear();
   if (first_error) return *first_error;
   REVIVE_TRY(dev.flush());
   if (opts.progress) opts.progress(done.load(), m.data_bytes);
   DeployReport r;
-  r.chunks_written = data.size();
-  r.bytes_written = done.load();
+  r.chunks_written = data.size() - skipped;
+  r.bytes_written = done.load() - skipped_bytes;
   r.bytes_fetched = source.bytes_fetched();
   r.chunk_retries = retries.load();
+  r.chunks_skipped = skipped;
   return r;
 }
 

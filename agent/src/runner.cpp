@@ -115,9 +115,31 @@ Outcome run_deploy_step(StepContext& ctx) {
   if (!m) return {false, Json::object(), "manifest of " + image + " refused: " + m.error().message};
   auto dev = open_block_device(ctx.opts.disk);
   if (!dev) return {false, Json::object(), dev.error().message};
-  auto source = make_http_chunk_source(ctx.client.server());
+  auto source = make_http_chunk_source(ctx.client.server(), ctx.opts.max_fetch_rate);
   DeployOptions o;
   o.stop = ctx.opts.stop;
+  // Resume: a checkpoint of this attempt, for this very image, says what is on disk already.
+  const Json cp = ctx.step.value("checkpoint", Json::object());
+  if (cp.value("image_id", std::string()) == m->image_id && cp.contains("done") && cp["done"].is_array()) {
+    std::size_t n = 0;
+    for (const auto& range : cp["done"]) {
+      if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() || !range[1].is_number_unsigned()) continue;
+      o.already_done.emplace_back(range[0].get<std::size_t>(), range[1].get<std::size_t>());
+      n += range[1].get<std::size_t>() - range[0].get<std::size_t>() + 1;
+    }
+    ctx.opts.log(fmt::format("  resuming: {} of {} chunks are already on disk", n, m->data_chunk_count()));
+  }
+  const std::string cp_path = ctx.base + "/steps/" + std::to_string(ctx.step["id"].get<long long>()) + "/checkpoint";
+  o.checkpoint = [&](const DoneRanges& ranges) {
+    Json done = Json::array();
+    std::size_t n = 0;
+    for (const auto& [a, b] : ranges) {
+      done.push_back({a, b});
+      n += b - a + 1;
+    }
+    auto posted = ctx.client.post(cp_path, {{"attempt", ctx.step["attempt"]}, {"checkpoint", {{"image_id", m->image_id}, {"done", done}}}}, 10);
+    if (posted && posted->status == 200) ctx.opts.log(fmt::format("  checkpoint: {} of {} chunks on disk", n, m->data_chunk_count()));
+  };
   auto last = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   o.progress = [&](std::uint64_t done, std::uint64_t total) {
     if (std::chrono::steady_clock::now() - last < std::chrono::seconds(1) && done < total) return;
@@ -131,7 +153,7 @@ Outcome run_deploy_step(StepContext& ctx) {
   Json verify = {{"samples", 16}, {"seed", seed}, {"bad", bad ? Json(*bad) : Json::array()}};
   Json result = {{"image", image}, {"image_id", m->image_id}, {"chunks_written", rep->chunks_written},
                  {"bytes_written", rep->bytes_written}, {"bytes_fetched", rep->bytes_fetched},
-                 {"chunk_retries", rep->chunk_retries}, {"verify", verify}};
+                 {"chunk_retries", rep->chunk_retries}, {"chunks_skipped", rep->chunks_skipped}, {"verify", verify}};
   if (!bad) return {false, result, "read-back verification failed: " + bad.error().message};
   if (!bad->empty()) return {false, result, "read-back verification found " + std::to_string(bad->size()) + " bad chunks: " + (*bad)[0]};
   return {true, result, ""};

@@ -160,6 +160,18 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
         return r ? json_response({{"ok", true}}) : from_error(r.error());
       });
     }
+    if (is("POST", "/api/v1/agents/{id}/steps/{step}/checkpoint")) {
+      const std::string step_text = p["step"];
+      return with_agent(req, p["id"], [&](std::int64_t dev, const Json& j) -> Response {
+        auto step = parse_id(step_text);
+        if (!step) return error_response(400, "invalid_input", "step id must be a positive integer");
+        if (!j.contains("attempt") || !j["attempt"].is_number_integer() || !j.contains("checkpoint") || !j["checkpoint"].is_object()) {
+          return error_response(400, "invalid_input", "\"attempt\" and a \"checkpoint\" object are required");
+        }
+        auto r = state.checkpoint(dev, *step, j["attempt"].get<std::int64_t>(), j["checkpoint"]);
+        return r ? json_response({{"ok", true}}) : from_error(r.error());
+      });
+    }
     if (is("POST", "/api/v1/agents/{id}/steps/{step}/result")) {
       const std::string step_text = p["step"];
       return with_agent(req, p["id"], [&](std::int64_t dev, const Json& j) -> Response {

@@ -63,6 +63,10 @@ CREATE TABLE operator_tokens(
   token_hash TEXT PRIMARY KEY, operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
   kind TEXT NOT NULL, label TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, expires_at INTEGER);
 )sql",
+    // 2: where a long step (deploy) had got to, so a reconnecting agent continues from there.
+    R"sql(
+ALTER TABLE steps ADD COLUMN checkpoint TEXT;
+)sql",
 };
 
 Json parse_json_column(const std::string& s) {
@@ -366,6 +370,7 @@ struct StepRow {
   StepState state = StepState::pending;
   std::int64_t attempt = 0;
   std::optional<std::string> error;
+  std::optional<std::string> checkpoint;
 };
 }  // namespace
 
@@ -388,7 +393,7 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
     if (s.kind == "test" && policy && !params.contains("grading_policy")) params["grading_policy"] = *policy;
     return params;
   };
-  TRY_ASSIGN(sq, db_.prepare("SELECT id, kind, params, state, attempt, error FROM steps WHERE run_id = ? ORDER BY seq"));
+  TRY_ASSIGN(sq, db_.prepare("SELECT id, kind, params, state, attempt, error, checkpoint FROM steps WHERE run_id = ? ORDER BY seq"));
   sq.bind(*run);
   std::vector<StepRow> rows;
   std::vector<StepView> views;
@@ -396,7 +401,7 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
     TRY_ASSIGN(r, sq.step());
     if (!r) break;
     StepRow s{sq.int64(0), *run, sq.text(1), sq.text(2), step_state_from(sq.text(3)).value_or(StepState::failed),
-              sq.int64(4), sq.opt_text(5)};
+              sq.int64(4), sq.opt_text(5), sq.opt_text(6)};
     views.push_back({s.id, s.kind, s.state});
     rows.push_back(std::move(s));
   }
@@ -408,7 +413,8 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
     case NextDecision::start: {
       StepRow& s = rows[*d.step];
       s.attempt += 1;
-      TRY_ASSIGN(u, db_.prepare("UPDATE steps SET state = 'running', attempt = ?, started_at = ?, deadline = ?, error = NULL WHERE id = ?"));
+      // A new attempt starts from scratch: what the disk holds after a failure is not known.
+      TRY_ASSIGN(u, db_.prepare("UPDATE steps SET state = 'running', attempt = ?, started_at = ?, deadline = ?, error = NULL, checkpoint = NULL WHERE id = ?"));
       REVIVE_TRY(u.bind(s.attempt, now, now + stall_timeout(s.kind), s.id).run());
       REVIVE_TRY(log_event(device_id, "step-started", {{"step", s.id}, {"kind", s.kind}, {"attempt", s.attempt}}));
       live_[s.id] = LiveStep{device_id, s.kind, now, "{}"};
@@ -428,6 +434,7 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
       if (live.progress.empty()) live.progress = "{}";
       out = {{"state", "step"},
              {"step", {{"id", s.id}, {"kind", s.kind}, {"attempt", s.attempt}, {"params", step_params(s)}, {"resumed", true}}}};
+      if (s.checkpoint) out["step"]["checkpoint"] = parse_json_column(*s.checkpoint);
       break;
     }
     case NextDecision::wait: {
@@ -465,6 +472,19 @@ Result<void> StateStore::progress(std::int64_t device_id, std::int64_t step_id, 
   it->second.last_beat = clock_();
   it->second.progress = p.dump();
   if (on_progress_) on_progress_(device_id, step_id, p);
+  return {};
+}
+
+Result<void> StateStore::checkpoint(std::int64_t device_id, std::int64_t step_id, std::int64_t attempt, const Json& cp) {
+  TRY_ASSIGN(q, db_.prepare("SELECT s.state, s.attempt FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.id = ? AND r.device_id = ?"));
+  TRY_ASSIGN(row, q.bind(step_id, device_id).step());
+  if (!row) return not_found("step " + std::to_string(step_id) + " is not one of this device's steps");
+  if (q.text(0) != "running" || q.int64(1) != attempt) {
+    return conflict("step " + std::to_string(step_id) + " attempt " + std::to_string(attempt) + " is not the running one");
+  }
+  TRY_ASSIGN(u, db_.prepare("UPDATE steps SET checkpoint = ? WHERE id = ?"));
+  REVIVE_TRY(u.bind(cp.dump(), step_id).run());
+  if (auto it = live_.find(step_id); it != live_.end()) it->second.last_beat = clock_();
   return {};
 }
 

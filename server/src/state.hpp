@@ -63,6 +63,9 @@ class StateStore {
   Result<Json> next_step(std::int64_t device_id);
   /// Records progress of a running step (kept in memory; extends its deadline).
   Result<void> progress(std::int64_t device_id, std::int64_t step_id, const Json& progress);
+  /// Persists where a running step had got to (the agent's own JSON); returned with the step
+  /// when the agent resumes it. conflict unless that attempt is the running one.
+  Result<void> checkpoint(std::int64_t device_id, std::int64_t step_id, std::int64_t attempt, const Json& cp);
   /// Records the result of a step exactly once: {"recorded":true} the first time,
   /// {"recorded":false,"duplicate":true} for the same answer again, conflict otherwise.
   Result<Json> post_result(std::int64_t device_id, std::int64_t step_id, std::int64_t attempt,

@@ -211,6 +211,39 @@ class AgentE2E(unittest.TestCase):
         self.assertIn("not by the trusted key", out)
         self.assertEqual(disk, bytes(64 << 20))
 
+    def test_deploy_resumes_after_the_agent_is_killed(self):
+        image = self.deploy_workflow()
+        key = os.path.join(self.state, "store", "keys", "ed25519.pub")
+        disk = os.path.join(self.tmp.name, "laptop.disk")
+        with open(disk, "wb") as f:
+            f.truncate(64 << 20)
+        base = [AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", "elitebook-840-g5"), "--disk", disk,
+                "--server", f"http://127.0.0.1:{self.port}", "--server-key", key]
+        # Slow link (256 KiB/s per connection): the deploy takes seconds, checkpoints land first.
+        p = subprocess.Popen(base + ["--max-fetch-rate", str(256 << 10)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        seen = []
+        for line in p.stdout:
+            seen.append(line)
+            if "checkpoint:" in line and not line.strip().endswith(" 0 of 3 chunks on disk"):
+                break
+        p.send_signal(signal.SIGKILL)  # the laptop loses power mid-deploy
+        p.wait()
+        p.stdout.close()
+        self.assertTrue(any("checkpoint:" in l for l in seen), "".join(seen))
+        p = subprocess.run(base, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("resuming:", p.stdout)
+        with open(disk, "rb") as f:
+            self.assertEqual(f.read(len(image)), image)
+        d = api(self.port, "GET", "/api/v1/devices/1", self.token)
+        res = d["results"][1]["result"]
+        self.assertGreater(res["chunks_skipped"], 0)
+        self.assertEqual(res["chunks_written"] + res["chunks_skipped"], 3)
+        # Only what was missing went over the wire after the restart: less than the whole image.
+        stored = next(i["stored_bytes"] for i in api(self.port, "GET", "/api/v1/images", self.token) if i["name"] == "recipient")
+        self.assertLess(res["bytes_fetched"], stored)
+        self.assertEqual(res["verify"]["bad"], [])
+
     def test_refuses_outside_simulation_without_the_live_marker(self):
         r = subprocess.run([AGENT, "--server", "http://127.0.0.1:1"], capture_output=True, text=True, timeout=10)
         self.assertEqual(r.returncode, 2)

@@ -85,6 +85,23 @@ TEST_F(StateTest, RestartGivesRunningStepsAFreshDeadline) {
   EXPECT_EQ(p.error().code, Errc::conflict);  // a failed step takes no more progress
 }
 
+TEST_F(StateTest, CheckpointsComeBackOnResumeAndAreDroppedOnRetry) {
+  auto e = enrol("SN6");
+  auto s = next(e.device_id)["step"];
+  EXPECT_EQ(state_->checkpoint(e.device_id, s["id"], 2, Json{{"done", 1}}).error().code, Errc::conflict);
+  ASSERT_TRUE(state_->checkpoint(e.device_id, s["id"], 1, Json{{"done", Json::array({Json::array({0, 4})})}}));
+  reopen();
+  ASSERT_TRUE(state_->load_running_steps());
+  auto again = next(e.device_id)["step"];
+  EXPECT_TRUE(again["resumed"].get<bool>());
+  EXPECT_EQ(again["checkpoint"]["done"][0][1], 4);
+  ASSERT_TRUE(state_->post_result(e.device_id, s["id"], 1, "failed", Json::object(), "disk error"));
+  ASSERT_TRUE(state_->retry_step(s["id"], "op"));
+  auto retried = next(e.device_id)["step"];
+  EXPECT_EQ(retried["attempt"], 2);
+  EXPECT_FALSE(retried.contains("checkpoint"));  // a new attempt starts from scratch
+}
+
 TEST_F(StateTest, WorkflowsFromRules) {
   ASSERT_TRUE(state_->put_workflow("wipe-only", Json::array({{{"kind", "inventory"}}, {{"kind", "wipe"}}})));
   ASSERT_TRUE(state_->create_batch("ministry-2026", "Ministry of BZK", std::string("wipe-only"), std::nullopt));

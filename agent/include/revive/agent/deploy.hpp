@@ -5,6 +5,7 @@
 // simulation and tests, block devices on laptops and loop devices in privileged tests).
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -31,7 +32,8 @@ class ChunkSource {
 
 /// GET {server}/chunks/{sha256} with libcurl, one keep-alive connection per calling thread;
 /// only a 200 with the announced length counts.
-std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server);
+/// `max_rate` > 0 caps each connection's download rate in bytes/s (slow workshop links).
+std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server, std::uint64_t max_rate = 0);
 
 /// The disk the image goes to.
 class BlockDevice {
@@ -50,9 +52,16 @@ class BlockDevice {
 /// Opens a regular file or a block device read-write; one code path for both.
 Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path);
 
+/// Ranges [first, last] of data-extent numbers (the n-th non-hole extent) known to be on disk.
+using DoneRanges = std::vector<std::pair<std::size_t, std::size_t>>;
+
 struct DeployOptions {
   unsigned workers = 4;  ///< chunks in flight (fetch, verify, decompress, write)
   int chunk_retries = 3;
+  DoneRanges already_done;  ///< from a checkpoint: skipped, not fetched again
+  /// Called about every `checkpoint_every` with what is durably on disk (flushed first).
+  std::function<void(const DoneRanges&)> checkpoint;
+  std::chrono::milliseconds checkpoint_every{2000};
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;  ///< ~2 per second
   const std::atomic<bool>* stop = nullptr;
 };
@@ -62,6 +71,7 @@ struct DeployReport {
   std::uint64_t bytes_written = 0;   ///< uncompressed
   std::uint64_t bytes_fetched = 0;   ///< compressed, from the source
   std::uint64_t chunk_retries = 0;
+  std::uint64_t chunks_skipped = 0;  ///< already on disk according to the checkpoint
 };
 
 /// Writes every data extent of `m` to `dev` (holes are left as they are: a fresh sparse file
