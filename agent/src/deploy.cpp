@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "revive/file_util.hpp"
+#include "revive/parallel.hpp"
 #include "revive/zstd_codec.hpp"
 
 namespace revive::agent {
@@ -126,10 +127,7 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
     return make_error(Errc::invalid_input, "the disk holds " + std::to_string(dev.size()) + " bytes, the image needs at least " +
                                                std::to_string(m.min_disk_size) + ": nothing was written");
   }
-  std::vector<std::size_t> data;
-  for (std::size_t i = 0; i < m.extents.size(); ++i) {
-    if (!m.extents[i].is_hole()) data.push_back(i);
-  }
+  const std::vector<std::size_t> data = m.data_extents();
   // Which data extents are on disk: from the checkpoint, then as workers finish them.
   std::unique_ptr<std::atomic<bool>[]> on_disk(new std::atomic<bool>[data.size()]);
   for (std::size_t k = 0; k < data.size(); ++k) on_disk[k] = false;
@@ -145,17 +143,10 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
   }
   std::atomic<std::size_t> next{0};
   std::atomic<std::uint64_t> done{skipped_bytes}, retries{0};
-  std::mutex err_mu;
-  std::optional<Error> first_error;
-  auto failed = [&] {
-    std::lock_guard l(err_mu);
-    return first_error.has_value();
-  };
-  auto fail = [&](Error e) {
-    std::lock_guard l(err_mu);
-    if (!first_error) first_error = std::move(e);
-  };
-  auto worker = [&] {
+  detail::FirstError first_error;
+  auto failed = [&] { return first_error.failed(); };
+  auto fail = [&](Error e) { first_error.set(std::move(e)); };
+  auto worker = [&](unsigned) {
     ZstdDecompressor zd;
     std::vector<std::byte> frame;
     std::vector<std::byte> buf(m.chunk_size);
@@ -184,15 +175,6 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
       done += e.length;
     }
   };
-  std::vector<std::jthread> threads;
-  const unsigned n_workers = std::max(1u, opts.workers);
-  std::atomic<unsigned> workers_done{0};
-  for (unsigned i = 0; i < n_workers; ++i) {
-    threads.emplace_back([&] {
-      worker();
-      ++workers_done;
-    });
-  }
   // What is durably on disk, as ranges: snapshot first, then flush, so every range reported
   // was written before the flush.
   auto durable_ranges = [&]() -> Result<DoneRanges> {
@@ -208,19 +190,17 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
     REVIVE_TRY(dev.flush());
     return ranges;
   };
-  // Report progress (and checkpoints) while the workers run; joining below waits for the
-  // chunks still in flight.
+  // The calling thread reports progress (and checkpoints) while the workers run.
   auto last_cp = std::chrono::steady_clock::now();
-  while (workers_done.load() < n_workers && !failed()) {
+  detail::run_threads(std::max(1u, opts.workers), worker, [&] {
+    if (failed()) return;
     if (opts.progress) opts.progress(done.load(), m.data_bytes);
     if (opts.checkpoint && std::chrono::steady_clock::now() - last_cp >= opts.checkpoint_every) {
       last_cp = std::chrono::steady_clock::now();
       if (auto r = durable_ranges()) opts.checkpoint(*r);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  threads.clear();
-  if (first_error) return *first_error;
+  });
+  if (auto e = first_error.take()) return *e;
   REVIVE_TRY(dev.flush());
   if (opts.progress) opts.progress(done.load(), m.data_bytes);
   DeployReport r;
@@ -233,10 +213,7 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
 }
 
 Result<std::vector<std::string>> verify_sample(const Manifest& m, BlockDevice& dev, unsigned samples, std::uint64_t seed) {
-  std::vector<std::size_t> data;
-  for (std::size_t i = 0; i < m.extents.size(); ++i) {
-    if (!m.extents[i].is_hole()) data.push_back(i);
-  }
+  const std::vector<std::size_t> data = m.data_extents();
   std::vector<std::string> bad;
   if (data.empty()) return bad;
   std::mt19937_64 rng(seed);

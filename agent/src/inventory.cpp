@@ -86,17 +86,6 @@ Json cpu_part(const MachineRoot& root) {
   return cpu;
 }
 
-long long meminfo_kib(const MachineRoot& root, const std::string& key) {
-  auto text = root.read("proc/meminfo");
-  if (!text) return -1;
-  std::istringstream in(*text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
-  }
-  return -1;
-}
-
 Json disks_part(const MachineRoot& root, Exec& exec, std::vector<std::string>& warnings) {
   Json disks = Json::array();
   for (const auto& name : root.list("sys/block")) {
@@ -230,6 +219,17 @@ Json parse_smartctl(const std::string& text, int exit_code) {
     if (!out.contains("power_on_hours") && n.contains("power_on_hours")) out["power_on_hours"] = n["power_on_hours"];
   }
   return out;
+}
+
+long long meminfo_kib(const MachineRoot& root, const std::string& key) {
+  auto text = root.read("proc/meminfo");
+  if (!text) return -1;
+  std::istringstream in(*text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
+  }
+  return -1;
 }
 
 Json collect_inventory(const MachineRoot& root, Exec& exec) {

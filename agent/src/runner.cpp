@@ -61,12 +61,7 @@ Outcome run_test_step(StepContext& ctx) {
   ctx.progress("memory test", 1, 3);
   // Never enough to get the agent killed: the test holds two buffers of `mib`, together at
   // most 5% of what the machine has available.
-  const long long avail_kib = [&] {
-    const auto text = ctx.opts.root->read("proc/meminfo");
-    if (!text) return 0LL;
-    const auto pos = text->find("MemAvailable:");
-    return pos == std::string::npos ? 0LL : std::atoll(text->c_str() + pos + 13);
-  }();
+  const long long avail_kib = meminfo_kib(*ctx.opts.root, "MemAvailable");
   std::size_t mib = params.value("memory_mib", ctx.opts.memory_test_mib);
   if (avail_kib > 0) mib = std::min<std::size_t>(mib, static_cast<std::size_t>(avail_kib / 1024 / 40));
   tests["memory"] = memory_test(std::max<std::size_t>(mib, 1), std::chrono::milliseconds(params.value("memory_ms", 1000)));

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <map>
 
-#include "parallel.hpp"
+#include "revive/parallel.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
 #include "revive/zstd_codec.hpp"
@@ -91,11 +91,7 @@ Result<ExportReport> export_raw_image(const ImageStore& store, const std::string
     return errno_error(errno, "size " + tmp.string());
   }
 
-  std::vector<std::size_t> data;
-  data.reserve(m->extents.size());
-  for (std::size_t i = 0; i < m->extents.size(); ++i) {
-    if (!m->extents[i].is_hole()) data.push_back(i);
-  }
+  const std::vector<std::size_t> data = m->data_extents();
   std::atomic<std::size_t> next{0};
   std::atomic<std::uint64_t> done{0};
   detail::FirstError first_error;

@@ -8,7 +8,7 @@
 #include <ctime>
 #include <memory>
 
-#include "parallel.hpp"
+#include "revive/parallel.hpp"
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"

@@ -166,6 +166,15 @@ std::size_t Manifest::data_chunk_count() const {
                                                 [](const Extent& e) { return !e.is_hole(); }));
 }
 
+std::vector<std::size_t> Manifest::data_extents() const {
+  std::vector<std::size_t> out;
+  out.reserve(extents.size());
+  for (std::size_t i = 0; i < extents.size(); ++i) {
+    if (!extents[i].is_hole()) out.push_back(i);
+  }
+  return out;
+}
+
 std::string canonical_json(const Manifest& m) {
   json extents = json::array();
   for (const auto& e : m.extents) {

@@ -38,6 +38,9 @@ int http_status(Errc code) {
 
 Response from_error(const Error& e) { return error_response(http_status(e.code), to_string(e.code), e.message); }
 
+/// {"ok": true}, or the error as an HTTP error.
+Response ok_or_error(const Result<void>& r) { return r ? json_response({{"ok", true}}) : from_error(r.error()); }
+
 /// The JSON value, or the error as an HTTP error.
 Response reply(const Result<Json>& r, int status = 200) { return r ? json_response(*r, status) : from_error(r.error()); }
 
@@ -150,14 +153,12 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     if (is("POST", "/api/v1/agents/{id}/progress")) {
       return with_agent(req, p["id"], [&](std::int64_t dev, const Json& j) -> Response {
         if (!j.contains("step") || !j["step"].is_number_integer()) return error_response(400, "invalid_input", "\"step\" (step id) is required");
-        auto r = state.progress(dev, j["step"].get<std::int64_t>(), j.value("progress", Json::object()));
-        return r ? json_response({{"ok", true}}) : from_error(r.error());
+        return ok_or_error(state.progress(dev, j["step"].get<std::int64_t>(), j.value("progress", Json::object())));
       });
     }
     if (is("POST", "/api/v1/agents/{id}/events")) {
       return with_agent(req, p["id"], [&](std::int64_t dev, const Json& j) -> Response {
-        auto r = state.add_events(dev, j.value("events", Json()));
-        return r ? json_response({{"ok", true}}) : from_error(r.error());
+        return ok_or_error(state.add_events(dev, j.value("events", Json())));
       });
     }
     if (is("POST", "/api/v1/agents/{id}/steps/{step}/checkpoint")) {
@@ -168,8 +169,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
         if (!j.contains("attempt") || !j["attempt"].is_number_integer() || !j.contains("checkpoint") || !j["checkpoint"].is_object()) {
           return error_response(400, "invalid_input", "\"attempt\" and a \"checkpoint\" object are required");
         }
-        auto r = state.checkpoint(dev, *step, j["attempt"].get<std::int64_t>(), j["checkpoint"]);
-        return r ? json_response({{"ok", true}}) : from_error(r.error());
+        return ok_or_error(state.checkpoint(dev, *step, j["attempt"].get<std::int64_t>(), j["checkpoint"]));
       });
     }
     if (is("POST", "/api/v1/agents/{id}/steps/{step}/result")) {
@@ -213,7 +213,6 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
       return from_error(op.error());
     }
     const std::string& who = *op;
-    auto simple = [&](Result<void> r) { return r ? json_response({{"ok", true}}) : from_error(r.error()); };
 
     if (is("POST", "/api/v1/tokens")) {
       auto j = body_json(req);
@@ -243,7 +242,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
         r = state.assign_device(*id, opt_str(*j, "batch"), opt_str(*j, "workflow"));
       }
       if (r) hooks.notify("device:" + std::to_string(*id));
-      return simple(r);
+      return ok_or_error(r);
     }
     if (is("POST", "/api/v1/steps/{id}/retry") || is("POST", "/api/v1/steps/{id}/skip")) {
       auto id = parse_id(p["id"]);
@@ -259,7 +258,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     if (is("POST", "/api/v1/workflows")) {
       auto j = body_json(req);
       if (!j) return from_error(j.error());
-      return simple(state.put_workflow(str(*j, "name"), j->value("steps", Json())));
+      return ok_or_error(state.put_workflow(str(*j, "name"), j->value("steps", Json())));
     }
     if (is("POST", "/api/v1/settings")) {
       auto j = body_json(req);
@@ -292,7 +291,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     if (is("DELETE", "/api/v1/images/{name}")) {
       auto r = images.remove(p["name"]);
       if (r) (void)state.log_event(std::nullopt, "image-removed", {{"name", p["name"]}, {"operator", who}});
-      return simple(r);
+      return ok_or_error(r);
     }
     if (is("GET", "/api/v1/events")) {
       std::int64_t after = 0;

@@ -49,6 +49,8 @@ struct Manifest {
 
   /// Data extents only (convenience for workers).
   std::size_t data_chunk_count() const;
+  /// Indices into `extents` of the data (non-hole) extents, in order.
+  std::vector<std::size_t> data_extents() const;
 };
 
 /// Canonical JSON: sorted keys, no insignificant whitespace, integers only. The signature is

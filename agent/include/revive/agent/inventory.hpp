@@ -18,6 +18,9 @@ Json collect_inventory(const MachineRoot& root, Exec& exec);
 /// NVMe critical warning, percentage used, media errors, power-on hours). Pure.
 Json parse_smartctl(const std::string& json_text, int exit_code);
 
+/// A /proc/meminfo value in KiB ("MemTotal", "MemAvailable"), -1 when absent.
+long long meminfo_kib(const MachineRoot& root, const std::string& key);
+
 /// The identity part the server keys on: {system_uuid, serial, model, vendor}.
 Json identity_of(const Json& inventory);
 

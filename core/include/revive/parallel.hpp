@@ -1,5 +1,6 @@
 #pragma once
-// Private helpers shared by the image operations.
+// Worker-thread helpers shared by the image operations (core) and the deploy pipeline (agent):
+// run N workers while the caller ticks progress, first-error-wins, throttled progress.
 
 #include <atomic>
 #include <chrono>
