@@ -17,8 +17,8 @@ namespace {
 constexpr std::string_view kSuffix = ".zst";
 
 std::string prefix_name(unsigned i) {
-  char b[3];
-  std::snprintf(b, sizeof b, "%02x", i);
+  char b[8];  // room for any unsigned value: keeps -Wformat-truncation quiet
+  std::snprintf(b, sizeof b, "%02x", i & 0xffu);
   return b;
 }
 }  // namespace

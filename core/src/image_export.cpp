@@ -77,7 +77,11 @@ Result<ExportReport> export_raw_image(const ImageStore& store, const std::string
     }
   }
   const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
-  const fs::path tmp = dir / unique_tmp_name("." + out.filename().string() + ".revive-partial");
+  // Built by appending: GCC 12 warns (-Wrestrict, a false positive) on "." + string.
+  std::string prefix(1, '.');
+  prefix += out.filename().string();
+  prefix += ".revive-partial";
+  const fs::path tmp = dir / unique_tmp_name(prefix);
   auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (!fd) return fd.error().with_context("export");
   struct TmpGuard {
