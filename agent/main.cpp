@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "revive/agent/cmdline.hpp"
 #include "revive/agent/runner.hpp"
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   bool simulate = false;
   std::string root = "/", disk, server, label, server_key;
   int long_poll = 25;
-  app.add_flag("--simulate", simulate, "Simulated laptop: read --root as its machine, use --disk (a regular file) as its disk");
+  app.add_flag("--simulate", simulate, "Simulated laptop: read --root as its machine, use --disk (a regular file or loop device) as its disk");
   app.add_option("--root", root, "Machine root to read (default /)");
   app.add_option("--disk", disk, "Disk to test (simulation: a regular file)");
   app.add_option("--server", server, "Server URL (default: revive.server= on the kernel command line)");
@@ -46,9 +47,12 @@ int main(int argc, char** argv) {
     }
     if (server.empty() && params.server) server = *params.server;
   } else if (!disk.empty()) {
+    // A simulated laptop's disk is a regular file or a loop device (tests), never a real disk.
     struct stat st {};
-    if (::stat(disk.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      std::fprintf(stderr, "revive-agent: --simulate needs --disk to be an existing regular file, not %s\n", disk.c_str());
+    constexpr unsigned kLoopMajor = 7;
+    const bool ok = ::stat(disk.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || (S_ISBLK(st.st_mode) && major(st.st_rdev) == kLoopMajor));
+    if (!ok) {
+      std::fprintf(stderr, "revive-agent: --simulate needs --disk to be an existing regular file or loop device, not %s\n", disk.c_str());
       return 2;
     }
   }

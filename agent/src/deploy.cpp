@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ class HttpChunkSource : public ChunkSource {
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (max_rate_ > 0) curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(max_rate_));
     const CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_WRITE_ERROR) return make_error(Errc::corrupt, "chunk " + digest_hex(d) + ": answer larger than any chunk");
     if (rc != CURLE_OK) {
       return make_error(Errc::io, "chunk " + digest_hex(d) + ": " + curl_easy_strerror(rc));
     }
@@ -57,7 +59,11 @@ class HttpChunkSource : public ChunkSource {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
     // Only a complete 200 counts (a 206 or a short body is not the chunk).
-    if (status != 200) return make_error(Errc::io, "chunk " + digest_hex(d) + ": server answered " + std::to_string(status));
+    if (status != 200) {
+      // 5xx and 429: the server is busy or restarting; anything else is a wrong answer.
+      const Errc code = status >= 500 || status == 429 ? Errc::io : status == 404 ? Errc::not_found : Errc::corrupt;
+      return make_error(code, "chunk " + digest_hex(d) + ": server answered " + std::to_string(status));
+    }
     if (length >= 0 && static_cast<std::uint64_t>(length) != out.size()) {
       return make_error(Errc::corrupt, "chunk " + digest_hex(d) + ": body shorter than its Content-Length");
     }
@@ -96,11 +102,82 @@ class FdDevice : public BlockDevice {
   Result<void> read_at(std::uint64_t off, std::span<std::byte> out) override {
     return pread_exact(fd_.get(), out, off, name_);
   }
+  Result<void> zero_range(std::uint64_t off, std::uint64_t len) override {
+    if (len == 0) return {};
+    const auto o = static_cast<off_t>(off);
+    const auto n = static_cast<off_t>(len);
+    // Files and block devices alike: the kernel punches a hole only where zeros are promised.
+    if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, o, n) == 0) return {};
+    if (::fallocate(fd_.get(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, o, n) == 0) return {};
+    const int why = errno;
+    if (why != EOPNOTSUPP && why != EINVAL && why != ENODEV) return errno_error(why, "zero " + name_ + " at offset " + std::to_string(off));
+    static const std::vector<std::byte> zeros(std::size_t{4} << 20);
+    for (std::uint64_t done = 0; done < len;) {
+      const std::uint64_t step = std::min<std::uint64_t>(zeros.size(), len - done);
+      REVIVE_TRY(pwrite_all(fd_.get(), {zeros.data(), static_cast<std::size_t>(step)}, off + done, name_));
+      done += step;
+    }
+    return {};
+  }
 
  private:
   UniqueFd fd_;
   std::uint64_t size_;
   std::string name_;
+};
+
+// Shared by the workers: when the source stops answering, every worker waits (with backoff,
+// watching the stop flag) until it answers again or the outage outlasts its budget.
+class OutageTracker {
+ public:
+  explicit OutageTracker(const DeployOptions& opts) : opts_(opts) {}
+
+  /// One worker saw the source unreachable: waits a little; error once the outage is too long.
+  Result<void> wait(const Error& why) {
+    std::chrono::milliseconds pause;
+    {
+      std::lock_guard lock(mu_);
+      const auto now = std::chrono::steady_clock::now();
+      if (!since_) {
+        since_ = now;
+        ++count_;
+        if (opts_.on_outage) opts_.on_outage(false, why.message);
+      }
+      if (now - *since_ >= opts_.outage_timeout) {
+        return Error(Errc::io, "the image source stayed unreachable for " +
+                                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - *since_).count()) +
+                                   " s: " + why.message);
+      }
+      // Back off with the outage's age (0.25 s up to 5 s), never past the budget's end.
+      const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - *since_);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.outage_timeout) - age;
+      pause = std::min({std::max(age, std::chrono::milliseconds(250)), std::chrono::milliseconds(5000), left});
+    }
+    for (auto slept = std::chrono::milliseconds(0); slept < pause; slept += std::chrono::milliseconds(50)) {
+      if (opts_.stop && opts_.stop->load()) return Error(Errc::cancelled, "deploy stopped");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return {};
+  }
+
+  /// A worker got an answer: the outage, if any, is over.
+  void reachable() {
+    std::lock_guard lock(mu_);
+    if (!since_) return;
+    since_.reset();
+    if (opts_.on_outage) opts_.on_outage(true, "");
+  }
+
+  std::uint64_t count() const {
+    std::lock_guard lock(mu_);
+    return count_;
+  }
+
+ private:
+  const DeployOptions& opts_;
+  mutable std::mutex mu_;
+  std::optional<std::chrono::steady_clock::time_point> since_;
+  std::uint64_t count_ = 0;
 };
 
 }  // namespace
@@ -146,6 +223,22 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
   detail::FirstError first_error;
   auto failed = [&] { return first_error.failed(); };
   auto fail = [&](Error e) { first_error.set(std::move(e)); };
+  // Holes first (cheap, and redone on every attempt so a resume needs no record of them).
+  std::uint64_t holes_zeroed = 0;
+  if (opts.zero_holes) {
+    for (std::size_t i = 0; i < m.extents.size();) {
+      if (!m.extents[i].is_hole()) {
+        ++i;
+        continue;
+      }
+      const std::uint64_t start = m.extents[i].offset;
+      std::uint64_t end = start;
+      for (; i < m.extents.size() && m.extents[i].is_hole(); ++i) end = m.extents[i].offset + m.extents[i].length;
+      REVIVE_TRY(dev.zero_range(start, end - start));
+      holes_zeroed += end - start;
+    }
+  }
+  OutageTracker outage(opts);
   auto worker = [&](unsigned) {
     ZstdDecompressor zd;
     std::vector<std::byte> frame;
@@ -158,9 +251,17 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
       const std::span<std::byte> out(buf.data(), e.length);
       // Any source, same checks: a chunk is written only after its SHA-256 matches.
       std::optional<Error> last;
-      for (int attempt = 0; attempt <= opts.chunk_retries; ++attempt) {
-        if (attempt > 0) ++retries;
+      int wrong = 0;  // wrong answers for this chunk (bounded); an unreachable source is waited for
+      for (;;) {
         auto r = source.fetch(*e.sha256, frame);
+        if (!r && r.error().code == Errc::io) {
+          if (auto w = outage.wait(r.error()); !w) {
+            last = w.error();
+            break;
+          }
+          continue;
+        }
+        outage.reachable();
         if (r) r = zd.decompress_exact(frame, out);
         if (r && sha256(out) != *e.sha256) r = make_error(Errc::corrupt, "chunk " + digest_hex(*e.sha256) + " failed its hash check");
         if (r) {
@@ -168,6 +269,8 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
           break;
         }
         last = r.error();
+        if (++wrong > opts.chunk_retries) break;
+        ++retries;
       }
       if (last) return fail(last->with_context("deploy at offset " + std::to_string(e.offset)));
       if (auto w = dev.write_at(e.offset, out); !w) return fail(w.error());
@@ -209,6 +312,8 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
   r.bytes_fetched = source.bytes_fetched();
   r.chunk_retries = retries.load();
   r.chunks_skipped = skipped;
+  r.outages = outage.count();
+  r.holes_zeroed_bytes = holes_zeroed;
   return r;
 }
 

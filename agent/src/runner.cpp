@@ -135,6 +135,12 @@ Outcome run_deploy_step(StepContext& ctx) {
     auto posted = ctx.client.post(cp_path, {{"attempt", ctx.step["attempt"]}, {"checkpoint", {{"image_id", m->image_id}, {"done", done}}}}, 10);
     if (posted && posted->status == 200) ctx.opts.log(fmt::format("  checkpoint: {} of {} chunks on disk", n, m->data_chunk_count()));
   };
+  o.outage_timeout = std::chrono::seconds(params.value("outage_timeout_s", 600));
+  o.zero_holes = params.value("zero_holes", true);
+  o.on_outage = [&](bool reachable, const std::string& why) {
+    ctx.opts.log(reachable ? "  image source answers again: continuing"
+                           : "  image source unreachable (" + why + "): waiting for it, what is on disk is kept");
+  };
   auto last = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   o.progress = [&](std::uint64_t done, std::uint64_t total) {
     if (std::chrono::steady_clock::now() - last < std::chrono::seconds(1) && done < total) return;
@@ -148,7 +154,9 @@ Outcome run_deploy_step(StepContext& ctx) {
   Json verify = {{"samples", 16}, {"seed", seed}, {"bad", bad ? Json(*bad) : Json::array()}};
   Json result = {{"image", image}, {"image_id", m->image_id}, {"chunks_written", rep->chunks_written},
                  {"bytes_written", rep->bytes_written}, {"bytes_fetched", rep->bytes_fetched},
-                 {"chunk_retries", rep->chunk_retries}, {"chunks_skipped", rep->chunks_skipped}, {"verify", verify}};
+                 {"chunk_retries", rep->chunk_retries}, {"chunks_skipped", rep->chunks_skipped}, {"outages", rep->outages},
+                 {"holes_zeroed_bytes", rep->holes_zeroed_bytes},
+                 {"verify", verify}};
   if (!bad) return {false, result, "read-back verification failed: " + bad.error().message};
   if (!bad->empty()) return {false, result, "read-back verification found " + std::to_string(bad->size()) + " bad chunks: " + (*bad)[0]};
   return {true, result, ""};

@@ -10,7 +10,9 @@ usage: agent_e2e_test.py revive-server revive-agent revivectl tests/data
 import json
 import os
 import re
+import select
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,85 @@ def api(port, method, path, token, body=None):
                                  headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
+
+
+class CuttableProxy:
+    """A TCP relay on 127.0.0.1 between agent and server that counts the bytes sent towards the
+    agent and can cut the network: every open connection is reset and new ones are refused
+    until restore()."""
+
+    def __init__(self, target_port, rate):
+        self.target = target_port
+        self.rate = rate
+        self.down_bytes = 0
+        self.lock = threading.Lock()
+        self.conns = []
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.listener.listen(64)
+        self.up = True
+        threading.Thread(target=self.accept_loop, args=(self.listener,), daemon=True).start()
+
+    def accept_loop(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, server]
+            threading.Thread(target=self.pump, args=(client, server), daemon=True).start()
+
+    def pump(self, client, server):
+        # The link towards the agent carries at most `rate` bytes/s per connection, in small
+        # pieces, so what the proxy counts is what crossed the link (not what sits in buffers).
+        started, sent = time.monotonic(), 0
+        try:
+            while True:
+                readable, _, _ = select.select([client, server], [], [], 1)
+                for s in readable:
+                    data = s.recv(16384)
+                    if not data:
+                        raise OSError("closed")
+                    if s is server:
+                        sent += len(data)
+                        time.sleep(max(0.0, started + sent / self.rate - time.monotonic()))
+                    (server if s is client else client).sendall(data)
+                    if s is server:
+                        with self.lock:
+                            self.down_bytes += len(data)
+        except (OSError, ValueError):
+            pass
+        for s in (client, server):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def cut(self):
+        self.listener.close()
+        with self.lock:
+            for s in self.conns:
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.conns = []
+
+    def restore(self):
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(64)
+        threading.Thread(target=self.accept_loop, args=(self.listener,), daemon=True).start()
 
 
 class AgentE2E(unittest.TestCase):
@@ -142,13 +223,15 @@ class AgentE2E(unittest.TestCase):
         self.assertEqual(d["state"], "failed")
         self.assertEqual(d["results"][1]["status"], "failed")
 
-    def deploy_workflow(self):
+    def deploy_workflow(self, layout=((0, 5 << 20), (12 << 20, 3 << 20)), size=24 << 20):
+        """Uploads an image with random data at the given (offset, length) places and makes a
+        deploy workflow the default; returns the image's bytes."""
         img = os.path.join(self.tmp.name, "recipient.img")
         with open(img, "wb") as f:
-            f.write(os.urandom(5 << 20))
-            f.seek(12 << 20)
-            f.write(os.urandom(3 << 20))
-            f.truncate(24 << 20)
+            for off, n in layout:
+                f.seek(off)
+                f.write(os.urandom(n))
+            f.truncate(size)
         with open(img, "rb") as f:
             body = f.read()
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v1/images?name=recipient", data=body, method="POST",
@@ -240,9 +323,81 @@ class AgentE2E(unittest.TestCase):
         self.assertGreater(res["chunks_skipped"], 0)
         self.assertEqual(res["chunks_written"] + res["chunks_skipped"], 3)
         # Only what was missing went over the wire after the restart: less than the whole image.
-        stored = next(i["stored_bytes"] for i in api(self.port, "GET", "/api/v1/images", self.token) if i["name"] == "recipient")
-        self.assertLess(res["bytes_fetched"], stored)
+        self.assertLess(res["bytes_fetched"], self.stored_bytes())
         self.assertEqual(res["verify"]["bad"], [])
+
+    def stored_bytes(self):
+        return next(i["stored_bytes"] for i in api(self.port, "GET", "/api/v1/images", self.token) if i["name"] == "recipient")
+
+    def test_deploy_survives_a_network_cut_and_fetches_only_what_was_missing(self):
+        # 6 chunks of 4 MiB random data over a link of 1 MiB/s per connection.
+        image = self.deploy_workflow(layout=[(i << 22, 4 << 20) for i in (0, 1, 3, 4, 6, 7)], size=40 << 20)
+        key = os.path.join(self.state, "store", "keys", "ed25519.pub")
+        disk = os.path.join(self.tmp.name, "laptop.disk")
+        with open(disk, "wb") as f:
+            f.truncate(64 << 20)
+        proxy = CuttableProxy(self.port, 1 << 20)
+        p = subprocess.Popen([AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", "elitebook-840-g5"), "--disk", disk,
+                              "--server", f"http://127.0.0.1:{proxy.port}", "--server-key", key],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)
+        reader.start()
+        deadline = time.time() + 60
+        while not any("checkpoint:" in l and " 0 of " not in l for l in lines) and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertTrue(any("checkpoint:" in l for l in lines), "".join(lines))
+        proxy.cut()  # the workshop switch is unplugged mid-stream
+        before_cut = proxy.down_bytes
+        time.sleep(4)
+        after_cut_start = proxy.down_bytes
+        proxy.restore()
+        p.wait(timeout=120)
+        reader.join(10)
+        out = "".join(lines)
+        self.assertEqual(p.returncode, 0, out)
+        self.assertIn("image source unreachable", out)
+        self.assertIn("image source answers again", out)
+        with open(disk, "rb") as f:
+            self.assertEqual(f.read(len(image)), image)
+        res = api(self.port, "GET", "/api/v1/devices/1", self.token)["results"][1]["result"]
+        self.assertGreaterEqual(res["outages"], 1)
+        self.assertEqual(res["verify"]["bad"], [])
+        stored = self.stored_bytes()
+        # What crossed the link after the cut is what was still missing: less than the image.
+        after = proxy.down_bytes - after_cut_start
+        print(f"\n  network cut: {before_cut} bytes before the cut, {after} after, image stores {stored}, "
+              f"outages {res['outages']}, chunks fetched again in full {res['chunk_retries']}", file=sys.stderr)
+        self.assertGreater(before_cut, 4 << 20)
+        self.assertLess(after, stored - (4 << 20), f"before the cut {before_cut}, after {after}, image {stored}")
+        self.assertLess(before_cut + after, stored + (16 << 20))  # at most the 4 chunks in flight again
+
+    def test_deploy_to_a_loop_device(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to create a loop device (this machine: not root)")
+        image = self.deploy_workflow()
+        backing = os.path.join(self.tmp.name, "loop.backing")
+        with open(backing, "wb") as f:
+            f.write(b"\xa5" * (32 << 20))  # a used disk: old data everywhere
+        r = subprocess.run(["losetup", "--find", "--show", backing], capture_output=True, text=True)
+        if r.returncode != 0:
+            self.skipTest("losetup cannot create a loop device here: " + r.stderr.strip())
+        loop = r.stdout.strip()
+        try:
+            key = os.path.join(self.state, "store", "keys", "ed25519.pub")
+            p = subprocess.run([AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", "elitebook-840-g5"), "--disk", loop,
+                                "--server", f"http://127.0.0.1:{self.port}", "--server-key", key],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            with open(loop, "rb") as f:
+                written = f.read(len(image))
+            # Bit-exact, holes included: the old data in the image's holes reads as zeros now.
+            self.assertEqual(written, image)
+            res = api(self.port, "GET", "/api/v1/devices/1", self.token)["results"][1]["result"]
+            self.assertEqual(res["verify"]["bad"], [])
+            self.assertGreater(res["holes_zeroed_bytes"], 0)
+        finally:
+            subprocess.run(["losetup", "-d", loop])
 
     def test_refuses_outside_simulation_without_the_live_marker(self):
         r = subprocess.run([AGENT, "--server", "http://127.0.0.1:1"], capture_output=True, text=True, timeout=10)
