@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   o.server = server;
   o.root = &machine;
   o.exec = simulate ? static_cast<revive::agent::Exec*>(&recorded) : &real_exec;
+  o.disk_exec = &real_exec;  // the simulated disk is a real file or loop device
   o.disk = disk;
   o.simulate = simulate;
   o.long_poll_s = long_poll;

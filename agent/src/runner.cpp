@@ -10,6 +10,7 @@
 
 #include "revive/agent/client.hpp"
 #include "revive/agent/deploy.hpp"
+#include "revive/agent/fit.hpp"
 #include "revive/agent/grading.hpp"
 #include "revive/agent/hwtests.hpp"
 #include "revive/agent/inventory.hpp"
@@ -147,18 +148,36 @@ Outcome run_deploy_step(StepContext& ctx) {
     last = std::chrono::steady_clock::now();
     ctx.progress("writing " + image, static_cast<double>(done), static_cast<double>(total));
   };
-  auto rep = deploy_image(*m, *source, **dev, o);
-  if (!rep) return {false, Json::object(), rep.error().message};
-  const std::uint64_t seed = std::random_device{}();
-  auto bad = verify_sample(*m, **dev, 16, seed);
-  Json verify = {{"samples", 16}, {"seed", seed}, {"bad", bad ? Json(*bad) : Json::array()}};
-  Json result = {{"image", image}, {"image_id", m->image_id}, {"chunks_written", rep->chunks_written},
-                 {"bytes_written", rep->bytes_written}, {"bytes_fetched", rep->bytes_fetched},
-                 {"chunk_retries", rep->chunk_retries}, {"chunks_skipped", rep->chunks_skipped}, {"outages", rep->outages},
-                 {"holes_zeroed_bytes", rep->holes_zeroed_bytes},
-                 {"verify", verify}};
-  if (!bad) return {false, result, "read-back verification failed: " + bad.error().message};
-  if (!bad->empty()) return {false, result, "read-back verification found " + std::to_string(bad->size()) + " bad chunks: " + (*bad)[0]};
+  // A checkpoint at stage "fit" means every chunk was written and verified before: only the
+  // fitting (idempotent) is left to redo.
+  const bool only_fit = cp.value("image_id", std::string()) == m->image_id && cp.value("stage", std::string()) == "fit";
+  Json result = {{"image", image}, {"image_id", m->image_id}};
+  if (!only_fit) {
+    auto rep = deploy_image(*m, *source, **dev, o);
+    if (!rep) return {false, result, rep.error().message};
+    const std::uint64_t seed = std::random_device{}();
+    auto bad = verify_sample(*m, **dev, 16, seed);
+    result.update({{"chunks_written", rep->chunks_written}, {"bytes_written", rep->bytes_written}, {"bytes_fetched", rep->bytes_fetched},
+                   {"chunk_retries", rep->chunk_retries}, {"chunks_skipped", rep->chunks_skipped}, {"outages", rep->outages},
+                   {"holes_zeroed_bytes", rep->holes_zeroed_bytes},
+                   {"verify", {{"samples", 16}, {"seed", seed}, {"bad", bad ? Json(*bad) : Json::array()}}}});
+    if (!bad) return {false, result, "read-back verification failed: " + bad.error().message};
+    if (!bad->empty()) return {false, result, "read-back verification found " + std::to_string(bad->size()) + " bad chunks: " + (*bad)[0]};
+  } else {
+    ctx.opts.log("  resuming: the image was written and verified before; fitting it to the disk again");
+  }
+  if (!params.value("fit", true) || ctx.opts.disk_exec == nullptr) return {true, result, ""};
+  // From here on the disk no longer matches the image byte for byte (GPT, grown filesystem).
+  (void)ctx.client.post(cp_path, {{"attempt", ctx.step["attempt"]}, {"checkpoint", {{"image_id", m->image_id}, {"stage", "fit"}}}}, 10);
+  ctx.progress("fitting " + image + " to the disk", 0, 0);
+  auto fit = fit_to_disk(ctx.opts.disk, **dev, *ctx.opts.disk_exec);
+  if (!fit) return {false, result, "fitting the image to the disk: " + fit.error().message};
+  result["fit"] = *fit;
+  if (fit->value("grown", false)) {
+    ctx.opts.log(fmt::format("  partition {} grown from {} to {} MiB; filesystem {} {}", (*fit)["partition"].get<int>(),
+                             (*fit)["from_bytes"].get<std::uint64_t>() >> 20, (*fit)["to_bytes"].get<std::uint64_t>() >> 20,
+                             (*fit)["filesystem"].get<std::string>(), fit->value("fs_grown", false) ? "grown" : "kept"));
+  }
   return {true, result, ""};
 }
 

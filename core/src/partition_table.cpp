@@ -151,6 +151,8 @@ bool try_gpt(std::span<const std::byte> head, std::uint64_t disk_size, std::uint
     p.type_name = gpt_type_name(p.type);
     p.first_lba = le64(e + 32);
     p.last_lba = le64(e + 40);
+    p.unique_guid = guid_to_string(e + 16);
+    p.attributes = le64(e + 48);
     p.name = utf16le_to_utf8(e + 56, (entry_size - 56) / 2 > 36 ? 36 : (entry_size - 56) / 2);
     if (p.last_lba < p.first_lba || p.last_lba >= sectors) {
       out.warnings.push_back("partition " + std::to_string(p.number) + " lies outside the image");

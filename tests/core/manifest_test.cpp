@@ -27,7 +27,7 @@ Manifest sample() {
   m.data_bytes = (2 << 20) + 4096;
   m.stored_bytes = 3030;
   m.partitions.scheme = "gpt";
-  m.partitions.partitions.push_back(PartitionEntry{1, 2048, 4095, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI System", "EFI"});
+  m.partitions.partitions.push_back(PartitionEntry{1, 2048, 4095, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI System", "EFI", "", 0});
   return m;
 }
 

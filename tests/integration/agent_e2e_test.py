@@ -26,19 +26,13 @@ del sys.argv[1:5]
 MODELS = {"thinkpad-t480": "PF1R2D7X", "latitude-7490": "8KQ7XK2", "hp-stream-11": "5CD7104QXL"}
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2elib import api, operator_token  # noqa: E402
+from e2elib import start_server as start  # noqa: E402
+
+
 def start_server(state, port=0):
-    p = subprocess.Popen([SERVER, "--state", state, "--listen", f"127.0.0.1:{port}"], stderr=subprocess.PIPE, text=True)
-    port = int(re.search(r"port (\d+)", p.stderr.readline()).group(1))
-    threading.Thread(target=p.stderr.read, daemon=True).start()
-    return p, port
-
-
-def api(port, method, path, token, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read())
+    return start(SERVER, state, port)
 
 
 class CuttableProxy:
@@ -124,11 +118,8 @@ class AgentE2E(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.state = os.path.join(self.tmp.name, "state")
-        subprocess.run([SERVER, "--state", self.state, "operator", "add", "alice"], input="long enough pw\n",
-                       text=True, check=True, capture_output=True)
+        self.token = operator_token(SERVER, self.state)
         self.srv, self.port = start_server(self.state)
-        self.token = subprocess.run([SERVER, "--state", self.state, "operator", "token", "alice"], check=True,
-                                    capture_output=True, text=True).stdout.strip()
         api(self.port, "POST", "/api/v1/workflows", self.token,
             {"name": "demo", "steps": [{"kind": "inventory"}, {"kind": "test", "params": {"cpu_ms": 200, "memory_ms": 200,
                                                                                         "memory_mib": 16, "disk_ms": 300}},

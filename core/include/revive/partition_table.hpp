@@ -17,6 +17,8 @@ struct PartitionEntry {
   std::string type;                ///< GPT type GUID, or "0x83" style MBR type byte
   std::string type_name;           ///< "EFI System", "Linux filesystem"..., empty if unknown
   std::string name;                ///< GPT partition name (UTF-8), empty for MBR
+  std::string unique_guid;         ///< GPT only (not part of the manifest)
+  std::uint64_t attributes = 0;    ///< GPT attribute bits (not part of the manifest)
 };
 
 struct PartitionTable {

@@ -16,7 +16,8 @@ namespace revive::agent {
 struct RunnerOptions {
   std::string server;                 ///< http://host:port
   const MachineRoot* root = nullptr;  ///< "/" or a simulated machine
-  Exec* exec = nullptr;
+  Exec* exec = nullptr;                ///< hardware tools (simulation: recorded answers)
+  Exec* disk_exec = nullptr;           ///< tools that act on the disk itself (sgdisk, e2fsck, mount): always real
   std::filesystem::path disk;         ///< the disk tests read and deploy writes (simulation: a regular file)
   std::optional<PublicKey> server_key;  ///< pinned key that must sign image manifests
   std::uint64_t max_fetch_rate = 0;      ///< bytes/s per connection for image chunks (0: no cap)
