@@ -155,6 +155,36 @@ class DeployDisk(unittest.TestCase):
         self.assertTrue(res["fit"]["fs_grown"])
         self.assertEqual(res["verify"]["bad"], [])
 
+    def test_fit_grows_an_ntfs_partition(self):
+        img = os.path.join(self.tmp.name, "windows.img")
+        with open(img, "wb") as f:
+            f.truncate(512 << 20)
+        run("sgdisk", "-n", "1:2048:+32M", "-t", "1:ef00", "-n", "2:0:0", "-t", "2:0700", "-c", "2:Basic data partition", img)
+        last = int(re.search(r"Last sector: (\d+)", run("sgdisk", "-i", "2", img).stdout).group(1))
+        vol = os.path.join(self.tmp.name, "ntfs.vol")
+        with open(vol, "wb") as f:
+            f.truncate((last - ROOT_FIRST + 1) * SECTOR)
+        run("mkntfs", "-Q", "-F", "-L", "Windows", vol)
+        run("dd", f"if={vol}", f"of={img}", "bs=1M", f"seek={ROOT_FIRST * SECTOR}", "oflag=seek_bytes", "conv=notrunc,sparse")
+        run(CTL, "image", "import", "--no-progress", "--store", os.path.join(self.state, "store"), "--name", "windows", img)
+        self.workflow([{"kind": "inventory"}, {"kind": "deploy", "params": {"image": "windows"}}, {"kind": "finish"}])
+        disk = self.loop("ntfs.disk", 1 << 30)
+        rc, out = self.agent("elitebook-840-g5", disk.dev)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("No problems found", run("sgdisk", "-v", disk.dev).stdout)
+        new_last = int(re.search(r"Last sector: (\d+)", run("sgdisk", "-i", "2", disk.dev).stdout).group(1))
+        self.assertEqual(new_last, 2095103)
+        part = disk.partition(ROOT_FIRST, new_last)
+        try:
+            info = subprocess.run(["ntfsresize", "--info", "--force", part], capture_output=True, text=True).stdout
+            volume = int(re.search(r"Current volume size: (\d+)", info).group(1))
+            device = int(re.search(r"Current device size: (\d+)", info).group(1))
+            self.assertGreater(volume, device - (1 << 20), info)  # the volume fills its partition
+            self.assertEqual(subprocess.run(["ntfsfix", "--no-action", part], capture_output=True).returncode, 0)
+        finally:
+            subprocess.run(["losetup", "-d", part])
+        self.assertEqual(self.device_result(1, "deploy")["result"]["fit"]["filesystem"], "ntfs")
+
     def test_a_disk_smaller_than_the_image_is_refused_before_writing(self):
         self.workflow([{"kind": "inventory"}, {"kind": "deploy", "params": {"image": "debian"}}, {"kind": "finish"}])
         disk = self.loop("small.disk", 1 << 30)
