@@ -14,6 +14,7 @@
 #include "revive/agent/grading.hpp"
 #include "revive/agent/hwtests.hpp"
 #include "revive/agent/inventory.hpp"
+#include "revive/agent/provision.hpp"
 
 namespace revive::agent {
 
@@ -181,6 +182,27 @@ Outcome run_deploy_step(StepContext& ctx) {
   return {true, result, ""};
 }
 
+Outcome run_provision_step(StepContext& ctx) {
+  const Json params = ctx.step.value("params", Json::object());
+  auto profile = parse_profile(params);
+  if (!profile) return {false, Json::object(), profile.error().message};
+  if (ctx.opts.disk.empty() || ctx.opts.disk_exec == nullptr) return {false, Json::object(), "no disk to provision"};
+  DeviceFacts facts;
+  const Json id = identity_of(ctx.inventory);
+  facts.serial = id["serial"];
+  facts.vendor = id["vendor"];
+  const Json chassis = ctx.inventory.value("smbios", Json::object()).value("chassis", Json::object());
+  if (chassis.contains("asset_tag") && chassis["asset_tag"].is_string()) facts.asset_tag = chassis["asset_tag"];
+  facts.device_id = std::stoll(ctx.base.substr(ctx.base.rfind('/') + 1));
+  auto dev = open_block_device(ctx.opts.disk);
+  if (!dev) return {false, Json::object(), dev.error().message};
+  ctx.progress("applying the recipient profile", 0, 0);
+  auto r = provision_disk(ctx.opts.disk, **dev, *ctx.opts.disk_exec, *profile, facts);
+  if (!r) return {false, Json::object(), "provisioning: " + r.error().message};
+  ctx.opts.log(fmt::format("  {} provisioned as {}", (*r)["system"].get<std::string>(), (*r)["hostname"].get<std::string>()));
+  return {true, *r, ""};
+}
+
 Outcome run_step(StepContext& ctx) {
   const std::string kind = ctx.step["kind"];
   if (kind == "inventory") {
@@ -189,13 +211,13 @@ Outcome run_step(StepContext& ctx) {
   }
   if (kind == "test") return run_test_step(ctx);
   if (kind == "deploy") return run_deploy_step(ctx);
+  if (kind == "provision") return run_provision_step(ctx);
   if (kind == "finish") {
     const std::string action = ctx.step.value("params", Json::object()).value("action", std::string("poweroff"));
     return {true, {{"action", action}, {"simulated", ctx.opts.simulate}}, ""};
   }
   // Not built yet: fail loudly rather than report success for work that was not done.
-  const char* issue = kind == "provision" ? "#5" : "#6";
-  return {false, Json::object(), "the " + kind + " step is not implemented in this agent yet (tracked in issue " + issue + ")"};
+  return {false, Json::object(), "the " + kind + " step is not implemented in this agent yet (tracked in issue #6)"};
 }
 
 }  // namespace

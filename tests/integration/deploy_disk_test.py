@@ -155,6 +155,46 @@ class DeployDisk(unittest.TestCase):
         self.assertTrue(res["fit"]["fs_grown"])
         self.assertEqual(res["verify"]["bad"], [])
 
+    def test_provision_personalises_the_deployed_linux(self):
+        profile = {"hostname": "cyberbank-{serial}", "locale": "nl_NL.UTF-8", "keyboard": "us:intl", "timezone": "Europe/Amsterdam",
+                   "first_user": {"name": "gebruiker", "full_name": "Nieuwe gebruiker"},
+                   "welcome_text": "Hulp nodig? Bel de Digihulplijn: 0800-1508"}
+        self.workflow([{"kind": "inventory"}, {"kind": "deploy", "params": {"image": "debian"}},
+                       {"kind": "provision", "params": {"profile": profile}}, {"kind": "finish"}])
+        disk = self.loop("laptop.disk", 3 << 30)
+        rc, out = self.agent("elitebook-840-g5", disk.dev)
+        self.assertEqual(rc, 0, out)
+        last = int(re.search(r"Last sector: (\d+)", run("sgdisk", "-i", "2", disk.dev).stdout).group(1))
+        part = disk.partition(ROOT_FIRST, last)
+        mnt = os.path.join(self.tmp.name, "mnt")
+        os.mkdir(mnt)
+        run("mount", "-o", "ro", part, mnt)
+        try:
+            def read(rel):
+                with open(os.path.join(mnt, rel)) as f:
+                    return f.read()
+            self.assertEqual(read("etc/hostname"), "cyberbank-5cg8413rlz\n")
+            self.assertIn("127.0.1.1\tcyberbank-5cg8413rlz", read("etc/hosts"))
+            self.assertEqual(read("etc/default/locale"), "LANG=nl_NL.UTF-8\n")
+            self.assertIn('XKBLAYOUT="us"', read("etc/default/keyboard"))
+            self.assertIn('XKBVARIANT="intl"', read("etc/default/keyboard"))
+            self.assertEqual(os.readlink(os.path.join(mnt, "etc/localtime")), "/usr/share/zoneinfo/Europe/Amsterdam")
+            machine_id = read("etc/machine-id").strip()
+            self.assertRegex(machine_id, r"^[0-9a-f]{32}$")
+            self.assertNotEqual(machine_id, "0123456789abcdef0123456789abcdef")
+            self.assertFalse(os.path.exists(os.path.join(mnt, "etc/ssh/ssh_host_ed25519_key")))
+            self.assertIn("0800-1508", read("etc/skel/Welcome.txt"))
+            self.assertIn("useradd", read("usr/local/sbin/revive-firstboot"))
+            self.assertTrue(os.path.islink(os.path.join(mnt, "etc/systemd/system/multi-user.target.wants/revive-firstboot.service")))
+            self.assertEqual(read("hello.txt"), "recipient image\n")
+        finally:
+            subprocess.run(["umount", mnt])
+            subprocess.run(["losetup", "-d", part])
+        res = self.device_result(1, "provision")["result"]
+        self.assertEqual(res["system"], "linux")
+        self.assertEqual(res["machine_id"], machine_id)
+        self.assertEqual(res["wifi"], "left unconfigured")
+
     def test_fit_grows_an_ntfs_partition(self):
         img = os.path.join(self.tmp.name, "windows.img")
         with open(img, "wb") as f:
