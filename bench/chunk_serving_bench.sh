@@ -7,13 +7,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-10}
 "$here/bench/setup" >/dev/null
-build=$here/build/release
-if [[ ! -x $build/bin/revive-server ]]; then
-  cmake --preset release -S "$here" >/dev/null && cmake --build "$build" --target revive-server revivectl >/dev/null
-fi
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-serve-XXXXXX")
-chmod 755 "$W"  # nginx workers run as www-data
 pids=()
+source "$here/bench/lib.sh"
+bench_build revive-server revivectl
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT
 
@@ -32,36 +29,12 @@ LUA
 cat "$W"/state/store/chunks/*/*.zst > /dev/null  # page cache warm for both
 
 ulimit -n 8192
-"$build/bin/revive-server" --state "$W/state" --listen 127.0.0.1:0 2> "$W/server.log" &
-pids+=($!)
-for _ in $(seq 50); do grep -q 'port' "$W/server.log" && break; sleep 0.1; done
-rport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$W/server.log" | head -1)
-
+start_revive_server
 nport=$((rport + 1))
-mkdir -p "$W/nginx"
-cat > "$W/nginx.conf" <<NGX
-worker_processes auto;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_requests 100000;
-  client_body_temp_path $W/nginx; proxy_temp_path $W/nginx; fastcgi_temp_path $W/nginx;
-  uwsgi_temp_path $W/nginx; scgi_temp_path $W/nginx;
-  server {
-    listen 127.0.0.1:$nport;
-    location ~ "^/chunks/([0-9a-f]{2})([0-9a-f]{62})\$" {
+start_nginx "$nport" "location ~ \"^/chunks/([0-9a-f]{2})([0-9a-f]{62})\$\" {
       default_type application/zstd;
       alias $W/state/store/chunks/\$1/\$1\$2.zst;
-    }
-  }
-}
-NGX
-nginx -c "$W/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-sleep 0.5
+    }"
 first=$(head -1 "$W/shas")
 cmp <(curl -s "http://127.0.0.1:$rport/chunks/$first") <(curl -s "http://127.0.0.1:$nport/chunks/$first") \
   || { echo "servers disagree on a chunk" >&2; cat "$W/nginx/error.log" "$W/server.log" >&2; curl -sI "http://127.0.0.1:$nport/chunks/$first" >&2; exit 1; }

@@ -11,22 +11,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 size_gib=${1:-2.5}
-build=$here/build/release
-if [[ ! -x $build/bin/revivectl ]]; then
-  cmake --preset release -S "$here" >/dev/null && cmake --build "$build" --target revivectl >/dev/null
-fi
-ctl=$build/bin/revivectl
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-bench-XXXXXX")
 trap 'rm -rf "$W"' EXIT
+source "$here/bench/lib.sh"
+bench_build revivectl
+ctl=$build/bin/revivectl
 
 echo "== building input: ${size_gib} GiB ext4 image from /usr/lib/x86_64-linux-gnu + /usr/include"
-mkdir -p "$W/tree"
-cp -a /usr/lib/x86_64-linux-gnu "$W/tree/lib" 2>/dev/null || true
-cp -a /usr/include "$W/tree/include"
-bytes=$(python3 -c "print(int($size_gib * 1024**3) // 4096 * 4096)")
-mkfs.ext4 -q -F -d "$W/tree" "$W/sparse.img" "$((bytes / 1024))k"
-rm -rf "$W/tree"
-cp --sparse=never "$W/sparse.img" "$W/in.img" && rm "$W/sparse.img"
+make_os_image "$size_gib" "$W/in.img"
 used=$(du -k --apparent-size "$W/in.img" | cut -f1)
 cat "$W/in.img" > /dev/null  # warm the page cache for everyone
 
@@ -56,8 +48,6 @@ for r in $(seq 1 "$rounds"); do
   cmp "$W/in.img" "$W/ours.out"
   echo "round $r: zstd -3 ${zc_t[-1]}s, import ${im_t[-1]}s, zstd -d ${zd_t[-1]}s, export ${ex_t[-1]}s"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-maxof() { printf '%s\n' "$@" | sort -g | tail -1; }
 zc_s=$(median "${zc_t[@]}"); zd_s=$(median "${zd_t[@]}"); im_s=$(median "${im_t[@]}"); ex_s=$(median "${ex_t[@]}")
 zc_rss=$(maxof "${zc_m[@]}"); zd_rss=$(maxof "${zd_m[@]}"); im_rss=$(maxof "${im_m[@]}"); ex_rss=$(maxof "${ex_m[@]}")
 stored=$(du -sb "$W/store/chunks" | cut -f1)

@@ -154,8 +154,10 @@ Outcome run_deploy_step(StepContext& ctx) {
   const bool only_fit = cp.value("image_id", std::string()) == m->image_id && cp.value("stage", std::string()) == "fit";
   Json result = {{"image", image}, {"image_id", m->image_id}};
   if (!only_fit) {
+    const auto started = std::chrono::steady_clock::now();
     auto rep = deploy_image(*m, *source, **dev, o);
     if (!rep) return {false, result, rep.error().message};
+    result["write_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::uint64_t seed = std::random_device{}();
     auto bad = verify_sample(*m, **dev, 16, seed);
     result.update({{"chunks_written", rep->chunks_written}, {"bytes_written", rep->bytes_written}, {"bytes_fetched", rep->bytes_fetched},

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Deploy throughput over loopback: a real revive-server and a real revive-agent (simulated
+# laptop, file disk) against `curl -s URL | zstd -d | dd of=TARGET bs=4M` on the same image in
+# the same run, into a file on tmpfs and a file on disk; plus each stage alone (the server's
+# link, hash+decompress on all cores, raw dd writes to the target) and the agent's peak RSS.
+#
+#   bench/deploy_bench.sh [SIZE_GIB] [ROUNDS]      (default 2, 3)
+#
+# Both sides end with the data on stable storage: the agent fdatasyncs, dd runs with
+# conv=fdatasync. Throughput = image bytes (holes included) / seconds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+size_gib=${1:-2}
+rounds=${2:-3}
+"$here/bench/setup" >/dev/null
+W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-deploy-XXXXXX")
+S=$(mktemp -d /dev/shm/revive-deploy-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W" "$S"; }
+trap cleanup EXIT
+source "$here/bench/lib.sh"
+bench_build revive-server revive-agent revivectl
+
+echo "== input: ${size_gib} GiB ext4 image of OS files"
+make_os_image "$size_gib" "$W/in.img"
+"$build/bin/revive-server" --state "$W/state" operator add bench <<< "bench password 1" >/dev/null
+token=$("$build/bin/revive-server" --state "$W/state" operator token bench)
+"$build/bin/revivectl" image import --no-progress --store "$W/state/store" --name bench "$W/in.img" > "$W/import.log"
+mkdir -p "$W/www"
+zstd -q -T0 -3 "$W/in.img" -o "$W/www/in.img.zst"
+rm "$W/in.img"
+read -r data_bytes stored_bytes < <("$build/bin/revivectl" image info --store "$W/state/store" --json bench |
+  python3 -c 'import json,sys; m=json.load(sys.stdin); print(m["data_bytes"], m["stored_bytes"])')
+start_revive_server
+nport=$((rport + 1))
+start_nginx "$nport" "location / { root $W/www; }"
+url=http://127.0.0.1:$rport
+api() { curl -sf -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$url$2" ${3:+-d "$3"}; }
+api POST /api/v1/workflows '{"name":"deploy","steps":[{"kind":"deploy","params":{"image":"bench"}},{"kind":"finish"}]}' >/dev/null
+api POST /api/v1/settings '{"default_workflow":"deploy"}' >/dev/null
+key=$W/state/store/keys/ed25519.pub
+cat "$W"/state/store/chunks/*/*.zst "$W/www/in.img.zst" > /dev/null  # both servers read from page cache
+# Raw write stage: as many random bytes as the agent writes (zeros might be cheap for a virtual disk).
+head -c "$data_bytes" /dev/urandom > "$S/random"
+
+# run LABEL cmd... -> $secs, $rss_mib, $cpu (user+sys seconds)
+run() {
+  local label=$1; shift
+  sync
+  /usr/bin/time -f '%e %M %U %S' -o "$W/time" "$@" > "$W/$label.log" 2>&1 || { cat "$W/$label.log"; exit 1; }
+  read -r secs rss_kib usr sys < "$W/time"
+  rss_mib=$((rss_kib / 1024))
+  cpu=$(python3 -c "print(round($usr + $sys, 2))")
+}
+server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/${pids[0]}/stat"; }
+mbps() { python3 -c "print(f'{$bytes / $1 / 1e6:.0f}')"; }
+device=0
+ours() {  # target -> $secs (the deploy step's write time), $wall, $rss_mib
+  local target=$1
+  rm -f "$target"; truncate -s "$bytes" "$target"
+  local s0; s0=$(server_cpu)
+  run agent "$build/bin/revive-agent" --simulate --root "$here/tests/data/laptops/elitebook-840-g5" --disk "$target" \
+    --server "$url" --server-key "$key" --long-poll 2
+  wall=$secs
+  cpu=$(python3 -c "print(round($cpu + $(server_cpu) - $s0, 2))")
+  device=$(sed -n 's/.*enrolled as device \([0-9]*\).*/\1/p' "$W/agent.log" | head -1)
+  secs=$(api GET "/api/v1/devices/$device" | python3 -c '
+import json,sys
+d=json.load(sys.stdin); r=[x for x in d["results"] if x["kind"]=="deploy"][-1]["result"]
+assert r["verify"]["bad"]==[], r
+print("%.2f" % r["write_seconds"])')
+  api POST "/api/v1/devices/$device/restart" '{}' >/dev/null  # the next round deploys again
+  cmp -n "$bytes" "$target" <(zstd -q -d -c "$W/www/in.img.zst") || { echo "deployed disk differs from the image" >&2; exit 1; }
+}
+baseline() {
+  local target=$1
+  rm -f "$target"
+  run baseline bash -c "curl -s http://127.0.0.1:$nport/in.img.zst | zstd -q -d | dd of='$target' bs=4M iflag=fullblock conv=fdatasync status=none"
+}
+
+for where in tmpfs disk; do
+  if [[ $where == tmpfs ]]; then target=$S/target; else target=$W/target; fi
+  declare -a o_t=() o_w=() o_m=() o_c=() b_t=() d_t=() v_t=() v_c=() l_t=()
+  for r in $(seq 1 "$rounds"); do
+    ours "$target"; o_t+=("$secs"); o_w+=("$wall"); o_m+=("$rss_mib"); o_c+=("$cpu")
+    baseline "$target"; b_t+=("$secs")
+    # Stages alone: raw writes of the data the agent writes, hash+decompress, the link.
+    rm -f "$target"
+    run dd dd if="$S/random" of="$target" bs=4M conv=fdatasync status=none; d_t+=("$secs")
+    rm -f "$target"
+    run verify "$build/bin/revivectl" image verify --no-progress --store "$W/state/store" bench; v_t+=("$secs"); v_c+=("$cpu")
+    run link curl -s -o /dev/null "http://127.0.0.1:$nport/in.img.zst"; l_t+=("$secs")
+    echo "$where round $r: revive ${o_t[-1]} s (agent run ${o_w[-1]} s, ${o_c[-1]} CPU s), curl|zstd|dd ${b_t[-1]} s; alone: dd ${d_t[-1]} s, verify ${v_t[-1]} s, link ${l_t[-1]} s"
+  done
+  o=$(median "${o_t[@]}"); b=$(median "${b_t[@]}"); d=$(median "${d_t[@]}"); v=$(median "${v_t[@]}"); l=$(median "${l_t[@]}")
+  rss=$(maxof "${o_m[@]}")
+  echo
+  echo "== $where: $bytes image bytes, $data_bytes data bytes, $stored_bytes stored; medians of $rounds rounds, $(nproc) cores"
+  printf '%-40s %8s %8s\n' "" seconds "MB/s"
+  printf '%-40s %8.2f %8s\n' "revive deploy (agent step)" "$o" "$(mbps "$o")"
+  printf '%-40s %8s\n' "  CPU seconds, agent + server" "$(median "${o_c[@]}")"
+  printf '%-40s %8.2f %8s\n' "curl | zstd -d | dd bs=4M" "$b" "$(mbps "$b")"
+  printf '%-40s %8.2f\n' "stage alone: dd write of the data bytes" "$d"
+  printf '%-40s %8.2f   (%s CPU seconds)\n' "stage alone: hash+decompress (verify)" "$v" "$(median "${v_c[@]}")"
+  printf '%-40s %8.2f\n' "stage alone: link (curl the .zst)" "$l"
+  python3 - "$o" "$b" "$d" "$v" "$l" "$rss" "$(median "${o_c[@]}")" "$(nproc)" <<'PY'
+import sys
+o, b, d, v, l, rss, cpu, cores = map(float, sys.argv[1:])
+slowest = max(d, v, l)
+print(f"vs baseline: {b / o:.2f}x (target >= 1.5)  {'PASS' if b / o >= 1.5 else 'MISS'}")
+print(f"vs slowest stage alone ({slowest:.2f} s): {slowest / o * 100:.0f}% (target >= 90%)  {'PASS' if slowest / o >= 0.9 else 'MISS'}")
+print(f"CPU floor: agent + server need {cpu:.2f} CPU seconds = {cpu / cores:.2f} s on {cores:.0f} cores "
+      f"(the deploy took {o:.2f} s: {cpu / cores / o * 100:.0f}% of the machine)")
+print(f"agent peak RSS {rss:.0f} MiB (target < 256)  {'PASS' if rss < 256 else 'MISS'}")
+PY
+done

@@ -1,0 +1,63 @@
+# Shared by the bench scripts (sourced). Expects $here (repo root) and $W (work dir) set, and
+# a `pids` array that the caller's cleanup kills.
+
+# bench_build TARGET... : release build of the named targets when missing.
+bench_build() {
+  build=$here/build/release
+  local t missing=()
+  for t in "$@"; do [[ -x $build/bin/$t ]] || missing+=("$t"); done
+  if ((${#missing[@]})); then
+    cmake --preset release -S "$here" >/dev/null && cmake --build "$build" --target "${missing[@]}" >/dev/null
+  fi
+}
+
+# make_os_image SIZE_GIB OUT : a real ext4 image from OS files on this machine
+# (/usr/lib/x86_64-linux-gnu + /usr/include, ~1.4 GB), written non-sparse; sets $bytes.
+make_os_image() {
+  local size_gib=$1 out=$2
+  mkdir -p "$W/tree"
+  cp -a /usr/lib/x86_64-linux-gnu "$W/tree/lib" 2>/dev/null || true
+  cp -a /usr/include "$W/tree/include"
+  bytes=$(python3 -c "print(int($size_gib * 1024**3) // 4096 * 4096)")
+  mkfs.ext4 -q -F -d "$W/tree" "$W/sparse.img" "$((bytes / 1024))k"
+  rm -rf "$W/tree"
+  cp --sparse=never "$W/sparse.img" "$out" && rm "$W/sparse.img"
+}
+
+# start_revive_server : revive-server on 127.0.0.1, state in $W/state; sets $rport.
+start_revive_server() {
+  "$build/bin/revive-server" --state "$W/state" --listen 127.0.0.1:0 2> "$W/server.log" &
+  pids+=($!)
+  for _ in $(seq 50); do grep -q 'port' "$W/server.log" && break; sleep 0.1; done
+  rport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$W/server.log" | head -1)
+}
+
+# start_nginx PORT 'LOCATION BLOCKS' : nginx (sendfile, all cores) on 127.0.0.1:PORT.
+start_nginx() {
+  local port=$1 locations=$2
+  chmod 755 "$W"  # nginx workers run as www-data
+  mkdir -p "$W/nginx"
+  cat > "$W/nginx.conf" <<NGX
+worker_processes auto;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_requests 100000;
+  client_body_temp_path $W/nginx; proxy_temp_path $W/nginx; fastcgi_temp_path $W/nginx;
+  uwsgi_temp_path $W/nginx; scgi_temp_path $W/nginx;
+  server {
+    listen 127.0.0.1:$port;
+    $locations
+  }
+}
+NGX
+  nginx -c "$W/nginx.conf" -g 'daemon off;' &
+  pids+=($!)
+  sleep 0.5
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+maxof() { printf '%s\n' "$@" | sort -g | tail -1; }
