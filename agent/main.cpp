@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   int long_poll = 25;
   app.add_flag("--simulate", simulate, "Simulated laptop: read --root as its machine, use --disk (a regular file or loop device) as its disk");
   app.add_option("--root", root, "Machine root to read (default /)");
-  app.add_option("--disk", disk, "Disk to test (simulation: a regular file)");
+  app.add_option("--disk", disk, "Disk to test and deploy to (simulation: a regular file or loop device)");
   app.add_option("--server", server, "Server URL (default: revive.server= on the kernel command line)");
   app.add_option("--long-poll", long_poll, "Seconds to long-poll the server for work")->default_str("25");
   app.add_option("--server-key", server_key, "Pinned public key that must sign image manifests (live image: baked in)");

@@ -222,6 +222,16 @@ Outcome run_step(StepContext& ctx) {
   return {false, Json::object(), "the " + kind + " step is not implemented in this agent yet (tracked in issue #6)"};
 }
 
+// Step parameters come from operators' workflows over the network: a value of the wrong type
+// fails the step with a clear message instead of ending the agent.
+Outcome run_step_guarded(StepContext& ctx) {
+  try {
+    return run_step(ctx);
+  } catch (const nlohmann::json::exception& e) {
+    return {false, Json::object(), std::string("bad step parameters: ") + e.what()};
+  }
+}
+
 }  // namespace
 
 int run_workflow(const RunnerOptions& opts) {
@@ -296,7 +306,7 @@ int run_workflow(const RunnerOptions& opts) {
     auto seen = finished.find(step_id);
     const bool already = seen != finished.end() && seen->second.first == attempt;
     if (already) opts.log("  already done in this boot: sending its result again instead of running it twice");
-    const Outcome o = already ? seen->second.second : run_step(ctx);
+    const Outcome o = already ? seen->second.second : run_step_guarded(ctx);
     finished[step_id] = {attempt, o};
     // Posting the result is retried by the client; a duplicate answer means it was recorded.
     auto posted = client.post(base + "/steps/" + std::to_string(ctx.step["id"].get<long long>()) + "/result",

@@ -214,6 +214,18 @@ class AgentE2E(unittest.TestCase):
         self.assertEqual(d["state"], "failed")
         self.assertEqual(d["results"][1]["status"], "failed")
 
+    def test_step_parameters_of_the_wrong_type_fail_the_step_not_the_agent(self):
+        api(self.port, "POST", "/api/v1/workflows", self.token,
+            {"name": "typo", "steps": [{"kind": "test", "params": {"cpu_ms": "fast"}}, {"kind": "finish"}]})
+        api(self.port, "POST", "/api/v1/settings", self.token, {"default_workflow": "typo"})
+        p = self.agent("hp-stream-11")
+        time.sleep(4)
+        self.assertIsNone(p.poll())  # still running, waiting for an operator
+        p.send_signal(signal.SIGTERM)
+        out = p.communicate(timeout=30)[0]
+        self.assertIn("FAILED: test: bad step parameters", out)
+        self.assertEqual(api(self.port, "GET", "/api/v1/devices/1", self.token)["results"][0]["status"], "failed")
+
     def deploy_workflow(self, layout=((0, 5 << 20), (12 << 20, 3 << 20)), size=24 << 20):
         """Uploads an image with random data at the given (offset, length) places and makes a
         deploy workflow the default; returns the image's bytes."""
