@@ -1,0 +1,268 @@
+#include "revive/agent/wipe.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include "revive/parallel.hpp"
+
+namespace revive::agent {
+
+std::string_view to_string(NistLevel l) { return l == NistLevel::purge ? "Purge" : "Clear"; }
+
+std::string_view to_string(WipeMethod m) {
+  switch (m) {
+    case WipeMethod::nvme_sanitize_crypto: return "nvme-sanitize-crypto-erase";
+    case WipeMethod::nvme_sanitize_block: return "nvme-sanitize-block-erase";
+    case WipeMethod::nvme_format_crypto: return "nvme-format-crypto-erase";
+    case WipeMethod::nvme_format_user_data: return "nvme-format-user-data-erase";
+    case WipeMethod::ata_sanitize_crypto: return "ata-sanitize-crypto-scramble";
+    case WipeMethod::ata_sanitize_block: return "ata-sanitize-block-erase";
+    case WipeMethod::ata_sanitize_overwrite: return "ata-sanitize-overwrite";
+    case WipeMethod::ata_security_erase_enhanced: return "ata-enhanced-security-erase";
+    case WipeMethod::ata_security_erase: return "ata-security-erase";
+    case WipeMethod::overwrite: return "overwrite";
+  }
+  return "unknown";
+}
+
+std::vector<PlannedMethod> plan_wipe(const DriveFacts& f) {
+  std::vector<PlannedMethod> plan;
+  auto add = [&](WipeMethod m, NistLevel l, std::string why, bool unfreeze = false) { plan.push_back({m, l, std::move(why), unfreeze}); };
+  if (f.transport == "nvme" && f.nvme) {
+    const auto& c = *f.nvme;
+    // Sanitize reaches every user data location including caches and unallocated blocks, and
+    // resumes after a reset: Purge.
+    if (c.sanitize_crypto) add(WipeMethod::nvme_sanitize_crypto, NistLevel::purge, "SANICAP: crypto erase supported; Sanitize is Purge (IEEE 2883)");
+    if (c.sanitize_block) add(WipeMethod::nvme_sanitize_block, NistLevel::purge, "SANICAP: block erase supported; Sanitize is Purge (IEEE 2883)");
+    if (c.format_supported) {
+      if (c.format_crypto_erase) {
+        add(WipeMethod::nvme_format_crypto, NistLevel::purge,
+            "OACS: Format NVM supported, FNA: cryptographic erase supported; crypto erase is Purge (SP 800-88 Rev.1 Table A-8)");
+      }
+      // Format with SES=1 gives no guarantee for over-provisioned or cached data: recorded
+      // conservatively as Clear.
+      add(WipeMethod::nvme_format_user_data, NistLevel::clear,
+          "OACS: Format NVM supported; a user data erase without Sanitize's guarantees is recorded as Clear");
+    }
+  } else if (f.transport == "sata" && f.ata) {
+    const auto& a = *f.ata;
+    if (a.sanitize_crypto) add(WipeMethod::ata_sanitize_crypto, NistLevel::purge, "IDENTIFY word 59: CRYPTO SCRAMBLE supported; Sanitize is Purge");
+    if (a.sanitize_block) add(WipeMethod::ata_sanitize_block, NistLevel::purge, "IDENTIFY word 59: BLOCK ERASE supported; Sanitize is Purge");
+    if (a.sanitize_overwrite && a.rotational) {
+      add(WipeMethod::ata_sanitize_overwrite, NistLevel::purge, "IDENTIFY word 59: OVERWRITE supported on a hard disk; Sanitize is Purge");
+    }
+    if (a.security_supported && !a.security_locked && !a.security_count_expired) {
+      if (a.enhanced_erase) {
+        // On hard disks the enhanced erase also writes reallocated sectors (Purge); SSD
+        // firmware is known to implement it unevenly, so there it is recorded as Clear.
+        add(WipeMethod::ata_security_erase_enhanced, a.rotational ? NistLevel::purge : NistLevel::clear,
+            a.rotational ? "IDENTIFY word 128: enhanced erase supported on a hard disk: Purge"
+                         : "IDENTIFY word 128: enhanced erase supported; on an SSD recorded as Clear",
+            a.security_frozen);
+      }
+      add(WipeMethod::ata_security_erase, NistLevel::clear, "IDENTIFY word 128: security feature set supported", a.security_frozen);
+    }
+  }
+  std::string why = "a full overwrite reaches every addressable sector: Clear";
+  if (f.transport == "usb") why += " (firmware commands are never sent through USB bridges)";
+  if (f.transport == "virtual") why += " (simulated disk: a file or loop device)";
+  add(WipeMethod::overwrite, NistLevel::clear, why);
+  return plan;
+}
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+struct AlignedBuffer {
+  explicit AlignedBuffer(std::size_t n) : size(n), p(static_cast<std::byte*>(std::aligned_alloc(4096, (n + 4095) / 4096 * 4096))) {
+    if (p == nullptr) throw std::bad_alloc();
+    std::memset(p, 0, n);
+  }
+  ~AlignedBuffer() { std::free(p); }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  std::span<std::byte> first(std::size_t n) { return {p, n}; }
+  std::size_t size;
+  std::byte* p;
+};
+
+void add_bad(std::vector<BadRange>& v, std::uint64_t off, std::uint64_t len, const std::string& why) {
+  if (!v.empty() && v.back().offset + v.back().length == off && v.back().error == why) {
+    v.back().length += len;
+  } else {
+    v.push_back({off, len, why});
+  }
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+void fill_pattern(std::span<std::byte> out, std::uint64_t offset, bool random, std::uint64_t seed) {
+  if (!random) {
+    std::memset(out.data(), 0, out.size());
+    return;
+  }
+  std::size_t i = 0;
+  // Byte p of the stream is byte (p % 8) of mix(seed + p / 8 * golden).
+  auto byte_at = [&](std::uint64_t p) { return static_cast<std::byte>(mix(seed + (p / 8) * 0x9e3779b97f4a7c15ull) >> (8 * (p % 8))); };
+  for (; i < out.size() && (offset + i) % 8 != 0; ++i) out[i] = byte_at(offset + i);
+  for (; i + 8 <= out.size(); i += 8) {
+    const std::uint64_t w = mix(seed + ((offset + i) / 8) * 0x9e3779b97f4a7c15ull);
+    std::memcpy(out.data() + i, &w, 8);  // little-endian: byte k is bits 8k..8k+7
+  }
+  for (; i < out.size(); ++i) out[i] = byte_at(offset + i);
+}
+
+VerifyReport verify_device(BlockDevice& dev, const OverwriteOptions& o,
+                           const std::function<bool(std::span<const std::byte>, std::uint64_t)>& expect) {
+  VerifyReport v;
+  const std::uint64_t size = dev.size();
+  const std::uint64_t sector = std::max<std::uint32_t>(o.sector, 512);
+  v.seed = o.verify_seed ? *o.verify_seed : std::random_device{}() | (static_cast<std::uint64_t>(std::random_device{}()) << 32);
+  AlignedBuffer buf(o.block);
+  auto check = [&](std::uint64_t off, std::uint64_t len) {
+    auto r = dev.read_at(off, buf.first(len));
+    if (!r) {
+      // Find the unreadable sectors; the rest is still checked.
+      for (std::uint64_t s = off; s < off + len; s += sector) {
+        const std::uint64_t l = std::min(sector, off + len - s);
+        auto one = dev.read_at(s, buf.first(l));
+        if (!one) {
+          add_bad(v.read_errors, s, l, one.error().message);
+        } else if (!expect(buf.first(l), s)) {
+          if (v.mismatches.size() < 100) v.mismatches.push_back(s);
+          ++v.mismatch_count;
+        }
+        v.bytes_checked += l;
+      }
+      return;
+    }
+    if (!expect(buf.first(len), off)) {
+      if (v.mismatches.size() < 100) v.mismatches.push_back(off);
+      ++v.mismatch_count;
+    }
+    v.bytes_checked += len;
+  };
+  const double want = o.min_coverage * static_cast<double>(size);
+  if (o.full_verify || want <= static_cast<double>(o.min_samples) * static_cast<double>(sector)) {
+    v.method = "full";
+    for (std::uint64_t off = 0; off < size; off += o.block) {
+      if (o.stop && o.stop->load()) break;
+      check(off, std::min<std::uint64_t>(o.block, size - off));
+      ++v.samples;
+      if (o.progress) o.progress("verifying (full)", off, size);
+    }
+    v.sample_bytes = o.block;
+  } else {
+    // Stratified samples: the device is cut into n equal strata and each gives one sample at a
+    // seeded random place, so the samples spread over the whole device; the first and last
+    // samples sit at its very start and end.
+    v.method = "sampled";
+    std::uint64_t n = o.min_samples;
+    std::uint64_t len = (static_cast<std::uint64_t>(std::ceil(want / static_cast<double>(n))) + sector - 1) / sector * sector;
+    if (len > o.block) {
+      len = o.block / sector * sector;
+      n = static_cast<std::uint64_t>(std::ceil(want / static_cast<double>(len)));
+    }
+    const std::uint64_t stratum = size / n / sector * sector;
+    std::mt19937_64 rng(v.seed);
+    for (std::uint64_t k = 0; k < n; ++k) {
+      if (o.stop && o.stop->load()) break;
+      std::uint64_t off;
+      if (k == 0) {
+        off = 0;
+      } else if (k + 1 == n) {
+        off = (size - len) / sector * sector;
+      } else {
+        off = k * stratum + (stratum > len ? rng() % ((stratum - len) / sector + 1) * sector : 0);
+      }
+      check(off, std::min(len, size - off));
+      ++v.samples;
+      if (o.progress && k % 64 == 0) o.progress("verifying (sampled)", k, n);
+    }
+    v.sample_bytes = len;
+  }
+  v.coverage = size ? static_cast<double>(v.bytes_checked) / static_cast<double>(size) : 0;
+  return v;
+}
+
+Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOptions& o) {
+  if (o.block == 0 || o.block % 4096 != 0) return make_error(Errc::invalid_input, "overwrite block size must be a multiple of 4096");
+  OverwriteReport r;
+  r.pattern = o.random_pattern ? "prng" : "zeros";
+  r.bytes = dev.size();
+  const std::uint64_t size = dev.size();
+  const std::uint64_t sector = std::max<std::uint32_t>(o.sector, 512);
+  AlignedBuffer buf(o.block);
+  const auto t0 = std::chrono::steady_clock::now();
+  bool gave_up = false;
+  for (std::uint64_t off = 0; off < size && !gave_up; off += o.block) {
+    if (o.stop && o.stop->load()) return make_error(Errc::cancelled, "wipe stopped at offset " + std::to_string(off));
+    const std::uint64_t len = std::min<std::uint64_t>(o.block, size - off);
+    if (o.random_pattern) fill_pattern(buf.first(len), off, true, o.seed);
+    if (dev.write_at(off, buf.first(len))) {
+      r.bytes_written += len;
+    } else {
+      // Isolate the bad sectors, record them and write everything around them.
+      for (std::uint64_t s = off; s < off + len; s += sector) {
+        const std::uint64_t l = std::min(sector, off + len - s);
+        auto one = dev.write_at(s, std::span<const std::byte>(buf.p + (s - off), l));
+        if (one) {
+          r.bytes_written += l;
+        } else {
+          add_bad(r.write_errors, s, l, one.error().message);
+          if (r.write_errors.size() > o.max_bad_ranges) {
+            gave_up = true;
+            break;
+          }
+        }
+      }
+    }
+    if (o.progress) o.progress("overwriting", off + len, size);
+  }
+  if (auto f = dev.flush(); !f) add_bad(r.write_errors, 0, 0, "flush: " + f.error().message);
+  r.write_seconds = seconds_since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
+  std::vector<std::byte> want(o.block);
+  r.verify = verify_device(dev, o, [&](std::span<const std::byte> got, std::uint64_t off) {
+    if (!o.random_pattern) return detail::all_zero(got);
+    fill_pattern(std::span(want).first(got.size()), off, true, o.seed);
+    return std::memcmp(got.data(), want.data(), got.size()) == 0;
+  });
+  r.verify_seconds = seconds_since(t1);
+  if (o.stop && o.stop->load()) return make_error(Errc::cancelled, "wipe stopped while verifying");
+  if (!r.write_errors.empty()) {
+    r.result = "failed";
+    r.reason = std::to_string(r.write_errors.size()) + " unwritable range(s), the first at offset " + std::to_string(r.write_errors.front().offset) +
+               ": " + r.write_errors.front().error + (gave_up ? " (stopped: too many bad sectors, the drive is failing)" : "");
+  } else if (!r.verify.read_errors.empty()) {
+    r.result = "failed";
+    r.reason = "unreadable during verification at offset " + std::to_string(r.verify.read_errors.front().offset);
+  } else if (r.verify.mismatch_count > 0) {
+    r.result = "failed";
+    r.reason = std::to_string(r.verify.mismatch_count) + " sample(s) did not read back as written, the first at offset " +
+               std::to_string(r.verify.mismatches.front());
+  } else if (r.verify.coverage + 1e-9 < (r.verify.method == "full" ? 1.0 : o.min_coverage)) {
+    r.result = "unverified";
+    r.reason = "verification covered only " + std::to_string(r.verify.coverage * 100) + "% of the device";
+  } else {
+    r.result = "passed";
+  }
+  return r;
+}
+
+}  // namespace revive::agent
