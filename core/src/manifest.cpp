@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "revive/encoding.hpp"
+#include "revive/signed_document.hpp"
 
 namespace revive {
 
@@ -258,58 +259,23 @@ Result<Manifest> manifest_from_json(std::string_view text) {
   }();
 }
 
-std::string sign_manifest(const Manifest& m, const KeyPair& key) {
-  const std::string body = canonical_json(m);
-  const auto sig = key.sign({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
-  // The body goes in verbatim as a string-embedded object would re-order nothing: we splice the
-  // canonical text so the file shows exactly the signed bytes.
-  json s = {{"alg", "ed25519"},
-            {"key_id", key_id(key.public_key())},
-            {"public_key", to_base64(key.public_key())},
-            {"sig", to_base64(sig)}};
-  return "{\"manifest\":" + body + ",\"signature\":" + s.dump() + "}\n";
-}
+std::string sign_manifest(const Manifest& m, const KeyPair& key) { return sign_canonical("manifest", canonical_json(m), key); }
 
 Result<SignedManifest> parse_signed_manifest(std::string_view text) {
-  if (text.size() > kMaxManifestBytes) return make_error(Errc::invalid_input, "manifest file is too large");
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return make_error(Errc::corrupt, "manifest file is not valid JSON (damaged or not a manifest)");
-  }
-  if (!j.contains("manifest") || !j.contains("signature")) {
-    return make_error(Errc::bad_signature, "manifest file has no signature (or no manifest)");
-  }
-  SignedManifest sm;
-  sm.canonical = j["manifest"].dump(-1, ' ', false, json::error_handler_t::replace);
-  auto m = manifest_from_json(sm.canonical);
+  auto d = parse_signed_document(text, "manifest", kMaxManifestBytes);
+  if (!d) return d.error();
+  auto m = manifest_from_json(d->canonical);
   if (!m) return m.error();
+  SignedManifest sm;
   sm.manifest = std::move(*m);
-  const json& s = j["signature"];
-  if (!s.is_object() || !s.contains("alg") || s["alg"] != "ed25519" || !s.contains("public_key") ||
-      !s.contains("sig") || !s["public_key"].is_string() || !s["sig"].is_string()) {
-    return make_error(Errc::bad_signature, "manifest signature block is malformed (need alg ed25519, public_key, sig)");
-  }
-  auto pk = from_base64(s["public_key"].get<std::string>());
-  auto sig = from_base64(s["sig"].get<std::string>());
-  if (!pk || pk->size() != 32 || !sig || sig->size() != 64) {
-    return make_error(Errc::bad_signature, "manifest signature or public key has the wrong size");
-  }
-  std::copy(pk->begin(), pk->end(), sm.signer.begin());
-  std::copy(sig->begin(), sig->end(), sm.signature.begin());
+  sm.canonical = std::move(d->canonical);
+  sm.signer = d->signer;
+  sm.signature = d->signature;
   return sm;
 }
 
 Result<void> check_signature(const SignedManifest& sm, const PublicKey& trusted) {
-  if (sm.signer != trusted) {
-    return make_error(Errc::bad_signature, "manifest is signed by key " + key_id(sm.signer) +
-                                               ", not by the trusted key " + key_id(trusted));
-  }
-  if (!verify_signature(trusted, {reinterpret_cast<const std::uint8_t*>(sm.canonical.data()), sm.canonical.size()},
-                        sm.signature)) {
-    return make_error(Errc::bad_signature,
-                      "manifest signature does not match its content (edited after signing?)");
-  }
-  return {};
+  return check_document(SignedDocument{sm.canonical, sm.signer, sm.signature}, trusted, "manifest");
 }
 
 Result<Manifest> open_signed_manifest(std::string_view text, const PublicKey& trusted) {

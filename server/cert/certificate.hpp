@@ -1,0 +1,55 @@
+#pragma once
+// Erasure certificates: built by the server from the agent's wipe evidence and the server's own
+// records (device identity, donor batch, workshop), signed with the server key as canonical
+// JSON (see revive/signed_document.hpp), one per drive and one per laptop. Verifiable offline
+// with only the public key (`revivectl cert verify`).
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "revive/error.hpp"
+#include "revive/signing.hpp"
+
+namespace revive::cert {
+
+using Json = nlohmann::json;
+
+inline constexpr const char* kFormat = "revive-erasure-certificate/1";
+
+/// What the server knows and vouches for, independent of the agent's evidence.
+struct IssueContext {
+  std::string workshop;
+  std::string operator_name;
+  std::string issued_at;   ///< RFC 3339 UTC
+  Json device;             ///< {device_id, vendor, model, serial, system_uuid, asset_tag}
+  Json donor_batch;        ///< {name, donor} or null
+  bool reverify_selected = false;
+};
+
+/// A random RFC 4122 version 4 UUID.
+std::string new_certificate_id();
+
+/// One drive's certificate body from one entry of the agent's wipe evidence. The evidence is
+/// checked field by field (types, allowed values); anything else it carries is not copied.
+/// A drive whose result is not "passed" still gets a certificate, saying so.
+Result<Json> drive_certificate(const IssueContext& ctx, const Json& evidence);
+
+/// The laptop's certificate: every drive certificate by id and result; "passed" only when
+/// there is at least one drive and every drive passed.
+Json laptop_certificate(const IssueContext& ctx, const std::vector<Json>& drives);
+
+/// Signed document text (canonical JSON body + ed25519 signature).
+std::string sign(const Json& body, const KeyPair& key);
+
+struct Verified {
+  Json body;
+  std::string key_id;
+};
+
+/// Checks a signed certificate (JSON text) against the trusted key.
+Result<Verified> verify_json(std::string_view text, const PublicKey& trusted);
+
+}  // namespace revive::cert

@@ -1,0 +1,208 @@
+#include "certificate_pdf.hpp"
+
+#include <hpdf.h>
+#include <qrencode.h>
+
+#include <memory>
+#include <vector>
+
+#include "revive/encoding.hpp"
+
+namespace revive::cert {
+
+namespace {
+
+constexpr std::string_view kMarker = "revive-certificate:";
+
+extern "C" void on_hpdf_error(HPDF_STATUS error, HPDF_STATUS detail, void* user) {
+  auto* e = static_cast<std::string*>(user);
+  if (e->empty()) *e = "libharu error " + std::to_string(error) + " (detail " + std::to_string(detail) + ")";
+}
+
+// Built-in PDF fonts speak WinAnsi: Latin-1 letters map through, anything else becomes '?'.
+std::string to_winansi(std::string_view utf8) {
+  std::string out;
+  for (std::size_t i = 0; i < utf8.size(); ++i) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x80) {
+      out += (c >= 0x20 || c == '\t') ? static_cast<char>(c) : ' ';
+    } else if ((c & 0xE0) == 0xC0 && i + 1 < utf8.size()) {
+      const unsigned cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3Fu);
+      out += cp >= 0xA0 && cp <= 0xFF ? static_cast<char>(cp) : '?';
+      ++i;
+    } else {
+      out += '?';
+      while (i + 1 < utf8.size() && (static_cast<unsigned char>(utf8[i + 1]) & 0xC0) == 0x80) ++i;
+    }
+  }
+  return out;
+}
+
+std::string str(const Json& j, std::initializer_list<const char*> path) {
+  const Json* p = &j;
+  for (const char* k : path) {
+    if (!p->is_object() || !p->contains(k)) return "";
+    p = &(*p)[k];
+  }
+  if (p->is_string()) return p->get<std::string>();
+  if (p->is_null()) return "";
+  return p->dump();
+}
+
+std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
+  std::vector<std::pair<std::string, std::string>> f = {
+      {"Certificate id", str(b, {"certificate_id"})},
+      {"Issued", str(b, {"issued_at"})},
+      {"Workshop", str(b, {"workshop"})},
+      {"Operator", str(b, {"operator"})},
+      {"Donor batch", str(b, {"donor_batch", "name"}) + (str(b, {"donor_batch", "donor"}).empty() ? "" : " (" + str(b, {"donor_batch", "donor"}) + ")")},
+      {"Asset tag", str(b, {"device", "asset_tag"})},
+      {"Computer", str(b, {"device", "vendor"}) + " " + str(b, {"device", "model"}) + ", serial " + str(b, {"device", "serial"})},
+  };
+  if (b.value("kind", "") == "drive") {
+    f.insert(f.end(), {
+        {"Drive", str(b, {"drive", "model"}) + ", serial " + str(b, {"drive", "serial"})},
+        {"Size / media", str(b, {"drive", "size_bytes"}) + " bytes, " + str(b, {"drive", "media"}) + ", " + str(b, {"drive", "transport"}) +
+                             (b["drive"].value("simulated", false) ? " (simulated)" : "")},
+        {"Method", str(b, {"sanitization", "method"}) + " (" + str(b, {"sanitization", "pattern"}) + ")"},
+        {"NIST SP 800-88 level", str(b, {"sanitization", "nist_level"})},
+        {"Why", str(b, {"sanitization", "why"})},
+        {"Tool", str(b, {"sanitization", "tool"})},
+        {"HPA / DCO", str(b, {"sanitization", "hpa_dco"})},
+        {"Started / finished", str(b, {"sanitization", "started_at"}) + " / " + str(b, {"sanitization", "finished_at"})},
+        {"Verification", str(b, {"verification", "method"}) + ", " + str(b, {"verification", "samples"}) + " samples, " +
+                             str(b, {"verification", "coverage_permille"}) + " per mille, seed " + str(b, {"verification", "seed"})},
+        {"Verification result", str(b, {"verification", "result"}) + ", mismatches " + str(b, {"verification", "mismatches"}) +
+                                    ", read errors " + str(b, {"verification", "read_errors"})},
+        {"SMART before", str(b, {"smart", "before"})},
+        {"SMART after", str(b, {"smart", "after"})},
+    });
+  } else {
+    for (const auto& d : b.value("drives", Json::array())) {
+      f.emplace_back("Drive " + str(d, {"serial"}), str(d, {"model"}) + ": " + str(d, {"method"}) + ", " + str(d, {"nist_level"}) + ", " +
+                                                       str(d, {"result"}) + " (certificate " + str(d, {"certificate_id"}) + ")");
+    }
+  }
+  f.insert(f.end(), {{"Result", str(b, {"result"}) + (str(b, {"reason"}).empty() ? "" : ": " + str(b, {"reason"}))},
+                     {"Re-verification", b["reverification"].value("selected", false) ? "selected for a second volunteer's check" : "not selected"},
+                     {"Validated by", str(b, {"validator"}).empty() ? "________________________" : str(b, {"validator"})}});
+  return f;
+}
+
+// Wraps long values at spaces (or hard) to fit `width` points.
+std::vector<std::string> wrap(HPDF_Page page, const std::string& s, float width) {
+  std::vector<std::string> lines;
+  std::string rest = s;
+  while (!rest.empty()) {
+    HPDF_REAL real = 0;
+    auto n = HPDF_Page_MeasureText(page, rest.c_str(), width, HPDF_TRUE, &real);
+    if (n == 0) n = HPDF_Page_MeasureText(page, rest.c_str(), width, HPDF_FALSE, &real);
+    if (n == 0) n = 1;
+    lines.push_back(rest.substr(0, n));
+    rest = rest.substr(n);
+    while (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+    if (lines.size() > 8) break;
+  }
+  return lines;
+}
+
+}  // namespace
+
+Result<std::string> render_pdf(std::string_view signed_json) {
+  const Json doc = Json::parse(signed_json, nullptr, false);
+  if (!doc.is_object() || !doc.contains("certificate") || !doc["certificate"].is_object()) {
+    return make_error(Errc::invalid_input, "not a signed certificate document");
+  }
+  const Json& b = doc["certificate"];
+  const std::string sig = str(doc, {"signature", "sig"});
+  std::string err;
+  std::unique_ptr<std::remove_pointer_t<HPDF_Doc>, decltype(&HPDF_Free)> pdf(HPDF_New(on_hpdf_error, &err), &HPDF_Free);
+  if (!pdf) return make_error(Errc::internal, "libharu: cannot create a document");
+  HPDF_SetCompressionMode(pdf.get(), HPDF_COMP_ALL);
+  HPDF_SetInfoAttr(pdf.get(), HPDF_INFO_CREATOR, "revive");
+  HPDF_SetInfoAttr(pdf.get(), HPDF_INFO_TITLE, "Certificate of data sanitisation");
+  // The signed document rides along, base64 so it needs no escaping.
+  const std::string embedded = std::string(kMarker) + to_base64({reinterpret_cast<const std::uint8_t*>(signed_json.data()), signed_json.size()});
+  HPDF_SetInfoAttr(pdf.get(), HPDF_INFO_KEYWORDS, embedded.c_str());
+  HPDF_Page page = HPDF_AddPage(pdf.get());
+  HPDF_Page_SetSize(page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
+  HPDF_Font regular = HPDF_GetFont(pdf.get(), "Helvetica", "WinAnsiEncoding");
+  HPDF_Font bold = HPDF_GetFont(pdf.get(), "Helvetica-Bold", "WinAnsiEncoding");
+  const float height = HPDF_Page_GetHeight(page);
+  auto text = [&](HPDF_Font f, float size, float x, float y, const std::string& s) {
+    HPDF_Page_BeginText(page);
+    HPDF_Page_SetFontAndSize(page, f, size);
+    HPDF_Page_TextOut(page, x, y, to_winansi(s).c_str());
+    HPDF_Page_EndText(page);
+  };
+  const bool drive = b.value("kind", "") == "drive";
+  text(bold, 18, 50, height - 60, drive ? "Certificate of data sanitisation" : "Certificate of data sanitisation: computer");
+  text(regular, 10, 50, height - 78, "NIST SP 800-88 Rev. 1 / IEEE 2883-2022. Result: " + str(b, {"result"}));
+  // QR code: certificate id and signature, for a phone check against the workshop's records.
+  const std::string qr_text = "revive-cert:" + str(b, {"certificate_id"}) + ":" + sig;
+  if (QRcode* qr = QRcode_encodeString(qr_text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1)) {
+    const float module = 110.0f / static_cast<float>(qr->width);
+    const float x0 = 440, y0 = height - 160;
+    for (int y = 0; y < qr->width; ++y) {
+      for (int x = 0; x < qr->width; ++x) {
+        if (qr->data[y * qr->width + x] & 1) HPDF_Page_Rectangle(page, x0 + x * module, y0 + (qr->width - 1 - y) * module, module, module);
+      }
+    }
+    HPDF_Page_Fill(page);
+    QRcode_free(qr);
+  }
+  float y = height - 190;
+  for (const auto& [label, value] : fields(b)) {
+    text(bold, 9, 50, y, label);
+    HPDF_Page_SetFontAndSize(page, regular, 9);
+    for (const auto& line : wrap(page, to_winansi(value), 360)) {
+      text(regular, 9, 185, y, line);
+      y -= 12;
+    }
+    y -= 3;
+    if (y < 70) break;
+  }
+  text(regular, 7, 50, 40, "Signed by the workshop server (ed25519, key " + str(doc, {"signature", "key_id"}) +
+                               "). Check offline: revivectl cert verify FILE --pubkey KEYFILE");
+  if (!err.empty()) return make_error(Errc::internal, err);
+  if (HPDF_SaveToStream(pdf.get()) != HPDF_OK) return make_error(Errc::internal, "libharu: " + err);
+  std::string out(HPDF_GetStreamSize(pdf.get()), '\0');
+  HPDF_UINT32 n = static_cast<HPDF_UINT32>(out.size());
+  HPDF_ResetStream(pdf.get());
+  if (HPDF_ReadFromStream(pdf.get(), reinterpret_cast<HPDF_BYTE*>(out.data()), &n) != HPDF_OK && n != out.size()) {
+    return make_error(Errc::internal, "libharu: cannot read the rendered PDF");
+  }
+  out.resize(n);
+  return out;
+}
+
+Result<std::string> signed_json_from_pdf(std::string_view pdf) {
+  const auto at = pdf.find(kMarker);
+  if (at == std::string_view::npos) return make_error(Errc::invalid_input, "this PDF carries no Revive certificate");
+  const auto start = at + kMarker.size();
+  auto end = start;
+  while (end < pdf.size() && (std::isalnum(static_cast<unsigned char>(pdf[end])) || pdf[end] == '+' || pdf[end] == '/' || pdf[end] == '=')) ++end;
+  auto raw = from_base64(pdf.substr(start, end - start));
+  if (!raw) return make_error(Errc::corrupt, "the certificate inside this PDF is damaged");
+  return std::string(raw->begin(), raw->end());
+}
+
+Result<Verified> verify_pdf(std::string_view pdf, const PublicKey& trusted) {
+  auto json = signed_json_from_pdf(pdf);
+  if (!json) return json.error();
+  auto v = verify_json(*json, trusted);
+  if (!v) return v.error();
+  auto again = render_pdf(*json);
+  if (!again) return again.error();
+  if (*again != pdf) {
+    return make_error(Errc::bad_signature, "the PDF's pages differ from the signed certificate it carries (edited after signing?)");
+  }
+  return v;
+}
+
+Result<Verified> verify_file_contents(std::string_view contents, const PublicKey& trusted) {
+  if (contents.substr(0, 5) == "%PDF-") return verify_pdf(contents, trusted);
+  return verify_json(contents, trusted);
+}
+
+}  // namespace revive::cert

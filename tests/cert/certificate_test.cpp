@@ -1,0 +1,127 @@
+#include "certificate.hpp"
+
+#include <gtest/gtest.h>
+
+#include "certificate_pdf.hpp"
+
+namespace revive::cert {
+namespace {
+
+IssueContext context() {
+  IssueContext c;
+  c.workshop = "Cyberbank Amsterdam";
+  c.operator_name = "alice";
+  c.issued_at = "2026-11-22T10:00:00Z";
+  c.device = {{"device_id", 7}, {"vendor", "HP"}, {"model", "HP EliteBook 840 G5"}, {"serial", "5CG8413RLZ"},
+              {"system_uuid", "b1e6a4f2-3c77-4e1a-9d2f-6a0c58e2d9b3"}, {"asset_tag", "CB-0042"}};
+  c.donor_batch = {{"name", "ministry-2026-11"}, {"donor", "Ministerie van BZK"}};
+  return c;
+}
+
+Json evidence() {
+  return {{"drive", {{"name", "nvme0n1"}, {"model", "SAMSUNG MZVLB256HAHQ"}, {"serial", "S4DPNX0M123456"}, {"size_bytes", 256060514304ull},
+                     {"media", "ssd"}, {"transport", "nvme"}}},
+          {"method", "overwrite"}, {"nist_level", "Clear"}, {"why", "a full overwrite reaches every addressable sector: Clear"},
+          {"tool", "revive-agent 0.1.0"}, {"started_at", "2026-11-22T09:00:00Z"}, {"finished_at", "2026-11-22T09:20:00Z"},
+          {"pattern", "zeros"}, {"hpa_dco", "none"},
+          {"verification", {{"method", "sampled"}, {"seed", "12345"}, {"samples", 1000}, {"bytes_checked", 25606051430ull},
+                            {"coverage_permille", 100}, {"mismatches", 0}, {"read_errors", 0}}},
+          {"smart_before", {{"power_on_hours", 4211}, {"wear", 0.5}}},
+          {"result", "passed"}};
+}
+
+TEST(Certificate, DriveCertificateCarriesTheRequiredFields) {
+  auto c = drive_certificate(context(), evidence());
+  ASSERT_TRUE(c) << c.error().message;
+  const Json& b = *c;
+  EXPECT_EQ(b["format"], kFormat);
+  EXPECT_EQ(b["certificate_id"].get<std::string>().size(), 36u);
+  for (const char* k : {"issued_at", "workshop", "operator", "donor_batch", "device", "drive", "sanitization", "verification", "smart",
+                        "result", "reverification", "validator"}) {
+    EXPECT_TRUE(b.contains(k)) << k;
+  }
+  EXPECT_EQ(b["device"]["asset_tag"], "CB-0042");
+  EXPECT_EQ(b["sanitization"]["nist_level"], "Clear");
+  EXPECT_EQ(b["result"], "passed");
+  EXPECT_EQ(b["smart"]["before"]["wear"], "0.500");  // no floats in a signed document
+  EXPECT_NE(drive_certificate(context(), evidence())->at("certificate_id"), b["certificate_id"]);
+}
+
+TEST(Certificate, EvidenceThatDoesNotHoldUpIsNeverPassed) {
+  Json e = evidence();
+  e["verification"]["coverage_permille"] = 50;
+  EXPECT_EQ((*drive_certificate(context(), e))["result"], "unverified");
+  e = evidence();
+  e["verification"]["method"] = "none";
+  EXPECT_EQ((*drive_certificate(context(), e))["result"], "unverified");
+  e = evidence();
+  e["verification"]["mismatches"] = 1;
+  EXPECT_EQ((*drive_certificate(context(), e))["result"], "unverified");
+  e = evidence();
+  e["nist_level"] = "Destroy";
+  EXPECT_FALSE(drive_certificate(context(), e));
+  e = evidence();
+  e["verification"]["samples"] = -1;
+  EXPECT_FALSE(drive_certificate(context(), e));
+  e = evidence();
+  e.erase("drive");
+  auto r = drive_certificate(context(), e);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("\"drive\""), std::string::npos);
+}
+
+TEST(Certificate, LaptopCertificatePassesOnlyWhenEveryDriveDid) {
+  auto a = *drive_certificate(context(), evidence());
+  Json e = evidence();
+  e["result"] = "failed";
+  e["reason"] = "1 unwritable range(s), the first at offset 4096";
+  auto b = *drive_certificate(context(), e);
+  EXPECT_EQ(laptop_certificate(context(), {a})["result"], "passed");
+  const Json l = laptop_certificate(context(), {a, b});
+  EXPECT_EQ(l["result"], "failed");
+  EXPECT_EQ(l["drives"].size(), 2u);
+  EXPECT_EQ(l["drives"][1]["certificate_id"], b["certificate_id"]);
+  EXPECT_EQ(laptop_certificate(context(), {})["result"], "failed");
+}
+
+TEST(Certificate, SignedJsonVerifiesOnlyUntouchedAndWithTheRightKey) {
+  const KeyPair key = KeyPair::generate();
+  const std::string doc = sign(*drive_certificate(context(), evidence()), key);
+  auto v = verify_json(doc, key.public_key());
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(v->body["drive"]["serial"], "S4DPNX0M123456");
+  EXPECT_FALSE(verify_json(doc, KeyPair::generate().public_key()));
+  std::string tampered = doc;
+  tampered.replace(tampered.find("\"Clear\""), 7, "\"Purge\"");
+  auto t = verify_json(tampered, key.public_key());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, Errc::bad_signature);
+  EXPECT_FALSE(verify_json("{\"certificate\": {}}", key.public_key()));
+}
+
+TEST(CertificatePdf, RendersDeterministicallyAndVerifiesOffline) {
+  const KeyPair key = KeyPair::generate();
+  const std::string doc = sign(*drive_certificate(context(), evidence()), key);
+  auto pdf = render_pdf(doc);
+  ASSERT_TRUE(pdf) << pdf.error().message;
+  EXPECT_EQ(pdf->substr(0, 5), "%PDF-");
+  EXPECT_GT(pdf->size(), 2000u);
+  EXPECT_EQ(*render_pdf(doc), *pdf);  // same certificate, same bytes
+  EXPECT_EQ(*signed_json_from_pdf(*pdf), doc);
+  auto v = verify_file_contents(*pdf, key.public_key());
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(v->body["kind"], "drive");
+  EXPECT_FALSE(verify_file_contents(*pdf, KeyPair::generate().public_key()));
+  // One changed byte in the page content (not the embedded document): refused.
+  std::string edited = *pdf;
+  const auto stream = edited.find("stream", edited.find("/Length"));
+  ASSERT_NE(stream, std::string::npos);
+  edited[stream + 20] = static_cast<char>(edited[stream + 20] ^ 0x01);
+  auto e = verify_pdf(edited, key.public_key());
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("differ"), std::string::npos) << e.error().message;
+  EXPECT_FALSE(verify_pdf("%PDF-1.3 nothing here", key.public_key()));
+}
+
+}  // namespace
+}  // namespace revive::cert
