@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,17 +91,18 @@ class HttpChunkSource : public ChunkSource {
 
 class FdDevice : public BlockDevice {
  public:
-  FdDevice(UniqueFd fd, std::uint64_t size, std::string name) : fd_(std::move(fd)), size_(size), name_(std::move(name)) {}
+  FdDevice(UniqueFd fd, UniqueFd direct, std::uint64_t size, std::string name)
+      : fd_(std::move(fd)), direct_(std::move(direct)), size_(size), name_(std::move(name)) {}
   std::uint64_t size() const override { return size_; }
   Result<void> write_at(std::uint64_t off, std::span<const std::byte> data) override {
-    return pwrite_all(fd_.get(), data, off, name_);
+    return pwrite_all(pick(off, data.data(), data.size()), data, off, name_);
   }
   Result<void> flush() override {
     if (::fdatasync(fd_.get()) != 0) return errno_error(errno, "flush " + name_);
     return {};
   }
   Result<void> read_at(std::uint64_t off, std::span<std::byte> out) override {
-    return pread_exact(fd_.get(), out, off, name_);
+    return pread_exact(pick(off, out.data(), out.size()), out, off, name_);
   }
   Result<void> zero_range(std::uint64_t off, std::uint64_t len) override {
     if (len == 0) return {};
@@ -121,7 +123,14 @@ class FdDevice : public BlockDevice {
   }
 
  private:
+  // The direct descriptor takes I/O that is aligned in offset, length and memory.
+  int pick(std::uint64_t off, const void* p, std::size_t n) const {
+    constexpr std::uint64_t kAlign = 4096;
+    const bool aligned = off % kAlign == 0 && n % kAlign == 0 && reinterpret_cast<std::uintptr_t>(p) % kAlign == 0;
+    return direct_.get() >= 0 && aligned ? direct_.get() : fd_.get();
+  }
   UniqueFd fd_;
+  UniqueFd direct_;
   std::uint64_t size_;
   std::string name_;
 };
@@ -186,17 +195,32 @@ std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server, s
   return std::make_unique<HttpChunkSource>(server, max_rate);
 }
 
-Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path) {
-  auto fd = open_file(path, O_RDWR);
-  if (!fd) return fd.error();
+Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path, DeviceOpenOptions o) {
   struct stat st {};
-  if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat " + path.string());
+  if (::stat(path.c_str(), &st) != 0) return errno_error(errno, "stat " + path.string());
   if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
     return make_error(Errc::invalid_input, path.string() + " is neither a regular file nor a block device");
   }
+  // O_EXCL on a block device: the kernel refuses it while mounted or claimed (RAID, dm).
+  const int excl = o.exclusive && S_ISBLK(st.st_mode) ? O_EXCL : 0;
+  const int raw = ::open(path.c_str(), O_RDWR | O_CLOEXEC | excl);
+  if (raw < 0) {
+    const int e = errno;
+    if (excl && e == EBUSY) return make_error(Errc::busy, path.string() + " is in use (mounted, or part of a RAID or device-mapper set)");
+    return errno_error(e, "open " + path.string());
+  }
+  std::optional<UniqueFd> fd(UniqueFd{raw});
+  if (o.exclusive && S_ISREG(st.st_mode) && ::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
+    return make_error(Errc::busy, path.string() + " is locked by another process");
+  }
+  UniqueFd direct;
+  if (o.direct) {
+    auto d = open_file(path, O_RDWR | O_DIRECT);
+    if (d) direct = std::move(*d);  // EINVAL (tmpfs): buffered only
+  }
   const off_t end = ::lseek(fd->get(), 0, SEEK_END);  // works for both
   if (end < 0) return errno_error(errno, "size of " + path.string());
-  return std::unique_ptr<BlockDevice>(new FdDevice(std::move(*fd), static_cast<std::uint64_t>(end), path.string()));
+  return std::unique_ptr<BlockDevice>(new FdDevice(std::move(*fd), std::move(direct), static_cast<std::uint64_t>(end), path.string()));
 }
 
 Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockDevice& dev, const DeployOptions& opts) {

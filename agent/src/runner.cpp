@@ -15,6 +15,8 @@
 #include "revive/agent/hwtests.hpp"
 #include "revive/agent/inventory.hpp"
 #include "revive/agent/provision.hpp"
+#include "revive/agent/wipe.hpp"
+#include "revive/encoding.hpp"
 
 namespace revive::agent {
 
@@ -184,6 +186,96 @@ Outcome run_deploy_step(StepContext& ctx) {
   return {true, result, ""};
 }
 
+// The wipe step. Simulated laptops wipe their file or loop-device disk by overwriting it; on a
+// real laptop the agent refuses for now (fail closed) until the device layer exists.
+Outcome run_wipe_step(StepContext& ctx) {
+  const Json params = ctx.step.value("params", Json::object());
+  if (!ctx.opts.simulate) {
+    return {false, Json::object(),
+            "wiping real drives is not enabled in this agent yet: the device layer (NVMe and ATA erase commands, checks for "
+            "mounted, RAID and boot devices) comes next (issue #6); nothing was written"};
+  }
+  if (ctx.opts.disk.empty()) return {false, Json::object(), "no disk to wipe"};
+  const std::string pattern = params.value("pattern", std::string("zeros"));
+  if (pattern != "zeros" && pattern != "prng") return {false, Json::object(), "wipe pattern must be \"zeros\" or \"prng\""};
+  auto dev = open_block_device(ctx.opts.disk, {.direct = true, .exclusive = true});
+  if (!dev) return {false, Json::object(), dev.error().message};
+  // The simulated laptop's first disk (from its machine tree) is what the file stands in for.
+  const Json disks = ctx.inventory.value("disks", Json::array());
+  const Json disk = disks.empty() ? Json::object() : disks[0];
+  auto text = [](const Json& j, const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+  const bool rotational = disk.value("rotational", Json(false)).is_boolean() && disk.value("rotational", false);
+  const auto plan = plan_wipe({"virtual", rotational, std::nullopt, std::nullopt});
+  const PlannedMethod& method = plan.front();
+  Json planned = Json::array();
+  for (const auto& p : plan) planned.push_back(std::string(to_string(p.method)));
+  OverwriteOptions o;
+  o.random_pattern = pattern == "prng";
+  o.seed = std::random_device{}();
+  o.full_verify = params.value("full_verify", false);
+  o.stop = ctx.opts.stop;
+  auto last = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  o.progress = [&](std::string_view stage, std::uint64_t done, std::uint64_t total) {
+    if (std::chrono::steady_clock::now() - last < std::chrono::seconds(1) && done < total) return;
+    last = std::chrono::steady_clock::now();
+    ctx.progress(std::string(stage), static_cast<double>(done), static_cast<double>(total));
+  };
+  const std::string started = now_rfc3339();
+  auto r = overwrite_device(**dev, o);
+  if (!r) return {false, Json::object(), "wipe: " + r.error().message};
+  Json smart_after;
+  if (auto s = ctx.opts.exec->run({"smartctl", "-j", "-a", "/dev/" + text(disk, "name")}, 120)) smart_after = parse_smartctl(s->out, s->exit_code);
+  const double mbps = r->write_seconds > 0 ? static_cast<double>(r->bytes_written) / r->write_seconds / 1e6 : 0;
+  const Json evidence = {
+      {"drive", {{"name", ctx.opts.disk.string()}, {"model", text(disk, "model")}, {"serial", text(disk, "serial")},
+                 {"size_bytes", (*dev)->size()}, {"media", rotational ? "hdd" : "ssd"}, {"transport", "virtual"}, {"simulated", true}}},
+      {"method", std::string(to_string(method.method))},
+      {"nist_level", std::string(to_string(method.level))},
+      {"why", method.why},
+      {"plan", planned},
+      {"tool", "revive-agent " REVIVE_VERSION},
+      {"started_at", started},
+      {"finished_at", now_rfc3339()},
+      {"pattern", r->pattern},
+      {"hpa_dco", "not applicable (simulated disk)"},
+      {"verification", {{"method", r->verify.method}, {"seed", std::to_string(r->verify.seed)}, {"samples", r->verify.samples},
+                        {"bytes_checked", r->verify.bytes_checked},
+                        {"coverage_permille", static_cast<std::uint64_t>(r->verify.coverage * 1000)},
+                        {"mismatches", r->verify.mismatch_count}, {"read_errors", r->verify.read_errors.size()}}},
+      {"write_errors", r->write_errors.size()},
+      {"smart_before", disk.value("smart", Json())},
+      {"smart_after", smart_after},
+      {"result", r->result},
+      {"reason", r->reason},
+      {"write_seconds", r->write_seconds},
+      {"write_mb_per_s", mbps}};
+  ctx.opts.log(fmt::format("  {}: {} ({}), {:.0f} MB/s, verification {} ({} samples, {:.1f}%): {}", ctx.opts.disk.string(),
+                           to_string(method.method), to_string(method.level), mbps, r->verify.method, r->verify.samples,
+                           r->verify.coverage * 100, r->result));
+  const bool passed = r->result == "passed";
+  return {passed, {{"drives", Json::array({evidence})}}, passed ? "" : "wipe " + r->result + ": " + r->reason};
+}
+
+// The certify step: the laptop leaves only with a passed erasure certificate on the server
+// (issued from its wipe step's evidence); the step records which.
+Outcome run_certify_step(StepContext& ctx) {
+  auto r = ctx.client.get(ctx.base + "/certificates");
+  if (!r) return {false, Json::object(), r.error().message};
+  if (r->status != 200 || !r->body.is_array()) return {false, Json::object(), "certificates: server answered " + std::to_string(r->status)};
+  Json ids = Json::array();
+  std::string laptop;
+  for (const auto& c : r->body) {
+    ids.push_back(c.value("cert_id", std::string()));
+    if (laptop.empty() && c.value("kind", std::string()) == "laptop") {
+      if (c.value("result", std::string()) != "passed") return {false, {{"certificates", ids}}, "the laptop's latest erasure certificate did not pass"};
+      laptop = c.value("cert_id", std::string());
+    }
+  }
+  if (laptop.empty()) return {false, {{"certificates", ids}}, "no erasure certificate for this laptop: its workflow needs a wipe step first"};
+  ctx.opts.log("  erasure certificate " + laptop + " is on the server");
+  return {true, {{"laptop_certificate", laptop}, {"certificates", ids}}, ""};
+}
+
 Outcome run_provision_step(StepContext& ctx) {
   const Json params = ctx.step.value("params", Json::object());
   auto profile = parse_profile(params);
@@ -214,12 +306,14 @@ Outcome run_step(StepContext& ctx) {
   if (kind == "test") return run_test_step(ctx);
   if (kind == "deploy") return run_deploy_step(ctx);
   if (kind == "provision") return run_provision_step(ctx);
+  if (kind == "wipe") return run_wipe_step(ctx);
+  if (kind == "certify") return run_certify_step(ctx);
   if (kind == "finish") {
     const std::string action = ctx.step.value("params", Json::object()).value("action", std::string("poweroff"));
     return {true, {{"action", action}, {"simulated", ctx.opts.simulate}}, ""};
   }
-  // Not built yet: fail loudly rather than report success for work that was not done.
-  return {false, Json::object(), "the " + kind + " step is not implemented in this agent yet (tracked in issue #6)"};
+  // A kind this agent does not know (a newer server): fail loudly, never report work not done.
+  return {false, Json::object(), "this agent does not know the step \"" + kind + "\""};
 }
 
 // Step parameters come from operators' workflows over the network: a value of the wrong type

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <ctime>
+
 namespace revive {
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
@@ -56,6 +58,24 @@ std::optional<std::vector<std::uint8_t>> from_base64(std::string_view text) {
   }
   out.resize(len);
   return out;
+}
+
+std::string random_uuid() {
+  std::uint8_t b[16];
+  randombytes_buf(b, sizeof b);
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
+  const std::string h = to_hex(b);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+}
+
+std::string now_rfc3339() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace revive

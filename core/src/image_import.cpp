@@ -49,24 +49,6 @@ std::optional<std::string> detect_non_raw_format(std::span<const std::byte> head
 
 namespace {
 
-std::string new_uuid() {
-  std::uint8_t b[16];
-  randombytes_buf(b, sizeof b);
-  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
-  const std::string h = to_hex(b);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
-}
-
-std::string now_rfc3339() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 enum class Slot : std::uint8_t { pending, hole, data };
 
 struct ChunkResult {
@@ -216,7 +198,7 @@ Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
   REVIVE_TRY(store.chunks().flush());
 
   Manifest m;
-  m.image_id = new_uuid();
+  m.image_id = random_uuid();
   m.name = opts.name;
   m.source = "raw:" + source.filename().string();
   m.logical_size = size;

@@ -1,10 +1,9 @@
 #include "certificate.hpp"
 
-#include <sodium.h>
-
 #include <cmath>
 #include <cstdio>
 
+#include "revive/encoding.hpp"
 #include "revive/signed_document.hpp"
 
 namespace revive::cert {
@@ -72,16 +71,7 @@ Json common(const IssueContext& ctx, const char* kind) {
 
 }  // namespace
 
-std::string new_certificate_id() {
-  unsigned char b[16];
-  randombytes_buf(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-                b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
-}
+std::string new_certificate_id() { return random_uuid(); }
 
 Result<Json> drive_certificate(const IssueContext& ctx, const Json& ev) {
   if (!ev.is_object()) return bad("drives[]", "must be objects");

@@ -49,6 +49,24 @@ std::string str(const Json& j, std::initializer_list<const char*> path) {
   return p->dump();
 }
 
+// "passed, power-on 8711 h, attribute 5 = 23, ..." from the SMART summary object.
+std::string smart_summary(const Json& j) {
+  if (!j.is_object()) return j.is_null() ? "" : j.dump();
+  if (!j.value("available", true)) return "not available";
+  std::string s;
+  auto add = [&](const std::string& part) { s += (s.empty() ? "" : ", ") + part; };
+  if (j.contains("passed") && j["passed"].is_boolean()) add(j["passed"].get<bool>() ? "overall passed" : "overall FAILED");
+  for (const auto& [k, v] : j.items()) {
+    if (k == "passed" || k == "available" || k == "model" || k == "serial") continue;
+    if (v.is_object()) {
+      for (const auto& [ak, av] : v.items()) add(k.substr(0, k.find('_')) + " " + ak + " = " + (av.is_string() ? av.get<std::string>() : av.dump()));
+    } else {
+      add(k + " " + (v.is_string() ? v.get<std::string>() : v.dump()));
+    }
+  }
+  return s;
+}
+
 std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
   std::vector<std::pair<std::string, std::string>> f = {
       {"Certificate id", str(b, {"certificate_id"})},
@@ -74,8 +92,8 @@ std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
                              str(b, {"verification", "coverage_permille"}) + " per mille, seed " + str(b, {"verification", "seed"})},
         {"Verification result", str(b, {"verification", "result"}) + ", mismatches " + str(b, {"verification", "mismatches"}) +
                                     ", read errors " + str(b, {"verification", "read_errors"})},
-        {"SMART before", str(b, {"smart", "before"})},
-        {"SMART after", str(b, {"smart", "after"})},
+        {"SMART before", smart_summary(b["smart"].value("before", Json()))},
+        {"SMART after", smart_summary(b["smart"].value("after", Json()))},
     });
   } else {
     for (const auto& d : b.value("drives", Json::array())) {
@@ -155,7 +173,7 @@ Result<std::string> render_pdf(std::string_view signed_json) {
   for (const auto& [label, value] : fields(b)) {
     text(bold, 9, 50, y, label);
     HPDF_Page_SetFontAndSize(page, regular, 9);
-    for (const auto& line : wrap(page, to_winansi(value), 360)) {
+    for (const auto& line : wrap(page, to_winansi(value.empty() ? "(not recorded)" : value), 360)) {
       text(regular, 9, 185, y, line);
       y -= 12;
     }

@@ -243,26 +243,37 @@ int remote_devices(RemoteArgs a) {
   return 0;
 }
 
-int remote_export(RemoteArgs a) {
+namespace {
+// The body to stdout ("" or "-") or to a file.
+int write_output(const std::string& body, const std::string& file) {
+  if (file.empty() || file == "-") {
+    std::fwrite(body.data(), 1, body.size(), stdout);
+    return 0;
+  }
+  std::ofstream out(file, std::ios::trunc | std::ios::binary);
+  out << body;
+  if (!out) {
+    fmt::print(stderr, "revivectl: error: cannot write {}\n", file);
+    return 1;
+  }
+  fmt::print(stderr, "wrote {}\n", file);
+  return 0;
+}
+}  // namespace
+
+int remote_get_file(RemoteArgs a, const std::string& path) {
   fill_defaults(a);
+  auto r = request(a, "GET", path, "");
+  if (int rc = report(r)) return rc;
+  return write_output(r.body, a.file);
+}
+
+int remote_export(RemoteArgs a) {
   if (a.format != "csv" && a.format != "json") {
     fmt::print(stderr, "revivectl: error: --format must be csv or json\n");
     return 2;
   }
-  auto r = request(a, "GET", "/api/v1/export?format=" + a.format, "");
-  if (int rc = report(r)) return rc;
-  if (a.file.empty() || a.file == "-") {
-    fmt::print("{}", r.body);
-  } else {
-    std::ofstream out(a.file, std::ios::trunc | std::ios::binary);
-    out << r.body;
-    if (!out) {
-      fmt::print(stderr, "revivectl: error: cannot write {}\n", a.file);
-      return 1;
-    }
-    fmt::print(stderr, "wrote {}\n", a.file);
-  }
-  return 0;
+  return remote_get_file(a, "/api/v1/export?format=" + a.format);
 }
 
 int remote_image_push(RemoteArgs a) {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <cstdlib>
 
+#include "cert_commands.hpp"
 #include "image_commands.hpp"
 #include "remote_commands.hpp"
 
@@ -225,6 +226,25 @@ int run_revivectl(int argc, char** argv) {
   exp2->add_option("--format", ra.format, "csv or json")->default_str("json");
   exp2->add_option("-o,--output", ra.file, "Output file (default: stdout)");
   exp2->callback([&] { rc = remote_export(ra); });
+
+  auto* cert = app.add_subcommand("cert", "Erasure certificates: list, fetch, verify offline");
+  cert->require_subcommand(1);
+  auto* clist = cert->add_subcommand("list", "A laptop's certificates (by device id)");
+  server_opt(clist);
+  clist->add_option("DEVICE", ra.id, "Device id")->required();
+  clist->callback([&] { rc = remote_get_json(ra, "/api/v1/devices/" + ra.id + "/certificates"); });
+  bool pdf = false;
+  auto* cget = cert->add_subcommand("get", "Fetch a signed certificate (JSON, or the PDF with --pdf)");
+  server_opt(cget);
+  cget->add_option("ID", ra.id, "Certificate id")->required();
+  cget->add_flag("--pdf", pdf, "The printable PDF (it carries the signed JSON inside)");
+  cget->add_option("-o,--output", ra.file, "Output file (default: stdout)");
+  cget->callback([&] { rc = remote_get_file(ra, "/api/v1/certificates/" + ra.id + (pdf ? "/pdf" : "")); });
+  std::string cert_file, pubkey;
+  auto* cver = cert->add_subcommand("verify", "Check a certificate (JSON or PDF) offline: exit 0 only when authentic and untouched");
+  cver->add_option("FILE", cert_file, "Certificate file")->required();
+  cver->add_option("--pubkey", pubkey, "The workshop server's public key file (GET /api/v1/public-key on the server, or STATE/store/keys/ed25519.pub)")->required();
+  cver->callback([&] { rc = cert_verify(cert_file, pubkey); });
 
   try {
     app.parse(argc, argv);

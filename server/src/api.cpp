@@ -5,8 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include <charconv>
+#include <sodium.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#include "certificate.hpp"
+#include "certificate_pdf.hpp"
+#include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
 
@@ -118,6 +125,56 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     return *dev;
   }
 
+  // A wipe step's evidence becomes signed certificates (one per drive, one for the laptop),
+  // stored with the step result in one transaction. Evidence that cannot be certified, or a
+  // laptop certificate that did not pass, makes the step failed: fail closed.
+  struct Certified {
+    std::vector<NewCertificate> certs;
+    std::string status;
+    std::string error;
+  };
+  Result<Certified> certify_wipe(std::int64_t dev, const Json& result, const std::string& status, const std::string& error) {
+    Certified out{{}, status, error};
+    auto facts = state.certificate_facts(dev);
+    if (!facts) return facts.error();
+    cert::IssueContext ctx;
+    ctx.device = (*facts)["device"];
+    ctx.donor_batch = (*facts)["donor_batch"];
+    ctx.issued_at = now_rfc3339();
+    auto setting = [&](const char* key, std::string fallback) {
+      auto v = state.setting(key);
+      return v && *v ? **v : fallback;
+    };
+    ctx.workshop = setting("workshop_name", "Revive workshop");
+    ctx.operator_name = setting("certificate_operator", "");
+    // A share of laptops (default 5%) gets an independent check by a second volunteer.
+    const double share = std::clamp(std::strtod(setting("reverify_share", "0.05").c_str(), nullptr), 0.0, 1.0);
+    ctx.reverify_selected = randombytes_uniform(1000000) < static_cast<std::uint32_t>(share * 1000000);
+    std::vector<Json> drives;
+    const Json evidence = result.is_object() ? result.value("drives", Json::array()) : Json::array();
+    std::string problem;
+    if (!evidence.is_array() || evidence.size() > 64) problem = "wipe evidence: \"drives\" must be an array of at most 64 drives";
+    for (const auto& e : evidence.is_array() ? evidence : Json::array()) {
+      if (!problem.empty()) break;
+      auto c = cert::drive_certificate(ctx, e);
+      if (!c) {
+        problem = c.error().message;
+        break;
+      }
+      drives.push_back(*c);
+    }
+    if (!problem.empty()) drives.clear();
+    const Json laptop = cert::laptop_certificate(ctx, drives);
+    for (const auto& d : drives) out.certs.push_back({d["certificate_id"], "drive", d["result"], cert::sign(d, images.key())});
+    out.certs.push_back({laptop["certificate_id"], "laptop", laptop["result"], cert::sign(laptop, images.key())});
+    if (out.status == "ok" && laptop["result"] != "passed") {
+      out.status = "failed";
+      out.error = problem.empty() ? "the erasure certificate did not pass: " + laptop["reason"].get<std::string>()
+                                  : "the wipe evidence was refused: " + problem;
+    }
+    return out;
+  }
+
   bool authenticated_any(const Request& req) {
     const std::string t = bearer(req);
     return !t.empty() && (state.authenticate_operator(t) || state.authenticate_agent(t));
@@ -172,14 +229,26 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
         return ok_or_error(state.checkpoint(dev, *step, j["attempt"].get<std::int64_t>(), j["checkpoint"]));
       });
     }
+    if (is("GET", "/api/v1/agents/{id}/certificates")) {
+      auto dev = require_agent(req, p["id"]);
+      if (!dev) return from_error(dev.error());
+      return reply(state.list_certificates(*dev));
+    }
     if (is("POST", "/api/v1/agents/{id}/steps/{step}/result")) {
       const std::string step_text = p["step"];
       return with_agent(req, p["id"], [&](std::int64_t dev, const Json& j) -> Response {
         auto step = parse_id(step_text);
         if (!step) return error_response(400, "invalid_input", "step id must be a positive integer");
         if (!j.contains("attempt") || !j["attempt"].is_number_integer()) return error_response(400, "invalid_input", "\"attempt\" is required");
-        return reply(state.post_result(dev, *step, j["attempt"].get<std::int64_t>(), str(j, "status"),
-                                       j.value("result", Json::object()), str(j, "error")));
+        const Json result = j.value("result", Json::object());
+        auto kind = state.step_kind(dev, *step);
+        if (!kind) return from_error(kind.error());
+        if (*kind == "wipe") {
+          auto c = certify_wipe(dev, result, str(j, "status"), str(j, "error"));
+          if (!c) return from_error(c.error());
+          return reply(state.post_result(dev, *step, j["attempt"].get<std::int64_t>(), c->status, result, c->error, c->certs));
+        }
+        return reply(state.post_result(dev, *step, j["attempt"].get<std::int64_t>(), str(j, "status"), result, str(j, "error")));
       });
     }
 
@@ -227,6 +296,26 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
       if (!id) return error_response(400, "invalid_input", "device id must be a positive integer");
       return reply(state.device(*id));
     }
+    if (is("GET", "/api/v1/devices/{id}/certificates")) {
+      auto id = parse_id(p["id"]);
+      if (!id) return error_response(400, "invalid_input", "device id must be a positive integer");
+      return reply(state.list_certificates(*id));
+    }
+    if (is("GET", "/api/v1/certificates/{cert}") || is("GET", "/api/v1/certificates/{cert}/pdf")) {
+      auto text = state.certificate(p["cert"]);
+      if (!text) return from_error(text.error());
+      Response r;
+      if (req.path.ends_with("/pdf")) {
+        auto pdf = cert::render_pdf(*text);
+        if (!pdf) return from_error(pdf.error());
+        r.body = std::move(*pdf);
+        r.content_type = "application/pdf";
+      } else {
+        r.body = std::move(*text);
+        r.content_type = "application/json";
+      }
+      return r;
+    }
     if (is("POST", "/api/v1/devices/{id}/cancel") || is("POST", "/api/v1/devices/{id}/restart") ||
         is("POST", "/api/v1/devices/{id}/assign")) {
       auto id = parse_id(p["id"]);
@@ -270,7 +359,12 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
       if (auto v = opt_str(*j, "intake_batch")) {
         if (auto r = state.set_intake_batch(*v); !r) return from_error(r.error());
       }
-      for (const char* key : {"workshop_name", "grading_policy"}) {
+      if (auto v = opt_str(*j, "reverify_share")) {
+        char* end = nullptr;
+        const double share = std::strtod(v->c_str(), &end);
+        if (v->empty() || *end != '\0' || share < 0 || share > 1) return error_response(400, "invalid_input", "reverify_share must be a number from 0 to 1");
+      }
+      for (const char* key : {"workshop_name", "grading_policy", "certificate_operator", "reverify_share"}) {
         if (auto v = opt_str(*j, key)) {
           if (v->size() > 64 * 1024) return error_response(400, "invalid_input", std::string(key) + " is larger than 64 KiB");
           if (auto r = state.set_setting(key, *v); !r) return from_error(r.error());

@@ -67,6 +67,14 @@ CREATE TABLE operator_tokens(
     R"sql(
 ALTER TABLE steps ADD COLUMN checkpoint TEXT;
 )sql",
+    // 3: erasure certificates are addressed by their own id and never change once stored.
+    R"sql(
+ALTER TABLE certificates ADD COLUMN cert_id TEXT;
+ALTER TABLE certificates ADD COLUMN result TEXT;
+CREATE UNIQUE INDEX certificates_cert_id ON certificates(cert_id);
+CREATE TRIGGER certificates_no_update BEFORE UPDATE ON certificates BEGIN SELECT RAISE(ABORT, 'certificates are immutable'); END;
+CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates BEGIN SELECT RAISE(ABORT, 'certificates are immutable'); END;
+)sql",
 };
 
 Json parse_json_column(const std::string& s) {
@@ -409,6 +417,22 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
   const std::int64_t now = clock_();
   Json out;
   bool changed = false;
+  // Fail closed: no deploy in a run that has a wipe step until that step left a passed laptop
+  // certificate (a skipped or failed wipe blocks the deploy).
+  if (d.kind == NextDecision::start && rows[*d.step].kind == "deploy") {
+    for (const auto& w : rows) {
+      if (w.kind != "wipe") continue;
+      TRY_ASSIGN(cq, db_.prepare("SELECT 1 FROM certificates WHERE step_id = ? AND kind = 'laptop' AND result = 'passed'"));
+      TRY_ASSIGN(crow, cq.bind(w.id).step());
+      if (!crow) {
+        const StepRow& s = rows[*d.step];
+        out = {{"state", "waiting"}, {"step", {{"id", s.id}, {"kind", s.kind}, {"state", to_string(s.state)}}},
+               {"reason", "the deploy needs a passed erasure certificate from this run's wipe step first (the wipe was skipped or did not pass)"}};
+        REVIVE_TRY(tx.commit());
+        return out;
+      }
+    }
+  }
   switch (d.kind) {
     case NextDecision::start: {
       StepRow& s = rows[*d.step];
@@ -489,7 +513,8 @@ Result<void> StateStore::checkpoint(std::int64_t device_id, std::int64_t step_id
 }
 
 Result<Json> StateStore::post_result(std::int64_t device_id, std::int64_t step_id, std::int64_t attempt,
-                                     const std::string& status, const Json& result, const std::string& error) {
+                                     const std::string& status, const Json& result, const std::string& error,
+                                     const std::vector<NewCertificate>& certificates) {
   if (status != "ok" && status != "failed") {
     return make_error(Errc::invalid_input, "status must be \"ok\" or \"failed\"");
   }
@@ -521,6 +546,11 @@ Result<Json> StateStore::post_result(std::int64_t device_id, std::int64_t step_i
   const std::int64_t now = clock_();
   TRY_ASSIGN(ins, db_.prepare("INSERT INTO step_results(step_id, attempt, status, result, error, recorded_at) VALUES (?,?,?,?,?,?)"));
   REVIVE_TRY(ins.bind(step_id, attempt, status, result.dump(), error, now).run());
+  for (const auto& c : certificates) {
+    TRY_ASSIGN(ci, db_.prepare("INSERT INTO certificates(device_id, step_id, kind, body, created_at, cert_id, result) VALUES (?,?,?,?,?,?,?)"));
+    REVIVE_TRY(ci.bind(device_id, step_id, c.kind, c.body, now, c.cert_id, c.result).run());
+    REVIVE_TRY(log_event(device_id, "certificate", {{"certificate", c.cert_id}, {"kind", c.kind}, {"result", c.result}, {"step", step_id}}));
+  }
   const bool ok = status == "ok";
   TRY_ASSIGN(u, db_.prepare("UPDATE steps SET state = ?, finished_at = ?, error = ? WHERE id = ?"));
   REVIVE_TRY(u.bind(std::string(ok ? "done" : "failed"), now, ok ? std::optional<std::string>() : std::optional<std::string>(error), step_id).run());
@@ -534,6 +564,51 @@ Result<Json> StateStore::post_result(std::int64_t device_id, std::int64_t step_i
   live_.erase(step_id);
   notify(device_id);
   return Json{{"recorded", true}};
+}
+
+Result<std::string> StateStore::step_kind(std::int64_t device_id, std::int64_t step_id) {
+  TRY_ASSIGN(q, db_.prepare("SELECT s.kind FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.id = ? AND r.device_id = ?"));
+  TRY_ASSIGN(row, q.bind(step_id, device_id).step());
+  if (!row) return not_found("step " + std::to_string(step_id) + " is not one of this device's steps");
+  return q.text(0);
+}
+
+Result<Json> StateStore::certificate_facts(std::int64_t device_id) {
+  TRY_ASSIGN(q, db_.prepare("SELECT d.vendor, d.model, d.serial, d.system_uuid, d.inventory, b.name, b.donor FROM devices d "
+                            "LEFT JOIN batches b ON b.id = d.batch_id WHERE d.id = ?"));
+  TRY_ASSIGN(row, q.bind(device_id).step());
+  if (!row) return not_found("device " + std::to_string(device_id) + " does not exist");
+  std::string asset_tag;
+  if (auto inv = q.opt_text(4)) {
+    const Json j = parse_json_column(*inv);
+    const Json chassis = j.is_object() ? j.value("smbios", Json::object()).value("chassis", Json::object()) : Json::object();
+    if (chassis.contains("asset_tag") && chassis["asset_tag"].is_string()) asset_tag = chassis["asset_tag"];
+  }
+  Json batch;
+  if (auto name = q.opt_text(5)) batch = {{"name", *name}, {"donor", q.opt_text(6).value_or("")}};
+  return Json{{"device", {{"device_id", device_id}, {"vendor", q.text(0)}, {"model", q.text(1)}, {"serial", q.text(2)},
+                          {"system_uuid", q.text(3)}, {"asset_tag", asset_tag}}},
+              {"donor_batch", batch}};
+}
+
+Result<Json> StateStore::list_certificates(std::int64_t device_id) {
+  TRY_ASSIGN(q, db_.prepare("SELECT cert_id, kind, result, step_id, created_at FROM certificates WHERE device_id = ? ORDER BY id DESC"));
+  q.bind(device_id);
+  Json out = Json::array();
+  for (;;) {
+    TRY_ASSIGN(row, q.step());
+    if (!row) break;
+    out.push_back({{"cert_id", q.opt_text(0).value_or("")}, {"kind", q.text(1)}, {"result", q.opt_text(2).value_or("")},
+                   {"step", q.opt_int64(3) ? Json(*q.opt_int64(3)) : Json()}, {"created_at", q.int64(4)}});
+  }
+  return out;
+}
+
+Result<std::string> StateStore::certificate(const std::string& cert_id) {
+  TRY_ASSIGN(q, db_.prepare("SELECT body FROM certificates WHERE cert_id = ?"));
+  TRY_ASSIGN(row, q.bind(cert_id).step());
+  if (!row) return not_found("no certificate " + cert_id);
+  return q.text(0);
 }
 
 Result<void> StateStore::add_events(std::int64_t device_id, const Json& events) {

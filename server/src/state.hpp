@@ -40,6 +40,14 @@ struct EnrolResult {
   bool new_device = false;
 };
 
+/// A signed certificate to store together with the step result that produced it.
+struct NewCertificate {
+  std::string cert_id;
+  std::string kind;    ///< "drive" or "laptop"
+  std::string result;  ///< "passed", "failed" or "unverified"
+  std::string body;    ///< the signed document text
+};
+
 struct StateOptions {
   std::map<std::string, std::int64_t> stall_timeout_s;  ///< per step kind; default below
   std::int64_t default_stall_timeout_s = 600;
@@ -68,8 +76,19 @@ class StateStore {
   Result<void> checkpoint(std::int64_t device_id, std::int64_t step_id, std::int64_t attempt, const Json& cp);
   /// Records the result of a step exactly once: {"recorded":true} the first time,
   /// {"recorded":false,"duplicate":true} for the same answer again, conflict otherwise.
+  /// Certificates, when given, are stored in the same transaction (a wipe result and its
+  /// certificates exist together or not at all).
   Result<Json> post_result(std::int64_t device_id, std::int64_t step_id, std::int64_t attempt,
-                           const std::string& status, const Json& result, const std::string& error);
+                           const std::string& status, const Json& result, const std::string& error,
+                           const std::vector<NewCertificate>& certificates = {});
+  /// The kind of one of the device's steps ("wipe", "deploy", ...).
+  Result<std::string> step_kind(std::int64_t device_id, std::int64_t step_id);
+  /// What a certificate says about the device: {device: {...}, donor_batch: {name, donor}|null}.
+  Result<Json> certificate_facts(std::int64_t device_id);
+  /// The device's certificates, newest first: [{cert_id, kind, result, step, created_at}].
+  Result<Json> list_certificates(std::int64_t device_id);
+  /// A certificate's signed document text; not_found when there is none with that id.
+  Result<std::string> certificate(const std::string& cert_id);
   /// Appends agent events to the log.
   Result<void> add_events(std::int64_t device_id, const Json& events);
   /// Fails running steps whose deadline passed; returns the affected device ids.

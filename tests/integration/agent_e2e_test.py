@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 SERVER, AGENT, CTL, DATA = sys.argv[1:5]
@@ -203,16 +204,27 @@ class AgentE2E(unittest.TestCase):
         d = api(self.port, "GET", "/api/v1/devices/1", self.token)
         self.assertEqual([r["kind"] for r in d["results"]], ["inventory", "test", "finish"])
 
-    def test_unimplemented_steps_fail_loudly(self):
+    def test_default_workflow_wipes_certifies_and_stops_at_a_deploy_without_image(self):
         api(self.port, "POST", "/api/v1/settings", self.token, {"default_workflow": "default"})
         p = self.agent("hp-stream-11")
-        time.sleep(4)
+        deadline = time.time() + 60
+        d = {}
+        while time.time() < deadline and d.get("state") != "failed":
+            time.sleep(0.5)
+            try:
+                d = api(self.port, "GET", "/api/v1/devices/1", self.token)
+            except urllib.error.HTTPError:  # not enrolled yet
+                pass
         p.send_signal(signal.SIGTERM)
         out = p.communicate(timeout=30)[0]
-        self.assertIn("FAILED: wipe: the wipe step is not implemented in this agent yet (tracked in issue #6)", out)
-        d = api(self.port, "GET", "/api/v1/devices/1", self.token)
-        self.assertEqual(d["state"], "failed")
-        self.assertEqual(d["results"][1]["status"], "failed")
+        steps = {s["kind"]: s for s in d["steps"]}
+        self.assertEqual(steps["wipe"]["state"], "done", out)
+        self.assertEqual(steps["test"]["state"], "done", out)
+        self.assertEqual(steps["deploy"]["state"], "failed", out)
+        self.assertIn("no image assigned", steps["deploy"]["error"])
+        certs = api(self.port, "GET", "/api/v1/devices/1/certificates", self.token)
+        self.assertEqual(sorted(c["kind"] for c in certs), ["drive", "laptop"])
+        self.assertTrue(all(c["result"] == "passed" for c in certs), certs)
 
     def test_step_parameters_of_the_wrong_type_fail_the_step_not_the_agent(self):
         api(self.port, "POST", "/api/v1/workflows", self.token,

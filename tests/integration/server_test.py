@@ -20,6 +20,14 @@ import urllib.request
 
 SERVER = CTL = None
 STEPS = ["inventory", "wipe", "test", "deploy", "provision", "certify", "finish"]
+# What an agent reports after wiping one drive (the server certifies it; see agent-protocol.md).
+WIPE_EVIDENCE = {"drives": [{
+    "drive": {"name": "nvme0n1", "model": "TEST SSD", "serial": "S1", "size_bytes": 1 << 30, "media": "ssd", "transport": "nvme"},
+    "method": "overwrite", "nist_level": "Clear", "why": "test", "tool": "test", "started_at": "2026-11-22T10:00:00Z",
+    "finished_at": "2026-11-22T10:01:00Z", "pattern": "zeros",
+    "verification": {"method": "full", "seed": "1", "samples": 256, "bytes_checked": 1 << 30, "coverage_permille": 1000,
+                     "mismatches": 0, "read_errors": 0},
+    "result": "passed"}]}
 
 
 class Server:
@@ -107,7 +115,8 @@ class Agent:
 
     def result(self, srv, step, status="ok", error="", result=None):
         return call(srv, "POST", f"/api/v1/agents/{self.id}/steps/{step['id']}/result",
-                    {"attempt": step["attempt"], "status": status, "result": result or {"kind": step["kind"]},
+                    {"attempt": step["attempt"], "status": status,
+                     "result": result or (WIPE_EVIDENCE if step["kind"] == "wipe" else {"kind": step["kind"]}),
                      "error": error}, self.token)
 
 
@@ -158,6 +167,8 @@ class ServerTest(ServerFixture):
         st, dev = call(self.srv, "GET", f"/api/v1/devices/{a.id}", token=token)
         self.assertEqual(dev["state"], "done")
         self.assertEqual([r["kind"] for r in dev["results"]], STEPS)
+        st, certs = call(self.srv, "GET", f"/api/v1/devices/{a.id}/certificates", token=token)
+        self.assertEqual(sorted((c["kind"], c["result"]) for c in certs), [("drive", "passed"), ("laptop", "passed")])
         # A rebooted laptop that enrols again is the same device and stays done.
         b = Agent("PF0ABC12")
         self.assertFalse(b.enrol(self.srv)["new_device"])

@@ -23,4 +23,10 @@ std::string to_base64(std::span<const std::uint8_t> bytes);
 /// Bytes of standard base64 text; nullopt when it is not valid base64.
 std::optional<std::vector<std::uint8_t>> from_base64(std::string_view text);
 
+/// A random RFC 4122 version 4 UUID, lower-case.
+std::string random_uuid();
+
+/// The current time as RFC 3339 UTC with seconds ("2026-11-22T10:00:00Z").
+std::string now_rfc3339();
+
 }  // namespace revive

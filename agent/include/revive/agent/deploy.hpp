@@ -55,8 +55,17 @@ class BlockDevice {
   virtual Result<void> zero_range(std::uint64_t offset, std::uint64_t length) = 0;
 };
 
+struct DeviceOpenOptions {
+  /// Aligned I/O bypasses the page cache (O_DIRECT) where the file system allows it; unaligned
+  /// I/O and file systems without O_DIRECT (tmpfs) fall back to buffered I/O.
+  bool direct = false;
+  /// Nobody else may use the device meanwhile: O_EXCL on block devices (the kernel refuses a
+  /// mounted or otherwise claimed device), flock on files. busy otherwise.
+  bool exclusive = false;
+};
+
 /// Opens a regular file or a block device read-write; one code path for both.
-Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path);
+Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path, DeviceOpenOptions o = {});
 
 /// Ranges [first, last] of data-extent numbers (the n-th non-hole extent) known to be on disk.
 using DoneRanges = std::vector<std::pair<std::size_t, std::size_t>>;

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Wipe and erasure certificates end to end: a simulated laptop (a real revive-agent on a file
+disk full of old data) wipes its disk; the server holds a signed certificate per drive and per
+laptop; `revivectl cert verify` accepts the JSON and the PDF with the server's public key only,
+and refuses a tampered field, a wrong key and an edited PDF; pdftoppm renders the PDF. A
+skipped wipe blocks the deploy.
+
+usage: wipe_cert_test.py revive-server revive-agent revivectl tests/data
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SERVER, AGENT, CTL, DATA = sys.argv[1:5]
+del sys.argv[1:5]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2elib import api, operator_token, start_server  # noqa: E402
+
+
+class WipeCertificates(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.state = os.path.join(self.tmp.name, "state")
+        self.token = operator_token(SERVER, self.state)
+        self.srv, self.port = start_server(SERVER, self.state)
+        self.pub = os.path.join(self.state, "store", "keys", "ed25519.pub")
+        self.env = dict(os.environ, REVIVE_SERVER=f"http://127.0.0.1:{self.port}", REVIVE_TOKEN=self.token)
+        api(self.port, "POST", "/api/v1/batches", self.token, {"name": "bzk-2026-11", "donor": "Ministerie van BZK"})
+        api(self.port, "POST", "/api/v1/settings", self.token,
+            {"intake_batch": "bzk-2026-11", "workshop_name": "Cyberbank Amsterdam", "certificate_operator": "alice"})
+
+    def tearDown(self):
+        self.srv.send_signal(signal.SIGTERM)
+        self.srv.wait(30)
+        self.srv.stderr.close()
+        self.tmp.cleanup()
+
+    def ctl(self, *args):
+        return subprocess.run([CTL, *args], capture_output=True, text=True, env=self.env, timeout=60)
+
+    def workflow(self, steps):
+        api(self.port, "POST", "/api/v1/workflows", self.token, {"name": "w", "steps": steps})
+        api(self.port, "POST", "/api/v1/settings", self.token, {"default_workflow": "w"})
+
+    def laptop(self, size=48 << 20, timeout=60):
+        disk = os.path.join(self.tmp.name, "laptop.disk")
+        with open(disk, "wb") as f:
+            f.write(b"\x5a" * size)  # the donor's data
+        p = subprocess.Popen([AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", "thinkpad-t480"), "--disk", disk,
+                              "--server", f"http://127.0.0.1:{self.port}", "--long-poll", "2"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            out = p.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:  # waiting for an operator
+            p.send_signal(signal.SIGTERM)
+            out = p.communicate(timeout=30)[0]
+        return p.returncode, out, disk
+
+    def test_wipe_issues_certificates_that_verify_offline(self):
+        self.workflow([{"kind": "inventory"}, {"kind": "wipe"}, {"kind": "certify"}, {"kind": "finish"}])
+        rc, out, disk = self.laptop()
+        self.assertEqual(rc, 0, out)
+        with open(disk, "rb") as f:
+            self.assertEqual(f.read(), bytes(48 << 20))  # every byte overwritten
+        certs = json.loads(self.ctl("cert", "list", "1").stdout)
+        self.assertEqual(sorted(c["kind"] for c in certs), ["drive", "laptop"])
+        drive = next(c for c in certs if c["kind"] == "drive")
+        path = os.path.join(self.tmp.name, "drive.json")
+        self.assertEqual(self.ctl("cert", "get", drive["cert_id"], "-o", path).returncode, 0)
+        with open(path) as f:
+            body = json.load(f)["certificate"]
+        self.assertEqual(body["result"], "passed")
+        self.assertEqual(body["workshop"], "Cyberbank Amsterdam")
+        self.assertEqual(body["operator"], "alice")
+        self.assertEqual(body["donor_batch"], {"name": "bzk-2026-11", "donor": "Ministerie van BZK"})
+        self.assertEqual(body["device"]["serial"], "PF1R2D7X")
+        self.assertEqual(body["sanitization"]["nist_level"], "Clear")
+        self.assertEqual(body["sanitization"]["method"], "overwrite")
+        self.assertGreaterEqual(body["verification"]["samples"], 1000)
+        self.assertGreaterEqual(body["verification"]["coverage_permille"], 100)
+        self.assertIn("validator", body)
+        # The step recorded which certificate the laptop leaves with.
+        d = api(self.port, "GET", "/api/v1/devices/1", self.token)
+        certify = next(r for r in d["results"] if r["kind"] == "certify")["result"]
+        self.assertEqual(certify["laptop_certificate"], next(c["cert_id"] for c in certs if c["kind"] == "laptop"))
+
+        ok = self.ctl("cert", "verify", path, "--pubkey", self.pub)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("authentic drive certificate", ok.stdout)
+        with open(path) as f:
+            text = f.read()
+        tampered = os.path.join(self.tmp.name, "tampered.json")
+        with open(tampered, "w") as f:
+            f.write(text.replace('"nist_level":"Clear"', '"nist_level":"Purge"'))
+        bad = self.ctl("cert", "verify", tampered, "--pubkey", self.pub)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("NOT AUTHENTIC", bad.stderr)
+        other = os.path.join(self.tmp.name, "other")  # another workshop's store, with its own key
+        small = os.path.join(self.tmp.name, "small.img")
+        with open(small, "wb") as f:
+            f.write(os.urandom(4096))
+        subprocess.run([CTL, "image", "import", "--no-progress", "--store", other, "--name", "x", small], check=True, capture_output=True)
+        other_key = os.path.join(other, "keys", "ed25519.pub")
+        wrong = self.ctl("cert", "verify", path, "--pubkey", other_key)
+        self.assertEqual(wrong.returncode, 1)
+        self.assertIn("not by the trusted key", wrong.stderr)
+
+        pdf = os.path.join(self.tmp.name, "drive.pdf")
+        self.assertEqual(self.ctl("cert", "get", drive["cert_id"], "--pdf", "-o", pdf).returncode, 0)
+        ok = self.ctl("cert", "verify", pdf, "--pubkey", self.pub)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        png = subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", pdf, os.path.join(self.tmp.name, "page")],
+                             capture_output=True, text=True)
+        self.assertEqual(png.returncode, 0, png.stderr)
+        self.assertGreater(os.path.getsize(os.path.join(self.tmp.name, "page.png")), 5000)
+        with open(pdf, "rb") as f:
+            data = bytearray(f.read())
+        at = data.index(b"stream", data.index(b"/Length")) + 40
+        data[at] ^= 0x01  # one bit of the printed page
+        edited = os.path.join(self.tmp.name, "edited.pdf")
+        with open(edited, "wb") as f:
+            f.write(data)
+        bad = self.ctl("cert", "verify", edited, "--pubkey", self.pub)
+        self.assertEqual(bad.returncode, 1, bad.stdout)
+
+    def test_a_skipped_wipe_blocks_the_deploy(self):
+        self.workflow([{"kind": "inventory"}, {"kind": "wipe", "params": {"pattern": "bogus"}},
+                       {"kind": "deploy", "params": {"image": "none"}}, {"kind": "finish"}])
+        rc, out, _ = self.laptop(size=8 << 20, timeout=8)
+        self.assertIn("FAILED: wipe", out)
+        d = api(self.port, "GET", "/api/v1/devices/1", self.token)
+        wipe = next(s for s in d["steps"] if s["kind"] == "wipe")
+        api(self.port, "POST", f"/api/v1/steps/{wipe['id']}/skip", self.token, {})
+        rc, out, _ = self.laptop(size=8 << 20, timeout=8)
+        self.assertIn("the deploy needs a passed erasure certificate", out)
+        d = api(self.port, "GET", "/api/v1/devices/1", self.token)
+        self.assertEqual(next(s for s in d["steps"] if s["kind"] == "deploy")["state"], "pending")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
