@@ -255,6 +255,7 @@ Outcome run_wipe_step(StepContext& ctx) {
       {"result", r->result},
       {"reason", r->reason},
       {"write_seconds", r->write_seconds},
+      {"verify_seconds", r->verify_seconds},
       {"write_mb_per_s", mbps}};
   ctx.opts.log(fmt::format("  {}: {} ({}), {:.0f} MB/s, verification {} ({} samples, {:.1f}%): {}", ctx.opts.disk.string(),
                            to_string(method.method), to_string(method.level), mbps, r->verify.method, r->verify.samples,

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <random>
 
 #include "revive/parallel.hpp"
@@ -207,33 +208,52 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
   r.bytes = dev.size();
   const std::uint64_t size = dev.size();
   const std::uint64_t sector = std::max<std::uint32_t>(o.sector, 512);
-  AlignedBuffer buf(o.block);
   const auto t0 = std::chrono::steady_clock::now();
-  bool gave_up = false;
-  for (std::uint64_t off = 0; off < size && !gave_up; off += o.block) {
-    if (o.stop && o.stop->load()) return make_error(Errc::cancelled, "wipe stopped at offset " + std::to_string(off));
-    const std::uint64_t len = std::min<std::uint64_t>(o.block, size - off);
-    if (o.random_pattern) fill_pattern(buf.first(len), off, true, o.seed);
-    if (dev.write_at(off, buf.first(len))) {
-      r.bytes_written += len;
-    } else {
-      // Isolate the bad sectors, record them and write everything around them.
-      for (std::uint64_t s = off; s < off + len; s += sector) {
-        const std::uint64_t l = std::min(sector, off + len - s);
-        auto one = dev.write_at(s, std::span<const std::byte>(buf.p + (s - off), l));
-        if (one) {
-          r.bytes_written += l;
-        } else {
-          add_bad(r.write_errors, s, l, one.error().message);
-          if (r.write_errors.size() > o.max_bad_ranges) {
+  // Writers take the next block in turn, each with its own aligned buffer: a couple of writes
+  // in flight keep a direct-I/O device busy (and the PRNG fill runs in parallel).
+  std::atomic<std::uint64_t> next{0}, written{0}, done{0};
+  std::atomic<bool> gave_up{false}, stopped{false};
+  std::mutex mu;
+  std::vector<BadRange> bad;
+  auto writer = [&](unsigned) {
+    AlignedBuffer buf(o.block);
+    for (std::uint64_t off; !gave_up && (off = next.fetch_add(o.block)) < size;) {
+      if (o.stop && o.stop->load()) {
+        stopped = true;
+        return;
+      }
+      const std::uint64_t len = std::min<std::uint64_t>(o.block, size - off);
+      if (o.random_pattern) fill_pattern(buf.first(len), off, true, o.seed);
+      if (dev.write_at(off, buf.first(len))) {
+        written += len;
+      } else {
+        // Isolate the bad sectors, record them and write everything around them.
+        for (std::uint64_t s = off; s < off + len; s += sector) {
+          const std::uint64_t l = std::min(sector, off + len - s);
+          auto one = dev.write_at(s, std::span<const std::byte>(buf.p + (s - off), l));
+          if (one) {
+            written += l;
+            continue;
+          }
+          std::lock_guard lock(mu);
+          bad.push_back({s, l, one.error().message});
+          if (bad.size() > o.max_bad_ranges) {
             gave_up = true;
             break;
           }
         }
       }
+      done += len;
     }
-    if (o.progress) o.progress("overwriting", off + len, size);
-  }
+  };
+  detail::run_threads(o.writers, writer, [&] {
+    if (o.progress) o.progress("overwriting", done.load(), size);
+  });
+  if (stopped) return make_error(Errc::cancelled, "wipe stopped at offset " + std::to_string(done.load()));
+  std::sort(bad.begin(), bad.end(), [](const BadRange& x, const BadRange& y) { return x.offset < y.offset; });
+  for (const auto& b : bad) add_bad(r.write_errors, b.offset, b.length, b.error);
+  r.bytes_written = written.load();
+  const bool gave_up_early = gave_up.load();
   if (auto f = dev.flush(); !f) add_bad(r.write_errors, 0, 0, "flush: " + f.error().message);
   r.write_seconds = seconds_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
@@ -248,7 +268,7 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
   if (!r.write_errors.empty()) {
     r.result = "failed";
     r.reason = std::to_string(r.write_errors.size()) + " unwritable range(s), the first at offset " + std::to_string(r.write_errors.front().offset) +
-               ": " + r.write_errors.front().error + (gave_up ? " (stopped: too many bad sectors, the drive is failing)" : "");
+               ": " + r.write_errors.front().error + (gave_up_early ? " (stopped: too many bad sectors, the drive is failing)" : "");
   } else if (!r.verify.read_errors.empty()) {
     r.result = "failed";
     r.reason = "unreadable during verification at offset " + std::to_string(r.verify.read_errors.front().offset);
