@@ -151,6 +151,72 @@ Json laptop_certificate(const IssueContext& ctx, const std::vector<Json>& drives
   return body;
 }
 
+Result<Json> revalidated(const Json& body, const std::string& validator, const std::string& verdict, const std::string& note,
+                         const std::string& issued_at) {
+  if (!body.is_object() || body.value("format", std::string()) != kFormat) return make_error(Errc::invalid_input, "not a certificate");
+  if (body.value("kind", std::string()) == "batch") return make_error(Errc::invalid_input, "a batch summary is not re-verified itself");
+  if (verdict != "confirmed" && verdict != "disputed") return make_error(Errc::invalid_input, "verdict must be confirmed or disputed");
+  if (validator.empty()) return make_error(Errc::invalid_input, "the validator must be named");
+  if (validator == body.value("operator", std::string())) {
+    return make_error(Errc::invalid_input, "the re-verification must be done by a second person, not by " + validator);
+  }
+  if (!body["validator"].is_null()) return make_error(Errc::conflict, "this certificate was re-verified already (see the newer one)");
+  Json next = body;
+  next["certificate_id"] = new_certificate_id();
+  next["issued_at"] = issued_at;
+  next["supersedes"] = body["certificate_id"];
+  next["validator"] = {{"name", validator}, {"verdict", verdict}, {"note", note}, {"at", issued_at}};
+  next["reverification"]["done"] = true;
+  if (verdict == "disputed") {
+    next["result"] = "failed";
+    next["reason"] = "re-verification by " + validator + " disputed it" + (note.empty() ? "" : ": " + note);
+  }
+  return next;
+}
+
+Json batch_summary(const std::string& workshop, const Json& donor_batch, const std::string& issued_at, const std::vector<Json>& laptops) {
+  Json list = Json::array();
+  std::uint64_t passed = 0;
+  for (const auto& l : laptops) {
+    Json drives = Json::array();
+    for (const auto& d : l.value("drives", Json::array())) drives.push_back({{"serial", d["serial"]}, {"method", d["method"]}, {"nist_level", d["nist_level"]}});
+    list.push_back({{"certificate_id", l["certificate_id"]}, {"serial", l["device"]["serial"]}, {"model", l["device"]["model"]},
+                    {"asset_tag", l["device"]["asset_tag"]}, {"drives", drives}, {"result", l["result"]},
+                    {"validated", !l["validator"].is_null()}});
+    passed += l["result"] == "passed" ? 1 : 0;
+  }
+  return {{"format", kFormat},     {"kind", "batch"},       {"certificate_id", new_certificate_id()}, {"issued_at", issued_at},
+          {"workshop", workshop},  {"operator", ""},        {"donor_batch", donor_batch},             {"device", nullptr},
+          {"laptops", list},       {"laptop_count", laptops.size()}, {"passed_count", passed},
+          {"result", !laptops.empty() && passed == laptops.size() ? "passed" : "failed"},
+          {"reason", laptops.empty() ? "no laptop of this batch has a certificate" : passed == laptops.size() ? "" : "not every laptop passed"},
+          {"reverification", {{"selected", false}, {"done", false}}}, {"validator", nullptr}};
+}
+
+std::string batch_csv(const Json& summary) {
+  auto field = [](const Json& v) {
+    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+    if (s.find_first_of(",\"\n") != std::string::npos) {
+      std::string q = "\"";
+      for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return q + "\"";
+    }
+    return s;
+  };
+  std::string out = "certificate_id,serial,model,asset_tag,drives,methods,nist_levels,result,validated\n";
+  for (const auto& l : summary.value("laptops", Json::array())) {
+    std::string methods, levels;
+    for (const auto& d : l["drives"]) {
+      methods += (methods.empty() ? "" : " ") + d["method"].get<std::string>();
+      levels += (levels.empty() ? "" : " ") + d["nist_level"].get<std::string>();
+    }
+    out += field(l["certificate_id"]) + "," + field(l["serial"]) + "," + field(l["model"]) + "," + field(l["asset_tag"]) + "," +
+           std::to_string(l["drives"].size()) + "," + field(methods) + "," + field(levels) + "," + field(l["result"]) + "," +
+           (l["validated"].get<bool>() ? "yes" : "no") + "\n";
+  }
+  return out;
+}
+
 std::string sign(const Json& body, const KeyPair& key) { return sign_canonical("certificate", body.dump(), key); }
 
 Result<Verified> verify_json(std::string_view text_in, const PublicKey& trusted) {

@@ -41,6 +41,18 @@ Result<Json> drive_certificate(const IssueContext& ctx, const Json& evidence);
 /// there is at least one drive and every drive passed.
 Json laptop_certificate(const IssueContext& ctx, const std::vector<Json>& drives);
 
+/// A second volunteer's independent check of a certificate: a new certificate (new id) that
+/// supersedes `body`, records the validator, and fails when the check disputes the wipe.
+/// invalid_input when the validator is the operator of record (it must be a second person).
+Result<Json> revalidated(const Json& body, const std::string& validator, const std::string& verdict, const std::string& note,
+                         const std::string& issued_at);
+
+/// The donor's summary for a batch: every laptop's newest certificate by id, with its result.
+Json batch_summary(const std::string& workshop, const Json& donor_batch, const std::string& issued_at, const std::vector<Json>& laptops);
+
+/// CSV of a batch summary (one line per laptop), for spreadsheets.
+std::string batch_csv(const Json& summary);
+
 /// Signed document text (canonical JSON body + ed25519 signature).
 std::string sign(const Json& body, const KeyPair& key);
 

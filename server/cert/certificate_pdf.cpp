@@ -74,9 +74,11 @@ std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
       {"Workshop", str(b, {"workshop"})},
       {"Operator", str(b, {"operator"})},
       {"Donor batch", str(b, {"donor_batch", "name"}) + (str(b, {"donor_batch", "donor"}).empty() ? "" : " (" + str(b, {"donor_batch", "donor"}) + ")")},
-      {"Asset tag", str(b, {"device", "asset_tag"})},
-      {"Computer", str(b, {"device", "vendor"}) + " " + str(b, {"device", "model"}) + ", serial " + str(b, {"device", "serial"})},
   };
+  if (b.contains("device") && b["device"].is_object()) {
+    f.emplace_back("Asset tag", str(b, {"device", "asset_tag"}));
+    f.emplace_back("Computer", str(b, {"device", "vendor"}) + " " + str(b, {"device", "model"}) + ", serial " + str(b, {"device", "serial"}));
+  }
   if (b.value("kind", "") == "drive") {
     f.insert(f.end(), {
         {"Drive", str(b, {"drive", "model"}) + ", serial " + str(b, {"drive", "serial"})},
@@ -95,15 +97,26 @@ std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
         {"SMART before", smart_summary(b["smart"].value("before", Json()))},
         {"SMART after", smart_summary(b["smart"].value("after", Json()))},
     });
-  } else {
+  } else if (b.value("kind", "") == "laptop") {
     for (const auto& d : b.value("drives", Json::array())) {
       f.emplace_back("Drive " + str(d, {"serial"}), str(d, {"model"}) + ": " + str(d, {"method"}) + ", " + str(d, {"nist_level"}) + ", " +
                                                        str(d, {"result"}) + " (certificate " + str(d, {"certificate_id"}) + ")");
     }
+  } else {
+    f.emplace_back("Laptops", str(b, {"passed_count"}) + " of " + str(b, {"laptop_count"}) + " passed");
+    for (const auto& l : b.value("laptops", Json::array())) {
+      std::string drives;
+      for (const auto& d : l.value("drives", Json::array())) drives += (drives.empty() ? "" : "; ") + str(d, {"method"}) + " (" + str(d, {"nist_level"}) + ")";
+      f.emplace_back(str(l, {"serial"}), str(l, {"model"}) + (str(l, {"asset_tag"}).empty() ? "" : ", asset " + str(l, {"asset_tag"})) + ": " +
+                                             drives + ": " + str(l, {"result"}) + (l.value("validated", false) ? ", re-verified" : ""));
+    }
   }
   f.insert(f.end(), {{"Result", str(b, {"result"}) + (str(b, {"reason"}).empty() ? "" : ": " + str(b, {"reason"}))},
                      {"Re-verification", b["reverification"].value("selected", false) ? "selected for a second volunteer's check" : "not selected"},
-                     {"Validated by", str(b, {"validator"}).empty() ? "________________________" : str(b, {"validator"})}});
+                     {"Validated by", b["validator"].is_object() ? str(b, {"validator", "name"}) + ", " + str(b, {"validator", "verdict"}) + " at " +
+                                                                   str(b, {"validator", "at"}) + (str(b, {"validator", "note"}).empty() ? "" : ": " + str(b, {"validator", "note"}))
+                                                             : "________________________"}});
+  if (b.contains("supersedes")) f.insert(f.begin() + 1, {"Supersedes", str(b, {"supersedes"})});
   return f;
 }
 
@@ -154,7 +167,9 @@ Result<std::string> render_pdf(std::string_view signed_json) {
     HPDF_Page_EndText(page);
   };
   const bool drive = b.value("kind", "") == "drive";
-  text(bold, 18, 50, height - 60, drive ? "Certificate of data sanitisation" : "Certificate of data sanitisation: computer");
+  const std::string kind = b.value("kind", "");
+  text(bold, 18, 50, height - 60, drive ? "Certificate of data sanitisation"
+                                        : kind == "batch" ? "Data sanitisation summary: donor batch" : "Certificate of data sanitisation: computer");
   text(regular, 10, 50, height - 78, "NIST SP 800-88 Rev. 1 / IEEE 2883-2022. Result: " + str(b, {"result"}));
   // QR code: certificate id and signature, for a phone check against the workshop's records.
   const std::string qr_text = "revive-cert:" + str(b, {"certificate_id"}) + ":" + sig;

@@ -316,6 +316,60 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
       }
       return r;
     }
+    if (is("POST", "/api/v1/certificates/{cert}/validate")) {
+      auto j = body_json(req);
+      if (!j) return from_error(j.error());
+      auto origin = state.certificate_origin(p["cert"]);
+      if (!origin) return from_error(origin.error());
+      auto text = state.certificate(p["cert"]);
+      if (!text) return from_error(text.error());
+      auto v = cert::verify_json(*text, images.key().public_key());
+      if (!v) return from_error(v.error());
+      auto next = cert::revalidated(v->body, who, str(*j, "verdict"), str(*j, "note"), now_rfc3339());
+      if (!next) return from_error(next.error());
+      const NewCertificate c{(*next)["certificate_id"], (*next)["kind"], (*next)["result"], cert::sign(*next, images.key())};
+      if (auto r = state.add_certificate((*origin)["device_id"], (*origin)["step_id"].is_null() ? 0 : (*origin)["step_id"].get<std::int64_t>(), c, who); !r) {
+        return from_error(r.error());
+      }
+      return json_response({{"cert_id", c.cert_id}, {"result", c.result}, {"supersedes", p["cert"]}}, 201);
+    }
+    if (is("GET", "/api/v1/batches/{name}/certificate")) {
+      auto rows = state.batch_certificates(p["name"]);
+      if (!rows) return from_error(rows.error());
+      std::vector<Json> laptops;
+      for (const auto& row : *rows) {
+        auto v = cert::verify_json(row["body"].get<std::string>(), images.key().public_key());
+        if (!v) return from_error(v.error().with_context("certificate " + row["cert_id"].get<std::string>()));
+        laptops.push_back(v->body);
+      }
+      auto batches = state.list_batches();
+      Json donor = {{"name", p["name"]}, {"donor", ""}};
+      if (batches) {
+        for (const auto& b : *batches) {
+          if (b.value("name", std::string()) == p["name"]) donor["donor"] = b.value("donor", std::string());
+        }
+      }
+      auto ws = state.setting("workshop_name");
+      const Json summary = cert::batch_summary(ws && *ws ? **ws : "Revive workshop", donor, now_rfc3339(), laptops);
+      const auto format = req.query.count("format") ? req.query.at("format") : std::string("json");
+      Response r;
+      if (format == "csv") {
+        r.content_type = "text/csv";
+        r.body = cert::batch_csv(summary);
+      } else if (format == "pdf" || format == "json") {
+        r.body = cert::sign(summary, images.key());
+        r.content_type = "application/json";
+        if (format == "pdf") {
+          auto pdf = cert::render_pdf(r.body);
+          if (!pdf) return from_error(pdf.error());
+          r.body = std::move(*pdf);
+          r.content_type = "application/pdf";
+        }
+      } else {
+        return error_response(400, "invalid_input", "format must be json, csv or pdf");
+      }
+      return r;
+    }
     if (is("POST", "/api/v1/devices/{id}/cancel") || is("POST", "/api/v1/devices/{id}/restart") ||
         is("POST", "/api/v1/devices/{id}/assign")) {
       auto id = parse_id(p["id"]);

@@ -422,9 +422,9 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
   if (d.kind == NextDecision::start && rows[*d.step].kind == "deploy") {
     for (const auto& w : rows) {
       if (w.kind != "wipe") continue;
-      TRY_ASSIGN(cq, db_.prepare("SELECT 1 FROM certificates WHERE step_id = ? AND kind = 'laptop' AND result = 'passed'"));
+      TRY_ASSIGN(cq, db_.prepare("SELECT result FROM certificates WHERE step_id = ? AND kind = 'laptop' ORDER BY id DESC LIMIT 1"));
       TRY_ASSIGN(crow, cq.bind(w.id).step());
-      if (!crow) {
+      if (!crow || cq.opt_text(0).value_or("") != "passed") {
         const StepRow& s = rows[*d.step];
         out = {{"state", "waiting"}, {"step", {{"id", s.id}, {"kind", s.kind}, {"state", to_string(s.state)}}},
                {"reason", "the deploy needs a passed erasure certificate from this run's wipe step first (the wipe was skipped or did not pass)"}};
@@ -609,6 +609,41 @@ Result<std::string> StateStore::certificate(const std::string& cert_id) {
   TRY_ASSIGN(row, q.bind(cert_id).step());
   if (!row) return not_found("no certificate " + cert_id);
   return q.text(0);
+}
+
+Result<Json> StateStore::certificate_origin(const std::string& cert_id) {
+  TRY_ASSIGN(q, db_.prepare("SELECT device_id, step_id, kind, result FROM certificates WHERE cert_id = ?"));
+  TRY_ASSIGN(row, q.bind(cert_id).step());
+  if (!row) return not_found("no certificate " + cert_id);
+  return Json{{"device_id", q.int64(0)}, {"step_id", q.opt_int64(1) ? Json(*q.opt_int64(1)) : Json()}, {"kind", q.text(2)},
+              {"result", q.opt_text(3).value_or("")}};
+}
+
+Result<void> StateStore::add_certificate(std::int64_t device_id, std::int64_t step_id, const NewCertificate& c, const std::string& who) {
+  TRY_ASSIGN(tx, Transaction::begin(db_));
+  TRY_ASSIGN(ci, db_.prepare("INSERT INTO certificates(device_id, step_id, kind, body, created_at, cert_id, result) VALUES (?,?,?,?,?,?,?)"));
+  REVIVE_TRY(ci.bind(device_id, step_id, c.kind, c.body, clock_(), c.cert_id, c.result).run());
+  REVIVE_TRY(log_event(device_id, "certificate", {{"certificate", c.cert_id}, {"kind", c.kind}, {"result", c.result}, {"step", step_id}, {"by", who}}));
+  REVIVE_TRY(tx.commit());
+  notify(device_id);
+  return {};
+}
+
+Result<Json> StateStore::batch_certificates(const std::string& batch) {
+  TRY_ASSIGN(bq, db_.prepare("SELECT id FROM batches WHERE name = ?"));
+  TRY_ASSIGN(brow, bq.bind(batch).step());
+  if (!brow) return not_found("no batch " + batch);
+  TRY_ASSIGN(q, db_.prepare(
+      "SELECT d.id, c.cert_id, c.result, c.body FROM devices d JOIN certificates c ON c.id = "
+      "(SELECT MAX(id) FROM certificates WHERE device_id = d.id AND kind = 'laptop') WHERE d.batch_id = ? ORDER BY d.id"));
+  q.bind(bq.int64(0));
+  Json out = Json::array();
+  for (;;) {
+    TRY_ASSIGN(row, q.step());
+    if (!row) break;
+    out.push_back({{"device_id", q.int64(0)}, {"cert_id", q.opt_text(1).value_or("")}, {"result", q.opt_text(2).value_or("")}, {"body", q.text(3)}});
+  }
+  return out;
 }
 
 Result<void> StateStore::add_events(std::int64_t device_id, const Json& events) {

@@ -89,6 +89,13 @@ class StateStore {
   Result<Json> list_certificates(std::int64_t device_id);
   /// A certificate's signed document text; not_found when there is none with that id.
   Result<std::string> certificate(const std::string& cert_id);
+  /// Where a certificate belongs: {device_id, step_id, kind, result}.
+  Result<Json> certificate_origin(const std::string& cert_id);
+  /// Stores a further certificate for the same device and step (a re-verification supersedes
+  /// an earlier one; nothing is ever changed or deleted).
+  Result<void> add_certificate(std::int64_t device_id, std::int64_t step_id, const NewCertificate& c, const std::string& who);
+  /// The newest laptop certificate of every device in a batch: [{device_id, cert_id, result, body}].
+  Result<Json> batch_certificates(const std::string& batch);
   /// Appends agent events to the log.
   Result<void> add_events(std::int64_t device_id, const Json& events);
   /// Fails running steps whose deadline passed; returns the affected device ids.

@@ -123,5 +123,50 @@ TEST(CertificatePdf, RendersDeterministicallyAndVerifiesOffline) {
   EXPECT_FALSE(verify_pdf("%PDF-1.3 nothing here", key.public_key()));
 }
 
+TEST(Certificate, ReverificationByASecondPersonSupersedes) {
+  const Json drive = *drive_certificate(context(), evidence());
+  const Json laptop = laptop_certificate(context(), {drive});
+  EXPECT_FALSE(revalidated(laptop, "alice", "confirmed", "", "2026-11-23T09:00:00Z"));  // the operator of record
+  EXPECT_FALSE(revalidated(laptop, "bob", "maybe", "", "2026-11-23T09:00:00Z"));
+  auto ok = revalidated(laptop, "bob", "confirmed", "spot check of 20 sectors", "2026-11-23T09:00:00Z");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ((*ok)["supersedes"], laptop["certificate_id"]);
+  EXPECT_NE((*ok)["certificate_id"], laptop["certificate_id"]);
+  EXPECT_EQ((*ok)["validator"]["name"], "bob");
+  EXPECT_EQ((*ok)["reverification"]["done"], true);
+  EXPECT_EQ((*ok)["result"], "passed");
+  auto twice = revalidated(*ok, "carol", "confirmed", "", "2026-11-23T10:00:00Z");
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, Errc::conflict);
+  auto disputed = revalidated(laptop, "bob", "disputed", "old data readable at the end of the disk", "2026-11-23T09:00:00Z");
+  ASSERT_TRUE(disputed);
+  EXPECT_EQ((*disputed)["result"], "failed");
+  EXPECT_NE((*disputed)["reason"].get<std::string>().find("old data readable"), std::string::npos);
+}
+
+TEST(Certificate, BatchSummaryCsvAndPdf) {
+  const Json a = laptop_certificate(context(), {*drive_certificate(context(), evidence())});
+  Json e = evidence();
+  e["result"] = "failed";
+  IssueContext other = context();
+  other.device["serial"] = "5CG, \"quoted\"";
+  const Json b = laptop_certificate(other, {*drive_certificate(other, e)});
+  const Json s = batch_summary("Cyberbank", context().donor_batch, "2026-11-23T09:00:00Z", {a, b});
+  EXPECT_EQ(s["kind"], "batch");
+  EXPECT_EQ(s["laptop_count"], 2);
+  EXPECT_EQ(s["passed_count"], 1);
+  EXPECT_EQ(s["result"], "failed");
+  const std::string csv = batch_csv(s);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "certificate_id,serial,model,asset_tag,drives,methods,nist_levels,result,validated");
+  EXPECT_NE(csv.find("\"5CG, \"\"quoted\"\"\""), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",1,overwrite,Clear,passed,no\n"), std::string::npos) << csv;
+  const KeyPair key = KeyPair::generate();
+  auto pdf = render_pdf(sign(s, key));
+  ASSERT_TRUE(pdf) << pdf.error().message;
+  auto v = verify_pdf(*pdf, key.public_key());
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(v->body["laptops"].size(), 2u);
+}
+
 }  // namespace
 }  // namespace revive::cert

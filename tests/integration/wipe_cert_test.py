@@ -128,6 +128,45 @@ class WipeCertificates(unittest.TestCase):
         bad = self.ctl("cert", "verify", edited, "--pubkey", self.pub)
         self.assertEqual(bad.returncode, 1, bad.stdout)
 
+    def test_reverification_by_a_second_volunteer_and_the_donor_summary(self):
+        self.workflow([{"kind": "inventory"}, {"kind": "wipe"}, {"kind": "certify"}, {"kind": "finish"}])
+        rc, out, _ = self.laptop(size=16 << 20)
+        self.assertEqual(rc, 0, out)
+        laptop = next(c for c in json.loads(self.ctl("cert", "list", "1").stdout) if c["kind"] == "laptop")
+        # alice is the operator of record: her own check does not count.
+        own = self.ctl("cert", "validate", laptop["cert_id"], "--verdict", "confirmed")
+        self.assertNotEqual(own.returncode, 0)
+        self.assertIn("second person", own.stderr)
+        subprocess.run([SERVER, "--state", self.state, "operator", "add", "bob"], input="another long pw\n", text=True,
+                       check=True, capture_output=True)
+        bob = subprocess.run([SERVER, "--state", self.state, "operator", "token", "bob"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+        env = dict(self.env, REVIVE_TOKEN=bob)
+        r = subprocess.run([CTL, "cert", "validate", laptop["cert_id"], "--verdict", "confirmed", "--note", "sampled 20 sectors"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        newer = json.loads(r.stdout)
+        self.assertEqual(newer["supersedes"], laptop["cert_id"])
+        path = os.path.join(self.tmp.name, "validated.json")
+        self.assertEqual(self.ctl("cert", "get", newer["cert_id"], "-o", path).returncode, 0)
+        self.assertEqual(self.ctl("cert", "verify", path, "--pubkey", self.pub).returncode, 0)
+        with open(path) as f:
+            body = json.load(f)["certificate"]
+        self.assertEqual(body["validator"]["name"], "bob")
+        self.assertEqual(body["validator"]["verdict"], "confirmed")
+        # The donor's summary: CSV and a signed PDF, both naming the laptop.
+        csv = self.ctl("cert", "batch", "bzk-2026-11", "--format", "csv")
+        self.assertEqual(csv.returncode, 0, csv.stderr)
+        lines = csv.stdout.strip().split("\n")
+        self.assertEqual(len(lines), 2, csv.stdout)
+        self.assertIn("PF1R2D7X", lines[1])
+        self.assertTrue(lines[1].endswith(",passed,yes"), lines[1])
+        pdf = os.path.join(self.tmp.name, "batch.pdf")
+        self.assertEqual(self.ctl("cert", "batch", "bzk-2026-11", "--format", "pdf", "-o", pdf).returncode, 0)
+        ok = self.ctl("cert", "verify", pdf, "--pubkey", self.pub)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("authentic batch certificate", ok.stdout)
+
     def test_a_skipped_wipe_blocks_the_deploy(self):
         self.workflow([{"kind": "inventory"}, {"kind": "wipe", "params": {"pattern": "bogus"}},
                        {"kind": "deploy", "params": {"image": "none"}}, {"kind": "finish"}])
