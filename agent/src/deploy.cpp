@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "revive/agent/aligned_buffer.hpp"
 #include "revive/file_util.hpp"
 #include "revive/parallel.hpp"
 #include "revive/zstd_codec.hpp"
@@ -266,7 +267,7 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
   auto worker = [&](unsigned) {
     ZstdDecompressor zd;
     std::vector<std::byte> frame;
-    std::vector<std::byte> buf(m.chunk_size);
+    AlignedBuffer buf(m.chunk_size);  // direct I/O where the device allows it
     for (std::size_t k; (k = next.fetch_add(1)) < data.size();) {
       if (failed()) return;
       if (on_disk[k]) continue;

@@ -113,7 +113,8 @@ Outcome run_deploy_step(StepContext& ctx) {
   if (r->status != 200) return {false, Json::object(), "manifest of " + image + ": server answered " + std::to_string(r->status)};
   auto m = open_signed_manifest(r->raw, *ctx.opts.server_key);
   if (!m) return {false, Json::object(), "manifest of " + image + " refused: " + m.error().message};
-  auto dev = open_block_device(ctx.opts.disk);
+  // Direct I/O skips the page cache copy and its writeback (measured in bench/deploy_bench.sh).
+  auto dev = open_block_device(ctx.opts.disk, {.direct = params.value("direct_io", true), .exclusive = true});
   if (!dev) return {false, Json::object(), dev.error().message};
   auto source = make_http_chunk_source(ctx.client.server(), ctx.opts.max_fetch_rate);
   DeployOptions o;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <random>
 
+#include "revive/agent/aligned_buffer.hpp"
 #include "revive/parallel.hpp"
 
 namespace revive::agent {
@@ -84,19 +85,6 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   return x ^ (x >> 31);
 }
-
-struct AlignedBuffer {
-  explicit AlignedBuffer(std::size_t n) : size(n), p(static_cast<std::byte*>(std::aligned_alloc(4096, (n + 4095) / 4096 * 4096))) {
-    if (p == nullptr) throw std::bad_alloc();
-    std::memset(p, 0, n);
-  }
-  ~AlignedBuffer() { std::free(p); }
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  std::span<std::byte> first(std::size_t n) { return {p, n}; }
-  std::size_t size;
-  std::byte* p;
-};
 
 void add_bad(std::vector<BadRange>& v, std::uint64_t off, std::uint64_t len, const std::string& why) {
   if (!v.empty() && v.back().offset + v.back().length == off && v.back().error == why) {
@@ -230,7 +218,7 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
         // Isolate the bad sectors, record them and write everything around them.
         for (std::uint64_t s = off; s < off + len; s += sector) {
           const std::uint64_t l = std::min(sector, off + len - s);
-          auto one = dev.write_at(s, std::span<const std::byte>(buf.p + (s - off), l));
+          auto one = dev.write_at(s, std::span<const std::byte>(buf.data() + (s - off), l));
           if (one) {
             written += l;
             continue;
