@@ -36,7 +36,10 @@ nport=$((rport + 1))
 start_nginx "$nport" "location / { root $W/www; }"
 url=http://127.0.0.1:$rport
 api() { curl -sf -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$url$2" ${3:+-d "$3"}; }
-api POST /api/v1/workflows '{"name":"deploy","steps":[{"kind":"deploy","params":{"image":"bench"}},{"kind":"finish"}]}' >/dev/null
+workflow() {  # direct_io true|false
+  api POST /api/v1/workflows "{\"name\":\"deploy\",\"steps\":[{\"kind\":\"deploy\",\"params\":{\"image\":\"bench\",\"direct_io\":$1}},{\"kind\":\"finish\"}]}" >/dev/null
+}
+workflow true
 api POST /api/v1/settings '{"default_workflow":"deploy"}' >/dev/null
 key=$W/state/store/keys/ed25519.pub
 cat "$W"/state/store/chunks/*/*.zst "$W/www/in.img.zst" > /dev/null  # both servers read from page cache
@@ -55,8 +58,10 @@ run() {
 server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/${pids[0]}/stat"; }
 mbps() { python3 -c "print(f'{$bytes / $1 / 1e6:.0f}')"; }
 device=0
-ours() {  # target -> $secs (the deploy step's write time), $wall, $rss_mib
+ours() {  # target direct_io -> $secs (the deploy step's write time), $wall, $rss_mib
   local target=$1
+  workflow "$2"
+  if [[ $device != 0 ]]; then api POST "/api/v1/devices/$device/restart" '{}' >/dev/null; fi  # deploy again, new run
   rm -f "$target"; truncate -s "$bytes" "$target"
   local s0; s0=$(server_cpu)
   run agent "$build/bin/revive-agent" --simulate --root "$here/tests/data/laptops/elitebook-840-g5" --disk "$target" \
@@ -69,7 +74,6 @@ import json,sys
 d=json.load(sys.stdin); r=[x for x in d["results"] if x["kind"]=="deploy"][-1]["result"]
 assert r["verify"]["bad"]==[], r
 print("%.2f" % r["write_seconds"])')
-  api POST "/api/v1/devices/$device/restart" '{}' >/dev/null  # the next round deploys again
   cmp -n "$bytes" "$target" <(zstd -q -d -c "$W/www/in.img.zst") || { echo "deployed disk differs from the image" >&2; exit 1; }
 }
 baseline() {
@@ -80,9 +84,10 @@ baseline() {
 
 for where in tmpfs disk; do
   if [[ $where == tmpfs ]]; then target=$S/target; else target=$W/target; fi
-  declare -a o_t=() o_w=() o_m=() o_c=() b_t=() d_t=() v_t=() v_c=() l_t=()
+  declare -a o_t=() o_w=() o_m=() o_c=() p_t=() p_c=() b_t=() d_t=() v_t=() v_c=() l_t=()
   for r in $(seq 1 "$rounds"); do
-    ours "$target"; o_t+=("$secs"); o_w+=("$wall"); o_m+=("$rss_mib"); o_c+=("$cpu")
+    ours "$target" true; o_t+=("$secs"); o_w+=("$wall"); o_m+=("$rss_mib"); o_c+=("$cpu")
+    ours "$target" false; p_t+=("$secs"); p_c+=("$cpu")
     baseline "$target"; b_t+=("$secs")
     # Stages alone: raw writes of the data the agent writes, hash+decompress, the link.
     rm -f "$target"
@@ -90,7 +95,7 @@ for where in tmpfs disk; do
     rm -f "$target"
     run verify "$build/bin/revivectl" image verify --no-progress --store "$W/state/store" bench; v_t+=("$secs"); v_c+=("$cpu")
     run link curl -s -o /dev/null "http://127.0.0.1:$nport/in.img.zst"; l_t+=("$secs")
-    echo "$where round $r: revive ${o_t[-1]} s (agent run ${o_w[-1]} s, ${o_c[-1]} CPU s), curl|zstd|dd ${b_t[-1]} s; alone: dd ${d_t[-1]} s, verify ${v_t[-1]} s, link ${l_t[-1]} s"
+    echo "$where round $r: revive ${o_t[-1]} s (agent run ${o_w[-1]} s, ${o_c[-1]} CPU s; buffered ${p_t[-1]} s, ${p_c[-1]} CPU s), curl|zstd|dd ${b_t[-1]} s; alone: dd ${d_t[-1]} s, verify ${v_t[-1]} s, link ${l_t[-1]} s"
   done
   o=$(median "${o_t[@]}"); b=$(median "${b_t[@]}"); d=$(median "${d_t[@]}"); v=$(median "${v_t[@]}"); l=$(median "${l_t[@]}")
   rss=$(maxof "${o_m[@]}")
@@ -99,6 +104,8 @@ for where in tmpfs disk; do
   printf '%-40s %8s %8s\n' "" seconds "MB/s"
   printf '%-40s %8.2f %8s\n' "revive deploy (agent step)" "$o" "$(mbps "$o")"
   printf '%-40s %8s\n' "  CPU seconds, agent + server" "$(median "${o_c[@]}")"
+  pb=$(median "${p_t[@]}")
+  printf '%-40s %8.2f %8s   (%s CPU seconds)\n' "revive deploy, buffered (direct_io off)" "$pb" "$(mbps "$pb")" "$(median "${p_c[@]}")"
   printf '%-40s %8.2f %8s\n' "curl | zstd -d | dd bs=4M" "$b" "$(mbps "$b")"
   printf '%-40s %8.2f\n' "stage alone: dd write of the data bytes" "$d"
   printf '%-40s %8.2f   (%s CPU seconds)\n' "stage alone: hash+decompress (verify)" "$v" "$(median "${v_c[@]}")"

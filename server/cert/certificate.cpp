@@ -207,8 +207,10 @@ std::string batch_csv(const Json& summary) {
   for (const auto& l : summary.value("laptops", Json::array())) {
     std::string methods, levels;
     for (const auto& d : l["drives"]) {
-      methods += (methods.empty() ? "" : " ") + d["method"].get<std::string>();
-      levels += (levels.empty() ? "" : " ") + d["nist_level"].get<std::string>();
+      if (!methods.empty()) methods += ' ';
+      if (!levels.empty()) levels += ' ';
+      methods += d["method"].get<std::string>();
+      levels += d["nist_level"].get<std::string>();
     }
     out += field(l["certificate_id"]) + "," + field(l["serial"]) + "," + field(l["model"]) + "," + field(l["asset_tag"]) + "," +
            std::to_string(l["drives"].size()) + "," + field(methods) + "," + field(levels) + "," + field(l["result"]) + "," +
