@@ -66,11 +66,13 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
 
   revive::agent::MachineRoot machine(root);
+  revive::agent::MachineRoot system("/");
   revive::agent::RealExec real_exec;
   revive::agent::RecordedExec recorded(root);
   revive::agent::RunnerOptions o;
   o.server = server;
   o.root = &machine;
+  o.system = &system;
   o.exec = simulate ? static_cast<revive::agent::Exec*>(&recorded) : &real_exec;
   o.disk_exec = &real_exec;  // the simulated disk is a real file or loop device
   o.disk = disk;

@@ -11,6 +11,7 @@
 
 #include "revive/agent/client.hpp"
 #include "revive/agent/deploy.hpp"
+#include "revive/agent/disk_safety.hpp"
 #include "revive/agent/fit.hpp"
 #include "revive/agent/grading.hpp"
 #include "revive/agent/hwtests.hpp"
@@ -56,6 +57,13 @@ struct Outcome {
   Json result = Json::object();
   std::string error;
 };
+
+// Before anything is written: nothing may be using the disk (see disk_safety.hpp).
+std::optional<std::string> refuse_if_in_use(const StepContext& ctx) {
+  if (ctx.opts.system == nullptr) return std::nullopt;
+  if (auto why = disk_in_use(*ctx.opts.system, ctx.opts.disk)) return *why + "; nothing was written";
+  return std::nullopt;
+}
 
 Outcome run_test_step(StepContext& ctx) {
   const Json params = ctx.step.value("params", Json::object());
@@ -113,6 +121,7 @@ Outcome run_deploy_step(StepContext& ctx) {
   if (r->status != 200) return {false, Json::object(), "manifest of " + image + ": server answered " + std::to_string(r->status)};
   auto m = open_signed_manifest(r->raw, *ctx.opts.server_key);
   if (!m) return {false, Json::object(), "manifest of " + image + " refused: " + m.error().message};
+  if (auto why = refuse_if_in_use(ctx)) return {false, Json::object(), *why};
   // Direct I/O skips the page cache copy and its writeback (measured in bench/deploy_bench.sh).
   auto dev = open_block_device(ctx.opts.disk, {.direct = params.value("direct_io", true), .exclusive = true});
   if (!dev) return {false, Json::object(), dev.error().message};
@@ -206,6 +215,7 @@ Outcome run_wipe_step(StepContext& ctx) {
   if (ctx.opts.disk.empty()) return {false, Json::object(), "no disk to wipe"};
   const std::string pattern = params.value("pattern", std::string("zeros"));
   if (pattern != "zeros" && pattern != "prng") return {false, Json::object(), "wipe pattern must be \"zeros\" or \"prng\""};
+  if (auto why = refuse_if_in_use(ctx)) return {false, Json::object(), *why};
   auto dev = open_block_device(ctx.opts.disk, {.direct = true, .exclusive = true});
   if (!dev) return {false, Json::object(), dev.error().message};
   // The simulated laptop's first disk (from its machine tree) is what the file stands in for.

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/sendfile.h>
+
+#include <csignal>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
@@ -382,6 +384,10 @@ HttpServer::HttpServer(asio::io_context& io, HttpOptions opts, Handler handler, 
 HttpServer::~HttpServer() = default;
 
 Result<void> HttpServer::start() {
+  // sendfile(2) takes no MSG_NOSIGNAL: a client that resets its connection mid-chunk (a laptop
+  // losing power, a cable pulled) would raise SIGPIPE and kill the whole server. EPIPE is
+  // handled as an error on that one connection instead.
+  ::signal(SIGPIPE, SIG_IGN);
   beast::error_code ec;
   auto addr = asio::ip::make_address(impl_->opts.host, ec);
   if (ec) return make_error(Errc::invalid_input, "listen address \"" + impl_->opts.host + "\" is not an IP address");

@@ -367,7 +367,13 @@ class AgentE2E(unittest.TestCase):
         time.sleep(4)
         after_cut_start = proxy.down_bytes
         proxy.restore()
-        p.wait(timeout=120)
+        try:
+            p.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            reader.join(10)
+            self.fail(f"the agent did not finish after the network came back (server exit code {self.srv.poll()}):\n" + "".join(lines))
         reader.join(10)
         out = "".join(lines)
         self.assertEqual(p.returncode, 0, out)

@@ -225,6 +225,29 @@ class DeployDisk(unittest.TestCase):
             subprocess.run(["losetup", "-d", part])
         self.assertEqual(self.device_result(1, "deploy")["result"]["fit"]["filesystem"], "ntfs")
 
+    def test_a_mounted_disk_is_never_wiped(self):
+        self.workflow([{"kind": "inventory"}, {"kind": "wipe"}, {"kind": "finish"}])
+        disk = self.loop("mounted.disk", 64 << 20)
+        part = disk.partition(2048, 2048 + (32 << 11) - 1)
+        mnt = os.path.join(self.tmp.name, "mnt")
+        os.mkdir(mnt)
+        try:
+            run("mkfs.ext4", "-q", part)
+            run("mount", part, mnt)
+            with open(os.path.join(mnt, "donor-file.txt"), "w") as f:
+                f.write("still here\n")
+            before = os.stat(disk.backing).st_blocks
+            # A partition of the disk is mounted: the kernel refuses the exclusive open.
+            rc, out = self.agent("elitebook-840-g5", disk.dev, timeout=15)
+            self.assertIn("is in use", out)
+            self.assertEqual(self.device_result(1, "wipe")["status"], "failed")
+            with open(os.path.join(mnt, "donor-file.txt")) as f:
+                self.assertEqual(f.read(), "still here\n")
+            self.assertEqual(os.stat(disk.backing).st_blocks, before)
+        finally:
+            subprocess.run(["umount", mnt])
+            subprocess.run(["losetup", "-d", part])
+
     def test_a_disk_smaller_than_the_image_is_refused_before_writing(self):
         self.workflow([{"kind": "inventory"}, {"kind": "deploy", "params": {"image": "debian"}}, {"kind": "finish"}])
         disk = self.loop("small.disk", 1 << 30)

@@ -9,6 +9,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -263,6 +265,32 @@ class ServerTest(ServerFixture):
         token = self.login()
         st, dev = call(self.srv, "GET", f"/api/v1/devices/{a.id}", token=token)
         self.assertEqual(dev["results"], [])
+
+    def test_clients_that_reset_mid_chunk_do_not_take_the_server_down(self):
+        # A laptop that loses power mid-download resets its connection while the server is in
+        # sendfile(2): that must cost one connection, not the server (SIGPIPE).
+        store = os.path.join(self.state, "store")
+        img = os.path.join(self.tmp.name, "big.img")
+        with open(img, "wb") as f:
+            f.write(os.urandom(8 << 20))
+        subprocess.run([CTL, "image", "import", "--no-progress", "--store", store, "--name", "big", img], check=True,
+                       capture_output=True)
+        info = json.loads(subprocess.run([CTL, "image", "info", "--store", store, "--json", "big"], check=True,
+                                         capture_output=True, text=True).stdout)
+        sha = next(e["sha256"] for e in info["extents"] if "sha256" in e)
+        for i in range(20):
+            try:
+                c = socket.create_connection(("127.0.0.1", self.srv.port))
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                c.sendall(f"GET /chunks/{sha} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                c.recv(1024)
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                c.close()  # RST while most of the 4 MiB is still to be sent
+            except OSError as e:
+                self.fail(f"the server stopped answering after {i} reset connections ({e}); exit code {self.srv.proc.poll()}")
+        time.sleep(0.5)
+        self.assertIsNone(self.srv.proc.poll(), "the server died")
+        self.assertEqual(call(self.srv, "GET", "/healthz")[0], 200)
 
     def test_chunks_with_curl_range_and_etag(self):
         store = os.path.join(self.state, "store")

@@ -16,6 +16,7 @@ namespace revive::agent {
 struct RunnerOptions {
   std::string server;                 ///< http://host:port
   const MachineRoot* root = nullptr;  ///< "/" or a simulated machine
+  const MachineRoot* system = nullptr;  ///< always "/": mounts, holders and loop devices of the (real or simulated) disk
   Exec* exec = nullptr;                ///< hardware tools (simulation: recorded answers)
   Exec* disk_exec = nullptr;           ///< tools that act on the disk itself (sgdisk, e2fsck, mount): always real
   std::filesystem::path disk;         ///< the disk tests read and deploy writes (simulation: a regular file)
