@@ -289,9 +289,13 @@ Result<Json> apply_linux_profile(const fs::path& root, const Profile& p, const s
   if (::lstat((root / "var/lib/dbus/machine-id").c_str(), &st) == 0) REVIVE_TRY(symlink_inside(root, "/var/lib/dbus/machine-id", "/etc/machine-id"));
   done["machine_id"] = id;
   Json removed = Json::array();
-  if (auto dir = inside(root, "/etc/ssh/x"); dir && fs::is_directory(dir->parent_path())) {
+  struct stat ssh {};
+  if (::lstat((root / "etc/ssh").c_str(), &ssh) == 0 && S_ISLNK(ssh.st_mode)) {
+    return make_error(Errc::invalid_input, "refusing to follow the symlink /etc/ssh: its host keys could not be reset");
+  }
+  if (::lstat((root / "etc/ssh").c_str(), &ssh) == 0 && S_ISDIR(ssh.st_mode)) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir->parent_path(), ec)) {
+    for (const auto& e : fs::directory_iterator(root / "etc/ssh", ec)) {
       const std::string name = e.path().filename().string();
       if (name.rfind("ssh_host_", 0) == 0) {
         REVIVE_TRY(remove_inside(root, "/etc/ssh/" + name));

@@ -127,6 +127,13 @@ TEST(Profile, NeverWritesThroughASymlinkOrOutsideTheRoot) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find(".."), std::string::npos);
   EXPECT_TRUE(fs::is_empty(outside));
+  // Host keys behind a symlinked /etc/ssh cannot be reset: refused, not silently skipped.
+  fs::create_directories(root / "etc");
+  fs::create_symlink(outside, root / "etc/ssh");
+  r = apply_linux_profile(root, Profile{}, "h");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("/etc/ssh"), std::string::npos) << r.error().message;
+  fs::remove(root / "etc/ssh");
   // A time zone the image lacks is refused rather than left dangling.
   r = apply_linux_profile(root, profile({{"timezone", "Mars/Olympus"}}), "h");
   ASSERT_FALSE(r);
