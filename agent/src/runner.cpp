@@ -19,6 +19,7 @@
 #include "revive/agent/provision.hpp"
 #include "revive/agent/wipe.hpp"
 #include "revive/encoding.hpp"
+#include "revive/parallel.hpp"
 
 namespace revive::agent {
 
@@ -156,11 +157,9 @@ Outcome run_deploy_step(StepContext& ctx) {
     ctx.opts.log(reachable ? "  image source answers again: continuing"
                            : "  image source unreachable (" + why + "): waiting for it, what is on disk is kept");
   };
-  auto last = std::chrono::steady_clock::now() - std::chrono::seconds(10);
-  o.progress = [&](std::uint64_t done, std::uint64_t total) {
-    if (std::chrono::steady_clock::now() - last < std::chrono::seconds(1) && done < total) return;
-    last = std::chrono::steady_clock::now();
-    ctx.progress("writing " + image, static_cast<double>(done), static_cast<double>(total));
+  // Progress for the volunteer and the server: at most once a second, and always the last.
+  o.progress = [&, gate = detail::RateGate(std::chrono::seconds(1))](std::uint64_t done, std::uint64_t total) mutable {
+    if (gate.due(done >= total)) ctx.progress("writing " + image, static_cast<double>(done), static_cast<double>(total));
   };
   // A checkpoint at stage "fit" means every chunk was written and verified before: only the
   // fitting (idempotent) is left to redo.
@@ -232,11 +231,9 @@ Outcome run_wipe_step(StepContext& ctx) {
   o.seed = std::random_device{}();
   o.full_verify = params.value("full_verify", false);
   o.stop = ctx.opts.stop;
-  auto last = std::chrono::steady_clock::now() - std::chrono::seconds(10);
-  o.progress = [&](std::string_view stage, std::uint64_t done, std::uint64_t total) {
-    if (std::chrono::steady_clock::now() - last < std::chrono::seconds(1) && done < total) return;
-    last = std::chrono::steady_clock::now();
-    ctx.progress(std::string(stage), static_cast<double>(done), static_cast<double>(total));
+  o.progress = [&, gate = detail::RateGate(std::chrono::seconds(1))](std::string_view stage, std::uint64_t done,
+                                                                      std::uint64_t total) mutable {
+    if (gate.due(done >= total)) ctx.progress(std::string(stage), static_cast<double>(done), static_cast<double>(total));
   };
   const std::string started = now_rfc3339();
   auto r = overwrite_device(**dev, o);

@@ -125,6 +125,12 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     return *dev;
   }
 
+  // A setting's value, or `fallback` when it is unset (or cannot be read).
+  std::string setting_or(const char* key, std::string fallback) {
+    auto v = state.setting(key);
+    return v && *v ? **v : fallback;
+  }
+
   // A wipe step's evidence becomes signed certificates (one per drive, one for the laptop),
   // stored with the step result in one transaction. Evidence that cannot be certified, or a
   // laptop certificate that did not pass, makes the step failed: fail closed.
@@ -141,14 +147,10 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     ctx.device = (*facts)["device"];
     ctx.donor_batch = (*facts)["donor_batch"];
     ctx.issued_at = now_rfc3339();
-    auto setting = [&](const char* key, std::string fallback) {
-      auto v = state.setting(key);
-      return v && *v ? **v : fallback;
-    };
-    ctx.workshop = setting("workshop_name", "Revive workshop");
-    ctx.operator_name = setting("certificate_operator", "");
+    ctx.workshop = setting_or("workshop_name", "Revive workshop");
+    ctx.operator_name = setting_or("certificate_operator", "");
     // A share of laptops (default 5%) gets an independent check by a second volunteer.
-    const double share = std::clamp(std::strtod(setting("reverify_share", "0.05").c_str(), nullptr), 0.0, 1.0);
+    const double share = std::clamp(std::strtod(setting_or("reverify_share", "0.05").c_str(), nullptr), 0.0, 1.0);
     ctx.reverify_selected = randombytes_uniform(1000000) < static_cast<std::uint32_t>(share * 1000000);
     std::vector<Json> drives;
     const Json evidence = result.is_object() ? result.value("drives", Json::array()) : Json::array();
@@ -349,8 +351,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
           if (b.value("name", std::string()) == p["name"]) donor["donor"] = b.value("donor", std::string());
         }
       }
-      auto ws = state.setting("workshop_name");
-      const Json summary = cert::batch_summary(ws && *ws ? **ws : "Revive workshop", donor, now_rfc3339(), laptops);
+      const Json summary = cert::batch_summary(setting_or("workshop_name", "Revive workshop"), donor, now_rfc3339(), laptops);
       const auto format = req.query.count("format") ? req.query.at("format") : std::string("json");
       Response r;
       if (format == "csv") {

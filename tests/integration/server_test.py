@@ -133,6 +133,18 @@ class ServerFixture(unittest.TestCase):
             self.srv.kill()
         self.tmp.cleanup()
 
+    def import_random_image(self, name, size):
+        """Imports `size` random bytes as image `name` into the server's store; (store, image info)."""
+        store = os.path.join(self.state, "store")
+        img = os.path.join(self.tmp.name, name + ".img")
+        with open(img, "wb") as f:
+            f.write(os.urandom(size))
+        subprocess.run([CTL, "image", "import", "--no-progress", "--store", store, "--name", name, img], check=True,
+                       capture_output=True)
+        info = json.loads(subprocess.run([CTL, "image", "info", "--store", store, "--json", name], check=True,
+                                         capture_output=True, text=True).stdout)
+        return store, info
+
     def login(self):
         make_operator(self.state)
         st, r = call(self.srv, "POST", "/api/v1/login", {"name": "alice", "password": "correct horse battery"})
@@ -269,14 +281,7 @@ class ServerTest(ServerFixture):
     def test_clients_that_reset_mid_chunk_do_not_take_the_server_down(self):
         # A laptop that loses power mid-download resets its connection while the server is in
         # sendfile(2): that must cost one connection, not the server (SIGPIPE).
-        store = os.path.join(self.state, "store")
-        img = os.path.join(self.tmp.name, "big.img")
-        with open(img, "wb") as f:
-            f.write(os.urandom(8 << 20))
-        subprocess.run([CTL, "image", "import", "--no-progress", "--store", store, "--name", "big", img], check=True,
-                       capture_output=True)
-        info = json.loads(subprocess.run([CTL, "image", "info", "--store", store, "--json", "big"], check=True,
-                                         capture_output=True, text=True).stdout)
+        _, info = self.import_random_image("big", 8 << 20)
         sha = next(e["sha256"] for e in info["extents"] if "sha256" in e)
         for i in range(20):
             try:
@@ -293,14 +298,7 @@ class ServerTest(ServerFixture):
         self.assertEqual(call(self.srv, "GET", "/healthz")[0], 200)
 
     def test_chunks_with_curl_range_and_etag(self):
-        store = os.path.join(self.state, "store")
-        img = os.path.join(self.tmp.name, "a.img")
-        with open(img, "wb") as f:
-            f.write(os.urandom(3 << 20))
-        subprocess.run([CTL, "image", "import", "--no-progress", "--store", store, "--name", "a", img], check=True,
-                       capture_output=True)
-        info = json.loads(subprocess.run([CTL, "image", "info", "--store", store, "--json", "a"], check=True,
-                                         capture_output=True, text=True).stdout)
+        store, info = self.import_random_image("a", 3 << 20)
         sha = info["extents"][0]["sha256"]
         path = os.path.join(store, "chunks", sha[:2], sha + ".zst")
         with open(path, "rb") as f:

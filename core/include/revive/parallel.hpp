@@ -65,16 +65,29 @@ class FirstError {
   std::atomic<bool> failed_{false};
 };
 
+/// Says yes at most once per `every` (and whenever `force` is set): the time gate behind every
+/// progress report (image operations, the agent's step progress).
+class RateGate {
+ public:
+  explicit RateGate(std::chrono::milliseconds every) : every_(every) {}
+  bool due(bool force = false) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_ < every_) return false;
+    last_ = now;
+    return true;
+  }
+
+ private:
+  std::chrono::milliseconds every_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
 /// Throttles progress callbacks to ~10 a second and always reports the final state.
 class ProgressThrottle {
  public:
   explicit ProgressThrottle(std::function<void(std::uint64_t, std::uint64_t)> fn) : fn_(std::move(fn)) {}
   void maybe(std::uint64_t done, std::uint64_t total) {
-    if (!fn_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    fn_(done, total);
+    if (fn_ && gate_.due()) fn_(done, total);
   }
   void final(std::uint64_t done, std::uint64_t total) {
     if (fn_) fn_(done, total);
@@ -82,7 +95,7 @@ class ProgressThrottle {
 
  private:
   std::function<void(std::uint64_t, std::uint64_t)> fn_;
-  std::chrono::steady_clock::time_point last_{};
+  RateGate gate_{std::chrono::milliseconds(100)};
 };
 
 /// true when every byte is zero (memcmp against itself shifted: vectorised by libc).
