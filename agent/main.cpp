@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   CLI::App app{"revive-agent: wipes, tests, grades and images a donated laptop for a Revive workshop"};
   app.set_version_flag("--version", std::string("revive-agent ") + REVIVE_VERSION);
   bool simulate = false;
-  std::string root = "/", disk, server, label, server_key;
+  std::string root = "/", disk, server, label, server_key, boot_token, finish_file;
   int long_poll = 25;
   app.add_flag("--simulate", simulate, "Simulated laptop: read --root as its machine, use --disk (a regular file or loop device) as its disk");
   app.add_option("--root", root, "Machine root to read (default /)");
@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--server-key", server_key, "Pinned public key that must sign image manifests (live image: baked in)");
   std::uint64_t max_rate = 0;
   app.add_option("--max-fetch-rate", max_rate, "Cap each image download connection at BYTES/s (slow links)");
+  app.add_option("--finish-action-file", finish_file, "Write the finish step's action (poweroff|reboot) here for the live image's init");
   app.add_option("--label", label, "Prefix for console lines (the demo runs several agents)");
   CLI11_PARSE(app, argc, argv);
 
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (server.empty() && params.server) server = *params.server;
+    if (params.token) boot_token = *params.token;
   } else if (!disk.empty()) {
     // A simulated laptop's disk is a regular file or a loop device (tests), never a real disk.
     struct stat st {};
@@ -79,6 +81,8 @@ int main(int argc, char** argv) {
   o.simulate = simulate;
   o.long_poll_s = long_poll;
   o.max_fetch_rate = max_rate;
+  o.boot_token = boot_token;
+  o.finish_action_file = finish_file;
   if (!server_key.empty()) {
     auto pk = revive::load_public_key(server_key);
     if (!pk) {

@@ -19,6 +19,7 @@
 #include "revive/agent/provision.hpp"
 #include "revive/agent/wipe.hpp"
 #include "revive/encoding.hpp"
+#include "revive/file_util.hpp"
 #include "revive/parallel.hpp"
 
 namespace revive::agent {
@@ -326,6 +327,16 @@ Outcome run_step(StepContext& ctx) {
   if (kind == "certify") return run_certify_step(ctx);
   if (kind == "finish") {
     const std::string action = ctx.step.value("params", Json::object()).value("action", std::string("poweroff"));
+    if (action != "poweroff" && action != "reboot") return {false, Json::object(), "finish action must be \"poweroff\" or \"reboot\""};
+    if (!ctx.opts.finish_action_file.empty()) {
+      // The live image's init reads it once the agent has exited (after the server recorded the result).
+      const std::string line = action + "\n";
+      if (auto w = write_file_atomic(ctx.opts.finish_action_file, std::as_bytes(std::span(line.data(), line.size())),
+                                     ctx.opts.finish_action_file.parent_path());
+          !w) {
+        return {false, Json::object(), "cannot record the finish action: " + w.error().message};
+      }
+    }
     return {true, {{"action", action}, {"simulated", ctx.opts.simulate}}, ""};
   }
   // A kind this agent does not know (a newer server): fail loudly, never report work not done.
@@ -363,7 +374,9 @@ int run_workflow(const RunnerOptions& opts) {
   std::string base;
   auto enrol = [&]() -> bool {
     client.set_token("");
-    auto r = client.post("/api/v1/agents/enrol", {{"identity", id}, {"macs", macs}, {"inventory", inventory}});
+    Json body = {{"identity", id}, {"macs", macs}, {"inventory", inventory}};
+    if (!opts.boot_token.empty()) body["boot_token"] = opts.boot_token;
+    auto r = client.post("/api/v1/agents/enrol", body);
     if (!r) return false;
     if (r->status != 200) {
       opts.log("ERROR: enrolment refused (" + std::to_string(r->status) + "): " + r->body.value("error", std::string()));

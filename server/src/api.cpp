@@ -8,14 +8,17 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 
+#include "boot_script.hpp"
 #include "certificate.hpp"
 #include "certificate_pdf.hpp"
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
+#include "tftp.hpp"
 
 namespace revive::server {
 
@@ -199,6 +202,10 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
       return r;
     }
     if (is("GET", "/chunks/{sha}")) return serve_chunk(req, p["sha"]);
+    // ---- network boot (laptops have no credentials yet: these are public, like TFTP)
+    if (is("GET", "/boot/files/{name}")) return serve_boot_file("tftp", p["name"]);
+    if (is("GET", "/boot/live/{name}")) return serve_boot_file("live", p["name"]);
+    if (is("GET", "/boot/{script}")) return boot_script(req, p["script"]);
     if (is("GET", "/api/v1/public-key")) {
       Response r;
       r.content_type = "text/plain";
@@ -477,7 +484,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     }
     const Json macs = j->value("macs", Json::array());
     if (!macs.is_array() || macs.size() > 64) return error_response(400, "invalid_input", "\"macs\" must be an array");
-    auto r = state.enrol(id, macs, j->value("inventory", Json()));
+    auto r = state.enrol(id, macs, j->value("inventory", Json()), str(*j, "boot_token"));
     if (!r) return from_error(r.error());
     return json_response({{"device_id", r->device_id}, {"agent_token", r->agent_token}, {"new_device", r->new_device},
                           {"protocol", 1}});
@@ -522,6 +529,57 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
                      {"data_chunks", m->data_chunk_count()}, {"created_at", m->created_at}});
     }
     return json_response(out);
+  }
+
+  Response serve_boot_file(const char* area, const std::string& name) {
+    if (opts.boot_dir.empty()) return error_response(404, "not_found", "network boot is not set up on this server (--boot-dir)");
+    const auto dir = opts.boot_dir / area;
+    const int root = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) return error_response(404, "not_found", "no " + dir.string() + " on this server");
+    auto f = boot::open_confined(root, name);
+    ::close(root);
+    if (!f) return from_error(f.error());
+    Response r;
+    r.content_type = "application/octet-stream";
+    r.file = Response::File{f->fd, 0, f->size};
+    return r;
+  }
+
+  Response boot_script(const Request& req, const std::string& script) {
+    Response r;
+    r.content_type = "text/plain";
+    r.headers = {{"Cache-Control", "no-store"}};
+    const std::string suffix = ".ipxe";
+    const auto mac = script.size() > suffix.size() && script.ends_with(suffix)
+                         ? boot::normalise_mac(script.substr(0, script.size() - suffix.size()))
+                         : std::nullopt;
+    if (!mac) {
+      r.status = 404;
+      r.body = boot::ipxe_error_script("no boot script \"" + script.substr(0, 40) + "\": ask for /boot/MAC.ipxe");
+      return r;
+    }
+    auto d = state.boot_decision(*mac);
+    if (!d) return from_error(d.error());
+    if (d->boot_local) {
+      r.body = boot::ipxe_local_disk_script(*mac, d->reason);
+      return r;
+    }
+    struct stat st {};
+    if (opts.boot_dir.empty() || ::stat((opts.boot_dir / "live" / "initrd.img").c_str(), &st) != 0 ||
+        ::stat((opts.boot_dir / "live" / "vmlinuz").c_str(), &st) != 0) {
+      r.body = boot::ipxe_error_script("this server has no live agent image (" + (opts.boot_dir / "live").string() +
+                                       "/vmlinuz and initrd.img): see provisioning/README.md");
+      return r;
+    }
+    auto token = state.issue_boot_token(*mac);
+    if (!token) return from_error(token.error());
+    const std::string host = req.header("host");
+    const bool host_ok = !host.empty() && host.size() < 100 && std::all_of(host.begin(), host.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
+    });
+    if (!host_ok) return error_response(400, "invalid_input", "the Host header must name this server (host[:port])");
+    r.body = boot::ipxe_live_agent_script({"http://" + host, *mac, *token, opts.boot_kernel_args, d->reason});
+    return r;
   }
 
   Response serve_chunk(const Request& req, const std::string& sha_text) {

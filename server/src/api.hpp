@@ -2,6 +2,7 @@
 // The versioned JSON API (/api/v1), health, metrics and chunk serving: routes requests to the
 // state store and the image store. Knows nothing of Beast or Asio.
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,6 +23,11 @@ struct ApiHooks {
 
 struct ApiOptions {
   int max_long_poll_s = 30;
+  /// Network boot: BOOT/tftp (boot binaries, also served at /boot/files/NAME) and BOOT/live
+  /// (the live agent's vmlinuz + initrd.img, at /boot/live/NAME). Empty: no boot routes.
+  std::filesystem::path boot_dir;
+  /// Extra kernel arguments for the live agent ("console=tty0 console=ttyS0,115200").
+  std::string boot_kernel_args;
 };
 
 class Api {

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "api.hpp"
+#include "boot_services.hpp"
 #include "http_server.hpp"
 #include "revive/image_store.hpp"
 #include "state.hpp"
@@ -73,12 +74,80 @@ Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& c
         if (!n || *n <= 0) return bad(key + "." + std::string(sk.str()), "a positive integer");
         cfg.step_stall_timeout_s[std::string(sk.str())] = *n;
       }
+    } else if (key == "boot") {
+      const auto* tbl = v.as_table();
+      if (!tbl) return bad(key, "a table");
+      for (auto&& [bk, bv] : *tbl) {
+        const std::string b(bk.str());
+        const std::string full = "boot." + b;
+        if (b == "proxy_dhcp" || b == "tftp" || b == "secure_boot") {
+          auto f = bv.value<bool>();
+          if (!f) return bad(full, "true or false");
+          (b == "proxy_dhcp" ? cfg.proxy_dhcp : b == "tftp" ? cfg.tftp : cfg.secure_boot) = *f;
+        } else if (b == "dir" || b == "address" || b == "listen" || b == "kernel_args") {
+          auto str = bv.value<std::string>();
+          if (!str) return bad(full, "a string");
+          if (b == "dir") cfg.boot_dir = *str;
+          if (b == "address") cfg.boot_address = *str;
+          if (b == "listen") cfg.boot_listen = *str;
+          if (b == "kernel_args") cfg.boot_kernel_args = *str;
+        } else if (b == "dhcp_port" || b == "pxe_port" || b == "tftp_port") {
+          auto n = bv.value<std::int64_t>();
+          if (!n || *n < 0 || *n > 65535) return bad(full, "a port number");
+          (b == "dhcp_port" ? cfg.dhcp_port : b == "pxe_port" ? cfg.pxe_port : cfg.tftp_port) = static_cast<std::uint16_t>(*n);
+        } else {
+          return make_error(Errc::invalid_input, path.string() + ": unknown setting \"" + full + "\"");
+        }
+      }
     } else {
       return make_error(Errc::invalid_input, path.string() + ": unknown setting \"" + key + "\"");
     }
   }
   return {};
 }
+
+namespace {
+
+// Boot binaries from Debian packages, copied into the TFTP root (a symlink out of the root would
+// be refused by the TFTP server, as it should be). Missing packages are reported, not fatal.
+struct BootBinary {
+  const char* name;
+  const char* source;
+  const char* package;
+};
+constexpr BootBinary kBootBinaries[] = {
+    {"undionly.kpxe", "/usr/lib/ipxe/undionly.kpxe", "ipxe"},
+    {"snponly.efi", "/usr/lib/ipxe/snponly.efi", "ipxe"},
+    {"ipxe.efi", "/usr/lib/ipxe/ipxe.efi", "ipxe"},
+    {"shimx64.efi", "/usr/lib/shim/shimx64.efi.signed", "shim-signed"},
+    {"grubx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
+};
+
+Result<void> prepare_boot_dir(const std::filesystem::path& dir, const std::function<void(const std::string&)>& log) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir / "tftp", ec);
+  if (!ec) fs::create_directories(dir / "live", ec);
+  if (ec) return make_error(Errc::io, "create " + dir.string() + ": " + ec.message());
+  std::string missing;
+  for (const auto& b : kBootBinaries) {
+    const auto to = dir / "tftp" / b.name;
+    if (fs::exists(to, ec)) continue;
+    if (!fs::exists(b.source, ec)) {
+      missing += std::string(missing.empty() ? "" : ", ") + b.name + " (Debian package " + b.package + ")";
+      continue;
+    }
+    fs::copy_file(b.source, to, ec);
+    if (ec) return make_error(Errc::io, std::string("copy ") + b.source + " to " + to.string() + ": " + ec.message());
+  }
+  if (!missing.empty()) log("boot: not available: " + missing);
+  if (!fs::exists(dir / "live" / "vmlinuz", ec) || !fs::exists(dir / "live" / "initrd.img", ec)) {
+    log("boot: no live agent image in " + (dir / "live").string() + " yet: build it with provisioning/build-live-image");
+  }
+  return {};
+}
+
+}  // namespace
 
 struct App::Impl {
   ServerConfig cfg;
@@ -91,6 +160,7 @@ struct App::Impl {
   std::unique_ptr<StateStore> state;
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
+  std::unique_ptr<BootServices> boot;
   bool stopping = false;
 
   explicit Impl(ServerConfig c) : cfg(std::move(c)), pool(std::max(1u, cfg.blocking_threads)) {}
@@ -111,6 +181,7 @@ struct App::Impl {
     std::fprintf(stderr, "revive-server: shutting down (in-flight requests get %d s to finish)\n", cfg.shutdown_grace_s);
     deadline_timer.cancel();
     signals.cancel();
+    if (boot) boot->stop();
     http->shutdown(std::chrono::seconds(cfg.shutdown_grace_s), [this] { io.stop(); });
   }
 };
@@ -150,6 +221,14 @@ Result<void> App::start() {
   };
   ApiOptions ao;
   ao.max_long_poll_s = i.cfg.long_poll_s;
+  if (i.cfg.boot_dir.empty()) i.cfg.boot_dir = i.cfg.state_dir / "boot";
+  auto log = [](const std::string& line) {
+    std::fprintf(stderr, "revive-server: %s\n", line.c_str());
+    std::fflush(stderr);
+  };
+  REVIVE_TRY(prepare_boot_dir(i.cfg.boot_dir, log));
+  ao.boot_dir = i.cfg.boot_dir;
+  ao.boot_kernel_args = i.cfg.boot_kernel_args;
   i.api = std::make_unique<Api>(*i.state, *i.images, i.metrics, hooks, ao);
   HttpOptions ho;
   ho.host = listen->first;
@@ -160,6 +239,26 @@ Result<void> App::start() {
   ho.upload_precheck = [&i](const Request& r) { return i.api->upload_precheck(r); };
   i.http = std::make_unique<HttpServer>(i.io, ho, [&i](Request& r, std::string& route) { return i.api->handle(r, route); }, i.metrics);
   REVIVE_TRY(i.http->start());
+  if (i.cfg.proxy_dhcp || i.cfg.tftp) {
+    BootServiceOptions bo;
+    bo.proxy_dhcp = i.cfg.proxy_dhcp;
+    bo.tftp = i.cfg.tftp;
+    bo.listen_address = i.cfg.boot_listen;
+    bo.dhcp_port = i.cfg.dhcp_port;
+    bo.pxe_port = i.cfg.pxe_port;
+    bo.tftp_port = i.cfg.tftp_port;
+    bo.tftp_root = i.cfg.boot_dir / "tftp";
+    if (!i.cfg.boot_address.empty()) {
+      auto ip = boot::parse_ipv4(i.cfg.boot_address);
+      if (!ip) return ip.error().with_context("boot address");
+      bo.boot.server_ip = *ip;
+    }
+    bo.boot.http_port = i.http->port();
+    bo.boot.secure_boot = i.cfg.secure_boot;
+    bo.log = log;
+    i.boot = std::make_unique<BootServices>(i.io, bo);
+    REVIVE_TRY(i.boot->start());
+  }
   i.state->set_change_listener([&i](std::int64_t device, const Json& snapshot) {
     i.http->notify("device:" + std::to_string(device));
     i.http->publish("device", snapshot.dump());
@@ -175,6 +274,8 @@ Result<void> App::start() {
 }
 
 std::uint16_t App::port() const { return impl_->http->port(); }
+std::uint16_t App::dhcp_port() const { return impl_->boot ? impl_->boot->dhcp_port() : 0; }
+std::uint16_t App::tftp_port() const { return impl_->boot ? impl_->boot->tftp_port() : 0; }
 
 void App::run() { impl_->io.run(); }
 
@@ -192,6 +293,9 @@ int run_server_main(int argc, char** argv) {
   std::optional<std::int64_t> stall;
   std::optional<unsigned> blocking;
   std::vector<std::string> step_stall;
+  bool proxy_dhcp = false, tftp = false, secure_boot = false;
+  std::string boot_dir, boot_address, boot_listen, kernel_args;
+  std::optional<std::uint16_t> dhcp_port, pxe_port, tftp_port;
   cli.add_option("--config", config_file, "TOML configuration file (flags override it)");
   cli.add_option("--state", state_dir, "State directory (database, image store) [state_dir]");
   cli.add_option("--store", store_dir, "Image store directory (default: STATE/store) [store]");
@@ -202,6 +306,16 @@ int run_server_main(int argc, char** argv) {
   cli.add_option("--step-stall-timeout", step_stall, "Per step kind, e.g. wipe=7200 (repeatable) [step_stall_timeout_s]");
   cli.add_option("--shutdown-grace", grace, "Seconds in-flight requests get on SIGTERM (default 10) [shutdown_grace_s]");
   cli.add_option("--blocking-threads", blocking, "Threads for blocking work such as imports (default 2) [blocking_threads]");
+  cli.add_flag("--proxy-dhcp", proxy_dhcp, "Answer PXE and HTTP-boot clients next to the workshop's DHCP server (UDP 67, 4011) [boot.proxy_dhcp]");
+  cli.add_flag("--tftp", tftp, "Serve the boot binaries over TFTP (UDP 69) [boot.tftp]");
+  cli.add_flag("--secure-boot", secure_boot, "UEFI laptops get Debian's signed shim → GRUB → kernel [boot.secure_boot]");
+  cli.add_option("--boot-dir", boot_dir, "Boot files: DIR/tftp and DIR/live (default STATE/boot) [boot.dir]");
+  cli.add_option("--boot-address", boot_address, "IPv4 address laptops reach this server at (default: per interface) [boot.address]");
+  cli.add_option("--boot-listen", boot_listen, "Address the boot services bind (default 0.0.0.0) [boot.listen]");
+  cli.add_option("--boot-kernel-args", kernel_args, "Extra kernel arguments for the live agent [boot.kernel_args]");
+  cli.add_option("--dhcp-port", dhcp_port, "proxyDHCP port (default 67; tests) [boot.dhcp_port]");
+  cli.add_option("--pxe-port", pxe_port, "PXE boot-server port (default 4011; tests) [boot.pxe_port]");
+  cli.add_option("--tftp-port", tftp_port, "TFTP port (default 69; tests) [boot.tftp_port]");
   auto* op = cli.add_subcommand("operator", "Manage operator accounts directly in the state directory");
   auto* op_add = op->add_subcommand("add", "Create an operator (or set a new password); reads the password from stdin");
   std::string op_name;
@@ -229,6 +343,16 @@ int run_server_main(int argc, char** argv) {
   if (stall) cfg.stall_timeout_s = *stall;
   if (grace) cfg.shutdown_grace_s = *grace;
   if (blocking) cfg.blocking_threads = std::max(1u, *blocking);
+  if (proxy_dhcp) cfg.proxy_dhcp = true;
+  if (tftp) cfg.tftp = true;
+  if (secure_boot) cfg.secure_boot = true;
+  if (!boot_dir.empty()) cfg.boot_dir = boot_dir;
+  if (!boot_address.empty()) cfg.boot_address = boot_address;
+  if (!boot_listen.empty()) cfg.boot_listen = boot_listen;
+  if (!kernel_args.empty()) cfg.boot_kernel_args = kernel_args;
+  if (dhcp_port) cfg.dhcp_port = *dhcp_port;
+  if (pxe_port) cfg.pxe_port = *pxe_port;
+  if (tftp_port) cfg.tftp_port = *tftp_port;
   for (const auto& kv : step_stall) {
     const auto eq = kv.find('=');
     std::int64_t secs = 0;
@@ -242,7 +366,8 @@ int run_server_main(int argc, char** argv) {
       return 2;
     }
     cfg.step_stall_timeout_s[kv.substr(0, eq)] = secs;
-  }  if (cfg.state_dir.empty()) {
+  }
+  if (cfg.state_dir.empty()) {
     std::fprintf(stderr, "revive-server: error: no state directory: use --state DIR (or state_dir in --config)\n");
     return 2;
   }

@@ -23,6 +23,15 @@ struct ServerConfig {
   std::map<std::string, std::int64_t> step_stall_timeout_s;
   int shutdown_grace_s = 10;
   unsigned blocking_threads = 2;
+  // ---- network boot ([boot] in the config file)
+  std::filesystem::path boot_dir;  ///< default: state_dir/boot (tftp/ and live/ inside)
+  bool proxy_dhcp = false;         ///< answer PXE/HTTP-boot clients on UDP 67 + 4011
+  bool tftp = false;               ///< serve boot_dir/tftp on UDP 69
+  std::string boot_address;        ///< IPv4 to advertise (default: the interface a request came in on)
+  std::string boot_listen = "0.0.0.0";
+  std::uint16_t dhcp_port = 67, pxe_port = 4011, tftp_port = 69;
+  bool secure_boot = false;        ///< UEFI clients get shim → GRUB instead of iPXE
+  std::string boot_kernel_args = "console=ttyS0,115200 console=tty0";
 };
 
 /// Reads a TOML config file into `cfg` (only the keys present). invalid_input names the key.
@@ -40,6 +49,9 @@ class App {
   Result<void> start();
   /// The bound port.
   std::uint16_t port() const;
+  /// Bound boot-service ports (0 when off).
+  std::uint16_t dhcp_port() const;
+  std::uint16_t tftp_port() const;
   /// Runs until SIGTERM/SIGINT (or stop()); returns after the graceful shutdown.
   void run();
   /// Asks a running server to shut down gracefully (thread-safe).

@@ -75,6 +75,12 @@ CREATE UNIQUE INDEX certificates_cert_id ON certificates(cert_id);
 CREATE TRIGGER certificates_no_update BEFORE UPDATE ON certificates BEGIN SELECT RAISE(ABORT, 'certificates are immutable'); END;
 CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates BEGIN SELECT RAISE(ABORT, 'certificates are immutable'); END;
 )sql",
+    // 4: tokens handed to network-booting laptops in their boot script.
+    R"sql(
+CREATE TABLE boot_tokens(
+  token_hash TEXT PRIMARY KEY, mac TEXT NOT NULL, issued_at INTEGER NOT NULL, used_at INTEGER);
+CREATE INDEX boot_tokens_by_mac ON boot_tokens(mac, issued_at);
+)sql",
 };
 
 Json parse_json_column(const std::string& s) {
@@ -318,13 +324,25 @@ Result<void> StateStore::create_run(std::int64_t device_id) {
   return {};
 }
 
-Result<EnrolResult> StateStore::enrol(const Identity& id, const Json& macs, const Json& inventory) {
+Result<EnrolResult> StateStore::enrol(const Identity& id, const Json& macs, const Json& inventory, const std::string& boot_token) {
   if (id.system_uuid.empty() && id.serial.empty()) {
     return make_error(Errc::invalid_input, "identity needs a system UUID or a serial number");
   }
   const std::int64_t now = clock_();
   TRY_ASSIGN(tx, Transaction::begin(db_));
   EnrolResult out;
+  std::string booted_mac;
+  if (!boot_token.empty()) {
+    TRY_ASSIGN(q, db_.prepare("SELECT mac FROM boot_tokens WHERE token_hash = ?"));
+    TRY_ASSIGN(row, q.bind(token_hash(boot_token)).step());
+    if (!row) {
+      return make_error(Errc::unauthorized,
+                        "the boot token on this laptop's kernel command line was not issued by this server: network-boot it again");
+    }
+    booted_mac = q.text(0);
+    TRY_ASSIGN(u, db_.prepare("UPDATE boot_tokens SET used_at = ? WHERE token_hash = ?"));
+    REVIVE_TRY(u.bind(now, token_hash(boot_token)).run());
+  }
   {
     TRY_ASSIGN(q, db_.prepare("SELECT id FROM devices WHERE system_uuid = ? AND serial = ? AND model = ?"));
     TRY_ASSIGN(row, q.bind(id.system_uuid, id.serial, id.model).step());
@@ -357,9 +375,43 @@ Result<EnrolResult> StateStore::enrol(const Identity& id, const Json& macs, cons
   if (!run) REVIVE_TRY(create_run(out.device_id));
   REVIVE_TRY(log_event(out.device_id, out.new_device ? "enrolled" : "re-enrolled",
                        {{"serial", id.serial}, {"model", id.model}}));
+  if (!booted_mac.empty()) REVIVE_TRY(log_event(out.device_id, "network_boot", {{"mac", booted_mac}}));
   REVIVE_TRY(tx.commit());
   notify(out.device_id);
   return out;
+}
+
+Result<StateStore::BootDecision> StateStore::boot_decision(const std::string& mac) {
+  BootDecision d;
+  TRY_ASSIGN(q, db_.prepare(
+      "SELECT d.id, (SELECT r.state FROM runs r WHERE r.device_id = d.id ORDER BY r.id DESC LIMIT 1) "
+      "FROM devices d, json_each(d.macs) m WHERE lower(m.value) = lower(?) ORDER BY d.last_seen DESC LIMIT 1"));
+  TRY_ASSIGN(row, q.bind(mac).step());
+  if (!row) {
+    d.reason = "a laptop this server has not seen: boot the live agent";
+    return d;
+  }
+  d.device_id = q.int64(0);
+  const std::string run_state = q.is_null(1) ? std::string() : q.text(1);
+  d.boot_local = run_state == "done";
+  d.reason = d.boot_local ? "device " + std::to_string(*d.device_id) + " finished its workflow: boot the local disk"
+                          : "device " + std::to_string(*d.device_id) + " has work left (" + (run_state.empty() ? "no run" : run_state) +
+                                "): boot the live agent";
+  return d;
+}
+
+Result<std::string> StateStore::issue_boot_token(const std::string& mac) {
+  const std::int64_t now = clock_();
+  std::string token = new_token();
+  TRY_ASSIGN(tx, Transaction::begin(db_));
+  // Tokens older than a week, and all but the newest few per MAC, are of no further use.
+  TRY_ASSIGN(d, db_.prepare("DELETE FROM boot_tokens WHERE issued_at < ? OR (mac = ? AND token_hash NOT IN "
+                            "(SELECT token_hash FROM boot_tokens WHERE mac = ? ORDER BY issued_at DESC LIMIT 7))"));
+  REVIVE_TRY(d.bind(now - 7 * 86400, mac, mac).run());
+  TRY_ASSIGN(i, db_.prepare("INSERT INTO boot_tokens(token_hash, mac, issued_at) VALUES (?,?,?)"));
+  REVIVE_TRY(i.bind(token_hash(token), mac, now).run());
+  REVIVE_TRY(tx.commit());
+  return token;
 }
 
 Result<std::int64_t> StateStore::authenticate_agent(std::string_view token) {

@@ -63,7 +63,20 @@ class StateStore {
   // ---- agents ----
   /// Finds or creates the device, records MACs/inventory, issues a new per-boot token (older
   /// tokens of the device stop working), and makes sure it has a workflow run.
-  Result<EnrolResult> enrol(const Identity& id, const Json& macs, const Json& inventory);
+  /// `boot_token` (from the kernel command line of a network-booted agent, may be empty) must be
+  /// one this server issued in a boot script; the boot is then logged with its MAC.
+  Result<EnrolResult> enrol(const Identity& id, const Json& macs, const Json& inventory, const std::string& boot_token = "");
+
+  /// What a network-booting laptop with this MAC should boot: the live agent, or its local disk
+  /// when its newest workflow run is done (so a finished laptop that reboots is not wiped again).
+  struct BootDecision {
+    std::optional<std::int64_t> device_id;
+    bool boot_local = false;
+    std::string reason;
+  };
+  Result<BootDecision> boot_decision(const std::string& mac);
+  /// A fresh single-boot token for a live-agent boot script (stored hashed with the MAC).
+  Result<std::string> issue_boot_token(const std::string& mac);
   /// Device id for an agent token; unauthorized otherwise.
   Result<std::int64_t> authenticate_agent(std::string_view token);
   /// {"state":"step","step":{id,kind,attempt,params,resumed}} | {"state":"waiting",...} |

@@ -22,6 +22,8 @@ struct RunnerOptions {
   std::filesystem::path disk;         ///< the disk tests read and deploy writes (simulation: a regular file)
   std::optional<PublicKey> server_key;  ///< pinned key that must sign image manifests
   std::uint64_t max_fetch_rate = 0;      ///< bytes/s per connection for image chunks (0: no cap)
+  std::string boot_token;                ///< revive.token= from a network boot (sent at enrolment)
+  std::filesystem::path finish_action_file;  ///< where the finish step's action is written for the live image's init
   bool simulate = false;
   int long_poll_s = 25;
   int cpu_test_ms = 1000;             ///< per CPU test phase

@@ -1,0 +1,389 @@
+// Network-boot protocols: DHCP codec and the proxyDHCP decision, TFTP codec, negotiation and the
+// window state machine, confinement of TFTP names, and the iPXE boot scripts.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "boot_script.hpp"
+#include "dhcp.hpp"
+#include "temp_dir.hpp"
+#include "tftp.hpp"
+
+using namespace revive::boot;
+
+namespace {
+
+// A PXE DHCPDISCOVER laid out by hand from RFC 2131 §2 and the PXE 2.1 spec, as a BIOS NIC ROM
+// sends it (fields as seen from an Intel UNDI ROM): no encoder involved.
+std::vector<std::uint8_t> pxe_discover(std::uint16_t arch, const std::string& user_class = "") {
+  std::vector<std::uint8_t> b(236, 0);
+  b[0] = 1;                                  // op BOOTREQUEST
+  b[1] = 1;                                  // htype Ethernet
+  b[2] = 6;                                  // hlen
+  b[4] = 0x48; b[5] = 0x6e; b[6] = 0xd0; b[7] = 0x19;  // xid
+  b[9] = 4;                                  // secs
+  b[10] = 0x80;                              // flags: broadcast
+  const std::uint8_t mac[6] = {0x52, 0x54, 0x00, 0x62, 0x40, 0x01};
+  std::copy(mac, mac + 6, b.begin() + 28);
+  for (std::uint8_t c : {0x63, 0x82, 0x53, 0x63}) b.push_back(c);  // magic cookie
+  auto opt = [&](std::uint8_t code, std::vector<std::uint8_t> v) {
+    b.push_back(code);
+    b.push_back(static_cast<std::uint8_t>(v.size()));
+    b.insert(b.end(), v.begin(), v.end());
+  };
+  opt(53, {1});                                        // DHCPDISCOVER
+  opt(57, {0x05, 0xc0});                               // max message size 1472
+  opt(93, {static_cast<std::uint8_t>(arch >> 8), static_cast<std::uint8_t>(arch)});
+  opt(94, {1, 2, 1});                                  // UNDI 2.1
+  const std::string vc = "PXEClient:Arch:0000" + std::to_string(arch % 10) + ":UNDI:002001";
+  opt(60, std::vector<std::uint8_t>(vc.begin(), vc.end()));
+  std::vector<std::uint8_t> uuid(17, 0xab);
+  uuid[0] = 0;  // type 0 + 16-byte GUID
+  opt(97, uuid);
+  if (!user_class.empty()) opt(77, std::vector<std::uint8_t>(user_class.begin(), user_class.end()));
+  b.push_back(255);
+  return b;
+}
+
+BootConfig cfg() {
+  BootConfig c;
+  c.server_ip = 0x0a4d0002;  // 10.77.0.2
+  c.http_port = 8080;
+  return c;
+}
+
+}  // namespace
+
+TEST(Dhcp, ParsesAHandBuiltPxeDiscover) {
+  auto p = parse_dhcp(pxe_discover(0));
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->xid, 0x486ed019u);
+  EXPECT_EQ(p->secs, 4);
+  EXPECT_EQ(p->flags, 0x8000);
+  EXPECT_EQ(p->mac(), "52:54:00:62:40:01");
+  EXPECT_EQ(p->message_type(), dhcp_msg::discover);
+  EXPECT_EQ(p->option_string(dhcp_opt::vendor_class), "PXEClient:Arch:00000:UNDI:002001");
+  EXPECT_EQ(client_arch(*p), ClientArch::bios);
+}
+
+TEST(Dhcp, EncodeThenParseKeepsEveryField) {
+  DhcpPacket p;
+  p.op = 2;
+  p.xid = 0xdeadbeef;
+  p.yiaddr = 0x0a000064;
+  p.siaddr = 0x0a000002;
+  p.chaddr = {1, 2, 3, 4, 5, 6};
+  p.file = "undionly.kpxe";
+  p.sname = "10.0.0.2";
+  p.options[dhcp_opt::message_type] = {dhcp_msg::offer};
+  p.set_option_u32(dhcp_opt::server_id, 0x0a000002);
+  p.set_option(dhcp_opt::vendor_class, std::string("PXEClient"));
+  p.set_option(dhcp_opt::bootfile, std::string(300, 'x'));  // longer than one option: RFC 3396 split
+  const auto bytes = encode_dhcp(p);
+  EXPECT_GE(bytes.size(), 300u);
+  EXPECT_EQ(bytes[240], dhcp_opt::message_type);  // message type first, right after the cookie
+  auto q = parse_dhcp(bytes);
+  ASSERT_TRUE(q) << q.error().message;
+  EXPECT_EQ(q->xid, p.xid);
+  EXPECT_EQ(q->yiaddr, p.yiaddr);
+  EXPECT_EQ(q->siaddr, p.siaddr);
+  EXPECT_EQ(q->file, "undionly.kpxe");
+  EXPECT_EQ(q->sname, "10.0.0.2");
+  EXPECT_EQ(q->options, p.options);
+}
+
+TEST(Dhcp, ReadsOptionsFromOverloadedFileAndSnameFields) {
+  auto b = pxe_discover(7);
+  // Put option 66 into the file field (offset 108) and option 12 into sname (offset 44).
+  b[108] = 66; b[109] = 3; b[110] = 'a'; b[111] = 'b'; b[112] = 'c'; b[113] = 255;
+  b[44] = 12; b[45] = 2; b[46] = 'h'; b[47] = 'x'; b[48] = 255;
+  b.pop_back();  // END
+  b.insert(b.end(), {52, 1, 3, 255});
+  auto p = parse_dhcp(b);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->option_string(66), "abc");
+  EXPECT_EQ(p->option_string(12), "hx");
+  EXPECT_TRUE(p->file.empty());
+  EXPECT_EQ(client_arch(*p), ClientArch::uefi_x64);
+}
+
+TEST(Dhcp, RefusesMalformedPackets) {
+  auto b = pxe_discover(0);
+  EXPECT_FALSE(parse_dhcp(std::span(b.data(), 200)));  // short header
+  auto no_cookie = b;
+  no_cookie[236] = 0;
+  EXPECT_FALSE(parse_dhcp(no_cookie));
+  auto overrun = b;
+  overrun.pop_back();
+  overrun.insert(overrun.end(), {60, 200, 'x'});  // claims 200 bytes, has 1
+  auto r = parse_dhcp(overrun);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("claims 200 bytes"), std::string::npos);
+  auto hlen = b;
+  hlen[2] = 17;
+  EXPECT_FALSE(parse_dhcp(hlen));
+  auto bad_overload = b;
+  bad_overload.pop_back();
+  bad_overload.insert(bad_overload.end(), {52, 1, 9, 255});
+  EXPECT_FALSE(parse_dhcp(bad_overload));
+}
+
+TEST(ProxyDhcp, BiosRomGetsUndionlyWithoutAnAddress) {
+  auto req = parse_dhcp(pxe_discover(0));
+  ASSERT_TRUE(req);
+  auto d = proxy_dhcp_reply(*req, cfg(), false);
+  ASSERT_TRUE(d.reply) << d.why;
+  const auto& r = *d.reply;
+  EXPECT_EQ(r.op, 2);
+  EXPECT_EQ(r.xid, req->xid);
+  EXPECT_EQ(r.yiaddr, 0u) << "a proxy never hands out addresses";
+  EXPECT_EQ(r.siaddr, 0x0a4d0002u);
+  EXPECT_EQ(r.file, "undionly.kpxe");
+  EXPECT_EQ(r.message_type(), dhcp_msg::offer);
+  EXPECT_EQ(r.option_string(dhcp_opt::vendor_class), "PXEClient");
+  EXPECT_EQ(r.options.at(dhcp_opt::server_id), (std::vector<std::uint8_t>{10, 77, 0, 2}));
+  EXPECT_EQ(r.options.at(dhcp_opt::client_uuid), req->options.at(dhcp_opt::client_uuid)) << "PXE: echo option 97";
+  EXPECT_EQ(r.options.at(dhcp_opt::vendor_specific), (std::vector<std::uint8_t>{6, 1, 8, 255}));
+  EXPECT_FALSE(r.options.count(dhcp_opt::lease_time));
+  EXPECT_FALSE(r.options.count(dhcp_opt::router));
+}
+
+TEST(ProxyDhcp, BootFileFollowsTheArchitecture) {
+  for (auto [arch, want] : std::vector<std::pair<std::uint16_t, std::string>>{{7, "snponly.efi"}, {9, "snponly.efi"}}) {
+    auto d = proxy_dhcp_reply(*parse_dhcp(pxe_discover(arch)), cfg(), false);
+    ASSERT_TRUE(d.reply) << d.why;
+    EXPECT_EQ(d.reply->file, want) << arch;
+  }
+  auto secure = cfg();
+  secure.secure_boot = true;
+  EXPECT_EQ(proxy_dhcp_reply(*parse_dhcp(pxe_discover(7)), secure, false).reply->file, "shimx64.efi");
+  EXPECT_EQ(proxy_dhcp_reply(*parse_dhcp(pxe_discover(0)), secure, false).reply->file, "undionly.kpxe");
+  // ARM64 UEFI: nothing to offer, so no answer (the real DHCP server's offer stands alone).
+  auto arm = proxy_dhcp_reply(*parse_dhcp(pxe_discover(11)), cfg(), false);
+  EXPECT_FALSE(arm.reply);
+  EXPECT_NE(arm.why.find("ARM64"), std::string::npos);
+}
+
+TEST(ProxyDhcp, IpxeGetsItsBootScriptUrl) {
+  auto d = proxy_dhcp_reply(*parse_dhcp(pxe_discover(0, "iPXE")), cfg(), false);
+  ASSERT_TRUE(d.reply) << d.why;
+  EXPECT_EQ(d.reply->file, "http://10.77.0.2:8080/boot/52-54-00-62-40-01.ipxe");
+}
+
+TEST(ProxyDhcp, HttpBootClientGetsAUrlAndHttpClientVendorClass) {
+  auto p = *parse_dhcp(pxe_discover(16));
+  p.set_option(dhcp_opt::vendor_class, std::string("HTTPClient:Arch:00016:UNDI:003001"));
+  auto d = proxy_dhcp_reply(p, cfg(), false);
+  ASSERT_TRUE(d.reply) << d.why;
+  EXPECT_EQ(d.reply->file, "http://10.77.0.2:8080/boot/files/snponly.efi");
+  EXPECT_EQ(d.reply->option_string(dhcp_opt::vendor_class), "HTTPClient");
+  EXPECT_FALSE(d.reply->options.count(dhcp_opt::vendor_specific)) << "PXE vendor options are for PXE clients";
+}
+
+TEST(ProxyDhcp, IgnoresEverythingThatIsNotABootingClient) {
+  auto plain = *parse_dhcp(pxe_discover(0));
+  plain.options.erase(dhcp_opt::vendor_class);
+  EXPECT_FALSE(proxy_dhcp_reply(plain, cfg(), false).reply);
+  auto phone = plain;
+  phone.set_option(dhcp_opt::vendor_class, std::string("android-dhcp-13"));
+  EXPECT_FALSE(proxy_dhcp_reply(phone, cfg(), false).reply);
+  auto release = *parse_dhcp(pxe_discover(0));
+  release.options[dhcp_opt::message_type] = {dhcp_msg::release};
+  EXPECT_FALSE(proxy_dhcp_reply(release, cfg(), false).reply);
+  auto reply = *parse_dhcp(pxe_discover(0));
+  reply.op = 2;
+  EXPECT_FALSE(proxy_dhcp_reply(reply, cfg(), false).reply);
+  // A REQUEST to the router (server id = router) is the router's business.
+  auto req_router = *parse_dhcp(pxe_discover(0));
+  req_router.options[dhcp_opt::message_type] = {dhcp_msg::request};
+  req_router.set_option_u32(dhcp_opt::server_id, 0x0a4d0001);
+  EXPECT_FALSE(proxy_dhcp_reply(req_router, cfg(), false).reply);
+}
+
+TEST(ProxyDhcp, Port4011RequestGetsAnAck) {
+  auto p = *parse_dhcp(pxe_discover(7));
+  p.options[dhcp_opt::message_type] = {dhcp_msg::request};
+  p.ciaddr = 0x0a4d0064;
+  auto d = proxy_dhcp_reply(p, cfg(), true);
+  ASSERT_TRUE(d.reply) << d.why;
+  EXPECT_EQ(d.reply->message_type(), dhcp_msg::ack);
+  EXPECT_EQ(d.reply->ciaddr, 0x0a4d0064u);
+  EXPECT_EQ(d.reply->file, "snponly.efi");
+}
+
+TEST(ProxyDhcp, AddressesParseAndPrint) {
+  EXPECT_EQ(*parse_ipv4("10.77.0.2"), 0x0a4d0002u);
+  EXPECT_EQ(ip_to_string(0xc0a80101), "192.168.1.1");
+  for (const char* bad : {"", "10.0.0", "10.0.0.256", "1.2.3.4.5", "a.b.c.d", "10..0.1", "10.0.0.1 "}) {
+    EXPECT_FALSE(parse_ipv4(bad)) << bad;
+  }
+}
+
+// ---- TFTP
+
+TEST(Tftp, ParsesAReadRequestWithOptions) {
+  // RFC 2347 §2 layout: opcode 1, "file\0", "octet\0", then name\0value\0 pairs.
+  const std::string raw = std::string("\x00\x01", 2) + "boot/undionly.kpxe" + '\0' + "OCTET" + '\0' + "blksize" + '\0' + "1432" + '\0' +
+                          "tsize" + '\0' + "0" + '\0' + "windowsize" + '\0' + "16" + '\0';
+  auto r = parse_tftp_request(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->opcode, tftp_op::rrq);
+  EXPECT_EQ(r->filename, "boot/undionly.kpxe");
+  EXPECT_EQ(r->mode, "octet");
+  ASSERT_EQ(r->options.size(), 3u);
+  EXPECT_EQ(r->options[0], (std::pair<std::string, std::string>{"blksize", "1432"}));
+  auto n = negotiate_tftp(*r, 123456, TftpLimits{});
+  EXPECT_EQ(n.blksize, 1432);
+  EXPECT_EQ(n.windowsize, 16);
+  EXPECT_EQ(n.oack, (std::vector<std::pair<std::string, std::string>>{{"blksize", "1432"}, {"tsize", "123456"}, {"windowsize", "16"}}));
+  const auto oack = encode_tftp_oack(n.oack);
+  const std::string want = std::string("\x00\x06", 2) + "blksize" + '\0' + "1432" + '\0' + "tsize" + '\0' + "123456" + '\0' +
+                           "windowsize" + '\0' + "16" + '\0';
+  EXPECT_EQ(std::string(oack.begin(), oack.end()), want);
+}
+
+TEST(Tftp, NegotiationLowersAndIgnores) {
+  TftpRequest r{tftp_op::rrq, "f", "octet", {{"blksize", "65464"}, {"windowsize", "9999"}, {"timeout", "0"}, {"bogus", "1"}, {"blksize", "x"}}};
+  auto n = negotiate_tftp(r, 10, TftpLimits{});
+  EXPECT_EQ(n.blksize, 1468);
+  EXPECT_EQ(n.windowsize, 64);
+  EXPECT_EQ(n.timeout_ms, 1000u);
+  EXPECT_EQ(n.oack.size(), 2u) << "timeout 0, an unknown option and a malformed value are left out";
+  TftpRequest plain{tftp_op::rrq, "f", "octet", {}};
+  EXPECT_TRUE(negotiate_tftp(plain, 10, TftpLimits{}).oack.empty()) << "RFC 1350 client: no OACK";
+  TftpRequest small{tftp_op::rrq, "f", "octet", {{"blksize", "7"}}};
+  EXPECT_EQ(negotiate_tftp(small, 10, TftpLimits{}).blksize, 512) << "below the RFC 2348 minimum: ignored";
+}
+
+TEST(Tftp, RefusesMalformedRequests) {
+  auto parse = [](const std::string& raw) { return parse_tftp_request(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size())); };
+  EXPECT_FALSE(parse(std::string("\x00\x01", 2)));
+  EXPECT_FALSE(parse(std::string("\x00\x03", 2) + "f" + '\0' + "octet" + '\0'));        // DATA on port 69
+  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + "f" + '\0' + "octet"));               // no final NUL
+  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + '\0' + "octet" + '\0'));              // no name
+  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + "f" + '\0' + "binary" + '\0'));       // bad mode
+  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + "f" + '\0' + "octet" + '\0' + "blksize" + '\0'));  // option without value
+  auto wrq = parse(std::string("\x00\x02", 2) + "f" + '\0' + "octet" + '\0');
+  ASSERT_TRUE(wrq);
+  EXPECT_EQ(wrq->opcode, tftp_op::wrq);  // parsed, then refused by the read-only server
+}
+
+TEST(Tftp, LockStepSenderAcksEachBlockAndIgnoresDuplicates) {
+  TftpNegotiated n;  // 512, window 1, no OACK
+  TftpSender s(1024, n);
+  EXPECT_EQ(s.total_blocks(), 3u) << "1024 bytes = two full blocks and an empty last one";
+  EXPECT_EQ(s.window(), std::vector<std::uint64_t>{1});
+  EXPECT_EQ(s.on_ack(1), TftpSender::Ack::advanced);
+  EXPECT_EQ(s.on_ack(1), TftpSender::Ack::duplicate) << "no Sorcerer's Apprentice";
+  EXPECT_EQ(s.window(), std::vector<std::uint64_t>{2});
+  EXPECT_EQ(s.on_ack(2), TftpSender::Ack::advanced);
+  EXPECT_EQ(s.extent(3), (std::pair<std::uint64_t, std::size_t>{1024, 0}));
+  EXPECT_EQ(s.on_ack(3), TftpSender::Ack::done);
+  EXPECT_TRUE(s.done());
+}
+
+TEST(Tftp, WindowedSenderResendsFromTheLastAckAndGivesUp) {
+  TftpNegotiated n;
+  n.blksize = 100;
+  n.windowsize = 4;
+  n.retries = 2;
+  n.oack = {{"windowsize", "4"}};
+  TftpSender s(1050, n);  // 11 blocks: 10 full + 50 bytes
+  EXPECT_TRUE(s.awaiting_oack_ack());
+  EXPECT_TRUE(s.window().empty());
+  EXPECT_EQ(s.on_ack(1), TftpSender::Ack::duplicate) << "only ACK 0 confirms the OACK";
+  EXPECT_EQ(s.on_ack(0), TftpSender::Ack::advanced);
+  EXPECT_EQ(s.window(), (std::vector<std::uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(s.on_ack(2), TftpSender::Ack::advanced) << "block 3 was lost: the client acks 2";
+  EXPECT_EQ(s.window(), (std::vector<std::uint64_t>{3, 4, 5, 6}));
+  EXPECT_EQ(s.on_ack(9), TftpSender::Ack::duplicate) << "outside the window";
+  EXPECT_TRUE(s.on_timeout());
+  EXPECT_TRUE(s.on_timeout());
+  EXPECT_FALSE(s.on_timeout()) << "retries used up";
+  EXPECT_EQ(s.extent(11), (std::pair<std::uint64_t, std::size_t>{1000, 50}));
+}
+
+TEST(Tftp, BlockNumbersRollOverPast65535) {
+  TftpNegotiated n;
+  n.blksize = 8;
+  n.windowsize = 2;
+  TftpSender s(8ull * 70000, n);
+  for (std::uint64_t b = 2; b < 65536; b += 2) ASSERT_EQ(s.on_ack(TftpSender::wire(b)), TftpSender::Ack::advanced) << b;
+  EXPECT_EQ(s.on_ack(65535), TftpSender::Ack::advanced);
+  EXPECT_EQ(s.window(), (std::vector<std::uint64_t>{65536, 65537}));
+  EXPECT_EQ(TftpSender::wire(65536), 0);
+  EXPECT_EQ(s.on_ack(1), TftpSender::Ack::advanced) << "wire block 1 after the rollover is block 65537";
+  EXPECT_EQ(s.window().front(), 65538u);
+}
+
+TEST(Tftp, OpensOnlyInsideTheRoot) {
+  revive::test::TempDir t;
+  namespace fs = std::filesystem;
+  fs::create_directories(t.path() / "root/sub");
+  fs::create_directories(t.path() / "outside");
+  std::ofstream(t.path() / "root/undionly.kpxe") << "ipxe";
+  std::ofstream(t.path() / "root/sub/grub.cfg") << "cfg";
+  std::ofstream(t.path() / "outside/secret") << "secret";
+  fs::create_symlink("../outside/secret", t.path() / "root/escape");
+  fs::create_symlink("sub/grub.cfg", t.path() / "root/inside-link");
+  const int root = ::open((t.path() / "root").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(root, 0);
+  auto ok = [&](const std::string& name, std::uint64_t size) {
+    auto f = open_confined(root, name);
+    ASSERT_TRUE(f) << name << ": " << f.error().message;
+    EXPECT_EQ(f->size, size) << name;
+    ::close(f->fd);
+  };
+  ok("undionly.kpxe", 4);
+  ok("/undionly.kpxe", 4);
+  ok("sub\\grub.cfg", 3);  // Windows-style clients
+  ok("inside-link", 3);    // a symlink that stays inside is fine
+  for (const char* bad : {"../outside/secret", "sub/../../outside/secret", "escape", "/../outside/secret", "..\\outside\\secret"}) {
+    auto f = open_confined(root, bad);
+    ASSERT_FALSE(f) << bad;
+    EXPECT_EQ(f.error().code, revive::Errc::invalid_input) << bad << ": " << f.error().message;
+  }
+  EXPECT_EQ(open_confined(root, "missing").error().code, revive::Errc::not_found);
+  EXPECT_EQ(open_confined(root, "sub").error().code, revive::Errc::not_found) << "directories are not files";
+  EXPECT_FALSE(open_confined(root, ""));
+  EXPECT_FALSE(open_confined(root, "/"));
+  ::close(root);
+}
+
+// ---- boot scripts
+
+TEST(BootScript, MacsAreNormalised) {
+  EXPECT_EQ(normalise_mac("52-54-00-AB-cd-01"), "52:54:00:ab:cd:01");
+  EXPECT_EQ(normalise_mac("52:54:00:ab:cd:01"), "52:54:00:ab:cd:01");
+  for (const char* bad : {"", "52-54-00-ab-cd", "52-54-00-ab-cd-0g", "52_54_00_ab_cd_01", "52-54-00-ab-cd-01-02", "../../etc/pa"}) {
+    EXPECT_FALSE(normalise_mac(bad)) << bad;
+  }
+}
+
+TEST(BootScript, LiveAgentScriptCarriesServerTokenAndInitrdName) {
+  const auto s = ipxe_live_agent_script({"http://10.77.0.2:8080", "52:54:00:ab:cd:01", "tok_EN-1", "console=ttyS0", "new laptop"});
+  EXPECT_EQ(s.rfind("#!ipxe\n", 0), 0u);
+  EXPECT_NE(s.find("kernel http://10.77.0.2:8080/boot/live/vmlinuz initrd=initrd.img revive.agent=1 revive.server=http://10.77.0.2:8080 "
+                   "revive.token=tok_EN-1 revive.mac=52:54:00:ab:cd:01 console=ttyS0 || goto failed\n"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("initrd --name initrd.img http://10.77.0.2:8080/boot/live/initrd.img"), std::string::npos);
+  EXPECT_NE(s.find("sanboot --no-describe --drive 0x80"), std::string::npos) << "a failed load falls back to the disk";
+}
+
+TEST(BootScript, OperatorTextCannotInjectCommands) {
+  const auto s = ipxe_live_agent_script({"http://h:1", "52:54:00:ab:cd:01", "t", "quiet\nshell ${x}", "a\nchain http://evil/"});
+  EXPECT_EQ(s.find("\nshell"), std::string::npos);
+  EXPECT_EQ(s.find("\nchain"), std::string::npos);
+  EXPECT_EQ(s.find("${x}"), std::string::npos);
+}
+
+TEST(BootScript, FinishedLaptopBootsItsDisk) {
+  const auto s = ipxe_local_disk_script("52:54:00:ab:cd:01", "device 3 finished its workflow");
+  EXPECT_NE(s.find("iseq ${platform} efi && exit"), std::string::npos);
+  EXPECT_NE(s.find("sanboot --no-describe --drive 0x80"), std::string::npos);
+  EXPECT_EQ(s.find("kernel"), std::string::npos);
+}
