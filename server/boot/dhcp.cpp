@@ -133,15 +133,26 @@ Result<DhcpPacket> parse_dhcp(std::span<const std::uint8_t> b) {
       return make_error(Errc::invalid_input, "DHCP option 52 (overload) must be one byte of 1, 2 or 3");
     }
     overload = it->second[0];
+    p.options.erase(it);  // a framing detail, not an option of the packet's meaning
   }
   // RFC 2131 §4.1: with overload the file field, then the sname field, carry further options.
+  auto read_overloaded = [&](std::span<const std::uint8_t> area, const char* where) -> Result<void> {
+    std::map<std::uint8_t, std::vector<std::uint8_t>> more;
+    REVIVE_TRY(read_options(area, where, more));
+    more.erase(dhcp_opt::overload);  // cannot overload again
+    for (auto& [code, v] : more) {
+      auto& into = p.options[code];
+      into.insert(into.end(), v.begin(), v.end());
+    }
+    return {};
+  };
   if (overload & 1) {
-    REVIVE_TRY(read_options(file, "file field", p.options));
+    REVIVE_TRY(read_overloaded(file, "file field"));
   } else {
     p.file = field_string(file);
   }
   if (overload & 2) {
-    REVIVE_TRY(read_options(sname, "sname field", p.options));
+    REVIVE_TRY(read_overloaded(sname, "sname field"));
   } else {
     p.sname = field_string(sname);
   }

@@ -192,8 +192,14 @@ TftpSender::Ack TftpSender::on_ack(std::uint16_t wire_block) {
     if (wire(b) == wire_block) {
       acked_ = b;
       tries_ = 0;
+      resent_for_duplicate_ = false;
       return done() ? Ack::done : Ack::advanced;
     }
+  }
+  if (windowsize_ > 1 && wire_block == wire(acked_) && !resent_for_duplicate_) {
+    resent_for_duplicate_ = true;
+    ++retransmits_;
+    return Ack::resend;
   }
   return Ack::duplicate;
 }

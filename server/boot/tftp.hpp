@@ -86,9 +86,11 @@ class TftpSender {
   std::pair<std::uint64_t, std::size_t> extent(std::uint64_t block) const;
   static std::uint16_t wire(std::uint64_t block) { return static_cast<std::uint16_t>(block & 0xffff); }
 
-  enum class Ack { advanced, duplicate, done };
-  /// An ACK with a wire block number. Duplicates and stale ACKs change nothing (no Sorcerer's
-  /// Apprentice); an ACK inside the window moves it.
+  enum class Ack { advanced, duplicate, resend, done };
+  /// An ACK with a wire block number. An ACK inside the window moves it (advanced: send the
+  /// next window). With a window above 1, the first repeat of the last acknowledged block means
+  /// the client lost the window's first block (RFC 7440 §4): resend the window once. Further
+  /// repeats and stale ACKs change nothing (no Sorcerer's Apprentice); the timer recovers.
   Ack on_ack(std::uint16_t wire_block);
   /// The timer fired without progress: false once the retries are used up.
   bool on_timeout();
@@ -105,6 +107,7 @@ class TftpSender {
   unsigned tries_ = 0;
   unsigned max_tries_ = 5;
   unsigned retransmits_ = 0;
+  bool resent_for_duplicate_ = false;
 };
 
 /// Opens `name` for reading inside `root` and nowhere else: "\\" is read as "/", a leading "/"

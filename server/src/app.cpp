@@ -123,7 +123,7 @@ constexpr BootBinary kBootBinaries[] = {
     {"grubx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
 };
 
-Result<void> prepare_boot_dir(const std::filesystem::path& dir, const std::function<void(const std::string&)>& log) {
+Result<void> prepare_boot_dir(const std::filesystem::path& dir, bool report, const std::function<void(const std::string&)>& log) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir / "tftp", ec);
@@ -140,6 +140,7 @@ Result<void> prepare_boot_dir(const std::filesystem::path& dir, const std::funct
     fs::copy_file(b.source, to, ec);
     if (ec) return make_error(Errc::io, std::string("copy ") + b.source + " to " + to.string() + ": " + ec.message());
   }
+  if (!report) return {};
   if (!missing.empty()) log("boot: not available: " + missing);
   if (!fs::exists(dir / "live" / "vmlinuz", ec) || !fs::exists(dir / "live" / "initrd.img", ec)) {
     log("boot: no live agent image in " + (dir / "live").string() + " yet: build it with provisioning/build-live-image");
@@ -226,7 +227,7 @@ Result<void> App::start() {
     std::fprintf(stderr, "revive-server: %s\n", line.c_str());
     std::fflush(stderr);
   };
-  REVIVE_TRY(prepare_boot_dir(i.cfg.boot_dir, log));
+  REVIVE_TRY(prepare_boot_dir(i.cfg.boot_dir, i.cfg.proxy_dhcp || i.cfg.tftp, log));
   ao.boot_dir = i.cfg.boot_dir;
   ao.boot_kernel_args = i.cfg.boot_kernel_args;
   i.api = std::make_unique<Api>(*i.state, *i.images, i.metrics, hooks, ao);
@@ -258,6 +259,8 @@ Result<void> App::start() {
     bo.log = log;
     i.boot = std::make_unique<BootServices>(i.io, bo);
     REVIVE_TRY(i.boot->start());
+    log("boot services: proxyDHCP " + (i.cfg.proxy_dhcp ? "on ports " + std::to_string(i.boot->dhcp_port()) + " and " + std::to_string(i.boot->pxe_port()) : std::string("off")) +
+        ", TFTP " + (i.cfg.tftp ? "on port " + std::to_string(i.boot->tftp_port()) + " from " + bo.tftp_root.string() : std::string("off")));
   }
   i.state->set_change_listener([&i](std::int64_t device, const Json& snapshot) {
     i.http->notify("device:" + std::to_string(device));

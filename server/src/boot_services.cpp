@@ -232,6 +232,9 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
         }
         switch (self->sender.on_ack(reply->block)) {
           case boot::TftpSender::Ack::done: return self->end(true, "");
+          case boot::TftpSender::Ack::resend:
+            ++self->owner->counters.tftp_retransmits;
+            [[fallthrough]];
           case boot::TftpSender::Ack::advanced:
             self->send_window();
             self->arm_timer();

@@ -385,7 +385,7 @@ Result<StateStore::BootDecision> StateStore::boot_decision(const std::string& ma
   BootDecision d;
   TRY_ASSIGN(q, db_.prepare(
       "SELECT d.id, (SELECT r.state FROM runs r WHERE r.device_id = d.id ORDER BY r.id DESC LIMIT 1) "
-      "FROM devices d, json_each(d.macs) m WHERE lower(m.value) = lower(?) ORDER BY d.last_seen DESC LIMIT 1"));
+      "FROM devices d, json_each(d.macs) m WHERE lower(m.value) = lower(?) ORDER BY d.last_seen DESC, d.id DESC LIMIT 1"));
   TRY_ASSIGN(row, q.bind(mac).step());
   if (!row) {
     d.reason = "a laptop this server has not seen: boot the live agent";

@@ -6,10 +6,21 @@ import threading
 import urllib.request
 
 
-def start_server(server_bin, state, port=0):
-    """Starts revive-server on 127.0.0.1 (port 0: any free port); returns (process, port)."""
-    p = subprocess.Popen([server_bin, "--state", state, "--listen", f"127.0.0.1:{port}"], stderr=subprocess.PIPE, text=True)
-    port = int(re.search(r"port (\d+)", p.stderr.readline()).group(1))
+def start_server(server_bin, state, port=0, extra=(), startup_lines=None):
+    """Starts revive-server on 127.0.0.1 (port 0: any free port); returns (process, port).
+    Lines logged before "listening" are appended to `startup_lines` when given."""
+    p = subprocess.Popen([server_bin, "--state", state, "--listen", f"127.0.0.1:{port}", *extra],
+                         stderr=subprocess.PIPE, text=True)
+    while True:
+        line = p.stderr.readline()
+        if not line:
+            raise RuntimeError("revive-server exited during startup")
+        m = re.search(r"listening on .* port (\d+)", line)
+        if m:
+            break
+        if startup_lines is not None:
+            startup_lines.append(line.rstrip())
+    port = int(m.group(1))
     threading.Thread(target=p.stderr.read, daemon=True).start()
     return p, port
 

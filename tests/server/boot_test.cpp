@@ -108,6 +108,13 @@ TEST(Dhcp, ReadsOptionsFromOverloadedFileAndSnameFields) {
   EXPECT_EQ(p->option_string(12), "hx");
   EXPECT_TRUE(p->file.empty());
   EXPECT_EQ(client_arch(*p), ClientArch::uefi_x64);
+  EXPECT_FALSE(p->options.count(dhcp_opt::overload)) << "framing, not content: re-encoding must not repeat it";
+  // Found by dhcp_fuzz: an overload option repeated inside the file field was joined to the
+  // first one, and the re-encoded packet no longer parsed.
+  b[113] = 52; b[114] = 1; b[115] = 3; b[116] = 255;
+  auto again = parse_dhcp(b);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(parse_dhcp(encode_dhcp(*again)));
 }
 
 TEST(Dhcp, RefusesMalformedPackets) {
@@ -300,6 +307,8 @@ TEST(Tftp, WindowedSenderResendsFromTheLastAckAndGivesUp) {
   EXPECT_EQ(s.on_ack(2), TftpSender::Ack::advanced) << "block 3 was lost: the client acks 2";
   EXPECT_EQ(s.window(), (std::vector<std::uint64_t>{3, 4, 5, 6}));
   EXPECT_EQ(s.on_ack(9), TftpSender::Ack::duplicate) << "outside the window";
+  EXPECT_EQ(s.on_ack(2), TftpSender::Ack::resend) << "block 3 lost again: the client repeats ACK 2";
+  EXPECT_EQ(s.on_ack(2), TftpSender::Ack::duplicate) << "only once per window";
   EXPECT_TRUE(s.on_timeout());
   EXPECT_TRUE(s.on_timeout());
   EXPECT_FALSE(s.on_timeout()) << "retries used up";
