@@ -266,4 +266,22 @@ Json identity_of(const Json& inv) {
   return {{"system_uuid", s("uuid")}, {"serial", s("serial")}, {"model", model}, {"vendor", s("vendor")}};
 }
 
+std::optional<std::string> pick_internal_disk(const Json& inventory) {
+  // NVMe first (the system disk of nearly every laptop that has one), then SATA, then eMMC;
+  // never removable or USB-attached media (the volunteer's stick, an external drive).
+  std::optional<std::string> best;
+  int best_rank = 99;
+  for (const auto& d : inventory.value("disks", Json::array())) {
+    if (!d.is_object() || !d.value("name", Json()).is_string()) continue;
+    if (d.value("removable", Json(false)) == Json(true)) continue;
+    const std::string transport = d.value("transport", Json("")).is_string() ? d["transport"].get<std::string>() : "";
+    const int rank = transport == "NVMe" ? 0 : transport == "SATA" ? 1 : transport == "eMMC" ? 2 : 99;
+    const Json size = d.value("size_bytes", Json());
+    if (rank >= best_rank || !size.is_number_integer() || size.get<long long>() <= 0) continue;
+    best_rank = rank;
+    best = d["name"].get<std::string>();
+  }
+  return best;
+}
+
 }  // namespace revive::agent

@@ -355,10 +355,19 @@ Outcome run_step_guarded(StepContext& ctx) {
 
 }  // namespace
 
-int run_workflow(const RunnerOptions& opts) {
+int run_workflow(const RunnerOptions& given) {
+  RunnerOptions opts = given;
   auto stopped = [&] { return opts.stop && opts.stop->load(); };
   opts.log("Revive agent " REVIVE_VERSION " | server " + opts.server + (opts.simulate ? " | SIMULATION" : ""));
   const Json inventory = collect_inventory(*opts.root, *opts.exec);
+  if (opts.disk.empty() && !opts.simulate) {
+    if (auto name = pick_internal_disk(inventory)) {
+      opts.disk = "/dev/" + *name;
+      opts.log("disk: " + opts.disk.string());
+    } else {
+      opts.log("no internal disk found: steps that need one will fail");
+    }
+  }
   const Json id = identity_of(inventory);
   if (id["serial"].get<std::string>().empty() && id["system_uuid"].get<std::string>().empty()) {
     opts.log("ERROR: this laptop has neither a serial number nor a system UUID in its firmware: cannot enrol it");

@@ -128,3 +128,19 @@ TEST(Inventory, SmartctlAnswers) {
 
 }  // namespace
 }  // namespace revive::agent
+
+TEST(PickInternalDisk, PrefersNvmeAndNeverRemovableOrUsb) {
+  using revive::agent::pick_internal_disk;
+  auto disk = [](const char* name, const char* transport, long long size, bool removable = false) {
+    return revive::agent::Json{{"name", name}, {"transport", transport}, {"size_bytes", size}, {"removable", removable}};
+  };
+  revive::agent::Json inv = {{"disks", {disk("sda", "SATA", 500LL << 30), disk("nvme0n1", "NVMe", 256LL << 30),
+                                        disk("sdb", "USB", 32LL << 30), disk("mmcblk0", "eMMC", 64LL << 30)}}};
+  EXPECT_EQ(pick_internal_disk(inv), "nvme0n1");
+  inv["disks"].erase(1);
+  EXPECT_EQ(pick_internal_disk(inv), "sda");
+  inv["disks"] = {disk("sdb", "USB", 32LL << 30), disk("sdc", "SATA", 8LL << 30, true), disk("sdd", "SATA", 0)};
+  EXPECT_EQ(pick_internal_disk(inv), std::nullopt) << "a USB stick, a card reader and an empty slot are not the system disk";
+  inv["disks"].push_back(disk("mmcblk0", "eMMC", 64LL << 30));
+  EXPECT_EQ(pick_internal_disk(inv), "mmcblk0");
+}

@@ -5,6 +5,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <optional>
+#include <string>
+
 #include "revive/agent/system.hpp"
 
 namespace revive::agent {
@@ -13,6 +16,11 @@ using Json = nlohmann::json;
 
 /// The full inventory document (see docs/agent-protocol.md, "inventory").
 Json collect_inventory(const MachineRoot& root, Exec& exec);
+
+/// The laptop's internal system disk from its inventory ("nvme0n1"): NVMe, then SATA, then
+/// eMMC; never removable or USB media. nullopt when there is none.
+std::optional<std::string> pick_internal_disk(const Json& inventory);
+
 
 /// SMART summary from `smartctl -j` output (overall status, ATA attributes 5/187/188/197/198,
 /// NVMe critical warning, percentage used, media errors, power-on hours). Pure.

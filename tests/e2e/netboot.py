@@ -1,0 +1,156 @@
+"""A virtual workshop in network namespaces: a switch (Linux bridge), the workshop's router
+(dnsmasq as a plain DHCP server, no PXE options), revive-server with proxyDHCP + TFTP + HTTP,
+and QEMU laptops attached by tap. Only hosts inside these namespaces ever see a packet.
+
+Namespaces are named rvnb<pid>-{sw,rt,srv}; only those are deleted again.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+SUBNET = "10.77.0"
+ROUTER = f"{SUBNET}.1"
+SERVER = f"{SUBNET}.2"
+
+
+def sh(*args, check=True, **kw):
+    return subprocess.run(list(args), check=check, capture_output=True, text=True, **kw)
+
+
+def can_run():
+    """None when this machine can run the boot tests, else why not."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, tap devices)"
+    for tool in ("ip", "qemu-system-x86_64", "dnsmasq"):
+        if not shutil.which(tool):
+            return f"{tool} is not installed (scripts/setup installs it)"
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun"
+    return None
+
+
+class Workshop:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.prefix = f"rvnb{os.getpid()}"
+        self.sw, self.rt, self.srv = (f"{self.prefix}-{n}" for n in ("sw", "rt", "srv"))
+        self.procs = []
+        self.taps = 0
+
+    def ns(self, ns, *args, **kw):
+        return sh("ip", "netns", "exec", ns, *args, **kw)
+
+    def up(self):
+        for n in (self.sw, self.rt, self.srv):
+            sh("ip", "netns", "add", n)
+        self.ns(self.sw, "ip", "link", "add", "br0", "type", "bridge")
+        self.ns(self.sw, "ip", "link", "set", "br0", "up")
+        self.ns(self.sw, "ip", "link", "set", "lo", "up")
+        for n, addr in ((self.rt, ROUTER), (self.srv, SERVER)):
+            side = n.rsplit("-", 1)[1]
+            self.ns(self.sw, "ip", "link", "add", f"{side}p", "type", "veth", "peer", "name", "eth0", "netns", n)
+            self.ns(self.sw, "ip", "link", "set", f"{side}p", "master", "br0", "up")
+            self.ns(n, "ip", "addr", "add", f"{addr}/24", "brd", "+", "dev", "eth0")
+            self.ns(n, "ip", "link", "set", "eth0", "up")
+            self.ns(n, "ip", "link", "set", "lo", "up")
+
+    def start_router(self):
+        """The workshop's own router: plain DHCP, knows nothing of network boot."""
+        leases = os.path.join(self.tmp, "router.leases")
+        log = open(os.path.join(self.tmp, "router.log"), "w")
+        p = subprocess.Popen(["ip", "netns", "exec", self.rt, "dnsmasq", "--no-daemon", "--port=0", "--interface=eth0",
+                              "--bind-interfaces", f"--dhcp-range={SUBNET}.100,{SUBNET}.199,255.255.255.0,1h",
+                              f"--dhcp-option=3,{ROUTER}", f"--dhcp-leasefile={leases}", "--log-dhcp", "--conf-file=/dev/null"],
+                             stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def start_server(self, server_bin, state, boot_dir, extra=()):
+        log_path = os.path.join(self.tmp, "server.log")
+        log = open(log_path, "w")
+        p = subprocess.Popen(["ip", "netns", "exec", self.srv, server_bin, "--state", state, "--listen", f"{SERVER}:8080",
+                              "--proxy-dhcp", "--tftp", "--boot-dir", boot_dir, *extra], stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with open(log_path) as f:
+                if "listening on" in f.read():
+                    return p
+            if p.poll() is not None:
+                break
+            time.sleep(0.2)
+        with open(log_path) as f:
+            raise RuntimeError("revive-server did not start:\n" + f.read())
+
+    def laptop(self, name, disk, firmware="bios", mac="52:54:00:77:00:01", serial="PF1ABCDE", disk_kind="nvme",
+               nic="e1000", memory=2048, extra=()):
+        """Starts a QEMU laptop (TCG) on a new tap; returns (process, serial console log path)."""
+        tap = f"tap{self.taps}"
+        self.taps += 1
+        self.ns(self.sw, "ip", "tuntap", "add", "dev", tap, "mode", "tap")
+        self.ns(self.sw, "ip", "link", "set", tap, "master", "br0", "up")
+        console = os.path.join(self.tmp, f"{name}.serial")
+        args = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "1", "-display", "none",
+                "-serial", f"file:{console}", "-monitor", "none",
+                "-smbios", f"type=1,manufacturer=LENOVO,product=20L5CTO1WW,version=ThinkPad T480,serial={serial},"
+                           f"uuid=7f3a1c2e-0000-4000-8000-{serial.encode().hex()[:12].ljust(12, '0')}",
+                "-smbios", f"type=3,manufacturer=LENOVO,serial={serial}",
+                "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no"]
+        if firmware == "bios":
+            args += ["-device", f"{nic},netdev=n0,mac={mac},romfile=/usr/lib/ipxe/qemu/pxe-{nic}.rom", "-boot", "order=nc"]
+        else:
+            vars_copy = os.path.join(self.tmp, f"{name}.vars.fd")
+            secure = firmware == "uefi-secure"
+            shutil.copy("/usr/share/OVMF/OVMF_VARS_4M.ms.fd" if secure else "/usr/share/OVMF/OVMF_VARS_4M.fd", vars_copy)
+            code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd" if secure else "/usr/share/OVMF/OVMF_CODE_4M.fd"
+            args += ["-machine", "q35,smm=on" if secure else "q35",
+                     "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
+                     "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}",
+                     "-device", f"{nic},netdev=n0,mac={mac}" + (",romfile=" if nic == "virtio-net-pci" else "")]
+            if secure:
+                args += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+        if disk_kind == "nvme":
+            args += ["-drive", f"file={disk},if=none,id=d0,format=raw", "-device", f"nvme,drive=d0,serial=NVME{serial}"]
+        else:
+            args += ["-drive", f"file={disk},if=none,id=d0,format=raw", "-device", "ahci,id=ahci0",
+                     "-device", f"ide-hd,drive=d0,bus=ahci0.0,serial=SATA{serial}"]
+        args += list(extra)
+        log = open(os.path.join(self.tmp, f"{name}.qemu.log"), "w")
+        p = subprocess.Popen(["ip", "netns", "exec", self.sw, *args], stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p, console
+
+    def down(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        for n in (self.sw, self.rt, self.srv):
+            sh("ip", "netns", "del", n, check=False)
+
+
+def wait_for(path, needle, timeout, proc=None):
+    """Waits until the file contains `needle`; returns seconds waited. Raises with the tail."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            with open(path, errors="replace") as f:
+                if needle in f.read():
+                    return time.time() - t0
+        except FileNotFoundError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    try:
+        with open(path, errors="replace") as f:
+            tail = f.read()[-3000:]
+    except FileNotFoundError:
+        tail = "(no output)"
+    raise AssertionError(f"{needle!r} did not appear in {os.path.basename(path)} within {timeout} s:\n{tail}")
