@@ -18,6 +18,7 @@
 #include "revive/agent/inventory.hpp"
 #include "revive/agent/provision.hpp"
 #include "revive/agent/wipe.hpp"
+#include "revive/agent/wipe_drive.hpp"
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/parallel.hpp"
@@ -203,74 +204,74 @@ Outcome run_deploy_step(StepContext& ctx) {
   return {true, result, ""};
 }
 
-// The wipe step. Simulated laptops wipe their file or loop-device disk by overwriting it; on a
-// real laptop the agent refuses for now (fail closed) until the device layer exists.
+// The wipe step: every drive the server's job names (simulation: the file or loop device
+// standing in for the laptop's disk), each with the strongest method it supports; the evidence
+// goes back to the server, which issues the certificates.
 Outcome run_wipe_step(StepContext& ctx) {
   const Json params = ctx.step.value("params", Json::object());
-  if (!ctx.opts.simulate) {
-    return {false, Json::object(),
-            "wiping real drives is not enabled in this agent yet: the device layer (NVMe and ATA erase commands, checks for "
-            "mounted, RAID and boot devices) comes next (issue #6); nothing was written"};
-  }
-  if (ctx.opts.disk.empty()) return {false, Json::object(), "no disk to wipe"};
   const std::string pattern = params.value("pattern", std::string("zeros"));
   if (pattern != "zeros" && pattern != "prng") return {false, Json::object(), "wipe pattern must be \"zeros\" or \"prng\""};
-  if (auto why = refuse_if_in_use(ctx)) return {false, Json::object(), *why};
-  auto dev = open_block_device(ctx.opts.disk, {.direct = true, .exclusive = true});
-  if (!dev) return {false, Json::object(), dev.error().message};
-  // The simulated laptop's first disk (from its machine tree) is what the file stands in for.
   const Json disks = ctx.inventory.value("disks", Json::array());
-  const Json disk = disks.empty() ? Json::object() : disks[0];
-  auto text = [](const Json& j, const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
-  const bool rotational = disk.value("rotational", Json(false)).is_boolean() && disk.value("rotational", false);
-  const auto plan = plan_wipe({"virtual", rotational, std::nullopt, std::nullopt});
-  const PlannedMethod& method = plan.front();
-  Json planned = Json::array();
-  for (const auto& p : plan) planned.push_back(std::string(to_string(p.method)));
-  OverwriteOptions o;
-  o.random_pattern = pattern == "prng";
-  o.seed = std::random_device{}();
-  o.full_verify = params.value("full_verify", false);
-  o.stop = ctx.opts.stop;
-  o.progress = [&, gate = detail::RateGate(std::chrono::seconds(1))](std::string_view stage, std::uint64_t done,
-                                                                      std::uint64_t total) mutable {
-    if (gate.due(done >= total)) ctx.progress(std::string(stage), static_cast<double>(done), static_cast<double>(total));
+  auto inventory_disk = [&](const std::string& name) {
+    for (const auto& d : disks) {
+      if (d.value("name", Json()) == Json(name)) return d;
+    }
+    return Json(Json::object());
   };
-  const std::string started = now_rfc3339();
-  auto r = overwrite_device(**dev, o);
-  if (!r) return {false, Json::object(), "wipe: " + r.error().message};
-  Json smart_after;
-  if (auto s = ctx.opts.exec->run({"smartctl", "-j", "-a", "/dev/" + text(disk, "name")}, 120)) smart_after = parse_smartctl(s->out, s->exit_code);
-  const double mbps = r->write_seconds > 0 ? static_cast<double>(r->bytes_written) / r->write_seconds / 1e6 : 0;
-  const Json evidence = {
-      {"drive", {{"name", ctx.opts.disk.string()}, {"model", text(disk, "model")}, {"serial", text(disk, "serial")},
-                 {"size_bytes", (*dev)->size()}, {"media", rotational ? "hdd" : "ssd"}, {"transport", "virtual"}, {"simulated", true}}},
-      {"method", std::string(to_string(method.method))},
-      {"nist_level", std::string(to_string(method.level))},
-      {"why", method.why},
-      {"plan", planned},
-      {"tool", "revive-agent " REVIVE_VERSION},
-      {"started_at", started},
-      {"finished_at", now_rfc3339()},
-      {"pattern", r->pattern},
-      {"hpa_dco", "not applicable (simulated disk)"},
-      {"verification", {{"method", r->verify.method}, {"seed", std::to_string(r->verify.seed)}, {"samples", r->verify.samples},
-                        {"bytes_checked", r->verify.bytes_checked},
-                        {"coverage_permille", static_cast<std::uint64_t>(r->verify.coverage * 1000)},
-                        {"mismatches", r->verify.mismatch_count}, {"read_errors", r->verify.read_errors.size()}}},
-      {"write_errors", r->write_errors.size()},
-      {"smart_before", disk.value("smart", Json())},
-      {"smart_after", smart_after},
-      {"result", r->result},
-      {"reason", r->reason},
-      {"write_seconds", r->write_seconds},
-      {"verify_seconds", r->verify_seconds},
-      {"write_mb_per_s", mbps}};
-  ctx.opts.log(fmt::format("  {}: {} ({}), {:.0f} MB/s, verification {} ({} samples, {:.1f}%): {}", ctx.opts.disk.string(),
-                           to_string(method.method), to_string(method.level), mbps, r->verify.method, r->verify.samples,
-                           r->verify.coverage * 100, r->result));
-  const bool passed = r->result == "passed";
-  return {passed, {{"drives", Json::array({evidence})}}, passed ? "" : "wipe " + r->result + ": " + r->reason};
+  std::vector<DriveWipeRequest> targets;
+  if (ctx.opts.simulate) {
+    if (ctx.opts.disk.empty()) return {false, Json::object(), "no disk to wipe"};
+    DriveWipeRequest r;
+    r.device = ctx.opts.disk;
+    r.simulate = true;
+    // The simulated laptop's first disk (from its machine tree) is what the file stands in for.
+    r.inventory_disk = disks.empty() ? Json::object() : disks[0];
+    targets.push_back(r);
+  } else {
+    // Fail closed: only drives the server's job names, each by its serial.
+    const Json drives = params.value("drives", Json::array());
+    if (!drives.is_array() || drives.empty()) {
+      return {false, Json::object(), "the server's wipe job names no drives (by name and serial); nothing was written"};
+    }
+    for (const auto& d : drives) {
+      const std::string name = d.value("name", std::string());
+      if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos) {
+        return {false, Json::object(), "the server's wipe job names a drive without a valid name; nothing was written"};
+      }
+      DriveWipeRequest r;
+      r.device = "/dev/" + name;
+      r.expected_serial = d.value("serial", std::string());
+      r.inventory_disk = inventory_disk(name);
+      targets.push_back(r);
+    }
+  }
+  DriveWipeDeps deps;
+  deps.system = ctx.opts.system;
+  deps.exec = ctx.opts.simulate ? nullptr : ctx.opts.exec;
+  Json evidence = Json::array();
+  std::string failure;
+  for (auto& t : targets) {
+    t.random_pattern = pattern == "prng";
+    t.full_verify = params.value("full_verify", false);
+    t.stop = ctx.opts.stop;
+    t.progress = [&, gate = detail::RateGate(std::chrono::seconds(1))](std::string_view stage, std::uint64_t done,
+                                                                        std::uint64_t total) mutable {
+      if (gate.due(done >= total)) ctx.progress(t.device.filename().string() + ": " + std::string(stage), static_cast<double>(done),
+                                                static_cast<double>(total));
+    };
+    Json ev = wipe_drive(t, deps);
+    ctx.opts.log(fmt::format("  {}: {} ({}), verification {} ({} samples, {:.1f}%): {}{}", t.device.string(), ev["method"].get<std::string>(),
+                             ev["nist_level"].get<std::string>(), ev["verification"]["method"].get<std::string>(),
+                             ev["verification"]["samples"].get<std::uint64_t>(),
+                             static_cast<double>(ev["verification"]["coverage_permille"].get<std::uint64_t>()) / 10.0,
+                             ev["result"].get<std::string>(), ev["reason"].get<std::string>().empty() ? "" : " - " + ev["reason"].get<std::string>()));
+    if (ev["result"] != "passed" && failure.empty()) {
+      failure = "wipe of " + t.device.string() + " " + ev["result"].get<std::string>() + ": " + ev["reason"].get<std::string>();
+    }
+    evidence.push_back(std::move(ev));
+    if (ctx.opts.stop && ctx.opts.stop->load()) break;
+  }
+  return {failure.empty(), {{"drives", evidence}}, failure};
 }
 
 // The certify step: the laptop leaves only with a passed erasure certificate on the server

@@ -273,4 +273,79 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
   return r;
 }
 
+namespace {
+bool holds_canary(std::span<const std::byte> got, std::uint32_t block) {
+  for (std::size_t at = 0; at + 16 <= got.size(); at += block) {
+    if (std::memcmp(got.data() + at, kCanaryMagic, 16) == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
+Result<CanarySet> place_canaries(BlockDevice& dev, std::uint64_t seed, unsigned count) {
+  CanarySet c;
+  c.seed = seed;
+  const std::uint64_t blocks = dev.size() / c.block;
+  if (blocks == 0) return make_error(Errc::invalid_input, "the device is smaller than one canary block");
+  count = static_cast<unsigned>(std::min<std::uint64_t>(count, blocks));
+  AlignedBuffer buf(c.block);
+  for (unsigned i = 0; i < count; ++i) {
+    // Spread evenly, first and last block included, each shifted by the seed inside its stride.
+    const std::uint64_t stride = blocks / count;
+    const std::uint64_t b = i == count - 1 ? blocks - 1 : i * stride + (stride > 1 ? (seed >> (i % 48)) % stride : 0);
+    const std::uint64_t off = b * c.block;
+    fill_pattern(buf.first(c.block), off, true, seed);
+    std::memcpy(buf.first(16).data(), kCanaryMagic, 16);
+    REVIVE_TRY(dev.write_at(off, buf.first(c.block)));
+    c.offsets.push_back(off);
+  }
+  REVIVE_TRY(dev.flush());
+  return c;
+}
+
+FirmwareVerifyReport verify_firmware_erase(BlockDevice& dev, const CanarySet& canaries, bool expect_uniform, const OverwriteOptions& o) {
+  FirmwareVerifyReport r;
+  const auto t0 = std::chrono::steady_clock::now();
+  AlignedBuffer buf(canaries.block);
+  r.canaries = static_cast<unsigned>(canaries.offsets.size());
+  std::string canary_problem;
+  for (const auto off : canaries.offsets) {
+    auto rd = dev.read_at(off, buf.first(canaries.block));
+    if (!rd) {
+      canary_problem = "canary at offset " + std::to_string(off) + " is unreadable: " + rd.error().message;
+    } else if (holds_canary(buf.first(canaries.block), canaries.block)) {
+      ++r.canaries_surviving;
+    }
+  }
+  r.verify = verify_device(dev, o, [&](std::span<const std::byte> got, std::uint64_t) {
+    if (holds_canary(got, canaries.block)) return false;
+    if (!expect_uniform) return true;
+    const std::byte first = got.empty() ? std::byte{0} : got[0];
+    if (first != std::byte{0} && first != std::byte{0xff}) return false;
+    return std::all_of(got.begin(), got.end(), [&](std::byte b) { return b == first; });
+  });
+  r.seconds = seconds_since(t0);
+  if (r.canaries_surviving > 0) {
+    r.result = "failed";
+    r.reason = std::to_string(r.canaries_surviving) + " of " + std::to_string(r.canaries) +
+               " canaries written before the erase are still there: the drive did not erase";
+  } else if (!canary_problem.empty()) {
+    r.result = "failed";
+    r.reason = canary_problem;
+  } else if (!r.verify.read_errors.empty()) {
+    r.result = "failed";
+    r.reason = "unreadable during verification at offset " + std::to_string(r.verify.read_errors.front().offset);
+  } else if (r.verify.mismatch_count > 0) {
+    r.result = "failed";
+    r.reason = std::to_string(r.verify.mismatch_count) + " sample(s) do not look erased, the first at offset " +
+               std::to_string(r.verify.mismatches.front());
+  } else if (r.verify.coverage + 1e-9 < (r.verify.method == "full" ? 1.0 : o.min_coverage)) {
+    r.result = "unverified";
+    r.reason = "verification covered only " + std::to_string(r.verify.coverage * 100) + "% of the device";
+  } else {
+    r.result = "passed";
+  }
+  return r;
+}
+
 }  // namespace revive::agent

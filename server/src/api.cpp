@@ -561,6 +561,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     auto d = state.boot_decision(*mac);
     if (!d) return from_error(d.error());
     if (d->boot_local) {
+      if (auto e = state.record_boot_script(*d->device_id, *mac, "local-disk"); !e) return from_error(e.error());
       r.body = boot::ipxe_local_disk_script(*mac, d->reason);
       return r;
     }
@@ -573,6 +574,9 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     }
     auto token = state.issue_boot_token(*mac);
     if (!token) return from_error(token.error());
+    if (d->device_id) {
+      if (auto e = state.record_boot_script(*d->device_id, *mac, "live-agent"); !e) return from_error(e.error());
+    }
     const std::string host = req.header("host");
     const bool host_ok = !host.empty() && host.size() < 100 && std::all_of(host.begin(), host.end(), [](unsigned char c) {
       return std::isalnum(c) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';

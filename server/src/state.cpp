@@ -400,6 +400,12 @@ Result<StateStore::BootDecision> StateStore::boot_decision(const std::string& ma
   return d;
 }
 
+Result<void> StateStore::record_boot_script(std::int64_t device_id, const std::string& mac, const std::string& script) {
+  REVIVE_TRY(log_event(device_id, "boot_script", {{"mac", mac}, {"script", script}}));
+  notify(device_id);
+  return {};
+}
+
 Result<std::string> StateStore::issue_boot_token(const std::string& mac) {
   const std::int64_t now = clock_();
   std::string token = new_token();
@@ -434,6 +440,22 @@ struct StepRow {
 };
 }  // namespace
 
+Json StateStore::wipe_targets(std::int64_t device_id) {
+  Json out = Json::array();
+  auto q = db_.prepare("SELECT inventory FROM devices WHERE id = ?");
+  if (!q) return out;
+  auto row = q->bind(device_id).step();
+  if (!row || !*row || q->is_null(0)) return out;
+  const Json inv = parse_json_column(q->text(0));
+  for (const auto& d : inv.is_object() ? inv.value("disks", Json::array()) : Json::array()) {
+    if (!d.is_object() || !d.value("name", Json()).is_string()) continue;
+    if (d.value("removable", Json(false)) == Json(true) || d.value("transport", Json()) == Json("USB")) continue;
+    out.push_back({{"name", d["name"]}, {"serial", d.value("serial", Json()).is_string() ? d["serial"] : Json("")},
+                   {"model", d.value("model", Json()).is_string() ? d["model"] : Json("")}});
+  }
+  return out;
+}
+
 Result<Json> StateStore::next_step(std::int64_t device_id) {
   TRY_ASSIGN(run, active_run(device_id));
   if (!run) return not_found("device " + std::to_string(device_id) + " has no workflow");
@@ -451,6 +473,9 @@ Result<Json> StateStore::next_step(std::int64_t device_id) {
     if (s.kind == "deploy" && run_image && !params.contains("image")) params["image"] = *run_image;
     // The workshop's grading policy travels with the test step (the agent parses and applies it).
     if (s.kind == "test" && policy && !params.contains("grading_policy")) params["grading_policy"] = *policy;
+    // The wipe job names every internal drive by serial, from the inventory the laptop sent:
+    // the agent wipes those and nothing else (never USB or removable media).
+    if (s.kind == "wipe" && !params.contains("drives")) params["drives"] = wipe_targets(device_id);
     return params;
   };
   TRY_ASSIGN(sq, db_.prepare("SELECT id, kind, params, state, attempt, error, checkpoint FROM steps WHERE run_id = ? ORDER BY seq"));

@@ -75,6 +75,8 @@ class StateStore {
     std::string reason;
   };
   Result<BootDecision> boot_decision(const std::string& mac);
+  /// Records in the device's event log which boot script it was handed ("live-agent" or "local-disk").
+  Result<void> record_boot_script(std::int64_t device_id, const std::string& mac, const std::string& script);
   /// A fresh single-boot token for a live-agent boot script (stored hashed with the MAC).
   Result<std::string> issue_boot_token(const std::string& mac);
   /// Device id for an agent token; unauthorized otherwise.
@@ -166,6 +168,8 @@ class StateStore {
   }
 
  private:
+  /// The internal drives (name, serial, model) of a device's inventory: what its wipe job names.
+  Json wipe_targets(std::int64_t device_id);
   StateStore(Database db, Clock clock, StateOptions opts)
       : db_(std::move(db)), clock_(std::move(clock)), opts_(std::move(opts)) {}
   Result<void> migrate();

@@ -111,4 +111,28 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
 VerifyReport verify_device(BlockDevice& dev, const OverwriteOptions& o,
                            const std::function<bool(std::span<const std::byte> got, std::uint64_t offset)>& expect);
 
+/// Firmware erases (NVMe Format/Sanitize, ATA erase) are proven, not trusted: before the
+/// command, canary blocks (a magic, then seeded data) are written across the drive; afterwards
+/// none may survive, and a sampled read-back must look erased.
+struct CanarySet {
+  std::uint64_t seed = 0;
+  std::uint32_t block = 4096;
+  std::vector<std::uint64_t> offsets;
+};
+inline constexpr char kCanaryMagic[] = "REVIVE-CANARY-01";  ///< 16 bytes at the start of each canary block
+Result<CanarySet> place_canaries(BlockDevice& dev, std::uint64_t seed, unsigned count = 64);
+
+struct FirmwareVerifyReport {
+  VerifyReport verify;
+  unsigned canaries = 0;
+  unsigned canaries_surviving = 0;
+  std::string result;  ///< "passed", "failed" or "unverified"
+  std::string reason;
+  double seconds = 0;
+};
+/// `expect_uniform`: every sample must read as one repeated byte (0x00 or 0xFF: user-data and
+/// block erases); otherwise (crypto erase: the old data is now noise) it must merely hold no
+/// canary.
+FirmwareVerifyReport verify_firmware_erase(BlockDevice& dev, const CanarySet& canaries, bool expect_uniform, const OverwriteOptions& o);
+
 }  // namespace revive::agent

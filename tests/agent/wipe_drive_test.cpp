@@ -1,0 +1,183 @@
+// wipe_drive against a fake NVMe drive (a file named like a namespace, with admin commands
+// answered by a model that erases — or lies): method choice and fallback, the serial
+// interlock, canaries catching a drive that reports success without erasing.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include "revive/agent/wipe_drive.hpp"
+#include "temp_dir.hpp"
+
+using namespace revive::agent;
+using revive::Errc;
+using revive::make_error;
+using revive::Result;
+
+namespace {
+
+// What the fake drive does.
+struct FakeDrive {
+  std::filesystem::path file;
+  bool oacs_format = true;
+  bool fna_crypto = false;
+  bool sanicap_block = false;
+  bool reject_format = false;  // Invalid Field in Command
+  bool lie = false;            // report success, erase nothing (FOG's NVMe "wipe")
+  int sanitize_polls = 0;      // how long the sanitize runs
+  std::vector<std::uint8_t> formats_ses;  // every Format NVM SES seen
+  int sanitizes = 0;
+};
+
+class FakeAdmin final : public NvmeAdmin {
+ public:
+  explicit FakeAdmin(FakeDrive& d) : d_(d) {}
+  Result<void> admin(const NvmeAdminCommand& c) override {
+    std::fill(c.data.begin(), c.data.end(), 0);
+    switch (c.opcode) {
+      case 0x06:
+        if (c.cdw10 == 1) {  // Identify Controller
+          std::memcpy(c.data.data() + 4, "FAKE0001            ", 20);
+          std::memcpy(c.data.data() + 24, "Revive Fake NVMe                        ", 40);
+          c.data[256] = d_.oacs_format ? 0x02 : 0;
+          c.data[524] = d_.fna_crypto ? 0x04 : 0;
+          c.data[328] = d_.sanicap_block ? 0x02 : 0;
+        } else {  // Identify Namespace: NSZE, FLBAS 0, LBAF0 LBADS 9
+          const std::uint64_t blocks = std::filesystem::file_size(d_.file) / 512;
+          std::memcpy(c.data.data(), &blocks, 8);
+          c.data[128 + 2] = 9;
+        }
+        return {};
+      case 0x80: {
+        d_.formats_ses.push_back(static_cast<std::uint8_t>((c.cdw10 >> 9) & 7));
+        if (d_.reject_format) return make_error(Errc::unsupported, "the controller rejected admin command 0x80 with status 0x2");
+        if (!d_.lie) erase(true);
+        return {};
+      }
+      case 0x84:
+        ++d_.sanitizes;
+        polls_left_ = d_.sanitize_polls;
+        if (!d_.lie) erase(true);
+        return {};
+      case 0x02: {  // Sanitize Status log
+        const std::uint16_t sstat = polls_left_-- > 0 ? 2 : 1;  // in progress, then succeeded
+        const std::uint16_t sprog = polls_left_ > 0 ? 0x8000 : 0xffff;
+        std::memcpy(c.data.data(), &sprog, 2);
+        std::memcpy(c.data.data() + 2, &sstat, 2);
+        return {};
+      }
+      default: return make_error(Errc::unsupported, "opcode");
+    }
+  }
+  Result<std::uint32_t> namespace_id() override { return 1u; }
+
+ private:
+  void erase(bool zeros) {
+    std::ofstream f(d_.file, std::ios::binary | std::ios::in | std::ios::out);
+    const auto size = std::filesystem::file_size(d_.file);
+    std::vector<char> z(1 << 20, zeros ? 0 : 1);
+    for (std::uintmax_t off = 0; off < size; off += z.size()) f.write(z.data(), static_cast<std::streamsize>(std::min<std::uintmax_t>(z.size(), size - off)));
+  }
+  FakeDrive& d_;
+  int polls_left_ = 0;
+};
+
+class WipeDrive : public ::testing::Test {
+ protected:
+  revive::test::TempDir tmp;
+  FakeDrive drive;
+  std::filesystem::path dev;
+  int sleeps = 0;
+
+  void SetUp() override {
+    dev = tmp.path() / "nvme0n1";  // named like a namespace: the NVMe path is taken
+    std::ofstream f(dev, std::ios::binary);
+    std::mt19937 rng(7);
+    std::vector<char> donor(1 << 20);
+    for (auto& c : donor) c = static_cast<char>(rng() | 1);  // the donor's data, never zero
+    for (int i = 0; i < 24; ++i) f.write(donor.data(), static_cast<std::streamsize>(donor.size()));
+    drive.file = dev;
+  }
+
+  nlohmann::json run(const std::string& serial = "FAKE0001") {
+    DriveWipeRequest r;
+    r.device = dev;
+    r.expected_serial = serial;
+    r.inventory_disk = {{"name", "nvme0n1"}, {"transport", "NVMe"}, {"rotational", false}};
+    DriveWipeDeps deps;
+    deps.nvme_admin = [this](int, const std::string&) { return std::make_unique<FakeAdmin>(drive); };
+    deps.sleep = [this](std::chrono::milliseconds) { ++sleeps; };
+    return wipe_drive(r, deps);
+  }
+
+  bool all_zero() {
+    std::ifstream f(dev, std::ios::binary);
+    std::vector<char> b(1 << 20);
+    while (f.read(b.data(), static_cast<std::streamsize>(b.size())) || f.gcount() > 0) {
+      for (std::streamsize i = 0; i < f.gcount(); ++i) {
+        if (b[static_cast<std::size_t>(i)] != 0) return false;
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST_F(WipeDrive, NvmeFormatUserDataEraseIsVerifiedWithCanaries) {
+  auto ev = run();
+  EXPECT_EQ(ev["result"], "passed") << ev.dump(2);
+  EXPECT_EQ(ev["method"], "nvme-format-user-data-erase");
+  EXPECT_EQ(ev["nist_level"], "Clear");
+  EXPECT_EQ(drive.formats_ses, std::vector<std::uint8_t>{1});
+  EXPECT_EQ(ev["drive"]["serial"], "FAKE0001");
+  EXPECT_EQ(ev["canaries"]["placed"], 64);
+  EXPECT_EQ(ev["canaries"]["surviving"], 0);
+  EXPECT_EQ(ev["verification"]["method"], "full") << "24 MiB: 1000 samples would exceed 10%, so all of it is read back";
+  EXPECT_EQ(ev["verification"]["coverage_permille"], 1000);
+  EXPECT_TRUE(all_zero());
+}
+
+TEST_F(WipeDrive, ADriveThatReportsSuccessButErasesNothingFails) {
+  drive.lie = true;
+  auto ev = run();
+  EXPECT_EQ(ev["result"], "failed") << ev.dump(2);
+  EXPECT_NE(ev["reason"].get<std::string>().find("canaries written before the erase are still there"), std::string::npos) << ev["reason"];
+  EXPECT_EQ(ev["canaries"]["surviving"], 64);
+}
+
+TEST_F(WipeDrive, ARejectedFormatFallsBackToAVerifiedOverwrite) {
+  drive.reject_format = true;
+  auto ev = run();
+  EXPECT_EQ(ev["result"], "passed") << ev.dump(2);
+  EXPECT_EQ(ev["method"], "overwrite");
+  ASSERT_GE(ev["attempts"].size(), 1u);
+  EXPECT_EQ(ev["attempts"][0]["method"], "nvme-format-user-data-erase");
+  EXPECT_NE(ev["attempts"][0]["error"].get<std::string>().find("rejected"), std::string::npos);
+  EXPECT_TRUE(all_zero()) << "the overwrite also removed the canaries";
+}
+
+TEST_F(WipeDrive, SanitizeIsPolledToCompletionAndPreferred) {
+  drive.sanicap_block = true;
+  drive.sanitize_polls = 3;
+  auto ev = run();
+  EXPECT_EQ(ev["result"], "passed") << ev.dump(2);
+  EXPECT_EQ(ev["method"], "nvme-sanitize-block-erase");
+  EXPECT_EQ(ev["nist_level"], "Purge");
+  EXPECT_EQ(drive.sanitizes, 1);
+  EXPECT_EQ(sleeps, 3) << "polled while the drive said it was in progress";
+  EXPECT_TRUE(drive.formats_ses.empty());
+}
+
+TEST_F(WipeDrive, ADriveTheJobDoesNotNameIsNeverTouched) {
+  const auto before = std::filesystem::last_write_time(dev);
+  for (const std::string serial : {"OTHER123", ""}) {
+    auto ev = run(serial);
+    EXPECT_EQ(ev["result"], "failed");
+    EXPECT_NE(ev["reason"].get<std::string>().find("nothing was written"), std::string::npos) << ev["reason"];
+  }
+  EXPECT_TRUE(drive.formats_ses.empty());
+  EXPECT_EQ(std::filesystem::last_write_time(dev), before);
+  EXPECT_FALSE(all_zero());
+}
