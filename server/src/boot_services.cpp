@@ -226,8 +226,10 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
         auto reply = boot::parse_tftp_reply(std::span(self->rx.data(), n));
         if (!reply) return self->receive();
         if (reply->opcode == boot::tftp_op::error) {
-          // tftp clients end a transfer they only wanted the tsize of with an error: not a failure
-          self->end(false, "client ended it: " + reply->error_message);
+          // Firmware PXE stacks (EDK2, Intel) ask for tsize, then end the transfer with an error
+          // before the first block: a size query, not a failure.
+          if (self->sender.awaiting_oack_ack()) return self->end(true, "");
+          self->end(false, "the client ended it: " + reply->error_message);
           return;
         }
         switch (self->sender.on_ack(reply->block)) {

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""A real network boot: two virtual laptops in a virtual workshop (see netboot.py).
+
+- BIOS laptop: SeaBIOS + iPXE NIC ROM (e1000), an NVMe disk.
+- UEFI laptop: OVMF with its own PXE stack (virtio-net, no option ROM) that fetches iPXE
+  (snponly.efi) over Revive's TFTP, a SATA disk on AHCI.
+
+Both boot through Revive's proxyDHCP next to a plain DHCP router, get the live agent over HTTP,
+are wiped (the NVMe one by a real Format NVM command through QEMU's controller), inventoried and
+graded, receive the tiny image, finish, reboot, are told by their boot script to boot the local
+disk, and that disk prints its marker. Every stage is asserted from the server's records and the
+serial consoles.
+
+usage: pxe_boot_test.py revive-server revivectl revive-agent(release)   (root; exit 77 otherwise)
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SERVER_BIN, CTL, AGENT = sys.argv[1:4]
+del sys.argv[1:4]
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from netboot import SERVER, Workshop, can_run, wait_for  # noqa: E402
+
+MARKER = "REVIVE-TINY-IMAGE-BOOTED"
+DISK = 512 << 20
+
+
+class PxeBoot(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmpdir = tempfile.TemporaryDirectory(prefix="revive-pxe-")
+        cls.tmp = cls.tmpdir.name
+        cls.state = os.path.join(cls.tmp, "state")
+        cls.boot = os.path.join(cls.tmp, "boot")
+        subprocess.run([SERVER_BIN, "--state", cls.state, "operator", "add", "alice"], input="long enough pw\n", text=True,
+                       check=True, capture_output=True)
+        cls.token = subprocess.run([SERVER_BIN, "--state", cls.state, "operator", "token", "alice"], check=True,
+                                   capture_output=True, text=True).stdout.strip()
+        cls.w = Workshop(cls.tmp)
+        try:
+            cls.w.up()
+            cls.w.start_router()
+            cls.w.start_server(SERVER_BIN, cls.state, cls.boot, ["--boot-kernel-args", "console=ttyS0,115200"])
+            # The live image pins this server's key, as a workshop's own build would.
+            t = time.time()
+            subprocess.run([os.path.join(REPO, "provisioning", "build-live-image"), "--out", os.path.join(cls.boot, "live"),
+                            "--agent", AGENT, "--server-key", os.path.join(cls.state, "store", "keys", "ed25519.pub")],
+                           check=True, capture_output=True, text=True)
+            cls.live_build_s = time.time() - t
+            with open(os.path.join(cls.boot, "live", "manifest.json")) as f:
+                cls.live = json.load(f)
+            tiny = os.path.join(cls.tmp, "tiny.img")
+            subprocess.run([os.path.join(REPO, "image-recipes", "tiny", "build"), tiny, MARKER], check=True, capture_output=True,
+                           text=True)
+            cls.w.ns(cls.w.srv, CTL, "image", "push", "--server", f"http://{SERVER}:8080", "--token", cls.token, "--name", "tiny",
+                     tiny)
+            cls.api("POST", "/api/v1/workflows", {"name": "refurbish", "steps": [
+                {"kind": "inventory"}, {"kind": "wipe"},
+                {"kind": "test", "params": {"cpu_ms": 300, "memory_mib": 32, "disk_bytes": 16 << 20}},
+                {"kind": "deploy", "params": {"image": "tiny"}}, {"kind": "certify"},
+                {"kind": "finish", "params": {"action": "reboot"}}]})
+            cls.api("POST", "/api/v1/settings", {"default_workflow": "refurbish"})
+        except BaseException:
+            cls.w.down()
+            cls.tmpdir.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.down()
+        if os.environ.get("REVIVE_KEEP_E2E"):
+            print("kept", cls.tmp)
+        else:
+            cls.tmpdir.cleanup()
+
+    @classmethod
+    def api(cls, method, path, body=None):
+        r = cls.w.ns(cls.w.srv, "curl", "-sS", "--fail-with-body", "-X", method, "-H", "Authorization: Bearer " + cls.token,
+                     "-H", "Content-Type: application/json", *(["-d", json.dumps(body)] if body is not None else []),
+                     f"http://{SERVER}:8080{path}")
+        return json.loads(r.stdout)
+
+    def device_by_serial(self, serial):
+        for d in self.api("GET", "/api/v1/devices"):
+            if d["serial"] == serial:
+                return self.api("GET", f"/api/v1/devices/{d['id']}")
+        self.fail(f"no device with serial {serial}")
+
+    def test_bios_and_uefi_laptops_network_boot_wipe_deploy_and_boot_their_disk(self):
+        laptops = {
+            "bios": dict(firmware="bios", nic="e1000", disk_kind="nvme", mac="52:54:00:77:00:01", serial="PF1BIOS01"),
+            "uefi": dict(firmware="uefi", nic="virtio-net-pci", disk_kind="sata", mac="52:54:00:77:00:02", serial="PF2UEFI01"),
+        }
+        procs = {}
+        t0 = {}
+        for name, spec in laptops.items():
+            disk = os.path.join(self.tmp, f"{name}.disk")
+            with open(disk, "wb") as f:  # the donor's data
+                for _ in range(DISK >> 20):
+                    f.write(b"\x5a" * (1 << 20))
+            t0[name] = time.time()
+            procs[name] = self.w.laptop(name, disk, **spec)
+        timings = {}
+        for name, (proc, console) in procs.items():
+            timings[name] = {"agent_ready_s": round(time.time() - t0[name] + 0, 1)}
+            wait_for(console, "agent ready", 300, proc)
+            timings[name]["agent_ready_s"] = round(time.time() - t0[name], 1)
+        for name, (proc, console) in procs.items():
+            wait_for(console, "workflow done: reboot", 900, proc)
+            timings[name]["workflow_done_s"] = round(time.time() - t0[name], 1)
+        for name, (proc, console) in procs.items():
+            wait_for(console, MARKER, 300, proc)
+            timings[name]["marker_s"] = round(time.time() - t0[name], 1)
+            proc.wait(60)  # the marker image powers off
+        print(json.dumps({"timings": timings, "live_image": self.live, "live_build_s": round(self.live_build_s, 1)}, indent=1))
+
+        with open(os.path.join(self.tmp, "server.log")) as f:
+            slog = f.read()
+        # The UEFI laptop's own PXE stack came through proxyDHCP and Revive's TFTP; iPXE got its script URL.
+        self.assertIn("offered snponly.efi to x86-64 UEFI", slog)
+        self.assertRegex(slog, r"TFTP 10\.77\.0\.\d+ reads snponly\.efi")
+        self.assertIn("offered http://10.77.0.2:8080/boot/52-54-00-77-00-01.ipxe to BIOS (iPXE)", slog)
+
+        for name, spec in laptops.items():
+            with self.subTest(laptop=name):
+                d = self.device_by_serial(spec["serial"])
+                self.assertEqual(d["state"], "done", json.dumps(d["steps"]))
+                self.assertEqual([s["state"] for s in d["steps"]], ["done"] * 6)
+                self.assertIn(spec["mac"], d["macs"])
+                results = {r["kind"]: r for r in d["results"] if r["status"] == "ok"}
+                drives = results["wipe"]["result"]["drives"]
+                self.assertEqual(len(drives), 1, drives)
+                ev = drives[0]
+                self.assertEqual(ev["result"], "passed", ev)
+                self.assertFalse(ev["drive"]["simulated"])
+                if spec["disk_kind"] == "nvme":
+                    # A real Format NVM went through QEMU's NVMe controller, proven by canaries.
+                    self.assertEqual(ev["method"], "nvme-format-user-data-erase", ev)
+                    self.assertEqual(ev["drive"]["serial"], "NVME" + spec["serial"])
+                    self.assertEqual(ev["canaries"]["surviving"], 0)
+                    self.assertEqual(ev["canaries"]["placed"], 64)
+                else:
+                    self.assertEqual(ev["method"], "overwrite", ev)
+                    self.assertEqual(ev["drive"]["serial"], "SATA" + spec["serial"])
+                self.assertGreaterEqual(ev["verification"]["coverage_permille"], 100)
+                certs = self.api("GET", f"/api/v1/devices/{d['id']}/certificates")
+                self.assertEqual(sorted((c["kind"], c["result"]) for c in certs), [("drive", "passed"), ("laptop", "passed")])
+                self.assertIn(results["test"]["result"]["grading"]["grade"], ("A", "B", "C", "D"))
+                self.assertEqual(results["deploy"]["result"]["image"], "tiny")
+                # The boot script sent the laptop to the agent first, and to its disk after the workflow.
+                events = [e for e in self.api("GET", "/api/v1/events?after=0") if e.get("device") == d["id"]]
+                kinds = [(e["kind"], e["data"].get("script", "")) for e in events if e["kind"] in ("boot_script", "workflow-done", "network_boot")]
+                self.assertIn(("network_boot", ""), kinds)
+                done_at = kinds.index(("workflow-done", ""))
+                self.assertIn(("boot_script", "live-agent"), kinds[:done_at])
+                self.assertIn(("boot_script", "local-disk"), kinds[done_at:])
+                # The disk holds the image, grown to the disk by the fit, and no donor data.
+                disk = os.path.join(self.tmp, f"{name}.disk")
+                v = subprocess.run(["sgdisk", "-v", disk], capture_output=True, text=True)
+                self.assertIn("No problems found", v.stdout)
+                p = subprocess.run(["sgdisk", "-i", "3", disk], capture_output=True, text=True).stdout
+                last = int(re.search(r"Last sector: (\d+)", p).group(1))
+                self.assertGreater(last, (DISK // 512) - 2048 - 34 - 1)
+                with open(disk, "rb") as f:
+                    f.seek(DISK - (8 << 20))
+                    self.assertNotIn(b"\x5a" * 4096, f.read())
+
+
+if __name__ == "__main__":
+    why = can_run()
+    if why:
+        print(f"SKIPPED: {why}")
+        sys.exit(77)
+    unittest.main(verbosity=2)
