@@ -11,7 +11,7 @@ std::string script_safe(const std::string& s) {
   for (char c : s) {
     if (c == '\n' || c == '\r') {
       out += ' ';
-    } else if (c == '$' || c == '{' || c == '}' || c == '\\' || c == '|' || c == '&') {
+    } else if (c == '$' || c == '{' || c == '}' || c == '\\' || c == '|' || c == '&' || c == ';' || c == '"' || c == '\'') {
       out += '_';
     } else {
       out += c;
@@ -58,7 +58,7 @@ std::string ipxe_live_agent_script(const LiveAgentBoot& b) {
 std::string ipxe_local_disk_script(const std::string& mac, const std::string& reason) {
   std::string s = "#!ipxe\n";
   s += "echo Revive: " + script_safe(mac) + ": " + script_safe(reason) + "\n";
-  s += "iseq ${platform} efi && exit ||\n";
+  s += "iseq ${platform} efi && exit 1 ||\n";
   s += "sanboot --no-describe --drive 0x80 || exit\n";
   return s;
 }
@@ -68,9 +68,36 @@ std::string ipxe_error_script(const std::string& message) {
   s += "echo Revive: " + script_safe(message) + "\n";
   s += "echo Booting the local disk in 10 seconds.\n";
   s += "sleep 10\n";
-  s += "iseq ${platform} efi && exit ||\n";
+  s += "iseq ${platform} efi && exit 1 ||\n";
   s += "sanboot --no-describe --drive 0x80 || exit\n";
   return s;
+}
+
+std::string grub_main_cfg() {
+  return "set timeout=0\n"
+         "if [ -n \"$net_default_mac\" ]; then source /grub/revive-$net_default_mac.cfg; fi\n"
+         "echo \"Revive: GRUB does not know this laptop's MAC address: leaving network boot\"\n"
+         "exit\n";
+}
+
+std::optional<std::string> grub_cfg_mac(const std::string& name) {
+  const std::string prefix = "grub/revive-", suffix = ".cfg";
+  if (name.size() != prefix.size() + 17 + suffix.size() || name.rfind(prefix, 0) != 0 || !name.ends_with(suffix)) return std::nullopt;
+  return normalise_mac(name.substr(prefix.size(), 17));
+}
+
+std::string grub_live_agent_cfg(const LiveAgentBoot& b) {
+  std::string s = "set timeout=0\n";
+  s += "echo \"Revive: " + script_safe(b.reason) + "\"\n";
+  s += "linux /live/vmlinuz revive.agent=1 revive.server=" + script_safe(b.base_url) + " revive.token=" + script_safe(b.token) +
+       " revive.mac=" + b.mac + (b.kernel_args.empty() ? "" : " ") + script_safe(b.kernel_args) + "\n";
+  s += "initrd /live/initrd.img\n";
+  s += "boot\n";
+  return s;
+}
+
+std::string grub_local_disk_cfg(const std::string& mac, const std::string& reason) {
+  return "echo \"Revive: " + script_safe(mac) + ": " + script_safe(reason) + "\"\nexit\n";
 }
 
 }  // namespace revive::boot

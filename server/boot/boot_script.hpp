@@ -19,11 +19,22 @@ struct LiveAgentBoot {
 };
 std::string ipxe_live_agent_script(const LiveAgentBoot& b);
 
-/// Leaves iPXE so the firmware boots the next device (UEFI), or boots the first hard disk (BIOS).
+/// Leaves iPXE so the firmware boots the next device (UEFI: `exit 1`, an error status, since
+/// OVMF and many laptops open their boot menu instead when a boot option returns success), or
+/// boots the first hard disk (BIOS).
 std::string ipxe_local_disk_script(const std::string& mac, const std::string& reason);
 
 /// Refuses to boot anything (bad MAC in the URL, no live image on the server): says why, then
 /// falls back to the local disk after a pause, so a laptop is never stuck in a boot loop.
 std::string ipxe_error_script(const std::string& message);
+
+/// GRUB (the Secure Boot path: signed shim → signed GRUB → signed kernel). GRUB reads
+/// /grub/grub.cfg from the TFTP root, which sources the laptop's own config by its MAC.
+std::string grub_main_cfg();
+/// The name GRUB asks for: "grub/revive-52:54:00:12:34:56.cfg" → the MAC, else nullopt.
+std::optional<std::string> grub_cfg_mac(const std::string& tftp_name);
+/// The kernel and initrd come over TFTP ("/live/..." in the server's TFTP namespace).
+std::string grub_live_agent_cfg(const LiveAgentBoot& b);
+std::string grub_local_disk_cfg(const std::string& mac, const std::string& reason);
 
 }  // namespace revive::boot

@@ -22,6 +22,11 @@
 
 namespace revive::server {
 
+#define TRY_ASSIGN_API(var, expr)        \
+  auto var##_r = (expr);                 \
+  if (!var##_r) return var##_r.error();  \
+  auto& var = *var##_r
+
 namespace {
 
 Response json_response(const Json& j, int status = 200) {
@@ -545,6 +550,35 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     return r;
   }
 
+  // What a network-booting laptop gets: its local disk once its run is done, else the live
+  // agent with a fresh single-boot token. nullopt in `live`: no live image on this server.
+  struct BootPlan {
+    bool local = false;
+    std::string reason;
+    std::optional<boot::LiveAgentBoot> live;
+  };
+  Result<BootPlan> plan_boot(const std::string& mac, const std::string& base_url) {
+    BootPlan p;
+    TRY_ASSIGN_API(d, state.boot_decision(mac));
+    p.reason = d.reason;
+    if (d.boot_local) {
+      REVIVE_TRY(state.record_boot_script(*d.device_id, mac, "local-disk"));
+      p.local = true;
+      return p;
+    }
+    struct stat st {};
+    if (opts.boot_dir.empty() || ::stat((opts.boot_dir / "live" / "initrd.img").c_str(), &st) != 0 ||
+        ::stat((opts.boot_dir / "live" / "vmlinuz").c_str(), &st) != 0) {
+      p.reason = "this server has no live agent image (" + (opts.boot_dir / "live").string() +
+                 "/vmlinuz and initrd.img): see provisioning/README.md";
+      return p;
+    }
+    TRY_ASSIGN_API(token, state.issue_boot_token(mac));
+    if (d.device_id) REVIVE_TRY(state.record_boot_script(*d.device_id, mac, "live-agent"));
+    p.live = boot::LiveAgentBoot{base_url, mac, token, opts.boot_kernel_args, d.reason};
+    return p;
+  }
+
   Response boot_script(const Request& req, const std::string& script) {
     Response r;
     r.content_type = "text/plain";
@@ -558,32 +592,40 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
       r.body = boot::ipxe_error_script("no boot script \"" + script.substr(0, 40) + "\": ask for /boot/MAC.ipxe");
       return r;
     }
-    auto d = state.boot_decision(*mac);
-    if (!d) return from_error(d.error());
-    if (d->boot_local) {
-      if (auto e = state.record_boot_script(*d->device_id, *mac, "local-disk"); !e) return from_error(e.error());
-      r.body = boot::ipxe_local_disk_script(*mac, d->reason);
-      return r;
-    }
-    struct stat st {};
-    if (opts.boot_dir.empty() || ::stat((opts.boot_dir / "live" / "initrd.img").c_str(), &st) != 0 ||
-        ::stat((opts.boot_dir / "live" / "vmlinuz").c_str(), &st) != 0) {
-      r.body = boot::ipxe_error_script("this server has no live agent image (" + (opts.boot_dir / "live").string() +
-                                       "/vmlinuz and initrd.img): see provisioning/README.md");
-      return r;
-    }
-    auto token = state.issue_boot_token(*mac);
-    if (!token) return from_error(token.error());
-    if (d->device_id) {
-      if (auto e = state.record_boot_script(*d->device_id, *mac, "live-agent"); !e) return from_error(e.error());
-    }
     const std::string host = req.header("host");
     const bool host_ok = !host.empty() && host.size() < 100 && std::all_of(host.begin(), host.end(), [](unsigned char c) {
       return std::isalnum(c) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
     });
     if (!host_ok) return error_response(400, "invalid_input", "the Host header must name this server (host[:port])");
-    r.body = boot::ipxe_live_agent_script({"http://" + host, *mac, *token, opts.boot_kernel_args, d->reason});
+    auto plan = plan_boot(*mac, "http://" + host);
+    if (!plan) return from_error(plan.error());
+    if (plan->local) {
+      r.body = boot::ipxe_local_disk_script(*mac, plan->reason);
+    } else if (!plan->live) {
+      r.body = boot::ipxe_error_script(plan->reason);
+    } else {
+      r.body = boot::ipxe_live_agent_script(*plan->live);
+    }
     return r;
+  }
+
+  bool offer_network_boot(const std::string& mac) {
+    auto d = state.boot_decision(mac);
+    if (!d || !d->boot_local) return true;  // when in doubt, boot the agent: it asks the server what to do
+    (void)state.record_boot_script(*d->device_id, mac, "local-disk");
+    return false;
+  }
+
+  // TFTP names made per request: GRUB's main config, and each laptop's own.
+  std::optional<std::string> generated_boot_file(const std::string& name, const std::string& base_url) {
+    if (name == "grub/grub.cfg") return boot::grub_main_cfg();
+    const auto mac = boot::grub_cfg_mac(name);
+    if (!mac) return std::nullopt;
+    auto plan = plan_boot(*mac, base_url);
+    if (!plan) return boot::grub_local_disk_cfg(*mac, "the server could not decide: " + plan.error().message);
+    if (plan->local) return boot::grub_local_disk_cfg(*mac, plan->reason);
+    if (!plan->live) return boot::grub_local_disk_cfg(*mac, plan->reason);
+    return boot::grub_live_agent_cfg(*plan->live);
   }
 
   Response serve_chunk(const Request& req, const std::string& sha_text) {
@@ -709,6 +751,12 @@ Api::Api(StateStore& state, ImageStore& images, Metrics& metrics, ApiHooks hooks
     : impl_(std::make_shared<Impl>(state, images, metrics, std::move(hooks), opts)) {}
 
 Response Api::handle(Request& req, std::string& route) { return impl_->handle(req, route); }
+
+bool Api::offer_network_boot(const std::string& mac) { return impl_->offer_network_boot(mac); }
+
+std::optional<std::string> Api::generated_boot_file(const std::string& name, const std::string& base_url) {
+  return impl_->generated_boot_file(name, base_url);
+}
 
 std::optional<Response> Api::upload_precheck(const Request& req) {
   auto op = impl_->require_operator(req);

@@ -42,6 +42,10 @@ class Api {
   /// Refuses an upload from its header alone (no operator token, bad name) before any byte
   /// of the body is spooled to disk.
   std::optional<Response> upload_precheck(const Request& req);
+  /// TFTP files made per request (GRUB's configs for the Secure Boot path); nullopt otherwise.
+  std::optional<std::string> generated_boot_file(const std::string& name, const std::string& base_url);
+  /// False for a laptop whose workflow is done: DHCP then offers it no network boot.
+  bool offer_network_boot(const std::string& mac);
 
  private:
   struct Impl;

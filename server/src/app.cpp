@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include <cstdio>
+#include <fstream>
 #include <ctime>
 #include <iostream>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "api.hpp"
 #include "boot_services.hpp"
 #include "http_server.hpp"
+#include "revive/file_util.hpp"
 #include "revive/image_store.hpp"
 #include "state.hpp"
 
@@ -84,13 +86,21 @@ Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& c
           auto f = bv.value<bool>();
           if (!f) return bad(full, "true or false");
           (b == "proxy_dhcp" ? cfg.proxy_dhcp : b == "tftp" ? cfg.tftp : cfg.secure_boot) = *f;
-        } else if (b == "dir" || b == "address" || b == "listen" || b == "kernel_args") {
+        } else if (b == "dir" || b == "address" || b == "listen" || b == "kernel_args" || b == "dhcp_range" || b == "dhcp_router" ||
+                   b == "dhcp_netmask") {
           auto str = bv.value<std::string>();
           if (!str) return bad(full, "a string");
+          if (b == "dhcp_range") cfg.dhcp_range = *str;
+          if (b == "dhcp_router") cfg.dhcp_router = *str;
+          if (b == "dhcp_netmask") cfg.dhcp_netmask = *str;
           if (b == "dir") cfg.boot_dir = *str;
           if (b == "address") cfg.boot_address = *str;
           if (b == "listen") cfg.boot_listen = *str;
           if (b == "kernel_args") cfg.boot_kernel_args = *str;
+        } else if (b == "dhcp_lease_s") {
+          auto n = bv.value<std::int64_t>();
+          if (!n || *n < 60 || *n > 7 * 86400) return bad(full, "seconds from 60 to 604800");
+          cfg.dhcp_lease_s = *n;
         } else if (b == "dhcp_port" || b == "pxe_port" || b == "tftp_port") {
           auto n = bv.value<std::int64_t>();
           if (!n || *n < 0 || *n > 65535) return bad(full, "a port number");
@@ -122,6 +132,31 @@ constexpr BootBinary kBootBinaries[] = {
     {"shimx64.efi", "/usr/lib/shim/shimx64.efi.signed", "shim-signed"},
     {"grubx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
 };
+
+// DHCP leases: a small JSON file, replaced atomically on every change.
+Result<std::vector<boot::Lease>> load_leases(const std::filesystem::path& path) {
+  std::vector<boot::Lease> out;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return out;
+  std::ifstream f(path);
+  const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return make_error(Errc::corrupt, path.string() + " is not a JSON array of leases");
+  for (const auto& l : j) {
+    auto ip = boot::parse_ipv4(l.value("ip", std::string()));
+    if (!ip || !l.value("mac", nlohmann::json()).is_string() || !l.value("expires", nlohmann::json()).is_number_integer()) {
+      return make_error(Errc::corrupt, path.string() + ": a lease lacks mac, ip or expires");
+    }
+    out.push_back({l["mac"].get<std::string>(), *ip, l["expires"].get<std::int64_t>()});
+  }
+  return out;
+}
+
+Result<void> save_leases(const std::filesystem::path& path, const std::vector<boot::Lease>& leases) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& l : leases) j.push_back({{"mac", l.mac}, {"ip", boot::ip_to_string(l.ip)}, {"expires", l.expires}});
+  const std::string text = j.dump(1) + "\n";
+  return write_file_atomic(path, std::as_bytes(std::span(text.data(), text.size())), path.parent_path());
+}
 
 Result<void> prepare_boot_dir(const std::filesystem::path& dir, bool report, const std::function<void(const std::string&)>& log) {
   namespace fs = std::filesystem;
@@ -240,8 +275,25 @@ Result<void> App::start() {
   ho.upload_precheck = [&i](const Request& r) { return i.api->upload_precheck(r); };
   i.http = std::make_unique<HttpServer>(i.io, ho, [&i](Request& r, std::string& route) { return i.api->handle(r, route); }, i.metrics);
   REVIVE_TRY(i.http->start());
-  if (i.cfg.proxy_dhcp || i.cfg.tftp) {
+  if (i.cfg.proxy_dhcp || i.cfg.tftp || !i.cfg.dhcp_range.empty()) {
     BootServiceOptions bo;
+    if (!i.cfg.dhcp_range.empty()) {
+      auto range = boot::parse_ip_range(i.cfg.dhcp_range);
+      if (!range) return range.error().with_context("DHCP range");
+      auto mask = boot::parse_ipv4(i.cfg.dhcp_netmask);
+      if (!mask) return mask.error().with_context("DHCP netmask");
+      boot::DhcpPoolConfig pc{range->first, range->second, *mask, std::nullopt, static_cast<std::uint32_t>(i.cfg.dhcp_lease_s)};
+      if (!i.cfg.dhcp_router.empty()) {
+        auto r = boot::parse_ipv4(i.cfg.dhcp_router);
+        if (!r) return r.error().with_context("DHCP router");
+        pc.router = *r;
+      }
+      bo.dhcp_pool = pc;
+      auto leases = load_leases(i.cfg.state_dir / "dhcp-leases.json");
+      if (!leases) return leases.error();
+      bo.leases = std::move(*leases);
+      bo.save_leases = [path = i.cfg.state_dir / "dhcp-leases.json"](const std::vector<boot::Lease>& l) { return save_leases(path, l); };
+    }
     bo.proxy_dhcp = i.cfg.proxy_dhcp;
     bo.tftp = i.cfg.tftp;
     bo.listen_address = i.cfg.boot_listen;
@@ -255,10 +307,14 @@ Result<void> App::start() {
       bo.boot.server_ip = *ip;
     }
     bo.boot.http_port = i.http->port();
+    bo.extra_roots = {{"live/", i.cfg.boot_dir / "live"}};  // GRUB loads the live image over TFTP
+    bo.offer_network_boot = [&i](const std::string& mac) { return i.api->offer_network_boot(mac); };
+    bo.generated = [&i](const std::string& name, const std::string& base) { return i.api->generated_boot_file(name, base); };
     bo.boot.secure_boot = i.cfg.secure_boot;
     bo.log = log;
     i.boot = std::make_unique<BootServices>(i.io, bo);
     REVIVE_TRY(i.boot->start());
+    if (bo.dhcp_pool) log("boot services: full DHCP for " + i.cfg.dhcp_range + " (" + std::to_string(bo.leases.size()) + " leases kept)");
     log("boot services: proxyDHCP " + (i.cfg.proxy_dhcp ? "on ports " + std::to_string(i.boot->dhcp_port()) + " and " + std::to_string(i.boot->pxe_port()) : std::string("off")) +
         ", TFTP " + (i.cfg.tftp ? "on port " + std::to_string(i.boot->tftp_port()) + " from " + bo.tftp_root.string() : std::string("off")));
   }
@@ -297,7 +353,7 @@ int run_server_main(int argc, char** argv) {
   std::optional<unsigned> blocking;
   std::vector<std::string> step_stall;
   bool proxy_dhcp = false, tftp = false, secure_boot = false;
-  std::string boot_dir, boot_address, boot_listen, kernel_args;
+  std::string boot_dir, boot_address, boot_listen, kernel_args, dhcp_range, dhcp_router;
   std::optional<std::uint16_t> dhcp_port, pxe_port, tftp_port;
   cli.add_option("--config", config_file, "TOML configuration file (flags override it)");
   cli.add_option("--state", state_dir, "State directory (database, image store) [state_dir]");
@@ -316,6 +372,8 @@ int run_server_main(int argc, char** argv) {
   cli.add_option("--boot-address", boot_address, "IPv4 address laptops reach this server at (default: per interface) [boot.address]");
   cli.add_option("--boot-listen", boot_listen, "Address the boot services bind (default 0.0.0.0) [boot.listen]");
   cli.add_option("--boot-kernel-args", kernel_args, "Extra kernel arguments for the live agent [boot.kernel_args]");
+  cli.add_option("--dhcp-range", dhcp_range, "Full DHCP on an isolated network: hand out FIRST-LAST (instead of proxyDHCP) [boot.dhcp_range]");
+  cli.add_option("--dhcp-router", dhcp_router, "Default gateway to hand out with --dhcp-range [boot.dhcp_router]");
   cli.add_option("--dhcp-port", dhcp_port, "proxyDHCP port (default 67; tests) [boot.dhcp_port]");
   cli.add_option("--pxe-port", pxe_port, "PXE boot-server port (default 4011; tests) [boot.pxe_port]");
   cli.add_option("--tftp-port", tftp_port, "TFTP port (default 69; tests) [boot.tftp_port]");
@@ -354,6 +412,8 @@ int run_server_main(int argc, char** argv) {
   if (!boot_listen.empty()) cfg.boot_listen = boot_listen;
   if (!kernel_args.empty()) cfg.boot_kernel_args = kernel_args;
   if (dhcp_port) cfg.dhcp_port = *dhcp_port;
+  if (!dhcp_range.empty()) cfg.dhcp_range = dhcp_range;
+  if (!dhcp_router.empty()) cfg.dhcp_router = dhcp_router;
   if (pxe_port) cfg.pxe_port = *pxe_port;
   if (tftp_port) cfg.tftp_port = *tftp_port;
   for (const auto& kv : step_stall) {

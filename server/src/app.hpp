@@ -31,6 +31,11 @@ struct ServerConfig {
   std::string boot_listen = "0.0.0.0";
   std::uint16_t dhcp_port = 67, pxe_port = 4011, tftp_port = 69;
   bool secure_boot = false;        ///< UEFI clients get shim → GRUB instead of iPXE
+  // Full DHCP for an isolated network (set dhcp_range to enable; replaces proxyDHCP on port 67)
+  std::string dhcp_range;          ///< "10.0.0.100-10.0.0.199"
+  std::string dhcp_router;         ///< option 3 (optional)
+  std::string dhcp_netmask = "255.255.255.0";
+  std::int64_t dhcp_lease_s = 3600;
   std::string boot_kernel_args = "console=ttyS0,115200 console=tty0";
 };
 

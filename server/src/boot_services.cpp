@@ -3,13 +3,16 @@
 #include <boost/asio.hpp>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <cstring>
+#include <ctime>
 #include <set>
 
 namespace revive::server {
@@ -106,13 +109,41 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
   BootServiceOptions opts;
   BootCounters counters;
   std::optional<udp::socket> dhcp, pxe, tftp;
+  std::optional<boot::LeasePool> pool;
   int tftp_root_fd = -1;
+  std::vector<std::pair<std::string, int>> extra_root_fds;
   std::size_t active_transfers = 0;
   bool stopped = false;
 
   Impl(asio::io_context& i, BootServiceOptions o) : io(i), opts(std::move(o)) {}
   ~Impl() {
     if (tftp_root_fd >= 0) ::close(tftp_root_fd);
+    for (auto& [prefix, fd] : extra_root_fds) ::close(fd);
+  }
+
+  // The file for a TFTP name: generated content (a memfd), a file under an extra root, or
+  // one under the TFTP root.
+  Result<boot::ConfinedFile> open_for_tftp(const std::string& requested, std::uint32_t local_ip) {
+    std::string name = requested;
+    std::replace(name.begin(), name.end(), '\\', '/');
+    while (!name.empty() && name.front() == '/') name.erase(0, 1);
+    if (opts.generated) {
+      const std::string base = "http://" + boot::ip_to_string(opts.boot.server_ip ? opts.boot.server_ip : local_ip) + ":" +
+                               std::to_string(opts.boot.http_port);
+      if (auto content = opts.generated(name, base)) {
+        const int fd = ::memfd_create("revive-tftp", MFD_CLOEXEC);
+        if (fd < 0) return errno_error(errno, "memfd_create");
+        if (::write(fd, content->data(), content->size()) != static_cast<ssize_t>(content->size())) {
+          ::close(fd);
+          return errno_error(errno, "memfd write");
+        }
+        return boot::ConfinedFile{fd, content->size()};
+      }
+    }
+    for (const auto& [prefix, fd] : extra_root_fds) {
+      if (name.rfind(prefix, 0) == 0) return boot::open_confined(fd, name.substr(prefix.size()));
+    }
+    return boot::open_confined(tftp_root_fd, requested);
   }
 
   void log(const std::string& line) const {
@@ -138,6 +169,12 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     }
     boot::BootConfig cfg = opts.boot;
     if (cfg.server_ip == 0) cfg.server_ip = d.local_ip;
+    const bool offer_boot = !opts.offer_network_boot || opts.offer_network_boot(req->mac());
+    if (pool && !port4011) return on_full_dhcp(s, *req, cfg, d, offer_boot);
+    if (!offer_boot) {
+      ++counters.dhcp_ignored;
+      return;  // finished: no boot file, so the firmware goes on to the next boot device
+    }
     auto decision = boot::proxy_dhcp_reply(*req, cfg, port4011);
     if (!decision.reply) {
       ++counters.dhcp_ignored;
@@ -160,6 +197,27 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
       log("proxyDHCP " + std::string(port4011 ? "4011" : "67") + ": " + req->mac() + ": " + decision.why);
     } else {
       log("proxyDHCP: sending to " + boot::ip_to_string(to_ip) + " failed: " + std::strerror(errno));
+    }
+  }
+
+  void on_full_dhcp(udp::socket& s, const boot::DhcpPacket& req, const boot::BootConfig& cfg, const Datagram& d, bool offer_boot) {
+    auto out = pool->handle(req, static_cast<std::int64_t>(std::time(nullptr)), cfg, offer_boot);
+    if (out.leases_changed && opts.save_leases) {
+      // The lease is on disk before the client hears of it: a restarted server never hands
+      // the same address to another laptop.
+      if (auto saved = opts.save_leases(pool->leases()); !saved) {
+        log("DHCP: cannot save the leases (" + saved.error().message + "): not answering " + req.mac());
+        return;
+      }
+    }
+    if (!out.reply) {
+      ++counters.dhcp_ignored;
+      return;
+    }
+    const std::uint32_t to = req.giaddr ? req.giaddr : req.ciaddr && out.reply->message_type() == boot::dhcp_msg::ack ? req.ciaddr : 0xffffffff;
+    if (send_on_interface(s.native_handle(), boot::encode_dhcp(*out.reply), to, req.giaddr ? 67 : 68, d.ifindex, cfg.server_ip)) {
+      ++counters.dhcp_answered;
+      log("DHCP: " + out.why);
     }
   }
 
@@ -296,7 +354,7 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     if (!req) return refuse(client, d.local_ip, boot::tftp_err::illegal_op, req.error().message);
     if (req->opcode == boot::tftp_op::wrq) return refuse(client, d.local_ip, boot::tftp_err::access, "this TFTP server is read-only");
     if (active_transfers >= opts.max_transfers) return refuse(client, d.local_ip, boot::tftp_err::undefined, "too many transfers; try again");
-    auto file = boot::open_confined(tftp_root_fd, req->filename);
+    auto file = open_for_tftp(req->filename, d.local_ip);
     if (!file) {
       return refuse(client, d.local_ip, file.error().code == Errc::not_found ? boot::tftp_err::not_found : boot::tftp_err::access,
                     file.error().message);
@@ -324,7 +382,8 @@ BootServices::~BootServices() { stop(); }
 
 Result<void> BootServices::start() {
   auto& i = *impl_;
-  if (i.opts.proxy_dhcp) {
+  if (i.opts.dhcp_pool) i.pool.emplace(*i.opts.dhcp_pool, i.opts.leases);
+  if (i.opts.proxy_dhcp || i.opts.dhcp_pool) {
     auto s67 = bind_udp(i.io, i.opts.listen_address, i.opts.dhcp_port, true, "proxyDHCP");
     if (!s67) return s67.error();
     auto s4011 = bind_udp(i.io, i.opts.listen_address, i.opts.pxe_port, true, "proxyDHCP (PXE port)");
@@ -337,6 +396,11 @@ Result<void> BootServices::start() {
   if (i.opts.tftp) {
     i.tftp_root_fd = ::open(i.opts.tftp_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (i.tftp_root_fd < 0) return errno_error(errno, "TFTP root " + i.opts.tftp_root.string());
+    for (const auto& [prefix, dir] : i.opts.extra_roots) {
+      const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0) return errno_error(errno, "TFTP directory " + dir.string());
+      i.extra_root_fds.emplace_back(prefix, fd);
+    }
     auto s = bind_udp(i.io, i.opts.listen_address, i.opts.tftp_port, false, "TFTP");
     if (!s) return s.error();
     i.tftp.emplace(std::move(*s));

@@ -8,9 +8,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <string>
 
 #include "dhcp.hpp"
+#include "dhcp_server.hpp"
 #include "revive/error.hpp"
 #include "tftp.hpp"
 
@@ -32,6 +36,19 @@ struct BootServiceOptions {
   boot::BootConfig boot;
   boot::TftpLimits limits;
   std::size_t max_transfers = 256;
+  /// Full DHCP on an isolated network (instead of proxyDHCP on port 67): the pool, the leases
+  /// saved last time, and where to save them (called before an ACK is sent).
+  std::optional<boot::DhcpPoolConfig> dhcp_pool;
+  std::vector<boot::Lease> leases;
+  std::function<Result<void>(const std::vector<boot::Lease>&)> save_leases;
+  /// Whether a laptop should be offered network boot at all (false: its workflow is done, so
+  /// the firmware should go on to its disk; DHCP then answers without boot information).
+  std::function<bool(const std::string& mac)> offer_network_boot;
+  /// Further read-only directories by name prefix ("live/" → BOOT/live), each confined the same way.
+  std::vector<std::pair<std::string, std::filesystem::path>> extra_roots;
+  /// Files made per request (GRUB's per-laptop config): (name, "http://IP:PORT" the client
+  /// reaches us at) → content, or nullopt when the name is not a generated one.
+  std::function<std::optional<std::string>(const std::string& name, const std::string& base_url)> generated;
   std::function<void(const std::string&)> log;
 };
 

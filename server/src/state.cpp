@@ -401,6 +401,12 @@ Result<StateStore::BootDecision> StateStore::boot_decision(const std::string& ma
 }
 
 Result<void> StateStore::record_boot_script(std::int64_t device_id, const std::string& mac, const std::string& script) {
+  // A firmware retries DHCP and may try several network boot options in a row: one event per
+  // decision and minute is enough.
+  TRY_ASSIGN(q, db_.prepare("SELECT at, json_extract(data, '$.script') FROM events WHERE device_id = ? AND kind = 'boot_script' "
+                            "ORDER BY id DESC LIMIT 1"));
+  TRY_ASSIGN(row, q.bind(device_id).step());
+  if (row && !q.is_null(1) && q.text(1) == script && q.int64(0) > clock_() - 60) return {};
   REVIVE_TRY(log_event(device_id, "boot_script", {{"mac", mac}, {"script", script}}));
   notify(device_id);
   return {};

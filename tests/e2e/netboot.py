@@ -59,19 +59,19 @@ class Workshop:
     def start_router(self):
         """The workshop's own router: plain DHCP, knows nothing of network boot."""
         leases = os.path.join(self.tmp, "router.leases")
-        log = open(os.path.join(self.tmp, "router.log"), "w")
-        p = subprocess.Popen(["ip", "netns", "exec", self.rt, "dnsmasq", "--no-daemon", "--port=0", "--interface=eth0",
+        with open(os.path.join(self.tmp, "router.log"), "w") as log:
+            p = subprocess.Popen(["ip", "netns", "exec", self.rt, "dnsmasq", "--no-daemon", "--port=0", "--interface=eth0",
                               "--bind-interfaces", f"--dhcp-range={SUBNET}.100,{SUBNET}.199,255.255.255.0,1h",
-                              f"--dhcp-option=3,{ROUTER}", f"--dhcp-leasefile={leases}", "--log-dhcp", "--conf-file=/dev/null"],
-                             stdout=log, stderr=subprocess.STDOUT)
+                                  f"--dhcp-option=3,{ROUTER}", f"--dhcp-leasefile={leases}", "--log-dhcp",
+                                  "--conf-file=/dev/null"], stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(p)
         return p
 
     def start_server(self, server_bin, state, boot_dir, extra=()):
         log_path = os.path.join(self.tmp, "server.log")
-        log = open(log_path, "w")
-        p = subprocess.Popen(["ip", "netns", "exec", self.srv, server_bin, "--state", state, "--listen", f"{SERVER}:8080",
-                              "--proxy-dhcp", "--tftp", "--boot-dir", boot_dir, *extra], stdout=log, stderr=subprocess.STDOUT)
+        with open(log_path, "w") as log:
+            p = subprocess.Popen(["ip", "netns", "exec", self.srv, server_bin, "--state", state, "--listen", f"{SERVER}:8080",
+                                  "--proxy-dhcp", "--tftp", "--boot-dir", boot_dir, *extra], stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(p)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -108,17 +108,20 @@ class Workshop:
             args += ["-machine", "q35,smm=on" if secure else "q35",
                      "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
                      "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}",
-                     "-device", f"{nic},netdev=n0,mac={mac}" + (",romfile=" if nic == "virtio-net-pci" else "")]
+                     # network first, like a laptop set to network boot: after the deploy the boot
+                     # script (not the firmware's boot order) decides that the disk boots
+                     "-device", f"{nic},netdev=n0,mac={mac},bootindex=1" + (",romfile=" if nic == "virtio-net-pci" else "")]
             if secure:
                 args += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+        index = ",bootindex=2" if firmware != "bios" else ""
         if disk_kind == "nvme":
-            args += ["-drive", f"file={disk},if=none,id=d0,format=raw", "-device", f"nvme,drive=d0,serial=NVME{serial}"]
+            args += ["-drive", f"file={disk},if=none,id=d0,format=raw", "-device", f"nvme,drive=d0,serial=NVME{serial}{index}"]
         else:
             args += ["-drive", f"file={disk},if=none,id=d0,format=raw", "-device", "ahci,id=ahci0",
-                     "-device", f"ide-hd,drive=d0,bus=ahci0.0,serial=SATA{serial}"]
+                     "-device", f"ide-hd,drive=d0,bus=ahci0.0,serial=SATA{serial}{index}"]
         args += list(extra)
-        log = open(os.path.join(self.tmp, f"{name}.qemu.log"), "w")
-        p = subprocess.Popen(["ip", "netns", "exec", self.sw, *args], stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(self.tmp, f"{name}.qemu.log"), "w") as log:
+            p = subprocess.Popen(["ip", "netns", "exec", self.sw, *args], stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(p)
         return p, console
 

@@ -9,6 +9,7 @@
 
 #include "boot_script.hpp"
 #include "dhcp.hpp"
+#include "dhcp_server.hpp"
 #include "temp_dir.hpp"
 #include "tftp.hpp"
 
@@ -395,4 +396,84 @@ TEST(BootScript, FinishedLaptopBootsItsDisk) {
   EXPECT_NE(s.find("iseq ${platform} efi && exit"), std::string::npos);
   EXPECT_NE(s.find("sanboot --no-describe --drive 0x80"), std::string::npos);
   EXPECT_EQ(s.find("kernel"), std::string::npos);
+}
+
+TEST(BootScript, GrubConfigsForTheSecureBootPath) {
+  EXPECT_NE(grub_main_cfg().find("source /grub/revive-$net_default_mac.cfg"), std::string::npos);
+  EXPECT_EQ(grub_cfg_mac("grub/revive-52:54:00:AB:cd:01.cfg"), "52:54:00:ab:cd:01");
+  EXPECT_FALSE(grub_cfg_mac("grub/revive-52:54:00:ab:cd.cfg"));
+  EXPECT_FALSE(grub_cfg_mac("grub/grub.cfg"));
+  EXPECT_FALSE(grub_cfg_mac("grub/revive-../../etc/passwd.cfg"));
+  const auto live = grub_live_agent_cfg({"http://10.77.0.2:8080", "52:54:00:ab:cd:01", "tok", "console=ttyS0", "new; reboot"});
+  EXPECT_NE(live.find("linux /live/vmlinuz revive.agent=1 revive.server=http://10.77.0.2:8080 revive.token=tok revive.mac=52:54:00:ab:cd:01 console=ttyS0\n"),
+            std::string::npos) << live;
+  EXPECT_NE(live.find("initrd /live/initrd.img\n"), std::string::npos);
+  EXPECT_EQ(live.find("; reboot"), std::string::npos) << "no command injection through the reason";
+  const auto local = grub_local_disk_cfg("52:54:00:ab:cd:01", "done");
+  EXPECT_NE(local.find("exit"), std::string::npos);
+  EXPECT_EQ(local.find("linux"), std::string::npos);
+}
+
+// ---- full DHCP (isolated network)
+
+namespace {
+DhcpPacket client(std::uint8_t type, std::uint8_t last_mac_byte, std::optional<std::uint32_t> requested = std::nullopt,
+                  std::optional<std::uint32_t> server = std::nullopt) {
+  auto p = *parse_dhcp(pxe_discover(0));
+  p.chaddr[5] = last_mac_byte;
+  p.options[dhcp_opt::message_type] = {type};
+  if (requested) p.set_option_u32(dhcp_opt::requested_ip, *requested);
+  if (server) p.set_option_u32(dhcp_opt::server_id, *server);
+  return p;
+}
+}  // namespace
+
+TEST(FullDhcp, OfferRequestAckAndTheSameAddressAfterARestart) {
+  DhcpPoolConfig pc{0x0a4d0064, 0x0a4d0066, 0xffffff00, 0x0a4d0001, 600};
+  LeasePool pool(pc, {});
+  auto offer = pool.handle(client(dhcp_msg::discover, 1), 1000, cfg());
+  ASSERT_TRUE(offer.reply) << offer.why;
+  EXPECT_EQ(offer.reply->message_type(), dhcp_msg::offer);
+  EXPECT_EQ(offer.reply->yiaddr, 0x0a4d0064u);
+  EXPECT_EQ(offer.reply->file, "undionly.kpxe") << "a booting client also gets its boot file";
+  EXPECT_EQ(offer.reply->options.at(dhcp_opt::router), (std::vector<std::uint8_t>{10, 77, 0, 1}));
+  EXPECT_FALSE(offer.leases_changed);
+  auto ack = pool.handle(client(dhcp_msg::request, 1, 0x0a4d0064, 0x0a4d0002), 1001, cfg());
+  ASSERT_TRUE(ack.reply) << ack.why;
+  EXPECT_EQ(ack.reply->message_type(), dhcp_msg::ack);
+  EXPECT_EQ(ack.reply->yiaddr, 0x0a4d0064u);
+  EXPECT_TRUE(ack.leases_changed);
+  EXPECT_EQ(ack.reply->options.at(dhcp_opt::lease_time), (std::vector<std::uint8_t>{0, 0, 2, 88}));
+  // Another laptop gets another address; the first keeps its own across a restart.
+  auto other = pool.handle(client(dhcp_msg::discover, 2, 0x0a4d0064), 1002, cfg());
+  EXPECT_EQ(other.reply->yiaddr, 0x0a4d0065u) << "a leased address is never offered to someone else";
+  LeasePool restarted(pc, pool.leases());
+  EXPECT_EQ(restarted.handle(client(dhcp_msg::discover, 1), 2000, cfg()).reply->yiaddr, 0x0a4d0064u);
+  EXPECT_EQ(restarted.handle(client(dhcp_msg::discover, 3), 2000, cfg()).reply->yiaddr, 0x0a4d0065u);
+}
+
+TEST(FullDhcp, NakDeclineReleaseAndExhaustion) {
+  DhcpPoolConfig pc{0x0a4d0064, 0x0a4d0065, 0xffffff00, std::nullopt, 600};
+  LeasePool pool(pc, {});
+  ASSERT_TRUE(pool.handle(client(dhcp_msg::request, 1, 0x0a4d0064, 0x0a4d0002), 10, cfg()).reply);
+  // Someone else asking for that address is refused.
+  auto nak = pool.handle(client(dhcp_msg::request, 2, 0x0a4d0064, 0x0a4d0002), 11, cfg());
+  ASSERT_TRUE(nak.reply);
+  EXPECT_EQ(nak.reply->message_type(), dhcp_msg::nak);
+  EXPECT_TRUE(nak.reply->file.empty());
+  // A client that found .101 in use (another machine has it) makes the pool skip it.
+  auto decline = pool.handle(client(dhcp_msg::decline, 2, 0x0a4d0065, 0x0a4d0002), 12, cfg());
+  EXPECT_FALSE(decline.reply);
+  auto none = pool.handle(client(dhcp_msg::discover, 2), 13, cfg());
+  EXPECT_FALSE(none.reply) << "the pool is exhausted: .100 is leased, .101 declined";
+  EXPECT_NE(none.why.find("no free address"), std::string::npos);
+  // After the lease is released, .100 is free again.
+  auto rel = client(dhcp_msg::release, 1, std::nullopt, 0x0a4d0002);
+  rel.ciaddr = 0x0a4d0064;
+  EXPECT_TRUE(pool.handle(rel, 14, cfg()).leases_changed);
+  EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 2), 15, cfg()).reply->yiaddr, 0x0a4d0064u);
+  // A REQUEST for another server's offer is not ours to answer.
+  EXPECT_FALSE(pool.handle(client(dhcp_msg::request, 3, 0x0a4d0065, 0x0a4d0009), 16, cfg()).reply);
+  EXPECT_FALSE(parse_ip_range("10.0.0.9-10.0.0.1"));
+  EXPECT_EQ(parse_ip_range("10.0.0.1-10.0.0.9")->second, 0x0a000009u);
 }

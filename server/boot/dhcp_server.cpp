@@ -1,0 +1,193 @@
+#include "dhcp_server.hpp"
+
+namespace revive::boot {
+
+namespace {
+constexpr std::int64_t kOfferHold = 60;       // an offered address is held this long for the REQUEST
+constexpr std::int64_t kDeclineHold = 600;    // an address a client found in use is skipped this long
+
+std::optional<std::uint32_t> option_ip(const DhcpPacket& p, std::uint8_t code) {
+  auto it = p.options.find(code);
+  if (it == p.options.end() || it->second.size() != 4) return std::nullopt;
+  const auto& v = it->second;
+  return (std::uint32_t{v[0]} << 24) | (std::uint32_t{v[1]} << 16) | (std::uint32_t{v[2]} << 8) | v[3];
+}
+}  // namespace
+
+Result<std::pair<std::uint32_t, std::uint32_t>> parse_ip_range(const std::string& text) {
+  const auto dash = text.find('-');
+  if (dash == std::string::npos) return make_error(Errc::invalid_input, "DHCP range \"" + text + "\" must be FIRST-LAST");
+  auto a = parse_ipv4(text.substr(0, dash));
+  if (!a) return a.error();
+  auto b = parse_ipv4(text.substr(dash + 1));
+  if (!b) return b.error();
+  if (*b < *a) return make_error(Errc::invalid_input, "DHCP range \"" + text + "\" ends before it starts");
+  if (*b - *a > 65535) return make_error(Errc::invalid_input, "DHCP range \"" + text + "\" is larger than 65536 addresses");
+  return std::make_pair(*a, *b);
+}
+
+LeasePool::LeasePool(DhcpPoolConfig cfg, std::vector<Lease> persisted) : cfg_(cfg) {
+  for (auto& l : persisted) {
+    if (l.ip >= cfg_.first && l.ip <= cfg_.last) by_mac_[l.mac] = l;  // a changed range drops the rest
+  }
+}
+
+std::vector<Lease> LeasePool::leases() const {
+  std::vector<Lease> out;
+  for (const auto& [mac, l] : by_mac_) out.push_back(l);
+  return out;
+}
+
+bool LeasePool::free_for(std::uint32_t ip, const std::string& mac, std::int64_t now, std::uint32_t server_ip) const {
+  if (ip < cfg_.first || ip > cfg_.last || ip == server_ip || (cfg_.router && ip == *cfg_.router)) return false;
+  if ((ip & 0xff) == 0 || (ip | cfg_.netmask) == 0xffffffff) return false;  // network or broadcast address
+  if (auto d = declined_.find(ip); d != declined_.end() && d->second > now) return false;
+  for (const auto& [m, l] : by_mac_) {
+    if (m != mac && l.ip == ip && l.expires > now) return false;
+  }
+  for (const auto& [m, o] : offers_) {
+    if (m != mac && o.first == ip && o.second > now) return false;
+  }
+  return true;
+}
+
+std::optional<std::uint32_t> LeasePool::pick(const std::string& mac, std::optional<std::uint32_t> wanted, std::int64_t now,
+                                             std::uint32_t server_ip) const {
+  // The same laptop gets the same address again (its lease, even an expired one, if still free).
+  if (auto it = by_mac_.find(mac); it != by_mac_.end() && free_for(it->second.ip, mac, now, server_ip)) return it->second.ip;
+  if (wanted && free_for(*wanted, mac, now, server_ip)) return wanted;
+  // Else the first address nobody holds; then the one whose lease expired longest ago.
+  std::optional<std::uint32_t> oldest;
+  std::int64_t oldest_expiry = now;
+  for (std::uint32_t ip = cfg_.first; ip <= cfg_.last && ip >= cfg_.first; ++ip) {
+    bool held = false;
+    for (const auto& [m, l] : by_mac_) {
+      if (l.ip == ip) {
+        held = true;
+        if (l.expires <= oldest_expiry && free_for(ip, mac, now, server_ip)) {
+          oldest = ip;
+          oldest_expiry = l.expires;
+        }
+      }
+    }
+    if (!held && free_for(ip, mac, now, server_ip)) return ip;
+    if (ip == 0xffffffff) break;
+  }
+  return oldest;
+}
+
+DhcpPacket LeasePool::reply_to(const DhcpPacket& req, std::uint8_t type, std::uint32_t yiaddr, const BootConfig& boot,
+                               bool offer_boot) const {
+  DhcpPacket r;
+  // A booting client gets the same boot information as from the proxy, in the same answer.
+  if (auto pxe = proxy_dhcp_reply(req, boot, false); pxe.reply && offer_boot) r = *pxe.reply;
+  r.op = 2;
+  r.htype = req.htype;
+  r.hlen = req.hlen;
+  r.xid = req.xid;
+  r.flags = req.flags;
+  r.giaddr = req.giaddr;
+  r.chaddr = req.chaddr;
+  r.ciaddr = type == dhcp_msg::ack ? req.ciaddr : 0;
+  r.yiaddr = yiaddr;
+  if (r.siaddr == 0) r.siaddr = boot.server_ip;
+  r.options[dhcp_opt::message_type] = {type};
+  r.set_option_u32(dhcp_opt::server_id, boot.server_ip);
+  if (type != dhcp_msg::nak) {
+    r.set_option_u32(dhcp_opt::subnet_mask, cfg_.netmask);
+    if (cfg_.router) r.set_option_u32(dhcp_opt::router, *cfg_.router);
+    if (yiaddr != 0) r.set_option_u32(dhcp_opt::lease_time, cfg_.lease_s);
+  } else {
+    r.options.erase(dhcp_opt::vendor_specific);
+    r.options.erase(dhcp_opt::vendor_class);
+    r.options.erase(dhcp_opt::bootfile);
+    r.file.clear();
+    r.sname.clear();
+    r.siaddr = 0;
+  }
+  return r;
+}
+
+LeasePool::Outcome LeasePool::handle(const DhcpPacket& req, std::int64_t now, const BootConfig& boot, bool offer_boot) {
+  Outcome out;
+  if (req.op != 1 || req.htype != 1 || req.hlen != 6) {
+    out.why = "not an Ethernet request";
+    return out;
+  }
+  const auto type = req.message_type();
+  if (!type) {
+    out.why = "BOOTP without a DHCP message type is not served";
+    return out;
+  }
+  const std::string mac = req.mac();
+  const auto server_id = option_ip(req, dhcp_opt::server_id);
+  switch (*type) {
+    case dhcp_msg::discover: {
+      auto ip = pick(mac, option_ip(req, dhcp_opt::requested_ip), now, boot.server_ip);
+      if (!ip) {
+        out.why = "no free address in the pool for " + mac;
+        return out;
+      }
+      offers_[mac] = {*ip, now + kOfferHold};
+      out.reply = reply_to(req, dhcp_msg::offer, *ip, boot, offer_boot);
+      out.why = "offered " + ip_to_string(*ip) + " to " + mac;
+      return out;
+    }
+    case dhcp_msg::request: {
+      if (server_id && *server_id != boot.server_ip) {  // the client took another server's offer
+        offers_.erase(mac);
+        out.why = mac + " chose another DHCP server";
+        return out;
+      }
+      const auto wanted = option_ip(req, dhcp_opt::requested_ip);
+      const std::uint32_t ip = wanted ? *wanted : req.ciaddr;
+      const auto lease = by_mac_.find(mac);
+      const bool known = lease != by_mac_.end() && lease->second.ip == ip;
+      // free_for ignores this client's own lease and offer, and refuses anybody else's.
+      if (ip == 0 || !free_for(ip, mac, now, boot.server_ip)) {
+        if (!server_id && !known) {  // INIT-REBOOT for an address we know nothing about: stay silent
+          out.why = mac + " asks for " + ip_to_string(ip) + ", which this server did not lease";
+          return out;
+        }
+        out.reply = reply_to(req, dhcp_msg::nak, 0, boot, false);
+        out.why = "NAK: " + ip_to_string(ip) + " is not available to " + mac;
+        return out;
+      }
+      by_mac_[mac] = Lease{mac, ip, now + cfg_.lease_s};
+      offers_.erase(mac);
+      out.leases_changed = true;
+      out.reply = reply_to(req, dhcp_msg::ack, ip, boot, offer_boot);
+      out.why = "leased " + ip_to_string(ip) + " to " + mac;
+      return out;
+    }
+    case dhcp_msg::release: {
+      if (auto it = by_mac_.find(mac); it != by_mac_.end() && it->second.ip == req.ciaddr && (!server_id || *server_id == boot.server_ip)) {
+        by_mac_.erase(it);
+        out.leases_changed = true;
+      }
+      out.why = mac + " released " + ip_to_string(req.ciaddr);
+      return out;
+    }
+    case dhcp_msg::decline: {
+      const auto ip = option_ip(req, dhcp_opt::requested_ip);
+      if (ip && (!server_id || *server_id == boot.server_ip)) {
+        declined_[*ip] = now + kDeclineHold;  // somebody else uses it: skip it for a while
+        if (auto it = by_mac_.find(mac); it != by_mac_.end() && it->second.ip == *ip) {
+          by_mac_.erase(it);
+          out.leases_changed = true;
+        }
+        out.why = mac + " found " + ip_to_string(*ip) + " in use";
+      }
+      return out;
+    }
+    case dhcp_msg::inform:
+      out.reply = reply_to(req, dhcp_msg::ack, 0, boot, offer_boot);
+      out.why = "informed " + mac;
+      return out;
+    default:
+      out.why = "message type " + std::to_string(*type) + " is not for a server";
+      return out;
+  }
+}
+
+}  // namespace revive::boot

@@ -1,0 +1,61 @@
+#pragma once
+// Full DHCP for an isolated workshop network (no router handing out addresses): a lease pool,
+// persisted by the caller, answering DISCOVER/REQUEST/RELEASE/DECLINE/INFORM (RFC 2131) and
+// adding the same boot information as the proxyDHCP answer for booting clients. Pure: the
+// clock and persistence belong to the caller.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dhcp.hpp"
+
+namespace revive::boot {
+
+struct DhcpPoolConfig {
+  std::uint32_t first = 0, last = 0;  ///< the range handed out (host order, inclusive)
+  std::uint32_t netmask = 0xffffff00;
+  std::optional<std::uint32_t> router;  ///< option 3, when the network has a gateway
+  std::uint32_t lease_s = 3600;
+};
+
+struct Lease {
+  std::string mac;  ///< "52:54:00:..."
+  std::uint32_t ip = 0;
+  std::int64_t expires = 0;  ///< unix seconds
+};
+
+/// "10.0.0.100-10.0.0.199" → (first, last); invalid_input for anything else or a reversed range.
+Result<std::pair<std::uint32_t, std::uint32_t>> parse_ip_range(const std::string& text);
+
+class LeasePool {
+ public:
+  LeasePool(DhcpPoolConfig cfg, std::vector<Lease> persisted);
+
+  struct Outcome {
+    std::optional<DhcpPacket> reply;
+    bool leases_changed = false;  ///< persist leases() before (or right after) sending
+    std::string why;
+  };
+  /// One request. `boot` names the server (its address is the server identifier) and what
+  /// booting clients get.
+  /// `offer_boot` false: an address only, no boot file (a laptop that should boot its disk).
+  Outcome handle(const DhcpPacket& req, std::int64_t now, const BootConfig& boot, bool offer_boot = true);
+
+  std::vector<Lease> leases() const;
+
+ private:
+  std::optional<std::uint32_t> pick(const std::string& mac, std::optional<std::uint32_t> wanted, std::int64_t now,
+                                    std::uint32_t server_ip) const;
+  bool free_for(std::uint32_t ip, const std::string& mac, std::int64_t now, std::uint32_t server_ip) const;
+  DhcpPacket reply_to(const DhcpPacket& req, std::uint8_t type, std::uint32_t yiaddr, const BootConfig& boot, bool offer_boot) const;
+
+  DhcpPoolConfig cfg_;
+  std::map<std::string, Lease> by_mac_;
+  std::map<std::string, std::pair<std::uint32_t, std::int64_t>> offers_;  ///< mac → (ip, until)
+  std::map<std::uint32_t, std::int64_t> declined_;                        ///< ip → until
+};
+
+}  // namespace revive::boot
