@@ -305,7 +305,15 @@ ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, boo
     std::replace(mac.begin(), mac.end(), ':', '-');
     file = base + "/boot/" + mac + ".ipxe";
   } else {
-    switch (arch) {
+    switch (cfg.local_disk ? ClientArch::other : arch) {
+      case ClientArch::other:
+        if (cfg.local_disk) {
+          file = arch == ClientArch::uefi_x64_http || arch == ClientArch::uefi_arm64_http ? base + "/boot/files/" + kLocalDiskBootFile
+                                                                                          : std::string(kLocalDiskBootFile);
+          break;
+        }
+        d.why = "no boot file for " + to_string(arch) + " clients";
+        return d;
       case ClientArch::bios: file = cfg.bios_file; break;
       case ClientArch::uefi_x64: file = cfg.secure_boot ? cfg.uefi_secure_file : cfg.uefi_file; break;
       case ClientArch::uefi_x64_http:

@@ -72,7 +72,12 @@ struct BootConfig {
   std::string uefi_file = "snponly.efi";    ///< TFTP, x86-64 UEFI PXE
   std::string uefi_secure_file = "shimx64.efi";  ///< used instead of uefi_file when secure_boot
   bool secure_boot = false;  ///< UEFI gets the signed shim → GRUB → kernel chain
+  /// The laptop's workflow is done: name a boot file that does not exist, so the firmware's
+  /// network boot fails at once and it goes on to the disk (silence would cost every network
+  /// boot option its full DHCP timeout). iPXE still gets its script, which says "local disk".
+  bool local_disk = false;
 };
+inline constexpr char kLocalDiskBootFile[] = "local-disk";
 
 /// Why a request got no proxy answer (for the log), or the answer.
 struct ProxyDecision {

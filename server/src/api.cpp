@@ -208,6 +208,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     }
     if (is("GET", "/chunks/{sha}")) return serve_chunk(req, p["sha"]);
     // ---- network boot (laptops have no credentials yet: these are public, like TFTP)
+    if (is("GET", "/boot/files/local-disk")) return error_response(404, "not_found", "this laptop's workflow is done: it boots its own disk");
     if (is("GET", "/boot/files/{name}")) return serve_boot_file("tftp", p["name"]);
     if (is("GET", "/boot/live/{name}")) return serve_boot_file("live", p["name"]);
     if (is("GET", "/boot/{script}")) return boot_script(req, p["script"]);

@@ -140,6 +140,9 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
         return boot::ConfinedFile{fd, content->size()};
       }
     }
+    if (name == boot::kLocalDiskBootFile) {
+      return make_error(Errc::not_found, "this laptop's workflow is done: it boots its own disk");
+    }
     for (const auto& [prefix, fd] : extra_root_fds) {
       if (name.rfind(prefix, 0) == 0) return boot::open_confined(fd, name.substr(prefix.size()));
     }
@@ -170,11 +173,8 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     boot::BootConfig cfg = opts.boot;
     if (cfg.server_ip == 0) cfg.server_ip = d.local_ip;
     const bool offer_boot = !opts.offer_network_boot || opts.offer_network_boot(req->mac());
-    if (pool && !port4011) return on_full_dhcp(s, *req, cfg, d, offer_boot);
-    if (!offer_boot) {
-      ++counters.dhcp_ignored;
-      return;  // finished: no boot file, so the firmware goes on to the next boot device
-    }
+    cfg.local_disk = !offer_boot;
+    if (pool && !port4011) return on_full_dhcp(s, *req, cfg, d, true);
     auto decision = boot::proxy_dhcp_reply(*req, cfg, port4011);
     if (!decision.reply) {
       ++counters.dhcp_ignored;

@@ -42,7 +42,7 @@ struct BootServiceOptions {
   std::vector<boot::Lease> leases;
   std::function<Result<void>(const std::vector<boot::Lease>&)> save_leases;
   /// Whether a laptop should be offered network boot at all (false: its workflow is done, so
-  /// the firmware should go on to its disk; DHCP then answers without boot information).
+  /// the firmware should go on to its disk; DHCP then names a boot file that fails at once).
   std::function<bool(const std::string& mac)> offer_network_boot;
   /// Further read-only directories by name prefix ("live/" → BOOT/live), each confined the same way.
   std::vector<std::pair<std::string, std::filesystem::path>> extra_roots;

@@ -113,6 +113,8 @@ class Workshop:
                      "-device", f"{nic},netdev=n0,mac={mac},bootindex=1" + (",romfile=" if nic == "virtio-net-pci" else "")]
             if secure:
                 args += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+            # The test network has no IPv6: OVMF's PXEv6 option would only wait for its timeout.
+            args += ["-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no"]
         index = ",bootindex=2" if firmware != "bios" else ""
         if disk_kind == "nvme":
             args += ["-drive", f"file={disk},if=none,id=d0,format=raw", "-device", f"nvme,drive=d0,serial=NVME{serial}{index}"]

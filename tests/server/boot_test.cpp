@@ -477,3 +477,17 @@ TEST(FullDhcp, NakDeclineReleaseAndExhaustion) {
   EXPECT_FALSE(parse_ip_range("10.0.0.9-10.0.0.1"));
   EXPECT_EQ(parse_ip_range("10.0.0.1-10.0.0.9")->second, 0x0a000009u);
 }
+
+TEST(ProxyDhcp, AFinishedLaptopIsNamedAMissingFileSoItsFirmwareMovesOnAtOnce) {
+  auto done = cfg();
+  done.local_disk = true;
+  auto bios = proxy_dhcp_reply(*parse_dhcp(pxe_discover(0)), done, false);
+  ASSERT_TRUE(bios.reply);
+  EXPECT_EQ(bios.reply->file, "local-disk");
+  auto http = *parse_dhcp(pxe_discover(16));
+  http.set_option(dhcp_opt::vendor_class, std::string("HTTPClient:Arch:00016"));
+  EXPECT_EQ(proxy_dhcp_reply(http, done, false).reply->file, "http://10.77.0.2:8080/boot/files/local-disk");
+  // iPXE still gets its script (which boots the disk).
+  EXPECT_EQ(proxy_dhcp_reply(*parse_dhcp(pxe_discover(0, "iPXE")), done, false).reply->file,
+            "http://10.77.0.2:8080/boot/52-54-00-62-40-01.ipxe");
+}
