@@ -1,14 +1,11 @@
 # Shared by the bench scripts (sourced). Expects $here (repo root) and $W (work dir) set, and
 # a `pids` array that the caller's cleanup kills.
 
-# bench_build TARGET... : release build of the named targets when missing.
+# bench_build TARGET... : release build of the named targets (incremental: a stale binary
+# from an older checkout would measure the wrong code).
 bench_build() {
   build=$here/build/release
-  local t missing=()
-  for t in "$@"; do [[ -x $build/bin/$t ]] || missing+=("$t"); done
-  if ((${#missing[@]})); then
-    cmake --preset release -S "$here" >/dev/null && cmake --build "$build" --target "${missing[@]}" >/dev/null
-  fi
+  cmake --preset release -S "$here" >/dev/null && cmake --build "$build" --target "$@" >/dev/null
 }
 
 # make_os_image SIZE_GIB OUT : a real ext4 image from OS files on this machine

@@ -31,6 +31,7 @@ sys.path.insert(0, HERE)
 from netboot import SERVER, Workshop, can_run, wait_for  # noqa: E402
 
 MARKER = "REVIVE-TINY-IMAGE-BOOTED"
+LIVE_CACHE = {}  # the first class's live image, reused (unpinned use only) by the next
 DISK = 512 << 20
 
 
@@ -58,6 +59,9 @@ class PxeBoot(unittest.TestCase):
             cls.live_build_s = time.time() - t
             with open(os.path.join(cls.boot, "live", "manifest.json")) as f:
                 cls.live = json.load(f)
+            LIVE_CACHE["dir"] = tempfile.mkdtemp(prefix="revive-live-")
+            for n in ("vmlinuz", "initrd.img"):
+                shutil.copy(os.path.join(cls.boot, "live", n), os.path.join(LIVE_CACHE["dir"], n))
             tiny = os.path.join(cls.tmp, "tiny.img")
             subprocess.run([os.path.join(REPO, "image-recipes", "tiny", "build"), tiny, MARKER], check=True, capture_output=True,
                            text=True)
@@ -178,6 +182,75 @@ class PxeBoot(unittest.TestCase):
                 with open(disk, "rb") as f:
                     f.seek(DISK - (8 << 20))
                     self.assertNotIn(b"\x5a" * 4096, f.read())
+
+
+class SecureBootIsolatedNetwork(unittest.TestCase):
+    """Secure Boot enforcing (OVMF with Microsoft's keys): Debian's signed shim → signed GRUB →
+    signed kernel, all from Revive's TFTP. On an isolated network (full DHCP mode: Revive hands
+    out the addresses), because GRUB 2.06 takes its server from the DHCP ACK and never looks at a
+    proxyDHCP offer (see the issue notes)."""
+
+    def test_secure_boot_laptop_boots_the_live_agent_through_shim_and_grub(self):
+        tmp = tempfile.mkdtemp(prefix="revive-sb-")
+        state, boot = os.path.join(tmp, "state"), os.path.join(tmp, "boot")
+        subprocess.run([SERVER_BIN, "--state", state, "operator", "add", "alice"], input="long enough pw\n", text=True,
+                       check=True, capture_output=True)
+        token = subprocess.run([SERVER_BIN, "--state", state, "operator", "token", "alice"], check=True, capture_output=True,
+                               text=True).stdout.strip()
+        w = Workshop(tmp)
+        try:
+            w.up()  # no router: revive-server is the network's DHCP server
+            w.start_server(SERVER_BIN, state, boot, ["--boot-kernel-args", "console=ttyS0,115200", "--secure-boot",
+                                                      "--dhcp-range", "10.77.0.100-10.77.0.150"])
+            if "dir" in LIVE_CACHE:
+                for n in ("vmlinuz", "initrd.img"):
+                    shutil.copy(os.path.join(LIVE_CACHE["dir"], n), os.path.join(boot, "live", n))
+            else:
+                subprocess.run([os.path.join(REPO, "provisioning", "build-live-image"), "--out", os.path.join(boot, "live"),
+                                "--agent", AGENT], check=True, capture_output=True, text=True)
+
+            def api(method, path, body=None):
+                r = w.ns(w.srv, "curl", "-sS", "--fail-with-body", "-X", method, "-H", "Authorization: Bearer " + token, "-H",
+                         "Content-Type: application/json", *(["-d", json.dumps(body)] if body is not None else []),
+                         f"http://{SERVER}:8080{path}")
+                return json.loads(r.stdout)
+            api("POST", "/api/v1/workflows", {"name": "look", "steps": [{"kind": "inventory"},
+                                                                       {"kind": "finish", "params": {"action": "poweroff"}}]})
+            api("POST", "/api/v1/settings", {"default_workflow": "look"})
+            disk = os.path.join(tmp, "sb.disk")
+            with open(disk, "wb") as f:
+                f.truncate(64 << 20)
+            t0 = time.time()
+            proc, console = w.laptop("sb", disk, firmware="uefi-secure", nic="virtio-net-pci", disk_kind="sata",
+                                     mac="52:54:00:77:00:03", serial="PF3SECURE")
+            wait_for(console, "agent ready", 400, proc)
+            ready = time.time() - t0
+            wait_for(console, "workflow done: poweroff", 200, proc)
+            print(json.dumps({"secure_boot_agent_ready_s": round(ready, 1)}))
+            with open(console, errors="replace") as f:
+                serial = f.read()
+            self.assertIn("EFI stub: UEFI Secure Boot is enabled.", serial)
+            self.assertIn("secureboot: Secure boot enabled", serial)
+            self.assertIn("Kernel is locked down from EFI Secure Boot", serial)
+            with open(os.path.join(tmp, "server.log")) as f:
+                slog = f.read()
+            for fetched in ("reads shimx64.efi", "reads grubx64.efi", "reads /grub/grub.cfg",
+                            "reads /grub/revive-52:54:00:77:00:03.cfg", "reads /live/vmlinuz", "reads /live/initrd.img"):
+                self.assertIn(fetched, slog)
+            self.assertRegex(slog, r"DHCP: leased 10\.77\.0\.1\d\d to 52:54:00:77:00:03")
+            with open(os.path.join(state, "dhcp-leases.json")) as f:
+                self.assertEqual([l["mac"] for l in json.load(f)], ["52:54:00:77:00:03"])
+            devices = api("GET", "/api/v1/devices")
+            self.assertEqual(len(devices), 1)
+            d = api("GET", f"/api/v1/devices/{devices[0]['id']}")
+            self.assertEqual(d["state"], "done")
+            self.assertEqual(d["inventory"]["firmware"], {"mode": "uefi", "secure_boot": True})
+        finally:
+            w.down()
+            if not os.environ.get("REVIVE_KEEP_E2E"):
+                shutil.rmtree(tmp, ignore_errors=True)
+                if "dir" in LIVE_CACHE:
+                    shutil.rmtree(LIVE_CACHE["dir"], ignore_errors=True)
 
 
 if __name__ == "__main__":
