@@ -102,6 +102,13 @@ bool send_on_interface(int fd, std::span<const std::uint8_t> bytes, std::uint32_
   return ::sendmsg(fd, &msg, 0) == static_cast<ssize_t>(bytes.size());
 }
 
+// A name from the network, fit for one log line.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (char c : s.substr(0, 120)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  return s.size() > 120 ? out + "..." : out;
+}
+
 }  // namespace
 
 struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
@@ -344,7 +351,7 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     s.open(udp::v4(), ec);
     if (!ec) s.bind(udp::endpoint(asio::ip::address_v4(local_ip), 0), ec);
     if (!ec) s.send_to(asio::buffer(boot::encode_tftp_error(code, why)), to, 0, ec);
-    log("TFTP refused " + to.address().to_string() + ": " + why);
+    log("TFTP refused " + to.address().to_string() + ": " + printable(why));
   }
 
   void on_tftp_request(std::span<const std::uint8_t> bytes, const Datagram& d) {
@@ -371,9 +378,9 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     }
     ++active_transfers;
     ++counters.tftp_started;
-    log("TFTP " + client.address().to_string() + " reads " + req->filename + " (" + std::to_string(file->size) + " bytes, blksize " +
+    log("TFTP " + client.address().to_string() + " reads " + printable(req->filename) + " (" + std::to_string(file->size) + " bytes, blksize " +
         std::to_string(neg.blksize) + ", window " + std::to_string(neg.windowsize) + ")");
-    std::make_shared<Transfer>(shared_from_this(), std::move(s), file->fd, req->filename, std::move(neg), file->size)->start();
+    std::make_shared<Transfer>(shared_from_this(), std::move(s), file->fd, printable(req->filename), std::move(neg), file->size)->start();
   }
 };
 

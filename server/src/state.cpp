@@ -417,8 +417,10 @@ Result<std::string> StateStore::issue_boot_token(const std::string& mac) {
   std::string token = new_token();
   TRY_ASSIGN(tx, Transaction::begin(db_));
   // Tokens older than a week, and all but the newest few per MAC, are of no further use.
+  // The table stays bounded whatever asks for boot scripts (the route is public, like TFTP).
   TRY_ASSIGN(d, db_.prepare("DELETE FROM boot_tokens WHERE issued_at < ? OR (mac = ? AND token_hash NOT IN "
-                            "(SELECT token_hash FROM boot_tokens WHERE mac = ? ORDER BY issued_at DESC LIMIT 7))"));
+                            "(SELECT token_hash FROM boot_tokens WHERE mac = ? ORDER BY issued_at DESC LIMIT 7)) "
+                            "OR token_hash NOT IN (SELECT token_hash FROM boot_tokens ORDER BY issued_at DESC LIMIT 10000)"));
   REVIVE_TRY(d.bind(now - 7 * 86400, mac, mac).run());
   TRY_ASSIGN(i, db_.prepare("INSERT INTO boot_tokens(token_hash, mac, issued_at) VALUES (?,?,?)"));
   REVIVE_TRY(i.bind(token_hash(token), mac, now).run());
