@@ -142,8 +142,8 @@ class BootServices(unittest.TestCase):
         cls.big = os.urandom(3 * 1024 * 1024 + 123)
         with open(os.path.join(cls.root, "big.bin"), "wb") as f:
             f.write(cls.big)
-        os.makedirs(os.path.join(cls.root, "grub"))
-        with open(os.path.join(cls.root, "grub", "grub.cfg"), "w") as f:
+        os.makedirs(os.path.join(cls.root, "sub"))
+        with open(os.path.join(cls.root, "sub", "menu.cfg"), "w") as f:
             f.write("set timeout=0\n")
         os.symlink("../../outside/secret", os.path.join(cls.root, "escape"))
         cls.token = operator_token(SERVER, cls.state)
@@ -211,11 +211,26 @@ class BootServices(unittest.TestCase):
         self.assertEqual(data, payload)
 
     def test_subdirectories_and_backslashes(self):
-        data, _, _ = tftp_get(self.tftp_port, "grub\\grub.cfg")
+        data, _, _ = tftp_get(self.tftp_port, "sub\\menu.cfg")
         self.assertEqual(data, b"set timeout=0\n")
 
+    def test_grub_configs_are_generated_per_laptop(self):
+        # The Secure Boot path: GRUB reads grub/grub.cfg, which sources the laptop's own config.
+        main, _, _ = tftp_get(self.tftp_port, "/grub/grub.cfg")
+        self.assertIn(b"source /grub/revive-$net_default_mac.cfg", main)
+        live = os.path.join(self.boot, "live")
+        for n in ("vmlinuz", "initrd.img"):
+            with open(os.path.join(live, n), "wb") as f:
+                f.write(n.encode() * 100)
+        own, _, _ = tftp_get(self.tftp_port, "/grub/revive-02:00:00:00:00:42.cfg")
+        self.assertIn(b"linux /live/vmlinuz revive.agent=1 revive.server=http://127.0.0.1:", own)
+        self.assertIn(b"revive.mac=02:00:00:00:00:42", own)
+        # The live image is on TFTP under live/ (GRUB loads it from there).
+        data, _, _ = tftp_get(self.tftp_port, "/live/vmlinuz")
+        self.assertEqual(data, b"vmlinuz" * 100)
+
     def test_traversal_and_symlink_escape_are_refused(self):
-        for name in ("../outside/secret", "grub/../../outside/secret", "/../outside/secret", "escape", "..\\outside\\secret"):
+        for name in ("../outside/secret", "sub/../../outside/secret", "live/../../outside/secret", "/../outside/secret", "escape", "..\\outside\\secret"):
             op, code, msg = tftp_error(self.tftp_port, struct.pack("!H", 1) + name.encode() + b"\0octet\0")
             self.assertEqual((op, code), (5, 2), f"{name}: {msg}")
             self.assertIn("outside the TFTP root", msg)
