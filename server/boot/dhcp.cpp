@@ -193,6 +193,11 @@ std::vector<std::uint8_t> encode_dhcp(const DhcpPacket& p) {
   return out;
 }
 
+bool is_boot_client(const DhcpPacket& p) {
+  const std::string vendor = p.option_string(dhcp_opt::vendor_class).value_or("");
+  return vendor.rfind("PXEClient", 0) == 0 || vendor.rfind("HTTPClient", 0) == 0;
+}
+
 ClientArch client_arch(const DhcpPacket& p) {
   auto it = p.options.find(dhcp_opt::client_arch);
   if (it == p.options.end() || it->second.size() < 2) {
@@ -274,8 +279,8 @@ ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, boo
     return d;
   }
   const std::string vendor = req.option_string(dhcp_opt::vendor_class).value_or("");
-  const bool pxe = vendor.rfind("PXEClient", 0) == 0;
   const bool http = vendor.rfind("HTTPClient", 0) == 0;
+  const bool pxe = !http && is_boot_client(req);
   if (!pxe && !http) {
     d.why = "not a PXE or HTTP boot client (vendor class \"" + vendor + "\")";
     return d;

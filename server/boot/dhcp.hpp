@@ -59,6 +59,9 @@ Result<DhcpPacket> parse_dhcp(std::span<const std::uint8_t> bytes);
 /// (the BOOTP minimum some PXE ROMs insist on).
 std::vector<std::uint8_t> encode_dhcp(const DhcpPacket& p);
 
+/// A PXE or UEFI HTTP boot client (vendor class "PXEClient..." / "HTTPClient...").
+bool is_boot_client(const DhcpPacket& p);
+
 /// Client architecture from option 93 (RFC 4578 / IANA "Processor Architecture Types").
 enum class ClientArch { bios, uefi_x64, uefi_x64_http, uefi_ia32, uefi_arm64, uefi_arm64_http, other };
 ClientArch client_arch(const DhcpPacket& p);

@@ -179,7 +179,9 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     }
     boot::BootConfig cfg = opts.boot;
     if (cfg.server_ip == 0) cfg.server_ip = d.local_ip;
-    const bool offer_boot = !opts.offer_network_boot || opts.offer_network_boot(req->mac());
+    // Only a laptop that is network-booting is looked up (a finished one renewing its lease
+    // under its new OS is none of the boot decision's business).
+    const bool offer_boot = !boot::is_boot_client(*req) || !opts.offer_network_boot || opts.offer_network_boot(req->mac());
     cfg.local_disk = !offer_boot;
     if (pool && !port4011) return on_full_dhcp(s, *req, cfg, d, true);
     auto decision = boot::proxy_dhcp_reply(*req, cfg, port4011);
