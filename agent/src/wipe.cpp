@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <tuple>
+#include <utility>
 
 #include "revive/agent/aligned_buffer.hpp"
 #include "revive/parallel.hpp"
@@ -96,6 +98,21 @@ void add_bad(std::vector<BadRange>& v, std::uint64_t off, std::uint64_t len, con
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The verdict on a read-back, once the writes (or the erase) are known to be fine: an
+// unreadable sample or a sample that is not what it should be ("what_mismatch" says how) fails,
+// too little coverage is unverified, else passed.
+std::pair<std::string, std::string> judge_readback(const VerifyReport& v, double min_coverage, std::string_view what_mismatch) {
+  if (!v.read_errors.empty()) return {"failed", "unreadable during verification at offset " + std::to_string(v.read_errors.front().offset)};
+  if (v.mismatch_count > 0) {
+    return {"failed", std::to_string(v.mismatch_count) + " sample(s) " + std::string(what_mismatch) + ", the first at offset " +
+                          std::to_string(v.mismatches.front())};
+  }
+  if (v.coverage + 1e-9 < (v.method == "full" ? 1.0 : min_coverage)) {
+    return {"unverified", "verification covered only " + std::to_string(v.coverage * 100) + "% of the device"};
+  }
+  return {"passed", ""};
 }
 
 }  // namespace
@@ -257,18 +274,8 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
     r.result = "failed";
     r.reason = std::to_string(r.write_errors.size()) + " unwritable range(s), the first at offset " + std::to_string(r.write_errors.front().offset) +
                ": " + r.write_errors.front().error + (gave_up_early ? " (stopped: too many bad sectors, the drive is failing)" : "");
-  } else if (!r.verify.read_errors.empty()) {
-    r.result = "failed";
-    r.reason = "unreadable during verification at offset " + std::to_string(r.verify.read_errors.front().offset);
-  } else if (r.verify.mismatch_count > 0) {
-    r.result = "failed";
-    r.reason = std::to_string(r.verify.mismatch_count) + " sample(s) did not read back as written, the first at offset " +
-               std::to_string(r.verify.mismatches.front());
-  } else if (r.verify.coverage + 1e-9 < (r.verify.method == "full" ? 1.0 : o.min_coverage)) {
-    r.result = "unverified";
-    r.reason = "verification covered only " + std::to_string(r.verify.coverage * 100) + "% of the device";
   } else {
-    r.result = "passed";
+    std::tie(r.result, r.reason) = judge_readback(r.verify, o.min_coverage, "did not read back as written");
   }
   return r;
 }
@@ -332,18 +339,8 @@ FirmwareVerifyReport verify_firmware_erase(BlockDevice& dev, const CanarySet& ca
   } else if (!canary_problem.empty()) {
     r.result = "failed";
     r.reason = canary_problem;
-  } else if (!r.verify.read_errors.empty()) {
-    r.result = "failed";
-    r.reason = "unreadable during verification at offset " + std::to_string(r.verify.read_errors.front().offset);
-  } else if (r.verify.mismatch_count > 0) {
-    r.result = "failed";
-    r.reason = std::to_string(r.verify.mismatch_count) + " sample(s) do not look erased, the first at offset " +
-               std::to_string(r.verify.mismatches.front());
-  } else if (r.verify.coverage + 1e-9 < (r.verify.method == "full" ? 1.0 : o.min_coverage)) {
-    r.result = "unverified";
-    r.reason = "verification covered only " + std::to_string(r.verify.coverage * 100) + "% of the device";
   } else {
-    r.result = "passed";
+    std::tie(r.result, r.reason) = judge_readback(r.verify, o.min_coverage, "do not look erased");
   }
   return r;
 }

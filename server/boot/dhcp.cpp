@@ -193,6 +193,18 @@ std::vector<std::uint8_t> encode_dhcp(const DhcpPacket& p) {
   return out;
 }
 
+DhcpPacket reply_skeleton(const DhcpPacket& req) {
+  DhcpPacket r;
+  r.op = 2;
+  r.htype = req.htype;
+  r.hlen = req.hlen;
+  r.xid = req.xid;
+  r.flags = req.flags;
+  r.giaddr = req.giaddr;
+  r.chaddr = req.chaddr;
+  return r;
+}
+
 bool is_boot_client(const DhcpPacket& p) {
   const std::string vendor = p.option_string(dhcp_opt::vendor_class).value_or("");
   return vendor.rfind("PXEClient", 0) == 0 || vendor.rfind("HTTPClient", 0) == 0;
@@ -329,15 +341,8 @@ ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, boo
         return d;
     }
   }
-  DhcpPacket r;
-  r.op = 2;
-  r.htype = req.htype;
-  r.hlen = req.hlen;
-  r.xid = req.xid;
-  r.flags = req.flags;
+  DhcpPacket r = reply_skeleton(req);
   r.ciaddr = req.ciaddr;
-  r.giaddr = req.giaddr;
-  r.chaddr = req.chaddr;
   r.siaddr = cfg.server_ip;  // TFTP next-server
   r.sname = ip_to_string(cfg.server_ip);
   r.file = file;

@@ -59,6 +59,10 @@ Result<DhcpPacket> parse_dhcp(std::span<const std::uint8_t> bytes);
 /// (the BOOTP minimum some PXE ROMs insist on).
 std::vector<std::uint8_t> encode_dhcp(const DhcpPacket& p);
 
+/// A reply to `req` with what every reply copies from its request (op 2, htype, hlen, xid,
+/// flags, giaddr, chaddr) and nothing else.
+DhcpPacket reply_skeleton(const DhcpPacket& req);
+
 /// A PXE or UEFI HTTP boot client (vendor class "PXEClient..." / "HTTPClient...").
 bool is_boot_client(const DhcpPacket& p);
 

@@ -78,16 +78,9 @@ std::optional<std::uint32_t> LeasePool::pick(const std::string& mac, std::option
 
 DhcpPacket LeasePool::reply_to(const DhcpPacket& req, std::uint8_t type, std::uint32_t yiaddr, const BootConfig& boot,
                                bool offer_boot) const {
-  DhcpPacket r;
   // A booting client gets the same boot information as from the proxy, in the same answer.
-  if (auto pxe = proxy_dhcp_reply(req, boot, false); pxe.reply && offer_boot) r = *pxe.reply;
-  r.op = 2;
-  r.htype = req.htype;
-  r.hlen = req.hlen;
-  r.xid = req.xid;
-  r.flags = req.flags;
-  r.giaddr = req.giaddr;
-  r.chaddr = req.chaddr;
+  auto pxe = offer_boot ? proxy_dhcp_reply(req, boot, false) : ProxyDecision{};
+  DhcpPacket r = pxe.reply ? *pxe.reply : reply_skeleton(req);
   r.ciaddr = type == dhcp_msg::ack ? req.ciaddr : 0;
   r.yiaddr = yiaddr;
   if (r.siaddr == 0) r.siaddr = boot.server_ip;

@@ -32,6 +32,14 @@ from netboot import SERVER, Workshop, can_run, wait_for  # noqa: E402
 
 MARKER = "REVIVE-TINY-IMAGE-BOOTED"
 LIVE_CACHE = {}  # the first class's live image, reused (unpinned use only) by the next
+
+
+def api_call(w, token, method, path, body=None):
+    """The server's API from inside its namespace, as an operator."""
+    r = w.ns(w.srv, "curl", "-sS", "--fail-with-body", "-X", method, "-H", "Authorization: Bearer " + token,
+             "-H", "Content-Type: application/json", *(["-d", json.dumps(body)] if body is not None else []),
+             f"http://{SERVER}:8080{path}")
+    return json.loads(r.stdout)
 DISK = 512 << 20
 
 
@@ -88,10 +96,7 @@ class PxeBoot(unittest.TestCase):
 
     @classmethod
     def api(cls, method, path, body=None):
-        r = cls.w.ns(cls.w.srv, "curl", "-sS", "--fail-with-body", "-X", method, "-H", "Authorization: Bearer " + cls.token,
-                     "-H", "Content-Type: application/json", *(["-d", json.dumps(body)] if body is not None else []),
-                     f"http://{SERVER}:8080{path}")
-        return json.loads(r.stdout)
+        return api_call(cls.w, cls.token, method, path, body)
 
     def device_by_serial(self, serial):
         for d in self.api("GET", "/api/v1/devices"):
@@ -210,10 +215,7 @@ class SecureBootIsolatedNetwork(unittest.TestCase):
                                 "--agent", AGENT], check=True, capture_output=True, text=True)
 
             def api(method, path, body=None):
-                r = w.ns(w.srv, "curl", "-sS", "--fail-with-body", "-X", method, "-H", "Authorization: Bearer " + token, "-H",
-                         "Content-Type: application/json", *(["-d", json.dumps(body)] if body is not None else []),
-                         f"http://{SERVER}:8080{path}")
-                return json.loads(r.stdout)
+                return api_call(w, token, method, path, body)
             api("POST", "/api/v1/workflows", {"name": "look", "steps": [{"kind": "inventory"},
                                                                        {"kind": "finish", "params": {"action": "poweroff"}}]})
             api("POST", "/api/v1/settings", {"default_workflow": "look"})
