@@ -176,7 +176,24 @@ AtaCommand ata_read_native_max_ext() {
   c.extend = true;
   return c;
 }
+AtaCommand ata_get_native_max_address_ext() {
+  AtaCommand c;
+  c.command = kAtaAccessibleMaxAddressConfig;
+  c.features = 0x0000;
+  c.extend = true;
+  return c;
+}
+AtaCommand ata_dco_identify() {
+  AtaCommand c;
+  c.command = kAtaDeviceConfiguration;
+  c.features = 0xC2;
+  c.count = 1;
+  c.device = 0;
+  c.protocol = AtaProtocol::pio_in;
+  return c;
+}
 AtaCommand ata_security_set_password() { return security(kAtaSecuritySetPassword, AtaProtocol::pio_out); }
+AtaCommand ata_security_unlock() { return security(kAtaSecurityUnlock, AtaProtocol::pio_out); }
 AtaCommand ata_security_erase_prepare() { return security(kAtaSecurityErasePrepare, AtaProtocol::non_data); }
 AtaCommand ata_security_erase_unit() { return security(kAtaSecurityEraseUnit, AtaProtocol::pio_out); }
 AtaCommand ata_security_disable_password() { return security(kAtaSecurityDisablePassword, AtaProtocol::pio_out); }
@@ -237,6 +254,69 @@ AtaSanitizeStatus parse_ata_sanitize_status(std::uint16_t count, std::uint64_t l
   s.frozen = bit(count, 13);
   s.progress = static_cast<double>(lba & 0xFFFFu) / 65536.0;
   return s;
+}
+
+std::optional<std::uint64_t> parse_dco_identify(std::span<const std::uint8_t> d) {
+  if (d.size() < 512) return std::nullopt;
+  const std::uint16_t rev = le16(d, 0);
+  if (rev != 1 && rev != 2) return std::nullopt;
+  if (d[510] == 0xA5) {
+    std::uint8_t sum = 0;
+    for (std::size_t i = 0; i < 512; ++i) sum = static_cast<std::uint8_t>(sum + d[i]);
+    if (sum != 0) return std::nullopt;
+  }
+  return le64(d, 6) & 0xFFFFFFFFFFFFull;  // 48-bit LBA
+}
+
+std::optional<AtaRegisters> parse_ata_sense(std::span<const std::uint8_t> s) {
+  if (s.size() < 8) return std::nullopt;
+  const std::uint8_t code = s[0] & 0x7F;
+  if (code == 0x72 || code == 0x73) {
+    const std::size_t end = std::min<std::size_t>(s.size(), 8u + s[7]);
+    for (std::size_t off = 8; off + 2 <= end;) {
+      const std::uint8_t type = s[off];
+      const std::size_t len = 2u + s[off + 1];
+      if (type == 0x09 && s[off + 1] >= 0x0C && off + 14 <= end) {
+        const auto* d = s.data() + off;
+        AtaRegisters r;
+        const bool ext = (d[2] & 1) != 0;
+        r.error = d[3];
+        r.count = static_cast<std::uint16_t>((ext ? d[4] << 8 : 0) | d[5]);
+        r.lba = static_cast<std::uint64_t>(d[7]) | (static_cast<std::uint64_t>(d[9]) << 8) | (static_cast<std::uint64_t>(d[11]) << 16);
+        if (ext) r.lba |= (static_cast<std::uint64_t>(d[6]) << 24) | (static_cast<std::uint64_t>(d[8]) << 32) | (static_cast<std::uint64_t>(d[10]) << 40);
+        r.device = d[12];
+        r.status = d[13];
+        return r;
+      }
+      off += len;
+    }
+    return std::nullopt;
+  }
+  if (code == 0x70 || code == 0x71) {
+    // Only ATA PASS-THROUGH INFORMATION AVAILABLE (00h/1Dh) or an ATA error maps the registers
+    // into INFORMATION / COMMAND-SPECIFIC INFORMATION; other sense says nothing about them.
+    if (s.size() < 14 || s[7] < 6) return std::nullopt;
+    const std::uint8_t key = s[2] & 0x0F;
+    const bool passthrough_info = s[12] == 0x00 && s[13] == 0x1D;
+    if (!passthrough_info && key != 0x0B && key != 0x04 && key != 0x03) return std::nullopt;
+    AtaRegisters r;
+    r.error = s[3];
+    r.status = s[4];
+    r.device = s[5];
+    r.count = s[6];
+    r.lba = static_cast<std::uint64_t>(s[9]) | (static_cast<std::uint64_t>(s[10]) << 8) | (static_cast<std::uint64_t>(s[11]) << 16);
+    r.complete = (s[8] & 0x60) == 0;  // COUNT UPPER NONZERO, LBA UPPER NONZERO
+    return r;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint8_t> sense_key(std::span<const std::uint8_t> s) {
+  if (s.empty()) return std::nullopt;
+  const std::uint8_t code = s[0] & 0x7F;
+  if ((code == 0x72 || code == 0x73) && s.size() >= 2) return static_cast<std::uint8_t>(s[1] & 0x0F);
+  if ((code == 0x70 || code == 0x71) && s.size() >= 3) return static_cast<std::uint8_t>(s[2] & 0x0F);
+  return std::nullopt;
 }
 
 }  // namespace revive::agent::sanitize

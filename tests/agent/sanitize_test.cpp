@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "ata_identify.hpp"
+
 namespace revive::agent::sanitize {
 namespace {
 
@@ -143,26 +145,7 @@ TEST(AtaPassThrough, SecurityCommands) {
   EXPECT_EQ(ata_security_block("x", false, true)[0], 0x01);  // master password identifier
 }
 
-// IDENTIFY DEVICE words: strings byte-swapped per word, capabilities in words 59, 82, 83, 128.
-struct Identify {
-  std::vector<std::uint8_t> d = std::vector<std::uint8_t>(512);
-  void word(unsigned w, std::uint16_t v) {
-    d[2 * w] = static_cast<std::uint8_t>(v);
-    d[2 * w + 1] = static_cast<std::uint8_t>(v >> 8);
-  }
-  void str(unsigned w, unsigned words, const std::string& s) {
-    std::string p = s;
-    p.resize(2 * words, ' ');
-    for (unsigned i = 0; i < words; ++i) word(w + i, static_cast<std::uint16_t>((static_cast<unsigned char>(p[2 * i]) << 8) | static_cast<unsigned char>(p[2 * i + 1])));
-  }
-  std::vector<std::uint8_t> sealed() {
-    d[510] = 0xA5;
-    std::uint8_t sum = 0;
-    for (int i = 0; i < 511; ++i) sum = static_cast<std::uint8_t>(sum + d[i]);
-    d[511] = static_cast<std::uint8_t>(-sum);
-    return d;
-  }
-};
+using Identify = revive::test::AtaIdentifyBuilder;
 
 TEST(AtaIdentify, SsdWithSanitizeAndFrozenSecurity) {
   Identify id;
@@ -224,6 +207,85 @@ TEST(AtaSanitize, StatusFromTheReturnedRegisters) {
   EXPECT_TRUE(s.completed_ok);
   EXPECT_FALSE(s.in_progress);
   EXPECT_TRUE(parse_ata_sanitize_status(0x2000, 0).frozen);
+}
+
+
+// SAT-4 ATA PASS-THROUGH(16) for the hidden-area and unlock commands.
+TEST(AtaPassThrough, HiddenAreaAndUnlockCdbs) {
+  // GET NATIVE MAX ADDRESS EXT (78h/0000h): non-data, 48-bit, CK_COND, LBA mode.
+  EXPECT_EQ(ata_pass_through_16(ata_get_native_max_address_ext()),
+            (Cdb{0x85, 0x07, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x78, 0}));
+  // DEVICE CONFIGURATION IDENTIFY (B1h/C2h): PIO in, one 512-byte block.
+  EXPECT_EQ(ata_pass_through_16(ata_dco_identify()), (Cdb{0x85, 0x08, 0x0E, 0, 0xC2, 0, 0x01, 0, 0, 0, 0, 0, 0, 0x00, 0xB1, 0}));
+  // SECURITY UNLOCK (F2h): PIO out, one block.
+  EXPECT_EQ(ata_pass_through_16(ata_security_unlock()), (Cdb{0x85, 0x0A, 0x06, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0x00, 0xF2, 0}));
+}
+
+// Descriptor-format sense (72h) with the ATA Status Return descriptor (09h), as libata builds it
+// for CK_COND: READ NATIVE MAX ADDRESS EXT of a 500 GB drive answered native max 3A38602Fh.
+TEST(AtaSense, DescriptorFormatCarries48BitLba) {
+  const std::vector<std::uint8_t> sense = {0x72, 0x01, 0x00, 0x1D, 0, 0, 0, 0x0E,  // RECOVERED ERROR, 00/1D
+                                           0x09, 0x0C, 0x01, 0x00, 0x00, 0x00,     // EXTEND, ERROR, COUNT 15:8, 7:0
+                                           0x3A, 0x2F, 0x00, 0x60, 0x00, 0x38,     // LBA 31:24, 7:0, 39:32, 15:8, 47:40, 23:16
+                                           0x40, 0x50};                            // DEVICE, STATUS
+  auto r = parse_ata_sense(sense);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->lba, 976773167u);
+  EXPECT_EQ(r->status, 0x50);
+  EXPECT_FALSE(r->device_error());
+  EXPECT_TRUE(r->complete);
+  EXPECT_EQ(sense_key(sense), 0x01);
+}
+
+TEST(AtaSense, AbortedCommandAndRefusals) {
+  // The drive aborted (ERR, ABRT): ABORTED COMMAND with the registers.
+  const std::vector<std::uint8_t> aborted = {0x72, 0x0B, 0x00, 0x00, 0, 0, 0, 0x0E, 0x09, 0x0C, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x51};
+  auto r = parse_ata_sense(aborted);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->device_error());
+  EXPECT_EQ(r->error, 0x04);
+  // ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE from a translator that has no ATA PASS-THROUGH:
+  // no registers, the key says why.
+  const std::vector<std::uint8_t> illegal = {0x72, 0x05, 0x20, 0x00, 0, 0, 0, 0};
+  EXPECT_FALSE(parse_ata_sense(illegal));
+  EXPECT_EQ(sense_key(illegal), 0x05);
+  // Truncated or unknown sense is not read past its end.
+  EXPECT_FALSE(parse_ata_sense(std::span(aborted).first(12)));
+  EXPECT_FALSE(parse_ata_sense(std::vector<std::uint8_t>{0x7F, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_FALSE(sense_key(std::vector<std::uint8_t>{}));
+}
+
+// Fixed-format sense (70h, SAT-4 12.2.2.6): ERROR/STATUS/DEVICE/COUNT in INFORMATION, LBA 23:0 in
+// COMMAND-SPECIFIC INFORMATION with flags for the bits it could not carry.
+TEST(AtaSense, FixedFormatSaysWhenItCannotCarryTheUpperBits) {
+  std::vector<std::uint8_t> sense = {0x70, 0x00, 0x01, 0x00, 0x50, 0x40, 0x00, 0x0A, 0x00, 0x2F, 0x60, 0x38, 0x00, 0x1D, 0, 0, 0, 0};
+  auto r = parse_ata_sense(sense);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->lba, 0x38602Fu);
+  EXPECT_TRUE(r->complete);
+  sense[8] = 0x20;  // LBA UPPER NONZERO
+  r = parse_ata_sense(sense);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->complete);
+  sense[12] = 0x24;  // ILLEGAL REQUEST-style sense that is not about the ATA registers
+  sense[2] = 0x05;
+  EXPECT_FALSE(parse_ata_sense(sense));
+}
+
+// DEVICE CONFIGURATION IDENTIFY (ACS-2 7.9.5): revision in word 0, maximum LBA in words 3-6.
+TEST(AtaDco, MaximumLbaFromTheOverlay) {
+  Identify d;
+  d.word(0, 0x0002);
+  d.word(3, 0x602F);
+  d.word(4, 0x3A38);
+  auto data = d.sealed();
+  EXPECT_EQ(parse_dco_identify(data), 976773167u);
+  data[7] ^= 1;  // checksum no longer matches
+  EXPECT_FALSE(parse_dco_identify(data));
+  Identify wrong_revision;
+  wrong_revision.word(0, 0x0007);
+  EXPECT_FALSE(parse_dco_identify(wrong_revision.sealed()));
+  EXPECT_FALSE(parse_dco_identify(std::span(data).first(100)));
 }
 
 }  // namespace

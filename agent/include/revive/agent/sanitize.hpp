@@ -76,10 +76,13 @@ std::optional<NvmeSanitizeStatus> parse_nvme_sanitize_status(std::span<const std
 constexpr std::uint8_t kAtaIdentify = 0xEC;
 constexpr std::uint8_t kAtaSanitize = 0xB4;
 constexpr std::uint8_t kAtaSecuritySetPassword = 0xF1;
+constexpr std::uint8_t kAtaSecurityUnlock = 0xF2;
 constexpr std::uint8_t kAtaSecurityErasePrepare = 0xF3;
 constexpr std::uint8_t kAtaSecurityEraseUnit = 0xF4;
 constexpr std::uint8_t kAtaSecurityDisablePassword = 0xF6;
 constexpr std::uint8_t kAtaReadNativeMaxExt = 0x27;
+constexpr std::uint8_t kAtaAccessibleMaxAddressConfig = 0x78;  ///< feature 0: GET NATIVE MAX ADDRESS EXT (ACS-3+)
+constexpr std::uint8_t kAtaDeviceConfiguration = 0xB1;         ///< feature C2h: DEVICE CONFIGURATION IDENTIFY
 
 constexpr std::uint16_t kAtaSanitizeStatus = 0x0000;
 constexpr std::uint16_t kAtaSanitizeCryptoScramble = 0x0011;
@@ -113,9 +116,14 @@ AtaCommand ata_sanitize_crypto_scramble();
 /// `passes` 1..16; the 32-bit pattern goes in LBA 31:0.
 AtaCommand ata_sanitize_overwrite(std::uint32_t pattern, unsigned passes, bool invert);
 AtaCommand ata_read_native_max_ext();
+/// ACS-3 replaced READ NATIVE MAX ADDRESS EXT with this; drives answer one or the other.
+AtaCommand ata_get_native_max_address_ext();
+/// DEVICE CONFIGURATION IDENTIFY: 512 bytes naming the largest LBA the DCO allows.
+AtaCommand ata_dco_identify();
 /// SECURITY SET PASSWORD / ERASE UNIT / DISABLE PASSWORD each send this 512-byte block.
 std::array<std::uint8_t, 512> ata_security_block(const std::string& password, bool enhanced = false, bool master = false);
 AtaCommand ata_security_set_password();
+AtaCommand ata_security_unlock();
 AtaCommand ata_security_erase_prepare();
 AtaCommand ata_security_erase_unit();
 AtaCommand ata_security_disable_password();
@@ -155,5 +163,29 @@ struct AtaSanitizeStatus {
 
 /// From the COUNT and LBA returned by SANITIZE STATUS EXT.
 AtaSanitizeStatus parse_ata_sanitize_status(std::uint16_t count, std::uint64_t lba);
+
+/// DEVICE CONFIGURATION IDENTIFY data: the maximum LBA the configuration overlay allows (words
+/// 3-6); nullopt when short, the revision is not 1 or 2, or the integrity word fails.
+std::optional<std::uint64_t> parse_dco_identify(std::span<const std::uint8_t> data);
+
+/// The ATA registers after a command, as the SCSI/ATA translation layer returns them in the
+/// sense data of ATA PASS-THROUGH (CK_COND, or any error).
+struct AtaRegisters {
+  std::uint8_t status = 0;
+  std::uint8_t error = 0;
+  std::uint8_t device = 0;
+  std::uint16_t count = 0;
+  std::uint64_t lba = 0;
+  /// Fixed-format sense carries only COUNT 7:0 and LBA 23:0; false when it said higher bits
+  /// were set but could not carry them.
+  bool complete = true;
+  bool device_error() const { return (status & 0x21) != 0; }  ///< ERR or DF
+};
+
+/// The ATA Status Return descriptor (descriptor sense, 72h) or the ATA information in
+/// fixed-format sense (70h/71h, SAT-4 12.2.2.6); nullopt when the sense carries neither.
+std::optional<AtaRegisters> parse_ata_sense(std::span<const std::uint8_t> sense);
+/// The sense key (0..15) of descriptor or fixed sense; nullopt for no/unknown sense.
+std::optional<std::uint8_t> sense_key(std::span<const std::uint8_t> sense);
 
 }  // namespace revive::agent::sanitize

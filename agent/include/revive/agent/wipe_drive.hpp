@@ -1,9 +1,12 @@
 #pragma once
 // Wipes one drive end to end and returns the evidence the server turns into its certificate:
 // identify the drive, check it is the one the server's job names, pick the strongest method
-// (plan_wipe), run it — NVMe Sanitize/Format through admin commands with canaries and a
-// sampled read-back, else a verified overwrite — falling back to the next method when the
-// drive rejects a command. Every refusal happens before anything is written.
+// (plan_wipe), run it — NVMe Sanitize/Format through admin commands, ATA SANITIZE / SECURITY
+// ERASE UNIT through SG_IO (unfreezing a frozen drive by a suspend/resume cycle), each proven by
+// canaries and a sampled read-back, else a verified overwrite — falling back to the next method
+// when the drive rejects a command. Sectors hidden by an HPA or DCO are reported, and a drive
+// whose hidden sectors the method cannot reach is flagged (failed). Every refusal happens
+// before anything is written.
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "revive/agent/ata_device.hpp"
 #include "revive/agent/nvme_device.hpp"
 #include "revive/agent/system.hpp"
 
@@ -32,9 +36,11 @@ struct DriveWipeRequest {
 
 struct DriveWipeDeps {
   const MachineRoot* system = nullptr;  ///< "/": mounts and holders (disk_in_use)
-  Exec* exec = nullptr;                 ///< smartctl after the wipe
+  Exec* exec = nullptr;                 ///< smartctl after the wipe; rtcwake to unfreeze ATA security
   /// Admin commands for an NVMe namespace (tests: a fake drive). Default: the ioctl.
   std::function<std::unique_ptr<NvmeAdmin>(int fd, const std::string& name)> nvme_admin;
+  /// ATA commands for a SATA drive (tests: a fake drive). Default: SG_IO.
+  std::function<std::unique_ptr<AtaPassThrough>(int fd, const std::string& name)> ata;
   /// Waits between sanitize status polls (tests: no wait). Default: sleeps.
   std::function<void(std::chrono::milliseconds)> sleep;
 };
