@@ -319,4 +319,19 @@ std::optional<std::uint8_t> sense_key(std::span<const std::uint8_t> s) {
   return std::nullopt;
 }
 
+std::uint32_t mmc_switch_arg(unsigned index, unsigned value) {
+  return (3u << 24) | ((index & 0xFFu) << 16) | ((value & 0xFFu) << 8);
+}
+
+std::optional<MmcExtCsd> parse_mmc_ext_csd(std::span<const std::uint8_t> d) {
+  if (d.size() < 512) return std::nullopt;
+  MmcExtCsd e;
+  e.revision = d[kExtCsdRevision];
+  const std::uint8_t sec = d[kExtCsdSecFeatureSupport];
+  e.sanitize = e.revision >= 6 && bit(sec, 6);
+  e.secure_erase = bit(sec, 0);
+  e.erased_byte = bit(d[kExtCsdErasedMemCont], 0) ? 0xFF : 0x00;
+  return e;
+}
+
 }  // namespace revive::agent::sanitize

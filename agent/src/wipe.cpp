@@ -29,6 +29,8 @@ std::string_view to_string(WipeMethod m) {
     case WipeMethod::ata_sanitize_overwrite: return "ata-sanitize-overwrite";
     case WipeMethod::ata_security_erase_enhanced: return "ata-enhanced-security-erase";
     case WipeMethod::ata_security_erase: return "ata-security-erase";
+    case WipeMethod::emmc_sanitize: return "emmc-sanitize";
+    case WipeMethod::emmc_secure_erase: return "emmc-secure-erase";
     case WipeMethod::overwrite: return "overwrite";
   }
   return "unknown";
@@ -70,6 +72,14 @@ std::vector<PlannedMethod> plan_wipe(const DriveFacts& f) {
             a.security_frozen);
       }
       add(WipeMethod::ata_security_erase, NistLevel::clear, "IDENTIFY word 128: security feature set supported", a.security_frozen);
+    }
+  } else if (f.transport == "mmc" && f.mmc) {
+    // SANITIZE purges the unmapped blocks, so everything is unmapped (discarded) first
+    // (JESD84-B51 6.6.24).
+    if (f.mmc->sanitize) add(WipeMethod::emmc_sanitize, NistLevel::purge, "EXT_CSD: SANITIZE supported; discard everything, then sanitize: Purge");
+    if (f.mmc->secure_erase) {
+      add(WipeMethod::emmc_secure_erase, NistLevel::clear,
+          "EXT_CSD: secure erase supported; it erases the mapped blocks but promises nothing for copies the wear levelling left: Clear");
     }
   }
   std::string why = "a full overwrite reaches every addressable sector: Clear";

@@ -49,6 +49,8 @@ bool is_ata_sanitize(WipeMethod m) {
   return m == WipeMethod::ata_sanitize_crypto || m == WipeMethod::ata_sanitize_block || m == WipeMethod::ata_sanitize_overwrite;
 }
 
+bool is_mmc_method(WipeMethod m) { return m == WipeMethod::emmc_sanitize || m == WipeMethod::emmc_secure_erase; }
+
 bool is_ata_security(WipeMethod m) { return m == WipeMethod::ata_security_erase || m == WipeMethod::ata_security_erase_enhanced; }
 
 std::string hidden_area_default(const std::string& transport) {
@@ -184,6 +186,22 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
                            {"dco_hidden_sectors", hidden->dco_hidden()}};
     }
   }
+  std::unique_ptr<MmcCommands> mmc;
+  if (facts.transport == "mmc") {
+    admin_fd = ::open(req.device.c_str(), O_RDWR | O_CLOEXEC);
+    if (admin_fd < 0) return refuse("cannot open " + req.device.string() + " for eMMC commands: " + errno_error(errno, "open").message);
+    mmc = deps.mmc ? deps.mmc(admin_fd, name) : linux_mmc_commands(admin_fd, name);
+    std::array<std::uint8_t, 512> ext{};
+    auto r = mmc->read_ext_csd(ext);
+    auto e = r ? sanitize::parse_mmc_ext_csd(ext) : std::nullopt;
+    if (!e) {
+      ev["attempts"].push_back({{"method", "emmc-ext-csd"}, {"error", r ? "EXT_CSD is malformed" : r.error().message}});
+      mmc.reset();
+    } else {
+      facts.mmc = *e;
+      ev["drive"]["ext_csd_revision"] = e->revision;
+    }
+  }
   if (!req.simulate) {
     // The server's job names the drive by serial; the drive in front of us must be that one.
     const std::string have = trim(ev["drive"]["serial"].get<std::string>());
@@ -292,7 +310,7 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     }
     const std::string method_name(to_string(m.method));
     const bool ata_method = is_ata_sanitize(m.method) || is_ata_security(m.method);
-    if ((ata_method && !ata) || (is_nvme_method(m.method) && !admin)) {
+    if ((ata_method && !ata) || (is_nvme_method(m.method) && !admin) || (is_mmc_method(m.method) && !mmc)) {
       ev["attempts"].push_back({{"method", method_name}, {"error", "the drive's commands are not reachable"}});
       continue;
     }
@@ -357,6 +375,15 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
         if (!log.password_removed) password_left = password;
         break;
       }
+      case WipeMethod::emmc_sanitize:
+        if (req.progress) req.progress("discarding, then sanitizing (eMMC firmware)", 0, 1);
+        done = mmc->discard((*dev)->size());
+        if (done) done = mmc->sanitize(std::chrono::minutes(30));
+        break;
+      case WipeMethod::emmc_secure_erase:
+        if (req.progress) req.progress("secure erase (eMMC firmware)", 0, 1);
+        done = mmc->secure_discard((*dev)->size());
+        break;
       default: break;
     }
     if (!done) {

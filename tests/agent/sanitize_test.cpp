@@ -290,3 +290,30 @@ TEST(AtaDco, MaximumLbaFromTheOverlay) {
 
 }  // namespace
 }  // namespace revive::agent::sanitize
+
+namespace revive::agent::sanitize {
+namespace {
+
+// JESD84-B51 6.10.4 / mmc-utils' "mmc sanitize": CMD6 writing 1 to SANITIZE_START [165].
+TEST(MmcCommands, SanitizeSwitchArgument) {
+  EXPECT_EQ(mmc_switch_arg(kExtCsdSanitizeStart, 1), 0x03A50100u);
+  EXPECT_EQ(mmc_switch_arg(33, 1), 0x03210100u);  // CACHE_CTRL on: the same layout
+}
+
+TEST(MmcCommands, ExtCsdCapabilities) {
+  std::vector<std::uint8_t> e(512);
+  e[kExtCsdRevision] = 8;              // eMMC 5.1
+  e[kExtCsdSecFeatureSupport] = 0x55;  // SANITIZE, GB_CL, BD_BLK, SECURE_ER
+  e[kExtCsdErasedMemCont] = 1;
+  auto c = parse_mmc_ext_csd(e);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->sanitize);
+  EXPECT_TRUE(c->secure_erase);
+  EXPECT_EQ(c->erased_byte, 0xFF);
+  e[kExtCsdRevision] = 5;  // eMMC 4.41: no SANITIZE, whatever the bit says
+  EXPECT_FALSE(parse_mmc_ext_csd(e)->sanitize);
+  EXPECT_FALSE(parse_mmc_ext_csd(std::span(e).first(200)));
+}
+
+}  // namespace
+}  // namespace revive::agent::sanitize

@@ -181,3 +181,98 @@ TEST_F(WipeDrive, ADriveTheJobDoesNotNameIsNeverTouched) {
   EXPECT_EQ(std::filesystem::last_write_time(dev), before);
   EXPECT_FALSE(all_zero());
 }
+
+// ---- eMMC: a fake device answering EXT_CSD, discard, secure discard and SANITIZE.
+namespace {
+
+struct FakeEmmc {
+  std::filesystem::path file;
+  unsigned revision = 8;
+  bool sanitize = true, secure_erase = true;
+  bool no_secure_discard = false;  // the host controller says EOPNOTSUPP
+  bool discarded = false;
+  std::vector<std::string> calls;
+};
+
+class FakeMmc final : public MmcCommands {
+ public:
+  explicit FakeMmc(FakeEmmc& d) : d_(d) {}
+  Result<void> read_ext_csd(std::span<std::uint8_t> out) override {
+    d_.calls.push_back("ext_csd");
+    std::fill(out.begin(), out.end(), 0);
+    out[192] = static_cast<std::uint8_t>(d_.revision);
+    out[231] = static_cast<std::uint8_t>((d_.sanitize ? 0x40 : 0) | (d_.secure_erase ? 0x01 : 0));
+    return {};
+  }
+  Result<void> discard(std::uint64_t) override {
+    d_.calls.push_back("discard");
+    d_.discarded = true;  // unmapped: the data is still in the flash until a sanitize
+    return {};
+  }
+  Result<void> secure_discard(std::uint64_t bytes) override {
+    d_.calls.push_back("secure_discard");
+    if (d_.no_secure_discard) return make_error(Errc::unsupported, "mmcblk0: BLKSECDISCARD: Operation not supported");
+    zero(bytes);
+    return {};
+  }
+  Result<void> sanitize(std::chrono::milliseconds) override {
+    d_.calls.push_back("sanitize");
+    if (d_.discarded) zero(std::filesystem::file_size(d_.file));  // purges what was unmapped
+    return {};
+  }
+
+ private:
+  void zero(std::uint64_t bytes) {
+    std::fstream f(d_.file, std::ios::binary | std::ios::in | std::ios::out);
+    std::vector<char> z(1 << 20, 0);
+    for (std::uint64_t off = 0; off < bytes; off += z.size()) f.write(z.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(z.size(), bytes - off)));
+  }
+  FakeEmmc& d_;
+};
+
+class EmmcWipe : public ::testing::Test {
+ protected:
+  revive::test::TempDir tmp;
+  FakeEmmc emmc;
+  std::filesystem::path dev;
+  void SetUp() override {
+    dev = tmp.path() / "mmcblk0";
+    std::ofstream f(dev, std::ios::binary);
+    std::vector<char> donor(1 << 20, 0x5a);
+    for (int i = 0; i < 8; ++i) f.write(donor.data(), static_cast<std::streamsize>(donor.size()));
+    emmc.file = dev;
+  }
+  nlohmann::json run() {
+    DriveWipeRequest r;
+    r.device = dev;
+    r.expected_serial = "0x1234abcd";
+    r.inventory_disk = {{"name", "mmcblk0"}, {"transport", "eMMC"}, {"serial", "0x1234abcd"}, {"model", "DA4064"}};
+    DriveWipeDeps deps;
+    deps.mmc = [this](int, const std::string&) { return std::make_unique<FakeMmc>(emmc); };
+    return wipe_drive(r, deps);
+  }
+};
+
+}  // namespace
+
+TEST_F(EmmcWipe, DiscardThenSanitizeIsPurgeAndProven) {
+  auto ev = run();
+  EXPECT_EQ(ev["result"], "passed") << ev.dump(2);
+  EXPECT_EQ(ev["method"], "emmc-sanitize");
+  EXPECT_EQ(ev["nist_level"], "Purge");
+  EXPECT_EQ(emmc.calls, (std::vector<std::string>{"ext_csd", "discard", "sanitize"}));
+  EXPECT_EQ(ev["canaries"]["surviving"], 0);
+  EXPECT_EQ(ev["hpa_dco"], "not applicable (eMMC has no HPA/DCO)");
+  EXPECT_EQ(ev["drive"]["ext_csd_revision"], 8);
+}
+
+TEST_F(EmmcWipe, WithoutSanitizeAnUnsupportedSecureEraseFallsBackToOverwrite) {
+  emmc.revision = 5;  // eMMC 4.41: no SANITIZE
+  emmc.no_secure_discard = true;
+  auto ev = run();
+  EXPECT_EQ(ev["result"], "passed") << ev.dump(2);
+  EXPECT_EQ(ev["method"], "overwrite");
+  ASSERT_EQ(ev["attempts"].size(), 1u);
+  EXPECT_EQ(ev["attempts"][0]["method"], "emmc-secure-erase");
+  EXPECT_NE(ev["attempts"][0]["error"].get<std::string>().find("Operation not supported"), std::string::npos);
+}

@@ -22,7 +22,7 @@ std::vector<WipeMethod> methods(const std::vector<PlannedMethod>& p) {
 TEST(WipePlan, NvmeStrongestFirst) {
   NvmeController c;
   c.sanitize_crypto = c.sanitize_block = c.format_supported = c.format_crypto_erase = true;
-  auto p = plan_wipe({"nvme", false, c, std::nullopt});
+  auto p = plan_wipe({"nvme", false, c, std::nullopt, std::nullopt});
   EXPECT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::nvme_sanitize_crypto, WipeMethod::nvme_sanitize_block,
                                                  WipeMethod::nvme_format_crypto, WipeMethod::nvme_format_user_data,
                                                  WipeMethod::overwrite}));
@@ -35,16 +35,16 @@ TEST(WipePlan, NvmeStrongestFirst) {
 
 TEST(WipePlan, NvmeCapabilityMatrix) {
   NvmeController c;
-  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt})), (std::vector<WipeMethod>{WipeMethod::overwrite}));
+  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt, std::nullopt})), (std::vector<WipeMethod>{WipeMethod::overwrite}));
   c.format_supported = true;  // QEMU's controller: Format NVM, no Sanitize, no crypto
-  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt})),
+  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt, std::nullopt})),
             (std::vector<WipeMethod>{WipeMethod::nvme_format_user_data, WipeMethod::overwrite}));
   c.format_supported = false;
   c.sanitize_block = true;
-  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt})),
+  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt, std::nullopt})),
             (std::vector<WipeMethod>{WipeMethod::nvme_sanitize_block, WipeMethod::overwrite}));
   c.format_crypto_erase = true;  // FNA says crypto, but OACS says no Format at all: not planned
-  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt})),
+  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt, std::nullopt})),
             (std::vector<WipeMethod>{WipeMethod::nvme_sanitize_block, WipeMethod::overwrite}));
 }
 
@@ -54,7 +54,7 @@ TEST(WipePlan, SataSsdFrozenAndHddOverwrite) {
   ssd.sanitize = ssd.sanitize_block = true;
   ssd.sanitize_overwrite = true;  // not planned on flash (wear, no benefit over block erase)
   ssd.security_supported = ssd.enhanced_erase = ssd.security_frozen = true;
-  auto p = plan_wipe({"sata", false, std::nullopt, ssd});
+  auto p = plan_wipe({"sata", false, std::nullopt, ssd, std::nullopt});
   EXPECT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::ata_sanitize_block, WipeMethod::ata_security_erase_enhanced,
                                                  WipeMethod::ata_security_erase, WipeMethod::overwrite}));
   EXPECT_EQ(p[1].level, NistLevel::clear);
@@ -65,23 +65,35 @@ TEST(WipePlan, SataSsdFrozenAndHddOverwrite) {
   hdd.rotational = true;
   hdd.sanitize = hdd.sanitize_overwrite = true;
   hdd.security_supported = hdd.enhanced_erase = true;
-  p = plan_wipe({"sata", true, std::nullopt, hdd});
+  p = plan_wipe({"sata", true, std::nullopt, hdd, std::nullopt});
   EXPECT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::ata_sanitize_overwrite, WipeMethod::ata_security_erase_enhanced,
                                                  WipeMethod::ata_security_erase, WipeMethod::overwrite}));
   EXPECT_EQ(p[1].level, NistLevel::purge);
 
   hdd.security_locked = true;  // a password someone else set: security commands are not planned
-  EXPECT_EQ(methods(plan_wipe({"sata", true, std::nullopt, hdd})),
+  EXPECT_EQ(methods(plan_wipe({"sata", true, std::nullopt, hdd, std::nullopt})),
             (std::vector<WipeMethod>{WipeMethod::ata_sanitize_overwrite, WipeMethod::overwrite}));
 }
 
 TEST(WipePlan, NeverThroughUsbBridges) {
   AtaIdentity a;
   a.sanitize = a.sanitize_block = a.security_supported = a.enhanced_erase = true;
-  auto p = plan_wipe({"usb", false, std::nullopt, a});
+  auto p = plan_wipe({"usb", false, std::nullopt, a, std::nullopt});
   ASSERT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::overwrite}));
   EXPECT_NE(p[0].why.find("USB"), std::string::npos);
-  EXPECT_EQ(methods(plan_wipe({"virtual", false, std::nullopt, std::nullopt})), (std::vector<WipeMethod>{WipeMethod::overwrite}));
+  EXPECT_EQ(methods(plan_wipe({"virtual", false, std::nullopt, std::nullopt, std::nullopt})), (std::vector<WipeMethod>{WipeMethod::overwrite}));
+}
+
+TEST(WipePlan, EmmcSanitizeThenSecureEraseThenOverwrite) {
+  sanitize::MmcExtCsd e;
+  e.revision = 8;
+  e.sanitize = e.secure_erase = true;
+  auto p = plan_wipe({"mmc", false, std::nullopt, std::nullopt, e});
+  ASSERT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::emmc_sanitize, WipeMethod::emmc_secure_erase, WipeMethod::overwrite}));
+  EXPECT_EQ(p[0].level, NistLevel::purge);
+  EXPECT_EQ(p[1].level, NistLevel::clear);
+  e.sanitize = e.secure_erase = false;  // an eMMC 4.41 part without secure erase
+  EXPECT_EQ(methods(plan_wipe({"mmc", false, std::nullopt, std::nullopt, e})), (std::vector<WipeMethod>{WipeMethod::overwrite}));
 }
 
 TEST(WipePattern, ZerosAndAnAddressablePrngStream) {

@@ -152,6 +152,7 @@ class PxeBoot(unittest.TestCase):
                 drives = results["wipe"]["result"]["drives"]
                 self.assertEqual(len(drives), 1, drives)
                 ev = drives[0]
+                print(json.dumps({name: {k: ev.get(k) for k in ("method", "nist_level", "hpa_dco", "attempts")}}))
                 self.assertEqual(ev["result"], "passed", ev)
                 self.assertFalse(ev["drive"]["simulated"])
                 if spec["disk_kind"] == "nvme":
@@ -161,8 +162,15 @@ class PxeBoot(unittest.TestCase):
                     self.assertEqual(ev["canaries"]["surviving"], 0)
                     self.assertEqual(ev["canaries"]["placed"], 64)
                 else:
+                    # QEMU's AHCI disk has neither SANITIZE nor the security feature set, so the
+                    # plan is the overwrite; but IDENTIFY (the serial interlock) and the hidden-area
+                    # check went to the drive through SG_IO ATA PASS-THROUGH.
                     self.assertEqual(ev["method"], "overwrite", ev)
                     self.assertEqual(ev["drive"]["serial"], "SATA" + spec["serial"])
+                    self.assertEqual(ev["drive"]["identified_by"], "ATA IDENTIFY DEVICE", ev)
+                    self.assertTrue(ev["hpa_dco"].startswith("HPA: none"), ev["hpa_dco"])
+                    self.assertEqual(ev["hidden_area"]["accessible_sectors"], DISK // 512, ev)
+                    self.assertTrue(ev["hidden_area"]["included"], ev)
                 self.assertGreaterEqual(ev["verification"]["coverage_permille"], 100)
                 certs = self.api("GET", f"/api/v1/devices/{d['id']}/certificates")
                 self.assertEqual(sorted((c["kind"], c["result"]) for c in certs), [("drive", "passed"), ("laptop", "passed")])

@@ -1,5 +1,6 @@
 // libFuzzer target for the drive-data parsers the wipe engine trusts: ATA IDENTIFY DEVICE, NVMe
-// Identify Controller / Namespace and the Sanitize Status log. The first byte picks the parser;
+// Identify Controller / Namespace and the Sanitize Status log, the SCSI sense data carrying ATA
+// registers, DEVICE CONFIGURATION IDENTIFY and the eMMC EXT_CSD. The first byte picks the parser;
 // the rest is the drive's answer (short answers are zero-padded as the kernel would hand them).
 // Run: build/fuzz/tests/sanitize_fuzz -max_total_time=60
 #include <cstddef>
@@ -13,9 +14,9 @@ using namespace revive::agent::sanitize;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const unsigned which = data[0] % 4;
+  const unsigned which = data[0] % 7;
   std::vector<std::uint8_t> buf(data + 1, data + size);
-  if (data[0] & 0x80) buf.resize(which == 0 ? 512 : 4096);  // also the full-size answers
+  if (data[0] & 0x80) buf.resize(which == 0 || which >= 4 ? 512 : 4096);  // also the full-size answers
   switch (which) {
     case 0:
       if (auto a = parse_ata_identify(buf)) {
@@ -31,6 +32,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 2:
       if (auto n = parse_nvme_identify_namespace(buf)) {
         if (n->block_size < 512 || n->block_size > 65536) std::abort();
+      }
+      break;
+    case 4:
+      if (auto r = parse_ata_sense(buf)) {
+        if (r->lba >> 48 != 0) std::abort();  // 48-bit registers
+        (void)sense_key(buf);
+      }
+      break;
+    case 5:
+      if (auto m = parse_dco_identify(buf)) {
+        if (*m >> 48 != 0) std::abort();
+      }
+      break;
+    case 6:
+      if (auto e = parse_mmc_ext_csd(buf)) {
+        if (e->sanitize && e->revision < 6) std::abort();
       }
       break;
     default:

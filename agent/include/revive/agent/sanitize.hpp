@@ -188,4 +188,27 @@ std::optional<AtaRegisters> parse_ata_sense(std::span<const std::uint8_t> sense)
 /// The sense key (0..15) of descriptor or fixed sense; nullopt for no/unknown sense.
 std::optional<std::uint8_t> sense_key(std::span<const std::uint8_t> sense);
 
+// ---------------------------------------------------------------- eMMC (JESD84-B51)
+
+constexpr std::uint32_t kMmcSwitch = 6;
+constexpr std::uint32_t kMmcSendExtCsd = 8;
+constexpr unsigned kExtCsdSanitizeStart = 165;
+constexpr unsigned kExtCsdErasedMemCont = 181;
+constexpr unsigned kExtCsdRevision = 192;
+constexpr unsigned kExtCsdSecFeatureSupport = 231;
+
+/// CMD6 SWITCH argument writing `value` to EXT_CSD byte `index`: access 3 (write byte) in
+/// 25:24, index 23:16, value 15:8, command set 0.
+std::uint32_t mmc_switch_arg(unsigned index, unsigned value);
+
+struct MmcExtCsd {
+  unsigned revision = 0;         ///< EXT_CSD_REV [192]: 6 = eMMC 4.5, 7 = 5.0, 8 = 5.1
+  bool sanitize = false;         ///< SEC_FEATURE_SUPPORT bit 6 (eMMC 4.5+)
+  bool secure_erase = false;     ///< bit 0: secure erase / secure trim
+  std::uint8_t erased_byte = 0;  ///< ERASED_MEM_CONT [181] bit 0: erased memory reads 0x00 or 0xFF
+};
+
+/// The 512-byte EXT_CSD register (CMD8); nullopt when short.
+std::optional<MmcExtCsd> parse_mmc_ext_csd(std::span<const std::uint8_t> data);
+
 }  // namespace revive::agent::sanitize

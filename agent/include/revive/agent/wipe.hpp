@@ -30,6 +30,8 @@ enum class WipeMethod {
   ata_sanitize_overwrite,
   ata_security_erase_enhanced,
   ata_security_erase,
+  emmc_sanitize,
+  emmc_secure_erase,
   overwrite,
 };
 std::string_view to_string(WipeMethod m);
@@ -40,6 +42,7 @@ struct DriveFacts {
   bool rotational = false;
   std::optional<sanitize::NvmeController> nvme;
   std::optional<sanitize::AtaIdentity> ata;
+  std::optional<sanitize::MmcExtCsd> mmc;
 };
 
 struct PlannedMethod {

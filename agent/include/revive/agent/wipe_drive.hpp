@@ -2,7 +2,8 @@
 // Wipes one drive end to end and returns the evidence the server turns into its certificate:
 // identify the drive, check it is the one the server's job names, pick the strongest method
 // (plan_wipe), run it — NVMe Sanitize/Format through admin commands, ATA SANITIZE / SECURITY
-// ERASE UNIT through SG_IO (unfreezing a frozen drive by a suspend/resume cycle), each proven by
+// ERASE UNIT through SG_IO (unfreezing a frozen drive by a suspend/resume cycle), eMMC SANITIZE /
+// secure erase, each proven by
 // canaries and a sampled read-back, else a verified overwrite — falling back to the next method
 // when the drive rejects a command. Sectors hidden by an HPA or DCO are reported, and a drive
 // whose hidden sectors the method cannot reach is flagged (failed). Every refusal happens
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "revive/agent/ata_device.hpp"
+#include "revive/agent/mmc_device.hpp"
 #include "revive/agent/nvme_device.hpp"
 #include "revive/agent/system.hpp"
 
@@ -41,6 +43,8 @@ struct DriveWipeDeps {
   std::function<std::unique_ptr<NvmeAdmin>(int fd, const std::string& name)> nvme_admin;
   /// ATA commands for a SATA drive (tests: a fake drive). Default: SG_IO.
   std::function<std::unique_ptr<AtaPassThrough>(int fd, const std::string& name)> ata;
+  /// eMMC commands (tests: a fake device). Default: MMC_IOC_CMD and the discard ioctls.
+  std::function<std::unique_ptr<MmcCommands>(int fd, const std::string& name)> mmc;
   /// Waits between sanitize status polls (tests: no wait). Default: sleeps.
   std::function<void(std::chrono::milliseconds)> sleep;
 };
