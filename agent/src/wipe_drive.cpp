@@ -187,7 +187,10 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     }
   }
   std::unique_ptr<MmcCommands> mmc;
-  if (facts.transport == "mmc") {
+  if (facts.transport == "mmc" && deps.system != nullptr && deps.system->line("sys/block/" + name + "/device/type") != "MMC") {
+    // An SD card in the laptop's reader: CMD8 means something else to it. Overwrite only.
+    ev["attempts"].push_back({{"method", "emmc-ext-csd"}, {"error", "not an eMMC device (sysfs device/type is not MMC)"}});
+  } else if (facts.transport == "mmc") {
     admin_fd = ::open(req.device.c_str(), O_RDWR | O_CLOEXEC);
     if (admin_fd < 0) return refuse("cannot open " + req.device.string() + " for eMMC commands: " + errno_error(errno, "open").message);
     mmc = deps.mmc ? deps.mmc(admin_fd, name) : linux_mmc_commands(admin_fd, name);
