@@ -118,7 +118,7 @@ std::string HiddenArea::summary() const {
   } else if (hpa_hidden() > 0) {
     s += "hides " + sectors_text(hpa_hidden()) + " beyond the " + std::to_string(accessible) + " the system sees";
   } else {
-    s += "none (native max = accessible = " + std::to_string(accessible) + " sectors)";
+    s += "none (" + (hpa_note.empty() ? "native max = accessible = " + std::to_string(accessible) + " sectors" : hpa_note) + ")";
   }
   s += "; DCO: ";
   if (!dco_max) {
@@ -134,21 +134,26 @@ std::string HiddenArea::summary() const {
 HiddenArea ata_hidden_area(AtaPassThrough& a, const sanitize::AtaIdentity& id) {
   HiddenArea h;
   h.accessible = id.sectors;
-  if (!id.hpa_supported) {
-    h.native = id.sectors;  // without the feature set nothing can be hidden by it
-  } else if (!id.lba48) {
-    h.hpa_note = "the drive has no 48-bit addressing";
+  // Asked even when IDENTIFY does not announce the HPA feature set: some drives misreport it,
+  // and the answer is read-only. A drive that aborts it has no HPA.
+  if (!id.lba48) {
+    if (id.hpa_supported) h.hpa_note = "the drive has no 48-bit addressing";
   } else {
     std::string why;
     for (const auto& cmd : {sanitize::ata_read_native_max_ext(), sanitize::ata_get_native_max_address_ext()}) {
       auto r = a.command(cmd, {}, {}, std::chrono::seconds(30));
-      if (r && r->complete) {
+      if (r && r->complete && r->lba > 0) {
         h.native = r->lba + 1;  // the native max *address*: the last LBA
         break;
       }
-      why = r ? command_name(cmd) + ": the kernel's fixed-format sense cannot carry a 48-bit address" : r.error().message;
+      why = !r ? r.error().message : !r->complete ? command_name(cmd) + ": the kernel's fixed-format sense cannot carry a 48-bit address"
+                                                  : command_name(cmd) + ": no address returned";
     }
     if (!h.native) h.hpa_note = why;
+  }
+  if (!h.native && !id.hpa_supported) {
+    h.native = id.sectors;  // without the feature set nothing can be hidden by it
+    h.hpa_note = "the drive has no HPA feature set";
   }
   if (!id.dco_supported) {
     h.dco_note = "not supported by the drive";

@@ -37,6 +37,7 @@ struct FakeSata {
   bool lie = false;           // report success, erase nothing
   bool refuse_all = false;    // a SCSI disk: the translator has no ATA PASS-THROUGH
   std::uint64_t hpa_hidden = 0, dco_hidden = 0;
+  bool hpa_feature = true;  // without it READ NATIVE MAX ADDRESS EXT is aborted
   int sanitize_polls = 0;
   // state
   bool enabled = false, locked = false, prepared = false;
@@ -72,7 +73,7 @@ class FakeAta final : public AtaPassThrough {
         id.str(27, 20, "Revive Fake SATA");
         id.word(59, static_cast<std::uint16_t>((d_.sanitize_block || d_.sanitize_crypto ? 1u << 12 : 0) | (d_.sanitize_crypto ? 1u << 13 : 0) |
                                                (d_.sanitize_block ? 1u << 15 : 0)));
-        id.word(82, static_cast<std::uint16_t>((d_.security ? 1u << 1 : 0) | (1u << 10)));
+        id.word(82, static_cast<std::uint16_t>((d_.security ? 1u << 1 : 0) | (d_.hpa_feature ? 1u << 10 : 0)));
         id.word(83, 1u << 11);
         id.sectors48(d_.accessible());
         id.word(128, static_cast<std::uint16_t>((d_.security ? 1 : 0) | (d_.enabled ? 2 : 0) | (d_.locked ? 4 : 0) | (d_.frozen ? 8 : 0) |
@@ -83,7 +84,10 @@ class FakeAta final : public AtaPassThrough {
         std::copy(data.begin(), data.end(), in.begin());
         return r;
       }
-      case 0x27: r.lba = d_.accessible() + d_.hpa_hidden - 1; return r;
+      case 0x27:
+        if (!d_.hpa_feature) return abort;
+        r.lba = d_.accessible() + d_.hpa_hidden - 1;
+        return r;
       case 0xB1: {
         revive::test::AtaIdentifyBuilder dco;
         dco.word(0, 2);
@@ -351,6 +355,16 @@ TEST_F(AtaWipe, NoHiddenAreaIsReportedAsNone) {
   EXPECT_EQ(ev["result"], "passed") << ev.dump(2);
   EXPECT_NE(str(ev["hpa_dco"]).find("HPA: none"), std::string::npos) << ev["hpa_dco"];
   EXPECT_NE(str(ev["hpa_dco"]).find("DCO: none"), std::string::npos) << ev["hpa_dco"];
+
+  SetUp();
+  drive = FakeSata{};
+  drive.file = dev;
+  drive.security = false;
+  drive.hpa_feature = false;
+  ev = run();
+  EXPECT_EQ(ev["result"], "passed") << ev.dump(2);
+  EXPECT_NE(str(ev["hpa_dco"]).find("HPA: none (the drive has no HPA feature set)"), std::string::npos) << ev["hpa_dco"];
+  EXPECT_EQ(count(0x27) + count(0x78), 2) << "asked anyway; both commands aborted";
 }
 
 TEST_F(AtaWipe, TheSerialTheDriveReportsMustBeTheOneTheJobNames) {

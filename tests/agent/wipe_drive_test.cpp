@@ -242,12 +242,13 @@ class EmmcWipe : public ::testing::Test {
     for (int i = 0; i < 8; ++i) f.write(donor.data(), static_cast<std::streamsize>(donor.size()));
     emmc.file = dev;
   }
-  nlohmann::json run() {
+  nlohmann::json run(const MachineRoot* system = nullptr) {
     DriveWipeRequest r;
     r.device = dev;
     r.expected_serial = "0x1234abcd";
     r.inventory_disk = {{"name", "mmcblk0"}, {"transport", "eMMC"}, {"serial", "0x1234abcd"}, {"model", "DA4064"}};
     DriveWipeDeps deps;
+    deps.system = system;
     deps.mmc = [this](int, const std::string&) { return std::make_unique<FakeMmc>(emmc); };
     return wipe_drive(r, deps);
   }
@@ -275,4 +276,15 @@ TEST_F(EmmcWipe, WithoutSanitizeAnUnsupportedSecureEraseFallsBackToOverwrite) {
   ASSERT_EQ(ev["attempts"].size(), 1u);
   EXPECT_EQ(ev["attempts"][0]["method"], "emmc-secure-erase");
   EXPECT_NE(ev["attempts"][0]["error"].get<std::string>().find("Operation not supported"), std::string::npos);
+}
+
+TEST_F(EmmcWipe, AnSdCardInTheReaderGetsNoEmmcCommands) {
+  const auto root = tmp.path() / "root";
+  std::filesystem::create_directories(root / "sys/block/mmcblk0/device");
+  std::ofstream(root / "sys/block/mmcblk0/device/type") << "SD\n";
+  MachineRoot system(root);
+  auto ev = run(&system);
+  EXPECT_EQ(ev["result"], "passed") << ev.dump(2);
+  EXPECT_EQ(ev["method"], "overwrite");
+  EXPECT_TRUE(emmc.calls.empty()) << "not even EXT_CSD: CMD8 is SEND_IF_COND to an SD card";
 }

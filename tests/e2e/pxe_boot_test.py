@@ -168,7 +168,9 @@ class PxeBoot(unittest.TestCase):
                     self.assertEqual(ev["method"], "overwrite", ev)
                     self.assertEqual(ev["drive"]["serial"], "SATA" + spec["serial"])
                     self.assertEqual(ev["drive"]["identified_by"], "ATA IDENTIFY DEVICE", ev)
-                    self.assertTrue(ev["hpa_dco"].startswith("HPA: none"), ev["hpa_dco"])
+                    # READ NATIVE MAX ADDRESS EXT answered through the CK_COND sense data.
+                    self.assertTrue(ev["hpa_dco"].startswith(f"HPA: none (native max = accessible = {DISK // 512} sectors)"), ev["hpa_dco"])
+                    self.assertEqual(ev["hidden_area"]["native_sectors"], DISK // 512, ev)
                     self.assertEqual(ev["hidden_area"]["accessible_sectors"], DISK // 512, ev)
                     self.assertTrue(ev["hidden_area"]["included"], ev)
                 self.assertGreaterEqual(ev["verification"]["coverage_permille"], 100)
