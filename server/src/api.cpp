@@ -15,6 +15,7 @@
 #include "boot_script.hpp"
 #include "certificate.hpp"
 #include "certificate_pdf.hpp"
+#include "login_throttle.hpp"
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
@@ -95,6 +96,7 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
   ApiOptions opts;
   std::uint64_t next_job = 0;
   std::map<std::uint64_t, std::optional<Response>> jobs;  // finished blocking jobs
+  LoginThrottle login_throttle;
 
   Impl(StateStore& s, ImageStore& i, Metrics& m, ApiHooks h, ApiOptions o)
       : state(s), images(i), metrics(m), hooks(std::move(h)), opts(o) {}
@@ -285,8 +287,21 @@ struct Api::Impl : std::enable_shared_from_this<Impl> {
     if (is("POST", "/api/v1/login")) {
       auto j = body_json(req);
       if (!j) return from_error(j.error());
-      auto t = state.login(str(*j, "name"), str(*j, "password"));
-      if (!t) return from_error(t.error());
+      const std::string name = str(*j, "name");
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      if (const auto wait = login_throttle.retry_after(name, req.peer, now); wait > 0) {
+        route = "login_throttled";
+        Response r = error_response(429, "too_many_attempts",
+                                    "too many failed logins for this operator or from this address: try again in " + std::to_string(wait) + " s");
+        r.headers.emplace_back("Retry-After", std::to_string(wait));
+        return r;
+      }
+      auto t = state.login(name, str(*j, "password"));
+      if (!t) {
+        if (t.error().code == Errc::unauthorized) login_throttle.failed(name, req.peer, now);
+        return from_error(t.error());
+      }
+      login_throttle.succeeded(name);
       return json_response({{"token", *t}});
     }
     // Everything below needs an operator.

@@ -251,6 +251,20 @@ class ServerTest(ServerFixture):
         st, devs = call(self.srv, "GET", "/api/v1/devices", token=token)
         self.assertTrue(all(d["steps"][1]["state"] == "pending" for d in devs))  # nothing skipped
 
+    def test_repeated_wrong_logins_are_throttled(self):
+        # A name of its own, so the other tests' logins as alice are not locked out.
+        for _ in range(5):
+            st, r = call(self.srv, "POST", "/api/v1/login", {"name": "mallory", "password": "guess"})
+            self.assertEqual(st, 401, r)
+        req = urllib.request.Request(self.srv.url + "/api/v1/login", method="POST",
+                                     data=json.dumps({"name": "mallory", "password": "guess"}).encode())
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(cm.exception.code, 429)
+        self.assertGreater(int(cm.exception.headers["Retry-After"]), 800)
+        self.assertIn("too many failed logins", json.loads(cm.exception.read())["error"])
+        self.assertTrue(self.login(), "another operator still logs in")
+
     def test_malformed_and_oversized_requests(self):
         a = Agent("M1")
         a.enrol(self.srv)
