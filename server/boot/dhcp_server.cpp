@@ -101,6 +101,12 @@ DhcpPacket LeasePool::reply_to(const DhcpPacket& req, std::uint8_t type, std::ui
   return r;
 }
 
+void LeasePool::mark_in_use(std::uint32_t ip, std::int64_t now) {
+  constexpr std::int64_t kConflictHold = 3600;
+  declined_[ip] = now + kConflictHold;
+  std::erase_if(offers_, [&](const auto& kv) { return kv.second.first == ip; });
+}
+
 LeasePool::Outcome LeasePool::handle(const DhcpPacket& req, std::int64_t now, const BootConfig& boot, bool offer_boot) {
   Outcome out;
   if (req.op != 1 || req.htype != 1 || req.hlen != 6) {

@@ -46,6 +46,10 @@ class LeasePool {
 
   std::vector<Lease> leases() const;
 
+  /// Another host answered a ping for `ip` (the conflict check before an offer): it is not
+  /// offered for an hour, and a pending offer of it is withdrawn.
+  void mark_in_use(std::uint32_t ip, std::int64_t now);
+
  private:
   std::optional<std::uint32_t> pick(const std::string& mac, std::optional<std::uint32_t> wanted, std::int64_t now,
                                     std::uint32_t server_ip) const;

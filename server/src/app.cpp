@@ -97,6 +97,10 @@ Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& c
           if (b == "address") cfg.boot_address = *str;
           if (b == "listen") cfg.boot_listen = *str;
           if (b == "kernel_args") cfg.boot_kernel_args = *str;
+        } else if (b == "dhcp_ping_ms") {
+          auto n = bv.value<std::int64_t>();
+          if (!n || *n < 0 || *n > 5000) return bad(full, "milliseconds from 0 (off) to 5000");
+          cfg.dhcp_ping_ms = *n;
         } else if (b == "dhcp_lease_s") {
           auto n = bv.value<std::int64_t>();
           if (!n || *n < 60 || *n > 7 * 86400) return bad(full, "seconds from 60 to 604800");
@@ -289,6 +293,7 @@ Result<void> App::start() {
         pc.router = *r;
       }
       bo.dhcp_pool = pc;
+      bo.dhcp_ping = std::chrono::milliseconds(i.cfg.dhcp_ping_ms);
       auto leases = load_leases(i.cfg.state_dir / "dhcp-leases.json");
       if (!leases) return leases.error();
       bo.leases = std::move(*leases);
@@ -355,6 +360,7 @@ int run_server_main(int argc, char** argv) {
   bool proxy_dhcp = false, tftp = false, secure_boot = false;
   std::string boot_dir, boot_address, boot_listen, kernel_args, dhcp_range, dhcp_router;
   std::optional<std::uint16_t> dhcp_port, pxe_port, tftp_port;
+  std::optional<std::int64_t> dhcp_ping_ms;
   cli.add_option("--config", config_file, "TOML configuration file (flags override it)");
   cli.add_option("--state", state_dir, "State directory (database, image store) [state_dir]");
   cli.add_option("--store", store_dir, "Image store directory (default: STATE/store) [store]");
@@ -374,6 +380,8 @@ int run_server_main(int argc, char** argv) {
   cli.add_option("--boot-kernel-args", kernel_args, "Extra kernel arguments for the live agent [boot.kernel_args]");
   cli.add_option("--dhcp-range", dhcp_range, "Full DHCP on an isolated network: hand out FIRST-LAST (instead of proxyDHCP) [boot.dhcp_range]");
   cli.add_option("--dhcp-router", dhcp_router, "Default gateway to hand out with --dhcp-range [boot.dhcp_router]");
+  cli.add_option("--dhcp-ping-ms", dhcp_ping_ms, "With --dhcp-range: ping an address this long before offering it; 0 = off (default 500) [boot.dhcp_ping_ms]")
+      ->check(CLI::Range(0, 5000));
   cli.add_option("--dhcp-port", dhcp_port, "proxyDHCP port (default 67; tests) [boot.dhcp_port]");
   cli.add_option("--pxe-port", pxe_port, "PXE boot-server port (default 4011; tests) [boot.pxe_port]");
   cli.add_option("--tftp-port", tftp_port, "TFTP port (default 69; tests) [boot.tftp_port]");
@@ -412,6 +420,7 @@ int run_server_main(int argc, char** argv) {
   if (!boot_listen.empty()) cfg.boot_listen = boot_listen;
   if (!kernel_args.empty()) cfg.boot_kernel_args = kernel_args;
   if (dhcp_port) cfg.dhcp_port = *dhcp_port;
+  if (dhcp_ping_ms) cfg.dhcp_ping_ms = *dhcp_ping_ms;
   if (!dhcp_range.empty()) cfg.dhcp_range = dhcp_range;
   if (!dhcp_router.empty()) cfg.dhcp_router = dhcp_router;
   if (pxe_port) cfg.pxe_port = *pxe_port;

@@ -36,6 +36,7 @@ struct ServerConfig {
   std::string dhcp_router;         ///< option 3 (optional)
   std::string dhcp_netmask = "255.255.255.0";
   std::int64_t dhcp_lease_s = 3600;
+  std::int64_t dhcp_ping_ms = 500;  ///< conflict check before an offer (0: off)
   std::string boot_kernel_args = "console=ttyS0,115200 console=tty0";
 };
 

@@ -13,7 +13,10 @@
 #include <optional>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <set>
+
+#include "icmp.hpp"
 
 namespace revive::server {
 
@@ -117,6 +120,19 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
   BootCounters counters;
   std::optional<udp::socket> dhcp, pxe, tftp;
   std::optional<boot::LeasePool> pool;
+  // Conflict check before a full-DHCP offer: pings in flight by sequence number, MACs waiting
+  // for one, and addresses found free (not pinged again for a minute).
+  struct Probe {
+    std::uint32_t ip = 0;
+    std::function<void(bool answered)> done;
+    std::shared_ptr<asio::steady_timer> timer;
+  };
+  std::optional<asio::ip::icmp::socket> icmp;
+  std::uint16_t ping_id = 0, ping_seq = 0;
+  std::map<std::uint16_t, Probe> probes;
+  std::set<std::string> probing_macs;
+  std::map<std::uint32_t, std::int64_t> probed_free;
+  std::array<std::uint8_t, 1500> icmp_rx{};
   int tftp_root_fd = -1;
   std::vector<std::pair<std::string, int>> extra_root_fds;
   std::size_t active_transfers = 0;
@@ -209,7 +225,62 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     }
   }
 
-  void on_full_dhcp(udp::socket& s, const boot::DhcpPacket& req, const boot::BootConfig& cfg, const Datagram& d, bool offer_boot) {
+  // ---- ICMP echo: is an address already in use? ----
+  void icmp_loop() {
+    icmp->async_receive(asio::buffer(icmp_rx), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+      if (ec || self->stopped) return;
+      if (auto r = boot::parse_icmp_echo_reply(std::span(self->icmp_rx.data(), n)); r && r->id == self->ping_id) {
+        if (auto it = self->probes.find(r->seq); it != self->probes.end() && it->second.ip == r->from) self->finish_probe(r->seq, true);
+      }
+      self->icmp_loop();
+    });
+  }
+
+  void probe(std::uint32_t ip, std::function<void(bool answered)> done) {
+    const std::uint16_t seq = ++ping_seq;
+    auto timer = std::make_shared<asio::steady_timer>(io, opts.dhcp_ping);
+    probes[seq] = Probe{ip, std::move(done), timer};
+    boost::system::error_code ec;  // no route: nobody there can answer, the timer says free
+    icmp->send_to(asio::buffer(boot::icmp_echo_request(ping_id, seq)), asio::ip::icmp::endpoint(asio::ip::address_v4(ip), 0), 0, ec);
+    timer->async_wait([self = shared_from_this(), seq](boost::system::error_code) { self->finish_probe(seq, false); });
+  }
+
+  void finish_probe(std::uint16_t seq, bool answered) {
+    auto it = probes.find(seq);
+    if (it == probes.end()) return;
+    auto done = std::move(it->second.done);
+    it->second.timer->cancel();
+    probes.erase(it);
+    done(answered);
+  }
+
+  // A fresh offer waits for the ping: an address another host already uses (a printer with a
+  // static address, a second DHCP server's client) is skipped for an hour, and the next one is
+  // tried; at most 3 per DISCOVER (the client asks again a few seconds later).
+  bool hold_for_probe(udp::socket& s, const boot::DhcpPacket& req, const boot::BootConfig& cfg, const Datagram& d, bool offer_boot,
+                      const boot::DhcpPacket& offer, int attempt) {
+    const std::uint32_t ip = offer.yiaddr;
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    if (auto f = probed_free.find(ip); f != probed_free.end() && f->second + 60 > now) return false;
+    if (attempt >= 3 || !probing_macs.insert(req.mac()).second) return true;
+    probe(ip, [self = shared_from_this(), &s, req, cfg, d, offer_boot, attempt, ip](bool answered) {
+      self->probing_macs.erase(req.mac());
+      const auto t = static_cast<std::int64_t>(std::time(nullptr));
+      if (answered) {
+        self->pool->mark_in_use(ip, t);
+        ++self->counters.dhcp_conflicts;
+        self->log("DHCP: " + boot::ip_to_string(ip) + " answers ping: another host uses it; not offered to " + req.mac() +
+                  " (skipped for an hour)");
+      } else {
+        self->probed_free[ip] = t;
+      }
+      if (!self->stopped) self->on_full_dhcp(s, req, cfg, d, offer_boot, attempt + 1);
+    });
+    return true;
+  }
+
+  void on_full_dhcp(udp::socket& s, const boot::DhcpPacket& req, const boot::BootConfig& cfg, const Datagram& d, bool offer_boot,
+                    int attempt = 0) {
     auto out = pool->handle(req, static_cast<std::int64_t>(std::time(nullptr)), cfg, offer_boot);
     if (out.leases_changed && opts.save_leases) {
       // The lease is on disk before the client hears of it: a restarted server never hands
@@ -223,6 +294,7 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
       ++counters.dhcp_ignored;
       return;
     }
+    if (icmp && out.reply->message_type() == boot::dhcp_msg::offer && hold_for_probe(s, req, cfg, d, offer_boot, *out.reply, attempt)) return;
     const std::uint32_t to = req.giaddr ? req.giaddr : req.ciaddr && out.reply->message_type() == boot::dhcp_msg::ack ? req.ciaddr : 0xffffffff;
     if (send_on_interface(s.native_handle(), boot::encode_dhcp(*out.reply), to, req.giaddr ? 67 : 68, d.ifindex, cfg.server_ip)) {
       ++counters.dhcp_answered;
@@ -391,7 +463,21 @@ BootServices::~BootServices() { stop(); }
 
 Result<void> BootServices::start() {
   auto& i = *impl_;
-  if (i.opts.dhcp_pool) i.pool.emplace(*i.opts.dhcp_pool, i.opts.leases);
+  if (i.opts.dhcp_pool) {
+    i.pool.emplace(*i.opts.dhcp_pool, i.opts.leases);
+    if (i.opts.dhcp_ping.count() > 0) {
+      boost::system::error_code ec;
+      i.icmp.emplace(i.io);
+      i.icmp->open(asio::ip::icmp::v4(), ec);
+      if (ec) {
+        i.icmp.reset();
+        i.log("DHCP: no conflict check before offers (raw ICMP socket: " + ec.message() + ")");
+      } else {
+        i.ping_id = static_cast<std::uint16_t>(::getpid());
+        i.icmp_loop();
+      }
+    }
+  }
   if (i.opts.proxy_dhcp || i.opts.dhcp_pool) {
     auto s67 = bind_udp(i.io, i.opts.listen_address, i.opts.dhcp_port, true, "proxyDHCP");
     if (!s67) return s67.error();
@@ -425,6 +511,8 @@ void BootServices::stop() {
   for (auto* s : {&impl_->dhcp, &impl_->pxe, &impl_->tftp}) {
     if (*s) (*s)->close(ec);
   }
+  if (impl_->icmp) impl_->icmp->close(ec);
+  for (auto& [seq, p] : impl_->probes) p.timer->cancel();
 }
 
 std::uint16_t BootServices::dhcp_port() const { return impl_->dhcp ? impl_->dhcp->local_endpoint().port() : 0; }

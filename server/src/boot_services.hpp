@@ -4,6 +4,7 @@
 // Asio stays inside boot_services.cpp.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -41,6 +42,9 @@ struct BootServiceOptions {
   std::optional<boot::DhcpPoolConfig> dhcp_pool;
   std::vector<boot::Lease> leases;
   std::function<Result<void>(const std::vector<boot::Lease>&)> save_leases;
+  /// Before an address is offered it is pinged for this long; an answer means another host
+  /// uses it (raw ICMP socket: root; without one the check is off, and logged). 0: off.
+  std::chrono::milliseconds dhcp_ping{500};
   /// Whether a laptop should be offered network boot at all (false: its workflow is done, so
   /// the firmware should go on to its disk; DHCP then names a boot file that fails at once).
   std::function<bool(const std::string& mac)> offer_network_boot;
@@ -53,7 +57,7 @@ struct BootServiceOptions {
 };
 
 struct BootCounters {
-  std::atomic<std::uint64_t> dhcp_answered{0}, dhcp_ignored{0}, dhcp_malformed{0};
+  std::atomic<std::uint64_t> dhcp_answered{0}, dhcp_ignored{0}, dhcp_malformed{0}, dhcp_conflicts{0};
   std::atomic<std::uint64_t> tftp_started{0}, tftp_completed{0}, tftp_failed{0}, tftp_refused{0}, tftp_bytes{0},
       tftp_retransmits{0};
 };

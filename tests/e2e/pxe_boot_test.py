@@ -215,6 +215,9 @@ class SecureBootIsolatedNetwork(unittest.TestCase):
         w = Workshop(tmp)
         try:
             w.up()  # no router: revive-server is the network's DHCP server
+            # A host with a static address inside the range (a printer, say): the ping before
+            # the offer must find it, and the laptop must get another address.
+            w.ns(w.rt, "ip", "addr", "add", "10.77.0.100/24", "dev", "eth0")
             w.start_server(SERVER_BIN, state, boot, ["--boot-kernel-args", "console=ttyS0,115200", "--secure-boot",
                                                       "--dhcp-range", "10.77.0.100-10.77.0.150"])
             if "dir" in LIVE_CACHE:
@@ -249,7 +252,9 @@ class SecureBootIsolatedNetwork(unittest.TestCase):
             for fetched in ("reads shimx64.efi", "reads grubx64.efi", "reads /grub/grub.cfg",
                             "reads /grub/revive-52:54:00:77:00:03.cfg", "reads /live/vmlinuz", "reads /live/initrd.img"):
                 self.assertIn(fetched, slog)
-            self.assertRegex(slog, r"DHCP: leased 10\.77\.0\.1\d\d to 52:54:00:77:00:03")
+            self.assertIn("DHCP: 10.77.0.100 answers ping: another host uses it; not offered to 52:54:00:77:00:03", slog)
+            self.assertIn("DHCP: leased 10.77.0.101 to 52:54:00:77:00:03", slog)
+            self.assertNotIn("leased 10.77.0.100", slog)
             with open(os.path.join(state, "dhcp-leases.json")) as f:
                 self.assertEqual([l["mac"] for l in json.load(f)], ["52:54:00:77:00:03"])
             devices = api("GET", "/api/v1/devices")

@@ -10,6 +10,7 @@
 #include "boot_script.hpp"
 #include "dhcp.hpp"
 #include "dhcp_server.hpp"
+#include "icmp.hpp"
 #include "temp_dir.hpp"
 #include "tftp.hpp"
 
@@ -476,6 +477,54 @@ TEST(FullDhcp, NakDeclineReleaseAndExhaustion) {
   EXPECT_FALSE(pool.handle(client(dhcp_msg::request, 3, 0x0a4d0065, 0x0a4d0009), 16, cfg()).reply);
   EXPECT_FALSE(parse_ip_range("10.0.0.9-10.0.0.1"));
   EXPECT_EQ(parse_ip_range("10.0.0.1-10.0.0.9")->second, 0x0a000009u);
+}
+
+TEST(FullDhcp, AnAddressAnotherHostAnswersPingsForIsNotOffered) {
+  DhcpPoolConfig pc{0x0a4d0064, 0x0a4d0066, 0xffffff00, std::nullopt, 600};
+  LeasePool pool(pc, {});
+  EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 1), 100, cfg()).reply->yiaddr, 0x0a4d0064u);
+  pool.mark_in_use(0x0a4d0064, 100);  // a printer with a static .100 answered the ping
+  EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 1), 101, cfg()).reply->yiaddr, 0x0a4d0065u);
+  EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 2, 0x0a4d0064), 102, cfg()).reply->yiaddr, 0x0a4d0066u)
+      << "not even when asked for by name";
+  EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 3), 100 + 3601, cfg()).reply->yiaddr, 0x0a4d0064u) << "an hour later it is tried again";
+}
+
+// RFC 1071 section 3's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2, checksum 220d.
+TEST(Icmp, ChecksumEchoRequestAndReplyParsing) {
+  EXPECT_EQ(internet_checksum(std::vector<std::uint8_t>{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}), 0x220d);
+  auto req = icmp_echo_request(0x1234, 7);
+  EXPECT_EQ(req[0], 8);
+  EXPECT_EQ(req[4], 0x12);
+  EXPECT_EQ(req[7], 7);
+  EXPECT_EQ(internet_checksum(req), 0) << "a message with its checksum sums to zero";
+  // The host's answer as a raw socket sees it: IPv4 header (protocol 1, from 10.77.0.100), then type 0.
+  std::vector<std::uint8_t> pkt = {0x45, 0, 0, 0, 0, 0, 0, 0, 64, 1, 0, 0, 10, 77, 0, 100, 10, 77, 0, 2};
+  auto reply = req;
+  reply[0] = 0;
+  reply[2] = reply[3] = 0;
+  const auto sum = internet_checksum(reply);
+  reply[2] = static_cast<std::uint8_t>(sum >> 8);
+  reply[3] = static_cast<std::uint8_t>(sum);
+  pkt.insert(pkt.end(), reply.begin(), reply.end());
+  auto r = parse_icmp_echo_reply(pkt);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->from, 0x0a4d0064u);
+  EXPECT_EQ(r->id, 0x1234);
+  EXPECT_EQ(r->seq, 7);
+  auto bad = pkt;
+  bad[30] ^= 1;  // payload changed: checksum fails
+  EXPECT_FALSE(parse_icmp_echo_reply(bad));
+  bad = pkt;
+  bad[9] = 6;  // TCP
+  EXPECT_FALSE(parse_icmp_echo_reply(bad));
+  bad = pkt;
+  bad[0] = 0x4F;  // header longer than the packet
+  EXPECT_FALSE(parse_icmp_echo_reply(bad));
+  EXPECT_FALSE(parse_icmp_echo_reply(std::span(pkt).first(25)));
+  std::vector<std::uint8_t> echo_request_seen = pkt;  // our own request looped back is not an answer
+  echo_request_seen[20] = 8;
+  EXPECT_FALSE(parse_icmp_echo_reply(echo_request_seen));
 }
 
 TEST(ProxyDhcp, AFinishedLaptopIsNamedAMissingFileSoItsFirmwareMovesOnAtOnce) {
