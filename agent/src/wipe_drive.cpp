@@ -293,16 +293,22 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     auto r = ata->command(sanitize::ata_sanitize_status(), {}, {}, std::chrono::seconds(30));
     return r && sanitize::parse_ata_sanitize_status(r->count, r->lba).frozen;
   };
+  // A failure after something may have been written (canaries, an attempted erase): unlike
+  // refuse(), it claims nothing about the drive's contents.
+  auto fail = [&](const std::string& why) {
+    ev["reason"] = why;
+    ev["finished_at"] = now_rfc3339();
+    return ev;
+  };
+  bool touched = false;
   for (const auto& m : plan) {
-    if (req.stop && req.stop->load()) return refuse("stopped");
+    if (req.stop && req.stop->load()) return touched ? fail("stopped") : refuse("stopped");
     if (m.method == WipeMethod::overwrite) {
       const auto t0 = std::chrono::steady_clock::now();
       auto r = overwrite_device(**dev, o);
       if (!r) {
         ev["attempts"].push_back({{"method", "overwrite"}, {"error", r.error().message}});
-        ev["reason"] = "overwrite: " + r.error().message;
-        ev["finished_at"] = now_rfc3339();
-        return ev;
+        return fail("overwrite: " + r.error().message);
       }
       ev["write_errors"] = r->write_errors.size();
       ev["write_seconds"] = r->write_seconds;
@@ -323,8 +329,9 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
         continue;
       }
     }
+    touched = true;
     auto canaries = place_canaries(**dev, o.seed ^ 0x5eedc0de);
-    if (!canaries) return refuse("writing the verification canaries failed: " + canaries.error().message);
+    if (!canaries) return fail("writing the verification canaries failed: " + canaries.error().message);
     const auto t0 = std::chrono::steady_clock::now();
     Result<void> done{};
     bool uniform = true;
@@ -401,10 +408,9 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     ev["attempts"].push_back({{"method", method_name}, {"result", v.result}});
     return finish(m, uniform ? "firmware (reads as a uniform pattern)" : "firmware (old data unreadable: new key or vendor pattern)", v.verify, v.result, v.reason);
   }
-  ev["reason"] = "no wipe method could be carried out on " + name;
-  if (!password_left.empty()) ev["reason"] = ev["reason"].get<std::string>() + "; the temporary ATA password \"" + password_left + "\" is still set";
-  ev["finished_at"] = now_rfc3339();
-  return ev;
+  std::string why = "no wipe method could be carried out on " + name;
+  if (!password_left.empty()) why += "; the temporary ATA password \"" + password_left + "\" is still set";
+  return fail(why);
 }
 
 }  // namespace revive::agent
