@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TFTP throughput: revive-server's TFTP against tftp-hpa's server (in.tftpd) on the same file,
 # same machine, same run, over loopback. Clients: curl (blksize 1468, lock-step: curl has no
-# windowsize) and a small RFC 7440 client (bench/tftp_client.py) asking for windowsize 16
+# windowsize) and a small RFC 7440 client (tests/support/tftp_client.py) asking for windowsize 16
 # (tftp-hpa 5.2 does not implement windowsize and answers lock-step).
 #   bench/tftp_bench.sh [MiB] [ROUNDS]        (needs tftpd-hpa: bench/setup installs it)
 set -euo pipefail
@@ -45,8 +45,8 @@ for r in $(seq "$rounds"); do
   for srv in revive hpa; do
     port=$([[ $srv == revive ]] && echo "$rev_port" || echo "$hpa_port")
     times[$srv-curl]+="$(run "$srv curl" curl -sS --fail --tftp-blksize 1468 "tftp://127.0.0.1:$port/file.bin") "
-    times[$srv-lockstep]+="$(run "$srv lockstep" python3 "$here/bench/tftp_client.py" "$port" file.bin 1468 1) "
-    times[$srv-window16]+="$(run "$srv window16" python3 "$here/bench/tftp_client.py" "$port" file.bin 1468 16) "
+    times[$srv-lockstep]+="$(run "$srv lockstep" python3 "$here/tests/support/tftp_client.py" "$port" file.bin 1468 1) "
+    times[$srv-window16]+="$(run "$srv window16" python3 "$here/tests/support/tftp_client.py" "$port" file.bin 1468 16) "
   done
 done
 

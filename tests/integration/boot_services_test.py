@@ -29,64 +29,8 @@ del sys.argv[1:4]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2elib import api, operator_token, start_server  # noqa: E402
 
-
-def tftp_get(port, name, options=None, drop_every=0, stale_ack_at=None, timeout=5):
-    """A TFTP reading client (RFC 1350/2347/7440). Returns (data, oack dict, retransmitted blocks seen).
-    drop_every=N: pretend every Nth DATA packet was lost (do not ack the window; ack the last
-    in-order block instead), as a lossy link would."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(timeout)
-    req = struct.pack("!H", 1) + name.encode() + b"\0octet\0"
-    for k, v in (options or {}).items():
-        req += k.encode() + b"\0" + str(v).encode() + b"\0"
-    s.sendto(req, ("127.0.0.1", port))
-    blksize, window = 512, 1
-    data = bytearray()
-    oack = {}
-    expected = 1
-    in_window = 0
-    seen_dupes = 0
-    count = 0
-    peer = None
-    while True:
-        pkt, addr = s.recvfrom(70000)
-        peer = peer or addr
-        assert addr == peer, "the transfer port must not change"
-        op = struct.unpack("!H", pkt[:2])[0]
-        if op == 5:
-            code = struct.unpack("!H", pkt[2:4])[0]
-            msg = pkt[4:].rstrip(b"\0").decode()
-            raise RuntimeError(f"TFTP error {code}: {msg}")
-        if op == 6:
-            parts = pkt[2:].split(b"\0")[:-1]
-            oack = {parts[i].decode(): parts[i + 1].decode() for i in range(0, len(parts), 2)}
-            blksize = int(oack.get("blksize", 512))
-            window = int(oack.get("windowsize", 1))
-            s.sendto(struct.pack("!HH", 4, 0), peer)
-            continue
-        assert op == 3, op
-        block = struct.unpack("!H", pkt[2:4])[0]
-        payload = pkt[4:]
-        count += 1
-        if block != expected & 0xFFFF:
-            seen_dupes += 1
-            s.sendto(struct.pack("!HH", 4, (expected - 1) & 0xFFFF), peer)  # re-ack the last good block
-            in_window = 0
-            continue
-        if drop_every and count % drop_every == 0:
-            s.sendto(struct.pack("!HH", 4, (expected - 1) & 0xFFFF), peer)  # "lost": ask again from here
-            in_window = 0
-            continue
-        data += payload
-        expected += 1
-        in_window += 1
-        last = len(payload) < blksize
-        if last or in_window == window:
-            s.sendto(struct.pack("!HH", 4, block), peer)
-            in_window = 0
-        if last:
-            s.close()
-            return bytes(data), oack, seen_dupes
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tftp_client import tftp_get  # noqa: E402
 
 
 def tftp_error(port, raw):
