@@ -319,6 +319,7 @@ Result<void> App::start() {
     bo.log = log;
     i.boot = std::make_unique<BootServices>(i.io, bo);
     REVIVE_TRY(i.boot->start());
+    i.metrics.add_source([&i] { return render_boot_metrics(i.boot->counters()); });
     if (bo.dhcp_pool) log("boot services: full DHCP for " + i.cfg.dhcp_range + " (" + std::to_string(bo.leases.size()) + " leases kept)");
     log("boot services: proxyDHCP " + (i.cfg.proxy_dhcp ? "on ports " + std::to_string(i.boot->dhcp_port()) + " and " + std::to_string(i.boot->pxe_port()) : std::string("off")) +
         ", TFTP " + (i.cfg.tftp ? "on port " + std::to_string(i.boot->tftp_port()) + " from " + bo.tftp_root.string() : std::string("off")));

@@ -461,6 +461,26 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
 BootServices::BootServices(asio::io_context& io, BootServiceOptions opts) : impl_(std::make_shared<Impl>(io, std::move(opts))) {}
 BootServices::~BootServices() { stop(); }
 
+std::string render_boot_metrics(const BootCounters& c) {
+  std::string out;
+  out += "# HELP revive_dhcp_packets_total DHCP/proxyDHCP requests by outcome.\n# TYPE revive_dhcp_packets_total counter\n";
+  out += "revive_dhcp_packets_total{outcome=\"answered\"} " + std::to_string(c.dhcp_answered.load()) + "\n";
+  out += "revive_dhcp_packets_total{outcome=\"ignored\"} " + std::to_string(c.dhcp_ignored.load()) + "\n";
+  out += "revive_dhcp_packets_total{outcome=\"malformed\"} " + std::to_string(c.dhcp_malformed.load()) + "\n";
+  out += "# HELP revive_dhcp_conflicts_total Addresses another host answered pings for before an offer.\n";
+  out += "# TYPE revive_dhcp_conflicts_total counter\nrevive_dhcp_conflicts_total " + std::to_string(c.dhcp_conflicts.load()) + "\n";
+  out += "# HELP revive_tftp_transfers_total TFTP read requests by outcome.\n# TYPE revive_tftp_transfers_total counter\n";
+  out += "revive_tftp_transfers_total{outcome=\"started\"} " + std::to_string(c.tftp_started.load()) + "\n";
+  out += "revive_tftp_transfers_total{outcome=\"completed\"} " + std::to_string(c.tftp_completed.load()) + "\n";
+  out += "revive_tftp_transfers_total{outcome=\"failed\"} " + std::to_string(c.tftp_failed.load()) + "\n";
+  out += "revive_tftp_transfers_total{outcome=\"refused\"} " + std::to_string(c.tftp_refused.load()) + "\n";
+  out += "# HELP revive_tftp_bytes_total File bytes sent over TFTP.\n# TYPE revive_tftp_bytes_total counter\n";
+  out += "revive_tftp_bytes_total " + std::to_string(c.tftp_bytes.load()) + "\n";
+  out += "# HELP revive_tftp_retransmits_total TFTP windows sent again (timeouts, repeated ACKs).\n";
+  out += "# TYPE revive_tftp_retransmits_total counter\nrevive_tftp_retransmits_total " + std::to_string(c.tftp_retransmits.load()) + "\n";
+  return out;
+}
+
 Result<void> BootServices::start() {
   auto& i = *impl_;
   if (i.opts.dhcp_pool) {

@@ -62,6 +62,9 @@ struct BootCounters {
       tftp_retransmits{0};
 };
 
+/// Prometheus text for the counters (DHCP answers and conflicts, TFTP transfers and bytes).
+std::string render_boot_metrics(const BootCounters& c);
+
 class BootServices {
  public:
   BootServices(boost::asio::io_context& io, BootServiceOptions opts);

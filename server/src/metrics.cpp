@@ -37,6 +37,7 @@ std::string Metrics::render(const std::map<std::string, std::int64_t>& agents_by
     out += fmt::format("revive_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", route, h.sum);
     out += fmt::format("revive_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", route, h.count);
   }
+  for (const auto& more : sources_) out += more();
   return out;
 }
 

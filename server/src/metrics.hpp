@@ -3,8 +3,10 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace revive::server {
 
@@ -20,6 +22,8 @@ class Metrics {
 
   /// Text exposition; `agents_by_state` comes from the state store at scrape time.
   std::string render(const std::map<std::string, std::int64_t>& agents_by_state) const;
+  /// Further metrics rendered at scrape time and appended (the boot services' counters).
+  void add_source(std::function<std::string()> render_more) { sources_.push_back(std::move(render_more)); }
 
  private:
   static constexpr std::array<double, 12> kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -34,6 +38,7 @@ class Metrics {
   std::uint64_t bytes_served_ = 0;
   std::int64_t active_transfers_ = 0;
   std::int64_t connections_ = 0;
+  std::vector<std::function<std::string()>> sources_;
 };
 
 }  // namespace revive::server

@@ -232,6 +232,31 @@ class BootServices(unittest.TestCase):
         self.assertIsNone(self.dhcp_ask(os.urandom(600)))
         self.assertIsNotNone(self.dhcp_ask(dhcp_packet(3)), "still answering after garbage")
 
+    # ---- what /metrics says about the boot services
+    def boot_metrics(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        return {l.rsplit(" ", 1)[0]: float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+                if l.startswith(("revive_dhcp", "revive_tftp"))}
+
+    def test_metrics_count_dhcp_answers_and_tftp_transfers(self):
+        before = self.boot_metrics()
+        self.assertIsNotNone(self.dhcp_ask(dhcp_packet(3, arch=0)))
+        self.assertIsNone(self.dhcp_ask(b"\x01" * 100))
+        data, _, _ = tftp_get(self.tftp_port, "sub/menu.cfg")
+        deadline = time.time() + 5
+        while True:  # the server counts a transfer complete when the last ACK arrives
+            after = self.boot_metrics()
+            done = after['revive_tftp_transfers_total{outcome="completed"}'] - before['revive_tftp_transfers_total{outcome="completed"}']
+            if done >= 1 or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertGreaterEqual(done, 1)
+        self.assertGreaterEqual(after['revive_dhcp_packets_total{outcome="answered"}'] - before['revive_dhcp_packets_total{outcome="answered"}'], 1)
+        self.assertGreaterEqual(after['revive_dhcp_packets_total{outcome="malformed"}'] - before['revive_dhcp_packets_total{outcome="malformed"}'], 1)
+        self.assertGreaterEqual(after["revive_tftp_bytes_total"] - before["revive_tftp_bytes_total"], len(data))
+        self.assertEqual(after["revive_dhcp_conflicts_total"], 0, "proxy mode hands out no addresses, so it never pings")
+
     # ---- the per-device boot script
     def script(self, mac, host=None):
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/boot/{mac}.ipxe")
