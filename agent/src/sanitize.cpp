@@ -144,9 +144,10 @@ AtaCommand ata_identify() {
 }
 
 namespace {
-AtaCommand sanitize(std::uint16_t feature, std::uint64_t lba, std::uint16_t count = 0) {
+// A 48-bit non-data command: SANITIZE and the native-max queries (results in the registers).
+AtaCommand ext48(std::uint8_t command, std::uint16_t feature = 0, std::uint64_t lba = 0, std::uint16_t count = 0) {
   AtaCommand c;
-  c.command = kAtaSanitize;
+  c.command = command;
   c.features = feature;
   c.lba = lba;
   c.count = count;
@@ -163,26 +164,15 @@ AtaCommand security(std::uint8_t command, AtaProtocol p) {
 }
 }  // namespace
 
-AtaCommand ata_sanitize_status() { return sanitize(kAtaSanitizeStatus, 0); }
-AtaCommand ata_sanitize_block_erase() { return sanitize(kAtaSanitizeBlockErase, kAtaBlockEraseKey); }
-AtaCommand ata_sanitize_crypto_scramble() { return sanitize(kAtaSanitizeCryptoScramble, kAtaCryptoScrambleKey); }
+AtaCommand ata_sanitize_status() { return ext48(kAtaSanitize, kAtaSanitizeStatus); }
+AtaCommand ata_sanitize_block_erase() { return ext48(kAtaSanitize, kAtaSanitizeBlockErase, kAtaBlockEraseKey); }
+AtaCommand ata_sanitize_crypto_scramble() { return ext48(kAtaSanitize, kAtaSanitizeCryptoScramble, kAtaCryptoScrambleKey); }
 AtaCommand ata_sanitize_overwrite(std::uint32_t pattern, unsigned passes, bool invert) {
   const std::uint16_t count = static_cast<std::uint16_t>((std::clamp(passes, 1u, 16u) & 0xFu) | (invert ? 0x40u : 0u));
-  return sanitize(kAtaSanitizeOverwrite, (static_cast<std::uint64_t>(kAtaOverwriteKey) << 32) | pattern, count);
+  return ext48(kAtaSanitize, kAtaSanitizeOverwrite, (static_cast<std::uint64_t>(kAtaOverwriteKey) << 32) | pattern, count);
 }
-AtaCommand ata_read_native_max_ext() {
-  AtaCommand c;
-  c.command = kAtaReadNativeMaxExt;
-  c.extend = true;
-  return c;
-}
-AtaCommand ata_get_native_max_address_ext() {
-  AtaCommand c;
-  c.command = kAtaAccessibleMaxAddressConfig;
-  c.features = 0x0000;
-  c.extend = true;
-  return c;
-}
+AtaCommand ata_read_native_max_ext() { return ext48(kAtaReadNativeMaxExt); }
+AtaCommand ata_get_native_max_address_ext() { return ext48(kAtaAccessibleMaxAddressConfig, 0x0000); }
 AtaCommand ata_dco_identify() {
   AtaCommand c;
   c.command = kAtaDeviceConfiguration;

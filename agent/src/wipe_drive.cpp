@@ -138,11 +138,16 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
       if (fd >= 0) ::close(fd);
     }
   } closer{admin_fd};
+  // The descriptor the drive's own commands go through (NVMe admin, SG_IO, MMC); "" when open.
+  auto open_for_commands = [&](int flags, const char* kind) -> std::string {
+    admin_fd = ::open(req.device.c_str(), flags | O_CLOEXEC);
+    if (admin_fd >= 0) return "";
+    return "cannot open " + req.device.string() + " for " + kind + ": " + errno_error(errno, "open").message;
+  };
   std::uint32_t nsid = 0;
   std::optional<sanitize::NvmeNamespace> ns;
   if (nvme) {
-    admin_fd = ::open(req.device.c_str(), O_RDONLY | O_CLOEXEC);
-    if (admin_fd < 0) return refuse("cannot open " + req.device.string() + " for NVMe admin commands: " + errno_error(errno, "open").message);
+    if (auto why = open_for_commands(O_RDONLY, "NVMe admin commands"); !why.empty()) return refuse(why);
     admin = deps.nvme_admin ? deps.nvme_admin(admin_fd, name) : linux_nvme_admin(admin_fd, name);
     auto c = nvme_identify_controller(*admin);
     if (!c) return refuse("NVMe Identify Controller failed: " + c.error().message);
@@ -159,8 +164,7 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
   if (facts.transport == "sata") {
     // Read-only questions first (IDENTIFY, native max, DCO): the serial interlock below uses
     // the drive's own answer.
-    admin_fd = ::open(req.device.c_str(), O_RDWR | O_CLOEXEC);
-    if (admin_fd < 0) return refuse("cannot open " + req.device.string() + " for ATA commands: " + errno_error(errno, "open").message);
+    if (auto why = open_for_commands(O_RDWR, "ATA commands"); !why.empty()) return refuse(why);
     ata = deps.ata ? deps.ata(admin_fd, name) : linux_ata_pass_through(admin_fd, name);
     auto id = ata_identify_device(*ata);
     if (!id) {
@@ -191,8 +195,7 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     // An SD card in the laptop's reader: CMD8 means something else to it. Overwrite only.
     ev["attempts"].push_back({{"method", "emmc-ext-csd"}, {"error", "not an eMMC device (sysfs device/type is not MMC)"}});
   } else if (facts.transport == "mmc") {
-    admin_fd = ::open(req.device.c_str(), O_RDWR | O_CLOEXEC);
-    if (admin_fd < 0) return refuse("cannot open " + req.device.string() + " for eMMC commands: " + errno_error(errno, "open").message);
+    if (auto why = open_for_commands(O_RDWR, "eMMC commands"); !why.empty()) return refuse(why);
     mmc = deps.mmc ? deps.mmc(admin_fd, name) : linux_mmc_commands(admin_fd, name);
     std::array<std::uint8_t, 512> ext{};
     auto r = mmc->read_ext_csd(ext);

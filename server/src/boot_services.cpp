@@ -462,22 +462,22 @@ BootServices::BootServices(asio::io_context& io, BootServiceOptions opts) : impl
 BootServices::~BootServices() { stop(); }
 
 std::string render_boot_metrics(const BootCounters& c) {
+  using Samples = std::initializer_list<std::pair<const char*, const std::atomic<std::uint64_t>*>>;
   std::string out;
-  out += "# HELP revive_dhcp_packets_total DHCP/proxyDHCP requests by outcome.\n# TYPE revive_dhcp_packets_total counter\n";
-  out += "revive_dhcp_packets_total{outcome=\"answered\"} " + std::to_string(c.dhcp_answered.load()) + "\n";
-  out += "revive_dhcp_packets_total{outcome=\"ignored\"} " + std::to_string(c.dhcp_ignored.load()) + "\n";
-  out += "revive_dhcp_packets_total{outcome=\"malformed\"} " + std::to_string(c.dhcp_malformed.load()) + "\n";
-  out += "# HELP revive_dhcp_conflicts_total Addresses another host answered pings for before an offer.\n";
-  out += "# TYPE revive_dhcp_conflicts_total counter\nrevive_dhcp_conflicts_total " + std::to_string(c.dhcp_conflicts.load()) + "\n";
-  out += "# HELP revive_tftp_transfers_total TFTP read requests by outcome.\n# TYPE revive_tftp_transfers_total counter\n";
-  out += "revive_tftp_transfers_total{outcome=\"started\"} " + std::to_string(c.tftp_started.load()) + "\n";
-  out += "revive_tftp_transfers_total{outcome=\"completed\"} " + std::to_string(c.tftp_completed.load()) + "\n";
-  out += "revive_tftp_transfers_total{outcome=\"failed\"} " + std::to_string(c.tftp_failed.load()) + "\n";
-  out += "revive_tftp_transfers_total{outcome=\"refused\"} " + std::to_string(c.tftp_refused.load()) + "\n";
-  out += "# HELP revive_tftp_bytes_total File bytes sent over TFTP.\n# TYPE revive_tftp_bytes_total counter\n";
-  out += "revive_tftp_bytes_total " + std::to_string(c.tftp_bytes.load()) + "\n";
-  out += "# HELP revive_tftp_retransmits_total TFTP windows sent again (timeouts, repeated ACKs).\n";
-  out += "# TYPE revive_tftp_retransmits_total counter\nrevive_tftp_retransmits_total " + std::to_string(c.tftp_retransmits.load()) + "\n";
+  // One counter family: HELP, TYPE, then a sample per label ("" = no label).
+  auto family = [&out](const char* name, const char* help, Samples samples) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
+    for (const auto& [label, value] : samples) {
+      out += std::string(name) + (*label ? std::string("{outcome=\"") + label + "\"}" : "") + " " + std::to_string(value->load()) + "\n";
+    }
+  };
+  family("revive_dhcp_packets_total", "DHCP/proxyDHCP requests by outcome.",
+         {{"answered", &c.dhcp_answered}, {"ignored", &c.dhcp_ignored}, {"malformed", &c.dhcp_malformed}});
+  family("revive_dhcp_conflicts_total", "Addresses another host answered pings for before an offer.", {{"", &c.dhcp_conflicts}});
+  family("revive_tftp_transfers_total", "TFTP read requests by outcome.",
+         {{"started", &c.tftp_started}, {"completed", &c.tftp_completed}, {"failed", &c.tftp_failed}, {"refused", &c.tftp_refused}});
+  family("revive_tftp_bytes_total", "File bytes sent over TFTP.", {{"", &c.tftp_bytes}});
+  family("revive_tftp_retransmits_total", "TFTP windows sent again (timeouts, repeated ACKs).", {{"", &c.tftp_retransmits}});
   return out;
 }
 

@@ -7,12 +7,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <random>
 
 #include "ata_identify.hpp"
 #include "revive/agent/wipe_drive.hpp"
 #include "temp_dir.hpp"
+#include "test_files.hpp"
 
 using namespace revive::agent;
 using revive::Errc;
@@ -143,14 +142,8 @@ class FakeAta final : public AtaPassThrough {
  private:
   // 0: zeros; -1: noise (a new key, or an enhanced erase's vendor pattern).
   void fill(int how) {
-    std::fstream f(d_.file, std::ios::binary | std::ios::in | std::ios::out);
-    const auto size = std::filesystem::file_size(d_.file);
-    std::mt19937 rng(99);
-    std::vector<char> b(1 << 20);
-    for (std::uintmax_t off = 0; off < size; off += b.size()) {
-      for (auto& c : b) c = how == 0 ? 0 : static_cast<char>(rng());
-      f.write(b.data(), static_cast<std::streamsize>(std::min<std::uintmax_t>(b.size(), size - off)));
-    }
+    const auto size = static_cast<std::size_t>(std::filesystem::file_size(d_.file));
+    revive::test::write_at(d_.file, how == 0 ? std::vector<std::byte>(size) : revive::test::random_bytes(size, 99), 0);
   }
   FakeSata& d_;
 };
@@ -181,11 +174,7 @@ class AtaWipe : public ::testing::Test {
 
   void SetUp() override {
     dev = tmp.path() / "sda";  // named like a SATA disk: the ATA path is taken
-    std::ofstream f(dev, std::ios::binary);
-    std::mt19937 rng(5);
-    std::vector<char> donor(1 << 20);
-    for (auto& c : donor) c = static_cast<char>(rng() | 1);  // the donor's data, never zero
-    for (int i = 0; i < 8; ++i) f.write(donor.data(), static_cast<std::streamsize>(donor.size()));
+    revive::test::write_at(dev, revive::test::random_bytes(8 << 20, 5), 0);  // the donor's data
     drive.file = dev;
   }
 
@@ -205,14 +194,7 @@ class AtaWipe : public ::testing::Test {
     return wipe_drive(r, deps);
   }
 
-  bool all_zero() {
-    std::ifstream f(dev, std::ios::binary);
-    std::vector<char> b(1 << 20);
-    while (f.read(b.data(), static_cast<std::streamsize>(b.size())) || f.gcount() > 0) {
-      if (!std::all_of(b.begin(), b.begin() + f.gcount(), [](char c) { return c == 0; })) return false;
-    }
-    return true;
-  }
+  bool all_zero() { return revive::test::all_zero(dev); }
   int count(std::uint8_t cmd) const { return static_cast<int>(std::count(drive.commands.begin(), drive.commands.end(), cmd)); }
   static std::string str(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
 };

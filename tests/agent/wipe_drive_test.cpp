@@ -5,10 +5,10 @@
 
 #include <cstring>
 #include <fstream>
-#include <random>
 
 #include "revive/agent/wipe_drive.hpp"
 #include "temp_dir.hpp"
+#include "test_files.hpp"
 
 using namespace revive::agent;
 using revive::Errc;
@@ -52,13 +52,13 @@ class FakeAdmin final : public NvmeAdmin {
       case 0x80: {
         d_.formats_ses.push_back(static_cast<std::uint8_t>((c.cdw10 >> 9) & 7));
         if (d_.reject_format) return make_error(Errc::unsupported, "the controller rejected admin command 0x80 with status 0x2");
-        if (!d_.lie) erase(true);
+        if (!d_.lie) erase();
         return {};
       }
       case 0x84:
         ++d_.sanitizes;
         polls_left_ = d_.sanitize_polls;
-        if (!d_.lie) erase(true);
+        if (!d_.lie) erase();
         return {};
       case 0x02: {  // Sanitize Status log
         const std::uint16_t sstat = polls_left_-- > 0 ? 2 : 1;  // in progress, then succeeded
@@ -73,12 +73,7 @@ class FakeAdmin final : public NvmeAdmin {
   Result<std::uint32_t> namespace_id() override { return 1u; }
 
  private:
-  void erase(bool zeros) {
-    std::ofstream f(d_.file, std::ios::binary | std::ios::in | std::ios::out);
-    const auto size = std::filesystem::file_size(d_.file);
-    std::vector<char> z(1 << 20, zeros ? 0 : 1);
-    for (std::uintmax_t off = 0; off < size; off += z.size()) f.write(z.data(), static_cast<std::streamsize>(std::min<std::uintmax_t>(z.size(), size - off)));
-  }
+  void erase() { revive::test::write_at(d_.file, std::vector<std::byte>(std::filesystem::file_size(d_.file)), 0); }
   FakeDrive& d_;
   int polls_left_ = 0;
 };
@@ -92,11 +87,7 @@ class WipeDrive : public ::testing::Test {
 
   void SetUp() override {
     dev = tmp.path() / "nvme0n1";  // named like a namespace: the NVMe path is taken
-    std::ofstream f(dev, std::ios::binary);
-    std::mt19937 rng(7);
-    std::vector<char> donor(1 << 20);
-    for (auto& c : donor) c = static_cast<char>(rng() | 1);  // the donor's data, never zero
-    for (int i = 0; i < 24; ++i) f.write(donor.data(), static_cast<std::streamsize>(donor.size()));
+    revive::test::write_at(dev, revive::test::random_bytes(24 << 20, 7), 0);  // the donor's data
     drive.file = dev;
   }
 
@@ -111,16 +102,7 @@ class WipeDrive : public ::testing::Test {
     return wipe_drive(r, deps);
   }
 
-  bool all_zero() {
-    std::ifstream f(dev, std::ios::binary);
-    std::vector<char> b(1 << 20);
-    while (f.read(b.data(), static_cast<std::streamsize>(b.size())) || f.gcount() > 0) {
-      for (std::streamsize i = 0; i < f.gcount(); ++i) {
-        if (b[static_cast<std::size_t>(i)] != 0) return false;
-      }
-    }
-    return true;
-  }
+  bool all_zero() { return revive::test::all_zero(dev); }
 };
 
 }  // namespace
@@ -222,11 +204,7 @@ class FakeMmc final : public MmcCommands {
   }
 
  private:
-  void zero(std::uint64_t bytes) {
-    std::fstream f(d_.file, std::ios::binary | std::ios::in | std::ios::out);
-    std::vector<char> z(1 << 20, 0);
-    for (std::uint64_t off = 0; off < bytes; off += z.size()) f.write(z.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(z.size(), bytes - off)));
-  }
+  void zero(std::uint64_t bytes) { revive::test::write_at(d_.file, std::vector<std::byte>(bytes), 0); }
   FakeEmmc& d_;
 };
 
@@ -237,9 +215,7 @@ class EmmcWipe : public ::testing::Test {
   std::filesystem::path dev;
   void SetUp() override {
     dev = tmp.path() / "mmcblk0";
-    std::ofstream f(dev, std::ios::binary);
-    std::vector<char> donor(1 << 20, 0x5a);
-    for (int i = 0; i < 8; ++i) f.write(donor.data(), static_cast<std::streamsize>(donor.size()));
+    revive::test::write_at(dev, revive::test::random_bytes(8 << 20, 3), 0);  // the donor's data
     emmc.file = dev;
   }
   nlohmann::json run(const MachineRoot* system = nullptr) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -70,6 +71,11 @@ std::vector<std::byte> read_all(const std::filesystem::path& path) {
   in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size()));
   if (!in) throw std::runtime_error("read " + path.string());
   return out;
+}
+
+bool all_zero(const std::filesystem::path& path) {
+  const auto data = read_all(path);
+  return std::all_of(data.begin(), data.end(), [](std::byte b) { return b == std::byte{0}; });
 }
 
 bool same_contents(const std::filesystem::path& a, const std::filesystem::path& b) {

@@ -25,6 +25,9 @@ void make_sparse(const std::filesystem::path& path, std::uint64_t size);
 /// Whole file contents.
 std::vector<std::byte> read_all(const std::filesystem::path& path);
 
+/// true when every byte of the file is zero (an erased disk image).
+bool all_zero(const std::filesystem::path& path);
+
 /// true when both files hold the same bytes.
 bool same_contents(const std::filesystem::path& a, const std::filesystem::path& b);
 
