@@ -2,11 +2,11 @@
 // tree and a file disk for tests and the demo).
 #include <CLI/CLI.hpp>
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "revive/agent/cmdline.hpp"
 #include "revive/agent/runner.hpp"
@@ -18,20 +18,29 @@ extern "C" void on_signal(int) { g_stop.store(true); }
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"revive-agent: wipes, tests, grades and images a donated laptop for a Revive workshop"};
+  CLI::App app{
+      "revive-agent: wipes, tests, grades and images a donated laptop for a Revive workshop"};
   app.set_version_flag("--version", std::string("revive-agent ") + REVIVE_VERSION);
   bool simulate = false;
   std::string root = "/", disk, server, label, server_key, boot_token, finish_file;
   int long_poll = 25;
-  app.add_flag("--simulate", simulate, "Simulated laptop: read --root as its machine, use --disk (a regular file or loop device) as its disk");
+  app.add_flag("--simulate", simulate,
+               "Simulated laptop: read --root as its machine, use --disk (a regular file or loop "
+               "device) as its disk");
   app.add_option("--root", root, "Machine root to read (default /)");
-  app.add_option("--disk", disk, "Disk to test and deploy to (simulation: a regular file or loop device)");
-  app.add_option("--server", server, "Server URL (default: revive.server= on the kernel command line)");
-  app.add_option("--long-poll", long_poll, "Seconds to long-poll the server for work")->default_str("25");
-  app.add_option("--server-key", server_key, "Pinned public key that must sign image manifests (live image: baked in)");
+  app.add_option("--disk", disk,
+                 "Disk to test and deploy to (simulation: a regular file or loop device)");
+  app.add_option("--server", server,
+                 "Server URL (default: revive.server= on the kernel command line)");
+  app.add_option("--long-poll", long_poll, "Seconds to long-poll the server for work")
+      ->default_str("25");
+  app.add_option("--server-key", server_key,
+                 "Pinned public key that must sign image manifests (live image: baked in)");
   std::uint64_t max_rate = 0;
-  app.add_option("--max-fetch-rate", max_rate, "Cap each image download connection at BYTES/s (slow links)");
-  app.add_option("--finish-action-file", finish_file, "Write the finish step's action (poweroff|reboot) here for the live image's init");
+  app.add_option("--max-fetch-rate", max_rate,
+                 "Cap each image download connection at BYTES/s (slow links)");
+  app.add_option("--finish-action-file", finish_file,
+                 "Write the finish step's action (poweroff|reboot) here for the live image's init");
   app.add_option("--label", label, "Prefix for console lines (the demo runs several agents)");
   CLI11_PARSE(app, argc, argv);
 
@@ -41,9 +50,10 @@ int main(int argc, char** argv) {
     const auto cmdline = sys_root.read("proc/cmdline");
     const auto params = revive::agent::parse_cmdline(cmdline ? *cmdline : std::string());
     if (!params.live_agent) {
-      std::fprintf(stderr,
-                   "revive-agent: refusing to run: this machine was not booted as a Revive live agent "
-                   "(no revive.agent=1 on the kernel command line). Use --simulate for tests.\n");
+      std::fprintf(
+          stderr,
+          "revive-agent: refusing to run: this machine was not booted as a Revive live agent "
+          "(no revive.agent=1 on the kernel command line). Use --simulate for tests.\n");
       return 2;
     }
     if (server.empty() && params.server) server = *params.server;
@@ -52,14 +62,20 @@ int main(int argc, char** argv) {
     // A simulated laptop's disk is a regular file or a loop device (tests), never a real disk.
     struct stat st {};
     constexpr unsigned kLoopMajor = 7;
-    const bool ok = ::stat(disk.c_str(), &st) == 0 && (S_ISREG(st.st_mode) || (S_ISBLK(st.st_mode) && major(st.st_rdev) == kLoopMajor));
+    const bool ok =
+        ::stat(disk.c_str(), &st) == 0 &&
+        (S_ISREG(st.st_mode) || (S_ISBLK(st.st_mode) && major(st.st_rdev) == kLoopMajor));
     if (!ok) {
-      std::fprintf(stderr, "revive-agent: --simulate needs --disk to be an existing regular file or loop device, not %s\n", disk.c_str());
+      std::fprintf(stderr,
+                   "revive-agent: --simulate needs --disk to be an existing regular file or loop "
+                   "device, not %s\n",
+                   disk.c_str());
       return 2;
     }
   }
   if (server.empty()) {
-    std::fprintf(stderr, "revive-agent: no server: give --server URL (or boot with revive.server=URL)\n");
+    std::fprintf(stderr,
+                 "revive-agent: no server: give --server URL (or boot with revive.server=URL)\n");
     return 2;
   }
   struct sigaction sa {};
@@ -96,7 +112,8 @@ int main(int argc, char** argv) {
     char ts[16];
     const std::time_t t = std::time(nullptr);
     std::strftime(ts, sizeof ts, "%H:%M:%S", std::localtime(&t));
-    std::fprintf(stdout, "%s%s %s\n", label.empty() ? "" : ("[" + label + "] ").c_str(), ts, line.c_str());
+    std::fprintf(stdout, "%s%s %s\n", label.empty() ? "" : ("[" + label + "] ").c_str(), ts,
+                 line.c_str());
     std::fflush(stdout);
   };
   return revive::agent::run_workflow(o);

@@ -15,7 +15,8 @@ extern "C" size_t collect(char* p, size_t size, size_t n, void* ud) {
 }
 }  // namespace
 
-AgentClient::AgentClient(std::string server, std::function<void(const std::string&)> log, const std::atomic<bool>* stop)
+AgentClient::AgentClient(std::string server, std::function<void(const std::string&)> log,
+                         const std::atomic<bool>* stop)
     : server_(std::move(server)), log_(std::move(log)), stop_(stop), curl_(curl_easy_init()) {
   while (!server_.empty() && server_.back() == '/') server_.pop_back();
 }
@@ -26,9 +27,12 @@ Result<HttpAnswer> AgentClient::post(const std::string& path, const Json& body, 
   return request(true, path, body.dump(), timeout_s);
 }
 
-Result<HttpAnswer> AgentClient::get(const std::string& path, long timeout_s) { return request(false, path, "", timeout_s); }
+Result<HttpAnswer> AgentClient::get(const std::string& path, long timeout_s) {
+  return request(false, path, "", timeout_s);
+}
 
-Result<HttpAnswer> AgentClient::request(bool is_post, const std::string& path, const std::string& payload, long timeout_s) {
+Result<HttpAnswer> AgentClient::request(bool is_post, const std::string& path,
+                                        const std::string& payload, long timeout_s) {
   if (!curl_) return make_error(Errc::internal, "libcurl failed to initialise");
   CURL* c = static_cast<CURL*>(curl_);
   const std::string url = server_ + path;
@@ -70,9 +74,11 @@ Result<HttpAnswer> AgentClient::request(bool is_post, const std::string& path, c
     // laptops out when the server comes back).
     const double wait = backoff * std::uniform_real_distribution<double>(0.5, 1.5)(rng);
     if (log_) {
-      log_(rc != CURLE_OK ? "server " + server_ + " unreachable (" + curl_easy_strerror(rc) + "); retrying in " +
-                                std::to_string(static_cast<int>(wait + 0.5)) + " s"
-                          : "server answered " + std::to_string(status) + "; retrying in " + std::to_string(static_cast<int>(wait + 0.5)) + " s");
+      log_(rc != CURLE_OK
+               ? "server " + server_ + " unreachable (" + curl_easy_strerror(rc) +
+                     "); retrying in " + std::to_string(static_cast<int>(wait + 0.5)) + " s"
+               : "server answered " + std::to_string(status) + "; retrying in " +
+                     std::to_string(static_cast<int>(wait + 0.5)) + " s");
     }
     for (double slept = 0; slept < wait; slept += 0.1) {
       if (stop_ && stop_->load()) return make_error(Errc::cancelled, "stopping");

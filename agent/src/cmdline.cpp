@@ -34,8 +34,10 @@ BootParams parse_cmdline(std::string_view text) {
     }
   }
   if (auto it = p.all.find("revive.agent"); it != p.all.end()) p.live_agent = it->second == "1";
-  if (auto it = p.all.find("revive.server"); it != p.all.end() && !it->second.empty()) p.server = it->second;
-  if (auto it = p.all.find("revive.token"); it != p.all.end() && !it->second.empty()) p.token = it->second;
+  if (auto it = p.all.find("revive.server"); it != p.all.end() && !it->second.empty())
+    p.server = it->second;
+  if (auto it = p.all.find("revive.token"); it != p.all.end() && !it->second.empty())
+    p.token = it->second;
   return p;
 }
 

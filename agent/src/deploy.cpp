@@ -32,7 +32,8 @@ extern "C" size_t append_bytes(char* p, size_t size, size_t n, void* ud) {
 
 class HttpChunkSource : public ChunkSource {
  public:
-  HttpChunkSource(std::string server, std::uint64_t max_rate) : server_(std::move(server)), max_rate_(max_rate) {
+  HttpChunkSource(std::string server, std::uint64_t max_rate)
+      : server_(std::move(server)), max_rate_(max_rate) {
     while (!server_.empty() && server_.back() == '/') server_.pop_back();
   }
   ~HttpChunkSource() override {
@@ -50,9 +51,11 @@ class HttpChunkSource : public ChunkSource {
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);  // a stalled transfer is cut after 30 s
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (max_rate_ > 0) curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(max_rate_));
+    if (max_rate_ > 0)
+      curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, static_cast<curl_off_t>(max_rate_));
     const CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_WRITE_ERROR) return make_error(Errc::corrupt, "chunk " + digest_hex(d) + ": answer larger than any chunk");
+    if (rc == CURLE_WRITE_ERROR)
+      return make_error(Errc::corrupt, "chunk " + digest_hex(d) + ": answer larger than any chunk");
     if (rc != CURLE_OK) {
       return make_error(Errc::io, "chunk " + digest_hex(d) + ": " + curl_easy_strerror(rc));
     }
@@ -63,11 +66,15 @@ class HttpChunkSource : public ChunkSource {
     // Only a complete 200 counts (a 206 or a short body is not the chunk).
     if (status != 200) {
       // 5xx and 429: the server is busy or restarting; anything else is a wrong answer.
-      const Errc code = status >= 500 || status == 429 ? Errc::io : status == 404 ? Errc::not_found : Errc::corrupt;
-      return make_error(code, "chunk " + digest_hex(d) + ": server answered " + std::to_string(status));
+      const Errc code = status >= 500 || status == 429 ? Errc::io
+                        : status == 404                ? Errc::not_found
+                                                       : Errc::corrupt;
+      return make_error(code,
+                        "chunk " + digest_hex(d) + ": server answered " + std::to_string(status));
     }
     if (length >= 0 && static_cast<std::uint64_t>(length) != out.size()) {
-      return make_error(Errc::corrupt, "chunk " + digest_hex(d) + ": body shorter than its Content-Length");
+      return make_error(Errc::corrupt,
+                        "chunk " + digest_hex(d) + ": body shorter than its Content-Length");
     }
     fetched_ += out.size();
     return {};
@@ -113,11 +120,13 @@ class FdDevice : public BlockDevice {
     if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, o, n) == 0) return {};
     if (::fallocate(fd_.get(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, o, n) == 0) return {};
     const int why = errno;
-    if (why != EOPNOTSUPP && why != EINVAL && why != ENODEV) return errno_error(why, "zero " + name_ + " at offset " + std::to_string(off));
+    if (why != EOPNOTSUPP && why != EINVAL && why != ENODEV)
+      return errno_error(why, "zero " + name_ + " at offset " + std::to_string(off));
     static const std::vector<std::byte> zeros(std::size_t{4} << 20);
     for (std::uint64_t done = 0; done < len;) {
       const std::uint64_t step = std::min<std::uint64_t>(zeros.size(), len - done);
-      REVIVE_TRY(pwrite_all(fd_.get(), {zeros.data(), static_cast<std::size_t>(step)}, off + done, name_));
+      REVIVE_TRY(
+          pwrite_all(fd_.get(), {zeros.data(), static_cast<std::size_t>(step)}, off + done, name_));
       done += step;
     }
     return {};
@@ -127,7 +136,8 @@ class FdDevice : public BlockDevice {
   // The direct descriptor takes I/O that is aligned in offset, length and memory.
   int pick(std::uint64_t off, const void* p, std::size_t n) const {
     constexpr std::uint64_t kAlign = 4096;
-    const bool aligned = off % kAlign == 0 && n % kAlign == 0 && reinterpret_cast<std::uintptr_t>(p) % kAlign == 0;
+    const bool aligned =
+        off % kAlign == 0 && n % kAlign == 0 && reinterpret_cast<std::uintptr_t>(p) % kAlign == 0;
     return direct_.get() >= 0 && aligned ? direct_.get() : fd_.get();
   }
   UniqueFd fd_;
@@ -154,16 +164,22 @@ class OutageTracker {
         if (opts_.on_outage) opts_.on_outage(false, why.message);
       }
       if (now - *since_ >= opts_.outage_timeout) {
-        return Error(Errc::io, "the image source stayed unreachable for " +
-                                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - *since_).count()) +
-                                   " s: " + why.message);
+        return Error(
+            Errc::io,
+            "the image source stayed unreachable for " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(now - *since_).count()) +
+                " s: " + why.message);
       }
       // Back off with the outage's age (0.25 s up to 5 s), never past the budget's end.
       const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - *since_);
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.outage_timeout) - age;
-      pause = std::min({std::max(age, std::chrono::milliseconds(250)), std::chrono::milliseconds(5000), left});
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(opts_.outage_timeout) - age;
+      pause = std::min(
+          {std::max(age, std::chrono::milliseconds(250)), std::chrono::milliseconds(5000), left});
     }
-    for (auto slept = std::chrono::milliseconds(0); slept < pause; slept += std::chrono::milliseconds(50)) {
+    for (auto slept = std::chrono::milliseconds(0); slept < pause;
+         slept += std::chrono::milliseconds(50)) {
       if (opts_.stop && opts_.stop->load()) return Error(Errc::cancelled, "deploy stopped");
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -192,22 +208,28 @@ class OutageTracker {
 
 }  // namespace
 
-std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server, std::uint64_t max_rate) {
+std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server,
+                                                    std::uint64_t max_rate) {
   return std::make_unique<HttpChunkSource>(server, max_rate);
 }
 
-Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path, DeviceOpenOptions o) {
+Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path,
+                                                       DeviceOpenOptions o) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return errno_error(errno, "stat " + path.string());
   if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-    return make_error(Errc::invalid_input, path.string() + " is neither a regular file nor a block device");
+    return make_error(Errc::invalid_input,
+                      path.string() + " is neither a regular file nor a block device");
   }
   // O_EXCL on a block device: the kernel refuses it while mounted or claimed (RAID, dm).
   const int excl = o.exclusive && S_ISBLK(st.st_mode) ? O_EXCL : 0;
   const int raw = ::open(path.c_str(), O_RDWR | O_CLOEXEC | excl);
   if (raw < 0) {
     const int e = errno;
-    if (excl && e == EBUSY) return make_error(Errc::busy, path.string() + " is in use (mounted, or part of a RAID or device-mapper set)");
+    if (excl && e == EBUSY)
+      return make_error(
+          Errc::busy,
+          path.string() + " is in use (mounted, or part of a RAID or device-mapper set)");
     return errno_error(e, "open " + path.string());
   }
   std::optional<UniqueFd> fd(UniqueFd{raw});
@@ -221,13 +243,17 @@ Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::pa
   }
   const off_t end = ::lseek(fd->get(), 0, SEEK_END);  // works for both
   if (end < 0) return errno_error(errno, "size of " + path.string());
-  return std::unique_ptr<BlockDevice>(new FdDevice(std::move(*fd), std::move(direct), static_cast<std::uint64_t>(end), path.string()));
+  return std::unique_ptr<BlockDevice>(new FdDevice(std::move(*fd), std::move(direct),
+                                                   static_cast<std::uint64_t>(end), path.string()));
 }
 
-Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockDevice& dev, const DeployOptions& opts) {
+Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockDevice& dev,
+                                  const DeployOptions& opts) {
   if (dev.size() < m.min_disk_size) {
-    return make_error(Errc::invalid_input, "the disk holds " + std::to_string(dev.size()) + " bytes, the image needs at least " +
-                                               std::to_string(m.min_disk_size) + ": nothing was written");
+    return make_error(Errc::invalid_input, "the disk holds " + std::to_string(dev.size()) +
+                                               " bytes, the image needs at least " +
+                                               std::to_string(m.min_disk_size) +
+                                               ": nothing was written");
   }
   const std::vector<std::size_t> data = m.data_extents();
   // Which data extents are on disk: from the checkpoint, then as workers finish them.
@@ -258,7 +284,8 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
       }
       const std::uint64_t start = m.extents[i].offset;
       std::uint64_t end = start;
-      for (; i < m.extents.size() && m.extents[i].is_hole(); ++i) end = m.extents[i].offset + m.extents[i].length;
+      for (; i < m.extents.size() && m.extents[i].is_hole(); ++i)
+        end = m.extents[i].offset + m.extents[i].length;
       REVIVE_TRY(dev.zero_range(start, end - start));
       holes_zeroed += end - start;
     }
@@ -271,7 +298,8 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
     for (std::size_t k; (k = next.fetch_add(1)) < data.size();) {
       if (failed()) return;
       if (on_disk[k]) continue;
-      if (opts.stop && opts.stop->load()) return fail(make_error(Errc::cancelled, "deploy stopped"));
+      if (opts.stop && opts.stop->load())
+        return fail(make_error(Errc::cancelled, "deploy stopped"));
       const Extent& e = m.extents[data[k]];
       const std::span<std::byte> out(buf.data(), e.length);
       // Any source, same checks: a chunk is written only after its SHA-256 matches.
@@ -288,7 +316,9 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
         }
         outage.reachable();
         if (r) r = zd.decompress_exact(frame, out);
-        if (r && sha256(out) != *e.sha256) r = make_error(Errc::corrupt, "chunk " + digest_hex(*e.sha256) + " failed its hash check");
+        if (r && sha256(out) != *e.sha256)
+          r = make_error(Errc::corrupt,
+                         "chunk " + digest_hex(*e.sha256) + " failed its hash check");
         if (r) {
           last.reset();
           break;
@@ -342,7 +372,8 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
   return r;
 }
 
-Result<std::vector<std::string>> verify_sample(const Manifest& m, BlockDevice& dev, unsigned samples, std::uint64_t seed) {
+Result<std::vector<std::string>> verify_sample(const Manifest& m, BlockDevice& dev,
+                                               unsigned samples, std::uint64_t seed) {
   const std::vector<std::size_t> data = m.data_extents();
   std::vector<std::string> bad;
   if (data.empty()) return bad;
@@ -352,7 +383,8 @@ Result<std::vector<std::string>> verify_sample(const Manifest& m, BlockDevice& d
     const Extent& e = m.extents[data[rng() % data.size()]];
     REVIVE_TRY(dev.read_at(e.offset, {buf.data(), e.length}));
     if (sha256({buf.data(), e.length}) != *e.sha256) {
-      bad.push_back("offset " + std::to_string(e.offset) + ": read back differs from chunk " + digest_hex(*e.sha256));
+      bad.push_back("offset " + std::to_string(e.offset) + ": read back differs from chunk " +
+                    digest_hex(*e.sha256));
     }
   }
   return bad;

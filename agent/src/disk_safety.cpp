@@ -12,7 +12,8 @@ namespace fs = std::filesystem;
 
 // The block devices that are "this disk": its partitions, and loop devices (with their
 // partitions) whose backing file is the disk or one of those, a few levels deep.
-std::vector<std::string> members(const MachineRoot& root, const std::string& name, const std::string& file) {
+std::vector<std::string> members(const MachineRoot& root, const std::string& name,
+                                 const std::string& file) {
   std::vector<std::string> out;
   std::set<std::string> seen;
   std::vector<std::string> backing = {file};  // paths a stacked loop device could name
@@ -21,7 +22,8 @@ std::vector<std::string> members(const MachineRoot& root, const std::string& nam
     out.push_back(dev);
     backing.push_back("/dev/" + dev);
     for (const auto& child : root.list("sys/block/" + dev)) {
-      if (child.rfind(dev, 0) == 0 && root.exists("sys/block/" + dev + "/" + child + "/partition")) {
+      if (child.rfind(dev, 0) == 0 &&
+          root.exists("sys/block/" + dev + "/" + child + "/partition")) {
         if (seen.insert(child).second) {
           out.push_back(child);
           backing.push_back("/dev/" + child);
@@ -51,7 +53,8 @@ std::vector<std::string> members(const MachineRoot& root, const std::string& nam
 std::string sys_dir(const MachineRoot& root, const std::string& dev) {
   if (root.exists("sys/block/" + dev)) return "sys/block/" + dev;
   for (const auto& disk : root.list("sys/block")) {
-    if (dev.rfind(disk, 0) == 0 && root.exists("sys/block/" + disk + "/" + dev)) return "sys/block/" + disk + "/" + dev;
+    if (dev.rfind(disk, 0) == 0 && root.exists("sys/block/" + disk + "/" + dev))
+      return "sys/block/" + disk + "/" + dev;
   }
   return "";
 }
@@ -70,7 +73,9 @@ std::optional<std::string> disk_in_use(const MachineRoot& root, const fs::path& 
     const std::string dir = sys_dir(root, dev);
     if (dir.empty()) continue;
     const auto holders = root.list(dir + "/holders");
-    if (!holders.empty()) return path + " is in use: /dev/" + dev + " belongs to /dev/" + holders.front() + " (RAID or device-mapper)";
+    if (!holders.empty())
+      return path + " is in use: /dev/" + dev + " belongs to /dev/" + holders.front() +
+             " (RAID or device-mapper)";
   }
   auto in_table = [&](const std::string& rel, const char* what) -> std::optional<std::string> {
     const auto text = root.read(rel);
@@ -82,7 +87,8 @@ std::optional<std::string> disk_in_use(const MachineRoot& root, const fs::path& 
       std::string source, where;
       f >> source >> where;
       for (const auto& dev : devs) {
-        if (source == "/dev/" + dev) return path + " is in use: /dev/" + dev + " " + what + (where.empty() ? "" : " " + where);
+        if (source == "/dev/" + dev)
+          return path + " is in use: /dev/" + dev + " " + what + (where.empty() ? "" : " " + where);
       }
       if (!is_dev && source == path) return path + " is in use: it " + what + " " + where;
     }

@@ -1,8 +1,8 @@
 #include "revive/agent/grading.hpp"
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 namespace revive::agent {
 
@@ -35,7 +35,8 @@ Result<GradingPolicy> parse_policy(const std::string& text) {
   try {
     t = toml::parse(text);
   } catch (const toml::parse_error& e) {
-    return make_error(Errc::invalid_input, "grading policy line " + std::to_string(e.source().begin.line) + ": " +
+    return make_error(Errc::invalid_input, "grading policy line " +
+                                               std::to_string(e.source().begin.line) + ": " +
                                                std::string(e.description()));
   }
   GradingPolicy p;
@@ -58,12 +59,16 @@ Result<GradingPolicy> parse_policy(const std::string& text) {
                       {"cpu", "c_below_score", &p.cpu_c_below_score, nullptr}};
   for (auto&& [sk, sv] : t) {
     const auto* sec = sv.as_table();
-    if (!sec) return make_error(Errc::invalid_input, "grading policy: \"" + std::string(sk.str()) + "\" must be a section");
+    if (!sec)
+      return make_error(Errc::invalid_input,
+                        "grading policy: \"" + std::string(sk.str()) + "\" must be a section");
     for (auto&& [k, v] : *sec) {
       const std::string section(sk.str()), key(k.str());
       if (section == "battery" && key == "no_battery_is_b") {
         auto b = v.value<bool>();
-        if (!b) return make_error(Errc::invalid_input, "grading policy: battery.no_battery_is_b must be true or false");
+        if (!b)
+          return make_error(Errc::invalid_input,
+                            "grading policy: battery.no_battery_is_b must be true or false");
         p.no_battery_is_b = *b;
         continue;
       }
@@ -72,11 +77,15 @@ Result<GradingPolicy> parse_policy(const std::string& text) {
         if (section != n.section || key != n.key) continue;
         known = true;
         auto d = v.value<double>();
-        if (!d) return make_error(Errc::invalid_input, "grading policy: " + section + "." + key + " must be a number");
+        if (!d)
+          return make_error(Errc::invalid_input,
+                            "grading policy: " + section + "." + key + " must be a number");
         if (n.d) *n.d = *d;
         if (n.i) *n.i = static_cast<long long>(*d);
       }
-      if (!known) return make_error(Errc::invalid_input, "grading policy: unknown setting " + section + "." + key);
+      if (!known)
+        return make_error(Errc::invalid_input,
+                          "grading policy: unknown setting " + section + "." + key);
     }
   }
   return p;
@@ -96,7 +105,8 @@ struct Grader {
 };
 
 long long num(const Json& j, const char* key, long long fallback = -1) {
-  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<long long>() : fallback;
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<long long>()
+                                                                : fallback;
 }
 
 // Windows 11 CPU support, approximated from family/model (Intel 8th gen and later, AMD Zen+
@@ -105,7 +115,8 @@ bool win11_cpu(const Json& cpu) {
   const std::string vendor = cpu.value("vendor", std::string());
   const long long family = num(cpu, "family"), model = num(cpu, "model_id");
   if (vendor == "GenuineIntel" && family == 6) {
-    static const long long kModels[] = {142, 158, 102, 106, 108, 122, 125, 126, 140, 141, 143, 151, 154, 156, 165, 166, 167, 170, 183, 186, 189, 191, 197, 198};
+    static const long long kModels[] = {142, 158, 102, 106, 108, 122, 125, 126, 140, 141, 143, 151,
+                                        154, 156, 165, 166, 167, 170, 183, 186, 189, 191, 197, 198};
     for (long long m : kModels) {
       if (m == model) return true;
     }
@@ -148,14 +159,16 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
     g.cap("B", fmt::format("RAM {} MiB < {} MiB", ram, p.ram_b_below_mib));
   }
   if (tests.is_object() && tests.contains("memory") && num(tests["memory"], "errors", 0) > 0) {
-    g.cap("reject", fmt::format("memory pattern test found {} errors", num(tests["memory"], "errors", 0)));
+    g.cap("reject",
+          fmt::format("memory pattern test found {} errors", num(tests["memory"], "errors", 0)));
   }
   // Disks
   const Json disks = inv.value("disks", Json::array());
   const Json internal = [&] {
     Json out = Json::array();
     for (const auto& d : disks) {
-      if (!d.value("removable", false) && d.value("transport", std::string()) != "USB") out.push_back(d);
+      if (!d.value("removable", false) && d.value("transport", std::string()) != "USB")
+        out.push_back(d);
     }
     return out;
   }();
@@ -163,13 +176,18 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
   for (const auto& d : internal) {
     const std::string n = d.value("name", std::string("disk"));
     const long long size = num(d, "size_bytes", 0);
-    if (size > 0 && size < p.disk_min_bytes) g.cap("C", fmt::format("{} is {} GB < {} GB", n, size / 1000000000, p.disk_min_bytes / 1000000000));
+    if (size > 0 && size < p.disk_min_bytes)
+      g.cap("C", fmt::format("{} is {} GB < {} GB", n, size / 1000000000,
+                             p.disk_min_bytes / 1000000000));
     const Json s = d.value("smart", Json::object());
     if (!s.value("available", false)) {
-      g.cap("B", n + " SMART unavailable" + (s.contains("error") ? " (" + s["error"].get<std::string>() + ")" : std::string()));
+      g.cap("B",
+            n + " SMART unavailable" +
+                (s.contains("error") ? " (" + s["error"].get<std::string>() + ")" : std::string()));
       continue;
     }
-    if (s.contains("passed") && !s["passed"].get<bool>()) g.cap("reject", n + " SMART overall health FAILED");
+    if (s.contains("passed") && !s["passed"].get<bool>())
+      g.cap("reject", n + " SMART overall health FAILED");
     const Json a = s.value("ata_attributes", Json::object());
     const long long realloc = num(a, "5", 0);
     if (realloc > p.reallocated_c_above) {
@@ -179,32 +197,42 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
     }
     for (const char* id : {"187", "197", "198"}) {
       const long long v = num(a, id, 0);
-      if (v > p.uncorrectable_c_above) g.cap("C", fmt::format("{} SMART attribute {} = {}", n, id, v));
+      if (v > p.uncorrectable_c_above)
+        g.cap("C", fmt::format("{} SMART attribute {} = {}", n, id, v));
     }
     if (s.contains("nvme")) {
       const Json nv = s["nvme"];
-      if (num(nv, "critical_warning", 0) != 0) g.cap("reject", fmt::format("{} NVMe critical warning 0x{:02x}", n, num(nv, "critical_warning", 0)));
-      if (num(nv, "media_errors", 0) > p.uncorrectable_c_above) g.cap("C", fmt::format("{} NVMe media errors {}", n, num(nv, "media_errors", 0)));
-      if (num(nv, "percentage_used", 0) > p.nvme_used_c_above_pct) g.cap("C", fmt::format("{} NVMe {}% of rated endurance used", n, num(nv, "percentage_used", 0)));
+      if (num(nv, "critical_warning", 0) != 0)
+        g.cap("reject",
+              fmt::format("{} NVMe critical warning 0x{:02x}", n, num(nv, "critical_warning", 0)));
+      if (num(nv, "media_errors", 0) > p.uncorrectable_c_above)
+        g.cap("C", fmt::format("{} NVMe media errors {}", n, num(nv, "media_errors", 0)));
+      if (num(nv, "percentage_used", 0) > p.nvme_used_c_above_pct)
+        g.cap("C",
+              fmt::format("{} NVMe {}% of rated endurance used", n, num(nv, "percentage_used", 0)));
     }
   }
   if (tests.is_object() && tests.contains("smart_selftest") && tests["smart_selftest"].is_array()) {
     for (const auto& st : tests["smart_selftest"]) {
       if (st.value("result", std::string()) == "failed") {
-        g.cap("reject", st.value("device", std::string("disk")) + " SMART short self-test failed: " + st.value("detail", std::string()));
+        g.cap("reject", st.value("device", std::string("disk")) +
+                            " SMART short self-test failed: " + st.value("detail", std::string()));
       }
     }
   }
   // CPU
   if (p.cpu_c_below_score > 0 && tests.is_object() && tests.contains("cpu")) {
     const double sc = tests["cpu"].value("single_score", 0.0);
-    if (sc < p.cpu_c_below_score) g.cap("C", fmt::format("CPU single-thread score {:.0f} < {:.0f}", sc, p.cpu_c_below_score));
+    if (sc < p.cpu_c_below_score)
+      g.cap("C", fmt::format("CPU single-thread score {:.0f} < {:.0f}", sc, p.cpu_c_below_score));
   }
 
   // Windows 11 readiness
   Json w = Json::array();
   const Json cpu = inv.value("cpu", Json::object());
-  if (!win11_cpu(cpu)) w.push_back("CPU " + cpu.value("model", std::string("unknown")) + " is not on the Windows 11 list");
+  if (!win11_cpu(cpu))
+    w.push_back("CPU " + cpu.value("model", std::string("unknown")) +
+                " is not on the Windows 11 list");
   const Json tpm = inv.value("tpm", Json::object());
   if (num(tpm, "version", 0) < 2) w.push_back("no TPM 2.0");
   const Json fw = inv.value("firmware", Json::object());
@@ -221,7 +249,10 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
   if (g.grade == "C") suitable = "light use, or with a replaced part (see reasons)";
   if (g.grade == "reject") suitable = "not for giving out: parts or recycling";
   suitable += ready ? "; Windows 11 ready" : "; Linux (e.g. Debian) or Windows 10 with ESU";
-  return {{"grade", g.grade}, {"reasons", g.reasons}, {"windows11", {{"ready", ready}, {"reasons", w}}}, {"suitable_for", suitable}};
+  return {{"grade", g.grade},
+          {"reasons", g.reasons},
+          {"windows11", {{"ready", ready}, {"reasons", w}}},
+          {"suitable_for", suitable}};
 }
 
 }  // namespace revive::agent

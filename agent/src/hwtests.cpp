@@ -53,11 +53,13 @@ Json cpu_test(std::chrono::milliseconds budget, unsigned threads) {
   std::vector<std::uint64_t> sums(threads);
   {
     std::vector<std::jthread> ts;
-    for (unsigned i = 0; i < threads; ++i) ts.emplace_back([&, i] { per[i] = run_rounds(budget, sums[i]); });
+    for (unsigned i = 0; i < threads; ++i)
+      ts.emplace_back([&, i] { per[i] = run_rounds(budget, sums[i]); });
   }
   double multi = 0;
   for (double v : per) multi += v;
-  return {{"single_score", single}, {"multi_score", multi}, {"threads", threads}, {"budget_ms", budget.count()},
+  return {{"single_score", single},      {"multi_score", multi},
+          {"threads", threads},          {"budget_ms", budget.count()},
           {"unit", "thousand rounds/s"}, {"checksum_nonzero", (sum | sums[0]) != 0}};
 }
 
@@ -75,7 +77,8 @@ Json memory_test(std::size_t test_mib, std::chrono::milliseconds budget) {
     std::memcpy(b.get(), a.get(), bytes);
     copied += bytes;
   } while (Clock::now() < bw_end);
-  const double bw = static_cast<double>(copied) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e6;
+  const double bw =
+      static_cast<double>(copied) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e6;
   // Patterns: each writes the whole buffer, then reads it back.
   std::uint64_t errors = 0;
   std::int64_t first = -1;
@@ -94,18 +97,24 @@ Json memory_test(std::size_t test_mib, std::chrono::milliseconds budget) {
     check([bit](std::size_t) { return std::uint64_t{1} << bit; });  // walking ones
   }
   if (Clock::now() < end) {
-    check([](std::size_t i) { return static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ull; });  // address in address
+    check([](std::size_t i) {
+      return static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ull;
+    });  // address in address
     ++passes;
   }
   if (Clock::now() < end) {
     check([](std::size_t i) { return ~(static_cast<std::uint64_t>(i) * 0x9E3779B97F4A7C15ull); });
     ++passes;
   }
-  return {{"bandwidth_mb_s", bw}, {"tested_mib", test_mib}, {"passes", passes}, {"errors", errors},
+  return {{"bandwidth_mb_s", bw},
+          {"tested_mib", test_mib},
+          {"passes", passes},
+          {"errors", errors},
           {"first_error_offset", first < 0 ? Json() : Json(first)}};
 }
 
-Result<Json> disk_read_test(const std::filesystem::path& disk, std::uint64_t max_bytes, std::chrono::milliseconds budget) {
+Result<Json> disk_read_test(const std::filesystem::path& disk, std::uint64_t max_bytes,
+                            std::chrono::milliseconds budget) {
   auto fd = open_file(disk, O_RDONLY);
   if (!fd) return fd.error().with_context("disk read test");
   ::posix_fadvise(fd->get(), 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -123,7 +132,8 @@ Result<Json> disk_read_test(const std::filesystem::path& disk, std::uint64_t max
     done += static_cast<std::uint64_t>(n);
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  return Json{{"read_bytes", done}, {"mb_s", secs > 0 ? static_cast<double>(done) / secs / 1e6 : 0.0}};
+  return Json{{"read_bytes", done},
+              {"mb_s", secs > 0 ? static_cast<double>(done) / secs / 1e6 : 0.0}};
 }
 
 Json smart_selftest(Exec& exec, const std::string& device, std::chrono::seconds budget,
@@ -144,20 +154,24 @@ Json smart_selftest(Exec& exec, const std::string& device, std::chrono::seconds 
     auto log = exec.run({"smartctl", "-j", "-l", "selftest", dev}, 60);
     if (!log) return out.update({{"result", "error"}, {"detail", log.error().message}}), out;
     const Json j = Json::parse(log->out, nullptr, false);
-    if (!j.is_object()) return out.update({{"result", "error"}, {"detail", "smartctl gave no JSON"}}), out;
+    if (!j.is_object())
+      return out.update({{"result", "error"}, {"detail", "smartctl gave no JSON"}}), out;
     bool running = false;
     std::optional<bool> passed;
     std::string text;
     if (j.contains("nvme_self_test_log")) {
       const Json& n = j["nvme_self_test_log"];
-      running = n.contains("current_self_test_operation") && n["current_self_test_operation"].value("value", 0) != 0;
+      running = n.contains("current_self_test_operation") &&
+                n["current_self_test_operation"].value("value", 0) != 0;
       if (n.contains("table") && !n["table"].empty()) {
         const Json& r = n["table"][0].value("self_test_result", Json::object());
         passed = r.value("value", 1) == 0;
         text = r.value("string", std::string());
       }
     } else if (j.contains("ata_smart_self_test_log")) {
-      const Json& t = j["ata_smart_self_test_log"].value("standard", Json::object()).value("table", Json::array());
+      const Json& t = j["ata_smart_self_test_log"]
+                          .value("standard", Json::object())
+                          .value("table", Json::array());
       if (!t.empty()) {
         const Json& st = t[0].value("status", Json::object());
         running = st.value("remaining_percent", 0) > 0;
@@ -170,7 +184,8 @@ Json smart_selftest(Exec& exec, const std::string& device, std::chrono::seconds 
       out["detail"] = text;
       return out;
     }
-    if (Clock::now() >= deadline) return out.update({{"result", "timed out"}, {"detail", text}}), out;
+    if (Clock::now() >= deadline)
+      return out.update({{"result", "timed out"}, {"detail", text}}), out;
     wait(std::chrono::seconds(5));
   }
 }

@@ -30,17 +30,36 @@ Json smbios_part(const MachineRoot& root, std::vector<std::string>& warnings) {
   for (const auto& w : info.warnings) warnings.push_back(w);
   Json mem = Json::array();
   for (const auto& m : info.memory) {
-    mem.push_back({{"locator", m.locator}, {"size_mib", m.size_mib}, {"type", opt(m.type)}, {"form_factor", opt(m.form_factor)},
-                   {"speed_mts", m.speed_mts}, {"manufacturer", opt(m.manufacturer)}, {"part_number", opt(m.part_number)}});
+    mem.push_back({{"locator", m.locator},
+                   {"size_mib", m.size_mib},
+                   {"type", opt(m.type)},
+                   {"form_factor", opt(m.form_factor)},
+                   {"speed_mts", m.speed_mts},
+                   {"manufacturer", opt(m.manufacturer)},
+                   {"part_number", opt(m.part_number)}});
   }
   return {{"version", opt(info.version)},
-          {"bios", {{"vendor", opt(info.bios.vendor)}, {"version", opt(info.bios.version)}, {"date", opt(info.bios.date)}}},
-          {"system", {{"vendor", opt(info.system.vendor)}, {"product", opt(info.system.product)}, {"version", opt(info.system.version)},
-                      {"serial", opt(info.system.serial)}, {"uuid", opt(info.system.uuid)}, {"sku", opt(info.system.sku)},
-                      {"family", opt(info.system.family)}}},
-          {"board", {{"vendor", opt(info.board.vendor)}, {"product", opt(info.board.product)}, {"serial", opt(info.board.serial)}}},
-          {"chassis", {{"type", info.chassis.type}, {"type_name", opt(info.chassis.type_name)}, {"asset_tag", opt(info.chassis.asset_tag)},
-                       {"serial", opt(info.chassis.serial)}}},
+          {"bios",
+           {{"vendor", opt(info.bios.vendor)},
+            {"version", opt(info.bios.version)},
+            {"date", opt(info.bios.date)}}},
+          {"system",
+           {{"vendor", opt(info.system.vendor)},
+            {"product", opt(info.system.product)},
+            {"version", opt(info.system.version)},
+            {"serial", opt(info.system.serial)},
+            {"uuid", opt(info.system.uuid)},
+            {"sku", opt(info.system.sku)},
+            {"family", opt(info.system.family)}}},
+          {"board",
+           {{"vendor", opt(info.board.vendor)},
+            {"product", opt(info.board.product)},
+            {"serial", opt(info.board.serial)}}},
+          {"chassis",
+           {{"type", info.chassis.type},
+            {"type_name", opt(info.chassis.type_name)},
+            {"asset_tag", opt(info.chassis.asset_tag)},
+            {"serial", opt(info.chassis.serial)}}},
           {"memory_devices", mem},
           {"memory_mib", info.memory_mib()},
           {"slots", {{"populated", info.populated_slots()}, {"total", info.memory.size()}}}};
@@ -48,8 +67,9 @@ Json smbios_part(const MachineRoot& root, std::vector<std::string>& warnings) {
 
 Json cpu_part(const MachineRoot& root) {
   auto text = root.read("proc/cpuinfo");
-  Json cpu = {{"model", nullptr}, {"vendor", nullptr}, {"family", nullptr}, {"model_id", nullptr},
-              {"threads", 0}, {"cores", 0}, {"flags", Json::array()}};
+  Json cpu = {{"model", nullptr},      {"vendor", nullptr}, {"family", nullptr},
+              {"model_id", nullptr},   {"threads", 0},      {"cores", 0},
+              {"flags", Json::array()}};
   if (!text) return cpu;
   std::istringstream in(*text);
   std::string line;
@@ -63,7 +83,8 @@ Json cpu_part(const MachineRoot& root) {
     std::string key = line.substr(0, colon);
     while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
     std::string val = line.substr(colon + 1);
-    while (!val.empty() && std::isspace(static_cast<unsigned char>(val.front()))) val.erase(val.begin());
+    while (!val.empty() && std::isspace(static_cast<unsigned char>(val.front())))
+      val.erase(val.begin());
     if (key == "processor") ++threads;
     if (key == "model name" && cpu["model"].is_null()) cpu["model"] = val;
     if (key == "vendor_id" && cpu["vendor"].is_null()) cpu["vendor"] = val;
@@ -74,9 +95,12 @@ Json cpu_part(const MachineRoot& root) {
     if (key == "flags" && flags.empty()) flags = val;
   }
   cpu["threads"] = threads;
-  cpu["cores"] = cores_per > 0 ? cores_per * static_cast<int>(std::max<std::size_t>(1, physical.size())) : threads;
+  cpu["cores"] = cores_per > 0
+                     ? cores_per * static_cast<int>(std::max<std::size_t>(1, physical.size()))
+                     : threads;
   // Only the flags grading and Windows 11 readiness look at (the full list is long).
-  static const char* const kInteresting[] = {"lm", "sse4_2", "popcnt", "avx", "avx2", "aes", "vmx", "svm", "hypervisor"};
+  static const char* const kInteresting[] = {"lm",  "sse4_2", "popcnt", "avx",       "avx2",
+                                             "aes", "vmx",    "svm",    "hypervisor"};
   std::istringstream fs(flags);
   std::set<std::string> have;
   for (std::string f; fs >> f;) have.insert(f);
@@ -92,7 +116,9 @@ Json disks_part(const MachineRoot& root, Exec& exec, std::vector<std::string>& w
     static const char* const kSkip[] = {"loop", "ram", "zram", "dm-", "sr", "md", "nbd", "fd"};
     bool skip = false;
     for (const char* p : kSkip) skip = skip || name.rfind(p, 0) == 0;
-    if (name.rfind("mmcblk", 0) == 0 && (name.find("boot") != std::string::npos || name.find("rpmb") != std::string::npos)) skip = true;
+    if (name.rfind("mmcblk", 0) == 0 &&
+        (name.find("boot") != std::string::npos || name.find("rpmb") != std::string::npos))
+      skip = true;
     if (skip) continue;
     const std::string base = "sys/block/" + name + "/";
     Json d;
@@ -106,7 +132,8 @@ Json disks_part(const MachineRoot& root, Exec& exec, std::vector<std::string>& w
     d["removable"] = root.number(base + "removable", 0) == 1;
     // sys/block/X links into the device tree: the path says how the disk is attached.
     std::error_code ec;
-    const std::string devpath = std::filesystem::read_symlink(root.path() / "sys/block" / name, ec).string();
+    const std::string devpath =
+        std::filesystem::read_symlink(root.path() / "sys/block" / name, ec).string();
     std::string transport = "SATA";
     if (name.rfind("nvme", 0) == 0) transport = "NVMe";
     if (name.rfind("mmcblk", 0) == 0) transport = "eMMC";
@@ -149,11 +176,15 @@ Json batteries_part(const MachineRoot& root) {
       design = static_cast<double>(root.number(base + "charge_full_design")) / 1e6 * volts;
       full = static_cast<double>(root.number(base + "charge_full")) / 1e6 * volts;
     }
-    Json b = {{"name", name}, {"manufacturer", opt(root.line(base + "manufacturer"))}, {"model", opt(root.line(base + "model_name"))},
-              {"technology", opt(root.line(base + "technology"))}, {"status", opt(root.line(base + "status"))}};
+    Json b = {{"name", name},
+              {"manufacturer", opt(root.line(base + "manufacturer"))},
+              {"model", opt(root.line(base + "model_name"))},
+              {"technology", opt(root.line(base + "technology"))},
+              {"status", opt(root.line(base + "status"))}};
     b["design_wh"] = design > 0 ? Json(design) : Json();
     b["full_wh"] = full >= 0 && design > 0 ? Json(full) : Json();
-    b["health_pct"] = design > 0 && full >= 0 ? Json(std::round(1000.0 * full / design) / 10.0) : Json();
+    b["health_pct"] =
+        design > 0 && full >= 0 ? Json(std::round(1000.0 * full / design) / 10.0) : Json();
     const long long cycles = root.number(base + "cycle_count", 0);
     b["cycle_count"] = cycles > 0 ? Json(cycles) : Json();  // 0 means the firmware does not know
     out.push_back(std::move(b));
@@ -168,8 +199,11 @@ Json nics_part(const MachineRoot& root) {
     const std::string base = "sys/class/net/" + name + "/";
     if (!root.exists(base + "device")) continue;  // virtual interfaces
     const long long speed = root.number(base + "speed", -1);
-    out.push_back({{"name", name}, {"mac", opt(root.line(base + "address"))}, {"driver", opt(root.link_target(base + "device/driver"))},
-                   {"speed_mbps", speed > 0 ? Json(speed) : Json()}, {"wireless", root.exists(base + "wireless") || root.exists(base + "phy80211")}});
+    out.push_back({{"name", name},
+                   {"mac", opt(root.line(base + "address"))},
+                   {"driver", opt(root.link_target(base + "device/driver"))},
+                   {"speed_mbps", speed > 0 ? Json(speed) : Json()},
+                   {"wireless", root.exists(base + "wireless") || root.exists(base + "phy80211")}});
   }
   return out;
 }
@@ -179,7 +213,9 @@ Json gpus_part(const MachineRoot& root) {
   for (const auto& dev : root.list("sys/bus/pci/devices")) {
     const std::string base = "sys/bus/pci/devices/" + dev + "/";
     if (root.line(base + "class").rfind("0x03", 0) != 0) continue;
-    out.push_back({{"pci", dev}, {"vendor_id", opt(root.line(base + "vendor"))}, {"device_id", opt(root.line(base + "device"))},
+    out.push_back({{"pci", dev},
+                   {"vendor_id", opt(root.line(base + "vendor"))},
+                   {"device_id", opt(root.line(base + "device"))},
                    {"driver", opt(root.link_target(base + "driver"))}});
   }
   return out;
@@ -192,16 +228,20 @@ Json parse_smartctl(const std::string& text, int exit_code) {
   Json out = {{"available", false}};
   // smartctl's exit status is a bit mask: bits 0-1 mean it could not talk to the device.
   if (j.is_discarded() || !j.is_object() || (exit_code & 0x03)) {
-    out["error"] = j.is_object() && j.contains("smartctl") && j["smartctl"].contains("messages") && !j["smartctl"]["messages"].empty()
+    out["error"] = j.is_object() && j.contains("smartctl") && j["smartctl"].contains("messages") &&
+                           !j["smartctl"]["messages"].empty()
                        ? j["smartctl"]["messages"][0].value("string", "smartctl failed")
-                       : std::string("smartctl gave no usable answer (exit ") + std::to_string(exit_code) + ")";
+                       : std::string("smartctl gave no usable answer (exit ") +
+                             std::to_string(exit_code) + ")";
     return out;
   }
   out["available"] = j.contains("smart_status");
   if (j.contains("model_name")) out["model"] = j["model_name"];
   if (j.contains("serial_number")) out["serial"] = j["serial_number"];
-  if (j.contains("smart_status") && j["smart_status"].contains("passed")) out["passed"] = j["smart_status"]["passed"];
-  if (j.contains("power_on_time") && j["power_on_time"].contains("hours")) out["power_on_hours"] = j["power_on_time"]["hours"];
+  if (j.contains("smart_status") && j["smart_status"].contains("passed"))
+    out["passed"] = j["smart_status"]["passed"];
+  if (j.contains("power_on_time") && j["power_on_time"].contains("hours"))
+    out["power_on_hours"] = j["power_on_time"]["hours"];
   if (j.contains("ata_smart_attributes") && j["ata_smart_attributes"].contains("table")) {
     Json attrs = Json::object();
     for (const auto& a : j["ata_smart_attributes"]["table"]) {
@@ -214,9 +254,11 @@ Json parse_smartctl(const std::string& text, int exit_code) {
   }
   if (j.contains("nvme_smart_health_information_log")) {
     const Json& n = j["nvme_smart_health_information_log"];
-    out["nvme"] = {{"critical_warning", n.value("critical_warning", 0)}, {"percentage_used", n.value("percentage_used", 0)},
+    out["nvme"] = {{"critical_warning", n.value("critical_warning", 0)},
+                   {"percentage_used", n.value("percentage_used", 0)},
                    {"media_errors", n.value("media_errors", 0)}};
-    if (!out.contains("power_on_hours") && n.contains("power_on_hours")) out["power_on_hours"] = n["power_on_hours"];
+    if (!out.contains("power_on_hours") && n.contains("power_on_hours"))
+      out["power_on_hours"] = n["power_on_hours"];
   }
   return out;
 }
@@ -245,7 +287,8 @@ Json collect_inventory(const MachineRoot& root, Exec& exec) {
   inv["nics"] = nics_part(root);
   inv["gpus"] = gpus_part(root);
   const long long tpm = root.number("sys/class/tpm/tpm0/tpm_version_major", -1);
-  inv["tpm"] = {{"present", root.exists("sys/class/tpm/tpm0")}, {"version", tpm > 0 ? Json(tpm) : Json()}};
+  inv["tpm"] = {{"present", root.exists("sys/class/tpm/tpm0")},
+                {"version", tpm > 0 ? Json(tpm) : Json()}};
   const bool uefi = root.exists("sys/firmware/efi");
   Json secure_boot;
   if (uefi) {
@@ -258,12 +301,19 @@ Json collect_inventory(const MachineRoot& root, Exec& exec) {
 }
 
 Json identity_of(const Json& inv) {
-  const Json sys = inv.contains("smbios") ? inv["smbios"].value("system", Json::object()) : Json::object();
-  auto s = [&](const char* k) { return sys.contains(k) && sys[k].is_string() ? sys[k].get<std::string>() : std::string(); };
+  const Json sys =
+      inv.contains("smbios") ? inv["smbios"].value("system", Json::object()) : Json::object();
+  auto s = [&](const char* k) {
+    return sys.contains(k) && sys[k].is_string() ? sys[k].get<std::string>() : std::string();
+  };
   // Lenovo puts the marketing name in "version" and the machine type in "product".
   std::string model = s("product");
-  if (s("vendor") == "LENOVO" && !s("version").empty()) model = s("version") + " (" + s("product") + ")";
-  return {{"system_uuid", s("uuid")}, {"serial", s("serial")}, {"model", model}, {"vendor", s("vendor")}};
+  if (s("vendor") == "LENOVO" && !s("version").empty())
+    model = s("version") + " (" + s("product") + ")";
+  return {{"system_uuid", s("uuid")},
+          {"serial", s("serial")},
+          {"model", model},
+          {"vendor", s("vendor")}};
 }
 
 std::optional<std::string> pick_internal_disk(const Json& inventory) {
@@ -274,8 +324,12 @@ std::optional<std::string> pick_internal_disk(const Json& inventory) {
   for (const auto& d : inventory.value("disks", Json::array())) {
     if (!d.is_object() || !d.value("name", Json()).is_string()) continue;
     if (d.value("removable", Json(false)) == Json(true)) continue;
-    const std::string transport = d.value("transport", Json("")).is_string() ? d["transport"].get<std::string>() : "";
-    const int rank = transport == "NVMe" ? 0 : transport == "SATA" ? 1 : transport == "eMMC" ? 2 : 99;
+    const std::string transport =
+        d.value("transport", Json("")).is_string() ? d["transport"].get<std::string>() : "";
+    const int rank = transport == "NVMe"   ? 0
+                     : transport == "SATA" ? 1
+                     : transport == "eMMC" ? 2
+                                           : 99;
     const Json size = d.value("size_bytes", Json());
     if (rank >= best_rank || !size.is_number_integer() || size.get<long long>() <= 0) continue;
     best_rank = rank;

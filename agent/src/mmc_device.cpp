@@ -70,6 +70,8 @@ class LinuxMmc final : public MmcCommands {
 
 }  // namespace
 
-std::unique_ptr<MmcCommands> linux_mmc_commands(int fd, std::string name) { return std::make_unique<LinuxMmc>(fd, std::move(name)); }
+std::unique_ptr<MmcCommands> linux_mmc_commands(int fd, std::string name) {
+  return std::make_unique<LinuxMmc>(fd, std::move(name));
+}
 
 }  // namespace revive::agent

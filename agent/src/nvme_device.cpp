@@ -25,9 +25,11 @@ class LinuxNvmeAdmin final : public NvmeAdmin {
     cmd.data_len = static_cast<std::uint32_t>(c.data.size());
     cmd.timeout_ms = static_cast<std::uint32_t>(c.timeout.count());
     const int rc = ::ioctl(fd_, NVME_IOCTL_ADMIN_CMD, &cmd);
-    if (rc < 0) return errno_error(errno, name_ + ": NVMe admin command " + std::to_string(c.opcode));
+    if (rc < 0)
+      return errno_error(errno, name_ + ": NVMe admin command " + std::to_string(c.opcode));
     if (rc > 0) {  // the controller's status: SCT/SC (+ DNR, More)
-      return make_error(Errc::unsupported, name_ + ": the controller rejected admin command 0x" + hex(c.opcode) + " with status 0x" +
+      return make_error(Errc::unsupported, name_ + ": the controller rejected admin command 0x" +
+                                               hex(c.opcode) + " with status 0x" +
                                                hex(static_cast<unsigned>(rc) & 0x7ff));
     }
     return {};
@@ -51,13 +53,16 @@ class LinuxNvmeAdmin final : public NvmeAdmin {
 
 }  // namespace
 
-std::unique_ptr<NvmeAdmin> linux_nvme_admin(int fd, std::string name) { return std::make_unique<LinuxNvmeAdmin>(fd, std::move(name)); }
+std::unique_ptr<NvmeAdmin> linux_nvme_admin(int fd, std::string name) {
+  return std::make_unique<LinuxNvmeAdmin>(fd, std::move(name));
+}
 
 Result<sanitize::NvmeController> nvme_identify_controller(NvmeAdmin& a) {
   std::vector<std::uint8_t> buf(4096);
   REVIVE_TRY(a.admin({sanitize::kNvmeOpIdentify, 0, 1, 0, buf}));
   auto c = sanitize::parse_nvme_identify_controller(buf);
-  if (!c) return make_error(Errc::corrupt, "NVMe Identify Controller returned an unusable structure");
+  if (!c)
+    return make_error(Errc::corrupt, "NVMe Identify Controller returned an unusable structure");
   return *c;
 }
 
@@ -65,20 +70,23 @@ Result<sanitize::NvmeNamespace> nvme_identify_namespace(NvmeAdmin& a, std::uint3
   std::vector<std::uint8_t> buf(4096);
   REVIVE_TRY(a.admin({sanitize::kNvmeOpIdentify, nsid, 0, 0, buf}));
   auto n = sanitize::parse_nvme_identify_namespace(buf);
-  if (!n) return make_error(Errc::corrupt, "NVMe Identify Namespace returned an unusable structure");
+  if (!n)
+    return make_error(Errc::corrupt, "NVMe Identify Namespace returned an unusable structure");
   return *n;
 }
 
 Result<sanitize::NvmeSanitizeStatus> nvme_sanitize_status(NvmeAdmin& a) {
   std::vector<std::uint8_t> buf(512);
-  REVIVE_TRY(a.admin({sanitize::kNvmeOpGetLogPage, 0xffffffffu, sanitize::nvme_get_log_cdw10(sanitize::kNvmeLogSanitizeStatus, 512), 0, buf}));
+  REVIVE_TRY(
+      a.admin({sanitize::kNvmeOpGetLogPage, 0xffffffffu,
+               sanitize::nvme_get_log_cdw10(sanitize::kNvmeLogSanitizeStatus, 512), 0, buf}));
   auto s = sanitize::parse_nvme_sanitize_status(buf);
   if (!s) return make_error(Errc::corrupt, "NVMe Sanitize Status log is unusable");
   return *s;
 }
 
-Result<void> nvme_format(NvmeAdmin& a, std::uint32_t nsid, const sanitize::NvmeNamespace& ns, unsigned ses,
-                         std::chrono::milliseconds timeout) {
+Result<void> nvme_format(NvmeAdmin& a, std::uint32_t nsid, const sanitize::NvmeNamespace& ns,
+                         unsigned ses, std::chrono::milliseconds timeout) {
   NvmeAdminCommand c;
   c.opcode = sanitize::kNvmeOpFormatNvm;
   c.nsid = nsid;
@@ -87,9 +95,10 @@ Result<void> nvme_format(NvmeAdmin& a, std::uint32_t nsid, const sanitize::NvmeN
   return a.admin(c);
 }
 
-Result<sanitize::NvmeSanitizeStatus> nvme_sanitize(NvmeAdmin& a, sanitize::NvmeSanitizeAction action, std::chrono::seconds timeout,
-                                                   const std::function<void(double)>& progress,
-                                                   const std::function<void(std::chrono::milliseconds)>& sleep) {
+Result<sanitize::NvmeSanitizeStatus> nvme_sanitize(
+    NvmeAdmin& a, sanitize::NvmeSanitizeAction action, std::chrono::seconds timeout,
+    const std::function<void(double)>& progress,
+    const std::function<void(std::chrono::milliseconds)>& sleep) {
   NvmeAdminCommand c;
   c.opcode = sanitize::kNvmeOpSanitize;
   c.cdw10 = sanitize::nvme_sanitize_cdw10(action);
@@ -104,14 +113,17 @@ Result<sanitize::NvmeSanitizeStatus> nvme_sanitize(NvmeAdmin& a, sanitize::NvmeS
       sleep(step);
       continue;
     }
-    if (s->state == sanitize::SanitizeState::failed) return make_error(Errc::io, "the drive reports that the sanitize failed");
-    if (s->state == sanitize::SanitizeState::succeeded || s->state == sanitize::SanitizeState::succeeded_no_deallocate) {
+    if (s->state == sanitize::SanitizeState::failed)
+      return make_error(Errc::io, "the drive reports that the sanitize failed");
+    if (s->state == sanitize::SanitizeState::succeeded ||
+        s->state == sanitize::SanitizeState::succeeded_no_deallocate) {
       if (progress) progress(1.0);
       return *s;
     }
     return make_error(Errc::io, "the Sanitize Status log does not report a completed sanitize");
   }
-  return make_error(Errc::io, "the sanitize did not complete within " + std::to_string(timeout.count()) + " s");
+  return make_error(
+      Errc::io, "the sanitize did not complete within " + std::to_string(timeout.count()) + " s");
 }
 
 }  // namespace revive::agent

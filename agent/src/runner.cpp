@@ -64,7 +64,8 @@ struct Outcome {
 // Before anything is written: nothing may be using the disk (see disk_safety.hpp).
 std::optional<std::string> refuse_if_in_use(const StepContext& ctx) {
   if (ctx.opts.system == nullptr) return std::nullopt;
-  if (auto why = disk_in_use(*ctx.opts.system, ctx.opts.disk)) return *why + "; nothing was written";
+  if (auto why = disk_in_use(*ctx.opts.system, ctx.opts.disk))
+    return *why + "; nothing was written";
   return std::nullopt;
 }
 
@@ -79,8 +80,10 @@ Outcome run_test_step(StepContext& ctx) {
   // most 5% of what the machine has available.
   const long long avail_kib = meminfo_kib(*ctx.opts.root, "MemAvailable");
   std::size_t mib = params.value("memory_mib", ctx.opts.memory_test_mib);
-  if (avail_kib > 0) mib = std::min<std::size_t>(mib, static_cast<std::size_t>(avail_kib / 1024 / 40));
-  tests["memory"] = memory_test(std::max<std::size_t>(mib, 1), std::chrono::milliseconds(params.value("memory_ms", 1000)));
+  if (avail_kib > 0)
+    mib = std::min<std::size_t>(mib, static_cast<std::size_t>(avail_kib / 1024 / 40));
+  tests["memory"] = memory_test(std::max<std::size_t>(mib, 1),
+                                std::chrono::milliseconds(params.value("memory_ms", 1000)));
   ctx.progress("disk read test", 2, 3);
   if (!ctx.opts.disk.empty()) {
     auto d = disk_read_test(ctx.opts.disk, params.value("disk_bytes", std::uint64_t{256} << 20),
@@ -92,12 +95,13 @@ Outcome run_test_step(StepContext& ctx) {
     for (const auto& d : ctx.inventory.value("disks", Json::array())) {
       if (!d.value("smart", Json::object()).value("available", false)) continue;
       ctx.progress("SMART short self-test of " + d["name"].get<std::string>(), 2, 3);
-      results.push_back(smart_selftest(*ctx.opts.exec, d["name"], std::chrono::seconds(params.value("smart_selftest_s", 180)),
-                                       [&](std::chrono::seconds s) {
-                                         for (int i = 0; i < s.count() * 10 && !(ctx.opts.stop && ctx.opts.stop->load()); ++i) {
-                                           std::this_thread::sleep_for(std::chrono::milliseconds(100));
-                                         }
-                                       }));
+      results.push_back(smart_selftest(
+          *ctx.opts.exec, d["name"], std::chrono::seconds(params.value("smart_selftest_s", 180)),
+          [&](std::chrono::seconds s) {
+            for (int i = 0; i < s.count() * 10 && !(ctx.opts.stop && ctx.opts.stop->load()); ++i) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+          }));
     }
     tests["smart_selftest"] = results;
   }
@@ -113,36 +117,47 @@ Outcome run_test_step(StepContext& ctx) {
 Outcome run_deploy_step(StepContext& ctx) {
   const Json params = ctx.step.value("params", Json::object());
   if (!params.contains("image") || !params["image"].is_string()) {
-    return {false, Json::object(), "no image assigned: give the batch an image or the deploy step an \"image\" parameter"};
+    return {false, Json::object(),
+            "no image assigned: give the batch an image or the deploy step an \"image\" parameter"};
   }
   const std::string image = params["image"];
-  if (!ctx.opts.server_key) return {false, Json::object(), "no pinned server key: refusing to write an image whose signature cannot be checked"};
+  if (!ctx.opts.server_key)
+    return {false, Json::object(),
+            "no pinned server key: refusing to write an image whose signature cannot be checked"};
   if (ctx.opts.disk.empty()) return {false, Json::object(), "no disk to deploy to"};
   ctx.progress("fetching the signed manifest of " + image, 0, 0);
   auto r = ctx.client.get("/api/v1/images/" + image + "/manifest");
   if (!r) return {false, Json::object(), r.error().message};
-  if (r->status != 200) return {false, Json::object(), "manifest of " + image + ": server answered " + std::to_string(r->status)};
+  if (r->status != 200)
+    return {false, Json::object(),
+            "manifest of " + image + ": server answered " + std::to_string(r->status)};
   auto m = open_signed_manifest(r->raw, *ctx.opts.server_key);
   if (!m) return {false, Json::object(), "manifest of " + image + " refused: " + m.error().message};
   if (auto why = refuse_if_in_use(ctx)) return {false, Json::object(), *why};
   // Direct I/O skips the page cache copy and its writeback (measured in bench/deploy_bench.sh).
-  auto dev = open_block_device(ctx.opts.disk, {.direct = params.value("direct_io", true), .exclusive = true});
+  auto dev = open_block_device(ctx.opts.disk,
+                               {.direct = params.value("direct_io", true), .exclusive = true});
   if (!dev) return {false, Json::object(), dev.error().message};
   auto source = make_http_chunk_source(ctx.client.server(), ctx.opts.max_fetch_rate);
   DeployOptions o;
   o.stop = ctx.opts.stop;
   // Resume: a checkpoint of this attempt, for this very image, says what is on disk already.
   const Json cp = ctx.step.value("checkpoint", Json::object());
-  if (cp.value("image_id", std::string()) == m->image_id && cp.contains("done") && cp["done"].is_array()) {
+  if (cp.value("image_id", std::string()) == m->image_id && cp.contains("done") &&
+      cp["done"].is_array()) {
     std::size_t n = 0;
     for (const auto& range : cp["done"]) {
-      if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() || !range[1].is_number_unsigned()) continue;
+      if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() ||
+          !range[1].is_number_unsigned())
+        continue;
       o.already_done.emplace_back(range[0].get<std::size_t>(), range[1].get<std::size_t>());
       n += range[1].get<std::size_t>() - range[0].get<std::size_t>() + 1;
     }
-    ctx.opts.log(fmt::format("  resuming: {} of {} chunks are already on disk", n, m->data_chunk_count()));
+    ctx.opts.log(
+        fmt::format("  resuming: {} of {} chunks are already on disk", n, m->data_chunk_count()));
   }
-  const std::string cp_path = ctx.base + "/steps/" + std::to_string(ctx.step["id"].get<long long>()) + "/checkpoint";
+  const std::string cp_path =
+      ctx.base + "/steps/" + std::to_string(ctx.step["id"].get<long long>()) + "/checkpoint";
   o.checkpoint = [&](const DoneRanges& ranges) {
     Json done = Json::array();
     std::size_t n = 0;
@@ -150,56 +165,82 @@ Outcome run_deploy_step(StepContext& ctx) {
       done.push_back({a, b});
       n += b - a + 1;
     }
-    auto posted = ctx.client.post(cp_path, {{"attempt", ctx.step["attempt"]}, {"checkpoint", {{"image_id", m->image_id}, {"done", done}}}}, 10);
-    if (posted && posted->status == 200) ctx.opts.log(fmt::format("  checkpoint: {} of {} chunks on disk", n, m->data_chunk_count()));
+    auto posted = ctx.client.post(cp_path,
+                                  {{"attempt", ctx.step["attempt"]},
+                                   {"checkpoint", {{"image_id", m->image_id}, {"done", done}}}},
+                                  10);
+    if (posted && posted->status == 200)
+      ctx.opts.log(fmt::format("  checkpoint: {} of {} chunks on disk", n, m->data_chunk_count()));
   };
   o.outage_timeout = std::chrono::seconds(params.value("outage_timeout_s", 600));
   o.zero_holes = params.value("zero_holes", true);
   o.on_outage = [&](bool reachable, const std::string& why) {
     ctx.opts.log(reachable ? "  image source answers again: continuing"
-                           : "  image source unreachable (" + why + "): waiting for it, what is on disk is kept");
+                           : "  image source unreachable (" + why +
+                                 "): waiting for it, what is on disk is kept");
   };
   // Progress for the volunteer and the server: at most once a second, and always the last.
-  o.progress = [&, gate = detail::RateGate(std::chrono::seconds(1))](std::uint64_t done, std::uint64_t total) mutable {
-    if (gate.due(done >= total)) ctx.progress("writing " + image, static_cast<double>(done), static_cast<double>(total));
+  o.progress = [&, gate = detail::RateGate(std::chrono::seconds(1))](std::uint64_t done,
+                                                                     std::uint64_t total) mutable {
+    if (gate.due(done >= total))
+      ctx.progress("writing " + image, static_cast<double>(done), static_cast<double>(total));
   };
   // A checkpoint at stage "fit" means every chunk was written and verified before: only the
   // fitting (idempotent) is left to redo.
-  const bool only_fit = cp.value("image_id", std::string()) == m->image_id && cp.value("stage", std::string()) == "fit";
+  const bool only_fit = cp.value("image_id", std::string()) == m->image_id &&
+                        cp.value("stage", std::string()) == "fit";
   Json result = {{"image", image}, {"image_id", m->image_id}};
   if (!only_fit) {
     const auto started = std::chrono::steady_clock::now();
     auto rep = deploy_image(*m, *source, **dev, o);
     if (!rep) return {false, result, rep.error().message};
-    result["write_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result["write_seconds"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::uint64_t seed = std::random_device{}();
     auto bad = verify_sample(*m, **dev, 16, seed);
-    result.update({{"chunks_written", rep->chunks_written}, {"bytes_written", rep->bytes_written}, {"bytes_fetched", rep->bytes_fetched},
-                   {"chunk_retries", rep->chunk_retries}, {"chunks_skipped", rep->chunks_skipped}, {"outages", rep->outages},
-                   {"holes_zeroed_bytes", rep->holes_zeroed_bytes},
-                   {"verify", {{"samples", 16}, {"seed", seed}, {"bad", bad ? Json(*bad) : Json::array()}}}});
+    result.update(
+        {{"chunks_written", rep->chunks_written},
+         {"bytes_written", rep->bytes_written},
+         {"bytes_fetched", rep->bytes_fetched},
+         {"chunk_retries", rep->chunk_retries},
+         {"chunks_skipped", rep->chunks_skipped},
+         {"outages", rep->outages},
+         {"holes_zeroed_bytes", rep->holes_zeroed_bytes},
+         {"verify", {{"samples", 16}, {"seed", seed}, {"bad", bad ? Json(*bad) : Json::array()}}}});
     if (!bad) return {false, result, "read-back verification failed: " + bad.error().message};
-    if (!bad->empty()) return {false, result, "read-back verification found " + std::to_string(bad->size()) + " bad chunks: " + (*bad)[0]};
+    if (!bad->empty())
+      return {false, result,
+              "read-back verification found " + std::to_string(bad->size()) +
+                  " bad chunks: " + (*bad)[0]};
   } else {
-    ctx.opts.log("  resuming: the image was written and verified before; fitting it to the disk again");
+    ctx.opts.log(
+        "  resuming: the image was written and verified before; fitting it to the disk again");
   }
   if (!params.value("fit", true) || ctx.opts.disk_exec == nullptr) return {true, result, ""};
   if (ctx.opts.simulate && ::geteuid() != 0) {
     // Growing a filesystem needs a loop device, which needs root; the live agent always is.
-    result["fit"] = {{"skipped", "simulation without root: the partition and filesystem were not grown"}};
-    ctx.opts.log("  not fitting the image to the disk: simulation without root (the live agent runs as root)");
+    result["fit"] = {
+        {"skipped", "simulation without root: the partition and filesystem were not grown"}};
+    ctx.opts.log(
+        "  not fitting the image to the disk: simulation without root (the live agent runs as "
+        "root)");
     return {true, result, ""};
   }
   // From here on the disk no longer matches the image byte for byte (GPT, grown filesystem).
-  (void)ctx.client.post(cp_path, {{"attempt", ctx.step["attempt"]}, {"checkpoint", {{"image_id", m->image_id}, {"stage", "fit"}}}}, 10);
+  (void)ctx.client.post(cp_path,
+                        {{"attempt", ctx.step["attempt"]},
+                         {"checkpoint", {{"image_id", m->image_id}, {"stage", "fit"}}}},
+                        10);
   ctx.progress("fitting " + image + " to the disk", 0, 0);
   auto fit = fit_to_disk(ctx.opts.disk, **dev, *ctx.opts.disk_exec);
   if (!fit) return {false, result, "fitting the image to the disk: " + fit.error().message};
   result["fit"] = *fit;
   if (fit->value("grown", false)) {
-    ctx.opts.log(fmt::format("  partition {} grown from {} to {} MiB; filesystem {} {}", (*fit)["partition"].get<int>(),
-                             (*fit)["from_bytes"].get<std::uint64_t>() >> 20, (*fit)["to_bytes"].get<std::uint64_t>() >> 20,
-                             (*fit)["filesystem"].get<std::string>(), fit->value("fs_grown", false) ? "grown" : "kept"));
+    ctx.opts.log(fmt::format(
+        "  partition {} grown from {} to {} MiB; filesystem {} {}", (*fit)["partition"].get<int>(),
+        (*fit)["from_bytes"].get<std::uint64_t>() >> 20,
+        (*fit)["to_bytes"].get<std::uint64_t>() >> 20, (*fit)["filesystem"].get<std::string>(),
+        fit->value("fs_grown", false) ? "grown" : "kept"));
   }
   return {true, result, ""};
 }
@@ -210,7 +251,8 @@ Outcome run_deploy_step(StepContext& ctx) {
 Outcome run_wipe_step(StepContext& ctx) {
   const Json params = ctx.step.value("params", Json::object());
   const std::string pattern = params.value("pattern", std::string("zeros"));
-  if (pattern != "zeros" && pattern != "prng") return {false, Json::object(), "wipe pattern must be \"zeros\" or \"prng\""};
+  if (pattern != "zeros" && pattern != "prng")
+    return {false, Json::object(), "wipe pattern must be \"zeros\" or \"prng\""};
   const Json disks = ctx.inventory.value("disks", Json::array());
   auto inventory_disk = [&](const std::string& name) {
     for (const auto& d : disks) {
@@ -231,12 +273,15 @@ Outcome run_wipe_step(StepContext& ctx) {
     // Fail closed: only drives the server's job names, each by its serial.
     const Json drives = params.value("drives", Json::array());
     if (!drives.is_array() || drives.empty()) {
-      return {false, Json::object(), "the server's wipe job names no drives (by name and serial); nothing was written"};
+      return {false, Json::object(),
+              "the server's wipe job names no drives (by name and serial); nothing was written"};
     }
     for (const auto& d : drives) {
       const std::string name = d.value("name", std::string());
-      if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos) {
-        return {false, Json::object(), "the server's wipe job names a drive without a valid name; nothing was written"};
+      if (name.empty() || name.find('/') != std::string::npos ||
+          name.find("..") != std::string::npos) {
+        return {false, Json::object(),
+                "the server's wipe job names a drive without a valid name; nothing was written"};
       }
       DriveWipeRequest r;
       r.device = "/dev/" + name;
@@ -254,19 +299,24 @@ Outcome run_wipe_step(StepContext& ctx) {
     t.random_pattern = pattern == "prng";
     t.full_verify = params.value("full_verify", false);
     t.stop = ctx.opts.stop;
-    t.progress = [&, gate = detail::RateGate(std::chrono::seconds(1))](std::string_view stage, std::uint64_t done,
-                                                                        std::uint64_t total) mutable {
-      if (gate.due(done >= total)) ctx.progress(t.device.filename().string() + ": " + std::string(stage), static_cast<double>(done),
-                                                static_cast<double>(total));
+    t.progress = [&, gate = detail::RateGate(std::chrono::seconds(1))](
+                     std::string_view stage, std::uint64_t done, std::uint64_t total) mutable {
+      if (gate.due(done >= total))
+        ctx.progress(t.device.filename().string() + ": " + std::string(stage),
+                     static_cast<double>(done), static_cast<double>(total));
     };
     Json ev = wipe_drive(t, deps);
-    ctx.opts.log(fmt::format("  {}: {} ({}), verification {} ({} samples, {:.1f}%): {}{}", t.device.string(), ev["method"].get<std::string>(),
-                             ev["nist_level"].get<std::string>(), ev["verification"]["method"].get<std::string>(),
-                             ev["verification"]["samples"].get<std::uint64_t>(),
-                             static_cast<double>(ev["verification"]["coverage_permille"].get<std::uint64_t>()) / 10.0,
-                             ev["result"].get<std::string>(), ev["reason"].get<std::string>().empty() ? "" : " - " + ev["reason"].get<std::string>()));
+    ctx.opts.log(fmt::format(
+        "  {}: {} ({}), verification {} ({} samples, {:.1f}%): {}{}", t.device.string(),
+        ev["method"].get<std::string>(), ev["nist_level"].get<std::string>(),
+        ev["verification"]["method"].get<std::string>(),
+        ev["verification"]["samples"].get<std::uint64_t>(),
+        static_cast<double>(ev["verification"]["coverage_permille"].get<std::uint64_t>()) / 10.0,
+        ev["result"].get<std::string>(),
+        ev["reason"].get<std::string>().empty() ? "" : " - " + ev["reason"].get<std::string>()));
     if (ev["result"] != "passed" && failure.empty()) {
-      failure = "wipe of " + t.device.string() + " " + ev["result"].get<std::string>() + ": " + ev["reason"].get<std::string>();
+      failure = "wipe of " + t.device.string() + " " + ev["result"].get<std::string>() + ": " +
+                ev["reason"].get<std::string>();
     }
     evidence.push_back(std::move(ev));
     if (ctx.opts.stop && ctx.opts.stop->load()) break;
@@ -279,17 +329,23 @@ Outcome run_wipe_step(StepContext& ctx) {
 Outcome run_certify_step(StepContext& ctx) {
   auto r = ctx.client.get(ctx.base + "/certificates");
   if (!r) return {false, Json::object(), r.error().message};
-  if (r->status != 200 || !r->body.is_array()) return {false, Json::object(), "certificates: server answered " + std::to_string(r->status)};
+  if (r->status != 200 || !r->body.is_array())
+    return {false, Json::object(), "certificates: server answered " + std::to_string(r->status)};
   Json ids = Json::array();
   std::string laptop;
   for (const auto& c : r->body) {
     ids.push_back(c.value("cert_id", std::string()));
     if (laptop.empty() && c.value("kind", std::string()) == "laptop") {
-      if (c.value("result", std::string()) != "passed") return {false, {{"certificates", ids}}, "the laptop's latest erasure certificate did not pass"};
+      if (c.value("result", std::string()) != "passed")
+        return {
+            false, {{"certificates", ids}}, "the laptop's latest erasure certificate did not pass"};
       laptop = c.value("cert_id", std::string());
     }
   }
-  if (laptop.empty()) return {false, {{"certificates", ids}}, "no erasure certificate for this laptop: its workflow needs a wipe step first"};
+  if (laptop.empty())
+    return {false,
+            {{"certificates", ids}},
+            "no erasure certificate for this laptop: its workflow needs a wipe step first"};
   ctx.opts.log("  erasure certificate " + laptop + " is on the server");
   return {true, {{"laptop_certificate", laptop}, {"certificates", ids}}, ""};
 }
@@ -298,20 +354,24 @@ Outcome run_provision_step(StepContext& ctx) {
   const Json params = ctx.step.value("params", Json::object());
   auto profile = parse_profile(params);
   if (!profile) return {false, Json::object(), profile.error().message};
-  if (ctx.opts.disk.empty() || ctx.opts.disk_exec == nullptr) return {false, Json::object(), "no disk to provision"};
+  if (ctx.opts.disk.empty() || ctx.opts.disk_exec == nullptr)
+    return {false, Json::object(), "no disk to provision"};
   DeviceFacts facts;
   const Json id = identity_of(ctx.inventory);
   facts.serial = id["serial"];
   facts.vendor = id["vendor"];
-  const Json chassis = ctx.inventory.value("smbios", Json::object()).value("chassis", Json::object());
-  if (chassis.contains("asset_tag") && chassis["asset_tag"].is_string()) facts.asset_tag = chassis["asset_tag"];
+  const Json chassis =
+      ctx.inventory.value("smbios", Json::object()).value("chassis", Json::object());
+  if (chassis.contains("asset_tag") && chassis["asset_tag"].is_string())
+    facts.asset_tag = chassis["asset_tag"];
   facts.device_id = std::stoll(ctx.base.substr(ctx.base.rfind('/') + 1));
   auto dev = open_block_device(ctx.opts.disk);
   if (!dev) return {false, Json::object(), dev.error().message};
   ctx.progress("applying the recipient profile", 0, 0);
   auto r = provision_disk(ctx.opts.disk, **dev, *ctx.opts.disk_exec, *profile, facts);
   if (!r) return {false, Json::object(), "provisioning: " + r.error().message};
-  ctx.opts.log(fmt::format("  {} provisioned as {}", (*r)["system"].get<std::string>(), (*r)["hostname"].get<std::string>()));
+  ctx.opts.log(fmt::format("  {} provisioned as {}", (*r)["system"].get<std::string>(),
+                           (*r)["hostname"].get<std::string>()));
   return {true, *r, ""};
 }
 
@@ -327,12 +387,16 @@ Outcome run_step(StepContext& ctx) {
   if (kind == "wipe") return run_wipe_step(ctx);
   if (kind == "certify") return run_certify_step(ctx);
   if (kind == "finish") {
-    const std::string action = ctx.step.value("params", Json::object()).value("action", std::string("poweroff"));
-    if (action != "poweroff" && action != "reboot") return {false, Json::object(), "finish action must be \"poweroff\" or \"reboot\""};
+    const std::string action =
+        ctx.step.value("params", Json::object()).value("action", std::string("poweroff"));
+    if (action != "poweroff" && action != "reboot")
+      return {false, Json::object(), "finish action must be \"poweroff\" or \"reboot\""};
     if (!ctx.opts.finish_action_file.empty()) {
-      // The live image's init reads it once the agent has exited (after the server recorded the result).
+      // The live image's init reads it once the agent has exited (after the server recorded the
+      // result).
       const std::string line = action + "\n";
-      if (auto w = write_file_atomic(ctx.opts.finish_action_file, std::as_bytes(std::span(line.data(), line.size())),
+      if (auto w = write_file_atomic(ctx.opts.finish_action_file,
+                                     std::as_bytes(std::span(line.data(), line.size())),
                                      ctx.opts.finish_action_file.parent_path());
           !w) {
         return {false, Json::object(), "cannot record the finish action: " + w.error().message};
@@ -359,7 +423,8 @@ Outcome run_step_guarded(StepContext& ctx) {
 int run_workflow(const RunnerOptions& given) {
   RunnerOptions opts = given;
   auto stopped = [&] { return opts.stop && opts.stop->load(); };
-  opts.log("Revive agent " REVIVE_VERSION " | server " + opts.server + (opts.simulate ? " | SIMULATION" : ""));
+  opts.log("Revive agent " REVIVE_VERSION " | server " + opts.server +
+           (opts.simulate ? " | SIMULATION" : ""));
   const Json inventory = collect_inventory(*opts.root, *opts.exec);
   if (opts.disk.empty() && !opts.simulate) {
     if (auto name = pick_internal_disk(inventory)) {
@@ -371,11 +436,13 @@ int run_workflow(const RunnerOptions& given) {
   }
   const Json id = identity_of(inventory);
   if (id["serial"].get<std::string>().empty() && id["system_uuid"].get<std::string>().empty()) {
-    opts.log("ERROR: this laptop has neither a serial number nor a system UUID in its firmware: cannot enrol it");
+    opts.log(
+        "ERROR: this laptop has neither a serial number nor a system UUID in its firmware: cannot "
+        "enrol it");
     return 1;
   }
-  opts.log(fmt::format("laptop: {} {} serial {}", id["vendor"].get<std::string>(), id["model"].get<std::string>(),
-                       id["serial"].get<std::string>()));
+  opts.log(fmt::format("laptop: {} {} serial {}", id["vendor"].get<std::string>(),
+                       id["model"].get<std::string>(), id["serial"].get<std::string>()));
   AgentClient client(opts.server, opts.log, opts.stop);
   Json macs = Json::array();
   for (const auto& n : inventory.value("nics", Json::array())) {
@@ -389,7 +456,8 @@ int run_workflow(const RunnerOptions& given) {
     auto r = client.post("/api/v1/agents/enrol", body);
     if (!r) return false;
     if (r->status != 200) {
-      opts.log("ERROR: enrolment refused (" + std::to_string(r->status) + "): " + r->body.value("error", std::string()));
+      opts.log("ERROR: enrolment refused (" + std::to_string(r->status) +
+               "): " + r->body.value("error", std::string()));
       return false;
     }
     client.set_token(r->body["agent_token"]);
@@ -405,14 +473,16 @@ int run_workflow(const RunnerOptions& given) {
   std::map<long long, std::pair<long long, Outcome>> finished;
   std::string last_wait;
   while (!stopped()) {
-    auto r = client.post(base + "/next?wait=" + std::to_string(opts.long_poll_s), Json::object(), opts.long_poll_s + 15);
+    auto r = client.post(base + "/next?wait=" + std::to_string(opts.long_poll_s), Json::object(),
+                         opts.long_poll_s + 15);
     if (!r) return stopped() ? 4 : 1;
     if (r->status == 401) {  // token replaced (another boot?) or server state reset: enrol again
       if (!enrol()) return stopped() ? 4 : 1;
       continue;
     }
     if (r->status != 200) {
-      opts.log("ERROR: server answered " + std::to_string(r->status) + ": " + r->body.value("error", std::string()));
+      opts.log("ERROR: server answered " + std::to_string(r->status) + ": " +
+               r->body.value("error", std::string()));
       return 1;
     }
     const std::string state = r->body.value("state", std::string());
@@ -435,23 +505,31 @@ int run_workflow(const RunnerOptions& given) {
     const std::string kind = ctx.step["kind"];
     const long long step_id = ctx.step["id"].get<long long>();
     const long long attempt = ctx.step["attempt"].get<long long>();
-    opts.log(fmt::format("step {} (attempt {}){}", kind, attempt, ctx.step.value("resumed", false) ? ", resumed" : ""));
+    opts.log(fmt::format("step {} (attempt {}){}", kind, attempt,
+                         ctx.step.value("resumed", false) ? ", resumed" : ""));
     auto seen = finished.find(step_id);
     const bool already = seen != finished.end() && seen->second.first == attempt;
-    if (already) opts.log("  already done in this boot: sending its result again instead of running it twice");
+    if (already)
+      opts.log("  already done in this boot: sending its result again instead of running it twice");
     const Outcome o = already ? seen->second.second : run_step_guarded(ctx);
     finished[step_id] = {attempt, o};
     // Posting the result is retried by the client; a duplicate answer means it was recorded.
-    auto posted = client.post(base + "/steps/" + std::to_string(ctx.step["id"].get<long long>()) + "/result",
-                              {{"attempt", ctx.step["attempt"]}, {"status", o.ok ? "ok" : "failed"}, {"result", o.result}, {"error", o.error}});
+    auto posted =
+        client.post(base + "/steps/" + std::to_string(ctx.step["id"].get<long long>()) + "/result",
+                    {{"attempt", ctx.step["attempt"]},
+                     {"status", o.ok ? "ok" : "failed"},
+                     {"result", o.result},
+                     {"error", o.error}});
     if (!posted) return stopped() ? 4 : 1;
     if (posted->status != 200) {
-      opts.log("result of " + kind + " not accepted (" + std::to_string(posted->status) + "): " + posted->body.value("error", std::string()));
+      opts.log("result of " + kind + " not accepted (" + std::to_string(posted->status) +
+               "): " + posted->body.value("error", std::string()));
     } else if (!o.ok) {
       opts.log("FAILED: " + kind + ": " + o.error);
     } else if (kind == "test") {
       const Json& g = o.result["grading"];
-      opts.log("grade " + g["grade"].get<std::string>() + " | " + g["suitable_for"].get<std::string>());
+      opts.log("grade " + g["grade"].get<std::string>() + " | " +
+               g["suitable_for"].get<std::string>());
       for (const auto& reason : g["reasons"]) opts.log("  - " + reason.get<std::string>());
     }
   }

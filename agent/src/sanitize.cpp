@@ -10,10 +10,12 @@ std::uint16_t le16(std::span<const std::uint8_t> d, std::size_t off) {
   return static_cast<std::uint16_t>(d[off] | (d[off + 1] << 8));
 }
 std::uint32_t le32(std::span<const std::uint8_t> d, std::size_t off) {
-  return static_cast<std::uint32_t>(le16(d, off)) | (static_cast<std::uint32_t>(le16(d, off + 2)) << 16);
+  return static_cast<std::uint32_t>(le16(d, off)) |
+         (static_cast<std::uint32_t>(le16(d, off + 2)) << 16);
 }
 std::uint64_t le64(std::span<const std::uint8_t> d, std::size_t off) {
-  return static_cast<std::uint64_t>(le32(d, off)) | (static_cast<std::uint64_t>(le32(d, off + 4)) << 32);
+  return static_cast<std::uint64_t>(le32(d, off)) |
+         (static_cast<std::uint64_t>(le32(d, off + 4)) << 32);
 }
 
 // NVMe strings: ASCII, space padded.
@@ -32,7 +34,8 @@ std::string ascii(std::span<const std::uint8_t> d, std::size_t off, std::size_t 
 std::string ata_string(std::span<const std::uint8_t> d, unsigned first_word, unsigned words) {
   std::string s;
   for (unsigned w = first_word; w < first_word + words; ++w) {
-    for (const std::uint8_t b : {d[2 * w + 1], d[2 * w]}) s += (b >= 0x20 && b < 0x7f) ? static_cast<char>(b) : ' ';
+    for (const std::uint8_t b : {d[2 * w + 1], d[2 * w]})
+      s += (b >= 0x20 && b < 0x7f) ? static_cast<char>(b) : ' ';
   }
   const auto b = s.find_first_not_of(' ');
   if (b == std::string::npos) return "";
@@ -44,13 +47,16 @@ bool bit(std::uint32_t v, unsigned n) { return ((v >> n) & 1u) != 0; }
 }  // namespace
 
 std::uint32_t nvme_format_cdw10(unsigned lbaf, unsigned ses, unsigned pi, bool pil, bool mset) {
-  return (lbaf & 0xFu) | (static_cast<std::uint32_t>(mset) << 4) | ((pi & 0x7u) << 5) | (static_cast<std::uint32_t>(pil) << 8) |
-         ((ses & 0x7u) << 9) | (((lbaf >> 4) & 0x3u) << 12);
+  return (lbaf & 0xFu) | (static_cast<std::uint32_t>(mset) << 4) | ((pi & 0x7u) << 5) |
+         (static_cast<std::uint32_t>(pil) << 8) | ((ses & 0x7u) << 9) |
+         (((lbaf >> 4) & 0x3u) << 12);
 }
 
-std::uint32_t nvme_sanitize_cdw10(NvmeSanitizeAction action, bool ause, unsigned owpass, bool oipbp, bool ndas) {
-  return (static_cast<std::uint32_t>(action) & 0x7u) | (static_cast<std::uint32_t>(ause) << 3) | ((owpass & 0xFu) << 4) |
-         (static_cast<std::uint32_t>(oipbp) << 8) | (static_cast<std::uint32_t>(ndas) << 9);
+std::uint32_t nvme_sanitize_cdw10(NvmeSanitizeAction action, bool ause, unsigned owpass, bool oipbp,
+                                  bool ndas) {
+  return (static_cast<std::uint32_t>(action) & 0x7u) | (static_cast<std::uint32_t>(ause) << 3) |
+         ((owpass & 0xFu) << 4) | (static_cast<std::uint32_t>(oipbp) << 8) |
+         (static_cast<std::uint32_t>(ndas) << 9);
 }
 
 std::uint32_t nvme_get_log_cdw10(std::uint8_t lid, std::uint32_t bytes) {
@@ -97,12 +103,23 @@ std::optional<NvmeSanitizeStatus> parse_nvme_sanitize_status(std::span<const std
   NvmeSanitizeStatus s;
   const std::uint16_t sstat = le16(d, 2);
   switch (sstat & 0x7u) {
-    case 0: s.state = SanitizeState::never; break;
-    case 1: s.state = SanitizeState::succeeded; break;
-    case 2: s.state = SanitizeState::in_progress; break;
-    case 3: s.state = SanitizeState::failed; break;
-    case 4: s.state = SanitizeState::succeeded_no_deallocate; break;
-    default: s.state = SanitizeState::unknown;
+    case 0:
+      s.state = SanitizeState::never;
+      break;
+    case 1:
+      s.state = SanitizeState::succeeded;
+      break;
+    case 2:
+      s.state = SanitizeState::in_progress;
+      break;
+    case 3:
+      s.state = SanitizeState::failed;
+      break;
+    case 4:
+      s.state = SanitizeState::succeeded_no_deallocate;
+      break;
+    default:
+      s.state = SanitizeState::unknown;
   }
   s.progress = le16(d, 0) / 65536.0;
   s.global_data_erased = bit(sstat, 8);
@@ -113,11 +130,18 @@ std::optional<NvmeSanitizeStatus> parse_nvme_sanitize_status(std::span<const std
 std::array<std::uint8_t, 16> ata_pass_through_16(const AtaCommand& c) {
   std::array<std::uint8_t, 16> cdb{};
   cdb[0] = 0x85;
-  cdb[1] = static_cast<std::uint8_t>((static_cast<unsigned>(c.protocol) << 1) | (c.extend ? 1u : 0u));
+  cdb[1] =
+      static_cast<std::uint8_t>((static_cast<unsigned>(c.protocol) << 1) | (c.extend ? 1u : 0u));
   switch (c.protocol) {
-    case AtaProtocol::non_data: cdb[2] = 0x20; break;  // CK_COND: return the result registers
-    case AtaProtocol::pio_in: cdb[2] = 0x0E; break;    // T_DIR from device, BYT_BLOK, length in COUNT
-    case AtaProtocol::pio_out: cdb[2] = 0x06; break;   // T_DIR to device, BYT_BLOK, length in COUNT
+    case AtaProtocol::non_data:
+      cdb[2] = 0x20;
+      break;  // CK_COND: return the result registers
+    case AtaProtocol::pio_in:
+      cdb[2] = 0x0E;
+      break;  // T_DIR from device, BYT_BLOK, length in COUNT
+    case AtaProtocol::pio_out:
+      cdb[2] = 0x06;
+      break;  // T_DIR to device, BYT_BLOK, length in COUNT
   }
   cdb[3] = static_cast<std::uint8_t>(c.features >> 8);
   cdb[4] = static_cast<std::uint8_t>(c.features);
@@ -145,7 +169,8 @@ AtaCommand ata_identify() {
 
 namespace {
 // A 48-bit non-data command: SANITIZE and the native-max queries (results in the registers).
-AtaCommand ext48(std::uint8_t command, std::uint16_t feature = 0, std::uint64_t lba = 0, std::uint16_t count = 0) {
+AtaCommand ext48(std::uint8_t command, std::uint16_t feature = 0, std::uint64_t lba = 0,
+                 std::uint16_t count = 0) {
   AtaCommand c;
   c.command = command;
   c.features = feature;
@@ -165,14 +190,22 @@ AtaCommand security(std::uint8_t command, AtaProtocol p) {
 }  // namespace
 
 AtaCommand ata_sanitize_status() { return ext48(kAtaSanitize, kAtaSanitizeStatus); }
-AtaCommand ata_sanitize_block_erase() { return ext48(kAtaSanitize, kAtaSanitizeBlockErase, kAtaBlockEraseKey); }
-AtaCommand ata_sanitize_crypto_scramble() { return ext48(kAtaSanitize, kAtaSanitizeCryptoScramble, kAtaCryptoScrambleKey); }
+AtaCommand ata_sanitize_block_erase() {
+  return ext48(kAtaSanitize, kAtaSanitizeBlockErase, kAtaBlockEraseKey);
+}
+AtaCommand ata_sanitize_crypto_scramble() {
+  return ext48(kAtaSanitize, kAtaSanitizeCryptoScramble, kAtaCryptoScrambleKey);
+}
 AtaCommand ata_sanitize_overwrite(std::uint32_t pattern, unsigned passes, bool invert) {
-  const std::uint16_t count = static_cast<std::uint16_t>((std::clamp(passes, 1u, 16u) & 0xFu) | (invert ? 0x40u : 0u));
-  return ext48(kAtaSanitize, kAtaSanitizeOverwrite, (static_cast<std::uint64_t>(kAtaOverwriteKey) << 32) | pattern, count);
+  const std::uint16_t count =
+      static_cast<std::uint16_t>((std::clamp(passes, 1u, 16u) & 0xFu) | (invert ? 0x40u : 0u));
+  return ext48(kAtaSanitize, kAtaSanitizeOverwrite,
+               (static_cast<std::uint64_t>(kAtaOverwriteKey) << 32) | pattern, count);
 }
 AtaCommand ata_read_native_max_ext() { return ext48(kAtaReadNativeMaxExt); }
-AtaCommand ata_get_native_max_address_ext() { return ext48(kAtaAccessibleMaxAddressConfig, 0x0000); }
+AtaCommand ata_get_native_max_address_ext() {
+  return ext48(kAtaAccessibleMaxAddressConfig, 0x0000);
+}
 AtaCommand ata_dco_identify() {
   AtaCommand c;
   c.command = kAtaDeviceConfiguration;
@@ -182,17 +215,28 @@ AtaCommand ata_dco_identify() {
   c.protocol = AtaProtocol::pio_in;
   return c;
 }
-AtaCommand ata_security_set_password() { return security(kAtaSecuritySetPassword, AtaProtocol::pio_out); }
+AtaCommand ata_security_set_password() {
+  return security(kAtaSecuritySetPassword, AtaProtocol::pio_out);
+}
 AtaCommand ata_security_unlock() { return security(kAtaSecurityUnlock, AtaProtocol::pio_out); }
-AtaCommand ata_security_erase_prepare() { return security(kAtaSecurityErasePrepare, AtaProtocol::non_data); }
-AtaCommand ata_security_erase_unit() { return security(kAtaSecurityEraseUnit, AtaProtocol::pio_out); }
-AtaCommand ata_security_disable_password() { return security(kAtaSecurityDisablePassword, AtaProtocol::pio_out); }
+AtaCommand ata_security_erase_prepare() {
+  return security(kAtaSecurityErasePrepare, AtaProtocol::non_data);
+}
+AtaCommand ata_security_erase_unit() {
+  return security(kAtaSecurityEraseUnit, AtaProtocol::pio_out);
+}
+AtaCommand ata_security_disable_password() {
+  return security(kAtaSecurityDisablePassword, AtaProtocol::pio_out);
+}
 
-std::array<std::uint8_t, 512> ata_security_block(const std::string& password, bool enhanced, bool master) {
+std::array<std::uint8_t, 512> ata_security_block(const std::string& password, bool enhanced,
+                                                 bool master) {
   std::array<std::uint8_t, 512> b{};
-  b[0] = static_cast<std::uint8_t>((master ? 1u : 0u) | (enhanced ? 2u : 0u));  // word 0: identifier, enhanced erase
+  b[0] = static_cast<std::uint8_t>((master ? 1u : 0u) |
+                                   (enhanced ? 2u : 0u));  // word 0: identifier, enhanced erase
   // Words 1-16: the password, 32 bytes, in the byte order the drive received it when it was set.
-  for (std::size_t i = 0; i < 32 && i < password.size(); ++i) b[2 + i] = static_cast<std::uint8_t>(password[i]);
+  for (std::size_t i = 0; i < 32 && i < password.size(); ++i)
+    b[2 + i] = static_cast<std::uint8_t>(password[i]);
   return b;
 }
 
@@ -209,11 +253,15 @@ std::optional<AtaIdentity> parse_ata_identify(std::span<const std::uint8_t> d) {
   a.firmware = ata_string(d, 23, 4);
   a.model = ata_string(d, 27, 20);
   a.lba48 = bit(w(83), 10);
-  a.sectors = a.lba48 ? (static_cast<std::uint64_t>(w(100)) | (static_cast<std::uint64_t>(w(101)) << 16) |
-                         (static_cast<std::uint64_t>(w(102)) << 32) | (static_cast<std::uint64_t>(w(103)) << 48))
-                      : (static_cast<std::uint64_t>(w(60)) | (static_cast<std::uint64_t>(w(61)) << 16));
+  a.sectors =
+      a.lba48 ? (static_cast<std::uint64_t>(w(100)) | (static_cast<std::uint64_t>(w(101)) << 16) |
+                 (static_cast<std::uint64_t>(w(102)) << 32) |
+                 (static_cast<std::uint64_t>(w(103)) << 48))
+              : (static_cast<std::uint64_t>(w(60)) | (static_cast<std::uint64_t>(w(61)) << 16));
   // Word 106: valid when bits 15:14 are 01; bit 12 = logical sector longer than 256 words.
-  if ((w(106) & 0xC000) == 0x4000 && bit(w(106), 12)) a.logical_sector = 2 * (static_cast<std::uint32_t>(w(117)) | (static_cast<std::uint32_t>(w(118)) << 16));
+  if ((w(106) & 0xC000) == 0x4000 && bit(w(106), 12))
+    a.logical_sector =
+        2 * (static_cast<std::uint32_t>(w(117)) | (static_cast<std::uint32_t>(w(118)) << 16));
   a.rpm = w(217);
   a.rotational = w(217) != 1;
   const std::uint16_t w59 = w(59);
@@ -229,7 +277,9 @@ std::optional<AtaIdentity> parse_ata_identify(std::span<const std::uint8_t> d) {
   a.security_count_expired = bit(w128, 4);
   a.enhanced_erase = bit(w128, 5);
   // Words 89/90: bit 15 set = extended format (bits 14:0), else bits 7:0; units of 2 minutes.
-  auto minutes = [](std::uint16_t v) -> unsigned { return 2u * (bit(v, 15) ? (v & 0x7FFFu) : (v & 0xFFu)); };
+  auto minutes = [](std::uint16_t v) -> unsigned {
+    return 2u * (bit(v, 15) ? (v & 0x7FFFu) : (v & 0xFFu));
+  };
   a.erase_minutes = minutes(w(89));
   a.enhanced_erase_minutes = minutes(w(90));
   a.hpa_supported = bit(w(82), 10);
@@ -272,8 +322,12 @@ std::optional<AtaRegisters> parse_ata_sense(std::span<const std::uint8_t> s) {
         const bool ext = (d[2] & 1) != 0;
         r.error = d[3];
         r.count = static_cast<std::uint16_t>((ext ? d[4] << 8 : 0) | d[5]);
-        r.lba = static_cast<std::uint64_t>(d[7]) | (static_cast<std::uint64_t>(d[9]) << 8) | (static_cast<std::uint64_t>(d[11]) << 16);
-        if (ext) r.lba |= (static_cast<std::uint64_t>(d[6]) << 24) | (static_cast<std::uint64_t>(d[8]) << 32) | (static_cast<std::uint64_t>(d[10]) << 40);
+        r.lba = static_cast<std::uint64_t>(d[7]) | (static_cast<std::uint64_t>(d[9]) << 8) |
+                (static_cast<std::uint64_t>(d[11]) << 16);
+        if (ext)
+          r.lba |= (static_cast<std::uint64_t>(d[6]) << 24) |
+                   (static_cast<std::uint64_t>(d[8]) << 32) |
+                   (static_cast<std::uint64_t>(d[10]) << 40);
         r.device = d[12];
         r.status = d[13];
         return r;
@@ -294,7 +348,8 @@ std::optional<AtaRegisters> parse_ata_sense(std::span<const std::uint8_t> s) {
     r.status = s[4];
     r.device = s[5];
     r.count = s[6];
-    r.lba = static_cast<std::uint64_t>(s[9]) | (static_cast<std::uint64_t>(s[10]) << 8) | (static_cast<std::uint64_t>(s[11]) << 16);
+    r.lba = static_cast<std::uint64_t>(s[9]) | (static_cast<std::uint64_t>(s[10]) << 8) |
+            (static_cast<std::uint64_t>(s[11]) << 16);
     r.complete = (s[8] & 0x60) == 0;  // COUNT UPPER NONZERO, LBA UPPER NONZERO
     return r;
   }
@@ -304,8 +359,10 @@ std::optional<AtaRegisters> parse_ata_sense(std::span<const std::uint8_t> s) {
 std::optional<std::uint8_t> sense_key(std::span<const std::uint8_t> s) {
   if (s.empty()) return std::nullopt;
   const std::uint8_t code = s[0] & 0x7F;
-  if ((code == 0x72 || code == 0x73) && s.size() >= 2) return static_cast<std::uint8_t>(s[1] & 0x0F);
-  if ((code == 0x70 || code == 0x71) && s.size() >= 3) return static_cast<std::uint8_t>(s[2] & 0x0F);
+  if ((code == 0x72 || code == 0x73) && s.size() >= 2)
+    return static_cast<std::uint8_t>(s[1] & 0x0F);
+  if ((code == 0x70 || code == 0x71) && s.size() >= 3)
+    return static_cast<std::uint8_t>(s[2] & 0x0F);
   return std::nullopt;
 }
 

@@ -10,10 +10,12 @@ namespace revive::agent {
 namespace {
 
 std::uint16_t u16(std::span<const std::byte> b, std::size_t off) {
-  return static_cast<std::uint16_t>(static_cast<unsigned>(b[off]) | static_cast<unsigned>(b[off + 1]) << 8);
+  return static_cast<std::uint16_t>(static_cast<unsigned>(b[off]) |
+                                    static_cast<unsigned>(b[off + 1]) << 8);
 }
 std::uint32_t u32(std::span<const std::byte> b, std::size_t off) {
-  return static_cast<std::uint32_t>(u16(b, off)) | static_cast<std::uint32_t>(u16(b, off + 2)) << 16;
+  return static_cast<std::uint32_t>(u16(b, off)) | static_cast<std::uint32_t>(u16(b, off + 2))
+                                                       << 16;
 }
 
 std::string trim(std::string s) {
@@ -32,8 +34,12 @@ struct Structure {
   std::uint8_t byte(std::size_t off) const {
     return off < formatted.size() ? static_cast<std::uint8_t>(formatted[off]) : 0;
   }
-  std::uint16_t word(std::size_t off) const { return off + 2 <= formatted.size() ? u16(formatted, off) : 0; }
-  std::uint32_t dword(std::size_t off) const { return off + 4 <= formatted.size() ? u32(formatted, off) : 0; }
+  std::uint16_t word(std::size_t off) const {
+    return off + 2 <= formatted.size() ? u16(formatted, off) : 0;
+  }
+  std::uint32_t dword(std::size_t off) const {
+    return off + 4 <= formatted.size() ? u32(formatted, off) : 0;
+  }
   bool has(std::size_t off, std::size_t len) const { return off + len <= formatted.size(); }
   // String fields hold a 1-based index into the string set; placeholders read as "".
   std::string str(std::size_t off) const {
@@ -48,45 +54,68 @@ std::string format_uuid(const Structure& s, const std::string& version) {
   if (!s.has(0x08, 16)) return {};
   std::array<std::uint8_t, 16> u{};
   for (std::size_t i = 0; i < 16; ++i) u[i] = s.byte(0x08 + i);
-  if (std::all_of(u.begin(), u.end(), [](std::uint8_t b) { return b == 0xFF; })) return {};  // not present
-  if (std::all_of(u.begin(), u.end(), [](std::uint8_t b) { return b == 0x00; })) return {};  // not settable
+  if (std::all_of(u.begin(), u.end(), [](std::uint8_t b) { return b == 0xFF; }))
+    return {};  // not present
+  if (std::all_of(u.begin(), u.end(), [](std::uint8_t b) { return b == 0x00; }))
+    return {};  // not settable
   // SMBIOS 2.6+ stores the first three fields little-endian (as dmidecode prints them).
   const bool le = version.empty() || version >= "2.6";
   char buf[37];
   if (le) {
-    std::snprintf(buf, sizeof buf, "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", u[3], u[2],
-                  u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+    std::snprintf(buf, sizeof buf,
+                  "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", u[3],
+                  u[2], u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13],
+                  u[14], u[15]);
   } else {
-    std::snprintf(buf, sizeof buf, "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", u[0], u[1],
-                  u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+    std::snprintf(buf, sizeof buf,
+                  "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", u[0],
+                  u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+                  u[14], u[15]);
   }
   return buf;
 }
 
 std::string memory_type(std::uint8_t t) {
   switch (t) {
-    case 0x12: return "DDR";
-    case 0x13: return "DDR2";
-    case 0x18: return "DDR3";
-    case 0x1A: return "DDR4";
-    case 0x1B: return "LPDDR";
-    case 0x1C: return "LPDDR2";
-    case 0x1D: return "LPDDR3";
-    case 0x1E: return "LPDDR4";
-    case 0x22: return "DDR5";
-    case 0x23: return "LPDDR5";
-    default: return {};
+    case 0x12:
+      return "DDR";
+    case 0x13:
+      return "DDR2";
+    case 0x18:
+      return "DDR3";
+    case 0x1A:
+      return "DDR4";
+    case 0x1B:
+      return "LPDDR";
+    case 0x1C:
+      return "LPDDR2";
+    case 0x1D:
+      return "LPDDR3";
+    case 0x1E:
+      return "LPDDR4";
+    case 0x22:
+      return "DDR5";
+    case 0x23:
+      return "LPDDR5";
+    default:
+      return {};
   }
 }
 
 std::string form_factor(std::uint8_t f) {
   switch (f) {
-    case 0x09: return "DIMM";
-    case 0x0B: return "Row of chips";
-    case 0x0D: return "SODIMM";
-    case 0x0F: return "FB-DIMM";
-    case 0x10: return "Die";
-    default: return {};
+    case 0x09:
+      return "DIMM";
+    case 0x0B:
+      return "Row of chips";
+    case 0x0D:
+      return "SODIMM";
+    case 0x0F:
+      return "FB-DIMM";
+    case 0x10:
+      return "Die";
+    default:
+      return {};
   }
 }
 
@@ -98,18 +127,43 @@ bool is_placeholder(std::string_view raw) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(s.begin());
   if (s.empty()) return true;
-  static const char* const kPlaceholders[] = {
-      "to be filled by o.e.m.", "to be filled by oem", "default string", "system serial number",
-      "system product name", "system manufacturer", "system version", "not specified", "not applicable",
-      "none", "n/a", "oem", "o.e.m.", "0123456789", "123456789", "1234567890", "chassis serial number",
-      "base board serial number", "serial number", "type2 - board serial number", "invalid", "unknown", "xxxxxxxxxx",
-      "not available", "no asset information", "no asset tag", "asset tag", "--", "system sku#",
-      "type1productconfigid", "chassis version"};
+  static const char* const kPlaceholders[] = {"to be filled by o.e.m.",
+                                              "to be filled by oem",
+                                              "default string",
+                                              "system serial number",
+                                              "system product name",
+                                              "system manufacturer",
+                                              "system version",
+                                              "not specified",
+                                              "not applicable",
+                                              "none",
+                                              "n/a",
+                                              "oem",
+                                              "o.e.m.",
+                                              "0123456789",
+                                              "123456789",
+                                              "1234567890",
+                                              "chassis serial number",
+                                              "base board serial number",
+                                              "serial number",
+                                              "type2 - board serial number",
+                                              "invalid",
+                                              "unknown",
+                                              "xxxxxxxxxx",
+                                              "not available",
+                                              "no asset information",
+                                              "no asset tag",
+                                              "asset tag",
+                                              "--",
+                                              "system sku#",
+                                              "type1productconfigid",
+                                              "chassis version"};
   for (const char* p : kPlaceholders) {
     if (s == p) return true;
   }
   // Hex zeros ("0x0000...", as Apple reports soldered RAM's part number): nothing there.
-  if (s.size() > 2 && s.compare(0, 2, "0x") == 0 && std::all_of(s.begin() + 2, s.end(), [](char c) { return c == '0'; })) {
+  if (s.size() > 2 && s.compare(0, 2, "0x") == 0 &&
+      std::all_of(s.begin() + 2, s.end(), [](char c) { return c == '0'; })) {
     return true;
   }
   // All one repeated character ("0000000000", "FFFFFFFF", "          "): not a real serial.
@@ -117,15 +171,42 @@ bool is_placeholder(std::string_view raw) {
 }
 
 std::string chassis_type_name(std::uint8_t t) {
-  static const char* const kNames[] = {"",          "Other",        "Unknown",     "Desktop",
-                                       "Low Profile Desktop", "Pizza Box", "Mini Tower", "Tower",
-                                       "Portable",  "Laptop",       "Notebook",    "Hand Held",
-                                       "Docking Station", "All In One", "Sub Notebook", "Space-saving",
-                                       "Lunch Box", "Main Server Chassis", "Expansion Chassis", "SubChassis",
-                                       "Bus Expansion Chassis", "Peripheral Chassis", "RAID Chassis",
-                                       "Rack Mount Chassis", "Sealed-case PC", "Multi-system chassis",
-                                       "Compact PCI", "Advanced TCA", "Blade", "Blade Enclosure", "Tablet",
-                                       "Convertible", "Detachable", "IoT Gateway", "Embedded PC", "Mini PC",
+  static const char* const kNames[] = {"",
+                                       "Other",
+                                       "Unknown",
+                                       "Desktop",
+                                       "Low Profile Desktop",
+                                       "Pizza Box",
+                                       "Mini Tower",
+                                       "Tower",
+                                       "Portable",
+                                       "Laptop",
+                                       "Notebook",
+                                       "Hand Held",
+                                       "Docking Station",
+                                       "All In One",
+                                       "Sub Notebook",
+                                       "Space-saving",
+                                       "Lunch Box",
+                                       "Main Server Chassis",
+                                       "Expansion Chassis",
+                                       "SubChassis",
+                                       "Bus Expansion Chassis",
+                                       "Peripheral Chassis",
+                                       "RAID Chassis",
+                                       "Rack Mount Chassis",
+                                       "Sealed-case PC",
+                                       "Multi-system chassis",
+                                       "Compact PCI",
+                                       "Advanced TCA",
+                                       "Blade",
+                                       "Blade Enclosure",
+                                       "Tablet",
+                                       "Convertible",
+                                       "Detachable",
+                                       "IoT Gateway",
+                                       "Embedded PC",
+                                       "Mini PC",
                                        "Stick PC"};
   return t < std::size(kNames) ? kNames[t] : std::string();
 }
@@ -137,19 +218,24 @@ std::uint64_t SmbiosInfo::memory_mib() const {
 }
 
 std::size_t SmbiosInfo::populated_slots() const {
-  return static_cast<std::size_t>(std::count_if(memory.begin(), memory.end(), [](const MemoryDevice& m) { return m.size_mib > 0; }));
+  return static_cast<std::size_t>(std::count_if(
+      memory.begin(), memory.end(), [](const MemoryDevice& m) { return m.size_mib > 0; }));
 }
 
 SmbiosInfo parse_smbios(std::span<const std::byte> ep, std::span<const std::byte> table) {
   SmbiosInfo info;
   auto ep_is = [&](const char* magic, std::size_t n) {
-    return ep.size() >= n && std::equal(magic, magic + n, ep.begin(), [](char a, std::byte b) { return static_cast<std::byte>(a) == b; });
+    return ep.size() >= n && std::equal(magic, magic + n, ep.begin(), [](char a, std::byte b) {
+             return static_cast<std::byte>(a) == b;
+           });
   };
   if (ep_is("_SM3_", 5) && ep.size() >= 10) {
-    info.version = std::to_string(static_cast<unsigned>(ep[7])) + "." + std::to_string(static_cast<unsigned>(ep[8])) +
-                   "." + std::to_string(static_cast<unsigned>(ep[9]));
+    info.version = std::to_string(static_cast<unsigned>(ep[7])) + "." +
+                   std::to_string(static_cast<unsigned>(ep[8])) + "." +
+                   std::to_string(static_cast<unsigned>(ep[9]));
   } else if (ep_is("_SM_", 4) && ep.size() >= 8) {
-    info.version = std::to_string(static_cast<unsigned>(ep[6])) + "." + std::to_string(static_cast<unsigned>(ep[7]));
+    info.version = std::to_string(static_cast<unsigned>(ep[6])) + "." +
+                   std::to_string(static_cast<unsigned>(ep[7]));
   } else if (!ep.empty()) {
     info.warnings.push_back("SMBIOS entry point not recognised");
   }
@@ -166,7 +252,8 @@ SmbiosInfo parse_smbios(std::span<const std::byte> ep, std::span<const std::byte
     s.type = static_cast<std::uint8_t>(table[pos]);
     const std::size_t len = static_cast<std::uint8_t>(table[pos + 1]);
     if (len < 4 || pos + len > table.size()) {
-      info.warnings.push_back("SMBIOS structure at offset " + std::to_string(pos) + " is truncated");
+      info.warnings.push_back("SMBIOS structure at offset " + std::to_string(pos) +
+                              " is truncated");
       break;
     }
     s.formatted = table.subspan(pos, len);
@@ -191,7 +278,8 @@ SmbiosInfo parse_smbios(std::span<const std::byte> ep, std::span<const std::byte
       if (s.strings.size() > 255) break;
     }
     if (!terminated) {
-      info.warnings.push_back("SMBIOS strings of structure type " + std::to_string(s.type) + " run past the table");
+      info.warnings.push_back("SMBIOS strings of structure type " + std::to_string(s.type) +
+                              " run past the table");
     }
     switch (s.type) {
       case 0:

@@ -27,7 +27,8 @@ Result<std::string> MachineRoot::read(const std::string& rel) const {
   char buf[65536];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     data.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (data.size() > (16u << 20)) return make_error(Errc::invalid_input, (root_ / rel).string() + " is larger than 16 MiB");
+    if (data.size() > (16u << 20))
+      return make_error(Errc::invalid_input, (root_ / rel).string() + " is larger than 16 MiB");
   }
   return data;
 }
@@ -104,7 +105,9 @@ Result<ExecResult> RealExec::run(const std::vector<std::string>& argv, int timeo
   int open_fds = 2;
   bool timed_out = false;
   while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
     if (left <= 0) {
       timed_out = true;
       break;
@@ -127,7 +130,9 @@ Result<ExecResult> RealExec::run(const std::vector<std::string>& argv, int timeo
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (timed_out) return make_error(Errc::io, argv[0] + " did not finish within " + std::to_string(timeout_s) + " s; killed");
+  if (timed_out)
+    return make_error(
+        Errc::io, argv[0] + " did not finish within " + std::to_string(timeout_s) + " s; killed");
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
@@ -145,12 +150,14 @@ Result<ExecResult> RecordedExec::run(const std::vector<std::string>& argv, int /
   if (!text) {
     std::string cmd;
     for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
-    return make_error(Errc::not_found, "no recorded answer for `" + cmd + "` (" + file.string() + ")");
+    return make_error(Errc::not_found,
+                      "no recorded answer for `" + cmd + "` (" + file.string() + ")");
   }
   ExecResult r;
   const auto nl = text->find('\n');
   const std::string first = text->substr(0, nl);
-  if (first.rfind("exit ", 0) != 0) return make_error(Errc::corrupt, file.string() + ": first line must be \"exit N\"");
+  if (first.rfind("exit ", 0) != 0)
+    return make_error(Errc::corrupt, file.string() + ": first line must be \"exit N\"");
   r.exit_code = std::atoi(first.c_str() + 5);
   r.out = nl == std::string::npos ? std::string() : text->substr(nl + 1);
   return r;

@@ -20,66 +20,97 @@ std::string_view to_string(NistLevel l) { return l == NistLevel::purge ? "Purge"
 
 std::string_view to_string(WipeMethod m) {
   switch (m) {
-    case WipeMethod::nvme_sanitize_crypto: return "nvme-sanitize-crypto-erase";
-    case WipeMethod::nvme_sanitize_block: return "nvme-sanitize-block-erase";
-    case WipeMethod::nvme_format_crypto: return "nvme-format-crypto-erase";
-    case WipeMethod::nvme_format_user_data: return "nvme-format-user-data-erase";
-    case WipeMethod::ata_sanitize_crypto: return "ata-sanitize-crypto-scramble";
-    case WipeMethod::ata_sanitize_block: return "ata-sanitize-block-erase";
-    case WipeMethod::ata_sanitize_overwrite: return "ata-sanitize-overwrite";
-    case WipeMethod::ata_security_erase_enhanced: return "ata-enhanced-security-erase";
-    case WipeMethod::ata_security_erase: return "ata-security-erase";
-    case WipeMethod::emmc_sanitize: return "emmc-sanitize";
-    case WipeMethod::emmc_secure_erase: return "emmc-secure-erase";
-    case WipeMethod::overwrite: return "overwrite";
+    case WipeMethod::nvme_sanitize_crypto:
+      return "nvme-sanitize-crypto-erase";
+    case WipeMethod::nvme_sanitize_block:
+      return "nvme-sanitize-block-erase";
+    case WipeMethod::nvme_format_crypto:
+      return "nvme-format-crypto-erase";
+    case WipeMethod::nvme_format_user_data:
+      return "nvme-format-user-data-erase";
+    case WipeMethod::ata_sanitize_crypto:
+      return "ata-sanitize-crypto-scramble";
+    case WipeMethod::ata_sanitize_block:
+      return "ata-sanitize-block-erase";
+    case WipeMethod::ata_sanitize_overwrite:
+      return "ata-sanitize-overwrite";
+    case WipeMethod::ata_security_erase_enhanced:
+      return "ata-enhanced-security-erase";
+    case WipeMethod::ata_security_erase:
+      return "ata-security-erase";
+    case WipeMethod::emmc_sanitize:
+      return "emmc-sanitize";
+    case WipeMethod::emmc_secure_erase:
+      return "emmc-secure-erase";
+    case WipeMethod::overwrite:
+      return "overwrite";
   }
   return "unknown";
 }
 
 std::vector<PlannedMethod> plan_wipe(const DriveFacts& f) {
   std::vector<PlannedMethod> plan;
-  auto add = [&](WipeMethod m, NistLevel l, std::string why, bool unfreeze = false) { plan.push_back({m, l, std::move(why), unfreeze}); };
+  auto add = [&](WipeMethod m, NistLevel l, std::string why, bool unfreeze = false) {
+    plan.push_back({m, l, std::move(why), unfreeze});
+  };
   if (f.transport == "nvme" && f.nvme) {
     const auto& c = *f.nvme;
     // Sanitize reaches every user data location including caches and unallocated blocks, and
     // resumes after a reset: Purge.
-    if (c.sanitize_crypto) add(WipeMethod::nvme_sanitize_crypto, NistLevel::purge, "SANICAP: crypto erase supported; Sanitize is Purge (IEEE 2883)");
-    if (c.sanitize_block) add(WipeMethod::nvme_sanitize_block, NistLevel::purge, "SANICAP: block erase supported; Sanitize is Purge (IEEE 2883)");
+    if (c.sanitize_crypto)
+      add(WipeMethod::nvme_sanitize_crypto, NistLevel::purge,
+          "SANICAP: crypto erase supported; Sanitize is Purge (IEEE 2883)");
+    if (c.sanitize_block)
+      add(WipeMethod::nvme_sanitize_block, NistLevel::purge,
+          "SANICAP: block erase supported; Sanitize is Purge (IEEE 2883)");
     if (c.format_supported) {
       if (c.format_crypto_erase) {
         add(WipeMethod::nvme_format_crypto, NistLevel::purge,
-            "OACS: Format NVM supported, FNA: cryptographic erase supported; crypto erase is Purge (SP 800-88 Rev.1 Table A-8)");
+            "OACS: Format NVM supported, FNA: cryptographic erase supported; crypto erase is Purge "
+            "(SP 800-88 Rev.1 Table A-8)");
       }
       // Format with SES=1 gives no guarantee for over-provisioned or cached data: recorded
       // conservatively as Clear.
       add(WipeMethod::nvme_format_user_data, NistLevel::clear,
-          "OACS: Format NVM supported; a user data erase without Sanitize's guarantees is recorded as Clear");
+          "OACS: Format NVM supported; a user data erase without Sanitize's guarantees is recorded "
+          "as Clear");
     }
   } else if (f.transport == "sata" && f.ata) {
     const auto& a = *f.ata;
-    if (a.sanitize_crypto) add(WipeMethod::ata_sanitize_crypto, NistLevel::purge, "IDENTIFY word 59: CRYPTO SCRAMBLE supported; Sanitize is Purge");
-    if (a.sanitize_block) add(WipeMethod::ata_sanitize_block, NistLevel::purge, "IDENTIFY word 59: BLOCK ERASE supported; Sanitize is Purge");
+    if (a.sanitize_crypto)
+      add(WipeMethod::ata_sanitize_crypto, NistLevel::purge,
+          "IDENTIFY word 59: CRYPTO SCRAMBLE supported; Sanitize is Purge");
+    if (a.sanitize_block)
+      add(WipeMethod::ata_sanitize_block, NistLevel::purge,
+          "IDENTIFY word 59: BLOCK ERASE supported; Sanitize is Purge");
     if (a.sanitize_overwrite && a.rotational) {
-      add(WipeMethod::ata_sanitize_overwrite, NistLevel::purge, "IDENTIFY word 59: OVERWRITE supported on a hard disk; Sanitize is Purge");
+      add(WipeMethod::ata_sanitize_overwrite, NistLevel::purge,
+          "IDENTIFY word 59: OVERWRITE supported on a hard disk; Sanitize is Purge");
     }
     if (a.security_supported && !a.security_locked && !a.security_count_expired) {
       if (a.enhanced_erase) {
         // On hard disks the enhanced erase also writes reallocated sectors (Purge); SSD
         // firmware is known to implement it unevenly, so there it is recorded as Clear.
-        add(WipeMethod::ata_security_erase_enhanced, a.rotational ? NistLevel::purge : NistLevel::clear,
-            a.rotational ? "IDENTIFY word 128: enhanced erase supported on a hard disk: Purge"
-                         : "IDENTIFY word 128: enhanced erase supported; on an SSD recorded as Clear",
+        add(WipeMethod::ata_security_erase_enhanced,
+            a.rotational ? NistLevel::purge : NistLevel::clear,
+            a.rotational
+                ? "IDENTIFY word 128: enhanced erase supported on a hard disk: Purge"
+                : "IDENTIFY word 128: enhanced erase supported; on an SSD recorded as Clear",
             a.security_frozen);
       }
-      add(WipeMethod::ata_security_erase, NistLevel::clear, "IDENTIFY word 128: security feature set supported", a.security_frozen);
+      add(WipeMethod::ata_security_erase, NistLevel::clear,
+          "IDENTIFY word 128: security feature set supported", a.security_frozen);
     }
   } else if (f.transport == "mmc" && f.mmc) {
     // SANITIZE purges the unmapped blocks, so everything is unmapped (discarded) first
     // (JESD84-B51 6.6.24).
-    if (f.mmc->sanitize) add(WipeMethod::emmc_sanitize, NistLevel::purge, "EXT_CSD: SANITIZE supported; discard everything, then sanitize: Purge");
+    if (f.mmc->sanitize)
+      add(WipeMethod::emmc_sanitize, NistLevel::purge,
+          "EXT_CSD: SANITIZE supported; discard everything, then sanitize: Purge");
     if (f.mmc->secure_erase) {
       add(WipeMethod::emmc_secure_erase, NistLevel::clear,
-          "EXT_CSD: secure erase supported; it erases the mapped blocks but promises nothing for copies the wear levelling left: Clear");
+          "EXT_CSD: secure erase supported; it erases the mapped blocks but promises nothing for "
+          "copies the wear levelling left: Clear");
     }
   }
   std::string why = "a full overwrite reaches every addressable sector: Clear";
@@ -98,7 +129,8 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
   return x ^ (x >> 31);
 }
 
-void add_bad(std::vector<BadRange>& v, std::uint64_t off, std::uint64_t len, const std::string& why) {
+void add_bad(std::vector<BadRange>& v, std::uint64_t off, std::uint64_t len,
+             const std::string& why) {
   if (!v.empty() && v.back().offset + v.back().length == off && v.back().error == why) {
     v.back().length += len;
   } else {
@@ -113,14 +145,19 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 // The verdict on a read-back, once the writes (or the erase) are known to be fine: an
 // unreadable sample or a sample that is not what it should be ("what_mismatch" says how) fails,
 // too little coverage is unverified, else passed.
-std::pair<std::string, std::string> judge_readback(const VerifyReport& v, double min_coverage, std::string_view what_mismatch) {
-  if (!v.read_errors.empty()) return {"failed", "unreadable during verification at offset " + std::to_string(v.read_errors.front().offset)};
+std::pair<std::string, std::string> judge_readback(const VerifyReport& v, double min_coverage,
+                                                   std::string_view what_mismatch) {
+  if (!v.read_errors.empty())
+    return {"failed", "unreadable during verification at offset " +
+                          std::to_string(v.read_errors.front().offset)};
   if (v.mismatch_count > 0) {
-    return {"failed", std::to_string(v.mismatch_count) + " sample(s) " + std::string(what_mismatch) + ", the first at offset " +
+    return {"failed", std::to_string(v.mismatch_count) + " sample(s) " +
+                          std::string(what_mismatch) + ", the first at offset " +
                           std::to_string(v.mismatches.front())};
   }
   if (v.coverage + 1e-9 < (v.method == "full" ? 1.0 : min_coverage)) {
-    return {"unverified", "verification covered only " + std::to_string(v.coverage * 100) + "% of the device"};
+    return {"unverified",
+            "verification covered only " + std::to_string(v.coverage * 100) + "% of the device"};
   }
   return {"passed", ""};
 }
@@ -134,7 +171,9 @@ void fill_pattern(std::span<std::byte> out, std::uint64_t offset, bool random, s
   }
   std::size_t i = 0;
   // Byte p of the stream is byte (p % 8) of mix(seed + p / 8 * golden).
-  auto byte_at = [&](std::uint64_t p) { return static_cast<std::byte>(mix(seed + (p / 8) * 0x9e3779b97f4a7c15ull) >> (8 * (p % 8))); };
+  auto byte_at = [&](std::uint64_t p) {
+    return static_cast<std::byte>(mix(seed + (p / 8) * 0x9e3779b97f4a7c15ull) >> (8 * (p % 8)));
+  };
   for (; i < out.size() && (offset + i) % 8 != 0; ++i) out[i] = byte_at(offset + i);
   for (; i + 8 <= out.size(); i += 8) {
     const std::uint64_t w = mix(seed + ((offset + i) / 8) * 0x9e3779b97f4a7c15ull);
@@ -143,12 +182,15 @@ void fill_pattern(std::span<std::byte> out, std::uint64_t offset, bool random, s
   for (; i < out.size(); ++i) out[i] = byte_at(offset + i);
 }
 
-VerifyReport verify_device(BlockDevice& dev, const OverwriteOptions& o,
-                           const std::function<bool(std::span<const std::byte>, std::uint64_t)>& expect) {
+VerifyReport verify_device(
+    BlockDevice& dev, const OverwriteOptions& o,
+    const std::function<bool(std::span<const std::byte>, std::uint64_t)>& expect) {
   VerifyReport v;
   const std::uint64_t size = dev.size();
   const std::uint64_t sector = std::max<std::uint32_t>(o.sector, 512);
-  v.seed = o.verify_seed ? *o.verify_seed : std::random_device{}() | (static_cast<std::uint64_t>(std::random_device{}()) << 32);
+  v.seed = o.verify_seed ? *o.verify_seed
+                         : std::random_device{}() |
+                               (static_cast<std::uint64_t>(std::random_device{}()) << 32);
   AlignedBuffer buf(o.block);
   auto check = [&](std::uint64_t off, std::uint64_t len) {
     auto r = dev.read_at(off, buf.first(len));
@@ -189,7 +231,9 @@ VerifyReport verify_device(BlockDevice& dev, const OverwriteOptions& o,
     // samples sit at its very start and end.
     v.method = "sampled";
     std::uint64_t n = o.min_samples;
-    std::uint64_t len = (static_cast<std::uint64_t>(std::ceil(want / static_cast<double>(n))) + sector - 1) / sector * sector;
+    std::uint64_t len =
+        (static_cast<std::uint64_t>(std::ceil(want / static_cast<double>(n))) + sector - 1) /
+        sector * sector;
     if (len > o.block) {
       len = o.block / sector * sector;
       n = static_cast<std::uint64_t>(std::ceil(want / static_cast<double>(len)));
@@ -217,7 +261,8 @@ VerifyReport verify_device(BlockDevice& dev, const OverwriteOptions& o,
 }
 
 Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOptions& o) {
-  if (o.block == 0 || o.block % 4096 != 0) return make_error(Errc::invalid_input, "overwrite block size must be a multiple of 4096");
+  if (o.block == 0 || o.block % 4096 != 0)
+    return make_error(Errc::invalid_input, "overwrite block size must be a multiple of 4096");
   OverwriteReport r;
   r.pattern = o.random_pattern ? "prng" : "zeros";
   r.bytes = dev.size();
@@ -264,8 +309,10 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
   detail::run_threads(o.writers, writer, [&] {
     if (o.progress) o.progress("overwriting", done.load(), size);
   });
-  if (stopped) return make_error(Errc::cancelled, "wipe stopped at offset " + std::to_string(done.load()));
-  std::sort(bad.begin(), bad.end(), [](const BadRange& x, const BadRange& y) { return x.offset < y.offset; });
+  if (stopped)
+    return make_error(Errc::cancelled, "wipe stopped at offset " + std::to_string(done.load()));
+  std::sort(bad.begin(), bad.end(),
+            [](const BadRange& x, const BadRange& y) { return x.offset < y.offset; });
   for (const auto& b : bad) add_bad(r.write_errors, b.offset, b.length, b.error);
   r.bytes_written = written.load();
   const bool gave_up_early = gave_up.load();
@@ -282,10 +329,13 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
   if (o.stop && o.stop->load()) return make_error(Errc::cancelled, "wipe stopped while verifying");
   if (!r.write_errors.empty()) {
     r.result = "failed";
-    r.reason = std::to_string(r.write_errors.size()) + " unwritable range(s), the first at offset " + std::to_string(r.write_errors.front().offset) +
-               ": " + r.write_errors.front().error + (gave_up_early ? " (stopped: too many bad sectors, the drive is failing)" : "");
+    r.reason = std::to_string(r.write_errors.size()) +
+               " unwritable range(s), the first at offset " +
+               std::to_string(r.write_errors.front().offset) + ": " + r.write_errors.front().error +
+               (gave_up_early ? " (stopped: too many bad sectors, the drive is failing)" : "");
   } else {
-    std::tie(r.result, r.reason) = judge_readback(r.verify, o.min_coverage, "did not read back as written");
+    std::tie(r.result, r.reason) =
+        judge_readback(r.verify, o.min_coverage, "did not read back as written");
   }
   return r;
 }
@@ -303,13 +353,15 @@ Result<CanarySet> place_canaries(BlockDevice& dev, std::uint64_t seed, unsigned 
   CanarySet c;
   c.seed = seed;
   const std::uint64_t blocks = dev.size() / c.block;
-  if (blocks == 0) return make_error(Errc::invalid_input, "the device is smaller than one canary block");
+  if (blocks == 0)
+    return make_error(Errc::invalid_input, "the device is smaller than one canary block");
   count = static_cast<unsigned>(std::min<std::uint64_t>(count, blocks));
   AlignedBuffer buf(c.block);
   for (unsigned i = 0; i < count; ++i) {
     // Spread evenly, first and last block included, each shifted by the seed inside its stride.
     const std::uint64_t stride = blocks / count;
-    const std::uint64_t b = i == count - 1 ? blocks - 1 : i * stride + (stride > 1 ? (seed >> (i % 48)) % stride : 0);
+    const std::uint64_t b =
+        i == count - 1 ? blocks - 1 : i * stride + (stride > 1 ? (seed >> (i % 48)) % stride : 0);
     const std::uint64_t off = b * c.block;
     fill_pattern(buf.first(c.block), off, true, seed);
     std::memcpy(buf.first(16).data(), kCanaryMagic, 16);
@@ -320,7 +372,8 @@ Result<CanarySet> place_canaries(BlockDevice& dev, std::uint64_t seed, unsigned 
   return c;
 }
 
-FirmwareVerifyReport verify_firmware_erase(BlockDevice& dev, const CanarySet& canaries, bool expect_uniform, const OverwriteOptions& o) {
+FirmwareVerifyReport verify_firmware_erase(BlockDevice& dev, const CanarySet& canaries,
+                                           bool expect_uniform, const OverwriteOptions& o) {
   FirmwareVerifyReport r;
   const auto t0 = std::chrono::steady_clock::now();
   AlignedBuffer buf(canaries.block);
@@ -329,7 +382,8 @@ FirmwareVerifyReport verify_firmware_erase(BlockDevice& dev, const CanarySet& ca
   for (const auto off : canaries.offsets) {
     auto rd = dev.read_at(off, buf.first(canaries.block));
     if (!rd) {
-      canary_problem = "canary at offset " + std::to_string(off) + " is unreadable: " + rd.error().message;
+      canary_problem =
+          "canary at offset " + std::to_string(off) + " is unreadable: " + rd.error().message;
     } else if (holds_canary(buf.first(canaries.block), canaries.block)) {
       ++r.canaries_surviving;
     }

@@ -19,7 +19,8 @@ using Json = nlohmann::json;
 namespace {
 
 std::string text(const Json& j, const char* k) {
-  return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+  return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>()
+                                                            : std::string();
 }
 
 std::string trim(std::string s) {
@@ -29,8 +30,12 @@ std::string trim(std::string s) {
 }
 
 Json verification_json(const VerifyReport& v) {
-  return {{"method", v.method}, {"seed", std::to_string(v.seed)}, {"samples", v.samples}, {"bytes_checked", v.bytes_checked},
-          {"coverage_permille", static_cast<std::uint64_t>(v.coverage * 1000)}, {"mismatches", v.mismatch_count},
+  return {{"method", v.method},
+          {"seed", std::to_string(v.seed)},
+          {"samples", v.samples},
+          {"bytes_checked", v.bytes_checked},
+          {"coverage_permille", static_cast<std::uint64_t>(v.coverage * 1000)},
+          {"mismatches", v.mismatch_count},
           {"read_errors", v.read_errors.size()}};
 }
 
@@ -41,17 +46,22 @@ VerifyReport not_verified() {
 }
 
 bool is_nvme_method(WipeMethod m) {
-  return m == WipeMethod::nvme_sanitize_crypto || m == WipeMethod::nvme_sanitize_block || m == WipeMethod::nvme_format_crypto ||
-         m == WipeMethod::nvme_format_user_data;
+  return m == WipeMethod::nvme_sanitize_crypto || m == WipeMethod::nvme_sanitize_block ||
+         m == WipeMethod::nvme_format_crypto || m == WipeMethod::nvme_format_user_data;
 }
 
 bool is_ata_sanitize(WipeMethod m) {
-  return m == WipeMethod::ata_sanitize_crypto || m == WipeMethod::ata_sanitize_block || m == WipeMethod::ata_sanitize_overwrite;
+  return m == WipeMethod::ata_sanitize_crypto || m == WipeMethod::ata_sanitize_block ||
+         m == WipeMethod::ata_sanitize_overwrite;
 }
 
-bool is_mmc_method(WipeMethod m) { return m == WipeMethod::emmc_sanitize || m == WipeMethod::emmc_secure_erase; }
+bool is_mmc_method(WipeMethod m) {
+  return m == WipeMethod::emmc_sanitize || m == WipeMethod::emmc_secure_erase;
+}
 
-bool is_ata_security(WipeMethod m) { return m == WipeMethod::ata_security_erase || m == WipeMethod::ata_security_erase_enhanced; }
+bool is_ata_security(WipeMethod m) {
+  return m == WipeMethod::ata_security_erase || m == WipeMethod::ata_security_erase_enhanced;
+}
 
 std::string hidden_area_default(const std::string& transport) {
   if (transport == "virtual") return "not applicable (simulated disk)";
@@ -68,9 +78,11 @@ std::optional<std::string> hidden_sectors_missed(const HiddenArea& h, WipeMethod
   const bool hpa = is_ata_sanitize(m) || is_ata_security(m);
   const bool dco = is_ata_sanitize(m);
   std::string missed;
-  if (h.hpa_hidden() > 0 && !hpa) missed = std::to_string(h.hpa_hidden()) + " sectors behind a Host Protected Area";
+  if (h.hpa_hidden() > 0 && !hpa)
+    missed = std::to_string(h.hpa_hidden()) + " sectors behind a Host Protected Area";
   if (h.dco_hidden() > 0 && !dco) {
-    missed += (missed.empty() ? "" : " and ") + std::to_string(h.dco_hidden()) + " sectors behind a Device Configuration Overlay";
+    missed += (missed.empty() ? "" : " and ") + std::to_string(h.dco_hidden()) +
+              " sectors behind a Device Configuration Overlay";
   }
   if (missed.empty()) return std::nullopt;
   return missed;
@@ -88,13 +100,14 @@ std::string temporary_password() {
 Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
   const std::string name = req.device.filename().string();
   const std::string started = now_rfc3339();
-  Json drive = {{"name", req.device.string()},
-                {"model", text(req.inventory_disk, "model")},
-                {"serial", text(req.inventory_disk, "serial")},
-                {"size_bytes", 0},
-                {"media", req.inventory_disk.value("rotational", Json(false)) == Json(true) ? "hdd" : "ssd"},
-                {"transport", req.simulate ? "virtual" : text(req.inventory_disk, "transport")},
-                {"simulated", req.simulate}};
+  Json drive = {
+      {"name", req.device.string()},
+      {"model", text(req.inventory_disk, "model")},
+      {"serial", text(req.inventory_disk, "serial")},
+      {"size_bytes", 0},
+      {"media", req.inventory_disk.value("rotational", Json(false)) == Json(true) ? "hdd" : "ssd"},
+      {"transport", req.simulate ? "virtual" : text(req.inventory_disk, "transport")},
+      {"simulated", req.simulate}};
   Json ev = {{"drive", drive},
              {"method", "none"},
              {"nist_level", "Clear"},
@@ -121,11 +134,11 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
   // ---- which drive is this, and may we touch it?
   const bool nvme = !req.simulate && name.rfind("nvme", 0) == 0;
   DriveFacts facts;
-  facts.transport = req.simulate                                          ? "virtual"
-                    : nvme                                                ? "nvme"
-                    : text(req.inventory_disk, "transport") == "USB"      ? "usb"
-                    : name.rfind("mmcblk", 0) == 0                        ? "mmc"
-                                                                          : "sata";
+  facts.transport = req.simulate                                     ? "virtual"
+                    : nvme                                           ? "nvme"
+                    : text(req.inventory_disk, "transport") == "USB" ? "usb"
+                    : name.rfind("mmcblk", 0) == 0                   ? "mmc"
+                                                                     : "sata";
   facts.rotational = ev["drive"]["media"] == "hdd";
   ev["hpa_dco"] = hidden_area_default(facts.transport);
   std::unique_ptr<NvmeAdmin> admin;
@@ -142,12 +155,14 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
   auto open_for_commands = [&](int flags, const char* kind) -> std::string {
     admin_fd = ::open(req.device.c_str(), flags | O_CLOEXEC);
     if (admin_fd >= 0) return "";
-    return "cannot open " + req.device.string() + " for " + kind + ": " + errno_error(errno, "open").message;
+    return "cannot open " + req.device.string() + " for " + kind + ": " +
+           errno_error(errno, "open").message;
   };
   std::uint32_t nsid = 0;
   std::optional<sanitize::NvmeNamespace> ns;
   if (nvme) {
-    if (auto why = open_for_commands(O_RDONLY, "NVMe admin commands"); !why.empty()) return refuse(why);
+    if (auto why = open_for_commands(O_RDONLY, "NVMe admin commands"); !why.empty())
+      return refuse(why);
     admin = deps.nvme_admin ? deps.nvme_admin(admin_fd, name) : linux_nvme_admin(admin_fd, name);
     auto c = nvme_identify_controller(*admin);
     if (!c) return refuse("NVMe Identify Controller failed: " + c.error().message);
@@ -171,7 +186,8 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
       // A SCSI/SAS disk or a controller that does not translate ATA: only the overwrite is left,
       // and the serial is the one the system reported.
       ev["attempts"].push_back({{"method", "ata-identify"}, {"error", id.error().message}});
-      ev["hpa_dco"] = "not checked (ATA commands do not reach this drive: " + id.error().message + ")";
+      ev["hpa_dco"] =
+          "not checked (ATA commands do not reach this drive: " + id.error().message + ")";
       facts.transport = "scsi";
       ata.reset();
     } else {
@@ -191,9 +207,11 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     }
   }
   std::unique_ptr<MmcCommands> mmc;
-  if (facts.transport == "mmc" && deps.system != nullptr && deps.system->line("sys/block/" + name + "/device/type") != "MMC") {
+  if (facts.transport == "mmc" && deps.system != nullptr &&
+      deps.system->line("sys/block/" + name + "/device/type") != "MMC") {
     // An SD card in the laptop's reader: CMD8 means something else to it. Overwrite only.
-    ev["attempts"].push_back({{"method", "emmc-ext-csd"}, {"error", "not an eMMC device (sysfs device/type is not MMC)"}});
+    ev["attempts"].push_back({{"method", "emmc-ext-csd"},
+                              {"error", "not an eMMC device (sysfs device/type is not MMC)"}});
   } else if (facts.transport == "mmc") {
     if (auto why = open_for_commands(O_RDWR, "eMMC commands"); !why.empty()) return refuse(why);
     mmc = deps.mmc ? deps.mmc(admin_fd, name) : linux_mmc_commands(admin_fd, name);
@@ -201,7 +219,8 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     auto r = mmc->read_ext_csd(ext);
     auto e = r ? sanitize::parse_mmc_ext_csd(ext) : std::nullopt;
     if (!e) {
-      ev["attempts"].push_back({{"method", "emmc-ext-csd"}, {"error", r ? "EXT_CSD is malformed" : r.error().message}});
+      ev["attempts"].push_back(
+          {{"method", "emmc-ext-csd"}, {"error", r ? "EXT_CSD is malformed" : r.error().message}});
       mmc.reset();
     } else {
       facts.mmc = *e;
@@ -213,7 +232,8 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     const std::string have = trim(ev["drive"]["serial"].get<std::string>());
     if (req.expected_serial.empty()) return refuse("the server's job names no serial for " + name);
     if (have.empty() || have != trim(req.expected_serial)) {
-      return refuse(name + " has serial \"" + have + "\", the server's job names \"" + req.expected_serial + "\"");
+      return refuse(name + " has serial \"" + have + "\", the server's job names \"" +
+                    req.expected_serial + "\"");
     }
   }
   if (deps.system != nullptr) {
@@ -233,8 +253,8 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
   o.stop = req.stop;
   o.progress = req.progress;
   std::string password_left;  // a temporary ATA password the drive still holds: never "passed"
-  auto finish = [&](const PlannedMethod& m, const std::string& pattern, const VerifyReport& v, const std::string& result,
-                    const std::string& reason) {
+  auto finish = [&](const PlannedMethod& m, const std::string& pattern, const VerifyReport& v,
+                    const std::string& result, const std::string& reason) {
     ev["method"] = std::string(to_string(m.method));
     ev["nist_level"] = std::string(to_string(m.level));
     ev["why"] = m.why;
@@ -247,19 +267,22 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
       ev["hidden_area"]["included"] = !missed;
       if (missed && result == "passed") {
         ev["result"] = "failed";
-        ev["reason"] = "the drive is flagged: " + *missed + " were not reached by " + std::string(to_string(m.method)) +
+        ev["reason"] = "the drive is flagged: " + *missed + " were not reached by " +
+                       std::string(to_string(m.method)) +
                        "; remove the hidden area (hdparm -N / --dco-restore) and wipe again";
       }
     }
     if (!password_left.empty()) {
       ev["result"] = "failed";
       ev["reason"] = "the temporary ATA security password \"" + password_left +
-                     "\" is still set (the drive will lock at its next power-on): remove it with hdparm --user-master u --security-disable " +
+                     "\" is still set (the drive will lock at its next power-on): remove it with "
+                     "hdparm --user-master u --security-disable " +
                      password_left;
     }
     ev["finished_at"] = now_rfc3339();
     if (deps.exec != nullptr && !req.simulate) {
-      if (auto s = deps.exec->run({"smartctl", "-j", "-a", req.device.string()}, 120)) ev["smart_after"] = parse_smartctl(s->out, s->exit_code);
+      if (auto s = deps.exec->run({"smartctl", "-j", "-a", req.device.string()}, 120))
+        ev["smart_after"] = parse_smartctl(s->out, s->exit_code);
     }
     return ev;
   };
@@ -283,13 +306,16 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     if (deps.exec == nullptr) return "frozen, and this agent cannot suspend the laptop";
     if (req.progress) req.progress("unfreezing the drive (suspend/resume)", 0, 1);
     auto r = deps.exec->run({"rtcwake", "-m", "mem", "-s", "5"}, 120);
-    ev["unfreeze"] = {{"command", "rtcwake -m mem -s 5"}, {"exit_code", r ? Json(r->exit_code) : Json()}};
-    if (!r || r->exit_code != 0) return "frozen; the suspend/resume cycle failed: " + (r ? r->err : r.error().message);
+    ev["unfreeze"] = {{"command", "rtcwake -m mem -s 5"},
+                      {"exit_code", r ? Json(r->exit_code) : Json()}};
+    if (!r || r->exit_code != 0)
+      return "frozen; the suspend/resume cycle failed: " + (r ? r->err : r.error().message);
     auto id = ata_identify_device(*ata);
     if (!id) return "IDENTIFY after resume failed: " + id.error().message;
     facts.ata = *id;
     ev["unfreeze"]["security_frozen_after"] = id->security_frozen;
-    if (id->security_frozen) return "still frozen after a suspend/resume cycle (the firmware froze it again)";
+    if (id->security_frozen)
+      return "still frozen after a suspend/resume cycle (the firmware froze it again)";
     return "";
   };
   auto sanitize_frozen = [&]() {
@@ -316,14 +342,17 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
       ev["write_errors"] = r->write_errors.size();
       ev["write_seconds"] = r->write_seconds;
       ev["verify_seconds"] = r->verify_seconds;
-      ev["write_mb_per_s"] = r->write_seconds > 0 ? static_cast<double>(r->bytes_written) / r->write_seconds / 1e6 : 0;
+      ev["write_mb_per_s"] =
+          r->write_seconds > 0 ? static_cast<double>(r->bytes_written) / r->write_seconds / 1e6 : 0;
       ev["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       return finish(m, r->pattern, r->verify, r->result, r->reason);
     }
     const std::string method_name(to_string(m.method));
     const bool ata_method = is_ata_sanitize(m.method) || is_ata_security(m.method);
-    if ((ata_method && !ata) || (is_nvme_method(m.method) && !admin) || (is_mmc_method(m.method) && !mmc)) {
-      ev["attempts"].push_back({{"method", method_name}, {"error", "the drive's commands are not reachable"}});
+    if ((ata_method && !ata) || (is_nvme_method(m.method) && !admin) ||
+        (is_mmc_method(m.method) && !mmc)) {
+      ev["attempts"].push_back(
+          {{"method", method_name}, {"error", "the drive's commands are not reachable"}});
       continue;
     }
     if (is_ata_security(m.method) && facts.ata->security_frozen) {
@@ -334,15 +363,17 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
     }
     touched = true;
     auto canaries = place_canaries(**dev, o.seed ^ 0x5eedc0de);
-    if (!canaries) return fail("writing the verification canaries failed: " + canaries.error().message);
+    if (!canaries)
+      return fail("writing the verification canaries failed: " + canaries.error().message);
     const auto t0 = std::chrono::steady_clock::now();
     Result<void> done{};
     bool uniform = true;
     switch (m.method) {
       case WipeMethod::nvme_sanitize_crypto:
       case WipeMethod::nvme_sanitize_block: {
-        const auto action = m.method == WipeMethod::nvme_sanitize_crypto ? sanitize::NvmeSanitizeAction::crypto_erase
-                                                                         : sanitize::NvmeSanitizeAction::block_erase;
+        const auto action = m.method == WipeMethod::nvme_sanitize_crypto
+                                ? sanitize::NvmeSanitizeAction::crypto_erase
+                                : sanitize::NvmeSanitizeAction::block_erase;
         uniform = m.method == WipeMethod::nvme_sanitize_block;
         auto s = nvme_sanitize(*admin, action, std::chrono::hours(4), sanitize_progress, pause);
         if (!s) done = s.error();
@@ -352,15 +383,18 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
       case WipeMethod::nvme_format_user_data:
         uniform = m.method == WipeMethod::nvme_format_user_data;
         if (req.progress) req.progress("formatting (firmware erase)", 0, 1);
-        done = nvme_format(*admin, facts.nvme->format_all_namespaces ? 0xffffffffu : nsid, *ns,
-                           m.method == WipeMethod::nvme_format_crypto ? 2 : 1, std::chrono::hours(2));
+        done =
+            nvme_format(*admin, facts.nvme->format_all_namespaces ? 0xffffffffu : nsid, *ns,
+                        m.method == WipeMethod::nvme_format_crypto ? 2 : 1, std::chrono::hours(2));
         break;
       case WipeMethod::ata_sanitize_crypto:
       case WipeMethod::ata_sanitize_block:
       case WipeMethod::ata_sanitize_overwrite: {
-        const auto start = m.method == WipeMethod::ata_sanitize_crypto  ? sanitize::ata_sanitize_crypto_scramble()
-                           : m.method == WipeMethod::ata_sanitize_block ? sanitize::ata_sanitize_block_erase()
-                                                                        : sanitize::ata_sanitize_overwrite(0, 1, false);
+        const auto start = m.method == WipeMethod::ata_sanitize_crypto
+                               ? sanitize::ata_sanitize_crypto_scramble()
+                           : m.method == WipeMethod::ata_sanitize_block
+                               ? sanitize::ata_sanitize_block_erase()
+                               : sanitize::ata_sanitize_overwrite(0, 1, false);
         uniform = m.method != WipeMethod::ata_sanitize_crypto;
         done = ata_sanitize(*ata, start, std::chrono::hours(24), sanitize_progress, pause);
         if (!done && sanitize_frozen()) {
@@ -378,7 +412,8 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
         const bool enhanced = m.method == WipeMethod::ata_security_erase_enhanced;
         // A normal erase writes zeros; an enhanced one a vendor pattern (often a new key).
         uniform = !enhanced;
-        const unsigned reported = enhanced ? facts.ata->enhanced_erase_minutes : facts.ata->erase_minutes;
+        const unsigned reported =
+            enhanced ? facts.ata->enhanced_erase_minutes : facts.ata->erase_minutes;
         const auto timeout = std::chrono::minutes(reported > 0 ? 2 * reported + 30 : 12 * 60);
         if (req.progress) req.progress("security erase (firmware)", 0, 1);
         const std::string password = temporary_password();
@@ -397,22 +432,30 @@ Json wipe_drive(const DriveWipeRequest& req, const DriveWipeDeps& deps) {
         if (req.progress) req.progress("secure erase (eMMC firmware)", 0, 1);
         done = mmc->secure_discard((*dev)->size());
         break;
-      default: break;
+      default:
+        break;
     }
     if (!done) {
       ev["attempts"].push_back({{"method", method_name}, {"error", done.error().message}});
       continue;  // canaries are still there: the next method erases them too
     }
-    const double erase_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double erase_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto v = verify_firmware_erase(**dev, *canaries, uniform, o);
     ev["erase_seconds"] = erase_seconds;
     ev["verify_seconds"] = v.seconds;
-    ev["canaries"] = {{"placed", v.canaries}, {"surviving", v.canaries_surviving}, {"seed", std::to_string(canaries->seed)}};
+    ev["canaries"] = {{"placed", v.canaries},
+                      {"surviving", v.canaries_surviving},
+                      {"seed", std::to_string(canaries->seed)}};
     ev["attempts"].push_back({{"method", method_name}, {"result", v.result}});
-    return finish(m, uniform ? "firmware (reads as a uniform pattern)" : "firmware (old data unreadable: new key or vendor pattern)", v.verify, v.result, v.reason);
+    return finish(m,
+                  uniform ? "firmware (reads as a uniform pattern)"
+                          : "firmware (old data unreadable: new key or vendor pattern)",
+                  v.verify, v.result, v.reason);
   }
   std::string why = "no wipe method could be carried out on " + name;
-  if (!password_left.empty()) why += "; the temporary ATA password \"" + password_left + "\" is still set";
+  if (!password_left.empty())
+    why += "; the temporary ATA password \"" + password_left + "\" is still set";
   return fail(why);
 }
 

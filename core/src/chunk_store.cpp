@@ -27,7 +27,9 @@ Result<ChunkStore> ChunkStore::open(fs::path dir, fs::path tmp_dir) {
   std::error_code ec;
   for (unsigned i = 0; i < 256; ++i) {
     fs::create_directories(dir / prefix_name(i), ec);
-    if (ec) return make_error(Errc::io, "create " + (dir / prefix_name(i)).string() + ": " + ec.message());
+    if (ec)
+      return make_error(Errc::io,
+                        "create " + (dir / prefix_name(i)).string() + ": " + ec.message());
   }
   fs::create_directories(tmp_dir, ec);
   if (ec) return make_error(Errc::io, "create " + tmp_dir.string() + ": " + ec.message());
@@ -95,7 +97,8 @@ Result<void> ChunkStore::read(const Digest& d, std::vector<std::byte>& out,
   if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat " + p.string());
   if (static_cast<std::uint64_t>(st.st_size) > max_size) {
     return make_error(Errc::corrupt, "chunk " + digest_hex(d) + " file is " +
-                                         std::to_string(st.st_size) + " bytes, more than a chunk can be");
+                                         std::to_string(st.st_size) +
+                                         " bytes, more than a chunk can be");
   }
   out.resize(static_cast<std::size_t>(st.st_size));
   return pread_exact(fd->get(), out, 0, p.string());
@@ -103,7 +106,8 @@ Result<void> ChunkStore::read(const Digest& d, std::vector<std::byte>& out,
 
 Result<void> ChunkStore::remove(const Digest& d) {
   const auto p = path_for(d);
-  if (::unlink(p.c_str()) != 0 && errno != ENOENT) return errno_error(errno, "remove " + p.string());
+  if (::unlink(p.c_str()) != 0 && errno != ENOENT)
+    return errno_error(errno, "remove " + p.string());
   return {};
 }
 

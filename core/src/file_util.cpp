@@ -27,12 +27,12 @@ Result<void> pread_exact(int fd, std::span<std::byte> buf, std::uint64_t offset,
                          std::string_view what) {
   std::size_t done = 0;
   while (done < buf.size()) {
-    ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done,
-                        static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error(errno, std::string(what) + ": read at offset " +
-                                    std::to_string(offset + done));
+      return errno_error(errno,
+                         std::string(what) + ": read at offset " + std::to_string(offset + done));
     }
     if (n == 0) {
       return make_error(Errc::io, std::string(what) + ": unexpected end of file at offset " +
@@ -47,12 +47,12 @@ Result<void> pwrite_all(int fd, std::span<const std::byte> buf, std::uint64_t of
                         std::string_view what) {
   std::size_t done = 0;
   while (done < buf.size()) {
-    ssize_t n = ::pwrite(fd, buf.data() + done, buf.size() - done,
-                         static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pwrite(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error(errno, std::string(what) + ": write at offset " +
-                                    std::to_string(offset + done));
+      return errno_error(errno,
+                         std::string(what) + ": write at offset " + std::to_string(offset + done));
     }
     done += static_cast<std::size_t>(n);
   }
@@ -77,7 +77,8 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
   if (!fd) return fd.error();
   struct stat st {};
   if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat " + path.string());
-  if (!S_ISREG(st.st_mode)) return make_error(Errc::invalid_input, path.string() + " is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    return make_error(Errc::invalid_input, path.string() + " is not a regular file");
   if (static_cast<std::uint64_t>(st.st_size) > max_size) {
     return make_error(Errc::invalid_input, path.string() + " is too large (" +
                                                std::to_string(st.st_size) + " bytes, limit " +

@@ -5,9 +5,9 @@
 #include <cerrno>
 #include <map>
 
-#include "revive/parallel.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
+#include "revive/parallel.hpp"
 #include "revive/zstd_codec.hpp"
 
 namespace revive {
@@ -47,7 +47,8 @@ Result<void> write_skipping_zeros(int fd, std::span<const std::byte> data, std::
       run_start = pos;
       in_run = true;
     } else if (zero && in_run) {
-      REVIVE_TRY(pwrite_all(fd, data.subspan(run_start, pos - run_start), offset + run_start, what));
+      REVIVE_TRY(
+          pwrite_all(fd, data.subspan(run_start, pos - run_start), offset + run_start, what));
       in_run = false;
     }
   }
@@ -70,10 +71,13 @@ Result<ExportReport> export_raw_image(const ImageStore& store, const std::string
   const auto st = fs::symlink_status(out, ec);
   if (fs::exists(st)) {
     if (!fs::is_regular_file(st)) {
-      return make_error(Errc::invalid_input, out.string() + " exists and is not a regular file; refusing to export onto it");
+      return make_error(
+          Errc::invalid_input,
+          out.string() + " exists and is not a regular file; refusing to export onto it");
     }
     if (!opts.overwrite) {
-      return make_error(Errc::already_exists, out.string() + " already exists (use --force to overwrite it)");
+      return make_error(Errc::already_exists,
+                        out.string() + " already exists (use --force to overwrite it)");
     }
   }
   const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
@@ -123,7 +127,8 @@ Result<ExportReport> export_raw_image(const ImageStore& store, const std::string
     }
   };
   detail::ProgressThrottle progress(opts.progress);
-  detail::run_threads(worker_count(opts.threads), worker, [&] { progress.maybe(done.load(), total); });
+  detail::run_threads(worker_count(opts.threads), worker,
+                      [&] { progress.maybe(done.load(), total); });
   if (auto e = first_error.take()) {
     return e->with_context("export of " + name + " failed; nothing was written to " + out.string());
   }
@@ -174,7 +179,8 @@ Result<VerifyReport> verify_image(const ImageStore& store, const std::string& na
       auto r = load_chunk(store.chunks(), m, e, zd, frame, {buf.data(), e.length});
       if (!r) {
         std::lock_guard l(mu);
-        report.bad_chunks.push_back(ChunkProblem{todo[k], e.offset, *e.sha256, r.error().code, r.error().message});
+        report.bad_chunks.push_back(
+            ChunkProblem{todo[k], e.offset, *e.sha256, r.error().code, r.error().message});
       }
       done += e.length;
     }
@@ -182,7 +188,8 @@ Result<VerifyReport> verify_image(const ImageStore& store, const std::string& na
   std::uint64_t total = 0;
   for (std::size_t i : todo) total += m.extents[i].length;
   detail::ProgressThrottle progress(opts.progress);
-  detail::run_threads(worker_count(opts.threads), worker, [&] { progress.maybe(done.load(), total); });
+  detail::run_threads(worker_count(opts.threads), worker,
+                      [&] { progress.maybe(done.load(), total); });
   progress.final(total, total);
   std::sort(report.bad_chunks.begin(), report.bad_chunks.end(),
             [](const ChunkProblem& a, const ChunkProblem& b) { return a.offset < b.offset; });
@@ -221,7 +228,8 @@ Result<StoreCheckReport> check_store_chunks(const ImageStore& store, unsigned th
     }
   };
   detail::ProgressThrottle progress(progress_fn);
-  detail::run_threads(worker_count(threads), worker, [&] { progress.maybe(next.load(), all.size()); });
+  detail::run_threads(worker_count(threads), worker,
+                      [&] { progress.maybe(next.load(), all.size()); });
   progress.final(all.size(), all.size());
   std::sort(report.bad.begin(), report.bad.end());
   report.chunk_files = all.size();

@@ -8,10 +8,10 @@
 #include <ctime>
 #include <memory>
 
-#include "revive/parallel.hpp"
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
+#include "revive/parallel.hpp"
 #include "revive/zstd_codec.hpp"
 
 namespace revive {
@@ -29,21 +29,30 @@ std::optional<std::string> detect_non_raw_format(std::span<const std::byte> head
     return head.size() >= off + magic.size() &&
            std::memcmp(head.data() + off, magic.data(), magic.size()) == 0;
   };
-  if (starts(0, "QFI\xfb")) return "a qcow2 image: convert it first with `qemu-img convert -O raw IN OUT`";
+  if (starts(0, "QFI\xfb"))
+    return "a qcow2 image: convert it first with `qemu-img convert -O raw IN OUT`";
   if (starts(0, "KDMV") || starts(0, "# Disk DescriptorFile")) {
     return "a VMware VMDK image: convert it first with `qemu-img convert -O raw IN OUT`";
   }
-  if (starts(0, "vhdxfile")) return "a Hyper-V VHDX image: convert it first with `qemu-img convert -O raw IN OUT`";
-  if (starts(0, "conectix")) return "a dynamic VHD image: convert it first with `qemu-img convert -O raw IN OUT`";
-  if (starts(0x40, "\x7f\x10\xda\xbe")) return "a VirtualBox VDI image: convert it first with `qemu-img convert -O raw IN OUT`";
+  if (starts(0, "vhdxfile"))
+    return "a Hyper-V VHDX image: convert it first with `qemu-img convert -O raw IN OUT`";
+  if (starts(0, "conectix"))
+    return "a dynamic VHD image: convert it first with `qemu-img convert -O raw IN OUT`";
+  if (starts(0x40, "\x7f\x10\xda\xbe"))
+    return "a VirtualBox VDI image: convert it first with `qemu-img convert -O raw IN OUT`";
   if (starts(0, "\x1f\x8b")) return "a gzip-compressed file: decompress it first";
-  if (starts(0, "\xfd" "7zXZ")) return "an xz-compressed file: decompress it first";
+  if (starts(0,
+             "\xfd"
+             "7zXZ"))
+    return "an xz-compressed file: decompress it first";
   if (starts(0, "\x28\xb5\x2f\xfd")) return "a zstd-compressed file: decompress it first";
   if (starts(0, "BZh")) return "a bzip2-compressed file: decompress it first";
   if (starts(0, "PK\x03\x04")) return "a zip archive, not a disk image";
   if (starts(0, "7z\xbc\xaf\x27\x1c")) return "a 7-zip archive, not a disk image";
-  if (starts(257, "ustar")) return "a tar archive, not a disk image (rootfs archives are built into images by a recipe)";
-  if (starts(0, "partclone-image")) return "a partclone image (import of partclone images is not supported yet)";
+  if (starts(257, "ustar"))
+    return "a tar archive, not a disk image (rootfs archives are built into images by a recipe)";
+  if (starts(0, "partclone-image"))
+    return "a partclone image (import of partclone images is not supported yet)";
   return std::nullopt;
 }
 
@@ -79,9 +88,11 @@ Result<Source> open_source(const fs::path& path) {
   } else if (S_ISDIR(st.st_mode)) {
     return make_error(Errc::invalid_input, path.string() + " is a directory, not a disk image");
   } else {
-    return make_error(Errc::invalid_input, path.string() + " is not a regular file or a block device");
+    return make_error(Errc::invalid_input,
+                      path.string() + " is not a regular file or a block device");
   }
-  if (s.size == 0) return make_error(Errc::invalid_input, path.string() + " is empty: not a disk image");
+  if (s.size == 0)
+    return make_error(Errc::invalid_input, path.string() + " is empty: not a disk image");
   s.fd = std::move(*fd);
   ::posix_fadvise(s.fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   return s;
@@ -109,7 +120,8 @@ Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
   std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1u << 20)));
   REVIVE_TRY(pread_exact(src->fd.get(), head, 0, source.string()));
   if (auto what = detect_non_raw_format(head)) {
-    return make_error(Errc::invalid_input, source.string() + " is not a raw disk image: it is " + *what);
+    return make_error(Errc::invalid_input,
+                      source.string() + " is not a raw disk image: it is " + *what);
   }
 
   auto lock = store.lock_shared();
@@ -161,7 +173,8 @@ Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
         continue;
       }
       const std::span<std::byte> data(buf.get(), len);
-      if (auto r = pread_exact(fd, data, off, source.string()); !r) return first_error.set(r.error());
+      if (auto r = pread_exact(fd, data, off, source.string()); !r)
+        return first_error.set(r.error());
       bytes_read += len;
       if (detail::all_zero(data)) {
         slot.kind = Slot::hole;

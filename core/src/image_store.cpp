@@ -36,16 +36,18 @@ Result<std::unique_ptr<ImageStore>> ImageStore::open(const fs::path& root, bool 
   const fs::path marker = root / "revive-store";
   if (!fs::exists(marker, ec)) {
     if (!create) {
-      return make_error(Errc::not_found, "no Revive image store at " + root.string() +
-                                             " (it is created by the first `revivectl image import`)");
+      return make_error(Errc::not_found,
+                        "no Revive image store at " + root.string() +
+                            " (it is created by the first `revivectl image import`)");
     }
     if (fs::exists(root, ec) && !fs::is_directory(root, ec)) {
       return make_error(Errc::invalid_input, root.string() + " exists and is not a directory");
     }
     if (fs::exists(root, ec) && !fs::is_empty(root, ec)) {
-      return make_error(Errc::invalid_input, root.string() +
-                                                 " is a non-empty directory that is not a Revive store; "
-                                                 "refusing to write into it");
+      return make_error(Errc::invalid_input,
+                        root.string() +
+                            " is a non-empty directory that is not a Revive store; "
+                            "refusing to write into it");
     }
     fs::create_directories(root / "images", ec);
     if (ec) return make_error(Errc::io, "create store " + root.string() + ": " + ec.message());
@@ -56,7 +58,8 @@ Result<std::unique_ptr<ImageStore>> ImageStore::open(const fs::path& root, bool 
     auto text = read_small_file(marker, 1024);
     if (!text) return text.error();
     if (*text != kMarker) {
-      return make_error(Errc::unsupported, root.string() + " is a Revive store of another layout version (" +
+      return make_error(Errc::unsupported, root.string() +
+                                               " is a Revive store of another layout version (" +
                                                text->substr(0, text->find('\n')) + ")");
     }
   }
@@ -125,8 +128,9 @@ Result<void> ImageStore::publish(const Manifest& m, bool replace) {
   ::unlink(tmp.c_str());
   if (rc != 0) {
     if (err == EEXIST) {
-      return make_error(Errc::already_exists, "an image named \"" + m.name +
-                                                  "\" already exists (use --replace to replace it)");
+      return make_error(
+          Errc::already_exists,
+          "an image named \"" + m.name + "\" already exists (use --replace to replace it)");
     }
     return errno_error(err, "publish " + target.string());
   }
@@ -137,7 +141,8 @@ Result<void> ImageStore::remove(const std::string& name) {
   REVIVE_TRY(validate_image_name(name));
   const fs::path p = manifest_path(name);
   if (::unlink(p.c_str()) != 0) {
-    if (errno == ENOENT) return make_error(Errc::not_found, "no image named \"" + name + "\" in " + root_.string());
+    if (errno == ENOENT)
+      return make_error(Errc::not_found, "no image named \"" + name + "\" in " + root_.string());
     return errno_error(errno, "remove " + p.string());
   }
   return fsync_dir(p.parent_path());
@@ -148,7 +153,8 @@ Result<StoreLock> ImageStore::lock(int op, bool wait) const {
   if (!fd) return fd.error();
   while (::flock(fd->get(), op | (wait ? 0 : LOCK_NB)) != 0) {
     if (errno == EINTR) continue;
-    if (errno == EWOULDBLOCK) return make_error(Errc::busy, "the store " + root_.string() + " is in use");
+    if (errno == EWOULDBLOCK)
+      return make_error(Errc::busy, "the store " + root_.string() + " is in use");
     return errno_error(errno, "lock " + (root_ / "lock").string());
   }
   return StoreLock(fd->release());

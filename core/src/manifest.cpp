@@ -117,15 +117,19 @@ PartitionTable partitions_from_json(const json& j, Reader& r) {
 }
 
 Result<void> validate_layout(const Manifest& m) {
-  auto bad = [](std::string msg) -> Result<void> { return make_error(Errc::corrupt, "manifest: " + msg); };
+  auto bad = [](std::string msg) -> Result<void> {
+    return make_error(Errc::corrupt, "manifest: " + msg);
+  };
   if (m.format_version != kManifestFormatVersion) {
-    return make_error(Errc::unsupported, "manifest format version " + std::to_string(m.format_version) +
+    return make_error(Errc::unsupported, "manifest format version " +
+                                             std::to_string(m.format_version) +
                                              " is not supported (this build reads version " +
                                              std::to_string(kManifestFormatVersion) + ")");
   }
   if (m.chunk_size < kMinChunkSize || m.chunk_size > kMaxChunkSize ||
       (m.chunk_size & (m.chunk_size - 1)) != 0) {
-    return bad("chunk_size " + std::to_string(m.chunk_size) + " is not a power of two in [64 KiB, 64 MiB]");
+    return bad("chunk_size " + std::to_string(m.chunk_size) +
+               " is not a power of two in [64 KiB, 64 MiB]");
   }
   if (m.logical_size == 0 || m.logical_size > kMaxLogicalSize) {
     return bad("logical_size " + std::to_string(m.logical_size) + " is out of range");
@@ -138,12 +142,16 @@ Result<void> validate_layout(const Manifest& m) {
   for (std::size_t i = 0; i < m.extents.size(); ++i) {
     const Extent& e = m.extents[i];
     const std::string where = "extent " + std::to_string(i);
-    if (e.offset != pos) return bad(where + " starts at " + std::to_string(e.offset) + ", expected " + std::to_string(pos));
-    if (e.length == 0 || e.length > m.logical_size - pos) return bad(where + " has an invalid length");
+    if (e.offset != pos)
+      return bad(where + " starts at " + std::to_string(e.offset) + ", expected " +
+                 std::to_string(pos));
+    if (e.length == 0 || e.length > m.logical_size - pos)
+      return bad(where + " has an invalid length");
     if (e.offset % m.chunk_size != 0) return bad(where + " is not chunk-aligned");
     const bool ends_image = e.offset + e.length == m.logical_size;
     if (e.is_hole()) {
-      if (e.length % m.chunk_size != 0 && !ends_image) return bad(where + ": hole is not whole chunks");
+      if (e.length % m.chunk_size != 0 && !ends_image)
+        return bad(where + ": hole is not whole chunks");
       if (e.stored_size != 0) return bad(where + ": hole with stored bytes");
     } else {
       if (e.length != std::min(m.chunk_size, m.logical_size - e.offset)) {
@@ -154,7 +162,9 @@ Result<void> validate_layout(const Manifest& m) {
     }
     pos += e.length;
   }
-  if (pos != m.logical_size) return bad("extents cover " + std::to_string(pos) + " of " + std::to_string(m.logical_size) + " bytes");
+  if (pos != m.logical_size)
+    return bad("extents cover " + std::to_string(pos) + " of " + std::to_string(m.logical_size) +
+               " bytes");
   if (data != m.data_bytes) return bad("data_bytes does not match the extents");
   if (stored != m.stored_bytes) return bad("stored_bytes does not match the extents");
   return {};
@@ -163,8 +173,8 @@ Result<void> validate_layout(const Manifest& m) {
 }  // namespace
 
 std::size_t Manifest::data_chunk_count() const {
-  return static_cast<std::size_t>(std::count_if(extents.begin(), extents.end(),
-                                                [](const Extent& e) { return !e.is_hole(); }));
+  return static_cast<std::size_t>(
+      std::count_if(extents.begin(), extents.end(), [](const Extent& e) { return !e.is_hole(); }));
 }
 
 std::vector<std::size_t> Manifest::data_extents() const {
@@ -207,13 +217,15 @@ std::string canonical_json(const Manifest& m) {
 }
 
 Result<Manifest> manifest_from_json(std::string_view text) {
-  if (text.size() > kMaxManifestBytes) return make_error(Errc::invalid_input, "manifest is too large");
+  if (text.size() > kMaxManifestBytes)
+    return make_error(Errc::invalid_input, "manifest is too large");
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return make_error(Errc::corrupt, "manifest is not valid JSON");
   return [&]() -> Result<Manifest> {
     Reader r;
     Manifest m;
-    m.format_version = static_cast<int>(std::min<std::uint64_t>(r.u64(j, "format_version"), 1u << 30));
+    m.format_version =
+        static_cast<int>(std::min<std::uint64_t>(r.u64(j, "format_version"), 1u << 30));
     m.image_id = r.str(j, "image_id", 64);
     m.name = r.str(j, "name", 128);
     m.source = r.str(j, "source");
@@ -223,7 +235,8 @@ Result<Manifest> manifest_from_json(std::string_view text) {
     m.data_bytes = r.u64(j, "data_bytes");
     m.stored_bytes = r.u64(j, "stored_bytes");
     m.created_at = r.str(j, "created_at", 64);
-    if (r.error.empty() && (r.str(j, "compression", 16) != "zstd" || r.str(j, "hash", 16) != "sha256")) {
+    if (r.error.empty() &&
+        (r.str(j, "compression", 16) != "zstd" || r.str(j, "hash", 16) != "sha256")) {
       if (r.error.empty()) r.error = "unsupported compression or hash (need zstd and sha256)";
     }
     if (const json* pt = r.field(j, "partition_table")) m.partitions = partitions_from_json(*pt, r);
@@ -250,7 +263,8 @@ Result<Manifest> manifest_from_json(std::string_view text) {
         x.stored_size = r.u64(e, "stored");
       }
       if (!r.error.empty()) {
-        return make_error(Errc::corrupt, "manifest: extent " + std::to_string(m.extents.size()) + ": " + r.error);
+        return make_error(Errc::corrupt,
+                          "manifest: extent " + std::to_string(m.extents.size()) + ": " + r.error);
       }
       m.extents.push_back(x);
     }
@@ -259,7 +273,9 @@ Result<Manifest> manifest_from_json(std::string_view text) {
   }();
 }
 
-std::string sign_manifest(const Manifest& m, const KeyPair& key) { return sign_canonical("manifest", canonical_json(m), key); }
+std::string sign_manifest(const Manifest& m, const KeyPair& key) {
+  return sign_canonical("manifest", canonical_json(m), key);
+}
 
 Result<SignedManifest> parse_signed_manifest(std::string_view text) {
   auto d = parse_signed_document(text, "manifest", kMaxManifestBytes);
@@ -290,7 +306,8 @@ Result<void> validate_image_name(std::string_view name) {
     return make_error(Errc::invalid_input, "image name must be 1 to 128 characters");
   }
   if (name.front() == '.' || name.front() == '-') {
-    return make_error(Errc::invalid_input, "image name \"" + std::string(name) + "\" must not start with '.' or '-'");
+    return make_error(Errc::invalid_input,
+                      "image name \"" + std::string(name) + "\" must not start with '.' or '-'");
   }
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -50,18 +50,28 @@ std::string gpt_type_name(const std::string& guid) {
 
 std::string mbr_type_name(unsigned t) {
   switch (t) {
-    case 0x07: return "NTFS/exFAT";
+    case 0x07:
+      return "NTFS/exFAT";
     case 0x0b:
-    case 0x0c: return "FAT32";
-    case 0x0e: return "FAT16";
+    case 0x0c:
+      return "FAT32";
+    case 0x0e:
+      return "FAT16";
     case 0x05:
-    case 0x0f: return "Extended";
-    case 0x82: return "Linux swap";
-    case 0x83: return "Linux";
-    case 0x8e: return "Linux LVM";
-    case 0xee: return "GPT protective";
-    case 0xef: return "EFI System";
-    default: return {};
+    case 0x0f:
+      return "Extended";
+    case 0x82:
+      return "Linux swap";
+    case 0x83:
+      return "Linux";
+    case 0x8e:
+      return "Linux LVM";
+    case 0xee:
+      return "GPT protective";
+    case 0xef:
+      return "EFI System";
+    default:
+      return {};
   }
 }
 
@@ -69,11 +79,12 @@ std::string mbr_type_name(unsigned t) {
 std::string utf16le_to_utf8(const std::byte* p, std::size_t units) {
   std::string out;
   for (std::size_t i = 0; i < units; ++i) {
-    std::uint32_t c = static_cast<std::uint32_t>(p[2 * i]) | static_cast<std::uint32_t>(p[2 * i + 1]) << 8;
+    std::uint32_t c =
+        static_cast<std::uint32_t>(p[2 * i]) | static_cast<std::uint32_t>(p[2 * i + 1]) << 8;
     if (c == 0) break;
     if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units) {
-      std::uint32_t lo = static_cast<std::uint32_t>(p[2 * i + 2]) |
-                         static_cast<std::uint32_t>(p[2 * i + 3]) << 8;
+      std::uint32_t lo =
+          static_cast<std::uint32_t>(p[2 * i + 2]) | static_cast<std::uint32_t>(p[2 * i + 3]) << 8;
       if (lo >= 0xDC00 && lo <= 0xDFFF) {
         c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
         ++i;
@@ -131,8 +142,8 @@ bool try_gpt(std::span<const std::byte> head, std::uint64_t disk_size, std::uint
   }
   const std::uint64_t array_bytes = static_cast<std::uint64_t>(count) * entry_size;
   if (entries_lba > head.size() / sector || array_bytes > head.size() - entries_lba * sector) {
-    out.warnings.push_back("GPT entry array lies outside the first " +
-                           std::to_string(head.size()) + " bytes; not read");
+    out.warnings.push_back("GPT entry array lies outside the first " + std::to_string(head.size()) +
+                           " bytes; not read");
     return true;
   }
   const std::byte* entries = head.data() + entries_lba * sector;

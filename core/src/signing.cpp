@@ -39,7 +39,8 @@ Result<PublicKey> public_key_from_text(std::string_view text) {
   };
   text = trim(text);
   if (!text.starts_with(kKeyPrefix)) {
-    return make_error(Errc::invalid_input, "not a Revive public key (expected \"revive-ed25519 <base64>\")");
+    return make_error(Errc::invalid_input,
+                      "not a Revive public key (expected \"revive-ed25519 <base64>\")");
   }
   auto bytes = from_base64(trim(text.substr(kKeyPrefix.size())));
   if (!bytes || bytes->size() != 32) {
@@ -72,8 +73,9 @@ Result<KeyPair> KeyPair::load_or_create(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(sk_path, ec)) {
     if (std::filesystem::exists(pk_path, ec)) {
-      return make_error(Errc::not_found, sk_path.string() + " is missing but " + pk_path.string() +
-                                             " exists: refusing to create a new key that would not match");
+      return make_error(Errc::not_found,
+                        sk_path.string() + " is missing but " + pk_path.string() +
+                            " exists: refusing to create a new key that would not match");
     }
     std::filesystem::create_directories(dir, ec);
     if (ec) return make_error(Errc::io, "create " + dir.string() + ": " + ec.message());

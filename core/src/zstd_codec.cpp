@@ -31,8 +31,9 @@ Result<void> ZstdDecompressor::decompress_exact(std::span<const std::byte> frame
                                                 std::span<std::byte> out) {
   const std::size_t frame_size = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
   if (ZSTD_isError(frame_size)) {
-    return make_error(Errc::corrupt, std::string("not a complete zstd frame (truncated or damaged: ") +
-                                         ZSTD_getErrorName(frame_size) + ")");
+    return make_error(Errc::corrupt,
+                      std::string("not a complete zstd frame (truncated or damaged: ") +
+                          ZSTD_getErrorName(frame_size) + ")");
   }
   if (frame_size != frame.size()) {
     return make_error(Errc::corrupt, "trailing bytes after the zstd frame (" +
@@ -40,11 +41,11 @@ Result<void> ZstdDecompressor::decompress_exact(std::span<const std::byte> frame
   }
   const unsigned long long content = ZSTD_getFrameContentSize(frame.data(), frame.size());
   if (content != out.size()) {
-    return make_error(Errc::corrupt, "zstd frame holds " +
-                                         (content == ZSTD_CONTENTSIZE_UNKNOWN
-                                              ? std::string("an unknown number of")
-                                              : std::to_string(content)) +
-                                         " bytes, expected " + std::to_string(out.size()));
+    return make_error(Errc::corrupt,
+                      "zstd frame holds " +
+                          (content == ZSTD_CONTENTSIZE_UNKNOWN ? std::string("an unknown number of")
+                                                               : std::to_string(content)) +
+                          " bytes, expected " + std::to_string(out.size()));
   }
   const std::size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(dctx_), out.data(), out.size(),
                                             frame.data(), frame.size());

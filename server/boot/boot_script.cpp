@@ -11,7 +11,8 @@ std::string script_safe(const std::string& s) {
   for (char c : s) {
     if (c == '\n' || c == '\r') {
       out += ' ';
-    } else if (c == '$' || c == '{' || c == '}' || c == '\\' || c == '|' || c == '&' || c == ';' || c == '"' || c == '\'') {
+    } else if (c == '$' || c == '{' || c == '}' || c == '\\' || c == '|' || c == '&' || c == ';' ||
+               c == '"' || c == '\'') {
       out += '_';
     } else {
       out += c;
@@ -43,13 +44,14 @@ std::string ipxe_live_agent_script(const LiveAgentBoot& b) {
   s += "echo Revive: " + script_safe(b.reason) + "\n";
   // initrd= names the initrd for EFI kernels (without it a UEFI kernel started by iPXE
   // cannot find it); BIOS kernels ignore it.
-  s += "kernel " + live + "/vmlinuz initrd=initrd.img revive.agent=1 revive.server=" + b.base_url + " revive.token=" +
-       script_safe(b.token) + " revive.mac=" + b.mac + (b.kernel_args.empty() ? "" : " ") + script_safe(b.kernel_args) +
-       " || goto failed\n";
+  s += "kernel " + live + "/vmlinuz initrd=initrd.img revive.agent=1 revive.server=" + b.base_url +
+       " revive.token=" + script_safe(b.token) + " revive.mac=" + b.mac +
+       (b.kernel_args.empty() ? "" : " ") + script_safe(b.kernel_args) + " || goto failed\n";
   s += "initrd --name initrd.img " + live + "/initrd.img || goto failed\n";
   s += "boot || goto failed\n";
   s += ":failed\n";
-  s += "echo Revive: the live agent could not be loaded from " + live + "; booting the local disk in 10 seconds\n";
+  s += "echo Revive: the live agent could not be loaded from " + live +
+       "; booting the local disk in 10 seconds\n";
   s += "sleep 10\n";
   s += "sanboot --no-describe --drive 0x80 || exit\n";
   return s;
@@ -82,15 +84,18 @@ std::string grub_main_cfg() {
 
 std::optional<std::string> grub_cfg_mac(const std::string& name) {
   const std::string prefix = "grub/revive-", suffix = ".cfg";
-  if (name.size() != prefix.size() + 17 + suffix.size() || name.rfind(prefix, 0) != 0 || !name.ends_with(suffix)) return std::nullopt;
+  if (name.size() != prefix.size() + 17 + suffix.size() || name.rfind(prefix, 0) != 0 ||
+      !name.ends_with(suffix))
+    return std::nullopt;
   return normalise_mac(name.substr(prefix.size(), 17));
 }
 
 std::string grub_live_agent_cfg(const LiveAgentBoot& b) {
   std::string s = "set timeout=0\n";
   s += "echo \"Revive: " + script_safe(b.reason) + "\"\n";
-  s += "linux /live/vmlinuz revive.agent=1 revive.server=" + script_safe(b.base_url) + " revive.token=" + script_safe(b.token) +
-       " revive.mac=" + b.mac + (b.kernel_args.empty() ? "" : " ") + script_safe(b.kernel_args) + "\n";
+  s += "linux /live/vmlinuz revive.agent=1 revive.server=" + script_safe(b.base_url) +
+       " revive.token=" + script_safe(b.token) + " revive.mac=" + b.mac +
+       (b.kernel_args.empty() ? "" : " ") + script_safe(b.kernel_args) + "\n";
   s += "initrd /live/initrd.img\n";
   s += "boot\n";
   return s;

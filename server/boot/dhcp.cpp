@@ -12,7 +12,8 @@ constexpr std::uint32_t kMagic = 0x63825363;
 constexpr std::size_t kMinPacket = 300;
 
 std::uint32_t get32(std::span<const std::uint8_t> b, std::size_t at) {
-  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) | b[at + 3];
+  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) |
+         (std::uint32_t{b[at + 2]} << 8) | b[at + 3];
 }
 std::uint16_t get16(std::span<const std::uint8_t> b, std::size_t at) {
   return static_cast<std::uint16_t>((b[at] << 8) | b[at + 1]);
@@ -40,27 +41,33 @@ Result<void> read_options(std::span<const std::uint8_t> area, const char* where,
     if (code == dhcp_opt::pad) continue;
     if (code == dhcp_opt::end) return {};
     if (i >= area.size()) {
-      return make_error(Errc::invalid_input, std::string("DHCP option ") + std::to_string(code) + " in the " + where + " has no length");
+      return make_error(Errc::invalid_input, std::string("DHCP option ") + std::to_string(code) +
+                                                 " in the " + where + " has no length");
     }
     const std::size_t len = area[i++];
     if (len > area.size() - i) {
-      return make_error(Errc::invalid_input, std::string("DHCP option ") + std::to_string(code) + " in the " + where + " claims " +
-                                                 std::to_string(len) + " bytes, " + std::to_string(area.size() - i) + " are left");
+      return make_error(Errc::invalid_input, std::string("DHCP option ") + std::to_string(code) +
+                                                 " in the " + where + " claims " +
+                                                 std::to_string(len) + " bytes, " +
+                                                 std::to_string(area.size() - i) + " are left");
     }
     auto& v = out[code];
-    v.insert(v.end(), area.begin() + static_cast<std::ptrdiff_t>(i), area.begin() + static_cast<std::ptrdiff_t>(i + len));
+    v.insert(v.end(), area.begin() + static_cast<std::ptrdiff_t>(i),
+             area.begin() + static_cast<std::ptrdiff_t>(i + len));
     i += len;
   }
   return {};  // a missing END is tolerated (several old ROMs omit it)
 }
 
-void write_option(std::vector<std::uint8_t>& out, std::uint8_t code, const std::vector<std::uint8_t>& v) {
+void write_option(std::vector<std::uint8_t>& out, std::uint8_t code,
+                  const std::vector<std::uint8_t>& v) {
   std::size_t at = 0;
   do {  // an empty option still appears once
     const std::size_t n = std::min<std::size_t>(255, v.size() - at);
     out.push_back(code);
     out.push_back(static_cast<std::uint8_t>(n));
-    out.insert(out.end(), v.begin() + static_cast<std::ptrdiff_t>(at), v.begin() + static_cast<std::ptrdiff_t>(at + n));
+    out.insert(out.end(), v.begin() + static_cast<std::ptrdiff_t>(at),
+               v.begin() + static_cast<std::ptrdiff_t>(at + n));
     at += n;
   } while (at < v.size());
 }
@@ -105,7 +112,8 @@ std::string DhcpPacket::mac() const {
 
 Result<DhcpPacket> parse_dhcp(std::span<const std::uint8_t> b) {
   if (b.size() < kFixedLen + 4) {
-    return make_error(Errc::invalid_input, "DHCP packet of " + std::to_string(b.size()) + " bytes is shorter than the " +
+    return make_error(Errc::invalid_input, "DHCP packet of " + std::to_string(b.size()) +
+                                               " bytes is shorter than the " +
                                                std::to_string(kFixedLen + 4) + "-byte header");
   }
   DhcpPacket p;
@@ -113,8 +121,12 @@ Result<DhcpPacket> parse_dhcp(std::span<const std::uint8_t> b) {
   p.htype = b[1];
   p.hlen = b[2];
   p.hops = b[3];
-  if (p.op != 1 && p.op != 2) return make_error(Errc::invalid_input, "DHCP op " + std::to_string(p.op) + " is neither request nor reply");
-  if (p.hlen > 16) return make_error(Errc::invalid_input, "DHCP hardware address length " + std::to_string(p.hlen) + " exceeds 16");
+  if (p.op != 1 && p.op != 2)
+    return make_error(Errc::invalid_input,
+                      "DHCP op " + std::to_string(p.op) + " is neither request nor reply");
+  if (p.hlen > 16)
+    return make_error(Errc::invalid_input,
+                      "DHCP hardware address length " + std::to_string(p.hlen) + " exceeds 16");
   p.xid = get32(b, 4);
   p.secs = get16(b, 8);
   p.flags = get16(b, 10);
@@ -125,18 +137,22 @@ Result<DhcpPacket> parse_dhcp(std::span<const std::uint8_t> b) {
   std::copy_n(b.begin() + 28, 16, p.chaddr.begin());
   const auto sname = b.subspan(44, 64);
   const auto file = b.subspan(108, 128);
-  if (get32(b, kFixedLen) != kMagic) return make_error(Errc::invalid_input, "not DHCP: the magic cookie is missing (plain BOOTP is not served)");
+  if (get32(b, kFixedLen) != kMagic)
+    return make_error(Errc::invalid_input,
+                      "not DHCP: the magic cookie is missing (plain BOOTP is not served)");
   REVIVE_TRY(read_options(b.subspan(kFixedLen + 4), "options field", p.options));
   std::uint8_t overload = 0;
   if (auto it = p.options.find(dhcp_opt::overload); it != p.options.end()) {
     if (it->second.size() != 1 || it->second[0] < 1 || it->second[0] > 3) {
-      return make_error(Errc::invalid_input, "DHCP option 52 (overload) must be one byte of 1, 2 or 3");
+      return make_error(Errc::invalid_input,
+                        "DHCP option 52 (overload) must be one byte of 1, 2 or 3");
     }
     overload = it->second[0];
     p.options.erase(it);  // a framing detail, not an option of the packet's meaning
   }
   // RFC 2131 §4.1: with overload the file field, then the sname field, carry further options.
-  auto read_overloaded = [&](std::span<const std::uint8_t> area, const char* where) -> Result<void> {
+  auto read_overloaded = [&](std::span<const std::uint8_t> area,
+                             const char* where) -> Result<void> {
     std::map<std::uint8_t, std::vector<std::uint8_t>> more;
     REVIVE_TRY(read_options(area, where, more));
     more.erase(dhcp_opt::overload);  // cannot overload again
@@ -183,7 +199,8 @@ std::vector<std::uint8_t> encode_dhcp(const DhcpPacket& p) {
   fixed(p.file, 128);
   put32(out, kMagic);
   // Message type first: some PXE ROMs look for it there.
-  if (auto it = p.options.find(dhcp_opt::message_type); it != p.options.end()) write_option(out, it->first, it->second);
+  if (auto it = p.options.find(dhcp_opt::message_type); it != p.options.end())
+    write_option(out, it->first, it->second);
   for (const auto& [code, v] : p.options) {
     if (code == dhcp_opt::message_type || code == dhcp_opt::pad || code == dhcp_opt::end) continue;
     write_option(out, code, v);
@@ -215,38 +232,53 @@ ClientArch client_arch(const DhcpPacket& p) {
   if (it == p.options.end() || it->second.size() < 2) {
     // No option 93: old BIOS ROMs. The vendor class may still say "Arch:00007".
     auto vc = p.option_string(dhcp_opt::vendor_class).value_or("");
-    if (vc.find("Arch:00007") != std::string::npos || vc.find("Arch:00009") != std::string::npos) return ClientArch::uefi_x64;
+    if (vc.find("Arch:00007") != std::string::npos || vc.find("Arch:00009") != std::string::npos)
+      return ClientArch::uefi_x64;
     if (vc.find("Arch:00016") != std::string::npos) return ClientArch::uefi_x64_http;
     return ClientArch::bios;
   }
   switch ((it->second[0] << 8) | it->second[1]) {  // the first listed architecture
-    case 0: return ClientArch::bios;
-    case 6: return ClientArch::uefi_ia32;
+    case 0:
+      return ClientArch::bios;
+    case 6:
+      return ClientArch::uefi_ia32;
     case 7:
-    case 9: return ClientArch::uefi_x64;
-    case 11: return ClientArch::uefi_arm64;
-    case 16: return ClientArch::uefi_x64_http;
-    case 19: return ClientArch::uefi_arm64_http;
-    default: return ClientArch::other;
+    case 9:
+      return ClientArch::uefi_x64;
+    case 11:
+      return ClientArch::uefi_arm64;
+    case 16:
+      return ClientArch::uefi_x64_http;
+    case 19:
+      return ClientArch::uefi_arm64_http;
+    default:
+      return ClientArch::other;
   }
 }
 
 std::string to_string(ClientArch a) {
   switch (a) {
-    case ClientArch::bios: return "BIOS";
-    case ClientArch::uefi_x64: return "x86-64 UEFI";
-    case ClientArch::uefi_x64_http: return "x86-64 UEFI HTTP boot";
-    case ClientArch::uefi_ia32: return "IA32 UEFI";
-    case ClientArch::uefi_arm64: return "ARM64 UEFI";
-    case ClientArch::uefi_arm64_http: return "ARM64 UEFI HTTP boot";
-    case ClientArch::other: return "unknown architecture";
+    case ClientArch::bios:
+      return "BIOS";
+    case ClientArch::uefi_x64:
+      return "x86-64 UEFI";
+    case ClientArch::uefi_x64_http:
+      return "x86-64 UEFI HTTP boot";
+    case ClientArch::uefi_ia32:
+      return "IA32 UEFI";
+    case ClientArch::uefi_arm64:
+      return "ARM64 UEFI";
+    case ClientArch::uefi_arm64_http:
+      return "ARM64 UEFI HTTP boot";
+    case ClientArch::other:
+      return "unknown architecture";
   }
   return "unknown architecture";
 }
 
 std::string ip_to_string(std::uint32_t ip) {
-  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." + std::to_string((ip >> 8) & 255) + "." +
-         std::to_string(ip & 255);
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." +
+         std::to_string((ip >> 8) & 255) + "." + std::to_string(ip & 255);
 }
 
 Result<std::uint32_t> parse_ipv4(const std::string& s) {
@@ -256,7 +288,8 @@ Result<std::uint32_t> parse_ipv4(const std::string& s) {
   while (parts < 4) {
     std::size_t j = i;
     unsigned v = 0;
-    while (j < s.size() && j - i < 4 && s[j] >= '0' && s[j] <= '9') v = v * 10 + static_cast<unsigned>(s[j++] - '0');
+    while (j < s.size() && j - i < 4 && s[j] >= '0' && s[j] <= '9')
+      v = v * 10 + static_cast<unsigned>(s[j++] - '0');
     if (j == i || j - i > 3 || v > 255) break;
     ip = (ip << 8) | v;
     ++parts;
@@ -266,7 +299,8 @@ Result<std::uint32_t> parse_ipv4(const std::string& s) {
       ++i;
     }
   }
-  if (parts != 4 || i != s.size()) return make_error(Errc::invalid_input, "\"" + s + "\" is not an IPv4 address");
+  if (parts != 4 || i != s.size())
+    return make_error(Errc::invalid_input, "\"" + s + "\" is not an IPv4 address");
   return ip;
 }
 
@@ -285,7 +319,8 @@ ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, boo
     d.why = "no DHCP message type";
     return d;
   }
-  const bool wants_answer = *type == dhcp_msg::discover || *type == dhcp_msg::request || (port4011 && *type == dhcp_msg::inform);
+  const bool wants_answer = *type == dhcp_msg::discover || *type == dhcp_msg::request ||
+                            (port4011 && *type == dhcp_msg::inform);
   if (!wants_answer) {
     d.why = "message type " + std::to_string(*type) + " needs no proxy answer";
     return d;
@@ -306,7 +341,8 @@ ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, boo
         d.why = "malformed server identifier";
         return d;
       }
-      const std::uint32_t to = (std::uint32_t{sid->second[0]} << 24) | (sid->second[1] << 16) | (sid->second[2] << 8) | sid->second[3];
+      const std::uint32_t to = (std::uint32_t{sid->second[0]} << 24) | (sid->second[1] << 16) |
+                               (sid->second[2] << 8) | sid->second[3];
       if (to != cfg.server_ip) {
         d.why = "DHCPREQUEST for another server";
         return d;
@@ -315,7 +351,8 @@ ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, boo
   }
   const ClientArch arch = client_arch(req);
   const std::string user_class = req.option_string(dhcp_opt::user_class).value_or("");
-  const std::string base = "http://" + ip_to_string(cfg.server_ip) + ":" + std::to_string(cfg.http_port);
+  const std::string base =
+      "http://" + ip_to_string(cfg.server_ip) + ":" + std::to_string(cfg.http_port);
   std::string file;
   if (user_class == "iPXE") {
     std::string mac = req.mac();
@@ -325,14 +362,19 @@ ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, boo
     switch (cfg.local_disk ? ClientArch::other : arch) {
       case ClientArch::other:
         if (cfg.local_disk) {
-          file = arch == ClientArch::uefi_x64_http || arch == ClientArch::uefi_arm64_http ? base + "/boot/files/" + kLocalDiskBootFile
-                                                                                          : std::string(kLocalDiskBootFile);
+          file = arch == ClientArch::uefi_x64_http || arch == ClientArch::uefi_arm64_http
+                     ? base + "/boot/files/" + kLocalDiskBootFile
+                     : std::string(kLocalDiskBootFile);
           break;
         }
         d.why = "no boot file for " + to_string(arch) + " clients";
         return d;
-      case ClientArch::bios: file = cfg.bios_file; break;
-      case ClientArch::uefi_x64: file = cfg.secure_boot ? cfg.uefi_secure_file : cfg.uefi_file; break;
+      case ClientArch::bios:
+        file = cfg.bios_file;
+        break;
+      case ClientArch::uefi_x64:
+        file = cfg.secure_boot ? cfg.uefi_secure_file : cfg.uefi_file;
+        break;
       case ClientArch::uefi_x64_http:
         file = base + "/boot/files/" + (cfg.secure_boot ? cfg.uefi_secure_file : cfg.uefi_file);
         break;
@@ -362,7 +404,8 @@ ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, boo
     r.file.clear();
     r.set_option(dhcp_opt::bootfile, file);
   }
-  d.why = (offer ? "offered " : "acknowledged ") + file + " to " + to_string(arch) + (user_class == "iPXE" ? " (iPXE)" : "");
+  d.why = (offer ? "offered " : "acknowledged ") + file + " to " + to_string(arch) +
+          (user_class == "iPXE" ? " (iPXE)" : "");
   d.reply = std::move(r);
   return d;
 }

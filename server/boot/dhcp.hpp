@@ -16,12 +16,12 @@
 namespace revive::boot {
 
 namespace dhcp_opt {
-inline constexpr std::uint8_t pad = 0, subnet_mask = 1, router = 3, hostname = 12, vendor_specific = 43,
-                              requested_ip = 50, lease_time = 51, overload = 52, message_type = 53,
-                              server_id = 54, param_request = 55, max_message_size = 57,
-                              vendor_class = 60, client_id = 61, tftp_server = 66, bootfile = 67,
-                              user_class = 77, client_arch = 93, client_ndi = 94, client_uuid = 97,
-                              end = 255;
+inline constexpr std::uint8_t pad = 0, subnet_mask = 1, router = 3, hostname = 12,
+                              vendor_specific = 43, requested_ip = 50, lease_time = 51,
+                              overload = 52, message_type = 53, server_id = 54, param_request = 55,
+                              max_message_size = 57, vendor_class = 60, client_id = 61,
+                              tftp_server = 66, bootfile = 67, user_class = 77, client_arch = 93,
+                              client_ndi = 94, client_uuid = 97, end = 255;
 }  // namespace dhcp_opt
 
 namespace dhcp_msg {
@@ -67,7 +67,15 @@ DhcpPacket reply_skeleton(const DhcpPacket& req);
 bool is_boot_client(const DhcpPacket& p);
 
 /// Client architecture from option 93 (RFC 4578 / IANA "Processor Architecture Types").
-enum class ClientArch { bios, uefi_x64, uefi_x64_http, uefi_ia32, uefi_arm64, uefi_arm64_http, other };
+enum class ClientArch {
+  bios,
+  uefi_x64,
+  uefi_x64_http,
+  uefi_ia32,
+  uefi_arm64,
+  uefi_arm64_http,
+  other
+};
 ClientArch client_arch(const DhcpPacket& p);
 std::string to_string(ClientArch a);
 
@@ -75,8 +83,8 @@ std::string to_string(ClientArch a);
 struct BootConfig {
   std::uint32_t server_ip = 0;  ///< the address PXE clients reach TFTP and HTTP at (host order)
   std::uint16_t http_port = 8080;
-  std::string bios_file = "undionly.kpxe";  ///< TFTP, BIOS PXE ROMs
-  std::string uefi_file = "snponly.efi";    ///< TFTP, x86-64 UEFI PXE
+  std::string bios_file = "undionly.kpxe";       ///< TFTP, BIOS PXE ROMs
+  std::string uefi_file = "snponly.efi";         ///< TFTP, x86-64 UEFI PXE
   std::string uefi_secure_file = "shimx64.efi";  ///< used instead of uefi_file when secure_boot
   bool secure_boot = false;  ///< UEFI gets the signed shim → GRUB → kernel chain
   /// The laptop's workflow is done: name a boot file that does not exist, so the firmware's

@@ -3,32 +3,38 @@
 namespace revive::boot {
 
 namespace {
-constexpr std::int64_t kOfferHold = 60;       // an offered address is held this long for the REQUEST
-constexpr std::int64_t kDeclineHold = 600;    // an address a client found in use is skipped this long
+constexpr std::int64_t kOfferHold = 60;     // an offered address is held this long for the REQUEST
+constexpr std::int64_t kDeclineHold = 600;  // an address a client found in use is skipped this long
 
 std::optional<std::uint32_t> option_ip(const DhcpPacket& p, std::uint8_t code) {
   auto it = p.options.find(code);
   if (it == p.options.end() || it->second.size() != 4) return std::nullopt;
   const auto& v = it->second;
-  return (std::uint32_t{v[0]} << 24) | (std::uint32_t{v[1]} << 16) | (std::uint32_t{v[2]} << 8) | v[3];
+  return (std::uint32_t{v[0]} << 24) | (std::uint32_t{v[1]} << 16) | (std::uint32_t{v[2]} << 8) |
+         v[3];
 }
 }  // namespace
 
 Result<std::pair<std::uint32_t, std::uint32_t>> parse_ip_range(const std::string& text) {
   const auto dash = text.find('-');
-  if (dash == std::string::npos) return make_error(Errc::invalid_input, "DHCP range \"" + text + "\" must be FIRST-LAST");
+  if (dash == std::string::npos)
+    return make_error(Errc::invalid_input, "DHCP range \"" + text + "\" must be FIRST-LAST");
   auto a = parse_ipv4(text.substr(0, dash));
   if (!a) return a.error();
   auto b = parse_ipv4(text.substr(dash + 1));
   if (!b) return b.error();
-  if (*b < *a) return make_error(Errc::invalid_input, "DHCP range \"" + text + "\" ends before it starts");
-  if (*b - *a > 65535) return make_error(Errc::invalid_input, "DHCP range \"" + text + "\" is larger than 65536 addresses");
+  if (*b < *a)
+    return make_error(Errc::invalid_input, "DHCP range \"" + text + "\" ends before it starts");
+  if (*b - *a > 65535)
+    return make_error(Errc::invalid_input,
+                      "DHCP range \"" + text + "\" is larger than 65536 addresses");
   return std::make_pair(*a, *b);
 }
 
 LeasePool::LeasePool(DhcpPoolConfig cfg, std::vector<Lease> persisted) : cfg_(cfg) {
   for (auto& l : persisted) {
-    if (l.ip >= cfg_.first && l.ip <= cfg_.last) by_mac_[l.mac] = l;  // a changed range drops the rest
+    if (l.ip >= cfg_.first && l.ip <= cfg_.last)
+      by_mac_[l.mac] = l;  // a changed range drops the rest
   }
 }
 
@@ -38,9 +44,12 @@ std::vector<Lease> LeasePool::leases() const {
   return out;
 }
 
-bool LeasePool::free_for(std::uint32_t ip, const std::string& mac, std::int64_t now, std::uint32_t server_ip) const {
-  if (ip < cfg_.first || ip > cfg_.last || ip == server_ip || (cfg_.router && ip == *cfg_.router)) return false;
-  if ((ip & 0xff) == 0 || (ip | cfg_.netmask) == 0xffffffff) return false;  // network or broadcast address
+bool LeasePool::free_for(std::uint32_t ip, const std::string& mac, std::int64_t now,
+                         std::uint32_t server_ip) const {
+  if (ip < cfg_.first || ip > cfg_.last || ip == server_ip || (cfg_.router && ip == *cfg_.router))
+    return false;
+  if ((ip & 0xff) == 0 || (ip | cfg_.netmask) == 0xffffffff)
+    return false;  // network or broadcast address
   if (auto d = declined_.find(ip); d != declined_.end() && d->second > now) return false;
   for (const auto& [m, l] : by_mac_) {
     if (m != mac && l.ip == ip && l.expires > now) return false;
@@ -51,10 +60,13 @@ bool LeasePool::free_for(std::uint32_t ip, const std::string& mac, std::int64_t 
   return true;
 }
 
-std::optional<std::uint32_t> LeasePool::pick(const std::string& mac, std::optional<std::uint32_t> wanted, std::int64_t now,
+std::optional<std::uint32_t> LeasePool::pick(const std::string& mac,
+                                             std::optional<std::uint32_t> wanted, std::int64_t now,
                                              std::uint32_t server_ip) const {
   // The same laptop gets the same address again (its lease, even an expired one, if still free).
-  if (auto it = by_mac_.find(mac); it != by_mac_.end() && free_for(it->second.ip, mac, now, server_ip)) return it->second.ip;
+  if (auto it = by_mac_.find(mac);
+      it != by_mac_.end() && free_for(it->second.ip, mac, now, server_ip))
+    return it->second.ip;
   if (wanted && free_for(*wanted, mac, now, server_ip)) return wanted;
   // Else the first address nobody holds; then the one whose lease expired longest ago.
   std::optional<std::uint32_t> oldest;
@@ -76,8 +88,8 @@ std::optional<std::uint32_t> LeasePool::pick(const std::string& mac, std::option
   return oldest;
 }
 
-DhcpPacket LeasePool::reply_to(const DhcpPacket& req, std::uint8_t type, std::uint32_t yiaddr, const BootConfig& boot,
-                               bool offer_boot) const {
+DhcpPacket LeasePool::reply_to(const DhcpPacket& req, std::uint8_t type, std::uint32_t yiaddr,
+                               const BootConfig& boot, bool offer_boot) const {
   // A booting client gets the same boot information as from the proxy, in the same answer.
   auto pxe = offer_boot ? proxy_dhcp_reply(req, boot, false) : ProxyDecision{};
   DhcpPacket r = pxe.reply ? *pxe.reply : reply_skeleton(req);
@@ -107,7 +119,8 @@ void LeasePool::mark_in_use(std::uint32_t ip, std::int64_t now) {
   std::erase_if(offers_, [&](const auto& kv) { return kv.second.first == ip; });
 }
 
-LeasePool::Outcome LeasePool::handle(const DhcpPacket& req, std::int64_t now, const BootConfig& boot, bool offer_boot) {
+LeasePool::Outcome LeasePool::handle(const DhcpPacket& req, std::int64_t now,
+                                     const BootConfig& boot, bool offer_boot) {
   Outcome out;
   if (req.op != 1 || req.htype != 1 || req.hlen != 6) {
     out.why = "not an Ethernet request";
@@ -144,7 +157,8 @@ LeasePool::Outcome LeasePool::handle(const DhcpPacket& req, std::int64_t now, co
       const bool known = lease != by_mac_.end() && lease->second.ip == ip;
       // free_for ignores this client's own lease and offer, and refuses anybody else's.
       if (ip == 0 || !free_for(ip, mac, now, boot.server_ip)) {
-        if (!server_id && !known) {  // INIT-REBOOT for an address we know nothing about: stay silent
+        if (!server_id &&
+            !known) {  // INIT-REBOOT for an address we know nothing about: stay silent
           out.why = mac + " asks for " + ip_to_string(ip) + ", which this server did not lease";
           return out;
         }
@@ -160,7 +174,8 @@ LeasePool::Outcome LeasePool::handle(const DhcpPacket& req, std::int64_t now, co
       return out;
     }
     case dhcp_msg::release: {
-      if (auto it = by_mac_.find(mac); it != by_mac_.end() && it->second.ip == req.ciaddr && (!server_id || *server_id == boot.server_ip)) {
+      if (auto it = by_mac_.find(mac); it != by_mac_.end() && it->second.ip == req.ciaddr &&
+                                       (!server_id || *server_id == boot.server_ip)) {
         by_mac_.erase(it);
         out.leases_changed = true;
       }

@@ -42,7 +42,8 @@ class LeasePool {
   /// One request. `boot` names the server (its address is the server identifier) and what
   /// booting clients get.
   /// `offer_boot` false: an address only, no boot file (a laptop that should boot its disk).
-  Outcome handle(const DhcpPacket& req, std::int64_t now, const BootConfig& boot, bool offer_boot = true);
+  Outcome handle(const DhcpPacket& req, std::int64_t now, const BootConfig& boot,
+                 bool offer_boot = true);
 
   std::vector<Lease> leases() const;
 
@@ -51,10 +52,12 @@ class LeasePool {
   void mark_in_use(std::uint32_t ip, std::int64_t now);
 
  private:
-  std::optional<std::uint32_t> pick(const std::string& mac, std::optional<std::uint32_t> wanted, std::int64_t now,
-                                    std::uint32_t server_ip) const;
-  bool free_for(std::uint32_t ip, const std::string& mac, std::int64_t now, std::uint32_t server_ip) const;
-  DhcpPacket reply_to(const DhcpPacket& req, std::uint8_t type, std::uint32_t yiaddr, const BootConfig& boot, bool offer_boot) const;
+  std::optional<std::uint32_t> pick(const std::string& mac, std::optional<std::uint32_t> wanted,
+                                    std::int64_t now, std::uint32_t server_ip) const;
+  bool free_for(std::uint32_t ip, const std::string& mac, std::int64_t now,
+                std::uint32_t server_ip) const;
+  DhcpPacket reply_to(const DhcpPacket& req, std::uint8_t type, std::uint32_t yiaddr,
+                      const BootConfig& boot, bool offer_boot) const;
 
   DhcpPoolConfig cfg_;
   std::map<std::string, Lease> by_mac_;

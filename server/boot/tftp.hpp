@@ -21,8 +21,9 @@ inline constexpr std::uint16_t rrq = 1, wrq = 2, data = 3, ack = 4, error = 5, o
 }
 
 namespace tftp_err {
-inline constexpr std::uint16_t undefined = 0, not_found = 1, access = 2, disk_full = 3, illegal_op = 4,
-                               unknown_tid = 5, exists = 6, no_user = 7, bad_option = 8;
+inline constexpr std::uint16_t undefined = 0, not_found = 1, access = 2, disk_full = 3,
+                               illegal_op = 4, unknown_tid = 5, exists = 6, no_user = 7,
+                               bad_option = 8;
 }
 
 /// A read or write request as received on port 69.
@@ -44,15 +45,18 @@ struct TftpReply {
 };
 Result<TftpReply> parse_tftp_reply(std::span<const std::uint8_t> bytes);
 
-std::vector<std::uint8_t> encode_tftp_data(std::uint16_t block, std::span<const std::uint8_t> payload);
-std::vector<std::uint8_t> encode_tftp_oack(const std::vector<std::pair<std::string, std::string>>& options);
+std::vector<std::uint8_t> encode_tftp_data(std::uint16_t block,
+                                           std::span<const std::uint8_t> payload);
+std::vector<std::uint8_t> encode_tftp_oack(
+    const std::vector<std::pair<std::string, std::string>>& options);
 std::vector<std::uint8_t> encode_tftp_error(std::uint16_t code, const std::string& message);
 std::vector<std::uint8_t> encode_tftp_ack(std::uint16_t block);
-std::vector<std::uint8_t> encode_tftp_rrq(const std::string& file, const std::vector<std::pair<std::string, std::string>>& options);
+std::vector<std::uint8_t> encode_tftp_rrq(
+    const std::string& file, const std::vector<std::pair<std::string, std::string>>& options);
 
 /// Server limits for negotiation.
 struct TftpLimits {
-  std::uint16_t max_blksize = 1468;   ///< fits a 1500-byte Ethernet MTU without fragments
+  std::uint16_t max_blksize = 1468;  ///< fits a 1500-byte Ethernet MTU without fragments
   std::uint16_t max_windowsize = 64;
   unsigned default_timeout_ms = 1000;
   unsigned retries = 5;
@@ -68,7 +72,8 @@ struct TftpNegotiated {
 };
 /// RFC 2347: unknown or malformed options are ignored (left out of the OACK), values above our
 /// limits are lowered; tsize is answered with the file size.
-TftpNegotiated negotiate_tftp(const TftpRequest& req, std::uint64_t file_size, const TftpLimits& limits);
+TftpNegotiated negotiate_tftp(const TftpRequest& req, std::uint64_t file_size,
+                              const TftpLimits& limits);
 
 /// The sending side of one read transfer with a window (RFC 7440; windowsize 1 is RFC 1350's
 /// lock-step). Blocks are numbered 1.. internally with 64 bits; on the wire they wrap 65535 → 0
@@ -84,7 +89,9 @@ class TftpSender {
   std::vector<std::uint64_t> window() const;
   /// Byte offset and length of a block.
   std::pair<std::uint64_t, std::size_t> extent(std::uint64_t block) const;
-  static std::uint16_t wire(std::uint64_t block) { return static_cast<std::uint16_t>(block & 0xffff); }
+  static std::uint16_t wire(std::uint64_t block) {
+    return static_cast<std::uint16_t>(block & 0xffff);
+  }
 
   enum class Ack { advanced, duplicate, resend, done };
   /// An ACK with a wire block number. An ACK inside the window moves it (advanced: send the

@@ -23,9 +23,9 @@ inline constexpr const char* kFormat = "revive-erasure-certificate/1";
 struct IssueContext {
   std::string workshop;
   std::string operator_name;
-  std::string issued_at;   ///< RFC 3339 UTC
-  Json device;             ///< {device_id, vendor, model, serial, system_uuid, asset_tag}
-  Json donor_batch;        ///< {name, donor} or null
+  std::string issued_at;  ///< RFC 3339 UTC
+  Json device;            ///< {device_id, vendor, model, serial, system_uuid, asset_tag}
+  Json donor_batch;       ///< {name, donor} or null
   bool reverify_selected = false;
 };
 
@@ -44,11 +44,12 @@ Json laptop_certificate(const IssueContext& ctx, const std::vector<Json>& drives
 /// A second volunteer's independent check of a certificate: a new certificate (new id) that
 /// supersedes `body`, records the validator, and fails when the check disputes the wipe.
 /// invalid_input when the validator is the operator of record (it must be a second person).
-Result<Json> revalidated(const Json& body, const std::string& validator, const std::string& verdict, const std::string& note,
-                         const std::string& issued_at);
+Result<Json> revalidated(const Json& body, const std::string& validator, const std::string& verdict,
+                         const std::string& note, const std::string& issued_at);
 
 /// The donor's summary for a batch: every laptop's newest certificate by id, with its result.
-Json batch_summary(const std::string& workshop, const Json& donor_batch, const std::string& issued_at, const std::vector<Json>& laptops);
+Json batch_summary(const std::string& workshop, const Json& donor_batch,
+                   const std::string& issued_at, const std::vector<Json>& laptops);
 
 /// CSV of a batch summary (one line per laptop), for spreadsheets.
 std::string batch_csv(const Json& summary);

@@ -16,7 +16,8 @@ constexpr std::string_view kMarker = "revive-certificate:";
 
 extern "C" void on_hpdf_error(HPDF_STATUS error, HPDF_STATUS detail, void* user) {
   auto* e = static_cast<std::string*>(user);
-  if (e->empty()) *e = "libharu error " + std::to_string(error) + " (detail " + std::to_string(detail) + ")";
+  if (e->empty())
+    *e = "libharu error " + std::to_string(error) + " (detail " + std::to_string(detail) + ")";
 }
 
 // Built-in PDF fonts speak WinAnsi: Latin-1 letters map through, anything else becomes '?'.
@@ -55,11 +56,14 @@ std::string smart_summary(const Json& j) {
   if (!j.value("available", true)) return "not available";
   std::string s;
   auto add = [&](const std::string& part) { s += (s.empty() ? "" : ", ") + part; };
-  if (j.contains("passed") && j["passed"].is_boolean()) add(j["passed"].get<bool>() ? "overall passed" : "overall FAILED");
+  if (j.contains("passed") && j["passed"].is_boolean())
+    add(j["passed"].get<bool>() ? "overall passed" : "overall FAILED");
   for (const auto& [k, v] : j.items()) {
     if (k == "passed" || k == "available" || k == "model" || k == "serial") continue;
     if (v.is_object()) {
-      for (const auto& [ak, av] : v.items()) add(k.substr(0, k.find('_')) + " " + ak + " = " + (av.is_string() ? av.get<std::string>() : av.dump()));
+      for (const auto& [ak, av] : v.items())
+        add(k.substr(0, k.find('_')) + " " + ak + " = " +
+            (av.is_string() ? av.get<std::string>() : av.dump()));
     } else {
       add(k + " " + (v.is_string() ? v.get<std::string>() : v.dump()));
     }
@@ -73,49 +77,79 @@ std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
       {"Issued", str(b, {"issued_at"})},
       {"Workshop", str(b, {"workshop"})},
       {"Operator", str(b, {"operator"})},
-      {"Donor batch", str(b, {"donor_batch", "name"}) + (str(b, {"donor_batch", "donor"}).empty() ? "" : " (" + str(b, {"donor_batch", "donor"}) + ")")},
+      {"Donor batch",
+       str(b, {"donor_batch", "name"}) + (str(b, {"donor_batch", "donor"}).empty()
+                                              ? ""
+                                              : " (" + str(b, {"donor_batch", "donor"}) + ")")},
   };
   if (b.contains("device") && b["device"].is_object()) {
     f.emplace_back("Asset tag", str(b, {"device", "asset_tag"}));
-    f.emplace_back("Computer", str(b, {"device", "vendor"}) + " " + str(b, {"device", "model"}) + ", serial " + str(b, {"device", "serial"}));
+    f.emplace_back("Computer", str(b, {"device", "vendor"}) + " " + str(b, {"device", "model"}) +
+                                   ", serial " + str(b, {"device", "serial"}));
   }
   if (b.value("kind", "") == "drive") {
-    f.insert(f.end(), {
-        {"Drive", str(b, {"drive", "model"}) + ", serial " + str(b, {"drive", "serial"})},
-        {"Size / media", str(b, {"drive", "size_bytes"}) + " bytes, " + str(b, {"drive", "media"}) + ", " + str(b, {"drive", "transport"}) +
-                             (b["drive"].value("simulated", false) ? " (simulated)" : "")},
-        {"Method", str(b, {"sanitization", "method"}) + " (" + str(b, {"sanitization", "pattern"}) + ")"},
-        {"NIST SP 800-88 level", str(b, {"sanitization", "nist_level"})},
-        {"Why", str(b, {"sanitization", "why"})},
-        {"Tool", str(b, {"sanitization", "tool"})},
-        {"HPA / DCO", str(b, {"sanitization", "hpa_dco"})},
-        {"Started / finished", str(b, {"sanitization", "started_at"}) + " / " + str(b, {"sanitization", "finished_at"})},
-        {"Verification", str(b, {"verification", "method"}) + ", " + str(b, {"verification", "samples"}) + " samples, " +
-                             str(b, {"verification", "coverage_permille"}) + " per mille, seed " + str(b, {"verification", "seed"})},
-        {"Verification result", str(b, {"verification", "result"}) + ", mismatches " + str(b, {"verification", "mismatches"}) +
-                                    ", read errors " + str(b, {"verification", "read_errors"})},
-        {"SMART before", smart_summary(b["smart"].value("before", Json()))},
-        {"SMART after", smart_summary(b["smart"].value("after", Json()))},
-    });
+    f.insert(
+        f.end(),
+        {
+            {"Drive", str(b, {"drive", "model"}) + ", serial " + str(b, {"drive", "serial"})},
+            {"Size / media", str(b, {"drive", "size_bytes"}) + " bytes, " +
+                                 str(b, {"drive", "media"}) + ", " +
+                                 str(b, {"drive", "transport"}) +
+                                 (b["drive"].value("simulated", false) ? " (simulated)" : "")},
+            {"Method",
+             str(b, {"sanitization", "method"}) + " (" + str(b, {"sanitization", "pattern"}) + ")"},
+            {"NIST SP 800-88 level", str(b, {"sanitization", "nist_level"})},
+            {"Why", str(b, {"sanitization", "why"})},
+            {"Tool", str(b, {"sanitization", "tool"})},
+            {"HPA / DCO", str(b, {"sanitization", "hpa_dco"})},
+            {"Started / finished", str(b, {"sanitization", "started_at"}) + " / " +
+                                       str(b, {"sanitization", "finished_at"})},
+            {"Verification", str(b, {"verification", "method"}) + ", " +
+                                 str(b, {"verification", "samples"}) + " samples, " +
+                                 str(b, {"verification", "coverage_permille"}) +
+                                 " per mille, seed " + str(b, {"verification", "seed"})},
+            {"Verification result", str(b, {"verification", "result"}) + ", mismatches " +
+                                        str(b, {"verification", "mismatches"}) + ", read errors " +
+                                        str(b, {"verification", "read_errors"})},
+            {"SMART before", smart_summary(b["smart"].value("before", Json()))},
+            {"SMART after", smart_summary(b["smart"].value("after", Json()))},
+        });
   } else if (b.value("kind", "") == "laptop") {
     for (const auto& d : b.value("drives", Json::array())) {
-      f.emplace_back("Drive " + str(d, {"serial"}), str(d, {"model"}) + ": " + str(d, {"method"}) + ", " + str(d, {"nist_level"}) + ", " +
-                                                       str(d, {"result"}) + " (certificate " + str(d, {"certificate_id"}) + ")");
+      f.emplace_back("Drive " + str(d, {"serial"}), str(d, {"model"}) + ": " + str(d, {"method"}) +
+                                                        ", " + str(d, {"nist_level"}) + ", " +
+                                                        str(d, {"result"}) + " (certificate " +
+                                                        str(d, {"certificate_id"}) + ")");
     }
   } else {
-    f.emplace_back("Laptops", str(b, {"passed_count"}) + " of " + str(b, {"laptop_count"}) + " passed");
+    f.emplace_back("Laptops",
+                   str(b, {"passed_count"}) + " of " + str(b, {"laptop_count"}) + " passed");
     for (const auto& l : b.value("laptops", Json::array())) {
       std::string drives;
-      for (const auto& d : l.value("drives", Json::array())) drives += (drives.empty() ? "" : "; ") + str(d, {"method"}) + " (" + str(d, {"nist_level"}) + ")";
-      f.emplace_back(str(l, {"serial"}), str(l, {"model"}) + (str(l, {"asset_tag"}).empty() ? "" : ", asset " + str(l, {"asset_tag"})) + ": " +
-                                             drives + ": " + str(l, {"result"}) + (l.value("validated", false) ? ", re-verified" : ""));
+      for (const auto& d : l.value("drives", Json::array()))
+        drives +=
+            (drives.empty() ? "" : "; ") + str(d, {"method"}) + " (" + str(d, {"nist_level"}) + ")";
+      f.emplace_back(str(l, {"serial"}),
+                     str(l, {"model"}) +
+                         (str(l, {"asset_tag"}).empty() ? "" : ", asset " + str(l, {"asset_tag"})) +
+                         ": " + drives + ": " + str(l, {"result"}) +
+                         (l.value("validated", false) ? ", re-verified" : ""));
     }
   }
-  f.insert(f.end(), {{"Result", str(b, {"result"}) + (str(b, {"reason"}).empty() ? "" : ": " + str(b, {"reason"}))},
-                     {"Re-verification", b["reverification"].value("selected", false) ? "selected for a second volunteer's check" : "not selected"},
-                     {"Validated by", b["validator"].is_object() ? str(b, {"validator", "name"}) + ", " + str(b, {"validator", "verdict"}) + " at " +
-                                                                   str(b, {"validator", "at"}) + (str(b, {"validator", "note"}).empty() ? "" : ": " + str(b, {"validator", "note"}))
-                                                             : "________________________"}});
+  f.insert(
+      f.end(),
+      {{"Result",
+        str(b, {"result"}) + (str(b, {"reason"}).empty() ? "" : ": " + str(b, {"reason"}))},
+       {"Re-verification", b["reverification"].value("selected", false)
+                               ? "selected for a second volunteer's check"
+                               : "not selected"},
+       {"Validated by",
+        b["validator"].is_object()
+            ? str(b, {"validator", "name"}) + ", " + str(b, {"validator", "verdict"}) + " at " +
+                  str(b, {"validator", "at"}) +
+                  (str(b, {"validator", "note"}).empty() ? ""
+                                                         : ": " + str(b, {"validator", "note"}))
+            : "________________________"}});
   if (b.contains("supersedes")) f.insert(f.begin() + 1, {"Supersedes", str(b, {"supersedes"})});
   return f;
 }
@@ -147,13 +181,16 @@ Result<std::string> render_pdf(std::string_view signed_json) {
   const Json& b = doc["certificate"];
   const std::string sig = str(doc, {"signature", "sig"});
   std::string err;
-  std::unique_ptr<std::remove_pointer_t<HPDF_Doc>, decltype(&HPDF_Free)> pdf(HPDF_New(on_hpdf_error, &err), &HPDF_Free);
+  std::unique_ptr<std::remove_pointer_t<HPDF_Doc>, decltype(&HPDF_Free)> pdf(
+      HPDF_New(on_hpdf_error, &err), &HPDF_Free);
   if (!pdf) return make_error(Errc::internal, "libharu: cannot create a document");
   HPDF_SetCompressionMode(pdf.get(), HPDF_COMP_ALL);
   HPDF_SetInfoAttr(pdf.get(), HPDF_INFO_CREATOR, "revive");
   HPDF_SetInfoAttr(pdf.get(), HPDF_INFO_TITLE, "Certificate of data sanitisation");
   // The signed document rides along, base64 so it needs no escaping.
-  const std::string embedded = std::string(kMarker) + to_base64({reinterpret_cast<const std::uint8_t*>(signed_json.data()), signed_json.size()});
+  const std::string embedded =
+      std::string(kMarker) +
+      to_base64({reinterpret_cast<const std::uint8_t*>(signed_json.data()), signed_json.size()});
   HPDF_SetInfoAttr(pdf.get(), HPDF_INFO_KEYWORDS, embedded.c_str());
   HPDF_Page page = HPDF_AddPage(pdf.get());
   HPDF_Page_SetSize(page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
@@ -168,9 +205,12 @@ Result<std::string> render_pdf(std::string_view signed_json) {
   };
   const bool drive = b.value("kind", "") == "drive";
   const std::string kind = b.value("kind", "");
-  text(bold, 18, 50, height - 60, drive ? "Certificate of data sanitisation"
-                                        : kind == "batch" ? "Data sanitisation summary: donor batch" : "Certificate of data sanitisation: computer");
-  text(regular, 10, 50, height - 78, "NIST SP 800-88 Rev. 1 / IEEE 2883-2022. Result: " + str(b, {"result"}));
+  text(bold, 18, 50, height - 60,
+       drive             ? "Certificate of data sanitisation"
+       : kind == "batch" ? "Data sanitisation summary: donor batch"
+                         : "Certificate of data sanitisation: computer");
+  text(regular, 10, 50, height - 78,
+       "NIST SP 800-88 Rev. 1 / IEEE 2883-2022. Result: " + str(b, {"result"}));
   // QR code: certificate id and signature, for a phone check against the workshop's records.
   const std::string qr_text = "revive-cert:" + str(b, {"certificate_id"}) + ":" + sig;
   if (QRcode* qr = QRcode_encodeString(qr_text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1)) {
@@ -178,7 +218,9 @@ Result<std::string> render_pdf(std::string_view signed_json) {
     const float x0 = 440, y0 = height - 160;
     for (int y = 0; y < qr->width; ++y) {
       for (int x = 0; x < qr->width; ++x) {
-        if (qr->data[y * qr->width + x] & 1) HPDF_Page_Rectangle(page, x0 + x * module, y0 + (qr->width - 1 - y) * module, module, module);
+        if (qr->data[y * qr->width + x] & 1)
+          HPDF_Page_Rectangle(page, x0 + x * module, y0 + (qr->width - 1 - y) * module, module,
+                              module);
       }
     }
     HPDF_Page_Fill(page);
@@ -195,14 +237,16 @@ Result<std::string> render_pdf(std::string_view signed_json) {
     y -= 3;
     if (y < 70) break;
   }
-  text(regular, 7, 50, 40, "Signed by the workshop server (ed25519, key " + str(doc, {"signature", "key_id"}) +
-                               "). Check offline: revivectl cert verify FILE --pubkey KEYFILE");
+  text(regular, 7, 50, 40,
+       "Signed by the workshop server (ed25519, key " + str(doc, {"signature", "key_id"}) +
+           "). Check offline: revivectl cert verify FILE --pubkey KEYFILE");
   if (!err.empty()) return make_error(Errc::internal, err);
   if (HPDF_SaveToStream(pdf.get()) != HPDF_OK) return make_error(Errc::internal, "libharu: " + err);
   std::string out(HPDF_GetStreamSize(pdf.get()), '\0');
   HPDF_UINT32 n = static_cast<HPDF_UINT32>(out.size());
   HPDF_ResetStream(pdf.get());
-  if (HPDF_ReadFromStream(pdf.get(), reinterpret_cast<HPDF_BYTE*>(out.data()), &n) != HPDF_OK && n != out.size()) {
+  if (HPDF_ReadFromStream(pdf.get(), reinterpret_cast<HPDF_BYTE*>(out.data()), &n) != HPDF_OK &&
+      n != out.size()) {
     return make_error(Errc::internal, "libharu: cannot read the rendered PDF");
   }
   out.resize(n);
@@ -211,10 +255,13 @@ Result<std::string> render_pdf(std::string_view signed_json) {
 
 Result<std::string> signed_json_from_pdf(std::string_view pdf) {
   const auto at = pdf.find(kMarker);
-  if (at == std::string_view::npos) return make_error(Errc::invalid_input, "this PDF carries no Revive certificate");
+  if (at == std::string_view::npos)
+    return make_error(Errc::invalid_input, "this PDF carries no Revive certificate");
   const auto start = at + kMarker.size();
   auto end = start;
-  while (end < pdf.size() && (std::isalnum(static_cast<unsigned char>(pdf[end])) || pdf[end] == '+' || pdf[end] == '/' || pdf[end] == '=')) ++end;
+  while (end < pdf.size() && (std::isalnum(static_cast<unsigned char>(pdf[end])) ||
+                              pdf[end] == '+' || pdf[end] == '/' || pdf[end] == '='))
+    ++end;
   auto raw = from_base64(pdf.substr(start, end - start));
   if (!raw) return make_error(Errc::corrupt, "the certificate inside this PDF is damaged");
   return std::string(raw->begin(), raw->end());
@@ -228,7 +275,9 @@ Result<Verified> verify_pdf(std::string_view pdf, const PublicKey& trusted) {
   auto again = render_pdf(*json);
   if (!again) return again.error();
   if (*again != pdf) {
-    return make_error(Errc::bad_signature, "the PDF's pages differ from the signed certificate it carries (edited after signing?)");
+    return make_error(
+        Errc::bad_signature,
+        "the PDF's pages differ from the signed certificate it carries (edited after signing?)");
   }
   return v;
 }

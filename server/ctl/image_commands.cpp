@@ -40,7 +40,9 @@ double seconds_since(Clock::time_point t) {
 }
 
 std::string rate(std::uint64_t bytes, double secs) {
-  return secs > 0 ? human_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / secs)) + "/s" : "-";
+  return secs > 0
+             ? human_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / secs)) + "/s"
+             : "-";
 }
 
 }  // namespace
@@ -97,11 +99,14 @@ int image_import(const ImageArgs& a, const std::atomic<bool>& cancel) {
              human_bytes(m.logical_size), (m.logical_size + m.chunk_size - 1) / m.chunk_size,
              human_bytes(m.chunk_size), data,
              (m.logical_size + m.chunk_size - 1) / m.chunk_size - data);
-  fmt::print("  stored {} ({:.2f}x smaller than the data), {} new chunks ({}), {} already in the store\n",
-             human_bytes(m.stored_bytes),
-             m.stored_bytes ? static_cast<double>(m.data_bytes) / static_cast<double>(m.stored_bytes) : 0.0,
-             r->chunks_new, human_bytes(r->bytes_written), r->chunks_reused);
-  fmt::print("  partition table: {} ({} partitions)\n", m.partitions.scheme, m.partitions.partitions.size());
+  fmt::print(
+      "  stored {} ({:.2f}x smaller than the data), {} new chunks ({}), {} already in the store\n",
+      human_bytes(m.stored_bytes),
+      m.stored_bytes ? static_cast<double>(m.data_bytes) / static_cast<double>(m.stored_bytes)
+                     : 0.0,
+      r->chunks_new, human_bytes(r->bytes_written), r->chunks_reused);
+  fmt::print("  partition table: {} ({} partitions)\n", m.partitions.scheme,
+             m.partitions.partitions.size());
   fmt::print("  took {:.2f} s ({})\n", secs, rate(m.logical_size, secs));
   return 0;
 }
@@ -214,8 +219,11 @@ int image_info(const ImageArgs& a) {
   fmt::print("chunks:          {} ({} with data, {} holes)\n", chunks, data, chunks - data);
   fmt::print("data:            {}\n", human_bytes(m.data_bytes));
   fmt::print("stored:          {} (zstd, {:.2f}x)\n", human_bytes(m.stored_bytes),
-             m.stored_bytes ? static_cast<double>(m.data_bytes) / static_cast<double>(m.stored_bytes) : 0.0);
-  fmt::print("signature:       {}\n", sig ? "OK (key " + key_id(sm->signer) + ")" : "BAD: " + sig.error().message);
+             m.stored_bytes
+                 ? static_cast<double>(m.data_bytes) / static_cast<double>(m.stored_bytes)
+                 : 0.0);
+  fmt::print("signature:       {}\n",
+             sig ? "OK (key " + key_id(sm->signer) + ")" : "BAD: " + sig.error().message);
   fmt::print("partition table: {}", m.partitions.scheme);
   if (m.partitions.scheme != "none") {
     fmt::print(", {}-byte sectors{}", m.partitions.sector_size,
@@ -242,7 +250,8 @@ int image_list(const ImageArgs& a) {
     return 0;
   }
   int rc = 0;
-  fmt::print("{:<32} {:>10} {:>10} {:>7}  {:<20}  {}\n", "NAME", "SIZE", "STORED", "CHUNKS", "CREATED", "ID");
+  fmt::print("{:<32} {:>10} {:>10} {:>7}  {:<20}  {}\n", "NAME", "SIZE", "STORED", "CHUNKS",
+             "CREATED", "ID");
   for (const auto& n : *names) {
     auto m = (*store)->load(n);
     if (!m) {
@@ -278,8 +287,8 @@ int image_gc(const ImageArgs& a) {
   auto r = (*store)->gc(a.dry_run);
   if (!r) return fail(r.error());
   fmt::print("{} {} unreferenced chunks ({}) and {} leftover temp files; {} chunks in use\n",
-             a.dry_run ? "would remove" : "removed", r->chunks_removed, human_bytes(r->bytes_removed),
-             r->temp_files_removed, r->chunks_kept);
+             a.dry_run ? "would remove" : "removed", r->chunks_removed,
+             human_bytes(r->bytes_removed), r->temp_files_removed, r->chunks_kept);
   return 0;
 }
 

@@ -11,8 +11,8 @@ namespace revive::ctl {
 struct ImageArgs {
   std::string store;
   std::string name;
-  std::string file;       ///< import source / export target
-  std::string pubkey;     ///< verify/export/info: trust this key file instead of the store's
+  std::string file;    ///< import source / export target
+  std::string pubkey;  ///< verify/export/info: trust this key file instead of the store's
   std::uint64_t chunk_size = 4u << 20;
   unsigned threads = 0;
   int level = 3;

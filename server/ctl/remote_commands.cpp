@@ -50,7 +50,8 @@ void fill_defaults(RemoteArgs& a) {
   if (a.token.empty()) {
     if (const char* t = std::getenv("REVIVE_TOKEN")) a.token = t;
   }
-  if (a.token.empty() && saved.is_object() && saved.value("server", "") == a.server) a.token = saved.value("token", "");
+  if (a.token.empty() && saved.is_object() && saved.value("server", "") == a.server)
+    a.token = saved.value("token", "");
 }
 
 extern "C" size_t collect(char* p, size_t size, size_t n, void* ud) {
@@ -73,8 +74,8 @@ extern "C" size_t read_file(char* buf, size_t size, size_t n, void* ud) {
   return got;
 }
 
-HttpResult request(const RemoteArgs& a, const std::string& method, const std::string& path, const std::string& body,
-                   Upload* upload = nullptr) {
+HttpResult request(const RemoteArgs& a, const std::string& method, const std::string& path,
+                   const std::string& body, Upload* upload = nullptr) {
   HttpResult r;
   CURL* c = curl_easy_init();
   if (!c) return {0, "", "curl_easy_init failed"};
@@ -85,7 +86,8 @@ HttpResult request(const RemoteArgs& a, const std::string& method, const std::st
     auth = "Authorization: Bearer " + a.token;
     headers = curl_slist_append(headers, auth.c_str());
   }
-  headers = curl_slist_append(headers, upload ? "Content-Type: application/octet-stream" : "Content-Type: application/json");
+  headers = curl_slist_append(headers, upload ? "Content-Type: application/octet-stream"
+                                              : "Content-Type: application/json");
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
@@ -124,20 +126,24 @@ int report(const HttpResult& r) {
   }
   if (r.status >= 200 && r.status < 300) return 0;
   json j = json::parse(r.body, nullptr, false);
-  const std::string msg = j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r.body;
+  const std::string msg =
+      j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r.body;
   fmt::print(stderr, "revivectl: error: server answered {}: {}\n", r.status, msg);
-  if (r.status == 401) fmt::print(stderr, "revivectl: log in with `revivectl login --server URL --user NAME`\n");
+  if (r.status == 401)
+    fmt::print(stderr, "revivectl: log in with `revivectl login --server URL --user NAME`\n");
   return 1;
 }
 
 std::string bar(double frac, int width) {
   const int fill = static_cast<int>(std::clamp(frac, 0.0, 1.0) * width);
-  return std::string(static_cast<std::size_t>(fill), '#') + std::string(static_cast<std::size_t>(width - fill), '.');
+  return std::string(static_cast<std::size_t>(fill), '#') +
+         std::string(static_cast<std::size_t>(width - fill), '.');
 }
 
 std::string device_table(const json& devices) {
-  std::string out = fmt::format("{:>4}  {:<22} {:<14} {:<10} {:<6} {:<10} {:<24} {:>10} {:>8}\n", "ID", "MODEL", "SERIAL",
-                                "STATE", "GRADE", "STEP", "PROGRESS", "RATE", "ETA");
+  std::string out =
+      fmt::format("{:>4}  {:<22} {:<14} {:<10} {:<6} {:<10} {:<24} {:>10} {:>8}\n", "ID", "MODEL",
+                  "SERIAL", "STATE", "GRADE", "STEP", "PROGRESS", "RATE", "ETA");
   for (const auto& d : devices) {
     const json cur = d.value("current", json());
     std::string step = "-", prog, rate = "-", eta = "-";
@@ -146,16 +152,19 @@ std::string device_table(const json& devices) {
       const json p = cur.value("progress", json::object());
       const double done = p.value("bytes_done", 0.0), total = p.value("bytes_total", 0.0);
       const double r = p.value("rate", 0.0);
-      if (total > 0) prog = "[" + bar(done / total, 14) + "] " + fmt::format("{:3.0f}%", 100 * done / total);
+      if (total > 0)
+        prog = "[" + bar(done / total, 14) + "] " + fmt::format("{:3.0f}%", 100 * done / total);
       if (r > 0) {
         rate = human_bytes(static_cast<std::uint64_t>(r)) + "/s";
         if (total > done) eta = fmt::format("{:.0f}s", (total - done) / r);
       }
       if (cur.value("state", "") == "failed") prog = "FAILED: " + cur.value("error", std::string());
     }
-    const std::string grade = d.contains("grade") && d["grade"].is_string() ? d["grade"].get<std::string>() : "-";
-    out += fmt::format("{:>4}  {:<22.22} {:<14.14} {:<10} {:<6} {:<10} {:<24.24} {:>10} {:>8}\n", d.value("id", 0),
-                       d.value("model", ""), d.value("serial", ""), d.value("state", ""), grade, step, prog, rate, eta);
+    const std::string grade =
+        d.contains("grade") && d["grade"].is_string() ? d["grade"].get<std::string>() : "-";
+    out += fmt::format("{:>4}  {:<22.22} {:<14.14} {:<10} {:<6} {:<10} {:<24.24} {:>10} {:>8}\n",
+                       d.value("id", 0), d.value("model", ""), d.value("serial", ""),
+                       d.value("state", ""), grade, step, prog, rate, eta);
   }
   return out;
 }
@@ -181,7 +190,8 @@ int remote_login(RemoteArgs a) {
     fmt::print(stderr, "\n");
   }
   a.token.clear();
-  auto r = request(a, "POST", "/api/v1/login", json{{"name", a.user}, {"password", password}}.dump());
+  auto r =
+      request(a, "POST", "/api/v1/login", json{{"name", a.user}, {"password", password}}.dump());
   if (int rc = report(r)) return rc;
   const json j = json::parse(r.body, nullptr, false);
   std::error_code ec;
@@ -191,7 +201,8 @@ int remote_login(RemoteArgs a) {
     out << json{{"server", a.server}, {"token", j.value("token", "")}}.dump() << "\n";
   }
   ::chmod(token_file().c_str(), 0600);
-  fmt::print("logged in to {} as {} (session saved in {})\n", a.server, a.user, token_file().string());
+  fmt::print("logged in to {} as {} (session saved in {})\n", a.server, a.user,
+             token_file().string());
   return 0;
 }
 
@@ -226,7 +237,8 @@ int remote_put_workflow(RemoteArgs a, const std::string& steps_csv) {
   std::size_t pos = 0;
   while (pos <= steps_csv.size()) {
     const auto comma = steps_csv.find(',', pos);
-    const std::string kind = steps_csv.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    const std::string kind =
+        steps_csv.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     if (!kind.empty()) steps.push_back({{"kind", kind}});
     if (comma == std::string::npos) break;
     pos = comma + 1;
@@ -293,15 +305,17 @@ int remote_image_push(RemoteArgs a) {
   u.bar = &pb;
   u.total = static_cast<std::uint64_t>(st.st_size);
   char* esc = curl_easy_escape(nullptr, a.id.c_str(), static_cast<int>(a.id.size()));
-  const std::string path = std::string("/api/v1/images?name=") + esc + (a.replace ? "&replace=1" : "");
+  const std::string path =
+      std::string("/api/v1/images?name=") + esc + (a.replace ? "&replace=1" : "");
   curl_free(esc);
   auto r = request(a, "POST", path, "", &u);
   std::fclose(u.f);
   pb.finish();
   if (int rc = report(r)) return rc;
   const json j = json::parse(r.body, nullptr, false);
-  fmt::print("pushed {}: {} as image {} ({} new chunks, {} stored)\n", a.file, human_bytes(u.total), j.value("name", ""),
-             j.value("new_chunks", 0), human_bytes(j.value("stored_bytes", std::uint64_t{0})));
+  fmt::print("pushed {}: {} as image {} ({} new chunks, {} stored)\n", a.file, human_bytes(u.total),
+             j.value("name", ""), j.value("new_chunks", 0),
+             human_bytes(j.value("stored_bytes", std::uint64_t{0})));
   return 0;
 }
 
@@ -325,7 +339,8 @@ int remote_watch(RemoteArgs a) {
     std::string summary;
     for (const auto& [k, n] : counts) summary += fmt::format("  {} {}", n, k);
     if (tty) fmt::print("\033[H\033[2J");
-    fmt::print("revive workshop at {}: {} laptops{}\n\n{}", a.server, devices.size(), summary, device_table(devices));
+    fmt::print("revive workshop at {}: {} laptops{}\n\n{}", a.server, devices.size(), summary,
+               device_table(devices));
     std::fflush(stdout);
     if (a.once) return 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(a.interval * 1000)));

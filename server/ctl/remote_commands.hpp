@@ -7,27 +7,27 @@
 namespace revive::ctl {
 
 struct RemoteArgs {
-  std::string server;    ///< base URL, e.g. http://127.0.0.1:8080 (default $REVIVE_SERVER)
-  std::string token;     ///< operator token (default: $REVIVE_TOKEN, else the saved login)
+  std::string server;  ///< base URL, e.g. http://127.0.0.1:8080 (default $REVIVE_SERVER)
+  std::string token;   ///< operator token (default: $REVIVE_TOKEN, else the saved login)
   std::string user;
-  std::string id;        ///< device/step id or image name
+  std::string id;  ///< device/step id or image name
   std::string file;
   std::string format = "json";
   std::string batch, workflow, donor, image, label;
   bool replace = false;
-  bool once = false;     ///< watch: print one table and exit
+  bool once = false;  ///< watch: print one table and exit
   double interval = 1.0;
 };
 
 int remote_login(RemoteArgs a);
-int remote_get_json(RemoteArgs a, const std::string& path);          ///< prints the JSON
+int remote_get_json(RemoteArgs a, const std::string& path);  ///< prints the JSON
 int remote_post(RemoteArgs a, const std::string& path, const std::string& body);
 /// POSTs a JSON object of the non-empty string fields.
 int remote_post_fields(RemoteArgs a, const std::string& path,
                        const std::vector<std::pair<std::string, std::string>>& fields);
 int remote_devices(RemoteArgs a);
 /// Defines workflow a.id from "inventory,wipe,..." (one step each, no params).
-int remote_put_workflow(RemoteArgs a, const std::string& steps_csv);                                    ///< table
+int remote_put_workflow(RemoteArgs a, const std::string& steps_csv);  ///< table
 int remote_export(RemoteArgs a);
 /// GETs a path and writes the body to a.file (stdout when empty or "-").
 int remote_get_file(RemoteArgs a, const std::string& path);

@@ -3,9 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <cstdlib>
 
 #include "cert_commands.hpp"
 #include "image_commands.hpp"
@@ -49,10 +49,12 @@ int run_revivectl(int argc, char** argv) {
     c->add_flag("--no-progress", no_progress, "No progress bar");
   };
 
-  auto* imp = image->add_subcommand("import", "Import a raw disk image (file or block device, read-only)");
+  auto* imp =
+      image->add_subcommand("import", "Import a raw disk image (file or block device, read-only)");
   store_opt(imp);
   imp->add_option("--name", a.name, "Image name")->required();
-  imp->add_option("--chunk-size", chunk_size, "Chunk size, a power of two from 64K to 64M")->default_str("4M");
+  imp->add_option("--chunk-size", chunk_size, "Chunk size, a power of two from 64K to 64M")
+      ->default_str("4M");
   imp->add_option("--level", a.level, "zstd level")->check(CLI::Range(1, 19))->default_str("3");
   imp->add_flag("--replace", a.replace, "Replace an existing image of that name");
   imp->add_option("file", a.file, "Raw disk image or block device")->required();
@@ -96,16 +98,22 @@ int run_revivectl(int argc, char** argv) {
 
   RemoteArgs ra;
   auto server_opt = [&](CLI::App* c) {
-    c->add_option("--server", ra.server, "Server URL (default: $REVIVE_SERVER, the saved login, or http://127.0.0.1:8080)");
-    c->add_option("--token", ra.token, "Operator token (default: $REVIVE_TOKEN or the saved login)");
+    c->add_option(
+        "--server", ra.server,
+        "Server URL (default: $REVIVE_SERVER, the saved login, or http://127.0.0.1:8080)");
+    c->add_option("--token", ra.token,
+                  "Operator token (default: $REVIVE_TOKEN or the saved login)");
   };
 
-  auto* list = image->add_subcommand("list", "List the images in a store (--store) or on a server (--server)");
+  auto* list = image->add_subcommand(
+      "list", "List the images in a store (--store) or on a server (--server)");
   store_opt(list);
   server_opt(list);
-  list->callback([&] { rc = a.store.empty() ? remote_get_json(ra, "/api/v1/images") : image_list(a); });
+  list->callback(
+      [&] { rc = a.store.empty() ? remote_get_json(ra, "/api/v1/images") : image_list(a); });
 
-  auto* rm = image->add_subcommand("rm", "Remove an image from a store (--store) or a server (--server); chunks stay until gc");
+  auto* rm = image->add_subcommand(
+      "rm", "Remove an image from a store (--store) or a server (--server); chunks stay until gc");
   store_opt(rm);
   server_opt(rm);
   rm->add_option("name", a.name, "Image name")->required();
@@ -114,7 +122,8 @@ int run_revivectl(int argc, char** argv) {
     rc = a.store.empty() ? remote_image_rm(ra) : image_rm(a);
   });
 
-  auto* push = image->add_subcommand("push", "Upload a raw disk image to a server, streamed into its store");
+  auto* push =
+      image->add_subcommand("push", "Upload a raw disk image to a server, streamed into its store");
   server_opt(push);
   push->add_option("--name", ra.id, "Image name")->required();
   push->add_flag("--replace", ra.replace, "Replace an existing image of that name");
@@ -143,7 +152,8 @@ int run_revivectl(int argc, char** argv) {
   dshow->add_option("id", ra.id, "Device id")->required();
   dshow->callback([&] { rc = remote_get_json(ra, "/api/v1/devices/" + ra.id); });
   for (const char* verb : {"retry", "skip"}) {
-    auto* c = devices->add_subcommand(verb, std::string(verb) + " a failed step (by step id, see `devices show`)");
+    auto* c = devices->add_subcommand(
+        verb, std::string(verb) + " a failed step (by step id, see `devices show`)");
     c->add_option("step", ra.id, "Step id")->required();
     c->callback([&, verb] { rc = remote_post(ra, "/api/v1/steps/" + ra.id + "/" + verb, "{}"); });
   }
@@ -152,12 +162,14 @@ int run_revivectl(int argc, char** argv) {
     c->add_option("id", ra.id, "Device id")->required();
     c->callback([&, verb] { rc = remote_post(ra, "/api/v1/devices/" + ra.id + "/" + verb, "{}"); });
   }
-  auto* assign = devices->add_subcommand("assign", "Put a laptop in a batch and/or give it its own workflow");
+  auto* assign =
+      devices->add_subcommand("assign", "Put a laptop in a batch and/or give it its own workflow");
   assign->add_option("id", ra.id, "Device id")->required();
   assign->add_option("--batch", ra.batch, "Batch name");
   assign->add_option("--workflow", ra.workflow, "Workflow name");
   assign->callback([&] {
-    rc = remote_post_fields(ra, "/api/v1/devices/" + ra.id + "/assign", {{"batch", ra.batch}, {"workflow", ra.workflow}});
+    rc = remote_post_fields(ra, "/api/v1/devices/" + ra.id + "/assign",
+                            {{"batch", ra.batch}, {"workflow", ra.workflow}});
   });
   devices->callback([&] {
     if (devices->get_subcommands().empty()) rc = remote_devices(ra);
@@ -172,8 +184,9 @@ int run_revivectl(int argc, char** argv) {
   bcreate->add_option("--workflow", ra.workflow, "Workflow for its laptops");
   bcreate->add_option("--image", ra.image, "Image for its laptops");
   bcreate->callback([&] {
-    rc = remote_post_fields(ra, "/api/v1/batches",
-                            {{"name", ra.id}, {"donor", ra.donor}, {"workflow", ra.workflow}, {"image", ra.image}});
+    rc = remote_post_fields(
+        ra, "/api/v1/batches",
+        {{"name", ra.id}, {"donor", ra.donor}, {"workflow", ra.workflow}, {"image", ra.image}});
   });
   batches->callback([&] {
     if (batches->get_subcommands().empty()) rc = remote_get_json(ra, "/api/v1/batches");
@@ -185,11 +198,16 @@ int run_revivectl(int argc, char** argv) {
   auto* wput = workflows->add_subcommand("put", "Create or change a workflow");
   std::string steps_csv;
   wput->add_option("name", ra.id, "Workflow name")->required();
-  wput->add_option("--steps", steps_csv, "Comma-separated steps, e.g. inventory,wipe,test,certify,finish")->required();
+  wput->add_option("--steps", steps_csv,
+                   "Comma-separated steps, e.g. inventory,wipe,test,certify,finish")
+      ->required();
   wput->callback([&] { rc = remote_put_workflow(ra, steps_csv); });
-  auto* wdef = workflows->add_subcommand("default", "Make a workflow the default for unknown laptops");
+  auto* wdef =
+      workflows->add_subcommand("default", "Make a workflow the default for unknown laptops");
   wdef->add_option("name", ra.id, "Workflow name")->required();
-  wdef->callback([&] { rc = remote_post_fields(ra, "/api/v1/settings", {{"default_workflow", ra.id}}); });
+  wdef->callback([&] {
+    rc = remote_post_fields(ra, "/api/v1/settings", {{"default_workflow", ra.id}});
+  });
   workflows->callback([&] {
     if (workflows->get_subcommands().empty()) rc = remote_get_json(ra, "/api/v1/workflows");
   });
@@ -197,9 +215,12 @@ int run_revivectl(int argc, char** argv) {
   auto* intake = app.add_subcommand("intake", "Put every new laptop into this batch from now on");
   server_opt(intake);
   intake->add_option("batch", ra.id, "Batch name")->required();
-  intake->callback([&] { rc = remote_post_fields(ra, "/api/v1/settings", {{"intake_batch", ra.id}}); });
+  intake->callback([&] {
+    rc = remote_post_fields(ra, "/api/v1/settings", {{"intake_batch", ra.id}});
+  });
 
-  auto* policy = app.add_subcommand("policy", "Set the workshop's grading policy (TOML; see README)");
+  auto* policy =
+      app.add_subcommand("policy", "Set the workshop's grading policy (TOML; see README)");
   server_opt(policy);
   std::string policy_file;
   policy->add_option("file", policy_file, "TOML file")->required()->check(CLI::ExistingFile);
@@ -215,7 +236,8 @@ int run_revivectl(int argc, char** argv) {
   token->add_option("--label", ra.label, "What the token is for");
   token->callback([&] { rc = remote_post_fields(ra, "/api/v1/tokens", {{"label", ra.label}}); });
 
-  auto* watch = app.add_subcommand("watch", "A live table of laptops: stage, progress bar, rate, ETA");
+  auto* watch =
+      app.add_subcommand("watch", "A live table of laptops: stage, progress bar, rate, ETA");
   server_opt(watch);
   watch->add_flag("--once", ra.once, "Print the table once and exit");
   watch->add_option("--interval", ra.interval, "Seconds between refreshes")->default_str("1");
@@ -234,29 +256,48 @@ int run_revivectl(int argc, char** argv) {
   clist->add_option("DEVICE", ra.id, "Device id")->required();
   clist->callback([&] { rc = remote_get_json(ra, "/api/v1/devices/" + ra.id + "/certificates"); });
   bool pdf = false;
-  auto* cget = cert->add_subcommand("get", "Fetch a signed certificate (JSON, or the PDF with --pdf)");
+  auto* cget =
+      cert->add_subcommand("get", "Fetch a signed certificate (JSON, or the PDF with --pdf)");
   server_opt(cget);
   cget->add_option("ID", ra.id, "Certificate id")->required();
   cget->add_flag("--pdf", pdf, "The printable PDF (it carries the signed JSON inside)");
   cget->add_option("-o,--output", ra.file, "Output file (default: stdout)");
-  cget->callback([&] { rc = remote_get_file(ra, "/api/v1/certificates/" + ra.id + (pdf ? "/pdf" : "")); });
+  cget->callback(
+      [&] { rc = remote_get_file(ra, "/api/v1/certificates/" + ra.id + (pdf ? "/pdf" : "")); });
   std::string verdict, note;
-  auto* cval = cert->add_subcommand("validate", "Record a second volunteer's re-verification (issues a certificate that supersedes it)");
+  auto* cval = cert->add_subcommand(
+      "validate",
+      "Record a second volunteer's re-verification (issues a certificate that supersedes it)");
   server_opt(cval);
   cval->add_option("ID", ra.id, "Certificate id")->required();
-  cval->add_option("--verdict", verdict, "confirmed or disputed")->required()->check(CLI::IsMember({"confirmed", "disputed"}));
+  cval->add_option("--verdict", verdict, "confirmed or disputed")
+      ->required()
+      ->check(CLI::IsMember({"confirmed", "disputed"}));
   cval->add_option("--note", note, "What was checked, or what was wrong");
-  cval->callback([&] { rc = remote_post_fields(ra, "/api/v1/certificates/" + ra.id + "/validate", {{"verdict", verdict}, {"note", note}}); });
-  auto* cbatch = cert->add_subcommand("batch", "The donor's summary for a batch: signed JSON, CSV or PDF");
+  cval->callback([&] {
+    rc = remote_post_fields(ra, "/api/v1/certificates/" + ra.id + "/validate",
+                            {{"verdict", verdict}, {"note", note}});
+  });
+  auto* cbatch =
+      cert->add_subcommand("batch", "The donor's summary for a batch: signed JSON, CSV or PDF");
   server_opt(cbatch);
   cbatch->add_option("BATCH", ra.id, "Batch name")->required();
-  cbatch->add_option("--format", ra.format, "json, csv or pdf")->default_str("json")->check(CLI::IsMember({"json", "csv", "pdf"}));
+  cbatch->add_option("--format", ra.format, "json, csv or pdf")
+      ->default_str("json")
+      ->check(CLI::IsMember({"json", "csv", "pdf"}));
   cbatch->add_option("-o,--output", ra.file, "Output file (default: stdout)");
-  cbatch->callback([&] { rc = remote_get_file(ra, "/api/v1/batches/" + ra.id + "/certificate?format=" + ra.format); });
+  cbatch->callback([&] {
+    rc = remote_get_file(ra, "/api/v1/batches/" + ra.id + "/certificate?format=" + ra.format);
+  });
   std::string cert_file, pubkey;
-  auto* cver = cert->add_subcommand("verify", "Check a certificate (JSON or PDF) offline: exit 0 only when authentic and untouched");
+  auto* cver = cert->add_subcommand(
+      "verify",
+      "Check a certificate (JSON or PDF) offline: exit 0 only when authentic and untouched");
   cver->add_option("FILE", cert_file, "Certificate file")->required();
-  cver->add_option("--pubkey", pubkey, "The workshop server's public key file (GET /api/v1/public-key on the server, or STATE/store/keys/ed25519.pub)")->required();
+  cver->add_option("--pubkey", pubkey,
+                   "The workshop server's public key file (GET /api/v1/public-key on the server, "
+                   "or STATE/store/keys/ed25519.pub)")
+      ->required();
   cver->callback([&] { rc = cert_verify(cert_file, pubkey); });
 
   try {

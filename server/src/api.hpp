@@ -32,7 +32,8 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(StateStore& state, ImageStore& images, Metrics& metrics, ApiHooks hooks, ApiOptions opts = {});
+  Api(StateStore& state, ImageStore& images, Metrics& metrics, ApiHooks hooks,
+      ApiOptions opts = {});
 
   /// Answers one request; sets `route` to its metrics label.
   Response handle(Request& req, std::string& route);
@@ -43,7 +44,8 @@ class Api {
   /// of the body is spooled to disk.
   std::optional<Response> upload_precheck(const Request& req);
   /// TFTP files made per request (GRUB's configs for the Secure Boot path); nullopt otherwise.
-  std::optional<std::string> generated_boot_file(const std::string& name, const std::string& base_url);
+  std::optional<std::string> generated_boot_file(const std::string& name,
+                                                 const std::string& base_url);
   /// False for a laptop whose workflow is done: DHCP then offers it no network boot.
   bool offer_network_boot(const std::string& mac);
 

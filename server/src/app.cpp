@@ -1,13 +1,13 @@
 #include "app.hpp"
 
-#include <boost/asio.hpp>
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <fstream>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -28,16 +28,19 @@ Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& s)
     return make_error(Errc::invalid_input, "listen address \"" + s + "\" must be HOST:PORT");
   }
   std::string host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned long port = 0;
   try {
     std::size_t used = 0;
     port = std::stoul(s.substr(colon + 1), &used);
     if (used != s.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
   } catch (const std::exception&) {
-    return make_error(Errc::invalid_input, "listen port in \"" + s + "\" is not a number from 0 to 65535");
+    return make_error(Errc::invalid_input,
+                      "listen port in \"" + s + "\" is not a number from 0 to 65535");
   }
-  return std::make_pair(host.empty() ? std::string("0.0.0.0") : host, static_cast<std::uint16_t>(port));
+  return std::make_pair(host.empty() ? std::string("0.0.0.0") : host,
+                        static_cast<std::uint16_t>(port));
 }
 
 Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& cfg) {
@@ -45,7 +48,8 @@ Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& c
   try {
     t = toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
-    return make_error(Errc::invalid_input, path.string() + ":" + std::to_string(e.source().begin.line) + ": " +
+    return make_error(Errc::invalid_input, path.string() + ":" +
+                                               std::to_string(e.source().begin.line) + ": " +
                                                std::string(e.description()));
   }
   auto bad = [&](const std::string& key, const std::string& want) {
@@ -67,7 +71,8 @@ Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& c
       if (key == "max_body_bytes") cfg.max_body_bytes = static_cast<std::size_t>(*n);
       if (key == "shutdown_grace_s") cfg.shutdown_grace_s = static_cast<int>(*n);
       if (key == "stall_timeout_s") cfg.stall_timeout_s = *n;
-      if (key == "blocking_threads") cfg.blocking_threads = static_cast<unsigned>(std::max<std::int64_t>(1, *n));
+      if (key == "blocking_threads")
+        cfg.blocking_threads = static_cast<unsigned>(std::max<std::int64_t>(1, *n));
     } else if (key == "step_stall_timeout_s") {
       const auto* tbl = v.as_table();
       if (!tbl) return bad(key, "a table of step = seconds");
@@ -86,8 +91,8 @@ Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& c
           auto f = bv.value<bool>();
           if (!f) return bad(full, "true or false");
           (b == "proxy_dhcp" ? cfg.proxy_dhcp : b == "tftp" ? cfg.tftp : cfg.secure_boot) = *f;
-        } else if (b == "dir" || b == "address" || b == "listen" || b == "kernel_args" || b == "dhcp_range" || b == "dhcp_router" ||
-                   b == "dhcp_netmask") {
+        } else if (b == "dir" || b == "address" || b == "listen" || b == "kernel_args" ||
+                   b == "dhcp_range" || b == "dhcp_router" || b == "dhcp_netmask") {
           auto str = bv.value<std::string>();
           if (!str) return bad(full, "a string");
           if (b == "dhcp_range") cfg.dhcp_range = *str;
@@ -108,9 +113,12 @@ Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& c
         } else if (b == "dhcp_port" || b == "pxe_port" || b == "tftp_port") {
           auto n = bv.value<std::int64_t>();
           if (!n || *n < 0 || *n > 65535) return bad(full, "a port number");
-          (b == "dhcp_port" ? cfg.dhcp_port : b == "pxe_port" ? cfg.pxe_port : cfg.tftp_port) = static_cast<std::uint16_t>(*n);
+          (b == "dhcp_port"  ? cfg.dhcp_port
+           : b == "pxe_port" ? cfg.pxe_port
+                             : cfg.tftp_port) = static_cast<std::uint16_t>(*n);
         } else {
-          return make_error(Errc::invalid_input, path.string() + ": unknown setting \"" + full + "\"");
+          return make_error(Errc::invalid_input,
+                            path.string() + ": unknown setting \"" + full + "\"");
         }
       }
     } else {
@@ -134,7 +142,8 @@ constexpr BootBinary kBootBinaries[] = {
     {"snponly.efi", "/usr/lib/ipxe/snponly.efi", "ipxe"},
     {"ipxe.efi", "/usr/lib/ipxe/ipxe.efi", "ipxe"},
     {"shimx64.efi", "/usr/lib/shim/shimx64.efi.signed", "shim-signed"},
-    {"grubx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grub-efi-amd64-signed"},
+    {"grubx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed",
+     "grub-efi-amd64-signed"},
 };
 
 // DHCP leases: a small JSON file, replaced atomically on every change.
@@ -144,10 +153,12 @@ Result<std::vector<boot::Lease>> load_leases(const std::filesystem::path& path) 
   if (!std::filesystem::exists(path, ec)) return out;
   std::ifstream f(path);
   const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) return make_error(Errc::corrupt, path.string() + " is not a JSON array of leases");
+  if (j.is_discarded() || !j.is_array())
+    return make_error(Errc::corrupt, path.string() + " is not a JSON array of leases");
   for (const auto& l : j) {
     auto ip = boot::parse_ipv4(l.value("ip", std::string()));
-    if (!ip || !l.value("mac", nlohmann::json()).is_string() || !l.value("expires", nlohmann::json()).is_number_integer()) {
+    if (!ip || !l.value("mac", nlohmann::json()).is_string() ||
+        !l.value("expires", nlohmann::json()).is_number_integer()) {
       return make_error(Errc::corrupt, path.string() + ": a lease lacks mac, ip or expires");
     }
     out.push_back({l["mac"].get<std::string>(), *ip, l["expires"].get<std::int64_t>()});
@@ -155,14 +166,18 @@ Result<std::vector<boot::Lease>> load_leases(const std::filesystem::path& path) 
   return out;
 }
 
-Result<void> save_leases(const std::filesystem::path& path, const std::vector<boot::Lease>& leases) {
+Result<void> save_leases(const std::filesystem::path& path,
+                         const std::vector<boot::Lease>& leases) {
   nlohmann::json j = nlohmann::json::array();
-  for (const auto& l : leases) j.push_back({{"mac", l.mac}, {"ip", boot::ip_to_string(l.ip)}, {"expires", l.expires}});
+  for (const auto& l : leases)
+    j.push_back({{"mac", l.mac}, {"ip", boot::ip_to_string(l.ip)}, {"expires", l.expires}});
   const std::string text = j.dump(1) + "\n";
-  return write_file_atomic(path, std::as_bytes(std::span(text.data(), text.size())), path.parent_path());
+  return write_file_atomic(path, std::as_bytes(std::span(text.data(), text.size())),
+                           path.parent_path());
 }
 
-Result<void> prepare_boot_dir(const std::filesystem::path& dir, bool report, const std::function<void(const std::string&)>& log) {
+Result<void> prepare_boot_dir(const std::filesystem::path& dir, bool report,
+                              const std::function<void(const std::string&)>& log) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir / "tftp", ec);
@@ -173,16 +188,20 @@ Result<void> prepare_boot_dir(const std::filesystem::path& dir, bool report, con
     const auto to = dir / "tftp" / b.name;
     if (fs::exists(to, ec)) continue;
     if (!fs::exists(b.source, ec)) {
-      missing += std::string(missing.empty() ? "" : ", ") + b.name + " (Debian package " + b.package + ")";
+      missing +=
+          std::string(missing.empty() ? "" : ", ") + b.name + " (Debian package " + b.package + ")";
       continue;
     }
     fs::copy_file(b.source, to, ec);
-    if (ec) return make_error(Errc::io, std::string("copy ") + b.source + " to " + to.string() + ": " + ec.message());
+    if (ec)
+      return make_error(
+          Errc::io, std::string("copy ") + b.source + " to " + to.string() + ": " + ec.message());
   }
   if (!report) return {};
   if (!missing.empty()) log("boot: not available: " + missing);
   if (!fs::exists(dir / "live" / "vmlinuz", ec) || !fs::exists(dir / "live" / "initrd.img", ec)) {
-    log("boot: no live agent image in " + (dir / "live").string() + " yet: build it with provisioning/build-live-image");
+    log("boot: no live agent image in " + (dir / "live").string() +
+        " yet: build it with provisioning/build-live-image");
   }
   return {};
 }
@@ -210,7 +229,9 @@ struct App::Impl {
     deadline_timer.async_wait([this](boost::system::error_code ec) {
       if (ec || stopping) return;
       auto expired = state->expire_deadlines();
-      if (!expired) std::fprintf(stderr, "revive-server: deadline check failed: %s\n", expired.error().message.c_str());
+      if (!expired)
+        std::fprintf(stderr, "revive-server: deadline check failed: %s\n",
+                     expired.error().message.c_str());
       tick_deadlines();
     });
   }
@@ -218,7 +239,8 @@ struct App::Impl {
   void begin_shutdown() {
     if (stopping) return;
     stopping = true;
-    std::fprintf(stderr, "revive-server: shutting down (in-flight requests get %d s to finish)\n", cfg.shutdown_grace_s);
+    std::fprintf(stderr, "revive-server: shutting down (in-flight requests get %d s to finish)\n",
+                 cfg.shutdown_grace_s);
     deadline_timer.cancel();
     signals.cancel();
     if (boot) boot->stop();
@@ -227,13 +249,12 @@ struct App::Impl {
 };
 
 App::App(ServerConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
-App::~App() {
-  impl_->pool.join();
-}
+App::~App() { impl_->pool.join(); }
 
 Result<void> App::start() {
   auto& i = *impl_;
-  if (i.cfg.state_dir.empty()) return make_error(Errc::invalid_input, "no state directory (--state DIR)");
+  if (i.cfg.state_dir.empty())
+    return make_error(Errc::invalid_input, "no state directory (--state DIR)");
   std::error_code ec;
   std::filesystem::create_directories(i.cfg.state_dir, ec);
   if (ec) return make_error(Errc::io, "create " + i.cfg.state_dir.string() + ": " + ec.message());
@@ -246,7 +267,9 @@ Result<void> App::start() {
   StateOptions so;
   so.default_stall_timeout_s = i.cfg.stall_timeout_s;
   so.stall_timeout_s = i.cfg.step_stall_timeout_s;
-  auto state = StateStore::open(i.cfg.state_dir / "revive.db", [] { return static_cast<std::int64_t>(std::time(nullptr)); }, so);
+  auto state = StateStore::open(
+      i.cfg.state_dir / "revive.db", [] { return static_cast<std::int64_t>(std::time(nullptr)); },
+      so);
   if (!state) return state.error().with_context("state database");
   i.state = std::move(*state);
   REVIVE_TRY(i.state->load_running_steps());
@@ -277,7 +300,9 @@ Result<void> App::start() {
   ho.upload_dir = i.images->tmp_dir();
   ho.is_upload = &Api::is_upload;
   ho.upload_precheck = [&i](const Request& r) { return i.api->upload_precheck(r); };
-  i.http = std::make_unique<HttpServer>(i.io, ho, [&i](Request& r, std::string& route) { return i.api->handle(r, route); }, i.metrics);
+  i.http = std::make_unique<HttpServer>(
+      i.io, ho, [&i](Request& r, std::string& route) { return i.api->handle(r, route); },
+      i.metrics);
   REVIVE_TRY(i.http->start());
   if (i.cfg.proxy_dhcp || i.cfg.tftp || !i.cfg.dhcp_range.empty()) {
     BootServiceOptions bo;
@@ -286,7 +311,8 @@ Result<void> App::start() {
       if (!range) return range.error().with_context("DHCP range");
       auto mask = boot::parse_ipv4(i.cfg.dhcp_netmask);
       if (!mask) return mask.error().with_context("DHCP netmask");
-      boot::DhcpPoolConfig pc{range->first, range->second, *mask, std::nullopt, static_cast<std::uint32_t>(i.cfg.dhcp_lease_s)};
+      boot::DhcpPoolConfig pc{range->first, range->second, *mask, std::nullopt,
+                              static_cast<std::uint32_t>(i.cfg.dhcp_lease_s)};
       if (!i.cfg.dhcp_router.empty()) {
         auto r = boot::parse_ipv4(i.cfg.dhcp_router);
         if (!r) return r.error().with_context("DHCP router");
@@ -297,7 +323,8 @@ Result<void> App::start() {
       auto leases = load_leases(i.cfg.state_dir / "dhcp-leases.json");
       if (!leases) return leases.error();
       bo.leases = std::move(*leases);
-      bo.save_leases = [path = i.cfg.state_dir / "dhcp-leases.json"](const std::vector<boot::Lease>& l) { return save_leases(path, l); };
+      bo.save_leases = [path = i.cfg.state_dir / "dhcp-leases.json"](
+                           const std::vector<boot::Lease>& l) { return save_leases(path, l); };
     }
     bo.proxy_dhcp = i.cfg.proxy_dhcp;
     bo.tftp = i.cfg.tftp;
@@ -314,15 +341,25 @@ Result<void> App::start() {
     bo.boot.http_port = i.http->port();
     bo.extra_roots = {{"live/", i.cfg.boot_dir / "live"}};  // GRUB loads the live image over TFTP
     bo.offer_network_boot = [&i](const std::string& mac) { return i.api->offer_network_boot(mac); };
-    bo.generated = [&i](const std::string& name, const std::string& base) { return i.api->generated_boot_file(name, base); };
+    bo.generated = [&i](const std::string& name, const std::string& base) {
+      return i.api->generated_boot_file(name, base);
+    };
     bo.boot.secure_boot = i.cfg.secure_boot;
     bo.log = log;
     i.boot = std::make_unique<BootServices>(i.io, bo);
     REVIVE_TRY(i.boot->start());
     i.metrics.add_source([&i] { return render_boot_metrics(i.boot->counters()); });
-    if (bo.dhcp_pool) log("boot services: full DHCP for " + i.cfg.dhcp_range + " (" + std::to_string(bo.leases.size()) + " leases kept)");
-    log("boot services: proxyDHCP " + (i.cfg.proxy_dhcp ? "on ports " + std::to_string(i.boot->dhcp_port()) + " and " + std::to_string(i.boot->pxe_port()) : std::string("off")) +
-        ", TFTP " + (i.cfg.tftp ? "on port " + std::to_string(i.boot->tftp_port()) + " from " + bo.tftp_root.string() : std::string("off")));
+    if (bo.dhcp_pool)
+      log("boot services: full DHCP for " + i.cfg.dhcp_range + " (" +
+          std::to_string(bo.leases.size()) + " leases kept)");
+    log("boot services: proxyDHCP " +
+        (i.cfg.proxy_dhcp ? "on ports " + std::to_string(i.boot->dhcp_port()) + " and " +
+                                std::to_string(i.boot->pxe_port())
+                          : std::string("off")) +
+        ", TFTP " +
+        (i.cfg.tftp
+             ? "on port " + std::to_string(i.boot->tftp_port()) + " from " + bo.tftp_root.string()
+             : std::string("off")));
   }
   i.state->set_change_listener([&i](std::int64_t device, const Json& snapshot) {
     i.http->notify("device:" + std::to_string(device));
@@ -366,28 +403,50 @@ int run_server_main(int argc, char** argv) {
   cli.add_option("--state", state_dir, "State directory (database, image store) [state_dir]");
   cli.add_option("--store", store_dir, "Image store directory (default: STATE/store) [store]");
   cli.add_option("--listen", listen, "HOST:PORT to listen on (default 0.0.0.0:8080) [listen]");
-  cli.add_option("--long-poll", long_poll, "Longest agent long-poll in seconds (default 30) [long_poll_s]");
-  cli.add_option("--max-body", max_body, "Largest JSON request body in bytes (default 1 MiB) [max_body_bytes]");
-  cli.add_option("--stall-timeout", stall, "Seconds without progress before a step fails (default 600) [stall_timeout_s]");
-  cli.add_option("--step-stall-timeout", step_stall, "Per step kind, e.g. wipe=7200 (repeatable) [step_stall_timeout_s]");
-  cli.add_option("--shutdown-grace", grace, "Seconds in-flight requests get on SIGTERM (default 10) [shutdown_grace_s]");
-  cli.add_option("--blocking-threads", blocking, "Threads for blocking work such as imports (default 2) [blocking_threads]");
-  cli.add_flag("--proxy-dhcp", proxy_dhcp, "Answer PXE and HTTP-boot clients next to the workshop's DHCP server (UDP 67, 4011) [boot.proxy_dhcp]");
+  cli.add_option("--long-poll", long_poll,
+                 "Longest agent long-poll in seconds (default 30) [long_poll_s]");
+  cli.add_option("--max-body", max_body,
+                 "Largest JSON request body in bytes (default 1 MiB) [max_body_bytes]");
+  cli.add_option("--stall-timeout", stall,
+                 "Seconds without progress before a step fails (default 600) [stall_timeout_s]");
+  cli.add_option("--step-stall-timeout", step_stall,
+                 "Per step kind, e.g. wipe=7200 (repeatable) [step_stall_timeout_s]");
+  cli.add_option("--shutdown-grace", grace,
+                 "Seconds in-flight requests get on SIGTERM (default 10) [shutdown_grace_s]");
+  cli.add_option("--blocking-threads", blocking,
+                 "Threads for blocking work such as imports (default 2) [blocking_threads]");
+  cli.add_flag("--proxy-dhcp", proxy_dhcp,
+               "Answer PXE and HTTP-boot clients next to the workshop's DHCP server (UDP 67, 4011) "
+               "[boot.proxy_dhcp]");
   cli.add_flag("--tftp", tftp, "Serve the boot binaries over TFTP (UDP 69) [boot.tftp]");
-  cli.add_flag("--secure-boot", secure_boot, "UEFI laptops get Debian's signed shim → GRUB → kernel [boot.secure_boot]");
-  cli.add_option("--boot-dir", boot_dir, "Boot files: DIR/tftp and DIR/live (default STATE/boot) [boot.dir]");
-  cli.add_option("--boot-address", boot_address, "IPv4 address laptops reach this server at (default: per interface) [boot.address]");
-  cli.add_option("--boot-listen", boot_listen, "Address the boot services bind (default 0.0.0.0) [boot.listen]");
-  cli.add_option("--boot-kernel-args", kernel_args, "Extra kernel arguments for the live agent [boot.kernel_args]");
-  cli.add_option("--dhcp-range", dhcp_range, "Full DHCP on an isolated network: hand out FIRST-LAST (instead of proxyDHCP) [boot.dhcp_range]");
-  cli.add_option("--dhcp-router", dhcp_router, "Default gateway to hand out with --dhcp-range [boot.dhcp_router]");
-  cli.add_option("--dhcp-ping-ms", dhcp_ping_ms, "With --dhcp-range: ping an address this long before offering it; 0 = off (default 500) [boot.dhcp_ping_ms]")
+  cli.add_flag("--secure-boot", secure_boot,
+               "UEFI laptops get Debian's signed shim → GRUB → kernel [boot.secure_boot]");
+  cli.add_option("--boot-dir", boot_dir,
+                 "Boot files: DIR/tftp and DIR/live (default STATE/boot) [boot.dir]");
+  cli.add_option(
+      "--boot-address", boot_address,
+      "IPv4 address laptops reach this server at (default: per interface) [boot.address]");
+  cli.add_option("--boot-listen", boot_listen,
+                 "Address the boot services bind (default 0.0.0.0) [boot.listen]");
+  cli.add_option("--boot-kernel-args", kernel_args,
+                 "Extra kernel arguments for the live agent [boot.kernel_args]");
+  cli.add_option("--dhcp-range", dhcp_range,
+                 "Full DHCP on an isolated network: hand out FIRST-LAST (instead of proxyDHCP) "
+                 "[boot.dhcp_range]");
+  cli.add_option("--dhcp-router", dhcp_router,
+                 "Default gateway to hand out with --dhcp-range [boot.dhcp_router]");
+  cli.add_option("--dhcp-ping-ms", dhcp_ping_ms,
+                 "With --dhcp-range: ping an address this long before offering it; 0 = off "
+                 "(default 500) [boot.dhcp_ping_ms]")
       ->check(CLI::Range(0, 5000));
   cli.add_option("--dhcp-port", dhcp_port, "proxyDHCP port (default 67; tests) [boot.dhcp_port]");
-  cli.add_option("--pxe-port", pxe_port, "PXE boot-server port (default 4011; tests) [boot.pxe_port]");
+  cli.add_option("--pxe-port", pxe_port,
+                 "PXE boot-server port (default 4011; tests) [boot.pxe_port]");
   cli.add_option("--tftp-port", tftp_port, "TFTP port (default 69; tests) [boot.tftp_port]");
-  auto* op = cli.add_subcommand("operator", "Manage operator accounts directly in the state directory");
-  auto* op_add = op->add_subcommand("add", "Create an operator (or set a new password); reads the password from stdin");
+  auto* op =
+      cli.add_subcommand("operator", "Manage operator accounts directly in the state directory");
+  auto* op_add = op->add_subcommand(
+      "add", "Create an operator (or set a new password); reads the password from stdin");
   std::string op_name;
   op_add->add_option("name", op_name, "Operator name")->required();
   auto* tok = op->add_subcommand("token", "Print a new API token for an operator (for scripts)");
@@ -435,26 +494,32 @@ int run_server_main(int argc, char** argv) {
       secs = 0;
     }
     if (secs <= 0) {
-      std::fprintf(stderr, "revive-server: error: --step-stall-timeout wants KIND=SECONDS, got \"%s\"\n", kv.c_str());
+      std::fprintf(stderr,
+                   "revive-server: error: --step-stall-timeout wants KIND=SECONDS, got \"%s\"\n",
+                   kv.c_str());
       return 2;
     }
     cfg.step_stall_timeout_s[kv.substr(0, eq)] = secs;
   }
   if (cfg.state_dir.empty()) {
-    std::fprintf(stderr, "revive-server: error: no state directory: use --state DIR (or state_dir in --config)\n");
+    std::fprintf(
+        stderr,
+        "revive-server: error: no state directory: use --state DIR (or state_dir in --config)\n");
     return 2;
   }
 
   if (op->parsed()) {
     std::error_code ec;
     std::filesystem::create_directories(cfg.state_dir, ec);
-    auto state = StateStore::open(cfg.state_dir / "revive.db", [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+    auto state = StateStore::open(cfg.state_dir / "revive.db",
+                                  [] { return static_cast<std::int64_t>(std::time(nullptr)); });
     if (!state) return die(state.error());
     if (op_add->parsed()) {
       std::string password;
       std::getline(std::cin, password);
       if (auto r = (*state)->add_operator(op_name, password); !r) return die(r.error());
-      std::printf("operator %s is ready; log in with `revivectl login --server URL --user %s`\n", op_name.c_str(), op_name.c_str());
+      std::printf("operator %s is ready; log in with `revivectl login --server URL --user %s`\n",
+                  op_name.c_str(), op_name.c_str());
     } else {
       auto t = (*state)->create_api_token(op_name, "cli");
       if (!t) return die(t.error());
@@ -466,10 +531,12 @@ int run_server_main(int argc, char** argv) {
   App app(cfg);
   if (auto r = app.start(); !r) return die(r.error());
   std::fprintf(stderr, "revive-server %s: listening on %s port %u, state in %s\n", REVIVE_VERSION,
-               cfg.listen.substr(0, cfg.listen.rfind(':')).c_str(), app.port(), cfg.state_dir.string().c_str());
+               cfg.listen.substr(0, cfg.listen.rfind(':')).c_str(), app.port(),
+               cfg.state_dir.string().c_str());
   std::fflush(stderr);
   {
-    auto state = StateStore::open(cfg.state_dir / "revive.db", [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+    auto state = StateStore::open(cfg.state_dir / "revive.db",
+                                  [] { return static_cast<std::int64_t>(std::time(nullptr)); });
     if (state && *(*state)->operator_count() == 0) {
       std::fprintf(stderr,
                    "revive-server: no operator account yet. Create the first one with:\n"

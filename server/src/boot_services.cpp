@@ -3,17 +3,17 @@
 #include <boost/asio.hpp>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "icmp.hpp"
@@ -25,22 +25,28 @@ using asio::ip::udp;
 
 namespace {
 
-Result<udp::socket> bind_udp(asio::io_context& io, const std::string& address, std::uint16_t port, bool broadcast, const char* what) {
+Result<udp::socket> bind_udp(asio::io_context& io, const std::string& address, std::uint16_t port,
+                             bool broadcast, const char* what) {
   boost::system::error_code ec;
   const auto addr = asio::ip::make_address_v4(address, ec);
-  if (ec) return make_error(Errc::invalid_input, std::string(what) + ": \"" + address + "\" is not an IPv4 address");
+  if (ec)
+    return make_error(Errc::invalid_input,
+                      std::string(what) + ": \"" + address + "\" is not an IPv4 address");
   udp::socket s(io);
   s.open(udp::v4(), ec);
   if (!ec) s.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec && broadcast) s.set_option(asio::socket_base::broadcast(true), ec);
   if (!ec) {
     const int on = 1;
-    if (::setsockopt(s.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on) != 0) ec.assign(errno, boost::system::system_category());
+    if (::setsockopt(s.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on) != 0)
+      ec.assign(errno, boost::system::system_category());
   }
   if (!ec) s.bind(udp::endpoint(addr, port), ec);
   if (ec) {
-    return make_error(Errc::io, std::string(what) + ": cannot bind UDP " + address + ":" + std::to_string(port) + ": " + ec.message() +
-                                    (port < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : ""));
+    return make_error(
+        Errc::io, std::string(what) + ": cannot bind UDP " + address + ":" + std::to_string(port) +
+                      ": " + ec.message() +
+                      (port < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : ""));
   }
   s.non_blocking(true, ec);
   return s;
@@ -79,8 +85,8 @@ bool receive_with_pktinfo(int fd, std::span<std::uint8_t> buf, Datagram& d) {
   return true;
 }
 
-bool send_on_interface(int fd, std::span<const std::uint8_t> bytes, std::uint32_t to_ip, std::uint16_t to_port, int ifindex,
-                       std::uint32_t from_ip) {
+bool send_on_interface(int fd, std::span<const std::uint8_t> bytes, std::uint32_t to_ip,
+                       std::uint16_t to_port, int ifindex, std::uint32_t from_ip) {
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_addr.s_addr = htonl(to_ip);
@@ -108,7 +114,8 @@ bool send_on_interface(int fd, std::span<const std::uint8_t> bytes, std::uint32_
 // A name from the network, fit for one log line.
 std::string printable(const std::string& s) {
   std::string out;
-  for (char c : s.substr(0, 120)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  for (char c : s.substr(0, 120))
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
   return s.size() > 120 ? out + "..." : out;
 }
 
@@ -151,12 +158,14 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     std::replace(name.begin(), name.end(), '\\', '/');
     while (!name.empty() && name.front() == '/') name.erase(0, 1);
     if (opts.generated) {
-      const std::string base = "http://" + boot::ip_to_string(opts.boot.server_ip ? opts.boot.server_ip : local_ip) + ":" +
-                               std::to_string(opts.boot.http_port);
+      const std::string base =
+          "http://" + boot::ip_to_string(opts.boot.server_ip ? opts.boot.server_ip : local_ip) +
+          ":" + std::to_string(opts.boot.http_port);
       if (auto content = opts.generated(name, base)) {
         const int fd = ::memfd_create("revive-tftp", MFD_CLOEXEC);
         if (fd < 0) return errno_error(errno, "memfd_create");
-        if (::write(fd, content->data(), content->size()) != static_cast<ssize_t>(content->size())) {
+        if (::write(fd, content->data(), content->size()) !=
+            static_cast<ssize_t>(content->size())) {
           ::close(fd);
           return errno_error(errno, "memfd write");
         }
@@ -178,16 +187,19 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
 
   // ---- proxyDHCP ----
   void dhcp_loop(udp::socket& s, bool port4011) {
-    s.async_wait(udp::socket::wait_read, [self = shared_from_this(), &s, port4011](boost::system::error_code ec) {
-      if (ec || self->stopped) return;
-      std::array<std::uint8_t, 1500> buf;
-      Datagram d;
-      while (receive_with_pktinfo(s.native_handle(), buf, d)) self->on_dhcp(s, port4011, std::span(buf.data(), d.size), d);
-      self->dhcp_loop(s, port4011);
-    });
+    s.async_wait(udp::socket::wait_read,
+                 [self = shared_from_this(), &s, port4011](boost::system::error_code ec) {
+                   if (ec || self->stopped) return;
+                   std::array<std::uint8_t, 1500> buf;
+                   Datagram d;
+                   while (receive_with_pktinfo(s.native_handle(), buf, d))
+                     self->on_dhcp(s, port4011, std::span(buf.data(), d.size), d);
+                   self->dhcp_loop(s, port4011);
+                 });
   }
 
-  void on_dhcp(udp::socket& s, bool port4011, std::span<const std::uint8_t> bytes, const Datagram& d) {
+  void on_dhcp(udp::socket& s, bool port4011, std::span<const std::uint8_t> bytes,
+               const Datagram& d) {
     auto req = boot::parse_dhcp(bytes);
     if (!req) {
       ++counters.dhcp_malformed;
@@ -197,7 +209,8 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     if (cfg.server_ip == 0) cfg.server_ip = d.local_ip;
     // Only a laptop that is network-booting is looked up (a finished one renewing its lease
     // under its new OS is none of the boot decision's business).
-    const bool offer_boot = !boot::is_boot_client(*req) || !opts.offer_network_boot || opts.offer_network_boot(req->mac());
+    const bool offer_boot = !boot::is_boot_client(*req) || !opts.offer_network_boot ||
+                            opts.offer_network_boot(req->mac());
     cfg.local_disk = !offer_boot;
     if (pool && !port4011) return on_full_dhcp(s, *req, cfg, d, true);
     auto decision = boot::proxy_dhcp_reply(*req, cfg, port4011);
@@ -219,18 +232,24 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     }
     if (send_on_interface(s.native_handle(), out, to_ip, to_port, d.ifindex, cfg.server_ip)) {
       ++counters.dhcp_answered;
-      log("proxyDHCP " + std::string(port4011 ? "4011" : "67") + ": " + req->mac() + ": " + decision.why);
+      log("proxyDHCP " + std::string(port4011 ? "4011" : "67") + ": " + req->mac() + ": " +
+          decision.why);
     } else {
-      log("proxyDHCP: sending to " + boot::ip_to_string(to_ip) + " failed: " + std::strerror(errno));
+      log("proxyDHCP: sending to " + boot::ip_to_string(to_ip) +
+          " failed: " + std::strerror(errno));
     }
   }
 
   // ---- ICMP echo: is an address already in use? ----
   void icmp_loop() {
-    icmp->async_receive(asio::buffer(icmp_rx), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+    icmp->async_receive(asio::buffer(icmp_rx), [self = shared_from_this()](
+                                                   boost::system::error_code ec, std::size_t n) {
       if (ec || self->stopped) return;
-      if (auto r = boot::parse_icmp_echo_reply(std::span(self->icmp_rx.data(), n)); r && r->id == self->ping_id) {
-        if (auto it = self->probes.find(r->seq); it != self->probes.end() && it->second.ip == r->from) self->finish_probe(r->seq, true);
+      if (auto r = boot::parse_icmp_echo_reply(std::span(self->icmp_rx.data(), n));
+          r && r->id == self->ping_id) {
+        if (auto it = self->probes.find(r->seq);
+            it != self->probes.end() && it->second.ip == r->from)
+          self->finish_probe(r->seq, true);
       }
       self->icmp_loop();
     });
@@ -241,8 +260,11 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     auto timer = std::make_shared<asio::steady_timer>(io, opts.dhcp_ping);
     probes[seq] = Probe{ip, std::move(done), timer};
     boost::system::error_code ec;  // no route: nobody there can answer, the timer says free
-    icmp->send_to(asio::buffer(boot::icmp_echo_request(ping_id, seq)), asio::ip::icmp::endpoint(asio::ip::address_v4(ip), 0), 0, ec);
-    timer->async_wait([self = shared_from_this(), seq](boost::system::error_code) { self->finish_probe(seq, false); });
+    icmp->send_to(asio::buffer(boot::icmp_echo_request(ping_id, seq)),
+                  asio::ip::icmp::endpoint(asio::ip::address_v4(ip), 0), 0, ec);
+    timer->async_wait([self = shared_from_this(), seq](boost::system::error_code) {
+      self->finish_probe(seq, false);
+    });
   }
 
   void finish_probe(std::uint16_t seq, bool answered) {
@@ -257,8 +279,9 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
   // A fresh offer waits for the ping: an address another host already uses (a printer with a
   // static address, a second DHCP server's client) is skipped for an hour, and the next one is
   // tried; at most 3 per DISCOVER (the client asks again a few seconds later).
-  bool hold_for_probe(udp::socket& s, const boot::DhcpPacket& req, const boot::BootConfig& cfg, const Datagram& d, bool offer_boot,
-                      const boot::DhcpPacket& offer, int attempt) {
+  bool hold_for_probe(udp::socket& s, const boot::DhcpPacket& req, const boot::BootConfig& cfg,
+                      const Datagram& d, bool offer_boot, const boot::DhcpPacket& offer,
+                      int attempt) {
     const std::uint32_t ip = offer.yiaddr;
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     if (auto f = probed_free.find(ip); f != probed_free.end() && f->second + 60 > now) return false;
@@ -269,7 +292,8 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
       if (answered) {
         self->pool->mark_in_use(ip, t);
         ++self->counters.dhcp_conflicts;
-        self->log("DHCP: " + boot::ip_to_string(ip) + " answers ping: another host uses it; not offered to " + req.mac() +
+        self->log("DHCP: " + boot::ip_to_string(ip) +
+                  " answers ping: another host uses it; not offered to " + req.mac() +
                   " (skipped for an hour)");
       } else {
         self->probed_free[ip] = t;
@@ -279,14 +303,15 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     return true;
   }
 
-  void on_full_dhcp(udp::socket& s, const boot::DhcpPacket& req, const boot::BootConfig& cfg, const Datagram& d, bool offer_boot,
-                    int attempt = 0) {
+  void on_full_dhcp(udp::socket& s, const boot::DhcpPacket& req, const boot::BootConfig& cfg,
+                    const Datagram& d, bool offer_boot, int attempt = 0) {
     auto out = pool->handle(req, static_cast<std::int64_t>(std::time(nullptr)), cfg, offer_boot);
     if (out.leases_changed && opts.save_leases) {
       // The lease is on disk before the client hears of it: a restarted server never hands
       // the same address to another laptop.
       if (auto saved = opts.save_leases(pool->leases()); !saved) {
-        log("DHCP: cannot save the leases (" + saved.error().message + "): not answering " + req.mac());
+        log("DHCP: cannot save the leases (" + saved.error().message + "): not answering " +
+            req.mac());
         return;
       }
     }
@@ -294,9 +319,15 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
       ++counters.dhcp_ignored;
       return;
     }
-    if (icmp && out.reply->message_type() == boot::dhcp_msg::offer && hold_for_probe(s, req, cfg, d, offer_boot, *out.reply, attempt)) return;
-    const std::uint32_t to = req.giaddr ? req.giaddr : req.ciaddr && out.reply->message_type() == boot::dhcp_msg::ack ? req.ciaddr : 0xffffffff;
-    if (send_on_interface(s.native_handle(), boot::encode_dhcp(*out.reply), to, req.giaddr ? 67 : 68, d.ifindex, cfg.server_ip)) {
+    if (icmp && out.reply->message_type() == boot::dhcp_msg::offer &&
+        hold_for_probe(s, req, cfg, d, offer_boot, *out.reply, attempt))
+      return;
+    const std::uint32_t to = req.giaddr ? req.giaddr
+                             : req.ciaddr && out.reply->message_type() == boot::dhcp_msg::ack
+                                 ? req.ciaddr
+                                 : 0xffffffff;
+    if (send_on_interface(s.native_handle(), boot::encode_dhcp(*out.reply), to,
+                          req.giaddr ? 67 : 68, d.ifindex, cfg.server_ip)) {
       ++counters.dhcp_answered;
       log("DHCP: " + out.why);
     }
@@ -316,8 +347,15 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     std::vector<std::uint8_t> block_buf;
     bool finished = false;
 
-    Transfer(std::shared_ptr<Impl> o, udp::socket s, int f, std::string n, boot::TftpNegotiated ng, std::uint64_t size)
-        : owner(std::move(o)), sock(std::move(s)), timer(owner->io), fd(f), name(std::move(n)), neg(std::move(ng)), sender(size, neg) {
+    Transfer(std::shared_ptr<Impl> o, udp::socket s, int f, std::string n, boot::TftpNegotiated ng,
+             std::uint64_t size)
+        : owner(std::move(o)),
+          sock(std::move(s)),
+          timer(owner->io),
+          fd(f),
+          name(std::move(n)),
+          neg(std::move(ng)),
+          sender(size, neg) {
       if (!neg.oack.empty()) oack = boot::encode_tftp_oack(neg.oack);
       block_buf.resize(neg.blksize);
     }
@@ -339,7 +377,9 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
         const auto [off, len] = sender.extent(b);
         const ssize_t got = len ? ::pread(fd, block_buf.data(), len, static_cast<off_t>(off)) : 0;
         if (got != static_cast<ssize_t>(len)) return fail(boot::tftp_err::undefined, "read error");
-        sock.send(asio::buffer(boot::encode_tftp_data(boot::TftpSender::wire(b), std::span(block_buf.data(), len))), 0, ec);
+        sock.send(asio::buffer(boot::encode_tftp_data(boot::TftpSender::wire(b),
+                                                      std::span(block_buf.data(), len))),
+                  0, ec);
         owner->counters.tftp_bytes += len;
       }
     }
@@ -356,7 +396,8 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
     }
 
     void receive() {
-      sock.async_receive(asio::buffer(rx), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+      sock.async_receive(asio::buffer(rx), [self = shared_from_this()](boost::system::error_code ec,
+                                                                       std::size_t n) {
         if (self->finished) return;
         if (ec) {
           if (ec == asio::error::operation_aborted) return;
@@ -372,7 +413,8 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
           return;
         }
         switch (self->sender.on_ack(reply->block)) {
-          case boot::TftpSender::Ack::done: return self->end(true, "");
+          case boot::TftpSender::Ack::done:
+            return self->end(true, "");
           case boot::TftpSender::Ack::resend:
             ++self->owner->counters.tftp_retransmits;
             [[fallthrough]];
@@ -380,7 +422,8 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
             self->send_window();
             self->arm_timer();
             break;
-          case boot::TftpSender::Ack::duplicate: break;
+          case boot::TftpSender::Ack::duplicate:
+            break;
         }
         self->receive();
       });
@@ -409,16 +452,19 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
   };
 
   void tftp_loop() {
-    tftp->async_wait(udp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-      if (ec || self->stopped) return;
-      std::array<std::uint8_t, 2048> buf;
-      Datagram d;
-      while (receive_with_pktinfo(self->tftp->native_handle(), buf, d)) self->on_tftp_request(std::span(buf.data(), d.size), d);
-      self->tftp_loop();
-    });
+    tftp->async_wait(udp::socket::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) {
+                       if (ec || self->stopped) return;
+                       std::array<std::uint8_t, 2048> buf;
+                       Datagram d;
+                       while (receive_with_pktinfo(self->tftp->native_handle(), buf, d))
+                         self->on_tftp_request(std::span(buf.data(), d.size), d);
+                       self->tftp_loop();
+                     });
   }
 
-  void refuse(const udp::endpoint& to, std::uint32_t local_ip, std::uint16_t code, const std::string& why) {
+  void refuse(const udp::endpoint& to, std::uint32_t local_ip, std::uint16_t code,
+              const std::string& why) {
     ++counters.tftp_refused;
     boost::system::error_code ec;
     udp::socket s(io);
@@ -429,36 +475,47 @@ struct BootServices::Impl : std::enable_shared_from_this<BootServices::Impl> {
   }
 
   void on_tftp_request(std::span<const std::uint8_t> bytes, const Datagram& d) {
-    const udp::endpoint client(asio::ip::address_v4(ntohl(d.from.sin_addr.s_addr)), ntohs(d.from.sin_port));
+    const udp::endpoint client(asio::ip::address_v4(ntohl(d.from.sin_addr.s_addr)),
+                               ntohs(d.from.sin_port));
     if (bytes.empty()) return;
     auto req = boot::parse_tftp_request(bytes);
     if (!req) return refuse(client, d.local_ip, boot::tftp_err::illegal_op, req.error().message);
-    if (req->opcode == boot::tftp_op::wrq) return refuse(client, d.local_ip, boot::tftp_err::access, "this TFTP server is read-only");
-    if (active_transfers >= opts.max_transfers) return refuse(client, d.local_ip, boot::tftp_err::undefined, "too many transfers; try again");
+    if (req->opcode == boot::tftp_op::wrq)
+      return refuse(client, d.local_ip, boot::tftp_err::access, "this TFTP server is read-only");
+    if (active_transfers >= opts.max_transfers)
+      return refuse(client, d.local_ip, boot::tftp_err::undefined, "too many transfers; try again");
     auto file = open_for_tftp(req->filename, d.local_ip);
     if (!file) {
-      return refuse(client, d.local_ip, file.error().code == Errc::not_found ? boot::tftp_err::not_found : boot::tftp_err::access,
-                    file.error().message);
+      return refuse(
+          client, d.local_ip,
+          file.error().code == Errc::not_found ? boot::tftp_err::not_found : boot::tftp_err::access,
+          file.error().message);
     }
     auto neg = boot::negotiate_tftp(*req, file->size, opts.limits);
     boost::system::error_code ec;
     udp::socket s(io);
     s.open(udp::v4(), ec);
-    if (!ec) s.bind(udp::endpoint(asio::ip::address_v4(d.local_ip), 0), ec);  // a new TID, same address
+    if (!ec)
+      s.bind(udp::endpoint(asio::ip::address_v4(d.local_ip), 0), ec);  // a new TID, same address
     if (!ec) s.connect(client, ec);
     if (ec) {
       ::close(file->fd);
-      return refuse(client, d.local_ip, boot::tftp_err::undefined, "cannot open a transfer socket: " + ec.message());
+      return refuse(client, d.local_ip, boot::tftp_err::undefined,
+                    "cannot open a transfer socket: " + ec.message());
     }
     ++active_transfers;
     ++counters.tftp_started;
-    log("TFTP " + client.address().to_string() + " reads " + printable(req->filename) + " (" + std::to_string(file->size) + " bytes, blksize " +
-        std::to_string(neg.blksize) + ", window " + std::to_string(neg.windowsize) + ")");
-    std::make_shared<Transfer>(shared_from_this(), std::move(s), file->fd, printable(req->filename), std::move(neg), file->size)->start();
+    log("TFTP " + client.address().to_string() + " reads " + printable(req->filename) + " (" +
+        std::to_string(file->size) + " bytes, blksize " + std::to_string(neg.blksize) +
+        ", window " + std::to_string(neg.windowsize) + ")");
+    std::make_shared<Transfer>(shared_from_this(), std::move(s), file->fd, printable(req->filename),
+                               std::move(neg), file->size)
+        ->start();
   }
 };
 
-BootServices::BootServices(asio::io_context& io, BootServiceOptions opts) : impl_(std::make_shared<Impl>(io, std::move(opts))) {}
+BootServices::BootServices(asio::io_context& io, BootServiceOptions opts)
+    : impl_(std::make_shared<Impl>(io, std::move(opts))) {}
 BootServices::~BootServices() { stop(); }
 
 std::string render_boot_metrics(const BootCounters& c) {
@@ -468,16 +525,24 @@ std::string render_boot_metrics(const BootCounters& c) {
   auto family = [&out](const char* name, const char* help, Samples samples) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
     for (const auto& [label, value] : samples) {
-      out += std::string(name) + (*label ? std::string("{outcome=\"") + label + "\"}" : "") + " " + std::to_string(value->load()) + "\n";
+      out += std::string(name) + (*label ? std::string("{outcome=\"") + label + "\"}" : "") + " " +
+             std::to_string(value->load()) + "\n";
     }
   };
   family("revive_dhcp_packets_total", "DHCP/proxyDHCP requests by outcome.",
-         {{"answered", &c.dhcp_answered}, {"ignored", &c.dhcp_ignored}, {"malformed", &c.dhcp_malformed}});
-  family("revive_dhcp_conflicts_total", "Addresses another host answered pings for before an offer.", {{"", &c.dhcp_conflicts}});
+         {{"answered", &c.dhcp_answered},
+          {"ignored", &c.dhcp_ignored},
+          {"malformed", &c.dhcp_malformed}});
+  family("revive_dhcp_conflicts_total",
+         "Addresses another host answered pings for before an offer.", {{"", &c.dhcp_conflicts}});
   family("revive_tftp_transfers_total", "TFTP read requests by outcome.",
-         {{"started", &c.tftp_started}, {"completed", &c.tftp_completed}, {"failed", &c.tftp_failed}, {"refused", &c.tftp_refused}});
+         {{"started", &c.tftp_started},
+          {"completed", &c.tftp_completed},
+          {"failed", &c.tftp_failed},
+          {"refused", &c.tftp_refused}});
   family("revive_tftp_bytes_total", "File bytes sent over TFTP.", {{"", &c.tftp_bytes}});
-  family("revive_tftp_retransmits_total", "TFTP windows sent again (timeouts, repeated ACKs).", {{"", &c.tftp_retransmits}});
+  family("revive_tftp_retransmits_total", "TFTP windows sent again (timeouts, repeated ACKs).",
+         {{"", &c.tftp_retransmits}});
   return out;
 }
 
@@ -501,7 +566,8 @@ Result<void> BootServices::start() {
   if (i.opts.proxy_dhcp || i.opts.dhcp_pool) {
     auto s67 = bind_udp(i.io, i.opts.listen_address, i.opts.dhcp_port, true, "proxyDHCP");
     if (!s67) return s67.error();
-    auto s4011 = bind_udp(i.io, i.opts.listen_address, i.opts.pxe_port, true, "proxyDHCP (PXE port)");
+    auto s4011 =
+        bind_udp(i.io, i.opts.listen_address, i.opts.pxe_port, true, "proxyDHCP (PXE port)");
     if (!s4011) return s4011.error();
     i.dhcp.emplace(std::move(*s67));
     i.pxe.emplace(std::move(*s4011));
@@ -535,9 +601,15 @@ void BootServices::stop() {
   for (auto& [seq, p] : impl_->probes) p.timer->cancel();
 }
 
-std::uint16_t BootServices::dhcp_port() const { return impl_->dhcp ? impl_->dhcp->local_endpoint().port() : 0; }
-std::uint16_t BootServices::pxe_port() const { return impl_->pxe ? impl_->pxe->local_endpoint().port() : 0; }
-std::uint16_t BootServices::tftp_port() const { return impl_->tftp ? impl_->tftp->local_endpoint().port() : 0; }
+std::uint16_t BootServices::dhcp_port() const {
+  return impl_->dhcp ? impl_->dhcp->local_endpoint().port() : 0;
+}
+std::uint16_t BootServices::pxe_port() const {
+  return impl_->pxe ? impl_->pxe->local_endpoint().port() : 0;
+}
+std::uint16_t BootServices::tftp_port() const {
+  return impl_->tftp ? impl_->tftp->local_endpoint().port() : 0;
+}
 const BootCounters& BootServices::counters() const { return impl_->counters; }
 
 }  // namespace revive::server

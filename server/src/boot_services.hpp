@@ -10,9 +10,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
-#include <string>
 
 #include "dhcp.hpp"
 #include "dhcp_server.hpp"
@@ -48,18 +48,21 @@ struct BootServiceOptions {
   /// Whether a laptop should be offered network boot at all (false: its workflow is done, so
   /// the firmware should go on to its disk; DHCP then names a boot file that fails at once).
   std::function<bool(const std::string& mac)> offer_network_boot;
-  /// Further read-only directories by name prefix ("live/" → BOOT/live), each confined the same way.
+  /// Further read-only directories by name prefix ("live/" → BOOT/live), each confined the same
+  /// way.
   std::vector<std::pair<std::string, std::filesystem::path>> extra_roots;
   /// Files made per request (GRUB's per-laptop config): (name, "http://IP:PORT" the client
   /// reaches us at) → content, or nullopt when the name is not a generated one.
-  std::function<std::optional<std::string>(const std::string& name, const std::string& base_url)> generated;
+  std::function<std::optional<std::string>(const std::string& name, const std::string& base_url)>
+      generated;
   std::function<void(const std::string&)> log;
 };
 
 struct BootCounters {
-  std::atomic<std::uint64_t> dhcp_answered{0}, dhcp_ignored{0}, dhcp_malformed{0}, dhcp_conflicts{0};
-  std::atomic<std::uint64_t> tftp_started{0}, tftp_completed{0}, tftp_failed{0}, tftp_refused{0}, tftp_bytes{0},
-      tftp_retransmits{0};
+  std::atomic<std::uint64_t> dhcp_answered{0}, dhcp_ignored{0}, dhcp_malformed{0},
+      dhcp_conflicts{0};
+  std::atomic<std::uint64_t> tftp_started{0}, tftp_completed{0}, tftp_failed{0}, tftp_refused{0},
+      tftp_bytes{0}, tftp_retransmits{0};
 };
 
 /// Prometheus text for the counters (DHCP answers and conflicts, TFTP transfers and bytes).
@@ -69,7 +72,8 @@ class BootServices {
  public:
   BootServices(boost::asio::io_context& io, BootServiceOptions opts);
   ~BootServices();
-  /// Binds the enabled services. Error names the port (67 and 69 need root or CAP_NET_BIND_SERVICE).
+  /// Binds the enabled services. Error names the port (67 and 69 need root or
+  /// CAP_NET_BIND_SERVICE).
   Result<void> start();
   void stop();
   std::uint16_t dhcp_port() const;

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <sys/sendfile.h>
 
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -98,7 +98,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  asio::awaitable<bool> write_response(beast::tcp_stream& stream, Response& r, unsigned version, bool keep_alive, bool head) {
+  asio::awaitable<bool> write_response(beast::tcp_stream& stream, Response& r, unsigned version,
+                                       bool keep_alive, bool head) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "revive/" REVIVE_VERSION);
     res.set(http::field::content_type, r.content_type);
@@ -134,7 +135,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // sendfile(2) straight from the page cache to the socket; a timer cuts a stalled client.
-  asio::awaitable<bool> send_file(beast::tcp_stream& stream, int fd, std::uint64_t offset, std::uint64_t length) {
+  asio::awaitable<bool> send_file(beast::tcp_stream& stream, int fd, std::uint64_t offset,
+                                  std::uint64_t length) {
     auto& sock = stream.socket();
     sock.native_non_blocking(true);
     off_t off = static_cast<off_t>(offset);
@@ -143,7 +145,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     asio::steady_timer timer(io);
     bool ok = true;
     while (left > 0) {
-      const ssize_t n = ::sendfile(sock.native_handle(), fd, &off, std::min<std::uint64_t>(left, 1u << 30));
+      const ssize_t n =
+          ::sendfile(sock.native_handle(), fd, &off, std::min<std::uint64_t>(left, 1u << 30));
       if (n > 0) {
         left -= static_cast<std::uint64_t>(n);
         metrics.bytes_served(static_cast<std::uint64_t>(n));
@@ -228,8 +231,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Streams a request body into a temp file (uploads are never held in memory).
-  asio::awaitable<std::optional<Response>> read_upload(beast::tcp_stream& stream, beast::flat_buffer& buf,
-                                                       http::request_parser<http::empty_body>& hp, Request& req) {
+  asio::awaitable<std::optional<Response>> read_upload(beast::tcp_stream& stream,
+                                                       beast::flat_buffer& buf,
+                                                       http::request_parser<http::empty_body>& hp,
+                                                       Request& req) {
     http::request_parser<http::buffer_body> bp{std::move(hp)};
     bp.body_limit(opts.max_upload_bytes);
     std::error_code fec;
@@ -247,13 +252,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
         ::unlink(path.c_str());
-        if (ec == http::error::body_limit) co_return error_response(413, "too_large", "upload larger than the limit");
+        if (ec == http::error::body_limit)
+          co_return error_response(413, "too_large", "upload larger than the limit");
         Response gone;
         gone.status = 0;  // the connection is gone: nothing to answer
         co_return gone;
       }
       const std::size_t got = chunk.size() - bp.get().body().size;
-      if (auto w = write_all(fd->get(), {reinterpret_cast<const std::byte*>(chunk.data()), got}, path.string()); !w) {
+      if (auto w = write_all(fd->get(), {reinterpret_cast<const std::byte*>(chunk.data()), got},
+                             path.string());
+          !w) {
         ::unlink(path.c_str());
         co_return error_response(507, "no_space", w.error().message);
       }
@@ -284,12 +292,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       conns[id].idle = false;
       if (ec) {
         if (ec == http::error::header_limit) {
-          Response r = error_response(431, "header_too_large", "request header larger than " + std::to_string(opts.max_header_bytes) + " bytes");
+          Response r = error_response(
+              431, "header_too_large",
+              "request header larger than " + std::to_string(opts.max_header_bytes) + " bytes");
           co_await write_response(stream, r, 11, false, false);
         } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
                    ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
                    ec != asio::error::eof) {
-          Response r = error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
+          Response r =
+              error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
           co_await write_response(stream, r, 11, false, false);
         }
         break;
@@ -327,7 +338,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
           early = co_await read_upload(stream, buf, hp, req);
           if (early && early->status == 0) break;
         } else if (!upload && hp.content_length() && *hp.content_length() > opts.max_body_bytes) {
-          early = error_response(413, "too_large", "request body larger than " + std::to_string(opts.max_body_bytes) + " bytes");
+          early = error_response(
+              413, "too_large",
+              "request body larger than " + std::to_string(opts.max_body_bytes) + " bytes");
           keep_alive = false;
         } else if (!hp.is_done()) {
           http::request_parser<http::string_body> sp{std::move(hp)};
@@ -335,7 +348,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
           stream.expires_after(opts.read_timeout);
           auto [bec, bn] = co_await http::async_read(stream, buf, sp, tok);
           if (bec == http::error::body_limit) {
-            early = error_response(413, "too_large", "request body larger than " + std::to_string(opts.max_body_bytes) + " bytes");
+            early = error_response(
+                413, "too_large",
+                "request body larger than " + std::to_string(opts.max_body_bytes) + " bytes");
             keep_alive = false;
           } else if (bec) {
             break;
@@ -390,7 +405,9 @@ Result<void> HttpServer::start() {
   ::signal(SIGPIPE, SIG_IGN);
   beast::error_code ec;
   auto addr = asio::ip::make_address(impl_->opts.host, ec);
-  if (ec) return make_error(Errc::invalid_input, "listen address \"" + impl_->opts.host + "\" is not an IP address");
+  if (ec)
+    return make_error(Errc::invalid_input,
+                      "listen address \"" + impl_->opts.host + "\" is not an IP address");
   tcp::endpoint ep(addr, impl_->opts.port);
   auto& a = impl_->acceptor;
   a.open(ep.protocol(), ec);
@@ -398,7 +415,8 @@ Result<void> HttpServer::start() {
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return make_error(Errc::io, "listen on " + impl_->opts.host + ":" + std::to_string(impl_->opts.port) + ": " + ec.message());
+    return make_error(Errc::io, "listen on " + impl_->opts.host + ":" +
+                                    std::to_string(impl_->opts.port) + ": " + ec.message());
   }
   spawn(impl_->io, impl_->accept_loop(), "HTTP accept loop");
   return {};
@@ -420,7 +438,8 @@ void HttpServer::publish(const std::string& event, const std::string& data) {
   std::size_t pos = 0;
   while (pos <= data.size()) {
     const auto nl = data.find('\n', pos);
-    msg += "data: " + data.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos) + "\n";
+    msg +=
+        "data: " + data.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos) + "\n";
     if (nl == std::string::npos) break;
     pos = nl + 1;
   }

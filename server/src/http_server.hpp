@@ -12,8 +12,8 @@
 #include <string>
 
 #include "http_types.hpp"
-#include "revive/error.hpp"
 #include "metrics.hpp"
+#include "revive/error.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -30,7 +30,7 @@ struct HttpOptions {
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{75};
   std::chrono::seconds write_timeout{60};
-  std::filesystem::path upload_dir;            ///< where uploads are spooled
+  std::filesystem::path upload_dir;               ///< where uploads are spooled
   std::function<bool(const Request&)> is_upload;  ///< which requests stream their body to a file
   /// Checked on an upload's header before its body is read (auth, name): an answer here is
   /// sent at once and the body is never spooled.

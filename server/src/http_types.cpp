@@ -9,11 +9,13 @@ namespace revive::server {
 Response error_response(int status, std::string_view code, std::string_view message) {
   Response r;
   r.status = status;
-  r.body = nlohmann::json{{"error", std::string(message)}, {"code", std::string(code)}}.dump() + "\n";
+  r.body =
+      nlohmann::json{{"error", std::string(message)}, {"code", std::string(code)}}.dump() + "\n";
   return r;
 }
 
-bool match_route(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
+bool match_route(std::string_view pattern, std::string_view path,
+                 std::map<std::string, std::string>& params) {
   params.clear();
   while (!pattern.empty() || !path.empty()) {
     if (pattern.empty() || path.empty()) return false;
@@ -65,7 +67,8 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
     q.remove_prefix(amp == std::string_view::npos ? q.size() : amp + 1);
     const auto eq = pair.find('=');
     auto k = url_decode(pair.substr(0, eq), true);
-    auto v = url_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    auto v =
+        url_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
     if (k && v && !k->empty()) out[*k] = *v;
   }
   return out;

@@ -14,13 +14,13 @@
 namespace revive::server {
 
 struct Request {
-  std::string method;                      ///< "GET", "POST", ...
-  std::string path;                        ///< decoded path without query
+  std::string method;  ///< "GET", "POST", ...
+  std::string path;    ///< decoded path without query
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  ///< lower-case names
-  std::string body;                        ///< small bodies (bounded)
-  std::string body_file;                   ///< large uploads: path of the temp file holding the body
-  std::string peer;                        ///< remote address
+  std::string body;                            ///< small bodies (bounded)
+  std::string body_file;  ///< large uploads: path of the temp file holding the body
+  std::string peer;       ///< remote address
 
   /// Header value or empty.
   std::string header(const std::string& lower_name) const {
@@ -61,7 +61,8 @@ Response error_response(int status, std::string_view code, std::string_view mess
 
 /// Route patterns like "/api/v1/devices/{id}/retry": match and extract parameters.
 /// Pure; used by the router table and fuzzed.
-bool match_route(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params);
+bool match_route(std::string_view pattern, std::string_view path,
+                 std::map<std::string, std::string>& params);
 
 /// Percent-decodes a path or query component; nullopt on malformed escapes or NUL.
 std::optional<std::string> url_decode(std::string_view s, bool plus_is_space);

@@ -23,8 +23,10 @@ std::int64_t LoginThrottle::wait(const std::string& key, std::size_t limit, std:
   return times[times.size() - limit] + limits_.window_s - now;
 }
 
-std::int64_t LoginThrottle::retry_after(const std::string& name, const std::string& peer, std::int64_t now) {
-  return std::max(wait(name_key(name), limits_.per_name, now), wait(peer_key(peer), limits_.per_peer, now));
+std::int64_t LoginThrottle::retry_after(const std::string& name, const std::string& peer,
+                                        std::int64_t now) {
+  return std::max(wait(name_key(name), limits_.per_name, now),
+                  wait(peer_key(peer), limits_.per_peer, now));
 }
 
 void LoginThrottle::failed(const std::string& name, const std::string& peer, std::int64_t now) {
@@ -40,11 +42,14 @@ void LoginThrottle::failed(const std::string& name, const std::string& peer, std
 void LoginThrottle::succeeded(const std::string& name) { failures_.erase(name_key(name)); }
 
 void LoginThrottle::prune(std::int64_t now) {
-  std::erase_if(failures_, [&](const auto& kv) { return kv.second.empty() || kv.second.back() <= now - limits_.window_s; });
+  std::erase_if(failures_, [&](const auto& kv) {
+    return kv.second.empty() || kv.second.back() <= now - limits_.window_s;
+  });
   // Still full (a flood within the window): drop the keys whose latest failure is oldest.
   while (!failures_.empty() && failures_.size() + 2 > limits_.max_keys) {
-    auto oldest = std::min_element(failures_.begin(), failures_.end(),
-                                   [](const auto& a, const auto& b) { return a.second.back() < b.second.back(); });
+    auto oldest = std::min_element(
+        failures_.begin(), failures_.end(),
+        [](const auto& a, const auto& b) { return a.second.back() < b.second.back(); });
     failures_.erase(oldest);
   }
 }

@@ -23,11 +23,13 @@ class Metrics {
   /// Text exposition; `agents_by_state` comes from the state store at scrape time.
   std::string render(const std::map<std::string, std::int64_t>& agents_by_state) const;
   /// Further metrics rendered at scrape time and appended (the boot services' counters).
-  void add_source(std::function<std::string()> render_more) { sources_.push_back(std::move(render_more)); }
+  void add_source(std::function<std::string()> render_more) {
+    sources_.push_back(std::move(render_more));
+  }
 
  private:
   static constexpr std::array<double, 12> kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                  0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
+                                                   0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
   struct Histogram {
     std::array<std::uint64_t, kBuckets.size()> counts{};
     std::uint64_t count = 0;

@@ -27,7 +27,8 @@ class Statement {
   Statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view sql, bool* in_use = nullptr)
       : db_(db), stmt_(stmt), sql_(sql), in_use_(in_use) {}
   ~Statement();
-  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)), in_use_(o.in_use_) {
+  Statement(Statement&& o) noexcept
+      : db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)), in_use_(o.in_use_) {
     o.stmt_ = nullptr;
     o.in_use_ = nullptr;
   }

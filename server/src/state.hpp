@@ -65,7 +65,8 @@ class StateStore {
   /// tokens of the device stop working), and makes sure it has a workflow run.
   /// `boot_token` (from the kernel command line of a network-booted agent, may be empty) must be
   /// one this server issued in a boot script; the boot is then logged with its MAC.
-  Result<EnrolResult> enrol(const Identity& id, const Json& macs, const Json& inventory, const std::string& boot_token = "");
+  Result<EnrolResult> enrol(const Identity& id, const Json& macs, const Json& inventory,
+                            const std::string& boot_token = "");
 
   /// What a network-booting laptop with this MAC should boot: the live agent, or its local disk
   /// when its newest workflow run is done (so a finished laptop that reboots is not wiped again).
@@ -75,8 +76,10 @@ class StateStore {
     std::string reason;
   };
   Result<BootDecision> boot_decision(const std::string& mac);
-  /// Records in the device's event log which boot script it was handed ("live-agent" or "local-disk").
-  Result<void> record_boot_script(std::int64_t device_id, const std::string& mac, const std::string& script);
+  /// Records in the device's event log which boot script it was handed ("live-agent" or
+  /// "local-disk").
+  Result<void> record_boot_script(std::int64_t device_id, const std::string& mac,
+                                  const std::string& script);
   /// A fresh single-boot token for a live-agent boot script (stored hashed with the MAC).
   Result<std::string> issue_boot_token(const std::string& mac);
   /// Device id for an agent token; unauthorized otherwise.
@@ -88,7 +91,8 @@ class StateStore {
   Result<void> progress(std::int64_t device_id, std::int64_t step_id, const Json& progress);
   /// Persists where a running step had got to (the agent's own JSON); returned with the step
   /// when the agent resumes it. conflict unless that attempt is the running one.
-  Result<void> checkpoint(std::int64_t device_id, std::int64_t step_id, std::int64_t attempt, const Json& cp);
+  Result<void> checkpoint(std::int64_t device_id, std::int64_t step_id, std::int64_t attempt,
+                          const Json& cp);
   /// Records the result of a step exactly once: {"recorded":true} the first time,
   /// {"recorded":false,"duplicate":true} for the same answer again, conflict otherwise.
   /// Certificates, when given, are stored in the same transaction (a wipe result and its
@@ -108,8 +112,10 @@ class StateStore {
   Result<Json> certificate_origin(const std::string& cert_id);
   /// Stores a further certificate for the same device and step (a re-verification supersedes
   /// an earlier one; nothing is ever changed or deleted).
-  Result<void> add_certificate(std::int64_t device_id, std::int64_t step_id, const NewCertificate& c, const std::string& who);
-  /// The newest laptop certificate of every device in a batch: [{device_id, cert_id, result, body}].
+  Result<void> add_certificate(std::int64_t device_id, std::int64_t step_id,
+                               const NewCertificate& c, const std::string& who);
+  /// The newest laptop certificate of every device in a batch: [{device_id, cert_id, result,
+  /// body}].
   Result<Json> batch_certificates(const std::string& batch);
   /// Appends agent events to the log.
   Result<void> add_events(std::int64_t device_id, const Json& events);
@@ -158,10 +164,13 @@ class StateStore {
   Result<std::string> authenticate_operator(std::string_view token);
 
   /// Appends to the event log (used by the server for operator-visible happenings).
-  Result<std::int64_t> log_event(std::optional<std::int64_t> device_id, const std::string& kind, const Json& data);
+  Result<std::int64_t> log_event(std::optional<std::int64_t> device_id, const std::string& kind,
+                                 const Json& data);
 
   /// Called with (device_id, state snapshot) after every state change a dashboard shows.
-  void set_change_listener(std::function<void(std::int64_t, const Json&)> fn) { on_change_ = std::move(fn); }
+  void set_change_listener(std::function<void(std::int64_t, const Json&)> fn) {
+    on_change_ = std::move(fn);
+  }
   /// Called with (device_id, step_id, progress) for every progress report (no database work).
   void set_progress_listener(std::function<void(std::int64_t, std::int64_t, const Json&)> fn) {
     on_progress_ = std::move(fn);

@@ -11,7 +11,7 @@
 namespace revive::server {
 
 /// The steps a workflow can hold, in the order the agent protocol documents them.
-inline constexpr std::string_view kStepKinds[] = {"inventory", "wipe", "test", "deploy",
+inline constexpr std::string_view kStepKinds[] = {"inventory", "wipe",    "test",  "deploy",
                                                   "provision", "certify", "finish"};
 bool is_step_kind(std::string_view kind);
 
@@ -31,11 +31,11 @@ struct StepView {
 
 struct NextDecision {
   enum Kind {
-    start,       ///< hand out `step` (pending -> running)
-    resume,      ///< `step` is running: the agent reconnected, give it the same step again
-    wait,        ///< a step failed: wait for an operator (retry/skip/cancel)
-    finished,    ///< every step done or skipped: the run is done
-    cancelled,   ///< the run was cancelled
+    start,      ///< hand out `step` (pending -> running)
+    resume,     ///< `step` is running: the agent reconnected, give it the same step again
+    wait,       ///< a step failed: wait for an operator (retry/skip/cancel)
+    finished,   ///< every step done or skipped: the run is done
+    cancelled,  ///< the run was cancelled
   } kind = finished;
   std::optional<std::size_t> step;  ///< index into the steps for start/resume/wait
 };

@@ -58,11 +58,16 @@ class FakeAta final : public AtaPassThrough {
  public:
   explicit FakeAta(FakeSata& d) : d_(d) {}
 
-  Result<AtaRegisters> command(const AtaCommand& c, std::span<std::uint8_t> in, std::span<const std::uint8_t> out,
+  Result<AtaRegisters> command(const AtaCommand& c, std::span<std::uint8_t> in,
+                               std::span<const std::uint8_t> out,
                                std::chrono::milliseconds) override {
-    if (d_.refuse_all) return make_error(Errc::unsupported, "the SCSI layer does not pass ATA commands to this drive (ILLEGAL REQUEST)");
+    if (d_.refuse_all)
+      return make_error(
+          Errc::unsupported,
+          "the SCSI layer does not pass ATA commands to this drive (ILLEGAL REQUEST)");
     d_.commands.push_back(c.command);
-    const auto abort = make_error(Errc::unsupported, "the drive aborted it (status 0x51, error 0x04)");
+    const auto abort =
+        make_error(Errc::unsupported, "the drive aborted it (status 0x51, error 0x04)");
     AtaRegisters r;
     r.status = 0x50;
     switch (c.command) {
@@ -70,12 +75,15 @@ class FakeAta final : public AtaPassThrough {
         revive::test::AtaIdentifyBuilder id;
         id.str(10, 10, d_.serial);
         id.str(27, 20, "Revive Fake SATA");
-        id.word(59, static_cast<std::uint16_t>((d_.sanitize_block || d_.sanitize_crypto ? 1u << 12 : 0) | (d_.sanitize_crypto ? 1u << 13 : 0) |
-                                               (d_.sanitize_block ? 1u << 15 : 0)));
-        id.word(82, static_cast<std::uint16_t>((d_.security ? 1u << 1 : 0) | (d_.hpa_feature ? 1u << 10 : 0)));
+        id.word(59, static_cast<std::uint16_t>(
+                        (d_.sanitize_block || d_.sanitize_crypto ? 1u << 12 : 0) |
+                        (d_.sanitize_crypto ? 1u << 13 : 0) | (d_.sanitize_block ? 1u << 15 : 0)));
+        id.word(82, static_cast<std::uint16_t>((d_.security ? 1u << 1 : 0) |
+                                               (d_.hpa_feature ? 1u << 10 : 0)));
         id.word(83, 1u << 11);
         id.sectors48(d_.accessible());
-        id.word(128, static_cast<std::uint16_t>((d_.security ? 1 : 0) | (d_.enabled ? 2 : 0) | (d_.locked ? 4 : 0) | (d_.frozen ? 8 : 0) |
+        id.word(128, static_cast<std::uint16_t>((d_.security ? 1 : 0) | (d_.enabled ? 2 : 0) |
+                                                (d_.locked ? 4 : 0) | (d_.frozen ? 8 : 0) |
                                                 (d_.enhanced ? 0x20 : 0)));
         id.word(89, 1);
         id.word(217, d_.rotational ? 7200 : 1);
@@ -91,14 +99,18 @@ class FakeAta final : public AtaPassThrough {
         revive::test::AtaIdentifyBuilder dco;
         dco.word(0, 2);
         const std::uint64_t max = d_.accessible() + d_.hpa_hidden + d_.dco_hidden - 1;
-        for (unsigned i = 0; i < 4; ++i) dco.word(3 + i, static_cast<std::uint16_t>(max >> (16 * i)));
+        for (unsigned i = 0; i < 4; ++i)
+          dco.word(3 + i, static_cast<std::uint16_t>(max >> (16 * i)));
         const auto data = dco.sealed();
         std::copy(data.begin(), data.end(), in.begin());
         return r;
       }
       case 0xB4:
         if (c.features == 0) {  // SANITIZE STATUS EXT
-          r.count = static_cast<std::uint16_t>((d_.polls_left > 0 ? 0x4000 : d_.sanitize_ok ? 0x8000 : 0) | (d_.sanitize_frozen ? 0x2000 : 0));
+          r.count = static_cast<std::uint16_t>((d_.polls_left > 0 ? 0x4000
+                                                : d_.sanitize_ok  ? 0x8000
+                                                                  : 0) |
+                                               (d_.sanitize_frozen ? 0x2000 : 0));
           r.lba = d_.polls_left > 0 ? 0x8000 : 0;
           --d_.polls_left;
           return r;
@@ -124,7 +136,9 @@ class FakeAta final : public AtaPassThrough {
       case 0xF4: {
         const bool was_prepared = std::exchange(d_.prepared, false);
         const bool enhanced = (out[0] & 2) != 0;
-        if (!was_prepared || d_.frozen || password_of(out) != d_.password || (enhanced && !d_.enhanced) || d_.fail_erase) return abort;
+        if (!was_prepared || d_.frozen || password_of(out) != d_.password ||
+            (enhanced && !d_.enhanced) || d_.fail_erase)
+          return abort;
         if (!d_.lie) fill(enhanced ? -1 : 0);
         d_.enabled = false;
         d_.password.clear();
@@ -135,7 +149,8 @@ class FakeAta final : public AtaPassThrough {
         d_.enabled = false;
         d_.password.clear();
         return r;
-      default: return abort;
+      default:
+        return abort;
     }
   }
 
@@ -143,7 +158,8 @@ class FakeAta final : public AtaPassThrough {
   // 0: zeros; -1: noise (a new key, or an enhanced erase's vendor pattern).
   void fill(int how) {
     const auto size = static_cast<std::size_t>(std::filesystem::file_size(d_.file));
-    revive::test::write_at(d_.file, how == 0 ? std::vector<std::byte>(size) : revive::test::random_bytes(size, 99), 0);
+    revive::test::write_at(
+        d_.file, how == 0 ? std::vector<std::byte>(size) : revive::test::random_bytes(size, 99), 0);
   }
   FakeSata& d_;
 };
@@ -178,11 +194,16 @@ class AtaWipe : public ::testing::Test {
     drive.file = dev;
   }
 
-  nlohmann::json run(const std::string& serial = "SATA0001", const std::string& transport = "SATA") {
+  nlohmann::json run(const std::string& serial = "SATA0001",
+                     const std::string& transport = "SATA") {
     DriveWipeRequest r;
     r.device = dev;
     r.expected_serial = serial;
-    r.inventory_disk = {{"name", "sda"}, {"transport", transport}, {"rotational", false}, {"serial", "SATA0001"}, {"model", "from sysfs"}};
+    r.inventory_disk = {{"name", "sda"},
+                        {"transport", transport},
+                        {"rotational", false},
+                        {"serial", "SATA0001"},
+                        {"model", "from sysfs"}};
     FakeSuspend suspend(drive);
     DriveWipeDeps deps;
     deps.exec = &suspend;
@@ -195,8 +216,12 @@ class AtaWipe : public ::testing::Test {
   }
 
   bool all_zero() { return revive::test::all_zero(dev); }
-  int count(std::uint8_t cmd) const { return static_cast<int>(std::count(drive.commands.begin(), drive.commands.end(), cmd)); }
-  static std::string str(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
+  int count(std::uint8_t cmd) const {
+    return static_cast<int>(std::count(drive.commands.begin(), drive.commands.end(), cmd));
+  }
+  static std::string str(const nlohmann::json& j) {
+    return j.is_string() ? j.get<std::string>() : j.dump();
+  }
 };
 
 }  // namespace
@@ -247,7 +272,9 @@ TEST_F(AtaWipe, AFailedEraseStillRemovesThePasswordAndFallsBack) {
   auto ev = run();
   ASSERT_GE(ev["attempts"].size(), 1u) << ev.dump(2);
   EXPECT_EQ(ev["attempts"][0]["method"], "ata-security-erase");
-  EXPECT_NE(str(ev["attempts"][0]["error"]).find("the temporary password was removed again"), std::string::npos) << ev["attempts"];
+  EXPECT_NE(str(ev["attempts"][0]["error"]).find("the temporary password was removed again"),
+            std::string::npos)
+      << ev["attempts"];
   EXPECT_EQ(count(0xF6), 1) << "DISABLE PASSWORD after the failed erase";
   EXPECT_FALSE(drive.enabled) << "the drive would lock at its next power-on";
   EXPECT_EQ(ev["method"], "overwrite");
@@ -287,7 +314,8 @@ TEST_F(AtaWipe, ADriveFrozenAgainOnResumeIsOverwrittenWithoutAPassword) {
   EXPECT_EQ(ev["method"], "overwrite");
   EXPECT_EQ(drive.rtcwakes, 1) << "one cycle per drive, not one per method";
   ASSERT_EQ(ev["attempts"].size(), 2u);
-  EXPECT_NE(str(ev["attempts"][0]["error"]).find("still frozen after a suspend/resume cycle"), std::string::npos);
+  EXPECT_NE(str(ev["attempts"][0]["error"]).find("still frozen after a suspend/resume cycle"),
+            std::string::npos);
   EXPECT_NE(str(ev["attempts"][1]["error"]).find("still frozen"), std::string::npos);
   EXPECT_EQ(count(0xF1), 0) << "no password is ever set on a frozen drive";
 }
@@ -308,7 +336,9 @@ TEST_F(AtaWipe, SectorsBehindAnHpaFlagAnOverwrite) {
   auto ev = run();
   EXPECT_EQ(ev["method"], "overwrite");
   EXPECT_EQ(ev["result"], "failed") << ev.dump(2);
-  EXPECT_NE(str(ev["reason"]).find("flagged: 2048 sectors behind a Host Protected Area"), std::string::npos) << ev["reason"];
+  EXPECT_NE(str(ev["reason"]).find("flagged: 2048 sectors behind a Host Protected Area"),
+            std::string::npos)
+      << ev["reason"];
   EXPECT_NE(str(ev["hpa_dco"]).find("HPA: hides 2048 sectors"), std::string::npos) << ev["hpa_dco"];
   EXPECT_EQ(ev["hidden_area"]["hpa_hidden_sectors"], 2048);
   EXPECT_FALSE(ev["hidden_area"]["included"].get<bool>());
@@ -327,7 +357,9 @@ TEST_F(AtaWipe, AnHpaIsReachedByASecurityEraseButADcoIsNot) {
   ev = run();
   EXPECT_EQ(ev["method"], "ata-security-erase");
   EXPECT_EQ(ev["result"], "failed") << ev.dump(2);
-  EXPECT_NE(str(ev["reason"]).find("4096 sectors behind a Device Configuration Overlay"), std::string::npos) << ev["reason"];
+  EXPECT_NE(str(ev["reason"]).find("4096 sectors behind a Device Configuration Overlay"),
+            std::string::npos)
+      << ev["reason"];
   EXPECT_NE(str(ev["hpa_dco"]).find("HPA: none"), std::string::npos) << ev["hpa_dco"];
 }
 
@@ -345,7 +377,9 @@ TEST_F(AtaWipe, NoHiddenAreaIsReportedAsNone) {
   drive.hpa_feature = false;
   ev = run();
   EXPECT_EQ(ev["result"], "passed") << ev.dump(2);
-  EXPECT_NE(str(ev["hpa_dco"]).find("HPA: none (the drive has no HPA feature set)"), std::string::npos) << ev["hpa_dco"];
+  EXPECT_NE(str(ev["hpa_dco"]).find("HPA: none (the drive has no HPA feature set)"),
+            std::string::npos)
+      << ev["hpa_dco"];
   EXPECT_EQ(count(0x27) + count(0x78), 2) << "asked anyway; both commands aborted";
 }
 
@@ -368,7 +402,8 @@ TEST_F(AtaWipe, ADiskWithoutAtaPassThroughIsOverwritten) {
   EXPECT_EQ(ev["method"], "overwrite");
   EXPECT_EQ(ev["attempts"][0]["method"], "ata-identify");
   EXPECT_EQ(ev["drive"]["serial"], "SATA0001") << "the serial the system reported";
-  EXPECT_NE(str(ev["hpa_dco"]).find("not checked (ATA commands do not reach this drive"), std::string::npos);
+  EXPECT_NE(str(ev["hpa_dco"]).find("not checked (ATA commands do not reach this drive"),
+            std::string::npos);
 }
 
 TEST_F(AtaWipe, NoAtaCommandGoesThroughAUsbBridge) {

@@ -6,7 +6,9 @@ namespace revive::agent {
 namespace {
 
 TEST(Cmdline, FindsMarkerServerAndToken) {
-  auto p = parse_cmdline("BOOT_IMAGE=/vmlinuz initrd=initrd.img revive.agent=1 revive.server=http://10.0.0.1:8080 revive.token=abc quiet\n");
+  auto p = parse_cmdline(
+      "BOOT_IMAGE=/vmlinuz initrd=initrd.img revive.agent=1 revive.server=http://10.0.0.1:8080 "
+      "revive.token=abc quiet\n");
   EXPECT_TRUE(p.live_agent);
   EXPECT_EQ(p.server, "http://10.0.0.1:8080");
   EXPECT_EQ(p.token, "abc");

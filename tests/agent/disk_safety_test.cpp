@@ -31,7 +31,9 @@ class DiskSafety : public ::testing::Test {
     put("proc/self/mounts", "proc /proc proc rw 0 0\n/dev/loop0 /mnt/other ext4 rw 0 0\n");
     put("proc/swaps", "Filename Type Size Used Priority\n");
   }
-  std::optional<std::string> check(const fs::path& disk) { return disk_in_use(MachineRoot(dir_.path()), disk); }
+  std::optional<std::string> check(const fs::path& disk) {
+    return disk_in_use(MachineRoot(dir_.path()), disk);
+  }
   test::TempDir dir_;
 };
 

@@ -38,10 +38,15 @@ TEST(Fit, SgdiskKeepsTypeGuidNameAndAttributes) {
   p.unique_guid = "34E6FD37-D041-449D-A83F-1CC9E25ADB21";
   p.name = "root";
   p.attributes = (1ull << 60) | 1;
-  const std::vector<std::string> want = {"sgdisk", "-e", "-d", "2", "-n", "2:67584:6289407",
-                                         "-t", "2:4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",
-                                         "-u", "2:34E6FD37-D041-449D-A83F-1CC9E25ADB21",
-                                         "-c", "2:root", "-A", "2:set:0", "-A", "2:set:60", "/dev/loop7"};
+  const std::vector<std::string> want = {"sgdisk",    "-e",
+                                         "-d",        "2",
+                                         "-n",        "2:67584:6289407",
+                                         "-t",        "2:4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",
+                                         "-u",        "2:34E6FD37-D041-449D-A83F-1CC9E25ADB21",
+                                         "-c",        "2:root",
+                                         "-A",        "2:set:0",
+                                         "-A",        "2:set:60",
+                                         "/dev/loop7"};
   EXPECT_EQ(sgdisk_grow_command("/dev/loop7", p, 6289407), want);
 }
 

@@ -38,7 +38,8 @@ TEST(Grading, ThinkPadT480) {
 }
 
 TEST(Grading, Latitude7490) {
-  const Json g = grade(inventory_of("latitude-7490"), kCleanTests, *parse_policy(default_policy_toml()));
+  const Json g =
+      grade(inventory_of("latitude-7490"), kCleanTests, *parse_policy(default_policy_toml()));
   EXPECT_EQ(g["grade"], "C");
   EXPECT_TRUE(has_reason(g, "BAT0 64% of design < 80%")) << g.dump(1);
   EXPECT_TRUE(has_reason(g, "SMART reallocated sectors 23")) << g.dump(1);
@@ -47,7 +48,8 @@ TEST(Grading, Latitude7490) {
 }
 
 TEST(Grading, HpStream11) {
-  const Json g = grade(inventory_of("hp-stream-11"), kCleanTests, *parse_policy(default_policy_toml()));
+  const Json g =
+      grade(inventory_of("hp-stream-11"), kCleanTests, *parse_policy(default_policy_toml()));
   EXPECT_EQ(g["grade"], "C");
   EXPECT_TRUE(has_reason(g, "RAM 4096 MiB < 8192 MiB")) << g.dump(1);
   EXPECT_TRUE(has_reason(g, "mmcblk0 is 31 GB < 100 GB")) << g.dump(1);
@@ -58,7 +60,8 @@ TEST(Grading, HpStream11) {
 }
 
 TEST(Grading, EliteBook840G5IsAGradeA) {
-  const Json g = grade(inventory_of("elitebook-840-g5"), kCleanTests, *parse_policy(default_policy_toml()));
+  const Json g =
+      grade(inventory_of("elitebook-840-g5"), kCleanTests, *parse_policy(default_policy_toml()));
   EXPECT_EQ(g["grade"], "A") << g.dump(1);
   EXPECT_TRUE(g["reasons"].empty());
   EXPECT_TRUE(g["windows11"]["ready"].get<bool>());
@@ -69,9 +72,9 @@ TEST(Grading, MacBookAir2015) {
   const Json inv = inventory_of("macbook-air-7-2");
   EXPECT_TRUE(inv["warnings"].empty()) << inv["warnings"].dump();
   EXPECT_EQ(identity_of(inv)["model"], "MacBookAir7,2");
-  EXPECT_TRUE(inv["smbios"]["system"]["sku"].is_null());                          // "System SKU#"
-  EXPECT_TRUE(inv["smbios"]["memory_devices"][0]["part_number"].is_null());       // "0x000...0"
-  EXPECT_DOUBLE_EQ(inv["batteries"][0]["design_wh"].get<double>(), 54.34);        // charge units
+  EXPECT_TRUE(inv["smbios"]["system"]["sku"].is_null());                     // "System SKU#"
+  EXPECT_TRUE(inv["smbios"]["memory_devices"][0]["part_number"].is_null());  // "0x000...0"
+  EXPECT_DOUBLE_EQ(inv["batteries"][0]["design_wh"].get<double>(), 54.34);   // charge units
   const Json g = grade(inv, kCleanTests, *parse_policy(default_policy_toml()));
   EXPECT_EQ(g["grade"], "B") << g.dump(1);
   EXPECT_TRUE(has_reason(g, "BAT0 71% of design < 80%")) << g.dump(1);
@@ -87,14 +90,19 @@ TEST(Grading, RejectsAndPolicyChanges) {
   EXPECT_EQ(g["grade"], "reject");
   EXPECT_TRUE(has_reason(g, "SMART overall health FAILED"));
   // A workshop that tolerates worn batteries and media errors:
-  auto lenient = parse_policy("[battery]\nb_below_pct = 50\nc_below_pct = 30\n[disk]\nuncorrectable_c_above = 10000000\n");
+  auto lenient = parse_policy(
+      "[battery]\nb_below_pct = 50\nc_below_pct = 30\n[disk]\nuncorrectable_c_above = 10000000\n");
   ASSERT_TRUE(lenient) << lenient.error().message;
   EXPECT_EQ(grade(inventory_of("thinkpad-t480"), kCleanTests, *lenient)["grade"], "A");
 }
 
 TEST(Grading, BadPoliciesAreRefusedByName) {
-  EXPECT_NE(parse_policy("[battery]\nb_below_pct = 'x'\n").error().message.find("battery.b_below_pct"), std::string::npos);
-  EXPECT_NE(parse_policy("[disk]\ncolour = 1\n").error().message.find("unknown setting disk.colour"), std::string::npos);
+  EXPECT_NE(
+      parse_policy("[battery]\nb_below_pct = 'x'\n").error().message.find("battery.b_below_pct"),
+      std::string::npos);
+  EXPECT_NE(
+      parse_policy("[disk]\ncolour = 1\n").error().message.find("unknown setting disk.colour"),
+      std::string::npos);
   EXPECT_FALSE(parse_policy("this is not toml"));
   EXPECT_TRUE(parse_policy(""));  // empty: all defaults
 }
@@ -115,20 +123,25 @@ TEST(SmartSelftest, PassedUnsupportedAndFailed) {
 
   MachineRoot t480(std::string(REVIVE_TEST_DATA) + "/laptops/thinkpad-t480");
   RecordedExec t480_exec(t480.path());
-  EXPECT_EQ(smart_selftest(t480_exec, "nvme0n1", std::chrono::seconds(10), no_wait)["result"], "not supported");
+  EXPECT_EQ(smart_selftest(t480_exec, "nvme0n1", std::chrono::seconds(10), no_wait)["result"],
+            "not supported");
 
   // An ATA disk whose short self-test ends in a read failure.
   test::TempDir dir;
   std::filesystem::create_directories(dir / "exec");
   std::ofstream(dir / "exec" / "smartctl -t short _dev_sda") << "exit 0\nTesting has begun.\n";
   std::ofstream(dir / "exec" / "smartctl -j -l selftest _dev_sda")
-      << "exit 0\n{\"ata_smart_self_test_log\":{\"standard\":{\"table\":[{\"type\":{\"string\":\"Short offline\"},"
-         "\"status\":{\"value\":121,\"string\":\"Completed: read failure\",\"remaining_percent\":0,\"passed\":false},"
+      << "exit "
+         "0\n{\"ata_smart_self_test_log\":{\"standard\":{\"table\":[{\"type\":{\"string\":\"Short "
+         "offline\"},"
+         "\"status\":{\"value\":121,\"string\":\"Completed: read "
+         "failure\",\"remaining_percent\":0,\"passed\":false},"
          "\"lifetime_hours\":31000,\"lba\":89649984}]}}}\n";
   RecordedExec bad_exec(dir.path());
   const Json bad = smart_selftest(bad_exec, "sda", std::chrono::seconds(10), no_wait);
   EXPECT_EQ(bad["result"], "failed");
-  const Json g = grade(inventory_of("elitebook-840-g5"), {{"smart_selftest", Json::array({bad})}}, GradingPolicy{});
+  const Json g = grade(inventory_of("elitebook-840-g5"), {{"smart_selftest", Json::array({bad})}},
+                       GradingPolicy{});
   EXPECT_EQ(g["grade"], "reject");
   EXPECT_TRUE(has_reason(g, "sda SMART short self-test failed: Completed: read failure"));
   // A missing tool answer is an error, not a pass.

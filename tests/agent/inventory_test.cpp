@@ -94,7 +94,8 @@ TEST(Inventory, BatteryWithZeroDesignCapacityAndChargeUnits) {
 TEST(Inventory, UsbBridgedDiskIsUsbAndItsSmartUnknown) {
   test::TempDir dir;
   namespace fs = std::filesystem;
-  const std::string dev = "devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host2/target2:0:0/2:0:0:0/block/sdb";
+  const std::string dev =
+      "devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host2/target2:0:0/2:0:0:0/block/sdb";
   fs::create_directories(dir.path() / "sys" / dev / "queue");
   fs::create_directories(dir.path() / "sys/block");
   fs::create_symlink("../" + dev, dir.path() / "sys/block/sdb");
@@ -102,24 +103,30 @@ TEST(Inventory, UsbBridgedDiskIsUsbAndItsSmartUnknown) {
   std::ofstream(dir.path() / "sys" / dev / "removable") << "0\n";
   fs::create_directories(dir.path() / "exec");
   std::ofstream(dir.path() / "exec" / "smartctl -j -a _dev_sdb")
-      << "exit 1\n{\"smartctl\":{\"messages\":[{\"string\":\"/dev/sdb: Unknown USB bridge [0x152d:0x0578 (0x214)]\",\"severity\":\"error\"}]}}\n";
+      << "exit 1\n{\"smartctl\":{\"messages\":[{\"string\":\"/dev/sdb: Unknown USB bridge "
+         "[0x152d:0x0578 (0x214)]\",\"severity\":\"error\"}]}}\n";
   MachineRoot root(dir.path());
   RecordedExec exec(root.path());
   const Json inv = collect_inventory(root, exec);
   ASSERT_EQ(inv["disks"].size(), 1u);
   EXPECT_EQ(inv["disks"][0]["transport"], "USB");
   EXPECT_FALSE(inv["disks"][0]["smart"]["available"].get<bool>());
-  EXPECT_NE(inv["disks"][0]["smart"]["error"].get<std::string>().find("USB bridge"), std::string::npos);
+  EXPECT_NE(inv["disks"][0]["smart"]["error"].get<std::string>().find("USB bridge"),
+            std::string::npos);
   EXPECT_EQ(inv["disks"][0]["size_bytes"], 976773168LL * 512);
 }
 
 TEST(Inventory, SmartctlAnswers) {
   const Json bad = parse_smartctl("not json", 2);
   EXPECT_FALSE(bad["available"].get<bool>());
-  const Json usb = parse_smartctl(R"({"smartctl":{"messages":[{"string":"/dev/sdb: Unknown USB bridge [0x152d:0x0578]","severity":"error"}]}})", 1);
+  const Json usb = parse_smartctl(
+      R"({"smartctl":{"messages":[{"string":"/dev/sdb: Unknown USB bridge [0x152d:0x0578]","severity":"error"}]}})",
+      1);
   EXPECT_NE(usb["error"].get<std::string>().find("USB bridge"), std::string::npos);
-  const Json ata = parse_smartctl(R"({"smart_status":{"passed":false},"power_on_time":{"hours":31000},
-    "ata_smart_attributes":{"table":[{"id":5,"raw":{"value":12}},{"id":9,"raw":{"value":31000}},{"id":197,"raw":{"value":3}}]}})", 8);
+  const Json ata =
+      parse_smartctl(R"({"smart_status":{"passed":false},"power_on_time":{"hours":31000},
+    "ata_smart_attributes":{"table":[{"id":5,"raw":{"value":12}},{"id":9,"raw":{"value":31000}},{"id":197,"raw":{"value":3}}]}})",
+                     8);
   EXPECT_EQ(ata["passed"], false);
   EXPECT_EQ(ata["ata_attributes"]["5"], 12);
   EXPECT_EQ(ata["ata_attributes"]["197"], 3);
@@ -132,15 +139,20 @@ TEST(Inventory, SmartctlAnswers) {
 TEST(PickInternalDisk, PrefersNvmeAndNeverRemovableOrUsb) {
   using revive::agent::pick_internal_disk;
   auto disk = [](const char* name, const char* transport, long long size, bool removable = false) {
-    return revive::agent::Json{{"name", name}, {"transport", transport}, {"size_bytes", size}, {"removable", removable}};
+    return revive::agent::Json{
+        {"name", name}, {"transport", transport}, {"size_bytes", size}, {"removable", removable}};
   };
-  revive::agent::Json inv = {{"disks", {disk("sda", "SATA", 500LL << 30), disk("nvme0n1", "NVMe", 256LL << 30),
-                                        disk("sdb", "USB", 32LL << 30), disk("mmcblk0", "eMMC", 64LL << 30)}}};
+  revive::agent::Json inv = {
+      {"disks",
+       {disk("sda", "SATA", 500LL << 30), disk("nvme0n1", "NVMe", 256LL << 30),
+        disk("sdb", "USB", 32LL << 30), disk("mmcblk0", "eMMC", 64LL << 30)}}};
   EXPECT_EQ(pick_internal_disk(inv), "nvme0n1");
   inv["disks"].erase(1);
   EXPECT_EQ(pick_internal_disk(inv), "sda");
-  inv["disks"] = {disk("sdb", "USB", 32LL << 30), disk("sdc", "SATA", 8LL << 30, true), disk("sdd", "SATA", 0)};
-  EXPECT_EQ(pick_internal_disk(inv), std::nullopt) << "a USB stick, a card reader and an empty slot are not the system disk";
+  inv["disks"] = {disk("sdb", "USB", 32LL << 30), disk("sdc", "SATA", 8LL << 30, true),
+                  disk("sdd", "SATA", 0)};
+  EXPECT_EQ(pick_internal_disk(inv), std::nullopt)
+      << "a USB stick, a card reader and an empty slot are not the system disk";
   inv["disks"].push_back(disk("mmcblk0", "eMMC", 64LL << 30));
   EXPECT_EQ(pick_internal_disk(inv), "mmcblk0");
 }

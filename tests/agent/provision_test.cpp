@@ -44,8 +44,10 @@ TEST(Profile, DefaultsAndClearErrors) {
   EXPECT_NE(bad({{"hostname", 5}}).find("\"hostname\""), std::string::npos);
   EXPECT_NE(bad({{"locale", "nl_NL\"; rm -rf /"}}).find("quotes"), std::string::npos);
   EXPECT_NE(bad({{"timezone", "../../etc/passwd"}}).find("timezone"), std::string::npos);
-  EXPECT_NE(bad({{"first_user", {{"name", "Root Admin"}}}}).find("first_user.name"), std::string::npos);
-  EXPECT_NE(bad({{"files", {{{"path", "relative/x"}, {"content", ""}}}}}).find("not absolute"), std::string::npos);
+  EXPECT_NE(bad({{"first_user", {{"name", "Root Admin"}}}}).find("first_user.name"),
+            std::string::npos);
+  EXPECT_NE(bad({{"files", {{{"path", "relative/x"}, {"content", ""}}}}}).find("not absolute"),
+            std::string::npos);
   EXPECT_NE(bad({{"wifi", {{"ssid", "x"}}}}).find("Wi-Fi"), std::string::npos);
 }
 
@@ -73,17 +75,22 @@ TEST(Profile, AppliedToALinuxTree) {
   write(root / "etc/ssh/ssh_host_ed25519_key.pub", "public");
   write(root / "etc/ssh/sshd_config", "PermitRootLogin no\n");
   write(root / "usr/share/zoneinfo/Europe/Amsterdam", "TZif2");
-  const Profile p = profile({{"locale", "nl_NL.UTF-8"}, {"keyboard", "us:intl"}, {"timezone", "Europe/Amsterdam"},
-                             {"first_user", {{"name", "gebruiker"}, {"full_name", "Nieuwe gebruiker"}}},
-                             {"welcome_text", "Hulp nodig? Bel de Digihulplijn: 0800-1508"},
-                             {"files", {{{"path", "/etc/revive/batch"}, {"content", "AD-2026-11\n"}, {"mode", 0600}}}}});
+  const Profile p = profile(
+      {{"locale", "nl_NL.UTF-8"},
+       {"keyboard", "us:intl"},
+       {"timezone", "Europe/Amsterdam"},
+       {"first_user", {{"name", "gebruiker"}, {"full_name", "Nieuwe gebruiker"}}},
+       {"welcome_text", "Hulp nodig? Bel de Digihulplijn: 0800-1508"},
+       {"files", {{{"path", "/etc/revive/batch"}, {"content", "AD-2026-11\n"}, {"mode", 0600}}}}});
   auto r = apply_linux_profile(root, p, "revive-5cg8413rlz");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(slurp(root / "etc/hostname"), "revive-5cg8413rlz\n");
-  EXPECT_EQ(slurp(root / "etc/hosts"), "127.0.0.1 localhost\n::1 ip6-localhost\n127.0.1.1\trevive-5cg8413rlz\n");
+  EXPECT_EQ(slurp(root / "etc/hosts"),
+            "127.0.0.1 localhost\n::1 ip6-localhost\n127.0.1.1\trevive-5cg8413rlz\n");
   EXPECT_EQ(slurp(root / "etc/default/locale"), "LANG=nl_NL.UTF-8\n");
   EXPECT_EQ(slurp(root / "etc/locale.conf"), "LANG=nl_NL.UTF-8\n");
-  EXPECT_NE(slurp(root / "etc/default/keyboard").find("XKBLAYOUT=\"us\"\nXKBVARIANT=\"intl\""), std::string::npos);
+  EXPECT_NE(slurp(root / "etc/default/keyboard").find("XKBLAYOUT=\"us\"\nXKBVARIANT=\"intl\""),
+            std::string::npos);
   EXPECT_EQ(fs::read_symlink(root / "etc/localtime"), "/usr/share/zoneinfo/Europe/Amsterdam");
   const std::string id = slurp(root / "etc/machine-id");
   EXPECT_EQ(id.size(), 33u);
@@ -93,9 +100,11 @@ TEST(Profile, AppliedToALinuxTree) {
   EXPECT_FALSE(fs::exists(root / "etc/ssh/ssh_host_ed25519_key"));
   EXPECT_FALSE(fs::exists(root / "etc/ssh/ssh_host_ed25519_key.pub"));
   EXPECT_TRUE(fs::exists(root / "etc/ssh/sshd_config"));
-  EXPECT_NE(slurp(root / "usr/local/sbin/revive-firstboot").find("useradd --create-home --comment 'Nieuwe gebruiker' gebruiker"),
+  EXPECT_NE(slurp(root / "usr/local/sbin/revive-firstboot")
+                .find("useradd --create-home --comment 'Nieuwe gebruiker' gebruiker"),
             std::string::npos);
-  EXPECT_EQ(fs::read_symlink(root / "etc/systemd/system/multi-user.target.wants/revive-firstboot.service"),
+  EXPECT_EQ(fs::read_symlink(root /
+                             "etc/systemd/system/multi-user.target.wants/revive-firstboot.service"),
             "/etc/systemd/system/revive-firstboot.service");
   EXPECT_NE(slurp(root / "etc/skel/Welcome.txt").find("0800-1508"), std::string::npos);
   EXPECT_EQ(slurp(root / "etc/revive/batch"), "AD-2026-11\n");
@@ -106,7 +115,8 @@ TEST(Profile, AppliedToALinuxTree) {
   auto again = apply_linux_profile(root, p, "revive-5cg8413rlz");
   ASSERT_TRUE(again);
   EXPECT_NE((*again)["machine_id"], (*r)["machine_id"]);
-  EXPECT_EQ(slurp(root / "etc/hosts"), "127.0.0.1 localhost\n::1 ip6-localhost\n127.0.1.1\trevive-5cg8413rlz\n");
+  EXPECT_EQ(slurp(root / "etc/hosts"),
+            "127.0.0.1 localhost\n::1 ip6-localhost\n127.0.1.1\trevive-5cg8413rlz\n");
 }
 
 TEST(Profile, NeverWritesThroughASymlinkOrOutsideTheRoot) {
@@ -141,18 +151,24 @@ TEST(Profile, NeverWritesThroughASymlinkOrOutsideTheRoot) {
 }
 
 TEST(Profile, UnattendXmlFromTheSameProfile) {
-  const Profile p = profile({{"locale", "nl_NL.UTF-8"}, {"keyboard", "nl"}, {"timezone", "Europe/Amsterdam"},
+  const Profile p = profile({{"locale", "nl_NL.UTF-8"},
+                             {"keyboard", "nl"},
+                             {"timezone", "Europe/Amsterdam"},
                              {"first_user", {{"name", "gebruiker"}, {"full_name", "Jan & Piet"}}}});
   auto x = render_unattend(p, "revive-5cg8413rlz-long-name");
   ASSERT_TRUE(x) << x.error().message;
-  EXPECT_NE(x->find("<ComputerName>revive-5cg8413r</ComputerName>"), std::string::npos);  // 15 characters
+  EXPECT_NE(x->find("<ComputerName>revive-5cg8413r</ComputerName>"),
+            std::string::npos);  // 15 characters
   EXPECT_NE(x->find("<TimeZone>W. Europe Standard Time</TimeZone>"), std::string::npos);
   EXPECT_NE(x->find("<InputLocale>0413:00020409</InputLocale>"), std::string::npos);
   EXPECT_NE(x->find("<UserLocale>nl-NL</UserLocale>"), std::string::npos);
   EXPECT_NE(x->find("<DisplayName>Jan &amp; Piet</DisplayName>"), std::string::npos);
-  EXPECT_NE(render_unattend(p, "revive-5cg8413-x")->find("<ComputerName>revive-5cg8413</ComputerName>"), std::string::npos);
+  EXPECT_NE(
+      render_unattend(p, "revive-5cg8413-x")->find("<ComputerName>revive-5cg8413</ComputerName>"),
+      std::string::npos);
   EXPECT_FALSE(render_unattend(profile({{"timezone", "Asia/Kathmandu"}}), "h"));
-  EXPECT_TRUE(render_unattend(profile({{"timezone", "Asia/Kathmandu"}, {"windows_timezone", "Nepal Standard Time"}}), "h"));
+  EXPECT_TRUE(render_unattend(
+      profile({{"timezone", "Asia/Kathmandu"}, {"windows_timezone", "Nepal Standard Time"}}), "h"));
 }
 
 }  // namespace

@@ -27,11 +27,13 @@ TEST(NvmeCommands, SanitizeCdw10) {
   EXPECT_EQ(nvme_sanitize_cdw10(NvmeSanitizeAction::crypto_erase), 0x4u);
   EXPECT_EQ(nvme_sanitize_cdw10(NvmeSanitizeAction::exit_failure), 0x1u);
   EXPECT_EQ(nvme_sanitize_cdw10(NvmeSanitizeAction::overwrite, true, 1, true, true), 0x31Bu);
-  EXPECT_EQ(nvme_sanitize_cdw10(NvmeSanitizeAction::overwrite, false, 16), 0x3u);  // 16 passes encode as 0
+  EXPECT_EQ(nvme_sanitize_cdw10(NvmeSanitizeAction::overwrite, false, 16),
+            0x3u);  // 16 passes encode as 0
 }
 
 TEST(NvmeCommands, GetLogPageCdw10ForTheSanitizeStatusLog) {
-  EXPECT_EQ(nvme_get_log_cdw10(kNvmeLogSanitizeStatus, 512), 0x007F0081u);  // NUMDL = 127 (0's based)
+  EXPECT_EQ(nvme_get_log_cdw10(kNvmeLogSanitizeStatus, 512),
+            0x007F0081u);  // NUMDL = 127 (0's based)
   EXPECT_EQ(kNvmeOpSanitize, 0x84);
   EXPECT_EQ(kNvmeOpFormatNvm, 0x80);
 }
@@ -73,10 +75,10 @@ TEST(NvmeIdentify, NamespaceSizeAndBlockSize) {
   std::vector<std::uint8_t> d(4096);
   d[0] = 0x00;
   d[1] = 0x00;
-  d[2] = 0x10;  // NSZE 0x100000 blocks
-  d[26] = 0x01;              // FLBAS: format 1 in use
-  d[128 + 4 * 0 + 2] = 9;    // LBAF0: 512 B
-  d[128 + 4 * 1 + 2] = 12;   // LBAF1: 4 KiB
+  d[2] = 0x10;              // NSZE 0x100000 blocks
+  d[26] = 0x01;             // FLBAS: format 1 in use
+  d[128 + 4 * 0 + 2] = 9;   // LBAF0: 512 B
+  d[128 + 4 * 1 + 2] = 12;  // LBAF1: 4 KiB
   auto n = parse_nvme_identify_namespace(d);
   ASSERT_TRUE(n);
   EXPECT_EQ(n->size_blocks, 0x100000u);
@@ -110,32 +112,39 @@ TEST(NvmeIdentify, SanitizeStatusLog) {
 // SAT-4 ATA PASS-THROUGH(16): 85h, protocol/extend, flags, features, count, LBA (31:24, 7:0,
 // 39:32, 15:8, 47:40, 23:16), device, command, control.
 TEST(AtaPassThrough, IdentifyDevice) {
-  const Cdb want = {0x85, 0x08, 0x0E, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xEC, 0x00};
+  const Cdb want = {0x85, 0x08, 0x0E, 0x00, 0x00, 0x00, 0x01, 0x00,
+                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xEC, 0x00};
   EXPECT_EQ(ata_pass_through_16(ata_identify()), want);
 }
 
 TEST(AtaPassThrough, SanitizeCommandsCarryTheirSignatures) {
   // BLOCK ERASE EXT: feature 0012h, LBA 0000_426B4572h ("BkEr").
-  const Cdb block = {0x85, 0x07, 0x20, 0x00, 0x12, 0x00, 0x00, 0x42, 0x72, 0x00, 0x45, 0x00, 0x6B, 0x40, 0xB4, 0x00};
+  const Cdb block = {0x85, 0x07, 0x20, 0x00, 0x12, 0x00, 0x00, 0x42,
+                     0x72, 0x00, 0x45, 0x00, 0x6B, 0x40, 0xB4, 0x00};
   EXPECT_EQ(ata_pass_through_16(ata_sanitize_block_erase()), block);
   // CRYPTO SCRAMBLE EXT: feature 0011h, LBA 0000_43727970h ("Cryp").
-  const Cdb crypto = {0x85, 0x07, 0x20, 0x00, 0x11, 0x00, 0x00, 0x43, 0x70, 0x00, 0x79, 0x00, 0x72, 0x40, 0xB4, 0x00};
+  const Cdb crypto = {0x85, 0x07, 0x20, 0x00, 0x11, 0x00, 0x00, 0x43,
+                      0x70, 0x00, 0x79, 0x00, 0x72, 0x40, 0xB4, 0x00};
   EXPECT_EQ(ata_pass_through_16(ata_sanitize_crypto_scramble()), crypto);
   // OVERWRITE EXT: feature 0014h, LBA 47:32 = 4F57h ("OW"), 31:0 = pattern, COUNT 3:0 = passes.
-  const Cdb over = {0x85, 0x07, 0x20, 0x00, 0x14, 0x00, 0x01, 0xDE, 0xEF, 0x57, 0xBE, 0x4F, 0xAD, 0x40, 0xB4, 0x00};
+  const Cdb over = {0x85, 0x07, 0x20, 0x00, 0x14, 0x00, 0x01, 0xDE,
+                    0xEF, 0x57, 0xBE, 0x4F, 0xAD, 0x40, 0xB4, 0x00};
   EXPECT_EQ(ata_pass_through_16(ata_sanitize_overwrite(0xDEADBEEF, 1, false)), over);
   EXPECT_EQ(ata_sanitize_overwrite(0, 3, true).count, 0x43);
-  const Cdb status = {0x85, 0x07, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0xB4, 0x00};
+  const Cdb status = {0x85, 0x07, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00,
+                      0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0xB4, 0x00};
   EXPECT_EQ(ata_pass_through_16(ata_sanitize_status()), status);
 }
 
 TEST(AtaPassThrough, SecurityCommands) {
   // PIO data-out, one 512-byte block, 28-bit commands.
-  const Cdb erase = {0x85, 0x0A, 0x06, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xF4, 0x00};
+  const Cdb erase = {0x85, 0x0A, 0x06, 0x00, 0x00, 0x00, 0x01, 0x00,
+                     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xF4, 0x00};
   EXPECT_EQ(ata_pass_through_16(ata_security_erase_unit()), erase);
   EXPECT_EQ(ata_pass_through_16(ata_security_set_password())[14], 0xF1);
   EXPECT_EQ(ata_pass_through_16(ata_security_disable_password())[14], 0xF6);
-  const Cdb prepare = {0x85, 0x06, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xF3, 0x00};
+  const Cdb prepare = {0x85, 0x06, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00,
+                       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xF3, 0x00};
   EXPECT_EQ(ata_pass_through_16(ata_security_erase_prepare()), prepare);
   const auto b = ata_security_block("revive", true);
   EXPECT_EQ(b[0], 0x02);  // user password, enhanced erase
@@ -152,15 +161,15 @@ TEST(AtaIdentify, SsdWithSanitizeAndFrozenSecurity) {
   id.str(10, 10, "S3Z1NB0K123456");
   id.str(23, 4, "RVT02B6Q");
   id.str(27, 20, "Samsung SSD 860 EVO 500GB");
-  id.word(59, 0xB000);          // sanitize + block erase + crypto scramble (no overwrite)
-  id.word(82, (1 << 1) | (1 << 10));  // security, HPA
-  id.word(83, (1 << 10) | (1 << 11)); // LBA48, DCO
+  id.word(59, 0xB000);                 // sanitize + block erase + crypto scramble (no overwrite)
+  id.word(82, (1 << 1) | (1 << 10));   // security, HPA
+  id.word(83, (1 << 10) | (1 << 11));  // LBA48, DCO
   id.word(100, 0x6030);
   id.word(101, 0x3A38);
-  id.word(128, 0x0029);         // supported, frozen, enhanced erase
-  id.word(89, 0x0001);          // 2 minutes
-  id.word(90, 0x8004);          // extended format: 8 minutes
-  id.word(217, 1);              // non-rotating
+  id.word(128, 0x0029);  // supported, frozen, enhanced erase
+  id.word(89, 0x0001);   // 2 minutes
+  id.word(90, 0x8004);   // extended format: 8 minutes
+  id.word(217, 1);       // non-rotating
   auto a = parse_ata_identify(id.sealed());
   ASSERT_TRUE(a);
   EXPECT_EQ(a->serial, "S3Z1NB0K123456");
@@ -183,8 +192,8 @@ TEST(AtaIdentify, SsdWithSanitizeAndFrozenSecurity) {
 
 TEST(AtaIdentify, ChecksumAndCapabilityGating) {
   Identify id;
-  id.word(59, 0xE000);  // block/overwrite/crypto bits without the sanitize feature bit: ignored
-  id.word(128, 0x0007); // supported, enabled, locked...
+  id.word(59, 0xE000);   // block/overwrite/crypto bits without the sanitize feature bit: ignored
+  id.word(128, 0x0007);  // supported, enabled, locked...
   id.word(217, 7200);
   auto d = id.sealed();
   auto a = parse_ata_identify(d);
@@ -209,25 +218,27 @@ TEST(AtaSanitize, StatusFromTheReturnedRegisters) {
   EXPECT_TRUE(parse_ata_sanitize_status(0x2000, 0).frozen);
 }
 
-
 // SAT-4 ATA PASS-THROUGH(16) for the hidden-area and unlock commands.
 TEST(AtaPassThrough, HiddenAreaAndUnlockCdbs) {
   // GET NATIVE MAX ADDRESS EXT (78h/0000h): non-data, 48-bit, CK_COND, LBA mode.
   EXPECT_EQ(ata_pass_through_16(ata_get_native_max_address_ext()),
             (Cdb{0x85, 0x07, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x78, 0}));
   // DEVICE CONFIGURATION IDENTIFY (B1h/C2h): PIO in, one 512-byte block.
-  EXPECT_EQ(ata_pass_through_16(ata_dco_identify()), (Cdb{0x85, 0x08, 0x0E, 0, 0xC2, 0, 0x01, 0, 0, 0, 0, 0, 0, 0x00, 0xB1, 0}));
+  EXPECT_EQ(ata_pass_through_16(ata_dco_identify()),
+            (Cdb{0x85, 0x08, 0x0E, 0, 0xC2, 0, 0x01, 0, 0, 0, 0, 0, 0, 0x00, 0xB1, 0}));
   // SECURITY UNLOCK (F2h): PIO out, one block.
-  EXPECT_EQ(ata_pass_through_16(ata_security_unlock()), (Cdb{0x85, 0x0A, 0x06, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0x00, 0xF2, 0}));
+  EXPECT_EQ(ata_pass_through_16(ata_security_unlock()),
+            (Cdb{0x85, 0x0A, 0x06, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0x00, 0xF2, 0}));
 }
 
 // Descriptor-format sense (72h) with the ATA Status Return descriptor (09h), as libata builds it
 // for CK_COND: READ NATIVE MAX ADDRESS EXT of a 500 GB drive answered native max 3A38602Fh.
 TEST(AtaSense, DescriptorFormatCarries48BitLba) {
-  const std::vector<std::uint8_t> sense = {0x72, 0x01, 0x00, 0x1D, 0, 0, 0, 0x0E,  // RECOVERED ERROR, 00/1D
-                                           0x09, 0x0C, 0x01, 0x00, 0x00, 0x00,     // EXTEND, ERROR, COUNT 15:8, 7:0
-                                           0x3A, 0x2F, 0x00, 0x60, 0x00, 0x38,     // LBA 31:24, 7:0, 39:32, 15:8, 47:40, 23:16
-                                           0x40, 0x50};                            // DEVICE, STATUS
+  const std::vector<std::uint8_t> sense = {
+      0x72, 0x01, 0x00, 0x1D, 0,    0,    0, 0x0E,  // RECOVERED ERROR, 00/1D
+      0x09, 0x0C, 0x01, 0x00, 0x00, 0x00,           // EXTEND, ERROR, COUNT 15:8, 7:0
+      0x3A, 0x2F, 0x00, 0x60, 0x00, 0x38,           // LBA 31:24, 7:0, 39:32, 15:8, 47:40, 23:16
+      0x40, 0x50};                                  // DEVICE, STATUS
   auto r = parse_ata_sense(sense);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->lba, 976773167u);
@@ -239,13 +250,15 @@ TEST(AtaSense, DescriptorFormatCarries48BitLba) {
 
 TEST(AtaSense, AbortedCommandAndRefusals) {
   // The drive aborted (ERR, ABRT): ABORTED COMMAND with the registers.
-  const std::vector<std::uint8_t> aborted = {0x72, 0x0B, 0x00, 0x00, 0, 0, 0, 0x0E, 0x09, 0x0C, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x51};
+  const std::vector<std::uint8_t> aborted = {0x72, 0x0B, 0x00, 0x00, 0,    0,   0, 0x0E,
+                                             0x09, 0x0C, 0x00, 0x04, 0,    0,   0, 0,
+                                             0,    0,    0,    0,    0x40, 0x51};
   auto r = parse_ata_sense(aborted);
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->device_error());
   EXPECT_EQ(r->error, 0x04);
-  // ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE from a translator that has no ATA PASS-THROUGH:
-  // no registers, the key says why.
+  // ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE from a translator that has no ATA
+  // PASS-THROUGH: no registers, the key says why.
   const std::vector<std::uint8_t> illegal = {0x72, 0x05, 0x20, 0x00, 0, 0, 0, 0};
   EXPECT_FALSE(parse_ata_sense(illegal));
   EXPECT_EQ(sense_key(illegal), 0x05);
@@ -258,7 +271,8 @@ TEST(AtaSense, AbortedCommandAndRefusals) {
 // Fixed-format sense (70h, SAT-4 12.2.2.6): ERROR/STATUS/DEVICE/COUNT in INFORMATION, LBA 23:0 in
 // COMMAND-SPECIFIC INFORMATION with flags for the bits it could not carry.
 TEST(AtaSense, FixedFormatSaysWhenItCannotCarryTheUpperBits) {
-  std::vector<std::uint8_t> sense = {0x70, 0x00, 0x01, 0x00, 0x50, 0x40, 0x00, 0x0A, 0x00, 0x2F, 0x60, 0x38, 0x00, 0x1D, 0, 0, 0, 0};
+  std::vector<std::uint8_t> sense = {0x70, 0x00, 0x01, 0x00, 0x50, 0x40, 0x00, 0x0A, 0x00,
+                                     0x2F, 0x60, 0x38, 0x00, 0x1D, 0,    0,    0,    0};
   auto r = parse_ata_sense(sense);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->lba, 0x38602Fu);

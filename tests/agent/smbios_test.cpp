@@ -11,7 +11,8 @@
 namespace revive::agent {
 namespace {
 
-const std::string kT480 = std::string(REVIVE_TEST_DATA) + "/laptops/thinkpad-t480/sys/firmware/dmi/tables/";
+const std::string kT480 =
+    std::string(REVIVE_TEST_DATA) + "/laptops/thinkpad-t480/sys/firmware/dmi/tables/";
 
 TEST(Smbios, ThinkPadT480) {
   const auto ep = test::read_all(kT480 + "smbios_entry_point");
@@ -70,9 +71,10 @@ TEST(Smbios, GarbageAndEmptyInputs) {
 }
 
 TEST(Smbios, Placeholders) {
-  for (const char* p : {"To be filled by O.E.M.", "Default string", "0123456789", " ", "", "System Serial Number",
-                        "00000000", "FFFFFFFFFFFF", "Not Specified", "--", "System SKU#",
-                        "0x000000000000000000000000000000000000", "Type1ProductConfigId"}) {
+  for (const char* p :
+       {"To be filled by O.E.M.", "Default string", "0123456789", " ", "", "System Serial Number",
+        "00000000", "FFFFFFFFFFFF", "Not Specified", "--", "System SKU#",
+        "0x000000000000000000000000000000000000", "Type1ProductConfigId"}) {
     EXPECT_TRUE(is_placeholder(p)) << p;
   }
   for (const char* p : {"PF1R2D7X", "5CG8301XYZ", "C02XK1ABJG5J", "1234", "0x02FE"}) {

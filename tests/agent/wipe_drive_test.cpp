@@ -23,9 +23,9 @@ struct FakeDrive {
   bool oacs_format = true;
   bool fna_crypto = false;
   bool sanicap_block = false;
-  bool reject_format = false;  // Invalid Field in Command
-  bool lie = false;            // report success, erase nothing (FOG's NVMe "wipe")
-  int sanitize_polls = 0;      // how long the sanitize runs
+  bool reject_format = false;             // Invalid Field in Command
+  bool lie = false;                       // report success, erase nothing (FOG's NVMe "wipe")
+  int sanitize_polls = 0;                 // how long the sanitize runs
   std::vector<std::uint8_t> formats_ses;  // every Format NVM SES seen
   int sanitizes = 0;
 };
@@ -51,7 +51,9 @@ class FakeAdmin final : public NvmeAdmin {
         return {};
       case 0x80: {
         d_.formats_ses.push_back(static_cast<std::uint8_t>((c.cdw10 >> 9) & 7));
-        if (d_.reject_format) return make_error(Errc::unsupported, "the controller rejected admin command 0x80 with status 0x2");
+        if (d_.reject_format)
+          return make_error(Errc::unsupported,
+                            "the controller rejected admin command 0x80 with status 0x2");
         if (!d_.lie) erase();
         return {};
       }
@@ -60,20 +62,23 @@ class FakeAdmin final : public NvmeAdmin {
         polls_left_ = d_.sanitize_polls;
         if (!d_.lie) erase();
         return {};
-      case 0x02: {  // Sanitize Status log
+      case 0x02: {                                              // Sanitize Status log
         const std::uint16_t sstat = polls_left_-- > 0 ? 2 : 1;  // in progress, then succeeded
         const std::uint16_t sprog = polls_left_ > 0 ? 0x8000 : 0xffff;
         std::memcpy(c.data.data(), &sprog, 2);
         std::memcpy(c.data.data() + 2, &sstat, 2);
         return {};
       }
-      default: return make_error(Errc::unsupported, "opcode");
+      default:
+        return make_error(Errc::unsupported, "opcode");
     }
   }
   Result<std::uint32_t> namespace_id() override { return 1u; }
 
  private:
-  void erase() { revive::test::write_at(d_.file, std::vector<std::byte>(std::filesystem::file_size(d_.file)), 0); }
+  void erase() {
+    revive::test::write_at(d_.file, std::vector<std::byte>(std::filesystem::file_size(d_.file)), 0);
+  }
   FakeDrive& d_;
   int polls_left_ = 0;
 };
@@ -97,7 +102,9 @@ class WipeDrive : public ::testing::Test {
     r.expected_serial = serial;
     r.inventory_disk = {{"name", "nvme0n1"}, {"transport", "NVMe"}, {"rotational", false}};
     DriveWipeDeps deps;
-    deps.nvme_admin = [this](int, const std::string&) { return std::make_unique<FakeAdmin>(drive); };
+    deps.nvme_admin = [this](int, const std::string&) {
+      return std::make_unique<FakeAdmin>(drive);
+    };
     deps.sleep = [this](std::chrono::milliseconds) { ++sleeps; };
     return wipe_drive(r, deps);
   }
@@ -116,7 +123,8 @@ TEST_F(WipeDrive, NvmeFormatUserDataEraseIsVerifiedWithCanaries) {
   EXPECT_EQ(ev["drive"]["serial"], "FAKE0001");
   EXPECT_EQ(ev["canaries"]["placed"], 64);
   EXPECT_EQ(ev["canaries"]["surviving"], 0);
-  EXPECT_EQ(ev["verification"]["method"], "full") << "24 MiB: 1000 samples would exceed 10%, so all of it is read back";
+  EXPECT_EQ(ev["verification"]["method"], "full")
+      << "24 MiB: 1000 samples would exceed 10%, so all of it is read back";
   EXPECT_EQ(ev["verification"]["coverage_permille"], 1000);
   EXPECT_TRUE(all_zero());
 }
@@ -125,7 +133,10 @@ TEST_F(WipeDrive, ADriveThatReportsSuccessButErasesNothingFails) {
   drive.lie = true;
   auto ev = run();
   EXPECT_EQ(ev["result"], "failed") << ev.dump(2);
-  EXPECT_NE(ev["reason"].get<std::string>().find("canaries written before the erase are still there"), std::string::npos) << ev["reason"];
+  EXPECT_NE(
+      ev["reason"].get<std::string>().find("canaries written before the erase are still there"),
+      std::string::npos)
+      << ev["reason"];
   EXPECT_EQ(ev["canaries"]["surviving"], 64);
 }
 
@@ -157,7 +168,8 @@ TEST_F(WipeDrive, ADriveTheJobDoesNotNameIsNeverTouched) {
   for (const std::string serial : {"OTHER123", ""}) {
     auto ev = run(serial);
     EXPECT_EQ(ev["result"], "failed");
-    EXPECT_NE(ev["reason"].get<std::string>().find("nothing was written"), std::string::npos) << ev["reason"];
+    EXPECT_NE(ev["reason"].get<std::string>().find("nothing was written"), std::string::npos)
+        << ev["reason"];
   }
   EXPECT_TRUE(drive.formats_ses.empty());
   EXPECT_EQ(std::filesystem::last_write_time(dev), before);
@@ -193,7 +205,8 @@ class FakeMmc final : public MmcCommands {
   }
   Result<void> secure_discard(std::uint64_t bytes) override {
     d_.calls.push_back("secure_discard");
-    if (d_.no_secure_discard) return make_error(Errc::unsupported, "mmcblk0: BLKSECDISCARD: Operation not supported");
+    if (d_.no_secure_discard)
+      return make_error(Errc::unsupported, "mmcblk0: BLKSECDISCARD: Operation not supported");
     zero(bytes);
     return {};
   }
@@ -204,7 +217,9 @@ class FakeMmc final : public MmcCommands {
   }
 
  private:
-  void zero(std::uint64_t bytes) { revive::test::write_at(d_.file, std::vector<std::byte>(bytes), 0); }
+  void zero(std::uint64_t bytes) {
+    revive::test::write_at(d_.file, std::vector<std::byte>(bytes), 0);
+  }
   FakeEmmc& d_;
 };
 
@@ -222,7 +237,8 @@ class EmmcWipe : public ::testing::Test {
     DriveWipeRequest r;
     r.device = dev;
     r.expected_serial = "0x1234abcd";
-    r.inventory_disk = {{"name", "mmcblk0"}, {"transport", "eMMC"}, {"serial", "0x1234abcd"}, {"model", "DA4064"}};
+    r.inventory_disk = {
+        {"name", "mmcblk0"}, {"transport", "eMMC"}, {"serial", "0x1234abcd"}, {"model", "DA4064"}};
     DriveWipeDeps deps;
     deps.system = system;
     deps.mmc = [this](int, const std::string&) { return std::make_unique<FakeMmc>(emmc); };
@@ -251,7 +267,8 @@ TEST_F(EmmcWipe, WithoutSanitizeAnUnsupportedSecureEraseFallsBackToOverwrite) {
   EXPECT_EQ(ev["method"], "overwrite");
   ASSERT_EQ(ev["attempts"].size(), 1u);
   EXPECT_EQ(ev["attempts"][0]["method"], "emmc-secure-erase");
-  EXPECT_NE(ev["attempts"][0]["error"].get<std::string>().find("Operation not supported"), std::string::npos);
+  EXPECT_NE(ev["attempts"][0]["error"].get<std::string>().find("Operation not supported"),
+            std::string::npos);
 }
 
 TEST_F(EmmcWipe, AnSdCardInTheReaderGetsNoEmmcCommands) {

@@ -23,9 +23,10 @@ TEST(WipePlan, NvmeStrongestFirst) {
   NvmeController c;
   c.sanitize_crypto = c.sanitize_block = c.format_supported = c.format_crypto_erase = true;
   auto p = plan_wipe({"nvme", false, c, std::nullopt, std::nullopt});
-  EXPECT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::nvme_sanitize_crypto, WipeMethod::nvme_sanitize_block,
-                                                 WipeMethod::nvme_format_crypto, WipeMethod::nvme_format_user_data,
-                                                 WipeMethod::overwrite}));
+  EXPECT_EQ(methods(p), (std::vector<WipeMethod>{
+                            WipeMethod::nvme_sanitize_crypto, WipeMethod::nvme_sanitize_block,
+                            WipeMethod::nvme_format_crypto, WipeMethod::nvme_format_user_data,
+                            WipeMethod::overwrite}));
   EXPECT_EQ(p[0].level, NistLevel::purge);
   EXPECT_EQ(p[2].level, NistLevel::purge);
   EXPECT_EQ(p[3].level, NistLevel::clear);
@@ -35,7 +36,8 @@ TEST(WipePlan, NvmeStrongestFirst) {
 
 TEST(WipePlan, NvmeCapabilityMatrix) {
   NvmeController c;
-  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt, std::nullopt})), (std::vector<WipeMethod>{WipeMethod::overwrite}));
+  EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt, std::nullopt})),
+            (std::vector<WipeMethod>{WipeMethod::overwrite}));
   c.format_supported = true;  // QEMU's controller: Format NVM, no Sanitize, no crypto
   EXPECT_EQ(methods(plan_wipe({"nvme", false, c, std::nullopt, std::nullopt})),
             (std::vector<WipeMethod>{WipeMethod::nvme_format_user_data, WipeMethod::overwrite}));
@@ -55,8 +57,9 @@ TEST(WipePlan, SataSsdFrozenAndHddOverwrite) {
   ssd.sanitize_overwrite = true;  // not planned on flash (wear, no benefit over block erase)
   ssd.security_supported = ssd.enhanced_erase = ssd.security_frozen = true;
   auto p = plan_wipe({"sata", false, std::nullopt, ssd, std::nullopt});
-  EXPECT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::ata_sanitize_block, WipeMethod::ata_security_erase_enhanced,
-                                                 WipeMethod::ata_security_erase, WipeMethod::overwrite}));
+  EXPECT_EQ(methods(p), (std::vector<WipeMethod>{
+                            WipeMethod::ata_sanitize_block, WipeMethod::ata_security_erase_enhanced,
+                            WipeMethod::ata_security_erase, WipeMethod::overwrite}));
   EXPECT_EQ(p[1].level, NistLevel::clear);
   EXPECT_TRUE(p[1].needs_unfreeze);
   EXPECT_FALSE(p[0].needs_unfreeze);
@@ -66,8 +69,10 @@ TEST(WipePlan, SataSsdFrozenAndHddOverwrite) {
   hdd.sanitize = hdd.sanitize_overwrite = true;
   hdd.security_supported = hdd.enhanced_erase = true;
   p = plan_wipe({"sata", true, std::nullopt, hdd, std::nullopt});
-  EXPECT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::ata_sanitize_overwrite, WipeMethod::ata_security_erase_enhanced,
-                                                 WipeMethod::ata_security_erase, WipeMethod::overwrite}));
+  EXPECT_EQ(methods(p),
+            (std::vector<WipeMethod>{WipeMethod::ata_sanitize_overwrite,
+                                     WipeMethod::ata_security_erase_enhanced,
+                                     WipeMethod::ata_security_erase, WipeMethod::overwrite}));
   EXPECT_EQ(p[1].level, NistLevel::purge);
 
   hdd.security_locked = true;  // a password someone else set: security commands are not planned
@@ -81,7 +86,8 @@ TEST(WipePlan, NeverThroughUsbBridges) {
   auto p = plan_wipe({"usb", false, std::nullopt, a, std::nullopt});
   ASSERT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::overwrite}));
   EXPECT_NE(p[0].why.find("USB"), std::string::npos);
-  EXPECT_EQ(methods(plan_wipe({"virtual", false, std::nullopt, std::nullopt, std::nullopt})), (std::vector<WipeMethod>{WipeMethod::overwrite}));
+  EXPECT_EQ(methods(plan_wipe({"virtual", false, std::nullopt, std::nullopt, std::nullopt})),
+            (std::vector<WipeMethod>{WipeMethod::overwrite}));
 }
 
 TEST(WipePlan, EmmcSanitizeThenSecureEraseThenOverwrite) {
@@ -89,11 +95,14 @@ TEST(WipePlan, EmmcSanitizeThenSecureEraseThenOverwrite) {
   e.revision = 8;
   e.sanitize = e.secure_erase = true;
   auto p = plan_wipe({"mmc", false, std::nullopt, std::nullopt, e});
-  ASSERT_EQ(methods(p), (std::vector<WipeMethod>{WipeMethod::emmc_sanitize, WipeMethod::emmc_secure_erase, WipeMethod::overwrite}));
+  ASSERT_EQ(methods(p),
+            (std::vector<WipeMethod>{WipeMethod::emmc_sanitize, WipeMethod::emmc_secure_erase,
+                                     WipeMethod::overwrite}));
   EXPECT_EQ(p[0].level, NistLevel::purge);
   EXPECT_EQ(p[1].level, NistLevel::clear);
   e.sanitize = e.secure_erase = false;  // an eMMC 4.41 part without secure erase
-  EXPECT_EQ(methods(plan_wipe({"mmc", false, std::nullopt, std::nullopt, e})), (std::vector<WipeMethod>{WipeMethod::overwrite}));
+  EXPECT_EQ(methods(plan_wipe({"mmc", false, std::nullopt, std::nullopt, e})),
+            (std::vector<WipeMethod>{WipeMethod::overwrite}));
 }
 
 TEST(WipePattern, ZerosAndAnAddressablePrngStream) {
@@ -128,7 +137,9 @@ class FaultyDevice : public BlockDevice {
     return {};
   }
   Result<void> flush() override { return d_->flush(); }
-  Result<void> zero_range(std::uint64_t o, std::uint64_t l) override { return d_->zero_range(o, l); }
+  Result<void> zero_range(std::uint64_t o, std::uint64_t l) override {
+    return d_->zero_range(o, l);
+  }
 
   std::optional<std::uint64_t> bad_write, bad_read, stale;
 

@@ -12,20 +12,40 @@ IssueContext context() {
   c.workshop = "Cyberbank Amsterdam";
   c.operator_name = "alice";
   c.issued_at = "2026-11-22T10:00:00Z";
-  c.device = {{"device_id", 7}, {"vendor", "HP"}, {"model", "HP EliteBook 840 G5"}, {"serial", "5CG8413RLZ"},
-              {"system_uuid", "b1e6a4f2-3c77-4e1a-9d2f-6a0c58e2d9b3"}, {"asset_tag", "CB-0042"}};
+  c.device = {{"device_id", 7},
+              {"vendor", "HP"},
+              {"model", "HP EliteBook 840 G5"},
+              {"serial", "5CG8413RLZ"},
+              {"system_uuid", "b1e6a4f2-3c77-4e1a-9d2f-6a0c58e2d9b3"},
+              {"asset_tag", "CB-0042"}};
   c.donor_batch = {{"name", "ministry-2026-11"}, {"donor", "Ministerie van BZK"}};
   return c;
 }
 
 Json evidence() {
-  return {{"drive", {{"name", "nvme0n1"}, {"model", "SAMSUNG MZVLB256HAHQ"}, {"serial", "S4DPNX0M123456"}, {"size_bytes", 256060514304ull},
-                     {"media", "ssd"}, {"transport", "nvme"}}},
-          {"method", "overwrite"}, {"nist_level", "Clear"}, {"why", "a full overwrite reaches every addressable sector: Clear"},
-          {"tool", "revive-agent 0.1.0"}, {"started_at", "2026-11-22T09:00:00Z"}, {"finished_at", "2026-11-22T09:20:00Z"},
-          {"pattern", "zeros"}, {"hpa_dco", "none"},
-          {"verification", {{"method", "sampled"}, {"seed", "12345"}, {"samples", 1000}, {"bytes_checked", 25606051430ull},
-                            {"coverage_permille", 100}, {"mismatches", 0}, {"read_errors", 0}}},
+  return {{"drive",
+           {{"name", "nvme0n1"},
+            {"model", "SAMSUNG MZVLB256HAHQ"},
+            {"serial", "S4DPNX0M123456"},
+            {"size_bytes", 256060514304ull},
+            {"media", "ssd"},
+            {"transport", "nvme"}}},
+          {"method", "overwrite"},
+          {"nist_level", "Clear"},
+          {"why", "a full overwrite reaches every addressable sector: Clear"},
+          {"tool", "revive-agent 0.1.0"},
+          {"started_at", "2026-11-22T09:00:00Z"},
+          {"finished_at", "2026-11-22T09:20:00Z"},
+          {"pattern", "zeros"},
+          {"hpa_dco", "none"},
+          {"verification",
+           {{"method", "sampled"},
+            {"seed", "12345"},
+            {"samples", 1000},
+            {"bytes_checked", 25606051430ull},
+            {"coverage_permille", 100},
+            {"mismatches", 0},
+            {"read_errors", 0}}},
           {"smart_before", {{"power_on_hours", 4211}, {"wear", 0.5}}},
           {"result", "passed"}};
 }
@@ -36,8 +56,9 @@ TEST(Certificate, DriveCertificateCarriesTheRequiredFields) {
   const Json& b = *c;
   EXPECT_EQ(b["format"], kFormat);
   EXPECT_EQ(b["certificate_id"].get<std::string>().size(), 36u);
-  for (const char* k : {"issued_at", "workshop", "operator", "donor_batch", "device", "drive", "sanitization", "verification", "smart",
-                        "result", "reverification", "validator"}) {
+  for (const char* k :
+       {"issued_at", "workshop", "operator", "donor_batch", "device", "drive", "sanitization",
+        "verification", "smart", "result", "reverification", "validator"}) {
     EXPECT_TRUE(b.contains(k)) << k;
   }
   EXPECT_EQ(b["device"]["asset_tag"], "CB-0042");
@@ -126,9 +147,11 @@ TEST(CertificatePdf, RendersDeterministicallyAndVerifiesOffline) {
 TEST(Certificate, ReverificationByASecondPersonSupersedes) {
   const Json drive = *drive_certificate(context(), evidence());
   const Json laptop = laptop_certificate(context(), {drive});
-  EXPECT_FALSE(revalidated(laptop, "alice", "confirmed", "", "2026-11-23T09:00:00Z"));  // the operator of record
+  EXPECT_FALSE(revalidated(laptop, "alice", "confirmed", "",
+                           "2026-11-23T09:00:00Z"));  // the operator of record
   EXPECT_FALSE(revalidated(laptop, "bob", "maybe", "", "2026-11-23T09:00:00Z"));
-  auto ok = revalidated(laptop, "bob", "confirmed", "spot check of 20 sectors", "2026-11-23T09:00:00Z");
+  auto ok =
+      revalidated(laptop, "bob", "confirmed", "spot check of 20 sectors", "2026-11-23T09:00:00Z");
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ((*ok)["supersedes"], laptop["certificate_id"]);
   EXPECT_NE((*ok)["certificate_id"], laptop["certificate_id"]);
@@ -138,7 +161,8 @@ TEST(Certificate, ReverificationByASecondPersonSupersedes) {
   auto twice = revalidated(*ok, "carol", "confirmed", "", "2026-11-23T10:00:00Z");
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().code, Errc::conflict);
-  auto disputed = revalidated(laptop, "bob", "disputed", "old data readable at the end of the disk", "2026-11-23T09:00:00Z");
+  auto disputed = revalidated(laptop, "bob", "disputed", "old data readable at the end of the disk",
+                              "2026-11-23T09:00:00Z");
   ASSERT_TRUE(disputed);
   EXPECT_EQ((*disputed)["result"], "failed");
   EXPECT_NE((*disputed)["reason"].get<std::string>().find("old data readable"), std::string::npos);
@@ -157,7 +181,8 @@ TEST(Certificate, BatchSummaryCsvAndPdf) {
   EXPECT_EQ(s["passed_count"], 1);
   EXPECT_EQ(s["result"], "failed");
   const std::string csv = batch_csv(s);
-  EXPECT_EQ(csv.substr(0, csv.find('\n')), "certificate_id,serial,model,asset_tag,drives,methods,nist_levels,result,validated");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "certificate_id,serial,model,asset_tag,drives,methods,nist_levels,result,validated");
   EXPECT_NE(csv.find("\"5CG, \"\"quoted\"\"\""), std::string::npos) << csv;
   EXPECT_NE(csv.find(",1,overwrite,Clear,passed,no\n"), std::string::npos) << csv;
   const KeyPair key = KeyPair::generate();

@@ -12,8 +12,8 @@ TEST(Encoding, HexRoundTrip) {
 }
 
 TEST(Encoding, HexRejectsBadInput) {
-  EXPECT_FALSE(from_hex("abc"));   // odd length
-  EXPECT_FALSE(from_hex("zz"));    // not hex
+  EXPECT_FALSE(from_hex("abc"));  // odd length
+  EXPECT_FALSE(from_hex("zz"));   // not hex
   EXPECT_TRUE(from_hex("")->empty());
 }
 

@@ -32,7 +32,8 @@ class ImageOps : public ::testing::Test {
     return r ? *r : ImportReport{};
   }
 
-  void expect_round_trip(const fs::path& src, const std::string& name, std::uint64_t chunk = 1 << 20) {
+  void expect_round_trip(const fs::path& src, const std::string& name,
+                         std::uint64_t chunk = 1 << 20) {
     import(src, name, chunk);
     const fs::path out = dir_ / (name + ".out");
     auto e = export_raw_image(*store_, name, out, {});
@@ -68,13 +69,14 @@ TEST_F(ImageOps, SparseFileWithScatteredData) {
   test::make_sparse(src, 64u << 20);
   test::write_at(src, test::compressible_bytes(300000, 1), 0);
   test::write_at(src, test::random_bytes(5000, 2), (17u << 20) + 777);
-  test::write_at(src, test::compressible_bytes(2 << 20, 3), (40u << 20) - 1000);  // straddles chunks
+  test::write_at(src, test::compressible_bytes(2 << 20, 3),
+                 (40u << 20) - 1000);  // straddles chunks
   test::write_at(src, test::random_bytes(512, 4), (64u << 20) - 512);
   auto r = import(src, "sparse");
   expect_round_trip(src, "sparse2");
   const auto m = manifest("sparse");
   EXPECT_EQ(m.data_chunk_count(), 6u);  // chunks 0, 17, 39-41, 63
-  EXPECT_LT(r.bytes_read, 8u << 20);  // holes were skipped via SEEK_DATA, not read
+  EXPECT_LT(r.bytes_read, 8u << 20);    // holes were skipped via SEEK_DATA, not read
   std::size_t holes = 0;
   for (const auto& e : m.extents) holes += e.is_hole();
   EXPECT_EQ(holes, 3u);  // 1-16, 18-38, 42-62: adjacent zero chunks merge into one extent
@@ -95,7 +97,8 @@ TEST_F(ImageOps, WrittenZerosBecomeHoles) {
 TEST_F(ImageOps, SmallestChunkSizeAndDeduplication) {
   const auto src = dir_ / "dup.img";
   const auto block = test::random_bytes(64 << 10, 9);
-  for (int i = 0; i < 8; ++i) test::write_at(src, block, static_cast<std::uint64_t>(i) * (64 << 10));
+  for (int i = 0; i < 8; ++i)
+    test::write_at(src, block, static_cast<std::uint64_t>(i) * (64 << 10));
   auto r = import(src, "dup", 64 << 10);
   EXPECT_EQ(r.manifest.data_chunk_count(), 8u);
   // Workers racing on the same new chunk may both write it (same bytes, atomic rename): the
@@ -113,7 +116,9 @@ TEST_F(ImageOps, SmallestChunkSizeAndDeduplication) {
 TEST_F(ImageOps, RefusesWhatIsNotARawDiskImage) {
   test::write_at(dir_ / "empty.img", {}, 0);
   std::ofstream(dir_ / "disk.qcow2") << "QFI\xfb" << std::string(1000, '\0');
-  std::ofstream(dir_ / "disk.img.xz") << "\xfd" "7zXZ" << std::string(1000, 'x');
+  std::ofstream(dir_ / "disk.img.xz") << "\xfd"
+                                         "7zXZ"
+                                      << std::string(1000, 'x');
   fs::create_directories(dir_ / "folder");
   struct Case {
     fs::path path;
@@ -196,7 +201,8 @@ class Corruption : public ImageOps {
     const fs::path out = dir_ / "c.out";
     auto e = export_raw_image(*store_, "c", out, {});
     ASSERT_FALSE(e);
-    EXPECT_NE(e.error().message.find(digest_hex(*victim_.sha256)), std::string::npos) << e.error().message;
+    EXPECT_NE(e.error().message.find(digest_hex(*victim_.sha256)), std::string::npos)
+        << e.error().message;
     EXPECT_FALSE(fs::exists(out));
     for (const auto& f : fs::directory_iterator(dir_.path())) {
       EXPECT_EQ(f.path().filename().string().find("partial"), std::string::npos) << f.path();
@@ -219,7 +225,9 @@ TEST_F(Corruption, FlippedByte) {
   ASSERT_EQ(v->bad_chunks.size(), 1u);
   // Either zstd notices or the hash does: both name the chunk.
   const auto& p = v->bad_chunks[0].problem;
-  EXPECT_TRUE(p.find("does not match its hash") != std::string::npos || p.find("zstd") != std::string::npos) << p;
+  EXPECT_TRUE(p.find("does not match its hash") != std::string::npos ||
+              p.find("zstd") != std::string::npos)
+      << p;
   expect_detected(digest_hex(*victim_.sha256));
 }
 
@@ -251,10 +259,12 @@ TEST_F(Corruption, EditedManifest) {
 
 TEST_F(Corruption, ManifestSignedByAnotherKey) {
   auto other = KeyPair::generate();
-  ASSERT_TRUE(write_file_atomic(store_->manifest_path("c"), as_bytes(sign_manifest(m_, other)), store_->tmp_dir()));
+  ASSERT_TRUE(write_file_atomic(store_->manifest_path("c"), as_bytes(sign_manifest(m_, other)),
+                                store_->tmp_dir()));
   auto v = verify_image(*store_, "c", {});
   ASSERT_TRUE(v);
-  EXPECT_NE(v->signature_problem.find(key_id(other.public_key())), std::string::npos) << v->signature_problem;
+  EXPECT_NE(v->signature_problem.find(key_id(other.public_key())), std::string::npos)
+      << v->signature_problem;
   EXPECT_EQ(export_raw_image(*store_, "c", dir_ / "c.out", {}).error().code, Errc::bad_signature);
   // ...and it verifies when the operator explicitly trusts that key.
   VerifyOptions vo;

@@ -20,14 +20,14 @@ Manifest sample() {
   m.logical_size = 5 * (1 << 20) + 4096;  // not a multiple of the chunk size
   m.min_disk_size = m.logical_size;
   m.created_at = "2026-11-22T10:00:00Z";
-  m.extents = {Extent{0, 1 << 20, digest_of(1), 1000},
-               Extent{1 << 20, 3 << 20, std::nullopt, 0},
+  m.extents = {Extent{0, 1 << 20, digest_of(1), 1000}, Extent{1 << 20, 3 << 20, std::nullopt, 0},
                Extent{4 << 20, 1 << 20, digest_of(2), 2000},
                Extent{5 << 20, 4096, digest_of(3), 30}};
   m.data_bytes = (2 << 20) + 4096;
   m.stored_bytes = 3030;
   m.partitions.scheme = "gpt";
-  m.partitions.partitions.push_back(PartitionEntry{1, 2048, 4095, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI System", "EFI", "", 0});
+  m.partitions.partitions.push_back(PartitionEntry{
+      1, 2048, 4095, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI System", "EFI", "", 0});
   return m;
 }
 
@@ -87,11 +87,15 @@ TEST(Manifest, ResignedByAnotherKeyIsRefused) {
 
 TEST(Manifest, MissingOrMalformedSignature) {
   auto kp = KeyPair::generate();
-  EXPECT_EQ(open_signed_manifest("{\"manifest\":" + canonical_json(sample()) + "}", kp.public_key()).error().code,
+  EXPECT_EQ(open_signed_manifest("{\"manifest\":" + canonical_json(sample()) + "}", kp.public_key())
+                .error()
+                .code,
             Errc::bad_signature);
-  EXPECT_EQ(open_signed_manifest("{\"manifest\":" + canonical_json(sample()) +
-                                     ",\"signature\":{\"alg\":\"rsa\"}}",
-                                 kp.public_key()).error().code,
+  EXPECT_EQ(open_signed_manifest(
+                "{\"manifest\":" + canonical_json(sample()) + ",\"signature\":{\"alg\":\"rsa\"}}",
+                kp.public_key())
+                .error()
+                .code,
             Errc::bad_signature);
   EXPECT_EQ(open_signed_manifest("not json", kp.public_key()).error().code, Errc::corrupt);
   EXPECT_EQ(open_signed_manifest("", kp.public_key()).error().code, Errc::corrupt);
@@ -105,7 +109,11 @@ struct LayoutCase {
 TEST(Manifest, LayoutErrorsAreRejected) {
   const LayoutCase cases[] = {
       {"gap", [](Manifest& m) { m.extents[1].length -= 4096; }},
-      {"unaligned", [](Manifest& m) { m.extents[0].length = 4096; m.extents[1].offset = 4096; }},
+      {"unaligned",
+       [](Manifest& m) {
+         m.extents[0].length = 4096;
+         m.extents[1].offset = 4096;
+       }},
       {"short coverage", [](Manifest& m) { m.extents.pop_back(); }},
       {"data_bytes", [](Manifest& m) { m.data_bytes += 1; }},
       {"stored_bytes", [](Manifest& m) { m.stored_bytes += 1; }},

@@ -9,7 +9,9 @@
 namespace revive {
 namespace {
 
-std::span<const std::uint8_t> msg(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
+std::span<const std::uint8_t> msg(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
 
 TEST(Signing, SignAndVerify) {
   auto kp = KeyPair::generate();

@@ -7,7 +7,9 @@
 namespace revive {
 namespace {
 
-std::span<const std::byte> bytes(std::string_view s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
+std::span<const std::byte> bytes(std::string_view s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
 
 TEST(Sha256, KnownVectors) {
   EXPECT_EQ(digest_hex(sha256(bytes("abc"))),

@@ -16,11 +16,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const unsigned which = data[0] % 7;
   std::vector<std::uint8_t> buf(data + 1, data + size);
-  if (data[0] & 0x80) buf.resize(which == 0 || which >= 4 ? 512 : 4096);  // also the full-size answers
+  if (data[0] & 0x80)
+    buf.resize(which == 0 || which >= 4 ? 512 : 4096);  // also the full-size answers
   switch (which) {
     case 0:
       if (auto a = parse_ata_identify(buf)) {
-        if (a->sanitize_block && !a->sanitize) std::abort();  // capability bits need the feature bit
+        if (a->sanitize_block && !a->sanitize)
+          std::abort();  // capability bits need the feature bit
         if (a->logical_sector % 2 != 0) std::abort();
       }
       break;

@@ -19,15 +19,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   TftpNegotiated n;
   if (req) {
     n = negotiate_tftp(*req, file_size, limits);
-    if (n.blksize < 8 || n.blksize > limits.max_blksize || n.windowsize < 1 || n.windowsize > limits.max_windowsize) std::abort();
+    if (n.blksize < 8 || n.blksize > limits.max_blksize || n.windowsize < 1 ||
+        n.windowsize > limits.max_windowsize)
+      std::abort();
   }
   TftpSender s(file_size, n);
   // The rest: a stream of 4-byte client packets.
   for (std::size_t i = split; i + 4 <= size; i += 4) {
     auto r = parse_tftp_reply(std::span(data + i, 4));
     if (!r) continue;
-    if (r->opcode == tftp_op::ack) s.on_ack(r->block);
-    else s.on_timeout();
+    if (r->opcode == tftp_op::ack)
+      s.on_ack(r->block);
+    else
+      s.on_timeout();
     for (auto b : s.window()) {
       auto [off, len] = s.extent(b);
       if (b == 0 || b > s.total_blocks() || off + len > file_size) std::abort();

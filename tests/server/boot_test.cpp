@@ -22,12 +22,15 @@ namespace {
 // sends it (fields as seen from an Intel UNDI ROM): no encoder involved.
 std::vector<std::uint8_t> pxe_discover(std::uint16_t arch, const std::string& user_class = "") {
   std::vector<std::uint8_t> b(236, 0);
-  b[0] = 1;                                  // op BOOTREQUEST
-  b[1] = 1;                                  // htype Ethernet
-  b[2] = 6;                                  // hlen
-  b[4] = 0x48; b[5] = 0x6e; b[6] = 0xd0; b[7] = 0x19;  // xid
-  b[9] = 4;                                  // secs
-  b[10] = 0x80;                              // flags: broadcast
+  b[0] = 1;  // op BOOTREQUEST
+  b[1] = 1;  // htype Ethernet
+  b[2] = 6;  // hlen
+  b[4] = 0x48;
+  b[5] = 0x6e;
+  b[6] = 0xd0;
+  b[7] = 0x19;   // xid
+  b[9] = 4;      // secs
+  b[10] = 0x80;  // flags: broadcast
   const std::uint8_t mac[6] = {0x52, 0x54, 0x00, 0x62, 0x40, 0x01};
   std::copy(mac, mac + 6, b.begin() + 28);
   for (std::uint8_t c : {0x63, 0x82, 0x53, 0x63}) b.push_back(c);  // magic cookie
@@ -36,10 +39,10 @@ std::vector<std::uint8_t> pxe_discover(std::uint16_t arch, const std::string& us
     b.push_back(static_cast<std::uint8_t>(v.size()));
     b.insert(b.end(), v.begin(), v.end());
   };
-  opt(53, {1});                                        // DHCPDISCOVER
-  opt(57, {0x05, 0xc0});                               // max message size 1472
+  opt(53, {1});           // DHCPDISCOVER
+  opt(57, {0x05, 0xc0});  // max message size 1472
   opt(93, {static_cast<std::uint8_t>(arch >> 8), static_cast<std::uint8_t>(arch)});
-  opt(94, {1, 2, 1});                                  // UNDI 2.1
+  opt(94, {1, 2, 1});  // UNDI 2.1
   const std::string vc = "PXEClient:Arch:0000" + std::to_string(arch % 10) + ":UNDI:002001";
   opt(60, std::vector<std::uint8_t>(vc.begin(), vc.end()));
   std::vector<std::uint8_t> uuid(17, 0xab);
@@ -83,7 +86,8 @@ TEST(Dhcp, EncodeThenParseKeepsEveryField) {
   p.options[dhcp_opt::message_type] = {dhcp_msg::offer};
   p.set_option_u32(dhcp_opt::server_id, 0x0a000002);
   p.set_option(dhcp_opt::vendor_class, std::string("PXEClient"));
-  p.set_option(dhcp_opt::bootfile, std::string(300, 'x'));  // longer than one option: RFC 3396 split
+  p.set_option(dhcp_opt::bootfile,
+               std::string(300, 'x'));  // longer than one option: RFC 3396 split
   const auto bytes = encode_dhcp(p);
   EXPECT_GE(bytes.size(), 300u);
   EXPECT_EQ(bytes[240], dhcp_opt::message_type);  // message type first, right after the cookie
@@ -100,8 +104,17 @@ TEST(Dhcp, EncodeThenParseKeepsEveryField) {
 TEST(Dhcp, ReadsOptionsFromOverloadedFileAndSnameFields) {
   auto b = pxe_discover(7);
   // Put option 66 into the file field (offset 108) and option 12 into sname (offset 44).
-  b[108] = 66; b[109] = 3; b[110] = 'a'; b[111] = 'b'; b[112] = 'c'; b[113] = 255;
-  b[44] = 12; b[45] = 2; b[46] = 'h'; b[47] = 'x'; b[48] = 255;
+  b[108] = 66;
+  b[109] = 3;
+  b[110] = 'a';
+  b[111] = 'b';
+  b[112] = 'c';
+  b[113] = 255;
+  b[44] = 12;
+  b[45] = 2;
+  b[46] = 'h';
+  b[47] = 'x';
+  b[48] = 255;
   b.pop_back();  // END
   b.insert(b.end(), {52, 1, 3, 255});
   auto p = parse_dhcp(b);
@@ -110,10 +123,14 @@ TEST(Dhcp, ReadsOptionsFromOverloadedFileAndSnameFields) {
   EXPECT_EQ(p->option_string(12), "hx");
   EXPECT_TRUE(p->file.empty());
   EXPECT_EQ(client_arch(*p), ClientArch::uefi_x64);
-  EXPECT_FALSE(p->options.count(dhcp_opt::overload)) << "framing, not content: re-encoding must not repeat it";
+  EXPECT_FALSE(p->options.count(dhcp_opt::overload))
+      << "framing, not content: re-encoding must not repeat it";
   // Found by dhcp_fuzz: an overload option repeated inside the file field was joined to the
   // first one, and the re-encoded packet no longer parsed.
-  b[113] = 52; b[114] = 1; b[115] = 3; b[116] = 255;
+  b[113] = 52;
+  b[114] = 1;
+  b[115] = 3;
+  b[116] = 255;
   auto again = parse_dhcp(b);
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_TRUE(parse_dhcp(encode_dhcp(*again)));
@@ -154,22 +171,26 @@ TEST(ProxyDhcp, BiosRomGetsUndionlyWithoutAnAddress) {
   EXPECT_EQ(r.message_type(), dhcp_msg::offer);
   EXPECT_EQ(r.option_string(dhcp_opt::vendor_class), "PXEClient");
   EXPECT_EQ(r.options.at(dhcp_opt::server_id), (std::vector<std::uint8_t>{10, 77, 0, 2}));
-  EXPECT_EQ(r.options.at(dhcp_opt::client_uuid), req->options.at(dhcp_opt::client_uuid)) << "PXE: echo option 97";
+  EXPECT_EQ(r.options.at(dhcp_opt::client_uuid), req->options.at(dhcp_opt::client_uuid))
+      << "PXE: echo option 97";
   EXPECT_EQ(r.options.at(dhcp_opt::vendor_specific), (std::vector<std::uint8_t>{6, 1, 8, 255}));
   EXPECT_FALSE(r.options.count(dhcp_opt::lease_time));
   EXPECT_FALSE(r.options.count(dhcp_opt::router));
 }
 
 TEST(ProxyDhcp, BootFileFollowsTheArchitecture) {
-  for (auto [arch, want] : std::vector<std::pair<std::uint16_t, std::string>>{{7, "snponly.efi"}, {9, "snponly.efi"}}) {
+  for (auto [arch, want] :
+       std::vector<std::pair<std::uint16_t, std::string>>{{7, "snponly.efi"}, {9, "snponly.efi"}}) {
     auto d = proxy_dhcp_reply(*parse_dhcp(pxe_discover(arch)), cfg(), false);
     ASSERT_TRUE(d.reply) << d.why;
     EXPECT_EQ(d.reply->file, want) << arch;
   }
   auto secure = cfg();
   secure.secure_boot = true;
-  EXPECT_EQ(proxy_dhcp_reply(*parse_dhcp(pxe_discover(7)), secure, false).reply->file, "shimx64.efi");
-  EXPECT_EQ(proxy_dhcp_reply(*parse_dhcp(pxe_discover(0)), secure, false).reply->file, "undionly.kpxe");
+  EXPECT_EQ(proxy_dhcp_reply(*parse_dhcp(pxe_discover(7)), secure, false).reply->file,
+            "shimx64.efi");
+  EXPECT_EQ(proxy_dhcp_reply(*parse_dhcp(pxe_discover(0)), secure, false).reply->file,
+            "undionly.kpxe");
   // ARM64 UEFI: nothing to offer, so no answer (the real DHCP server's offer stands alone).
   auto arm = proxy_dhcp_reply(*parse_dhcp(pxe_discover(11)), cfg(), false);
   EXPECT_FALSE(arm.reply);
@@ -189,7 +210,8 @@ TEST(ProxyDhcp, HttpBootClientGetsAUrlAndHttpClientVendorClass) {
   ASSERT_TRUE(d.reply) << d.why;
   EXPECT_EQ(d.reply->file, "http://10.77.0.2:8080/boot/files/snponly.efi");
   EXPECT_EQ(d.reply->option_string(dhcp_opt::vendor_class), "HTTPClient");
-  EXPECT_FALSE(d.reply->options.count(dhcp_opt::vendor_specific)) << "PXE vendor options are for PXE clients";
+  EXPECT_FALSE(d.reply->options.count(dhcp_opt::vendor_specific))
+      << "PXE vendor options are for PXE clients";
 }
 
 TEST(ProxyDhcp, IgnoresEverythingThatIsNotABootingClient) {
@@ -226,7 +248,8 @@ TEST(ProxyDhcp, Port4011RequestGetsAnAck) {
 TEST(ProxyDhcp, AddressesParseAndPrint) {
   EXPECT_EQ(*parse_ipv4("10.77.0.2"), 0x0a4d0002u);
   EXPECT_EQ(ip_to_string(0xc0a80101), "192.168.1.1");
-  for (const char* bad : {"", "10.0.0", "10.0.0.256", "1.2.3.4.5", "a.b.c.d", "10..0.1", "10.0.0.1 "}) {
+  for (const char* bad :
+       {"", "10.0.0", "10.0.0.256", "1.2.3.4.5", "a.b.c.d", "10..0.1", "10.0.0.1 "}) {
     EXPECT_FALSE(parse_ipv4(bad)) << bad;
   }
 }
@@ -235,9 +258,11 @@ TEST(ProxyDhcp, AddressesParseAndPrint) {
 
 TEST(Tftp, ParsesAReadRequestWithOptions) {
   // RFC 2347 §2 layout: opcode 1, "file\0", "octet\0", then name\0value\0 pairs.
-  const std::string raw = std::string("\x00\x01", 2) + "boot/undionly.kpxe" + '\0' + "OCTET" + '\0' + "blksize" + '\0' + "1432" + '\0' +
-                          "tsize" + '\0' + "0" + '\0' + "windowsize" + '\0' + "16" + '\0';
-  auto r = parse_tftp_request(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
+  const std::string raw = std::string("\x00\x01", 2) + "boot/undionly.kpxe" + '\0' + "OCTET" +
+                          '\0' + "blksize" + '\0' + "1432" + '\0' + "tsize" + '\0' + "0" + '\0' +
+                          "windowsize" + '\0' + "16" + '\0';
+  auto r =
+      parse_tftp_request(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->opcode, tftp_op::rrq);
   EXPECT_EQ(r->filename, "boot/undionly.kpxe");
@@ -247,15 +272,23 @@ TEST(Tftp, ParsesAReadRequestWithOptions) {
   auto n = negotiate_tftp(*r, 123456, TftpLimits{});
   EXPECT_EQ(n.blksize, 1432);
   EXPECT_EQ(n.windowsize, 16);
-  EXPECT_EQ(n.oack, (std::vector<std::pair<std::string, std::string>>{{"blksize", "1432"}, {"tsize", "123456"}, {"windowsize", "16"}}));
+  EXPECT_EQ(n.oack, (std::vector<std::pair<std::string, std::string>>{
+                        {"blksize", "1432"}, {"tsize", "123456"}, {"windowsize", "16"}}));
   const auto oack = encode_tftp_oack(n.oack);
-  const std::string want = std::string("\x00\x06", 2) + "blksize" + '\0' + "1432" + '\0' + "tsize" + '\0' + "123456" + '\0' +
-                           "windowsize" + '\0' + "16" + '\0';
+  const std::string want = std::string("\x00\x06", 2) + "blksize" + '\0' + "1432" + '\0' + "tsize" +
+                           '\0' + "123456" + '\0' + "windowsize" + '\0' + "16" + '\0';
   EXPECT_EQ(std::string(oack.begin(), oack.end()), want);
 }
 
 TEST(Tftp, NegotiationLowersAndIgnores) {
-  TftpRequest r{tftp_op::rrq, "f", "octet", {{"blksize", "65464"}, {"windowsize", "9999"}, {"timeout", "0"}, {"bogus", "1"}, {"blksize", "x"}}};
+  TftpRequest r{tftp_op::rrq,
+                "f",
+                "octet",
+                {{"blksize", "65464"},
+                 {"windowsize", "9999"},
+                 {"timeout", "0"},
+                 {"bogus", "1"},
+                 {"blksize", "x"}}};
   auto n = negotiate_tftp(r, 10, TftpLimits{});
   EXPECT_EQ(n.blksize, 1468);
   EXPECT_EQ(n.windowsize, 64);
@@ -264,17 +297,22 @@ TEST(Tftp, NegotiationLowersAndIgnores) {
   TftpRequest plain{tftp_op::rrq, "f", "octet", {}};
   EXPECT_TRUE(negotiate_tftp(plain, 10, TftpLimits{}).oack.empty()) << "RFC 1350 client: no OACK";
   TftpRequest small{tftp_op::rrq, "f", "octet", {{"blksize", "7"}}};
-  EXPECT_EQ(negotiate_tftp(small, 10, TftpLimits{}).blksize, 512) << "below the RFC 2348 minimum: ignored";
+  EXPECT_EQ(negotiate_tftp(small, 10, TftpLimits{}).blksize, 512)
+      << "below the RFC 2348 minimum: ignored";
 }
 
 TEST(Tftp, RefusesMalformedRequests) {
-  auto parse = [](const std::string& raw) { return parse_tftp_request(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size())); };
+  auto parse = [](const std::string& raw) {
+    return parse_tftp_request(
+        std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
+  };
   EXPECT_FALSE(parse(std::string("\x00\x01", 2)));
-  EXPECT_FALSE(parse(std::string("\x00\x03", 2) + "f" + '\0' + "octet" + '\0'));        // DATA on port 69
-  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + "f" + '\0' + "octet"));               // no final NUL
-  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + '\0' + "octet" + '\0'));              // no name
-  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + "f" + '\0' + "binary" + '\0'));       // bad mode
-  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + "f" + '\0' + "octet" + '\0' + "blksize" + '\0'));  // option without value
+  EXPECT_FALSE(parse(std::string("\x00\x03", 2) + "f" + '\0' + "octet" + '\0'));  // DATA on port 69
+  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + "f" + '\0' + "octet"));         // no final NUL
+  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + '\0' + "octet" + '\0'));        // no name
+  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + "f" + '\0' + "binary" + '\0'));  // bad mode
+  EXPECT_FALSE(parse(std::string("\x00\x01", 2) + "f" + '\0' + "octet" + '\0' + "blksize" +
+                     '\0'));  // option without value
   auto wrq = parse(std::string("\x00\x02", 2) + "f" + '\0' + "octet" + '\0');
   ASSERT_TRUE(wrq);
   EXPECT_EQ(wrq->opcode, tftp_op::wrq);  // parsed, then refused by the read-only server
@@ -322,11 +360,13 @@ TEST(Tftp, BlockNumbersRollOverPast65535) {
   n.blksize = 8;
   n.windowsize = 2;
   TftpSender s(8ull * 70000, n);
-  for (std::uint64_t b = 2; b < 65536; b += 2) ASSERT_EQ(s.on_ack(TftpSender::wire(b)), TftpSender::Ack::advanced) << b;
+  for (std::uint64_t b = 2; b < 65536; b += 2)
+    ASSERT_EQ(s.on_ack(TftpSender::wire(b)), TftpSender::Ack::advanced) << b;
   EXPECT_EQ(s.on_ack(65535), TftpSender::Ack::advanced);
   EXPECT_EQ(s.window(), (std::vector<std::uint64_t>{65536, 65537}));
   EXPECT_EQ(TftpSender::wire(65536), 0);
-  EXPECT_EQ(s.on_ack(1), TftpSender::Ack::advanced) << "wire block 1 after the rollover is block 65537";
+  EXPECT_EQ(s.on_ack(1), TftpSender::Ack::advanced)
+      << "wire block 1 after the rollover is block 65537";
   EXPECT_EQ(s.window().front(), 65538u);
 }
 
@@ -352,13 +392,15 @@ TEST(Tftp, OpensOnlyInsideTheRoot) {
   ok("/undionly.kpxe", 4);
   ok("sub\\grub.cfg", 3);  // Windows-style clients
   ok("inside-link", 3);    // a symlink that stays inside is fine
-  for (const char* bad : {"../outside/secret", "sub/../../outside/secret", "escape", "/../outside/secret", "..\\outside\\secret"}) {
+  for (const char* bad : {"../outside/secret", "sub/../../outside/secret", "escape",
+                          "/../outside/secret", "..\\outside\\secret"}) {
     auto f = open_confined(root, bad);
     ASSERT_FALSE(f) << bad;
     EXPECT_EQ(f.error().code, revive::Errc::invalid_input) << bad << ": " << f.error().message;
   }
   EXPECT_EQ(open_confined(root, "missing").error().code, revive::Errc::not_found);
-  EXPECT_EQ(open_confined(root, "sub").error().code, revive::Errc::not_found) << "directories are not files";
+  EXPECT_EQ(open_confined(root, "sub").error().code, revive::Errc::not_found)
+      << "directories are not files";
   EXPECT_FALSE(open_confined(root, ""));
   EXPECT_FALSE(open_confined(root, "/"));
   ::close(root);
@@ -369,24 +411,31 @@ TEST(Tftp, OpensOnlyInsideTheRoot) {
 TEST(BootScript, MacsAreNormalised) {
   EXPECT_EQ(normalise_mac("52-54-00-AB-cd-01"), "52:54:00:ab:cd:01");
   EXPECT_EQ(normalise_mac("52:54:00:ab:cd:01"), "52:54:00:ab:cd:01");
-  for (const char* bad : {"", "52-54-00-ab-cd", "52-54-00-ab-cd-0g", "52_54_00_ab_cd_01", "52-54-00-ab-cd-01-02", "../../etc/pa"}) {
+  for (const char* bad : {"", "52-54-00-ab-cd", "52-54-00-ab-cd-0g", "52_54_00_ab_cd_01",
+                          "52-54-00-ab-cd-01-02", "../../etc/pa"}) {
     EXPECT_FALSE(normalise_mac(bad)) << bad;
   }
 }
 
 TEST(BootScript, LiveAgentScriptCarriesServerTokenAndInitrdName) {
-  const auto s = ipxe_live_agent_script({"http://10.77.0.2:8080", "52:54:00:ab:cd:01", "tok_EN-1", "console=ttyS0", "new laptop"});
+  const auto s = ipxe_live_agent_script(
+      {"http://10.77.0.2:8080", "52:54:00:ab:cd:01", "tok_EN-1", "console=ttyS0", "new laptop"});
   EXPECT_EQ(s.rfind("#!ipxe\n", 0), 0u);
-  EXPECT_NE(s.find("kernel http://10.77.0.2:8080/boot/live/vmlinuz initrd=initrd.img revive.agent=1 revive.server=http://10.77.0.2:8080 "
-                   "revive.token=tok_EN-1 revive.mac=52:54:00:ab:cd:01 console=ttyS0 || goto failed\n"),
-            std::string::npos)
+  EXPECT_NE(
+      s.find("kernel http://10.77.0.2:8080/boot/live/vmlinuz initrd=initrd.img revive.agent=1 "
+             "revive.server=http://10.77.0.2:8080 "
+             "revive.token=tok_EN-1 revive.mac=52:54:00:ab:cd:01 console=ttyS0 || goto failed\n"),
+      std::string::npos)
       << s;
-  EXPECT_NE(s.find("initrd --name initrd.img http://10.77.0.2:8080/boot/live/initrd.img"), std::string::npos);
-  EXPECT_NE(s.find("sanboot --no-describe --drive 0x80"), std::string::npos) << "a failed load falls back to the disk";
+  EXPECT_NE(s.find("initrd --name initrd.img http://10.77.0.2:8080/boot/live/initrd.img"),
+            std::string::npos);
+  EXPECT_NE(s.find("sanboot --no-describe --drive 0x80"), std::string::npos)
+      << "a failed load falls back to the disk";
 }
 
 TEST(BootScript, OperatorTextCannotInjectCommands) {
-  const auto s = ipxe_live_agent_script({"http://h:1", "52:54:00:ab:cd:01", "t", "quiet\nshell ${x}", "a\nchain http://evil/"});
+  const auto s = ipxe_live_agent_script(
+      {"http://h:1", "52:54:00:ab:cd:01", "t", "quiet\nshell ${x}", "a\nchain http://evil/"});
   EXPECT_EQ(s.find("\nshell"), std::string::npos);
   EXPECT_EQ(s.find("\nchain"), std::string::npos);
   EXPECT_EQ(s.find("${x}"), std::string::npos);
@@ -405,9 +454,12 @@ TEST(BootScript, GrubConfigsForTheSecureBootPath) {
   EXPECT_FALSE(grub_cfg_mac("grub/revive-52:54:00:ab:cd.cfg"));
   EXPECT_FALSE(grub_cfg_mac("grub/grub.cfg"));
   EXPECT_FALSE(grub_cfg_mac("grub/revive-../../etc/passwd.cfg"));
-  const auto live = grub_live_agent_cfg({"http://10.77.0.2:8080", "52:54:00:ab:cd:01", "tok", "console=ttyS0", "new; reboot"});
-  EXPECT_NE(live.find("linux /live/vmlinuz revive.agent=1 revive.server=http://10.77.0.2:8080 revive.token=tok revive.mac=52:54:00:ab:cd:01 console=ttyS0\n"),
-            std::string::npos) << live;
+  const auto live = grub_live_agent_cfg(
+      {"http://10.77.0.2:8080", "52:54:00:ab:cd:01", "tok", "console=ttyS0", "new; reboot"});
+  EXPECT_NE(live.find("linux /live/vmlinuz revive.agent=1 revive.server=http://10.77.0.2:8080 "
+                      "revive.token=tok revive.mac=52:54:00:ab:cd:01 console=ttyS0\n"),
+            std::string::npos)
+      << live;
   EXPECT_NE(live.find("initrd /live/initrd.img\n"), std::string::npos);
   EXPECT_EQ(live.find("; reboot"), std::string::npos) << "no command injection through the reason";
   const auto local = grub_local_disk_cfg("52:54:00:ab:cd:01", "done");
@@ -418,7 +470,8 @@ TEST(BootScript, GrubConfigsForTheSecureBootPath) {
 // ---- full DHCP (isolated network)
 
 namespace {
-DhcpPacket client(std::uint8_t type, std::uint8_t last_mac_byte, std::optional<std::uint32_t> requested = std::nullopt,
+DhcpPacket client(std::uint8_t type, std::uint8_t last_mac_byte,
+                  std::optional<std::uint32_t> requested = std::nullopt,
                   std::optional<std::uint32_t> server = std::nullopt) {
   auto p = *parse_dhcp(pxe_discover(0));
   p.chaddr[5] = last_mac_byte;
@@ -447,10 +500,13 @@ TEST(FullDhcp, OfferRequestAckAndTheSameAddressAfterARestart) {
   EXPECT_EQ(ack.reply->options.at(dhcp_opt::lease_time), (std::vector<std::uint8_t>{0, 0, 2, 88}));
   // Another laptop gets another address; the first keeps its own across a restart.
   auto other = pool.handle(client(dhcp_msg::discover, 2, 0x0a4d0064), 1002, cfg());
-  EXPECT_EQ(other.reply->yiaddr, 0x0a4d0065u) << "a leased address is never offered to someone else";
+  EXPECT_EQ(other.reply->yiaddr, 0x0a4d0065u)
+      << "a leased address is never offered to someone else";
   LeasePool restarted(pc, pool.leases());
-  EXPECT_EQ(restarted.handle(client(dhcp_msg::discover, 1), 2000, cfg()).reply->yiaddr, 0x0a4d0064u);
-  EXPECT_EQ(restarted.handle(client(dhcp_msg::discover, 3), 2000, cfg()).reply->yiaddr, 0x0a4d0065u);
+  EXPECT_EQ(restarted.handle(client(dhcp_msg::discover, 1), 2000, cfg()).reply->yiaddr,
+            0x0a4d0064u);
+  EXPECT_EQ(restarted.handle(client(dhcp_msg::discover, 3), 2000, cfg()).reply->yiaddr,
+            0x0a4d0065u);
 }
 
 TEST(FullDhcp, NakDeclineReleaseAndExhaustion) {
@@ -485,21 +541,28 @@ TEST(FullDhcp, AnAddressAnotherHostAnswersPingsForIsNotOffered) {
   EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 1), 100, cfg()).reply->yiaddr, 0x0a4d0064u);
   pool.mark_in_use(0x0a4d0064, 100);  // a printer with a static .100 answered the ping
   EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 1), 101, cfg()).reply->yiaddr, 0x0a4d0065u);
-  EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 2, 0x0a4d0064), 102, cfg()).reply->yiaddr, 0x0a4d0066u)
+  EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 2, 0x0a4d0064), 102, cfg()).reply->yiaddr,
+            0x0a4d0066u)
       << "not even when asked for by name";
-  EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 3), 100 + 3601, cfg()).reply->yiaddr, 0x0a4d0064u) << "an hour later it is tried again";
+  EXPECT_EQ(pool.handle(client(dhcp_msg::discover, 3), 100 + 3601, cfg()).reply->yiaddr,
+            0x0a4d0064u)
+      << "an hour later it is tried again";
 }
 
 // RFC 1071 section 3's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2, checksum 220d.
 TEST(Icmp, ChecksumEchoRequestAndReplyParsing) {
-  EXPECT_EQ(internet_checksum(std::vector<std::uint8_t>{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}), 0x220d);
+  EXPECT_EQ(
+      internet_checksum(std::vector<std::uint8_t>{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}),
+      0x220d);
   auto req = icmp_echo_request(0x1234, 7);
   EXPECT_EQ(req[0], 8);
   EXPECT_EQ(req[4], 0x12);
   EXPECT_EQ(req[7], 7);
   EXPECT_EQ(internet_checksum(req), 0) << "a message with its checksum sums to zero";
-  // The host's answer as a raw socket sees it: IPv4 header (protocol 1, from 10.77.0.100), then type 0.
-  std::vector<std::uint8_t> pkt = {0x45, 0, 0, 0, 0, 0, 0, 0, 64, 1, 0, 0, 10, 77, 0, 100, 10, 77, 0, 2};
+  // The host's answer as a raw socket sees it: IPv4 header (protocol 1, from 10.77.0.100), then
+  // type 0.
+  std::vector<std::uint8_t> pkt = {0x45, 0, 0,  0,  0, 0,   0,  0,  64, 1,
+                                   0,    0, 10, 77, 0, 100, 10, 77, 0,  2};
   auto reply = req;
   reply[0] = 0;
   reply[2] = reply[3] = 0;
@@ -522,7 +585,8 @@ TEST(Icmp, ChecksumEchoRequestAndReplyParsing) {
   bad[0] = 0x4F;  // header longer than the packet
   EXPECT_FALSE(parse_icmp_echo_reply(bad));
   EXPECT_FALSE(parse_icmp_echo_reply(std::span(pkt).first(25)));
-  std::vector<std::uint8_t> echo_request_seen = pkt;  // our own request looped back is not an answer
+  std::vector<std::uint8_t> echo_request_seen =
+      pkt;  // our own request looped back is not an answer
   echo_request_seen[20] = 8;
   EXPECT_FALSE(parse_icmp_echo_reply(echo_request_seen));
 }
@@ -535,7 +599,8 @@ TEST(ProxyDhcp, AFinishedLaptopIsNamedAMissingFileSoItsFirmwareMovesOnAtOnce) {
   EXPECT_EQ(bios.reply->file, "local-disk");
   auto http = *parse_dhcp(pxe_discover(16));
   http.set_option(dhcp_opt::vendor_class, std::string("HTTPClient:Arch:00016"));
-  EXPECT_EQ(proxy_dhcp_reply(http, done, false).reply->file, "http://10.77.0.2:8080/boot/files/local-disk");
+  EXPECT_EQ(proxy_dhcp_reply(http, done, false).reply->file,
+            "http://10.77.0.2:8080/boot/files/local-disk");
   // iPXE still gets its script (which boots the disk).
   EXPECT_EQ(proxy_dhcp_reply(*parse_dhcp(pxe_discover(0, "iPXE")), done, false).reply->file,
             "http://10.77.0.2:8080/boot/52-54-00-62-40-01.ipxe");

@@ -11,7 +11,8 @@ TEST(Routes, MatchAndParams) {
   std::map<std::string, std::string> p;
   EXPECT_TRUE(match_route("/api/v1/agents/{id}/next", "/api/v1/agents/42/next", p));
   EXPECT_EQ(p["id"], "42");
-  EXPECT_TRUE(match_route("/api/v1/agents/{id}/steps/{step}/result", "/api/v1/agents/1/steps/9/result", p));
+  EXPECT_TRUE(
+      match_route("/api/v1/agents/{id}/steps/{step}/result", "/api/v1/agents/1/steps/9/result", p));
   EXPECT_EQ(p["step"], "9");
   EXPECT_FALSE(match_route("/api/v1/agents/{id}/next", "/api/v1/agents//next", p));
   EXPECT_FALSE(match_route("/api/v1/agents/{id}/next", "/api/v1/agents/1/next/x", p));
@@ -54,7 +55,8 @@ TEST(Ranges, SingleRanges) {
 }
 
 TEST(Config, ListenAddresses) {
-  EXPECT_EQ(*parse_listen("127.0.0.1:0"), std::make_pair(std::string("127.0.0.1"), std::uint16_t{0}));
+  EXPECT_EQ(*parse_listen("127.0.0.1:0"),
+            std::make_pair(std::string("127.0.0.1"), std::uint16_t{0}));
   EXPECT_EQ(parse_listen("[::1]:8080")->first, "::1");
   EXPECT_EQ(parse_listen(":9000")->first, "0.0.0.0");
   EXPECT_FALSE(parse_listen("localhost"));

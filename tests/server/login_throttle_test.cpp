@@ -11,11 +11,14 @@ TEST(LoginThrottle, FiveWrongPasswordsLockTheOperatorUntilTheFirstAgesOut) {
     EXPECT_EQ(t.retry_after("alice", "10.0.0.9", 1000 + i), 0);
     t.failed("alice", "10.0.0.9", 1000 + i);
   }
-  EXPECT_EQ(t.retry_after("alice", "10.0.0.9", 1005), 900 - 5) << "until the first failure (t=1000) is 15 min old";
-  EXPECT_EQ(t.retry_after("alice", "10.0.0.77", 1005), 900 - 5) << "from another address too: it is alice's password being guessed";
+  EXPECT_EQ(t.retry_after("alice", "10.0.0.9", 1005), 900 - 5)
+      << "until the first failure (t=1000) is 15 min old";
+  EXPECT_EQ(t.retry_after("alice", "10.0.0.77", 1005), 900 - 5)
+      << "from another address too: it is alice's password being guessed";
   EXPECT_EQ(t.retry_after("bob", "10.0.0.9", 1005), 0) << "the address is under its own limit";
   EXPECT_EQ(t.retry_after("alice", "10.0.0.9", 1899), 1);
-  EXPECT_EQ(t.retry_after("alice", "10.0.0.9", 1900), 0) << "four failures left in the window: under the limit";
+  EXPECT_EQ(t.retry_after("alice", "10.0.0.9", 1900), 0)
+      << "four failures left in the window: under the limit";
 }
 
 TEST(LoginThrottle, OneAddressTryingManyNamesIsLimitedToo) {
@@ -35,7 +38,8 @@ TEST(LoginThrottle, ASuccessClearsTheOperatorsCount) {
 
 TEST(LoginThrottle, MemoryStaysBoundedUnderAFloodOfNames) {
   LoginThrottle t({.window_s = 900, .per_name = 5, .per_peer = 20, .max_keys = 100});
-  for (int i = 0; i < 1000; ++i) t.failed("n" + std::to_string(i), "198.51.100." + std::to_string(i % 250), i);
+  for (int i = 0; i < 1000; ++i)
+    t.failed("n" + std::to_string(i), "198.51.100." + std::to_string(i % 250), i);
   EXPECT_LE(t.keys(), 100u);
   // Old failures leave the window and their keys go.
   EXPECT_EQ(t.retry_after("n999", "198.51.100.249", 999 + 901), 0);

@@ -16,12 +16,14 @@ class StateTest : public ::testing::Test {
     state_.reset();
     StateOptions o;
     o.default_stall_timeout_s = 60;
-    auto s = StateStore::open(dir_ / "revive.db", [this] { return now_; }, o);
+    auto s = StateStore::open(
+        dir_ / "revive.db", [this] { return now_; }, o);
     ASSERT_TRUE(s) << s.error().message;
     state_ = std::move(*s);
   }
   EnrolResult enrol(const std::string& serial) {
-    auto r = state_->enrol({"uuid-" + serial, serial, "Latitude 7490", "Dell Inc."}, Json::array(), Json());
+    auto r = state_->enrol({"uuid-" + serial, serial, "Latitude 7490", "Dell Inc."}, Json::array(),
+                           Json());
     EXPECT_TRUE(r) << r.error().message;
     return *r;
   }
@@ -88,8 +90,10 @@ TEST_F(StateTest, RestartGivesRunningStepsAFreshDeadline) {
 TEST_F(StateTest, CheckpointsComeBackOnResumeAndAreDroppedOnRetry) {
   auto e = enrol("SN6");
   auto s = next(e.device_id)["step"];
-  EXPECT_EQ(state_->checkpoint(e.device_id, s["id"], 2, Json{{"done", 1}}).error().code, Errc::conflict);
-  ASSERT_TRUE(state_->checkpoint(e.device_id, s["id"], 1, Json{{"done", Json::array({Json::array({0, 4})})}}));
+  EXPECT_EQ(state_->checkpoint(e.device_id, s["id"], 2, Json{{"done", 1}}).error().code,
+            Errc::conflict);
+  ASSERT_TRUE(state_->checkpoint(e.device_id, s["id"], 1,
+                                 Json{{"done", Json::array({Json::array({0, 4})})}}));
   reopen();
   ASSERT_TRUE(state_->load_running_steps());
   auto again = next(e.device_id)["step"];
@@ -103,8 +107,10 @@ TEST_F(StateTest, CheckpointsComeBackOnResumeAndAreDroppedOnRetry) {
 }
 
 TEST_F(StateTest, WorkflowsFromRules) {
-  ASSERT_TRUE(state_->put_workflow("wipe-only", Json::array({{{"kind", "inventory"}}, {{"kind", "wipe"}}})));
-  ASSERT_TRUE(state_->create_batch("ministry-2026", "Ministry of BZK", std::string("wipe-only"), std::nullopt));
+  ASSERT_TRUE(state_->put_workflow("wipe-only",
+                                   Json::array({{{"kind", "inventory"}}, {{"kind", "wipe"}}})));
+  ASSERT_TRUE(state_->create_batch("ministry-2026", "Ministry of BZK", std::string("wipe-only"),
+                                   std::nullopt));
   ASSERT_TRUE(state_->set_setting("intake_batch", "ministry-2026"));
   auto e = enrol("SN3");
   auto d = state_->device(e.device_id);
@@ -115,8 +121,10 @@ TEST_F(StateTest, WorkflowsFromRules) {
   EXPECT_EQ(state_->set_default_workflow("no-such").error().code, Errc::not_found);
   EXPECT_EQ(state_->set_intake_batch("no-such").error().code, Errc::not_found);
   ASSERT_TRUE(state_->set_default_workflow("wipe-only"));
-  EXPECT_EQ(state_->create_batch("ministry-2026", "", std::nullopt, std::nullopt).error().code, Errc::conflict);
-  EXPECT_EQ(state_->assign_device(e.device_id, std::string("nope"), std::nullopt).error().code, Errc::not_found);
+  EXPECT_EQ(state_->create_batch("ministry-2026", "", std::nullopt, std::nullopt).error().code,
+            Errc::conflict);
+  EXPECT_EQ(state_->assign_device(e.device_id, std::string("nope"), std::nullopt).error().code,
+            Errc::not_found);
 }
 
 TEST_F(StateTest, OperatorsAndTokens) {

@@ -46,8 +46,8 @@ TEST(Workflow, OperatorActionRules) {
 }
 
 TEST(Workflow, NamesRoundTrip) {
-  for (auto s : {StepState::pending, StepState::running, StepState::done, StepState::failed, StepState::skipped,
-                 StepState::cancelled}) {
+  for (auto s : {StepState::pending, StepState::running, StepState::done, StepState::failed,
+                 StepState::skipped, StepState::cancelled}) {
     EXPECT_EQ(step_state_from(to_string(s)), s);
   }
   EXPECT_FALSE(step_state_from("bogus"));

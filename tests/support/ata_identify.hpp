@@ -14,12 +14,15 @@ struct AtaIdentifyBuilder {
     d[2 * w] = static_cast<std::uint8_t>(v);
     d[2 * w + 1] = static_cast<std::uint8_t>(v >> 8);
   }
-  std::uint16_t get(unsigned w) const { return static_cast<std::uint16_t>(d[2 * w] | (d[2 * w + 1] << 8)); }
+  std::uint16_t get(unsigned w) const {
+    return static_cast<std::uint16_t>(d[2 * w] | (d[2 * w + 1] << 8));
+  }
   void str(unsigned w, unsigned words, const std::string& s) {
     std::string p = s;
     p.resize(2 * words, ' ');
     for (unsigned i = 0; i < words; ++i) {
-      word(w + i, static_cast<std::uint16_t>((static_cast<unsigned char>(p[2 * i]) << 8) | static_cast<unsigned char>(p[2 * i + 1])));
+      word(w + i, static_cast<std::uint16_t>((static_cast<unsigned char>(p[2 * i]) << 8) |
+                                             static_cast<unsigned char>(p[2 * i + 1])));
     }
   }
   /// LBA48 sector count in words 100-103 (and word 83 bit 10).

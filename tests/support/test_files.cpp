@@ -31,7 +31,7 @@ std::vector<std::byte> random_bytes(std::size_t n, std::uint64_t seed) {
 
 std::vector<std::byte> compressible_bytes(std::size_t n, std::uint64_t seed) {
   static const char* kWords[] = {"revive ", "laptop ", "workshop ", "image ", "chunk ", "disk ",
-                                 "wipe ", "deploy ", "battery ", "grade ", "\n", "0123 "};
+                                 "wipe ",   "deploy ", "battery ",  "grade ", "\n",     "0123 "};
   std::vector<std::byte> out;
   out.reserve(n);
   std::uint64_t s = seed * 0x9E3779B97F4A7C15ull + 7;
@@ -42,12 +42,14 @@ std::vector<std::byte> compressible_bytes(std::size_t n, std::uint64_t seed) {
   return out;
 }
 
-void write_at(const std::filesystem::path& path, std::span<const std::byte> data, std::uint64_t offset) {
+void write_at(const std::filesystem::path& path, std::span<const std::byte> data,
+              std::uint64_t offset) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
   if (fd < 0) throw std::runtime_error("open " + path.string());
   std::size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n <= 0) {
       ::close(fd);
       throw std::runtime_error("pwrite " + path.string());
@@ -59,7 +61,8 @@ void write_at(const std::filesystem::path& path, std::span<const std::byte> data
 
 void make_sparse(const std::filesystem::path& path, std::uint64_t size) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) throw std::runtime_error("sparse " + path.string());
+  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0)
+    throw std::runtime_error("sparse " + path.string());
   ::close(fd);
 }
 

@@ -17,7 +17,8 @@ std::vector<std::byte> random_bytes(std::size_t n, std::uint64_t seed);
 std::vector<std::byte> compressible_bytes(std::size_t n, std::uint64_t seed);
 
 /// Writes `data` at `offset` into `path` (created if needed, never truncated).
-void write_at(const std::filesystem::path& path, std::span<const std::byte> data, std::uint64_t offset);
+void write_at(const std::filesystem::path& path, std::span<const std::byte> data,
+              std::uint64_t offset);
 
 /// Creates a sparse file of `size` bytes (a hole throughout).
 void make_sparse(const std::filesystem::path& path, std::uint64_t size);

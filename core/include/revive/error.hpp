@@ -66,17 +66,17 @@ using Result = boost::system::result<T, Error>;
 }  // namespace revive
 
 /// Propagates an error from a Result-returning expression; evaluates to nothing on success.
-#define REVIVE_TRY(expr)                                  \
-  do {                                                    \
-    if (auto revive_try_r_ = (expr); !revive_try_r_) {    \
-      return revive_try_r_.error();                       \
-    }                                                     \
+#define REVIVE_TRY(expr)                               \
+  do {                                                 \
+    if (auto revive_try_r_ = (expr); !revive_try_r_) { \
+      return revive_try_r_.error();                    \
+    }                                                  \
   } while (0)
 
 /// Invariant that always holds (even in release builds); aborts with a message otherwise.
-#define REVIVE_CHECK(cond)                                                            \
-  do {                                                                                \
-    if (!(cond)) ::revive::detail::check_failed(#cond, __FILE__, __LINE__);          \
+#define REVIVE_CHECK(cond)                                                  \
+  do {                                                                      \
+    if (!(cond)) ::revive::detail::check_failed(#cond, __FILE__, __LINE__); \
   } while (0)
 
 #ifdef REVIVE_DEBUG

@@ -35,9 +35,9 @@ struct Extent {
 
 struct Manifest {
   int format_version = kManifestFormatVersion;
-  std::string image_id;          ///< random UUID, unique per import
-  std::string name;              ///< operator's name for the image, unique in a store
-  std::string source;            ///< where it came from ("raw:disk.img", later a recipe)
+  std::string image_id;  ///< random UUID, unique per import
+  std::string name;      ///< operator's name for the image, unique in a store
+  std::string source;    ///< where it came from ("raw:disk.img", later a recipe)
   std::uint64_t logical_size = 0;
   std::uint64_t min_disk_size = 0;
   std::uint64_t chunk_size = kDefaultChunkSize;
@@ -64,8 +64,8 @@ Result<Manifest> manifest_from_json(std::string_view json);
 /// A manifest file: {"manifest": {...}, "signature": {"alg","key_id","public_key","sig"}}.
 struct SignedManifest {
   Manifest manifest;
-  std::string canonical;      ///< canonical bytes the signature covers
-  PublicKey signer{};         ///< key named in the file (not yet trusted)
+  std::string canonical;  ///< canonical bytes the signature covers
+  PublicKey signer{};     ///< key named in the file (not yet trusted)
   Signature signature{};
 };
 

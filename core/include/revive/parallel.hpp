@@ -85,7 +85,8 @@ class RateGate {
 /// Throttles progress callbacks to ~10 a second and always reports the final state.
 class ProgressThrottle {
  public:
-  explicit ProgressThrottle(std::function<void(std::uint64_t, std::uint64_t)> fn) : fn_(std::move(fn)) {}
+  explicit ProgressThrottle(std::function<void(std::uint64_t, std::uint64_t)> fn)
+      : fn_(std::move(fn)) {}
   void maybe(std::uint64_t done, std::uint64_t total) {
     if (fn_ && gate_.due()) fn_(done, total);
   }

@@ -11,20 +11,20 @@
 namespace revive {
 
 struct PartitionEntry {
-  std::uint32_t number = 0;        ///< 1-based slot number
+  std::uint32_t number = 0;  ///< 1-based slot number
   std::uint64_t first_lba = 0;
-  std::uint64_t last_lba = 0;      ///< inclusive
-  std::string type;                ///< GPT type GUID, or "0x83" style MBR type byte
-  std::string type_name;           ///< "EFI System", "Linux filesystem"..., empty if unknown
-  std::string name;                ///< GPT partition name (UTF-8), empty for MBR
-  std::string unique_guid;         ///< GPT only (not part of the manifest)
-  std::uint64_t attributes = 0;    ///< GPT attribute bits (not part of the manifest)
+  std::uint64_t last_lba = 0;    ///< inclusive
+  std::string type;              ///< GPT type GUID, or "0x83" style MBR type byte
+  std::string type_name;         ///< "EFI System", "Linux filesystem"..., empty if unknown
+  std::string name;              ///< GPT partition name (UTF-8), empty for MBR
+  std::string unique_guid;       ///< GPT only (not part of the manifest)
+  std::uint64_t attributes = 0;  ///< GPT attribute bits (not part of the manifest)
 };
 
 struct PartitionTable {
-  std::string scheme = "none";     ///< "gpt", "mbr" or "none"
+  std::string scheme = "none";  ///< "gpt", "mbr" or "none"
   std::uint32_t sector_size = 512;
-  std::string disk_guid;           ///< GPT only
+  std::string disk_guid;  ///< GPT only
   std::vector<PartitionEntry> partitions;
   std::vector<std::string> warnings;  ///< e.g. "GPT entry array CRC mismatch"
 };

@@ -23,9 +23,11 @@ std::string sign_canonical(std::string_view kind, std::string_view canonical, co
 
 /// Splits a document without trusting it; errors name `kind` ("manifest", "certificate").
 /// `max_bytes` bounds the input.
-Result<SignedDocument> parse_signed_document(std::string_view text, std::string_view kind, std::size_t max_bytes);
+Result<SignedDocument> parse_signed_document(std::string_view text, std::string_view kind,
+                                             std::size_t max_bytes);
 
 /// bad_signature unless `d` is signed by `trusted` and unchanged since.
-Result<void> check_document(const SignedDocument& d, const PublicKey& trusted, std::string_view kind);
+Result<void> check_document(const SignedDocument& d, const PublicKey& trusted,
+                            std::string_view kind);
 
 }  // namespace revive

@@ -11,7 +11,8 @@ namespace revive::agent {
 
 class AlignedBuffer {
  public:
-  explicit AlignedBuffer(std::size_t n) : size_(n), p_(static_cast<std::byte*>(std::aligned_alloc(4096, (n + 4095) / 4096 * 4096))) {
+  explicit AlignedBuffer(std::size_t n)
+      : size_(n), p_(static_cast<std::byte*>(std::aligned_alloc(4096, (n + 4095) / 4096 * 4096))) {
     if (p_ == nullptr) throw std::bad_alloc();
     std::memset(p_, 0, n);
   }

@@ -26,8 +26,10 @@ namespace revive::agent {
 class AtaPassThrough {
  public:
   virtual ~AtaPassThrough() = default;
-  virtual Result<sanitize::AtaRegisters> command(const sanitize::AtaCommand& c, std::span<std::uint8_t> in,
-                                                 std::span<const std::uint8_t> out, std::chrono::milliseconds timeout) = 0;
+  virtual Result<sanitize::AtaRegisters> command(const sanitize::AtaCommand& c,
+                                                 std::span<std::uint8_t> in,
+                                                 std::span<const std::uint8_t> out,
+                                                 std::chrono::milliseconds timeout) = 0;
 };
 
 /// ATA PASS-THROUGH(16) via SG_IO on `fd` (an sd block device; the caller keeps it open).
@@ -38,11 +40,13 @@ Result<sanitize::AtaIdentity> ata_identify_device(AtaPassThrough& a);
 /// Sectors hidden from the operating system: by a Host Protected Area (accessible < native max)
 /// or by a Device Configuration Overlay (native max < the DCO's maximum).
 struct HiddenArea {
-  std::uint64_t accessible = 0;            ///< sectors the OS sees (IDENTIFY)
-  std::optional<std::uint64_t> native;     ///< sectors up to the native max address
-  std::optional<std::uint64_t> dco_max;    ///< sectors the DCO allows
-  std::string hpa_note, dco_note;          ///< why a value is unknown
-  std::uint64_t hpa_hidden() const { return native && *native > accessible ? *native - accessible : 0; }
+  std::uint64_t accessible = 0;          ///< sectors the OS sees (IDENTIFY)
+  std::optional<std::uint64_t> native;   ///< sectors up to the native max address
+  std::optional<std::uint64_t> dco_max;  ///< sectors the DCO allows
+  std::string hpa_note, dco_note;        ///< why a value is unknown
+  std::uint64_t hpa_hidden() const {
+    return native && *native > accessible ? *native - accessible : 0;
+  }
   std::uint64_t dco_hidden() const {
     const std::uint64_t n = native.value_or(accessible);
     return dco_max && *dco_max > n ? *dco_max - n : 0;
@@ -57,8 +61,9 @@ HiddenArea ata_hidden_area(AtaPassThrough& a, const sanitize::AtaIdentity& id);
 /// Starts a SANITIZE operation (`start`: BLOCK ERASE, CRYPTO SCRAMBLE or OVERWRITE) and polls
 /// SANITIZE STATUS EXT until the drive reports it done. Error when the drive refuses, reports
 /// the sanitize failed, or `timeout` passes.
-Result<void> ata_sanitize(AtaPassThrough& a, const sanitize::AtaCommand& start, std::chrono::seconds timeout,
-                          const std::function<void(double)>& progress, const std::function<void(std::chrono::milliseconds)>& sleep);
+Result<void> ata_sanitize(AtaPassThrough& a, const sanitize::AtaCommand& start,
+                          std::chrono::seconds timeout, const std::function<void(double)>& progress,
+                          const std::function<void(std::chrono::milliseconds)>& sleep);
 
 /// What a SECURITY ERASE UNIT sequence did, step by step, and whether the temporary password
 /// is gone again (it must be, also when the erase fails: a drive left locked is lost).
@@ -68,7 +73,7 @@ struct SecurityEraseLog {
 };
 /// Sets a temporary user password, erases (normal or enhanced), checks security is disabled
 /// again, and removes the password on every failure path. `timeout` bounds the erase itself.
-Result<void> ata_security_erase(AtaPassThrough& a, bool enhanced, const std::string& password, std::chrono::minutes timeout,
-                                SecurityEraseLog& log);
+Result<void> ata_security_erase(AtaPassThrough& a, bool enhanced, const std::string& password,
+                                std::chrono::minutes timeout, SecurityEraseLog& log);
 
 }  // namespace revive::agent

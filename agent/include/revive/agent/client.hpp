@@ -25,7 +25,8 @@ struct HttpAnswer {
 class AgentClient {
  public:
   /// `log` gets one line per retry ("server unreachable, retrying in 4 s").
-  AgentClient(std::string server, std::function<void(const std::string&)> log, const std::atomic<bool>* stop);
+  AgentClient(std::string server, std::function<void(const std::string&)> log,
+              const std::atomic<bool>* stop);
   ~AgentClient();
   AgentClient(const AgentClient&) = delete;
   AgentClient& operator=(const AgentClient&) = delete;
@@ -44,7 +45,8 @@ class AgentClient {
   std::string token_;
   std::function<void(const std::string&)> log_;
   const std::atomic<bool>* stop_;
-  Result<HttpAnswer> request(bool post, const std::string& path, const std::string& payload, long timeout_s);
+  Result<HttpAnswer> request(bool post, const std::string& path, const std::string& payload,
+                             long timeout_s);
   void* curl_;
 };
 

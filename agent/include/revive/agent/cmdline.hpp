@@ -10,9 +10,9 @@
 namespace revive::agent {
 
 struct BootParams {
-  bool live_agent = false;             ///< `revive.agent=1` present
-  std::optional<std::string> server;   ///< `revive.server=URL`
-  std::optional<std::string> token;    ///< `revive.token=...` (per-boot token from the server)
+  bool live_agent = false;                 ///< `revive.agent=1` present
+  std::optional<std::string> server;       ///< `revive.server=URL`
+  std::optional<std::string> token;        ///< `revive.token=...` (per-boot token from the server)
   std::map<std::string, std::string> all;  ///< every key=value (flags map to "")
 };
 

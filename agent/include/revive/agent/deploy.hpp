@@ -35,7 +35,8 @@ class ChunkSource {
 /// GET {server}/chunks/{sha256} with libcurl, one keep-alive connection per calling thread;
 /// only a 200 with the announced length counts.
 /// `max_rate` > 0 caps each connection's download rate in bytes/s (slow workshop links).
-std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server, std::uint64_t max_rate = 0);
+std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server,
+                                                    std::uint64_t max_rate = 0);
 
 /// The disk the image goes to.
 class BlockDevice {
@@ -65,13 +66,14 @@ struct DeviceOpenOptions {
 };
 
 /// Opens a regular file or a block device read-write; one code path for both.
-Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path, DeviceOpenOptions o = {});
+Result<std::unique_ptr<BlockDevice>> open_block_device(const std::filesystem::path& path,
+                                                       DeviceOpenOptions o = {});
 
 /// Ranges [first, last] of data-extent numbers (the n-th non-hole extent) known to be on disk.
 using DoneRanges = std::vector<std::pair<std::size_t, std::size_t>>;
 
 struct DeployOptions {
-  unsigned workers = 4;  ///< chunks in flight (fetch, verify, decompress, write)
+  unsigned workers = 4;   ///< chunks in flight (fetch, verify, decompress, write)
   int chunk_retries = 3;  ///< per chunk, for answers that are wrong (bad hash, bad frame, 404)
   /// How long the source may stay unreachable (Errc::io) before the deploy gives up; workers
   /// wait with backoff meanwhile, and what is on disk stays checkpointed.
@@ -91,20 +93,23 @@ struct DeployOptions {
 
 struct DeployReport {
   std::uint64_t chunks_written = 0;
-  std::uint64_t bytes_written = 0;   ///< uncompressed
-  std::uint64_t bytes_fetched = 0;   ///< compressed, from the source
+  std::uint64_t bytes_written = 0;  ///< uncompressed
+  std::uint64_t bytes_fetched = 0;  ///< compressed, from the source
   std::uint64_t chunk_retries = 0;
   std::uint64_t chunks_skipped = 0;  ///< already on disk according to the checkpoint
   std::uint64_t outages = 0;         ///< times the source became unreachable and came back
   std::uint64_t holes_zeroed_bytes = 0;
 };
 
-/// Writes every data extent of `m` to `dev` and (with zero_holes) zeroes its holes. Refuses before writing anything when the device is smaller than the
-/// image's minimum disk size. A chunk that keeps failing its hash fails the deploy, named.
-Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockDevice& dev, const DeployOptions& opts);
+/// Writes every data extent of `m` to `dev` and (with zero_holes) zeroes its holes. Refuses before
+/// writing anything when the device is smaller than the image's minimum disk size. A chunk that
+/// keeps failing its hash fails the deploy, named.
+Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockDevice& dev,
+                                  const DeployOptions& opts);
 
 /// Reads `samples` data extents back (chosen by a seeded generator, recorded) and checks their
 /// hashes. {samples, seed, bad: [...]}.
-Result<std::vector<std::string>> verify_sample(const Manifest& m, BlockDevice& dev, unsigned samples, std::uint64_t seed);
+Result<std::vector<std::string>> verify_sample(const Manifest& m, BlockDevice& dev,
+                                               unsigned samples, std::uint64_t seed);
 
 }  // namespace revive::agent

@@ -23,8 +23,11 @@ namespace revive::agent {
 /// object lives (`losetup --find --show --offset --sizelimit`, then `losetup -d`).
 class LoopAttachment {
  public:
-  static Result<LoopAttachment> attach(Exec& exec, const std::filesystem::path& disk, std::uint64_t offset, std::uint64_t size);
-  LoopAttachment(LoopAttachment&& o) noexcept : exec_(o.exec_), device_(std::move(o.device_)) { o.device_.clear(); }
+  static Result<LoopAttachment> attach(Exec& exec, const std::filesystem::path& disk,
+                                       std::uint64_t offset, std::uint64_t size);
+  LoopAttachment(LoopAttachment&& o) noexcept : exec_(o.exec_), device_(std::move(o.device_)) {
+    o.device_.clear();
+  }
   LoopAttachment& operator=(LoopAttachment&&) = delete;
   LoopAttachment(const LoopAttachment&) = delete;
   ~LoopAttachment();
@@ -44,11 +47,13 @@ Result<PartitionTable> read_partition_table(BlockDevice& dev);
 
 /// The sgdisk command line that relocates the backup GPT to the disk's end and grows
 /// partition `p` to end at `new_last` (its type, unique GUID, name and attributes kept).
-std::vector<std::string> sgdisk_grow_command(const std::string& disk, const PartitionEntry& p, std::uint64_t new_last);
+std::vector<std::string> sgdisk_grow_command(const std::string& disk, const PartitionEntry& p,
+                                             std::uint64_t new_last);
 
 /// The last LBA a grown last partition should end at: the disk's last usable LBA rounded down
 /// to a 1 MiB boundary (or unrounded when rounding would shrink it).
-std::uint64_t grown_last_lba(std::uint64_t disk_bytes, std::uint32_t sector_size, std::uint64_t current_last);
+std::uint64_t grown_last_lba(std::uint64_t disk_bytes, std::uint32_t sector_size,
+                             std::uint64_t current_last);
 
 /// Fits the image on `disk` (already written) to the disk's size. Returns a report
 /// {scheme, partition, from_bytes, to_bytes, filesystem, fs_grown, gpt_check}; an error when a

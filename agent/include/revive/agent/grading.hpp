@@ -15,18 +15,18 @@ namespace revive::agent {
 using Json = nlohmann::json;
 
 struct GradingPolicy {
-  double battery_b_below_pct = 80;   ///< health below this: at most B
-  double battery_c_below_pct = 60;   ///< below this: at most C
+  double battery_b_below_pct = 80;  ///< health below this: at most B
+  double battery_c_below_pct = 60;  ///< below this: at most C
   bool no_battery_is_b = true;
   long long ram_b_below_mib = 8192;
   long long ram_c_below_mib = 4096;
   long long ram_reject_below_mib = 2048;
-  long long reallocated_b_above = 0;   ///< ATA 5 / 196-ish raw
+  long long reallocated_b_above = 0;  ///< ATA 5 / 196-ish raw
   long long reallocated_c_above = 50;
-  long long uncorrectable_c_above = 0; ///< ATA 187/197/198, NVMe media errors
+  long long uncorrectable_c_above = 0;  ///< ATA 187/197/198, NVMe media errors
   long long nvme_used_c_above_pct = 90;
   long long disk_min_bytes = 100'000'000'000LL;  ///< smaller: at most C
-  double cpu_c_below_score = 0;        ///< single-thread score below this: at most C (0 = off)
+  double cpu_c_below_score = 0;  ///< single-thread score below this: at most C (0 = off)
 };
 
 /// The default policy as TOML text (what `revivectl policy` shows and the README documents).

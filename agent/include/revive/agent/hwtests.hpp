@@ -28,7 +28,8 @@ Json memory_test(std::size_t test_mib, std::chrono::milliseconds budget);
 
 /// Sequential read of a disk (block device or, in simulation, a file) opened read-only: up to
 /// `max_bytes` or `budget`. {read_bytes, mb_s} or an error naming the device.
-Result<Json> disk_read_test(const std::filesystem::path& disk, std::uint64_t max_bytes, std::chrono::milliseconds budget);
+Result<Json> disk_read_test(const std::filesystem::path& disk, std::uint64_t max_bytes,
+                            std::chrono::milliseconds budget);
 
 class Exec;
 

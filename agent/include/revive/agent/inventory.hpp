@@ -21,7 +21,6 @@ Json collect_inventory(const MachineRoot& root, Exec& exec);
 /// eMMC; never removable or USB media. nullopt when there is none.
 std::optional<std::string> pick_internal_disk(const Json& inventory);
 
-
 /// SMART summary from `smartctl -j` output (overall status, ATA attributes 5/187/188/197/198,
 /// NVMe critical warning, percentage used, media errors, power-on hours). Pure.
 Json parse_smartctl(const std::string& json_text, int exit_code);

@@ -19,7 +19,8 @@ struct NvmeAdminCommand {
   std::uint8_t opcode = 0;
   std::uint32_t nsid = 0;
   std::uint32_t cdw10 = 0, cdw11 = 0;
-  std::span<std::uint8_t> data;  ///< controller-to-host transfer (identify, log pages); may be empty
+  std::span<std::uint8_t>
+      data;  ///< controller-to-host transfer (identify, log pages); may be empty
   std::chrono::milliseconds timeout{60000};
 };
 
@@ -42,13 +43,14 @@ Result<sanitize::NvmeSanitizeStatus> nvme_sanitize_status(NvmeAdmin& a);
 
 /// Format NVM of namespace `nsid` (or all namespaces when the controller formats them
 /// together) with secure-erase setting `ses` (1 user data, 2 crypto), keeping the LBA format.
-Result<void> nvme_format(NvmeAdmin& a, std::uint32_t nsid, const sanitize::NvmeNamespace& ns, unsigned ses,
-                         std::chrono::milliseconds timeout);
+Result<void> nvme_format(NvmeAdmin& a, std::uint32_t nsid, const sanitize::NvmeNamespace& ns,
+                         unsigned ses, std::chrono::milliseconds timeout);
 
 /// Starts a sanitize and polls the Sanitize Status log until it completes. `progress` gets
 /// 0..1; `sleep` waits between polls (tests pass a no-op).
-Result<sanitize::NvmeSanitizeStatus> nvme_sanitize(NvmeAdmin& a, sanitize::NvmeSanitizeAction action,
-                                                   std::chrono::seconds timeout, const std::function<void(double)>& progress,
-                                                   const std::function<void(std::chrono::milliseconds)>& sleep);
+Result<sanitize::NvmeSanitizeStatus> nvme_sanitize(
+    NvmeAdmin& a, sanitize::NvmeSanitizeAction action, std::chrono::seconds timeout,
+    const std::function<void(double)>& progress,
+    const std::function<void(std::chrono::milliseconds)>& sleep);
 
 }  // namespace revive::agent

@@ -17,19 +17,19 @@
 namespace revive::agent {
 
 struct FirstUser {
-  std::string name;       ///< login; empty: the recipient creates an account at first boot
+  std::string name;  ///< login; empty: the recipient creates an account at first boot
   std::string full_name;
 };
 
 struct Profile {
   std::string hostname = "revive-{serial}";  ///< pattern: {serial} {asset_tag} {device_id} {vendor}
   std::string locale = "en_US.UTF-8";
-  std::string keyboard = "us";               ///< XKB layout, optionally "layout:variant"
-  std::string timezone = "UTC";              ///< IANA name
-  std::string windows_timezone;              ///< Windows name; derived from `timezone` when empty
+  std::string keyboard = "us";   ///< XKB layout, optionally "layout:variant"
+  std::string timezone = "UTC";  ///< IANA name
+  std::string windows_timezone;  ///< Windows name; derived from `timezone` when empty
   FirstUser first_user;
   std::string welcome_title = "Welcome to your computer";
-  std::string welcome_text;                  ///< the workshop's help contacts etc.
+  std::string welcome_text;  ///< the workshop's help contacts etc.
   struct File {
     std::string path;  ///< absolute path inside the installed system
     std::string content;
@@ -53,14 +53,15 @@ Result<std::string> expand_hostname(const std::string& pattern, const DeviceFact
 
 /// Applies a profile to a Linux root filesystem mounted (or unpacked) at `root`. Writes only
 /// below `root`, never through a symlink. Returns what was done.
-Result<nlohmann::json> apply_linux_profile(const std::filesystem::path& root, const Profile& p, const std::string& hostname);
+Result<nlohmann::json> apply_linux_profile(const std::filesystem::path& root, const Profile& p,
+                                           const std::string& hostname);
 
 /// The unattend.xml for a sysprepped Windows image.
 Result<std::string> render_unattend(const Profile& p, const std::string& hostname);
 
 /// Finds the installed system on the deployed disk (ext* root with etc/os-release, or NTFS
 /// with Windows/System32), mounts it through a loop attachment, applies the profile, unmounts.
-Result<nlohmann::json> provision_disk(const std::filesystem::path& disk, BlockDevice& dev, Exec& exec, const Profile& p,
-                                      const DeviceFacts& facts);
+Result<nlohmann::json> provision_disk(const std::filesystem::path& disk, BlockDevice& dev,
+                                      Exec& exec, const Profile& p, const DeviceFacts& facts);
 
 }  // namespace revive::agent

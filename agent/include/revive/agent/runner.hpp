@@ -16,18 +16,22 @@ namespace revive::agent {
 struct RunnerOptions {
   std::string server;                 ///< http://host:port
   const MachineRoot* root = nullptr;  ///< "/" or a simulated machine
-  const MachineRoot* system = nullptr;  ///< always "/": mounts, holders and loop devices of the (real or simulated) disk
-  Exec* exec = nullptr;                ///< hardware tools (simulation: recorded answers)
-  Exec* disk_exec = nullptr;           ///< tools that act on the disk itself (sgdisk, e2fsck, mount): always real
-  std::filesystem::path disk;         ///< the disk tests read and deploy writes (simulation: a regular file)
+  const MachineRoot* system =
+      nullptr;  ///< always "/": mounts, holders and loop devices of the (real or simulated) disk
+  Exec* exec = nullptr;  ///< hardware tools (simulation: recorded answers)
+  Exec* disk_exec =
+      nullptr;  ///< tools that act on the disk itself (sgdisk, e2fsck, mount): always real
+  std::filesystem::path
+      disk;  ///< the disk tests read and deploy writes (simulation: a regular file)
   std::optional<PublicKey> server_key;  ///< pinned key that must sign image manifests
-  std::uint64_t max_fetch_rate = 0;      ///< bytes/s per connection for image chunks (0: no cap)
-  std::string boot_token;                ///< revive.token= from a network boot (sent at enrolment)
-  std::filesystem::path finish_action_file;  ///< where the finish step's action is written for the live image's init
+  std::uint64_t max_fetch_rate = 0;     ///< bytes/s per connection for image chunks (0: no cap)
+  std::string boot_token;               ///< revive.token= from a network boot (sent at enrolment)
+  std::filesystem::path
+      finish_action_file;  ///< where the finish step's action is written for the live image's init
   bool simulate = false;
   int long_poll_s = 25;
-  int cpu_test_ms = 1000;             ///< per CPU test phase
-  std::size_t memory_test_mib = 64;   ///< upper bound; also bounded by 5% of available RAM
+  int cpu_test_ms = 1000;            ///< per CPU test phase
+  std::size_t memory_test_mib = 64;  ///< upper bound; also bounded by 5% of available RAM
   std::function<void(const std::string&)> log;  ///< console lines for the volunteer
   const std::atomic<bool>* stop = nullptr;
 };

@@ -20,30 +20,37 @@ constexpr std::uint8_t kNvmeOpFormatNvm = 0x80;
 constexpr std::uint8_t kNvmeOpSanitize = 0x84;
 constexpr std::uint8_t kNvmeLogSanitizeStatus = 0x81;
 
-enum class NvmeSanitizeAction : std::uint8_t { exit_failure = 1, block_erase = 2, overwrite = 3, crypto_erase = 4 };
+enum class NvmeSanitizeAction : std::uint8_t {
+  exit_failure = 1,
+  block_erase = 2,
+  overwrite = 3,
+  crypto_erase = 4
+};
 
 /// Format NVM CDW10: LBAF (bits 3:0 and 13:12), MSET (4), PI (7:5), PIL (8), SES (11:9).
 /// SES 1 = user data erase, 2 = cryptographic erase.
-std::uint32_t nvme_format_cdw10(unsigned lbaf, unsigned ses, unsigned pi = 0, bool pil = false, bool mset = false);
+std::uint32_t nvme_format_cdw10(unsigned lbaf, unsigned ses, unsigned pi = 0, bool pil = false,
+                                bool mset = false);
 
 /// Sanitize CDW10: SANACT (2:0), AUSE (3), OWPASS (7:4), OIPBP (8), NDAS (9).
 std::uint32_t nvme_sanitize_cdw10(NvmeSanitizeAction action, bool allow_unrestricted_exit = false,
                                   unsigned overwrite_passes = 0, bool invert_between_passes = false,
                                   bool no_deallocate = false);
 
-/// Get Log Page CDW10 for `bytes` (a multiple of 4) of log `lid`: LID (7:0), NUMDL (31:16, 0's based).
+/// Get Log Page CDW10 for `bytes` (a multiple of 4) of log `lid`: LID (7:0), NUMDL (31:16, 0's
+/// based).
 std::uint32_t nvme_get_log_cdw10(std::uint8_t lid, std::uint32_t bytes);
 
 struct NvmeController {
   std::uint16_t vendor_id = 0;
   std::string serial, model, firmware;
-  bool format_supported = false;          ///< OACS bit 1
-  bool format_all_namespaces = false;     ///< FNA bit 0: a format erases every namespace
-  bool secure_erase_all_namespaces = false;  ///< FNA bit 1
-  bool format_crypto_erase = false;       ///< FNA bit 2: SES=2 supported
-  bool sanitize_crypto = false;           ///< SANICAP bit 0
-  bool sanitize_block = false;            ///< SANICAP bit 1
-  bool sanitize_overwrite = false;        ///< SANICAP bit 2
+  bool format_supported = false;                  ///< OACS bit 1
+  bool format_all_namespaces = false;             ///< FNA bit 0: a format erases every namespace
+  bool secure_erase_all_namespaces = false;       ///< FNA bit 1
+  bool format_crypto_erase = false;               ///< FNA bit 2: SES=2 supported
+  bool sanitize_crypto = false;                   ///< SANICAP bit 0
+  bool sanitize_block = false;                    ///< SANICAP bit 1
+  bool sanitize_overwrite = false;                ///< SANICAP bit 2
   bool sanitize_no_deallocate_inhibited = false;  ///< SANICAP bit 29
 };
 
@@ -59,13 +66,20 @@ struct NvmeNamespace {
 /// Identify Namespace data structure (CNS 00h, 4096 bytes).
 std::optional<NvmeNamespace> parse_nvme_identify_namespace(std::span<const std::uint8_t> data);
 
-enum class SanitizeState { never, succeeded, in_progress, failed, succeeded_no_deallocate, unknown };
+enum class SanitizeState {
+  never,
+  succeeded,
+  in_progress,
+  failed,
+  succeeded_no_deallocate,
+  unknown
+};
 
 struct NvmeSanitizeStatus {
   SanitizeState state = SanitizeState::unknown;
-  double progress = 0;             ///< SPROG / 65536 while in progress
-  bool global_data_erased = false; ///< SSTAT bit 8
-  std::uint32_t last_cdw10 = 0;    ///< SCDW10 of the last sanitize
+  double progress = 0;              ///< SPROG / 65536 while in progress
+  bool global_data_erased = false;  ///< SSTAT bit 8
+  std::uint32_t last_cdw10 = 0;     ///< SCDW10 of the last sanitize
 };
 
 /// Sanitize Status log page (81h, 512 bytes).
@@ -81,8 +95,10 @@ constexpr std::uint8_t kAtaSecurityErasePrepare = 0xF3;
 constexpr std::uint8_t kAtaSecurityEraseUnit = 0xF4;
 constexpr std::uint8_t kAtaSecurityDisablePassword = 0xF6;
 constexpr std::uint8_t kAtaReadNativeMaxExt = 0x27;
-constexpr std::uint8_t kAtaAccessibleMaxAddressConfig = 0x78;  ///< feature 0: GET NATIVE MAX ADDRESS EXT (ACS-3+)
-constexpr std::uint8_t kAtaDeviceConfiguration = 0xB1;         ///< feature C2h: DEVICE CONFIGURATION IDENTIFY
+constexpr std::uint8_t kAtaAccessibleMaxAddressConfig =
+    0x78;  ///< feature 0: GET NATIVE MAX ADDRESS EXT (ACS-3+)
+constexpr std::uint8_t kAtaDeviceConfiguration =
+    0xB1;  ///< feature C2h: DEVICE CONFIGURATION IDENTIFY
 
 constexpr std::uint16_t kAtaSanitizeStatus = 0x0000;
 constexpr std::uint16_t kAtaSanitizeCryptoScramble = 0x0011;
@@ -99,10 +115,10 @@ struct AtaCommand {
   std::uint8_t command = 0;
   std::uint16_t features = 0;
   std::uint16_t count = 0;
-  std::uint64_t lba = 0;  ///< 48 bits
+  std::uint64_t lba = 0;       ///< 48 bits
   std::uint8_t device = 0x40;  ///< LBA mode
   AtaProtocol protocol = AtaProtocol::non_data;
-  bool extend = false;    ///< a 48-bit (EXT) command
+  bool extend = false;  ///< a 48-bit (EXT) command
 };
 
 /// SCSI ATA PASS-THROUGH(16) CDB (opcode 85h). Data transfers are counted in 512-byte blocks
@@ -121,7 +137,8 @@ AtaCommand ata_get_native_max_address_ext();
 /// DEVICE CONFIGURATION IDENTIFY: 512 bytes naming the largest LBA the DCO allows.
 AtaCommand ata_dco_identify();
 /// SECURITY SET PASSWORD / ERASE UNIT / DISABLE PASSWORD each send this 512-byte block.
-std::array<std::uint8_t, 512> ata_security_block(const std::string& password, bool enhanced = false, bool master = false);
+std::array<std::uint8_t, 512> ata_security_block(const std::string& password, bool enhanced = false,
+                                                 bool master = false);
 AtaCommand ata_security_set_password();
 AtaCommand ata_security_unlock();
 AtaCommand ata_security_erase_prepare();
@@ -130,25 +147,25 @@ AtaCommand ata_security_disable_password();
 
 struct AtaIdentity {
   std::string serial, model, firmware;
-  std::uint64_t sectors = 0;          ///< user addressable (LBA48 if supported)
+  std::uint64_t sectors = 0;  ///< user addressable (LBA48 if supported)
   std::uint32_t logical_sector = 512;
   bool lba48 = false;
-  bool rotational = true;             ///< word 217 != 1
+  bool rotational = true;  ///< word 217 != 1
   std::uint16_t rpm = 0;
-  bool sanitize = false;              ///< word 59 bit 12
-  bool sanitize_crypto = false;       ///< bit 13
-  bool sanitize_overwrite = false;    ///< bit 14
-  bool sanitize_block = false;        ///< bit 15
-  bool security_supported = false;    ///< word 128 bit 0 (and word 82 bit 1)
-  bool security_enabled = false;      ///< bit 1: a password is set
-  bool security_locked = false;       ///< bit 2
-  bool security_frozen = false;       ///< bit 3
+  bool sanitize = false;                ///< word 59 bit 12
+  bool sanitize_crypto = false;         ///< bit 13
+  bool sanitize_overwrite = false;      ///< bit 14
+  bool sanitize_block = false;          ///< bit 15
+  bool security_supported = false;      ///< word 128 bit 0 (and word 82 bit 1)
+  bool security_enabled = false;        ///< bit 1: a password is set
+  bool security_locked = false;         ///< bit 2
+  bool security_frozen = false;         ///< bit 3
   bool security_count_expired = false;  ///< bit 4
-  bool enhanced_erase = false;        ///< bit 5
-  unsigned erase_minutes = 0;         ///< word 89 (0 = not reported)
+  bool enhanced_erase = false;          ///< bit 5
+  unsigned erase_minutes = 0;           ///< word 89 (0 = not reported)
   unsigned enhanced_erase_minutes = 0;  ///< word 90
-  bool hpa_supported = false;         ///< word 82 bit 10
-  bool dco_supported = false;         ///< word 83 bit 11
+  bool hpa_supported = false;           ///< word 82 bit 10
+  bool dco_supported = false;           ///< word 83 bit 11
 };
 
 /// IDENTIFY DEVICE data (256 little-endian words); nullopt when short or the checksum fails.

@@ -13,11 +13,11 @@
 namespace revive::agent {
 
 struct MemoryDevice {
-  std::string locator;        ///< "ChannelA-DIMM0"
+  std::string locator;  ///< "ChannelA-DIMM0"
   std::string bank;
-  std::uint64_t size_mib = 0; ///< 0: empty slot
-  std::string type;           ///< "DDR4", "LPDDR3", ... or "" when unknown
-  std::string form_factor;    ///< "SODIMM", "Row of chips", ...
+  std::uint64_t size_mib = 0;  ///< 0: empty slot
+  std::string type;            ///< "DDR4", "LPDDR3", ... or "" when unknown
+  std::string form_factor;     ///< "SODIMM", "Row of chips", ...
   std::uint32_t speed_mts = 0;
   std::uint32_t configured_speed_mts = 0;
   std::string manufacturer;

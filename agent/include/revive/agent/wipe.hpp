@@ -88,7 +88,8 @@ struct VerifyReport {
   std::uint64_t sample_bytes = 0;
   std::uint64_t bytes_checked = 0;
   double coverage = 0;
-  std::vector<std::uint64_t> mismatches;  ///< offsets of samples that did not read back as written (first 100)
+  std::vector<std::uint64_t>
+      mismatches;  ///< offsets of samples that did not read back as written (first 100)
   std::uint64_t mismatch_count = 0;
   std::vector<BadRange> read_errors;
 };
@@ -111,8 +112,9 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
 
 /// Verification only (also after a firmware erase): samples (or every byte, with full_verify)
 /// checked against `expect`; mismatches and read errors recorded.
-VerifyReport verify_device(BlockDevice& dev, const OverwriteOptions& o,
-                           const std::function<bool(std::span<const std::byte> got, std::uint64_t offset)>& expect);
+VerifyReport verify_device(
+    BlockDevice& dev, const OverwriteOptions& o,
+    const std::function<bool(std::span<const std::byte> got, std::uint64_t offset)>& expect);
 
 /// Firmware erases (NVMe Format/Sanitize, ATA erase) are proven, not trusted: before the
 /// command, canary blocks (a magic, then seeded data) are written across the drive; afterwards
@@ -122,7 +124,8 @@ struct CanarySet {
   std::uint32_t block = 4096;
   std::vector<std::uint64_t> offsets;
 };
-inline constexpr char kCanaryMagic[] = "REVIVE-CANARY-01";  ///< 16 bytes at the start of each canary block
+inline constexpr char kCanaryMagic[] =
+    "REVIVE-CANARY-01";  ///< 16 bytes at the start of each canary block
 Result<CanarySet> place_canaries(BlockDevice& dev, std::uint64_t seed, unsigned count = 64);
 
 struct FirmwareVerifyReport {
@@ -136,6 +139,7 @@ struct FirmwareVerifyReport {
 /// `expect_uniform`: every sample must read as one repeated byte (0x00 or 0xFF: user-data and
 /// block erases); otherwise (crypto erase: the old data is now noise) it must merely hold no
 /// canary.
-FirmwareVerifyReport verify_firmware_erase(BlockDevice& dev, const CanarySet& canaries, bool expect_uniform, const OverwriteOptions& o);
+FirmwareVerifyReport verify_firmware_erase(BlockDevice& dev, const CanarySet& canaries,
+                                           bool expect_uniform, const OverwriteOptions& o);
 
 }  // namespace revive::agent

@@ -27,8 +27,10 @@ namespace revive::agent {
 
 struct DriveWipeRequest {
   std::filesystem::path device;  ///< /dev/nvme0n1, or a file / loop device in simulation
-  std::string expected_serial;   ///< what the server's job says this drive's serial is ("" in simulation)
-  nlohmann::json inventory_disk = nlohmann::json::object();  ///< the drive as the inventory saw it (model, SMART before)
+  std::string
+      expected_serial;  ///< what the server's job says this drive's serial is ("" in simulation)
+  nlohmann::json inventory_disk =
+      nlohmann::json::object();  ///< the drive as the inventory saw it (model, SMART before)
   bool simulate = false;         ///< a file or loop device standing in for the laptop's disk
   bool random_pattern = false;
   bool full_verify = false;
@@ -38,7 +40,7 @@ struct DriveWipeRequest {
 
 struct DriveWipeDeps {
   const MachineRoot* system = nullptr;  ///< "/": mounts and holders (disk_in_use)
-  Exec* exec = nullptr;                 ///< smartctl after the wipe; rtcwake to unfreeze ATA security
+  Exec* exec = nullptr;  ///< smartctl after the wipe; rtcwake to unfreeze ATA security
   /// Admin commands for an NVMe namespace (tests: a fake drive). Default: the ioctl.
   std::function<std::unique_ptr<NvmeAdmin>(int fd, const std::string& name)> nvme_admin;
   /// ATA commands for a SATA drive (tests: a fake drive). Default: SG_IO.
