@@ -1,0 +1,241 @@
+#pragma once
+// The agent protocol (docs/agent-protocol.md) as types: every message the agent and the server
+// exchange, the step kinds, the URL paths, and one JSON codec. The agent builds requests and
+// reads answers with these; the server's agent routes read requests and build answers with the
+// same functions, so neither side spells a path, a field or a step kind by hand.
+//
+// Decoding is strict where a wrong type would be acted on (ids, attempts, kinds, status) and
+// lenient where the protocol leaves room (unknown fields are ignored; open payloads such as the
+// inventory, step parameters and results stay JSON for the code that owns them).
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "revive/error.hpp"
+
+namespace revive::protocol {
+
+using Json = nlohmann::json;
+
+inline constexpr int kVersion = 1;
+
+// ---------------------------------------------------------------- vocabulary
+
+/// The steps a workflow can hold, in the order the protocol documents them.
+enum class StepKind { inventory, wipe, test, deploy, provision, certify, finish };
+inline constexpr StepKind kStepKinds[] = {StepKind::inventory, StepKind::wipe,
+                                          StepKind::test,      StepKind::deploy,
+                                          StepKind::provision, StepKind::certify,
+                                          StepKind::finish};
+std::string_view to_string(StepKind k);
+std::optional<StepKind> step_kind_from(std::string_view s);
+/// "inventory, wipe, test, deploy, provision, certify, finish" (for error messages).
+std::string step_kind_list();
+
+enum class StepState { pending, running, done, failed, skipped, cancelled };
+std::string_view to_string(StepState s);
+std::optional<StepState> step_state_from(std::string_view s);
+
+enum class RunState { running, failed, done, cancelled };
+std::string_view to_string(RunState s);
+std::optional<RunState> run_state_from(std::string_view s);
+
+enum class StepStatus { ok, failed };
+std::string_view to_string(StepStatus s);
+std::optional<StepStatus> step_status_from(std::string_view s);
+
+// ---------------------------------------------------------------- paths
+
+/// Route patterns ({name} is a path parameter), for the server's route table.
+namespace route {
+inline constexpr std::string_view kEnrol = "/api/v1/agents/enrol";
+inline constexpr std::string_view kNext = "/api/v1/agents/{id}/next";
+inline constexpr std::string_view kProgress = "/api/v1/agents/{id}/progress";
+inline constexpr std::string_view kEvents = "/api/v1/agents/{id}/events";
+inline constexpr std::string_view kCheckpoint = "/api/v1/agents/{id}/steps/{step}/checkpoint";
+inline constexpr std::string_view kResult = "/api/v1/agents/{id}/steps/{step}/result";
+inline constexpr std::string_view kCertificates = "/api/v1/agents/{id}/certificates";
+inline constexpr std::string_view kImages = "/api/v1/images";
+inline constexpr std::string_view kManifest = "/api/v1/images/{name}/manifest";
+inline constexpr std::string_view kChunk = "/chunks/{sha}";
+inline constexpr std::string_view kPublicKey = "/api/v1/public-key";
+}  // namespace route
+
+/// Concrete paths an agent asks for (device ids and step ids are positive).
+namespace path {
+std::string enrol();
+std::string next(std::int64_t device, int wait_s);
+std::string progress(std::int64_t device);
+std::string events(std::int64_t device);
+std::string checkpoint(std::int64_t device, std::int64_t step);
+std::string result(std::int64_t device, std::int64_t step);
+std::string certificates(std::int64_t device);
+std::string manifest(std::string_view image);
+std::string chunk(std::string_view sha256_hex);
+}  // namespace path
+
+// ---------------------------------------------------------------- messages
+
+/// Who a laptop is: firmware identity, never the MAC (docks and pass-through lie).
+struct Identity {
+  std::string system_uuid;
+  std::string serial;
+  std::string model;
+  std::string vendor;
+};
+
+/// POST enrol.
+struct EnrolRequest {
+  Identity identity;
+  std::vector<std::string> macs;
+  Json inventory;          ///< the agent's inventory document (null when absent)
+  std::string boot_token;  ///< revive.token= of a network boot; empty otherwise
+};
+
+struct EnrolResponse {
+  std::int64_t device_id = 0;
+  std::string agent_token;
+  bool new_device = false;
+  int protocol = kVersion;
+};
+
+/// A step handed to the agent.
+struct StepAssignment {
+  std::int64_t id = 0;
+  StepKind kind = StepKind::inventory;
+  std::int64_t attempt = 0;
+  Json params = Json::object();
+  bool resumed = false;
+  std::optional<Json> checkpoint;  ///< only for a resumed attempt that saved one
+};
+
+/// The step an operator must act on (shown while waiting).
+struct WaitingStep {
+  std::int64_t id = 0;
+  StepKind kind = StepKind::inventory;
+  StepState state = StepState::pending;
+};
+
+/// The answer to POST next.
+struct NextResponse {
+  enum class State { step, waiting, done, cancelled } state = State::done;
+  std::optional<StepAssignment> step;  ///< state == step
+  std::optional<WaitingStep> waiting;  ///< state == waiting (may be absent)
+  std::string reason;                  ///< state == waiting
+};
+std::string_view to_string(NextResponse::State s);
+
+/// Progress of the running step. The typed fields are the ones the server and the dashboard
+/// read; further keys a step adds are kept in `extra`.
+struct Progress {
+  std::string stage;
+  std::optional<double> bytes_done;
+  std::optional<double> bytes_total;
+  std::optional<double> rate;  ///< bytes per second
+  std::string message;
+  Json extra = Json::object();
+};
+
+struct ProgressReport {
+  std::int64_t step = 0;
+  Progress progress;
+};
+
+struct CheckpointReport {
+  std::int64_t attempt = 0;
+  Json checkpoint = Json::object();
+};
+
+struct StepResultReport {
+  std::int64_t attempt = 0;
+  StepStatus status = StepStatus::ok;
+  Json result = Json::object();
+  std::string error;
+};
+
+/// The answer to a result: recorded the first time, duplicate for the same answer again.
+struct ResultAck {
+  bool recorded = false;
+  bool duplicate = false;
+};
+
+struct EventsReport {
+  Json events = Json::array();  ///< objects, at most kMaxEvents
+};
+inline constexpr std::size_t kMaxEvents = 100;
+inline constexpr std::size_t kMaxMacs = 64;
+inline constexpr std::size_t kMaxIdentityField = 256;
+
+/// One of the agent's certificates, as GET certificates lists them (newest first).
+struct CertificateSummary {
+  std::string cert_id;
+  std::string kind;    ///< "drive" or "laptop"
+  std::string result;  ///< "passed", "failed", "unverified"
+  std::optional<std::int64_t> step;
+  std::int64_t created_at = 0;
+};
+
+// ---------------------------------------------------------------- codec
+// to_json: always succeeds. from_json: invalid_input naming the field on anything the protocol
+// does not allow.
+
+Json to_json(const Identity& v);
+Json to_json(const EnrolRequest& v);
+Json to_json(const EnrolResponse& v);
+Json to_json(const StepAssignment& v);
+Json to_json(const NextResponse& v);
+Json to_json(const Progress& v);
+Json to_json(const ProgressReport& v);
+Json to_json(const CheckpointReport& v);
+Json to_json(const StepResultReport& v);
+Json to_json(const ResultAck& v);
+Json to_json(const EventsReport& v);
+Json to_json(const CertificateSummary& v);
+
+template <class T>
+Result<T> from_json(const Json& j);
+template <>
+Result<Identity> from_json<Identity>(const Json& j);
+template <>
+Result<EnrolRequest> from_json<EnrolRequest>(const Json& j);
+template <>
+Result<EnrolResponse> from_json<EnrolResponse>(const Json& j);
+template <>
+Result<StepAssignment> from_json<StepAssignment>(const Json& j);
+template <>
+Result<NextResponse> from_json<NextResponse>(const Json& j);
+template <>
+Result<Progress> from_json<Progress>(const Json& j);
+template <>
+Result<ProgressReport> from_json<ProgressReport>(const Json& j);
+template <>
+Result<CheckpointReport> from_json<CheckpointReport>(const Json& j);
+template <>
+Result<StepResultReport> from_json<StepResultReport>(const Json& j);
+template <>
+Result<ResultAck> from_json<ResultAck>(const Json& j);
+template <>
+Result<EventsReport> from_json<EventsReport>(const Json& j);
+template <>
+Result<CertificateSummary> from_json<CertificateSummary>(const Json& j);
+
+/// Parses a request or response body: a JSON object nested at most `max_depth` deep (deeper
+/// input is refused while parsing, before any value is built, so a hostile body cannot exhaust
+/// the stack). invalid_input otherwise.
+inline constexpr int kMaxJsonDepth = 64;
+Result<Json> parse_object(std::string_view text, int max_depth = kMaxJsonDepth);
+
+/// Parses and decodes in one go.
+template <class T>
+Result<T> decode(std::string_view text) {
+  auto j = parse_object(text);
+  if (!j) return j.error();
+  return from_json<T>(*j);
+}
+
+}  // namespace revive::protocol

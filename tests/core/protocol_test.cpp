@@ -1,0 +1,162 @@
+#include "revive/protocol.hpp"
+
+#include <gtest/gtest.h>
+
+namespace revive::protocol {
+namespace {
+
+TEST(Protocol, StepKindsRoundTripAndUnknownIsRefused) {
+  for (auto k : kStepKinds) EXPECT_EQ(step_kind_from(to_string(k)), k);
+  EXPECT_FALSE(step_kind_from("format-c"));
+  EXPECT_EQ(step_kind_list(), "inventory, wipe, test, deploy, provision, certify, finish");
+  for (auto s : {StepState::pending, StepState::running, StepState::done, StepState::failed,
+                 StepState::skipped, StepState::cancelled}) {
+    EXPECT_EQ(step_state_from(to_string(s)), s);
+  }
+  for (auto s : {RunState::running, RunState::failed, RunState::done, RunState::cancelled}) {
+    EXPECT_EQ(run_state_from(to_string(s)), s);
+  }
+}
+
+TEST(Protocol, PathsFillTheRoutePatterns) {
+  EXPECT_EQ(path::enrol(), route::kEnrol);
+  EXPECT_EQ(path::next(17, 25), "/api/v1/agents/17/next?wait=25");
+  EXPECT_EQ(path::progress(17), "/api/v1/agents/17/progress");
+  EXPECT_EQ(path::events(17), "/api/v1/agents/17/events");
+  EXPECT_EQ(path::checkpoint(17, 93), "/api/v1/agents/17/steps/93/checkpoint");
+  EXPECT_EQ(path::result(17, 93), "/api/v1/agents/17/steps/93/result");
+  EXPECT_EQ(path::certificates(17), "/api/v1/agents/17/certificates");
+  EXPECT_EQ(path::manifest("debian"), "/api/v1/images/debian/manifest");
+  EXPECT_EQ(path::chunk("ab"), "/chunks/ab");
+}
+
+TEST(Protocol, EnrolRoundTrip) {
+  EnrolRequest r;
+  r.identity = {"4C4C4544-0042", "PF0ABC12", "20L5CTO1WW", "LENOVO"};
+  r.macs = {"8c:16:45:00:00:01"};
+  r.inventory = {{"disks", Json::array()}};
+  r.boot_token = "tok";
+  auto back = from_json<EnrolRequest>(to_json(r));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->identity.serial, "PF0ABC12");
+  EXPECT_EQ(back->identity.vendor, "LENOVO");
+  EXPECT_EQ(back->macs, r.macs);
+  EXPECT_EQ(back->inventory, r.inventory);
+  EXPECT_EQ(back->boot_token, "tok");
+  // Without a boot token the field is not sent at all.
+  r.boot_token.clear();
+  EXPECT_FALSE(to_json(r).contains("boot_token"));
+}
+
+TEST(Protocol, EnrolRefusesWrongTypesNamingTheField) {
+  auto e = from_json<EnrolRequest>({{"identity", {{"serial", 5}}}});
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("\"serial\""), std::string::npos);
+  e = from_json<EnrolRequest>({{"identity", "x"}});
+  ASSERT_FALSE(e);
+  e = from_json<EnrolRequest>({{"macs", Json::array({1, 2})}});
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("macs"), std::string::npos);
+  e = from_json<EnrolRequest>({{"identity", {{"serial", std::string(300, 'x')}}}});
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("256"), std::string::npos);
+}
+
+TEST(Protocol, NextResponsesRoundTrip) {
+  NextResponse step;
+  step.state = NextResponse::State::step;
+  step.step = StepAssignment{93, StepKind::deploy, 2, {{"image", "debian"}}, true,
+                             Json{{"image_id", "x"}}};
+  auto back = from_json<NextResponse>(to_json(step));
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_TRUE(back->step);
+  EXPECT_EQ(back->step->kind, StepKind::deploy);
+  EXPECT_EQ(back->step->attempt, 2);
+  EXPECT_TRUE(back->step->resumed);
+  ASSERT_TRUE(back->step->checkpoint);
+  EXPECT_EQ((*back->step->checkpoint)["image_id"], "x");
+
+  NextResponse waiting;
+  waiting.state = NextResponse::State::waiting;
+  waiting.waiting = WaitingStep{5, StepKind::wipe, StepState::failed};
+  waiting.reason = "disk on fire";
+  const Json wj = to_json(waiting);
+  EXPECT_EQ(wj["step"]["state"], "failed");
+  back = from_json<NextResponse>(wj);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->reason, "disk on fire");
+  ASSERT_TRUE(back->waiting);
+  EXPECT_EQ(back->waiting->kind, StepKind::wipe);
+
+  for (auto s : {NextResponse::State::done, NextResponse::State::cancelled}) {
+    NextResponse n;
+    n.state = s;
+    EXPECT_EQ(to_json(n), Json({{"state", to_string(s)}}));
+    EXPECT_EQ(from_json<NextResponse>(to_json(n))->state, s);
+  }
+}
+
+TEST(Protocol, AStepOfAnUnknownKindOrWithoutAnIdIsRefused) {
+  EXPECT_FALSE(from_json<NextResponse>(
+      {{"state", "step"}, {"step", {{"id", 1}, {"kind", "format-c"}, {"attempt", 1}}}}));
+  EXPECT_FALSE(
+      from_json<NextResponse>({{"state", "step"}, {"step", {{"kind", "wipe"}, {"attempt", 1}}}}));
+  EXPECT_FALSE(from_json<NextResponse>({{"state", "step"}}));
+  EXPECT_FALSE(from_json<NextResponse>({{"state", "dancing"}}));
+  EXPECT_FALSE(from_json<NextResponse>(
+      {{"state", "step"}, {"step", {{"id", 1}, {"kind", "wipe"}, {"attempt", 1}, {"params", 3}}}}));
+}
+
+TEST(Protocol, ProgressKeepsKeysItDoesNotKnow) {
+  ProgressReport r{7, {"writing", 10, 20, 5.5, "", {{"source", "peer 3"}}}};
+  const Json j = to_json(r);
+  EXPECT_EQ(j["progress"]["source"], "peer 3");
+  auto back = from_json<ProgressReport>(j);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->step, 7);
+  EXPECT_EQ(back->progress.stage, "writing");
+  EXPECT_EQ(back->progress.bytes_done, 10);
+  EXPECT_EQ(back->progress.rate, 5.5);
+  EXPECT_EQ(back->progress.extra["source"], "peer 3");
+  EXPECT_FALSE(from_json<ProgressReport>({{"progress", Json::object()}}));  // no step
+  EXPECT_FALSE(from_json<ProgressReport>({{"step", 1}, {"progress", {{"bytes_done", "x"}}}}));
+}
+
+TEST(Protocol, ResultsCheckpointsAndEvents) {
+  StepResultReport r{3, StepStatus::failed, {{"drives", Json::array()}}, "no disk"};
+  auto back = from_json<StepResultReport>(to_json(r));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->status, StepStatus::failed);
+  EXPECT_EQ(back->error, "no disk");
+  EXPECT_FALSE(from_json<StepResultReport>({{"attempt", 1}, {"status", "maybe"}}));
+  EXPECT_FALSE(from_json<StepResultReport>({{"status", "ok"}}));
+
+  EXPECT_TRUE(from_json<CheckpointReport>(to_json(CheckpointReport{2, {{"done", Json::array()}}})));
+  EXPECT_FALSE(from_json<CheckpointReport>({{"attempt", 2}, {"checkpoint", 1}}));
+
+  EXPECT_TRUE(from_json<EventsReport>({{"events", Json::array({{{"level", "warn"}}})}}));
+  EXPECT_FALSE(from_json<EventsReport>({{"events", Json::array({1})}}));
+  EXPECT_FALSE(from_json<EventsReport>({{"events", Json(std::vector<Json>(101, Json::object()))}}));
+
+  EXPECT_EQ(to_json(ResultAck{false, true}), Json({{"recorded", false}, {"duplicate", true}}));
+  EXPECT_EQ(to_json(ResultAck{true, false}), Json({{"recorded", true}}));
+}
+
+TEST(Protocol, DeeplyNestedBodiesAreRefusedBeforeTheyAreBuilt) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto j = parse_object("{\"a\":" + deep + "}");
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().message.find("nested deeper"), std::string::npos);
+  // Brackets inside strings do not count; escaped quotes do not end a string.
+  auto ok = parse_object(R"({"a": "[[[[\"[[[[", "b": [[1]]})", 3);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_FALSE(parse_object("[1]"));
+  EXPECT_FALSE(parse_object("{"));
+  EXPECT_FALSE(parse_object(""));
+  auto d = decode<EnrolResponse>(R"({"device_id": 4, "agent_token": "t"})");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->device_id, 4);
+}
+
+}  // namespace
+}  // namespace revive::protocol
