@@ -2,8 +2,10 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+
 #include <array>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -108,12 +110,14 @@ boost::system::error_code send_on_interface(int fd, std::span<const std::uint8_t
 
 asio::awaitable<boost::system::error_code> readable_until(
     UdpSocket& s, std::chrono::steady_clock::time_point deadline) {
-  using namespace asio::experimental::awaitable_operators;
   SteadyTimer timer(s.get_executor(), deadline);
-  // Whichever finishes first cancels the other.
-  auto first = co_await (s.async_wait(udp::socket::wait_read) || timer.async_wait());
-  if (first.index() == 1) co_return asio::error::timed_out;
-  co_return std::get<0>(std::get<0>(first));
+  // Whichever finishes first cancels the other (two operations, no extra coroutines).
+  auto [order, wait_ec, timer_ec] =
+      co_await asio::experimental::make_parallel_group(
+          s.async_wait(udp::socket::wait_read, asio::deferred), timer.async_wait(asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), kAwaitTuple);
+  if (order[0] == 1) co_return asio::error::timed_out;
+  co_return wait_ec;
 }
 
 }  // namespace revive::server
