@@ -177,13 +177,13 @@ Result<boot::ConfinedFile> TftpService::open_file(const std::string& requested,
     const std::string base = "http://" +
                              boot::ip_to_string(cfg.server_ip ? cfg.server_ip : local_ip) + ":" +
                              std::to_string(cfg.http_port);
-    if (auto content = opts_->generated(name, base)) {
+    if (const auto content = opts_->generated(name, base)) {
+      const std::string& text = *content;
       UniqueFd fd(::memfd_create("revive-tftp", MFD_CLOEXEC));
       if (!fd) return errno_error(errno, "memfd_create");
-      if (::write(fd.get(), content->data(), content->size()) !=
-          static_cast<ssize_t>(content->size()))
+      if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
         return errno_error(errno, "memfd write");
-      return boot::ConfinedFile{fd.release(), content->size()};
+      return boot::ConfinedFile{fd.release(), text.size()};
     }
   }
   if (name == boot::kLocalDiskBootFile) {
