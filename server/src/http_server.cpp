@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 
+#include "async.hpp"
 #include "revive/file_util.hpp"
 
 namespace revive::server {
@@ -29,19 +30,6 @@ using namespace std::chrono_literals;
 namespace {
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
-
-/// Spawns a coroutine; an exception escaping it is logged, never lost or rethrown into run().
-template <class Awaitable>
-void spawn(asio::io_context& io, Awaitable&& a, const char* what) {
-  asio::co_spawn(io, std::forward<Awaitable>(a), [what](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      std::fprintf(stderr, "revive-server: %s failed: %s\n", what, ex.what());
-    }
-  });
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
