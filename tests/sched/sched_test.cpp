@@ -245,6 +245,35 @@ TEST(Scheduler, AFinishedLaptopIsKeptAsASpareRelayForLateJoiners) {
   EXPECT_EQ(w.source(5), Source::from_peer(1)) << "a source holding everything, not the server";
 }
 
+// A laptop crawling behind a slow parent (nothing better was free when it joined) moves as
+// soon as a source holding everything has upload to spare.
+TEST(Scheduler, ALaptopBehindASlowParentMovesWhenAFasterSourceFreesUp) {
+  Config c = test_config();
+  c.useful_share = 0.9;  // laptop 1's leftover (105 of 125 MB/s) is not worth taking
+  Workshop w(c);
+  w.join(1, 2e9);
+  w.join(2, 80e6);  // 20 MB/s off the network
+  for (int t = 1; t <= 20; ++t) {
+    w.now = t;
+    w.progress(1, 45 * static_cast<std::uint64_t>(t));
+    w.progress(2, 20 * static_cast<std::uint64_t>(t));
+  }
+  w.join(3, 2e9);
+  // Put ahead of 2, it would make 2 wait while it catches up: it takes 2's idle uplink.
+  EXPECT_EQ(w.source(3), Source::from_peer(2)) << w.dump();
+  w.now = 21;
+  w.send(Joined{.laptop = 4,
+                .image = "img",
+                .held = ChunkRanges::first(1000),  // resumed with everything on its disk
+                .can_relay = true});
+  EXPECT_EQ(w.at(4).reason, "holds every chunk: finishing");
+  EXPECT_EQ(w.source(3), Source::from_peer(4)) << w.dump();
+  EXPECT_EQ(w.source(2), Source::from_peer(1)) << "the slow laptop keeps its source";
+  w.send(Finished{4});
+  EXPECT_EQ(w.source(3), Source::from_peer(4));
+  EXPECT_EQ(w.at(4).reason, "done: serving 3");
+}
+
 TEST(Scheduler, ARestartedRelayLosesItsChildren) {
   Workshop w;
   for (LaptopId id = 1; id <= 3; ++id) w.join(id);

@@ -14,17 +14,19 @@
 // that are ahead of it. Each takes the source that gives it the earliest estimated finish:
 //   eta = max(now + wait + remaining / share, parent's eta + one chunk-time)
 // (wait: the time a parent behind it needs to catch up). A source holding everything has no
-// second term. Ties go to the current source, then to a peer over the server (its port is the
-// scarce one), then to the shallower source (shorter chains, smaller blast radius when a relay
-// dies). That last rule differs from "prefer the tail": with a fast server port it spreads
-// laptops over k balanced chains instead of growing one. With equal ports only a chain's tail
-// has budget, so chains form either way.
+// second term. Behind a slower parent, a laptop counts on being moved when the first relay
+// finishes (eta_after_switch), so a slow laptop's idle uplink is worth taking for the catch-up.
+// Ties go to the current source, then to a peer over the server (its port is the scarce one),
+// then to the shallower source (shorter chains, smaller blast radius when a relay dies). That
+// last rule differs from "prefer the tail": with a fast server port it spreads laptops over k
+// balanced chains instead of growing one. With equal ports only a chain's tail has budget, so
+// chains form either way.
 //
 // A laptop offered less than `useful_share` of its intake is queued rather than slowing a
 // source's other children; it gets a source when a share frees up (a finish, a departure).
-// Stability comes from place_keeping (current sources are kept while they work) and from
-// clearly_better, which lets a re-plan from scratch replace the kept plan only when it is
-// clearly better for someone and no worse for anyone.
+// Stability: place_keeping keeps current sources while they work and splices failed or
+// re-placed relays out of their chains; clearly_better lets a re-plan from scratch replace
+// the kept plan only when it is clearly better for someone and clearly worse for nobody.
 
 #include "placement.hpp"
 

@@ -47,7 +47,7 @@ struct PlacementParams {
   Seconds now = 0;
   BytesPerSecond server_rate = 0;
   double useful_share = 0.25;  ///< less than this fraction of its intake: queue instead
-  double lag_chunks = 4;       ///< a kept parent may be this far behind its child
+  double lag_chunks = 4;       ///< chunks held closer than this sort as equals
   double rate_bucket = 0.15;   ///< intakes within this factor sort as equals
   double move_gain = 0.10;     ///< a placed laptop moves only to finish this much sooner...
   Seconds move_pad = 2;        ///< ...relative to its remaining time plus this

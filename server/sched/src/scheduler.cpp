@@ -99,39 +99,48 @@ Result<bool> Scheduler::on(const Progressed& e, Seconds now) {
   // The agent learns a new source in the answer to its next report; only the interval after
   // that one was measured wholly on it.
   const bool steady = l.held_at > l.source_since;
+  const bool had_everything = l.holds_everything();
   l.held = e.held;
   l.held_at = now;
   l.bytes_received = std::max(l.bytes_received, e.bytes_received);
   if (advanced) l.last_progress_at = now;
-  bool due = false;
+  bool due = !had_everything && l.holds_everything();  // needs no source: its share frees up
   if (l.stalled && advanced) {
     l.stalled = false;
     l.replace = true;
     l.pending_reason = "recovered: progressing again";
     due = true;
   }
-  std::optional<detail::ParentView> parent;
-  auto a = plan_.laptops.find(l.id);
-  if (steady && a != plan_.laptops.end() && a->second.role == Role::deploying) {
-    const Source& s = a->second.source;
-    if (s.kind == SourceKind::server) {
-      parent = detail::ParentView{true, 0, a->second.planned_rate};
-    } else if (auto p = laptops_.find(s.peer); s.kind == SourceKind::peer && p != laptops_.end()) {
-      parent = detail::ParentView{p->second.finished, static_cast<double>(p->second.held_chunks()),
-                                  a->second.planned_rate};
-    }
-  }
-  if (detail::update_estimates(l, e.receive_rate, e.disk_rate, parent, config_)) {
+  if (detail::update_estimates(l, e.receive_rate, e.disk_rate,
+                               steady ? parent_view(l) : std::nullopt, config_)) {
     l.replace = true;
-    const bool disk_limits = l.disk && *l.disk * l.shape.stored_per_raw() < l.link;
-    char note[96];
-    std::snprintf(note, sizeof note, "moved: its %s %.0f MB/s",
-                  disk_limits ? "disk writes" : "link takes",
-                  (disk_limits ? *l.disk : l.link) / 1e6);
-    l.pending_reason = note;
+    l.pending_reason = speed_note(l);
     due = true;
   }
   return due;
+}
+
+// What a laptop's receive rate was measured against: empty when it had no source.
+std::optional<detail::ParentView> Scheduler::parent_view(const Laptop& l) const {
+  auto a = plan_.laptops.find(l.id);
+  if (a == plan_.laptops.end() || a->second.role != Role::deploying) return std::nullopt;
+  const Source& s = a->second.source;
+  if (s.kind == SourceKind::server) return detail::ParentView{true, 0, a->second.planned_rate};
+  if (s.kind != SourceKind::peer) return std::nullopt;
+  auto p = laptops_.find(s.peer);
+  if (p == laptops_.end()) return std::nullopt;
+  const Laptop& parent = p->second;
+  return detail::ParentView{parent.finished || parent.holds_everything(),
+                            static_cast<double>(parent.held_chunks()), a->second.planned_rate};
+}
+
+// "moved: its disk writes 85 MB/s": what limits it now.
+std::string Scheduler::speed_note(const Laptop& l) {
+  const bool disk_limits = l.disk && *l.disk * l.shape.stored_per_raw() < l.link;
+  char note[96];
+  std::snprintf(note, sizeof note, "moved: its %s %.0f MB/s",
+                disk_limits ? "disk writes" : "link takes", (disk_limits ? *l.disk : l.link) / 1e6);
+  return note;
 }
 
 // A relay its child reports is taken out of the chain at once: its children go to other
@@ -153,22 +162,25 @@ Result<bool> Scheduler::on(const SourceFailed& e, Seconds now) {
       p->second.replace = true;
       break;
     case SourceFault::dead:
-      suspect(p->second, now, "re-parented: " + peer + " stopped answering");
+      suspect(p->second, now, "re-parented: " + peer + " stopped answering",
+              "stalled: laptop " + std::to_string(e.laptop) + " found it not answering");
       break;
     case SourceFault::stalled:
-      suspect(p->second, now, "re-parented: " + peer + " stalled");
+      suspect(p->second, now, "re-parented: " + peer + " stalled",
+              "stalled: laptop " + std::to_string(e.laptop) + " found it not sending");
       break;
   }
   return true;
 }
 
-void Scheduler::suspect(Laptop& l, Seconds now, const std::string& why) {
+void Scheduler::suspect(Laptop& l, Seconds now, const std::string& why,
+                        const std::string& own_reason) {
   orphan_children(l.id, why);
   l.relay_down_until = now + config_.relay_cooldown;
   if (++l.relay_strikes >= config_.relay_strikes) banned_.emplace(l.id, l.image);
   if (l.finished) return;  // holds everything; just not a parent for a while
   l.stalled = true;
-  l.stalled_after = now - l.last_progress_at;
+  l.stall_reason = own_reason;
   l.replace = true;
 }
 
@@ -241,7 +253,11 @@ bool Scheduler::detect_stalls(Seconds now) {
   for (LaptopId id : quiet) {
     const Source& s = plan_.laptops.at(id).source;
     if (s.kind == SourceKind::peer && quiet.count(s.peer) != 0) continue;
-    suspect(laptops_.at(id), now, "re-parented: peer " + std::to_string(id) + " stalled");
+    Laptop& l = laptops_.at(id);
+    char silence[64];
+    std::snprintf(silence, sizeof silence, "stalled: no progress for %.1f s",
+                  now - l.last_progress_at);
+    suspect(l, now, "re-parented: peer " + std::to_string(id) + " stalled", silence);
     any = true;
   }
   return any;

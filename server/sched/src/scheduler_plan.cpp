@@ -91,8 +91,8 @@ std::vector<Node> Scheduler::snapshot(Seconds now) const {
     Node n;
     n.id = id;
     n.image = image_index.at(l.image);
-    n.complete = l.finished;
-    n.needs_source = !l.finished && !l.stalled;
+    n.complete = l.finished || l.holds_everything();
+    n.needs_source = !n.complete && !l.stalled;
     n.can_parent = can_parent(l, now);
     n.keep_allowed = !l.replace;
     if (auto a = plan_.laptops.find(id); a != plan_.laptops.end()) {
@@ -123,6 +123,8 @@ Plan Scheduler::build_plan(const Placement& placement, Seconds now) const {
     } else if (l.stalled) {
       a.role = Role::stalled;
       if (before != plan_.laptops.end()) a.source = before->second.source;
+    } else if (l.holds_everything()) {
+      a.eta = now;  // deploying still (fitting, provisioning), fetching nothing
     } else {
       const detail::Placed& p = placement.laptops.at(id);
       a.source = p.source;
@@ -191,11 +193,8 @@ std::string Scheduler::reason(const Laptop& l, const Assignment& a,
     if (a.serves.size() > 4) s += " and " + std::to_string(a.serves.size() - 4) + " more";
     return s;
   }
-  if (a.role == Role::stalled) {
-    char s[64];
-    std::snprintf(s, sizeof s, "stalled: no progress for %.1f s", l.stalled_after);
-    return s;
-  }
+  if (a.role == Role::stalled) return l.stall_reason;
+  if (a.source.kind == SourceKind::none) return "holds every chunk: finishing";
   if (a.source.kind == SourceKind::queued) {
     return "queued: " + ordinal(a.source.place) +
            (config_.relay_allowed ? ", no source with upload to spare" : ", server port full");

@@ -52,7 +52,8 @@ struct Config {
   /// sooner, or all together do: sources flapping costs reconnects.
   double move_gain = 0.10;
   double move_harm = 0.05;
-  /// A parent may be this many chunks behind its child and still be kept (reports lag).
+  /// Chunk counts closer than this are report noise: a parent this far ahead of its child
+  /// had chunks to give (its receive rate is its own); laptops closer than this sort alike.
   double lag_chunks = 4.0;
   /// A peer reported dead or stalled is not a parent for this long; after `relay_strikes`
   /// such reports never again in this deploy. A bad chunk bans it at once.

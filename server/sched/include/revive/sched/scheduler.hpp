@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -64,12 +65,15 @@ class Scheduler {
   Result<bool> on(const Tick& e, Seconds now);
 
   Result<detail::Laptop*> find(LaptopId id);
+  std::optional<detail::ParentView> parent_view(const detail::Laptop& laptop) const;
+  static std::string speed_note(const detail::Laptop& laptop);
   bool silent(detail::Laptop& laptop, Seconds now);
   bool detect_stalls(Seconds now);
   /// How far a laptop's holdings are extrapolated past its last report.
   Seconds horizon() const { return 2 * config_.report_interval; }
   void orphan_children(LaptopId parent, const std::string& why);
-  void suspect(detail::Laptop& laptop, Seconds now, const std::string& why);
+  void suspect(detail::Laptop& laptop, Seconds now, const std::string& why,
+               const std::string& own_reason);
   Result<bool> remove(LaptopId id, const std::string& why);
   bool can_parent(const detail::Laptop& laptop, Seconds now) const;
 

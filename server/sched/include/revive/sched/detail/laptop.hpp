@@ -35,7 +35,7 @@ struct Laptop {
 
   bool finished = false;
   bool stalled = false;
-  Seconds stalled_after = 0;   ///< silence that got it marked stalled (for the reason)
+  std::string stall_reason;    ///< why it was marked stalled, for the dashboard
   bool replace = true;         ///< re-place it on the next plan (new, rebooted, changed speed)
   bool source_broken = false;  ///< its source restarted, fell behind it or failed: not "current"
   std::string pending_reason;  ///< why its source is about to change, for the dashboard
@@ -50,6 +50,8 @@ struct Laptop {
     return r;
   }
   std::uint64_t held_chunks() const { return std::min(held.count(), shape.data_chunks); }
+  /// Every chunk verified (it finishes the step next): it needs no source, and can relay.
+  bool holds_everything() const { return held_chunks() == shape.data_chunks; }
   /// Chunks it probably holds at `now`: reports from different laptops are up to a report
   /// interval apart, and a chain's neighbours differ by less than that, so comparing raw
   /// reports would see parents "fall behind" their children. Extrapolated at its measured
