@@ -26,6 +26,7 @@ struct DiskModel {
   double cache_bytes = 0;  ///< bytes written at `fast` before it drops to `slow`
   double slow = 500e6;     ///< raw bytes/s once the cache is full
 
+  /// Raw bytes/s it writes once `written` bytes are on it.
   double rate_at(double written) const { return written < cache_bytes ? fast : slow; }
   /// Seconds to write `bytes` from empty.
   double time_for(double bytes) const;
@@ -50,6 +51,7 @@ struct ImageSpec {
 
   double stored_chunk() const { return stored_bytes / static_cast<double>(chunks); }
   double raw_chunk() const { return raw_bytes / static_cast<double>(chunks); }
+  /// The scheduler's view of this image.
   sched::ImageShape shape() const;
 };
 

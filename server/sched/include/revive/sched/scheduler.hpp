@@ -50,7 +50,9 @@ class Scheduler {
 
   /// The plan in force.
   const Plan& plan() const { return plan_; }
+  /// Counters since creation (events, re-plans, moves), for /metrics and the simulation.
   const SchedulerStats& stats() const { return stats_; }
+  /// The configuration, with the images added since.
   const Config& config() const { return config_; }
 
  private:
