@@ -1,8 +1,8 @@
-#include "http_types.hpp"
+#include "http/http_types.hpp"
 
 #include <gtest/gtest.h>
 
-#include "app.hpp"
+#include "app/config.hpp"
 
 namespace revive::server {
 namespace {

@@ -1,32 +1,21 @@
 #pragma once
 // The workflow state machine, pure: given the steps of a run, what happens next. No I/O, no
-// clock of its own; the persistent engine (state.hpp) applies these decisions in transactions.
+// clock of its own; the step lifecycle (step_lifecycle.hpp) applies these decisions.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "revive/protocol.hpp"
 
 namespace revive::server {
 
-/// The steps a workflow can hold, in the order the agent protocol documents them.
-inline constexpr std::string_view kStepKinds[] = {"inventory", "wipe",    "test",  "deploy",
-                                                  "provision", "certify", "finish"};
-bool is_step_kind(std::string_view kind);
-
-enum class StepState { pending, running, done, failed, skipped, cancelled };
-std::string_view to_string(StepState s);
-std::optional<StepState> step_state_from(std::string_view s);
-
-enum class RunState { running, failed, done, cancelled };
-std::string_view to_string(RunState s);
-std::optional<RunState> run_state_from(std::string_view s);
-
 struct StepView {
   std::int64_t id = 0;
-  std::string kind;
-  StepState state = StepState::pending;
+  protocol::StepKind kind = protocol::StepKind::inventory;
+  protocol::StepState state = protocol::StepState::pending;
 };
 
 struct NextDecision {
@@ -41,11 +30,11 @@ struct NextDecision {
 };
 
 /// What the agent gets when it asks for work.
-NextDecision decide_next(RunState run, const std::vector<StepView>& steps);
+NextDecision decide_next(protocol::RunState run, const std::vector<StepView>& steps);
 
 /// Whether an operator action is allowed on a step in this state (retry: failed/cancelled;
 /// skip: pending/running/failed). Returns an explanation when not.
-std::optional<std::string> check_retry(StepState s);
-std::optional<std::string> check_skip(StepState s);
+std::optional<std::string> check_retry(protocol::StepState s);
+std::optional<std::string> check_skip(protocol::StepState s);
 
 }  // namespace revive::server

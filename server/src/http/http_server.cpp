@@ -1,4 +1,4 @@
-#include "http_server.hpp"
+#include "http/http_server.hpp"
 
 #include <fcntl.h>
 #include <sys/sendfile.h>
@@ -269,6 +269,128 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     co_return std::nullopt;
   }
 
+  // Reads the next request's header; false when the connection is done (closed, timed out,
+  // or a malformed header that was answered).
+  asio::awaitable<bool> read_header(beast::tcp_stream& stream, beast::flat_buffer& buf,
+                                    http::request_parser<http::empty_body>& hp) {
+    hp.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+    hp.body_limit(opts.max_upload_bytes);  // the real limit is applied per route below
+    stream.expires_after(opts.idle_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buf, hp, tok);
+    if (!ec) co_return true;
+    if (ec == http::error::header_limit) {
+      Response r = error_response(
+          431, "header_too_large",
+          "request header larger than " + std::to_string(opts.max_header_bytes) + " bytes");
+      co_await write_response(stream, r, 11, false, false);
+    } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+               ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+               ec != asio::error::eof) {
+      Response r = error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
+      co_await write_response(stream, r, 11, false, false);
+    }
+    co_return false;
+  }
+
+  // Reads the body as the route needs it: uploads spooled to a file (after their precheck),
+  // other bodies into memory up to the limit. An answer when the request is settled without
+  // the handler; status 0 in it: the connection is gone.
+  asio::awaitable<std::optional<Response>> read_body(beast::tcp_stream& stream,
+                                                     beast::flat_buffer& buf,
+                                                     http::request_parser<http::empty_body>& hp,
+                                                     Request& req, bool& keep_alive) {
+    const bool upload = opts.is_upload && opts.is_upload(req);
+    if (upload && opts.upload_precheck) {
+      if (auto early = opts.upload_precheck(req)) {
+        keep_alive = false;  // the body stays unread
+        co_return early;
+      }
+    }
+    if (upload && !hp.is_done()) co_return co_await read_upload(stream, buf, hp, req);
+    const auto too_large = [this] {
+      return error_response(
+          413, "too_large",
+          "request body larger than " + std::to_string(opts.max_body_bytes) + " bytes");
+    };
+    if (!upload && hp.content_length() && *hp.content_length() > opts.max_body_bytes) {
+      keep_alive = false;
+      co_return too_large();
+    }
+    if (hp.is_done()) co_return std::nullopt;
+    http::request_parser<http::string_body> sp{std::move(hp)};
+    sp.body_limit(opts.max_body_bytes);
+    stream.expires_after(opts.read_timeout);
+    auto [bec, bn] = co_await http::async_read(stream, buf, sp, tok);
+    if (bec == http::error::body_limit) {
+      keep_alive = false;
+      co_return too_large();
+    }
+    if (bec) {
+      Response gone;
+      gone.status = 0;
+      co_return gone;
+    }
+    req.body = std::move(sp.get().body());
+    co_return std::nullopt;
+  }
+
+  Response dispatch(Request& req, std::string& route) {
+    try {
+      return handler(req, route);
+    } catch (const std::exception& e) {
+      return error_response(500, "internal", std::string("internal error: ") + e.what());
+    }
+  }
+
+  // One request, read to answered; false when the connection is done.
+  asio::awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buf,
+                                  std::uint64_t id, const std::string& peer) {
+    http::request_parser<http::empty_body> hp;
+    if (!co_await read_header(stream, buf, hp)) co_return false;
+    conns[id].idle = false;
+    const auto start = Clock::now();
+    auto& h = hp.get();
+    Request req;
+    req.method = std::string(h.method_string());
+    const std::string_view target = h.target();
+    const auto qpos = target.find('?');
+    auto path = url_decode(target.substr(0, qpos), false);
+    req.peer = peer;
+    for (const auto& f : h) req.headers[lower(f.name_string())] = std::string(f.value());
+    const unsigned version = h.version();
+    bool keep_alive = h.keep_alive();
+    const bool head = h.method() == http::verb::head;
+    if (head) req.method = "GET";
+    std::string route = "other";
+    Response resp;
+    if (!path || path->empty() || path->front() != '/') {
+      resp = error_response(400, "bad_request", "malformed request path");
+      keep_alive = false;
+    } else {
+      req.path = *path;
+      if (qpos != std::string_view::npos) req.query = parse_query(target.substr(qpos + 1));
+      auto early = co_await read_body(stream, buf, hp, req, keep_alive);
+      if (early && early->status == 0) co_return false;
+      resp = early ? std::move(*early) : dispatch(req, route);
+      if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
+    }
+    if (resp.long_poll) {
+      LongPoll lp = std::move(*resp.long_poll);
+      auto r = co_await wait_long_poll(lp);
+      resp = std::move(*r);
+    }
+    if (resp.event_stream) {
+      metrics.request(route, 200, std::chrono::duration<double>(Clock::now() - start).count());
+      co_await event_stream(stream, version);
+      co_return false;
+    }
+    if (stopping) keep_alive = false;
+    const int status = resp.status;
+    const bool ok = co_await write_response(stream, resp, version, keep_alive, head);
+    metrics.request(route, status, std::chrono::duration<double>(Clock::now() - start).count());
+    co_return ok&& keep_alive;
+  }
+
   asio::awaitable<void> session(beast::tcp_stream stream) {
     auto self = shared_from_this();
     const std::uint64_t id = next_id++;
@@ -284,106 +406,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       conns[id].idle = true;
       if (stopping) break;
-      http::request_parser<http::empty_body> hp;
-      hp.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
-      hp.body_limit(opts.max_upload_bytes);  // the real limit is applied per route below
-      stream.expires_after(opts.idle_timeout);
-      auto [ec, n] = co_await http::async_read_header(stream, buf, hp, tok);
-      conns[id].idle = false;
-      if (ec) {
-        if (ec == http::error::header_limit) {
-          Response r = error_response(
-              431, "header_too_large",
-              "request header larger than " + std::to_string(opts.max_header_bytes) + " bytes");
-          co_await write_response(stream, r, 11, false, false);
-        } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-                   ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
-                   ec != asio::error::eof) {
-          Response r =
-              error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
-          co_await write_response(stream, r, 11, false, false);
-        }
-        break;
-      }
-      const auto start = Clock::now();
-      auto& h = hp.get();
-      Request req;
-      req.method = std::string(h.method_string());
-      const std::string_view target = h.target();
-      const auto qpos = target.find('?');
-      auto path = url_decode(target.substr(0, qpos), false);
-      req.peer = peer;
-      for (const auto& f : h) req.headers[lower(f.name_string())] = std::string(f.value());
-      const unsigned version = h.version();
-      bool keep_alive = h.keep_alive();
-      const bool head = h.method() == http::verb::head;
-      if (head) req.method = "GET";
-      std::string route = "other";
-      Response resp;
-      if (!path || path->empty() || path->front() != '/') {
-        resp = error_response(400, "bad_request", "malformed request path");
-        keep_alive = false;
-      } else {
-        req.path = *path;
-        if (qpos != std::string_view::npos) req.query = parse_query(target.substr(qpos + 1));
-        std::optional<Response> early;
-        const bool upload = opts.is_upload && opts.is_upload(req);
-        if (upload && opts.upload_precheck) {
-          early = opts.upload_precheck(req);
-          if (early) keep_alive = false;  // the body stays unread
-        }
-        if (early) {
-          // answered from the header alone
-        } else if (upload && !hp.is_done()) {
-          early = co_await read_upload(stream, buf, hp, req);
-          if (early && early->status == 0) break;
-        } else if (!upload && hp.content_length() && *hp.content_length() > opts.max_body_bytes) {
-          early = error_response(
-              413, "too_large",
-              "request body larger than " + std::to_string(opts.max_body_bytes) + " bytes");
-          keep_alive = false;
-        } else if (!hp.is_done()) {
-          http::request_parser<http::string_body> sp{std::move(hp)};
-          sp.body_limit(opts.max_body_bytes);
-          stream.expires_after(opts.read_timeout);
-          auto [bec, bn] = co_await http::async_read(stream, buf, sp, tok);
-          if (bec == http::error::body_limit) {
-            early = error_response(
-                413, "too_large",
-                "request body larger than " + std::to_string(opts.max_body_bytes) + " bytes");
-            keep_alive = false;
-          } else if (bec) {
-            break;
-          } else {
-            req.body = std::move(sp.get().body());
-          }
-        }
-        if (early) {
-          resp = std::move(*early);
-        } else {
-          try {
-            resp = handler(req, route);
-          } catch (const std::exception& e) {
-            resp = error_response(500, "internal", std::string("internal error: ") + e.what());
-          }
-        }
-        if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
-      }
-      if (resp.long_poll) {
-        LongPoll lp = std::move(*resp.long_poll);
-        auto r = co_await wait_long_poll(lp);
-        resp = std::move(*r);
-      }
-      if (resp.event_stream) {
-        metrics.request(route, 200, std::chrono::duration<double>(Clock::now() - start).count());
-        co_await event_stream(stream, version);
-        break;
-      }
-      if (stopping) keep_alive = false;
-      const int status = resp.status;
-      const bool ok = co_await write_response(stream, resp, version, keep_alive, head);
-      metrics.request(route, status, std::chrono::duration<double>(Clock::now() - start).count());
-      if (!ok || !keep_alive) break;
+      if (!co_await serve_one(stream, buf, id, peer)) break;
     }
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -432,6 +455,8 @@ void HttpServer::notify(const std::string& key) {
   if (it == impl_->waiters.end()) return;
   for (auto* t : it->second) t->cancel();
 }
+
+bool HttpServer::has_subscribers() const { return !impl_->subscribers.empty(); }
 
 void HttpServer::publish(const std::string& event, const std::string& data) {
   std::string msg = "event: " + event + "\n";

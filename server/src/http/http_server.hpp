@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "http_types.hpp"
-#include "metrics.hpp"
+#include "http/http_types.hpp"
+#include "http/metrics.hpp"
 #include "revive/error.hpp"
 
 namespace boost::asio {
@@ -51,6 +51,8 @@ class HttpServer {
   std::uint16_t port() const;
   /// Wakes long-polls waiting on `key`.
   void notify(const std::string& key);
+  /// Whether any event stream is connected (a publisher may skip building its message).
+  bool has_subscribers() const;
   /// Sends an SSE event to every connected event stream.
   void publish(const std::string& event, const std::string& data);
   /// Stops accepting, closes idle connections, answers waiting long-polls, ends event

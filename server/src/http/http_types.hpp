@@ -60,7 +60,8 @@ struct Response {
 Response error_response(int status, std::string_view code, std::string_view message);
 
 /// Route patterns like "/api/v1/devices/{id}/retry": match and extract parameters.
-/// Pure; used by the router table and fuzzed.
+/// Pure; used by the route table (api/route_table.hpp) and fuzzed with it
+/// (tests/fuzz/route_fuzz.cpp).
 bool match_route(std::string_view pattern, std::string_view path,
                  std::map<std::string, std::string>& params);
 

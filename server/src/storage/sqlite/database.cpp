@@ -1,8 +1,8 @@
-#include "sqlite.hpp"
+#include "storage/sqlite/database.hpp"
 
 #include <sqlite3.h>
 
-namespace revive::server {
+namespace revive::server::sqlite {
 
 namespace {
 Error sql_error(sqlite3* db, std::string_view sql) {
@@ -130,4 +130,4 @@ Result<void> Transaction::commit() {
   return {};
 }
 
-}  // namespace revive::server
+}  // namespace revive::server::sqlite

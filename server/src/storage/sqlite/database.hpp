@@ -17,7 +17,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace revive::server {
+namespace revive::server::sqlite {
 
 using SqlValue = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
 
@@ -120,4 +120,4 @@ class Transaction {
   Database* db_;
 };
 
-}  // namespace revive::server
+}  // namespace revive::server::sqlite
