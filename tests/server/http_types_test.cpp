@@ -34,6 +34,12 @@ TEST(Routes, UrlDecodeAndQuery) {
   EXPECT_EQ(q.count(""), 0u);
 }
 
+TEST(EventStream, EachLineOfDataIsADataLine) {
+  EXPECT_EQ(sse_message("device", "{\"id\":1}"), "event: device\ndata: {\"id\":1}\n\n");
+  EXPECT_EQ(sse_message("x", "a\nb"), "event: x\ndata: a\ndata: b\n\n");
+  EXPECT_EQ(sse_message("x", ""), "event: x\ndata: \n\n");
+}
+
 TEST(Ranges, SingleRanges) {
   auto r = parse_range("bytes=0-99", 1000);
   ASSERT_TRUE(r);

@@ -53,8 +53,9 @@ Response progress(ApiContext& api, Call& c) {
   auto report = protocol::from_json<protocol::ProgressReport>(*body);
   if (!report) return from_error(report.error());
   // Dashboards get the agent's report as it sent it (the typed fields are checked above).
-  return ok_or_error(api.services.lifecycle.progress(c.device, report->step,
-                                                     body->value("progress", Json::object())));
+  auto& progress = (*body)["progress"];
+  if (progress.is_null()) progress = Json::object();
+  return ok_or_error(api.services.lifecycle.progress(c.device, report->step, std::move(progress)));
 }
 
 Response events(ApiContext& api, Call& c) {

@@ -9,6 +9,7 @@ namespace {
 constexpr Seconds kBootTokenLifetime = 7 * 86400;
 constexpr int kBootTokensPerMac = 7;
 constexpr int kBootTokensKept = 10000;
+constexpr std::size_t kMaxCachedTokens = 100000;
 }  // namespace
 
 Result<std::string> Enrolment::redeem_boot_token(const std::string& token) {
@@ -75,8 +76,8 @@ Result<protocol::EnrolResponse> Enrolment::enrol(const protocol::EnrolRequest& r
     REVIVE_TRY(ctx_.log(out.device_id, "network_boot", {{"mac", booted_mac}}));
   REVIVE_TRY(uow->commit());
   const std::int64_t dev = out.device_id;
-  agents_.erase_if([dev](std::int64_t d) { return d == dev; });
-  agents_.put(hash, dev);
+  if (auto it = cached_hash_.find(dev); it != cached_hash_.end()) agents_.erase(it->second);
+  remember(hash, dev);
   ctx_.device_changed(dev);
   return out;
 }
@@ -86,8 +87,17 @@ Result<std::int64_t> Enrolment::authenticate(std::string_view token) {
   if (auto cached = agents_.find(hash)) return *cached;
   REVIVE_ASSIGN(device, ctx_.storage().agent_tokens().device(hash));
   if (!device) return make_error(Errc::unauthorized, "unknown or expired agent token");
-  agents_.put(hash, *device);
+  remember(hash, *device);
   return *device;
+}
+
+void Enrolment::remember(const std::string& hash, std::int64_t device) {
+  if (agents_.size() >= kMaxCachedTokens) {
+    agents_ = TokenCache<std::int64_t>(kMaxCachedTokens);
+    cached_hash_.clear();
+  }
+  agents_.put(hash, device);
+  cached_hash_[device] = hash;
 }
 
 Result<std::string> Enrolment::issue_boot_token(const std::string& mac) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "domain/context.hpp"
 #include "domain/token_cache.hpp"
@@ -30,9 +31,12 @@ class Enrolment {
  private:
   Result<std::string> redeem_boot_token(const std::string& token);
   Result<std::pair<std::int64_t, bool>> record_device(const protocol::EnrolRequest& request);
+  void remember(const std::string& hash, std::int64_t device);
 
   DomainContext& ctx_;
   TokenCache<std::int64_t> agents_;  ///< token hash -> device
+  /// device -> its cached token hash, so a re-enrolment drops the old one without a scan
+  std::unordered_map<std::int64_t, std::string> cached_hash_;
 };
 
 }  // namespace revive::server

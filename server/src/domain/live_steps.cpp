@@ -12,7 +12,6 @@ void LiveSteps::track(std::int64_t step, std::int64_t device, StepKind kind, Sec
   l.device = device;
   l.kind = kind;
   l.last_beat = now;
-  if (l.progress.empty()) l.progress = "{}";
 }
 
 LiveSteps::Live* LiveSteps::find(std::int64_t step, std::int64_t device) {
@@ -35,9 +34,7 @@ std::vector<std::pair<std::int64_t, LiveSteps::Live>> LiveSteps::overdue(
 
 Json LiveSteps::progress(std::int64_t step) const {
   auto it = live_.find(step);
-  if (it == live_.end() || it->second.progress.empty()) return Json::object();
-  Json j = Json::parse(it->second.progress, nullptr, false);
-  return j.is_discarded() ? Json() : j;
+  return it == live_.end() ? Json::object() : it->second.progress;
 }
 
 }  // namespace revive::server

@@ -25,7 +25,7 @@ class LiveSteps {
     std::int64_t device = 0;
     StepKind kind = StepKind::inventory;
     Seconds last_beat = 0;
-    std::string progress = "{}";  ///< latest report as the agent sent it (JSON text)
+    Json progress = Json::object();  ///< latest report as the agent sent it
   };
 
   /// Tracks a step from `now` (keeping its latest progress when it was tracked already).

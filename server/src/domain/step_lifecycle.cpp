@@ -155,7 +155,7 @@ Result<StepRow> StepLifecycle::owned_step(std::int64_t device, std::int64_t step
   return *row;
 }
 
-Result<void> StepLifecycle::progress(std::int64_t device, std::int64_t step, const Json& p) {
+Result<void> StepLifecycle::progress(std::int64_t device, std::int64_t step, Json p) {
   auto* live = live_.find(step, device);
   if (!live) {
     // Not a running step of this device: say precisely why.
@@ -164,8 +164,8 @@ Result<void> StepLifecycle::progress(std::int64_t device, std::int64_t step, con
                                           std::string(protocol::to_string(row.state)) + ")");
   }
   live->last_beat = ctx_.now();
-  live->progress = p.dump();
   if (ctx_.changes().step_progress) ctx_.changes().step_progress(device, step, p);
+  live->progress = std::move(p);
   return {};
 }
 

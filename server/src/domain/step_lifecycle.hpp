@@ -25,7 +25,7 @@ class StepLifecycle {
   Result<protocol::NextResponse> next(std::int64_t device);
   /// Records progress of a running step in memory (it also extends the step's deadline).
   /// not_found when the step is not the device's, conflict when it is not running.
-  Result<void> progress(std::int64_t device, std::int64_t step, const Json& progress);
+  Result<void> progress(std::int64_t device, std::int64_t step, Json progress);
   /// Stores where a running attempt has got to; returned when the agent resumes it. not_found
   /// when the step is not the device's, conflict unless `attempt` is the running one.
   Result<void> checkpoint(std::int64_t device, std::int64_t step, std::int64_t attempt,

@@ -459,16 +459,7 @@ void HttpServer::notify(const std::string& key) {
 bool HttpServer::has_subscribers() const { return !impl_->subscribers.empty(); }
 
 void HttpServer::publish(const std::string& event, const std::string& data) {
-  std::string msg = "event: " + event + "\n";
-  std::size_t pos = 0;
-  while (pos <= data.size()) {
-    const auto nl = data.find('\n', pos);
-    msg +=
-        "data: " + data.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos) + "\n";
-    if (nl == std::string::npos) break;
-    pos = nl + 1;
-  }
-  msg += "\n";
+  const std::string msg = sse_message(event, data);
   for (auto* s : impl_->subscribers) {
     if (s->queue.size() < 1000) s->queue.push_back(msg);  // a stuck dashboard must not eat memory
     s->wake->cancel();

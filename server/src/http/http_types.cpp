@@ -38,6 +38,20 @@ bool match_route(std::string_view pattern, std::string_view path,
   return true;
 }
 
+std::string sse_message(std::string_view event, std::string_view data) {
+  std::string msg = "event: " + std::string(event) + "\n";
+  std::size_t pos = 0;
+  while (pos <= data.size()) {
+    const auto nl = data.find('\n', pos);
+    msg += "data: ";
+    msg += data.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    msg += "\n";
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  return msg + "\n";
+}
+
 std::optional<std::string> url_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());

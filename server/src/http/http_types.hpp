@@ -65,6 +65,9 @@ Response error_response(int status, std::string_view code, std::string_view mess
 bool match_route(std::string_view pattern, std::string_view path,
                  std::map<std::string, std::string>& params);
 
+/// One Server-Sent Event: "event: E", a "data: " line per line of `data`, a blank line.
+std::string sse_message(std::string_view event, std::string_view data);
+
 /// Percent-decodes a path or query component; nullopt on malformed escapes or NUL.
 std::optional<std::string> url_decode(std::string_view s, bool plus_is_space);
 
