@@ -13,7 +13,7 @@
 #include <random>
 #include <thread>
 
-#include "revive/agent/aligned_buffer.hpp"
+#include "revive/aligned_buffer.hpp"
 #include "revive/file_util.hpp"
 #include "revive/parallel.hpp"
 #include "revive/zstd_codec.hpp"
