@@ -7,7 +7,7 @@
 #include <new>
 #include <span>
 
-namespace revive::agent {
+namespace revive {
 
 class AlignedBuffer {
  public:
@@ -29,4 +29,4 @@ class AlignedBuffer {
   std::byte* p_;
 };
 
-}  // namespace revive::agent
+}  // namespace revive
