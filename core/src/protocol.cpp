@@ -74,7 +74,8 @@ Result<std::int64_t> positive_int(const Json& j, const char* key) {
 
 Result<std::string> required_string(const Json& j, const char* key) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return bad(std::string("\"") + key + "\" must be a string");
+  if (it == j.end() || !it->is_string())
+    return bad(std::string("\"") + key + "\" must be a string");
   return it->get<std::string>();
 }
 
@@ -111,12 +112,13 @@ Result<StepKind> kind_field(const Json& j) {
   auto s = required_string(j, "kind");
   if (!s) return s.error();
   auto k = step_kind_from(*s);
-  if (!k) return bad("unknown step kind \"" + s->substr(0, 32) + "\" (one of " + step_kind_list() + ")");
+  if (!k)
+    return bad("unknown step kind \"" + s->substr(0, 32) + "\" (one of " + step_kind_list() + ")");
   return *k;
 }
 
-#define REVIVE_FIELD(var, expr) \
-  auto var##_r = (expr);        \
+#define REVIVE_FIELD(var, expr)         \
+  auto var##_r = (expr);                \
   if (!var##_r) return var##_r.error(); \
   auto& var = *var##_r
 
@@ -146,9 +148,7 @@ std::optional<StepState> step_state_from(std::string_view s) {
 std::string_view to_string(RunState s) { return name_of(kRunStateNames, s); }
 std::optional<RunState> run_state_from(std::string_view s) { return value_of(kRunStateNames, s); }
 std::string_view to_string(StepStatus s) { return name_of(kStatusNames, s); }
-std::optional<StepStatus> step_status_from(std::string_view s) {
-  return value_of(kStatusNames, s);
-}
+std::optional<StepStatus> step_status_from(std::string_view s) { return value_of(kStatusNames, s); }
 std::string_view to_string(NextResponse::State s) { return name_of(kNextStateNames, s); }
 
 // ---------------------------------------------------------------- paths
@@ -269,9 +269,9 @@ template <>
 Result<Identity> from_json<Identity>(const Json& j) {
   REVIVE_TRY(require_object(j, "\"identity\""));
   Identity id;
-  for (auto [key, field] : {std::pair{"system_uuid", &id.system_uuid},
-                            std::pair{"serial", &id.serial}, std::pair{"model", &id.model},
-                            std::pair{"vendor", &id.vendor}}) {
+  for (auto [key, field] :
+       {std::pair{"system_uuid", &id.system_uuid}, std::pair{"serial", &id.serial},
+        std::pair{"model", &id.model}, std::pair{"vendor", &id.vendor}}) {
     REVIVE_FIELD(s, optional_string(j, key));
     if (s.size() > kMaxIdentityField) {
       return bad("identity fields are at most " + std::to_string(kMaxIdentityField) +
@@ -347,7 +347,8 @@ Result<NextResponse> from_json<NextResponse>(const Json& j) {
   NextResponse r;
   REVIVE_FIELD(state_text, required_string(j, "state"));
   auto state = value_of(kNextStateNames, state_text);
-  if (!state) return bad("unknown state \"" + state_text.substr(0, 32) + "\" in the answer to next");
+  if (!state)
+    return bad("unknown state \"" + state_text.substr(0, 32) + "\" in the answer to next");
   r.state = *state;
   if (r.state == NextResponse::State::step) {
     auto it = j.find("step");

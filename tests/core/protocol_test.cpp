@@ -65,8 +65,8 @@ TEST(Protocol, EnrolRefusesWrongTypesNamingTheField) {
 TEST(Protocol, NextResponsesRoundTrip) {
   NextResponse step;
   step.state = NextResponse::State::step;
-  step.step = StepAssignment{93, StepKind::deploy, 2, {{"image", "debian"}}, true,
-                             Json{{"image_id", "x"}}};
+  step.step =
+      StepAssignment{93, StepKind::deploy, 2, {{"image", "debian"}}, true, Json{{"image_id", "x"}}};
   auto back = from_json<NextResponse>(to_json(step));
   ASSERT_TRUE(back) << back.error().message;
   ASSERT_TRUE(back->step);

@@ -28,10 +28,9 @@ inline constexpr int kVersion = 1;
 
 /// The steps a workflow can hold, in the order the protocol documents them.
 enum class StepKind { inventory, wipe, test, deploy, provision, certify, finish };
-inline constexpr StepKind kStepKinds[] = {StepKind::inventory, StepKind::wipe,
-                                          StepKind::test,      StepKind::deploy,
-                                          StepKind::provision, StepKind::certify,
-                                          StepKind::finish};
+inline constexpr StepKind kStepKinds[] = {
+    StepKind::inventory, StepKind::wipe,    StepKind::test,  StepKind::deploy,
+    StepKind::provision, StepKind::certify, StepKind::finish};
 std::string_view to_string(StepKind k);
 std::optional<StepKind> step_kind_from(std::string_view s);
 /// "inventory, wipe, test, deploy, provision, certify, finish" (for error messages).
