@@ -96,9 +96,7 @@ class PeerServerTest : public ::testing::Test {
     server_ = std::move(*s);
   }
   Frame frame(std::size_t i) { return std::make_shared<std::vector<std::byte>>(frames_[i]); }
-  std::string url(std::size_t i) {
-    return url_for(digest_hex(*m_.extents[i == 2 ? 3 : i].sha256));
-  }
+  std::string url(std::size_t i) { return url_for(digest_hex(*m_.extents[i == 2 ? 3 : i].sha256)); }
   std::string url_for(const std::string& name) {
     return "http://127.0.0.1:" + std::to_string(server_->port()) + "/chunks/" + name;
   }

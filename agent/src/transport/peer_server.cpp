@@ -40,8 +40,8 @@ struct PeerServer::Impl {
       std::lock_guard lock(mu);
       ++stats.refused;
     }
-    MHD_Response* r = MHD_create_response_from_buffer(
-        text.size(), const_cast<char*>(text.data()), MHD_RESPMEM_MUST_COPY);
+    MHD_Response* r = MHD_create_response_from_buffer(text.size(), const_cast<char*>(text.data()),
+                                                      MHD_RESPMEM_MUST_COPY);
     if (r == nullptr) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
@@ -151,8 +151,8 @@ Result<std::unique_ptr<PeerServer>> PeerServer::start(RelayStore& store, PeerSer
       static_cast<unsigned>(opts.max_per_address), MHD_OPTION_CONNECTION_TIMEOUT,
       static_cast<unsigned>(opts.idle_timeout.count()), MHD_OPTION_END);
   if (impl->daemon == nullptr) {
-    return make_error(Errc::io, "cannot listen for peers on " + opts.address + ":" +
-                                    std::to_string(opts.port));
+    return make_error(
+        Errc::io, "cannot listen for peers on " + opts.address + ":" + std::to_string(opts.port));
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(impl->daemon, MHD_DAEMON_INFO_BIND_PORT);
   std::unique_ptr<PeerServer> server(new PeerServer(std::move(impl)));
