@@ -129,6 +129,25 @@ struct NextResponse {
 };
 std::string_view to_string(NextResponse::State s);
 
+/// A deploying agent's report that its chunk source let it down: the scheduler replaces it.
+struct SourceFailure {
+  std::int64_t peer = 0;   ///< the peer's device id; 0: the server
+  std::string reason;      ///< "connection refused", "chunk ab12… failed its SHA-256", ...
+  bool bad_chunk = false;  ///< it served a chunk that failed verification: never use it again
+};
+
+/// What a deploying agent adds to its progress reports: what the scheduler plans with.
+struct DeployProgress {
+  std::string image_id;
+  std::uint64_t chunks_held = 0;  ///< verified chunks this agent holds (and can relay)
+  std::uint64_t chunk_count = 0;  ///< data chunks in the image
+  std::uint16_t relay_port = 0;   ///< where it serves its chunks to peers; 0: it does not
+  double receive_rate = 0;        ///< compressed bytes/s arriving, over the last seconds
+  double write_rate = 0;          ///< raw bytes/s reaching the disk, over the last seconds
+  std::string source;             ///< what it fetches from now ("server", "peer 7", "queued")
+  std::optional<SourceFailure> source_failed;
+};
+
 /// Progress of the running step. The typed fields are the ones the server and the dashboard
 /// read; further keys a step adds are kept in `extra`.
 struct Progress {
@@ -137,7 +156,25 @@ struct Progress {
   std::optional<double> bytes_total;
   std::optional<double> rate;  ///< bytes per second
   std::string message;
+  std::optional<DeployProgress> deploy;  ///< only from a deploy step
   Json extra = Json::object();
+};
+
+/// Where a deploying agent fetches chunks from: the scheduler's decision, in the answer to its
+/// progress reports, so it can change at any moment of the deploy.
+struct SourceAssignment {
+  enum class Kind { server, peer, queued } kind = Kind::server;
+  std::int64_t peer = 0;   ///< the peer's device id (kind == peer)
+  std::string url;         ///< the peer's relay, "http://10.0.0.7:41234" (kind == peer)
+  int place = 0;           ///< 1-based place in the server port's queue (kind == queued)
+  std::string reason;      ///< why, for the laptop's screen and the dashboard
+  std::int64_t epoch = 0;  ///< grows with every re-plan: an agent ignores older assignments
+};
+std::string_view to_string(SourceAssignment::Kind k);
+
+/// The answer to a progress report.
+struct ProgressAck {
+  std::optional<SourceAssignment> source;  ///< only for a deploy step the scheduler plans
 };
 
 struct ProgressReport {
@@ -188,8 +225,12 @@ Json to_json(const EnrolRequest& v);
 Json to_json(const EnrolResponse& v);
 Json to_json(const StepAssignment& v);
 Json to_json(const NextResponse& v);
+Json to_json(const SourceFailure& v);
+Json to_json(const DeployProgress& v);
 Json to_json(const Progress& v);
 Json to_json(const ProgressReport& v);
+Json to_json(const SourceAssignment& v);
+Json to_json(const ProgressAck& v);
 Json to_json(const CheckpointReport& v);
 Json to_json(const StepResultReport& v);
 Json to_json(const ResultAck& v);
@@ -209,7 +250,15 @@ Result<StepAssignment> from_json<StepAssignment>(const Json& j);
 template <>
 Result<NextResponse> from_json<NextResponse>(const Json& j);
 template <>
+Result<SourceFailure> from_json<SourceFailure>(const Json& j);
+template <>
+Result<DeployProgress> from_json<DeployProgress>(const Json& j);
+template <>
 Result<Progress> from_json<Progress>(const Json& j);
+template <>
+Result<SourceAssignment> from_json<SourceAssignment>(const Json& j);
+template <>
+Result<ProgressAck> from_json<ProgressAck>(const Json& j);
 template <>
 Result<ProgressReport> from_json<ProgressReport>(const Json& j);
 template <>

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "revive/http_range.hpp"
+
 namespace revive::server {
 
 struct Request {
@@ -74,14 +76,8 @@ std::optional<std::string> url_decode(std::string_view s, bool plus_is_space);
 /// Splits "a=1&b=x%20y" into a map; malformed pairs are dropped.
 std::map<std::string, std::string> parse_query(std::string_view q);
 
-/// Parses a single "bytes=a-b" / "bytes=a-" / "bytes=-n" range against a resource size.
-/// nullopt: header absent or not a single byte range (serve the whole thing);
-/// {0,0,false}: unsatisfiable (416).
-struct ByteRange {
-  std::uint64_t first = 0;
-  std::uint64_t length = 0;
-  bool satisfiable = true;
-};
-std::optional<ByteRange> parse_range(std::string_view header, std::uint64_t size);
+/// Range parsing is shared with the agents' peer relay (revive/http_range.hpp).
+using revive::ByteRange;
+using revive::parse_range;
 
 }  // namespace revive::server
