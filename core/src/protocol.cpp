@@ -187,6 +187,7 @@ std::string result(std::int64_t device, std::int64_t step) {
   return agent(device) + "/steps/" + std::to_string(step) + "/result";
 }
 std::string certificates(std::int64_t device) { return agent(device) + "/certificates"; }
+std::string relay(std::int64_t device) { return agent(device) + "/relay"; }
 std::string manifest(std::string_view image) {
   return "/api/v1/images/" + std::string(image) + "/manifest";
 }
@@ -285,6 +286,15 @@ Json to_json(const ProgressAck& v) {
   if (v.source) j["source"] = to_json(*v.source);
   return j;
 }
+
+Json to_json(const RelayReport& v) {
+  return {{"image_id", v.image_id},
+          {"relay_port", v.relay_port},
+          {"chunks_held", v.chunks_held},
+          {"bytes_served", v.bytes_served}};
+}
+
+Json to_json(const RelayAck& v) { return {{"release", v.release}}; }
 
 Json to_json(const CheckpointReport& v) {
   return {{"attempt", v.attempt}, {"checkpoint", v.checkpoint}};
@@ -541,6 +551,29 @@ Result<ProgressAck> from_json<ProgressAck>(const Json& j) {
     a.source = s;
   }
   return a;
+}
+
+template <>
+Result<RelayReport> from_json<RelayReport>(const Json& j) {
+  REVIVE_TRY(require_object(j, "the relay report"));
+  RelayReport r;
+  REVIVE_FIELD(image_id, required_string(j, "image_id"));
+  REVIVE_FIELD(port, count(j, "relay_port"));
+  REVIVE_FIELD(held, count(j, "chunks_held"));
+  REVIVE_FIELD(served, count(j, "bytes_served"));
+  if (port == 0 || port > 65535) return bad("\"relay_port\" must be a port number");
+  r.image_id = image_id.substr(0, 64);
+  r.relay_port = static_cast<std::uint16_t>(port);
+  r.chunks_held = held;
+  r.bytes_served = served;
+  return r;
+}
+
+template <>
+Result<RelayAck> from_json<RelayAck>(const Json& j) {
+  REVIVE_TRY(require_object(j, "the answer to a relay report"));
+  REVIVE_FIELD(release, optional_bool(j, "release"));
+  return RelayAck{release};
 }
 
 template <>

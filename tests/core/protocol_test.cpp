@@ -151,6 +151,18 @@ TEST(Protocol, DeployProgressAndSourceAssignmentsRoundTrip) {
   EXPECT_FALSE(from_json<ProgressAck>(to_json(ProgressAck{}))->source);
 }
 
+TEST(Protocol, RelayReportsRoundTrip) {
+  EXPECT_EQ(path::relay(17), "/api/v1/agents/17/relay");
+  auto r = from_json<RelayReport>(to_json(RelayReport{"img", 41234, 96, 1 << 20}));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->relay_port, 41234);
+  EXPECT_EQ(r->chunks_held, 96u);
+  EXPECT_FALSE(from_json<RelayReport>({{"image_id", "img"}, {"relay_port", 0}}));
+  EXPECT_FALSE(from_json<RelayReport>({{"relay_port", 80}}));
+  EXPECT_TRUE(from_json<RelayAck>(to_json(RelayAck{true}))->release);
+  EXPECT_FALSE(from_json<RelayAck>(Json::object())->release);
+}
+
 TEST(Protocol, ImpossibleDeployFiguresAndSourcesAreRefused) {
   EXPECT_FALSE(from_json<DeployProgress>({{"chunks_held", 5}, {"chunk_count", 4}}));
   EXPECT_FALSE(from_json<DeployProgress>({{"relay_port", 70000}}));

@@ -63,6 +63,7 @@ inline constexpr std::string_view kImages = "/api/v1/images";
 inline constexpr std::string_view kManifest = "/api/v1/images/{name}/manifest";
 inline constexpr std::string_view kChunk = "/chunks/{sha}";
 inline constexpr std::string_view kPublicKey = "/api/v1/public-key";
+inline constexpr std::string_view kRelay = "/api/v1/agents/{id}/relay";
 }  // namespace route
 
 /// Concrete paths an agent asks for (device ids and step ids are positive).
@@ -74,6 +75,7 @@ std::string events(std::int64_t device);
 std::string checkpoint(std::int64_t device, std::int64_t step);
 std::string result(std::int64_t device, std::int64_t step);
 std::string certificates(std::int64_t device);
+std::string relay(std::int64_t device);
 std::string manifest(std::string_view image);
 std::string chunk(std::string_view sha256_hex);
 }  // namespace path
@@ -177,6 +179,20 @@ struct ProgressAck {
   std::optional<SourceAssignment> source;  ///< only for a deploy step the scheduler plans
 };
 
+/// A laptop whose deploy step is over but that still serves the image's chunks to peers
+/// reports so about once a second (POST relay) until the server releases it.
+struct RelayReport {
+  std::string image_id;
+  std::uint16_t relay_port = 0;
+  std::uint64_t chunks_held = 0;
+  std::uint64_t bytes_served = 0;  ///< to peers, since the deploy step began
+};
+
+/// The answer to a relay report: release = no peer needs it any more (close the relay).
+struct RelayAck {
+  bool release = false;
+};
+
 struct ProgressReport {
   std::int64_t step = 0;
   Progress progress;
@@ -231,6 +247,8 @@ Json to_json(const Progress& v);
 Json to_json(const ProgressReport& v);
 Json to_json(const SourceAssignment& v);
 Json to_json(const ProgressAck& v);
+Json to_json(const RelayReport& v);
+Json to_json(const RelayAck& v);
 Json to_json(const CheckpointReport& v);
 Json to_json(const StepResultReport& v);
 Json to_json(const ResultAck& v);
@@ -259,6 +277,10 @@ template <>
 Result<SourceAssignment> from_json<SourceAssignment>(const Json& j);
 template <>
 Result<ProgressAck> from_json<ProgressAck>(const Json& j);
+template <>
+Result<RelayReport> from_json<RelayReport>(const Json& j);
+template <>
+Result<RelayAck> from_json<RelayAck>(const Json& j);
 template <>
 Result<ProgressReport> from_json<ProgressReport>(const Json& j);
 template <>
