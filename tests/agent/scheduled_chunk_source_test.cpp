@@ -145,7 +145,10 @@ TEST_F(ScheduledSource, ARefusedConnectionIsReportedOnceAndTheServerTakesOverWit
   HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
   // A port nobody listens on: the peer died (a laptop killed mid-deploy).
   std::string dead;
-  { HttpTestServer gone([](const ReceivedRequest&) { return CannedReply{200, ""}; }); dead = gone.url(); }
+  {
+    HttpTestServer gone([](const ReceivedRequest&) { return CannedReply{200, ""}; });
+    dead = gone.url();
+  }
   ScheduledChunkSource source(options(server.url()));
   ASSERT_TRUE(source.assign(peer_at(3, dead, 1)));
   auto r = deploy(source);

@@ -60,8 +60,8 @@ void DeployFeed::tick(std::uint64_t done, std::uint64_t total, bool last) {
                          d.source_failed->reason));
   }
   const std::string stage = "writing " + image_ + " (" + source_.describe() + ")";
-  auto ack = ctx_.progress(stage, static_cast<double>(done), static_cast<double>(total),
-                           std::move(d));
+  auto ack =
+      ctx_.progress(stage, static_cast<double>(done), static_cast<double>(total), std::move(d));
   if (ack) apply(*ack);
 }
 

@@ -8,7 +8,9 @@
 namespace revive::agent {
 
 Relay::Relay(const Manifest& m, std::shared_ptr<BlockDevice> disk, RelayOptions o)
-    : image_id_(m.image_id), disk_(std::move(disk)), opts_(std::move(o)),
+    : image_id_(m.image_id),
+      disk_(std::move(disk)),
+      opts_(std::move(o)),
       store_(m, disk_.get(), opts_.store) {}
 
 Result<std::unique_ptr<Relay>> Relay::start(const Manifest& m, std::shared_ptr<BlockDevice> disk,
@@ -28,7 +30,8 @@ Relay::~Relay() {
 
 void Relay::held(std::size_t item, std::span<const std::byte> frame) {
   // A copy: the pipeline reuses its frame buffer. The store's cache bounds what is kept.
-  store_.mark_held(item, std::make_shared<const std::vector<std::byte>>(frame.begin(), frame.end()));
+  store_.mark_held(item,
+                   std::make_shared<const std::vector<std::byte>>(frame.begin(), frame.end()));
 }
 
 std::uint16_t Relay::port() const {

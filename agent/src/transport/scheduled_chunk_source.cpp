@@ -201,8 +201,8 @@ Result<void> ScheduledChunkSource::fetch_from_peer(const Plan& p, const Digest& 
   if (r->status == 503)
     return make_error(Errc::busy, who + " has not had chunk " + hex + " for a while");
   if (r->status != 200)
-    return make_error(Errc::corrupt, who + " answered " + std::to_string(r->status) +
-                                         " for chunk " + hex);
+    return make_error(Errc::corrupt,
+                      who + " answered " + std::to_string(r->status) + " for chunk " + hex);
   if (r->content_length && *r->content_length != out.size())
     return make_error(Errc::corrupt, who + ": chunk " + hex + " shorter than announced");
   return {};

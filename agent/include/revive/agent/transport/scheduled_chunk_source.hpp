@@ -27,7 +27,7 @@
 namespace revive::agent {
 
 struct ScheduledSourceOptions {
-  std::string server;         ///< http://host:port: where `server` assignments fetch from
+  std::string server;          ///< http://host:port: where `server` assignments fetch from
   std::uint64_t max_rate = 0;  ///< bytes/s per connection (slow workshop links); 0: no cap
   /// A peer's answer must begin within this (a relay waits up to about 2 s for a chunk its own
   /// source has not delivered yet, then says so with a 503).
