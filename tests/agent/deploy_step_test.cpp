@@ -209,8 +209,9 @@ TEST_F(DeployStep, AQueuedLaptopWaitsForItsTurnAndAResumeFetchesOnlyWhatIsMissin
   EXPECT_EQ(deploys.front().source, "server");  // before the first answer
   EXPECT_TRUE(std::any_of(deploys.begin(), deploys.end(),
                           [](const auto& d) { return d.source == "queued"; }));
-  // No relay route on this fake server: the relay stopped at its first report.
-  EXPECT_EQ(server_.relay_report_count(), 1u);
+  // No relay route on this fake server: the relay stops at its first report, if the finish
+  // step (lingering 0 s) has not closed it before.
+  EXPECT_LE(server_.relay_report_count(), 1u);
 }
 
 }  // namespace
