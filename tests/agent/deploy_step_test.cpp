@@ -197,7 +197,8 @@ TEST_F(DeployStep, AQueuedLaptopWaitsForItsTurnAndAResumeFetchesOnlyWhatIsMissin
   // As the server hands it back: parsed JSON (numbers unsigned).
   resumed.next.step->checkpoint =
       Json::parse(R"({"image_id": ")" + m_.image_id + R"(", "done": [[0, 3]]})");
-  server_.next_answers = {resumed, FakeServerApi::step(2, StepKind::finish, {{"relay_linger_s", 0}}),
+  server_.next_answers = {resumed,
+                          FakeServerApi::step(2, StepKind::finish, {{"relay_linger_s", 0}}),
                           FakeServerApi::done()};
   ASSERT_EQ(run_workflow(opts_), 0) << log_text();
   EXPECT_TRUE(disk_holds_image());

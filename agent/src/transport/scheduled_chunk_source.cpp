@@ -211,7 +211,8 @@ Result<void> ScheduledChunkSource::fetch_from_peer(const Plan& p, const Digest& 
 void ScheduledChunkSource::fail_peer(std::int64_t peer, std::int64_t epoch, std::string reason,
                                      bool bad_chunk) {
   std::lock_guard lock(mu_);
-  if (bad_chunk) banned_.insert(peer);
+  // Another worker's frame from a peer already caught lying: reported once is enough.
+  if (bad_chunk && !banned_.insert(peer).second) return;
   const bool current = current_.kind == Kind::peer && current_.peer == peer;
   // A failure already noticed for this assignment is not counted twice (four workers see the
   // same dead peer), unless it is worse: a bad chunk.
