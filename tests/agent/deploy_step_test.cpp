@@ -215,5 +215,26 @@ TEST_F(DeployStep, AQueuedLaptopWaitsForItsTurnAndAResumeFetchesOnlyWhatIsMissin
   EXPECT_LE(server_.relay_report_count(), 1u);
 }
 
+TEST_F(DeployStep, ARelayNeverReleasedStopsBeforeTheDiskChangesAndAtTheFinishStepsLimit) {
+  HttpTestServer chunks([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  opts_.server = chunks.url();
+  server_.on_relay = [](const proto::RelayReport&) {
+    return Result<proto::RelayAck>(proto::RelayAck{false});  // a peer might still need it
+  };
+  server_.next_answers = {FakeServerApi::step(1, StepKind::deploy, deploy_params()),
+                          FakeServerApi::step(2, StepKind::deploy, deploy_params()),
+                          FakeServerApi::step(3, StepKind::finish, {{"relay_linger_s", 1}}),
+                          FakeServerApi::done()};
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_EQ(run_workflow(opts_), 0) << log_text();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+  EXPECT_TRUE(disk_holds_image());
+  EXPECT_TRUE(logged("stopped relaying: the disk is about to change")) << log_text();
+  EXPECT_TRUE(logged("relaying to peers until the server releases this laptop (at most 1 s)"));
+  // The finish step gave up waiting for a release after its limit.
+  EXPECT_EQ(std::count(lines_.begin(), lines_.end(), "  stopped relaying"), 1) << log_text();
+  EXPECT_FALSE(logged("relay released by the server"));
+}
+
 }  // namespace
 }  // namespace revive::agent

@@ -161,6 +161,10 @@ TEST_F(ScheduledSource, ARefusedConnectionIsReportedOnceAndTheServerTakesOverWit
   EXPECT_NE(failure->reason.find(dead), std::string::npos) << failure->reason;
   EXPECT_EQ(source.failures(), 1u);  // four workers saw it; one report
   EXPECT_FALSE(source.take_failure());
+  // The report carrying it did not reach the server: it goes with the next one.
+  source.unreport(*failure);
+  ASSERT_TRUE(source.failure_pending());
+  EXPECT_EQ(source.take_failure()->peer, 3);
   EXPECT_EQ(source.bytes_by_source().peers, 0u);
   EXPECT_EQ(server.requests().size(), m_.data_chunk_count());
 }

@@ -83,6 +83,11 @@ std::optional<proto::SourceFailure> ScheduledChunkSource::take_failure() {
   return std::exchange(pending_, std::nullopt);
 }
 
+void ScheduledChunkSource::unreport(proto::SourceFailure f) {
+  std::lock_guard lock(mu_);
+  if (!pending_) pending_ = std::move(f);
+}
+
 bool ScheduledChunkSource::failure_pending() const {
   std::lock_guard lock(mu_);
   return pending_.has_value();

@@ -64,6 +64,8 @@ class ScheduledChunkSource : public ChunkSource {
   bool assign(const protocol::SourceAssignment& a);
   /// The failure not reported yet, if any (handed out once: the caller reports it).
   std::optional<protocol::SourceFailure> take_failure();
+  /// Puts back a failure whose report did not reach the server (unless a newer one waits).
+  void unreport(protocol::SourceFailure f);
   /// Whether a failure waits to be reported (the caller reports at once rather than on its
   /// next tick).
   bool failure_pending() const;
