@@ -39,25 +39,6 @@ std::string retry_line(const Result<http::Response>& outcome, std::chrono::milli
   return "server answered " + std::to_string(outcome->status) + in;
 }
 
-// A step whose kind this agent does not know, in an answer that otherwise is a step.
-std::optional<UnknownStep> unknown_step_in(const Json& j) {
-  const auto state = j.find("state");
-  const auto step = j.find("step");
-  if (state == j.end() || *state != "step" || step == j.end() || !step->is_object()) {
-    return std::nullopt;
-  }
-  const auto id = step->find("id");
-  const auto attempt = step->find("attempt");
-  const auto kind = step->find("kind");
-  if (id == step->end() || !id->is_number_integer() || *id <= 0 || attempt == step->end() ||
-      !attempt->is_number_integer() || *attempt <= 0 || kind == step->end() || !kind->is_string() ||
-      proto::step_kind_from(kind->get<std::string>())) {
-    return std::nullopt;
-  }
-  return UnknownStep{id->get<std::int64_t>(), attempt->get<std::int64_t>(),
-                     kind->get<std::string>().substr(0, 64)};
-}
-
 template <class T>
 Result<T> decode(const http::Response& r, std::string_view what) {
   auto v = proto::decode<T>(r.body);
@@ -84,7 +65,8 @@ HttpServerApi::HttpServerApi(HttpServerApiOptions o) : opts_(std::move(o)) {
 }
 
 Result<http::Response> HttpServerApi::call(const std::string& method, const std::string& path,
-                                           const std::string& body, std::chrono::seconds timeout) {
+                                           const std::string& body, std::chrono::seconds timeout,
+                                           std::chrono::steady_clock::time_point* last_try) {
   http::Request req;
   req.method = method;
   req.url = opts_.server + path;
@@ -98,7 +80,12 @@ Result<http::Response> HttpServerApi::call(const std::string& method, const std:
   retry.on_retry = [&](const Result<http::Response>& outcome, std::chrono::milliseconds wait) {
     if (opts_.log) opts_.log(retry_line(outcome, wait));
   };
-  auto r = http::with_retries([&] { return conn_.request(req); }, retry);
+  auto r = http::with_retries(
+      [&] {
+        if (last_try != nullptr) *last_try = std::chrono::steady_clock::now();
+        return conn_.request(req);
+      },
+      retry);
   if (!r) return r.error();
   if (!r->ok()) return status_error(*r);
   return r;
@@ -131,24 +118,24 @@ Result<proto::EnrolResponse> HttpServerApi::enrol(const proto::EnrolRequest& r) 
   return enrolled;
 }
 
-Result<NextAnswer> HttpServerApi::next(std::chrono::seconds wait) {
+Result<NextAnswer> HttpServerApi::next(std::chrono::seconds wait, const std::string& nonce) {
   std::lock_guard lock(mu_);
   auto id = device();
   if (!id) return id.error();
-  auto answer = post(proto::path::next(*id, static_cast<int>(wait.count())), Json::object(),
-                     wait + kLongPollMargin);
+  // From the attempt that was answered: time spent retrying while the server was away does
+  // not age the job (the server signed it for that attempt, after it arrived).
+  auto sent = std::chrono::steady_clock::now();
+  auto answer =
+      call("POST", proto::path::next(*id, static_cast<int>(wait.count())),
+           proto::to_json(proto::NextRequest{nonce}).dump(), wait + kLongPollMargin, &sent);
   if (!answer) return answer.error();
-  auto j = proto::parse_object(answer->body);
-  if (!j) return j.error().with_context("the answer to next");
-  auto typed = proto::from_json<proto::NextResponse>(*j);
-  if (typed) return NextAnswer{*typed, std::nullopt};
-  if (auto unknown = unknown_step_in(*j)) {
-    NextAnswer a;
-    a.next.state = proto::NextResponse::State::step;
-    a.unknown_step = std::move(unknown);
-    return a;
-  }
-  return typed.error().with_context("the answer to next");
+  NextAnswer a;
+  // Rounded up: the age bounds how old a job can be, so it must not come out short.
+  a.age = std::chrono::ceil<std::chrono::seconds>(std::chrono::steady_clock::now() - sent);
+  auto typed = decode<proto::NextResponse>(*answer, "the answer to next");
+  if (!typed) return typed.error();
+  a.next = std::move(*typed);
+  return a;
 }
 
 Result<proto::ProgressAck> HttpServerApi::progress(const proto::ProgressReport& r) {

@@ -45,6 +45,7 @@ class DeployStep : public ::testing::Test {
     ASSERT_TRUE(import_raw_image(*store_, src_, o));
     m_ = *store_->load("img");
     server_.manifests["img"] = sign_manifest(m_, store_->key());
+    server_.job_key = store_->key();  // one server key signs manifests and jobs
     disk_ = dir_ / "disk";
     test::make_sparse(disk_, 1 << 20);
     opts_.server_api = &server_;

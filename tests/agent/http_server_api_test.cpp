@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "http_test_server.hpp"
+#include "revive/signed_job.hpp"
 
 namespace revive::agent {
 namespace {
@@ -40,13 +41,26 @@ proto::EnrolRequest laptop() {
   return r;
 }
 
+// The job a server signs for device 17's request with nonce "ab12".
+std::string signed_wipe_job(const KeyPair& key) {
+  proto::Job job;
+  job.device = 17;
+  job.step = {93,   proto::StepKind::wipe,
+              2,    {{"pattern", "prng"}},
+              true, Json{{"done", Json::array({Json::array({0, 3})})}}};
+  job.nonce = "ab12";
+  job.issued_at = 100;
+  job.expires_at = 700;
+  return proto::sign_job(job, key);
+}
+
 TEST(HttpServerApi, EnrolsThenCallsTheProtocolPathsWithItsToken) {
+  const auto key = KeyPair::generate();
+  const std::string job = signed_wipe_job(key);
   HttpTestServer server([&](const ReceivedRequest& r) -> CannedReply {
     if (r.target == "/api/v1/agents/enrol") return {200, kEnrolled};
     if (r.target == "/api/v1/agents/17/next?wait=5")
-      return {200, R"({"state": "step", "step": {"id": 93, "kind": "wipe", "attempt": 2,
-                       "params": {"pattern": "prng"}, "resumed": true,
-                       "checkpoint": {"done": [[0, 3]]}}})"};
+      return {200, R"({"state": "step", "job": )" + job + "}"};
     if (r.target == "/api/v1/agents/17/progress") return {200, "{}"};
     if (r.target == "/api/v1/agents/17/steps/93/checkpoint") return {200, "{}"};
     if (r.target == "/api/v1/agents/17/steps/93/result") return {200, R"({"recorded": true})"};
@@ -63,15 +77,18 @@ TEST(HttpServerApi, EnrolsThenCallsTheProtocolPathsWithItsToken) {
   ASSERT_TRUE(enrolled) << enrolled.error().message;
   EXPECT_EQ(enrolled->device_id, 17);
 
-  auto next = api.next(std::chrono::seconds(5));
+  auto next = api.next(std::chrono::seconds(5), "ab12");
   ASSERT_TRUE(next) << next.error().message;
-  ASSERT_TRUE(next->next.step);
-  EXPECT_FALSE(next->unknown_step);
-  EXPECT_EQ(next->next.step->kind, proto::StepKind::wipe);
-  EXPECT_EQ(next->next.step->attempt, 2);
-  EXPECT_TRUE(next->next.step->resumed);
-  EXPECT_EQ(next->next.step->params["pattern"], "prng");
-  ASSERT_TRUE(next->next.step->checkpoint);
+  EXPECT_FALSE(next->next.step) << "a step is only ever taken from the checked job";
+  EXPECT_LT(next->age.count(), 5);
+  // The job arrives as the signed bytes (the JSON on the wire re-serialises to them).
+  auto opened = proto::open_job(next->next.job, key.public_key());
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ(opened->step.kind, proto::StepKind::wipe);
+  EXPECT_EQ(opened->step.attempt, 2);
+  EXPECT_TRUE(opened->step.resumed);
+  EXPECT_EQ(opened->step.params["pattern"], "prng");
+  ASSERT_TRUE(opened->step.checkpoint);
 
   proto::ProgressReport p;
   p.step = 93;
@@ -101,6 +118,7 @@ TEST(HttpServerApi, EnrolsThenCallsTheProtocolPathsWithItsToken) {
   for (std::size_t i = 1; i < reqs.size(); ++i) {
     EXPECT_EQ(reqs[i].headers.at("authorization"), "Bearer tok17") << reqs[i].target;
   }
+  EXPECT_EQ(Json::parse(reqs[1].body), (Json{{"nonce", "ab12"}}));
   const Json progress_body = Json::parse(reqs[2].body);
   EXPECT_EQ(progress_body["step"], 93);
   EXPECT_EQ(progress_body["progress"]["stage"], "overwrite");
@@ -112,21 +130,18 @@ TEST(HttpServerApi, EnrolsThenCallsTheProtocolPathsWithItsToken) {
   EXPECT_EQ(server.connections(), 1);  // one keep-alive connection for the whole session
 }
 
-TEST(HttpServerApi, AStepOfAnUnknownKindComesBackAsSuch) {
+TEST(HttpServerApi, AStepWithoutASignedJobIsInvalidInput) {
+  // What a server before signed jobs (or a rogue one) sends: a plain step.
   HttpTestServer server([](const ReceivedRequest& r) -> CannedReply {
     if (r.target == "/api/v1/agents/enrol") return {200, kEnrolled};
-    return {200,
-            R"({"state": "step", "step": {"id": 4, "kind": "firmware_update", "attempt": 1}})"};
+    return {200, R"({"state": "step", "step": {"id": 4, "kind": "wipe", "attempt": 1}})"};
   });
   HttpServerApi api(quick(server.url()));
   ASSERT_TRUE(api.enrol(laptop()));
-  auto next = api.next(std::chrono::seconds(1));
-  ASSERT_TRUE(next) << next.error().message;
-  EXPECT_EQ(next->next.state, proto::NextResponse::State::step);
-  EXPECT_FALSE(next->next.step);
-  ASSERT_TRUE(next->unknown_step);
-  EXPECT_EQ(next->unknown_step->id, 4);
-  EXPECT_EQ(next->unknown_step->kind, "firmware_update");
+  auto next = api.next(std::chrono::seconds(1), "ab12");
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().code, Errc::invalid_input);
+  EXPECT_NE(next.error().message.find("no signed job"), std::string::npos) << next.error().message;
 }
 
 TEST(HttpServerApi, AnAnswerThatDoesNotDecodeIsInvalidInput) {
@@ -136,7 +151,7 @@ TEST(HttpServerApi, AnAnswerThatDoesNotDecodeIsInvalidInput) {
   });
   HttpServerApi api(quick(server.url()));
   ASSERT_TRUE(api.enrol(laptop()));
-  auto next = api.next(std::chrono::seconds(1));
+  auto next = api.next(std::chrono::seconds(1), "ab12");
   ASSERT_FALSE(next);
   EXPECT_EQ(next.error().code, Errc::invalid_input);
   EXPECT_TRUE(next.error().message.starts_with("the answer to next: ")) << next.error().message;
@@ -153,7 +168,7 @@ TEST(HttpServerApi, StatusesBecomeTypedErrors) {
   });
   HttpServerApi api(quick(server.url()));
   ASSERT_TRUE(api.enrol(laptop()));
-  auto next = api.next(std::chrono::seconds(1));
+  auto next = api.next(std::chrono::seconds(1), "ab12");
   ASSERT_FALSE(next);
   EXPECT_EQ(next.error().code, Errc::unauthorized);
   EXPECT_EQ(next.error().message, "server answered 401: token replaced");
@@ -170,7 +185,7 @@ TEST(HttpServerApi, StatusesBecomeTypedErrors) {
 TEST(HttpServerApi, CallsBeforeEnrolmentAreUnauthorizedWithoutAsking) {
   HttpTestServer server([](const ReceivedRequest&) { return CannedReply{500, ""}; });
   HttpServerApi api(quick(server.url()));
-  auto next = api.next(std::chrono::seconds(1));
+  auto next = api.next(std::chrono::seconds(1), "ab12");
   ASSERT_FALSE(next);
   EXPECT_EQ(next.error().code, Errc::unauthorized);
   EXPECT_TRUE(server.requests().empty());
@@ -272,7 +287,7 @@ TEST(HttpServerApi, RelayReportsGoOnceOnTheirOwnConnectionWhileALongPollWaits) {
   report.relay_port = 41000;
   EXPECT_EQ(api.relay(report).error().code, Errc::unauthorized);  // not enrolled: not even sent
   ASSERT_TRUE(api.enrol(laptop()));
-  std::thread poll([&] { EXPECT_TRUE(api.next(std::chrono::seconds(1))); });
+  std::thread poll([&] { EXPECT_TRUE(api.next(std::chrono::seconds(1), "ab12")); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const auto started = std::chrono::steady_clock::now();
   auto first = api.relay(report);

@@ -70,6 +70,9 @@ class PxeBoot(unittest.TestCase):
             LIVE_CACHE["dir"] = tempfile.mkdtemp(prefix="revive-live-")
             for n in ("vmlinuz", "initrd.img"):
                 shutil.copy(os.path.join(cls.boot, "live", n), os.path.join(LIVE_CACHE["dir"], n))
+            # The cached image pins this server's key: a server that reuses the image must sign
+            # its jobs with the same key, so its (still empty) store goes along.
+            shutil.copytree(os.path.join(cls.state, "store"), os.path.join(LIVE_CACHE["dir"], "store"))
             tiny = os.path.join(cls.tmp, "tiny.img")
             subprocess.run([os.path.join(REPO, "image-recipes", "tiny", "build"), tiny, MARKER], check=True, capture_output=True,
                            text=True)
@@ -218,6 +221,9 @@ class SecureBootIsolatedNetwork(unittest.TestCase):
             # A host with a static address inside the range (a printer, say): the ping before
             # the offer must find it, and the laptop must get another address.
             w.ns(w.rt, "ip", "addr", "add", "10.77.0.100/24", "dev", "eth0")
+            if "dir" in LIVE_CACHE:
+                # The cached live image pins the first server's key: this server signs with it.
+                shutil.copytree(os.path.join(LIVE_CACHE["dir"], "store"), os.path.join(state, "store"))
             w.start_server(SERVER_BIN, state, boot, ["--boot-kernel-args", "console=ttyS0,115200", "--secure-boot",
                                                       "--dhcp-range", "10.77.0.100-10.77.0.150"])
             if "dir" in LIVE_CACHE:
@@ -225,7 +231,8 @@ class SecureBootIsolatedNetwork(unittest.TestCase):
                     shutil.copy(os.path.join(LIVE_CACHE["dir"], n), os.path.join(boot, "live", n))
             else:
                 subprocess.run([os.path.join(REPO, "provisioning", "build-live-image"), "--out", os.path.join(boot, "live"),
-                                "--agent", AGENT], check=True, capture_output=True, text=True)
+                                "--agent", AGENT, "--server-key", os.path.join(state, "store", "keys", "ed25519.pub")],
+                               check=True, capture_output=True, text=True)
 
             def api(method, path, body=None):
                 return api_call(w, token, method, path, body)

@@ -304,7 +304,8 @@ class BootServices(unittest.TestCase):
         with open(disk, "wb") as f:
             f.truncate(16 << 20)
         out = subprocess.run([AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", "thinkpad-t480"), "--disk", disk,
-                              "--server", f"http://127.0.0.1:{self.port}", "--long-poll", "2"],
+                              "--server", f"http://127.0.0.1:{self.port}", "--long-poll", "2",
+                              "--server-key", os.path.join(self.state, "store", "keys", "ed25519.pub")],
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         s = self.script(mac.replace(":", "-"))

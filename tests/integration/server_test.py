@@ -113,7 +113,19 @@ class Agent:
         return r
 
     def next(self, srv, wait=0):
-        return call(srv, "POST", f"/api/v1/agents/{self.id}/next?wait={wait}", {}, self.token)
+        """The answer to next; a step arrives only as a signed job (bound to this device and
+        this request's nonce), which is read back into "step" for the tests below."""
+        nonce = os.urandom(16).hex()
+        st, r = call(srv, "POST", f"/api/v1/agents/{self.id}/next?wait={wait}", {"nonce": nonce}, self.token)
+        if st == 200 and r.get("state") == "step":
+            assert "step" not in r, r  # never a plain step
+            job = r["job"]["job"]
+            assert r["job"]["signature"]["covers"] == "kind,body", r
+            assert (job["device"], job["nonce"]) == (self.id, nonce), (job, self.id, nonce)
+            assert job["issued_at"] < job["expires_at"], job
+            r["step"] = {"id": job["step"], "kind": job["kind"], "attempt": job["attempt"], "params": job["params"],
+                         "resumed": job["resumed"], **({"checkpoint": job["checkpoint"]} if "checkpoint" in job else {})}
+        return st, r
 
     def result(self, srv, step, status="ok", error="", result=None):
         return call(srv, "POST", f"/api/v1/agents/{self.id}/steps/{step['id']}/result",

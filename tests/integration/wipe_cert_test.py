@@ -52,7 +52,7 @@ class WipeCertificates(unittest.TestCase):
         with open(disk, "wb") as f:
             f.write(b"\x5a" * size)  # the donor's data
         p = subprocess.Popen([AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", "thinkpad-t480"), "--disk", disk,
-                              "--server", f"http://127.0.0.1:{self.port}", "--long-poll", "2"],
+                              "--server", f"http://127.0.0.1:{self.port}", "--long-poll", "2", "--server-key", self.pub],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             out = p.communicate(timeout=timeout)[0]

@@ -235,6 +235,7 @@ Outcome run_deploy_step(const StepContext& ctx) {
         "no pinned server key: refusing to write an image whose signature cannot be "
         "checked");
   if (ctx.opts.disk.empty()) return failed("no disk to deploy to");
+  if (auto why = ctx.external(ctx.opts.disk)) return failed(*why);
   auto m = fetch_manifest(ctx, image);
   if (!m) return failed(m.error().message);
   if (auto why = refuse_if_in_use(ctx)) return failed(*why);

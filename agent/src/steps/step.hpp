@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,10 @@ struct StepContext {
       std::optional<protocol::DeployProgress> deploy) const;
   void log(const std::string& line) const;
   bool stopped() const;
+  /// Why `disk` must not be written because it is not the laptop's own drive (USB, removable,
+  /// Thunderbolt: disk_safety.hpp's external_drive), or nullopt. A simulated laptop's disk is
+  /// a file or loop device (main checks it) and passes.
+  std::optional<std::string> external(const std::filesystem::path& disk) const;
 };
 
 // Each returns the step's outcome; failures are outcomes, never exceptions of their own (a

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "revive/agent/disk_safety.hpp"
 #include "step.hpp"
 
 namespace revive::agent::steps {
@@ -34,6 +35,23 @@ std::optional<protocol::ProgressAck> StepContext::progress(
   log(fmt::format("  {} {}{}", protocol::to_string(step.kind), bar, stage));
   if (!ack) return std::nullopt;
   return std::move(*ack);
+}
+
+std::optional<std::string> StepContext::external(const std::filesystem::path& disk) const {
+  if (opts.simulate) return std::nullopt;
+  if (opts.system == nullptr) {
+    return "cannot tell whether " + disk.string() +
+           " is the laptop's own drive (no system root): nothing was written";
+  }
+  // /dev/disk/by-id/... links and the like: the kernel's name decides.
+  std::error_code ec;
+  const std::filesystem::path real = std::filesystem::weakly_canonical(disk, ec);
+  const std::filesystem::path& path = ec ? disk : real;
+  if (path.parent_path() != "/dev")
+    return disk.string() + " is not a block device in /dev: nothing was written";
+  if (auto why = external_drive(*opts.system, path.filename().string()))
+    return *why + "; nothing was written";
+  return std::nullopt;
 }
 
 void StepContext::log(const std::string& line) const {

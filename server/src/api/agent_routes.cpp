@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/handler.hpp"
+#include "revive/signed_job.hpp"
 
 namespace revive::server {
 
@@ -22,7 +23,33 @@ Response enrol(ApiContext& api, Call& c) {
   return r ? json_response(protocol::to_json(*r)) : from_error(r.error());
 }
 
+// How long a signed job stays valid. The agent bounds a job's age by the time since its own
+// request left (long-poll included), so this only has to outlast one exchange.
+constexpr std::int64_t kJobLifetimeS = 300;
+
+// The answer to next as it goes out: a step only ever as a job signed with the store's key
+// (the one that signs manifests, which the live image pins), for this device and the nonce
+// the agent sent with this request (docs/agent-protocol.md, "Signed jobs").
+Response answer_next(ApiContext& api, std::int64_t device, const std::string& nonce,
+                     protocol::NextResponse n) {
+  if (n.state == protocol::NextResponse::State::step && n.step) {
+    protocol::Job job;
+    job.device = device;
+    job.step = *n.step;
+    job.nonce = nonce;
+    job.issued_at = api.services.ctx.now();
+    job.expires_at = job.issued_at + kJobLifetimeS;
+    n.job = protocol::sign_job(job, api.store.key());
+  }
+  return json_response(protocol::to_json(n));
+}
+
 Response next(ApiContext& api, Call& c) {
+  // An agent from before signed jobs sends no body; its steps still go out signed (it cannot
+  // read them, and must be replaced by one that checks them).
+  auto request = c.req.body.empty() ? Result<protocol::NextRequest>(protocol::NextRequest{})
+                                    : decode_body<protocol::NextRequest>(c);
+  if (!request) return from_error(request.error());
   StepLifecycle& lifecycle = api.services.lifecycle;
   const int longest = api.opts.max_long_poll_s;
   const int wait =
@@ -32,18 +59,18 @@ Response next(ApiContext& api, Call& c) {
   auto first = lifecycle.next(c.device);
   if (!first) return from_error(first.error());
   if (first->state != protocol::NextResponse::State::waiting || wait == 0)
-    return json_response(protocol::to_json(*first));
+    return answer_next(api, c.device, request->nonce, std::move(*first));
   // Waiting for an operator: hold the request until something changes for this device.
   const std::int64_t device = c.device;
   Response r;
-  r.long_poll = LongPoll{"device:" + std::to_string(device), std::chrono::seconds(wait),
-                         [&lifecycle, device](bool final) -> std::optional<Response> {
-                           auto n = lifecycle.next(device);
-                           if (!n) return from_error(n.error());
-                           if (n->state == protocol::NextResponse::State::waiting && !final)
-                             return std::nullopt;
-                           return json_response(protocol::to_json(*n));
-                         }};
+  r.long_poll = LongPoll{
+      "device:" + std::to_string(device), std::chrono::seconds(wait),
+      [&api, &lifecycle, device, nonce = request->nonce](bool final) -> std::optional<Response> {
+        auto n = lifecycle.next(device);
+        if (!n) return from_error(n.error());
+        if (n->state == protocol::NextResponse::State::waiting && !final) return std::nullopt;
+        return answer_next(api, device, nonce, std::move(*n));
+      }};
   return r;
 }
 

@@ -113,6 +113,12 @@ Result<void> App::Impl::open_state() {
   auto store = ImageStore::open(cfg.store_dir, true);
   if (!store) return store.error().with_context("image store");
   images = std::move(*store);
+  // Manifests signed before signatures covered the document kind are refused by agents: the
+  // store's own key re-signs them once (docs/SECURITY.md, "Signed jobs").
+  auto resigned = images->resign_legacy_manifests();
+  if (!resigned) return resigned.error().with_context("re-signing image manifests");
+  for (const auto& name : *resigned)
+    log_line("image " + name + ": manifest re-signed (signatures now cover the document kind)");
   auto db = sqlite::open_storage(cfg.state_dir / "revive.db");
   if (!db) return db.error().with_context("state database");
   storage = std::move(*db);

@@ -31,7 +31,7 @@ class HttpServerApi : public ServerApi {
   explicit HttpServerApi(HttpServerApiOptions o);
 
   Result<protocol::EnrolResponse> enrol(const protocol::EnrolRequest& r) override;
-  Result<NextAnswer> next(std::chrono::seconds wait) override;
+  Result<NextAnswer> next(std::chrono::seconds wait, const std::string& nonce) override;
   Result<protocol::ProgressAck> progress(const protocol::ProgressReport& r) override;
   Result<protocol::RelayAck> relay(const protocol::RelayReport& r) override;
   Result<void> checkpoint(std::int64_t step, const protocol::CheckpointReport& r) override;
@@ -43,8 +43,10 @@ class HttpServerApi : public ServerApi {
 
  private:
   /// The answer to one call, retried while worth it; a non-2xx answer as a typed error.
+  /// `last_try`, when given, gets the time the answered attempt was sent.
   Result<http::Response> call(const std::string& method, const std::string& path,
-                              const std::string& body, std::chrono::seconds timeout);
+                              const std::string& body, std::chrono::seconds timeout,
+                              std::chrono::steady_clock::time_point* last_try = nullptr);
   Result<http::Response> post(const std::string& path, const protocol::Json& body,
                               std::chrono::seconds timeout = std::chrono::seconds(30));
   Result<std::int64_t> device() const;
