@@ -7,6 +7,7 @@
 
 #include "api/api.hpp"
 #include "app/boot_dir.hpp"
+#include "app/uplink.hpp"
 #include "boot_services.hpp"
 #include "domain/services.hpp"
 #include "http/http_server.hpp"
@@ -24,8 +25,11 @@ void log_line(const std::string& line) {
   std::fflush(stderr);
 }
 
-ServiceOptions service_options(const ServerConfig& cfg) {
+ServiceOptions service_options(const ServerConfig& cfg, const Uplink& uplink) {
   ServiceOptions so;
+  so.deploy.server_port_rate = static_cast<double>(uplink.mbps) * 1e6 / 8;
+  so.deploy.relay = cfg.relay;
+  so.deploy.spare_finished_relays = static_cast<int>(cfg.spare_finished_relays);
   so.stall.fallback = cfg.stall_timeout_s;
   so.stall.per_kind = cfg.step_stall_timeout_s;
   so.boot.kernel_args = cfg.boot_kernel_args;
@@ -83,6 +87,7 @@ struct App::Impl {
       if (!expired)
         std::fprintf(stderr, "revive-server: deadline check failed: %s\n",
                      expired.error().message.c_str());
+      services->deployments.tick();
       tick_deadlines();
     });
   }
@@ -122,9 +127,13 @@ Result<void> App::Impl::open_state() {
       asio::post(io, std::move(done));
     });
   };
+  const Uplink uplink = resolve_uplink(cfg.uplink_mbps, parse_listen(cfg.listen)->first);
+  // Scripts find the listening line by "port N": this line never says "port".
+  log_line("deployments: uplink " + std::to_string(uplink.mbps) + " Mbit/s (" + uplink.source +
+           "), peer relay " + (cfg.relay ? "on" : "off"));
   services = std::make_unique<Services>(
       *storage, [] { return static_cast<Seconds>(std::time(nullptr)); }, *images, run_blocking,
-      service_options(cfg));
+      service_options(cfg, uplink));
   REVIVE_TRY(services->start());
   return prepare_boot_dir(cfg.boot_dir, cfg.proxy_dhcp || cfg.tftp, log_line);
 }
