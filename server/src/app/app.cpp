@@ -64,6 +64,7 @@ Result<void> add_dhcp_pool(const ServerConfig& cfg, BootServiceOptions& bo) {
 
 struct App::Impl {
   ServerConfig cfg;
+  std::string deployments_line;  ///< printed after the listening line (scripts read that first)
   asio::io_context io{1};
   asio::thread_pool pool;
   asio::signal_set signals{io, SIGINT, SIGTERM};
@@ -128,9 +129,8 @@ Result<void> App::Impl::open_state() {
     });
   };
   const Uplink uplink = resolve_uplink(cfg.uplink_mbps, parse_listen(cfg.listen)->first);
-  // Scripts find the listening line by "port N": this line never says "port".
-  log_line("deployments: uplink " + std::to_string(uplink.mbps) + " Mbit/s (" + uplink.source +
-           "), peer relay " + (cfg.relay ? "on" : "off"));
+  deployments_line = "deployments: uplink " + std::to_string(uplink.mbps) + " Mbit/s (" +
+                     uplink.source + "), peer relay " + (cfg.relay ? "on" : "off");
   services = std::make_unique<Services>(
       *storage, [] { return static_cast<Seconds>(std::time(nullptr)); }, *images, run_blocking,
       service_options(cfg, uplink));
@@ -237,6 +237,8 @@ Result<void> App::start() {
 std::uint16_t App::port() const { return impl_->http->port(); }
 std::uint16_t App::dhcp_port() const { return impl_->boot ? impl_->boot->dhcp_port() : 0; }
 std::uint16_t App::tftp_port() const { return impl_->boot ? impl_->boot->tftp_port() : 0; }
+
+const std::string& App::deployments_line() const { return impl_->deployments_line; }
 
 void App::run() { impl_->io.run(); }
 

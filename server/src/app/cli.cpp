@@ -201,6 +201,7 @@ int serve(const ServerConfig& cfg) {
   std::fprintf(stderr, "revive-server %s: listening on %s port %u, state in %s\n", REVIVE_VERSION,
                cfg.listen.substr(0, cfg.listen.rfind(':')).c_str(), app.port(),
                cfg.state_dir.string().c_str());
+  std::fprintf(stderr, "revive-server: %s\n", app.deployments_line().c_str());
   std::fflush(stderr);
   hint_first_operator(cfg);
   app.run();
