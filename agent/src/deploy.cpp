@@ -50,6 +50,7 @@ ChunkPipelineOptions pipeline_options(const DeployOptions& opts) {
   po.on_outage = opts.on_outage;
   po.skip = opts.already_done;
   po.stop = opts.stop;
+  po.after_put = opts.after_put;
   return po;
 }
 

@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::chrono::seconds kReportTimeout{10};  // progress and checkpoints: small, frequent
 constexpr std::chrono::seconds kGetTimeout{60};
+constexpr std::chrono::seconds kRelayTimeout{3};     // sent each second: a late one is superseded
 constexpr std::chrono::seconds kLongPollMargin{15};  // the server answers at `wait`; then a margin
 
 Errc errc_of_status(long status) {
@@ -115,12 +116,16 @@ Result<std::int64_t> HttpServerApi::device() const {
 
 Result<proto::EnrolResponse> HttpServerApi::enrol(const proto::EnrolRequest& r) {
   std::lock_guard lock(mu_);
-  token_.clear();  // a stale token must not be presented with a fresh enrolment
-  device_id_ = 0;
+  {
+    std::lock_guard session(session_mu_);
+    token_.clear();  // a stale token must not be presented with a fresh enrolment
+    device_id_ = 0;
+  }
   auto answer = post(proto::path::enrol(), proto::to_json(r));
   if (!answer) return answer.error();
   auto enrolled = decode<proto::EnrolResponse>(*answer, "the enrolment answer");
   if (!enrolled) return enrolled.error();
+  std::lock_guard session(session_mu_);
   token_ = enrolled->agent_token;
   device_id_ = enrolled->device_id;
   return enrolled;
@@ -146,13 +151,39 @@ Result<NextAnswer> HttpServerApi::next(std::chrono::seconds wait) {
   return typed.error().with_context("the answer to next");
 }
 
-Result<void> HttpServerApi::progress(const proto::ProgressReport& r) {
+Result<proto::ProgressAck> HttpServerApi::progress(const proto::ProgressReport& r) {
   std::lock_guard lock(mu_);
   auto id = device();
   if (!id) return id.error();
   auto answer = post(proto::path::progress(*id), proto::to_json(r), kReportTimeout);
   if (!answer) return answer.error();
-  return {};
+  // An older server answers {} or nothing: no assignment, the agent keeps fetching from it.
+  if (answer->body.empty()) return proto::ProgressAck{};
+  return decode<proto::ProgressAck>(*answer, "the answer to a progress report");
+}
+
+Result<proto::RelayAck> HttpServerApi::relay(const proto::RelayReport& r) {
+  std::int64_t id = 0;
+  std::string token;
+  {
+    std::lock_guard session(session_mu_);
+    id = device_id_;
+    token = token_;
+  }
+  if (id <= 0) return make_error(Errc::unauthorized, "not enrolled yet");
+  std::lock_guard lock(relay_mu_);
+  http::Request req;
+  req.method = "POST";
+  req.url = opts_.server + proto::path::relay(id);
+  req.headers = {"Content-Type: application/json", http::bearer(token)};
+  req.body = proto::to_json(r).dump();
+  req.timeout = kRelayTimeout;
+  auto answer = relay_conn_.request(req);
+  if (!answer) return answer.error();
+  if (answer->status >= 500)
+    return make_error(Errc::io, "server answered " + std::to_string(answer->status));
+  if (!answer->ok()) return status_error(*answer);
+  return decode<proto::RelayAck>(*answer, "the answer to a relay report");
 }
 
 Result<void> HttpServerApi::checkpoint(std::int64_t step, const proto::CheckpointReport& r) {

@@ -2,12 +2,14 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <utility>
 
 #include "revive/agent/http_server_api.hpp"
 #include "revive/agent/inventory.hpp"
+#include "revive/agent/transport/relay.hpp"
 #include "steps/step.hpp"
 
 namespace revive::agent {
@@ -156,14 +158,37 @@ class WorkflowRunner {
     const bool already = seen != finished_.end() && seen->second.first == s.attempt;
     if (already)
       log("  already done in this boot: sending its result again instead of running it twice");
-    const Outcome o = already ? seen->second.second
-                              : run_step_guarded({opts_, server_, device_id_, s, inventory_});
+    if (!already) settle_relay(s);
+    const Outcome o = already
+                          ? seen->second.second
+                          : run_step_guarded({opts_, server_, device_id_, s, inventory_, &relay_});
     finished_[s.id] = {s.attempt, o};
     const Posted posted = post_result(s.id, s.attempt, kind, o);
     if (posted == Posted::stopping) return kExitStopped;
     if (posted == Posted::accepted && !o.ok) log("FAILED: " + kind + ": " + o.error);
     if (posted == Posted::accepted && o.ok && s.kind == StepKind::test) log_grade(o.result);
     return std::nullopt;
+  }
+
+  // A relay left by a deploy step serves peers from the disk: it stops before a step that
+  // rewrites the disk, and the finish step (after which the laptop powers off or reboots) first
+  // waits a while for the server to release it.
+  void settle_relay(const proto::StepAssignment& s) {
+    if (!relay_ || relay_->closed()) {
+      relay_.reset();
+      return;
+    }
+    if (s.kind == StepKind::wipe || s.kind == StepKind::deploy) {
+      log("  stopped relaying: the disk is about to change");
+      relay_.reset();
+    } else if (s.kind == StepKind::finish) {
+      const int linger = s.params.is_object() ? s.params.value("relay_linger_s", 60) : 60;
+      log(fmt::format("  relaying to peers until the server releases this laptop (at most {} s)",
+                      linger));
+      const bool released = relay_->finish(std::chrono::seconds(std::max(linger, 0)));
+      log(released ? "  relay released by the server" : "  stopped relaying");
+      relay_.reset();
+    }
   }
 
   // A kind this agent does not know (a newer server): fail loudly, never report work not done.
@@ -209,6 +234,7 @@ class WorkflowRunner {
   std::int64_t device_id_ = 0;
   std::map<std::int64_t, std::pair<std::int64_t, Outcome>> finished_;  // step -> attempt, outcome
   std::string last_wait_;
+  std::unique_ptr<Relay> relay_;  // a deploy step's relay, serving peers after the step
 };
 
 }  // namespace

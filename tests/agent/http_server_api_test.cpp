@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "http_test_server.hpp"
 
@@ -212,6 +213,80 @@ TEST(HttpServerApi, AnUnreachableServerIsRetriedUntilStopped) {
   ASSERT_EQ(log.size(), 3u);
   EXPECT_TRUE(log[0].starts_with("server unreachable (POST " + url + "/api/v1/agents/enrol: "))
       << log[0];
+}
+
+}  // namespace
+}  // namespace revive::agent
+
+namespace revive::agent {
+namespace {
+
+TEST(HttpServerApi, AProgressAnswerCarriesTheDeploySourceAssignment) {
+  HttpTestServer server([&](const ReceivedRequest& r) -> CannedReply {
+    if (r.target == "/api/v1/agents/enrol") return {200, kEnrolled};
+    if (r.target == "/api/v1/agents/17/progress") {
+      if (r.body.find("\"deploy\"") == std::string::npos) return {200, ""};  // an older server
+      return {200, R"({"source": {"kind": "peer", "peer": 7, "url": "http://10.0.0.7:41234",
+                                  "reason": "chain", "epoch": 12}})"};
+    }
+    return {404, R"({"error": "no route"})"};
+  });
+  HttpServerApi api(quick(server.url()));
+  ASSERT_TRUE(api.enrol(laptop()));
+  proto::ProgressReport p;
+  p.step = 93;
+  auto plain = api.progress(p);
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_FALSE(plain->source);
+  p.progress.deploy = proto::DeployProgress{};
+  p.progress.deploy->relay_port = 41000;
+  auto ack = api.progress(p);
+  ASSERT_TRUE(ack) << ack.error().message;
+  ASSERT_TRUE(ack->source);
+  EXPECT_EQ(ack->source->kind, proto::SourceAssignment::Kind::peer);
+  EXPECT_EQ(ack->source->peer, 7);
+  EXPECT_EQ(ack->source->url, "http://10.0.0.7:41234");
+  EXPECT_EQ(ack->source->epoch, 12);
+}
+
+TEST(HttpServerApi, RelayReportsGoOnceOnTheirOwnConnectionWhileALongPollWaits) {
+  std::atomic<int> relay_calls{0};
+  HttpTestServer server([&](const ReceivedRequest& r) -> CannedReply {
+    if (r.target == "/api/v1/agents/enrol") return {200, kEnrolled};
+    if (r.target.starts_with("/api/v1/agents/17/next")) {
+      CannedReply c{200, R"({"state": "done"})"};
+      c.delay = std::chrono::milliseconds(1500);  // a long-poll in progress
+      return c;
+    }
+    if (r.target == "/api/v1/agents/17/relay") {
+      EXPECT_EQ(r.headers.at("authorization"), "Bearer tok17");
+      EXPECT_NE(r.body.find("\"relay_port\":41000"), std::string::npos) << r.body;
+      if (++relay_calls == 1) return {200, R"({"release": false})"};
+      if (relay_calls == 2) return {503, "restarting"};
+      return {404, R"({"error": "no route"})"};
+    }
+    return {404, R"({"error": "no route"})"};
+  });
+  HttpServerApi api(quick(server.url()));
+  proto::RelayReport report;
+  report.relay_port = 41000;
+  EXPECT_EQ(api.relay(report).error().code, Errc::unauthorized);  // not enrolled: not even sent
+  ASSERT_TRUE(api.enrol(laptop()));
+  std::thread poll([&] { EXPECT_TRUE(api.next(std::chrono::seconds(1))); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto started = std::chrono::steady_clock::now();
+  auto first = api.relay(report);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1000));
+  poll.join();
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_FALSE(first->release);
+  auto busy = api.relay(report);  // no retries: the next report is a second away anyway
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code, Errc::io);
+  EXPECT_EQ(relay_calls.load(), 2);
+  auto gone = api.relay(report);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Errc::not_found);
 }
 
 }  // namespace

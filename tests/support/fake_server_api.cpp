@@ -90,10 +90,24 @@ Result<NextAnswer> FakeServerApi::next(std::chrono::seconds wait) {
   return a;
 }
 
-Result<void> FakeServerApi::progress(const proto::ProgressReport& r) {
+Result<proto::ProgressAck> FakeServerApi::progress(const proto::ProgressReport& r) {
   REVIVE_TRY(require_session());
+  std::lock_guard lock(mu_);
   progress_reports.push_back(r);
-  return {};
+  return on_progress ? on_progress(r) : proto::ProgressAck{};
+}
+
+Result<proto::RelayAck> FakeServerApi::relay(const proto::RelayReport& r) {
+  REVIVE_TRY(require_session());
+  std::lock_guard lock(mu_);
+  relay_reports.push_back(r);
+  if (!on_relay) return make_error(Errc::not_found, "server answered 404: no such route");
+  return on_relay(r);
+}
+
+std::size_t FakeServerApi::relay_report_count() const {
+  std::lock_guard lock(mu_);
+  return relay_reports.size();
 }
 
 Result<void> FakeServerApi::checkpoint(std::int64_t step, const proto::CheckpointReport& r) {

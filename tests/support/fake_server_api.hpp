@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,17 @@ class FakeServerApi : public agent::ServerApi {
   std::map<std::string, std::string> manifests;  ///< image name -> manifest text
   /// Called at the start of every next() with its number (1, 2...): tests stop the agent here.
   std::function<void(int)> on_next;
+  /// Answers each progress report (a deploy's source assignment); unset: an empty ack. Called
+  /// with the fake's lock held: it must not call back into the fake.
+  std::function<protocol::ProgressAck(const protocol::ProgressReport&)> on_progress;
+  /// Answers each relay report; unset: not_found, as from a server without relays.
+  std::function<Result<protocol::RelayAck>(const protocol::RelayReport&)> on_relay;
 
   // ---- what the agent sent
   std::vector<protocol::EnrolRequest> enrolments;
   std::vector<std::chrono::seconds> next_waits;
-  std::vector<protocol::ProgressReport> progress_reports;
+  std::vector<protocol::ProgressReport> progress_reports;  ///< read only once the agent is done
+  std::vector<protocol::RelayReport> relay_reports;        ///< read with relay_report_count()
   std::vector<std::pair<std::int64_t, protocol::CheckpointReport>> checkpoints;
   std::vector<std::pair<std::int64_t, protocol::StepResultReport>> results;
   std::vector<protocol::EventsReport> event_reports;
@@ -47,6 +54,7 @@ class FakeServerApi : public agent::ServerApi {
   static agent::NextAnswer unknown_step(std::int64_t id, std::string kind,
                                         std::int64_t attempt = 1);
 
+  std::size_t relay_report_count() const;
   /// The results posted for `step`, in order.
   std::vector<protocol::StepResultReport> results_of(std::int64_t step) const;
   /// The stages of the progress reports for `step`, in order.
@@ -54,7 +62,8 @@ class FakeServerApi : public agent::ServerApi {
 
   Result<protocol::EnrolResponse> enrol(const protocol::EnrolRequest& r) override;
   Result<agent::NextAnswer> next(std::chrono::seconds wait) override;
-  Result<void> progress(const protocol::ProgressReport& r) override;
+  Result<protocol::ProgressAck> progress(const protocol::ProgressReport& r) override;
+  Result<protocol::RelayAck> relay(const protocol::RelayReport& r) override;
   Result<void> checkpoint(std::int64_t step, const protocol::CheckpointReport& r) override;
   Result<protocol::ResultAck> result(std::int64_t step,
                                      const protocol::StepResultReport& r) override;
@@ -65,6 +74,8 @@ class FakeServerApi : public agent::ServerApi {
  private:
   Result<void> require_session() const;
 
+  mutable std::mutex
+      mu_;  // progress and relay reports come from the deploy's and the relay's threads
   bool enrolled_ = false;
   int next_calls_ = 0;
 };

@@ -7,6 +7,12 @@
 namespace revive::agent::steps {
 
 void StepContext::progress(const std::string& stage, double done, double total) const {
+  (void)progress(stage, done, total, std::nullopt);
+}
+
+std::optional<protocol::ProgressAck> StepContext::progress(
+    const std::string& stage, double done, double total,
+    std::optional<protocol::DeployProgress> deploy) const {
   protocol::ProgressReport report;
   report.step = step.id;
   report.progress.stage = stage;
@@ -14,7 +20,8 @@ void StepContext::progress(const std::string& stage, double done, double total) 
     report.progress.bytes_done = done;
     report.progress.bytes_total = total;
   }
-  (void)server.progress(report);
+  report.progress.deploy = std::move(deploy);
+  auto ack = server.progress(report);
   // A bar the volunteer can read from across the room.
   std::string bar;
   if (total > 0) {
@@ -25,6 +32,8 @@ void StepContext::progress(const std::string& stage, double done, double total) 
     bar += "] ";
   }
   log(fmt::format("  {} {}{}", protocol::to_string(step.kind), bar, stage));
+  if (!ack) return std::nullopt;
+  return std::move(*ack);
 }
 
 void StepContext::log(const std::string& line) const {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,10 @@ struct DeployOptions {
   /// Bytes on disk of the image's data bytes, from the calling thread about every 100 ms.
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
   const std::atomic<bool>* stop = nullptr;
+  /// Called by a worker after data extent `item` (the n-th data extent) was written, with the
+  /// frame it came in (valid only during the call): the relay keeps it for peers. Empty: nothing
+  /// is called or copied.
+  std::function<void(std::size_t item, std::span<const std::byte> frame)> after_put;
   /// Make the image's holes read as zeros (a used disk has old data there), so the disk is
   /// bit-exact; off only when the disk is known to be zeroed already.
   bool zero_holes = true;

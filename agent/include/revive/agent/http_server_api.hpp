@@ -24,14 +24,16 @@ struct HttpServerApiOptions {
 };
 
 /// Thread-safe: calls are serialised on the one connection (deploy reports progress and
-/// checkpoints from its own thread).
+/// checkpoints from its own thread), except relay reports, which have their own connection so
+/// that a long-poll for the next step does not hold them up.
 class HttpServerApi : public ServerApi {
  public:
   explicit HttpServerApi(HttpServerApiOptions o);
 
   Result<protocol::EnrolResponse> enrol(const protocol::EnrolRequest& r) override;
   Result<NextAnswer> next(std::chrono::seconds wait) override;
-  Result<void> progress(const protocol::ProgressReport& r) override;
+  Result<protocol::ProgressAck> progress(const protocol::ProgressReport& r) override;
+  Result<protocol::RelayAck> relay(const protocol::RelayReport& r) override;
   Result<void> checkpoint(std::int64_t step, const protocol::CheckpointReport& r) override;
   Result<protocol::ResultAck> result(std::int64_t step,
                                      const protocol::StepResultReport& r) override;
@@ -52,6 +54,9 @@ class HttpServerApi : public ServerApi {
   http::Connection conn_;
   std::int64_t device_id_ = 0;
   std::string token_;
+  std::mutex session_mu_;  // device_id_ and token_ for relay(), which does not take mu_
+  std::mutex relay_mu_;
+  http::Connection relay_conn_;
 };
 
 /// The error for a non-2xx answer: the kind from the status (401 unauthorized, 404 not_found,

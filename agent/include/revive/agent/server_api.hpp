@@ -44,8 +44,14 @@ class ServerApi {
   /// The next thing to do, waiting up to `wait` for it (long-poll); unauthorized when the
   /// session's token is no longer valid.
   virtual Result<NextAnswer> next(std::chrono::seconds wait) = 0;
-  /// Reports progress of the running step (also proves the agent alive); errors as above.
-  virtual Result<void> progress(const protocol::ProgressReport& r) = 0;
+  /// Reports progress of the running step (also proves the agent alive); the answer carries a
+  /// deploy step's chunk source when the server plans it. Errors as above.
+  virtual Result<protocol::ProgressAck> progress(const protocol::ProgressReport& r) = 0;
+  /// Reports that this laptop still relays an image's chunks after its deploy step (about once
+  /// a second, from the relay's own thread while other calls may be waiting); the answer says
+  /// whether it may stop. One attempt, no retries: io when the server did not answer (the next
+  /// report tries again), not_found from a server without relays.
+  virtual Result<protocol::RelayAck> relay(const protocol::RelayReport& r) = 0;
   /// Records where a running step has got to; conflict unless `step`'s attempt is running.
   virtual Result<void> checkpoint(std::int64_t step, const protocol::CheckpointReport& r) = 0;
   /// Posts a step's result; the ack says recorded or duplicate (sent before). conflict when
