@@ -82,7 +82,21 @@ Response progress(ApiContext& api, Call& c) {
   // Dashboards get the agent's report as it sent it (the typed fields are checked above).
   auto& progress = (*body)["progress"];
   if (progress.is_null()) progress = Json::object();
-  return ok_or_error(api.services.lifecycle.progress(c.device, report->step, std::move(progress)));
+  auto recorded = api.services.lifecycle.progress(c.device, report->step, std::move(progress));
+  if (!recorded) return from_error(recorded.error());
+  // A deploying agent learns its chunk source in the answer (docs/agent-protocol.md, relay).
+  protocol::ProgressAck ack;
+  if (report->progress.deploy)
+    ack.source = api.services.deployments.progress(c.device, report->step, *report->progress.deploy,
+                                                   c.req.peer);
+  return json_response(protocol::to_json(ack));
+}
+
+Response relay(ApiContext& api, Call& c) {
+  auto report = decode_body<protocol::RelayReport>(c);
+  if (!report) return from_error(report.error());
+  return json_response(
+      protocol::to_json(api.services.deployments.relay(c.device, *report, c.req.peer)));
 }
 
 Response events(ApiContext& api, Call& c) {
@@ -111,8 +125,16 @@ Response result(ApiContext& api, Call& c) {
   if (!step) return from_error(step.error());
   auto report = decode_body<protocol::StepResultReport>(c);
   if (!report) return from_error(report.error());
+  // A deploy step's result keeps what the server saw of its delivery: bytes by source, the
+  // re-plans (the agent's own figures, if any, stay beside it).
+  Deployments& deployments = api.services.deployments;
+  if (auto delivery = deployments.delivery(c.device, *step); delivery && report->result.is_object())
+    report->result["delivery"] = std::move(*delivery);
   auto ack = api.services.lifecycle.record_result(c.device, *step, *report);
-  return ack ? json_response(protocol::to_json(*ack)) : from_error(ack.error());
+  if (!ack) return from_error(ack.error());
+  if (ack->recorded)
+    deployments.step_recorded(c.device, *step, report->status == protocol::StepStatus::ok);
+  return json_response(protocol::to_json(*ack));
 }
 
 Response certificates(ApiContext& api, Call& c) {
@@ -129,6 +151,7 @@ void add_agent_routes(HandlerTable& t, ApiContext& api) {
   t.add(RouteId::enrol, [&api](Call& c) { return enrol(api, c); });
   t.add(RouteId::agent_next, [&api](Call& c) { return next(api, c); });
   t.add(RouteId::agent_progress, [&api](Call& c) { return progress(api, c); });
+  t.add(RouteId::agent_relay, [&api](Call& c) { return relay(api, c); });
   t.add(RouteId::agent_events, [&api](Call& c) { return events(api, c); });
   t.add(RouteId::agent_checkpoint, [&api](Call& c) { return checkpoint(api, c); });
   t.add(RouteId::agent_result, [&api](Call& c) { return result(api, c); });

@@ -25,6 +25,7 @@ constexpr RouteSpec kRoutes[] = {
     {"POST", r::kEnrol, A::anyone, R::enrol},
     {"POST", r::kNext, A::agent, R::agent_next},
     {"POST", r::kProgress, A::agent, R::agent_progress},
+    {"POST", r::kRelay, A::agent, R::agent_relay},
     {"POST", r::kEvents, A::agent, R::agent_events},
     {"POST", r::kCheckpoint, A::agent, R::agent_checkpoint},
     {"GET", r::kCertificates, A::agent, R::agent_certificates},

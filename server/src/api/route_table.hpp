@@ -33,6 +33,7 @@ enum class RouteId {
   enrol,
   agent_next,
   agent_progress,
+  agent_relay,
   agent_events,
   agent_checkpoint,
   agent_certificates,

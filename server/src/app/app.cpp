@@ -7,6 +7,7 @@
 
 #include "api/api.hpp"
 #include "app/boot_dir.hpp"
+#include "app/uplink.hpp"
 #include "boot_services.hpp"
 #include "domain/services.hpp"
 #include "http/http_server.hpp"
@@ -24,8 +25,11 @@ void log_line(const std::string& line) {
   std::fflush(stderr);
 }
 
-ServiceOptions service_options(const ServerConfig& cfg) {
+ServiceOptions service_options(const ServerConfig& cfg, const Uplink& uplink) {
   ServiceOptions so;
+  so.deploy.server_port_rate = static_cast<double>(uplink.mbps) * 1e6 / 8;
+  so.deploy.relay = cfg.relay;
+  so.deploy.spare_finished_relays = static_cast<int>(cfg.spare_finished_relays);
   so.stall.fallback = cfg.stall_timeout_s;
   so.stall.per_kind = cfg.step_stall_timeout_s;
   so.boot.kernel_args = cfg.boot_kernel_args;
@@ -60,6 +64,7 @@ Result<void> add_dhcp_pool(const ServerConfig& cfg, BootServiceOptions& bo) {
 
 struct App::Impl {
   ServerConfig cfg;
+  std::string deployments_line;  ///< printed after the listening line (scripts read that first)
   asio::io_context io{1};
   asio::thread_pool pool;
   asio::signal_set signals{io, SIGINT, SIGTERM};
@@ -83,6 +88,7 @@ struct App::Impl {
       if (!expired)
         std::fprintf(stderr, "revive-server: deadline check failed: %s\n",
                      expired.error().message.c_str());
+      services->deployments.tick();
       tick_deadlines();
     });
   }
@@ -128,9 +134,12 @@ Result<void> App::Impl::open_state() {
       asio::post(io, std::move(done));
     });
   };
+  const Uplink uplink = resolve_uplink(cfg.uplink_mbps, parse_listen(cfg.listen)->first);
+  deployments_line = "deployments: uplink " + std::to_string(uplink.mbps) + " Mbit/s (" +
+                     uplink.source + "), peer relay " + (cfg.relay ? "on" : "off");
   services = std::make_unique<Services>(
       *storage, [] { return static_cast<Seconds>(std::time(nullptr)); }, *images, run_blocking,
-      service_options(cfg));
+      service_options(cfg, uplink));
   REVIVE_TRY(services->start());
   return prepare_boot_dir(cfg.boot_dir, cfg.proxy_dhcp || cfg.tftp, log_line);
 }
@@ -234,6 +243,8 @@ Result<void> App::start() {
 std::uint16_t App::port() const { return impl_->http->port(); }
 std::uint16_t App::dhcp_port() const { return impl_->boot ? impl_->boot->dhcp_port() : 0; }
 std::uint16_t App::tftp_port() const { return impl_->boot ? impl_->boot->tftp_port() : 0; }
+
+const std::string& App::deployments_line() const { return impl_->deployments_line; }
 
 void App::run() { impl_->io.run(); }
 

@@ -28,6 +28,8 @@ struct Flags {
   std::string boot_dir, boot_address, boot_listen, kernel_args, dhcp_range, dhcp_router;
   std::optional<std::uint16_t> dhcp_port, pxe_port, tftp_port;
   std::optional<std::int64_t> dhcp_ping_ms;
+  std::optional<std::int64_t> uplink_mbps, spare_relays;
+  bool relay = false;
   std::string operator_name;
 };
 
@@ -81,6 +83,20 @@ void add_boot_flags(CLI::App& cli, Flags& f) {
   cli.add_option("--tftp-port", f.tftp_port, "TFTP port (default 69; tests) [boot.tftp_port]");
 }
 
+void add_deploy_flags(CLI::App& cli, Flags& f) {
+  cli.add_option("--uplink-mbps", f.uplink_mbps,
+                 "The server port's rate the deployment scheduler plans with, Mbit/s (default: "
+                 "the listening interface's speed, else 1000) [deploy.uplink_mbps]")
+      ->check(CLI::Range(1, 1'000'000));
+  cli.add_flag("--relay", f.relay,
+               "Deploying laptops relay chunks to each other as the deployment scheduler plans "
+               "(default: off, every laptop fetches from the server) [deploy.relay = true]");
+  cli.add_option("--spare-finished-relays", f.spare_relays,
+                 "Finished laptops kept relaying per image while others deploy it (default 0) "
+                 "[deploy.spare_finished_relays]")
+      ->check(CLI::Range(0, 1000));
+}
+
 template <class T, class U>
 void set_if(const std::optional<T>& flag, U& field) {
   if (flag) field = static_cast<U>(*flag);
@@ -115,6 +131,9 @@ bool apply_flags(const Flags& f, ServerConfig& cfg) {
   set_if(f.dhcp_router, cfg.dhcp_router);
   set_if(f.pxe_port, cfg.pxe_port);
   set_if(f.tftp_port, cfg.tftp_port);
+  set_if(f.uplink_mbps, cfg.uplink_mbps);
+  set_if(f.spare_relays, cfg.spare_finished_relays);
+  if (f.relay) cfg.relay = true;
   for (const auto& kv : f.step_stall) {
     const auto eq = kv.find('=');
     std::int64_t secs = 0;
@@ -182,6 +201,7 @@ int serve(const ServerConfig& cfg) {
   std::fprintf(stderr, "revive-server %s: listening on %s port %u, state in %s\n", REVIVE_VERSION,
                cfg.listen.substr(0, cfg.listen.rfind(':')).c_str(), app.port(),
                cfg.state_dir.string().c_str());
+  std::fprintf(stderr, "revive-server: %s\n", app.deployments_line().c_str());
   std::fflush(stderr);
   hint_first_operator(cfg);
   app.run();
@@ -197,6 +217,7 @@ int run_server_main(int argc, char** argv) {
   Flags f;
   add_daemon_flags(cli, f);
   add_boot_flags(cli, f);
+  add_deploy_flags(cli, f);
   auto* op =
       cli.add_subcommand("operator", "Manage operator accounts directly in the state directory");
   auto* op_add = op->add_subcommand(

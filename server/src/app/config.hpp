@@ -37,6 +37,13 @@ struct ServerConfig {
   std::int64_t dhcp_lease_s = 3600;
   std::int64_t dhcp_ping_ms = 500;  ///< conflict check before an offer (0: off)
   std::string boot_kernel_args = "console=ttyS0,115200 console=tty0";
+  // ---- deployments ([deploy] in the config file)
+  /// The server port's rate in Mbit/s for the scheduler; 0: the listening interface's speed
+  /// (else 1000).
+  std::int64_t uplink_mbps = 0;
+  bool relay = false;  ///< deploying laptops may fetch chunks from each other (scheduler)
+  /// Finished laptops kept relaying per image while others deploy it (0: released at once).
+  std::int64_t spare_finished_relays = 0;
 };
 
 /// Reads a TOML config file into `cfg` (only the keys present). invalid_input names the key.

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <chrono>
+
 #include "certificate.hpp"
 #include "revive/encoding.hpp"
 
@@ -10,6 +12,23 @@ namespace revive::server {
 namespace {
 bool draw(double share) {
   return randombytes_uniform(1000000) < static_cast<std::uint32_t>(share * 1000000);
+}
+
+// An image's id and shape from its signed manifest in the store.
+ImageLookup store_images(ImageStore& store) {
+  return [&store](const std::string& name) -> Result<ImageFacts> {
+    auto m = store.load(name);
+    if (!m) return m.error();
+    return ImageFacts{m->image_id,
+                      sched::ImageShape{m->data_chunk_count(), m->stored_bytes, m->data_bytes}};
+  };
+}
+
+MonotonicClock steady_seconds() {
+  return [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
 }
 }  // namespace
 
@@ -31,7 +50,9 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, RunBlocking
       certificates(ctx, certifier, store.key().public_key()),
       boot(ctx, enrolment, std::move(opts.boot)),
       images(ctx, store, std::move(run_blocking)),
-      views(ctx, live) {}
+      deployments(ctx, live, store_images(store),
+                  opts.monotonic ? std::move(opts.monotonic) : steady_seconds(), opts.deploy),
+      views(ctx, live, &deployments) {}
 
 Result<void> Services::start() {
   REVIVE_TRY(init_crypto());

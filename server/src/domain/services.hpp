@@ -9,6 +9,7 @@
 #include "domain/certificates.hpp"
 #include "domain/certifier.hpp"
 #include "domain/context.hpp"
+#include "domain/deployments.hpp"
 #include "domain/enrolment.hpp"
 #include "domain/images.hpp"
 #include "domain/live_steps.hpp"
@@ -24,6 +25,8 @@ struct ServiceOptions {
   StallTimeouts stall;
   Seconds session_ttl_s = 12 * 3600;
   BootPlannerOptions boot;
+  DeploymentOptions deploy;
+  MonotonicClock monotonic;  ///< the scheduler's clock; empty: std::chrono::steady_clock
 };
 
 class Services {
@@ -46,6 +49,7 @@ class Services {
   Certificates certificates;
   BootPlanner boot;
   Images images;
+  Deployments deployments;
   Views views;
 };
 
