@@ -38,7 +38,7 @@ def machine_cpu(before_text, after_text):
         if k != "cpu" and k in a:
             busy, _, t = busy_idle(b[k], a[k])
             cores[k] = busy / t if t else 0.0
-    return (idle / total if total else 1.0), (max(cores.values()) if cores else 0.0)
+    return (idle / total if total else 1.0), (max(cores.values()) if cores else 0.0), len(cores)
 
 
 def nearest_rank(values, q):
@@ -76,10 +76,16 @@ def record(meas_dir, results):
     r["server_tx_ratio"] = round(r["server_tx_bytes"] / meta["payload_bytes"], 3)
     r["server_cpu_s"] = round(meta["srv_cpu_after"] - meta["srv_cpu_before"] + meta.get("srv_cpu_exited", 0.0), 2)
     r["agents_cpu_s"] = round(sum(lp["cpu_s"] for lp in laptops), 2)
-    idle, busiest = machine_cpu(meta["stat_before"], meta["stat_after"])
+    idle, busiest, ncores = machine_cpu(meta["stat_before"], meta["stat_after"])
     r["machine_idle"] = round(idle, 3)
     r["busiest_core_busy"] = round(busiest, 3)
     r["window_s"] = round(meta["t_end"] - t0, 3)
+    r["cores"] = ncores
+    # What this benchmark's processes used, as a share of the machine (window x cores), and the
+    # server's processes as a share of one core: low shares = the CPU was not the bottleneck,
+    # even when other work on the machine keeps the idle share low.
+    r["ours_machine_share"] = round((r["server_cpu_s"] + r["agents_cpu_s"]) / (r["window_s"] * ncores), 3)
+    r["server_core_share"] = round(r["server_cpu_s"] / r["window_s"], 3)
     r["t1"] = meta.get("t1")
     if r["status"] == "ok" and done:
         r["makespan"] = round(max(lp["end"] for lp in done) - t0, 3)
@@ -104,12 +110,15 @@ def record(meas_dir, results):
                 r["others_ratio"] = round(r["others_makespan"] / r["t1"], 3)
     if meta.get("kill_at_s") is not None:
         r["killed_at_s"] = round(meta["kill_at_s"], 3)
+        r["killed_at_pct"] = meta.get("killed_pct")  # of its payload the switch had sent it
+    if meta.get("late_pct") is not None:
+        r["late_joined_at_pct"] = meta["late_pct"]  # of the others' payloads sent when it started
     if meta.get("extra"):
         r["extra"] = meta["extra"]
     with open(results, "a") as f:
         f.write(json.dumps(r, sort_keys=True) + "\n")
-    cpu = (f"server {r['server_cpu_s']} CPU s, agents {r['agents_cpu_s']} CPU s, machine idle {r['machine_idle'] * 100:.0f}%, "
-           f"busiest core {r['busiest_core_busy'] * 100:.0f}%")
+    cpu = (f"CPU: server {r['server_cpu_s']} s ({r['server_core_share'] * 100:.0f}% of a core), agents {r['agents_cpu_s']} s; "
+           f"ours {r['ours_machine_share'] * 100:.0f}% of the machine, machine idle {r['machine_idle'] * 100:.0f}%")
     head = f"  {meta['contender']:<8} N={meta['n']:<2} {meta['scenario']:<6} round {meta['round']}: "
     if r["status"] != "ok":
         why = "timed out; " if r["timed_out"] else ""
@@ -119,11 +128,14 @@ def record(meas_dir, results):
         if "others_makespan" in r:
             extra += f", others {r['others_makespan']:.1f} s"
         if "victim_s" in r:
-            extra += f", impaired laptop {r['victim_s']:.1f} s (bound {r.get('victim_bound_s', 0):.1f} s)"
+            extra += f", impaired laptop {r['victim_s']:.1f} s"
+            if r.get("victim_bound_s"):
+                extra += f" (its link bound {r['victim_bound_s']:.1f} s)"
         if "late_s" in r:
-            extra += f", late joiner {r['late_s']:.1f} s after joining at {r['late_joined_at_s']:.1f} s"
+            extra += (f", late joiner {r['late_s']:.1f} s after joining at {r['late_joined_at_s']:.1f} s "
+                      f"(others {r.get('late_joined_at_pct')}% done)")
         if killed:
-            extra += f", laptop {killed} killed at {r.get('killed_at_s', 0):.1f} s"
+            extra += f", laptop {killed} killed at {r.get('killed_at_s', 0):.1f} s ({r.get('killed_at_pct')}% received)"
         ratio = f" = {r['ratio']:.2f} x T1" if "ratio" in r else ""
         print(head + f"makespan {r['makespan']:.1f} s{ratio}{extra}; server port sent {r['server_tx_ratio']:.2f} x payload; {cpu}")
     sys.stdout.flush()
@@ -143,6 +155,12 @@ def spread(values):
     if len(values) < 2:
         return ""
     return f" ({min(values):.1f}-{max(values):.1f})"
+
+
+def cpu_cols(rs):
+    return (f"{fmt(med([r['ours_machine_share'] * 100 for r in rs]), '.0f'):>4}% "
+            f"{fmt(med([r['server_core_share'] * 100 for r in rs]), '.0f'):>4}% "
+            f"{fmt(med([r['machine_idle'] * 100 for r in rs]), '.0f'):>4}%")
 
 
 def table(results, run):
@@ -165,7 +183,7 @@ def table(results, run):
             t1.setdefault(r["contender"], []).append(r["makespan"])
     contenders = list(dict.fromkeys(r["contender"] for r in rows))
     print("\n-- T1: one laptop alone on a clean port")
-    print(f"   {'contender':<9} {'T1 s':>12} {'srv tx':>7} {'srv CPU':>8} {'agent CPU':>9} {'idle':>5} {'core':>5}")
+    print(f"   {'contender':<9} {'T1 s':>12} {'srv tx':>7} {'srv CPU':>8} {'agt CPU':>8} {'ours':>5} {'srv%c':>5} {'idle':>5}")
     for c in contenders:
         rs = [r for r in rows if r["scenario"] == "t1" and r["contender"] == c]
         if not rs:
@@ -173,14 +191,13 @@ def table(results, run):
         ok = [r for r in rs if r["status"] == "ok"]
         t = fmt(med([r["makespan"] for r in ok])) + spread([r["makespan"] for r in ok]) if ok else "FAILED"
         print(f"   {c:<9} {t:>12} {fmt(med([r['server_tx_ratio'] for r in rs]), '.2f'):>6}x "
-              f"{fmt(med([r['server_cpu_s'] for r in rs])):>8} {fmt(med([r['agents_cpu_s'] for r in rs])):>9} "
-              f"{fmt(med([r['machine_idle'] * 100 for r in rs]), '.0f'):>4}% {fmt(med([r['busiest_core_busy'] * 100 for r in rs]), '.0f'):>4}%")
+              f"{fmt(med([r['server_cpu_s'] for r in rs])):>8} {fmt(med([r['agents_cpu_s'] for r in rs])):>8} {cpu_cols(rs)}")
     scen_notes = {
         "clean": "every port equal and clean",
         "slow": "laptop {v}'s port at 30% of the rate (tbf on both ends); 'others' = every other laptop",
         "loss": "1% of the packets to laptop {v} dropped (nft in its namespace)",
         "kill": "laptop {v}'s client killed (SIGKILL) mid-deploy; 'others' = the laptops left",
-        "late": "one laptop starts when laptop 1 has half the image; 'late' = its time from joining",
+        "late": "laptop N starts when the others have half the image; 'late' = its time from joining",
     }
     for s in ("clean", "slow", "loss", "kill", "late"):
         rs = [r for r in rows if r["scenario"] == s]
@@ -188,7 +205,7 @@ def table(results, run):
             continue
         print(f"\n-- scenario {s}: " + scen_notes[s].format(v=rs[0].get("victim")))
         print(f"   {'contender':<9} {'N':>2} {'makespan s':>16} {'x T1':>6} {'p50 s':>6} {'p90 s':>6} {'others s':>9} "
-              f"{'oth xT1':>7} {'impaired/late s':>16} {'srv tx':>7} {'srv CPU':>8} {'agt CPU':>8} {'idle':>5} {'core':>5}  fail")
+              f"{'oth xT1':>7} {'impaired/late s':>16} {'srv tx':>7} {'srv CPU':>8} {'agt CPU':>8} {'ours':>5} {'srv%c':>5} {'idle':>5}  fail")
         for c in contenders:
             for n in sorted({r["n"] for r in rs if r["contender"] == c}):
                 g = [r for r in rs if r["contender"] == c and r["n"] == n]
@@ -214,11 +231,12 @@ def table(results, run):
                     mk, ratio, p50, p90, oth, oratio, imp = "FAILED", "-", "-", "-", "-", "-", "-"
                 print(f"   {c:<9} {n:>2} {mk:>16} {ratio:>6} {p50:>6} {p90:>6} {oth:>9} {oratio:>7} {imp:>16} "
                       f"{fmt(med([r['server_tx_ratio'] for r in g]), '.2f'):>6}x {fmt(med([r['server_cpu_s'] for r in g])):>8} "
-                      f"{fmt(med([r['agents_cpu_s'] for r in g])):>8} {fmt(med([r['machine_idle'] * 100 for r in g]), '.0f'):>4}% "
-                      f"{fmt(med([r['busiest_core_busy'] * 100 for r in g]), '.0f'):>4}%  {failed}/{len(g)}")
+                      f"{fmt(med([r['agents_cpu_s'] for r in g])):>8} {cpu_cols(g)}  {failed}/{len(g)}")
     print("\n   srv tx = bytes sent by the server's port / the contender's payload (zstd stream or Revive's stored chunks);")
-    print("   CPU = CPU seconds in the window (server-side processes; all laptop-side processes), machine idle share,")
-    print("   busiest core's busy share. fail = failed measurements (a wrong disk, an exit code, a timeout) / rounds.")
+    print("   CPU = CPU seconds in the window of the server-side processes and of all laptop-side processes;")
+    print("   ours = both as a share of the machine (window x cores); srv%c = server processes' share of one core;")
+    print("   idle = the machine's idle share (low when other work runs on it: compare with ours).")
+    print("   fail = failed measurements (a wrong disk, an exit code, a timeout) / rounds.")
 
 
 if __name__ == "__main__":
