@@ -282,12 +282,12 @@ srv_cpu() {
   done
   echo "$total $hz" | awk '{print $1 / $2}'
 }
-kill_in_ns() {  # NS COMM : SIGKILL the processes named COMM in our namespace NS
-  local p
+kill_in_ns() {  # NS COMM : SIGKILL the processes named COMM in our namespace NS; fails if none
+  local p hit=1
   for p in $(ip netns pids "$1"); do
-    [[ $(cat "/proc/$p/comm" 2>/dev/null) == "$2" ]] && kill -9 "$p" 2>/dev/null
+    [[ $(cat "/proc/$p/comm" 2>/dev/null) == "$2" ]] && kill -9 "$p" 2>/dev/null && hit=0
   done
-  return 0
+  return $hit
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -503,7 +503,7 @@ measure() {
     (
       s0=$EPOCHREALTIME
       rc=0
-      /usr/bin/time -f '%U %S' -o "$M/cpu.$1" ip netns exec "$(lns "$1")" bash -c "$cmd" > "$M/out.$1" 2>&1 || rc=$?
+      /usr/bin/time -f '%U %S %M' -o "$M/cpu.$1" ip netns exec "$(lns "$1")" bash -c "$cmd" > "$M/out.$1" 2>&1 || rc=$?
       echo "$1 $2 $s0 $EPOCHREALTIME $rc" > "$M/t.$1"
     ) &
     lp+=($!)
@@ -518,9 +518,10 @@ measure() {
         local want=$((payload * kill_pct / 100))
         while to_laptop "$v"; ((txv - base[v] < want)) && [[ ! -f $M/t.$v ]]; do nap 0.05; done
       fi
-      kill_in_ns "$(lns "$v")" "$("${c}_client")"
-      echo "$EPOCHREALTIME" > "$M/killed_at"
-      to_laptop "$v"; echo "$(((txv - base[v]) * 100 / payload))" > "$M/killed_pct"
+      if kill_in_ns "$(lns "$v")" "$("${c}_client")"; then
+        echo "$EPOCHREALTIME" > "$M/killed_at"
+        to_laptop "$v"; echo "$(((txv - base[v]) * 100 / payload))" > "$M/killed_pct"
+      fi
     ) &
     watch_pid=$!
   fi
@@ -551,14 +552,14 @@ measure() {
   # Verify every disk against the raw image; collect the per-laptop lines.
   : > "$M/laptops.tsv"
   for i in $(seq 1 "$n"); do
-    local li role s0 s1 rc usr sys disk
+    local li role s0 s1 rc usr sys rss disk
     read -r li role s0 s1 rc < "$M/t.$i"
-    read -r usr sys < <(tail -1 "$M/cpu.$i" 2>/dev/null | grep -E '^[0-9.]+ [0-9.]+$' || echo "0 0")
+    read -r usr sys rss < <(tail -1 "$M/cpu.$i" 2>/dev/null | grep -E '^[0-9.]+ [0-9.]+ [0-9]+$' || echo "0 0 0")
     if [[ $s == kill && $i == "$v" && -f $M/killed_at ]]; then role=killed; fi
     if [[ $role == killed ]]; then disk=skipped
     elif cmp -s -n "$logical" "$raw" "$D/l$i.disk"; then disk=ok
     else disk=differs; fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$role" "$s0" "$s1" "$rc" "$usr" "$sys" "$disk" >> "$M/laptops.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$role" "$s0" "$s1" "$rc" "$usr" "$sys" "$rss" "$disk" >> "$M/laptops.tsv"
     rm -f "$D/l$i.disk"
   done
   "$py" - "$M/meta.json" <<PY
@@ -594,12 +595,13 @@ done
 echo "== setting up the contenders: ${CONTENDERS[*]}"
 for c in "${CONTENDERS[@]}"; do "${c}_setup"; done
 echo "== run $run_id: N = ${NS_LIST[*]}; scenarios ${SCENARIOS[*]}; $rounds round(s); timeout ${timeout} s per measurement"
+# Contenders interleaved (same scenario and N back to back): the load other work puts on this
+# machine drifts, and what is compared should see the same drift.
 for round in $(seq 1 "$rounds"); do
-  for c in "${CONTENDERS[@]}"; do
-    T1[$c]=
-    measure "$c" t1 1 "$round"
-    for s in "${SCENARIOS[@]}"; do
-      for n in "${NS_LIST[@]}"; do measure "$c" "$s" "$n" "$round"; done
+  for c in "${CONTENDERS[@]}"; do T1[$c]=; measure "$c" t1 1 "$round"; done
+  for s in "${SCENARIOS[@]}"; do
+    for n in "${NS_LIST[@]}"; do
+      for c in "${CONTENDERS[@]}"; do measure "$c" "$s" "$n" "$round"; done
     done
   done
 done

@@ -50,9 +50,13 @@ def record(meas_dir, results):
     meta = json.load(open(f"{meas_dir}/meta.json"))
     laptops = []
     for line in open(f"{meas_dir}/laptops.tsv"):
-        i, role, start, end, rc, usr, sys_, disk = line.split("\t")
+        f = line.split("\t")
+        if len(f) == 8:  # written before the RSS column existed
+            f.insert(7, "0")
+        i, role, start, end, rc, usr, sys_, rss, disk = f
         laptops.append({"laptop": int(i), "role": role, "start": float(start), "end": float(end) if end != "-" else None,
-                        "rc": int(rc) if rc != "-" else None, "cpu_s": float(usr) + float(sys_), "disk": disk.strip()})
+                        "rc": int(rc) if rc != "-" else None, "cpu_s": float(usr) + float(sys_), "rss_kib": int(rss),
+                        "disk": disk.strip()})
     t0 = meta["t0"]
     failures, killed = [], []
     for lp in laptops:
@@ -76,6 +80,8 @@ def record(meas_dir, results):
     r["server_tx_ratio"] = round(r["server_tx_bytes"] / meta["payload_bytes"], 3)
     r["server_cpu_s"] = round(meta["srv_cpu_after"] - meta["srv_cpu_before"] + meta.get("srv_cpu_exited", 0.0), 2)
     r["agents_cpu_s"] = round(sum(lp["cpu_s"] for lp in laptops), 2)
+    # Peak RSS of the largest process a laptop ran (the agent; or curl/zstd/dd, udp-receiver).
+    r["laptop_peak_rss_mib"] = round(max(lp["rss_kib"] for lp in laptops) / 1024, 1)
     idle, busiest, ncores = machine_cpu(meta["stat_before"], meta["stat_after"])
     r["machine_idle"] = round(idle, 3)
     r["busiest_core_busy"] = round(busiest, 3)
@@ -157,10 +163,18 @@ def spread(values):
     return f" ({min(values):.1f}-{max(values):.1f})"
 
 
-def cpu_cols(rs):
-    return (f"{fmt(med([r['ours_machine_share'] * 100 for r in rs]), '.0f'):>4}% "
-            f"{fmt(med([r['server_core_share'] * 100 for r in rs]), '.0f'):>4}% "
-            f"{fmt(med([r['machine_idle'] * 100 for r in rs]), '.0f'):>4}%")
+SCENARIOS = {
+    "clean": ("every port equal and clean",
+              "makespan <= 1.06 x T1; server port <= 1.5 x payload at N=8"),
+    "slow": ("laptop {v}'s port at 30% of the rate (tbf on both ends); 'others' = every other laptop",
+             "others <= 1.10 x their clean makespan; the impaired laptop <= 1.1 x its own bound (bnd)"),
+    "loss": ("1% of the packets to laptop {v} dropped (nft in its namespace)",
+             "others <= 1.05 x their clean makespan"),
+    "kill": ("laptop {v}'s client killed (SIGKILL) at half its payload; 'others' = the laptops left",
+             "every other laptop finishes, makespan <= 1.25 x T1"),
+    "late": ("laptop N starts when the others have half the image; 'late' = its time from joining",
+             "the late joiner <= 1.2 x T1 from joining"),
+}
 
 
 def table(results, run):
@@ -176,67 +190,70 @@ def table(results, run):
           f"stored {img['stored_bytes'] / 1e6:.1f} MB as Revive chunks, {img['zst_bytes'] / 1e6:.1f} MB as one zstd -3 stream; "
           f"one laptop at line rate needs {img['zst_bytes'] * 8 / (first['rate_mbit'] * 1e6):.1f} s for the stream")
     rounds = sorted({r["round"] for r in rows})
-    print(f"   rounds: {len(rounds)} (figures are medians; (min-max) when more than one round)")
-    t1 = {}
-    for r in rows:
-        if r["scenario"] == "t1" and r["status"] == "ok":
-            t1.setdefault(r["contender"], []).append(r["makespan"])
+    print(f"   rounds: {len(rounds)} (figures are medians over rounds; (min-max) when more than one)")
     contenders = list(dict.fromkeys(r["contender"] for r in rows))
+    cpu_head = f"{'srv tx':>7} {'srvCPU':>6} {'agtCPU':>6} {'ours':>5} {'srv%c':>5} {'idle':>5} {'RSS':>5}"
+
+    def cpu_cols(g):
+        return (f"{fmt(med([r['server_tx_ratio'] for r in g]), '.2f'):>6}x {fmt(med([r['server_cpu_s'] for r in g])):>6} "
+                f"{fmt(med([r['agents_cpu_s'] for r in g])):>6} "
+                f"{fmt(med([r['ours_machine_share'] * 100 for r in g]), '.0f'):>4}% "
+                f"{fmt(med([r['server_core_share'] * 100 for r in g]), '.0f'):>4}% "
+                f"{fmt(med([r['machine_idle'] * 100 for r in g]), '.0f'):>4}% "
+                f"{fmt(max((r.get('laptop_peak_rss_mib') or 0) for r in g), '.0f'):>5}")
+
     print("\n-- T1: one laptop alone on a clean port")
-    print(f"   {'contender':<9} {'T1 s':>12} {'srv tx':>7} {'srv CPU':>8} {'agt CPU':>8} {'ours':>5} {'srv%c':>5} {'idle':>5}")
+    print(f"   {'contender':<9} {'T1 s':>14}  {cpu_head}")
     for c in contenders:
-        rs = [r for r in rows if r["scenario"] == "t1" and r["contender"] == c]
-        if not rs:
+        g = [r for r in rows if r["scenario"] == "t1" and r["contender"] == c]
+        if not g:
             continue
-        ok = [r for r in rs if r["status"] == "ok"]
+        ok = [r for r in g if r["status"] == "ok"]
         t = fmt(med([r["makespan"] for r in ok])) + spread([r["makespan"] for r in ok]) if ok else "FAILED"
-        print(f"   {c:<9} {t:>12} {fmt(med([r['server_tx_ratio'] for r in rs]), '.2f'):>6}x "
-              f"{fmt(med([r['server_cpu_s'] for r in rs])):>8} {fmt(med([r['agents_cpu_s'] for r in rs])):>8} {cpu_cols(rs)}")
-    scen_notes = {
-        "clean": "every port equal and clean",
-        "slow": "laptop {v}'s port at 30% of the rate (tbf on both ends); 'others' = every other laptop",
-        "loss": "1% of the packets to laptop {v} dropped (nft in its namespace)",
-        "kill": "laptop {v}'s client killed (SIGKILL) mid-deploy; 'others' = the laptops left",
-        "late": "laptop N starts when the others have half the image; 'late' = its time from joining",
-    }
-    for s in ("clean", "slow", "loss", "kill", "late"):
+        print(f"   {c:<9} {t:>14}  {cpu_cols(g)}")
+    for s, (note, target) in SCENARIOS.items():
         rs = [r for r in rows if r["scenario"] == s]
         if not rs:
             continue
-        print(f"\n-- scenario {s}: " + scen_notes[s].format(v=rs[0].get("victim")))
-        print(f"   {'contender':<9} {'N':>2} {'makespan s':>16} {'x T1':>6} {'p50 s':>6} {'p90 s':>6} {'others s':>9} "
-              f"{'oth xT1':>7} {'impaired/late s':>16} {'srv tx':>7} {'srv CPU':>8} {'agt CPU':>8} {'ours':>5} {'srv%c':>5} {'idle':>5}  fail")
+        print(f"\n-- scenario {s}: " + note.format(v=rs[0].get("victim")))
+        print(f"   issue 14's targets for Revive with relay: {target}")
+        print(f"   {'contender':<9} {'N':>2} {'makespan s':>16} {'xT1':>5} {'p50 s':>6} {'p90 s':>6} {'others s':>9} "
+              f"{'oth xT1':>7} {'oth/clean':>9} {'impaired/late s':>17}  {cpu_head}  fail")
         for c in contenders:
             for n in sorted({r["n"] for r in rs if r["contender"] == c}):
                 g = [r for r in rs if r["contender"] == c and r["n"] == n]
                 ok = [r for r in g if r["status"] == "ok"]
-                failed = len(g) - len(ok)
+                clean = med([r["makespan"] for r in rows if r["scenario"] == "clean" and r["contender"] == c
+                             and r["n"] == n and r["status"] == "ok"])
+                mk, ratio, p50, p90, oth, oratio, oclean, imp = ("FAILED",) + ("-",) * 7
                 if ok:
                     mk = fmt(med([r["makespan"] for r in ok])) + spread([r["makespan"] for r in ok])
                     ratio = fmt(med([r.get("ratio") for r in ok]), ".2f")
                     p50 = fmt(med([r["p50"] for r in ok]))
                     p90 = fmt(med([r["p90"] for r in ok]))
-                    oth = fmt(med([r.get("others_makespan") for r in ok]))
+                    o = med([r.get("others_makespan") for r in ok])
+                    oth = fmt(o)
                     oratio = fmt(med([r.get("others_ratio") for r in ok]), ".2f")
+                    if o is not None and clean:
+                        oclean = f"{o / clean:.2f}"
                     if s in ("slow", "loss"):
-                        imp = f"{fmt(med([r.get('victim_s') for r in ok]))}"
+                        imp = fmt(med([r.get("victim_s") for r in ok]))
                         b = med([r.get("victim_bound_s") for r in ok])
                         if b:
                             imp += f" (bnd {b:.1f})"
                     elif s == "late":
                         imp = fmt(med([r.get("late_s") for r in ok]))
-                    else:
-                        imp = "-"
-                else:
-                    mk, ratio, p50, p90, oth, oratio, imp = "FAILED", "-", "-", "-", "-", "-", "-"
-                print(f"   {c:<9} {n:>2} {mk:>16} {ratio:>6} {p50:>6} {p90:>6} {oth:>9} {oratio:>7} {imp:>16} "
-                      f"{fmt(med([r['server_tx_ratio'] for r in g]), '.2f'):>6}x {fmt(med([r['server_cpu_s'] for r in g])):>8} "
-                      f"{fmt(med([r['agents_cpu_s'] for r in g])):>8} {cpu_cols(g)}  {failed}/{len(g)}")
-    print("\n   srv tx = bytes sent by the server's port / the contender's payload (zstd stream or Revive's stored chunks);")
-    print("   CPU = CPU seconds in the window of the server-side processes and of all laptop-side processes;")
-    print("   ours = both as a share of the machine (window x cores); srv%c = server processes' share of one core;")
-    print("   idle = the machine's idle share (low when other work runs on it: compare with ours).")
-    print("   fail = failed measurements (a wrong disk, an exit code, a timeout) / rounds.")
+                print(f"   {c:<9} {n:>2} {mk:>16} {ratio:>5} {p50:>6} {p90:>6} {oth:>9} {oratio:>7} {oclean:>9} {imp:>17}  "
+                      f"{cpu_cols(g)}  {len(g) - len(ok)}/{len(g)}")
+    print("""
+   makespan: from the start to the last laptop's end (disks are verified after; the killed laptop excluded); p50/p90 over the
+   laptops' own times; others: the laptops other than the impaired/killed/late one; oth/clean: others' makespan
+   over the same contender's clean makespan at that N. srv tx: bytes the server's port sent / the contender's
+   payload (the zstd stream, or Revive's stored chunks). srvCPU/agtCPU: CPU seconds of the server-side
+   processes / of all laptop-side processes in the window; ours: both as a share of the machine (window x
+   cores); srv%c: the server processes' share of one core; idle: the machine's idle share (low when other work
+   runs on this machine: compare with ours); RSS: peak MiB of the largest laptop-side process.
+   fail: failed measurements (a wrong disk, an exit code, a timeout) / measurements.""")
 
 
 if __name__ == "__main__":
