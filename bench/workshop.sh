@@ -443,7 +443,7 @@ revive_stop() {
   "$py" - "$M" > "$M/extra.json" <<'PY' || true
 import glob, json, sys
 m = sys.argv[1]
-fetched, retries, bad, ok = 0, 0, 0, 0
+fetched, retries, bad, ok, write_s = 0, 0, 0, 0, []
 for f in glob.glob(m + "/device.*.json"):
     d = json.load(open(f))
     for x in d.get("results", []):
@@ -453,7 +453,12 @@ for f in glob.glob(m + "/device.*.json"):
             retries += r.get("chunk_retries", 0)
             bad += len((r.get("verify") or {}).get("bad", []))
             ok += x.get("status") == "ok"
-print(json.dumps({"deploys_ok": ok, "bytes_fetched": fetched, "chunk_retries": retries, "verify_bad": bad}))
+            if "write_seconds" in r:
+                write_s.append(round(r["write_seconds"], 2))
+# write_seconds: the deploy step's own time as the agent measured it (the laptop's time here
+# also holds enrolment, the manifest, the read-back samples and the finish step).
+print(json.dumps({"deploys_ok": ok, "bytes_fetched": fetched, "chunk_retries": retries, "verify_bad": bad,
+                  "write_seconds": sorted(write_s)}))
 PY
   revive_server_stop
 }
@@ -530,12 +535,14 @@ measure() {
   local dog=$!
   if ((late)); then
     # The others are half done: the bytes the switch sent them reach half of their payloads.
-    local want=$(((n - 1) * payload / 2)) sum
+    local want=$(((n - 1) * payload / 2)) sum ended
     while :; do
-      sum=0
-      for ((i = 1; i < n; i++)); do to_laptop "$i"; sum=$((sum + txv - base[i])); done
-      ((sum < want)) || break
-      [[ -f $M/t.1 ]] && break
+      sum=0 ended=0
+      for ((i = 1; i < n; i++)); do
+        to_laptop "$i"; sum=$((sum + txv - base[i]))
+        [[ -f $M/t.$i ]] && ended=$((ended + 1))
+      done
+      ((sum < want && ended < n - 1)) || break  # half of their bytes, or all of them ended
       nap 0.05
     done
     launch "$late" late
