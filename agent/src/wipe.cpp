@@ -11,7 +11,7 @@
 #include <tuple>
 #include <utility>
 
-#include "revive/agent/aligned_buffer.hpp"
+#include "revive/aligned_buffer.hpp"
 #include "revive/parallel.hpp"
 
 namespace revive::agent {

@@ -6,7 +6,7 @@
 #include <random>
 #include <thread>
 
-#include "revive/agent/deploy.hpp"
+#include "revive/agent/block_device.hpp"
 #include "revive/agent/disk_safety.hpp"
 #include "revive/agent/inventory.hpp"
 #include "revive/agent/wipe.hpp"

@@ -104,6 +104,19 @@ Result<void> ChunkStore::read(const Digest& d, std::vector<std::byte>& out,
   return pread_exact(fd->get(), out, 0, p.string());
 }
 
+Result<OpenChunk> ChunkStore::open_chunk(const Digest& d) const {
+  const auto p = path_for(d);
+  auto fd = open_file(p, O_RDONLY);
+  if (!fd) {
+    if (fd.error().code == Errc::not_found)
+      return make_error(Errc::not_found, "no chunk " + digest_hex(d));
+    return fd.error();
+  }
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat " + p.string());
+  return OpenChunk{std::move(*fd), static_cast<std::uint64_t>(st.st_size)};
+}
+
 Result<void> ChunkStore::remove(const Digest& d) {
   const auto p = path_for(d);
   if (::unlink(p.c_str()) != 0 && errno != ENOENT)

@@ -5,9 +5,11 @@
 #include <cerrno>
 #include <map>
 
+#include "revive/chunk_pipeline.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
 #include "revive/parallel.hpp"
+#include "revive/store_chunk_source.hpp"
 #include "revive/zstd_codec.hpp"
 
 namespace revive {
@@ -15,23 +17,6 @@ namespace revive {
 namespace fs = std::filesystem;
 
 namespace {
-
-/// Reads, decodes and hash-checks one chunk into `out` (sized to the extent's length).
-Result<void> load_chunk(const ChunkStore& chunks, const Manifest& m, const Extent& e,
-                        ZstdDecompressor& zd, std::vector<std::byte>& frame,
-                        std::span<std::byte> out) {
-  REVIVE_TRY(chunks.read(*e.sha256, frame, 2 * m.chunk_size + (1u << 16)));
-  if (auto r = zd.decompress_exact(frame, out); !r) {
-    return r.error().with_context("chunk " + digest_hex(*e.sha256));
-  }
-  const Digest got = sha256(out);
-  if (got != *e.sha256) {
-    return make_error(Errc::corrupt, "chunk " + digest_hex(*e.sha256) +
-                                         " does not match its hash (content hashes to " +
-                                         digest_hex(got) + ")");
-  }
-  return {};
-}
 
 /// Writes `data` at `offset` but leaves all-zero 64 KiB runs unwritten: the output was
 /// ftruncate()d, so they already read as zeros and stay holes (like `zstd --sparse`).
@@ -58,28 +43,65 @@ Result<void> write_skipping_zeros(int fd, std::span<const std::byte> data, std::
   return {};
 }
 
-}  // namespace
+/// Export's sink: each chunk at its offset in the output file, holes kept sparse.
+class SparseFileSink : public ChunkSink {
+ public:
+  SparseFileSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  /// Writes the non-zero runs of `data`; io/no_space naming the file otherwise.
+  Result<void> put(std::uint64_t offset, std::span<const std::byte> data) override {
+    return write_skipping_zeros(fd_, data, offset, name_);
+  }
 
-Result<ExportReport> export_raw_image(const ImageStore& store, const std::string& name,
-                                      const fs::path& out, const ExportOptions& opts) {
-  auto lock = store.lock_shared();
-  if (!lock) return lock.error();
-  auto m = store.load(name, opts.trusted);
-  if (!m) return m.error();
+ private:
+  int fd_;
+  std::string name_;
+};
 
+/// Verify's sink: a chunk that passed its check needs to go nowhere.
+class DiscardSink : public ChunkSink {
+ public:
+  /// Drops the bytes. Never fails.
+  Result<void> put(std::uint64_t, std::span<const std::byte>) override { return {}; }
+};
+
+/// The largest chunk file worth reading for `m`: a frame of incompressible data is a little
+/// bigger than the chunk; anything much bigger is damage.
+std::uint64_t max_frame_size(const Manifest& m) { return 2 * m.chunk_size + (1u << 16); }
+
+/// Refuses to export onto something that is not a regular file, or onto an existing file
+/// without `overwrite`.
+Result<void> check_export_target(const fs::path& out, bool overwrite) {
   std::error_code ec;
   const auto st = fs::symlink_status(out, ec);
-  if (fs::exists(st)) {
-    if (!fs::is_regular_file(st)) {
-      return make_error(
-          Errc::invalid_input,
-          out.string() + " exists and is not a regular file; refusing to export onto it");
-    }
-    if (!opts.overwrite) {
-      return make_error(Errc::already_exists,
-                        out.string() + " already exists (use --force to overwrite it)");
-    }
+  if (!fs::exists(st)) return {};
+  if (!fs::is_regular_file(st)) {
+    return make_error(
+        Errc::invalid_input,
+        out.string() + " exists and is not a regular file; refusing to export onto it");
   }
+  if (!overwrite) {
+    return make_error(Errc::already_exists,
+                      out.string() + " already exists (use --force to overwrite it)");
+  }
+  return {};
+}
+
+/// A temp file next to the output, removed unless kept: a failed or cancelled export leaves
+/// nothing behind.
+struct TmpFile {
+  fs::path path;
+  UniqueFd fd;
+  bool keep = false;
+  TmpFile(fs::path p, UniqueFd f) : path(std::move(p)), fd(std::move(f)) {}
+  TmpFile(const TmpFile&) = delete;
+  TmpFile& operator=(const TmpFile&) = delete;
+  ~TmpFile() {
+    if (!keep) ::unlink(path.c_str());
+  }
+};
+
+/// Creates the temp file for `out` in its directory, sized to `size` (all holes).
+Result<std::unique_ptr<TmpFile>> create_tmp_for(const fs::path& out, std::uint64_t size) {
   const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
   // Built by appending: GCC 12 warns (-Wrestrict, a false positive) on "." + string.
   std::string prefix(1, '.');
@@ -88,59 +110,50 @@ Result<ExportReport> export_raw_image(const ImageStore& store, const std::string
   const fs::path tmp = dir / unique_tmp_name(prefix);
   auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (!fd) return fd.error().with_context("export");
-  struct TmpGuard {
-    fs::path path;
-    bool keep = false;
-    ~TmpGuard() {
-      if (!keep) ::unlink(path.c_str());
-    }
-  } guard{tmp};
-  if (::ftruncate(fd->get(), static_cast<off_t>(m->logical_size)) != 0) {
+  auto file = std::make_unique<TmpFile>(tmp, std::move(*fd));
+  if (::ftruncate(file->fd.get(), static_cast<off_t>(size)) != 0) {
     return errno_error(errno, "size " + tmp.string());
   }
+  return file;
+}
 
-  const std::vector<std::size_t> data = m->data_extents();
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::uint64_t> done{0};
-  detail::FirstError first_error;
-  const std::uint64_t total = m->data_bytes;
+}  // namespace
 
-  auto worker = [&](unsigned) {
-    ZstdDecompressor zd;
-    std::vector<std::byte> frame;
-    std::vector<std::byte> buf(m->chunk_size);
-    while (!first_error.failed()) {
-      if (opts.cancel && opts.cancel->load(std::memory_order_relaxed)) {
-        return first_error.set(make_error(Errc::cancelled, "export cancelled"));
-      }
-      const std::size_t k = next.fetch_add(1);
-      if (k >= data.size()) return;
-      const Extent& e = m->extents[data[k]];
-      const std::span<std::byte> out_bytes(buf.data(), e.length);
-      if (auto r = load_chunk(store.chunks(), *m, e, zd, frame, out_bytes); !r) {
-        return first_error.set(r.error().with_context("at offset " + std::to_string(e.offset)));
-      }
-      if (auto r = write_skipping_zeros(fd->get(), out_bytes, e.offset, tmp.string()); !r) {
-        return first_error.set(r.error());
-      }
-      done += e.length;
-    }
-  };
+Result<ExportReport> export_raw_image(const ImageStore& store, const std::string& name,
+                                      const fs::path& out, const ExportOptions& opts) {
+  auto lock = store.lock_shared();
+  if (!lock) return lock.error();
+  auto m = store.load(name, opts.trusted);
+  if (!m) return m.error();
+  REVIVE_TRY(check_export_target(out, opts.overwrite));
+  auto tmp = create_tmp_for(out, m->logical_size);
+  if (!tmp) return tmp.error();
+
+  StoreChunkSource source(store.chunks(), max_frame_size(*m));
+  SparseFileSink sink((*tmp)->fd.get(), (*tmp)->path.string());
+  ChunkPipelineOptions po;
+  po.workers = worker_count(opts.threads);
+  po.stop = opts.cancel;
+  ChunkPipeline pipeline(*m, m->data_extents(), std::move(po));
   detail::ProgressThrottle progress(opts.progress);
-  detail::run_threads(worker_count(opts.threads), worker,
-                      [&] { progress.maybe(done.load(), total); });
-  if (auto e = first_error.take()) {
-    return e->with_context("export of " + name + " failed; nothing was written to " + out.string());
+  auto r = pipeline.run(source, sink,
+                        [&] { progress.maybe(pipeline.bytes_done(), pipeline.bytes_total()); });
+  if (!r) {
+    const Error e = r.error().code == Errc::cancelled
+                        ? make_error(Errc::cancelled, "export cancelled")
+                        : r.error();
+    return e.with_context("export of " + name + " failed; nothing was written to " + out.string());
   }
-  if (::fsync(fd->get()) != 0) return errno_error(errno, "fsync " + tmp.string());
-  fd->reset();
-  if (::rename(tmp.c_str(), out.c_str()) != 0) {
-    return errno_error(errno, "rename " + tmp.string() + " to " + out.string());
+  const fs::path& tmp_path = (*tmp)->path;
+  if (::fsync((*tmp)->fd.get()) != 0) return errno_error(errno, "fsync " + tmp_path.string());
+  (*tmp)->fd.reset();
+  if (::rename(tmp_path.c_str(), out.c_str()) != 0) {
+    return errno_error(errno, "rename " + tmp_path.string() + " to " + out.string());
   }
-  guard.keep = true;
-  REVIVE_TRY(fsync_dir(dir));
-  progress.final(total, total);
-  return ExportReport{m->logical_size, total};
+  (*tmp)->keep = true;
+  REVIVE_TRY(fsync_dir(out.has_parent_path() ? out.parent_path() : fs::path(".")));
+  progress.final(m->data_bytes, m->data_bytes);
+  return ExportReport{m->logical_size, m->data_bytes};
 }
 
 Result<VerifyReport> verify_image(const ImageStore& store, const std::string& name,
@@ -166,40 +179,28 @@ Result<VerifyReport> verify_image(const ImageStore& store, const std::string& na
   std::vector<std::size_t> todo;
   todo.reserve(first_use.size());
   for (const auto& [d, i] : first_use) todo.push_back(i);
+  report.chunks_checked = todo.size();
 
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::uint64_t> done{0};
-  std::mutex mu;
-  auto worker = [&](unsigned) {
-    ZstdDecompressor zd;
-    std::vector<std::byte> frame;
-    std::vector<std::byte> buf(m.chunk_size);
-    for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
-      const Extent& e = m.extents[todo[k]];
-      auto r = load_chunk(store.chunks(), m, e, zd, frame, {buf.data(), e.length});
-      if (!r) {
-        std::lock_guard l(mu);
-        report.bad_chunks.push_back(
-            ChunkProblem{todo[k], e.offset, *e.sha256, r.error().code, r.error().message});
-      }
-      done += e.length;
-    }
-  };
-  std::uint64_t total = 0;
-  for (std::size_t i : todo) total += m.extents[i].length;
+  StoreChunkSource source(store.chunks(), max_frame_size(m));
+  DiscardSink sink;
+  ChunkPipelineOptions po;
+  po.workers = worker_count(opts.threads);
+  po.keep_going = true;  // every bad chunk is listed, not just the first
+  ChunkPipeline pipeline(m, std::move(todo), std::move(po));
   detail::ProgressThrottle progress(opts.progress);
-  detail::run_threads(worker_count(opts.threads), worker,
-                      [&] { progress.maybe(done.load(), total); });
-  progress.final(total, total);
+  auto r = pipeline.run(source, sink,
+                        [&] { progress.maybe(pipeline.bytes_done(), pipeline.bytes_total()); });
+  // Not expected: verify has no stop flag and its sink cannot fail; bad chunks are in the report.
+  if (!r) return r.error().with_context("verify " + name);
+  progress.final(pipeline.bytes_total(), pipeline.bytes_total());
+  for (ChunkFailure& f : r->failures) {
+    report.bad_chunks.push_back(
+        ChunkProblem{f.extent, f.offset, f.sha256, f.error.code, std::move(f.error.message)});
+  }
   std::sort(report.bad_chunks.begin(), report.bad_chunks.end(),
             [](const ChunkProblem& a, const ChunkProblem& b) { return a.offset < b.offset; });
-  report.chunks_checked = todo.size();
   return report;
 }
-
-}  // namespace revive
-
-namespace revive {
 
 Result<StoreCheckReport> check_store_chunks(const ImageStore& store, unsigned threads,
                                             const ProgressFn& progress_fn) {

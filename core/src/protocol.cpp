@@ -1,5 +1,6 @@
 #include "revive/protocol.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -43,6 +44,12 @@ constexpr std::array<std::pair<NextResponse::State, std::string_view>, 4> kNextS
     {NextResponse::State::cancelled, "cancelled"},
 }};
 
+constexpr std::array<std::pair<SourceAssignment::Kind, std::string_view>, 3> kSourceKindNames{{
+    {SourceAssignment::Kind::server, "server"},
+    {SourceAssignment::Kind::peer, "peer"},
+    {SourceAssignment::Kind::queued, "queued"},
+}};
+
 template <class E, std::size_t N>
 std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& table, E v) {
   for (const auto& [e, name] : table) {
@@ -72,9 +79,19 @@ Result<std::int64_t> positive_int(const Json& j, const char* key) {
   return it->get<std::int64_t>();
 }
 
+Result<std::uint64_t> count(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::uint64_t{0};
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0) {
+    return bad(std::string("\"") + key + "\" must be a count");
+  }
+  return it->get<std::uint64_t>();
+}
+
 Result<std::string> required_string(const Json& j, const char* key) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return bad(std::string("\"") + key + "\" must be a string");
+  if (it == j.end() || !it->is_string())
+    return bad(std::string("\"") + key + "\" must be a string");
   return it->get<std::string>();
 }
 
@@ -111,12 +128,13 @@ Result<StepKind> kind_field(const Json& j) {
   auto s = required_string(j, "kind");
   if (!s) return s.error();
   auto k = step_kind_from(*s);
-  if (!k) return bad("unknown step kind \"" + s->substr(0, 32) + "\" (one of " + step_kind_list() + ")");
+  if (!k)
+    return bad("unknown step kind \"" + s->substr(0, 32) + "\" (one of " + step_kind_list() + ")");
   return *k;
 }
 
-#define REVIVE_FIELD(var, expr) \
-  auto var##_r = (expr);        \
+#define REVIVE_FIELD(var, expr)         \
+  auto var##_r = (expr);                \
   if (!var##_r) return var##_r.error(); \
   auto& var = *var##_r
 
@@ -146,10 +164,9 @@ std::optional<StepState> step_state_from(std::string_view s) {
 std::string_view to_string(RunState s) { return name_of(kRunStateNames, s); }
 std::optional<RunState> run_state_from(std::string_view s) { return value_of(kRunStateNames, s); }
 std::string_view to_string(StepStatus s) { return name_of(kStatusNames, s); }
-std::optional<StepStatus> step_status_from(std::string_view s) {
-  return value_of(kStatusNames, s);
-}
+std::optional<StepStatus> step_status_from(std::string_view s) { return value_of(kStatusNames, s); }
 std::string_view to_string(NextResponse::State s) { return name_of(kNextStateNames, s); }
+std::string_view to_string(SourceAssignment::Kind k) { return name_of(kSourceKindNames, k); }
 
 // ---------------------------------------------------------------- paths
 
@@ -170,6 +187,7 @@ std::string result(std::int64_t device, std::int64_t step) {
   return agent(device) + "/steps/" + std::to_string(step) + "/result";
 }
 std::string certificates(std::int64_t device) { return agent(device) + "/certificates"; }
+std::string relay(std::int64_t device) { return agent(device) + "/relay"; }
 std::string manifest(std::string_view image) {
   return "/api/v1/images/" + std::string(image) + "/manifest";
 }
@@ -222,9 +240,26 @@ Json to_json(const NextResponse& v) {
   return j;
 }
 
+Json to_json(const SourceFailure& v) {
+  return {{"peer", v.peer}, {"reason", v.reason}, {"bad_chunk", v.bad_chunk}};
+}
+
+Json to_json(const DeployProgress& v) {
+  Json j = {{"image_id", v.image_id},
+            {"chunks_held", v.chunks_held},
+            {"chunk_count", v.chunk_count},
+            {"relay_port", v.relay_port},
+            {"receive_rate", v.receive_rate},
+            {"write_rate", v.write_rate},
+            {"source", v.source}};
+  if (v.source_failed) j["source_failed"] = to_json(*v.source_failed);
+  return j;
+}
+
 Json to_json(const Progress& v) {
   Json j = v.extra.is_object() ? v.extra : Json::object();
   j["stage"] = v.stage;
+  if (v.deploy) j["deploy"] = to_json(*v.deploy);
   if (v.bytes_done) j["bytes_done"] = *v.bytes_done;
   if (v.bytes_total) j["bytes_total"] = *v.bytes_total;
   if (v.rate) j["rate"] = *v.rate;
@@ -235,6 +270,31 @@ Json to_json(const Progress& v) {
 Json to_json(const ProgressReport& v) {
   return {{"step", v.step}, {"progress", to_json(v.progress)}};
 }
+
+Json to_json(const SourceAssignment& v) {
+  Json j = {{"kind", to_string(v.kind)}, {"reason", v.reason}, {"epoch", v.epoch}};
+  if (v.kind == SourceAssignment::Kind::peer) {
+    j["peer"] = v.peer;
+    j["url"] = v.url;
+  }
+  if (v.kind == SourceAssignment::Kind::queued) j["place"] = v.place;
+  return j;
+}
+
+Json to_json(const ProgressAck& v) {
+  Json j = {{"ok", true}};
+  if (v.source) j["source"] = to_json(*v.source);
+  return j;
+}
+
+Json to_json(const RelayReport& v) {
+  return {{"image_id", v.image_id},
+          {"relay_port", v.relay_port},
+          {"chunks_held", v.chunks_held},
+          {"bytes_served", v.bytes_served}};
+}
+
+Json to_json(const RelayAck& v) { return {{"release", v.release}}; }
 
 Json to_json(const CheckpointReport& v) {
   return {{"attempt", v.attempt}, {"checkpoint", v.checkpoint}};
@@ -269,9 +329,9 @@ template <>
 Result<Identity> from_json<Identity>(const Json& j) {
   REVIVE_TRY(require_object(j, "\"identity\""));
   Identity id;
-  for (auto [key, field] : {std::pair{"system_uuid", &id.system_uuid},
-                            std::pair{"serial", &id.serial}, std::pair{"model", &id.model},
-                            std::pair{"vendor", &id.vendor}}) {
+  for (auto [key, field] :
+       {std::pair{"system_uuid", &id.system_uuid}, std::pair{"serial", &id.serial},
+        std::pair{"model", &id.model}, std::pair{"vendor", &id.vendor}}) {
     REVIVE_FIELD(s, optional_string(j, key));
     if (s.size() > kMaxIdentityField) {
       return bad("identity fields are at most " + std::to_string(kMaxIdentityField) +
@@ -347,7 +407,8 @@ Result<NextResponse> from_json<NextResponse>(const Json& j) {
   NextResponse r;
   REVIVE_FIELD(state_text, required_string(j, "state"));
   auto state = value_of(kNextStateNames, state_text);
-  if (!state) return bad("unknown state \"" + state_text.substr(0, 32) + "\" in the answer to next");
+  if (!state)
+    return bad("unknown state \"" + state_text.substr(0, 32) + "\" in the answer to next");
   r.state = *state;
   if (r.state == NextResponse::State::step) {
     auto it = j.find("step");
@@ -374,6 +435,49 @@ Result<NextResponse> from_json<NextResponse>(const Json& j) {
 }
 
 template <>
+Result<SourceFailure> from_json<SourceFailure>(const Json& j) {
+  REVIVE_TRY(require_object(j, "\"source_failed\""));
+  SourceFailure f;
+  REVIVE_FIELD(reason, optional_string(j, "reason"));
+  REVIVE_FIELD(bad_chunk, optional_bool(j, "bad_chunk"));
+  auto it = j.find("peer");
+  if (it == j.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) {
+    return bad("\"peer\" must be a device id (0: the server)");
+  }
+  f.peer = *it;
+  f.reason = reason.substr(0, 512);
+  f.bad_chunk = bad_chunk;
+  return f;
+}
+
+template <>
+Result<DeployProgress> from_json<DeployProgress>(const Json& j) {
+  REVIVE_TRY(require_object(j, "\"deploy\""));
+  DeployProgress d;
+  REVIVE_FIELD(image_id, optional_string(j, "image_id"));
+  REVIVE_FIELD(held, count(j, "chunks_held"));
+  REVIVE_FIELD(total, count(j, "chunk_count"));
+  REVIVE_FIELD(port, count(j, "relay_port"));
+  REVIVE_FIELD(rx, optional_number(j, "receive_rate"));
+  REVIVE_FIELD(wr, optional_number(j, "write_rate"));
+  REVIVE_FIELD(source, optional_string(j, "source"));
+  if (port > 65535) return bad("\"relay_port\" must be a port number");
+  if (held > total) return bad("\"chunks_held\" cannot exceed \"chunk_count\"");
+  d.image_id = image_id;
+  d.chunks_held = held;
+  d.chunk_count = total;
+  d.relay_port = static_cast<std::uint16_t>(port);
+  d.receive_rate = std::max(0.0, rx.value_or(0));
+  d.write_rate = std::max(0.0, wr.value_or(0));
+  d.source = source.substr(0, 64);
+  if (auto it = j.find("source_failed"); it != j.end() && !it->is_null()) {
+    REVIVE_FIELD(f, from_json<SourceFailure>(*it));
+    d.source_failed = f;
+  }
+  return d;
+}
+
+template <>
 Result<Progress> from_json<Progress>(const Json& j) {
   REVIVE_TRY(require_object(j, "\"progress\""));
   Progress p;
@@ -387,9 +491,13 @@ Result<Progress> from_json<Progress>(const Json& j) {
   p.bytes_total = total;
   p.rate = rate;
   p.message = message;
+  if (auto it = j.find("deploy"); it != j.end() && !it->is_null()) {
+    REVIVE_FIELD(d, from_json<DeployProgress>(*it));
+    p.deploy = d;
+  }
   for (const auto& [key, value] : j.items()) {
     if (key != "stage" && key != "bytes_done" && key != "bytes_total" && key != "rate" &&
-        key != "message") {
+        key != "message" && key != "deploy") {
       p.extra[key] = value;
     }
   }
@@ -406,6 +514,66 @@ Result<ProgressReport> from_json<ProgressReport>(const Json& j) {
   r.step = step;
   r.progress = p;
   return r;
+}
+
+template <>
+Result<SourceAssignment> from_json<SourceAssignment>(const Json& j) {
+  REVIVE_TRY(require_object(j, "\"source\""));
+  SourceAssignment a;
+  REVIVE_FIELD(kind_text, required_string(j, "kind"));
+  auto kind = value_of(kSourceKindNames, kind_text);
+  if (!kind) return bad("unknown chunk source \"" + kind_text.substr(0, 32) + "\"");
+  REVIVE_FIELD(reason, optional_string(j, "reason"));
+  a.kind = *kind;
+  a.reason = reason;
+  if (auto it = j.find("epoch"); it != j.end() && it->is_number_integer()) a.epoch = *it;
+  if (a.kind == SourceAssignment::Kind::peer) {
+    REVIVE_FIELD(peer, positive_int(j, "peer"));
+    REVIVE_FIELD(url, required_string(j, "url"));
+    if (!url.starts_with("http://") || url.size() > 64)
+      return bad("\"url\" must be http://HOST:PORT");
+    a.peer = peer;
+    a.url = url;
+  }
+  if (a.kind == SourceAssignment::Kind::queued) {
+    REVIVE_FIELD(place, count(j, "place"));
+    a.place = static_cast<int>(std::min<std::uint64_t>(place, 1000000));
+  }
+  return a;
+}
+
+template <>
+Result<ProgressAck> from_json<ProgressAck>(const Json& j) {
+  REVIVE_TRY(require_object(j, "the answer to a progress report"));
+  ProgressAck a;
+  if (auto it = j.find("source"); it != j.end() && !it->is_null()) {
+    REVIVE_FIELD(s, from_json<SourceAssignment>(*it));
+    a.source = s;
+  }
+  return a;
+}
+
+template <>
+Result<RelayReport> from_json<RelayReport>(const Json& j) {
+  REVIVE_TRY(require_object(j, "the relay report"));
+  RelayReport r;
+  REVIVE_FIELD(image_id, required_string(j, "image_id"));
+  REVIVE_FIELD(port, count(j, "relay_port"));
+  REVIVE_FIELD(held, count(j, "chunks_held"));
+  REVIVE_FIELD(served, count(j, "bytes_served"));
+  if (port == 0 || port > 65535) return bad("\"relay_port\" must be a port number");
+  r.image_id = image_id.substr(0, 64);
+  r.relay_port = static_cast<std::uint16_t>(port);
+  r.chunks_held = held;
+  r.bytes_served = served;
+  return r;
+}
+
+template <>
+Result<RelayAck> from_json<RelayAck>(const Json& j) {
+  REVIVE_TRY(require_object(j, "the answer to a relay report"));
+  REVIVE_FIELD(release, optional_bool(j, "release"));
+  return RelayAck{release};
 }
 
 template <>

@@ -304,6 +304,79 @@ Result<std::uint32_t> parse_ipv4(const std::string& s) {
   return ip;
 }
 
+namespace {
+
+std::uint32_t be32(const std::vector<std::uint8_t>& v) {
+  return (std::uint32_t{v[0]} << 24) | (std::uint32_t{v[1]} << 16) | (std::uint32_t{v[2]} << 8) |
+         v[3];
+}
+
+// Why a booting client's request gets no proxy answer; nullopt when it gets one. A proxy on
+// port 67 answers the DISCOVER; a REQUEST there belongs to the real DHCP server unless it is
+// addressed to us (some ROMs send their 4011 request to 67 as well).
+std::optional<std::string> request_for_another_server(const DhcpPacket& req,
+                                                      const BootConfig& cfg) {
+  auto sid = req.options.find(dhcp_opt::server_id);
+  if (sid == req.options.end()) return std::nullopt;
+  if (sid->second.size() != 4) return "malformed server identifier";
+  if (be32(sid->second) != cfg.server_ip) return "DHCPREQUEST for another server";
+  return std::nullopt;
+}
+
+// The boot file (a TFTP name or an HTTP URL) for this client; nullopt when there is none for
+// its architecture.
+std::optional<std::string> boot_file_for(const DhcpPacket& req, const BootConfig& cfg,
+                                         ClientArch arch, const std::string& user_class) {
+  const std::string base =
+      "http://" + ip_to_string(cfg.server_ip) + ":" + std::to_string(cfg.http_port);
+  if (user_class == "iPXE") {
+    std::string mac = req.mac();
+    std::replace(mac.begin(), mac.end(), ':', '-');
+    return base + "/boot/" + mac + ".ipxe";
+  }
+  const bool http_boot = arch == ClientArch::uefi_x64_http || arch == ClientArch::uefi_arm64_http;
+  if (cfg.local_disk) {
+    return http_boot ? base + "/boot/files/" + kLocalDiskBootFile : std::string(kLocalDiskBootFile);
+  }
+  switch (arch) {
+    case ClientArch::bios:
+      return cfg.bios_file;
+    case ClientArch::uefi_x64:
+      return cfg.secure_boot ? cfg.uefi_secure_file : cfg.uefi_file;
+    case ClientArch::uefi_x64_http:
+      return base + "/boot/files/" + (cfg.secure_boot ? cfg.uefi_secure_file : cfg.uefi_file);
+    default:
+      return std::nullopt;
+  }
+}
+
+DhcpPacket boot_reply(const DhcpPacket& req, const BootConfig& cfg, const std::string& file,
+                      bool offer, bool http, bool pxe) {
+  DhcpPacket r = reply_skeleton(req);
+  r.ciaddr = req.ciaddr;
+  r.siaddr = cfg.server_ip;  // TFTP next-server
+  r.sname = ip_to_string(cfg.server_ip);
+  r.file = file;
+  r.options[dhcp_opt::message_type] = {offer ? dhcp_msg::offer : dhcp_msg::ack};
+  r.set_option_u32(dhcp_opt::server_id, cfg.server_ip);
+  r.set_option(dhcp_opt::vendor_class, std::string(http ? "HTTPClient" : "PXEClient"));
+  if (auto uuid = req.options.find(dhcp_opt::client_uuid); uuid != req.options.end()) {
+    r.options[dhcp_opt::client_uuid] = uuid->second;  // PXE spec: echo the client's machine id
+  }
+  if (pxe) {
+    // PXE vendor options: discovery control bit 3 = "the boot file in this offer is the one to
+    // download; no boot server discovery". What dnsmasq sends in proxy mode without a menu.
+    r.options[dhcp_opt::vendor_specific] = {6, 1, 8, 255};
+  }
+  if (file.size() >= 128) {  // too long for the file field: option 67 carries it
+    r.file.clear();
+    r.set_option(dhcp_opt::bootfile, file);
+  }
+  return r;
+}
+
+}  // namespace
+
 ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, bool port4011) {
   ProxyDecision d;
   if (req.op != 1) {
@@ -332,81 +405,23 @@ ProxyDecision proxy_dhcp_reply(const DhcpPacket& req, const BootConfig& cfg, boo
     d.why = "not a PXE or HTTP boot client (vendor class \"" + vendor + "\")";
     return d;
   }
-  // A proxy on port 67 answers the DISCOVER; a REQUEST there belongs to the real DHCP server
-  // unless it is addressed to us (some ROMs send their 4011 request to 67 as well).
   if (!port4011 && *type == dhcp_msg::request) {
-    auto sid = req.options.find(dhcp_opt::server_id);
-    if (sid != req.options.end()) {
-      if (sid->second.size() != 4) {
-        d.why = "malformed server identifier";
-        return d;
-      }
-      const std::uint32_t to = (std::uint32_t{sid->second[0]} << 24) | (sid->second[1] << 16) |
-                               (sid->second[2] << 8) | sid->second[3];
-      if (to != cfg.server_ip) {
-        d.why = "DHCPREQUEST for another server";
-        return d;
-      }
+    if (auto why = request_for_another_server(req, cfg)) {
+      d.why = *why;
+      return d;
     }
   }
   const ClientArch arch = client_arch(req);
   const std::string user_class = req.option_string(dhcp_opt::user_class).value_or("");
-  const std::string base =
-      "http://" + ip_to_string(cfg.server_ip) + ":" + std::to_string(cfg.http_port);
-  std::string file;
-  if (user_class == "iPXE") {
-    std::string mac = req.mac();
-    std::replace(mac.begin(), mac.end(), ':', '-');
-    file = base + "/boot/" + mac + ".ipxe";
-  } else {
-    switch (cfg.local_disk ? ClientArch::other : arch) {
-      case ClientArch::other:
-        if (cfg.local_disk) {
-          file = arch == ClientArch::uefi_x64_http || arch == ClientArch::uefi_arm64_http
-                     ? base + "/boot/files/" + kLocalDiskBootFile
-                     : std::string(kLocalDiskBootFile);
-          break;
-        }
-        d.why = "no boot file for " + to_string(arch) + " clients";
-        return d;
-      case ClientArch::bios:
-        file = cfg.bios_file;
-        break;
-      case ClientArch::uefi_x64:
-        file = cfg.secure_boot ? cfg.uefi_secure_file : cfg.uefi_file;
-        break;
-      case ClientArch::uefi_x64_http:
-        file = base + "/boot/files/" + (cfg.secure_boot ? cfg.uefi_secure_file : cfg.uefi_file);
-        break;
-      default:
-        d.why = "no boot file for " + to_string(arch) + " clients";
-        return d;
-    }
+  const auto file = boot_file_for(req, cfg, arch, user_class);
+  if (!file) {
+    d.why = "no boot file for " + to_string(arch) + " clients";
+    return d;
   }
-  DhcpPacket r = reply_skeleton(req);
-  r.ciaddr = req.ciaddr;
-  r.siaddr = cfg.server_ip;  // TFTP next-server
-  r.sname = ip_to_string(cfg.server_ip);
-  r.file = file;
   const bool offer = !port4011 && *type == dhcp_msg::discover;
-  r.options[dhcp_opt::message_type] = {offer ? dhcp_msg::offer : dhcp_msg::ack};
-  r.set_option_u32(dhcp_opt::server_id, cfg.server_ip);
-  r.set_option(dhcp_opt::vendor_class, std::string(http ? "HTTPClient" : "PXEClient"));
-  if (auto uuid = req.options.find(dhcp_opt::client_uuid); uuid != req.options.end()) {
-    r.options[dhcp_opt::client_uuid] = uuid->second;  // PXE spec: echo the client's machine id
-  }
-  if (pxe) {
-    // PXE vendor options: discovery control bit 3 = "the boot file in this offer is the one to
-    // download; no boot server discovery". What dnsmasq sends in proxy mode without a menu.
-    r.options[dhcp_opt::vendor_specific] = {6, 1, 8, 255};
-  }
-  if (file.size() >= 128) {  // too long for the file field: option 67 carries it
-    r.file.clear();
-    r.set_option(dhcp_opt::bootfile, file);
-  }
-  d.why = (offer ? "offered " : "acknowledged ") + file + " to " + to_string(arch) +
+  d.reply = boot_reply(req, cfg, *file, offer, http, pxe);
+  d.why = (offer ? "offered " : "acknowledged ") + *file + " to " + to_string(arch) +
           (user_class == "iPXE" ? " (iPXE)" : "");
-  d.reply = std::move(r);
   return d;
 }
 

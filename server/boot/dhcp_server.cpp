@@ -131,77 +131,94 @@ LeasePool::Outcome LeasePool::handle(const DhcpPacket& req, std::int64_t now,
     out.why = "BOOTP without a DHCP message type is not served";
     return out;
   }
-  const std::string mac = req.mac();
-  const auto server_id = option_ip(req, dhcp_opt::server_id);
   switch (*type) {
-    case dhcp_msg::discover: {
-      auto ip = pick(mac, option_ip(req, dhcp_opt::requested_ip), now, boot.server_ip);
-      if (!ip) {
-        out.why = "no free address in the pool for " + mac;
-        return out;
-      }
-      offers_[mac] = {*ip, now + kOfferHold};
-      out.reply = reply_to(req, dhcp_msg::offer, *ip, boot, offer_boot);
-      out.why = "offered " + ip_to_string(*ip) + " to " + mac;
-      return out;
-    }
-    case dhcp_msg::request: {
-      if (server_id && *server_id != boot.server_ip) {  // the client took another server's offer
-        offers_.erase(mac);
-        out.why = mac + " chose another DHCP server";
-        return out;
-      }
-      const auto wanted = option_ip(req, dhcp_opt::requested_ip);
-      const std::uint32_t ip = wanted ? *wanted : req.ciaddr;
-      const auto lease = by_mac_.find(mac);
-      const bool known = lease != by_mac_.end() && lease->second.ip == ip;
-      // free_for ignores this client's own lease and offer, and refuses anybody else's.
-      if (ip == 0 || !free_for(ip, mac, now, boot.server_ip)) {
-        if (!server_id &&
-            !known) {  // INIT-REBOOT for an address we know nothing about: stay silent
-          out.why = mac + " asks for " + ip_to_string(ip) + ", which this server did not lease";
-          return out;
-        }
-        out.reply = reply_to(req, dhcp_msg::nak, 0, boot, false);
-        out.why = "NAK: " + ip_to_string(ip) + " is not available to " + mac;
-        return out;
-      }
-      by_mac_[mac] = Lease{mac, ip, now + cfg_.lease_s};
-      offers_.erase(mac);
-      out.leases_changed = true;
-      out.reply = reply_to(req, dhcp_msg::ack, ip, boot, offer_boot);
-      out.why = "leased " + ip_to_string(ip) + " to " + mac;
-      return out;
-    }
-    case dhcp_msg::release: {
-      if (auto it = by_mac_.find(mac); it != by_mac_.end() && it->second.ip == req.ciaddr &&
-                                       (!server_id || *server_id == boot.server_ip)) {
-        by_mac_.erase(it);
-        out.leases_changed = true;
-      }
-      out.why = mac + " released " + ip_to_string(req.ciaddr);
-      return out;
-    }
-    case dhcp_msg::decline: {
-      const auto ip = option_ip(req, dhcp_opt::requested_ip);
-      if (ip && (!server_id || *server_id == boot.server_ip)) {
-        declined_[*ip] = now + kDeclineHold;  // somebody else uses it: skip it for a while
-        if (auto it = by_mac_.find(mac); it != by_mac_.end() && it->second.ip == *ip) {
-          by_mac_.erase(it);
-          out.leases_changed = true;
-        }
-        out.why = mac + " found " + ip_to_string(*ip) + " in use";
-      }
-      return out;
-    }
+    case dhcp_msg::discover:
+      return on_discover(req, now, boot, offer_boot);
+    case dhcp_msg::request:
+      return on_request(req, now, boot, offer_boot);
+    case dhcp_msg::release:
+    case dhcp_msg::decline:
+      return on_give_back(req, *type, now, boot);
     case dhcp_msg::inform:
       out.reply = reply_to(req, dhcp_msg::ack, 0, boot, offer_boot);
-      out.why = "informed " + mac;
+      out.why = "informed " + req.mac();
       return out;
     default:
       out.why = "message type " + std::to_string(*type) + " is not for a server";
       return out;
   }
+}
+
+LeasePool::Outcome LeasePool::on_discover(const DhcpPacket& req, std::int64_t now,
+                                          const BootConfig& boot, bool offer_boot) {
+  Outcome out;
+  const std::string mac = req.mac();
+  auto ip = pick(mac, option_ip(req, dhcp_opt::requested_ip), now, boot.server_ip);
+  if (!ip) {
+    out.why = "no free address in the pool for " + mac;
+    return out;
+  }
+  offers_[mac] = {*ip, now + kOfferHold};
+  out.reply = reply_to(req, dhcp_msg::offer, *ip, boot, offer_boot);
+  out.why = "offered " + ip_to_string(*ip) + " to " + mac;
+  return out;
+}
+
+LeasePool::Outcome LeasePool::on_request(const DhcpPacket& req, std::int64_t now,
+                                         const BootConfig& boot, bool offer_boot) {
+  Outcome out;
+  const std::string mac = req.mac();
+  const auto server_id = option_ip(req, dhcp_opt::server_id);
+  if (server_id && *server_id != boot.server_ip) {  // the client took another server's offer
+    offers_.erase(mac);
+    out.why = mac + " chose another DHCP server";
+    return out;
+  }
+  const auto wanted = option_ip(req, dhcp_opt::requested_ip);
+  const std::uint32_t ip = wanted ? *wanted : req.ciaddr;
+  const auto lease = by_mac_.find(mac);
+  const bool known = lease != by_mac_.end() && lease->second.ip == ip;
+  // free_for ignores this client's own lease and offer, and refuses anybody else's.
+  if (ip == 0 || !free_for(ip, mac, now, boot.server_ip)) {
+    if (!server_id && !known) {  // INIT-REBOOT for an address we know nothing about: stay silent
+      out.why = mac + " asks for " + ip_to_string(ip) + ", which this server did not lease";
+      return out;
+    }
+    out.reply = reply_to(req, dhcp_msg::nak, 0, boot, false);
+    out.why = "NAK: " + ip_to_string(ip) + " is not available to " + mac;
+    return out;
+  }
+  by_mac_[mac] = Lease{mac, ip, now + cfg_.lease_s};
+  offers_.erase(mac);
+  out.leases_changed = true;
+  out.reply = reply_to(req, dhcp_msg::ack, ip, boot, offer_boot);
+  out.why = "leased " + ip_to_string(ip) + " to " + mac;
+  return out;
+}
+
+LeasePool::Outcome LeasePool::on_give_back(const DhcpPacket& req, std::uint8_t type,
+                                           std::int64_t now, const BootConfig& boot) {
+  Outcome out;
+  const std::string mac = req.mac();
+  const auto server_id = option_ip(req, dhcp_opt::server_id);
+  if (server_id && *server_id != boot.server_ip) return out;  // meant for another server
+  if (type == dhcp_msg::release) {
+    if (auto it = by_mac_.find(mac); it != by_mac_.end() && it->second.ip == req.ciaddr) {
+      by_mac_.erase(it);
+      out.leases_changed = true;
+    }
+    out.why = mac + " released " + ip_to_string(req.ciaddr);
+    return out;
+  }
+  const auto ip = option_ip(req, dhcp_opt::requested_ip);
+  if (!ip) return out;
+  declined_[*ip] = now + kDeclineHold;  // somebody else uses it: skip it for a while
+  if (auto it = by_mac_.find(mac); it != by_mac_.end() && it->second.ip == *ip) {
+    by_mac_.erase(it);
+    out.leases_changed = true;
+  }
+  out.why = mac + " found " + ip_to_string(*ip) + " in use";
+  return out;
 }
 
 }  // namespace revive::boot

@@ -52,6 +52,13 @@ class LeasePool {
   void mark_in_use(std::uint32_t ip, std::int64_t now);
 
  private:
+  Outcome on_discover(const DhcpPacket& req, std::int64_t now, const BootConfig& boot,
+                      bool offer_boot);
+  Outcome on_request(const DhcpPacket& req, std::int64_t now, const BootConfig& boot,
+                     bool offer_boot);
+  /// RELEASE and DECLINE: the client hands an address back (or says someone else uses it).
+  Outcome on_give_back(const DhcpPacket& req, std::uint8_t type, std::int64_t now,
+                       const BootConfig& boot);
   std::optional<std::uint32_t> pick(const std::string& mac, std::optional<std::uint32_t> wanted,
                                     std::int64_t now, std::uint32_t server_ip) const;
   bool free_for(std::uint32_t ip, const std::string& mac, std::int64_t now,

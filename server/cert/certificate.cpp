@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "revive/csv.hpp"
 #include "revive/encoding.hpp"
 #include "revive/signed_document.hpp"
 
@@ -237,13 +238,7 @@ Json batch_summary(const std::string& workshop, const Json& donor_batch,
 
 std::string batch_csv(const Json& summary) {
   auto field = [](const Json& v) {
-    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-    if (s.find_first_of(",\"\n") != std::string::npos) {
-      std::string q = "\"";
-      for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return q + "\"";
-    }
-    return s;
+    return csv_field(v.is_string() ? v.get<std::string>() : v.dump(), CsvQuoting::when_needed);
   };
   std::string out =
       "certificate_id,serial,model,asset_tag,drives,methods,nist_levels,result,validated\n";

@@ -1,6 +1,5 @@
 #include "remote_commands.hpp"
 
-#include <curl/curl.h>
 #include <fmt/core.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -17,6 +16,7 @@
 #include <thread>
 
 #include "progress_bar.hpp"
+#include "revive/http_client.hpp"
 
 namespace revive::ctl {
 
@@ -24,12 +24,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct HttpResult {
-  long status = 0;
-  std::string body;
-  std::string error;  ///< transport error (no HTTP answer)
-};
 
 fs::path token_file() {
   const char* xdg = std::getenv("XDG_CONFIG_HOME");
@@ -54,82 +48,59 @@ void fill_defaults(RemoteArgs& a) {
     a.token = saved.value("token", "");
 }
 
-extern "C" size_t collect(char* p, size_t size, size_t n, void* ud) {
-  static_cast<std::string*>(ud)->append(p, size * n);
-  return size * n;
-}
+// One server, one keep-alive connection (watch asks again every second). No retries: a person
+// is waiting and can run the command again.
+class Remote {
+ public:
+  explicit Remote(const RemoteArgs& a) : a_(a) {}
 
-struct Upload {
-  std::FILE* f = nullptr;
-  ProgressBar* bar = nullptr;
-  std::uint64_t total = 0;
-  std::uint64_t sent = 0;
+  Result<http::Response> call(const std::string& method, const std::string& path,
+                              const std::string& body = "") {
+    http::Request r = request(method, path, "application/json");
+    r.body = body;
+    r.timeout = std::chrono::seconds(120);
+    return conn_.request(r);
+  }
+
+  /// Streams `file` as the body of a POST, drawing `bar`; no time limit (images are large).
+  Result<http::Response> upload(const std::string& path, const std::string& file,
+                                ProgressBar& bar) {
+    const http::Request r = request("POST", path, "application/octet-stream");
+    return conn_.upload(r, file,
+                        [&](std::uint64_t sent, std::uint64_t total) { bar.update(sent, total); });
+  }
+
+ private:
+  http::Request request(const std::string& method, const std::string& path,
+                        const std::string& content_type) const {
+    http::Request r;
+    r.method = method;
+    r.url = a_.server + path;
+    if (!a_.token.empty()) r.headers.push_back(http::bearer(a_.token));
+    r.headers.push_back("Content-Type: " + content_type);
+    return r;
+  }
+
+  const RemoteArgs& a_;
+  http::Connection conn_;
 };
 
-extern "C" size_t read_file(char* buf, size_t size, size_t n, void* ud) {
-  auto* u = static_cast<Upload*>(ud);
-  const size_t got = std::fread(buf, 1, size * n, u->f);
-  u->sent += got;
-  if (u->bar) u->bar->update(u->sent, u->total);
-  return got;
-}
-
-HttpResult request(const RemoteArgs& a, const std::string& method, const std::string& path,
-                   const std::string& body, Upload* upload = nullptr) {
-  HttpResult r;
-  CURL* c = curl_easy_init();
-  if (!c) return {0, "", "curl_easy_init failed"};
-  const std::string url = a.server + path;
-  curl_slist* headers = nullptr;
-  std::string auth;
-  if (!a.token.empty()) {
-    auth = "Authorization: Bearer " + a.token;
-    headers = curl_slist_append(headers, auth.c_str());
-  }
-  headers = curl_slist_append(headers, upload ? "Content-Type: application/octet-stream"
-                                              : "Content-Type: application/json");
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  if (upload) {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_file);
-    curl_easy_setopt(c, CURLOPT_READDATA, upload);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upload->total));
-  } else if (method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-  } else {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-  }
-  const CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK) {
-    r.error = std::string(curl_easy_strerror(rc)) + " (" + url + ")";
-  } else {
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
-  return r;
-}
-
 /// Prints a failed answer as a person would want it; returns the exit code.
-int report(const HttpResult& r) {
-  if (!r.error.empty()) {
-    fmt::print(stderr, "revivectl: error: cannot reach the server: {}\n", r.error);
+int report(const Result<http::Response>& r) {
+  if (!r) {
+    if (r.error().code == Errc::io) {
+      fmt::print(stderr, "revivectl: error: cannot reach the server: {}\n", r.error().message);
+    } else {
+      fmt::print(stderr, "revivectl: error: {}\n", r.error().message);
+    }
     return 1;
   }
-  if (r.status >= 200 && r.status < 300) return 0;
-  json j = json::parse(r.body, nullptr, false);
+  if (r->ok()) return 0;
+  json j = json::parse(r->body, nullptr, false);
   const std::string msg =
-      j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r.body;
-  fmt::print(stderr, "revivectl: error: server answered {}: {}\n", r.status, msg);
-  if (r.status == 401)
+      j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r->body;
+  fmt::print(stderr, "revivectl: error: server answered {}: {}\n", r->status, msg);
+  if (r->status == 401)
     fmt::print(stderr, "revivectl: log in with `revivectl login --server URL --user NAME`\n");
   return 1;
 }
@@ -190,10 +161,10 @@ int remote_login(RemoteArgs a) {
     fmt::print(stderr, "\n");
   }
   a.token.clear();
-  auto r =
-      request(a, "POST", "/api/v1/login", json{{"name", a.user}, {"password", password}}.dump());
+  auto r = Remote(a).call("POST", "/api/v1/login",
+                          json{{"name", a.user}, {"password", password}}.dump());
   if (int rc = report(r)) return rc;
-  const json j = json::parse(r.body, nullptr, false);
+  const json j = json::parse(r->body, nullptr, false);
   std::error_code ec;
   fs::create_directories(token_file().parent_path(), ec);
   {
@@ -208,18 +179,18 @@ int remote_login(RemoteArgs a) {
 
 int remote_get_json(RemoteArgs a, const std::string& path) {
   fill_defaults(a);
-  auto r = request(a, "GET", path, "");
+  auto r = Remote(a).call("GET", path);
   if (int rc = report(r)) return rc;
-  const json j = json::parse(r.body, nullptr, false);
-  fmt::print("{}\n", j.is_discarded() ? r.body : j.dump(2));
+  const json j = json::parse(r->body, nullptr, false);
+  fmt::print("{}\n", j.is_discarded() ? r->body : j.dump(2));
   return 0;
 }
 
 int remote_post(RemoteArgs a, const std::string& path, const std::string& body) {
   fill_defaults(a);
-  auto r = request(a, "POST", path, body);
+  auto r = Remote(a).call("POST", path, body);
   if (int rc = report(r)) return rc;
-  fmt::print("{}\n", r.body.empty() ? "ok" : json::parse(r.body, nullptr, false).dump());
+  fmt::print("{}\n", r->body.empty() ? "ok" : json::parse(r->body, nullptr, false).dump());
   return 0;
 }
 
@@ -249,9 +220,9 @@ int remote_put_workflow(RemoteArgs a, const std::string& steps_csv) {
 
 int remote_devices(RemoteArgs a) {
   fill_defaults(a);
-  auto r = request(a, "GET", "/api/v1/devices", "");
+  auto r = Remote(a).call("GET", "/api/v1/devices");
   if (int rc = report(r)) return rc;
-  fmt::print("{}", device_table(json::parse(r.body, nullptr, false)));
+  fmt::print("{}", device_table(json::parse(r->body, nullptr, false)));
   return 0;
 }
 
@@ -275,9 +246,9 @@ int write_output(const std::string& body, const std::string& file) {
 
 int remote_get_file(RemoteArgs a, const std::string& path) {
   fill_defaults(a);
-  auto r = request(a, "GET", path, "");
+  auto r = Remote(a).call("GET", path);
   if (int rc = report(r)) return rc;
-  return write_output(r.body, a.file);
+  return write_output(r->body, a.file);
 }
 
 int remote_export(RemoteArgs a) {
@@ -295,33 +266,26 @@ int remote_image_push(RemoteArgs a) {
     fmt::print(stderr, "revivectl: error: {} is not a readable regular file\n", a.file);
     return 1;
   }
-  Upload u;
-  u.f = std::fopen(a.file.c_str(), "rb");
-  if (!u.f) {
+  if (::access(a.file.c_str(), R_OK) != 0) {
     fmt::print(stderr, "revivectl: error: cannot open {}\n", a.file);
     return 1;
   }
   ProgressBar pb("push", true);
-  u.bar = &pb;
-  u.total = static_cast<std::uint64_t>(st.st_size);
-  char* esc = curl_easy_escape(nullptr, a.id.c_str(), static_cast<int>(a.id.size()));
   const std::string path =
-      std::string("/api/v1/images?name=") + esc + (a.replace ? "&replace=1" : "");
-  curl_free(esc);
-  auto r = request(a, "POST", path, "", &u);
-  std::fclose(u.f);
+      "/api/v1/images?name=" + http::escape(a.id) + (a.replace ? "&replace=1" : "");
+  auto r = Remote(a).upload(path, a.file, pb);
   pb.finish();
   if (int rc = report(r)) return rc;
-  const json j = json::parse(r.body, nullptr, false);
-  fmt::print("pushed {}: {} as image {} ({} new chunks, {} stored)\n", a.file, human_bytes(u.total),
-             j.value("name", ""), j.value("new_chunks", 0),
-             human_bytes(j.value("stored_bytes", std::uint64_t{0})));
+  const json j = json::parse(r->body, nullptr, false);
+  fmt::print("pushed {}: {} as image {} ({} new chunks, {} stored)\n", a.file,
+             human_bytes(static_cast<std::uint64_t>(st.st_size)), j.value("name", ""),
+             j.value("new_chunks", 0), human_bytes(j.value("stored_bytes", std::uint64_t{0})));
   return 0;
 }
 
 int remote_image_rm(RemoteArgs a) {
   fill_defaults(a);
-  auto r = request(a, "DELETE", "/api/v1/images/" + a.id, "");
+  auto r = Remote(a).call("DELETE", "/api/v1/images/" + http::escape(a.id));
   if (int rc = report(r)) return rc;
   fmt::print("removed image {}\n", a.id);
   return 0;
@@ -330,10 +294,11 @@ int remote_image_rm(RemoteArgs a) {
 int remote_watch(RemoteArgs a) {
   fill_defaults(a);
   const bool tty = ::isatty(STDOUT_FILENO);
+  Remote remote(a);
   for (;;) {
-    auto r = request(a, "GET", "/api/v1/devices", "");
+    auto r = remote.call("GET", "/api/v1/devices");
     if (int rc = report(r)) return rc;
-    const json devices = json::parse(r.body, nullptr, false);
+    const json devices = json::parse(r->body, nullptr, false);
     std::map<std::string, int> counts;
     for (const auto& d : devices) ++counts[d.value("state", "?")];
     std::string summary;

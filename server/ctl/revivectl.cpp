@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "cert_commands.hpp"
@@ -28,6 +29,304 @@ void install_cancel_handler() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
+// Everything the option callbacks write into. CLI11 binds options by reference, so it lives
+// until parsing (and the command it runs) is over.
+struct Cli {
+  ImageArgs a;
+  RemoteArgs ra;
+  std::string chunk_size = "4M";
+  bool no_progress = false;
+  std::string steps_csv, policy_file;
+  bool pdf = false;
+  std::string verdict, note, cert_file, pubkey;
+  int rc = 0;
+
+  void store_options(CLI::App* c) {
+    c->add_option("--store", a.store, "Image store directory (default: $REVIVE_STORE)");
+    c->add_option("--threads", a.threads, "Worker threads (default: one per core)");
+    c->add_flag("--no-progress", no_progress, "No progress bar");
+  }
+  void server_options(CLI::App* c) {
+    c->add_option(
+        "--server", ra.server,
+        "Server URL (default: $REVIVE_SERVER, the saved login, or http://127.0.0.1:8080)");
+    c->add_option("--token", ra.token,
+                  "Operator token (default: $REVIVE_TOKEN or the saved login)");
+  }
+  // Runs `command` when the subcommand is given without one of its own subcommands.
+  void on_bare(CLI::App* c, std::function<int()> command) {
+    c->callback([this, c, command = std::move(command)] {
+      if (c->get_subcommands().empty()) rc = command();
+    });
+  }
+};
+
+// `image import|export|verify|info`: offline work on a store directory.
+void add_image_store_commands(CLI::App* image, Cli& cli) {
+  ImageArgs& a = cli.a;
+  auto* imp =
+      image->add_subcommand("import", "Import a raw disk image (file or block device, read-only)");
+  cli.store_options(imp);
+  imp->add_option("--name", a.name, "Image name")->required();
+  imp->add_option("--chunk-size", cli.chunk_size, "Chunk size, a power of two from 64K to 64M")
+      ->default_str("4M");
+  imp->add_option("--level", a.level, "zstd level")->check(CLI::Range(1, 19))->default_str("3");
+  imp->add_flag("--replace", a.replace, "Replace an existing image of that name");
+  imp->add_option("file", a.file, "Raw disk image or block device")->required();
+  imp->callback([&cli, &a] {
+    auto cs = parse_size(cli.chunk_size);
+    if (!cs) throw CLI::ValidationError("--chunk-size", "not a size: " + cli.chunk_size);
+    a.chunk_size = *cs;
+    a.progress = !cli.no_progress;
+    install_cancel_handler();
+    cli.rc = image_import(a, g_cancel);
+  });
+
+  auto* exp = image->add_subcommand("export", "Write an image out as a raw (sparse) file");
+  cli.store_options(exp);
+  exp->add_flag("--force", a.force, "Overwrite OUT if it exists");
+  exp->add_option("--pubkey", a.pubkey, "Trust this public key file instead of the store's");
+  exp->add_option("name", a.name, "Image name")->required();
+  exp->add_option("out", a.file, "Output file")->required();
+  exp->callback([&cli, &a] {
+    a.progress = !cli.no_progress;
+    install_cancel_handler();
+    cli.rc = image_export(a, g_cancel);
+  });
+
+  auto* ver = image->add_subcommand("verify", "Check an image's signature and every chunk");
+  cli.store_options(ver);
+  ver->add_option("--pubkey", a.pubkey, "Trust this public key file instead of the store's");
+  ver->add_flag("--all", a.all, "Every image, and every chunk file in the store");
+  ver->add_option("name", a.name, "Image name");
+  ver->callback([&cli, &a] {
+    a.progress = !cli.no_progress;
+    cli.rc = image_verify(a);
+  });
+
+  auto* info = image->add_subcommand("info", "Describe an image");
+  cli.store_options(info);
+  info->add_option("--pubkey", a.pubkey, "Trust this public key file instead of the store's");
+  info->add_flag("--json", a.json, "Print the signed manifest body as JSON");
+  info->add_option("name", a.name, "Image name")->required();
+  info->callback([&cli, &a] { cli.rc = image_info(a); });
+}
+
+// `image list|rm|push|gc|key`: the commands that work on a store or on a server.
+void add_image_catalog_commands(CLI::App* image, Cli& cli) {
+  ImageArgs& a = cli.a;
+  RemoteArgs& ra = cli.ra;
+  auto* list = image->add_subcommand(
+      "list", "List the images in a store (--store) or on a server (--server)");
+  cli.store_options(list);
+  cli.server_options(list);
+  list->callback([&cli, &a, &ra] {
+    cli.rc = a.store.empty() ? remote_get_json(ra, "/api/v1/images") : image_list(a);
+  });
+
+  auto* rm = image->add_subcommand(
+      "rm", "Remove an image from a store (--store) or a server (--server); chunks stay until gc");
+  cli.store_options(rm);
+  cli.server_options(rm);
+  rm->add_option("name", a.name, "Image name")->required();
+  rm->callback([&cli, &a, &ra] {
+    ra.id = a.name;
+    cli.rc = a.store.empty() ? remote_image_rm(ra) : image_rm(a);
+  });
+
+  auto* push =
+      image->add_subcommand("push", "Upload a raw disk image to a server, streamed into its store");
+  cli.server_options(push);
+  push->add_option("--name", ra.id, "Image name")->required();
+  push->add_flag("--replace", ra.replace, "Replace an existing image of that name");
+  push->add_option("file", ra.file, "Raw disk image")->required();
+  push->callback([&cli, &ra] { cli.rc = remote_image_push(ra); });
+
+  auto* gc = image->add_subcommand("gc", "Delete chunks no image uses, and leftover temp files");
+  cli.store_options(gc);
+  gc->add_flag("--dry-run", a.dry_run, "Only report what would be removed");
+  gc->callback([&cli, &a] { cli.rc = image_gc(a); });
+
+  auto* key = image->add_subcommand("key", "Print the store's public key (to verify elsewhere)");
+  cli.store_options(key);
+  key->callback([&cli, &a] { cli.rc = image_key(a); });
+}
+
+// `devices [show|retry|skip|cancel|restart|assign]`.
+void add_device_commands(CLI::App& app, Cli& cli) {
+  RemoteArgs& ra = cli.ra;
+  auto* devices = app.add_subcommand("devices", "Laptops known to the server");
+  devices->require_subcommand(0, 1);
+  cli.server_options(devices);
+  auto* dshow = devices->add_subcommand("show", "One laptop with its steps and results");
+  dshow->add_option("id", ra.id, "Device id")->required();
+  dshow->callback([&cli, &ra] { cli.rc = remote_get_json(ra, "/api/v1/devices/" + ra.id); });
+  for (const char* verb : {"retry", "skip"}) {
+    auto* c = devices->add_subcommand(
+        verb, std::string(verb) + " a failed step (by step id, see `devices show`)");
+    c->add_option("step", ra.id, "Step id")->required();
+    c->callback([&cli, &ra, verb] {
+      cli.rc = remote_post(ra, "/api/v1/steps/" + ra.id + "/" + verb, "{}");
+    });
+  }
+  for (const char* verb : {"cancel", "restart"}) {
+    auto* c = devices->add_subcommand(verb, std::string(verb) + " a laptop's workflow");
+    c->add_option("id", ra.id, "Device id")->required();
+    c->callback([&cli, &ra, verb] {
+      cli.rc = remote_post(ra, "/api/v1/devices/" + ra.id + "/" + verb, "{}");
+    });
+  }
+  auto* assign =
+      devices->add_subcommand("assign", "Put a laptop in a batch and/or give it its own workflow");
+  assign->add_option("id", ra.id, "Device id")->required();
+  assign->add_option("--batch", ra.batch, "Batch name");
+  assign->add_option("--workflow", ra.workflow, "Workflow name");
+  assign->callback([&cli, &ra] {
+    cli.rc = remote_post_fields(ra, "/api/v1/devices/" + ra.id + "/assign",
+                                {{"batch", ra.batch}, {"workflow", ra.workflow}});
+  });
+  cli.on_bare(devices, [&ra] { return remote_devices(ra); });
+}
+
+// `batches [create]` and `workflows [put|default]`.
+void add_batch_and_workflow_commands(CLI::App& app, Cli& cli) {
+  RemoteArgs& ra = cli.ra;
+  auto* batches = app.add_subcommand("batches", "Donor batches");
+  batches->require_subcommand(0, 1);
+  cli.server_options(batches);
+  auto* bcreate = batches->add_subcommand("create", "Create a batch");
+  bcreate->add_option("name", ra.id, "Batch name")->required();
+  bcreate->add_option("--donor", ra.donor, "Donor organisation");
+  bcreate->add_option("--workflow", ra.workflow, "Workflow for its laptops");
+  bcreate->add_option("--image", ra.image, "Image for its laptops");
+  bcreate->callback([&cli, &ra] {
+    cli.rc = remote_post_fields(
+        ra, "/api/v1/batches",
+        {{"name", ra.id}, {"donor", ra.donor}, {"workflow", ra.workflow}, {"image", ra.image}});
+  });
+  cli.on_bare(batches, [&ra] { return remote_get_json(ra, "/api/v1/batches"); });
+
+  auto* workflows = app.add_subcommand("workflows", "List workflows, define one, pick the default");
+  workflows->require_subcommand(0, 1);
+  cli.server_options(workflows);
+  auto* wput = workflows->add_subcommand("put", "Create or change a workflow");
+  wput->add_option("name", ra.id, "Workflow name")->required();
+  wput->add_option("--steps", cli.steps_csv,
+                   "Comma-separated steps, e.g. inventory,wipe,test,certify,finish")
+      ->required();
+  wput->callback([&cli, &ra] { cli.rc = remote_put_workflow(ra, cli.steps_csv); });
+  auto* wdef =
+      workflows->add_subcommand("default", "Make a workflow the default for unknown laptops");
+  wdef->add_option("name", ra.id, "Workflow name")->required();
+  wdef->callback([&cli, &ra] {
+    cli.rc = remote_post_fields(ra, "/api/v1/settings", {{"default_workflow", ra.id}});
+  });
+  cli.on_bare(workflows, [&ra] { return remote_get_json(ra, "/api/v1/workflows"); });
+}
+
+// `login`, `intake`, `policy`, `token`, `watch`, `export`: the workshop's settings and views.
+void add_workshop_commands(CLI::App& app, Cli& cli) {
+  RemoteArgs& ra = cli.ra;
+  auto* login = app.add_subcommand("login", "Log in to a server and save the session");
+  cli.server_options(login);
+  login->add_option("--user", ra.user, "Operator name")->required();
+  login->callback([&cli, &ra] { cli.rc = remote_login(ra); });
+
+  auto* intake = app.add_subcommand("intake", "Put every new laptop into this batch from now on");
+  cli.server_options(intake);
+  intake->add_option("batch", ra.id, "Batch name")->required();
+  intake->callback([&cli, &ra] {
+    cli.rc = remote_post_fields(ra, "/api/v1/settings", {{"intake_batch", ra.id}});
+  });
+
+  auto* policy =
+      app.add_subcommand("policy", "Set the workshop's grading policy (TOML; see README)");
+  cli.server_options(policy);
+  policy->add_option("file", cli.policy_file, "TOML file")->required()->check(CLI::ExistingFile);
+  policy->callback([&cli, &ra] {
+    std::ifstream in(cli.policy_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    cli.rc = remote_post_fields(ra, "/api/v1/settings", {{"grading_policy", text.str()}});
+  });
+
+  auto* token = app.add_subcommand("token", "Create an API token for scripts (printed once)");
+  cli.server_options(token);
+  token->add_option("--label", ra.label, "What the token is for");
+  token->callback([&cli, &ra] {
+    cli.rc = remote_post_fields(ra, "/api/v1/tokens", {{"label", ra.label}});
+  });
+
+  auto* watch =
+      app.add_subcommand("watch", "A live table of laptops: stage, progress bar, rate, ETA");
+  cli.server_options(watch);
+  watch->add_flag("--once", ra.once, "Print the table once and exit");
+  watch->add_option("--interval", ra.interval, "Seconds between refreshes")->default_str("1");
+  watch->callback([&cli, &ra] { cli.rc = remote_watch(ra); });
+
+  auto* exp = app.add_subcommand("export", "Export devices and results (CSV or JSON)");
+  cli.server_options(exp);
+  exp->add_option("--format", ra.format, "csv or json")->default_str("json");
+  exp->add_option("-o,--output", ra.file, "Output file (default: stdout)");
+  exp->callback([&cli, &ra] { cli.rc = remote_export(ra); });
+}
+
+// `cert list|get|validate|batch` against a server.
+void add_cert_server_commands(CLI::App* cert, Cli& cli) {
+  RemoteArgs& ra = cli.ra;
+  auto* clist = cert->add_subcommand("list", "A laptop's certificates (by device id)");
+  cli.server_options(clist);
+  clist->add_option("DEVICE", ra.id, "Device id")->required();
+  clist->callback(
+      [&cli, &ra] { cli.rc = remote_get_json(ra, "/api/v1/devices/" + ra.id + "/certificates"); });
+  auto* cget =
+      cert->add_subcommand("get", "Fetch a signed certificate (JSON, or the PDF with --pdf)");
+  cli.server_options(cget);
+  cget->add_option("ID", ra.id, "Certificate id")->required();
+  cget->add_flag("--pdf", cli.pdf, "The printable PDF (it carries the signed JSON inside)");
+  cget->add_option("-o,--output", ra.file, "Output file (default: stdout)");
+  cget->callback([&cli, &ra] {
+    cli.rc = remote_get_file(ra, "/api/v1/certificates/" + ra.id + (cli.pdf ? "/pdf" : ""));
+  });
+  auto* cval = cert->add_subcommand(
+      "validate",
+      "Record a second volunteer's re-verification (issues a certificate that supersedes it)");
+  cli.server_options(cval);
+  cval->add_option("ID", ra.id, "Certificate id")->required();
+  cval->add_option("--verdict", cli.verdict, "confirmed or disputed")
+      ->required()
+      ->check(CLI::IsMember({"confirmed", "disputed"}));
+  cval->add_option("--note", cli.note, "What was checked, or what was wrong");
+  cval->callback([&cli, &ra] {
+    cli.rc = remote_post_fields(ra, "/api/v1/certificates/" + ra.id + "/validate",
+                                {{"verdict", cli.verdict}, {"note", cli.note}});
+  });
+  auto* cbatch =
+      cert->add_subcommand("batch", "The donor's summary for a batch: signed JSON, CSV or PDF");
+  cli.server_options(cbatch);
+  cbatch->add_option("BATCH", ra.id, "Batch name")->required();
+  cbatch->add_option("--format", ra.format, "json, csv or pdf")
+      ->default_str("json")
+      ->check(CLI::IsMember({"json", "csv", "pdf"}));
+  cbatch->add_option("-o,--output", ra.file, "Output file (default: stdout)");
+  cbatch->callback([&cli, &ra] {
+    cli.rc = remote_get_file(ra, "/api/v1/batches/" + ra.id + "/certificate?format=" + ra.format);
+  });
+}
+
+// `cert verify`: offline, needs only the file and the workshop's public key.
+void add_cert_verify_command(CLI::App* cert, Cli& cli) {
+  auto* cver = cert->add_subcommand(
+      "verify",
+      "Check a certificate (JSON or PDF) offline: exit 0 only when authentic and untouched");
+  cver->add_option("FILE", cli.cert_file, "Certificate file")->required();
+  cver->add_option("--pubkey", cli.pubkey,
+                   "The workshop server's public key file (GET /api/v1/public-key on the server, "
+                   "or STATE/store/keys/ed25519.pub)")
+      ->required();
+  cver->callback([&cli] { cli.rc = cert_verify(cli.cert_file, cli.pubkey); });
+}
+
 }  // namespace
 
 int run_revivectl(int argc, char** argv) {
@@ -35,270 +334,20 @@ int run_revivectl(int argc, char** argv) {
   app.set_version_flag("--version", std::string("revivectl ") + REVIVE_VERSION);
   app.require_subcommand(1);
 
-  ImageArgs a;
-  if (const char* env = std::getenv("REVIVE_STORE")) a.store = env;
-  std::string chunk_size = "4M";
-  bool no_progress = false;
-  int rc = 0;
+  Cli cli;
+  if (const char* env = std::getenv("REVIVE_STORE")) cli.a.store = env;
 
   auto* image = app.add_subcommand("image", "Work with disk images in a store directory (offline)");
   image->require_subcommand(1);
-  auto store_opt = [&](CLI::App* c) {
-    c->add_option("--store", a.store, "Image store directory (default: $REVIVE_STORE)");
-    c->add_option("--threads", a.threads, "Worker threads (default: one per core)");
-    c->add_flag("--no-progress", no_progress, "No progress bar");
-  };
-
-  auto* imp =
-      image->add_subcommand("import", "Import a raw disk image (file or block device, read-only)");
-  store_opt(imp);
-  imp->add_option("--name", a.name, "Image name")->required();
-  imp->add_option("--chunk-size", chunk_size, "Chunk size, a power of two from 64K to 64M")
-      ->default_str("4M");
-  imp->add_option("--level", a.level, "zstd level")->check(CLI::Range(1, 19))->default_str("3");
-  imp->add_flag("--replace", a.replace, "Replace an existing image of that name");
-  imp->add_option("file", a.file, "Raw disk image or block device")->required();
-  imp->callback([&] {
-    auto cs = parse_size(chunk_size);
-    if (!cs) throw CLI::ValidationError("--chunk-size", "not a size: " + chunk_size);
-    a.chunk_size = *cs;
-    a.progress = !no_progress;
-    install_cancel_handler();
-    rc = image_import(a, g_cancel);
-  });
-
-  auto* exp = image->add_subcommand("export", "Write an image out as a raw (sparse) file");
-  store_opt(exp);
-  exp->add_flag("--force", a.force, "Overwrite OUT if it exists");
-  exp->add_option("--pubkey", a.pubkey, "Trust this public key file instead of the store's");
-  exp->add_option("name", a.name, "Image name")->required();
-  exp->add_option("out", a.file, "Output file")->required();
-  exp->callback([&] {
-    a.progress = !no_progress;
-    install_cancel_handler();
-    rc = image_export(a, g_cancel);
-  });
-
-  auto* ver = image->add_subcommand("verify", "Check an image's signature and every chunk");
-  store_opt(ver);
-  ver->add_option("--pubkey", a.pubkey, "Trust this public key file instead of the store's");
-  ver->add_flag("--all", a.all, "Every image, and every chunk file in the store");
-  ver->add_option("name", a.name, "Image name");
-  ver->callback([&] {
-    a.progress = !no_progress;
-    rc = image_verify(a);
-  });
-
-  auto* info = image->add_subcommand("info", "Describe an image");
-  store_opt(info);
-  info->add_option("--pubkey", a.pubkey, "Trust this public key file instead of the store's");
-  info->add_flag("--json", a.json, "Print the signed manifest body as JSON");
-  info->add_option("name", a.name, "Image name")->required();
-  info->callback([&] { rc = image_info(a); });
-
-  RemoteArgs ra;
-  auto server_opt = [&](CLI::App* c) {
-    c->add_option(
-        "--server", ra.server,
-        "Server URL (default: $REVIVE_SERVER, the saved login, or http://127.0.0.1:8080)");
-    c->add_option("--token", ra.token,
-                  "Operator token (default: $REVIVE_TOKEN or the saved login)");
-  };
-
-  auto* list = image->add_subcommand(
-      "list", "List the images in a store (--store) or on a server (--server)");
-  store_opt(list);
-  server_opt(list);
-  list->callback(
-      [&] { rc = a.store.empty() ? remote_get_json(ra, "/api/v1/images") : image_list(a); });
-
-  auto* rm = image->add_subcommand(
-      "rm", "Remove an image from a store (--store) or a server (--server); chunks stay until gc");
-  store_opt(rm);
-  server_opt(rm);
-  rm->add_option("name", a.name, "Image name")->required();
-  rm->callback([&] {
-    ra.id = a.name;
-    rc = a.store.empty() ? remote_image_rm(ra) : image_rm(a);
-  });
-
-  auto* push =
-      image->add_subcommand("push", "Upload a raw disk image to a server, streamed into its store");
-  server_opt(push);
-  push->add_option("--name", ra.id, "Image name")->required();
-  push->add_flag("--replace", ra.replace, "Replace an existing image of that name");
-  push->add_option("file", ra.file, "Raw disk image")->required();
-  push->callback([&] { rc = remote_image_push(ra); });
-
-  auto* gc = image->add_subcommand("gc", "Delete chunks no image uses, and leftover temp files");
-  store_opt(gc);
-  gc->add_flag("--dry-run", a.dry_run, "Only report what would be removed");
-  gc->callback([&] { rc = image_gc(a); });
-
-  auto* key = image->add_subcommand("key", "Print the store's public key (to verify elsewhere)");
-  store_opt(key);
-  key->callback([&] { rc = image_key(a); });
-
-  // ---- commands against a running server
-  auto* login = app.add_subcommand("login", "Log in to a server and save the session");
-  server_opt(login);
-  login->add_option("--user", ra.user, "Operator name")->required();
-  login->callback([&] { rc = remote_login(ra); });
-
-  auto* devices = app.add_subcommand("devices", "Laptops known to the server");
-  devices->require_subcommand(0, 1);
-  server_opt(devices);
-  auto* dshow = devices->add_subcommand("show", "One laptop with its steps and results");
-  dshow->add_option("id", ra.id, "Device id")->required();
-  dshow->callback([&] { rc = remote_get_json(ra, "/api/v1/devices/" + ra.id); });
-  for (const char* verb : {"retry", "skip"}) {
-    auto* c = devices->add_subcommand(
-        verb, std::string(verb) + " a failed step (by step id, see `devices show`)");
-    c->add_option("step", ra.id, "Step id")->required();
-    c->callback([&, verb] { rc = remote_post(ra, "/api/v1/steps/" + ra.id + "/" + verb, "{}"); });
-  }
-  for (const char* verb : {"cancel", "restart"}) {
-    auto* c = devices->add_subcommand(verb, std::string(verb) + " a laptop's workflow");
-    c->add_option("id", ra.id, "Device id")->required();
-    c->callback([&, verb] { rc = remote_post(ra, "/api/v1/devices/" + ra.id + "/" + verb, "{}"); });
-  }
-  auto* assign =
-      devices->add_subcommand("assign", "Put a laptop in a batch and/or give it its own workflow");
-  assign->add_option("id", ra.id, "Device id")->required();
-  assign->add_option("--batch", ra.batch, "Batch name");
-  assign->add_option("--workflow", ra.workflow, "Workflow name");
-  assign->callback([&] {
-    rc = remote_post_fields(ra, "/api/v1/devices/" + ra.id + "/assign",
-                            {{"batch", ra.batch}, {"workflow", ra.workflow}});
-  });
-  devices->callback([&] {
-    if (devices->get_subcommands().empty()) rc = remote_devices(ra);
-  });
-
-  auto* batches = app.add_subcommand("batches", "Donor batches");
-  batches->require_subcommand(0, 1);
-  server_opt(batches);
-  auto* bcreate = batches->add_subcommand("create", "Create a batch");
-  bcreate->add_option("name", ra.id, "Batch name")->required();
-  bcreate->add_option("--donor", ra.donor, "Donor organisation");
-  bcreate->add_option("--workflow", ra.workflow, "Workflow for its laptops");
-  bcreate->add_option("--image", ra.image, "Image for its laptops");
-  bcreate->callback([&] {
-    rc = remote_post_fields(
-        ra, "/api/v1/batches",
-        {{"name", ra.id}, {"donor", ra.donor}, {"workflow", ra.workflow}, {"image", ra.image}});
-  });
-  batches->callback([&] {
-    if (batches->get_subcommands().empty()) rc = remote_get_json(ra, "/api/v1/batches");
-  });
-
-  auto* workflows = app.add_subcommand("workflows", "List workflows, define one, pick the default");
-  workflows->require_subcommand(0, 1);
-  server_opt(workflows);
-  auto* wput = workflows->add_subcommand("put", "Create or change a workflow");
-  std::string steps_csv;
-  wput->add_option("name", ra.id, "Workflow name")->required();
-  wput->add_option("--steps", steps_csv,
-                   "Comma-separated steps, e.g. inventory,wipe,test,certify,finish")
-      ->required();
-  wput->callback([&] { rc = remote_put_workflow(ra, steps_csv); });
-  auto* wdef =
-      workflows->add_subcommand("default", "Make a workflow the default for unknown laptops");
-  wdef->add_option("name", ra.id, "Workflow name")->required();
-  wdef->callback([&] {
-    rc = remote_post_fields(ra, "/api/v1/settings", {{"default_workflow", ra.id}});
-  });
-  workflows->callback([&] {
-    if (workflows->get_subcommands().empty()) rc = remote_get_json(ra, "/api/v1/workflows");
-  });
-
-  auto* intake = app.add_subcommand("intake", "Put every new laptop into this batch from now on");
-  server_opt(intake);
-  intake->add_option("batch", ra.id, "Batch name")->required();
-  intake->callback([&] {
-    rc = remote_post_fields(ra, "/api/v1/settings", {{"intake_batch", ra.id}});
-  });
-
-  auto* policy =
-      app.add_subcommand("policy", "Set the workshop's grading policy (TOML; see README)");
-  server_opt(policy);
-  std::string policy_file;
-  policy->add_option("file", policy_file, "TOML file")->required()->check(CLI::ExistingFile);
-  policy->callback([&] {
-    std::ifstream in(policy_file);
-    std::stringstream text;
-    text << in.rdbuf();
-    rc = remote_post_fields(ra, "/api/v1/settings", {{"grading_policy", text.str()}});
-  });
-
-  auto* token = app.add_subcommand("token", "Create an API token for scripts (printed once)");
-  server_opt(token);
-  token->add_option("--label", ra.label, "What the token is for");
-  token->callback([&] { rc = remote_post_fields(ra, "/api/v1/tokens", {{"label", ra.label}}); });
-
-  auto* watch =
-      app.add_subcommand("watch", "A live table of laptops: stage, progress bar, rate, ETA");
-  server_opt(watch);
-  watch->add_flag("--once", ra.once, "Print the table once and exit");
-  watch->add_option("--interval", ra.interval, "Seconds between refreshes")->default_str("1");
-  watch->callback([&] { rc = remote_watch(ra); });
-
-  auto* exp2 = app.add_subcommand("export", "Export devices and results (CSV or JSON)");
-  server_opt(exp2);
-  exp2->add_option("--format", ra.format, "csv or json")->default_str("json");
-  exp2->add_option("-o,--output", ra.file, "Output file (default: stdout)");
-  exp2->callback([&] { rc = remote_export(ra); });
-
+  add_image_store_commands(image, cli);
+  add_image_catalog_commands(image, cli);
+  add_device_commands(app, cli);
+  add_batch_and_workflow_commands(app, cli);
+  add_workshop_commands(app, cli);
   auto* cert = app.add_subcommand("cert", "Erasure certificates: list, fetch, verify offline");
   cert->require_subcommand(1);
-  auto* clist = cert->add_subcommand("list", "A laptop's certificates (by device id)");
-  server_opt(clist);
-  clist->add_option("DEVICE", ra.id, "Device id")->required();
-  clist->callback([&] { rc = remote_get_json(ra, "/api/v1/devices/" + ra.id + "/certificates"); });
-  bool pdf = false;
-  auto* cget =
-      cert->add_subcommand("get", "Fetch a signed certificate (JSON, or the PDF with --pdf)");
-  server_opt(cget);
-  cget->add_option("ID", ra.id, "Certificate id")->required();
-  cget->add_flag("--pdf", pdf, "The printable PDF (it carries the signed JSON inside)");
-  cget->add_option("-o,--output", ra.file, "Output file (default: stdout)");
-  cget->callback(
-      [&] { rc = remote_get_file(ra, "/api/v1/certificates/" + ra.id + (pdf ? "/pdf" : "")); });
-  std::string verdict, note;
-  auto* cval = cert->add_subcommand(
-      "validate",
-      "Record a second volunteer's re-verification (issues a certificate that supersedes it)");
-  server_opt(cval);
-  cval->add_option("ID", ra.id, "Certificate id")->required();
-  cval->add_option("--verdict", verdict, "confirmed or disputed")
-      ->required()
-      ->check(CLI::IsMember({"confirmed", "disputed"}));
-  cval->add_option("--note", note, "What was checked, or what was wrong");
-  cval->callback([&] {
-    rc = remote_post_fields(ra, "/api/v1/certificates/" + ra.id + "/validate",
-                            {{"verdict", verdict}, {"note", note}});
-  });
-  auto* cbatch =
-      cert->add_subcommand("batch", "The donor's summary for a batch: signed JSON, CSV or PDF");
-  server_opt(cbatch);
-  cbatch->add_option("BATCH", ra.id, "Batch name")->required();
-  cbatch->add_option("--format", ra.format, "json, csv or pdf")
-      ->default_str("json")
-      ->check(CLI::IsMember({"json", "csv", "pdf"}));
-  cbatch->add_option("-o,--output", ra.file, "Output file (default: stdout)");
-  cbatch->callback([&] {
-    rc = remote_get_file(ra, "/api/v1/batches/" + ra.id + "/certificate?format=" + ra.format);
-  });
-  std::string cert_file, pubkey;
-  auto* cver = cert->add_subcommand(
-      "verify",
-      "Check a certificate (JSON or PDF) offline: exit 0 only when authentic and untouched");
-  cver->add_option("FILE", cert_file, "Certificate file")->required();
-  cver->add_option("--pubkey", pubkey,
-                   "The workshop server's public key file (GET /api/v1/public-key on the server, "
-                   "or STATE/store/keys/ed25519.pub)")
-      ->required();
-  cver->callback([&] { rc = cert_verify(cert_file, pubkey); });
+  add_cert_server_commands(cert, cli);
+  add_cert_verify_command(cert, cli);
 
   try {
     app.parse(argc, argv);
@@ -312,7 +361,7 @@ int run_revivectl(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
-  return rc;
+  return cli.rc;
 }
 
 }  // namespace revive::ctl

@@ -1,3 +1,3 @@
-#include "app.hpp"
+#include "app/app.hpp"
 
 int main(int argc, char** argv) { return revive::server::run_server_main(argc, argv); }

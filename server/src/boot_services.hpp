@@ -1,7 +1,8 @@
 #pragma once
 // The network-boot services in revive-server: proxyDHCP (UDP 67 + 4011) and a read-only TFTP
-// server (UDP 69). The protocol logic is in server/boot (pure, fuzzed); this is the socket side.
-// Asio stays inside boot_services.cpp.
+// server (UDP 69). The protocol logic is in server/boot (pure, fuzzed); the socket side is
+// dhcp_service (with ping_check), tftp_service and udp_io, coroutines on the io_context thread.
+// Asio stays inside those .cpp files and their private headers.
 
 #include <atomic>
 #include <chrono>

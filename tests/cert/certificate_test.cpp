@@ -168,6 +168,20 @@ TEST(Certificate, ReverificationByASecondPersonSupersedes) {
   EXPECT_NE((*disputed)["reason"].get<std::string>().find("old data readable"), std::string::npos);
 }
 
+TEST(Certificate, BatchCsvNeutralisesSpreadsheetFormulas) {
+  // A serial a spreadsheet would run as a formula stays text (the device export did this, the
+  // donor's batch CSV did not).
+  IssueContext ctx = context();
+  ctx.device["serial"] = "=HYPERLINK(\"http://evil\")";
+  ctx.device["asset_tag"] = "@SUM(1)";
+  const Json laptop = laptop_certificate(ctx, {*drive_certificate(ctx, evidence())});
+  const std::string csv =
+      batch_csv(batch_summary("W", ctx.donor_batch, "2026-11-23T09:00:00Z", {laptop}));
+  EXPECT_NE(csv.find(",\"'=HYPERLINK(\"\"http://evil\"\")\","), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",'@SUM(1),"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find(",=HYPERLINK"), std::string::npos) << csv;
+}
+
 TEST(Certificate, BatchSummaryCsvAndPdf) {
   const Json a = laptop_certificate(context(), {*drive_certificate(context(), evidence())});
   Json e = evidence();

@@ -20,6 +20,25 @@ std::size_t count_chunk_files(const ImageStore& s) {
   return n;
 }
 
+TEST(ChunkStore, OpenChunkGivesTheStoredFrameAsItIs) {
+  test::TempDir dir;
+  auto cs = ChunkStore::open(dir / "chunks", dir / "tmp");
+  ASSERT_TRUE(cs) << cs.error().message;
+  const std::string frame = "not really zstd, but stored as it is";
+  const Digest d = sha256(as_bytes(std::string_view("the uncompressed bytes")));
+  ASSERT_TRUE(cs->put(d, as_bytes(frame)));
+  auto opened = cs->open_chunk(d);
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ(opened->size, frame.size());
+  std::string back(frame.size(), '\0');
+  ASSERT_TRUE(pread_exact(opened->fd.get(), std::as_writable_bytes(std::span(back)), 0, "chunk"));
+  EXPECT_EQ(back, frame);
+  const Digest absent = sha256(as_bytes(std::string_view("never stored")));
+  auto missing = cs->open_chunk(absent);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::not_found);
+}
+
 TEST(ImageStore, CreatesLayoutAndKey) {
   test::TempDir dir;
   auto s = ImageStore::open(dir / "store", true);

@@ -65,8 +65,8 @@ TEST(Protocol, EnrolRefusesWrongTypesNamingTheField) {
 TEST(Protocol, NextResponsesRoundTrip) {
   NextResponse step;
   step.state = NextResponse::State::step;
-  step.step = StepAssignment{93, StepKind::deploy, 2, {{"image", "debian"}}, true,
-                             Json{{"image_id", "x"}}};
+  step.step =
+      StepAssignment{93, StepKind::deploy, 2, {{"image", "debian"}}, true, Json{{"image_id", "x"}}};
   auto back = from_json<NextResponse>(to_json(step));
   ASSERT_TRUE(back) << back.error().message;
   ASSERT_TRUE(back->step);
@@ -108,7 +108,7 @@ TEST(Protocol, AStepOfAnUnknownKindOrWithoutAnIdIsRefused) {
 }
 
 TEST(Protocol, ProgressKeepsKeysItDoesNotKnow) {
-  ProgressReport r{7, {"writing", 10, 20, 5.5, "", {{"source", "peer 3"}}}};
+  ProgressReport r{7, {"writing", 10, 20, 5.5, "", std::nullopt, {{"source", "peer 3"}}}};
   const Json j = to_json(r);
   EXPECT_EQ(j["progress"]["source"], "peer 3");
   auto back = from_json<ProgressReport>(j);
@@ -120,6 +120,58 @@ TEST(Protocol, ProgressKeepsKeysItDoesNotKnow) {
   EXPECT_EQ(back->progress.extra["source"], "peer 3");
   EXPECT_FALSE(from_json<ProgressReport>({{"progress", Json::object()}}));  // no step
   EXPECT_FALSE(from_json<ProgressReport>({{"step", 1}, {"progress", {{"bytes_done", "x"}}}}));
+}
+
+TEST(Protocol, DeployProgressAndSourceAssignmentsRoundTrip) {
+  Progress p;
+  p.stage = "writing debian";
+  p.deploy = DeployProgress{"img-1", 10,  40,       41234,
+                            1.5e6,   3e6, "peer 7", SourceFailure{7, "connection refused", false}};
+  auto back = from_json<Progress>(to_json(p));
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_TRUE(back->deploy);
+  EXPECT_EQ(back->deploy->chunks_held, 10u);
+  EXPECT_EQ(back->deploy->relay_port, 41234);
+  EXPECT_EQ(back->deploy->source, "peer 7");
+  ASSERT_TRUE(back->deploy->source_failed);
+  EXPECT_EQ(back->deploy->source_failed->peer, 7);
+  EXPECT_FALSE(back->extra.contains("deploy")) << "typed, not left in extra";
+
+  for (auto kind : {SourceAssignment::Kind::server, SourceAssignment::Kind::peer,
+                    SourceAssignment::Kind::queued}) {
+    SourceAssignment a{kind, 7, "http://10.0.0.7:41234", 3, "why", 12};
+    auto ack = from_json<ProgressAck>(to_json(ProgressAck{a}));
+    ASSERT_TRUE(ack) << ack.error().message;
+    ASSERT_TRUE(ack->source);
+    EXPECT_EQ(ack->source->kind, kind);
+    EXPECT_EQ(ack->source->epoch, 12);
+    EXPECT_EQ(ack->source->url, kind == SourceAssignment::Kind::peer ? a.url : "");
+    EXPECT_EQ(ack->source->place, kind == SourceAssignment::Kind::queued ? 3 : 0);
+  }
+  EXPECT_FALSE(from_json<ProgressAck>(to_json(ProgressAck{}))->source);
+}
+
+TEST(Protocol, RelayReportsRoundTrip) {
+  EXPECT_EQ(path::relay(17), "/api/v1/agents/17/relay");
+  auto r = from_json<RelayReport>(to_json(RelayReport{"img", 41234, 96, 1 << 20}));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->relay_port, 41234);
+  EXPECT_EQ(r->chunks_held, 96u);
+  EXPECT_FALSE(from_json<RelayReport>({{"image_id", "img"}, {"relay_port", 0}}));
+  EXPECT_FALSE(from_json<RelayReport>({{"relay_port", 80}}));
+  EXPECT_TRUE(from_json<RelayAck>(to_json(RelayAck{true}))->release);
+  EXPECT_FALSE(from_json<RelayAck>(Json::object())->release);
+}
+
+TEST(Protocol, ImpossibleDeployFiguresAndSourcesAreRefused) {
+  EXPECT_FALSE(from_json<DeployProgress>({{"chunks_held", 5}, {"chunk_count", 4}}));
+  EXPECT_FALSE(from_json<DeployProgress>({{"relay_port", 70000}}));
+  EXPECT_FALSE(from_json<DeployProgress>({{"chunks_held", -1}}));
+  EXPECT_FALSE(from_json<DeployProgress>({{"source_failed", {{"peer", -2}}}}));
+  EXPECT_FALSE(from_json<SourceAssignment>({{"kind", "multicast"}}));
+  EXPECT_FALSE(
+      from_json<SourceAssignment>({{"kind", "peer"}, {"peer", 3}, {"url", "file:///etc"}}));
+  EXPECT_FALSE(from_json<SourceAssignment>({{"kind", "peer"}, {"url", "http://a:1"}}));
 }
 
 TEST(Protocol, ResultsCheckpointsAndEvents) {

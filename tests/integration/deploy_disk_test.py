@@ -232,10 +232,13 @@ class DeployDisk(unittest.TestCase):
         mnt = os.path.join(self.tmp.name, "mnt")
         os.mkdir(mnt)
         try:
-            run("mkfs.ext4", "-q", part)
+            # No lazy inode-table/journal init: the kernel would otherwise keep writing to the
+            # disk in the background after the mount, and the block count below would drift.
+            run("mkfs.ext4", "-q", "-E", "lazy_itable_init=0,lazy_journal_init=0", part)
             run("mount", part, mnt)
             with open(os.path.join(mnt, "donor-file.txt"), "w") as f:
                 f.write("still here\n")
+            run("sync")
             before = os.stat(disk.backing).st_blocks
             # A partition of the disk is mounted: the kernel refuses the exclusive open.
             rc, out = self.agent("elitebook-840-g5", disk.dev, timeout=15)

@@ -1,8 +1,8 @@
-#include "http_types.hpp"
+#include "http/http_types.hpp"
 
 #include <gtest/gtest.h>
 
-#include "app.hpp"
+#include "app/config.hpp"
 
 namespace revive::server {
 namespace {
@@ -32,6 +32,12 @@ TEST(Routes, UrlDecodeAndQuery) {
   EXPECT_EQ(q["replace"], "1");
   EXPECT_EQ(q["flag"], "");
   EXPECT_EQ(q.count(""), 0u);
+}
+
+TEST(EventStream, EachLineOfDataIsADataLine) {
+  EXPECT_EQ(sse_message("device", "{\"id\":1}"), "event: device\ndata: {\"id\":1}\n\n");
+  EXPECT_EQ(sse_message("x", "a\nb"), "event: x\ndata: a\ndata: b\n\n");
+  EXPECT_EQ(sse_message("x", ""), "event: x\ndata: \n\n");
 }
 
 TEST(Ranges, SingleRanges) {

@@ -1,4 +1,4 @@
-#include "login_throttle.hpp"
+#include "domain/login_throttle.hpp"
 
 #include <gtest/gtest.h>
 

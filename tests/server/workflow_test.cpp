@@ -1,14 +1,18 @@
-#include "workflow.hpp"
+#include "domain/workflow.hpp"
 
 #include <gtest/gtest.h>
 
 namespace revive::server {
 namespace {
 
+using protocol::RunState;
+using protocol::StepKind;
+using protocol::StepState;
+
 std::vector<StepView> steps(std::initializer_list<StepState> states) {
   std::vector<StepView> v;
   std::int64_t id = 1;
-  for (auto s : states) v.push_back({id++, "x", s});
+  for (auto s : states) v.push_back({id++, StepKind::inventory, s});
   return v;
 }
 
@@ -45,14 +49,16 @@ TEST(Workflow, OperatorActionRules) {
   EXPECT_TRUE(check_skip(StepState::done));
 }
 
-TEST(Workflow, NamesRoundTrip) {
+TEST(Workflow, StepKindsAndStatesAreTheProtocolModules) {
+  // The server spells no step kind or state of its own: the protocol module's names are the
+  // ones stored and sent.
   for (auto s : {StepState::pending, StepState::running, StepState::done, StepState::failed,
                  StepState::skipped, StepState::cancelled}) {
-    EXPECT_EQ(step_state_from(to_string(s)), s);
+    EXPECT_EQ(protocol::step_state_from(protocol::to_string(s)), s);
   }
-  EXPECT_FALSE(step_state_from("bogus"));
-  EXPECT_TRUE(is_step_kind("wipe"));
-  EXPECT_FALSE(is_step_kind("format-c"));
+  EXPECT_FALSE(protocol::step_state_from("bogus"));
+  EXPECT_EQ(protocol::step_kind_from("wipe"), StepKind::wipe);
+  EXPECT_FALSE(protocol::step_kind_from("format-c"));
 }
 
 }  // namespace

@@ -13,9 +13,16 @@
 #include <vector>
 
 #include "revive/error.hpp"
+#include "revive/file_util.hpp"
 #include "revive/sha256.hpp"
 
 namespace revive {
+
+/// A stored chunk opened for reading, as it is on disk (one zstd frame).
+struct OpenChunk {
+  UniqueFd fd;
+  std::uint64_t size = 0;  ///< bytes of the stored frame
+};
 
 class ChunkStore {
  public:
@@ -40,6 +47,10 @@ class ChunkStore {
 
   /// Reads the stored frame into `out` (resized). not_found when absent, io otherwise.
   Result<void> read(const Digest& d, std::vector<std::byte>& out, std::uint64_t max_size) const;
+
+  /// Opens the stored frame for reading (to serve it as it is, e.g. with sendfile): the file
+  /// never changes once visible. not_found when the chunk is absent, io otherwise.
+  Result<OpenChunk> open_chunk(const Digest& d) const;
 
   /// Deletes a chunk file; missing is not an error.
   Result<void> remove(const Digest& d);

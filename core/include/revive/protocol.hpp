@@ -28,10 +28,9 @@ inline constexpr int kVersion = 1;
 
 /// The steps a workflow can hold, in the order the protocol documents them.
 enum class StepKind { inventory, wipe, test, deploy, provision, certify, finish };
-inline constexpr StepKind kStepKinds[] = {StepKind::inventory, StepKind::wipe,
-                                          StepKind::test,      StepKind::deploy,
-                                          StepKind::provision, StepKind::certify,
-                                          StepKind::finish};
+inline constexpr StepKind kStepKinds[] = {
+    StepKind::inventory, StepKind::wipe,    StepKind::test,  StepKind::deploy,
+    StepKind::provision, StepKind::certify, StepKind::finish};
 std::string_view to_string(StepKind k);
 std::optional<StepKind> step_kind_from(std::string_view s);
 /// "inventory, wipe, test, deploy, provision, certify, finish" (for error messages).
@@ -64,6 +63,7 @@ inline constexpr std::string_view kImages = "/api/v1/images";
 inline constexpr std::string_view kManifest = "/api/v1/images/{name}/manifest";
 inline constexpr std::string_view kChunk = "/chunks/{sha}";
 inline constexpr std::string_view kPublicKey = "/api/v1/public-key";
+inline constexpr std::string_view kRelay = "/api/v1/agents/{id}/relay";
 }  // namespace route
 
 /// Concrete paths an agent asks for (device ids and step ids are positive).
@@ -75,6 +75,7 @@ std::string events(std::int64_t device);
 std::string checkpoint(std::int64_t device, std::int64_t step);
 std::string result(std::int64_t device, std::int64_t step);
 std::string certificates(std::int64_t device);
+std::string relay(std::int64_t device);
 std::string manifest(std::string_view image);
 std::string chunk(std::string_view sha256_hex);
 }  // namespace path
@@ -130,6 +131,25 @@ struct NextResponse {
 };
 std::string_view to_string(NextResponse::State s);
 
+/// A deploying agent's report that its chunk source let it down: the scheduler replaces it.
+struct SourceFailure {
+  std::int64_t peer = 0;   ///< the peer's device id; 0: the server
+  std::string reason;      ///< "connection refused", "chunk ab12… failed its SHA-256", ...
+  bool bad_chunk = false;  ///< it served a chunk that failed verification: never use it again
+};
+
+/// What a deploying agent adds to its progress reports: what the scheduler plans with.
+struct DeployProgress {
+  std::string image_id;
+  std::uint64_t chunks_held = 0;  ///< verified chunks this agent holds (and can relay)
+  std::uint64_t chunk_count = 0;  ///< data chunks in the image
+  std::uint16_t relay_port = 0;   ///< where it serves its chunks to peers; 0: it does not
+  double receive_rate = 0;        ///< compressed bytes/s arriving, over the last seconds
+  double write_rate = 0;          ///< raw bytes/s reaching the disk, over the last seconds
+  std::string source;             ///< what it fetches from now ("server", "peer 7", "queued")
+  std::optional<SourceFailure> source_failed;
+};
+
 /// Progress of the running step. The typed fields are the ones the server and the dashboard
 /// read; further keys a step adds are kept in `extra`.
 struct Progress {
@@ -138,7 +158,39 @@ struct Progress {
   std::optional<double> bytes_total;
   std::optional<double> rate;  ///< bytes per second
   std::string message;
+  std::optional<DeployProgress> deploy;  ///< only from a deploy step
   Json extra = Json::object();
+};
+
+/// Where a deploying agent fetches chunks from: the scheduler's decision, in the answer to its
+/// progress reports, so it can change at any moment of the deploy.
+struct SourceAssignment {
+  enum class Kind { server, peer, queued } kind = Kind::server;
+  std::int64_t peer = 0;   ///< the peer's device id (kind == peer)
+  std::string url;         ///< the peer's relay, "http://10.0.0.7:41234" (kind == peer)
+  int place = 0;           ///< 1-based place in the server port's queue (kind == queued)
+  std::string reason;      ///< why, for the laptop's screen and the dashboard
+  std::int64_t epoch = 0;  ///< grows with every re-plan: an agent ignores older assignments
+};
+std::string_view to_string(SourceAssignment::Kind k);
+
+/// The answer to a progress report.
+struct ProgressAck {
+  std::optional<SourceAssignment> source;  ///< only for a deploy step the scheduler plans
+};
+
+/// A laptop whose deploy step is over but that still serves the image's chunks to peers
+/// reports so about once a second (POST relay) until the server releases it.
+struct RelayReport {
+  std::string image_id;
+  std::uint16_t relay_port = 0;
+  std::uint64_t chunks_held = 0;
+  std::uint64_t bytes_served = 0;  ///< to peers, since the deploy step began
+};
+
+/// The answer to a relay report: release = no peer needs it any more (close the relay).
+struct RelayAck {
+  bool release = false;
 };
 
 struct ProgressReport {
@@ -189,8 +241,14 @@ Json to_json(const EnrolRequest& v);
 Json to_json(const EnrolResponse& v);
 Json to_json(const StepAssignment& v);
 Json to_json(const NextResponse& v);
+Json to_json(const SourceFailure& v);
+Json to_json(const DeployProgress& v);
 Json to_json(const Progress& v);
 Json to_json(const ProgressReport& v);
+Json to_json(const SourceAssignment& v);
+Json to_json(const ProgressAck& v);
+Json to_json(const RelayReport& v);
+Json to_json(const RelayAck& v);
 Json to_json(const CheckpointReport& v);
 Json to_json(const StepResultReport& v);
 Json to_json(const ResultAck& v);
@@ -210,7 +268,19 @@ Result<StepAssignment> from_json<StepAssignment>(const Json& j);
 template <>
 Result<NextResponse> from_json<NextResponse>(const Json& j);
 template <>
+Result<SourceFailure> from_json<SourceFailure>(const Json& j);
+template <>
+Result<DeployProgress> from_json<DeployProgress>(const Json& j);
+template <>
 Result<Progress> from_json<Progress>(const Json& j);
+template <>
+Result<SourceAssignment> from_json<SourceAssignment>(const Json& j);
+template <>
+Result<ProgressAck> from_json<ProgressAck>(const Json& j);
+template <>
+Result<RelayReport> from_json<RelayReport>(const Json& j);
+template <>
+Result<RelayAck> from_json<RelayAck>(const Json& j);
 template <>
 Result<ProgressReport> from_json<ProgressReport>(const Json& j);
 template <>

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "revive/agent/deploy.hpp"
+#include "revive/agent/block_device.hpp"
 #include "revive/agent/system.hpp"
 #include "revive/error.hpp"
 #include "revive/partition_table.hpp"

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <string>
 
-#include "revive/agent/deploy.hpp"
+#include "revive/agent/block_device.hpp"
 #include "revive/agent/system.hpp"
 #include "revive/error.hpp"
 

@@ -1,6 +1,7 @@
 #pragma once
 // The workflow runner: enrol, long-poll for the next step, run it, stream progress, post the
-// result exactly once; retry with backoff when the server is away; stop cleanly on request.
+// result exactly once; stop cleanly on request. It talks to the server through ServerApi
+// (HttpServerApi retries with backoff while the server is away; tests inject a fake).
 
 #include <atomic>
 #include <filesystem>
@@ -8,13 +9,16 @@
 #include <optional>
 #include <string>
 
+#include "revive/agent/server_api.hpp"
 #include "revive/agent/system.hpp"
 #include "revive/signing.hpp"
 
 namespace revive::agent {
 
 struct RunnerOptions {
-  std::string server;                 ///< http://host:port
+  std::string server;  ///< http://host:port (the server API and, for deploy, the chunk source)
+  /// The server as the runner sees it; null: an HttpServerApi for `server`. Tests pass a fake.
+  ServerApi* server_api = nullptr;
   const MachineRoot* root = nullptr;  ///< "/" or a simulated machine
   const MachineRoot* system =
       nullptr;  ///< always "/": mounts, holders and loop devices of the (real or simulated) disk

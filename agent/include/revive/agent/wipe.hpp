@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "revive/agent/deploy.hpp"
+#include "revive/agent/block_device.hpp"
 #include "revive/agent/sanitize.hpp"
 #include "revive/error.hpp"
 

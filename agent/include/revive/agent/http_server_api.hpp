@@ -1,0 +1,62 @@
+#pragma once
+// ServerApi over HTTP: one keep-alive connection (the shared client), the protocol's paths and
+// codec, and the agent's retry policy: transport errors and 5xx are retried with backoff and
+// jitter until they succeed or the agent is stopped (the server may be restarting); 4xx
+// answers come back at once as typed errors.
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "revive/agent/server_api.hpp"
+#include "revive/http_client.hpp"
+#include "revive/http_retry.hpp"
+
+namespace revive::agent {
+
+struct HttpServerApiOptions {
+  std::string server;  ///< http://host:port
+  /// Gets one line per retry ("server unreachable (...); retrying in 4 s").
+  std::function<void(const std::string&)> log;
+  const std::atomic<bool>* stop = nullptr;
+  http::BackoffOptions backoff;
+};
+
+/// Thread-safe: calls are serialised on the one connection (deploy reports progress and
+/// checkpoints from its own thread).
+class HttpServerApi : public ServerApi {
+ public:
+  explicit HttpServerApi(HttpServerApiOptions o);
+
+  Result<protocol::EnrolResponse> enrol(const protocol::EnrolRequest& r) override;
+  Result<NextAnswer> next(std::chrono::seconds wait) override;
+  Result<void> progress(const protocol::ProgressReport& r) override;
+  Result<void> checkpoint(std::int64_t step, const protocol::CheckpointReport& r) override;
+  Result<protocol::ResultAck> result(std::int64_t step,
+                                     const protocol::StepResultReport& r) override;
+  Result<void> events(const protocol::EventsReport& r) override;
+  Result<std::vector<protocol::CertificateSummary>> certificates() override;
+  Result<std::string> manifest_text(const std::string& image) override;
+
+ private:
+  /// The answer to one call, retried while worth it; a non-2xx answer as a typed error.
+  Result<http::Response> call(const std::string& method, const std::string& path,
+                              const std::string& body, std::chrono::seconds timeout);
+  Result<http::Response> post(const std::string& path, const protocol::Json& body,
+                              std::chrono::seconds timeout = std::chrono::seconds(30));
+  Result<std::int64_t> device() const;
+
+  HttpServerApiOptions opts_;
+  std::mutex mu_;
+  http::Connection conn_;
+  std::int64_t device_id_ = 0;
+  std::string token_;
+};
+
+/// The error for a non-2xx answer: the kind from the status (401 unauthorized, 404 not_found,
+/// 409 conflict, 400/413 invalid_input, else internal), the message
+/// "server answered 409: <the server's error>".
+Error status_error(const http::Response& r);
+
+}  // namespace revive::agent

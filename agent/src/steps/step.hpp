@@ -1,0 +1,56 @@
+#pragma once
+// What every step implementation gets and gives back (internal to the agent library). One file
+// per step kind in this directory; runner.cpp picks the step by its kind.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "revive/agent/runner.hpp"
+#include "revive/agent/server_api.hpp"
+#include "revive/protocol.hpp"
+
+namespace revive::agent::steps {
+
+using Json = nlohmann::json;
+
+/// A step's outcome: ok + result, or failed + error (the result may still carry evidence).
+struct Outcome {
+  bool ok = true;
+  Json result = Json::object();
+  std::string error;
+};
+
+inline Outcome succeeded(Json result) { return {true, std::move(result), ""}; }
+inline Outcome failed(std::string error, Json result = Json::object()) {
+  return {false, std::move(result), std::move(error)};
+}
+
+/// What a step has to work with.
+struct StepContext {
+  const RunnerOptions& opts;
+  ServerApi& server;
+  std::int64_t device_id;  ///< from the enrolment answer
+  const protocol::StepAssignment& step;
+  const Json& inventory;
+
+  /// Reports progress to the server and draws a line on the console. A report the server did
+  /// not take is ignored: a missed progress report is not a failed step.
+  void progress(const std::string& stage, double done, double total) const;
+  void log(const std::string& line) const;
+  bool stopped() const;
+};
+
+// Each returns the step's outcome; failures are outcomes, never exceptions of their own (a
+// step parameter of the wrong type throws from nlohmann::json; the runner turns that into a
+// failed step).
+Outcome run_inventory_step(const StepContext& ctx);
+Outcome run_test_step(const StepContext& ctx);
+Outcome run_wipe_step(const StepContext& ctx);
+Outcome run_deploy_step(const StepContext& ctx);
+Outcome run_provision_step(const StepContext& ctx);
+Outcome run_certify_step(const StepContext& ctx);
+Outcome run_finish_step(const StepContext& ctx);
+
+}  // namespace revive::agent::steps

@@ -1,0 +1,171 @@
+#include "revive/agent/transport/peer_server.hpp"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <mutex>
+#include <string_view>
+
+#include "revive/agent/transport/relay_store.hpp"
+#include "revive/http_range.hpp"
+#include "revive/sha256.hpp"
+
+namespace revive::agent {
+
+namespace {
+
+constexpr std::string_view kChunkPrefix = "/chunks/";
+
+/// A response body that keeps its frame alive until libmicrohttpd has sent it.
+extern "C" void release_frame(void* cls) { delete static_cast<Frame*>(cls); }
+
+}  // namespace
+
+struct PeerServer::Impl {
+  RelayStore& store;
+  PeerServerOptions opts;
+  MHD_Daemon* daemon = nullptr;
+  mutable std::mutex mu;
+  PeerServerStats stats;
+
+  Impl(RelayStore& s, PeerServerOptions o) : store(s), opts(std::move(o)) {}
+  ~Impl() {
+    if (daemon != nullptr) MHD_stop_daemon(daemon);
+  }
+
+  MHD_Result answer_text(MHD_Connection* c, unsigned status, std::string_view text) {
+    {
+      std::lock_guard lock(mu);
+      ++stats.refused;
+    }
+    MHD_Response* r = MHD_create_response_from_buffer(text.size(), const_cast<char*>(text.data()),
+                                                      MHD_RESPMEM_MUST_COPY);
+    if (r == nullptr) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+      MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    }
+    const MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+  }
+
+  MHD_Result answer_frame(MHD_Connection* c, Frame frame) {
+    const std::uint64_t size = frame->size();
+    std::optional<ByteRange> range;
+    if (const char* h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE)) {
+      range = parse_range(h, size);
+    }
+    if (range && !range->satisfiable) {
+      return answer_text(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, "range outside the chunk\n");
+    }
+    const std::uint64_t first = range ? range->first : 0;
+    const std::uint64_t length = range ? range->length : size;
+    auto* keep = new Frame(frame);
+    auto* data = const_cast<std::byte*>(frame->data() + first);
+    MHD_Response* r =
+        MHD_create_response_from_buffer_with_free_callback_cls(length, data, release_frame, keep);
+    if (r == nullptr) {
+      delete keep;
+      return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/zstd");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    unsigned status = MHD_HTTP_OK;
+    if (range) {
+      status = MHD_HTTP_PARTIAL_CONTENT;
+      const std::string cr = "bytes " + std::to_string(first) + "-" +
+                             std::to_string(first + length - 1) + "/" + std::to_string(size);
+      MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr.c_str());
+    }
+    const MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    if (ok == MHD_YES) {
+      std::lock_guard lock(mu);
+      ++stats.chunks_served;
+      stats.bytes_served += length;
+    }
+    return ok;
+  }
+
+  MHD_Result handle(MHD_Connection* c, std::string_view url, std::string_view method) {
+    if (method != "GET" && method != "HEAD") {
+      return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /chunks/{sha256}\n");
+    }
+    if (!url.starts_with(kChunkPrefix)) {
+      return answer_text(c, MHD_HTTP_NOT_FOUND, "only GET /chunks/{sha256}\n");
+    }
+    const auto digest = parse_digest(url.substr(kChunkPrefix.size()));
+    if (!digest) return answer_text(c, MHD_HTTP_NOT_FOUND, "chunk names are 64 hex digits\n");
+    auto frame = store.frame_for(*digest, opts.chunk_wait);
+    if (frame) return answer_frame(c, std::move(*frame));
+    switch (frame.error().code) {
+      case Errc::not_found:
+        return answer_text(c, MHD_HTTP_NOT_FOUND, "not a chunk of the image being deployed\n");
+      case Errc::busy:
+        return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not here yet\n");
+      default:
+        return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "this relay cannot serve it\n");
+    }
+  }
+};
+
+namespace {
+extern "C" MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
+                                 const char* /*version*/, const char* /*upload_data*/,
+                                 size_t* upload_data_size, void** con_cls) {
+  // libmicrohttpd calls once when the headers are in and again when the request is complete;
+  // answering at the first call makes it close the connection (it cannot know the body is
+  // empty), so the answer waits for the second.
+  // Other methods are refused at their headers, before any body is read.
+  static int headers_seen;
+  const std::string_view m = method;
+  const bool get = m == "GET" || m == "HEAD";
+  if (*con_cls == nullptr && get) {
+    *con_cls = &headers_seen;
+    return MHD_YES;
+  }
+  if (get && *upload_data_size != 0) return MHD_NO;
+  try {
+    return static_cast<PeerServer::Impl*>(cls)->handle(c, url, method);
+  } catch (...) {  // never let an exception cross into C (bad_alloc)
+    return MHD_NO;
+  }
+}
+}  // namespace
+
+Result<std::unique_ptr<PeerServer>> PeerServer::start(RelayStore& store, PeerServerOptions opts) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(opts.port);
+  if (inet_pton(AF_INET, opts.address.c_str(), &addr.sin_addr) != 1) {
+    return make_error(Errc::invalid_input, "relay address \"" + opts.address + "\" is not IPv4");
+  }
+  auto impl = std::make_unique<Impl>(store, opts);
+  impl->daemon = MHD_start_daemon(
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, nullptr, nullptr,
+      &on_request, impl.get(), MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT,
+      static_cast<unsigned>(opts.max_connections), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      static_cast<unsigned>(opts.max_per_address), MHD_OPTION_CONNECTION_TIMEOUT,
+      static_cast<unsigned>(opts.idle_timeout.count()), MHD_OPTION_END);
+  if (impl->daemon == nullptr) {
+    return make_error(
+        Errc::io, "cannot listen for peers on " + opts.address + ":" + std::to_string(opts.port));
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(impl->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  std::unique_ptr<PeerServer> server(new PeerServer(std::move(impl)));
+  server->port_ = info != nullptr ? info->port : opts.port;
+  return server;
+}
+
+PeerServer::PeerServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PeerServer::~PeerServer() = default;
+
+PeerServerStats PeerServer::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stats;
+}
+
+}  // namespace revive::agent

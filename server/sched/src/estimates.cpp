@@ -1,0 +1,72 @@
+#include <algorithm>
+#include <cmath>
+
+#include "revive/sched/detail/laptop.hpp"
+
+namespace revive::sched::detail {
+
+namespace {
+
+// The receive rate says something about the laptop itself only when its source had chunks
+// to give: the server or a finished laptop, or a parent well ahead of it. A child waiting on
+// its parent receives at the parent's pace, which is the parent's speed, not its own. The
+// parent's count is from its last report, older than the child's: the gap is underestimated,
+// never overestimated.
+bool limited_by_itself(const Laptop& laptop, const ParentView& parent, const Config& config) {
+  if (parent.holds_everything) return true;
+  return parent.held_chunks - static_cast<double>(laptop.held_chunks()) >= config.lag_chunks;
+}
+
+// Slower than offered while its source had more: its port (or something in it) is slow,
+// unless its disk explains the shortfall. Believed after two such reports in a row.
+bool slower_than_offered(const Laptop& laptop, BytesPerSecond received,
+                         std::optional<BytesPerSecond> disk_rate, const ParentView& parent,
+                         const Config& config) {
+  if (!limited_by_itself(laptop, parent, config)) return false;
+  const BytesPerSecond offered = std::min(parent.planned_share, laptop.intake());
+  if (received >= offered * (1 - config.rate_change)) return false;
+  BytesPerSecond disk = laptop.disk.value_or(1e18);
+  if (disk_rate) disk = std::min(disk, *disk_rate);
+  return disk * laptop.shape.stored_per_raw() > received * (1 + config.rate_change);
+}
+
+void update_link(Laptop& laptop, BytesPerSecond received, std::optional<BytesPerSecond> disk_rate,
+                 const ParentView& parent, const Config& config) {
+  // Faster than we thought: the port takes at least that much.
+  if (received > laptop.link * (1 + config.rate_change)) {
+    laptop.link = received;
+    laptop.slow_reports = 0;
+    return;
+  }
+  if (!slower_than_offered(laptop, received, disk_rate, parent, config)) {
+    laptop.slow_reports = 0;
+    return;
+  }
+  laptop.slow_best = laptop.slow_reports == 0 ? received : std::max(laptop.slow_best, received);
+  if (++laptop.slow_reports >= 2) {
+    laptop.link = laptop.slow_best;
+    laptop.slow_reports = 0;
+  }
+}
+
+}  // namespace
+
+bool update_estimates(Laptop& laptop, std::optional<BytesPerSecond> receive_rate,
+                      std::optional<BytesPerSecond> disk_rate,
+                      const std::optional<ParentView>& parent, const Config& config) {
+  if (disk_rate && *disk_rate > 0) {
+    // Half-weight smoothing: one noisy report cannot move a laptop, two consistent ones do.
+    // A change by more than 2x is a step (a QLC disk's cache ran out), not noise: taken as is.
+    const bool step =
+        !laptop.disk || *disk_rate > 2 * *laptop.disk || 2 * *disk_rate < *laptop.disk;
+    laptop.disk = step ? *disk_rate : 0.5 * *laptop.disk + 0.5 * *disk_rate;
+  }
+  // Receiving (next to) nothing says nothing about the link: it was starved or connecting.
+  const bool informative = receive_rate && *receive_rate > 0.01 * config.default_port_rate;
+  if (informative && parent) update_link(laptop, *receive_rate, disk_rate, *parent, config);
+  const BytesPerSecond now = laptop.intake();
+  const BytesPerSecond before = laptop.planned_intake;
+  return before > 0 && std::abs(now - before) > config.rate_change * before;
+}
+
+}  // namespace revive::sched::detail

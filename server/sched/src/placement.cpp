@@ -1,0 +1,384 @@
+// Topology: pipelined chains, generalised as a forest with upload budgets.
+//
+// On a switch every port is full duplex, so a laptop's uplink is idle unless it relays. A chain
+// server -> A -> B -> C, where each laptop forwards a chunk as soon as it has verified it, uses
+// every port about 1x in and 1x out, makes the server send the image once, and finishes in
+// about T1 + (depth - 1) chunk-times. Chains generalise to a forest: every source (the server,
+// a finished laptop, a placed relaying laptop) has an upload budget (its port rate), and each
+// laptop takes a share of one source's budget. So a server port k times a laptop's feeds k
+// chains; an equal one feeds one.
+//
+// Laptops are placed in order of (can relay, intake rate, chunks held) descending: in a chain
+// sorted by speed every laptop runs at its own rate, so slow disks and links end up at the
+// tails where they hold nobody back, and a late joiner (holding nothing) follows the laptops
+// that are ahead of it. Each takes the source that gives it the earliest estimated finish:
+//   eta = max(now + wait + remaining / share, parent's eta + one chunk-time)
+// (wait: the time a parent behind it needs to catch up). A source holding everything has no
+// second term. Behind a slower parent, a laptop counts on being moved when the first relay
+// finishes (eta_after_switch), so a slow laptop's idle uplink is worth taking for the catch-up.
+// Ties go to the current source, then to a peer over the server (its port is the scarce one),
+// then to the shallower source (shorter chains, smaller blast radius when a relay dies). That
+// last rule differs from "prefer the tail": with a fast server port it spreads laptops over k
+// balanced chains instead of growing one. With equal ports only a chain's tail has budget, so
+// chains form either way.
+//
+// A laptop offered less than `useful_share` of its intake is queued rather than slowing a
+// source's other children; it gets a source when a share frees up (a finish, a departure).
+// Stability: place_keeping keeps current sources while they work and splices failed or
+// re-placed relays out of their chains; clearly_better lets a re-plan from scratch replace
+// the kept plan only when it is clearly better for someone and clearly worse for nobody.
+
+#include "placement.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <set>
+#include <tuple>
+
+namespace revive::sched::detail {
+
+namespace {
+
+constexpr Seconds kNever = 1e15;
+
+// A source with upload budget: the server, a finished laptop, or a placed relaying laptop.
+struct Slot {
+  std::optional<LaptopId> laptop{};  // empty: the server
+  int image = -1;                    // -1: the server, which serves every image
+  BytesPerSecond capacity = 0;
+  BytesPerSecond committed = 0;
+  bool complete = false;    // holds every chunk
+  double held = 0;          // stored bytes held (incomplete slots)
+  BytesPerSecond rate = 0;  // how fast it gains chunks (incomplete slots)
+  Seconds eta = 0;          // when it holds everything
+  int depth = 0;
+};
+
+struct Offer {
+  std::size_t slot = 0;
+  BytesPerSecond share = 0;
+  Seconds eta = 0;
+};
+
+class Placer {
+ public:
+  Placer(const std::vector<Node>& nodes, const PlacementParams& params, bool prefer_current)
+      : params_(params), prefer_current_(prefer_current) {
+    slots_.push_back(Slot{.capacity = params.server_rate, .complete = true});
+    for (const Node& n : nodes) {
+      by_id_[n.id] = &n;
+      if (n.needs_source) ordered_.push_back(&n);
+      if (n.complete && n.can_parent) {
+        slot_of_[n.id] = slots_.size();
+        slots_.push_back(
+            Slot{.laptop = n.id, .image = n.image, .capacity = n.uplink, .complete = true});
+      }
+    }
+    std::sort(ordered_.begin(), ordered_.end(),
+              [this](const Node* a, const Node* b) { return order_key(*a) < order_key(*b); });
+  }
+
+  // In the order of the old forest (shallow first): a laptop keeps its source if that source
+  // is kept too; if its source is being re-placed, stalled, gone or barred from relaying, it
+  // takes that source's place under the nearest kept ancestor (its grandparent, usually),
+  // which holds more than it does. A laptop whose ancestors are still undecided waits for
+  // the next round.
+  void keep_current_sources() {
+    std::vector<const Node*> by_depth;
+    for (const Node* n : ordered_) {
+      if (n->keep_allowed && n->current.kind != SourceKind::queued &&
+          n->current.kind != SourceKind::none) {
+        by_depth.push_back(n);
+      }
+    }
+    // Siblings in ascending demand: each keeps what it takes (a slow disk a small share), the
+    // fastest gets what is left (water-filling), as before the re-plan.
+    std::stable_sort(by_depth.begin(), by_depth.end(), [](const Node* a, const Node* b) {
+      return std::make_pair(a->current_depth, a->intake) <
+             std::make_pair(b->current_depth, b->intake);
+    });
+    for (bool progress = true; progress;) {
+      progress = false;
+      for (const Node* n : by_depth) {
+        if (settled(*n) || gave_up_.count(n->id) != 0) continue;
+        const Anchor a = kept_ancestor(*n);
+        if (a.undecided) continue;
+        const std::optional<Offer> o = a.slot ? offer(*n, *a.slot, /*ahead=*/true) : std::nullopt;
+        if (o) {
+          settle(*n, *o);
+        } else {
+          gave_up_.insert(n->id);  // the greedy pass places it
+        }
+        progress = true;
+      }
+    }
+  }
+
+  void place_the_rest() {
+    for (const Node* n : ordered_) {
+      if (settled(*n)) continue;
+      std::optional<Offer> best;
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        const std::optional<Offer> o = offer(*n, i);
+        if (o && (!best || better(*n, *o, *best))) best = o;
+      }
+      if (best) {
+        settle(*n, *best);
+      } else {
+        out_.queue.push_back(n->id);
+      }
+    }
+  }
+
+  // A placed laptop moves to a source holding everything (the server, a finished relay) with
+  // upload to spare when that would finish it clearly sooner than staying where it is: a
+  // finished relay freed up while it crawls behind a slow parent. Its subtree follows it.
+  void improve() {
+    for (const Node* n : ordered_) {
+      auto it = out_.laptops.find(n->id);
+      if (it == out_.laptops.end()) continue;  // queued
+      const std::size_t from = slot_index(it->second.source);
+      std::optional<Offer> best;
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (i == from || !slots_[i].complete || below(i, n->id)) continue;
+        const std::optional<Offer> o = offer(*n, i);
+        if (o && (!best || better(*n, *o, *best))) best = o;
+      }
+      const Seconds left = staying_eta(*n, it->second, from) - params_.now + params_.move_pad;
+      if (!best || best->eta - params_.now + params_.move_pad > (1 - params_.move_gain) * left) {
+        continue;
+      }
+      slots_[from].committed -= it->second.share;
+      if (from == 0) out_.server_committed -= it->second.share;
+      out_.laptops.erase(it);
+      settle(*n, *best, /*add_slot=*/false);
+    }
+  }
+
+  Placement result() {
+    // A queued laptop starts when a share frees up: roughly the k-th earliest finish.
+    std::vector<Seconds> frees;
+    for (const auto& [id, p] : out_.laptops) frees.push_back(p.eta);
+    std::sort(frees.begin(), frees.end());
+    for (std::size_t k = 0; k < out_.queue.size(); ++k) {
+      const Node& n = *node(out_.queue[k]);
+      const Seconds start = k < frees.size() ? std::max(params_.now, frees[k]) : kNever;
+      out_.laptops[n.id] = Placed{.source = Source::queued(static_cast<int>(k) + 1),
+                                  .eta = start + n.remaining / std::max(n.intake, 1.0)};
+    }
+    return std::move(out_);
+  }
+
+ private:
+  // Sorts ascending; every "descending" field is negated.
+  using OrderKey = std::tuple<bool, long, long, int, Seconds, LaptopId>;
+  OrderKey order_key(const Node& n) const {
+    const double log_step = std::log1p(params_.rate_bucket);
+    const long intake_bucket =
+        std::lround(std::floor(std::log(std::max(n.intake, 1.0)) / log_step));
+    // Chunks held in steps of `lag_chunks`: neighbours in a chain report at different times.
+    const double step = std::max(params_.lag_chunks, 1.0) * std::max(n.chunk, 1.0);
+    const long held_bucket = std::lround(std::floor(n.held / step));
+    const int depth = n.current_depth > 0 ? n.current_depth : std::numeric_limits<int>::max();
+    return std::make_tuple(!n.can_parent, -intake_bucket, -held_bucket, depth, n.joined_at, n.id);
+  }
+
+  const Node* node(LaptopId id) const {
+    for (const Node* n : ordered_) {
+      if (n->id == id) return n;
+    }
+    REVIVE_CHECK(false);
+    return nullptr;
+  }
+
+  bool settled(const Node& n) const { return out_.laptops.count(n.id) != 0; }
+
+  struct Anchor {
+    std::optional<std::size_t> slot;  // empty: none (the laptop goes to the greedy pass)
+    bool undecided = false;           // an ancestor may still be kept: ask again later
+  };
+
+  // The slot `n` hangs from if kept: its source's slot, or the nearest ancestor's (old forest)
+  // that has one. Ancestors that will not get a slot this pass are stepped over.
+  Anchor kept_ancestor(const Node& n) const {
+    Source s = n.current;
+    bool skip = n.current_broken;  // its direct source failed it: start above it
+    for (std::size_t steps = 0; steps <= by_id_.size(); ++steps) {
+      if (s.kind == SourceKind::server) return skip ? Anchor{} : Anchor{0, false};
+      if (s.kind != SourceKind::peer) return Anchor{};
+      if (auto slot = slot_of_.find(s.peer); slot != slot_of_.end() && !skip) {
+        return Anchor{slot->second, false};
+      }
+      auto p = by_id_.find(s.peer);
+      if (p == by_id_.end()) return Anchor{};  // gone: nothing known above it
+      const Node& parent = *p->second;
+      const bool may_be_kept = parent.needs_source && parent.keep_allowed && parent.can_parent &&
+                               !settled(parent) && gave_up_.count(parent.id) == 0;
+      if (may_be_kept && !skip) return Anchor{std::nullopt, true};
+      skip = false;
+      s = parent.current;
+    }
+    return Anchor{};  // a cycle in the old forest cannot happen; refuse to follow one
+  }
+
+  static bool is_current(const Node& n, const Slot& s) {
+    if (n.current_broken) return false;
+    if (!s.laptop) return n.current.kind == SourceKind::server;
+    return n.current.kind == SourceKind::peer && n.current.peer == *s.laptop;
+  }
+
+  // What slot `i` can give `n`, and when `n` would finish with it; empty when not useful.
+  // `ahead`: the slot is known to hold more than `n` (its source or an ancestor of it).
+  std::optional<Offer> offer(const Node& n, std::size_t i, bool ahead = false) const {
+    const Slot& s = slots_[i];
+    if (s.laptop && (s.image != n.image || *s.laptop == n.id)) return std::nullopt;
+    const BytesPerSecond share = std::min(n.intake, s.capacity - s.committed);
+    if (share <= 0 || share < params_.useful_share * n.intake) return std::nullopt;
+    Seconds eta = params_.now + n.remaining / share;
+    if (!s.complete) {
+      // A current parent (or its ancestor) is ahead of the child, which fetches only from it:
+      // a gap here is report skew. A new parent behind the child makes it wait.
+      const double gap = ahead || is_current(n, s) ? 0 : std::max(0.0, n.held - s.held);
+      eta = std::max(eta + gap / s.rate, s.eta + n.chunk / share);
+      if (gap <= 0) eta = std::min(eta, eta_after_switch(n, s, share));
+    }
+    return Offer{i, share, eta};
+  }
+
+  // A laptop held back by a slower parent that is ahead of it is moved by a later re-plan
+  // once a faster source frees up (a laptop finishes and holds everything): what it gets from
+  // this parent until then is what counts. This makes an idle uplink of a slow laptop worth
+  // taking for the catch-up alone (late joiners). Never for a parent behind the child: the
+  // child would idle now on the promise of a move.
+  Seconds eta_after_switch(const Node& n, const Slot& s, BytesPerSecond share) const {
+    if (free_at_ >= kNever) return kNever;
+    const Seconds until = std::max(0.0, free_at_ - params_.now);
+    const double parent_then = s.held + s.rate * until;  // what the parent will have had
+    const double gained = std::clamp(parent_then - n.held, 0.0, share * until);
+    // At least a chunk-time after the switch: never better than following the parent.
+    return free_at_ + std::max(n.chunk, n.remaining - gained) / n.intake;
+  }
+
+  bool better(const Node& n, const Offer& a, const Offer& b) const {
+    if (std::abs(a.eta - b.eta) > 1e-6) return a.eta < b.eta;
+    const Slot& sa = slots_[a.slot];
+    const Slot& sb = slots_[b.slot];
+    if (prefer_current_ && is_current(n, sa) != is_current(n, sb)) return is_current(n, sa);
+    if (sa.laptop.has_value() != sb.laptop.has_value()) return sa.laptop.has_value();
+    if (sa.depth != sb.depth) return sa.depth < sb.depth;
+    return a.slot < b.slot;
+  }
+
+  // When `n` finishes if it never leaves its placed source (no hoped-for switch).
+  Seconds staying_eta(const Node& n, const Placed& p, std::size_t from) const {
+    const Slot& s = slots_[from];
+    const Seconds own = params_.now + n.remaining / p.share;
+    return s.complete ? own : std::max(own, s.eta + n.chunk / p.share);
+  }
+
+  std::size_t slot_index(const Source& s) const {
+    return s.kind == SourceKind::server ? 0 : slot_of_.at(s.peer);
+  }
+
+  // Whether slot `i` is `id` or hangs (through the new placement) below it: a cycle if `id`
+  // took it as its source.
+  bool below(std::size_t i, LaptopId id) const {
+    std::optional<LaptopId> at = slots_[i].laptop;
+    for (std::size_t steps = 0; at && steps <= out_.laptops.size(); ++steps) {
+      if (*at == id) return true;
+      auto p = out_.laptops.find(*at);
+      if (p == out_.laptops.end() || p->second.source.kind != SourceKind::peer) return false;
+      at = p->second.source.peer;
+    }
+    return at.has_value();  // a walk that long went round a cycle: treat as below
+  }
+
+  void settle(const Node& n, const Offer& o, bool add_slot = true) {
+    Slot& s = slots_[o.slot];
+    s.committed += o.share;
+    const Placed p{.source = s.laptop ? Source::from_peer(*s.laptop) : Source::server(),
+                   .share = o.share,
+                   .depth = s.depth + 1,
+                   .eta = o.eta};
+    if (!s.laptop) out_.server_committed += o.share;
+    out_.laptops[n.id] = p;
+    if (n.can_parent) free_at_ = std::min(free_at_, o.eta);
+    if (auto own = slot_of_.find(n.id); !add_slot && own != slot_of_.end()) {
+      slots_[own->second].eta = o.eta;  // it moved: its children follow at its new pace
+      slots_[own->second].rate = o.share;
+      slots_[own->second].depth = p.depth;
+      return;
+    }
+    if (n.can_parent) {
+      const bool complete = n.remaining <= 0;
+      slot_of_[n.id] = slots_.size();
+      slots_.push_back(Slot{.laptop = n.id,
+                            .image = n.image,
+                            .capacity = n.uplink,
+                            .complete = complete,
+                            .held = n.held,
+                            .rate = o.share,
+                            .eta = o.eta,
+                            .depth = p.depth});
+    }
+  }
+
+  const PlacementParams& params_;
+  const bool prefer_current_;
+  std::vector<const Node*> ordered_;  // the laptops needing a source, in placement order
+  std::map<LaptopId, const Node*> by_id_;
+  std::vector<Slot> slots_;                  // [0] is the server
+  std::map<LaptopId, std::size_t> slot_of_;  // laptop -> its slot
+  std::set<LaptopId> gave_up_;               // could not be kept: placed greedily
+  Seconds free_at_ = kNever;  // the first placed relay to hold everything (a source frees up)
+  Placement out_;
+};
+
+}  // namespace
+
+Placement place_keeping(const std::vector<Node>& nodes, const PlacementParams& params) {
+  Placer p(nodes, params, /*prefer_current=*/true);
+  p.keep_current_sources();
+  p.place_the_rest();
+  p.improve();
+  return p.result();
+}
+
+Placement place_fresh(const std::vector<Node>& nodes, const PlacementParams& params) {
+  Placer p(nodes, params, /*prefer_current=*/true);
+  p.place_the_rest();
+  p.improve();
+  return p.result();
+}
+
+bool clearly_better(const Placement& fresh, const Placement& kept, const std::vector<Node>& nodes,
+                    Seconds now, double gain, double harm, Seconds pad) {
+  double sum_fresh = 0;
+  double sum_kept = 0;
+  double best_gain = 0;
+  double worst_harm = 0;
+  bool differs = false;
+  for (const Node& n : nodes) {
+    if (!n.needs_source) continue;
+    const Placed& f = fresh.laptops.at(n.id);
+    const Placed& k = kept.laptops.at(n.id);
+    differs = differs || !(f.source == k.source);
+    // Padded: a move costs a reconnect and up to a report interval before the agent hears
+    // of it, so a laptop about to finish gains nothing from one.
+    const Seconds rf = f.eta - now + pad;
+    const Seconds rk = k.eta - now + pad;
+    sum_fresh += rf;
+    sum_kept += rk;
+    best_gain = std::max(best_gain, (rk - rf) / rk);
+    worst_harm = std::max(worst_harm, (rf - rk) / rk);
+  }
+  if (!differs || sum_fresh >= sum_kept) return false;
+  // Never at anyone's clear expense (a faster laptop inserted ahead of a slow one that holds
+  // more would make it wait); then clearly better for someone, or clearly better in total.
+  if (worst_harm > harm) return false;
+  return best_gain >= gain || sum_fresh <= (1 - gain) * sum_kept;
+}
+
+}  // namespace revive::sched::detail

@@ -1,0 +1,90 @@
+#include "api/handler.hpp"
+
+#include <charconv>
+
+#include "revive/protocol.hpp"
+
+namespace revive::server {
+
+const std::string& Call::param(const std::string& name) const {
+  static const std::string empty;
+  auto it = params.find(name);
+  return it == params.end() ? empty : it->second;
+}
+
+std::string Call::query(const std::string& name, const std::string& fallback) const {
+  auto it = req.query.find(name);
+  return it == req.query.end() ? fallback : it->second;
+}
+
+Response json_response(const Json& j, int status) {
+  Response r;
+  r.status = status;
+  r.body = j.dump() + "\n";
+  return r;
+}
+
+int http_status(Errc code) {
+  switch (code) {
+    case Errc::invalid_input:
+      return 400;
+    case Errc::unauthorized:
+      return 401;
+    case Errc::not_found:
+      return 404;
+    case Errc::already_exists:
+    case Errc::conflict:
+      return 409;
+    case Errc::no_space:
+      return 507;
+    case Errc::busy:
+      return 503;
+    case Errc::bad_signature:
+    case Errc::corrupt:
+      return 422;
+    default:
+      return 500;
+  }
+}
+
+Response from_error(const Error& e) {
+  return error_response(http_status(e.code), to_string(e.code), e.message);
+}
+
+Response ok_or_error(const Result<void>& r) {
+  return r ? json_response({{"ok", true}}) : from_error(r.error());
+}
+
+Response reply(const Result<Json>& r, int status) {
+  return r ? json_response(*r, status) : from_error(r.error());
+}
+
+std::optional<std::int64_t> parse_id(const std::string& s) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+Result<Json> body_json(const Request& req) { return protocol::parse_object(req.body); }
+
+std::string str(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<std::string> opt_str(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+std::string bearer(const Request& req) {
+  const std::string h = req.header("authorization");
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (h.size() > kPrefix.size() && h.compare(0, kPrefix.size(), kPrefix) == 0)
+    return h.substr(kPrefix.size());
+  return {};
+}
+
+}  // namespace revive::server

@@ -1,0 +1,91 @@
+#pragma once
+// What a route handler gets and the helpers every handler file shares: the call (request, path
+// parameters, who is calling), JSON answers and errors mapped to HTTP statuses.
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "api/route_table.hpp"
+#include "domain/services.hpp"
+#include "http/http_types.hpp"
+#include "http/metrics.hpp"
+#include "revive/error.hpp"
+
+namespace revive::server {
+
+struct Call {
+  Request& req;
+  const PathParams& params;
+  std::string& label;         ///< the metrics label (a handler may name a special case)
+  std::int64_t device = 0;    ///< Access::agent: the calling device
+  std::string operator_name;  ///< Access::operator_: the calling operator
+
+  /// A path parameter ("" when absent).
+  const std::string& param(const std::string& name) const;
+  /// A query parameter, or `fallback`.
+  std::string query(const std::string& name, const std::string& fallback = "") const;
+};
+
+using RouteHandler = std::function<Response(Call&)>;
+
+class HandlerTable {
+ public:
+  void add(RouteId id, RouteHandler h) { handlers_[static_cast<std::size_t>(id)] = std::move(h); }
+  const RouteHandler& at(RouteId id) const { return handlers_[static_cast<std::size_t>(id)]; }
+
+ private:
+  std::array<RouteHandler, kRouteCount> handlers_;
+};
+
+struct ApiOptions {
+  int max_long_poll_s = 30;
+  /// BOOT/tftp (also served at /boot/files/NAME) and BOOT/live (at /boot/live/NAME). Empty:
+  /// no boot files.
+  std::filesystem::path boot_dir;
+};
+
+/// What handlers reach: the domain services, the image store, metrics and the HTTP layer's
+/// long-poll wake-up.
+struct ApiContext {
+  Services& services;
+  ImageStore& store;
+  Metrics& metrics;
+  std::function<void(const std::string& key)> notify;
+  ApiOptions opts;
+};
+
+// ---- answers
+Response json_response(const Json& j, int status = 200);
+/// The error as an HTTP error ({"error", "code"} with the status its class maps to).
+Response from_error(const Error& e);
+/// {"ok": true}, or the error.
+Response ok_or_error(const Result<void>& r);
+/// The JSON value, or the error.
+Response reply(const Result<Json>& r, int status = 200);
+int http_status(Errc code);
+
+// ---- inputs
+/// A positive integer id, or nullopt.
+std::optional<std::int64_t> parse_id(const std::string& s);
+/// The request body as a JSON object (bounded nesting); invalid_input otherwise.
+Result<Json> body_json(const Request& req);
+/// A string member, or "" when absent or not a string.
+std::string str(const Json& j, const char* key);
+/// A string member, or nullopt when absent or not a string.
+std::optional<std::string> opt_str(const Json& j, const char* key);
+/// The bearer token of the Authorization header, or "".
+std::string bearer(const Request& req);
+
+// ---- the areas (one file each)
+void add_health_routes(HandlerTable& t, ApiContext& api);
+void add_agent_routes(HandlerTable& t, ApiContext& api);
+void add_operator_routes(HandlerTable& t, ApiContext& api);
+void add_image_routes(HandlerTable& t, ApiContext& api);
+void add_certificate_routes(HandlerTable& t, ApiContext& api);
+void add_boot_routes(HandlerTable& t, ApiContext& api);
+
+}  // namespace revive::server

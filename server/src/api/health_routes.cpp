@@ -1,0 +1,23 @@
+// Health, Prometheus metrics and the server's public key (what agents pin).
+#include "api/handler.hpp"
+
+namespace revive::server {
+
+void add_health_routes(HandlerTable& t, ApiContext& api) {
+  t.add(RouteId::healthz, [](Call&) { return json_response({{"status", "ok"}}); });
+  t.add(RouteId::metrics, [&api](Call&) {
+    auto counts = api.services.views.counts_by_state();
+    Response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = api.metrics.render(counts ? *counts : std::map<std::string, std::int64_t>{});
+    return r;
+  });
+  t.add(RouteId::public_key, [&api](Call&) {
+    Response r;
+    r.content_type = "text/plain";
+    r.body = public_key_to_text(api.store.key().public_key());
+    return r;
+  });
+}
+
+}  // namespace revive::server

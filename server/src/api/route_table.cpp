@@ -1,0 +1,80 @@
+#include "api/route_table.hpp"
+
+#include "http/http_types.hpp"
+#include "revive/protocol.hpp"
+
+namespace revive::server {
+
+namespace {
+
+namespace r = protocol::route;
+using A = Access;
+using R = RouteId;
+
+constexpr RouteSpec kRoutes[] = {
+    // health, metrics, chunks, boot: public (a booting laptop has no credentials yet)
+    {"GET", "/healthz", A::anyone, R::healthz},
+    {"GET", "/metrics", A::anyone, R::metrics},
+    {"GET", r::kChunk, A::anyone, R::chunk},
+    {"GET", "/boot/files/local-disk", A::anyone, R::boot_local_disk},
+    {"GET", "/boot/files/{name}", A::anyone, R::boot_file},
+    {"GET", "/boot/live/{name}", A::anyone, R::boot_live},
+    {"GET", "/boot/{script}", A::anyone, R::boot_script},
+    {"GET", r::kPublicKey, A::anyone, R::public_key},
+    // agents
+    {"POST", r::kEnrol, A::anyone, R::enrol},
+    {"POST", r::kNext, A::agent, R::agent_next},
+    {"POST", r::kProgress, A::agent, R::agent_progress},
+    {"POST", r::kEvents, A::agent, R::agent_events},
+    {"POST", r::kCheckpoint, A::agent, R::agent_checkpoint},
+    {"GET", r::kCertificates, A::agent, R::agent_certificates},
+    {"POST", r::kResult, A::agent, R::agent_result},
+    // images, for agents and operators
+    {"GET", r::kImages, A::agent_or_operator, R::images},
+    {"GET", r::kManifest, A::agent_or_operator, R::image_manifest},
+    // operators
+    {"POST", "/api/v1/login", A::anyone, R::login},
+    {"POST", "/api/v1/tokens", A::operator_, R::create_token},
+    {"GET", "/api/v1/devices", A::operator_, R::devices},
+    {"GET", "/api/v1/devices/{id}", A::operator_, R::device},
+    {"GET", "/api/v1/devices/{id}/certificates", A::operator_, R::device_certificates},
+    {"GET", "/api/v1/certificates/{cert}", A::operator_, R::certificate},
+    {"GET", "/api/v1/certificates/{cert}/pdf", A::operator_, R::certificate_pdf},
+    {"POST", "/api/v1/certificates/{cert}/validate", A::operator_, R::certificate_validate},
+    {"GET", "/api/v1/batches/{name}/certificate", A::operator_, R::batch_certificate},
+    {"POST", "/api/v1/devices/{id}/cancel", A::operator_, R::device_cancel},
+    {"POST", "/api/v1/devices/{id}/restart", A::operator_, R::device_restart},
+    {"POST", "/api/v1/devices/{id}/assign", A::operator_, R::device_assign},
+    {"POST", "/api/v1/steps/{id}/retry", A::operator_, R::step_retry},
+    {"POST", "/api/v1/steps/{id}/skip", A::operator_, R::step_skip},
+    {"GET", "/api/v1/workflows", A::operator_, R::workflows},
+    {"POST", "/api/v1/workflows", A::operator_, R::put_workflow},
+    {"POST", "/api/v1/settings", A::operator_, R::settings},
+    {"GET", "/api/v1/batches", A::operator_, R::batches},
+    {"POST", "/api/v1/batches", A::operator_, R::create_batch},
+    {"POST", r::kImages, A::operator_, R::upload_image},
+    {"DELETE", "/api/v1/images/{name}", A::operator_, R::delete_image},
+    {"GET", "/api/v1/events", A::operator_, R::events},
+    {"GET", "/api/v1/events/stream", A::operator_, R::event_stream},
+    {"GET", "/api/v1/export", A::operator_, R::export_devices},
+};
+static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
+
+}  // namespace
+
+std::span<const RouteSpec> route_table() { return kRoutes; }
+
+std::optional<RouteMatch> find_route(std::span<const RouteSpec> table, std::string_view method,
+                                     std::string_view path) {
+  RouteMatch m;
+  for (const auto& spec : table) {
+    if (spec.method != method) continue;
+    if (match_route(spec.pattern, path, m.params)) {
+      m.route = &spec;
+      return m;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace revive::server

@@ -1,0 +1,91 @@
+#pragma once
+// Every HTTP endpoint of revive-server in one table: method, path pattern, who may call it,
+// and which handler answers. Routing is a pure function over the table (table-driven tests,
+// and tests/fuzz/route_fuzz.cpp); the handlers live in one file per area (*_routes.cpp).
+// The pattern is also the route's label on /metrics.
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace revive::server {
+
+/// Who may call a route. The API checks it before the handler runs.
+enum class Access {
+  anyone,             ///< no credentials (laptops booting, health checks, content-addressed chunks)
+  agent_or_operator,  ///< any valid agent or operator token
+  agent,              ///< the agent token of the device named by the path's {id}
+  operator_,          ///< an operator's session or API token
+};
+
+enum class RouteId {
+  healthz,
+  metrics,
+  chunk,
+  boot_local_disk,
+  boot_file,
+  boot_live,
+  boot_script,
+  public_key,
+  enrol,
+  agent_next,
+  agent_progress,
+  agent_events,
+  agent_checkpoint,
+  agent_certificates,
+  agent_result,
+  images,
+  image_manifest,
+  login,
+  create_token,
+  devices,
+  device,
+  device_certificates,
+  certificate,
+  certificate_pdf,
+  certificate_validate,
+  batch_certificate,
+  device_cancel,
+  device_restart,
+  device_assign,
+  step_retry,
+  step_skip,
+  workflows,
+  put_workflow,
+  settings,
+  batches,
+  create_batch,
+  upload_image,
+  delete_image,
+  events,
+  event_stream,
+  export_devices,
+  count_  ///< not a route: the number of routes
+};
+inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::count_);
+
+struct RouteSpec {
+  std::string_view method;
+  std::string_view pattern;  ///< "/api/v1/devices/{id}": {name} matches one non-empty segment
+  Access access;
+  RouteId id;
+};
+
+/// The server's routes, in matching order (the first match wins).
+std::span<const RouteSpec> route_table();
+
+using PathParams = std::map<std::string, std::string>;
+
+struct RouteMatch {
+  const RouteSpec* route = nullptr;
+  PathParams params;
+};
+
+/// The first route of `table` whose method and pattern match; nullopt when none does. Pure.
+std::optional<RouteMatch> find_route(std::span<const RouteSpec> table, std::string_view method,
+                                     std::string_view path);
+
+}  // namespace revive::server

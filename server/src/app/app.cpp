@@ -1,0 +1,238 @@
+#include "app/app.hpp"
+
+#include <boost/asio.hpp>
+
+#include <cstdio>
+#include <ctime>
+
+#include "api/api.hpp"
+#include "app/boot_dir.hpp"
+#include "boot_services.hpp"
+#include "domain/services.hpp"
+#include "http/http_server.hpp"
+#include "revive/image_store.hpp"
+#include "storage/sqlite/sqlite_storage.hpp"
+
+namespace revive::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+void log_line(const std::string& line) {
+  std::fprintf(stderr, "revive-server: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+ServiceOptions service_options(const ServerConfig& cfg) {
+  ServiceOptions so;
+  so.stall.fallback = cfg.stall_timeout_s;
+  so.stall.per_kind = cfg.step_stall_timeout_s;
+  so.boot.kernel_args = cfg.boot_kernel_args;
+  so.boot.live_image_missing = [dir = cfg.boot_dir] { return live_image_missing(dir); };
+  return so;
+}
+
+/// Full DHCP's pool from the config (dhcp_range set); the error names the bad setting.
+Result<void> add_dhcp_pool(const ServerConfig& cfg, BootServiceOptions& bo) {
+  auto range = boot::parse_ip_range(cfg.dhcp_range);
+  if (!range) return range.error().with_context("DHCP range");
+  auto mask = boot::parse_ipv4(cfg.dhcp_netmask);
+  if (!mask) return mask.error().with_context("DHCP netmask");
+  boot::DhcpPoolConfig pc{range->first, range->second, *mask, std::nullopt,
+                          static_cast<std::uint32_t>(cfg.dhcp_lease_s)};
+  if (!cfg.dhcp_router.empty()) {
+    auto r = boot::parse_ipv4(cfg.dhcp_router);
+    if (!r) return r.error().with_context("DHCP router");
+    pc.router = *r;
+  }
+  bo.dhcp_pool = pc;
+  bo.dhcp_ping = std::chrono::milliseconds(cfg.dhcp_ping_ms);
+  const auto path = cfg.state_dir / "dhcp-leases.json";
+  auto leases = load_leases(path);
+  if (!leases) return leases.error();
+  bo.leases = std::move(*leases);
+  bo.save_leases = [path](const std::vector<boot::Lease>& l) { return save_leases(path, l); };
+  return {};
+}
+
+}  // namespace
+
+struct App::Impl {
+  ServerConfig cfg;
+  asio::io_context io{1};
+  asio::thread_pool pool;
+  asio::signal_set signals{io, SIGINT, SIGTERM};
+  asio::steady_timer deadline_timer{io};
+  Metrics metrics;
+  std::unique_ptr<ImageStore> images;
+  std::unique_ptr<Storage> storage;
+  std::unique_ptr<Services> services;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<BootServices> boot;
+  bool stopping = false;
+
+  explicit Impl(ServerConfig c) : cfg(std::move(c)), pool(std::max(1u, cfg.blocking_threads)) {}
+
+  void tick_deadlines() {
+    deadline_timer.expires_after(std::chrono::seconds(1));
+    deadline_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping) return;
+      auto expired = services->lifecycle.expire_deadlines();
+      if (!expired)
+        std::fprintf(stderr, "revive-server: deadline check failed: %s\n",
+                     expired.error().message.c_str());
+      tick_deadlines();
+    });
+  }
+
+  void begin_shutdown() {
+    if (stopping) return;
+    stopping = true;
+    std::fprintf(stderr, "revive-server: shutting down (in-flight requests get %d s to finish)\n",
+                 cfg.shutdown_grace_s);
+    deadline_timer.cancel();
+    signals.cancel();
+    if (boot) boot->stop();
+    http->shutdown(std::chrono::seconds(cfg.shutdown_grace_s), [this] { io.stop(); });
+  }
+
+  Result<void> open_state();
+  Result<void> start_http(const std::pair<std::string, std::uint16_t>& listen);
+  Result<void> start_boot_services();
+  void announce_changes();
+};
+
+Result<void> App::Impl::open_state() {
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.state_dir, ec);
+  if (ec) return make_error(Errc::io, "create " + cfg.state_dir.string() + ": " + ec.message());
+  if (cfg.store_dir.empty()) cfg.store_dir = cfg.state_dir / "store";
+  if (cfg.boot_dir.empty()) cfg.boot_dir = cfg.state_dir / "boot";
+  auto store = ImageStore::open(cfg.store_dir, true);
+  if (!store) return store.error().with_context("image store");
+  images = std::move(*store);
+  auto db = sqlite::open_storage(cfg.state_dir / "revive.db");
+  if (!db) return db.error().with_context("state database");
+  storage = std::move(*db);
+  auto run_blocking = [this](std::function<void()> work, std::function<void()> done) {
+    asio::post(pool, [this, work = std::move(work), done = std::move(done)]() mutable {
+      work();
+      asio::post(io, std::move(done));
+    });
+  };
+  services = std::make_unique<Services>(
+      *storage, [] { return static_cast<Seconds>(std::time(nullptr)); }, *images, run_blocking,
+      service_options(cfg));
+  REVIVE_TRY(services->start());
+  return prepare_boot_dir(cfg.boot_dir, cfg.proxy_dhcp || cfg.tftp, log_line);
+}
+
+Result<void> App::Impl::start_http(const std::pair<std::string, std::uint16_t>& listen) {
+  ApiOptions ao;
+  ao.max_long_poll_s = cfg.long_poll_s;
+  ao.boot_dir = cfg.boot_dir;
+  api = std::make_unique<Api>(
+      *services, *images, metrics, [this](const std::string& key) { http->notify(key); }, ao);
+  HttpOptions ho;
+  ho.host = listen.first;
+  ho.port = listen.second;
+  ho.max_body_bytes = cfg.max_body_bytes;
+  ho.upload_dir = images->tmp_dir();
+  ho.is_upload = &Api::is_upload;
+  ho.upload_precheck = [this](const Request& r) { return api->upload_precheck(r); };
+  http = std::make_unique<HttpServer>(
+      io, ho, [this](Request& r, std::string& label) { return api->handle(r, label); }, metrics);
+  return http->start();
+}
+
+Result<void> App::Impl::start_boot_services() {
+  BootServiceOptions bo;
+  if (!cfg.dhcp_range.empty()) REVIVE_TRY(add_dhcp_pool(cfg, bo));
+  bo.proxy_dhcp = cfg.proxy_dhcp;
+  bo.tftp = cfg.tftp;
+  bo.listen_address = cfg.boot_listen;
+  bo.dhcp_port = cfg.dhcp_port;
+  bo.pxe_port = cfg.pxe_port;
+  bo.tftp_port = cfg.tftp_port;
+  bo.tftp_root = cfg.boot_dir / "tftp";
+  if (!cfg.boot_address.empty()) {
+    auto ip = boot::parse_ipv4(cfg.boot_address);
+    if (!ip) return ip.error().with_context("boot address");
+    bo.boot.server_ip = *ip;
+  }
+  bo.boot.http_port = http->port();
+  bo.extra_roots = {{"live/", cfg.boot_dir / "live"}};  // GRUB loads the live image over TFTP
+  bo.offer_network_boot = [this](const std::string& mac) {
+    return services->boot.offer_network_boot(mac);
+  };
+  bo.generated = [this](const std::string& name, const std::string& base) {
+    return services->boot.grub_file(name, base);
+  };
+  bo.boot.secure_boot = cfg.secure_boot;
+  bo.log = log_line;
+  boot = std::make_unique<BootServices>(io, bo);
+  REVIVE_TRY(boot->start());
+  metrics.add_source([this] { return render_boot_metrics(boot->counters()); });
+  if (bo.dhcp_pool)
+    log_line("boot services: full DHCP for " + cfg.dhcp_range + " (" +
+             std::to_string(bo.leases.size()) + " leases kept)");
+  log_line("boot services: proxyDHCP " +
+           (cfg.proxy_dhcp ? "on ports " + std::to_string(boot->dhcp_port()) + " and " +
+                                 std::to_string(boot->pxe_port())
+                           : std::string("off")) +
+           ", TFTP " +
+           (cfg.tftp
+                ? "on port " + std::to_string(boot->tftp_port()) + " from " + bo.tftp_root.string()
+                : std::string("off")));
+  return {};
+}
+
+// Committed changes wake the device's long-polls and feed the dashboards' event streams. The
+// device's summary is built only when a dashboard is listening.
+void App::Impl::announce_changes() {
+  ChangeSink& sink = services->ctx.changes();
+  sink.device_changed = [this](std::int64_t device) {
+    http->notify("device:" + std::to_string(device));
+    if (!http->has_subscribers()) return;
+    if (auto s = services->views.device_summary(device)) http->publish("device", s->dump());
+  };
+  sink.step_progress = [this](std::int64_t device, std::int64_t step, const Json& p) {
+    if (!http->has_subscribers()) return;
+    http->publish("progress", Json{{"device", device}, {"step", step}, {"progress", p}}.dump());
+  };
+}
+
+App::App(ServerConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+App::~App() { impl_->pool.join(); }
+
+Result<void> App::start() {
+  auto& i = *impl_;
+  if (i.cfg.state_dir.empty())
+    return make_error(Errc::invalid_input, "no state directory (--state DIR)");
+  auto listen = parse_listen(i.cfg.listen);
+  if (!listen) return listen.error();
+  REVIVE_TRY(i.open_state());
+  REVIVE_TRY(i.start_http(*listen));
+  if (i.cfg.proxy_dhcp || i.cfg.tftp || !i.cfg.dhcp_range.empty())
+    REVIVE_TRY(i.start_boot_services());
+  i.announce_changes();
+  i.signals.async_wait([&i](boost::system::error_code sec, int) {
+    if (!sec) i.begin_shutdown();
+  });
+  i.tick_deadlines();
+  return {};
+}
+
+std::uint16_t App::port() const { return impl_->http->port(); }
+std::uint16_t App::dhcp_port() const { return impl_->boot ? impl_->boot->dhcp_port() : 0; }
+std::uint16_t App::tftp_port() const { return impl_->boot ? impl_->boot->tftp_port() : 0; }
+
+void App::run() { impl_->io.run(); }
+
+void App::stop() {
+  asio::post(impl_->io, [this] { impl_->begin_shutdown(); });
+}
+
+}  // namespace revive::server

@@ -1,0 +1,39 @@
+#pragma once
+// revive-server as a library: the running daemon (io_context thread owning the state and the
+// HTTP server, a thread pool for blocking work, the deadline tick, signal handling) and its
+// command line.
+
+#include <cstdint>
+#include <memory>
+
+#include "app/config.hpp"
+#include "revive/error.hpp"
+
+namespace revive::server {
+
+class App {
+ public:
+  explicit App(ServerConfig cfg);
+  ~App();
+
+  /// Opens state and store, binds the listener. Error when any of that fails.
+  Result<void> start();
+  /// The bound port.
+  std::uint16_t port() const;
+  /// Bound boot-service ports (0 when off).
+  std::uint16_t dhcp_port() const;
+  std::uint16_t tftp_port() const;
+  /// Runs until SIGTERM/SIGINT (or stop()); returns after the graceful shutdown.
+  void run();
+  /// Asks a running server to shut down gracefully (thread-safe).
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// `revive-server` command line (used by main.cpp and tests).
+int run_server_main(int argc, char** argv);
+
+}  // namespace revive::server

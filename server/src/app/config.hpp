@@ -1,0 +1,48 @@
+#pragma once
+// revive-server's configuration: the settings, a TOML file that sets them, and the listen
+// address syntax. Flags (cli.cpp) override the file.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "revive/error.hpp"
+
+namespace revive::server {
+
+struct ServerConfig {
+  std::filesystem::path state_dir;
+  std::filesystem::path store_dir;  ///< default: state_dir/store
+  std::string listen = "0.0.0.0:8080";
+  int long_poll_s = 30;
+  std::size_t max_body_bytes = 1 << 20;
+  std::int64_t stall_timeout_s = 600;
+  std::map<std::string, std::int64_t> step_stall_timeout_s;
+  int shutdown_grace_s = 10;
+  unsigned blocking_threads = 2;
+  // ---- network boot ([boot] in the config file)
+  std::filesystem::path boot_dir;  ///< default: state_dir/boot (tftp/ and live/ inside)
+  bool proxy_dhcp = false;         ///< answer PXE/HTTP-boot clients on UDP 67 + 4011
+  bool tftp = false;               ///< serve boot_dir/tftp on UDP 69
+  std::string boot_address;  ///< IPv4 to advertise (default: the interface a request came in on)
+  std::string boot_listen = "0.0.0.0";
+  std::uint16_t dhcp_port = 67, pxe_port = 4011, tftp_port = 69;
+  bool secure_boot = false;  ///< UEFI clients get shim → GRUB instead of iPXE
+  // Full DHCP for an isolated network (set dhcp_range to enable; replaces proxyDHCP on port 67)
+  std::string dhcp_range;   ///< "10.0.0.100-10.0.0.199"
+  std::string dhcp_router;  ///< option 3 (optional)
+  std::string dhcp_netmask = "255.255.255.0";
+  std::int64_t dhcp_lease_s = 3600;
+  std::int64_t dhcp_ping_ms = 500;  ///< conflict check before an offer (0: off)
+  std::string boot_kernel_args = "console=ttyS0,115200 console=tty0";
+};
+
+/// Reads a TOML config file into `cfg` (only the keys present). invalid_input names the key.
+Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& cfg);
+
+/// Splits "HOST:PORT" ("[::1]:80" for IPv6).
+Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& s);
+
+}  // namespace revive::server

@@ -1,0 +1,152 @@
+#include "domain/catalog.hpp"
+
+#include <cstdlib>
+
+namespace revive::server {
+
+namespace {
+
+constexpr std::size_t kMaxSettingBytes = 64 * 1024;
+
+Error invalid(const std::string& why) { return make_error(Errc::invalid_input, why); }
+
+Result<WorkflowStep> workflow_step(const Json& s) {
+  std::optional<StepKind> kind;
+  if (s.is_object() && s.contains("kind") && s["kind"].is_string())
+    kind = protocol::step_kind_from(s["kind"].get<std::string>());
+  if (!kind) {
+    return invalid("each step needs a \"kind\", one of " + protocol::step_kind_list());
+  }
+  Json params = s.contains("params") ? s["params"] : Json::object();
+  if (!params.is_object()) return invalid("step \"params\" must be an object");
+  return WorkflowStep{*kind, params};
+}
+
+Result<void> check_share(const std::string& v) {
+  char* end = nullptr;
+  const double share = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || share < 0 || share > 1)
+    return invalid("reverify_share must be a number from 0 to 1");
+  return {};
+}
+
+}  // namespace
+
+Result<void> Catalog::ensure_defaults() {
+  Storage& s = ctx_.storage();
+  REVIVE_ASSIGN(all, s.workflows().list());
+  if (all.empty()) {
+    Json steps = Json::array();
+    for (auto k : protocol::kStepKinds)
+      steps.push_back({{"kind", std::string(protocol::to_string(k))}});
+    REVIVE_TRY(put_workflow("default", steps));
+  }
+  REVIVE_ASSIGN(dw, s.settings().get("default_workflow"));
+  if (!dw) REVIVE_TRY(s.settings().set("default_workflow", "default"));
+  return {};
+}
+
+Result<void> Catalog::put_workflow(const std::string& name, const Json& steps) {
+  if (name.empty() || name.size() > 64) return invalid("workflow name must be 1-64 characters");
+  if (!steps.is_array() || steps.empty() || steps.size() > 32)
+    return invalid("a workflow needs 1 to 32 steps");
+  std::vector<WorkflowStep> clean;
+  for (const auto& s : steps) {
+    REVIVE_ASSIGN(step, workflow_step(s));
+    clean.push_back(std::move(step));
+  }
+  return ctx_.storage().workflows().put(name, clean, ctx_.now());
+}
+
+Result<std::vector<WorkflowSummary>> Catalog::workflows() {
+  Storage& s = ctx_.storage();
+  REVIVE_ASSIGN(all, s.workflows().list());
+  REVIVE_ASSIGN(dw, s.settings().get("default_workflow"));
+  std::vector<WorkflowSummary> out;
+  for (auto& w : all) {
+    const bool is_default = dw && *dw == w.name;
+    out.push_back({std::move(w), is_default});
+  }
+  return out;
+}
+
+Result<std::optional<std::int64_t>> Catalog::workflow_id(const std::optional<std::string>& name) {
+  if (!name) return std::optional<std::int64_t>();
+  REVIVE_ASSIGN(w, ctx_.storage().workflows().find(*name));
+  if (!w) return make_error(Errc::not_found, "workflow \"" + *name + "\" does not exist");
+  return std::optional<std::int64_t>(w->id);
+}
+
+Result<std::optional<std::int64_t>> Catalog::batch_id(const std::optional<std::string>& name) {
+  if (!name) return std::optional<std::int64_t>();
+  REVIVE_ASSIGN(b, ctx_.storage().batches().find(*name));
+  if (!b) return make_error(Errc::not_found, "batch \"" + *name + "\" does not exist");
+  return std::optional<std::int64_t>(b->id);
+}
+
+Result<void> Catalog::update_settings(const SettingsUpdate& u) {
+  // Names are checked so a typo cannot leave new laptops without a workflow.
+  REVIVE_TRY(workflow_id(u.default_workflow));
+  REVIVE_TRY(batch_id(u.intake_batch));
+  if (u.reverify_share) REVIVE_TRY(check_share(*u.reverify_share));
+  const std::pair<const char*, const std::optional<std::string>*> values[] = {
+      {"default_workflow", &u.default_workflow},
+      {"intake_batch", &u.intake_batch},
+      {"workshop_name", &u.workshop_name},
+      {"grading_policy", &u.grading_policy},
+      {"certificate_operator", &u.certificate_operator},
+      {"reverify_share", &u.reverify_share}};
+  for (const auto& [key, value] : values) {
+    if (*value && (*value)->size() > kMaxSettingBytes)
+      return invalid(std::string(key) + " is larger than 64 KiB");
+  }
+  REVIVE_ASSIGN(uow, ctx_.storage().begin());
+  for (const auto& [key, value] : values) {
+    if (*value) REVIVE_TRY(ctx_.storage().settings().set(key, **value));
+  }
+  return uow->commit();
+}
+
+Result<void> Catalog::set_setting(const std::string& key, const std::string& value) {
+  return ctx_.storage().settings().set(key, value);
+}
+
+Result<std::int64_t> Catalog::create_batch(const std::string& name, const std::string& donor,
+                                           const std::optional<std::string>& workflow,
+                                           const std::optional<std::string>& image) {
+  if (name.empty() || name.size() > 64) return invalid("batch name must be 1-64 characters");
+  REVIVE_ASSIGN(wf, workflow_id(workflow));
+  return ctx_.storage().batches().create(BatchRow{0, name, donor, wf, image}, ctx_.now());
+}
+
+Result<std::vector<BatchSummary>> Catalog::batches() {
+  Storage& s = ctx_.storage();
+  REVIVE_ASSIGN(all, s.batches().list());
+  std::vector<BatchSummary> out;
+  for (auto& b : all) {
+    BatchSummary summary{b, std::nullopt, 0};
+    if (b.workflow_id) {
+      REVIVE_ASSIGN(w, s.workflows().find(*b.workflow_id));
+      if (w) summary.workflow = w->name;
+    }
+    REVIVE_ASSIGN(n, s.batches().device_count(b.id));
+    summary.devices = n;
+    out.push_back(std::move(summary));
+  }
+  return out;
+}
+
+Result<void> Catalog::assign_device(std::int64_t device_id, const std::optional<std::string>& batch,
+                                    const std::optional<std::string>& workflow) {
+  REVIVE_ASSIGN(b, batch_id(batch));
+  REVIVE_ASSIGN(w, workflow_id(workflow));
+  Storage& s = ctx_.storage();
+  REVIVE_ASSIGN(uow, s.begin());
+  if (b) REVIVE_TRY(s.devices().set_batch(device_id, *b));
+  if (w) REVIVE_TRY(s.devices().set_workflow(device_id, *w));
+  REVIVE_TRY(uow->commit());
+  ctx_.device_changed(device_id);
+  return {};
+}
+
+}  // namespace revive::server

@@ -1,0 +1,69 @@
+#pragma once
+// What operators set up: workflows, donor batches, device assignment and the workshop's
+// settings, with the rules that keep them consistent (a setting that names a workflow or a
+// batch must name one that exists).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/context.hpp"
+
+namespace revive::server {
+
+struct BatchSummary {
+  BatchRow batch;
+  std::optional<std::string> workflow;  ///< the workflow's name
+  std::int64_t devices = 0;
+};
+
+struct WorkflowSummary {
+  WorkflowRow workflow;
+  bool is_default = false;
+};
+
+/// Settings an operator may change, each optional (absent: unchanged).
+struct SettingsUpdate {
+  std::optional<std::string> default_workflow, intake_batch, workshop_name, grading_policy,
+      certificate_operator, reverify_share;
+};
+
+class Catalog {
+ public:
+  explicit Catalog(DomainContext& ctx) : ctx_(ctx) {}
+
+  /// A fresh database gets the "default" workflow (every step kind) and the setting naming it.
+  Result<void> ensure_defaults();
+  /// Creates or replaces a workflow. invalid_input for a name outside 1-64 characters, no steps
+  /// or more than 32, an unknown kind or params that are not an object.
+  Result<void> put_workflow(const std::string& name, const Json& steps);
+  /// Every workflow by name, the default one marked; io on a storage failure.
+  Result<std::vector<WorkflowSummary>> workflows();
+  /// Applies every setting in one unit of work, after checking all of them: not_found for a
+  /// workflow or batch that does not exist, invalid_input for a bad share or a value over
+  /// 64 KiB (nothing is changed then).
+  Result<void> update_settings(const SettingsUpdate& update);
+  /// Sets one setting as it is (no checks: for tests and defaults); io on a storage failure.
+  Result<void> set_setting(const std::string& key, const std::string& value);
+  /// The new batch's id. invalid_input for a name outside 1-64 characters, not_found for an
+  /// unknown workflow, conflict when the name is taken.
+  Result<std::int64_t> create_batch(const std::string& name, const std::string& donor,
+                                    const std::optional<std::string>& workflow,
+                                    const std::optional<std::string>& image);
+  /// Every batch, oldest first; io on a storage failure.
+  Result<std::vector<BatchSummary>> batches();
+  /// Puts a device in a batch and/or gives it its own workflow. not_found for an unknown
+  /// device, batch or workflow.
+  Result<void> assign_device(std::int64_t device_id, const std::optional<std::string>& batch,
+                             const std::optional<std::string>& workflow);
+
+ private:
+  Result<std::optional<std::int64_t>> workflow_id(const std::optional<std::string>& name);
+  Result<std::optional<std::int64_t>> batch_id(const std::optional<std::string>& name);
+
+  DomainContext& ctx_;
+};
+
+}  // namespace revive::server

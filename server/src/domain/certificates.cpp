@@ -1,0 +1,122 @@
+#include "domain/certificates.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "certificate.hpp"
+#include "certificate_pdf.hpp"
+
+namespace revive::server {
+
+namespace {
+
+std::string asset_tag_of(const std::optional<Json>& inventory) {
+  if (!inventory || !inventory->is_object()) return "";
+  const Json chassis = inventory->value("smbios", Json::object()).value("chassis", Json::object());
+  auto it = chassis.find("asset_tag");
+  return it != chassis.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+Error no_certificate(const std::string& id) {
+  return make_error(Errc::not_found, "no certificate " + id);
+}
+
+}  // namespace
+
+Result<CertificateFacts> certificate_facts(Storage& s, std::int64_t device_id) {
+  REVIVE_ASSIGN(d, s.devices().find(device_id));
+  if (!d)
+    return make_error(Errc::not_found, "device " + std::to_string(device_id) + " does not exist");
+  REVIVE_ASSIGN(inventory, s.devices().inventory(device_id));
+  CertificateFacts f;
+  f.device = {{"device_id", device_id},
+              {"vendor", d->vendor},
+              {"model", d->model},
+              {"serial", d->serial},
+              {"system_uuid", d->system_uuid},
+              {"asset_tag", asset_tag_of(inventory)}};
+  if (d->batch_id) {
+    REVIVE_ASSIGN(b, s.batches().find(*d->batch_id));
+    if (b) f.donor_batch = {{"name", b->name}, {"donor", b->donor}};
+  }
+  return f;
+}
+
+Result<CertifierSettings> certifier_settings(SettingsRepository& settings) {
+  CertifierSettings out;
+  REVIVE_ASSIGN(workshop, settings.get("workshop_name"));
+  REVIVE_ASSIGN(op, settings.get("certificate_operator"));
+  REVIVE_ASSIGN(share, settings.get("reverify_share"));
+  if (workshop) out.workshop = *workshop;
+  if (op) out.operator_name = *op;
+  if (share) out.reverify_share = std::clamp(std::strtod(share->c_str(), nullptr), 0.0, 1.0);
+  return out;
+}
+
+Result<std::optional<std::string>> newest_laptop_result(CertificateRepository& certificates,
+                                                        std::int64_t step_id) {
+  REVIVE_ASSIGN(c, certificates.newest_for_step(step_id, "laptop"));
+  if (!c) return std::optional<std::string>();
+  return std::optional<std::string>(c->result);
+}
+
+Result<std::vector<protocol::CertificateSummary>> Certificates::for_device(std::int64_t device) {
+  REVIVE_ASSIGN(rows, ctx_.storage().certificates().for_device(device));
+  std::vector<protocol::CertificateSummary> out;
+  for (const auto& c : rows)
+    out.push_back(
+        protocol::CertificateSummary{c.cert_id, c.kind, c.result, c.step_id, c.created_at});
+  return out;
+}
+
+Result<Document> Certificates::document(const std::string& cert_id, bool pdf) {
+  REVIVE_ASSIGN(c, ctx_.storage().certificates().find(cert_id));
+  if (!c) return no_certificate(cert_id);
+  if (!pdf) return Document{"application/json", c->body};
+  REVIVE_ASSIGN(rendered, cert::render_pdf(c->body));
+  return Document{"application/pdf", std::move(rendered)};
+}
+
+Result<Revalidation> Certificates::revalidate(const std::string& cert_id, const std::string& who,
+                                              const std::string& verdict, const std::string& note) {
+  Storage& s = ctx_.storage();
+  REVIVE_ASSIGN(old, s.certificates().find(cert_id));
+  if (!old) return no_certificate(cert_id);
+  REVIVE_ASSIGN(v, cert::verify_json(old->body, trusted_));
+  REVIVE_ASSIGN(next, cert::revalidated(v.body, who, verdict, note, certifier_.now()));
+  const NewCertificate c = certifier_.sign_one(next);
+  REVIVE_ASSIGN(uow, s.begin());
+  REVIVE_TRY(s.certificates().add(CertificateRow{c.cert_id, old->device_id, old->step_id, c.kind,
+                                                 c.result, c.body, ctx_.now()}));
+  Json event = {{"certificate", c.cert_id}, {"kind", c.kind}, {"result", c.result}, {"by", who}};
+  event["step"] = old->step_id ? Json(*old->step_id) : Json(0);
+  REVIVE_TRY(ctx_.log(old->device_id, "certificate", event));
+  REVIVE_TRY(uow->commit());
+  ctx_.device_changed(old->device_id);
+  return Revalidation{c.cert_id, c.result, cert_id};
+}
+
+Result<Document> Certificates::batch_summary(const std::string& name, const std::string& format) {
+  Storage& s = ctx_.storage();
+  REVIVE_ASSIGN(batch, s.batches().find(name));
+  if (!batch) return make_error(Errc::not_found, "no batch " + name);
+  REVIVE_ASSIGN(rows, s.certificates().newest_per_device_in_batch(batch->id, "laptop"));
+  std::vector<Json> laptops;
+  for (const auto& row : rows) {
+    auto v = cert::verify_json(row.body, trusted_);
+    if (!v) return v.error().with_context("certificate " + row.cert_id);
+    laptops.push_back(std::move(v->body));
+  }
+  REVIVE_ASSIGN(settings, certifier_settings(s.settings()));
+  const Json donor = {{"name", name}, {"donor", batch->donor}};
+  const Json summary = cert::batch_summary(settings.workshop, donor, certifier_.now(), laptops);
+  if (format == "csv") return Document{"text/csv", cert::batch_csv(summary)};
+  if (format != "json" && format != "pdf")
+    return make_error(Errc::invalid_input, "format must be json, csv or pdf");
+  Document doc{"application/json", certifier_.sign_one(summary).body};
+  if (format == "json") return doc;
+  REVIVE_ASSIGN(pdf, cert::render_pdf(doc.body));
+  return Document{"application/pdf", std::move(pdf)};
+}
+
+}  // namespace revive::server

@@ -1,0 +1,80 @@
+#include "domain/images.hpp"
+
+#include <unistd.h>
+
+#include "revive/image_ops.hpp"
+
+namespace revive::server {
+
+Result<Json> Images::list() {
+  REVIVE_ASSIGN(names, store_.list());
+  Json out = Json::array();
+  for (const auto& n : names) {
+    auto m = store_.load(n);
+    if (!m) {
+      out.push_back({{"name", n}, {"error", m.error().message}});
+      continue;
+    }
+    out.push_back({{"name", n},
+                   {"id", m->image_id},
+                   {"logical_size", m->logical_size},
+                   {"stored_bytes", m->stored_bytes},
+                   {"chunk_size", m->chunk_size},
+                   {"data_chunks", m->data_chunk_count()},
+                   {"created_at", m->created_at}});
+  }
+  return out;
+}
+
+Result<std::string> Images::manifest(const std::string& name) {
+  return store_.read_manifest_text(name);
+}
+
+Result<void> Images::remove(const std::string& name, const std::string& who) {
+  REVIVE_TRY(store_.remove(name));
+  // The image is gone either way; the log entry is best effort.
+  (void)ctx_.log(std::nullopt, "image-removed", {{"name", name}, {"operator", who}});
+  return {};
+}
+
+std::uint64_t Images::start_import(const std::string& spool, const std::string& name, bool replace,
+                                   const std::string& who,
+                                   std::function<void(std::uint64_t)> done) {
+  const std::uint64_t job = jobs_->next++;
+  jobs_->finished[job] = std::nullopt;
+  auto result = std::make_shared<Result<ImportReport>>(make_error(Errc::internal, "not run"));
+  ImageStore& store = store_;
+  run_blocking_(
+      [&store, spool, name, replace, result] {
+        ImportOptions o;
+        o.name = name;
+        o.replace = replace;
+        *result = import_raw_image(store, spool, o);
+        ::unlink(spool.c_str());
+      },
+      [this, jobs = jobs_, job, result, name, who, done = std::move(done)] {
+        if (*result) {
+          const auto& m = (*result)->manifest;
+          (void)ctx_.log(std::nullopt, "image-imported",
+                         {{"name", name}, {"operator", who}, {"id", m.image_id}});
+          jobs->finished[job] = Result<ImportSummary>(ImportSummary{
+              name, m.image_id, m.logical_size, m.stored_bytes, (*result)->chunks_new});
+        } else {
+          jobs->finished[job] = Result<ImportSummary>(result->error());
+        }
+        done(job);
+      });
+  return job;
+}
+
+Result<std::optional<Result<ImportSummary>>> Images::take_job(std::uint64_t job) {
+  auto it = jobs_->finished.find(job);
+  if (it == jobs_->finished.end())
+    return {boost::system::in_place_error, make_error(Errc::not_found, "import job lost")};
+  if (!it->second) return std::optional<Result<ImportSummary>>();
+  auto out = std::move(it->second);
+  jobs_->finished.erase(it);
+  return out;
+}
+
+}  // namespace revive::server

@@ -1,0 +1,63 @@
+#pragma once
+// Images as operators and agents see them: the list, the signed manifest, removal, and imports
+// of uploaded disk images, which run on the blocking pool and report back as jobs.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "domain/context.hpp"
+#include "revive/image_store.hpp"
+
+namespace revive::server {
+
+/// Runs `work` on the blocking-work pool, then `done` back on the io thread.
+using RunBlocking = std::function<void(std::function<void()> work, std::function<void()> done)>;
+
+struct ImportSummary {
+  std::string name;
+  std::string image_id;
+  std::uint64_t logical_size = 0;
+  std::uint64_t stored_bytes = 0;
+  std::uint64_t new_chunks = 0;
+};
+
+class Images {
+ public:
+  Images(DomainContext& ctx, ImageStore& store, RunBlocking run_blocking)
+      : ctx_(ctx),
+        store_(store),
+        jobs_(std::make_shared<Jobs>()),
+        run_blocking_(std::move(run_blocking)) {}
+
+  /// Every image with its manifest's figures (or the reason it cannot be read); io when the
+  /// store cannot be listed.
+  Result<Json> list();
+  /// The signed manifest file's text; not_found for an unknown image.
+  Result<std::string> manifest(const std::string& name);
+  /// Removes an image's manifest (chunks stay until gc) and logs who did; not_found for an
+  /// unknown image.
+  Result<void> remove(const std::string& name, const std::string& who);
+  /// Imports the raw disk image at `spool` (which the import then owns and deletes) on the
+  /// blocking pool; the job's id. `done(job)` runs on the io thread when it finishes.
+  std::uint64_t start_import(const std::string& spool, const std::string& name, bool replace,
+                             const std::string& who, std::function<void(std::uint64_t)> done);
+  /// A finished job's outcome (handed out once), nullopt while it runs; not_found for an
+  /// unknown job.
+  Result<std::optional<Result<ImportSummary>>> take_job(std::uint64_t job);
+
+ private:
+  struct Jobs {
+    std::uint64_t next = 0;
+    std::map<std::uint64_t, std::optional<Result<ImportSummary>>> finished;
+  };
+  DomainContext& ctx_;
+  ImageStore& store_;
+  std::shared_ptr<Jobs> jobs_;
+  RunBlocking run_blocking_;
+};
+
+}  // namespace revive::server

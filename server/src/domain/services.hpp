@@ -1,0 +1,56 @@
+#pragma once
+// The domain layer assembled: one object per aggregate over one storage, as the daemon runs
+// them. Tests build the services they need on their own (with fake repositories).
+
+#include <memory>
+
+#include "domain/boot_planner.hpp"
+#include "domain/catalog.hpp"
+#include "domain/certificates.hpp"
+#include "domain/certifier.hpp"
+#include "domain/context.hpp"
+#include "domain/enrolment.hpp"
+#include "domain/images.hpp"
+#include "domain/live_steps.hpp"
+#include "domain/operators.hpp"
+#include "domain/run_control.hpp"
+#include "domain/step_lifecycle.hpp"
+#include "domain/views.hpp"
+#include "revive/image_store.hpp"
+
+namespace revive::server {
+
+struct ServiceOptions {
+  StallTimeouts stall;
+  Seconds session_ttl_s = 12 * 3600;
+  BootPlannerOptions boot;
+};
+
+class Services {
+ public:
+  Services(Storage& storage, Clock clock, ImageStore& store, RunBlocking run_blocking,
+           ServiceOptions opts);
+
+  /// A fresh database gets its defaults; running steps are tracked again with fresh
+  /// deadlines. io on a storage failure.
+  Result<void> start();
+
+  DomainContext ctx;
+  LiveSteps live;
+  Certifier certifier;
+  StepLifecycle lifecycle;
+  RunControl runs;
+  Enrolment enrolment;
+  Operators operators;
+  Catalog catalog;
+  Certificates certificates;
+  BootPlanner boot;
+  Images images;
+  Views views;
+};
+
+/// The libsodium-backed pieces (randomness, hashing) need it initialised once; internal when
+/// it cannot be.
+Result<void> init_crypto();
+
+}  // namespace revive::server

@@ -1,0 +1,37 @@
+#pragma once
+// What the server adds to a step's parameters when it hands the step out: the rules that decide
+// which drives a wipe names, which image a deploy installs and which grading policy a test
+// applies. Pure: the caller passes in what the rules read.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "revive/error.hpp"
+#include "storage/rows.hpp"
+
+namespace revive::server {
+
+struct StepParamSources {
+  std::optional<std::string> batch_image;     ///< the run's image (from the device's batch)
+  std::optional<std::string> grading_policy;  ///< the workshop's policy (TOML text)
+  /// The laptop's inventory; asked only for a wipe step (nullopt: none was sent).
+  std::function<Result<std::optional<Json>>()> inventory;
+};
+
+/// The parameters the agent gets: the workflow's own, plus what the server fills in where the
+/// workflow left the key out (a workflow's explicit value always wins):
+///  - deploy: `image` = the batch's image;
+///  - test: `grading_policy` = the workshop's policy;
+///  - wipe: `drives` = the internal drives of the inventory (see wipe_targets).
+/// The inventory's error when it cannot be read (a wipe job must never go out without its
+/// drive list).
+Result<Json> step_parameters(StepKind kind, const Json& workflow_params,
+                             const StepParamSources& sources);
+
+/// The drives a wipe job names, by serial, from the inventory the laptop sent: every disk
+/// except USB-attached and removable ones ([{name, serial, model}]; serial and model "" when
+/// unknown). Never the stick the laptop may have booted from, never a card in the reader.
+Json wipe_targets(const std::optional<Json>& inventory);
+
+}  // namespace revive::server

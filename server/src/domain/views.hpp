@@ -1,0 +1,42 @@
+#pragma once
+// What dashboards, `revivectl` and the exports show: a device's summary (state, steps, the
+// running step's live progress, its grade), its details (results, inventory), the event log,
+// device counts by state, and the device export. Read-only.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "domain/context.hpp"
+#include "domain/live_steps.hpp"
+
+namespace revive::server {
+
+class Views {
+ public:
+  Views(DomainContext& ctx, const LiveSteps& live) : ctx_(ctx), live_(live) {}
+
+  /// {id, system_uuid, serial, model, vendor, macs, last_seen, batch, state, workflow, steps,
+  /// current, grade}; not_found for an unknown device.
+  Result<Json> device_summary(std::int64_t device_id);
+  /// Every device's summary, by id; io on a storage failure.
+  Result<Json> devices();
+  /// The summary plus every step result and the inventory; not_found for an unknown device.
+  Result<Json> device_detail(std::int64_t device_id);
+  /// Up to `limit` (1..1000) events after `after_id`; io on a storage failure.
+  Result<Json> events_since(std::int64_t after_id, int limit);
+  /// Devices by the state of their newest run ("idle": none yet); running, failed, done and
+  /// cancelled are always present. io on a storage failure.
+  Result<std::map<std::string, std::int64_t>> counts_by_state();
+  /// Every device's details (JSON) or one line per step (CSV); invalid_input for another format.
+  Result<std::string> device_export(const std::string& format);
+
+ private:
+  Result<Json> steps_view(std::int64_t run_id);
+  Result<Json> grade(std::int64_t device_id);
+
+  DomainContext& ctx_;
+  const LiveSteps& live_;
+};
+
+}  // namespace revive::server

@@ -1,0 +1,83 @@
+#pragma once
+// HTTP request/response as plain structs: the API layer works on these and never sees Beast
+// (Beast stays in http_server.cpp so only one translation unit pays for it).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "revive/http_range.hpp"
+
+namespace revive::server {
+
+struct Request {
+  std::string method;  ///< "GET", "POST", ...
+  std::string path;    ///< decoded path without query
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::string body;                            ///< small bodies (bounded)
+  std::string body_file;  ///< large uploads: path of the temp file holding the body
+  std::string peer;       ///< remote address
+
+  /// Header value or empty.
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+struct Response;
+
+/// A response that waits: the server re-runs `poll` whenever `key` is notified (and once at the
+/// deadline with final=true); the first non-empty answer is sent.
+struct LongPoll {
+  std::string key;
+  std::chrono::milliseconds timeout{25000};
+  std::function<std::optional<Response>(bool final)> poll;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// Send a file region instead of `body` (sendfile); the fd is closed after sending.
+  struct File {
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+  };
+  std::optional<File> file;
+  std::optional<LongPoll> long_poll;
+  /// Server-Sent Events: keep the connection and send what the event hub publishes.
+  bool event_stream = false;
+};
+
+/// JSON error body: {"error": message, "code": code}.
+Response error_response(int status, std::string_view code, std::string_view message);
+
+/// Route patterns like "/api/v1/devices/{id}/retry": match and extract parameters.
+/// Pure; used by the route table (api/route_table.hpp) and fuzzed with it
+/// (tests/fuzz/route_fuzz.cpp).
+bool match_route(std::string_view pattern, std::string_view path,
+                 std::map<std::string, std::string>& params);
+
+/// One Server-Sent Event: "event: E", a "data: " line per line of `data`, a blank line.
+std::string sse_message(std::string_view event, std::string_view data);
+
+/// Percent-decodes a path or query component; nullopt on malformed escapes or NUL.
+std::optional<std::string> url_decode(std::string_view s, bool plus_is_space);
+
+/// Splits "a=1&b=x%20y" into a map; malformed pairs are dropped.
+std::map<std::string, std::string> parse_query(std::string_view q);
+
+/// Range parsing is shared with the agents' peer relay (revive/http_range.hpp).
+using revive::ByteRange;
+using revive::parse_range;
+
+}  // namespace revive::server

@@ -1,0 +1,147 @@
+#pragma once
+// What the storage hands the domain layer: plain typed rows, one struct per stored record. No
+// backend types: a PostgreSQL implementation fills the same structs. Open documents the agent
+// or an operator wrote (inventory, step parameters, results, checkpoints, event data) stay JSON
+// values; everything the server decides on has a type.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "revive/protocol.hpp"
+
+namespace revive::server {
+
+using Json = nlohmann::json;
+using protocol::RunState;
+using protocol::StepKind;
+using protocol::StepState;
+using protocol::StepStatus;
+
+using Seconds = std::int64_t;  ///< seconds since the epoch
+
+struct WorkflowStep {
+  StepKind kind = StepKind::inventory;
+  Json params = Json::object();
+};
+
+struct WorkflowRow {
+  std::int64_t id = 0;
+  std::string name;
+  std::vector<WorkflowStep> steps;
+};
+
+struct BatchRow {
+  std::int64_t id = 0;
+  std::string name;
+  std::string donor;
+  std::optional<std::int64_t> workflow_id;
+  std::optional<std::string> image;  ///< what the batch's deploy steps install
+};
+
+struct NewDevice {
+  std::string system_uuid, serial, model, vendor;
+  Json macs = Json::array();
+  std::optional<Json> inventory;
+  std::optional<std::int64_t> batch_id;
+  Seconds seen_at = 0;
+};
+
+/// A device without its inventory (a document of its own, read when needed).
+struct DeviceRow {
+  std::int64_t id = 0;
+  std::string system_uuid, serial, model, vendor;
+  Json macs = Json::array();
+  std::optional<std::int64_t> batch_id;
+  std::optional<std::int64_t> workflow_id;  ///< the device's own workflow, if an operator set one
+  Seconds first_seen = 0;
+  Seconds last_seen = 0;
+};
+
+struct RunRow {
+  std::int64_t id = 0;
+  std::int64_t device_id = 0;
+  std::int64_t workflow_id = 0;
+  RunState state = RunState::running;
+  std::optional<std::string> image;
+  Seconds created_at = 0;
+  std::optional<Seconds> finished_at;
+};
+
+struct StepRow {
+  std::int64_t id = 0;
+  std::int64_t run_id = 0;
+  std::int64_t device_id = 0;  ///< the run's device (read-only: steps never change hands)
+  int seq = 0;
+  StepKind kind = StepKind::inventory;
+  Json params = Json::object();
+  StepState state = StepState::pending;
+  std::int64_t attempt = 0;
+  std::optional<Seconds> started_at;
+  std::optional<Seconds> deadline;
+  std::optional<Seconds> finished_at;
+  std::optional<std::string> error;
+  std::optional<Json> checkpoint;  ///< the agent's own record of a running attempt
+};
+
+struct StepResultRow {
+  std::int64_t id = 0;
+  std::int64_t step_id = 0;
+  StepKind kind = StepKind::inventory;  ///< the step's kind (read-only)
+  std::int64_t attempt = 0;
+  StepStatus status = StepStatus::ok;
+  Json result = Json::object();
+  std::string error;
+  Seconds recorded_at = 0;
+};
+
+struct CertificateRow {
+  std::string cert_id;
+  std::int64_t device_id = 0;
+  std::optional<std::int64_t> step_id;
+  std::string kind;    ///< "drive" or "laptop"
+  std::string result;  ///< "passed", "failed" or "unverified"
+  std::string body;    ///< the signed document text
+  Seconds created_at = 0;
+};
+
+struct EventRow {
+  std::int64_t id = 0;
+  Seconds at = 0;
+  std::optional<std::int64_t> device_id;
+  std::string kind;
+  Json data = Json::object();
+};
+
+struct OperatorRow {
+  std::int64_t id = 0;
+  std::string name;
+  std::string password_hash;  ///< argon2id string
+};
+
+struct OperatorTokenRow {
+  std::string token_hash;
+  std::int64_t operator_id = 0;
+  std::string kind;  ///< "session" or "api"
+  std::string label;
+  Seconds created_at = 0;
+  std::optional<Seconds> expires_at;
+};
+
+/// Who an operator token belongs to.
+struct OperatorTokenOwner {
+  std::string operator_name;
+  std::optional<Seconds> expires_at;
+};
+
+struct BootTokenRow {
+  std::string token_hash;
+  std::string mac;
+  Seconds issued_at = 0;
+  std::optional<Seconds> used_at;
+};
+
+}  // namespace revive::server

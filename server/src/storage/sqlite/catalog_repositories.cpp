@@ -1,0 +1,132 @@
+// Settings, workflows and batches in SQLite.
+#include "storage/sqlite/columns.hpp"
+#include "storage/sqlite/repositories.hpp"
+
+namespace revive::server::sqlite {
+
+namespace {
+
+Json steps_to_json(const std::vector<WorkflowStep>& steps) {
+  Json out = Json::array();
+  for (const auto& s : steps) {
+    out.push_back({{"kind", std::string(protocol::to_string(s.kind))}, {"params", s.params}});
+  }
+  return out;
+}
+
+std::vector<WorkflowStep> steps_from_json(const Json& j) {
+  std::vector<WorkflowStep> out;
+  if (!j.is_array()) return out;
+  for (const auto& s : j) {
+    if (!s.is_object() || !s.contains("kind") || !s["kind"].is_string()) continue;
+    WorkflowStep w;
+    w.kind = step_kind_column(s["kind"].get<std::string>());
+    w.params = s.value("params", Json::object());
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+Result<std::optional<WorkflowRow>> one_workflow(Statement& q) {
+  REVIVE_SQL_ASSIGN(row, q.step());
+  if (!row) return std::optional<WorkflowRow>();
+  return std::optional<WorkflowRow>(
+      WorkflowRow{q.int64(0), q.text(1), steps_from_json(json_column(q.text(2)))});
+}
+
+constexpr const char* kBatchColumns = "SELECT id, name, donor, workflow_id, image FROM batches ";
+
+BatchRow batch_row(const Statement& q) {
+  return BatchRow{q.int64(0), q.text(1), q.text(2), q.opt_int64(3), q.opt_text(4)};
+}
+
+Result<std::optional<BatchRow>> one_batch(Statement& q) {
+  REVIVE_SQL_ASSIGN(row, q.step());
+  if (!row) return std::optional<BatchRow>();
+  return std::optional<BatchRow>(batch_row(q));
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> SqliteSettings::get(const std::string& key) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT value FROM settings WHERE key = ?"));
+  REVIVE_SQL_ASSIGN(row, q.bind(key).step());
+  if (!row) return std::optional<std::string>{};
+  return std::optional<std::string>(q.text(0));
+}
+
+Result<void> SqliteSettings::set(const std::string& key, const std::string& value) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO settings(key, value) VALUES (?, ?) ON "
+                                   "CONFLICT(key) DO UPDATE SET value = excluded.value"));
+  return q.bind(key, value).run();
+}
+
+Result<void> SqliteWorkflows::put(const std::string& name, const std::vector<WorkflowStep>& steps,
+                                  Seconds now) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO workflows(name, steps, created_at) VALUES (?,?,?) "
+                                   "ON CONFLICT(name) DO UPDATE SET steps = excluded.steps"));
+  return q.bind(name, steps_to_json(steps).dump(), now).run();
+}
+
+Result<std::vector<WorkflowRow>> SqliteWorkflows::list() {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, steps FROM workflows ORDER BY name"));
+  std::vector<WorkflowRow> out;
+  for (;;) {
+    REVIVE_SQL_ASSIGN(w, one_workflow(q));
+    if (!w) break;
+    out.push_back(std::move(*w));
+  }
+  return out;
+}
+
+Result<std::optional<WorkflowRow>> SqliteWorkflows::find(const std::string& name) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, steps FROM workflows WHERE name = ?"));
+  q.bind(name);
+  return one_workflow(q);
+}
+
+Result<std::optional<WorkflowRow>> SqliteWorkflows::find(std::int64_t id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, steps FROM workflows WHERE id = ?"));
+  q.bind(id);
+  return one_workflow(q);
+}
+
+Result<std::int64_t> SqliteBatches::create(const BatchRow& b, Seconds now) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO batches(name, donor, workflow_id, image, "
+                                   "created_at) VALUES (?,?,?,?,?)"));
+  if (auto r = q.bind(b.name, b.donor, b.workflow_id, b.image, now).run(); !r) {
+    return unique_violation_as_conflict(r.error(), "batch \"" + b.name + "\" already exists");
+  }
+  return db_.last_insert_id();
+}
+
+Result<std::vector<BatchRow>> SqliteBatches::list() {
+  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kBatchColumns) + "ORDER BY id"));
+  std::vector<BatchRow> out;
+  for (;;) {
+    REVIVE_SQL_ASSIGN(b, one_batch(q));
+    if (!b) break;
+    out.push_back(std::move(*b));
+  }
+  return out;
+}
+
+Result<std::optional<BatchRow>> SqliteBatches::find(const std::string& name) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kBatchColumns) + "WHERE name = ?"));
+  q.bind(name);
+  return one_batch(q);
+}
+
+Result<std::optional<BatchRow>> SqliteBatches::find(std::int64_t id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kBatchColumns) + "WHERE id = ?"));
+  q.bind(id);
+  return one_batch(q);
+}
+
+Result<std::int64_t> SqliteBatches::device_count(std::int64_t batch_id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT COUNT(*) FROM devices WHERE batch_id = ?"));
+  REVIVE_SQL_ASSIGN(row, q.bind(batch_id).step());
+  return row ? q.int64(0) : 0;
+}
+
+}  // namespace revive::server::sqlite

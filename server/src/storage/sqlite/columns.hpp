@@ -1,0 +1,30 @@
+#pragma once
+// Shared by the SQLite repositories: reading typed values out of columns, and the one
+// assign-or-return macro they use. Internal to storage/sqlite.
+
+#include <optional>
+#include <string>
+
+#include "storage/rows.hpp"
+#include "storage/sqlite/database.hpp"
+
+namespace revive::server::sqlite {
+
+/// A JSON column; null (not an error) when the text does not parse: the rows came from us.
+Json json_column(const std::string& text);
+std::optional<Json> opt_json_column(const std::optional<std::string>& text);
+
+/// Enum columns; a value this server does not know reads as the fail-closed one.
+StepKind step_kind_column(const std::string& text);
+StepState step_state_column(const std::string& text);
+RunState run_state_column(const std::string& text);
+
+/// The conflict error for a unique-constraint failure, else the error as it is.
+Error unique_violation_as_conflict(const Error& e, const std::string& what);
+
+}  // namespace revive::server::sqlite
+
+#define REVIVE_SQL_ASSIGN(var, expr)    \
+  auto var##_r = (expr);                \
+  if (!var##_r) return var##_r.error(); \
+  auto& var = *var##_r

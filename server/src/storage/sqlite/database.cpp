@@ -1,0 +1,133 @@
+#include "storage/sqlite/database.hpp"
+
+#include <sqlite3.h>
+
+namespace revive::server::sqlite {
+
+namespace {
+Error sql_error(sqlite3* db, std::string_view sql) {
+  std::string s(sql.substr(0, 80));  // enough to find the statement
+  return make_error(Errc::io, std::string("sqlite: ") + sqlite3_errmsg(db) + " (in: " + s + ")");
+}
+}  // namespace
+
+Statement::~Statement() {
+  if (!stmt_) return;
+  if (in_use_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+}
+
+Result<bool> Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sql_error(db_, sql_);
+}
+
+Result<void> Statement::run() {
+  for (;;) {
+    auto r = step();
+    if (!r) return r.error();
+    if (!*r) return {};
+  }
+}
+
+std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+std::string Statement::text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
+}
+bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+std::optional<std::string> Statement::opt_text(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+std::optional<std::int64_t> Statement::opt_int64(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return int64(col);
+}
+
+void Statement::bind_one(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+void Statement::bind_one(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+void Statement::bind_one(int i, std::string_view v) {
+  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+void Statement::bind_one(int i, std::nullptr_t) { sqlite3_bind_null(stmt_, i); }
+
+Result<Database> Database::open(const std::filesystem::path& path) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return make_error(Errc::io, "open database " + path.string() + ": " + msg);
+  }
+  Database d(db);
+  sqlite3_busy_timeout(db, 5000);
+  REVIVE_TRY(d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  return d;
+}
+
+Database::~Database() {
+  for (auto& [sql, c] : cache_) sqlite3_finalize(c->stmt);
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end() && !it->second->in_use) {
+    it->second->in_use = true;
+    return Statement(db_, it->second->stmt, it->first, &it->second->in_use);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+      SQLITE_OK) {
+    return sql_error(db_, sql);
+  }
+  if (it != cache_.end()) return Statement(db_, stmt, sql);  // nested use: a private copy
+  auto c = std::make_unique<Cached>();
+  c->stmt = stmt;
+  c->in_use = true;
+  auto [pos, inserted] = cache_.emplace(std::string(sql), std::move(c));
+  return Statement(db_, stmt, pos->first, &pos->second->in_use);
+}
+
+Result<void> Database::exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string s(sql);
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return make_error(Errc::io, "sqlite: " + msg + " (in: " + s.substr(0, 80) + ")");
+  }
+  return {};
+}
+
+std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+int Database::changes() const { return sqlite3_changes(db_); }
+
+Result<Transaction> Transaction::begin(Database& db) {
+  REVIVE_TRY(db.exec("BEGIN IMMEDIATE"));
+  return Transaction(&db);
+}
+
+Transaction::~Transaction() {
+  if (db_) (void)db_->exec("ROLLBACK");
+}
+
+Result<void> Transaction::commit() {
+  REVIVE_TRY(db_->exec("COMMIT"));
+  db_ = nullptr;
+  return {};
+}
+
+}  // namespace revive::server::sqlite

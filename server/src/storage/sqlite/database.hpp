@@ -1,0 +1,123 @@
+#pragma once
+// A thin RAII layer over SQLite: a connection, prepared statements with typed binds, and
+// transactions that roll back unless committed. Errors are Result values naming the SQL.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "revive/error.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace revive::server::sqlite {
+
+using SqlValue = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+
+class Statement {
+ public:
+  /// `in_use` non-null: a cached statement, reset and handed back (flag cleared) on destruction.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view sql, bool* in_use = nullptr)
+      : db_(db), stmt_(stmt), sql_(sql), in_use_(in_use) {}
+  ~Statement();
+  Statement(Statement&& o) noexcept
+      : db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)), in_use_(o.in_use_) {
+    o.stmt_ = nullptr;
+    o.in_use_ = nullptr;
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  /// Binds parameters 1..n in order (int64, double, string, nullptr or optional).
+  template <class... A>
+  Statement& bind(const A&... args) {
+    int i = 0;
+    (bind_one(++i, args), ...);
+    return *this;
+  }
+
+  /// Advances: true when a row is available, false when done; error on failure.
+  Result<bool> step();
+  /// Runs to completion, ignoring rows.
+  Result<void> run();
+
+  std::int64_t int64(int col) const;
+  std::string text(int col) const;
+  bool is_null(int col) const;
+  std::optional<std::string> opt_text(int col) const;
+  std::optional<std::int64_t> opt_int64(int col) const;
+
+ private:
+  void bind_one(int i, std::int64_t v);
+  void bind_one(int i, int v) { bind_one(i, static_cast<std::int64_t>(v)); }
+  void bind_one(int i, std::uint64_t v) { bind_one(i, static_cast<std::int64_t>(v)); }
+  void bind_one(int i, double v);
+  void bind_one(int i, std::string_view v);
+  void bind_one(int i, const std::string& v) { bind_one(i, std::string_view(v)); }
+  void bind_one(int i, const char* v) { bind_one(i, std::string_view(v)); }
+  void bind_one(int i, std::nullptr_t);
+  template <class T>
+  void bind_one(int i, const std::optional<T>& v) {
+    if (v) {
+      bind_one(i, *v);
+    } else {
+      bind_one(i, nullptr);
+    }
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  std::string sql_;
+  bool* in_use_;
+};
+
+class Database {
+ public:
+  /// Opens (creating) the database file: WAL, foreign keys on, synchronous=FULL for commits
+  /// that survive power loss, busy timeout for the odd concurrent reader.
+  static Result<Database> open(const std::filesystem::path& path);
+  ~Database();
+  Database(Database&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) { o.db_ = nullptr; }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  /// Prepares a statement (cached by its text: the same SQL is compiled once); error names
+  /// the SQL. A statement already in use (nested call) gets a fresh uncached copy.
+  Result<Statement> prepare(std::string_view sql);
+  /// Runs one or more statements without parameters.
+  Result<void> exec(std::string_view sql);
+  std::int64_t last_insert_id() const;
+  int changes() const;
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  sqlite3* db_;
+  std::map<std::string, std::unique_ptr<Cached>, std::less<>> cache_;
+};
+
+/// BEGIN IMMEDIATE on construction; ROLLBACK at destruction unless commit() succeeded.
+class Transaction {
+ public:
+  static Result<Transaction> begin(Database& db);
+  ~Transaction();
+  Transaction(Transaction&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Transaction(const Transaction&) = delete;
+  Result<void> commit();
+
+ private:
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_;
+};
+
+}  // namespace revive::server::sqlite

@@ -1,0 +1,183 @@
+// Devices, agent tokens and boot tokens in SQLite.
+#include "storage/sqlite/columns.hpp"
+#include "storage/sqlite/repositories.hpp"
+
+namespace revive::server::sqlite {
+
+namespace {
+
+constexpr const char* kDeviceColumns =
+    "SELECT d.id, d.system_uuid, d.serial, d.model, d.vendor, d.macs, d.batch_id, d.workflow_id, "
+    "d.first_seen, d.last_seen FROM devices d ";
+
+Result<std::optional<DeviceRow>> one_device(Statement& q) {
+  REVIVE_SQL_ASSIGN(row, q.step());
+  if (!row) return std::optional<DeviceRow>();
+  DeviceRow d;
+  d.id = q.int64(0);
+  d.system_uuid = q.text(1);
+  d.serial = q.text(2);
+  d.model = q.text(3);
+  d.vendor = q.text(4);
+  d.macs = json_column(q.text(5));
+  d.batch_id = q.opt_int64(6);
+  d.workflow_id = q.opt_int64(7);
+  d.first_seen = q.int64(8);
+  d.last_seen = q.int64(9);
+  return std::optional<DeviceRow>(std::move(d));
+}
+
+std::optional<std::string> inventory_text(const std::optional<Json>& inventory) {
+  if (!inventory || inventory->is_null()) return std::nullopt;
+  return inventory->dump();
+}
+
+Error no_device(std::int64_t id) {
+  return make_error(Errc::not_found, "device " + std::to_string(id) + " does not exist");
+}
+
+}  // namespace
+
+Result<std::int64_t> SqliteDevices::insert(const NewDevice& d) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO devices(system_uuid, serial, model, vendor, macs, "
+                                   "inventory, batch_id, first_seen, last_seen) "
+                                   "VALUES (?,?,?,?,?,?,?,?,?)"));
+  REVIVE_TRY(q.bind(d.system_uuid, d.serial, d.model, d.vendor, d.macs.dump(),
+                    inventory_text(d.inventory), d.batch_id, d.seen_at, d.seen_at)
+                 .run());
+  return db_.last_insert_id();
+}
+
+Result<std::optional<DeviceRow>> SqliteDevices::find_by_identity(const std::string& system_uuid,
+                                                                 const std::string& serial,
+                                                                 const std::string& model) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kDeviceColumns) +
+                                   "WHERE d.system_uuid = ? AND d.serial = ? AND d.model = ?"));
+  q.bind(system_uuid, serial, model);
+  return one_device(q);
+}
+
+Result<std::optional<DeviceRow>> SqliteDevices::find(std::int64_t id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kDeviceColumns) + "WHERE d.id = ?"));
+  q.bind(id);
+  return one_device(q);
+}
+
+Result<std::optional<DeviceRow>> SqliteDevices::find_by_mac(const std::string& mac) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kDeviceColumns) +
+                                   ", json_each(d.macs) m WHERE lower(m.value) = lower(?) "
+                                   "ORDER BY d.last_seen DESC, d.id DESC LIMIT 1"));
+  q.bind(mac);
+  return one_device(q);
+}
+
+Result<std::vector<std::int64_t>> SqliteDevices::ids() {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id FROM devices ORDER BY id"));
+  std::vector<std::int64_t> out;
+  for (;;) {
+    REVIVE_SQL_ASSIGN(row, q.step());
+    if (!row) break;
+    out.push_back(q.int64(0));
+  }
+  return out;
+}
+
+Result<void> SqliteDevices::record_sighting(std::int64_t id, const Json& macs,
+                                            const std::optional<Json>& inventory,
+                                            const std::string& vendor, Seconds now) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("UPDATE devices SET macs = ?, inventory = COALESCE(?, "
+                                   "inventory), last_seen = ?, vendor = ? WHERE id = ?"));
+  REVIVE_TRY(q.bind(macs.dump(), inventory_text(inventory), now, vendor, id).run());
+  if (db_.changes() == 0) return no_device(id);
+  return {};
+}
+
+Result<void> SqliteDevices::set_batch(std::int64_t id, std::int64_t batch_id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("UPDATE devices SET batch_id = ? WHERE id = ?"));
+  REVIVE_TRY(q.bind(batch_id, id).run());
+  if (db_.changes() == 0) return no_device(id);
+  return {};
+}
+
+Result<void> SqliteDevices::set_workflow(std::int64_t id, std::int64_t workflow_id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("UPDATE devices SET workflow_id = ? WHERE id = ?"));
+  REVIVE_TRY(q.bind(workflow_id, id).run());
+  if (db_.changes() == 0) return no_device(id);
+  return {};
+}
+
+Result<std::optional<Json>> SqliteDevices::inventory(std::int64_t id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT inventory FROM devices WHERE id = ?"));
+  REVIVE_SQL_ASSIGN(row, q.bind(id).step());
+  if (!row || q.is_null(0)) return std::optional<Json>();
+  return std::optional<Json>(json_column(q.text(0)));
+}
+
+Result<std::vector<std::pair<std::optional<RunState>, std::int64_t>>>
+SqliteDevices::count_by_run_state() {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT r.state, COUNT(*) FROM devices d LEFT JOIN runs r ON "
+                                   "r.id = (SELECT MAX(id) FROM runs WHERE device_id = d.id) "
+                                   "GROUP BY 1"));
+  std::vector<std::pair<std::optional<RunState>, std::int64_t>> out;
+  for (;;) {
+    REVIVE_SQL_ASSIGN(row, q.step());
+    if (!row) break;
+    const auto state = q.opt_text(0);
+    out.emplace_back(state ? std::optional<RunState>(run_state_column(*state)) : std::nullopt,
+                     q.int64(1));
+  }
+  return out;
+}
+
+Result<void> SqliteAgentTokens::revoke_device(std::int64_t device_id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("DELETE FROM agent_tokens WHERE device_id = ?"));
+  return q.bind(device_id).run();
+}
+
+Result<void> SqliteAgentTokens::add(const std::string& token_hash, std::int64_t device_id,
+                                    Seconds now) {
+  REVIVE_SQL_ASSIGN(
+      q, db_.prepare("INSERT INTO agent_tokens(token_hash, device_id, created_at) VALUES (?,?,?)"));
+  return q.bind(token_hash, device_id, now).run();
+}
+
+Result<std::optional<std::int64_t>> SqliteAgentTokens::device(const std::string& token_hash) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT device_id FROM agent_tokens WHERE token_hash = ?"));
+  REVIVE_SQL_ASSIGN(row, q.bind(token_hash).step());
+  if (!row) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(q.int64(0));
+}
+
+Result<void> SqliteBootTokens::add(const BootTokenRow& t) {
+  REVIVE_SQL_ASSIGN(
+      q, db_.prepare("INSERT INTO boot_tokens(token_hash, mac, issued_at, used_at) VALUES "
+                     "(?,?,?,?)"));
+  return q.bind(t.token_hash, t.mac, t.issued_at, t.used_at).run();
+}
+
+Result<std::optional<BootTokenRow>> SqliteBootTokens::find(const std::string& token_hash) {
+  REVIVE_SQL_ASSIGN(q,
+                    db_.prepare("SELECT token_hash, mac, issued_at, used_at FROM boot_tokens WHERE "
+                                "token_hash = ?"));
+  REVIVE_SQL_ASSIGN(row, q.bind(token_hash).step());
+  if (!row) return std::optional<BootTokenRow>();
+  return std::optional<BootTokenRow>(
+      BootTokenRow{q.text(0), q.text(1), q.int64(2), q.opt_int64(3)});
+}
+
+Result<void> SqliteBootTokens::mark_used(const std::string& token_hash, Seconds at) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("UPDATE boot_tokens SET used_at = ? WHERE token_hash = ?"));
+  return q.bind(at, token_hash).run();
+}
+
+Result<void> SqliteBootTokens::prune(Seconds issued_before, const std::string& mac,
+                                     int keep_per_mac, int keep_total) {
+  REVIVE_SQL_ASSIGN(
+      q, db_.prepare("DELETE FROM boot_tokens WHERE issued_at < ? OR (mac = ? AND token_hash NOT "
+                     "IN (SELECT token_hash FROM boot_tokens WHERE mac = ? ORDER BY issued_at "
+                     "DESC LIMIT ?)) OR token_hash NOT IN (SELECT token_hash FROM boot_tokens "
+                     "ORDER BY issued_at DESC LIMIT ?)"));
+  return q.bind(issued_before, mac, mac, keep_per_mac, keep_total).run();
+}
+
+}  // namespace revive::server::sqlite

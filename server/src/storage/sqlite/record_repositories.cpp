@@ -1,0 +1,143 @@
+// Certificates, the event log and operators in SQLite.
+#include "storage/sqlite/columns.hpp"
+#include "storage/sqlite/repositories.hpp"
+
+namespace revive::server::sqlite {
+
+namespace {
+
+constexpr const char* kCertColumns =
+    "SELECT c.cert_id, c.device_id, c.step_id, c.kind, c.result, c.body, c.created_at FROM "
+    "certificates c ";
+
+CertificateRow cert_row(const Statement& q) {
+  return CertificateRow{q.opt_text(0).value_or(""), q.int64(1), q.opt_int64(2), q.text(3),
+                        q.opt_text(4).value_or(""), q.text(5),  q.int64(6)};
+}
+
+Result<std::vector<CertificateRow>> all_certs(Statement& q) {
+  std::vector<CertificateRow> out;
+  for (;;) {
+    REVIVE_SQL_ASSIGN(row, q.step());
+    if (!row) break;
+    out.push_back(cert_row(q));
+  }
+  return out;
+}
+
+EventRow event_row(const Statement& q) {
+  return EventRow{q.int64(0), q.int64(1), q.opt_int64(2), q.text(3), json_column(q.text(4))};
+}
+
+}  // namespace
+
+Result<void> SqliteCertificates::add(const CertificateRow& c) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO certificates(device_id, step_id, kind, body, "
+                                   "created_at, cert_id, result) VALUES (?,?,?,?,?,?,?)"));
+  auto done =
+      q.bind(c.device_id, c.step_id, c.kind, c.body, c.created_at, c.cert_id, c.result).run();
+  if (!done)
+    return unique_violation_as_conflict(done.error(), "certificate " + c.cert_id + " exists");
+  return {};
+}
+
+Result<std::optional<CertificateRow>> SqliteCertificates::find(const std::string& cert_id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kCertColumns) + "WHERE c.cert_id = ?"));
+  REVIVE_SQL_ASSIGN(row, q.bind(cert_id).step());
+  if (!row) return std::optional<CertificateRow>();
+  return std::optional<CertificateRow>(cert_row(q));
+}
+
+Result<std::vector<CertificateRow>> SqliteCertificates::for_device(std::int64_t device_id) {
+  REVIVE_SQL_ASSIGN(
+      q, db_.prepare(std::string(kCertColumns) + "WHERE c.device_id = ? ORDER BY c.id DESC"));
+  q.bind(device_id);
+  return all_certs(q);
+}
+
+Result<std::optional<CertificateRow>> SqliteCertificates::newest_for_step(std::int64_t step_id,
+                                                                          const std::string& kind) {
+  REVIVE_SQL_ASSIGN(q,
+                    db_.prepare(std::string(kCertColumns) +
+                                "WHERE c.step_id = ? AND c.kind = ? ORDER BY c.id DESC LIMIT 1"));
+  REVIVE_SQL_ASSIGN(row, q.bind(step_id, kind).step());
+  if (!row) return std::optional<CertificateRow>();
+  return std::optional<CertificateRow>(cert_row(q));
+}
+
+Result<std::vector<CertificateRow>> SqliteCertificates::newest_per_device_in_batch(
+    std::int64_t batch_id, const std::string& kind) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kCertColumns) +
+                                   "JOIN devices d ON c.id = (SELECT MAX(id) FROM certificates "
+                                   "WHERE device_id = d.id AND kind = ?) WHERE d.batch_id = ? "
+                                   "ORDER BY d.id"));
+  q.bind(kind, batch_id);
+  return all_certs(q);
+}
+
+Result<std::int64_t> SqliteEvents::append(const EventRow& e) {
+  REVIVE_SQL_ASSIGN(q,
+                    db_.prepare("INSERT INTO events(at, device_id, kind, data) VALUES (?,?,?,?)"));
+  REVIVE_TRY(q.bind(e.at, e.device_id, e.kind, e.data.dump()).run());
+  return db_.last_insert_id();
+}
+
+Result<std::vector<EventRow>> SqliteEvents::since(std::int64_t after_id, int limit) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, at, device_id, kind, data FROM events WHERE id > ? "
+                                   "ORDER BY id LIMIT ?"));
+  q.bind(after_id, limit);
+  std::vector<EventRow> out;
+  for (;;) {
+    REVIVE_SQL_ASSIGN(row, q.step());
+    if (!row) break;
+    out.push_back(event_row(q));
+  }
+  return out;
+}
+
+Result<std::optional<EventRow>> SqliteEvents::latest(std::int64_t device_id,
+                                                     const std::string& kind) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, at, device_id, kind, data FROM events WHERE "
+                                   "device_id = ? AND kind = ? ORDER BY id DESC LIMIT 1"));
+  REVIVE_SQL_ASSIGN(row, q.bind(device_id, kind).step());
+  if (!row) return std::optional<EventRow>();
+  return std::optional<EventRow>(event_row(q));
+}
+
+Result<void> SqliteOperators::put(const std::string& name, const std::string& password_hash,
+                                  Seconds now) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO operators(name, password_hash, created_at) VALUES "
+                                   "(?,?,?) ON CONFLICT(name) DO UPDATE SET password_hash = "
+                                   "excluded.password_hash"));
+  return q.bind(name, password_hash, now).run();
+}
+
+Result<std::optional<OperatorRow>> SqliteOperators::find(const std::string& name) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, password_hash FROM operators WHERE name = ?"));
+  REVIVE_SQL_ASSIGN(row, q.bind(name).step());
+  if (!row) return std::optional<OperatorRow>();
+  return std::optional<OperatorRow>(OperatorRow{q.int64(0), q.text(1), q.text(2)});
+}
+
+Result<std::int64_t> SqliteOperators::count() {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT COUNT(*) FROM operators"));
+  REVIVE_SQL_ASSIGN(row, q.step());
+  return row ? q.int64(0) : 0;
+}
+
+Result<void> SqliteOperators::add_token(const OperatorTokenRow& t) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO operator_tokens(token_hash, operator_id, kind, "
+                                   "label, created_at, expires_at) VALUES (?,?,?,?,?,?)"));
+  return q.bind(t.token_hash, t.operator_id, t.kind, t.label, t.created_at, t.expires_at).run();
+}
+
+Result<std::optional<OperatorTokenOwner>> SqliteOperators::token_owner(
+    const std::string& token_hash) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT o.name, t.expires_at FROM operator_tokens t JOIN "
+                                   "operators o ON o.id = t.operator_id WHERE t.token_hash = ?"));
+  REVIVE_SQL_ASSIGN(row, q.bind(token_hash).step());
+  if (!row) return std::optional<OperatorTokenOwner>();
+  return std::optional<OperatorTokenOwner>(OperatorTokenOwner{q.text(0), q.opt_int64(1)});
+}
+
+}  // namespace revive::server::sqlite

@@ -1,0 +1,153 @@
+#pragma once
+// The SQLite repositories (internal to storage/sqlite; the domain sees storage/storage.hpp).
+// Each holds the connection and prepares its statements there (the connection caches them).
+
+#include "storage/sqlite/database.hpp"
+#include "storage/storage.hpp"
+
+namespace revive::server::sqlite {
+
+class SqliteSettings final : public SettingsRepository {
+ public:
+  explicit SqliteSettings(Database& db) : db_(db) {}
+  Result<std::optional<std::string>> get(const std::string& key) override;
+  Result<void> set(const std::string& key, const std::string& value) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteWorkflows final : public WorkflowRepository {
+ public:
+  explicit SqliteWorkflows(Database& db) : db_(db) {}
+  Result<void> put(const std::string& name, const std::vector<WorkflowStep>& steps,
+                   Seconds now) override;
+  Result<std::vector<WorkflowRow>> list() override;
+  Result<std::optional<WorkflowRow>> find(const std::string& name) override;
+  Result<std::optional<WorkflowRow>> find(std::int64_t id) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteBatches final : public BatchRepository {
+ public:
+  explicit SqliteBatches(Database& db) : db_(db) {}
+  Result<std::int64_t> create(const BatchRow& batch, Seconds now) override;
+  Result<std::vector<BatchRow>> list() override;
+  Result<std::optional<BatchRow>> find(const std::string& name) override;
+  Result<std::optional<BatchRow>> find(std::int64_t id) override;
+  Result<std::int64_t> device_count(std::int64_t batch_id) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteDevices final : public DeviceRepository {
+ public:
+  explicit SqliteDevices(Database& db) : db_(db) {}
+  Result<std::int64_t> insert(const NewDevice& d) override;
+  Result<std::optional<DeviceRow>> find_by_identity(const std::string& system_uuid,
+                                                    const std::string& serial,
+                                                    const std::string& model) override;
+  Result<std::optional<DeviceRow>> find(std::int64_t id) override;
+  Result<std::optional<DeviceRow>> find_by_mac(const std::string& mac) override;
+  Result<std::vector<std::int64_t>> ids() override;
+  Result<void> record_sighting(std::int64_t id, const Json& macs,
+                               const std::optional<Json>& inventory, const std::string& vendor,
+                               Seconds now) override;
+  Result<void> set_batch(std::int64_t id, std::int64_t batch_id) override;
+  Result<void> set_workflow(std::int64_t id, std::int64_t workflow_id) override;
+  Result<std::optional<Json>> inventory(std::int64_t id) override;
+  Result<std::vector<std::pair<std::optional<RunState>, std::int64_t>>> count_by_run_state()
+      override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteRuns final : public RunRepository {
+ public:
+  explicit SqliteRuns(Database& db) : db_(db) {}
+  Result<std::int64_t> create(const RunRow& run, const std::vector<WorkflowStep>& steps) override;
+  Result<std::optional<RunRow>> latest(std::int64_t device_id) override;
+  Result<std::optional<RunRow>> find(std::int64_t run_id) override;
+  Result<void> update(const RunRow& run) override;
+  Result<std::vector<StepRow>> steps(std::int64_t run_id) override;
+  Result<std::optional<StepRow>> step(std::int64_t step_id) override;
+  Result<std::vector<StepRow>> running_steps() override;
+  Result<void> update(const StepRow& step) override;
+  Result<std::optional<StepResultRow>> result(std::int64_t step_id, std::int64_t attempt) override;
+  Result<void> add_result(const StepResultRow& r) override;
+  Result<std::vector<StepResultRow>> results(std::int64_t device_id) override;
+  Result<std::optional<StepResultRow>> latest_result(std::int64_t device_id, StepKind kind,
+                                                     StepStatus status) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteCertificates final : public CertificateRepository {
+ public:
+  explicit SqliteCertificates(Database& db) : db_(db) {}
+  Result<void> add(const CertificateRow& c) override;
+  Result<std::optional<CertificateRow>> find(const std::string& cert_id) override;
+  Result<std::vector<CertificateRow>> for_device(std::int64_t device_id) override;
+  Result<std::optional<CertificateRow>> newest_for_step(std::int64_t step_id,
+                                                        const std::string& kind) override;
+  Result<std::vector<CertificateRow>> newest_per_device_in_batch(std::int64_t batch_id,
+                                                                 const std::string& kind) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteEvents final : public EventRepository {
+ public:
+  explicit SqliteEvents(Database& db) : db_(db) {}
+  Result<std::int64_t> append(const EventRow& e) override;
+  Result<std::vector<EventRow>> since(std::int64_t after_id, int limit) override;
+  Result<std::optional<EventRow>> latest(std::int64_t device_id, const std::string& kind) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteOperators final : public OperatorRepository {
+ public:
+  explicit SqliteOperators(Database& db) : db_(db) {}
+  Result<void> put(const std::string& name, const std::string& password_hash, Seconds now) override;
+  Result<std::optional<OperatorRow>> find(const std::string& name) override;
+  Result<std::int64_t> count() override;
+  Result<void> add_token(const OperatorTokenRow& t) override;
+  Result<std::optional<OperatorTokenOwner>> token_owner(const std::string& token_hash) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteAgentTokens final : public AgentTokenRepository {
+ public:
+  explicit SqliteAgentTokens(Database& db) : db_(db) {}
+  Result<void> revoke_device(std::int64_t device_id) override;
+  Result<void> add(const std::string& token_hash, std::int64_t device_id, Seconds now) override;
+  Result<std::optional<std::int64_t>> device(const std::string& token_hash) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteBootTokens final : public BootTokenRepository {
+ public:
+  explicit SqliteBootTokens(Database& db) : db_(db) {}
+  Result<void> add(const BootTokenRow& t) override;
+  Result<std::optional<BootTokenRow>> find(const std::string& token_hash) override;
+  Result<void> mark_used(const std::string& token_hash, Seconds at) override;
+  Result<void> prune(Seconds issued_before, const std::string& mac, int keep_per_mac,
+                     int keep_total) override;
+
+ private:
+  Database& db_;
+};
+
+}  // namespace revive::server::sqlite

@@ -1,0 +1,226 @@
+#pragma once
+// The server's storage, one repository per aggregate, behind interfaces: the domain layer
+// (server/src/domain) sees these and the rows in rows.hpp, never SQL or a backend's types. The
+// SQLite implementation is in storage/sqlite; a PostgreSQL one would implement the same classes.
+//
+// Every state change is one unit of work: begin(), the repository calls, commit(). A unit of
+// work that is destroyed uncommitted leaves nothing behind, so a crash (or an error half way)
+// leaves the state of before or after the change, never between.
+//
+// Not thread-safe: owned by the io_context thread, like the domain services that use it.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "revive/error.hpp"
+#include "storage/rows.hpp"
+
+namespace revive::server {
+
+class UnitOfWork {
+ public:
+  virtual ~UnitOfWork() = default;  ///< rolls back unless committed
+  /// Makes every change since begin() durable at once; io when it cannot (nothing was stored).
+  virtual Result<void> commit() = 0;
+};
+
+class SettingsRepository {
+ public:
+  virtual ~SettingsRepository() = default;
+  /// The value, or nullopt when unset; io on a storage failure.
+  virtual Result<std::optional<std::string>> get(const std::string& key) = 0;
+  /// Sets (or replaces) a value; io on a storage failure.
+  virtual Result<void> set(const std::string& key, const std::string& value) = 0;
+};
+
+class WorkflowRepository {
+ public:
+  virtual ~WorkflowRepository() = default;
+  /// Creates the workflow or replaces its steps; io on a storage failure.
+  virtual Result<void> put(const std::string& name, const std::vector<WorkflowStep>& steps,
+                           Seconds now) = 0;
+  /// Every workflow by name; io on a storage failure.
+  virtual Result<std::vector<WorkflowRow>> list() = 0;
+  /// The named workflow, or nullopt; io on a storage failure.
+  virtual Result<std::optional<WorkflowRow>> find(const std::string& name) = 0;
+  /// The workflow with this id, or nullopt; io on a storage failure.
+  virtual Result<std::optional<WorkflowRow>> find(std::int64_t id) = 0;
+};
+
+class BatchRepository {
+ public:
+  virtual ~BatchRepository() = default;
+  /// The new batch's id; conflict when the name is taken, io on a storage failure.
+  virtual Result<std::int64_t> create(const BatchRow& batch, Seconds now) = 0;
+  /// Every batch, oldest first; io on a storage failure.
+  virtual Result<std::vector<BatchRow>> list() = 0;
+  /// The named batch, or nullopt; io on a storage failure.
+  virtual Result<std::optional<BatchRow>> find(const std::string& name) = 0;
+  /// The batch with this id, or nullopt; io on a storage failure.
+  virtual Result<std::optional<BatchRow>> find(std::int64_t id) = 0;
+  /// How many devices belong to the batch; io on a storage failure.
+  virtual Result<std::int64_t> device_count(std::int64_t batch_id) = 0;
+};
+
+class DeviceRepository {
+ public:
+  virtual ~DeviceRepository() = default;
+  /// The new device's id; io on a storage failure (conflict when the identity exists).
+  virtual Result<std::int64_t> insert(const NewDevice& d) = 0;
+  /// The device with this firmware identity, or nullopt; io on a storage failure.
+  virtual Result<std::optional<DeviceRow>> find_by_identity(const std::string& system_uuid,
+                                                            const std::string& serial,
+                                                            const std::string& model) = 0;
+  /// The device, or nullopt; io on a storage failure.
+  virtual Result<std::optional<DeviceRow>> find(std::int64_t id) = 0;
+  /// The most recently seen device that reported this MAC (any case), or nullopt; io on a
+  /// storage failure.
+  virtual Result<std::optional<DeviceRow>> find_by_mac(const std::string& mac) = 0;
+  /// Every device id, ascending; io on a storage failure.
+  virtual Result<std::vector<std::int64_t>> ids() = 0;
+  /// Records a new sighting: MACs, vendor, last_seen, and the inventory unless nullopt (the
+  /// previous one is kept then); not_found when the device does not exist.
+  virtual Result<void> record_sighting(std::int64_t id, const Json& macs,
+                                       const std::optional<Json>& inventory,
+                                       const std::string& vendor, Seconds now) = 0;
+  /// Moves the device to a batch; not_found when the device does not exist.
+  virtual Result<void> set_batch(std::int64_t id, std::int64_t batch_id) = 0;
+  /// Gives the device its own workflow; not_found when the device does not exist.
+  virtual Result<void> set_workflow(std::int64_t id, std::int64_t workflow_id) = 0;
+  /// The inventory the laptop sent, or nullopt when none; io on a storage failure.
+  virtual Result<std::optional<Json>> inventory(std::int64_t id) = 0;
+  /// How many devices there are by the state of each one's newest run (nullopt: no run yet);
+  /// io on a storage failure.
+  virtual Result<std::vector<std::pair<std::optional<RunState>, std::int64_t>>>
+  count_by_run_state() = 0;
+};
+
+class RunRepository {
+ public:
+  virtual ~RunRepository() = default;
+  /// Creates a run with its steps (pending, in order); the run's id; io on a storage failure.
+  virtual Result<std::int64_t> create(const RunRow& run,
+                                      const std::vector<WorkflowStep>& steps) = 0;
+  /// The device's newest run, or nullopt; io on a storage failure.
+  virtual Result<std::optional<RunRow>> latest(std::int64_t device_id) = 0;
+  /// The run, or nullopt; io on a storage failure.
+  virtual Result<std::optional<RunRow>> find(std::int64_t run_id) = 0;
+  /// Writes the run's state and finished_at; not_found when the run does not exist.
+  virtual Result<void> update(const RunRow& run) = 0;
+  /// The run's steps in workflow order; io on a storage failure.
+  virtual Result<std::vector<StepRow>> steps(std::int64_t run_id) = 0;
+  /// The step (with its run's device), or nullopt; io on a storage failure.
+  virtual Result<std::optional<StepRow>> step(std::int64_t step_id) = 0;
+  /// Every step in state running; io on a storage failure.
+  virtual Result<std::vector<StepRow>> running_steps() = 0;
+  /// Writes the step's mutable fields (state, attempt, times, error, checkpoint); not_found
+  /// when the step does not exist.
+  virtual Result<void> update(const StepRow& step) = 0;
+  /// The result recorded for this attempt of the step, or nullopt; io on a storage failure.
+  virtual Result<std::optional<StepResultRow>> result(std::int64_t step_id,
+                                                      std::int64_t attempt) = 0;
+  /// Records a result; conflict when the attempt has one already, io on a storage failure.
+  virtual Result<void> add_result(const StepResultRow& r) = 0;
+  /// Every result of every run of the device, in the order recorded; io on a storage failure.
+  virtual Result<std::vector<StepResultRow>> results(std::int64_t device_id) = 0;
+  /// The device's newest result of this kind and status, or nullopt; io on a storage failure.
+  virtual Result<std::optional<StepResultRow>> latest_result(std::int64_t device_id, StepKind kind,
+                                                             StepStatus status) = 0;
+};
+
+class CertificateRepository {
+ public:
+  virtual ~CertificateRepository() = default;
+  /// Stores a certificate (they never change afterwards); conflict when the id exists, io on a
+  /// storage failure.
+  virtual Result<void> add(const CertificateRow& c) = 0;
+  /// The certificate, or nullopt; io on a storage failure.
+  virtual Result<std::optional<CertificateRow>> find(const std::string& cert_id) = 0;
+  /// The device's certificates, newest first; io on a storage failure.
+  virtual Result<std::vector<CertificateRow>> for_device(std::int64_t device_id) = 0;
+  /// The newest certificate of this kind a step produced, or nullopt; io on a storage failure.
+  virtual Result<std::optional<CertificateRow>> newest_for_step(std::int64_t step_id,
+                                                                const std::string& kind) = 0;
+  /// For each device of the batch (ascending id) that has one, its newest certificate of this
+  /// kind; io on a storage failure.
+  virtual Result<std::vector<CertificateRow>> newest_per_device_in_batch(
+      std::int64_t batch_id, const std::string& kind) = 0;
+};
+
+class EventRepository {
+ public:
+  virtual ~EventRepository() = default;
+  /// Appends to the log (never changed afterwards); the event's id; io on a storage failure.
+  virtual Result<std::int64_t> append(const EventRow& e) = 0;
+  /// Up to `limit` events with an id above `after_id`, oldest first; io on a storage failure.
+  virtual Result<std::vector<EventRow>> since(std::int64_t after_id, int limit) = 0;
+  /// The device's newest event of this kind, or nullopt; io on a storage failure.
+  virtual Result<std::optional<EventRow>> latest(std::int64_t device_id,
+                                                 const std::string& kind) = 0;
+};
+
+class OperatorRepository {
+ public:
+  virtual ~OperatorRepository() = default;
+  /// Creates the operator or replaces the password hash; io on a storage failure.
+  virtual Result<void> put(const std::string& name, const std::string& password_hash,
+                           Seconds now) = 0;
+  /// The operator, or nullopt; io on a storage failure.
+  virtual Result<std::optional<OperatorRow>> find(const std::string& name) = 0;
+  /// How many operators exist; io on a storage failure.
+  virtual Result<std::int64_t> count() = 0;
+  /// Stores a token (by its hash); io on a storage failure.
+  virtual Result<void> add_token(const OperatorTokenRow& t) = 0;
+  /// Whose token this is, or nullopt for an unknown hash; io on a storage failure.
+  virtual Result<std::optional<OperatorTokenOwner>> token_owner(const std::string& token_hash) = 0;
+};
+
+class AgentTokenRepository {
+ public:
+  virtual ~AgentTokenRepository() = default;
+  /// Removes every token of the device; io on a storage failure.
+  virtual Result<void> revoke_device(std::int64_t device_id) = 0;
+  /// Stores a token (by its hash) for the device; io on a storage failure.
+  virtual Result<void> add(const std::string& token_hash, std::int64_t device_id, Seconds now) = 0;
+  /// The device a token belongs to, or nullopt; io on a storage failure.
+  virtual Result<std::optional<std::int64_t>> device(const std::string& token_hash) = 0;
+};
+
+class BootTokenRepository {
+ public:
+  virtual ~BootTokenRepository() = default;
+  /// Stores a token (by its hash); io on a storage failure.
+  virtual Result<void> add(const BootTokenRow& t) = 0;
+  /// The token, or nullopt; io on a storage failure.
+  virtual Result<std::optional<BootTokenRow>> find(const std::string& token_hash) = 0;
+  /// Records that an agent presented the token; io on a storage failure.
+  virtual Result<void> mark_used(const std::string& token_hash, Seconds at) = 0;
+  /// Deletes tokens issued before `issued_before`, all but the newest `keep_per_mac` of `mac`,
+  /// and all but the newest `keep_total` overall; io on a storage failure.
+  virtual Result<void> prune(Seconds issued_before, const std::string& mac, int keep_per_mac,
+                             int keep_total) = 0;
+};
+
+/// One backend: its repositories and its units of work.
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  /// Starts a unit of work; io when the backend cannot. Only one is open at a time.
+  virtual Result<std::unique_ptr<UnitOfWork>> begin() = 0;
+  virtual SettingsRepository& settings() = 0;
+  virtual WorkflowRepository& workflows() = 0;
+  virtual BatchRepository& batches() = 0;
+  virtual DeviceRepository& devices() = 0;
+  virtual RunRepository& runs() = 0;
+  virtual CertificateRepository& certificates() = 0;
+  virtual EventRepository& events() = 0;
+  virtual OperatorRepository& operators() = 0;
+  virtual AgentTokenRepository& agent_tokens() = 0;
+  virtual BootTokenRepository& boot_tokens() = 0;
+};
+
+}  // namespace revive::server

@@ -1,0 +1,398 @@
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+#include "revive/sched/scheduler.hpp"
+#include "workshop.hpp"
+
+namespace revive::sched {
+namespace {
+
+using testing::kPort;
+using testing::test_config;
+using testing::Workshop;
+
+TEST(Scheduler, EqualPortsMakeOneChainAndTheServerSendsOnce) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 6; ++id) w.join(id);
+  EXPECT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(w.plan().server_admitted, std::vector<LaptopId>{1});
+  EXPECT_DOUBLE_EQ(w.plan().server_committed, kPort) << "the server sends the image once";
+  EXPECT_EQ(w.at(1).reason, "server");
+  EXPECT_EQ(w.at(4).reason, "peer 3");
+  EXPECT_EQ(w.at(3).serves, std::vector<LaptopId>{4});
+  EXPECT_EQ(w.at(6).depth, 6);
+}
+
+// A server port k times a laptop's feeds k chains of about N/k laptops each.
+TEST(Scheduler, AFasterServerPortFeedsBalancedChains) {
+  struct Case {
+    double server_ports;
+    int laptops;
+    std::size_t chains;
+    int max_depth;
+  };
+  for (const Case& c : {Case{1, 6, 1, 6}, Case{3, 9, 3, 3}, Case{10, 40, 10, 4}}) {
+    Workshop w(test_config(c.server_ports * kPort));
+    for (LaptopId id = 1; id <= c.laptops; ++id) w.join(id);
+    EXPECT_EQ(w.plan().server_admitted.size(), c.chains) << c.server_ports << "x\n" << w.dump();
+    int deepest = 0;
+    for (const auto& [id, a] : w.plan().laptops) {
+      deepest = std::max(deepest, a.depth);
+      EXPECT_LE(a.serves.size(), 1u) << "laptop " << id << ": chains, not trees";
+    }
+    EXPECT_EQ(deepest, c.max_depth) << c.server_ports << "x";
+  }
+}
+
+// Intake = min(port, disk x stored/raw); the test image stores 1 byte per 4 raw, so an
+// 80 MB/s disk takes 20 MB/s off the network.
+TEST(Scheduler, ASlowLaptopEndsAtTheTail) {
+  Workshop w;
+  w.join(1, 2e9);
+  w.join(2, 80e6);
+  for (LaptopId id = 3; id <= 5; ++id) w.join(id, 2e9);
+  EXPECT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 3, 4, 5, 2})) << w.dump();
+  EXPECT_NEAR(w.at(2).planned_rate, 20e6, 1);
+}
+
+TEST(Scheduler, ALaptopThatTurnsOutSlowMovesToTheTail) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 5; ++id) w.join(id);
+  ASSERT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2, 3, 4, 5}));
+  w.now = 2;
+  for (LaptopId id = 1; id <= 5; ++id) w.progress(id, 30 - id, 125e6, 1.5e9);
+  EXPECT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2, 3, 4, 5})) << "all fast: no move";
+  w.now = 3;
+  const PlanDiff d = w.progress(2, 40, 125e6, 80e6);  // its QLC cache ran out
+  EXPECT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 3, 4, 5, 2}));
+  EXPECT_EQ(w.at(2).reason, "moved: its disk writes 80 MB/s");
+  EXPECT_EQ(w.source(3), Source::from_peer(1)) << "its child takes its place";
+  std::set<LaptopId> changed;
+  for (const PlanChange& c : d) changed.insert(c.laptop);
+  EXPECT_EQ(changed, (std::set<LaptopId>{1, 2, 3, 5})) << "4 keeps its source and its child";
+}
+
+TEST(Scheduler, ALateJoinerFollowsTheTailNotTheServer) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 4; ++id) w.join(id);
+  w.now = 0.4;
+  for (LaptopId id = 1; id <= 4; ++id) w.progress(id, 51 - id, 125e6);
+  w.join(5);
+  EXPECT_EQ(w.source(5), Source::from_peer(4)) << "the only uplink with budget left";
+  EXPECT_EQ(w.plan().server_admitted, std::vector<LaptopId>{1});
+}
+
+TEST(Scheduler, AChildReportingItsParentDeadIsReParentedAtOnce) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 4; ++id) w.join(id);
+  w.now = 0.3;
+  for (LaptopId id = 1; id <= 4; ++id) w.progress(id, 40 - id, 125e6);
+  w.now = 0.32;
+  w.send(SourceFailed{.laptop = 3, .peer = 2, .fault = SourceFault::dead});
+  EXPECT_EQ(w.source(3), Source::from_peer(1)) << "the grandparent holds more than 3";
+  EXPECT_EQ(w.at(3).reason, "re-parented: peer 2 stopped answering");
+  EXPECT_EQ(w.source(4), Source::from_peer(3)) << "its own child stays";
+  EXPECT_EQ(w.at(2).role, Role::stalled);
+  EXPECT_TRUE(w.at(2).serves.empty());
+}
+
+TEST(Scheduler, ASilentParentIsDetectedByTheTickAndItsChildrenMove) {
+  Workshop w;  // reports every second: a stall needs 2.5 s of silence
+  for (LaptopId id = 1; id <= 4; ++id) w.join(id);
+  for (int s = 1; s <= 6; ++s) {
+    w.now = s;
+    w.progress(1, 10 * s);
+    if (s <= 2) w.progress(2, 10 * s - 1);    // then laptop 2 goes silent...
+    w.progress(3, std::min(10 * s - 2, 18));  // ...and starves its children
+    w.progress(4, std::min(10 * s - 3, 17));
+    w.send(Tick{});
+    if (s <= 4) {
+      EXPECT_EQ(w.source(3), Source::from_peer(2)) << "at " << s << " s: not yet";
+    }
+  }
+  EXPECT_EQ(w.at(2).role, Role::stalled);
+  EXPECT_EQ(w.at(3).role, Role::deploying) << "starved by its parent, not stalled itself";
+  EXPECT_EQ(w.source(3), Source::from_peer(1)) << w.dump();
+  EXPECT_EQ(w.source(4), Source::from_peer(3));
+  EXPECT_EQ(w.at(3).reason, "re-parented: peer 2 stalled");
+}
+
+TEST(Scheduler, WaitingOnASlowParentIsNotAStall) {
+  Workshop w;
+  w.join(1);
+  w.join(2);
+  for (int s = 1; s <= 10; ++s) {
+    w.now = s;
+    // Laptop 1 crawls through its 6th chunk; 2 holds all its parent has and waits.
+    w.send(Progressed{
+        .laptop = 1, .held = ChunkRanges::first(5), .bytes_received = 5'000'000 + 10'000ULL * s});
+    w.progress(2, 5);
+    w.send(Tick{});
+  }
+  EXPECT_EQ(w.at(1).role, Role::deploying);
+  EXPECT_EQ(w.at(2).role, Role::deploying) << w.dump();
+  EXPECT_EQ(w.source(2), Source::from_peer(1));
+}
+
+TEST(Scheduler, APeerThatServedABadChunkNeverRelaysAgain) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 4; ++id) w.join(id);
+  w.now = 0.2;
+  for (LaptopId id = 1; id <= 4; ++id) w.progress(id, 25 - id, 125e6);
+  w.send(SourceFailed{.laptop = 3, .peer = 2, .fault = SourceFault::bad_chunk});
+  EXPECT_EQ(w.at(3).reason, "re-parented: peer 2 served a bad chunk");
+  EXPECT_EQ(w.at(2).role, Role::deploying) << "it continues its own deploy";
+  EXPECT_TRUE(w.at(2).serves.empty());
+  // Whatever happens next (joins, progress, ticks), nobody fetches from 2 again.
+  for (LaptopId id = 5; id <= 9; ++id) {
+    w.now += 1;
+    for (const auto& [other, a] : std::map(w.plan().laptops)) {
+      w.progress(other, std::min<std::uint64_t>(90, 5 * static_cast<std::uint64_t>(w.now) + 20 -
+                                                        static_cast<std::uint64_t>(other)));
+    }
+    w.join(id);
+    w.send(Tick{});
+    for (const auto& [other, a] : w.plan().laptops) {
+      EXPECT_NE(a.source, Source::from_peer(2)) << "laptop " << other;
+    }
+  }
+  w.send(Finished{2});
+  w.send(Left{1});
+  for (const auto& [other, a] : w.plan().laptops) {
+    EXPECT_NE(a.source, Source::from_peer(2)) << "laptop " << other << " after 2 finished";
+  }
+}
+
+// Without relay the server's port admits laptops while its budget lasts; the rest queue with
+// their place, and nobody is ever rejected.
+TEST(Scheduler, WithoutRelayTheServerPortAdmitsByBudgetAndQueuesTheRest) {
+  struct Case {
+    double disk;  // raw bytes/s; intake = min(port, disk / 4)
+    std::vector<LaptopId> admitted;
+  };
+  for (const Case& c : {Case{2e9, {1}}, Case{250e6, {1, 2}}, Case{100e6, {1, 2, 3, 4, 5}}}) {
+    Workshop w(test_config(kPort, /*relay=*/false));
+    for (LaptopId id = 1; id <= 6; ++id) w.join(id, c.disk);
+    EXPECT_EQ(w.plan().server_admitted, c.admitted) << "disk " << c.disk;
+    const std::size_t queued = 6 - c.admitted.size();
+    ASSERT_EQ(w.plan().server_queue.size(), queued);
+    for (std::size_t k = 0; k < queued; ++k) {
+      const LaptopId id = w.plan().server_queue[k];
+      EXPECT_EQ(w.source(id), Source::queued(static_cast<int>(k) + 1));
+    }
+  }
+  Workshop w(test_config(kPort, false));
+  for (LaptopId id = 1; id <= 4; ++id) w.join(id);
+  EXPECT_EQ(w.at(3).reason, "queued: 2nd, server port full");
+  w.now = 1;
+  w.send(Finished{1});
+  EXPECT_EQ(w.plan().server_admitted, std::vector<LaptopId>{2});
+  EXPECT_EQ(w.at(3).reason, "queued: 1st, server port full");
+  EXPECT_TRUE(w.at(1).may_leave) << "no relaying: a finished laptop is free to go";
+}
+
+TEST(Scheduler, RateNoiseDoesNotFlapSources) {
+  Workshop w;
+  // Disks from 460 to 500 MB/s: intakes 115-125 MB/s, close enough for noise to reorder them.
+  const std::vector<double> disks{500e6, 490e6, 480e6, 470e6, 460e6};
+  for (LaptopId id = 1; id <= 5; ++id) w.join(id, disks[id - 1]);
+  const auto chain = w.chain_from_server();
+  ASSERT_EQ(chain.size(), 5u);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> noise(0.95, 1.05);
+  for (int s = 1; s <= 60; ++s) {
+    w.now = s;
+    for (LaptopId id = 1; id <= 5; ++id) {
+      w.progress(id, static_cast<std::uint64_t>(s) - 1 + 10 - id, 115e6 * noise(rng),
+                 disks[id - 1] * noise(rng));
+    }
+    w.send(Tick{});
+  }
+  EXPECT_EQ(w.chain_from_server(), chain);
+  EXPECT_EQ(w.scheduler().stats().moves, 0u);
+}
+
+TEST(Scheduler, FinishedLaptopsKeepRelayingUntilTheirChildrenAreDone) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 3; ++id) w.join(id);
+  w.now = 1;
+  w.send(Finished{1});
+  EXPECT_EQ(w.at(1).role, Role::finished);
+  EXPECT_EQ(w.source(2), Source::from_peer(1)) << "kept: it holds everything now";
+  EXPECT_FALSE(w.at(1).may_leave);
+  EXPECT_EQ(w.at(1).reason, "done: serving 2");
+  EXPECT_TRUE(w.plan().server_admitted.empty()) << "the server's port is free";
+  // It powers off anyway: its child goes back to the server.
+  w.send(Left{1});
+  EXPECT_EQ(w.source(2), Source::server());
+  EXPECT_EQ(w.at(2).reason, "re-parented: peer 1 left");
+  w.send(Finished{2});
+  EXPECT_FALSE(w.at(2).may_leave) << "serves 3";
+  w.send(Finished{3});
+  EXPECT_TRUE(w.at(2).may_leave && w.at(3).may_leave) << "nobody deploys any more";
+}
+
+TEST(Scheduler, AFinishedLaptopIsKeptAsASpareRelayForLateJoiners) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 4; ++id) w.join(id);
+  for (LaptopId id = 1; id <= 3; ++id) w.send(Finished{id});
+  EXPECT_EQ(w.at(3).reason, "done: serving 4");
+  EXPECT_FALSE(w.at(1).may_leave);  // the first two idle ones are kept while 4 deploys
+  EXPECT_FALSE(w.at(2).may_leave);
+  w.join(5);
+  EXPECT_EQ(w.source(5), Source::from_peer(1)) << "a source holding everything, not the server";
+}
+
+// A laptop crawling behind a slow parent (nothing better was free when it joined) moves as
+// soon as a source holding everything has upload to spare.
+TEST(Scheduler, ALaptopBehindASlowParentMovesWhenAFasterSourceFreesUp) {
+  Config c = test_config();
+  c.useful_share = 0.9;  // laptop 1's leftover (105 of 125 MB/s) is not worth taking
+  Workshop w(c);
+  w.join(1, 2e9);
+  w.join(2, 80e6);  // 20 MB/s off the network
+  for (int t = 1; t <= 20; ++t) {
+    w.now = t;
+    w.progress(1, 45 * static_cast<std::uint64_t>(t));
+    w.progress(2, 20 * static_cast<std::uint64_t>(t));
+  }
+  w.join(3, 2e9);
+  // Put ahead of 2, it would make 2 wait while it catches up: it takes 2's idle uplink.
+  EXPECT_EQ(w.source(3), Source::from_peer(2)) << w.dump();
+  w.now = 21;
+  w.send(Joined{.laptop = 4,
+                .image = "img",
+                .held = ChunkRanges::first(1000),  // resumed with everything on its disk
+                .can_relay = true});
+  EXPECT_EQ(w.at(4).reason, "holds every chunk: finishing");
+  EXPECT_EQ(w.source(3), Source::from_peer(4)) << w.dump();
+  EXPECT_EQ(w.source(2), Source::from_peer(1)) << "the slow laptop keeps its source";
+  w.send(Finished{4});
+  EXPECT_EQ(w.source(3), Source::from_peer(4));
+  EXPECT_EQ(w.at(4).reason, "done: serving 3");
+}
+
+TEST(Scheduler, ARestartedRelayLosesItsChildren) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 3; ++id) w.join(id);
+  w.now = 1;
+  for (LaptopId id = 1; id <= 3; ++id) w.progress(id, 30 - id);
+  w.send(Joined{.laptop = 2, .image = "img", .held = ChunkRanges::first(20), .can_relay = true});
+  EXPECT_EQ(w.source(3), Source::from_peer(1));
+  EXPECT_EQ(w.at(3).reason, "re-parented: peer 2 restarted");
+}
+
+TEST(Scheduler, ADiffNamesOnlyTheLaptopsWhoseDecisionChanged) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 3; ++id) w.join(id);
+  const PlanDiff d = w.send(Joined{.laptop = 4, .image = "img", .can_relay = true});
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].laptop, 3) << "now serves 4";
+  EXPECT_EQ(d[1].laptop, 4);
+  EXPECT_FALSE(d[1].before.has_value());
+  w.now = 0.5;
+  EXPECT_TRUE(w.progress(2, 3, 125e6).empty()) << "progress alone changes nothing";
+}
+
+TEST(Scheduler, RefusesWhatItCannotApply) {
+  Workshop w;
+  w.join(1);
+  auto unknown = w.scheduler().handle(Progressed{.laptop = 9}, 0);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, Errc::not_found);
+  auto image = w.scheduler().handle(Joined{.laptop = 2, .image = "other"}, 0);
+  ASSERT_FALSE(image);
+  EXPECT_EQ(image.error().code, Errc::not_found);
+  ASSERT_TRUE(w.scheduler().handle(Tick{}, 5));
+  auto past = w.scheduler().handle(Tick{}, 4);
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.error().code, Errc::invalid_input);
+  EXPECT_FALSE(w.scheduler().add_image("img", testing::test_image(7)));
+  EXPECT_TRUE(w.scheduler().add_image("img", testing::test_image()));
+  EXPECT_TRUE(w.scheduler().add_image("other", testing::test_image(7)));
+  EXPECT_TRUE(w.scheduler().handle(Joined{.laptop = 2, .image = "other"}, 5));
+}
+
+TEST(Scheduler, RefusesAConfigurationThatCannotWork) {
+  struct Case {
+    void (*change)(Config&);
+    const char* field;
+  };
+  const Case cases[] = {
+      {[](Config& c) { c.server_port_rate = 0; }, "server_port_rate"},
+      {[](Config& c) { c.default_port_rate = -1; }, "default_port_rate"},
+      {[](Config& c) { c.useful_share = 0; }, "useful_share"},
+      {[](Config& c) { c.move_gain = 1; }, "move_gain"},
+      {[](Config& c) { c.images["empty"] = ImageShape{}; }, "empty"},
+  };
+  for (const Case& c : cases) {
+    Config config = test_config();
+    c.change(config);
+    auto s = Scheduler::create(config);
+    ASSERT_FALSE(s) << c.field;
+    EXPECT_NE(s.error().message.find(c.field), std::string::npos) << s.error().message;
+  }
+}
+
+TEST(Scheduler, LaptopsOfDifferentImagesNeverRelayToEachOther) {
+  Config c = test_config(2 * kPort);
+  c.images["b"] = testing::test_image(50);
+  Workshop w(c);
+  w.join(1);
+  w.send(Joined{.laptop = 2, .image = "b", .can_relay = true});
+  w.join(3);
+  w.send(Joined{.laptop = 4, .image = "b", .can_relay = true});
+  EXPECT_EQ(w.source(1), Source::server());
+  EXPECT_EQ(w.source(2), Source::server());
+  EXPECT_EQ(w.source(3), Source::from_peer(1));
+  EXPECT_EQ(w.source(4), Source::from_peer(2));
+}
+
+// Random workshops: whatever arrives, the plan stays a forest (the scheduler also
+// REVIVE_CHECKs it), the server's port is never over-committed, and everyone deploying has a
+// source or a queue place.
+TEST(Scheduler, RandomEventStormsKeepThePlanSound) {
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    Workshop w(test_config(seed % 2 ? kPort : 3 * kPort, seed != 3));
+    std::mt19937 rng(seed);
+    std::map<LaptopId, std::uint64_t> held;
+    for (int step = 0; step < 1500; ++step) {
+      w.now += std::uniform_real_distribution<double>(0, 0.3)(rng);
+      const LaptopId id = std::uniform_int_distribution<LaptopId>(1, 25)(rng);
+      const int what = std::uniform_int_distribution<int>(0, 99)(rng);
+      const bool known = w.plan().laptops.count(id) != 0;
+      if (!known) {
+        w.join(id, std::uniform_real_distribution<double>(50e6, 2e9)(rng), rng() % 4 != 0);
+        held[id] = 0;
+      } else if (what < 70) {
+        held[id] = std::min<std::uint64_t>(100, held[id] + rng() % 6);
+        w.progress(id, held[id], std::uniform_real_distribution<double>(1e6, 130e6)(rng),
+                   std::uniform_real_distribution<double>(50e6, 2e9)(rng));
+      } else if (what < 80) {
+        const LaptopId peer = std::uniform_int_distribution<LaptopId>(1, 25)(rng);
+        w.send(SourceFailed{id, peer, static_cast<SourceFault>(rng() % 3)});
+      } else if (what < 88) {
+        w.send(Finished{id});
+      } else if (what < 94) {
+        w.send(Left{id});
+      } else {
+        w.send(Tick{});
+      }
+      const Plan& p = w.plan();
+      EXPECT_LE(p.server_committed, w.scheduler().config().server_port_rate * (1 + 1e-9));
+      for (const auto& [lid, a] : p.laptops) {
+        if (a.role == Role::deploying) {
+          EXPECT_NE(a.source.kind, SourceKind::none) << "laptop " << lid << " step " << step;
+        }
+      }
+      for (std::size_t k = 0; k < p.server_queue.size(); ++k) {
+        EXPECT_EQ(w.source(p.server_queue[k]), Source::queued(static_cast<int>(k) + 1));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace revive::sched

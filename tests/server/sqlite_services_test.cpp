@@ -1,0 +1,268 @@
+// The domain services on the real SQLite storage (what state_test checked of the old
+// StateStore): results exactly once across a reopen, deadlines and restarts, checkpoints,
+// workflow rules, operators and tokens, an append-only event log, and a database written by
+// an earlier server still opening and working.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "domain/catalog.hpp"
+#include "domain/certifier.hpp"
+#include "domain/enrolment.hpp"
+#include "domain/operators.hpp"
+#include "domain/run_control.hpp"
+#include "domain/services.hpp"
+#include "domain/step_lifecycle.hpp"
+#include "domain/views.hpp"
+#include "storage/sqlite/database.hpp"
+#include "storage/sqlite/migrations.hpp"
+#include "storage/sqlite/sqlite_storage.hpp"
+#include "temp_dir.hpp"
+
+namespace revive::server {
+namespace {
+
+using protocol::NextResponse;
+using protocol::StepStatus;
+
+// One "server process": storage and services over the database file.
+struct Server {
+  explicit Server(const std::filesystem::path& db, Seconds& now)
+      : storage(*sqlite::open_storage(db)),
+        ctx(*storage, [&now] { return now; }),
+        certifier([](const Json&) { return std::string("signed"); }, [](double) { return false; },
+                  [] { return std::string("2026-11-22T10:00:00Z"); }),
+        lifecycle(ctx, live, certifier, StallTimeouts{{}, 60}),
+        runs(ctx, live),
+        enrolment(ctx),
+        operators(ctx),
+        catalog(ctx),
+        views(ctx, live) {
+    EXPECT_TRUE(catalog.ensure_defaults());
+    EXPECT_TRUE(lifecycle.load_running_steps());
+  }
+  std::unique_ptr<Storage> storage;
+  DomainContext ctx;
+  LiveSteps live;
+  Certifier certifier;
+  StepLifecycle lifecycle;
+  RunControl runs;
+  Enrolment enrolment;
+  Operators operators;
+  Catalog catalog;
+  Views views;
+};
+
+class SqliteServicesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(init_crypto());
+    reopen();
+  }
+  void reopen() {
+    server_.reset();
+    server_ = std::make_unique<Server>(dir_ / "revive.db", now_);
+  }
+  Server& s() { return *server_; }
+  std::int64_t enrol(const std::string& serial) {
+    protocol::EnrolRequest r;
+    r.identity = {"uuid-" + serial, serial, "Latitude 7490", "Dell Inc."};
+    r.macs = {"52:54:00:12:34:56"};
+    auto e = s().enrolment.enrol(r);
+    EXPECT_TRUE(e) << e.error().message;
+    return e ? e->device_id : 0;
+  }
+  protocol::StepAssignment next_step(std::int64_t dev) {
+    auto n = s().lifecycle.next(dev);
+    EXPECT_TRUE(n && n->step) << (n ? "no step" : n.error().message);
+    return n && n->step ? *n->step : protocol::StepAssignment{};
+  }
+
+  test::TempDir dir_;
+  Seconds now_ = 1'800'000'000;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(SqliteServicesTest, ResultIsRecordedExactlyOnceAndSurvivesReopen) {
+  auto dev = enrol("SN1");
+  auto st = next_step(dev);
+  auto r1 =
+      s().lifecycle.record_result(dev, st.id, {st.attempt, StepStatus::ok, Json{{"a", 1}}, ""});
+  ASSERT_TRUE(r1);
+  EXPECT_TRUE(r1->recorded);
+  reopen();
+  auto r2 =
+      s().lifecycle.record_result(dev, st.id, {st.attempt, StepStatus::ok, Json{{"a", 1}}, ""});
+  ASSERT_TRUE(r2);
+  EXPECT_TRUE(r2->duplicate);
+  auto r3 = s().lifecycle.record_result(dev, st.id, {st.attempt, StepStatus::failed, Json(), "x"});
+  ASSERT_FALSE(r3);
+  EXPECT_EQ(r3.error().code, Errc::conflict);
+  auto d = s().views.device_detail(dev);
+  ASSERT_TRUE(d);
+  ASSERT_EQ((*d)["results"].size(), 1u);
+  EXPECT_EQ((*d)["results"][0]["result"], (Json{{"a", 1}}));
+}
+
+TEST_F(SqliteServicesTest, RestartGivesRunningStepsAFreshDeadline) {
+  auto dev = enrol("SN5");
+  auto st = next_step(dev);
+  now_ += 3600;  // the server was down for an hour
+  reopen();
+  EXPECT_TRUE(s().lifecycle.expire_deadlines()->empty());  // not the agent's fault
+  ASSERT_TRUE(s().lifecycle.progress(dev, st.id, Json{{"bytes_done", 5}}));
+  now_ += 61;
+  EXPECT_EQ(s().lifecycle.expire_deadlines()->size(), 1u);
+  auto w = s().lifecycle.next(dev);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->state, NextResponse::State::waiting);
+  EXPECT_NE(w->reason.find("deadline"), std::string::npos);
+}
+
+TEST_F(SqliteServicesTest, CheckpointsComeBackOnResumeAfterAReopen) {
+  auto dev = enrol("SN6");
+  auto st = next_step(dev);
+  ASSERT_TRUE(
+      s().lifecycle.checkpoint(dev, st.id, 1, Json{{"done", Json::array({Json::array({0, 4})})}}));
+  reopen();
+  auto again = next_step(dev);
+  EXPECT_TRUE(again.resumed);
+  ASSERT_TRUE(again.checkpoint);
+  EXPECT_EQ((*again.checkpoint)["done"][0][1], 4);
+}
+
+TEST_F(SqliteServicesTest, WorkflowsFromRules) {
+  ASSERT_TRUE(s().catalog.put_workflow("wipe-only",
+                                       Json::array({{{"kind", "inventory"}}, {{"kind", "wipe"}}})));
+  ASSERT_TRUE(s().catalog.create_batch("ministry-2026", "Ministry of BZK", std::string("wipe-only"),
+                                       std::string("debian")));
+  SettingsUpdate u;
+  u.intake_batch = "ministry-2026";
+  ASSERT_TRUE(s().catalog.update_settings(u));
+  auto dev = enrol("SN3");
+  auto d = s().views.device_summary(dev);
+  EXPECT_EQ((*d)["workflow"], "wipe-only");
+  EXPECT_EQ((*d)["batch"], "ministry-2026");
+  EXPECT_EQ((*d)["steps"].size(), 2u);
+  EXPECT_FALSE(s().catalog.put_workflow("bad", Json::array({{{"kind", "format-c"}}})));
+  SettingsUpdate missing;
+  missing.default_workflow = "no-such";
+  EXPECT_EQ(s().catalog.update_settings(missing).error().code, Errc::not_found);
+  missing = {};
+  missing.intake_batch = "no-such";
+  EXPECT_EQ(s().catalog.update_settings(missing).error().code, Errc::not_found);
+  EXPECT_EQ(s().catalog.create_batch("ministry-2026", "", std::nullopt, std::nullopt).error().code,
+            Errc::conflict);
+  EXPECT_EQ(s().catalog.assign_device(dev, std::string("nope"), std::nullopt).error().code,
+            Errc::not_found);
+  EXPECT_EQ(s().catalog.assign_device(999, std::string("ministry-2026"), std::nullopt).error().code,
+            Errc::not_found);
+  auto batches = s().catalog.batches();
+  ASSERT_EQ(batches->size(), 1u);
+  EXPECT_EQ((*batches)[0].devices, 1);
+  EXPECT_EQ((*batches)[0].workflow, "wipe-only");
+}
+
+TEST_F(SqliteServicesTest, ABadSettingChangesNoSetting) {
+  // Used to apply the settings before the bad one; now all are checked first.
+  SettingsUpdate u;
+  u.workshop_name = "Repair Café";
+  u.reverify_share = "2";
+  EXPECT_EQ(s().catalog.update_settings(u).error().code, Errc::invalid_input);
+  EXPECT_FALSE(*s().storage->settings().get("workshop_name"));
+  u.reverify_share = "0.5";
+  ASSERT_TRUE(s().catalog.update_settings(u));
+  EXPECT_EQ(**s().storage->settings().get("workshop_name"), "Repair Café");
+}
+
+TEST_F(SqliteServicesTest, OperatorsAndTokens) {
+  EXPECT_FALSE(s().operators.add("bob", "short"));
+  ASSERT_TRUE(s().operators.add("bob", "long enough password"));
+  EXPECT_EQ(s().operators.login("bob", "wrong password!").error().code, Errc::unauthorized);
+  EXPECT_EQ(s().operators.login("nobody", "long enough password").error().code, Errc::unauthorized);
+  auto t = s().operators.login("bob", "long enough password");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(*s().operators.authenticate(*t), "bob");
+  EXPECT_EQ(*s().operators.authenticate(*t), "bob");  // from the cache this time
+  now_ += 13 * 3600;                                  // sessions expire, cached or not
+  EXPECT_EQ(s().operators.authenticate(*t).error().code, Errc::unauthorized);
+  auto api = s().operators.create_api_token("bob", "ci");
+  ASSERT_TRUE(api);
+  EXPECT_EQ(*s().operators.authenticate(*api), "bob");  // API tokens do not
+  EXPECT_EQ(s().operators.create_api_token("nobody", "x").error().code, Errc::not_found);
+}
+
+TEST_F(SqliteServicesTest, ReEnrolmentRevokesTheCachedAgentToken) {
+  protocol::EnrolRequest r;
+  r.identity = {"u", "SN9", "m", "v"};
+  auto first = s().enrolment.enrol(r);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*s().enrolment.authenticate(first->agent_token), first->device_id);
+  auto second = s().enrolment.enrol(r);
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->new_device);
+  EXPECT_EQ(s().enrolment.authenticate(first->agent_token).error().code, Errc::unauthorized);
+  EXPECT_EQ(*s().enrolment.authenticate(second->agent_token), first->device_id);
+  reopen();  // and the database agrees
+  EXPECT_EQ(s().enrolment.authenticate(first->agent_token).error().code, Errc::unauthorized);
+  EXPECT_EQ(*s().enrolment.authenticate(second->agent_token), first->device_id);
+}
+
+TEST_F(SqliteServicesTest, EventLogIsAppendOnly) {
+  enrol("SN4");
+  auto ev = s().views.events_since(0, 10);
+  ASSERT_TRUE(ev);
+  EXPECT_FALSE(ev->empty());
+  auto db = sqlite::Database::open(dir_ / "revive.db");
+  ASSERT_TRUE(db);
+  EXPECT_FALSE(db->exec("DELETE FROM events"));
+  EXPECT_FALSE(db->exec("UPDATE events SET kind = 'x'"));
+}
+
+TEST_F(SqliteServicesTest, ADatabaseFromAnEarlierServerKeepsWorking) {
+  // tests/data/server/state-v4.sql: a database written by the server before the storage
+  // layer (schema version 4), dumped with `sqlite3 .dump`: one laptop mid-wipe, one done.
+  server_.reset();
+  const auto path = dir_ / "old.db";
+  std::ifstream f(std::string(REVIVE_TEST_DATA) + "/server/state-v4.sql");
+  ASSERT_TRUE(f);
+  const std::string dump((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  {
+    auto db = sqlite::Database::open(path);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec(dump));
+  }
+  server_ = std::make_unique<Server>(path, now_);
+  auto devices = s().views.devices();
+  ASSERT_TRUE(devices) << devices.error().message;
+  ASSERT_EQ(devices->size(), 2u);
+  EXPECT_EQ((*devices)[0]["state"], "running");
+  EXPECT_EQ((*devices)[0]["current"]["kind"], "wipe");
+  EXPECT_EQ((*devices)[1]["state"], "done");
+  auto certs = s().storage->certificates().for_device((*devices)[1]["id"]);
+  ASSERT_TRUE(certs);
+  EXPECT_EQ(certs->size(), 2u);
+  // The mid-wipe laptop reconnects and is handed its wipe again, the same attempt.
+  const std::int64_t dev = (*devices)[0]["id"];
+  auto n = s().lifecycle.next(dev);
+  ASSERT_TRUE(n) << n.error().message;
+  ASSERT_EQ(n->state, NextResponse::State::step);
+  EXPECT_TRUE(n->step->resumed);
+  EXPECT_EQ(n->step->kind, protocol::StepKind::wipe);
+  EXPECT_EQ(n->step->params["drives"][0]["serial"], "S1");
+  EXPECT_EQ(sqlite::latest_schema_version(), 4);  // no new migration: the schema is unchanged
+}
+
+TEST_F(SqliteServicesTest, ANewerDatabaseIsRefused) {
+  server_.reset();
+  {
+    auto db = sqlite::Database::open(dir_ / "revive.db");
+    ASSERT_TRUE(db->exec("INSERT INTO schema_version(version) VALUES (99)"));
+  }
+  auto s = sqlite::open_storage(dir_ / "revive.db");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::unsupported);
+}
+
+}  // namespace
+}  // namespace revive::server

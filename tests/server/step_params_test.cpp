@@ -1,0 +1,65 @@
+// The rules the server adds to a step's parameters: the drives a wipe names, the batch's image
+// for a deploy, the workshop's grading policy for a test; the workflow's own values win.
+#include <gtest/gtest.h>
+
+#include "domain/step_params.hpp"
+
+namespace revive::server {
+namespace {
+
+Json inventory() {
+  return {{"disks",
+           Json::array({
+               {{"name", "nvme0n1"}, {"serial", "S1"}, {"model", "SSD"}, {"transport", "nvme"}},
+               {{"name", "sda"}, {"serial", "USB1"}, {"transport", "USB"}},
+               {{"name", "mmcblk0"}, {"serial", "SD1"}, {"removable", true}},
+               {{"name", "sdb"}, {"serial", 42}},
+               {{"serial", "nameless"}},
+               "junk",
+           })}};
+}
+
+TEST(StepParams, AWipeNamesInternalDrivesOnlyNeverUsbOrRemovable) {
+  const Json t = wipe_targets(inventory());
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0], (Json{{"name", "nvme0n1"}, {"serial", "S1"}, {"model", "SSD"}}));
+  EXPECT_EQ(t[1], (Json{{"name", "sdb"}, {"serial", ""}, {"model", ""}}));  // no usable serial
+  EXPECT_EQ(wipe_targets(std::nullopt), Json::array());
+  EXPECT_EQ(wipe_targets(Json("not an object")), Json::array());
+}
+
+TEST(StepParams, TheServerFillsInWhatTheWorkflowLeftOut) {
+  StepParamSources in;
+  in.batch_image = "debian-desktop";
+  in.grading_policy = "[grade]";
+  int inventory_reads = 0;
+  in.inventory = [&]() -> Result<std::optional<Json>> {
+    ++inventory_reads;
+    return std::optional<Json>(inventory());
+  };
+  EXPECT_EQ(*step_parameters(StepKind::deploy, Json::object(), in),
+            (Json{{"image", "debian-desktop"}}));
+  EXPECT_EQ(*step_parameters(StepKind::deploy, Json{{"image", "mine"}}, in),
+            (Json{{"image", "mine"}}));
+  EXPECT_EQ(*step_parameters(StepKind::test, Json{{"cpu_ms", 5}}, in),
+            (Json{{"cpu_ms", 5}, {"grading_policy", "[grade]"}}));
+  EXPECT_EQ(*step_parameters(StepKind::finish, Json::object(), in), Json::object());
+  EXPECT_EQ(inventory_reads, 0);  // only a wipe reads the inventory
+  EXPECT_EQ((*step_parameters(StepKind::wipe, Json{{"pattern", "prng"}}, in))["drives"].size(), 2u);
+  EXPECT_EQ(inventory_reads, 1);
+  EXPECT_EQ(*step_parameters(StepKind::wipe, Json{{"drives", "mine"}}, in),
+            (Json{{"drives", "mine"}}));
+  in.batch_image.reset();
+  EXPECT_EQ(*step_parameters(StepKind::deploy, Json::object(), in), Json::object());
+}
+
+TEST(StepParams, AnInventoryThatCannotBeReadIsAnErrorNotAnEmptyDriveList) {
+  StepParamSources in;
+  in.inventory = []() -> Result<std::optional<Json>> { return make_error(Errc::io, "boom"); };
+  auto p = step_parameters(StepKind::wipe, Json::object(), in);
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code, Errc::io);
+}
+
+}  // namespace
+}  // namespace revive::server

@@ -1,0 +1,491 @@
+#include "fake_storage.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace revive::server::test {
+
+namespace {
+
+template <class Row, class Pred>
+std::optional<Row> first_of(const std::vector<Row>& rows, Pred pred) {
+  auto it = std::find_if(rows.begin(), rows.end(), pred);
+  if (it == rows.end()) return std::nullopt;
+  return *it;
+}
+
+template <class Row, class Pred>
+std::optional<Row> last_of(const std::vector<Row>& rows, Pred pred) {
+  auto it = std::find_if(rows.rbegin(), rows.rend(), pred);
+  if (it == rows.rend()) return std::nullopt;
+  return *it;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Error missing(const std::string& what) { return make_error(Errc::not_found, what); }
+
+struct Settings final : SettingsRepository {
+  FakeTables& t;
+  explicit Settings(FakeTables& d) : t(d) {}
+  Result<std::optional<std::string>> get(const std::string& key) override {
+    auto it = t.settings.find(key);
+    if (it == t.settings.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  Result<void> set(const std::string& key, const std::string& value) override {
+    t.settings[key] = value;
+    return {};
+  }
+};
+
+struct Workflows final : WorkflowRepository {
+  FakeTables& t;
+  explicit Workflows(FakeTables& d) : t(d) {}
+  Result<void> put(const std::string& name, const std::vector<WorkflowStep>& steps,
+                   Seconds) override {
+    for (auto& w : t.workflows) {
+      if (w.name == name) {
+        w.steps = steps;
+        return {};
+      }
+    }
+    t.workflows.push_back({t.next_id++, name, steps});
+    return {};
+  }
+  Result<std::vector<WorkflowRow>> list() override {
+    auto out = t.workflows;
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    return out;
+  }
+  Result<std::optional<WorkflowRow>> find(const std::string& name) override {
+    return first_of(t.workflows, [&](const WorkflowRow& w) { return w.name == name; });
+  }
+  Result<std::optional<WorkflowRow>> find(std::int64_t id) override {
+    return first_of(t.workflows, [&](const WorkflowRow& w) { return w.id == id; });
+  }
+};
+
+struct Batches final : BatchRepository {
+  FakeTables& t;
+  explicit Batches(FakeTables& d) : t(d) {}
+  Result<std::int64_t> create(const BatchRow& b, Seconds) override {
+    for (const auto& x : t.batches) {
+      if (x.name == b.name)
+        return make_error(Errc::conflict, "batch \"" + b.name + "\" already exists");
+    }
+    BatchRow row = b;
+    row.id = t.next_id++;
+    t.batches.push_back(row);
+    return row.id;
+  }
+  Result<std::vector<BatchRow>> list() override { return t.batches; }
+  Result<std::optional<BatchRow>> find(const std::string& name) override {
+    return first_of(t.batches, [&](const BatchRow& b) { return b.name == name; });
+  }
+  Result<std::optional<BatchRow>> find(std::int64_t id) override {
+    return first_of(t.batches, [&](const BatchRow& b) { return b.id == id; });
+  }
+  Result<std::int64_t> device_count(std::int64_t batch_id) override {
+    return static_cast<std::int64_t>(std::count_if(
+        t.devices.begin(), t.devices.end(), [&](auto& d) { return d.batch_id == batch_id; }));
+  }
+};
+
+struct Devices final : DeviceRepository {
+  FakeTables& t;
+  FakeStorage& owner;
+  Devices(FakeTables& d, FakeStorage& o) : t(d), owner(o) {}
+  DeviceRow* row(std::int64_t id) {
+    for (auto& d : t.devices) {
+      if (d.id == id) return &d;
+    }
+    return nullptr;
+  }
+  Result<std::int64_t> insert(const NewDevice& n) override {
+    DeviceRow d{t.next_id++, n.system_uuid, n.serial,     n.model,   n.vendor,
+                n.macs,      n.batch_id,    std::nullopt, n.seen_at, n.seen_at};
+    t.devices.push_back(d);
+    if (n.inventory) t.inventories[d.id] = *n.inventory;
+    return d.id;
+  }
+  Result<std::optional<DeviceRow>> find_by_identity(const std::string& u, const std::string& s,
+                                                    const std::string& m) override {
+    return first_of(t.devices, [&](const DeviceRow& d) {
+      return d.system_uuid == u && d.serial == s && d.model == m;
+    });
+  }
+  Result<std::optional<DeviceRow>> find(std::int64_t id) override {
+    return first_of(t.devices, [&](const DeviceRow& d) { return d.id == id; });
+  }
+  Result<std::optional<DeviceRow>> find_by_mac(const std::string& mac) override {
+    std::optional<DeviceRow> best;
+    for (const auto& d : t.devices) {
+      bool has = false;
+      for (const auto& m : d.macs) has = has || (m.is_string() && lower(m) == lower(mac));
+      if (has && (!best || d.last_seen > best->last_seen ||
+                  (d.last_seen == best->last_seen && d.id > best->id)))
+        best = d;
+    }
+    return best;
+  }
+  Result<std::vector<std::int64_t>> ids() override {
+    std::vector<std::int64_t> out;
+    for (const auto& d : t.devices) out.push_back(d.id);
+    return out;
+  }
+  Result<void> record_sighting(std::int64_t id, const Json& macs,
+                               const std::optional<Json>& inventory, const std::string& vendor,
+                               Seconds now) override {
+    auto* d = row(id);
+    if (!d) return missing("device");
+    d->macs = macs;
+    d->vendor = vendor;
+    d->last_seen = now;
+    if (inventory && !inventory->is_null()) t.inventories[id] = *inventory;
+    return {};
+  }
+  Result<void> set_batch(std::int64_t id, std::int64_t batch_id) override {
+    auto* d = row(id);
+    if (!d) return missing("device " + std::to_string(id) + " does not exist");
+    d->batch_id = batch_id;
+    return {};
+  }
+  Result<void> set_workflow(std::int64_t id, std::int64_t workflow_id) override {
+    auto* d = row(id);
+    if (!d) return missing("device " + std::to_string(id) + " does not exist");
+    d->workflow_id = workflow_id;
+    return {};
+  }
+  Result<std::optional<Json>> inventory(std::int64_t id) override {
+    if (owner.inventory_error) return *owner.inventory_error;
+    auto it = t.inventories.find(id);
+    if (it == t.inventories.end()) return std::optional<Json>();
+    return std::optional<Json>(it->second);
+  }
+  Result<std::vector<std::pair<std::optional<RunState>, std::int64_t>>> count_by_run_state()
+      override {
+    std::map<std::optional<RunState>, std::int64_t> counts;
+    for (const auto& d : t.devices) {
+      auto run = last_of(t.runs, [&](const RunRow& r) { return r.device_id == d.id; });
+      ++counts[run ? std::optional<RunState>(run->state) : std::nullopt];
+    }
+    return std::vector<std::pair<std::optional<RunState>, std::int64_t>>(counts.begin(),
+                                                                         counts.end());
+  }
+};
+
+struct Runs final : RunRepository {
+  FakeTables& t;
+  explicit Runs(FakeTables& d) : t(d) {}
+  std::int64_t device_of(std::int64_t run_id) {
+    auto r = first_of(t.runs, [&](const RunRow& x) { return x.id == run_id; });
+    return r ? r->device_id : 0;
+  }
+  Result<std::int64_t> create(const RunRow& run, const std::vector<WorkflowStep>& steps) override {
+    RunRow r = run;
+    r.id = t.next_id++;
+    t.runs.push_back(r);
+    int seq = 0;
+    for (const auto& s : steps) {
+      StepRow row;
+      row.id = t.next_id++;
+      row.run_id = r.id;
+      row.device_id = r.device_id;
+      row.seq = seq++;
+      row.kind = s.kind;
+      row.params = s.params;
+      t.steps.push_back(row);
+    }
+    return r.id;
+  }
+  Result<std::optional<RunRow>> latest(std::int64_t device_id) override {
+    return last_of(t.runs, [&](const RunRow& r) { return r.device_id == device_id; });
+  }
+  Result<std::optional<RunRow>> find(std::int64_t run_id) override {
+    return first_of(t.runs, [&](const RunRow& r) { return r.id == run_id; });
+  }
+  Result<void> update(const RunRow& run) override {
+    for (auto& r : t.runs) {
+      if (r.id == run.id) {
+        r.state = run.state;
+        r.finished_at = run.finished_at;
+        return {};
+      }
+    }
+    return missing("run");
+  }
+  Result<std::vector<StepRow>> steps(std::int64_t run_id) override {
+    std::vector<StepRow> out;
+    for (const auto& s : t.steps) {
+      if (s.run_id == run_id) out.push_back(s);
+    }
+    return out;
+  }
+  Result<std::optional<StepRow>> step(std::int64_t id) override {
+    return first_of(t.steps, [&](const StepRow& s) { return s.id == id; });
+  }
+  Result<std::vector<StepRow>> running_steps() override {
+    std::vector<StepRow> out;
+    for (const auto& s : t.steps) {
+      if (s.state == StepState::running) out.push_back(s);
+    }
+    return out;
+  }
+  Result<void> update(const StepRow& step) override {
+    for (auto& s : t.steps) {
+      if (s.id == step.id) {
+        const auto run = s.run_id;
+        const auto device = s.device_id;
+        const auto kind = s.kind;
+        const auto params = s.params;
+        s = step;
+        s.run_id = run;
+        s.device_id = device;
+        s.kind = kind;
+        s.params = params;
+        return {};
+      }
+    }
+    return missing("step");
+  }
+  Result<std::optional<StepResultRow>> result(std::int64_t step_id, std::int64_t attempt) override {
+    return first_of(t.results, [&](const StepResultRow& r) {
+      return r.step_id == step_id && r.attempt == attempt;
+    });
+  }
+  Result<void> add_result(const StepResultRow& r) override {
+    for (const auto& x : t.results) {
+      if (x.step_id == r.step_id && x.attempt == r.attempt)
+        return make_error(Errc::conflict, "step has a result already");
+    }
+    StepResultRow row = r;
+    row.id = t.next_id++;
+    t.results.push_back(row);
+    return {};
+  }
+  Result<std::vector<StepResultRow>> results(std::int64_t device_id) override {
+    std::vector<StepResultRow> out;
+    for (const auto& r : t.results) {
+      auto s = first_of(t.steps, [&](const StepRow& x) { return x.id == r.step_id; });
+      if (s && s->device_id == device_id) out.push_back(r);
+    }
+    return out;
+  }
+  Result<std::optional<StepResultRow>> latest_result(std::int64_t device_id, StepKind kind,
+                                                     StepStatus status) override {
+    REVIVE_TRY(results(device_id));
+    auto all = *results(device_id);
+    return last_of(all,
+                   [&](const StepResultRow& r) { return r.kind == kind && r.status == status; });
+  }
+};
+
+struct Certificates final : CertificateRepository {
+  FakeTables& t;
+  explicit Certificates(FakeTables& d) : t(d) {}
+  Result<void> add(const CertificateRow& c) override {
+    t.certificates.push_back(c);
+    return {};
+  }
+  Result<std::optional<CertificateRow>> find(const std::string& id) override {
+    return first_of(t.certificates, [&](const CertificateRow& c) { return c.cert_id == id; });
+  }
+  Result<std::vector<CertificateRow>> for_device(std::int64_t device_id) override {
+    std::vector<CertificateRow> out;
+    for (auto it = t.certificates.rbegin(); it != t.certificates.rend(); ++it) {
+      if (it->device_id == device_id) out.push_back(*it);
+    }
+    return out;
+  }
+  Result<std::optional<CertificateRow>> newest_for_step(std::int64_t step_id,
+                                                        const std::string& kind) override {
+    return last_of(t.certificates,
+                   [&](const CertificateRow& c) { return c.step_id == step_id && c.kind == kind; });
+  }
+  Result<std::vector<CertificateRow>> newest_per_device_in_batch(std::int64_t batch_id,
+                                                                 const std::string& kind) override {
+    std::vector<CertificateRow> out;
+    for (const auto& d : t.devices) {
+      if (d.batch_id != batch_id) continue;
+      auto newest = last_of(t.certificates, [&](const CertificateRow& c) {
+        return c.device_id == d.id && c.kind == kind;
+      });
+      if (newest) out.push_back(*newest);
+    }
+    return out;
+  }
+};
+
+struct Events final : EventRepository {
+  FakeTables& t;
+  explicit Events(FakeTables& d) : t(d) {}
+  Result<std::int64_t> append(const EventRow& e) override {
+    EventRow row = e;
+    row.id = t.next_id++;
+    t.events.push_back(row);
+    return row.id;
+  }
+  Result<std::vector<EventRow>> since(std::int64_t after_id, int limit) override {
+    std::vector<EventRow> out;
+    for (const auto& e : t.events) {
+      if (e.id > after_id && static_cast<int>(out.size()) < limit) out.push_back(e);
+    }
+    return out;
+  }
+  Result<std::optional<EventRow>> latest(std::int64_t device_id, const std::string& kind) override {
+    return last_of(t.events,
+                   [&](const EventRow& e) { return e.device_id == device_id && e.kind == kind; });
+  }
+};
+
+struct Operators final : OperatorRepository {
+  FakeTables& t;
+  explicit Operators(FakeTables& d) : t(d) {}
+  Result<void> put(const std::string& name, const std::string& hash, Seconds) override {
+    for (auto& o : t.operators) {
+      if (o.name == name) {
+        o.password_hash = hash;
+        return {};
+      }
+    }
+    t.operators.push_back({t.next_id++, name, hash});
+    return {};
+  }
+  Result<std::optional<OperatorRow>> find(const std::string& name) override {
+    return first_of(t.operators, [&](const OperatorRow& o) { return o.name == name; });
+  }
+  Result<std::int64_t> count() override { return static_cast<std::int64_t>(t.operators.size()); }
+  Result<void> add_token(const OperatorTokenRow& tok) override {
+    t.operator_tokens.push_back(tok);
+    return {};
+  }
+  Result<std::optional<OperatorTokenOwner>> token_owner(const std::string& hash) override {
+    auto tok = first_of(t.operator_tokens,
+                        [&](const OperatorTokenRow& x) { return x.token_hash == hash; });
+    if (!tok) return std::optional<OperatorTokenOwner>();
+    auto op = first_of(t.operators, [&](const OperatorRow& o) { return o.id == tok->operator_id; });
+    if (!op) return std::optional<OperatorTokenOwner>();
+    return std::optional<OperatorTokenOwner>(OperatorTokenOwner{op->name, tok->expires_at});
+  }
+};
+
+struct AgentTokens final : AgentTokenRepository {
+  FakeTables& t;
+  explicit AgentTokens(FakeTables& d) : t(d) {}
+  Result<void> revoke_device(std::int64_t device_id) override {
+    std::erase_if(t.agent_tokens, [&](const auto& kv) { return kv.second == device_id; });
+    return {};
+  }
+  Result<void> add(const std::string& hash, std::int64_t device_id, Seconds) override {
+    t.agent_tokens[hash] = device_id;
+    return {};
+  }
+  Result<std::optional<std::int64_t>> device(const std::string& hash) override {
+    auto it = t.agent_tokens.find(hash);
+    if (it == t.agent_tokens.end()) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(it->second);
+  }
+};
+
+struct BootTokens final : BootTokenRepository {
+  FakeTables& t;
+  explicit BootTokens(FakeTables& d) : t(d) {}
+  Result<void> add(const BootTokenRow& row) override {
+    t.boot_tokens.push_back(row);
+    return {};
+  }
+  Result<std::optional<BootTokenRow>> find(const std::string& hash) override {
+    return first_of(t.boot_tokens, [&](const BootTokenRow& b) { return b.token_hash == hash; });
+  }
+  Result<void> mark_used(const std::string& hash, Seconds at) override {
+    for (auto& b : t.boot_tokens) {
+      if (b.token_hash == hash) b.used_at = at;
+    }
+    return {};
+  }
+  Result<void> prune(Seconds before, const std::string&, int, int) override {
+    std::erase_if(t.boot_tokens, [&](const BootTokenRow& b) { return b.issued_at < before; });
+    return {};
+  }
+};
+
+class FakeUnitOfWork final : public UnitOfWork {
+ public:
+  FakeUnitOfWork(FakeStorage& s, int& depth) : s_(s), depth_(depth), outer_(depth == 0) {
+    if (outer_) snapshot_ = s.data;
+    ++depth_;
+  }
+  ~FakeUnitOfWork() override {
+    --depth_;
+    if (outer_ && !committed_) s_.data = std::move(snapshot_);
+  }
+  Result<void> commit() override {
+    committed_ = true;
+    if (outer_) ++s_.commits;
+    return {};
+  }
+
+ private:
+  FakeStorage& s_;
+  int& depth_;
+  bool outer_;
+  bool committed_ = false;
+  FakeTables snapshot_;
+};
+
+}  // namespace
+
+struct FakeStorage::Repos {
+  Settings settings;
+  Workflows workflows;
+  Batches batches;
+  Devices devices;
+  Runs runs;
+  Certificates certificates;
+  Events events;
+  Operators operators;
+  AgentTokens agent_tokens;
+  BootTokens boot_tokens;
+  Repos(FakeTables& t, FakeStorage& s)
+      : settings(t),
+        workflows(t),
+        batches(t),
+        devices(t, s),
+        runs(t),
+        certificates(t),
+        events(t),
+        operators(t),
+        agent_tokens(t),
+        boot_tokens(t) {}
+};
+
+FakeStorage::FakeStorage() : repos_(std::make_unique<Repos>(data, *this)) {}
+FakeStorage::~FakeStorage() = default;
+
+Result<std::unique_ptr<UnitOfWork>> FakeStorage::begin() {
+  return std::unique_ptr<UnitOfWork>(std::make_unique<FakeUnitOfWork>(*this, depth_));
+}
+SettingsRepository& FakeStorage::settings() { return repos_->settings; }
+WorkflowRepository& FakeStorage::workflows() { return repos_->workflows; }
+BatchRepository& FakeStorage::batches() { return repos_->batches; }
+DeviceRepository& FakeStorage::devices() { return repos_->devices; }
+RunRepository& FakeStorage::runs() { return repos_->runs; }
+CertificateRepository& FakeStorage::certificates() { return repos_->certificates; }
+EventRepository& FakeStorage::events() { return repos_->events; }
+OperatorRepository& FakeStorage::operators() { return repos_->operators; }
+AgentTokenRepository& FakeStorage::agent_tokens() { return repos_->agent_tokens; }
+BootTokenRepository& FakeStorage::boot_tokens() { return repos_->boot_tokens; }
+
+std::vector<EventRow> FakeStorage::events_of(const std::string& kind) const {
+  std::vector<EventRow> out;
+  for (const auto& e : data.events) {
+    if (e.kind == kind) out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace revive::server::test
