@@ -2,7 +2,7 @@
 # Workshop scale model: N laptops imaged at once through one switch, contenders side by side.
 #
 #   sudo bench/workshop.sh [--n 4,8] [--scenarios clean,slow,loss,kill,late]
-#                          [--contenders http,udpcast,revive] [--rounds 1] [--rate 100]
+#                          [--contenders http,udpcast,revive,relay] [--rounds 1] [--rate 100]
 #                          [--image-mb 135] [--victim 1] [--kill-at 0.5 | --kill-after SECS]
 #                          [--timeout SECS] [--quick] [--keep]
 #
@@ -38,7 +38,10 @@
 #   revive   revive-server; each laptop: revive-agent --simulate (its own machine tree with its
 #            own serial/UUID/MACs) running the workflow [deploy (fit off), finish]; a laptop's
 #            time runs from the agent's start to its exit after the deploy result was posted
-#   (revive with scheduler and relay: not here yet; see "Adding a contender" at the end.)
+#   relay    the same, with the server's deployment scheduler and peer relay on (--relay,
+#            --uplink-mbps = the port rate); a relaying agent serves on after its deploy step until
+#            the server releases it, so a laptop's time for revive and relay ends when the agent
+#            logs its next step (its deploy result was accepted), not when the process exits
 #
 # Scenarios: clean; slow (the victim's port at 30% of the rate); loss (1% of the packets to the
 # victim dropped by nft in its namespace: this kernel has no netem); kill (the victim's client
@@ -56,7 +59,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 ns_list=4,8
 scenarios=clean,slow,loss,kill,late
-contenders=http,udpcast,revive
+contenders=http,udpcast,revive,relay
 rounds=1
 rate=100
 image_mb=135
@@ -369,6 +372,7 @@ udpcast_server_procs() { echo; }
 
 # -- Revive today: every agent pulls every chunk from revive-server over HTTP
 revive_setup() {
+  [[ -d $W/revive-template ]] && return
   # Per-laptop machine trees: a copy of a checked-in model with its own serial, UUID, MACs and
   # disk serial (the server tells laptops apart by SMBIOS UUID + serial).
   local models=(thinkpad-t480 latitude-7490 hp-stream-11 elitebook-840-g5 macbook-air-7-2) i m
@@ -409,12 +413,12 @@ revive_api() {
   nsx "$SRV" curl -sSf -X "$1" -H "Authorization: Bearer $revive_token" -H 'Content-Type: application/json' \
     "http://$SRV_IP:8080$2" ${3:+-d "$3"}
 }
-revive_server() {  # STATE
+revive_server() {  # STATE [EXTRA SERVER FLAGS...]
   if nsx "$SRV" curl -sf "http://$SRV_IP:8080/healthz" >/dev/null; then
     echo "a revive-server still answers on $SRV_IP:8080" >&2; exit 1
   fi
   # ip netns exec execs the server: $! is the server's pid.
-  ip netns exec "$SRV" "$build/bin/revive-server" --state "$1" --store "$store" --listen "$SRV_IP:8080" 2> "$1.log" &
+  ip netns exec "$SRV" "$build/bin/revive-server" --state "$1" --store "$store" --listen "$SRV_IP:8080" "${@:2}" 2> "$1.log" &
   revive_pid=$!
   pids+=($revive_pid)
   for _ in $(seq 100); do
@@ -462,9 +466,45 @@ print(json.dumps({"deploys_ok": ok, "bytes_fetched": fetched, "chunk_retries": r
 PY
   revive_server_stop
 }
+# A laptop's deploy is over when its result was accepted: the agent then logs the next step.
+revive_done_marker() { echo "step finish"; }
 revive_payload() { echo "$stored_bytes"; }
 revive_client() { echo revive-agent; }
 revive_server_procs() { echo revive-server; }
+
+# relay: the same revive-server with the deployment scheduler and peer relay on, planning with
+# the port rate the model gives every port. The agents are the same; they relay when the
+# server names them as a source, and keep serving after their deploy step until the server
+# releases them (their time ends at the deploy result, see revive_done_at).
+relay_setup() { [[ -d $W/revive-template ]] || revive_setup; }
+relay_start() {
+  rm -rf "$M/state"; cp -a "$W/revive-template" "$M/state"
+  revive_server "$M/state" --relay --uplink-mbps "$rate"
+}
+relay_cmd() { revive_cmd "$@"; }
+relay_stop() { revive_stop; }
+relay_payload() { revive_payload; }
+relay_client() { revive_client; }
+relay_server_procs() { revive_server_procs; }
+relay_done_marker() { revive_done_marker; }
+
+# watch_done N MARKER: writes $M/done.I with the time MARKER first shows in laptop I's agent
+# log. Reads with builtins only (no fork per poll: 8 laptops at 20 polls/s).
+watch_done() {
+  local n=$1 marker=$2 i line
+  local -A seen=()
+  while ((${#seen[@]} < n)); do
+    for ((i = 1; i <= n; i++)); do
+      [[ -n ${seen[$i]:-} || ! -f $M/agent.$i.log ]] && continue
+      while IFS= read -r line; do
+        if [[ $line == *"$marker"* ]]; then
+          echo "$EPOCHREALTIME" > "$M/done.$i"; seen[$i]=1; break
+        fi
+      done < "$M/agent.$i.log"
+    done
+    nap 0.05
+  done
+}
 
 # ---------------------------------------------------------------------------------------------
 # One measurement: CONTENDER SCENARIO N ROUND (scenario "t1" = one laptop, clean).
@@ -533,6 +573,13 @@ measure() {
   (sleep "$timeout"; touch "$M/timed_out"; for i in $(seq 1 "$n"); do
      for p in $(ip netns pids "$(lns "$i")"); do kill -9 "$p" 2>/dev/null; done; done) &
   local dog=$!
+  # Contenders whose client outlives its laptop's work (a relaying agent serves on after its
+  # deploy) say which log line ends that work; its time replaces the process's end.
+  local done_pid=
+  if declare -F "${c}_done_marker" >/dev/null; then
+    watch_done "$n" "$("${c}_done_marker")" &
+    done_pid=$!
+  fi
   if ((late)); then
     # The others are half done: the bytes the switch sent them reach half of their payloads.
     local want=$(((n - 1) * payload / 2)) sum ended
@@ -554,6 +601,7 @@ measure() {
   srv_cpu_after=$(srv_cpu); srv_tx_after=$(srv_tx); stat_after=$(cat /proc/stat)
   kill "$dog" 2>/dev/null || true; wait "$dog" 2>/dev/null || true
   if [[ -n $watch_pid ]]; then kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; fi
+  if [[ -n $done_pid ]]; then kill "$done_pid" 2>/dev/null || true; wait "$done_pid" 2>/dev/null || true; fi
   echo 0 > "$M/srv_cpu_exited"
   "${c}_stop"
   # Verify every disk against the raw image; collect the per-laptop lines.
@@ -561,6 +609,7 @@ measure() {
   for i in $(seq 1 "$n"); do
     local li role s0 s1 rc usr sys rss disk
     read -r li role s0 s1 rc < "$M/t.$i"
+    [[ -f $M/done.$i ]] && read -r s1 < "$M/done.$i"
     read -r usr sys rss < <(tail -1 "$M/cpu.$i" 2>/dev/null | grep -E '^[0-9.]+ [0-9.]+ [0-9]+$' || echo "0 0 0")
     if [[ $s == kill && $i == "$v" && -f $M/killed_at ]]; then role=killed; fi
     if [[ $role == killed ]]; then disk=skipped
@@ -616,7 +665,5 @@ done
 echo
 echo "results: $results (run $run_id)"
 
-# Adding a contender (e.g. "relay": Revive with the scheduler and peer relay): write
-# relay_setup/_start/_cmd/_stop/_payload/_client/_server_procs next to revive_* (most can call
-# the revive_* ones; _setup would put a workflow with the relay enabled in the template, or
-# start revive-server with the scheduler on), and run with --contenders http,udpcast,revive,relay.
+# Adding a contender: write <name>_setup/_start/_cmd/_stop/_payload/_client/_server_procs (and
+# optionally _done_marker) next to the revive_* and relay_* ones, and list it in --contenders.
