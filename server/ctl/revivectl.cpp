@@ -9,6 +9,7 @@
 
 #include "cert_commands.hpp"
 #include "image_commands.hpp"
+#include "intake_commands.hpp"
 #include "remote_commands.hpp"
 
 namespace revive::ctl {
@@ -162,6 +163,12 @@ int run_revivectl(int argc, char** argv) {
     c->add_option("id", ra.id, "Device id")->required();
     c->callback([&, verb] { rc = remote_post(ra, "/api/v1/devices/" + ra.id + "/" + verb, "{}"); });
   }
+  auto* accept = devices->add_subcommand(
+      "accept-enrolment",
+      "Let a second machine enrol as this laptop (its current agent is cut off)");
+  accept->add_option("id", ra.id, "Device id")->required();
+  accept->callback(
+      [&] { rc = remote_post(ra, "/api/v1/devices/" + ra.id + "/accept-enrolment", "{}"); });
   auto* assign =
       devices->add_subcommand("assign", "Put a laptop in a batch and/or give it its own workflow");
   assign->add_option("id", ra.id, "Device id")->required();
@@ -212,12 +219,7 @@ int run_revivectl(int argc, char** argv) {
     if (workflows->get_subcommands().empty()) rc = remote_get_json(ra, "/api/v1/workflows");
   });
 
-  auto* intake = app.add_subcommand("intake", "Put every new laptop into this batch from now on");
-  server_opt(intake);
-  intake->add_option("batch", ra.id, "Batch name")->required();
-  intake->callback([&] {
-    rc = remote_post_fields(ra, "/api/v1/settings", {{"intake_batch", ra.id}});
-  });
+  add_intake_commands(app, ra, rc, server_opt);
 
   auto* policy =
       app.add_subcommand("policy", "Set the workshop's grading policy (TOML; see README)");

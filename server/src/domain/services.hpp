@@ -11,6 +11,7 @@
 #include "domain/context.hpp"
 #include "domain/enrolment.hpp"
 #include "domain/images.hpp"
+#include "domain/intake.hpp"
 #include "domain/live_steps.hpp"
 #include "domain/operators.hpp"
 #include "domain/run_control.hpp"
@@ -24,6 +25,11 @@ struct ServiceOptions {
   StallTimeouts stall;
   Seconds session_ttl_s = 12 * 3600;
   BootPlannerOptions boot;
+  // ---- trust on the workshop network (issue 15)
+  /// Demo mode: simulated evidence and enrolment without a boot token are accepted, and every
+  /// machine is admitted. Only for demonstrations and tests on a network of your own.
+  bool demo = false;
+  Seconds boot_token_ttl_s = 15 * 60;
 };
 
 class Services {
@@ -40,6 +46,7 @@ class Services {
   Certifier certifier;
   StepLifecycle lifecycle;
   RunControl runs;
+  Intake intake;
   Enrolment enrolment;
   Operators operators;
   Catalog catalog;
