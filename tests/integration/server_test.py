@@ -48,9 +48,14 @@ class Server:
     def start(self):
         self.proc = subprocess.Popen([SERVER, "--state", self.state, "--listen", "127.0.0.1:0", *self.extra],
                                      stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        m = re.search(r"port (\d+)", line)
-        assert m, f"server did not start: {line}"
+        seen = []
+        while True:  # lines before "listening" (the demo-mode warning) are skipped
+            line = self.proc.stderr.readline()
+            seen.append(line)
+            m = re.search(r"listening on .*port (\d+)", line)
+            if m or not line:
+                break
+        assert m, f"server did not start: {''.join(seen)}"
         self.port = int(m.group(1))
         threading.Thread(target=self.proc.stderr.read, daemon=True).start()  # drain
         return self
