@@ -84,6 +84,11 @@ class PxeBoot(unittest.TestCase):
                 {"kind": "deploy", "params": {"image": "tiny"}}, {"kind": "certify"},
                 {"kind": "finish", "params": {"action": "reboot"}}]})
             cls.api("POST", "/api/v1/settings", {"default_workflow": "refurbish"})
+            # Nothing is taken in unless an operator opens intake (issue 15): the laptops below
+            # join this batch; the server is not in demo mode, so they enrol with boot tokens.
+            cls.api("POST", "/api/v1/batches", {"name": "e2e-batch", "donor": "e2e"})
+            cls.w.ns(cls.w.srv, CTL, "intake", "open", "--server", f"http://{SERVER}:8080", "--token", cls.token,
+                     "e2e-batch", "--minutes", "120")
         except BaseException:
             cls.w.down()
             cls.tmpdir.cleanup()
@@ -239,6 +244,8 @@ class SecureBootIsolatedNetwork(unittest.TestCase):
             api("POST", "/api/v1/workflows", {"name": "look", "steps": [{"kind": "inventory"},
                                                                        {"kind": "finish", "params": {"action": "poweroff"}}]})
             api("POST", "/api/v1/settings", {"default_workflow": "look"})
+            api("POST", "/api/v1/batches", {"name": "sb-batch", "donor": "e2e"})
+            api("POST", "/api/v1/intake", {"batch": "sb-batch", "for_s": 7200})
             disk = os.path.join(tmp, "sb.disk")
             with open(disk, "wb") as f:
                 f.truncate(64 << 20)

@@ -33,7 +33,8 @@ from e2elib import start_server as start  # noqa: E402
 
 
 def start_server(state, port=0):
-    return start(SERVER, state, port)
+    # Demo mode: simulated laptops enrol without boot tokens and post simulated evidence.
+    return start(SERVER, state, port, extra=["--demo"])
 
 
 class CuttableProxy:

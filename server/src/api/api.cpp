@@ -19,6 +19,7 @@ Api::Api(Services& services, ImageStore& store, Metrics& metrics,
   add_image_routes(handlers_, ctx_);
   add_certificate_routes(handlers_, ctx_);
   add_boot_routes(handlers_, ctx_);
+  add_intake_routes(handlers_, ctx_);
   for (const auto& r : route_table()) REVIVE_CHECK(handlers_.at(r.id) != nullptr);
 }
 

@@ -58,6 +58,11 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/api/v1/events", A::operator_, R::events},
     {"GET", "/api/v1/events/stream", A::operator_, R::event_stream},
     {"GET", "/api/v1/export", A::operator_, R::export_devices},
+    // trust (issue 15): intake and refused enrolments
+    {"GET", "/api/v1/intake", A::operator_, R::intake_status},
+    {"POST", "/api/v1/intake", A::operator_, R::intake_open},
+    {"POST", "/api/v1/intake/close", A::operator_, R::intake_close},
+    {"POST", "/api/v1/devices/{id}/accept-enrolment", A::operator_, R::device_accept_enrolment},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 

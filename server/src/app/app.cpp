@@ -33,6 +33,8 @@ ServiceOptions service_options(const ServerConfig& cfg, const Uplink& uplink) {
   so.stall.fallback = cfg.stall_timeout_s;
   so.stall.per_kind = cfg.step_stall_timeout_s;
   so.boot.kernel_args = cfg.boot_kernel_args;
+  so.demo = cfg.demo;
+  so.boot_token_ttl_s = cfg.boot_token_ttl_s;
   so.boot.live_image_missing = [dir = cfg.boot_dir] { return live_image_missing(dir); };
   return so;
 }
@@ -141,6 +143,10 @@ Result<void> App::Impl::open_state() {
       *storage, [] { return static_cast<Seconds>(std::time(nullptr)); }, *images, run_blocking,
       service_options(cfg, uplink));
   REVIVE_TRY(services->start());
+  if (cfg.demo)
+    log_line(
+        "DEMO MODE: simulated wipe evidence is certified, laptops enrol without a boot "
+        "token and every machine is admitted. Never run this on a shared network.");
   return prepare_boot_dir(cfg.boot_dir, cfg.proxy_dhcp || cfg.tftp, log_line);
 }
 

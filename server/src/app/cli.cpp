@@ -24,7 +24,7 @@ struct Flags {
   std::optional<std::int64_t> stall;
   std::optional<unsigned> blocking;
   std::vector<std::string> step_stall;
-  bool proxy_dhcp = false, tftp = false, secure_boot = false;
+  bool proxy_dhcp = false, tftp = false, secure_boot = false, demo = false;
   std::string boot_dir, boot_address, boot_listen, kernel_args, dhcp_range, dhcp_router;
   std::optional<std::uint16_t> dhcp_port, pxe_port, tftp_port;
   std::optional<std::int64_t> dhcp_ping_ms;
@@ -53,6 +53,9 @@ void add_daemon_flags(CLI::App& cli, Flags& f) {
 }
 
 void add_boot_flags(CLI::App& cli, Flags& f) {
+  cli.add_flag("--demo", f.demo,
+               "Demo mode: accept simulated wipe evidence and enrolment without a boot token, "
+               "admit every machine. Never on a shared network (docs/SECURITY.md) [demo]");
   cli.add_flag("--proxy-dhcp", f.proxy_dhcp,
                "Answer PXE and HTTP-boot clients next to the workshop's DHCP server (UDP 67, 4011) "
                "[boot.proxy_dhcp]");
@@ -118,6 +121,7 @@ bool apply_flags(const Flags& f, ServerConfig& cfg) {
   set_if(f.stall, cfg.stall_timeout_s);
   set_if(f.grace, cfg.shutdown_grace_s);
   if (f.blocking) cfg.blocking_threads = std::max(1u, *f.blocking);
+  cfg.demo = cfg.demo || f.demo;
   cfg.proxy_dhcp = cfg.proxy_dhcp || f.proxy_dhcp;
   cfg.tftp = cfg.tftp || f.tftp;
   cfg.secure_boot = cfg.secure_boot || f.secure_boot;

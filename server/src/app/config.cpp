@@ -40,6 +40,18 @@ class ConfigReader {
         key == "stall_timeout_s" || key == "blocking_threads")
       return top_number(key, v);
     if (key == "step_stall_timeout_s") return stall_table(key, v);
+    if (key == "demo") {  // issue 15: trust the network (see docs/SECURITY.md)
+      auto f = v.value<bool>();
+      if (!f) return bad(key, "true or false");
+      cfg_.demo = *f;
+      return {};
+    }
+    if (key == "boot_token_ttl_s") {
+      auto n = v.value<std::int64_t>();
+      if (!n || *n < 60 || *n > 86400) return bad(key, "seconds from 60 to 86400");
+      cfg_.boot_token_ttl_s = *n;
+      return {};
+    }
     if (key == "boot") {
       const auto* tbl = v.as_table();
       if (!tbl) return bad(key, "a table");

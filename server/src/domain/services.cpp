@@ -30,6 +30,17 @@ MonotonicClock steady_seconds() {
         .count();
   };
 }
+
+// An agent counts as alive for the general stall window: until the server itself would call
+// it gone, nobody else may enrol as its laptop. (It is shorter than a boot token's life by
+// default, so a laptop that rebooted quickly gets in with the same token once it passed.)
+EnrolmentOptions enrolment_options(const ServiceOptions& opts) {
+  EnrolmentOptions eo;
+  eo.demo = opts.demo;
+  eo.boot_token_ttl_s = opts.boot_token_ttl_s;
+  eo.live_window = [window = opts.stall.fallback](std::int64_t) { return window; };
+  return eo;
+}
 }  // namespace
 
 Result<void> init_crypto() {
@@ -41,14 +52,15 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, RunBlocking
                    ServiceOptions opts)
     : ctx(storage, std::move(clock)),
       certifier([&store](const Json& body) { return cert::sign(body, store.key()); }, draw,
-                now_rfc3339),
-      lifecycle(ctx, live, certifier, std::move(opts.stall)),
+                now_rfc3339, opts.demo),
+      lifecycle(ctx, live, certifier, opts.stall),  // copied: enrolment reads it too
       runs(ctx, live),
-      enrolment(ctx),
+      intake(ctx, opts.demo),
+      enrolment(ctx, intake, enrolment_options(opts)),
       operators(ctx, opts.session_ttl_s),
       catalog(ctx),
-      certificates(ctx, certifier, store.key().public_key()),
-      boot(ctx, enrolment, std::move(opts.boot)),
+      certificates(ctx, certifier, {store.key().public_key()}),
+      boot(ctx, enrolment, intake, std::move(opts.boot)),
       images(ctx, store, std::move(run_blocking)),
       deployments(ctx, live, store_images(store),
                   opts.monotonic ? std::move(opts.monotonic) : steady_seconds(), opts.deploy),
@@ -57,7 +69,13 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, RunBlocking
 Result<void> Services::start() {
   REVIVE_TRY(init_crypto());
   REVIVE_TRY(catalog.ensure_defaults());
-  return lifecycle.load_running_steps();
+  REVIVE_TRY(lifecycle.load_running_steps());
+  // A restart is not the moment another host may take a working laptop's place.
+  REVIVE_ASSIGN(running, ctx.storage().runs().running_steps());
+  std::vector<std::int64_t> devices;
+  for (const auto& s : running) devices.push_back(s.device_id);
+  enrolment.presume_alive(devices);
+  return {};
 }
 
 }  // namespace revive::server

@@ -96,6 +96,7 @@ Result<Json> Views::device_summary(std::int64_t device_id) {
             {"macs", d->macs},
             {"last_seen", d->last_seen},
             {"batch", opt(batch)}};
+  j["flag"] = opt(d->flag);  // issue 15: e.g. identity_in_use, for the operator to look at
   j["state"] = run ? std::string(protocol::to_string(run->state)) : std::string("idle");
   if (run) {
     REVIVE_ASSIGN(w, s.workflows().find(run->workflow_id));
