@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "revive/bounded_json.hpp"
 #include "revive/encoding.hpp"
 #include "revive/protocol.hpp"
 
