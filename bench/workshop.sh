@@ -417,8 +417,9 @@ revive_server() {  # STATE [EXTRA SERVER FLAGS...]
   if nsx "$SRV" curl -sf "http://$SRV_IP:8080/healthz" >/dev/null; then
     echo "a revive-server still answers on $SRV_IP:8080" >&2; exit 1
   fi
+  # Demo mode: the simulated laptops enrol without boot tokens and have no intake to pass.
   # ip netns exec execs the server: $! is the server's pid.
-  ip netns exec "$SRV" "$build/bin/revive-server" --state "$1" --store "$store" --listen "$SRV_IP:8080" "${@:2}" 2> "$1.log" &
+  ip netns exec "$SRV" "$build/bin/revive-server" --demo --state "$1" --store "$store" --listen "$SRV_IP:8080" "${@:2}" 2> "$1.log" &
   revive_pid=$!
   pids+=($revive_pid)
   for _ in $(seq 100); do

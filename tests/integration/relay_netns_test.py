@@ -258,7 +258,7 @@ def main(server_bin, agent_bin, ctl_bin, data):
         sh(*nft, "rule", "ip", "liar", "pre", "tcp", "dport", str(RELAY_PORT), "redirect", "to",
            f":{LIAR_PORT}")
 
-        srv = subprocess.Popen(["ip", "netns", "exec", srv_ns, server_bin, "--state", state, "--listen",
+        srv = subprocess.Popen(["ip", "netns", "exec", srv_ns, server_bin, "--demo", "--state", state, "--listen",
                                 f"{srv_ip}:0", "--relay", "--uplink-mbps", str(PORT_MBIT)],
                                stderr=subprocess.PIPE, text=True)
         procs.append(srv)
