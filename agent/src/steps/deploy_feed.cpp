@@ -12,27 +12,32 @@ constexpr std::chrono::seconds kRateWindow{3};
 }  // namespace
 
 DeployFeed::DeployFeed(const StepContext& ctx, const Manifest& m, const std::string& image,
-                       ScheduledChunkSource& source, Relay* relay, std::uint64_t already_held)
+                       ScheduledChunkSource& source, Relay* relay, const WriteMeter& meter,
+                       std::uint64_t already_held)
     : ctx_(ctx),
       m_(m),
       image_(image),
       source_(source),
       relay_(relay),
+      meter_(meter),
       held_(already_held),
       rate_since_(std::chrono::steady_clock::now()) {}
 
-protocol::DeployProgress DeployFeed::figures(std::uint64_t done) {
+protocol::DeployProgress DeployFeed::figures() {
   const auto now = std::chrono::steady_clock::now();
   const double span = std::chrono::duration<double>(now - rate_since_).count();
   const std::uint64_t fetched = source_.bytes_fetched();
+  const WriteMeter::Totals written = meter_.totals();
   if (span > 0.5) {
     receive_rate_ = static_cast<double>(fetched - fetched_at_rate_since_) / span;
-    write_rate_ = static_cast<double>(done - done_at_rate_since_) / span;
+    // The disk's speed while it wrote, not bytes over elapsed time: that is the network's
+    // speed when the network is slower, and the scheduler would take it for a slow disk.
+    write_rate_ = disk_write_rate(written_at_rate_since_, written, m_.chunk_size);
   }
   if (now - rate_since_ >= kRateWindow) {
     rate_since_ = now;
     fetched_at_rate_since_ = fetched;
-    done_at_rate_since_ = done;
+    written_at_rate_since_ = written;
   }
   protocol::DeployProgress d;
   d.image_id = m_.image_id;
@@ -51,7 +56,7 @@ void DeployFeed::tick(std::uint64_t done, std::uint64_t total, bool last) {
   if (!last && !first_ && now - last_report_ < kReportEvery && !source_.failure_pending()) return;
   first_ = false;
   last_report_ = now;
-  protocol::DeployProgress d = figures(done);
+  protocol::DeployProgress d = figures();
   if (d.source_failed) {
     ctx_.log(fmt::format("  {} {}: reported, asking for another source",
                          d.source_failed->peer != 0

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "revive/agent/deploy.hpp"
 #include "revive/agent/transport/relay.hpp"
 #include "revive/agent/transport/scheduled_chunk_source.hpp"
 #include "step.hpp"
@@ -18,9 +19,11 @@ namespace revive::agent::steps {
 
 class DeployFeed {
  public:
-  /// `relay` may be null (not relaying). `already_held`: chunks on disk from an earlier attempt.
+  /// `relay` may be null (not relaying). `meter`: the deploy's disk writes. `already_held`:
+  /// chunks on disk from an earlier attempt.
   DeployFeed(const StepContext& ctx, const Manifest& m, const std::string& image,
-             ScheduledChunkSource& source, Relay* relay, std::uint64_t already_held);
+             ScheduledChunkSource& source, Relay* relay, const WriteMeter& meter,
+             std::uint64_t already_held);
 
   /// A chunk was verified and written (from the deploy's workers).
   void chunk_written() { held_.fetch_add(1, std::memory_order_relaxed); }
@@ -28,7 +31,7 @@ class DeployFeed {
   void tick(std::uint64_t done, std::uint64_t total, bool last = false);
 
  private:
-  protocol::DeployProgress figures(std::uint64_t done);
+  protocol::DeployProgress figures();
   void apply(const protocol::ProgressAck& ack);
 
   const StepContext& ctx_;
@@ -36,11 +39,12 @@ class DeployFeed {
   std::string image_;
   ScheduledChunkSource& source_;
   Relay* relay_;
+  const WriteMeter& meter_;
   std::atomic<std::uint64_t> held_;
   std::chrono::steady_clock::time_point last_report_{};
   std::chrono::steady_clock::time_point rate_since_;
   std::uint64_t fetched_at_rate_since_ = 0;
-  std::uint64_t done_at_rate_since_ = 0;
+  WriteMeter::Totals written_at_rate_since_;
   double receive_rate_ = 0;
   double write_rate_ = 0;
   bool first_ = true;

@@ -146,7 +146,9 @@ std::optional<std::string> write_image(const StepContext& ctx, const Manifest& m
                                        const std::shared_ptr<BlockDevice>& dev, DeployOptions o,
                                        const std::string& image, Relay* relay, Json& result) {
   ScheduledChunkSource source(source_options(ctx));
-  DeployFeed feed(ctx, m, image, source, relay, count_of(o.already_done));
+  WriteMeter meter;
+  o.write_meter = &meter;
+  DeployFeed feed(ctx, m, image, source, relay, meter, count_of(o.already_done));
   // The first report before any chunk: the server's answer says where to fetch from.
   feed.tick(0, m.data_bytes);
   o.after_put = [&feed, relay](std::size_t item, std::span<const std::byte> frame) {
