@@ -345,8 +345,7 @@ int run_revivectl(int argc, char** argv) {
   add_device_commands(app, cli);
   add_batch_and_workflow_commands(app, cli);
   add_workshop_commands(app, cli);
-  add_intake_commands(app, cli.ra, cli.rc,
-                      [&cli](CLI::App* c) { cli.server_options(c); });
+  add_intake_commands(app, cli.ra, cli.rc, [&cli](CLI::App* c) { cli.server_options(c); });
   auto* cert = app.add_subcommand("cert", "Erasure certificates: list, fetch, verify offline");
   cert->require_subcommand(1);
   add_cert_server_commands(cert, cli);
