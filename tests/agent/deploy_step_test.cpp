@@ -15,6 +15,7 @@
 #include "revive/image_store.hpp"
 #include "temp_dir.hpp"
 #include "test_files.hpp"
+#include "test_image.hpp"
 
 namespace revive::agent {
 namespace {
@@ -34,16 +35,11 @@ const std::string kData = REVIVE_TEST_DATA;
 class DeployStep : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = ImageStore::open(dir_ / "store", true);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
-    src_ = dir_ / "image.raw";
-    test::write_at(src_, test::random_bytes(10 * 65536, 5), 0);
-    ImportOptions o;
-    o.name = "img";
-    o.chunk_size = 65536;
-    ASSERT_TRUE(import_raw_image(*store_, src_, o));
-    m_ = *store_->load("img");
+    auto img = test::make_test_image(dir_.path(), 10, 5);
+    ASSERT_TRUE(img) << img.error().message;
+    store_ = std::move(img->store);
+    src_ = img->raw;
+    m_ = img->manifest;
     server_.manifests["img"] = sign_manifest(m_, store_->key());
     server_.job_key = store_->key();  // one server key signs manifests and jobs
     disk_ = dir_ / "disk";

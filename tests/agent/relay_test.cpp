@@ -17,6 +17,7 @@
 #include "revive/image_store.hpp"
 #include "temp_dir.hpp"
 #include "test_files.hpp"
+#include "test_image.hpp"
 
 namespace revive::agent {
 namespace {
@@ -31,16 +32,11 @@ using test::ReceivedRequest;
 class RelayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = ImageStore::open(dir_ / "store", true);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
-    src_ = dir_ / "image.raw";
-    test::write_at(src_, test::random_bytes(12 * 65536, 11), 0);
-    ImportOptions o;
-    o.name = "img";
-    o.chunk_size = 65536;
-    ASSERT_TRUE(import_raw_image(*store_, src_, o));
-    m_ = *store_->load("img");
+    auto img = test::make_test_image(dir_.path(), 12, 11);
+    ASSERT_TRUE(img) << img.error().message;
+    store_ = std::move(img->store);
+    src_ = img->raw;
+    m_ = img->manifest;
   }
 
   std::shared_ptr<BlockDevice> disk(const std::string& name) {

@@ -18,6 +18,7 @@
 #include "revive/image_store.hpp"
 #include "temp_dir.hpp"
 #include "test_files.hpp"
+#include "test_image.hpp"
 
 namespace revive::agent {
 namespace {
@@ -48,18 +49,11 @@ proto::SourceAssignment server_at(std::int64_t epoch) {
 class ScheduledSource : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = ImageStore::open(dir_ / "store", true);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
-    src_ = dir_ / "image.raw";
-    test::write_at(src_, test::random_bytes(6 * 65536, 7), 0);
-    ImportOptions o;
-    o.name = "img";
-    o.chunk_size = 65536;
-    ASSERT_TRUE(import_raw_image(*store_, src_, o));
-    auto m = store_->load("img");
-    ASSERT_TRUE(m);
-    m_ = *m;
+    auto img = test::make_test_image(dir_.path(), 6, 7);
+    ASSERT_TRUE(img) << img.error().message;
+    store_ = std::move(img->store);
+    src_ = img->raw;
+    m_ = img->manifest;
     disk_ = dir_ / "disk";
     test::make_sparse(disk_, 1 << 20);
   }
