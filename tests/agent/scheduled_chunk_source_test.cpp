@@ -251,6 +251,46 @@ TEST_F(ScheduledSource, APeerThatKeepsNotHavingTheChunkCountsAsStalled) {
   EXPECT_GE(empty.requests().size(), 3u);
 }
 
+// A parent the plan put behind this laptop answers 503 until it catches up, but says it is
+// filling (it gained chunks meanwhile): more of those than the busy limit are waited out.
+TEST_F(ScheduledSource, APeerThatIsStillFillingIsWaitedFor) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  std::atomic<int> asked{0};
+  const std::string filling = std::string(proto::kRelayStateHeader) + ": " + proto::kRelayFilling;
+  HttpTestServer behind([&](const ReceivedRequest& r) {
+    if (++asked <= 10) return CannedReply{503, "not here yet\n", {filling}};
+    return chunk_reply(r);
+  });
+  ScheduledChunkSource source(options(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(8, behind.url(), 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  EXPECT_FALSE(source.take_failure()) << "a peer gaining chunks is not stalled";
+  EXPECT_TRUE(server.requests().empty());
+  EXPECT_EQ(source.bytes_by_source().peers, source.bytes_fetched());
+}
+
+// ... but only so long: a peer that only claims to fill cannot hold a laptop up for ever.
+TEST_F(ScheduledSource, APeerThatClaimsToFillForEverCountsAsStalled) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  const std::string filling = std::string(proto::kRelayStateHeader) + ": " + proto::kRelayFilling;
+  HttpTestServer claims([&](const ReceivedRequest&) {
+    return CannedReply{503, "not here yet\n", {filling}};
+  });
+  ScheduledSourceOptions o = options(server.url());
+  o.peer_filling_limit = 6;
+  ScheduledChunkSource source(o);
+  ASSERT_TRUE(source.assign(peer_at(9, claims.url(), 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  auto failure = source.take_failure();
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->peer, 9);
+  EXPECT_GE(claims.requests().size(), 6u);
+}
+
 TEST_F(ScheduledSource, QueuedWaitsForItsTurnAndTheStopFlagEndsTheWait) {
   HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
   ScheduledChunkSource source(options(server.url()));

@@ -74,6 +74,9 @@ def run_liar(log_path):
                 data[len(data) // 2] ^= 1
                 log.write(json.dumps({"t": time.monotonic(), "path": self.path}) + "\n")
             self.send_response(r.status)
+            for name in ("Retry-After", "X-Revive-Relay"):  # as the honest relay says them
+                if r.getheader(name):
+                    self.send_header(name, r.getheader(name))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
@@ -182,13 +185,14 @@ def peer_of(view):
 
 
 def moved_on(view, killed):
-    """Whether a laptop's view shows a source other than the killed laptop, or its deploy over."""
+    """Whether a laptop's view shows a plan without the killed laptop (another source, or a
+    place in the queue when no uplink has budget to spare), or its deploy over."""
     if not view:
         return False
     if view.get("step") != "deploy":
         return True
     src = view.get("source") or {}
-    return src.get("kind") in ("server", "peer") and src.get("peer") != killed["id"]
+    return src.get("kind") in ("server", "peer", "queued") and src.get("peer") != killed["id"]
 
 
 def trace_time(path):

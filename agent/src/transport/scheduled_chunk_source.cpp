@@ -67,6 +67,7 @@ bool ScheduledChunkSource::assign(const proto::SourceAssignment& a) {
   assigned_ = true;
   failed_at_.reset();
   busy_in_a_row_ = 0;
+  filling_in_a_row_ = 0;
   ++replans_;
   if (a.kind == Kind::peer && banned_.contains(a.peer)) {
     // The server has not taken our report in yet (or lost it): say it again, use the server.
@@ -170,14 +171,18 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
       if (r) served_by(0, out.size());
       return r;
     }
-    auto r = fetch_from_peer(p, d, out);
+    bool filling = false;
+    auto r = fetch_from_peer(p, d, out, filling);
     if (r) {
       served_by(p.peer, out.size());
       return r;
     }
     if (r.error().code == Errc::busy) {
       std::unique_lock lock(mu_);
-      if (current_.epoch == p.epoch && !failed_at_ && ++busy_in_a_row_ >= opts_.peer_busy_limit) {
+      if (filling) busy_in_a_row_ = 0;  // it gains chunks: not stuck
+      const bool too_long = filling ? ++filling_in_a_row_ >= opts_.peer_filling_limit
+                                    : ++busy_in_a_row_ >= opts_.peer_busy_limit;
+      if (current_.epoch == p.epoch && !failed_at_ && too_long) {
         lock.unlock();
         fail_peer(p.peer, p.epoch, r.error().message, false);
       } else {
@@ -189,12 +194,14 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
   }
 }
 
-// busy: the peer does not hold it (yet); any other error: the peer failed.
+// busy: the peer does not hold it (yet), `filling` when it gained chunks meanwhile; any other
+// error: the peer failed.
 Result<void> ScheduledChunkSource::fetch_from_peer(const Plan& p, const Digest& d,
-                                                   std::vector<std::byte>& out) {
+                                                   std::vector<std::byte>& out, bool& filling) {
   const std::string hex = digest_hex(d);
   http::Request req;
   req.url = p.url + "/chunks/" + hex;
+  req.keep_headers = {proto::kRelayStateHeader};
   out.clear();
   http::Connection& conn = peers_->for_peer(p.url);
   auto r = conn.download(req, [&out](std::span<const std::byte> piece) -> Result<void> {
@@ -203,8 +210,10 @@ Result<void> ScheduledChunkSource::fetch_from_peer(const Plan& p, const Digest& 
   });
   const std::string who = "peer " + std::to_string(p.peer) + " (" + p.url + ")";
   if (!r) return make_error(r.error().code, who + ": " + r.error().message);
-  if (r->status == 503)
+  if (r->status == 503) {
+    filling = r->header(proto::kRelayStateHeader) == proto::kRelayFilling;
     return make_error(Errc::busy, who + " has not had chunk " + hex + " for a while");
+  }
   if (r->status != 200)
     return make_error(Errc::corrupt,
                       who + " answered " + std::to_string(r->status) + " for chunk " + hex);
@@ -238,6 +247,7 @@ void ScheduledChunkSource::served_by(std::int64_t peer, std::size_t bytes) {
     bytes_.peers += bytes;
     bytes_.by_peer[peer] += bytes;
     busy_in_a_row_ = 0;
+    filling_in_a_row_ = 0;
   }
 }
 

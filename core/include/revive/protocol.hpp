@@ -67,6 +67,11 @@ inline constexpr std::string_view kPublicKey = "/api/v1/public-key";
 inline constexpr std::string_view kRelay = "/api/v1/agents/{id}/relay";
 }  // namespace route
 
+/// On a relay's 503 ("not here yet"): "filling" when the relay gained chunks while the request
+/// waited, so it is behind the asker rather than stuck.
+inline constexpr const char* kRelayStateHeader = "X-Revive-Relay";
+inline constexpr const char* kRelayFilling = "filling";
+
 /// Concrete paths an agent asks for (device ids and step ids are positive).
 namespace path {
 std::string enrol();

@@ -5,9 +5,10 @@
 // A peer is never trusted: the pipeline checks every frame against the signed manifest, and a
 // frame that fails is blamed on the peer that served it (rejected()), which this agent then
 // never fetches from again. A peer that refuses the connection, stalls or keeps not having the
-// chunk is failed too. Each failure is held for the deploy step's next progress report
-// (take_failure), and the workers wait for the re-plan; if none comes within `replan_wait`
-// they fetch from the server, which can always serve.
+// chunk is failed too; one that says it is still filling (it is behind this laptop, where the
+// plan may put it) is waited for, up to a bound. Each failure is held for the deploy step's next
+// progress report (take_failure), and the workers wait for the re-plan; if none comes within
+// `replan_wait` they fetch from the server, which can always serve.
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +39,10 @@ struct ScheduledSourceOptions {
   /// Consecutive "not here yet" answers (503) from the assigned peer before it counts as
   /// stalled: its own source has delivered nothing for that many relay waits.
   int peer_busy_limit = 3;
+  /// Consecutive 503s from a peer that says it is filling (it gained chunks meanwhile, so it
+  /// is behind this laptop, as the plan may intend) before it counts as stalled all the same:
+  /// a bound on how long a peer that only claims to fill can hold this laptop up.
+  int peer_filling_limit = 20;
   /// After a failure, how long the workers wait for the server's re-plan before they fetch
   /// from the server on their own.
   std::chrono::milliseconds replan_wait{5000};
@@ -90,7 +95,8 @@ class ScheduledChunkSource : public ChunkSource {
   struct Plan;
   struct PeerConnections;
   Plan plan_for_fetch();
-  Result<void> fetch_from_peer(const Plan& p, const Digest& d, std::vector<std::byte>& out);
+  Result<void> fetch_from_peer(const Plan& p, const Digest& d, std::vector<std::byte>& out,
+                               bool& filling);
   void fail_peer(std::int64_t peer, std::int64_t epoch, std::string reason, bool bad_chunk);
   void served_by(std::int64_t peer, std::size_t bytes);
   bool stopped() const { return opts_.stop != nullptr && opts_.stop->load(); }
@@ -105,7 +111,8 @@ class ScheduledChunkSource : public ChunkSource {
   bool assigned_ = false;
   // The assigned peer failed (at this time): wait for the re-plan, then the server.
   std::optional<std::chrono::steady_clock::time_point> failed_at_;
-  int busy_in_a_row_ = 0;
+  int busy_in_a_row_ = 0;          // 503s from a peer gaining nothing
+  int filling_in_a_row_ = 0;       // 503s from a peer still gaining chunks
   std::set<std::int64_t> banned_;  // served a bad chunk: never again
   std::optional<protocol::SourceFailure> pending_;
   std::map<std::thread::id, std::int64_t> last_origin_;  // per worker: who served its frame
