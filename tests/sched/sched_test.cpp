@@ -74,6 +74,24 @@ TEST(Scheduler, ALaptopThatTurnsOutSlowMovesToTheTail) {
   EXPECT_EQ(changed, (std::set<LaptopId>{1, 2, 3, 5})) << "4 keeps its source and its child";
 }
 
+// Measured goodput is below a port's nominal rate. The first laptop measured must not look
+// slower than the ones not measured yet (planned at the nominal default), or it is moved
+// behind its own child, which holds less (relay_netns under load: it was queued).
+TEST(Scheduler, TheFirstLaptopMeasuredIsNotOvertakenByTheUnmeasured) {
+  Workshop w;
+  w.join(1, 2e9);
+  w.join(2, 2e9);
+  ASSERT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2}));
+  for (int s = 1; s <= 4; ++s) {
+    w.now = s;
+    const auto held = static_cast<std::uint64_t>(100 * s);
+    w.progress(1, held, 100e6, 2e9);  // the port takes 100 of its nominal 125 MB/s
+    w.progress(2, held - 2);          // right behind its parent: says nothing of its own port
+  }
+  EXPECT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2})) << w.dump();
+  EXPECT_EQ(w.scheduler().stats().moves, 0u);
+}
+
 TEST(Scheduler, ALateJoinerFollowsTheTailNotTheServer) {
   Workshop w;
   for (LaptopId id = 1; id <= 4; ++id) w.join(id);
@@ -260,7 +278,8 @@ TEST(Scheduler, OnlyADiskThatHeldTheLaptopBackMovesItAsASlowDisk) {
     }
     EXPECT_EQ(moved_as_slow_disk, row.moved_as_slow_disk) << row.what << "\n" << w.dump();
     if (row.moved_as_slow_disk) {
-      EXPECT_EQ(w.source(3), Source::from_peer(1)) << row.what << ": 3 took its place";
+      EXPECT_EQ(w.source(3), Source::from_peer(1)) << row.what << ": 3 took its place\n"
+                                                   << w.dump();
     } else {
       EXPECT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2, 3})) << row.what;
       EXPECT_EQ(w.scheduler().stats().moves, 0u) << row.what;

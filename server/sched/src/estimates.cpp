@@ -35,16 +35,23 @@ void update_link(Laptop& laptop, BytesPerSecond received, std::optional<BytesPer
   // Faster than we thought: the port takes at least that much.
   if (received > laptop.link * (1 + config.rate_change)) {
     laptop.link = received;
+    laptop.link_known = true;
     laptop.slow_reports = 0;
     return;
   }
   if (!slower_than_offered(laptop, received, disk_rate, parent, config)) {
     laptop.slow_reports = 0;
+    // Took about what its port was thought to take while its source had more: confirmed.
+    if (limited_by_itself(laptop, parent, config) &&
+        received >= laptop.link * (1 - config.rate_change)) {
+      laptop.link_known = true;
+    }
     return;
   }
   laptop.slow_best = laptop.slow_reports == 0 ? received : std::max(laptop.slow_best, received);
   if (++laptop.slow_reports >= 2) {
     laptop.link = laptop.slow_best;
+    laptop.link_known = true;
     laptop.slow_reports = 0;
   }
 }
