@@ -7,6 +7,7 @@
 
 #include "api/api.hpp"
 #include "app/boot_dir.hpp"
+#include "app/state_dir.hpp"
 #include "app/uplink.hpp"
 #include "boot_services.hpp"
 #include "domain/services.hpp"
@@ -113,9 +114,10 @@ struct App::Impl {
 };
 
 Result<void> App::Impl::open_state() {
-  std::error_code ec;
-  std::filesystem::create_directories(cfg.state_dir, ec);
-  if (ec) return make_error(Errc::io, "create " + cfg.state_dir.string() + ": " + ec.message());
+  auto state = prepare_state_dir(cfg.state_dir);
+  if (!state) return state.error().with_context("state directory");
+  if (*state == StateDirChange::tightened)
+    log_line("state directory " + cfg.state_dir.string() + " was open to other users: now 0700");
   if (cfg.store_dir.empty()) cfg.store_dir = cfg.state_dir / "store";
   if (cfg.boot_dir.empty()) cfg.boot_dir = cfg.state_dir / "boot";
   auto store = ImageStore::open(cfg.store_dir, true);

@@ -1,5 +1,6 @@
 // `revive-server` command line: flags over the config file, the `operator` subcommands that
 // work on the state directory directly, and the daemon itself.
+#include <sys/stat.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <optional>
 
 #include "app/app.hpp"
+#include "app/state_dir.hpp"
 #include "domain/operators.hpp"
 #include "domain/services.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
@@ -166,8 +168,8 @@ Seconds wall_clock() { return static_cast<Seconds>(std::time(nullptr)); }
 
 /// `operator add NAME` (password on stdin) or `operator token NAME`, on the state directory.
 int operator_command(const ServerConfig& cfg, const std::string& name, bool add) {
-  std::error_code ec;
-  std::filesystem::create_directories(cfg.state_dir, ec);
+  auto state = prepare_state_dir(cfg.state_dir);
+  if (!state) return die(state.error());
   if (auto r = init_crypto(); !r) return die(r.error());
   auto storage = sqlite::open_storage(cfg.state_dir / "revive.db");
   if (!storage) return die(storage.error());
@@ -246,6 +248,9 @@ int run_server_main(int argc, char** argv) {
         "revive-server: error: no state directory: use --state DIR (or state_dir in --config)\n");
     return 2;
   }
+  // Everything the server writes (database, keys, boot tokens, uploads) is its own: files it
+  // creates are owner-only whatever the service manager's umask (issue 15).
+  ::umask(0077);
   if (op->parsed()) return operator_command(cfg, f.operator_name, op_add->parsed());
   return serve(cfg);
 }
