@@ -386,7 +386,10 @@ def main(server_bin, agent_bin, ctl_bin, data):
             m = re.search(rf"^{re.escape(name)} (\S+)$", metrics, re.M)
             return float(m.group(1)) if m else 0.0
 
-        check(metric("revive_deploy_source_failures_total") >= 1 + (killed is not None),
+        # At least the liar's bad chunk. The killed relay's child may report it too, unless the
+        # server found the relay silent first and re-planned the child before it could (checked
+        # below from the server's view, not from this count).
+        check(metric("revive_deploy_source_failures_total") >= 1,
               f"the server took the source failures in "
               f"({metric('revive_deploy_source_failures_total'):.0f} counted)")
 
