@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "revive/bounded_json.hpp"
 #include "revive/encoding.hpp"
 #include "revive/signed_document.hpp"
 
@@ -219,7 +220,7 @@ std::string canonical_json(const Manifest& m) {
 Result<Manifest> manifest_from_json(std::string_view text) {
   if (text.size() > kMaxManifestBytes)
     return make_error(Errc::invalid_input, "manifest is too large");
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json j = parse_json_bounded(text);
   if (j.is_discarded()) return make_error(Errc::corrupt, "manifest is not valid JSON");
   return [&]() -> Result<Manifest> {
     Reader r;

@@ -360,7 +360,11 @@ Result<EnrolRequest> from_json<EnrolRequest>(const Json& j) {
       r.macs.push_back(m.get<std::string>());
     }
   }
-  if (auto it = j.find("inventory"); it != j.end()) r.inventory = *it;
+  if (auto it = j.find("inventory"); it != j.end() && !it->is_null()) {
+    // Checked before the copy: the inventory is stored and shown as an object.
+    if (!it->is_object()) return bad("\"inventory\" must be an object");
+    r.inventory = *it;
+  }
   REVIVE_FIELD(token, optional_string(j, "boot_token"));
   r.boot_token = token;
   return r;
@@ -649,40 +653,9 @@ Result<CertificateSummary> from_json<CertificateSummary>(const Json& j) {
 
 // ---------------------------------------------------------------- bounded parsing
 
-namespace {
-/// The deepest nesting of arrays/objects in `text`, stopping early past `limit`. Strings are
-/// skipped with their escapes, so brackets inside them do not count. Malformed text is left
-/// for the JSON parser to refuse.
-int nesting_depth(std::string_view text, int limit) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > limit) return deepest;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-}  // namespace
-
 Result<Json> parse_object(std::string_view text, int max_depth) {
   if (text.empty()) return bad("the body must be a JSON object");
-  if (nesting_depth(text, max_depth) > max_depth) {
+  if (json_nesting_depth(text, max_depth) > max_depth) {
     return bad("the JSON body is nested deeper than " + std::to_string(max_depth) + " levels");
   }
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);

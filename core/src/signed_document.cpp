@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "revive/bounded_json.hpp"
 #include "revive/encoding.hpp"
 
 namespace revive {
@@ -24,7 +25,7 @@ Result<SignedDocument> parse_signed_document(std::string_view text, std::string_
                                              std::size_t max_bytes) {
   const std::string k(kind);
   if (text.size() > max_bytes) return make_error(Errc::invalid_input, k + " file is too large");
-  json j = json::parse(text, nullptr, false);
+  json j = parse_json_bounded(text);
   if (j.is_discarded() || !j.is_object())
     return make_error(Errc::corrupt, k + " file is not valid JSON (damaged or not a " + k + ")");
   if (!j.contains(k) || !j.contains("signature"))

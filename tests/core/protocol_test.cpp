@@ -1,5 +1,7 @@
 #include "revive/protocol.hpp"
 
+#include "revive/manifest.hpp"
+
 #include <gtest/gtest.h>
 
 namespace revive::protocol {
@@ -192,6 +194,22 @@ TEST(Protocol, ResultsCheckpointsAndEvents) {
 
   EXPECT_EQ(to_json(ResultAck{false, true}), Json({{"recorded", false}, {"duplicate", true}}));
   EXPECT_EQ(to_json(ResultAck{true, false}), Json({{"recorded", true}}));
+}
+
+TEST(Protocol, EveryOutsideJsonParseIsDepthBounded) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_TRUE(parse_json_bounded(deep).is_discarded());
+  EXPECT_TRUE(parse_json_bounded("[[1]]", 1).is_discarded());
+  EXPECT_EQ(parse_json_bounded("[[1]]", 2), Json::array({Json::array({1})}));
+  // Manifests and signed documents come from files and uploads: refused, not a crash.
+  const std::string deep_doc = "{\"manifest\":" + deep + ",\"signature\":{}}";
+  EXPECT_FALSE(parse_signed_manifest(deep_doc));
+  EXPECT_FALSE(manifest_from_json("{\"chunks\":" + deep + "}"));
+  // An enrolment's inventory is type-checked before it is copied.
+  EXPECT_FALSE(
+      from_json<EnrolRequest>({{"identity", {{"serial", "S"}}}, {"inventory", Json::array({1})}}));
+  EXPECT_TRUE(
+      from_json<EnrolRequest>({{"identity", {{"serial", "S"}}}, {"inventory", {{"ram_gib", 8}}}}));
 }
 
 TEST(Protocol, DeeplyNestedBodiesAreRefusedBeforeTheyAreBuilt) {

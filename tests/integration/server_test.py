@@ -292,6 +292,24 @@ class ServerTest(ServerFixture):
         st, dev = call(self.srv, "GET", f"/api/v1/devices/{a.id}", token=token)
         self.assertEqual(dev["results"], [])
 
+    def test_deeply_nested_json_is_refused_and_the_server_lives(self):
+        # Issue 15, finding 4: ~200 KB of brackets (under the body limit) to the
+        # unauthenticated enrol endpoint used to overflow the stack when the value was copied,
+        # taking HTTP, DHCP and TFTP down together.
+        deep = b'{"identity": {"serial": "D1"}, "inventory": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+        st, r = call(self.srv, "POST", "/api/v1/agents/enrol", raw=deep)
+        self.assertEqual(st, 400, r)
+        self.assertIn("nested deeper", r["error"])
+        for raw in [b'{"a": ' + b'{"b": ' * 100000 + b"1" + b"}" * 100001, b"[" * 100000]:
+            st, r = call(self.srv, "POST", "/api/v1/agents/enrol", raw=raw)
+            self.assertEqual(st, 400, r)
+        self.assertIsNone(self.srv.proc.poll())
+        self.assertEqual(call(self.srv, "GET", "/healthz")[0], 200)
+        # An inventory of the wrong type is refused before it is copied into the record.
+        st, r = call(self.srv, "POST", "/api/v1/agents/enrol", {"identity": {"serial": "D2"}, "inventory": [1]})
+        self.assertEqual(st, 400, r)
+        self.assertIn("inventory", r["error"])
+
     def test_clients_that_reset_mid_chunk_do_not_take_the_server_down(self):
         # A laptop that loses power mid-download resets its connection while the server is in
         # sendfile(2): that must cost one connection, not the server (SIGPIPE).

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "revive/bounded_json.hpp"
 #include "revive/error.hpp"
 
 namespace revive::protocol {
@@ -297,7 +298,7 @@ Result<CertificateSummary> from_json<CertificateSummary>(const Json& j);
 /// Parses a request or response body: a JSON object nested at most `max_depth` deep (deeper
 /// input is refused while parsing, before any value is built, so a hostile body cannot exhaust
 /// the stack). invalid_input otherwise.
-inline constexpr int kMaxJsonDepth = 64;
+using revive::kMaxJsonDepth;
 Result<Json> parse_object(std::string_view text, int max_depth = kMaxJsonDepth);
 
 /// Parses and decodes in one go.

@@ -1,9 +1,11 @@
 #include "storage/sqlite/columns.hpp"
 
+#include "revive/bounded_json.hpp"
+
 namespace revive::server::sqlite {
 
 Json json_column(const std::string& text) {
-  Json j = Json::parse(text, nullptr, false);
+  Json j = parse_json_bounded(text);
   return j.is_discarded() ? Json() : j;
 }
 
