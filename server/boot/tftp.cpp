@@ -164,7 +164,7 @@ TftpNegotiated negotiate_tftp(const TftpRequest& req, std::uint64_t file_size,
       n.windowsize =
           static_cast<std::uint16_t>(std::min<std::uint64_t>({*v, 65535, limits.max_windowsize}));
       n.oack.emplace_back(name, std::to_string(n.windowsize));
-    } else if (name == "timeout" && v && *v >= 1 && *v <= 255) {  // RFC 2349: seconds, echoed
+    } else if (name == "timeout" && v && *v >= 1 && *v <= limits.max_timeout_s) {  // RFC 2349
       n.timeout_ms = static_cast<unsigned>(*v) * 1000;
       n.oack.emplace_back(name, value);
     } else if (name == "tsize" && v) {  // a reading client sends 0 and gets the size back

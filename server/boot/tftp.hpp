@@ -59,6 +59,10 @@ struct TftpLimits {
   std::uint16_t max_blksize = 1468;  ///< fits a 1500-byte Ethernet MTU without fragments
   std::uint16_t max_windowsize = 64;
   unsigned default_timeout_ms = 1000;
+  /// The longest retransmit timeout a client may ask for. Each unacknowledged transfer holds a
+  /// slot for timeout × (retries + 1): at RFC 2349's 255 s, 256 requests that never acknowledge
+  /// would hold every slot for about 25 minutes and no laptop could boot.
+  unsigned max_timeout_s = 5;
   unsigned retries = 5;
 };
 
@@ -71,7 +75,9 @@ struct TftpNegotiated {
   std::vector<std::pair<std::string, std::string>> oack;
 };
 /// RFC 2347: unknown or malformed options are ignored (left out of the OACK), values above our
-/// limits are lowered; tsize is answered with the file size.
+/// limits are lowered; tsize is answered with the file size. A timeout above
+/// `max_timeout_s` is ignored (RFC 2349 allows only an echo, not a lower value), so the
+/// transfer runs with the default timeout.
 TftpNegotiated negotiate_tftp(const TftpRequest& req, std::uint64_t file_size,
                               const TftpLimits& limits);
 

@@ -38,6 +38,9 @@ struct BootServiceOptions {
   boot::BootConfig boot;
   boot::TftpLimits limits;
   std::size_t max_transfers = 256;
+  /// Transfers one client address may hold at once, so one host (or a flood from one address)
+  /// cannot take every slot; a PXE client reads one file at a time.
+  std::size_t max_transfers_per_address = 32;
   /// Full DHCP on an isolated network (instead of proxyDHCP on port 67): the pool, the leases
   /// saved last time, and where to save them (called before an ACK is sent).
   std::optional<boot::DhcpPoolConfig> dhcp_pool;

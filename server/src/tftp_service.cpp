@@ -44,13 +44,26 @@ Result<UniqueFd> open_directory(const std::filesystem::path& dir, const std::str
 // One read transfer; it counts itself among the transfers under way for as long as it exists.
 struct TftpService::Transfer {
   struct Slot {
-    explicit Slot(std::size_t& active) : active_(&active) { ++active; }
-    Slot(Slot&& o) noexcept : active_(std::exchange(o.active_, nullptr)) {}
+    Slot(std::size_t& active, std::map<std::uint32_t, std::size_t>& by_address,
+         std::uint32_t address)
+        : active_(&active), by_address_(&by_address), address_(address) {
+      ++active;
+      ++by_address[address];
+    }
+    Slot(Slot&& o) noexcept
+        : active_(std::exchange(o.active_, nullptr)),
+          by_address_(o.by_address_),
+          address_(o.address_) {}
     Slot& operator=(Slot&&) = delete;
     ~Slot() {
-      if (active_) --*active_;
+      if (!active_) return;
+      --*active_;
+      if (auto it = by_address_->find(address_); it != by_address_->end() && --it->second == 0)
+        by_address_->erase(it);
     }
     std::size_t* active_;
+    std::map<std::uint32_t, std::size_t>* by_address_;
+    std::uint32_t address_;
   };
 
   Slot slot;
@@ -125,6 +138,10 @@ void TftpService::on_request(const std::shared_ptr<TftpService>& self,
     return refuse(client, d.local_ip, boot::tftp_err::access, "this TFTP server is read-only");
   if (active_ >= opts_->max_transfers)
     return refuse(client, d.local_ip, boot::tftp_err::undefined, "too many transfers; try again");
+  if (auto it = by_address_.find(d.from_ip());
+      it != by_address_.end() && it->second >= opts_->max_transfers_per_address)
+    return refuse(client, d.local_ip, boot::tftp_err::undefined,
+                  "too many transfers from this address; try again");
   auto file = open_file(req->filename, d.local_ip);
   if (!file) {
     return refuse(
@@ -148,9 +165,9 @@ void TftpService::on_request(const std::shared_ptr<TftpService>& self,
   std::vector<std::uint8_t> block(neg.blksize);
   boot::TftpSender sender(file->size, neg);
   spawn(io_,
-        run(self, Transfer{Transfer::Slot(active_), std::move(sock), std::move(fd),
-                           printable(req->filename), std::move(neg), sender, std::move(oack),
-                           std::move(block)}),
+        run(self, Transfer{Transfer::Slot(active_, by_address_, d.from_ip()), std::move(sock),
+                           std::move(fd), printable(req->filename), std::move(neg), sender,
+                           std::move(oack), std::move(block)}),
         "TFTP transfer");
 }
 

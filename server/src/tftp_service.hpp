@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -59,6 +60,7 @@ class TftpService {
   UniqueFd root_;
   std::vector<std::pair<std::string, UniqueFd>> extra_roots_;  // by name prefix
   std::size_t active_ = 0;                                     // transfers under way
+  std::map<std::uint32_t, std::size_t> by_address_;            // of those, by client IPv4
   bool stopped_ = false;
 };
 

@@ -199,6 +199,37 @@ class BootServices(unittest.TestCase):
             results = list(ex.map(one, range(24)))
         self.assertTrue(all(r == self.big for r in results))
 
+    def test_one_address_cannot_hold_every_transfer_slot(self):
+        # Issue 15, finding 5: 300 read requests from one address that never acknowledge, asking
+        # for the longest timeout; a second client (another address) still gets its file.
+        flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        flood.bind(("127.0.0.1", 0))
+        rrq = struct.pack("!H", 1) + b"big.bin\0octet\0timeout\0255\0"
+        for _ in range(300):
+            flood.sendto(rrq, ("127.0.0.1", self.tftp_port))
+        refused, started = 0, 0
+        flood.settimeout(2)
+        try:
+            while True:
+                pkt, _ = flood.recvfrom(2000)
+                op = struct.unpack("!H", pkt[:2])[0]
+                refused += op == 5
+                started += op == 3
+        except socket.timeout:
+            pass
+        self.assertGreater(refused, 200)
+        self.assertLessEqual(started, 32)
+        other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        other.bind(("127.0.0.2", 0))
+        other.settimeout(5)
+        other.sendto(struct.pack("!H", 1) + b"sub/menu.cfg\0octet\0", ("127.0.0.1", self.tftp_port))
+        pkt, peer = other.recvfrom(2000)
+        self.assertEqual(struct.unpack("!HH", pkt[:4]), (3, 1), pkt)
+        self.assertEqual(pkt[4:], b"set timeout=0\n")
+        other.sendto(struct.pack("!HH", 4, 1), peer)
+        other.close()
+        flood.close()
+
     # ---- proxyDHCP (PXE port 4011 answers the sender, so it can be tested on loopback)
     def dhcp_ask(self, pkt, port=None):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

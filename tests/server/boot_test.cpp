@@ -280,6 +280,18 @@ TEST(Tftp, ParsesAReadRequestWithOptions) {
   EXPECT_EQ(std::string(oack.begin(), oack.end()), want);
 }
 
+TEST(Tftp, TimeoutOptionIsCappedSoSlotsAreNotHeldForMinutes) {
+  // Issue 15, finding 5: timeout=255 let 256 silent requests hold every slot for ~25 minutes.
+  TftpRequest r{tftp_op::rrq, "f", "octet", {{"timeout", "255"}}};
+  auto n = negotiate_tftp(r, 10, TftpLimits{});
+  EXPECT_EQ(n.timeout_ms, 1000u);
+  EXPECT_TRUE(n.oack.empty()) << "a timeout we do not take is not echoed";
+  TftpRequest ok{tftp_op::rrq, "f", "octet", {{"timeout", "5"}}};
+  auto m = negotiate_tftp(ok, 10, TftpLimits{});
+  EXPECT_EQ(m.timeout_ms, 5000u);
+  EXPECT_EQ(m.oack, (std::vector<std::pair<std::string, std::string>>{{"timeout", "5"}}));
+}
+
 TEST(Tftp, NegotiationLowersAndIgnores) {
   TftpRequest r{tftp_op::rrq,
                 "f",
