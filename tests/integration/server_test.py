@@ -300,7 +300,7 @@ class ServerTest(ServerFixture):
         st, r = call(self.srv, "POST", "/api/v1/agents/enrol", raw=deep)
         self.assertEqual(st, 400, r)
         self.assertIn("nested deeper", r["error"])
-        for raw in [b'{"a": ' + b'{"b": ' * 100000 + b"1" + b"}" * 100001, b"[" * 100000]:
+        for raw in [b'{"a": ' + b'{"b": ' * 30000 + b"1" + b"}" * 30001, b"[" * 100000]:  # under the 256 KiB limit
             st, r = call(self.srv, "POST", "/api/v1/agents/enrol", raw=raw)
             self.assertEqual(st, 400, r)
         self.assertIsNone(self.srv.proc.poll())

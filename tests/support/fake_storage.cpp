@@ -340,6 +340,15 @@ struct Events final : EventRepository {
     return last_of(t.events,
                    [&](const EventRow& e) { return e.device_id == device_id && e.kind == kind; });
   }
+  Result<std::int64_t> prune(Seconds before, std::int64_t keep, std::int64_t batch) override {
+    std::int64_t gone = 0;
+    while (!t.events.empty() && gone < batch &&
+           (t.events.front().at < before || static_cast<std::int64_t>(t.events.size()) > keep)) {
+      t.events.erase(t.events.begin());
+      ++gone;
+    }
+    return gone;
+  }
 };
 
 struct Operators final : OperatorRepository {
@@ -370,6 +379,17 @@ struct Operators final : OperatorRepository {
     auto op = first_of(t.operators, [&](const OperatorRow& o) { return o.id == tok->operator_id; });
     if (!op) return std::optional<OperatorTokenOwner>();
     return std::optional<OperatorTokenOwner>(OperatorTokenOwner{op->name, tok->expires_at});
+  }
+  Result<std::vector<OperatorTokenRow>> tokens(std::int64_t operator_id) override {
+    std::vector<OperatorTokenRow> out;
+    for (const auto& x : t.operator_tokens)
+      if (x.operator_id == operator_id) out.push_back(x);
+    return out;
+  }
+  Result<std::int64_t> revoke_tokens(std::int64_t operator_id, const std::string& prefix) override {
+    return static_cast<std::int64_t>(std::erase_if(t.operator_tokens, [&](const auto& x) {
+      return x.operator_id == operator_id && x.token_hash.starts_with(prefix);
+    }));
   }
 };
 

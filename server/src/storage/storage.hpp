@@ -161,6 +161,9 @@ class EventRepository {
   /// The device's newest event of this kind, or nullopt; io on a storage failure.
   virtual Result<std::optional<EventRow>> latest(std::int64_t device_id,
                                                  const std::string& kind) = 0;
+  /// Retention: deletes the oldest events, those logged before `before` and those beyond the
+  /// newest `keep`, at most `batch` of them; how many went. io on a storage failure.
+  virtual Result<std::int64_t> prune(Seconds before, std::int64_t keep, std::int64_t batch) = 0;
 };
 
 class OperatorRepository {
@@ -177,6 +180,12 @@ class OperatorRepository {
   virtual Result<void> add_token(const OperatorTokenRow& t) = 0;
   /// Whose token this is, or nullopt for an unknown hash; io on a storage failure.
   virtual Result<std::optional<OperatorTokenOwner>> token_owner(const std::string& token_hash) = 0;
+  /// The operator's tokens; io on a storage failure.
+  virtual Result<std::vector<OperatorTokenRow>> tokens(std::int64_t operator_id) = 0;
+  /// Deletes the operator's tokens whose hash starts with `hash_prefix` (empty: all of them);
+  /// how many went. io on a storage failure.
+  virtual Result<std::int64_t> revoke_tokens(std::int64_t operator_id,
+                                             const std::string& hash_prefix) = 0;
 };
 
 class AgentTokenRepository {

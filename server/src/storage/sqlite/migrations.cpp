@@ -77,6 +77,11 @@ CREATE TABLE boot_tokens(
   token_hash TEXT PRIMARY KEY, mac TEXT NOT NULL, issued_at INTEGER NOT NULL, used_at INTEGER);
 CREATE INDEX boot_tokens_by_mac ON boot_tokens(mac, issued_at);
 )sql",
+    // 5: the event log has a retention (oldest first, by age and count): rows may be deleted,
+    // never changed.
+    R"sql(
+DROP TRIGGER events_no_delete;
+)sql",
 };
 
 }  // namespace

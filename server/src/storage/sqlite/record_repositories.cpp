@@ -1,4 +1,6 @@
 // Certificates, the event log and operators in SQLite.
+#include <algorithm>
+
 #include "storage/sqlite/columns.hpp"
 #include "storage/sqlite/repositories.hpp"
 
@@ -104,6 +106,26 @@ Result<std::optional<EventRow>> SqliteEvents::latest(std::int64_t device_id,
   return std::optional<EventRow>(event_row(q));
 }
 
+// Ids grow with time, so the events to drop are a prefix of the id order: find where it ends
+// (looking no further than one batch past the oldest), then delete below it.
+Result<std::int64_t> SqliteEvents::prune(Seconds before, std::int64_t keep, std::int64_t batch) {
+  REVIVE_SQL_ASSIGN(range, db_.prepare("SELECT MIN(id), MAX(id) FROM events"));
+  REVIVE_SQL_ASSIGN(has, range.step());
+  if (!has || !range.opt_int64(0)) return std::int64_t{0};
+  const std::int64_t oldest = range.int64(0);
+  const std::int64_t window_end = oldest + batch;  // ids below this may go in this pass
+  const std::int64_t by_count = range.int64(1) - keep + 1;
+  REVIVE_SQL_ASSIGN(first_kept, db_.prepare("SELECT id FROM events WHERE id < ? AND at >= ? "
+                                            "ORDER BY id LIMIT 1"));
+  REVIVE_SQL_ASSIGN(found, first_kept.bind(window_end, before).step());
+  const std::int64_t by_age = found ? first_kept.int64(0) : window_end;
+  const std::int64_t cut = std::min(window_end, std::max(by_age, by_count));
+  if (cut <= oldest) return std::int64_t{0};
+  REVIVE_SQL_ASSIGN(del, db_.prepare("DELETE FROM events WHERE id < ?"));
+  REVIVE_TRY(del.bind(cut).run());
+  return static_cast<std::int64_t>(db_.changes());
+}
+
 Result<void> SqliteOperators::put(const std::string& name, const std::string& password_hash,
                                   Seconds now) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO operators(name, password_hash, created_at) VALUES "
@@ -138,6 +160,28 @@ Result<std::optional<OperatorTokenOwner>> SqliteOperators::token_owner(
   REVIVE_SQL_ASSIGN(row, q.bind(token_hash).step());
   if (!row) return std::optional<OperatorTokenOwner>();
   return std::optional<OperatorTokenOwner>(OperatorTokenOwner{q.text(0), q.opt_int64(1)});
+}
+
+Result<std::vector<OperatorTokenRow>> SqliteOperators::tokens(std::int64_t operator_id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT token_hash, kind, label, created_at, expires_at FROM "
+                                   "operator_tokens WHERE operator_id = ?"));
+  q.bind(operator_id);
+  std::vector<OperatorTokenRow> out;
+  for (;;) {
+    REVIVE_SQL_ASSIGN(row, q.step());
+    if (!row) break;
+    out.push_back(
+        OperatorTokenRow{q.text(0), operator_id, q.text(1), q.text(2), q.int64(3), q.opt_int64(4)});
+  }
+  return out;
+}
+
+Result<std::int64_t> SqliteOperators::revoke_tokens(std::int64_t operator_id,
+                                                    const std::string& hash_prefix) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("DELETE FROM operator_tokens WHERE operator_id = ? AND "
+                                   "substr(token_hash, 1, ?) = ?"));
+  REVIVE_TRY(q.bind(operator_id, static_cast<std::int64_t>(hash_prefix.size()), hash_prefix).run());
+  return static_cast<std::int64_t>(db_.changes());
 }
 
 }  // namespace revive::server::sqlite

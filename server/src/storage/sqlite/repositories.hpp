@@ -108,6 +108,7 @@ class SqliteEvents final : public EventRepository {
   Result<std::int64_t> append(const EventRow& e) override;
   Result<std::vector<EventRow>> since(std::int64_t after_id, int limit) override;
   Result<std::optional<EventRow>> latest(std::int64_t device_id, const std::string& kind) override;
+  Result<std::int64_t> prune(Seconds before, std::int64_t keep, std::int64_t batch) override;
 
  private:
   Database& db_;
@@ -121,6 +122,9 @@ class SqliteOperators final : public OperatorRepository {
   Result<std::int64_t> count() override;
   Result<void> add_token(const OperatorTokenRow& t) override;
   Result<std::optional<OperatorTokenOwner>> token_owner(const std::string& token_hash) override;
+  Result<std::vector<OperatorTokenRow>> tokens(std::int64_t operator_id) override;
+  Result<std::int64_t> revoke_tokens(std::int64_t operator_id,
+                                     const std::string& hash_prefix) override;
 
  private:
   Database& db_;
