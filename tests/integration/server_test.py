@@ -310,6 +310,35 @@ class ServerTest(ServerFixture):
         self.assertEqual(st, 400, r)
         self.assertIn("inventory", r["error"])
 
+    def test_operators_need_https_from_the_lan_and_bodies_wait_for_auth(self):
+        # Issue 15, findings 5 and 8. 127.0.0.2 plays a LAN host (only 127.0.0.1/::1 count as
+        # this machine).
+        def from_lan(method, path, headers, body=b""):
+            conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10,
+                                              source_address=("127.0.0.2", 0))
+            try:
+                conn.putrequest(method, path)
+                for k, v in headers.items():
+                    conn.putheader(k, v)
+                conn.endheaders()
+                if body:
+                    conn.send(body)
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            finally:
+                conn.close()
+        body = json.dumps({"name": "alice", "password": "correct horse battery"}).encode()
+        st, r = from_lan("POST", "/api/v1/login", {"Content-Length": str(len(body))}, body)
+        self.assertEqual(st, 403, r)
+        self.assertIn(b"https", r)
+        # An unauthenticated upload announcing 1 GiB is refused from its header alone.
+        st, r = from_lan("POST", "/api/v1/images?name=x", {"Content-Length": str(1 << 30)})
+        self.assertIn(st, (401, 403), r)
+        # A public route's body is bounded from the header too.
+        st, r = from_lan("POST", "/api/v1/agents/enrol", {"Content-Length": str(1 << 20)})
+        self.assertEqual(st, 413, r)
+        self.assertEqual(call(self.srv, "GET", "/healthz")[0], 200)
+
     def test_clients_that_reset_mid_chunk_do_not_take_the_server_down(self):
         # A laptop that loses power mid-download resets its connection while the server is in
         # sendfile(2): that must cost one connection, not the server (SIGPIPE).
