@@ -5,8 +5,8 @@
 
 #include "api/admission.hpp"
 #include "api/rate_limiter.hpp"
-#include "domain_fixture.hpp"
 #include "domain/operators.hpp"
+#include "domain_fixture.hpp"
 #include "http/connection_limits.hpp"
 
 namespace revive::server {
@@ -98,8 +98,8 @@ TEST_F(OperatorTokens, AnUnknownNameCostsAsMuchAsAWrongPassword) {
     for (int i = 0; i < 3; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       EXPECT_FALSE(ops.login(name, "wrong password"));
-      best = std::min(
-          best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      best = std::min(best,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     return best;
   };

@@ -68,7 +68,9 @@ bool describe(X509* cert) {
   const std::string host = host_name();
   X509_NAME* name = X509_get_subject_name(cert);
   const std::string cn = host.empty() ? std::string("revive-server") : host;
-  const auto text = [](const std::string& s) { return reinterpret_cast<const unsigned char*>(s.c_str()); };
+  const auto text = [](const std::string& s) {
+    return reinterpret_cast<const unsigned char*>(s.c_str());
+  };
   if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, text("Revive workshop server"), -1, -1,
                                  0) != 1 ||
       X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, text(cn), -1, -1, 0) != 1 ||
@@ -114,8 +116,8 @@ Result<void> check_key_is_private(const fs::path& key) {
   struct stat st {};
   if (::stat(key.c_str(), &st) != 0) return errno_error(errno, "TLS key " + key.string());
   if ((st.st_mode & 077) != 0)
-    return make_error(Errc::invalid_input, "TLS key " + key.string() +
-                                               " can be read by other users: chmod 600 it");
+    return make_error(Errc::invalid_input,
+                      "TLS key " + key.string() + " can be read by other users: chmod 600 it");
   return {};
 }
 
@@ -126,8 +128,9 @@ Result<TlsIdentity> ensure_tls_identity(const fs::path& dir, const fs::path& cer
   TlsIdentity id;
   if (!cert.empty() || !key.empty()) {
     if (cert.empty() || key.empty())
-      return make_error(Errc::invalid_input, "a TLS certificate needs its key, and a key its "
-                                             "certificate (give both files)");
+      return make_error(Errc::invalid_input,
+                        "a TLS certificate needs its key, and a key its "
+                        "certificate (give both files)");
     id.cert_file = cert;
     id.key_file = key;
   } else {
