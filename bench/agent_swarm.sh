@@ -13,7 +13,7 @@ W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-swarm-XXXXXX")
 trap 'kill $spid 2>/dev/null || true; rm -rf "$W"' EXIT
 printf 'long_poll_s = 60\nstall_timeout_s = 3600\n' > "$W/c.toml"
 ulimit -n 8192
-"$build/bin/revive-server" --state "$W/state" --listen 127.0.0.1:0 --config "$W/c.toml" 2> "$W/log" &
+"$build/bin/revive-server" --demo --state "$W/state" --listen 127.0.0.1:0 --config "$W/c.toml" 2> "$W/log" &
 spid=$!
 for _ in $(seq 50); do grep -q port "$W/log" && break; sleep 0.1; done
 port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$W/log" | head -1)

@@ -23,7 +23,7 @@ make_os_image() {
 
 # start_revive_server : revive-server on 127.0.0.1, state in $W/state; sets $rport.
 start_revive_server() {
-  "$build/bin/revive-server" --state "$W/state" --listen 127.0.0.1:0 2> "$W/server.log" &
+  "$build/bin/revive-server" --demo --state "$W/state" --listen 127.0.0.1:0 2> "$W/server.log" &
   pids+=($!)
   for _ in $(seq 50); do grep -q 'port' "$W/server.log" && break; sleep 0.1; done
   rport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$W/server.log" | head -1)

@@ -51,7 +51,7 @@ declare -a d_t=() n_t=() o_w=() o_v=() o_s=()
 for r in $(seq 1 "$rounds"); do
   run dd dd if=/dev/zero of="$loop" bs=4M count=$((bytes >> 22)) oflag=direct status=none; d_t+=("$secs")
   run nwipe nwipe --autonuke --nogui --nowait --method=zero --verify=off --noblank --nousb -l "$W/nwipe.txt" "$loop"; n_t+=("$secs")
-  run agent "$build/bin/revive-agent" --simulate --root "$here/tests/data/laptops/thinkpad-t480" --disk "$loop" --server "$url" --long-poll 2
+  run agent "$build/bin/revive-agent" --simulate --root "$here/tests/data/laptops/thinkpad-t480" --disk "$loop" --server "$url" --long-poll 2 --server-key "$W/state/store/keys/ed25519.pub"
   device=$(sed -n 's/.*enrolled as device \([0-9]*\).*/\1/p' "$W/agent.log" | head -1)
   read -r w v s < <(api GET "/api/v1/devices/$device" | python3 -c '
 import json,sys

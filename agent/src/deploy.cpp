@@ -13,14 +13,21 @@ namespace {
 // the device allows it: the pipeline's chunk buffers are aligned).
 class DeviceSink : public ChunkSink {
  public:
-  explicit DeviceSink(BlockDevice& dev) : dev_(dev) {}
+  DeviceSink(BlockDevice& dev, WriteMeter* meter) : dev_(dev), meter_(meter) {}
   /// The device's write; its error names the device and offset.
   Result<void> put(std::uint64_t offset, std::span<const std::byte> data) override {
+    const WriteMeter::Busy busy(meter_, data.size());
     return dev_.write_at(offset, data);
+  }
+  /// The device's flush, timed: a cached write costs its time here.
+  Result<void> flush() {
+    const WriteMeter::Busy busy(meter_, 0);
+    return dev_.flush();
   }
 
  private:
   BlockDevice& dev_;
+  WriteMeter* meter_;
 };
 
 /// Makes every run of holes in `m` read as zeros on `dev`; the bytes zeroed. Redone on every
@@ -50,10 +57,42 @@ ChunkPipelineOptions pipeline_options(const DeployOptions& opts) {
   po.on_outage = opts.on_outage;
   po.skip = opts.already_done;
   po.stop = opts.stop;
+  po.after_put = opts.after_put;
   return po;
 }
 
 }  // namespace
+
+void WriteMeter::begin() {
+  const std::scoped_lock lock(mu_);
+  if (under_way_++ == 0) since_ = std::chrono::steady_clock::now();
+}
+
+// Busy time is credited up to each write's end (not only when all are done), so a disk that is
+// never idle still shows its figures.
+void WriteMeter::end(std::uint64_t bytes) {
+  const std::scoped_lock lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  done_.busy_seconds += std::chrono::duration<double>(now - since_).count();
+  done_.bytes += bytes;
+  since_ = now;
+  --under_way_;
+}
+
+WriteMeter::Totals WriteMeter::totals() const {
+  const std::scoped_lock lock(mu_);
+  return done_;
+}
+
+double disk_write_rate(const WriteMeter::Totals& from, const WriteMeter::Totals& to,
+                       std::uint64_t chunk_size) {
+  constexpr std::uint64_t kMinChunks = 2;
+  constexpr double kMinBusySeconds = 0.2;
+  const std::uint64_t bytes = to.bytes - from.bytes;
+  const double busy = to.busy_seconds - from.busy_seconds;
+  if (bytes < kMinChunks * chunk_size || busy < kMinBusySeconds) return 0;
+  return static_cast<double>(bytes) / busy;
+}
 
 Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockDevice& dev,
                                   const DeployOptions& opts) {
@@ -71,7 +110,7 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
   }
   // Item k of the pipeline is data extent k: its done ranges are the checkpoint's ranges.
   ChunkPipeline pipeline(m, m.data_extents(), pipeline_options(opts));
-  DeviceSink sink(dev);
+  DeviceSink sink(dev, opts.write_meter);
   auto last_checkpoint = std::chrono::steady_clock::now();
   // The calling thread reports progress and checkpoints while the workers run.
   auto r = pipeline.run(source, sink, [&] {
@@ -82,13 +121,13 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
     last_checkpoint = std::chrono::steady_clock::now();
     // Ranges first, then the flush: every range reported was written before the flush.
     DoneRanges ranges = pipeline.done_ranges();
-    if (dev.flush()) opts.checkpoint(ranges);
+    if (sink.flush()) opts.checkpoint(ranges);
   });
   if (!r) {
     if (r.error().code == Errc::cancelled) return make_error(Errc::cancelled, "deploy stopped");
     return r.error();
   }
-  REVIVE_TRY(dev.flush());
+  REVIVE_TRY(sink.flush());
   if (opts.progress) opts.progress(pipeline.bytes_done(), m.data_bytes);
   report.chunks_written = r->chunks;
   report.bytes_written = r->bytes;

@@ -99,4 +99,40 @@ std::optional<std::string> disk_in_use(const MachineRoot& root, const fs::path& 
   return std::nullopt;
 }
 
+std::optional<std::string> external_drive(const MachineRoot& root, const std::string& name) {
+  const std::string dev = "/dev/" + name;
+  const std::string never =
+      ": the agent never writes to USB, removable or Thunderbolt-attached drives, whatever the "
+      "job says";
+  if (name.empty() || name.find('/') != std::string::npos || name.starts_with(".") ||
+      !root.exists("sys/block/" + name)) {
+    return dev + " is not a block device of this laptop (not in sysfs): refused";
+  }
+  if (root.line("sys/block/" + name + "/removable") == "1")
+    return dev + " is removable media (sysfs removable=1)" + never;
+  // sys/block/X is a link into the device tree; its path says how the drive is attached.
+  std::error_code ec;
+  const fs::path block = root.path() / "sys/block" / name;
+  const fs::path target = fs::read_symlink(block, ec);
+  const fs::path devices = (root.path() / "sys/devices").lexically_normal();
+  fs::path dir = ec ? block : (block.parent_path() / target).lexically_normal();
+  for (const auto& part : dir.lexically_relative(devices)) {
+    const std::string p = part.string();
+    if (p.starts_with("usb")) return dev + " is attached through USB (" + p + ")" + never;
+    if (p.find("thunderbolt") != std::string::npos || p.starts_with("domain"))
+      return dev + " is attached through Thunderbolt (" + p + ")" + never;
+  }
+  // A PCIe device behind an external-facing (hot-pluggable) port: the kernel says
+  // "removable" in its sysfs attribute (Linux 5.13 and later).
+  const fs::path top = root.path().lexically_normal();
+  for (;
+       dir.string().size() > devices.string().size() && dir.string().starts_with(devices.string());
+       dir = dir.parent_path()) {
+    if (root.line((dir / "removable").lexically_relative(top).string()) == "removable") {
+      return dev + " sits below a removable (external) port " + dir.filename().string() + never;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace revive::agent

@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::chrono::seconds kReportTimeout{10};  // progress and checkpoints: small, frequent
 constexpr std::chrono::seconds kGetTimeout{60};
+constexpr std::chrono::seconds kRelayTimeout{3};     // sent each second: a late one is superseded
 constexpr std::chrono::seconds kLongPollMargin{15};  // the server answers at `wait`; then a margin
 
 Errc errc_of_status(long status) {
@@ -36,25 +37,6 @@ std::string retry_line(const Result<http::Response>& outcome, std::chrono::milli
                          " s";
   if (!outcome) return "server unreachable (" + outcome.error().message + ")" + in;
   return "server answered " + std::to_string(outcome->status) + in;
-}
-
-// A step whose kind this agent does not know, in an answer that otherwise is a step.
-std::optional<UnknownStep> unknown_step_in(const Json& j) {
-  const auto state = j.find("state");
-  const auto step = j.find("step");
-  if (state == j.end() || *state != "step" || step == j.end() || !step->is_object()) {
-    return std::nullopt;
-  }
-  const auto id = step->find("id");
-  const auto attempt = step->find("attempt");
-  const auto kind = step->find("kind");
-  if (id == step->end() || !id->is_number_integer() || *id <= 0 || attempt == step->end() ||
-      !attempt->is_number_integer() || *attempt <= 0 || kind == step->end() || !kind->is_string() ||
-      proto::step_kind_from(kind->get<std::string>())) {
-    return std::nullopt;
-  }
-  return UnknownStep{id->get<std::int64_t>(), attempt->get<std::int64_t>(),
-                     kind->get<std::string>().substr(0, 64)};
 }
 
 template <class T>
@@ -83,7 +65,8 @@ HttpServerApi::HttpServerApi(HttpServerApiOptions o) : opts_(std::move(o)) {
 }
 
 Result<http::Response> HttpServerApi::call(const std::string& method, const std::string& path,
-                                           const std::string& body, std::chrono::seconds timeout) {
+                                           const std::string& body, std::chrono::seconds timeout,
+                                           std::chrono::steady_clock::time_point* last_try) {
   http::Request req;
   req.method = method;
   req.url = opts_.server + path;
@@ -97,7 +80,12 @@ Result<http::Response> HttpServerApi::call(const std::string& method, const std:
   retry.on_retry = [&](const Result<http::Response>& outcome, std::chrono::milliseconds wait) {
     if (opts_.log) opts_.log(retry_line(outcome, wait));
   };
-  auto r = http::with_retries([&] { return conn_.request(req); }, retry);
+  auto r = http::with_retries(
+      [&] {
+        if (last_try != nullptr) *last_try = std::chrono::steady_clock::now();
+        return conn_.request(req);
+      },
+      retry);
   if (!r) return r.error();
   if (!r->ok()) return status_error(*r);
   return r;
@@ -115,44 +103,74 @@ Result<std::int64_t> HttpServerApi::device() const {
 
 Result<proto::EnrolResponse> HttpServerApi::enrol(const proto::EnrolRequest& r) {
   std::lock_guard lock(mu_);
-  token_.clear();  // a stale token must not be presented with a fresh enrolment
-  device_id_ = 0;
+  {
+    std::lock_guard session(session_mu_);
+    token_.clear();  // a stale token must not be presented with a fresh enrolment
+    device_id_ = 0;
+  }
   auto answer = post(proto::path::enrol(), proto::to_json(r));
   if (!answer) return answer.error();
   auto enrolled = decode<proto::EnrolResponse>(*answer, "the enrolment answer");
   if (!enrolled) return enrolled.error();
+  std::lock_guard session(session_mu_);
   token_ = enrolled->agent_token;
   device_id_ = enrolled->device_id;
   return enrolled;
 }
 
-Result<NextAnswer> HttpServerApi::next(std::chrono::seconds wait) {
+Result<NextAnswer> HttpServerApi::next(std::chrono::seconds wait, const std::string& nonce) {
   std::lock_guard lock(mu_);
   auto id = device();
   if (!id) return id.error();
-  auto answer = post(proto::path::next(*id, static_cast<int>(wait.count())), Json::object(),
-                     wait + kLongPollMargin);
+  // From the attempt that was answered: time spent retrying while the server was away does
+  // not age the job (the server signed it for that attempt, after it arrived).
+  auto sent = std::chrono::steady_clock::now();
+  auto answer =
+      call("POST", proto::path::next(*id, static_cast<int>(wait.count())),
+           proto::to_json(proto::NextRequest{nonce}).dump(), wait + kLongPollMargin, &sent);
   if (!answer) return answer.error();
-  auto j = proto::parse_object(answer->body);
-  if (!j) return j.error().with_context("the answer to next");
-  auto typed = proto::from_json<proto::NextResponse>(*j);
-  if (typed) return NextAnswer{*typed, std::nullopt};
-  if (auto unknown = unknown_step_in(*j)) {
-    NextAnswer a;
-    a.next.state = proto::NextResponse::State::step;
-    a.unknown_step = std::move(unknown);
-    return a;
-  }
-  return typed.error().with_context("the answer to next");
+  NextAnswer a;
+  // Rounded up: the age bounds how old a job can be, so it must not come out short.
+  a.age = std::chrono::ceil<std::chrono::seconds>(std::chrono::steady_clock::now() - sent);
+  auto typed = decode<proto::NextResponse>(*answer, "the answer to next");
+  if (!typed) return typed.error();
+  a.next = std::move(*typed);
+  return a;
 }
 
-Result<void> HttpServerApi::progress(const proto::ProgressReport& r) {
+Result<proto::ProgressAck> HttpServerApi::progress(const proto::ProgressReport& r) {
   std::lock_guard lock(mu_);
   auto id = device();
   if (!id) return id.error();
   auto answer = post(proto::path::progress(*id), proto::to_json(r), kReportTimeout);
   if (!answer) return answer.error();
-  return {};
+  // An older server answers {} or nothing: no assignment, the agent keeps fetching from it.
+  if (answer->body.empty()) return proto::ProgressAck{};
+  return decode<proto::ProgressAck>(*answer, "the answer to a progress report");
+}
+
+Result<proto::RelayAck> HttpServerApi::relay(const proto::RelayReport& r) {
+  std::int64_t id = 0;
+  std::string token;
+  {
+    std::lock_guard session(session_mu_);
+    id = device_id_;
+    token = token_;
+  }
+  if (id <= 0) return make_error(Errc::unauthorized, "not enrolled yet");
+  std::lock_guard lock(relay_mu_);
+  http::Request req;
+  req.method = "POST";
+  req.url = opts_.server + proto::path::relay(id);
+  req.headers = {"Content-Type: application/json", http::bearer(token)};
+  req.body = proto::to_json(r).dump();
+  req.timeout = kRelayTimeout;
+  auto answer = relay_conn_.request(req);
+  if (!answer) return answer.error();
+  if (answer->status >= 500)
+    return make_error(Errc::io, "server answered " + std::to_string(answer->status));
+  if (!answer->ok()) return status_error(*answer);
+  return decode<proto::RelayAck>(*answer, "the answer to a relay report");
 }
 
 Result<void> HttpServerApi::checkpoint(std::int64_t step, const proto::CheckpointReport& r) {

@@ -73,6 +73,8 @@ Result<void> put(const fs::path& root, const std::string& abs_path, std::string_
                  unsigned mode = 0644) {
   auto target = inside(root, abs_path);
   if (!target) return target.error();
+  // parse_profile refuses setuid/setgid; the mask keeps every other caller from setting them.
+  mode &= 01777u;
   struct stat st {};
   if (::lstat(target->c_str(), &st) == 0 && (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode))) {
     if (S_ISDIR(st.st_mode))
@@ -252,11 +254,20 @@ Result<Profile> parse_profile(const Json& params) {
           !f.contains("content") || !f["content"].is_string()) {
         return bad_field("files", "each entry needs a string \"path\" and \"content\"");
       }
+      if (f.contains("mode") && (!f["mode"].is_number_integer() || f["mode"].get<long long>() < 0))
+        return bad_field("files", "each \"mode\" must be a non-negative integer");
       Profile::File file{f["path"], f["content"], f.value("mode", 0644u)};
       if (file.path.empty() || file.path[0] != '/')
         return bad_field("files", "path " + file.path + " is not absolute");
       if (file.mode > 07777)
         return bad_field("files", "mode of " + file.path + " is not a permission mode");
+      // A setuid/setgid file placed by whoever can hand out jobs would be root on every
+      // recipient's machine: no workshop profile needs one, so it is refused outright.
+      if ((file.mode & (S_ISUID | S_ISGID)) != 0) {
+        return bad_field("files", "mode of " + file.path +
+                                      " sets setuid/setgid bits (refused: provisioning never "
+                                      "installs privileged programs)");
+      }
       p.files.push_back(std::move(file));
     }
   }

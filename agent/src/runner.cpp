@@ -2,12 +2,16 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <utility>
 
 #include "revive/agent/http_server_api.hpp"
 #include "revive/agent/inventory.hpp"
+#include "revive/agent/transport/relay.hpp"
+#include "revive/encoding.hpp"
+#include "revive/signed_job.hpp"
 #include "steps/step.hpp"
 
 namespace revive::agent {
@@ -23,6 +27,27 @@ constexpr int kExitDone = 0;
 constexpr int kExitFatal = 1;
 constexpr int kExitCancelled = 3;
 constexpr int kExitStopped = 4;
+// Jobs refused in a row before the agent gives up: the server keeps sending what this agent
+// cannot trust (a rogue server, or a live image built with another server's key).
+constexpr int kMaxRefusedJobs = 3;
+constexpr std::size_t kNonceBytes = 16;
+
+// The job in a step answer, checked before anything in it is used: signed by the pinned key
+// as a job, for this device, answering this request (the nonce), and not expired. Its age is
+// at most the answer's (it was signed after the request with the nonce left), so the
+// server's clock is estimated from the job's own issue time, not from this laptop's RTC.
+Result<proto::Job> accept_job(const NextAnswer& a, const std::optional<PublicKey>& pinned,
+                              std::int64_t device, const std::string& nonce) {
+  if (!pinned) {
+    return make_error(Errc::bad_signature,
+                      "no pinned server key (--server-key, baked into the live image): this "
+                      "agent cannot tell the workshop's server from any other and takes no job");
+  }
+  auto job = proto::open_job(a.next.job, *pinned);
+  if (!job) return job.error();
+  REVIVE_TRY(proto::check_job(*job, {device, nonce, job->issued_at + a.age.count()}));
+  return job;
+}
 
 Outcome run_step(const StepContext& ctx) {
   // No default: a kind added to the protocol but not here is a compiler warning (-Werror).
@@ -85,7 +110,9 @@ class WorkflowRunner {
   int run() {
     if (!enrol()) return stopped() ? kExitStopped : kExitFatal;
     while (!stopped()) {
-      auto answer = server_.next(std::chrono::seconds(opts_.long_poll_s));
+      // A fresh nonce per request: a job recorded from another exchange does not answer it.
+      const std::string nonce = random_hex(kNonceBytes);
+      auto answer = server_.next(std::chrono::seconds(opts_.long_poll_s), nonce);
       if (!answer && answer.error().code == Errc::unauthorized) {
         // The token was replaced (another boot?) or the server's state was reset: enrol again.
         if (!enrol()) return stopped() ? kExitStopped : kExitFatal;
@@ -96,7 +123,7 @@ class WorkflowRunner {
         log("ERROR: " + answer.error().message);
         return kExitFatal;
       }
-      if (auto exit_code = handle(*answer)) return *exit_code;
+      if (auto exit_code = handle(*answer, nonce)) return *exit_code;
     }
     return kExitStopped;
   }
@@ -121,7 +148,7 @@ class WorkflowRunner {
   }
 
   // What one answer to next means: nothing (keep polling) or the exit code.
-  std::optional<int> handle(const NextAnswer& a) {
+  std::optional<int> handle(const NextAnswer& a, const std::string& nonce) {
     using State = proto::NextResponse::State;
     switch (a.next.state) {
       case State::done:
@@ -134,14 +161,33 @@ class WorkflowRunner {
         if (a.next.reason != last_wait_) log("WAITING for an operator: " + a.next.reason);
         last_wait_ = a.next.reason;
         return std::nullopt;
-      case State::step:
+      case State::step: {
         last_wait_.clear();
-        if (a.unknown_step) return refuse_unknown(*a.unknown_step);
-        if (!a.next.step) {
-          log("ERROR: the server handed out a step without saying which");
-          return kExitFatal;
-        }
-        return run_assigned(*a.next.step);
+        auto job = accept_job(a, opts_.server_key, device_id_, nonce);
+        if (!job) return refuse_job(a, job.error());
+        refused_in_a_row_ = 0;
+        if (!job->unknown_kind.empty())
+          return refuse_unknown(job->step.id, job->step.attempt, job->unknown_kind);
+        return run_assigned(job->step);
+      }
+    }
+    return std::nullopt;
+  }
+
+  // A job that failed its checks: nothing in it is acted on. The refusal goes back as the
+  // step's failure (naming why) when the job names a step at all, so an operator whose
+  // server's key is not the pinned one sees it; a rogue sender learns nothing it did not know.
+  std::optional<int> refuse_job(const NextAnswer& a, const Error& why) {
+    log("REFUSED a job from the server: " + why.message + ". Nothing was touched.");
+    if (auto claimed = proto::parse_job(a.next.job)) {
+      const Outcome o = steps::failed("the agent refused the job: " + why.message);
+      if (post_result(claimed->step.id, claimed->step.attempt, "refused job", o) ==
+          Posted::stopping)
+        return kExitStopped;
+    }
+    if (++refused_in_a_row_ >= kMaxRefusedJobs) {
+      log(fmt::format("ERROR: {} jobs in a row could not be trusted: stopping", refused_in_a_row_));
+      return kExitFatal;
     }
     return std::nullopt;
   }
@@ -156,8 +202,10 @@ class WorkflowRunner {
     const bool already = seen != finished_.end() && seen->second.first == s.attempt;
     if (already)
       log("  already done in this boot: sending its result again instead of running it twice");
-    const Outcome o = already ? seen->second.second
-                              : run_step_guarded({opts_, server_, device_id_, s, inventory_});
+    if (!already) settle_relay(s);
+    const Outcome o = already
+                          ? seen->second.second
+                          : run_step_guarded({opts_, server_, device_id_, s, inventory_, &relay_});
     finished_[s.id] = {s.attempt, o};
     const Posted posted = post_result(s.id, s.attempt, kind, o);
     if (posted == Posted::stopping) return kExitStopped;
@@ -166,14 +214,36 @@ class WorkflowRunner {
     return std::nullopt;
   }
 
+  // A relay left by a deploy step serves peers from the disk: it stops before a step that
+  // rewrites the disk, and the finish step (after which the laptop powers off or reboots) first
+  // waits a while for the server to release it.
+  void settle_relay(const proto::StepAssignment& s) {
+    if (!relay_ || relay_->closed()) {
+      relay_.reset();
+      return;
+    }
+    if (s.kind == StepKind::wipe || s.kind == StepKind::deploy) {
+      log("  stopped relaying: the disk is about to change");
+      relay_.reset();
+    } else if (s.kind == StepKind::finish) {
+      const int linger = s.params.is_object() ? s.params.value("relay_linger_s", 60) : 60;
+      log(fmt::format("  relaying to peers until the server releases this laptop (at most {} s)",
+                      linger));
+      const bool released = relay_->finish(std::chrono::seconds(std::max(linger, 0)));
+      log(released ? "  relay released by the server" : "  stopped relaying");
+      relay_.reset();
+    }
+  }
+
   // A kind this agent does not know (a newer server): fail loudly, never report work not done.
-  std::optional<int> refuse_unknown(const UnknownStep& s) {
-    log(fmt::format("step {} (attempt {})", s.kind, s.attempt));
-    const Outcome o = steps::failed("this agent does not know the step \"" + s.kind +
+  std::optional<int> refuse_unknown(std::int64_t id, std::int64_t attempt,
+                                    const std::string& kind) {
+    log(fmt::format("step {} (attempt {})", kind, attempt));
+    const Outcome o = steps::failed("this agent does not know the step \"" + kind +
                                     "\" (the server is newer than this agent)");
-    const Posted posted = post_result(s.id, s.attempt, s.kind, o);
+    const Posted posted = post_result(id, attempt, kind, o);
     if (posted == Posted::stopping) return kExitStopped;
-    if (posted == Posted::accepted) log("FAILED: " + s.kind + ": " + o.error);
+    if (posted == Posted::accepted) log("FAILED: " + kind + ": " + o.error);
     return std::nullopt;
   }
 
@@ -209,6 +279,8 @@ class WorkflowRunner {
   std::int64_t device_id_ = 0;
   std::map<std::int64_t, std::pair<std::int64_t, Outcome>> finished_;  // step -> attempt, outcome
   std::string last_wait_;
+  std::unique_ptr<Relay> relay_;  // a deploy step's relay, serving peers after the step
+  int refused_in_a_row_ = 0;
 };
 
 }  // namespace

@@ -159,6 +159,7 @@ class ChunkPipeline::Run {
         continue;
       }
       if (auto w = sink_.put(e.offset, out); !w) return first_error_.set(w.error());
+      if (p_.opts_.after_put) p_.opts_.after_put(k, b.frame);
       // Release: whoever sees the item done (a checkpoint, before its flush) sees the put done.
       p_.done_[k].store(true, std::memory_order_release);
       p_.bytes_done_ += e.length;
@@ -181,8 +182,15 @@ class ChunkPipeline::Run {
         }
         continue;
       }
+      if (!r && r.error().code == Errc::cancelled) {  // the source saw the stop flag (a wait)
+        first_error_.set(r.error());
+        return r.error();
+      }
       outage_.reachable();
-      if (r) r = decode_and_check(*e.sha256, b.frame, b.zstd, out);
+      if (r) {
+        r = decode_and_check(*e.sha256, b.frame, b.zstd, out);
+        if (!r) source_.rejected(*e.sha256, r.error());
+      }
       if (r || ++wrong > p_.opts_.chunk_retries) return r;
       ++retries_;
     }

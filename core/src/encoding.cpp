@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <cstdlib>
 #include <ctime>
 
 namespace revive {
@@ -58,6 +59,15 @@ std::optional<std::vector<std::uint8_t>> from_base64(std::string_view text) {
   }
   out.resize(len);
   return out;
+}
+
+std::string random_hex(std::size_t bytes) {
+  // sodium_init is idempotent and thread-safe; before it the CSPRNG may not be seeded.
+  static const bool ready = sodium_init() >= 0;
+  if (!ready) std::abort();
+  std::vector<std::uint8_t> b(bytes);
+  randombytes_buf(b.data(), b.size());
+  return to_hex(b);
 }
 
 std::string random_uuid() {

@@ -33,6 +33,8 @@ std::string_view to_string(Errc code) {
       return "conflict";
     case Errc::unauthorized:
       return "unauthorized";
+    case Errc::forbidden:
+      return "forbidden";
     case Errc::internal:
       return "internal";
   }

@@ -137,6 +137,28 @@ Result<void> ImageStore::publish(const Manifest& m, bool replace) {
   return fsync_dir(target.parent_path());
 }
 
+Result<std::vector<std::string>> ImageStore::resign_legacy_manifests() {
+  auto names = list();
+  if (!names) return names.error();
+  std::vector<std::string> resigned;
+  for (const auto& name : *names) {
+    auto text = read_manifest_text(name);
+    if (!text) continue;
+    auto sm = parse_signed_manifest(*text);
+    if (!sm || !sm->legacy || sm->signer != key_.public_key()) continue;
+    // Only what this very key signed over the body alone gets the current signature.
+    const auto& body = sm->canonical;
+    if (!verify_signature(key_.public_key(),
+                          {reinterpret_cast<const std::uint8_t*>(body.data()), body.size()},
+                          sm->signature)) {
+      continue;
+    }
+    REVIVE_TRY(publish(sm->manifest, /*replace=*/true));
+    resigned.push_back(name);
+  }
+  return resigned;
+}
+
 Result<void> ImageStore::remove(const std::string& name) {
   REVIVE_TRY(validate_image_name(name));
   const fs::path p = manifest_path(name);

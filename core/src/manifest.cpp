@@ -288,11 +288,13 @@ Result<SignedManifest> parse_signed_manifest(std::string_view text) {
   sm.canonical = std::move(d->canonical);
   sm.signer = d->signer;
   sm.signature = d->signature;
+  sm.legacy = d->legacy;
   return sm;
 }
 
 Result<void> check_signature(const SignedManifest& sm, const PublicKey& trusted) {
-  return check_document(SignedDocument{sm.canonical, sm.signer, sm.signature}, trusted, "manifest");
+  return check_document(SignedDocument{sm.canonical, sm.signer, sm.signature, sm.legacy}, trusted,
+                        "manifest");
 }
 
 Result<Manifest> open_signed_manifest(std::string_view text, const PublicKey& trusted) {

@@ -226,9 +226,13 @@ Json to_json(const StepAssignment& v) {
   return j;
 }
 
+Json to_json(const NextRequest& v) { return {{"nonce", v.nonce}}; }
+
 Json to_json(const NextResponse& v) {
   Json j = {{"state", to_string(v.state)}};
-  if (v.state == NextResponse::State::step && v.step) j["step"] = to_json(*v.step);
+  // The signed document goes out as JSON (readable); its text is canonical, so the agent's
+  // re-serialisation of this value gives back exactly the signed bytes.
+  if (v.state == NextResponse::State::step && !v.job.empty()) j["job"] = Json::parse(v.job);
   if (v.state == NextResponse::State::waiting) {
     if (v.waiting) {
       j["step"] = {{"id", v.waiting->id},
@@ -406,6 +410,20 @@ Result<StepAssignment> from_json<StepAssignment>(const Json& j) {
 }
 
 template <>
+Result<NextRequest> from_json<NextRequest>(const Json& j) {
+  REVIVE_TRY(require_object(j, "the next request"));
+  REVIVE_FIELD(nonce, optional_string(j, "nonce"));
+  const bool hex = std::all_of(nonce.begin(), nonce.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (nonce.size() > kMaxNonceChars || !hex) {
+    return bad("\"nonce\" must be at most " + std::to_string(kMaxNonceChars) +
+               " lower-case hex digits");
+  }
+  return NextRequest{nonce};
+}
+
+template <>
 Result<NextResponse> from_json<NextResponse>(const Json& j) {
   REVIVE_TRY(require_object(j, "the answer to next"));
   NextResponse r;
@@ -415,10 +433,13 @@ Result<NextResponse> from_json<NextResponse>(const Json& j) {
     return bad("unknown state \"" + state_text.substr(0, 32) + "\" in the answer to next");
   r.state = *state;
   if (r.state == NextResponse::State::step) {
-    auto it = j.find("step");
-    if (it == j.end()) return bad("the answer to next says \"step\" but holds none");
-    REVIVE_FIELD(step, from_json<StepAssignment>(*it));
-    r.step = step;
+    auto it = j.find("job");
+    if (it == j.end() || !it->is_object()) {
+      return bad(
+          "the answer to next says \"step\" but holds no signed job (a server older "
+          "than this agent?)");
+    }
+    r.job = it->dump(-1, ' ', false, Json::error_handler_t::replace);
   } else if (r.state == NextResponse::State::waiting) {
     REVIVE_FIELD(reason, optional_string(j, "reason"));
     r.reason = reason;
@@ -652,6 +673,11 @@ Result<CertificateSummary> from_json<CertificateSummary>(const Json& j) {
 }
 
 // ---------------------------------------------------------------- bounded parsing
+
+bool is_canonical(std::string_view text, const Json& parsed) {
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  return parsed.dump(-1, ' ', false, Json::error_handler_t::replace) == text;
+}
 
 Result<Json> parse_object(std::string_view text, int max_depth) {
   if (text.empty()) return bad("the body must be a JSON object");

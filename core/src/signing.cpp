@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "revive/encoding.hpp"
@@ -106,6 +108,9 @@ Result<KeyPair> KeyPair::load_or_create(const std::filesystem::path& dir) {
     }
     if (link_errno != EEXIST) return errno_error(link_errno, "create " + sk_path.string());
   }
+  // A secret key others could read is refused, not used: whoever copied it can sign jobs for
+  // every laptop and certificates for every donor (issue 15). It is created 0600.
+  REVIVE_TRY(require_owner_only(sk_path, "signing key"));
   auto data = read_small_file(sk_path, 4096);
   if (!data) return data.error();
   if (data->size() != 64) {

@@ -65,6 +65,16 @@ std::string ipxe_local_disk_script(const std::string& mac, const std::string& re
   return s;
 }
 
+std::string ipxe_refused_script(const std::string& mac, const std::string& reason) {
+  std::string s = "#!ipxe\n";
+  s += "echo Revive: " + script_safe(mac) + ": " + script_safe(reason) + "\n";
+  s += "echo Revive: nothing will be done to this machine; leaving network boot.\n";
+  s += "sleep 5\n";
+  s += "iseq ${platform} efi && exit 1 ||\n";
+  s += "sanboot --no-describe --drive 0x80 || exit\n";
+  return s;
+}
+
 std::string ipxe_error_script(const std::string& message) {
   std::string s = "#!ipxe\n";
   s += "echo Revive: " + script_safe(message) + "\n";

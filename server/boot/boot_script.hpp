@@ -24,6 +24,11 @@ std::string ipxe_live_agent_script(const LiveAgentBoot& b);
 /// boots the first hard disk (BIOS).
 std::string ipxe_local_disk_script(const std::string& mac, const std::string& reason);
 
+/// A machine this server will not process (not in intake): says why on its screen for a few
+/// seconds, then leaves network boot so the firmware boots the next device (UEFI: `exit 1`;
+/// BIOS: the first hard disk). No live agent, no token.
+std::string ipxe_refused_script(const std::string& mac, const std::string& reason);
+
 /// Refuses to boot anything (bad MAC in the URL, no live image on the server): says why, then
 /// falls back to the local disk after a pause, so a laptop is never stuck in a boot loop.
 std::string ipxe_error_script(const std::string& message);

@@ -1,5 +1,7 @@
 #include "dhcp_server.hpp"
 
+#include <algorithm>
+
 namespace revive::boot {
 
 namespace {
@@ -119,8 +121,20 @@ void LeasePool::mark_in_use(std::uint32_t ip, std::int64_t now) {
   std::erase_if(offers_, [&](const auto& kv) { return kv.second.first == ip; });
 }
 
+void LeasePool::prune(std::int64_t now) {
+  std::erase_if(offers_, [&](const auto& kv) { return kv.second.second <= now; });
+  std::erase_if(declined_, [&](const auto& kv) { return kv.second <= now; });
+}
+
+std::size_t LeasePool::pending_offer_cap() const {
+  if (cfg_.max_pending_offers > 0) return cfg_.max_pending_offers;
+  const std::size_t range = std::size_t{cfg_.last} - cfg_.first + 1;
+  return std::max<std::size_t>(16, range / 2);
+}
+
 LeasePool::Outcome LeasePool::handle(const DhcpPacket& req, std::int64_t now,
                                      const BootConfig& boot, bool offer_boot) {
+  prune(now);
   Outcome out;
   if (req.op != 1 || req.htype != 1 || req.hlen != 6) {
     out.why = "not an Ethernet request";
@@ -153,6 +167,12 @@ LeasePool::Outcome LeasePool::on_discover(const DhcpPacket& req, std::int64_t no
                                           const BootConfig& boot, bool offer_boot) {
   Outcome out;
   const std::string mac = req.mac();
+  const bool known = by_mac_.contains(mac) || offers_.contains(mac);
+  if (!known && offers_.size() >= pending_offer_cap()) {
+    out.why = std::to_string(offers_.size()) +
+              " offers wait for their REQUEST (new MACs flooding?): nothing offered to " + mac;
+    return out;
+  }
   auto ip = pick(mac, option_ip(req, dhcp_opt::requested_ip), now, boot.server_ip);
   if (!ip) {
     out.why = "no free address in the pool for " + mac;
@@ -188,6 +208,9 @@ LeasePool::Outcome LeasePool::on_request(const DhcpPacket& req, std::int64_t now
     out.why = "NAK: " + ip_to_string(ip) + " is not available to " + mac;
     return out;
   }
+  // An expired lease of another MAC on this address is history now: forget it, so made-up
+  // MACs cannot grow the lease file without bound.
+  std::erase_if(by_mac_, [&](const auto& kv) { return kv.first != mac && kv.second.ip == ip; });
   by_mac_[mac] = Lease{mac, ip, now + cfg_.lease_s};
   offers_.erase(mac);
   out.leases_changed = true;

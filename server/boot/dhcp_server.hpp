@@ -19,6 +19,11 @@ struct DhcpPoolConfig {
   std::uint32_t netmask = 0xffffff00;
   std::optional<std::uint32_t> router;  ///< option 3, when the network has a gateway
   std::uint32_t lease_s = 3600;
+  /// Offers waiting for their REQUEST at most (0: half the range, at least 16). Each holds an
+  /// address for a minute, so a host sending DISCOVERs from made-up MACs could otherwise hold
+  /// the whole range; past the cap, only clients with a lease or an offer get one. Half, not
+  /// less: a workshop powering on dozens of laptops at once is a burst of real DISCOVERs.
+  std::uint32_t max_pending_offers = 0;
 };
 
 struct Lease {
@@ -63,6 +68,9 @@ class LeasePool {
                                     std::int64_t now, std::uint32_t server_ip) const;
   bool free_for(std::uint32_t ip, const std::string& mac, std::int64_t now,
                 std::uint32_t server_ip) const;
+  /// Forgets expired offers and address holds: each request costs time in proportion to them.
+  void prune(std::int64_t now);
+  std::size_t pending_offer_cap() const;
   DhcpPacket reply_to(const DhcpPacket& req, std::uint8_t type, std::uint32_t yiaddr,
                       const BootConfig& boot, bool offer_boot) const;
 

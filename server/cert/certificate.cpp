@@ -1,5 +1,6 @@
 #include "certificate.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -147,7 +148,8 @@ Result<Json> drive_certificate(const IssueContext& ctx, const Json& ev) {
   return body;
 }
 
-Json laptop_certificate(const IssueContext& ctx, const std::vector<Json>& drives) {
+Json laptop_certificate(const IssueContext& ctx, const std::vector<Json>& drives,
+                        const StorageListing& storage) {
   Json body = common(ctx, "laptop");
   Json list = Json::array();
   bool all = !drives.empty();
@@ -161,15 +163,21 @@ Json laptop_certificate(const IssueContext& ctx, const std::vector<Json>& drives
     all = all && d["result"] == "passed";
   }
   body["drives"] = list;
-  body["result"] = all ? "passed" : "failed";
+  body["storage"] = without_floats(storage.entries);
+  if (!storage.note.empty()) body["storage_note"] = storage.note;
+  const bool accounted = storage.unaccounted.empty();
+  body["result"] = all && accounted ? "passed" : "failed";
   body["reason"] = drives.empty() ? "no drive was sanitised"
-                   : all          ? ""
-                                  : "at least one drive did not pass";
+                   : !all         ? "at least one drive did not pass"
+                   : !accounted
+                       ? "not every storage device is accounted for: " + storage.unaccounted.front()
+                       : "";
   return body;
 }
 
 Result<Json> revalidated(const Json& body, const std::string& validator, const std::string& verdict,
-                         const std::string& note, const std::string& issued_at) {
+                         const std::string& note, const std::string& issued_at,
+                         const std::vector<std::string>& handled_by) {
   if (!body.is_object() || body.value("format", std::string()) != kFormat)
     return make_error(Errc::invalid_input, "not a certificate");
   if (body.value("kind", std::string()) == "batch")
@@ -177,9 +185,13 @@ Result<Json> revalidated(const Json& body, const std::string& validator, const s
   if (verdict != "confirmed" && verdict != "disputed")
     return make_error(Errc::invalid_input, "verdict must be confirmed or disputed");
   if (validator.empty()) return make_error(Errc::invalid_input, "the validator must be named");
-  if (validator == body.value("operator", std::string())) {
+  const bool handled =
+      std::find(handled_by.begin(), handled_by.end(), validator) != handled_by.end();
+  if (handled || validator == body.value("operator", std::string())) {
     return make_error(Errc::invalid_input,
-                      "the re-verification must be done by a second person, not by " + validator);
+                      "the re-verification must be done by a second person, "
+                      "not by " +
+                          validator + ", who handled this laptop");
   }
   if (!body["validator"].is_null())
     return make_error(Errc::conflict,

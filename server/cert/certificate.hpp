@@ -37,15 +37,27 @@ std::string new_certificate_id();
 /// A drive whose result is not "passed" still gets a certificate, saying so.
 Result<Json> drive_certificate(const IssueContext& ctx, const Json& evidence);
 
-/// The laptop's certificate: every drive certificate by id and result; "passed" only when
-/// there is at least one drive and every drive passed.
-Json laptop_certificate(const IssueContext& ctx, const std::vector<Json>& drives);
+/// Every block device and storage controller the laptop showed, and what became of each.
+struct StorageListing {
+  Json entries = Json::array();          ///< one object per device or controller
+  std::vector<std::string> unaccounted;  ///< why each one not accounted for is not
+  std::string note;                      ///< what the inventory did not say ("" when nothing)
+};
+
+/// The laptop's certificate: every drive certificate by id and result, and every block device
+/// and storage controller seen; "passed" only when there is at least one drive, every drive
+/// passed and every device and controller is accounted for.
+Json laptop_certificate(const IssueContext& ctx, const std::vector<Json>& drives,
+                        const StorageListing& storage = {});
 
 /// A second volunteer's independent check of a certificate: a new certificate (new id) that
 /// supersedes `body`, records the validator, and fails when the check disputes the wipe.
-/// invalid_input when the validator is the operator of record (it must be a second person).
+/// invalid_input when the validator is the operator of record or one of `handled_by` (the
+/// operators who handled the laptop: it must be a second person); conflict when it was
+/// re-verified already.
 Result<Json> revalidated(const Json& body, const std::string& validator, const std::string& verdict,
-                         const std::string& note, const std::string& issued_at);
+                         const std::string& note, const std::string& issued_at,
+                         const std::vector<std::string>& handled_by = {});
 
 /// The donor's summary for a batch: every laptop's newest certificate by id, with its result.
 Json batch_summary(const std::string& workshop, const Json& donor_batch,

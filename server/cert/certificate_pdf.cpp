@@ -121,6 +121,17 @@ std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
                                                         str(d, {"result"}) + " (certificate " +
                                                         str(d, {"certificate_id"}) + ")");
     }
+    // Every block device and controller the laptop showed, erased or why not (issue 15).
+    for (const auto& e : b.value("storage", Json::array())) {
+      const bool disk = str(e, {"kind"}) == "disk";
+      f.emplace_back(
+          (disk ? "Storage " + str(e, {"name"}) : "Controller " + str(e, {"pci"})),
+          (disk
+               ? str(e, {"model"}) + " " + str(e, {"serial"}) + " (" + str(e, {"transport"}) + "): "
+               : str(e, {"driver"}) + ": ") +
+              str(e, {"status"}) + (str(e, {"reason"}).empty() ? "" : ", " + str(e, {"reason"})));
+    }
+    if (b.contains("storage_note")) f.emplace_back("Storage note", str(b, {"storage_note"}));
   } else {
     f.emplace_back("Laptops",
                    str(b, {"passed_count"}) + " of " + str(b, {"laptop_count"}) + " passed");

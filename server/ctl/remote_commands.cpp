@@ -17,6 +17,7 @@
 
 #include "progress_bar.hpp"
 #include "revive/http_client.hpp"
+#include "watch_source.hpp"
 
 namespace revive::ctl {
 
@@ -113,8 +114,8 @@ std::string bar(double frac, int width) {
 
 std::string device_table(const json& devices) {
   std::string out =
-      fmt::format("{:>4}  {:<22} {:<14} {:<10} {:<6} {:<10} {:<24} {:>10} {:>8}\n", "ID", "MODEL",
-                  "SERIAL", "STATE", "GRADE", "STEP", "PROGRESS", "RATE", "ETA");
+      fmt::format("{:>4}  {:<22} {:<14} {:<10} {:<6} {:<10} {:<24} {:>10} {:>8}  {}\n", "ID",
+                  "MODEL", "SERIAL", "STATE", "GRADE", "STEP", "PROGRESS", "RATE", "ETA", "SOURCE");
   for (const auto& d : devices) {
     const json cur = d.value("current", json());
     std::string step = "-", prog, rate = "-", eta = "-";
@@ -133,9 +134,10 @@ std::string device_table(const json& devices) {
     }
     const std::string grade =
         d.contains("grade") && d["grade"].is_string() ? d["grade"].get<std::string>() : "-";
-    out += fmt::format("{:>4}  {:<22.22} {:<14.14} {:<10} {:<6} {:<10} {:<24.24} {:>10} {:>8}\n",
-                       d.value("id", 0), d.value("model", ""), d.value("serial", ""),
-                       d.value("state", ""), grade, step, prog, rate, eta);
+    out +=
+        fmt::format("{:>4}  {:<22.22} {:<14.14} {:<10} {:<6} {:<10} {:<24.24} {:>10} {:>8}  {}\n",
+                    d.value("id", 0), d.value("model", ""), d.value("serial", ""),
+                    d.value("state", ""), grade, step, prog, rate, eta, source_cell(d, devices));
   }
   return out;
 }

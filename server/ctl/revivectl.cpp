@@ -10,6 +10,7 @@
 
 #include "cert_commands.hpp"
 #include "image_commands.hpp"
+#include "intake_commands.hpp"
 #include "remote_commands.hpp"
 
 namespace revive::ctl {
@@ -176,6 +177,13 @@ void add_device_commands(CLI::App& app, Cli& cli) {
       cli.rc = remote_post(ra, "/api/v1/devices/" + ra.id + "/" + verb, "{}");
     });
   }
+  auto* accept = devices->add_subcommand(
+      "accept-enrolment",
+      "Let a second machine enrol as this laptop (its current agent is cut off)");
+  accept->add_option("id", ra.id, "Device id")->required();
+  accept->callback([&cli, &ra] {
+    cli.rc = remote_post(ra, "/api/v1/devices/" + ra.id + "/accept-enrolment", "{}");
+  });
   auto* assign =
       devices->add_subcommand("assign", "Put a laptop in a batch and/or give it its own workflow");
   assign->add_option("id", ra.id, "Device id")->required();
@@ -224,20 +232,13 @@ void add_batch_and_workflow_commands(CLI::App& app, Cli& cli) {
   cli.on_bare(workflows, [&ra] { return remote_get_json(ra, "/api/v1/workflows"); });
 }
 
-// `login`, `intake`, `policy`, `token`, `watch`, `export`: the workshop's settings and views.
+// `login`, `policy`, `token`, `watch`, `export`: the workshop's settings and views.
 void add_workshop_commands(CLI::App& app, Cli& cli) {
   RemoteArgs& ra = cli.ra;
   auto* login = app.add_subcommand("login", "Log in to a server and save the session");
   cli.server_options(login);
   login->add_option("--user", ra.user, "Operator name")->required();
   login->callback([&cli, &ra] { cli.rc = remote_login(ra); });
-
-  auto* intake = app.add_subcommand("intake", "Put every new laptop into this batch from now on");
-  cli.server_options(intake);
-  intake->add_option("batch", ra.id, "Batch name")->required();
-  intake->callback([&cli, &ra] {
-    cli.rc = remote_post_fields(ra, "/api/v1/settings", {{"intake_batch", ra.id}});
-  });
 
   auto* policy =
       app.add_subcommand("policy", "Set the workshop's grading policy (TOML; see README)");
@@ -344,6 +345,7 @@ int run_revivectl(int argc, char** argv) {
   add_device_commands(app, cli);
   add_batch_and_workflow_commands(app, cli);
   add_workshop_commands(app, cli);
+  add_intake_commands(app, cli.ra, cli.rc, [&cli](CLI::App* c) { cli.server_options(c); });
   auto* cert = app.add_subcommand("cert", "Erasure certificates: list, fetch, verify offline");
   cert->require_subcommand(1);
   add_cert_server_commands(cert, cli);

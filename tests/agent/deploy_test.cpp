@@ -4,6 +4,8 @@
 
 #include <mutex>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "revive/image_ops.hpp"
 #include "revive/image_store.hpp"
@@ -109,6 +111,63 @@ TEST_F(Deploy, WritesEveryDataChunkAndNothingElse) {
   auto bad = verify_sample(m_, *dev, 32, 42);
   ASSERT_TRUE(bad);
   EXPECT_TRUE(bad->empty());
+}
+
+// The meter sees every byte the deploy writes, and time spent writing (flushes included).
+TEST_F(Deploy, TimesEveryWriteIntoItsMeter) {
+  FaultySource src(*store_);
+  auto dev = open_disk();
+  WriteMeter meter;
+  DeployOptions o;
+  o.write_meter = &meter;
+  auto r = deploy_image(m_, src, *dev, o);
+  ASSERT_TRUE(r) << r.error().message;
+  const WriteMeter::Totals t = meter.totals();
+  EXPECT_EQ(t.bytes, r->bytes_written);
+  EXPECT_GT(t.busy_seconds, 0.0);
+}
+
+// Writes that overlap count their time once: four workers writing at once for 100 ms keep
+// the disk busy 100 ms, not 400 (else a disk would look four times slower than it is).
+TEST(WriteMeter, OverlappingWritesCountTheirTimeOnce) {
+  WriteMeter meter;
+  std::vector<std::thread> writers;
+  for (int i = 0; i < 4; ++i) {
+    writers.emplace_back([&meter] {
+      const WriteMeter::Busy busy(&meter, 1000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    });
+  }
+  for (auto& w : writers) w.join();
+  const WriteMeter::Totals t = meter.totals();
+  EXPECT_EQ(t.bytes, 4000u);
+  EXPECT_GE(t.busy_seconds, 0.1);
+  EXPECT_LT(t.busy_seconds, 0.3) << "overlapping writes were counted once each";
+  // Idle time between writes is not busy time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  { const WriteMeter::Busy busy(&meter, 0); }
+  EXPECT_LT(meter.totals().busy_seconds, t.busy_seconds + 0.05);
+}
+
+// The reported rate is bytes over busy time, not over the window: a network-bound laptop whose
+// disk wrote 8 MB in 0.25 s of a 3 s window writes at 32 MB/s, whatever arrived. Too little
+// written to tell is 0, which the server reads as "unknown".
+TEST(WriteMeter, TheDiskRateIsBytesOverBusyTimeOrUnknown) {
+  constexpr std::uint64_t kChunk = 4'000'000;
+  struct Case {
+    const char* what;
+    WriteMeter::Totals from, to;
+    double rate;
+  };
+  const std::vector<Case> cases{
+      {"busy a quarter second for two chunks", {0, 0}, {8'000'000, 0.25}, 32e6},
+      {"from a later reading", {40'000'000, 2.0}, {80'000'000, 2.5}, 80e6},
+      {"one chunk only", {0, 0}, {4'000'000, 0.5}, 0},
+      {"busy too briefly to tell (the page cache took it)", {0, 0}, {40'000'000, 0.1}, 0},
+      {"nothing written (waiting for its parent)", {8'000'000, 1.0}, {8'000'000, 1.0}, 0},
+  };
+  for (const Case& c : cases)
+    EXPECT_DOUBLE_EQ(disk_write_rate(c.from, c.to, kChunk), c.rate) << c.what;
 }
 
 TEST_F(Deploy, ZeroesTheHolesOfAUsedDisk) {

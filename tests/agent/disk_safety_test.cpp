@@ -85,5 +85,68 @@ TEST_F(DiskSafety, ASimulatedFileDiskMountedThroughALoopDevice) {
   EXPECT_NE(why->find("/dev/loop7 is mounted on /mnt/sim"), std::string::npos) << *why;
 }
 
+// sysfs as the kernel lays it out: sys/block/X is a link into sys/devices.
+class ExternalDrives : public ::testing::Test {
+ protected:
+  void disk(const std::string& name, const std::string& device_dir, const std::string& removable) {
+    const fs::path dir = dir_ / "sys/devices" / device_dir / "block" / name;
+    fs::create_directories(dir);
+    std::ofstream(dir / "removable") << removable << "\n";
+    fs::create_directories(dir_ / "sys/block");
+    fs::create_symlink(fs::path("../devices") / device_dir / "block" / name,
+                       dir_ / "sys/block" / name);
+  }
+  void put(const std::string& rel, const std::string& text) {
+    fs::create_directories((dir_ / rel).parent_path());
+    std::ofstream(dir_ / rel) << text;
+  }
+  std::optional<std::string> check(const std::string& name) {
+    return external_drive(MachineRoot(dir_.path()), name);
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(ExternalDrives, TheLaptopsOwnDrivesMayBeWritten) {
+  disk("nvme0n1", "pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0", "0");
+  put("sys/devices/pci0000:00/0000:00:1d.0/removable", "fixed\n");
+  disk("sda", "pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0", "0");
+  disk("mmcblk0", "pci0000:00/0000:00:1c.0/mmc_host/mmc0/mmc0:0001", "0");
+  EXPECT_EQ(check("nvme0n1"), std::nullopt);
+  EXPECT_EQ(check("sda"), std::nullopt);
+  EXPECT_EQ(check("mmcblk0"), std::nullopt);
+}
+
+TEST_F(ExternalDrives, UsbRemovableAndThunderboltDrivesAreRefused) {
+  // A USB stick (removable), a USB SSD that says it is fixed, a Thunderbolt NVMe enclosure
+  // (PCIe below a port the kernel marks removable), a drive on a Thunderbolt domain.
+  disk("sdb", "pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host1/target1:0:0/1:0:0:0", "1");
+  disk("sdc", "pci0000:00/0000:00:14.0/usb3/3-2/3-2:1.0/host2/target2:0:0/2:0:0:0", "0");
+  disk("nvme1n1", "pci0000:00/0000:00:07.0/0000:05:00.0/0000:06:01.0/0000:08:00.0/nvme/nvme1", "0");
+  put("sys/devices/pci0000:00/0000:00:07.0/0000:05:00.0/removable", "removable\n");
+  disk("sdd", "pci0000:00/0000:00:0d.2/domain0/0-0/0-1/host3/target3:0:0/3:0:0:0", "0");
+  disk("sde", "platform/sdhci/mmc1/mmc1:aaaa", "1");
+  auto usb_stick = check("sdb");
+  ASSERT_TRUE(usb_stick);
+  EXPECT_NE(usb_stick->find("/dev/sdb is removable media"), std::string::npos) << *usb_stick;
+  auto usb_ssd = check("sdc");
+  ASSERT_TRUE(usb_ssd);
+  EXPECT_NE(usb_ssd->find("attached through USB (usb3)"), std::string::npos) << *usb_ssd;
+  auto tb = check("nvme1n1");
+  ASSERT_TRUE(tb);
+  EXPECT_NE(tb->find("removable (external) port 0000:05:00.0"), std::string::npos) << *tb;
+  auto domain = check("sdd");
+  ASSERT_TRUE(domain);
+  EXPECT_NE(domain->find("Thunderbolt"), std::string::npos) << *domain;
+  EXPECT_TRUE(check("sde"));
+  for (const auto* why : {&*usb_stick, &*usb_ssd, &*tb})
+    EXPECT_NE(why->find("whatever the job says"), std::string::npos);
+}
+
+TEST_F(ExternalDrives, ADriveSysfsDoesNotKnowIsRefused) {
+  EXPECT_TRUE(check("sdz"));
+  EXPECT_TRUE(check("../../etc"));
+  EXPECT_TRUE(check(""));
+}
+
 }  // namespace
 }  // namespace revive::agent

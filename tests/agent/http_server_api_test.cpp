@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "http_test_server.hpp"
+#include "revive/signed_job.hpp"
 
 namespace revive::agent {
 namespace {
@@ -39,13 +41,26 @@ proto::EnrolRequest laptop() {
   return r;
 }
 
+// The job a server signs for device 17's request with nonce "ab12".
+std::string signed_wipe_job(const KeyPair& key) {
+  proto::Job job;
+  job.device = 17;
+  job.step = {93,   proto::StepKind::wipe,
+              2,    {{"pattern", "prng"}},
+              true, Json{{"done", Json::array({Json::array({0, 3})})}}};
+  job.nonce = "ab12";
+  job.issued_at = 100;
+  job.expires_at = 700;
+  return proto::sign_job(job, key);
+}
+
 TEST(HttpServerApi, EnrolsThenCallsTheProtocolPathsWithItsToken) {
+  const auto key = KeyPair::generate();
+  const std::string job = signed_wipe_job(key);
   HttpTestServer server([&](const ReceivedRequest& r) -> CannedReply {
     if (r.target == "/api/v1/agents/enrol") return {200, kEnrolled};
     if (r.target == "/api/v1/agents/17/next?wait=5")
-      return {200, R"({"state": "step", "step": {"id": 93, "kind": "wipe", "attempt": 2,
-                       "params": {"pattern": "prng"}, "resumed": true,
-                       "checkpoint": {"done": [[0, 3]]}}})"};
+      return {200, R"({"state": "step", "job": )" + job + "}"};
     if (r.target == "/api/v1/agents/17/progress") return {200, "{}"};
     if (r.target == "/api/v1/agents/17/steps/93/checkpoint") return {200, "{}"};
     if (r.target == "/api/v1/agents/17/steps/93/result") return {200, R"({"recorded": true})"};
@@ -62,15 +77,18 @@ TEST(HttpServerApi, EnrolsThenCallsTheProtocolPathsWithItsToken) {
   ASSERT_TRUE(enrolled) << enrolled.error().message;
   EXPECT_EQ(enrolled->device_id, 17);
 
-  auto next = api.next(std::chrono::seconds(5));
+  auto next = api.next(std::chrono::seconds(5), "ab12");
   ASSERT_TRUE(next) << next.error().message;
-  ASSERT_TRUE(next->next.step);
-  EXPECT_FALSE(next->unknown_step);
-  EXPECT_EQ(next->next.step->kind, proto::StepKind::wipe);
-  EXPECT_EQ(next->next.step->attempt, 2);
-  EXPECT_TRUE(next->next.step->resumed);
-  EXPECT_EQ(next->next.step->params["pattern"], "prng");
-  ASSERT_TRUE(next->next.step->checkpoint);
+  EXPECT_FALSE(next->next.step) << "a step is only ever taken from the checked job";
+  EXPECT_LT(next->age.count(), 5);
+  // The job arrives as the signed bytes (the JSON on the wire re-serialises to them).
+  auto opened = proto::open_job(next->next.job, key.public_key());
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ(opened->step.kind, proto::StepKind::wipe);
+  EXPECT_EQ(opened->step.attempt, 2);
+  EXPECT_TRUE(opened->step.resumed);
+  EXPECT_EQ(opened->step.params["pattern"], "prng");
+  ASSERT_TRUE(opened->step.checkpoint);
 
   proto::ProgressReport p;
   p.step = 93;
@@ -100,6 +118,7 @@ TEST(HttpServerApi, EnrolsThenCallsTheProtocolPathsWithItsToken) {
   for (std::size_t i = 1; i < reqs.size(); ++i) {
     EXPECT_EQ(reqs[i].headers.at("authorization"), "Bearer tok17") << reqs[i].target;
   }
+  EXPECT_EQ(Json::parse(reqs[1].body), (Json{{"nonce", "ab12"}}));
   const Json progress_body = Json::parse(reqs[2].body);
   EXPECT_EQ(progress_body["step"], 93);
   EXPECT_EQ(progress_body["progress"]["stage"], "overwrite");
@@ -111,21 +130,18 @@ TEST(HttpServerApi, EnrolsThenCallsTheProtocolPathsWithItsToken) {
   EXPECT_EQ(server.connections(), 1);  // one keep-alive connection for the whole session
 }
 
-TEST(HttpServerApi, AStepOfAnUnknownKindComesBackAsSuch) {
+TEST(HttpServerApi, AStepWithoutASignedJobIsInvalidInput) {
+  // What a server before signed jobs (or a rogue one) sends: a plain step.
   HttpTestServer server([](const ReceivedRequest& r) -> CannedReply {
     if (r.target == "/api/v1/agents/enrol") return {200, kEnrolled};
-    return {200,
-            R"({"state": "step", "step": {"id": 4, "kind": "firmware_update", "attempt": 1}})"};
+    return {200, R"({"state": "step", "step": {"id": 4, "kind": "wipe", "attempt": 1}})"};
   });
   HttpServerApi api(quick(server.url()));
   ASSERT_TRUE(api.enrol(laptop()));
-  auto next = api.next(std::chrono::seconds(1));
-  ASSERT_TRUE(next) << next.error().message;
-  EXPECT_EQ(next->next.state, proto::NextResponse::State::step);
-  EXPECT_FALSE(next->next.step);
-  ASSERT_TRUE(next->unknown_step);
-  EXPECT_EQ(next->unknown_step->id, 4);
-  EXPECT_EQ(next->unknown_step->kind, "firmware_update");
+  auto next = api.next(std::chrono::seconds(1), "ab12");
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().code, Errc::invalid_input);
+  EXPECT_NE(next.error().message.find("no signed job"), std::string::npos) << next.error().message;
 }
 
 TEST(HttpServerApi, AnAnswerThatDoesNotDecodeIsInvalidInput) {
@@ -135,7 +151,7 @@ TEST(HttpServerApi, AnAnswerThatDoesNotDecodeIsInvalidInput) {
   });
   HttpServerApi api(quick(server.url()));
   ASSERT_TRUE(api.enrol(laptop()));
-  auto next = api.next(std::chrono::seconds(1));
+  auto next = api.next(std::chrono::seconds(1), "ab12");
   ASSERT_FALSE(next);
   EXPECT_EQ(next.error().code, Errc::invalid_input);
   EXPECT_TRUE(next.error().message.starts_with("the answer to next: ")) << next.error().message;
@@ -152,7 +168,7 @@ TEST(HttpServerApi, StatusesBecomeTypedErrors) {
   });
   HttpServerApi api(quick(server.url()));
   ASSERT_TRUE(api.enrol(laptop()));
-  auto next = api.next(std::chrono::seconds(1));
+  auto next = api.next(std::chrono::seconds(1), "ab12");
   ASSERT_FALSE(next);
   EXPECT_EQ(next.error().code, Errc::unauthorized);
   EXPECT_EQ(next.error().message, "server answered 401: token replaced");
@@ -169,7 +185,7 @@ TEST(HttpServerApi, StatusesBecomeTypedErrors) {
 TEST(HttpServerApi, CallsBeforeEnrolmentAreUnauthorizedWithoutAsking) {
   HttpTestServer server([](const ReceivedRequest&) { return CannedReply{500, ""}; });
   HttpServerApi api(quick(server.url()));
-  auto next = api.next(std::chrono::seconds(1));
+  auto next = api.next(std::chrono::seconds(1), "ab12");
   ASSERT_FALSE(next);
   EXPECT_EQ(next.error().code, Errc::unauthorized);
   EXPECT_TRUE(server.requests().empty());
@@ -212,6 +228,80 @@ TEST(HttpServerApi, AnUnreachableServerIsRetriedUntilStopped) {
   ASSERT_EQ(log.size(), 3u);
   EXPECT_TRUE(log[0].starts_with("server unreachable (POST " + url + "/api/v1/agents/enrol: "))
       << log[0];
+}
+
+}  // namespace
+}  // namespace revive::agent
+
+namespace revive::agent {
+namespace {
+
+TEST(HttpServerApi, AProgressAnswerCarriesTheDeploySourceAssignment) {
+  HttpTestServer server([&](const ReceivedRequest& r) -> CannedReply {
+    if (r.target == "/api/v1/agents/enrol") return {200, kEnrolled};
+    if (r.target == "/api/v1/agents/17/progress") {
+      if (r.body.find("\"deploy\"") == std::string::npos) return {200, ""};  // an older server
+      return {200, R"({"source": {"kind": "peer", "peer": 7, "url": "http://10.0.0.7:41234",
+                                  "reason": "chain", "epoch": 12}})"};
+    }
+    return {404, R"({"error": "no route"})"};
+  });
+  HttpServerApi api(quick(server.url()));
+  ASSERT_TRUE(api.enrol(laptop()));
+  proto::ProgressReport p;
+  p.step = 93;
+  auto plain = api.progress(p);
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_FALSE(plain->source);
+  p.progress.deploy = proto::DeployProgress{};
+  p.progress.deploy->relay_port = 41000;
+  auto ack = api.progress(p);
+  ASSERT_TRUE(ack) << ack.error().message;
+  ASSERT_TRUE(ack->source);
+  EXPECT_EQ(ack->source->kind, proto::SourceAssignment::Kind::peer);
+  EXPECT_EQ(ack->source->peer, 7);
+  EXPECT_EQ(ack->source->url, "http://10.0.0.7:41234");
+  EXPECT_EQ(ack->source->epoch, 12);
+}
+
+TEST(HttpServerApi, RelayReportsGoOnceOnTheirOwnConnectionWhileALongPollWaits) {
+  std::atomic<int> relay_calls{0};
+  HttpTestServer server([&](const ReceivedRequest& r) -> CannedReply {
+    if (r.target == "/api/v1/agents/enrol") return {200, kEnrolled};
+    if (r.target.starts_with("/api/v1/agents/17/next")) {
+      CannedReply c{200, R"({"state": "done"})"};
+      c.delay = std::chrono::milliseconds(1500);  // a long-poll in progress
+      return c;
+    }
+    if (r.target == "/api/v1/agents/17/relay") {
+      EXPECT_EQ(r.headers.at("authorization"), "Bearer tok17");
+      EXPECT_NE(r.body.find("\"relay_port\":41000"), std::string::npos) << r.body;
+      if (++relay_calls == 1) return {200, R"({"release": false})"};
+      if (relay_calls == 2) return {503, "restarting"};
+      return {404, R"({"error": "no route"})"};
+    }
+    return {404, R"({"error": "no route"})"};
+  });
+  HttpServerApi api(quick(server.url()));
+  proto::RelayReport report;
+  report.relay_port = 41000;
+  EXPECT_EQ(api.relay(report).error().code, Errc::unauthorized);  // not enrolled: not even sent
+  ASSERT_TRUE(api.enrol(laptop()));
+  std::thread poll([&] { EXPECT_TRUE(api.next(std::chrono::seconds(1), "ab12")); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto started = std::chrono::steady_clock::now();
+  auto first = api.relay(report);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1000));
+  poll.join();
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_FALSE(first->release);
+  auto busy = api.relay(report);  // no retries: the next report is a second away anyway
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code, Errc::io);
+  EXPECT_EQ(relay_calls.load(), 2);
+  auto gone = api.relay(report);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Errc::not_found);
 }
 
 }  // namespace

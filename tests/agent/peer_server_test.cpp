@@ -163,6 +163,24 @@ TEST_F(PeerServerTest, AChunkNotHeldInTimeIsRetryLater) {
   EXPECT_EQ(c.get(url(0)).status, 503) << "a closed store serves nothing";
 }
 
+// A relay behind its asker (the plan may put it there) says so: it gained other chunks while
+// the request waited. One that gained nothing does not claim to be filling.
+TEST_F(PeerServerTest, ARelayGainingChunksWhileARequestWaitsSaysItIsFilling) {
+  serve({}, {.chunk_wait = 300ms});
+  std::jthread later([&] {
+    std::this_thread::sleep_for(100ms);
+    store_->mark_held(0, frame(0));
+  });
+  Client c;
+  Answer a = c.get(url(1));
+  EXPECT_EQ(a.status, 503);
+  EXPECT_NE(a.headers.find("X-Revive-Relay: filling"), std::string::npos) << a.headers;
+  later.join();
+  a = c.get(url(1));
+  EXPECT_EQ(a.status, 503);
+  EXPECT_EQ(a.headers.find("X-Revive-Relay"), std::string::npos) << a.headers;
+}
+
 TEST_F(PeerServerTest, AChunkThatLeftTheCacheIsReadBackFromTheDiskAndRecompressed) {
   serve({.cache_bytes = 1});  // nothing fits: every chunk is read back
   store_->mark_held(0, frame(0));

@@ -51,6 +51,27 @@ TEST(Profile, DefaultsAndClearErrors) {
   EXPECT_NE(bad({{"wifi", {{"ssid", "x"}}}}).find("Wi-Fi"), std::string::npos);
 }
 
+TEST(Profile, SetuidAndSetgidFilesAreRefused) {
+  // A job that could place a setuid-root program would own every recipient's machine.
+  for (unsigned mode : {04755u, 02755u, 06777u, 04000u}) {
+    auto r = parse_profile(
+        {{"profile",
+          {{"files",
+            {{{"path", "/usr/local/bin/x"}, {"content", "#!/bin/sh\n"}, {"mode", mode}}}}}}});
+    ASSERT_FALSE(r) << std::oct << mode;
+    EXPECT_NE(r.error().message.find("setuid/setgid"), std::string::npos) << r.error().message;
+  }
+  EXPECT_FALSE(
+      parse_profile({{"profile", {{"files", {{{"path", "/x"}, {"content", ""}, {"mode", -1}}}}}}}));
+  EXPECT_FALSE(parse_profile(
+      {{"profile", {{"files", {{{"path", "/x"}, {"content", ""}, {"mode", "4755"}}}}}}}));
+  // The sticky bit and ordinary modes stay allowed.
+  auto ok = parse_profile(
+      {{"profile", {{"files", {{{"path", "/x"}, {"content", ""}, {"mode", 01755u}}}}}}});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->files.at(0).mode, 01755u);
+}
+
 TEST(Profile, HostnamesAreExpandedAndMadeValid) {
   DeviceFacts f{"5CG8413RLZ", "", "HP", 42};
   EXPECT_EQ(*expand_hostname("revive-{serial}", f), "revive-5cg8413rlz");

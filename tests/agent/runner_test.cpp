@@ -9,8 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 
 #include "fake_server_api.hpp"
+#include "revive/signed_document.hpp"
+#include "revive/signed_job.hpp"
 #include "revive/signing.hpp"
 #include "temp_dir.hpp"
 
@@ -25,6 +28,16 @@ using test::FakeServerApi;
 const std::string kData = REVIVE_TEST_DATA;
 // The test step in milliseconds rather than seconds.
 const Json kQuickTest = {{"cpu_ms", 10}, {"memory_ms", 10}, {"memory_mib", 1}};
+// A simulated disk's bytes: a refused job must leave every one of them.
+const std::string kDiskContent(64 * 1024, 'D');
+
+void write_disk(const std::filesystem::path& p) {
+  std::ofstream(p, std::ios::binary) << kDiskContent;
+}
+std::string read_disk(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 class RunnerTest : public ::testing::Test {
  protected:
@@ -43,6 +56,7 @@ class RunnerTest : public ::testing::Test {
     o.long_poll_s = 7;
     o.log = [this](const std::string& line) { lines_.push_back(line); };
     o.stop = &stop_;
+    o.server_key = server_.job_key.public_key();  // the live image pins the server's key
     return o;
   }();
 
@@ -251,8 +265,6 @@ TEST_F(RunnerTest, CertifyFailsWithoutALaptopCertificate) {
 TEST_F(RunnerTest, DeployRefusesAManifestTheServerKeyDidNotSignBeforeTouchingTheDisk) {
   test::TempDir dir;
   opts_.disk = dir / "disk.img";  // never created: the step must stop before opening it
-  auto key = KeyPair::generate();
-  opts_.server_key = key.public_key();
   server_.manifests["office"] = R"({"manifest": {}, "signature": "nonsense"})";
   server_.next_answers = {FakeServerApi::step(7, StepKind::deploy, {{"image", "office"}}),
                           FakeServerApi::step(8, StepKind::deploy, {{"image", "missing"}}),
@@ -267,13 +279,148 @@ TEST_F(RunnerTest, DeployRefusesAManifestTheServerKeyDidNotSignBeforeTouchingThe
   EXPECT_FALSE(std::filesystem::exists(opts_.disk));
 }
 
-TEST_F(RunnerTest, DeployWithoutAPinnedKeyFails) {
-  opts_.disk = "/nonexistent/disk.img";
-  server_.next_answers = {FakeServerApi::step(7, StepKind::deploy, {{"image", "office"}}),
-                          FakeServerApi::done()};
+TEST_F(RunnerTest, WithoutAPinnedKeyNoJobIsTaken) {
+  test::TempDir dir;
+  opts_.disk = dir / "disk.img";
+  write_disk(opts_.disk);
+  opts_.server_key.reset();
+  server_.next_answers = {FakeServerApi::step(7, StepKind::wipe),
+                          FakeServerApi::step(8, StepKind::wipe),
+                          FakeServerApi::step(9, StepKind::wipe), FakeServerApi::done()};
+  EXPECT_EQ(run(), 1) << log_text();  // three jobs in a row refused: the agent gives up
+  ASSERT_EQ(server_.results.size(), 3u);
+  for (const auto& [step, r] : server_.results) {
+    EXPECT_EQ(r.status, proto::StepStatus::failed);
+    EXPECT_NE(r.error.find("no pinned server key"), std::string::npos) << r.error;
+  }
+  EXPECT_TRUE(logged("3 jobs in a row could not be trusted"));
+  EXPECT_EQ(read_disk(opts_.disk), kDiskContent);
+}
+
+// A wipe job as a stranger on the LAN would send it: each variant is refused, reported, and
+// the (simulated) disk keeps every byte.
+class RogueJobTest : public RunnerTest {
+ protected:
+  void SetUp() override {
+    opts_.disk = dir_ / "disk.img";
+    write_disk(opts_.disk);
+    server_.next_answers = {FakeServerApi::step(5, StepKind::wipe), FakeServerApi::done()};
+  }
+  // Runs the workflow; the console line that refuses the job.
+  std::string refusal() {
+    EXPECT_EQ(run(), 0) << log_text();
+    EXPECT_EQ(read_disk(opts_.disk), kDiskContent) << "the disk was written";
+    EXPECT_TRUE(server_.progress_reports.empty()) << "the refused step started";
+    // A job that names its step is answered with the refusal (an operator sees why).
+    for (const auto& r : server_.results_of(5)) {
+      EXPECT_EQ(r.status, proto::StepStatus::failed);
+      EXPECT_TRUE(r.error.starts_with("the agent refused the job: ")) << r.error;
+    }
+    for (const auto& l : lines_) {
+      if (l.find("REFUSED a job from the server: ") != std::string::npos) return l;
+    }
+    ADD_FAILURE() << "no refusal on the console:\n" << log_text();
+    return "";
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(RogueJobTest, SignedByAnotherKey) {
+  const auto rogue = KeyPair::generate();
+  server_.serve_job = [&](const proto::Job& j) { return proto::sign_job(j, rogue); };
+  EXPECT_NE(refusal().find("not by the trusted key"), std::string::npos);
+}
+
+TEST_F(RogueJobTest, Unsigned) {
+  server_.serve_job = [](const proto::Job& j) {
+    return "{\"job\":" + proto::job_canonical(j) + "}\n";
+  };
+  EXPECT_NE(refusal().find("no signature"), std::string::npos);
+}
+
+TEST_F(RogueJobTest, EditedAfterSigning) {
+  server_.serve_job = [&](const proto::Job& j) {
+    std::string doc = proto::sign_job(j, server_.job_key);
+    doc.replace(doc.find("\"attempt\":1"), 11, "\"attempt\":2");
+    return doc;
+  };
+  EXPECT_NE(refusal().find("does not match its content"), std::string::npos);
+}
+
+TEST_F(RogueJobTest, SignedForAnotherDevice) {
+  server_.serve_job = [&](proto::Job j) {
+    j.device = 99;
+    return proto::sign_job(j, server_.job_key);
+  };
+  EXPECT_NE(refusal().find("it is for device 99"), std::string::npos);
+}
+
+TEST_F(RogueJobTest, ReplayedFromAnotherRequest) {
+  server_.serve_job = [&](proto::Job j) {
+    j.nonce = "00000000000000000000000000000000";
+    return proto::sign_job(j, server_.job_key);
+  };
+  EXPECT_NE(refusal().find("replayed"), std::string::npos);
+}
+
+TEST_F(RogueJobTest, Expired) {
+  // The answer took longer than the job lives (held back on the way): its age is known from
+  // the agent's own clock since the request left.
+  server_.answer_age = std::chrono::seconds(server_.job_lifetime_s + 1);
+  EXPECT_NE(refusal().find("expired 1 s ago"), std::string::npos);
+}
+
+TEST_F(RogueJobTest, AnotherKindOfDocumentSignedByTheServer) {
+  // A manifest signature (the same key signs manifests) over a job-shaped body.
+  server_.serve_job = [&](const proto::Job& j) {
+    std::string doc = sign_canonical("manifest", proto::job_canonical(j), server_.job_key);
+    return doc.replace(0, std::string("{\"manifest\":").size(), "{\"job\":");
+  };
+  EXPECT_NE(refusal().find("signed as another kind"), std::string::npos);
+}
+
+TEST_F(RunnerTest, AGenuineJobAfterARefusedOneStillRuns) {
+  const auto rogue = KeyPair::generate();
+  int served = 0;
+  server_.serve_job = [&](const proto::Job& j) {
+    return proto::sign_job(j, ++served == 1 ? rogue : server_.job_key);
+  };
+  server_.next_answers = {FakeServerApi::step(1, StepKind::finish),
+                          FakeServerApi::step(2, StepKind::finish), FakeServerApi::done()};
   EXPECT_EQ(run(), 0) << log_text();
-  ASSERT_EQ(server_.results.size(), 1u);
-  EXPECT_TRUE(server_.results[0].second.error.starts_with("no pinned server key"));
+  ASSERT_EQ(server_.results.size(), 2u);
+  EXPECT_EQ(server_.results[0].second.status, proto::StepStatus::failed);
+  EXPECT_EQ(server_.results[1].second.status, proto::StepStatus::ok)
+      << server_.results[1].second.error;
+  // Every request carried a fresh nonce.
+  ASSERT_EQ(server_.next_nonces.size(), 3u);
+  EXPECT_NE(server_.next_nonces[0], server_.next_nonces[1]);
+  EXPECT_EQ(server_.next_nonces[0].size(), 32u);
+}
+
+TEST_F(RunnerTest, AWipeJobNamingAUsbDriveIsRefusedOnARealLaptop) {
+  // Not a simulation: the job's drives are checked against this (fake) sysfs. The names do
+  // not exist on the test machine, so a broken check could not reach a real disk either.
+  test::TempDir sys;
+  const std::string usb = "pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host1/target1:0:0/1:0:0:0";
+  std::filesystem::create_directories(sys / "sys/devices" / usb / "block/sdzz");
+  std::filesystem::create_directories(sys / "sys/block");
+  std::filesystem::create_symlink(std::filesystem::path("../devices") / usb / "block/sdzz",
+                                  sys / "sys/block/sdzz");
+  MachineRoot system(sys.path());
+  opts_.system = &system;
+  opts_.simulate = false;
+  opts_.disk = "/dev/sdzz-not-used";
+  server_.next_answers = {
+      FakeServerApi::step(5, StepKind::wipe, {{"drives", {{{"name", "sdzz"}, {"serial", "S1"}}}}}),
+      FakeServerApi::done()};
+  EXPECT_EQ(run(), 0) << log_text();
+  const auto results = server_.results_of(5);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, proto::StepStatus::failed);
+  EXPECT_NE(results[0].error.find("/dev/sdzz is attached through USB"), std::string::npos)
+      << results[0].error;
+  EXPECT_NE(results[0].error.find("nothing was written"), std::string::npos);
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ class FakeSource : public ChunkSource {
         return make_error(Errc::io, "connection refused (injected)");
       }
       if (always_unreachable_) return make_error(Errc::io, "connection refused (injected)");
+      if (cancelled_) return make_error(Errc::cancelled, "stopped (injected)");
       if (missing_.count(d) > 0 || frames_.count(d) == 0) {
         return make_error(Errc::not_found, "chunk " + digest_hex(d) + " is missing (injected)");
       }
@@ -51,6 +52,10 @@ class FakeSource : public ChunkSource {
   std::uint64_t bytes_fetched() const override {
     std::lock_guard lock(mu_);
     return fetched_;
+  }
+  void rejected(const Digest& d, const Error& why) override {
+    std::lock_guard lock(mu_);
+    rejected_.emplace_back(d, why.code);
   }
 
   int calls(const Digest& d) {
@@ -69,6 +74,8 @@ class FakeSource : public ChunkSource {
   bool always_unreachable_ = false;
   std::set<Digest> corrupt_once_, corrupt_always_, missing_;
   std::function<std::chrono::milliseconds(const Digest&)> delay_for_;
+  bool cancelled_ = false;  ///< every fetch answers cancelled (a source that saw the stop flag)
+  std::vector<std::pair<Digest, Errc>> rejected_;
 
  private:
   std::map<Digest, std::vector<std::byte>> frames_;
@@ -326,6 +333,53 @@ TEST_F(ChunkPipelineTest, TickSeesProgressAndDoneRanges) {
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
   EXPECT_LE(seen.back(), p.bytes_total());
   EXPECT_EQ(p.bytes_done(), p.bytes_total());
+}
+
+TEST_F(ChunkPipelineTest, TellsTheSourceWhichFrameFailedItsCheckAndNothingElse) {
+  // A peer serving a bad frame must be blamed; an absent chunk is the source's own answer.
+  source_.corrupt_once_.insert(digest_of_item(3));
+  source_.missing_.insert(digest_of_item(5));
+  MemorySink sink(m_.logical_size);
+  auto r = run({.workers = 2, .chunk_retries = 1, .keep_going = true}, sink);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(source_.rejected_.size(), 1u);
+  EXPECT_EQ(source_.rejected_[0].first, digest_of_item(3));
+  EXPECT_EQ(source_.rejected_[0].second, Errc::corrupt);
+  EXPECT_EQ(r->retries, 2u);  // item 3 once, item 5 once
+}
+
+TEST_F(ChunkPipelineTest, AfterPutSeesEveryItemOnceWithItsFrameAfterTheSinkTookIt) {
+  std::mutex mu;
+  std::map<std::size_t, std::vector<std::byte>> seen;
+  MemorySink sink(m_.logical_size);
+  ChunkPipelineOptions o{.workers = 3};
+  o.after_put = [&](std::size_t item, std::span<const std::byte> frame) {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(seen.emplace(item, std::vector<std::byte>(frame.begin(), frame.end())).second);
+    // Already on its way to the disk: whoever is told may read it back.
+    const std::uint64_t offset = m_.extents[data_[item]].offset;
+    EXPECT_EQ(std::memcmp(sink.bytes_.data() + offset, image_.data() + offset,
+                          m_.extents[data_[item]].length),
+              0);
+  };
+  auto r = run(std::move(o), sink);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(seen.size(), data_.size());
+  ZstdDecompressor z;
+  for (const auto& [item, frame] : seen) {
+    std::vector<std::byte> raw(m_.extents[data_[item]].length);
+    ASSERT_TRUE(z.decompress_exact(frame, raw));
+    EXPECT_EQ(sha256(raw), digest_of_item(item)) << item;
+  }
+}
+
+TEST_F(ChunkPipelineTest, ASourceThatSawTheStopFlagEndsTheRunWithoutSpendingRetries) {
+  source_.cancelled_ = true;
+  MemorySink sink(m_.logical_size);
+  auto r = run({.workers = 2, .chunk_retries = 3}, sink);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::cancelled);
+  EXPECT_LE(source_.total_calls(), 2);  // one per worker, no retries
 }
 
 }  // namespace

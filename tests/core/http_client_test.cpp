@@ -142,6 +142,49 @@ TEST(HttpClient, TheTimeoutBoundsTheExchange) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
 }
 
+TEST(HttpClient, AnAnswerThatDoesNotBeginInTimeIsCut) {
+  HttpTestServer server(
+      [](const ReceivedRequest&) { return slow("late", std::chrono::milliseconds(2500)); });
+  ConnectionOptions o;
+  o.first_byte_timeout = std::chrono::milliseconds(300);
+  Connection conn(o);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = conn.request(get(server.url() + "/frozen"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::io);
+  EXPECT_NE(r.error().message.find("no answer within"), std::string::npos) << r.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1600));
+}
+
+TEST(HttpClient, ATransferThatStallsMidBodyIsCutButASlowStartIsNot) {
+  HttpTestServer server([](const ReceivedRequest& r) {
+    CannedReply c{200, std::string(100000, 'x')};
+    if (r.target == "/stall") c.stall_after = 1000;
+    if (r.target == "/late") c.delay = std::chrono::milliseconds(800);
+    return c;
+  });
+  ConnectionOptions o;
+  o.first_byte_timeout = std::chrono::milliseconds(3000);
+  o.stall_timeout = std::chrono::milliseconds(400);
+  Connection conn(o);
+  // The answer may take its time to begin (a peer waiting for the chunk)...
+  auto late = conn.request(get(server.url() + "/late"));
+  ASSERT_TRUE(late) << late.error().message;
+  EXPECT_EQ(late->body.size(), 100000u);
+  // ...but once it flows, it must keep flowing.
+  const auto started = std::chrono::steady_clock::now();
+  std::uint64_t received = 0;
+  auto r = conn.download(get(server.url() + "/stall"), [&](std::span<const std::byte> b) {
+    received += b.size();
+    return Result<void>{};
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::io);
+  EXPECT_NE(r.error().message.find("stalled"), std::string::npos) << r.error().message;
+  EXPECT_EQ(received, 1000u);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1800));
+}
+
 TEST(HttpClient, ABodyLargerThanTheLimitAbortsTheTransfer) {
   HttpTestServer server([](const ReceivedRequest&) {
     return CannedReply{200, std::string(10000, 'x')};

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
 #include "temp_dir.hpp"
@@ -90,6 +91,46 @@ TEST(ImageStore, PublishIsExclusiveUnlessReplacing) {
   EXPECT_EQ((*s)->remove("img").error().code, Errc::not_found);
   EXPECT_EQ((*s)->load("img").error().code, Errc::not_found);
   EXPECT_TRUE((*s)->list()->empty());
+}
+
+TEST(ImageStore, ManifestsSignedBeforeKindsWereCoveredAreResignedByTheirOwnKey) {
+  // A store written by an earlier version: its manifests' signatures cover the body alone,
+  // which agents now refuse. The store's own key re-signs them; another key's are left alone.
+  test::TempDir dir;
+  auto s = ImageStore::open(dir / "store", true);
+  ASSERT_TRUE(s);
+  Manifest m;
+  m.image_id = "id";
+  m.name = "old";
+  m.logical_size = 1 << 20;
+  m.min_disk_size = m.logical_size;
+  m.chunk_size = 1 << 20;
+  m.extents = {Extent{0, 1 << 20, std::nullopt, 0}};
+  auto legacy = [](const Manifest& man, const KeyPair& key) {
+    const std::string body = canonical_json(man);
+    const auto sig = key.sign({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
+    return "{\"manifest\":" + body + ",\"signature\":{\"alg\":\"ed25519\",\"key_id\":\"" +
+           key_id(key.public_key()) + "\",\"public_key\":\"" + to_base64(key.public_key()) +
+           "\",\"sig\":\"" + to_base64(sig) + "\"}}\n";
+  };
+  ASSERT_TRUE(write_file_atomic((*s)->manifest_path("old"), as_bytes(legacy(m, (*s)->key())),
+                                (*s)->tmp_dir()));
+  m.name = "foreign";
+  const auto stranger = KeyPair::generate();
+  ASSERT_TRUE(write_file_atomic((*s)->manifest_path("foreign"), as_bytes(legacy(m, stranger)),
+                                (*s)->tmp_dir()));
+  auto refused = (*s)->load("old");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::bad_signature);
+
+  auto resigned = (*s)->resign_legacy_manifests();
+  ASSERT_TRUE(resigned) << resigned.error().message;
+  EXPECT_EQ(*resigned, std::vector<std::string>{"old"});
+  auto loaded = (*s)->load("old");
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->image_id, "id");
+  EXPECT_FALSE((*s)->load("foreign"));
+  EXPECT_TRUE((*s)->resign_legacy_manifests()->empty());  // nothing left to do
 }
 
 TEST(ImageStore, GcRemovesOnlyUnreferencedChunksAndTempFiles) {

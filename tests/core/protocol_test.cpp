@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "revive/signed_job.hpp"
+
 namespace revive::protocol {
 namespace {
 
@@ -64,19 +66,33 @@ TEST(Protocol, EnrolRefusesWrongTypesNamingTheField) {
   EXPECT_NE(e.error().message.find("256"), std::string::npos);
 }
 
-TEST(Protocol, NextResponsesRoundTrip) {
+TEST(Protocol, NextResponsesCarryTheSignedJobNotAPlainStep) {
+  const auto key = KeyPair::generate();
+  Job job;
+  job.device = 17;
+  job.step =
+      StepAssignment{93, StepKind::deploy, 2, {{"image", "debian"}}, true, Json{{"image_id", "x"}}};
+  job.nonce = "00ff";
+  job.issued_at = 100;
+  job.expires_at = 400;
   NextResponse step;
   step.state = NextResponse::State::step;
-  step.step =
-      StepAssignment{93, StepKind::deploy, 2, {{"image", "debian"}}, true, Json{{"image_id", "x"}}};
-  auto back = from_json<NextResponse>(to_json(step));
+  step.step = job.step;
+  step.job = sign_job(job, key);
+  const Json wire = to_json(step);
+  EXPECT_FALSE(wire.contains("step")) << "a step only travels signed";
+  EXPECT_EQ(wire["job"]["job"]["kind"], "deploy");  // readable: the signed document as JSON
+  auto back = from_json<NextResponse>(wire);
   ASSERT_TRUE(back) << back.error().message;
-  ASSERT_TRUE(back->step);
-  EXPECT_EQ(back->step->kind, StepKind::deploy);
-  EXPECT_EQ(back->step->attempt, 2);
-  EXPECT_TRUE(back->step->resumed);
-  ASSERT_TRUE(back->step->checkpoint);
-  EXPECT_EQ((*back->step->checkpoint)["image_id"], "x");
+  EXPECT_FALSE(back->step) << "decoding never makes a step out of unchecked JSON";
+  // The agent's re-serialisation gives back the signed bytes, so the signature holds.
+  auto opened = open_job(back->job, key.public_key());
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ(opened->step.kind, StepKind::deploy);
+  EXPECT_EQ(opened->step.attempt, 2);
+  EXPECT_TRUE(opened->step.resumed);
+  ASSERT_TRUE(opened->step.checkpoint);
+  EXPECT_EQ((*opened->step.checkpoint)["image_id"], "x");
 
   NextResponse waiting;
   waiting.state = NextResponse::State::waiting;
@@ -98,15 +114,32 @@ TEST(Protocol, NextResponsesRoundTrip) {
   }
 }
 
-TEST(Protocol, AStepOfAnUnknownKindOrWithoutAnIdIsRefused) {
+TEST(Protocol, AStepAnswerWithoutASignedJobIsRefused) {
+  // What a server before signed jobs sent (or a rogue one sends): a plain step.
   EXPECT_FALSE(from_json<NextResponse>(
-      {{"state", "step"}, {"step", {{"id", 1}, {"kind", "format-c"}, {"attempt", 1}}}}));
-  EXPECT_FALSE(
-      from_json<NextResponse>({{"state", "step"}, {"step", {{"kind", "wipe"}, {"attempt", 1}}}}));
+      {{"state", "step"}, {"step", {{"id", 1}, {"kind", "wipe"}, {"attempt", 1}}}}));
   EXPECT_FALSE(from_json<NextResponse>({{"state", "step"}}));
+  EXPECT_FALSE(from_json<NextResponse>({{"state", "step"}, {"job", "text"}}));
   EXPECT_FALSE(from_json<NextResponse>({{"state", "dancing"}}));
-  EXPECT_FALSE(from_json<NextResponse>(
-      {{"state", "step"}, {"step", {{"id", 1}, {"kind", "wipe"}, {"attempt", 1}, {"params", 3}}}}));
+}
+
+TEST(Protocol, NextRequestsCarryAHexNonce) {
+  auto r = from_json<NextRequest>(to_json(NextRequest{"0123abcd"}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->nonce, "0123abcd");
+  EXPECT_TRUE(from_json<NextRequest>(Json::object()));  // an older agent: no nonce
+  EXPECT_FALSE(from_json<NextRequest>({{"nonce", "XYZ"}}));
+  EXPECT_FALSE(from_json<NextRequest>({{"nonce", std::string(65, 'a')}}));
+  EXPECT_FALSE(from_json<NextRequest>({{"nonce", 5}}));
+}
+
+TEST(Protocol, CanonicalTextIsRecognised) {
+  const Json j = {{"a", 1}, {"b", {{"c", "x"}}}};
+  EXPECT_TRUE(is_canonical(R"({"a":1,"b":{"c":"x"}})", j));
+  EXPECT_TRUE(is_canonical("{\"a\":1,\"b\":{\"c\":\"x\"}}\n", j));
+  EXPECT_FALSE(is_canonical(R"({"b":{"c":"x"},"a":1})", j));
+  EXPECT_FALSE(is_canonical(R"({"a": 1,"b":{"c":"x"}})", j));
+  EXPECT_FALSE(is_canonical(R"({"a":2,"a":1,"b":{"c":"x"}})", j));
 }
 
 TEST(Protocol, ProgressKeepsKeysItDoesNotKnow) {

@@ -62,9 +62,23 @@ TEST(Signing, DamagedSecretKeyIsCorrupt) {
   test::TempDir dir;
   ASSERT_TRUE(KeyPair::load_or_create(dir.path()));
   ASSERT_TRUE(write_file_atomic(dir / "ed25519.key", as_bytes("short"), dir.path()));
+  ASSERT_EQ(::chmod((dir / "ed25519.key").c_str(), 0600), 0);
   auto r = KeyPair::load_or_create(dir.path());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::corrupt);
+}
+
+// Issue 15: a secret key other users could read is refused, with what to do about it.
+TEST(Signing, ASecretKeyOthersCanReadIsRefused) {
+  test::TempDir dir;
+  ASSERT_TRUE(KeyPair::load_or_create(dir.path()));
+  ASSERT_EQ(::chmod((dir / "ed25519.key").c_str(), 0644), 0);
+  auto r = KeyPair::load_or_create(dir.path());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::forbidden);
+  EXPECT_NE(r.error().message.find("chmod 600"), std::string::npos) << r.error().message;
+  ASSERT_EQ(::chmod((dir / "ed25519.key").c_str(), 0600), 0);
+  EXPECT_TRUE(KeyPair::load_or_create(dir.path())) << "owner-only again: used";
 }
 
 }  // namespace

@@ -70,6 +70,9 @@ class PxeBoot(unittest.TestCase):
             LIVE_CACHE["dir"] = tempfile.mkdtemp(prefix="revive-live-")
             for n in ("vmlinuz", "initrd.img"):
                 shutil.copy(os.path.join(cls.boot, "live", n), os.path.join(LIVE_CACHE["dir"], n))
+            # The cached image pins this server's key: a server that reuses the image must sign
+            # its jobs with the same key, so its (still empty) store goes along.
+            shutil.copytree(os.path.join(cls.state, "store"), os.path.join(LIVE_CACHE["dir"], "store"))
             tiny = os.path.join(cls.tmp, "tiny.img")
             subprocess.run([os.path.join(REPO, "image-recipes", "tiny", "build"), tiny, MARKER], check=True, capture_output=True,
                            text=True)
@@ -81,6 +84,11 @@ class PxeBoot(unittest.TestCase):
                 {"kind": "deploy", "params": {"image": "tiny"}}, {"kind": "certify"},
                 {"kind": "finish", "params": {"action": "reboot"}}]})
             cls.api("POST", "/api/v1/settings", {"default_workflow": "refurbish"})
+            # Nothing is taken in unless an operator opens intake (issue 15): the laptops below
+            # join this batch; the server is not in demo mode, so they enrol with boot tokens.
+            cls.api("POST", "/api/v1/batches", {"name": "e2e-batch", "donor": "e2e"})
+            cls.w.ns(cls.w.srv, CTL, "intake", "open", "--server", f"http://{SERVER}:8080", "--token", cls.token,
+                     "e2e-batch", "--minutes", "120")
         except BaseException:
             cls.w.down()
             cls.tmpdir.cleanup()
@@ -218,6 +226,9 @@ class SecureBootIsolatedNetwork(unittest.TestCase):
             # A host with a static address inside the range (a printer, say): the ping before
             # the offer must find it, and the laptop must get another address.
             w.ns(w.rt, "ip", "addr", "add", "10.77.0.100/24", "dev", "eth0")
+            if "dir" in LIVE_CACHE:
+                # The cached live image pins the first server's key: this server signs with it.
+                shutil.copytree(os.path.join(LIVE_CACHE["dir"], "store"), os.path.join(state, "store"))
             w.start_server(SERVER_BIN, state, boot, ["--boot-kernel-args", "console=ttyS0,115200", "--secure-boot",
                                                       "--dhcp-range", "10.77.0.100-10.77.0.150"])
             if "dir" in LIVE_CACHE:
@@ -225,13 +236,16 @@ class SecureBootIsolatedNetwork(unittest.TestCase):
                     shutil.copy(os.path.join(LIVE_CACHE["dir"], n), os.path.join(boot, "live", n))
             else:
                 subprocess.run([os.path.join(REPO, "provisioning", "build-live-image"), "--out", os.path.join(boot, "live"),
-                                "--agent", AGENT], check=True, capture_output=True, text=True)
+                                "--agent", AGENT, "--server-key", os.path.join(state, "store", "keys", "ed25519.pub")],
+                               check=True, capture_output=True, text=True)
 
             def api(method, path, body=None):
                 return api_call(w, token, method, path, body)
             api("POST", "/api/v1/workflows", {"name": "look", "steps": [{"kind": "inventory"},
                                                                        {"kind": "finish", "params": {"action": "poweroff"}}]})
             api("POST", "/api/v1/settings", {"default_workflow": "look"})
+            api("POST", "/api/v1/batches", {"name": "sb-batch", "donor": "e2e"})
+            api("POST", "/api/v1/intake", {"batch": "sb-batch", "for_s": 7200})
             disk = os.path.join(tmp, "sb.disk")
             with open(disk, "wb") as f:
                 f.truncate(64 << 20)

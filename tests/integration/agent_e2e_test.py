@@ -33,7 +33,8 @@ from e2elib import start_server as start  # noqa: E402
 
 
 def start_server(state, port=0):
-    return start(SERVER, state, port)
+    # Demo mode: simulated laptops enrol without boot tokens and post simulated evidence.
+    return start(SERVER, state, port, extra=["--demo"])
 
 
 class CuttableProxy:
@@ -138,8 +139,11 @@ class AgentE2E(unittest.TestCase):
         disk = os.path.join(self.tmp.name, model + ".disk")
         with open(disk, "wb") as f:
             f.truncate(64 << 20)
+        # The agent takes only jobs signed by the key it pins: this server's (a live image's).
+        key = os.path.join(self.state, "store", "keys", "ed25519.pub")
         return subprocess.Popen([AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", model), "--disk", disk,
-                                 "--server", f"http://127.0.0.1:{port or self.port}", "--long-poll", "5", "--label", model],
+                                 "--server", f"http://127.0.0.1:{port or self.port}", "--long-poll", "5", "--label", model,
+                                 "--server-key", key],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def test_three_laptops_are_inventoried_tested_and_graded(self):
@@ -297,7 +301,7 @@ class AgentE2E(unittest.TestCase):
         api(self.port, "POST", "/api/v1/devices/1/cancel", self.token, {})
         api(self.port, "POST", "/api/v1/devices/1/restart", self.token, {})
         rc, out, disk = self.run_deploy(64 << 20, None)
-        self.assertIn("no pinned server key", out)
+        self.assertIn("REFUSED a job from the server: no pinned server key", out)
         self.assertEqual(disk, bytes(64 << 20))
         other = os.path.join(self.tmp.name, "other")
         subprocess.run([CTL, "image", "import", "--no-progress", "--store", other, "--name", "x", os.path.join(self.tmp.name, "recipient.img")],
@@ -305,7 +309,8 @@ class AgentE2E(unittest.TestCase):
         api(self.port, "POST", "/api/v1/devices/1/cancel", self.token, {})
         api(self.port, "POST", "/api/v1/devices/1/restart", self.token, {})
         rc, out, disk = self.run_deploy(64 << 20, os.path.join(other, "keys", "ed25519.pub"))
-        self.assertIn("refused", out)
+        # Its jobs are signed by this server's key, not the pinned one: none is taken.
+        self.assertIn("REFUSED a job from the server", out)
         self.assertIn("not by the trusted key", out)
         self.assertEqual(disk, bytes(64 << 20))
 

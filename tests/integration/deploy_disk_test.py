@@ -84,7 +84,7 @@ class DeployDisk(unittest.TestCase):
         self.loops = []
         self.state = os.path.join(self.tmp.name, "state")
         self.token = operator_token(SERVER, self.state)
-        self.srv, self.port = start_server(SERVER, self.state)
+        self.srv, self.port = start_server(SERVER, self.state, extra=["--demo"])  # simulated laptops
         self.key = os.path.join(self.state, "store", "keys", "ed25519.pub")
         tree = os.path.join(self.tmp.name, "tree")
         linux_tree(tree)

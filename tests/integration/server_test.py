@@ -32,8 +32,14 @@ WIPE_EVIDENCE = {"drives": [{
     "result": "passed"}]}
 
 
+# The one internal drive WIPE_EVIDENCE is about: a wipe job names it, and evidence must match.
+INVENTORY = {"ram_gib": 8, "disks": [{"name": "nvme0n1", "model": "TEST SSD", "serial": "S1", "size_bytes": 1 << 30,
+                                      "transport": "nvme", "removable": False}]}
+
+
 class Server:
-    def __init__(self, state, extra=()):
+    # Demo mode: these simulated laptops enrol without boot tokens (docs/SECURITY.md).
+    def __init__(self, state, extra=("--demo",)):
         self.state = state
         self.extra = list(extra)
         self.proc = None
@@ -42,9 +48,14 @@ class Server:
     def start(self):
         self.proc = subprocess.Popen([SERVER, "--state", self.state, "--listen", "127.0.0.1:0", *self.extra],
                                      stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        m = re.search(r"port (\d+)", line)
-        assert m, f"server did not start: {line}"
+        seen = []
+        while True:  # lines before "listening" (the demo-mode warning) are skipped
+            line = self.proc.stderr.readline()
+            seen.append(line)
+            m = re.search(r"listening on .*port (\d+)", line)
+            if m or not line:
+                break
+        assert m, f"server did not start: {''.join(seen)}"
         self.port = int(m.group(1))
         threading.Thread(target=self.proc.stderr.read, daemon=True).start()  # drain
         return self
@@ -107,13 +118,25 @@ class Agent:
 
     def enrol(self, srv):
         st, r = call(srv, "POST", "/api/v1/agents/enrol", {"identity": self.identity, "macs": ["52:54:00:12:34:56"],
-                                                            "inventory": {"ram_gib": 8}})
+                                                            "inventory": INVENTORY})
         assert st == 200, (st, r)
         self.id, self.token = r["device_id"], r["agent_token"]
         return r
 
     def next(self, srv, wait=0):
-        return call(srv, "POST", f"/api/v1/agents/{self.id}/next?wait={wait}", {}, self.token)
+        """The answer to next; a step arrives only as a signed job (bound to this device and
+        this request's nonce), which is read back into "step" for the tests below."""
+        nonce = os.urandom(16).hex()
+        st, r = call(srv, "POST", f"/api/v1/agents/{self.id}/next?wait={wait}", {"nonce": nonce}, self.token)
+        if st == 200 and r.get("state") == "step":
+            assert "step" not in r, r  # never a plain step
+            job = r["job"]["job"]
+            assert r["job"]["signature"]["covers"] == "kind,body", r
+            assert (job["device"], job["nonce"]) == (self.id, nonce), (job, self.id, nonce)
+            assert job["issued_at"] < job["expires_at"], job
+            r["step"] = {"id": job["step"], "kind": job["kind"], "attempt": job["attempt"], "params": job["params"],
+                         "resumed": job["resumed"], **({"checkpoint": job["checkpoint"]} if "checkpoint" in job else {})}
+        return st, r
 
     def result(self, srv, step, status="ok", error="", result=None):
         return call(srv, "POST", f"/api/v1/agents/{self.id}/steps/{step['id']}/result",
@@ -435,7 +458,7 @@ class ServerTest(ServerFixture):
         cfg = os.path.join(self.tmp.name, "c.toml")
         with open(cfg, "w") as f:
             f.write("stall_timeout_s = 2\n")
-        self.srv = Server(self.state, ["--config", cfg]).start()
+        self.srv = Server(self.state, ["--demo", "--config", cfg]).start()
         a = Agent("H1")
         a.enrol(self.srv)
         st, r = a.next(self.srv)
@@ -523,14 +546,16 @@ class RevivectlTest(ServerFixture):
         r = self.ctl("workflows", "--server", self.srv.url, "put", "bad", "--steps", "inventory,format-c", ok=False)
         self.assertEqual(r.returncode, 1)
         self.ctl("batches", "--server", self.srv.url, "create", "school-2026", "--workflow", "quick", "--image", "debian-desktop")
-        self.ctl("intake", "--server", self.srv.url, "school-2026")
+        self.ctl("intake", "open", "--server", self.srv.url, "school-2026", "--minutes", "30")
+        self.assertTrue(json.loads(self.ctl("intake", "status", "--server", self.srv.url).stdout)["open"])
         b = Agent("CLI2")
         b.enrol(self.srv)
         st, r = b.next(self.srv)
         self.assertEqual(r["step"]["kind"], "inventory")
         b.result(self.srv, r["step"])
         st, r = b.next(self.srv)
-        self.assertEqual((r["step"]["kind"], r["step"]["params"]), ("deploy", {"image": "debian-desktop"}))
+        self.assertEqual((r["step"]["kind"], r["step"]["params"]["image"]), ("deploy", "debian-desktop"))
+        self.assertEqual(r["step"]["params"]["confirm"]["batch"], "school-2026")  # first destructive step
         tok = json.loads(self.ctl("token", "--server", self.srv.url, "--label", "ci").stdout)["token"]
         self.assertEqual(call(self.srv, "GET", "/api/v1/devices", token=tok)[0], 200)
 

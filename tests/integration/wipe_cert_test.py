@@ -27,12 +27,13 @@ class WipeCertificates(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
         self.state = os.path.join(self.tmp.name, "state")
         self.token = operator_token(SERVER, self.state)
-        self.srv, self.port = start_server(SERVER, self.state)
+        self.srv, self.port = start_server(SERVER, self.state, extra=["--demo"])  # simulated laptops
         self.pub = os.path.join(self.state, "store", "keys", "ed25519.pub")
         self.env = dict(os.environ, REVIVE_SERVER=f"http://127.0.0.1:{self.port}", REVIVE_TOKEN=self.token)
         api(self.port, "POST", "/api/v1/batches", self.token, {"name": "bzk-2026-11", "donor": "Ministerie van BZK"})
+        api(self.port, "POST", "/api/v1/intake", self.token, {"batch": "bzk-2026-11", "for_s": 3600})
         api(self.port, "POST", "/api/v1/settings", self.token,
-            {"intake_batch": "bzk-2026-11", "workshop_name": "Cyberbank Amsterdam", "certificate_operator": "alice"})
+            {"workshop_name": "Cyberbank Amsterdam", "certificate_operator": "alice"})
 
     def tearDown(self):
         self.srv.send_signal(signal.SIGTERM)
@@ -52,7 +53,7 @@ class WipeCertificates(unittest.TestCase):
         with open(disk, "wb") as f:
             f.write(b"\x5a" * size)  # the donor's data
         p = subprocess.Popen([AGENT, "--simulate", "--root", os.path.join(DATA, "laptops", "thinkpad-t480"), "--disk", disk,
-                              "--server", f"http://127.0.0.1:{self.port}", "--long-poll", "2"],
+                              "--server", f"http://127.0.0.1:{self.port}", "--long-poll", "2", "--server-key", self.pub],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             out = p.communicate(timeout=timeout)[0]

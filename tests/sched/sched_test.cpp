@@ -74,6 +74,24 @@ TEST(Scheduler, ALaptopThatTurnsOutSlowMovesToTheTail) {
   EXPECT_EQ(changed, (std::set<LaptopId>{1, 2, 3, 5})) << "4 keeps its source and its child";
 }
 
+// Measured goodput is below a port's nominal rate. The first laptop measured must not look
+// slower than the ones not measured yet (planned at the nominal default), or it is moved
+// behind its own child, which holds less (relay_netns under load: it was queued).
+TEST(Scheduler, TheFirstLaptopMeasuredIsNotOvertakenByTheUnmeasured) {
+  Workshop w;
+  w.join(1, 2e9);
+  w.join(2, 2e9);
+  ASSERT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2}));
+  for (int s = 1; s <= 4; ++s) {
+    w.now = s;
+    const auto held = static_cast<std::uint64_t>(100 * s);
+    w.progress(1, held, 100e6, 2e9);  // the port takes 100 of its nominal 125 MB/s
+    w.progress(2, held - 2);          // right behind its parent: says nothing of its own port
+  }
+  EXPECT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2})) << w.dump();
+  EXPECT_EQ(w.scheduler().stats().moves, 0u);
+}
+
 TEST(Scheduler, ALateJoinerFollowsTheTailNotTheServer) {
   Workshop w;
   for (LaptopId id = 1; id <= 4; ++id) w.join(id);
@@ -212,6 +230,61 @@ TEST(Scheduler, RateNoiseDoesNotFlapSources) {
   }
   EXPECT_EQ(w.chain_from_server(), chain);
   EXPECT_EQ(w.scheduler().stats().moves, 0u);
+}
+
+// Issue 14: a disk rate is evidence of a slow disk only when the disk, not the network, held
+// the laptop back. Laptop 2 (of a chain 1, 2, 3 on equal ports, an incompressible image as in
+// relay_netns) sends each row's reports in turn for 30 s; its parent keeps 120 chunks a second.
+TEST(Scheduler, OnlyADiskThatHeldTheLaptopBackMovesItAsASlowDisk) {
+  struct Report {
+    std::uint64_t behind;  ///< chunks behind its parent (0: waiting on it)
+    std::optional<double> receive, disk;
+  };
+  struct Row {
+    const char* what;
+    std::vector<Report> reports;
+    bool moved_as_slow_disk;
+  };
+  const std::vector<Row> rows{
+      {"network-bound at the port's rate, write == receive",
+       {{10, 118e6, 118e6}, {10, 110e6, 110e6}, {10, 122e6, 122e6}},
+       false},
+      {"waiting on its parent: write == receive, a trickle or nothing",
+       {{0, 2e6, 2e6}, {0, 0.0, 0.0}, {0, 118e6, 118e6}, {0, std::nullopt, 0.0}},
+       false},
+      {"its QLC cache ran out: write drops while receive stays high",
+       {{10, 120e6, 120e6}, {10, 120e6, 30e6}, {10, 30e6, 30e6}},
+       true},
+      {"disk-bound (bytes over busy time) while its parent is well ahead",
+       {{10, 30e6, 30e6}},
+       true},
+  };
+  for (const Row& row : rows) {
+    Config c = test_config();
+    c.images["img"] = ImageShape{10000, 10000 * 1'000'000ULL, 10000 * 1'000'000ULL};
+    Workshop w(c);
+    for (LaptopId id = 1; id <= 3; ++id) w.join(id, 1e9);
+    ASSERT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2, 3})) << row.what;
+    bool moved_as_slow_disk = false;
+    for (int s = 1; s <= 30; ++s) {
+      w.now = s;
+      const Report& r = row.reports[static_cast<std::size_t>(s) % row.reports.size()];
+      const std::uint64_t parent_held = 120ULL * static_cast<std::uint64_t>(s);
+      w.progress(1, parent_held, 120e6);
+      w.progress(2, parent_held - r.behind, r.receive, r.disk);
+      w.progress(3, parent_held - r.behind - 2, r.receive);
+      w.send(Tick{});
+      moved_as_slow_disk |= w.at(2).reason.starts_with("moved: its disk writes");
+    }
+    EXPECT_EQ(moved_as_slow_disk, row.moved_as_slow_disk) << row.what << "\n" << w.dump();
+    if (row.moved_as_slow_disk) {
+      EXPECT_EQ(w.source(3), Source::from_peer(1)) << row.what << ": 3 took its place\n"
+                                                   << w.dump();
+    } else {
+      EXPECT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2, 3})) << row.what;
+      EXPECT_EQ(w.scheduler().stats().moves, 0u) << row.what;
+    }
+  }
 }
 
 TEST(Scheduler, FinishedLaptopsKeepRelayingUntilTheirChildrenAreDone) {

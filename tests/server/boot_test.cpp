@@ -561,6 +561,40 @@ TEST(FullDhcp, AnAddressAnotherHostAnswersPingsForIsNotOffered) {
       << "an hour later it is tried again";
 }
 
+// Issue 15: a host making up MACs cannot hold the whole range with offers, and offers that
+// expired are forgotten (each costs every later request time).
+TEST(FullDhcp, MadeUpMacsCannotHoldTheRangeWithOffers) {
+  DhcpPoolConfig pc{0x0a4d0064, 0x0a4d00c7, 0xffffff00, std::nullopt, 600};  // 100 addresses
+  LeasePool pool(pc, {});
+  auto leased = client(dhcp_msg::request, 200, 0x0a4d00c7, 0x0a4d0002);
+  ASSERT_TRUE(pool.handle(leased, 10, cfg()).reply) << "a laptop with a lease before the flood";
+  int offered = 0;
+  for (int i = 0; i < 80; ++i) {
+    offered += pool.handle(client(dhcp_msg::discover, i), 20, cfg()).reply ? 1 : 0;
+  }
+  EXPECT_EQ(offered, 50) << "half the range";
+  const auto refused = pool.handle(client(dhcp_msg::discover, 81), 21, cfg());
+  EXPECT_FALSE(refused.reply);
+  EXPECT_NE(refused.why.find("offers wait for their REQUEST"), std::string::npos) << refused.why;
+  EXPECT_TRUE(pool.handle(client(dhcp_msg::discover, 200), 22, cfg()).reply)
+      << "a client with a lease still gets its offer";
+  EXPECT_TRUE(pool.handle(client(dhcp_msg::discover, 3), 23, cfg()).reply)
+      << "so does one whose offer is pending";
+  // A minute later the offers expired and were forgotten: new clients get addresses again.
+  EXPECT_TRUE(pool.handle(client(dhcp_msg::discover, 81), 20 + 61, cfg()).reply);
+}
+
+TEST(FullDhcp, AnAddressTakenOverForgetsItsExpiredLease) {
+  DhcpPoolConfig pc{0x0a4d0064, 0x0a4d0064, 0xffffff00, std::nullopt, 600};  // one address
+  LeasePool pool(pc, {});
+  ASSERT_TRUE(pool.handle(client(dhcp_msg::request, 1, 0x0a4d0064, 0x0a4d0002), 10, cfg()).reply);
+  ASSERT_TRUE(
+      pool.handle(client(dhcp_msg::request, 2, 0x0a4d0064, 0x0a4d0002), 10 + 601, cfg()).reply)
+      << "the first lease expired";
+  ASSERT_EQ(pool.leases().size(), 1u);
+  EXPECT_EQ(pool.leases()[0].mac, client(dhcp_msg::discover, 2).mac());
+}
+
 // RFC 1071 section 3's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2, checksum 220d.
 TEST(Icmp, ChecksumEchoRequestAndReplyParsing) {
   EXPECT_EQ(

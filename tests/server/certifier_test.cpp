@@ -69,7 +69,10 @@ TEST_F(CertifierTest, MalformedEvidenceIsRefusedButStillCertifiedAsFailed) {
 }
 
 TEST_F(CertifierTest, AssessSignsNothingAndTellsTheStatus) {
-  CertificateFacts facts{{{"device_id", 1}, {"serial", "S"}}, Json()};
+  CertificateFacts facts;
+  facts.device = {{"device_id", 1}, {"serial", "S"}};
+  facts.job_drives = Json::array({{{"name", "nvme0n1"}, {"serial", "S1"}, {"model", "TEST SSD"}}});
+  facts.inventory = test_inventory();
   auto a = certifier.assess(facts, CertifierSettings{}, wipe_evidence(), StepStatus::ok, "");
   EXPECT_EQ(signatures, 0);
   EXPECT_EQ(a.status, StepStatus::ok);
@@ -101,7 +104,7 @@ TEST_F(CertifierTest, ADisputedReverificationBlocksTheDeploy) {
   auto wipe = advance_to(dev, StepKind::wipe);
   ASSERT_TRUE(result(dev, wipe, StepStatus::ok, wipe_evidence()));
   storage.data.certificates.push_back(
-      CertificateRow{"later", dev, wipe.id, "laptop", "failed", "{}", now});
+      CertificateRow{"later", dev, wipe.id, "laptop", "failed", "{}", now, std::nullopt});
   ASSERT_TRUE(result(dev, *next(dev).step));  // test
   EXPECT_EQ(next(dev).state, NextResponse::State::waiting);
 }

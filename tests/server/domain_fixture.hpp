@@ -46,6 +46,21 @@ inline Json wipe_evidence(const std::string& result = "passed") {
                                    {"result", result}}})}};
 }
 
+/// An inventory with one internal NVMe drive (nvme0n1, serial S1: what wipe_evidence() is
+/// about) behind a controller with its driver bound.
+inline Json test_inventory(const std::string& disk_serial = "S1") {
+  return {{"disks", Json::array({{{"name", "nvme0n1"},
+                                  {"model", "TEST SSD"},
+                                  {"serial", disk_serial},
+                                  {"size_bytes", 1 << 30},
+                                  {"transport", "nvme"},
+                                  {"removable", false}}})},
+          {"storage_controllers", Json::array({{{"pci", "0000:02:00.0"},
+                                                {"class", "0x010802"},
+                                                {"driver", "nvme"},
+                                                {"disks", Json::array({"nvme0n1"})}}})}};
+}
+
 class DomainTest : public ::testing::Test {
  protected:
   DomainTest()
@@ -58,7 +73,8 @@ class DomainTest : public ::testing::Test {
             [](double) { return false; }, [] { return std::string("2026-11-22T10:00:00Z"); }),
         lifecycle(ctx, live, certifier, StallTimeouts{{}, 60}),
         runs(ctx, live),
-        enrolment(ctx),
+        intake(ctx, /*demo=*/true),
+        enrolment(ctx, intake, demo_enrolment()),
         catalog(ctx),
         views(ctx, live) {
     ctx.changes().device_changed = [this](std::int64_t) { ++changes; };
@@ -66,7 +82,15 @@ class DomainTest : public ::testing::Test {
     EXPECT_TRUE(catalog.ensure_defaults());
   }
 
-  std::int64_t enrol(const std::string& serial, const Json& inventory = Json()) {
+  /// The domain tests run as a demo server (no boot tokens, everyone admitted); the trust
+  /// tests (trust_test.cpp) build their own, non-demo services.
+  static EnrolmentOptions demo_enrolment() {
+    EnrolmentOptions o;
+    o.demo = true;
+    return o;
+  }
+
+  std::int64_t enrol(const std::string& serial, const Json& inventory = test_inventory()) {
     protocol::EnrolRequest r;
     r.identity = {"uuid-" + serial, serial, "Latitude 7490", "Dell Inc."};
     r.macs = {"52:54:00:00:00:" + serial.substr(serial.size() - 2)};
@@ -109,6 +133,7 @@ class DomainTest : public ::testing::Test {
   Certifier certifier;
   StepLifecycle lifecycle;
   RunControl runs;
+  Intake intake;
   Enrolment enrolment;
   Catalog catalog;
   Views views;

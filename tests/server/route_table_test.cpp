@@ -31,6 +31,7 @@ TEST(RouteTable, MethodAndPathReachTheirRoute) {
       {"POST", "/api/v1/agents/enrol", RouteId::enrol, {}},
       {"POST", "/api/v1/agents/17/next", RouteId::agent_next, {{"id", "17"}}},
       {"GET", "/api/v1/agents/17/next", std::nullopt, {}},
+      {"POST", "/api/v1/agents/17/relay", RouteId::agent_relay, {{"id", "17"}}},
       {"POST",
        "/api/v1/agents/17/steps/93/result",
        RouteId::agent_result,
@@ -68,6 +69,7 @@ TEST(RouteTable, WhoMayCallWhat) {
   EXPECT_EQ(access("POST", "/api/v1/agents/enrol"), Access::anyone);
   EXPECT_EQ(access("POST", "/api/v1/login"), Access::anyone);
   EXPECT_EQ(access("POST", "/api/v1/agents/1/progress"), Access::agent);
+  EXPECT_EQ(access("POST", "/api/v1/agents/1/relay"), Access::agent);
   EXPECT_EQ(access("GET", "/api/v1/agents/1/certificates"), Access::agent);
   EXPECT_EQ(access("GET", "/api/v1/images"), Access::agent_or_operator);
   EXPECT_EQ(access("POST", "/api/v1/images"), Access::operator_);

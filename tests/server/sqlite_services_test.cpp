@@ -27,6 +27,11 @@ using protocol::StepStatus;
 
 // One "server process": storage and services over the database file.
 struct Server {
+  static EnrolmentOptions demo() {
+    EnrolmentOptions o;
+    o.demo = true;  // these tests enrol without boot tokens (trust_test.cpp covers them)
+    return o;
+  }
   explicit Server(const std::filesystem::path& db, Seconds& now)
       : storage(*sqlite::open_storage(db)),
         ctx(*storage, [&now] { return now; }),
@@ -34,7 +39,8 @@ struct Server {
                   [] { return std::string("2026-11-22T10:00:00Z"); }),
         lifecycle(ctx, live, certifier, StallTimeouts{{}, 60}),
         runs(ctx, live),
-        enrolment(ctx),
+        intake(ctx, /*demo=*/true),
+        enrolment(ctx, intake, demo()),
         operators(ctx),
         catalog(ctx),
         views(ctx, live) {
@@ -47,6 +53,7 @@ struct Server {
   Certifier certifier;
   StepLifecycle lifecycle;
   RunControl runs;
+  Intake intake;
   Enrolment enrolment;
   Operators operators;
   Catalog catalog;
@@ -136,9 +143,7 @@ TEST_F(SqliteServicesTest, WorkflowsFromRules) {
                                        Json::array({{{"kind", "inventory"}}, {{"kind", "wipe"}}})));
   ASSERT_TRUE(s().catalog.create_batch("ministry-2026", "Ministry of BZK", std::string("wipe-only"),
                                        std::string("debian")));
-  SettingsUpdate u;
-  u.intake_batch = "ministry-2026";
-  ASSERT_TRUE(s().catalog.update_settings(u));
+  ASSERT_TRUE(s().intake.open({"ministry-2026", now_ + 3600, {}, {}}, "alice"));
   auto dev = enrol("SN3");
   auto d = s().views.device_summary(dev);
   EXPECT_EQ((*d)["workflow"], "wipe-only");
@@ -148,9 +153,8 @@ TEST_F(SqliteServicesTest, WorkflowsFromRules) {
   SettingsUpdate missing;
   missing.default_workflow = "no-such";
   EXPECT_EQ(s().catalog.update_settings(missing).error().code, Errc::not_found);
-  missing = {};
-  missing.intake_batch = "no-such";
-  EXPECT_EQ(s().catalog.update_settings(missing).error().code, Errc::not_found);
+  EXPECT_EQ(s().intake.open({"no-such", now_ + 3600, {}, {}}, "alice").error().code,
+            Errc::not_found);
   EXPECT_EQ(s().catalog.create_batch("ministry-2026", "", std::nullopt, std::nullopt).error().code,
             Errc::conflict);
   EXPECT_EQ(s().catalog.assign_device(dev, std::string("nope"), std::nullopt).error().code,
@@ -198,6 +202,7 @@ TEST_F(SqliteServicesTest, ReEnrolmentRevokesTheCachedAgentToken) {
   auto first = s().enrolment.enrol(r);
   ASSERT_TRUE(first);
   EXPECT_EQ(*s().enrolment.authenticate(first->agent_token), first->device_id);
+  now_ += 601;  // the first agent went quiet: a second enrolment is not a takeover
   auto second = s().enrolment.enrol(r);
   ASSERT_TRUE(second);
   EXPECT_FALSE(second->new_device);
@@ -255,8 +260,9 @@ TEST_F(SqliteServicesTest, ADatabaseFromAnEarlierServerKeepsWorking) {
   EXPECT_TRUE(n->step->resumed);
   EXPECT_EQ(n->step->kind, protocol::StepKind::wipe);
   EXPECT_EQ(n->step->params["drives"][0]["serial"], "S1");
-  // One migration since: the event log's retention (5) drops the no-delete trigger.
-  EXPECT_EQ(sqlite::latest_schema_version(), 5);
+  // Since: issue 15's trust migration (5) and the event log's retention (6), which drops the
+  // no-delete trigger.
+  EXPECT_EQ(sqlite::latest_schema_version(), 6);
 }
 
 TEST_F(SqliteServicesTest, ANewerDatabaseIsRefused) {

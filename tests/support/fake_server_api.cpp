@@ -2,6 +2,11 @@
 
 namespace revive::test {
 
+namespace {
+// unknown_step() marks its answer with this prefix + the kind until next() signs it.
+constexpr std::string_view kUnknownMark = "unknown-kind:";
+}  // namespace
+
 namespace proto = revive::protocol;
 using agent::NextAnswer;
 using State = proto::NextResponse::State;
@@ -40,9 +45,8 @@ NextAnswer FakeServerApi::cancelled() {
 }
 
 NextAnswer FakeServerApi::unknown_step(std::int64_t id, std::string kind, std::int64_t attempt) {
-  NextAnswer a;
-  a.next.state = State::step;
-  a.unknown_step = agent::UnknownStep{id, attempt, std::move(kind)};
+  NextAnswer a = step(id, proto::StepKind::inventory, proto::Json::object(), attempt);
+  a.next.job = std::string(kUnknownMark) + kind;
   return a;
 }
 
@@ -78,22 +82,53 @@ Result<proto::EnrolResponse> FakeServerApi::enrol(const proto::EnrolRequest& r) 
   return answer;
 }
 
-Result<NextAnswer> FakeServerApi::next(std::chrono::seconds wait) {
+void FakeServerApi::sign_step(NextAnswer& a, const std::string& nonce) const {
+  if (a.next.state != State::step || !a.next.step) return;
+  proto::Job job;
+  job.device = device_id;
+  job.step = *a.next.step;
+  if (a.next.job.starts_with(kUnknownMark))
+    job.unknown_kind = a.next.job.substr(kUnknownMark.size());
+  job.nonce = nonce;
+  job.issued_at = job_issued_at;
+  job.expires_at = job_issued_at + job_lifetime_s;
+  a.next.job = serve_job ? serve_job(job) : proto::sign_job(job, job_key);
+  a.next.step.reset();  // like the wire: the agent sees the job only
+  a.age = answer_age;
+}
+
+Result<NextAnswer> FakeServerApi::next(std::chrono::seconds wait, const std::string& nonce) {
   if (on_next) on_next(++next_calls_);
   REVIVE_TRY(require_session());
   next_waits.push_back(wait);
+  next_nonces.push_back(nonce);
   if (next_answers.empty())
     return make_error(Errc::internal, "the fake server's script has no further answer");
   Result<NextAnswer> a = std::move(next_answers.front());
   next_answers.pop_front();
   if (!a && a.error().code == Errc::unauthorized) enrolled_ = false;  // the token was replaced
+  if (a) sign_step(*a, nonce);
   return a;
 }
 
-Result<void> FakeServerApi::progress(const proto::ProgressReport& r) {
+Result<proto::ProgressAck> FakeServerApi::progress(const proto::ProgressReport& r) {
   REVIVE_TRY(require_session());
+  std::lock_guard lock(mu_);
   progress_reports.push_back(r);
-  return {};
+  return on_progress ? on_progress(r) : proto::ProgressAck{};
+}
+
+Result<proto::RelayAck> FakeServerApi::relay(const proto::RelayReport& r) {
+  REVIVE_TRY(require_session());
+  std::lock_guard lock(mu_);
+  relay_reports.push_back(r);
+  if (!on_relay) return make_error(Errc::not_found, "server answered 404: no such route");
+  return on_relay(r);
+}
+
+std::size_t FakeServerApi::relay_report_count() const {
+  std::lock_guard lock(mu_);
+  return relay_reports.size();
 }
 
 Result<void> FakeServerApi::checkpoint(std::int64_t step, const proto::CheckpointReport& r) {

@@ -106,46 +106,75 @@ struct Devices final : DeviceRepository {
     return nullptr;
   }
   Result<std::int64_t> insert(const NewDevice& n) override {
-    DeviceRow d{t.next_id++, n.system_uuid, n.serial,     n.model,   n.vendor,
-                n.macs,      n.batch_id,    std::nullopt, n.seen_at, n.seen_at};
+    DeviceRow d;
+    d.id = t.next_id++;
+    d.system_uuid = n.system_uuid;
+    d.serial = n.serial;
+    d.model = n.model;
+    d.vendor = n.vendor;
+    d.macs = n.macs;
+    d.batch_id = n.batch_id;
+    d.first_seen = d.last_seen = n.seen_at;
+    d.disk_serials = n.disk_serials;
+    d.intake_operator = n.intake_operator;
     t.devices.push_back(d);
     if (n.inventory) t.inventories[d.id] = *n.inventory;
     return d.id;
   }
-  Result<std::optional<DeviceRow>> find_by_identity(const std::string& u, const std::string& s,
-                                                    const std::string& m) override {
-    return first_of(t.devices, [&](const DeviceRow& d) {
-      return d.system_uuid == u && d.serial == s && d.model == m;
+  Result<std::vector<DeviceRow>> identity_candidates(const std::string& m, const std::string& u,
+                                                     const std::string& s,
+                                                     const Json& disks) override {
+    std::vector<DeviceRow> out;
+    for (auto it = t.devices.rbegin(); it != t.devices.rend(); ++it) {
+      const DeviceRow& d = *it;
+      bool disk = false;
+      for (const auto& a : d.disk_serials) {
+        for (const auto& b : disks) disk = disk || a == b;
+      }
+      if (d.model == m &&
+          ((!u.empty() && d.system_uuid == u) || (!s.empty() && d.serial == s) || disk))
+        out.push_back(d);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const DeviceRow& a, const DeviceRow& b) {
+      return a.last_seen > b.last_seen;
     });
+    return out;
   }
   Result<std::optional<DeviceRow>> find(std::int64_t id) override {
     return first_of(t.devices, [&](const DeviceRow& d) { return d.id == id; });
   }
-  Result<std::optional<DeviceRow>> find_by_mac(const std::string& mac) override {
-    std::optional<DeviceRow> best;
+  Result<std::vector<DeviceRow>> find_by_mac(const std::string& mac, int limit) override {
+    std::vector<DeviceRow> out;
     for (const auto& d : t.devices) {
       bool has = false;
       for (const auto& m : d.macs) has = has || (m.is_string() && lower(m) == lower(mac));
-      if (has && (!best || d.last_seen > best->last_seen ||
-                  (d.last_seen == best->last_seen && d.id > best->id)))
-        best = d;
+      if (has) out.push_back(d);
     }
-    return best;
+    std::sort(out.begin(), out.end(), [](const DeviceRow& a, const DeviceRow& b) {
+      return a.last_seen != b.last_seen ? a.last_seen > b.last_seen : a.id > b.id;
+    });
+    if (out.size() > static_cast<std::size_t>(limit)) out.resize(static_cast<std::size_t>(limit));
+    return out;
   }
   Result<std::vector<std::int64_t>> ids() override {
     std::vector<std::int64_t> out;
     for (const auto& d : t.devices) out.push_back(d.id);
     return out;
   }
-  Result<void> record_sighting(std::int64_t id, const Json& macs,
-                               const std::optional<Json>& inventory, const std::string& vendor,
-                               Seconds now) override {
+  Result<void> record_sighting(std::int64_t id, const Sighting& s) override {
     auto* d = row(id);
     if (!d) return missing("device");
-    d->macs = macs;
-    d->vendor = vendor;
-    d->last_seen = now;
-    if (inventory && !inventory->is_null()) t.inventories[id] = *inventory;
+    d->macs = s.macs;
+    d->vendor = s.vendor;
+    d->last_seen = s.at;
+    if (s.disk_serials) d->disk_serials = *s.disk_serials;
+    if (s.inventory && !s.inventory->is_null()) t.inventories[id] = *s.inventory;
+    return {};
+  }
+  Result<void> set_flag(std::int64_t id, const std::optional<std::string>& flag) override {
+    auto* d = row(id);
+    if (!d) return missing("device " + std::to_string(id) + " does not exist");
+    d->flag = flag;
     return {};
   }
   Result<void> set_batch(std::int64_t id, std::int64_t batch_id) override {
@@ -288,11 +317,18 @@ struct Certificates final : CertificateRepository {
   FakeTables& t;
   explicit Certificates(FakeTables& d) : t(d) {}
   Result<void> add(const CertificateRow& c) override {
+    for (const auto& x : t.certificates) {
+      if (x.cert_id == c.cert_id || (c.supersedes && x.supersedes == c.supersedes))
+        return make_error(Errc::conflict, "certificate exists, or was superseded already");
+    }
     t.certificates.push_back(c);
     return {};
   }
   Result<std::optional<CertificateRow>> find(const std::string& id) override {
     return first_of(t.certificates, [&](const CertificateRow& c) { return c.cert_id == id; });
+  }
+  Result<std::optional<CertificateRow>> superseded_by(const std::string& id) override {
+    return first_of(t.certificates, [&](const CertificateRow& c) { return c.supersedes == id; });
   }
   Result<std::vector<CertificateRow>> for_device(std::int64_t device_id) override {
     std::vector<CertificateRow> out;
@@ -349,6 +385,18 @@ struct Events final : EventRepository {
     }
     return gone;
   }
+  Result<std::vector<EventRow>> of_device(std::int64_t device_id,
+                                          const std::vector<std::string>& kinds,
+                                          int limit) override {
+    std::vector<EventRow> out;
+    for (const auto& e : t.events) {
+      if (e.device_id == device_id &&
+          std::find(kinds.begin(), kinds.end(), e.kind) != kinds.end() &&
+          static_cast<int>(out.size()) < limit)
+        out.push_back(e);
+    }
+    return out;
+  }
 };
 
 struct Operators final : OperatorRepository {
@@ -380,16 +428,55 @@ struct Operators final : OperatorRepository {
     if (!op) return std::optional<OperatorTokenOwner>();
     return std::optional<OperatorTokenOwner>(OperatorTokenOwner{op->name, tok->expires_at});
   }
-  Result<std::vector<OperatorTokenRow>> tokens(std::int64_t operator_id) override {
-    std::vector<OperatorTokenRow> out;
-    for (const auto& x : t.operator_tokens)
-      if (x.operator_id == operator_id) out.push_back(x);
+  Result<std::vector<OperatorTokenInfo>> tokens() override {
+    std::vector<OperatorTokenInfo> out;
+    for (const auto& tok : t.operator_tokens) {
+      auto op =
+          first_of(t.operators, [&](const OperatorRow& o) { return o.id == tok.operator_id; });
+      out.push_back({tok.token_hash, op ? op->name : "", tok.kind, tok.label, tok.created_at,
+                     tok.expires_at});
+    }
     return out;
   }
-  Result<std::int64_t> revoke_tokens(std::int64_t operator_id, const std::string& prefix) override {
-    return static_cast<std::int64_t>(std::erase_if(t.operator_tokens, [&](const auto& x) {
-      return x.operator_id == operator_id && x.token_hash.starts_with(prefix);
-    }));
+  Result<void> remove_token(const std::string& hash) override {
+    if (std::erase_if(t.operator_tokens,
+                      [&](const OperatorTokenRow& x) { return x.token_hash == hash; }) == 0)
+      return missing("no such operator token");
+    return {};
+  }
+  Result<void> remove_tokens_of(std::int64_t operator_id) override {
+    std::erase_if(t.operator_tokens,
+                  [&](const OperatorTokenRow& x) { return x.operator_id == operator_id; });
+    return {};
+  }
+  Result<void> remove_expired(Seconds now) override {
+    std::erase_if(t.operator_tokens,
+                  [&](const OperatorTokenRow& x) { return x.expires_at && *x.expires_at < now; });
+    return {};
+  }
+};
+
+struct Intakes final : IntakeRepository {
+  FakeTables& t;
+  explicit Intakes(FakeTables& d) : t(d) {}
+  Result<std::int64_t> open(const IntakeRow& i) override {
+    REVIVE_TRY(close(i.opened_at, i.opened_by));
+    IntakeRow row = i;
+    row.id = t.next_id++;
+    t.intakes.push_back(row);
+    return row.id;
+  }
+  Result<std::optional<IntakeRow>> current() override {
+    return last_of(t.intakes, [](const IntakeRow& i) { return !i.closed_at; });
+  }
+  Result<void> close(Seconds at, const std::string& by) override {
+    for (auto& i : t.intakes) {
+      if (!i.closed_at) {
+        i.closed_at = at;
+        i.closed_by = by;
+      }
+    }
+    return {};
   }
 };
 
@@ -470,6 +557,7 @@ struct FakeStorage::Repos {
   Operators operators;
   AgentTokens agent_tokens;
   BootTokens boot_tokens;
+  Intakes intakes;
   Repos(FakeTables& t, FakeStorage& s)
       : settings(t),
         workflows(t),
@@ -480,7 +568,8 @@ struct FakeStorage::Repos {
         events(t),
         operators(t),
         agent_tokens(t),
-        boot_tokens(t) {}
+        boot_tokens(t),
+        intakes(t) {}
 };
 
 FakeStorage::FakeStorage() : repos_(std::make_unique<Repos>(data, *this)) {}
@@ -499,6 +588,7 @@ EventRepository& FakeStorage::events() { return repos_->events; }
 OperatorRepository& FakeStorage::operators() { return repos_->operators; }
 AgentTokenRepository& FakeStorage::agent_tokens() { return repos_->agent_tokens; }
 BootTokenRepository& FakeStorage::boot_tokens() { return repos_->boot_tokens; }
+IntakeRepository& FakeStorage::intakes() { return repos_->intakes; }
 
 std::vector<EventRow> FakeStorage::events_of(const std::string& kind) const {
   std::vector<EventRow> out;

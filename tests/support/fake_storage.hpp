@@ -28,6 +28,7 @@ struct FakeTables {
   std::vector<OperatorTokenRow> operator_tokens;
   std::map<std::string, std::int64_t> agent_tokens;
   std::vector<BootTokenRow> boot_tokens;
+  std::vector<IntakeRow> intakes;
   std::int64_t next_id = 1;
 };
 
@@ -47,6 +48,7 @@ class FakeStorage final : public Storage {
   OperatorRepository& operators() override;
   AgentTokenRepository& agent_tokens() override;
   BootTokenRepository& boot_tokens() override;
+  IntakeRepository& intakes() override;
 
   FakeTables data;
   int commits = 0;

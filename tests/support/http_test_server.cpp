@@ -168,6 +168,15 @@ void HttpTestServer::serve(int fd, int connection) {
                       "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n";
     for (const auto& h : reply.headers) out += h + "\r\n";
     if (reply.close) out += "Connection: close\r\n";
+    if (reply.stall_after) {
+      out += "\r\n" + reply.body.substr(0, *reply.stall_after);
+      if (!send_all(fd, out)) return;
+      while (readable(fd, stop_)) {  // until the client hangs up (or the server stops)
+        char tmp[4096];
+        if (::recv(fd, tmp, sizeof tmp, 0) <= 0) return;
+      }
+      return;
+    }
     out += "\r\n" + reply.body;
     if (!send_all(fd, out) || reply.close) return;
   }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +34,9 @@ struct CannedReply {
   std::chrono::milliseconds delay{0};  ///< before answering
   bool close = false;                  ///< close the connection after answering
   bool drop = false;                   ///< close the connection without answering
+  /// Send the head and this many bytes of the body, then nothing until the client goes away
+  /// (a peer that froze mid-transfer).
+  std::optional<std::size_t> stall_after;
 };
 
 class HttpTestServer {

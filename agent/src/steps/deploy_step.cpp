@@ -5,9 +5,12 @@
 #include <optional>
 #include <random>
 
+#include "deploy_feed.hpp"
 #include "revive/agent/deploy.hpp"
 #include "revive/agent/disk_safety.hpp"
 #include "revive/agent/fit.hpp"
+#include "revive/agent/transport/relay.hpp"
+#include "revive/agent/transport/scheduled_chunk_source.hpp"
 #include "revive/parallel.hpp"
 #include "step.hpp"
 
@@ -65,8 +68,7 @@ bool post_checkpoint(const StepContext& ctx, Json checkpoint) {
   return static_cast<bool>(ctx.server.checkpoint(ctx.step.id, report));
 }
 
-DeployOptions deploy_options(const StepContext& ctx, const Manifest& m, const std::string& image,
-                             DoneRanges already_done) {
+DeployOptions deploy_options(const StepContext& ctx, const Manifest& m, DoneRanges already_done) {
   const Json& params = ctx.step.params;
   DeployOptions o;
   o.stop = ctx.opts.stop;
@@ -88,27 +90,82 @@ DeployOptions deploy_options(const StepContext& ctx, const Manifest& m, const st
                       : "  image source unreachable (" + why +
                             "): waiting for it, what is on disk is kept");
   };
-  // Progress for the volunteer and the server: at most once a second, and always the last.
-  o.progress = [&ctx, image, gate = detail::RateGate(std::chrono::seconds(1))](
-                   std::uint64_t done, std::uint64_t total) mutable {
-    if (gate.due(done >= total))
-      ctx.progress("writing " + image, static_cast<double>(done), static_cast<double>(total));
-  };
   return o;
 }
 
-// Writes the image's chunks, then reads a seeded sample back. The failure, if any; the
-// figures go into `result` either way.
-std::optional<std::string> write_image(const StepContext& ctx, const Manifest& m, BlockDevice& dev,
-                                       const DeployOptions& o, Json& result) {
-  auto source = make_http_chunk_source(ctx.opts.server, ctx.opts.max_fetch_rate);
+std::uint64_t count_of(const DoneRanges& ranges) {
+  std::uint64_t n = 0;
+  for (const auto& [a, b] : ranges) n += b - a + 1;
+  return n;
+}
+
+// The relay for this image, unless the step says not to or it cannot listen (then the deploy
+// goes on without: relaying helps the others, it is not needed for this laptop's disk).
+std::unique_ptr<Relay> start_relay(const StepContext& ctx, const Manifest& m,
+                                   std::shared_ptr<BlockDevice> dev, const DoneRanges& held) {
+  const Json& params = ctx.step.params;
+  if (!params.value("relay", true)) return nullptr;
+  RelayOptions ro;
+  ro.server.port = params.value("relay_port", std::uint16_t{0});
+  auto relay = Relay::start(m, std::move(dev), held, ro);
+  if (!relay) {
+    ctx.log("  not relaying to peers: " + relay.error().message);
+    return nullptr;
+  }
+  ctx.log(fmt::format("  relaying verified chunks to peers on port {}", (*relay)->port()));
+  return std::move(*relay);
+}
+
+ScheduledSourceOptions source_options(const StepContext& ctx) {
+  const Json& params = ctx.step.params;
+  ScheduledSourceOptions so;
+  so.server = ctx.opts.server;
+  so.max_rate = ctx.opts.max_fetch_rate;
+  so.stop = ctx.opts.stop;
+  so.peer_stall_timeout = std::chrono::milliseconds(params.value("peer_stall_ms", 2000));
+  so.replan_wait = std::chrono::milliseconds(params.value("replan_wait_ms", 5000));
+  return so;
+}
+
+void record_sources(const ScheduledChunkSource& source, const Relay* relay, Json& result) {
+  const SourceBytes b = source.bytes_by_source();
+  Json by_peer = Json::object();
+  for (const auto& [peer, bytes] : b.by_peer) by_peer[std::to_string(peer)] = bytes;
+  result["sources"] = {{"server_bytes", b.server},
+                       {"peer_bytes", b.peers},
+                       {"by_peer", by_peer},
+                       {"replans", source.replans()},
+                       {"source_failures", source.failures()}};
+  if (relay != nullptr)
+    result["relay"] = {{"port", relay->port()}, {"bytes_served", relay->bytes_served()}};
+}
+
+// Writes the image's chunks from the sources the server assigns, relaying them on, then reads
+// a seeded sample back. The failure, if any; the figures go into `result` either way.
+std::optional<std::string> write_image(const StepContext& ctx, const Manifest& m,
+                                       const std::shared_ptr<BlockDevice>& dev, DeployOptions o,
+                                       const std::string& image, Relay* relay, Json& result) {
+  ScheduledChunkSource source(source_options(ctx));
+  WriteMeter meter;
+  o.write_meter = &meter;
+  DeployFeed feed(ctx, m, image, source, relay, meter, count_of(o.already_done));
+  // The first report before any chunk: the server's answer says where to fetch from.
+  feed.tick(0, m.data_bytes);
+  o.after_put = [&feed, relay](std::size_t item, std::span<const std::byte> frame) {
+    feed.chunk_written();
+    if (relay != nullptr) relay->held(item, frame);
+  };
+  o.progress = [&feed](std::uint64_t done, std::uint64_t total) {
+    feed.tick(done, total, done >= total);
+  };
   const auto started = std::chrono::steady_clock::now();
-  auto rep = deploy_image(m, *source, dev, o);
+  auto rep = deploy_image(m, source, *dev, o);
+  record_sources(source, relay, result);
   if (!rep) return rep.error().message;
   result["write_seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const std::uint64_t seed = std::random_device{}();
-  auto bad = verify_sample(m, dev, 16, seed);
+  auto bad = verify_sample(m, *dev, 16, seed);
   result.update(
       {{"chunks_written", rep->chunks_written},
        {"bytes_written", rep->bytes_written},
@@ -123,6 +180,14 @@ std::optional<std::string> write_image(const StepContext& ctx, const Manifest& m
     return "read-back verification found " + std::to_string(bad->size()) +
            " bad chunks: " + (*bad)[0];
   return std::nullopt;
+}
+
+// After the step the relay goes on serving, held by the runner, until the server releases it.
+void keep_relaying(const StepContext& ctx, std::unique_ptr<Relay> relay) {
+  if (!relay || ctx.relay == nullptr) return;
+  ServerApi* server = &ctx.server;
+  relay->linger([server](const protocol::RelayReport& r) { return server->relay(r); });
+  *ctx.relay = std::move(relay);
 }
 
 // Fits the written image to the disk: backup GPT to the end, last partition and its
@@ -172,22 +237,30 @@ Outcome run_deploy_step(const StepContext& ctx) {
         "no pinned server key: refusing to write an image whose signature cannot be "
         "checked");
   if (ctx.opts.disk.empty()) return failed("no disk to deploy to");
+  if (auto why = ctx.external(ctx.opts.disk)) return failed(*why);
   auto m = fetch_manifest(ctx, image);
   if (!m) return failed(m.error().message);
   if (auto why = refuse_if_in_use(ctx)) return failed(*why);
   // Direct I/O skips the page cache copy and its writeback (measured in bench/deploy_bench.sh).
-  auto dev = open_block_device(ctx.opts.disk,
-                               {.direct = params.value("direct_io", true), .exclusive = true});
-  if (!dev) return failed(dev.error().message);
+  auto opened = open_block_device(ctx.opts.disk,
+                                  {.direct = params.value("direct_io", true), .exclusive = true});
+  if (!opened) return failed(opened.error().message);
+  // Shared with the relay, which reads chunks back for peers after this step.
+  std::shared_ptr<BlockDevice> dev = std::move(*opened);
   ResumePoint resume = resume_point(ctx, *m);
   Json result = {{"image", image}, {"image_id", m->image_id}};
+  std::unique_ptr<Relay> relay;
   if (resume.only_fit) {
     ctx.log("  resuming: the image was written and verified before; fitting it to the disk again");
   } else {
-    const DeployOptions o = deploy_options(ctx, *m, image, std::move(resume.done));
-    if (auto why = write_image(ctx, *m, **dev, o, result)) return failed(*why, result);
+    relay = start_relay(ctx, *m, dev, resume.done);
+    DeployOptions o = deploy_options(ctx, *m, std::move(resume.done));
+    if (auto why = write_image(ctx, *m, dev, std::move(o), image, relay.get(), result))
+      return failed(*why, result);
   }
-  return fit_image(ctx, **dev, *m, image, std::move(result));
+  Outcome out = fit_image(ctx, *dev, *m, image, std::move(result));
+  if (out.ok) keep_relaying(ctx, std::move(relay));
+  return out;
 }
 
 }  // namespace revive::agent::steps

@@ -30,6 +30,7 @@ Outcome run_provision_step(const StepContext& ctx) {
   auto profile = parse_profile(ctx.step.params);
   if (!profile) return failed(profile.error().message);
   if (ctx.opts.disk.empty() || ctx.opts.disk_exec == nullptr) return failed("no disk to provision");
+  if (auto why = ctx.external(ctx.opts.disk)) return failed(*why);
   auto dev = open_block_device(ctx.opts.disk);
   if (!dev) return failed(dev.error().message);
   ctx.progress("applying the recipient profile", 0, 0);

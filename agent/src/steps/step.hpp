@@ -5,11 +5,18 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "revive/agent/runner.hpp"
 #include "revive/agent/server_api.hpp"
 #include "revive/protocol.hpp"
+
+namespace revive::agent {
+class Relay;
+}
 
 namespace revive::agent::steps {
 
@@ -34,12 +41,22 @@ struct StepContext {
   std::int64_t device_id;  ///< from the enrolment answer
   const protocol::StepAssignment& step;
   const Json& inventory;
+  /// The runner's slot for a relay that outlives its deploy step (null: none is kept).
+  std::unique_ptr<Relay>* relay = nullptr;
 
   /// Reports progress to the server and draws a line on the console. A report the server did
   /// not take is ignored: a missed progress report is not a failed step.
   void progress(const std::string& stage, double done, double total) const;
+  /// The same with a deploy step's figures; the server's answer, nullopt when it took none.
+  std::optional<protocol::ProgressAck> progress(
+      const std::string& stage, double done, double total,
+      std::optional<protocol::DeployProgress> deploy) const;
   void log(const std::string& line) const;
   bool stopped() const;
+  /// Why `disk` must not be written because it is not the laptop's own drive (USB, removable,
+  /// Thunderbolt: disk_safety.hpp's external_drive), or nullopt. A simulated laptop's disk is
+  /// a file or loop device (main checks it) and passes.
+  std::optional<std::string> external(const std::filesystem::path& disk) const;
 };
 
 // Each returns the step's outcome; failures are outcomes, never exceptions of their own (a

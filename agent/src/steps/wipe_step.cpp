@@ -47,6 +47,7 @@ Result<std::vector<DriveWipeRequest>> wipe_targets(const StepContext& ctx) {
                         "the server's wipe job names a drive without a valid name; nothing was "
                         "written");
     }
+    if (auto why = ctx.external("/dev/" + name)) return make_error(Errc::invalid_input, *why);
     DriveWipeRequest r;
     r.device = "/dev/" + name;
     r.expected_serial = d.value("serial", std::string());

@@ -10,6 +10,7 @@
 
 #include "revive/agent/transport/relay_store.hpp"
 #include "revive/http_range.hpp"
+#include "revive/protocol.hpp"
 #include "revive/sha256.hpp"
 
 namespace revive::agent {
@@ -35,7 +36,8 @@ struct PeerServer::Impl {
     if (daemon != nullptr) MHD_stop_daemon(daemon);
   }
 
-  MHD_Result answer_text(MHD_Connection* c, unsigned status, std::string_view text) {
+  MHD_Result answer_text(MHD_Connection* c, unsigned status, std::string_view text,
+                         bool filling = false) {
     {
       std::lock_guard lock(mu);
       ++stats.refused;
@@ -46,6 +48,7 @@ struct PeerServer::Impl {
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
       MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+      if (filling) MHD_add_response_header(r, protocol::kRelayStateHeader, protocol::kRelayFilling);
     }
     const MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -99,13 +102,17 @@ struct PeerServer::Impl {
     }
     const auto digest = parse_digest(url.substr(kChunkPrefix.size()));
     if (!digest) return answer_text(c, MHD_HTTP_NOT_FOUND, "chunk names are 64 hex digits\n");
+    const std::size_t held_before = store.held_count();
     auto frame = store.frame_for(*digest, opts.chunk_wait);
     if (frame) return answer_frame(c, std::move(*frame));
     switch (frame.error().code) {
       case Errc::not_found:
         return answer_text(c, MHD_HTTP_NOT_FOUND, "not a chunk of the image being deployed\n");
       case Errc::busy:
-        return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not here yet\n");
+        // Gaining chunks while the request waited: behind the asker, not stuck (the asker
+        // may be ahead of this laptop by the plan's design and waits for it to catch up).
+        return answer_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not here yet\n",
+                           store.held_count() > held_before);
       default:
         return answer_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "this relay cannot serve it\n");
     }

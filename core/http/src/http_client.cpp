@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -33,6 +34,12 @@ struct Transfer {
   std::uint64_t file_size = 0;
   std::uint64_t sent = 0;
   const UploadProgress* progress = nullptr;
+  // first_byte_timeout / stall_timeout (on_xfer)
+  std::chrono::milliseconds first_byte_timeout{0};
+  std::chrono::milliseconds stall_timeout{0};
+  std::chrono::steady_clock::time_point started{};
+  std::chrono::steady_clock::time_point last_move{};  // the answer began or a byte moved
+  std::int64_t moved = 0;
   std::optional<Error> error;
 
   void fail(Error e) noexcept {
@@ -94,6 +101,7 @@ extern "C" size_t on_header(char* data, size_t size, size_t n, void* user) noexc
   try {
     const std::string_view line(data, len);
     if (const long code = status_of(line); code != 0) {
+      if (t.status == 0) t.last_move = std::chrono::steady_clock::now();
       t.status = code;
       t.headers.clear();  // the headers of an interim answer (100 Continue) are not the answer's
     } else {
@@ -169,6 +177,52 @@ extern "C" int on_seek(void* user, curl_off_t offset, int origin) noexcept {
     return CURL_SEEKFUNC_CANTSEEK;
   t.sent = static_cast<std::uint64_t>(offset);
   return CURL_SEEKFUNC_OK;
+}
+
+long long ms_since(std::chrono::steady_clock::time_point since,
+                   std::chrono::steady_clock::time_point now) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
+}
+
+// libcurl's progress callback, called as bytes move and about once a second while idle: cuts an
+// answer that does not begin, or stops moving, within its time.
+extern "C" int on_xfer(void* user, curl_off_t /*dltotal*/, curl_off_t dlnow, curl_off_t /*ultotal*/,
+                       curl_off_t ulnow) noexcept {
+  auto& t = *static_cast<Transfer*>(user);
+  const auto now = std::chrono::steady_clock::now();
+  try {
+    if (t.status == 0) {
+      if (t.first_byte_timeout.count() > 0 && now - t.started > t.first_byte_timeout) {
+        t.fail(make_error(Errc::io, t.what() + ": no answer within " +
+                                        std::to_string(ms_since(t.started, now)) + " ms"));
+        return 1;
+      }
+      return 0;
+    }
+    if (dlnow + ulnow != t.moved) {
+      t.moved = dlnow + ulnow;
+      t.last_move = now;
+      return 0;
+    }
+    if (t.stall_timeout.count() > 0 && now - t.last_move > t.stall_timeout) {
+      t.fail(make_error(Errc::io, t.what() + ": stalled, nothing received for " +
+                                      std::to_string(ms_since(t.last_move, now)) + " ms"));
+      return 1;
+    }
+    return 0;
+  } catch (...) {
+    return 1;  // building the message ran out of memory: abort all the same
+  }
+}
+
+void set_deadlines(CURL* c, const ConnectionOptions& o, Transfer& t) {
+  if (o.first_byte_timeout.count() <= 0 && o.stall_timeout.count() <= 0) return;
+  t.first_byte_timeout = o.first_byte_timeout;
+  t.stall_timeout = o.stall_timeout;
+  t.started = t.last_move = std::chrono::steady_clock::now();
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 }
 
 void set_method(CURL* c, const Request& r, Transfer& t) {
@@ -305,6 +359,7 @@ Result<Response> Connection::perform(const Request& r, Transfer& t) {
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
   set_limits(c, opts_, r);
+  set_deadlines(c, opts_, t);
   set_method(c, r, t);
   const CURLcode rc = curl_easy_perform(c);
   if (t.error) return *t.error;

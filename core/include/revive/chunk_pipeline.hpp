@@ -33,6 +33,14 @@ class ChunkSource {
   virtual Result<void> fetch(const Digest& d, std::vector<std::byte>& out) = 0;
   /// Compressed bytes fetched so far (never fails).
   virtual std::uint64_t bytes_fetched() const = 0;
+  /// Told by the worker that fetched `d`, before it fetches again, that the frame it returned
+  /// failed to decode or to match its hash (`why`): a source with several origins (peers) can
+  /// blame the one that served it. The chunk is then fetched again as a wrong answer. Never
+  /// fails; the default does nothing.
+  virtual void rejected(const Digest& d, const Error& why) {
+    (void)d;
+    (void)why;
+  }
 };
 
 /// Where checked chunks go (an output file, a disk, nothing when only verifying).
@@ -64,6 +72,10 @@ struct ChunkPipelineOptions {
   /// stopping every worker at the first such chunk (export, deploy).
   bool keep_going = false;
   const std::atomic<bool>* stop = nullptr;  ///< set to stop early (Errc::cancelled)
+  /// Called by the worker after the sink took item `item`, with the frame its chunk came in
+  /// (valid only during the call): a relay keeps a copy to serve peers. Empty (the default):
+  /// nothing is called and nothing is copied.
+  std::function<void(std::size_t item, std::span<const std::byte> frame)> after_put{};
 };
 
 /// A chunk that failed for good (keep_going only).

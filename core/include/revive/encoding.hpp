@@ -23,6 +23,9 @@ std::string to_base64(std::span<const std::uint8_t> bytes);
 /// Bytes of standard base64 text; nullopt when it is not valid base64.
 std::optional<std::vector<std::uint8_t>> from_base64(std::string_view text);
 
+/// `bytes` random bytes (libsodium's CSPRNG) as lower-case hex.
+std::string random_hex(std::size_t bytes);
+
 /// A random RFC 4122 version 4 UUID, lower-case.
 std::string random_uuid();
 

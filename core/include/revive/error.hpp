@@ -24,6 +24,7 @@ enum class Errc {
   cancelled,       ///< stopped on request
   conflict,        ///< valid request that contradicts the current state (HTTP 409)
   unauthorized,    ///< missing or wrong credentials (HTTP 401)
+  forbidden,       ///< understood and allowed to ask, but not allowed to do this now (HTTP 403)
   internal,        ///< a library we call failed in a way that is not the input's fault
 };
 

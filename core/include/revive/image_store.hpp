@@ -77,6 +77,13 @@ class ImageStore {
   /// name is taken (also when another import took it a moment ago).
   Result<void> publish(const Manifest& m, bool replace);
 
+  /// Re-signs, with this store's key, every manifest this key signed before signatures
+  /// covered the document kind (see signed_document.hpp), so agents that refuse such
+  /// signatures can still install the store's images. The names re-signed; a manifest signed
+  /// by another key or not readable is left alone (its own errors surface when it is used).
+  /// io when a re-signed manifest cannot be written.
+  Result<std::vector<std::string>> resign_legacy_manifests();
+
   /// Removes the image's manifest (its chunks stay until gc).
   Result<void> remove(const std::string& name);
 

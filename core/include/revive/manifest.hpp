@@ -67,6 +67,7 @@ struct SignedManifest {
   std::string canonical;  ///< canonical bytes the signature covers
   PublicKey signer{};     ///< key named in the file (not yet trusted)
   Signature signature{};
+  bool legacy = false;  ///< signed before signatures covered the kind: check_signature refuses it
 };
 
 /// Signs the manifest with the key and returns the file text.

@@ -67,6 +67,11 @@ inline constexpr std::string_view kPublicKey = "/api/v1/public-key";
 inline constexpr std::string_view kRelay = "/api/v1/agents/{id}/relay";
 }  // namespace route
 
+/// On a relay's 503 ("not here yet"): "filling" when the relay gained chunks while the request
+/// waited, so it is behind the asker rather than stuck.
+inline constexpr const char* kRelayStateHeader = "X-Revive-Relay";
+inline constexpr const char* kRelayFilling = "filling";
+
 /// Concrete paths an agent asks for (device ids and step ids are positive).
 namespace path {
 std::string enrol();
@@ -106,7 +111,14 @@ struct EnrolResponse {
   int protocol = kVersion;
 };
 
-/// A step handed to the agent.
+/// POST next: the agent's fresh random nonce, which the signed job answering it carries (so a
+/// job recorded from one exchange cannot be replayed in another).
+struct NextRequest {
+  std::string nonce;  ///< at most kMaxNonceChars of [0-9a-f]
+};
+inline constexpr std::size_t kMaxNonceChars = 64;
+
+/// A step handed to the agent (the body of a signed job, see signed_job.hpp).
 struct StepAssignment {
   std::int64_t id = 0;
   StepKind kind = StepKind::inventory;
@@ -123,10 +135,14 @@ struct WaitingStep {
   StepState state = StepState::pending;
 };
 
-/// The answer to POST next.
+/// The answer to POST next. On the wire a step is only ever the signed job ("job": the signed
+/// document as JSON); the agent decodes the step from it after checking it.
 struct NextResponse {
   enum class State { step, waiting, done, cancelled } state = State::done;
-  std::optional<StepAssignment> step;  ///< state == step
+  /// state == step, on the server (what it signed). Never filled in by decoding: an agent
+  /// gets its step from `job` once the signature is checked.
+  std::optional<StepAssignment> step;
+  std::string job;  ///< state == step: the signed job document's text (canonical)
   std::optional<WaitingStep> waiting;  ///< state == waiting (may be absent)
   std::string reason;                  ///< state == waiting
 };
@@ -241,6 +257,7 @@ Json to_json(const Identity& v);
 Json to_json(const EnrolRequest& v);
 Json to_json(const EnrolResponse& v);
 Json to_json(const StepAssignment& v);
+Json to_json(const NextRequest& v);
 Json to_json(const NextResponse& v);
 Json to_json(const SourceFailure& v);
 Json to_json(const DeployProgress& v);
@@ -266,6 +283,8 @@ template <>
 Result<EnrolResponse> from_json<EnrolResponse>(const Json& j);
 template <>
 Result<StepAssignment> from_json<StepAssignment>(const Json& j);
+template <>
+Result<NextRequest> from_json<NextRequest>(const Json& j);
 template <>
 Result<NextResponse> from_json<NextResponse>(const Json& j);
 template <>
@@ -300,6 +319,10 @@ Result<CertificateSummary> from_json<CertificateSummary>(const Json& j);
 /// the stack). invalid_input otherwise.
 using revive::kMaxJsonDepth;
 Result<Json> parse_object(std::string_view text, int max_depth = kMaxJsonDepth);
+
+/// true when `text` is exactly `parsed` in canonical form (sorted keys, no whitespace, no
+/// duplicate keys), optionally followed by one newline.
+bool is_canonical(std::string_view text, const Json& parsed);
 
 /// Parses and decodes in one go.
 template <class T>

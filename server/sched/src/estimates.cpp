@@ -35,18 +35,52 @@ void update_link(Laptop& laptop, BytesPerSecond received, std::optional<BytesPer
   // Faster than we thought: the port takes at least that much.
   if (received > laptop.link * (1 + config.rate_change)) {
     laptop.link = received;
+    laptop.link_known = true;
     laptop.slow_reports = 0;
     return;
   }
   if (!slower_than_offered(laptop, received, disk_rate, parent, config)) {
     laptop.slow_reports = 0;
+    // Took about what its port was thought to take while its source had more: confirmed.
+    if (limited_by_itself(laptop, parent, config) &&
+        received >= laptop.link * (1 - config.rate_change)) {
+      laptop.link_known = true;
+    }
     return;
   }
   laptop.slow_best = laptop.slow_reports == 0 ? received : std::max(laptop.slow_best, received);
   if (++laptop.slow_reports >= 2) {
     laptop.link = laptop.slow_best;
+    laptop.link_known = true;
     laptop.slow_reports = 0;
   }
+}
+
+// A disk figure below the estimate is believed only when the disk, not the network, held the
+// laptop back: its disk took clearly less than the plan offered, and either data arrived faster
+// than it was written (a QLC cache ran out) or its source had more to give. A laptop starved by
+// the network or waiting on its parent writes only what arrives; taking that as its disk's speed
+// re-placed laptops as "slow disks" every report or two (issue 14). Raises need no such proof:
+// a disk that wrote fast is fast.
+bool disk_held_it_back(const Laptop& laptop, BytesPerSecond disk_rate,
+                       std::optional<BytesPerSecond> received,
+                       const std::optional<ParentView>& parent, const Config& config) {
+  const double clearly = 1 - config.rate_change;
+  const BytesPerSecond written = disk_rate * laptop.shape.stored_per_raw();
+  const BytesPerSecond offered = std::min(laptop.planned_share, laptop.intake());
+  if (written >= offered * clearly) return false;
+  if (received && written < *received * clearly) return true;
+  return parent && limited_by_itself(laptop, *parent, config);
+}
+
+void update_disk(Laptop& laptop, BytesPerSecond disk_rate, std::optional<BytesPerSecond> received,
+                 const std::optional<ParentView>& parent, const Config& config) {
+  const bool drop = !laptop.disk || disk_rate < *laptop.disk;
+  if (drop && !disk_held_it_back(laptop, disk_rate, received, parent, config)) return;
+  // Half-weight smoothing: one noisy report cannot move a laptop, two consistent ones do.
+  // A change by more than 2x is a step (a QLC disk's cache ran out), not noise: taken as is.
+  const bool step = !laptop.disk || disk_rate > 2 * *laptop.disk || 2 * disk_rate < *laptop.disk;
+  laptop.disk = step ? disk_rate : 0.5 * *laptop.disk + 0.5 * disk_rate;
 }
 
 }  // namespace
@@ -54,13 +88,7 @@ void update_link(Laptop& laptop, BytesPerSecond received, std::optional<BytesPer
 bool update_estimates(Laptop& laptop, std::optional<BytesPerSecond> receive_rate,
                       std::optional<BytesPerSecond> disk_rate,
                       const std::optional<ParentView>& parent, const Config& config) {
-  if (disk_rate && *disk_rate > 0) {
-    // Half-weight smoothing: one noisy report cannot move a laptop, two consistent ones do.
-    // A change by more than 2x is a step (a QLC disk's cache ran out), not noise: taken as is.
-    const bool step =
-        !laptop.disk || *disk_rate > 2 * *laptop.disk || 2 * *disk_rate < *laptop.disk;
-    laptop.disk = step ? *disk_rate : 0.5 * *laptop.disk + 0.5 * *disk_rate;
-  }
+  if (disk_rate && *disk_rate > 0) update_disk(laptop, *disk_rate, receive_rate, parent, config);
   // Receiving (next to) nothing says nothing about the link: it was starved or connecting.
   const bool informative = receive_rate && *receive_rate > 0.01 * config.default_port_rate;
   if (informative && parent) update_link(laptop, *receive_rate, disk_rate, *parent, config);

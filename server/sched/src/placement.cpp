@@ -81,10 +81,11 @@ class Placer {
   }
 
   // In the order of the old forest (shallow first): a laptop keeps its source if that source
-  // is kept too; if its source is being re-placed, stalled, gone or barred from relaying, it
-  // takes that source's place under the nearest kept ancestor (its grandparent, usually),
-  // which holds more than it does. A laptop whose ancestors are still undecided waits for
-  // the next round.
+  // is kept too; if its source is stalled, gone or barred from relaying, it takes that
+  // source's place under the nearest kept ancestor (its grandparent, usually), which holds
+  // more than it does. So it does when its source is re-placed as clearly slower than itself;
+  // re-placed otherwise (a new estimate, no slower), both go to the greedy pass. A laptop
+  // whose ancestors are still undecided waits for the next round.
   void keep_current_sources() {
     std::vector<const Node*> by_depth;
     for (const Node* n : ordered_) {
@@ -217,6 +218,11 @@ class Placer {
       const bool may_be_kept = parent.needs_source && parent.keep_allowed && parent.can_parent &&
                                !settled(parent) && gave_up_.count(parent.id) == 0;
       if (may_be_kept && !skip) return Anchor{std::nullopt, true};
+      // A healthy parent re-placed on a new estimate that is no slower than its child does
+      // not hand its place to the child, which holds less: the greedy pass orders the two.
+      const bool re_placed = parent.needs_source && parent.can_parent && !parent.keep_allowed;
+      const bool slower = parent.intake < n.intake * (1 - params_.rate_bucket);
+      if (re_placed && !slower && !skip && !settled(parent)) return Anchor{};
       skip = false;
       s = parent.current;
     }

@@ -82,7 +82,10 @@ Result<bool> Scheduler::on(const Joined& e, Seconds now) {
   l.bytes_received = 0;
   l.last_progress_at = now;
   l.source_since = now;
-  if (e.link_rate) l.link = *e.link_rate;
+  if (e.link_rate) {
+    l.link = *e.link_rate;
+    l.link_known = true;
+  }
   if (e.disk_rate) l.disk = *e.disk_rate;
   l.finished = false;
   l.stalled = false;

@@ -79,8 +79,22 @@ std::map<LaptopId, double> Scheduler::estimated_holdings(Seconds now) const {
   return out;
 }
 
+// What a laptop whose link was never measured is planned with: the fastest link measured on
+// this network so far, never more than the configured default. Measured goodput is always
+// below a port's nominal rate, so planning the unmeasured with the default made every newcomer
+// look faster than the laptops already measured and put it ahead of them, though they held
+// more (issue 14's relay_netns: the first laptop queued behind the second).
+BytesPerSecond Scheduler::typical_link() const {
+  BytesPerSecond fastest = 0;
+  for (const auto& [id, l] : laptops_) {
+    if (l.link_known) fastest = std::max(fastest, l.link);
+  }
+  return fastest > 0 ? std::min(fastest, config_.default_port_rate) : config_.default_port_rate;
+}
+
 std::vector<Node> Scheduler::snapshot(Seconds now) const {
   const std::map<LaptopId, double> holdings = estimated_holdings(now);
+  const BytesPerSecond typical = typical_link();
   std::map<std::string, int> image_index;
   for (const auto& [name, shape] : config_.images) {
     image_index.emplace(name, static_cast<int>(image_index.size()));
@@ -104,8 +118,9 @@ std::vector<Node> Scheduler::snapshot(Seconds now) const {
     const double held = holdings.at(id);
     n.held = held * n.chunk;
     n.remaining = (static_cast<double>(l.shape.data_chunks) - held) * n.chunk;
-    n.intake = l.intake();
-    n.uplink = l.link;  // full-duplex port: it sends as fast as it receives
+    const BytesPerSecond link = l.link_known ? l.link : typical;
+    n.intake = l.intake_with(link);
+    n.uplink = link;  // full-duplex port: it sends as fast as it receives
     n.joined_at = l.joined_at;
     nodes.push_back(n);
   }

@@ -30,6 +30,7 @@ Api::Api(Services& services, ImageStore& store, Metrics& metrics,
   add_image_routes(handlers_, ctx_);
   add_certificate_routes(handlers_, ctx_);
   add_boot_routes(handlers_, ctx_);
+  add_intake_routes(handlers_, ctx_);
   for (const auto& r : route_table()) REVIVE_CHECK(handlers_.at(r.id) != nullptr);
   for (auto g : {RateGroup::enrol, RateGroup::boot_script, RateGroup::login})
     limiters_.emplace(static_cast<int>(g), RateLimiter(per_address_rule(g), overall_rule(g)));
@@ -121,8 +122,8 @@ std::optional<Response> Api::rate_limit(const Request& req, RouteId id) {
   return r;
 }
 
-Admission Api::admit(const Request& req) {
-  Admission a;
+HeaderVerdict Api::admit(const Request& req) {
+  HeaderVerdict a;
   auto m = find_route(route_table(), req.method, req.path);
   Caller caller;
   if (auto refused = check_caller(req, m ? &*m : nullptr, caller, a.label)) {

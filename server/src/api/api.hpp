@@ -25,7 +25,7 @@ class Api {
   /// get 401, public routes that cost a transaction or a password hash are rate limited per
   /// address and overall (429 with Retry-After), and the admission says how large a body the
   /// route takes (uploads: spooled to a file, after their name is checked).
-  Admission admit(const Request& req);
+  HeaderVerdict admit(const Request& req);
 
   /// Answers one request (admitted by admit()); sets `label` to its metrics label (the route's
   /// pattern, or "unauthorized", "unknown", "https_required", "login_throttled", "other").

@@ -30,6 +30,8 @@ int http_status(Errc code) {
       return 400;
     case Errc::unauthorized:
       return 401;
+    case Errc::forbidden:
+      return 403;
     case Errc::not_found:
       return 404;
     case Errc::already_exists:

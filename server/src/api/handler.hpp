@@ -92,5 +92,6 @@ void add_operator_routes(HandlerTable& t, ApiContext& api);
 void add_image_routes(HandlerTable& t, ApiContext& api);
 void add_certificate_routes(HandlerTable& t, ApiContext& api);
 void add_boot_routes(HandlerTable& t, ApiContext& api);
+void add_intake_routes(HandlerTable& t, ApiContext& api);
 
 }  // namespace revive::server

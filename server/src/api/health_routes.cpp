@@ -1,4 +1,5 @@
 // Health, Prometheus metrics and the server's public key (what agents pin).
+#include "api/deploy_metrics.hpp"
 #include "api/handler.hpp"
 
 namespace revive::server {
@@ -10,6 +11,7 @@ void add_health_routes(HandlerTable& t, ApiContext& api) {
     Response r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = api.metrics.render(counts ? *counts : std::map<std::string, std::int64_t>{});
+    r.body += render_deploy_metrics(api.services.deployments.stats());
     return r;
   });
   t.add(RouteId::public_key, [&api](Call&) {

@@ -42,6 +42,9 @@ Response chunk(ApiContext& api, Call& c) {
   }
   r.file =
       Response::File{opened->fd.release(), range ? range->first : 0, range ? range->length : size};
+  // The server port's load for the scheduler's metrics (answered, whether or not the client
+  // reads it all).
+  if (c.req.method == "GET") api.services.deployments.server_sent(r.file->length);
   if (range) {
     r.status = 206;
     r.headers.emplace_back("Content-Range", "bytes " + std::to_string(range->first) + "-" +

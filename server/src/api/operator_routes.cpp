@@ -122,9 +122,13 @@ Response put_workflow(ApiContext& api, Call& c) {
 Response settings(ApiContext& api, Call& c) {
   auto j = body_json(c.req);
   if (!j) return from_error(j.error());
+  // Issue 15: new laptops join through an intake an operator opens, for a time.
+  if (j->contains("intake_batch"))
+    return error_response(400, "invalid_input",
+                          "intake_batch is gone: open an intake instead (POST /api/v1/intake, "
+                          "revivectl intake open BATCH)");
   SettingsUpdate u;
   u.default_workflow = opt_str(*j, "default_workflow");
-  u.intake_batch = opt_str(*j, "intake_batch");
   u.workshop_name = opt_str(*j, "workshop_name");
   u.grading_policy = opt_str(*j, "grading_policy");
   u.certificate_operator = opt_str(*j, "certificate_operator");

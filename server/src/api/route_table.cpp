@@ -25,6 +25,7 @@ constexpr RouteSpec kRoutes[] = {
     {"POST", r::kEnrol, A::anyone, R::enrol},
     {"POST", r::kNext, A::agent, R::agent_next},
     {"POST", r::kProgress, A::agent, R::agent_progress},
+    {"POST", r::kRelay, A::agent, R::agent_relay},
     {"POST", r::kEvents, A::agent, R::agent_events},
     {"POST", r::kCheckpoint, A::agent, R::agent_checkpoint},
     {"GET", r::kCertificates, A::agent, R::agent_certificates},
@@ -59,6 +60,11 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/api/v1/events", A::operator_, R::events},
     {"GET", "/api/v1/events/stream", A::operator_, R::event_stream},
     {"GET", "/api/v1/export", A::operator_, R::export_devices},
+    // trust (issue 15): intake and refused enrolments
+    {"GET", "/api/v1/intake", A::operator_, R::intake_status},
+    {"POST", "/api/v1/intake", A::operator_, R::intake_open},
+    {"POST", "/api/v1/intake/close", A::operator_, R::intake_close},
+    {"POST", "/api/v1/devices/{id}/accept-enrolment", A::operator_, R::device_accept_enrolment},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 

@@ -33,6 +33,7 @@ enum class RouteId {
   enrol,
   agent_next,
   agent_progress,
+  agent_relay,
   agent_events,
   agent_checkpoint,
   agent_certificates,
@@ -65,6 +66,11 @@ enum class RouteId {
   events,
   event_stream,
   export_devices,
+  // trust (issue 15): intake and refused enrolments
+  intake_status,
+  intake_open,
+  intake_close,
+  device_accept_enrolment,
   count_  ///< not a route: the number of routes
 };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::count_);

@@ -9,6 +9,8 @@
 
 #include "api/api.hpp"
 #include "app/boot_dir.hpp"
+#include "app/state_dir.hpp"
+#include "app/uplink.hpp"
 #include "boot_services.hpp"
 #include "domain/event_retention.hpp"
 #include "domain/services.hpp"
@@ -35,11 +37,16 @@ std::size_t descriptor_limit() {
                                       : static_cast<std::size_t>(rl.rlim_cur);
 }
 
-ServiceOptions service_options(const ServerConfig& cfg) {
+ServiceOptions service_options(const ServerConfig& cfg, const Uplink& uplink) {
   ServiceOptions so;
+  so.deploy.server_port_rate = static_cast<double>(uplink.mbps) * 1e6 / 8;
+  so.deploy.relay = cfg.relay;
+  so.deploy.spare_finished_relays = static_cast<int>(cfg.spare_finished_relays);
   so.stall.fallback = cfg.stall_timeout_s;
   so.stall.per_kind = cfg.step_stall_timeout_s;
   so.boot.kernel_args = cfg.boot_kernel_args;
+  so.demo = cfg.demo;
+  so.boot_token_ttl_s = cfg.boot_token_ttl_s;
   so.boot.live_image_missing = [dir = cfg.boot_dir] { return live_image_missing(dir); };
   return so;
 }
@@ -71,6 +78,7 @@ Result<void> add_dhcp_pool(const ServerConfig& cfg, BootServiceOptions& bo) {
 
 struct App::Impl {
   ServerConfig cfg;
+  std::string deployments_line;  ///< printed after the listening line (scripts read that first)
   asio::io_context io{1};
   asio::thread_pool pool;
   asio::signal_set signals{io, SIGINT, SIGTERM};
@@ -96,6 +104,7 @@ struct App::Impl {
       if (!expired)
         std::fprintf(stderr, "revive-server: deadline check failed: %s\n",
                      expired.error().message.c_str());
+      services->deployments.tick();
       tick_deadlines();
     });
   }
@@ -138,14 +147,21 @@ struct App::Impl {
 };
 
 Result<void> App::Impl::open_state() {
-  std::error_code ec;
-  std::filesystem::create_directories(cfg.state_dir, ec);
-  if (ec) return make_error(Errc::io, "create " + cfg.state_dir.string() + ": " + ec.message());
+  auto state = prepare_state_dir(cfg.state_dir);
+  if (!state) return state.error().with_context("state directory");
+  if (*state == StateDirChange::tightened)
+    log_line("state directory " + cfg.state_dir.string() + " was open to other users: now 0700");
   if (cfg.store_dir.empty()) cfg.store_dir = cfg.state_dir / "store";
   if (cfg.boot_dir.empty()) cfg.boot_dir = cfg.state_dir / "boot";
   auto store = ImageStore::open(cfg.store_dir, true);
   if (!store) return store.error().with_context("image store");
   images = std::move(*store);
+  // Manifests signed before signatures covered the document kind are refused by agents: the
+  // store's own key re-signs them once (docs/SECURITY.md, "Signed jobs").
+  auto resigned = images->resign_legacy_manifests();
+  if (!resigned) return resigned.error().with_context("re-signing image manifests");
+  for (const auto& name : *resigned)
+    log_line("image " + name + ": manifest re-signed (signatures now cover the document kind)");
   auto db = sqlite::open_storage(cfg.state_dir / "revive.db");
   if (!db) return db.error().with_context("state database");
   storage = std::move(*db);
@@ -155,10 +171,17 @@ Result<void> App::Impl::open_state() {
       asio::post(io, std::move(done));
     });
   };
+  const Uplink uplink = resolve_uplink(cfg.uplink_mbps, parse_listen(cfg.listen)->first);
+  deployments_line = "deployments: uplink " + std::to_string(uplink.mbps) + " Mbit/s (" +
+                     uplink.source + "), peer relay " + (cfg.relay ? "on" : "off");
   services = std::make_unique<Services>(
       *storage, [] { return static_cast<Seconds>(std::time(nullptr)); }, *images, run_blocking,
-      service_options(cfg));
+      service_options(cfg, uplink));
   REVIVE_TRY(services->start());
+  if (cfg.demo)
+    log_line(
+        "DEMO MODE: simulated wipe evidence is certified, laptops enrol without a boot "
+        "token and every machine is admitted. Never run this on a shared network.");
   return prepare_boot_dir(cfg.boot_dir, cfg.proxy_dhcp || cfg.tftp, log_line);
 }
 
@@ -289,6 +312,8 @@ std::string App::tls_pin() const { return impl_->tls_pin; }
 std::string App::tls_made() const { return impl_->tls_made; }
 std::uint16_t App::dhcp_port() const { return impl_->boot ? impl_->boot->dhcp_port() : 0; }
 std::uint16_t App::tftp_port() const { return impl_->boot ? impl_->boot->tftp_port() : 0; }
+
+const std::string& App::deployments_line() const { return impl_->deployments_line; }
 
 void App::run() { impl_->io.run(); }
 

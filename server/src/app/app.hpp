@@ -29,6 +29,9 @@ class App {
   /// Bound boot-service ports (0 when off).
   std::uint16_t dhcp_port() const;
   std::uint16_t tftp_port() const;
+  /// What the deployment scheduler plans with (uplink rate and its source, relay on/off), for
+  /// the log after the listening line.
+  const std::string& deployments_line() const;
   /// Runs until SIGTERM/SIGINT (or stop()); returns after the graceful shutdown.
   void run();
   /// Asks a running server to shut down gracefully (thread-safe).

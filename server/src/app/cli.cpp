@@ -1,5 +1,6 @@
 // `revive-server` command line: flags over the config file, the `operator` subcommands that
 // work on the state directory directly, and the daemon itself.
+#include <sys/stat.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <optional>
 
 #include "app/app.hpp"
+#include "app/state_dir.hpp"
 #include "domain/operators.hpp"
 #include "domain/services.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
@@ -24,10 +26,12 @@ struct Flags {
   std::optional<std::int64_t> stall;
   std::optional<unsigned> blocking;
   std::vector<std::string> step_stall;
-  bool proxy_dhcp = false, tftp = false, secure_boot = false;
+  bool proxy_dhcp = false, tftp = false, secure_boot = false, demo = false;
   std::string boot_dir, boot_address, boot_listen, kernel_args, dhcp_range, dhcp_router;
   std::optional<std::uint16_t> dhcp_port, pxe_port, tftp_port;
   std::optional<std::int64_t> dhcp_ping_ms;
+  std::optional<std::int64_t> uplink_mbps, spare_relays;
+  bool relay = false;
   std::string operator_name;
   // operators over HTTPS, limits, privileges
   std::string tls_listen, tls_cert, tls_key;
@@ -55,6 +59,9 @@ void add_daemon_flags(CLI::App& cli, Flags& f) {
 }
 
 void add_boot_flags(CLI::App& cli, Flags& f) {
+  cli.add_flag("--demo", f.demo,
+               "Demo mode: accept simulated wipe evidence and enrolment without a boot token, "
+               "admit every machine. Never on a shared network (docs/SECURITY.md) [demo]");
   cli.add_flag("--proxy-dhcp", f.proxy_dhcp,
                "Answer PXE and HTTP-boot clients next to the workshop's DHCP server (UDP 67, 4011) "
                "[boot.proxy_dhcp]");
@@ -105,6 +112,20 @@ void add_security_flags(CLI::App& cli, Flags& f) {
                  "Events the log keeps at most (default 1000000) [events_keep_rows]");
 }
 
+void add_deploy_flags(CLI::App& cli, Flags& f) {
+  cli.add_option("--uplink-mbps", f.uplink_mbps,
+                 "The server port's rate the deployment scheduler plans with, Mbit/s (default: "
+                 "the listening interface's speed, else 1000) [deploy.uplink_mbps]")
+      ->check(CLI::Range(1, 1'000'000));
+  cli.add_flag("--relay", f.relay,
+               "Deploying laptops relay chunks to each other as the deployment scheduler plans "
+               "(default: off, every laptop fetches from the server) [deploy.relay = true]");
+  cli.add_option("--spare-finished-relays", f.spare_relays,
+                 "Finished laptops kept relaying per image while others deploy it (default 0) "
+                 "[deploy.spare_finished_relays]")
+      ->check(CLI::Range(0, 1000));
+}
+
 template <class T, class U>
 void set_if(const std::optional<T>& flag, U& field) {
   if (flag) field = static_cast<U>(*flag);
@@ -126,6 +147,7 @@ bool apply_flags(const Flags& f, ServerConfig& cfg) {
   set_if(f.stall, cfg.stall_timeout_s);
   set_if(f.grace, cfg.shutdown_grace_s);
   if (f.blocking) cfg.blocking_threads = std::max(1u, *f.blocking);
+  cfg.demo = cfg.demo || f.demo;
   cfg.proxy_dhcp = cfg.proxy_dhcp || f.proxy_dhcp;
   cfg.tftp = cfg.tftp || f.tftp;
   cfg.secure_boot = cfg.secure_boot || f.secure_boot;
@@ -146,6 +168,9 @@ bool apply_flags(const Flags& f, ServerConfig& cfg) {
   set_if(f.max_connections_per_address, cfg.max_connections_per_address);
   set_if(f.events_keep_days, cfg.events_keep_days);
   set_if(f.events_keep_rows, cfg.events_keep_rows);
+  set_if(f.uplink_mbps, cfg.uplink_mbps);
+  set_if(f.spare_relays, cfg.spare_finished_relays);
+  if (f.relay) cfg.relay = true;
   for (const auto& kv : f.step_stall) {
     const auto eq = kv.find('=');
     std::int64_t secs = 0;
@@ -174,8 +199,8 @@ Seconds wall_clock() { return static_cast<Seconds>(std::time(nullptr)); }
 
 /// `operator add NAME` (password on stdin) or `operator token NAME`, on the state directory.
 int operator_command(const ServerConfig& cfg, const std::string& name, bool add) {
-  std::error_code ec;
-  std::filesystem::create_directories(cfg.state_dir, ec);
+  auto state = prepare_state_dir(cfg.state_dir);
+  if (!state) return die(state.error());
   if (auto r = init_crypto(); !r) return die(r.error());
   auto storage = sqlite::open_storage(cfg.state_dir / "revive.db");
   if (!storage) return die(storage.error());
@@ -213,6 +238,7 @@ int serve(const ServerConfig& cfg) {
   std::fprintf(stderr, "revive-server %s: listening on %s port %u, state in %s\n", REVIVE_VERSION,
                cfg.listen.substr(0, cfg.listen.rfind(':')).c_str(), app.port(),
                cfg.state_dir.string().c_str());
+  std::fprintf(stderr, "revive-server: %s\n", app.deployments_line().c_str());
   if (!app.tls_made().empty()) std::fprintf(stderr, "revive-server: %s\n", app.tls_made().c_str());
   if (app.tls_port() != 0)
     std::fprintf(stderr, "revive-server: operators: HTTPS on port %u, key pin %s\n", app.tls_port(),
@@ -233,6 +259,7 @@ int run_server_main(int argc, char** argv) {
   add_daemon_flags(cli, f);
   add_boot_flags(cli, f);
   add_security_flags(cli, f);
+  add_deploy_flags(cli, f);
   auto* op =
       cli.add_subcommand("operator", "Manage operator accounts directly in the state directory");
   auto* op_add = op->add_subcommand(
@@ -257,6 +284,9 @@ int run_server_main(int argc, char** argv) {
         "revive-server: error: no state directory: use --state DIR (or state_dir in --config)\n");
     return 2;
   }
+  // Everything the server writes (database, keys, boot tokens, uploads) is its own: files it
+  // creates are owner-only whatever the service manager's umask (issue 15).
+  ::umask(0077);
   if (op->parsed()) return operator_command(cfg, f.operator_name, op_add->parsed());
   return serve(cfg);
 }

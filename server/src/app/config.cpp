@@ -58,10 +58,28 @@ class ConfigReader {
     if (key.starts_with("max_connections") || key.starts_with("events_keep_"))
       return limit_number(key, v);
     if (key == "step_stall_timeout_s") return stall_table(key, v);
+    if (key == "demo") {  // issue 15: trust the network (see docs/SECURITY.md)
+      auto f = v.value<bool>();
+      if (!f) return bad(key, "true or false");
+      cfg_.demo = *f;
+      return {};
+    }
+    if (key == "boot_token_ttl_s") {
+      auto n = v.value<std::int64_t>();
+      if (!n || *n < 60 || *n > 86400) return bad(key, "seconds from 60 to 86400");
+      cfg_.boot_token_ttl_s = *n;
+      return {};
+    }
     if (key == "boot") {
       const auto* tbl = v.as_table();
       if (!tbl) return bad(key, "a table");
       for (auto&& [bk, bv] : *tbl) REVIVE_TRY(boot_key(std::string(bk.str()), bv));
+      return {};
+    }
+    if (key == "deploy") {
+      const auto* tbl = v.as_table();
+      if (!tbl) return bad(key, "a table");
+      for (auto&& [dk, dv] : *tbl) REVIVE_TRY(deploy_key(std::string(dk.str()), dv));
       return {};
     }
     return unknown(key);
@@ -185,6 +203,27 @@ class ConfigReader {
       (b == "dhcp_port"  ? cfg_.dhcp_port
        : b == "pxe_port" ? cfg_.pxe_port
                          : cfg_.tftp_port) = static_cast<std::uint16_t>(*n);
+    } else {
+      return unknown(full);
+    }
+    return {};
+  }
+
+  Result<void> deploy_key(const std::string& d, const toml::node& v) {
+    const std::string full = "deploy." + d;
+    if (d == "relay") {
+      auto f = v.value_exact<bool>();
+      if (!f) return bad(full, "true or false");
+      cfg_.relay = *f;
+      return {};
+    }
+    auto n = v.value<std::int64_t>();
+    if (d == "uplink_mbps") {
+      if (!n || *n < 1 || *n > 1'000'000) return bad(full, "Mbit/s from 1 to 1000000");
+      cfg_.uplink_mbps = *n;
+    } else if (d == "spare_finished_relays") {
+      if (!n || *n < 0 || *n > 1000) return bad(full, "a number from 0 to 1000");
+      cfg_.spare_finished_relays = *n;
     } else {
       return unknown(full);
     }

@@ -23,6 +23,11 @@ struct ServerConfig {
   std::map<std::string, std::int64_t> step_stall_timeout_s;
   int shutdown_grace_s = 10;
   unsigned blocking_threads = 2;
+  // ---- trust (issue 15, docs/SECURITY.md)
+  /// Demo mode: simulated wipe evidence and enrolment without a boot token are accepted and
+  /// every machine is admitted. For demonstrations and tests on a network of your own only.
+  bool demo = false;
+  std::int64_t boot_token_ttl_s = 15 * 60;  ///< how long a boot script's token may wait
   // ---- network boot ([boot] in the config file)
   std::filesystem::path boot_dir;  ///< default: state_dir/boot (tftp/ and live/ inside)
   bool proxy_dhcp = false;         ///< answer PXE/HTTP-boot clients on UDP 67 + 4011
@@ -38,6 +43,13 @@ struct ServerConfig {
   std::int64_t dhcp_lease_s = 3600;
   std::int64_t dhcp_ping_ms = 500;  ///< conflict check before an offer (0: off)
   std::string boot_kernel_args = "console=ttyS0,115200 console=tty0";
+  // ---- deployments ([deploy] in the config file)
+  /// The server port's rate in Mbit/s for the scheduler; 0: the listening interface's speed
+  /// (else 1000).
+  std::int64_t uplink_mbps = 0;
+  bool relay = false;  ///< deploying laptops may fetch chunks from each other (scheduler)
+  /// Finished laptops kept relaying per image while others deploy it (0: released at once).
+  std::int64_t spare_finished_relays = 0;
   // ---- operators over HTTPS, limits, privileges (docs/SECURITY.md)
   /// HOST:PORT of the HTTPS listener; "" = the listen host on 8443 (on 0 when listen's port is
   /// 0, as in tests); "off" = none.

@@ -1,5 +1,7 @@
 #include "domain/boot_planner.hpp"
 
+#include "domain/identity.hpp"
+
 namespace revive::server {
 
 namespace {
@@ -9,15 +11,36 @@ constexpr Seconds kSameScriptQuiet = 60;
 Result<BootPlanner::Decision> BootPlanner::decide(const std::string& mac) {
   Storage& s = ctx_.storage();
   Decision d;
-  REVIVE_ASSIGN(device, s.devices().find_by_mac(mac));
-  if (!device) {
-    d.reason = "a laptop this server has not seen: boot the live agent";
+  REVIVE_ASSIGN(devices, s.devices().find_by_mac(mac, 2));
+  if (devices.size() == 1) {
+    REVIVE_ASSIGN(inventory, s.devices().inventory(devices[0].id));
+    if (builtin_mac(inventory, mac)) return decide_known(devices[0]);
+  }
+  if (!devices.empty()) {
+    // A dongle or dock that travels between laptops: its MAC says nothing about this one.
+    d.reason = "MAC " + mac + " is not one laptop's own (" +
+               (devices.size() > 1 ? std::string("several laptops reported it")
+                                   : std::string("a USB adapter's")) +
+               "): boot the live agent, whose enrolment says who this is";
     return d;
   }
-  d.device = device->id;
-  REVIVE_ASSIGN(run, s.runs().latest(device->id));
+  REVIVE_ASSIGN(admitted, intake_.admits_boot(mac));
+  if (!admitted.admitted) {
+    d.refused = true;
+    d.reason = admitted.reason;
+    intake_.turned_away(mac, admitted.reason);
+    return d;
+  }
+  d.reason = "a laptop this server has not seen, " + admitted.reason + ": boot the live agent";
+  return d;
+}
+
+Result<BootPlanner::Decision> BootPlanner::decide_known(const DeviceRow& device) {
+  Decision d;
+  d.device = device.id;
+  REVIVE_ASSIGN(run, ctx_.storage().runs().latest(device.id));
   d.local = run && run->state == RunState::done;
-  const std::string name = "device " + std::to_string(device->id);
+  const std::string name = "device " + std::to_string(device.id);
   d.reason = d.local ? name + " finished its workflow: boot the local disk"
                      : name + " has work left (" +
                            (run ? std::string(protocol::to_string(run->state)) : "no run") +
@@ -43,6 +66,10 @@ Result<BootPlan> BootPlanner::plan(const std::string& mac, const std::string& ba
   BootPlan p;
   REVIVE_ASSIGN(d, decide(mac));
   p.reason = d.reason;
+  if (d.refused) {
+    p.refused = true;
+    return p;
+  }
   if (d.local) {
     REVIVE_TRY(record(*d.device, mac, "local-disk"));
     p.local = true;
@@ -62,13 +89,16 @@ Result<BootPlan> BootPlanner::plan(const std::string& mac, const std::string& ba
 
 bool BootPlanner::offer_network_boot(const std::string& mac) {
   auto d = decide(mac);
-  if (!d || !d->local) return true;
+  if (!d) return false;  // cannot decide: the firmware goes on to the disk (fail closed)
+  if (d->refused) return false;
+  if (!d->local) return true;
   (void)record(*d->device, mac, "local-disk");
   return false;
 }
 
 Result<std::string> BootPlanner::ipxe_script(const std::string& mac, const std::string& base_url) {
   REVIVE_ASSIGN(p, plan(mac, base_url));
+  if (p.refused) return boot::ipxe_refused_script(mac, p.reason);
   if (p.local) return boot::ipxe_local_disk_script(mac, p.reason);
   if (!p.live) return boot::ipxe_error_script(p.reason);
   return boot::ipxe_live_agent_script(*p.live);

@@ -1,8 +1,12 @@
 #pragma once
 // Boot planning: the one place that decides what a network-booting laptop gets, for every boot
-// path (proxy/full DHCP, TFTP + GRUB for Secure Boot, iPXE over HTTP). A laptop whose newest
-// run is done boots its local disk (a finished laptop that reboots is not wiped again); any
-// other boots the live agent with a fresh single-boot token. Each decision is logged.
+// path (proxy/full DHCP, TFTP + GRUB for Secure Boot, iPXE over HTTP). A MAC decides only when
+// it is one device's own (not shared by several, not a USB dongle's or dock's): a laptop whose
+// newest run is done boots its local disk (it is not wiped again), one with work left boots the
+// live agent. A MAC nobody knows gets the live agent only while intake admits it; otherwise a
+// harmless answer (no offer, a script that says "not in intake" and leaves network boot). A
+// shared MAC gets the live agent, whose enrolment decides who it is. Each live agent gets a
+// fresh single-boot token bound to the MAC. Each decision about a known device is logged.
 
 #include <cstdint>
 #include <functional>
@@ -16,7 +20,8 @@
 namespace revive::server {
 
 struct BootPlan {
-  bool local = false;  ///< boot the local disk
+  bool local = false;    ///< boot the local disk
+  bool refused = false;  ///< not in intake: no live agent, leave network boot
   std::string reason;
   /// The live agent to boot; nullopt (with !local): this server has no live image.
   std::optional<boot::LiveAgentBoot> live;
@@ -30,14 +35,14 @@ struct BootPlannerOptions {
 
 class BootPlanner {
  public:
-  BootPlanner(DomainContext& ctx, Enrolment& enrolment, BootPlannerOptions opts)
-      : ctx_(ctx), enrolment_(enrolment), opts_(std::move(opts)) {}
+  BootPlanner(DomainContext& ctx, Enrolment& enrolment, Intake& intake, BootPlannerOptions opts)
+      : ctx_(ctx), enrolment_(enrolment), intake_(intake), opts_(std::move(opts)) {}
 
   /// What the laptop with this MAC boots (`base_url`: how it reaches this server); io on a
   /// storage failure.
   Result<BootPlan> plan(const std::string& mac, const std::string& base_url);
   /// DHCP's question: false for a laptop whose run is done (its firmware should go on to the
-  /// disk). True when in doubt: the live agent asks the server what to do anyway.
+  /// disk) and for an unknown machine outside intake; true otherwise.
   bool offer_network_boot(const std::string& mac);
   /// The iPXE script for GET /boot/MAC.ipxe (`mac` normalised).
   Result<std::string> ipxe_script(const std::string& mac, const std::string& base_url);
@@ -49,13 +54,16 @@ class BootPlanner {
   struct Decision {
     std::optional<std::int64_t> device;
     bool local = false;
+    bool refused = false;
     std::string reason;
   };
+  Result<Decision> decide_known(const DeviceRow& device);
   Result<Decision> decide(const std::string& mac);
   Result<void> record(std::int64_t device, const std::string& mac, const std::string& script);
 
   DomainContext& ctx_;
   Enrolment& enrolment_;
+  Intake& intake_;
   BootPlannerOptions opts_;
 };
 

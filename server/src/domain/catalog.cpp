@@ -87,11 +87,9 @@ Result<std::optional<std::int64_t>> Catalog::batch_id(const std::optional<std::s
 Result<void> Catalog::update_settings(const SettingsUpdate& u) {
   // Names are checked so a typo cannot leave new laptops without a workflow.
   REVIVE_TRY(workflow_id(u.default_workflow));
-  REVIVE_TRY(batch_id(u.intake_batch));
   if (u.reverify_share) REVIVE_TRY(check_share(*u.reverify_share));
   const std::pair<const char*, const std::optional<std::string>*> values[] = {
       {"default_workflow", &u.default_workflow},
-      {"intake_batch", &u.intake_batch},
       {"workshop_name", &u.workshop_name},
       {"grading_policy", &u.grading_policy},
       {"certificate_operator", &u.certificate_operator},

@@ -26,8 +26,8 @@ struct WorkflowSummary {
 
 /// Settings an operator may change, each optional (absent: unchanged).
 struct SettingsUpdate {
-  std::optional<std::string> default_workflow, intake_batch, workshop_name, grading_policy,
-      certificate_operator, reverify_share;
+  std::optional<std::string> default_workflow, workshop_name, grading_policy, certificate_operator,
+      reverify_share;
 };
 
 class Catalog {

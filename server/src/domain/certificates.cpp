@@ -5,6 +5,7 @@
 
 #include "certificate.hpp"
 #include "certificate_pdf.hpp"
+#include "domain/step_params.hpp"
 
 namespace revive::server {
 
@@ -29,6 +30,8 @@ Result<CertificateFacts> certificate_facts(Storage& s, std::int64_t device_id) {
     return make_error(Errc::not_found, "device " + std::to_string(device_id) + " does not exist");
   REVIVE_ASSIGN(inventory, s.devices().inventory(device_id));
   CertificateFacts f;
+  f.inventory = inventory;
+  f.operator_name = d->intake_operator.value_or("");
   f.device = {{"device_id", device_id},
               {"vendor", d->vendor},
               {"model", d->model},
@@ -40,6 +43,32 @@ Result<CertificateFacts> certificate_facts(Storage& s, std::int64_t device_id) {
     if (b) f.donor_batch = {{"name", b->name}, {"donor", b->donor}};
   }
   return f;
+}
+
+Result<CertificateFacts> wipe_certificate_facts(Storage& s, const StepRow& step) {
+  REVIVE_ASSIGN(facts, certificate_facts(s, step.device_id));
+  // What the job named, decided as when it was handed out (the workflow's list wins).
+  StepParamSources sources;
+  sources.inventory = [&facts]() -> Result<std::optional<Json>> { return facts.inventory; };
+  REVIVE_ASSIGN(params, step_parameters(StepKind::wipe, step.params, sources));
+  facts.job_drives = params.value("drives", Json::array());
+  return facts;
+}
+
+Result<std::vector<std::string>> operators_who_handled(Storage& s, std::int64_t device_id) {
+  REVIVE_ASSIGN(d, s.devices().find(device_id));
+  std::vector<std::string> out;
+  if (d && d->intake_operator) out.push_back(*d->intake_operator);
+  REVIVE_ASSIGN(events, s.events().of_device(device_id,
+                                             {"step-retry", "step-skipped", "workflow-cancelled",
+                                              "workflow-restarted", "enrolment-accepted"},
+                                             10000));
+  for (const auto& e : events) {
+    const Json who = e.data.is_object() ? e.data.value("operator", Json()) : Json();
+    if (who.is_string() && std::find(out.begin(), out.end(), who) == out.end())
+      out.push_back(who.get<std::string>());
+  }
+  return out;
 }
 
 Result<CertifierSettings> certifier_settings(SettingsRepository& settings) {
@@ -77,17 +106,34 @@ Result<Document> Certificates::document(const std::string& cert_id, bool pdf) {
   return Document{"application/pdf", std::move(rendered)};
 }
 
+Result<Json> Certificates::verified(const CertificateRow& row) const {
+  Error last = make_error(Errc::bad_signature, "no trusted certificate key");
+  for (const auto& key : trusted_) {
+    auto v = cert::verify_json(row.body, key);
+    if (v) return std::move(v->body);
+    last = v.error();
+  }
+  return last.with_context("certificate " + row.cert_id);
+}
+
 Result<Revalidation> Certificates::revalidate(const std::string& cert_id, const std::string& who,
                                               const std::string& verdict, const std::string& note) {
   Storage& s = ctx_.storage();
   REVIVE_ASSIGN(old, s.certificates().find(cert_id));
   if (!old) return no_certificate(cert_id);
-  REVIVE_ASSIGN(v, cert::verify_json(old->body, trusted_));
-  REVIVE_ASSIGN(next, cert::revalidated(v.body, who, verdict, note, certifier_.now()));
+  // A superseded certificate is history: validating it again would undo a dispute.
+  REVIVE_ASSIGN(newer, s.certificates().superseded_by(cert_id));
+  if (newer) {
+    return make_error(Errc::conflict, "certificate " + cert_id + " was superseded by " +
+                                          newer->cert_id + ": re-verify the newest one");
+  }
+  REVIVE_ASSIGN(body, verified(*old));
+  REVIVE_ASSIGN(handlers, operators_who_handled(s, old->device_id));
+  REVIVE_ASSIGN(next, cert::revalidated(body, who, verdict, note, certifier_.now(), handlers));
   const NewCertificate c = certifier_.sign_one(next);
   REVIVE_ASSIGN(uow, s.begin());
   REVIVE_TRY(s.certificates().add(CertificateRow{c.cert_id, old->device_id, old->step_id, c.kind,
-                                                 c.result, c.body, ctx_.now()}));
+                                                 c.result, c.body, ctx_.now(), cert_id}));
   Json event = {{"certificate", c.cert_id}, {"kind", c.kind}, {"result", c.result}, {"by", who}};
   event["step"] = old->step_id ? Json(*old->step_id) : Json(0);
   REVIVE_TRY(ctx_.log(old->device_id, "certificate", event));
@@ -103,9 +149,8 @@ Result<Document> Certificates::batch_summary(const std::string& name, const std:
   REVIVE_ASSIGN(rows, s.certificates().newest_per_device_in_batch(batch->id, "laptop"));
   std::vector<Json> laptops;
   for (const auto& row : rows) {
-    auto v = cert::verify_json(row.body, trusted_);
-    if (!v) return v.error().with_context("certificate " + row.cert_id);
-    laptops.push_back(std::move(v->body));
+    REVIVE_ASSIGN(body, verified(row));
+    laptops.push_back(std::move(body));
   }
   REVIVE_ASSIGN(settings, certifier_settings(s.settings()));
   const Json donor = {{"name", name}, {"donor", batch->donor}};

@@ -1,12 +1,33 @@
 #include "domain/certifier.hpp"
 
-#include "certificate.hpp"
+#include "domain/wipe_accounting.hpp"
 
 namespace revive::server {
 
 namespace {
 constexpr std::size_t kMaxDrives = 64;
 }  // namespace
+
+Result<std::vector<std::optional<Json>>> Certifier::drive_bodies(const cert::IssueContext& ctx,
+                                                                 const CertificateFacts& facts,
+                                                                 const Json& evidence) const {
+  if (!evidence.is_array() || evidence.size() > kMaxDrives)
+    return make_error(Errc::invalid_input,
+                      "wipe evidence: \"drives\" must be an array of at most 64 drives");
+  const EvidenceMatch match = match_evidence(facts.job_drives, evidence, accept_simulated_);
+  if (!match.refused.empty()) return make_error(Errc::invalid_input, match.refused);
+  std::vector<std::optional<Json>> out;
+  for (const auto& index : match.by_job_drive) {
+    if (!index) {
+      out.emplace_back();
+      continue;
+    }
+    auto c = cert::drive_certificate(ctx, evidence[*index]);
+    if (!c) return c.error();
+    out.emplace_back(std::move(*c));
+  }
+  return out;
+}
 
 WipeAssessment Certifier::assess(const CertificateFacts& facts, const CertifierSettings& settings,
                                  const Json& result, StepStatus status,
@@ -16,24 +37,28 @@ WipeAssessment Certifier::assess(const CertificateFacts& facts, const CertifierS
   ctx.donor_batch = facts.donor_batch;
   ctx.issued_at = now_();
   ctx.workshop = settings.workshop;
-  ctx.operator_name = settings.operator_name;
+  ctx.operator_name = facts.operator_name.empty() ? settings.operator_name : facts.operator_name;
   ctx.reverify_selected = draw_(settings.reverify_share);
   WipeAssessment out{{}, Json(), status, error};
   const Json evidence = result.is_object() ? result.value("drives", Json::array()) : Json::array();
+  auto bodies = drive_bodies(ctx, facts, evidence);
   std::string problem;
-  if (!evidence.is_array() || evidence.size() > kMaxDrives)
-    problem = "wipe evidence: \"drives\" must be an array of at most 64 drives";
-  for (const auto& e : evidence.is_array() ? evidence : Json::array()) {
-    if (!problem.empty()) break;
-    auto c = cert::drive_certificate(ctx, e);
-    if (!c) {
-      problem = c.error().message;
-      break;
+  std::vector<std::optional<Json>> by_job;
+  if (bodies) {
+    by_job = std::move(*bodies);
+    for (const auto& b : by_job) {
+      if (b) out.drives.push_back(*b);
     }
-    out.drives.push_back(std::move(*c));
+  } else {
+    problem = bodies.error().message;
   }
-  if (!problem.empty()) out.drives.clear();
-  out.laptop = cert::laptop_certificate(ctx, out.drives);
+  const StorageAccount account = account_storage(facts.inventory, facts.job_drives, by_job);
+  out.laptop = cert::laptop_certificate(
+      ctx, out.drives, cert::StorageListing{account.entries, account.unaccounted, account.note});
+  if (!problem.empty()) {
+    out.laptop["result"] = "failed";
+    out.laptop["reason"] = "the wipe evidence was refused: " + problem;
+  }
   if (out.status == StepStatus::ok && out.laptop["result"] != "passed") {
     out.status = StepStatus::failed;
     out.error = problem.empty() ? "the erasure certificate did not pass: " +

@@ -6,25 +6,33 @@
 // certificates in the same unit of work as the step result.
 //
 // Fail closed: evidence that cannot be certified, or a laptop certificate that did not pass,
-// turns an "ok" wipe into a failed step.
+// turns an "ok" wipe into a failed step. Evidence is checked, not believed: it must account for
+// every drive the job named (by serial), simulated drives count only in demo mode, and the
+// laptop certificate passes only when every block device and storage controller of the
+// inventory is accounted for (domain/wipe_accounting.hpp).
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "certificate.hpp"
 #include "storage/rows.hpp"
 
 namespace revive::server {
 
 /// What the server itself vouches for on a certificate.
 struct CertificateFacts {
-  Json device;       ///< {device_id, vendor, model, serial, system_uuid, asset_tag}
-  Json donor_batch;  ///< {name, donor} or null
+  Json device;                      ///< {device_id, vendor, model, serial, system_uuid, asset_tag}
+  Json donor_batch;                 ///< {name, donor} or null
+  Json job_drives = Json::array();  ///< the drives the wipe job named: [{name, serial, model}]
+  std::optional<Json> inventory;    ///< what the laptop showed at enrolment
+  std::string operator_name;        ///< the authenticated operator who took it in ("" if none)
 };
 
 struct CertifierSettings {
   std::string workshop = "Revive workshop";
-  std::string operator_name;
+  std::string operator_name;     ///< shown when no authenticated operator took the laptop in
   double reverify_share = 0.05;  ///< share of laptops drawn for a second volunteer's check
 };
 
@@ -50,8 +58,12 @@ class Certifier {
   using Draw = std::function<bool(double share)>;
   using Now = std::function<std::string()>;  ///< RFC 3339 UTC
 
-  Certifier(Signer sign, Draw draw, Now now)
-      : sign_(std::move(sign)), draw_(std::move(draw)), now_(std::move(now)) {}
+  /// `accept_simulated`: the server runs in demo mode (simulated drives may be certified).
+  Certifier(Signer sign, Draw draw, Now now, bool accept_simulated = false)
+      : sign_(std::move(sign)),
+        draw_(std::move(draw)),
+        now_(std::move(now)),
+        accept_simulated_(accept_simulated) {}
 
   /// The certificates a wipe result earns and the status the step gets; signs nothing.
   WipeAssessment assess(const CertificateFacts& facts, const CertifierSettings& settings,
@@ -61,11 +73,19 @@ class Certifier {
   /// Signs one certificate body (a re-verification).
   NewCertificate sign_one(const Json& body) const;
   std::string now() const { return now_(); }
+  bool accepts_simulated() const { return accept_simulated_; }
 
  private:
+  /// The drive certificate bodies in the job's order (nullopt: no evidence for that drive), or
+  /// why the evidence is refused.
+  Result<std::vector<std::optional<Json>>> drive_bodies(const cert::IssueContext& ctx,
+                                                        const CertificateFacts& facts,
+                                                        const Json& evidence) const;
+
   Signer sign_;
   Draw draw_;
   Now now_;
+  bool accept_simulated_ = false;
 };
 
 }  // namespace revive::server

@@ -52,7 +52,7 @@ Result<void> Operators::add(const std::string& name, const std::string& password
   REVIVE_ASSIGN(before, ctx_.storage().operators().find(name));
   REVIVE_TRY(ctx_.storage().operators().put(name, hash, ctx_.now()));
   // A new password is how an operator who fears a token leaked takes it back.
-  if (before) REVIVE_TRY(ctx_.storage().operators().revoke_tokens(before->id, ""));
+  if (before) REVIVE_TRY(ctx_.storage().operators().remove_tokens_of(before->id));
   REVIVE_TRY(uow->commit());
   tokens_.erase_if([&](const auto& v) { return v.first.operator_name == name; });
   return {};
@@ -92,14 +92,14 @@ Result<std::string> Operators::create_api_token(const std::string& operator_name
   return token;
 }
 
-Result<std::vector<OperatorTokenInfo>> Operators::tokens(const std::string& operator_name) {
-  std::vector<OperatorTokenInfo> out;
-  REVIVE_ASSIGN(op, ctx_.storage().operators().find(operator_name));
-  if (!op) return out;
-  REVIVE_ASSIGN(rows, ctx_.storage().operators().tokens(op->id));
-  for (const auto& r : rows)
-    out.push_back(OperatorTokenInfo{r.token_hash.substr(0, kTokenIdLength), r.kind, r.label,
+Result<std::vector<OperatorTokenView>> Operators::tokens(const std::string& operator_name) {
+  std::vector<OperatorTokenView> out;
+  REVIVE_ASSIGN(rows, ctx_.storage().operators().tokens());
+  for (const auto& r : rows) {
+    if (r.operator_name != operator_name) continue;
+    out.push_back(OperatorTokenView{r.token_hash.substr(0, kTokenIdLength), r.kind, r.label,
                                     r.created_at, r.expires_at});
+  }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.created_at > b.created_at; });
   return out;
@@ -109,9 +109,16 @@ Result<void> Operators::revoke(const std::string& operator_name, const std::stri
   const Error none = make_error(Errc::not_found, "you have no token with id \"" + id + "\"");
   if (id.size() != kTokenIdLength || id.find_first_not_of("0123456789abcdef") != std::string::npos)
     return none;
-  REVIVE_ASSIGN(op, ctx_.storage().operators().find(operator_name));
-  if (!op) return none;
-  REVIVE_ASSIGN(gone, ctx_.storage().operators().revoke_tokens(op->id, id));
+  REVIVE_ASSIGN(uow, ctx_.storage().begin());
+  REVIVE_ASSIGN(rows, ctx_.storage().operators().tokens());
+  std::size_t gone = 0;
+  for (const auto& r : rows) {
+    // Only the asker's own tokens: an id names a hash prefix, never another operator's token.
+    if (r.operator_name != operator_name || !r.token_hash.starts_with(id)) continue;
+    REVIVE_TRY(ctx_.storage().operators().remove_token(r.token_hash));
+    ++gone;
+  }
+  REVIVE_TRY(uow->commit());
   tokens_.erase_if([&](const auto& v) { return v.first.operator_name == operator_name; });
   if (gone == 0) return none;
   return {};

@@ -16,7 +16,7 @@
 namespace revive::server {
 
 /// A token as its owner sees it (never the token itself).
-struct OperatorTokenInfo {
+struct OperatorTokenView {
   std::string id;  ///< the first 16 hex digits of the token's hash: names it for revoke()
   std::string kind;
   std::string label;
@@ -44,8 +44,8 @@ class Operators {
   Result<std::string> create_api_token(const std::string& operator_name, const std::string& label,
                                        Seconds ttl_s = kApiTokenTtl);
   /// The operator's tokens, sessions and API tokens, newest first; io on a storage failure.
-  Result<std::vector<OperatorTokenInfo>> tokens(const std::string& operator_name);
-  /// Revokes the operator's token named `id` (OperatorTokenInfo::id); not_found when they have
+  Result<std::vector<OperatorTokenView>> tokens(const std::string& operator_name);
+  /// Revokes the operator's token named `id` (OperatorTokenView::id); not_found when they have
   /// none by that id.
   Result<void> revoke(const std::string& operator_name, const std::string& id);
   /// The operator a session or API token belongs to; unauthorized for an unknown token or an

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <chrono>
+
 #include "certificate.hpp"
 #include "revive/encoding.hpp"
 
@@ -10,6 +12,34 @@ namespace revive::server {
 namespace {
 bool draw(double share) {
   return randombytes_uniform(1000000) < static_cast<std::uint32_t>(share * 1000000);
+}
+
+// An image's id and shape from its signed manifest in the store.
+ImageLookup store_images(ImageStore& store) {
+  return [&store](const std::string& name) -> Result<ImageFacts> {
+    auto m = store.load(name);
+    if (!m) return m.error();
+    return ImageFacts{m->image_id,
+                      sched::ImageShape{m->data_chunk_count(), m->stored_bytes, m->data_bytes}};
+  };
+}
+
+MonotonicClock steady_seconds() {
+  return [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+}
+
+// An agent counts as alive for the general stall window: until the server itself would call
+// it gone, nobody else may enrol as its laptop. (It is shorter than a boot token's life by
+// default, so a laptop that rebooted quickly gets in with the same token once it passed.)
+EnrolmentOptions enrolment_options(const ServiceOptions& opts) {
+  EnrolmentOptions eo;
+  eo.demo = opts.demo;
+  eo.boot_token_ttl_s = opts.boot_token_ttl_s;
+  eo.live_window = [window = opts.stall.fallback](std::int64_t) { return window; };
+  return eo;
 }
 }  // namespace
 
@@ -22,21 +52,30 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, RunBlocking
                    ServiceOptions opts)
     : ctx(storage, std::move(clock)),
       certifier([&store](const Json& body) { return cert::sign(body, store.key()); }, draw,
-                now_rfc3339),
-      lifecycle(ctx, live, certifier, std::move(opts.stall)),
+                now_rfc3339, opts.demo),
+      lifecycle(ctx, live, certifier, opts.stall),  // copied: enrolment reads it too
       runs(ctx, live),
-      enrolment(ctx),
+      intake(ctx, opts.demo),
+      enrolment(ctx, intake, enrolment_options(opts)),
       operators(ctx, opts.session_ttl_s),
       catalog(ctx),
-      certificates(ctx, certifier, store.key().public_key()),
-      boot(ctx, enrolment, std::move(opts.boot)),
+      certificates(ctx, certifier, {store.key().public_key()}),
+      boot(ctx, enrolment, intake, std::move(opts.boot)),
       images(ctx, store, std::move(run_blocking)),
-      views(ctx, live) {}
+      deployments(ctx, live, store_images(store),
+                  opts.monotonic ? std::move(opts.monotonic) : steady_seconds(), opts.deploy),
+      views(ctx, live, &deployments) {}
 
 Result<void> Services::start() {
   REVIVE_TRY(init_crypto());
   REVIVE_TRY(catalog.ensure_defaults());
-  return lifecycle.load_running_steps();
+  REVIVE_TRY(lifecycle.load_running_steps());
+  // A restart is not the moment another host may take a working laptop's place.
+  REVIVE_ASSIGN(running, ctx.storage().runs().running_steps());
+  std::vector<std::int64_t> devices;
+  for (const auto& s : running) devices.push_back(s.device_id);
+  enrolment.presume_alive(devices);
+  return {};
 }
 
 }  // namespace revive::server

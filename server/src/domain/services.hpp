@@ -9,8 +9,10 @@
 #include "domain/certificates.hpp"
 #include "domain/certifier.hpp"
 #include "domain/context.hpp"
+#include "domain/deployments.hpp"
 #include "domain/enrolment.hpp"
 #include "domain/images.hpp"
+#include "domain/intake.hpp"
 #include "domain/live_steps.hpp"
 #include "domain/operators.hpp"
 #include "domain/run_control.hpp"
@@ -24,6 +26,13 @@ struct ServiceOptions {
   StallTimeouts stall;
   Seconds session_ttl_s = 12 * 3600;
   BootPlannerOptions boot;
+  DeploymentOptions deploy;
+  MonotonicClock monotonic;  ///< the scheduler's clock; empty: std::chrono::steady_clock
+  // ---- trust on the workshop network (issue 15)
+  /// Demo mode: simulated evidence and enrolment without a boot token are accepted, and every
+  /// machine is admitted. Only for demonstrations and tests on a network of your own.
+  bool demo = false;
+  Seconds boot_token_ttl_s = 15 * 60;
 };
 
 class Services {
@@ -40,12 +49,14 @@ class Services {
   Certifier certifier;
   StepLifecycle lifecycle;
   RunControl runs;
+  Intake intake;
   Enrolment enrolment;
   Operators operators;
   Catalog catalog;
   Certificates certificates;
   BootPlanner boot;
   Images images;
+  Deployments deployments;
   Views views;
 };
 

@@ -2,6 +2,7 @@
 
 #include "domain/certificates.hpp"
 #include "domain/deploy_gate.hpp"
+#include "domain/first_visit.hpp"
 #include "domain/step_params.hpp"
 #include "domain/workflow.hpp"
 
@@ -145,6 +146,7 @@ Result<Json> StepLifecycle::params_for(const RunView& view, const StepRow& step)
   }
   const std::int64_t device = view.run.device_id;
   sources.inventory = [&s, device] { return s.devices().inventory(device); };
+  sources.confirm = [&s, device] { return confirm_facts(s, device); };
   return step_parameters(step.kind, step.params, sources);
 }
 
@@ -188,7 +190,7 @@ Result<WipeAssessment> StepLifecycle::assess(const StepRow& step,
                                              const protocol::StepResultReport& report) {
   if (step.kind != StepKind::wipe) return WipeAssessment{{}, Json(), report.status, report.error};
   Storage& s = ctx_.storage();
-  REVIVE_ASSIGN(facts, certificate_facts(s, step.device_id));
+  REVIVE_ASSIGN(facts, wipe_certificate_facts(s, step));
   REVIVE_ASSIGN(settings, certifier_settings(s.settings()));
   return certifier_.assess(facts, settings, report.result, report.status, report.error);
 }
@@ -241,8 +243,8 @@ Result<void> StepLifecycle::store_result(const StepRow& step,
                                                outcome.status, report.result, outcome.error, now}));
   if (step.kind == StepKind::wipe) {
     for (const auto& c : certifier_.sign(outcome)) {
-      REVIVE_TRY(s.certificates().add(
-          CertificateRow{c.cert_id, step.device_id, step.id, c.kind, c.result, c.body, now}));
+      REVIVE_TRY(s.certificates().add(CertificateRow{c.cert_id, step.device_id, step.id, c.kind,
+                                                     c.result, c.body, now, std::nullopt}));
       REVIVE_TRY(ctx_.log(
           step.device_id, "certificate",
           {{"certificate", c.cert_id}, {"kind", c.kind}, {"result", c.result}, {"step", step.id}}));

@@ -26,9 +26,32 @@ Json wipe_targets(const std::optional<Json>& inventory) {
   return out;
 }
 
+bool destructive(StepKind kind) { return kind == StepKind::wipe || kind == StepKind::deploy; }
+
+bool needs_confirmation(StepKind kind, bool destroyed_before) {
+  return destructive(kind) && !destroyed_before;
+}
+
+namespace {
+// The countdown, unless nothing destructive is due or it was done before; a workflow's own
+// object (a longer countdown, say) is kept, a workflow cannot switch it off.
+Result<void> add_confirm(StepKind kind, const StepParamSources& sources, Json& params) {
+  if (!destructive(kind) || !sources.confirm) return {};
+  auto facts = sources.confirm();
+  if (!facts) return facts.error().with_context("the countdown before the first destructive step");
+  if (!needs_confirmation(kind, facts->destroyed_before)) return {};
+  if (params.contains("confirm") && params["confirm"].is_object()) return {};
+  params["confirm"] = {{"countdown_s", kConfirmCountdownS},
+                       {"workshop", facts->workshop},
+                       {"batch", facts->batch ? Json(*facts->batch) : Json()}};
+  return {};
+}
+}  // namespace
+
 Result<Json> step_parameters(StepKind kind, const Json& workflow_params,
                              const StepParamSources& sources) {
   Json params = workflow_params.is_object() ? workflow_params : Json::object();
+  REVIVE_TRY(add_confirm(kind, sources, params));
   switch (kind) {
     case StepKind::deploy:
       if (sources.batch_image && !params.contains("image")) params["image"] = *sources.batch_image;

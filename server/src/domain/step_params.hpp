@@ -12,20 +12,43 @@
 
 namespace revive::server {
 
+/// What decides the on-screen countdown before a destructive step (see needs_confirmation).
+struct ConfirmFacts {
+  bool destroyed_before = false;  ///< a wipe or deploy ever recorded a result on this device
+  std::string workshop;
+  std::optional<std::string> batch;
+};
+
 struct StepParamSources {
   std::optional<std::string> batch_image;     ///< the run's image (from the device's batch)
   std::optional<std::string> grading_policy;  ///< the workshop's policy (TOML text)
   /// The laptop's inventory; asked only for a wipe step (nullopt: none was sent).
   std::function<Result<std::optional<Json>>()> inventory;
+  /// Asked only for destructive steps; unset: no countdown is asked for.
+  std::function<Result<ConfirmFacts>()> confirm;
 };
+
+/// How long the laptop's own screen counts down before its first destructive step.
+inline constexpr int kConfirmCountdownS = 30;
+
+/// Whether a step writes over the laptop's disks (wipe, deploy).
+bool destructive(StepKind kind);
+/// Whether the agent must show what is about to happen, with a countdown a person at the
+/// laptop can cancel, before this step: the first destructive step on a device nothing
+/// destructive was ever done to (a machine this server has not processed before, which may
+/// have network-booted by mistake). Retries, resumed steps after a result and later visits of
+/// a processed laptop go without.
+bool needs_confirmation(StepKind kind, bool destroyed_before);
 
 /// The parameters the agent gets: the workflow's own, plus what the server fills in where the
 /// workflow left the key out (a workflow's explicit value always wins):
 ///  - deploy: `image` = the batch's image;
 ///  - test: `grading_policy` = the workshop's policy;
-///  - wipe: `drives` = the internal drives of the inventory (see wipe_targets).
+///  - wipe: `drives` = the internal drives of the inventory (see wipe_targets);
+///  - wipe, deploy: `confirm` = {countdown_s, workshop, batch} when needs_confirmation says so
+///    (a workflow may set its own object, never switch it off).
 /// The inventory's error when it cannot be read (a wipe job must never go out without its
-/// drive list).
+/// drive list); the confirm source's error likewise.
 Result<Json> step_parameters(StepKind kind, const Json& workflow_params,
                              const StepParamSources& sources);
 

@@ -34,7 +34,7 @@ std::string csv_lines(const Json& d) {
 
 }  // namespace
 
-Result<Json> Views::steps_view(std::int64_t run_id) {
+Result<Json> Views::steps_view(std::int64_t device_id, std::int64_t run_id) {
   REVIVE_ASSIGN(steps, ctx_.storage().runs().steps(run_id));
   Json list = Json::array();
   Json current;
@@ -47,6 +47,10 @@ Result<Json> Views::steps_view(std::int64_t run_id) {
     if (current.is_null() && s.state != StepState::done && s.state != StepState::skipped) {
       current = st;
       current["progress"] = live_.progress(s.id);
+      if (s.kind == StepKind::deploy && s.state == StepState::running && deployments_) {
+        if (auto source = deployments_->assignment_of(device_id))
+          current["source"] = protocol::to_json(*source);
+      }
     }
     list.push_back(std::move(st));
   }
@@ -62,6 +66,15 @@ Result<Json> Views::grade(std::int64_t device_id) {
     return Json();
   const Json& g = grading["grade"];
   return g.is_string() ? g : Json(g.dump());
+}
+
+Result<Json> Views::delivery(std::int64_t device_id) {
+  // How the latest deploy got its chunks (bytes by source, re-plans), recorded with its result.
+  REVIVE_ASSIGN(r,
+                ctx_.storage().runs().latest_result(device_id, StepKind::deploy, StepStatus::ok));
+  if (!r || !r->result.is_object()) return Json();
+  const Json d = r->result.value("delivery", Json());
+  return d.is_object() ? d : Json();
 }
 
 Result<Json> Views::device_summary(std::int64_t device_id) {
@@ -83,17 +96,20 @@ Result<Json> Views::device_summary(std::int64_t device_id) {
             {"macs", d->macs},
             {"last_seen", d->last_seen},
             {"batch", opt(batch)}};
+  j["flag"] = opt(d->flag);  // issue 15: e.g. identity_in_use, for the operator to look at
   j["state"] = run ? std::string(protocol::to_string(run->state)) : std::string("idle");
   if (run) {
     REVIVE_ASSIGN(w, s.workflows().find(run->workflow_id));
     if (w) workflow = w->name;
-    REVIVE_ASSIGN(steps, steps_view(run->id));
+    REVIVE_ASSIGN(steps, steps_view(device_id, run->id));
     j["steps"] = std::move(steps["steps"]);
     j["current"] = std::move(steps["current"]);
   }
   j["workflow"] = opt(workflow);
   REVIVE_ASSIGN(g, grade(device_id));
   j["grade"] = std::move(g);
+  REVIVE_ASSIGN(delivered, delivery(device_id));
+  j["delivery"] = std::move(delivered);
   return j;
 }
 

@@ -8,16 +8,21 @@
 #include <string>
 
 #include "domain/context.hpp"
+#include "domain/deployments.hpp"
 #include "domain/live_steps.hpp"
 
 namespace revive::server {
 
 class Views {
  public:
-  Views(DomainContext& ctx, const LiveSteps& live) : ctx_(ctx), live_(live) {}
+  /// `deployments` (may be null) adds a deploying laptop's chunk source to its summary.
+  Views(DomainContext& ctx, const LiveSteps& live, const Deployments* deployments = nullptr)
+      : ctx_(ctx), live_(live), deployments_(deployments) {}
 
   /// {id, system_uuid, serial, model, vendor, macs, last_seen, batch, state, workflow, steps,
-  /// current, grade}; not_found for an unknown device.
+  /// current (with `source` while deploying: the scheduler's assignment), grade, delivery (the
+  /// latest deploy's bytes by source and re-plans, null before one)}; not_found for an unknown
+  /// device.
   Result<Json> device_summary(std::int64_t device_id);
   /// Every device's summary, by id; io on a storage failure.
   Result<Json> devices();
@@ -32,11 +37,13 @@ class Views {
   Result<std::string> device_export(const std::string& format);
 
  private:
-  Result<Json> steps_view(std::int64_t run_id);
+  Result<Json> steps_view(std::int64_t device_id, std::int64_t run_id);
   Result<Json> grade(std::int64_t device_id);
+  Result<Json> delivery(std::int64_t device_id);
 
   DomainContext& ctx_;
   const LiveSteps& live_;
+  const Deployments* deployments_;
 };
 
 }  // namespace revive::server

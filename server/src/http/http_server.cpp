@@ -463,7 +463,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<std::optional<Response>> admit_and_read(
       Stream& stream, beast::flat_buffer& buf, http::request_parser<http::empty_body>& hp,
       Request& req, std::string& label, bool& keep_alive, bool& drain) {
-    Admission a = opts.admit ? opts.admit(req) : Admission{std::nullopt, "", opts.max_body_bytes};
+    HeaderVerdict a =
+        opts.admit ? opts.admit(req) : HeaderVerdict{std::nullopt, "", opts.max_body_bytes};
     const bool has_body = !hp.is_done();
     const auto refuse = [&](Response r) {
       if (has_body) {

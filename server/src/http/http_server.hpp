@@ -45,7 +45,7 @@ struct HttpOptions {
   std::filesystem::path upload_dir;  ///< where uploads are spooled
   /// Decides each request from its header (the route table's access rules, rate limits, body
   /// limits); nothing set: every request is admitted with `max_body_bytes`.
-  std::function<Admission(const Request&)> admit;
+  std::function<HeaderVerdict(const Request&)> admit;
   std::function<void(const std::string&)> log;
 };
 

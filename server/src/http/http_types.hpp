@@ -63,7 +63,7 @@ struct Response {
 
 /// What the server may do with a request, decided from its header alone (before the body is
 /// read).
-struct Admission {
+struct HeaderVerdict {
   /// Settled without the body (no credentials, too many requests, unknown route...): sent at
   /// once, and the body is never read.
   std::optional<Response> answer;

@@ -112,15 +112,6 @@ Result<std::pair<std::string, std::string>> make_self_signed() {
   return std::make_pair(std::move(*cert_pem), std::move(*key_pem));
 }
 
-Result<void> check_key_is_private(const fs::path& key) {
-  struct stat st {};
-  if (::stat(key.c_str(), &st) != 0) return errno_error(errno, "TLS key " + key.string());
-  if ((st.st_mode & 077) != 0)
-    return make_error(Errc::invalid_input,
-                      "TLS key " + key.string() + " can be read by other users: chmod 600 it");
-  return {};
-}
-
 }  // namespace
 
 Result<TlsIdentity> ensure_tls_identity(const fs::path& dir, const fs::path& cert,
@@ -149,7 +140,7 @@ Result<TlsIdentity> ensure_tls_identity(const fs::path& dir, const fs::path& cer
       id.generated = true;
     }
   }
-  REVIVE_TRY(check_key_is_private(id.key_file));
+  REVIVE_TRY(require_owner_only(id.key_file, "TLS key"));
   auto pem = read_small_file(id.cert_file, 1 << 20);
   if (!pem) return pem.error();
   auto pin = public_key_pin(*pem);

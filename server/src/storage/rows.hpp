@@ -48,6 +48,17 @@ struct NewDevice {
   std::optional<Json> inventory;
   std::optional<std::int64_t> batch_id;
   Seconds seen_at = 0;
+  Json disk_serials = Json::array();  ///< the internal disks' serials, sorted
+  std::optional<std::string> intake_operator;
+};
+
+/// What an enrolment of a known device records.
+struct Sighting {
+  Json macs = Json::array();
+  std::optional<Json> inventory;  ///< nullopt: keep the previous one
+  std::string vendor;
+  std::optional<Json> disk_serials;  ///< nullopt: keep the previous ones
+  Seconds at = 0;
 };
 
 /// A device without its inventory (a document of its own, read when needed).
@@ -59,6 +70,26 @@ struct DeviceRow {
   std::optional<std::int64_t> workflow_id;  ///< the device's own workflow, if an operator set one
   Seconds first_seen = 0;
   Seconds last_seen = 0;
+  Json disk_serials = Json::array();  ///< the internal disks' serials, sorted (identity)
+  /// Something an operator must look at (e.g. "identity_in_use": a second enrolment of a
+  /// laptop whose agent was alive was refused); nullopt when none.
+  std::optional<std::string> flag;
+  /// The authenticated operator who opened the intake the laptop came in through.
+  std::optional<std::string> intake_operator;
+};
+
+/// An intake an operator opened: unknown laptops may join `batch_id` until `until`, limited
+/// to the listed MACs and vendors when the lists are not empty.
+struct IntakeRow {
+  std::int64_t id = 0;
+  std::int64_t batch_id = 0;
+  Seconds opened_at = 0;
+  Seconds until = 0;
+  std::vector<std::string> macs;     ///< normalised ("52:54:00:12:34:56")
+  std::vector<std::string> vendors;  ///< SMBIOS system vendor prefixes, any case
+  std::string opened_by;
+  std::optional<Seconds> closed_at;
+  std::optional<std::string> closed_by;
 };
 
 struct RunRow {
@@ -106,6 +137,7 @@ struct CertificateRow {
   std::string result;  ///< "passed", "failed" or "unverified"
   std::string body;    ///< the signed document text
   Seconds created_at = 0;
+  std::optional<std::string> supersedes;  ///< the certificate this one replaces (at most once)
 };
 
 struct EventRow {
@@ -134,6 +166,16 @@ struct OperatorTokenRow {
 /// Who an operator token belongs to.
 struct OperatorTokenOwner {
   std::string operator_name;
+  std::optional<Seconds> expires_at;
+};
+
+/// An operator token as listed (never the token itself: only its hash is stored).
+struct OperatorTokenInfo {
+  std::string token_hash;
+  std::string operator_name;
+  std::string kind;  ///< "session" or "api"
+  std::string label;
+  Seconds created_at = 0;
   std::optional<Seconds> expires_at;
 };
 

@@ -69,24 +69,27 @@ class BatchRepository {
 class DeviceRepository {
  public:
   virtual ~DeviceRepository() = default;
-  /// The new device's id; io on a storage failure (conflict when the identity exists).
+  /// The new device's id; io on a storage failure.
   virtual Result<std::int64_t> insert(const NewDevice& d) = 0;
-  /// The device with this firmware identity, or nullopt; io on a storage failure.
-  virtual Result<std::optional<DeviceRow>> find_by_identity(const std::string& system_uuid,
-                                                            const std::string& serial,
-                                                            const std::string& model) = 0;
+  /// Devices of this model that share a known field with the identity: the system UUID, the
+  /// serial (each only when not empty) or one of the disk serials. Who is who among them the
+  /// domain decides (domain/identity.hpp); io on a storage failure.
+  virtual Result<std::vector<DeviceRow>> identity_candidates(const std::string& model,
+                                                             const std::string& system_uuid,
+                                                             const std::string& serial,
+                                                             const Json& disk_serials) = 0;
   /// The device, or nullopt; io on a storage failure.
   virtual Result<std::optional<DeviceRow>> find(std::int64_t id) = 0;
-  /// The most recently seen device that reported this MAC (any case), or nullopt; io on a
-  /// storage failure.
-  virtual Result<std::optional<DeviceRow>> find_by_mac(const std::string& mac) = 0;
+  /// Up to `limit` devices that reported this MAC (any case), most recently seen first; io on
+  /// a storage failure.
+  virtual Result<std::vector<DeviceRow>> find_by_mac(const std::string& mac, int limit) = 0;
   /// Every device id, ascending; io on a storage failure.
   virtual Result<std::vector<std::int64_t>> ids() = 0;
-  /// Records a new sighting: MACs, vendor, last_seen, and the inventory unless nullopt (the
-  /// previous one is kept then); not_found when the device does not exist.
-  virtual Result<void> record_sighting(std::int64_t id, const Json& macs,
-                                       const std::optional<Json>& inventory,
-                                       const std::string& vendor, Seconds now) = 0;
+  /// Records a new sighting: MACs, vendor, last_seen, and the inventory and disk serials
+  /// unless nullopt (the previous ones are kept then); not_found when the device does not exist.
+  virtual Result<void> record_sighting(std::int64_t id, const Sighting& sighting) = 0;
+  /// Sets or clears the device's flag; not_found when the device does not exist.
+  virtual Result<void> set_flag(std::int64_t id, const std::optional<std::string>& flag) = 0;
   /// Moves the device to a batch; not_found when the device does not exist.
   virtual Result<void> set_batch(std::int64_t id, std::int64_t batch_id) = 0;
   /// Gives the device its own workflow; not_found when the device does not exist.
@@ -135,11 +138,13 @@ class RunRepository {
 class CertificateRepository {
  public:
   virtual ~CertificateRepository() = default;
-  /// Stores a certificate (they never change afterwards); conflict when the id exists, io on a
-  /// storage failure.
+  /// Stores a certificate (they never change afterwards); conflict when the id exists or when
+  /// the certificate it supersedes was superseded already, io on a storage failure.
   virtual Result<void> add(const CertificateRow& c) = 0;
   /// The certificate, or nullopt; io on a storage failure.
   virtual Result<std::optional<CertificateRow>> find(const std::string& cert_id) = 0;
+  /// The certificate that supersedes this one, or nullopt; io on a storage failure.
+  virtual Result<std::optional<CertificateRow>> superseded_by(const std::string& cert_id) = 0;
   /// The device's certificates, newest first; io on a storage failure.
   virtual Result<std::vector<CertificateRow>> for_device(std::int64_t device_id) = 0;
   /// The newest certificate of this kind a step produced, or nullopt; io on a storage failure.
@@ -164,6 +169,11 @@ class EventRepository {
   /// Retention: deletes the oldest events, those logged before `before` and those beyond the
   /// newest `keep`, at most `batch` of them; how many went. io on a storage failure.
   virtual Result<std::int64_t> prune(Seconds before, std::int64_t keep, std::int64_t batch) = 0;
+  /// The device's events of these kinds, oldest first (at most `limit`); io on a storage
+  /// failure.
+  virtual Result<std::vector<EventRow>> of_device(std::int64_t device_id,
+                                                  const std::vector<std::string>& kinds,
+                                                  int limit) = 0;
 };
 
 class OperatorRepository {
@@ -180,12 +190,14 @@ class OperatorRepository {
   virtual Result<void> add_token(const OperatorTokenRow& t) = 0;
   /// Whose token this is, or nullopt for an unknown hash; io on a storage failure.
   virtual Result<std::optional<OperatorTokenOwner>> token_owner(const std::string& token_hash) = 0;
-  /// The operator's tokens; io on a storage failure.
-  virtual Result<std::vector<OperatorTokenRow>> tokens(std::int64_t operator_id) = 0;
-  /// Deletes the operator's tokens whose hash starts with `hash_prefix` (empty: all of them);
-  /// how many went. io on a storage failure.
-  virtual Result<std::int64_t> revoke_tokens(std::int64_t operator_id,
-                                             const std::string& hash_prefix) = 0;
+  /// Every operator token (sessions and API tokens), oldest first; io on a storage failure.
+  virtual Result<std::vector<OperatorTokenInfo>> tokens() = 0;
+  /// Deletes one token; not_found when there is no such token.
+  virtual Result<void> remove_token(const std::string& token_hash) = 0;
+  /// Deletes every token of the operator; io on a storage failure.
+  virtual Result<void> remove_tokens_of(std::int64_t operator_id) = 0;
+  /// Deletes the tokens that expired before `now`; io on a storage failure.
+  virtual Result<void> remove_expired(Seconds now) = 0;
 };
 
 class AgentTokenRepository {
@@ -214,6 +226,19 @@ class BootTokenRepository {
                              int keep_total) = 0;
 };
 
+class IntakeRepository {
+ public:
+  virtual ~IntakeRepository() = default;
+  /// Records a newly opened intake (closing any open one at the same time); its id; io on a
+  /// storage failure.
+  virtual Result<std::int64_t> open(const IntakeRow& intake) = 0;
+  /// The newest intake that nobody closed (it may have run out: check `until`), or nullopt;
+  /// io on a storage failure.
+  virtual Result<std::optional<IntakeRow>> current() = 0;
+  /// Closes the open intake, if any; io on a storage failure.
+  virtual Result<void> close(Seconds at, const std::string& by) = 0;
+};
+
 /// One backend: its repositories and its units of work.
 class Storage {
  public:
@@ -230,6 +255,7 @@ class Storage {
   virtual OperatorRepository& operators() = 0;
   virtual AgentTokenRepository& agent_tokens() = 0;
   virtual BootTokenRepository& boot_tokens() = 0;
+  virtual IntakeRepository& intakes() = 0;
 };
 
 }  // namespace revive::server

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,49 @@ using revive::ChunkSource;
 /// Ranges [first, last] of data-extent numbers (the n-th non-hole extent) known to be on disk.
 using DoneRanges = ChunkRanges;
 
+/// How fast the disk writes when it writes: the time during which at least one write or flush
+/// was under way (overlapping writes of the workers count once), and the bytes written. Bytes
+/// over busy time is the disk's own speed; bytes over elapsed time would be the network's when
+/// the network is slower (issue 14). Thread-safe.
+class WriteMeter {
+ public:
+  struct Totals {
+    std::uint64_t bytes = 0;
+    double busy_seconds = 0;
+  };
+  /// Marks a write or flush under way while it lives.
+  class Busy {
+   public:
+    Busy(WriteMeter* m, std::uint64_t bytes) : m_(m), bytes_(bytes) {
+      if (m_ != nullptr) m_->begin();
+    }
+    ~Busy() {
+      if (m_ != nullptr) m_->end(bytes_);
+    }
+    Busy(const Busy&) = delete;
+    Busy& operator=(const Busy&) = delete;
+
+   private:
+    WriteMeter* m_;
+    std::uint64_t bytes_;
+  };
+  Totals totals() const;
+
+ private:
+  void begin();
+  void end(std::uint64_t bytes);
+  mutable std::mutex mu_;
+  int under_way_ = 0;
+  std::chrono::steady_clock::time_point since_{};
+  Totals done_;
+};
+
+/// The disk's write rate between two readings of a WriteMeter: bytes over busy time, or 0 (the
+/// protocol's "unknown") when it wrote fewer than two chunks or was busy under 0.2 s in between:
+/// one write's latency, or writes the page cache absorbed, say nothing about the disk.
+double disk_write_rate(const WriteMeter::Totals& from, const WriteMeter::Totals& to,
+                       std::uint64_t chunk_size);
+
 struct DeployOptions {
   unsigned workers = 4;   ///< chunks in flight (fetch, verify, decompress, write)
   int chunk_retries = 3;  ///< per chunk, for answers that are wrong (bad hash, bad frame, 404)
@@ -44,9 +89,15 @@ struct DeployOptions {
   /// Bytes on disk of the image's data bytes, from the calling thread about every 100 ms.
   std::function<void(std::uint64_t done, std::uint64_t total)> progress;
   const std::atomic<bool>* stop = nullptr;
+  /// Called by a worker after data extent `item` (the n-th data extent) was written, with the
+  /// frame it came in (valid only during the call): the relay keeps it for peers. Empty: nothing
+  /// is called or copied.
+  std::function<void(std::size_t item, std::span<const std::byte> frame)> after_put;
   /// Make the image's holes read as zeros (a used disk has old data there), so the disk is
   /// bit-exact; off only when the disk is known to be zeroed already.
   bool zero_holes = true;
+  /// When set, every chunk write and flush is timed into it (the disk's speed for reports).
+  WriteMeter* write_meter = nullptr;
 };
 
 struct DeployReport {

@@ -17,4 +17,12 @@ namespace revive::agent {
 /// a laptop and for simulated disks, which are real files or loop devices).
 std::optional<std::string> disk_in_use(const MachineRoot& root, const std::filesystem::path& disk);
 
+/// Why the block device `name` ("sda") is not one of the laptop's own drives, or nullopt:
+/// removable media (sysfs removable=1), a drive whose device path runs through USB or
+/// Thunderbolt, or one below a port the kernel marks removable (PCIe tunnelled through
+/// Thunderbolt/USB4). The agent never writes to those, whatever a job names: it is the
+/// volunteer's stick, a donor's backup drive, the workshop's own disk. Also a reason when
+/// `name` is not a block device in `root`'s sysfs (fail closed).
+std::optional<std::string> external_drive(const MachineRoot& root, const std::string& name);
+
 }  // namespace revive::agent

@@ -24,14 +24,16 @@ struct HttpServerApiOptions {
 };
 
 /// Thread-safe: calls are serialised on the one connection (deploy reports progress and
-/// checkpoints from its own thread).
+/// checkpoints from its own thread), except relay reports, which have their own connection so
+/// that a long-poll for the next step does not hold them up.
 class HttpServerApi : public ServerApi {
  public:
   explicit HttpServerApi(HttpServerApiOptions o);
 
   Result<protocol::EnrolResponse> enrol(const protocol::EnrolRequest& r) override;
-  Result<NextAnswer> next(std::chrono::seconds wait) override;
-  Result<void> progress(const protocol::ProgressReport& r) override;
+  Result<NextAnswer> next(std::chrono::seconds wait, const std::string& nonce) override;
+  Result<protocol::ProgressAck> progress(const protocol::ProgressReport& r) override;
+  Result<protocol::RelayAck> relay(const protocol::RelayReport& r) override;
   Result<void> checkpoint(std::int64_t step, const protocol::CheckpointReport& r) override;
   Result<protocol::ResultAck> result(std::int64_t step,
                                      const protocol::StepResultReport& r) override;
@@ -41,8 +43,10 @@ class HttpServerApi : public ServerApi {
 
  private:
   /// The answer to one call, retried while worth it; a non-2xx answer as a typed error.
+  /// `last_try`, when given, gets the time the answered attempt was sent.
   Result<http::Response> call(const std::string& method, const std::string& path,
-                              const std::string& body, std::chrono::seconds timeout);
+                              const std::string& body, std::chrono::seconds timeout,
+                              std::chrono::steady_clock::time_point* last_try = nullptr);
   Result<http::Response> post(const std::string& path, const protocol::Json& body,
                               std::chrono::seconds timeout = std::chrono::seconds(30));
   Result<std::int64_t> device() const;
@@ -52,6 +56,9 @@ class HttpServerApi : public ServerApi {
   http::Connection conn_;
   std::int64_t device_id_ = 0;
   std::string token_;
+  std::mutex session_mu_;  // device_id_ and token_ for relay(), which does not take mu_
+  std::mutex relay_mu_;
+  http::Connection relay_conn_;
 };
 
 /// The error for a non-2xx answer: the kind from the status (401 unauthorized, 404 not_found,

@@ -19,19 +19,13 @@
 
 namespace revive::agent {
 
-/// A step the server handed out whose kind this agent does not know (a newer server). The
-/// runner reports it failed, naming the kind, and never runs or acknowledges it as done.
-struct UnknownStep {
-  std::int64_t id = 0;
-  std::int64_t attempt = 0;
-  std::string kind;
-};
-
-/// The answer to next as the agent sees it: the protocol's answer, or, when the step's kind is
-/// unknown, `unknown_step` (then `next.state` is step and `next.step` is empty).
+/// The answer to next as the agent sees it. A step comes only as `next.job`, the signed job
+/// text; the runner checks it (signed_job.hpp) before it acts on anything in it.
 struct NextAnswer {
   protocol::NextResponse next;
-  std::optional<UnknownStep> unknown_step;
+  /// How long the answer took since the request left (the agent's monotonic clock): a job
+  /// answering the request was signed no earlier than that, so its age is at most this.
+  std::chrono::seconds age{0};
 };
 
 class ServerApi {
@@ -41,11 +35,18 @@ class ServerApi {
   /// Enrols this laptop and starts the session (device id + token for every later call);
   /// unauthorized when the server refuses the boot token, cancelled when stopping.
   virtual Result<protocol::EnrolResponse> enrol(const protocol::EnrolRequest& r) = 0;
-  /// The next thing to do, waiting up to `wait` for it (long-poll); unauthorized when the
-  /// session's token is no longer valid.
-  virtual Result<NextAnswer> next(std::chrono::seconds wait) = 0;
-  /// Reports progress of the running step (also proves the agent alive); errors as above.
-  virtual Result<void> progress(const protocol::ProgressReport& r) = 0;
+  /// The next thing to do, waiting up to `wait` for it (long-poll); `nonce` goes with the
+  /// request and a job answering it must carry it. unauthorized when the session's token is
+  /// no longer valid.
+  virtual Result<NextAnswer> next(std::chrono::seconds wait, const std::string& nonce) = 0;
+  /// Reports progress of the running step (also proves the agent alive); the answer carries a
+  /// deploy step's chunk source when the server plans it. Errors as above.
+  virtual Result<protocol::ProgressAck> progress(const protocol::ProgressReport& r) = 0;
+  /// Reports that this laptop still relays an image's chunks after its deploy step (about once
+  /// a second, from the relay's own thread while other calls may be waiting); the answer says
+  /// whether it may stop. One attempt, no retries: io when the server did not answer (the next
+  /// report tries again), not_found from a server without relays.
+  virtual Result<protocol::RelayAck> relay(const protocol::RelayReport& r) = 0;
   /// Records where a running step has got to; conflict unless `step`'s attempt is running.
   virtual Result<void> checkpoint(std::int64_t step, const protocol::CheckpointReport& r) = 0;
   /// Posts a step's result; the ack says recorded or duplicate (sent before). conflict when

@@ -65,6 +65,14 @@ struct ConnectionOptions {
   /// server); 0: never.
   std::uint64_t low_speed_limit = 0;
   std::chrono::seconds low_speed_time{0};
+  /// Cuts an exchange whose answer (its status line) has not begun this long after it started,
+  /// connecting and sending included (a peer that took the connection and froze); 0: only the
+  /// request's timeout bounds it. For small requests: an upload's sending counts against it.
+  std::chrono::milliseconds first_byte_timeout{0};
+  /// Cuts an exchange once its answer has begun and no byte has moved for this long (a LAN
+  /// peer that died mid-transfer); 0: never. libcurl checks about once a second while idle,
+  /// so a stall is noticed between this and a second later.
+  std::chrono::milliseconds stall_timeout{0};
   /// Largest body kept in memory; a bigger answer aborts the transfer (invalid_input), so a
   /// misbehaving server cannot exhaust the agent's RAM.
   std::size_t max_body = std::size_t{256} << 20;

@@ -1,4 +1,4 @@
-// Settings, workflows and batches in SQLite.
+// Settings, workflows, batches and intakes in SQLite.
 #include "storage/sqlite/columns.hpp"
 #include "storage/sqlite/repositories.hpp"
 
@@ -127,6 +127,47 @@ Result<std::int64_t> SqliteBatches::device_count(std::int64_t batch_id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT COUNT(*) FROM devices WHERE batch_id = ?"));
   REVIVE_SQL_ASSIGN(row, q.bind(batch_id).step());
   return row ? q.int64(0) : 0;
+}
+
+namespace {
+
+std::vector<std::string> strings_column(const std::string& text) {
+  std::vector<std::string> out;
+  const Json j = json_column(text);
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::int64_t> SqliteIntakes::open(const IntakeRow& i) {
+  REVIVE_TRY(close(i.opened_at, i.opened_by));
+  REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO intakes(batch_id, opened_at, until, macs, "
+                                   "vendors, opened_by) VALUES (?,?,?,?,?,?)"));
+  REVIVE_TRY(q.bind(i.batch_id, i.opened_at, i.until, Json(i.macs).dump(), Json(i.vendors).dump(),
+                    i.opened_by)
+                 .run());
+  return db_.last_insert_id();
+}
+
+Result<std::optional<IntakeRow>> SqliteIntakes::current() {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, batch_id, opened_at, until, macs, vendors, "
+                                   "opened_by, closed_at, closed_by FROM intakes WHERE closed_at "
+                                   "IS NULL ORDER BY id DESC LIMIT 1"));
+  REVIVE_SQL_ASSIGN(row, q.step());
+  if (!row) return std::optional<IntakeRow>();
+  return std::optional<IntakeRow>(IntakeRow{q.int64(0), q.int64(1), q.int64(2), q.int64(3),
+                                            strings_column(q.text(4)), strings_column(q.text(5)),
+                                            q.text(6), q.opt_int64(7), q.opt_text(8)});
+}
+
+Result<void> SqliteIntakes::close(Seconds at, const std::string& by) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("UPDATE intakes SET closed_at = ?, closed_by = ? WHERE "
+                                   "closed_at IS NULL"));
+  return q.bind(at, by).run();
 }
 
 }  // namespace revive::server::sqlite

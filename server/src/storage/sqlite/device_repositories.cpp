@@ -8,11 +8,9 @@ namespace {
 
 constexpr const char* kDeviceColumns =
     "SELECT d.id, d.system_uuid, d.serial, d.model, d.vendor, d.macs, d.batch_id, d.workflow_id, "
-    "d.first_seen, d.last_seen FROM devices d ";
+    "d.first_seen, d.last_seen, d.disk_serials, d.flag, d.intake_operator FROM devices d ";
 
-Result<std::optional<DeviceRow>> one_device(Statement& q) {
-  REVIVE_SQL_ASSIGN(row, q.step());
-  if (!row) return std::optional<DeviceRow>();
+DeviceRow device_row(const Statement& q) {
   DeviceRow d;
   d.id = q.int64(0);
   d.system_uuid = q.text(1);
@@ -24,7 +22,27 @@ Result<std::optional<DeviceRow>> one_device(Statement& q) {
   d.workflow_id = q.opt_int64(7);
   d.first_seen = q.int64(8);
   d.last_seen = q.int64(9);
-  return std::optional<DeviceRow>(std::move(d));
+  d.disk_serials = json_column(q.text(10));
+  if (!d.disk_serials.is_array()) d.disk_serials = Json::array();
+  d.flag = q.opt_text(11);
+  d.intake_operator = q.opt_text(12);
+  return d;
+}
+
+Result<std::optional<DeviceRow>> one_device(Statement& q) {
+  REVIVE_SQL_ASSIGN(row, q.step());
+  if (!row) return std::optional<DeviceRow>();
+  return std::optional<DeviceRow>(device_row(q));
+}
+
+Result<std::vector<DeviceRow>> all_devices(Statement& q) {
+  std::vector<DeviceRow> out;
+  for (;;) {
+    REVIVE_SQL_ASSIGN(row, q.step());
+    if (!row) break;
+    out.push_back(device_row(q));
+  }
+  return out;
 }
 
 std::optional<std::string> inventory_text(const std::optional<Json>& inventory) {
@@ -40,21 +58,27 @@ Error no_device(std::int64_t id) {
 
 Result<std::int64_t> SqliteDevices::insert(const NewDevice& d) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO devices(system_uuid, serial, model, vendor, macs, "
-                                   "inventory, batch_id, first_seen, last_seen) "
-                                   "VALUES (?,?,?,?,?,?,?,?,?)"));
+                                   "inventory, batch_id, first_seen, last_seen, disk_serials, "
+                                   "intake_operator) VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
   REVIVE_TRY(q.bind(d.system_uuid, d.serial, d.model, d.vendor, d.macs.dump(),
-                    inventory_text(d.inventory), d.batch_id, d.seen_at, d.seen_at)
+                    inventory_text(d.inventory), d.batch_id, d.seen_at, d.seen_at,
+                    d.disk_serials.dump(), d.intake_operator)
                  .run());
   return db_.last_insert_id();
 }
 
-Result<std::optional<DeviceRow>> SqliteDevices::find_by_identity(const std::string& system_uuid,
-                                                                 const std::string& serial,
-                                                                 const std::string& model) {
-  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kDeviceColumns) +
-                                   "WHERE d.system_uuid = ? AND d.serial = ? AND d.model = ?"));
-  q.bind(system_uuid, serial, model);
-  return one_device(q);
+Result<std::vector<DeviceRow>> SqliteDevices::identity_candidates(const std::string& model,
+                                                                  const std::string& system_uuid,
+                                                                  const std::string& serial,
+                                                                  const Json& disk_serials) {
+  REVIVE_SQL_ASSIGN(
+      q, db_.prepare(std::string(kDeviceColumns) +
+                     "WHERE d.model = ?1 AND ((?2 <> '' AND d.system_uuid = ?2) OR "
+                     "(?3 <> '' AND d.serial = ?3) OR EXISTS (SELECT 1 FROM "
+                     "json_each(d.disk_serials) a, json_each(?4) b WHERE a.value = b.value)) "
+                     "ORDER BY d.last_seen DESC, d.id DESC LIMIT 100"));
+  q.bind(model, system_uuid, serial, disk_serials.dump());
+  return all_devices(q);
 }
 
 Result<std::optional<DeviceRow>> SqliteDevices::find(std::int64_t id) {
@@ -63,12 +87,13 @@ Result<std::optional<DeviceRow>> SqliteDevices::find(std::int64_t id) {
   return one_device(q);
 }
 
-Result<std::optional<DeviceRow>> SqliteDevices::find_by_mac(const std::string& mac) {
+Result<std::vector<DeviceRow>> SqliteDevices::find_by_mac(const std::string& mac, int limit) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kDeviceColumns) +
-                                   ", json_each(d.macs) m WHERE lower(m.value) = lower(?) "
-                                   "ORDER BY d.last_seen DESC, d.id DESC LIMIT 1"));
-  q.bind(mac);
-  return one_device(q);
+                                   "WHERE EXISTS (SELECT 1 FROM json_each(d.macs) m WHERE "
+                                   "lower(m.value) = lower(?)) "
+                                   "ORDER BY d.last_seen DESC, d.id DESC LIMIT ?"));
+  q.bind(mac, limit);
+  return all_devices(q);
 }
 
 Result<std::vector<std::int64_t>> SqliteDevices::ids() {
@@ -82,12 +107,20 @@ Result<std::vector<std::int64_t>> SqliteDevices::ids() {
   return out;
 }
 
-Result<void> SqliteDevices::record_sighting(std::int64_t id, const Json& macs,
-                                            const std::optional<Json>& inventory,
-                                            const std::string& vendor, Seconds now) {
+Result<void> SqliteDevices::record_sighting(std::int64_t id, const Sighting& s) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("UPDATE devices SET macs = ?, inventory = COALESCE(?, "
-                                   "inventory), last_seen = ?, vendor = ? WHERE id = ?"));
-  REVIVE_TRY(q.bind(macs.dump(), inventory_text(inventory), now, vendor, id).run());
+                                   "inventory), last_seen = ?, vendor = ?, disk_serials = "
+                                   "COALESCE(?, disk_serials) WHERE id = ?"));
+  std::optional<std::string> disks;
+  if (s.disk_serials) disks = s.disk_serials->dump();
+  REVIVE_TRY(q.bind(s.macs.dump(), inventory_text(s.inventory), s.at, s.vendor, disks, id).run());
+  if (db_.changes() == 0) return no_device(id);
+  return {};
+}
+
+Result<void> SqliteDevices::set_flag(std::int64_t id, const std::optional<std::string>& flag) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("UPDATE devices SET flag = ? WHERE id = ?"));
+  REVIVE_TRY(q.bind(flag, id).run());
   if (db_.changes() == 0) return no_device(id);
   return {};
 }

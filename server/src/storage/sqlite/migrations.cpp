@@ -77,12 +77,65 @@ CREATE TABLE boot_tokens(
   token_hash TEXT PRIMARY KEY, mac TEXT NOT NULL, issued_at INTEGER NOT NULL, used_at INTEGER);
 CREATE INDEX boot_tokens_by_mac ON boot_tokens(mac, issued_at);
 )sql",
-    // 5: the event log has a retention (oldest first, by age and count): rows may be deleted,
+    // 5: trust on the workshop network (issue 15). Two laptops with the same placeholder UUID
+    // and serial are two devices: the firmware triple is no longer unique (the table is rebuilt
+    // without that constraint; the domain decides who is who, disk serials included). A flag
+    // an operator must see; the operator whose intake a laptop came in through. Intakes an
+    // operator opens replace the intake_batch setting. A certificate names the one it
+    // supersedes, and each is superseded at most once.
+    R"sql(
+CREATE TABLE devices_v5(
+  id INTEGER PRIMARY KEY, system_uuid TEXT NOT NULL, serial TEXT NOT NULL, model TEXT NOT NULL,
+  vendor TEXT NOT NULL DEFAULT '', macs TEXT NOT NULL DEFAULT '[]', inventory TEXT,
+  batch_id INTEGER REFERENCES batches(id), workflow_id INTEGER REFERENCES workflows(id),
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+  disk_serials TEXT NOT NULL DEFAULT '[]', flag TEXT, intake_operator TEXT);
+INSERT INTO devices_v5(id, system_uuid, serial, model, vendor, macs, inventory, batch_id,
+                       workflow_id, first_seen, last_seen)
+  SELECT id, system_uuid, serial, model, vendor, macs, inventory, batch_id, workflow_id,
+         first_seen, last_seen FROM devices;
+DROP TABLE devices;
+ALTER TABLE devices_v5 RENAME TO devices;
+CREATE INDEX devices_by_model ON devices(model, system_uuid, serial);
+CREATE TABLE intakes(
+  id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),
+  opened_at INTEGER NOT NULL, until INTEGER NOT NULL, macs TEXT NOT NULL DEFAULT '[]',
+  vendors TEXT NOT NULL DEFAULT '[]', opened_by TEXT NOT NULL, closed_at INTEGER, closed_by TEXT);
+DELETE FROM settings WHERE key = 'intake_batch';
+ALTER TABLE certificates ADD COLUMN supersedes TEXT;
+CREATE UNIQUE INDEX certificates_supersedes ON certificates(supersedes) WHERE supersedes IS NOT NULL;
+CREATE INDEX operator_tokens_by_operator ON operator_tokens(operator_id);
+)sql",
+    // 6: the event log has a retention (oldest first, by age and count): rows may be deleted,
     // never changed.
     R"sql(
 DROP TRIGGER events_no_delete;
 )sql",
 };
+
+}  // namespace
+
+namespace {
+
+Result<void> migrate_one(Database& db, std::int64_t from) {
+  auto tx = Transaction::begin(db);
+  if (!tx) return tx.error();
+  REVIVE_TRY(db.exec(kMigrations[from]));
+  {
+    auto check = db.prepare("PRAGMA foreign_key_check");
+    if (!check) return check.error();
+    auto bad = check->step();
+    if (!bad) return bad.error();
+    if (*bad) {
+      return make_error(Errc::corrupt,
+                        "a foreign key does not hold afterwards (table " + check->text(0) + ")");
+    }
+  }
+  auto ins = db.prepare("INSERT INTO schema_version(version) VALUES (?)");
+  if (!ins) return ins.error();
+  REVIVE_TRY(ins->bind(from + 1).run());
+  return tx->commit();
+}
 
 }  // namespace
 
@@ -104,16 +157,19 @@ Result<void> migrate(Database& db) {
                       "the state database is schema version " + std::to_string(current) +
                           ", newer than this server (" + std::to_string(latest) + ")");
   }
+  if (current == latest) return {};
+  // A migration that rebuilds a table (SQLite's way to change a constraint) drops the old one
+  // while others still refer to it: foreign keys are off meanwhile (the pragma is a no-op
+  // inside a transaction), and checked before each commit instead.
+  REVIVE_TRY(db.exec("PRAGMA foreign_keys=OFF"));
   for (std::int64_t v = current; v < latest; ++v) {
-    auto tx = Transaction::begin(db);
-    if (!tx) return tx.error();
-    REVIVE_TRY(db.exec(kMigrations[v]));
-    auto ins = db.prepare("INSERT INTO schema_version(version) VALUES (?)");
-    if (!ins) return ins.error();
-    REVIVE_TRY(ins->bind(v + 1).run());
-    REVIVE_TRY(tx->commit());
+    auto done = migrate_one(db, v);
+    if (!done) {
+      (void)db.exec("PRAGMA foreign_keys=ON");
+      return done.error().with_context("schema migration to version " + std::to_string(v + 1));
+    }
   }
-  return {};
+  return db.exec("PRAGMA foreign_keys=ON");
 }
 
 }  // namespace revive::server::sqlite

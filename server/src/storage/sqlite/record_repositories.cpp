@@ -9,12 +9,12 @@ namespace revive::server::sqlite {
 namespace {
 
 constexpr const char* kCertColumns =
-    "SELECT c.cert_id, c.device_id, c.step_id, c.kind, c.result, c.body, c.created_at FROM "
-    "certificates c ";
+    "SELECT c.cert_id, c.device_id, c.step_id, c.kind, c.result, c.body, c.created_at, "
+    "c.supersedes FROM certificates c ";
 
 CertificateRow cert_row(const Statement& q) {
   return CertificateRow{q.opt_text(0).value_or(""), q.int64(1), q.opt_int64(2), q.text(3),
-                        q.opt_text(4).value_or(""), q.text(5),  q.int64(6)};
+                        q.opt_text(4).value_or(""), q.text(5),  q.int64(6),     q.opt_text(7)};
 }
 
 Result<std::vector<CertificateRow>> all_certs(Statement& q) {
@@ -35,12 +35,24 @@ EventRow event_row(const Statement& q) {
 
 Result<void> SqliteCertificates::add(const CertificateRow& c) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO certificates(device_id, step_id, kind, body, "
-                                   "created_at, cert_id, result) VALUES (?,?,?,?,?,?,?)"));
-  auto done =
-      q.bind(c.device_id, c.step_id, c.kind, c.body, c.created_at, c.cert_id, c.result).run();
-  if (!done)
-    return unique_violation_as_conflict(done.error(), "certificate " + c.cert_id + " exists");
+                                   "created_at, cert_id, result, supersedes) VALUES "
+                                   "(?,?,?,?,?,?,?,?)"));
+  auto done = q.bind(c.device_id, c.step_id, c.kind, c.body, c.created_at, c.cert_id, c.result,
+                     c.supersedes)
+                  .run();
+  if (!done) {
+    return unique_violation_as_conflict(
+        done.error(), "certificate " + c.cert_id + " exists, or what it supersedes was superseded");
+  }
   return {};
+}
+
+Result<std::optional<CertificateRow>> SqliteCertificates::superseded_by(
+    const std::string& cert_id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kCertColumns) + "WHERE c.supersedes = ?"));
+  REVIVE_SQL_ASSIGN(row, q.bind(cert_id).step());
+  if (!row) return std::optional<CertificateRow>();
+  return std::optional<CertificateRow>(cert_row(q));
 }
 
 Result<std::optional<CertificateRow>> SqliteCertificates::find(const std::string& cert_id) {
@@ -126,6 +138,22 @@ Result<std::int64_t> SqliteEvents::prune(Seconds before, std::int64_t keep, std:
   return static_cast<std::int64_t>(db_.changes());
 }
 
+Result<std::vector<EventRow>> SqliteEvents::of_device(std::int64_t device_id,
+                                                      const std::vector<std::string>& kinds,
+                                                      int limit) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, at, device_id, kind, data FROM events WHERE "
+                                   "device_id = ? AND kind IN (SELECT value FROM json_each(?)) "
+                                   "ORDER BY id LIMIT ?"));
+  q.bind(device_id, Json(kinds).dump(), limit);
+  std::vector<EventRow> out;
+  for (;;) {
+    REVIVE_SQL_ASSIGN(row, q.step());
+    if (!row) break;
+    out.push_back(event_row(q));
+  }
+  return out;
+}
+
 Result<void> SqliteOperators::put(const std::string& name, const std::string& password_hash,
                                   Seconds now) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO operators(name, password_hash, created_at) VALUES "
@@ -162,26 +190,36 @@ Result<std::optional<OperatorTokenOwner>> SqliteOperators::token_owner(
   return std::optional<OperatorTokenOwner>(OperatorTokenOwner{q.text(0), q.opt_int64(1)});
 }
 
-Result<std::vector<OperatorTokenRow>> SqliteOperators::tokens(std::int64_t operator_id) {
-  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT token_hash, kind, label, created_at, expires_at FROM "
-                                   "operator_tokens WHERE operator_id = ?"));
-  q.bind(operator_id);
-  std::vector<OperatorTokenRow> out;
+Result<std::vector<OperatorTokenInfo>> SqliteOperators::tokens() {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT t.token_hash, o.name, t.kind, t.label, t.created_at, "
+                                   "t.expires_at FROM operator_tokens t JOIN operators o ON o.id "
+                                   "= t.operator_id ORDER BY t.created_at, t.token_hash"));
+  std::vector<OperatorTokenInfo> out;
   for (;;) {
     REVIVE_SQL_ASSIGN(row, q.step());
     if (!row) break;
     out.push_back(
-        OperatorTokenRow{q.text(0), operator_id, q.text(1), q.text(2), q.int64(3), q.opt_int64(4)});
+        OperatorTokenInfo{q.text(0), q.text(1), q.text(2), q.text(3), q.int64(4), q.opt_int64(5)});
   }
   return out;
 }
 
-Result<std::int64_t> SqliteOperators::revoke_tokens(std::int64_t operator_id,
-                                                    const std::string& hash_prefix) {
-  REVIVE_SQL_ASSIGN(q, db_.prepare("DELETE FROM operator_tokens WHERE operator_id = ? AND "
-                                   "substr(token_hash, 1, ?) = ?"));
-  REVIVE_TRY(q.bind(operator_id, static_cast<std::int64_t>(hash_prefix.size()), hash_prefix).run());
-  return static_cast<std::int64_t>(db_.changes());
+Result<void> SqliteOperators::remove_token(const std::string& token_hash) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("DELETE FROM operator_tokens WHERE token_hash = ?"));
+  REVIVE_TRY(q.bind(token_hash).run());
+  if (db_.changes() == 0) return make_error(Errc::not_found, "no such operator token");
+  return {};
+}
+
+Result<void> SqliteOperators::remove_tokens_of(std::int64_t operator_id) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("DELETE FROM operator_tokens WHERE operator_id = ?"));
+  return q.bind(operator_id).run();
+}
+
+Result<void> SqliteOperators::remove_expired(Seconds now) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("DELETE FROM operator_tokens WHERE expires_at IS NOT NULL AND "
+                                   "expires_at < ?"));
+  return q.bind(now).run();
 }
 
 }  // namespace revive::server::sqlite

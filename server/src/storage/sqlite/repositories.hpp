@@ -47,15 +47,15 @@ class SqliteDevices final : public DeviceRepository {
  public:
   explicit SqliteDevices(Database& db) : db_(db) {}
   Result<std::int64_t> insert(const NewDevice& d) override;
-  Result<std::optional<DeviceRow>> find_by_identity(const std::string& system_uuid,
-                                                    const std::string& serial,
-                                                    const std::string& model) override;
+  Result<std::vector<DeviceRow>> identity_candidates(const std::string& model,
+                                                     const std::string& system_uuid,
+                                                     const std::string& serial,
+                                                     const Json& disk_serials) override;
   Result<std::optional<DeviceRow>> find(std::int64_t id) override;
-  Result<std::optional<DeviceRow>> find_by_mac(const std::string& mac) override;
+  Result<std::vector<DeviceRow>> find_by_mac(const std::string& mac, int limit) override;
   Result<std::vector<std::int64_t>> ids() override;
-  Result<void> record_sighting(std::int64_t id, const Json& macs,
-                               const std::optional<Json>& inventory, const std::string& vendor,
-                               Seconds now) override;
+  Result<void> record_sighting(std::int64_t id, const Sighting& sighting) override;
+  Result<void> set_flag(std::int64_t id, const std::optional<std::string>& flag) override;
   Result<void> set_batch(std::int64_t id, std::int64_t batch_id) override;
   Result<void> set_workflow(std::int64_t id, std::int64_t workflow_id) override;
   Result<std::optional<Json>> inventory(std::int64_t id) override;
@@ -92,6 +92,7 @@ class SqliteCertificates final : public CertificateRepository {
   explicit SqliteCertificates(Database& db) : db_(db) {}
   Result<void> add(const CertificateRow& c) override;
   Result<std::optional<CertificateRow>> find(const std::string& cert_id) override;
+  Result<std::optional<CertificateRow>> superseded_by(const std::string& cert_id) override;
   Result<std::vector<CertificateRow>> for_device(std::int64_t device_id) override;
   Result<std::optional<CertificateRow>> newest_for_step(std::int64_t step_id,
                                                         const std::string& kind) override;
@@ -109,6 +110,9 @@ class SqliteEvents final : public EventRepository {
   Result<std::vector<EventRow>> since(std::int64_t after_id, int limit) override;
   Result<std::optional<EventRow>> latest(std::int64_t device_id, const std::string& kind) override;
   Result<std::int64_t> prune(Seconds before, std::int64_t keep, std::int64_t batch) override;
+  Result<std::vector<EventRow>> of_device(std::int64_t device_id,
+                                          const std::vector<std::string>& kinds,
+                                          int limit) override;
 
  private:
   Database& db_;
@@ -122,9 +126,10 @@ class SqliteOperators final : public OperatorRepository {
   Result<std::int64_t> count() override;
   Result<void> add_token(const OperatorTokenRow& t) override;
   Result<std::optional<OperatorTokenOwner>> token_owner(const std::string& token_hash) override;
-  Result<std::vector<OperatorTokenRow>> tokens(std::int64_t operator_id) override;
-  Result<std::int64_t> revoke_tokens(std::int64_t operator_id,
-                                     const std::string& hash_prefix) override;
+  Result<std::vector<OperatorTokenInfo>> tokens() override;
+  Result<void> remove_token(const std::string& token_hash) override;
+  Result<void> remove_tokens_of(std::int64_t operator_id) override;
+  Result<void> remove_expired(Seconds now) override;
 
  private:
   Database& db_;
@@ -149,6 +154,17 @@ class SqliteBootTokens final : public BootTokenRepository {
   Result<void> mark_used(const std::string& token_hash, Seconds at) override;
   Result<void> prune(Seconds issued_before, const std::string& mac, int keep_per_mac,
                      int keep_total) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteIntakes final : public IntakeRepository {
+ public:
+  explicit SqliteIntakes(Database& db) : db_(db) {}
+  Result<std::int64_t> open(const IntakeRow& intake) override;
+  Result<std::optional<IntakeRow>> current() override;
+  Result<void> close(Seconds at, const std::string& by) override;
 
  private:
   Database& db_;

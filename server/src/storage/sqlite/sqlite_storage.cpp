@@ -35,7 +35,8 @@ class SqliteStorage final : public Storage {
         events_(db_),
         operators_(db_),
         agent_tokens_(db_),
-        boot_tokens_(db_) {}
+        boot_tokens_(db_),
+        intakes_(db_) {}
 
   Result<std::unique_ptr<UnitOfWork>> begin() override {
     if (depth_ > 0) return std::make_unique<SqliteUnitOfWork>(std::nullopt, depth_);
@@ -53,6 +54,7 @@ class SqliteStorage final : public Storage {
   OperatorRepository& operators() override { return operators_; }
   AgentTokenRepository& agent_tokens() override { return agent_tokens_; }
   BootTokenRepository& boot_tokens() override { return boot_tokens_; }
+  IntakeRepository& intakes() override { return intakes_; }
 
  private:
   Database db_;
@@ -67,6 +69,7 @@ class SqliteStorage final : public Storage {
   SqliteOperators operators_;
   SqliteAgentTokens agent_tokens_;
   SqliteBootTokens boot_tokens_;
+  SqliteIntakes intakes_;
 };
 
 }  // namespace

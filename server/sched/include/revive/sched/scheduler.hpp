@@ -82,6 +82,7 @@ class Scheduler {
   PlanDiff replan(Seconds now);
   std::map<LaptopId, double> estimated_holdings(Seconds now) const;
   std::vector<detail::Node> snapshot(Seconds now) const;
+  BytesPerSecond typical_link() const;
   Plan build_plan(const detail::Placement& placement, Seconds now) const;
   void mark_spare_relays(Plan& plan) const;
   std::string reason(const detail::Laptop& laptop, const Assignment& now_a,

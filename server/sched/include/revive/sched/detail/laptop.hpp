@@ -25,6 +25,7 @@ struct Laptop {
   Seconds source_since = 0;      ///< when the plan last changed its source
 
   BytesPerSecond link = 0;             ///< stored bytes/s its port takes (estimate)
+  bool link_known = false;             ///< said at joining, or measured since (not the default)
   std::optional<BytesPerSecond> disk;  ///< raw bytes/s its disk writes (estimate)
   BytesPerSecond planned_intake = 0;   ///< intake() when it was last placed
   BytesPerSecond planned_share = 0;    ///< what the plan gave it (0: queued, stalled)
@@ -44,8 +45,10 @@ struct Laptop {
   int relay_strikes = 0;
 
   /// Stored bytes/s it can take in: its port, or its disk converted to stored bytes.
-  BytesPerSecond intake() const {
-    BytesPerSecond r = link;
+  BytesPerSecond intake() const { return intake_with(link); }
+  /// intake() with `port` for its link (a guess for a laptop not measured yet).
+  BytesPerSecond intake_with(BytesPerSecond port) const {
+    BytesPerSecond r = port;
     if (disk) r = std::min(r, *disk * shape.stored_per_raw());
     return r;
   }

@@ -1,0 +1,53 @@
+#pragma once
+// The deploy step's conversation with the scheduler: its progress reports carry what the
+// server plans with (chunks held, the relay's port, receive and write rates, the current
+// source, a failed source), and each answer's source assignment goes to the chunk source.
+// Reports go at most once a second, and at once when a source failed, so a dead or lying peer
+// is replaced within about a second and a re-plan.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "revive/agent/deploy.hpp"
+#include "revive/agent/transport/relay.hpp"
+#include "revive/agent/transport/scheduled_chunk_source.hpp"
+#include "step.hpp"
+
+namespace revive::agent::steps {
+
+class DeployFeed {
+ public:
+  /// `relay` may be null (not relaying). `meter`: the deploy's disk writes. `already_held`:
+  /// chunks on disk from an earlier attempt.
+  DeployFeed(const StepContext& ctx, const Manifest& m, const std::string& image,
+             ScheduledChunkSource& source, Relay* relay, const WriteMeter& meter,
+             std::uint64_t already_held);
+
+  /// A chunk was verified and written (from the deploy's workers).
+  void chunk_written() { held_.fetch_add(1, std::memory_order_relaxed); }
+  /// From the deploy's calling thread about every 100 ms: reports when due; `last` always.
+  void tick(std::uint64_t done, std::uint64_t total, bool last = false);
+
+ private:
+  protocol::DeployProgress figures();
+  void apply(const protocol::ProgressAck& ack);
+
+  const StepContext& ctx_;
+  const Manifest& m_;
+  std::string image_;
+  ScheduledChunkSource& source_;
+  Relay* relay_;
+  const WriteMeter& meter_;
+  std::atomic<std::uint64_t> held_;
+  std::chrono::steady_clock::time_point last_report_{};
+  std::chrono::steady_clock::time_point rate_since_;
+  std::uint64_t fetched_at_rate_since_ = 0;
+  WriteMeter::Totals written_at_rate_since_;
+  double receive_rate_ = 0;
+  double write_rate_ = 0;
+  bool first_ = true;
+};
+
+}  // namespace revive::agent::steps

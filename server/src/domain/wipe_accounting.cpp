@@ -1,0 +1,214 @@
+#include "domain/wipe_accounting.hpp"
+
+namespace revive::server {
+
+namespace {
+
+std::string text(const Json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+Json drive_of(const Json& entry) {
+  return entry.is_object() ? entry.value("drive", Json::object()) : Json::object();
+}
+
+bool simulated(const Json& entry) {
+  return drive_of(entry).value("simulated", Json(false)) == Json(true);
+}
+
+// Whether an evidence entry is about this job drive.
+bool about(const Json& entry, const Json& job_drive) {
+  const Json drive = drive_of(entry);
+  const std::string serial = text(job_drive, "serial");
+  if (!serial.empty()) return text(drive, "serial") == serial;
+  const std::string name = text(job_drive, "name");
+  const std::string got = text(drive, "name");
+  return !name.empty() && (got == name || got == "/dev/" + name);
+}
+
+std::string drive_label(const Json& d) {
+  const std::string serial = text(d, "serial");
+  return text(d, "name") + (serial.empty() ? "" : " (serial " + serial + ")");
+}
+
+// The job drives each entry is about; refused when one entry is about two or two about one.
+std::string pair_by_identity(const Json& job, const Json& evidence, EvidenceMatch& m,
+                             std::vector<bool>& used) {
+  for (std::size_t i = 0; i < job.size(); ++i) {
+    for (std::size_t e = 0; e < evidence.size(); ++e) {
+      if (!about(evidence[e], job[i])) continue;
+      if (m.by_job_drive[i]) return "two evidence entries for drive " + drive_label(job[i]);
+      if (used[e]) return "one evidence entry claims two drives: " + drive_label(job[i]);
+      m.by_job_drive[i] = e;
+      used[e] = true;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+EvidenceMatch match_evidence(const Json& job, const Json& evidence, bool accept_simulated) {
+  EvidenceMatch m;
+  const Json jobs = job.is_array() ? job : Json::array();
+  m.by_job_drive.assign(jobs.size(), std::nullopt);
+  if (!evidence.is_array()) {
+    m.refused = "wipe evidence: \"drives\" must be an array";
+    return m;
+  }
+  for (const auto& e : evidence) {
+    if (simulated(e) && !accept_simulated) {
+      m.refused = "evidence from a simulated drive (" + drive_label(drive_of(e)) +
+                  "): this server is not in demo mode and certifies real erasures only";
+      return m;
+    }
+  }
+  std::vector<bool> used(evidence.size(), false);
+  m.refused = pair_by_identity(jobs, evidence, m, used);
+  if (!m.refused.empty()) return m;
+  for (std::size_t e = 0; e < evidence.size(); ++e) {
+    if (used[e]) continue;
+    std::size_t i = 0;
+    while (i < jobs.size() && m.by_job_drive[i]) ++i;
+    if (accept_simulated && simulated(evidence[e]) && i < jobs.size()) {
+      m.by_job_drive[i] = e;
+      continue;
+    }
+    m.refused =
+        "evidence for a drive the wipe job did not name: " + drive_label(drive_of(evidence[e]));
+    return m;
+  }
+  return m;
+}
+
+namespace {
+
+Json disk_entry(const Json& d) {
+  return {{"kind", "disk"},
+          {"name", text(d, "name")},
+          {"model", text(d, "model")},
+          {"serial", text(d, "serial")},
+          {"size_bytes", d.value("size_bytes", Json())},
+          {"transport", text(d, "transport")},
+          {"removable", d.value("removable", Json(false)) == Json(true)}};
+}
+
+// A drive the job named: accounted for only by a passed certificate.
+bool add_certified(Json& entry, const std::optional<Json>& cert) {
+  if (!cert) {
+    entry["status"] = "not erased";
+    entry["reason"] = "no wipe evidence for this drive";
+    return false;
+  }
+  const bool passed = (*cert)["result"] == "passed";
+  entry["status"] = passed ? "erased" : "not erased";
+  entry["certificate_id"] = (*cert)["certificate_id"];
+  entry["result"] = (*cert)["result"];
+  entry["reason"] = passed ? Json("") : (*cert).value("reason", Json(""));
+  return passed;
+}
+
+// A disk the job did not name: external media or an internal drive the job left out.
+bool add_unnamed(Json& entry) {
+  const bool external = entry["removable"] == true || entry["transport"] == "USB";
+  const Json size = entry["size_bytes"];
+  if (external && size.is_number_integer() && size.get<long long>() == 0) {
+    entry["status"] = "empty";
+    entry["reason"] = "no medium";
+    return true;
+  }
+  entry["status"] = "not erased";
+  entry["reason"] = external ? "USB-attached or removable media are never erased by Revive: it "
+                               "may hold the donor's data; remove it, then wipe again"
+                             : "the wipe job did not name this internal drive";
+  return false;
+}
+
+// A storage controller: accounted for when a driver shows what is behind it.
+bool add_controller(Json& entry, const Json& c) {
+  const std::string driver = text(c, "driver");
+  const Json disks = c.value("disks", Json::array());
+  entry["disks"] = disks.is_array() ? disks : Json::array();
+  if (driver.empty()) {
+    entry["status"] = "not accounted for";
+    entry["reason"] = "no driver is bound to it: the drives behind it cannot be seen";
+    return false;
+  }
+  if (!entry["disks"].empty()) {
+    entry["status"] = "drives listed";
+    entry["reason"] = "";
+    return true;
+  }
+  if (text(c, "class").rfind("0x0108", 0) == 0) {
+    entry["status"] = "not accounted for";
+    entry["reason"] = "an NVMe controller without a visible namespace";
+    return false;
+  }
+  entry["status"] = "no drive attached";
+  entry["reason"] = "";
+  return true;
+}
+
+std::optional<std::size_t> job_index(const Json& job, const std::string& name) {
+  for (std::size_t i = 0; i < job.size(); ++i) {
+    if (text(job[i], "name") == name) return i;
+  }
+  return std::nullopt;
+}
+
+void add_controllers(const Json& inv, StorageAccount& out) {
+  const Json controllers = inv.value("storage_controllers", Json());
+  if (!controllers.is_array()) {
+    out.note = "the agent did not report the storage controllers";
+    return;
+  }
+  for (const auto& c : controllers) {
+    if (!c.is_object()) continue;
+    Json entry = {{"kind", "controller"},
+                  {"pci", text(c, "pci")},
+                  {"class", text(c, "class")},
+                  {"driver", text(c, "driver")}};
+    if (!add_controller(entry, c))
+      out.unaccounted.push_back("controller " + text(c, "pci") + ": " +
+                                entry["reason"].get<std::string>());
+    out.entries.push_back(std::move(entry));
+  }
+}
+
+}  // namespace
+
+StorageAccount account_storage(const std::optional<Json>& inventory, const Json& job_drives,
+                               const std::vector<std::optional<Json>>& certs) {
+  StorageAccount out;
+  const Json job = job_drives.is_array() ? job_drives : Json::array();
+  std::vector<bool> listed(job.size(), false);
+  const Json inv = inventory && inventory->is_object() ? *inventory : Json::object();
+  const Json disks = inv.value("disks", Json::array());
+  for (const auto& d : disks.is_array() ? disks : Json::array()) {
+    if (!d.is_object() || text(d, "name").empty()) continue;
+    Json entry = disk_entry(d);
+    const auto i = job_index(job, text(d, "name"));
+    if (i) listed[*i] = true;
+    const bool ok =
+        i ? add_certified(entry, *i < certs.size() ? certs[*i] : std::nullopt) : add_unnamed(entry);
+    if (!ok) out.unaccounted.push_back(text(d, "name") + ": " + entry["reason"].get<std::string>());
+    out.entries.push_back(std::move(entry));
+  }
+  for (std::size_t i = 0; i < job.size(); ++i) {
+    if (listed[i]) continue;  // a drive the job named that the inventory does not list
+    Json entry = disk_entry(job[i]);
+    if (!add_certified(entry, i < certs.size() ? certs[i] : std::nullopt))
+      out.unaccounted.push_back(text(job[i], "name") + ": " + entry["reason"].get<std::string>());
+    out.entries.push_back(std::move(entry));
+  }
+  if (!inventory || !inventory->is_object()) {
+    out.note = "the laptop sent no inventory: only the drives the job named are listed";
+    return out;
+  }
+  add_controllers(inv, out);
+  return out;
+}
+
+}  // namespace revive::server

@@ -1,0 +1,329 @@
+// The scheduled chunk source against real HTTP: a fake server and fake peers (HttpTestServer)
+// serving the chunks of a real image store, with faults the tests inject. Every chunk still
+// goes through the real pipeline (deploy_image), which checks it against the manifest.
+
+#include "revive/agent/transport/scheduled_chunk_source.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "http_test_server.hpp"
+#include "revive/agent/deploy.hpp"
+#include "revive/image_ops.hpp"
+#include "revive/image_store.hpp"
+#include "temp_dir.hpp"
+#include "test_files.hpp"
+#include "test_image.hpp"
+
+namespace revive::agent {
+namespace {
+
+namespace fs = std::filesystem;
+namespace proto = revive::protocol;
+using Kind = proto::SourceAssignment::Kind;
+using test::CannedReply;
+using test::HttpTestServer;
+using test::ReceivedRequest;
+
+proto::SourceAssignment peer_at(std::int64_t peer, const std::string& url, std::int64_t epoch) {
+  proto::SourceAssignment a;
+  a.kind = Kind::peer;
+  a.peer = peer;
+  a.url = url;
+  a.epoch = epoch;
+  return a;
+}
+
+proto::SourceAssignment server_at(std::int64_t epoch) {
+  proto::SourceAssignment a;
+  a.kind = Kind::server;
+  a.epoch = epoch;
+  return a;
+}
+
+class ScheduledSource : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto img = test::make_test_image(dir_.path(), 6, 7);
+    ASSERT_TRUE(img) << img.error().message;
+    store_ = std::move(img->store);
+    src_ = img->raw;
+    m_ = img->manifest;
+    disk_ = dir_ / "disk";
+    test::make_sparse(disk_, 1 << 20);
+  }
+
+  // The stored frame of the chunk a request names, or 404.
+  CannedReply chunk_reply(const ReceivedRequest& r) const {
+    const auto d = parse_digest(std::string_view(r.target).substr(std::string("/chunks/").size()));
+    std::vector<std::byte> frame;
+    if (!d || !store_->chunks().read(*d, frame, kMaxChunkSize * 2)) return {404, "no such chunk"};
+    return {200, std::string(reinterpret_cast<const char*>(frame.data()), frame.size())};
+  }
+
+  ScheduledSourceOptions options(const std::string& server) {
+    ScheduledSourceOptions o;
+    o.server = server;
+    o.peer_first_byte_timeout = std::chrono::milliseconds(1500);
+    o.peer_stall_timeout = std::chrono::milliseconds(400);
+    o.replan_wait = std::chrono::milliseconds(300);
+    o.stop = &stop_;
+    return o;
+  }
+
+  Result<DeployReport> deploy(ScheduledChunkSource& source) {
+    auto dev = open_block_device(disk_);
+    if (!dev) return dev.error();
+    DeployOptions o;
+    o.outage_timeout = std::chrono::seconds(5);
+    o.stop = &stop_;
+    return deploy_image(m_, source, **dev, o);
+  }
+
+  bool disk_holds_image() {
+    auto disk = test::read_all(disk_);
+    const auto img = test::read_all(src_);
+    disk.resize(img.size());
+    return disk == img;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<ImageStore> store_;
+  fs::path src_, disk_;
+  Manifest m_;
+  std::atomic<bool> stop_{false};
+};
+
+TEST_F(ScheduledSource, FetchesFromTheServerUntilAPeerIsAssignedThenFromThePeer) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  HttpTestServer peer([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  ScheduledChunkSource source(options(server.url()));
+  EXPECT_EQ(source.source_label(), "server");
+  const Digest first = *m_.extents[0].sha256;
+  std::vector<std::byte> frame;
+  ASSERT_TRUE(source.fetch(first, frame));
+  EXPECT_EQ(server.requests().size(), 1u);
+
+  ASSERT_TRUE(source.assign(peer_at(7, peer.url(), 1)));
+  EXPECT_EQ(source.source_label(), "peer 7");
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  EXPECT_EQ(server.requests().size(), 1u);  // nothing more from the server
+  EXPECT_EQ(peer.requests().size(), m_.data_chunk_count());
+  const SourceBytes b = source.bytes_by_source();
+  EXPECT_EQ(b.server, frame.size());
+  EXPECT_EQ(b.peers, b.by_peer.at(7));
+  EXPECT_EQ(source.bytes_fetched(), b.server + b.peers);
+  EXPECT_FALSE(source.take_failure());
+}
+
+TEST_F(ScheduledSource, AnOlderOrRepeatedEpochIsIgnored) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  ScheduledChunkSource source(options(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(7, "http://127.0.0.1:9", 5)));
+  EXPECT_FALSE(source.assign(server_at(4)));
+  EXPECT_FALSE(source.assign(server_at(5)));
+  EXPECT_EQ(source.source_label(), "peer 7");
+  EXPECT_TRUE(source.assign(server_at(6)));
+  EXPECT_EQ(source.source_label(), "server");
+  EXPECT_EQ(source.replans(), 2u);
+}
+
+TEST_F(ScheduledSource, ARefusedConnectionIsReportedOnceAndTheServerTakesOverWithoutAReplan) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  // A port nobody listens on: the peer died (a laptop killed mid-deploy).
+  std::string dead;
+  {
+    HttpTestServer gone([](const ReceivedRequest&) { return CannedReply{200, ""}; });
+    dead = gone.url();
+  }
+  ScheduledChunkSource source(options(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(3, dead, 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  auto failure = source.take_failure();
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->peer, 3);
+  EXPECT_FALSE(failure->bad_chunk);
+  EXPECT_NE(failure->reason.find(dead), std::string::npos) << failure->reason;
+  EXPECT_EQ(source.failures(), 1u);  // four workers saw it; one report
+  EXPECT_FALSE(source.take_failure());
+  // The report carrying it did not reach the server: it goes with the next one.
+  source.unreport(*failure);
+  ASSERT_TRUE(source.failure_pending());
+  EXPECT_EQ(source.take_failure()->peer, 3);
+  EXPECT_EQ(source.bytes_by_source().peers, 0u);
+  EXPECT_EQ(server.requests().size(), m_.data_chunk_count());
+}
+
+TEST_F(ScheduledSource, AReplanWhileWaitingSwitchesAtOnce) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  HttpTestServer good([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  auto o = options(server.url());
+  o.replan_wait = std::chrono::seconds(30);  // only the re-plan can unblock the workers
+  ScheduledChunkSource source(o);
+  ASSERT_TRUE(source.assign(peer_at(3, "http://127.0.0.1:1", 1)));
+  std::thread replanner([&] {
+    while (!source.failure_pending()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto f = source.take_failure();  // what the deploy step's next report carries
+    EXPECT_EQ(f->peer, 3);
+    source.assign(peer_at(4, good.url(), 2));
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto r = deploy(source);
+  replanner.join();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_TRUE(disk_holds_image());
+  EXPECT_EQ(source.bytes_by_source().by_peer.at(4), source.bytes_fetched());
+  EXPECT_TRUE(server.requests().empty());
+}
+
+TEST_F(ScheduledSource, APeerServingABadChunkIsBlamedAndNeverUsedAgain) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  const std::string victim = "/chunks/" + digest_hex(*m_.extents[2].sha256);
+  HttpTestServer liar([&](const ReceivedRequest& r) {
+    CannedReply c = chunk_reply(r);
+    if (r.target == victim) c.body[c.body.size() / 2] ^= 1;  // a frame of the right size, wrong
+    return c;
+  });
+  ScheduledChunkSource source(options(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(9, liar.url(), 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());  // the bad frame never reached the disk
+  auto failure = source.take_failure();
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->peer, 9);
+  EXPECT_TRUE(failure->bad_chunk);
+  EXPECT_NE(failure->reason.find(digest_hex(*m_.extents[2].sha256)), std::string::npos);
+  // The server (lagging) names the liar again: refused, reported again, the server serves.
+  const auto before = liar.requests().size();
+  ASSERT_TRUE(source.assign(peer_at(9, liar.url(), 2)));
+  auto again = source.take_failure();
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->bad_chunk);
+  std::vector<std::byte> frame;
+  ASSERT_TRUE(source.fetch(*m_.extents[2].sha256, frame));
+  EXPECT_EQ(liar.requests().size(), before);
+}
+
+TEST_F(ScheduledSource, APeerThatStallsMidChunkIsReported) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  HttpTestServer frozen([&](const ReceivedRequest& r) {
+    CannedReply c = chunk_reply(r);
+    c.stall_after = 100;
+    return c;
+  });
+  ScheduledChunkSource source(options(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(5, frozen.url(), 1)));
+  const auto started = std::chrono::steady_clock::now();
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  // Stall noticed within the stall timeout and libcurl's one-second check, then replan_wait.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
+  EXPECT_TRUE(disk_holds_image());
+  auto failure = source.take_failure();
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->peer, 5);
+  EXPECT_NE(failure->reason.find("stalled"), std::string::npos) << failure->reason;
+}
+
+TEST_F(ScheduledSource, APeerThatKeepsNotHavingTheChunkCountsAsStalled) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  HttpTestServer empty([](const ReceivedRequest&) { return CannedReply{503, "not here yet\n"}; });
+  ScheduledChunkSource source(options(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(6, empty.url(), 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  auto failure = source.take_failure();
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->peer, 6);
+  EXPECT_FALSE(failure->bad_chunk);
+  EXPECT_GE(empty.requests().size(), 3u);
+}
+
+// A parent the plan put behind this laptop answers 503 until it catches up, but says it is
+// filling (it gained chunks meanwhile): more of those than the busy limit are waited out.
+TEST_F(ScheduledSource, APeerThatIsStillFillingIsWaitedFor) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  std::atomic<int> asked{0};
+  const std::string filling = std::string(proto::kRelayStateHeader) + ": " + proto::kRelayFilling;
+  HttpTestServer behind([&](const ReceivedRequest& r) {
+    if (++asked <= 10) return CannedReply{503, "not here yet\n", {filling}};
+    return chunk_reply(r);
+  });
+  ScheduledChunkSource source(options(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(8, behind.url(), 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  EXPECT_FALSE(source.take_failure()) << "a peer gaining chunks is not stalled";
+  EXPECT_TRUE(server.requests().empty());
+  EXPECT_EQ(source.bytes_by_source().peers, source.bytes_fetched());
+}
+
+// ... but only so long: a peer that only claims to fill cannot hold a laptop up for ever.
+TEST_F(ScheduledSource, APeerThatClaimsToFillForEverCountsAsStalled) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  const std::string filling = std::string(proto::kRelayStateHeader) + ": " + proto::kRelayFilling;
+  HttpTestServer claims([&](const ReceivedRequest&) {
+    return CannedReply{503, "not here yet\n", {filling}};
+  });
+  ScheduledSourceOptions o = options(server.url());
+  o.peer_filling_limit = 6;
+  ScheduledChunkSource source(o);
+  ASSERT_TRUE(source.assign(peer_at(9, claims.url(), 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  auto failure = source.take_failure();
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->peer, 9);
+  EXPECT_GE(claims.requests().size(), 6u);
+}
+
+TEST_F(ScheduledSource, QueuedWaitsForItsTurnAndTheStopFlagEndsTheWait) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  ScheduledChunkSource source(options(server.url()));
+  proto::SourceAssignment queued;
+  queued.kind = Kind::queued;
+  queued.place = 2;
+  queued.reason = "the server's port is busy";
+  queued.epoch = 1;
+  ASSERT_TRUE(source.assign(queued));
+  EXPECT_EQ(source.source_label(), "queued");
+  EXPECT_EQ(source.describe(), "queued (place 2): the server's port is busy");
+  auto fetched = std::async(std::launch::async, [&] {
+    std::vector<std::byte> frame;
+    return source.fetch(*m_.extents[0].sha256, frame);
+  });
+  EXPECT_EQ(fetched.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout);
+  EXPECT_TRUE(server.requests().empty());
+  source.assign(server_at(2));  // its turn
+  ASSERT_EQ(fetched.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+  EXPECT_TRUE(fetched.get());
+
+  queued.epoch = 3;
+  source.assign(queued);
+  auto stopped = std::async(std::launch::async, [&] {
+    std::vector<std::byte> frame;
+    return source.fetch(*m_.extents[1].sha256, frame);
+  });
+  stop_ = true;
+  ASSERT_EQ(stopped.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  auto r = stopped.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::cancelled);
+}
+
+}  // namespace
+}  // namespace revive::agent
