@@ -118,7 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   req.tls = caller & 4;
   req.peer = caller & 8 ? "10.1.2.3" : "127.0.0.1";
-  Admission a = w.api->admit(req);
+  HeaderVerdict a = w.api->admit(req);
   if (a.answer) {
     check(*a.answer);
     return 0;

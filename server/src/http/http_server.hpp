@@ -6,7 +6,8 @@
 // back-off when descriptors run out), every request admitted from its header before its body
 // is read (auth, rate limits, the route's body limit), large uploads streamed to a temp file,
 // chunk files sent with sendfile(2), long-polls, Server-Sent Events, and a graceful shutdown.
-// Beast is confined to http_server.cpp.
+// Beast is confined to http_server.cpp and the request_reader, response_writer and
+// tls_listener files beside it (beast_common.hpp); this header does not include it.
 
 #include <chrono>
 #include <cstdint>
