@@ -77,8 +77,8 @@ World& world() {
 
 void check(const Response& r) {
   if (r.status < 100 || r.status > 599) std::abort();
-  if (r.status >= 400 && r.content_type == "application/json" && r.body.find("\"error\"") ==
-                                                                   std::string::npos)
+  if (r.status >= 400 && r.content_type == "application/json" &&
+      r.body.find("\"error\"") == std::string::npos)
     std::abort();
 }
 

@@ -174,12 +174,12 @@ asio::awaitable<void> linger(Stream& stream) {
   }
 }
 
-#define REVIVE_READER_FOR(S)                                                                      \
-  template asio::awaitable<bool> read_header(S&, beast::flat_buffer&, HeaderParser&,              \
-                                             const HttpOptions&, const WriteContext&);            \
-  template asio::awaitable<std::optional<Response>> admit_and_read(                               \
-      S&, beast::flat_buffer&, HeaderParser&, Request&, std::string&, bool&, bool&,               \
-      const HttpOptions&);                                                                        \
+#define REVIVE_READER_FOR(S)                                                           \
+  template asio::awaitable<bool> read_header(S&, beast::flat_buffer&, HeaderParser&,   \
+                                             const HttpOptions&, const WriteContext&); \
+  template asio::awaitable<std::optional<Response>> admit_and_read(                    \
+      S&, beast::flat_buffer&, HeaderParser&, Request&, std::string&, bool&, bool&,    \
+      const HttpOptions&);                                                             \
   template asio::awaitable<void> linger(S&);
 REVIVE_READER_FOR(PlainStream)
 REVIVE_READER_FOR(TlsStream)

@@ -77,8 +77,8 @@ asio::awaitable<bool> send_file(Stream& stream, int fd, std::uint64_t offset, st
 }  // namespace
 
 template <class Stream>
-asio::awaitable<bool> write_response(Stream& stream, Response& r, unsigned version,
-                                     bool keep_alive, bool head, const WriteContext& ctx) {
+asio::awaitable<bool> write_response(Stream& stream, Response& r, unsigned version, bool keep_alive,
+                                     bool head, const WriteContext& ctx) {
   auto& lowest = beast::get_lowest_layer(stream);
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "revive/" REVIVE_VERSION);

@@ -18,7 +18,7 @@ struct WriteContext {
 /// Writes `r` (a HEAD request gets the header only); false when the connection failed.
 /// Takes ownership of the answer's file descriptor. Instantiated for PlainStream and TlsStream.
 template <class Stream>
-asio::awaitable<bool> write_response(Stream& stream, Response& r, unsigned version,
-                                     bool keep_alive, bool head, const WriteContext& ctx);
+asio::awaitable<bool> write_response(Stream& stream, Response& r, unsigned version, bool keep_alive,
+                                     bool head, const WriteContext& ctx);
 
 }  // namespace revive::server::beast_io

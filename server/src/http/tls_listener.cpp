@@ -29,13 +29,15 @@ Result<std::unique_ptr<ssl::context>> make_tls_context(const std::filesystem::pa
                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   beast::error_code ec;
   tls->use_certificate_chain_file(cert.string(), ec);
-  if (ec) return make_error(Errc::invalid_input, "TLS certificate " + cert.string() + ": " + ec.message());
+  if (ec)
+    return make_error(Errc::invalid_input,
+                      "TLS certificate " + cert.string() + ": " + ec.message());
   tls->use_private_key_file(key.string(), ssl::context::pem, ec);
   if (ec) return make_error(Errc::invalid_input, "TLS key " + key.string() + ": " + ec.message());
   if (SSL_CTX_check_private_key(tls->native_handle()) != 1)
-    return make_error(Errc::invalid_input, "TLS key " + key.string() +
-                                               " does not belong to the certificate " +
-                                               cert.string());
+    return make_error(
+        Errc::invalid_input,
+        "TLS key " + key.string() + " does not belong to the certificate " + cert.string());
   return tls;
 }
 
