@@ -99,6 +99,11 @@ int report(const Result<http::Response>& r, const RemoteArgs& a) {
       fmt::print(stderr, "revivectl: error: {}\n", changed_key_message(a.server, a.pin));
     } else if (r.error().code == Errc::io) {
       fmt::print(stderr, "revivectl: error: cannot reach the server: {}\n", r.error().message);
+      if (a.server.starts_with("https://") && a.pin.empty())
+        fmt::print(stderr,
+                   "revivectl: no TLS key is pinned for {}: `revivectl login` shows it and "
+                   "pins it\n",
+                   a.server);
     } else {
       fmt::print(stderr, "revivectl: error: {}\n", r.error().message);
     }

@@ -580,6 +580,10 @@ class RevivectlTest(ServerFixture):
         self.assertTrue(self.srv.tls_pin, "the server prints its key pin at start")
         make_operator(self.state)
         pw = {"REVIVE_PASSWORD": "correct horse battery"}
+        # Before any login nothing is pinned: the self-signed certificate is not trusted.
+        r = self.ctl("devices", "--server", self.srv.tls_url, "--token", "x" * 64, ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("revivectl login", r.stderr)
         # Without a terminal and without --fingerprint, nothing is trusted: the key is shown.
         r = self.ctl("login", "--server", self.srv.tls_url, "--user", "alice", ok=False, env_extra=pw)
         self.assertEqual(r.returncode, 1)

@@ -14,7 +14,9 @@ Response no_endpoint(const Request& req) {
 }
 
 // Operator credentials travel only over TLS, or inside this machine.
-bool secure_transport(const Request& req) { return req.tls || is_local_peer(req.peer); }
+bool secure_transport(const Request& req) {
+  return req.tls || req.local || is_local_peer(req.peer);
+}
 
 double monotonic_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -111,7 +113,7 @@ std::optional<Response> Api::check_caller(const Request& req, const RouteMatch* 
 
 std::optional<Response> Api::rate_limit(const Request& req, RouteId id) {
   const RateGroup g = rate_group(id);
-  if (g == RateGroup::none || is_local_peer(req.peer)) return std::nullopt;
+  if (g == RateGroup::none || req.local || is_local_peer(req.peer)) return std::nullopt;
   const double wait = limiters_.at(static_cast<int>(g)).take(req.peer, monotonic_seconds());
   if (wait <= 0) return std::nullopt;
   const auto secs = static_cast<long>(std::ceil(wait));

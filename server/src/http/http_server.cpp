@@ -108,7 +108,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     const auto ep = sock.remote_endpoint(ec);
     if (ec) return;  // already gone
     std::string peer = ep.address().to_string();
-    const bool local = is_local_peer(peer);
+    const auto here = sock.local_endpoint(ec);
+    // The server's own tools may reach it on the address it listens on (not only loopback).
+    const bool local = is_local_peer(peer) || (!ec && here.address() == ep.address());
     switch (limits.check(peer, local)) {
       case ConnectionLimits::Verdict::address_full:
         metrics.connection_refused("address");
@@ -125,10 +127,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     limits.add(peer, local);
     sock.set_option(tcp::no_delay(true), ec);
     if (secure) {
-      spawn(io, session(TlsStream(beast::tcp_stream(std::move(sock)), *tls), std::move(peer)),
+      spawn(io,
+            session(TlsStream(beast::tcp_stream(std::move(sock)), *tls), std::move(peer), local),
             "HTTPS session");
     } else {
-      spawn(io, session(PlainStream(std::move(sock)), std::move(peer)), "HTTP session");
+      spawn(io, session(PlainStream(std::move(sock)), std::move(peer), local), "HTTP session");
     }
   }
 
@@ -216,7 +219,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   // One request, read to answered; false when the connection is done.
   template <class Stream>
   asio::awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buf, std::uint64_t id,
-                                  const std::string& peer) {
+                                  const std::string& peer, bool local) {
     HeaderParser hp;
     if (!co_await read_header(stream, buf, hp, opts, write_context())) co_return false;
     conns[id].idle = false;
@@ -228,6 +231,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     std::string route = "other";
     Request req;
     Response resp;
+    req.local = local;
     if (!make_request(hp, peer, kIsTls<Stream>, req)) {
       resp = error_response(400, "bad_request", "malformed request path");
       keep_alive = false;
@@ -270,7 +274,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   template <class Stream>
-  asio::awaitable<void> session(Stream stream, std::string peer) {
+  asio::awaitable<void> session(Stream stream, std::string peer, bool local) {
     auto self = shared_from_this();
     auto& lowest = beast::get_lowest_layer(stream);
     const std::uint64_t id = next_id++;
@@ -284,7 +288,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         c.idle = true;
         c.idle_since = Clock::now();
         if (stopping) break;
-        if (!co_await serve_one(stream, buf, id, peer)) break;
+        if (!co_await serve_one(stream, buf, id, peer, local)) break;
       }
     }
     beast::error_code ec;

@@ -24,6 +24,9 @@ struct Request {
   std::string body_file;  ///< large uploads: path of the temp file holding the body
   std::string peer;       ///< remote address
   bool tls = false;       ///< came in over the TLS listener
+  /// From this machine: loopback, or a connection to the server's own address from that same
+  /// address (its handshake cannot complete from another host).
+  bool local = false;
 
   /// Header value or empty.
   std::string header(const std::string& lower_name) const {
