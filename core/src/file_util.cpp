@@ -72,6 +72,19 @@ Result<void> write_all(int fd, std::span<const std::byte> buf, std::string_view 
   return {};
 }
 
+Result<void> require_owner_only(const std::filesystem::path& path, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return errno_error(errno, "stat " + std::string(what) + " " + path.string());
+  if ((st.st_mode & 077) == 0) return {};
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return make_error(Errc::forbidden, std::string(what) + " " + path.string() +
+                                         " can be read by other users (mode " + mode +
+                                         "): chmod 600 it, and make a new key if anyone may have "
+                                         "copied it");
+}
+
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_size) {
   auto fd = open_file(path, O_RDONLY);
   if (!fd) return fd.error();

@@ -110,15 +110,7 @@ Result<KeyPair> KeyPair::load_or_create(const std::filesystem::path& dir) {
   }
   // A secret key others could read is refused, not used: whoever copied it can sign jobs for
   // every laptop and certificates for every donor (issue 15). It is created 0600.
-  struct stat st {};
-  if (::stat(sk_path.c_str(), &st) != 0) return errno_error(errno, "stat " + sk_path.string());
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return make_error(Errc::forbidden,
-                      sk_path.string() + " can be read by other users (mode " + mode +
-                          "): chmod 600 it, and make a new key if anyone may have copied it");
-  }
+  REVIVE_TRY(require_owner_only(sk_path, "signing key"));
   auto data = read_small_file(sk_path, 4096);
   if (!data) return data.error();
   if (data->size() != 64) {

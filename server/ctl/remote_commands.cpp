@@ -16,7 +16,9 @@
 #include <thread>
 
 #include "progress_bar.hpp"
+#include "revive/file_util.hpp"
 #include "revive/http_client.hpp"
+#include "server_pins.hpp"
 #include "watch_source.hpp"
 
 namespace revive::ctl {
@@ -26,12 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path token_file() {
-  const char* xdg = std::getenv("XDG_CONFIG_HOME");
-  const char* home = std::getenv("HOME");
-  fs::path base = xdg && *xdg ? fs::path(xdg) : fs::path(home ? home : ".") / ".config";
-  return base / "revive" / "session.json";
-}
+fs::path token_file() { return config_dir() / "session.json"; }
 
 void fill_defaults(RemoteArgs& a) {
   json saved;
@@ -47,13 +44,16 @@ void fill_defaults(RemoteArgs& a) {
   }
   if (a.token.empty() && saved.is_object() && saved.value("server", "") == a.server)
     a.token = saved.value("token", "");
+  // An https:// server is reached only with the key pinned at login (a damaged pin file
+  // leaves no pin: the connection then fails the certificate check instead of trusting).
+  if (auto pin = pinned_key(a.server); pin && *pin) a.pin = **pin;
 }
 
 // One server, one keep-alive connection (watch asks again every second). No retries: a person
 // is waiting and can run the command again.
 class Remote {
  public:
-  explicit Remote(const RemoteArgs& a) : a_(a) {}
+  explicit Remote(const RemoteArgs& a) : a_(a), conn_(options(a)) {}
 
   Result<http::Response> call(const std::string& method, const std::string& path,
                               const std::string& body = "") {
@@ -72,6 +72,12 @@ class Remote {
   }
 
  private:
+  static http::ConnectionOptions options(const RemoteArgs& a) {
+    http::ConnectionOptions o;
+    o.pinned_public_key = a.pin;
+    return o;
+  }
+
   http::Request request(const std::string& method, const std::string& path,
                         const std::string& content_type) const {
     http::Request r;
@@ -87,10 +93,17 @@ class Remote {
 };
 
 /// Prints a failed answer as a person would want it; returns the exit code.
-int report(const Result<http::Response>& r) {
+int report(const Result<http::Response>& r, const RemoteArgs& a) {
   if (!r) {
-    if (r.error().code == Errc::io) {
+    if (r.error().code == Errc::bad_signature && !a.pin.empty()) {
+      fmt::print(stderr, "revivectl: error: {}\n", changed_key_message(a.server, a.pin));
+    } else if (r.error().code == Errc::io) {
       fmt::print(stderr, "revivectl: error: cannot reach the server: {}\n", r.error().message);
+      if (a.server.starts_with("https://") && a.pin.empty())
+        fmt::print(stderr,
+                   "revivectl: no TLS key is pinned for {}: `revivectl login` shows it and "
+                   "pins it\n",
+                   a.server);
     } else {
       fmt::print(stderr, "revivectl: error: {}\n", r.error().message);
     }
@@ -146,6 +159,14 @@ std::string device_table(const json& devices) {
 
 int remote_login(RemoteArgs a) {
   fill_defaults(a);
+  // The key is settled before the password is asked for: it is never sent to a server whose
+  // key the operator has not trusted.
+  auto pin = trust_server_key(a.server, a.fingerprint);
+  if (!pin) {
+    fmt::print(stderr, "revivectl: error: {}\n", pin.error().message);
+    return 1;
+  }
+  a.pin = *pin;
   std::string password;
   if (const char* p = std::getenv("REVIVE_PASSWORD")) {
     password = p;
@@ -165,24 +186,25 @@ int remote_login(RemoteArgs a) {
   a.token.clear();
   auto r = Remote(a).call("POST", "/api/v1/login",
                           json{{"name", a.user}, {"password", password}}.dump());
-  if (int rc = report(r)) return rc;
+  if (int rc = report(r, a)) return rc;
   const json j = json::parse(r->body, nullptr, false);
   std::error_code ec;
-  fs::create_directories(token_file().parent_path(), ec);
-  {
-    std::ofstream out(token_file(), std::ios::trunc);
-    out << json{{"server", a.server}, {"token", j.value("token", "")}}.dump() << "\n";
+  fs::create_directories(config_dir(), ec);
+  // Written 0600 from the start: the token is as good as the password for 12 hours.
+  const std::string saved = json{{"server", a.server}, {"token", j.value("token", "")}}.dump();
+  if (auto w = write_file_atomic(token_file(), as_bytes(saved + "\n"), config_dir(), 0600); !w) {
+    fmt::print(stderr, "revivectl: error: saving the session: {}\n", w.error().message);
+    return 1;
   }
-  ::chmod(token_file().c_str(), 0600);
-  fmt::print("logged in to {} as {} (session saved in {})\n", a.server, a.user,
-             token_file().string());
+  fmt::print("logged in to {} as {} (session saved in {}{})\n", a.server, a.user,
+             token_file().string(), a.pin.empty() ? "" : ", TLS key " + a.pin);
   return 0;
 }
 
 int remote_get_json(RemoteArgs a, const std::string& path) {
   fill_defaults(a);
   auto r = Remote(a).call("GET", path);
-  if (int rc = report(r)) return rc;
+  if (int rc = report(r, a)) return rc;
   const json j = json::parse(r->body, nullptr, false);
   fmt::print("{}\n", j.is_discarded() ? r->body : j.dump(2));
   return 0;
@@ -191,7 +213,7 @@ int remote_get_json(RemoteArgs a, const std::string& path) {
 int remote_post(RemoteArgs a, const std::string& path, const std::string& body) {
   fill_defaults(a);
   auto r = Remote(a).call("POST", path, body);
-  if (int rc = report(r)) return rc;
+  if (int rc = report(r, a)) return rc;
   fmt::print("{}\n", r->body.empty() ? "ok" : json::parse(r->body, nullptr, false).dump());
   return 0;
 }
@@ -223,7 +245,7 @@ int remote_put_workflow(RemoteArgs a, const std::string& steps_csv) {
 int remote_devices(RemoteArgs a) {
   fill_defaults(a);
   auto r = Remote(a).call("GET", "/api/v1/devices");
-  if (int rc = report(r)) return rc;
+  if (int rc = report(r, a)) return rc;
   fmt::print("{}", device_table(json::parse(r->body, nullptr, false)));
   return 0;
 }
@@ -249,7 +271,7 @@ int write_output(const std::string& body, const std::string& file) {
 int remote_get_file(RemoteArgs a, const std::string& path) {
   fill_defaults(a);
   auto r = Remote(a).call("GET", path);
-  if (int rc = report(r)) return rc;
+  if (int rc = report(r, a)) return rc;
   return write_output(r->body, a.file);
 }
 
@@ -277,7 +299,7 @@ int remote_image_push(RemoteArgs a) {
       "/api/v1/images?name=" + http::escape(a.id) + (a.replace ? "&replace=1" : "");
   auto r = Remote(a).upload(path, a.file, pb);
   pb.finish();
-  if (int rc = report(r)) return rc;
+  if (int rc = report(r, a)) return rc;
   const json j = json::parse(r->body, nullptr, false);
   fmt::print("pushed {}: {} as image {} ({} new chunks, {} stored)\n", a.file,
              human_bytes(static_cast<std::uint64_t>(st.st_size)), j.value("name", ""),
@@ -288,7 +310,7 @@ int remote_image_push(RemoteArgs a) {
 int remote_image_rm(RemoteArgs a) {
   fill_defaults(a);
   auto r = Remote(a).call("DELETE", "/api/v1/images/" + http::escape(a.id));
-  if (int rc = report(r)) return rc;
+  if (int rc = report(r, a)) return rc;
   fmt::print("removed image {}\n", a.id);
   return 0;
 }
@@ -299,7 +321,7 @@ int remote_watch(RemoteArgs a) {
   Remote remote(a);
   for (;;) {
     auto r = remote.call("GET", "/api/v1/devices");
-    if (int rc = report(r)) return rc;
+    if (int rc = report(r, a)) return rc;
     const json devices = json::parse(r->body, nullptr, false);
     std::map<std::string, int> counts;
     for (const auto& d : devices) ++counts[d.value("state", "?")];

@@ -10,7 +10,9 @@ struct RemoteArgs {
   std::string server;  ///< base URL, e.g. http://127.0.0.1:8080 (default $REVIVE_SERVER)
   std::string token;   ///< operator token (default: $REVIVE_TOKEN, else the saved login)
   std::string user;
-  std::string id;  ///< device/step id or image name
+  std::string fingerprint;  ///< login: the server's TLS key pin, given instead of asked for
+  std::string pin;          ///< the TLS key pin the connection requires ("" for http://)
+  std::string id;           ///< device/step id or image name
   std::string file;
   std::string format = "json";
   std::string batch, workflow, donor, image, label;

@@ -238,6 +238,10 @@ void add_workshop_commands(CLI::App& app, Cli& cli) {
   auto* login = app.add_subcommand("login", "Log in to a server and save the session");
   cli.server_options(login);
   login->add_option("--user", ra.user, "Operator name")->required();
+  login->add_option("--fingerprint", ra.fingerprint,
+                    "The server's TLS key pin (sha256//..., as revive-server prints it at "
+                    "start): pinned without asking (https:// servers; default: shown on first "
+                    "use and confirmed at the terminal)");
   login->callback([&cli, &ra] { cli.rc = remote_login(ra); });
 
   auto* policy =

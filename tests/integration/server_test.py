@@ -57,8 +57,22 @@ class Server:
                 break
         assert m, f"server did not start: {''.join(seen)}"
         self.port = int(m.group(1))
+        # The lines after it say where operators' HTTPS is and the key's pin (when TLS is on).
+        self.tls_port = self.tls_pin = None
+        while "--tls-listen" not in self.extra or self.extra[self.extra.index("--tls-listen") + 1] != "off":
+            line = self.proc.stderr.readline()
+            seen.append(line)
+            t = re.search(r"HTTPS on port (\d+), key pin (sha256//\S+)", line)
+            if t:
+                self.tls_port, self.tls_pin = int(t.group(1)), t.group(2)
+            if t or not line:
+                break
         threading.Thread(target=self.proc.stderr.read, daemon=True).start()  # drain
         return self
+
+    @property
+    def tls_url(self):
+        return f"https://127.0.0.1:{self.tls_port}"
 
     @property
     def url(self):
@@ -323,7 +337,7 @@ class ServerTest(ServerFixture):
         st, r = call(self.srv, "POST", "/api/v1/agents/enrol", raw=deep)
         self.assertEqual(st, 400, r)
         self.assertIn("nested deeper", r["error"])
-        for raw in [b'{"a": ' + b'{"b": ' * 100000 + b"1" + b"}" * 100001, b"[" * 100000]:
+        for raw in [b'{"a": ' + b'{"b": ' * 30000 + b"1" + b"}" * 30001, b"[" * 100000]:  # under the 256 KiB limit
             st, r = call(self.srv, "POST", "/api/v1/agents/enrol", raw=raw)
             self.assertEqual(st, 400, r)
         self.assertIsNone(self.srv.proc.poll())
@@ -332,6 +346,35 @@ class ServerTest(ServerFixture):
         st, r = call(self.srv, "POST", "/api/v1/agents/enrol", {"identity": {"serial": "D2"}, "inventory": [1]})
         self.assertEqual(st, 400, r)
         self.assertIn("inventory", r["error"])
+
+    def test_operators_need_https_from_the_lan_and_bodies_wait_for_auth(self):
+        # Issue 15, findings 5 and 8. 127.0.0.2 plays a LAN host (only 127.0.0.1/::1 count as
+        # this machine).
+        def from_lan(method, path, headers, body=b""):
+            conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10,
+                                              source_address=("127.0.0.2", 0))
+            try:
+                conn.putrequest(method, path)
+                for k, v in headers.items():
+                    conn.putheader(k, v)
+                conn.endheaders()
+                if body:
+                    conn.send(body)
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            finally:
+                conn.close()
+        body = json.dumps({"name": "alice", "password": "correct horse battery"}).encode()
+        st, r = from_lan("POST", "/api/v1/login", {"Content-Length": str(len(body))}, body)
+        self.assertEqual(st, 403, r)
+        self.assertIn(b"https", r)
+        # An unauthenticated upload announcing 1 GiB is refused from its header alone.
+        st, r = from_lan("POST", "/api/v1/images?name=x", {"Content-Length": str(1 << 30)})
+        self.assertIn(st, (401, 403), r)
+        # A public route's body is bounded from the header too.
+        st, r = from_lan("POST", "/api/v1/agents/enrol", {"Content-Length": str(1 << 20)})
+        self.assertEqual(st, 413, r)
+        self.assertEqual(call(self.srv, "GET", "/healthz")[0], 200)
 
     def test_clients_that_reset_mid_chunk_do_not_take_the_server_down(self):
         # A laptop that loses power mid-download resets its connection while the server is in
@@ -529,6 +572,67 @@ class RevivectlTest(ServerFixture):
         self.assertEqual(r["step"]["params"]["confirm"]["batch"], "school-2026")  # first destructive step
         tok = json.loads(self.ctl("token", "--server", self.srv.url, "--label", "ci").stdout)["token"]
         self.assertEqual(call(self.srv, "GET", "/api/v1/devices", token=tok)[0], 200)
+
+    def test_login_over_tls_pins_the_server_key(self):
+        # Issue 15, finding 8: an operator on another machine logs in over HTTPS; the key pin
+        # revive-server printed at start is pinned, kept 0600 beside the session, and later
+        # commands over HTTPS connect with it.
+        self.assertTrue(self.srv.tls_pin, "the server prints its key pin at start")
+        make_operator(self.state)
+        pw = {"REVIVE_PASSWORD": "correct horse battery"}
+        # Before any login nothing is pinned: the self-signed certificate is not trusted.
+        r = self.ctl("devices", "--server", self.srv.tls_url, "--token", "x" * 64, ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("revivectl login", r.stderr)
+        # Without a terminal and without --fingerprint, nothing is trusted: the key is shown.
+        r = self.ctl("login", "--server", self.srv.tls_url, "--user", "alice", ok=False, env_extra=pw)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(self.srv.tls_pin, r.stderr)
+        self.assertIn("--fingerprint", r.stderr)
+        r = self.ctl("login", "--server", self.srv.tls_url, "--user", "alice", "--fingerprint", self.srv.tls_pin,
+                     env_extra=pw)
+        self.assertIn("logged in", r.stdout)
+        cfg = os.path.join(self.tmp.name, "cfg", "revive")
+        pins = os.path.join(cfg, "known_servers.json")
+        with open(pins) as f:
+            self.assertEqual(json.load(f), {self.srv.tls_url: self.srv.tls_pin})
+        self.assertEqual(os.stat(pins).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(os.path.join(cfg, "session.json")).st_mode & 0o777, 0o600)
+        # The saved session works over HTTPS with the pin; a second login needs no fingerprint.
+        self.assertIn("0 laptops", self.ctl("watch", "--server", self.srv.tls_url, "--once").stdout)
+        self.ctl("login", "--server", self.srv.tls_url, "--user", "alice", env_extra=pw)
+
+    def test_a_server_showing_another_key_is_refused(self):
+        # A second server (its own state: its own self-signed certificate) stands where the
+        # first was pinned, as an impostor or a replaced certificate would.
+        other = Server(os.path.join(self.tmp.name, "other")).start()
+        try:
+            make_operator(other.state)
+            self.assertNotEqual(other.tls_pin, self.srv.tls_pin)
+            pw = {"REVIVE_PASSWORD": "correct horse battery"}
+            r = self.ctl("login", "--server", other.tls_url, "--user", "alice", "--fingerprint", self.srv.tls_pin,
+                         ok=False, env_extra=pw)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(self.srv.tls_pin, r.stderr)
+            self.assertIn(other.tls_pin, r.stderr)
+            self.assertIn("refused", r.stderr)
+            cfg = os.path.join(self.tmp.name, "cfg", "revive")
+            self.assertFalse(os.path.exists(os.path.join(cfg, "session.json")), "nothing saved")
+            # A pin kept from an earlier login for this URL: login and every command refuse,
+            # naming both keys.
+            os.makedirs(cfg, exist_ok=True)
+            with open(os.path.join(cfg, "known_servers.json"), "w") as f:
+                json.dump({other.tls_url: self.srv.tls_pin}, f)
+            r = self.ctl("login", "--server", other.tls_url, "--user", "alice", ok=False, env_extra=pw)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(self.srv.tls_pin, r.stderr)
+            self.assertIn(other.tls_pin, r.stderr)
+            r = self.ctl("devices", "--server", other.tls_url, "--token", "x" * 64, ok=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(self.srv.tls_pin, r.stderr)
+            self.assertIn(other.tls_pin, r.stderr)
+        finally:
+            other.kill()
 
     def test_event_stream(self):
         token = self.login()

@@ -213,15 +213,20 @@ TEST_F(SqliteServicesTest, ReEnrolmentRevokesTheCachedAgentToken) {
   EXPECT_EQ(*s().enrolment.authenticate(second->agent_token), first->device_id);
 }
 
-TEST_F(SqliteServicesTest, EventLogIsAppendOnly) {
+TEST_F(SqliteServicesTest, EventLogRowsNeverChangeAndRetentionDropsTheOldest) {
   enrol("SN4");
   auto ev = s().views.events_since(0, 10);
   ASSERT_TRUE(ev);
   EXPECT_FALSE(ev->empty());
   auto db = sqlite::Database::open(dir_ / "revive.db");
   ASSERT_TRUE(db);
-  EXPECT_FALSE(db->exec("DELETE FROM events"));
   EXPECT_FALSE(db->exec("UPDATE events SET kind = 'x'"));
+  // Issue 15, finding 5: the log no longer grows without bound. Keeping one row drops the rest.
+  const auto before = ev->size();
+  auto gone = s().storage->events().prune(0, 1, 1000);
+  ASSERT_TRUE(gone) << gone.error().message;
+  EXPECT_EQ(*gone, static_cast<std::int64_t>(before) - 1);
+  EXPECT_EQ(s().views.events_since(0, 10)->size(), 1u);
 }
 
 TEST_F(SqliteServicesTest, ADatabaseFromAnEarlierServerKeepsWorking) {
@@ -255,7 +260,9 @@ TEST_F(SqliteServicesTest, ADatabaseFromAnEarlierServerKeepsWorking) {
   EXPECT_TRUE(n->step->resumed);
   EXPECT_EQ(n->step->kind, protocol::StepKind::wipe);
   EXPECT_EQ(n->step->params["drives"][0]["serial"], "S1");
-  EXPECT_EQ(sqlite::latest_schema_version(), 5);  // issue 15's migration ran over it
+  // Since: issue 15's trust migration (5) and the event log's retention (6), which drops the
+  // no-delete trigger.
+  EXPECT_EQ(sqlite::latest_schema_version(), 6);
 }
 
 TEST_F(SqliteServicesTest, ANewerDatabaseIsRefused) {

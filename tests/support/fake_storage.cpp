@@ -376,6 +376,15 @@ struct Events final : EventRepository {
     return last_of(t.events,
                    [&](const EventRow& e) { return e.device_id == device_id && e.kind == kind; });
   }
+  Result<std::int64_t> prune(Seconds before, std::int64_t keep, std::int64_t batch) override {
+    std::int64_t gone = 0;
+    while (!t.events.empty() && gone < batch &&
+           (t.events.front().at < before || static_cast<std::int64_t>(t.events.size()) > keep)) {
+      t.events.erase(t.events.begin());
+      ++gone;
+    }
+    return gone;
+  }
   Result<std::vector<EventRow>> of_device(std::int64_t device_id,
                                           const std::vector<std::string>& kinds,
                                           int limit) override {

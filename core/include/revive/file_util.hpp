@@ -61,6 +61,11 @@ Result<void> write_all(int fd, std::span<const std::byte> buf, std::string_view 
 Result<std::string> read_small_file(const std::filesystem::path& path,
                                     std::size_t max_size = 256u << 20);
 
+/// A secret (signing key, TLS key) that other users could read is refused rather than used:
+/// whoever copied it can impersonate the server. forbidden (naming the mode and `chmod 600`)
+/// when group or others have any access; io when it cannot be stat'ed. `what` names it.
+Result<void> require_owner_only(const std::filesystem::path& path, std::string_view what);
+
 /// fsync of a directory, so a rename inside it survives power loss.
 Result<void> fsync_dir(const std::filesystem::path& dir);
 

@@ -1,5 +1,9 @@
 #include "api/api.hpp"
 
+#include <chrono>
+#include <cmath>
+
+#include "api/admission.hpp"
 #include "revive/manifest.hpp"
 
 namespace revive::server {
@@ -7,6 +11,15 @@ namespace revive::server {
 namespace {
 Response no_endpoint(const Request& req) {
   return error_response(404, "not_found", "no such endpoint: " + req.method + " " + req.path);
+}
+
+// Operator credentials travel only over TLS, or inside this machine.
+bool secure_transport(const Request& req) {
+  return req.tls || req.local || is_local_peer(req.peer);
+}
+
+double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
 
@@ -21,6 +34,8 @@ Api::Api(Services& services, ImageStore& store, Metrics& metrics,
   add_boot_routes(handlers_, ctx_);
   add_intake_routes(handlers_, ctx_);
   for (const auto& r : route_table()) REVIVE_CHECK(handlers_.at(r.id) != nullptr);
+  for (auto g : {RateGroup::enrol, RateGroup::boot_script, RateGroup::login})
+    limiters_.emplace(static_cast<int>(g), RateLimiter(per_address_rule(g), overall_rule(g)));
 }
 
 Result<std::string> Api::operator_of(const Request& req) {
@@ -42,16 +57,25 @@ Result<std::int64_t> Api::agent_of(const Request& req, const std::string& id_tex
   return dev;
 }
 
-bool Api::any_token(const Request& req) {
-  const std::string t = bearer(req);
-  return !t.empty() &&
-         (ctx_.services.operators.authenticate(t) || ctx_.services.enrolment.authenticate(t));
+Response Api::https_required(const Request& req) const {
+  std::string host = req.header("host");
+  if (const auto colon = host.rfind(':'); colon != std::string::npos && host.back() != ']')
+    host.resize(colon);
+  if (host.empty() || host.size() > 100) host = "SERVER";
+  const std::string url =
+      "https://" + host + ":" + std::to_string(ctx_.opts.tls_port ? ctx_.opts.tls_port : 8443);
+  return error_response(403, "https_required",
+                        "operators use the server over HTTPS (" + url +
+                            "; `revivectl login --server " + url +
+                            "`): passwords and tokens do not cross the network in clear text");
 }
 
-Response Api::handle(Request& req, std::string& label) {
-  static const PathParams kNoParams;
-  auto m = find_route(route_table(), req.method, req.path);
-  Call call{req, m ? m->params : kNoParams, label, 0, {}};
+std::optional<Response> Api::check_caller(const Request& req, const RouteMatch* m, Caller& caller,
+                                          std::string& label) {
+  if (operator_facing(m ? m->route : nullptr, req.path) && !secure_transport(req)) {
+    label = "https_required";
+    return https_required(req);
+  }
   if (!m || m->route->access == Access::operator_) {
     // Everything under /api/v1/ that no public or agent route answered needs an operator,
     // even to learn that it does not exist.
@@ -65,30 +89,72 @@ Response Api::handle(Request& req, std::string& label) {
       label = "unknown";
       return no_endpoint(req);
     }
-    call.operator_name = std::move(*op);
+    caller.operator_name = std::move(*op);
   }
   label = std::string(m->route->pattern);
   if (m->route->access == Access::agent) {
-    auto dev = agent_of(req, call.param("id"));
+    auto dev = agent_of(req, m->params.count("id") ? m->params.at("id") : std::string());
     if (!dev) return from_error(dev.error());
-    call.device = *dev;
-  } else if (m->route->access == Access::agent_or_operator && !any_token(req)) {
-    return error_response(401, "unauthorized", "token required");
+    caller.device = *dev;
+  } else if (m->route->access == Access::agent_or_operator) {
+    const std::string t = bearer(req);
+    if (t.empty()) return error_response(401, "unauthorized", "token required");
+    if (ctx_.services.operators.authenticate(t)) {
+      if (!secure_transport(req)) {
+        label = "https_required";
+        return https_required(req);
+      }
+    } else if (!ctx_.services.enrolment.authenticate(t)) {
+      return error_response(401, "unauthorized", "token required");
+    }
   }
-  return handlers_.at(m->route->id)(call);
-}
-
-bool Api::is_upload(const Request& req) {
-  return req.method == "POST" && req.path == protocol::route::kImages;
-}
-
-std::optional<Response> Api::upload_precheck(const Request& req) {
-  auto op = operator_of(req);
-  if (!op) return from_error(op.error());
-  auto it = req.query.find("name");
-  if (auto v = validate_image_name(it == req.query.end() ? "" : it->second); !v)
-    return from_error(v.error());
   return std::nullopt;
+}
+
+std::optional<Response> Api::rate_limit(const Request& req, RouteId id) {
+  const RateGroup g = rate_group(id);
+  if (g == RateGroup::none || req.local || is_local_peer(req.peer)) return std::nullopt;
+  const double wait = limiters_.at(static_cast<int>(g)).take(req.peer, monotonic_seconds());
+  if (wait <= 0) return std::nullopt;
+  const auto secs = static_cast<long>(std::ceil(wait));
+  Response r = error_response(
+      429, "too_many_requests",
+      "too many requests from " + req.peer + ": try again in " + std::to_string(secs) + " s");
+  r.headers.emplace_back("Retry-After", std::to_string(secs));
+  return r;
+}
+
+HeaderVerdict Api::admit(const Request& req) {
+  HeaderVerdict a;
+  auto m = find_route(route_table(), req.method, req.path);
+  Caller caller;
+  if (auto refused = check_caller(req, m ? &*m : nullptr, caller, a.label)) {
+    a.answer = std::move(*refused);
+    return a;
+  }
+  const RouteId id = m->route->id;
+  if (auto limited = rate_limit(req, id)) {
+    a.label = "rate_limited";
+    a.answer = std::move(*limited);
+    return a;
+  }
+  if (id == RouteId::upload_image) {
+    auto it = req.query.find("name");
+    if (auto v = validate_image_name(it == req.query.end() ? "" : it->second); !v)
+      a.answer = from_error(v.error());
+    a.spool = true;
+    return a;
+  }
+  a.max_body = body_limit(id, ctx_.opts.max_body_bytes);
+  return a;
+}
+
+Response Api::handle(Request& req, std::string& label) {
+  auto m = find_route(route_table(), req.method, req.path);
+  Caller caller;
+  if (auto refused = check_caller(req, m ? &*m : nullptr, caller, label)) return *refused;
+  Call call{req, m->params, label, caller.device, std::move(caller.operator_name)};
+  return handlers_.at(m->route->id)(call);
 }
 
 }  // namespace revive::server

@@ -1,13 +1,17 @@
 #pragma once
-// The HTTP API's front door: finds the route in the table (route_table.hpp), checks who may
-// call it, and hands the call to the area's handler. Knows nothing of Beast or Asio.
+// The HTTP API's front door: finds the route in the table (route_table.hpp), decides from the
+// header alone whether the request may go on (admit: transport, caller, rate limits, body
+// limit; docs/SECURITY.md), checks the caller again for the handler and hands the call to the
+// area's handler. Knows nothing of Beast or Asio.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "api/handler.hpp"
+#include "api/rate_limiter.hpp"
 
 namespace revive::server {
 
@@ -16,23 +20,39 @@ class Api {
   Api(Services& services, ImageStore& store, Metrics& metrics,
       std::function<void(const std::string& key)> notify, ApiOptions opts = {});
 
-  /// Answers one request; sets `label` to its metrics label (the route's pattern, or
-  /// "unauthorized", "unknown", "login_throttled", "other").
+  /// Decides a request from its header, before any of its body is read: operator routes
+  /// answer only over HTTPS or to this machine (403), callers without the route's credentials
+  /// get 401, public routes that cost a transaction or a password hash are rate limited per
+  /// address and overall (429 with Retry-After), and the admission says how large a body the
+  /// route takes (uploads: spooled to a file, after their name is checked).
+  HeaderVerdict admit(const Request& req);
+
+  /// Answers one request (admitted by admit()); sets `label` to its metrics label (the route's
+  /// pattern, or "unauthorized", "unknown", "https_required", "login_throttled", "other").
   Response handle(Request& req, std::string& label);
 
-  /// Which requests are uploads (their bodies are spooled to a file, not memory).
-  static bool is_upload(const Request& req);
-  /// Refuses an upload from its header alone (no operator token, bad name) before any byte
-  /// of the body is spooled to disk.
-  std::optional<Response> upload_precheck(const Request& req);
+  /// Where the HTTPS listener was bound (known only after the Api is made), for the answer
+  /// that sends operators there.
+  void set_tls_port(std::uint16_t port) { ctx_.opts.tls_port = port; }
 
  private:
+  struct Caller {
+    std::int64_t device = 0;    ///< Access::agent: the calling device
+    std::string operator_name;  ///< Access::operator_: the calling operator
+  };
+  /// Who calls `m` (or an unmatched path when `m` is null), or the answer that refuses the
+  /// request (setting `label`); without a refusal `m` is a route.
+  std::optional<Response> check_caller(const Request& req, const RouteMatch* m, Caller& caller,
+                                       std::string& label);
+  /// 429 when the request's rate group is out of tokens for its address or overall.
+  std::optional<Response> rate_limit(const Request& req, RouteId id);
+  Response https_required(const Request& req) const;
   Result<std::int64_t> agent_of(const Request& req, const std::string& id_text);
-  bool any_token(const Request& req);
   Result<std::string> operator_of(const Request& req);
 
   ApiContext ctx_;
   HandlerTable handlers_;
+  std::map<int, RateLimiter> limiters_;  // by RateGroup
 };
 
 }  // namespace revive::server

@@ -50,7 +50,16 @@ int http_status(Errc code) {
 }
 
 Response from_error(const Error& e) {
-  return error_response(http_status(e.code), to_string(e.code), e.message);
+  const int status = http_status(e.code);
+  if (status != 500) return error_response(status, to_string(e.code), e.message);
+  // A server fault's message names SQL, paths and library state: the log has it, the client
+  // (anyone on the LAN) gets a reference to find it there.
+  static std::uint64_t incidents = 0;
+  const std::string ref = std::to_string(++incidents);
+  Response r =
+      error_response(500, "internal", "internal error (reference " + ref + " in the server's log)");
+  r.log_detail = "internal error " + ref + ": " + e.message;
+  return r;
 }
 
 Response ok_or_error(const Result<void>& r) {

@@ -43,6 +43,11 @@ class HandlerTable {
 
 struct ApiOptions {
   int max_long_poll_s = 30;
+  /// The largest request body any route takes (step results, checkpoints); the others take
+  /// less (api/admission.hpp).
+  std::size_t max_body_bytes = 1 << 20;
+  /// Where the HTTPS listener is, for the answer that sends operators there (0: 8443).
+  std::uint16_t tls_port = 0;
   /// BOOT/tftp (also served at /boot/files/NAME) and BOOT/live (at /boot/live/NAME). Empty:
   /// no boot files.
   std::filesystem::path boot_dir;

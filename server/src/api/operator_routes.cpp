@@ -30,14 +30,37 @@ Response login(ApiContext& api, LoginThrottle& throttle, Call& c) {
     if (t.error().code == Errc::unauthorized) throttle.failed(name, c.req.peer, now);
     return from_error(t.error());
   }
-  throttle.succeeded(name);
+  throttle.succeeded(name, c.req.peer);
   return json_response({{"token", *t}});
 }
 
+// {"label": "...", "expires_in_days": 1..366 (default 90)}; the token is shown this once.
 Response create_token(ApiContext& api, Call& c) {
   auto j = body_json(c.req);
-  auto t = api.services.operators.create_api_token(c.operator_name, j ? str(*j, "label") : "");
+  Seconds ttl = Operators::kApiTokenTtl;
+  if (j) {
+    if (auto it = j->find("expires_in_days"); it != j->end()) {
+      if (!it->is_number_integer() || *it < 1 || *it > 366)
+        return error_response(400, "invalid_input", "expires_in_days must be 1 to 366");
+      ttl = it->get<Seconds>() * 86400;
+    }
+  }
+  auto t = api.services.operators.create_api_token(c.operator_name, j ? str(*j, "label") : "", ttl);
   return t ? json_response({{"token", *t}}) : from_error(t.error());
+}
+
+Response list_tokens(ApiContext& api, Call& c) {
+  auto tokens = api.services.operators.tokens(c.operator_name);
+  if (!tokens) return from_error(tokens.error());
+  Json out = Json::array();
+  for (const auto& t : *tokens) {
+    out.push_back({{"id", t.id},
+                   {"kind", t.kind},
+                   {"label", t.label},
+                   {"created_at", t.created_at},
+                   {"expires_at", t.expires_at ? Json(*t.expires_at) : Json()}});
+  }
+  return json_response({{"tokens", out}});
 }
 
 /// Runs `f` with the path's {id} as a positive integer, else answers 400.
@@ -159,6 +182,10 @@ void add_operator_routes(HandlerTable& t, ApiContext& api) {
   Views& views = api.services.views;
   t.add(RouteId::login, [&api, throttle](Call& c) { return login(api, *throttle, c); });
   t.add(RouteId::create_token, [&api](Call& c) { return create_token(api, c); });
+  t.add(RouteId::tokens, [&api](Call& c) { return list_tokens(api, c); });
+  t.add(RouteId::revoke_token, [&api](Call& c) {
+    return ok_or_error(api.services.operators.revoke(c.operator_name, c.param("id")));
+  });
   t.add(RouteId::devices, [&views](Call&) { return reply(views.devices()); });
   t.add(RouteId::device, [&views](Call& c) {
     return with_id(c, "device", [&](std::int64_t id) { return reply(views.device_detail(id)); });

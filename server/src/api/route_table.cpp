@@ -36,6 +36,8 @@ constexpr RouteSpec kRoutes[] = {
     // operators
     {"POST", "/api/v1/login", A::anyone, R::login},
     {"POST", "/api/v1/tokens", A::operator_, R::create_token},
+    {"GET", "/api/v1/tokens", A::operator_, R::tokens},
+    {"DELETE", "/api/v1/tokens/{id}", A::operator_, R::revoke_token},
     {"GET", "/api/v1/devices", A::operator_, R::devices},
     {"GET", "/api/v1/devices/{id}", A::operator_, R::device},
     {"GET", "/api/v1/devices/{id}/certificates", A::operator_, R::device_certificates},

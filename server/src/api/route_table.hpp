@@ -42,6 +42,8 @@ enum class RouteId {
   image_manifest,
   login,
   create_token,
+  tokens,
+  revoke_token,
   devices,
   device,
   device_certificates,

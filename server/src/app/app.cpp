@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <sys/resource.h>
+
 #include <boost/asio.hpp>
 
 #include <cstdio>
@@ -10,8 +12,10 @@
 #include "app/state_dir.hpp"
 #include "app/uplink.hpp"
 #include "boot_services.hpp"
+#include "domain/event_retention.hpp"
 #include "domain/services.hpp"
 #include "http/http_server.hpp"
+#include "http/tls_identity.hpp"
 #include "revive/image_store.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 
@@ -24,6 +28,13 @@ namespace {
 void log_line(const std::string& line) {
   std::fprintf(stderr, "revive-server: %s\n", line.c_str());
   std::fflush(stderr);
+}
+
+std::size_t descriptor_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  return rl.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20
+                                      : static_cast<std::size_t>(rl.rlim_cur);
 }
 
 ServiceOptions service_options(const ServerConfig& cfg, const Uplink& uplink) {
@@ -72,6 +83,7 @@ struct App::Impl {
   asio::thread_pool pool;
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::steady_timer deadline_timer{io};
+  asio::steady_timer retention_timer{io};
   Metrics metrics;
   std::unique_ptr<ImageStore> images;
   std::unique_ptr<Storage> storage;
@@ -79,6 +91,7 @@ struct App::Impl {
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<BootServices> boot;
+  std::string tls_pin, tls_made;
   bool stopping = false;
 
   explicit Impl(ServerConfig c) : cfg(std::move(c)), pool(std::max(1u, cfg.blocking_threads)) {}
@@ -96,12 +109,31 @@ struct App::Impl {
     });
   }
 
+  // The event log's retention, a batch a minute (more when a pass found a full batch).
+  void tick_retention() {
+    retention_timer.expires_after(std::chrono::seconds(60));
+    retention_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping) return;
+      const EventRetention r{cfg.events_keep_days * 86400, cfg.events_keep_rows};
+      for (int pass = 0; pass < 20; ++pass) {
+        auto gone = prune_events(services->ctx, r);
+        if (!gone) {
+          log_line("event log retention failed: " + gone.error().message);
+          break;
+        }
+        if (*gone < r.batch) break;
+      }
+      tick_retention();
+    });
+  }
+
   void begin_shutdown() {
     if (stopping) return;
     stopping = true;
     std::fprintf(stderr, "revive-server: shutting down (in-flight requests get %d s to finish)\n",
                  cfg.shutdown_grace_s);
     deadline_timer.cancel();
+    retention_timer.cancel();
     signals.cancel();
     if (boot) boot->stop();
     http->shutdown(std::chrono::seconds(cfg.shutdown_grace_s), [this] { io.stop(); });
@@ -109,6 +141,7 @@ struct App::Impl {
 
   Result<void> open_state();
   Result<void> start_http(const std::pair<std::string, std::uint16_t>& listen);
+  Result<void> add_tls(HttpOptions& ho);
   Result<void> start_boot_services();
   void announce_changes();
 };
@@ -156,6 +189,7 @@ Result<void> App::Impl::start_http(const std::pair<std::string, std::uint16_t>& 
   ApiOptions ao;
   ao.max_long_poll_s = cfg.long_poll_s;
   ao.boot_dir = cfg.boot_dir;
+  ao.max_body_bytes = cfg.max_body_bytes;
   api = std::make_unique<Api>(
       *services, *images, metrics, [this](const std::string& key) { http->notify(key); }, ao);
   HttpOptions ho;
@@ -163,11 +197,34 @@ Result<void> App::Impl::start_http(const std::pair<std::string, std::uint16_t>& 
   ho.port = listen.second;
   ho.max_body_bytes = cfg.max_body_bytes;
   ho.upload_dir = images->tmp_dir();
-  ho.is_upload = &Api::is_upload;
-  ho.upload_precheck = [this](const Request& r) { return api->upload_precheck(r); };
+  ho.connections = {connection_cap_for(descriptor_limit(), cfg.max_connections),
+                    cfg.max_connections_per_address};
+  ho.admit = [this](const Request& r) { return api->admit(r); };
+  ho.log = log_line;
+  REVIVE_TRY(add_tls(ho));
   http = std::make_unique<HttpServer>(
       io, ho, [this](Request& r, std::string& label) { return api->handle(r, label); }, metrics);
-  return http->start();
+  REVIVE_TRY(http->start());
+  api->set_tls_port(http->tls_port());
+  return {};
+}
+
+// The HTTPS listener for operators: its address, and the certificate (made on first start).
+Result<void> App::Impl::add_tls(HttpOptions& ho) {
+  auto where = tls_listen_address(cfg);
+  if (!where) return where.error();
+  if (!*where) return {};
+  auto id = ensure_tls_identity(cfg.state_dir / "tls", cfg.tls_cert, cfg.tls_key);
+  if (!id) return id.error();
+  // Said after the listening line (cli.cpp), which scripts read first.
+  if (id->generated)
+    tls_made = "made a self-signed TLS certificate for operators: " + id->cert_file.string();
+  ho.tls_host = (*where)->first;
+  ho.tls_port = (*where)->second;
+  ho.tls_cert_file = id->cert_file;
+  ho.tls_key_file = id->key_file;
+  tls_pin = id->pin;
+  return {};
 }
 
 Result<void> App::Impl::start_boot_services() {
@@ -245,10 +302,14 @@ Result<void> App::start() {
     if (!sec) i.begin_shutdown();
   });
   i.tick_deadlines();
+  i.tick_retention();
   return {};
 }
 
 std::uint16_t App::port() const { return impl_->http->port(); }
+std::uint16_t App::tls_port() const { return impl_->http->tls_port(); }
+std::string App::tls_pin() const { return impl_->tls_pin; }
+std::string App::tls_made() const { return impl_->tls_made; }
 std::uint16_t App::dhcp_port() const { return impl_->boot ? impl_->boot->dhcp_port() : 0; }
 std::uint16_t App::tftp_port() const { return impl_->boot ? impl_->boot->tftp_port() : 0; }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "app/config.hpp"
 #include "revive/error.hpp"
@@ -20,6 +21,11 @@ class App {
   Result<void> start();
   /// The bound port.
   std::uint16_t port() const;
+  /// The HTTPS listener's bound port (0: off) and its key's pin (revive/tls_pin.hpp).
+  std::uint16_t tls_port() const;
+  std::string tls_pin() const;
+  /// What start() made for TLS (a self-signed certificate on first start), to be logged; or "".
+  std::string tls_made() const;
   /// Bound boot-service ports (0 when off).
   std::uint16_t dhcp_port() const;
   std::uint16_t tftp_port() const;

@@ -33,6 +33,10 @@ struct Flags {
   std::optional<std::int64_t> uplink_mbps, spare_relays;
   bool relay = false;
   std::string operator_name;
+  // operators over HTTPS, limits, privileges
+  std::string tls_listen, tls_cert, tls_key;
+  std::optional<std::size_t> max_connections, max_connections_per_address;
+  std::optional<std::int64_t> events_keep_days, events_keep_rows;
 };
 
 void add_daemon_flags(CLI::App& cli, Flags& f) {
@@ -88,6 +92,26 @@ void add_boot_flags(CLI::App& cli, Flags& f) {
   cli.add_option("--tftp-port", f.tftp_port, "TFTP port (default 69; tests) [boot.tftp_port]");
 }
 
+void add_security_flags(CLI::App& cli, Flags& f) {
+  cli.add_option("--tls-listen", f.tls_listen,
+                 "HOST:PORT of the HTTPS listener for operators and the dashboard (default: the "
+                 "--listen host, port 8443; \"off\": none) [tls_listen]");
+  cli.add_option("--tls-cert", f.tls_cert,
+                 "The workshop's own TLS certificate (PEM, with its chain); default: "
+                 "STATE/tls/cert.pem, made on first start [tls_cert]");
+  cli.add_option("--tls-key", f.tls_key, "The key of --tls-cert (PEM, mode 0600) [tls_key]");
+  cli.add_option("--max-connections", f.max_connections,
+                 "Open HTTP connections at most (default 4096, and below the descriptor limit) "
+                 "[max_connections]");
+  cli.add_option("--max-connections-per-address", f.max_connections_per_address,
+                 "Open HTTP connections from one client address at most (default 64; not "
+                 "counted for 127.0.0.1 and ::1) [max_connections_per_address]");
+  cli.add_option("--events-keep-days", f.events_keep_days,
+                 "Days the event log keeps an event (default 180) [events_keep_days]");
+  cli.add_option("--events-keep-rows", f.events_keep_rows,
+                 "Events the log keeps at most (default 1000000) [events_keep_rows]");
+}
+
 void add_deploy_flags(CLI::App& cli, Flags& f) {
   cli.add_option("--uplink-mbps", f.uplink_mbps,
                  "The server port's rate the deployment scheduler plans with, Mbit/s (default: "
@@ -137,6 +161,13 @@ bool apply_flags(const Flags& f, ServerConfig& cfg) {
   set_if(f.dhcp_router, cfg.dhcp_router);
   set_if(f.pxe_port, cfg.pxe_port);
   set_if(f.tftp_port, cfg.tftp_port);
+  set_if(f.tls_listen, cfg.tls_listen);
+  set_if(f.tls_cert, cfg.tls_cert);
+  set_if(f.tls_key, cfg.tls_key);
+  set_if(f.max_connections, cfg.max_connections);
+  set_if(f.max_connections_per_address, cfg.max_connections_per_address);
+  set_if(f.events_keep_days, cfg.events_keep_days);
+  set_if(f.events_keep_rows, cfg.events_keep_rows);
   set_if(f.uplink_mbps, cfg.uplink_mbps);
   set_if(f.spare_relays, cfg.spare_finished_relays);
   if (f.relay) cfg.relay = true;
@@ -208,6 +239,10 @@ int serve(const ServerConfig& cfg) {
                cfg.listen.substr(0, cfg.listen.rfind(':')).c_str(), app.port(),
                cfg.state_dir.string().c_str());
   std::fprintf(stderr, "revive-server: %s\n", app.deployments_line().c_str());
+  if (!app.tls_made().empty()) std::fprintf(stderr, "revive-server: %s\n", app.tls_made().c_str());
+  if (app.tls_port() != 0)
+    std::fprintf(stderr, "revive-server: operators: HTTPS on port %u, key pin %s\n", app.tls_port(),
+                 app.tls_pin().c_str());
   std::fflush(stderr);
   hint_first_operator(cfg);
   app.run();
@@ -223,6 +258,7 @@ int run_server_main(int argc, char** argv) {
   Flags f;
   add_daemon_flags(cli, f);
   add_boot_flags(cli, f);
+  add_security_flags(cli, f);
   add_deploy_flags(cli, f);
   auto* op =
       cli.add_subcommand("operator", "Manage operator accounts directly in the state directory");

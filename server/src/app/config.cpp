@@ -27,6 +27,21 @@ Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& s)
                         static_cast<std::uint16_t>(port));
 }
 
+Result<std::optional<std::pair<std::string, std::uint16_t>>> tls_listen_address(
+    const ServerConfig& cfg) {
+  using Out = std::optional<std::pair<std::string, std::uint16_t>>;
+  if (cfg.tls_listen == "off") return Out();
+  if (!cfg.tls_listen.empty()) {
+    auto a = parse_listen(cfg.tls_listen);
+    if (!a) return a.error().with_context("tls_listen");
+    return Out(*a);
+  }
+  auto plain = parse_listen(cfg.listen);
+  if (!plain) return plain.error();
+  return Out(
+      std::make_pair(plain->first, plain->second == 0 ? std::uint16_t{0} : std::uint16_t{8443}));
+}
+
 namespace {
 
 // Reads one config file; every error names the file and the key.
@@ -39,6 +54,9 @@ class ConfigReader {
     if (key == "long_poll_s" || key == "max_body_bytes" || key == "shutdown_grace_s" ||
         key == "stall_timeout_s" || key == "blocking_threads")
       return top_number(key, v);
+    if (key.starts_with("tls_")) return security_string(key, v);
+    if (key.starts_with("max_connections") || key.starts_with("events_keep_"))
+      return limit_number(key, v);
     if (key == "step_stall_timeout_s") return stall_table(key, v);
     if (key == "demo") {  // issue 15: trust the network (see docs/SECURITY.md)
       auto f = v.value<bool>();
@@ -93,6 +111,38 @@ class ConfigReader {
     if (key == "stall_timeout_s") cfg_.stall_timeout_s = *n;
     if (key == "blocking_threads")
       cfg_.blocking_threads = static_cast<unsigned>(std::max<std::int64_t>(1, *n));
+    return {};
+  }
+
+  Result<void> security_string(const std::string& key, const toml::node& v) {
+    auto s = v.value<std::string>();
+    if (!s) return bad(key, "a string");
+    if (key == "tls_listen") {
+      cfg_.tls_listen = *s;
+    } else if (key == "tls_cert") {
+      cfg_.tls_cert = *s;
+    } else if (key == "tls_key") {
+      cfg_.tls_key = *s;
+    } else {
+      return unknown(key);
+    }
+    return {};
+  }
+
+  Result<void> limit_number(const std::string& key, const toml::node& v) {
+    auto n = v.value<std::int64_t>();
+    if (!n || *n < 1) return bad(key, "a positive integer");
+    if (key == "max_connections") {
+      cfg_.max_connections = static_cast<std::size_t>(*n);
+    } else if (key == "max_connections_per_address") {
+      cfg_.max_connections_per_address = static_cast<std::size_t>(*n);
+    } else if (key == "events_keep_days") {
+      cfg_.events_keep_days = *n;
+    } else if (key == "events_keep_rows") {
+      cfg_.events_keep_rows = *n;
+    } else {
+      return unknown(key);
+    }
     return {};
   }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -49,10 +50,24 @@ struct ServerConfig {
   bool relay = false;  ///< deploying laptops may fetch chunks from each other (scheduler)
   /// Finished laptops kept relaying per image while others deploy it (0: released at once).
   std::int64_t spare_finished_relays = 0;
+  // ---- operators over HTTPS, limits, privileges (docs/SECURITY.md)
+  /// HOST:PORT of the HTTPS listener; "" = the listen host on 8443 (on 0 when listen's port is
+  /// 0, as in tests); "off" = none.
+  std::string tls_listen;
+  std::filesystem::path tls_cert, tls_key;  ///< a workshop's own; default STATE/tls/, made once
+  std::size_t max_connections = 4096;       ///< also kept below the descriptor limit
+  std::size_t max_connections_per_address = 64;
+  std::int64_t events_keep_days = 180;  ///< the event log's retention
+  std::int64_t events_keep_rows = 1000000;
 };
 
 /// Reads a TOML config file into `cfg` (only the keys present). invalid_input names the key.
 Result<void> load_config_file(const std::filesystem::path& path, ServerConfig& cfg);
+
+/// The HTTPS listener's HOST:PORT: `tls_listen`, or its default for `listen`; nullopt when
+/// HTTPS is off. invalid_input for a malformed address.
+Result<std::optional<std::pair<std::string, std::uint16_t>>> tls_listen_address(
+    const ServerConfig& cfg);
 
 /// Splits "HOST:PORT" ("[::1]:80" for IPv6).
 Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& s);

@@ -5,7 +5,9 @@
 namespace revive::server {
 
 namespace {
-std::string name_key(const std::string& name) { return "name:" + name; }
+std::string name_key(const std::string& name, const std::string& peer) {
+  return "name:" + peer + " " + name;
+}
 std::string peer_key(const std::string& peer) { return "peer:" + peer; }
 }  // namespace
 
@@ -25,13 +27,13 @@ std::int64_t LoginThrottle::wait(const std::string& key, std::size_t limit, std:
 
 std::int64_t LoginThrottle::retry_after(const std::string& name, const std::string& peer,
                                         std::int64_t now) {
-  return std::max(wait(name_key(name), limits_.per_name, now),
+  return std::max(wait(name_key(name, peer), limits_.per_name, now),
                   wait(peer_key(peer), limits_.per_peer, now));
 }
 
 void LoginThrottle::failed(const std::string& name, const std::string& peer, std::int64_t now) {
   if (failures_.size() + 2 > limits_.max_keys) prune(now);  // room for the two keys below
-  for (const auto& key : {name_key(name), peer_key(peer)}) {
+  for (const auto& key : {name_key(name, peer), peer_key(peer)}) {
     auto& times = failures_[key];
     times.push_back(now);
     // More than the larger limit is never needed to decide.
@@ -39,7 +41,9 @@ void LoginThrottle::failed(const std::string& name, const std::string& peer, std
   }
 }
 
-void LoginThrottle::succeeded(const std::string& name) { failures_.erase(name_key(name)); }
+void LoginThrottle::succeeded(const std::string& name, const std::string& peer) {
+  failures_.erase(name_key(name, peer));
+}
 
 void LoginThrottle::prune(std::int64_t now) {
   std::erase_if(failures_, [&](const auto& kv) {

@@ -1,7 +1,10 @@
 #pragma once
-// Failed operator logins are counted per operator name and per source address in a sliding
-// window; past the limit, further attempts (right password or not) are refused until the
-// oldest failure leaves the window. Pure and clock-injected: unit-tested without sockets.
+// Failed operator logins are counted per operator name from one source address, and per source
+// address, in a sliding window; past the limit, further attempts from that address (right
+// password or not) are refused until the oldest failure leaves the window. Never per name
+// alone: then anyone on the LAN could lock an operator out by failing five times. Guessing
+// from many addresses is slowed by the login rate limit (api/admission.hpp). Pure and
+// clock-injected: unit-tested without sockets.
 
 #include <cstdint>
 #include <deque>
@@ -12,7 +15,7 @@ namespace revive::server {
 
 struct LoginThrottleLimits {
   std::int64_t window_s = 15 * 60;
-  std::size_t per_name = 5;      ///< guessing one operator's password
+  std::size_t per_name = 5;      ///< guessing one operator's password from one address
   std::size_t per_peer = 20;     ///< one address trying many names
   std::size_t max_keys = 10000;  ///< memory bound under a flood of names/addresses
 };
@@ -25,8 +28,8 @@ class LoginThrottle {
   std::int64_t retry_after(const std::string& name, const std::string& peer, std::int64_t now);
   /// A wrong name or password.
   void failed(const std::string& name, const std::string& peer, std::int64_t now);
-  /// A successful login clears the operator's failures (not the address's).
-  void succeeded(const std::string& name);
+  /// A successful login clears the operator's failures from that address (not the address's).
+  void succeeded(const std::string& name, const std::string& peer);
 
   std::size_t keys() const { return failures_.size(); }
 

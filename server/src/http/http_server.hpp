@@ -1,16 +1,23 @@
 #pragma once
-// The HTTP/1.1 server (Boost.Beast, C++20 coroutines, one io_context thread). Keep-alive,
-// timeouts on every read and write, bounded headers and bodies, large uploads streamed to a
-// temp file, chunk files sent with sendfile(2), long-polls, Server-Sent Events, and a
-// graceful shutdown. Beast is confined to http_server.cpp.
+// The HTTP/1.1 server (Boost.Beast, C++20 coroutines, one io_context thread). Two listeners
+// serving the same handler: plain HTTP (agents, network-booting firmware, the server's own
+// tools on loopback) and HTTPS (operators and the dashboard; docs/SECURITY.md). Keep-alive,
+// timeouts on every read and write, connection caps per client address and overall (with
+// back-off when descriptors run out), every request admitted from its header before its body
+// is read (auth, rate limits, the route's body limit), large uploads streamed to a temp file,
+// chunk files sent with sendfile(2), long-polls, Server-Sent Events, and a graceful shutdown.
+// Beast is confined to http_server.cpp and the request_reader, response_writer and
+// tls_listener files beside it (beast_common.hpp); this header does not include it.
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "http/connection_limits.hpp"
 #include "http/http_types.hpp"
 #include "http/metrics.hpp"
 #include "revive/error.hpp"
@@ -24,17 +31,23 @@ namespace revive::server {
 struct HttpOptions {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
+  /// The HTTPS listener; off when `tls_cert_file` is empty.
+  std::string tls_host = "0.0.0.0";
+  std::uint16_t tls_port = 8443;
+  std::filesystem::path tls_cert_file, tls_key_file;
   std::size_t max_header_bytes = 16 * 1024;
-  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_body_bytes = 1 << 20;  ///< the body limit when there is no `admit`
   std::uint64_t max_upload_bytes = 1ull << 40;
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{75};
   std::chrono::seconds write_timeout{60};
-  std::filesystem::path upload_dir;               ///< where uploads are spooled
-  std::function<bool(const Request&)> is_upload;  ///< which requests stream their body to a file
-  /// Checked on an upload's header before its body is read (auth, name): an answer here is
-  /// sent at once and the body is never spooled.
-  std::function<std::optional<Response>(const Request&)> upload_precheck;
+  std::chrono::seconds handshake_timeout{10};
+  ConnectionCaps connections;
+  std::filesystem::path upload_dir;  ///< where uploads are spooled
+  /// Decides each request from its header (the route table's access rules, rate limits, body
+  /// limits); nothing set: every request is admitted with `max_body_bytes`.
+  std::function<HeaderVerdict(const Request&)> admit;
+  std::function<void(const std::string&)> log;
 };
 
 /// Handles one request; sets `route` to a low-cardinality label for metrics.
@@ -45,10 +58,12 @@ class HttpServer {
   HttpServer(boost::asio::io_context& io, HttpOptions opts, Handler handler, Metrics& metrics);
   ~HttpServer();
 
-  /// Binds and starts accepting; error when the address cannot be bound.
+  /// Binds both listeners and starts accepting; error when an address cannot be bound or the
+  /// TLS certificate or key cannot be loaded.
   Result<void> start();
-  /// The bound port (useful with port 0).
+  /// The bound ports (useful with port 0); tls_port() is 0 when HTTPS is off.
   std::uint16_t port() const;
+  std::uint16_t tls_port() const;
   /// Wakes long-polls waiting on `key`.
   void notify(const std::string& key);
   /// Whether any event stream is connected (a publisher may skip building its message).

@@ -88,4 +88,8 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
   return out;
 }
 
+bool is_local_peer(std::string_view peer) {
+  return peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1";
+}
+
 }  // namespace revive::server

@@ -23,6 +23,10 @@ struct Request {
   std::string body;                            ///< small bodies (bounded)
   std::string body_file;  ///< large uploads: path of the temp file holding the body
   std::string peer;       ///< remote address
+  bool tls = false;       ///< came in over the TLS listener
+  /// From this machine: loopback, or a connection to the server's own address from that same
+  /// address (its handshake cannot complete from another host).
+  bool local = false;
 
   /// Header value or empty.
   std::string header(const std::string& lower_name) const {
@@ -56,6 +60,19 @@ struct Response {
   std::optional<LongPoll> long_poll;
   /// Server-Sent Events: keep the connection and send what the event hub publishes.
   bool event_stream = false;
+  /// What the server log gets for this answer and the client does not (a 500's cause).
+  std::string log_detail;
+};
+
+/// What the server may do with a request, decided from its header alone (before the body is
+/// read).
+struct HeaderVerdict {
+  /// Settled without the body (no credentials, too many requests, unknown route...): sent at
+  /// once, and the body is never read.
+  std::optional<Response> answer;
+  std::string label;         ///< the metrics label of an answer given here
+  std::size_t max_body = 0;  ///< bytes the body may have (kept in memory)
+  bool spool = false;        ///< an upload: the body streams to a temp file instead
 };
 
 /// JSON error body: {"error": message, "code": code}.
@@ -75,6 +92,12 @@ std::optional<std::string> url_decode(std::string_view s, bool plus_is_space);
 
 /// Splits "a=1&b=x%20y" into a map; malformed pairs are dropped.
 std::map<std::string, std::string> parse_query(std::string_view q);
+
+/// Whether `peer` (an address as Request::peer spells it) is this machine's own 127.0.0.1 or
+/// ::1. A LAN host cannot send from these (the kernel drops such packets from a wire), so they
+/// are the server's own tools: revivectl on the server, benches, the demo. The rest of
+/// 127.0.0.0/8 is not included, so tests can play LAN hosts from 127.0.0.2 and up.
+bool is_local_peer(std::string_view peer);
 
 /// Range parsing is shared with the agents' peer relay (revive/http_range.hpp).
 using revive::ByteRange;

@@ -34,6 +34,11 @@ std::string Metrics::render(const std::map<std::string, std::int64_t>& agents_by
       "gauge\n";
   out += fmt::format("revive_http_connections {}\n", connections_);
   out +=
+      "# HELP revive_http_connections_refused_total Connections closed at once or to make room, "
+      "by reason.\n# TYPE revive_http_connections_refused_total counter\n";
+  for (const auto& [reason, n] : refused_)
+    out += fmt::format("revive_http_connections_refused_total{{reason=\"{}\"}} {}\n", reason, n);
+  out +=
       "# HELP revive_http_requests_total HTTP requests by route and status.\n# TYPE "
       "revive_http_requests_total counter\n";
   for (const auto& [k, n] : requests_) {

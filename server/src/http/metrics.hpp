@@ -19,6 +19,10 @@ class Metrics {
   void transfer_finished() { --active_transfers_; }
   void connection_opened() { ++connections_; }
   void connection_closed() { --connections_; }
+  /// A connection closed at once ("address": its address holds its share, "total": no slot
+  /// and nothing idle to make room, "descriptors": accept(2) ran out of file descriptors) or an
+  /// idle one closed to make room ("evicted").
+  void connection_refused(const std::string& reason) { ++refused_[reason]; }
 
   /// Text exposition; `agents_by_state` comes from the state store at scrape time.
   std::string render(const std::map<std::string, std::int64_t>& agents_by_state) const;
@@ -40,6 +44,7 @@ class Metrics {
   std::uint64_t bytes_served_ = 0;
   std::int64_t active_transfers_ = 0;
   std::int64_t connections_ = 0;
+  std::map<std::string, std::uint64_t> refused_;
   std::vector<std::function<std::string()>> sources_;
 };
 

@@ -166,6 +166,9 @@ class EventRepository {
   /// The device's newest event of this kind, or nullopt; io on a storage failure.
   virtual Result<std::optional<EventRow>> latest(std::int64_t device_id,
                                                  const std::string& kind) = 0;
+  /// Retention: deletes the oldest events, those logged before `before` and those beyond the
+  /// newest `keep`, at most `batch` of them; how many went. io on a storage failure.
+  virtual Result<std::int64_t> prune(Seconds before, std::int64_t keep, std::int64_t batch) = 0;
   /// The device's events of these kinds, oldest first (at most `limit`); io on a storage
   /// failure.
   virtual Result<std::vector<EventRow>> of_device(std::int64_t device_id,

@@ -76,6 +76,12 @@ struct ConnectionOptions {
   /// Largest body kept in memory; a bigger answer aborts the transfer (invalid_input), so a
   /// misbehaving server cannot exhaust the agent's RAM.
   std::size_t max_body = std::size_t{256} << 20;
+  /// For https:// URLs: the server's TLS public key pin ("sha256//<base64>", the form of
+  /// revive/tls_pin.hpp). When set, the server is trusted by this pin alone (a workshop
+  /// server's certificate is self-signed, so no authority or host name can vouch for it), and
+  /// a server showing another key is refused (bad_signature). Empty: the system's certificate
+  /// authorities, as curl does by default.
+  std::string pinned_public_key;
 };
 
 /// A reusable connection (one libcurl easy handle). Not thread-safe: one per thread, or calls
@@ -107,6 +113,12 @@ class Connection {
   ConnectionOptions opts_;
   void* curl_ = nullptr;  // CURL*
 };
+
+/// The certificate (PEM) the TLS server at `url` shows, read without trusting it: for trust on
+/// first use, where a person compares its pin with the one the server printed at start. io
+/// when no TLS connection could be made, unsupported when libcurl gives no certificate.
+Result<std::string> peer_certificate(const std::string& url,
+                                     std::chrono::seconds timeout = std::chrono::seconds(10));
 
 /// "Authorization: Bearer <token>".
 std::string bearer(std::string_view token);

@@ -106,6 +106,11 @@ ALTER TABLE certificates ADD COLUMN supersedes TEXT;
 CREATE UNIQUE INDEX certificates_supersedes ON certificates(supersedes) WHERE supersedes IS NOT NULL;
 CREATE INDEX operator_tokens_by_operator ON operator_tokens(operator_id);
 )sql",
+    // 6: the event log has a retention (oldest first, by age and count): rows may be deleted,
+    // never changed.
+    R"sql(
+DROP TRIGGER events_no_delete;
+)sql",
 };
 
 }  // namespace

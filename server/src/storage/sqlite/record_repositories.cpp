@@ -1,4 +1,6 @@
 // Certificates, the event log and operators in SQLite.
+#include <algorithm>
+
 #include "storage/sqlite/columns.hpp"
 #include "storage/sqlite/repositories.hpp"
 
@@ -114,6 +116,26 @@ Result<std::optional<EventRow>> SqliteEvents::latest(std::int64_t device_id,
   REVIVE_SQL_ASSIGN(row, q.bind(device_id, kind).step());
   if (!row) return std::optional<EventRow>();
   return std::optional<EventRow>(event_row(q));
+}
+
+// Ids grow with time, so the events to drop are a prefix of the id order: find where it ends
+// (looking no further than one batch past the oldest), then delete below it.
+Result<std::int64_t> SqliteEvents::prune(Seconds before, std::int64_t keep, std::int64_t batch) {
+  REVIVE_SQL_ASSIGN(range, db_.prepare("SELECT MIN(id), MAX(id) FROM events"));
+  REVIVE_SQL_ASSIGN(has, range.step());
+  if (!has || !range.opt_int64(0)) return std::int64_t{0};
+  const std::int64_t oldest = range.int64(0);
+  const std::int64_t window_end = oldest + batch;  // ids below this may go in this pass
+  const std::int64_t by_count = range.int64(1) - keep + 1;
+  REVIVE_SQL_ASSIGN(first_kept, db_.prepare("SELECT id FROM events WHERE id < ? AND at >= ? "
+                                            "ORDER BY id LIMIT 1"));
+  REVIVE_SQL_ASSIGN(found, first_kept.bind(window_end, before).step());
+  const std::int64_t by_age = found ? first_kept.int64(0) : window_end;
+  const std::int64_t cut = std::min(window_end, std::max(by_age, by_count));
+  if (cut <= oldest) return std::int64_t{0};
+  REVIVE_SQL_ASSIGN(del, db_.prepare("DELETE FROM events WHERE id < ?"));
+  REVIVE_TRY(del.bind(cut).run());
+  return static_cast<std::int64_t>(db_.changes());
 }
 
 Result<std::vector<EventRow>> SqliteEvents::of_device(std::int64_t device_id,

@@ -109,6 +109,7 @@ class SqliteEvents final : public EventRepository {
   Result<std::int64_t> append(const EventRow& e) override;
   Result<std::vector<EventRow>> since(std::int64_t after_id, int limit) override;
   Result<std::optional<EventRow>> latest(std::int64_t device_id, const std::string& kind) override;
+  Result<std::int64_t> prune(Seconds before, std::int64_t keep, std::int64_t batch) override;
   Result<std::vector<EventRow>> of_device(std::int64_t device_id,
                                           const std::vector<std::string>& kinds,
                                           int limit) override;

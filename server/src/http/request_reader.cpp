@@ -1,0 +1,188 @@
+#include "http/request_reader.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cctype>
+#include <filesystem>
+#include <vector>
+
+#include "revive/file_util.hpp"
+
+namespace revive::server::beast_io {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Response connection_gone() {
+  Response gone;
+  gone.status = 0;  // the connection is gone: nothing to answer
+  return gone;
+}
+
+// Streams a request body into a temp file (uploads are never held in memory).
+template <class Stream>
+asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat_buffer& buf,
+                                                     HeaderParser& hp, Request& req,
+                                                     const HttpOptions& opts) {
+  http::request_parser<http::buffer_body> bp{std::move(hp)};
+  bp.body_limit(opts.max_upload_bytes);
+  std::error_code fec;
+  std::filesystem::create_directories(opts.upload_dir, fec);
+  const auto path = opts.upload_dir / unique_tmp_name("upload");
+  auto fd = open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (!fd) {
+    Response r = error_response(500, "io", "cannot spool the upload (the server's log says why)");
+    r.log_detail = fd.error().message;
+    co_return r;
+  }
+  req.body_file = path.string();
+  std::vector<char> chunk(1 << 20);
+  while (!bp.is_done()) {
+    bp.get().body().data = chunk.data();
+    bp.get().body().size = chunk.size();
+    beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buf, bp, tok);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      ::unlink(path.c_str());
+      if (ec == http::error::body_limit)
+        co_return error_response(413, "too_large", "upload larger than the limit");
+      co_return connection_gone();
+    }
+    const std::size_t got = chunk.size() - bp.get().body().size;
+    if (auto w = write_all(fd->get(), {reinterpret_cast<const std::byte*>(chunk.data()), got},
+                           path.string());
+        !w) {
+      ::unlink(path.c_str());
+      co_return error_response(507, "no_space", w.error().message);
+    }
+  }
+  co_return std::nullopt;
+}
+
+// "100 Continue" for a client that waits for it before sending the body (curl does for large
+// uploads), sent once the request has been admitted.
+template <class Stream>
+asio::awaitable<void> send_continue(Stream& stream, const Request& req, unsigned version,
+                                    const HttpOptions& opts) {
+  if (lower(req.header("expect")) != "100-continue" || version < 11) co_return;
+  http::response<http::empty_body> cont{http::status::continue_, version};
+  beast::get_lowest_layer(stream).expires_after(opts.write_timeout);
+  co_await http::async_write(stream, cont, tok);
+}
+
+}  // namespace
+
+template <class Stream>
+asio::awaitable<bool> read_header(Stream& stream, beast::flat_buffer& buf, HeaderParser& hp,
+                                  const HttpOptions& opts, const WriteContext& wc) {
+  hp.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+  hp.body_limit(opts.max_upload_bytes);  // the real limit is the admission's
+  beast::get_lowest_layer(stream).expires_after(opts.idle_timeout);
+  auto [ec, n] = co_await http::async_read_header(stream, buf, hp, tok);
+  if (!ec) co_return true;
+  if (ec == http::error::header_limit) {
+    Response r = error_response(
+        431, "header_too_large",
+        "request header larger than " + std::to_string(opts.max_header_bytes) + " bytes");
+    co_await write_response(stream, r, 11, false, false, wc);
+  } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+             ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+             ec != asio::error::eof && ec != asio::error::bad_descriptor) {
+    Response r = error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
+    co_await write_response(stream, r, 11, false, false, wc);
+  }
+  co_return false;
+}
+
+bool make_request(const HeaderParser& hp, const std::string& peer, bool secure, Request& req) {
+  const auto& h = hp.get();
+  req.method = h.method() == http::verb::head ? "GET" : std::string(h.method_string());
+  const std::string_view target = h.target();
+  const auto qpos = target.find('?');
+  auto path = url_decode(target.substr(0, qpos), false);
+  req.peer = peer;
+  req.tls = secure;
+  for (const auto& f : h) req.headers[lower(f.name_string())] = std::string(f.value());
+  if (!path || path->empty() || path->front() != '/') return false;
+  req.path = *path;
+  if (qpos != std::string_view::npos) req.query = parse_query(target.substr(qpos + 1));
+  return true;
+}
+
+template <class Stream>
+asio::awaitable<std::optional<Response>> admit_and_read(Stream& stream, beast::flat_buffer& buf,
+                                                        HeaderParser& hp, Request& req,
+                                                        std::string& label, bool& keep_alive,
+                                                        bool& drain, const HttpOptions& opts) {
+  HeaderVerdict a =
+      opts.admit ? opts.admit(req) : HeaderVerdict{std::nullopt, "", opts.max_body_bytes};
+  const bool has_body = !hp.is_done();
+  const auto refuse = [&](Response r) {
+    if (has_body) {
+      keep_alive = false;
+      drain = true;
+    }
+    return std::optional<Response>(std::move(r));
+  };
+  if (a.answer) {
+    if (!a.label.empty()) label = a.label;
+    co_return refuse(std::move(*a.answer));
+  }
+  const auto too_large = [&] {
+    return error_response(
+        413, "too_large",
+        "request body larger than " + std::to_string(a.max_body) + " bytes for this endpoint");
+  };
+  if (!a.spool && hp.content_length() && *hp.content_length() > a.max_body)
+    co_return refuse(too_large());
+  if (!has_body) co_return std::nullopt;
+  co_await send_continue(stream, req, hp.get().version(), opts);
+  if (a.spool) co_return co_await read_upload(stream, buf, hp, req, opts);
+  http::request_parser<http::string_body> sp{std::move(hp)};
+  sp.body_limit(a.max_body);
+  beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+  auto [bec, bn] = co_await http::async_read(stream, buf, sp, tok);
+  if (bec == http::error::body_limit) co_return refuse(too_large());
+  if (bec) co_return connection_gone();
+  req.body = std::move(sp.get().body());
+  co_return std::nullopt;
+}
+
+// The client may still be sending the body: say we are done, then read and drop what comes.
+template <class Stream>
+asio::awaitable<void> linger(Stream& stream) {
+  auto& lowest = beast::get_lowest_layer(stream);
+  beast::error_code ec;
+  if constexpr (!kIsTls<Stream>) lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 16384> sink{};
+  const auto until = Clock::now() + 2s;
+  for (std::size_t dropped = 0; dropped < (1u << 20) && Clock::now() < until;) {
+    lowest.expires_at(until);
+    auto [rec, n] = co_await lowest.async_read_some(asio::buffer(sink), tok);
+    if (rec) break;
+    dropped += n;
+  }
+}
+
+#define REVIVE_READER_FOR(S)                                                           \
+  template asio::awaitable<bool> read_header(S&, beast::flat_buffer&, HeaderParser&,   \
+                                             const HttpOptions&, const WriteContext&); \
+  template asio::awaitable<std::optional<Response>> admit_and_read(                    \
+      S&, beast::flat_buffer&, HeaderParser&, Request&, std::string&, bool&, bool&,    \
+      const HttpOptions&);                                                             \
+  template asio::awaitable<void> linger(S&);
+REVIVE_READER_FOR(PlainStream)
+REVIVE_READER_FOR(TlsStream)
+#undef REVIVE_READER_FOR
+
+}  // namespace revive::server::beast_io

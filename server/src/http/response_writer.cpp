@@ -1,0 +1,122 @@
+#include "http/response_writer.hpp"
+
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "revive/file_util.hpp"
+
+namespace revive::server::beast_io {
+
+namespace {
+
+asio::awaitable<bool> sendfile_to(tcp::socket& sock, int fd, std::uint64_t offset,
+                                  std::uint64_t length, const WriteContext& ctx) {
+  sock.native_non_blocking(true);
+  off_t off = static_cast<off_t>(offset);
+  std::uint64_t left = length;
+  asio::steady_timer timer(sock.get_executor());
+  while (left > 0) {
+    const ssize_t n =
+        ::sendfile(sock.native_handle(), fd, &off, std::min<std::uint64_t>(left, 1u << 30));
+    if (n > 0) {
+      left -= static_cast<std::uint64_t>(n);
+      ctx.metrics.bytes_served(static_cast<std::uint64_t>(n));
+      continue;
+    }
+    if (n == 0) co_return false;  // file shorter than announced: the connection is lost
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) co_return false;
+    timer.expires_after(ctx.write_timeout);
+    timer.async_wait([&sock](beast::error_code ec) {
+      if (!ec) sock.cancel();
+    });
+    auto [ec] = co_await sock.async_wait(tcp::socket::wait_write, tok);
+    timer.cancel();
+    if (ec) co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> copy_file(TlsStream& stream, int fd, std::uint64_t offset,
+                                std::uint64_t length, const WriteContext& ctx) {
+  std::vector<char> chunk(std::min<std::uint64_t>(length, 64 * 1024));
+  while (length > 0) {
+    const auto want = std::min<std::uint64_t>(length, chunk.size());
+    const ssize_t n = ::pread(fd, chunk.data(), want, static_cast<off_t>(offset));
+    if (n <= 0) co_return false;
+    beast::get_lowest_layer(stream).expires_after(ctx.write_timeout);
+    auto [ec, w] = co_await asio::async_write(
+        stream, asio::buffer(chunk.data(), static_cast<std::size_t>(n)), tok);
+    if (ec) co_return false;
+    ctx.metrics.bytes_served(w);
+    offset += static_cast<std::uint64_t>(n);
+    length -= static_cast<std::uint64_t>(n);
+  }
+  co_return true;
+}
+
+// Plain HTTP: sendfile(2) straight from the page cache to the socket; a timer cuts a stalled
+// client. TLS: the file is read and written through the TLS stream.
+template <class Stream>
+asio::awaitable<bool> send_file(Stream& stream, int fd, std::uint64_t offset, std::uint64_t length,
+                                const WriteContext& ctx) {
+  ctx.metrics.transfer_started();
+  bool ok = false;
+  if constexpr (kIsTls<Stream>) {
+    ok = co_await copy_file(stream, fd, offset, length, ctx);
+  } else {
+    ok = co_await sendfile_to(stream.socket(), fd, offset, length, ctx);
+  }
+  ctx.metrics.transfer_finished();
+  co_return ok;
+}
+
+}  // namespace
+
+template <class Stream>
+asio::awaitable<bool> write_response(Stream& stream, Response& r, unsigned version, bool keep_alive,
+                                     bool head, const WriteContext& ctx) {
+  auto& lowest = beast::get_lowest_layer(stream);
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "revive/" REVIVE_VERSION);
+  res.set(http::field::content_type, r.content_type);
+  for (const auto& [k, v] : r.headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  if (r.file) {
+    http::response<http::empty_body> fres{static_cast<http::status>(r.status), version};
+    for (const auto& f : res.base()) fres.set(f.name_string(), f.value());
+    fres.content_length(r.file->length);
+    fres.keep_alive(keep_alive);
+    http::response_serializer<http::empty_body> sr{fres};
+    lowest.expires_after(ctx.write_timeout);
+    auto [ec, n] = co_await http::async_write_header(stream, sr, tok);
+    UniqueFd fd(r.file->fd);
+    if (ec) co_return false;
+    if (head) co_return true;
+    co_return co_await send_file(stream, fd.get(), r.file->offset, r.file->length, ctx);
+  }
+  lowest.expires_after(ctx.write_timeout);
+  if (head) {
+    http::response<http::empty_body> hres{res.result(), version};
+    for (const auto& f : res.base()) hres.set(f.name_string(), f.value());
+    hres.content_length(r.body.size());
+    hres.keep_alive(keep_alive);
+    auto [ec, n] = co_await http::async_write(stream, hres, tok);
+    co_return !ec;
+  }
+  res.body() = std::move(r.body);
+  res.prepare_payload();
+  auto [ec, n] = co_await http::async_write(stream, res, tok);
+  if (!ec) ctx.metrics.bytes_served(n);
+  co_return !ec;
+}
+
+template asio::awaitable<bool> write_response(PlainStream&, Response&, unsigned, bool, bool,
+                                              const WriteContext&);
+template asio::awaitable<bool> write_response(TlsStream&, Response&, unsigned, bool, bool,
+                                              const WriteContext&);
+
+}  // namespace revive::server::beast_io
