@@ -84,6 +84,11 @@ TEST_F(OperatorTokens, ListedRevokedExpiringAndGoneWithANewPassword) {
   now += 61;
   EXPECT_FALSE(ops.authenticate(*short_lived));
   EXPECT_FALSE(ops.create_api_token("alice", "", 0));
+  // Expired ones are deleted by the retention tick, not only refused.
+  const auto listed = [&] { return ops.tokens("alice").value().size(); };
+  const std::size_t before = listed();
+  ASSERT_TRUE(ops.forget_expired_tokens());
+  EXPECT_EQ(listed(), before - 1) << "the expired API token is gone, the session stays";
   // A new password revokes every token of the operator.
   ASSERT_TRUE(ops.authenticate(*session));
   ASSERT_TRUE(ops.add("alice", "new password!"));

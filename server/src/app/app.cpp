@@ -123,6 +123,8 @@ struct App::Impl {
         }
         if (*gone < r.batch) break;
       }
+      if (auto t = services->operators.forget_expired_tokens(); !t)
+        log_line("expired operator tokens were not deleted: " + t.error().message);
       tick_retention();
     });
   }

@@ -124,6 +124,12 @@ Result<void> Operators::revoke(const std::string& operator_name, const std::stri
   return {};
 }
 
+Result<void> Operators::forget_expired_tokens() {
+  REVIVE_ASSIGN(uow, ctx_.storage().begin());
+  REVIVE_TRY(ctx_.storage().operators().remove_expired(ctx_.now()));
+  return uow->commit();
+}
+
 Result<std::string> Operators::authenticate(std::string_view token) {
   const std::string hash = token_hash(token);
   const Seconds now = ctx_.now();

@@ -51,6 +51,9 @@ class Operators {
   /// The operator a session or API token belongs to; unauthorized for an unknown token or an
   /// expired session.
   Result<std::string> authenticate(std::string_view token);
+  /// Deletes the tokens past their expiry (refused anyway, but kept in the list and the
+  /// database until now): the server's retention tick calls it.
+  Result<void> forget_expired_tokens();
 
  private:
   DomainContext& ctx_;
