@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "storage/rows.hpp"
 #include "storage/sqlite/database.hpp"
@@ -21,6 +22,18 @@ RunState run_state_column(const std::string& text);
 
 /// The conflict error for a unique-constraint failure, else the error as it is.
 Error unique_violation_as_conflict(const Error& e, const std::string& what);
+
+/// Every row `q` steps to, each read by `read(q)`; a failed step is the error.
+template <class Read>
+auto all_rows(Statement& q, Read read) -> Result<std::vector<decltype(read(q))>> {
+  std::vector<decltype(read(q))> out;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(read(q));
+  }
+}
 
 }  // namespace revive::server::sqlite
 

@@ -35,15 +35,7 @@ Result<std::optional<DeviceRow>> one_device(Statement& q) {
   return std::optional<DeviceRow>(device_row(q));
 }
 
-Result<std::vector<DeviceRow>> all_devices(Statement& q) {
-  std::vector<DeviceRow> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(row, q.step());
-    if (!row) break;
-    out.push_back(device_row(q));
-  }
-  return out;
-}
+Result<std::vector<DeviceRow>> all_devices(Statement& q) { return all_rows(q, device_row); }
 
 std::optional<std::string> inventory_text(const std::optional<Json>& inventory) {
   if (!inventory || inventory->is_null()) return std::nullopt;
@@ -98,13 +90,7 @@ Result<std::vector<DeviceRow>> SqliteDevices::find_by_mac(const std::string& mac
 
 Result<std::vector<std::int64_t>> SqliteDevices::ids() {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id FROM devices ORDER BY id"));
-  std::vector<std::int64_t> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(row, q.step());
-    if (!row) break;
-    out.push_back(q.int64(0));
-  }
-  return out;
+  return all_rows(q, [](const Statement& r) { return r.int64(0); });
 }
 
 Result<void> SqliteDevices::record_sighting(std::int64_t id, const Sighting& s) {

@@ -17,15 +17,7 @@ CertificateRow cert_row(const Statement& q) {
                         q.opt_text(4).value_or(""), q.text(5),  q.int64(6),     q.opt_text(7)};
 }
 
-Result<std::vector<CertificateRow>> all_certs(Statement& q) {
-  std::vector<CertificateRow> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(row, q.step());
-    if (!row) break;
-    out.push_back(cert_row(q));
-  }
-  return out;
-}
+Result<std::vector<CertificateRow>> all_certs(Statement& q) { return all_rows(q, cert_row); }
 
 EventRow event_row(const Statement& q) {
   return EventRow{q.int64(0), q.int64(1), q.opt_int64(2), q.text(3), json_column(q.text(4))};
@@ -100,13 +92,7 @@ Result<std::vector<EventRow>> SqliteEvents::since(std::int64_t after_id, int lim
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, at, device_id, kind, data FROM events WHERE id > ? "
                                    "ORDER BY id LIMIT ?"));
   q.bind(after_id, limit);
-  std::vector<EventRow> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(row, q.step());
-    if (!row) break;
-    out.push_back(event_row(q));
-  }
-  return out;
+  return all_rows(q, event_row);
 }
 
 Result<std::optional<EventRow>> SqliteEvents::latest(std::int64_t device_id,
@@ -145,13 +131,7 @@ Result<std::vector<EventRow>> SqliteEvents::of_device(std::int64_t device_id,
                                    "device_id = ? AND kind IN (SELECT value FROM json_each(?)) "
                                    "ORDER BY id LIMIT ?"));
   q.bind(device_id, Json(kinds).dump(), limit);
-  std::vector<EventRow> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(row, q.step());
-    if (!row) break;
-    out.push_back(event_row(q));
-  }
-  return out;
+  return all_rows(q, event_row);
 }
 
 Result<void> SqliteOperators::put(const std::string& name, const std::string& password_hash,
@@ -194,14 +174,10 @@ Result<std::vector<OperatorTokenInfo>> SqliteOperators::tokens() {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT t.token_hash, o.name, t.kind, t.label, t.created_at, "
                                    "t.expires_at FROM operator_tokens t JOIN operators o ON o.id "
                                    "= t.operator_id ORDER BY t.created_at, t.token_hash"));
-  std::vector<OperatorTokenInfo> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(row, q.step());
-    if (!row) break;
-    out.push_back(
-        OperatorTokenInfo{q.text(0), q.text(1), q.text(2), q.text(3), q.int64(4), q.opt_int64(5)});
-  }
-  return out;
+  return all_rows(q, [](const Statement& r) {
+    return OperatorTokenInfo{r.text(0), r.text(1),  r.text(2),
+                             r.text(3), r.int64(4), r.opt_int64(5)};
+  });
 }
 
 Result<void> SqliteOperators::remove_token(const std::string& token_hash) {

@@ -41,15 +41,7 @@ StepRow step_row(const Statement& q) {
   return s;
 }
 
-Result<std::vector<StepRow>> all_steps(Statement& q) {
-  std::vector<StepRow> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(row, q.step());
-    if (!row) break;
-    out.push_back(step_row(q));
-  }
-  return out;
-}
+Result<std::vector<StepRow>> all_steps(Statement& q) { return all_rows(q, step_row); }
 
 constexpr const char* kResultColumns =
     "SELECT sr.id, sr.step_id, s.kind, sr.attempt, sr.status, sr.result, sr.error, "
@@ -172,13 +164,7 @@ Result<std::vector<StepResultRow>> SqliteRuns::results(std::int64_t device_id) {
                                    "JOIN runs r ON r.id = s.run_id WHERE r.device_id = ? "
                                    "ORDER BY sr.id"));
   q.bind(device_id);
-  std::vector<StepResultRow> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(row, q.step());
-    if (!row) break;
-    out.push_back(result_row(q));
-  }
-  return out;
+  return all_rows(q, result_row);
 }
 
 Result<std::optional<StepResultRow>> SqliteRuns::latest_result(std::int64_t device_id,
