@@ -92,6 +92,24 @@ TEST(Scheduler, TheFirstLaptopMeasuredIsNotOvertakenByTheUnmeasured) {
   EXPECT_EQ(w.scheduler().stats().moves, 0u);
 }
 
+// The other side of that rule: a laptop measured first at a fraction of the port rate (a
+// 100 Mbit/s dongle on a gigabit switch) is a slow laptop, not the network's pace. It goes to
+// the tail after one report, and the unmeasured are not planned at its rate (they were, and
+// the server fed them side by side at a third of their speed: workshop_sim, 2.9x T1).
+TEST(Scheduler, ASlowLaptopMeasuredFirstDoesNotSetThePaceOfTheOthers) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 4; ++id) w.join(id, 2e9);
+  ASSERT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2, 3, 4}));
+  w.now = 1;
+  w.progress(1, 30, 0.3 * kPort, 2e9);  // its source had everything: its own port is slow
+  w.progress(2, 28);                    // its children keep its pace: they say nothing
+  w.progress(3, 27);
+  w.progress(4, 26);
+  EXPECT_EQ(w.chain_from_server(), (std::vector<LaptopId>{2, 3, 4, 1})) << w.dump();
+  EXPECT_EQ(w.plan().server_admitted, std::vector<LaptopId>{2}) << "one chain, not three feeds";
+  EXPECT_NEAR(w.at(2).planned_rate, kPort, 1) << "planned at the port rate";
+}
+
 TEST(Scheduler, ALateJoinerFollowsTheTailNotTheServer) {
   Workshop w;
   for (LaptopId id = 1; id <= 4; ++id) w.join(id);
@@ -272,7 +290,10 @@ TEST(Scheduler, OnlyADiskThatHeldTheLaptopBackMovesItAsASlowDisk) {
       const std::uint64_t parent_held = 120ULL * static_cast<std::uint64_t>(s);
       w.progress(1, parent_held, 120e6);
       w.progress(2, parent_held - r.behind, r.receive, r.disk);
-      w.progress(3, parent_held - r.behind - 2, r.receive);
+      // Two chunks behind laptop 2, laptop 3 receives at 2's pace while 2 feeds it; fed by
+      // laptop 1 (10 chunks ahead) it takes what its own port takes.
+      const bool fed_by_2 = w.source(3) == Source::from_peer(2);
+      w.progress(3, parent_held - r.behind - 2, fed_by_2 ? r.receive : 120e6);
       w.send(Tick{});
       moved_as_slow_disk |= w.at(2).reason.starts_with("moved: its disk writes");
     }

@@ -7,6 +7,9 @@ namespace revive::sched::detail {
 
 namespace {
 
+// A receive rate below this share of what the laptop was offered is believed from one report.
+constexpr double kFarSlower = 0.5;
+
 // The receive rate says something about the laptop itself only when its source had chunks
 // to give: the server or a finished laptop, or a parent well ahead of it. A child waiting on
 // its parent receives at the parent's pace, which is the parent's speed, not its own. The
@@ -49,7 +52,12 @@ void update_link(Laptop& laptop, BytesPerSecond received, std::optional<BytesPer
     return;
   }
   laptop.slow_best = laptop.slow_reports == 0 ? received : std::max(laptop.slow_best, received);
-  if (++laptop.slow_reports >= 2) {
+  // Less than half of what was offered, on a source it has settled on, is no report noise:
+  // believed at once, because every second a slow laptop heads a chain, the laptops behind it
+  // run at its pace.
+  const BytesPerSecond offered = std::min(parent.planned_share, laptop.intake());
+  const bool far_slower = laptop.settled() && received < kFarSlower * offered;
+  if (++laptop.slow_reports >= 2 || far_slower) {
     laptop.link = laptop.slow_best;
     laptop.link_known = true;
     laptop.slow_reports = 0;

@@ -44,8 +44,18 @@ Result<PlanDiff> Scheduler::handle(const Event& event, Seconds now) {
   const bool deploying = std::any_of(laptops_.begin(), laptops_.end(),
                                      [](const auto& kv) { return !kv.second.finished; });
   if (deploying && now - last_replan_ >= config_.replan_interval) replan_due = true;
-  if (!replan_due) return PlanDiff{};
-  return replan(now);
+  PlanDiff diff;
+  if (replan_due) diff = replan(now);
+  mark_told(event);
+  return diff;
+}
+
+// The laptop whose report (or join) this was gets the plan as it stands now in its answer.
+void Scheduler::mark_told(const Event& event) {
+  LaptopId id = 0;
+  if (const auto* j = std::get_if<Joined>(&event)) id = j->laptop;
+  if (const auto* p = std::get_if<Progressed>(&event)) id = p->laptop;
+  if (auto it = laptops_.find(id); it != laptops_.end()) it->second.source_told = true;
 }
 
 Result<Laptop*> Scheduler::find(LaptopId id) {
@@ -81,7 +91,9 @@ Result<bool> Scheduler::on(const Joined& e, Seconds now) {
   l.held_at = now;
   l.bytes_received = 0;
   l.last_progress_at = now;
-  l.source_since = now;
+  l.source_told = false;
+  l.told_reports = 0;
+  l.moved = false;
   if (e.link_rate) {
     l.link = *e.link_rate;
     l.link_known = true;
@@ -99,9 +111,10 @@ Result<bool> Scheduler::on(const Progressed& e, Seconds now) {
   Laptop& l = **found;
   if (l.finished) return false;  // a late report: it holds everything already
   const bool advanced = e.held.count() > l.held.count() || e.bytes_received > l.bytes_received;
-  // The agent learns a new source in the answer to its next report; only the interval after
-  // that one was measured wholly on it.
-  const bool steady = l.held_at > l.source_since;
+  // Measured wholly on its current source only if it was told that source before this
+  // interval began (in the answer to its previous report, or to its join).
+  const bool steady = l.source_told;
+  if (steady) ++l.told_reports;
   const bool had_everything = l.holds_everything();
   l.held = e.held;
   l.held_at = now;

@@ -14,6 +14,11 @@ using detail::Laptop;
 using detail::Node;
 using detail::Placement;
 
+namespace {
+// A measured link above this share of the configured port rate is that port's real goodput.
+constexpr double kCalibratesAbove = 0.5;
+}  // namespace
+
 PlanDiff Scheduler::replan(Seconds now) {
   const std::vector<Node> nodes = snapshot(now);
   const detail::PlacementParams params{.now = now,
@@ -39,8 +44,11 @@ PlanDiff Scheduler::replan(Seconds now) {
     };
     if (started(c.before->source) && started(c.after->source)) ++stats_.moves;
     // A new source needs a moment to connect before silence counts as a stall.
-    laptops_.at(c.laptop).last_progress_at = now;
-    laptops_.at(c.laptop).source_since = now;
+    Laptop& moved = laptops_.at(c.laptop);
+    moved.source_told = false;
+    moved.told_reports = 0;
+    if (started(c.before->source)) moved.moved = true;  // leaving a queue is a fresh start
+    moved.last_progress_at = now;
   }
   plan_ = std::move(next);
   last_replan_ = now;
@@ -84,12 +92,18 @@ std::map<LaptopId, double> Scheduler::estimated_holdings(Seconds now) const {
 // below a port's nominal rate, so planning the unmeasured with the default made every newcomer
 // look faster than the laptops already measured and put it ahead of them, though they held
 // more (issue 14's relay_netns: the first laptop queued behind the second).
+// A measurement far below the default calibrates nothing: it is a slow laptop (a 100 Mbit/s
+// dongle, a bad cable). Taken as typical, one slow laptop measured first made the scheduler
+// plan everyone at its rate and feed them side by side from the server, at a third of their
+// speed each (workshop_sim "one 30 Mbit/s" with the slow laptop first: 2.9x T1).
 BytesPerSecond Scheduler::typical_link() const {
   BytesPerSecond fastest = 0;
   for (const auto& [id, l] : laptops_) {
     if (l.link_known) fastest = std::max(fastest, l.link);
   }
-  return fastest > 0 ? std::min(fastest, config_.default_port_rate) : config_.default_port_rate;
+  const BytesPerSecond nominal = config_.default_port_rate;
+  if (fastest < kCalibratesAbove * nominal) return nominal;
+  return std::min(fastest, nominal);
 }
 
 std::vector<Node> Scheduler::snapshot(Seconds now) const {

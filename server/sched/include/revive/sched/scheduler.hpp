@@ -80,6 +80,7 @@ class Scheduler {
   bool can_parent(const detail::Laptop& laptop, Seconds now) const;
 
   PlanDiff replan(Seconds now);
+  void mark_told(const Event& event);
   std::map<LaptopId, double> estimated_holdings(Seconds now) const;
   std::vector<detail::Node> snapshot(Seconds now) const;
   BytesPerSecond typical_link() const;

@@ -22,7 +22,16 @@ struct Laptop {
   std::uint64_t bytes_received = 0;
   Seconds joined_at = 0;
   Seconds last_progress_at = 0;  ///< held or bytes grew, or its source changed (a fresh start)
-  Seconds source_since = 0;      ///< when the plan last changed its source
+  /// The agent has been told its current source: the answer to each of its reports carries
+  /// the assignment as planned after that report, so a change made on another laptop's event
+  /// reaches it only with its next answer.
+  bool source_told = false;
+  /// Its reports measured wholly on its current source, and whether the plan ever moved it
+  /// since it joined: the first interval after a move can still hold a request that waited on
+  /// the old source, so only a settled laptop's rate is believed from one report.
+  int told_reports = 0;
+  bool moved = false;
+  bool settled() const { return !moved || told_reports >= 2; }
 
   BytesPerSecond link = 0;             ///< stored bytes/s its port takes (estimate)
   bool link_known = false;             ///< said at joining, or measured since (not the default)
