@@ -300,8 +300,12 @@ Result<void> App::Impl::drop_privileges(const PrivilegePlan& plan) {
              "\"Privileges\").");
     return {};
   }
+  // The server's own directories (it creates and writes them): the state, and the store and
+  // boot files when they are kept elsewhere (their subdirectories are made owner-only).
   std::vector<std::filesystem::path> owned{cfg.state_dir};
-  if (!is_inside(cfg.store_dir, cfg.state_dir)) owned.push_back(cfg.store_dir);
+  for (const auto& dir : {cfg.store_dir, cfg.boot_dir}) {
+    if (!is_inside(dir, cfg.state_dir)) owned.push_back(dir);
+  }
   if (plan.become) {
     auto given = give_to(*plan.become, owned);
     if (!given) return given.error().with_context("giving the state to user " + plan.become->name);
@@ -314,9 +318,6 @@ Result<void> App::Impl::drop_privileges(const PrivilegePlan& plan) {
       return errno_error(errno, "user " + plan.become->name + " cannot use " + dir.string() +
                                     " (let it search every directory above it)");
   }
-  if (::access(cfg.boot_dir.c_str(), R_OK | X_OK) != 0 && errno != ENOENT)
-    return errno_error(errno, "user " + plan.become->name + " cannot read " +
-                                  cfg.boot_dir.string());
   log_line("running as user " + plan.become->name + " (uid " +
            std::to_string(plan.become->uid) + ") without capabilities; ports bound as root");
   return {};
