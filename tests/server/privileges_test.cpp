@@ -4,6 +4,8 @@
 
 #include "app/privileges.hpp"
 
+#include "app/config.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +21,21 @@ uid_t owner_of(const std::filesystem::path& p) {
   struct stat st {};
   EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
   return st.st_uid;
+}
+
+TEST(Privileges, TheAccountIsReviveUnlessTheConfigNamesAnother) {
+  test::TempDir dir;
+  ServerConfig cfg;
+  EXPECT_EQ(cfg.user, "revive");
+  std::ofstream(dir / "c.toml") << "user = \"workshop\"\n";
+  auto r = load_config_file(dir / "c.toml", cfg);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(cfg.user, "workshop");
+  std::ofstream(dir / "bad.toml") << "user = 3\n";
+  auto bad = load_config_file(dir / "bad.toml", cfg);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("\"user\" must be a string"), std::string::npos)
+      << bad.error().message;
 }
 
 TEST(Privileges, NotStartedAsRootThereIsNothingToBecome) {
