@@ -135,12 +135,11 @@ struct World {
 
   Fingerprint fingerprint() const {
     const auto& d = storage.data;
-    return {storage.commits,
-            d.settings.size() + d.workflows.size() + d.batches.size() + d.devices.size() +
-                d.inventories.size() + d.runs.size() + d.steps.size() + d.results.size() +
-                d.certificates.size() + d.events.size() + d.operators.size() +
-                d.operator_tokens.size() + d.agent_tokens.size() + d.boot_tokens.size() +
-                d.intakes.size()};
+    return {storage.commits, d.settings.size() + d.workflows.size() + d.batches.size() +
+                                 d.devices.size() + d.inventories.size() + d.runs.size() +
+                                 d.steps.size() + d.results.size() + d.certificates.size() +
+                                 d.events.size() + d.operators.size() + d.operator_tokens.size() +
+                                 d.agent_tokens.size() + d.boot_tokens.size() + d.intakes.size()};
   }
 };
 
@@ -156,12 +155,11 @@ bool entitled(const RouteMatch& m, Credential c, const Request& req, std::int64_
   switch (m.route->access) {
     case Access::anyone:
       return true;
-    case Access::agent_or_operator:
-      return c == Credential::agent || (c == Credential::operator_ && (req.tls || req.local));
+    case Access::agent_or_operator:  // agents' routes: served over plain HTTP to either kind
+      return c == Credential::agent || c == Credential::operator_;
     case Access::agent: {
       const auto it = m.params.find("id");
-      return c == Credential::agent && it != m.params.end() &&
-             it->second == std::to_string(device);
+      return c == Credential::agent && it != m.params.end() && it->second == std::to_string(device);
     }
     case Access::operator_:
       return c == Credential::operator_ && (req.tls || req.local);

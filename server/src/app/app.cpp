@@ -295,9 +295,10 @@ bool is_inside(const std::filesystem::path& dir, const std::filesystem::path& ro
 // becomes, without any capability (app/privileges.hpp says why none is needed).
 Result<void> App::Impl::drop_privileges(const PrivilegePlan& plan) {
   if (plan.stay_root) {
-    log_line("RUNNING AS ROOT (--user root): the server keeps every privilege while it serves the "
-             "network. Run it as an unprivileged account instead (docs/SECURITY.md, "
-             "\"Privileges\").");
+    log_line(
+        "RUNNING AS ROOT (--user root): the server keeps every privilege while it serves the "
+        "network. Run it as an unprivileged account instead (docs/SECURITY.md, "
+        "\"Privileges\").");
     return {};
   }
   // The server's own directories (it creates and writes them): the state, and the store and
@@ -318,8 +319,8 @@ Result<void> App::Impl::drop_privileges(const PrivilegePlan& plan) {
       return errno_error(errno, "user " + plan.become->name + " cannot use " + dir.string() +
                                     " (let it search every directory above it)");
   }
-  log_line("running as user " + plan.become->name + " (uid " +
-           std::to_string(plan.become->uid) + ") without capabilities; ports bound as root");
+  log_line("running as user " + plan.become->name + " (uid " + std::to_string(plan.become->uid) +
+           ") without capabilities; ports bound as root");
   return {};
 }
 

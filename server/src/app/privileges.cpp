@@ -53,7 +53,8 @@ Result<bool> give_one(const fs::path& p, const Account& a) {
                           " hard links and belongs to uid " + std::to_string(st.st_uid) +
                           ": not given to " + a.name +
                           " (a link to another file would hand that file over); remove the "
-                          "extra links or give it to " + a.name + " yourself");
+                          "extra links or give it to " +
+                          a.name + " yourself");
   }
   if (::lchown(p.c_str(), a.uid, a.gid) != 0) return errno_error(errno, "chown " + p.string());
   return true;
@@ -133,8 +134,10 @@ Result<void> drop_privileges(const PrivilegePlan& plan) {
   auto threads = own_status_field("Threads");
   if (!threads) return threads.error();
   if (*threads != "1") {
-    return make_error(Errc::internal, "privileges must be dropped while the process has one "
-                                      "thread, and it has " + *threads);
+    return make_error(Errc::internal,
+                      "privileges must be dropped while the process has one "
+                      "thread, and it has " +
+                          *threads);
   }
   REVIVE_TRY(limit_future_privileges());
   if (plan.become) {
