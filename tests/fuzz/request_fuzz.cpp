@@ -28,6 +28,7 @@
 #include <string_view>
 
 #include "api/api.hpp"
+#include "api/handler.hpp"
 #include "api/route_table.hpp"
 #include "domain/services.hpp"
 #include "fake_storage.hpp"
@@ -159,7 +160,8 @@ bool entitled(const RouteMatch& m, Credential c, const Request& req, std::int64_
       return c == Credential::agent || c == Credential::operator_;
     case Access::agent: {
       const auto it = m.params.find("id");
-      return c == Credential::agent && it != m.params.end() && it->second == std::to_string(device);
+      // The id as the Api reads it ("06" is device 6).
+      return c == Credential::agent && it != m.params.end() && parse_id(it->second) == device;
     }
     case Access::operator_:
       return c == Credential::operator_ && (req.tls || req.local);
