@@ -112,6 +112,16 @@ struct World {
     baseline = storage.data;
   }
 
+  ~World() {  // libFuzzer exits normally at -max_total_time: the temp store goes with it
+    api.reset();
+    services.reset();
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
   void fresh_services() {
     services = std::make_unique<Services>(
         storage, [] { return kNow; }, *store,
