@@ -10,6 +10,7 @@ build=$here/build/release
 cmake --preset release -S "$here" -DREVIVE_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" --target revive-server agent_swarm >/dev/null
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-swarm-XXXXXX")
+chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
 trap 'kill $spid 2>/dev/null || true; rm -rf "$W"' EXIT
 printf 'long_poll_s = 60\nstall_timeout_s = 3600\n' > "$W/c.toml"
 ulimit -n 8192

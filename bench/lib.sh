@@ -23,6 +23,7 @@ make_os_image() {
 
 # start_revive_server : revive-server on 127.0.0.1, state in $W/state; sets $rport.
 start_revive_server() {
+  chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
   "$build/bin/revive-server" --demo --state "$W/state" --listen 127.0.0.1:0 2> "$W/server.log" &
   pids+=($!)
   for _ in $(seq 50); do grep -q 'port' "$W/server.log" && break; sleep 0.1; done

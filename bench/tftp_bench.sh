@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 mib=${1:-64}
 rounds=${2:-3}
 W=$(mktemp -d)
+chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT

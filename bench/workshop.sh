@@ -107,6 +107,7 @@ SRV_IP=10.77.0.1
 lns() { echo "$P-l$1"; }
 lip() { echo "10.77.0.$((10 + $1))"; }
 W=$(mktemp -d /var/tmp/rvws-XXXXXX)
+chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
 chmod 755 "$W"
 D=
 pids=()

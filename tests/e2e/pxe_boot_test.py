@@ -47,6 +47,7 @@ class PxeBoot(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmpdir = tempfile.TemporaryDirectory(prefix="revive-pxe-")
+        os.chmod(cls.tmpdir.name, 0o711)  # started as root, revive-server runs as user revive
         cls.tmp = cls.tmpdir.name
         cls.state = os.path.join(cls.tmp, "state")
         cls.boot = os.path.join(cls.tmp, "boot")
@@ -68,6 +69,7 @@ class PxeBoot(unittest.TestCase):
             with open(os.path.join(cls.boot, "live", "manifest.json")) as f:
                 cls.live = json.load(f)
             LIVE_CACHE["dir"] = tempfile.mkdtemp(prefix="revive-live-")
+            os.chmod(LIVE_CACHE["dir"], 0o711)  # started as root, revive-server runs as user revive
             for n in ("vmlinuz", "initrd.img"):
                 shutil.copy(os.path.join(cls.boot, "live", n), os.path.join(LIVE_CACHE["dir"], n))
             # The cached image pins this server's key: a server that reuses the image must sign
@@ -215,6 +217,7 @@ class SecureBootIsolatedNetwork(unittest.TestCase):
 
     def test_secure_boot_laptop_boots_the_live_agent_through_shim_and_grub(self):
         tmp = tempfile.mkdtemp(prefix="revive-sb-")
+        os.chmod(tmp, 0o711)  # started as root, revive-server runs as user revive
         state, boot = os.path.join(tmp, "state"), os.path.join(tmp, "boot")
         subprocess.run([SERVER_BIN, "--state", state, "operator", "add", "alice"], input="long enough pw\n", text=True,
                        check=True, capture_output=True)

@@ -119,6 +119,7 @@ class CuttableProxy:
 class AgentE2E(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
+        os.chmod(self.tmp.name, 0o711)  # started as root, revive-server runs as user revive
         self.state = os.path.join(self.tmp.name, "state")
         self.token = operator_token(SERVER, self.state)
         self.srv, self.port = start_server(self.state)

@@ -76,6 +76,7 @@ class BootServices(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
+        os.chmod(cls.tmp.name, 0o711)  # started as root, revive-server runs as user revive
         cls.state = os.path.join(cls.tmp.name, "state")
         cls.boot = os.path.join(cls.tmp.name, "boot")
         cls.root = os.path.join(cls.boot, "tftp")

@@ -81,6 +81,7 @@ def linux_tree(root):
 class DeployDisk(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
+        os.chmod(self.tmp.name, 0o711)  # started as root, revive-server runs as user revive
         self.loops = []
         self.state = os.path.join(self.tmp.name, "state")
         self.token = operator_token(SERVER, self.state)

@@ -232,6 +232,7 @@ def main(server_bin, agent_bin, ctl_bin, data):
     from e2elib import operator_token  # noqa: E402
 
     tmp = tempfile.TemporaryDirectory()
+    os.chmod(tmp.name, 0o711)  # started as root, revive-server runs as user revive
     net = Network()
     procs = []
     failures = []

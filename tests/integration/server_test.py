@@ -162,6 +162,7 @@ class Agent:
 class ServerFixture(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
+        os.chmod(self.tmp.name, 0o711)  # started as root, revive-server runs as user revive
         self.state = os.path.join(self.tmp.name, "state")
         self.srv = Server(self.state).start()
 
@@ -665,6 +666,7 @@ class CrashTest(unittest.TestCase):
 
     def test_sigkill_mid_workflows(self):
         with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o711)  # started as root, revive-server runs as user revive
             state = os.path.join(tmp, "state")
             srv = Server(state).start()
             agents = [Agent(f"CRASH{i}") for i in range(8)]

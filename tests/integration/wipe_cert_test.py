@@ -25,6 +25,7 @@ from e2elib import api, operator_token, start_server  # noqa: E402
 class WipeCertificates(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
+        os.chmod(self.tmp.name, 0o711)  # started as root, revive-server runs as user revive
         self.state = os.path.join(self.tmp.name, "state")
         self.token = operator_token(SERVER, self.state)
         self.srv, self.port = start_server(SERVER, self.state, extra=["--demo"])  # simulated laptops

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/handler.hpp"
 #include "app/config.hpp"
 
 namespace revive::server {
@@ -19,6 +20,22 @@ TEST(Routes, MatchAndParams) {
   EXPECT_FALSE(match_route("/healthz", "/healthz/", p));
   EXPECT_FALSE(match_route("/healthz", "", p));
   EXPECT_TRUE(match_route("/healthz", "/healthz", p));
+}
+
+TEST(Routes, AnErrorQuotingBytesThatAreNotUtf8IsStillJson) {
+  // request_fuzz: "GET /a%D2" (any bytes decode into a path) made the 404's dump() throw, and
+  // the client's mistake became a 500.
+  const auto path = url_decode("/api/v%D2/settings", false);
+  ASSERT_TRUE(path);
+  Response r = error_response(404, "not_found", "no such endpoint: GET " + *path);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("no such endpoint: GET /api/v\xEF\xBF\xBD/settings"), std::string::npos)
+      << r.body;
+}
+
+TEST(Routes, AJsonAnswerQuotingBytesThatAreNotUtf8IsStillJson) {
+  Response r = json_response({{"name", std::string("deb\xD2")}}, 200);
+  EXPECT_EQ(r.body, "{\"name\":\"deb\xEF\xBF\xBD\"}\n");
 }
 
 TEST(Routes, UrlDecodeAndQuery) {

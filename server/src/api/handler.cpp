@@ -20,7 +20,9 @@ std::string Call::query(const std::string& name, const std::string& fallback) co
 Response json_response(const Json& j, int status) {
   Response r;
   r.status = status;
-  r.body = j.dump() + "\n";
+  // Strings from a path or query are any bytes a client sent: invalid UTF-8 becomes U+FFFD
+  // rather than an exception (a 500 for what is the client's mistake).
+  r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   return r;
 }
 

@@ -1,14 +1,19 @@
 #include "app/app.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "api/api.hpp"
 #include "app/boot_dir.hpp"
+#include "app/privileges.hpp"
 #include "app/state_dir.hpp"
 #include "app/uplink.hpp"
 #include "boot_services.hpp"
@@ -80,7 +85,9 @@ struct App::Impl {
   ServerConfig cfg;
   std::string deployments_line;  ///< printed after the listening line (scripts read that first)
   asio::io_context io{1};
-  asio::thread_pool pool;
+  /// Made after the privileges are dropped: capabilities belong to a thread, so the drop
+  /// happens while the io_context thread is the only one.
+  std::optional<asio::thread_pool> pool;
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::steady_timer deadline_timer{io};
   asio::steady_timer retention_timer{io};
@@ -94,7 +101,7 @@ struct App::Impl {
   std::string tls_pin, tls_made;
   bool stopping = false;
 
-  explicit Impl(ServerConfig c) : cfg(std::move(c)), pool(std::max(1u, cfg.blocking_threads)) {}
+  explicit Impl(ServerConfig c) : cfg(std::move(c)) {}
 
   void tick_deadlines() {
     deadline_timer.expires_after(std::chrono::seconds(1));
@@ -145,6 +152,7 @@ struct App::Impl {
   Result<void> start_http(const std::pair<std::string, std::uint16_t>& listen);
   Result<void> add_tls(HttpOptions& ho);
   Result<void> start_boot_services();
+  Result<void> drop_privileges(const PrivilegePlan& plan);
   void announce_changes();
 };
 
@@ -168,7 +176,7 @@ Result<void> App::Impl::open_state() {
   if (!db) return db.error().with_context("state database");
   storage = std::move(*db);
   auto run_blocking = [this](std::function<void()> work, std::function<void()> done) {
-    asio::post(pool, [this, work = std::move(work), done = std::move(done)]() mutable {
+    asio::post(*pool, [this, work = std::move(work), done = std::move(done)]() mutable {
       work();
       asio::post(io, std::move(done));
     });
@@ -271,6 +279,51 @@ Result<void> App::Impl::start_boot_services() {
   return {};
 }
 
+namespace {
+
+bool is_inside(const std::filesystem::path& dir, const std::filesystem::path& root) {
+  std::error_code ec;
+  const auto d = std::filesystem::weakly_canonical(dir, ec);
+  const auto r = std::filesystem::weakly_canonical(root, ec);
+  auto [end, _] = std::mismatch(r.begin(), r.end(), d.begin(), d.end());
+  return end == r.end();
+}
+
+}  // namespace
+
+// Every privileged socket is open: the state is given to the account, which the process then
+// becomes, without any capability (app/privileges.hpp says why none is needed).
+Result<void> App::Impl::drop_privileges(const PrivilegePlan& plan) {
+  if (plan.stay_root) {
+    log_line(
+        "RUNNING AS ROOT (--user root): the server keeps every privilege while it serves the "
+        "network. Run it as an unprivileged account instead (docs/SECURITY.md, "
+        "\"Privileges\").");
+    return {};
+  }
+  // The server's own directories (it creates and writes them): the state, and the store and
+  // boot files when they are kept elsewhere (their subdirectories are made owner-only).
+  std::vector<std::filesystem::path> owned{cfg.state_dir};
+  for (const auto& dir : {cfg.store_dir, cfg.boot_dir}) {
+    if (!is_inside(dir, cfg.state_dir)) owned.push_back(dir);
+  }
+  if (plan.become) {
+    auto given = give_to(*plan.become, owned);
+    if (!given) return given.error().with_context("giving the state to user " + plan.become->name);
+  }
+  if (auto r = server::drop_privileges(plan); !r)
+    return r.error().with_context("dropping privileges");
+  if (!plan.become) return {};
+  for (const auto& dir : owned) {
+    if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0)
+      return errno_error(errno, "user " + plan.become->name + " cannot use " + dir.string() +
+                                    " (let it search every directory above it)");
+  }
+  log_line("running as user " + plan.become->name + " (uid " + std::to_string(plan.become->uid) +
+           ") without capabilities; ports bound as root");
+  return {};
+}
+
 // Committed changes wake the device's long-polls and feed the dashboards' event streams. The
 // device's summary is built only when a dashboard is listening.
 void App::Impl::announce_changes() {
@@ -287,7 +340,9 @@ void App::Impl::announce_changes() {
 }
 
 App::App(ServerConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
-App::~App() { impl_->pool.join(); }
+App::~App() {
+  if (impl_->pool) impl_->pool->join();
+}
 
 Result<void> App::start() {
   auto& i = *impl_;
@@ -295,10 +350,15 @@ Result<void> App::start() {
     return make_error(Errc::invalid_input, "no state directory (--state DIR)");
   auto listen = parse_listen(i.cfg.listen);
   if (!listen) return listen.error();
+  // Decided before anything is created or bound: a missing account stops the start here.
+  auto privileges = plan_privileges(i.cfg.user, ::geteuid());
+  if (!privileges) return privileges.error();
   REVIVE_TRY(i.open_state());
   REVIVE_TRY(i.start_http(*listen));
   if (i.cfg.proxy_dhcp || i.cfg.tftp || !i.cfg.dhcp_range.empty())
     REVIVE_TRY(i.start_boot_services());
+  REVIVE_TRY(i.drop_privileges(*privileges));
+  i.pool.emplace(std::max(1u, i.cfg.blocking_threads));
   i.announce_changes();
   i.signals.async_wait([&i](boost::system::error_code sec, int) {
     if (!sec) i.begin_shutdown();

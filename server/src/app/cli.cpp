@@ -34,7 +34,7 @@ struct Flags {
   bool relay = false;
   std::string operator_name;
   // operators over HTTPS, limits, privileges
-  std::string tls_listen, tls_cert, tls_key;
+  std::string tls_listen, tls_cert, tls_key, user;
   std::optional<std::size_t> max_connections, max_connections_per_address;
   std::optional<std::int64_t> events_keep_days, events_keep_rows;
 };
@@ -100,6 +100,9 @@ void add_security_flags(CLI::App& cli, Flags& f) {
                  "The workshop's own TLS certificate (PEM, with its chain); default: "
                  "STATE/tls/cert.pem, made on first start [tls_cert]");
   cli.add_option("--tls-key", f.tls_key, "The key of --tls-cert (PEM, mode 0600) [tls_key]");
+  cli.add_option("--user", f.user,
+                 "Started as root: the account to run as once the ports are bound, without any "
+                 "capability (default revive; \"root\" keeps root, not recommended) [user]");
   cli.add_option("--max-connections", f.max_connections,
                  "Open HTTP connections at most (default 4096, and below the descriptor limit) "
                  "[max_connections]");
@@ -164,6 +167,7 @@ bool apply_flags(const Flags& f, ServerConfig& cfg) {
   set_if(f.tls_listen, cfg.tls_listen);
   set_if(f.tls_cert, cfg.tls_cert);
   set_if(f.tls_key, cfg.tls_key);
+  set_if(f.user, cfg.user);
   set_if(f.max_connections, cfg.max_connections);
   set_if(f.max_connections_per_address, cfg.max_connections_per_address);
   set_if(f.events_keep_days, cfg.events_keep_days);

@@ -50,7 +50,8 @@ class ConfigReader {
   ConfigReader(const std::filesystem::path& path, ServerConfig& cfg) : path_(path), cfg_(cfg) {}
 
   Result<void> top_level(const std::string& key, const toml::node& v) {
-    if (key == "state_dir" || key == "store" || key == "listen") return top_string(key, v);
+    if (key == "state_dir" || key == "store" || key == "listen" || key == "user")
+      return top_string(key, v);
     if (key == "long_poll_s" || key == "max_body_bytes" || key == "shutdown_grace_s" ||
         key == "stall_timeout_s" || key == "blocking_threads")
       return top_number(key, v);
@@ -99,6 +100,7 @@ class ConfigReader {
     if (key == "state_dir") cfg_.state_dir = *s;
     if (key == "store") cfg_.store_dir = *s;
     if (key == "listen") cfg_.listen = *s;
+    if (key == "user") cfg_.user = *s;
     return {};
   }
 

@@ -59,6 +59,9 @@ struct ServerConfig {
   std::size_t max_connections_per_address = 64;
   std::int64_t events_keep_days = 180;  ///< the event log's retention
   std::int64_t events_keep_rows = 1000000;
+  /// Started as root: the account the server becomes once its ports are bound ("root": stay
+  /// root, said loudly in the log). Ignored when not started as root (app/privileges.hpp).
+  std::string user = "revive";
 };
 
 /// Reads a TOML config file into `cfg` (only the keys present). invalid_input names the key.

@@ -9,8 +9,11 @@ namespace revive::server {
 Response error_response(int status, std::string_view code, std::string_view message) {
   Response r;
   r.status = status;
-  r.body =
-      nlohmann::json{{"error", std::string(message)}, {"code", std::string(code)}}.dump() + "\n";
+  // A message may quote the request (its path is any bytes a client sent): bytes that are not
+  // UTF-8 become U+FFFD instead of making dump() throw and the 4xx a 500 (request_fuzz).
+  r.body = nlohmann::json{{"error", std::string(message)}, {"code", std::string(code)}}.dump(
+               -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           "\n";
   return r;
 }
 
