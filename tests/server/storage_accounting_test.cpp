@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 
+#include "certificate_pdf.hpp"
 #include "domain/certifier.hpp"
 #include "domain_fixture.hpp"
 #include "revive/agent/inventory.hpp"
@@ -68,6 +70,25 @@ TEST(StorageAccounting, T480EveryControllerIsListedWithWhatBecameOfItAndThePassH
   EXPECT_EQ(reader["bus"], "mmc");
   EXPECT_EQ(reader["status"], "no drive attached");
   EXPECT_NE(reader["reason"].get<std::string>().find("no medium"), std::string::npos);
+}
+
+// The printed certificate names each controller, MMC hosts and USB interfaces too (they have
+// no PCI address). Read back from the real PDF with poppler's pdftotext.
+TEST(StorageAccounting, ThePdfNamesEveryControllerByItsAddress) {
+  const auto a = wipe_nvme(inventory_of(kData + "/laptops/thinkpad-t480"));
+  auto pdf = cert::render_pdf(cert::sign(a.laptop, KeyPair::generate()));
+  ASSERT_TRUE(pdf) << pdf.error().message;
+  ::revive::test::TempDir dir;
+  std::ofstream(dir / "laptop.pdf", std::ios::binary) << *pdf;
+  const std::string cmd = "pdftotext -layout '" + (dir / "laptop.pdf").string() + "' -";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string text;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << "pdftotext failed";
+  for (const char* line : {"Controller 0000:3c:00.0", "Controller 0000:00:17.0", "Controller mmc0"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << " in:\n" << text;
 }
 
 TEST(StorageAccounting, ASecondDriveTheJobDidNotNameMeansNoPass) {
