@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "revive/agent/smbios.hpp"
+#include "revive/agent/storage_controllers.hpp"
 
 namespace revive::agent {
 
@@ -113,13 +114,7 @@ Json cpu_part(const MachineRoot& root) {
 Json disks_part(const MachineRoot& root, Exec& exec, std::vector<std::string>& warnings) {
   Json disks = Json::array();
   for (const auto& name : root.list("sys/block")) {
-    static const char* const kSkip[] = {"loop", "ram", "zram", "dm-", "sr", "md", "nbd", "fd"};
-    bool skip = false;
-    for (const char* p : kSkip) skip = skip || name.rfind(p, 0) == 0;
-    if (name.rfind("mmcblk", 0) == 0 &&
-        (name.find("boot") != std::string::npos || name.find("rpmb") != std::string::npos))
-      skip = true;
-    if (skip) continue;
+    if (!is_reported_block_device(name)) continue;
     const std::string base = "sys/block/" + name + "/";
     Json d;
     d["name"] = name;
@@ -283,6 +278,7 @@ Json collect_inventory(const MachineRoot& root, Exec& exec) {
   inv["memory"] = {{"total_mib", total_kib >= 0 ? Json(total_kib / 1024) : Json()},
                    {"installed_mib", inv["smbios"].value("memory_mib", 0)}};
   inv["disks"] = disks_part(root, exec, warnings);
+  inv["storage_controllers"] = storage_controllers(root);
   inv["batteries"] = batteries_part(root);
   inv["nics"] = nics_part(root);
   inv["gpus"] = gpus_part(root);

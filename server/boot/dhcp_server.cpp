@@ -33,7 +33,8 @@ Result<std::pair<std::uint32_t, std::uint32_t>> parse_ip_range(const std::string
   return std::make_pair(*a, *b);
 }
 
-LeasePool::LeasePool(DhcpPoolConfig cfg, std::vector<Lease> persisted) : cfg_(cfg) {
+LeasePool::LeasePool(DhcpPoolConfig cfg, std::vector<Lease> persisted, DhcpClientLimits limits)
+    : cfg_(cfg), limits_(limits) {
   for (auto& l : persisted) {
     if (l.ip >= cfg_.first && l.ip <= cfg_.last)
       by_mac_[l.mac] = l;  // a changed range drops the rest
@@ -124,6 +125,26 @@ void LeasePool::mark_in_use(std::uint32_t ip, std::int64_t now) {
 void LeasePool::prune(std::int64_t now) {
   std::erase_if(offers_, [&](const auto& kv) { return kv.second.second <= now; });
   std::erase_if(declined_, [&](const auto& kv) { return kv.second <= now; });
+  // A full budget is what an unknown client starts with: keeping it would only cost memory.
+  std::erase_if(budgets_,
+                [&](const auto& kv) { return refilled(kv.first, now) >= limits_.new_offer_burst; });
+  std::erase_if(written_,
+                [&](const auto& kv) { return kv.second + limits_.rewrite_after_s <= now; });
+}
+
+double LeasePool::refilled(const std::string& key, std::int64_t now) const {
+  const auto it = budgets_.find(key);
+  if (it == budgets_.end()) return limits_.new_offer_burst;
+  const double every = std::max(limits_.new_offer_every_s, 0.001);
+  const double grown = it->second.tokens + static_cast<double>(now - it->second.at) / every;
+  return std::min(limits_.new_offer_burst, grown);
+}
+
+bool LeasePool::spend_new_offer(const std::string& key, std::int64_t now) {
+  const double tokens = refilled(key, now);
+  if (tokens < 1) return false;
+  budgets_[key] = Budget{tokens - 1, now};
+  return true;
 }
 
 std::size_t LeasePool::pending_offer_cap() const {
@@ -173,6 +194,16 @@ LeasePool::Outcome LeasePool::on_discover(const DhcpPacket& req, std::int64_t no
               " offers wait for their REQUEST (new MACs flooding?): nothing offered to " + mac;
     return out;
   }
+  if (!known) {  // new state: charged to the client's hardware address and its client-id
+    const auto id = req.options.find(dhcp_opt::client_id);
+    const std::string id_key =
+        id == req.options.end() ? "" : "id:" + std::string(id->second.begin(), id->second.end());
+    if ((!id_key.empty() && refilled(id_key, now) < 1) || !spend_new_offer("mac:" + mac, now) ||
+        (!id_key.empty() && !spend_new_offer(id_key, now))) {
+      out.why = mac + " asked for too many new offers: nothing offered until its budget refills";
+      return out;
+    }
+  }
   auto ip = pick(mac, option_ip(req, dhcp_opt::requested_ip), now, boot.server_ip);
   if (!ip) {
     out.why = "no free address in the pool for " + mac;
@@ -198,14 +229,35 @@ LeasePool::Outcome LeasePool::on_request(const DhcpPacket& req, std::int64_t now
   const std::uint32_t ip = wanted ? *wanted : req.ciaddr;
   const auto lease = by_mac_.find(mac);
   const bool known = lease != by_mac_.end() && lease->second.ip == ip;
-  // free_for ignores this client's own lease and offer, and refuses anybody else's.
-  if (ip == 0 || !free_for(ip, mac, now, boot.server_ip)) {
-    if (!server_id && !known) {  // INIT-REBOOT for an address we know nothing about: stay silent
+  const auto offer = offers_.find(mac);
+  const bool offered = offer != offers_.end() && offer->second.first == ip;
+  // No lease without an offer: a REQUEST is for the address this server offered this client,
+  // or for the client's own lease. Otherwise made-up MACs could skip the pending-offer cap and
+  // lease the whole range with one REQUEST each (and cost a lease-file write each).
+  if (!known && !offered) {
+    if (!server_id) {  // INIT-REBOOT for an address we know nothing about: stay silent
       out.why = mac + " asks for " + ip_to_string(ip) + ", which this server did not lease";
       return out;
     }
+    out.reply = reply_to(req, dhcp_msg::nak, 0, boot, false);  // the client starts over
+    out.why = "NAK: " + mac + " asks for " + ip_to_string(ip) + ", which was not offered to it";
+    return out;
+  }
+  // free_for ignores this client's own lease and offer, and refuses anybody else's.
+  if (ip == 0 || !free_for(ip, mac, now, boot.server_ip)) {
     out.reply = reply_to(req, dhcp_msg::nak, 0, boot, false);
     out.why = "NAK: " + ip_to_string(ip) + " is not available to " + mac;
+    return out;
+  }
+  const auto written = written_.find(mac);
+  if (known && !offered && lease->second.expires > now && written != written_.end() &&
+      written->second + limits_.rewrite_after_s > now) {
+    // A renewal right after the last write: told the time its lease has left (so client and
+    // lease file agree), not written again.
+    out.reply = reply_to(req, dhcp_msg::ack, ip, boot, offer_boot);
+    out.reply->set_option_u32(dhcp_opt::lease_time,
+                              static_cast<std::uint32_t>(lease->second.expires - now));
+    out.why = "renewed " + ip_to_string(ip) + " for " + mac + " (written moments ago)";
     return out;
   }
   // An expired lease of another MAC on this address is history now: forget it, so made-up
@@ -213,6 +265,7 @@ LeasePool::Outcome LeasePool::on_request(const DhcpPacket& req, std::int64_t now
   std::erase_if(by_mac_, [&](const auto& kv) { return kv.first != mac && kv.second.ip == ip; });
   by_mac_[mac] = Lease{mac, ip, now + cfg_.lease_s};
   offers_.erase(mac);
+  written_[mac] = now;
   out.leases_changed = true;
   out.reply = reply_to(req, dhcp_msg::ack, ip, boot, offer_boot);
   out.why = "leased " + ip_to_string(ip) + " to " + mac;

@@ -26,6 +26,27 @@ struct DhcpPoolConfig {
   std::uint32_t max_pending_offers = 0;
 };
 
+// Per-client limits (issue 15, finding 5). A DHCP server on a UDP socket sees no sender it can
+// trust: every client in INIT sends from 0.0.0.0:68 and a relay sends for many, so the only
+// per-client keys are what the packet says, the client hardware address (chaddr) and the client
+// identifier (option 61). A spoofing host chooses both, so these limits bound what one claimed
+// identity can cost; what many made-up identities can hold is bounded by the pending-offer cap
+// and by "no lease without an offer". What each limit spends is new state only: a client that
+// has an offer or a lease is answered from it for free, so a real laptop (one new offer per
+// boot, its DISCOVERs in iPXE and Linux then find its lease) never meets the limit, and a host
+// that spoofs a laptop's MAC to spend its budget gives that MAC an offer the laptop is then
+// answered from.
+struct DhcpClientLimits {
+  /// New offers one chaddr or client-id may cause in a burst (a client with a current offer or
+  /// lease causes none) ...
+  double new_offer_burst = 6;
+  /// ... and how many seconds it waits for each one after that.
+  double new_offer_every_s = 10;
+  /// A lease renewed within this many seconds of its last write is acknowledged with the time
+  /// it has left and not written again: one fsync per client per minute, however often it asks.
+  std::int64_t rewrite_after_s = 60;
+};
+
 struct Lease {
   std::string mac;  ///< "52:54:00:..."
   std::uint32_t ip = 0;
@@ -37,7 +58,7 @@ Result<std::pair<std::uint32_t, std::uint32_t>> parse_ip_range(const std::string
 
 class LeasePool {
  public:
-  LeasePool(DhcpPoolConfig cfg, std::vector<Lease> persisted);
+  LeasePool(DhcpPoolConfig cfg, std::vector<Lease> persisted, DhcpClientLimits limits = {});
 
   struct Outcome {
     std::optional<DhcpPacket> reply;
@@ -71,6 +92,10 @@ class LeasePool {
   /// Forgets expired offers and address holds: each request costs time in proportion to them.
   void prune(std::int64_t now);
   std::size_t pending_offer_cap() const;
+  /// Takes one new offer from the budget of `key` ("mac:..." or "id:..."); false when it is
+  /// spent. Budgets that refilled completely are forgotten by prune().
+  bool spend_new_offer(const std::string& key, std::int64_t now);
+  double refilled(const std::string& key, std::int64_t now) const;
   DhcpPacket reply_to(const DhcpPacket& req, std::uint8_t type, std::uint32_t yiaddr,
                       const BootConfig& boot, bool offer_boot) const;
 
@@ -78,6 +103,13 @@ class LeasePool {
   std::map<std::string, Lease> by_mac_;
   std::map<std::string, std::pair<std::uint32_t, std::int64_t>> offers_;  ///< mac → (ip, until)
   std::map<std::uint32_t, std::int64_t> declined_;                        ///< ip → until
+  DhcpClientLimits limits_;
+  struct Budget {
+    double tokens = 0;
+    std::int64_t at = 0;  ///< when `tokens` was last computed
+  };
+  std::map<std::string, Budget> budgets_;        ///< per chaddr and client-id; only while not full
+  std::map<std::string, std::int64_t> written_;  ///< mac → when its lease was last written
 };
 
 }  // namespace revive::boot

@@ -124,8 +124,11 @@ std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
     // Every block device and controller the laptop showed, erased or why not (issue 15).
     for (const auto& e : b.value("storage", Json::array())) {
       const bool disk = str(e, {"kind"}) == "disk";
+      // "address" names MMC hosts and USB interfaces too; older certificates have "pci" only
+      // (and must render as they did: a PDF is checked by rendering its JSON again).
+      const std::string where = str(e, {"address"}).empty() ? str(e, {"pci"}) : str(e, {"address"});
       f.emplace_back(
-          (disk ? "Storage " + str(e, {"name"}) : "Controller " + str(e, {"pci"})),
+          (disk ? "Storage " + str(e, {"name"}) : "Controller " + where),
           (disk
                ? str(e, {"model"}) + " " + str(e, {"serial"}) + " (" + str(e, {"transport"}) + "): "
                : str(e, {"driver"}) + ": ") +

@@ -8,24 +8,45 @@
 
 namespace revive::ctl {
 
-int cert_verify(const std::string& file, const std::string& pubkey_file) {
-  if (pubkey_file.empty()) {
-    fmt::print(
-        stderr,
-        "revivectl: error: --pubkey KEYFILE is required (the workshop server's public key)\n");
+namespace {
+
+// The certificate checked against each trusted key in turn (a workshop has had two keys for
+// certificates when it signed some with the store key before the certificate key existed).
+Result<cert::Verified> verify_with_any(const std::string& contents,
+                                       const std::vector<PublicKey>& keys) {
+  std::string why;
+  for (const auto& key : keys) {
+    auto v = cert::verify_file_contents(contents, key);
+    if (v) return v;
+    why += (why.empty() ? "" : "; ") + v.error().message;
+  }
+  return make_error(Errc::bad_signature, why);
+}
+
+}  // namespace
+
+int cert_verify(const std::string& file, const std::vector<std::string>& pubkey_files) {
+  if (pubkey_files.empty()) {
+    fmt::print(stderr,
+               "revivectl: error: --pubkey KEYFILE is required (the workshop server's "
+               "certificate key)\n");
     return 2;
   }
-  auto key = load_public_key(pubkey_file);
-  if (!key) {
-    fmt::print(stderr, "revivectl: error: {}\n", key.error().message);
-    return 2;
+  std::vector<PublicKey> keys;
+  for (const auto& f : pubkey_files) {
+    auto key = load_public_key(f);
+    if (!key) {
+      fmt::print(stderr, "revivectl: error: {}\n", key.error().message);
+      return 2;
+    }
+    keys.push_back(*key);
   }
   auto contents = read_small_file(file, 16 << 20);
   if (!contents) {
     fmt::print(stderr, "revivectl: error: {}\n", contents.error().message);
     return 2;
   }
-  auto v = cert::verify_file_contents(*contents, *key);
+  auto v = verify_with_any(*contents, keys);
   if (!v) {
     fmt::print(stderr, "NOT AUTHENTIC: {}: {}\n", file, v.error().message);
     return 1;

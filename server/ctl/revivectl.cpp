@@ -39,7 +39,8 @@ struct Cli {
   bool no_progress = false;
   std::string steps_csv, policy_file;
   bool pdf = false;
-  std::string verdict, note, cert_file, pubkey;
+  std::string verdict, note, cert_file;
+  std::vector<std::string> cert_pubkeys;
   int rc = 0;
 
   void store_options(CLI::App* c) {
@@ -325,11 +326,13 @@ void add_cert_verify_command(CLI::App* cert, Cli& cli) {
       "verify",
       "Check a certificate (JSON or PDF) offline: exit 0 only when authentic and untouched");
   cver->add_option("FILE", cli.cert_file, "Certificate file")->required();
-  cver->add_option("--pubkey", cli.pubkey,
-                   "The workshop server's public key file (GET /api/v1/public-key on the server, "
-                   "or STATE/store/keys/ed25519.pub)")
+  cver->add_option("--pubkey", cli.cert_pubkeys,
+                   "The workshop server's certificate key file (GET /api/v1/certificate-key, or "
+                   "STATE/certificate-key/ed25519.pub); repeat it to also trust the store key "
+                   "(GET /api/v1/public-key), which signed certificates issued before the "
+                   "server had a certificate key")
       ->required();
-  cver->callback([&cli] { cli.rc = cert_verify(cli.cert_file, cli.pubkey); });
+  cver->callback([&cli] { cli.rc = cert_verify(cli.cert_file, cli.cert_pubkeys); });
 }
 
 }  // namespace

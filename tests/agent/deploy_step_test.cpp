@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "app/certificate_key.hpp"
 #include "fake_server_api.hpp"
 #include "http_test_server.hpp"
 #include "revive/agent/runner.hpp"
@@ -162,6 +163,27 @@ TEST_F(DeployStep, ALyingPeerIsReportedTheServerReplansAndTheRelayLingersUntilRe
   EXPECT_EQ(server_.relay_report_count(), 2u);
   EXPECT_EQ(server_.relay_reports[0].chunks_held, m_.data_chunk_count());
   EXPECT_TRUE(logged("relay released by the server")) << log_text();
+}
+
+// Issue 15, finding 7: the server's certificate key is not the key the live image pins, so a
+// manifest signed with it (a leaked certificate key, a mix-up) is refused before the disk changes.
+TEST_F(DeployStep, AManifestSignedWithTheCertificateKeyIsRefusedAndNothingIsWritten) {
+  // dir_ is laid out as a server's state directory: the store (and its key) in dir_/store.
+  auto cert_key = server::load_certificate_key(dir_.path(), store_->key().public_key());
+  ASSERT_TRUE(cert_key) << cert_key.error().message;
+  server_.manifests["img"] = sign_manifest(m_, *cert_key);
+  HttpTestServer chunks([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  opts_.server = chunks.url();
+  const auto before = test::read_all(disk_);
+  server_.next_answers = {FakeServerApi::step(1, StepKind::deploy, deploy_params()),
+                          FakeServerApi::done()};
+  ASSERT_EQ(run_workflow(opts_), 0) << log_text();
+  ASSERT_EQ(server_.results.size(), 1u);
+  const auto& result = server_.results[0].second;
+  EXPECT_EQ(result.status, proto::StepStatus::failed);
+  EXPECT_TRUE(result.error.starts_with("manifest of img refused: ")) << result.error;
+  EXPECT_NE(result.error.find(key_id(cert_key->public_key())), std::string::npos) << result.error;
+  EXPECT_EQ(test::read_all(disk_), before) << "nothing may be written";
 }
 
 TEST_F(DeployStep, AQueuedLaptopWaitsForItsTurnAndAResumeFetchesOnlyWhatIsMissing) {

@@ -133,9 +133,6 @@ TEST(Inventory, SmartctlAnswers) {
   EXPECT_FALSE(ata["ata_attributes"].contains("9"));
 }
 
-}  // namespace
-}  // namespace revive::agent
-
 TEST(PickInternalDisk, PrefersNvmeAndNeverRemovableOrUsb) {
   using revive::agent::pick_internal_disk;
   auto disk = [](const char* name, const char* transport, long long size, bool removable = false) {
@@ -156,3 +153,91 @@ TEST(PickInternalDisk, PrefersNvmeAndNeverRemovableOrUsb) {
   inv["disks"].push_back(disk("mmcblk0", "eMMC", 64LL << 30));
   EXPECT_EQ(pick_internal_disk(inv), "mmcblk0");
 }
+
+namespace storage_controller_tests {
+
+namespace fs = std::filesystem;
+
+Json find_controller(const Json& inv, const std::string& address) {
+  for (const auto& c : inv["storage_controllers"])
+    if (c["address"] == address) return c;
+  return Json();
+}
+
+// Issue 15, finding 7: every storage controller is reported, with the disks behind it, so the
+// laptop certificate can account for each.
+TEST(StorageControllers, ThinkPadT480ShowsTheNvmeTheEmptySataBayAndTheCardReader) {
+  MachineRoot root(kData + "/laptops/thinkpad-t480");
+  RecordedExec exec(root.path());
+  const Json inv = collect_inventory(root, exec);
+  ASSERT_EQ(inv["storage_controllers"].size(), 3u) << inv["storage_controllers"].dump();
+  const Json nvme = find_controller(inv, "0000:3c:00.0");
+  EXPECT_EQ(nvme["bus"], "pci");
+  EXPECT_EQ(nvme["pci"], "0000:3c:00.0");
+  EXPECT_EQ(nvme["class"], "0x010802");
+  EXPECT_EQ(nvme["driver"], "nvme");
+  EXPECT_EQ(nvme["disks"], Json::array({"nvme0n1"}));
+  const Json sata = find_controller(inv, "0000:00:17.0");
+  EXPECT_EQ(sata["driver"], "ahci");
+  EXPECT_EQ(sata["disks"], Json::array());
+  // The Realtek reader's PCI class is "unassigned": only its MMC host shows it.
+  const Json reader = find_controller(inv, "mmc0");
+  EXPECT_EQ(reader["bus"], "mmc");
+  EXPECT_EQ(reader["driver"], "rtsx_pci_sdmmc");
+  EXPECT_EQ(reader["disks"], Json::array());
+  EXPECT_TRUE(find_controller(inv, "0000:00:02.0").is_null()) << "a GPU is no storage";
+}
+
+TEST(StorageControllers, HpStream11ShowsBothSdHostsOnceAndTheEmmcBehindOne) {
+  MachineRoot root(kData + "/laptops/hp-stream-11");
+  RecordedExec exec(root.path());
+  const Json inv = collect_inventory(root, exec);
+  // The MMC hosts hang on the PCI SD host controllers: those are listed, not twice.
+  ASSERT_EQ(inv["storage_controllers"].size(), 2u) << inv["storage_controllers"].dump();
+  const Json emmc = find_controller(inv, "0000:00:10.0");
+  EXPECT_EQ(emmc["class"], "0x080501");
+  EXPECT_EQ(emmc["driver"], "sdhci-pci");
+  EXPECT_EQ(emmc["disks"], Json::array({"mmcblk0"})) << "boot partitions are not disks";
+  EXPECT_EQ(find_controller(inv, "0000:00:12.0")["disks"], Json::array());
+}
+
+TEST(StorageControllers, UsbMassStorageAndAControllerWithoutADriver) {
+  test::TempDir dir;
+  const fs::path sys = dir.path() / "sys";
+  const std::string intf = "devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0";
+  fs::create_directories(sys / intf / "host2/target2:0:0/2:0:0:0/block/sdb");
+  fs::create_directories(sys / "block");
+  fs::create_symlink("../" + intf + "/host2/target2:0:0/2:0:0:0/block/sdb", sys / "block/sdb");
+  fs::create_directories(sys / "bus/usb/devices");
+  fs::create_symlink("../../../" + intf, sys / "bus/usb/devices/2-1:1.0");
+  std::ofstream(sys / intf / "bInterfaceClass") << "08\n";
+  fs::create_symlink("../../../../../../bus/usb/drivers/uas", sys / intf / "driver");
+  // A SATA controller the kernel has no driver for: it is listed, with no driver.
+  fs::create_directories(sys / "devices/pci0000:00/0000:00:17.0");
+  fs::create_directories(sys / "bus/pci/devices");
+  fs::create_symlink("../../../devices/pci0000:00/0000:00:17.0",
+                     sys / "bus/pci/devices/0000:00:17.0");
+  std::ofstream(sys / "devices/pci0000:00/0000:00:17.0/class") << "0x010601\n";
+  MachineRoot root(dir.path());
+  RecordedExec exec(root.path());
+  const Json inv = collect_inventory(root, exec);
+  ASSERT_EQ(inv["storage_controllers"].size(), 2u) << inv["storage_controllers"].dump();
+  const Json usb = find_controller(inv, "2-1:1.0");
+  EXPECT_EQ(usb["bus"], "usb");
+  EXPECT_EQ(usb["class"], "usb_mass_storage");
+  EXPECT_EQ(usb["driver"], "uas");
+  EXPECT_EQ(usb["disks"], Json::array({"sdb"}));
+  EXPECT_EQ(find_controller(inv, "0000:00:17.0")["driver"], "");
+}
+
+TEST(StorageControllers, AnEmptyRootHasNone) {
+  test::TempDir dir;
+  MachineRoot root(dir.path());
+  RecordedExec exec(root.path());
+  EXPECT_EQ(collect_inventory(root, exec)["storage_controllers"], Json::array());
+}
+
+}  // namespace storage_controller_tests
+
+}  // namespace
+}  // namespace revive::agent

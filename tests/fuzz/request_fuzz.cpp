@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,7 @@ struct Fingerprint {
 struct World {
   std::filesystem::path dir;
   std::unique_ptr<ImageStore> store;
+  std::optional<KeyPair> certificate_key;  // after init_crypto()
   test::FakeStorage storage;
   test::FakeTables baseline;
   std::unique_ptr<Services> services;
@@ -90,6 +92,7 @@ struct World {
     must(s.has_value(), "image store");
     store = std::move(*s);
     must(init_crypto().has_value(), "crypto");
+    certificate_key = KeyPair::generate();
     fresh_services();
     must(services->operators.add("fuzz", "fuzz password 1234").has_value(), "operator");
     auto t = services->operators.create_api_token("fuzz", "fuzz");
@@ -124,7 +127,7 @@ struct World {
 
   void fresh_services() {
     services = std::make_unique<Services>(
-        storage, [] { return kNow; }, *store,
+        storage, [] { return kNow; }, *store, *certificate_key,
         [](std::function<void()> work, std::function<void()> done) {
           work();
           done();

@@ -34,7 +34,10 @@ WIPE_EVIDENCE = {"drives": [{
 
 # The one internal drive WIPE_EVIDENCE is about: a wipe job names it, and evidence must match.
 INVENTORY = {"ram_gib": 8, "disks": [{"name": "nvme0n1", "model": "TEST SSD", "serial": "S1", "size_bytes": 1 << 30,
-                                      "transport": "nvme", "removable": False}]}
+                                      "transport": "nvme", "removable": False}],
+             # as the agent reports them (issue 15): without the list no certificate passes
+             "storage_controllers": [{"bus": "pci", "address": "0000:02:00.0", "pci": "0000:02:00.0",
+                                      "class": "0x010802", "driver": "nvme", "disks": ["nvme0n1"]}]}
 
 
 class Server:

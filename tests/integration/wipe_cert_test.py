@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 SERVER, AGENT, CTL, DATA = sys.argv[1:5]
 del sys.argv[1:5]
@@ -29,7 +30,8 @@ class WipeCertificates(unittest.TestCase):
         self.state = os.path.join(self.tmp.name, "state")
         self.token = operator_token(SERVER, self.state)
         self.srv, self.port = start_server(SERVER, self.state, extra=["--demo"])  # simulated laptops
-        self.pub = os.path.join(self.state, "store", "keys", "ed25519.pub")
+        self.pub = os.path.join(self.state, "store", "keys", "ed25519.pub")  # manifests, jobs
+        self.cert_pub = os.path.join(self.state, "certificate-key", "ed25519.pub")
         self.env = dict(os.environ, REVIVE_SERVER=f"http://127.0.0.1:{self.port}", REVIVE_TOKEN=self.token)
         api(self.port, "POST", "/api/v1/batches", self.token, {"name": "bzk-2026-11", "donor": "Ministerie van BZK"})
         api(self.port, "POST", "/api/v1/intake", self.token, {"batch": "bzk-2026-11", "for_s": 3600})
@@ -91,15 +93,26 @@ class WipeCertificates(unittest.TestCase):
         certify = next(r for r in d["results"] if r["kind"] == "certify")["result"]
         self.assertEqual(certify["laptop_certificate"], next(c["cert_id"] for c in certs if c["kind"] == "laptop"))
 
-        ok = self.ctl("cert", "verify", path, "--pubkey", self.pub)
+        ok = self.ctl("cert", "verify", path, "--pubkey", self.cert_pub)
         self.assertEqual(ok.returncode, 0, ok.stderr)
         self.assertIn("authentic drive certificate", ok.stdout)
+        # Certificates have a key of their own, served to auditors; the key agents pin (which
+        # signs manifests and jobs) does not verify them, and given both, the right one does.
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/certificate-key", timeout=10) as r:
+            served = r.read().decode()
+        with open(self.cert_pub) as f:
+            self.assertEqual(served, f.read())
+        store_key_only = self.ctl("cert", "verify", path, "--pubkey", self.pub)
+        self.assertEqual(store_key_only.returncode, 1, store_key_only.stdout)
+        self.assertIn("not by the trusted key", store_key_only.stderr)
+        both = self.ctl("cert", "verify", path, "--pubkey", self.pub, "--pubkey", self.cert_pub)
+        self.assertEqual(both.returncode, 0, both.stderr)
         with open(path) as f:
             text = f.read()
         tampered = os.path.join(self.tmp.name, "tampered.json")
         with open(tampered, "w") as f:
             f.write(text.replace('"nist_level":"Clear"', '"nist_level":"Purge"'))
-        bad = self.ctl("cert", "verify", tampered, "--pubkey", self.pub)
+        bad = self.ctl("cert", "verify", tampered, "--pubkey", self.cert_pub)
         self.assertEqual(bad.returncode, 1)
         self.assertIn("NOT AUTHENTIC", bad.stderr)
         other = os.path.join(self.tmp.name, "other")  # another workshop's store, with its own key
@@ -114,7 +127,7 @@ class WipeCertificates(unittest.TestCase):
 
         pdf = os.path.join(self.tmp.name, "drive.pdf")
         self.assertEqual(self.ctl("cert", "get", drive["cert_id"], "--pdf", "-o", pdf).returncode, 0)
-        ok = self.ctl("cert", "verify", pdf, "--pubkey", self.pub)
+        ok = self.ctl("cert", "verify", pdf, "--pubkey", self.cert_pub)
         self.assertEqual(ok.returncode, 0, ok.stderr)
         png = subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", pdf, os.path.join(self.tmp.name, "page")],
                              capture_output=True, text=True)
@@ -127,7 +140,7 @@ class WipeCertificates(unittest.TestCase):
         edited = os.path.join(self.tmp.name, "edited.pdf")
         with open(edited, "wb") as f:
             f.write(data)
-        bad = self.ctl("cert", "verify", edited, "--pubkey", self.pub)
+        bad = self.ctl("cert", "verify", edited, "--pubkey", self.cert_pub)
         self.assertEqual(bad.returncode, 1, bad.stdout)
 
     def test_reverification_by_a_second_volunteer_and_the_donor_summary(self):
@@ -151,7 +164,7 @@ class WipeCertificates(unittest.TestCase):
         self.assertEqual(newer["supersedes"], laptop["cert_id"])
         path = os.path.join(self.tmp.name, "validated.json")
         self.assertEqual(self.ctl("cert", "get", newer["cert_id"], "-o", path).returncode, 0)
-        self.assertEqual(self.ctl("cert", "verify", path, "--pubkey", self.pub).returncode, 0)
+        self.assertEqual(self.ctl("cert", "verify", path, "--pubkey", self.cert_pub).returncode, 0)
         with open(path) as f:
             body = json.load(f)["certificate"]
         self.assertEqual(body["validator"]["name"], "bob")
@@ -165,7 +178,7 @@ class WipeCertificates(unittest.TestCase):
         self.assertTrue(lines[1].endswith(",passed,yes"), lines[1])
         pdf = os.path.join(self.tmp.name, "batch.pdf")
         self.assertEqual(self.ctl("cert", "batch", "bzk-2026-11", "--format", "pdf", "-o", pdf).returncode, 0)
-        ok = self.ctl("cert", "verify", pdf, "--pubkey", self.pub)
+        ok = self.ctl("cert", "verify", pdf, "--pubkey", self.cert_pub)
         self.assertEqual(ok.returncode, 0, ok.stderr)
         self.assertIn("authentic batch certificate", ok.stdout)
 

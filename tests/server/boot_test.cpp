@@ -492,6 +492,15 @@ DhcpPacket client(std::uint8_t type, std::uint8_t last_mac_byte,
   if (server) p.set_option_u32(dhcp_opt::server_id, *server);
   return p;
 }
+
+// DISCOVER then REQUEST of what was offered: the lease a real client gets. Its reply.
+std::optional<DhcpPacket> lease(LeasePool& pool, std::uint8_t mac, std::int64_t now,
+                                std::optional<std::uint32_t> wanted = std::nullopt) {
+  auto offer = pool.handle(client(dhcp_msg::discover, mac, wanted), now, cfg());
+  if (!offer.reply) return std::nullopt;
+  return pool.handle(client(dhcp_msg::request, mac, offer.reply->yiaddr, 0x0a4d0002), now, cfg())
+      .reply;
+}
 }  // namespace
 
 TEST(FullDhcp, OfferRequestAckAndTheSameAddressAfterARestart) {
@@ -524,7 +533,7 @@ TEST(FullDhcp, OfferRequestAckAndTheSameAddressAfterARestart) {
 TEST(FullDhcp, NakDeclineReleaseAndExhaustion) {
   DhcpPoolConfig pc{0x0a4d0064, 0x0a4d0065, 0xffffff00, std::nullopt, 600};
   LeasePool pool(pc, {});
-  ASSERT_TRUE(pool.handle(client(dhcp_msg::request, 1, 0x0a4d0064, 0x0a4d0002), 10, cfg()).reply);
+  ASSERT_TRUE(lease(pool, 1, 10));
   // Someone else asking for that address is refused.
   auto nak = pool.handle(client(dhcp_msg::request, 2, 0x0a4d0064, 0x0a4d0002), 11, cfg());
   ASSERT_TRUE(nak.reply);
@@ -566,8 +575,7 @@ TEST(FullDhcp, AnAddressAnotherHostAnswersPingsForIsNotOffered) {
 TEST(FullDhcp, MadeUpMacsCannotHoldTheRangeWithOffers) {
   DhcpPoolConfig pc{0x0a4d0064, 0x0a4d00c7, 0xffffff00, std::nullopt, 600};  // 100 addresses
   LeasePool pool(pc, {});
-  auto leased = client(dhcp_msg::request, 200, 0x0a4d00c7, 0x0a4d0002);
-  ASSERT_TRUE(pool.handle(leased, 10, cfg()).reply) << "a laptop with a lease before the flood";
+  ASSERT_TRUE(lease(pool, 200, 10, 0x0a4d00c7)) << "a laptop with a lease before the flood";
   int offered = 0;
   for (int i = 0; i < 80; ++i) {
     offered += pool.handle(client(dhcp_msg::discover, i), 20, cfg()).reply ? 1 : 0;
@@ -587,12 +595,118 @@ TEST(FullDhcp, MadeUpMacsCannotHoldTheRangeWithOffers) {
 TEST(FullDhcp, AnAddressTakenOverForgetsItsExpiredLease) {
   DhcpPoolConfig pc{0x0a4d0064, 0x0a4d0064, 0xffffff00, std::nullopt, 600};  // one address
   LeasePool pool(pc, {});
-  ASSERT_TRUE(pool.handle(client(dhcp_msg::request, 1, 0x0a4d0064, 0x0a4d0002), 10, cfg()).reply);
-  ASSERT_TRUE(
-      pool.handle(client(dhcp_msg::request, 2, 0x0a4d0064, 0x0a4d0002), 10 + 601, cfg()).reply)
-      << "the first lease expired";
+  ASSERT_TRUE(lease(pool, 1, 10));
+  ASSERT_TRUE(lease(pool, 2, 10 + 601)) << "the first lease expired";
   ASSERT_EQ(pool.leases().size(), 1u);
   EXPECT_EQ(pool.leases()[0].mac, client(dhcp_msg::discover, 2).mac());
+}
+
+// Issue 15, finding 5: per-client limits. A REQUEST only turns this server's own offer (or the
+// client's own lease) into a lease, so made-up MACs cannot lease the range past the offer cap.
+TEST(FullDhcp, NoLeaseWithoutAnOfferSoMadeUpMacsCannotLeaseTheRange) {
+  DhcpPoolConfig pc{0x0a4d0064, 0x0a4d00c7, 0xffffff00, std::nullopt, 600};  // 100 addresses
+  LeasePool pool(pc, {});
+  for (std::uint32_t i = 0; i < 100; ++i) {
+    auto selecting = pool.handle(
+        client(dhcp_msg::request, static_cast<std::uint8_t>(i), 0x0a4d0064 + i, 0x0a4d0002), 10,
+        cfg());
+    ASSERT_TRUE(selecting.reply);
+    EXPECT_EQ(selecting.reply->message_type(), dhcp_msg::nak) << "so the client starts over";
+    EXPECT_FALSE(selecting.leases_changed);
+    auto init_reboot = pool.handle(
+        client(dhcp_msg::request, static_cast<std::uint8_t>(i), 0x0a4d0064 + i), 10, cfg());
+    EXPECT_FALSE(init_reboot.reply) << "RFC 2131: silent about an address it never leased";
+  }
+  EXPECT_TRUE(pool.leases().empty());
+  auto ack = lease(pool, 200, 11);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->message_type(), dhcp_msg::ack) << "a real client, DISCOVER first, gets its lease";
+  // An offer is for the client it was made to, and for that address only.
+  auto offer = pool.handle(client(dhcp_msg::discover, 201), 12, cfg());
+  ASSERT_TRUE(offer.reply);
+  const auto ip = offer.reply->yiaddr;
+  EXPECT_EQ(
+      pool.handle(client(dhcp_msg::request, 202, ip, 0x0a4d0002), 12, cfg()).reply->message_type(),
+      dhcp_msg::nak);
+  EXPECT_EQ(pool.handle(client(dhcp_msg::request, 201, ip + 1, 0x0a4d0002), 12, cfg())
+                .reply->message_type(),
+            dhcp_msg::nak);
+  // Its own lease after a reboot (INIT-REBOOT, no server id) is still acknowledged.
+  EXPECT_EQ(
+      pool.handle(client(dhcp_msg::request, 200, ack->yiaddr), 100, cfg()).reply->message_type(),
+      dhcp_msg::ack);
+}
+
+TEST(FullDhcp, RenewalsAreWrittenAtMostOnceAMinuteAndToldTheTimeLeft) {
+  DhcpPoolConfig pc{0x0a4d0064, 0x0a4d0066, 0xffffff00, std::nullopt, 600};
+  LeasePool pool(pc, {});
+  auto offer = pool.handle(client(dhcp_msg::discover, 1), 1000, cfg());
+  ASSERT_TRUE(offer.reply);
+  const auto ip = offer.reply->yiaddr;
+  const auto renew = [&](std::int64_t now) {
+    auto r = client(dhcp_msg::request, 1);
+    r.ciaddr = ip;  // RENEWING: the address in ciaddr, no server id
+    return pool.handle(r, now, cfg());
+  };
+  EXPECT_TRUE(
+      pool.handle(client(dhcp_msg::request, 1, ip, 0x0a4d0002), 1000, cfg()).leases_changed);
+  int writes = 0;
+  for (std::int64_t t = 1001; t < 1060; ++t) {  // a client (or its spoofer) asking every second
+    auto r = renew(t);
+    ASSERT_TRUE(r.reply);
+    EXPECT_EQ(r.reply->message_type(), dhcp_msg::ack);
+    writes += r.leases_changed ? 1 : 0;
+    const auto left = static_cast<std::uint32_t>(1000 + 600 - t);
+    EXPECT_EQ(r.reply->options.at(dhcp_opt::lease_time),
+              (std::vector<std::uint8_t>{0, 0, static_cast<std::uint8_t>(left >> 8),
+                                         static_cast<std::uint8_t>(left)}));
+  }
+  EXPECT_EQ(writes, 0) << "answered, but not written again within the minute";
+  auto later = renew(1300);  // a real renewal at half the lease
+  EXPECT_TRUE(later.leases_changed);
+  EXPECT_EQ(later.reply->options.at(dhcp_opt::lease_time),
+            (std::vector<std::uint8_t>{0, 0, 2, 88}));
+  ASSERT_EQ(pool.leases().size(), 1u);
+  EXPECT_EQ(pool.leases()[0].expires, 1300 + 600);
+}
+
+TEST(FullDhcp, NewOffersPerClientAreLimitedButARealLaptopsBootsAreNot) {
+  DhcpPoolConfig pc{0x0a4d0064, 0x0a4d00c7, 0xffffff00, std::nullopt, 600};
+  LeasePool pool(pc, {});
+  // A real laptop: firmware PXE, then iPXE, then the live system's DHCP client, each a full
+  // DISCOVER/REQUEST, within seconds; then a reboot a minute later, all of it again.
+  for (std::int64_t boot : {100, 160}) {
+    for (std::int64_t t : {boot, boot + 2, boot + 9}) {
+      auto ack = lease(pool, 1, t);
+      ASSERT_TRUE(ack) << "at " << t;
+      EXPECT_EQ(ack->message_type(), dhcp_msg::ack);
+    }
+  }
+  // One MAC that gives its address back and asks again, as fast as it can.
+  int offered = 0;
+  for (int i = 0; i < 50; ++i) {
+    if (auto ack = lease(pool, 2, 200)) {
+      ++offered;
+      auto rel = client(dhcp_msg::release, 2, std::nullopt, 0x0a4d0002);
+      rel.ciaddr = ack->yiaddr;
+      pool.handle(rel, 200, cfg());
+    }
+  }
+  EXPECT_EQ(offered, 6) << "its burst";
+  const auto refused = pool.handle(client(dhcp_msg::discover, 2), 200, cfg());
+  EXPECT_FALSE(refused.reply);
+  EXPECT_NE(refused.why.find("too many new offers"), std::string::npos) << refused.why;
+  EXPECT_TRUE(pool.handle(client(dhcp_msg::discover, 2), 210, cfg()).reply)
+      << "one more every 10 s";
+  EXPECT_TRUE(lease(pool, 3, 200)) << "other clients are not affected";
+  // A host rotating MACs under one client identifier is limited by the identifier.
+  int by_id = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto d = client(dhcp_msg::discover, static_cast<std::uint8_t>(100 + i));
+    d.options[dhcp_opt::client_id] = {0xff, 1, 2, 3};
+    by_id += pool.handle(d, 300, cfg()).reply ? 1 : 0;
+  }
+  EXPECT_EQ(by_id, 6);
 }
 
 // RFC 1071 section 3's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2, checksum 220d.

@@ -64,6 +64,8 @@ inline constexpr std::string_view kImages = "/api/v1/images";
 inline constexpr std::string_view kManifest = "/api/v1/images/{name}/manifest";
 inline constexpr std::string_view kChunk = "/chunks/{sha}";
 inline constexpr std::string_view kPublicKey = "/api/v1/public-key";
+/// The key that signs certificates (kPublicKey signs manifests and jobs).
+inline constexpr std::string_view kCertificateKey = "/api/v1/certificate-key";
 inline constexpr std::string_view kRelay = "/api/v1/agents/{id}/relay";
 }  // namespace route
 

@@ -1,4 +1,5 @@
-// Health, Prometheus metrics and the server's public key (what agents pin).
+// Health, Prometheus metrics and the server's public keys: the one agents pin (manifests,
+// jobs) and the one certificates are signed with.
 #include "api/deploy_metrics.hpp"
 #include "api/handler.hpp"
 
@@ -18,6 +19,12 @@ void add_health_routes(HandlerTable& t, ApiContext& api) {
     Response r;
     r.content_type = "text/plain";
     r.body = public_key_to_text(api.store.key().public_key());
+    return r;
+  });
+  t.add(RouteId::certificate_key, [&api](Call&) {
+    Response r;
+    r.content_type = "text/plain";
+    r.body = public_key_to_text(api.services.certificates.signing_key());
     return r;
   });
 }

@@ -21,6 +21,7 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/boot/live/{name}", A::anyone, R::boot_live},
     {"GET", "/boot/{script}", A::anyone, R::boot_script},
     {"GET", r::kPublicKey, A::anyone, R::public_key},
+    {"GET", r::kCertificateKey, A::anyone, R::certificate_key},
     // agents
     {"POST", r::kEnrol, A::anyone, R::enrol},
     {"POST", r::kNext, A::agent, R::agent_next},

@@ -30,6 +30,7 @@ enum class RouteId {
   boot_live,
   boot_script,
   public_key,
+  certificate_key,
   enrol,
   agent_next,
   agent_progress,

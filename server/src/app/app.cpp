@@ -13,6 +13,7 @@
 
 #include "api/api.hpp"
 #include "app/boot_dir.hpp"
+#include "app/certificate_key.hpp"
 #include "app/privileges.hpp"
 #include "app/state_dir.hpp"
 #include "app/uplink.hpp"
@@ -93,6 +94,7 @@ struct App::Impl {
   asio::steady_timer retention_timer{io};
   Metrics metrics;
   std::unique_ptr<ImageStore> images;
+  std::optional<KeyPair> certificate_key;  // signs certificates; the store key signs the rest
   std::unique_ptr<Storage> storage;
   std::unique_ptr<Services> services;
   std::unique_ptr<Api> api;
@@ -172,6 +174,13 @@ Result<void> App::Impl::open_state() {
   if (!resigned) return resigned.error().with_context("re-signing image manifests");
   for (const auto& name : *resigned)
     log_line("image " + name + ": manifest re-signed (signatures now cover the document kind)");
+  auto cert_key = load_certificate_key(cfg.state_dir, images->key().public_key());
+  if (!cert_key) return cert_key.error();
+  certificate_key = std::move(*cert_key);
+  // Auditors need the key id a certificate names: say which key signs what.
+  log_line("signing keys: manifests and jobs " + key_id(images->key().public_key()) +
+           ", certificates " + key_id(certificate_key->public_key()) + " (" +
+           (certificate_key_dir(cfg.state_dir) / "ed25519.pub").string() + ")");
   auto db = sqlite::open_storage(cfg.state_dir / "revive.db");
   if (!db) return db.error().with_context("state database");
   storage = std::move(*db);
@@ -185,8 +194,8 @@ Result<void> App::Impl::open_state() {
   deployments_line = "deployments: uplink " + std::to_string(uplink.mbps) + " Mbit/s (" +
                      uplink.source + "), peer relay " + (cfg.relay ? "on" : "off");
   services = std::make_unique<Services>(
-      *storage, [] { return static_cast<Seconds>(std::time(nullptr)); }, *images, run_blocking,
-      service_options(cfg, uplink));
+      *storage, [] { return static_cast<Seconds>(std::time(nullptr)); }, *images, *certificate_key,
+      run_blocking, service_options(cfg, uplink));
   REVIVE_TRY(services->start());
   if (cfg.demo)
     log_line(

@@ -51,6 +51,9 @@ class Certificates {
   Certificates(DomainContext& ctx, const Certifier& certifier, std::vector<PublicKey> trusted)
       : ctx_(ctx), certifier_(certifier), trusted_(std::move(trusted)) {}
 
+  /// The key new certificates are signed with.
+  const PublicKey& signing_key() const { return trusted_.front(); }
+
   /// The device's certificates, newest first; io on a storage failure.
   Result<std::vector<protocol::CertificateSummary>> for_device(std::int64_t device_id);
   /// The signed JSON (pdf false) or its PDF rendering; not_found for an unknown id.

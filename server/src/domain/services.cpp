@@ -48,18 +48,18 @@ Result<void> init_crypto() {
   return {};
 }
 
-Services::Services(Storage& storage, Clock clock, ImageStore& store, RunBlocking run_blocking,
-                   ServiceOptions opts)
+Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPair& certificate_key,
+                   RunBlocking run_blocking, ServiceOptions opts)
     : ctx(storage, std::move(clock)),
-      certifier([&store](const Json& body) { return cert::sign(body, store.key()); }, draw,
-                now_rfc3339, opts.demo),
+      certifier([&certificate_key](const Json& body) { return cert::sign(body, certificate_key); },
+                draw, now_rfc3339, opts.demo),
       lifecycle(ctx, live, certifier, opts.stall),  // copied: enrolment reads it too
       runs(ctx, live),
       intake(ctx, opts.demo),
       enrolment(ctx, intake, enrolment_options(opts)),
       operators(ctx, opts.session_ttl_s),
       catalog(ctx),
-      certificates(ctx, certifier, {store.key().public_key()}),
+      certificates(ctx, certifier, {certificate_key.public_key(), store.key().public_key()}),
       boot(ctx, enrolment, intake, std::move(opts.boot)),
       images(ctx, store, std::move(run_blocking)),
       deployments(ctx, live, store_images(store),

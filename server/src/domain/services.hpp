@@ -37,8 +37,11 @@ struct ServiceOptions {
 
 class Services {
  public:
-  Services(Storage& storage, Clock clock, ImageStore& store, RunBlocking run_blocking,
-           ServiceOptions opts);
+  /// `store`'s key signs manifests and jobs; `certificate_key` signs certificates (both must
+  /// outlive the services). Certificates stored before the keys were split were signed by the
+  /// store key and are still accepted as the server's own.
+  Services(Storage& storage, Clock clock, ImageStore& store, const KeyPair& certificate_key,
+           RunBlocking run_blocking, ServiceOptions opts);
 
   /// A fresh database gets its defaults; running steps are tracked again with fresh
   /// deadlines. io on a storage failure.

@@ -1,5 +1,7 @@
 #include "domain/wipe_accounting.hpp"
 
+#include <algorithm>
+
 namespace revive::server {
 
 namespace {
@@ -126,8 +128,15 @@ bool add_unnamed(Json& entry) {
   return false;
 }
 
-// A storage controller: accounted for when a driver shows what is behind it.
-bool add_controller(Json& entry, const Json& c) {
+// The controller's name on the certificate: its PCI address, MMC host or USB interface.
+std::string controller_address(const Json& c) {
+  const std::string pci = text(c, "pci");
+  return pci.empty() ? text(c, "address") : pci;
+}
+
+// A storage controller: accounted for when a driver shows what is behind it and every drive
+// it shows is on the certificate's list of disks (`listed`).
+bool add_controller(Json& entry, const Json& c, const std::vector<std::string>& listed) {
   const std::string driver = text(c, "driver");
   const Json disks = c.value("disks", Json::array());
   entry["disks"] = disks.is_array() ? disks : Json::array();
@@ -135,6 +144,14 @@ bool add_controller(Json& entry, const Json& c) {
     entry["status"] = "not accounted for";
     entry["reason"] = "no driver is bound to it: the drives behind it cannot be seen";
     return false;
+  }
+  for (const auto& d : entry["disks"]) {
+    const std::string name = d.is_string() ? d.get<std::string>() : "";
+    if (std::find(listed.begin(), listed.end(), name) == listed.end()) {
+      entry["status"] = "not accounted for";
+      entry["reason"] = "drive " + name + " behind it is not in the inventory's disk list";
+      return false;
+    }
   }
   if (!entry["disks"].empty()) {
     entry["status"] = "drives listed";
@@ -147,7 +164,8 @@ bool add_controller(Json& entry, const Json& c) {
     return false;
   }
   entry["status"] = "no drive attached";
-  entry["reason"] = "";
+  entry["reason"] = "driver " + driver + " is bound and shows no drive behind it" +
+                    (text(c, "bus") == "pci" || !text(c, "pci").empty() ? "" : " (no medium)");
   return true;
 }
 
@@ -158,20 +176,26 @@ std::optional<std::size_t> job_index(const Json& job, const std::string& name) {
   return std::nullopt;
 }
 
-void add_controllers(const Json& inv, StorageAccount& out) {
+// Fails closed: without the controller list, a drive the agent did not see as a disk (behind
+// a controller whose driver is missing, say) could be anywhere.
+void add_controllers(const Json& inv, const std::vector<std::string>& listed, StorageAccount& out) {
   const Json controllers = inv.value("storage_controllers", Json());
   if (!controllers.is_array()) {
     out.note = "the agent did not report the storage controllers";
+    out.unaccounted.push_back(
+        "storage controllers: not reported, so drives behind them cannot be accounted for");
     return;
   }
   for (const auto& c : controllers) {
     if (!c.is_object()) continue;
     Json entry = {{"kind", "controller"},
                   {"pci", text(c, "pci")},
+                  {"address", controller_address(c)},
+                  {"bus", text(c, "bus").empty() ? Json("pci") : Json(text(c, "bus"))},
                   {"class", text(c, "class")},
                   {"driver", text(c, "driver")}};
-    if (!add_controller(entry, c))
-      out.unaccounted.push_back("controller " + text(c, "pci") + ": " +
+    if (!add_controller(entry, c, listed))
+      out.unaccounted.push_back("controller " + controller_address(c) + ": " +
                                 entry["reason"].get<std::string>());
     out.entries.push_back(std::move(entry));
   }
@@ -184,11 +208,13 @@ StorageAccount account_storage(const std::optional<Json>& inventory, const Json&
   StorageAccount out;
   const Json job = job_drives.is_array() ? job_drives : Json::array();
   std::vector<bool> listed(job.size(), false);
+  std::vector<std::string> disk_names;
   const Json inv = inventory && inventory->is_object() ? *inventory : Json::object();
   const Json disks = inv.value("disks", Json::array());
   for (const auto& d : disks.is_array() ? disks : Json::array()) {
     if (!d.is_object() || text(d, "name").empty()) continue;
     Json entry = disk_entry(d);
+    disk_names.push_back(text(d, "name"));
     const auto i = job_index(job, text(d, "name"));
     if (i) listed[*i] = true;
     const bool ok =
@@ -205,9 +231,10 @@ StorageAccount account_storage(const std::optional<Json>& inventory, const Json&
   }
   if (!inventory || !inventory->is_object()) {
     out.note = "the laptop sent no inventory: only the drives the job named are listed";
+    out.unaccounted.push_back("no inventory: the laptop's other storage cannot be accounted for");
     return out;
   }
-  add_controllers(inv, out);
+  add_controllers(inv, disk_names, out);
   return out;
 }
 

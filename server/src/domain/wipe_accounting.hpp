@@ -32,7 +32,8 @@ EvidenceMatch match_evidence(const Json& job_drives, const Json& evidence, bool 
 struct StorageAccount {
   /// One entry per block device ({kind: "disk", name, model, serial, size_bytes, transport,
   /// removable, status, reason, certificate_id?, result?}) and per storage controller ({kind:
-  /// "controller", pci, class, driver, disks, status, reason}).
+  /// "controller", bus ("pci", "mmc", "usb"), address, pci, class, driver, disks, status,
+  /// reason}).
   Json entries = Json::array();
   /// One line per device or controller that is not accounted for; empty when all are.
   std::vector<std::string> unaccounted;
@@ -45,8 +46,9 @@ struct StorageAccount {
 /// with the reason. `drive_certificates[i]` is the certificate body of job drive i, if any.
 /// Not accounted for: an internal drive without a passed certificate, USB or removable media
 /// holding data (Revive never erases those: they may be the donor's and must be removed), a
-/// controller without a driver (what is behind it cannot be seen), an NVMe controller without
-/// a visible namespace.
+/// controller without a driver (what is behind it cannot be seen), a controller showing a drive
+/// the disk list lacks, an NVMe controller without a visible namespace, and an inventory
+/// without a controller list (or no inventory at all): nothing then says what else is there.
 StorageAccount account_storage(const std::optional<Json>& inventory, const Json& job_drives,
                                const std::vector<std::optional<Json>>& drive_certificates);
 

@@ -74,6 +74,31 @@ for d in spec["disks"]:
     if smart is not None:
         put(f"exec/{key}", f"exit {smart.get('exit', 0)}\n" + json.dumps(smart["json"], indent=1) + "\n")
 
+# Storage controllers, as sysfs shows them: sys/bus/pci/devices/<address> links into the
+# device tree (where the disks behind a controller hang), "driver" links to the bound driver,
+# and an MMC host is a sys/class/mmc_host/<name> link whose "device" is its parent.
+def rel_link(rel, target_rel):
+    """A symlink at sys-relative `rel` pointing at sys-relative `target_rel`, relative as in sysfs."""
+    src = os.path.join(root, "sys", rel)
+    link("sys/" + rel, os.path.relpath(os.path.join(root, "sys", target_rel), os.path.dirname(src)))
+
+
+for c in spec.get("storage_controllers", []):
+    dev = c["devpath"]  # e.g. devices/pci0000:00/0000:00:17.0
+    rel_link(f"bus/pci/devices/{c['pci']}", dev)
+    put(f"sys/{dev}/class", c["class"] + "\n")
+    put(f"sys/{dev}/vendor", c["vendor"] + "\n")
+    put(f"sys/{dev}/device", c["device"] + "\n")
+    if c.get("driver"):
+        rel_link(f"{dev}/driver", f"bus/pci/drivers/{c['driver']}")
+for h in spec.get("mmc_hosts", []):
+    dev = h["devpath"]  # <parent>/mmc_host/mmcN
+    parent = os.path.dirname(os.path.dirname(dev))
+    rel_link(f"class/mmc_host/{h['name']}", dev)
+    rel_link(f"{dev}/device", parent)
+    if h.get("driver"):  # a host on a PCI storage controller has that controller's driver already
+        rel_link(f"{parent}/driver", f"bus/platform/drivers/{h['driver']}")
+
 # Further tool answers: {"command line": {"exit": N, "json": {...}} or {"exit": N, "text": "..."}}
 for cmd, ans in spec.get("exec", {}).items():
     body = json.dumps(ans["json"], indent=1) + "\n" if "json" in ans else ans.get("text", "")
