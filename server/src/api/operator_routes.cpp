@@ -171,7 +171,8 @@ Response export_devices(ApiContext& api, Call& c) {
 
 Response event_stream() {
   Response r;
-  r.event_stream = true;
+  r.event_stream = EventStream{};
+  r.event_stream->channel = "operators";
   return r;
 }
 
@@ -184,7 +185,9 @@ void add_operator_routes(HandlerTable& t, ApiContext& api) {
   t.add(RouteId::create_token, [&api](Call& c) { return create_token(api, c); });
   t.add(RouteId::tokens, [&api](Call& c) { return list_tokens(api, c); });
   t.add(RouteId::revoke_token, [&api](Call& c) {
-    return ok_or_error(api.services.operators.revoke(c.operator_name, c.param("id")));
+    auto r = api.services.operators.revoke(c.operator_name, c.param("id"));
+    if (r && api.recheck_streams) api.recheck_streams();  // a revoked kiosk link's wall ends now
+    return ok_or_error(r);
   });
   t.add(RouteId::devices, [&views](Call&) { return reply(views.devices()); });
   t.add(RouteId::device, [&views](Call& c) {
