@@ -46,8 +46,7 @@ int list(const RemoteArgs& ra) {
 
 int revoke(const RemoteArgs& ra, const std::string& id) {
   std::string answer, server;
-  if (int rc = remote_request(ra, "DELETE", "/api/v1/tokens/" + id, "", answer, server))
-    return rc;
+  if (int rc = remote_request(ra, "DELETE", "/api/v1/tokens/" + id, "", answer, server)) return rc;
   fmt::print("revoked kiosk link {}: its screens go dark within seconds\n", id);
   return 0;
 }

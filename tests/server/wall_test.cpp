@@ -15,9 +15,14 @@ using protocol::StepKind;
 std::string peer_name(std::int64_t id) { return "peer" + std::to_string(id); }
 
 Json summary(const std::string& state, Json current, Json grade = Json()) {
-  return {{"id", 7},     {"model", "Latitude 7490"}, {"vendor", "Dell Inc."},
-          {"serial", "8KQ7XK2ABC"}, {"state", state},  {"current", std::move(current)},
-          {"grade", std::move(grade)}, {"last_seen", 1000}};
+  return {{"id", 7},
+          {"model", "Latitude 7490"},
+          {"vendor", "Dell Inc."},
+          {"serial", "8KQ7XK2ABC"},
+          {"state", state},
+          {"current", std::move(current)},
+          {"grade", std::move(grade)},
+          {"last_seen", 1000}};
 }
 
 TEST(WallTile, AssetTagsIgnoreFirmwarePlaceholders) {
@@ -37,9 +42,10 @@ TEST(WallTile, LabelIsTheAssetTagElseTheSerialsTail) {
 
 TEST(WallTile, ARunningStepShowsItsStageProgressRateAndEta) {
   const Json t = wall_tile(
-      summary("running", {{"kind", "wipe"},
-                          {"state", "running"},
-                          {"progress", {{"bytes_done", 250.0}, {"bytes_total", 1000.0}, {"rate", 50.0}}}}),
+      summary("running",
+              {{"kind", "wipe"},
+               {"state", "running"},
+               {"progress", {{"bytes_done", 250.0}, {"bytes_total", 1000.0}, {"rate", 50.0}}}}),
       "", peer_name);
   EXPECT_EQ(t["status"], "working");
   EXPECT_EQ(t["stage"], "wipe");
@@ -52,24 +58,26 @@ TEST(WallTile, ARunningStepShowsItsStageProgressRateAndEta) {
 }
 
 TEST(WallTile, ProgressWithoutTotalsOrRateShowsNoBarOrEta) {
-  const Json t = wall_tile(
-      summary("running", {{"kind", "test"}, {"state", "running"}, {"progress", {{"stage", "cpu"}}}}),
-      "", peer_name);
+  const Json t =
+      wall_tile(summary("running",
+                        {{"kind", "test"}, {"state", "running"}, {"progress", {{"stage", "cpu"}}}}),
+                "", peer_name);
   EXPECT_TRUE(t["fraction"].is_null());
   EXPECT_TRUE(t["rate"].is_null());
   EXPECT_TRUE(t["eta_s"].is_null());
 }
 
 TEST(WallTile, ADeployShowsItsChunkSourceAndAQueuedOneWaits) {
-  Json peer = summary("running", {{"kind", "deploy"},
-                                  {"state", "running"},
-                                  {"source", {{"kind", "peer"}, {"peer", 4}, {"url", "http://x"}}}});
+  Json peer =
+      summary("running", {{"kind", "deploy"},
+                          {"state", "running"},
+                          {"source", {{"kind", "peer"}, {"peer", 4}, {"url", "http://x"}}}});
   Json t = wall_tile(peer, "", peer_name);
   EXPECT_EQ(t["status"], "working");
   EXPECT_EQ(t["source"], (Json{{"kind", "peer"}, {"peer", "peer4"}}));
-  Json queued = summary("running", {{"kind", "deploy"},
-                                    {"state", "running"},
-                                    {"source", {{"kind", "queued"}, {"place", 3}}}});
+  Json queued = summary(
+      "running",
+      {{"kind", "deploy"}, {"state", "running"}, {"source", {{"kind", "queued"}, {"place", 3}}}});
   t = wall_tile(queued, "", peer_name);
   EXPECT_EQ(t["status"], "waiting");
   EXPECT_EQ(t["source"], (Json{{"kind", "queued"}, {"place", 3}}));
@@ -87,8 +95,9 @@ TEST(WallTile, AFailedStepSaysWhyAndAStallIsPutInPlainWords) {
                                 {"detail", "no image assigned to this laptop"}}));
   t = wall_tile(summary("failed", {{"kind", "wipe"},
                                    {"state", "failed"},
-                                   {"error", "no progress from the agent for 600 s: the wipe step "
-                                             "passed its deadline"}}),
+                                   {"error",
+                                    "no progress from the agent for 600 s: the wipe step "
+                                    "passed its deadline"}}),
                 "", peer_name);
   EXPECT_EQ(t["failure"], (Json{{"kind", "stalled"}, {"step", "wipe"}, {"detail", ""}}));
 }
@@ -119,7 +128,8 @@ TEST(WallCounts, CountEachStatusAndWhatFinishedToday) {
                                         {4, {{"status", "done"}}},
                                         {5, {{"status", "failed"}}}};
   const Json c = wall_counts(tiles, {{3, 5000}, {4, 100}}, 1000);
-  EXPECT_EQ(c, (Json{{"waiting", 1}, {"working", 1}, {"done", 2}, {"failed", 1}, {"done_today", 1}}));
+  EXPECT_EQ(c,
+            (Json{{"waiting", 1}, {"working", 1}, {"done", 2}, {"failed", 1}, {"done_today", 1}}));
 }
 
 class WallTest : public test::DomainTest {
@@ -164,14 +174,23 @@ TEST_F(WallTest, ScreensConnectedBeforeASnapshotStillGetWhatItFoundChanged) {
   EXPECT_EQ((*u)["tiles"][0]["stage"], "test");
 }
 
-TEST_F(WallTest, ALaptopLeavesTheFloorWhenItsTimeRunsOut) {
+TEST_F(WallTest, AFailedLaptopIsCountedAndLeavesTheFloorWhenItsTimeRunsOut) {
   const auto a = enrol("SERIAL01");
-  ASSERT_TRUE(wall.snapshot());
-  now += 13 * 3600;  // idle (no run), not heard of for longer than the window
+  const auto step = advance_to(a, StepKind::test);
+  ASSERT_TRUE(result(a, step, protocol::StepStatus::failed, Json::object(), "fan stuck"));
+  auto snap = wall.snapshot();
+  ASSERT_TRUE(snap);
+  EXPECT_EQ((*snap)["counts"]["failed"], 1);
+  EXPECT_EQ((*snap)["tiles"][0]["failure"]["detail"], "fan stuck");
+  now += 11 * 3600;  // still on the floor, waiting to be picked up
   auto u = wall.update();
+  ASSERT_TRUE(u);
+  EXPECT_TRUE(u->is_null());
+  now += 2 * 3600;  // not heard of for longer than the window
+  u = wall.update();
   ASSERT_TRUE(u && u->is_object());
   EXPECT_EQ((*u)["gone"], Json::array({a}));
-  EXPECT_EQ((*u)["counts"]["waiting"], 0);
+  EXPECT_EQ((*u)["counts"]["failed"], 0);
 }
 
 TEST_F(WallTest, KioskLinksOpenTheWallAndNothingElse) {

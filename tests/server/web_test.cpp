@@ -18,7 +18,8 @@ TEST(SseFraming, EveryLineBreakTheBrowserKnowsStartsANewDataLine) {
   EXPECT_EQ(sse_message("x", "a\rb"), "event: x\ndata: a\ndata: b\n\n");
   EXPECT_EQ(sse_message("x", "a\r\nb"), "event: x\ndata: a\ndata: b\n\n");
   EXPECT_EQ(sse_message("x", "a\n\nb"), "event: x\ndata: a\ndata: \ndata: b\n\n");
-  EXPECT_EQ(sse_message("x", "a\r\r\nevent: evil"), "event: x\ndata: a\ndata: \ndata: event: evil\n\n");
+  EXPECT_EQ(sse_message("x", "a\r\r\nevent: evil"),
+            "event: x\ndata: a\ndata: \ndata: event: evil\n\n");
 }
 
 TEST(SseFraming, EventNamesAreTokens) {
@@ -45,7 +46,7 @@ TEST(EventQueue, AClientTooFarBehindIsCutOffNotFedAPartialPicture) {
   EXPECT_TRUE(q.push("abcdef"));
   EXPECT_FALSE(q.push("ghijk"));  // 11 bytes would be held
   EXPECT_TRUE(q.overflowed());
-  EXPECT_EQ(q.bytes(), 0u);  // its memory goes at once
+  EXPECT_EQ(q.bytes(), 0u);   // its memory goes at once
   EXPECT_FALSE(q.push("x"));  // and nothing more is taken
 }
 

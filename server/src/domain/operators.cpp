@@ -99,7 +99,8 @@ Result<std::string> Operators::add_token(const std::string& operator_name, const
   if (!op) return make_error(Errc::not_found, "no operator named \"" + operator_name + "\"");
   const std::string token = new_token();
   const Seconds now = ctx_.now();
-  const std::optional<Seconds> expires = ttl_s ? std::optional<Seconds>(now + *ttl_s) : std::nullopt;
+  const std::optional<Seconds> expires =
+      ttl_s ? std::optional<Seconds>(now + *ttl_s) : std::nullopt;
   REVIVE_TRY(ctx_.storage().operators().add_token(
       OperatorTokenRow{token_hash(token), op->id, kind, label, now, expires}));
   return token;

@@ -30,9 +30,16 @@ std::string lower(std::string s) {
 // Values firmware writes when nobody set an asset tag (seen on Dell, HP, Lenovo and AMI
 // boards); compared lower-case, spaces and punctuation included.
 bool placeholder_tag(const std::string& tag) {
-  static constexpr std::array<std::string_view, 10> kPlaceholders = {
-      "no asset tag", "no asset information", "asset tag", "asset-1234567890",
-      "to be filled by o.e.m.", "default string", "none", "not specified", "n/a", "0"};
+  static constexpr std::array<std::string_view, 10> kPlaceholders = {"no asset tag",
+                                                                     "no asset information",
+                                                                     "asset tag",
+                                                                     "asset-1234567890",
+                                                                     "to be filled by o.e.m.",
+                                                                     "default string",
+                                                                     "none",
+                                                                     "not specified",
+                                                                     "n/a",
+                                                                     "0"};
   const std::string t = lower(tag);
   return std::find(kPlaceholders.begin(), kPlaceholders.end(), t) != kPlaceholders.end();
 }
@@ -147,8 +154,8 @@ Json wall_tile(const Json& summary, const std::string& asset_tag,
   }
   const Json grade = summary.value("grade", Json());
   tile["grade"] = grade.is_string() ? grade : Json();
-  tile["source"] = status == "working" || status == "waiting" ? source_of(current, peer_label)
-                                                              : Json();
+  tile["source"] =
+      status == "working" || status == "waiting" ? source_of(current, peer_label) : Json();
   tile["failure"] = failure_of(status, current);
   return tile;
 }
@@ -226,11 +233,12 @@ Result<Json> Wall::snapshot() {
   // baseline moves for everyone at once.
   for (const auto& [id, s] : fresh) {
     auto it = shown_.find(id);
-    if (it == shown_.end() || it->second.tile != s.tile) pending_[id] = s.tile;
+    if (has_baseline_ && (it == shown_.end() || it->second.tile != s.tile)) pending_[id] = s.tile;
   }
   for (const auto& [id, s] : shown_) {
     if (!fresh.contains(id)) pending_gone_.insert(id);
   }
+  has_baseline_ = true;
   shown_ = std::move(fresh);
   const Json sent_before = sent_counts_;
   sent_counts_ = counts();

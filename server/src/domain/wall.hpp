@@ -84,7 +84,9 @@ class Wall {
   // What a snapshot() found changed, for the screens connected before it.
   std::map<std::int64_t, Json> pending_;
   std::set<std::int64_t> pending_gone_;
-  bool pending_counts_ = false;  // read once per laptop from its inventory
+  bool pending_counts_ = false;
+  bool has_baseline_ = false;  ///< a snapshot was taken: screens may be showing shown_  // read
+                               ///< once per laptop from its inventory
 };
 
 }  // namespace revive::server

@@ -42,9 +42,9 @@ struct Response;
 /// goes, the server stops, the stream falls too far behind, or `still_allowed` says no.
 struct EventStream {
   std::string channel;
-  std::string first;                  ///< framed SSE text sent before anything published
-  std::size_t max_streams = 64;       ///< open streams on this channel, from all addresses
-  std::size_t max_per_address = 8;    ///< open streams on this channel from one address
+  std::string first;                       ///< framed SSE text sent before anything published
+  std::size_t max_streams = 64;            ///< open streams on this channel, from all addresses
+  std::size_t max_per_address = 8;         ///< open streams on this channel from one address
   std::size_t max_queued_bytes = 1 << 20;  ///< a client further behind is cut off
   /// Asked on each wake-up (publish or keep-alive); false ends the stream (a revoked token).
   std::function<bool()> still_allowed;

@@ -60,12 +60,11 @@ std::string choose_language(std::string_view chosen, std::string_view accept_lan
   for (std::size_t i = 0; i < 64 && !accept_language.empty(); ++i) {  // a header is short
     const auto comma = accept_language.find(',');
     const std::string_view item = accept_language.substr(0, comma);
-    accept_language = comma == std::string_view::npos ? std::string_view()
-                                                      : accept_language.substr(comma + 1);
+    accept_language =
+        comma == std::string_view::npos ? std::string_view() : accept_language.substr(comma + 1);
     const auto semi = item.find(';');
     const std::string tag = lower(trim(item.substr(0, semi)));
-    const double q =
-        semi == std::string_view::npos ? 1.0 : weight_of(item.substr(semi + 1));
+    const double q = semi == std::string_view::npos ? 1.0 : weight_of(item.substr(semi + 1));
     if (tag.empty() || q <= 0) continue;
     entries.push_back({tag, q});
   }

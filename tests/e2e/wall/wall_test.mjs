@@ -105,7 +105,9 @@ async function main() {
   const first = tiles.first();
   await page.locator('#tiles .tile.working[data-stage="test"]').first().waitFor({ timeout: 20000 });
   await page.locator('#tiles .tile.working[data-stage="test"] .bar:not([hidden])').first().waitFor({ timeout: 20000 });
-  log('a laptop is testing, with a progress bar');
+  await page.waitForFunction(() => [...document.querySelectorAll('.tile.working .bar')]
+    .some((b) => Number(b.getAttribute('aria-valuenow')) > 0), null, { timeout: 15000 });
+  log('a laptop is testing, its progress bar moving');
   await page.screenshot({ path: path.join(OUT, 'wall-working-1920x1080.png') });
   await page.locator('#tiles .tile.done').nth(1).waitFor({ timeout: 40000 });
   assert.equal(await first.locator('.stage').textContent(), 'Klaar');
