@@ -14,6 +14,21 @@
   let counts = null;
   let source = null;
   let retryTimer = null;
+  // What applying the server's events costs in this browser (constant memory: a kiosk runs for
+  // months): read by the e2e test, and by anyone in the browser's console.
+  const stats = { events: 0, totalMs: 0, maxMs: 0 };
+  window.reviveWallStats = stats;
+
+  function timed(handler) {
+    return (e) => {
+      const t0 = performance.now();
+      handler(e);
+      const ms = performance.now() - t0;
+      stats.events += 1;
+      stats.totalMs += ms;
+      stats.maxMs = Math.max(stats.maxMs, ms);
+    };
+  }
 
   const $ = (id) => document.getElementById(id);
 
@@ -196,8 +211,8 @@
   function connect() {
     clearTimeout(retryTimer);
     source = new EventSource('/wall/events?k=' + encodeURIComponent(token));
-    source.addEventListener('snapshot', onSnapshot);
-    source.addEventListener('update', onUpdate);
+    source.addEventListener('snapshot', timed(onSnapshot));
+    source.addEventListener('update', timed(onUpdate));
     source.onopen = () => showConnection(true);
     source.onerror = () => {
       showConnection(false);

@@ -653,6 +653,13 @@ class RevivectlTest(ServerFixture):
         while not lines[-1].startswith(b"data: {\"device\""):
             lines.append(resp.readline())
         self.assertIn(b'"bytes_done":7', lines[-1])
+        # Revoking the session ends its stream at once (the 10 s socket timeout would fail).
+        st, r = call(self.srv, "GET", "/api/v1/tokens", token=token)
+        session = [t["id"] for t in r["tokens"] if t["kind"] == "session"][0]
+        st, _ = call(self.srv, "DELETE", "/api/v1/tokens/" + session, token=token)
+        self.assertEqual(st, 200)
+        while resp.readline():
+            pass
         conn.close()
         conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
         conn.request("GET", "/api/v1/events/stream")

@@ -169,10 +169,14 @@ Response export_devices(ApiContext& api, Call& c) {
   return r;
 }
 
-Response event_stream() {
+Response event_stream(ApiContext& api, const Call& c) {
   Response r;
   r.event_stream = EventStream{};
   r.event_stream->channel = "operators";
+  // A revoked or expired session ends its stream too, not only its next request.
+  r.event_stream->still_allowed = [&api, token = bearer(c.req)] {
+    return api.services.operators.authenticate(token).has_value();
+  };
   return r;
 }
 
@@ -205,7 +209,7 @@ void add_operator_routes(HandlerTable& t, ApiContext& api) {
   t.add(RouteId::events, [&views](Call& c) {
     return reply(views.events_since(parse_id(c.query("after")).value_or(0), 500));
   });
-  t.add(RouteId::event_stream, [](Call&) { return event_stream(); });
+  t.add(RouteId::event_stream, [&api](Call& c) { return event_stream(api, c); });
   t.add(RouteId::export_devices, [&api](Call& c) { return export_devices(api, c); });
 }
 

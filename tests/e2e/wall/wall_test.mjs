@@ -151,6 +151,10 @@ async function main() {
   await page.locator('#refused:not([hidden])').waitFor({ timeout: 20000 });
   log('revoked: refused');
 
+  const stats = await page.evaluate(() => window.reviveWallStats);
+  log(`the page applied ${stats.events} events: ${(stats.totalMs / stats.events).toFixed(2)} ms each on average, `
+    + `${stats.maxMs.toFixed(2)} ms at most`);
+  assert.ok(stats.events > 5, JSON.stringify(stats));
   assert.deepEqual(errors.filter((e) => !/401|Failed to load resource|EventSource/.test(e)), []);
   await browser.close();
   log('passed');
