@@ -315,6 +315,16 @@ int remote_image_rm(RemoteArgs a) {
   return 0;
 }
 
+int remote_request(RemoteArgs a, const std::string& method, const std::string& path,
+                   const std::string& body, std::string& answer, std::string& server) {
+  fill_defaults(a);
+  auto r = Remote(a).call(method, path, body);
+  if (int rc = report(r, a)) return rc;
+  answer = r->body;
+  server = a.server;
+  return 0;
+}
+
 int remote_watch(RemoteArgs a) {
   fill_defaults(a);
   const bool tty = ::isatty(STDOUT_FILENO);

@@ -36,5 +36,9 @@ int remote_get_file(RemoteArgs a, const std::string& path);
 int remote_image_push(RemoteArgs a);
 int remote_image_rm(RemoteArgs a);
 int remote_watch(RemoteArgs a);
+/// One call to the server (defaults filled in as for every command): 0 with the answer's body
+/// in `answer` and the server's base URL in `server`, else the exit code after printing why.
+int remote_request(RemoteArgs a, const std::string& method, const std::string& path,
+                   const std::string& body, std::string& answer, std::string& server);
 
 }  // namespace revive::ctl

@@ -657,10 +657,72 @@ class RevivectlTest(ServerFixture):
         while not lines[-1].startswith(b"data: {\"device\""):
             lines.append(resp.readline())
         self.assertIn(b'"bytes_done":7', lines[-1])
+        # Revoking the session ends its stream at once (the 10 s socket timeout would fail).
+        st, r = call(self.srv, "GET", "/api/v1/tokens", token=token)
+        session = [t["id"] for t in r["tokens"] if t["kind"] == "session"][0]
+        st, _ = call(self.srv, "DELETE", "/api/v1/tokens/" + session, token=token)
+        self.assertEqual(st, 200)
+        while resp.readline():
+            pass
         conn.close()
         conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
         conn.request("GET", "/api/v1/events/stream")
         self.assertEqual(conn.getresponse().status, 401)
+
+    def test_wall_stream_kiosk_links_caps_and_revocation(self):
+        token = self.login()
+        st, r = call(self.srv, "POST", "/api/v1/kiosk-tokens", {"label": "tv"}, token)
+        self.assertEqual(st, 201, r)
+        kiosk = r["token"]
+        self.assertEqual(r["path"], "/wall?k=" + kiosk)
+        st, _ = call(self.srv, "GET", "/api/v1/devices", token=kiosk)  # not an operator's token
+        self.assertEqual(st, 401)
+
+        def stream(source, key=kiosk):
+            conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10,
+                                              source_address=(source, 0))
+            conn.request("GET", "/wall/events?k=" + key)
+            return conn, conn.getresponse()
+
+        # A LAN host (127.0.0.2) may look with the link over plain HTTP, four screens at most.
+        screens = [stream("127.0.0.2") for _ in range(4)]
+        for conn, resp in screens:
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(resp.getheader("Content-Type"), "text/event-stream")
+            self.assertEqual(resp.readline(), b"retry: 3000\n")
+        conn, resp = stream("127.0.0.2")
+        self.assertEqual(resp.status, 503)
+        self.assertEqual(resp.getheader("Retry-After"), "30")
+        conn.close()
+        conn, resp = stream("127.0.0.3")  # another address still gets in
+        self.assertEqual(resp.status, 200)
+        conn.close()
+        conn, resp = stream("127.0.0.2", "x" * 43)
+        self.assertEqual(resp.status, 401)
+        conn.close()
+
+        # A laptop that enrols shows up on every screen within the second's update.
+        Agent("WALL1").enrol(self.srv)
+        resp = screens[0][1]
+        lines = []
+        while not (lines and lines[-1].startswith(b"data: ") and b"WALL1" in lines[-1]):
+            lines.append(resp.readline())
+        self.assertIn(b"event: update\n", lines)
+        self.assertIn(b'"status":"waiting"', lines[-1])
+
+        # Revoking the link ends its streams (the server checks again when it wakes them) and
+        # the page is refused.
+        st, r = call(self.srv, "GET", "/api/v1/tokens", token=token)
+        kiosk_id = [t["id"] for t in r["tokens"] if t["kind"] == "kiosk"][0]
+        st, _ = call(self.srv, "DELETE", "/api/v1/tokens/" + kiosk_id, token=token)
+        self.assertEqual(st, 200)
+        for conn, resp in screens:
+            while resp.readline():
+                pass  # until the server ends the stream (the 10 s socket timeout would fail)
+            conn.close()
+        st, page = call(self.srv, "GET", "/wall?k=" + kiosk)
+        self.assertEqual(st, 401)
+        self.assertIn(b'data-access="refused"', page)
 
 
 class CrashTest(unittest.TestCase):

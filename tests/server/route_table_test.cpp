@@ -49,6 +49,13 @@ TEST(RouteTable, MethodAndPathReachTheirRoute) {
       {"GET", "/api/v1/certificates/c1/pdf", RouteId::certificate_pdf, {{"cert", "c1"}}},
       {"POST", "/api/v1/steps/4/skip", RouteId::step_skip, {{"id", "4"}}},
       {"GET", "/api/v1/events/stream", RouteId::event_stream, {}},
+      {"GET", "/wall", RouteId::wall_page, {}},
+      {"GET", "/wall/", std::nullopt, {}},
+      {"GET", "/wall/assets/wall.js", RouteId::wall_asset, {{"name", "wall.js"}}},
+      {"GET", "/wall/assets/i18n/nl.json", std::nullopt, {}},
+      {"GET", "/wall/events", RouteId::wall_stream, {}},
+      {"POST", "/wall/events", std::nullopt, {}},
+      {"POST", "/api/v1/kiosk-tokens", RouteId::create_kiosk_token, {}},
       {"GET", "/api/v1/nope", std::nullopt, {}},
       {"GET", "", std::nullopt, {}},
   };
@@ -74,6 +81,11 @@ TEST(RouteTable, WhoMayCallWhat) {
   EXPECT_EQ(access("GET", "/api/v1/images"), Access::agent_or_operator);
   EXPECT_EQ(access("POST", "/api/v1/images"), Access::operator_);
   EXPECT_EQ(access("GET", "/api/v1/export"), Access::operator_);
+  // The wall's data needs a kiosk link (or an operator); its static files carry no data.
+  EXPECT_EQ(access("GET", "/wall"), Access::kiosk);
+  EXPECT_EQ(access("GET", "/wall/events"), Access::kiosk);
+  EXPECT_EQ(access("GET", "/wall/assets/wall.js"), Access::anyone);
+  EXPECT_EQ(access("POST", "/api/v1/kiosk-tokens"), Access::operator_);
 }
 
 TEST(RouteTable, EveryRouteIsReachableAndAgentRoutesNameTheirDevice) {

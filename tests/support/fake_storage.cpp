@@ -426,7 +426,8 @@ struct Operators final : OperatorRepository {
     if (!tok) return std::optional<OperatorTokenOwner>();
     auto op = first_of(t.operators, [&](const OperatorRow& o) { return o.id == tok->operator_id; });
     if (!op) return std::optional<OperatorTokenOwner>();
-    return std::optional<OperatorTokenOwner>(OperatorTokenOwner{op->name, tok->expires_at});
+    return std::optional<OperatorTokenOwner>(
+        OperatorTokenOwner{op->name, tok->expires_at, tok->kind});
   }
   Result<std::vector<OperatorTokenInfo>> tokens() override {
     std::vector<OperatorTokenInfo> out;

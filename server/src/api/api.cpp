@@ -25,7 +25,7 @@ double monotonic_seconds() {
 
 Api::Api(Services& services, ImageStore& store, Metrics& metrics,
          std::function<void(const std::string& key)> notify, ApiOptions opts)
-    : ctx_{services, store, metrics, std::move(notify), std::move(opts)} {
+    : ctx_{services, store, metrics, std::move(notify), std::move(opts), {}} {
   add_health_routes(handlers_, ctx_);
   add_agent_routes(handlers_, ctx_);
   add_operator_routes(handlers_, ctx_);
@@ -33,6 +33,7 @@ Api::Api(Services& services, ImageStore& store, Metrics& metrics,
   add_certificate_routes(handlers_, ctx_);
   add_boot_routes(handlers_, ctx_);
   add_intake_routes(handlers_, ctx_);
+  add_wall_routes(handlers_, ctx_);
   for (const auto& r : route_table()) REVIVE_CHECK(handlers_.at(r.id) != nullptr);
   for (auto g : {RateGroup::enrol, RateGroup::boot_script, RateGroup::login})
     limiters_.emplace(static_cast<int>(g), RateLimiter(per_address_rule(g), overall_rule(g)));
@@ -92,7 +93,18 @@ std::optional<Response> Api::check_caller(const Request& req, const RouteMatch* 
     caller.operator_name = std::move(*op);
   }
   label = std::string(m->route->pattern);
-  if (m->route->access == Access::agent) {
+  if (m->route->access == Access::kiosk) {
+    auto viewer = wall_viewer(ctx_, req);
+    if (!viewer) {
+      label = "unauthorized";
+      if (viewer.error().code == Errc::forbidden) {
+        label = "https_required";
+        return https_required(req);
+      }
+      return m->route->id == RouteId::wall_page ? wall_refused_page(req)
+                                                : from_error(viewer.error());
+    }
+  } else if (m->route->access == Access::agent) {
     auto dev = agent_of(req, m->params.count("id") ? m->params.at("id") : std::string());
     if (!dev) return from_error(dev.error());
     caller.device = *dev;

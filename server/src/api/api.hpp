@@ -34,6 +34,8 @@ class Api {
   /// Where the HTTPS listener was bound (known only after the Api is made), for the answer
   /// that sends operators there.
   void set_tls_port(std::uint16_t port) { ctx_.opts.tls_port = port; }
+  /// How a revocation reaches the open event streams (the HTTP server, made after the Api).
+  void set_recheck_streams(std::function<void()> f) { ctx_.recheck_streams = std::move(f); }
 
  private:
   struct Caller {

@@ -61,6 +61,9 @@ struct ApiContext {
   Metrics& metrics;
   std::function<void(const std::string& key)> notify;
   ApiOptions opts;
+  /// Wakes every event stream to check its credentials again (after a revocation); may be
+  /// empty.
+  std::function<void()> recheck_streams;
 };
 
 // ---- answers
@@ -93,5 +96,14 @@ void add_image_routes(HandlerTable& t, ApiContext& api);
 void add_certificate_routes(HandlerTable& t, ApiContext& api);
 void add_boot_routes(HandlerTable& t, ApiContext& api);
 void add_intake_routes(HandlerTable& t, ApiContext& api);
+void add_wall_routes(HandlerTable& t, ApiContext& api);
+
+// ---- the wall screen's access (wall_routes.cpp)
+/// Who looks at the wall: "kiosk:<token id>" for a kiosk link (`?k=`, over either listener),
+/// "operator:<name>" for an operator's token (Authorization: Bearer); unauthorized without
+/// either or for a bad one, forbidden for an operator token over plain HTTP from another host.
+Result<std::string> wall_viewer(ApiContext& api, const Request& req);
+/// The wall's page saying it needs a kiosk link (401), in the browser's language.
+Response wall_refused_page(const Request& req);
 
 }  // namespace revive::server

@@ -169,9 +169,14 @@ Response export_devices(ApiContext& api, Call& c) {
   return r;
 }
 
-Response event_stream() {
+Response event_stream(ApiContext& api, const Call& c) {
   Response r;
-  r.event_stream = true;
+  r.event_stream = EventStream{};
+  r.event_stream->channel = "operators";
+  // A revoked or expired session ends its stream too, not only its next request.
+  r.event_stream->still_allowed = [&api, token = bearer(c.req)] {
+    return api.services.operators.authenticate(token).has_value();
+  };
   return r;
 }
 
@@ -184,7 +189,9 @@ void add_operator_routes(HandlerTable& t, ApiContext& api) {
   t.add(RouteId::create_token, [&api](Call& c) { return create_token(api, c); });
   t.add(RouteId::tokens, [&api](Call& c) { return list_tokens(api, c); });
   t.add(RouteId::revoke_token, [&api](Call& c) {
-    return ok_or_error(api.services.operators.revoke(c.operator_name, c.param("id")));
+    auto r = api.services.operators.revoke(c.operator_name, c.param("id"));
+    if (r && api.recheck_streams) api.recheck_streams();  // a revoked kiosk link's wall ends now
+    return ok_or_error(r);
   });
   t.add(RouteId::devices, [&views](Call&) { return reply(views.devices()); });
   t.add(RouteId::device, [&views](Call& c) {
@@ -202,7 +209,7 @@ void add_operator_routes(HandlerTable& t, ApiContext& api) {
   t.add(RouteId::events, [&views](Call& c) {
     return reply(views.events_since(parse_id(c.query("after")).value_or(0), 500));
   });
-  t.add(RouteId::event_stream, [](Call&) { return event_stream(); });
+  t.add(RouteId::event_stream, [&api](Call& c) { return event_stream(api, c); });
   t.add(RouteId::export_devices, [&api](Call& c) { return export_devices(api, c); });
 }
 

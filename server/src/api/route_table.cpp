@@ -66,6 +66,12 @@ constexpr RouteSpec kRoutes[] = {
     {"POST", "/api/v1/intake", A::operator_, R::intake_open},
     {"POST", "/api/v1/intake/close", A::operator_, R::intake_close},
     {"POST", "/api/v1/devices/{id}/accept-enrolment", A::operator_, R::device_accept_enrolment},
+    // the wall screen (issue 16): the page and its events need a kiosk link; the static files
+    // hold no data
+    {"GET", "/wall", A::kiosk, R::wall_page},
+    {"GET", "/wall/assets/{name}", A::anyone, R::wall_asset},
+    {"GET", "/wall/events", A::kiosk, R::wall_stream},
+    {"POST", "/api/v1/kiosk-tokens", A::operator_, R::create_kiosk_token},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 

@@ -19,6 +19,9 @@ enum class Access {
   agent_or_operator,  ///< any valid agent or operator token
   agent,              ///< the agent token of the device named by the path's {id}
   operator_,          ///< an operator's session or API token
+  /// the wall screen: a kiosk token in the query (`?k=`, read-only, any listener) or an
+  /// operator's token (over HTTPS or from this machine)
+  kiosk,
 };
 
 enum class RouteId {
@@ -72,6 +75,11 @@ enum class RouteId {
   intake_open,
   intake_close,
   device_accept_enrolment,
+  // the wall screen (issue 16)
+  wall_page,
+  wall_asset,
+  wall_stream,
+  create_kiosk_token,
   count_  ///< not a route: the number of routes
 };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::count_);

@@ -114,6 +114,7 @@ struct App::Impl {
         std::fprintf(stderr, "revive-server: deadline check failed: %s\n",
                      expired.error().message.c_str());
       services->deployments.tick();
+      publish_wall();
       tick_deadlines();
     });
   }
@@ -136,6 +137,18 @@ struct App::Impl {
         log_line("expired operator tokens were not deleted: " + t.error().message);
       tick_retention();
     });
+  }
+
+  // The wall screens get what changed once a second (a laptop reporting progress several times
+  // a second costs one tile), and nothing is built while no wall is open.
+  void publish_wall() {
+    if (http->subscribers("wall") == 0) return;
+    auto u = services->wall.update();
+    if (!u) {
+      log_line("wall update failed: " + u.error().message);
+    } else if (!u->is_null()) {
+      http->publish("wall", "update", u->dump());
+    }
   }
 
   void begin_shutdown() {
@@ -225,6 +238,7 @@ Result<void> App::Impl::start_http(const std::pair<std::string, std::uint16_t>& 
       io, ho, [this](Request& r, std::string& label) { return api->handle(r, label); }, metrics);
   REVIVE_TRY(http->start());
   api->set_tls_port(http->tls_port());
+  api->set_recheck_streams([this] { http->recheck_streams(); });
   return {};
 }
 
@@ -334,17 +348,22 @@ Result<void> App::Impl::drop_privileges(const PrivilegePlan& plan) {
 }
 
 // Committed changes wake the device's long-polls and feed the dashboards' event streams. The
-// device's summary is built only when a dashboard is listening.
+// device's summary is built only when a dashboard is listening; the wall's tiles are marked
+// and built at the next second's update.
 void App::Impl::announce_changes() {
   ChangeSink& sink = services->ctx.changes();
   sink.device_changed = [this](std::int64_t device) {
     http->notify("device:" + std::to_string(device));
-    if (!http->has_subscribers()) return;
-    if (auto s = services->views.device_summary(device)) http->publish("device", s->dump());
+    if (http->subscribers("wall") > 0) services->wall.changed(device);
+    if (http->subscribers("operators") == 0) return;
+    if (auto s = services->views.device_summary(device))
+      http->publish("operators", "device", s->dump());
   };
   sink.step_progress = [this](std::int64_t device, std::int64_t step, const Json& p) {
-    if (!http->has_subscribers()) return;
-    http->publish("progress", Json{{"device", device}, {"step", step}, {"progress", p}}.dump());
+    if (http->subscribers("wall") > 0) services->wall.changed(device);
+    if (http->subscribers("operators") == 0) return;
+    http->publish("operators", "progress",
+                  Json{{"device", device}, {"step", step}, {"progress", p}}.dump());
   };
 }
 

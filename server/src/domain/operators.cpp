@@ -81,14 +81,28 @@ Result<std::string> Operators::create_api_token(const std::string& operator_name
                                                 const std::string& label, Seconds ttl_s) {
   if (ttl_s < 1 || ttl_s > 366 * 86400)
     return make_error(Errc::invalid_input, "an API token lives from 1 second to a year");
+  return add_token(operator_name, "api", label, ttl_s);
+}
+
+Result<std::string> Operators::create_kiosk_token(const std::string& operator_name,
+                                                  const std::string& label) {
+  // No expiry: a TV on the workshop wall shows the link for months; it is read-only and
+  // revoked by hand (or by its operator's new password).
+  return add_token(operator_name, "kiosk", label, std::nullopt);
+}
+
+Result<std::string> Operators::add_token(const std::string& operator_name, const std::string& kind,
+                                         const std::string& label, std::optional<Seconds> ttl_s) {
   if (label.size() > 200)
     return make_error(Errc::invalid_input, "a token label is at most 200 characters");
   REVIVE_ASSIGN(op, ctx_.storage().operators().find(operator_name));
   if (!op) return make_error(Errc::not_found, "no operator named \"" + operator_name + "\"");
   const std::string token = new_token();
   const Seconds now = ctx_.now();
+  const std::optional<Seconds> expires =
+      ttl_s ? std::optional<Seconds>(now + *ttl_s) : std::nullopt;
   REVIVE_TRY(ctx_.storage().operators().add_token(
-      OperatorTokenRow{token_hash(token), op->id, "api", label, now, now + ttl_s}));
+      OperatorTokenRow{token_hash(token), op->id, kind, label, now, expires}));
   return token;
 }
 
@@ -130,7 +144,7 @@ Result<void> Operators::forget_expired_tokens() {
   return uow->commit();
 }
 
-Result<std::string> Operators::authenticate(std::string_view token) {
+Result<OperatorTokenOwner> Operators::owner_of(std::string_view token) {
   const std::string hash = token_hash(token);
   const Seconds now = ctx_.now();
   std::optional<OperatorTokenOwner> owner;
@@ -147,7 +161,22 @@ Result<std::string> Operators::authenticate(std::string_view token) {
   }
   if (owner->expires_at && *owner->expires_at < now)
     return make_error(Errc::unauthorized, "token expired: log in again (or make a new API token)");
-  return owner->operator_name;
+  return *owner;
+}
+
+Result<std::string> Operators::authenticate(std::string_view token) {
+  REVIVE_ASSIGN(owner, owner_of(token));
+  // Only the kinds that are an operator's credential (a kiosk link is not, and a kind added
+  // later is not one until it is named here).
+  if (owner.kind != "session" && owner.kind != "api")
+    return make_error(Errc::unauthorized, "unknown operator token");
+  return owner.operator_name;
+}
+
+Result<std::string> Operators::authenticate_kiosk(std::string_view token) {
+  REVIVE_ASSIGN(owner, owner_of(token));
+  if (owner.kind != "kiosk") return make_error(Errc::unauthorized, "not a kiosk link");
+  return token_hash(token).substr(0, kTokenIdLength);
 }
 
 }  // namespace revive::server

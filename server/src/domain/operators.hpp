@@ -1,7 +1,9 @@
 #pragma once
-// Operator accounts (argon2id password hashes) and their tokens: sessions from a login (12 h)
-// and API tokens for scripts (90 days unless asked otherwise). An operator lists and revokes
-// their own tokens; a new password revokes them all.
+// Operator accounts (argon2id password hashes) and their tokens: sessions from a login (12 h),
+// API tokens for scripts (90 days unless asked otherwise) and kiosk tokens (the wall screen's
+// link, read-only, until revoked). An operator lists and revokes their own tokens; a new
+// password revokes them all. A kiosk token is never an operator's credential: authenticate()
+// refuses it, and authenticate_kiosk() takes nothing else.
 
 #include <cstdint>
 #include <optional>
@@ -43,13 +45,19 @@ class Operators {
   /// an unknown name, invalid_input for a lifetime out of range.
   Result<std::string> create_api_token(const std::string& operator_name, const std::string& label,
                                        Seconds ttl_s = kApiTokenTtl);
-  /// The operator's tokens, sessions and API tokens, newest first; io on a storage failure.
+  /// A new kiosk token: it opens the wall screen (read-only) and nothing else, until revoked;
+  /// not_found for an unknown operator, invalid_input for a label over 200 characters.
+  Result<std::string> create_kiosk_token(const std::string& operator_name,
+                                         const std::string& label);
+  /// The id (OperatorTokenView::id) of a kiosk token; unauthorized for any other token.
+  Result<std::string> authenticate_kiosk(std::string_view token);
+  /// The operator's tokens (sessions, API and kiosk tokens), newest first; io on a storage failure.
   Result<std::vector<OperatorTokenView>> tokens(const std::string& operator_name);
   /// Revokes the operator's token named `id` (OperatorTokenView::id); not_found when they have
   /// none by that id.
   Result<void> revoke(const std::string& operator_name, const std::string& id);
-  /// The operator a session or API token belongs to; unauthorized for an unknown token or an
-  /// expired session.
+  /// The operator a session or API token belongs to; unauthorized for an unknown token, an
+  /// expired one, or a kiosk token.
   Result<std::string> authenticate(std::string_view token);
   /// Deletes the tokens past their expiry (refused anyway, but kept in the list and the
   /// database until now): the server's retention tick calls it.
@@ -62,6 +70,10 @@ class Operators {
   /// `revive-server operator add` changes a password from another process, and the tokens it
   /// revokes must stop working in this one too.
   TokenCache<std::pair<OperatorTokenOwner, Seconds>> tokens_;
+  /// The token's owner (cached for a few seconds), or unauthorized when unknown or expired.
+  Result<OperatorTokenOwner> owner_of(std::string_view token);
+  Result<std::string> add_token(const std::string& operator_name, const std::string& kind,
+                                const std::string& label, std::optional<Seconds> ttl_s);
 };
 
 }  // namespace revive::server

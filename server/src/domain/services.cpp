@@ -64,7 +64,8 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPa
       images(ctx, store, std::move(run_blocking)),
       deployments(ctx, live, store_images(store),
                   opts.monotonic ? std::move(opts.monotonic) : steady_seconds(), opts.deploy),
-      views(ctx, live, &deployments) {}
+      views(ctx, live, &deployments),
+      wall(ctx, views) {}
 
 Result<void> Services::start() {
   REVIVE_TRY(init_crypto());

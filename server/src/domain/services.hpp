@@ -18,6 +18,7 @@
 #include "domain/run_control.hpp"
 #include "domain/step_lifecycle.hpp"
 #include "domain/views.hpp"
+#include "domain/wall.hpp"
 #include "revive/image_store.hpp"
 
 namespace revive::server {
@@ -61,6 +62,7 @@ class Services {
   Images images;
   Deployments deployments;
   Views views;
+  Wall wall;
 };
 
 /// The libsodium-backed pieces (randomness, hashing) need it initialised once; internal when

@@ -98,6 +98,7 @@ Result<Json> Views::device_summary(std::int64_t device_id) {
             {"batch", opt(batch)}};
   j["flag"] = opt(d->flag);  // issue 15: e.g. identity_in_use, for the operator to look at
   j["state"] = run ? std::string(protocol::to_string(run->state)) : std::string("idle");
+  j["finished_at"] = run && run->finished_at ? Json(*run->finished_at) : Json();
   if (run) {
     REVIVE_ASSIGN(w, s.workflows().find(run->workflow_id));
     if (w) workflow = w->name;

@@ -19,7 +19,8 @@ class Views {
   Views(DomainContext& ctx, const LiveSteps& live, const Deployments* deployments = nullptr)
       : ctx_(ctx), live_(live), deployments_(deployments) {}
 
-  /// {id, system_uuid, serial, model, vendor, macs, last_seen, batch, state, workflow, steps,
+  /// {id, system_uuid, serial, model, vendor, macs, last_seen, batch, state, finished_at (the
+  /// newest run's, or null), workflow, steps,
   /// current (with `source` while deploying: the scheduler's assignment), grade, delivery (the
   /// latest deploy's bytes by source and re-plans, null before one)}; not_found for an unknown
   /// device.

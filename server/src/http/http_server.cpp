@@ -1,13 +1,13 @@
 #include "http/http_server.hpp"
 
 #include <csignal>
-#include <deque>
 #include <list>
 #include <map>
 #include <set>
 
 #include "async.hpp"
 #include "http/beast_common.hpp"
+#include "http/event_queue.hpp"
 #include "http/request_reader.hpp"
 #include "http/response_writer.hpp"
 #include "http/tls_listener.hpp"
@@ -38,7 +38,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::uint64_t, Conn> conns;
   std::map<std::string, std::set<asio::steady_timer*>> waiters;  // long-poll key -> timers
   struct Subscriber {
-    std::deque<std::string> queue;
+    std::string channel;
+    std::string peer;
+    EventQueue queue;
     asio::steady_timer* wake = nullptr;
   };
   std::list<Subscriber*> subscribers;
@@ -148,12 +150,36 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
   WriteContext write_context() const { return {opts.write_timeout, metrics}; }
 
+  // Whether another stream may open on the channel: the caps hold per address and overall,
+  // so a host with a kiosk link cannot take every place (docs/SECURITY.md).
+  std::optional<Response> refuse_stream(const EventStream& es, const std::string& peer) const {
+    std::size_t on_channel = 0, from_peer = 0;
+    for (const auto* s : subscribers) {
+      if (s->channel != es.channel) continue;
+      ++on_channel;
+      if (s->peer == peer) ++from_peer;
+    }
+    if (on_channel < es.max_streams && from_peer < es.max_per_address) return std::nullopt;
+    Response r = error_response(
+        503, "too_many_streams",
+        on_channel >= es.max_streams
+            ? "every place for a live " + es.channel + " stream is taken: try again later"
+            : "this address has " + std::to_string(from_peer) + " live " + es.channel +
+                  " streams open already");
+    r.headers.emplace_back("Retry-After", "30");
+    return r;
+  }
+
+  // A stream holds no thread: it sleeps on its timer until something is published on its
+  // channel or the keep-alive is due, then writes what is queued in one write.
   template <class Stream>
-  asio::awaitable<void> event_stream(Stream& stream, unsigned version) {
+  asio::awaitable<void> event_stream(Stream& stream, unsigned version, EventStream es,
+                                     std::string peer) {
     auto& lowest = beast::get_lowest_layer(stream);
     http::response<http::empty_body> res{http::status::ok, version};
     res.set(http::field::content_type, "text/event-stream");
-    res.set(http::field::cache_control, "no-cache");
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Accel-Buffering", "no");
     res.chunked(false);
     res.keep_alive(false);
     http::response_serializer<http::empty_body> sr{res};
@@ -161,25 +187,23 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     auto [ec, n] = co_await http::async_write_header(stream, sr, tok);
     if (ec) co_return;
     asio::steady_timer wake(io);
-    Subscriber sub;
-    sub.wake = &wake;
+    Subscriber sub{es.channel, std::move(peer), EventQueue(es.max_queued_bytes), &wake};
     subscribers.push_back(&sub);
-    sub.queue.push_back(": connected\n\n");
-    while (!stopping) {
-      while (!sub.queue.empty()) {
-        std::string msg = std::move(sub.queue.front());
-        sub.queue.pop_front();
+    sub.queue.push(es.first.empty() ? ": connected\n\n" : es.first);
+    while (!stopping && !sub.queue.overflowed()) {
+      if (es.still_allowed && !es.still_allowed()) break;
+      if (!sub.queue.empty()) {
+        const std::string out = sub.queue.take();
         lowest.expires_after(opts.write_timeout);
-        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(msg), tok);
-        if (wec) {
-          subscribers.remove(&sub);
-          co_return;
-        }
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(out), tok);
+        if (wec) break;
+        continue;
       }
       wake.expires_after(15s);
       auto [tec] = co_await wake.async_wait(tok);
-      if (!tec) sub.queue.push_back(": keep-alive\n\n");
+      if (!tec) sub.queue.push(": keep-alive\n\n");
     }
+    if (sub.queue.overflowed()) metrics.connection_refused("stream_behind");
     subscribers.remove(&sub);
   }
 
@@ -249,9 +273,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       resp = std::move(*r);
     }
     if (resp.event_stream) {
-      metrics.request(route, 200, std::chrono::duration<double>(Clock::now() - start).count());
-      co_await event_stream(stream, version);
-      co_return false;
+      if (auto full = refuse_stream(*resp.event_stream, peer)) {
+        resp = std::move(*full);
+      } else {
+        metrics.request(route, 200, std::chrono::duration<double>(Clock::now() - start).count());
+        co_await event_stream(stream, version, std::move(*resp.event_stream), peer);
+        co_return false;
+      }
     }
     if (stopping) keep_alive = false;
     const int status = resp.status;
@@ -339,14 +367,24 @@ void HttpServer::notify(const std::string& key) {
   for (auto* t : it->second) t->cancel();
 }
 
-bool HttpServer::has_subscribers() const { return !impl_->subscribers.empty(); }
+std::size_t HttpServer::subscribers(const std::string& channel) const {
+  std::size_t n = 0;
+  for (const auto* s : impl_->subscribers) n += s->channel == channel ? 1 : 0;
+  return n;
+}
 
-void HttpServer::publish(const std::string& event, const std::string& data) {
+void HttpServer::publish(const std::string& channel, const std::string& event,
+                         const std::string& data) {
   const std::string msg = sse_message(event, data);
   for (auto* s : impl_->subscribers) {
-    if (s->queue.size() < 1000) s->queue.push_back(msg);  // a stuck dashboard must not eat memory
+    if (s->channel != channel) continue;
+    s->queue.push(msg);  // bounded: a client too far behind is cut off and starts again
     s->wake->cancel();
   }
+}
+
+void HttpServer::recheck_streams() {
+  for (auto* s : impl_->subscribers) s->wake->cancel();
 }
 
 void HttpServer::shutdown(std::chrono::seconds grace, std::function<void()> done) {

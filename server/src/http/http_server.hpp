@@ -5,7 +5,8 @@
 // timeouts on every read and write, connection caps per client address and overall (with
 // back-off when descriptors run out), every request admitted from its header before its body
 // is read (auth, rate limits, the route's body limit), large uploads streamed to a temp file,
-// chunk files sent with sendfile(2), long-polls, Server-Sent Events, and a graceful shutdown.
+// chunk files sent with sendfile(2), long-polls, Server-Sent Events on named channels (capped
+// per channel and per address, each client's backlog bounded), and a graceful shutdown.
 // Beast is confined to http_server.cpp and the request_reader, response_writer and
 // tls_listener files beside it (beast_common.hpp); this header does not include it.
 
@@ -66,10 +67,13 @@ class HttpServer {
   std::uint16_t tls_port() const;
   /// Wakes long-polls waiting on `key`.
   void notify(const std::string& key);
-  /// Whether any event stream is connected (a publisher may skip building its message).
-  bool has_subscribers() const;
-  /// Sends an SSE event to every connected event stream.
-  void publish(const std::string& event, const std::string& data);
+  /// How many event streams are open on `channel` (a publisher may skip building its message
+  /// when none is).
+  std::size_t subscribers(const std::string& channel) const;
+  /// Sends an SSE event to every stream open on `channel`.
+  void publish(const std::string& channel, const std::string& event, const std::string& data);
+  /// Wakes every stream to ask its `still_allowed` again (after a token was revoked).
+  void recheck_streams();
   /// Stops accepting, closes idle connections, answers waiting long-polls, ends event
   /// streams; in-flight responses finish. `done` runs when no connection is left or after
   /// `grace`, whichever comes first.

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <charconv>
 
 namespace revive::server {
@@ -42,17 +43,26 @@ bool match_route(std::string_view pattern, std::string_view path,
 }
 
 std::string sse_message(std::string_view event, std::string_view data) {
-  std::string msg = "event: " + std::string(event) + "\n";
+  std::string msg = "event: ";
+  for (char c : event) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') msg += c;
+  }
+  msg += "\n";
   std::size_t pos = 0;
-  while (pos <= data.size()) {
-    const auto nl = data.find('\n', pos);
+  for (;;) {
+    const auto end = data.find_first_of("\r\n", pos);
     msg += "data: ";
-    msg += data.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    msg += data.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
     msg += "\n";
-    if (nl == std::string_view::npos) break;
-    pos = nl + 1;
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+    if (data[end] == '\r' && pos < data.size() && data[pos] == '\n') ++pos;  // CRLF is one break
   }
   return msg + "\n";
+}
+
+std::string sse_retry(std::chrono::milliseconds delay) {
+  return "retry: " + std::to_string(delay.count()) + "\n\n";
 }
 
 std::optional<std::string> url_decode(std::string_view s, bool plus_is_space) {

@@ -37,6 +37,19 @@ struct Request {
 
 struct Response;
 
+/// An answer that stays open as a Server-Sent Events stream on a channel ("operators", "wall"):
+/// the HTTP layer sends `first`, then whatever is published on the channel, until the client
+/// goes, the server stops, the stream falls too far behind, or `still_allowed` says no.
+struct EventStream {
+  std::string channel;
+  std::string first;                       ///< framed SSE text sent before anything published
+  std::size_t max_streams = 64;            ///< open streams on this channel, from all addresses
+  std::size_t max_per_address = 8;         ///< open streams on this channel from one address
+  std::size_t max_queued_bytes = 1 << 20;  ///< a client further behind is cut off
+  /// Asked on each wake-up (publish or keep-alive); false ends the stream (a revoked token).
+  std::function<bool()> still_allowed;
+};
+
 /// A response that waits: the server re-runs `poll` whenever `key` is notified (and once at the
 /// deadline with final=true); the first non-empty answer is sent.
 struct LongPoll {
@@ -58,8 +71,8 @@ struct Response {
   };
   std::optional<File> file;
   std::optional<LongPoll> long_poll;
-  /// Server-Sent Events: keep the connection and send what the event hub publishes.
-  bool event_stream = false;
+  /// Server-Sent Events: keep the connection and send what is published on its channel.
+  std::optional<EventStream> event_stream;
   /// What the server log gets for this answer and the client does not (a 500's cause).
   std::string log_detail;
 };
@@ -84,8 +97,12 @@ Response error_response(int status, std::string_view code, std::string_view mess
 bool match_route(std::string_view pattern, std::string_view path,
                  std::map<std::string, std::string>& params);
 
-/// One Server-Sent Event: "event: E", a "data: " line per line of `data`, a blank line.
+/// One Server-Sent Event: "event: E", a "data: " line per line of `data` (a line ends at LF,
+/// CR or CRLF, as the browser splits it, so no text can start a field of its own), a blank
+/// line. An event name is a token: characters other than [A-Za-z0-9_-] are dropped.
 std::string sse_message(std::string_view event, std::string_view data);
+/// The SSE field that tells the browser how long to wait before reconnecting.
+std::string sse_retry(std::chrono::milliseconds delay);
 
 /// Percent-decodes a path or query component; nullopt on malformed escapes or NUL.
 std::optional<std::string> url_decode(std::string_view s, bool plus_is_space);

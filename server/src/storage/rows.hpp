@@ -157,7 +157,7 @@ struct OperatorRow {
 struct OperatorTokenRow {
   std::string token_hash;
   std::int64_t operator_id = 0;
-  std::string kind;  ///< "session" or "api"
+  std::string kind;  ///< "session", "api" or "kiosk" (the wall screen's read-only link)
   std::string label;
   Seconds created_at = 0;
   std::optional<Seconds> expires_at;
@@ -167,13 +167,14 @@ struct OperatorTokenRow {
 struct OperatorTokenOwner {
   std::string operator_name;
   std::optional<Seconds> expires_at;
+  std::string kind;  ///< as OperatorTokenRow::kind
 };
 
 /// An operator token as listed (never the token itself: only its hash is stored).
 struct OperatorTokenInfo {
   std::string token_hash;
   std::string operator_name;
-  std::string kind;  ///< "session" or "api"
+  std::string kind;  ///< as OperatorTokenRow::kind
   std::string label;
   Seconds created_at = 0;
   std::optional<Seconds> expires_at;

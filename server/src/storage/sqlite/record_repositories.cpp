@@ -163,11 +163,13 @@ Result<void> SqliteOperators::add_token(const OperatorTokenRow& t) {
 
 Result<std::optional<OperatorTokenOwner>> SqliteOperators::token_owner(
     const std::string& token_hash) {
-  REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT o.name, t.expires_at FROM operator_tokens t JOIN "
-                                   "operators o ON o.id = t.operator_id WHERE t.token_hash = ?"));
+  REVIVE_SQL_ASSIGN(q,
+                    db_.prepare("SELECT o.name, t.expires_at, t.kind FROM operator_tokens t JOIN "
+                                "operators o ON o.id = t.operator_id WHERE t.token_hash = ?"));
   REVIVE_SQL_ASSIGN(row, q.bind(token_hash).step());
   if (!row) return std::optional<OperatorTokenOwner>();
-  return std::optional<OperatorTokenOwner>(OperatorTokenOwner{q.text(0), q.opt_int64(1)});
+  return std::optional<OperatorTokenOwner>(
+      OperatorTokenOwner{q.text(0), q.opt_int64(1), q.text(2)});
 }
 
 Result<std::vector<OperatorTokenInfo>> SqliteOperators::tokens() {

@@ -1,0 +1,168 @@
+// The wall screen end to end in a real browser (Debian's chromium, driven by playwright-core):
+// a revive-server with simulated laptops (real revive-agent processes), a kiosk link made with
+// revivectl, tiles appearing and changing stage live, a failed laptop red with its reason, the
+// language switch, a server restart the page survives, a revoked link refused, and a 1920x1080
+// screenshot. Run by run.sh (ctest: wall_browser).
+//   node wall_test.mjs SERVER AGENT CTL DATA OUTDIR
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const [SERVER, AGENT, CTL, DATA, OUT] = process.argv.slice(2);
+const tmp = mkdtempSync(path.join(tmpdir(), 'revive-wall-'));
+const state = path.join(tmp, 'state');
+const children = [];
+const started = Date.now();
+const log = (msg) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${msg}`);
+
+function startServer(port) {
+  const p = spawn(SERVER, ['--state', state, '--listen', `127.0.0.1:${port}`, '--tls-listen', 'off', '--demo'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(p);
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    p.stderr.on('data', (d) => {
+      seen += d.toString();
+      const m = seen.match(/listening on .* port (\d+)/);
+      if (m && !p.port) {
+        p.port = Number(m[1]);
+        resolve(p);
+      }
+    });
+    p.on('exit', (code) => { if (!p.port) reject(new Error(`revive-server exited (${code}): ${seen}`)); });
+  });
+}
+
+async function api(port, method, route, token, body) {
+  const r = await fetch(`http://127.0.0.1:${port}${route}`, {
+    method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${route}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+function agent(port, model) {
+  const disk = path.join(tmp, `${model}.disk`);
+  writeFileSync(disk, '');
+  execFileSync('truncate', ['-s', '64M', disk]);
+  const p = spawn(AGENT, ['--simulate', '--root', path.join(DATA, 'laptops', model), '--disk', disk,
+    '--server', `http://127.0.0.1:${port}`, '--long-poll', '5', '--label', model,
+    '--server-key', path.join(state, 'store', 'keys', 'ed25519.pub')], { stdio: 'ignore' });
+  children.push(p);
+  return p;
+}
+
+const ctl = (...args) => execFileSync(CTL, args, { encoding: 'utf8' });
+
+async function main() {
+  execFileSync(SERVER, ['--state', state, 'operator', 'add', 'alice'], { input: 'long enough pw\n' });
+  const token = execFileSync(SERVER, ['--state', state, 'operator', 'token', 'alice'], { encoding: 'utf8' }).trim();
+  let srv = await startServer(0);
+  const port = srv.port;
+  const base = `http://127.0.0.1:${port}`;
+  // A test step long enough to be seen running; a second workflow whose test step fails.
+  const test = { cpu_ms: 2500, memory_ms: 1000, memory_mib: 16, disk_ms: 1000 };
+  await api(port, 'POST', '/api/v1/workflows', token,
+    { name: 'wall', steps: [{ kind: 'inventory' }, { kind: 'test', params: test }, { kind: 'finish' }] });
+  await api(port, 'POST', '/api/v1/workflows', token,
+    { name: 'broken', steps: [{ kind: 'inventory' }, { kind: 'test', params: { cpu_ms: 'fast' } }] });
+  await api(port, 'POST', '/api/v1/settings', token, { default_workflow: 'wall', workshop_name: 'Repair Café Gent' });
+  const made = ctl('kiosk', 'create', '--label', 'TV by the door', '--server', base, '--token', token);
+  const url = made.match(/(http:\/\/\S+\/wall\?k=\S+)/)[1];
+  const kioskId = made.match(/\(id ([0-9a-f]+)\)/)[1];
+  log(`kiosk link ${kioskId}`);
+
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'nl-BE' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+
+  // Without the link: refused, and the page says so in the browser's language (Dutch).
+  const refused = await page.goto(`${base}/wall`);
+  assert.equal(refused.status(), 401);
+  await page.locator('#refused h2').filter({ hasText: 'kiosklink' }).waitFor();
+
+  const resp = await page.goto(url);
+  assert.equal(resp.status(), 200);
+  assert.match(resp.headers()['content-security-policy'], /script-src 'self'/);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'nl');
+  await page.locator('#conn').filter({ hasText: 'live' }).waitFor();
+  await page.locator('.count.waiting .what').filter({ hasText: 'wachtend' }).waitFor();
+
+  // Two laptops: their tiles appear and move through the stages live.
+  agent(port, 'thinkpad-t480');
+  agent(port, 'latitude-7490');
+  const tiles = page.locator('#tiles .tile');
+  await tiles.nth(1).waitFor({ timeout: 20000 });
+  log('two tiles');
+  const first = tiles.first();
+  await page.locator('#tiles .tile.working[data-stage="test"]').first().waitFor({ timeout: 20000 });
+  await page.locator('#tiles .tile.working[data-stage="test"] .bar:not([hidden])').first().waitFor({ timeout: 20000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('.tile.working .bar')]
+    .some((b) => Number(b.getAttribute('aria-valuenow')) > 0), null, { timeout: 15000 });
+  log('a laptop is testing, its progress bar moving');
+  await page.screenshot({ path: path.join(OUT, 'wall-working-1920x1080.png') });
+  await page.locator('#tiles .tile.done').nth(1).waitFor({ timeout: 40000 });
+  assert.equal(await first.locator('.stage').textContent(), 'Klaar');
+  assert.match(await first.locator('.grade').textContent(), /^[A-D]$/);
+  assert.match(await page.locator('#today').textContent(), /2 klaar vandaag/);
+  log('both done with a grade');
+
+  // A laptop whose step fails turns red with the reason.
+  await api(port, 'POST', '/api/v1/settings', token, { default_workflow: 'broken' });
+  agent(port, 'hp-stream-11');
+  const failed = page.locator('#tiles .tile.failed');
+  await failed.waitFor({ timeout: 30000 });
+  assert.match(await failed.locator('.reason').textContent(), /Testen is mislukt/);
+  assert.equal(await page.locator('[data-count="failed"]').textContent(), '1');
+  log('the failed laptop is red with its reason');
+
+  // The language switch.
+  await page.locator('#langs button[data-lang="fr"]').click();
+  await page.locator('.count.done .what').filter({ hasText: 'terminés' }).waitFor();
+  assert.match(await failed.locator('.reason').textContent(), /Échec : Tests/);
+  await page.locator('#langs button[data-lang="en"]').click();
+  await page.locator('.count.done .what').filter({ hasText: 'done' }).waitFor();
+  assert.match(page.url(), /lang=en/);
+  await page.screenshot({ path: path.join(OUT, 'wall-1920x1080.png') });
+  log(`screenshot ${path.join(OUT, 'wall-1920x1080.png')}`);
+
+  // A server restart: the page notices, reconnects by itself, and shows a laptop that came in
+  // meanwhile.
+  srv.kill('SIGTERM');
+  await new Promise((r) => srv.on('exit', r));
+  await page.locator('#conn.lost').waitFor({ timeout: 10000 });
+  srv = await startServer(port);
+  await api(port, 'POST', '/api/v1/settings', token, { default_workflow: 'wall' });
+  agent(port, 'elitebook-840-g5');
+  await page.locator('#conn:not(.lost)').waitFor({ timeout: 20000 });
+  await tiles.nth(3).waitFor({ timeout: 20000 });
+  log('reconnected after the restart; the fourth laptop shows');
+
+  // Revoking the link ends the stream and the page says it is refused.
+  ctl('kiosk', 'revoke', kioskId, '--server', base, '--token', token);
+  await page.locator('#refused:not([hidden])').waitFor({ timeout: 20000 });
+  log('revoked: refused');
+
+  const stats = await page.evaluate(() => window.reviveWallStats);
+  log(`the page applied ${stats.events} events: ${(stats.totalMs / stats.events).toFixed(2)} ms each on average, `
+    + `${stats.maxMs.toFixed(2)} ms at most`);
+  assert.ok(stats.events > 5, JSON.stringify(stats));
+  assert.deepEqual(errors.filter((e) => !/401|Failed to load resource|EventSource/.test(e)), []);
+  await browser.close();
+  log('passed');
+}
+
+try {
+  await main();
+} finally {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+}
