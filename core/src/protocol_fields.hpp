@@ -35,8 +35,9 @@ std::optional<SourceAssignment::Kind> source_kind_from(std::string_view s);
 
 }  // namespace revive::protocol::fields
 
-/// Declares `var` as the value of a Result-returning `expr`, or returns its error.
+/// Declares `var` as the value of a Result-returning `expr`, or returns its error. `var` is the
+/// name being declared, which parentheses would turn into an expression: hence the NOLINT.
 #define REVIVE_FIELD(var, expr)         \
   auto var##_r = (expr);                \
   if (!var##_r) return var##_r.error(); \
-  auto& var = *var##_r
+  auto& var = *var##_r  // NOLINT(bugprone-macro-parentheses)
