@@ -47,7 +47,9 @@ auto one_row(Statement& q, Read read) -> Result<std::optional<decltype(read(q))>
 
 }  // namespace revive::server::sqlite
 
+// `var` is the name being declared, which parentheses would turn into an expression: hence
+// the NOLINT.
 #define REVIVE_SQL_ASSIGN(var, expr)    \
   auto var##_r = (expr);                \
   if (!var##_r) return var##_r.error(); \
-  auto& var = *var##_r
+  auto& var = *var##_r  // NOLINT(bugprone-macro-parentheses)
