@@ -96,10 +96,7 @@ struct Identity {
   std::string vendor;
 };
 
-/// POST enrol.
-// The NOLINT: the implicit destructor runs nlohmann::json's, whose non-recursive teardown may
-// allocate (std::bad_alloc); nothing here can change that, and the server never destroys one of
-// these while out of memory in a way it could handle.
+/// POST enrol. NOLINT: the implicit destructor runs json's, whose teardown may allocate.
 struct EnrolRequest {  // NOLINT(bugprone-exception-escape)
   Identity identity;
   std::vector<std::string> macs;
