@@ -13,8 +13,9 @@ struct SqliteColumns : ::testing::Test {
     auto opened = Database::open(dir.path() / "columns.db");
     ASSERT_TRUE(opened) << opened.error().message;
     db.emplace(std::move(*opened));
-    ASSERT_TRUE(db->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
-                         "INSERT INTO t(id, name) VALUES (1, 'one'), (2, 'two'), (3, 'three');"));
+    ASSERT_TRUE(
+        db->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+                 "INSERT INTO t(id, name) VALUES (1, 'one'), (2, 'two'), (3, 'three');"));
   }
   test::TempDir dir;
   std::optional<Database> db;
