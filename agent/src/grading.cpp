@@ -201,7 +201,7 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
         g.cap("C", fmt::format("{} SMART attribute {} = {}", n, id, v));
     }
     if (s.contains("nvme")) {
-      const Json nv = s["nvme"];
+      const Json& nv = s["nvme"];
       if (num(nv, "critical_warning", 0) != 0)
         g.cap("reject",
               fmt::format("{} NVMe critical warning 0x{:02x}", n, num(nv, "critical_warning", 0)));

@@ -237,7 +237,7 @@ SmbiosInfo parse_smbios(std::span<const std::byte> ep, std::span<const std::byte
     info.version = std::to_string(static_cast<unsigned>(ep[6])) + "." +
                    std::to_string(static_cast<unsigned>(ep[7]));
   } else if (!ep.empty()) {
-    info.warnings.push_back("SMBIOS entry point not recognised");
+    info.warnings.emplace_back("SMBIOS entry point not recognised");
   }
 
   std::size_t pos = 0;
@@ -245,7 +245,7 @@ SmbiosInfo parse_smbios(std::span<const std::byte> ep, std::span<const std::byte
   bool ended = false;
   while (pos + 4 <= table.size()) {
     if (++count > 4096) {
-      info.warnings.push_back("more than 4096 SMBIOS structures; stopped");
+      info.warnings.emplace_back("more than 4096 SMBIOS structures; stopped");
       break;
     }
     Structure s;
@@ -334,7 +334,7 @@ SmbiosInfo parse_smbios(std::span<const std::byte> ep, std::span<const std::byte
     pos = p;
   }
   if (!ended && !table.empty() && info.warnings.empty()) {
-    info.warnings.push_back("SMBIOS table ends without an End-of-Table structure (truncated?)");
+    info.warnings.emplace_back("SMBIOS table ends without an End-of-Table structure (truncated?)");
   }
   return info;
 }

@@ -200,7 +200,8 @@ void Simulation::report(Agent& a, double t) {
     return;
   }
   sched::Progressed p{.laptop = a.spec->id};
-  const auto chunks = static_cast<std::uint64_t>(verified_bytes(a) / s_.image.stored_chunk() + 0.5);
+  const auto chunks =
+      static_cast<std::uint64_t>(std::llround(verified_bytes(a) / s_.image.stored_chunk()));
   p.held = sched::ChunkRanges::first(chunks);
   p.bytes_received = static_cast<std::uint64_t>(a.received);
   if (t > a.reported_at && a.received > a.reported_received) {

@@ -54,7 +54,7 @@ Result<bool> ChunkStore::put(const Digest& d, std::span<const std::byte> frame) 
   const auto tmp = tmp_dir_ / unique_tmp_name(digest_hex(d));
   auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (!fd) return fd.error();
-  auto fail = [&](Error e) -> Result<bool> {
+  auto fail = [&](const Error& e) -> Result<bool> {
     ::unlink(tmp.c_str());
     return e.with_context("storing chunk " + digest_hex(d));
   };

@@ -67,7 +67,7 @@ Result<std::unique_ptr<ImageStore>> ImageStore::open(const fs::path& root, bool 
   if (!chunks) return chunks.error();
   auto key = KeyPair::load_or_create(root / "keys");
   if (!key) return key.error().with_context("store key");
-  return std::unique_ptr<ImageStore>(new ImageStore(root, std::move(*chunks), std::move(*key)));
+  return std::unique_ptr<ImageStore>(new ImageStore(root, std::move(*chunks), *key));
 }
 
 fs::path ImageStore::manifest_path(const std::string& name) const {

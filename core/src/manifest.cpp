@@ -118,7 +118,7 @@ PartitionTable partitions_from_json(const json& j, Reader& r) {
 }
 
 Result<void> validate_layout(const Manifest& m) {
-  auto bad = [](std::string msg) -> Result<void> {
+  auto bad = [](const std::string& msg) -> Result<void> {
     return make_error(Errc::corrupt, "manifest: " + msg);
   };
   if (m.format_version != kManifestFormatVersion) {

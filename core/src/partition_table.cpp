@@ -115,7 +115,7 @@ std::string utf16le_to_utf8(const std::byte* p, std::size_t units) {
 
 bool try_gpt(std::span<const std::byte> head, std::uint64_t disk_size, std::uint32_t sector,
              PartitionTable& out) {
-  if (head.size() < 2 * sector) return false;
+  if (head.size() < 2 * std::size_t{sector}) return false;
   const std::byte* h = head.data() + sector;
   if (std::memcmp(h, "EFI PART", 8) != 0) return false;
   out = PartitionTable{};
@@ -130,14 +130,14 @@ bool try_gpt(std::span<const std::byte> head, std::uint64_t disk_size, std::uint
   std::memcpy(copy.data(), h, header_size);
   std::memset(copy.data() + 16, 0, 4);
   if (crc32_ieee({copy.data(), header_size}) != le32(h + 16)) {
-    out.warnings.push_back("GPT header CRC mismatch");
+    out.warnings.emplace_back("GPT header CRC mismatch");
   }
   out.disk_guid = guid_to_string(h + 56);
   const std::uint64_t entries_lba = le64(h + 72);
   const std::uint32_t count = le32(h + 80);
   const std::uint32_t entry_size = le32(h + 84);
   if (entry_size < 128 || entry_size > 4096 || entry_size % 8 != 0 || count > 4096) {
-    out.warnings.push_back("GPT entry array geometry is invalid");
+    out.warnings.emplace_back("GPT entry array geometry is invalid");
     return true;
   }
   const std::uint64_t array_bytes = static_cast<std::uint64_t>(count) * entry_size;
@@ -148,7 +148,7 @@ bool try_gpt(std::span<const std::byte> head, std::uint64_t disk_size, std::uint
   }
   const std::byte* entries = head.data() + entries_lba * sector;
   if (crc32_ieee({entries, array_bytes}) != le32(h + 88)) {
-    out.warnings.push_back("GPT entry array CRC mismatch");
+    out.warnings.emplace_back("GPT entry array CRC mismatch");
   }
   const std::uint64_t sectors = disk_size / sector;
   for (std::uint32_t i = 0; i < count; ++i) {
@@ -197,7 +197,7 @@ PartitionTable parse_partition_table(std::span<const std::byte> head, std::uint6
   // An MBR signature alone also marks FAT/NTFS boot sectors; require sane entries.
   std::vector<PartitionEntry> parts;
   for (std::uint32_t i = 0; i < 4; ++i) {
-    const std::byte* e = head.data() + 446 + 16 * i;
+    const std::byte* e = head.data() + 446 + 16 * std::size_t{i};
     const auto status = static_cast<unsigned>(e[0]);
     const auto type = static_cast<unsigned>(e[4]);
     if (status != 0x00 && status != 0x80) return t;

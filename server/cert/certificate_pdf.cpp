@@ -71,8 +71,11 @@ std::string smart_summary(const Json& j) {
   return s;
 }
 
-std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
-  std::vector<std::pair<std::string, std::string>> f = {
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// Who issued it and for which laptop: every kind of certificate opens with these.
+Fields opening_fields(const Json& b) {
+  Fields f = {
       {"Certificate id", str(b, {"certificate_id"})},
       {"Issued", str(b, {"issued_at"})},
       {"Workshop", str(b, {"workshop"})},
@@ -87,69 +90,80 @@ std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
     f.emplace_back("Computer", str(b, {"device", "vendor"}) + " " + str(b, {"device", "model"}) +
                                    ", serial " + str(b, {"device", "serial"}));
   }
-  if (b.value("kind", "") == "drive") {
-    f.insert(
-        f.end(),
-        {
-            {"Drive", str(b, {"drive", "model"}) + ", serial " + str(b, {"drive", "serial"})},
-            {"Size / media", str(b, {"drive", "size_bytes"}) + " bytes, " +
-                                 str(b, {"drive", "media"}) + ", " +
-                                 str(b, {"drive", "transport"}) +
-                                 (b["drive"].value("simulated", false) ? " (simulated)" : "")},
-            {"Method",
-             str(b, {"sanitization", "method"}) + " (" + str(b, {"sanitization", "pattern"}) + ")"},
-            {"NIST SP 800-88 level", str(b, {"sanitization", "nist_level"})},
-            {"Why", str(b, {"sanitization", "why"})},
-            {"Tool", str(b, {"sanitization", "tool"})},
-            {"HPA / DCO", str(b, {"sanitization", "hpa_dco"})},
-            {"Started / finished", str(b, {"sanitization", "started_at"}) + " / " +
-                                       str(b, {"sanitization", "finished_at"})},
-            {"Verification", str(b, {"verification", "method"}) + ", " +
-                                 str(b, {"verification", "samples"}) + " samples, " +
-                                 str(b, {"verification", "coverage_permille"}) +
-                                 " per mille, seed " + str(b, {"verification", "seed"})},
-            {"Verification result", str(b, {"verification", "result"}) + ", mismatches " +
-                                        str(b, {"verification", "mismatches"}) + ", read errors " +
-                                        str(b, {"verification", "read_errors"})},
-            {"SMART before", smart_summary(b["smart"].value("before", Json()))},
-            {"SMART after", smart_summary(b["smart"].value("after", Json()))},
-        });
-  } else if (b.value("kind", "") == "laptop") {
-    for (const auto& d : b.value("drives", Json::array())) {
-      f.emplace_back("Drive " + str(d, {"serial"}), str(d, {"model"}) + ": " + str(d, {"method"}) +
-                                                        ", " + str(d, {"nist_level"}) + ", " +
-                                                        str(d, {"result"}) + " (certificate " +
-                                                        str(d, {"certificate_id"}) + ")");
-    }
-    // Every block device and controller the laptop showed, erased or why not (issue 15).
-    for (const auto& e : b.value("storage", Json::array())) {
-      const bool disk = str(e, {"kind"}) == "disk";
-      // "address" names MMC hosts and USB interfaces too; older certificates have "pci" only
-      // (and must render as they did: a PDF is checked by rendering its JSON again).
-      const std::string where = str(e, {"address"}).empty() ? str(e, {"pci"}) : str(e, {"address"});
-      f.emplace_back(
-          (disk ? "Storage " + str(e, {"name"}) : "Controller " + where),
-          (disk
-               ? str(e, {"model"}) + " " + str(e, {"serial"}) + " (" + str(e, {"transport"}) + "): "
-               : str(e, {"driver"}) + ": ") +
-              str(e, {"status"}) + (str(e, {"reason"}).empty() ? "" : ", " + str(e, {"reason"})));
-    }
-    if (b.contains("storage_note")) f.emplace_back("Storage note", str(b, {"storage_note"}));
-  } else {
-    f.emplace_back("Laptops",
-                   str(b, {"passed_count"}) + " of " + str(b, {"laptop_count"}) + " passed");
-    for (const auto& l : b.value("laptops", Json::array())) {
-      std::string drives;
-      for (const auto& d : l.value("drives", Json::array()))
-        drives +=
-            (drives.empty() ? "" : "; ") + str(d, {"method"}) + " (" + str(d, {"nist_level"}) + ")";
-      f.emplace_back(str(l, {"serial"}),
-                     str(l, {"model"}) +
-                         (str(l, {"asset_tag"}).empty() ? "" : ", asset " + str(l, {"asset_tag"})) +
-                         ": " + drives + ": " + str(l, {"result"}) +
-                         (l.value("validated", false) ? ", re-verified" : ""));
-    }
+  return f;
+}
+
+// One drive's erasure: the drive, the method and its NIST level, the verification, SMART.
+void add_drive_fields(const Json& b, Fields& f) {
+  f.insert(
+      f.end(),
+      {
+          {"Drive", str(b, {"drive", "model"}) + ", serial " + str(b, {"drive", "serial"})},
+          {"Size / media", str(b, {"drive", "size_bytes"}) + " bytes, " +
+                               str(b, {"drive", "media"}) + ", " + str(b, {"drive", "transport"}) +
+                               (b["drive"].value("simulated", false) ? " (simulated)" : "")},
+          {"Method",
+           str(b, {"sanitization", "method"}) + " (" + str(b, {"sanitization", "pattern"}) + ")"},
+          {"NIST SP 800-88 level", str(b, {"sanitization", "nist_level"})},
+          {"Why", str(b, {"sanitization", "why"})},
+          {"Tool", str(b, {"sanitization", "tool"})},
+          {"HPA / DCO", str(b, {"sanitization", "hpa_dco"})},
+          {"Started / finished", str(b, {"sanitization", "started_at"}) + " / " +
+                                     str(b, {"sanitization", "finished_at"})},
+          {"Verification", str(b, {"verification", "method"}) + ", " +
+                               str(b, {"verification", "samples"}) + " samples, " +
+                               str(b, {"verification", "coverage_permille"}) + " per mille, seed " +
+                               str(b, {"verification", "seed"})},
+          {"Verification result", str(b, {"verification", "result"}) + ", mismatches " +
+                                      str(b, {"verification", "mismatches"}) + ", read errors " +
+                                      str(b, {"verification", "read_errors"})},
+          {"SMART before", smart_summary(b["smart"].value("before", Json()))},
+          {"SMART after", smart_summary(b["smart"].value("after", Json()))},
+      });
+}
+
+// A laptop: each drive's certificate, then every block device and controller it showed.
+void add_laptop_fields(const Json& b, Fields& f) {
+  for (const auto& d : b.value("drives", Json::array())) {
+    f.emplace_back("Drive " + str(d, {"serial"}), str(d, {"model"}) + ": " + str(d, {"method"}) +
+                                                      ", " + str(d, {"nist_level"}) + ", " +
+                                                      str(d, {"result"}) + " (certificate " +
+                                                      str(d, {"certificate_id"}) + ")");
   }
+  // Every block device and controller the laptop showed, erased or why not (issue 15).
+  for (const auto& e : b.value("storage", Json::array())) {
+    const bool disk = str(e, {"kind"}) == "disk";
+    // "address" names MMC hosts and USB interfaces too; older certificates have "pci" only
+    // (and must render as they did: a PDF is checked by rendering its JSON again).
+    const std::string where = str(e, {"address"}).empty() ? str(e, {"pci"}) : str(e, {"address"});
+    f.emplace_back(
+        (disk ? "Storage " + str(e, {"name"}) : "Controller " + where),
+        (disk ? str(e, {"model"}) + " " + str(e, {"serial"}) + " (" + str(e, {"transport"}) + "): "
+              : str(e, {"driver"}) + ": ") +
+            str(e, {"status"}) + (str(e, {"reason"}).empty() ? "" : ", " + str(e, {"reason"})));
+  }
+  if (b.contains("storage_note")) f.emplace_back("Storage note", str(b, {"storage_note"}));
+}
+
+// A batch summary: how many passed, then one line per laptop.
+void add_batch_fields(const Json& b, Fields& f) {
+  f.emplace_back("Laptops",
+                 str(b, {"passed_count"}) + " of " + str(b, {"laptop_count"}) + " passed");
+  for (const auto& l : b.value("laptops", Json::array())) {
+    std::string drives;
+    for (const auto& d : l.value("drives", Json::array()))
+      drives +=
+          (drives.empty() ? "" : "; ") + str(d, {"method"}) + " (" + str(d, {"nist_level"}) + ")";
+    f.emplace_back(str(l, {"serial"}),
+                   str(l, {"model"}) +
+                       (str(l, {"asset_tag"}).empty() ? "" : ", asset " + str(l, {"asset_tag"})) +
+                       ": " + drives + ": " + str(l, {"result"}) +
+                       (l.value("validated", false) ? ", re-verified" : ""));
+  }
+}
+
+// The verdict, and the second volunteer's check (or a line to sign on).
+void add_closing_fields(const Json& b, Fields& f) {
   f.insert(
       f.end(),
       {{"Result",
@@ -164,6 +178,18 @@ std::vector<std::pair<std::string, std::string>> fields(const Json& b) {
                   (str(b, {"validator", "note"}).empty() ? ""
                                                          : ": " + str(b, {"validator", "note"}))
             : "________________________"}});
+}
+
+Fields fields(const Json& b) {
+  Fields f = opening_fields(b);
+  if (b.value("kind", "") == "drive") {
+    add_drive_fields(b, f);
+  } else if (b.value("kind", "") == "laptop") {
+    add_laptop_fields(b, f);
+  } else {
+    add_batch_fields(b, f);
+  }
+  add_closing_fields(b, f);
   if (b.contains("supersedes")) f.insert(f.begin() + 1, {"Supersedes", str(b, {"supersedes"})});
   return f;
 }

@@ -61,9 +61,9 @@ class Deploy : public ::testing::Test {
     store_ = std::move(*s);
     // 8 chunks of 64 KiB: 5 with data (one compressible), 3 holes.
     src_ = dir_ / "image.raw";
-    test::write_at(src_, test::random_bytes(3 * 65536, 1), 0);
-    test::write_at(src_, test::compressible_bytes(65536, 2), 4 * 65536);
-    test::write_at(src_, test::random_bytes(65536 + 100, 3), 6 * 65536);
+    test::write_at(src_, test::random_bytes(3 * 65536UL, 1), 0);
+    test::write_at(src_, test::compressible_bytes(65536, 2), 4 * 65536UL);
+    test::write_at(src_, test::random_bytes(65536 + 100, 3), 6 * 65536UL);
     ImportOptions o;
     o.name = "img";
     o.chunk_size = 65536;
@@ -132,6 +132,7 @@ TEST_F(Deploy, TimesEveryWriteIntoItsMeter) {
 TEST(WriteMeter, OverlappingWritesCountTheirTimeOnce) {
   WriteMeter meter;
   std::vector<std::thread> writers;
+  writers.reserve(4);
   for (int i = 0; i < 4; ++i) {
     writers.emplace_back([&meter] {
       const WriteMeter::Busy busy(&meter, 1000);

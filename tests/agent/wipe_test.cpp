@@ -15,6 +15,7 @@ using sanitize::NvmeController;
 
 std::vector<WipeMethod> methods(const std::vector<PlannedMethod>& p) {
   std::vector<WipeMethod> m;
+  m.reserve(p.size());
   for (const auto& x : p) m.push_back(x.method);
   return m;
 }

@@ -296,6 +296,7 @@ TEST_F(ImageOps, ConcurrentImportsSharingChunks) {
     test::write_at(p, test::random_bytes(1 << 20, 100 + i), 4 << 20);
   }
   std::vector<std::jthread> threads;
+  threads.reserve(4);
   std::atomic<int> ok{0};
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&, i] {

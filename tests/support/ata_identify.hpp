@@ -2,6 +2,7 @@
 // Builds ATA IDENTIFY DEVICE data word by word, as ACS-4 lays it out: strings byte-swapped per
 // word, capabilities in words 59, 82, 83, 128, and the integrity word (A5h + checksum).
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,17 +11,17 @@ namespace revive::test {
 
 struct AtaIdentifyBuilder {
   std::vector<std::uint8_t> d = std::vector<std::uint8_t>(512);
-  void word(unsigned w, std::uint16_t v) {
+  void word(std::size_t w, std::uint16_t v) {
     d[2 * w] = static_cast<std::uint8_t>(v);
     d[2 * w + 1] = static_cast<std::uint8_t>(v >> 8);
   }
-  std::uint16_t get(unsigned w) const {
+  std::uint16_t get(std::size_t w) const {
     return static_cast<std::uint16_t>(d[2 * w] | (d[2 * w + 1] << 8));
   }
-  void str(unsigned w, unsigned words, const std::string& s) {
+  void str(std::size_t w, std::size_t words, const std::string& s) {
     std::string p = s;
     p.resize(2 * words, ' ');
-    for (unsigned i = 0; i < words; ++i) {
+    for (std::size_t i = 0; i < words; ++i) {
       word(w + i, static_cast<std::uint16_t>((static_cast<unsigned char>(p[2 * i]) << 8) |
                                              static_cast<unsigned char>(p[2 * i + 1])));
     }

@@ -66,8 +66,8 @@ struct PeerServer::Impl {
     }
     const std::uint64_t first = range ? range->first : 0;
     const std::uint64_t length = range ? range->length : size;
-    auto* keep = new Frame(frame);
-    auto* data = const_cast<std::byte*>(frame->data() + first);
+    auto* keep = new Frame(std::move(frame));  // released by release_frame with the response
+    auto* data = const_cast<std::byte*>((*keep)->data() + first);
     MHD_Response* r =
         MHD_create_response_from_buffer_with_free_callback_cls(length, data, release_frame, keep);
     if (r == nullptr) {
@@ -143,7 +143,8 @@ extern "C" MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, 
 }
 }  // namespace
 
-Result<std::unique_ptr<PeerServer>> PeerServer::start(RelayStore& store, PeerServerOptions opts) {
+Result<std::unique_ptr<PeerServer>> PeerServer::start(RelayStore& store,
+                                                      const PeerServerOptions& opts) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(opts.port);

@@ -16,7 +16,7 @@ RelayStore::RelayStore(const Manifest& m, BlockDevice* disk, RelayStoreOptions o
   for (const auto i : m.data_extents()) {
     const Extent& e = m.extents[i];
     indices_[*e.sha256].push_back(extents_.size());
-    extents_.push_back({*e.sha256, Where{e.offset, e.length}});
+    extents_.emplace_back(*e.sha256, Where{e.offset, e.length});
   }
   held_.assign(extents_.size(), false);
 }

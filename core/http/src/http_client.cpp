@@ -308,19 +308,19 @@ std::string Response::header(std::string_view name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-Connection::Connection(ConnectionOptions o) : opts_(o) { curl_ = new_easy_handle(); }
+Connection::Connection(ConnectionOptions o) : opts_(std::move(o)) { curl_ = new_easy_handle(); }
 
 Connection::~Connection() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
 Connection::Connection(Connection&& o) noexcept
-    : opts_(o.opts_), curl_(std::exchange(o.curl_, nullptr)) {}
+    : opts_(std::move(o.opts_)), curl_(std::exchange(o.curl_, nullptr)) {}
 
 Connection& Connection::operator=(Connection&& o) noexcept {
   if (this != &o) {
     if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
-    opts_ = o.opts_;
+    opts_ = std::move(o.opts_);
     curl_ = std::exchange(o.curl_, nullptr);
   }
   return *this;

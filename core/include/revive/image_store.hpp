@@ -98,7 +98,7 @@ class ImageStore {
 
  private:
   ImageStore(std::filesystem::path root, ChunkStore chunks, KeyPair key)
-      : root_(std::move(root)), chunks_(std::move(chunks)), key_(std::move(key)) {}
+      : root_(std::move(root)), chunks_(std::move(chunks)), key_(key) {}
 
   Result<StoreLock> lock(int op, bool wait) const;
 

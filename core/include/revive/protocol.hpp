@@ -98,8 +98,8 @@ struct Identity {
   std::string vendor;
 };
 
-/// POST enrol.
-struct EnrolRequest {
+/// POST enrol. NOLINT: the implicit destructor runs json's, whose teardown may allocate.
+struct EnrolRequest {  // NOLINT(bugprone-exception-escape)
   Identity identity;
   std::vector<std::string> macs;
   Json inventory;          ///< the agent's inventory document (null when absent)

@@ -27,11 +27,8 @@ std::vector<WorkflowStep> steps_from_json(const Json& j) {
   return out;
 }
 
-Result<std::optional<WorkflowRow>> one_workflow(Statement& q) {
-  REVIVE_SQL_ASSIGN(row, q.step());
-  if (!row) return std::optional<WorkflowRow>();
-  return std::optional<WorkflowRow>(
-      WorkflowRow{q.int64(0), q.text(1), steps_from_json(json_column(q.text(2)))});
+WorkflowRow workflow_row(const Statement& q) {
+  return WorkflowRow{q.int64(0), q.text(1), steps_from_json(json_column(q.text(2)))};
 }
 
 constexpr const char* kBatchColumns = "SELECT id, name, donor, workflow_id, image FROM batches ";
@@ -40,19 +37,11 @@ BatchRow batch_row(const Statement& q) {
   return BatchRow{q.int64(0), q.text(1), q.text(2), q.opt_int64(3), q.opt_text(4)};
 }
 
-Result<std::optional<BatchRow>> one_batch(Statement& q) {
-  REVIVE_SQL_ASSIGN(row, q.step());
-  if (!row) return std::optional<BatchRow>();
-  return std::optional<BatchRow>(batch_row(q));
-}
-
 }  // namespace
 
 Result<std::optional<std::string>> SqliteSettings::get(const std::string& key) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT value FROM settings WHERE key = ?"));
-  REVIVE_SQL_ASSIGN(row, q.bind(key).step());
-  if (!row) return std::optional<std::string>{};
-  return std::optional<std::string>(q.text(0));
+  return one_row(q.bind(key), [](const Statement& s) { return s.text(0); });
 }
 
 Result<void> SqliteSettings::set(const std::string& key, const std::string& value) {
@@ -70,25 +59,17 @@ Result<void> SqliteWorkflows::put(const std::string& name, const std::vector<Wor
 
 Result<std::vector<WorkflowRow>> SqliteWorkflows::list() {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, steps FROM workflows ORDER BY name"));
-  std::vector<WorkflowRow> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(w, one_workflow(q));
-    if (!w) break;
-    out.push_back(std::move(*w));
-  }
-  return out;
+  return all_rows(q, workflow_row);
 }
 
 Result<std::optional<WorkflowRow>> SqliteWorkflows::find(const std::string& name) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, steps FROM workflows WHERE name = ?"));
-  q.bind(name);
-  return one_workflow(q);
+  return one_row(q.bind(name), workflow_row);
 }
 
 Result<std::optional<WorkflowRow>> SqliteWorkflows::find(std::int64_t id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, steps FROM workflows WHERE id = ?"));
-  q.bind(id);
-  return one_workflow(q);
+  return one_row(q.bind(id), workflow_row);
 }
 
 Result<std::int64_t> SqliteBatches::create(const BatchRow& b, Seconds now) {
@@ -102,25 +83,17 @@ Result<std::int64_t> SqliteBatches::create(const BatchRow& b, Seconds now) {
 
 Result<std::vector<BatchRow>> SqliteBatches::list() {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kBatchColumns) + "ORDER BY id"));
-  std::vector<BatchRow> out;
-  for (;;) {
-    REVIVE_SQL_ASSIGN(b, one_batch(q));
-    if (!b) break;
-    out.push_back(std::move(*b));
-  }
-  return out;
+  return all_rows(q, batch_row);
 }
 
 Result<std::optional<BatchRow>> SqliteBatches::find(const std::string& name) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kBatchColumns) + "WHERE name = ?"));
-  q.bind(name);
-  return one_batch(q);
+  return one_row(q.bind(name), batch_row);
 }
 
 Result<std::optional<BatchRow>> SqliteBatches::find(std::int64_t id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kBatchColumns) + "WHERE id = ?"));
-  q.bind(id);
-  return one_batch(q);
+  return one_row(q.bind(id), batch_row);
 }
 
 Result<std::int64_t> SqliteBatches::device_count(std::int64_t batch_id) {
@@ -141,6 +114,18 @@ std::vector<std::string> strings_column(const std::string& text) {
   return out;
 }
 
+IntakeRow intake_row(const Statement& q) {
+  return IntakeRow{q.int64(0),
+                   q.int64(1),
+                   q.int64(2),
+                   q.int64(3),
+                   strings_column(q.text(4)),
+                   strings_column(q.text(5)),
+                   q.text(6),
+                   q.opt_int64(7),
+                   q.opt_text(8)};
+}
+
 }  // namespace
 
 Result<std::int64_t> SqliteIntakes::open(const IntakeRow& i) {
@@ -157,11 +142,7 @@ Result<std::optional<IntakeRow>> SqliteIntakes::current() {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, batch_id, opened_at, until, macs, vendors, "
                                    "opened_by, closed_at, closed_by FROM intakes WHERE closed_at "
                                    "IS NULL ORDER BY id DESC LIMIT 1"));
-  REVIVE_SQL_ASSIGN(row, q.step());
-  if (!row) return std::optional<IntakeRow>();
-  return std::optional<IntakeRow>(IntakeRow{q.int64(0), q.int64(1), q.int64(2), q.int64(3),
-                                            strings_column(q.text(4)), strings_column(q.text(5)),
-                                            q.text(6), q.opt_int64(7), q.opt_text(8)});
+  return one_row(q, intake_row);
 }
 
 Result<void> SqliteIntakes::close(Seconds at, const std::string& by) {

@@ -35,9 +35,21 @@ auto all_rows(Statement& q, Read read) -> Result<std::vector<decltype(read(q))>>
   }
 }
 
+/// The row `q` steps to first, read by `read(q)`; nullopt when there is none; a failed step is
+/// the error. For lookups by a unique key or with LIMIT 1: further rows are not read.
+template <class Read>
+auto one_row(Statement& q, Read read) -> Result<std::optional<decltype(read(q))>> {
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<decltype(read(q))>();
+  return std::optional<decltype(read(q))>(read(q));
+}
+
 }  // namespace revive::server::sqlite
 
+// `var` is the name being declared, which parentheses would turn into an expression: hence
+// the NOLINT.
 #define REVIVE_SQL_ASSIGN(var, expr)    \
   auto var##_r = (expr);                \
   if (!var##_r) return var##_r.error(); \
-  auto& var = *var##_r
+  auto& var = *var##_r  // NOLINT(bugprone-macro-parentheses)

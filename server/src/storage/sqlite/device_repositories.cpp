@@ -29,12 +29,6 @@ DeviceRow device_row(const Statement& q) {
   return d;
 }
 
-Result<std::optional<DeviceRow>> one_device(Statement& q) {
-  REVIVE_SQL_ASSIGN(row, q.step());
-  if (!row) return std::optional<DeviceRow>();
-  return std::optional<DeviceRow>(device_row(q));
-}
-
 Result<std::vector<DeviceRow>> all_devices(Statement& q) { return all_rows(q, device_row); }
 
 std::optional<std::string> inventory_text(const std::optional<Json>& inventory) {
@@ -75,8 +69,7 @@ Result<std::vector<DeviceRow>> SqliteDevices::identity_candidates(const std::str
 
 Result<std::optional<DeviceRow>> SqliteDevices::find(std::int64_t id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kDeviceColumns) + "WHERE d.id = ?"));
-  q.bind(id);
-  return one_device(q);
+  return one_row(q.bind(id), device_row);
 }
 
 Result<std::vector<DeviceRow>> SqliteDevices::find_by_mac(const std::string& mac, int limit) {
@@ -162,9 +155,7 @@ Result<void> SqliteAgentTokens::add(const std::string& token_hash, std::int64_t 
 
 Result<std::optional<std::int64_t>> SqliteAgentTokens::device(const std::string& token_hash) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT device_id FROM agent_tokens WHERE token_hash = ?"));
-  REVIVE_SQL_ASSIGN(row, q.bind(token_hash).step());
-  if (!row) return std::optional<std::int64_t>();
-  return std::optional<std::int64_t>(q.int64(0));
+  return one_row(q.bind(token_hash), [](const Statement& s) { return s.int64(0); });
 }
 
 Result<void> SqliteBootTokens::add(const BootTokenRow& t) {
@@ -178,10 +169,9 @@ Result<std::optional<BootTokenRow>> SqliteBootTokens::find(const std::string& to
   REVIVE_SQL_ASSIGN(q,
                     db_.prepare("SELECT token_hash, mac, issued_at, used_at FROM boot_tokens WHERE "
                                 "token_hash = ?"));
-  REVIVE_SQL_ASSIGN(row, q.bind(token_hash).step());
-  if (!row) return std::optional<BootTokenRow>();
-  return std::optional<BootTokenRow>(
-      BootTokenRow{q.text(0), q.text(1), q.int64(2), q.opt_int64(3)});
+  return one_row(q.bind(token_hash), [](const Statement& s) {
+    return BootTokenRow{s.text(0), s.text(1), s.int64(2), s.opt_int64(3)};
+  });
 }
 
 Result<void> SqliteBootTokens::mark_used(const std::string& token_hash, Seconds at) {

@@ -42,16 +42,12 @@ Result<void> SqliteCertificates::add(const CertificateRow& c) {
 Result<std::optional<CertificateRow>> SqliteCertificates::superseded_by(
     const std::string& cert_id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kCertColumns) + "WHERE c.supersedes = ?"));
-  REVIVE_SQL_ASSIGN(row, q.bind(cert_id).step());
-  if (!row) return std::optional<CertificateRow>();
-  return std::optional<CertificateRow>(cert_row(q));
+  return one_row(q.bind(cert_id), cert_row);
 }
 
 Result<std::optional<CertificateRow>> SqliteCertificates::find(const std::string& cert_id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kCertColumns) + "WHERE c.cert_id = ?"));
-  REVIVE_SQL_ASSIGN(row, q.bind(cert_id).step());
-  if (!row) return std::optional<CertificateRow>();
-  return std::optional<CertificateRow>(cert_row(q));
+  return one_row(q.bind(cert_id), cert_row);
 }
 
 Result<std::vector<CertificateRow>> SqliteCertificates::for_device(std::int64_t device_id) {
@@ -66,9 +62,7 @@ Result<std::optional<CertificateRow>> SqliteCertificates::newest_for_step(std::i
   REVIVE_SQL_ASSIGN(q,
                     db_.prepare(std::string(kCertColumns) +
                                 "WHERE c.step_id = ? AND c.kind = ? ORDER BY c.id DESC LIMIT 1"));
-  REVIVE_SQL_ASSIGN(row, q.bind(step_id, kind).step());
-  if (!row) return std::optional<CertificateRow>();
-  return std::optional<CertificateRow>(cert_row(q));
+  return one_row(q.bind(step_id, kind), cert_row);
 }
 
 Result<std::vector<CertificateRow>> SqliteCertificates::newest_per_device_in_batch(
@@ -99,9 +93,7 @@ Result<std::optional<EventRow>> SqliteEvents::latest(std::int64_t device_id,
                                                      const std::string& kind) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, at, device_id, kind, data FROM events WHERE "
                                    "device_id = ? AND kind = ? ORDER BY id DESC LIMIT 1"));
-  REVIVE_SQL_ASSIGN(row, q.bind(device_id, kind).step());
-  if (!row) return std::optional<EventRow>();
-  return std::optional<EventRow>(event_row(q));
+  return one_row(q.bind(device_id, kind), event_row);
 }
 
 // Ids grow with time, so the events to drop are a prefix of the id order: find where it ends
@@ -144,9 +136,9 @@ Result<void> SqliteOperators::put(const std::string& name, const std::string& pa
 
 Result<std::optional<OperatorRow>> SqliteOperators::find(const std::string& name) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, password_hash FROM operators WHERE name = ?"));
-  REVIVE_SQL_ASSIGN(row, q.bind(name).step());
-  if (!row) return std::optional<OperatorRow>();
-  return std::optional<OperatorRow>(OperatorRow{q.int64(0), q.text(1), q.text(2)});
+  return one_row(q.bind(name), [](const Statement& s) {
+    return OperatorRow{s.int64(0), s.text(1), s.text(2)};
+  });
 }
 
 Result<std::int64_t> SqliteOperators::count() {
@@ -166,10 +158,9 @@ Result<std::optional<OperatorTokenOwner>> SqliteOperators::token_owner(
   REVIVE_SQL_ASSIGN(q,
                     db_.prepare("SELECT o.name, t.expires_at, t.kind FROM operator_tokens t JOIN "
                                 "operators o ON o.id = t.operator_id WHERE t.token_hash = ?"));
-  REVIVE_SQL_ASSIGN(row, q.bind(token_hash).step());
-  if (!row) return std::optional<OperatorTokenOwner>();
-  return std::optional<OperatorTokenOwner>(
-      OperatorTokenOwner{q.text(0), q.opt_int64(1), q.text(2)});
+  return one_row(q.bind(token_hash), [](const Statement& s) {
+    return OperatorTokenOwner{s.text(0), s.opt_int64(1), s.text(2)};
+  });
 }
 
 Result<std::vector<OperatorTokenInfo>> SqliteOperators::tokens() {

@@ -9,12 +9,9 @@ namespace {
 constexpr const char* kRunColumns =
     "SELECT id, device_id, workflow_id, state, image, created_at, finished_at FROM runs ";
 
-Result<std::optional<RunRow>> one_run(Statement& q) {
-  REVIVE_SQL_ASSIGN(row, q.step());
-  if (!row) return std::optional<RunRow>();
-  return std::optional<RunRow>(RunRow{q.int64(0), q.int64(1), q.int64(2),
-                                      run_state_column(q.text(3)), q.opt_text(4), q.int64(5),
-                                      q.opt_int64(6)});
+RunRow run_row(const Statement& q) {
+  return RunRow{q.int64(0),    q.int64(1), q.int64(2),    run_state_column(q.text(3)),
+                q.opt_text(4), q.int64(5), q.opt_int64(6)};
 }
 
 constexpr const char* kStepColumns =
@@ -85,14 +82,12 @@ Result<std::int64_t> SqliteRuns::create(const RunRow& run, const std::vector<Wor
 Result<std::optional<RunRow>> SqliteRuns::latest(std::int64_t device_id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kRunColumns) +
                                    "WHERE id = (SELECT MAX(id) FROM runs WHERE device_id = ?)"));
-  q.bind(device_id);
-  return one_run(q);
+  return one_row(q.bind(device_id), run_row);
 }
 
 Result<std::optional<RunRow>> SqliteRuns::find(std::int64_t run_id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kRunColumns) + "WHERE id = ?"));
-  q.bind(run_id);
-  return one_run(q);
+  return one_row(q.bind(run_id), run_row);
 }
 
 Result<void> SqliteRuns::update(const RunRow& run) {
@@ -112,9 +107,7 @@ Result<std::vector<StepRow>> SqliteRuns::steps(std::int64_t run_id) {
 
 Result<std::optional<StepRow>> SqliteRuns::step(std::int64_t step_id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kStepColumns) + "WHERE s.id = ?"));
-  REVIVE_SQL_ASSIGN(row, q.bind(step_id).step());
-  if (!row) return std::optional<StepRow>();
-  return std::optional<StepRow>(step_row(q));
+  return one_row(q.bind(step_id), step_row);
 }
 
 Result<std::vector<StepRow>> SqliteRuns::running_steps() {
@@ -140,9 +133,7 @@ Result<std::optional<StepResultRow>> SqliteRuns::result(std::int64_t step_id,
                                                         std::int64_t attempt) {
   REVIVE_SQL_ASSIGN(
       q, db_.prepare(std::string(kResultColumns) + "WHERE sr.step_id = ? AND sr.attempt = ?"));
-  REVIVE_SQL_ASSIGN(row, q.bind(step_id, attempt).step());
-  if (!row) return std::optional<StepResultRow>();
-  return std::optional<StepResultRow>(result_row(q));
+  return one_row(q.bind(step_id, attempt), result_row);
 }
 
 Result<void> SqliteRuns::add_result(const StepResultRow& r) {
@@ -172,11 +163,9 @@ Result<std::optional<StepResultRow>> SqliteRuns::latest_result(std::int64_t devi
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kResultColumns) +
                                    "JOIN runs r ON r.id = s.run_id WHERE r.device_id = ? AND "
                                    "s.kind = ? AND sr.status = ? ORDER BY sr.id DESC LIMIT 1"));
-  REVIVE_SQL_ASSIGN(row, q.bind(device_id, std::string(protocol::to_string(kind)),
-                                std::string(protocol::to_string(status)))
-                             .step());
-  if (!row) return std::optional<StepResultRow>();
-  return std::optional<StepResultRow>(result_row(q));
+  return one_row(q.bind(device_id, std::string(protocol::to_string(kind)),
+                        std::string(protocol::to_string(status))),
+                 result_row);
 }
 
 }  // namespace revive::server::sqlite

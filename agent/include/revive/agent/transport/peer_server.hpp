@@ -38,7 +38,8 @@ class PeerServer {
  public:
   /// Starts listening; io error naming the address when it cannot bind. `store` must outlive
   /// the server.
-  static Result<std::unique_ptr<PeerServer>> start(RelayStore& store, PeerServerOptions opts = {});
+  static Result<std::unique_ptr<PeerServer>> start(RelayStore& store,
+                                                   const PeerServerOptions& opts = {});
   ~PeerServer();
   PeerServer(const PeerServer&) = delete;
   PeerServer& operator=(const PeerServer&) = delete;
