@@ -5,7 +5,7 @@
 // screenshot. Run by run.sh (ctest: wall_browser).
 //   node wall_test.mjs SERVER AGENT CTL DATA OUTDIR
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import { chromium } from 'playwright-core';
 
 const [SERVER, AGENT, CTL, DATA, OUT] = process.argv.slice(2);
 const tmp = mkdtempSync(path.join(tmpdir(), 'revive-wall-'));
+chmodSync(tmp, 0o711);  // started as root, revive-server runs as user revive
 const state = path.join(tmp, 'state');
 const children = [];
 const started = Date.now();
