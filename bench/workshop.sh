@@ -420,7 +420,9 @@ revive_server() {  # STATE [EXTRA SERVER FLAGS...]
   fi
   # Demo mode: the simulated laptops enrol without boot tokens and have no intake to pass.
   # ip netns exec execs the server: $! is the server's pid.
-  ip netns exec "$SRV" "$build/bin/revive-server" --demo --state "$1" --store "$store" --listen "$SRV_IP:8080" "${@:2}" 2> "$1.log" &
+  # --user root: the image store is cached under root's home, which the revive account cannot
+  # reach; privileges are not what this model measures.
+  ip netns exec "$SRV" "$build/bin/revive-server" --demo --user root --state "$1" --store "$store" --listen "$SRV_IP:8080" "${@:2}" 2> "$1.log" &
   revive_pid=$!
   pids+=($revive_pid)
   for _ in $(seq 100); do
