@@ -69,7 +69,10 @@ class Placer {
     slots_.push_back(Slot{.capacity = params.server_rate, .complete = true});
     for (const Node& n : nodes) {
       by_id_[n.id] = &n;
-      if (n.needs_source) ordered_.push_back(&n);
+      if (n.needs_source) {
+        ordered_.push_back(&n);
+        top_intake_ = std::max(top_intake_, n.intake);
+      }
       if (n.complete && n.can_parent) {
         slot_of_[n.id] = slots_.size();
         slots_.push_back(
@@ -176,14 +179,17 @@ class Placer {
   // Sorts ascending; every "descending" field is negated.
   using OrderKey = std::tuple<bool, long, long, int, Seconds, LaptopId>;
   OrderKey order_key(const Node& n) const {
+    // Speed in steps of `rate_bucket` down from the fastest laptop: buckets fixed on an
+    // absolute scale put a boundary between 11.0 and 11.5 MB/s, and a laptop measured 4% below
+    // its unmeasured child was sent to the tail (bench/workshop.sh, N=4 clean: 1.74x T1).
     const double log_step = std::log1p(params_.rate_bucket);
-    const long intake_bucket =
-        std::lround(std::floor(std::log(std::max(n.intake, 1.0)) / log_step));
+    const long slower_steps = std::lround(
+        std::floor(std::log(std::max(top_intake_, 1.0) / std::max(n.intake, 1.0)) / log_step));
     // Chunks held in steps of `lag_chunks`: neighbours in a chain report at different times.
     const double step = std::max(params_.lag_chunks, 1.0) * std::max(n.chunk, 1.0);
     const long held_bucket = std::lround(std::floor(n.held / step));
     const int depth = n.current_depth > 0 ? n.current_depth : std::numeric_limits<int>::max();
-    return std::make_tuple(!n.can_parent, -intake_bucket, -held_bucket, depth, n.joined_at, n.id);
+    return std::make_tuple(!n.can_parent, slower_steps, -held_bucket, depth, n.joined_at, n.id);
   }
 
   const Node* node(LaptopId id) const {
@@ -334,6 +340,7 @@ class Placer {
   const PlacementParams& params_;
   const bool prefer_current_;
   std::vector<const Node*> ordered_;  // the laptops needing a source, in placement order
+  BytesPerSecond top_intake_ = 0;     // the fastest of them: speed buckets count down from it
   std::map<LaptopId, const Node*> by_id_;
   std::vector<Slot> slots_;                  // [0] is the server
   std::map<LaptopId, std::size_t> slot_of_;  // laptop -> its slot
