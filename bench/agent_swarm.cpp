@@ -6,6 +6,8 @@
 //   agent_swarm PORT [AGENTS] [SECONDS] [--burst]
 #include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
+#include <revive/protocol.hpp>
+#include <revive/signed_job.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +28,10 @@ struct Stats {
   std::string first_error;
 };
 
+void note_error(Stats& st, const std::string& what) {
+  if (st.errors++ == 0) st.first_error = what;
+}
+
 // Parameters by value: a coroutine outlives the caller's temporaries.
 asio::awaitable<std::pair<int, json>> post(tcp::socket& s, asio::streambuf& buf, std::string path,
                                            json body, std::string token, Stats& st,
@@ -38,9 +44,15 @@ asio::awaitable<std::pair<int, json>> post(tcp::socket& s, asio::streambuf& buf,
   req += "\r\n" + b;
   const auto t0 = Clock::now();
   auto [ec, n] = co_await asio::async_write(s, asio::buffer(req), tok);
-  if (ec) co_return std::pair{0, json()};
+  if (ec) {
+    note_error(st, kind + ": " + ec.message());
+    co_return std::pair{0, json()};
+  }
   auto [ec2, hn] = co_await asio::async_read_until(s, buf, "\r\n\r\n", tok);
-  if (ec2) co_return std::pair{0, json()};
+  if (ec2) {
+    note_error(st, kind + ": " + ec2.message());
+    co_return std::pair{0, json()};
+  }
   std::string head(asio::buffers_begin(buf.data()),
                    asio::buffers_begin(buf.data()) + static_cast<long>(hn));
   buf.consume(hn);
@@ -57,9 +69,56 @@ asio::awaitable<std::pair<int, json>> post(tcp::socket& s, asio::streambuf& buf,
                       asio::buffers_begin(buf.data()) + static_cast<long>(len));
   buf.consume(len);
   st.ms[kind].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  if (status >= 400 && st.errors++ == 0)
-    st.first_error = kind + ": " + std::to_string(status) + " " + payload;
+  if (status >= 400) note_error(st, kind + ": " + std::to_string(status) + " " + payload);
   co_return std::pair{status, json::parse(payload, nullptr, false)};
+}
+
+namespace proto = revive::protocol;
+
+struct Agent {
+  std::int64_t device = 0;
+  std::string token;
+  std::int64_t step = 0;  // 0: it did not get that far (the error is in Stats)
+};
+
+// Enrols laptop `i`, fetches its first step and, for odd i, fails it (so the operator must act
+// and the laptop long-polls from then on). Spoken through the core protocol module, as the
+// agent does; the job's signature is not checked (a demo server, and not what is measured).
+asio::awaitable<Agent> start_agent(tcp::socket& s, asio::streambuf& buf, int i, Stats& st) {
+  Agent a;
+  proto::EnrolRequest enrol;
+  const std::string serial = "SW" + std::to_string(100000 + i).substr(1);
+  enrol.identity = {"u-" + serial, serial, "Latitude 7490", "Dell Inc."};
+  auto [es, e] = co_await post(s, buf, proto::path::enrol(), proto::to_json(enrol), std::string(),
+                               st, std::string("enrol"));
+  auto enrolled = proto::from_json<proto::EnrolResponse>(e);
+  if (es != 200 || !enrolled) {
+    if (es == 200) note_error(st, "enrol answer: " + enrolled.error().message);
+    co_return a;
+  }
+  a.device = enrolled->device_id;
+  a.token = enrolled->agent_token;
+  proto::NextRequest next_request;
+  next_request.nonce = "00";
+  auto [ns, nx] = co_await post(s, buf, proto::path::next(a.device, 0),
+                                proto::to_json(next_request), a.token, st, std::string("next"));
+  auto job = nx.contains("job") ? proto::parse_job(nx["job"].dump())
+                                : revive::Result<proto::Job>(revive::Error{
+                                      revive::Errc::invalid_input, "no job: " + nx.dump()});
+  if (ns != 200 || !job) {
+    if (ns == 200) note_error(st, "next answer: " + job.error().message);
+    co_return a;
+  }
+  if (i % 2 == 1) {
+    proto::StepResultReport failed;
+    failed.attempt = job->step.attempt;
+    failed.status = proto::StepStatus::failed;
+    failed.error = "simulated";
+    co_await post(s, buf, proto::path::result(a.device, job->step.id), proto::to_json(failed),
+                  a.token, st, std::string("result"));
+  }
+  a.step = job->step.id;
+  co_return a;
 }
 
 int main(int argc, char** argv) {
@@ -89,41 +148,13 @@ int main(int argc, char** argv) {
           }
           s.set_option(tcp::no_delay(true));
           asio::streambuf buf;
-          std::string serial =
-              "SW" +
-              std::to_string(100000 + i).substr(1);  // no arrays in coroutine frames (GCC 12)
-          // Arguments are built outside co_await expressions: GCC 12 miscompiles braced lists
-          // there.
-          json ident = json::object();
-          ident["system_uuid"] = "u-" + serial;
-          ident["serial"] = serial;
-          ident["model"] = std::string("Latitude 7490");
-          ident["vendor"] = std::string("Dell Inc.");
-          json enrol_body = json::object();
-          enrol_body["identity"] = ident;
-          auto [es, e] = co_await post(s, buf, std::string("/api/v1/agents/enrol"), enrol_body,
-                                       std::string(), st, std::string("enrol"));
-          if (es != 200) co_return;
-          const std::string token = e["agent_token"];
-          const std::string base = "/api/v1/agents/" + std::to_string(e["device_id"].get<long>());
-          auto [ns, nx] = co_await post(s, buf, base + "/next?wait=0", json::object(), token, st,
-                                        std::string("next"));
-          if (ns != 200) co_return;
-          const json step = nx["step"];
-          if (i % 2 == 1) {
-            json res = json::object();
-            res["attempt"] = step["attempt"];
-            res["status"] = std::string("failed");
-            res["error"] = std::string("simulated");
-            co_await post(s, buf,
-                          base + "/steps/" + std::to_string(step["id"].get<long>()) + "/result",
-                          res, token, st, std::string("result"));
-          }
+          const Agent a = co_await start_agent(s, buf, i, st);
           if (++enrolled == n) {
             start_at = Clock::now();
             all_ready.cancel();
           }
           if (enrolled < n) co_await all_ready.async_wait(tok);
+          if (a.step == 0) co_return;  // counted above, so the others do not wait for it forever
           const auto end = start_at + std::chrono::duration<double>(secs);
           asio::steady_timer t(io);
           if (i % 2 == 0) {
@@ -136,23 +167,24 @@ int main(int argc, char** argv) {
               t.expires_at(next_beat);
               co_await t.async_wait(tok);
               done += 1 << 20;
-              json prog = json::object();
-              prog["bytes_done"] = done;
-              prog["bytes_total"] = 1L << 34;
-              prog["rate"] = 1 << 20;
-              prog["stage"] = std::string("wipe");
-              json body = json::object();
-              body["step"] = step["id"];
-              body["progress"] = prog;
-              co_await post(s, buf, base + "/progress", body, token, st, std::string("progress"));
+              proto::ProgressReport beat;
+              beat.step = a.step;
+              beat.progress.stage = "wipe";
+              beat.progress.bytes_done = static_cast<double>(done);
+              beat.progress.bytes_total = static_cast<double>(1L << 34);
+              beat.progress.rate = 1 << 20;
+              co_await post(s, buf, proto::path::progress(a.device), proto::to_json(beat), a.token,
+                            st, std::string("progress"));
               next_beat += std::chrono::seconds(1);
             }
           } else {
             while (Clock::now() < end) {
               const int wait =
                   static_cast<int>(std::chrono::duration<double>(end - Clock::now()).count()) + 1;
-              co_await post(s, buf, base + "/next?wait=" + std::to_string(std::min(wait, 60)),
-                            json::object(), token, st, std::string("long-poll"));
+              proto::NextRequest poll;
+              poll.nonce = "01";
+              co_await post(s, buf, proto::path::next(a.device, std::min(wait, 60)),
+                            proto::to_json(poll), a.token, st, std::string("long-poll"));
             }
           }
         },
@@ -171,6 +203,9 @@ int main(int argc, char** argv) {
                 v.empty() ? 0.0 : v.back());
     if (k == "progress") p99_progress = at(0.99);
   }
+  std::size_t answered = 0;
+  for (auto& [k, v] : st.ms) answered += v.size();
+  std::printf("requests answered: %zu\n", answered);
   std::printf("heartbeat p99 %.2f ms (target < 50): %s\nerrors: %d %s\n", p99_progress,
               p99_progress < 50 ? "PASS" : "MISS", st.errors, st.first_error.c_str());
   return st.errors ? 1 : 0;

@@ -16,10 +16,16 @@ printf 'long_poll_s = 60\nstall_timeout_s = 3600\n' > "$W/c.toml"
 ulimit -n 8192
 "$build/bin/revive-server" --demo --state "$W/state" --listen 127.0.0.1:0 --config "$W/c.toml" 2> "$W/log" &
 spid=$!
-for _ in $(seq 50); do grep -q port "$W/log" && break; sleep 0.1; done
-port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$W/log" | head -1)
+for _ in $(seq 50); do grep -q 'listening on .* port [0-9]' "$W/log" && break; sleep 0.1; done
+port=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$W/log" | head -1)
 rc=0
-"$build/bin/agent_swarm" "$port" "$n" "$secs" $mode || rc=$?
+"$build/bin/agent_swarm" "$port" "$n" "$secs" $mode | tee "$W/swarm.out" || rc=$?
+# The server's CPU time per answered request: unlike latency, it hardly depends on what else
+# the machine is doing, so runs on a busy machine still compare.
+ticks=$(getconf CLK_TCK)
+cpu=$(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' /proc/$spid/stat)
+answered=$(sed -n 's/^requests answered: //p' "$W/swarm.out")
+echo "server CPU ${cpu} s, $(awk -v c="$cpu" -v a="$answered" 'BEGIN {printf "%.0f", c * 1e6 / a}') us per answered request"
 rss=$(awk '/VmHWM/ {print int($2/1024)}' /proc/$spid/status)
 echo "server peak RSS ${rss} MiB (target < 300): $([[ $rss -lt 300 ]] && echo PASS || echo MISS)"
 exit $rc

@@ -26,16 +26,16 @@ start_revive_server() {
   chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
   "$build/bin/revive-server" --demo --state "$W/state" --listen 127.0.0.1:0 2> "$W/server.log" &
   pids+=($!)
-  for _ in $(seq 50); do grep -q 'port' "$W/server.log" && break; sleep 0.1; done
-  rport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$W/server.log" | head -1)
+  for _ in $(seq 50); do grep -q 'listening on .* port [0-9]' "$W/server.log" && break; sleep 0.1; done
+  rport=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$W/server.log" | head -1)
 }
 
 # start_nginx PORT 'LOCATION BLOCKS' : nginx (sendfile, all cores) on 127.0.0.1:PORT.
 start_nginx() {
   local port=$1 locations=$2
-  chmod 755 "$W"  # nginx workers run as www-data
   mkdir -p "$W/nginx"
   cat > "$W/nginx.conf" <<NGX
+user root;  # the store is owner-only (umask 077), like the server's state
 worker_processes auto;
 pid $W/nginx/nginx.pid;
 error_log $W/nginx/error.log;
