@@ -33,9 +33,10 @@ Result<std::pair<std::uint32_t, std::uint32_t>> parse_ip_range(const std::string
   return std::make_pair(*a, *b);
 }
 
-LeasePool::LeasePool(DhcpPoolConfig cfg, std::vector<Lease> persisted, DhcpClientLimits limits)
+LeasePool::LeasePool(DhcpPoolConfig cfg, const std::vector<Lease>& persisted,
+                     DhcpClientLimits limits)
     : cfg_(cfg), limits_(limits) {
-  for (auto& l : persisted) {
+  for (const auto& l : persisted) {
     if (l.ip >= cfg_.first && l.ip <= cfg_.last)
       by_mac_[l.mac] = l;  // a changed range drops the rest
   }

@@ -58,7 +58,7 @@ Result<std::pair<std::uint32_t, std::uint32_t>> parse_ip_range(const std::string
 
 class LeasePool {
  public:
-  LeasePool(DhcpPoolConfig cfg, std::vector<Lease> persisted, DhcpClientLimits limits = {});
+  LeasePool(DhcpPoolConfig cfg, const std::vector<Lease>& persisted, DhcpClientLimits limits = {});
 
   struct Outcome {
     std::optional<DhcpPacket> reply;

@@ -19,8 +19,9 @@ using Json = nlohmann::json;
 
 inline constexpr const char* kFormat = "revive-erasure-certificate/1";
 
-/// What the server knows and vouches for, independent of the agent's evidence.
-struct IssueContext {
+/// What the server knows and vouches for, independent of the agent's evidence. NOLINT: the
+/// implicit destructor runs json's, whose teardown may allocate.
+struct IssueContext {  // NOLINT(bugprone-exception-escape)
   std::string workshop;
   std::string operator_name;
   std::string issued_at;  ///< RFC 3339 UTC

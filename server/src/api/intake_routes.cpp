@@ -7,7 +7,7 @@ namespace revive::server {
 
 namespace {
 
-constexpr Seconds kDefaultIntakeS = 4 * 3600;
+constexpr Seconds kDefaultIntakeS = 4L * 3600;
 
 // A list of strings, or invalid_input naming the key.
 Result<std::vector<std::string>> strings(const Json& j, const char* key) {

@@ -198,7 +198,7 @@ class ConfigReader {
       if (!n || *n < 0 || *n > 5000) return bad(full, "milliseconds from 0 (off) to 5000");
       cfg_.dhcp_ping_ms = *n;
     } else if (b == "dhcp_lease_s") {
-      if (!n || *n < 60 || *n > 7 * 86400) return bad(full, "seconds from 60 to 604800");
+      if (!n || *n < 60 || *n > 7L * 86400) return bad(full, "seconds from 60 to 604800");
       cfg_.dhcp_lease_s = *n;
     } else if (b == "dhcp_port" || b == "pxe_port" || b == "tftp_port") {
       if (!n || *n < 0 || *n > 65535) return bad(full, "a port number");

@@ -27,7 +27,7 @@ struct ServerConfig {
   /// Demo mode: simulated wipe evidence and enrolment without a boot token are accepted and
   /// every machine is admitted. For demonstrations and tests on a network of your own only.
   bool demo = false;
-  std::int64_t boot_token_ttl_s = 15 * 60;  ///< how long a boot script's token may wait
+  std::int64_t boot_token_ttl_s = 15L * 60;  ///< how long a boot script's token may wait
   // ---- network boot ([boot] in the config file)
   std::filesystem::path boot_dir;  ///< default: state_dir/boot (tftp/ and live/ inside)
   bool proxy_dhcp = false;         ///< answer PXE/HTTP-boot clients on UDP 67 + 4011

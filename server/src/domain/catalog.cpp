@@ -6,7 +6,7 @@ namespace revive::server {
 
 namespace {
 
-constexpr std::size_t kMaxSettingBytes = 64 * 1024;
+constexpr std::size_t kMaxSettingBytes = 64UL * 1024;
 
 Error invalid(const std::string& why) { return make_error(Errc::invalid_input, why); }
 

@@ -92,6 +92,7 @@ Result<std::optional<std::string>> newest_laptop_result(CertificateRepository& c
 Result<std::vector<protocol::CertificateSummary>> Certificates::for_device(std::int64_t device) {
   REVIVE_ASSIGN(rows, ctx_.storage().certificates().for_device(device));
   std::vector<protocol::CertificateSummary> out;
+  out.reserve(rows.size());
   for (const auto& c : rows)
     out.push_back(
         protocol::CertificateSummary{c.cert_id, c.kind, c.result, c.step_id, c.created_at});

@@ -45,10 +45,13 @@ class DomainContext {
   ChangeSink changes_;
 };
 
-/// Assigns a Result's value to `var` or returns its error (domain and API code).
+/// Assigns a Result's value to `var` or returns its error (domain and API code). `var` is a
+/// name being declared, which parentheses would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define REVIVE_ASSIGN(var, expr)        \
   auto var##_r = (expr);                \
   if (!var##_r) return var##_r.error(); \
   auto& var = *var##_r
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace revive::server

@@ -9,7 +9,7 @@
 namespace revive::server {
 
 namespace {
-constexpr Seconds kBootTokenKept = 7 * 86400;  // used ones stay a while: "already used"
+constexpr Seconds kBootTokenKept = 7L * 86400;  // used ones stay a while: "already used"
 constexpr int kBootTokensPerMac = 7;
 constexpr int kBootTokensKept = 10000;
 constexpr std::size_t kMaxCachedTokens = 100000;

@@ -30,7 +30,7 @@ struct EnrolmentOptions {
   /// enrolment of a live laptop takes over (logged) instead of being refused.
   bool demo = false;
   /// How long a boot token may wait for its enrolment.
-  Seconds boot_token_ttl_s = 15 * 60;
+  Seconds boot_token_ttl_s = 15L * 60;
   /// How long after its last request a device's agent counts as alive (its stall window).
   std::function<Seconds(std::int64_t device)> live_window;
 };

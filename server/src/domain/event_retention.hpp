@@ -11,7 +11,7 @@
 namespace revive::server {
 
 struct EventRetention {
-  Seconds keep_s = 180 * 86400;        ///< events older than this go
+  Seconds keep_s = 180L * 86400;       ///< events older than this go
   std::int64_t keep_rows = 1'000'000;  ///< and all but the newest this many
   std::int64_t batch = 5000;           ///< at most this many per pass (one unit of work)
 };

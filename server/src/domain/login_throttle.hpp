@@ -14,7 +14,7 @@
 namespace revive::server {
 
 struct LoginThrottleLimits {
-  std::int64_t window_s = 15 * 60;
+  std::int64_t window_s = 15L * 60;
   std::size_t per_name = 5;      ///< guessing one operator's password from one address
   std::size_t per_peer = 20;     ///< one address trying many names
   std::size_t max_keys = 10000;  ///< memory bound under a flood of names/addresses

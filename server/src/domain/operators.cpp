@@ -79,7 +79,7 @@ Result<std::string> Operators::login(const std::string& name, const std::string&
 
 Result<std::string> Operators::create_api_token(const std::string& operator_name,
                                                 const std::string& label, Seconds ttl_s) {
-  if (ttl_s < 1 || ttl_s > 366 * 86400)
+  if (ttl_s < 1 || ttl_s > 366L * 86400)
     return make_error(Errc::invalid_input, "an API token lives from 1 second to a year");
   return add_token(operator_name, "api", label, ttl_s);
 }

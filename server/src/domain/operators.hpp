@@ -28,9 +28,9 @@ struct OperatorTokenView {
 
 class Operators {
  public:
-  static constexpr Seconds kApiTokenTtl = 90 * 86400;
+  static constexpr Seconds kApiTokenTtl = 90L * 86400;
 
-  Operators(DomainContext& ctx, Seconds session_ttl_s = 12 * 3600);
+  Operators(DomainContext& ctx, Seconds session_ttl_s = 12L * 3600);
 
   /// Creates an operator or sets a new password (which revokes every token of theirs).
   /// invalid_input for a name outside 1-64 characters or a password under 8; internal when

@@ -74,6 +74,7 @@ Result<void> Services::start() {
   // A restart is not the moment another host may take a working laptop's place.
   REVIVE_ASSIGN(running, ctx.storage().runs().running_steps());
   std::vector<std::int64_t> devices;
+  devices.reserve(running.size());
   for (const auto& s : running) devices.push_back(s.device_id);
   enrolment.presume_alive(devices);
   return {};

@@ -25,7 +25,7 @@ namespace revive::server {
 
 struct ServiceOptions {
   StallTimeouts stall;
-  Seconds session_ttl_s = 12 * 3600;
+  Seconds session_ttl_s = 12L * 3600;
   BootPlannerOptions boot;
   DeploymentOptions deploy;
   MonotonicClock monotonic;  ///< the scheduler's clock; empty: std::chrono::steady_clock
@@ -33,7 +33,7 @@ struct ServiceOptions {
   /// Demo mode: simulated evidence and enrolment without a boot token are accepted, and every
   /// machine is admitted. Only for demonstrations and tests on a network of your own.
   bool demo = false;
-  Seconds boot_token_ttl_s = 15 * 60;
+  Seconds boot_token_ttl_s = 15L * 60;
 };
 
 class Services {

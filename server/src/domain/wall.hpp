@@ -21,7 +21,7 @@ namespace revive::server {
 struct WallOptions {
   /// A laptop stays on the wall this long after it was last heard of (a done or failed laptop
   /// waits to be picked up); a running one always shows.
-  Seconds floor_window = 12 * 3600;
+  Seconds floor_window = 12L * 3600;
   /// The start of the local day `t` falls in (today's throughput); empty: the server's
   /// local midnight.
   std::function<Seconds(Seconds t)> day_start;

@@ -187,7 +187,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     auto [ec, n] = co_await http::async_write_header(stream, sr, tok);
     if (ec) co_return;
     asio::steady_timer wake(io);
-    Subscriber sub{es.channel, std::move(peer), EventQueue(es.max_queued_bytes), &wake};
+    // A copy, not a move: clang-tidy's use-after-move check misreads the co_await above.
+    Subscriber sub{es.channel, peer, EventQueue(es.max_queued_bytes), &wake};
     subscribers.push_back(&sub);
     sub.queue.push(es.first.empty() ? ": connected\n\n" : es.first);
     while (!stopping && !sub.queue.overflowed()) {

@@ -36,7 +36,7 @@ struct HttpOptions {
   std::string tls_host = "0.0.0.0";
   std::uint16_t tls_port = 8443;
   std::filesystem::path tls_cert_file, tls_key_file;
-  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_header_bytes = 16UL * 1024;
   std::size_t max_body_bytes = 1 << 20;  ///< the body limit when there is no `admit`
   std::uint64_t max_upload_bytes = 1ull << 40;
   std::chrono::seconds read_timeout{30};
