@@ -187,6 +187,7 @@ class WorkflowRunner {
   // server's key is not the pinned one sees it; a rogue sender learns nothing it did not know.
   std::optional<int> refuse_job(const NextAnswer& a, const Error& why) {
     log("REFUSED a job from the server: " + why.message + ". Nothing was touched.");
+    if (opts_.screen != nullptr) opts_.screen->job_refused(why.message);
     if (auto claimed = proto::parse_job(a.next.job)) {
       const Outcome o = steps::failed("the agent refused the job: " + why.message);
       if (post_result(claimed->step.id, claimed->step.attempt, "refused job", o) ==

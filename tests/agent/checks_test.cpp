@@ -186,6 +186,20 @@ TEST_F(ChecksTest, WebcamTouchpadAndWifiAreDetectedFromSysfs) {
   EXPECT_EQ(webcam_check(root_)["devices"], Json({"Integrated Camera: Integrated C"}));
   EXPECT_EQ(touchpad_check(root_)["name"], "Elan Touchpad");
   EXPECT_EQ(wifi_check(root_)["interfaces"], Json({"wlp3s0"}));
+  // Without their drivers: a USB video interface, a PCI network controller of class 0x0280.
+  test::TempDir bare;
+  MachineRoot no_drivers{bare.path()};
+  const auto put = [&](const std::string& rel, const std::string& text) {
+    std::filesystem::create_directories((bare / rel).parent_path());
+    std::ofstream(bare / rel) << text << "\n";
+  };
+  put("sys/bus/usb/devices/1-5/product", "Integrated_Webcam_HD");
+  put("sys/bus/usb/devices/1-5:1.0/bInterfaceClass", "0e");
+  put("sys/bus/usb/devices/1-5:1.1/bInterfaceClass", "0e");
+  put("sys/bus/pci/devices/0000:02:00.0/class", "0x028000");
+  put("sys/bus/pci/devices/0000:00:1f.6/class", "0x020000");  // the wired NIC
+  EXPECT_EQ(webcam_check(no_drivers)["devices"], Json({"Integrated_Webcam_HD"}));
+  EXPECT_EQ(wifi_check(no_drivers)["interfaces"], Json({"pci 0000:02:00.0"}));
   const Json g = grade(Json::object(),
                        {{"checks", {{"parts", {{"webcam", {{"status", "not_found"}}}}}}}},
                        GradingPolicy{});

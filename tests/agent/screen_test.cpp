@@ -230,6 +230,13 @@ TEST_F(StatusScreenTest, AFailedStepStaysRedWhileTheServerWaits) {
   EXPECT_EQ(display_.last().background, Colour::red);
 }
 
+TEST_F(StatusScreenTest, ARefusedJobAsksForAVolunteer) {
+  screen_.enrolled("", "X1", "nl");
+  screen_.job_refused("signed by another key");
+  EXPECT_EQ(display_.last().background, Colour::red);
+  EXPECT_TRUE(display_.last().shows("Deze laptop vertrouwt de gevonden server niet."));
+}
+
 TEST_F(StatusScreenTest, ACustomScreenHoldsUntilResumed) {
   screen_.step_started(StepKind::checks);
   Frame mine;

@@ -11,7 +11,10 @@ graded, receive the tiny image, finish, reboot, are told by their boot script to
 disk, and that disk prints its marker. Every stage is asserted from the server's records and the
 serial consoles.
 
-usage: pxe_boot_test.py revive-server revivectl revive-agent(release)   (root; exit 77 otherwise)
+usage: pxe_boot_test.py revive-server revivectl revive-agent [SCREENSHOT-DIR]   (root; exit 77 otherwise)
+
+Screenshots of the laptops' own screens (QEMU's screendump, mid-deploy and at the end) are kept
+as PNGs in SCREENSHOT-DIR (ctest: build/<preset>/tests/pxe-screens/).
 """
 import json
 import os
@@ -24,11 +27,12 @@ import time
 import unittest
 
 SERVER_BIN, CTL, AGENT = sys.argv[1:4]
-del sys.argv[1:4]
+SHOTS = sys.argv[4] if len(sys.argv) > 4 and not sys.argv[4].startswith("-") else None
+del sys.argv[1:5 if SHOTS else 4]
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from netboot import SERVER, Workshop, can_run, wait_for  # noqa: E402
+from netboot import SERVER, Workshop, can_run, share_of, wait_for  # noqa: E402
 
 MARKER = "REVIVE-TINY-IMAGE-BOOTED"
 LIVE_CACHE = {}  # the first class's live image, reused (unpinned use only) by the next
@@ -108,6 +112,34 @@ class PxeBoot(unittest.TestCase):
     def api(cls, method, path, body=None):
         return api_call(cls.w, cls.token, method, path, body)
 
+    def screenshots(self, procs):
+        """Watches the serial consoles and takes each laptop's screen twice: a second into its
+        deploy step and when its workflow is done (the done screen stays up while init syncs
+        and waits 2 s before the reboot). Returns {name: {"deploy"|"end": (w, h, rgb)}}."""
+        shots_dir = SHOTS or self.tmp
+        os.makedirs(shots_dir, exist_ok=True)
+        wanted = {(name, moment): needle for name in procs
+                  for moment, needle in (("deploy", "step deploy (attempt"), ("end", "workflow finished: done"))}
+        seen_at, taken = {}, {name: {} for name in procs}
+        deadline = time.time() + 900
+        while wanted and time.time() < deadline:
+            for (name, moment), needle in list(wanted.items()):
+                proc, console = procs[name]
+                if proc.poll() is not None:
+                    self.fail(f"{name} stopped before its {moment} screen")
+                with open(console, errors="replace") as f:
+                    if needle not in f.read():
+                        continue
+                seen_at.setdefault((name, moment), time.time())
+                if moment == "deploy" and time.time() - seen_at[(name, moment)] < 1:
+                    continue  # a second in: the bar has moved
+                png = os.path.join(shots_dir, f"{name}-{moment}.png")
+                taken[name][moment] = self.w.screendump(name, png)
+                del wanted[(name, moment)]
+            time.sleep(0.2)
+        self.assertFalse(wanted, f"screens not taken: {sorted(wanted)}")
+        return taken
+
     def device_by_serial(self, serial):
         for d in self.api("GET", "/api/v1/devices"):
             if d["serial"] == serial:
@@ -133,6 +165,7 @@ class PxeBoot(unittest.TestCase):
             timings[name] = {"agent_ready_s": round(time.time() - t0[name] + 0, 1)}
             wait_for(console, "agent ready", 300, proc)
             timings[name]["agent_ready_s"] = round(time.time() - t0[name], 1)
+        screens = self.screenshots(procs)
         for name, (proc, console) in procs.items():
             wait_for(console, "workflow done: reboot", 900, proc)
             timings[name]["workflow_done_s"] = round(time.time() - t0[name], 1)
@@ -154,6 +187,14 @@ class PxeBoot(unittest.TestCase):
 
         for name, spec in laptops.items():
             with self.subTest(laptop=name):
+                # The laptop's own screen ran (the serial console kept the plain log) and ended
+                # green: the done screen filled it.
+                with open(procs[name][1], errors="replace") as f:
+                    self.assertIn("status screen on /dev/tty1", f.read())
+                width, height, rgb = screens[name]["end"]
+                green = share_of(rgb, lambda r, g, b: g > 100 and r < 80 and b < 80)
+                print(json.dumps({name: {"screen": f"{width}x{height}", "green_share_at_end": round(green, 2)}}))
+                self.assertGreater(green, 0.6, f"{name}: the end screen is not the green done screen")
                 d = self.device_by_serial(spec["serial"])
                 self.assertEqual(d["state"], "done", json.dumps(d["steps"]))
                 self.assertEqual([s["state"] for s in d["steps"]], ["done"] * 6)

@@ -226,6 +226,17 @@ Json webcam_check(const MachineRoot& root) {
     const std::string name = root.line("sys/class/video4linux/" + v + "/name");
     names.push_back(name.empty() ? v : name);
   }
+  // Laptop webcams are USB video devices (interface class 0e): seen without their driver.
+  if (names.empty()) {
+    for (const auto& d : root.list("sys/bus/usb/devices")) {
+      const auto colon = d.find(':');
+      if (colon == std::string::npos) continue;
+      if (root.line("sys/bus/usb/devices/" + d + "/bInterfaceClass") != "0e") continue;
+      const std::string product = root.line("sys/bus/usb/devices/" + d.substr(0, colon) + "/product");
+      const std::string name = product.empty() ? "USB video " + d.substr(0, colon) : product;
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
   if (names.empty()) return {{"status", "not_found"}};
   return {{"status", "found"}, {"devices", names}};
 }
@@ -246,9 +257,17 @@ Json wifi_check(const MachineRoot& root) {
         root.exists("sys/class/net/" + ifc + "/phy80211"))
       names.push_back(ifc);
   }
-  // A card whose driver or firmware did not load still has a phy.
+  // A card whose driver or firmware did not load (the live image carries no Wi-Fi firmware)
+  // has no interface, but is still a PCI network controller of the "other" kind (0x0280),
+  // which is what laptop Wi-Fi cards are.
   if (names.empty()) {
     for (const auto& phy : root.list("sys/class/ieee80211")) names.push_back(phy);
+  }
+  if (names.empty()) {
+    for (const auto& d : root.list("sys/bus/pci/devices")) {
+      if (root.line("sys/bus/pci/devices/" + d + "/class").starts_with("0x0280"))
+        names.push_back("pci " + d);
+    }
   }
   if (names.empty()) return {{"status", "not_found"}};
   return {{"status", "found"}, {"interfaces", names}};

@@ -93,7 +93,8 @@ void draw_failed(Frame& f, const ScreenStatus& s, const Strings& w) {
   frame_lines(f, s, w, fg, bg);
   const int top = std::max(2, f.rows / 2 - 5);
   f.centre(top, w.needs_volunteer, fg, bg, true);
-  const char* plain = s.step ? step_failure(w, *s.step) : w.failed_finish;
+  // No step: the job itself was refused (the only failure outside a step).
+  const char* plain = s.step ? step_failure(w, *s.step) : w.failed_job;
   int row = top + 2;
   row += wrap(f, row, plain, 2, fg, bg, true) + 1;
   row += wrap(f, row, w.volunteer_step, 3, fg, bg) + 1;

@@ -88,6 +88,14 @@ void StatusScreen::step_failed(protocol::StepKind kind, const std::string& detai
   redraw_locked(true);
 }
 
+void StatusScreen::job_refused(const std::string& detail) {
+  std::lock_guard lock(mu_);
+  status_.phase = Phase::needs_volunteer;
+  status_.step.reset();
+  status_.detail = detail;
+  redraw_locked(true);
+}
+
 void StatusScreen::waiting(const std::string& reason) {
   std::lock_guard lock(mu_);
   // A failed step stays red while the server waits for an operator about it.

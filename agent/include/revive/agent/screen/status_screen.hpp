@@ -32,6 +32,8 @@ class StatusScreen {
   /// A step's progress: `stage` in its own words, done/total (bytes for wipe and deploy).
   void progress(const std::string& stage, double done, double total);
   void step_failed(protocol::StepKind kind, const std::string& detail);
+  /// The server's job could not be trusted (signed by another key): red, a volunteer's job.
+  void job_refused(const std::string& detail);
   void waiting(const std::string& reason);
   void server_unreachable();
   void server_reachable();
