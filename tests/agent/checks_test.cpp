@@ -118,7 +118,7 @@ TEST_F(ChecksTest, ScreenColoursThenTheVolunteersAnswerInTheirLanguage) {
     if (shown.empty() || shown.back() != f.background) shown.push_back(f.background);
   }
   EXPECT_EQ(shown, (std::vector<Colour>{Colour::red, Colour::green, Colour::blue, Colour::white,
-                                         Colour::black, Colour::blue}));
+                                        Colour::black, Colour::blue}));
   EXPECT_TRUE(display_.last().shows("J = ja    N = nee"));
 }
 
@@ -128,9 +128,9 @@ TEST_F(ChecksTest, AScreenNobodyAnswersIsNotCheckedAndAFaultCapsTheGrade) {
   input_.press(input_.elapsed + 6s, keys::kN);
   const Json fault = screen_check(io(), 1s, 10s);
   EXPECT_EQ(fault["status"], "failed");
-  const Json g = grade(Json::object(),
-                       {{"checks", {{"parts", {{"screen", fault}, {"speakers", silent}}}}}},
-                       GradingPolicy{});
+  const Json g =
+      grade(Json::object(), {{"checks", {{"parts", {{"screen", fault}, {"speakers", silent}}}}}},
+            GradingPolicy{});
   const auto has = [&](const std::string& reason) {
     return std::find(g["reasons"].begin(), g["reasons"].end(), reason) != g["reasons"].end();
   };
@@ -200,9 +200,9 @@ TEST_F(ChecksTest, WebcamTouchpadAndWifiAreDetectedFromSysfs) {
   put("sys/bus/pci/devices/0000:00:1f.6/class", "0x020000");  // the wired NIC
   EXPECT_EQ(webcam_check(no_drivers)["devices"], Json({"Integrated_Webcam_HD"}));
   EXPECT_EQ(wifi_check(no_drivers)["interfaces"], Json({"pci 0000:02:00.0"}));
-  const Json g = grade(Json::object(),
-                       {{"checks", {{"parts", {{"webcam", {{"status", "not_found"}}}}}}}},
-                       GradingPolicy{});
+  const Json g =
+      grade(Json::object(), {{"checks", {{"parts", {{"webcam", {{"status", "not_found"}}}}}}}},
+            GradingPolicy{});
   EXPECT_NE(g.dump().find("at most B: no webcam found"), std::string::npos);
 }
 
@@ -241,8 +241,7 @@ TEST_F(ChecksTest, TheRunnerGradesWithTheChecksOfThisBoot) {
   server.next_answers = {
       test::FakeServerApi::step(1, protocol::StepKind::checks,
                                 {{"parts", {"keyboard"}}, {"keyboard_idle_s", 5}}),
-      test::FakeServerApi::step(2, protocol::StepKind::test, quick),
-      test::FakeServerApi::done()};
+      test::FakeServerApi::step(2, protocol::StepKind::test, quick), test::FakeServerApi::done()};
   press_all_but({"F5", ";"});
   std::vector<std::string> lines;
   RunnerOptions o;
@@ -268,7 +267,7 @@ TEST_F(ChecksTest, TheRunnerGradesWithTheChecksOfThisBoot) {
   EXPECT_EQ(display_.last().background, Colour::green);
   EXPECT_TRUE(display_.last().shows("TERMINÉ"));
   EXPECT_TRUE(display_.last().shows("Atelier Liège"));
-  EXPECT_TRUE(display_.last().shows("[ …R2D7X ]"));
+  EXPECT_TRUE(display_.last().shows("[ ...R2D7X ]"));
   EXPECT_TRUE(display_.last().shows("Classe C"));
 }
 

@@ -95,8 +95,13 @@ TEST(StatusModel, DoneIsGreenWithTheGradeAndWhatHappensNext) {
   s.phase = Phase::done;
   s.grade = "B";
   s.finish_action = "reboot";
+  s.label = "\u2026R2D7X";  // the wall's label: the console fonts have no ellipsis
   const Frame nl = draw_status(s, strings_for(Lang::nl), 80, 25);
   EXPECT_EQ(nl.background, Colour::green);
+  EXPECT_TRUE(nl.shows("[ ...R2D7X ]"));
+  // Bright white on green: readable from across the table.
+  EXPECT_EQ(nl.find("KLAAR")->fg, Colour::white);
+  EXPECT_TRUE(nl.find("KLAAR")->bold);
   EXPECT_TRUE(nl.shows("KLAAR"));
   EXPECT_TRUE(nl.shows("Klasse B"));
   EXPECT_TRUE(nl.shows("Herstarten in het nieuwe systeem."));

@@ -29,8 +29,8 @@ Frame draw_keyboard(const std::set<int>& pressed, const std::set<int>& skipped,
   std::array<int, kLayoutRows> at_q{};
   for (const auto& k : laptop_layout()) {
     const int x = 1 + static_cast<int>(at_q[k.row] * cell_per_q);
-    const int width = std::max(1, static_cast<int>((at_q[k.row] + k.quarters) * cell_per_q) + 1 -
-                                      x - 1);
+    const int width =
+        std::max(1, static_cast<int>((at_q[k.row] + k.quarters) * cell_per_q) + 1 - x - 1);
     at_q[k.row] += k.quarters;
     if (skipped.contains(k.code)) continue;
     const bool on = pressed.contains(k.code);

@@ -31,8 +31,7 @@ screen::Size size_of(const CheckIo& io) {
 }
 
 int seconds_until(Clock::time_point now, Clock::time_point end) {
-  return static_cast<int>(
-      std::max<long long>(0, std::chrono::ceil<seconds>(end - now).count()));
+  return static_cast<int>(std::max<long long>(0, std::chrono::ceil<seconds>(end - now).count()));
 }
 
 Json not_checked(const std::string& why) { return {{"status", "not_checked"}, {"reason", why}}; }
@@ -51,8 +50,8 @@ Answer ask(const CheckIo& io, const std::string& title, const std::string& quest
     const screen::Size sz = size_of(io);
     show(io, draw_question(title, question, io.words->answer_keys, *io.words,
                            seconds_until(now, end), sz.cols, sz.rows));
-    auto key = io.input->next_key(
-        std::min(kTick, std::chrono::duration_cast<milliseconds>(end - now)));
+    auto key =
+        io.input->next_key(std::min(kTick, std::chrono::duration_cast<milliseconds>(end - now)));
     if (!key || !key->pressed) continue;
     if (yes.contains(key->code)) return Answer::yes;
     if (no.contains(key->code)) return Answer::no;
@@ -70,8 +69,8 @@ bool touchpad_device(const MachineRoot& root, const std::string& dir) {
     return true;
   const std::string props = root.line(dir + "/properties");
   const std::string abs = root.line(dir + "/capabilities/abs");
-  return !props.empty() && (std::strtoul(props.c_str(), nullptr, 16) & 1UL) != 0 &&
-         !abs.empty() && abs != "0";
+  return !props.empty() && (std::strtoul(props.c_str(), nullptr, 16) & 1UL) != 0 && !abs.empty() &&
+         abs != "0";
 }
 
 // USB devices now present with a mass-storage interface (class 08), by their sysfs name.
@@ -87,8 +86,8 @@ std::set<std::string> usb_sticks(const MachineRoot& root) {
   return out;
 }
 
-constexpr std::array<const char*, 7> kParts = {"keyboard", "screen", "speakers", "usb",
-                                                "webcam",   "touchpad", "wifi"};
+constexpr std::array<const char*, 7> kParts = {"keyboard", "screen",   "speakers", "usb",
+                                               "webcam",   "touchpad", "wifi"};
 
 }  // namespace
 
@@ -109,11 +108,10 @@ Json keyboard_check(const CheckIo& io, seconds limit, seconds idle,
     const auto now = io.input->now();
     if (now >= end || (last_press && now - *last_press >= idle)) break;
     const screen::Size sz = size_of(io);
-    show(io, draw_keyboard(pressed, skipped, *io.words, seconds_until(now, end), sz.cols,
-                           sz.rows));
+    show(io, draw_keyboard(pressed, skipped, *io.words, seconds_until(now, end), sz.cols, sz.rows));
     auto wait = std::chrono::duration_cast<milliseconds>(end - now);
-    if (last_press) wait = std::min(wait, std::chrono::duration_cast<milliseconds>(
-                                              *last_press + idle - now));
+    if (last_press)
+      wait = std::min(wait, std::chrono::duration_cast<milliseconds>(*last_press + idle - now));
     auto key = io.input->next_key(std::min(kTick, wait));
     if (!key || !key->pressed) continue;
     last_press = io.input->now();
@@ -140,8 +138,8 @@ Json screen_check(const CheckIo& io, seconds per_colour, seconds answer) {
     show(io, draw_colour(c, *io.words, sz.cols, sz.rows));
     const auto end = io.input->now() + per_colour;
     while (!stopped(io) && io.input->now() < end) {
-      auto key = io.input->next_key(
-          std::chrono::duration_cast<milliseconds>(end - io.input->now()));
+      auto key =
+          io.input->next_key(std::chrono::duration_cast<milliseconds>(end - io.input->now()));
       if (key && key->pressed) break;
     }
   }
@@ -170,8 +168,8 @@ Json speaker_check(const CheckIo& io, seconds answer) {
       const std::string why = !played ? played.error().message : played->err;
       return not_checked("no tone could be played: " + why.substr(0, 200));
     }
-    const char* question = std::string_view(side) == "left" ? io.words->speaker_left
-                                                             : io.words->speaker_right;
+    const char* question =
+        std::string_view(side) == "left" ? io.words->speaker_left : io.words->speaker_right;
     switch (ask(io, io.words->speaker_title, question, answer)) {
       case Answer::yes:
         out[side] = "heard";
@@ -217,7 +215,8 @@ Json usb_check(const CheckIo& io, seconds limit) {
     }
   }
   if (seen.empty()) return not_checked("no USB stick was plugged in");
-  return {{"status", "passed"}, {"ports", Json(std::vector<std::string>(seen.begin(), seen.end()))}};
+  return {{"status", "passed"},
+          {"ports", Json(std::vector<std::string>(seen.begin(), seen.end()))}};
 }
 
 Json webcam_check(const MachineRoot& root) {
@@ -232,7 +231,8 @@ Json webcam_check(const MachineRoot& root) {
       const auto colon = d.find(':');
       if (colon == std::string::npos) continue;
       if (root.line("sys/bus/usb/devices/" + d + "/bInterfaceClass") != "0e") continue;
-      const std::string product = root.line("sys/bus/usb/devices/" + d.substr(0, colon) + "/product");
+      const std::string product =
+          root.line("sys/bus/usb/devices/" + d.substr(0, colon) + "/product");
       const std::string name = product.empty() ? "USB video " + d.substr(0, colon) : product;
       if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
     }

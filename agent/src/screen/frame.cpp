@@ -1,6 +1,7 @@
 #include "revive/agent/screen/frame.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace revive::agent::screen {
 
@@ -9,7 +10,8 @@ bool continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x8
 }  // namespace
 
 int cells(std::string_view s) {
-  return static_cast<int>(std::count_if(s.begin(), s.end(), [](char c) { return !continuation(c); }));
+  return static_cast<int>(
+      std::count_if(s.begin(), s.end(), [](char c) { return !continuation(c); }));
 }
 
 std::string first_cells(std::string_view s, int n) {
@@ -34,7 +36,7 @@ void Frame::centre(int row, std::string_view text, Colour fg, Colour bg, bool bo
 void Frame::bar(int row, int col, int width, int height, double fraction, Colour fill,
                 Colour empty) {
   const double f = std::clamp(fraction, 0.0, 1.0);
-  const int filled = static_cast<int>(f * width + 0.5);
+  const int filled = static_cast<int>(std::lround(f * width));
   for (int r = row; r < row + height; ++r) {
     // Spaces with a background colour: every console font has the space.
     if (filled > 0) put(r, col, std::string(filled, ' '), fill, fill);

@@ -9,12 +9,19 @@ namespace revive::agent::screen {
 
 namespace {
 
+// Console fonts (VGA's code page 437, Terminus Lat15) lack a few characters the server's
+// texts use: the wall's label starts with an ellipsis.
+std::string console_safe(std::string text) {
+  for (std::size_t at; (at = text.find("\u2026")) != std::string::npos;) text.replace(at, 3, "...");
+  return text;
+}
+
 // The header (workshop left, label right) and the footer (the server), on every screen.
 void frame_lines(Frame& f, const ScreenStatus& s, const Strings& w, Colour fg, Colour bg) {
-  const std::string label = s.label.empty() ? std::string() : "[ " + s.label + " ]";
-  f.put(0, 1, s.workshop.empty() ? std::string("Revive") : s.workshop, fg, bg, true);
+  const std::string label = s.label.empty() ? std::string() : "[ " + console_safe(s.label) + " ]";
+  f.put(0, 1, s.workshop.empty() ? std::string("Revive") : console_safe(s.workshop), fg, bg, true);
   if (!label.empty()) f.put(0, std::max(0, f.cols - 1 - cells(label)), label, fg, bg, true);
-  if (!s.server.empty()) f.put(f.rows - 1, 1, std::string(w.server) + " " + s.server, fg, bg);
+  if (!s.server.empty()) f.put(f.rows - 1, 1, std::string(w.server) + " " + s.server, fg, bg, true);
 }
 
 // Long text over as many rows as it needs (at most `max_rows`), broken at spaces.
@@ -41,12 +48,12 @@ void draw_working(Frame& f, const ScreenStatus& s, const Strings& w) {
   const Colour fg = Colour::white, bg = Colour::black;
   frame_lines(f, s, w, fg, bg);
   const int mid = f.rows / 2;
-  const std::string title =
-      s.phase == Phase::waiting ? w.waiting : s.step ? step_title(w, *s.step) : w.starting;
+  const std::string title = s.phase == Phase::waiting ? w.waiting
+                            : s.step                  ? step_title(w, *s.step)
+                                                      : w.starting;
   f.centre(std::max(2, mid - 4), title, Colour::yellow, bg, true);
   if (!s.stage.empty()) f.centre(std::max(3, mid - 3), s.stage, fg, bg);
-  if (s.phase == Phase::waiting && !s.detail.empty())
-    wrap(f, mid - 1, s.detail, 3, fg, bg);
+  if (s.phase == Phase::waiting && !s.detail.empty()) wrap(f, mid - 1, s.detail, 3, fg, bg);
   if (s.fraction >= 0) {
     // Tall on a big screen, one row on a small one; with the percentage beside it.
     const int height = f.rows >= 20 ? 3 : 1;
@@ -64,18 +71,20 @@ void draw_working(Frame& f, const ScreenStatus& s, const Strings& w) {
   if (!figures.empty()) f.centre(mid + 3, figures, fg, bg, true);
 }
 
+// Text on the coloured screens is bright white (bold): the Linux console's "yellow" background
+// is brown and bold black is dark grey, both hard to read from across a table.
 void draw_trouble(Frame& f, const ScreenStatus& s, const Strings& w) {
-  const Colour fg = Colour::black, bg = Colour::yellow;
+  const Colour fg = Colour::white, bg = Colour::yellow;
   f.background = bg;
   frame_lines(f, s, w, fg, bg);
   const bool cable = s.phase == Phase::no_cable;
   const int mid = f.rows / 2;
   f.centre(mid - 2, cable ? w.no_cable : w.looking_for_server, fg, bg, true);
-  wrap(f, mid, cable ? w.no_cable_hint : w.server_hint, 3, fg, bg);
+  wrap(f, mid, cable ? w.no_cable_hint : w.server_hint, 3, fg, bg, true);
 }
 
 void draw_done(Frame& f, const ScreenStatus& s, const Strings& w) {
-  const Colour fg = Colour::black, bg = Colour::green;
+  const Colour fg = Colour::white, bg = Colour::green;
   f.background = bg;
   frame_lines(f, s, w, fg, bg);
   const int mid = f.rows / 2;
@@ -84,7 +93,7 @@ void draw_done(Frame& f, const ScreenStatus& s, const Strings& w) {
   const char* next = s.finish_action == "reboot"     ? w.next_reboot
                      : s.finish_action == "poweroff" ? w.next_poweroff
                                                      : w.next_unknown;
-  wrap(f, mid + 1, next, 2, fg, bg);
+  wrap(f, mid + 1, next, 2, fg, bg, true);
 }
 
 void draw_failed(Frame& f, const ScreenStatus& s, const Strings& w) {
@@ -97,7 +106,7 @@ void draw_failed(Frame& f, const ScreenStatus& s, const Strings& w) {
   const char* plain = s.step ? step_failure(w, *s.step) : w.failed_job;
   int row = top + 2;
   row += wrap(f, row, plain, 2, fg, bg, true) + 1;
-  row += wrap(f, row, w.volunteer_step, 3, fg, bg) + 1;
+  row += wrap(f, row, w.volunteer_step, 3, fg, bg, true) + 1;
   if (!s.detail.empty())
     wrap(f, row, std::string(w.detail) + ": " + s.detail, std::max(1, f.rows - 2 - row), fg, bg);
 }

@@ -22,8 +22,7 @@ bool wired_link_up(const MachineRoot& root) {
   return false;
 }
 
-StatusScreen::StatusScreen(Display& display, const MachineRoot& root, std::string server,
-                           Clock now)
+StatusScreen::StatusScreen(Display& display, const MachineRoot& root, std::string server, Clock now)
     : display_(display), root_(root), now_(std::move(now)), words_(&strings_for(Lang::en)) {
   status_.server = std::move(server);
   std::lock_guard lock(mu_);

@@ -18,7 +18,8 @@ const Strings kEnglish = {
     .next_reboot = "Restarting into the new system.",
     .next_unknown = "You can switch this laptop off.",
     .needs_volunteer = "NEEDS A VOLUNTEER",
-    .volunteer_step = "Ask a volunteer to open this laptop on the dashboard: retry or skip the step.",
+    .volunteer_step =
+        "Ask a volunteer to open this laptop on the dashboard: retry or skip the step.",
     .detail = "Detail",
     .step_inventory = "Looking at the hardware",
     .step_checks = "Checks by hand",
@@ -38,8 +39,9 @@ const Strings kEnglish = {
     .failed_finish = "The last step went wrong.",
     .failed_job = "This laptop does not trust the server it found.",
     .keyboard_title = "Keyboard: press every key",
-    .keyboard_hint = "Each key lights up green when it works. It ends when all are pressed, or "
-                     "after a pause.",
+    .keyboard_hint =
+        "Each key lights up green when it works. It ends when all are pressed, or "
+        "after a pause.",
     .screen_title = "Screen: look for dead pixels and bright patches",
     .screen_hint = "Any key: next colour",
     .screen_question = "Did every colour fill the whole screen evenly?",

@@ -18,8 +18,9 @@ const Strings kFrench = {
     .next_reboot = "Redémarrage dans le nouveau système.",
     .next_unknown = "Vous pouvez éteindre ce portable.",
     .needs_volunteer = "UN BÉNÉVOLE EST NÉCESSAIRE",
-    .volunteer_step = "Demandez à un bénévole d'ouvrir ce portable dans le tableau de bord : "
-                      "réessayer ou passer l'étape.",
+    .volunteer_step =
+        "Demandez à un bénévole d'ouvrir ce portable dans le tableau de bord : "
+        "réessayer ou passer l'étape.",
     .detail = "Détail",
     .step_inventory = "Examen du matériel",
     .step_checks = "Vérifications à la main",
@@ -39,8 +40,9 @@ const Strings kFrench = {
     .failed_finish = "La dernière étape a échoué.",
     .failed_job = "Ce portable ne fait pas confiance au serveur trouvé.",
     .keyboard_title = "Clavier : appuyez sur chaque touche",
-    .keyboard_hint = "Chaque touche qui marche devient verte. Fin quand tout est appuyé, ou "
-                     "après une pause.",
+    .keyboard_hint =
+        "Chaque touche qui marche devient verte. Fin quand tout est appuyé, ou "
+        "après une pause.",
     .screen_title = "Écran : cherchez les pixels morts et les taches claires",
     .screen_hint = "Une touche : couleur suivante",
     .screen_question = "Chaque couleur a-t-elle rempli tout l'écran de façon égale ?",

@@ -39,8 +39,9 @@ const Strings kDutch = {
     .failed_finish = "De laatste stap ging mis.",
     .failed_job = "Deze laptop vertrouwt de gevonden server niet.",
     .keyboard_title = "Toetsenbord: druk op elke toets",
-    .keyboard_hint = "Elke toets die werkt wordt groen. Klaar als alles ingedrukt is, of na een "
-                     "pauze.",
+    .keyboard_hint =
+        "Elke toets die werkt wordt groen. Klaar als alles ingedrukt is, of na een "
+        "pauze.",
     .screen_title = "Scherm: zoek dode pixels en lichte vlekken",
     .screen_hint = "Een toets: volgende kleur",
     .screen_question = "Vulde elke kleur het hele scherm gelijkmatig?",

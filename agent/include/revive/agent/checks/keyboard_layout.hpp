@@ -21,7 +21,7 @@ inline constexpr int kY = 21, kO = 24, kJ = 36, kN = 49;
 struct Key {
   int code = 0;
   const char* label = "";
-  int row = 0;      ///< 0 (Esc, F-keys) to 5 (Ctrl, space, arrows)
+  int row = 0;       ///< 0 (Esc, F-keys) to 5 (Ctrl, space, arrows)
   int quarters = 4;  ///< width in quarters of a letter key
 };
 

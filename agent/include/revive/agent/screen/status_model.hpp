@@ -28,14 +28,15 @@ struct ScreenStatus {
   std::string workshop;  ///< from the enrolment answer (may be empty)
   std::string label;     ///< asset tag or the serial's end (the wall tile's label)
   std::string server;    ///< the URL the agent talks to
-  std::optional<protocol::StepKind> step;  ///< running, or the one that failed (none: a refused job)
-  std::string stage;     ///< the step's own words for what it does now (English, small)
-  double fraction = -1;  ///< 0-1, or negative: no bar
-  double rate_bytes_s = 0;  ///< 0: not shown
-  double eta_s = -1;        ///< negative: not shown
-  std::string grade;        ///< from the test step, for the done screen
+  std::optional<protocol::StepKind>
+      step;                   ///< running, or the one that failed (none: a refused job)
+  std::string stage;          ///< the step's own words for what it does now (English, small)
+  double fraction = -1;       ///< 0-1, or negative: no bar
+  double rate_bytes_s = 0;    ///< 0: not shown
+  double eta_s = -1;          ///< negative: not shown
+  std::string grade;          ///< from the test step, for the done screen
   std::string finish_action;  ///< "poweroff" / "reboot" from the finish step
-  std::string detail;  ///< a failure's or wait's own message (shown small)
+  std::string detail;         ///< a failure's or wait's own message (shown small)
 };
 
 /// The status screen for `status` in `cols` x `rows` cells.

@@ -52,16 +52,16 @@ struct Strings {
   const char* keyboard_title;
   const char* keyboard_hint;  ///< press every key; when it ends
   const char* screen_title;
-  const char* screen_hint;     ///< look for dead pixels; any key for the next colour
+  const char* screen_hint;  ///< look for dead pixels; any key for the next colour
   const char* screen_question;
-  const char* speaker_left;    ///< question after the left tone
-  const char* speaker_right;   ///< question after the right tone
+  const char* speaker_left;   ///< question after the left tone
+  const char* speaker_right;  ///< question after the right tone
   const char* speaker_title;
   const char* usb_title;
   const char* usb_hint;
-  const char* answer_keys;     ///< "Y = yes   N = no" (in this language's letters)
-  const char* yes_letters;     ///< letters that answer yes (lower case): "y", "j", "o"...
-  const char* seconds_left;    ///< "s left" after a count of seconds
+  const char* answer_keys;   ///< "Y = yes   N = no" (in this language's letters)
+  const char* yes_letters;   ///< letters that answer yes (lower case): "y", "j", "o"...
+  const char* seconds_left;  ///< "s left" after a count of seconds
 };
 
 /// The strings of a language.
