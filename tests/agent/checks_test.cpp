@@ -256,6 +256,8 @@ TEST_F(ChecksTest, TheRunnerGradesWithTheChecksOfThisBoot) {
   o.input = &input_;
   ASSERT_EQ(run_workflow(o), 0);
   ASSERT_EQ(server.results.size(), 2u);
+  // Each part was reported before it ran (progress also keeps the stall deadline away).
+  EXPECT_EQ(server.stages_of(1), std::vector<std::string>{"check keyboard"});
   const Json checks = server.results[0].second.result;
   EXPECT_EQ(checks["parts"]["keyboard"]["missing"], Json({"F5", ";"}));
   const Json grading = server.results[1].second.result["grading"];

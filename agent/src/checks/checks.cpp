@@ -273,7 +273,8 @@ Json wifi_check(const MachineRoot& root) {
   return {{"status", "found"}, {"interfaces", names}};
 }
 
-Result<Json> run_checks(const CheckIo& io, const Json& params) {
+Result<Json> run_checks(const CheckIo& io, const Json& params,
+                        const std::function<void(const std::string&, int, int)>& starting) {
   std::vector<std::string> parts(kParts.begin(), kParts.end());
   if (params.contains("parts")) parts = params["parts"].get<std::vector<std::string>>();
   for (const auto& p : parts) {
@@ -287,8 +288,10 @@ Result<Json> run_checks(const CheckIo& io, const Json& params) {
     return seconds(std::max(1, params.value(key, fallback)));
   };
   Json out = Json::object();
+  int index = 0;
   for (const auto& p : parts) {
     if (stopped(io)) break;
+    if (starting) starting(p, index++, static_cast<int>(parts.size()));
     if (p == "keyboard") {
       out[p] = keyboard_check(io, secs("keyboard_s", 180), secs("keyboard_idle_s", 20),
                               params.value("keyboard_skip", std::vector<std::string>()));

@@ -44,7 +44,9 @@ Outcome run_checks_step(const StepContext& ctx) {
   io.stop = ctx.opts.stop;
   io.words = ctx.opts.screen != nullptr ? &ctx.opts.screen->words()
                                         : &screen::strings_for(screen::Lang::en);
-  auto result = checks::run_checks(io, ctx.step.params);
+  auto result = checks::run_checks(io, ctx.step.params, [&](const std::string& part, int i, int n) {
+    ctx.progress("check " + part, i, n);
+  });
   if (!result) return failed("checks: " + result.error().message);
   log_results(ctx, (*result)["parts"]);
   return succeeded(*result);

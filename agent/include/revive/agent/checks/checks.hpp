@@ -49,8 +49,11 @@ Json touchpad_check(const MachineRoot& root);
 Json wifi_check(const MachineRoot& root);
 
 /// The parts `params["parts"]` names (default: all), in that order, with their time limits
-/// from params; {"parts": {name: result}}. invalid_input for an unknown part.
-Result<Json> run_checks(const CheckIo& io, const Json& params);
+/// from params; {"parts": {name: result}}. invalid_input for an unknown part. `starting` (may
+/// be empty) is told each part before it runs: its name, its index and the number of parts
+/// (the step reports it as progress, which also keeps the server's stall deadline away).
+Result<Json> run_checks(const CheckIo& io, const Json& params,
+                        const std::function<void(const std::string&, int, int)>& starting = {});
 
 /// The names of the parts a check step knows.
 std::span<const char* const> check_part_names();
