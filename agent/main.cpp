@@ -10,6 +10,7 @@
 
 #include "revive/agent/cmdline.hpp"
 #include "revive/agent/runner.hpp"
+#include "revive/agent/screen/status_screen.hpp"
 #include "revive/agent/system.hpp"
 
 namespace {
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
   app.add_option("--finish-action-file", finish_file,
                  "Write the finish step's action (poweroff|reboot) here for the live image's init");
   app.add_option("--label", label, "Prefix for console lines (the demo runs several agents)");
+  std::string screen_tty;
+  app.add_option("--screen", screen_tty,
+                 "Draw the laptop's status screen on this virtual terminal (live image: "
+                 "/dev/tty1); the log stays on stdout");
   CLI11_PARSE(app, argc, argv);
 
   if (!simulate) {
@@ -116,5 +121,19 @@ int main(int argc, char** argv) {
                  line.c_str());
     std::fflush(stdout);
   };
+  // The screen is a help, never a condition: without a console the agent runs as before.
+  std::unique_ptr<revive::agent::screen::Display> display;
+  std::unique_ptr<revive::agent::screen::StatusScreen> status_screen;
+  if (!screen_tty.empty()) {
+    if (auto d = revive::agent::screen::open_vt_display(screen_tty)) {
+      display = std::move(*d);
+      status_screen =
+          std::make_unique<revive::agent::screen::StatusScreen>(*display, system, server);
+      o.screen = status_screen.get();
+      o.log("status screen on " + screen_tty);
+    } else {
+      o.log("no status screen: " + d.error().message);
+    }
+  }
   return revive::agent::run_workflow(o);
 }

@@ -102,7 +102,41 @@ struct Grader {
     reasons.push_back(at_most == "reject" ? "reject: " + why : "at most " + at_most + ": " + why);
     if (rank(at_most) > rank(grade)) grade = at_most;
   }
+  // A fact for the reader that caps nothing (a check nobody answered is not a fault).
+  void note(const std::string& what) { reasons.push_back(what); }
 };
+
+std::string joined(const Json& list) {
+  std::string out;
+  for (const auto& v : list) {
+    if (!v.is_string()) continue;
+    out += (out.empty() ? "" : ", ") + v.get<std::string>();
+  }
+  return out;
+}
+
+// What a volunteer found by hand (a checks step before the test step): a part that does not
+// work caps at C, a part that is missing at B; one nobody answered is named, never passed.
+void grade_checks(Grader& g, const Json& tests) {
+  if (!tests.is_object() || !tests.contains("checks")) return;
+  const Json parts = tests["checks"].value("parts", Json::object());
+  if (!parts.is_object()) return;
+  for (const auto& [name, r] : parts.items()) {
+    if (!r.is_object()) continue;
+    const std::string status = r.value("status", std::string());
+    if (status == "not_checked") {
+      g.note("not checked: " + name + " (" + r.value("reason", std::string("no answer")) + ")");
+    } else if (status == "failed" && name == "keyboard") {
+      g.cap("C", "keys not working: " + joined(r.value("missing", Json::array())));
+    } else if (status == "failed" && name == "speakers") {
+      g.cap("C", "speakers not heard: " + joined(r.value("not_heard", Json::array())));
+    } else if (status == "failed") {
+      g.cap("C", name + ": " + r.value("reason", std::string("failed the check")));
+    } else if (status == "not_found") {
+      g.cap("B", "no " + name + " found");
+    }
+  }
+}
 
 long long num(const Json& j, const char* key, long long fallback = -1) {
   return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<long long>()
@@ -226,6 +260,8 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
     if (sc < p.cpu_c_below_score)
       g.cap("C", fmt::format("CPU single-thread score {:.0f} < {:.0f}", sc, p.cpu_c_below_score));
   }
+
+  grade_checks(g, tests);
 
   // Windows 11 readiness
   Json w = Json::array();

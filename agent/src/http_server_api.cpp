@@ -79,6 +79,7 @@ Result<http::Response> HttpServerApi::call(const std::string& method, const std:
   retry.stop = opts_.stop;
   retry.on_retry = [&](const Result<http::Response>& outcome, std::chrono::milliseconds wait) {
     if (opts_.log) opts_.log(retry_line(outcome, wait));
+    if (opts_.reachability) opts_.reachability(false);
   };
   auto r = http::with_retries(
       [&] {
@@ -87,6 +88,7 @@ Result<http::Response> HttpServerApi::call(const std::string& method, const std:
       },
       retry);
   if (!r) return r.error();
+  if (opts_.reachability) opts_.reachability(true);
   if (!r->ok()) return status_error(*r);
   return r;
 }

@@ -9,6 +9,7 @@
 
 #include "revive/agent/http_server_api.hpp"
 #include "revive/agent/inventory.hpp"
+#include "revive/agent/screen/status_screen.hpp"
 #include "revive/agent/transport/relay.hpp"
 #include "revive/encoding.hpp"
 #include "revive/signed_job.hpp"
@@ -66,6 +67,8 @@ Outcome run_step(const StepContext& ctx) {
       return steps::run_certify_step(ctx);
     case StepKind::finish:
       return steps::run_finish_step(ctx);
+    case StepKind::checks:
+      return steps::run_checks_step(ctx);
   }
   return steps::failed("this agent cannot run the step \"" +
                        std::string(proto::to_string(ctx.step.kind)) + "\"");
@@ -144,6 +147,7 @@ class WorkflowRunner {
     }
     device_id_ = r->device_id;
     log("enrolled as device " + std::to_string(device_id_));
+    if (opts_.screen != nullptr) opts_.screen->enrolled(r->workshop, r->label, r->language);
     return true;
   }
 
@@ -153,12 +157,16 @@ class WorkflowRunner {
     switch (a.next.state) {
       case State::done:
         log("workflow finished: done");
+        if (opts_.screen != nullptr) opts_.screen->done();
         return kExitDone;
       case State::cancelled:
         log("workflow cancelled by an operator");
         return kExitCancelled;
       case State::waiting:
-        if (a.next.reason != last_wait_) log("WAITING for an operator: " + a.next.reason);
+        if (a.next.reason != last_wait_) {
+          log("WAITING for an operator: " + a.next.reason);
+          if (opts_.screen != nullptr) opts_.screen->waiting(a.next.reason);
+        }
         last_wait_ = a.next.reason;
         return std::nullopt;
       case State::step: {
@@ -179,6 +187,7 @@ class WorkflowRunner {
   // server's key is not the pinned one sees it; a rogue sender learns nothing it did not know.
   std::optional<int> refuse_job(const NextAnswer& a, const Error& why) {
     log("REFUSED a job from the server: " + why.message + ". Nothing was touched.");
+    if (opts_.screen != nullptr) opts_.screen->job_refused(why.message);
     if (auto claimed = proto::parse_job(a.next.job)) {
       const Outcome o = steps::failed("the agent refused the job: " + why.message);
       if (post_result(claimed->step.id, claimed->step.attempt, "refused job", o) ==
@@ -203,15 +212,30 @@ class WorkflowRunner {
     if (already)
       log("  already done in this boot: sending its result again instead of running it twice");
     if (!already) settle_relay(s);
-    const Outcome o = already
-                          ? seen->second.second
-                          : run_step_guarded({opts_, server_, device_id_, s, inventory_, &relay_});
+    if (opts_.screen != nullptr) opts_.screen->step_started(s.kind);
+    const Outcome o =
+        already ? seen->second.second
+                : run_step_guarded({opts_, server_, device_id_, s, inventory_, &relay_, &checks_});
     finished_[s.id] = {s.attempt, o};
+    // The grade counts what a volunteer found by hand: a later test step in this boot reads it.
+    if (s.kind == StepKind::checks && o.ok) checks_ = o.result;
     const Posted posted = post_result(s.id, s.attempt, kind, o);
     if (posted == Posted::stopping) return kExitStopped;
     if (posted == Posted::accepted && !o.ok) log("FAILED: " + kind + ": " + o.error);
     if (posted == Posted::accepted && o.ok && s.kind == StepKind::test) log_grade(o.result);
+    show_outcome(s.kind, o);
     return std::nullopt;
+  }
+
+  void show_outcome(StepKind kind, const Outcome& o) const {
+    if (opts_.screen == nullptr) return;
+    if (!o.ok) {
+      opts_.screen->step_failed(kind, o.error);
+    } else if (kind == StepKind::test) {
+      opts_.screen->graded(o.result.value("grading", Json::object()).value("grade", ""));
+    } else if (kind == StepKind::finish) {
+      opts_.screen->finishing(o.result.value("action", ""));
+    }
   }
 
   // A relay left by a deploy step serves peers from the disk: it stops before a step that
@@ -280,6 +304,7 @@ class WorkflowRunner {
   std::map<std::int64_t, std::pair<std::int64_t, Outcome>> finished_;  // step -> attempt, outcome
   std::string last_wait_;
   std::unique_ptr<Relay> relay_;  // a deploy step's relay, serving peers after the step
+  Json checks_;                   // the result of this boot's last checks step (null: none)
   int refused_in_a_row_ = 0;
 };
 
@@ -313,6 +338,15 @@ int run_workflow(const RunnerOptions& given) {
     o.server = opts.server;
     o.log = opts.log;
     o.stop = opts.stop;
+    if (opts.screen != nullptr) {
+      o.reachability = [screen = opts.screen](bool up) {
+        if (up) {
+          screen->server_reachable();
+        } else {
+          screen->server_unreachable();
+        }
+      };
+    }
     http = std::make_unique<HttpServerApi>(std::move(o));
   }
   ServerApi& server = opts.server_api != nullptr ? *opts.server_api : *http;

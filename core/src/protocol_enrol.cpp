@@ -25,10 +25,14 @@ Json to_json(const EnrolRequest& v) {
 }
 
 Json to_json(const EnrolResponse& v) {
-  return {{"device_id", v.device_id},
-          {"agent_token", v.agent_token},
-          {"new_device", v.new_device},
-          {"protocol", v.protocol}};
+  Json j = {{"device_id", v.device_id},
+            {"agent_token", v.agent_token},
+            {"new_device", v.new_device},
+            {"protocol", v.protocol}};
+  if (!v.workshop.empty()) j["workshop"] = v.workshop;
+  if (!v.language.empty()) j["language"] = v.language;
+  if (!v.label.empty()) j["label"] = v.label;
+  return j;
 }
 
 template <>
@@ -86,6 +90,19 @@ Result<EnrolResponse> from_json<EnrolResponse>(const Json& j) {
   r.device_id = id;
   r.agent_token = token;
   r.new_device = fresh;
+  REVIVE_FIELD(workshop, optional_string(j, "workshop"));
+  if (workshop.size() > kMaxWorkshopName)
+    return bad("\"workshop\" is at most " + std::to_string(kMaxWorkshopName) + " characters");
+  r.workshop = workshop;
+  REVIVE_FIELD(label, optional_string(j, "label"));
+  if (label.size() > kMaxIdentityField)
+    return bad("\"label\" is at most " + std::to_string(kMaxIdentityField) + " characters");
+  r.label = label;
+  REVIVE_FIELD(language, optional_string(j, "language"));
+  // An unknown language (a newer server) is not an error: the screen keeps its default.
+  for (auto known : kScreenLanguages) {
+    if (language == known) r.language = language;
+  }
   if (auto it = j.find("protocol"); it != j.end() && it->is_number_integer()) r.protocol = *it;
   return r;
 }

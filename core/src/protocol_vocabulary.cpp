@@ -11,8 +11,9 @@ namespace revive::protocol {
 
 namespace {
 
-constexpr std::array<std::pair<StepKind, std::string_view>, 7> kStepKindNames{{
+constexpr std::array<std::pair<StepKind, std::string_view>, 8> kStepKindNames{{
     {StepKind::inventory, "inventory"},
+    {StepKind::checks, "checks"},
     {StepKind::wipe, "wipe"},
     {StepKind::test, "test"},
     {StepKind::deploy, "deploy"},

@@ -12,7 +12,7 @@ namespace {
 TEST(Protocol, StepKindsRoundTripAndUnknownIsRefused) {
   for (auto k : kStepKinds) EXPECT_EQ(step_kind_from(to_string(k)), k);
   EXPECT_FALSE(step_kind_from("format-c"));
-  EXPECT_EQ(step_kind_list(), "inventory, wipe, test, deploy, provision, certify, finish");
+  EXPECT_EQ(step_kind_list(), "inventory, checks, wipe, test, deploy, provision, certify, finish");
   for (auto s : {StepState::pending, StepState::running, StepState::done, StepState::failed,
                  StepState::skipped, StepState::cancelled}) {
     EXPECT_EQ(step_state_from(to_string(s)), s);
@@ -259,6 +259,22 @@ TEST(Protocol, DeeplyNestedBodiesAreRefusedBeforeTheyAreBuilt) {
   auto d = decode<EnrolResponse>(R"({"device_id": 4, "agent_token": "t"})");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->device_id, 4);
+  EXPECT_EQ(d->language, "");  // an older server: the screen keeps its default
+}
+
+TEST(Protocol, EnrolAnswerNamesTheWorkshopAndAKnownLanguage) {
+  auto d = decode<EnrolResponse>(
+      R"({"device_id": 4, "agent_token": "t", "workshop": "Repair Café", "language": "nl"})");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->workshop, "Repair Café");
+  EXPECT_EQ(d->language, "nl");
+  auto newer = decode<EnrolResponse>(R"({"device_id": 4, "agent_token": "t", "language": "de"})");
+  ASSERT_TRUE(newer);
+  EXPECT_EQ(newer->language, "");
+  EXPECT_FALSE(decode<EnrolResponse>(R"({"device_id": 4, "agent_token": "t", "workshop": 3})"));
+  EXPECT_FALSE(decode<EnrolResponse>(R"({"device_id": 4, "agent_token": "t", "workshop": ")" +
+                                     std::string(201, 'x') + "\"}"));
+  EXPECT_EQ(step_kind_from("checks"), StepKind::checks);
 }
 
 }  // namespace

@@ -7,8 +7,11 @@ Namespaces are named rvnb<pid>-{sw,rt,srv}; only those are deleted again.
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import time
+import zlib
 
 SUBNET = "10.77.0"
 ROUTER = f"{SUBNET}.1"
@@ -93,7 +96,9 @@ class Workshop:
         self.ns(self.sw, "ip", "link", "set", tap, "master", "br0", "up")
         console = os.path.join(self.tmp, f"{name}.serial")
         args = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "1", "-display", "none",
-                "-serial", f"file:{console}", "-monitor", "none",
+                "-serial", f"file:{console}",
+                # the monitor, for screendump: what the laptop's own screen shows
+                "-monitor", f"unix:{self.monitor_path(name)},server,nowait",
                 "-smbios", f"type=1,manufacturer=LENOVO,product=20L5CTO1WW,version=ThinkPad T480,serial={serial},"
                            f"uuid=7f3a1c2e-0000-4000-8000-{serial.encode().hex()[:12].ljust(12, '0')}",
                 "-smbios", f"type=3,manufacturer=LENOVO,serial={serial}",
@@ -127,6 +132,33 @@ class Workshop:
         self.procs.append(p)
         return p, console
 
+    def monitor_path(self, name):
+        return os.path.join(self.tmp, f"{name}.monitor")
+
+    def screendump(self, name, png_path):
+        """Saves what laptop `name`'s screen shows now (QEMU's screendump, a PPM) as a PNG;
+        returns (width, height, rgb bytes)."""
+        ppm = os.path.join(self.tmp, f"{name}.ppm")
+        if os.path.exists(ppm):
+            os.unlink(ppm)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(self.monitor_path(name))
+            s.sendall(f"screendump {ppm}\n".encode())
+            deadline = time.time() + 10
+            seen = b""
+            # The command's echo, then the next prompt: the file is written by then.
+            while seen.count(b"(qemu)") < 2 and time.time() < deadline:
+                seen += s.recv(4096)
+        with open(ppm, "rb") as f:
+            data = f.read()
+        magic, width, height, maxval, rest = data.split(maxsplit=4)
+        assert magic == b"P6" and maxval == b"255", data[:20]
+        width, height = int(width), int(height)
+        rgb = rest[:width * height * 3]
+        write_png(png_path, width, height, rgb)
+        return width, height, rgb
+
     def down(self):
         for p in reversed(self.procs):
             if p.poll() is None:
@@ -138,6 +170,24 @@ class Workshop:
                     p.wait()
         for n in (self.sw, self.rt, self.srv):
             sh("ip", "netns", "del", n, check=False)
+
+
+def write_png(path, width, height, rgb):
+    """An 8-bit RGB PNG from raw rows (no imaging library needed)."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    rows = b"".join(b"\0" + rgb[y * width * 3:(y + 1) * width * 3] for y in range(height))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
+
+
+def share_of(rgb, test):
+    """The share of pixels (r, g, b) for which test(r, g, b) holds."""
+    # Every 7th pixel is plenty for a share, and keeps a large screen cheap in Python.
+    picked = range(0, len(rgb) - 2, 3 * 7)
+    hits = sum(1 for i in picked if test(rgb[i], rgb[i + 1], rgb[i + 2]))
+    return hits / max(len(picked), 1)
 
 
 def wait_for(path, needle, timeout, proc=None):

@@ -11,7 +11,10 @@ graded, receive the tiny image, finish, reboot, are told by their boot script to
 disk, and that disk prints its marker. Every stage is asserted from the server's records and the
 serial consoles.
 
-usage: pxe_boot_test.py revive-server revivectl revive-agent(release)   (root; exit 77 otherwise)
+usage: pxe_boot_test.py revive-server revivectl revive-agent [SCREENSHOT-DIR]   (root; exit 77 otherwise)
+
+Screenshots of the laptops' own screens (QEMU's screendump, mid-deploy and at the end) are kept
+as PNGs in SCREENSHOT-DIR (ctest: build/<preset>/tests/pxe-screens/).
 """
 import json
 import os
@@ -20,15 +23,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
 SERVER_BIN, CTL, AGENT = sys.argv[1:4]
-del sys.argv[1:4]
+SHOTS = sys.argv[4] if len(sys.argv) > 4 and not sys.argv[4].startswith("-") else None
+del sys.argv[1:5 if SHOTS else 4]
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from netboot import SERVER, Workshop, can_run, wait_for  # noqa: E402
+from netboot import SERVER, Workshop, can_run, share_of, wait_for  # noqa: E402
 
 MARKER = "REVIVE-TINY-IMAGE-BOOTED"
 LIVE_CACHE = {}  # the first class's live image, reused (unpinned use only) by the next
@@ -108,6 +113,41 @@ class PxeBoot(unittest.TestCase):
     def api(cls, method, path, body=None):
         return api_call(cls.w, cls.token, method, path, body)
 
+    def screenshots(self, procs, taken, missed):
+        """Watches the serial consoles and takes each laptop's screen twice: half a second after
+        its deploy's first progress with a filled bar, and 1.5 s after its workflow is done (init
+        keeps the done screen up for 5 s before the reboot). Fills taken[name]["deploy"|"end"] = (w, h, rgb) and
+        lists in `missed` what it could not take (it runs in a thread: no assertions here)."""
+        shots_dir = SHOTS or self.tmp
+        os.makedirs(shots_dir, exist_ok=True)
+        wanted = {(name, moment): needle for name in procs
+                  for moment, needle in (("deploy", "  deploy [#"), ("end", "workflow finished: done"))}
+        seen_at = {}
+        taken.update({name: {} for name in procs})
+        deadline = time.time() + 1200
+        while wanted and time.time() < deadline:
+            for (name, moment), needle in list(wanted.items()):
+                proc, console = procs[name]
+                if proc.poll() is not None:
+                    missed.append(f"{name} stopped before its {moment} screen")
+                    del wanted[(name, moment)]
+                    continue
+                if not os.path.exists(console):
+                    continue
+                with open(console, errors="replace") as f:
+                    if needle not in f.read():
+                        continue
+                seen_at.setdefault((name, moment), time.time())
+                # The screen redraws at most twice a second, and an emulated framebuffer takes
+                # a moment to paint a whole new screen; init shows the done screen for 5 s.
+                if time.time() - seen_at[(name, moment)] < (0.5 if moment == "deploy" else 1.5):
+                    continue
+                png = os.path.join(shots_dir, f"{name}-{moment}.png")
+                taken[name][moment] = self.w.screendump(name, png)
+                del wanted[(name, moment)]
+            time.sleep(0.2)
+        missed.extend(f"{name} {moment}" for name, moment in wanted)
+
     def device_by_serial(self, serial):
         for d in self.api("GET", "/api/v1/devices"):
             if d["serial"] == serial:
@@ -128,11 +168,17 @@ class PxeBoot(unittest.TestCase):
                     f.write(b"\x5a" * (1 << 20))
             t0[name] = time.time()
             procs[name] = self.w.laptop(name, disk, **spec)
+        # The screens are watched from the start: the two laptops reach each moment apart.
+        screens, missed = {}, []
+        watcher = threading.Thread(target=self.screenshots, args=(procs, screens, missed))
+        watcher.start()
         timings = {}
         for name, (proc, console) in procs.items():
             timings[name] = {"agent_ready_s": round(time.time() - t0[name] + 0, 1)}
             wait_for(console, "agent ready", 300, proc)
             timings[name]["agent_ready_s"] = round(time.time() - t0[name], 1)
+        watcher.join()
+        self.assertFalse(missed, f"screens not taken: {missed}")
         for name, (proc, console) in procs.items():
             wait_for(console, "workflow done: reboot", 900, proc)
             timings[name]["workflow_done_s"] = round(time.time() - t0[name], 1)
@@ -154,6 +200,14 @@ class PxeBoot(unittest.TestCase):
 
         for name, spec in laptops.items():
             with self.subTest(laptop=name):
+                # The laptop's own screen ran (the serial console kept the plain log) and ended
+                # green: the done screen filled it.
+                with open(procs[name][1], errors="replace") as f:
+                    self.assertIn("status screen on /dev/tty1", f.read())
+                width, height, rgb = screens[name]["end"]
+                green = share_of(rgb, lambda r, g, b: g > 100 and r < 80 and b < 80)
+                print(json.dumps({name: {"screen": f"{width}x{height}", "green_share_at_end": round(green, 2)}}))
+                self.assertGreater(green, 0.6, f"{name}: the end screen is not the green done screen")
                 d = self.device_by_serial(spec["serial"])
                 self.assertEqual(d["state"], "done", json.dumps(d["steps"]))
                 self.assertEqual([s["state"] for s in d["steps"]], ["done"] * 6)

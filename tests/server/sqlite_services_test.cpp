@@ -179,6 +179,32 @@ TEST_F(SqliteServicesTest, ABadSettingChangesNoSetting) {
   EXPECT_EQ(**s().storage->settings().get("workshop_name"), "Repair Café");
 }
 
+TEST_F(SqliteServicesTest, TheEnrolmentAnswerCarriesTheWorkshopAndItsScreenLanguage) {
+  protocol::EnrolRequest r;
+  r.identity = {"uuid-SN77", "SN77", "Latitude 7490", "Dell Inc."};
+  auto before = s().enrolment.enrol(r);
+  ASSERT_TRUE(before) << before.error().message;
+  EXPECT_EQ(before->workshop, "");
+  EXPECT_EQ(before->language, "en");  // nothing chosen: English
+  EXPECT_EQ(before->label, "SN77");   // as on the wall: no asset tag, the serial's end
+  SettingsUpdate bad;
+  bad.screen_language = "de";
+  EXPECT_EQ(s().catalog.update_settings(bad).error().code, Errc::invalid_input);
+  SettingsUpdate u;
+  // Longer than the protocol's limit, with a two-byte character across the cut.
+  u.workshop_name = std::string(199, 'x') + "\xc3\xa9 Gent";
+  u.screen_language = "fr";
+  ASSERT_TRUE(s().catalog.update_settings(u));
+  auto after = s().enrolment.enrol(r);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->workshop, std::string(199, 'x'));
+  EXPECT_EQ(after->language, "fr");
+  // What the agent reads back from the wire.
+  auto decoded = protocol::decode<protocol::EnrolResponse>(protocol::to_json(*after).dump());
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->language, "fr");
+}
+
 TEST_F(SqliteServicesTest, OperatorsAndTokens) {
   EXPECT_FALSE(s().operators.add("bob", "short"));
   ASSERT_TRUE(s().operators.add("bob", "long enough password"));

@@ -6,6 +6,7 @@
 
 #include "http/event_queue.hpp"
 #include "http/http_types.hpp"
+#include "revive/protocol.hpp"
 #include "web/assets.hpp"
 #include "web/language.hpp"
 
@@ -91,6 +92,11 @@ TEST(WallAssets, ThePageScriptStyleAndEveryLanguageAreCompiledIn) {
     for (const auto& [key, value] : en.items())
       EXPECT_TRUE(strings.contains(key)) << lang << " lacks " << key;
     EXPECT_EQ(strings.size(), en.size()) << lang;
+  }
+  // A tile names its laptop's step: every kind the protocol has is worded (checks came later).
+  for (auto kind : protocol::kStepKinds) {
+    EXPECT_TRUE(en.contains("stage." + std::string(protocol::to_string(kind))))
+        << protocol::to_string(kind);
   }
   // No inline script: the Content-Security-Policy allows only the script file.
   const std::string_view html = web::find_asset("wall.html")->body;

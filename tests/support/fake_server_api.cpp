@@ -79,6 +79,9 @@ Result<proto::EnrolResponse> FakeServerApi::enrol(const proto::EnrolRequest& r) 
   answer.device_id = device_id;
   answer.agent_token = "token-" + std::to_string(enrolments.size());
   answer.new_device = enrolments.size() == 1;
+  answer.workshop = workshop;
+  answer.language = language;
+  answer.label = label;
   return answer;
 }
 

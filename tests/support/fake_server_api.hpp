@@ -27,7 +27,8 @@ class FakeServerApi : public agent::ServerApi {
   /// Answers to result(), in order; when empty, each result is recorded.
   std::deque<Result<protocol::ResultAck>> result_answers;
   std::int64_t device_id = 17;
-  std::optional<Error> enrol_error;  ///< when set, enrol() fails with it
+  std::string workshop, language, label;  ///< the enrolment answer's, for the laptop's screen
+  std::optional<Error> enrol_error;       ///< when set, enrol() fails with it
   std::vector<protocol::CertificateSummary> certificate_list;
   std::map<std::string, std::string> manifests;  ///< image name -> manifest text
   /// Called at the start of every next() with its number (1, 2...): tests stop the agent here.

@@ -43,6 +43,8 @@ struct StepContext {
   const Json& inventory;
   /// The runner's slot for a relay that outlives its deploy step (null: none is kept).
   std::unique_ptr<Relay>* relay = nullptr;
+  /// The result of this boot's last checks step, for the grade (null JSON: none ran).
+  const Json* checks = nullptr;
 
   /// Reports progress to the server and draws a line on the console. A report the server did
   /// not take is ignored: a missed progress report is not a failed step.
@@ -69,5 +71,6 @@ Outcome run_deploy_step(const StepContext& ctx);
 Outcome run_provision_step(const StepContext& ctx);
 Outcome run_certify_step(const StepContext& ctx);
 Outcome run_finish_step(const StepContext& ctx);
+Outcome run_checks_step(const StepContext& ctx);
 
 }  // namespace revive::agent::steps

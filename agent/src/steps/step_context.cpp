@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "revive/agent/disk_safety.hpp"
+#include "revive/agent/screen/status_screen.hpp"
 #include "step.hpp"
 
 namespace revive::agent::steps {
@@ -23,7 +24,8 @@ std::optional<protocol::ProgressAck> StepContext::progress(
   }
   report.progress.deploy = std::move(deploy);
   auto ack = server.progress(report);
-  // A bar the volunteer can read from across the room.
+  if (opts.screen != nullptr) opts.screen->progress(stage, done, total);
+  // The plain log's bar (the serial console; the laptop's own screen draws its own).
   std::string bar;
   if (total > 0) {
     const auto fill = static_cast<std::size_t>(std::clamp(20 * done / total, 0.0, 20.0));

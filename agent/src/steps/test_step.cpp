@@ -59,6 +59,7 @@ Outcome run_test_step(const StepContext& ctx) {
     tests["disk_read"] = d ? *d : Json{{"error", d.error().message}};
   }
   if (params.value("smart_selftest", false)) tests["smart_selftest"] = smart_selftests(ctx);
+  if (ctx.checks != nullptr && ctx.checks->is_object()) tests["checks"] = *ctx.checks;
   auto policy = params.contains("grading_policy") && params["grading_policy"].is_string()
                     ? parse_policy(params["grading_policy"].get<std::string>())
                     : parse_policy(default_policy_toml());

@@ -28,13 +28,20 @@ inline constexpr int kVersion = 1;
 // ---------------------------------------------------------------- vocabulary
 
 /// The steps a workflow can hold, in the order the protocol documents them.
-enum class StepKind { inventory, wipe, test, deploy, provision, certify, finish };
+// `checks` (a volunteer's checks by hand: keyboard, screen, speakers...) is last in the enum
+// only so that earlier values keep their numbers; on the wire every kind is its name.
+enum class StepKind { inventory, wipe, test, deploy, provision, certify, finish, checks };
 inline constexpr StepKind kStepKinds[] = {
+    StepKind::inventory, StepKind::checks,    StepKind::wipe,    StepKind::test,
+    StepKind::deploy,    StepKind::provision, StepKind::certify, StepKind::finish};
+/// The default workflow: every kind but `checks`, which needs a volunteer at the laptop and is
+/// chosen by a workshop's own workflow.
+inline constexpr StepKind kDefaultWorkflowKinds[] = {
     StepKind::inventory, StepKind::wipe,    StepKind::test,  StepKind::deploy,
     StepKind::provision, StepKind::certify, StepKind::finish};
 std::string_view to_string(StepKind k);
 std::optional<StepKind> step_kind_from(std::string_view s);
-/// "inventory, wipe, test, deploy, provision, certify, finish" (for error messages).
+/// "inventory, checks, wipe, test, deploy, provision, certify, finish" (for error messages).
 std::string step_kind_list();
 
 enum class StepState { pending, running, done, failed, skipped, cancelled };
@@ -111,7 +118,17 @@ struct EnrolResponse {
   std::string agent_token;
   bool new_device = false;
   int protocol = kVersion;
+  /// For the laptop's own screen: the workshop's name (may be empty) and the language the
+  /// workshop chose for it (kScreenLanguages; empty from an older server: the agent's default).
+  std::string workshop;
+  std::string language;
+  /// The laptop's label on the wall screen (asset tag, else the serial's end), shown on its own
+  /// screen so a volunteer can match the two.
+  std::string label;
 };
+/// The languages a laptop's screen speaks (the wall screen's: server/web/i18n/).
+inline constexpr std::string_view kScreenLanguages[] = {"en", "nl", "fr"};
+inline constexpr std::size_t kMaxWorkshopName = 200;
 
 /// POST next: the agent's fresh random nonce, which the signed job answering it carries (so a
 /// job recorded from one exchange cannot be replayed in another).

@@ -133,6 +133,7 @@ Response settings(ApiContext& api, Call& c) {
   u.grading_policy = opt_str(*j, "grading_policy");
   u.certificate_operator = opt_str(*j, "certificate_operator");
   u.reverify_share = opt_str(*j, "reverify_share");
+  u.screen_language = opt_str(*j, "screen_language");
   return ok_or_error(api.services.catalog.update_settings(u));
 }
 

@@ -37,7 +37,7 @@ Result<void> Catalog::ensure_defaults() {
   REVIVE_ASSIGN(all, s.workflows().list());
   if (all.empty()) {
     Json steps = Json::array();
-    for (auto k : protocol::kStepKinds)
+    for (auto k : protocol::kDefaultWorkflowKinds)
       steps.push_back({{"kind", std::string(protocol::to_string(k))}});
     REVIVE_TRY(put_workflow("default", steps));
   }
@@ -84,16 +84,27 @@ Result<std::optional<std::int64_t>> Catalog::batch_id(const std::optional<std::s
   return std::optional<std::int64_t>(b->id);
 }
 
+namespace {
+
+// The laptops' own screens speak the wall screen's languages.
+Result<void> check_screen_language(const std::string& v) {
+  for (auto known : protocol::kScreenLanguages) {
+    if (v == known) return {};
+  }
+  return invalid("screen_language must be one of en, nl, fr");
+}
+
+}  // namespace
+
 Result<void> Catalog::update_settings(const SettingsUpdate& u) {
   // Names are checked so a typo cannot leave new laptops without a workflow.
   REVIVE_TRY(workflow_id(u.default_workflow));
   if (u.reverify_share) REVIVE_TRY(check_share(*u.reverify_share));
+  if (u.screen_language) REVIVE_TRY(check_screen_language(*u.screen_language));
   const std::pair<const char*, const std::optional<std::string>*> values[] = {
-      {"default_workflow", &u.default_workflow},
-      {"workshop_name", &u.workshop_name},
-      {"grading_policy", &u.grading_policy},
-      {"certificate_operator", &u.certificate_operator},
-      {"reverify_share", &u.reverify_share}};
+      {"default_workflow", &u.default_workflow}, {"workshop_name", &u.workshop_name},
+      {"grading_policy", &u.grading_policy},     {"certificate_operator", &u.certificate_operator},
+      {"reverify_share", &u.reverify_share},     {"screen_language", &u.screen_language}};
   for (const auto& [key, value] : values) {
     if (*value && (*value)->size() > kMaxSettingBytes)
       return invalid(std::string(key) + " is larger than 64 KiB");

@@ -27,7 +27,7 @@ struct WorkflowSummary {
 /// Settings an operator may change, each optional (absent: unchanged).
 struct SettingsUpdate {
   std::optional<std::string> default_workflow, workshop_name, grading_policy, certificate_operator,
-      reverify_share;
+      reverify_share, screen_language;
 };
 
 class Catalog {

@@ -5,6 +5,7 @@
 #include "boot_script.hpp"
 #include "domain/run_factory.hpp"
 #include "domain/tokens.hpp"
+#include "domain/wall.hpp"
 
 namespace revive::server {
 
@@ -135,6 +136,17 @@ Result<protocol::EnrolResponse> Enrolment::issue_agent_token(std::int64_t device
   REVIVE_TRY(s.agent_tokens().add(token_hash(out.agent_token), device, ctx_.now()));
   REVIVE_ASSIGN(run, s.runs().latest(device));
   if (!run) REVIVE_TRY(create_run(ctx_, device));
+  // What the laptop's own screen shows: the workshop and the language it chose.
+  REVIVE_ASSIGN(workshop, s.settings().get("workshop_name"));
+  REVIVE_ASSIGN(language, s.settings().get("screen_language"));
+  out.workshop = workshop.value_or("");
+  if (out.workshop.size() > protocol::kMaxWorkshopName) {
+    // Cut at a character boundary: half a UTF-8 character would make the answer invalid JSON.
+    std::size_t cut = protocol::kMaxWorkshopName;
+    while (cut > 0 && (static_cast<unsigned char>(out.workshop[cut]) & 0xC0) == 0x80) --cut;
+    out.workshop.resize(cut);
+  }
+  out.language = language.value_or("en");
   return out;
 }
 
@@ -153,6 +165,7 @@ Result<protocol::EnrolResponse> Enrolment::enrol(const protocol::EnrolRequest& r
   if (boot) REVIVE_TRY(s.boot_tokens().mark_used(boot->token_hash, ctx_.now()));
   REVIVE_ASSIGN(out, issue_agent_token(device.first, device.second));
   const auto& id = request.identity;
+  out.label = tile_label(asset_tag_of(request.inventory), id.serial, out.device_id);
   REVIVE_TRY(ctx_.log(out.device_id, out.new_device ? "enrolled" : "re-enrolled",
                       {{"serial", id.serial}, {"model", id.model}, {"demo", opts_.demo}}));
   if (boot) REVIVE_TRY(ctx_.log(out.device_id, "network_boot", {{"mac", boot->mac}}));

@@ -19,6 +19,9 @@ struct HttpServerApiOptions {
   std::string server;  ///< http://host:port
   /// Gets one line per retry ("server unreachable (...); retrying in 4 s").
   std::function<void(const std::string&)> log;
+  /// Told false when a call is retried (the server is away or failing) and true when a call
+  /// got an answer: the laptop's screen shows "looking for the server..." meanwhile.
+  std::function<void(bool reachable)> reachability;
   const std::atomic<bool>* stop = nullptr;
   http::BackoffOptions backoff;
 };

@@ -15,6 +15,13 @@
 
 namespace revive::agent {
 
+namespace screen {
+class StatusScreen;
+}
+namespace checks {
+class InputSource;
+}
+
 struct RunnerOptions {
   std::string server;  ///< http://host:port (the server API and, for deploy, the chunk source)
   /// The server as the runner sees it; null: an HttpServerApi for `server`. Tests pass a fake.
@@ -36,7 +43,12 @@ struct RunnerOptions {
   int long_poll_s = 25;
   int cpu_test_ms = 1000;            ///< per CPU test phase
   std::size_t memory_test_mib = 64;  ///< upper bound; also bounded by 5% of available RAM
-  std::function<void(const std::string&)> log;  ///< console lines for the volunteer
+  std::function<void(const std::string&)> log;  ///< the plain log (the serial console)
+  /// The laptop's own screen (null: none, e.g. no console or a simulated laptop).
+  screen::StatusScreen* screen = nullptr;
+  /// Keys for the checks step (tests: scripted); null: the laptop's keyboards through evdev
+  /// (none in simulation).
+  checks::InputSource* input = nullptr;
   const std::atomic<bool>* stop = nullptr;
 };
 

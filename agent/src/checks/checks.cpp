@@ -1,0 +1,316 @@
+#include "revive/agent/checks/checks.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <set>
+#include <thread>
+
+#include "revive/agent/checks/check_screens.hpp"
+#include "revive/agent/checks/keyboard_layout.hpp"
+
+namespace revive::agent::checks {
+
+namespace {
+
+using Clock = InputSource::Clock;
+using std::chrono::milliseconds;
+// The countdown on screen moves once a second: no wait is longer than that.
+constexpr milliseconds kTick{1000};
+
+bool stopped(const CheckIo& io) { return io.stop != nullptr && io.stop->load(); }
+
+void show(const CheckIo& io, const screen::Frame& f) {
+  if (io.screen != nullptr) io.screen->show_custom(f);
+}
+
+screen::Size size_of(const CheckIo& io) {
+  return io.screen != nullptr ? io.screen->size() : screen::Size{};
+}
+
+int seconds_until(Clock::time_point now, Clock::time_point end) {
+  return static_cast<int>(std::max<long long>(0, std::chrono::ceil<seconds>(end - now).count()));
+}
+
+Json not_checked(const std::string& why) { return {{"status", "not_checked"}, {"reason", why}}; }
+
+enum class Answer { yes, no, none };
+
+// A yes/no answer by key within `limit`, the question drawn with its countdown.
+Answer ask(const CheckIo& io, const std::string& title, const std::string& question,
+           seconds limit) {
+  std::set<int> yes, no = {keys::kN};
+  for (const char* c = io.words->yes_letters; *c != '\0'; ++c) yes.insert(letter_code(*c));
+  const auto end = io.input->now() + limit;
+  while (!stopped(io)) {
+    const auto now = io.input->now();
+    if (now >= end) break;
+    const screen::Size sz = size_of(io);
+    show(io, draw_question(title, question, io.words->answer_keys, *io.words,
+                           seconds_until(now, end), sz.cols, sz.rows));
+    auto key =
+        io.input->next_key(std::min(kTick, std::chrono::duration_cast<milliseconds>(end - now)));
+    if (!key || !key->pressed) continue;
+    if (yes.contains(key->code)) return Answer::yes;
+    if (no.contains(key->code)) return Answer::no;
+  }
+  return Answer::none;
+}
+
+// Whether a sysfs input device (sys/class/input/inputN) is a touchpad: its name says so, or it
+// is a pointer reporting absolute positions (INPUT_PROP_POINTER with ABS_X).
+bool touchpad_device(const MachineRoot& root, const std::string& dir) {
+  std::string name = root.line(dir + "/name");
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (name.find("touchpad") != std::string::npos || name.find("trackpad") != std::string::npos)
+    return true;
+  const std::string props = root.line(dir + "/properties");
+  const std::string abs = root.line(dir + "/capabilities/abs");
+  return !props.empty() && (std::strtoul(props.c_str(), nullptr, 16) & 1UL) != 0 && !abs.empty() &&
+         abs != "0";
+}
+
+// USB devices now present with a mass-storage interface (class 08), by their sysfs name.
+std::set<std::string> usb_sticks(const MachineRoot& root) {
+  std::set<std::string> out;
+  for (const auto& d : root.list("sys/bus/usb/devices")) {
+    // Interfaces are "1-2:1.0"; the device is the part before the colon.
+    const auto colon = d.find(':');
+    if (colon == std::string::npos) continue;
+    if (root.line("sys/bus/usb/devices/" + d + "/bInterfaceClass") == "08")
+      out.insert(d.substr(0, colon));
+  }
+  return out;
+}
+
+constexpr std::array<const char*, 7> kParts = {"keyboard", "screen",   "speakers", "usb",
+                                               "webcam",   "touchpad", "wifi"};
+
+}  // namespace
+
+std::span<const char* const> check_part_names() { return kParts; }
+
+Json keyboard_check(const CheckIo& io, seconds limit, seconds idle,
+                    const std::vector<std::string>& skip) {
+  if (io.input == nullptr) return not_checked("no keyboard found");
+  std::set<int> skipped, pressed;
+  for (const auto& label : skip) {
+    if (const Key* k = key_labelled(label)) skipped.insert(k->code);
+  }
+  std::size_t wanted = 0;
+  for (const auto& k : laptop_layout()) wanted += skipped.contains(k.code) ? 0 : 1;
+  const auto end = io.input->now() + limit;
+  std::optional<Clock::time_point> last_press;
+  while (!stopped(io) && pressed.size() < wanted) {
+    const auto now = io.input->now();
+    if (now >= end || (last_press && now - *last_press >= idle)) break;
+    const screen::Size sz = size_of(io);
+    show(io, draw_keyboard(pressed, skipped, *io.words, seconds_until(now, end), sz.cols, sz.rows));
+    auto wait = std::chrono::duration_cast<milliseconds>(end - now);
+    if (last_press)
+      wait = std::min(wait, std::chrono::duration_cast<milliseconds>(*last_press + idle - now));
+    auto key = io.input->next_key(std::min(kTick, wait));
+    if (!key || !key->pressed) continue;
+    last_press = io.input->now();
+    const bool on_layout = std::any_of(laptop_layout().begin(), laptop_layout().end(),
+                                       [&](const Key& k) { return k.code == key->code; });
+    if (on_layout && !skipped.contains(key->code)) pressed.insert(key->code);
+  }
+  if (pressed.empty()) return not_checked("no key was pressed in time");
+  Json missing = Json::array();
+  for (const auto& k : laptop_layout()) {
+    if (!skipped.contains(k.code) && !pressed.contains(k.code)) missing.push_back(k.label);
+  }
+  return {{"status", missing.empty() ? "passed" : "failed"},
+          {"missing", missing},
+          {"pressed", pressed.size()},
+          {"skipped", skip}};
+}
+
+Json screen_check(const CheckIo& io, seconds per_colour, seconds answer) {
+  if (io.input == nullptr) return not_checked("no keyboard found to answer with");
+  using screen::Colour;
+  for (Colour c : {Colour::red, Colour::green, Colour::blue, Colour::white, Colour::black}) {
+    const screen::Size sz = size_of(io);
+    show(io, draw_colour(c, *io.words, sz.cols, sz.rows));
+    const auto end = io.input->now() + per_colour;
+    while (!stopped(io) && io.input->now() < end) {
+      auto key =
+          io.input->next_key(std::chrono::duration_cast<milliseconds>(end - io.input->now()));
+      if (key && key->pressed) break;
+    }
+  }
+  switch (ask(io, io.words->screen_title, io.words->screen_question, answer)) {
+    case Answer::yes:
+      return {{"status", "passed"}};
+    case Answer::no:
+      return {{"status", "failed"}, {"reason", "the volunteer saw a fault"}};
+    case Answer::none:
+      break;
+  }
+  return not_checked("nobody answered in time");
+}
+
+Json speaker_check(const CheckIo& io, seconds answer) {
+  if (io.input == nullptr) return not_checked("no keyboard found to answer with");
+  if (io.exec == nullptr) return not_checked("no way to play a tone");
+  Json out = {{"status", "passed"}};
+  Json failed = Json::array();
+  const std::pair<const char*, const char*> sides[] = {{"left", "1"}, {"right", "2"}};
+  for (const auto& [side, channel] : sides) {
+    // speaker-test (alsa-utils): one sine sweep on one channel of the default card.
+    auto played = io.exec->run(
+        {"speaker-test", "-t", "sine", "-f", "440", "-c", "2", "-s", channel, "-l", "1"}, 15);
+    if (!played || played->exit_code != 0) {
+      const std::string why = !played ? played.error().message : played->err;
+      return not_checked("no tone could be played: " + why.substr(0, 200));
+    }
+    const char* question =
+        std::string_view(side) == "left" ? io.words->speaker_left : io.words->speaker_right;
+    switch (ask(io, io.words->speaker_title, question, answer)) {
+      case Answer::yes:
+        out[side] = "heard";
+        break;
+      case Answer::no:
+        out[side] = "not heard";
+        failed.push_back(side);
+        break;
+      case Answer::none:
+        return not_checked("nobody answered in time");
+    }
+  }
+  if (!failed.empty()) {
+    out["status"] = "failed";
+    out["not_heard"] = failed;
+  }
+  return out;
+}
+
+Json usb_check(const CheckIo& io, seconds limit) {
+  if (io.root == nullptr) return not_checked("no system to watch");
+  const std::set<std::string> before = usb_sticks(*io.root);
+  std::set<std::string> seen;
+  // Without a keyboard the wait still works (the input's clock); with one, a key ends it early.
+  const auto now_of = [&] { return io.input ? io.input->now() : Clock::now(); };
+  const auto end = now_of() + limit;
+  while (!stopped(io) && now_of() < end) {
+    for (const auto& s : usb_sticks(*io.root)) {
+      if (!before.contains(s)) seen.insert(s);
+    }
+    if (io.screen != nullptr) {
+      const screen::Size sz = size_of(io);
+      std::string ports;
+      for (const auto& s : seen) ports += (ports.empty() ? "" : "  ") + s;
+      show(io, draw_question(io.words->usb_title, io.words->usb_hint, "USB: " + ports, *io.words,
+                             seconds_until(now_of(), end), sz.cols, sz.rows));
+    }
+    if (io.input) {
+      auto key = io.input->next_key(kTick);
+      if (key && key->pressed && key->code == keys::kEnter && !seen.empty()) break;
+    } else {
+      std::this_thread::sleep_for(kTick);
+    }
+  }
+  if (seen.empty()) return not_checked("no USB stick was plugged in");
+  return {{"status", "passed"},
+          {"ports", Json(std::vector<std::string>(seen.begin(), seen.end()))}};
+}
+
+Json webcam_check(const MachineRoot& root) {
+  Json names = Json::array();
+  for (const auto& v : root.list("sys/class/video4linux")) {
+    const std::string name = root.line("sys/class/video4linux/" + v + "/name");
+    names.push_back(name.empty() ? v : name);
+  }
+  // Laptop webcams are USB video devices (interface class 0e): seen without their driver.
+  if (names.empty()) {
+    for (const auto& d : root.list("sys/bus/usb/devices")) {
+      const auto colon = d.find(':');
+      if (colon == std::string::npos) continue;
+      if (root.line("sys/bus/usb/devices/" + d + "/bInterfaceClass") != "0e") continue;
+      const std::string product =
+          root.line("sys/bus/usb/devices/" + d.substr(0, colon) + "/product");
+      const std::string name = product.empty() ? "USB video " + d.substr(0, colon) : product;
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
+  if (names.empty()) return {{"status", "not_found"}};
+  return {{"status", "found"}, {"devices", names}};
+}
+
+Json touchpad_check(const MachineRoot& root) {
+  for (const auto& d : root.list("sys/class/input")) {
+    if (!d.starts_with("input")) continue;
+    if (touchpad_device(root, "sys/class/input/" + d))
+      return {{"status", "found"}, {"name", root.line("sys/class/input/" + d + "/name")}};
+  }
+  return {{"status", "not_found"}};
+}
+
+Json wifi_check(const MachineRoot& root) {
+  Json names = Json::array();
+  for (const auto& ifc : root.list("sys/class/net")) {
+    if (root.exists("sys/class/net/" + ifc + "/wireless") ||
+        root.exists("sys/class/net/" + ifc + "/phy80211"))
+      names.push_back(ifc);
+  }
+  // A card whose driver or firmware did not load (the live image carries no Wi-Fi firmware)
+  // has no interface, but is still a PCI network controller of the "other" kind (0x0280),
+  // which is what laptop Wi-Fi cards are.
+  if (names.empty()) {
+    for (const auto& phy : root.list("sys/class/ieee80211")) names.push_back(phy);
+  }
+  if (names.empty()) {
+    for (const auto& d : root.list("sys/bus/pci/devices")) {
+      if (root.line("sys/bus/pci/devices/" + d + "/class").starts_with("0x0280"))
+        names.push_back("pci " + d);
+    }
+  }
+  if (names.empty()) return {{"status", "not_found"}};
+  return {{"status", "found"}, {"interfaces", names}};
+}
+
+Result<Json> run_checks(const CheckIo& io, const Json& params,
+                        const std::function<void(const std::string&, int, int)>& starting) {
+  std::vector<std::string> parts(kParts.begin(), kParts.end());
+  if (params.contains("parts")) parts = params["parts"].get<std::vector<std::string>>();
+  for (const auto& p : parts) {
+    if (std::find_if(kParts.begin(), kParts.end(), [&](const char* k) { return p == k; }) ==
+        kParts.end())
+      return make_error(Errc::invalid_input,
+                        "unknown check \"" + p +
+                            "\" (known: keyboard, screen, speakers, usb, webcam, touchpad, wifi)");
+  }
+  const auto secs = [&](const char* key, int fallback) {
+    return seconds(std::max(1, params.value(key, fallback)));
+  };
+  Json out = Json::object();
+  int index = 0;
+  for (const auto& p : parts) {
+    if (stopped(io)) break;
+    if (starting) starting(p, index++, static_cast<int>(parts.size()));
+    if (p == "keyboard") {
+      out[p] = keyboard_check(io, secs("keyboard_s", 180), secs("keyboard_idle_s", 20),
+                              params.value("keyboard_skip", std::vector<std::string>()));
+    } else if (p == "screen") {
+      out[p] = screen_check(io, secs("colour_s", 4), secs("answer_s", 30));
+    } else if (p == "speakers") {
+      out[p] = speaker_check(io, secs("answer_s", 30));
+    } else if (p == "usb") {
+      out[p] = usb_check(io, secs("usb_s", 60));
+    } else if (p == "webcam") {
+      out[p] = webcam_check(*io.root);
+    } else if (p == "touchpad") {
+      out[p] = touchpad_check(*io.root);
+    } else if (p == "wifi") {
+      out[p] = wifi_check(*io.root);
+    }
+  }
+  if (io.screen != nullptr) io.screen->resume();
+  return Json{{"parts", out}};
+}
+
+}  // namespace revive::agent::checks
