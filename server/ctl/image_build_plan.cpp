@@ -75,7 +75,10 @@ BuildIds ids_for(const Recipe& r) {
 }
 
 std::vector<std::string> packages_to_install(const Recipe& r) {
-  std::vector<std::string> p = {"linux-image-amd64", "systemd-sysv", "initramfs-tools", "passwd"};
+  // passwd: the provision step's first-boot unit runs useradd; e2fsprogs and dosfstools: the
+  // boot-time fsck of the root and the ESP (not in mmdebstrap's apt variant).
+  std::vector<std::string> p = {"linux-image-amd64", "systemd-sysv", "initramfs-tools",
+                                "passwd",            "e2fsprogs",    "dosfstools"};
   if (r.boot.bios) p.push_back("grub-pc-bin");
   if (r.boot.uefi) {
     p.push_back("shim-signed");

@@ -79,6 +79,8 @@ TEST(BuildPlan, PackagesFollowTheBootChain) {
   EXPECT_TRUE(contains(p, "grub-efi-amd64-signed"));
   EXPECT_TRUE(contains(p, "grub-pc-bin"));
   EXPECT_TRUE(contains(p, "vim"));
+  EXPECT_TRUE(contains(p, "passwd"));     // useradd for the provision step's first user
+  EXPECT_TRUE(contains(p, "e2fsprogs"));  // fsck of the root at boot
   EXPECT_FALSE(contains(p, "locales"));
   EXPECT_EQ(std::count(p.begin(), p.end(), "linux-image-amd64"), 1);
   r.boot.uefi = false;
