@@ -37,8 +37,7 @@ std::vector<InstalledPackage> installed_packages(std::string_view dpkg_status) {
     }
   }
   flush();
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 
@@ -71,7 +70,8 @@ Result<std::string> recipe_hash(const Recipe& r) {
          it.increment(ec)) {
       if (it->is_regular_file() || it->is_symlink()) files.insert(it->path());
     }
-    if (ec) return make_error(Errc::io, "reading overlay " + r.overlay.string() + ": " + ec.message());
+    if (ec)
+      return make_error(Errc::io, "reading overlay " + r.overlay.string() + ": " + ec.message());
   }
   Sha256 h;
   for (const auto& f : files) {
@@ -87,8 +87,8 @@ Result<std::string> recipe_hash(const Recipe& r) {
       content = s.str();
     }
     // Length-prefixed, so no two file sets hash alike by moving bytes between name and body.
-    const std::string head = std::to_string(rel.size()) + ":" + rel + ":" +
-                             std::to_string(content.size()) + ":";
+    const std::string head =
+        std::to_string(rel.size()) + ":" + rel + ":" + std::to_string(content.size()) + ":";
     h.update(std::as_bytes(std::span(head.data(), head.size())));
     h.update(std::as_bytes(std::span(content.data(), content.size())));
   }
@@ -127,8 +127,8 @@ Json build_report(const Recipe& r, const BuildFacts& f, const Manifest& m,
             {"data", m.data_bytes},
             {"stored", m.stored_bytes},
             {"chunk_size", m.chunk_size}}},
-          {"deb_cache", {{"files_before", f.deb_cache_files_before},
-                         {"files_after", f.deb_cache_files_after}}},
+          {"deb_cache",
+           {{"files_before", f.deb_cache_files_before}, {"files_after", f.deb_cache_files_after}}},
           {"build_seconds", total},
           {"steps", steps},
           {"chunk_reuse", reuse_json},

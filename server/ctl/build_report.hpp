@@ -26,10 +26,10 @@ struct InstalledPackage {
 std::vector<InstalledPackage> installed_packages(std::string_view dpkg_status);
 
 struct ChunkReuse {
-  std::string previous_image_id;     ///< empty: no previous build to compare with
-  std::uint64_t data_chunks = 0;     ///< chunks with data in this build
-  std::uint64_t same_chunks = 0;     ///< of those, also in the previous build
-  std::uint64_t new_bytes = 0;       ///< logical bytes of the chunks that are not
+  std::string previous_image_id;  ///< empty: no previous build to compare with
+  std::uint64_t data_chunks = 0;  ///< chunks with data in this build
+  std::uint64_t same_chunks = 0;  ///< of those, also in the previous build
+  std::uint64_t new_bytes = 0;    ///< logical bytes of the chunks that are not
   double fraction() const {
     return data_chunks ? static_cast<double>(same_chunks) / static_cast<double>(data_chunks) : 0;
   }

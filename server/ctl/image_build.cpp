@@ -121,7 +121,8 @@ class Builder {
     std::error_code ec;
     fs::create_directories(f, ec);
     fs::create_directories(p_.deb_cache, ec);
-    if (ec) return make_error(Errc::io, "cannot create " + p_.deb_cache.string() + ": " + ec.message());
+    if (ec)
+      return make_error(Errc::io, "cannot create " + p_.deb_cache.string() + ": " + ec.message());
     REVIVE_TRY(write_text(f / "customize.sh", customize_script(r_, p_)));
     REVIVE_TRY(write_text(f / "fstab", fstab_text(ids_)));
     REVIVE_TRY(write_text(f / "grub.cfg", root_grub_cfg(r_, ids_)));
@@ -153,10 +154,10 @@ class Builder {
       // mmdebstrap's hook did this for a suite base; here it runs under fakeroot.
       REVIVE_TRY(tool({"fakeroot", "-s", p_.fakeroot_state().string(), "--", "tar", "-C",
                        p_.root_dir().string(), "--numeric-owner", "-xpf", p_.root_tar().string()}));
-      return tool({"fakeroot", "-i", p_.fakeroot_state().string(), "-s",
-                   p_.fakeroot_state().string(), "--", "sh",
-                   (p_.files_dir() / "customize.sh").string(), p_.root_dir().string()},
-                  {"REVIVE_NO_CHROOT=1"});
+      return tool(
+          {"fakeroot", "-i", p_.fakeroot_state().string(), "-s", p_.fakeroot_state().string(), "--",
+           "sh", (p_.files_dir() / "customize.sh").string(), p_.root_dir().string()},
+          {"REVIVE_NO_CHROOT=1"});
     }
     return tool({"fakeroot", "-s", p_.fakeroot_state().string(), "--", "tar", "-C",
                  p_.root_dir().string(), "--numeric-owner", "-xpf", p_.root_tar().string()});
@@ -206,9 +207,8 @@ class Builder {
     REVIVE_TRY(make_sparse_file(disk, layout_.disk_size));
     REVIVE_TRY(tool(sgdisk_argv(layout_, ids_, disk)));
     auto place = [&](const fs::path& part, std::uint64_t offset) {
-      return tool({"dd", "if=" + part.string(), "of=" + disk.string(), "bs=1M",
-                   "oflag=seek_bytes", "seek=" + std::to_string(offset), "conv=notrunc,sparse",
-                   "status=none"});
+      return tool({"dd", "if=" + part.string(), "of=" + disk.string(), "bs=1M", "oflag=seek_bytes",
+                   "seek=" + std::to_string(offset), "conv=notrunc,sparse", "status=none"});
     };
     REVIVE_TRY(place(p_.esp_fs(), layout_.esp_offset));
     REVIVE_TRY(place(p_.root_fs(), layout_.root_offset));
@@ -228,7 +228,8 @@ class Builder {
     if (!code) return code.error();
     UniqueFd fd(::open(disk.c_str(), O_WRONLY | O_CLOEXEC));
     if (fd.get() < 0) return make_error(Errc::io, "cannot open " + disk.string());
-    REVIVE_TRY(pwrite_all(fd.get(), std::as_bytes(std::span(code->mbr_code)), 0, "the MBR boot code"));
+    REVIVE_TRY(
+        pwrite_all(fd.get(), std::as_bytes(std::span(code->mbr_code)), 0, "the MBR boot code"));
     REVIVE_TRY(pwrite_all(fd.get(), std::as_bytes(std::span(code->core)), layout_.bios_offset,
                           "GRUB core.img"));
     if (::fsync(fd.get()) != 0) return make_error(Errc::io, "fsync " + disk.string());
@@ -344,8 +345,8 @@ int image_build(const BuildArgs& a, const std::atomic<bool>& cancel) {
   Builder b(*recipe, p, cancel);
   b.facts().recipe_hash = *hash;
   if (auto r = b.build_disk(); !r) {
-    return fail(r.error().with_context("building " + name + " (log: " +
-                                       (p.work / "build.log").string() + ")"));
+    return fail(r.error().with_context("building " + name +
+                                       " (log: " + (p.work / "build.log").string() + ")"));
   }
   auto status = read_text(p.root_dir() / "var/lib/dpkg/status");
   if (status) b.facts().packages = installed_packages(*status);
@@ -376,7 +377,8 @@ int image_build(const BuildArgs& a, const std::atomic<bool>& cancel) {
   if (!w) return fail(w.error().with_context("writing the build report"));
   if (!a.disk_out.empty()) {
     fs::rename(p.disk(), a.disk_out, ec);
-    if (ec) return fail(make_error(Errc::io, "keeping the disk as " + a.disk_out + ": " + ec.message()));
+    if (ec)
+      return fail(make_error(Errc::io, "keeping the disk as " + a.disk_out + ": " + ec.message()));
   }
   print_summary(name, j, report_path);
   return 0;

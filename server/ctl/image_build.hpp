@@ -7,9 +7,9 @@
 namespace revive::ctl {
 
 struct BuildArgs {
-  std::string recipe;     ///< recipe.toml or its directory
-  std::string store;      ///< build into this store...
-  std::string server;     ///< ...or push to this server (then token)
+  std::string recipe;  ///< recipe.toml or its directory
+  std::string store;   ///< build into this store...
+  std::string server;  ///< ...or push to this server (then token)
   std::string token;
   std::string name;       ///< image name (default: the recipe's)
   std::string deb_cache;  ///< default: $REVIVE_RECIPE_CACHE, /var/cache/revive-recipes as root,

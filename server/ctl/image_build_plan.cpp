@@ -77,8 +77,8 @@ BuildIds ids_for(const Recipe& r) {
 std::vector<std::string> packages_to_install(const Recipe& r) {
   // passwd: the provision step's first-boot unit runs useradd; e2fsprogs and dosfstools: the
   // boot-time fsck of the root and the ESP (not in mmdebstrap's apt variant).
-  std::vector<std::string> p = {"linux-image-amd64", "systemd-sysv", "initramfs-tools",
-                                "passwd",            "e2fsprogs",    "dosfstools"};
+  std::vector<std::string> p = {"linux-image-amd64", "systemd-sysv", "initramfs-tools", "passwd",
+                                "e2fsprogs",         "dosfstools"};
   if (r.boot.bios) p.push_back("grub-pc-bin");
   if (r.boot.uefi) {
     p.push_back("shim-signed");
@@ -92,8 +92,11 @@ std::vector<std::string> packages_to_install(const Recipe& r) {
 
 std::string fstab_text(const BuildIds& ids) {
   return "# Written by revivectl image build; the UUIDs are fixed per recipe.\n"
-         "UUID=" + ids.root_uuid + "\t/\text4\terrors=remount-ro\t0\t1\n"
-         "UUID=" + ids.esp_fs_uuid + "\t/boot/efi\tvfat\tumask=0077,nofail\t0\t1\n";
+         "UUID=" +
+         ids.root_uuid +
+         "\t/\text4\terrors=remount-ro\t0\t1\n"
+         "UUID=" +
+         ids.esp_fs_uuid + "\t/boot/efi\tvfat\tumask=0077,nofail\t0\t1\n";
 }
 
 std::string root_grub_cfg(const Recipe& r, const BuildIds& ids) {
@@ -149,8 +152,10 @@ std::string customize_script(const Recipe& r, const BuildPaths& p) {
       "root=\"$1\"\n";
   if (!r.overlay.empty()) {
     s += "# The overlay, owned by root, modes as committed.\n"
-         "tar -C " + sq(r.overlay.string()) +
-         " --owner=0 --group=0 --numeric-owner -cf - . | tar -C \"$root\" --no-overwrite-dir -xf -\n";
+         "tar -C " +
+         sq(r.overlay.string()) +
+         " --owner=0 --group=0 --numeric-owner -cf - . | tar -C \"$root\" --no-overwrite-dir -xf "
+         "-\n";
   }
   std::vector<std::string> locales = {r.locale.lang};
   for (const auto& x : r.locale.extra)
@@ -176,8 +181,9 @@ std::string customize_script(const Recipe& r, const BuildPaths& p) {
   s += "mkdir -p \"$root/boot/efi\" \"$root/boot/grub\"\n";
   s += "cp " + files + "/grub.cfg \"$root/boot/grub/grub.cfg\"\n";
   if (r.boot.bios) {
-    s += "# GRUB's BIOS modules where core.img's prefix looks for them (what grub-install copies).\n"
-         "cp -a \"$root/usr/lib/grub/i386-pc\" \"$root/boot/grub/\"\n";
+    s +=
+        "# GRUB's BIOS modules where core.img's prefix looks for them (what grub-install copies).\n"
+        "cp -a \"$root/usr/lib/grub/i386-pc\" \"$root/boot/grub/\"\n";
   }
   if (!r.first_boot.empty()) {
     s += "mkdir -p \"$root/usr/lib/revive/first-boot.d\" "
@@ -233,39 +239,88 @@ std::vector<std::string> mmdebstrap_argv(const Recipe& r, const BuildPaths& p) {
 std::vector<std::string> sgdisk_argv(const DiskLayout& l, const BuildIds& ids,
                                      const fs::path& disk) {
   auto sec = [](std::uint64_t b) { return std::to_string(b / 512); };
-  auto last = [](std::uint64_t off, std::uint64_t size) { return std::to_string((off + size) / 512 - 1); };
+  auto last = [](std::uint64_t off, std::uint64_t size) {
+    return std::to_string((off + size) / 512 - 1);
+  };
   // (no -q: sgdisk 1.0.9 with -q silently writes nothing)
   return {"sgdisk",
-          "-U", ids.disk_guid,
-          "-n", "1:" + sec(l.bios_offset) + ":" + last(l.bios_offset, l.bios_size),
-          "-t", "1:EF02", "-c", "1:bios", "-u", "1:" + ids.bios_guid,
-          "-n", "2:" + sec(l.esp_offset) + ":" + last(l.esp_offset, l.esp_size),
-          "-t", "2:EF00", "-c", "2:esp", "-u", "2:" + ids.esp_guid,
-          "-n", "3:" + sec(l.root_offset) + ":" + last(l.root_offset, l.root_size),
-          "-t", "3:8304", "-c", "3:root", "-u", "3:" + ids.root_guid,
+          "-U",
+          ids.disk_guid,
+          "-n",
+          "1:" + sec(l.bios_offset) + ":" + last(l.bios_offset, l.bios_size),
+          "-t",
+          "1:EF02",
+          "-c",
+          "1:bios",
+          "-u",
+          "1:" + ids.bios_guid,
+          "-n",
+          "2:" + sec(l.esp_offset) + ":" + last(l.esp_offset, l.esp_size),
+          "-t",
+          "2:EF00",
+          "-c",
+          "2:esp",
+          "-u",
+          "2:" + ids.esp_guid,
+          "-n",
+          "3:" + sec(l.root_offset) + ":" + last(l.root_offset, l.root_size),
+          "-t",
+          "3:8304",
+          "-c",
+          "3:root",
+          "-u",
+          "3:" + ids.root_guid,
           disk.string()};
 }
 
 std::vector<std::string> mkfs_ext4_argv(const BuildIds& ids, const BuildPaths& p) {
   // -d fills the filesystem from the (fakeroot-owned) tree; with the UUID, hash seed and
   // E2FSPROGS_FAKE_TIME fixed, the same tree gives the same filesystem.
-  return {"mkfs.ext4", "-q", "-F", "-L", "root", "-U", ids.root_uuid,
-          "-E", "hash_seed=" + ids.root_hash_seed + ",nodiscard",
-          "-d", p.root_dir().string(), p.root_fs().string()};
+  return {"mkfs.ext4",
+          "-q",
+          "-F",
+          "-L",
+          "root",
+          "-U",
+          ids.root_uuid,
+          "-E",
+          "hash_seed=" + ids.root_hash_seed + ",nodiscard",
+          "-d",
+          p.root_dir().string(),
+          p.root_fs().string()};
 }
 
 std::vector<std::string> mkfs_vfat_argv(const BuildIds& ids, const BuildPaths& p) {
-  return {"mkfs.vfat", "-F", "32", "-n", "ESP", "-i", ids.esp_volume_id, "--invariant",
+  return {"mkfs.vfat",        "-F", "32", "-n", "ESP", "-i", ids.esp_volume_id, "--invariant",
           p.esp_fs().string()};
 }
 
 std::vector<std::string> grub_bios_mkimage_argv(const BuildPaths& p, const fs::path& stub_cfg,
                                                 const fs::path& out) {
-  return {"grub-mkimage", "-O", "i386-pc",
-          "-d", (p.root_dir() / "usr/lib/grub/i386-pc").string(),
-          "-c", stub_cfg.string(), "-p", "/boot/grub", "-o", out.string(),
-          "biosdisk", "part_gpt", "ext2", "search", "search_fs_uuid", "configfile", "normal",
-          "linux", "echo", "test", "serial", "terminal", "gzio"};
+  return {"grub-mkimage",
+          "-O",
+          "i386-pc",
+          "-d",
+          (p.root_dir() / "usr/lib/grub/i386-pc").string(),
+          "-c",
+          stub_cfg.string(),
+          "-p",
+          "/boot/grub",
+          "-o",
+          out.string(),
+          "biosdisk",
+          "part_gpt",
+          "ext2",
+          "search",
+          "search_fs_uuid",
+          "configfile",
+          "normal",
+          "linux",
+          "echo",
+          "test",
+          "serial",
+          "terminal",
+          "gzio"};
 }
 
 Result<BiosBootCode> bios_boot_code(std::vector<std::uint8_t> boot_img,
@@ -285,7 +340,7 @@ Result<BiosBootCode> bios_boot_code(std::vector<std::uint8_t> boot_img,
     for (int i = 0; i < bytes; ++i) at[i] = static_cast<std::uint8_t>(v >> (8 * i));
   };
   const std::uint64_t first = l.bios_offset / 512;
-  put_le(&core_img[512 - 12], first + 1, 8);                // blocklist start
+  put_le(&core_img[512 - 12], first + 1, 8);                 // blocklist start
   put_le(&core_img[512 - 4], core_img.size() / 512 - 1, 2);  // sectors after the first
   put_le(&boot_img[0x5c], first, 8);                         // GRUB_BOOT_MACHINE_KERNEL_SECTOR
   BiosBootCode out;

@@ -25,9 +25,9 @@ class RecipeReader {
   }
 
   Result<void> read(const toml::table& t) {
-    static const std::vector<std::string> kTop = {"name",     "description", "hostname", "base",
-                                                  "disk",     "packages",    "locale",   "overlay",
-                                                  "first_boot", "boot"};
+    static const std::vector<std::string> kTop = {
+        "name",     "description", "hostname", "base",       "disk",
+        "packages", "locale",      "overlay",  "first_boot", "boot"};
     REVIVE_TRY(only_known("", t, kTop));
     REVIVE_TRY(text(t, "name", "name", r_.name, R"([a-z0-9][a-z0-9._-]{0,63})",
                     "an image name: lower-case letters, digits, '.', '_', '-'"));
@@ -141,8 +141,8 @@ class RecipeReader {
     auto t = table(top, "base", true);
     if (!t) return t.error();
     const toml::table& b = **t;
-    REVIVE_TRY(only_known("base.", b,
-                          {"suite", "mirror", "security_mirror", "components", "variant", "archive"}));
+    REVIVE_TRY(only_known(
+        "base.", b, {"suite", "mirror", "security_mirror", "components", "variant", "archive"}));
     RecipeBase& base = r_.base;
     REVIVE_TRY(text(b, "suite", "base.suite", base.suite, R"([a-z][a-z0-9-]{1,30})",
                     "a Debian suite like \"bookworm\""));
@@ -207,7 +207,8 @@ class RecipeReader {
     REVIVE_TRY(only_known("locale.", l,
                           {"lang", "extra", "keyboard_layout", "keyboard_variant", "timezone"}));
     const char* loc = R"(([a-z]{2,3}_[A-Z]{2}|C)\.UTF-8)";
-    REVIVE_TRY(text(l, "lang", "locale.lang", r_.locale.lang, loc, "a UTF-8 locale like nl_NL.UTF-8"));
+    REVIVE_TRY(
+        text(l, "lang", "locale.lang", r_.locale.lang, loc, "a UTF-8 locale like nl_NL.UTF-8"));
     auto extra = list(l, "extra", "locale.extra", loc, "a UTF-8 locale like fr_BE.UTF-8");
     if (!extra) return extra.error();
     r_.locale.extra = *extra;

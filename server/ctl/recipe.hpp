@@ -24,16 +24,16 @@ struct RecipeBase {
 };
 
 struct RecipeDisk {
-  std::uint64_t min_size = 0;   ///< the whole disk; the agent grows the root to the laptop's
+  std::uint64_t min_size = 0;  ///< the whole disk; the agent grows the root to the laptop's
   std::uint64_t esp_size = 128ull << 20;
   static constexpr std::uint64_t kBiosBootSize = 1ull << 20;
 };
 
 struct RecipeLocale {
-  std::string lang = "C.UTF-8";            ///< LANG
-  std::vector<std::string> extra;          ///< more locales to generate
-  std::string keyboard_layout = "us";      ///< XKBLAYOUT
-  std::string keyboard_variant;            ///< XKBVARIANT
+  std::string lang = "C.UTF-8";        ///< LANG
+  std::vector<std::string> extra;      ///< more locales to generate
+  std::string keyboard_layout = "us";  ///< XKBLAYOUT
+  std::string keyboard_variant;        ///< XKBVARIANT
   std::string timezone = "Etc/UTC";
 };
 
@@ -43,9 +43,9 @@ struct RecipeFirstBoot {
 };
 
 struct RecipeBoot {
-  bool bios = true;              ///< GRUB i386-pc in the BIOS boot partition
-  bool uefi = true;              ///< Debian's signed shim + GRUB on the ESP (Secure Boot stays on)
-  std::string kernel_cmdline;    ///< appended to root=UUID=... ro
+  bool bios = true;            ///< GRUB i386-pc in the BIOS boot partition
+  bool uefi = true;            ///< Debian's signed shim + GRUB on the ESP (Secure Boot stays on)
+  std::string kernel_cmdline;  ///< appended to root=UUID=... ro
 };
 
 struct Recipe {

@@ -10,9 +10,9 @@
 namespace revive::ctl {
 
 struct ToolRun {
-  std::vector<std::string> argv;               ///< argv[0] is looked up in PATH
-  std::vector<std::string> env;                ///< "NAME=value" added to this process's
-  std::filesystem::path log;                   ///< stdout and stderr appended here
+  std::vector<std::string> argv;  ///< argv[0] is looked up in PATH
+  std::vector<std::string> env;   ///< "NAME=value" added to this process's
+  std::filesystem::path log;      ///< stdout and stderr appended here
 };
 
 /// Runs `run` to completion. Fails (naming the tool, its exit status and the log's last lines)

@@ -124,12 +124,12 @@ TEST(BuildPlan, CustomizeScriptSetsLocaleIdentityAndHooks) {
   const std::string s = customize_script(r, p);
   for (const char* want :
        {"echo 'nl_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"",
-        "echo 'fr_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"", "locale-gen",
-        "XKBLAYOUT=\"be\"", "/usr/share/zoneinfo/Europe/Brussels",
-        "tar -C '/recipes/x/overlay' --owner=0 --group=0",
-        "install -m 0755 '/recipes/x/hooks/welcome.sh' \"$root/usr/lib/revive/first-boot.d/10-welcome\"",
-        "revive-recipe-first-boot.service", ": > \"$root/etc/machine-id\"",
-        "ssh_host_*", "/var/lib/apt/lists", "cp -a \"$root/usr/lib/grub/i386-pc\""}) {
+        "echo 'fr_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"", "locale-gen", "XKBLAYOUT=\"be\"",
+        "/usr/share/zoneinfo/Europe/Brussels", "tar -C '/recipes/x/overlay' --owner=0 --group=0",
+        "install -m 0755 '/recipes/x/hooks/welcome.sh' "
+        "\"$root/usr/lib/revive/first-boot.d/10-welcome\"",
+        "revive-recipe-first-boot.service", ": > \"$root/etc/machine-id\"", "ssh_host_*",
+        "/var/lib/apt/lists", "cp -a \"$root/usr/lib/grub/i386-pc\""}) {
     EXPECT_NE(s.find(want), std::string::npos) << want << "\n" << s;
   }
 }
@@ -171,8 +171,8 @@ TEST(BuildReport, ChunkReuseCountsContentNotOffsets) {
   Manifest before, now;
   before.image_id = "old";
   before.extents = {{0, 4, digest(1), 1}, {4, 4, digest(2), 1}, {8, 4, std::nullopt, 0}};
-  now.extents = {{0, 4, digest(2), 1}, {4, 4, digest(3), 1}, {8, 4, digest(1), 1},
-                 {12, 4, std::nullopt, 0}};
+  now.extents = {
+      {0, 4, digest(2), 1}, {4, 4, digest(3), 1}, {8, 4, digest(1), 1}, {12, 4, std::nullopt, 0}};
   const ChunkReuse r = chunk_reuse(&before, now);
   EXPECT_EQ(r.previous_image_id, "old");
   EXPECT_EQ(r.data_chunks, 3u);

@@ -163,12 +163,14 @@ TEST_F(RecipeTest, OverlayMustBeADirectoryInsideTheRecipe) {
 }
 
 TEST_F(RecipeTest, ArchiveBaseRefusesPackagesAndMirror) {
-  auto r = parse("name = \"x\"\npackages = [\"vim\"]\n[base]\narchive = \"root.tar\"\n"
-                 "[disk]\nmin_size = \"1G\"\n");
+  auto r = parse(
+      "name = \"x\"\npackages = [\"vim\"]\n[base]\narchive = \"root.tar\"\n"
+      "[disk]\nmin_size = \"1G\"\n");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("packages: cannot be installed"), std::string::npos);
-  r = parse("name = \"x\"\n[base]\narchive = \"root.tar\"\nmirror = \"http://m/debian\"\n"
-            "[disk]\nmin_size = \"1G\"\n");
+  r = parse(
+      "name = \"x\"\n[base]\narchive = \"root.tar\"\nmirror = \"http://m/debian\"\n"
+      "[disk]\nmin_size = \"1G\"\n");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("base.mirror: not used"), std::string::npos);
 }
@@ -186,7 +188,8 @@ TEST(ShippedRecipes, Parse) {
 TEST(ShippedRecipes, MissingFileIsNamed) {
   auto r = load_recipe("/nonexistent/recipe-dir");
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("recipe /nonexistent/recipe-dir: cannot be read"), std::string::npos);
+  EXPECT_NE(r.error().message.find("recipe /nonexistent/recipe-dir: cannot be read"),
+            std::string::npos);
 }
 
 }  // namespace
