@@ -47,12 +47,16 @@ dd if="$T/disk.img" of="$T/root.ext4" bs=1M iflag=skip_bytes,count_bytes skip="$
   count="$root_size" conv=sparse status=none
 e2fsck -fn "$T/root.ext4" >/dev/null || fail "the root filesystem does not fsck clean"
 root_file() { debugfs -R "cat $1" "$T/root.ext4" 2>/dev/null; }
-root_file /usr/lib/os-release | grep -q 'VERSION_CODENAME=bookworm' || fail "no os-release"
+root_type() { debugfs -R "stat $1" "$T/root.ext4" 2>/dev/null | sed -n 's/.*Type: \([a-z]*\).*/\1/p'; }
+# (captured first: grep -q closing the pipe early would fail the pipeline under pipefail)
+os_release=$(root_file /usr/lib/os-release)
+[[ $os_release == *VERSION_CODENAME=bookworm* ]] || fail "no os-release: $os_release"
 [[ -z $(root_file /etc/machine-id) ]] || fail "/etc/machine-id is not empty"
-root_file /etc/fstab | grep -q '^UUID=.*/boot/efi' || fail "fstab lacks the ESP"
-root_file /boot/grub/grub.cfg | grep -q 'linux /vmlinuz root=UUID=' || fail "no grub.cfg"
-debugfs -R "stat /vmlinuz" "$T/root.ext4" 2>/dev/null | grep -q 'Type: symlink' || fail "no /vmlinuz"
-root_file /usr/sbin/useradd | head -c 4 | grep -q ELF || fail "useradd missing (provision needs it)"
+[[ $(root_file /etc/fstab) == *"/boot/efi"* ]] || fail "fstab lacks the ESP"
+[[ $(root_file /boot/grub/grub.cfg) == *"linux /vmlinuz root=UUID="* ]] || fail "no grub.cfg"
+[[ $(root_type /vmlinuz) == symlink ]] || fail "no /vmlinuz symlink"
+[[ $(root_type /usr/sbin/useradd) == regular ]] ||
+  fail "useradd missing (the provision step's first-boot unit runs it)"
 read -r esp_off esp_size < <(part 2)
 dd if="$T/disk.img" of="$T/esp.vfat" bs=1M iflag=skip_bytes,count_bytes skip="$esp_off" \
   count="$esp_size" status=none
