@@ -136,7 +136,7 @@ class Builder {
     auto argv = mmdebstrap_argv(r_, p_);
     facts_.mmdebstrap_mode = ::geteuid() == 0 ? "root" : "unshare";
     if (::geteuid() == 0) {
-      facts_.needs_root.push_back("mmdebstrap ran as root (root mode); unshare mode needs none");
+      facts_.needs_root.emplace_back("mmdebstrap ran as root (root mode); unshare mode needs none");
     }
     argv.insert(argv.begin() + 1, "--mode=" + facts_.mmdebstrap_mode);
     facts_.deb_cache_files_before = count_files(p_.deb_cache);

@@ -79,12 +79,12 @@ std::vector<std::string> packages_to_install(const Recipe& r) {
   // boot-time fsck of the root and the ESP (not in mmdebstrap's apt variant).
   std::vector<std::string> p = {"linux-image-amd64", "systemd-sysv", "initramfs-tools", "passwd",
                                 "e2fsprogs",         "dosfstools"};
-  if (r.boot.bios) p.push_back("grub-pc-bin");
+  if (r.boot.bios) p.emplace_back("grub-pc-bin");
   if (r.boot.uefi) {
-    p.push_back("shim-signed");
-    p.push_back("grub-efi-amd64-signed");
+    p.emplace_back("shim-signed");
+    p.emplace_back("grub-efi-amd64-signed");
   }
-  if (r.locale.lang != "C.UTF-8" || !r.locale.extra.empty()) p.push_back("locales");
+  if (r.locale.lang != "C.UTF-8" || !r.locale.extra.empty()) p.emplace_back("locales");
   for (const auto& x : r.packages)
     if (std::find(p.begin(), p.end(), x) == p.end()) p.push_back(x);
   return p;

@@ -122,14 +122,15 @@ TEST(BuildPlan, CustomizeScriptSetsLocaleIdentityAndHooks) {
   BuildPaths p;
   p.work = "/w";
   const std::string s = customize_script(r, p);
-  for (const char* want :
-       {"echo 'nl_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"",
-        "echo 'fr_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"", "locale-gen", "XKBLAYOUT=\"be\"",
-        "/usr/share/zoneinfo/Europe/Brussels", "tar -C '/recipes/x/overlay' --owner=0 --group=0",
-        "install -m 0755 '/recipes/x/hooks/welcome.sh' "
-        "\"$root/usr/lib/revive/first-boot.d/10-welcome\"",
-        "revive-recipe-first-boot.service", ": > \"$root/etc/machine-id\"", "ssh_host_*",
-        "/var/lib/apt/lists", "cp -a \"$root/usr/lib/grub/i386-pc\""}) {
+  const std::string install_hook =
+      "install -m 0755 '/recipes/x/hooks/welcome.sh' "
+      "\"$root/usr/lib/revive/first-boot.d/10-welcome\"";
+  for (const std::string& want : std::vector<std::string>{
+           "echo 'nl_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"",
+           "echo 'fr_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"", "locale-gen", "XKBLAYOUT=\"be\"",
+           "/usr/share/zoneinfo/Europe/Brussels", "tar -C '/recipes/x/overlay' --owner=0 --group=0",
+           install_hook, "revive-recipe-first-boot.service", ": > \"$root/etc/machine-id\"",
+           "ssh_host_*", "/var/lib/apt/lists", "cp -a \"$root/usr/lib/grub/i386-pc\""}) {
     EXPECT_NE(s.find(want), std::string::npos) << want << "\n" << s;
   }
 }

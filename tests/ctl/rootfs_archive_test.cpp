@@ -47,8 +47,7 @@ TEST(RootfsArchive, RefusesWhatIsNoArchive) {
   std::ofstream(t / "notes.txt") << "not an archive at all, just words\n";
   auto r = archive_to_tar(t / "notes.txt", t / "out.tar");
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("base.archive " + (t / "notes.txt").string()),
-            std::string::npos)
+  EXPECT_NE(r.error().message.find("base.archive " + (t / "notes.txt").string()), std::string::npos)
       << r.error().message;
   r = archive_to_tar(t / "missing.tar", t / "out.tar");
   ASSERT_FALSE(r);
