@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cert_commands.hpp"
+#include "image_build.hpp"
 #include "image_commands.hpp"
 #include "intake_commands.hpp"
 #include "kiosk_commands.hpp"
@@ -36,6 +37,7 @@ void install_cancel_handler() {
 struct Cli {
   ImageArgs a;
   RemoteArgs ra;
+  BuildArgs ba;
   std::string chunk_size = "4M";
   bool no_progress = false;
   std::string steps_csv, policy_file;
@@ -113,6 +115,34 @@ void add_image_store_commands(CLI::App* image, Cli& cli) {
   info->add_flag("--json", a.json, "Print the signed manifest body as JSON");
   info->add_option("name", a.name, "Image name")->required();
   info->callback([&cli, &a] { cli.rc = image_info(a); });
+}
+
+// `image build RECIPE`: a recipe (image-recipes/) into an image in a store or on a server.
+void add_image_build_command(CLI::App* image, Cli& cli) {
+  BuildArgs& b = cli.ba;
+  auto* build = image->add_subcommand(
+      "build", "Build an image from a recipe (mmdebstrap, mkfs, sgdisk, GRUB, shim) and import it");
+  build->add_option("recipe", b.recipe, "recipe.toml or its directory (image-recipes/NAME)")
+      ->required();
+  build->add_option("--store", b.store, "Import into this store directory");
+  build->add_option("--server", b.server, "Push to this server instead");
+  build->add_option("--token", b.token, "Operator token for --server");
+  build->add_option("--name", b.name, "Image name (default: the recipe's name)");
+  build->add_option("--cache", b.deb_cache,
+                    "Where downloaded .debs are kept between builds (default: "
+                    "$REVIVE_RECIPE_CACHE, /var/cache/revive-recipes as root, else "
+                    "$XDG_CACHE_HOME/revive-recipes)");
+  build->add_option("--disk", b.disk_out, "Keep the built raw disk in this file");
+  build->add_option("--work", b.work, "Work directory (kept; default: a temp dir, removed)");
+  build->add_option("--report", b.report, "Build report path (default: next to the image)");
+  build->add_flag("--replace", b.replace, "Replace the previous build of the image");
+  build->add_option("--threads", b.threads, "Import worker threads (default: one per core)");
+  build->add_flag("--no-progress", cli.no_progress, "No progress bar");
+  build->callback([&cli, &b] {
+    b.progress = !cli.no_progress;
+    install_cancel_handler();
+    cli.rc = image_build(b, g_cancel);
+  });
 }
 
 // `image list|rm|push|gc|key`: the commands that work on a store or on a server.
@@ -350,6 +380,7 @@ int run_revivectl(int argc, char** argv) {
   image->require_subcommand(1);
   add_image_store_commands(image, cli);
   add_image_catalog_commands(image, cli);
+  add_image_build_command(image, cli);
   add_device_commands(app, cli);
   add_batch_and_workflow_commands(app, cli);
   add_workshop_commands(app, cli);

@@ -1,0 +1,186 @@
+#include "image_build_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "build_report.hpp"
+
+namespace revive::ctl {
+namespace {
+
+Recipe sample() {
+  Recipe r;
+  r.name = "debian-12-minimal";
+  r.dir = "/recipes/debian-12-minimal";
+  r.base.suite = "bookworm";
+  r.base.mirror = "http://deb.debian.org/debian";
+  r.disk.min_size = 2ull << 30;
+  r.disk.esp_size = 128ull << 20;
+  r.boot.kernel_cmdline = "console=ttyS0,115200";
+  return r;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TEST(BuildPlan, LayoutIsAlignedAndLeavesRoomForTheBackupGpt) {
+  const DiskLayout l = plan_layout(sample());
+  EXPECT_EQ(l.disk_size, 2ull << 30);
+  EXPECT_EQ(l.bios_offset, 1ull << 20);
+  EXPECT_EQ(l.esp_offset, 2ull << 20);
+  EXPECT_EQ(l.root_offset, 130ull << 20);
+  EXPECT_EQ(l.root_offset + l.root_size, l.disk_size - (1ull << 20));
+  const auto argv = sgdisk_argv(l, ids_for(sample()), "/tmp/d.img");
+  EXPECT_TRUE(contains(argv, "1:2048:4095"));
+  EXPECT_TRUE(contains(argv, "2:4096:266239"));
+  EXPECT_TRUE(contains(argv, "3:266240:4192255"));
+  EXPECT_TRUE(contains(argv, "3:8304"));  // the x86-64 root type: the root is found by type
+}
+
+TEST(BuildPlan, IdsAreStablePerRecipeAndDifferBetweenRecipes) {
+  const BuildIds a = ids_for(sample());
+  const BuildIds b = ids_for(sample());
+  EXPECT_EQ(a.root_uuid, b.root_uuid);
+  EXPECT_EQ(a.disk_guid, b.disk_guid);
+  Recipe other = sample();
+  other.name = "debian-12-desktop-nl";
+  EXPECT_NE(ids_for(other).root_uuid, a.root_uuid);
+  EXPECT_NE(a.root_uuid, a.root_hash_seed);
+  EXPECT_EQ(a.root_uuid.size(), 36u);
+  EXPECT_EQ(a.root_uuid[14], '4');
+  EXPECT_EQ(a.esp_volume_id.size(), 8u);
+  EXPECT_EQ(a.esp_fs_uuid.size(), 9u);
+  EXPECT_EQ(a.esp_fs_uuid[4], '-');
+}
+
+TEST(BuildPlan, BootFilesNameTheFixedUuids) {
+  const Recipe r = sample();
+  const BuildIds ids = ids_for(r);
+  EXPECT_NE(fstab_text(ids).find("UUID=" + ids.root_uuid + "\t/\text4"), std::string::npos);
+  EXPECT_NE(fstab_text(ids).find("UUID=" + ids.esp_fs_uuid + "\t/boot/efi\tvfat"),
+            std::string::npos);
+  const std::string cfg = root_grub_cfg(r, ids);
+  EXPECT_NE(cfg.find("linux /vmlinuz root=UUID=" + ids.root_uuid + " ro console=ttyS0,115200"),
+            std::string::npos);
+  EXPECT_NE(cfg.find("initrd /initrd.img"), std::string::npos);
+  EXPECT_NE(stub_grub_cfg(ids).find("--fs-uuid --set=root " + ids.root_uuid), std::string::npos);
+  EXPECT_NE(mkfs_ext4_argv(ids, {}).end(),
+            std::find(mkfs_ext4_argv(ids, {}).begin(), mkfs_ext4_argv(ids, {}).end(),
+                      "hash_seed=" + ids.root_hash_seed + ",nodiscard"));
+}
+
+TEST(BuildPlan, PackagesFollowTheBootChain) {
+  Recipe r = sample();
+  r.packages = {"vim", "linux-image-amd64"};
+  auto p = packages_to_install(r);
+  EXPECT_TRUE(contains(p, "shim-signed"));
+  EXPECT_TRUE(contains(p, "grub-efi-amd64-signed"));
+  EXPECT_TRUE(contains(p, "grub-pc-bin"));
+  EXPECT_TRUE(contains(p, "vim"));
+  EXPECT_TRUE(contains(p, "passwd"));     // useradd for the provision step's first user
+  EXPECT_TRUE(contains(p, "e2fsprogs"));  // fsck of the root at boot
+  EXPECT_FALSE(contains(p, "locales"));
+  EXPECT_EQ(std::count(p.begin(), p.end(), "linux-image-amd64"), 1);
+  r.boot.uefi = false;
+  r.locale.lang = "nl_NL.UTF-8";
+  p = packages_to_install(r);
+  EXPECT_FALSE(contains(p, "shim-signed"));
+  EXPECT_TRUE(contains(p, "locales"));
+}
+
+TEST(BuildPlan, MmdebstrapUsesTheDebCacheAndTheHook) {
+  Recipe r = sample();
+  r.base.security_mirror = "http://deb.debian.org/debian-security";
+  BuildPaths p;
+  p.work = "/w";
+  p.deb_cache = "/cache/debs";
+  const auto a = mmdebstrap_argv(r, p);
+  EXPECT_TRUE(contains(a, "--skip=download/empty"));
+  EXPECT_TRUE(contains(a, "--setup-hook=sync-in '/cache/debs' /var/cache/apt/archives/"));
+  EXPECT_TRUE(contains(a, "--customize-hook=sync-out /var/cache/apt/archives '/cache/debs'"));
+  EXPECT_TRUE(contains(a, "--customize-hook=sh '/w/files/customize.sh' \"$1\""));
+  EXPECT_TRUE(contains(a, "/w/root.tar"));
+  EXPECT_TRUE(contains(a, "deb http://deb.debian.org/debian-security bookworm-security main"));
+  // The cache is written out before the hook cleans the archives.
+  const auto out = std::find(a.begin(), a.end(),
+                             "--customize-hook=sync-out /var/cache/apt/archives '/cache/debs'");
+  const auto hook =
+      std::find(a.begin(), a.end(), "--customize-hook=sh '/w/files/customize.sh' \"$1\"");
+  EXPECT_LT(out, hook);
+}
+
+TEST(BuildPlan, CustomizeScriptSetsLocaleIdentityAndHooks) {
+  Recipe r = sample();
+  r.locale.lang = "nl_BE.UTF-8";
+  r.locale.extra = {"fr_BE.UTF-8"};
+  r.locale.keyboard_layout = "be";
+  r.locale.timezone = "Europe/Brussels";
+  r.overlay = "/recipes/x/overlay";
+  r.first_boot = {{"10-welcome", "/recipes/x/hooks/welcome.sh"}};
+  BuildPaths p;
+  p.work = "/w";
+  const std::string s = customize_script(r, p);
+  const std::string install_hook =
+      "install -m 0755 '/recipes/x/hooks/welcome.sh' "
+      "\"$root/usr/lib/revive/first-boot.d/10-welcome\"";
+  for (const std::string& want : std::vector<std::string>{
+           "echo 'nl_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"",
+           "echo 'fr_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"", "locale-gen", "XKBLAYOUT=\"be\"",
+           "/usr/share/zoneinfo/Europe/Brussels", "tar -C '/recipes/x/overlay' --owner=0 --group=0",
+           install_hook, "revive-recipe-first-boot.service", ": > \"$root/etc/machine-id\"",
+           "ssh_host_*", "/var/lib/apt/lists", "cp -a \"$root/usr/lib/grub/i386-pc\""}) {
+    EXPECT_NE(s.find(want), std::string::npos) << want << "\n" << s;
+  }
+}
+
+TEST(BuildPlan, BiosBootCodePointsAtTheBiosBootPartition) {
+  const DiskLayout l = plan_layout(sample());
+  std::vector<std::uint8_t> boot(512, 0xAA), core(3 * 512 + 100, 0x11);
+  auto c = bios_boot_code(boot, core, l);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->mbr_code.size(), 440u);
+  ASSERT_EQ(c->core.size(), 4u * 512);
+  EXPECT_EQ(c->mbr_code[0x5c], 2048 & 0xff);
+  EXPECT_EQ(c->mbr_code[0x5d], 2048 >> 8);
+  EXPECT_EQ(c->core[500], (2049) & 0xff);
+  EXPECT_EQ(c->core[501], 2049 >> 8);
+  EXPECT_EQ(c->core[508], 3);  // sectors after the first
+  EXPECT_EQ(c->core[4 * 512 - 1], 0);
+  // Too big for the 1 MiB partition, or not GRUB's boot.img: refused.
+  EXPECT_FALSE(bios_boot_code(boot, std::vector<std::uint8_t>(2 << 20, 1), l));
+  EXPECT_FALSE(bios_boot_code(std::vector<std::uint8_t>(100), core, l));
+}
+
+TEST(BuildReport, InstalledPackagesFromDpkgStatus) {
+  const auto p = installed_packages(
+      "Package: zsh\nStatus: install ok installed\nVersion: 5.9-4\n\n"
+      "Package: removed\nStatus: deinstall ok config-files\nVersion: 1\n\n"
+      "Package: apt\nStatus: install ok installed\nPriority: required\nVersion: 2.6.1\n");
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0], (InstalledPackage{"apt", "2.6.1"}));
+  EXPECT_EQ(p[1], (InstalledPackage{"zsh", "5.9-4"}));
+}
+
+TEST(BuildReport, ChunkReuseCountsContentNotOffsets) {
+  auto digest = [](std::uint8_t b) {
+    Digest d{};
+    d[0] = b;
+    return d;
+  };
+  Manifest before, now;
+  before.image_id = "old";
+  before.extents = {{0, 4, digest(1), 1}, {4, 4, digest(2), 1}, {8, 4, std::nullopt, 0}};
+  now.extents = {
+      {0, 4, digest(2), 1}, {4, 4, digest(3), 1}, {8, 4, digest(1), 1}, {12, 4, std::nullopt, 0}};
+  const ChunkReuse r = chunk_reuse(&before, now);
+  EXPECT_EQ(r.previous_image_id, "old");
+  EXPECT_EQ(r.data_chunks, 3u);
+  EXPECT_EQ(r.same_chunks, 2u);
+  EXPECT_EQ(r.new_bytes, 4u);
+  EXPECT_EQ(chunk_reuse(nullptr, now).same_chunks, 0u);
+}
+
+}  // namespace
+}  // namespace revive::ctl
