@@ -59,10 +59,11 @@ struct ChunkRead {
 using ChunkReader = std::function<Result<std::optional<ChunkRead>>(std::span<std::byte>)>;
 
 std::string size_text(std::uint64_t bytes) {
+  const bool gib = bytes >= (1ull << 30);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.1f GiB (%llu bytes)",
-                static_cast<double>(bytes) / static_cast<double>(1ull << 30),
-                static_cast<unsigned long long>(bytes));
+  std::snprintf(buf, sizeof buf, "%.1f %s (%llu bytes)",
+                static_cast<double>(bytes) / static_cast<double>(gib ? 1ull << 30 : 1ull << 20),
+                gib ? "GiB" : "MiB", static_cast<unsigned long long>(bytes));
   return buf;
 }
 
@@ -396,9 +397,11 @@ Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
   // hashing, compressing and storing still run on all of them.
   std::mutex mu;
   std::uint64_t next = 0;
+  std::optional<Error> failed;  // a stream that failed once is not read again
   const std::uint64_t chunk = opts.chunk_size;
   auto reader = [&](std::span<std::byte> buf) -> Result<std::optional<ChunkRead>> {
     const std::lock_guard hold(mu);
+    if (failed) return *failed;
     const std::uint64_t off = next * chunk;
     if (off >= src.size) return std::optional<ChunkRead>{};
     const auto len = static_cast<std::size_t>(std::min(chunk, src.size - off));
@@ -407,8 +410,12 @@ Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
       from_head = std::min<std::size_t>(len, plan.head.size() - off);
       std::copy_n(plan.head.data() + off, from_head, buf.data());
     }
-    REVIVE_TRY(read_stream_exact(stream, buf.subspan(from_head, len - from_head),
-                                 off + from_head, src));
+    if (auto r = read_stream_exact(stream, buf.subspan(from_head, len - from_head),
+                                   off + from_head, src);
+        !r) {
+      failed = r.error();
+      return r.error();
+    }
     return ChunkRead{next++, len, false};
   };
   auto at_end = [&]() -> Result<void> {

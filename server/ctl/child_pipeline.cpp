@@ -130,6 +130,11 @@ Result<std::size_t> ChildPipeline::read(std::span<std::byte> out) {
 }
 
 Result<void> ChildPipeline::finish() {
+  if (!verdict_) verdict_ = wait_all();
+  return *verdict_;
+}
+
+Result<void> ChildPipeline::wait_all() {
   out_.reset();
   std::vector<int> statuses;
   for (auto& c : children_) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,7 @@ class ChildPipeline final : public DiskStream {
   Result<std::size_t> read(std::span<std::byte> out) override;
   /// Waits for every child: fails naming the first command that exited non-zero (with the end
   /// of its stderr). An earlier stage killed by SIGPIPE is fine when the last one succeeded:
-  /// partclone stops reading once it has every block.
+  /// partclone stops reading once it has every block. A second call gives the same verdict.
   Result<void> finish() override;
 
  private:
@@ -44,8 +45,11 @@ class ChildPipeline final : public DiskStream {
   ChildPipeline() = default;
   void stop_all();
 
+  Result<void> wait_all();
+
   std::vector<Child> children_;
   UniqueFd out_;
+  std::optional<Result<void>> verdict_;
 };
 
 /// The command line as a person would type it (for messages).

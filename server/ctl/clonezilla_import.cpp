@@ -51,13 +51,31 @@ std::string compression_by_magic(const fs::path& first_piece) {
   return "uncomp";
 }
 
+// partclone.dd writes the partition's bytes as they are (Debian's 0.3.23); a partclone that
+// writes its image format for dd too starts the stream with its magic. Looking costs a few
+// bytes of decompression.
+Result<bool> starts_with_partclone_magic(const std::vector<ChildPipeline::Command>& decompress) {
+  auto peek = ChildPipeline::start(decompress);
+  if (!peek) return peek.error();
+  std::string head(15, '\0');
+  std::size_t got = 0;
+  while (got < head.size()) {
+    auto n = (*peek)->read(std::as_writable_bytes(std::span(head)).subspan(got));
+    if (!n) return n.error();
+    if (*n == 0) break;
+    got += *n;
+  }
+  return head == "partclone-image";  // the pipeline is stopped when `peek` goes
+}
+
 Result<std::vector<ChildPipeline::Command>> restore_commands(const ClonezillaPartition& p) {
   std::vector<ChildPipeline::Command> commands;
   ChildPipeline::Command cat{"cat", "--"};
   for (const auto& f : p.image_files) cat.push_back(f.string());
   commands.push_back(std::move(cat));
   const std::string compression =
-      p.partclone ? p.compression : compression_by_magic(p.image_files.front());
+      p.compression == "uncomp" && p.filesystem == "dd" ? compression_by_magic(p.image_files.front())
+                                                        : p.compression;
   if (compression != "uncomp") {
     const auto it = decompressors().find(compression);
     if (it == decompressors().end()) {
@@ -71,14 +89,22 @@ Result<std::vector<ChildPipeline::Command>> restore_commands(const ClonezillaPar
     }
     commands.push_back(it->second.command);
   }
-  if (p.partclone) {
+  bool partclone = p.filesystem != "dd";
+  if (p.filesystem == "dd" && p.partclone) {
+    auto magic = starts_with_partclone_magic(commands);
+    if (!magic) return magic.error();
+    partclone = *magic;
+  }
+  if (partclone) {
     if (!program_in_path("partclone.restore")) {
       return make_error(Errc::unsupported, p.image_files.front().string() +
                                                " needs partclone.restore (Debian package "
                                                "partclone)");
     }
-    // -C: the output is a pipe, whose size partclone cannot check; -L: no log in /var/log.
-    commands.push_back({"partclone.restore", "-q", "-C", "-L", "/dev/null", "-s", "-", "-o", "-"});
+    // -C: the output is a pipe, whose size partclone cannot check; -L: no log in /var/log;
+    // -f 1: its progress thread wakes every second (the default 2 s is also its exit delay).
+    commands.push_back(
+        {"partclone.restore", "-q", "-f", "1", "-C", "-L", "/dev/null", "-s", "-", "-o", "-"});
   }
   return commands;
 }
@@ -132,6 +158,9 @@ struct Overlay {
   std::uint64_t size = 0;
   std::string label;  ///< the first image piece, for messages
   std::vector<ChildPipeline::Command> commands;
+  /// partclone restores the filesystem, which may be smaller than its partition; a dd image
+  /// is the partition itself and must fill it exactly.
+  bool may_end_short = false;
 };
 
 /// The disk front to back: the base file's bytes, each overlay's pipeline output in its place.
@@ -179,6 +208,11 @@ Result<std::size_t> ClonezillaStream::read_overlay(std::span<std::byte> out) {
     if (!got) return got.error().with_context(o.label);
     n = *got;
     ended_ = n == 0;
+    if (ended_ && (!o.may_end_short || pos_ == o.start)) {
+      return make_error(Errc::corrupt, o.label + " restores to " +
+                                           std::to_string(pos_ - o.start) + " bytes, but its "
+                                           "partition holds " + std::to_string(o.size));
+    }
   }
   if (ended_) {
     // A filesystem smaller than its partition: the rest of the partition was never used.
@@ -214,7 +248,9 @@ Result<std::vector<Overlay>> overlays_for(const ClonezillaLayout& l, std::uint64
     auto commands = restore_commands(p);
     if (!commands) return commands.error();
     for (const auto& f : p.image_files) image_bytes += fs::file_size(f);
-    overlays.push_back(Overlay{p.start, p.size, p.image_files.front().string(), *commands});
+    const bool partclone_restores = commands->back().front() == "partclone.restore";
+    overlays.push_back(
+        Overlay{p.start, p.size, p.image_files.front().string(), *commands, partclone_restores});
   }
   return overlays;
 }
