@@ -45,6 +45,7 @@ struct ImportPlan {
   std::uint64_t size = 0;
   std::uint64_t data_estimate = 0;
   std::vector<std::byte> head;
+  std::vector<std::byte> tail;  ///< the last sector, where only it is cheap to read (files)
   PartitionTable table;
 };
 
@@ -105,7 +106,8 @@ Result<void> check_free_space(const ImageStore& store, const ImportPlan& plan,
 
 Result<void> check_content(const ImportPlan& plan, const ImportOptions& opts) {
   if (opts.raw) return {};
-  const ContentProbe probe = probe_image_content(plan.head, plan.size);
+  ContentProbe probe = probe_image_content(plan.head, plan.size);
+  if (auto vhd = probe_image_tail(plan.tail)) probe = *vhd;
   if (auto why = raw_import_refusal(probe, plan.size, plan.file)) {
     return make_error(Errc::invalid_input, *why);
   }
@@ -354,6 +356,10 @@ Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
   plan.data_estimate = src->allocated;
   plan.head.resize(static_cast<std::size_t>(std::min(src->size, kHeadBytes)));
   REVIVE_TRY(pread_exact(src->fd.get(), plan.head, 0, plan.file));
+  if (src->size >= 1024) {
+    plan.tail.resize(512);
+    REVIVE_TRY(pread_exact(src->fd.get(), plan.tail, src->size - 512, plan.file));
+  }
   std::atomic<std::uint64_t> next{0};
   std::atomic<bool> sparse{src->sparse_aware};
   return run_import(store, opts, plan,

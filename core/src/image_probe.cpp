@@ -88,6 +88,13 @@ std::optional<std::string> detect_encryption(std::span<const std::byte> volume_s
   return std::nullopt;
 }
 
+std::optional<ContentProbe> probe_image_tail(std::span<const std::byte> last_sector) {
+  if (last_sector.size() == 512 && has_at(last_sector, 0, "conectix")) {
+    return ContentProbe{ContentKind::vm_disk, "a fixed VHD image", "", "vpc"};
+  }
+  return std::nullopt;
+}
+
 ContentProbe probe_image_content(std::span<const std::byte> head, std::uint64_t size) {
   if (auto enc = detect_encryption(head)) {
     return {ContentKind::encrypted, "a " + *enc + " encrypted volume", "", ""};

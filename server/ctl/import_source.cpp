@@ -54,7 +54,15 @@ Result<ContentProbe> probe_file(const fs::path& file) {
     got += static_cast<std::size_t>(n);
   }
   head.resize(got);
-  return probe_image_content(head, got);
+  ContentProbe probe = probe_image_content(head, got);
+  struct stat st {};
+  if (::fstat(fd->get(), &st) == 0 && st.st_size >= 1024) {
+    std::vector<std::byte> tail(512);
+    REVIVE_TRY(pread_exact(fd->get(), tail, static_cast<std::uint64_t>(st.st_size) - 512,
+                           file.string()));
+    if (auto vhd = probe_image_tail(tail)) probe = *vhd;
+  }
+  return probe;
 }
 
 }  // namespace

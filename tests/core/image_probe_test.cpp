@@ -96,6 +96,15 @@ TEST(ImageProbe, RefusesWhatIsNoDiskAndSaysWhatToDo) {
   }
 }
 
+TEST(ImageProbe, FixedVhdIsKnownByItsFooter) {
+  const auto footer = probe_image_tail(head_with(0, "conectix", 512));
+  ASSERT_TRUE(footer);
+  EXPECT_EQ(footer->kind, ContentKind::vm_disk);
+  EXPECT_EQ(footer->qemu_format, "vpc");
+  EXPECT_FALSE(probe_image_tail(head_with(1, "conectix", 512)));
+  EXPECT_FALSE(probe_image_tail(head_with(0, "conectix", 511)));
+}
+
 TEST(ImageProbe, EncryptionAtAVolumeStart) {
   EXPECT_EQ(detect_encryption(head_with(0, "LUKS\xba\xbe", 512)), "LUKS");
   EXPECT_EQ(detect_encryption(head_with(3, "-FVE-FS-", 512)), "BitLocker");

@@ -44,7 +44,13 @@ qemu-img convert -O vpc -o force_size "$T/disk.img" "$T/disk.vhd"
 ctl import --store "$S" --name vm-vhd "$T/disk.vhd" >/dev/null
 ctl export --store "$S" vm-vhd "$T/vm-vhd.out" >/dev/null
 cmp "$T/disk.img" "$T/vm-vhd.out" || fail "vhd export differs from the raw disk"
-ok "qcow2, vmdk, vhdx, vdi, vhd export bit-identical"
+# A fixed VHD is the raw disk plus a footer: only its last sector says so.
+qemu-img convert -O vpc -o subformat=fixed,force_size "$T/disk.img" "$T/fixed.vhd"
+out=$(ctl import --store "$S" --name vm-fixed "$T/fixed.vhd")
+[[ $out == *"vpc streamed"* ]] || fail "fixed VHD imported raw: $out"
+ctl export --store "$S" vm-fixed "$T/vm-fixed.out" >/dev/null
+cmp "$T/disk.img" "$T/vm-fixed.out" || fail "fixed vhd export differs from the raw disk"
+ok "qcow2, vmdk, vhdx, vdi, vhd (dynamic and fixed) export bit-identical"
 
 # 2. Clonezilla directory: partition table copies, partclone images compressed and split.
 cz=$T/clonezilla/2026-12-02-img

@@ -30,6 +30,10 @@ struct ContentProbe {
 /// Classifies an import source from its first bytes (`head`, up to 1 MiB) and total size.
 ContentProbe probe_image_content(std::span<const std::byte> head, std::uint64_t size);
 
+/// A fixed-size VHD is a raw disk with a 512-byte footer ("conectix") at its end and no
+/// header: only its last sector tells. Returns the vm_disk probe for it, else nullopt.
+std::optional<ContentProbe> probe_image_tail(std::span<const std::byte> last_sector);
+
 /// The encryption at the start of a volume (a disk or one partition): "LUKS" or "BitLocker",
 /// nullopt when there is none we know. Needs the volume's first 512 bytes.
 std::optional<std::string> detect_encryption(std::span<const std::byte> volume_start);
