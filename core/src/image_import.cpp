@@ -319,11 +319,10 @@ Result<FileSource> open_source(const fs::path& path) {
 
 // Each worker claims the next chunk index and reads it itself (pread: no shared position), so
 // reads spread over the workers; chunks SEEK_DATA places in a hole are not read at all.
-ChunkReader file_chunk_reader(const FileSource& src, const std::string& file,
-                              std::uint64_t chunk, std::atomic<std::uint64_t>& next,
-                              std::atomic<bool>& sparse) {
-  return [&src, file, chunk, &next, &sparse](
-             std::span<std::byte> buf) -> Result<std::optional<ChunkRead>> {
+ChunkReader file_chunk_reader(const FileSource& src, const std::string& file, std::uint64_t chunk,
+                              std::atomic<std::uint64_t>& next, std::atomic<bool>& sparse) {
+  return [&src, file, chunk, &next,
+          &sparse](std::span<std::byte> buf) -> Result<std::optional<ChunkRead>> {
     const std::uint64_t n_chunks = (src.size + chunk - 1) / chunk;
     const std::uint64_t i = next.fetch_add(1);
     if (i >= n_chunks) return std::optional<ChunkRead>{};
@@ -416,8 +415,8 @@ Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
       from_head = std::min<std::size_t>(len, plan.head.size() - off);
       std::copy_n(plan.head.data() + off, from_head, buf.data());
     }
-    if (auto r = read_stream_exact(stream, buf.subspan(from_head, len - from_head),
-                                   off + from_head, src);
+    if (auto r = read_stream_exact(stream, buf.subspan(from_head, len - from_head), off + from_head,
+                                   src);
         !r) {
       failed = r.error();
       return r.error();

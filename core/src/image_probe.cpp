@@ -67,7 +67,10 @@ struct NotADisk {
 
 constexpr std::array<NotADisk, 9> kNotDisks{{
     {0, "\x1f\x8b", "a gzip-compressed file", "decompress it first"},
-    {0, "\xfd" "7zXZ", "an xz-compressed file", "decompress it first"},
+    {0,
+     "\xfd"
+     "7zXZ",
+     "an xz-compressed file", "decompress it first"},
     {0, "\x28\xb5\x2f\xfd", "a zstd-compressed file", "decompress it first"},
     {0, "BZh", "a bzip2-compressed file", "decompress it first"},
     {0, "PK\x03\x04", "a zip archive", "unpack it and import the disk image inside"},
@@ -126,7 +129,8 @@ std::optional<std::string> raw_import_refusal(const ContentProbe& probe, std::ui
       return file + " is " + probe.what +
              ": recipients could not open it without its key. Decrypt it first (for LUKS: "
              "`cryptsetup open " +
-             file + " NAME`, then import /dev/mapper/NAME; for BitLocker: turn it off in Windows "
+             file +
+             " NAME`, then import /dev/mapper/NAME; for BitLocker: turn it off in Windows "
              "before imaging) or build the image from a recipe" +
              raw_hint;
     case ContentKind::vm_disk:

@@ -153,8 +153,8 @@ Result<void> ChildPipeline::wait_all() {
     const std::string how = WIFEXITED(s) ? "exited with status " + std::to_string(WEXITSTATUS(s))
                                          : "was killed by signal " + std::to_string(WTERMSIG(s));
     const std::string tail = stderr_tail(children_[i].stderr_file.get());
-    return make_error(Errc::io, "`" + children_[i].command + "` " + how +
-                                    (tail.empty() ? "" : ": " + tail));
+    return make_error(Errc::io,
+                      "`" + children_[i].command + "` " + how + (tail.empty() ? "" : ": " + tail));
   }
   return {};
 }

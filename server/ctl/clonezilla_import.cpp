@@ -24,14 +24,10 @@ struct Decompressor {
 
 const std::map<std::string, Decompressor>& decompressors() {
   static const std::map<std::string, Decompressor> kByName{
-      {"gz", {{"gzip", "-dc"}, "gzip"}},
-      {"zst", {{"zstd", "-dcq"}, "zstd"}},
-      {"xz", {{"xz", "-dc"}, "xz-utils"}},
-      {"lzma", {{"xz", "--format=lzma", "-dc"}, "xz-utils"}},
-      {"bz2", {{"bzip2", "-dc"}, "bzip2"}},
-      {"lz4", {{"lz4", "-dc"}, "lz4"}},
-      {"lzo", {{"lzop", "-dc"}, "lzop"}},
-      {"lzip", {{"lzip", "-dc"}, "lzip"}},
+      {"gz", {{"gzip", "-dc"}, "gzip"}},    {"zst", {{"zstd", "-dcq"}, "zstd"}},
+      {"xz", {{"xz", "-dc"}, "xz-utils"}},  {"lzma", {{"xz", "--format=lzma", "-dc"}, "xz-utils"}},
+      {"bz2", {{"bzip2", "-dc"}, "bzip2"}}, {"lz4", {{"lz4", "-dc"}, "lz4"}},
+      {"lzo", {{"lzop", "-dc"}, "lzop"}},   {"lzip", {{"lzip", "-dc"}, "lzip"}},
   };
   return kByName;
 }
@@ -46,7 +42,9 @@ std::string compression_by_magic(const fs::path& first_piece) {
   };
   if (is("\x1f\x8b")) return "gz";
   if (is("\x28\xb5\x2f\xfd")) return "zst";
-  if (is("\xfd" "7zXZ")) return "xz";
+  if (is("\xfd"
+         "7zXZ"))
+    return "xz";
   if (is("BZh")) return "bz2";
   return "uncomp";
 }
@@ -73,9 +71,9 @@ Result<std::vector<ChildPipeline::Command>> restore_commands(const ClonezillaPar
   ChildPipeline::Command cat{"cat", "--"};
   for (const auto& f : p.image_files) cat.push_back(f.string());
   commands.push_back(std::move(cat));
-  const std::string compression =
-      p.compression == "uncomp" && p.filesystem == "dd" ? compression_by_magic(p.image_files.front())
-                                                        : p.compression;
+  const std::string compression = p.compression == "uncomp" && p.filesystem == "dd"
+                                      ? compression_by_magic(p.image_files.front())
+                                      : p.compression;
   if (compression != "uncomp") {
     const auto it = decompressors().find(compression);
     if (it == decompressors().end()) {
@@ -137,8 +135,7 @@ Result<UniqueFd> partition_table_base(const ClonezillaLayout& l, const fs::path&
   // MBR: sfdisk writes the primary table and the logical partitions' EBRs; the saved first
   // sector (boot code included) and the data hidden after it are then laid over it.
   auto sfdisk = ChildPipeline::start(
-      {{"sfdisk", "--no-reread", "--no-tell-kernel", "-q", path.string()}},
-      l.sfdisk_dump.string());
+      {{"sfdisk", "--no-reread", "--no-tell-kernel", "-q", path.string()}}, l.sfdisk_dump.string());
   if (!sfdisk) return sfdisk.error();
   std::byte drain[512];
   for (;;) {
@@ -209,9 +206,10 @@ Result<std::size_t> ClonezillaStream::read_overlay(std::span<std::byte> out) {
     n = *got;
     ended_ = n == 0;
     if (ended_ && (!o.may_end_short || pos_ == o.start)) {
-      return make_error(Errc::corrupt, o.label + " restores to " +
-                                           std::to_string(pos_ - o.start) + " bytes, but its "
-                                           "partition holds " + std::to_string(o.size));
+      return make_error(Errc::corrupt, o.label + " restores to " + std::to_string(pos_ - o.start) +
+                                           " bytes, but its "
+                                           "partition holds " +
+                                           std::to_string(o.size));
     }
   }
   if (ended_) {
@@ -258,8 +256,7 @@ Result<std::vector<Overlay>> overlays_for(const ClonezillaLayout& l, std::uint64
 }  // namespace
 
 Result<ImportReport> import_clonezilla(ImageStore& store, const fs::path& dir,
-                                       const ImportOptions& opts,
-                                       std::vector<std::string>& notes) {
+                                       const ImportOptions& opts, std::vector<std::string>& notes) {
   auto layout = read_clonezilla_layout(dir);
   if (!layout) return layout.error();
   std::uint64_t image_bytes = 0;

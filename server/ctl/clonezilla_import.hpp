@@ -17,7 +17,6 @@ namespace revive::ctl {
 /// partition without an image stays empty). Needs partclone and the decompressors the images
 /// use; says which package is missing.
 Result<ImportReport> import_clonezilla(ImageStore& store, const std::filesystem::path& dir,
-                                       const ImportOptions& opts,
-                                       std::vector<std::string>& notes);
+                                       const ImportOptions& opts, std::vector<std::string>& notes);
 
 }  // namespace revive::ctl

@@ -94,13 +94,13 @@ Result<ClonezillaPartition> find_images(const fs::path& dir, const std::string& 
     }
   }
   if (files.empty()) {
-    return make_error(Errc::unsupported,
-                      (dir / name).string() + ": " +
-                          (unsupported.empty()
-                               ? "no image file for this partition (listed in `parts`)"
-                               : unsupported + " is not a partclone or dd image (saved by an "
-                                               "old Clonezilla with partimage or ntfsclone): "
-                                               "save the disk again with a current Clonezilla"));
+    return make_error(
+        Errc::unsupported,
+        (dir / name).string() + ": " +
+            (unsupported.empty() ? "no image file for this partition (listed in `parts`)"
+                                 : unsupported + " is not a partclone or dd image (saved by an "
+                                                 "old Clonezilla with partimage or ntfsclone): "
+                                                 "save the disk again with a current Clonezilla"));
   }
   std::sort(files.begin(), files.end());  // .aa < .ab < ... < .ba: split's own order
   p.image_files = std::move(files);
@@ -142,8 +142,9 @@ Result<void> place_partitions(ClonezillaLayout& l, const SfdiskDump& dump,
       p = std::move(*found);
     } else {
       p.name = e.device;
-      l.notes.push_back(e.device + ": no image in the directory (swap, extended or not saved): "
-                                   "left empty");
+      l.notes.push_back(e.device +
+                        ": no image in the directory (swap, extended or not saved): "
+                        "left empty");
     }
     p.start = e.start_sector * dump.sector_size;
     p.size = e.sectors * dump.sector_size;
@@ -232,8 +233,9 @@ Result<ClonezillaLayout> read_clonezilla_layout(const fs::path& dir) {
   if (disks.size() != 1) {
     return make_error(Errc::unsupported, (dir / "disk").string() + " names " +
                                              std::to_string(disks.size()) + " disks (\"" +
-                                             trim(*disk) + "\"): Revive images hold one disk; "
-                                                           "save each disk on its own");
+                                             trim(*disk) +
+                                             "\"): Revive images hold one disk; "
+                                             "save each disk on its own");
   }
   l.disk = disks[0];
   auto parts = read_text(dir / "parts");

@@ -15,11 +15,11 @@
 namespace revive::ctl {
 
 struct ClonezillaPartition {
-  std::string name;        ///< "sda1", "nvme0n1p2"
-  std::uint64_t start = 0;  ///< bytes from the start of the disk
-  std::uint64_t size = 0;   ///< bytes
+  std::string name;                                ///< "sda1", "nvme0n1p2"
+  std::uint64_t start = 0;                         ///< bytes from the start of the disk
+  std::uint64_t size = 0;                          ///< bytes
   std::vector<std::filesystem::path> image_files;  ///< split pieces in order; empty: no image
-  std::string filesystem;   ///< "ext4", "ntfs", "dd"...
+  std::string filesystem;                          ///< "ext4", "ntfs", "dd"...
   std::string compression;  ///< "gz", "zst", "xz", "bz2", "lz4", "lzo", "lzma", "uncomp"
   bool partclone = true;    ///< false for an old raw `dd-img`
 };
@@ -29,11 +29,11 @@ struct ClonezillaLayout {
   std::string disk;   ///< "sda"
   std::string label;  ///< "gpt" or "dos" (from the sfdisk dump)
   std::uint64_t disk_size = 0;
-  std::filesystem::path sfdisk_dump;  ///< DISK-pt.sf
-  std::filesystem::path mbr;          ///< DISK-mbr (optional)
-  std::filesystem::path hidden_after_mbr;  ///< DISK-hidden-data-after-mbr (optional)
-  std::filesystem::path gpt_first;    ///< DISK-gpt-1st (GPT: the first 34 sectors)
-  std::filesystem::path gpt_second;   ///< DISK-gpt-2nd (GPT: the last 33 sectors)
+  std::filesystem::path sfdisk_dump;            ///< DISK-pt.sf
+  std::filesystem::path mbr;                    ///< DISK-mbr (optional)
+  std::filesystem::path hidden_after_mbr;       ///< DISK-hidden-data-after-mbr (optional)
+  std::filesystem::path gpt_first;              ///< DISK-gpt-1st (GPT: the first 34 sectors)
+  std::filesystem::path gpt_second;             ///< DISK-gpt-2nd (GPT: the last 33 sectors)
   std::vector<ClonezillaPartition> partitions;  ///< every partition of the dump, by start
   std::vector<std::string> notes;  ///< partitions without an image and why they stay empty
 };

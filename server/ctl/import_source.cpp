@@ -34,9 +34,10 @@ Result<ImportOutcome> import_directory(ImageStore& store, const fs::path& dir,
                           "import`");
   }
   return make_error(Errc::invalid_input,
-                    dir.string() + " is a directory, but not a Clonezilla image directory (no "
-                                   "`disk` and `parts` files): import a disk image file, a "
-                                   "block device or a Clonezilla image directory");
+                    dir.string() +
+                        " is a directory, but not a Clonezilla image directory (no "
+                        "`disk` and `parts` files): import a disk image file, a "
+                        "block device or a Clonezilla image directory");
 }
 
 // The first bytes decide: a VM disk's magic sends it to qemu; everything else is read raw
@@ -47,8 +48,8 @@ Result<ContentProbe> probe_file(const fs::path& file) {
   std::vector<std::byte> head(1 << 20);
   std::size_t got = 0;
   while (got < head.size()) {
-    const ssize_t n = ::pread(fd->get(), head.data() + got, head.size() - got,
-                              static_cast<off_t>(got));
+    const ssize_t n =
+        ::pread(fd->get(), head.data() + got, head.size() - got, static_cast<off_t>(got));
     if (n < 0) return errno_error(errno, "reading " + file.string());
     if (n == 0) break;
     got += static_cast<std::size_t>(n);
@@ -58,8 +59,8 @@ Result<ContentProbe> probe_file(const fs::path& file) {
   struct stat st {};
   if (::fstat(fd->get(), &st) == 0 && st.st_size >= 1024) {
     std::vector<std::byte> tail(512);
-    REVIVE_TRY(pread_exact(fd->get(), tail, static_cast<std::uint64_t>(st.st_size) - 512,
-                           file.string()));
+    REVIVE_TRY(
+        pread_exact(fd->get(), tail, static_cast<std::uint64_t>(st.st_size) - 512, file.string()));
     if (auto vhd = probe_image_tail(tail)) probe = *vhd;
   }
   return probe;

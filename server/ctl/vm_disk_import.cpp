@@ -22,7 +22,8 @@ Result<std::string> read_all(DiskStream& stream, std::size_t limit, const std::s
     auto n = stream.read(buf);
     if (!n) return n.error();
     if (*n == 0) break;
-    if (text.size() + *n > limit) return make_error(Errc::invalid_input, what + ": too much output");
+    if (text.size() + *n > limit)
+      return make_error(Errc::invalid_input, what + ": too much output");
     text.append(reinterpret_cast<const char*>(buf), *n);
   }
   REVIVE_TRY(stream.finish());
@@ -30,8 +31,8 @@ Result<std::string> read_all(DiskStream& stream, std::size_t limit, const std::s
 }
 
 Result<VmDiskInfo> vm_disk_info(const fs::path& file, const std::string& format) {
-  auto p = ChildPipeline::start(
-      {{"qemu-img", "info", "--output=json", "-f", format, file.string()}});
+  auto p =
+      ChildPipeline::start({{"qemu-img", "info", "--output=json", "-f", format, file.string()}});
   if (!p) return p.error();
   auto text = read_all(**p, 1 << 20, "qemu-img info");
   if (!text) return text.error();
@@ -57,9 +58,9 @@ Result<VmDiskInfo> vm_disk_info(const fs::path& file, const std::string& format)
 
 Result<ImportReport> import_vm_disk(ImageStore& store, const fs::path& file,
                                     const std::string& qemu_format, const ImportOptions& opts) {
-  for (const auto& [program, package] : {std::pair{"qemu-img", "qemu-utils"},
-                                         std::pair{"qemu-nbd", "qemu-utils"},
-                                         std::pair{"nbdcopy", "libnbd-bin"}}) {
+  for (const auto& [program, package] :
+       {std::pair{"qemu-img", "qemu-utils"}, std::pair{"qemu-nbd", "qemu-utils"},
+        std::pair{"nbdcopy", "libnbd-bin"}}) {
     if (!program_in_path(program)) {
       return make_error(Errc::unsupported, file.string() + " is a " + qemu_format +
                                                " disk; importing it needs " + program +
@@ -70,16 +71,15 @@ Result<ImportReport> import_vm_disk(ImageStore& store, const fs::path& file,
   const fs::path abs = fs::absolute(file);
   auto info = vm_disk_info(abs, qemu_format);
   if (!info) return info.error();
-  auto stream = ChildPipeline::start(
-      {{"nbdcopy", "--", "[", "qemu-nbd", "--read-only", "--format=" + qemu_format, abs.string(),
-        "]", "-"}});
+  auto stream = ChildPipeline::start({{"nbdcopy", "--", "[", "qemu-nbd", "--read-only",
+                                       "--format=" + qemu_format, abs.string(), "]", "-"}});
   if (!stream) return stream.error();
   StreamSource src;
   src.file = file.string();
   src.source = qemu_format + ":" + file.filename().string();
   src.size = info->virtual_size;
-  src.data_estimate = info->actual_size ? std::min(info->actual_size, info->virtual_size)
-                                        : info->virtual_size;
+  src.data_estimate =
+      info->actual_size ? std::min(info->actual_size, info->virtual_size) : info->virtual_size;
   return import_image_stream(store, **stream, src, opts);
 }
 

@@ -33,8 +33,7 @@ class ImportChecks : public ::testing::Test {
     mbr[510] = std::byte{0x55};
     mbr[511] = std::byte{0xAA};
     test::write_at(p, mbr, 0);
-    test::write_at(p, std::as_bytes(std::span(first_sector.data(), first_sector.size())),
-                   1 << 20);
+    test::write_at(p, std::as_bytes(std::span(first_sector.data(), first_sector.size())), 1 << 20);
     test::write_at(p, test::random_bytes(1000, 7), (1 << 20) + 4096);
     fs::resize_file(p, 4 << 20);
     return p;

@@ -75,7 +75,7 @@ TEST(ImageProbe, RefusesWhatIsNoDiskAndSaysWhatToDo) {
   const Case cases[] = {
       {head_with(0, "hello\n", 6), 6, "no multiple of 512-byte sectors"},
       {head_with(0, "hello\n", 1024), 1024, ""},  // unknown but sector-sized: a blank disk
-      {mbr_disk(), 4097, ""},  // a disk that is cut short is still a disk
+      {mbr_disk(), 4097, ""},                     // a disk that is cut short is still a disk
       {head_with(0x438, "\x53\xef"), 1000, ""},
       {head_with(0, "LUKS\xba\xbe"), 1 << 20, "cryptsetup open"},
       {head_with(3, "-FVE-FS-"), 1 << 20, "BitLocker"},

@@ -87,8 +87,7 @@ TEST_F(ClonezillaLayoutTest, RefusesWhatItCannotRestoreNamingTheFile) {
          write(d / "sda-pt.sf", "label: gpt\n/dev/sda1 : start=x, size=8\n");
        },
        "sda-pt.sf line 2: start is not a number"},
-      {"unknown part", [](const fs::path& d) { write(d / "parts", "sda1 sda7\n"); },
-       "lists sda7"},
+      {"unknown part", [](const fs::path& d) { write(d / "parts", "sda1 sda7\n"); }, "lists sda7"},
       {"no backup GPT", [](const fs::path& d) { fs::remove(d / "sda-gpt-2nd"); },
        "needs sda-gpt-1st and sda-gpt-2nd"},
       {"ntfsclone image",

@@ -68,9 +68,9 @@ class DiskStream {
 };
 
 struct StreamSource {
-  std::string file;         ///< the input named in messages (a file or a directory)
-  std::string source;       ///< the manifest's source, e.g. "qcow2:disk.qcow2"
-  std::uint64_t size = 0;   ///< the exact number of bytes the stream yields
+  std::string file;                 ///< the input named in messages (a file or a directory)
+  std::string source;               ///< the manifest's source, e.g. "qcow2:disk.qcow2"
+  std::uint64_t size = 0;           ///< the exact number of bytes the stream yields
   std::uint64_t data_estimate = 0;  ///< bytes that may need storing (free-space check)
 };
 

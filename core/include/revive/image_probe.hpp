@@ -22,8 +22,8 @@ enum class ContentKind : std::uint8_t {
 
 struct ContentProbe {
   ContentKind kind = ContentKind::unknown;
-  std::string what;    ///< "a GPT disk", "an ext4 filesystem", "a LUKS encrypted volume"...
-  std::string advice;  ///< for kinds a raw import refuses: what to do instead
+  std::string what;         ///< "a GPT disk", "an ext4 filesystem", "a LUKS encrypted volume"...
+  std::string advice;       ///< for kinds a raw import refuses: what to do instead
   std::string qemu_format;  ///< vm_disk only: qemu's driver name ("qcow2", "vmdk", "vpc"...)
 };
 
