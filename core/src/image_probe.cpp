@@ -127,11 +127,9 @@ std::optional<std::string> raw_import_refusal(const ContentProbe& probe, std::ui
       return std::nullopt;
     case ContentKind::encrypted:
       return file + " is " + probe.what +
-             ": recipients could not open it without its key. Decrypt it first (for LUKS: "
-             "`cryptsetup open " +
-             file +
-             " NAME`, then import /dev/mapper/NAME; for BitLocker: turn it off in Windows "
-             "before imaging) or build the image from a recipe" +
+             ": recipients could not open it without its key. Decrypt it first (LUKS: "
+             "`cryptsetup open` the disk, then import /dev/mapper/NAME; BitLocker: turn it off "
+             "in Windows before imaging) or build the image from a recipe" +
              raw_hint;
     case ContentKind::vm_disk:
       return file + " is " + probe.what +

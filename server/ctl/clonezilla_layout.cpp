@@ -22,7 +22,7 @@ std::vector<std::string> words(const std::string& text) {
   return out;
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   const auto last = s.find_last_not_of(" \t\r\n");
@@ -110,7 +110,8 @@ Result<ClonezillaPartition> find_images(const fs::path& dir, const std::string& 
 // GPT: the disk ends one sector after the backup header the primary header points to.
 std::optional<std::uint64_t> gpt_disk_size(const fs::path& gpt_first, std::uint32_t sector) {
   auto text = read_small_file(gpt_first, kTextLimit);
-  if (!text || text->size() < 2 * sector || text->compare(sector, 8, "EFI PART") != 0) {
+  if (!text || text->size() < 2 * std::size_t{sector} ||
+      text->compare(sector, 8, "EFI PART") != 0) {
     return std::nullopt;
   }
   std::uint64_t alternate = 0;

@@ -77,7 +77,7 @@ TEST(ImageProbe, RefusesWhatIsNoDiskAndSaysWhatToDo) {
       {head_with(0, "hello\n", 1024), 1024, ""},  // unknown but sector-sized: a blank disk
       {mbr_disk(), 4097, ""},                     // a disk that is cut short is still a disk
       {head_with(0x438, "\x53\xef"), 1000, ""},
-      {head_with(0, "LUKS\xba\xbe"), 1 << 20, "cryptsetup open"},
+      {head_with(0, "LUKS\xba\xbe"), 1 << 20, "`cryptsetup open` the disk"},
       {head_with(3, "-FVE-FS-"), 1 << 20, "BitLocker"},
       {head_with(0, "QFI\xfb"), 1 << 20, "through qemu-img"},
       {head_with(0, "\x28\xb5\x2f\xfd"), 1 << 20, "decompress it first"},

@@ -116,6 +116,7 @@ ok "clonezilla MBR directory: boot code, EBR, gzip image"
 # 4. Bad input is refused with a message naming the file; nothing is published.
 printf 'hello\n' >"$T/notes.txt"
 { printf 'LUKS\xba\xbe\x00\x02'; head -c 4088 /dev/zero; } >"$T/luks.img"
+qemu-img convert -O qcow2 "$T/luks.img" "$T/luks.qcow2"  # refused from the converted stream
 tar -cf "$T/rootfs.tar" -C "$T" notes.txt
 mkdir -p "$T/fog/win10" "$T/plain-dir" "$T/cz-broken"
 touch "$T/fog/win10/d1.partitions" "$T/fog/win10/d1p1.img" "$T/fog/win10/d1.mbr"
@@ -127,6 +128,7 @@ while IFS='|' read -r file words; do
 done <<EOF
 $T/notes.txt|no partition table (MBR/GPT), no filesystem signature
 $T/luks.img|is a LUKS encrypted volume
+$T/luks.qcow2|is a LUKS encrypted volume
 $T/rootfs.tar|is not a disk image: it is a tar archive
 $T/fog/win10|is a FOG image directory
 $T/plain-dir|not a Clonezilla image directory
