@@ -128,8 +128,13 @@ Result<UniqueFd> partition_table_base(const ClonezillaLayout& l, const fs::path&
   }
   if (l.label == "gpt") {
     REVIVE_TRY(write_file_at(fd->get(), l.gpt_first, 0));
-    const auto second = fs::file_size(l.gpt_second);
-    REVIVE_TRY(write_file_at(fd->get(), l.gpt_second, l.disk_size - second));
+    auto second = read_small_file(l.gpt_second, 16u << 20);
+    if (!second) return second.error();
+    if (second->size() > l.disk_size) {
+      return make_error(Errc::invalid_input, l.gpt_second.string() + " is bigger than the disk");
+    }
+    REVIVE_TRY(pwrite_all(fd->get(), as_bytes(*second), l.disk_size - second->size(),
+                          "writing " + l.gpt_second.string()));
     return std::move(*fd);
   }
   // MBR: sfdisk writes the primary table and the logical partitions' EBRs; the saved first
@@ -245,7 +250,12 @@ Result<std::vector<Overlay>> overlays_for(const ClonezillaLayout& l, std::uint64
     }
     auto commands = restore_commands(p);
     if (!commands) return commands.error();
-    for (const auto& f : p.image_files) image_bytes += fs::file_size(f);
+    for (const auto& f : p.image_files) {
+      std::error_code ec;
+      const auto size = fs::file_size(f, ec);
+      if (ec) return make_error(Errc::io, "size of " + f.string() + ": " + ec.message());
+      image_bytes += size;
+    }
     const bool partclone_restores = commands->back().front() == "partclone.restore";
     overlays.push_back(
         Overlay{p.start, p.size, p.image_files.front().string(), *commands, partclone_restores});

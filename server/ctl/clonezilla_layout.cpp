@@ -75,7 +75,8 @@ Result<ClonezillaPartition> find_images(const fs::path& dir, const std::string& 
   p.name = name;
   std::vector<fs::path> files;
   std::string unsupported;
-  for (const auto& entry : fs::directory_iterator(dir)) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string file = entry.path().filename().string();
     if (file.rfind(name + ".", 0) != 0) continue;
     const std::string rest = file.substr(name.size() + 1);
@@ -93,6 +94,7 @@ Result<ClonezillaPartition> find_images(const fs::path& dir, const std::string& 
       unsupported = file;
     }
   }
+  if (ec) return make_error(Errc::io, "listing " + dir.string() + ": " + ec.message());
   if (files.empty()) {
     return make_error(
         Errc::unsupported,
@@ -172,8 +174,9 @@ Result<void> place_partitions(ClonezillaLayout& l, const SfdiskDump& dump,
 }  // namespace
 
 bool is_clonezilla_dir(const fs::path& dir) {
-  return fs::exists(dir / "clonezilla-img") ||
-         (fs::is_regular_file(dir / "disk") && fs::is_regular_file(dir / "parts"));
+  std::error_code ec;
+  return fs::exists(dir / "clonezilla-img", ec) ||
+         (fs::is_regular_file(dir / "disk", ec) && fs::is_regular_file(dir / "parts", ec));
 }
 
 std::optional<std::string> fog_image_file(const fs::path& dir) {
@@ -249,7 +252,8 @@ Result<ClonezillaLayout> read_clonezilla_layout(const fs::path& dir) {
   l.label = dump->label;
   auto optional_file = [&](const std::string& suffix) {
     const fs::path p = dir / (l.disk + suffix);
-    return fs::is_regular_file(p) ? p : fs::path{};
+    std::error_code ec;
+    return fs::is_regular_file(p, ec) ? p : fs::path{};
   };
   l.mbr = optional_file("-mbr");
   l.hidden_after_mbr = optional_file("-hidden-data-after-mbr");

@@ -68,7 +68,9 @@ Result<ImportReport> import_vm_disk(ImageStore& store, const fs::path& file,
     }
   }
   // An absolute path: a file named like an option is never read as one.
-  const fs::path abs = fs::absolute(file);
+  std::error_code ec;
+  const fs::path abs = fs::absolute(file, ec);
+  if (ec) return make_error(Errc::io, "absolute path of " + file.string() + ": " + ec.message());
   auto info = vm_disk_info(abs, qemu_format);
   if (!info) return info.error();
   auto stream = ChildPipeline::start({{"nbdcopy", "--", "[", "qemu-nbd", "--read-only",

@@ -25,7 +25,7 @@ class ImportChecks : public ::testing::Test {
 
   // An MBR disk of 4 MiB with one partition from 1 MiB, its first sector `first_sector`.
   fs::path mbr_disk(const std::string& name, std::string_view first_sector) {
-    const fs::path p = dir_ / name;
+    fs::path p = dir_ / name;
     std::vector<std::byte> mbr(512);
     mbr[446 + 4] = std::byte{0x83};
     mbr[446 + 9] = std::byte{0x08};   // start sector 2048

@@ -9,7 +9,7 @@ namespace revive {
 namespace {
 
 std::vector<std::byte> head_with(std::size_t offset, std::string_view magic,
-                                 std::size_t size = 128 * 1024) {
+                                 std::size_t size = std::size_t{128} * 1024) {
   std::vector<std::byte> head(size);
   std::memcpy(head.data() + offset, magic.data(), magic.size());
   return head;

@@ -29,7 +29,7 @@ class ClonezillaLayoutTest : public ::testing::Test {
  protected:
   // A GPT directory: sda1 saved by partclone (split), sda2 (swap) without an image.
   fs::path make_dir() {
-    const fs::path d = dir_ / "img";
+    fs::path d = dir_ / "img";
     fs::create_directories(d);
     write(d / "disk", "sda\n");
     write(d / "parts", "sda1\n");
