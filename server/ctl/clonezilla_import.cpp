@@ -113,6 +113,21 @@ Result<void> write_file_at(int fd, const fs::path& file, std::uint64_t offset) {
   return pwrite_all(fd, as_bytes(*bytes), offset, "writing " + file.string());
 }
 
+// Runs a tool that writes the base file, its output drained; errors name `what` it read.
+Result<void> run_to_end(const ChildPipeline::Command& command, const std::string& stdin_file,
+                        const std::string& what) {
+  auto p = ChildPipeline::start({command}, stdin_file);
+  if (!p) return p.error();
+  std::byte drain[512];
+  for (;;) {
+    auto n = (*p)->read(drain);
+    if (!n) return n.error();
+    if (*n == 0) break;
+  }
+  if (auto r = (*p)->finish(); !r) return r.error().with_context(what);
+  return {};
+}
+
 // The disk with only its partition tables written, as a sparse temp file (a few KiB on disk):
 // the stream reads every byte outside the restored partitions from it.
 Result<UniqueFd> partition_table_base(const ClonezillaLayout& l, const fs::path& tmp_dir) {
@@ -126,7 +141,7 @@ Result<UniqueFd> partition_table_base(const ClonezillaLayout& l, const fs::path&
   if (::ftruncate(fd->get(), static_cast<off_t>(l.disk_size)) != 0) {
     return errno_error(errno, "sizing " + path.string());
   }
-  if (l.label == "gpt") {
+  if (l.label == "gpt" && !l.gpt_first.empty() && !l.gpt_second.empty()) {
     REVIVE_TRY(write_file_at(fd->get(), l.gpt_first, 0));
     auto second = read_small_file(l.gpt_second, 16u << 20);
     if (!second) return second.error();
@@ -137,18 +152,17 @@ Result<UniqueFd> partition_table_base(const ClonezillaLayout& l, const fs::path&
                           "writing " + l.gpt_second.string()));
     return std::move(*fd);
   }
-  // MBR: sfdisk writes the primary table and the logical partitions' EBRs; the saved first
-  // sector (boot code included) and the data hidden after it are then laid over it.
-  auto sfdisk = ChildPipeline::start(
-      {{"sfdisk", "--no-reread", "--no-tell-kernel", "-q", path.string()}}, l.sfdisk_dump.string());
-  if (!sfdisk) return sfdisk.error();
-  std::byte drain[512];
-  for (;;) {
-    auto n = (*sfdisk)->read(drain);
-    if (!n) return n.error();
-    if (*n == 0) break;
+  if (l.label == "gpt" && !l.gpt_backup.empty()) {
+    // No sector copies: sgdisk's own backup (protective MBR, both headers, the entries).
+    REVIVE_TRY(run_to_end({"sgdisk", "--load-backup=" + l.gpt_backup.string(), path.string()},
+                          "/dev/null", l.gpt_backup.string()));
+  } else {
+    // MBR (and GPT without copies): sfdisk writes the table from the dump, for MBR also the
+    // logical partitions' EBRs; the saved first sector (boot code included) and the data
+    // hidden after it are then laid over it.
+    REVIVE_TRY(run_to_end({"sfdisk", "--no-reread", "--no-tell-kernel", "-q", path.string()},
+                          l.sfdisk_dump.string(), l.sfdisk_dump.string()));
   }
-  if (auto r = (*sfdisk)->finish(); !r) return r.error().with_context(l.sfdisk_dump.string());
   if (!l.mbr.empty()) REVIVE_TRY(write_file_at(fd->get(), l.mbr, 0));
   if (!l.hidden_after_mbr.empty()) REVIVE_TRY(write_file_at(fd->get(), l.hidden_after_mbr, 512));
   return std::move(*fd);

@@ -1,7 +1,8 @@
 #pragma once
 // A Clonezilla image directory restored into a raw disk stream and imported: the partition
-// table from the directory's own copies (GPT: DISK-gpt-1st/2nd; MBR: sfdisk from DISK-pt.sf,
-// then DISK-mbr and the hidden data after it), each partition from
+// table from the directory's own copies (GPT: DISK-gpt-1st/2nd, else sgdisk's backup
+// DISK-gpt.gdisk, else sfdisk from DISK-pt.sf; MBR: sfdisk from DISK-pt.sf), then DISK-mbr
+// and the hidden data after it, each partition from
 // `cat pieces | decompressor | partclone.restore -s - -o -` (unused blocks come out as zeros
 // and become holes, so only used blocks are stored), zeros everywhere else.
 

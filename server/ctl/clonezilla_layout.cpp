@@ -259,20 +259,18 @@ Result<ClonezillaLayout> read_clonezilla_layout(const fs::path& dir) {
   l.hidden_after_mbr = optional_file("-hidden-data-after-mbr");
   l.gpt_first = optional_file("-gpt-1st");
   l.gpt_second = optional_file("-gpt-2nd");
+  l.gpt_backup = optional_file("-gpt.gdisk");
   std::optional<std::uint64_t> size;
   if (l.label == "gpt") {
-    if (l.gpt_first.empty() || l.gpt_second.empty()) {
-      return make_error(Errc::invalid_input, dir.string() + ": a GPT disk needs " + l.disk +
-                                                 "-gpt-1st and " + l.disk + "-gpt-2nd");
-    }
-    size = gpt_disk_size(l.gpt_first, dump->sector_size);
+    if (!l.gpt_first.empty()) size = gpt_disk_size(l.gpt_first, dump->sector_size);
+    // The usual GPT: 128 entries (32 sectors) and the backup header after the last usable LBA.
     if (!size && dump->last_lba) size = (*dump->last_lba + 34) * dump->sector_size;
-  } else {
-    size = parted_disk_size(dir / (l.disk + "-pt.parted"), dump->sector_size);
   }
+  if (!size) size = parted_disk_size(dir / (l.disk + "-pt.parted"), dump->sector_size);
   if (!size) {
-    return make_error(Errc::invalid_input, dir.string() + ": the disk's size is in neither " +
-                                               l.disk + "-gpt-1st nor " + l.disk + "-pt.parted");
+    return make_error(Errc::invalid_input, dir.string() + ": the disk's size is in none of " +
+                                               l.disk + "-gpt-1st, " + l.disk +
+                                               "-pt.sf (last-lba) or " + l.disk + "-pt.parted");
   }
   l.disk_size = *size;
   REVIVE_TRY(place_partitions(l, *dump, words(*parts)));

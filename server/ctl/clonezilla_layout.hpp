@@ -34,6 +34,7 @@ struct ClonezillaLayout {
   std::filesystem::path hidden_after_mbr;       ///< DISK-hidden-data-after-mbr (optional)
   std::filesystem::path gpt_first;              ///< DISK-gpt-1st (GPT: the first 34 sectors)
   std::filesystem::path gpt_second;             ///< DISK-gpt-2nd (GPT: the last 33 sectors)
+  std::filesystem::path gpt_backup;             ///< DISK-gpt.gdisk (sgdisk --backup)
   std::vector<ClonezillaPartition> partitions;  ///< every partition of the dump, by start
   std::vector<std::string> notes;  ///< partitions without an image and why they stay empty
 };

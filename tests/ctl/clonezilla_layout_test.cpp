@@ -69,6 +69,18 @@ TEST_F(ClonezillaLayoutTest, ReadsDiskSizePartitionsAndSplitPiecesInOrder) {
   EXPECT_NE(l->notes[0].find("sda2: no image"), std::string::npos);
 }
 
+TEST_F(ClonezillaLayoutTest, WithoutSectorCopiesTheDumpGivesTheSizeAndSgdiskBackupIsFound) {
+  const fs::path d = make_dir();
+  fs::remove(d / "sda-gpt-1st");
+  fs::remove(d / "sda-gpt-2nd");
+  write(d / "sda-gpt.gdisk", "backup");
+  auto l = read_clonezilla_layout(d);
+  ASSERT_TRUE(l) << l.error().message;
+  EXPECT_EQ(l->disk_size, (32734u + 34) * 512);  // last-lba + the backup entries and header
+  EXPECT_TRUE(l->gpt_first.empty());
+  EXPECT_EQ(l->gpt_backup.filename(), "sda-gpt.gdisk");
+}
+
 TEST_F(ClonezillaLayoutTest, RefusesWhatItCannotRestoreNamingTheFile) {
   struct Case {
     const char* what;
@@ -88,8 +100,12 @@ TEST_F(ClonezillaLayoutTest, RefusesWhatItCannotRestoreNamingTheFile) {
        },
        "sda-pt.sf line 2: start is not a number"},
       {"unknown part", [](const fs::path& d) { write(d / "parts", "sda1 sda7\n"); }, "lists sda7"},
-      {"no backup GPT", [](const fs::path& d) { fs::remove(d / "sda-gpt-2nd"); },
-       "needs sda-gpt-1st and sda-gpt-2nd"},
+      {"no disk size",
+       [](const fs::path& d) {
+         fs::remove(d / "sda-gpt-1st");
+         write(d / "sda-pt.sf", "label: gpt\n/dev/sda1 : start=2048, size=8\n");
+       },
+       "the disk's size is in none of sda-gpt-1st, sda-pt.sf (last-lba) or sda-pt.parted"},
       {"ntfsclone image",
        [](const fs::path& d) {
          fs::remove(d / "sda1.ext4-ptcl-img.zst.aa");

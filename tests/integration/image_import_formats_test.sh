@@ -86,6 +86,23 @@ data=$(ctl info --store "$S" --json cz | python3 -c 'import json,sys; print(json
 ((data < 8 * MiB)) || fail "clonezilla stored $data bytes of data (free blocks kept?)"
 ok "clonezilla directory (zstd + xz, split) restores: tables and dd identical, ext4 used blocks identical, fsck clean"
 
+# 2b. Older or partial directories: no sector copies of the GPT, only sgdisk's backup, or only
+#     the sfdisk dump. The table comes back the same (sfdisk -d), the data too.
+for variant in gdisk dump; do
+  v=$T/clonezilla/$variant
+  cp -r "$cz" "$v"
+  rm "$v/sda-gpt-1st" "$v/sda-gpt-2nd"
+  [[ $variant == gdisk ]] && sgdisk -q --backup="$v/sda-gpt.gdisk" "$T/disk.img" >/dev/null
+  ctl import --store "$S" --name "cz-$variant" "$v" >/dev/null
+  ctl export --store "$S" "cz-$variant" "$T/cz-$variant.out" >/dev/null
+  [[ $(sfdisk -d "$T/cz-$variant.out" | sed "s#$T/cz-$variant.out#DISK#") == \
+    $(sfdisk -d "$T/disk.img" | sed "s#$T/disk.img#DISK#") ]] ||
+    fail "clonezilla ($variant): the partition table differs"
+  sgdisk -v "$T/cz-$variant.out" | grep -q "No problems found" || fail "clonezilla ($variant): sgdisk -v"
+  cmp -i $MiB -n $((15 * MiB)) "$T/cz.out" "$T/cz-$variant.out" || fail "clonezilla ($variant): data"
+done
+ok "clonezilla directory with only sgdisk's backup, or only the sfdisk dump"
+
 # 3. Clonezilla MBR disk with a logical swap partition that has no image (Clonezilla saves
 #    none): the EBR comes from sfdisk, the boot code from sda-mbr, the swap stays empty.
 truncate -s $((16 * MiB)) "$T/mbr.img"
