@@ -34,12 +34,12 @@ class ClonezillaLayoutTest : public ::testing::Test {
     write(d / "disk", "sda\n");
     write(d / "parts", "sda1\n");
     write(d / "sda-pt.sf", kGptDump);
-    std::string gpt(34 * 512, '\0');
+    std::string gpt(std::size_t{34} * 512, '\0');
     gpt.replace(512, 8, "EFI PART");
     gpt[512 + 32] = static_cast<char>(0xff);  // backup header at LBA 32767: a 16 MiB disk
     gpt[512 + 33] = static_cast<char>(0x7f);
     write(d / "sda-gpt-1st", gpt);
-    write(d / "sda-gpt-2nd", std::string(33 * 512, '\0'));
+    write(d / "sda-gpt-2nd", std::string(std::size_t{33} * 512, '\0'));
     write(d / "sda1.ext4-ptcl-img.zst.ab", "b");
     write(d / "sda1.ext4-ptcl-img.zst.aa", "a");
     return d;
