@@ -1,16 +1,17 @@
 #include <fcntl.h>
-#include <sodium.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <ctime>
+#include <cstdio>
 #include <memory>
+#include <mutex>
 
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
+#include "revive/image_probe.hpp"
 #include "revive/parallel.hpp"
 #include "revive/zstd_codec.hpp"
 
@@ -24,39 +25,10 @@ unsigned worker_count(unsigned requested) {
   return std::clamp(hw, 1u, 16u);
 }
 
-std::optional<std::string> detect_non_raw_format(std::span<const std::byte> head) {
-  auto starts = [&](std::size_t off, std::string_view magic) {
-    return head.size() >= off + magic.size() &&
-           std::memcmp(head.data() + off, magic.data(), magic.size()) == 0;
-  };
-  if (starts(0, "QFI\xfb"))
-    return "a qcow2 image: convert it first with `qemu-img convert -O raw IN OUT`";
-  if (starts(0, "KDMV") || starts(0, "# Disk DescriptorFile")) {
-    return "a VMware VMDK image: convert it first with `qemu-img convert -O raw IN OUT`";
-  }
-  if (starts(0, "vhdxfile"))
-    return "a Hyper-V VHDX image: convert it first with `qemu-img convert -O raw IN OUT`";
-  if (starts(0, "conectix"))
-    return "a dynamic VHD image: convert it first with `qemu-img convert -O raw IN OUT`";
-  if (starts(0x40, "\x7f\x10\xda\xbe"))
-    return "a VirtualBox VDI image: convert it first with `qemu-img convert -O raw IN OUT`";
-  if (starts(0, "\x1f\x8b")) return "a gzip-compressed file: decompress it first";
-  if (starts(0,
-             "\xfd"
-             "7zXZ"))
-    return "an xz-compressed file: decompress it first";
-  if (starts(0, "\x28\xb5\x2f\xfd")) return "a zstd-compressed file: decompress it first";
-  if (starts(0, "BZh")) return "a bzip2-compressed file: decompress it first";
-  if (starts(0, "PK\x03\x04")) return "a zip archive, not a disk image";
-  if (starts(0, "7z\xbc\xaf\x27\x1c")) return "a 7-zip archive, not a disk image";
-  if (starts(257, "ustar"))
-    return "a tar archive, not a disk image (rootfs archives are built into images by a recipe)";
-  if (starts(0, "partclone-image"))
-    return "a partclone image (import of partclone images is not supported yet)";
-  return std::nullopt;
-}
-
 namespace {
+
+// The first bytes every check looks at: partition tables, signatures up to btrfs's 64 KiB.
+constexpr std::uint64_t kHeadBytes = 1u << 20;
 
 enum class Slot : std::uint8_t { pending, hole, data };
 
@@ -66,25 +38,272 @@ struct ChunkResult {
   Slot kind = Slot::pending;
 };
 
-struct Source {
+/// What an import reads, whatever it comes from.
+struct ImportPlan {
+  std::string file;             ///< named in messages
+  std::string manifest_source;  ///< "raw:disk.img", "qcow2:vm.qcow2"...
+  std::uint64_t size = 0;
+  std::uint64_t data_estimate = 0;
+  std::vector<std::byte> head;
+  std::vector<std::byte> tail;  ///< the last sector, where only it is cheap to read (files)
+  PartitionTable table;
+};
+
+/// The next chunk a worker got: its index, its length, and whether it is known to be zeros.
+struct ChunkRead {
+  std::uint64_t index = 0;
+  std::size_t len = 0;
+  bool hole = false;
+};
+
+/// Fills the buffer with the next unclaimed chunk; nullopt when none is left.
+using ChunkReader = std::function<Result<std::optional<ChunkRead>>(std::span<std::byte>)>;
+
+std::string size_text(std::uint64_t bytes) {
+  const bool gib = bytes >= (1ull << 30);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f %s (%llu bytes)",
+                static_cast<double>(bytes) / static_cast<double>(gib ? 1ull << 30 : 1ull << 20),
+                gib ? "GiB" : "MiB", static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+Result<void> check_request(const ImageStore& store, const ImportOptions& opts) {
+  REVIVE_TRY(validate_image_name(opts.name));
+  const std::uint64_t chunk = opts.chunk_size;
+  if (chunk < kMinChunkSize || chunk > kMaxChunkSize || (chunk & (chunk - 1)) != 0) {
+    return make_error(Errc::invalid_input, "chunk size " + std::to_string(chunk) +
+                                               " must be a power of two from 64 KiB to 64 MiB");
+  }
+  if (!opts.replace && fs::exists(store.manifest_path(opts.name))) {
+    return make_error(Errc::already_exists, "an image named \"" + opts.name +
+                                                "\" already exists (use --replace to replace it)");
+  }
+  return {};
+}
+
+Result<std::uint64_t> statvfs_free_bytes(const fs::path& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return errno_error(errno, "statvfs " + dir.string());
+  return static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
+}
+
+// Refuses before the first chunk is written, so a store is not filled to the brim for nothing.
+Result<void> check_free_space(const ImageStore& store, const ImportPlan& plan,
+                              const ImportOptions& opts) {
+  if (!opts.check_free_space) return {};
+  auto free = opts.free_space ? opts.free_space(store.root()) : statvfs_free_bytes(store.root());
+  if (!free) return free.error();
+  if (plan.data_estimate <= *free) return {};
+  return make_error(Errc::no_space,
+                    plan.file + " needs up to " + size_text(plan.data_estimate) +
+                        " in the store (its data before compression), but the store " +
+                        store.root().string() + " has only " + size_text(*free) +
+                        " free: remove images (`revivectl image rm`, then `gc`) or use a store "
+                        "on a bigger disk (--no-space-check tries anyway: compressible or "
+                        "already stored data needs less)");
+}
+
+Result<void> check_content(const ImportPlan& plan, const ImportOptions& opts) {
+  if (opts.raw) return {};
+  ContentProbe probe = probe_image_content(plan.head, plan.size);
+  if (auto vhd = probe_image_tail(plan.tail)) probe = *vhd;
+  if (auto why = raw_import_refusal(probe, plan.size, plan.file)) {
+    return make_error(Errc::invalid_input, *why);
+  }
+  return {};
+}
+
+// An encrypted partition in an otherwise plain disk: found when the chunk holding its first
+// sector passes through a worker, so it costs no extra read for files or streams.
+Result<void> check_partition_starts(const ImportPlan& plan, std::uint64_t off,
+                                    std::span<const std::byte> data) {
+  for (const auto& p : plan.table.partitions) {
+    const std::uint64_t start = p.first_lba * plan.table.sector_size;
+    if (start < off || start + 512 > off + data.size()) continue;
+    if (auto enc = detect_encryption(data.subspan(start - off, 512))) {
+      return make_error(Errc::invalid_input,
+                        plan.file + ": partition " + std::to_string(p.number) + " (at byte " +
+                            std::to_string(start) + ") is a " + *enc +
+                            " encrypted volume: recipients could not open it without its key. "
+                            "Decrypt it before imaging or build the image from a recipe "
+                            "(--raw imports the bytes as they are)");
+    }
+  }
+  return {};
+}
+
+/// Hashes, compresses and stores chunks on N workers; the slots say what each chunk became.
+class ChunkImporter {
+ public:
+  ChunkImporter(ImageStore& store, const ImportOptions& opts, const ImportPlan& plan)
+      : store_(store), opts_(opts), plan_(plan), slots_(chunk_count()) {}
+
+  Result<void> run(const ChunkReader& reader) {
+    detail::ProgressThrottle progress(opts_.progress);
+    detail::run_threads(
+        worker_count(opts_.threads), [&](unsigned) { work(reader); },
+        [&] { progress.maybe(done_.load(), plan_.size); });
+    if (auto e = first_error_.take()) return *e;
+    progress.final(plan_.size, plan_.size);
+    return {};
+  }
+
+  Manifest manifest() const;
+  void fill(ImportReport& r) const {
+    r.chunks_new = chunks_new_;
+    r.chunks_reused = chunks_reused_;
+    r.bytes_written = bytes_written_;
+    r.bytes_read = bytes_read_;
+  }
+
+ private:
+  std::size_t chunk_count() const {
+    return static_cast<std::size_t>((plan_.size + opts_.chunk_size - 1) / opts_.chunk_size);
+  }
+  void work(const ChunkReader& reader);
+  Result<void> store_chunk(std::span<const std::byte> data, ChunkResult& slot, ZstdCompressor& zc,
+                           std::vector<std::byte>& frame);
+
+  ImageStore& store_;
+  const ImportOptions& opts_;
+  const ImportPlan& plan_;
+  std::vector<ChunkResult> slots_;
+  detail::FirstError first_error_;
+  std::atomic<std::uint64_t> done_{0};
+  std::atomic<std::uint64_t> bytes_read_{0};
+  std::atomic<std::uint64_t> chunks_new_{0};
+  std::atomic<std::uint64_t> chunks_reused_{0};
+  std::atomic<std::uint64_t> bytes_written_{0};
+};
+
+void ChunkImporter::work(const ChunkReader& reader) {
+  ZstdCompressor zc(opts_.zstd_level);
+  std::vector<std::byte> frame;
+  std::unique_ptr<std::byte[]> buf(new std::byte[opts_.chunk_size]);
+  while (!first_error_.failed()) {
+    if (opts_.cancel && opts_.cancel->load(std::memory_order_relaxed)) {
+      return first_error_.set(make_error(Errc::cancelled, "import cancelled"));
+    }
+    auto got = reader(std::span<std::byte>(buf.get(), opts_.chunk_size));
+    if (!got) return first_error_.set(got.error());
+    if (!*got) return;
+    const ChunkRead c = **got;
+    ChunkResult& slot = slots_[c.index];
+    const std::span<const std::byte> data(buf.get(), c.len);
+    if (!c.hole) bytes_read_ += c.len;
+    if (c.hole || detail::all_zero(data)) {
+      slot.kind = Slot::hole;
+    } else {
+      if (!opts_.raw) {
+        if (auto r = check_partition_starts(plan_, c.index * opts_.chunk_size, data); !r) {
+          return first_error_.set(r.error());
+        }
+      }
+      if (auto r = store_chunk(data, slot, zc, frame); !r) return first_error_.set(r.error());
+    }
+    done_ += c.len;
+  }
+}
+
+Result<void> ChunkImporter::store_chunk(std::span<const std::byte> data, ChunkResult& slot,
+                                        ZstdCompressor& zc, std::vector<std::byte>& frame) {
+  slot.sha = sha256(data);
+  slot.kind = Slot::data;
+  if (auto existing = store_.chunks().stored_size(slot.sha)) {
+    slot.stored = *existing;
+    ++chunks_reused_;
+    return {};
+  }
+  REVIVE_TRY(zc.compress(data, frame));
+  auto put = store_.chunks().put(slot.sha, frame);
+  if (!put) return put.error();
+  slot.stored = frame.size();
+  if (*put) {
+    ++chunks_new_;
+    bytes_written_ += frame.size();
+  } else {
+    ++chunks_reused_;
+  }
+  return {};
+}
+
+Manifest ChunkImporter::manifest() const {
+  const std::uint64_t chunk = opts_.chunk_size;
+  Manifest m;
+  m.image_id = random_uuid();
+  m.name = opts_.name;
+  m.source = plan_.manifest_source;
+  m.logical_size = plan_.size;
+  m.min_disk_size = plan_.size;
+  m.chunk_size = chunk;
+  m.created_at = now_rfc3339();
+  m.partitions = plan_.table;
+  for (std::uint64_t i = 0; i < slots_.size(); ++i) {
+    const ChunkResult& s = slots_[i];
+    REVIVE_CHECK(s.kind != Slot::pending);
+    const std::uint64_t off = i * chunk;
+    const std::uint64_t len = std::min(chunk, plan_.size - off);
+    if (s.kind == Slot::hole) {
+      if (!m.extents.empty() && m.extents.back().is_hole()) {
+        m.extents.back().length += len;
+      } else {
+        m.extents.push_back(Extent{off, len, std::nullopt, 0});
+      }
+    } else {
+      m.extents.push_back(Extent{off, len, s.sha, s.stored});
+      m.data_bytes += len;
+      m.stored_bytes += s.stored;
+    }
+  }
+  return m;
+}
+
+/// Checks, stores every chunk the reader yields, and publishes the manifest last.
+Result<ImportReport> run_import(ImageStore& store, const ImportOptions& opts, ImportPlan& plan,
+                                const ChunkReader& reader,
+                                const std::function<Result<void>()>& after_last_chunk) {
+  REVIVE_TRY(check_content(plan, opts));
+  plan.table = parse_partition_table(plan.head, plan.size);
+  REVIVE_TRY(check_free_space(store, plan, opts));
+  auto lock = store.lock_shared();
+  if (!lock) return lock.error();
+  ChunkImporter importer(store, opts, plan);
+  auto ran = importer.run(reader);
+  if (ran && after_last_chunk) ran = after_last_chunk();
+  if (!ran) {
+    return ran.error().with_context("import of " + plan.file + " stopped; no image was published");
+  }
+  REVIVE_TRY(store.chunks().flush());
+  ImportReport report;
+  report.manifest = importer.manifest();
+  REVIVE_TRY(store.publish(report.manifest, opts.replace));
+  importer.fill(report);
+  return report;
+}
+
+struct FileSource {
   UniqueFd fd;
   std::uint64_t size = 0;
+  std::uint64_t allocated = 0;  ///< bytes with storage behind them (all of a block device)
   bool sparse_aware = false;
 };
 
-Result<Source> open_source(const fs::path& path) {
+Result<FileSource> open_source(const fs::path& path) {
   auto fd = open_file(path, O_RDONLY);
   if (!fd) return fd.error();
   struct stat st {};
   if (::fstat(fd->get(), &st) != 0) return errno_error(errno, "stat " + path.string());
-  Source s;
+  FileSource s;
   if (S_ISREG(st.st_mode)) {
     s.size = static_cast<std::uint64_t>(st.st_size);
+    s.allocated = std::min(s.size, static_cast<std::uint64_t>(st.st_blocks) * 512);
     s.sparse_aware = true;
   } else if (S_ISBLK(st.st_mode)) {
     const off_t end = ::lseek(fd->get(), 0, SEEK_END);
     if (end < 0) return errno_error(errno, "size of " + path.string());
     s.size = static_cast<std::uint64_t>(end);
+    s.allocated = s.size;
   } else if (S_ISDIR(st.st_mode)) {
     return make_error(Errc::invalid_input, path.string() + " is a directory, not a disk image");
   } else {
@@ -98,153 +317,123 @@ Result<Source> open_source(const fs::path& path) {
   return s;
 }
 
+// Each worker claims the next chunk index and reads it itself (pread: no shared position), so
+// reads spread over the workers; chunks SEEK_DATA places in a hole are not read at all.
+ChunkReader file_chunk_reader(const FileSource& src, const std::string& file, std::uint64_t chunk,
+                              std::atomic<std::uint64_t>& next, std::atomic<bool>& sparse) {
+  return [&src, file, chunk, &next,
+          &sparse](std::span<std::byte> buf) -> Result<std::optional<ChunkRead>> {
+    const std::uint64_t n_chunks = (src.size + chunk - 1) / chunk;
+    const std::uint64_t i = next.fetch_add(1);
+    if (i >= n_chunks) return std::optional<ChunkRead>{};
+    const std::uint64_t off = i * chunk;
+    const auto len = static_cast<std::size_t>(std::min(chunk, src.size - off));
+    if (sparse.load(std::memory_order_relaxed)) {
+      const off_t next_data = ::lseek(src.fd.get(), static_cast<off_t>(off), SEEK_DATA);
+      if (next_data < 0 && errno == ENXIO) return ChunkRead{i, len, true};  // no data to the end
+      if (next_data < 0) sparse = false;  // filesystem without SEEK_DATA: read everything
+      if (next_data >= 0 && static_cast<std::uint64_t>(next_data) >= off + len) {
+        return ChunkRead{i, len, true};
+      }
+    }
+    REVIVE_TRY(pread_exact(src.fd.get(), buf.first(len), off, file));
+    return ChunkRead{i, len, false};
+  };
+}
+
 }  // namespace
 
 Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
                                       const ImportOptions& opts) {
-  REVIVE_TRY(validate_image_name(opts.name));
-  const std::uint64_t chunk = opts.chunk_size;
-  if (chunk < kMinChunkSize || chunk > kMaxChunkSize || (chunk & (chunk - 1)) != 0) {
-    return make_error(Errc::invalid_input, "chunk size " + std::to_string(chunk) +
-                                               " must be a power of two from 64 KiB to 64 MiB");
-  }
-  if (!opts.replace && fs::exists(store.manifest_path(opts.name))) {
-    return make_error(Errc::already_exists, "an image named \"" + opts.name +
-                                                "\" already exists (use --replace to replace it)");
-  }
+  REVIVE_TRY(check_request(store, opts));
   auto src = open_source(source);
   if (!src) return src.error();
-  const std::uint64_t size = src->size;
-
-  // Look at the start: refuse recognisable non-raw formats, read the partition table.
-  std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1u << 20)));
-  REVIVE_TRY(pread_exact(src->fd.get(), head, 0, source.string()));
-  if (auto what = detect_non_raw_format(head)) {
-    return make_error(Errc::invalid_input,
-                      source.string() + " is not a raw disk image: it is " + *what);
+  ImportPlan plan;
+  plan.file = source.string();
+  plan.manifest_source = "raw:" + source.filename().string();
+  plan.size = src->size;
+  plan.data_estimate = src->allocated;
+  plan.head.resize(static_cast<std::size_t>(std::min(src->size, kHeadBytes)));
+  REVIVE_TRY(pread_exact(src->fd.get(), plan.head, 0, plan.file));
+  if (src->size >= 1024) {
+    plan.tail.resize(512);
+    REVIVE_TRY(pread_exact(src->fd.get(), plan.tail, src->size - 512, plan.file));
   }
-
-  auto lock = store.lock_shared();
-  if (!lock) return lock.error();
-
-  // Each worker claims the next chunk index, reads it itself (pread: no shared position),
-  // and hashes, compresses and stores it. Memory: one chunk buffer and one frame per worker,
-  // whatever the image size; reads spread over the workers instead of funnelling through one.
-  const unsigned workers = worker_count(opts.threads);
-  const std::uint64_t n_chunks = (size + chunk - 1) / chunk;
-  std::vector<ChunkResult> slots(static_cast<std::size_t>(n_chunks));
   std::atomic<std::uint64_t> next{0};
-  detail::FirstError first_error;
-  std::atomic<std::uint64_t> done{0};
-  std::atomic<std::uint64_t> bytes_read{0};
-  std::atomic<std::uint64_t> chunks_new{0};
-  std::atomic<std::uint64_t> chunks_reused{0};
-  std::atomic<std::uint64_t> bytes_written{0};
   std::atomic<bool> sparse{src->sparse_aware};
-  const int fd = src->fd.get();
+  return run_import(store, opts, plan,
+                    file_chunk_reader(*src, plan.file, opts.chunk_size, next, sparse), {});
+}
 
-  // true when [off, off+len) has no data according to SEEK_DATA (a hole in a sparse file).
-  auto known_hole = [&](std::uint64_t off, std::uint64_t len) {
-    if (!sparse.load(std::memory_order_relaxed)) return false;
-    const off_t next_data = ::lseek(fd, static_cast<off_t>(off), SEEK_DATA);
-    if (next_data < 0) {
-      if (errno == ENXIO) return true;  // no data from here to the end
-      sparse = false;                   // filesystem without SEEK_DATA: read everything
-      return false;
+namespace {
+
+// Fills `out` from the stream; a stream that ends early is an error naming both counts.
+Result<void> read_stream_exact(DiskStream& stream, std::span<std::byte> out, std::uint64_t at,
+                               const StreamSource& src) {
+  std::size_t got = 0;
+  while (got < out.size()) {
+    auto n = stream.read(out.subspan(got));
+    if (!n) return n.error();
+    if (*n == 0) {
+      return make_error(Errc::corrupt, src.file + ": the converted disk ended after " +
+                                           std::to_string(at + got) + " of " +
+                                           std::to_string(src.size) + " bytes");
     }
-    return static_cast<std::uint64_t>(next_data) >= off + len;
-  };
-
-  auto worker = [&](unsigned) {
-    ZstdCompressor zc(opts.zstd_level);
-    std::vector<std::byte> frame;
-    std::unique_ptr<std::byte[]> buf(new std::byte[chunk]);
-    for (std::uint64_t i; (i = next.fetch_add(1)) < n_chunks;) {
-      if (first_error.failed()) return;
-      if (opts.cancel && opts.cancel->load(std::memory_order_relaxed)) {
-        return first_error.set(make_error(Errc::cancelled, "import cancelled"));
-      }
-      const std::uint64_t off = i * chunk;
-      const std::size_t len = static_cast<std::size_t>(std::min(chunk, size - off));
-      ChunkResult& slot = slots[i];
-      if (known_hole(off, len)) {
-        slot.kind = Slot::hole;
-        done += len;
-        continue;
-      }
-      const std::span<std::byte> data(buf.get(), len);
-      if (auto r = pread_exact(fd, data, off, source.string()); !r)
-        return first_error.set(r.error());
-      bytes_read += len;
-      if (detail::all_zero(data)) {
-        slot.kind = Slot::hole;
-      } else {
-        slot.sha = sha256(data);
-        slot.kind = Slot::data;
-        if (auto existing = store.chunks().stored_size(slot.sha)) {
-          slot.stored = *existing;
-          ++chunks_reused;
-        } else {
-          if (auto r = zc.compress(data, frame); !r) return first_error.set(r.error());
-          auto put = store.chunks().put(slot.sha, frame);
-          if (!put) return first_error.set(put.error());
-          slot.stored = frame.size();
-          if (*put) {
-            ++chunks_new;
-            bytes_written += frame.size();
-          } else {
-            ++chunks_reused;
-          }
-        }
-      }
-      done += len;
-    }
-  };
-
-  detail::ProgressThrottle progress(opts.progress);
-  detail::run_threads(workers, worker, [&] { progress.maybe(done.load(), size); });
-
-  if (auto e = first_error.take()) {
-    return e->with_context("import of " + source.string() + " stopped; no image was published");
+    got += *n;
   }
-  progress.final(size, size);
-  REVIVE_TRY(store.chunks().flush());
+  return {};
+}
 
-  Manifest m;
-  m.image_id = random_uuid();
-  m.name = opts.name;
-  m.source = "raw:" + source.filename().string();
-  m.logical_size = size;
-  m.min_disk_size = size;
-  m.chunk_size = chunk;
-  m.created_at = now_rfc3339();
-  m.partitions = parse_partition_table(head, size);
-  for (std::uint64_t i = 0; i < n_chunks; ++i) {
-    const ChunkResult& s = slots[i];
-    REVIVE_CHECK(s.kind != Slot::pending);
-    const std::uint64_t off = i * chunk;
-    const std::uint64_t len = std::min(chunk, size - off);
-    if (s.kind == Slot::hole) {
-      if (!m.extents.empty() && m.extents.back().is_hole()) {
-        m.extents.back().length += len;
-      } else {
-        m.extents.push_back(Extent{off, len, std::nullopt, 0});
-      }
-    } else {
-      m.extents.push_back(Extent{off, len, s.sha, s.stored});
-      m.data_bytes += len;
-      m.stored_bytes += s.stored;
+}  // namespace
+
+Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
+                                         const StreamSource& src, const ImportOptions& opts) {
+  REVIVE_TRY(check_request(store, opts));
+  if (src.size == 0) return make_error(Errc::invalid_input, src.file + " is an empty disk");
+  ImportPlan plan;
+  plan.file = src.file;
+  plan.manifest_source = src.source;
+  plan.size = src.size;
+  plan.data_estimate = src.data_estimate;
+  plan.head.resize(static_cast<std::size_t>(std::min(src.size, kHeadBytes)));
+  REVIVE_TRY(read_stream_exact(stream, plan.head, 0, src));
+
+  // One worker at a time claims the next chunk and reads it from the stream (the head first);
+  // hashing, compressing and storing still run on all of them.
+  std::mutex mu;
+  std::uint64_t next = 0;
+  std::optional<Error> failed;  // a stream that failed once is not read again
+  const std::uint64_t chunk = opts.chunk_size;
+  auto reader = [&](std::span<std::byte> buf) -> Result<std::optional<ChunkRead>> {
+    const std::lock_guard hold(mu);
+    if (failed) return *failed;
+    const std::uint64_t off = next * chunk;
+    if (off >= src.size) return std::optional<ChunkRead>{};
+    const auto len = static_cast<std::size_t>(std::min(chunk, src.size - off));
+    std::size_t from_head = 0;
+    if (off < plan.head.size()) {
+      from_head = std::min<std::size_t>(len, plan.head.size() - off);
+      std::copy_n(plan.head.data() + off, from_head, buf.data());
     }
-  }
-  REVIVE_TRY(store.publish(m, opts.replace));
-
-  ImportReport report;
-  report.manifest = std::move(m);
-  report.chunks_new = chunks_new;
-  report.chunks_reused = chunks_reused;
-  report.bytes_written = bytes_written;
-  report.bytes_read = bytes_read;
-  return report;
+    if (auto r = read_stream_exact(stream, buf.subspan(from_head, len - from_head), off + from_head,
+                                   src);
+        !r) {
+      failed = r.error();
+      return r.error();
+    }
+    return ChunkRead{next++, len, false};
+  };
+  auto at_end = [&]() -> Result<void> {
+    std::byte extra{};
+    auto n = stream.read(std::span<std::byte>(&extra, 1));
+    if (!n) return n.error();
+    if (*n != 0) {
+      return make_error(Errc::corrupt, src.file + ": the converted disk is longer than the " +
+                                           std::to_string(src.size) + " bytes expected");
+    }
+    return stream.finish();
+  };
+  return run_import(store, opts, plan, reader, at_end);
 }
 
 }  // namespace revive

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <set>
 
+#include "import_source.hpp"
 #include "progress_bar.hpp"
 #include "revive/image_ops.hpp"
 #include "revive/image_store.hpp"
@@ -85,16 +86,20 @@ int image_import(const ImageArgs& a, const std::atomic<bool>& cancel) {
   o.threads = a.threads;
   o.zstd_level = a.level;
   o.replace = a.replace;
+  o.raw = a.raw;
+  o.check_free_space = !a.no_space_check;
   o.cancel = &cancel;
   o.progress = [&](std::uint64_t d, std::uint64_t t) { bar.update(d, t); };
   const auto t0 = Clock::now();
-  auto r = import_raw_image(**store, a.file, o);
+  auto outcome = import_any(**store, a.file, o);
   bar.finish();
-  if (!r) return fail(r.error());
+  if (!outcome) return fail(outcome.error());
+  const ImportReport* r = &outcome->report;
   const double secs = seconds_since(t0);
   const Manifest& m = r->manifest;
   const std::size_t data = m.data_chunk_count();
-  fmt::print("imported {} ({}) from {}\n", m.name, m.image_id, a.file);
+  fmt::print("imported {} ({}) from {} ({})\n", m.name, m.image_id, a.file, outcome->path);
+  for (const auto& note : outcome->notes) fmt::print("  note: {}\n", note);
   fmt::print("  size {} in {} chunks of {}: {} with data, {} all-zero (holes)\n",
              human_bytes(m.logical_size), (m.logical_size + m.chunk_size - 1) / m.chunk_size,
              human_bytes(m.chunk_size), data,

@@ -17,6 +17,8 @@ struct ImageArgs {
   unsigned threads = 0;
   int level = 3;
   bool replace = false;
+  bool raw = false;             ///< import: the bytes as they are, whatever they look like
+  bool no_space_check = false;  ///< import: try even when the store looks too small
   bool force = false;
   bool json = false;
   bool all = false;

@@ -70,14 +70,21 @@ struct Cli {
 void add_image_store_commands(CLI::App* image, Cli& cli) {
   ImageArgs& a = cli.a;
   auto* imp =
-      image->add_subcommand("import", "Import a raw disk image (file or block device, read-only)");
+      image->add_subcommand("import",
+                            "Import a disk: raw image or block device (read-only), qcow2/VMDK/"
+                            "VHD(X)/VDI, or a Clonezilla image directory");
   cli.store_options(imp);
   imp->add_option("--name", a.name, "Image name")->required();
   imp->add_option("--chunk-size", cli.chunk_size, "Chunk size, a power of two from 64K to 64M")
       ->default_str("4M");
   imp->add_option("--level", a.level, "zstd level")->check(CLI::Range(1, 19))->default_str("3");
   imp->add_flag("--replace", a.replace, "Replace an existing image of that name");
-  imp->add_option("file", a.file, "Raw disk image or block device")->required();
+  imp->add_flag("--raw", a.raw,
+                "Import the file byte for byte, even when it does not look like a disk");
+  imp->add_flag("--no-space-check", a.no_space_check,
+                "Import even when the data looks bigger than the store's free space");
+  imp->add_option("file", a.file, "Disk image, block device or Clonezilla image directory")
+      ->required();
   imp->callback([&cli, &a] {
     auto cs = parse_size(cli.chunk_size);
     if (!cs) throw CLI::ValidationError("--chunk-size", "not a size: " + cli.chunk_size);

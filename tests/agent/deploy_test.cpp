@@ -67,6 +67,7 @@ class Deploy : public ::testing::Test {
     ImportOptions o;
     o.name = "img";
     o.chunk_size = 65536;
+    o.raw = true;  // odd-sized random data: no disk, on purpose (the last chunk is short)
     ASSERT_TRUE(import_raw_image(*store_, src_, o));
     auto m = store_->load("img");
     ASSERT_TRUE(m);

@@ -18,7 +18,7 @@ with open(sys.argv[1], "wb") as f:
             f.write((block * 20)[: 1 << 20])
 PY
 ctl import --store "$S" --name base "$T/in.img" --chunk-size 1M --threads 2 >/dev/null  # an existing image must survive
-head -c 1000000 /dev/urandom >> "$T/in.img"   # so the new import has chunks of its own too
+head -c 1000448 /dev/urandom >> "$T/in.img"   # so the new import has chunks of its own too
 
 runs=${CRASH_RUNS:-8}
 for i in $(seq 1 "$runs"); do

@@ -12,9 +12,9 @@ roundtrip() {  # name file [import options...]
   ok "$name round trip ($(stat -c %s "$file") bytes)"
 }
 
-# 1. random data, size not a multiple of the chunk size (nor of 512)
+# 1. random data, size not a multiple of the chunk size (nor of 512: no disk, hence --raw)
 head -c $((9 * 1024 * 1024 + 1234567)) /dev/urandom > "$T/random.img"
-roundtrip random "$T/random.img"
+roundtrip random "$T/random.img" --raw
 
 # 2. sparse file with scattered data regions
 truncate -s 200M "$T/sparse.img"
@@ -35,7 +35,7 @@ ctl info --store "$S" ext4 | grep -q "partition table: none" || fail "info on a 
 
 # 4. the odd chunk size and a tiny image
 head -c 70000 /dev/urandom > "$T/tiny.img"
-roundtrip tiny "$T/tiny.img" --chunk-size 64K
+roundtrip tiny "$T/tiny.img" --chunk-size 64K --raw
 
 # 5. dedup across images: the same filesystem again under another name stores nothing new
 out=$(ctl import --store "$S" --name ext4-again "$T/fs.img")
@@ -60,7 +60,7 @@ expect_fail "directory" ctl import --store "$S" --name x "$T"
 : > "$T/empty.img"
 expect_fail "empty" ctl import --store "$S" --name x "$T/empty.img"
 printf 'QFI\xfb\0\0\0\3' > "$T/disk.qcow2"; head -c 4096 /dev/zero >> "$T/disk.qcow2"
-expect_fail "qemu-img convert" ctl import --store "$S" --name x "$T/disk.qcow2"
+expect_fail "qemu-img" ctl import --store "$S" --name x "$T/disk.qcow2"
 gzip -c "$T/tiny.img" > "$T/tiny.img.gz"
 expect_fail "gzip" ctl import --store "$S" --name x "$T/tiny.img.gz"
 expect_fail "already exists" ctl import --store "$S" --name ext4 "$T/fs.img"

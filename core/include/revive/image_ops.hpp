@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ struct ImportOptions {
   unsigned threads = 0;
   int zstd_level = 3;
   bool replace = false;
+  /// Import the bytes as they are: no refusal of encrypted, non-disk or unrecognised content.
+  bool raw = false;
+  /// Refuse before writing when the data may not fit the store's free space.
+  bool check_free_space = true;
+  /// The store filesystem's free bytes; empty: statvfs(2) on the store (tests inject a value).
+  std::function<Result<std::uint64_t>(const std::filesystem::path&)> free_space;
   ProgressFn progress;
   const std::atomic<bool>* cancel = nullptr;  ///< set to stop early (nothing is published)
 };
@@ -42,13 +49,35 @@ struct ImportReport {
 };
 
 /// Imports a raw disk image (regular file, sparse or not, or a block device, opened
-/// read-only). Publishes the manifest last; on any failure nothing is published.
+/// read-only). Refuses, unless `opts.raw`, what is not a disk (image_probe.hpp: encrypted
+/// disks or partitions, VM disks, archives, unrecognised odd-sized files) and, unless
+/// `!opts.check_free_space`, data bigger than the store's free space, before writing anything.
+/// Publishes the manifest last; on any failure nothing is published.
 Result<ImportReport> import_raw_image(ImageStore& store, const std::filesystem::path& source,
                                       const ImportOptions& opts);
 
-/// Why `source` is not importable as a raw image, if it is recognisably something else
-/// (qcow2, compressed file, archive...). Pure: looks at the first bytes only.
-std::optional<std::string> detect_non_raw_format(std::span<const std::byte> head);
+/// A raw disk image read once, front to back: a converter's output (qemu-img through
+/// nbdcopy, a Clonezilla restore). Read from one thread at a time.
+class DiskStream {
+ public:
+  virtual ~DiskStream() = default;
+  /// Reads up to `out.size()` bytes; 0 only at the end. Errors name the producer.
+  virtual Result<std::size_t> read(std::span<std::byte> out) = 0;
+  /// After the last byte: the producer's own verdict (a converter's exit status).
+  virtual Result<void> finish() = 0;
+};
+
+struct StreamSource {
+  std::string file;                 ///< the input named in messages (a file or a directory)
+  std::string source;               ///< the manifest's source, e.g. "qcow2:disk.qcow2"
+  std::uint64_t size = 0;           ///< the exact number of bytes the stream yields
+  std::uint64_t data_estimate = 0;  ///< bytes that may need storing (free-space check)
+};
+
+/// Imports a disk image from a stream of exactly `src.size` bytes (shorter or longer is an
+/// error), with the same content checks, free-space check, chunking and dedup as a file.
+Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
+                                         const StreamSource& src, const ImportOptions& opts);
 
 struct ExportOptions {
   unsigned threads = 0;
