@@ -134,6 +134,29 @@ TEST(Scheduler, AChildReportingItsParentDeadIsReParentedAtOnce) {
   EXPECT_TRUE(w.at(2).serves.empty());
 }
 
+// relay_netns on a loaded machine: 1 died; 3, fetching from it, had nothing for its own child,
+// which reported 3 "not answering" before 1's other children reported 1. Left on the dead
+// parent, 3 waited until its agent gave up on the peer by itself.
+TEST(Scheduler, AStalledLaptopWhoseParentIsStalledTooFetchesFromTheServer) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 4; ++id) w.join(id);
+  ASSERT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2, 3, 4}));
+  w.now = 0.3;
+  for (LaptopId id = 1; id <= 4; ++id) w.progress(id, 40 - id, 125e6);
+  w.now = 0.32;
+  w.send(SourceFailed{.laptop = 4, .peer = 3, .fault = SourceFault::dead});
+  EXPECT_EQ(w.at(3).role, Role::stalled);
+  EXPECT_EQ(w.source(3), Source::from_peer(2)) << "its parent is live: it keeps it";
+  w.send(SourceFailed{.laptop = 3, .peer = 2, .fault = SourceFault::dead});
+  EXPECT_EQ(w.at(2).role, Role::stalled);
+  EXPECT_EQ(w.source(3), Source::server()) << "not left on a dead parent\n" << w.dump();
+  EXPECT_EQ(w.plan().server_admitted, std::vector<LaptopId>{1}) << "a stalled laptop costs no budget";
+  w.now = 1.3;
+  w.progress(3, 45);  // alive after all
+  EXPECT_EQ(w.at(3).role, Role::deploying);
+  EXPECT_EQ(w.at(3).reason, "recovered: progressing again");
+}
+
 TEST(Scheduler, ASilentParentIsDetectedByTheTickAndItsChildrenMove) {
   Workshop w;  // reports every second: a stall needs 2.5 s of silence
   for (LaptopId id = 1; id <= 4; ++id) w.join(id);

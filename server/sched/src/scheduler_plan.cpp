@@ -163,13 +163,20 @@ Plan Scheduler::build_plan(const Placement& placement, Seconds now) const {
     }
     plan.laptops.emplace(id, a);
   }
-  // A stalled laptop keeps its source only while that source is still a live parent.
+  // A stalled laptop keeps its source only while that source is still a live parent, else it
+  // is pointed at the server, which can always serve (outside the budget: a stalled laptop
+  // costs none). A dead relay's child is often suspected itself, because its own children
+  // found it empty; left on the dead parent it only recovered once its agent gave up on the
+  // peer by itself, seconds later (relay_netns, on a loaded CI machine: 8 s).
   for (auto& [id, a] : plan.laptops) {
     if (a.role != Role::stalled) continue;
-    if (a.source.kind == SourceKind::queued) a.source = Source{};
-    if (a.source.kind != SourceKind::peer) continue;
-    auto p = plan.laptops.find(a.source.peer);
-    if (p == plan.laptops.end() || p->second.role == Role::stalled) a.source = Source{};
+    bool live_parent = false;
+    if (a.source.kind == SourceKind::peer) {
+      auto p = plan.laptops.find(a.source.peer);
+      live_parent = p != plan.laptops.end() && p->second.role != Role::stalled;
+    }
+    if (live_parent) continue;
+    a.source = laptops_.at(id).holds_everything() ? Source{} : Source::server();
   }
   for (const auto& [id, a] : plan.laptops) {  // ascending ids: serves lists come out sorted
     if (a.source.kind == SourceKind::peer) plan.laptops.at(a.source.peer).serves.push_back(id);

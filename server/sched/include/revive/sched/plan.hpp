@@ -34,7 +34,8 @@ std::string ordinal(int n);
 
 enum class Role {
   deploying,  ///< fetching from its source
-  stalled,    ///< no progress: keeps its source, serves nobody, costs no budget
+  stalled,    ///< no progress: keeps a live parent as source, else the server; serves nobody,
+              ///< costs no budget
   finished,   ///< holds every chunk; serves its children
 };
 
