@@ -150,7 +150,8 @@ TEST(Scheduler, AStalledLaptopWhoseParentIsStalledTooFetchesFromTheServer) {
   w.send(SourceFailed{.laptop = 3, .peer = 2, .fault = SourceFault::dead});
   EXPECT_EQ(w.at(2).role, Role::stalled);
   EXPECT_EQ(w.source(3), Source::server()) << "not left on a dead parent\n" << w.dump();
-  EXPECT_EQ(w.plan().server_admitted, std::vector<LaptopId>{1}) << "a stalled laptop costs no budget";
+  EXPECT_EQ(w.plan().server_admitted, std::vector<LaptopId>{1})
+      << "a stalled laptop costs no budget";
   w.now = 1.3;
   w.progress(3, 45);  // alive after all
   EXPECT_EQ(w.at(3).role, Role::deploying);
