@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <exception>
 
 #include "revive/agent/cmdline.hpp"
 #include "revive/agent/runner.hpp"
@@ -16,9 +17,8 @@
 namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop.store(true); }
-}  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{
       "revive-agent: wipes, tests, grades and images a donated laptop for a Revive workshop"};
   app.set_version_flag("--version", std::string("revive-agent ") + REVIVE_VERSION);
@@ -136,4 +136,19 @@ int main(int argc, char** argv) {
     }
   }
   return revive::agent::run_workflow(o);
+}
+
+}  // namespace
+
+// The runner reports failures as results; what still escapes (out of memory, a bug) ends the
+// agent with one readable line instead of std::terminate's abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "revive-agent: stopped by an unexpected error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "revive-agent: stopped by an unexpected error\n");
+  }
+  return 1;
 }

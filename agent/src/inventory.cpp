@@ -24,7 +24,7 @@ Json smbios_part(const MachineRoot& root, std::vector<std::string>& warnings) {
   auto ep = root.read("sys/firmware/dmi/tables/smbios_entry_point");
   auto table = root.read("sys/firmware/dmi/tables/DMI");
   if (!table) {
-    warnings.push_back("no SMBIOS table (sys/firmware/dmi/tables/DMI)");
+    warnings.emplace_back("no SMBIOS table (sys/firmware/dmi/tables/DMI)");
     return Json::object();
   }
   const auto info = parse_smbios(ep ? bytes_of(*ep) : std::vector<std::byte>{}, bytes_of(*table));

@@ -33,7 +33,7 @@ std::string ascii(std::span<const std::uint8_t> d, std::size_t off, std::size_t 
 // ATA strings: two characters per word, the first in the high byte.
 std::string ata_string(std::span<const std::uint8_t> d, unsigned first_word, unsigned words) {
   std::string s;
-  for (unsigned w = first_word; w < first_word + words; ++w) {
+  for (std::size_t w = first_word; w < std::size_t{first_word} + words; ++w) {
     for (const std::uint8_t b : {d[2 * w + 1], d[2 * w]})
       s += (b >= 0x20 && b < 0x7f) ? static_cast<char>(b) : ' ';
   }
@@ -247,7 +247,7 @@ std::optional<AtaIdentity> parse_ata_identify(std::span<const std::uint8_t> d) {
     for (std::size_t i = 0; i < 512; ++i) sum = static_cast<std::uint8_t>(sum + d[i]);
     if (sum != 0) return std::nullopt;
   }
-  auto w = [&](unsigned n) { return le16(d, 2 * n); };
+  auto w = [&](std::size_t n) { return le16(d, 2 * n); };
   AtaIdentity a;
   a.serial = ata_string(d, 10, 10);
   a.firmware = ata_string(d, 23, 4);

@@ -268,7 +268,8 @@ int write_output(const std::string& body, const std::string& file) {
 }
 }  // namespace
 
-int remote_get_file(RemoteArgs a, const std::string& path) {
+int remote_get_file(const RemoteArgs& args, const std::string& path) {
+  RemoteArgs a = args;
   fill_defaults(a);
   auto r = Remote(a).call("GET", path);
   if (int rc = report(r, a)) return rc;

@@ -32,7 +32,7 @@ int remote_devices(RemoteArgs a);
 int remote_put_workflow(RemoteArgs a, const std::string& steps_csv);  ///< table
 int remote_export(RemoteArgs a);
 /// GETs a path and writes the body to a.file (stdout when empty or "-").
-int remote_get_file(RemoteArgs a, const std::string& path);
+int remote_get_file(const RemoteArgs& args, const std::string& path);
 int remote_image_push(RemoteArgs a);
 int remote_image_rm(RemoteArgs a);
 int remote_watch(RemoteArgs a);

@@ -29,7 +29,7 @@ const std::string kData = REVIVE_TEST_DATA;
 // The test step in milliseconds rather than seconds.
 const Json kQuickTest = {{"cpu_ms", 10}, {"memory_ms", 10}, {"memory_mib", 1}};
 // A simulated disk's bytes: a refused job must leave every one of them.
-const std::string kDiskContent(64 * 1024, 'D');
+const std::string kDiskContent(std::size_t{64} * 1024, 'D');
 
 void write_disk(const std::filesystem::path& p) {
   std::ofstream(p, std::ios::binary) << kDiskContent;

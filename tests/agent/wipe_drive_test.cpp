@@ -192,26 +192,26 @@ class FakeMmc final : public MmcCommands {
  public:
   explicit FakeMmc(FakeEmmc& d) : d_(d) {}
   Result<void> read_ext_csd(std::span<std::uint8_t> out) override {
-    d_.calls.push_back("ext_csd");
+    d_.calls.emplace_back("ext_csd");
     std::fill(out.begin(), out.end(), 0);
     out[192] = static_cast<std::uint8_t>(d_.revision);
     out[231] = static_cast<std::uint8_t>((d_.sanitize ? 0x40 : 0) | (d_.secure_erase ? 0x01 : 0));
     return {};
   }
   Result<void> discard(std::uint64_t) override {
-    d_.calls.push_back("discard");
+    d_.calls.emplace_back("discard");
     d_.discarded = true;  // unmapped: the data is still in the flash until a sanitize
     return {};
   }
   Result<void> secure_discard(std::uint64_t bytes) override {
-    d_.calls.push_back("secure_discard");
+    d_.calls.emplace_back("secure_discard");
     if (d_.no_secure_discard)
       return make_error(Errc::unsupported, "mmcblk0: BLKSECDISCARD: Operation not supported");
     zero(bytes);
     return {};
   }
   Result<void> sanitize(std::chrono::milliseconds) override {
-    d_.calls.push_back("sanitize");
+    d_.calls.emplace_back("sanitize");
     if (d_.discarded) zero(std::filesystem::file_size(d_.file));  // purges what was unmapped
     return {};
   }

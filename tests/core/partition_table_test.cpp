@@ -23,7 +23,7 @@ const std::uint8_t kLinux[16] = {0xAF, 0x3D, 0xC6, 0x0F, 0x83, 0x84, 0x72, 0x47,
 
 // A GPT disk as sgdisk writes it: header at LBA 1, 128 entries of 128 bytes at LBA 2.
 std::vector<std::byte> make_gpt(std::uint64_t disk_sectors) {
-  std::vector<std::byte> b(34 * 512);
+  std::vector<std::byte> b(std::size_t{34} * 512);
   b[510] = std::byte{0x55};
   b[511] = std::byte{0xAA};
   b[446 + 4] = std::byte{0xEE};
@@ -46,7 +46,7 @@ std::vector<std::byte> make_gpt(std::uint64_t disk_sectors) {
   put64(b, 512 + 72, 2);
   put32(b, 512 + 80, 128);
   put32(b, 512 + 84, 128);
-  put32(b, 512 + 88, crc32_ieee({b.data() + 1024, 128 * 128}));
+  put32(b, 512 + 88, crc32_ieee({b.data() + 1024, std::size_t{128} * 128}));
   put32(b, 512 + 16, crc32_ieee({b.data() + 512, 92}));
   return b;
 }
@@ -110,7 +110,7 @@ TEST(PartitionTable, ReadsMbr) {
 }
 
 TEST(PartitionTable, NoTable) {
-  std::vector<std::byte> zeros(64 * 1024);
+  std::vector<std::byte> zeros(std::size_t{64} * 1024);
   EXPECT_EQ(parse_partition_table(zeros, zeros.size()).scheme, "none");
   std::vector<std::byte> fat(512);  // boot sector with a signature but junk "entries"
   fat[510] = std::byte{0x55};

@@ -84,7 +84,7 @@ TEST(Scheduler, TheFirstLaptopMeasuredIsNotOvertakenByTheUnmeasured) {
   ASSERT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2}));
   for (int s = 1; s <= 4; ++s) {
     w.now = s;
-    const auto held = static_cast<std::uint64_t>(100 * s);
+    const std::uint64_t held = std::uint64_t{100} * s;
     w.progress(1, held, 100e6, 2e9);  // the port takes 100 of its nominal 125 MB/s
     w.progress(2, held - 2);          // right behind its parent: says nothing of its own port
   }
@@ -163,7 +163,7 @@ TEST(Scheduler, ASilentParentIsDetectedByTheTickAndItsChildrenMove) {
   for (LaptopId id = 1; id <= 4; ++id) w.join(id);
   for (int s = 1; s <= 6; ++s) {
     w.now = s;
-    w.progress(1, 10 * s);
+    w.progress(1, std::uint64_t{10} * s);
     if (s <= 2) w.progress(2, 10 * s - 1);    // then laptop 2 goes silent...
     w.progress(3, std::min(10 * s - 2, 18));  // ...and starves its children
     w.progress(4, std::min(10 * s - 3, 17));

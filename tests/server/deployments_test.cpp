@@ -80,8 +80,9 @@ class DeploymentsTest : public DomainTest {
   }
 
   /// Every laptop reports once, a second apart; their answers in order.
-  std::vector<SourceAssignment> round(std::vector<Laptop*> laptops, std::uint64_t gain = 0) {
+  std::vector<SourceAssignment> round(const std::vector<Laptop*>& laptops, std::uint64_t gain = 0) {
     std::vector<SourceAssignment> out;
+    out.reserve(laptops.size());
     for (Laptop* l : laptops) out.push_back(report(*l, gain));
     mono += 1;
     deployments->tick();

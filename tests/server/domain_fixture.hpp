@@ -107,8 +107,9 @@ class DomainTest : public ::testing::Test {
   Result<protocol::ResultAck> result(std::int64_t device, const protocol::StepAssignment& s,
                                      protocol::StepStatus status = protocol::StepStatus::ok,
                                      Json result = Json::object(), std::string error = "") {
-    return lifecycle.record_result(device, s.id,
-                                   protocol::StepResultReport{s.attempt, status, result, error});
+    return lifecycle.record_result(
+        device, s.id,
+        protocol::StepResultReport{s.attempt, status, std::move(result), std::move(error)});
   }
   /// Runs steps with an "ok" result (wipe: passing evidence) until one of `kind` is handed out.
   protocol::StepAssignment advance_to(std::int64_t device, protocol::StepKind kind) {

@@ -214,7 +214,7 @@ TEST_F(SqliteServicesTest, OperatorsAndTokens) {
   ASSERT_TRUE(t);
   EXPECT_EQ(*s().operators.authenticate(*t), "bob");
   EXPECT_EQ(*s().operators.authenticate(*t), "bob");  // from the cache this time
-  now_ += 13 * 3600;                                  // sessions expire, cached or not
+  now_ += 13L * 3600;                                 // sessions expire, cached or not
   EXPECT_EQ(s().operators.authenticate(*t).error().code, Errc::unauthorized);
   auto api = s().operators.create_api_token("bob", "ci");
   ASSERT_TRUE(api);

@@ -30,7 +30,7 @@ Json inventory_of(const fs::path& root_dir) {
 
 // A copy of the T480's tree to change (symlinks stay symlinks, as in sysfs).
 fs::path t480_copy(const ::revive::test::TempDir& dir) {
-  const fs::path to = dir / "t480";
+  fs::path to = dir / "t480";
   fs::copy(kData + "/laptops/thinkpad-t480", to,
            fs::copy_options::recursive | fs::copy_options::copy_symlinks);
   return to;

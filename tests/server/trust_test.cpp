@@ -106,7 +106,7 @@ TEST_F(TrustTest, BootTokensAreSingleUseShortLivedAndBoundToTheirMac) {
   auto other_mac = laptop(boot_token("52:54:00:00:0a:99"));
   EXPECT_EQ(strict.enrol(other_mac).error().code, Errc::unauthorized);  // issued for another MAC
   auto late = laptop(boot_token(kMacA));
-  now += 16 * 60;
+  now += 16L * 60;
   EXPECT_EQ(strict.enrol(late).error().code, Errc::unauthorized);  // ran out
   auto once = laptop(boot_token(kMacA));
   auto first = strict.enrol(once);

@@ -134,7 +134,7 @@ TEST(WallCounts, CountEachStatusAndWhatFinishedToday) {
 
 class WallTest : public test::DomainTest {
  protected:
-  Wall wall{ctx, views, WallOptions{12 * 3600, [](Seconds) { return Seconds{0}; }}};
+  Wall wall{ctx, views, WallOptions{Seconds{12} * 3600, [](Seconds) { return Seconds{0}; }}};
 };
 
 TEST_F(WallTest, ASnapshotShowsEveryLaptopOnTheFloorAndUpdatesOnlyWhatChanged) {
@@ -182,11 +182,11 @@ TEST_F(WallTest, AFailedLaptopIsCountedAndLeavesTheFloorWhenItsTimeRunsOut) {
   ASSERT_TRUE(snap);
   EXPECT_EQ((*snap)["counts"]["failed"], 1);
   EXPECT_EQ((*snap)["tiles"][0]["failure"]["detail"], "fan stuck");
-  now += 11 * 3600;  // still on the floor, waiting to be picked up
+  now += 11L * 3600;  // still on the floor, waiting to be picked up
   auto u = wall.update();
   ASSERT_TRUE(u);
   EXPECT_TRUE(u->is_null());
-  now += 2 * 3600;  // not heard of for longer than the window
+  now += 2L * 3600;  // not heard of for longer than the window
   u = wall.update();
   ASSERT_TRUE(u && u->is_object());
   EXPECT_EQ((*u)["gone"], Json::array({a}));

@@ -44,7 +44,8 @@ NextAnswer FakeServerApi::cancelled() {
   return a;
 }
 
-NextAnswer FakeServerApi::unknown_step(std::int64_t id, std::string kind, std::int64_t attempt) {
+NextAnswer FakeServerApi::unknown_step(std::int64_t id, const std::string& kind,
+                                       std::int64_t attempt) {
   NextAnswer a = step(id, proto::StepKind::inventory, proto::Json::object(), attempt);
   a.next.job = std::string(kUnknownMark) + kind;
   return a;

@@ -67,7 +67,7 @@ class FakeServerApi : public agent::ServerApi {
   static agent::NextAnswer done();
   static agent::NextAnswer cancelled();
   /// A step of a kind this agent does not know (as a newer server would hand out).
-  static agent::NextAnswer unknown_step(std::int64_t id, std::string kind,
+  static agent::NextAnswer unknown_step(std::int64_t id, const std::string& kind,
                                         std::int64_t attempt = 1);
 
   std::size_t relay_report_count() const;

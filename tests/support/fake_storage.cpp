@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ranges>
 
 namespace revive::server::test {
 
@@ -125,8 +126,7 @@ struct Devices final : DeviceRepository {
                                                      const std::string& s,
                                                      const Json& disks) override {
     std::vector<DeviceRow> out;
-    for (auto it = t.devices.rbegin(); it != t.devices.rend(); ++it) {
-      const DeviceRow& d = *it;
+    for (const DeviceRow& d : std::views::reverse(t.devices)) {
       bool disk = false;
       for (const auto& a : d.disk_serials) {
         for (const auto& b : disks) disk = disk || a == b;
@@ -332,8 +332,8 @@ struct Certificates final : CertificateRepository {
   }
   Result<std::vector<CertificateRow>> for_device(std::int64_t device_id) override {
     std::vector<CertificateRow> out;
-    for (auto it = t.certificates.rbegin(); it != t.certificates.rend(); ++it) {
-      if (it->device_id == device_id) out.push_back(*it);
+    for (const CertificateRow& c : std::views::reverse(t.certificates)) {
+      if (c.device_id == device_id) out.push_back(c);
     }
     return out;
   }

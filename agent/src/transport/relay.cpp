@@ -69,12 +69,11 @@ void Relay::linger(RelayReporter report, std::chrono::milliseconds every) {
     if (closed_ || lingering_) return;
     lingering_ = true;
   }
-  linger_thread_ = std::jthread([this, report = std::move(report), every](std::stop_token st) {
-    linger_loop(st, report, every);
-  });
+  linger_thread_ = std::jthread([this, report = std::move(report), every](
+                                    const std::stop_token& st) { linger_loop(st, report, every); });
 }
 
-void Relay::linger_loop(std::stop_token stop, RelayReporter report,
+void Relay::linger_loop(const std::stop_token& stop, const RelayReporter& report,
                         std::chrono::milliseconds every) {
   while (!stop.stop_requested() && !closed()) {
     protocol::RelayReport r;

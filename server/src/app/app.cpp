@@ -17,11 +17,11 @@
 #include "app/privileges.hpp"
 #include "app/state_dir.hpp"
 #include "app/uplink.hpp"
-#include "boot_services.hpp"
 #include "domain/event_retention.hpp"
 #include "domain/services.hpp"
 #include "http/http_server.hpp"
 #include "http/tls_identity.hpp"
+#include "netboot/boot_services.hpp"
 #include "revive/image_store.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 
@@ -189,7 +189,7 @@ Result<void> App::Impl::open_state() {
     log_line("image " + name + ": manifest re-signed (signatures now cover the document kind)");
   auto cert_key = load_certificate_key(cfg.state_dir, images->key().public_key());
   if (!cert_key) return cert_key.error();
-  certificate_key = std::move(*cert_key);
+  certificate_key = *cert_key;
   // Auditors need the key id a certificate names: say which key signs what.
   log_line("signing keys: manifests and jobs " + key_id(images->key().public_key()) +
            ", certificates " + key_id(certificate_key->public_key()) + " (" +

@@ -66,7 +66,7 @@ bool all_ids_are(const std::string& ids, uid_t uid) {
   return ids == u + "\t" + u + "\t" + u + "\t" + u;
 }
 
-bool no_bits(const std::string& hex) { return hex.find_first_not_of("0") == std::string::npos; }
+bool no_bits(const std::string& hex) { return hex.find_first_not_of('0') == std::string::npos; }
 
 // The credentials the kernel reports after the drop: the account's ids (when becoming one), no
 // capability in any set, no_new_privs; and root cannot be had back.

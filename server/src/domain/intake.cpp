@@ -9,7 +9,7 @@ namespace revive::server {
 
 namespace {
 
-constexpr Seconds kLongestIntake = 31 * 86400;
+constexpr Seconds kLongestIntake = Seconds{31} * 86400;
 constexpr std::size_t kMaxListed = 1000;
 constexpr std::size_t kTurnedAwayKept = 50;
 

@@ -182,7 +182,7 @@ void add_controllers(const Json& inv, const std::vector<std::string>& listed, St
   const Json controllers = inv.value("storage_controllers", Json());
   if (!controllers.is_array()) {
     out.note = "the agent did not report the storage controllers";
-    out.unaccounted.push_back(
+    out.unaccounted.emplace_back(
         "storage controllers: not reported, so drives behind them cannot be accounted for");
     return;
   }
@@ -231,7 +231,8 @@ StorageAccount account_storage(const std::optional<Json>& inventory, const Json&
   }
   if (!inventory || !inventory->is_object()) {
     out.note = "the laptop sent no inventory: only the drives the job named are listed";
-    out.unaccounted.push_back("no inventory: the laptop's other storage cannot be accounted for");
+    out.unaccounted.emplace_back(
+        "no inventory: the laptop's other storage cannot be accounted for");
     return out;
   }
   add_controllers(inv, disk_names, out);

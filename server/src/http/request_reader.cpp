@@ -174,6 +174,8 @@ asio::awaitable<void> linger(Stream& stream) {
   }
 }
 
+// S is a type: it cannot be put in parentheses.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define REVIVE_READER_FOR(S)                                                           \
   template asio::awaitable<bool> read_header(S&, beast::flat_buffer&, HeaderParser&,   \
                                              const HttpOptions&, const WriteContext&); \
@@ -184,5 +186,6 @@ asio::awaitable<void> linger(Stream& stream) {
 REVIVE_READER_FOR(PlainStream)
 REVIVE_READER_FOR(TlsStream)
 #undef REVIVE_READER_FOR
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace revive::server::beast_io

@@ -42,7 +42,7 @@ asio::awaitable<bool> sendfile_to(tcp::socket& sock, int fd, std::uint64_t offse
 
 asio::awaitable<bool> copy_file(TlsStream& stream, int fd, std::uint64_t offset,
                                 std::uint64_t length, const WriteContext& ctx) {
-  std::vector<char> chunk(std::min<std::uint64_t>(length, 64 * 1024));
+  std::vector<char> chunk(std::min<std::uint64_t>(length, std::uint64_t{64} * 1024));
   while (length > 0) {
     const auto want = std::min<std::uint64_t>(length, chunk.size());
     const ssize_t n = ::pread(fd, chunk.data(), want, static_cast<off_t>(offset));

@@ -69,7 +69,8 @@ class Relay {
 
  private:
   Relay(const Manifest& m, std::shared_ptr<BlockDevice> disk, RelayOptions o);
-  void linger_loop(std::stop_token stop, RelayReporter report, std::chrono::milliseconds every);
+  void linger_loop(const std::stop_token& stop, const RelayReporter& report,
+                   std::chrono::milliseconds every);
 
   std::string image_id_;
   std::shared_ptr<BlockDevice> disk_;
