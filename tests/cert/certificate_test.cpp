@@ -173,6 +173,17 @@ TEST(CertificatePdf, DrawingIsPinnedSoPdfsAlreadyHandedOutKeepVerifying) {
   EXPECT_TRUE(*pdf == slurp(dir + "drive.pdf")) << "the certificate PDF is drawn differently now";
 }
 
+// render_pdf is public: a document with fields missing (a hand-made or damaged file given to
+// `revivectl cert verify`) is drawn with "(not recorded)", never read past its end.
+TEST(CertificatePdf, ACertificateWithFieldsMissingIsStillDrawn) {
+  for (const char* kind : {"drive", "laptop", "batch"}) {
+    const Json doc = {{"certificate", {{"kind", kind}, {"drive", 5}, {"smart", "x"}}}};
+    auto pdf = render_pdf(doc.dump());
+    ASSERT_TRUE(pdf) << kind << ": " << pdf.error().message;
+    EXPECT_EQ(pdf->substr(0, 5), "%PDF-") << kind;
+  }
+}
+
 TEST(Certificate, ReverificationByASecondPersonSupersedes) {
   const Json drive = *drive_certificate(context(), evidence());
   const Json laptop = laptop_certificate(context(), {drive});
