@@ -1,11 +1,8 @@
 #include "certificate_pdf.hpp"
 
-#include <hpdf.h>
-#include <qrencode.h>
-
-#include <memory>
 #include <vector>
 
+#include "pdf_kit.hpp"
 #include "revive/encoding.hpp"
 
 namespace revive::cert {
@@ -14,29 +11,23 @@ namespace {
 
 constexpr std::string_view kMarker = "revive-certificate:";
 
-extern "C" void on_hpdf_error(HPDF_STATUS error, HPDF_STATUS detail, void* user) {
-  auto* e = static_cast<std::string*>(user);
-  if (e->empty())
-    *e = "libharu error " + std::to_string(error) + " (detail " + std::to_string(detail) + ")";
+// The member at `path`, or null when any step is missing or not an object: a certificate that
+// lacks a field is drawn with "(not recorded)", never read past its end.
+const Json& at(const Json& j, std::initializer_list<const char*> path) {
+  static const Json kNull;
+  const Json* p = &j;
+  for (const char* k : path) {
+    if (!p->is_object()) return kNull;
+    const auto it = p->find(k);
+    if (it == p->end()) return kNull;
+    p = &*it;
+  }
+  return *p;
 }
 
-// Built-in PDF fonts speak WinAnsi: Latin-1 letters map through, anything else becomes '?'.
-std::string to_winansi(std::string_view utf8) {
-  std::string out;
-  for (std::size_t i = 0; i < utf8.size(); ++i) {
-    const auto c = static_cast<unsigned char>(utf8[i]);
-    if (c < 0x80) {
-      out += (c >= 0x20 || c == '\t') ? static_cast<char>(c) : ' ';
-    } else if ((c & 0xE0) == 0xC0 && i + 1 < utf8.size()) {
-      const unsigned cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3Fu);
-      out += cp >= 0xA0 && cp <= 0xFF ? static_cast<char>(cp) : '?';
-      ++i;
-    } else {
-      out += '?';
-      while (i + 1 < utf8.size() && (static_cast<unsigned char>(utf8[i + 1]) & 0xC0) == 0x80) ++i;
-    }
-  }
-  return out;
+bool flag(const Json& j, std::initializer_list<const char*> path) {
+  const Json& v = at(j, path);
+  return v.is_boolean() && v.get<bool>();
 }
 
 std::string str(const Json& j, std::initializer_list<const char*> path) {
@@ -101,7 +92,7 @@ void add_drive_fields(const Json& b, Fields& f) {
           {"Drive", str(b, {"drive", "model"}) + ", serial " + str(b, {"drive", "serial"})},
           {"Size / media", str(b, {"drive", "size_bytes"}) + " bytes, " +
                                str(b, {"drive", "media"}) + ", " + str(b, {"drive", "transport"}) +
-                               (b["drive"].value("simulated", false) ? " (simulated)" : "")},
+                               (flag(b, {"drive", "simulated"}) ? " (simulated)" : "")},
           {"Method",
            str(b, {"sanitization", "method"}) + " (" + str(b, {"sanitization", "pattern"}) + ")"},
           {"NIST SP 800-88 level", str(b, {"sanitization", "nist_level"})},
@@ -117,8 +108,8 @@ void add_drive_fields(const Json& b, Fields& f) {
           {"Verification result", str(b, {"verification", "result"}) + ", mismatches " +
                                       str(b, {"verification", "mismatches"}) + ", read errors " +
                                       str(b, {"verification", "read_errors"})},
-          {"SMART before", smart_summary(b["smart"].value("before", Json()))},
-          {"SMART after", smart_summary(b["smart"].value("after", Json()))},
+          {"SMART before", smart_summary(at(b, {"smart", "before"}))},
+          {"SMART after", smart_summary(at(b, {"smart", "after"}))},
       });
 }
 
@@ -168,11 +159,11 @@ void add_closing_fields(const Json& b, Fields& f) {
       f.end(),
       {{"Result",
         str(b, {"result"}) + (str(b, {"reason"}).empty() ? "" : ": " + str(b, {"reason"}))},
-       {"Re-verification", b["reverification"].value("selected", false)
+       {"Re-verification", flag(b, {"reverification", "selected"})
                                ? "selected for a second volunteer's check"
                                : "not selected"},
        {"Validated by",
-        b["validator"].is_object()
+        at(b, {"validator"}).is_object()
             ? str(b, {"validator", "name"}) + ", " + str(b, {"validator", "verdict"}) + " at " +
                   str(b, {"validator", "at"}) +
                   (str(b, {"validator", "note"}).empty() ? ""
@@ -220,11 +211,8 @@ Result<std::string> render_pdf(std::string_view signed_json) {
   }
   const Json& b = doc["certificate"];
   const std::string sig = str(doc, {"signature", "sig"});
-  std::string err;
-  std::unique_ptr<std::remove_pointer_t<HPDF_Doc>, decltype(&HPDF_Free)> pdf(
-      HPDF_New(on_hpdf_error, &err), &HPDF_Free);
-  if (!pdf) return make_error(Errc::internal, "libharu: cannot create a document");
-  HPDF_SetCompressionMode(pdf.get(), HPDF_COMP_ALL);
+  PdfDocument pdf;
+  REVIVE_TRY(pdf.ok());
   HPDF_SetInfoAttr(pdf.get(), HPDF_INFO_CREATOR, "revive");
   HPDF_SetInfoAttr(pdf.get(), HPDF_INFO_TITLE, "Certificate of data sanitisation");
   // The signed document rides along, base64 so it needs no escaping.
@@ -238,10 +226,7 @@ Result<std::string> render_pdf(std::string_view signed_json) {
   HPDF_Font bold = HPDF_GetFont(pdf.get(), "Helvetica-Bold", "WinAnsiEncoding");
   const float height = HPDF_Page_GetHeight(page);
   auto text = [&](HPDF_Font f, float size, float x, float y, const std::string& s) {
-    HPDF_Page_BeginText(page);
-    HPDF_Page_SetFontAndSize(page, f, size);
-    HPDF_Page_TextOut(page, x, y, to_winansi(s).c_str());
-    HPDF_Page_EndText(page);
+    draw_text(page, f, size, x, y, s);
   };
   const bool drive = b.value("kind", "") == "drive";
   const std::string kind = b.value("kind", "");
@@ -253,19 +238,7 @@ Result<std::string> render_pdf(std::string_view signed_json) {
        "NIST SP 800-88 Rev. 1 / IEEE 2883-2022. Result: " + str(b, {"result"}));
   // QR code: certificate id and signature, for a phone check against the workshop's records.
   const std::string qr_text = "revive-cert:" + str(b, {"certificate_id"}) + ":" + sig;
-  if (QRcode* qr = QRcode_encodeString(qr_text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1)) {
-    const float module = 110.0f / static_cast<float>(qr->width);
-    const float x0 = 440, y0 = height - 160;
-    for (int y = 0; y < qr->width; ++y) {
-      for (int x = 0; x < qr->width; ++x) {
-        if (qr->data[y * qr->width + x] & 1)
-          HPDF_Page_Rectangle(page, x0 + x * module, y0 + (qr->width - 1 - y) * module, module,
-                              module);
-      }
-    }
-    HPDF_Page_Fill(page);
-    QRcode_free(qr);
-  }
+  draw_qr(page, qr_text, 440, height - 160, 110);
   float y = height - 190;
   for (const auto& [label, value] : fields(b)) {
     text(bold, 9, 50, y, label);
@@ -280,17 +253,7 @@ Result<std::string> render_pdf(std::string_view signed_json) {
   text(regular, 7, 50, 40,
        "Signed by the workshop server (ed25519, key " + str(doc, {"signature", "key_id"}) +
            "). Check offline: revivectl cert verify FILE --pubkey KEYFILE");
-  if (!err.empty()) return make_error(Errc::internal, err);
-  if (HPDF_SaveToStream(pdf.get()) != HPDF_OK) return make_error(Errc::internal, "libharu: " + err);
-  std::string out(HPDF_GetStreamSize(pdf.get()), '\0');
-  HPDF_UINT32 n = static_cast<HPDF_UINT32>(out.size());
-  HPDF_ResetStream(pdf.get());
-  if (HPDF_ReadFromStream(pdf.get(), reinterpret_cast<HPDF_BYTE*>(out.data()), &n) != HPDF_OK &&
-      n != out.size()) {
-    return make_error(Errc::internal, "libharu: cannot read the rendered PDF");
-  }
-  out.resize(n);
-  return out;
+  return pdf.bytes();
 }
 
 Result<std::string> signed_json_from_pdf(std::string_view pdf) {

@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fmt/core.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -43,6 +45,7 @@ struct Cli {
   std::string steps_csv, policy_file;
   bool pdf = false;
   std::string verdict, note, cert_file;
+  std::string label_batch, label_stock = "62mm", label_lang;
   std::vector<std::string> cert_pubkeys;
   int rc = 0;
 
@@ -358,6 +361,34 @@ void add_cert_server_commands(CLI::App* cert, Cli& cli) {
   });
 }
 
+// `label`: one laptop's label, or every certified laptop of a batch, as a PDF to print.
+void add_label_command(CLI::App& app, Cli& cli) {
+  RemoteArgs& ra = cli.ra;
+  auto* label = app.add_subcommand(
+      "label", "Print labels: a laptop's (by device id) or a batch's (--batch), as a PDF");
+  cli.server_options(label);
+  label->add_option("DEVICE", ra.id, "Device id");
+  label->add_option("--batch", cli.label_batch, "Every certified laptop of this batch");
+  label->add_option("--stock", cli.label_stock, "62mm (continuous tape) or a4 (3 x 8 sheet)")
+      ->default_str("62mm")
+      ->check(CLI::IsMember({"62mm", "a4"}));
+  label->add_option("--lang", cli.label_lang, "en, nl or fr (default: the workshop's)")
+      ->check(CLI::IsMember({"en", "nl", "fr"}));
+  label->add_option("-o,--output", ra.file, "Output file (default: stdout)");
+  label->callback([&cli, &ra] {
+    if (ra.id.empty() == cli.label_batch.empty()) {
+      fmt::print(stderr, "revivectl: error: give a DEVICE id or --batch NAME (one of them)\n");
+      cli.rc = 2;
+      return;
+    }
+    const std::string query =
+        "?stock=" + cli.label_stock + (cli.label_lang.empty() ? "" : "&lang=" + cli.label_lang);
+    cli.rc = remote_get_file(ra, cli.label_batch.empty()
+                                     ? "/api/v1/devices/" + ra.id + "/label" + query
+                                     : "/api/v1/batches/" + cli.label_batch + "/labels" + query);
+  });
+}
+
 // `cert verify`: offline, needs only the file and the workshop's public key.
 void add_cert_verify_command(CLI::App* cert, Cli& cli) {
   auto* cver = cert->add_subcommand(
@@ -397,6 +428,7 @@ int run_revivectl(int argc, char** argv) {
   cert->require_subcommand(1);
   add_cert_server_commands(cert, cli);
   add_cert_verify_command(cert, cli);
+  add_label_command(app, cli);
 
   try {
     app.parse(argc, argv);

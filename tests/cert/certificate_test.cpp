@@ -4,6 +4,10 @@
 
 #include "certificate_pdf.hpp"
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 namespace revive::cert {
 namespace {
 
@@ -142,6 +146,42 @@ TEST(CertificatePdf, RendersDeterministicallyAndVerifiesOffline) {
   ASSERT_FALSE(e);
   EXPECT_NE(e.error().message.find("differ"), std::string::npos) << e.error().message;
   EXPECT_FALSE(verify_pdf("%PDF-1.3 nothing here", key.public_key()));
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A PDF given to a donor is verified by drawing its embedded certificate again and comparing
+// bytes, so any change in how a certificate is drawn would make every PDF already handed out
+// fail to verify. The bytes are pinned here. REVIVE_WRITE_GOLDEN=1 writes them anew: only
+// for a deliberate change that comes with a way to verify the old PDFs.
+TEST(CertificatePdf, DrawingIsPinnedSoPdfsAlreadyHandedOutKeepVerifying) {
+  const std::string dir = std::string(REVIVE_TEST_DATA) + "/certificates/";
+  if (std::getenv("REVIVE_WRITE_GOLDEN") != nullptr) {
+    const std::string doc = sign(*drive_certificate(context(), evidence()), KeyPair::generate());
+    std::ofstream(dir + "drive.json", std::ios::binary) << doc;
+    std::ofstream(dir + "drive.pdf", std::ios::binary) << *render_pdf(doc);
+  }
+  const std::string doc = slurp(dir + "drive.json");
+  ASSERT_FALSE(doc.empty()) << "missing " << dir << "drive.json";
+  auto pdf = render_pdf(doc);
+  ASSERT_TRUE(pdf) << pdf.error().message;
+  EXPECT_TRUE(*pdf == slurp(dir + "drive.pdf")) << "the certificate PDF is drawn differently now";
+}
+
+// render_pdf is public: a document with fields missing (a hand-made or damaged file given to
+// `revivectl cert verify`) is drawn with "(not recorded)", never read past its end.
+TEST(CertificatePdf, ACertificateWithFieldsMissingIsStillDrawn) {
+  for (const char* kind : {"drive", "laptop", "batch"}) {
+    const Json doc = {{"certificate", {{"kind", kind}, {"drive", 5}, {"smart", "x"}}}};
+    auto pdf = render_pdf(doc.dump());
+    ASSERT_TRUE(pdf) << kind << ": " << pdf.error().message;
+    EXPECT_EQ(pdf->substr(0, 5), "%PDF-") << kind;
+  }
 }
 
 TEST(Certificate, ReverificationByASecondPersonSupersedes) {

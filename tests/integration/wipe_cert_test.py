@@ -2,23 +2,28 @@
 """Wipe and erasure certificates end to end: a simulated laptop (a real revive-agent on a file
 disk full of old data) wipes its disk; the server holds a signed certificate per drive and per
 laptop; `revivectl cert verify` accepts the JSON and the PDF with the server's public key only,
-and refuses a tampered field, a wrong key and an edited PDF; pdftoppm renders the PDF. A
-skipped wipe blocks the deploy.
+and refuses a tampered field, a wrong key and an edited PDF; pdftoppm renders the PDF. The
+laptop's label names it, and the QR code on it (read back with zbarimg) opens its newest
+certificate without a login, and only with the key it carries. A skipped wipe blocks the deploy.
 
-usage: wipe_cert_test.py revive-server revive-agent revivectl tests/data
+usage: wipe_cert_test.py revive-server revive-agent revivectl tests/data [ARTIFACT-DIR]
+(ARTIFACT-DIR keeps the rendered label pages.)
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 SERVER, AGENT, CTL, DATA = sys.argv[1:5]
-del sys.argv[1:5]
+ARTIFACTS = sys.argv[5] if len(sys.argv) > 5 and not sys.argv[5].startswith("-") else None
+del sys.argv[1:5 + (ARTIFACTS is not None)]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2elib import api, operator_token, start_server  # noqa: E402
 
@@ -181,6 +186,48 @@ class WipeCertificates(unittest.TestCase):
         ok = self.ctl("cert", "verify", pdf, "--pubkey", self.cert_pub)
         self.assertEqual(ok.returncode, 0, ok.stderr)
         self.assertIn("authentic batch certificate", ok.stdout)
+        self.check_labels(newer["cert_id"])
+
+    def check_labels(self, newest_cert):
+        """The laptop's label (62 mm tape, Dutch) names it and carries a QR code that opens its
+        newest certificate (bob's check superseded the first) without a login."""
+        label = os.path.join(self.tmp.name, "label.pdf")
+        printed = self.ctl("label", "1", "--stock", "62mm", "--lang", "nl", "-o", label)
+        self.assertEqual(printed.returncode, 0, printed.stderr)
+        self.assertEqual(self.ctl("label", "1", "--batch", "bzk-2026-11").returncode, 2)  # one or the other
+        text = subprocess.run(["pdftotext", "-layout", label, "-"], capture_output=True, text=True, check=True).stdout
+        for words in ("ThinkPad", "PF1R2D7X", "Klasse", "Wiscertificaat", "Cyberbank Amsterdam"):
+            self.assertIn(words, text)
+        subprocess.run(["pdftoppm", "-png", "-r", "300", "-singlefile", label, os.path.join(self.tmp.name, "label")], check=True)
+        qr = subprocess.run(["zbarimg", "--raw", "-q", os.path.join(self.tmp.name, "label.png")],
+                            capture_output=True, text=True)
+        self.assertEqual(qr.returncode, 0, "no QR code found on the label")
+        link = qr.stdout.strip()
+        self.assertTrue(link.startswith(f"http://127.0.0.1:{self.port}/c/{newest_cert}/"), link)
+        with urllib.request.urlopen(link, timeout=30) as r:  # no token: whoever holds the label
+            opened = r.read()
+        newest = os.path.join(self.tmp.name, "newest.pdf")
+        self.assertEqual(self.ctl("cert", "get", newest_cert, "--pdf", "-o", newest).returncode, 0)
+        with open(newest, "rb") as f:
+            self.assertEqual(opened, f.read())
+        with self.assertRaises(urllib.error.HTTPError) as refused:  # the id alone opens nothing
+            urllib.request.urlopen(link[:-1] + ("A" if link[-1] != "A" else "B"), timeout=30)
+        self.assertEqual(refused.exception.code, 404)
+        # The batch on an A4 sheet: one page, the laptop on it.
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v1/batches/bzk-2026-11/labels?stock=a4",
+                                     headers={"Authorization": "Bearer " + self.token})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            sheet = os.path.join(self.tmp.name, "sheet.pdf")
+            with open(sheet, "wb") as f:
+                f.write(r.read())
+        if ARTIFACTS:
+            os.makedirs(ARTIFACTS, exist_ok=True)
+            shutil.copy(os.path.join(self.tmp.name, "label.png"), os.path.join(ARTIFACTS, "label-62mm.png"))
+            subprocess.run(["pdftoppm", "-png", "-r", "100", "-singlefile", sheet, os.path.join(ARTIFACTS, "labels-a4")],
+                           check=True)
+        info = subprocess.run(["pdfinfo", sheet], capture_output=True, text=True, check=True).stdout
+        self.assertRegex(info, r"Pages:\s+1\n")
+        self.assertRegex(info, r"Page size:\s+595(\.\d+)? x 841")
 
     def test_a_skipped_wipe_blocks_the_deploy(self):
         self.workflow([{"kind": "inventory"}, {"kind": "wipe", "params": {"pattern": "bogus"}},

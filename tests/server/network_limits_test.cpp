@@ -32,6 +32,7 @@ TEST(Admission, PublicRoutesThatCostATransactionAreRateLimitedAndBodiesBounded) 
   EXPECT_EQ(rate_group(RouteId::enrol), RateGroup::enrol);
   EXPECT_EQ(rate_group(RouteId::boot_script), RateGroup::boot_script);
   EXPECT_EQ(rate_group(RouteId::login), RateGroup::login);
+  EXPECT_EQ(rate_group(RouteId::linked_certificate), RateGroup::certificate_link);
   EXPECT_EQ(rate_group(RouteId::healthz), RateGroup::none);
   EXPECT_EQ(body_limit(RouteId::enrol, 1 << 20), 256u * 1024);
   EXPECT_EQ(body_limit(RouteId::login, 1 << 20), 4u * 1024);

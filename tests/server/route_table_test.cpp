@@ -56,6 +56,10 @@ TEST(RouteTable, MethodAndPathReachTheirRoute) {
       {"GET", "/wall/events", RouteId::wall_stream, {}},
       {"POST", "/wall/events", std::nullopt, {}},
       {"POST", "/api/v1/kiosk-tokens", RouteId::create_kiosk_token, {}},
+      {"GET", "/api/v1/devices/7/label", RouteId::device_label, {{"id", "7"}}},
+      {"GET", "/api/v1/batches/b1/labels", RouteId::batch_labels, {{"name", "b1"}}},
+      {"GET", "/c/cert-1/KEY", RouteId::linked_certificate, {{"cert", "cert-1"}, {"key", "KEY"}}},
+      {"GET", "/c/cert-1", std::nullopt, {}},
       {"GET", "/api/v1/nope", std::nullopt, {}},
       {"GET", "", std::nullopt, {}},
   };
@@ -86,6 +90,10 @@ TEST(RouteTable, WhoMayCallWhat) {
   EXPECT_EQ(access("GET", "/wall/events"), Access::kiosk);
   EXPECT_EQ(access("GET", "/wall/assets/wall.js"), Access::anyone);
   EXPECT_EQ(access("POST", "/api/v1/kiosk-tokens"), Access::operator_);
+  // Labels are printed by operators; the link on one opens its certificate for anyone holding
+  // it (the key in the link is checked by the domain).
+  EXPECT_EQ(access("GET", "/api/v1/devices/7/label"), Access::operator_);
+  EXPECT_EQ(access("GET", "/c/cert-1/KEY"), Access::anyone);
 }
 
 TEST(RouteTable, EveryRouteIsReachableAndAgentRoutesNameTheirDevice) {

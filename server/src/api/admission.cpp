@@ -34,6 +34,8 @@ RateGroup rate_group(RouteId id) {
       return RateGroup::boot_script;
     case RouteId::login:
       return RateGroup::login;
+    case RouteId::linked_certificate:  // public, and each answer draws a PDF
+      return RateGroup::certificate_link;
     default:
       return RateGroup::none;
   }

@@ -24,7 +24,7 @@ std::size_t body_limit(RouteId id, std::size_t largest);
 
 /// Public routes that cost a database transaction or a password hash, each with its own
 /// buckets.
-enum class RateGroup { none, enrol, boot_script, login };
+enum class RateGroup { none, enrol, boot_script, login, certificate_link };
 RateGroup rate_group(RouteId id);
 /// Per client address and overall. Sized so a workshop's laptops booting at once never meet
 /// them (one boot script and one enrolment per laptop boot) while a flood is cut to a trickle.

@@ -34,8 +34,10 @@ Api::Api(Services& services, ImageStore& store, Metrics& metrics,
   add_boot_routes(handlers_, ctx_);
   add_intake_routes(handlers_, ctx_);
   add_wall_routes(handlers_, ctx_);
+  add_label_routes(handlers_, ctx_);
   for (const auto& r : route_table()) REVIVE_CHECK(handlers_.at(r.id) != nullptr);
-  for (auto g : {RateGroup::enrol, RateGroup::boot_script, RateGroup::login})
+  for (auto g :
+       {RateGroup::enrol, RateGroup::boot_script, RateGroup::login, RateGroup::certificate_link})
     limiters_.emplace(static_cast<int>(g), RateLimiter(per_address_rule(g), overall_rule(g)));
 }
 

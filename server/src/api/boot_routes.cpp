@@ -30,13 +30,6 @@ Response boot_file(ApiContext& api, const char* area, const std::string& name) {
   return r;
 }
 
-bool plausible_host(const std::string& host) {
-  return !host.empty() && host.size() < 100 &&
-         std::all_of(host.begin(), host.end(), [](unsigned char c) {
-           return std::isalnum(c) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
-         });
-}
-
 Response boot_script(ApiContext& api, Call& c) {
   Response r;
   r.content_type = "text/plain";

@@ -1,5 +1,6 @@
 #include "api/handler.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "revive/protocol.hpp"
@@ -90,6 +91,13 @@ std::optional<std::string> opt_str(const Json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string()) return std::nullopt;
   return it->get<std::string>();
+}
+
+bool plausible_host(const std::string& host) {
+  return !host.empty() && host.size() < 100 &&
+         std::all_of(host.begin(), host.end(), [](unsigned char c) {
+           return std::isalnum(c) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
+         });
 }
 
 std::string bearer(const Request& req) {

@@ -87,6 +87,8 @@ std::string str(const Json& j, const char* key);
 std::optional<std::string> opt_str(const Json& j, const char* key);
 /// The bearer token of the Authorization header, or "".
 std::string bearer(const Request& req);
+/// Whether a Host header can name this server in a URL we hand out (host[:port], no path).
+bool plausible_host(const std::string& host);
 
 // ---- the areas (one file each)
 void add_health_routes(HandlerTable& t, ApiContext& api);
@@ -97,6 +99,7 @@ void add_certificate_routes(HandlerTable& t, ApiContext& api);
 void add_boot_routes(HandlerTable& t, ApiContext& api);
 void add_intake_routes(HandlerTable& t, ApiContext& api);
 void add_wall_routes(HandlerTable& t, ApiContext& api);
+void add_label_routes(HandlerTable& t, ApiContext& api);
 
 // ---- the wall screen's access (wall_routes.cpp)
 /// Who looks at the wall: "kiosk:<token id>" for a kiosk link (`?k=`, over either listener),

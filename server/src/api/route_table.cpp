@@ -72,6 +72,10 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/wall/assets/{name}", A::anyone, R::wall_asset},
     {"GET", "/wall/events", A::kiosk, R::wall_stream},
     {"POST", "/api/v1/kiosk-tokens", A::operator_, R::create_kiosk_token},
+    // labels (issue 16); a label's QR code opens its certificate with the key it carries
+    {"GET", "/api/v1/devices/{id}/label", A::operator_, R::device_label},
+    {"GET", "/api/v1/batches/{name}/labels", A::operator_, R::batch_labels},
+    {"GET", "/c/{cert}/{key}", A::anyone, R::linked_certificate},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 

@@ -80,6 +80,10 @@ enum class RouteId {
   wall_asset,
   wall_stream,
   create_kiosk_token,
+  // labels (issue 16)
+  device_label,
+  batch_labels,
+  linked_certificate,
   count_  ///< not a route: the number of routes
 };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::count_);
