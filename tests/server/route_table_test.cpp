@@ -56,6 +56,14 @@ TEST(RouteTable, MethodAndPathReachTheirRoute) {
       {"GET", "/wall/events", RouteId::wall_stream, {}},
       {"POST", "/wall/events", std::nullopt, {}},
       {"POST", "/api/v1/kiosk-tokens", RouteId::create_kiosk_token, {}},
+      {"GET", "/ui", RouteId::ui_page, {}},
+      {"GET", "/ui/assets/ui.js", RouteId::ui_asset, {{"name", "ui.js"}}},
+      {"POST", "/ui/login", RouteId::ui_login, {}},
+      {"GET", "/ui/login", std::nullopt, {}},
+      {"POST", "/ui/logout", RouteId::ui_logout, {}},
+      {"GET", "/ui/session", RouteId::ui_session, {}},
+      {"GET", "/api/v1/laptops", RouteId::laptops, {}},
+      {"GET", "/api/v1/laptops/12", RouteId::laptop_page, {{"id", "12"}}},
       {"GET", "/api/v1/nope", std::nullopt, {}},
       {"GET", "", std::nullopt, {}},
   };
@@ -86,6 +94,14 @@ TEST(RouteTable, WhoMayCallWhat) {
   EXPECT_EQ(access("GET", "/wall/events"), Access::kiosk);
   EXPECT_EQ(access("GET", "/wall/assets/wall.js"), Access::anyone);
   EXPECT_EQ(access("POST", "/api/v1/kiosk-tokens"), Access::operator_);
+  // The operator pages: the page and its files carry no data, a login makes a session; all
+  // else is an operator's (the cookie, with its CSRF token for a change).
+  EXPECT_EQ(access("GET", "/ui"), Access::anyone);
+  EXPECT_EQ(access("GET", "/ui/assets/ui.css"), Access::anyone);
+  EXPECT_EQ(access("POST", "/ui/login"), Access::anyone);
+  EXPECT_EQ(access("POST", "/ui/logout"), Access::operator_);
+  EXPECT_EQ(access("GET", "/ui/session"), Access::operator_);
+  EXPECT_EQ(access("GET", "/api/v1/laptops/3"), Access::operator_);
 }
 
 TEST(RouteTable, EveryRouteIsReachableAndAgentRoutesNameTheirDevice) {

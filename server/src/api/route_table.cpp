@@ -72,6 +72,15 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/wall/assets/{name}", A::anyone, R::wall_asset},
     {"GET", "/wall/events", A::kiosk, R::wall_stream},
     {"POST", "/api/v1/kiosk-tokens", A::operator_, R::create_kiosk_token},
+    // the operator pages (issue 16): the page and its files hold no data (what the page shows
+    // comes from the operator routes, with the session cookie); a login makes the cookie
+    {"GET", "/ui", A::anyone, R::ui_page},
+    {"GET", "/ui/assets/{name}", A::anyone, R::ui_asset},
+    {"POST", "/ui/login", A::anyone, R::ui_login},
+    {"POST", "/ui/logout", A::operator_, R::ui_logout},
+    {"GET", "/ui/session", A::operator_, R::ui_session},
+    {"GET", "/api/v1/laptops", A::operator_, R::laptops},
+    {"GET", "/api/v1/laptops/{id}", A::operator_, R::laptop_page},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 
