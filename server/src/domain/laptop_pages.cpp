@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 
 namespace revive::server {
 
@@ -161,7 +162,7 @@ Json inventory_digest(const Json& inventory) {
     const Json design = b.value("design_wh", Json()), full = b.value("full_wh", Json());
     Json health;
     if (design.is_number() && full.is_number() && design.get<double>() > 0)
-      health = static_cast<int>(100.0 * full.get<double>() / design.get<double>() + 0.5);
+      health = std::lround(100.0 * full.get<double>() / design.get<double>());
     batteries.push_back({{"health_pct", health}, {"cycle_count", b.value("cycle_count", Json())}});
   }
   return {{"cpu",
