@@ -12,11 +12,11 @@ using protocol::StepKind;
 using protocol::StepStatus;
 
 TEST(LaptopFilter, EachFieldFiltersAndBadValuesAreRefused) {
-  const Json a = {{"id", 12},         {"vendor", "LENOVO"}, {"model", "ThinkPad T480"},
-                  {"serial", "PF1ABC"}, {"batch", "gent-1"}, {"state", "failed"},
+  const Json a = {{"id", 12},           {"vendor", "LENOVO"}, {"model", "ThinkPad T480"},
+                  {"serial", "PF1ABC"}, {"batch", "gent-1"},  {"state", "failed"},
                   {"grade", nullptr}};
-  const Json b = {{"id", 7},         {"vendor", "Dell Inc."}, {"model", "Latitude 7490"},
-                  {"serial", "XYZ9"}, {"batch", nullptr},     {"state", "done"},
+  const Json b = {{"id", 7},          {"vendor", "Dell Inc."}, {"model", "Latitude 7490"},
+                  {"serial", "XYZ9"}, {"batch", nullptr},      {"state", "done"},
                   {"grade", "B"}};
   const struct {
     LaptopFilter f;
@@ -114,13 +114,12 @@ TEST_F(LaptopPagesTest, AFailedTestRetriedAndGradedShowsOnItsPage) {
   auto again = next(dev);
   ASSERT_EQ(again.state, protocol::NextResponse::State::step);
   ASSERT_EQ(again.step->id, test.id);
-  const Json graded = {
-      {"tests", {{"cpu", {{"multi_score", 11}}}}},
-      {"grading",
-       {{"grade", "B"},
-        {"reasons", Json::array({"at most B: battery at 78%"})},
-        {"windows11", {{"ready", true}}},
-        {"suitable_for", "everyday use"}}}};
+  const Json graded = {{"tests", {{"cpu", {{"multi_score", 11}}}}},
+                       {"grading",
+                        {{"grade", "B"},
+                         {"reasons", Json::array({"at most B: battery at 78%"})},
+                         {"windows11", {{"ready", true}}},
+                         {"suitable_for", "everyday use"}}}};
   ASSERT_TRUE(result(dev, *again.step, StepStatus::ok, graded));
   auto page = pages.page(dev);
   ASSERT_TRUE(page);

@@ -12,8 +12,7 @@ namespace {
 
 Response ui_login(ApiContext& api, Call& c) {
   // A login from another site's page would put the browser in that site's chosen account.
-  if (!same_origin(c.req))
-    return error_response(403, "forbidden", "cross-site login refused");
+  if (!same_origin(c.req)) return error_response(403, "forbidden", "cross-site login refused");
   auto out = throttled_login(api, c, /*browser=*/true);
   if (out.refused) return std::move(*out.refused);
   Response r = json_response({{"operator", out.name}, {"csrf", csrf_token(out.token)}});

@@ -13,10 +13,10 @@ namespace {
 // agent's own chatter ("agent") and boot-script fetches stay in the event log.
 const std::vector<std::string>& timeline_kinds() {
   static const std::vector<std::string> kinds = {
-      "enrolled",         "re-enrolled",        "network_boot",        "enrolment-refused",
-      "enrolment-accepted", "enrolment-took-over", "step-started",       "step-done",
-      "step-failed",      "step-timed-out",     "step-retry",          "step-skipped",
-      "workflow-cancelled", "workflow-restarted", "workflow-done",     "certificate"};
+      "enrolled",           "re-enrolled",         "network_boot",  "enrolment-refused",
+      "enrolment-accepted", "enrolment-took-over", "step-started",  "step-done",
+      "step-failed",        "step-timed-out",      "step-retry",    "step-skipped",
+      "workflow-cancelled", "workflow-restarted",  "workflow-done", "certificate"};
   return kinds;
 }
 constexpr int kTimelineLimit = 1000;
@@ -99,9 +99,9 @@ Json deploy_view(Json r) {
 
 Result<void> validate(const LaptopFilter& f) {
   if (!f.state.empty() && !one_of(f.state, {"idle", "running", "failed", "done", "cancelled"}))
-    return make_error(Errc::invalid_input,
-                      "state must be idle, running, failed, done or cancelled, not \"" + f.state +
-                          "\"");
+    return make_error(
+        Errc::invalid_input,
+        "state must be idle, running, failed, done or cancelled, not \"" + f.state + "\"");
   if (!f.grade.empty() && !one_of(f.grade, {"A", "B", "C", "D", "reject", "none"}))
     return make_error(Errc::invalid_input,
                       "grade must be A, B, C, D, reject or none, not \"" + f.grade + "\"");
@@ -139,8 +139,9 @@ bool laptop_matches(const Json& entry, const LaptopFilter& f) {
   const std::array<std::string, 4> hay = {
       text_of(entry, "serial"), text_of(entry, "model"), text_of(entry, "vendor"),
       id.is_number() ? std::to_string(id.get<std::int64_t>()) : ""};
-  return std::any_of(hay.begin(), hay.end(),
-                     [&](const std::string& h) { return lower(h).find(needle) != std::string::npos; });
+  return std::any_of(hay.begin(), hay.end(), [&](const std::string& h) {
+    return lower(h).find(needle) != std::string::npos;
+  });
 }
 
 Json inventory_digest(const Json& inventory) {
