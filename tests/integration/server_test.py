@@ -545,22 +545,25 @@ def page_call(srv, method, path, body=None, cookie=None, headers=None, tls=True)
 
 class OperatorPagesTest(ServerFixture):
     """The operator pages' browser sessions over real HTTP(S): the cookie, CSRF, expiry."""
-    SESSION_TTL = 4
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         os.chmod(self.tmp.name, 0o711)
         self.state = os.path.join(self.tmp.name, "state")
         make_operator(self.state)
-        self.srv = Server(self.state, ("--demo", "--session-ttl", str(self.SESSION_TTL))).start()
+        self.start_server()
+
+    def start_server(self, *extra):
+        self.srv = Server(self.state, ("--demo", *extra)).start()
         self.origin = f"https://127.0.0.1:{self.srv.tls_port}"
 
-    def browser_login(self):
+    def browser_login(self, ttl=43200):
         st, hdrs, r = page_call(self.srv, "POST", "/ui/login", {"name": "alice", "password": "correct horse battery"},
                                 headers={"Origin": self.origin})
         self.assertEqual(st, 200, r)
         cookie = hdrs["Set-Cookie"]
-        self.assertRegex(cookie, r"^revive_session=[A-Za-z0-9_-]{43}; Path=/; Max-Age=4; HttpOnly; SameSite=Strict; Secure$")
+        self.assertRegex(cookie, r"^revive_session=[A-Za-z0-9_-]{43}; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict; "
+                                 r"Secure$" % ttl)
         return cookie.split(";")[0].split("=", 1)[1], r["csrf"]
 
     def test_the_page_is_served_with_its_policy_and_a_cross_site_post_is_refused(self):
@@ -612,10 +615,13 @@ class OperatorPagesTest(ServerFixture):
         return r["token"]
 
     def test_an_expired_session_is_refused(self):
-        session, csrf = self.browser_login()
+        self.srv.kill()
+        ttl = 2
+        self.start_server("--session-ttl", str(ttl))
+        session, csrf = self.browser_login(ttl)
         st, _, r = page_call(self.srv, "GET", "/api/v1/laptops", cookie=session)
         self.assertEqual((st, r), (200, []))
-        time.sleep(self.SESSION_TTL + 1.5)
+        time.sleep(ttl + 1.5)
         st, _, r = page_call(self.srv, "GET", "/api/v1/laptops", cookie=session)
         self.assertEqual(st, 401, r)
         self.assertIn("expired", r["error"])
