@@ -514,6 +514,134 @@ class ServerTest(ServerFixture):
         self.assertIn('unknown setting "colour"', r.stderr)
 
 
+def page_call(srv, method, path, body=None, cookie=None, headers=None, tls=True):
+    """A request as the operator pages make it, over the operators' HTTPS (the server's own
+    certificate, not checked here) or plain HTTP; (status, headers, JSON body or bytes)."""
+    import ssl
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", srv.tls_port, timeout=20,
+                                           context=ssl._create_unverified_context())
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=20)
+    hdrs = dict(headers or {})
+    if cookie:
+        hdrs["Cookie"] = "revive_session=" + cookie
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        payload = r.read()
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            pass
+        return r.status, r.headers, payload
+    finally:
+        conn.close()
+
+
+class OperatorPagesTest(ServerFixture):
+    """The operator pages' browser sessions over real HTTP(S): the cookie, CSRF, expiry."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        os.chmod(self.tmp.name, 0o711)
+        self.state = os.path.join(self.tmp.name, "state")
+        make_operator(self.state)
+        self.start_server()
+
+    def start_server(self, *extra):
+        self.srv = Server(self.state, ("--demo", *extra)).start()
+        self.origin = f"https://127.0.0.1:{self.srv.tls_port}"
+
+    def browser_login(self, ttl=43200):
+        st, hdrs, r = page_call(self.srv, "POST", "/ui/login", {"name": "alice", "password": "correct horse battery"},
+                                headers={"Origin": self.origin})
+        self.assertEqual(st, 200, r)
+        cookie = hdrs["Set-Cookie"]
+        self.assertRegex(cookie, r"^revive_session=[A-Za-z0-9_-]{43}; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict; "
+                                 r"Secure$" % ttl)
+        return cookie.split(";")[0].split("=", 1)[1], r["csrf"]
+
+    def test_the_page_is_served_with_its_policy_and_a_cross_site_post_is_refused(self):
+        st, hdrs, page = page_call(self.srv, "GET", "/ui?lang=nl")
+        self.assertEqual(st, 200)
+        self.assertIn(b'<html lang="nl">', page)
+        self.assertIn("script-src 'self'", hdrs["Content-Security-Policy"])
+        self.assertNotIn("unsafe-inline", hdrs["Content-Security-Policy"])
+        # A login posted from another site's page is refused (it would log the browser in).
+        st, _, r = page_call(self.srv, "POST", "/ui/login", {"name": "alice", "password": "correct horse battery"},
+                             headers={"Origin": "https://evil.example"})
+        self.assertEqual((st, r["code"]), (403, "forbidden"), r)
+        session, csrf = self.browser_login()
+        agent = Agent("SNPAGE01")
+        agent.enrol(self.srv)
+        st, _, r = page_call(self.srv, "GET", "/ui/session", cookie=session)
+        self.assertEqual((st, r), (200, {"operator": "alice", "csrf": csrf}))
+        st, _, r = page_call(self.srv, "GET", f"/api/v1/laptops/{agent.id}", cookie=session)
+        self.assertEqual(st, 200, r)
+        self.assertEqual(r["summary"]["serial"], "SNPAGE01")
+        # What another site's form can send: the cookie (were it not SameSite), no CSRF token.
+        cancel = f"/api/v1/devices/{agent.id}/cancel"
+        form = {"Origin": "https://evil.example", "Content-Type": "application/x-www-form-urlencoded"}
+        st, _, r = page_call(self.srv, "POST", cancel, cookie=session, headers=form)
+        self.assertEqual((st, r["code"]), (403, "forbidden"), r)
+        # Even with the token (stolen), another origin is refused; and this origin needs it.
+        st, _, r = page_call(self.srv, "POST", cancel, cookie=session,
+                             headers={"Origin": "https://evil.example", "X-CSRF-Token": csrf})
+        self.assertEqual(st, 403, r)
+        self.assertIn("cross-site", r["error"])
+        st, _, r = page_call(self.srv, "POST", cancel, cookie=session, headers={"Origin": self.origin})
+        self.assertEqual(st, 403, r)
+        self.assertIn("CSRF", r["error"])
+        st, r = call(self.srv, "GET", f"/api/v1/devices/{agent.id}", token=self.login_token())
+        self.assertEqual(r["state"], "running", "nothing refused above was done")
+        st, _, r = page_call(self.srv, "POST", cancel, cookie=session, headers={"Origin": self.origin, "X-CSRF-Token": csrf})
+        self.assertEqual((st, r), (200, {"ok": True}))
+        # Logout ends the session on the server, not only in the browser.
+        st, hdrs, r = page_call(self.srv, "POST", "/ui/logout", cookie=session,
+                                headers={"Origin": self.origin, "X-CSRF-Token": csrf})
+        self.assertEqual(st, 200, r)
+        self.assertIn("Max-Age=0", hdrs["Set-Cookie"])
+        st, _, r = page_call(self.srv, "GET", "/ui/session", cookie=session)
+        self.assertEqual(st, 401, r)
+
+    def login_token(self):
+        st, r = call(self.srv, "POST", "/api/v1/login", {"name": "alice", "password": "correct horse battery"})
+        self.assertEqual(st, 200, r)
+        return r["token"]
+
+    def test_an_expired_session_is_refused(self):
+        self.srv.kill()
+        ttl = 2
+        self.start_server("--session-ttl", str(ttl))
+        session, csrf = self.browser_login(ttl)
+        st, _, r = page_call(self.srv, "GET", "/api/v1/laptops", cookie=session)
+        self.assertEqual((st, r), (200, []))
+        time.sleep(ttl + 1.5)
+        st, _, r = page_call(self.srv, "GET", "/api/v1/laptops", cookie=session)
+        self.assertEqual(st, 401, r)
+        self.assertIn("expired", r["error"])
+        st, _, r = page_call(self.srv, "POST", "/ui/logout", cookie=session,
+                             headers={"Origin": self.origin, "X-CSRF-Token": csrf})
+        self.assertEqual(st, 401, r)
+
+    def test_the_pages_over_plain_http_from_the_lan_go_to_https(self):
+        # 127.0.0.2 plays a LAN host (is_local_peer counts only 127.0.0.1 and ::1).
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10, source_address=("127.0.0.2", 0))
+        try:
+            conn.request("GET", "/ui", headers={"Host": "revive.lan:8080"})
+            r = conn.getresponse()
+            r.read()
+            self.assertEqual(r.status, 303)
+            self.assertEqual(r.headers["Location"], f"https://revive.lan:{self.srv.tls_port}/ui")
+        finally:
+            conn.close()
+
+
 class RevivectlTest(ServerFixture):
     """revivectl against the real server: login, devices, retry, batches, push, export, watch."""
 

@@ -60,6 +60,14 @@ TEST(RouteTable, MethodAndPathReachTheirRoute) {
       {"GET", "/api/v1/batches/b1/labels", RouteId::batch_labels, {{"name", "b1"}}},
       {"GET", "/c/cert-1/KEY", RouteId::linked_certificate, {{"cert", "cert-1"}, {"key", "KEY"}}},
       {"GET", "/c/cert-1", std::nullopt, {}},
+      {"GET", "/ui", RouteId::ui_page, {}},
+      {"GET", "/ui/assets/ui.js", RouteId::ui_asset, {{"name", "ui.js"}}},
+      {"POST", "/ui/login", RouteId::ui_login, {}},
+      {"GET", "/ui/login", std::nullopt, {}},
+      {"POST", "/ui/logout", RouteId::ui_logout, {}},
+      {"GET", "/ui/session", RouteId::ui_session, {}},
+      {"GET", "/api/v1/laptops", RouteId::laptops, {}},
+      {"GET", "/api/v1/laptops/12", RouteId::laptop_page, {{"id", "12"}}},
       {"GET", "/api/v1/nope", std::nullopt, {}},
       {"GET", "", std::nullopt, {}},
   };
@@ -94,6 +102,14 @@ TEST(RouteTable, WhoMayCallWhat) {
   // it (the key in the link is checked by the domain).
   EXPECT_EQ(access("GET", "/api/v1/devices/7/label"), Access::operator_);
   EXPECT_EQ(access("GET", "/c/cert-1/KEY"), Access::anyone);
+  // The operator pages: the page and its files carry no data, a login makes a session; all
+  // else is an operator's (the cookie, with its CSRF token for a change).
+  EXPECT_EQ(access("GET", "/ui"), Access::anyone);
+  EXPECT_EQ(access("GET", "/ui/assets/ui.css"), Access::anyone);
+  EXPECT_EQ(access("POST", "/ui/login"), Access::anyone);
+  EXPECT_EQ(access("POST", "/ui/logout"), Access::operator_);
+  EXPECT_EQ(access("GET", "/ui/session"), Access::operator_);
+  EXPECT_EQ(access("GET", "/api/v1/laptops/3"), Access::operator_);
 }
 
 TEST(RouteTable, EveryRouteIsReachableAndAgentRoutesNameTheirDevice) {

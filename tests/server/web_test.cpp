@@ -2,6 +2,8 @@
 // language choice, and the compiled-in assets.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include <nlohmann/json.hpp>
 
 #include "http/event_queue.hpp"
@@ -102,6 +104,40 @@ TEST(WallAssets, ThePageScriptStyleAndEveryLanguageAreCompiledIn) {
   const std::string_view html = web::find_asset("wall.html")->body;
   EXPECT_EQ(html.find("<script>"), std::string_view::npos);
   EXPECT_EQ(html.find("onclick"), std::string_view::npos);
+}
+
+TEST(OperatorPageAssets, EveryWordThePagesUseIsInTheStringsAndNoScriptIsInline) {
+  const auto en = nlohmann::json::parse(web::find_asset("en.json")->body);
+  for (const char* name : {"ui.html", "ui.js", "ui.css"}) {
+    const auto* a = web::find_asset(name);
+    ASSERT_NE(a, nullptr) << name;
+    EXPECT_FALSE(a->body.empty());
+  }
+  // Every key the page names literally (data-i18n="ui.x", t('ui.x')) is worded; keys built
+  // from data (ui.state. + state) are checked for the values the server sends.
+  const std::regex literal(R"((?:data-i18n="|')(ui\.[a-z0-9_.-]*[a-z0-9_])["'])");
+  for (const char* name : {"ui.html", "ui.js"}) {
+    const std::string body(web::find_asset(name)->body);
+    int found = 0;
+    for (std::sregex_iterator it(body.begin(), body.end(), literal), end; it != end; ++it) {
+      EXPECT_TRUE(en.contains((*it)[1].str())) << name << " uses " << (*it)[1].str();
+      ++found;
+    }
+    EXPECT_GT(found, 10) << name;
+  }
+  for (const char* state : {"idle", "running", "failed", "done", "cancelled"})
+    EXPECT_TRUE(en.contains(std::string("ui.state.") + state)) << state;
+  for (auto s :
+       {protocol::StepState::pending, protocol::StepState::running, protocol::StepState::done,
+        protocol::StepState::failed, protocol::StepState::skipped, protocol::StepState::cancelled})
+    EXPECT_TRUE(en.contains("ui.step." + std::string(protocol::to_string(s))));
+  for (const char* action : {"retry", "skip", "cancel", "restart"}) {
+    EXPECT_TRUE(en.contains(std::string("ui.confirm.") + action)) << action;
+    EXPECT_TRUE(en.contains(std::string("ui.done.") + action)) << action;
+  }
+  const std::string_view html = web::find_asset("ui.html")->body;
+  EXPECT_EQ(html.find("<script>"), std::string_view::npos);
+  EXPECT_EQ(html.find(" on"), std::string_view::npos) << "no inline event handlers";
 }
 
 }  // namespace

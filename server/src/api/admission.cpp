@@ -6,7 +6,8 @@ namespace revive::server {
 
 bool operator_facing(const RouteSpec* route, std::string_view path) {
   if (!route) return path.starts_with("/api/v1/");
-  return route->access == Access::operator_ || route->id == RouteId::login;
+  return route->access == Access::operator_ || route->id == RouteId::login ||
+         route->id == RouteId::ui_login || route->id == RouteId::ui_page;
 }
 
 std::size_t body_limit(RouteId id, std::size_t largest) {
@@ -20,6 +21,7 @@ std::size_t body_limit(RouteId id, std::size_t largest) {
     case RouteId::agent_events:
       return std::min(largest, 128 * kKiB);
     case RouteId::login:
+    case RouteId::ui_login:
       return std::min(largest, 4 * kKiB);
     default:
       return std::min(largest, 64 * kKiB);
@@ -33,6 +35,7 @@ RateGroup rate_group(RouteId id) {
     case RouteId::boot_script:
       return RateGroup::boot_script;
     case RouteId::login:
+    case RouteId::ui_login:
       return RateGroup::login;
     case RouteId::linked_certificate:  // public, and each answer draws a PDF
       return RateGroup::certificate_link;

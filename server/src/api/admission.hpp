@@ -12,8 +12,10 @@
 
 namespace revive::server {
 
-/// Whether a request carries an operator's password or token: operator routes, login, and any
-/// unmatched path under /api/v1/ (which needs an operator to learn it does not exist).
+/// Whether a request carries an operator's password or token: operator routes, the logins
+/// (API and pages), the operator pages' page itself (so its login form is only ever shown
+/// over HTTPS), and any unmatched path under /api/v1/ (which needs an operator to learn it
+/// does not exist).
 bool operator_facing(const RouteSpec* route, std::string_view path);
 
 /// The largest body the route takes: step results and checkpoints up to `largest` (the

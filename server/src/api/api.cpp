@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "api/admission.hpp"
+#include "api/browser_session.hpp"
 #include "revive/manifest.hpp"
 
 namespace revive::server {
@@ -25,7 +26,7 @@ double monotonic_seconds() {
 
 Api::Api(Services& services, ImageStore& store, Metrics& metrics,
          std::function<void(const std::string& key)> notify, ApiOptions opts)
-    : ctx_{services, store, metrics, std::move(notify), std::move(opts), {}} {
+    : ctx_{services, store, metrics, std::move(notify), std::move(opts), {}, LoginThrottle()} {
   add_health_routes(handlers_, ctx_);
   add_agent_routes(handlers_, ctx_);
   add_operator_routes(handlers_, ctx_);
@@ -35,6 +36,7 @@ Api::Api(Services& services, ImageStore& store, Metrics& metrics,
   add_intake_routes(handlers_, ctx_);
   add_wall_routes(handlers_, ctx_);
   add_label_routes(handlers_, ctx_);
+  add_page_routes(handlers_, ctx_);
   for (const auto& r : route_table()) REVIVE_CHECK(handlers_.at(r.id) != nullptr);
   for (auto g :
        {RateGroup::enrol, RateGroup::boot_script, RateGroup::login, RateGroup::certificate_link})
@@ -43,9 +45,8 @@ Api::Api(Services& services, ImageStore& store, Metrics& metrics,
 
 Result<std::string> Api::operator_of(const Request& req) {
   const std::string t = bearer(req);
-  if (t.empty())
-    return make_error(Errc::unauthorized,
-                      "operator token required (Authorization: Bearer ...; see `revivectl login`)");
+  // Without a bearer token, the operator pages' session cookie (with its CSRF checks).
+  if (t.empty()) return browser_operator(ctx_.services.operators, req);
   return ctx_.services.operators.authenticate(t);
 }
 
@@ -60,13 +61,18 @@ Result<std::int64_t> Api::agent_of(const Request& req, const std::string& id_tex
   return dev;
 }
 
-Response Api::https_required(const Request& req) const {
+Response Api::https_required(const Request& req, bool page) const {
   std::string host = req.header("host");
   if (const auto colon = host.rfind(':'); colon != std::string::npos && host.back() != ']')
     host.resize(colon);
   if (host.empty() || host.size() > 100) host = "SERVER";
   const std::string url =
       "https://" + host + ":" + std::to_string(ctx_.opts.tls_port ? ctx_.opts.tls_port : 8443);
+  if (page) {  // a browser asking for the operator pages is sent to them
+    Response r = error_response(303, "https_required", "the operator pages are at " + url + "/ui");
+    r.headers.emplace_back("Location", url + "/ui");
+    return r;
+  }
   return error_response(403, "https_required",
                         "operators use the server over HTTPS (" + url +
                             "; `revivectl login --server " + url +
@@ -77,15 +83,15 @@ std::optional<Response> Api::check_caller(const Request& req, const RouteMatch* 
                                           std::string& label) {
   if (operator_facing(m ? m->route : nullptr, req.path) && !secure_transport(req)) {
     label = "https_required";
-    return https_required(req);
+    return https_required(req, m && m->route->id == RouteId::ui_page);
   }
   if (!m || m->route->access == Access::operator_) {
     // Everything under /api/v1/ that no public or agent route answered needs an operator,
     // even to learn that it does not exist.
-    if (!req.path.starts_with("/api/v1/")) return no_endpoint(req);
+    if (!m && !req.path.starts_with("/api/v1/")) return no_endpoint(req);
     auto op = operator_of(req);
     if (!op) {
-      label = "unauthorized";
+      label = op.error().code == Errc::forbidden ? "csrf_refused" : "unauthorized";
       return from_error(op.error());
     }
     if (!m) {

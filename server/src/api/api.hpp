@@ -28,7 +28,9 @@ class Api {
   HeaderVerdict admit(const Request& req);
 
   /// Answers one request (admitted by admit()); sets `label` to its metrics label (the route's
-  /// pattern, or "unauthorized", "unknown", "https_required", "login_throttled", "other").
+  /// pattern, or "unauthorized", "unknown", "https_required", "login_throttled",
+  /// "csrf_refused" (a cookie-borne change from another site or without its CSRF token),
+  /// "other").
   Response handle(Request& req, std::string& label);
 
   /// Where the HTTPS listener was bound (known only after the Api is made), for the answer
@@ -48,7 +50,8 @@ class Api {
                                        std::string& label);
   /// 429 when the request's rate group is out of tokens for its address or overall.
   std::optional<Response> rate_limit(const Request& req, RouteId id);
-  Response https_required(const Request& req) const;
+  /// 403 naming the HTTPS URL; for the operator pages (`page`), a 303 redirect there.
+  Response https_required(const Request& req, bool page = false) const;
   Result<std::int64_t> agent_of(const Request& req, const std::string& id_text);
   Result<std::string> operator_of(const Request& req);
 

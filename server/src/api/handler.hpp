@@ -10,6 +10,7 @@
 #include <string>
 
 #include "api/route_table.hpp"
+#include "domain/login_throttle.hpp"
 #include "domain/services.hpp"
 #include "http/http_types.hpp"
 #include "http/metrics.hpp"
@@ -64,6 +65,8 @@ struct ApiContext {
   /// Wakes every event stream to check its credentials again (after a revocation); may be
   /// empty.
   std::function<void()> recheck_streams;
+  /// Failed logins by operator and address, for every login route (API and pages).
+  LoginThrottle login_throttle;
 };
 
 // ---- answers
@@ -100,6 +103,31 @@ void add_boot_routes(HandlerTable& t, ApiContext& api);
 void add_intake_routes(HandlerTable& t, ApiContext& api);
 void add_wall_routes(HandlerTable& t, ApiContext& api);
 void add_label_routes(HandlerTable& t, ApiContext& api);
+void add_page_routes(HandlerTable& t, ApiContext& api);
+
+// ---- what the browser pages share (web_pages.cpp)
+/// Content-Security-Policy (no inline script, nothing from elsewhere, never framed),
+/// no Referer, nosniff, no-store.
+void add_page_headers(Response& r);
+/// The language of the page: ?lang=, else Accept-Language, else English (web/language.hpp).
+std::string page_language(const Request& req);
+/// The embedded page `file` with each placeholder replaced once, and the page headers.
+Response filled_page(std::string_view file, int status,
+                     std::initializer_list<std::pair<std::string_view, std::string>> values);
+/// An embedded static file (not a page) with its ETag (304 when the browser has it); 404
+/// for an unknown name.
+Response web_asset(const Request& req, const std::string& name);
+
+// ---- logins (operator_routes.cpp)
+struct LoginOutcome {
+  std::string name;                 ///< the operator
+  std::string token;                ///< the new session's token (empty when refused)
+  std::optional<Response> refused;  ///< the answer refusing it
+};
+/// A login from the body {"name", "password"} for both login routes: the throttle is asked
+/// first (429 with Retry-After, labelled login_throttled), a wrong password is counted.
+/// `browser`: a browser session (Operators::login_browser), else an API session.
+LoginOutcome throttled_login(ApiContext& api, Call& c, bool browser);
 
 // ---- the wall screen's access (wall_routes.cpp)
 /// Who looks at the wall: "kiosk:<token id>" for a kiosk link (`?k=`, over either listener),

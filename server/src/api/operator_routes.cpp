@@ -9,29 +9,10 @@ namespace revive::server {
 
 namespace {
 
-Response login(ApiContext& api, LoginThrottle& throttle, Call& c) {
-  auto j = body_json(c.req);
-  if (!j) return from_error(j.error());
-  const std::string name = str(*j, "name");
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::steady_clock::now().time_since_epoch())
-                       .count();
-  if (const auto wait = throttle.retry_after(name, c.req.peer, now); wait > 0) {
-    c.label = "login_throttled";
-    Response r = error_response(
-        429, "too_many_attempts",
-        "too many failed logins for this operator or from this address: try again in " +
-            std::to_string(wait) + " s");
-    r.headers.emplace_back("Retry-After", std::to_string(wait));
-    return r;
-  }
-  auto t = api.services.operators.login(name, str(*j, "password"));
-  if (!t) {
-    if (t.error().code == Errc::unauthorized) throttle.failed(name, c.req.peer, now);
-    return from_error(t.error());
-  }
-  throttle.succeeded(name, c.req.peer);
-  return json_response({{"token", *t}});
+Response login(ApiContext& api, Call& c) {
+  auto out = throttled_login(api, c, /*browser=*/false);
+  if (out.refused) return std::move(*out.refused);
+  return json_response({{"token", out.token}});
 }
 
 // {"label": "...", "expires_in_days": 1..366 (default 90)}; the token is shown this once.
@@ -183,10 +164,44 @@ Response event_stream(ApiContext& api, const Call& c) {
 
 }  // namespace
 
+LoginOutcome throttled_login(ApiContext& api, Call& c, bool browser) {
+  LoginOutcome out;
+  auto j = body_json(c.req);
+  if (!j) {
+    out.refused = from_error(j.error());
+    return out;
+  }
+  out.name = str(*j, "name");
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  LoginThrottle& throttle = api.login_throttle;
+  if (const auto wait = throttle.retry_after(out.name, c.req.peer, now); wait > 0) {
+    c.label = "login_throttled";
+    Response r = error_response(
+        429, "too_many_attempts",
+        "too many failed logins for this operator or from this address: try again in " +
+            std::to_string(wait) + " s");
+    r.headers.emplace_back("Retry-After", std::to_string(wait));
+    out.refused = std::move(r);
+    return out;
+  }
+  const std::string password = str(*j, "password");
+  auto t = browser ? api.services.operators.login_browser(out.name, password)
+                   : api.services.operators.login(out.name, password);
+  if (!t) {
+    if (t.error().code == Errc::unauthorized) throttle.failed(out.name, c.req.peer, now);
+    out.refused = from_error(t.error());
+    return out;
+  }
+  throttle.succeeded(out.name, c.req.peer);
+  out.token = std::move(*t);
+  return out;
+}
+
 void add_operator_routes(HandlerTable& t, ApiContext& api) {
-  auto throttle = std::make_shared<LoginThrottle>();
   Views& views = api.services.views;
-  t.add(RouteId::login, [&api, throttle](Call& c) { return login(api, *throttle, c); });
+  t.add(RouteId::login, [&api](Call& c) { return login(api, c); });
   t.add(RouteId::create_token, [&api](Call& c) { return create_token(api, c); });
   t.add(RouteId::tokens, [&api](Call& c) { return list_tokens(api, c); });
   t.add(RouteId::revoke_token, [&api](Call& c) {

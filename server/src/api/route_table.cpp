@@ -76,6 +76,15 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/api/v1/devices/{id}/label", A::operator_, R::device_label},
     {"GET", "/api/v1/batches/{name}/labels", A::operator_, R::batch_labels},
     {"GET", "/c/{cert}/{key}", A::anyone, R::linked_certificate},
+    // the operator pages (issue 16): the page and its files hold no data (what the page shows
+    // comes from the operator routes, with the session cookie); a login makes the cookie
+    {"GET", "/ui", A::anyone, R::ui_page},
+    {"GET", "/ui/assets/{name}", A::anyone, R::ui_asset},
+    {"POST", "/ui/login", A::anyone, R::ui_login},
+    {"POST", "/ui/logout", A::operator_, R::ui_logout},
+    {"GET", "/ui/session", A::operator_, R::ui_session},
+    {"GET", "/api/v1/laptops", A::operator_, R::laptops},
+    {"GET", "/api/v1/laptops/{id}", A::operator_, R::laptop_page},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 

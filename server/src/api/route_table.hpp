@@ -18,7 +18,9 @@ enum class Access {
   anyone,             ///< no credentials (laptops booting, health checks, content-addressed chunks)
   agent_or_operator,  ///< any valid agent or operator token
   agent,              ///< the agent token of the device named by the path's {id}
-  operator_,          ///< an operator's session or API token
+  /// an operator's session or API token (Authorization: Bearer), or the operator pages'
+  /// session cookie (a state-changing request also needs its CSRF token and this origin)
+  operator_,
   /// the wall screen: a kiosk token in the query (`?k=`, read-only, any listener) or an
   /// operator's token (over HTTPS or from this machine)
   kiosk,
@@ -84,6 +86,14 @@ enum class RouteId {
   device_label,
   batch_labels,
   linked_certificate,
+  // the operator pages (issue 16)
+  ui_page,
+  ui_asset,
+  ui_login,
+  ui_logout,
+  ui_session,
+  laptops,
+  laptop_page,
   count_  ///< not a route: the number of routes
 };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::count_);

@@ -4,8 +4,6 @@
 #include <chrono>
 
 #include "api/handler.hpp"
-#include "web/assets.hpp"
-#include "web/language.hpp"
 
 namespace revive::server {
 
@@ -19,58 +17,10 @@ constexpr std::size_t kMaxWallStreamsPerAddress = 4;
 constexpr std::size_t kMaxWallBacklog = 1 << 20;
 constexpr std::chrono::milliseconds kReconnectDelay{3000};
 
-// No inline script or style, nothing from elsewhere, never framed; the page's URL holds the
-// kiosk token, so it is never sent on as a Referer.
-void add_page_headers(Response& r) {
-  r.headers.emplace_back("Content-Security-Policy",
-                         "default-src 'none'; script-src 'self'; style-src 'self'; "
-                         "connect-src 'self'; img-src 'self'; base-uri 'none'; "
-                         "form-action 'none'; frame-ancestors 'none'");
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.headers.emplace_back("Cache-Control", "no-store");
-}
-
-std::string language_of(const Request& req) {
-  auto it = req.query.find("lang");
-  return web::choose_language(it == req.query.end() ? "" : it->second,
-                              req.header("accept-language"), web::wall_languages());
-}
-
 // The page with its language and access filled in (the script words everything else).
 Response wall_html(const Request& req, int status, std::string_view access) {
-  const web::Asset* page = web::find_asset("wall.html");
-  REVIVE_CHECK(page != nullptr);
-  std::string html(page->body);
-  for (auto [key, value] : {std::pair<std::string_view, std::string>{"__LANG__", language_of(req)},
-                            {"__ACCESS__", std::string(access)}}) {
-    if (auto at = html.find(key); at != std::string::npos) html.replace(at, key.size(), value);
-  }
-  Response r;
-  r.status = status;
-  r.content_type = std::string(web::content_type(page->name));
-  r.body = std::move(html);
-  add_page_headers(r);
-  return r;
-}
-
-Response wall_asset(const Call& c) {
-  const std::string& name = c.param("name");
-  const web::Asset* a = web::find_asset(name);
-  if (!a || name.ends_with(".html"))  // the page is served (filled in) at /wall only
-    return error_response(404, "not_found", "no such file: " + name);
-  Response r;
-  const std::string etag = "\"" + std::string(a->etag) + "\"";
-  r.headers.emplace_back("ETag", etag);
-  r.headers.emplace_back("Cache-Control", "no-cache");  // revalidated: an upgrade shows at once
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.content_type = std::string(web::content_type(a->name));
-  if (c.req.header("if-none-match") == etag) {
-    r.status = 304;
-    return r;
-  }
-  r.body = std::string(a->body);
-  return r;
+  return filled_page("wall.html", status,
+                     {{"__LANG__", page_language(req)}, {"__ACCESS__", std::string(access)}});
 }
 
 Response wall_stream(ApiContext& api, const Call& c) {
@@ -122,7 +72,7 @@ Response wall_refused_page(const Request& req) { return wall_html(req, 401, "ref
 
 void add_wall_routes(HandlerTable& t, ApiContext& api) {
   t.add(RouteId::wall_page, [](Call& c) { return wall_html(c.req, 200, "ok"); });
-  t.add(RouteId::wall_asset, [](Call& c) { return wall_asset(c); });
+  t.add(RouteId::wall_asset, [](Call& c) { return web_asset(c.req, c.param("name")); });
   t.add(RouteId::wall_stream, [&api](Call& c) { return wall_stream(api, c); });
   t.add(RouteId::create_kiosk_token, [&api](Call& c) { return create_kiosk_token(api, c); });
 }

@@ -53,6 +53,7 @@ ServiceOptions service_options(const ServerConfig& cfg, const Uplink& uplink) {
   so.boot.kernel_args = cfg.boot_kernel_args;
   so.demo = cfg.demo;
   so.boot_token_ttl_s = cfg.boot_token_ttl_s;
+  so.session_ttl_s = cfg.session_ttl_s;
   so.boot.live_image_missing = [dir = cfg.boot_dir] { return live_image_missing(dir); };
   return so;
 }

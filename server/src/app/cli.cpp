@@ -36,7 +36,7 @@ struct Flags {
   // operators over HTTPS, limits, privileges
   std::string tls_listen, tls_cert, tls_key, user;
   std::optional<std::size_t> max_connections, max_connections_per_address;
-  std::optional<std::int64_t> events_keep_days, events_keep_rows;
+  std::optional<std::int64_t> events_keep_days, events_keep_rows, session_ttl;
 };
 
 void add_daemon_flags(CLI::App& cli, Flags& f) {
@@ -109,6 +109,10 @@ void add_security_flags(CLI::App& cli, Flags& f) {
   cli.add_option("--max-connections-per-address", f.max_connections_per_address,
                  "Open HTTP connections from one client address at most (default 64; not "
                  "counted for 127.0.0.1 and ::1) [max_connections_per_address]");
+  cli.add_option("--session-ttl", f.session_ttl,
+                 "Seconds an operator's login lasts, revivectl's or the operator pages' "
+                 "(default 43200) [session_ttl_s]")
+      ->check(CLI::Range(1, 7 * 86400));
   cli.add_option("--events-keep-days", f.events_keep_days,
                  "Days the event log keeps an event (default 180) [events_keep_days]");
   cli.add_option("--events-keep-rows", f.events_keep_rows,
@@ -149,6 +153,7 @@ bool apply_flags(const Flags& f, ServerConfig& cfg) {
   set_if(f.max_body, cfg.max_body_bytes);
   set_if(f.stall, cfg.stall_timeout_s);
   set_if(f.grace, cfg.shutdown_grace_s);
+  set_if(f.session_ttl, cfg.session_ttl_s);
   if (f.blocking) cfg.blocking_threads = std::max(1u, *f.blocking);
   cfg.demo = cfg.demo || f.demo;
   cfg.proxy_dhcp = cfg.proxy_dhcp || f.proxy_dhcp;

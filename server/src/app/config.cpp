@@ -71,6 +71,12 @@ class ConfigReader {
       cfg_.boot_token_ttl_s = *n;
       return {};
     }
+    if (key == "session_ttl_s") {
+      auto n = v.value<std::int64_t>();
+      if (!n || *n < 1 || *n > 7L * 86400) return bad(key, "seconds from 1 to 604800");
+      cfg_.session_ttl_s = *n;
+      return {};
+    }
     if (key == "boot") {
       const auto* tbl = v.as_table();
       if (!tbl) return bad(key, "a table");

@@ -28,6 +28,8 @@ struct ServerConfig {
   /// every machine is admitted. For demonstrations and tests on a network of your own only.
   bool demo = false;
   std::int64_t boot_token_ttl_s = 15L * 60;  ///< how long a boot script's token may wait
+  /// How long an operator's login lasts (revivectl login, the operator pages' cookie).
+  std::int64_t session_ttl_s = 12L * 3600;
   // ---- network boot ([boot] in the config file)
   std::filesystem::path boot_dir;  ///< default: state_dir/boot (tftp/ and live/ inside)
   bool proxy_dhcp = false;         ///< answer PXE/HTTP-boot clients on UDP 67 + 4011

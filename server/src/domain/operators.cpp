@@ -61,6 +61,15 @@ Result<void> Operators::add(const std::string& name, const std::string& password
 Result<std::int64_t> Operators::count() { return ctx_.storage().operators().count(); }
 
 Result<std::string> Operators::login(const std::string& name, const std::string& password) {
+  return login_as(name, password, "session");
+}
+
+Result<std::string> Operators::login_browser(const std::string& name, const std::string& password) {
+  return login_as(name, password, "browser");
+}
+
+Result<std::string> Operators::login_as(const std::string& name, const std::string& password,
+                                        const std::string& kind) {
   REVIVE_ASSIGN(op, ctx_.storage().operators().find(name));
   const Error denied = make_error(Errc::unauthorized, "wrong operator name or password");
   if (!op) {
@@ -73,7 +82,7 @@ Result<std::string> Operators::login(const std::string& name, const std::string&
   const std::string token = new_token();
   const Seconds now = ctx_.now();
   REVIVE_TRY(ctx_.storage().operators().add_token(
-      OperatorTokenRow{token_hash(token), op->id, "session", "", now, now + session_ttl_s_}));
+      OperatorTokenRow{token_hash(token), op->id, kind, "", now, now + session_ttl_s_}));
   return token;
 }
 
@@ -171,6 +180,24 @@ Result<std::string> Operators::authenticate(std::string_view token) {
   if (owner.kind != "session" && owner.kind != "api")
     return make_error(Errc::unauthorized, "unknown operator token");
   return owner.operator_name;
+}
+
+Result<std::string> Operators::authenticate_browser(std::string_view token) {
+  REVIVE_ASSIGN(owner, owner_of(token));
+  if (owner.kind != "browser") return make_error(Errc::unauthorized, "not a browser session");
+  return owner.operator_name;
+}
+
+Result<void> Operators::logout_browser(std::string_view token) {
+  const Error none = make_error(Errc::not_found, "no such browser session");
+  auto owner = owner_of(token);
+  if (!owner || owner->kind != "browser") return none;
+  const std::string hash = token_hash(token);
+  REVIVE_ASSIGN(uow, ctx_.storage().begin());
+  REVIVE_TRY(ctx_.storage().operators().remove_token(hash));
+  REVIVE_TRY(uow->commit());
+  tokens_.erase(hash);
+  return {};
 }
 
 Result<std::string> Operators::authenticate_kiosk(std::string_view token) {

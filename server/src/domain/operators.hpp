@@ -1,9 +1,12 @@
 #pragma once
 // Operator accounts (argon2id password hashes) and their tokens: sessions from a login (12 h),
-// API tokens for scripts (90 days unless asked otherwise) and kiosk tokens (the wall screen's
-// link, read-only, until revoked). An operator lists and revokes their own tokens; a new
-// password revokes them all. A kiosk token is never an operator's credential: authenticate()
-// refuses it, and authenticate_kiosk() takes nothing else.
+// API tokens for scripts (90 days unless asked otherwise), kiosk tokens (the wall screen's
+// link, read-only, until revoked) and browser sessions (the operator pages' cookie, as long as
+// a session). An operator lists and revokes their own tokens; a new password revokes them all.
+// A kiosk token is never an operator's credential: authenticate() refuses it, and
+// authenticate_kiosk() takes nothing else. A browser session is honoured only from its cookie
+// with a CSRF token beside it (authenticate_browser, csrf.hpp), never as a bearer token: a page
+// script never sees it (HttpOnly), so it cannot leak into one.
 
 #include <cstdint>
 #include <optional>
@@ -41,6 +44,16 @@ class Operators {
   /// A session token for a correct name and password; unauthorized otherwise (one message for
   /// both, so names cannot be probed).
   Result<std::string> login(const std::string& name, const std::string& password);
+  /// A browser session (kind "browser") for a correct name and password, valid as long as a
+  /// login's session; unauthorized otherwise (the same message as login()).
+  Result<std::string> login_browser(const std::string& name, const std::string& password);
+  /// The operator a browser session belongs to; unauthorized for an unknown, expired or
+  /// revoked session and for any other kind of token.
+  Result<std::string> authenticate_browser(std::string_view token);
+  /// Ends a browser session (logout); not_found when it is no (longer a) browser session.
+  Result<void> logout_browser(std::string_view token);
+  /// How long a login's session and a browser session live, in seconds.
+  Seconds session_ttl() const { return session_ttl_s_; }
   /// A new API token for the operator, valid `ttl_s` seconds (1 s to a year); not_found for
   /// an unknown name, invalid_input for a lifetime out of range.
   Result<std::string> create_api_token(const std::string& operator_name, const std::string& label,
@@ -72,6 +85,9 @@ class Operators {
   TokenCache<std::pair<OperatorTokenOwner, Seconds>> tokens_;
   /// The token's owner (cached for a few seconds), or unauthorized when unknown or expired.
   Result<OperatorTokenOwner> owner_of(std::string_view token);
+  /// A token of `kind` ("session" or "browser") for a correct name and password.
+  Result<std::string> login_as(const std::string& name, const std::string& password,
+                               const std::string& kind);
   Result<std::string> add_token(const std::string& operator_name, const std::string& kind,
                                 const std::string& label, std::optional<Seconds> ttl_s);
 };

@@ -65,7 +65,8 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPa
       deployments(ctx, live, store_images(store),
                   opts.monotonic ? std::move(opts.monotonic) : steady_seconds(), opts.deploy),
       views(ctx, live, &deployments),
-      wall(ctx, views) {}
+      wall(ctx, views),
+      laptops(ctx, views) {}
 
 Result<void> Services::start() {
   REVIVE_TRY(init_crypto());

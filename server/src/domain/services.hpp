@@ -13,6 +13,7 @@
 #include "domain/enrolment.hpp"
 #include "domain/images.hpp"
 #include "domain/intake.hpp"
+#include "domain/laptop_pages.hpp"
 #include "domain/live_steps.hpp"
 #include "domain/operators.hpp"
 #include "domain/run_control.hpp"
@@ -63,6 +64,7 @@ class Services {
   Deployments deployments;
   Views views;
   Wall wall;
+  LaptopPages laptops;
 };
 
 /// The libsodium-backed pieces (randomness, hashing) need it initialised once; internal when

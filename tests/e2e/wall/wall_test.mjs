@@ -2,7 +2,9 @@
 // a revive-server with simulated laptops (real revive-agent processes), a kiosk link made with
 // revivectl, tiles appearing and changing stage live, a failed laptop red with its reason, the
 // language switch, a server restart the page survives, a revoked link refused, and a 1920x1080
-// screenshot. Run by run.sh (ctest: wall_browser).
+// screenshot. The operator pages share the server and the browser: an operator logs in, finds
+// the failed laptop, retries it from its page and it completes (a screenshot of that page).
+// Run by run.sh (ctest: wall_browser).
 //   node wall_test.mjs SERVER AGENT CTL DATA OUTDIR
 import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -70,8 +72,10 @@ async function main() {
   const test = { cpu_ms: 2500, memory_ms: 1000, memory_mib: 16, disk_ms: 1000 };
   await api(port, 'POST', '/api/v1/workflows', token,
     { name: 'wall', steps: [{ kind: 'inventory' }, { kind: 'test', params: test }, { kind: 'finish' }] });
+  // The failure an operator can mend: the workshop's grading policy is wrong, the test step
+  // fails on it; once the policy is put right, a retry from the laptop's page completes.
   await api(port, 'POST', '/api/v1/workflows', token,
-    { name: 'broken', steps: [{ kind: 'inventory' }, { kind: 'test', params: { cpu_ms: 'fast' } }] });
+    { name: 'broken', steps: [{ kind: 'inventory' }, { kind: 'test', params: { cpu_ms: 300, memory_ms: 200, memory_mib: 16, disk_ms: 200 } }] });
   await api(port, 'POST', '/api/v1/settings', token, { default_workflow: 'wall', workshop_name: 'Repair Café Gent' });
   const made = ctl('kiosk', 'create', '--label', 'TV by the door', '--server', base, '--token', token);
   const url = made.match(/(http:\/\/\S+\/wall\?k=\S+)/)[1];
@@ -117,7 +121,8 @@ async function main() {
   log('both done with a grade');
 
   // A laptop whose step fails turns red with the reason.
-  await api(port, 'POST', '/api/v1/settings', token, { default_workflow: 'broken' });
+  await api(port, 'POST', '/api/v1/settings', token,
+    { default_workflow: 'broken', grading_policy: "[memory]\nc_below_mib = 'lots'\n" });
   agent(port, 'hp-stream-11');
   const failed = page.locator('#tiles .tile.failed');
   await failed.waitFor({ timeout: 30000 });
@@ -134,6 +139,47 @@ async function main() {
   assert.match(page.url(), /lang=en/);
   await page.screenshot({ path: path.join(OUT, 'wall-1920x1080.png') });
   log(`screenshot ${path.join(OUT, 'wall-1920x1080.png')}`);
+
+  // The operator pages (same server, same browser): log in, find the failed laptop with the
+  // list's filter, open its page, retry it there; it completes.
+  const pagesStarted = Date.now();
+  const ops = await context.newPage();
+  ops.on('pageerror', (e) => errors.push(String(e)));
+  ops.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const ui = await ops.goto(`${base}/ui`);
+  assert.match(ui.headers()['content-security-policy'], /script-src 'self'/);
+  await ops.locator('#login:not([hidden]) h1').filter({ hasText: 'Aanmelden' }).waitFor();
+  await ops.locator('#login-name').fill('alice');
+  await ops.locator('#login-password').fill('wrong password');
+  await ops.locator('#login-form button[type="submit"]').click();
+  await ops.locator('#login-error').filter({ hasText: 'Verkeerde naam' }).waitFor();
+  await ops.locator('#login-password').fill('long enough pw');
+  await ops.locator('#login-form button[type="submit"]').click();
+  await ops.locator('#list:not([hidden])').waitFor();
+  const cookie = (await context.cookies()).find((c) => c.name === 'revive_session');
+  assert.ok(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', JSON.stringify(cookie));
+  await ops.locator('#laptops tbody tr').nth(2).waitFor();
+  await ops.locator('#f-state').selectOption('failed');
+  await ops.waitForFunction(() => document.querySelectorAll('#laptops tbody tr').length === 1);
+  await ops.locator('#laptops tbody tr.failed a').click();
+  await ops.locator('#laptop-state.failed').filter({ hasText: 'memory.c_below_mib' }).waitFor();
+  assert.match(await ops.locator('#certificates').textContent(), /Nog niet/);
+  // Stopping asks first; "No" leaves the laptop as it was.
+  await ops.locator('#actions [data-action="cancel"]').click();
+  await ops.locator('#confirm[open]').waitFor();
+  await ops.locator('#confirm-no').click();
+  await ops.locator('#confirm').waitFor({ state: 'hidden' });
+  assert.equal(await ops.locator('#laptop-state').getAttribute('class'), 'state failed');
+  await api(port, 'POST', '/api/v1/settings', token, { grading_policy: '[memory]\nc_below_mib = 2048\n' });
+  await ops.locator('#actions [data-action="retry"]').click();
+  await ops.locator('#laptop-state.done').waitFor({ timeout: 30000 });
+  assert.match(await ops.locator('#grade').textContent(), /^Klasse [A-D]$/);
+  assert.match(await ops.locator('#timeline').textContent(), /stap opnieuw geprobeerd \(Testen · alice\)/);
+  await ops.screenshot({ path: path.join(OUT, 'laptop-page-1920x1080.png') });
+  await page.locator('[data-count="failed"]').filter({ hasText: '0' }).waitFor({ timeout: 10000 });
+  log(`operator pages: logged in, retried the failed laptop from its page, done `
+    + `(${((Date.now() - pagesStarted) / 1000).toFixed(1)} s); screenshot ${path.join(OUT, 'laptop-page-1920x1080.png')}`);
+  await ops.close();
 
   // A server restart: the page notices, reconnects by itself, and shows a laptop that came in
   // meanwhile.

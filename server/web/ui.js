@@ -1,0 +1,371 @@
+// The operator pages (issue 16): log in, the laptop list with its filters, one page per laptop
+// with its actions. The session is an HttpOnly cookie this script never sees; every request
+// that changes something carries the session's CSRF token (from /ui/session) in X-CSRF-Token.
+// Every text is set with textContent (no HTML from data); every word comes from
+// i18n/<lang>.json, as on the wall.
+'use strict';
+
+(() => {
+  const root = document.documentElement;
+  const params = new URLSearchParams(location.search);
+  const $ = (id) => document.getElementById(id);
+  let strings = {};
+  let csrf = null;
+  let operator = null;
+  let current = null; // the laptop page shown: its data from the server
+  let refreshTimer = null;
+  const kRefreshMs = 2000; // a laptop's page follows its run while it is open
+
+  function t(key, vars) {
+    let s = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+    for (const [k, v] of Object.entries(vars || {})) s = s.split('{' + k + '}').join(String(v));
+    return s;
+  }
+
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function when(seconds) {
+    if (typeof seconds !== 'number') return '';
+    return new Date(seconds * 1000).toLocaleString(root.lang);
+  }
+
+  function bytes(n) {
+    if (typeof n !== 'number') return '';
+    const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+    let v = n;
+    let u = 0;
+    while (v >= 1000 && u < units.length - 1) {
+      v /= 1000;
+      u += 1;
+    }
+    return new Intl.NumberFormat(root.lang, { maximumFractionDigits: v < 10 ? 1 : 0 }).format(v) + ' ' + units[u];
+  }
+
+  // "HP Stream 11", not "HP HP Stream 11": many models name their vendor already.
+  function modelOf(l) {
+    const model = l.model || '';
+    const vendor = l.vendor || '';
+    if (!model) return vendor || t('unknown_model');
+    return !vendor || model.toLowerCase().startsWith(vendor.toLowerCase()) ? model : vendor + ' ' + model;
+  }
+
+  // A request to the server; a 401 shows the login. Returns {ok, status, body}.
+  async function call(method, path, body) {
+    const headers = {};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+    const r = await fetch(path, {
+      method, headers, credentials: 'same-origin', cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try {
+      data = await r.json();
+    } catch (err) {
+      data = null;
+    }
+    if (r.status === 401 && path !== '/ui/login') showLogin();
+    return { ok: r.ok, status: r.status, body: data };
+  }
+
+  function show(section) {
+    for (const id of ['login', 'list', 'laptop']) $(id).hidden = id !== section;
+    $('nav').hidden = section === 'login';
+    $('logout').hidden = section === 'login';
+    $('who').textContent = section === 'login' || !operator ? '' : t('ui.logged_in_as', { name: operator });
+    if (section !== 'laptop') {
+      clearTimeout(refreshTimer);
+      current = null;
+    }
+  }
+
+  function showLogin() {
+    csrf = null;
+    operator = null;
+    show('login');
+    document.title = t('ui.login.title');
+    $('login-name').focus();
+  }
+
+  // ---- the list
+  function filterQuery() {
+    const q = new URLSearchParams();
+    for (const [key, id] of [['q', 'f-q'], ['state', 'f-state'], ['batch', 'f-batch'], ['grade', 'f-grade']]) {
+      const v = $(id).value.trim();
+      if (v) q.set(key, v);
+    }
+    return q;
+  }
+
+  async function showList() {
+    show('list');
+    document.title = t('ui.laptops.title');
+    const r = await call('GET', '/api/v1/laptops?' + filterQuery().toString());
+    if (!r.ok) {
+      $('list-error').textContent = r.body && r.body.error ? r.body.error : String(r.status);
+      return;
+    }
+    $('list-error').textContent = '';
+    const body = $('laptops').tBodies[0];
+    body.textContent = '';
+    for (const l of r.body) {
+      const tr = el('tr', null, l.state);
+      tr.dataset.id = l.id;
+      tr.append(el('td', l.id));
+      const model = el('td');
+      const a = el('a', modelOf(l));
+      a.href = '#/laptops/' + l.id;
+      model.append(a);
+      tr.append(model, el('td', l.serial), el('td', l.batch || ''),
+        el('td', t('ui.state.' + l.state) + (l.stage && l.state === 'running' ? ' · ' + t('stage.' + l.stage) : '')),
+        el('td', l.grade || ''));
+      body.append(tr);
+    }
+    $('list-empty').hidden = r.body.length > 0;
+  }
+
+  // ---- one laptop
+  function definitions(dl, pairs) {
+    dl.textContent = '';
+    for (const [key, value] of pairs) {
+      if (value === null || value === undefined || value === '') continue;
+      dl.append(el('dt', t(key)), el('dd', value));
+    }
+  }
+
+  function failedStep(summary) {
+    return (summary.steps || []).find((s) => s.state === 'failed' || s.state === 'cancelled') || null;
+  }
+
+  function renderLaptop() {
+    const p = current;
+    const s = p.summary;
+    document.title = t('ui.laptop.title', { id: s.id });
+    $('laptop-title').textContent = modelOf(s) + ' · ' + (s.serial || '#' + s.id);
+    const stateEl = $('laptop-state');
+    stateEl.className = 'state ' + s.state;
+    const step = failedStep(s);
+    stateEl.textContent = t('ui.state.' + s.state)
+      + (s.current && s.state === 'running' ? ' · ' + t('stage.' + s.current.kind) : '')
+      + (step && step.error ? ' · ' + t('stage.' + step.kind) + ': ' + step.error : '');
+    const running = s.state === 'running';
+    const cur = s.current;
+    const button = (a) => document.querySelector('#actions [data-action="' + a + '"]');
+    button('retry').disabled = !step;
+    button('skip').disabled = !cur || !['pending', 'running', 'failed'].includes(cur.state);
+    button('cancel').disabled = !(running || s.state === 'failed');
+    button('restart').disabled = running;
+
+    const inv = p.inventory || {};
+    const cpu = inv.cpu || {};
+    const battery = (inv.batteries || [])[0];
+    definitions($('inventory'), [
+      ['ui.inv.cpu', cpu.model ? cpu.model + (cpu.cores ? ' (' + cpu.cores + '/' + cpu.threads + ')' : '') : null],
+      ['ui.inv.memory', typeof inv.memory_mib === 'number' ? bytes(inv.memory_mib * 1048576) : null],
+      ['ui.inv.disks', (inv.disks || []).map((d) => [d.model, bytes(d.size_bytes), d.transport].filter(Boolean).join(' ')).join('; ')],
+      ['ui.inv.battery', battery && typeof battery.health_pct === 'number' ? battery.health_pct + ' %' : null],
+      ['ui.inv.firmware', inv.firmware ? inv.firmware.mode + (inv.firmware.secure_boot ? ', Secure Boot' : '') : null],
+      ['ui.batch', s.batch],
+      ['ui.workflow', s.workflow],
+    ]);
+
+    const test = p.test;
+    $('grade').textContent = test && test.grade ? t('ui.grade', { grade: test.grade }) : t('ui.none_yet');
+    const reasons = $('reasons');
+    reasons.textContent = '';
+    for (const r of (test && test.reasons) || []) reasons.append(el('li', r));
+    const tests = (test && test.tests) || {};
+    definitions($('figures'), [
+      ['ui.test.status', test ? t('ui.status.' + test.status) + (test.error ? ': ' + test.error : '') : null],
+      ['ui.test.cpu', tests.cpu && typeof tests.cpu.multi_score === 'number'
+        ? t('ui.test.cpu_score', { single: Math.round(tests.cpu.single_score), multi: Math.round(tests.cpu.multi_score) }) : null],
+      ['ui.test.memory', tests.memory && typeof tests.memory.bandwidth_mb_s === 'number'
+        ? Math.round(tests.memory.bandwidth_mb_s) + ' MB/s' + (tests.memory.errors ? ' · ' + t('ui.test.errors', { n: tests.memory.errors }) : '') : null],
+      ['ui.test.disk', tests.disk_read && typeof tests.disk_read.mb_s === 'number' ? Math.round(tests.disk_read.mb_s) + ' MB/s' : null],
+      ['ui.test.windows11', test && test.windows11 ? t(test.windows11.ready ? 'ui.yes' : 'ui.no') : null],
+      ['ui.test.suitable', test ? test.suitable_for : null],
+    ]);
+
+    const wipe = $('wipe');
+    wipe.textContent = '';
+    if (!p.wipe) wipe.append(el('li', t('ui.none_yet')));
+    else for (const d of p.wipe.drives) {
+      wipe.append(el('li', [d.model || d.name, d.serial, d.method, d.nist_level, d.verification,
+        t('ui.result.' + d.result)].filter(Boolean).join(' · ')));
+    }
+    const certs = $('certificates');
+    certs.textContent = '';
+    if (p.certificates.length === 0) certs.append(el('li', t('ui.none_yet')));
+    for (const c of p.certificates) {
+      const li = el('li', t('ui.cert.' + c.kind) + ' · ' + t('ui.result.' + c.result) + ' · ' + when(c.created_at) + ' ');
+      for (const [label, suffix] of [['JSON', ''], ['PDF', '/pdf']]) {
+        const a = el('a', label);
+        a.href = '/api/v1/certificates/' + encodeURIComponent(c.id) + suffix;
+        a.setAttribute('download', c.id + (suffix ? '.pdf' : '.json'));
+        li.append(' ', a);
+      }
+      certs.append(li);
+    }
+
+    const d = p.deploy;
+    definitions($('deploy'), d ? [
+      ['ui.test.status', t('ui.status.' + d.status) + (d.error ? ': ' + d.error : '')],
+      ['ui.deploy.image', d.image],
+      ['ui.deploy.written', bytes(d.bytes_written)],
+      ['ui.deploy.when', when(d.recorded_at)],
+    ] : [['ui.test.status', t('ui.none_yet')]]);
+
+    const steps = $('steps');
+    steps.textContent = '';
+    for (const st of s.steps || []) {
+      const li = el('li', t('stage.' + st.kind) + ' · ' + t('ui.step.' + st.state)
+        + (st.attempt > 1 ? ' · ' + t('ui.attempt', { n: st.attempt }) : ''));
+      li.dataset.state = st.state;
+      if (st.state === 'failed') li.className = 'failed-text';
+      steps.append(li);
+    }
+    const timeline = $('timeline');
+    timeline.textContent = '';
+    for (const e of p.timeline.slice().reverse()) {
+      const li = el('li');
+      const data = e.data || {};
+      // What the event was about: the step's kind, who did it, what went wrong.
+      const details = [data.kind ? t('stage.' + data.kind) : null, data.operator, data.error]
+        .filter((x) => typeof x === 'string' && x !== '');
+      li.append(el('time', when(e.at)), t('ui.event.' + e.kind) + (details.length ? ' (' + details.join(' · ') + ')' : ''));
+      if (e.kind === 'step-failed' || e.kind === 'step-timed-out') li.className = 'failed-text';
+      timeline.append(li);
+    }
+  }
+
+  async function loadLaptop(id) {
+    clearTimeout(refreshTimer);
+    const r = await call('GET', '/api/v1/laptops/' + encodeURIComponent(id));
+    if (!r.ok) {
+      $('action-result').textContent = r.body && r.body.error ? r.body.error : String(r.status);
+      return;
+    }
+    if (location.hash !== '#/laptops/' + id) return; // the operator went elsewhere meanwhile
+    current = r.body;
+    renderLaptop();
+    refreshTimer = setTimeout(() => loadLaptop(id), kRefreshMs);
+  }
+
+  function showLaptop(id) {
+    show('laptop');
+    $('action-result').textContent = '';
+    loadLaptop(id);
+  }
+
+  // Asks before an action that destroys or stops something; resolves true to go on.
+  function confirmAction(text) {
+    const dialog = $('confirm');
+    $('confirm-text').textContent = text;
+    return new Promise((resolve) => {
+      const done = (yes) => {
+        $('confirm-yes').onclick = null;
+        $('confirm-no').onclick = null;
+        dialog.close();
+        resolve(yes);
+      };
+      $('confirm-yes').onclick = () => done(true);
+      $('confirm-no').onclick = () => done(false);
+      dialog.oncancel = () => done(false);
+      dialog.showModal();
+      $('confirm-no').focus();
+    });
+  }
+
+  const kDestructiveSteps = ['wipe', 'deploy'];
+
+  async function act(action) {
+    if (!current) return;
+    const s = current.summary;
+    const step = action === 'retry' ? failedStep(s) : s.current;
+    // Restart, cancel and skip always ask; a retry asks when the step writes over the disks.
+    const asks = action !== 'retry' || (step && kDestructiveSteps.includes(step.kind));
+    if (asks) {
+      const what = step ? t('stage.' + step.kind) : '';
+      if (!(await confirmAction(t('ui.confirm.' + action, { step: what, id: s.id })))) return;
+    }
+    const path = action === 'retry' || action === 'skip'
+      ? '/api/v1/steps/' + step.id + '/' + action
+      : '/api/v1/devices/' + s.id + '/' + action;
+    const r = await call('POST', path);
+    $('action-result').textContent = r.ok ? t('ui.done.' + action)
+      : (r.body && r.body.error ? r.body.error : String(r.status));
+    loadLaptop(s.id);
+  }
+
+  // ---- session, language, routing
+  async function route() {
+    if (!csrf) {
+      const r = await call('GET', '/ui/session');
+      if (!r.ok) return;
+      csrf = r.body.csrf;
+      operator = r.body.operator;
+    }
+    const m = location.hash.match(/^#\/laptops\/(\d+)$/);
+    if (m) showLaptop(m[1]);
+    else showList();
+  }
+
+  async function login(e) {
+    e.preventDefault();
+    const r = await call('POST', '/ui/login', { name: $('login-name').value, password: $('login-password').value });
+    $('login-password').value = '';
+    if (!r.ok) {
+      $('login-error').textContent = r.status === 401 ? t('ui.login.wrong') : (r.body && r.body.error) || String(r.status);
+      return;
+    }
+    $('login-error').textContent = '';
+    csrf = r.body.csrf;
+    operator = r.body.operator;
+    route();
+  }
+
+  async function logout() {
+    await call('POST', '/ui/logout');
+    showLogin();
+  }
+
+  function renderAll() {
+    for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
+    for (const b of document.querySelectorAll('#langs button'))
+      b.setAttribute('aria-pressed', String(b.dataset.lang === root.lang));
+    if (current) renderLaptop();
+  }
+
+  async function useLanguage(lang) {
+    const r = await fetch('/ui/assets/' + encodeURIComponent(lang) + '.json');
+    if (!r.ok) return;
+    strings = await r.json();
+    root.lang = lang;
+    renderAll();
+  }
+
+  function switchLanguage(lang) {
+    params.set('lang', lang);
+    history.replaceState(null, '', location.pathname + '?' + params.toString() + location.hash);
+    useLanguage(lang).then(() => { if (!$('list').hidden) showList(); });
+  }
+
+  document.addEventListener('DOMContentLoaded', async () => {
+    for (const b of document.querySelectorAll('#langs button'))
+      b.addEventListener('click', () => switchLanguage(b.dataset.lang));
+    for (const b of document.querySelectorAll('#actions button'))
+      b.addEventListener('click', () => act(b.dataset.action));
+    $('login-form').addEventListener('submit', login);
+    $('logout').addEventListener('click', logout);
+    $('filters').addEventListener('input', () => showList());
+    $('filters').addEventListener('submit', (e) => e.preventDefault());
+    window.addEventListener('hashchange', route);
+    await useLanguage(root.lang || 'en');
+    route();
+  });
+})();
