@@ -1,14 +1,17 @@
 // `revive-server` command line: flags over the config file, the `operator` subcommands that
 // work on the state directory directly, and the daemon itself.
 #include <sys/stat.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <optional>
 
 #include "app/app.hpp"
+#include "app/privileges.hpp"
 #include "app/state_dir.hpp"
 #include "domain/operators.hpp"
 #include "domain/services.hpp"
@@ -201,10 +204,30 @@ int die(const Error& e) {
 
 Seconds wall_clock() { return static_cast<Seconds>(std::time(nullptr)); }
 
+/// Run as root, a subcommand that writes the state becomes the daemon's account first (the
+/// same plan and drop as the daemon's, app/privileges.hpp): what it creates (the database and
+/// its journal files) is then the account's at once, not root's until the next start. Not
+/// root, or `--user root`: nothing to do.
+Result<void> become_service_account(const ServerConfig& cfg, const PrivilegePlan& plan) {
+  if (!plan.become) return {};
+  const Account& account = *plan.become;
+  auto given = give_to(account, {cfg.state_dir});
+  if (!given) return given.error().with_context("giving the state to user " + account.name);
+  if (auto r = drop_privileges(plan); !r) return r.error().with_context("dropping privileges");
+  if (::access(cfg.state_dir.c_str(), R_OK | W_OK | X_OK) != 0)
+    return errno_error(errno, "user " + account.name + " cannot use " + cfg.state_dir.string() +
+                                  " (let it search every directory above it)");
+  return {};
+}
+
 /// `operator add NAME` (password on stdin) or `operator token NAME`, on the state directory.
 int operator_command(const ServerConfig& cfg, const std::string& name, bool add) {
+  // Decided first, as the daemon does: a missing account stops it before anything is made.
+  auto plan = plan_privileges(cfg.user, ::geteuid());
+  if (!plan) return die(plan.error());
   auto state = prepare_state_dir(cfg.state_dir);
   if (!state) return die(state.error());
+  if (auto r = become_service_account(cfg, *plan); !r) return die(r.error());
   if (auto r = init_crypto(); !r) return die(r.error());
   auto storage = sqlite::open_storage(cfg.state_dir / "revive.db");
   if (!storage) return die(storage.error());
