@@ -13,9 +13,9 @@ namespace revive::agent {
 namespace {
 
 using Clock = checks::InputSource::Clock;
+using screen::Colour;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using screen::Colour;
 
 // The count moves once a second: no wait is longer than that.
 constexpr milliseconds kTick{1000};
@@ -44,7 +44,8 @@ class Waiter {
       return false;
     }
     const auto key = input_->next_key(timeout);
-    return key && key->pressed && (key->code == checks::keys::kN || key->code == checks::keys::kEsc);
+    return key && key->pressed &&
+           (key->code == checks::keys::kN || key->code == checks::keys::kEsc);
   }
 
  private:
@@ -59,14 +60,14 @@ std::string drive_line(const std::string& name, const std::string& model,
   if (!model.empty()) line += "  " + model;
   if (size_bytes && *size_bytes > 0) {
     const double gib = static_cast<double>(*size_bytes) / (1LL << 30);
-    line += gib >= 1 ? fmt::format("  {:.0f} GiB", gib)
-                     : fmt::format("  {} MiB", *size_bytes >> 20);
+    line +=
+        gib >= 1 ? fmt::format("  {:.0f} GiB", gib) : fmt::format("  {} MiB", *size_bytes >> 20);
   }
   return line;
 }
 
-screen::Frame draw_write_countdown(const WriteNotice& n, const screen::Strings& w,
-                                   int seconds_left, int cols, int rows) {
+screen::Frame draw_write_countdown(const WriteNotice& n, const screen::Strings& w, int seconds_left,
+                                   int cols, int rows) {
   screen::Frame f;
   f.cols = std::max(cols, 40);
   f.rows = std::max(rows, 20);
@@ -97,12 +98,12 @@ CountdownEnd count_down_before_writing(const CountdownIo& io, const WriteNotice&
       io.words != nullptr ? *io.words : screen::strings_for(screen::Lang::en);
   std::string drives;
   for (const auto& d : n.drives) drives += (drives.empty() ? "" : "; ") + d;
-  log(io, fmt::format("countdown: {} {} (workshop {}{}) in {} s; N or Esc on this laptop "
-                      "stops it{}",
-                      what(n), drives.empty() ? "this laptop's disk" : drives, n.workshop,
-                      n.batch.empty() ? "" : ", batch " + n.batch, length.count(),
-                      io.input == nullptr ? " (no keyboard found: it cannot be stopped here)"
-                                          : ""));
+  log(io,
+      fmt::format("countdown: {} {} (workshop {}{}) in {} s; N or Esc on this laptop "
+                  "stops it{}",
+                  what(n), drives.empty() ? "this laptop's disk" : drives, n.workshop,
+                  n.batch.empty() ? "" : ", batch " + n.batch, length.count(),
+                  io.input == nullptr ? " (no keyboard found: it cannot be stopped here)" : ""));
   Waiter waiter(io.input);
   const auto end = waiter.now() + length;
   int shown = -1;
@@ -124,8 +125,8 @@ CountdownEnd count_down_before_writing(const CountdownIo& io, const WriteNotice&
       }
     }
     // Wake at the next whole second, so the count on screen moves once a second.
-    const auto until_next = std::chrono::duration_cast<milliseconds>(
-        (end - seconds(left - 1)) - now);
+    const auto until_next =
+        std::chrono::duration_cast<milliseconds>((end - seconds(left - 1)) - now);
     if (waiter.cancel_key(std::clamp(until_next, milliseconds(1), kTick))) {
       result = CountdownEnd::cancelled;
       break;

@@ -72,8 +72,7 @@ TEST_F(WriteCountdownTest, NobodyAtTheLaptopTheCountRunsOutAndTheWriteGoesAhead)
   // One frame per second, counting down, saying what is about to happen and how to stop it.
   const auto frames = countdown_frames();
   ASSERT_EQ(frames.size(), 5u);
-  for (int i = 0; i < 5; ++i)
-    EXPECT_TRUE(frames[i].shows(std::to_string(5 - i) + "s left")) << i;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(frames[i].shows(std::to_string(5 - i) + "s left")) << i;
   EXPECT_TRUE(frames[0].shows("THE DISKS OF THIS LAPTOP ARE ABOUT TO BE ERASED"));
   EXPECT_TRUE(frames[0].shows("Workshop: Repair Café Gent"));
   EXPECT_TRUE(frames[0].shows("Batch: school-2026"));
@@ -138,8 +137,7 @@ class CountdownRunnerTest : public WriteCountdownTest {
   int run_wipe(const Json& params) {
     std::ofstream(disk_dir_ / "disk.img", std::ios::binary) << kDiskContent;
     server_.next_answers = {FakeServerApi::step(1, StepKind::inventory),
-                            FakeServerApi::step(2, StepKind::wipe, params),
-                            FakeServerApi::done()};
+                            FakeServerApi::step(2, StepKind::wipe, params), FakeServerApi::done()};
     RunnerOptions o;
     o.server = "http://server.invalid";
     o.server_api = &server_;

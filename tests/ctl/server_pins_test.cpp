@@ -232,8 +232,7 @@ TEST_F(ServerPinsTest, OnFirstUseTheKeyIsKeptOnlyWhenAPersonConfirmsIt) {
     ASSERT_EQ(::unlockpt(master), 0);
     const int terminal = ::open(::ptsname(master), O_RDWR | O_NOCTTY);
     ASSERT_GE(terminal, 0);
-    ASSERT_EQ(::write(master, answer.data(), answer.size()),
-              static_cast<ssize_t>(answer.size()));
+    ASSERT_EQ(::write(master, answer.data(), answer.size()), static_cast<ssize_t>(answer.size()));
     Result<std::string> r = make_error(Errc::internal, "not run");
     {
       StdinFrom in(terminal);

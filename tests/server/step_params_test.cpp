@@ -69,8 +69,9 @@ TEST(StepParams, AWorkflowSetsTheCountdownsLengthWithinBoundsButNotWhatItSays) {
   auto confirm_of = [&](const Json& workflow) {
     return (*step_parameters(StepKind::deploy, workflow, in))["confirm"];
   };
-  EXPECT_EQ(confirm_of(Json::object()),
-            (Json{{"countdown_s", kConfirmCountdownS}, {"workshop", "Repair Café"}, {"batch", "b-7"}}));
+  EXPECT_EQ(
+      confirm_of(Json::object()),
+      (Json{{"countdown_s", kConfirmCountdownS}, {"workshop", "Repair Café"}, {"batch", "b-7"}}));
   EXPECT_EQ(confirm_of({{"confirm", {{"countdown_s", 8}}}})["countdown_s"], 8);
   EXPECT_EQ(confirm_of({{"confirm", {{"countdown_s", 0}}}})["countdown_s"],
             kShortestConfirmCountdownS);

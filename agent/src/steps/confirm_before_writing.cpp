@@ -56,9 +56,10 @@ std::optional<Outcome> confirm_before_writing(const StepContext& ctx) {
     return failed("the job's \"confirm\" is not an object; nothing was written");
   const int secs = it->value("countdown_s", 30);
   if (secs < 1 || secs > kLongestCountdownS) {
-    return failed(fmt::format("the job's countdown of {} s is not between 1 and {} s; nothing "
-                              "was written",
-                              secs, kLongestCountdownS));
+    return failed(
+        fmt::format("the job's countdown of {} s is not between 1 and {} s; nothing "
+                    "was written",
+                    secs, kLongestCountdownS));
   }
   checks::InputSource* input = ctx.opts.input;
   // A simulated laptop (demo, tests) has nobody in front of it, unless a test scripts one.
