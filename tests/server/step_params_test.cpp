@@ -61,7 +61,7 @@ TEST(StepParams, AnInventoryThatCannotBeReadIsAnErrorNotAnEmptyDriveList) {
   EXPECT_EQ(p.error().code, Errc::io);
 }
 
-// A workflow chooses how long the laptop counts down (within 5..600 s), but cannot switch the
+// A workflow chooses how long the laptop counts down (within 5..300 s), but cannot switch the
 // countdown off or tell the laptop another workshop or batch than the server's.
 TEST(StepParams, AWorkflowSetsTheCountdownsLengthWithinBoundsButNotWhatItSays) {
   StepParamSources in;
