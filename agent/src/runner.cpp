@@ -56,10 +56,12 @@ Outcome run_step(const StepContext& ctx) {
     case StepKind::inventory:
       return steps::run_inventory_step(ctx);
     case StepKind::wipe:
+      if (auto refused = steps::confirm_before_writing(ctx)) return *refused;
       return steps::run_wipe_step(ctx);
     case StepKind::test:
       return steps::run_test_step(ctx);
     case StepKind::deploy:
+      if (auto refused = steps::confirm_before_writing(ctx)) return *refused;
       return steps::run_deploy_step(ctx);
     case StepKind::provision:
       return steps::run_provision_step(ctx);

@@ -1,6 +1,8 @@
 #include "dhcp_server.hpp"
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace revive::boot {
 
@@ -48,13 +50,18 @@ std::vector<Lease> LeasePool::leases() const {
   return out;
 }
 
-bool LeasePool::free_for(std::uint32_t ip, const std::string& mac, std::int64_t now,
-                         std::uint32_t server_ip) const {
+bool LeasePool::usable(std::uint32_t ip, std::int64_t now, std::uint32_t server_ip) const {
   if (ip < cfg_.first || ip > cfg_.last || ip == server_ip || (cfg_.router && ip == *cfg_.router))
     return false;
   if ((ip & 0xff) == 0 || (ip | cfg_.netmask) == 0xffffffff)
     return false;  // network or broadcast address
   if (auto d = declined_.find(ip); d != declined_.end() && d->second > now) return false;
+  return true;
+}
+
+bool LeasePool::free_for(std::uint32_t ip, const std::string& mac, std::int64_t now,
+                         std::uint32_t server_ip) const {
+  if (!usable(ip, now, server_ip)) return false;
   for (const auto& [m, l] : by_mac_) {
     if (m != mac && l.ip == ip && l.expires > now) return false;
   }
@@ -72,22 +79,32 @@ std::optional<std::uint32_t> LeasePool::pick(const std::string& mac,
       it != by_mac_.end() && free_for(it->second.ip, mac, now, server_ip))
     return it->second.ip;
   if (wanted && free_for(*wanted, mac, now, server_ip)) return wanted;
-  // Else the first address nobody holds; then the one whose lease expired longest ago.
+  // Who holds what, gathered once: the scan below is then one pass over the range (O(range +
+  // leases + offers)), not a pass over every lease and offer for each address.
+  std::unordered_set<std::uint32_t> taken;  // another client's live lease or offer
+  std::unordered_map<std::uint32_t, std::int64_t> expired_at;  // a lease's address → its expiry
+  taken.reserve(by_mac_.size() + offers_.size());
+  expired_at.reserve(by_mac_.size());
+  for (const auto& [m, l] : by_mac_) {
+    if (m != mac && l.expires > now) taken.insert(l.ip);
+    auto [it, added] = expired_at.try_emplace(l.ip, l.expires);
+    if (!added) it->second = std::min(it->second, l.expires);
+  }
+  for (const auto& [m, o] : offers_) {
+    if (m != mac && o.second > now) taken.insert(o.first);
+  }
+  // The first address nobody holds; else the one whose lease expired longest ago.
   std::optional<std::uint32_t> oldest;
   std::int64_t oldest_expiry = now;
-  for (std::uint32_t ip = cfg_.first; ip <= cfg_.last && ip >= cfg_.first; ++ip) {
-    bool held = false;
-    for (const auto& [m, l] : by_mac_) {
-      if (l.ip == ip) {
-        held = true;
-        if (l.expires <= oldest_expiry && free_for(ip, mac, now, server_ip)) {
-          oldest = ip;
-          oldest_expiry = l.expires;
-        }
-      }
+  for (std::uint64_t i = cfg_.first; i <= cfg_.last; ++i) {
+    const auto ip = static_cast<std::uint32_t>(i);
+    if (taken.contains(ip) || !usable(ip, now, server_ip)) continue;
+    const auto lease = expired_at.find(ip);
+    if (lease == expired_at.end()) return ip;
+    if (lease->second <= oldest_expiry) {
+      oldest = ip;
+      oldest_expiry = lease->second;
     }
-    if (!held && free_for(ip, mac, now, server_ip)) return ip;
-    if (ip == 0xffffffff) break;
   }
   return oldest;
 }

@@ -87,6 +87,10 @@ class LeasePool {
                        const BootConfig& boot);
   std::optional<std::uint32_t> pick(const std::string& mac, std::optional<std::uint32_t> wanted,
                                     std::int64_t now, std::uint32_t server_ip) const;
+  /// In the range, not the server's, the router's, a network or broadcast address, or held
+  /// back after a conflict.
+  bool usable(std::uint32_t ip, std::int64_t now, std::uint32_t server_ip) const;
+  /// usable, and no other client's live lease or offer holds it (O(leases + offers)).
   bool free_for(std::uint32_t ip, const std::string& mac, std::int64_t now,
                 std::uint32_t server_ip) const;
   /// Forgets expired offers and address holds: each request costs time in proportion to them.

@@ -36,6 +36,7 @@ sys.path.insert(0, HERE)
 from netboot import SERVER, Workshop, can_run, share_of, wait_for  # noqa: E402
 
 MARKER = "REVIVE-TINY-IMAGE-BOOTED"
+COUNTDOWN_S = 5  # the countdown before the first wipe (30 s by default): short in the test
 # no_timer_check: under TCG on a loaded host the guest kernel's IO-APIC timer check can fail
 # and panic ("IO-APIC + timer doesn't work"; a CI run lost pxe_boot to it). Real laptops are
 # booted with the operator's own --boot-kernel-args.
@@ -90,7 +91,9 @@ class PxeBoot(unittest.TestCase):
             cls.w.ns(cls.w.srv, CTL, "image", "push", "--server", f"http://{SERVER}:8080", "--token", cls.token, "--name", "tiny",
                      tiny)
             cls.api("POST", "/api/v1/workflows", {"name": "refurbish", "steps": [
-                {"kind": "inventory"}, {"kind": "wipe"},
+                # The first write on a machine the server never processed waits for a
+                # countdown on the laptop's own screen (issue 15); 5 s instead of 30 here.
+                {"kind": "inventory"}, {"kind": "wipe", "params": {"confirm": {"countdown_s": COUNTDOWN_S}}},
                 {"kind": "test", "params": {"cpu_ms": 300, "memory_mib": 32, "disk_bytes": 16 << 20}},
                 {"kind": "deploy", "params": {"image": "tiny"}}, {"kind": "certify"},
                 {"kind": "finish", "params": {"action": "reboot"}}]})
@@ -118,14 +121,17 @@ class PxeBoot(unittest.TestCase):
         return api_call(cls.w, cls.token, method, path, body)
 
     def screenshots(self, procs, taken, missed):
-        """Watches the serial consoles and takes each laptop's screen twice: half a second after
-        its deploy's first progress with a filled bar, and 1.5 s after its workflow is done (init
-        keeps the done screen up for 5 s before the reboot). Fills taken[name]["deploy"|"end"] = (w, h, rgb) and
-        lists in `missed` what it could not take (it runs in a thread: no assertions here)."""
+        """Watches the serial consoles and takes each laptop's screen three times: half a second
+        after the countdown before its wipe says 4 s are left, half a second after its deploy's
+        first progress with a filled bar, and 1.5 s after its workflow is done (init keeps the
+        done screen up for 5 s before the reboot). Fills taken[name]["countdown"|"deploy"|"end"]
+        = (w, h, rgb) and lists in `missed` what it could not take (it runs in a thread: no
+        assertions here)."""
         shots_dir = SHOTS or self.tmp
         os.makedirs(shots_dir, exist_ok=True)
         wanted = {(name, moment): needle for name in procs
-                  for moment, needle in (("deploy", "  deploy [#"), ("end", "workflow finished: done"))}
+                  for moment, needle in (("countdown", "  countdown: 4 s"), ("deploy", "  deploy [#"),
+                                         ("end", "workflow finished: done"))}
         seen_at = {}
         taken.update({name: {} for name in procs})
         deadline = time.time() + 1200
@@ -207,7 +213,22 @@ class PxeBoot(unittest.TestCase):
                 # The laptop's own screen ran (the serial console kept the plain log) and ended
                 # green: the done screen filled it.
                 with open(procs[name][1], errors="replace") as f:
-                    self.assertIn("status screen on /dev/tty1", f.read())
+                    console = f.read()
+                self.assertIn("status screen on /dev/tty1", console)
+                # Before the wipe, a countdown said what was about to happen, counted down to
+                # the last second and only then let the wipe write.
+                m = re.search(r"countdown: erasing (.*) \(workshop .*, batch e2e-batch\) in 5 s; N or Esc on this laptop stops it", console)
+                self.assertTrue(m, "no countdown announced on the serial console")
+                self.assertIn("QEMU", m.group(1))
+                counted = [int(n) for n in re.findall(r"  countdown: (\d+) s\r?\n", console[m.end():])]
+                self.assertEqual(counted, list(range(COUNTDOWN_S, 0, -1)))
+                over = console.index("countdown over: nobody stopped it, writing")
+                self.assertLess(m.start(), over)
+                self.assertNotIn("  wipe [", console[:over])
+                width, height, rgb = screens[name]["countdown"]
+                blue = share_of(rgb, lambda r, g, b: b > 100 and r < 80 and g < 80)
+                print(json.dumps({name: {"blue_share_in_countdown": round(blue, 2)}}))
+                self.assertGreater(blue, 0.6, f"{name}: the countdown screen did not fill the laptop's screen")
                 width, height, rgb = screens[name]["end"]
                 green = share_of(rgb, lambda r, g, b: g > 100 and r < 80 and b < 80)
                 print(json.dumps({name: {"screen": f"{width}x{height}", "green_share_at_end": round(green, 2)}}))

@@ -33,6 +33,10 @@ def in_ns(*args):
     return ["ip", "netns", "exec", NS, *args]
 
 
+def stat_mode(path):
+    return os.stat(path).st_mode & 0o7777
+
+
 def status_fields(pid):
     with open(f"/proc/{pid}/status") as f:
         return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
@@ -114,8 +118,8 @@ class PrivilegeDrop(unittest.TestCase):
         text, _, code = out.stdout.rpartition("\n")
         return int(code), text
 
-    def add_operator(self):
-        subprocess.run([SERVER, "--state", self.state, "operator", "add", "alice"], input="long enough pw\n",
+    def add_operator(self, *extra):
+        subprocess.run([SERVER, "--state", self.state, *extra, "operator", "add", "alice"], input="long enough pw\n",
                        text=True, check=True, capture_output=True)
 
     def assert_serves(self, port):
@@ -142,7 +146,7 @@ class PrivilegeDrop(unittest.TestCase):
 
     def test_started_as_root_it_serves_as_its_account_without_any_capability(self):
         account = pwd.getpwnam(ACCOUNT)
-        self.add_operator()  # as root, before the server: the start gives the files away
+        self.add_operator()  # as root, before the server: it writes the state as the account
         p, port, log = self.start()
         self.assertIn(f"running as user {ACCOUNT} (uid {account.pw_uid}) without capabilities", log)
         st = status_fields(p.pid)
@@ -161,7 +165,8 @@ class PrivilegeDrop(unittest.TestCase):
         self.assertEqual(self.owners(), {account.pw_uid})
 
     def test_a_root_owned_state_is_given_to_the_account_and_user_root_is_loud(self):
-        self.add_operator()
+        self.add_operator("--user", "root")  # root keeps root, and what it makes is root's
+        self.assertEqual(self.owners(), {0})
         p, port, log = self.start("--user", "root")
         self.assertIn("RUNNING AS ROOT (--user root)", log)
         self.assertEqual(status_fields(p.pid)["Uid"].split(), ["0"] * 4)
@@ -173,6 +178,39 @@ class PrivilegeDrop(unittest.TestCase):
         self.assertNotEqual(status_fields(p.pid)["Uid"].split()[0], "0")
         self.assert_serves(port)
         self.assertEqual(self.owners(), {pwd.getpwnam(ACCOUNT).pw_uid})
+
+    def test_operator_commands_run_as_root_write_the_state_as_the_account(self):
+        """`operator add` and `operator token` run as root (a first setup, a password reset) drop
+        to the account before they open the database: nothing they make is root's, so a server
+        that is already running as the account can read and write it at once."""
+        account = pwd.getpwnam(ACCOUNT)
+        self.add_operator()
+        self.assertEqual(self.owners(), {account.pw_uid})
+        token = subprocess.run([SERVER, "--state", self.state, "operator", "token", "alice"], check=True,
+                               capture_output=True, text=True).stdout.strip()
+        self.assertTrue(token)
+        self.assertEqual(self.owners(), {account.pw_uid})
+        self.assertEqual(stat_mode(self.state), 0o700)
+        # A state left root-owned (by `--user root`) is given to the account, as at a start.
+        self.add_operator("--user", "root")
+        subprocess.run(["chown", "-R", "root:root", self.state], check=True)
+        self.add_operator()  # a new password: it also revoked the token above
+        token = subprocess.run([SERVER, "--state", self.state, "operator", "token", "alice"], check=True,
+                               capture_output=True, text=True).stdout.strip()
+        self.assertEqual(self.owners(), {account.pw_uid})
+        # The running server (as the account) takes the token the command made.
+        p, port, _ = self.start()
+        out = subprocess.run(in_ns("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                                   f"Authorization: Bearer {token}", f"http://127.0.0.1:{port}/api/v1/tokens"),
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.stdout, "200", out.stderr)
+        # An account that does not exist stops the command before anything is made.
+        shutil.rmtree(self.state)
+        out = subprocess.run([SERVER, "--state", self.state, "--user", "revive-no-such-user", "operator", "add", "bob"],
+                             input="long enough pw\n", capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn("there is no such user: create it", out.stderr)
+        self.assertFalse(os.path.exists(self.state), "the state directory was created anyway")
 
     def test_an_account_that_does_not_exist_stops_the_start_before_anything_is_made(self):
         out = subprocess.run(in_ns(SERVER, "--state", self.state, "--listen", "127.0.0.1:0", "--tls-listen", "off",

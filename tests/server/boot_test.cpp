@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -707,6 +709,67 @@ TEST(FullDhcp, NewOffersPerClientAreLimitedButARealLaptopsBootsAreNot) {
     by_id += pool.handle(d, 300, cfg()).reply ? 1 : 0;
   }
   EXPECT_EQ(by_id, 6);
+}
+
+// The limits are the server's settings (--dhcp-offer-burst, --dhcp-offer-every,
+// --dhcp-max-pending-offers), not constants.
+TEST(FullDhcp, PerClientLimitsAreTheConfiguredOnes) {
+  DhcpPoolConfig pc{0x0a4d0064, 0x0a4d00c7, 0xffffff00, std::nullopt, 600};
+  pc.max_pending_offers = 3;
+  DhcpClientLimits limits;
+  limits.new_offer_burst = 2;
+  limits.new_offer_every_s = 30;
+  LeasePool pool(pc, {}, limits);
+  int offered = 0;
+  for (int i = 0; i < 10; ++i) {
+    if (auto ack = lease(pool, 2, 200)) {
+      ++offered;
+      auto rel = client(dhcp_msg::release, 2, std::nullopt, 0x0a4d0002);
+      rel.ciaddr = ack->yiaddr;
+      pool.handle(rel, 200, cfg());
+    }
+  }
+  EXPECT_EQ(offered, 2) << "the configured burst";
+  EXPECT_FALSE(pool.handle(client(dhcp_msg::discover, 2), 220, cfg()).reply) << "20 s: not yet";
+  EXPECT_TRUE(pool.handle(client(dhcp_msg::discover, 2), 230, cfg()).reply) << "one per 30 s";
+  // Three offers wait for their REQUEST (MAC 2's and two new ones): a fourth client waits.
+  EXPECT_TRUE(pool.handle(client(dhcp_msg::discover, 3), 230, cfg()).reply);
+  EXPECT_TRUE(pool.handle(client(dhcp_msg::discover, 4), 230, cfg()).reply);
+  const auto full = pool.handle(client(dhcp_msg::discover, 5), 230, cfg());
+  EXPECT_FALSE(full.reply);
+  EXPECT_NE(full.why.find("3 offers wait for their REQUEST"), std::string::npos) << full.why;
+}
+
+// Picking an address is one pass over the range, not one over every lease for each address
+// (65,536 x 65,000 steps, tens of seconds, blocking DHCP, TFTP and HTTP on the io thread).
+TEST(FullDhcp, PickingAnAddressInAFullSixteenBitPoolTakesOnePass) {
+  DhcpPoolConfig pc{0x0a4d0000, 0x0a4dffff, 0xffff0000, std::nullopt, 600};
+  std::vector<Lease> leases;
+  const std::uint32_t last_free = 0x0a4dfffe;  // .255.255 is the broadcast address
+  for (std::uint32_t ip = pc.first; ip < last_free; ++ip) {
+    if ((ip & 0xff) == 0 || ip == 0x0a4d0002) continue;  // unusable, or the server's
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "02:aa:00:%02x:%02x:%02x", (ip >> 16) & 0xff, (ip >> 8) & 0xff,
+                  ip & 0xff);
+    leases.push_back({mac, ip, 10'000});
+  }
+  LeasePool pool(pc, leases);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto offer = pool.handle(client(dhcp_msg::discover, 9), 1000, cfg());
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(offer.reply) << offer.why;
+  EXPECT_EQ(offer.reply->yiaddr, last_free);
+  EXPECT_LT(took, std::chrono::seconds(1))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  // Once every lease has expired, the one that expired longest ago is reused.
+  leases.front().expires = 500;
+  LeasePool expired(pc, leases);
+  auto late = expired.handle(client(dhcp_msg::discover, 10), 20'000, cfg());
+  ASSERT_TRUE(late.reply) << late.why;
+  EXPECT_EQ(late.reply->yiaddr, last_free) << "a never-leased address first";
+  late = expired.handle(client(dhcp_msg::discover, 11), 20'000, cfg());
+  ASSERT_TRUE(late.reply) << late.why;
+  EXPECT_EQ(late.reply->yiaddr, leases.front().ip);
 }
 
 // RFC 1071 section 3's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2, checksum 220d.

@@ -1,4 +1,5 @@
-// The [deploy] config keys and the server port's rate the scheduler plans with.
+// The [deploy] config keys and the server port's rate the scheduler plans with; full DHCP's
+// per-client limits in [boot].
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -44,6 +45,30 @@ TEST(DeployConfig, BadValuesNameTheKey) {
     EXPECT_EQ(r.error().code, Errc::invalid_input);
     EXPECT_NE(r.error().message.find(key), std::string::npos) << r.error().message;
     EXPECT_FALSE(cfg.relay);  // nothing half-applied turns relay on
+  }
+}
+
+TEST(BootConfig, FullDhcpLimitsComeFromTheConfigAndBadOnesNameTheKey) {
+  test::TempDir dir;
+  ServerConfig cfg;
+  EXPECT_EQ(cfg.dhcp_offer_burst, 6);
+  EXPECT_EQ(cfg.dhcp_offer_every_s, 10);
+  EXPECT_EQ(cfg.dhcp_max_pending_offers, 0);
+  write(dir / "c.toml",
+        "[boot]\ndhcp_offer_burst = 2\ndhcp_offer_every_s = 30\ndhcp_max_pending_offers = 40\n");
+  auto r = load_config_file(dir / "c.toml", cfg);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(cfg.dhcp_offer_burst, 2);
+  EXPECT_EQ(cfg.dhcp_offer_every_s, 30);
+  EXPECT_EQ(cfg.dhcp_max_pending_offers, 40);
+  for (const char* text : {"[boot]\ndhcp_offer_burst = 0\n", "[boot]\ndhcp_offer_every_s = -1\n",
+                           "[boot]\ndhcp_max_pending_offers = 70000\n"}) {
+    write(dir / "c.toml", text);
+    ServerConfig c;
+    auto bad = load_config_file(dir / "c.toml", c);
+    ASSERT_FALSE(bad) << text;
+    const std::string key = std::string(text).substr(7, std::string(text).find(' ') - 7);
+    EXPECT_NE(bad.error().message.find("boot." + key), std::string::npos) << bad.error().message;
   }
 }
 

@@ -61,5 +61,31 @@ TEST(StepParams, AnInventoryThatCannotBeReadIsAnErrorNotAnEmptyDriveList) {
   EXPECT_EQ(p.error().code, Errc::io);
 }
 
+// A workflow chooses how long the laptop counts down (within 5..300 s), but cannot switch the
+// countdown off or tell the laptop another workshop or batch than the server's.
+TEST(StepParams, AWorkflowSetsTheCountdownsLengthWithinBoundsButNotWhatItSays) {
+  StepParamSources in;
+  in.confirm = []() -> Result<ConfirmFacts> { return ConfirmFacts{false, "Repair Café", "b-7"}; };
+  auto confirm_of = [&](const Json& workflow) {
+    return (*step_parameters(StepKind::deploy, workflow, in))["confirm"];
+  };
+  EXPECT_EQ(
+      confirm_of(Json::object()),
+      (Json{{"countdown_s", kConfirmCountdownS}, {"workshop", "Repair Café"}, {"batch", "b-7"}}));
+  EXPECT_EQ(confirm_of({{"confirm", {{"countdown_s", 8}}}})["countdown_s"], 8);
+  EXPECT_EQ(confirm_of({{"confirm", {{"countdown_s", 0}}}})["countdown_s"],
+            kShortestConfirmCountdownS);
+  EXPECT_EQ(confirm_of({{"confirm", {{"countdown_s", 100000}}}})["countdown_s"],
+            kLongestConfirmCountdownS);
+  EXPECT_EQ(confirm_of({{"confirm", false}})["countdown_s"], kConfirmCountdownS);
+  EXPECT_EQ(confirm_of({{"confirm", {{"countdown_s", 8}, {"workshop", "elsewhere"}}}})["workshop"],
+            "Repair Café");
+  // Done before on this device: no countdown, whatever the workflow says.
+  in.confirm = []() -> Result<ConfirmFacts> { return ConfirmFacts{true, "Repair Café", {}}; };
+  const Json retry = {{"drives", Json::array()}, {"confirm", {{"countdown_s", 8}}}};
+  EXPECT_FALSE(step_parameters(StepKind::wipe, retry, in)->contains("confirm"));
+  EXPECT_FALSE(step_parameters(StepKind::test, retry, in)->contains("confirm"));
+}
+
 }  // namespace
 }  // namespace revive::server

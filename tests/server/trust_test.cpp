@@ -111,6 +111,16 @@ TEST_F(TrustTest, BootTokensAreSingleUseShortLivedAndBoundToTheirMac) {
   auto once = laptop(boot_token(kMacA));
   auto first = strict.enrol(once);
   ASSERT_TRUE(first) << first.error().message;
+  // Within its 15 minutes, the same token does not let another machine in (the check the
+  // expiry below would otherwise hide): a host that read it from the boot script is refused.
+  auto copied = laptop(once.boot_token);
+  copied.identity = {"8B3C71E2-5A4F-11E8-9C2D-FA7AE01BBEBC", "PF1R2D7X", "ThinkPad T480", "LENOVO"};
+  copied.inventory = test_inventory("S-COPIED");
+  auto reused = strict.enrol(copied);
+  ASSERT_FALSE(reused);
+  EXPECT_EQ(reused.error().code, Errc::unauthorized);
+  EXPECT_NE(reused.error().message.find("used already"), std::string::npos)
+      << reused.error().message;
   now += 3600;  // the agent went quiet: not alive any more
   EXPECT_EQ(strict.enrol(once).error().code, Errc::unauthorized);  // used already
   EXPECT_TRUE(strict.enrol(laptop(boot_token(kMacA))));            // a fresh network boot gets in

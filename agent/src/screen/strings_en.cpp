@@ -53,6 +53,11 @@ const Strings kEnglish = {
     .answer_keys = "Y = yes    N = no",
     .yes_letters = "y",
     .seconds_left = "s left",
+    .countdown_wipe = "THE DISKS OF THIS LAPTOP ARE ABOUT TO BE ERASED",
+    .countdown_deploy = "A NEW SYSTEM IS ABOUT TO BE WRITTEN OVER THIS LAPTOP'S DISK",
+    .countdown_cancel = "Not meant to happen? Press N or Esc: nothing will be written.",
+    .countdown_workshop = "Workshop",
+    .countdown_batch = "Batch",
 };
 
 }  // namespace revive::agent::screen

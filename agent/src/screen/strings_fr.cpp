@@ -54,6 +54,11 @@ const Strings kFrench = {
     .answer_keys = "O = oui    N = non",
     .yes_letters = "oy",
     .seconds_left = "s restantes",
+    .countdown_wipe = "LES DISQUES DE CET ORDINATEUR VONT ÊTRE EFFACÉS",
+    .countdown_deploy = "UN NOUVEAU SYSTÈME VA ÊTRE ÉCRIT SUR LE DISQUE DE CET ORDINATEUR",
+    .countdown_cancel = "Ce n'est pas voulu ? Appuyez sur N ou Échap : rien ne sera écrit.",
+    .countdown_workshop = "Atelier",
+    .countdown_batch = "Lot",
 };
 
 }  // namespace revive::agent::screen

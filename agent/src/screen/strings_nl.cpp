@@ -53,6 +53,11 @@ const Strings kDutch = {
     .answer_keys = "J = ja    N = nee",
     .yes_letters = "jy",
     .seconds_left = "s te gaan",
+    .countdown_wipe = "DE SCHIJVEN VAN DEZE LAPTOP WORDEN ZO GEWIST",
+    .countdown_deploy = "ER WORDT ZO EEN NIEUW SYSTEEM OP DE SCHIJF VAN DEZE LAPTOP GEZET",
+    .countdown_cancel = "Niet de bedoeling? Druk op N of Esc: er wordt niets geschreven.",
+    .countdown_workshop = "Werkplaats",
+    .countdown_batch = "Partij",
 };
 
 }  // namespace revive::agent::screen

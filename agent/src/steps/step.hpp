@@ -73,4 +73,10 @@ Outcome run_certify_step(const StepContext& ctx);
 Outcome run_finish_step(const StepContext& ctx);
 Outcome run_checks_step(const StepContext& ctx);
 
+/// Before a wipe or deploy whose job carries `confirm` (the first destructive step on a
+/// machine the server never processed): the countdown on the laptop's own screen
+/// (write_countdown.hpp). nullopt: go ahead; otherwise the failed outcome (stopped at the
+/// laptop, the agent stopping, or a `confirm` that cannot be honoured): nothing was written.
+std::optional<Outcome> confirm_before_writing(const StepContext& ctx);
+
 }  // namespace revive::agent::steps

@@ -71,7 +71,10 @@ Result<void> add_dhcp_pool(const ServerConfig& cfg, BootServiceOptions& bo) {
     if (!r) return r.error().with_context("DHCP router");
     pc.router = *r;
   }
+  pc.max_pending_offers = static_cast<std::uint32_t>(cfg.dhcp_max_pending_offers);
   bo.dhcp_pool = pc;
+  bo.dhcp_limits.new_offer_burst = static_cast<double>(cfg.dhcp_offer_burst);
+  bo.dhcp_limits.new_offer_every_s = static_cast<double>(cfg.dhcp_offer_every_s);
   bo.dhcp_ping = std::chrono::milliseconds(cfg.dhcp_ping_ms);
   const auto path = cfg.state_dir / "dhcp-leases.json";
   auto leases = load_leases(path);

@@ -1,14 +1,17 @@
 // `revive-server` command line: flags over the config file, the `operator` subcommands that
 // work on the state directory directly, and the daemon itself.
 #include <sys/stat.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <optional>
 
 #include "app/app.hpp"
+#include "app/privileges.hpp"
 #include "app/state_dir.hpp"
 #include "domain/operators.hpp"
 #include "domain/services.hpp"
@@ -29,7 +32,8 @@ struct Flags {
   bool proxy_dhcp = false, tftp = false, secure_boot = false, demo = false;
   std::string boot_dir, boot_address, boot_listen, kernel_args, dhcp_range, dhcp_router;
   std::optional<std::uint16_t> dhcp_port, pxe_port, tftp_port;
-  std::optional<std::int64_t> dhcp_ping_ms;
+  std::optional<std::int64_t> dhcp_ping_ms, dhcp_offer_burst, dhcp_offer_every_s,
+      dhcp_max_pending_offers;
   std::optional<std::int64_t> uplink_mbps, spare_relays;
   bool relay = false;
   std::string operator_name;
@@ -86,6 +90,18 @@ void add_boot_flags(CLI::App& cli, Flags& f) {
                  "With --dhcp-range: ping an address this long before offering it; 0 = off "
                  "(default 500) [boot.dhcp_ping_ms]")
       ->check(CLI::Range(0, 5000));
+  cli.add_option("--dhcp-offer-burst", f.dhcp_offer_burst,
+                 "With --dhcp-range: new offers one MAC or client-id may cause at once "
+                 "(default 6) [boot.dhcp_offer_burst]")
+      ->check(CLI::Range(1, 1000));
+  cli.add_option("--dhcp-offer-every", f.dhcp_offer_every_s,
+                 "With --dhcp-range: seconds a client waits for each new offer past its burst "
+                 "(default 10) [boot.dhcp_offer_every_s]")
+      ->check(CLI::Range(0, 3600));
+  cli.add_option("--dhcp-max-pending-offers", f.dhcp_max_pending_offers,
+                 "With --dhcp-range: offers that may wait for their REQUEST at once; 0 = half "
+                 "the range, at least 16 (default 0) [boot.dhcp_max_pending_offers]")
+      ->check(CLI::Range(0, 65536));
   cli.add_option("--dhcp-port", f.dhcp_port, "proxyDHCP port (default 67; tests) [boot.dhcp_port]");
   cli.add_option("--pxe-port", f.pxe_port,
                  "PXE boot-server port (default 4011; tests) [boot.pxe_port]");
@@ -165,6 +181,9 @@ bool apply_flags(const Flags& f, ServerConfig& cfg) {
   set_if(f.kernel_args, cfg.boot_kernel_args);
   set_if(f.dhcp_port, cfg.dhcp_port);
   set_if(f.dhcp_ping_ms, cfg.dhcp_ping_ms);
+  set_if(f.dhcp_offer_burst, cfg.dhcp_offer_burst);
+  set_if(f.dhcp_offer_every_s, cfg.dhcp_offer_every_s);
+  set_if(f.dhcp_max_pending_offers, cfg.dhcp_max_pending_offers);
   set_if(f.dhcp_range, cfg.dhcp_range);
   set_if(f.dhcp_router, cfg.dhcp_router);
   set_if(f.pxe_port, cfg.pxe_port);
@@ -206,10 +225,30 @@ int die(const Error& e) {
 
 Seconds wall_clock() { return static_cast<Seconds>(std::time(nullptr)); }
 
+/// Run as root, a subcommand that writes the state becomes the daemon's account first (the
+/// same plan and drop as the daemon's, app/privileges.hpp): what it creates (the database and
+/// its journal files) is then the account's at once, not root's until the next start. Not
+/// root, or `--user root`: nothing to do.
+Result<void> become_service_account(const ServerConfig& cfg, const PrivilegePlan& plan) {
+  if (!plan.become) return {};
+  const Account& account = *plan.become;
+  auto given = give_to(account, {cfg.state_dir});
+  if (!given) return given.error().with_context("giving the state to user " + account.name);
+  if (auto r = drop_privileges(plan); !r) return r.error().with_context("dropping privileges");
+  if (::access(cfg.state_dir.c_str(), R_OK | W_OK | X_OK) != 0)
+    return errno_error(errno, "user " + account.name + " cannot use " + cfg.state_dir.string() +
+                                  " (let it search every directory above it)");
+  return {};
+}
+
 /// `operator add NAME` (password on stdin) or `operator token NAME`, on the state directory.
 int operator_command(const ServerConfig& cfg, const std::string& name, bool add) {
+  // Decided first, as the daemon does: a missing account stops it before anything is made.
+  auto plan = plan_privileges(cfg.user, ::geteuid());
+  if (!plan) return die(plan.error());
   auto state = prepare_state_dir(cfg.state_dir);
   if (!state) return die(state.error());
+  if (auto r = become_service_account(cfg, *plan); !r) return die(r.error());
   if (auto r = init_crypto(); !r) return die(r.error());
   auto storage = sqlite::open_storage(cfg.state_dir / "revive.db");
   if (!storage) return die(storage.error());

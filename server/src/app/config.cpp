@@ -203,6 +203,15 @@ class ConfigReader {
     if (b == "dhcp_ping_ms") {
       if (!n || *n < 0 || *n > 5000) return bad(full, "milliseconds from 0 (off) to 5000");
       cfg_.dhcp_ping_ms = *n;
+    } else if (b == "dhcp_offer_burst") {
+      if (!n || *n < 1 || *n > 1000) return bad(full, "a number of offers from 1 to 1000");
+      cfg_.dhcp_offer_burst = *n;
+    } else if (b == "dhcp_offer_every_s") {
+      if (!n || *n < 0 || *n > 3600) return bad(full, "seconds from 0 (no wait) to 3600");
+      cfg_.dhcp_offer_every_s = *n;
+    } else if (b == "dhcp_max_pending_offers") {
+      if (!n || *n < 0 || *n > 65536) return bad(full, "a number from 0 (half the range) to 65536");
+      cfg_.dhcp_max_pending_offers = *n;
     } else if (b == "dhcp_lease_s") {
       if (!n || *n < 60 || *n > 7L * 86400) return bad(full, "seconds from 60 to 604800");
       cfg_.dhcp_lease_s = *n;

@@ -44,6 +44,12 @@ struct ServerConfig {
   std::string dhcp_netmask = "255.255.255.0";
   std::int64_t dhcp_lease_s = 3600;
   std::int64_t dhcp_ping_ms = 500;  ///< conflict check before an offer (0: off)
+  // Full DHCP's per-client limits (boot::DhcpClientLimits, docs/SECURITY.md): new offers one
+  // MAC or client identifier may cause at once, then one per dhcp_offer_every_s; offers that
+  // may wait for their REQUEST at once (0: half the range, at least 16).
+  std::int64_t dhcp_offer_burst = 6;
+  std::int64_t dhcp_offer_every_s = 10;
+  std::int64_t dhcp_max_pending_offers = 0;
   std::string boot_kernel_args = "console=ttyS0,115200 console=tty0";
   // ---- deployments ([deploy] in the config file)
   /// The server port's rate in Mbit/s for the scheduler; 0: the listening interface's speed

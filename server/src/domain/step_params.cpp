@@ -1,5 +1,8 @@
 #include "domain/step_params.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace revive::server {
 
 namespace {
@@ -33,15 +36,25 @@ bool needs_confirmation(StepKind kind, bool destroyed_before) {
 }
 
 namespace {
-// The countdown, unless nothing destructive is due or it was done before; a workflow's own
-// object (a longer countdown, say) is kept, a workflow cannot switch it off.
+// The countdown, unless nothing destructive is due or it was done before. A workflow may set
+// its length (`confirm: {countdown_s}`, a workshop's habit or a test's few seconds) within
+// bounds, never switch it off; what the laptop is told about itself is the server's.
 Result<void> add_confirm(StepKind kind, const StepParamSources& sources, Json& params) {
+  Json own = Json::object();
+  if (auto it = params.find("confirm"); it != params.end()) {
+    if (it->is_object()) own = *it;
+    params.erase(it);  // the server decides whether the laptop counts down
+  }
   if (!destructive(kind) || !sources.confirm) return {};
   auto facts = sources.confirm();
   if (!facts) return facts.error().with_context("the countdown before the first destructive step");
   if (!needs_confirmation(kind, facts->destroyed_before)) return {};
-  if (params.contains("confirm") && params["confirm"].is_object()) return {};
-  params["confirm"] = {{"countdown_s", kConfirmCountdownS},
+  int countdown_s = kConfirmCountdownS;
+  if (auto s = own.find("countdown_s"); s != own.end() && s->is_number_integer()) {
+    countdown_s = static_cast<int>(std::clamp<std::int64_t>(
+        s->get<std::int64_t>(), kShortestConfirmCountdownS, kLongestConfirmCountdownS));
+  }
+  params["confirm"] = {{"countdown_s", countdown_s},
                        {"workshop", facts->workshop},
                        {"batch", facts->batch ? Json(*facts->batch) : Json()}};
   return {};

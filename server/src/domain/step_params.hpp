@@ -30,6 +30,11 @@ struct StepParamSources {
 
 /// How long the laptop's own screen counts down before its first destructive step.
 inline constexpr int kConfirmCountdownS = 30;
+/// The range a workflow's own `confirm.countdown_s` is held to: long enough to be seen and
+/// stopped, well under the default stall timeout (600 s; the agent reports progress once, as
+/// the countdown starts).
+inline constexpr int kShortestConfirmCountdownS = 5;
+inline constexpr int kLongestConfirmCountdownS = 300;
 
 /// Whether a step writes over the laptop's disks (wipe, deploy).
 bool destructive(StepKind kind);
@@ -46,7 +51,8 @@ bool needs_confirmation(StepKind kind, bool destroyed_before);
 ///  - test: `grading_policy` = the workshop's policy;
 ///  - wipe: `drives` = the internal drives of the inventory (see wipe_targets);
 ///  - wipe, deploy: `confirm` = {countdown_s, workshop, batch} when needs_confirmation says so
-///    (a workflow may set its own object, never switch it off).
+///    (a workflow's `confirm.countdown_s` sets the length, held to 5..300 s; it cannot switch
+///    the countdown off, and workshop and batch are always the server's).
 /// The inventory's error when it cannot be read (a wipe job must never go out without its
 /// drive list); the confirm source's error likewise.
 Result<Json> step_parameters(StepKind kind, const Json& workflow_params,

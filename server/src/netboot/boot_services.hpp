@@ -44,6 +44,7 @@ struct BootServiceOptions {
   /// Full DHCP on an isolated network (instead of proxyDHCP on port 67): the pool, the leases
   /// saved last time, and where to save them (called before an ACK is sent).
   std::optional<boot::DhcpPoolConfig> dhcp_pool;
+  boot::DhcpClientLimits dhcp_limits;  ///< per-client limits of the full DHCP pool
   std::vector<boot::Lease> leases;
   std::function<Result<void>(const std::vector<boot::Lease>&)> save_leases;
   /// Before an address is offered it is pinged for this long; an answer means another host

@@ -33,7 +33,7 @@ Result<std::shared_ptr<DhcpService>> DhcpService::start(
   s->dhcp_ = std::move(*s67);
   s->pxe_ = std::move(*s4011);
   if (o.dhcp_pool) {
-    s->pool_.emplace(*o.dhcp_pool, o.leases);
+    s->pool_.emplace(*o.dhcp_pool, o.leases, o.dhcp_limits);
     if (o.dhcp_ping.count() > 0) {
       auto ping = PingCheck::open(io, o.dhcp_ping);
       if (ping) {

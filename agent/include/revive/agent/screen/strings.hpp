@@ -62,6 +62,12 @@ struct Strings {
   const char* answer_keys;   ///< "Y = yes   N = no" (in this language's letters)
   const char* yes_letters;   ///< letters that answer yes (lower case): "y", "j", "o"...
   const char* seconds_left;  ///< "s left" after a count of seconds
+  // The countdown before the first write on a machine (write_countdown.hpp)
+  const char* countdown_wipe;      ///< headline: this laptop's disks are about to be erased
+  const char* countdown_deploy;    ///< headline: a new system is about to be written
+  const char* countdown_cancel;    ///< N or Esc stops it, nothing is written
+  const char* countdown_workshop;  ///< "Workshop" label
+  const char* countdown_batch;     ///< "Batch" label
 };
 
 /// The strings of a language.
