@@ -70,10 +70,9 @@ std::string batch_csv(const Json& summary);
 /// Signed document text (canonical JSON body + ed25519 signature).
 std::string sign(const Json& body, const KeyPair& key);
 
-// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's noexcept destructor flattens
-// nested values into a std::vector, which could throw bad_alloc; the check blames every struct
-// holding a Json for it.
-struct Verified {
+// bugprone-exception-escape: nlohmann::json's noexcept destructor flattens nested values into a
+// std::vector, which could throw bad_alloc; the check blames every struct holding a Json for it.
+struct Verified {  // NOLINT(bugprone-exception-escape)
   Json body;
   std::string key_id;
 };

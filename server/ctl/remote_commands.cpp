@@ -276,7 +276,7 @@ int remote_get_file(const RemoteArgs& args, const std::string& path) {
   return write_output(r->body, a.file);
 }
 
-int remote_export(RemoteArgs a) {
+int remote_export(const RemoteArgs& a) {
   if (a.format != "csv" && a.format != "json") {
     fmt::print(stderr, "revivectl: error: --format must be csv or json\n");
     return 2;

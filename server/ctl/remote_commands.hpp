@@ -30,7 +30,7 @@ int remote_post_fields(RemoteArgs a, const std::string& path,
 int remote_devices(RemoteArgs a);
 /// Defines workflow a.id from "inventory,wipe,..." (one step each, no params).
 int remote_put_workflow(RemoteArgs a, const std::string& steps_csv);  ///< table
-int remote_export(RemoteArgs a);
+int remote_export(const RemoteArgs& a);
 /// GETs a path and writes the body to a.file (stdout when empty or "-").
 int remote_get_file(const RemoteArgs& args, const std::string& path);
 int remote_image_push(RemoteArgs a);

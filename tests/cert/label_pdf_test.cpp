@@ -37,7 +37,8 @@ TEST(LabelPdf, TapeHasOnePagePerLabelAndSheetsHoldTwentyFour) {
   EXPECT_EQ(tape->substr(0, 5), "%PDF-");
   EXPECT_EQ(page_count(*tape), 25);
   std::smatch box;
-  ASSERT_TRUE(std::regex_search(*tape, box, std::regex(R"(/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\])")));
+  ASSERT_TRUE(
+      std::regex_search(*tape, box, std::regex(R"(/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\])")));
   EXPECT_NEAR(std::stod(box[1]) * 25.4 / 72, 62, 0.1) << "62 mm wide";
   EXPECT_NEAR(std::stod(box[2]) * 25.4 / 72, 50, 0.1) << "50 mm long";
   auto sheet = render_labels(labels, LabelStock::a4_sheet);
@@ -49,7 +50,8 @@ TEST(LabelPdf, NothingOrTooManyIsRefused) {
   auto none = render_labels({}, LabelStock::tape_62mm);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code, Errc::invalid_input);
-  auto many = render_labels(std::vector<LabelFacts>(kMaxLabels + 1, label(1)), LabelStock::a4_sheet);
+  auto many =
+      render_labels(std::vector<LabelFacts>(kMaxLabels + 1, label(1)), LabelStock::a4_sheet);
   ASSERT_FALSE(many);
   EXPECT_EQ(many.error().code, Errc::invalid_input);
 }

@@ -14,10 +14,14 @@ Json t480_inventory() {
   return {{"chassis", {{"asset_tag", "A-1042"}}},
           {"cpu", {{"model", "Intel(R) Core(TM) i5-8350U CPU @ 1.70GHz"}}},
           {"memory", {{"installed_mib", 8192}, {"total_mib", 7820}}},
-          {"disks", Json::array({{{"name", "nvme0n1"}, {"size_bytes", 256060514304},
-                                  {"transport", "nvme"}, {"removable", false}},
-                                 {{"name", "sda"}, {"size_bytes", 32000000000},
-                                  {"transport", "USB"}, {"removable", true}}})},
+          {"disks", Json::array({{{"name", "nvme0n1"},
+                                  {"size_bytes", 256060514304},
+                                  {"transport", "nvme"},
+                                  {"removable", false}},
+                                 {{"name", "sda"},
+                                  {"size_bytes", 32000000000},
+                                  {"transport", "USB"},
+                                  {"removable", true}}})},
           {"batteries", Json::array({{{"name", "BAT0"}, {"health_pct", 86.6}},
                                      {{"name", "BAT1"}, {"health_pct", 91.0}}})}};
 }
@@ -38,12 +42,12 @@ TEST(LabelFacts, SaySpecsGradeAndReadinessInTheWorkshopsWords) {
   nl.grade = "Klasse";
   nl.windows11_ready = "Geschikt voor Windows 11";
   const Json grading = {{"grade", "B"}, {"windows11", {{"ready", true}}}};
-  const auto l = label_facts(t480(), t480_inventory(), grading, "https://srv/c/x/k", "Werkplaats",
-                             nl);
+  const auto l =
+      label_facts(t480(), t480_inventory(), grading, "https://srv/c/x/k", "Werkplaats", nl);
   EXPECT_EQ(l.title, "LENOVO 20L5CTO1WW");
   EXPECT_EQ(l.identity, "Inventaris A-1042") << "the asset tag is what the workshop files by";
-  EXPECT_EQ(l.specs, (std::vector<std::string>{"Intel Core i5-8350U", "8 GB RAM",
-                                               "256 GB NVMe SSD", "Accu 87%"}))
+  EXPECT_EQ(l.specs, (std::vector<std::string>{"Intel Core i5-8350U", "8 GB RAM", "256 GB NVMe SSD",
+                                               "Accu 87%"}))
       << "installed RAM, internal disks only, the worst battery";
   EXPECT_EQ(l.grade, "B");
   EXPECT_EQ(l.grade_word, "Klasse");
@@ -106,9 +110,9 @@ class LabelsTest : public test::DomainTest {
   // A stored laptop certificate with a signature of `sig`.
   void add_certificate(const std::string& id, std::int64_t device, const std::string& sig,
                        std::optional<std::string> supersedes = std::nullopt) {
-    const Json body = {{"certificate", {{"kind", "laptop"}, {"certificate_id", id},
-                                        {"result", "passed"}}},
-                       {"signature", {{"sig", sig}, {"key_id", "k"}}}};
+    const Json body = {
+        {"certificate", {{"kind", "laptop"}, {"certificate_id", id}, {"result", "passed"}}},
+        {"signature", {{"sig", sig}, {"key_id", "k"}}}};
     storage.data.certificates.push_back(
         CertificateRow{id, device, std::nullopt, "laptop", "passed", body.dump(), now, supersedes});
   }
@@ -127,8 +131,10 @@ TEST_F(LabelsTest, ALabelsLinkOpensItsCertificateAndNothingElse) {
   EXPECT_EQ(d->content_type, "application/pdf");
   EXPECT_EQ(d->body.substr(0, 5), "%PDF-");
   // Another certificate's key, a key one character short, a guess: all the same "not found".
-  for (const auto& [id, k] : {std::pair{"c-2", key}, {"c-1", key.substr(0, 21)},
-                              {"c-1", std::string(22, 'A')}, {"c-9", key}}) {
+  for (const auto& [id, k] : {std::pair{"c-2", key},
+                              {"c-1", key.substr(0, 21)},
+                              {"c-1", std::string(22, 'A')},
+                              {"c-9", key}}) {
     auto refused = labels.linked_certificate(id, k);
     ASSERT_FALSE(refused) << id << " " << k;
     EXPECT_EQ(refused.error().code, Errc::not_found);

@@ -79,8 +79,7 @@ Response batch_labels(ApiContext& api, const Call& c) {
   auto r = label_request(api, c);
   if (!r) return from_error(r.error());
   Labels labels(api.services.ctx, api.services.certificates);
-  return pdf(labels.batch_labels(c.param("name"), r->stock, r->link_base, r->words),
-             "labels.pdf");
+  return pdf(labels.batch_labels(c.param("name"), r->stock, r->link_base, r->words), "labels.pdf");
 }
 
 Response linked_certificate(ApiContext& api, const Call& c) {

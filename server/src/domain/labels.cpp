@@ -88,7 +88,7 @@ cert::LabelFacts label_facts(const DeviceRow& device, const Json& inventory, con
   cert::LabelFacts l;
   l.title = device.vendor.empty() ? device.model : device.vendor + " " + device.model;
   const std::string tag = asset_tag_of(inventory);
-  l.identity = !tag.empty()              ? words.asset + " " + tag
+  l.identity = !tag.empty()             ? words.asset + " " + tag
                : !device.serial.empty() ? words.serial + " " + device.serial
                                         : "#" + std::to_string(device.id);
   if (std::string cpu = short_cpu(text(inventory.value("cpu", Json()), "model")); !cpu.empty())

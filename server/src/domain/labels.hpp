@@ -40,8 +40,7 @@ std::string certificate_link_key(const std::string& signed_document);
 
 class Labels {
  public:
-  Labels(DomainContext& ctx, Certificates& certificates)
-      : ctx_(ctx), certificates_(certificates) {}
+  Labels(DomainContext& ctx, Certificates& certificates) : ctx_(ctx), certificates_(certificates) {}
 
   /// The label PDF of one laptop; links start with `link_base` ("https://host:port").
   /// not_found for an unknown device, io on a storage failure.

@@ -63,10 +63,9 @@ class Wall {
   Result<Json> update();
 
  private:
-  // NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json's noexcept destructor flattens
-  // nested values into a std::vector, which could throw bad_alloc; the check blames every struct
-  // holding a Json for it.
-  struct Shown {
+  // bugprone-exception-escape: nlohmann::json's noexcept destructor flattens nested values into
+  // a std::vector, which could throw bad_alloc; the check blames every struct holding a Json.
+  struct Shown {  // NOLINT(bugprone-exception-escape)
     Json tile;
     Json summary;
     std::optional<Seconds> finished_at;
