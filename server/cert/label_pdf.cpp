@@ -99,20 +99,22 @@ void tape(HPDF_Doc doc, const Fonts& f, const std::vector<LabelFacts>& labels) {
 }
 
 void sheets(HPDF_Doc doc, const Fonts& f, const std::vector<LabelFacts>& labels) {
-  constexpr int kColumns = 3;
-  constexpr int kRows = 8;
+  constexpr std::size_t kColumns = 3;
+  constexpr std::size_t kRows = 8;
   const float w = mm(70);
   const float h = mm(37);
   HPDF_Page page = nullptr;
   for (std::size_t i = 0; i < labels.size(); ++i) {
-    const auto slot = static_cast<int>(i % (kColumns * kRows));
+    const std::size_t slot = i % (kColumns * kRows);
     if (slot == 0) {
       page = HPDF_AddPage(doc);
       HPDF_Page_SetSize(page, HPDF_PAGE_SIZE_A4, HPDF_PAGE_PORTRAIT);
     }
-    const float top = HPDF_Page_GetHeight(page) - (HPDF_Page_GetHeight(page) - kRows * h) / 2;
-    const Box box{static_cast<float>(slot % kColumns) * w,
-                  top - static_cast<float>(slot / kColumns + 1) * h, w, h};
+    const float top =
+        HPDF_Page_GetHeight(page) - (HPDF_Page_GetHeight(page) - static_cast<float>(kRows) * h) / 2;
+    const std::size_t row = slot / kColumns;  // whole rows above this label
+    const std::size_t column = slot % kColumns;
+    const Box box{static_cast<float>(column) * w, top - static_cast<float>(row + 1) * h, w, h};
     draw_label(page, f, box, labels[i]);
   }
 }

@@ -31,6 +31,7 @@ int page_count(const std::string& pdf) {
 
 TEST(LabelPdf, TapeHasOnePagePerLabelAndSheetsHoldTwentyFour) {
   std::vector<LabelFacts> labels;
+  labels.reserve(25);
   for (int i = 0; i < 25; ++i) labels.push_back(label(i));
   auto tape = render_labels(labels, LabelStock::tape_62mm);
   ASSERT_TRUE(tape) << tape.error().message;

@@ -113,8 +113,8 @@ class LabelsTest : public test::DomainTest {
     const Json body = {
         {"certificate", {{"kind", "laptop"}, {"certificate_id", id}, {"result", "passed"}}},
         {"signature", {{"sig", sig}, {"key_id", "k"}}}};
-    storage.data.certificates.push_back(
-        CertificateRow{id, device, std::nullopt, "laptop", "passed", body.dump(), now, supersedes});
+    storage.data.certificates.push_back(CertificateRow{id, device, std::nullopt, "laptop", "passed",
+                                                       body.dump(), now, std::move(supersedes)});
   }
 
   Certificates certificates;
