@@ -4,23 +4,12 @@
 
 #include <cmath>
 
+#include "domain/json_fields.hpp"
 #include "domain/wall.hpp"
 
 namespace revive::server {
 
 namespace {
-
-std::string text(const Json& j, const char* key) {
-  if (!j.is_object()) return "";
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-double number(const Json& j, const char* key) {
-  if (!j.is_object()) return 0;
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0;
-}
 
 // "Intel Core i5-8350U" from "Intel(R) Core(TM) i5-8350U CPU @ 1.70GHz": what a shop label
 // says; "AMD Ryzen 5 PRO 2500U" from "... w/ Radeon Vega Mobile Gfx".
@@ -44,8 +33,8 @@ std::string short_cpu(std::string name) {
 // "8 GB RAM": installed memory as sold (SMBIOS), else what the kernel sees, in whole GB.
 std::string memory_line(const Json& inventory, const LabelWords& w) {
   const Json mem = inventory.value("memory", Json());
-  double mib = number(mem, "installed_mib");
-  if (mib <= 0) mib = number(mem, "total_mib");
+  double mib = number_field(mem, "installed_mib").value_or(0);
+  if (mib <= 0) mib = number_field(mem, "total_mib").value_or(0);
   if (mib <= 0) return "";
   return std::to_string(static_cast<long>(std::lround(mib / 1024))) + " GB " + w.ram;
 }
@@ -54,12 +43,13 @@ std::string memory_line(const Json& inventory, const LabelWords& w) {
 std::vector<std::string> disk_lines(const Json& inventory) {
   std::vector<std::string> out;
   for (const Json& d : inventory.value("disks", Json::array())) {
-    if (!d.is_object() || d.value("removable", false) || text(d, "transport") == "USB") continue;
-    const double bytes = number(d, "size_bytes");
+    if (!d.is_object() || d.value("removable", false) || text_field(d, "transport") == "USB")
+      continue;
+    const double bytes = number_field(d, "size_bytes").value_or(0);
     if (bytes <= 0) continue;
-    const std::string kind = text(d, "transport") == "nvme" ? "NVMe SSD"
-                             : d.value("rotational", false) ? "HDD"
-                                                            : "SSD";
+    const std::string kind = text_field(d, "transport") == "nvme" ? "NVMe SSD"
+                             : d.value("rotational", false)       ? "HDD"
+                                                                  : "SSD";
     out.push_back(std::to_string(static_cast<long>(std::lround(bytes / 1e9))) + " GB " + kind);
   }
   return out;
@@ -71,10 +61,7 @@ std::string battery_line(const Json& inventory, const LabelWords& w) {
   const Json batteries = inventory.value("batteries", Json());
   std::optional<double> worst;
   for (const Json& b : batteries) {
-    if (b.is_object() && b.contains("health_pct") && b["health_pct"].is_number()) {
-      const double h = b["health_pct"].get<double>();
-      worst = worst ? std::min(*worst, h) : h;
-    }
+    if (const auto h = number_field(b, "health_pct")) worst = worst ? std::min(*worst, *h) : *h;
   }
   if (worst) return w.battery + " " + std::to_string(static_cast<long>(std::lround(*worst))) + "%";
   return batteries.is_array() && batteries.empty() ? w.no_battery : "";
@@ -91,7 +78,8 @@ cert::LabelFacts label_facts(const DeviceRow& device, const Json& inventory, con
   l.identity = !tag.empty()             ? words.asset + " " + tag
                : !device.serial.empty() ? words.serial + " " + device.serial
                                         : "#" + std::to_string(device.id);
-  if (std::string cpu = short_cpu(text(inventory.value("cpu", Json()), "model")); !cpu.empty())
+  if (std::string cpu = short_cpu(text_field(inventory.value("cpu", Json()), "model"));
+      !cpu.empty())
     l.specs.push_back(std::move(cpu));
   if (std::string mem = memory_line(inventory, words); !mem.empty())
     l.specs.push_back(std::move(mem));
@@ -101,7 +89,7 @@ cert::LabelFacts label_facts(const DeviceRow& device, const Json& inventory, con
     if (l.specs.size() >= 4) l.specs.resize(3);
     l.specs.push_back(std::move(bat));
   }
-  l.grade = text(grading, "grade");
+  l.grade = text_field(grading, "grade");
   l.grade_word = words.grade;
   const Json w11 = grading.is_object() ? grading.value("windows11", Json()) : Json();
   if (w11.is_object() && w11.contains("ready") && w11["ready"].is_boolean())
@@ -115,7 +103,7 @@ cert::LabelFacts label_facts(const DeviceRow& device, const Json& inventory, con
 std::string certificate_link_key(const std::string& signed_document) {
   const Json doc = Json::parse(signed_document, nullptr, false);
   if (!doc.is_object()) return "";
-  std::string sig = text(doc.value("signature", Json()), "sig");
+  std::string sig = text_field(doc.value("signature", Json()), "sig");
   if (sig.size() < 22) return "";
   sig.resize(22);
   for (char& c : sig) {

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cmath>
 
+#include "domain/json_fields.hpp"
+
 namespace revive::server {
 
 namespace {
@@ -20,16 +22,6 @@ const std::vector<std::string>& timeline_kinds() {
   return kinds;
 }
 constexpr int kTimelineLimit = 1000;
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string text_of(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 bool one_of(const std::string& v, std::initializer_list<const char*> allowed) {
   return std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return v == a; });
@@ -127,20 +119,20 @@ Json laptop_entry(const Json& summary) {
 }
 
 bool laptop_matches(const Json& entry, const LaptopFilter& f) {
-  if (!f.state.empty() && text_of(entry, "state") != f.state) return false;
-  if (!f.batch.empty() && text_of(entry, "batch") != f.batch) return false;
+  if (!f.state.empty() && text_field(entry, "state") != f.state) return false;
+  if (!f.batch.empty() && text_field(entry, "batch") != f.batch) return false;
   if (!f.grade.empty()) {
-    const std::string g = text_of(entry, "grade");
+    const std::string g = text_field(entry, "grade");
     if (f.grade == "none" ? !g.empty() : g != f.grade) return false;
   }
   if (f.text.empty()) return true;
-  const std::string needle = lower(f.text);
+  const std::string needle = ascii_lower(f.text);
   const auto id = entry.value("id", Json());
   const std::array<std::string, 4> hay = {
-      text_of(entry, "serial"), text_of(entry, "model"), text_of(entry, "vendor"),
+      text_field(entry, "serial"), text_field(entry, "model"), text_field(entry, "vendor"),
       id.is_number() ? std::to_string(id.get<std::int64_t>()) : ""};
   return std::any_of(hay.begin(), hay.end(), [&](const std::string& h) {
-    return lower(h).find(needle) != std::string::npos;
+    return ascii_lower(h).find(needle) != std::string::npos;
   });
 }
 

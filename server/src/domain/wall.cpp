@@ -7,25 +7,11 @@
 #include <ctime>
 #include <string_view>
 
+#include "domain/json_fields.hpp"
+
 namespace revive::server {
 
 namespace {
-
-std::string text(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<double> number(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Values firmware writes when nobody set an asset tag (seen on Dell, HP, Lenovo and AMI
 // boards); compared lower-case, spaces and punctuation included.
@@ -40,7 +26,7 @@ bool placeholder_tag(const std::string& tag) {
                                                                      "not specified",
                                                                      "n/a",
                                                                      "0"};
-  const std::string t = lower(tag);
+  const std::string t = ascii_lower(tag);
   return std::find(kPlaceholders.begin(), kPlaceholders.end(), t) != kPlaceholders.end();
 }
 
@@ -61,18 +47,18 @@ std::string tile_status(const std::string& run_state, const Json& current) {
   if (run_state == "done") return "done";
   if (run_state == "cancelled") return "cancelled";
   if (!current.is_object()) return "waiting";
-  const std::string step_state = text(current, "state");
+  const std::string step_state = text_field(current, "state");
   if (step_state == "failed") return "failed";
   if (step_state != "running") return "waiting";
   const Json source = current.value("source", Json());
-  if (source.is_object() && text(source, "kind") == "queued") return "waiting";
+  if (source.is_object() && text_field(source, "kind") == "queued") return "waiting";
   return "working";
 }
 
 Json failure_of(const std::string& status, const Json& current) {
   if (status != "failed" && status != "cancelled") return Json();
-  const std::string error = current.is_object() ? text(current, "error") : std::string();
-  const std::string step = current.is_object() ? text(current, "kind") : std::string();
+  const std::string error = current.is_object() ? text_field(current, "error") : std::string();
+  const std::string step = current.is_object() ? text_field(current, "kind") : std::string();
   // The server's own stall message (step_lifecycle) is the one failure with a cause the wall
   // can put in plain words itself; an agent's message is shown as it came.
   std::string kind = status == "cancelled" ? "cancelled" : "step_failed";
@@ -83,7 +69,7 @@ Json failure_of(const std::string& status, const Json& current) {
 Json source_of(const Json& current, const std::function<std::string(std::int64_t)>& peer_label) {
   const Json source = current.is_object() ? current.value("source", Json()) : Json();
   if (!source.is_object()) return Json();
-  const std::string kind = text(source, "kind");
+  const std::string kind = text_field(source, "kind");
   Json out = {{"kind", kind}};
   if (kind == "peer") {
     auto peer = source.find("peer");
@@ -101,7 +87,7 @@ std::string asset_tag_of(const Json& inventory) {
   if (!inventory.is_object()) return "";
   const Json chassis = inventory.value("chassis", Json());
   if (!chassis.is_object()) return "";
-  std::string tag = text(chassis, "asset_tag");
+  std::string tag = text_field(chassis, "asset_tag");
   while (!tag.empty() && std::isspace(static_cast<unsigned char>(tag.back()))) tag.pop_back();
   while (!tag.empty() && std::isspace(static_cast<unsigned char>(tag.front()))) tag.erase(0, 1);
   return placeholder_tag(tag) ? "" : tag;
@@ -117,25 +103,25 @@ std::string tile_label(const std::string& asset_tag, const std::string& serial, 
 }
 
 bool on_floor(const Json& summary, Seconds now, Seconds window) {
-  const std::string state = text(summary, "state");
+  const std::string state = text_field(summary, "state");
   if (state == "cancelled") return false;
   if (state == "running") return true;
-  const auto seen = number(summary, "last_seen");
+  const auto seen = number_field(summary, "last_seen");
   return seen && static_cast<Seconds>(*seen) >= now - window;
 }
 
 Json wall_tile(const Json& summary, const std::string& asset_tag,
                const std::function<std::string(std::int64_t)>& peer_label) {
   const std::int64_t id = summary.value("id", std::int64_t{0});
-  const std::string run_state = text(summary, "state");
+  const std::string run_state = text_field(summary, "state");
   const Json current = summary.value("current", Json());
   const std::string status = tile_status(run_state, current);
-  std::string stage = current.is_object() ? text(current, "kind") : std::string("waiting");
+  std::string stage = current.is_object() ? text_field(current, "kind") : std::string("waiting");
   if (status == "done") stage = "done";
   Json tile = {{"id", id},
-               {"model", text(summary, "model")},
-               {"vendor", text(summary, "vendor")},
-               {"label", tile_label(asset_tag, text(summary, "serial"), id)},
+               {"model", text_field(summary, "model")},
+               {"vendor", text_field(summary, "vendor")},
+               {"label", tile_label(asset_tag, text_field(summary, "serial"), id)},
                {"status", status},
                {"stage", stage},
                {"fraction", nullptr},
@@ -144,8 +130,9 @@ Json wall_tile(const Json& summary, const std::string& asset_tag,
   const Json progress =
       status == "working" && current.is_object() ? current.value("progress", Json()) : Json();
   if (progress.is_object()) {
-    const auto done = number(progress, "bytes_done"), total = number(progress, "bytes_total");
-    const auto rate = number(progress, "rate");
+    const auto done = number_field(progress, "bytes_done"),
+               total = number_field(progress, "bytes_total");
+    const auto rate = number_field(progress, "rate");
     if (done && total && *total > 0) tile["fraction"] = std::clamp(*done / *total, 0.0, 1.0);
     if (rate && *rate > 0) {
       tile["rate"] = *rate;
@@ -164,7 +151,7 @@ Json wall_counts(const std::map<std::int64_t, Json>& tiles,
                  const std::map<std::int64_t, Seconds>& finished_at, Seconds day_start) {
   Json c = {{"waiting", 0}, {"working", 0}, {"done", 0}, {"failed", 0}, {"done_today", 0}};
   for (const auto& [id, tile] : tiles) {
-    const std::string status = text(tile, "status");
+    const std::string status = text_field(tile, "status");
     if (c.contains(status)) c[status] = c[status].get<int>() + 1;
     auto f = finished_at.find(id);
     if (status == "done" && f != finished_at.end() && f->second >= day_start)
@@ -189,7 +176,7 @@ Result<std::string> Wall::asset_tag(std::int64_t device) {
 }
 
 std::string Wall::peer_label(std::int64_t id) {
-  if (auto it = shown_.find(id); it != shown_.end()) return text(it->second.tile, "label");
+  if (auto it = shown_.find(id); it != shown_.end()) return text_field(it->second.tile, "label");
   auto d = ctx_.storage().devices().find(id);
   if (!d || !*d) return "#" + std::to_string(id);
   auto tag = asset_tag(id);
@@ -206,7 +193,7 @@ Result<std::optional<Wall::Shown>> Wall::build(std::int64_t device) {
   REVIVE_ASSIGN(tag, asset_tag(device));
   Shown s;
   s.tile = wall_tile(*summary, tag, [this](std::int64_t id) { return peer_label(id); });
-  const auto f = number(*summary, "finished_at");
+  const auto f = number_field(*summary, "finished_at");
   if (f) s.finished_at = static_cast<Seconds>(*f);
   s.summary = std::move(*summary);
   return std::optional<Shown>(std::move(s));

@@ -2,15 +2,11 @@
 
 #include <algorithm>
 
+#include "domain/json_fields.hpp"
+
 namespace revive::server {
 
 namespace {
-
-std::string text(const Json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 Json drive_of(const Json& entry) {
   return entry.is_object() ? entry.value("drive", Json::object()) : Json::object();
@@ -23,16 +19,16 @@ bool simulated(const Json& entry) {
 // Whether an evidence entry is about this job drive.
 bool about(const Json& entry, const Json& job_drive) {
   const Json drive = drive_of(entry);
-  const std::string serial = text(job_drive, "serial");
-  if (!serial.empty()) return text(drive, "serial") == serial;
-  const std::string name = text(job_drive, "name");
-  const std::string got = text(drive, "name");
+  const std::string serial = text_field(job_drive, "serial");
+  if (!serial.empty()) return text_field(drive, "serial") == serial;
+  const std::string name = text_field(job_drive, "name");
+  const std::string got = text_field(drive, "name");
   return !name.empty() && (got == name || got == "/dev/" + name);
 }
 
 std::string drive_label(const Json& d) {
-  const std::string serial = text(d, "serial");
-  return text(d, "name") + (serial.empty() ? "" : " (serial " + serial + ")");
+  const std::string serial = text_field(d, "serial");
+  return text_field(d, "name") + (serial.empty() ? "" : " (serial " + serial + ")");
 }
 
 // The job drives each entry is about; refused when one entry is about two or two about one.
@@ -89,11 +85,11 @@ namespace {
 
 Json disk_entry(const Json& d) {
   return {{"kind", "disk"},
-          {"name", text(d, "name")},
-          {"model", text(d, "model")},
-          {"serial", text(d, "serial")},
+          {"name", text_field(d, "name")},
+          {"model", text_field(d, "model")},
+          {"serial", text_field(d, "serial")},
           {"size_bytes", d.value("size_bytes", Json())},
-          {"transport", text(d, "transport")},
+          {"transport", text_field(d, "transport")},
           {"removable", d.value("removable", Json(false)) == Json(true)}};
 }
 
@@ -130,14 +126,14 @@ bool add_unnamed(Json& entry) {
 
 // The controller's name on the certificate: its PCI address, MMC host or USB interface.
 std::string controller_address(const Json& c) {
-  const std::string pci = text(c, "pci");
-  return pci.empty() ? text(c, "address") : pci;
+  const std::string pci = text_field(c, "pci");
+  return pci.empty() ? text_field(c, "address") : pci;
 }
 
 // A storage controller: accounted for when a driver shows what is behind it and every drive
 // it shows is on the certificate's list of disks (`listed`).
 bool add_controller(Json& entry, const Json& c, const std::vector<std::string>& listed) {
-  const std::string driver = text(c, "driver");
+  const std::string driver = text_field(c, "driver");
   const Json disks = c.value("disks", Json::array());
   entry["disks"] = disks.is_array() ? disks : Json::array();
   if (driver.empty()) {
@@ -158,20 +154,21 @@ bool add_controller(Json& entry, const Json& c, const std::vector<std::string>& 
     entry["reason"] = "";
     return true;
   }
-  if (text(c, "class").rfind("0x0108", 0) == 0) {
+  if (text_field(c, "class").rfind("0x0108", 0) == 0) {
     entry["status"] = "not accounted for";
     entry["reason"] = "an NVMe controller without a visible namespace";
     return false;
   }
   entry["status"] = "no drive attached";
-  entry["reason"] = "driver " + driver + " is bound and shows no drive behind it" +
-                    (text(c, "bus") == "pci" || !text(c, "pci").empty() ? "" : " (no medium)");
+  entry["reason"] =
+      "driver " + driver + " is bound and shows no drive behind it" +
+      (text_field(c, "bus") == "pci" || !text_field(c, "pci").empty() ? "" : " (no medium)");
   return true;
 }
 
 std::optional<std::size_t> job_index(const Json& job, const std::string& name) {
   for (std::size_t i = 0; i < job.size(); ++i) {
-    if (text(job[i], "name") == name) return i;
+    if (text_field(job[i], "name") == name) return i;
   }
   return std::nullopt;
 }
@@ -189,11 +186,11 @@ void add_controllers(const Json& inv, const std::vector<std::string>& listed, St
   for (const auto& c : controllers) {
     if (!c.is_object()) continue;
     Json entry = {{"kind", "controller"},
-                  {"pci", text(c, "pci")},
+                  {"pci", text_field(c, "pci")},
                   {"address", controller_address(c)},
-                  {"bus", text(c, "bus").empty() ? Json("pci") : Json(text(c, "bus"))},
-                  {"class", text(c, "class")},
-                  {"driver", text(c, "driver")}};
+                  {"bus", text_field(c, "bus").empty() ? Json("pci") : Json(text_field(c, "bus"))},
+                  {"class", text_field(c, "class")},
+                  {"driver", text_field(c, "driver")}};
     if (!add_controller(entry, c, listed))
       out.unaccounted.push_back("controller " + controller_address(c) + ": " +
                                 entry["reason"].get<std::string>());
@@ -212,21 +209,23 @@ StorageAccount account_storage(const std::optional<Json>& inventory, const Json&
   const Json inv = inventory && inventory->is_object() ? *inventory : Json::object();
   const Json disks = inv.value("disks", Json::array());
   for (const auto& d : disks.is_array() ? disks : Json::array()) {
-    if (!d.is_object() || text(d, "name").empty()) continue;
+    if (!d.is_object() || text_field(d, "name").empty()) continue;
     Json entry = disk_entry(d);
-    disk_names.push_back(text(d, "name"));
-    const auto i = job_index(job, text(d, "name"));
+    disk_names.push_back(text_field(d, "name"));
+    const auto i = job_index(job, text_field(d, "name"));
     if (i) listed[*i] = true;
     const bool ok =
         i ? add_certified(entry, *i < certs.size() ? certs[*i] : std::nullopt) : add_unnamed(entry);
-    if (!ok) out.unaccounted.push_back(text(d, "name") + ": " + entry["reason"].get<std::string>());
+    if (!ok)
+      out.unaccounted.push_back(text_field(d, "name") + ": " + entry["reason"].get<std::string>());
     out.entries.push_back(std::move(entry));
   }
   for (std::size_t i = 0; i < job.size(); ++i) {
     if (listed[i]) continue;  // a drive the job named that the inventory does not list
     Json entry = disk_entry(job[i]);
     if (!add_certified(entry, i < certs.size() ? certs[i] : std::nullopt))
-      out.unaccounted.push_back(text(job[i], "name") + ": " + entry["reason"].get<std::string>());
+      out.unaccounted.push_back(text_field(job[i], "name") + ": " +
+                                entry["reason"].get<std::string>());
     out.entries.push_back(std::move(entry));
   }
   if (!inventory || !inventory->is_object()) {
