@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "domain/json_fields.hpp"
@@ -113,7 +114,17 @@ std::string certificate_link_key(const std::string& signed_document) {
   return sig;
 }
 
-Result<cert::LabelFacts> Labels::facts(std::int64_t device, const std::string& link_base,
+namespace {
+
+// Where a label's QR code points for this certificate; "" when it has no signature to key it.
+std::string certificate_link(const std::string& link_base, const CertificateRow& c) {
+  const std::string key = certificate_link_key(c.body);
+  return key.empty() ? "" : link_base + "/c/" + c.cert_id + "/" + key;
+}
+
+}  // namespace
+
+Result<cert::LabelFacts> Labels::facts(std::int64_t device, const std::string& link,
                                        const std::string& workshop, const LabelWords& words) {
   Storage& s = ctx_.storage();
   REVIVE_ASSIGN(row, s.devices().find(device));
@@ -122,21 +133,18 @@ Result<cert::LabelFacts> Labels::facts(std::int64_t device, const std::string& l
   REVIVE_ASSIGN(test, s.runs().latest_result(device, StepKind::test, StepStatus::ok));
   const Json grading =
       test && test->result.is_object() ? test->result.value("grading", Json()) : Json();
-  REVIVE_ASSIGN(certs, s.certificates().for_device(device));
-  std::string link;
-  for (const CertificateRow& c : certs) {  // newest first
-    if (c.kind != "laptop") continue;
-    if (const std::string key = certificate_link_key(c.body); !key.empty())
-      link = link_base + "/c/" + c.cert_id + "/" + key;
-    break;
-  }
   return label_facts(*row, inventory.value_or(Json::object()), grading, link, workshop, words);
 }
 
 Result<std::string> Labels::device_label(std::int64_t device, cert::LabelStock stock,
                                          const std::string& link_base, const LabelWords& words) {
-  REVIVE_ASSIGN(workshop, ctx_.storage().settings().get("workshop_name"));
-  REVIVE_ASSIGN(l, facts(device, link_base, workshop.value_or(""), words));
+  Storage& s = ctx_.storage();
+  REVIVE_ASSIGN(workshop, s.settings().get("workshop_name"));
+  REVIVE_ASSIGN(certs, s.certificates().for_device(device));  // newest first
+  const auto newest = std::find_if(certs.begin(), certs.end(),
+                                   [](const CertificateRow& c) { return c.kind == "laptop"; });
+  const std::string link = newest == certs.end() ? "" : certificate_link(link_base, *newest);
+  REVIVE_ASSIGN(l, facts(device, link, workshop.value_or(""), words));
   return cert::render_labels({l}, stock);
 }
 
@@ -152,7 +160,8 @@ Result<std::string> Labels::batch_labels(const std::string& batch, cert::LabelSt
   std::vector<cert::LabelFacts> labels;
   labels.reserve(certs.size());
   for (const CertificateRow& c : certs) {
-    REVIVE_ASSIGN(l, facts(c.device_id, link_base, workshop.value_or(""), words));
+    REVIVE_ASSIGN(l,
+                  facts(c.device_id, certificate_link(link_base, c), workshop.value_or(""), words));
     labels.push_back(std::move(l));
   }
   return cert::render_labels(labels, stock);

@@ -56,7 +56,8 @@ class Labels {
   Result<Document> linked_certificate(const std::string& cert_id, const std::string& key);
 
  private:
-  Result<cert::LabelFacts> facts(std::int64_t device, const std::string& link_base,
+  /// The label of `device` whose QR code opens `link` ("" for none).
+  Result<cert::LabelFacts> facts(std::int64_t device, const std::string& link,
                                  const std::string& workshop, const LabelWords& words);
 
   DomainContext& ctx_;
