@@ -39,6 +39,8 @@ enum class ScaleModelCase {
   late_joiner,   ///< the last laptop joins when the others are half done
   relay_killed,  ///< laptop 2 (relaying to 3) is killed at 40% of T1
   all_three,     ///< slow last, late last-but-one, laptop 2 killed
+  goodput,       ///< every port, the server's too, carries 80% of its nominal rate (TCP over
+                 ///< a shaped port); the scheduler is told the nominal rate
 };
 const char* to_string(ScaleModelCase c);
 

@@ -275,7 +275,8 @@ void Simulation::flows(double dt) {
   }
   for (std::size_t src = 0; src < children.size(); ++src) {
     if (children[src].empty()) continue;
-    const double uplink = src == 0 ? s_.server_port : agents_[src - 1].spec->link;
+    const double server = s_.server_sends > 0 ? s_.server_sends : s_.server_port;
+    const double uplink = src == 0 ? server : agents_[src - 1].spec->link;
     const std::vector<double> rates = water_fill(uplink, caps[src]);
     for (std::size_t k = 0; k < rates.size(); ++k) {
       agents_[children[src][k]].rate = rates[k];

@@ -57,7 +57,8 @@ struct ImageSpec {
 
 struct Scenario {
   std::string name{};
-  double server_port = 125e6;  ///< bytes/s the server's port sends
+  double server_port = 125e6;  ///< bytes/s the scheduler is told the server's port sends
+  double server_sends = 0;     ///< bytes/s it really sends (0: server_port)
   double laptop_port = 125e6;  ///< what the scheduler assumes of a laptop's port until measured
   ImageSpec image{};
   std::vector<LaptopSpec> laptops{};

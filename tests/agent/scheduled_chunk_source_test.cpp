@@ -120,6 +120,7 @@ TEST_F(ScheduledSource, FetchesFromTheServerUntilAPeerIsAssignedThenFromThePeer)
   EXPECT_EQ(b.server, frame.size());
   EXPECT_EQ(b.peers, b.by_peer.at(7));
   EXPECT_EQ(source.bytes_fetched(), b.server + b.peers);
+  EXPECT_EQ(source.bytes_arrived(), source.bytes_fetched()) << "every answer was whole";
   EXPECT_FALSE(source.take_failure());
 }
 
@@ -234,6 +235,8 @@ TEST_F(ScheduledSource, APeerThatStallsMidChunkIsReported) {
   ASSERT_TRUE(failure);
   EXPECT_EQ(failure->peer, 5);
   EXPECT_NE(failure->reason.find("stalled"), std::string::npos) << failure->reason;
+  // The link's rate counts what arrived, the frozen peer's first bytes too.
+  EXPECT_GE(source.bytes_arrived(), source.bytes_fetched() + 100);
 }
 
 TEST_F(ScheduledSource, APeerThatKeepsNotHavingTheChunkCountsAsStalled) {
@@ -248,6 +251,7 @@ TEST_F(ScheduledSource, APeerThatKeepsNotHavingTheChunkCountsAsStalled) {
   ASSERT_TRUE(failure);
   EXPECT_EQ(failure->peer, 6);
   EXPECT_FALSE(failure->bad_chunk);
+  EXPECT_TRUE(failure->reason.starts_with("stalled")) << "it answers: " << failure->reason;
   EXPECT_GE(empty.requests().size(), 3u);
 }
 

@@ -92,6 +92,27 @@ TEST(Scheduler, TheFirstLaptopMeasuredIsNotOvertakenByTheUnmeasured) {
   EXPECT_EQ(w.scheduler().stats().moves, 0u);
 }
 
+// A report above the estimate can be a burst (a shaped port's token bucket, a backlog after a
+// wait): the link is raised only when the next report agrees, to the lower of the two. Raised
+// at once, one burst made a laptop the fastest, and the placement's speed steps, which count
+// down from the fastest, put every laptop measured at the real rate a step behind it.
+TEST(Scheduler, ALinkIsRaisedOnlyWhenTwoReportsInARowSaySo) {
+  Config config = test_config();
+  detail::Laptop l;
+  l.shape = testing::test_image();
+  l.link = 0.8 * kPort;
+  l.link_known = true;
+  l.held = ChunkRanges::first(100);
+  const detail::ParentView server{true, 0, kPort};
+  detail::update_estimates(l, 0.95 * kPort, std::nullopt, server, config);
+  EXPECT_DOUBLE_EQ(l.link, 0.8 * kPort) << "one report is not believed";
+  detail::update_estimates(l, 0.8 * kPort, std::nullopt, server, config);
+  detail::update_estimates(l, 0.95 * kPort, std::nullopt, server, config);
+  EXPECT_DOUBLE_EQ(l.link, 0.8 * kPort) << "a burst, a normal report, a burst: not two in a row";
+  detail::update_estimates(l, 0.93 * kPort, std::nullopt, server, config);
+  EXPECT_DOUBLE_EQ(l.link, 0.93 * kPort) << "two in a row: the lower of them";
+}
+
 // The other side of that rule: a laptop measured first at a fraction of the port rate (a
 // 100 Mbit/s dongle on a gigabit switch) is a slow laptop, not the network's pace. It goes to
 // the tail after one report, and the unmeasured are not planned at its rate (they were, and

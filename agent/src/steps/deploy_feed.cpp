@@ -6,9 +6,12 @@ namespace revive::agent::steps {
 
 namespace {
 constexpr std::chrono::seconds kReportEvery{1};
-// Rates over about this long: long enough to smooth one chunk's arrival, short enough to show a
-// peer that slowed down.
+// Rates over the last this long (a sliding window over the reports' samples): long enough to
+// smooth TCP's bursts, short enough to show a peer that slowed down. A window that restarted
+// every 3 s made every third figure span one second.
 constexpr std::chrono::seconds kRateWindow{3};
+// A shorter span than this gives no figure (the first report, just after a source change).
+constexpr double kMinSpan = 0.5;
 }  // namespace
 
 DeployFeed::DeployFeed(const StepContext& ctx, const Manifest& m, const std::string& image,
@@ -20,25 +23,32 @@ DeployFeed::DeployFeed(const StepContext& ctx, const Manifest& m, const std::str
       source_(source),
       relay_(relay),
       meter_(meter),
-      held_(already_held),
-      rate_since_(std::chrono::steady_clock::now()) {}
+      held_(already_held) {}
+
+// The scheduler judges a laptop's link by what arrived from the source it was told of, so
+// the window starts afresh when the source changes: bytes from the old source, or a wait
+// for the new one to connect, would make a fast laptop look slow.
+void DeployFeed::update_rates() {
+  const Sample now{std::chrono::steady_clock::now(), source_.bytes_arrived(), meter_.totals()};
+  if (source_.replans() != replans_seen_) {
+    replans_seen_ = source_.replans();
+    samples_.clear();
+    receive_rate_ = 0;
+  }
+  samples_.push_back(now);
+  // The base is the newest sample at least a window old (or the oldest there is).
+  while (samples_.size() > 2 && now.at - samples_[1].at >= kRateWindow) samples_.pop_front();
+  const Sample& base = samples_.front();
+  const double span = std::chrono::duration<double>(now.at - base.at).count();
+  if (span < kMinSpan) return;
+  receive_rate_ = static_cast<double>(now.arrived - base.arrived) / span;
+  // The disk's speed while it wrote, not bytes over elapsed time: that is the network's
+  // speed when the network is slower, and the scheduler would take it for a slow disk.
+  write_rate_ = disk_write_rate(base.written, now.written, m_.chunk_size);
+}
 
 protocol::DeployProgress DeployFeed::figures() {
-  const auto now = std::chrono::steady_clock::now();
-  const double span = std::chrono::duration<double>(now - rate_since_).count();
-  const std::uint64_t fetched = source_.bytes_fetched();
-  const WriteMeter::Totals written = meter_.totals();
-  if (span > 0.5) {
-    receive_rate_ = static_cast<double>(fetched - fetched_at_rate_since_) / span;
-    // The disk's speed while it wrote, not bytes over elapsed time: that is the network's
-    // speed when the network is slower, and the scheduler would take it for a slow disk.
-    write_rate_ = disk_write_rate(written_at_rate_since_, written, m_.chunk_size);
-  }
-  if (now - rate_since_ >= kRateWindow) {
-    rate_since_ = now;
-    fetched_at_rate_since_ = fetched;
-    written_at_rate_since_ = written;
-  }
+  update_rates();
   protocol::DeployProgress d;
   d.image_id = m_.image_id;
   d.chunks_held = held_.load(std::memory_order_relaxed);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <string>
 
 #include "revive/agent/deploy.hpp"
@@ -32,6 +33,7 @@ class DeployFeed {
 
  private:
   protocol::DeployProgress figures();
+  void update_rates();
   void apply(const protocol::ProgressAck& ack);
 
   const StepContext& ctx_;
@@ -42,9 +44,13 @@ class DeployFeed {
   const WriteMeter& meter_;
   std::atomic<std::uint64_t> held_;
   std::chrono::steady_clock::time_point last_report_{};
-  std::chrono::steady_clock::time_point rate_since_;
-  std::uint64_t fetched_at_rate_since_ = 0;
-  WriteMeter::Totals written_at_rate_since_;
+  struct Sample {
+    std::chrono::steady_clock::time_point at;
+    std::uint64_t arrived = 0;  ///< source_.bytes_arrived()
+    WriteMeter::Totals written;
+  };
+  std::deque<Sample> samples_;  ///< one per report, the last few seconds (reset on a new source)
+  std::uint64_t replans_seen_ = 0;
   double receive_rate_ = 0;
   double write_rate_ = 0;
   bool first_ = true;

@@ -18,6 +18,7 @@ namespace {
 // One answer's body as libcurl hands it over, and why it was cut short, if it was.
 struct Body {
   std::vector<std::byte>* out;
+  std::atomic<std::uint64_t>* arrived;  // may be null
   const char* problem = nullptr;
 };
 
@@ -30,6 +31,7 @@ extern "C" size_t append_bytes(char* p, size_t size, size_t n, void* ud) noexcep
     body->problem = "answer larger than any chunk";
     return 0;
   }
+  if (body->arrived != nullptr) body->arrived->fetch_add(size * n, std::memory_order_relaxed);
   try {
     body->out->insert(body->out->end(), b, b + size * n);
   } catch (const std::bad_alloc&) {
@@ -41,8 +43,8 @@ extern "C" size_t append_bytes(char* p, size_t size, size_t n, void* ud) noexcep
 
 class HttpChunkSource : public ChunkSource {
  public:
-  HttpChunkSource(std::string server, std::uint64_t max_rate)
-      : server_(std::move(server)), max_rate_(max_rate) {
+  HttpChunkSource(std::string server, std::uint64_t max_rate, std::atomic<std::uint64_t>* arrived)
+      : server_(std::move(server)), max_rate_(max_rate), arrived_(arrived) {
     while (!server_.empty() && server_.back() == '/') server_.pop_back();
   }
   ~HttpChunkSource() override {
@@ -53,7 +55,7 @@ class HttpChunkSource : public ChunkSource {
     CURL* c = handle();
     const std::string url = server_ + "/chunks/" + digest_hex(d);
     out.clear();
-    Body body{&out};
+    Body body{&out, arrived_};
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_bytes);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
@@ -102,6 +104,7 @@ class HttpChunkSource : public ChunkSource {
 
   std::string server_;
   std::uint64_t max_rate_;
+  std::atomic<std::uint64_t>* arrived_;
   std::mutex mu_;
   std::map<std::thread::id, CURL*> handles_;  // keep-alive connection per worker
   std::atomic<std::uint64_t> fetched_{0};
@@ -110,8 +113,9 @@ class HttpChunkSource : public ChunkSource {
 }  // namespace
 
 std::unique_ptr<ChunkSource> make_http_chunk_source(const std::string& server,
-                                                    std::uint64_t max_rate) {
-  return std::make_unique<HttpChunkSource>(server, max_rate);
+                                                    std::uint64_t max_rate,
+                                                    std::atomic<std::uint64_t>* arrived) {
+  return std::make_unique<HttpChunkSource>(server, max_rate, arrived);
 }
 
 }  // namespace revive::agent

@@ -47,7 +47,7 @@ struct ScheduledChunkSource::PeerConnections {
 
 ScheduledChunkSource::ScheduledChunkSource(ScheduledSourceOptions o)
     : opts_(std::move(o)),
-      server_(make_http_chunk_source(opts_.server, opts_.max_rate)),
+      server_(make_http_chunk_source(opts_.server, opts_.max_rate, &arrived_)),
       peers_(std::make_unique<PeerConnections>()) {
   peers_->options.connect_timeout = std::chrono::seconds(2);
   peers_->options.first_byte_timeout = opts_.peer_first_byte_timeout;
@@ -184,7 +184,8 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
                                     : ++busy_in_a_row_ >= opts_.peer_busy_limit;
       if (current_.epoch == p.epoch && !failed_at_ && too_long) {
         lock.unlock();
-        fail_peer(p.peer, p.epoch, r.error().message, false);
+        // It answers, but gains nothing: "stalled" (the server tells the two apart).
+        fail_peer(p.peer, p.epoch, "stalled: " + r.error().message, false);
       } else {
         changed_.wait_for(lock, kBusyPause, [&] { return current_.epoch != p.epoch; });
       }
@@ -204,7 +205,8 @@ Result<void> ScheduledChunkSource::fetch_from_peer(const Plan& p, const Digest& 
   req.keep_headers = {proto::kRelayStateHeader};
   out.clear();
   http::Connection& conn = peers_->for_peer(p.url);
-  auto r = conn.download(req, [&out](std::span<const std::byte> piece) -> Result<void> {
+  auto r = conn.download(req, [this, &out](std::span<const std::byte> piece) -> Result<void> {
+    arrived_.fetch_add(piece.size(), std::memory_order_relaxed);
     out.insert(out.end(), piece.begin(), piece.end());
     return {};
   });

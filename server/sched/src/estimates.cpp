@@ -35,13 +35,21 @@ bool slower_than_offered(const Laptop& laptop, BytesPerSecond received,
 
 void update_link(Laptop& laptop, BytesPerSecond received, std::optional<BytesPerSecond> disk_rate,
                  const ParentView& parent, const Config& config) {
-  // Faster than we thought: the port takes at least that much.
+  // Faster than we thought: the port takes at least the lower of two such reports in a row.
+  // One can be a burst (a shaped port's token bucket, a backlog after a wait); believed at
+  // once, it made that laptop the fastest, and the placement's speed steps count down from
+  // the fastest: every laptop measured at the real rate looked a step slower.
   if (received > laptop.link * (1 + config.rate_change)) {
-    laptop.link = received;
-    laptop.link_known = true;
     laptop.slow_reports = 0;
+    laptop.fast_least = laptop.fast_reports == 0 ? received : std::min(laptop.fast_least, received);
+    if (++laptop.fast_reports >= 2) {
+      laptop.link = laptop.fast_least;
+      laptop.link_known = true;
+      laptop.fast_reports = 0;
+    }
     return;
   }
+  laptop.fast_reports = 0;
   if (!slower_than_offered(laptop, received, disk_rate, parent, config)) {
     laptop.slow_reports = 0;
     // Took about what its port was thought to take while its source had more: confirmed.

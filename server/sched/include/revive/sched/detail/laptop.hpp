@@ -42,6 +42,9 @@ struct Laptop {
   /// and the best of them: one report can be a transient (its parent busy with a move).
   int slow_reports = 0;
   BytesPerSecond slow_best = 0;
+  /// The same for reports faster than its estimate, and the least of them.
+  int fast_reports = 0;
+  BytesPerSecond fast_least = 0;
 
   bool finished = false;
   bool stalled = false;
