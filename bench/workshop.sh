@@ -3,7 +3,8 @@
 #
 #   sudo bench/workshop.sh [--n 4,8] [--scenarios clean,slow,loss,kill,late]
 #                          [--contenders http,udpcast,revive,relay] [--rounds 1] [--rate 100]
-#                          [--image-mb 135] [--victim 1] [--kill-at 0.5 | --kill-after SECS]
+#                          [--image-mb 135] [--chunk-size 4M] [--victim 1]
+#                          [--kill-at 0.5 | --kill-after SECS]
 #                          [--timeout SECS] [--quick] [--keep]
 #
 # The model (root; network namespaces named rvws<pid>-*, removed on exit and on Ctrl-C):
@@ -19,7 +20,10 @@
 #   - Image: an ext4 filesystem filled with a copy of this machine's /usr (binaries, libraries,
 #     headers, docs) plus free space, ~135 MB stored; built once and cached in
 #     ${XDG_CACHE_HOME:-~/.cache}/revive-bench/. Imported as Revive chunks (revivectl image
-#     import) and compressed as one zstd -3 stream for the baselines.
+#     import, --chunk-size: 4M as for real images) and compressed as one zstd -3 stream for the
+#     baselines. A relay chain is store-and-forward by chunk: its k-th laptop starts about k-1
+#     chunk-times after the first, which is 7/96 of T1 for N=8 on this 96-chunk image but 7/5120
+#     on a 20 GiB image; --chunk-size 1M brings the model's ratio closer to a real workshop's.
 #   - Laptop disks are sparse files on tmpfs (/dev/shm): the disk stays out of the measurement
 #     (a laptop's disk rate is then the page cache's); this model is about the network. With
 #     too little free RAM for N disks they go to a temp dir on disk instead (printed).
@@ -63,6 +67,7 @@ contenders=http,udpcast,revive,relay
 rounds=1
 rate=100
 image_mb=135
+chunk_size=4M
 victim=1
 kill_at=0.5
 kill_after=
@@ -78,6 +83,7 @@ while (($#)); do
     --rounds) rounds=$2; shift ;;
     --rate) rate=$2; shift ;;
     --image-mb) image_mb=$2; shift ;;
+    --chunk-size) chunk_size=$2; shift ;;
     --victim) victim=$2; shift ;;
     --kill-at) kill_at=$2; shift ;;
     --kill-after) kill_after=$2; shift ;;
@@ -190,7 +196,7 @@ PY
     touch "$imgdir/raw.ok"
   fi
   rm -rf "$imgdir/store" "$imgdir/store.tmp"
-  "$build/bin/revivectl" image import --no-progress --store "$imgdir/store.tmp" --name workshop "$imgdir/disk.img" \
+  "$build/bin/revivectl" image import --no-progress --chunk-size "$chunk_size" --store "$imgdir/store.tmp" --name workshop "$imgdir/disk.img" \
     > "$imgdir/import.log"
   mv "$imgdir/store.tmp" "$imgdir/store"
   touch "$imgdir/ok"
@@ -203,8 +209,8 @@ logical=$(stat -c %s "$raw")
 zst_bytes=$(stat -c %s "$zst")
 read -r data_bytes stored_bytes < <("$build/bin/revivectl" image info --store "$store" --json workshop |
   "$py" -c 'import json,sys; m=json.load(sys.stdin); print(m["data_bytes"], m["stored_bytes"])')
-image_json="{\"logical_bytes\":$logical,\"data_bytes\":$data_bytes,\"stored_bytes\":$stored_bytes,\"zst_bytes\":$zst_bytes,\"path\":\"$imgdir\"}"
-echo "== image: $logical bytes raw ($data_bytes in data chunks), Revive stores $stored_bytes, zstd -3 stream $zst_bytes"
+image_json="{\"logical_bytes\":$logical,\"data_bytes\":$data_bytes,\"stored_bytes\":$stored_bytes,\"zst_bytes\":$zst_bytes,\"chunk_size\":\"$chunk_size\",\"path\":\"$imgdir\"}"
+echo "== image: $logical bytes raw ($data_bytes in data chunks), Revive stores $stored_bytes, zstd -3 stream $zst_bytes; chunks of $chunk_size raw"
 cat "$raw" "$zst" "$store"/chunks/*/*.zst > /dev/null  # every server reads from the page cache
 
 # Laptop disks: tmpfs when N disks (written in full by dd) fit in the available RAM with 2 GiB

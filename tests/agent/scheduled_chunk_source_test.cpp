@@ -136,6 +136,30 @@ TEST_F(ScheduledSource, AnOlderOrRepeatedEpochIsIgnored) {
   EXPECT_EQ(source.replans(), 2u);
 }
 
+// A link-local peer is reached through this laptop's own interface: the one its server URL
+// names. Other addresses, and peers already zoned, are used as the server wrote them.
+TEST_F(ScheduledSource, ALinkLocalPeerGetsTheZoneOfTheServersUrl) {
+  struct Case {
+    std::string server, peer, used;
+  };
+  const Case cases[] = {
+      {"http://[fe80::1%25enp3s0]:8080", "http://[fe80::7]:4100", "http://[fe80::7%25enp3s0]:4100"},
+      {"http://[fe80::1%25enp3s0]:8080", "http://[FEB0::7]:4100", "http://[FEB0::7%25enp3s0]:4100"},
+      {"http://[fe80::1%25enp3s0]:8080", "http://[fe80::7%25eth1]:4100",
+       "http://[fe80::7%25eth1]:4100"},
+      {"http://[fe80::1%25enp3s0]:8080", "http://[fec0::7]:4100", "http://[fec0::7]:4100"},
+      {"http://[fe80::1%25enp3s0]:8080", "http://[2001:db8::7]:4100", "http://[2001:db8::7]:4100"},
+      {"http://[fe80::1%25enp3s0]:8080", "http://10.0.0.7:4100", "http://10.0.0.7:4100"},
+      {"http://[2001:db8::1]:8080", "http://[fe80::7]:4100", "http://[fe80::7]:4100"},
+      {"http://10.0.0.1:8080", "http://[fe80::7]:4100", "http://[fe80::7]:4100"},
+  };
+  for (const Case& c : cases) {
+    ScheduledChunkSource source(options(c.server));
+    ASSERT_TRUE(source.assign(peer_at(7, c.peer, 1)));
+    EXPECT_EQ(source.describe(), "from peer 7 (" + c.used + ")") << c.server << " " << c.peer;
+  }
+}
+
 TEST_F(ScheduledSource, ARefusedConnectionIsReportedOnceAndTheServerTakesOverWithoutAReplan) {
   HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
   // A port nobody listens on: the peer died (a laptop killed mid-deploy).

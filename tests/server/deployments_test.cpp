@@ -175,6 +175,15 @@ TEST_F(DeploymentsTest, RelayOnChainsLaptopsWithPeerUrlsFromTheRequestAddress) {
   }
 }
 
+TEST(RelayUrl, IsTheRequestAddressWithoutTheServersZone) {
+  EXPECT_EQ(relay_url("10.0.0.7", 41234), "http://10.0.0.7:41234");
+  EXPECT_EQ(relay_url("::ffff:10.0.0.7", 41234), "http://10.0.0.7:41234");
+  EXPECT_EQ(relay_url("2001:db8::7", 41234), "http://[2001:db8::7]:41234");
+  EXPECT_EQ(relay_url("fe80::7%eth0", 41234), "http://[fe80::7]:41234");
+  EXPECT_EQ(relay_url("", 41234), "");
+  EXPECT_EQ(relay_url("10.0.0.7", 0), "");
+}
+
 TEST_F(DeploymentsTest, AFailedSourceIsReplacedAndCountedAsAReplan) {
   start(true);
   auto a = deploying("SN01", "10.0.0.1", 40001);

@@ -1,5 +1,7 @@
 #include "revive/agent/transport/scheduled_chunk_source.hpp"
 
+#include <cctype>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,6 +20,32 @@ namespace {
 constexpr std::chrono::milliseconds kWaitSlice{200};
 // A busy peer already waited for the chunk; a short pause keeps a retry from spinning.
 constexpr std::chrono::milliseconds kBusyPause{50};
+
+// The bracketed host of an "http://[v6]:port" URL, or "" for any other URL.
+std::string_view bracketed_host(std::string_view url) {
+  constexpr std::string_view kOpen = "http://[";
+  if (!url.starts_with(kOpen)) return {};
+  const auto close = url.find(']');
+  if (close == std::string_view::npos) return {};
+  return url.substr(kOpen.size(), close - kOpen.size());
+}
+
+// A peer at a link-local IPv6 address (fe80::/10) is reached through one of this laptop's
+// interfaces, which the URL must name, and the server cannot know which (it leaves its own
+// out). It is the one this agent reaches the server through when that is link-local too: the
+// server's URL then carries it. Any other URL is returned as it is.
+std::string with_own_zone(const std::string& url, const std::string& server) {
+  const std::string_view host = bracketed_host(url);
+  if (host.size() < 4 || host.find('%') != std::string_view::npos) return url;
+  const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(host[2])));
+  const bool link_local = (host.substr(0, 2) == "fe" || host.substr(0, 2) == "FE") &&
+                          (c == '8' || c == '9' || c == 'a' || c == 'b');
+  const std::string_view server_host = bracketed_host(server);
+  const auto zone = server_host.find("%25");
+  if (!link_local || zone == std::string_view::npos) return url;
+  const std::size_t host_end = std::string_view("http://[").size() + host.size();
+  return url.substr(0, host_end) + std::string(server_host.substr(zone)) + url.substr(host_end);
+}
 }  // namespace
 
 // What one worker does next, decided under the lock.
@@ -64,6 +92,7 @@ bool ScheduledChunkSource::assign(const proto::SourceAssignment& a) {
   std::lock_guard lock(mu_);
   if (assigned_ && a.epoch <= current_.epoch) return false;
   current_ = a;
+  if (a.kind == Kind::peer) current_.url = with_own_zone(a.url, opts_.server);
   assigned_ = true;
   failed_at_.reset();
   busy_in_a_row_ = 0;

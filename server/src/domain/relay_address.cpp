@@ -7,6 +7,7 @@ std::string relay_url(const std::string& ip, std::uint16_t port) {
   std::string host = ip;
   constexpr std::string_view kMapped = "::ffff:";
   if (host.starts_with(kMapped) && host.find('.') != std::string::npos) host.erase(0, 7);
+  if (const auto zone = host.find('%'); zone != std::string::npos) host.erase(zone);
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   return "http://" + host + ":" + std::to_string(port);
 }
