@@ -203,6 +203,14 @@ TEST_F(CountdownRunnerTest, AConfirmTheAgentCannotHonourWritesNothing) {
   ASSERT_EQ(server_.results.size(), 2u);
   EXPECT_EQ(server_.results[1].second.error,
             "the job's countdown of 0 s is not between 1 and 3600 s; nothing was written");
+  // Not a number (it threw out of the step before): refused in words.
+  for (const Json& bad : {Json("30"), Json(2.5), Json(nullptr)}) {
+    server_.results.clear();
+    EXPECT_EQ(run_wipe({{"confirm", {{"countdown_s", bad}}}}), 0) << bad.dump();
+    ASSERT_EQ(server_.results.size(), 2u);
+    EXPECT_EQ(server_.results[1].second.error,
+              "the job's countdown is not a whole number of seconds; nothing was written");
+  }
   EXPECT_EQ(disk(), kDiskContent);
 }
 

@@ -54,7 +54,10 @@ std::optional<Outcome> confirm_before_writing(const StepContext& ctx) {
   // Fail closed: a countdown the server asked for and the agent cannot honour writes nothing.
   if (!it->is_object())
     return failed("the job's \"confirm\" is not an object; nothing was written");
-  const int secs = it->value("countdown_s", 30);
+  const auto given = it->find("countdown_s");
+  if (given != it->end() && !given->is_number_integer())
+    return failed("the job's countdown is not a whole number of seconds; nothing was written");
+  const std::int64_t secs = given != it->end() ? given->get<std::int64_t>() : 30;
   if (secs < 1 || secs > kLongestCountdownS) {
     return failed(
         fmt::format("the job's countdown of {} s is not between 1 and {} s; nothing "
