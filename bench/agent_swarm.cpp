@@ -194,9 +194,10 @@ int main(int argc, char** argv) {
   std::printf("%d agents (%s), %.0f s\n%-10s %7s %8s %8s %8s\n", n, burst ? "burst" : "spread",
               secs, "request", "count", "p50 ms", "p99 ms", "max ms");
   double p99_progress = 0;
-  for (auto& [k, v] : st.ms) {
+  for (auto& [k, times] : st.ms) {
+    std::vector<double>& v = times;  // a lambda may not capture a structured binding in clang 14
     std::sort(v.begin(), v.end());
-    auto at = [&](double q) {
+    auto at = [&v](double q) {
       return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<std::size_t>(v.size() * q))];
     };
     std::printf("%-10s %7zu %8.2f %8.2f %8.2f\n", k.c_str(), v.size(), at(0.5), at(0.99),
