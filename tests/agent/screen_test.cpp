@@ -137,6 +137,25 @@ TEST(StatusModel, NetworkTroubleIsShownAsSuch) {
   EXPECT_TRUE(draw_status(s, strings_for(Lang::nl), 80, 25).shows("Op zoek naar de server..."));
 }
 
+// With no cable, the cards the kernel sees, so a volunteer can say what the image lacks; as
+// many as fit above the footer, on the smallest console too.
+TEST(StatusModel, NoCableListsTheNetworkCardsFound) {
+  ScreenStatus s;
+  s.phase = Phase::no_cable;
+  s.server = "http://10.0.0.1:8080";
+  EXPECT_TRUE(draw_status(s, strings_for(Lang::en), 80, 25)
+                  .shows("No network card found: use a USB network adapter."));
+  s.network_devices = {"PCI 10ec:8168 no driver", "USB 0bda:8153 r8152 enx00e04c680001"};
+  const Frame f = draw_status(s, strings_for(Lang::fr), 80, 25);
+  EXPECT_TRUE(f.shows("Cartes réseau trouvées")) << f.text()[14];
+  EXPECT_TRUE(f.shows("PCI 10ec:8168 no driver"));
+  EXPECT_TRUE(f.shows("USB 0bda:8153 r8152 enx00e04c680001"));
+  for (int i = 0; i < 30; ++i) s.network_devices.push_back("USB 0bda:8153 no driver");
+  const Frame small = draw_status(s, strings_for(Lang::en), 80, 25);
+  EXPECT_TRUE(small.shows("...")) << "more than fit";
+  EXPECT_TRUE(small.shows("server http://10.0.0.1:8080")) << "the footer stays";
+}
+
 TEST(StatusModel, FiguresReadAsAPersonSaysThem) {
   EXPECT_EQ(format_rate(85e6), "85 MB/s");
   EXPECT_EQ(format_rate(1.25e9), "1.2 GB/s");
@@ -218,6 +237,14 @@ TEST_F(StatusScreenTest, AMissingCableIsToldFromAMissingServer) {
   screen_.server_unreachable();
   EXPECT_EQ(screen_.status().phase, Phase::no_cable);
   EXPECT_TRUE(display_.last().shows("No network cable?"));
+  EXPECT_TRUE(screen_.status().network_devices.empty()) << "this tree has no PCI or USB bus";
+  // A card turns up (its driver loaded late): the screen says so on the next try.
+  std::filesystem::create_directories(dir_ / "sys/bus/pci/devices/0000:02:00.0");
+  std::ofstream(dir_ / "sys/bus/pci/devices/0000:02:00.0/class") << "0x020000\n";
+  std::ofstream(dir_ / "sys/bus/pci/devices/0000:02:00.0/vendor") << "0x10ec\n";
+  std::ofstream(dir_ / "sys/bus/pci/devices/0000:02:00.0/device") << "0x8168\n";
+  screen_.server_unreachable();
+  EXPECT_TRUE(display_.last().shows("PCI 10ec:8168 no driver"));
   link("enp0s31f6", "1");
   screen_.server_unreachable();
   EXPECT_EQ(screen_.status().phase, Phase::looking_for_server);

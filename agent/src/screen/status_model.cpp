@@ -71,6 +71,21 @@ void draw_working(Frame& f, const ScreenStatus& s, const Strings& w) {
   if (!figures.empty()) f.centre(mid + 3, figures, fg, bg, true);
 }
 
+// Below the cable hint, down to the footer: the cards found, or that there is none.
+void draw_network_devices(Frame& f, const ScreenStatus& s, const Strings& w, int row, Colour fg,
+                          Colour bg) {
+  const int last = f.rows - 3;  // a blank row above the footer
+  if (s.network_devices.empty()) {
+    wrap(f, row, w.no_network_device, std::max(0, last - row + 1), fg, bg);
+    return;
+  }
+  row += wrap(f, row, w.network_devices, 2, fg, bg);
+  for (std::size_t i = 0; i < s.network_devices.size() && row <= last; ++i, ++row) {
+    const bool more = row == last && i + 1 < s.network_devices.size();
+    f.centre(row, more ? "..." : s.network_devices[i], fg, bg);
+  }
+}
+
 // Text on the coloured screens is bright white (bold): the Linux console's "yellow" background
 // is brown and bold black is dark grey, both hard to read from across a table.
 void draw_trouble(Frame& f, const ScreenStatus& s, const Strings& w) {
@@ -80,7 +95,8 @@ void draw_trouble(Frame& f, const ScreenStatus& s, const Strings& w) {
   const bool cable = s.phase == Phase::no_cable;
   const int mid = f.rows / 2;
   f.centre(mid - 2, cable ? w.no_cable : w.looking_for_server, fg, bg, true);
-  wrap(f, mid, cable ? w.no_cable_hint : w.server_hint, 3, fg, bg, true);
+  const int used = wrap(f, mid, cable ? w.no_cable_hint : w.server_hint, 3, fg, bg, true);
+  if (cable) draw_network_devices(f, s, w, mid + used + 1, fg, bg);
 }
 
 void draw_done(Frame& f, const ScreenStatus& s, const Strings& w) {

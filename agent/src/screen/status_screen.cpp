@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "revive/agent/network_devices.hpp"
+
 namespace revive::agent::screen {
 
 namespace {
@@ -111,8 +113,13 @@ void StatusScreen::server_unreachable() {
   const Phase trouble = wired_link_up(root_) ? Phase::looking_for_server : Phase::no_cable;
   if (status_.phase != Phase::no_cable && status_.phase != Phase::looking_for_server)
     before_trouble_ = status_.phase;
-  if (status_.phase == trouble) return;
+  std::vector<std::string> cards;
+  if (trouble == Phase::no_cable) {
+    for (const NetworkDevice& d : network_devices(root_)) cards.push_back(d.line());
+  }
+  if (status_.phase == trouble && status_.network_devices == cards) return;
   status_.phase = trouble;
+  status_.network_devices = std::move(cards);
   redraw_locked(true);
 }
 

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "revive/agent/screen/frame.hpp"
 #include "revive/agent/screen/strings.hpp"
@@ -37,6 +38,9 @@ struct ScreenStatus {
   std::string grade;          ///< from the test step, for the done screen
   std::string finish_action;  ///< "poweroff" / "reboot" from the finish step
   std::string detail;         ///< a failure's or wait's own message (shown small)
+  /// No cable: the network cards the kernel sees ("PCI 10ec:8168 no driver"), so a volunteer
+  /// can tell the workshop what the live image lacks.
+  std::vector<std::string> network_devices;
 };
 
 /// The status screen for `status` in `cols` x `rows` cells.

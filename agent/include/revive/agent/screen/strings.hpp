@@ -19,6 +19,8 @@ struct Strings {
   const char* no_cable;            ///< no wired interface has a link
   const char* no_cable_hint;       ///< what to do about it
   const char* server_hint;         ///< what to do when the server does not answer
+  const char* network_devices;     ///< heading of the network cards found (no cable)
+  const char* no_network_device;   ///< none found: what to do
   const char* server;              ///< "server" label before its URL
   const char* waiting;             ///< waiting for an operator's decision
   const char* left;                ///< "2 min left": the word after the time
