@@ -23,12 +23,12 @@ void pci_devices(const MachineRoot& root, std::vector<NetworkDevice>& out) {
     const std::string base = "sys/bus/pci/devices/" + addr + "/";
     const std::string cls = root.line(base + "class");
     if (!cls.starts_with("0x02")) continue;
-    out.push_back({.bus = "PCI",
-                   .id = hex_id(root.line(base + "vendor")) + ":" +
-                         hex_id(root.line(base + "device")),
-                   .driver = root.link_target(base + "driver"),
-                   .interface = first_interface(root, base),
-                   .wireless = cls.starts_with("0x0280")});
+    out.push_back(
+        {.bus = "PCI",
+         .id = hex_id(root.line(base + "vendor")) + ":" + hex_id(root.line(base + "device")),
+         .driver = root.link_target(base + "driver"),
+         .interface = first_interface(root, base),
+         .wireless = cls.starts_with("0x0280")});
   }
 }
 
@@ -56,9 +56,8 @@ struct UsbLook {
 UsbLook look_at_interfaces(const MachineRoot& root, const std::string& dev,
                            const std::string& vendor) {
   UsbLook look;
-  const bool known_maker =
-      std::find(kNetworkChipMakers.begin(), kNetworkChipMakers.end(), vendor) !=
-      kNetworkChipMakers.end();
+  const bool known_maker = std::find(kNetworkChipMakers.begin(), kNetworkChipMakers.end(),
+                                     vendor) != kNetworkChipMakers.end();
   // Interfaces are named "<device>:<configuration>.<number>".
   for (const auto& intf : root.list("sys/bus/usb/devices")) {
     if (!intf.starts_with(dev + ":")) continue;
@@ -71,7 +70,8 @@ UsbLook look_at_interfaces(const MachineRoot& root, const std::string& dev,
     look.network = true;
     if (look.driver.empty()) look.driver = root.link_target(base + "driver");
     if (look.interface.empty()) look.interface = ifname;
-    if (!ifname.empty() && root.exists("sys/class/net/" + ifname + "/wireless")) look.wireless = true;
+    if (!ifname.empty() && root.exists("sys/class/net/" + ifname + "/wireless"))
+      look.wireless = true;
   }
   return look;
 }
@@ -81,7 +81,7 @@ void usb_devices(const MachineRoot& root, std::vector<NetworkDevice>& out) {
     const std::string base = "sys/bus/usb/devices/" + dev + "/";
     const std::string vendor = root.line(base + "idVendor");
     if (vendor.empty() || dev.find(':') != std::string::npos) continue;  // an interface
-    if (root.line(base + "bDeviceClass") == "09") continue;               // a hub
+    if (root.line(base + "bDeviceClass") == "09") continue;              // a hub
     const UsbLook look = look_at_interfaces(root, dev, vendor);
     if (!look.network) continue;
     out.push_back({.bus = "USB",

@@ -56,6 +56,7 @@ Outcome run_step(const StepContext& ctx) {
     case StepKind::inventory:
       return steps::run_inventory_step(ctx);
     case StepKind::wipe:
+      if (auto refused = steps::battery_too_low_to_wipe(ctx)) return *refused;
       if (auto refused = steps::confirm_before_writing(ctx)) return *refused;
       return steps::run_wipe_step(ctx);
     case StepKind::test:

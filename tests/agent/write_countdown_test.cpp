@@ -214,5 +214,29 @@ TEST_F(CountdownRunnerTest, AConfirmTheAgentCannotHonourWritesNothing) {
   EXPECT_EQ(disk(), kDiskContent);
 }
 
+// On its battery below the job's minimum, a laptop does not start a wipe, countdown or not.
+TEST_F(CountdownRunnerTest, ALaptopOnANearlyEmptyBatteryDoesNotStartAWipe) {
+  test::TempDir tree;
+  std::filesystem::copy(
+      laptop_.path(), tree.path(),
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+  std::ofstream(tree / "sys/class/power_supply/AC/online") << "0\n";
+  std::ofstream(tree / "sys/class/power_supply/BAT0/energy_now") << "1500000\n";  // of 17.45 Wh
+  std::ofstream(tree / "sys/class/power_supply/BAT1/energy_now") << "1000000\n";  // of 23.x
+  laptop_ = MachineRoot(tree.path());
+  EXPECT_EQ(run_wipe({{"confirm", {{"countdown_s", 10}}}}), 0);
+  ASSERT_EQ(server_.results.size(), 2u);
+  const std::string error = server_.results[1].second.error;
+  EXPECT_TRUE(
+      error.starts_with("the laptop runs on its battery at 6% (below 25%): plug in the "
+                        "charger, then retry; nothing was written"))
+      << error;
+  EXPECT_EQ(input_.elapsed, 0ms) << "refused before the countdown";
+  EXPECT_EQ(disk(), kDiskContent);
+  server_.results.clear();
+  EXPECT_EQ(run_wipe({{"min_battery_pct", 5}}), 0);
+  EXPECT_NE(disk(), kDiskContent) << "a lower minimum lets it run";
+}
+
 }  // namespace
 }  // namespace revive::agent

@@ -86,8 +86,9 @@ std::set<std::string> usb_sticks(const MachineRoot& root) {
   return out;
 }
 
-constexpr std::array<const char*, 7> kParts = {"keyboard", "screen",   "speakers", "usb",
-                                               "webcam",   "touchpad", "wifi"};
+constexpr std::array<const char*, 8> kParts = {"keyboard", "screen",   "speakers", "usb",
+                                               "webcam",   "touchpad", "wifi",     "battery"};
+constexpr std::size_t kDefaultParts = 7;  // all but the battery
 
 }  // namespace
 
@@ -275,14 +276,15 @@ Json wifi_check(const MachineRoot& root) {
 
 Result<Json> run_checks(const CheckIo& io, const Json& params,
                         const std::function<void(const std::string&, int, int)>& starting) {
-  std::vector<std::string> parts(kParts.begin(), kParts.end());
+  std::vector<std::string> parts(kParts.begin(), kParts.begin() + kDefaultParts);
   if (params.contains("parts")) parts = params["parts"].get<std::vector<std::string>>();
   for (const auto& p : parts) {
     if (std::find_if(kParts.begin(), kParts.end(), [&](const char* k) { return p == k; }) ==
         kParts.end())
       return make_error(Errc::invalid_input,
                         "unknown check \"" + p +
-                            "\" (known: keyboard, screen, speakers, usb, webcam, touchpad, wifi)");
+                            "\" (known: keyboard, screen, speakers, usb, webcam, touchpad, wifi, "
+                            "battery)");
   }
   const auto secs = [&](const char* key, int fallback) {
     return seconds(std::max(1, params.value(key, fallback)));
@@ -307,6 +309,9 @@ Result<Json> run_checks(const CheckIo& io, const Json& params,
       out[p] = touchpad_check(*io.root);
     } else if (p == "wifi") {
       out[p] = wifi_check(*io.root);
+    } else if (p == "battery") {
+      out[p] =
+          battery_check(io, secs("battery_s", 60), params.value("battery_min_runtime_min", 60.0));
     }
   }
   if (io.screen != nullptr) io.screen->resume();

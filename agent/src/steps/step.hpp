@@ -78,5 +78,9 @@ Outcome run_checks_step(const StepContext& ctx);
 /// (write_countdown.hpp). nullopt: go ahead; otherwise the failed outcome (stopped at the
 /// laptop, the agent stopping, or a `confirm` that cannot be honoured): nothing was written.
 std::optional<Outcome> confirm_before_writing(const StepContext& ctx);
+/// A wipe on a laptop running on its battery below the job's `min_battery_pct` (default 25)
+/// does not start (before the countdown): a laptop that dies mid-wipe holds neither erased data
+/// with proof nor a usable disk. The refusal says to plug in the charger.
+std::optional<Outcome> battery_too_low_to_wipe(const StepContext& ctx);
 
 }  // namespace revive::agent::steps

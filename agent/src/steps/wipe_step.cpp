@@ -3,6 +3,7 @@
 #include <chrono>
 #include <vector>
 
+#include "revive/agent/power.hpp"
 #include "revive/agent/wipe_drive.hpp"
 #include "revive/parallel.hpp"
 #include "step.hpp"
@@ -72,6 +73,19 @@ void log_evidence(const StepContext& ctx, const DriveWipeRequest& t, const Json&
 
 // The wipe step: every target with the strongest method it supports; the evidence goes back
 // to the server, which issues the certificates. The agent never decides what they say.
+std::optional<Outcome> battery_too_low_to_wipe(const StepContext& ctx) {
+  if (ctx.opts.root == nullptr) return std::nullopt;
+  const auto min_pct = ctx.step.params.find("min_battery_pct");
+  double min = 25;
+  if (min_pct != ctx.step.params.end()) {
+    if (!min_pct->is_number()) return failed("the job's min_battery_pct is not a number");
+    min = min_pct->get<double>();
+  }
+  const auto why = low_battery_refusal(read_power(*ctx.opts.root), min);
+  if (!why) return std::nullopt;
+  return failed(*why + "; nothing was written");
+}
+
 Outcome run_wipe_step(const StepContext& ctx) {
   const Json& params = ctx.step.params;
   const std::string pattern = params.value("pattern", std::string("zeros"));

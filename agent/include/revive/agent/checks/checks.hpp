@@ -30,6 +30,9 @@ struct CheckIo {
   const MachineRoot* root = nullptr;
   const std::atomic<bool>* stop = nullptr;
   const screen::Strings* words = nullptr;
+  /// Keeps every core busy for that long (the battery check's load); null: this process's
+  /// threads do. A test's changes the battery's figures instead.
+  std::function<void(seconds)> cpu_load;
 };
 
 /// Every key of the layout pressed (minus `skip` labels); ends when all are, after `idle` with
@@ -47,8 +50,13 @@ Json usb_check(const CheckIo& io, seconds limit);
 Json webcam_check(const MachineRoot& root);
 Json touchpad_check(const MachineRoot& root);
 Json wifi_check(const MachineRoot& root);
+/// On battery power only: every core busy for `duration`, the charge lost as watts, and how
+/// long a full charge lasts at that drain; failed below `min_runtime_min`. On the charger, with
+/// no battery, or no drop seen: not_checked.
+Json battery_check(const CheckIo& io, seconds duration, double min_runtime_min);
 
-/// The parts `params["parts"]` names (default: all), in that order, with their time limits
+/// The parts `params["parts"]` names (default: all but the battery, which drains it for a
+/// minute and is run only when named), in that order, with their time limits
 /// from params; {"parts": {name: result}}. invalid_input for an unknown part. `starting` (may
 /// be empty) is told each part before it runs: its name, its index and the number of parts
 /// (the step reports it as progress, which also keeps the server's stall deadline away).
