@@ -210,7 +210,8 @@
 
   function connect() {
     clearTimeout(retryTimer);
-    source = new EventSource('/wall/events?k=' + encodeURIComponent(token));
+    // Without a kiosk link, the operator pages' session cookie (same origin) lets it in.
+    source = new EventSource(token ? '/wall/events?k=' + encodeURIComponent(token) : '/wall/events');
     source.addEventListener('snapshot', timed(onSnapshot));
     source.addEventListener('update', timed(onUpdate));
     source.onopen = () => showConnection(true);

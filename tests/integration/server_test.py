@@ -609,6 +609,23 @@ class OperatorPagesTest(ServerFixture):
         st, _, r = page_call(self.srv, "GET", "/ui/session", cookie=session)
         self.assertEqual(st, 401, r)
 
+    def test_a_logged_in_operator_sees_the_wall_without_a_kiosk_link(self):
+        session, _ = self.browser_login()
+        import ssl
+        conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, timeout=10,
+                                           context=ssl._create_unverified_context())
+        conn.request("GET", "/wall/events", headers={"Cookie": "revive_session=" + session})
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.getheader("Content-Type"), "text/event-stream")
+        self.assertEqual(resp.readline(), b"retry: 3000\n")
+        conn.close()
+        st, _, r = page_call(self.srv, "GET", "/wall/events", cookie="x" * 43)
+        self.assertEqual(st, 401, r)
+        st, _, r = page_call(self.srv, "GET", "/wall/events")
+        self.assertEqual(st, 401, r)
+        self.assertIn("operator's login", r["error"])
+
     def login_token(self):
         st, r = call(self.srv, "POST", "/api/v1/login", {"name": "alice", "password": "correct horse battery"})
         self.assertEqual(st, 200, r)

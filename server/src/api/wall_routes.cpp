@@ -3,6 +3,7 @@
 // The view model is domain/wall.hpp; the files are server/web/ (compiled in, web/assets.hpp).
 #include <chrono>
 
+#include "api/browser_session.hpp"
 #include "api/handler.hpp"
 
 namespace revive::server {
@@ -58,9 +59,15 @@ Result<std::string> wall_viewer(ApiContext& api, const Request& req) {
     return "kiosk:" + id;
   }
   const std::string t = bearer(req);
+  // An operator logged in to the operator pages looks at the wall in the same browser.
+  if (t.empty() && !cookie_value(req, kSessionCookie).empty()) {
+    REVIVE_ASSIGN(name, browser_operator(api.services.operators, req));
+    return "operator:" + name;
+  }
   if (t.empty())
     return make_error(Errc::unauthorized,
-                      "the wall needs a kiosk link (`revivectl kiosk create` prints one)");
+                      "the wall needs a kiosk link (`revivectl kiosk create` prints one) or an "
+                      "operator's login");
   // An operator's token is a credential: only over TLS or inside this machine.
   if (!req.tls && !req.local && !is_local_peer(req.peer))
     return make_error(Errc::forbidden, "operator tokens travel over HTTPS only");
