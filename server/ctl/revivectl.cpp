@@ -42,7 +42,7 @@ struct Cli {
   BuildArgs ba;
   std::string chunk_size = "4M";
   bool no_progress = false;
-  std::string steps_csv, policy_file;
+  std::string steps_csv, policy_file, setting_key, setting_value;
   bool pdf = false;
   std::string verdict, note, cert_file;
   std::string label_batch, label_stock = "62mm", label_lang;
@@ -295,6 +295,22 @@ void add_workshop_commands(CLI::App& app, Cli& cli) {
     std::stringstream text;
     text << in.rdbuf();
     cli.rc = remote_post_fields(ra, "/api/v1/settings", {{"grading_policy", text.str()}});
+  });
+
+  auto* settings = app.add_subcommand("settings", "Change one of the workshop's settings");
+  settings->require_subcommand(1);
+  auto* set = settings->add_subcommand(
+      "set",
+      "Set a setting: workshop_name, certificate_operator, screen_language (en, nl, fr), "
+      "public_url (where the world reaches this server: label links), reverify_share");
+  cli.server_options(set);
+  set->add_option("key", cli.setting_key, "Setting")
+      ->required()
+      ->check(CLI::IsMember({"workshop_name", "certificate_operator", "screen_language",
+                             "public_url", "reverify_share"}));
+  set->add_option("value", cli.setting_value, "Its value (\"\" clears public_url)")->required();
+  set->callback([&cli, &ra] {
+    cli.rc = remote_post_fields(ra, "/api/v1/settings", {{cli.setting_key, cli.setting_value}});
   });
 
   auto* token = app.add_subcommand("token", "Create an API token for scripts (printed once)");

@@ -228,6 +228,14 @@ class WipeCertificates(unittest.TestCase):
         info = subprocess.run(["pdfinfo", sheet], capture_output=True, text=True, check=True).stdout
         self.assertRegex(info, r"Pages:\s+1\n")
         self.assertRegex(info, r"Page size:\s+595(\.\d+)? x 841")
+        # Labels leave the workshop: with a public address set, the QR code opens it there.
+        self.assertEqual(self.ctl("settings", "set", "public_url", "ftp://x").returncode, 1)
+        self.assertEqual(self.ctl("settings", "set", "public_url", "https://revive.example.org/").returncode, 0)
+        self.assertEqual(self.ctl("label", "1", "-o", label).returncode, 0)
+        subprocess.run(["pdftoppm", "-png", "-r", "300", "-singlefile", label, os.path.join(self.tmp.name, "label")], check=True)
+        qr = subprocess.run(["zbarimg", "--raw", "-q", os.path.join(self.tmp.name, "label.png")],
+                            capture_output=True, text=True)
+        self.assertTrue(qr.stdout.strip().startswith(f"https://revive.example.org/c/{newest_cert}/"), qr.stdout)
 
     def test_a_skipped_wipe_blocks_the_deploy(self):
         self.workflow([{"kind": "inventory"}, {"kind": "wipe", "params": {"pattern": "bogus"}},

@@ -179,6 +179,28 @@ TEST_F(SqliteServicesTest, ABadSettingChangesNoSetting) {
   EXPECT_EQ(**s().storage->settings().get("workshop_name"), "Repair Café");
 }
 
+// Label links leave the workshop: the public address must be one a QR code can carry as is.
+TEST_F(SqliteServicesTest, APublicUrlIsAnHttpAddressOfAHostOrRefused) {
+  const auto set = [&](const std::string& url) {
+    SettingsUpdate u;
+    u.public_url = url;
+    return s().catalog.update_settings(u);
+  };
+  for (const char* bad : {"revive.example.org", "ftp://revive.example.org", "https://",
+                          "https:///c", "https://x.org/?a=1", "https://x.org/#top",
+                          "https://user@x.org", "https://x .org", "https://x.org/\"><script>"}) {
+    auto r = set(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, Errc::invalid_input) << bad;
+  }
+  EXPECT_FALSE(*s().storage->settings().get("public_url"));
+  ASSERT_TRUE(set("https://revive.example.org:8443/workshop/"));
+  EXPECT_EQ(**s().storage->settings().get("public_url"),
+            "https://revive.example.org:8443/workshop");
+  ASSERT_TRUE(set(""));
+  EXPECT_EQ(**s().storage->settings().get("public_url"), "") << "cleared: the LAN address again";
+}
+
 TEST_F(SqliteServicesTest, TheEnrolmentAnswerCarriesTheWorkshopAndItsScreenLanguage) {
   protocol::EnrolRequest r;
   r.identity = {"uuid-SN77", "SN77", "Latitude 7490", "Dell Inc."};

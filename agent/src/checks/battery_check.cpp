@@ -53,7 +53,8 @@ Json battery_check(const CheckIo& io, seconds duration, double min_runtime_min) 
   const double hours = std::chrono::duration<double>(now() - started).count() / 3600;
   const PowerState after = read_power(*io.root);
   if (after.on_charger) return not_checked("the charger was plugged in during the measurement");
-  if (!after.energy_wh || hours <= 0) return not_checked("the battery stopped reporting its charge");
+  if (!after.energy_wh || hours <= 0)
+    return not_checked("the battery stopped reporting its charge");
   const double lost = *before.energy_wh - *after.energy_wh;
   if (lost <= 0) {
     return not_checked(fmt::format(

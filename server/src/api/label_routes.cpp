@@ -58,6 +58,10 @@ struct LabelRequest {
 Result<LabelRequest> label_request(ApiContext& api, const Call& c) {
   const auto stock = cert::parse_label_stock(c.query("stock", "62mm"));
   if (!stock) return make_error(Errc::invalid_input, "stock must be 62mm or a4");
+  // A label leaves the workshop: its link is the server's public address when one is set.
+  REVIVE_ASSIGN(public_url, api.services.ctx.storage().settings().get("public_url"));
+  if (public_url && !public_url->empty())
+    return LabelRequest{*stock, words_in(label_language(api, c)), *public_url};
   const std::string host = c.req.header("host");
   if (!plausible_host(host))
     return make_error(Errc::invalid_input, "the Host header must name this server (host[:port])");

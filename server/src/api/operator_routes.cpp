@@ -115,6 +115,7 @@ Response settings(ApiContext& api, Call& c) {
   u.certificate_operator = opt_str(*j, "certificate_operator");
   u.reverify_share = opt_str(*j, "reverify_share");
   u.screen_language = opt_str(*j, "screen_language");
+  u.public_url = opt_str(*j, "public_url");
   return ok_or_error(api.services.catalog.update_settings(u));
 }
 

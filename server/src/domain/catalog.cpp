@@ -1,6 +1,7 @@
 #include "domain/catalog.hpp"
 
 #include <cstdlib>
+#include <string_view>
 
 namespace revive::server {
 
@@ -94,6 +95,26 @@ Result<void> check_screen_language(const std::string& v) {
   return invalid("screen_language must be one of en, nl, fr");
 }
 
+// An absolute http(s) URL of a host (and a path), nothing a link could be turned with: no
+// query, fragment, credentials, spaces or quotes. Stored without a trailing slash. Empty clears.
+Result<std::string> check_public_url(std::string v) {
+  while (!v.empty() && v.back() == '/') v.pop_back();
+  if (v.empty()) return v;
+  const bool https = v.starts_with("https://");
+  if (!https && !v.starts_with("http://"))
+    return invalid("public_url must start with https:// (or http://)");
+  const std::string_view rest = std::string_view(v).substr(https ? 8 : 7);
+  if (rest.empty() || rest.front() == '/') return invalid("public_url names no host");
+  for (const char c : rest) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '?' || c == '#' || c == '@' || c == '"' || c == '\\' ||
+        c == '<' || c == '>')
+      return invalid("public_url may hold a host, a port and a path only");
+  }
+  if (v.size() > 200) return invalid("public_url is longer than 200 characters");
+  return v;
+}
+
 }  // namespace
 
 Result<void> Catalog::update_settings(const SettingsUpdate& u) {
@@ -101,10 +122,19 @@ Result<void> Catalog::update_settings(const SettingsUpdate& u) {
   REVIVE_TRY(workflow_id(u.default_workflow));
   if (u.reverify_share) REVIVE_TRY(check_share(*u.reverify_share));
   if (u.screen_language) REVIVE_TRY(check_screen_language(*u.screen_language));
+  std::optional<std::string> public_url;
+  if (u.public_url) {
+    REVIVE_ASSIGN(url, check_public_url(*u.public_url));
+    public_url = std::move(url);
+  }
   const std::pair<const char*, const std::optional<std::string>*> values[] = {
-      {"default_workflow", &u.default_workflow}, {"workshop_name", &u.workshop_name},
-      {"grading_policy", &u.grading_policy},     {"certificate_operator", &u.certificate_operator},
-      {"reverify_share", &u.reverify_share},     {"screen_language", &u.screen_language}};
+      {"default_workflow", &u.default_workflow},
+      {"workshop_name", &u.workshop_name},
+      {"grading_policy", &u.grading_policy},
+      {"certificate_operator", &u.certificate_operator},
+      {"reverify_share", &u.reverify_share},
+      {"screen_language", &u.screen_language},
+      {"public_url", &public_url}};
   for (const auto& [key, value] : values) {
     if (*value && (*value)->size() > kMaxSettingBytes)
       return invalid(std::string(key) + " is larger than 64 KiB");

@@ -28,6 +28,9 @@ struct WorkflowSummary {
 struct SettingsUpdate {
   std::optional<std::string> default_workflow, workshop_name, grading_policy, certificate_operator,
       reverify_share, screen_language;
+  /// Where the world reaches this server ("https://revive.example.org"): the links a label's
+  /// QR code opens. Empty: the address the operator asked for the labels at (the LAN's).
+  std::optional<std::string> public_url;
 };
 
 class Catalog {
