@@ -14,7 +14,11 @@
   let operator = null;
   let current = null; // the laptop page shown: its data from the server
   let refreshTimer = null;
-  const kRefreshMs = 2000; // a laptop's page follows its run while it is open
+  let events = null; // the operators' event stream while a laptop's page is open
+  // A laptop's page follows its run from the event stream (a reload at most this often), and
+  // reloads this often regardless, should the stream be down.
+  const kReloadAfterEventMs = 1000;
+  const kRefreshMs = 30000;
 
   function t(key, vars) {
     let s = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
@@ -80,6 +84,8 @@
     $('who').textContent = section === 'login' || !operator ? '' : t('ui.logged_in_as', { name: operator });
     if (section !== 'laptop') {
       clearTimeout(refreshTimer);
+      if (events) events.close();
+      events = null;
       current = null;
     }
   }
@@ -256,9 +262,35 @@
     refreshTimer = setTimeout(() => loadLaptop(id), kRefreshMs);
   }
 
+  // Reloads the page shown when an event is about its laptop (same origin: the session cookie
+  // goes with the stream), at most once per kReloadAfterEventMs.
+  function follow(id) {
+    if (events) events.close();
+    events = new EventSource('/api/v1/events/stream');
+    let pending = false;
+    const onEvent = (e) => {
+      let about = null;
+      try {
+        const d = JSON.parse(e.data);
+        about = d.device !== undefined ? d.device : d.id;
+      } catch (err) {
+        return;
+      }
+      if (String(about) !== String(id) || pending) return;
+      pending = true;
+      setTimeout(() => {
+        pending = false;
+        if (location.hash === '#/laptops/' + id) loadLaptop(id);
+      }, kReloadAfterEventMs);
+    };
+    events.addEventListener('device', onEvent);
+    events.addEventListener('progress', onEvent);
+  }
+
   function showLaptop(id) {
     show('laptop');
     $('action-result').textContent = '';
+    follow(id);
     loadLaptop(id);
   }
 

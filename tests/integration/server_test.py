@@ -626,6 +626,30 @@ class OperatorPagesTest(ServerFixture):
         self.assertEqual(st, 401, r)
         self.assertIn("operator's login", r["error"])
 
+    def test_the_operator_pages_follow_events_with_their_session(self):
+        session, csrf = self.browser_login()
+        import ssl
+        conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, timeout=10,
+                                           context=ssl._create_unverified_context())
+        conn.request("GET", "/api/v1/events/stream", headers={"Cookie": "revive_session=" + session})
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.readline(), b": connected\n", "the session keeps the stream open")
+        self.assertEqual(resp.readline(), b"\n")
+        agent = Agent("SNSTREAM1")
+        agent.enrol(self.srv)
+        lines = [resp.readline() for _ in range(2)]
+        self.assertEqual(lines[0], b"event: device\n", lines)
+        self.assertEqual(json.loads(lines[1].decode().removeprefix("data: "))["serial"], "SNSTREAM1")
+        # Logged out, the stream ends at its next event (not only its next request).
+        st, _, r = page_call(self.srv, "POST", "/ui/logout", cookie=session,
+                             headers={"Origin": self.origin, "X-CSRF-Token": csrf})
+        self.assertEqual(st, 200, r)
+        Agent("SNSTREAM2").enrol(self.srv)
+        rest = resp.read()
+        self.assertNotIn(b"SNSTREAM2", rest)
+        conn.close()
+
     def login_token(self):
         st, r = call(self.srv, "POST", "/api/v1/login", {"name": "alice", "password": "correct horse battery"})
         self.assertEqual(st, 200, r)

@@ -2,6 +2,7 @@
 // the event log and the device export.
 #include <chrono>
 
+#include "api/browser_session.hpp"
 #include "api/handler.hpp"
 #include "domain/login_throttle.hpp"
 
@@ -156,10 +157,18 @@ Response event_stream(ApiContext& api, const Call& c) {
   Response r;
   r.event_stream = EventStream{};
   r.event_stream->channel = "operators";
-  // A revoked or expired session ends its stream too, not only its next request.
-  r.event_stream->still_allowed = [&api, token = bearer(c.req)] {
-    return api.services.operators.authenticate(token).has_value();
-  };
+  // A revoked or expired session ends its stream too, not only its next request: the token's
+  // or, from the operator pages (EventSource sends the cookie, never a bearer), the browser's.
+  const std::string token = bearer(c.req);
+  if (token.empty()) {
+    r.event_stream->still_allowed = [&api, session = cookie_value(c.req, kSessionCookie)] {
+      return api.services.operators.authenticate_browser(session).has_value();
+    };
+  } else {
+    r.event_stream->still_allowed = [&api, token] {
+      return api.services.operators.authenticate(token).has_value();
+    };
+  }
   return r;
 }
 
