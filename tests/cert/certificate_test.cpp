@@ -173,6 +173,32 @@ TEST(CertificatePdf, DrawingIsPinnedSoPdfsAlreadyHandedOutKeepVerifying) {
   EXPECT_TRUE(*pdf == slurp(dir + "drive.pdf")) << "the certificate PDF is drawn differently now";
 }
 
+// The first drawing put every value through the WinAnsi conversion twice, so a letter outside
+// ASCII came out as '?' (or ate the letter after it). A certificate drawn that way still
+// verifies: verify_pdf knows both drawings. Its golden files were written by the first
+// drawing's code (REVIVE_WRITE_GOLDEN_V1=1 did, before the fix); the newer drawing of the
+// same certificate shows the letters and verifies too.
+TEST(CertificatePdf, ACertificateWithAccentsDrawnTheFirstWayStillVerifies) {
+  const std::string dir = std::string(REVIVE_TEST_DATA) + "/certificates/";
+  if (std::getenv("REVIVE_WRITE_GOLDEN_V1") != nullptr) {
+    IssueContext c = context();
+    c.workshop = "Repair Café Gent";
+    c.operator_name = "Zoë";
+    c.donor_batch = {{"name", "bxl-2026-12"}, {"donor", "Région de Bruxelles-Capitale"}};
+    const KeyPair key = KeyPair::generate();
+    const std::string doc = sign(*drive_certificate(c, evidence()), key);
+    std::ofstream(dir + "drive-accents.json", std::ios::binary) << doc;
+    std::ofstream(dir + "drive-accents-v1.pdf", std::ios::binary) << *render_pdf(doc);
+    std::ofstream(dir + "drive-accents.pub", std::ios::binary) << public_key_to_text(key.public_key());
+  }
+  const std::string doc = slurp(dir + "drive-accents.json");
+  const std::string v1 = slurp(dir + "drive-accents-v1.pdf");
+  auto key = public_key_from_text(slurp(dir + "drive-accents.pub"));
+  ASSERT_TRUE(key) << key.error().message;
+  auto old = verify_pdf(v1, *key);
+  EXPECT_TRUE(old) << (old ? "" : old.error().message);
+}
+
 // render_pdf is public: a document with fields missing (a hand-made or damaged file given to
 // `revivectl cert verify`) is drawn with "(not recorded)", never read past its end.
 TEST(CertificatePdf, ACertificateWithFieldsMissingIsStillDrawn) {
