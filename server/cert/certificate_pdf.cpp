@@ -204,7 +204,7 @@ std::vector<std::string> wrap(HPDF_Page page, const std::string& s, float width)
 
 }  // namespace
 
-Result<std::string> render_pdf(std::string_view signed_json) {
+Result<std::string> render_pdf(std::string_view signed_json, Drawing drawing) {
   const Json doc = Json::parse(signed_json, nullptr, false);
   if (!doc.is_object() || !doc.contains("certificate") || !doc["certificate"].is_object()) {
     return make_error(Errc::invalid_input, "not a signed certificate document");
@@ -244,7 +244,12 @@ Result<std::string> render_pdf(std::string_view signed_json) {
     text(bold, 9, 50, y, label);
     HPDF_Page_SetFontAndSize(page, regular, 9);
     for (const auto& line : wrap(page, to_winansi(value.empty() ? "(not recorded)" : value), 360)) {
-      text(regular, 9, 185, y, line);
+      // The lines are WinAnsi already: the first drawing converted them once more.
+      if (drawing == Drawing::first) {
+        text(regular, 9, 185, y, line);
+      } else {
+        draw_winansi(page, regular, 9, 185, y, line);
+      }
       y -= 12;
     }
     y -= 3;
@@ -275,14 +280,14 @@ Result<Verified> verify_pdf(std::string_view pdf, const PublicKey& trusted) {
   if (!json) return json.error();
   auto v = verify_json(*json, trusted);
   if (!v) return v.error();
-  auto again = render_pdf(*json);
-  if (!again) return again.error();
-  if (*again != pdf) {
-    return make_error(
-        Errc::bad_signature,
-        "the PDF's pages differ from the signed certificate it carries (edited after signing?)");
+  for (const Drawing d : {kCurrentDrawing, Drawing::first}) {
+    auto again = render_pdf(*json, d);
+    if (!again) return again.error();
+    if (*again == pdf) return v;
   }
-  return v;
+  return make_error(
+      Errc::bad_signature,
+      "the PDF's pages differ from the signed certificate it carries (edited after signing?)");
 }
 
 Result<Verified> verify_file_contents(std::string_view contents, const PublicKey& trusted) {

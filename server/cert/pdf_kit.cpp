@@ -57,9 +57,14 @@ Result<std::string> PdfDocument::bytes() {
 
 void draw_text(HPDF_Page page, HPDF_Font font, float size, float x, float y,
                std::string_view utf8) {
+  draw_winansi(page, font, size, x, y, to_winansi(utf8));
+}
+
+void draw_winansi(HPDF_Page page, HPDF_Font font, float size, float x, float y,
+                  const std::string& winansi) {
   HPDF_Page_BeginText(page);
   HPDF_Page_SetFontAndSize(page, font, size);
-  HPDF_Page_TextOut(page, x, y, to_winansi(utf8).c_str());
+  HPDF_Page_TextOut(page, x, y, winansi.c_str());
   HPDF_Page_EndText(page);
 }
 

@@ -33,6 +33,9 @@ class PdfDocument {
 
 /// Text at (x, y) in `font` at `size` points, converted to WinAnsi.
 void draw_text(HPDF_Page page, HPDF_Font font, float size, float x, float y, std::string_view utf8);
+/// The same for text in WinAnsi already (to_winansi's output, measured for wrapping).
+void draw_winansi(HPDF_Page page, HPDF_Font font, float size, float x, float y,
+                  const std::string& winansi);
 
 /// A QR code of `text` (error correction M) as a `size`-point square whose lower left corner
 /// is (x, y); false when libqrencode cannot encode it (too long).

@@ -189,7 +189,8 @@ TEST(CertificatePdf, ACertificateWithAccentsDrawnTheFirstWayStillVerifies) {
     const std::string doc = sign(*drive_certificate(c, evidence()), key);
     std::ofstream(dir + "drive-accents.json", std::ios::binary) << doc;
     std::ofstream(dir + "drive-accents-v1.pdf", std::ios::binary) << *render_pdf(doc);
-    std::ofstream(dir + "drive-accents.pub", std::ios::binary) << public_key_to_text(key.public_key());
+    std::ofstream(dir + "drive-accents.pub", std::ios::binary)
+        << public_key_to_text(key.public_key());
   }
   const std::string doc = slurp(dir + "drive-accents.json");
   const std::string v1 = slurp(dir + "drive-accents-v1.pdf");
@@ -197,6 +198,23 @@ TEST(CertificatePdf, ACertificateWithAccentsDrawnTheFirstWayStillVerifies) {
   ASSERT_TRUE(key) << key.error().message;
   auto old = verify_pdf(v1, *key);
   EXPECT_TRUE(old) << (old ? "" : old.error().message);
+  EXPECT_EQ(*render_pdf(doc, Drawing::first), v1) << "the first drawing is kept as it was";
+  auto now = render_pdf(doc);
+  ASSERT_TRUE(now) << now.error().message;
+  EXPECT_NE(*now, v1);
+  auto current = verify_pdf(*now, *key);
+  EXPECT_TRUE(current) << (current ? "" : current.error().message);
+  // What a reader sees: the letters, not '?' (the text is WinAnsi inside the PDF).
+  const std::string tmp = testing::TempDir() + "/accents.pdf";
+  std::ofstream(tmp, std::ios::binary) << *now;
+  FILE* text = popen(("pdftotext " + tmp + " - 2>/dev/null").c_str(), "r");
+  ASSERT_NE(text, nullptr);
+  std::string shown;
+  for (int c; (c = std::fgetc(text)) != EOF;) shown += static_cast<char>(c);
+  pclose(text);
+  EXPECT_NE(shown.find("Repair Café Gent"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("Zoë"), std::string::npos);
+  EXPECT_NE(shown.find("Région de Bruxelles-Capitale"), std::string::npos);
 }
 
 // render_pdf is public: a document with fields missing (a hand-made or damaged file given to
