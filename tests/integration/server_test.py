@@ -609,14 +609,19 @@ class OperatorPagesTest(ServerFixture):
         st, _, r = page_call(self.srv, "GET", "/ui/session", cookie=session)
         self.assertEqual(st, 401, r)
 
-    def test_a_logged_in_operator_sees_the_wall_without_a_kiosk_link(self):
-        session, _ = self.browser_login()
+    def open_stream(self, path, session):
+        """An event stream as a browser opens it with its session cookie: (connection, response)."""
         import ssl
         conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, timeout=10,
                                            context=ssl._create_unverified_context())
-        conn.request("GET", "/wall/events", headers={"Cookie": "revive_session=" + session})
+        conn.request("GET", path, headers={"Cookie": "revive_session=" + session})
         resp = conn.getresponse()
         self.assertEqual(resp.status, 200)
+        return conn, resp
+
+    def test_a_logged_in_operator_sees_the_wall_without_a_kiosk_link(self):
+        session, _ = self.browser_login()
+        conn, resp = self.open_stream("/wall/events", session)
         self.assertEqual(resp.getheader("Content-Type"), "text/event-stream")
         self.assertEqual(resp.readline(), b"retry: 3000\n")
         conn.close()
@@ -628,12 +633,7 @@ class OperatorPagesTest(ServerFixture):
 
     def test_the_operator_pages_follow_events_with_their_session(self):
         session, csrf = self.browser_login()
-        import ssl
-        conn = http.client.HTTPSConnection("127.0.0.1", self.srv.tls_port, timeout=10,
-                                           context=ssl._create_unverified_context())
-        conn.request("GET", "/api/v1/events/stream", headers={"Cookie": "revive_session=" + session})
-        resp = conn.getresponse()
-        self.assertEqual(resp.status, 200)
+        conn, resp = self.open_stream("/api/v1/events/stream", session)
         self.assertEqual(resp.readline(), b": connected\n", "the session keeps the stream open")
         self.assertEqual(resp.readline(), b"\n")
         agent = Agent("SNSTREAM1")
