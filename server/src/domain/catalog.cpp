@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "domain/loans.hpp"
+
 namespace revive::server {
 
 namespace {
@@ -101,10 +103,16 @@ Result<void> Catalog::update_settings(const SettingsUpdate& u) {
   REVIVE_TRY(workflow_id(u.default_workflow));
   if (u.reverify_share) REVIVE_TRY(check_share(*u.reverify_share));
   if (u.screen_language) REVIVE_TRY(check_screen_language(*u.screen_language));
+  if (u.loan_reference_keep_days)
+    REVIVE_TRY(parse_loan_reference_keep_days(*u.loan_reference_keep_days));
   const std::pair<const char*, const std::optional<std::string>*> values[] = {
-      {"default_workflow", &u.default_workflow}, {"workshop_name", &u.workshop_name},
-      {"grading_policy", &u.grading_policy},     {"certificate_operator", &u.certificate_operator},
-      {"reverify_share", &u.reverify_share},     {"screen_language", &u.screen_language}};
+      {"default_workflow", &u.default_workflow},
+      {"workshop_name", &u.workshop_name},
+      {"grading_policy", &u.grading_policy},
+      {"certificate_operator", &u.certificate_operator},
+      {"reverify_share", &u.reverify_share},
+      {"screen_language", &u.screen_language},
+      {"loan_reference_keep_days", &u.loan_reference_keep_days}};
   for (const auto& [key, value] : values) {
     if (*value && (*value)->size() > kMaxSettingBytes)
       return invalid(std::string(key) + " is larger than 64 KiB");

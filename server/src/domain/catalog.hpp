@@ -28,6 +28,8 @@ struct WorkflowSummary {
 struct SettingsUpdate {
   std::optional<std::string> default_workflow, workshop_name, grading_policy, certificate_operator,
       reverify_share, screen_language;
+  /// Days a returned loan's reference is kept (domain/loans.hpp).
+  std::optional<std::string> loan_reference_keep_days;
 };
 
 class Catalog {
