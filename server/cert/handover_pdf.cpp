@@ -43,13 +43,23 @@ void rule(HPDF_Page page, float x0, float x1, float y) {
   HPDF_Page_Stroke(page);
 }
 
-// The column widths: the first (a number) narrow, the others share the rest equally.
-std::vector<float> column_widths(std::size_t n, float width) {
-  std::vector<float> w(n, 0);
-  if (n == 0) return w;
-  const float first = n > 1 ? 40.0f : width;
-  w[0] = first;
-  for (std::size_t i = 1; i < n; ++i) w[i] = (width - first) / static_cast<float>(n - 1);
+// The column widths: each column's widest text (heading or cell) plus a gap; when they do not
+// fit the page, every column gives up the same share of its width (cells are then cut).
+std::vector<float> column_widths(HPDF_Page page, const Fonts& f,
+                                 const HandoverListFacts& facts, float width) {
+  constexpr float kGap = 10;
+  std::vector<float> w(facts.columns.size(), 0);
+  auto widen = [&](std::size_t i, HPDF_Font font, const std::string& text) {
+    HPDF_Page_SetFontAndSize(page, font, kBody);
+    w[i] = std::max(w[i], HPDF_Page_TextWidth(page, to_winansi(text).c_str()) + kGap);
+  };
+  for (std::size_t i = 0; i < w.size(); ++i) widen(i, f.bold, facts.columns[i]);
+  for (const auto& row : facts.rows)
+    for (std::size_t i = 0; i < w.size(); ++i) widen(i, f.regular, row[i]);
+  float total = 0;
+  for (const float x : w) total += x;
+  if (total > width)
+    for (float& x : w) x *= width / total;
   return w;
 }
 
@@ -60,6 +70,7 @@ class Writer {
 
   void run() {
     new_page();
+    widths_ = column_widths(page_, f_, facts_, width_);
     put(page_, f_.bold, 16, kMargin, y_, facts_.title, width_);
     y_ -= 28;
     for (const auto& [label, value] : facts_.about) {
@@ -97,11 +108,10 @@ class Writer {
   }
 
   void cells(const std::vector<std::string>& values, HPDF_Font font) {
-    const auto w = column_widths(values.size(), width_);
     float x = kMargin;
     for (std::size_t i = 0; i < values.size(); ++i) {
-      put(page_, font, kBody, x, y_, values[i], w[i] - 6);
-      x += w[i];
+      put(page_, font, kBody, x, y_, values[i], widths_[i] - 6);
+      x += widths_[i];
     }
     y_ -= kRow;
   }
@@ -125,6 +135,7 @@ class Writer {
   const HandoverListFacts& facts_;
   HPDF_Page page_ = nullptr;
   float width_ = 0;
+  std::vector<float> widths_;  // the table's columns
   float y_ = 0;
   int pages_ = 0;
 };
