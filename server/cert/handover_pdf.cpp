@@ -19,8 +19,7 @@ struct Fonts {
 };
 
 // Text cut with "..." to fit `width` points.
-std::string fitted(HPDF_Page page, HPDF_Font font, float size, std::string_view utf8,
-                   float width) {
+std::string fitted(HPDF_Page page, HPDF_Font font, float size, std::string_view utf8, float width) {
   std::string s = to_winansi(utf8);
   HPDF_Page_SetFontAndSize(page, font, size);
   if (HPDF_Page_TextWidth(page, s.c_str()) <= width) return s;
@@ -45,8 +44,8 @@ void rule(HPDF_Page page, float x0, float x1, float y) {
 
 // The column widths: each column's widest text (heading or cell) plus a gap; when they do not
 // fit the page, every column gives up the same share of its width (cells are then cut).
-std::vector<float> column_widths(HPDF_Page page, const Fonts& f,
-                                 const HandoverListFacts& facts, float width) {
+std::vector<float> column_widths(HPDF_Page page, const Fonts& f, const HandoverListFacts& facts,
+                                 float width) {
   constexpr float kGap = 10;
   std::vector<float> w(facts.columns.size(), 0);
   auto widen = [&](std::size_t i, HPDF_Font font, const std::string& text) {
@@ -65,8 +64,7 @@ std::vector<float> column_widths(HPDF_Page page, const Fonts& f,
 
 class Writer {
  public:
-  Writer(HPDF_Doc doc, Fonts f, const HandoverListFacts& facts)
-      : doc_(doc), f_(f), facts_(facts) {}
+  Writer(HPDF_Doc doc, Fonts f, const HandoverListFacts& facts) : doc_(doc), f_(f), facts_(facts) {}
 
   void run() {
     new_page();

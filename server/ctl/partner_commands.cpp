@@ -26,8 +26,8 @@ std::string date_of(std::int64_t at) {
 }
 
 // One call whose JSON answer `show` prints; the exit code.
-int call(const RemoteArgs& ra, const std::string& method, const std::string& path,
-         const json& body, const std::function<void(const json&)>& show) {
+int call(const RemoteArgs& ra, const std::string& method, const std::string& path, const json& body,
+         const std::function<void(const json&)>& show) {
   std::string answer, server;
   if (int rc = remote_request(ra, method, path, body.is_null() ? "" : body.dump(), answer, server))
     return rc;
@@ -82,9 +82,8 @@ void add_partner(CLI::App& app, RemoteArgs& ra, int& rc,
   });
   auto* list = partner->add_subcommand("list", "Every organisation");
   server_opt(list);
-  list->callback([&ra, &rc] {
-    rc = call(ra, "GET", "/api/v1/organisations", json(), print_organisations);
-  });
+  list->callback(
+      [&ra, &rc] { rc = call(ra, "GET", "/api/v1/organisations", json(), print_organisations); });
   auto* edit = partner->add_subcommand("edit", "Change an organisation's name, contact or kind");
   server_opt(edit);
   edit->add_option("ID", p->organisation, "The organisation's id (partner list)")->required();
@@ -111,8 +110,7 @@ void add_handover(CLI::App& app, RemoteArgs& ra, int& rc,
   server_opt(create);
   create->add_option("--partner", p->organisation, "The organisation's id (partner list)")
       ->required();
-  create->add_option("DEVICE", p->laptops, "Device ids of finished, graded laptops")
-      ->required();
+  create->add_option("DEVICE", p->laptops, "Device ids of finished, graded laptops")->required();
   create->callback([&ra, &rc, p] {
     rc = call(ra, "POST", "/api/v1/handovers",
               json{{"organisation", p->organisation}, {"laptops", p->laptops}}, print_handover);

@@ -55,8 +55,7 @@ TEST_F(PartnersTest, OrganisationsAreCheckedCreatedListedAndEdited) {
   EXPECT_EQ((*edited)["kind"], "welfare");
   EXPECT_EQ(partners.update_organisation(lib, {"Atheneum", {}, {}}).error().code, Errc::conflict);
   EXPECT_EQ(partners.update_organisation(999, {"X", {}, {}}).error().code, Errc::not_found);
-  EXPECT_EQ(partners.update_organisation(lib, {{}, {}, "bank"}).error().code,
-            Errc::invalid_input);
+  EXPECT_EQ(partners.update_organisation(lib, {{}, {}, "bank"}).error().code, Errc::invalid_input);
 
   auto all = partners.organisations();
   ASSERT_TRUE(all);
@@ -229,23 +228,23 @@ TEST_F(PartnersTest, AReturnedLoansNewCertificateChainsToThePreviousOne) {
 }
 
 Json sample_handover() {
-  return {{"id", 12},
-          {"at", 1'800'000'000},
-          {"operator", "alice"},
-          {"organisation", {{"name", "Bibliotheek, Noord"}, {"kind", "library"}, {"contact", "An"}}},
-          {"laptops",
-           Json::array({{{"id", 7},
-                         {"vendor", "LENOVO"},
-                         {"model", "LENOVO ThinkPad T480"},
-                         {"serial", "=PF1"},
-                         {"grade", "B"},
-                         {"certificate", "cert-7"}},
-                        {{"id", 9},
-                         {"vendor", "HP"},
-                         {"model", "Stream 11"},
-                         {"serial", "CND1"},
-                         {"grade", Json()},
-                         {"certificate", Json()}}})}};
+  return {
+      {"id", 12},
+      {"at", 1'800'000'000},
+      {"operator", "alice"},
+      {"organisation", {{"name", "Bibliotheek, Noord"}, {"kind", "library"}, {"contact", "An"}}},
+      {"laptops", Json::array({{{"id", 7},
+                                {"vendor", "LENOVO"},
+                                {"model", "LENOVO ThinkPad T480"},
+                                {"serial", "=PF1"},
+                                {"grade", "B"},
+                                {"certificate", "cert-7"}},
+                               {{"id", 9},
+                                {"vendor", "HP"},
+                                {"model", "Stream 11"},
+                                {"serial", "CND1"},
+                                {"grade", Json()},
+                                {"certificate", Json()}}})}};
 }
 
 TEST(HandoverList, CsvHasALinePerLaptopAndNeutralisesFormulas) {
@@ -268,12 +267,13 @@ TEST(HandoverList, PdfFactsAreInTheWorkshopsWords) {
   nl.received_by = "Ontvangen door";
   const auto f = handover_list_facts(sample_handover(), "Werkplaats Gent", nl);
   EXPECT_EQ(f.title, "Overdrachtslijst 12");
-  EXPECT_EQ(f.about.at(0), (std::pair<std::string, std::string>{"Organisatie",
-                                                                "Bibliotheek, Noord (Bibliotheek)"}));
+  EXPECT_EQ(f.about.at(0), (std::pair<std::string, std::string>{
+                               "Organisatie", "Bibliotheek, Noord (Bibliotheek)"}));
   EXPECT_EQ(f.about.at(2).second, "2027-01-15 08:00 UTC");
   EXPECT_EQ(f.columns.at(1), "Model");
   ASSERT_EQ(f.rows.size(), 2U);
-  EXPECT_EQ(f.rows[0], (std::vector<std::string>{"7", "LENOVO ThinkPad T480", "=PF1", "B", "cert-7"}))
+  EXPECT_EQ(f.rows[0],
+            (std::vector<std::string>{"7", "LENOVO ThinkPad T480", "=PF1", "B", "cert-7"}))
       << "the vendor is not said twice";
   EXPECT_EQ(f.rows[1], (std::vector<std::string>{"9", "HP Stream 11", "CND1", "-", ""}));
   EXPECT_EQ(f.signatures.back(), "Ontvangen door");

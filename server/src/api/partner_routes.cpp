@@ -21,7 +21,8 @@ Response create_organisation(ApiContext& api, const Call& c) {
 
 Response update_organisation(ApiContext& api, const Call& c) {
   auto id = parse_id(c.param("id"));
-  if (!id) return error_response(400, "invalid_input", "organisation id must be a positive integer");
+  if (!id)
+    return error_response(400, "invalid_input", "organisation id must be a positive integer");
   auto j = body_json(c.req);
   if (!j) return from_error(j.error());
   return reply(api.services.partners.update_organisation(*id, organisation_input(*j)));
@@ -42,8 +43,8 @@ Response create_handover(ApiContext& api, const Call& c) {
       return error_response(400, "invalid_input", "\"laptops\" holds laptop ids (integers)");
     ids.push_back(l.get<std::int64_t>());
   }
-  return reply(
-      api.services.partners.hand_over(org->get<std::int64_t>(), ids, c.operator_name), 201);
+  return reply(api.services.partners.hand_over(org->get<std::int64_t>(), ids, c.operator_name),
+               201);
 }
 
 Response handover(ApiContext& api, const Call& c) {
@@ -113,7 +114,8 @@ Response give_back(ApiContext& api, const Call& c) {
 }  // namespace
 
 void add_partner_routes(HandlerTable& t, ApiContext& api) {
-  t.add(RouteId::organisations, [&api](Call&) { return reply(api.services.partners.organisations()); });
+  t.add(RouteId::organisations,
+        [&api](Call&) { return reply(api.services.partners.organisations()); });
   t.add(RouteId::create_organisation, [&api](Call& c) { return create_organisation(api, c); });
   t.add(RouteId::update_organisation, [&api](Call& c) { return update_organisation(api, c); });
   t.add(RouteId::handovers, [&api](Call&) { return reply(api.services.partners.handovers()); });

@@ -78,8 +78,8 @@ cert::HandoverListFacts handover_list_facts(const Json& h, const std::string& wo
   const Json laptops = h.value("laptops", Json::array());
   cert::HandoverListFacts f;
   f.title = w.title + " " + std::to_string(h.value("id", std::int64_t{0}));
-  f.about = {{w.organisation, text_field(org, "name") + " (" +
-                                  kind_in_words(text_field(org, "kind"), w) + ")"},
+  f.about = {{w.organisation,
+              text_field(org, "name") + " (" + kind_in_words(text_field(org, "kind"), w) + ")"},
              {w.contact, text_field(org, "contact")},
              {w.date, readable(h.value("at", Seconds{0}))},
              {w.operator_, text_field(h, "operator")},
@@ -101,8 +101,8 @@ Result<Document> handover_document(DomainContext& ctx, Partners& partners, std::
   REVIVE_ASSIGN(h, partners.handover(id));
   if (format == "csv") return Document{"text/csv; charset=utf-8", handover_csv(h)};
   REVIVE_ASSIGN(workshop, ctx.storage().settings().get("workshop_name"));
-  REVIVE_ASSIGN(pdf, cert::render_handover_list(
-                         handover_list_facts(h, workshop.value_or("Revive"), words)));
+  REVIVE_ASSIGN(
+      pdf, cert::render_handover_list(handover_list_facts(h, workshop.value_or("Revive"), words)));
   return Document{"application/pdf", std::move(pdf)};
 }
 

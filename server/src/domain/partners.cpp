@@ -140,16 +140,17 @@ Result<Json> Partners::hand_over(std::int64_t organisation_id,
     REVIVE_ASSIGN(summary, views_.device_summary(d));
     REVIVE_ASSIGN(out, current_handover(ctx_.storage(), d));
     const std::string why = handover_refusal(summary, out.has_value());
-    if (!why.empty()) refused += (refused.empty() ? "" : "; ") + ("laptop " + std::to_string(d) + " " + why);
+    if (!why.empty())
+      refused += (refused.empty() ? "" : "; ") + ("laptop " + std::to_string(d) + " " + why);
   }
-  if (!refused.empty())
-    return make_error(Errc::conflict, "nothing was handed over: " + refused);
+  if (!refused.empty()) return make_error(Errc::conflict, "nothing was handed over: " + refused);
   HandoverRow h{0, organisation_id, operator_name, ctx_.now(), devices};
   std::sort(h.devices.begin(), h.devices.end());
   REVIVE_ASSIGN(id, ctx_.storage().handovers().create(h));
   for (const std::int64_t d : h.devices) {
-    REVIVE_TRY(ctx_.log(d, "handed-over",
-                        {{"handover", id}, {"organisation", org.name}, {"operator", operator_name}}));
+    REVIVE_TRY(
+        ctx_.log(d, "handed-over",
+                 {{"handover", id}, {"organisation", org.name}, {"operator", operator_name}}));
   }
   REVIVE_TRY(uow->commit());
   for (const std::int64_t d : h.devices) ctx_.device_changed(d);

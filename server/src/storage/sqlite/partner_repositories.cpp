@@ -20,9 +20,8 @@ HandoverRow handover_row(const Statement& q) {
 constexpr const char* kHandoverColumns = "SELECT id, organisation_id, operator, at FROM handovers ";
 
 LoanRow loan_row(const Statement& q) {
-  return LoanRow{q.int64(0),     q.int64(1),     q.int64(2),        q.text(3),
-                 q.int64(4),     q.text(5),      q.opt_int64(6),    q.opt_text(7),
-                 q.int64(8) != 0};
+  return LoanRow{q.int64(0), q.int64(1),     q.int64(2),    q.text(3),      q.int64(4),
+                 q.text(5),  q.opt_int64(6), q.opt_text(7), q.int64(8) != 0};
 }
 
 }  // namespace
@@ -95,8 +94,8 @@ Result<std::vector<HandoverRow>> SqliteHandovers::list() {
 Result<std::optional<HandoverRow>> SqliteHandovers::latest_for(std::int64_t device_id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT MAX(handover_id) FROM handover_laptops "
                                    "WHERE device_id = ?"));
-  REVIVE_SQL_ASSIGN(id, one_row(q.bind(device_id),
-                                [](const Statement& s) { return s.opt_int64(0); }));
+  REVIVE_SQL_ASSIGN(id,
+                    one_row(q.bind(device_id), [](const Statement& s) { return s.opt_int64(0); }));
   if (!id || !*id) return std::optional<HandoverRow>();
   return find(**id);
 }
