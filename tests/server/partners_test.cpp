@@ -151,7 +151,7 @@ TEST_F(PartnersTest, ALoanIsLentAndReturnedAndItsReferenceErasedAfterTheRetentio
   EXPECT_TRUE(catalog.set_setting("loan_reference_keep_days", "2"));
   now += 86400;
   EXPECT_EQ(*erase_loan_references(ctx), 0) << "one day after the return: kept";
-  now += 2 * 86400;
+  now += 2L * 86400;
   EXPECT_EQ(*erase_loan_references(ctx), 1);
   auto went = whereabouts(ctx, a);
   EXPECT_EQ((*went)["loans"][0]["reference"], "");
@@ -212,7 +212,7 @@ TEST_F(PartnersTest, AReturnedLoansNewCertificateChainsToThePreviousOne) {
 
   ASSERT_TRUE(partners.hand_over(org, {a}, "alice"));
   ASSERT_TRUE(loans.lend(a, "", "alice"));
-  now += 365 * 86400;
+  now += 365L * 86400;
   ASSERT_TRUE(loans.give_back(a, "alice"));
   // It network-boots again: the same laptop, wiped and tested again.
   EXPECT_EQ(enrol("SN01"), a);

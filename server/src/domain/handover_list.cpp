@@ -40,8 +40,8 @@ std::string kind_in_words(const std::string& kind, const HandoverWords& w) {
 
 // "HP Stream 11", not "HP HP Stream 11": many models name their vendor already.
 std::string model_of(const Json& laptop) {
-  const std::string model = text_field(laptop, "model");
-  const std::string vendor = text_field(laptop, "vendor");
+  std::string model = text_field(laptop, "model");
+  std::string vendor = text_field(laptop, "vendor");
   if (model.empty()) return vendor;
   if (vendor.empty() || ascii_lower(model).starts_with(ascii_lower(vendor))) return model;
   return vendor + " " + model;
