@@ -5,7 +5,8 @@
 // screenshot. The operator pages share the server and the browser: an operator logs in, finds
 // the failed laptop, retries it from its page and it completes (a screenshot of that page);
 // then adds a partner organisation, hands the finished laptops over to it and renders the
-// hand-over list with pdftoppm (not blank); a laptop's page shows where it went.
+// hand-over list with pdftoppm (not blank); a laptop's page shows where it went, and it is lent
+// and returned from there.
 // Run by run.sh (ctest: wall_browser).
 //   node wall_test.mjs SERVER AGENT CTL DATA OUTDIR
 import { spawn, execFileSync } from 'node:child_process';
@@ -212,7 +213,8 @@ async function main() {
 
 // Issue 16's partners and hand-over on the operator pages (Dutch, as the browser asks): a new
 // organisation, every finished laptop handed over to it, the list as a PDF rendered by
-// pdftoppm (some ink on the page), and a laptop's page saying where it went.
+// pdftoppm (some ink on the page), a laptop's page saying where it went, and that laptop lent
+// and returned from its page.
 async function handOver(ops, context, base) {
   const started = Date.now();
   await ops.locator('#nav a[href="#/partners"]').click();
@@ -256,7 +258,18 @@ async function handOver(ops, context, base) {
   await ops.locator('#laptops tbody tr.done a').first().click();
   await ops.locator('#went').filter({ hasText: 'Bibliotheek Noord' }).waitFor();
   assert.equal(await ops.locator('#lend-form').isVisible(), true, 'a handed-over laptop can be lent');
-  log(`hand-over: ${laptops} laptops to a new organisation, list rendered (ink ${(ink * 100).toFixed(1)} %) `
+  // Lent through the organisation (only the reference it chose), then returned: the laptop is
+  // back for a new visit.
+  await ops.locator('#lend-reference').fill('kaart 0042');
+  await ops.locator('#lend-form button[type="submit"]').click();
+  await ops.locator('#loans li').filter({ hasText: /Uitgeleend sinds .* · kaart 0042/ }).waitFor();
+  await ops.locator('#whereabouts').screenshot({ path: path.join(OUT, 'laptop-whereabouts.png') });
+  await ops.locator('#loan-return').click();
+  await ops.locator('#loans li').filter({ hasText: 'teruggebracht' }).waitFor();
+  await ops.locator('#went').filter({ hasText: 'nieuw bezoek' }).waitFor();
+  assert.equal(await ops.locator('#lend-form').isVisible(), false, 'back in the workshop: not lent again');
+  log(`hand-over: ${laptops} laptops to a new organisation, list rendered (ink ${(ink * 100).toFixed(1)} %), `
+    + 'one lent and returned '
     + `(${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
