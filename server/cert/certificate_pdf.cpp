@@ -182,6 +182,8 @@ Fields fields(const Json& b) {
   }
   add_closing_fields(b, f);
   if (b.contains("supersedes")) f.insert(f.begin() + 1, {"Supersedes", str(b, {"supersedes"})});
+  if (b.contains("previous_certificate"))
+    f.insert(f.begin() + 1, {"Previous visit", str(b, {"previous_certificate"})});
   return f;
 }
 

@@ -15,6 +15,7 @@
 #include "image_commands.hpp"
 #include "intake_commands.hpp"
 #include "kiosk_commands.hpp"
+#include "partner_commands.hpp"
 #include "remote_commands.hpp"
 
 namespace revive::ctl {
@@ -440,6 +441,7 @@ int run_revivectl(int argc, char** argv) {
   add_workshop_commands(app, cli);
   add_intake_commands(app, cli.ra, cli.rc, [&cli](CLI::App* c) { cli.server_options(c); });
   add_kiosk_commands(app, cli.ra, cli.rc, [&cli](CLI::App* c) { cli.server_options(c); });
+  add_partner_commands(app, cli.ra, cli.rc, [&cli](CLI::App* c) { cli.server_options(c); });
   auto* cert = app.add_subcommand("cert", "Erasure certificates: list, fetch, verify offline");
   cert->require_subcommand(1);
   add_cert_server_commands(cert, cli);

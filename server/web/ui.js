@@ -78,7 +78,7 @@
   }
 
   function show(section) {
-    for (const id of ['login', 'list', 'laptop']) $(id).hidden = id !== section;
+    for (const id of ['login', 'list', 'laptop', 'partners', 'handover']) $(id).hidden = id !== section;
     $('nav').hidden = section === 'login';
     $('logout').hidden = section === 'login';
     $('who').textContent = section === 'login' || !operator ? '' : t('ui.logged_in_as', { name: operator });
@@ -247,6 +247,7 @@
       if (e.kind === 'step-failed' || e.kind === 'step-timed-out') li.className = 'failed-text';
       timeline.append(li);
     }
+    renderWhereabouts(p.whereabouts || {});
   }
 
   async function loadLaptop(id) {
@@ -334,6 +335,173 @@
     loadLaptop(s.id);
   }
 
+  // ---- partner organisations, hand-over and loans (issue 16)
+  function errorOf(r) {
+    return r.body && r.body.error ? r.body.error : String(r.status);
+  }
+
+  let editing = null; // the organisation the form edits (null: a new one)
+
+  function editOrganisation(o) {
+    editing = o;
+    $('org-form-title').textContent = o ? t('ui.org.editing', { name: o.name }) : t('ui.org.new');
+    $('org-name').value = o ? o.name : '';
+    $('org-contact').value = o ? o.contact : '';
+    $('org-kind').value = o ? o.kind : 'library';
+    $('org-cancel').hidden = !o;
+    $('org-error').textContent = '';
+    if (o) $('org-name').focus();
+  }
+
+  async function showPartners() {
+    show('partners');
+    document.title = t('ui.partners.title');
+    const r = await call('GET', '/api/v1/organisations');
+    if (!r.ok) {
+      $('org-error').textContent = errorOf(r);
+      return;
+    }
+    const body = $('organisations').tBodies[0];
+    body.textContent = '';
+    for (const o of r.body) {
+      const tr = el('tr');
+      tr.dataset.id = o.id;
+      const edit = el('button', t('ui.org.edit'));
+      edit.type = 'button';
+      edit.addEventListener('click', () => editOrganisation(o));
+      const actions = el('td');
+      actions.append(edit);
+      tr.append(el('td', o.name), el('td', t('ui.kind.' + o.kind)), el('td', o.contact), actions);
+      body.append(tr);
+    }
+    $('partners-empty').hidden = r.body.length > 0;
+  }
+
+  async function saveOrganisation(e) {
+    e.preventDefault();
+    const body = { name: $('org-name').value.trim(), contact: $('org-contact').value.trim(), kind: $('org-kind').value };
+    const r = editing
+      ? await call('POST', '/api/v1/organisations/' + editing.id, body)
+      : await call('POST', '/api/v1/organisations', body);
+    if (!r.ok) {
+      $('org-error').textContent = errorOf(r);
+      return;
+    }
+    editOrganisation(null);
+    $('org-error').textContent = t('ui.org.saved');
+    showPartners();
+  }
+
+  function listLinks(id) {
+    const td = el('td');
+    for (const format of ['pdf', 'csv']) {
+      const a = el('a', format.toUpperCase());
+      a.href = '/api/v1/handovers/' + id + '/list?format=' + format;
+      a.setAttribute('download', 'handover-' + id + '.' + format);
+      td.append(a, ' ');
+    }
+    return td;
+  }
+
+  async function showHandover() {
+    show('handover');
+    document.title = t('ui.handover.title');
+    const [orgs, ready, done] = await Promise.all([call('GET', '/api/v1/organisations'),
+      call('GET', '/api/v1/handovers/candidates'), call('GET', '/api/v1/handovers')]);
+    if (!orgs.ok || !ready.ok || !done.ok) {
+      $('handover-result').textContent = errorOf([orgs, ready, done].find((r) => !r.ok));
+      return;
+    }
+    const select = $('handover-org');
+    const chosen = select.value;
+    while (select.options.length > 1) select.remove(1);
+    for (const o of orgs.body) {
+      const opt = el('option', o.name + ' (' + t('ui.kind.' + o.kind) + ')');
+      opt.value = o.id;
+      select.append(opt);
+    }
+    select.value = chosen;
+    const rows = $('candidates').tBodies[0];
+    rows.textContent = '';
+    for (const l of ready.body) {
+      const tr = el('tr');
+      const box = el('input');
+      box.type = 'checkbox';
+      box.value = l.id;
+      box.setAttribute('aria-label', modelOf(l) + ' ' + (l.serial || l.id));
+      const pick = el('td');
+      pick.append(box);
+      tr.append(pick, el('td', l.id), el('td', modelOf(l)), el('td', l.serial), el('td', l.batch || ''), el('td', l.grade || ''));
+      rows.append(tr);
+    }
+    $('candidates-all').checked = false;
+    $('candidates-empty').hidden = ready.body.length > 0;
+    const list = $('handovers').tBodies[0];
+    list.textContent = '';
+    for (const h of done.body) {
+      const tr = el('tr');
+      tr.dataset.id = h.id;
+      tr.append(el('td', h.id), el('td', when(h.at)), el('td', h.organisation.name), el('td', h.operator),
+        el('td', h.laptops), listLinks(h.id));
+      list.append(tr);
+    }
+    $('handovers-empty').hidden = done.body.length > 0;
+  }
+
+  async function handOver(e) {
+    e.preventDefault();
+    const select = $('handover-org');
+    const laptops = [...document.querySelectorAll('#candidates tbody input:checked')].map((b) => Number(b.value));
+    if (!select.value || laptops.length === 0) {
+      $('handover-result').textContent = t('ui.handover.pick');
+      return;
+    }
+    const org = select.options[select.selectedIndex].textContent;
+    if (!(await confirmAction(t('ui.handover.confirm', { n: laptops.length, org })))) return;
+    const r = await call('POST', '/api/v1/handovers', { organisation: Number(select.value), laptops });
+    $('handover-result').textContent = r.ok ? t('ui.handover.done', { id: r.body.id }) : errorOf(r);
+    if (r.ok) showHandover();
+  }
+
+  function renderWhereabouts(w) {
+    const h = w.handover;
+    definitions($('went'), h ? [
+      ['ui.went.to', h.organisation.name + ' (' + t('ui.kind.' + h.organisation.kind) + ')'],
+      ['ui.went.when', when(h.at)],
+      ['ui.went.by', h.operator],
+    ] : []);
+    if (!h) $('went').append(el('dd', t('ui.went.not_yet')));
+    else if (!w.current) $('went').append(el('dd', t('ui.went.back')));
+    const loans = $('loans');
+    loans.textContent = '';
+    const loanList = w.loans || [];
+    for (const l of loanList) {
+      const text = l.returned_at ? t('ui.loan.back', { from: when(l.lent_at), to: when(l.returned_at) })
+        : t('ui.loan.out', { date: when(l.lent_at) });
+      const ref = l.reference_erased ? t('ui.loan.erased') : l.reference;
+      loans.append(el('li', text + (ref ? ' · ' + ref : '')));
+    }
+    const open = loanList.some((l) => !l.returned_at);
+    $('lend-form').hidden = !w.current || open;
+    $('loan-return').hidden = !open;
+  }
+
+  async function lend(e) {
+    e.preventDefault();
+    if (!current) return;
+    const r = await call('POST', '/api/v1/devices/' + current.summary.id + '/loan', { reference: $('lend-reference').value.trim() });
+    $('loan-result').textContent = r.ok ? '' : errorOf(r);
+    if (r.ok) $('lend-reference').value = '';
+    loadLaptop(current.summary.id);
+  }
+
+  async function giveBack() {
+    if (!current) return;
+    const r = await call('POST', '/api/v1/devices/' + current.summary.id + '/loan/return');
+    $('loan-result').textContent = r.ok ? '' : errorOf(r);
+    loadLaptop(current.summary.id);
+  }
+
   // ---- session, language, routing
   async function route() {
     if (!csrf) {
@@ -344,6 +512,8 @@
     }
     const m = location.hash.match(/^#\/laptops\/(\d+)$/);
     if (m) showLaptop(m[1]);
+    else if (location.hash === '#/partners') showPartners();
+    else if (location.hash === '#/handover') showHandover();
     else showList();
   }
 
@@ -368,9 +538,12 @@
 
   function renderAll() {
     for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
+    for (const e of document.querySelectorAll('[data-i18n-label]')) e.setAttribute('aria-label', t(e.dataset.i18nLabel));
     for (const b of document.querySelectorAll('#langs button'))
       b.setAttribute('aria-pressed', String(b.dataset.lang === root.lang));
     if (current) renderLaptop();
+    if (!$('partners').hidden) showPartners();
+    if (!$('handover').hidden) showHandover();
   }
 
   async function useLanguage(lang) {
@@ -396,6 +569,14 @@
     $('logout').addEventListener('click', logout);
     $('filters').addEventListener('input', () => showList());
     $('filters').addEventListener('submit', (e) => e.preventDefault());
+    $('org-form').addEventListener('submit', saveOrganisation);
+    $('org-cancel').addEventListener('click', () => editOrganisation(null));
+    $('handover-form').addEventListener('submit', handOver);
+    $('candidates-all').addEventListener('change', (e) => {
+      for (const b of document.querySelectorAll('#candidates tbody input')) b.checked = e.target.checked;
+    });
+    $('lend-form').addEventListener('submit', lend);
+    $('loan-return').addEventListener('click', giveBack);
     window.addEventListener('hashchange', route);
     await useLanguage(root.lang || 'en');
     route();

@@ -217,6 +217,19 @@ TEST(CertificatePdf, ACertificateWithAccentsDrawnTheFirstWayStillVerifies) {
   EXPECT_NE(shown.find("Région de Bruxelles-Capitale"), std::string::npos);
 }
 
+// A laptop back from a loan: its new certificate names the previous visit's, signed, in the
+// PDF as well (whose verification draws it again, "Previous visit" row included).
+TEST(CertificatePdf, APreviousVisitsCertificateIsNamedOnTheLaptopsPdf) {
+  const KeyPair key = KeyPair::generate();
+  Json laptop = laptop_certificate(context(), {*drive_certificate(context(), evidence())});
+  laptop["previous_certificate"] = "c0ffee00-0000-4000-8000-000000000001";
+  auto with = render_pdf(sign(laptop, key));
+  ASSERT_TRUE(with) << with.error().message;
+  auto v = verify_file_contents(*with, key.public_key());
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(v->body["previous_certificate"], "c0ffee00-0000-4000-8000-000000000001");
+}
+
 // render_pdf is public: a document with fields missing (a hand-made or damaged file given to
 // `revivectl cert verify`) is drawn with "(not recorded)", never read past its end.
 TEST(CertificatePdf, ACertificateWithFieldsMissingIsStillDrawn) {

@@ -670,6 +670,84 @@ class OperatorPagesTest(ServerFixture):
                              headers={"Origin": self.origin, "X-CSRF-Token": csrf})
         self.assertEqual(st, 401, r)
 
+    def test_partners_handover_and_loans_refuse_strangers_cross_site_posts_and_unfinished_laptops(self):
+        """Issue 16: organisations, a hand-over and a loan through the pages (cookie + CSRF token)
+        and revivectl (bearer token); the list as CSV and PDF; the laptop's page shows it."""
+        for method, path, body in (("GET", "/api/v1/organisations", None),
+                                   ("POST", "/api/v1/organisations", {"name": "X", "kind": "school"}),
+                                   ("POST", "/api/v1/handovers", {"organisation": 1, "laptops": [1]}),
+                                   ("GET", "/api/v1/handovers/1/list?format=pdf", None),
+                                   ("POST", "/api/v1/devices/1/loan", {})):
+            st, r = call(self.srv, method, path, body)
+            self.assertEqual(st, 401, (path, r))
+        session, csrf = self.browser_login()
+        ours = {"Origin": self.origin, "X-CSRF-Token": csrf}
+        org = {"name": "Bibliotheek Noord", "contact": "Anna, 0470 12 34 56", "kind": "library"}
+        st, _, r = page_call(self.srv, "POST", "/api/v1/organisations", org, cookie=session,
+                             headers={"Origin": self.origin})
+        self.assertEqual(st, 403, r)
+        self.assertIn("CSRF", r["error"])
+        st, _, r = page_call(self.srv, "POST", "/api/v1/organisations", org, cookie=session,
+                             headers={"Origin": "https://evil.example", "X-CSRF-Token": csrf})
+        self.assertEqual(st, 403, r)
+        token = self.login_token()
+        self.assertEqual(call(self.srv, "GET", "/api/v1/organisations", token=token), (200, []),
+                         "nothing refused above was made")
+        st, _, r = page_call(self.srv, "POST", "/api/v1/organisations", org, cookie=session, headers=ours)
+        self.assertEqual(st, 201, r)
+        org_id = r["id"]
+        self.assertEqual(call(self.srv, "POST", "/api/v1/workflows", {"name": "short", "steps": [{"kind": "test"}]},
+                              token)[0], 200)
+        self.assertEqual(call(self.srv, "POST", "/api/v1/settings", {"default_workflow": "short"}, token)[0], 200)
+        done, busy = Agent("SNHO01"), Agent("SNHO02")
+        for a in (done, busy):
+            a.enrol(self.srv)
+        st, r = done.next(self.srv)
+        self.assertEqual(done.result(self.srv, r["step"], result={"grading": {"grade": "B"}})[0], 200)
+        self.assertEqual(done.next(self.srv)[1]["state"], "done")
+        st, _, r = page_call(self.srv, "POST", "/api/v1/handovers", {"organisation": org_id, "laptops": [done.id, busy.id]},
+                             cookie=session, headers=ours)
+        self.assertEqual(st, 409, r)
+        self.assertIn(f"laptop {busy.id} is not finished", r["error"])
+        st, _, r = page_call(self.srv, "POST", "/api/v1/handovers", {"organisation": org_id, "laptops": [done.id]},
+                             cookie=session, headers=ours)
+        self.assertEqual(st, 201, r)
+        handover = r["id"]
+        self.assertEqual([l["serial"] for l in r["laptops"]], ["SNHO01"])
+        st, csv = call(self.srv, "GET", f"/api/v1/handovers/{handover}/list?format=csv", token=token)
+        self.assertEqual(st, 200)
+        self.assertIn(b'"Bibliotheek Noord"', csv)
+        self.assertIn(b'"SNHO01","B"', csv)
+        st, pdf = call(self.srv, "GET", f"/api/v1/handovers/{handover}/list?format=pdf&lang=nl", token=token)
+        self.assertEqual((st, pdf[:5]), (200, b"%PDF-"))
+        # revivectl, with the bearer token: the organisations, a loan, the list as a file.
+        env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.tmp.name, "cfg"))
+        ctl = lambda *a: subprocess.run([CTL, *a, "--server", self.srv.url, "--token", token], capture_output=True,
+                                        text=True, env=env, timeout=60)
+        r = ctl("partner", "list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Bibliotheek Noord", r.stdout)
+        r = ctl("partner", "edit", str(org_id), "--kind", "welfare")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = ctl("loan", "lend", str(done.id), "--reference", "card 0042")
+        self.assertEqual((r.returncode, r.stdout), (0, "lent\n"), r.stderr)
+        r = ctl("loan", "lend", str(busy.id))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not out with an organisation", r.stderr)
+        out = os.path.join(self.tmp.name, "handover.pdf")
+        r = ctl("handover", "get", str(handover), "--format", "pdf", "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(5), b"%PDF-")
+        st, _, r = page_call(self.srv, "GET", f"/api/v1/laptops/{done.id}", cookie=session)
+        went = r["whereabouts"]
+        self.assertEqual((went["handover"]["organisation"]["name"], went["handover"]["organisation"]["kind"]),
+                         ("Bibliotheek Noord", "welfare"))
+        self.assertEqual(went["loans"][0]["reference"], "card 0042")
+        st, _, r = page_call(self.srv, "POST", f"/api/v1/devices/{done.id}/loan/return", cookie=session, headers=ours)
+        self.assertEqual(st, 200, r)
+        self.assertIsNotNone(r["loans"][0]["returned_at"])
+
     def test_the_pages_over_plain_http_from_the_lan_go_to_https(self):
         # 127.0.0.2 plays a LAN host (is_local_peer counts only 127.0.0.1 and ::1).
         conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10, source_address=("127.0.0.2", 0))

@@ -68,6 +68,7 @@ class DomainTest : public ::testing::Test {
         certifier(
             [this](const Json& body) {
               ++signatures;
+              signed_bodies.push_back(body);
               return "signed:" + body["certificate_id"].get<std::string>();
             },
             [](double) { return false; }, [] { return std::string("2026-11-22T10:00:00Z"); }),
@@ -128,6 +129,7 @@ class DomainTest : public ::testing::Test {
   Seconds now = 1'800'000'000;
   int changes = 0;
   int signatures = 0;
+  std::vector<Json> signed_bodies;  ///< every certificate body signed, in order
   FakeStorage storage;
   DomainContext ctx;
   LiveSteps live;

@@ -68,6 +68,16 @@ TEST(RouteTable, MethodAndPathReachTheirRoute) {
       {"GET", "/ui/session", RouteId::ui_session, {}},
       {"GET", "/api/v1/laptops", RouteId::laptops, {}},
       {"GET", "/api/v1/laptops/12", RouteId::laptop_page, {{"id", "12"}}},
+      {"GET", "/api/v1/organisations", RouteId::organisations, {}},
+      {"POST", "/api/v1/organisations", RouteId::create_organisation, {}},
+      {"POST", "/api/v1/organisations/3", RouteId::update_organisation, {{"id", "3"}}},
+      {"GET", "/api/v1/handovers", RouteId::handovers, {}},
+      {"POST", "/api/v1/handovers", RouteId::create_handover, {}},
+      {"GET", "/api/v1/handovers/candidates", RouteId::handover_candidates, {}},
+      {"GET", "/api/v1/handovers/4", RouteId::handover, {{"id", "4"}}},
+      {"GET", "/api/v1/handovers/4/list", RouteId::handover_list, {{"id", "4"}}},
+      {"POST", "/api/v1/devices/7/loan", RouteId::device_lend, {{"id", "7"}}},
+      {"POST", "/api/v1/devices/7/loan/return", RouteId::device_loan_return, {{"id", "7"}}},
       {"GET", "/api/v1/nope", std::nullopt, {}},
       {"GET", "", std::nullopt, {}},
   };
@@ -110,6 +120,10 @@ TEST(RouteTable, WhoMayCallWhat) {
   EXPECT_EQ(access("POST", "/ui/logout"), Access::operator_);
   EXPECT_EQ(access("GET", "/ui/session"), Access::operator_);
   EXPECT_EQ(access("GET", "/api/v1/laptops/3"), Access::operator_);
+  // Partners, hand-overs and loans are operators' business only.
+  EXPECT_EQ(access("POST", "/api/v1/organisations"), Access::operator_);
+  EXPECT_EQ(access("GET", "/api/v1/handovers/4/list"), Access::operator_);
+  EXPECT_EQ(access("POST", "/api/v1/devices/7/loan/return"), Access::operator_);
 }
 
 TEST(RouteTable, EveryRouteIsReachableAndAgentRoutesNameTheirDevice) {

@@ -308,9 +308,12 @@ TEST_F(SqliteServicesTest, ADatabaseFromAnEarlierServerKeepsWorking) {
   EXPECT_TRUE(n->step->resumed);
   EXPECT_EQ(n->step->kind, protocol::StepKind::wipe);
   EXPECT_EQ(n->step->params["drives"][0]["serial"], "S1");
-  // Since: issue 15's trust migration (5) and the event log's retention (6), which drops the
-  // no-delete trigger.
-  EXPECT_EQ(sqlite::latest_schema_version(), 6);
+  // Since: issue 15's trust migration (5), the event log's retention (6), which drops the
+  // no-delete trigger, and issue 16's partner organisations, hand-overs and loans (7).
+  EXPECT_EQ(sqlite::latest_schema_version(), 7);
+  auto orgs = s().storage->organisations().list();
+  ASSERT_TRUE(orgs) << orgs.error().message;
+  EXPECT_TRUE(orgs->empty());
 }
 
 TEST_F(SqliteServicesTest, ANewerDatabaseIsRefused) {

@@ -119,6 +119,14 @@ TEST(WallTile, TheFloorHoldsRunningLaptopsAndRecentOnes) {
   EXPECT_TRUE(on_floor(summary("done", Json()), 1000 + 3600, 3600));
   EXPECT_FALSE(on_floor(summary("done", Json()), 1001 + 3600, 3600));
   EXPECT_FALSE(on_floor(summary("cancelled", Json()), 1000, 3600));
+  // A run made for a laptop that is not here yet (a loan's return) waits off the wall until
+  // the laptop is heard of again; once a step began, it is working however old.
+  Json waiting = summary("running", Json());
+  waiting["steps"] = Json::array({{{"kind", "wipe"}, {"state", "pending"}}});
+  EXPECT_FALSE(on_floor(waiting, 1'000'000, 3600));
+  EXPECT_TRUE(on_floor(waiting, 1000 + 3600, 3600)) << "heard of lately: it came in";
+  waiting["steps"][0]["state"] = "running";
+  EXPECT_TRUE(on_floor(waiting, 1'000'000, 3600));
 }
 
 TEST(WallCounts, CountEachStatusAndWhatFinishedToday) {

@@ -523,6 +523,103 @@ struct BootTokens final : BootTokenRepository {
   }
 };
 
+// ---- partner organisations, hand-overs and loans (issue 16)
+
+struct Organisations final : OrganisationRepository {
+  FakeTables& t;
+  explicit Organisations(FakeTables& d) : t(d) {}
+  bool name_taken(const OrganisationRow& o) const {
+    return std::any_of(t.organisations.begin(), t.organisations.end(),
+                       [&](const OrganisationRow& x) { return x.name == o.name && x.id != o.id; });
+  }
+  Result<std::int64_t> create(const OrganisationRow& o) override {
+    OrganisationRow row = o;
+    row.id = 0;
+    if (name_taken(row))
+      return make_error(Errc::conflict, "organisation \"" + o.name + "\" already exists");
+    row.id = t.next_id++;
+    t.organisations.push_back(row);
+    return row.id;
+  }
+  Result<void> update(const OrganisationRow& o) override {
+    if (name_taken(o))
+      return make_error(Errc::conflict, "organisation \"" + o.name + "\" already exists");
+    for (auto& x : t.organisations) {
+      if (x.id != o.id) continue;
+      x.name = o.name;
+      x.contact = o.contact;
+      x.kind = o.kind;
+      return {};
+    }
+    return missing("no organisation " + std::to_string(o.id));
+  }
+  Result<std::vector<OrganisationRow>> list() override {
+    auto out = t.organisations;
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return out;
+  }
+  Result<std::optional<OrganisationRow>> find(std::int64_t id) override {
+    return first_of(t.organisations, [&](const OrganisationRow& o) { return o.id == id; });
+  }
+};
+
+struct Handovers final : HandoverRepository {
+  FakeTables& t;
+  explicit Handovers(FakeTables& d) : t(d) {}
+  Result<std::int64_t> create(const HandoverRow& h) override {
+    HandoverRow row = h;
+    row.id = t.next_id++;
+    std::sort(row.devices.begin(), row.devices.end());
+    t.handovers.push_back(row);
+    return row.id;
+  }
+  Result<std::optional<HandoverRow>> find(std::int64_t id) override {
+    return first_of(t.handovers, [&](const HandoverRow& h) { return h.id == id; });
+  }
+  Result<std::vector<HandoverRow>> list() override {
+    return std::vector<HandoverRow>(t.handovers.rbegin(), t.handovers.rend());
+  }
+  Result<std::optional<HandoverRow>> latest_for(std::int64_t device) override {
+    return last_of(t.handovers, [&](const HandoverRow& h) {
+      return std::find(h.devices.begin(), h.devices.end(), device) != h.devices.end();
+    });
+  }
+  Result<std::int64_t> add_loan(const LoanRow& l) override {
+    if (std::any_of(t.loans.begin(), t.loans.end(),
+                    [&](const LoanRow& x) { return x.device_id == l.device_id && !x.returned_at; }))
+      return make_error(Errc::conflict, "the laptop is lent already");
+    LoanRow row = l;
+    row.id = t.next_id++;
+    t.loans.push_back(row);
+    return row.id;
+  }
+  Result<std::vector<LoanRow>> loans_of(std::int64_t device) override {
+    std::vector<LoanRow> out;
+    for (const auto& l : t.loans)
+      if (l.device_id == device) out.push_back(l);
+    return out;
+  }
+  Result<void> mark_returned(std::int64_t id, Seconds at, const std::string& by) override {
+    for (auto& l : t.loans) {
+      if (l.id != id || l.returned_at) continue;
+      l.returned_at = at;
+      l.returned_by = by;
+      return {};
+    }
+    return missing("no loan " + std::to_string(id) + " is out");
+  }
+  Result<std::int64_t> erase_references(Seconds before, std::int64_t batch) override {
+    std::int64_t n = 0;
+    for (auto& l : t.loans) {
+      if (n == batch || !l.returned_at || *l.returned_at >= before || l.reference_erased) continue;
+      l.reference.clear();
+      l.reference_erased = true;
+      ++n;
+    }
+    return n;
+  }
+};
+
 class FakeUnitOfWork final : public UnitOfWork {
  public:
   FakeUnitOfWork(FakeStorage& s, int& depth) : s_(s), depth_(depth), outer_(depth == 0) {
@@ -561,6 +658,8 @@ struct FakeStorage::Repos {
   AgentTokens agent_tokens;
   BootTokens boot_tokens;
   Intakes intakes;
+  Organisations organisations;
+  Handovers handovers;
   Repos(FakeTables& t, FakeStorage& s)
       : settings(t),
         workflows(t),
@@ -572,7 +671,9 @@ struct FakeStorage::Repos {
         operators(t),
         agent_tokens(t),
         boot_tokens(t),
-        intakes(t) {}
+        intakes(t),
+        organisations(t),
+        handovers(t) {}
 };
 
 FakeStorage::FakeStorage() : repos_(std::make_unique<Repos>(data, *this)) {}
@@ -592,6 +693,8 @@ OperatorRepository& FakeStorage::operators() { return repos_->operators; }
 AgentTokenRepository& FakeStorage::agent_tokens() { return repos_->agent_tokens; }
 BootTokenRepository& FakeStorage::boot_tokens() { return repos_->boot_tokens; }
 IntakeRepository& FakeStorage::intakes() { return repos_->intakes; }
+OrganisationRepository& FakeStorage::organisations() { return repos_->organisations; }
+HandoverRepository& FakeStorage::handovers() { return repos_->handovers; }
 
 std::vector<EventRow> FakeStorage::events_of(const std::string& kind) const {
   std::vector<EventRow> out;

@@ -29,6 +29,10 @@ struct FakeTables {
   std::map<std::string, std::int64_t> agent_tokens;
   std::vector<BootTokenRow> boot_tokens;
   std::vector<IntakeRow> intakes;
+  // partner organisations, hand-overs and loans (issue 16)
+  std::vector<OrganisationRow> organisations;
+  std::vector<HandoverRow> handovers;
+  std::vector<LoanRow> loans;
   std::int64_t next_id = 1;
 };
 
@@ -49,6 +53,8 @@ class FakeStorage final : public Storage {
   AgentTokenRepository& agent_tokens() override;
   BootTokenRepository& boot_tokens() override;
   IntakeRepository& intakes() override;
+  OrganisationRepository& organisations() override;
+  HandoverRepository& handovers() override;
 
   FakeTables data;
   int commits = 0;

@@ -104,6 +104,7 @@ void add_intake_routes(HandlerTable& t, ApiContext& api);
 void add_wall_routes(HandlerTable& t, ApiContext& api);
 void add_label_routes(HandlerTable& t, ApiContext& api);
 void add_page_routes(HandlerTable& t, ApiContext& api);
+void add_partner_routes(HandlerTable& t, ApiContext& api);
 
 // ---- what the browser pages share (web_pages.cpp)
 /// Content-Security-Policy (no inline script, nothing from elsewhere, never framed),
@@ -117,6 +118,12 @@ Response filled_page(std::string_view file, int status,
 /// An embedded static file (not a page) with its ETag (304 when the browser has it); 404
 /// for an unknown name.
 Response web_asset(const Request& req, const std::string& name);
+
+/// The strings of server/web/i18n/<lang>.json (an object; empty when the language is unknown).
+Json web_strings(const std::string& language);
+/// The workshop's language (the laptops' screens: `screen_language`), unless ?lang= names
+/// another the pages have; English when neither is set.
+std::string workshop_language(ApiContext& api, const Call& c);
 
 // ---- logins (operator_routes.cpp)
 struct LoginOutcome {

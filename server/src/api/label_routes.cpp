@@ -2,28 +2,15 @@
 // or A4 sheets, in the workshop's language) and the public link a label's QR code opens.
 #include "api/handler.hpp"
 #include "domain/labels.hpp"
-#include "web/assets.hpp"
-#include "web/language.hpp"
 
 namespace revive::server {
 
 namespace {
 
-// ?lang= when the wall has that language, else the workshop's (the laptops' screens), else
-// English.
-std::string label_language(ApiContext& api, const Call& c) {
-  auto setting = api.services.ctx.storage().settings().get("screen_language");
-  const std::string workshop = setting && *setting ? **setting : "en";
-  const std::string chosen = c.query("lang", workshop);
-  return web::choose_language(chosen, workshop, web::wall_languages());
-}
-
 // The label.* strings of server/web/i18n/<lang>.json; the defaults (English) for any missing.
 LabelWords words_in(const std::string& language) {
   LabelWords w;
-  const web::Asset* a = web::find_asset(language + ".json");
-  const Json j = a ? Json::parse(a->body, nullptr, false) : Json();
-  if (!j.is_object()) return w;
+  const Json j = web_strings(language);
   auto take = [&](const char* key, std::string& into) {
     if (auto it = j.find(key); it != j.end() && it->is_string()) into = it->get<std::string>();
   };
@@ -65,7 +52,7 @@ Result<LabelRequest> label_request(ApiContext& api, const Call& c) {
   const std::string host = c.req.header("host");
   if (!plausible_host(host))
     return make_error(Errc::invalid_input, "the Host header must name this server (host[:port])");
-  return LabelRequest{*stock, words_in(label_language(api, c)),
+  return LabelRequest{*stock, words_in(workshop_language(api, c)),
                       (c.req.tls ? "https://" : "http://") + host};
 }
 

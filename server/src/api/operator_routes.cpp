@@ -117,6 +117,7 @@ Response settings(ApiContext& api, Call& c) {
   u.reverify_share = opt_str(*j, "reverify_share");
   u.screen_language = opt_str(*j, "screen_language");
   u.public_url = opt_str(*j, "public_url");
+  u.loan_reference_keep_days = opt_str(*j, "loan_reference_keep_days");
   return ok_or_error(api.services.catalog.update_settings(u));
 }
 

@@ -85,6 +85,17 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/ui/session", A::operator_, R::ui_session},
     {"GET", "/api/v1/laptops", A::operator_, R::laptops},
     {"GET", "/api/v1/laptops/{id}", A::operator_, R::laptop_page},
+    // partner organisations, hand-overs and loans (issue 16)
+    {"GET", "/api/v1/organisations", A::operator_, R::organisations},
+    {"POST", "/api/v1/organisations", A::operator_, R::create_organisation},
+    {"POST", "/api/v1/organisations/{id}", A::operator_, R::update_organisation},
+    {"GET", "/api/v1/handovers", A::operator_, R::handovers},
+    {"POST", "/api/v1/handovers", A::operator_, R::create_handover},
+    {"GET", "/api/v1/handovers/candidates", A::operator_, R::handover_candidates},
+    {"GET", "/api/v1/handovers/{id}", A::operator_, R::handover},
+    {"GET", "/api/v1/handovers/{id}/list", A::operator_, R::handover_list},
+    {"POST", "/api/v1/devices/{id}/loan", A::operator_, R::device_lend},
+    {"POST", "/api/v1/devices/{id}/loan/return", A::operator_, R::device_loan_return},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 

@@ -94,6 +94,17 @@ enum class RouteId {
   ui_session,
   laptops,
   laptop_page,
+  // partner organisations, hand-overs and loans (issue 16)
+  organisations,
+  create_organisation,
+  update_organisation,
+  handovers,
+  create_handover,
+  handover_candidates,
+  handover,
+  handover_list,
+  device_lend,
+  device_loan_return,
   count_  ///< not a route: the number of routes
 };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::count_);

@@ -24,6 +24,19 @@ std::string page_language(const Request& req) {
                               req.header("accept-language"), web::wall_languages());
 }
 
+Json web_strings(const std::string& language) {
+  const web::Asset* a = web::find_asset(language + ".json");
+  Json j = a ? Json::parse(a->body, nullptr, false) : Json();
+  return j.is_object() ? j : Json::object();
+}
+
+std::string workshop_language(ApiContext& api, const Call& c) {
+  auto setting = api.services.ctx.storage().settings().get("screen_language");
+  const std::string workshop = setting && *setting ? **setting : "en";
+  const std::string chosen = c.query("lang", workshop);
+  return web::choose_language(chosen, workshop, web::wall_languages());
+}
+
 Response filled_page(std::string_view file, int status,
                      std::initializer_list<std::pair<std::string_view, std::string>> values) {
   const web::Asset* page = web::find_asset(file);

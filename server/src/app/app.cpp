@@ -137,6 +137,9 @@ struct App::Impl {
         }
         if (*gone < r.batch) break;
       }
+      // Returned loans' references go after their own retention (a workshop setting).
+      if (auto erased = erase_loan_references(services->ctx); !erased)
+        log_line("loan reference retention failed: " + erased.error().message);
       if (auto t = services->operators.forget_expired_tokens(); !t)
         log_line("expired operator tokens were not deleted: " + t.error().message);
       tick_retention();

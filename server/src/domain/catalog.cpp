@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "domain/loans.hpp"
+
 namespace revive::server {
 
 namespace {
@@ -127,6 +129,8 @@ Result<void> Catalog::update_settings(const SettingsUpdate& u) {
     REVIVE_ASSIGN(url, check_public_url(*u.public_url));
     public_url = std::move(url);
   }
+  if (u.loan_reference_keep_days)
+    REVIVE_TRY(parse_loan_reference_keep_days(*u.loan_reference_keep_days));
   const std::pair<const char*, const std::optional<std::string>*> values[] = {
       {"default_workflow", &u.default_workflow},
       {"workshop_name", &u.workshop_name},
@@ -134,7 +138,8 @@ Result<void> Catalog::update_settings(const SettingsUpdate& u) {
       {"certificate_operator", &u.certificate_operator},
       {"reverify_share", &u.reverify_share},
       {"screen_language", &u.screen_language},
-      {"public_url", &public_url}};
+      {"public_url", &public_url},
+      {"loan_reference_keep_days", &u.loan_reference_keep_days}};
   for (const auto& [key, value] : values) {
     if (*value && (*value)->size() > kMaxSettingBytes)
       return invalid(std::string(key) + " is larger than 64 KiB");

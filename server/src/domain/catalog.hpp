@@ -31,6 +31,8 @@ struct SettingsUpdate {
   /// Where the world reaches this server ("https://revive.example.org"): the links a label's
   /// QR code opens. Empty: the address the operator asked for the labels at (the LAN's).
   std::optional<std::string> public_url;
+  /// Days a returned loan's reference is kept (domain/loans.hpp).
+  std::optional<std::string> loan_reference_keep_days;
 };
 
 class Catalog {

@@ -52,6 +52,16 @@ Result<CertificateFacts> wipe_certificate_facts(Storage& s, const StepRow& step)
   sources.inventory = [&facts]() -> Result<std::optional<Json>> { return facts.inventory; };
   REVIVE_ASSIGN(params, step_parameters(StepKind::wipe, step.params, sources));
   facts.job_drives = params.value("drives", Json::array());
+  // The newest laptop certificate another step earned (a re-verification supersedes its
+  // original, so the newest is the one that stands); another attempt of this step is not a
+  // previous visit.
+  REVIVE_ASSIGN(certs, s.certificates().for_device(step.device_id));  // newest first
+  for (const auto& c : certs) {
+    if (c.kind == "laptop" && c.step_id != step.id) {
+      facts.previous_laptop_certificate = c.cert_id;
+      break;
+    }
+  }
   return facts;
 }
 

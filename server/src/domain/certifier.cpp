@@ -55,6 +55,8 @@ WipeAssessment Certifier::assess(const CertificateFacts& facts, const CertifierS
   const StorageAccount account = account_storage(facts.inventory, facts.job_drives, by_job);
   out.laptop = cert::laptop_certificate(
       ctx, out.drives, cert::StorageListing{account.entries, account.unaccounted, account.note});
+  if (facts.previous_laptop_certificate)
+    out.laptop["previous_certificate"] = *facts.previous_laptop_certificate;
   if (!problem.empty()) {
     out.laptop["result"] = "failed";
     out.laptop["reason"] = "the wipe evidence was refused: " + problem;

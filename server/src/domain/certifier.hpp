@@ -28,6 +28,9 @@ struct CertificateFacts {
   Json job_drives = Json::array();  ///< the drives the wipe job named: [{name, serial, model}]
   std::optional<Json> inventory;    ///< what the laptop showed at enrolment
   std::string operator_name;        ///< the authenticated operator who took it in ("" if none)
+  /// The laptop certificate of an earlier visit or run (a returned loan, a laptop started
+  /// over): the new laptop certificate names it, so a laptop's certificates form a chain.
+  std::optional<std::string> previous_laptop_certificate;
 };
 
 struct CertifierSettings {

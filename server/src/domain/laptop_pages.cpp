@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "domain/json_fields.hpp"
+#include "domain/partners.hpp"
 
 namespace revive::server {
 
@@ -18,7 +19,8 @@ const std::vector<std::string>& timeline_kinds() {
       "enrolled",           "re-enrolled",         "network_boot",  "enrolment-refused",
       "enrolment-accepted", "enrolment-took-over", "step-started",  "step-done",
       "step-failed",        "step-timed-out",      "step-retry",    "step-skipped",
-      "workflow-cancelled", "workflow-restarted",  "workflow-done", "certificate"};
+      "workflow-cancelled", "workflow-restarted",  "workflow-done", "certificate",
+      "handed-over",        "loan-lent",           "loan-returned"};
   return kinds;
 }
 constexpr int kTimelineLimit = 1000;
@@ -209,13 +211,15 @@ Result<Json> LaptopPages::page(std::int64_t device_id) {
   REVIVE_ASSIGN(inventory, s.devices().inventory(device_id));
   REVIVE_ASSIGN(certs, certificates(device_id));
   REVIVE_ASSIGN(events, timeline(device_id));
+  REVIVE_ASSIGN(went, whereabouts(ctx_, device_id));
   return Json{{"summary", std::move(summary)},
               {"inventory", inventory_digest(inventory ? *inventory : Json())},
               {"test", test_view(newest_result(results, StepKind::test))},
               {"wipe", wipe_view(newest_result(results, StepKind::wipe))},
               {"certificates", std::move(certs)},
               {"deploy", deploy_view(newest_result(results, StepKind::deploy))},
-              {"timeline", std::move(events)}};
+              {"timeline", std::move(events)},
+              {"whereabouts", std::move(went)}};
 }
 
 }  // namespace revive::server

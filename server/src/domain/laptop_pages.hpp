@@ -39,7 +39,8 @@ class LaptopPages {
   /// Every laptop passing the filter, by id; invalid_input for a bad filter (validate), io on
   /// a storage failure.
   Result<Json> list(const LaptopFilter& filter);
-  /// One laptop's page: {summary, inventory, test, wipe, certificates, deploy, timeline}
+  /// One laptop's page: {summary, inventory, test, wipe, certificates, deploy, timeline,
+  /// whereabouts (partners.hpp: the organisation it went to, its loans)}
   /// (test, wipe and deploy null before such a step reported); not_found for an unknown
   /// device.
   Result<Json> page(std::int64_t device_id);

@@ -66,7 +66,9 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPa
                   opts.monotonic ? std::move(opts.monotonic) : steady_seconds(), opts.deploy),
       views(ctx, live, &deployments),
       wall(ctx, views),
-      laptops(ctx, views) {}
+      laptops(ctx, views),
+      partners(ctx, views),
+      loans(ctx) {}
 
 Result<void> Services::start() {
   REVIVE_TRY(init_crypto());

@@ -15,7 +15,9 @@
 #include "domain/intake.hpp"
 #include "domain/laptop_pages.hpp"
 #include "domain/live_steps.hpp"
+#include "domain/loans.hpp"
 #include "domain/operators.hpp"
+#include "domain/partners.hpp"
 #include "domain/run_control.hpp"
 #include "domain/step_lifecycle.hpp"
 #include "domain/views.hpp"
@@ -65,6 +67,9 @@ class Services {
   Views views;
   Wall wall;
   LaptopPages laptops;
+  // partner organisations, hand-overs and loans (issue 16)
+  Partners partners;
+  Loans loans;
 };
 
 /// The libsodium-backed pieces (randomness, hashing) need it initialised once; internal when

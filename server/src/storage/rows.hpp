@@ -187,4 +187,38 @@ struct BootTokenRow {
   std::optional<Seconds> used_at;
 };
 
+// ---- partner organisations, hand-overs and loans (issue 16)
+
+/// A partner organisation refurbished laptops are handed over to.
+struct OrganisationRow {
+  std::int64_t id = 0;
+  std::string name;
+  std::string contact;  ///< free text: a person, a phone number, an address
+  std::string kind;     ///< "library", "welfare", "school" or "other"
+  Seconds created_at = 0;
+};
+
+/// A set of finished laptops handed over to one organisation by one operator.
+struct HandoverRow {
+  std::int64_t id = 0;
+  std::int64_t organisation_id = 0;
+  std::string operator_name;
+  Seconds at = 0;
+  std::vector<std::int64_t> devices;  ///< ascending
+};
+
+/// A handed-over laptop lent by its organisation to a person. The reference is whatever the
+/// organisation chose to note (maybe nothing); it is erased some days after the return.
+struct LoanRow {
+  std::int64_t id = 0;
+  std::int64_t device_id = 0;
+  std::int64_t handover_id = 0;
+  std::string reference;
+  Seconds lent_at = 0;
+  std::string lent_by;
+  std::optional<Seconds> returned_at;
+  std::optional<std::string> returned_by;
+  bool reference_erased = false;
+};
+
 }  // namespace revive::server

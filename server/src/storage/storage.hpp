@@ -239,6 +239,44 @@ class IntakeRepository {
   virtual Result<void> close(Seconds at, const std::string& by) = 0;
 };
 
+// ---- partner organisations, hand-overs and loans (issue 16)
+
+class OrganisationRepository {
+ public:
+  virtual ~OrganisationRepository() = default;
+  /// The new organisation's id; conflict when the name is taken, io on a storage failure.
+  virtual Result<std::int64_t> create(const OrganisationRow& o) = 0;
+  /// Writes name, contact and kind; not_found for an unknown id, conflict when the name is
+  /// another's.
+  virtual Result<void> update(const OrganisationRow& o) = 0;
+  /// Every organisation by name; io on a storage failure.
+  virtual Result<std::vector<OrganisationRow>> list() = 0;
+  /// The organisation, or nullopt; io on a storage failure.
+  virtual Result<std::optional<OrganisationRow>> find(std::int64_t id) = 0;
+};
+
+class HandoverRepository {
+ public:
+  virtual ~HandoverRepository() = default;
+  /// Records a hand-over with its laptops; its id; io on a storage failure.
+  virtual Result<std::int64_t> create(const HandoverRow& h) = 0;
+  /// The hand-over with its laptops, or nullopt; io on a storage failure.
+  virtual Result<std::optional<HandoverRow>> find(std::int64_t id) = 0;
+  /// Every hand-over, newest first, with its laptops; io on a storage failure.
+  virtual Result<std::vector<HandoverRow>> list() = 0;
+  /// The newest hand-over that included the device, or nullopt; io on a storage failure.
+  virtual Result<std::optional<HandoverRow>> latest_for(std::int64_t device_id) = 0;
+  /// Records a loan; its id; io on a storage failure.
+  virtual Result<std::int64_t> add_loan(const LoanRow& loan) = 0;
+  /// The device's loans, oldest first; io on a storage failure.
+  virtual Result<std::vector<LoanRow>> loans_of(std::int64_t device_id) = 0;
+  /// Marks a loan returned; not_found when there is no such loan out.
+  virtual Result<void> mark_returned(std::int64_t loan_id, Seconds at, const std::string& by) = 0;
+  /// Retention: empties the reference of at most `batch` loans returned before `before`
+  /// (those not erased yet); how many. io on a storage failure.
+  virtual Result<std::int64_t> erase_references(Seconds before, std::int64_t batch) = 0;
+};
+
 /// One backend: its repositories and its units of work.
 class Storage {
  public:
@@ -256,6 +294,9 @@ class Storage {
   virtual AgentTokenRepository& agent_tokens() = 0;
   virtual BootTokenRepository& boot_tokens() = 0;
   virtual IntakeRepository& intakes() = 0;
+  // partner organisations, hand-overs and loans (issue 16)
+  virtual OrganisationRepository& organisations() = 0;
+  virtual HandoverRepository& handovers() = 0;
 };
 
 }  // namespace revive::server

@@ -3,11 +3,14 @@
 // revivectl, tiles appearing and changing stage live, a failed laptop red with its reason, the
 // language switch, a server restart the page survives, a revoked link refused, and a 1920x1080
 // screenshot. The operator pages share the server and the browser: an operator logs in, finds
-// the failed laptop, retries it from its page and it completes (a screenshot of that page).
+// the failed laptop, retries it from its page and it completes (a screenshot of that page);
+// then adds a partner organisation, hands the finished laptops over to it and renders the
+// hand-over list with pdftoppm (not blank); a laptop's page shows where it went, and it is lent
+// and returned from there.
 // Run by run.sh (ctest: wall_browser).
 //   node wall_test.mjs SERVER AGENT CTL DATA OUTDIR
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -179,6 +182,7 @@ async function main() {
   await page.locator('[data-count="failed"]').filter({ hasText: '0' }).waitFor({ timeout: 10000 });
   log(`operator pages: logged in, retried the failed laptop from its page, done `
     + `(${((Date.now() - pagesStarted) / 1000).toFixed(1)} s); screenshot ${path.join(OUT, 'laptop-page-1920x1080.png')}`);
+  await handOver(ops, context, base);
   await ops.close();
 
   // A server restart: the page notices, reconnects by itself, and shows a laptop that came in
@@ -205,6 +209,68 @@ async function main() {
   assert.deepEqual(errors.filter((e) => !/401|Failed to load resource|EventSource/.test(e)), []);
   await browser.close();
   log('passed');
+}
+
+// Issue 16's partners and hand-over on the operator pages (Dutch, as the browser asks): a new
+// organisation, every finished laptop handed over to it, the list as a PDF rendered by
+// pdftoppm (some ink on the page), a laptop's page saying where it went, and that laptop lent
+// and returned from its page.
+async function handOver(ops, context, base) {
+  const started = Date.now();
+  await ops.locator('#nav a[href="#/partners"]').click();
+  await ops.locator('#partners-empty:not([hidden])').waitFor();
+  await ops.locator('#org-name').fill('Bibliotheek Noord');
+  await ops.locator('#org-contact').fill('Anna, 0470 12 34 56');
+  await ops.locator('#org-kind').selectOption('library');
+  await ops.locator('#org-form button[type="submit"]').click();
+  await ops.locator('#organisations tbody tr').filter({ hasText: 'Bibliotheek' }).waitFor();
+  await ops.locator('#nav a[href="#/handover"]').click();
+  await ops.locator('#candidates tbody tr').nth(2).waitFor();
+  const laptops = await ops.locator('#candidates tbody tr').count();
+  await ops.locator('#handover-org').selectOption({ label: 'Bibliotheek Noord (Bibliotheek)' });
+  await ops.locator('#candidates-all').check();
+  await ops.screenshot({ path: path.join(OUT, 'handover-1920x1080.png') });
+  await ops.locator('#handover-form button[type="submit"]').click();
+  await ops.locator('#confirm[open]').filter({ hasText: `${laptops} laptop(s) overdragen` }).waitFor();
+  await ops.locator('#confirm-yes').click();
+  await ops.locator('#handover-result').filter({ hasText: 'Overgedragen' }).waitFor();
+  await ops.locator('#candidates-empty:not([hidden])').waitFor();
+  const row = ops.locator('#handovers tbody tr').first();
+  assert.match(await row.textContent(), new RegExp(`Bibliotheek Noord.*alice.*${laptops}`));
+  const id = await row.getAttribute('data-id');
+  const pdf = await context.request.get(`${base}/api/v1/handovers/${id}/list?format=pdf`);
+  assert.equal(pdf.status(), 200);
+  const file = path.join(OUT, 'handover.pdf');
+  writeFileSync(file, await pdf.body());
+  execFileSync('pdftoppm', ['-r', '40', '-gray', '-singlefile', file, path.join(OUT, 'handover')]);
+  // A PGM: "P5\nW H\n255\n" then one byte a pixel.
+  const pgm = readFileSync(path.join(OUT, 'handover.pgm'));
+  const header = pgm.toString('latin1', 0, 40).match(/^P5\s+(\d+)\s+(\d+)\s+255\s/);
+  assert.ok(header, 'pdftoppm wrote a PGM');
+  const pixels = pgm.subarray(header[0].length);
+  const ink = pixels.filter((v) => v < 128).length / pixels.length;
+  assert.ok(ink > 0.005 && ink < 0.5, `the hand-over list has text on it (ink ${ink})`);
+  const csv = await context.request.get(`${base}/api/v1/handovers/${id}/list?format=csv`);
+  assert.equal(csv.status(), 200);
+  assert.equal((await csv.text()).trim().split('\n').length, laptops + 1);
+  await ops.locator('#nav a[href="#/laptops"]').click();
+  await ops.locator('#f-state').selectOption('');  // the list still filtered failed laptops
+  await ops.locator('#laptops tbody tr.done a').first().click();
+  await ops.locator('#went').filter({ hasText: 'Bibliotheek Noord' }).waitFor();
+  assert.equal(await ops.locator('#lend-form').isVisible(), true, 'a handed-over laptop can be lent');
+  // Lent through the organisation (only the reference it chose), then returned: the laptop is
+  // back for a new visit.
+  await ops.locator('#lend-reference').fill('kaart 0042');
+  await ops.locator('#lend-form button[type="submit"]').click();
+  await ops.locator('#loans li').filter({ hasText: /Uitgeleend sinds .* · kaart 0042/ }).waitFor();
+  await ops.locator('#whereabouts').screenshot({ path: path.join(OUT, 'laptop-whereabouts.png') });
+  await ops.locator('#loan-return').click();
+  await ops.locator('#loans li').filter({ hasText: 'teruggebracht' }).waitFor();
+  await ops.locator('#went').filter({ hasText: 'nieuw bezoek' }).waitFor();
+  assert.equal(await ops.locator('#lend-form').isVisible(), false, 'back in the workshop: not lent again');
+  log(`hand-over: ${laptops} laptops to a new organisation, list rendered (ink ${(ink * 100).toFixed(1)} %), `
+    + 'one lent and returned '
+    + `(${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
 try {

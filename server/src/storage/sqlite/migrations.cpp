@@ -111,6 +111,27 @@ CREATE INDEX operator_tokens_by_operator ON operator_tokens(operator_id);
     R"sql(
 DROP TRIGGER events_no_delete;
 )sql",
+    // 7: partner organisations, the laptops handed over to them, and the organisations' loans
+    // (issue 16). A loan's reference is erased after the retention; the row stays.
+    R"sql(
+CREATE TABLE organisations(
+  id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, contact TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE handovers(
+  id INTEGER PRIMARY KEY, organisation_id INTEGER NOT NULL REFERENCES organisations(id),
+  operator TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE TABLE handover_laptops(
+  handover_id INTEGER NOT NULL REFERENCES handovers(id),
+  device_id INTEGER NOT NULL REFERENCES devices(id), PRIMARY KEY(handover_id, device_id));
+CREATE INDEX handover_laptops_by_device ON handover_laptops(device_id, handover_id);
+CREATE TABLE loans(
+  id INTEGER PRIMARY KEY, device_id INTEGER NOT NULL REFERENCES devices(id),
+  handover_id INTEGER NOT NULL REFERENCES handovers(id), reference TEXT NOT NULL DEFAULT '',
+  lent_at INTEGER NOT NULL, lent_by TEXT NOT NULL, returned_at INTEGER, returned_by TEXT,
+  reference_erased INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX loans_by_device ON loans(device_id, id);
+CREATE UNIQUE INDEX loans_one_open ON loans(device_id) WHERE returned_at IS NULL;
+)sql",
 };
 
 }  // namespace

@@ -170,4 +170,36 @@ class SqliteIntakes final : public IntakeRepository {
   Database& db_;
 };
 
+// ---- partner organisations, hand-overs and loans (issue 16): partner_repositories.cpp
+
+class SqliteOrganisations final : public OrganisationRepository {
+ public:
+  explicit SqliteOrganisations(Database& db) : db_(db) {}
+  Result<std::int64_t> create(const OrganisationRow& o) override;
+  Result<void> update(const OrganisationRow& o) override;
+  Result<std::vector<OrganisationRow>> list() override;
+  Result<std::optional<OrganisationRow>> find(std::int64_t id) override;
+
+ private:
+  Database& db_;
+};
+
+class SqliteHandovers final : public HandoverRepository {
+ public:
+  explicit SqliteHandovers(Database& db) : db_(db) {}
+  Result<std::int64_t> create(const HandoverRow& h) override;
+  Result<std::optional<HandoverRow>> find(std::int64_t id) override;
+  Result<std::vector<HandoverRow>> list() override;
+  Result<std::optional<HandoverRow>> latest_for(std::int64_t device_id) override;
+  Result<std::int64_t> add_loan(const LoanRow& loan) override;
+  Result<std::vector<LoanRow>> loans_of(std::int64_t device_id) override;
+  Result<void> mark_returned(std::int64_t loan_id, Seconds at, const std::string& by) override;
+  Result<std::int64_t> erase_references(Seconds before, std::int64_t batch) override;
+
+ private:
+  /// Reads the hand-over's laptops into it.
+  Result<void> fill_devices(HandoverRow& h);
+  Database& db_;
+};
+
 }  // namespace revive::server::sqlite

@@ -36,7 +36,9 @@ class SqliteStorage final : public Storage {
         operators_(db_),
         agent_tokens_(db_),
         boot_tokens_(db_),
-        intakes_(db_) {}
+        intakes_(db_),
+        organisations_(db_),
+        handovers_(db_) {}
 
   Result<std::unique_ptr<UnitOfWork>> begin() override {
     if (depth_ > 0) return std::make_unique<SqliteUnitOfWork>(std::nullopt, depth_);
@@ -55,6 +57,8 @@ class SqliteStorage final : public Storage {
   AgentTokenRepository& agent_tokens() override { return agent_tokens_; }
   BootTokenRepository& boot_tokens() override { return boot_tokens_; }
   IntakeRepository& intakes() override { return intakes_; }
+  OrganisationRepository& organisations() override { return organisations_; }
+  HandoverRepository& handovers() override { return handovers_; }
 
  private:
   Database db_;
@@ -70,6 +74,8 @@ class SqliteStorage final : public Storage {
   SqliteAgentTokens agent_tokens_;
   SqliteBootTokens boot_tokens_;
   SqliteIntakes intakes_;
+  SqliteOrganisations organisations_;
+  SqliteHandovers handovers_;
 };
 
 }  // namespace
