@@ -68,6 +68,15 @@ TEST(RouteTable, MethodAndPathReachTheirRoute) {
       {"GET", "/ui/session", RouteId::ui_session, {}},
       {"GET", "/api/v1/laptops", RouteId::laptops, {}},
       {"GET", "/api/v1/laptops/12", RouteId::laptop_page, {{"id", "12"}}},
+      {"POST", "/api/v1/image-uploads", RouteId::image_upload_begin, {}},
+      {"GET", "/api/v1/image-uploads/ab12", RouteId::image_upload_status, {{"id", "ab12"}}},
+      {"POST", "/api/v1/image-uploads/ab12/pieces", RouteId::image_upload_piece, {{"id", "ab12"}}},
+      {"POST", "/api/v1/image-uploads/ab12/finish", RouteId::image_upload_finish, {{"id", "ab12"}}},
+      {"DELETE", "/api/v1/image-uploads/ab12", RouteId::image_upload_cancel, {{"id", "ab12"}}},
+      {"GET", "/api/v1/catalog/images", RouteId::catalog_images, {}},
+      {"GET", "/api/v1/catalog/batches", RouteId::catalog_batches, {}},
+      {"POST", "/api/v1/batches/gent-1", RouteId::update_batch, {{"name", "gent-1"}}},
+      {"GET", "/api/v1/batches/gent-1", std::nullopt, {}},
       {"GET", "/api/v1/nope", std::nullopt, {}},
       {"GET", "", std::nullopt, {}},
   };
@@ -110,6 +119,10 @@ TEST(RouteTable, WhoMayCallWhat) {
   EXPECT_EQ(access("POST", "/ui/logout"), Access::operator_);
   EXPECT_EQ(access("GET", "/ui/session"), Access::operator_);
   EXPECT_EQ(access("GET", "/api/v1/laptops/3"), Access::operator_);
+  // The images and batches pages: all an operator's.
+  EXPECT_EQ(access("POST", "/api/v1/image-uploads/ab12/pieces"), Access::operator_);
+  EXPECT_EQ(access("GET", "/api/v1/catalog/batches"), Access::operator_);
+  EXPECT_EQ(access("POST", "/api/v1/batches/gent-1"), Access::operator_);
 }
 
 TEST(RouteTable, EveryRouteIsReachableAndAgentRoutesNameTheirDevice) {

@@ -85,6 +85,16 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/ui/session", A::operator_, R::ui_session},
     {"GET", "/api/v1/laptops", A::operator_, R::laptops},
     {"GET", "/api/v1/laptops/{id}", A::operator_, R::laptop_page},
+    // the images, batches and donors pages (issue 16): resumable uploads in pieces, the views
+    // the pages show, a batch's image and recipient profile
+    {"POST", "/api/v1/image-uploads", A::operator_, R::image_upload_begin},
+    {"GET", "/api/v1/image-uploads/{id}", A::operator_, R::image_upload_status},
+    {"POST", "/api/v1/image-uploads/{id}/pieces", A::operator_, R::image_upload_piece},
+    {"POST", "/api/v1/image-uploads/{id}/finish", A::operator_, R::image_upload_finish},
+    {"DELETE", "/api/v1/image-uploads/{id}", A::operator_, R::image_upload_cancel},
+    {"GET", "/api/v1/catalog/images", A::operator_, R::catalog_images},
+    {"GET", "/api/v1/catalog/batches", A::operator_, R::catalog_batches},
+    {"POST", "/api/v1/batches/{name}", A::operator_, R::update_batch},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 

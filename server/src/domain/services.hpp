@@ -6,11 +6,13 @@
 
 #include "domain/boot_planner.hpp"
 #include "domain/catalog.hpp"
+#include "domain/catalog_pages.hpp"
 #include "domain/certificates.hpp"
 #include "domain/certifier.hpp"
 #include "domain/context.hpp"
 #include "domain/deployments.hpp"
 #include "domain/enrolment.hpp"
+#include "domain/image_uploads.hpp"
 #include "domain/images.hpp"
 #include "domain/intake.hpp"
 #include "domain/laptop_pages.hpp"
@@ -61,10 +63,12 @@ class Services {
   Certificates certificates;
   BootPlanner boot;
   Images images;
+  ImageUploads uploads;
   Deployments deployments;
   Views views;
   Wall wall;
   LaptopPages laptops;
+  CatalogPages catalog_pages;
 };
 
 /// The libsodium-backed pieces (randomness, hashing) need it initialised once; internal when

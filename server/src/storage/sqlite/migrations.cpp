@@ -111,6 +111,11 @@ CREATE INDEX operator_tokens_by_operator ON operator_tokens(operator_id);
     R"sql(
 DROP TRIGGER events_no_delete;
 )sql",
+    // 7: a batch's recipient profile (issue 16, the batches page): what its laptops' provision
+    // step applies, as JSON.
+    R"sql(
+ALTER TABLE batches ADD COLUMN profile TEXT;
+)sql",
 };
 
 }  // namespace
