@@ -200,7 +200,8 @@ TEST_F(CatalogPagesTest, ABatchsImageMustExistAndItsProfileReachesTheProvisionSt
   const std::int64_t dev = enrol("SN01");
   ASSERT_TRUE(catalog.assign_device(dev, "gent-1", std::nullopt));
   auto step = advance_to(dev, StepKind::provision);
-  EXPECT_EQ(step.params["profile"], (Json{{"locale", "nl_BE.UTF-8"}, {"hostname", "gent-{serial}"}}));
+  EXPECT_EQ(step.params["profile"],
+            (Json{{"locale", "nl_BE.UTF-8"}, {"hostname", "gent-{serial}"}}));
   // An empty profile clears it.
   BatchUpdate clear;
   clear.profile = Json::object();

@@ -1,5 +1,6 @@
 // Images: the list and signed manifests (agents and operators), uploads (whole, or resumable in
-// pieces for the images page) and removal (operators), and chunks by content hash (anyone: only reachable from a signed manifest).
+// pieces for the images page) and removal (operators), and chunks by content hash (anyone: only
+// reachable from a signed manifest).
 #include <cstdio>
 #include <cstdlib>
 
@@ -104,8 +105,8 @@ Response upload(ApiContext& api, Call& c) {
   const std::string spool = c.req.body_file + ".import";
   if (std::rename(c.req.body_file.c_str(), spool.c_str()) != 0)
     return error_response(500, "io", "cannot claim upload");
-  const std::uint64_t job = api.services.images.start_import(
-      spool, name, c.query("replace") == "1", c.operator_name, wake_on_done(api));
+  const std::uint64_t job = api.services.images.start_import(spool, name, c.query("replace") == "1",
+                                                             c.operator_name, wake_on_done(api));
   return import_answer(api, job);
 }
 
@@ -120,9 +121,9 @@ Response upload_begin(ApiContext& api, Call& c) {
   const Json size = j->value("size", Json());
   if (!size.is_number_unsigned())
     return error_response(400, "invalid_input", "\"size\" must be the image's size in bytes");
-  auto s = api.services.uploads.begin(str(*j, "name"), size.get<std::uint64_t>(),
-                                      j->value("replace", Json(false)) == Json(true),
-                                      c.operator_name);
+  auto s =
+      api.services.uploads.begin(str(*j, "name"), size.get<std::uint64_t>(),
+                                 j->value("replace", Json(false)) == Json(true), c.operator_name);
   return s ? json_response(upload_json(*s), 201) : from_error(s.error());
 }
 
@@ -161,9 +162,8 @@ void add_image_routes(HandlerTable& t, ApiContext& api) {
   });
   t.add(RouteId::image_upload_piece, [&api](Call& c) { return upload_piece(api, c); });
   t.add(RouteId::image_upload_finish, [&api](Call& c) { return upload_finish(api, c); });
-  t.add(RouteId::image_upload_cancel, [&api](Call& c) {
-    return ok_or_error(api.services.uploads.cancel(c.param("id")));
-  });
+  t.add(RouteId::image_upload_cancel,
+        [&api](Call& c) { return ok_or_error(api.services.uploads.cancel(c.param("id"))); });
 }
 
 }  // namespace revive::server

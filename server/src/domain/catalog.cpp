@@ -127,7 +127,8 @@ Result<std::int64_t> Catalog::create_batch(const std::string& name, const std::s
                                            const std::optional<std::string>& image) {
   if (name.empty() || name.size() > 64) return invalid("batch name must be 1-64 characters");
   REVIVE_ASSIGN(wf, workflow_id(workflow));
-  return ctx_.storage().batches().create(BatchRow{0, name, donor, wf, image, std::nullopt}, ctx_.now());
+  return ctx_.storage().batches().create(BatchRow{0, name, donor, wf, image, std::nullopt},
+                                         ctx_.now());
 }
 
 Result<void> Catalog::update_batch(const std::string& name, const BatchUpdate& update) {

@@ -23,9 +23,7 @@ Result<std::uint64_t> statvfs_free(const std::filesystem::path& dir) {
   return static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
 }
 
-std::string mib(std::uint64_t bytes) {
-  return std::to_string(bytes / (1ULL << 20)) + " MiB";
-}
+std::string mib(std::uint64_t bytes) { return std::to_string(bytes / (1ULL << 20)) + " MiB"; }
 
 }  // namespace
 
@@ -54,8 +52,8 @@ Result<ImageUploads::Upload*> ImageUploads::find(const std::string& id) {
   return &it->second;
 }
 
-Result<UploadStatus> ImageUploads::begin(const std::string& name, std::uint64_t size,
-                                         bool replace, const std::string& who) {
+Result<UploadStatus> ImageUploads::begin(const std::string& name, std::uint64_t size, bool replace,
+                                         const std::string& who) {
   REVIVE_TRY(validate_image_name(name));
   if (size == 0) return make_error(Errc::invalid_input, "an image upload needs its size in bytes");
   drop_idle();
@@ -68,8 +66,8 @@ Result<UploadStatus> ImageUploads::begin(const std::string& name, std::uint64_t 
   auto free = limits_.free_bytes ? limits_.free_bytes(dir_) : statvfs_free(dir_);
   if (!free) return free.error();
   if (size > *free) {
-    return make_error(Errc::no_space, "the image is " + mib(size) + " but the store has " +
-                                          mib(*free) + " free");
+    return make_error(Errc::no_space,
+                      "the image is " + mib(size) + " but the store has " + mib(*free) + " free");
   }
   Upload u;
   u.status = UploadStatus{random_hex(16), name, size, 0};

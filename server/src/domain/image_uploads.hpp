@@ -25,9 +25,9 @@ struct UploadStatus {
 };
 
 struct UploadLimits {
-  std::size_t max_open = 4;               ///< uploads in progress at once
-  std::uint64_t max_piece = 8ULL << 20;   ///< one request's bytes
-  Seconds idle_s = 24L * 3600;            ///< an upload untouched this long is dropped
+  std::size_t max_open = 4;              ///< uploads in progress at once
+  std::uint64_t max_piece = 8ULL << 20;  ///< one request's bytes
+  Seconds idle_s = 24L * 3600;           ///< an upload untouched this long is dropped
   /// Free bytes where pieces are stored; empty: statvfs of the directory.
   std::function<Result<std::uint64_t>(const std::filesystem::path&)> free_bytes;
 };
