@@ -623,6 +623,10 @@ class OperatorPagesTest(ServerFixture):
                              cookie=session, headers={"Origin": self.origin})
         self.assertEqual((st, r["code"]), (403, "forbidden"), r)
         self.assertEqual([f for f in os.listdir(tmp) if f.startswith("upload-")], [])
+        st, _, r = page_call(self.srv, "POST", "/api/v1/image-uploads", {"name": "up", "size": 1 << 60},
+                             cookie=session, headers=ok)
+        self.assertEqual((st, r["code"]), (413, "too_large"), r)
+        self.assertIn("free", r["error"])
         st, _, up = page_call(self.srv, "POST", "/api/v1/image-uploads", {"name": "up", "size": len(image)},
                               cookie=session, headers=ok)
         self.assertEqual((st, up["received"]), (201, 0), up)

@@ -31,7 +31,7 @@ class CatalogPagesTest : public test::DomainTest {
       : store(*ImageStore::open(dir / "store", true)),
         // The import runs where the test can see it finish: at once, on this thread.
         images(ctx, *store,
-               [](std::function<void()> work, std::function<void()> done) {
+               [](const std::function<void()>& work, const std::function<void()>& done) {
                  work();
                  done();
                }),

@@ -124,7 +124,10 @@ Response upload_begin(ApiContext& api, Call& c) {
   auto s =
       api.services.uploads.begin(str(*j, "name"), size.get<std::uint64_t>(),
                                  j->value("replace", Json(false)) == Json(true), c.operator_name);
-  return s ? json_response(upload_json(*s), 201) : from_error(s.error());
+  if (s) return json_response(upload_json(*s), 201);
+  // Too large for the store is the request's fault (413), not the server's (507).
+  if (s.error().code == Errc::no_space) return error_response(413, "too_large", s.error().message);
+  return from_error(s.error());
 }
 
 Response upload_piece(ApiContext& api, Call& c) {

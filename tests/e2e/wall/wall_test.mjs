@@ -156,6 +156,7 @@ async function imagesAndBatches(ops, port, token) {
   await axeCheck(ops, 'the batches page');
   await ops.locator('#batch-edit button[type="submit"]').click();
   await ops.locator('#batch-result').filter({ hasText: 'gent-2026 opgeslagen' }).waitFor();
+  await ops.screenshot({ path: path.join(OUT, 'batches-page-1920x1080.png') });
   const saved = (await api(port, 'GET', '/api/v1/catalog/batches', token)).find((b) => b.name === 'gent-2026');
   assert.deepEqual(saved.profile, { locale: 'nl_BE.UTF-8', timezone: 'Europe/Brussels' });
   log(`batches page: batch for a donor made, ${graded.length} laptops counted (${counts}), profile saved`);
