@@ -277,6 +277,7 @@
       return;
     }
     $('batch-result').textContent = t('ui.batches.saved', { name: editing.name });
+    $('batch-edit-error').textContent = '';
     $('batch-edit').hidden = true;
     editing = null;
     if (await loadBatches()) renderBatches();

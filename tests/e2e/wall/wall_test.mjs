@@ -127,6 +127,7 @@ async function imagesAndBatches(ops, port, token) {
   const seen = await ops.evaluate(() => window.progressSeen);
   assert.ok(seen.length > 2 && Math.min(...seen) >= 40 && seen.at(-1) === 100, JSON.stringify(seen));
   await ops.locator(`#image-table tr[data-name="${name}"]`).filter({ hasText: '10 MB' }).waitFor();
+  assert.ok(await ops.locator('#upload').isVisible());
   log(`images page: the upload went on from its first piece (bar ${seen[0]} -> 100 %) and was imported`);
   await axeCheck(ops, 'the images page');
 
@@ -156,6 +157,7 @@ async function imagesAndBatches(ops, port, token) {
   await axeCheck(ops, 'the batches page');
   await ops.locator('#batch-edit button[type="submit"]').click();
   await ops.locator('#batch-result').filter({ hasText: 'gent-2026 opgeslagen' }).waitFor();
+  await ops.locator('#batch-edit').waitFor({ state: 'hidden' });
   await ops.screenshot({ path: path.join(OUT, 'batches-page-1920x1080.png') });
   const saved = (await api(port, 'GET', '/api/v1/catalog/batches', token)).find((b) => b.name === 'gent-2026');
   assert.deepEqual(saved.profile, { locale: 'nl_BE.UTF-8', timezone: 'Europe/Brussels' });
