@@ -113,12 +113,45 @@ TEST_F(CatalogPagesTest, UploadsAreBoundedAndIdleOnesAreDropped) {
   ASSERT_TRUE(a && b);
   EXPECT_EQ(uploads.begin("c", 10, false, "a").error().code, Errc::busy);
   ASSERT_TRUE(uploads.cancel(b->id));
-  EXPECT_EQ(files_in_tmp(), 1u);
+  EXPECT_EQ(files_in_tmp(), 2u);  // a's part and description
   // Untouched for longer than idle_s: dropped (its file too), which frees a place.
   now += 601;
   EXPECT_TRUE(uploads.begin("c", 10, false, "a"));
   EXPECT_EQ(uploads.status(a->id).error().code, Errc::not_found);
-  EXPECT_EQ(files_in_tmp(), 1u);
+  EXPECT_EQ(files_in_tmp(), 2u);  // c's
+}
+
+TEST_F(CatalogPagesTest, AServerRestartedMidUploadGoesOnWhereTheLastOneStopped) {
+  const auto bytes = revive::test::random_bytes(2 << 20, 11);
+  std::string id;
+  {
+    ImageUploads before(ctx, images, store->tmp_dir(), limits());
+    auto up = before.begin("after-restart", bytes.size(), true, "alice");
+    ASSERT_TRUE(up);
+    id = up->id;
+    ASSERT_TRUE(before.append(id, 0, part(bytes, 0, 1 << 20)));
+  }
+  // What a crash leaves besides: a description nobody can read, and a stray part.
+  revive::test::write_at(store->tmp_dir() / "upload-broken.json",
+                         revive::test::random_bytes(100, 1), 0);
+  revive::test::write_at(store->tmp_dir() / "upload-broken.part",
+                         revive::test::random_bytes(100, 2), 0);
+  ImageUploads after(ctx, images, store->tmp_dir(), limits());
+  auto found = after.recover();
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(*found, 1u);
+  EXPECT_FALSE(std::filesystem::exists(store->tmp_dir() / "upload-broken.part"));
+  auto s = after.status(id);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->received, 1u << 20);
+  EXPECT_EQ(s->name, "after-restart");
+  ASSERT_TRUE(after.append(id, 1 << 20, part(bytes, 1 << 20, 1 << 20)));
+  auto job = after.finish(id, [](std::uint64_t) {});
+  ASSERT_TRUE(job);
+  auto outcome = images.take_job(*job);
+  ASSERT_TRUE(outcome && *outcome && **outcome) << (**outcome).error().message;
+  EXPECT_EQ((**outcome)->logical_size, bytes.size());
+  EXPECT_EQ(files_in_tmp(), 0u);
 }
 
 TEST_F(CatalogPagesTest, AnImageABatchUsesIsNotDeletedAndTheListNamesTheBatch) {

@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
+#include "revive/bounded_json.hpp"
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/manifest.hpp"
@@ -25,23 +27,79 @@ Result<std::uint64_t> statvfs_free(const std::filesystem::path& dir) {
 
 std::string mib(std::uint64_t bytes) { return std::to_string(bytes / (1ULL << 20)) + " MiB"; }
 
+// Whole or not at all (temp + rename), but not fsynced: this runs on the io thread, and a
+// description a power cut loses only means that upload starts over (recover drops its part).
+Result<void> write_description(const std::filesystem::path& path, const std::string& text) {
+  const auto tmp = path.parent_path() / unique_tmp_name(path.filename().string());
+  {
+    REVIVE_ASSIGN(fd, open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600));
+    if (auto w = write_all(fd.get(), as_bytes(text), tmp.string()); !w) {
+      ::unlink(tmp.c_str());
+      return w.error();
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return make_error(Errc::io, "rename " + tmp.string() + ": " + std::strerror(e));
+  }
+  return {};
+}
+
 }  // namespace
 
-ImageUploads::~ImageUploads() {
-  // An upload in progress dies with the server: its half file is of no use to anyone.
-  for (const auto& [id, u] : uploads_) ::unlink(u.path.c_str());
+void ImageUploads::forget(const std::string& id) {
+  auto it = uploads_.find(id);
+  if (it == uploads_.end()) return;
+  ::unlink(described(id).c_str());
+  ::unlink(it->second.path.c_str());
+  uploads_.erase(it);
 }
 
 void ImageUploads::drop_idle() {
   const Seconds now = ctx_.now();
-  for (auto it = uploads_.begin(); it != uploads_.end();) {
-    if (now - it->second.touched < limits_.idle_s) {
-      ++it;
+  std::vector<std::string> idle;
+  for (const auto& [id, u] : uploads_) {
+    if (now - u.touched >= limits_.idle_s) idle.push_back(id);
+  }
+  for (const auto& id : idle) forget(id);
+}
+
+Result<std::size_t> ImageUploads::recover() {
+  std::error_code ec;
+  std::size_t found = 0;
+  std::vector<std::filesystem::path> descriptions;
+  for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string f = it->path().filename().string();
+    if (f.starts_with("upload-") && f.ends_with(".json")) descriptions.push_back(it->path());
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return make_error(Errc::io, "listing " + dir_.string() + ": " + ec.message());
+  for (const auto& json_path : descriptions) {
+    const std::string f = json_path.filename().string();
+    const std::string id = f.substr(7, f.size() - 7 - 5);
+    Upload u;
+    u.path = dir_ / ("upload-" + id + ".part");
+    u.touched = ctx_.now();
+    auto text = read_small_file(json_path, 64 * 1024);
+    const Json j = text ? parse_json_bounded(*text) : Json();
+    std::error_code size_ec;
+    const auto received = std::filesystem::file_size(u.path, size_ec);
+    if (!j.is_object() || !j.value("name", Json()).is_string() ||
+        !j.value("size", Json()).is_number_unsigned() || size_ec ||
+        received > j["size"].get<std::uint64_t>()) {
+      ::unlink(json_path.c_str());
+      ::unlink(u.path.c_str());
       continue;
     }
-    ::unlink(it->second.path.c_str());
-    it = uploads_.erase(it);
+    u.status = UploadStatus{id, j["name"].get<std::string>(), j["size"].get<std::uint64_t>(),
+                            received};
+    u.replace = j.value("replace", false);
+    u.who = j.value("operator", std::string());
+    uploads_[id] = std::move(u);
+    ++found;
   }
+  return found;
 }
 
 Result<ImageUploads::Upload*> ImageUploads::find(const std::string& id) {
@@ -76,6 +134,13 @@ Result<UploadStatus> ImageUploads::begin(const std::string& name, std::uint64_t 
   u.path = dir_ / ("upload-" + u.status.id + ".part");
   u.touched = ctx_.now();
   REVIVE_TRY(open_file(u.path, O_WRONLY | O_CREAT | O_EXCL, 0600));
+  // What a restarted server needs to take the upload up again.
+  const Json description = {
+      {"name", name}, {"size", size}, {"replace", replace}, {"operator", who}};
+  if (auto w = write_description(described(u.status.id), description.dump()); !w) {
+    ::unlink(u.path.c_str());
+    return w.error();
+  }
   auto& stored = uploads_[u.status.id] = std::move(u);
   return stored.status;
 }
@@ -124,14 +189,14 @@ Result<std::uint64_t> ImageUploads::finish(const std::string& id,
   }
   Upload done_upload = std::move(*u);
   uploads_.erase(id);
+  ::unlink(described(id).c_str());  // the import owns the .part file now
   return images_.start_import(done_upload.path.string(), done_upload.status.name,
                               done_upload.replace, done_upload.who, std::move(done));
 }
 
 Result<void> ImageUploads::cancel(const std::string& id) {
-  REVIVE_ASSIGN(u, find(id));
-  ::unlink(u->path.c_str());
-  uploads_.erase(id);
+  REVIVE_TRY(find(id));
+  forget(id);
   return {};
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 // Resumable image uploads (issue 16, the images page): a browser sends a multi-GB disk image in
-// pieces, each at the offset the server says it has; after a dropped connection or a reloaded
-// page it asks how far the server got and goes on from there. The finished file is imported
-// by Images::start_import, the one import path `revivectl image push` uses too.
+// pieces, each at the offset the server says it has; after a dropped connection, a reloaded
+// page or a server restart it asks how far the server got and goes on from there. The finished
+// file is imported by Images::start_import, the one import path `revivectl image push` uses.
+// Each upload is two files in the store's tmp/: upload-ID.part (the bytes so far: its size is
+// the offset) and upload-ID.json (name, size, replace, operator; written once, atomically).
 
 #include <cstdint>
 #include <filesystem>
@@ -38,7 +40,6 @@ class ImageUploads {
   ImageUploads(DomainContext& ctx, Images& images, std::filesystem::path dir,
                UploadLimits limits = {})
       : ctx_(ctx), images_(images), dir_(std::move(dir)), limits_(std::move(limits)) {}
-  ~ImageUploads();
   ImageUploads(const ImageUploads&) = delete;
   ImageUploads& operator=(const ImageUploads&) = delete;
 
@@ -62,6 +63,10 @@ class ImageUploads {
   Result<std::uint64_t> finish(const std::string& id, std::function<void(std::uint64_t)> done);
   /// Drops an upload and its file; not_found for an unknown upload.
   Result<void> cancel(const std::string& id);
+  /// Takes up again the uploads a previous server left in the directory (at the size of their
+  /// .part file); a description that cannot be read is removed with its part (what was left is
+  /// of no use without it). How many were taken up; io when the directory cannot be read.
+  Result<std::size_t> recover();
 
  private:
   struct Upload {
@@ -72,6 +77,10 @@ class ImageUploads {
     Seconds touched = 0;
   };
   void drop_idle();
+  void forget(const std::string& id);
+  std::filesystem::path described(const std::string& id) const {
+    return dir_ / ("upload-" + id + ".json");
+  }
   Result<Upload*> find(const std::string& id);
 
   DomainContext& ctx_;

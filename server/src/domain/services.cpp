@@ -83,6 +83,8 @@ Result<void> Services::start() {
   REVIVE_TRY(init_crypto());
   REVIVE_TRY(catalog.ensure_defaults());
   REVIVE_TRY(lifecycle.load_running_steps());
+  // Uploads the previous server was receiving go on where they were.
+  REVIVE_TRY(uploads.recover());
   // A restart is not the moment another host may take a working laptop's place.
   REVIVE_ASSIGN(running, ctx.storage().runs().running_steps());
   std::vector<std::int64_t> devices;

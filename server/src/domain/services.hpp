@@ -48,7 +48,7 @@ class Services {
            RunBlocking run_blocking, ServiceOptions opts);
 
   /// A fresh database gets its defaults; running steps are tracked again with fresh
-  /// deadlines. io on a storage failure.
+  /// deadlines; unfinished image uploads are taken up again. io on a storage failure.
   Result<void> start();
 
   DomainContext ctx;
