@@ -81,7 +81,7 @@ Result<std::size_t> ImageUploads::recover() {
     Upload u;
     u.path = dir_ / ("upload-" + id + ".part");
     u.touched = ctx_.now();
-    auto text = read_small_file(json_path, 64 * 1024);
+    auto text = read_small_file(json_path, std::size_t{64} * 1024);
     const Json j = text ? parse_json_bounded(*text) : Json();
     std::error_code size_ec;
     const auto received = std::filesystem::file_size(u.path, size_ec);
