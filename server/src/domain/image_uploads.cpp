@@ -92,8 +92,8 @@ Result<std::size_t> ImageUploads::recover() {
       ::unlink(u.path.c_str());
       continue;
     }
-    u.status = UploadStatus{id, j["name"].get<std::string>(), j["size"].get<std::uint64_t>(),
-                            received};
+    u.status =
+        UploadStatus{id, j["name"].get<std::string>(), j["size"].get<std::uint64_t>(), received};
     u.replace = j.value("replace", false);
     u.who = j.value("operator", std::string());
     uploads_[id] = std::move(u);
