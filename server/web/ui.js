@@ -78,7 +78,7 @@
   }
 
   function show(section) {
-    for (const id of ['login', 'list', 'laptop', 'partners', 'handover']) $(id).hidden = id !== section;
+    for (const s of document.querySelectorAll('main > section')) s.hidden = s.id !== section;
     $('nav').hidden = section === 'login';
     $('logout').hidden = section === 'login';
     $('who').textContent = section === 'login' || !operator ? '' : t('ui.logged_in_as', { name: operator });
@@ -510,8 +510,10 @@
       csrf = r.body.csrf;
       operator = r.body.operator;
     }
+    const page = pages.find((p) => p.hash === location.hash);
     const m = location.hash.match(/^#\/laptops\/(\d+)$/);
-    if (m) showLaptop(m[1]);
+    if (page) page.show();
+    else if (m) showLaptop(m[1]);
     else if (location.hash === '#/partners') showPartners();
     else if (location.hash === '#/handover') showHandover();
     else showList();
@@ -544,6 +546,7 @@
     if (current) renderLaptop();
     if (!$('partners').hidden) showPartners();
     if (!$('handover').hidden) showHandover();
+    for (const p of pages) if (p.render) p.render();
   }
 
   async function useLanguage(lang) {
@@ -559,6 +562,14 @@
     history.replaceState(null, '', location.pathname + '?' + params.toString() + location.hash);
     useLanguage(lang).then(() => { if (!$('list').hidden) showList(); });
   }
+
+  // The other pages (ui_catalog.js: images, batches) register here and share these helpers.
+  const pages = [];
+  window.reviveUI = {
+    call, t, el, bytes, when, show, confirmAction,
+    csrf: () => csrf,
+    addPage: (p) => pages.push(p),
+  };
 
   document.addEventListener('DOMContentLoaded', async () => {
     for (const b of document.querySelectorAll('#langs button'))

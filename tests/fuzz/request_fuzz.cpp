@@ -142,6 +142,11 @@ struct World {
   void reset() {
     api.reset();
     services.reset();
+    // Unfinished image uploads live in the store's tmp/ (a restarted server takes them up
+    // again): an input's uploads must not be the next one's.
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(store->tmp_dir(), ec))
+      std::filesystem::remove(f.path(), ec);
     storage.data = baseline;
     storage.commits = 0;
     fresh_services();

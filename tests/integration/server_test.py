@@ -514,7 +514,7 @@ class ServerTest(ServerFixture):
         self.assertIn('unknown setting "colour"', r.stderr)
 
 
-def page_call(srv, method, path, body=None, cookie=None, headers=None, tls=True):
+def page_call(srv, method, path, body=None, cookie=None, headers=None, tls=True, raw=None):
     """A request as the operator pages make it, over the operators' HTTPS (the server's own
     certificate, not checked here) or plain HTTP; (status, headers, JSON body or bytes)."""
     import ssl
@@ -526,7 +526,7 @@ def page_call(srv, method, path, body=None, cookie=None, headers=None, tls=True)
     hdrs = dict(headers or {})
     if cookie:
         hdrs["Cookie"] = "revive_session=" + cookie
-    data = None
+    data = raw
     if body is not None:
         data = json.dumps(body).encode()
         hdrs["Content-Type"] = "application/json"
@@ -649,6 +649,80 @@ class OperatorPagesTest(ServerFixture):
         rest = resp.read()
         self.assertNotIn(b"SNSTREAM2", rest)
         conn.close()
+
+    def test_the_images_and_batches_pages_routes_need_a_session_and_csrf(self):
+        # Without a session: refused, and nothing is started.
+        for method, path in (("GET", "/api/v1/catalog/images"), ("GET", "/api/v1/catalog/batches"),
+                             ("POST", "/api/v1/image-uploads"), ("POST", "/api/v1/batches/b1")):
+            st, _, r = page_call(self.srv, method, path, {} if method == "POST" else None)
+            self.assertEqual(st, 401, (path, r))
+        session, csrf = self.browser_login()
+        ok = {"Origin": self.origin, "X-CSRF-Token": csrf}
+        tmp = os.path.join(self.state, "store", "tmp")
+        image = os.urandom(1 << 20) + bytes(1 << 20)
+        st, _, r = page_call(self.srv, "POST", "/api/v1/image-uploads", {"name": "up", "size": len(image)},
+                             cookie=session, headers={"Origin": self.origin})
+        self.assertEqual((st, r["code"]), (403, "forbidden"), r)
+        self.assertEqual([f for f in os.listdir(tmp) if f.startswith("upload-")], [])
+        st, _, r = page_call(self.srv, "POST", "/api/v1/image-uploads", {"name": "up", "size": 1 << 60},
+                             cookie=session, headers=ok)
+        self.assertEqual((st, r["code"]), (413, "too_large"), r)
+        self.assertIn("free", r["error"])
+        st, _, up = page_call(self.srv, "POST", "/api/v1/image-uploads", {"name": "up", "size": len(image)},
+                              cookie=session, headers=ok)
+        self.assertEqual((st, up["received"]), (201, 0), up)
+        pieces = f"/api/v1/image-uploads/{up['id']}/pieces"
+        st, _, r = page_call(self.srv, "POST", pieces + "?offset=0", cookie=session, raw=image[:1 << 20],
+                             headers={"Origin": self.origin})
+        self.assertEqual(st, 403, r)
+        st, _, r = page_call(self.srv, "POST", pieces + "?offset=0", cookie=session, raw=image[:1 << 20], headers=ok)
+        self.assertEqual((st, r["received"]), (200, 1 << 20), r)
+        # A piece at another offset than the server's is refused, naming where to go on.
+        st, _, r = page_call(self.srv, "POST", pieces + "?offset=0", cookie=session, raw=image[:10], headers=ok)
+        self.assertEqual(st, 409, r)
+        self.assertIn("continues at byte 1048576", r["error"])
+        # A piece over 8 MiB is refused from its header (from this machine: plain HTTP).
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        conn.putrequest("POST", pieces + "?offset=1048576")
+        for k, v in (("Cookie", "revive_session=" + session), ("X-CSRF-Token", csrf),
+                     ("Origin", f"http://127.0.0.1:{self.srv.port}"), ("Content-Length", str((8 << 20) + 1))):
+            conn.putheader(k, v)
+        conn.endheaders()
+        self.assertEqual(conn.getresponse().status, 413)
+        conn.close()
+        st, _, r = page_call(self.srv, "GET", f"/api/v1/image-uploads/{up['id']}", cookie=session)
+        self.assertEqual((st, r["received"]), (200, 1 << 20), r)
+        st, _, r = page_call(self.srv, "POST", pieces + "?offset=1048576", cookie=session, raw=image[1 << 20:],
+                             headers=ok)
+        self.assertEqual((st, r["received"]), (200, len(image)), r)
+        st, _, r = page_call(self.srv, "POST", f"/api/v1/image-uploads/{up['id']}/finish", cookie=session, headers=ok)
+        self.assertEqual((st, r["logical_size"]), (201, len(image)), r)
+        st, _, r = page_call(self.srv, "GET", "/api/v1/catalog/images", cookie=session)
+        self.assertEqual([(i["name"], i["batches"]) for i in r], [("up", [])])
+        # A batch for a donor with that image; its profile is checked; the image is then in use.
+        st, _, r = page_call(self.srv, "POST", "/api/v1/batches", {"name": "b1", "donor": "Stad Gent", "image": "up"},
+                             cookie=session, headers=ok)
+        self.assertEqual(st, 201, r)
+        st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"profile": {"locale": "nl_BE.UTF-8"}},
+                             cookie=session, headers={"Origin": self.origin})
+        self.assertEqual(st, 403, r)
+        st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"profile": {"wifi": "secret"}},
+                             cookie=session, headers=ok)
+        self.assertEqual(st, 400, r)
+        self.assertIn("network keys", r["error"])
+        st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"image": "nope"}, cookie=session, headers=ok)
+        self.assertEqual(st, 404, r)
+        st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"profile": {"locale": "nl_BE.UTF-8"}},
+                             cookie=session, headers=ok)
+        self.assertEqual((st, r), (200, {"ok": True}))
+        st, _, r = page_call(self.srv, "GET", "/api/v1/catalog/batches", cookie=session)
+        self.assertEqual((r[0]["name"], r[0]["donor"], r[0]["image"], r[0]["profile"], r[0]["grades"]["none"]),
+                         ("b1", "Stad Gent", "up", {"locale": "nl_BE.UTF-8"}, 0), r)
+        st, _, r = page_call(self.srv, "DELETE", "/api/v1/images/up", cookie=session, headers=ok)
+        self.assertEqual(st, 409, r)
+        self.assertIn("batch b1", r["error"])
+        st, _, r = page_call(self.srv, "GET", "/api/v1/catalog/images", cookie=session)
+        self.assertEqual([(i["name"], i["batches"]) for i in r], [("up", ["b1"])])
 
     def login_token(self):
         st, r = call(self.srv, "POST", "/api/v1/login", {"name": "alice", "password": "correct horse battery"})

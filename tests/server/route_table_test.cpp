@@ -78,6 +78,15 @@ TEST(RouteTable, MethodAndPathReachTheirRoute) {
       {"GET", "/api/v1/handovers/4/list", RouteId::handover_list, {{"id", "4"}}},
       {"POST", "/api/v1/devices/7/loan", RouteId::device_lend, {{"id", "7"}}},
       {"POST", "/api/v1/devices/7/loan/return", RouteId::device_loan_return, {{"id", "7"}}},
+      {"POST", "/api/v1/image-uploads", RouteId::image_upload_begin, {}},
+      {"GET", "/api/v1/image-uploads/ab12", RouteId::image_upload_status, {{"id", "ab12"}}},
+      {"POST", "/api/v1/image-uploads/ab12/pieces", RouteId::image_upload_piece, {{"id", "ab12"}}},
+      {"POST", "/api/v1/image-uploads/ab12/finish", RouteId::image_upload_finish, {{"id", "ab12"}}},
+      {"DELETE", "/api/v1/image-uploads/ab12", RouteId::image_upload_cancel, {{"id", "ab12"}}},
+      {"GET", "/api/v1/catalog/images", RouteId::catalog_images, {}},
+      {"GET", "/api/v1/catalog/batches", RouteId::catalog_batches, {}},
+      {"POST", "/api/v1/batches/gent-1", RouteId::update_batch, {{"name", "gent-1"}}},
+      {"GET", "/api/v1/batches/gent-1", std::nullopt, {}},
       {"GET", "/api/v1/nope", std::nullopt, {}},
       {"GET", "", std::nullopt, {}},
   };
@@ -124,6 +133,10 @@ TEST(RouteTable, WhoMayCallWhat) {
   EXPECT_EQ(access("POST", "/api/v1/organisations"), Access::operator_);
   EXPECT_EQ(access("GET", "/api/v1/handovers/4/list"), Access::operator_);
   EXPECT_EQ(access("POST", "/api/v1/devices/7/loan/return"), Access::operator_);
+  // The images and batches pages: all an operator's.
+  EXPECT_EQ(access("POST", "/api/v1/image-uploads/ab12/pieces"), Access::operator_);
+  EXPECT_EQ(access("GET", "/api/v1/catalog/batches"), Access::operator_);
+  EXPECT_EQ(access("POST", "/api/v1/batches/gent-1"), Access::operator_);
 }
 
 TEST(RouteTable, EveryRouteIsReachableAndAgentRoutesNameTheirDevice) {

@@ -167,6 +167,31 @@ TEST_F(SqliteServicesTest, WorkflowsFromRules) {
   EXPECT_EQ((*batches)[0].workflow, "wipe-only");
 }
 
+// The batches page's image and recipient profile (migration 8) survive a restart; the
+// provision step gets the profile; an unknown batch is not_found.
+TEST_F(SqliteServicesTest, ABatchsImageAndProfileAreStoredAndReachTheProvisionStep) {
+  ASSERT_TRUE(s().catalog.put_workflow(
+      "install", Json::array({{{"kind", "inventory"}}, {{"kind", "provision"}}})));
+  ASSERT_TRUE(s().catalog.create_batch("gent", "Stad Gent", std::string("install"), std::nullopt));
+  BatchUpdate u;
+  u.image = std::optional<std::string>("desktop-nl");
+  u.profile = Json{{"locale", "nl_BE.UTF-8"}, {"timezone", "Europe/Brussels"}};
+  ASSERT_TRUE(s().catalog.update_batch("gent", u));
+  EXPECT_EQ(s().catalog.update_batch("nope", u).error().code, Errc::not_found);
+  reopen();
+  auto b = s().storage->batches().find("gent");
+  ASSERT_TRUE(b && *b);
+  EXPECT_EQ((*b)->image, "desktop-nl");
+  EXPECT_EQ((*b)->profile, (Json{{"locale", "nl_BE.UTF-8"}, {"timezone", "Europe/Brussels"}}));
+  ASSERT_TRUE(s().intake.open({"gent", now_ + 3600, {}, {}}, "alice"));
+  const auto dev = enrol("SN9");
+  auto inv = next_step(dev);
+  ASSERT_TRUE(s().lifecycle.record_result(dev, inv.id, {inv.attempt, StepStatus::ok, {}, ""}));
+  auto prov = next_step(dev);
+  EXPECT_EQ(prov.kind, protocol::StepKind::provision);
+  EXPECT_EQ(prov.params["profile"]["timezone"], "Europe/Brussels");
+}
+
 TEST_F(SqliteServicesTest, ABadSettingChangesNoSetting) {
   // Used to apply the settings before the bad one; now all are checked first.
   SettingsUpdate u;
@@ -309,8 +334,9 @@ TEST_F(SqliteServicesTest, ADatabaseFromAnEarlierServerKeepsWorking) {
   EXPECT_EQ(n->step->kind, protocol::StepKind::wipe);
   EXPECT_EQ(n->step->params["drives"][0]["serial"], "S1");
   // Since: issue 15's trust migration (5), the event log's retention (6), which drops the
-  // no-delete trigger, and issue 16's partner organisations, hand-overs and loans (7).
-  EXPECT_EQ(sqlite::latest_schema_version(), 7);
+  // no-delete trigger, issue 16's partner organisations, hand-overs and loans (7) and a
+  // batch's recipient profile (8).
+  EXPECT_EQ(sqlite::latest_schema_version(), 8);
   auto orgs = s().storage->organisations().list();
   ASSERT_TRUE(orgs) << orgs.error().message;
   EXPECT_TRUE(orgs->empty());

@@ -53,6 +53,27 @@ TEST(StepParams, TheServerFillsInWhatTheWorkflowLeftOut) {
   EXPECT_EQ(*step_parameters(StepKind::deploy, Json::object(), in), Json::object());
 }
 
+// The batches page sets a batch's recipient profile; a provision step gets it unless its
+// workflow names its own, and a profile that cannot be read fails the hand-out.
+TEST(StepParams, AProvisionStepGetsItsBatchsProfileUnlessTheWorkflowHasOne) {
+  StepParamSources in;
+  int reads = 0;
+  in.batch_profile = [&]() -> Result<std::optional<Json>> {
+    ++reads;
+    return std::optional<Json>(Json{{"locale", "nl_BE.UTF-8"}});
+  };
+  EXPECT_EQ(*step_parameters(StepKind::provision, Json::object(), in),
+            (Json{{"profile", {{"locale", "nl_BE.UTF-8"}}}}));
+  EXPECT_EQ(*step_parameters(StepKind::provision, Json{{"profile", {{"keyboard", "us"}}}}, in),
+            (Json{{"profile", {{"keyboard", "us"}}}}));
+  EXPECT_EQ(*step_parameters(StepKind::deploy, Json::object(), in), Json::object());
+  EXPECT_EQ(reads, 1);
+  in.batch_profile = []() -> Result<std::optional<Json>> { return std::optional<Json>(); };
+  EXPECT_EQ(*step_parameters(StepKind::provision, Json::object(), in), Json::object());
+  in.batch_profile = []() -> Result<std::optional<Json>> { return make_error(Errc::io, "boom"); };
+  EXPECT_EQ(step_parameters(StepKind::provision, Json::object(), in).error().code, Errc::io);
+}
+
 TEST(StepParams, AnInventoryThatCannotBeReadIsAnErrorNotAnEmptyDriveList) {
   StepParamSources in;
   in.inventory = []() -> Result<std::optional<Json>> { return make_error(Errc::io, "boom"); };

@@ -93,6 +93,15 @@ struct Batches final : BatchRepository {
     return static_cast<std::int64_t>(std::count_if(
         t.devices.begin(), t.devices.end(), [&](auto& d) { return d.batch_id == batch_id; }));
   }
+  Result<void> update(const BatchRow& b) override {
+    for (auto& x : t.batches) {
+      if (x.id != b.id) continue;
+      x.image = b.image;
+      x.profile = b.profile;
+      return {};
+    }
+    return make_error(Errc::not_found, "batch " + std::to_string(b.id) + " does not exist");
+  }
 };
 
 struct Devices final : DeviceRepository {

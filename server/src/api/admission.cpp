@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "domain/image_uploads.hpp"
+
 namespace revive::server {
 
 bool operator_facing(const RouteSpec* route, std::string_view path) {
@@ -23,6 +25,10 @@ std::size_t body_limit(RouteId id, std::size_t largest) {
     case RouteId::login:
     case RouteId::ui_login:
       return std::min(largest, 4 * kKiB);
+    case RouteId::image_upload_piece:
+      // A piece of a resumable upload, held in memory: the domain's own limit
+      // (UploadLimits::max_piece), whatever --max-body says about step results.
+      return UploadLimits{}.max_piece;
     default:
       return std::min(largest, 64 * kKiB);
   }

@@ -20,8 +20,8 @@ bool operator_facing(const RouteSpec* route, std::string_view path);
 
 /// The largest body the route takes: step results and checkpoints up to `largest` (the
 /// server's --max-body: wipe evidence for many drives, done ranges of a large image), an
-/// enrolment (identity and inventory) up to 256 KiB, agent events 128 KiB, a login 4 KiB,
-/// anything else 64 KiB.
+/// enrolment (identity and inventory) up to 256 KiB, agent events 128 KiB, a login 4 KiB, a
+/// piece of a resumable image upload 8 MiB, anything else 64 KiB.
 std::size_t body_limit(RouteId id, std::size_t largest);
 
 /// Public routes that cost a database transaction or a password hash, each with its own

@@ -1,6 +1,8 @@
-// Images: the list and signed manifests (agents and operators), uploads and removal
-// (operators), and chunks by content hash (anyone: only reachable from a signed manifest).
+// Images: the list and signed manifests (agents and operators), uploads (whole, or resumable in
+// pieces for the images page) and removal (operators), and chunks by content hash (anyone: only
+// reachable from a signed manifest).
 #include <cstdio>
+#include <cstdlib>
 
 #include "api/handler.hpp"
 #include "revive/image_ops.hpp"
@@ -72,20 +74,10 @@ Response job_answer(const Result<ImportSummary>& s) {
                        201);
 }
 
-Response upload(ApiContext& api, Call& c) {
-  const std::string name = c.query("name");
-  if (auto v = validate_image_name(name); !v) return from_error(v.error());
-  if (c.req.body_file.empty())
-    return error_response(400, "invalid_input", "upload the raw disk image as the request body");
-  // Move the spooled body out of the HTTP layer's way: the import owns it now.
-  const std::string spool = c.req.body_file + ".import";
-  if (std::rename(c.req.body_file.c_str(), spool.c_str()) != 0)
-    return error_response(500, "io", "cannot claim upload");
+// The answer to an import: parked until the job finishes (the import runs on the blocking
+// pool), then its summary or its error.
+Response import_answer(ApiContext& api, std::uint64_t job) {
   Images& images = api.services.images;
-  auto notify = api.notify;
-  const std::uint64_t job =
-      images.start_import(spool, name, c.query("replace") == "1", c.operator_name,
-                          [notify](std::uint64_t j) { notify("job:" + std::to_string(j)); });
   Response r;
   r.long_poll = LongPoll{"job:" + std::to_string(job), std::chrono::hours(24),
                          [&images, job](bool final) -> std::optional<Response> {
@@ -100,6 +92,62 @@ Response upload(ApiContext& api, Call& c) {
   return r;
 }
 
+std::function<void(std::uint64_t)> wake_on_done(ApiContext& api) {
+  return [notify = api.notify](std::uint64_t j) { notify("job:" + std::to_string(j)); };
+}
+
+Response upload(ApiContext& api, Call& c) {
+  const std::string name = c.query("name");
+  if (auto v = validate_image_name(name); !v) return from_error(v.error());
+  if (c.req.body_file.empty())
+    return error_response(400, "invalid_input", "upload the raw disk image as the request body");
+  // Move the spooled body out of the HTTP layer's way: the import owns it now.
+  const std::string spool = c.req.body_file + ".import";
+  if (std::rename(c.req.body_file.c_str(), spool.c_str()) != 0)
+    return error_response(500, "io", "cannot claim upload");
+  const std::uint64_t job = api.services.images.start_import(spool, name, c.query("replace") == "1",
+                                                             c.operator_name, wake_on_done(api));
+  return import_answer(api, job);
+}
+
+// ---- resumable uploads (the images page): begin, pieces at an offset, status, finish
+Json upload_json(const UploadStatus& s) {
+  return {{"id", s.id}, {"name", s.name}, {"size", s.size}, {"received", s.received}};
+}
+
+Response upload_begin(ApiContext& api, Call& c) {
+  auto j = body_json(c.req);
+  if (!j) return from_error(j.error());
+  const Json size = j->value("size", Json());
+  if (!size.is_number_unsigned())
+    return error_response(400, "invalid_input", "\"size\" must be the image's size in bytes");
+  auto s =
+      api.services.uploads.begin(str(*j, "name"), size.get<std::uint64_t>(),
+                                 j->value("replace", Json(false)) == Json(true), c.operator_name);
+  if (s) return json_response(upload_json(*s), 201);
+  // Too large for the store is the request's fault (413), not the server's (507).
+  if (s.error().code == Errc::no_space) return error_response(413, "too_large", s.error().message);
+  return from_error(s.error());
+}
+
+Response upload_piece(ApiContext& api, Call& c) {
+  const std::string offset_text = c.query("offset");
+  char* end = nullptr;
+  const unsigned long long offset = std::strtoull(offset_text.c_str(), &end, 10);
+  if (offset_text.empty() || *end != '\0' || offset_text[0] == '-')
+    return error_response(400, "invalid_input", "?offset= must be the piece's byte offset");
+  auto s = api.services.uploads.append(
+      c.param("id"), offset,
+      {reinterpret_cast<const std::byte*>(c.req.body.data()), c.req.body.size()});
+  return s ? json_response(upload_json(*s)) : from_error(s.error());
+}
+
+Response upload_finish(ApiContext& api, Call& c) {
+  auto job = api.services.uploads.finish(c.param("id"), wake_on_done(api));
+  if (!job) return from_error(job.error());
+  return import_answer(api, *job);
+}
+
 }  // namespace
 
 void add_image_routes(HandlerTable& t, ApiContext& api) {
@@ -110,6 +158,15 @@ void add_image_routes(HandlerTable& t, ApiContext& api) {
   t.add(RouteId::delete_image, [&api](Call& c) {
     return ok_or_error(api.services.images.remove(c.param("name"), c.operator_name));
   });
+  t.add(RouteId::image_upload_begin, [&api](Call& c) { return upload_begin(api, c); });
+  t.add(RouteId::image_upload_status, [&api](Call& c) {
+    auto s = api.services.uploads.status(c.param("id"));
+    return s ? json_response(upload_json(*s)) : from_error(s.error());
+  });
+  t.add(RouteId::image_upload_piece, [&api](Call& c) { return upload_piece(api, c); });
+  t.add(RouteId::image_upload_finish, [&api](Call& c) { return upload_finish(api, c); });
+  t.add(RouteId::image_upload_cancel,
+        [&api](Call& c) { return ok_or_error(api.services.uploads.cancel(c.param("id"))); });
 }
 
 }  // namespace revive::server

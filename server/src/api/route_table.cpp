@@ -96,6 +96,16 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/api/v1/handovers/{id}/list", A::operator_, R::handover_list},
     {"POST", "/api/v1/devices/{id}/loan", A::operator_, R::device_lend},
     {"POST", "/api/v1/devices/{id}/loan/return", A::operator_, R::device_loan_return},
+    // the images, batches and donors pages (issue 16): resumable uploads in pieces, the views
+    // the pages show, a batch's image and recipient profile
+    {"POST", "/api/v1/image-uploads", A::operator_, R::image_upload_begin},
+    {"GET", "/api/v1/image-uploads/{id}", A::operator_, R::image_upload_status},
+    {"POST", "/api/v1/image-uploads/{id}/pieces", A::operator_, R::image_upload_piece},
+    {"POST", "/api/v1/image-uploads/{id}/finish", A::operator_, R::image_upload_finish},
+    {"DELETE", "/api/v1/image-uploads/{id}", A::operator_, R::image_upload_cancel},
+    {"GET", "/api/v1/catalog/images", A::operator_, R::catalog_images},
+    {"GET", "/api/v1/catalog/batches", A::operator_, R::catalog_batches},
+    {"POST", "/api/v1/batches/{name}", A::operator_, R::update_batch},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 

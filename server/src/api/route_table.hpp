@@ -105,6 +105,15 @@ enum class RouteId {
   handover_list,
   device_lend,
   device_loan_return,
+  // the images, batches and donors pages (issue 16)
+  image_upload_begin,
+  image_upload_status,
+  image_upload_piece,
+  image_upload_finish,
+  image_upload_cancel,
+  catalog_images,
+  catalog_batches,
+  update_batch,
   count_  ///< not a route: the number of routes
 };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::count_);

@@ -5,6 +5,8 @@
 
 #include "domain/loans.hpp"
 
+#include "domain/recipient_profile.hpp"
+
 namespace revive::server {
 
 namespace {
@@ -160,7 +162,27 @@ Result<std::int64_t> Catalog::create_batch(const std::string& name, const std::s
                                            const std::optional<std::string>& image) {
   if (name.empty() || name.size() > 64) return invalid("batch name must be 1-64 characters");
   REVIVE_ASSIGN(wf, workflow_id(workflow));
-  return ctx_.storage().batches().create(BatchRow{0, name, donor, wf, image}, ctx_.now());
+  return ctx_.storage().batches().create(BatchRow{0, name, donor, wf, image, std::nullopt},
+                                         ctx_.now());
+}
+
+Result<void> Catalog::update_batch(const std::string& name, const BatchUpdate& update) {
+  REVIVE_ASSIGN(found, ctx_.storage().batches().find(name));
+  if (!found) return make_error(Errc::not_found, "batch \"" + name + "\" does not exist");
+  BatchRow row = *found;
+  if (update.image) {
+    const auto& image = *update.image;
+    if (image && image_exists_) {
+      REVIVE_ASSIGN(exists, image_exists_(*image));
+      if (!exists) return make_error(Errc::not_found, "image \"" + *image + "\" does not exist");
+    }
+    row.image = image;
+  }
+  if (update.profile) {
+    REVIVE_ASSIGN(clean, check_recipient_profile(*update.profile));
+    row.profile = clean.empty() ? std::nullopt : std::optional<Json>(clean);
+  }
+  return ctx_.storage().batches().update(row);
 }
 
 Result<std::vector<BatchSummary>> Catalog::batches() {

@@ -4,6 +4,7 @@
 // batch must name one that exists).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,6 +13,15 @@
 #include "domain/context.hpp"
 
 namespace revive::server {
+
+/// Whether the store holds an image of this name; io when it cannot be read.
+using ImageExists = std::function<Result<bool>(const std::string& name)>;
+
+/// A change to a batch's image and recipient profile; an absent member stays as it is.
+struct BatchUpdate {
+  std::optional<std::optional<std::string>> image;  ///< a name, or nullopt inside: no image
+  std::optional<Json> profile;                      ///< an empty object: no profile
+};
 
 struct BatchSummary {
   BatchRow batch;
@@ -37,7 +47,9 @@ struct SettingsUpdate {
 
 class Catalog {
  public:
-  explicit Catalog(DomainContext& ctx) : ctx_(ctx) {}
+  /// `image_exists` (may be empty: not checked) checks a batch's image when it is set.
+  explicit Catalog(DomainContext& ctx, ImageExists image_exists = {})
+      : ctx_(ctx), image_exists_(std::move(image_exists)) {}
 
   /// A fresh database gets the "default" workflow (every step kind) and the setting naming it.
   Result<void> ensure_defaults();
@@ -57,6 +69,11 @@ class Catalog {
   Result<std::int64_t> create_batch(const std::string& name, const std::string& donor,
                                     const std::optional<std::string>& workflow,
                                     const std::optional<std::string>& image);
+  /// Sets a batch's image and/or recipient profile. not_found for an unknown batch or image,
+  /// invalid_input for a profile check_recipient_profile refuses (nothing is changed then).
+  /// Runs that started keep the image they started with; a provision step handed out later
+  /// applies the new profile.
+  Result<void> update_batch(const std::string& name, const BatchUpdate& update);
   /// Every batch, oldest first; io on a storage failure.
   Result<std::vector<BatchSummary>> batches();
   /// Puts a device in a batch and/or gives it its own workflow. not_found for an unknown
@@ -69,6 +86,7 @@ class Catalog {
   Result<std::optional<std::int64_t>> batch_id(const std::optional<std::string>& name);
 
   DomainContext& ctx_;
+  ImageExists image_exists_;
 };
 
 }  // namespace revive::server

@@ -6,16 +6,27 @@
 
 namespace revive::server {
 
+Result<std::vector<std::string>> Images::batches_using(const std::string& name) {
+  REVIVE_ASSIGN(all, ctx_.storage().batches().list());
+  std::vector<std::string> out;
+  for (const auto& b : all) {
+    if (b.image == name) out.push_back(b.name);
+  }
+  return out;
+}
+
 Result<Json> Images::list() {
   REVIVE_ASSIGN(names, store_.list());
   Json out = Json::array();
   for (const auto& n : names) {
+    REVIVE_ASSIGN(used_by, batches_using(n));
     auto m = store_.load(n);
     if (!m) {
-      out.push_back({{"name", n}, {"error", m.error().message}});
+      out.push_back({{"name", n}, {"error", m.error().message}, {"batches", used_by}});
       continue;
     }
     out.push_back({{"name", n},
+                   {"batches", used_by},
                    {"id", m->image_id},
                    {"logical_size", m->logical_size},
                    {"stored_bytes", m->stored_bytes},
@@ -31,6 +42,15 @@ Result<std::string> Images::manifest(const std::string& name) {
 }
 
 Result<void> Images::remove(const std::string& name, const std::string& who) {
+  // A batch whose image is gone would fail every laptop's deploy step: refused while in use.
+  REVIVE_ASSIGN(used_by, batches_using(name));
+  if (!used_by.empty()) {
+    std::string names;
+    for (const auto& b : used_by) names += (names.empty() ? "" : ", ") + b;
+    return make_error(Errc::conflict, "image \"" + name + "\" is the image of batch" +
+                                          (used_by.size() > 1 ? "es " : " ") + names +
+                                          ": give the batch another image first");
+  }
   REVIVE_TRY(store_.remove(name));
   // The image is gone either way; the log entry is best effort.
   (void)ctx_.log(std::nullopt, "image-removed", {{"name", name}, {"operator", who}});

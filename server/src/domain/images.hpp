@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/context.hpp"
 #include "revive/image_store.hpp"
@@ -33,13 +34,13 @@ class Images {
         jobs_(std::make_shared<Jobs>()),
         run_blocking_(std::move(run_blocking)) {}
 
-  /// Every image with its manifest's figures (or the reason it cannot be read); io when the
-  /// store cannot be listed.
+  /// Every image with its manifest's figures (or the reason it cannot be read) and the names
+  /// of the batches whose image it is; io when the store cannot be listed.
   Result<Json> list();
   /// The signed manifest file's text; not_found for an unknown image.
   Result<std::string> manifest(const std::string& name);
   /// Removes an image's manifest (chunks stay until gc) and logs who did; not_found for an
-  /// unknown image.
+  /// unknown image, conflict (naming them) while a batch has it as its image.
   Result<void> remove(const std::string& name, const std::string& who);
   /// Imports the raw disk image at `spool` (which the import then owns and deletes) on the
   /// blocking pool; the job's id. `done(job)` runs on the io thread when it finishes.
@@ -50,6 +51,8 @@ class Images {
   Result<std::optional<Result<ImportSummary>>> take_job(std::uint64_t job);
 
  private:
+  Result<std::vector<std::string>> batches_using(const std::string& name);
+
   struct Jobs {
     std::uint64_t next = 0;
     std::map<std::uint64_t, std::optional<Result<ImportSummary>>> finished;

@@ -24,6 +24,15 @@ ImageLookup store_images(ImageStore& store) {
   };
 }
 
+ImageExists store_has_image(ImageStore& store) {
+  return [&store](const std::string& name) -> Result<bool> {
+    auto m = store.load(name);
+    if (m) return true;
+    if (m.error().code == Errc::not_found) return false;
+    return m.error();
+  };
+}
+
 MonotonicClock steady_seconds() {
   return [] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -58,22 +67,26 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPa
       intake(ctx, opts.demo),
       enrolment(ctx, intake, enrolment_options(opts)),
       operators(ctx, opts.session_ttl_s),
-      catalog(ctx),
+      catalog(ctx, store_has_image(store)),
       certificates(ctx, certifier, {certificate_key.public_key(), store.key().public_key()}),
       boot(ctx, enrolment, intake, std::move(opts.boot)),
       images(ctx, store, std::move(run_blocking)),
+      uploads(ctx, images, store.tmp_dir()),
       deployments(ctx, live, store_images(store),
                   opts.monotonic ? std::move(opts.monotonic) : steady_seconds(), opts.deploy),
       views(ctx, live, &deployments),
       wall(ctx, views),
       laptops(ctx, views),
       partners(ctx, views),
-      loans(ctx) {}
+      loans(ctx),
+      catalog_pages(catalog, views) {}
 
 Result<void> Services::start() {
   REVIVE_TRY(init_crypto());
   REVIVE_TRY(catalog.ensure_defaults());
   REVIVE_TRY(lifecycle.load_running_steps());
+  // Uploads the previous server was receiving go on where they were.
+  REVIVE_TRY(uploads.recover());
   // A restart is not the moment another host may take a working laptop's place.
   REVIVE_ASSIGN(running, ctx.storage().runs().running_steps());
   std::vector<std::int64_t> devices;

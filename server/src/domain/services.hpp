@@ -6,11 +6,13 @@
 
 #include "domain/boot_planner.hpp"
 #include "domain/catalog.hpp"
+#include "domain/catalog_pages.hpp"
 #include "domain/certificates.hpp"
 #include "domain/certifier.hpp"
 #include "domain/context.hpp"
 #include "domain/deployments.hpp"
 #include "domain/enrolment.hpp"
+#include "domain/image_uploads.hpp"
 #include "domain/images.hpp"
 #include "domain/intake.hpp"
 #include "domain/laptop_pages.hpp"
@@ -48,7 +50,7 @@ class Services {
            RunBlocking run_blocking, ServiceOptions opts);
 
   /// A fresh database gets its defaults; running steps are tracked again with fresh
-  /// deadlines. io on a storage failure.
+  /// deadlines; unfinished image uploads are taken up again. io on a storage failure.
   Result<void> start();
 
   DomainContext ctx;
@@ -63,6 +65,7 @@ class Services {
   Certificates certificates;
   BootPlanner boot;
   Images images;
+  ImageUploads uploads;
   Deployments deployments;
   Views views;
   Wall wall;
@@ -70,6 +73,7 @@ class Services {
   // partner organisations, hand-overs and loans (issue 16)
   Partners partners;
   Loans loans;
+  CatalogPages catalog_pages;
 };
 
 /// The libsodium-backed pieces (randomness, hashing) need it initialised once; internal when

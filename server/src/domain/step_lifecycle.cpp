@@ -147,6 +147,12 @@ Result<Json> StepLifecycle::params_for(const RunView& view, const StepRow& step)
   const std::int64_t device = view.run.device_id;
   sources.inventory = [&s, device] { return s.devices().inventory(device); };
   sources.confirm = [&s, device] { return confirm_facts(s, device); };
+  sources.batch_profile = [&s, device]() -> Result<std::optional<Json>> {
+    REVIVE_ASSIGN(d, s.devices().find(device));
+    if (!d || !d->batch_id) return std::optional<Json>();
+    REVIVE_ASSIGN(batch, s.batches().find(*d->batch_id));
+    return batch ? batch->profile : std::nullopt;
+  };
   return step_parameters(step.kind, step.params, sources);
 }
 

@@ -69,6 +69,13 @@ Result<Json> step_parameters(StepKind kind, const Json& workflow_params,
     case StepKind::deploy:
       if (sources.batch_image && !params.contains("image")) params["image"] = *sources.batch_image;
       break;
+    case StepKind::provision:
+      if (sources.batch_profile && !params.contains("profile")) {
+        auto profile = sources.batch_profile();
+        if (!profile) return profile.error().with_context("the batch's recipient profile");
+        if (*profile) params["profile"] = std::move(**profile);
+      }
+      break;
     case StepKind::test:
       // The agent parses and applies the policy itself.
       if (sources.grading_policy && !params.contains("grading_policy"))

@@ -26,6 +26,8 @@ struct StepParamSources {
   std::function<Result<std::optional<Json>>()> inventory;
   /// Asked only for destructive steps; unset: no countdown is asked for.
   std::function<Result<ConfirmFacts>()> confirm;
+  /// The device's batch's recipient profile (nullopt: none); asked only for a provision step.
+  std::function<Result<std::optional<Json>>()> batch_profile;
 };
 
 /// How long the laptop's own screen counts down before its first destructive step.
@@ -49,6 +51,7 @@ bool needs_confirmation(StepKind kind, bool destroyed_before);
 /// workflow left the key out (a workflow's explicit value always wins):
 ///  - deploy: `image` = the batch's image;
 ///  - test: `grading_policy` = the workshop's policy;
+///  - provision: `profile` = the batch's recipient profile;
 ///  - wipe: `drives` = the internal drives of the inventory (see wipe_targets);
 ///  - wipe, deploy: `confirm` = {countdown_s, workshop, batch} when needs_confirmation says so
 ///    (a workflow's `confirm.countdown_s` sets the length, held to 5..300 s; it cannot switch

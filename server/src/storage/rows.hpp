@@ -40,6 +40,7 @@ struct BatchRow {
   std::string donor;
   std::optional<std::int64_t> workflow_id;
   std::optional<std::string> image;  ///< what the batch's deploy steps install
+  std::optional<Json> profile;       ///< the recipient profile its provision steps apply
 };
 
 struct NewDevice {

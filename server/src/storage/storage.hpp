@@ -64,6 +64,8 @@ class BatchRepository {
   virtual Result<std::optional<BatchRow>> find(std::int64_t id) = 0;
   /// How many devices belong to the batch; io on a storage failure.
   virtual Result<std::int64_t> device_count(std::int64_t batch_id) = 0;
+  /// Sets the batch's image and profile (by its id); not_found when it does not exist.
+  virtual Result<void> update(const BatchRow& batch) = 0;
 };
 
 class DeviceRepository {

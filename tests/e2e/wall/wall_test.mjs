@@ -10,7 +10,9 @@
 // Run by run.sh (ctest: wall_browser).
 //   node wall_test.mjs SERVER AGENT CTL DATA OUTDIR
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -64,6 +66,117 @@ function agent(port, model) {
 }
 
 const ctl = (...args) => execFileSync(CTL, args, { encoding: 'utf8' });
+
+// axe-core (from the lockfile) on the page as it is: no serious or critical violation. It is
+// evaluated through the browser's debugging protocol, which the page's CSP does not govern.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+let axeMs = 0;
+async function axeCheck(p, what) {
+  const t0 = Date.now();
+  if (!(await p.evaluate(() => typeof window.axe === 'object'))) await p.evaluate(axeSource);
+  const found = await p.evaluate(async () => {
+    const r = await window.axe.run(document);
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  axeMs += Date.now() - t0;
+  const bad = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const minor = found.filter((v) => !bad.includes(v)).map((v) => `${v.id} (${v.impact})`);
+  log(`axe on ${what}: ${bad.length} serious or critical` + (minor.length ? `; also ${minor.join(', ')}` : ''));
+  assert.deepEqual(bad, [], `axe on ${what}: ${JSON.stringify(bad, null, 1)}`);
+}
+
+// An image made of `size` bytes (the first part random, so it is not one repeated chunk), with
+// a fixed modification time: the page remembers an unfinished upload by name, size and time.
+function diskFile(size) {
+  const file = path.join(tmp, 'werkplaats-desktop.img');
+  const bytes = Buffer.alloc(size);
+  randomFillSync(bytes, 0, size / 2);
+  writeFileSync(file, bytes);
+  utimesSync(file, 1700000000, 1700000000);
+  return { file, bytes, lastModified: 1700000000 * 1000 };
+}
+
+async function rawPost(port, route, token, body) {
+  const r = await fetch(`http://127.0.0.1:${port}${route}`, {
+    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' }, body,
+  });
+  assert.ok(r.ok, `POST ${route}: ${r.status} ${await r.text()}`);
+}
+
+// The images page: an upload a dropped connection left at its first piece goes on from there
+// (the page remembers it), with its progress bar, and is imported. The batches page: a batch for
+// a donor with that image, its laptops counted by grade, its recipient profile (a bad value
+// refused with the reason); the image it uses cannot be deleted.
+async function imagesAndBatches(ops, port, token) {
+  const started = Date.now();
+  await ops.locator('#nav a[href="#/images"]').click();
+  await ops.locator('#images:not([hidden]) #images-empty:not([hidden])').waitFor();
+  const disk = diskFile(10 << 20);
+  const name = 'werkplaats-desktop';
+  const begun = await api(port, 'POST', '/api/v1/image-uploads', token, { name, size: disk.bytes.length });
+  await rawPost(port, `/api/v1/image-uploads/${begun.id}/pieces?offset=0`, token, disk.bytes.subarray(0, 4 << 20));
+  await ops.evaluate(([key, id]) => localStorage.setItem(key, id),
+    [`revive-upload:${name}:${disk.bytes.length}:${disk.lastModified}`, begun.id]);
+  await ops.evaluate(() => {
+    window.progressSeen = [];
+    const bar = document.getElementById('upload-progress');
+    new MutationObserver(() => window.progressSeen.push(bar.value)).observe(bar, { attributes: true });
+  });
+  await ops.locator('#upload-file').setInputFiles(disk.file);
+  assert.equal(await ops.locator('#upload-name').inputValue(), name);
+  await ops.locator('#upload-form button[type="submit"]').click();
+  await ops.locator('#upload-result').filter({ hasText: `${name} staat klaar` }).waitFor({ timeout: 30000 });
+  const seen = await ops.evaluate(() => window.progressSeen);
+  assert.ok(seen.length > 2 && Math.min(...seen) >= 40 && seen.at(-1) === 100, JSON.stringify(seen));
+  await ops.locator(`#image-table tr[data-name="${name}"]`).filter({ hasText: '10 MB' }).waitFor();
+  assert.ok(await ops.locator('#upload').isVisible());
+  log(`images page: the upload went on from its first piece (bar ${seen[0]} -> 100 %) and was imported`);
+  await axeCheck(ops, 'the images page');
+
+  await ops.locator('#nav a[href="#/batches"]').click();
+  await ops.locator('#batches:not([hidden]) #batches-empty:not([hidden])').waitFor();
+  await ops.locator('#batch-name').fill('gent-2026');
+  await ops.locator('#batch-donor').fill('Stad Gent');
+  await ops.locator('#batch-image').selectOption(name);
+  await ops.locator('#batch-form button[type="submit"]').click();
+  const row = ops.locator('#batch-table tr[data-name="gent-2026"]');
+  await row.filter({ hasText: name }).waitFor();
+  // The graded laptops join the batch; the page counts them by grade.
+  const graded = (await api(port, 'GET', '/api/v1/laptops', token)).filter((l) => l.grade);
+  for (const l of graded) await api(port, 'POST', `/api/v1/devices/${l.id}/assign`, token, { batch: 'gent-2026' });
+  await ops.reload();
+  await row.locator('td.grades').filter({ hasText: /[A-D]: \d/ }).waitFor();
+  const counts = await row.locator('td.grades').textContent();
+  const total = [...counts.matchAll(/[A-D]: (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  assert.equal(total, graded.length, counts);
+  assert.equal(await row.locator('a').first().getAttribute('href'), '/api/v1/batches/gent-2026/certificate?format=pdf');
+  await row.locator('button').click();
+  await ops.locator('#profile-locale').fill('nl BE');
+  await ops.locator('#batch-edit button[type="submit"]').click();
+  await ops.locator('#batch-edit-error').filter({ hasText: 'locale' }).waitFor();
+  await ops.locator('#profile-locale').fill('nl_BE.UTF-8');
+  await ops.locator('#profile-timezone').fill('Europe/Brussels');
+  await axeCheck(ops, 'the batches page');
+  await ops.locator('#batch-edit button[type="submit"]').click();
+  await ops.locator('#batch-result').filter({ hasText: 'gent-2026 opgeslagen' }).waitFor();
+  await ops.locator('#batch-edit').waitFor({ state: 'hidden' });
+  await ops.screenshot({ path: path.join(OUT, 'batches-page-1920x1080.png') });
+  const saved = (await api(port, 'GET', '/api/v1/catalog/batches', token)).find((b) => b.name === 'gent-2026');
+  assert.deepEqual(saved.profile, { locale: 'nl_BE.UTF-8', timezone: 'Europe/Brussels' });
+  log(`batches page: batch for a donor made, ${graded.length} laptops counted (${counts}), profile saved`);
+
+  // The image the batch uses: deleting it asks first, then the server refuses, saying why.
+  await ops.locator('#nav a[href="#/images"]').click();
+  await ops.locator(`#image-table tr[data-name="${name}"]`).filter({ hasText: 'gent-2026' }).waitFor();
+  await ops.locator(`#image-table tr[data-name="${name}"] button`).click();
+  await ops.locator('#confirm[open]').waitFor();
+  await ops.locator('#confirm-yes').click();
+  await ops.locator('#images-error').filter({ hasText: 'partij gent-2026 installeert ze' }).waitFor();
+  assert.equal((await api(port, 'GET', '/api/v1/catalog/images', token))[0].name, name);
+  await ops.screenshot({ path: path.join(OUT, 'images-page-1920x1080.png') });
+  log(`images and batches pages: ${((Date.now() - started) / 1000).toFixed(1)} s (axe so far ${(axeMs / 1000).toFixed(1)} s)`);
+}
 
 async function main() {
   execFileSync(SERVER, ['--state', state, 'operator', 'add', 'alice'], { input: 'long enough pw\n' });
@@ -122,6 +235,7 @@ async function main() {
   assert.match(await first.locator('.grade').textContent(), /^[A-D]$/);
   assert.match(await page.locator('#today').textContent(), /2 klaar vandaag/);
   log('both done with a grade');
+  await axeCheck(page, 'the wall screen');
 
   // A laptop whose step fails turns red with the reason.
   await api(port, 'POST', '/api/v1/settings', token,
@@ -152,6 +266,7 @@ async function main() {
   const ui = await ops.goto(`${base}/ui`);
   assert.match(ui.headers()['content-security-policy'], /script-src 'self'/);
   await ops.locator('#login:not([hidden]) h1').filter({ hasText: 'Aanmelden' }).waitFor();
+  await axeCheck(ops, 'the login page');
   await ops.locator('#login-name').fill('alice');
   await ops.locator('#login-password').fill('wrong password');
   await ops.locator('#login-form button[type="submit"]').click();
@@ -162,6 +277,7 @@ async function main() {
   const cookie = (await context.cookies()).find((c) => c.name === 'revive_session');
   assert.ok(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', JSON.stringify(cookie));
   await ops.locator('#laptops tbody tr').nth(2).waitFor();
+  await axeCheck(ops, 'the laptop list');
   await ops.locator('#f-state').selectOption('failed');
   await ops.waitForFunction(() => document.querySelectorAll('#laptops tbody tr').length === 1);
   await ops.locator('#laptops tbody tr.failed a').click();
@@ -179,10 +295,12 @@ async function main() {
   assert.match(await ops.locator('#grade').textContent(), /^Klasse [A-D]$/);
   assert.match(await ops.locator('#timeline').textContent(), /stap opnieuw geprobeerd \(Testen · alice\)/);
   await ops.screenshot({ path: path.join(OUT, 'laptop-page-1920x1080.png') });
+  await axeCheck(ops, 'a laptop page');
   await page.locator('[data-count="failed"]').filter({ hasText: '0' }).waitFor({ timeout: 10000 });
   log(`operator pages: logged in, retried the failed laptop from its page, done `
     + `(${((Date.now() - pagesStarted) / 1000).toFixed(1)} s); screenshot ${path.join(OUT, 'laptop-page-1920x1080.png')}`);
   await handOver(ops, context, base);
+  await imagesAndBatches(ops, port, token);
   await ops.close();
 
   // A server restart: the page notices, reconnects by itself, and shows a laptop that came in
@@ -224,6 +342,7 @@ async function handOver(ops, context, base) {
   await ops.locator('#org-kind').selectOption('library');
   await ops.locator('#org-form button[type="submit"]').click();
   await ops.locator('#organisations tbody tr').filter({ hasText: 'Bibliotheek' }).waitFor();
+  await axeCheck(ops, 'the partners page');
   await ops.locator('#nav a[href="#/handover"]').click();
   await ops.locator('#candidates tbody tr').nth(2).waitFor();
   const laptops = await ops.locator('#candidates tbody tr').count();
@@ -235,6 +354,7 @@ async function handOver(ops, context, base) {
   await ops.locator('#confirm-yes').click();
   await ops.locator('#handover-result').filter({ hasText: 'Overgedragen' }).waitFor();
   await ops.locator('#candidates-empty:not([hidden])').waitFor();
+  await axeCheck(ops, 'the hand-over page');
   const row = ops.locator('#handovers tbody tr').first();
   assert.match(await row.textContent(), new RegExp(`Bibliotheek Noord.*alice.*${laptops}`));
   const id = await row.getAttribute('data-id');

@@ -31,10 +31,16 @@ WorkflowRow workflow_row(const Statement& q) {
   return WorkflowRow{q.int64(0), q.text(1), steps_from_json(json_column(q.text(2)))};
 }
 
-constexpr const char* kBatchColumns = "SELECT id, name, donor, workflow_id, image FROM batches ";
+constexpr const char* kBatchColumns =
+    "SELECT id, name, donor, workflow_id, image, profile FROM batches ";
 
 BatchRow batch_row(const Statement& q) {
-  return BatchRow{q.int64(0), q.text(1), q.text(2), q.opt_int64(3), q.opt_text(4)};
+  return BatchRow{q.int64(0),     q.text(1),     q.text(2),
+                  q.opt_int64(3), q.opt_text(4), opt_json_column(q.opt_text(5))};
+}
+
+std::optional<std::string> opt_json_text(const std::optional<Json>& j) {
+  return j ? std::optional<std::string>(j->dump()) : std::nullopt;
 }
 
 }  // namespace
@@ -74,8 +80,9 @@ Result<std::optional<WorkflowRow>> SqliteWorkflows::find(std::int64_t id) {
 
 Result<std::int64_t> SqliteBatches::create(const BatchRow& b, Seconds now) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO batches(name, donor, workflow_id, image, "
-                                   "created_at) VALUES (?,?,?,?,?)"));
-  if (auto r = q.bind(b.name, b.donor, b.workflow_id, b.image, now).run(); !r) {
+                                   "profile, created_at) VALUES (?,?,?,?,?,?)"));
+  if (auto r = q.bind(b.name, b.donor, b.workflow_id, b.image, opt_json_text(b.profile), now).run();
+      !r) {
     return unique_violation_as_conflict(r.error(), "batch \"" + b.name + "\" already exists");
   }
   return db_.last_insert_id();
@@ -100,6 +107,14 @@ Result<std::int64_t> SqliteBatches::device_count(std::int64_t batch_id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT COUNT(*) FROM devices WHERE batch_id = ?"));
   REVIVE_SQL_ASSIGN(row, q.bind(batch_id).step());
   return row ? q.int64(0) : 0;
+}
+
+Result<void> SqliteBatches::update(const BatchRow& b) {
+  REVIVE_SQL_ASSIGN(q, db_.prepare("UPDATE batches SET image = ?, profile = ? WHERE id = ?"));
+  REVIVE_TRY(q.bind(b.image, opt_json_text(b.profile), b.id).run());
+  if (db_.changes() == 0)
+    return make_error(Errc::not_found, "batch " + std::to_string(b.id) + " does not exist");
+  return {};
 }
 
 namespace {

@@ -132,6 +132,11 @@ CREATE TABLE loans(
 CREATE INDEX loans_by_device ON loans(device_id, id);
 CREATE UNIQUE INDEX loans_one_open ON loans(device_id) WHERE returned_at IS NULL;
 )sql",
+    // 8: a batch's recipient profile (issue 16, the batches page): what its laptops' provision
+    // step applies, as JSON.
+    R"sql(
+ALTER TABLE batches ADD COLUMN profile TEXT;
+)sql",
 };
 
 }  // namespace

@@ -38,6 +38,7 @@ class SqliteBatches final : public BatchRepository {
   Result<std::optional<BatchRow>> find(const std::string& name) override;
   Result<std::optional<BatchRow>> find(std::int64_t id) override;
   Result<std::int64_t> device_count(std::int64_t batch_id) override;
+  Result<void> update(const BatchRow& batch) override;
 
  private:
   Database& db_;

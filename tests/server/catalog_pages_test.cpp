@@ -1,0 +1,280 @@
+// The images, batches and donors pages (issue 16): resumable uploads (domain/image_uploads) into
+// a real store in a temp directory, an image a batch uses refused for deletion, a batch's image
+// and recipient profile (checked, stored, handed to the provision step), and the batches' counts
+// by grade, over the fake repositories.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "domain/catalog_pages.hpp"
+#include "domain/image_uploads.hpp"
+#include "domain/images.hpp"
+#include "domain/recipient_profile.hpp"
+#include "domain_fixture.hpp"
+#include "temp_dir.hpp"
+#include "test_files.hpp"
+
+namespace revive::server {
+namespace {
+
+using protocol::StepKind;
+using protocol::StepStatus;
+
+std::span<const std::byte> part(const std::vector<std::byte>& all, std::size_t from,
+                                std::size_t n) {
+  return {all.data() + from, n};
+}
+
+class CatalogPagesTest : public test::DomainTest {
+ protected:
+  CatalogPagesTest()
+      : store(*ImageStore::open(dir / "store", true)),
+        // The import runs where the test can see it finish: at once, on this thread.
+        images(ctx, *store,
+               [](const std::function<void()>& work, const std::function<void()>& done) {
+                 work();
+                 done();
+               }),
+        uploads(ctx, images, store->tmp_dir(), limits()) {}
+
+  static UploadLimits limits() {
+    UploadLimits l;
+    l.max_open = 2;
+    l.max_piece = 1 << 20;
+    l.idle_s = 600;
+    l.free_bytes = [](const std::filesystem::path&) -> Result<std::uint64_t> {
+      return std::uint64_t{64} << 20;
+    };
+    return l;
+  }
+
+  std::size_t files_in_tmp() const {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(store->tmp_dir()))
+      ++n;
+    return n;
+  }
+
+  revive::test::TempDir dir;
+  std::unique_ptr<ImageStore> store;
+  Images images;
+  ImageUploads uploads;
+};
+
+TEST_F(CatalogPagesTest, AnUploadInPiecesResumesAtTheServersOffsetAndIsImported) {
+  const auto bytes = revive::test::random_bytes(3 << 20, 7);
+  auto begun = uploads.begin("donated-disk", bytes.size(), false, "alice");
+  ASSERT_TRUE(begun) << begun.error().message;
+  const std::string id = begun->id;
+  EXPECT_EQ(begun->received, 0u);
+  ASSERT_TRUE(uploads.append(id, 0, part(bytes, 0, 1 << 20)));
+  // The connection dropped mid-piece; the browser asks how far the server got and goes on.
+  auto wrong = uploads.append(id, 2 << 20, part(bytes, 2 << 20, 1 << 20));
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, Errc::conflict);
+  EXPECT_NE(wrong.error().message.find("continues at byte 1048576"), std::string::npos);
+  EXPECT_EQ(uploads.status(id)->received, 1u << 20);
+  ASSERT_TRUE(uploads.append(id, 1 << 20, part(bytes, 1 << 20, 1 << 20)));
+  // Not complete yet: finishing is refused and the upload stays.
+  auto early = uploads.finish(id, [](std::uint64_t) {});
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code, Errc::conflict);
+  // A piece past the announced size, or larger than a piece may be, is refused.
+  const auto extra = revive::test::random_bytes((1 << 20) + 1, 8);
+  EXPECT_EQ(uploads.append(id, 2 << 20, extra).error().code, Errc::invalid_input);
+  EXPECT_EQ(uploads.append(id, 2 << 20, {}).error().code, Errc::invalid_input);
+  auto last = uploads.append(id, 2 << 20, part(bytes, 2 << 20, 1 << 20));
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->received, bytes.size());
+  int finished = 0;
+  auto job = uploads.finish(id, [&](std::uint64_t) { ++finished; });
+  ASSERT_TRUE(job) << job.error().message;
+  EXPECT_EQ(finished, 1);
+  auto outcome = images.take_job(*job);
+  ASSERT_TRUE(outcome && *outcome && **outcome) << (**outcome).error().message;
+  EXPECT_EQ((**outcome)->logical_size, bytes.size());
+  // The image is in the store with the bytes sent; the upload and its file are gone.
+  auto m = store->load("donated-disk");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->logical_size, bytes.size());
+  EXPECT_EQ(uploads.status(id).error().code, Errc::not_found);
+  EXPECT_EQ(files_in_tmp(), 0u);
+}
+
+TEST_F(CatalogPagesTest, UploadsAreBoundedAndIdleOnesAreDropped) {
+  EXPECT_EQ(uploads.begin("../x", 10, false, "a").error().code, Errc::invalid_input);
+  EXPECT_EQ(uploads.begin("x", 0, false, "a").error().code, Errc::invalid_input);
+  auto too_big = uploads.begin("x", std::uint64_t{65} << 20, false, "a");
+  ASSERT_FALSE(too_big);
+  EXPECT_EQ(too_big.error().code, Errc::no_space);
+  EXPECT_NE(too_big.error().message.find("64 MiB free"), std::string::npos);
+  auto a = uploads.begin("a", 10, false, "a");
+  auto b = uploads.begin("b", 10, false, "a");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(uploads.begin("c", 10, false, "a").error().code, Errc::busy);
+  ASSERT_TRUE(uploads.cancel(b->id));
+  EXPECT_EQ(files_in_tmp(), 2u);  // a's part and description
+  // Untouched for longer than idle_s: dropped (its file too), which frees a place.
+  now += 601;
+  EXPECT_TRUE(uploads.begin("c", 10, false, "a"));
+  EXPECT_EQ(uploads.status(a->id).error().code, Errc::not_found);
+  EXPECT_EQ(files_in_tmp(), 2u);  // c's
+}
+
+TEST_F(CatalogPagesTest, AServerRestartedMidUploadGoesOnWhereTheLastOneStopped) {
+  const auto bytes = revive::test::random_bytes(2 << 20, 11);
+  std::string id;
+  {
+    ImageUploads before(ctx, images, store->tmp_dir(), limits());
+    auto up = before.begin("after-restart", bytes.size(), true, "alice");
+    ASSERT_TRUE(up);
+    id = up->id;
+    ASSERT_TRUE(before.append(id, 0, part(bytes, 0, 1 << 20)));
+  }
+  // What a crash leaves besides: a description nobody can read, and a stray part.
+  revive::test::write_at(store->tmp_dir() / "upload-broken.json",
+                         revive::test::random_bytes(100, 1), 0);
+  revive::test::write_at(store->tmp_dir() / "upload-broken.part",
+                         revive::test::random_bytes(100, 2), 0);
+  ImageUploads after(ctx, images, store->tmp_dir(), limits());
+  auto found = after.recover();
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(*found, 1u);
+  EXPECT_FALSE(std::filesystem::exists(store->tmp_dir() / "upload-broken.part"));
+  auto s = after.status(id);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->received, 1u << 20);
+  EXPECT_EQ(s->name, "after-restart");
+  ASSERT_TRUE(after.append(id, 1 << 20, part(bytes, 1 << 20, 1 << 20)));
+  auto job = after.finish(id, [](std::uint64_t) {});
+  ASSERT_TRUE(job);
+  auto outcome = images.take_job(*job);
+  ASSERT_TRUE(outcome && *outcome && **outcome) << (**outcome).error().message;
+  EXPECT_EQ((**outcome)->logical_size, bytes.size());
+  EXPECT_EQ(files_in_tmp(), 0u);
+}
+
+TEST_F(CatalogPagesTest, AnImageABatchUsesIsNotDeletedAndTheListNamesTheBatch) {
+  const auto bytes = revive::test::random_bytes(1 << 20, 9);
+  auto up = uploads.begin("desktop-nl", bytes.size(), false, "alice");
+  ASSERT_TRUE(up);
+  ASSERT_TRUE(uploads.append(up->id, 0, bytes));
+  ASSERT_TRUE(uploads.finish(up->id, [](std::uint64_t) {}));
+  ASSERT_TRUE(catalog.create_batch("gent-1", "Stad Gent", std::nullopt, "desktop-nl"));
+  auto listed = images.list();
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0]["batches"], Json::array({"gent-1"}));
+  EXPECT_EQ((*listed)[0]["logical_size"], bytes.size());
+  auto refused = images.remove("desktop-nl", "alice");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::conflict);
+  EXPECT_NE(refused.error().message.find("batch gent-1"), std::string::npos);
+  EXPECT_TRUE(store->load("desktop-nl"));
+  // Once the batch has no image, it goes.
+  BatchUpdate none;
+  none.image = std::optional<std::string>();
+  ASSERT_TRUE(catalog.update_batch("gent-1", none));
+  EXPECT_TRUE(images.remove("desktop-nl", "alice"));
+  EXPECT_FALSE(store->load("desktop-nl"));
+}
+
+TEST(RecipientProfile, KnownFieldsOnlyWithValuesTheAgentTakes) {
+  auto ok = check_recipient_profile({{"hostname", "gent-{serial}"},
+                                     {"locale", "nl_BE.UTF-8"},
+                                     {"keyboard", "be"},
+                                     {"timezone", "Europe/Brussels"},
+                                     {"welcome_title", "Welkom"},
+                                     {"welcome_text", "Hulp: bel 09 123 45 67\nof mail ons."},
+                                     {"windows_timezone", ""}});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_FALSE(ok->contains("windows_timezone"));  // empty: the agent's default
+  EXPECT_EQ((*ok)["welcome_text"], "Hulp: bel 09 123 45 67\nof mail ons.");
+  const Json bad[] = {Json::array(),
+                      {{"wifi", "secret"}},
+                      {{"colour", "red"}},
+                      {{"locale", 5}},
+                      {{"locale", "nl BE"}},
+                      {{"timezone", "/etc/passwd"}},
+                      {{"timezone", "Europe/../x"}},
+                      {{"hostname", "a\"; rm -rf /"}},
+                      {{"keyboard", "be\nx"}},
+                      {{"hostname", std::string(64, 'a')}}};
+  for (const auto& b : bad) {
+    SCOPED_TRACE(b.dump());
+    auto r = check_recipient_profile(b);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::invalid_input);
+  }
+  EXPECT_NE(check_recipient_profile({{"wifi", "x"}}).error().message.find("network keys"),
+            std::string::npos);
+}
+
+TEST_F(CatalogPagesTest, ABatchsImageMustExistAndItsProfileReachesTheProvisionStep) {
+  ASSERT_TRUE(catalog.put_workflow(
+      "install", Json::array({{{"kind", "inventory"}}, {{"kind", "provision"}}})));
+  ASSERT_TRUE(catalog.create_batch("gent-1", "Stad Gent", "install", std::nullopt));
+  BatchUpdate missing;
+  missing.image = std::optional<std::string>("no-such-image");
+  Catalog checked(ctx, [](const std::string& name) -> Result<bool> { return name == "real"; });
+  EXPECT_EQ(checked.update_batch("gent-1", missing).error().code, Errc::not_found);
+  EXPECT_EQ(checked.update_batch("nope", BatchUpdate{}).error().code, Errc::not_found);
+  BatchUpdate bad;
+  bad.profile = Json{{"locale", "nl BE"}};
+  EXPECT_EQ(checked.update_batch("gent-1", bad).error().code, Errc::invalid_input);
+  BatchUpdate good;
+  good.image = std::optional<std::string>("real");
+  good.profile = Json{{"locale", "nl_BE.UTF-8"}, {"hostname", "gent-{serial}"}};
+  ASSERT_TRUE(checked.update_batch("gent-1", good));
+  auto row = storage.batches().find("gent-1");
+  ASSERT_TRUE(row && *row);
+  EXPECT_EQ((*row)->image, "real");
+
+  const std::int64_t dev = enrol("SN01");
+  ASSERT_TRUE(catalog.assign_device(dev, "gent-1", std::nullopt));
+  auto step = advance_to(dev, StepKind::provision);
+  EXPECT_EQ(step.params["profile"],
+            (Json{{"locale", "nl_BE.UTF-8"}, {"hostname", "gent-{serial}"}}));
+  // An empty profile clears it.
+  BatchUpdate clear;
+  clear.profile = Json::object();
+  ASSERT_TRUE(checked.update_batch("gent-1", clear));
+  EXPECT_FALSE((*storage.batches().find("gent-1"))->profile);
+}
+
+TEST(GradesByBatch, CountsEachGradeOfEachBatch) {
+  const Json summaries = Json::array({{{"batch", "gent-1"}, {"grade", "A"}},
+                                      {{"batch", "gent-1"}, {"grade", "A"}},
+                                      {{"batch", "gent-1"}, {"grade", nullptr}},
+                                      {{"batch", "gent-1"}, {"grade", "Z"}},
+                                      {{"batch", "brugge"}, {"grade", "reject"}},
+                                      {{"batch", nullptr}, {"grade", "B"}}});
+  auto g = grades_by_batch(summaries);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g["gent-1"],
+            (Json{{"A", 2}, {"B", 0}, {"C", 0}, {"D", 0}, {"reject", 0}, {"none", 2}}));
+  EXPECT_EQ(g["brugge"]["reject"], 1);
+  EXPECT_TRUE(grades_by_batch(Json("junk")).empty());
+}
+
+TEST_F(CatalogPagesTest, TheBatchesPageCountsGradedLaptops) {
+  ASSERT_TRUE(catalog.create_batch("gent-1", "Stad Gent", std::nullopt, std::nullopt));
+  ASSERT_TRUE(catalog.create_batch("empty", "Nobody", std::nullopt, std::nullopt));
+  const std::int64_t dev = enrol("SN02");
+  ASSERT_TRUE(catalog.assign_device(dev, "gent-1", std::nullopt));
+  auto test_step = advance_to(dev, StepKind::test);
+  ASSERT_TRUE(result(dev, test_step, StepStatus::ok, {{"grading", {{"grade", "B"}}}}));
+  CatalogPages pages(catalog, views);
+  auto out = pages.batches();
+  ASSERT_TRUE(out) << out.error().message;
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[0]["name"], "gent-1");
+  EXPECT_EQ((*out)[0]["donor"], "Stad Gent");
+  EXPECT_EQ((*out)[0]["devices"], 1);
+  EXPECT_EQ((*out)[0]["grades"]["B"], 1);
+  EXPECT_EQ((*out)[0]["profile"], Json::object());
+  EXPECT_EQ((*out)[1]["grades"]["none"], 0);
+}
+
+}  // namespace
+}  // namespace revive::server
