@@ -1,7 +1,6 @@
 #include "revive/agent/transport/scheduled_chunk_source.hpp"
 
 #include <cctype>
-#include <functional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -74,43 +73,10 @@ struct ScheduledChunkSource::PeerConnections {
   }
 };
 
-// One download from a peer at a time, taken in the order asked (a ticket lock).
-class ScheduledChunkSource::PeerLane {
- public:
-  /// Waits for this caller's turn; false when `give_up` said so while it waited.
-  bool enter(const std::function<bool()>& give_up) {
-    std::unique_lock lock(mu_);
-    const std::uint64_t ticket = next_++;
-    while (serving_ != ticket) {
-      if (give_up()) {
-        // Leaves the queue: the callers after it must not wait for a turn never taken.
-        skipped_.insert(ticket);
-        return false;
-      }
-      turn_.wait_for(lock, kWaitSlice);
-    }
-    return true;
-  }
-  void leave() {
-    std::lock_guard lock(mu_);
-    ++serving_;
-    while (skipped_.erase(serving_) != 0) ++serving_;
-    turn_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable turn_;
-  std::uint64_t next_ = 0;
-  std::uint64_t serving_ = 0;
-  std::set<std::uint64_t> skipped_;
-};
-
 ScheduledChunkSource::ScheduledChunkSource(ScheduledSourceOptions o)
     : opts_(std::move(o)),
       server_(make_http_chunk_source(opts_.server, opts_.max_rate, &arrived_)),
-      peers_(std::make_unique<PeerConnections>()),
-      lane_(std::make_unique<PeerLane>()) {
+      peers_(std::make_unique<PeerConnections>()) {
   peers_->options.connect_timeout = std::chrono::seconds(2);
   peers_->options.first_byte_timeout = opts_.peer_first_byte_timeout;
   peers_->options.stall_timeout = opts_.peer_stall_timeout;
@@ -234,19 +200,8 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
       if (r) served_by(0, out.size());
       return r;
     }
-    // The plan may change while it waits for its turn: then it plans again.
-    const auto replanned = [&] {
-      std::lock_guard lock(mu_);
-      return stopped() || current_.epoch != p.epoch || failed_at_.has_value();
-    };
-    if (!lane_->enter(replanned)) continue;
-    if (replanned()) {
-      lane_->leave();
-      continue;
-    }
     bool filling = false;
     auto r = fetch_from_peer(p, d, out, filling);
-    lane_->leave();
     if (r) {
       served_by(p.peer, out.size());
       return r;

@@ -9,12 +9,6 @@
 // plan may put it) is waited for, up to a bound. Each failure is held for the deploy step's next
 // progress report (take_failure), and the workers wait for the re-plan; if none comes within
 // `replan_wait` they fetch from the server, which can always serve.
-//
-// From a peer, one chunk downloads at a time, in the order the workers asked: in a chain each
-// laptop then has chunk k about one chunk-time after its parent. Four downloads side by side
-// shared the port, so four chunks arrived together after four chunk-times, and a chain of 8 at
-// 50 Mbit/s took 1.45x one laptop's time (bench/workshop.sh). On a LAN one stream fills the
-// port; the server, which holds everything, is still fetched from in parallel.
 
 #include <atomic>
 #include <chrono>
@@ -104,7 +98,6 @@ class ScheduledChunkSource : public ChunkSource {
  private:
   struct Plan;
   struct PeerConnections;
-  class PeerLane;
   Plan plan_for_fetch();
   Result<void> fetch_from_peer(const Plan& p, const Digest& d, std::vector<std::byte>& out,
                                bool& filling);
@@ -116,7 +109,6 @@ class ScheduledChunkSource : public ChunkSource {
   std::atomic<std::uint64_t> arrived_{0};
   std::unique_ptr<ChunkSource> server_;
   std::unique_ptr<PeerConnections> peers_;
-  std::unique_ptr<PeerLane> lane_;
 
   mutable std::mutex mu_;
   std::condition_variable changed_;
