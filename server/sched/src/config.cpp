@@ -24,6 +24,7 @@ Result<void> validate(const Config& c) {
   if (!(c.report_interval > 0)) return bad("report_interval", "must be positive");
   if (!(c.useful_share > 0 && c.useful_share <= 1)) return bad("useful_share", "must be in (0, 1]");
   if (!(c.rate_change > 0 && c.rate_change < 1)) return bad("rate_change", "must be in (0, 1)");
+  if (!(c.speed_step > 0 && c.speed_step < 1)) return bad("speed_step", "must be in (0, 1)");
   if (!(c.move_gain > 0 && c.move_gain < 1)) return bad("move_gain", "must be in (0, 1)");
   if (!(c.move_harm >= 0)) return bad("move_harm", "must not be negative");
   if (!(c.stall_chunk_times > 0) || !(c.stall_reports > 0)) {

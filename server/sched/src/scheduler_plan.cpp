@@ -25,7 +25,7 @@ PlanDiff Scheduler::replan(Seconds now) {
                                        .server_rate = config_.server_port_rate,
                                        .useful_share = config_.useful_share,
                                        .lag_chunks = config_.lag_chunks,
-                                       .rate_bucket = config_.rate_change,
+                                       .rate_bucket = config_.speed_step,
                                        .move_gain = config_.move_gain,
                                        .move_pad = 2 * config_.report_interval};
   Placement kept = detail::place_keeping(nodes, params);

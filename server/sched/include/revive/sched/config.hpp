@@ -47,6 +47,12 @@ struct Config {
   double useful_share = 0.25;
   /// A rate estimate that moves this much (relative) re-places the laptop ("turned out slow").
   double rate_change = 0.15;
+  /// Laptops whose intakes are within this factor of each other sort as equals (by chunks
+  /// held) in a chain: TCP's goodput through equal ports varies by about this much (at
+  /// 50 Mbit/s, 4.6 to 5.6 MB/s), and a laptop sent to the tail for it waits there behind
+  /// laptops holding less. Slow laptops worth moving are slower by far more (a 30% port, a QLC
+  /// disk past its cache).
+  double speed_step = 0.3;
   /// A re-plan from scratch replaces the kept plan only when no laptop finishes more than
   /// `move_harm` later (relative to its remaining time) and some laptop finishes `move_gain`
   /// sooner, or all together do: sources flapping costs reconnects.
