@@ -48,7 +48,7 @@ Result<LabelRequest> label_request(ApiContext& api, const Call& c) {
   // A label leaves the workshop: its link is the server's public address when one is set.
   REVIVE_ASSIGN(public_url, api.services.ctx.storage().settings().get("public_url"));
   if (public_url && !public_url->empty())
-    return LabelRequest{*stock, words_in(label_language(api, c)), *public_url};
+    return LabelRequest{*stock, words_in(workshop_language(api, c)), *public_url};
   const std::string host = c.req.header("host");
   if (!plausible_host(host))
     return make_error(Errc::invalid_input, "the Host header must name this server (host[:port])");
