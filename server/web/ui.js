@@ -470,8 +470,8 @@
       ['ui.went.when', when(h.at)],
       ['ui.went.by', h.operator],
     ] : []);
-    if (!h) $('went').append(el('dd', t('ui.went.not_yet')));
-    else if (!w.current) $('went').append(el('dd', t('ui.went.back')));
+    // Beside the list, not in it: a <dd> without its <dt> is no definition (axe: serious).
+    $('went-note').textContent = !h ? t('ui.went.not_yet') : !w.current ? t('ui.went.back') : '';
     const loans = $('loans');
     loans.textContent = '';
     const loanList = w.loans || [];

@@ -194,6 +194,17 @@ TEST_F(PartnersTest, AReturnedLaptopThatComesBackIsANewVisitAndMayGoOutAgain) {
   EXPECT_EQ((*out_again)["laptops"][0]["grade"], "C");
 }
 
+// Handed over, lent and returned within one second (the browser test does it that fast): the
+// new run starts in the hand-over's second, and is still a new visit.
+TEST_F(PartnersTest, ALoanReturnedInTheHandOversSecondIsANewVisitToo) {
+  const auto org = organisation("Atheneum");
+  const auto a = finished("SN01", "B");
+  ASSERT_TRUE(partners.hand_over(org, {a}, "alice"));
+  ASSERT_TRUE(loans.lend(a, "", "alice"));
+  ASSERT_TRUE(loans.give_back(a, "alice"));
+  EXPECT_FALSE((*whereabouts(ctx, a))["current"]) << "back in the workshop";
+}
+
 TEST_F(PartnersTest, AReturnedLoansNewCertificateChainsToThePreviousOne) {
   EXPECT_TRUE(catalog.put_workflow("wipe", Json::array({{{"kind", "wipe"}}, {{"kind", "test"}}})));
   EXPECT_TRUE(catalog.set_setting("default_workflow", "wipe"));

@@ -60,8 +60,12 @@ Result<std::optional<HandoverRow>> current_handover(Storage& s, std::int64_t dev
   REVIVE_ASSIGN(h, s.handovers().latest_for(device_id));
   if (!h) return std::optional<HandoverRow>();
   REVIVE_ASSIGN(run, s.runs().latest(device_id));
-  // A run that began after the hand-over is a new visit: the laptop came back.
-  if (run && run->created_at > h->at) return std::optional<HandoverRow>();
+  // A run that began after the hand-over is a new visit: the laptop came back. Times are in
+  // seconds, and a loan returned in the hand-over's second starts its run in that second too;
+  // the run handed over was finished before (a hand-over takes finished laptops only).
+  const bool after = run && (run->created_at > h->at ||
+                             (run->created_at == h->at && !run->finished_at));
+  if (after) return std::optional<HandoverRow>();
   return std::move(h);
 }
 

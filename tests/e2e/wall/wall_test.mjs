@@ -299,8 +299,8 @@ async function main() {
   await page.locator('[data-count="failed"]').filter({ hasText: '0' }).waitFor({ timeout: 10000 });
   log(`operator pages: logged in, retried the failed laptop from its page, done `
     + `(${((Date.now() - pagesStarted) / 1000).toFixed(1)} s); screenshot ${path.join(OUT, 'laptop-page-1920x1080.png')}`);
-  await handOver(ops, context, base);
   await imagesAndBatches(ops, port, token);
+  await handOver(ops, context, base);
   await ops.close();
 
   // A server restart: the page notices, reconnects by itself, and shows a laptop that came in
@@ -386,7 +386,7 @@ async function handOver(ops, context, base) {
   await ops.locator('#whereabouts').screenshot({ path: path.join(OUT, 'laptop-whereabouts.png') });
   await ops.locator('#loan-return').click();
   await ops.locator('#loans li').filter({ hasText: 'teruggebracht' }).waitFor();
-  await ops.locator('#went').filter({ hasText: 'nieuw bezoek' }).waitFor();
+  await ops.locator('#went-note').filter({ hasText: 'nieuw bezoek' }).waitFor();
   assert.equal(await ops.locator('#lend-form').isVisible(), false, 'back in the workshop: not lent again');
   log(`hand-over: ${laptops} laptops to a new organisation, list rendered (ink ${(ink * 100).toFixed(1)} %), `
     + 'one lent and returned '
