@@ -150,7 +150,7 @@ TEST(StatusModel, NoCableListsTheNetworkCardsFound) {
   EXPECT_TRUE(f.shows("Cartes réseau trouvées")) << f.text()[14];
   EXPECT_TRUE(f.shows("PCI 10ec:8168 no driver"));
   EXPECT_TRUE(f.shows("USB 0bda:8153 r8152 enx00e04c680001"));
-  for (int i = 0; i < 30; ++i) s.network_devices.push_back("USB 0bda:8153 no driver");
+  for (int i = 0; i < 30; ++i) s.network_devices.emplace_back("USB 0bda:8153 no driver");
   const Frame small = draw_status(s, strings_for(Lang::en), 80, 25);
   EXPECT_TRUE(small.shows("...")) << "more than fit";
   EXPECT_TRUE(small.shows("server http://10.0.0.1:8080")) << "the footer stays";
