@@ -63,8 +63,8 @@ Result<std::optional<HandoverRow>> current_handover(Storage& s, std::int64_t dev
   // A run that began after the hand-over is a new visit: the laptop came back. Times are in
   // seconds, and a loan returned in the hand-over's second starts its run in that second too;
   // the run handed over was finished before (a hand-over takes finished laptops only).
-  const bool after = run && (run->created_at > h->at ||
-                             (run->created_at == h->at && !run->finished_at));
+  const bool after =
+      run && (run->created_at > h->at || (run->created_at == h->at && !run->finished_at));
   if (after) return std::optional<HandoverRow>();
   return std::move(h);
 }
