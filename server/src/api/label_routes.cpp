@@ -47,13 +47,14 @@ Result<LabelRequest> label_request(ApiContext& api, const Call& c) {
   if (!stock) return make_error(Errc::invalid_input, "stock must be 62mm or a4");
   // A label leaves the workshop: its link is the server's public address when one is set.
   REVIVE_ASSIGN(public_url, api.services.ctx.storage().settings().get("public_url"));
-  if (public_url && !public_url->empty())
-    return LabelRequest{*stock, words_in(workshop_language(api, c)), *public_url};
-  const std::string host = c.req.header("host");
-  if (!plausible_host(host))
-    return make_error(Errc::invalid_input, "the Host header must name this server (host[:port])");
-  return LabelRequest{*stock, words_in(workshop_language(api, c)),
-                      (c.req.tls ? "https://" : "http://") + host};
+  std::string link_base = public_url.value_or("");
+  if (link_base.empty()) {
+    const std::string host = c.req.header("host");
+    if (!plausible_host(host))
+      return make_error(Errc::invalid_input, "the Host header must name this server (host[:port])");
+    link_base = (c.req.tls ? "https://" : "http://") + host;
+  }
+  return LabelRequest{*stock, words_in(workshop_language(api, c)), std::move(link_base)};
 }
 
 Response device_label(ApiContext& api, const Call& c) {
