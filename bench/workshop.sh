@@ -147,8 +147,9 @@ commit=$(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEA
 # $image_mb MB. Cached; the cache key is the target size and the recipe version.
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/revive-bench
 imgdir=$cache/workshop-os-${image_mb}MB-v1
+store=$imgdir/store-$chunk_size  # one import per chunk size
 build_image() {
-  [[ -f $imgdir/ok ]] && return
+  [[ -f $store.ok ]] && return
   mkdir -p "$imgdir"
   if [[ ! -f $imgdir/raw.ok ]]; then
     echo "== building the OS image (~$image_mb MB stored) in $imgdir (cached for later runs)"
@@ -195,16 +196,15 @@ PY
     rm -rf "$tmp"
     touch "$imgdir/raw.ok"
   fi
-  rm -rf "$imgdir/store" "$imgdir/store.tmp"
-  "$build/bin/revivectl" image import --no-progress --chunk-size "$chunk_size" --store "$imgdir/store.tmp" --name workshop "$imgdir/disk.img" \
-    > "$imgdir/import.log"
-  mv "$imgdir/store.tmp" "$imgdir/store"
-  touch "$imgdir/ok"
+  rm -rf "$store" "$store.tmp" "$store.ok"
+  "$build/bin/revivectl" image import --no-progress --chunk-size "$chunk_size" --store "$store.tmp" --name workshop "$imgdir/disk.img" \
+    > "$imgdir/import-$chunk_size.log"
+  mv "$store.tmp" "$store"
+  touch "$store.ok"
 }
 build_image
 raw=$imgdir/disk.img
 zst=$imgdir/disk.img.zst
-store=$imgdir/store
 logical=$(stat -c %s "$raw")
 zst_bytes=$(stat -c %s "$zst")
 read -r data_bytes stored_bytes < <("$build/bin/revivectl" image info --store "$store" --json workshop |
