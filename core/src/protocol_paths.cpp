@@ -27,6 +27,7 @@ std::string manifest(std::string_view image) {
   return "/api/v1/images/" + std::string(image) + "/manifest";
 }
 std::string chunk(std::string_view sha256_hex) { return "/chunks/" + std::string(sha256_hex); }
+std::string relay_stream(std::size_t position) { return "/stream/" + std::to_string(position); }
 }  // namespace path
 
 }  // namespace revive::protocol

@@ -53,6 +53,8 @@ class RelayTest : public ::testing::Test {
     return {200, std::string(reinterpret_cast<const char*>(frame.data()), frame.size())};
   }
 
+  void chain(bool streamed);
+
   bool holds_image(const std::string& name) {
     auto disk = test::read_all(dir_ / name);
     const auto img = test::read_all(src_);
@@ -155,8 +157,9 @@ TEST_F(RelayTest, AServerWithoutRelaysEndsTheLingeringAtOnce) {
 }
 
 // A chain: laptop A deploys from the server and relays; laptop B, assigned A as its source
-// from the start, fetches every chunk from A while A is still deploying.
-TEST_F(RelayTest, APeerDeploysFromAnotherLaptopsRelayWhileThatOneDeploys) {
+// from the start, fetches every chunk from A while A is still deploying: a request per chunk,
+// or (given the order) as one stream.
+void RelayTest::chain(bool streamed) {
   std::atomic<int> served{0};
   HttpTestServer server([&](const ReceivedRequest& r) {
     ++served;
@@ -174,6 +177,9 @@ TEST_F(RelayTest, APeerDeploysFromAnotherLaptopsRelayWhileThatOneDeploys) {
   ScheduledSourceOptions so_b;
   so_b.server = server.url();
   so_b.stop = &stop;
+  if (streamed) {
+    for (const std::size_t i : m_.data_extents()) so_b.order.push_back(*m_.extents[i].sha256);
+  }
   ScheduledChunkSource source_b(so_b);
   proto::SourceAssignment a_as_peer;
   a_as_peer.kind = proto::SourceAssignment::Kind::peer;
@@ -189,7 +195,10 @@ TEST_F(RelayTest, APeerDeploysFromAnotherLaptopsRelayWhileThatOneDeploys) {
     auto r = deploy_image(m_, source_b, *dev_b, o);
     EXPECT_TRUE(r) << r.error().message;
   });
-  ScheduledChunkSource source_a({.server = server.url(), .stop = &stop});
+  ScheduledSourceOptions so_a;
+  so_a.server = server.url();
+  so_a.stop = &stop;
+  ScheduledChunkSource source_a(so_a);
   DeployOptions o;
   o.after_put = [&](std::size_t item, std::span<const std::byte> frame) {
     (*relay)->held(item, frame);
@@ -204,6 +213,9 @@ TEST_F(RelayTest, APeerDeploysFromAnotherLaptopsRelayWhileThatOneDeploys) {
   EXPECT_FALSE(source_b.take_failure());
   EXPECT_EQ((*relay)->bytes_served(), source_b.bytes_fetched());
 }
+
+TEST_F(RelayTest, APeerDeploysFromAnotherLaptopsRelayWhileThatOneDeploys) { chain(false); }
+TEST_F(RelayTest, APeerStreamsFromAnotherLaptopsRelayWhileThatOneDeploys) { chain(true); }
 
 }  // namespace
 }  // namespace revive::agent

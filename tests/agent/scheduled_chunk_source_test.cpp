@@ -14,6 +14,7 @@
 
 #include "http_test_server.hpp"
 #include "revive/agent/deploy.hpp"
+#include "revive/agent/transport/chunk_stream.hpp"
 #include "revive/image_ops.hpp"
 #include "revive/image_store.hpp"
 #include "temp_dir.hpp"
@@ -74,6 +75,31 @@ class ScheduledSource : public ::testing::Test {
     o.replan_wait = std::chrono::milliseconds(300);
     o.stop = &stop_;
     return o;
+  }
+
+  // Streams every chunk the pipeline asks for (the data extents in order).
+  ScheduledSourceOptions streaming(const std::string& server) {
+    ScheduledSourceOptions o = options(server);
+    for (const std::size_t i : m_.data_extents()) o.order.push_back(*m_.extents[i].sha256);
+    return o;
+  }
+
+  // A relay's chunk stream from data extent 0 on, with data extent `corrupt` (if any) flipped.
+  std::string stream_body(std::optional<std::size_t> corrupt = std::nullopt) const {
+    std::string body;
+    std::set<Digest> sent;
+    const auto data = m_.data_extents();
+    for (std::size_t k = 0; k < data.size(); ++k) {
+      const Digest& d = *m_.extents[data[k]].sha256;
+      if (!sent.insert(d).second) continue;
+      std::vector<std::byte> frame;
+      EXPECT_TRUE(store_->chunks().read(d, frame, kMaxChunkSize * 2));
+      if (corrupt == k) frame[frame.size() / 2] ^= std::byte{1};
+      const auto head = chunk_stream::encode({d, static_cast<std::uint32_t>(frame.size()), 0});
+      body.append(reinterpret_cast<const char*>(head.data()), head.size());
+      body.append(reinterpret_cast<const char*>(frame.data()), frame.size());
+    }
+    return body;
   }
 
   Result<DeployReport> deploy(ScheduledChunkSource& source) {
@@ -238,6 +264,69 @@ TEST_F(ScheduledSource, APeerServingABadChunkIsBlamedAndNeverUsedAgain) {
   std::vector<std::byte> frame;
   ASSERT_TRUE(source.fetch(*m_.extents[2].sha256, frame));
   EXPECT_EQ(liar.requests().size(), before);
+}
+
+TEST_F(ScheduledSource, APeerStreamsEveryChunkOverOneRequest) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  const std::string body = stream_body();
+  HttpTestServer peer([&](const ReceivedRequest& r) {
+    return r.target == "/stream/0" ? CannedReply{200, body} : chunk_reply(r);
+  });
+  ScheduledChunkSource source(streaming(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(9, peer.url(), 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  EXPECT_FALSE(source.take_failure());
+  EXPECT_EQ(source.bytes_by_source().server, 0u);
+  EXPECT_EQ(source.bytes_by_source().by_peer.at(9), source.bytes_fetched());
+  // One stream brought every distinct chunk; a repeat is asked for alone.
+  std::set<Digest> distinct;
+  for (const std::size_t i : m_.data_extents()) distinct.insert(*m_.extents[i].sha256);
+  const auto requests = peer.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.front().target, "/stream/0");
+  EXPECT_EQ(requests.size(), 1 + (m_.data_extents().size() - distinct.size()));
+}
+
+TEST_F(ScheduledSource, AStreamCarryingABadChunkIsBlamedAndTheServerTakesOver) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  const std::string body = stream_body(2);
+  HttpTestServer liar([&](const ReceivedRequest& r) {
+    return r.target == "/stream/0" ? CannedReply{200, body} : chunk_reply(r);
+  });
+  ScheduledChunkSource source(streaming(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(9, liar.url(), 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());  // the bad frame never reached the disk
+  auto failure = source.take_failure();
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->peer, 9);
+  EXPECT_TRUE(failure->bad_chunk);
+  EXPECT_NE(failure->reason.find(digest_hex(*m_.extents[m_.data_extents()[2]].sha256)),
+            std::string::npos)
+      << failure->reason;
+  EXPECT_GT(source.bytes_by_source().server, 0u);  // the rest came from the server
+}
+
+TEST_F(ScheduledSource, AStreamCutOffMidRecordFailsThePeer) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  const std::string body = stream_body();
+  const std::string cut = body.substr(0, body.size() / 2 + 7);  // inside a record
+  HttpTestServer broken([&](const ReceivedRequest& r) {
+    return r.target == "/stream/0" ? CannedReply{200, cut} : chunk_reply(r);
+  });
+  ScheduledChunkSource source(streaming(server.url()));
+  ASSERT_TRUE(source.assign(peer_at(9, broken.url(), 1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  auto failure = source.take_failure();
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->peer, 9);
+  EXPECT_FALSE(failure->bad_chunk);
+  EXPECT_NE(failure->reason.find("cut off"), std::string::npos) << failure->reason;
 }
 
 TEST_F(ScheduledSource, APeerThatStallsMidChunkIsReported) {

@@ -116,9 +116,16 @@ std::unique_ptr<Relay> start_relay(const StepContext& ctx, const Manifest& m,
   return std::move(*relay);
 }
 
-ScheduledSourceOptions source_options(const StepContext& ctx) {
+ScheduledSourceOptions source_options(const StepContext& ctx, const Manifest& m,
+                                      const DoneRanges& done) {
   const Json& params = ctx.step.params;
   ScheduledSourceOptions so;
+  // The order the pipeline fetches in (its items are the data extents), so peers can stream.
+  for (const std::size_t i : m.data_extents()) so.order.push_back(*m.extents[i].sha256);
+  so.done.assign(so.order.size(), false);
+  for (const auto& [first, last] : done) {
+    for (std::size_t k = first; k <= last && k < so.done.size(); ++k) so.done[k] = true;
+  }
   so.server = ctx.opts.server;
   so.max_rate = ctx.opts.max_fetch_rate;
   so.stop = ctx.opts.stop;
@@ -145,7 +152,7 @@ void record_sources(const ScheduledChunkSource& source, const Relay* relay, Json
 std::optional<std::string> write_image(const StepContext& ctx, const Manifest& m,
                                        const std::shared_ptr<BlockDevice>& dev, DeployOptions o,
                                        const std::string& image, Relay* relay, Json& result) {
-  ScheduledChunkSource source(source_options(ctx));
+  ScheduledChunkSource source(source_options(ctx, m, o.already_done));
   WriteMeter meter;
   o.write_meter = &meter;
   DeployFeed feed(ctx, m, image, source, relay, meter, count_of(o.already_done));

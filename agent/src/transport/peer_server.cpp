@@ -4,10 +4,13 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 
+#include <charconv>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <string_view>
 
+#include "revive/agent/transport/chunk_stream.hpp"
 #include "revive/agent/transport/relay_store.hpp"
 #include "revive/http_range.hpp"
 #include "revive/protocol.hpp"
@@ -18,9 +21,97 @@ namespace revive::agent {
 namespace {
 
 constexpr std::string_view kChunkPrefix = "/chunks/";
+constexpr std::string_view kStreamPrefix = "/stream/";
+// What libmicrohttpd asks a stream's reader for at most, per call.
+constexpr std::size_t kStreamBlock = 64 << 10;
 
 /// A response body that keeps its frame alive until libmicrohttpd has sent it.
 extern "C" void release_frame(void* cls) { delete static_cast<Frame*>(cls); }
+
+/// One chunk stream being sent (chunk_stream.hpp): the next data extent, the record being
+/// copied out, and the chunks already sent (a repeated one goes once).
+struct StreamState {
+  StreamState(RelayStore& s, std::chrono::milliseconds k, PeerServerStats& st, std::mutex& mu,
+              std::size_t first)
+      : store(s), keep_alive(k), stats(st), stats_mu(mu), next(first) {}
+
+  RelayStore& store;
+  std::chrono::milliseconds keep_alive;
+  PeerServerStats& stats;
+  std::mutex& stats_mu;
+  std::size_t next = 0;
+  std::set<Digest> sent;
+  std::array<std::byte, chunk_stream::kHeaderSize> header{};
+  Frame frame;
+  std::size_t offset = 0;  // into header then frame
+  bool pending = false;
+
+  std::size_t record_size() const { return header.size() + (frame ? frame->size() : 0); }
+
+  /// Waits for the next record; false when the stream is over (end or error in `ended`).
+  bool next_record(ssize_t& ended) {
+    while (next < store.chunk_count()) {
+      const Digest& d = store.digest_at(next);
+      if (sent.contains(d)) {
+        ++next;
+        continue;
+      }
+      const std::size_t held_before = store.held_count();
+      auto f = store.frame_for(d, keep_alive);
+      if (!f && f.error().code == Errc::busy && !store.closed()) {
+        const bool filling = store.held_count() > held_before;
+        header = chunk_stream::encode({{}, 0, filling ? chunk_stream::kFilling : 0});
+        frame.reset();
+        return start_record();
+      }
+      if (!f) break;  // closed, or the disk lost the chunk: never served
+      sent.insert(d);
+      ++next;
+      header = chunk_stream::encode({d, static_cast<std::uint32_t>((*f)->size()), 0});
+      frame = std::move(*f);
+      std::lock_guard lock(stats_mu);
+      ++stats.chunks_served;
+      stats.bytes_served += frame->size();
+      return start_record();
+    }
+    ended = next < store.chunk_count() ? MHD_CONTENT_READER_END_WITH_ERROR
+                                       : MHD_CONTENT_READER_END_OF_STREAM;
+    return false;
+  }
+
+  bool start_record() {
+    offset = 0;
+    pending = true;
+    return true;
+  }
+
+  ssize_t read(char* buf, std::size_t max) {
+    ssize_t ended = 0;
+    if (!pending && !next_record(ended)) return ended;
+    std::size_t n = 0;
+    while (n < max && offset < record_size()) {
+      const bool in_header = offset < header.size();
+      const std::byte* from = in_header ? header.data() + offset
+                                        : frame->data() + (offset - header.size());
+      const std::size_t left = in_header ? header.size() - offset : record_size() - offset;
+      const std::size_t take = std::min(left, max - n);
+      std::memcpy(buf + n, from, take);
+      n += take;
+      offset += take;
+    }
+    if (offset == record_size()) pending = false;
+    return static_cast<ssize_t>(n);
+  }
+};
+
+extern "C" ssize_t read_stream(void* cls, std::uint64_t /*pos*/, char* buf, size_t max) {
+  try {
+    return static_cast<StreamState*>(cls)->read(buf, max);
+  } catch (...) {  // never let an exception cross into C (bad_alloc)
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+}
+extern "C" void release_stream(void* cls) { delete static_cast<StreamState*>(cls); }
 
 }  // namespace
 
@@ -93,12 +184,36 @@ struct PeerServer::Impl {
     return ok;
   }
 
+  MHD_Result answer_stream(MHD_Connection* c, std::string_view position) {
+    std::size_t first = 0;
+    const auto [end, ec] = std::from_chars(position.begin(), position.end(), first);
+    if (ec != std::errc() || end != position.end() || position.empty() ||
+        first >= store.chunk_count()) {
+      return answer_text(c, MHD_HTTP_NOT_FOUND, "no such data extent in this image\n");
+    }
+    auto* state = new StreamState(store, opts.stream_keep_alive, stats, mu, first);
+    MHD_Response* r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, kStreamBlock,
+                                                        &read_stream, state, &release_stream);
+    if (r == nullptr) {
+      delete state;
+      return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-revive-chunk-stream");
+    const MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
+  }
+
   MHD_Result handle(MHD_Connection* c, std::string_view url, std::string_view method) {
+    constexpr std::string_view kOnly = "only GET /chunks/{sha256} and GET /stream/{position}\n";
     if (method != "GET" && method != "HEAD") {
-      return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /chunks/{sha256}\n");
+      return answer_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, kOnly);
+    }
+    if (url.starts_with(kStreamPrefix) && method == "GET") {
+      return answer_stream(c, url.substr(kStreamPrefix.size()));
     }
     if (!url.starts_with(kChunkPrefix)) {
-      return answer_text(c, MHD_HTTP_NOT_FOUND, "only GET /chunks/{sha256}\n");
+      return answer_text(c, MHD_HTTP_NOT_FOUND, kOnly);
     }
     const auto digest = parse_digest(url.substr(kChunkPrefix.size()));
     if (!digest) return answer_text(c, MHD_HTTP_NOT_FOUND, "chunk names are 64 hex digits\n");

@@ -63,6 +63,11 @@ std::size_t RelayStore::held_count() const {
   return held_count_;
 }
 
+bool RelayStore::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
 RelayStoreStats RelayStore::stats() const {
   std::lock_guard lock(mu_);
   return stats_;

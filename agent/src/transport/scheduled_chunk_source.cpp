@@ -82,6 +82,16 @@ ScheduledChunkSource::ScheduledChunkSource(ScheduledSourceOptions o)
   peers_->options.stall_timeout = opts_.peer_stall_timeout;
   peers_->options.max_recv_rate = opts_.max_rate;
   peers_->options.max_body = kMaxChunkSize * 2;
+  if (!opts_.order.empty()) {
+    StreamedChunksOptions so;
+    so.order = std::move(opts_.order);
+    so.done = std::move(opts_.done);
+    so.max_frame = kMaxChunkSize * 2;
+    so.stall_timeout = opts_.peer_stall_timeout;
+    so.connection = peers_->options;
+    so.arrived = &arrived_;
+    streams_ = std::make_unique<StreamedChunks>(std::move(so));
+  }
   current_.kind = Kind::server;
   current_.epoch = -1;
 }
@@ -91,8 +101,11 @@ ScheduledChunkSource::~ScheduledChunkSource() = default;
 bool ScheduledChunkSource::assign(const proto::SourceAssignment& a) {
   std::lock_guard lock(mu_);
   if (assigned_ && a.epoch <= current_.epoch) return false;
+  const bool same_peer = current_.kind == Kind::peer && a.kind == Kind::peer &&
+                         current_.peer == a.peer;
   current_ = a;
   if (a.kind == Kind::peer) current_.url = with_own_zone(a.url, opts_.server);
+  if (streams_ && !same_peer) streams_->retire();
   assigned_ = true;
   failed_at_.reset();
   busy_in_a_row_ = 0;
@@ -195,11 +208,20 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
       changed_.wait_for(lock, kWaitSlice, [&] { return current_.epoch != p.epoch; });
       continue;
     }
+    if (streams_) {  // a frame a stream brought before the plan moved on is as good
+      if (const auto from = streams_->take_buffered(d, out)) {
+        served_by(*from, out.size());
+        return {};
+      }
+    }
     if (p.what == Plan::Do::server) {
       auto r = server_->fetch(d, out);
       if (r) served_by(0, out.size());
       return r;
     }
+    bool replan = false;
+    if (streams_ && fetch_streamed(p, d, out, replan)) return {};
+    if (replan) continue;
     bool filling = false;
     auto r = fetch_from_peer(p, d, out, filling);
     if (r) {
@@ -222,6 +244,35 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
     }
     fail_peer(p.peer, p.epoch, r.error().message, false);
   }
+}
+
+bool ScheduledChunkSource::fetch_streamed(const Plan& p, const Digest& d,
+                                          std::vector<std::byte>& out, bool& replan) {
+  using Outcome = StreamedChunks::Outcome;
+  const auto replanned = [&] {
+    std::lock_guard lock(mu_);
+    return stopped() || current_.epoch != p.epoch || failed_at_.has_value();
+  };
+  auto t = streams_->take(p.peer, p.url, p.epoch, d, out, replanned);
+  switch (t.what) {
+    case Outcome::got:
+      served_by(t.peer, out.size());
+      return true;
+    case Outcome::not_coming:
+      return false;
+    case Outcome::gave_up:
+      replan = true;
+      return false;
+    case Outcome::failed:
+      break;
+  }
+  // Busy: it answers but gains nothing ("stalled", which the server tells from dead).
+  const std::string who = "peer " + std::to_string(p.peer) + " (" + p.url + ")";
+  const Error& e = *t.error;
+  fail_peer(p.peer, p.epoch,
+            (e.code == Errc::busy ? "stalled: " : "") + who + ": " + e.message, false);
+  replan = true;
+  return false;
 }
 
 // busy: the peer does not hold it (yet), `filling` when it gained chunks meanwhile; any other
@@ -264,6 +315,7 @@ void ScheduledChunkSource::fail_peer(std::int64_t peer, std::int64_t epoch, std:
   if (current && failed_at_ && !bad_chunk) return;
   if (current && current_.epoch == epoch) failed_at_ = Clock::now();
   if (current && bad_chunk && !failed_at_) failed_at_ = Clock::now();
+  if (streams_) streams_->drop(peer, bad_chunk);
   ++failures_;
   if (!pending_ || bad_chunk) pending_ = proto::SourceFailure{peer, std::move(reason), bad_chunk};
   changed_.notify_all();

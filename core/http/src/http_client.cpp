@@ -37,6 +37,7 @@ struct Transfer {
   // first_byte_timeout / stall_timeout (on_xfer)
   std::chrono::milliseconds first_byte_timeout{0};
   std::chrono::milliseconds stall_timeout{0};
+  const std::atomic<bool>* abort = nullptr;
   std::chrono::steady_clock::time_point started{};
   std::chrono::steady_clock::time_point last_move{};  // the answer began or a byte moved
   std::int64_t moved = 0;
@@ -191,6 +192,10 @@ extern "C" int on_xfer(void* user, curl_off_t /*dltotal*/, curl_off_t dlnow, cur
   auto& t = *static_cast<Transfer*>(user);
   const auto now = std::chrono::steady_clock::now();
   try {
+    if (t.abort != nullptr && t.abort->load()) {
+      t.fail(make_error(Errc::cancelled, t.what() + ": cancelled"));
+      return 1;
+    }
     if (t.status == 0) {
       if (t.first_byte_timeout.count() > 0 && now - t.started > t.first_byte_timeout) {
         t.fail(make_error(Errc::io, t.what() + ": no answer within " +
@@ -216,7 +221,9 @@ extern "C" int on_xfer(void* user, curl_off_t /*dltotal*/, curl_off_t dlnow, cur
 }
 
 void set_deadlines(CURL* c, const ConnectionOptions& o, Transfer& t) {
-  if (o.first_byte_timeout.count() <= 0 && o.stall_timeout.count() <= 0) return;
+  if (o.first_byte_timeout.count() <= 0 && o.stall_timeout.count() <= 0 && o.abort == nullptr)
+    return;
+  t.abort = o.abort;
   t.first_byte_timeout = o.first_byte_timeout;
   t.stall_timeout = o.stall_timeout;
   t.started = t.last_move = std::chrono::steady_clock::now();

@@ -70,6 +70,8 @@ inline constexpr std::string_view kCertificates = "/api/v1/agents/{id}/certifica
 inline constexpr std::string_view kImages = "/api/v1/images";
 inline constexpr std::string_view kManifest = "/api/v1/images/{name}/manifest";
 inline constexpr std::string_view kChunk = "/chunks/{sha}";
+/// A relay's chunk stream from data extent {position} on (agent/transport/chunk_stream.hpp).
+inline constexpr std::string_view kRelayStream = "/stream/{position}";
 inline constexpr std::string_view kPublicKey = "/api/v1/public-key";
 /// The key that signs certificates (kPublicKey signs manifests and jobs).
 inline constexpr std::string_view kCertificateKey = "/api/v1/certificate-key";
@@ -93,6 +95,7 @@ std::string certificates(std::int64_t device);
 std::string relay(std::int64_t device);
 std::string manifest(std::string_view image);
 std::string chunk(std::string_view sha256_hex);
+std::string relay_stream(std::size_t position);
 }  // namespace path
 
 // ---------------------------------------------------------------- messages

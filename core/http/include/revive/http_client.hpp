@@ -6,6 +6,7 @@
 //
 // libcurl stays inside http_client.cpp; this header does not include it.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +74,8 @@ struct ConnectionOptions {
   /// peer that died mid-transfer); 0: never. libcurl checks about once a second while idle,
   /// so a stall is noticed between this and a second later.
   std::chrono::milliseconds stall_timeout{0};
+  /// Set: the exchange is cut (cancelled) within about a second, even while nothing moves.
+  const std::atomic<bool>* abort = nullptr;
   /// Largest body kept in memory; a bigger answer aborts the transfer (invalid_input), so a
   /// misbehaving server cannot exhaust the agent's RAM.
   std::size_t max_body = std::size_t{256} << 20;

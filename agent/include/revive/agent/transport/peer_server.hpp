@@ -1,7 +1,9 @@
 #pragma once
 // The relay side of a deploying agent: a small HTTP/1.1 server (libmicrohttpd, keep-alive,
 // single `Range`) that hands the chunks in a RelayStore to the peers the server names. It
-// answers `GET /chunks/{sha256}` and nothing else: a peer can learn nothing from it but chunks
+// answers `GET /chunks/{sha256}` (one chunk) and `GET /stream/{position}` (the chunks from a
+// data extent on, as they are verified: chunk_stream.hpp) and nothing else: a peer can learn
+// nothing from it but chunks
 // of the image being deployed, which it could fetch from the server anyway and re-checks
 // against the signed manifest itself. It exists only while a deploy runs.
 
@@ -21,11 +23,15 @@ struct PeerServerOptions {
   std::string address = "0.0.0.0";  ///< where to listen (IPv4)
   std::uint16_t port = 0;           ///< 0: any free port (reported to the server)
   unsigned max_connections = 16;
-  unsigned max_per_address = 4;
+  /// A stream and a connection for each of a child's four deploy workers.
+  unsigned max_per_address = 6;
   std::chrono::seconds idle_timeout{30};
   /// How long a request for a chunk of the image that is not held yet may wait for it: about a
   /// chunk-time, so a child right behind its parent gets each chunk as soon as it is verified.
   std::chrono::milliseconds chunk_wait{2000};
+  /// How often a chunk stream waiting for its next chunk says so (a keep-alive record): well
+  /// under the child's stall timeout (2 s), so a waiting relay is not taken for a dead one.
+  std::chrono::milliseconds stream_keep_alive{700};
 };
 
 struct PeerServerStats {

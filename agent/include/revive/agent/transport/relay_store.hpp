@@ -61,6 +61,9 @@ class RelayStore {
 
   std::size_t held_count() const;
   std::size_t chunk_count() const { return extents_.size(); }
+  /// The chunk of data extent `index` (< chunk_count()).
+  const Digest& digest_at(std::size_t index) const { return extents_.at(index).first; }
+  bool closed() const;
   RelayStoreStats stats() const;
 
  private:

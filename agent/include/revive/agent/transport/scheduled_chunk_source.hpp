@@ -21,7 +21,9 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "revive/agent/transport/streamed_chunks.hpp"
 #include "revive/chunk_pipeline.hpp"
 #include "revive/protocol.hpp"
 
@@ -47,6 +49,10 @@ struct ScheduledSourceOptions {
   /// from the server on their own.
   std::chrono::milliseconds replan_wait{5000};
   const std::atomic<bool>* stop = nullptr;  ///< set: fetch returns cancelled
+  /// The chunk of each data extent in the order the deploy fetches them, and which are on disk
+  /// already: then a peer streams them (streamed_chunks.hpp). Empty: a request per chunk.
+  std::vector<Digest> order;
+  std::vector<bool> done;
 };
 
 /// Compressed bytes fetched, by where they came from.
@@ -101,6 +107,9 @@ class ScheduledChunkSource : public ChunkSource {
   Plan plan_for_fetch();
   Result<void> fetch_from_peer(const Plan& p, const Digest& d, std::vector<std::byte>& out,
                                bool& filling);
+  /// From the peer's stream: true when `out` holds the frame, false when the chunk must be
+  /// asked for alone or the plan changed (`replan`).
+  bool fetch_streamed(const Plan& p, const Digest& d, std::vector<std::byte>& out, bool& replan);
   void fail_peer(std::int64_t peer, std::int64_t epoch, std::string reason, bool bad_chunk);
   void served_by(std::int64_t peer, std::size_t bytes);
   bool stopped() const { return opts_.stop != nullptr && opts_.stop->load(); }
@@ -109,6 +118,7 @@ class ScheduledChunkSource : public ChunkSource {
   std::atomic<std::uint64_t> arrived_{0};
   std::unique_ptr<ChunkSource> server_;
   std::unique_ptr<PeerConnections> peers_;
+  std::unique_ptr<StreamedChunks> streams_;  // null: no order given
 
   mutable std::mutex mu_;
   std::condition_variable changed_;
