@@ -84,12 +84,14 @@ class ScheduledSource : public ::testing::Test {
     return o;
   }
 
-  // A relay's chunk stream from data extent 0 on, with data extent `corrupt` (if any) flipped.
-  std::string stream_body(std::optional<std::size_t> corrupt = std::nullopt) const {
+  // A relay's chunk stream from data extent `from` on, with data extent `corrupt` (if any)
+  // flipped.
+  std::string stream_body(std::optional<std::size_t> corrupt = std::nullopt,
+                          std::size_t from = 0) const {
     std::string body;
     std::set<Digest> sent;
     const auto data = m_.data_extents();
-    for (std::size_t k = 0; k < data.size(); ++k) {
+    for (std::size_t k = from; k < data.size(); ++k) {
       const Digest& d = *m_.extents[data[k]].sha256;
       if (!sent.insert(d).second) continue;
       std::vector<std::byte> frame;
@@ -287,6 +289,29 @@ TEST_F(ScheduledSource, APeerStreamsEveryChunkOverOneRequest) {
   ASSERT_FALSE(requests.empty());
   EXPECT_EQ(requests.front().target, "/stream/0");
   EXPECT_EQ(requests.size(), 1 + (m_.data_extents().size() - distinct.size()));
+}
+
+// Moved from the server to a peer mid-deploy: the stream starts at the first chunk it still
+// needs. (It used to start at 0, fill its buffer with chunks the server had brought, and wait
+// for ever: bench/workshop.sh, a head moved behind the tail.)
+TEST_F(ScheduledSource, AStreamStartsAtTheFirstChunkNotFetchedYet) {
+  HttpTestServer server([&](const ReceivedRequest& r) { return chunk_reply(r); });
+  HttpTestServer peer([&](const ReceivedRequest& r) {
+    if (!r.target.starts_with("/stream/")) return chunk_reply(r);
+    return CannedReply{200, stream_body(std::nullopt, std::stoul(r.target.substr(8)))};
+  });
+  ScheduledChunkSource source(streaming(server.url()));
+  ASSERT_TRUE(source.assign(server_at(1)));
+  const auto data = m_.data_extents();
+  std::vector<std::byte> frame;
+  for (std::size_t k = 0; k < 3; ++k) ASSERT_TRUE(source.fetch(*m_.extents[data[k]].sha256, frame));
+  ASSERT_TRUE(source.assign(peer_at(9, peer.url(), 2)));
+  for (std::size_t k = 3; k < data.size(); ++k) {
+    ASSERT_TRUE(source.fetch(*m_.extents[data[k]].sha256, frame)) << k;
+  }
+  ASSERT_FALSE(peer.requests().empty());
+  EXPECT_EQ(peer.requests().front().target, "/stream/3");
+  EXPECT_FALSE(source.take_failure());
 }
 
 TEST_F(ScheduledSource, AStreamCarryingABadChunkIsBlamedAndTheServerTakesOver) {

@@ -216,7 +216,10 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
     }
     if (p.what == Plan::Do::server) {
       auto r = server_->fetch(d, out);
-      if (r) served_by(0, out.size());
+      if (r) {
+        served_by(0, out.size());
+        if (streams_) streams_->fetched(d);
+      }
       return r;
     }
     bool replan = false;
@@ -226,6 +229,7 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
     auto r = fetch_from_peer(p, d, out, filling);
     if (r) {
       served_by(p.peer, out.size());
+      if (streams_) streams_->fetched(d);
       return r;
     }
     if (r.error().code == Errc::busy) {

@@ -65,6 +65,7 @@ StreamedChunks::Taken StreamedChunks::take(std::int64_t peer, const std::string&
     retire_locked();
     start_locked(peer, url, epoch);
   }
+  std::optional<Clock::time_point> full_since;
   while (true) {
     if (const auto from = take_locked(d, out)) return {Outcome::got, *from, std::nullopt};
     // Retired meanwhile (its peer failed, the plan moved): the caller plans again.
@@ -72,6 +73,18 @@ StreamedChunks::Taken StreamedChunks::take(std::int64_t peer, const std::string&
     watch_locked();
     if (current_->failure) return {Outcome::failed, current_->peer, current_->failure};
     if (!coming_locked(d)) return {Outcome::not_coming, current_->peer, std::nullopt};
+    // Full of frames for other workers, while this one's is still to come: if none of them is
+    // taken for a stall's time, they are not what the workers need (they asked elsewhere
+    // meanwhile): drop them rather than wait for ever. Those chunks are asked for alone.
+    if (!current_->waiting_for_room) {
+      full_since.reset();
+    } else if (!full_since) {
+      full_since = Clock::now();
+    } else if (Clock::now() - *full_since > opts_.stall_timeout) {
+      buffer_.clear();
+      full_since.reset();
+      changed_.notify_all();
+    }
     lock.unlock();
     const bool stop = give_up();  // it takes the caller's lock: never under ours
     lock.lock();
@@ -84,6 +97,14 @@ void StreamedChunks::drop(std::int64_t peer, bool discard) {
   std::lock_guard lock(mu_);
   if (current_ && current_->peer == peer) retire_locked();
   if (discard) std::erase_if(buffer_, [peer](const auto& kv) { return kv.second.peer == peer; });
+  changed_.notify_all();
+}
+
+void StreamedChunks::fetched(const Digest& d) {
+  std::lock_guard lock(mu_);
+  const auto w = wanted_.find(d);
+  if (w == wanted_.end() || w->second <= 0) return;
+  if (--w->second == 0) buffer_.erase(d);  // a stream's copy came too late
   changed_.notify_all();
 }
 

@@ -78,6 +78,9 @@ class StreamedChunks {
   std::optional<std::int64_t> take_buffered(const Digest& d, std::vector<std::byte>& out);
   /// Ends `peer`'s stream (it failed); `discard`: also what it sent that nobody took (it lied).
   void drop(std::int64_t peer, bool discard);
+  /// `d` was fetched another way (the server, a request of its own): no stream needs to bring
+  /// it, and a stream starts past it.
+  void fetched(const Digest& d);
   /// Ends the current stream (the plan moved away from its peer); what it brought stays.
   void retire();
 
