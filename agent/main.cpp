@@ -43,6 +43,10 @@ int run(int argc, char** argv) {
   app.add_option("--finish-action-file", finish_file,
                  "Write the finish step's action (poweroff|reboot) here for the live image's init");
   app.add_option("--label", label, "Prefix for console lines (the demo runs several agents)");
+  std::string boot_token_file;
+  app.add_option("--boot-token-file", boot_token_file,
+                 "Read the boot token from this file instead of revive.token= (a laptop booted "
+                 "from a USB stick: its init fetched the boot script)");
   std::string screen_tty;
   app.add_option("--screen", screen_tty,
                  "Draw the laptop's status screen on this virtual terminal (live image: "
@@ -63,6 +67,15 @@ int run(int argc, char** argv) {
     }
     if (server.empty() && params.server) server = *params.server;
     if (params.token) boot_token = *params.token;
+    if (!boot_token_file.empty()) {
+      auto token = revive::agent::MachineRoot("/").line(boot_token_file);
+      if (token.empty()) {
+        std::fprintf(stderr, "revive-agent: --boot-token-file %s: no token in it\n",
+                     boot_token_file.c_str());
+        return 2;
+      }
+      boot_token = token;
+    }
   } else if (!disk.empty()) {
     // A simulated laptop's disk is a regular file or a loop device (tests), never a real disk.
     struct stat st {};
