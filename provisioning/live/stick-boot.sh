@@ -1,9 +1,11 @@
 # Sourced by init on a laptop booted from a Revive USB stick (revive.stick=GUID). Network boot
 # hands the live agent a boot script with a single-boot token; a stick has none, so init asks
-# the server written on the stick for the very script network boot would get for this MAC
-# (GET /boot/MAC.ipxe: the same intake rules and boot decision) and hands its token to the
-# agent. Sets boot_token_file; powers off when the server says this laptop is done.
-# Needs: say, arg, $up (the interface with a lease), $server, $screen_tty.
+# the server written on the stick (or, when it names none, the one DHCP names) for the very
+# script network boot would get for this MAC (GET /boot/MAC.ipxe: the same intake rules and
+# boot decision) and hands its token to the agent. Sets server and boot_token_file; powers off
+# when the server says this laptop is done.
+# Needs: say, arg, $up (the interface with a lease), $server ("" when the stick names none),
+# $screen_tty.
 
 stick_say() {  # on the serial log and on the laptop's own screen (the agent is not drawing yet)
   say "$*"
@@ -36,6 +38,17 @@ stick_boot_token() {
     done
   fi
   mac=$(cat "/sys/class/net/$up/address")
+  # A stick that names no server: ask DHCP, as iPXE does (revive-server's proxyDHCP answers
+  # with this laptop's boot-script URL; revive-agent --find-server reads every offer).
+  while [ -z "$server" ]; do
+    if server=$(revive-agent --find-server "$up" 2>/run/revive/find-server.err); then
+      stick_say "USB stick: DHCP names the server $server"
+    else
+      server=
+      stick_say "USB stick: $(cat /run/revive/find-server.err); asking again in 30 s"
+      sleep 30
+    fi
+  done
   script=/run/revive/boot-script
   while :; do
     if stick_http_get "/boot/$(echo "$mac" | tr : -).ipxe" > "$script"; then

@@ -289,26 +289,22 @@ class PxeBoot(unittest.TestCase):
                     self.assertNotIn(b"\x5a" * 4096, f.read())
 
     def test_usb_stick_boots_laptops_without_network_boot_and_is_never_written(self):
-        """Laptops whose firmware cannot network-boot (a NIC without boot ROM) boot the USB stick
-        made from this server's live image: UEFI with Secure Boot enforcing (shim, GRUB) and BIOS
-        (GRUB i386-pc). Both ask the server written on the stick for their boot script, enrol
-        with its token, are wiped, and power off; the stick, attached writable by USB, has the
-        same bytes afterwards."""
-        stick = os.path.join(self.tmp, "stick.img")
-        t = time.time()
-        subprocess.run([os.path.join(REPO, "provisioning", "live", "make-stick"), os.path.join(self.boot, "live"), stick,
-                        f"http://{SERVER}:8080", LIVE_KERNEL_ARGS], check=True, capture_output=True, text=True)
-        stick_build_s = round(time.time() - t, 1)
-        v = subprocess.run(["sgdisk", "-v", stick], capture_output=True, text=True)
-        self.assertIn("No problems found", v.stdout)
-        with open(stick, "rb") as f:
-            before = hashlib.sha256(f.read()).hexdigest()
-        # Each laptop gets its own copy (QEMU locks a writable image to one user), as if the
-        # workshop had written the image to two sticks.
-        sticks = {}
-        for name in ("stick-uefi-sb", "stick-bios"):
+        """Laptops whose firmware cannot network-boot (a NIC without boot ROM) boot a USB stick
+        made from this server's live image: UEFI with Secure Boot enforcing (shim, GRUB) from a
+        stick that names the server, and BIOS (GRUB i386-pc) from one that names none and asks
+        DHCP (revive-server's proxyDHCP answers). Both fetch their boot script, enrol with its
+        token, are wiped and power off; each stick, attached writable by USB, keeps its bytes."""
+        sticks, before, stick_build_s = {}, {}, {}
+        for name, server in (("stick-uefi-sb", f"http://{SERVER}:8080"), ("stick-bios", "")):
             sticks[name] = os.path.join(self.tmp, f"{name}.stick.img")
-            shutil.copy(stick, sticks[name])
+            t = time.time()
+            subprocess.run([os.path.join(REPO, "provisioning", "live", "make-stick"), os.path.join(self.boot, "live"),
+                            sticks[name], server, LIVE_KERNEL_ARGS], check=True, capture_output=True, text=True)
+            stick_build_s[name] = round(time.time() - t, 1)
+            v = subprocess.run(["sgdisk", "-v", sticks[name]], capture_output=True, text=True)
+            self.assertIn("No problems found", v.stdout)
+            with open(sticks[name], "rb") as f:
+                before[name] = hashlib.sha256(f.read()).hexdigest()
         self.api("POST", "/api/v1/workflows", {"name": "stick", "steps": [
             {"kind": "inventory"}, {"kind": "wipe", "params": {"confirm": {"countdown_s": COUNTDOWN_S}}},
             {"kind": "finish", "params": {"action": "poweroff"}}]})
@@ -331,16 +327,25 @@ class PxeBoot(unittest.TestCase):
         print(json.dumps({"stick_build_s": stick_build_s, "stick_workflow_done_s": timings}))
         for name, path in sticks.items():
             with open(path, "rb") as f:
-                self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before, f"{name} wrote to its USB stick")
+                self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before[name], f"{name} wrote to its USB stick")
+        with open(os.path.join(self.tmp, "server.log")) as f:
+            slog = f.read()
+        # The BIOS laptop's DHCP question went to the proxyDHCP as iPXE's would.
+        self.assertIn("offered http://10.77.0.2:8080/boot/52-54-00-77-00-06.ipxe to BIOS (iPXE)", slog)
         for name, spec in laptops.items():
             with self.subTest(laptop=name):
                 with open(procs[name][1], errors="replace") as f:
                     console = f.read()
                 # No network boot: GRUB on the stick loaded the kernel (OVMF copies GRUB's
                 # screen to the serial port, SeaBIOS does not); init asked the server.
-                self.assertRegex(console, r"Command line: .*revive\.stick=[0-9a-f-]{36} revive\.server=http://10\.77\.0\.2:8080")
+                cmdline = re.search(r"Command line: (.*)", console).group(1)
+                self.assertRegex(cmdline, r"revive\.stick=[0-9a-f-]{36}")
                 if spec["firmware"] == "uefi-secure":
+                    self.assertIn(f"revive.server=http://{SERVER}:8080", cmdline)
                     self.assertIn(f"Revive: loading the live agent from the USB stick (server http://{SERVER}:8080)", console)
+                else:
+                    self.assertNotIn("revive.server=", cmdline)
+                    self.assertIn(f"USB stick: DHCP names the server http://{SERVER}:8080", console)
                 self.assertIn(f"USB stick: http://{SERVER}:8080 has work for {spec['mac']}: starting the agent", console)
                 if spec["firmware"] == "uefi-secure":
                     self.assertIn("EFI stub: UEFI Secure Boot is enabled.", console)
