@@ -6,7 +6,7 @@ namespace revive::agent {
 
 namespace {
 
-constexpr std::size_t kFileOffset = 108;   // BOOTP: op..giaddr (28), chaddr (16), sname (64)
+constexpr std::size_t kFileOffset = 108;  // BOOTP: op..giaddr (28), chaddr (16), sname (64)
 constexpr std::size_t kFileSize = 128;
 constexpr std::size_t kOptionsOffset = 240;  // after file and the magic cookie
 constexpr std::uint8_t kCookie[] = {99, 130, 83, 99};

@@ -83,7 +83,8 @@ Result<std::string> find_server_by_dhcp(const std::string& iface, const MacAddre
     if (r == 0) break;
     const ssize_t n = ::recv(s.fd(), buf.data(), buf.size(), 0);
     if (n < 0) continue;  // a transient error on one datagram: keep reading the others
-    if (auto server = server_from_offer(std::span(buf.data(), static_cast<std::size_t>(n)), mac, xid))
+    if (auto server =
+            server_from_offer(std::span(buf.data(), static_cast<std::size_t>(n)), mac, xid))
       return *server;
   }
   return make_error(Errc::not_found, "no Revive server answered a DHCP request on " + iface +

@@ -45,7 +45,8 @@ TEST(ServerDiscovery, ABootFileInOption67CountsToo) {
   ASSERT_TRUE(request);
   auto reply = boot::reply_skeleton(*request);
   reply.options[53] = {2};  // DHCPOFFER
-  reply.set_option(67, std::string("http://revive-server.workshop.lan:8080/boot/52-54-00-77-00-05.ipxe"));
+  reply.set_option(
+      67, std::string("http://revive-server.workshop.lan:8080/boot/52-54-00-77-00-05.ipxe"));
   EXPECT_EQ(server_from_offer(boot::encode_dhcp(reply), kMac, kXid),
             "http://revive-server.workshop.lan:8080");
 }

@@ -113,7 +113,7 @@ TEST(StorageAccounting, ASecondDriveTheJobDidNotNameMeansNoPass) {
 // command line GRUB on the stick gives (`cmdline`) and blkid's answer for the stick's GPT GUID.
 fs::path t480_with_stick(const ::revive::test::TempDir& dir, const std::string& cmdline,
                          const std::string& stick_guid) {
-  const fs::path root = t480_copy(dir);
+  fs::path root = t480_copy(dir);
   const fs::path sys = root / "sys";
   const std::string intf = "devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0";
   const std::string dev = intf + "/host2/target2:0:0/2:0:0:0/block/sdb";
