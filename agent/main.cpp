@@ -12,11 +12,33 @@
 #include "revive/agent/cmdline.hpp"
 #include "revive/agent/runner.hpp"
 #include "revive/agent/screen/status_screen.hpp"
+#include "revive/agent/server_discovery.hpp"
 #include "revive/agent/system.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop.store(true); }
+
+// --find-server IFACE: prints the server DHCP names (server_discovery.hpp) for init on a USB
+// stick that names none; 1 when none answered, 2 on bad input.
+int find_server(const std::string& iface) {
+  const std::string text =
+      revive::agent::MachineRoot("/").line("sys/class/net/" + iface + "/address");
+  const auto mac = revive::agent::parse_mac(text);
+  if (iface.find('/') != std::string::npos || !mac) {
+    std::fprintf(stderr, "revive-agent: --find-server: %s is not a network interface\n",
+                 iface.c_str());
+    return 2;
+  }
+  constexpr int kWaitMs = 6000;
+  auto server = revive::agent::find_server_by_dhcp(iface, *mac, kWaitMs);
+  if (!server) {
+    std::fprintf(stderr, "revive-agent: %s\n", server.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", server->c_str());
+  return 0;
+}
 
 int run(int argc, char** argv) {
   CLI::App app{
@@ -43,11 +65,20 @@ int run(int argc, char** argv) {
   app.add_option("--finish-action-file", finish_file,
                  "Write the finish step's action (poweroff|reboot) here for the live image's init");
   app.add_option("--label", label, "Prefix for console lines (the demo runs several agents)");
+  std::string boot_token_file;
+  app.add_option("--boot-token-file", boot_token_file,
+                 "Read the boot token from this file instead of revive.token= (a laptop booted "
+                 "from a USB stick: its init fetched the boot script)");
+  std::string find_server_iface;
+  app.add_option("--find-server", find_server_iface,
+                 "Ask DHCP on this interface for the Revive server (as network boot does), print "
+                 "its URL and exit (a USB stick that names no server)");
   std::string screen_tty;
   app.add_option("--screen", screen_tty,
                  "Draw the laptop's status screen on this virtual terminal (live image: "
                  "/dev/tty1); the log stays on stdout");
   CLI11_PARSE(app, argc, argv);
+  if (!find_server_iface.empty()) return find_server(find_server_iface);
 
   if (!simulate) {
     // Interlock: outside simulation the agent acts only when booted as a Revive live agent.
@@ -63,6 +94,15 @@ int run(int argc, char** argv) {
     }
     if (server.empty() && params.server) server = *params.server;
     if (params.token) boot_token = *params.token;
+    if (!boot_token_file.empty()) {
+      auto token = revive::agent::MachineRoot("/").line(boot_token_file);
+      if (token.empty()) {
+        std::fprintf(stderr, "revive-agent: --boot-token-file %s: no token in it\n",
+                     boot_token_file.c_str());
+        return 2;
+      }
+      boot_token = token;
+    }
   } else if (!disk.empty()) {
     // A simulated laptop's disk is a regular file or a loop device (tests), never a real disk.
     struct stat st {};

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "revive/agent/boot_stick.hpp"
 #include "revive/agent/smbios.hpp"
 #include "revive/agent/storage_controllers.hpp"
 
@@ -278,6 +279,7 @@ Json collect_inventory(const MachineRoot& root, Exec& exec) {
   inv["memory"] = {{"total_mib", total_kib >= 0 ? Json(total_kib / 1024) : Json()},
                    {"installed_mib", inv["smbios"].value("memory_mib", 0)}};
   inv["disks"] = disks_part(root, exec, warnings);
+  mark_boot_stick(root, exec, inv["disks"], warnings);
   inv["storage_controllers"] = storage_controllers(root);
   inv["batteries"] = batteries_part(root);
   inv["nics"] = nics_part(root);

@@ -88,8 +88,10 @@ class Workshop:
             raise RuntimeError("revive-server did not start:\n" + f.read())
 
     def laptop(self, name, disk, firmware="bios", mac="52:54:00:77:00:01", serial="PF1ABCDE", disk_kind="nvme",
-               nic="e1000", memory=2048, extra=()):
-        """Starts a QEMU laptop (TCG) on a new tap; returns (process, serial console log path)."""
+               nic="e1000", memory=2048, extra=(), stick=None):
+        """Starts a QEMU laptop (TCG) on a new tap; returns (process, serial console log path).
+        With `stick` (a USB stick image) the laptop cannot network-boot (its NIC has no boot
+        ROM, and OVMF has no driver for an e1000) and boots the stick, attached by USB."""
         tap = f"tap{self.taps}"
         self.taps += 1
         self.ns(self.sw, "ip", "tuntap", "add", "dev", tap, "mode", "tap")
@@ -103,8 +105,14 @@ class Workshop:
                            f"uuid=7f3a1c2e-0000-4000-8000-{serial.encode().hex()[:12].ljust(12, '0')}",
                 "-smbios", f"type=3,manufacturer=LENOVO,serial={serial}",
                 "-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no"]
+        if stick:
+            args += ["-device", f"{nic},netdev=n0,mac={mac},romfile=",
+                     # writable, as a real stick without its write-protect switch is
+                     "-device", "qemu-xhci,id=xhci", "-drive", f"file={stick},if=none,id=stick,format=raw",
+                     "-device", "usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=1"]
         if firmware == "bios":
-            args += ["-device", f"{nic},netdev=n0,mac={mac},romfile=/usr/lib/ipxe/qemu/pxe-{nic}.rom", "-boot", "order=nc"]
+            if not stick:
+                args += ["-device", f"{nic},netdev=n0,mac={mac},romfile=/usr/lib/ipxe/qemu/pxe-{nic}.rom", "-boot", "order=nc"]
         else:
             vars_copy = os.path.join(self.tmp, f"{name}.vars.fd")
             secure = firmware == "uefi-secure"
@@ -112,15 +120,16 @@ class Workshop:
             code = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd" if secure else "/usr/share/OVMF/OVMF_CODE_4M.fd"
             args += ["-machine", "q35,smm=on" if secure else "q35",
                      "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
-                     "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}",
-                     # network first, like a laptop set to network boot: after the deploy the boot
-                     # script (not the firmware's boot order) decides that the disk boots
-                     "-device", f"{nic},netdev=n0,mac={mac},bootindex=1" + (",romfile=" if nic == "virtio-net-pci" else "")]
+                     "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+            if not stick:
+                # network first, like a laptop set to network boot: after the deploy the boot
+                # script (not the firmware's boot order) decides that the disk boots
+                args += ["-device", f"{nic},netdev=n0,mac={mac},bootindex=1" + (",romfile=" if nic == "virtio-net-pci" else "")]
             if secure:
                 args += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
             # The test network has no IPv6: OVMF's PXEv6 option would only wait for its timeout.
             args += ["-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=no"]
-        index = ",bootindex=2" if firmware != "bios" else ""
+        index = ",bootindex=2" if firmware != "bios" or stick else ""
         if disk_kind == "nvme":
             args += ["-drive", f"file={disk},if=none,id=d0,format=raw", "-device", f"nvme,drive=d0,serial=NVME{serial}{index}"]
         else:

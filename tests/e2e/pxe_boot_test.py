@@ -16,6 +16,7 @@ usage: pxe_boot_test.py revive-server revivectl revive-agent [SCREENSHOT-DIR]   
 Screenshots of the laptops' own screens (QEMU's screendump, mid-deploy and at the end) are kept
 as PNGs in SCREENSHOT-DIR (ctest: build/<preset>/tests/pxe-screens/).
 """
+import hashlib
 import json
 import os
 import re
@@ -286,6 +287,87 @@ class PxeBoot(unittest.TestCase):
                 with open(disk, "rb") as f:
                     f.seek(DISK - (8 << 20))
                     self.assertNotIn(b"\x5a" * 4096, f.read())
+
+    def test_usb_stick_boots_laptops_without_network_boot_and_is_never_written(self):
+        """Laptops whose firmware cannot network-boot (a NIC without boot ROM) boot a USB stick
+        made from this server's live image: UEFI with Secure Boot enforcing (shim, GRUB) from a
+        stick that names the server, and BIOS (GRUB i386-pc) from one that names none and asks
+        DHCP (revive-server's proxyDHCP answers). Both fetch their boot script, enrol with its
+        token, are wiped and power off; each stick, attached writable by USB, keeps its bytes."""
+        sticks, before, stick_build_s = {}, {}, {}
+        for name, server in (("stick-uefi-sb", f"http://{SERVER}:8080"), ("stick-bios", "")):
+            sticks[name] = os.path.join(self.tmp, f"{name}.stick.img")
+            t = time.time()
+            subprocess.run([os.path.join(REPO, "provisioning", "live", "make-stick"), os.path.join(self.boot, "live"),
+                            sticks[name], server, LIVE_KERNEL_ARGS], check=True, capture_output=True, text=True)
+            stick_build_s[name] = round(time.time() - t, 1)
+            v = subprocess.run(["sgdisk", "-v", sticks[name]], capture_output=True, text=True)
+            self.assertIn("No problems found", v.stdout)
+            with open(sticks[name], "rb") as f:
+                before[name] = hashlib.sha256(f.read()).hexdigest()
+        self.api("POST", "/api/v1/workflows", {"name": "stick", "steps": [
+            {"kind": "inventory"}, {"kind": "wipe", "params": {"confirm": {"countdown_s": COUNTDOWN_S}}},
+            {"kind": "finish", "params": {"action": "poweroff"}}]})
+        self.api("POST", "/api/v1/settings", {"default_workflow": "stick"})
+        laptops = {
+            "stick-uefi-sb": dict(firmware="uefi-secure", disk_kind="sata", mac="52:54:00:77:00:05", serial="PF5STICKU"),
+            "stick-bios": dict(firmware="bios", disk_kind="nvme", mac="52:54:00:77:00:06", serial="PF6STICKB"),
+        }
+        procs, t0, timings = {}, {}, {}
+        for name, spec in laptops.items():
+            disk = os.path.join(self.tmp, f"{name}.disk")
+            with open(disk, "wb") as f:
+                f.truncate(64 << 20)
+            t0[name] = time.time()
+            procs[name] = self.w.laptop(name, disk, nic="e1000", stick=sticks[name], **spec)
+        for name, (proc, console) in procs.items():
+            wait_for(console, "workflow done: poweroff", 600, proc)
+            timings[name] = round(time.time() - t0[name], 1)
+            proc.wait(60)
+        print(json.dumps({"stick_build_s": stick_build_s, "stick_workflow_done_s": timings}))
+        for name, path in sticks.items():
+            with open(path, "rb") as f:
+                self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before[name], f"{name} wrote to its USB stick")
+        with open(os.path.join(self.tmp, "server.log")) as f:
+            slog = f.read()
+        # The BIOS laptop's DHCP question went to the proxyDHCP as iPXE's would.
+        self.assertIn("offered http://10.77.0.2:8080/boot/52-54-00-77-00-06.ipxe to BIOS (iPXE)", slog)
+        for name, spec in laptops.items():
+            with self.subTest(laptop=name):
+                with open(procs[name][1], errors="replace") as f:
+                    console = f.read()
+                # No network boot: GRUB on the stick loaded the kernel (OVMF copies GRUB's
+                # screen to the serial port, SeaBIOS does not); init asked the server.
+                cmdline = re.search(r"Command line: (.*)", console).group(1)
+                self.assertRegex(cmdline, r"revive\.stick=[0-9a-f-]{36}")
+                if spec["firmware"] == "uefi-secure":
+                    self.assertIn(f"revive.server=http://{SERVER}:8080", cmdline)
+                    self.assertIn(f"Revive: loading the live agent from the USB stick (server http://{SERVER}:8080)", console)
+                else:
+                    self.assertNotIn("revive.server=", cmdline)
+                    self.assertIn(f"USB stick: DHCP names the server http://{SERVER}:8080", console)
+                self.assertIn(f"USB stick: http://{SERVER}:8080 has work for {spec['mac']}: starting the agent", console)
+                if spec["firmware"] == "uefi-secure":
+                    self.assertIn("EFI stub: UEFI Secure Boot is enabled.", console)
+                    self.assertIn("Kernel is locked down from EFI Secure Boot", console)
+                d = self.device_by_serial(spec["serial"])
+                self.assertEqual(d["state"], "done", json.dumps(d["steps"]))
+                # The stick is in the inventory, as a USB disk, and the wipe named only the
+                # laptop's own drive.
+                usb = [x for x in d["inventory"]["disks"] if x.get("transport") == "USB"]
+                self.assertEqual(len(usb), 1, d["inventory"]["disks"])
+                results = {r["kind"]: r for r in d["results"] if r["status"] == "ok"}
+                drives = results["wipe"]["result"]["drives"]
+                self.assertEqual([x["result"] for x in drives], ["passed"], drives)
+                self.assertNotEqual(drives[0]["drive"]["name"].rsplit("/", 1)[-1], usb[0]["name"])
+                self.assertIn(spec["serial"], drives[0]["drive"]["serial"])
+                # The laptop's certificate passed with the stick on it as the boot medium (the
+                # agent matched its GPT GUID with revive.stick= on the command line).
+                self.assertTrue(usb[0].get("revive_stick"), usb[0])
+                certs = {c["kind"]: c for c in self.api("GET", f"/api/v1/devices/{d['id']}/certificates")}
+                self.assertEqual(certs["laptop"]["result"], "passed")
+                laptop_cert = json.dumps(self.api("GET", f"/api/v1/certificates/{certs['laptop']['cert_id']}"))
+                self.assertIn('"status": "boot medium"', laptop_cert)
 
 
 class SecureBootIsolatedNetwork(unittest.TestCase):

@@ -109,6 +109,63 @@ TEST(StorageAccounting, ASecondDriveTheJobDidNotNameMeansNoPass) {
   EXPECT_NE(a.laptop["reason"].get<std::string>().find("sda"), std::string::npos);
 }
 
+// The T480 booted from a USB stick (usb-storage behind the xHCI controller), with the kernel
+// command line GRUB on the stick gives (`cmdline`) and blkid's answer for the stick's GPT GUID.
+fs::path t480_with_stick(const ::revive::test::TempDir& dir, const std::string& cmdline,
+                         const std::string& stick_guid) {
+  fs::path root = t480_copy(dir);
+  const fs::path sys = root / "sys";
+  const std::string intf = "devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0";
+  const std::string dev = intf + "/host2/target2:0:0/2:0:0:0/block/sdb";
+  fs::create_directories(sys / dev);
+  std::ofstream(sys / dev / "size") << "92160\n";
+  std::ofstream(sys / dev / "removable") << "1\n";
+  fs::create_symlink("../" + dev, sys / "block/sdb");
+  fs::create_directories(sys / "bus/usb/devices");
+  fs::create_symlink("../../../" + intf, sys / "bus/usb/devices/2-1:1.0");
+  std::ofstream(sys / intf / "bInterfaceClass") << "08\n";
+  fs::create_symlink("../../../../../../bus/usb/drivers/usb-storage", sys / intf / "driver");
+  std::ofstream(root / "proc/cmdline") << cmdline << "\n";
+  std::ofstream(root / "exec/smartctl -j -a _dev_sdb") << "exit 1\n{}\n";
+  std::ofstream(root / "exec/blkid -p -s PTUUID -o value _dev_sdb") << "exit 0\n"
+                                                                    << stick_guid << "\n";
+  return root;
+}
+
+const std::string kStickGuid = "6d19a6b2-4c1d-4e2f-8a3b-0c1d2e3f4a5b";
+
+TEST(StorageAccounting, TheReviveStickTheLaptopBootedFromIsItsBootMediumAndThePassHolds) {
+  ::revive::test::TempDir dir;
+  const auto inv = inventory_of(t480_with_stick(
+      dir, "BOOT_IMAGE=/live/vmlinuz revive.agent=1 revive.stick=" + kStickGuid, kStickGuid));
+  const auto a = wipe_nvme(inv);
+  EXPECT_EQ(a.status, StepStatus::ok) << a.error;
+  EXPECT_EQ(a.laptop["result"], "passed") << a.laptop.dump();
+  const Json stick = entry(a.laptop, "sdb");
+  EXPECT_EQ(stick["status"], "boot medium");
+  EXPECT_EQ(stick["transport"], "USB");
+  EXPECT_EQ(entry(a.laptop, "2-1:1.0")["disks"], Json::array({"sdb"}));
+}
+
+TEST(StorageAccounting, AnotherUsbStickThanTheOneBootedFromMeansNoPass) {
+  for (const std::string& cmdline :
+       {std::string("revive.agent=1"),  // network boot: no stick on the command line
+        "revive.agent=1 revive.stick=" + kStickGuid,
+        std::string("revive.agent=1 revive.stick=1")}) {  // no GUID: nothing matches
+    SCOPED_TRACE(cmdline);
+    ::revive::test::TempDir dir;
+    // The USB disk plugged in is the donor's, with its own GPT GUID.
+    const auto inv =
+        inventory_of(t480_with_stick(dir, cmdline, "0f0e0d0c-0b0a-4908-8706-050403020100"));
+    const auto a = wipe_nvme(inv);
+    EXPECT_EQ(a.status, StepStatus::failed);
+    EXPECT_EQ(a.laptop["result"], "failed");
+    EXPECT_EQ(entry(a.laptop, "sdb")["status"], "not erased");
+    EXPECT_NE(entry(a.laptop, "sdb")["reason"].get<std::string>().find("never erased"),
+              std::string::npos);
+  }
+}
+
 TEST(StorageAccounting, AControllerWithoutADriverMeansNoPass) {
   ::revive::test::TempDir dir;
   const fs::path root = t480_copy(dir);

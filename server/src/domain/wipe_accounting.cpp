@@ -90,7 +90,8 @@ Json disk_entry(const Json& d) {
           {"serial", text_field(d, "serial")},
           {"size_bytes", d.value("size_bytes", Json())},
           {"transport", text_field(d, "transport")},
-          {"removable", d.value("removable", Json(false)) == Json(true)}};
+          {"removable", d.value("removable", Json(false)) == Json(true)},
+          {"revive_stick", d.value("revive_stick", Json(false)) == Json(true)}};
 }
 
 // A drive the job named: accounted for only by a passed certificate.
@@ -115,6 +116,13 @@ bool add_unnamed(Json& entry) {
   if (external && size.is_number_integer() && size.get<long long>() == 0) {
     entry["status"] = "empty";
     entry["reason"] = "no medium";
+    return true;
+  }
+  // The Revive stick this laptop booted from (the agent matched its GPT GUID with the one on
+  // the kernel command line): it holds the live agent, and the agent never writes to it.
+  if (external && entry["revive_stick"] == true) {
+    entry["status"] = "boot medium";
+    entry["reason"] = "the Revive USB stick this laptop booted from: it holds no donor data";
     return true;
   }
   entry["status"] = "not erased";
