@@ -116,7 +116,7 @@ TEST(OperatorPageAssets, EveryWordThePagesUseIsInTheStringsAndNoScriptIsInline) 
   // Every key the page names literally (data-i18n="ui.x", t('ui.x')) is worded; keys built
   // from data (ui.state. + state) are checked for the values the server sends.
   const std::regex literal(R"((?:data-i18n="|')(ui\.[a-z0-9_.-]*[a-z0-9_])["'])");
-  for (const char* name : {"ui.html", "ui.js", "ui_catalog.js"}) {
+  for (const char* name : {"ui.html", "ui.js", "ui_catalog.js", "ui_settings.js"}) {
     const std::string body(web::find_asset(name)->body);
     int found = 0;
     for (std::sregex_iterator it(body.begin(), body.end(), literal), end; it != end; ++it) {
