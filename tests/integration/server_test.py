@@ -979,6 +979,20 @@ class RevivectlTest(ServerFixture):
         self.assertEqual(r["step"]["params"]["confirm"]["batch"], "school-2026")  # first destructive step
         tok = json.loads(self.ctl("token", "--server", self.srv.url, "--label", "ci").stdout)["token"]
         self.assertEqual(call(self.srv, "GET", "/api/v1/devices", token=tok)[0], 200)
+        # A batch's named recipient profile and image from the command line (issue 16).
+        r = self.ctl("batches", "--server", self.srv.url, "set", "school-2026", "--profile", "school", ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('recipient profile "school" does not exist', r.stderr)
+        self.assertEqual(call(self.srv, "POST", "/api/v1/recipient-profiles",
+                              {"name": "school", "fields": {"keyboard": "be"}}, token=tok)[0], 200)
+        r = self.ctl("batches", "--server", self.srv.url, "set", "school-2026", ok=False)
+        self.assertEqual(r.returncode, 2)
+        self.ctl("batches", "--server", self.srv.url, "set", "school-2026", "--profile", "school", "--no-image")
+        b = [x for x in json.loads(self.ctl("batches", "--server", self.srv.url).stdout) if x["name"] == "school-2026"]
+        self.assertEqual((b[0]["profile_name"], b[0]["image"]), ("school", None))
+        self.ctl("batches", "--server", self.srv.url, "set", "school-2026", "--no-profile")
+        b = [x for x in json.loads(self.ctl("batches", "--server", self.srv.url).stdout) if x["name"] == "school-2026"]
+        self.assertIsNone(b[0]["profile_name"])
 
     def test_login_over_tls_pins_the_server_key(self):
         # Issue 15, finding 8: an operator on another machine logs in over HTTPS; the key pin
