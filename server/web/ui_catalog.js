@@ -16,7 +16,7 @@
   let batches = [];
   let editing = null; // the batch whose image and profile are being edited
 
-  const errorText = (r) => (r.body && r.body.error ? r.body.error : String(r.status));
+  const { errorText } = ui;
   const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
   // ---- images
@@ -125,7 +125,7 @@
       }
       failures += 1;
       if (failures >= kTries || (r.status >= 400 && r.status < 500 && r.status !== 409)) {
-        throw new Error(r.body && r.body.error ? r.body.error : t('ui.images.connection_lost'));
+        throw new Error(r.body && r.body.error ? errorText(r) : t('ui.images.connection_lost'));
       }
       $('upload-result').textContent = t('ui.images.retrying');
       await sleep(1000 * failures);

@@ -9,21 +9,13 @@
   const ui = window.reviveUI;
   const $ = (id) => document.getElementById(id);
   const { t, el, call } = ui;
+  const refusal = ui.errorText;
   const kProfileFields = ['hostname', 'locale', 'keyboard', 'timezone', 'welcome_title', 'welcome_text'];
   const kGrades = ['A', 'B', 'C', 'reject'];
   let settings = null;
   let profiles = [];
   let editing = null; // the profile the form edits (null: a new one)
   let preview = null; // the last preview shown, redrawn on a language switch
-
-  // The server's refusal in the operator's language: a sentence from the strings for its kind,
-  // with the server's detail (which names the field or policy key) after it.
-  function refusal(r, key) {
-    const b = r.body || {};
-    const kind = t('ui.error.' + (b.code || 'status'), { status: r.status });
-    const lead = key ? t(key, { kind }) : kind;
-    return b.error ? lead + ' ' + t('ui.error.detail', { detail: b.error }) : lead;
-  }
 
   function options(select, values, chosen, emptyKey) {
     select.textContent = '';

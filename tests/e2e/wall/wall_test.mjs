@@ -155,6 +155,8 @@ async function imagesAndBatches(ops, port, token) {
   await ops.locator('#profile-locale').fill('nl BE');
   await ops.locator('#batch-edit button[type="submit"]').click();
   await ops.locator('#batch-edit-error').filter({ hasText: 'locale' }).waitFor();
+  // The refusal is worded in the page's language; the server's detail (naming the field) follows.
+  assert.match(await ops.locator('#batch-edit-error').textContent(), /^De invoer is niet geldig\. \(server: /);
   await ops.locator('#profile-locale').fill('nl_BE.UTF-8');
   await ops.locator('#profile-timezone').fill('Europe/Brussels');
   await axeCheck(ops, 'the batches page');
