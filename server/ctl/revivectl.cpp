@@ -269,7 +269,8 @@ void add_batch_and_workflow_commands(CLI::App& app, Cli& cli) {
     if (!ra.image.empty() || cli.no_image) image = ra.image;
     if (!cli.batch_profile.empty() || cli.no_profile) profile = cli.batch_profile;
     if (!image && !profile) {
-      fmt::print(stderr, "revivectl: error: give --image/--no-image and/or --profile/--no-profile\n");
+      fmt::print(stderr,
+                 "revivectl: error: give --image/--no-image and/or --profile/--no-profile\n");
       cli.rc = 2;
       return;
     }

@@ -39,8 +39,8 @@ SettingsUpdate policy_and_name(std::optional<std::string> policy,
 class SettingsTest : public test::DomainTest {
  protected:
   SettingsTest() : profiles(ctx), preview(ctx) {
-    EXPECT_TRUE(catalog.put_workflow(
-        "default", Json::array({{{"kind", "inventory"}}, {{"kind", "test"}}})));
+    EXPECT_TRUE(catalog.put_workflow("default",
+                                     Json::array({{{"kind", "inventory"}}, {{"kind", "test"}}})));
   }
 
   // Enrols a laptop and reports its test step as the agent would: graded by the default policy.
@@ -98,8 +98,8 @@ TEST_F(SettingsTest, APreviewOfABadPolicyNamesTheKey) {
 
 TEST_F(SettingsTest, ABadSettingIsRefusedByNameAndNothingIsStored) {
   const auto before = storage.data.settings;
-  auto r = catalog.update_settings(
-      policy_and_name("[memory]\nc_below_mib = -1\n", "Repair Café Gent"));
+  auto r =
+      catalog.update_settings(policy_and_name("[memory]\nc_below_mib = -1\n", "Repair Café Gent"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::invalid_input);
   EXPECT_NE(r.error().message.find("grading_policy"), std::string::npos);

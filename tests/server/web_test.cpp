@@ -133,10 +133,10 @@ TEST(OperatorPageAssets, EveryWordThePagesUseIsInTheStringsAndNoScriptIsInline) 
     EXPECT_TRUE(en.contains("ui.step." + std::string(protocol::to_string(s))));
   // A refusal is worded by its code: every error class the server answers with, and the codes
   // its HTTP layer uses beside them.
-  for (auto code : {Errc::io, Errc::invalid_input, Errc::not_found, Errc::already_exists,
-                    Errc::corrupt, Errc::bad_signature, Errc::no_space, Errc::unsupported,
-                    Errc::busy, Errc::cancelled, Errc::conflict, Errc::unauthorized,
-                    Errc::forbidden, Errc::internal})
+  for (auto code :
+       {Errc::io, Errc::invalid_input, Errc::not_found, Errc::already_exists, Errc::corrupt,
+        Errc::bad_signature, Errc::no_space, Errc::unsupported, Errc::busy, Errc::cancelled,
+        Errc::conflict, Errc::unauthorized, Errc::forbidden, Errc::internal})
     EXPECT_TRUE(en.contains("ui.error." + std::string(to_string(code)))) << to_string(code);
   for (const char* code : {"bad_request", "too_large", "https_required", "shutting_down",
                            "range_not_satisfiable", "status", "detail"})

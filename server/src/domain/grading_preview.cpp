@@ -31,8 +31,7 @@ std::optional<GradedLaptop> graded(const std::optional<StepResultRow>& r) {
 
 Result<Json> GradingPreview::preview(const std::string& policy_text) {
   auto policy = parse_policy(policy_text);
-  if (!policy)
-    return make_error(Errc::invalid_input, "grading_policy: " + policy.error().message);
+  if (!policy) return make_error(Errc::invalid_input, "grading_policy: " + policy.error().message);
   Storage& s = ctx_.storage();
   REVIVE_ASSIGN(ids, s.devices().ids());
   Json before = no_grades(), after = no_grades(), changed = Json::array();

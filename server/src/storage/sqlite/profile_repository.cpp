@@ -18,9 +18,10 @@ RecipientProfileRow profile_row(const Statement& q) {
 
 Result<std::int64_t> SqliteRecipientProfiles::put(const std::string& name, const Json& fields,
                                                   Seconds now) {
-  REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO recipient_profiles(name, fields, created_at, "
-                                   "updated_at) VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE "
-                                   "SET fields = excluded.fields, updated_at = excluded.updated_at"));
+  REVIVE_SQL_ASSIGN(q,
+                    db_.prepare("INSERT INTO recipient_profiles(name, fields, created_at, "
+                                "updated_at) VALUES (?,?,?,?) ON CONFLICT(name) DO UPDATE "
+                                "SET fields = excluded.fields, updated_at = excluded.updated_at"));
   REVIVE_TRY(q.bind(name, fields.dump(), now, now).run());
   REVIVE_SQL_ASSIGN(stored, find(name));
   if (!stored) return make_error(Errc::io, "recipient profile \"" + name + "\" was not stored");
