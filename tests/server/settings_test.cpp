@@ -122,6 +122,22 @@ TEST_F(SettingsTest, ABadSettingIsRefusedByNameAndNothingIsStored) {
   EXPECT_EQ((*view)["workflows"], Json::array({"default"}));
 }
 
+TEST_F(SettingsTest, AWorkflowsOwnGradingPolicyIsCheckedLikeTheWorkshops) {
+  const Json bad = Json::array(
+      {{{"kind", "test"}, {"params", {{"grading_policy", "[memory]\nc_below_mib = 'lots'\n"}}}}});
+  auto r = catalog.put_workflow("strict", bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::invalid_input);
+  EXPECT_NE(r.error().message.find("memory.c_below_mib"), std::string::npos);
+  EXPECT_FALSE(*storage.workflows().find("strict"));
+  EXPECT_FALSE(catalog.put_workflow(
+      "strict", Json::array({{{"kind", "test"}, {"params", {{"grading_policy", 7}}}}})));
+  EXPECT_TRUE(catalog.put_workflow(
+      "strict",
+      Json::array({{{"kind", "test"},
+                    {"params", {{"grading_policy", "[memory]\nb_below_mib = 16384\n"}}}}})));
+}
+
 TEST_F(SettingsTest, ANamedProfileReachesTheBatchsProvisionStepAndCannotGoWhileUsed) {
   auto bad = profiles.put("school", {{"timezone", "/etc/passwd"}});
   ASSERT_FALSE(bad);

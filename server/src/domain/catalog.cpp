@@ -25,6 +25,14 @@ Result<WorkflowStep> workflow_step(const Json& s) {
   }
   Json params = s.contains("params") ? s["params"] : Json::object();
   if (!params.is_object()) return invalid("step \"params\" must be an object");
+  // A test step's own policy beats the workshop's: checked like it, or every laptop the
+  // workflow runs on would fail its test step on it.
+  if (*kind == StepKind::test && params.contains("grading_policy")) {
+    if (!params["grading_policy"].is_string())
+      return invalid("a test step's grading_policy must be the policy's text");
+    if (auto p = parse_policy(params["grading_policy"].get<std::string>()); !p)
+      return invalid("a test step's grading_policy: " + p.error().message);
+  }
   return WorkflowStep{*kind, params};
 }
 

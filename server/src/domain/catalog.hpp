@@ -57,7 +57,8 @@ class Catalog {
   /// A fresh database gets the "default" workflow (every step kind) and the setting naming it.
   Result<void> ensure_defaults();
   /// Creates or replaces a workflow. invalid_input for a name outside 1-64 characters, no steps
-  /// or more than 32, an unknown kind or params that are not an object.
+  /// or more than 32, an unknown kind, params that are not an object or a test step's
+  /// grading_policy that parse_policy refuses.
   Result<void> put_workflow(const std::string& name, const Json& steps);
   /// Every workflow by name, the default one marked; io on a storage failure.
   Result<std::vector<WorkflowSummary>> workflows();
