@@ -227,6 +227,15 @@ int remote_post_fields(RemoteArgs a, const std::string& path,
   return remote_post(std::move(a), path, body.dump());
 }
 
+int remote_update_batch(RemoteArgs a, const std::optional<std::string>& image,
+                        const std::optional<std::string>& profile) {
+  json body = json::object();
+  if (image) body["image"] = image->empty() ? json() : json(*image);
+  if (profile) body["profile_name"] = profile->empty() ? json() : json(*profile);
+  const std::string path = "/api/v1/batches/" + a.id;
+  return remote_post(std::move(a), path, body.dump());
+}
+
 int remote_put_workflow(RemoteArgs a, const std::string& steps_csv) {
   json steps = json::array();
   std::size_t pos = 0;

@@ -1,6 +1,7 @@
 #pragma once
 // revivectl's commands that talk to a running revive-server over HTTP (libcurl).
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ int remote_post(RemoteArgs a, const std::string& path, const std::string& body);
 /// POSTs a JSON object of the non-empty string fields.
 int remote_post_fields(RemoteArgs a, const std::string& path,
                        const std::vector<std::pair<std::string, std::string>>& fields);
+/// Sets batch a.id's image and/or named recipient profile (nullopt: unchanged; "": none).
+int remote_update_batch(RemoteArgs a, const std::optional<std::string>& image,
+                        const std::optional<std::string>& profile);
 int remote_devices(RemoteArgs a);
 /// Defines workflow a.id from "inventory,wipe,..." (one step each, no params).
 int remote_put_workflow(RemoteArgs a, const std::string& steps_csv);  ///< table

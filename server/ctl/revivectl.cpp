@@ -47,6 +47,8 @@ struct Cli {
   bool pdf = false;
   std::string verdict, note, cert_file;
   std::string label_batch, label_stock = "62mm", label_lang;
+  std::string batch_profile;  ///< batches set --profile
+  bool no_image = false, no_profile = false;
   std::vector<std::string> cert_pubkeys;
   int rc = 0;
 
@@ -239,7 +241,7 @@ void add_device_commands(CLI::App& app, Cli& cli) {
   cli.on_bare(devices, [&ra] { return remote_devices(ra); });
 }
 
-// `batches [create]` and `workflows [put|default]`.
+// `batches [create|set]` and `workflows [put|default]`.
 void add_batch_and_workflow_commands(CLI::App& app, Cli& cli) {
   RemoteArgs& ra = cli.ra;
   auto* batches = app.add_subcommand("batches", "Donor batches");
@@ -254,6 +256,25 @@ void add_batch_and_workflow_commands(CLI::App& app, Cli& cli) {
     cli.rc = remote_post_fields(
         ra, "/api/v1/batches",
         {{"name", ra.id}, {"donor", ra.donor}, {"workflow", ra.workflow}, {"image", ra.image}});
+  });
+  auto* bset = batches->add_subcommand(
+      "set", "Set a batch's image and/or recipient profile (a named one, see the settings page)");
+  bset->add_option("name", ra.id, "Batch name")->required();
+  auto* img = bset->add_option("--image", ra.image, "Image its laptops install (must be stored)");
+  bset->add_flag("--no-image", cli.no_image, "No image")->excludes(img);
+  auto* prof = bset->add_option("--profile", cli.batch_profile, "Named recipient profile");
+  bset->add_flag("--no-profile", cli.no_profile, "No named recipient profile")->excludes(prof);
+  bset->callback([&cli, &ra] {
+    std::optional<std::string> image, profile;
+    if (!ra.image.empty() || cli.no_image) image = ra.image;
+    if (!cli.batch_profile.empty() || cli.no_profile) profile = cli.batch_profile;
+    if (!image && !profile) {
+      fmt::print(stderr,
+                 "revivectl: error: give --image/--no-image and/or --profile/--no-profile\n");
+      cli.rc = 2;
+      return;
+    }
+    cli.rc = remote_update_batch(ra, image, profile);
   });
   cli.on_bare(batches, [&ra] { return remote_get_json(ra, "/api/v1/batches"); });
 

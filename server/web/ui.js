@@ -58,6 +58,16 @@
     return !vendor || model.toLowerCase().startsWith(vendor.toLowerCase()) ? model : vendor + ' ' + model;
   }
 
+  // A refusal in the operator's language: the sentence for its kind (the server's stable "code")
+  // from the strings, led by the page's own words when given (a key with {kind}), then the
+  // server's detail, which names the field, key or thing concerned, marked as the server's.
+  function errorText(r, key) {
+    const b = r.body || {};
+    const kind = t('ui.error.' + (b.code || 'status'), { status: r.status });
+    const lead = key ? t(key, { kind }) : kind.charAt(0).toUpperCase() + kind.slice(1);
+    return b.error ? lead + ' ' + t('ui.error.detail', { detail: b.error }) : lead;
+  }
+
   // A request to the server; a 401 shows the login. Returns {ok, status, body}.
   async function call(method, path, body) {
     const headers = {};
@@ -113,7 +123,7 @@
     document.title = t('ui.laptops.title');
     const r = await call('GET', '/api/v1/laptops?' + filterQuery().toString());
     if (!r.ok) {
-      $('list-error').textContent = r.body && r.body.error ? r.body.error : String(r.status);
+      $('list-error').textContent = errorText(r);
       return;
     }
     $('list-error').textContent = '';
@@ -254,7 +264,7 @@
     clearTimeout(refreshTimer);
     const r = await call('GET', '/api/v1/laptops/' + encodeURIComponent(id));
     if (!r.ok) {
-      $('action-result').textContent = r.body && r.body.error ? r.body.error : String(r.status);
+      $('action-result').textContent = errorText(r);
       return;
     }
     if (location.hash !== '#/laptops/' + id) return; // the operator went elsewhere meanwhile
@@ -331,13 +341,13 @@
       : '/api/v1/devices/' + s.id + '/' + action;
     const r = await call('POST', path);
     $('action-result').textContent = r.ok ? t('ui.done.' + action)
-      : (r.body && r.body.error ? r.body.error : String(r.status));
+      : errorText(r);
     loadLaptop(s.id);
   }
 
   // ---- partner organisations, hand-over and loans (issue 16)
   function errorOf(r) {
-    return r.body && r.body.error ? r.body.error : String(r.status);
+    return errorText(r);
   }
 
   let editing = null; // the organisation the form edits (null: a new one)
@@ -524,7 +534,7 @@
     const r = await call('POST', '/ui/login', { name: $('login-name').value, password: $('login-password').value });
     $('login-password').value = '';
     if (!r.ok) {
-      $('login-error').textContent = r.status === 401 ? t('ui.login.wrong') : (r.body && r.body.error) || String(r.status);
+      $('login-error').textContent = r.status === 401 ? t('ui.login.wrong') : errorText(r);
       return;
     }
     $('login-error').textContent = '';
@@ -566,7 +576,7 @@
   // The other pages (ui_catalog.js: images, batches) register here and share these helpers.
   const pages = [];
   window.reviveUI = {
-    call, t, el, bytes, when, show, confirmAction,
+    call, t, el, bytes, when, show, confirmAction, errorText,
     csrf: () => csrf,
     addPage: (p) => pages.push(p),
   };

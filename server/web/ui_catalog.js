@@ -16,7 +16,7 @@
   let batches = [];
   let editing = null; // the batch whose image and profile are being edited
 
-  const errorText = (r) => (r.body && r.body.error ? r.body.error : String(r.status));
+  const { errorText } = ui;
   const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
   // ---- images
@@ -125,7 +125,7 @@
       }
       failures += 1;
       if (failures >= kTries || (r.status >= 400 && r.status < 500 && r.status !== 409)) {
-        throw new Error(r.body && r.body.error ? r.body.error : t('ui.images.connection_lost'));
+        throw new Error(r.body && r.body.error ? errorText(r) : t('ui.images.connection_lost'));
       }
       $('upload-result').textContent = t('ui.images.retrying');
       await sleep(1000 * failures);
@@ -255,8 +255,20 @@
     if (await loadBatches()) renderBatches();
   }
 
-  function openEdit(b) {
+  // The named recipient profiles (the settings page's) a batch can use instead of its own fields.
+  async function profileChoices(b) {
+    const r = await call('GET', '/api/v1/recipient-profiles');
+    const names = r.ok ? r.body.map((p) => p.name) : [];
+    const select = $('edit-profile-name');
+    select.textContent = '';
+    select.append(new Option(t('ui.batches.own_profile'), ''));
+    for (const n of names) select.append(new Option(n, n));
+    select.value = b.profile_name || '';
+  }
+
+  async function openEdit(b) {
     editing = b;
+    await profileChoices(b);
     $('batch-edit').hidden = false;
     $('batch-edit-title').textContent = t('ui.batches.edit_title', { name: b.name });
     $('batch-edit-error').textContent = '';
@@ -271,7 +283,7 @@
     const profile = {};
     for (const f of kProfileFields) profile[f] = $('profile-' + f).value.trim();
     const r = await call('POST', '/api/v1/batches/' + encodeURIComponent(editing.name),
-      { image: $('edit-image').value || null, profile });
+      { image: $('edit-image').value || null, profile, profile_name: $('edit-profile-name').value || null });
     if (!r.ok) {
       $('batch-edit-error').textContent = errorText(r);
       return;

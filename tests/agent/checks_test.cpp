@@ -12,8 +12,8 @@
 #include "fake_server_api.hpp"
 #include "revive/agent/checks/checks.hpp"
 #include "revive/agent/checks/keyboard_layout.hpp"
-#include "revive/agent/grading.hpp"
 #include "revive/agent/runner.hpp"
+#include "revive/grading.hpp"
 #include "temp_dir.hpp"
 
 namespace revive::agent::checks {

@@ -1,4 +1,4 @@
-#include "revive/agent/grading.hpp"
+#include "revive/grading.hpp"
 
 #include <gtest/gtest.h>
 
@@ -105,6 +105,23 @@ TEST(Grading, BadPoliciesAreRefusedByName) {
       std::string::npos);
   EXPECT_FALSE(parse_policy("this is not toml"));
   EXPECT_TRUE(parse_policy(""));  // empty: all defaults
+}
+
+TEST(Grading, PoliciesOutOfRangeAreRefusedByName) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"[battery]\nb_below_pct = 120\n", "battery.b_below_pct"},
+      {"[battery]\nb_below_pct = 50\nc_below_pct = 70\n", "battery.c_below_pct"},
+      {"[memory]\nreject_below_mib = -1\n", "memory.reject_below_mib"},
+      {"[memory]\nb_below_mib = 1024\n", "memory.b_below_mib"},
+      {"[disk]\nmin_bytes = -5\n", "disk.min_bytes"},
+      {"[disk]\nreallocated_b_above = 60\n", "disk.reallocated_c_above"},
+      {"[cpu]\nc_below_score = -1\n", "cpu.c_below_score"}};
+  for (const auto& [text, key] : bad) {
+    auto p = parse_policy(text);
+    ASSERT_FALSE(p) << text;
+    EXPECT_NE(p.error().message.find(key), std::string::npos) << p.error().message;
+  }
+  EXPECT_TRUE(parse_policy("[battery]\nb_below_pct = 50\nc_below_pct = 50\n"));
 }
 
 }  // namespace

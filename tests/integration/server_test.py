@@ -724,6 +724,88 @@ class OperatorPagesTest(ServerFixture):
         st, _, r = page_call(self.srv, "GET", "/api/v1/catalog/images", cookie=session)
         self.assertEqual([(i["name"], i["batches"]) for i in r], [("up", ["b1"])])
 
+    def test_the_settings_page_refuses_bad_input_profiles_in_use_and_cross_site_posts(self):
+        """Issue 16, the settings page: every change needs the session and its CSRF token; a bad
+        policy or workshop name is refused naming the field and stores nothing; a recipient
+        profile a batch uses is not deleted; the preview stores nothing."""
+        for method, path in (("GET", "/api/v1/settings"), ("GET", "/api/v1/recipient-profiles"),
+                             ("POST", "/api/v1/recipient-profiles"), ("DELETE", "/api/v1/recipient-profiles/x"),
+                             ("POST", "/api/v1/grading-policy/preview")):
+            st, _, r = page_call(self.srv, method, path, {} if method == "POST" else None)
+            self.assertEqual(st, 401, (path, r))
+        session, csrf = self.browser_login()
+        ok = {"Origin": self.origin, "X-CSRF-Token": csrf}
+
+        def settings():
+            st, _, r = page_call(self.srv, "GET", "/api/v1/settings", cookie=session)
+            self.assertEqual(st, 200, r)
+            return r
+
+        before = settings()
+        self.assertEqual((before["default_workflow"], before["grading_policy_is_default"]), ("default", True))
+        self.assertIn("[battery]", before["grading_policy"])
+        # Cross-site (no token, or another origin): refused, nothing stored.
+        for headers in ({"Origin": self.origin}, {"Origin": "https://evil.example", "X-CSRF-Token": csrf}):
+            for path, body in (("/api/v1/settings", {"workshop_name": "Evil"}),
+                               ("/api/v1/recipient-profiles", {"name": "evil", "fields": {}}),
+                               ("/api/v1/grading-policy/preview", {"grading_policy": ""})):
+                st, _, r = page_call(self.srv, "POST", path, body, cookie=session, headers=headers)
+                self.assertEqual((st, r["code"]), (403, "forbidden"), (path, r))
+        self.assertEqual(settings(), before)
+        # A bad policy names its key; the good workshop name sent with it is not stored either.
+        st, _, r = page_call(self.srv, "POST", "/api/v1/settings",
+                             {"workshop_name": "Repair Café Gent", "grading_policy": "[battery]\nb_below_pct = 150\n"},
+                             cookie=session, headers=ok)
+        self.assertEqual((st, r["code"]), (400, "invalid_input"), r)
+        self.assertIn("battery.b_below_pct", r["error"])
+        st, _, r = page_call(self.srv, "POST", "/api/v1/settings", {"workshop_name": "two\nlines"},
+                             cookie=session, headers=ok)
+        self.assertEqual(st, 400, r)
+        self.assertIn("workshop_name", r["error"])
+        self.assertEqual(settings(), before)
+        st, _, r = page_call(self.srv, "POST", "/api/v1/grading-policy/preview", {"grading_policy": "[memory]\nx = 1\n"},
+                             cookie=session, headers=ok)
+        self.assertEqual(st, 400, r)
+        self.assertIn("memory.x", r["error"])
+        st, _, r = page_call(self.srv, "POST", "/api/v1/grading-policy/preview",
+                             {"grading_policy": "[battery]\nb_below_pct = 70\n"}, cookie=session, headers=ok)
+        self.assertEqual((st, r["laptops"], r["changed"]), (200, 0, []), r)
+        self.assertEqual(settings(), before)
+        st, _, r = page_call(self.srv, "POST", "/api/v1/settings",
+                             {"workshop_name": "Repair Café Gent", "grading_policy": "[battery]\nb_below_pct = 70\n"},
+                             cookie=session, headers=ok)
+        self.assertEqual((st, r), (200, {"ok": True}))
+        after = settings()
+        self.assertEqual((after["workshop_name"], after["grading_policy"], after["grading_policy_is_default"]),
+                         ("Repair Café Gent", "[battery]\nb_below_pct = 70\n", False))
+        # Recipient profiles: checked by field; one a batch uses stays.
+        st, _, r = page_call(self.srv, "POST", "/api/v1/recipient-profiles",
+                             {"name": "school", "fields": {"timezone": "../etc/passwd"}}, cookie=session, headers=ok)
+        self.assertEqual(st, 400, r)
+        self.assertIn("timezone", r["error"])
+        st, _, r = page_call(self.srv, "POST", "/api/v1/recipient-profiles",
+                             {"name": "school", "fields": {"locale": "nl_BE.UTF-8", "keyboard": "be"}},
+                             cookie=session, headers=ok)
+        self.assertEqual((st, r), (200, {"ok": True}))
+        st, _, r = page_call(self.srv, "POST", "/api/v1/batches", {"name": "b1", "donor": "Stad Gent"},
+                             cookie=session, headers=ok)
+        self.assertEqual(st, 201, r)
+        st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"profile_name": "nope"}, cookie=session, headers=ok)
+        self.assertEqual(st, 404, r)
+        st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"profile_name": "school"}, cookie=session, headers=ok)
+        self.assertEqual((st, r), (200, {"ok": True}))
+        st, _, r = page_call(self.srv, "DELETE", "/api/v1/recipient-profiles/school", cookie=session,
+                             headers={"Origin": self.origin})
+        self.assertEqual(st, 403, r)
+        st, _, r = page_call(self.srv, "DELETE", "/api/v1/recipient-profiles/school", cookie=session, headers=ok)
+        self.assertEqual((st, r["code"]), (409, "conflict"), r)
+        self.assertIn('used by batch "b1"', r["error"])
+        st, _, r = page_call(self.srv, "GET", "/api/v1/recipient-profiles", cookie=session)
+        self.assertEqual(r, [{"name": "school", "fields": {"keyboard": "be", "locale": "nl_BE.UTF-8"},
+                              "batches": ["b1"]}])
+        st, _, r = page_call(self.srv, "GET", "/api/v1/catalog/batches", cookie=session)
+        self.assertEqual(r[0]["profile_name"], "school")
+
     def login_token(self):
         st, r = call(self.srv, "POST", "/api/v1/login", {"name": "alice", "password": "correct horse battery"})
         self.assertEqual(st, 200, r)
@@ -897,6 +979,20 @@ class RevivectlTest(ServerFixture):
         self.assertEqual(r["step"]["params"]["confirm"]["batch"], "school-2026")  # first destructive step
         tok = json.loads(self.ctl("token", "--server", self.srv.url, "--label", "ci").stdout)["token"]
         self.assertEqual(call(self.srv, "GET", "/api/v1/devices", token=tok)[0], 200)
+        # A batch's named recipient profile and image from the command line (issue 16).
+        r = self.ctl("batches", "--server", self.srv.url, "set", "school-2026", "--profile", "school", ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('recipient profile "school" does not exist', r.stderr)
+        self.assertEqual(call(self.srv, "POST", "/api/v1/recipient-profiles",
+                              {"name": "school", "fields": {"keyboard": "be"}}, token=tok)[0], 200)
+        r = self.ctl("batches", "--server", self.srv.url, "set", "school-2026", ok=False)
+        self.assertEqual(r.returncode, 2)
+        self.ctl("batches", "--server", self.srv.url, "set", "school-2026", "--profile", "school", "--no-image")
+        b = [x for x in json.loads(self.ctl("batches", "--server", self.srv.url).stdout) if x["name"] == "school-2026"]
+        self.assertEqual((b[0]["profile_name"], b[0]["image"]), ("school", None))
+        self.ctl("batches", "--server", self.srv.url, "set", "school-2026", "--no-profile")
+        b = [x for x in json.loads(self.ctl("batches", "--server", self.srv.url).stdout) if x["name"] == "school-2026"]
+        self.assertIsNone(b[0]["profile_name"])
 
     def test_login_over_tls_pins_the_server_key(self):
         # Issue 15, finding 8: an operator on another machine logs in over HTTPS; the key pin

@@ -10,6 +10,7 @@
 #include "domain/certifier.hpp"
 #include "domain/enrolment.hpp"
 #include "domain/operators.hpp"
+#include "domain/recipient_profiles.hpp"
 #include "domain/run_control.hpp"
 #include "domain/services.hpp"
 #include "domain/step_lifecycle.hpp"
@@ -43,7 +44,8 @@ struct Server {
         enrolment(ctx, intake, demo()),
         operators(ctx),
         catalog(ctx),
-        views(ctx, live) {
+        views(ctx, live),
+        recipient_profiles(ctx) {
     EXPECT_TRUE(catalog.ensure_defaults());
     EXPECT_TRUE(lifecycle.load_running_steps());
   }
@@ -58,6 +60,7 @@ struct Server {
   Operators operators;
   Catalog catalog;
   Views views;
+  RecipientProfiles recipient_profiles;
 };
 
 class SqliteServicesTest : public ::testing::Test {
@@ -190,6 +193,39 @@ TEST_F(SqliteServicesTest, ABatchsImageAndProfileAreStoredAndReachTheProvisionSt
   auto prov = next_step(dev);
   EXPECT_EQ(prov.kind, protocol::StepKind::provision);
   EXPECT_EQ(prov.params["profile"]["timezone"], "Europe/Brussels");
+}
+
+// Named recipient profiles (migration 9) in SQLite: kept across a restart, given to a batch,
+// edited in place, refused removal while the batch uses one (the domain's check and, behind
+// it, the foreign key), removed once it does not.
+TEST_F(SqliteServicesTest, ANamedProfileIsStoredUsedByABatchAndKeptWhileUsed) {
+  ASSERT_TRUE(s().recipient_profiles.put("school", {{"locale", "nl_BE.UTF-8"}}));
+  ASSERT_TRUE(s().recipient_profiles.put("school", {{"keyboard", "be"}}));  // an edit
+  ASSERT_TRUE(s().recipient_profiles.put("library", Json::object()));
+  ASSERT_TRUE(s().catalog.create_batch("gent", "Stad Gent", std::nullopt, std::nullopt));
+  BatchUpdate u;
+  u.profile_name = std::optional<std::string>("school");
+  ASSERT_TRUE(s().catalog.update_batch("gent", u));
+  reopen();
+  auto listed = s().recipient_profiles.list();
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[1]["name"], "school");
+  EXPECT_EQ((*listed)[1]["fields"], (Json{{"keyboard", "be"}}));
+  EXPECT_EQ((*listed)[1]["batches"], Json::array({"gent"}));
+  EXPECT_EQ((*s().catalog.batches())[0].profile_name, "school");
+  auto used = s().recipient_profiles.remove("school");
+  ASSERT_FALSE(used);
+  EXPECT_EQ(used.error().code, Errc::conflict);
+  {
+    auto db = sqlite::Database::open(dir_ / "revive.db");
+    ASSERT_TRUE(db);
+    EXPECT_FALSE(db->exec("DELETE FROM recipient_profiles WHERE name = 'school'"));
+  }
+  u.profile_name = std::optional<std::string>();
+  ASSERT_TRUE(s().catalog.update_batch("gent", u));
+  ASSERT_TRUE(s().recipient_profiles.remove("school"));
+  EXPECT_EQ(s().recipient_profiles.list()->size(), 1u);
 }
 
 TEST_F(SqliteServicesTest, ABadSettingChangesNoSetting) {
@@ -334,12 +370,15 @@ TEST_F(SqliteServicesTest, ADatabaseFromAnEarlierServerKeepsWorking) {
   EXPECT_EQ(n->step->kind, protocol::StepKind::wipe);
   EXPECT_EQ(n->step->params["drives"][0]["serial"], "S1");
   // Since: issue 15's trust migration (5), the event log's retention (6), which drops the
-  // no-delete trigger, issue 16's partner organisations, hand-overs and loans (7) and a
-  // batch's recipient profile (8).
-  EXPECT_EQ(sqlite::latest_schema_version(), 8);
+  // no-delete trigger, issue 16's partner organisations, hand-overs and loans (7), a
+  // batch's recipient profile (8) and the named recipient profiles (9).
+  EXPECT_EQ(sqlite::latest_schema_version(), 9);
   auto orgs = s().storage->organisations().list();
   ASSERT_TRUE(orgs) << orgs.error().message;
   EXPECT_TRUE(orgs->empty());
+  auto profiles = s().storage->recipient_profiles().list();
+  ASSERT_TRUE(profiles) << profiles.error().message;
+  EXPECT_TRUE(profiles->empty());
 }
 
 TEST_F(SqliteServicesTest, ANewerDatabaseIsRefused) {

@@ -116,7 +116,7 @@ TEST(OperatorPageAssets, EveryWordThePagesUseIsInTheStringsAndNoScriptIsInline) 
   // Every key the page names literally (data-i18n="ui.x", t('ui.x')) is worded; keys built
   // from data (ui.state. + state) are checked for the values the server sends.
   const std::regex literal(R"((?:data-i18n="|')(ui\.[a-z0-9_.-]*[a-z0-9_])["'])");
-  for (const char* name : {"ui.html", "ui.js", "ui_catalog.js"}) {
+  for (const char* name : {"ui.html", "ui.js", "ui_catalog.js", "ui_settings.js"}) {
     const std::string body(web::find_asset(name)->body);
     int found = 0;
     for (std::sregex_iterator it(body.begin(), body.end(), literal), end; it != end; ++it) {
@@ -131,6 +131,16 @@ TEST(OperatorPageAssets, EveryWordThePagesUseIsInTheStringsAndNoScriptIsInline) 
        {protocol::StepState::pending, protocol::StepState::running, protocol::StepState::done,
         protocol::StepState::failed, protocol::StepState::skipped, protocol::StepState::cancelled})
     EXPECT_TRUE(en.contains("ui.step." + std::string(protocol::to_string(s))));
+  // A refusal is worded by its code: every error class the server answers with, and the codes
+  // its HTTP layer uses beside them.
+  for (auto code :
+       {Errc::io, Errc::invalid_input, Errc::not_found, Errc::already_exists, Errc::corrupt,
+        Errc::bad_signature, Errc::no_space, Errc::unsupported, Errc::busy, Errc::cancelled,
+        Errc::conflict, Errc::unauthorized, Errc::forbidden, Errc::internal})
+    EXPECT_TRUE(en.contains("ui.error." + std::string(to_string(code)))) << to_string(code);
+  for (const char* code : {"bad_request", "too_large", "https_required", "shutting_down",
+                           "range_not_satisfiable", "status", "detail"})
+    EXPECT_TRUE(en.contains(std::string("ui.error.") + code)) << code;
   for (const char* action : {"retry", "skip", "cancel", "restart"}) {
     EXPECT_TRUE(en.contains(std::string("ui.confirm.") + action)) << action;
     EXPECT_TRUE(en.contains(std::string("ui.done.") + action)) << action;

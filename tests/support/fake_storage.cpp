@@ -98,6 +98,7 @@ struct Batches final : BatchRepository {
       if (x.id != b.id) continue;
       x.image = b.image;
       x.profile = b.profile;
+      x.profile_id = b.profile_id;
       return {};
     }
     return make_error(Errc::not_found, "batch " + std::to_string(b.id) + " does not exist");
@@ -653,6 +654,46 @@ class FakeUnitOfWork final : public UnitOfWork {
   FakeTables snapshot_;
 };
 
+struct RecipientProfiles final : RecipientProfileRepository {
+  FakeTables& t;
+  explicit RecipientProfiles(FakeTables& d) : t(d) {}
+  Result<std::int64_t> put(const std::string& name, const Json& fields, Seconds) override {
+    for (auto& p : t.recipient_profiles) {
+      if (p.name != name) continue;
+      p.fields = fields;
+      return p.id;
+    }
+    t.recipient_profiles.push_back({t.next_id++, name, fields});
+    return t.recipient_profiles.back().id;
+  }
+  Result<std::vector<RecipientProfileRow>> list() override {
+    auto out = t.recipient_profiles;
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    return out;
+  }
+  Result<std::optional<RecipientProfileRow>> find(const std::string& name) override {
+    return first_of(t.recipient_profiles, [&](const auto& p) { return p.name == name; });
+  }
+  Result<std::optional<RecipientProfileRow>> find(std::int64_t id) override {
+    return first_of(t.recipient_profiles, [&](const auto& p) { return p.id == id; });
+  }
+  Result<std::vector<std::string>> batches_using(std::int64_t id) override {
+    std::vector<std::string> out;
+    for (const auto& b : t.batches) {
+      if (b.profile_id == id) out.push_back(b.name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  Result<void> remove(std::int64_t id) override {
+    auto users = batches_using(id);
+    if (!users->empty()) return make_error(Errc::conflict, "used by batch " + users->front());
+    auto n = std::erase_if(t.recipient_profiles, [&](const auto& p) { return p.id == id; });
+    if (n == 0) return make_error(Errc::not_found, "no recipient profile " + std::to_string(id));
+    return {};
+  }
+};
+
 }  // namespace
 
 struct FakeStorage::Repos {
@@ -669,6 +710,7 @@ struct FakeStorage::Repos {
   Intakes intakes;
   Organisations organisations;
   Handovers handovers;
+  RecipientProfiles recipient_profiles;
   Repos(FakeTables& t, FakeStorage& s)
       : settings(t),
         workflows(t),
@@ -682,7 +724,8 @@ struct FakeStorage::Repos {
         boot_tokens(t),
         intakes(t),
         organisations(t),
-        handovers(t) {}
+        handovers(t),
+        recipient_profiles(t) {}
 };
 
 FakeStorage::FakeStorage() : repos_(std::make_unique<Repos>(data, *this)) {}
@@ -704,6 +747,7 @@ BootTokenRepository& FakeStorage::boot_tokens() { return repos_->boot_tokens; }
 IntakeRepository& FakeStorage::intakes() { return repos_->intakes; }
 OrganisationRepository& FakeStorage::organisations() { return repos_->organisations; }
 HandoverRepository& FakeStorage::handovers() { return repos_->handovers; }
+RecipientProfileRepository& FakeStorage::recipient_profiles() { return repos_->recipient_profiles; }
 
 std::vector<EventRow> FakeStorage::events_of(const std::string& kind) const {
   std::vector<EventRow> out;

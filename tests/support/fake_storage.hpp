@@ -33,6 +33,7 @@ struct FakeTables {
   std::vector<OrganisationRow> organisations;
   std::vector<HandoverRow> handovers;
   std::vector<LoanRow> loans;
+  std::vector<RecipientProfileRow> recipient_profiles;
   std::int64_t next_id = 1;
 };
 
@@ -55,6 +56,7 @@ class FakeStorage final : public Storage {
   IntakeRepository& intakes() override;
   OrganisationRepository& organisations() override;
   HandoverRepository& handovers() override;
+  RecipientProfileRepository& recipient_profiles() override;
 
   FakeTables data;
   int commits = 0;

@@ -2,9 +2,9 @@
 #include <chrono>
 #include <thread>
 
-#include "revive/agent/grading.hpp"
 #include "revive/agent/hwtests.hpp"
 #include "revive/agent/inventory.hpp"
+#include "revive/grading.hpp"
 #include "step.hpp"
 
 namespace revive::agent::steps {

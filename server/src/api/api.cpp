@@ -39,6 +39,7 @@ Api::Api(Services& services, ImageStore& store, Metrics& metrics,
   add_page_routes(handlers_, ctx_);
   add_partner_routes(handlers_, ctx_);
   add_catalog_routes(handlers_, ctx_);
+  add_settings_routes(handlers_, ctx_);
   for (const auto& r : route_table()) REVIVE_CHECK(handlers_.at(r.id) != nullptr);
   for (auto g :
        {RateGroup::enrol, RateGroup::boot_script, RateGroup::login, RateGroup::certificate_link})

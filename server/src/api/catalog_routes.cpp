@@ -21,6 +21,16 @@ Response update_batch(ApiContext& api, Call& c) {
     }
   }
   if (auto it = j->find("profile"); it != j->end()) u.profile = *it;
+  if (auto it = j->find("profile_name"); it != j->end()) {
+    if (it->is_string() && !it->get<std::string>().empty()) {
+      u.profile_name = std::optional<std::string>(it->get<std::string>());
+    } else if (it->is_null() || (it->is_string() && it->get<std::string>().empty())) {
+      u.profile_name = std::optional<std::string>();
+    } else {
+      return error_response(400, "invalid_input",
+                            "\"profile_name\" must be a recipient profile's name or null");
+    }
+  }
   return ok_or_error(api.services.catalog.update_batch(c.param("name"), u));
 }
 

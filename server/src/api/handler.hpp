@@ -106,6 +106,7 @@ void add_label_routes(HandlerTable& t, ApiContext& api);
 void add_page_routes(HandlerTable& t, ApiContext& api);
 void add_partner_routes(HandlerTable& t, ApiContext& api);
 void add_catalog_routes(HandlerTable& t, ApiContext& api);
+void add_settings_routes(HandlerTable& t, ApiContext& api);
 
 // ---- what the browser pages share (web_pages.cpp)
 /// Content-Security-Policy (no inline script, nothing from elsewhere, never framed),

@@ -131,6 +131,7 @@ Response batches(ApiContext& api) {
                    {"donor", b.batch.donor},
                    {"workflow", b.workflow ? Json(*b.workflow) : Json()},
                    {"image", b.batch.image ? Json(*b.batch.image) : Json()},
+                   {"profile_name", b.profile_name ? Json(*b.profile_name) : Json()},
                    {"devices", b.devices}});
   }
   return json_response(out);

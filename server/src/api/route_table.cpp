@@ -106,6 +106,13 @@ constexpr RouteSpec kRoutes[] = {
     {"GET", "/api/v1/catalog/images", A::operator_, R::catalog_images},
     {"GET", "/api/v1/catalog/batches", A::operator_, R::catalog_batches},
     {"POST", "/api/v1/batches/{name}", A::operator_, R::update_batch},
+    // the settings page (issue 16): the settings it shows (changed with POST /api/v1/settings),
+    // named recipient profiles, and how an edited grading policy would grade the laptops
+    {"GET", "/api/v1/settings", A::operator_, R::settings_view},
+    {"GET", "/api/v1/recipient-profiles", A::operator_, R::recipient_profiles},
+    {"POST", "/api/v1/recipient-profiles", A::operator_, R::put_recipient_profile},
+    {"DELETE", "/api/v1/recipient-profiles/{name}", A::operator_, R::delete_recipient_profile},
+    {"POST", "/api/v1/grading-policy/preview", A::operator_, R::grading_preview},
 };
 static_assert(std::size(kRoutes) == kRouteCount, "one table entry per RouteId");
 

@@ -114,6 +114,12 @@ enum class RouteId {
   catalog_images,
   catalog_batches,
   update_batch,
+  // the settings page (issue 16)
+  settings_view,
+  recipient_profiles,
+  put_recipient_profile,
+  delete_recipient_profile,
+  grading_preview,
   count_  ///< not a route: the number of routes
 };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(RouteId::count_);

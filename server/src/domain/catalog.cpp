@@ -6,6 +6,7 @@
 #include "domain/loans.hpp"
 
 #include "domain/recipient_profile.hpp"
+#include "revive/grading.hpp"
 
 namespace revive::server {
 
@@ -24,6 +25,14 @@ Result<WorkflowStep> workflow_step(const Json& s) {
   }
   Json params = s.contains("params") ? s["params"] : Json::object();
   if (!params.is_object()) return invalid("step \"params\" must be an object");
+  // A test step's own policy beats the workshop's: checked like it, or every laptop the
+  // workflow runs on would fail its test step on it.
+  if (*kind == StepKind::test && params.contains("grading_policy")) {
+    if (!params["grading_policy"].is_string())
+      return invalid("a test step's grading_policy must be the policy's text");
+    if (auto p = parse_policy(params["grading_policy"].get<std::string>()); !p)
+      return invalid("a test step's grading_policy: " + p.error().message);
+  }
   return WorkflowStep{*kind, params};
 }
 
@@ -119,7 +128,35 @@ Result<std::string> check_public_url(std::string v) {
   return v;
 }
 
+// Shown on certificates, labels, the wall and each laptop's own screen: one line of text
+// (empty: no name; the enrolment answer cuts a long one at the protocol's limit).
+Result<void> check_workshop_name(const std::string& v) {
+  for (const char c : v) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return invalid("workshop_name must be one line without control characters");
+  }
+  return {};
+}
+
 }  // namespace
+
+Result<Json> Catalog::settings() {
+  Storage& s = ctx_.storage();
+  Json out = Json::object();
+  for (const char* key : {"workshop_name", "default_workflow", "screen_language"}) {
+    REVIVE_ASSIGN(v, s.settings().get(key));
+    out[key] = v ? Json(*v) : Json();
+  }
+  REVIVE_ASSIGN(policy, s.settings().get("grading_policy"));
+  const bool is_default = !policy || policy->empty();
+  out["grading_policy"] = is_default ? default_policy_toml() : *policy;
+  out["grading_policy_is_default"] = is_default;
+  REVIVE_ASSIGN(all, s.workflows().list());
+  Json names = Json::array();
+  for (const auto& w : all) names.push_back(w.name);
+  out["workflows"] = std::move(names);
+  return out;
+}
 
 Result<void> Catalog::update_settings(const SettingsUpdate& u) {
   // Names are checked so a typo cannot leave new laptops without a workflow.
@@ -133,6 +170,12 @@ Result<void> Catalog::update_settings(const SettingsUpdate& u) {
   }
   if (u.loan_reference_keep_days)
     REVIVE_TRY(parse_loan_reference_keep_days(*u.loan_reference_keep_days));
+  if (u.workshop_name) REVIVE_TRY(check_workshop_name(*u.workshop_name));
+  // The agents parse the policy with the same code: a policy stored here grades every laptop.
+  if (u.grading_policy) {
+    if (auto p = parse_policy(*u.grading_policy); !p)
+      return invalid("grading_policy: " + p.error().message);
+  }
   const std::pair<const char*, const std::optional<std::string>*> values[] = {
       {"default_workflow", &u.default_workflow},
       {"workshop_name", &u.workshop_name},
@@ -162,8 +205,8 @@ Result<std::int64_t> Catalog::create_batch(const std::string& name, const std::s
                                            const std::optional<std::string>& image) {
   if (name.empty() || name.size() > 64) return invalid("batch name must be 1-64 characters");
   REVIVE_ASSIGN(wf, workflow_id(workflow));
-  return ctx_.storage().batches().create(BatchRow{0, name, donor, wf, image, std::nullopt},
-                                         ctx_.now());
+  return ctx_.storage().batches().create(
+      BatchRow{0, name, donor, wf, image, std::nullopt, std::nullopt}, ctx_.now());
 }
 
 Result<void> Catalog::update_batch(const std::string& name, const BatchUpdate& update) {
@@ -182,6 +225,15 @@ Result<void> Catalog::update_batch(const std::string& name, const BatchUpdate& u
     REVIVE_ASSIGN(clean, check_recipient_profile(*update.profile));
     row.profile = clean.empty() ? std::nullopt : std::optional<Json>(clean);
   }
+  if (update.profile_name) {
+    row.profile_id.reset();
+    if (const auto& named = *update.profile_name) {
+      REVIVE_ASSIGN(p, ctx_.storage().recipient_profiles().find(*named));
+      if (!p)
+        return make_error(Errc::not_found, "recipient profile \"" + *named + "\" does not exist");
+      row.profile_id = p->id;
+    }
+  }
   return ctx_.storage().batches().update(row);
 }
 
@@ -190,13 +242,17 @@ Result<std::vector<BatchSummary>> Catalog::batches() {
   REVIVE_ASSIGN(all, s.batches().list());
   std::vector<BatchSummary> out;
   for (auto& b : all) {
-    BatchSummary summary{b, std::nullopt, 0};
+    BatchSummary summary{b, std::nullopt, 0, std::nullopt};
     if (b.workflow_id) {
       REVIVE_ASSIGN(w, s.workflows().find(*b.workflow_id));
       if (w) summary.workflow = w->name;
     }
     REVIVE_ASSIGN(n, s.batches().device_count(b.id));
     summary.devices = n;
+    if (b.profile_id) {
+      REVIVE_ASSIGN(p, s.recipient_profiles().find(*b.profile_id));
+      if (p) summary.profile_name = p->name;
+    }
     out.push_back(std::move(summary));
   }
   return out;

@@ -21,12 +21,15 @@ using ImageExists = std::function<Result<bool>(const std::string& name)>;
 struct BatchUpdate {
   std::optional<std::optional<std::string>> image;  ///< a name, or nullopt inside: no image
   std::optional<Json> profile;                      ///< an empty object: no profile
+  /// A named recipient profile (used instead of `profile`), or nullopt inside: none.
+  std::optional<std::optional<std::string>> profile_name;
 };
 
 struct BatchSummary {
   BatchRow batch;
   std::optional<std::string> workflow;  ///< the workflow's name
   std::int64_t devices = 0;
+  std::optional<std::string> profile_name;  ///< the named recipient profile it uses
 };
 
 struct WorkflowSummary {
@@ -54,14 +57,20 @@ class Catalog {
   /// A fresh database gets the "default" workflow (every step kind) and the setting naming it.
   Result<void> ensure_defaults();
   /// Creates or replaces a workflow. invalid_input for a name outside 1-64 characters, no steps
-  /// or more than 32, an unknown kind or params that are not an object.
+  /// or more than 32, an unknown kind, params that are not an object or a test step's
+  /// grading_policy that parse_policy refuses.
   Result<void> put_workflow(const std::string& name, const Json& steps);
   /// Every workflow by name, the default one marked; io on a storage failure.
   Result<std::vector<WorkflowSummary>> workflows();
   /// Applies every setting in one unit of work, after checking all of them: not_found for a
-  /// workflow or batch that does not exist, invalid_input for a bad share or a value over
-  /// 64 KiB (nothing is changed then).
+  /// workflow or batch that does not exist, invalid_input naming the setting (and the policy's
+  /// key) for a bad share, a grading policy parse_policy refuses, a workshop name with control
+  /// characters, or a value over 64 KiB (nothing is changed then).
   Result<void> update_settings(const SettingsUpdate& update);
+  /// What the settings page shows: workshop_name, default_workflow, screen_language,
+  /// grading_policy (the stored text, else the built-in default's; grading_policy_is_default
+  /// says which) and the workflows' names. io on a storage failure.
+  Result<Json> settings();
   /// Sets one setting as it is (no checks: for tests and defaults); io on a storage failure.
   Result<void> set_setting(const std::string& key, const std::string& value);
   /// The new batch's id. invalid_input for a name outside 1-64 characters, not_found for an
@@ -69,7 +78,8 @@ class Catalog {
   Result<std::int64_t> create_batch(const std::string& name, const std::string& donor,
                                     const std::optional<std::string>& workflow,
                                     const std::optional<std::string>& image);
-  /// Sets a batch's image and/or recipient profile. not_found for an unknown batch or image,
+  /// Sets a batch's image and/or recipient profile. not_found for an unknown batch, image or
+  /// named profile,
   /// invalid_input for a profile check_recipient_profile refuses (nothing is changed then).
   /// Runs that started keep the image they started with; a provision step handed out later
   /// applies the new profile.

@@ -44,6 +44,7 @@ Result<Json> CatalogPages::batches() {
                    {"workflow", b.workflow ? Json(*b.workflow) : Json()},
                    {"image", b.batch.image ? Json(*b.batch.image) : Json()},
                    {"profile", b.batch.profile ? *b.batch.profile : Json::object()},
+                   {"profile_name", b.profile_name ? Json(*b.profile_name) : Json()},
                    {"devices", b.devices},
                    {"grades", g == grades.end() ? no_grades() : g->second}});
   }

@@ -79,7 +79,9 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPa
       laptops(ctx, views),
       partners(ctx, views),
       loans(ctx),
-      catalog_pages(catalog, views) {}
+      catalog_pages(catalog, views),
+      recipient_profiles(ctx),
+      grading_preview(ctx) {}
 
 Result<void> Services::start() {
   REVIVE_TRY(init_crypto());

@@ -12,6 +12,7 @@
 #include "domain/context.hpp"
 #include "domain/deployments.hpp"
 #include "domain/enrolment.hpp"
+#include "domain/grading_preview.hpp"
 #include "domain/image_uploads.hpp"
 #include "domain/images.hpp"
 #include "domain/intake.hpp"
@@ -20,6 +21,7 @@
 #include "domain/loans.hpp"
 #include "domain/operators.hpp"
 #include "domain/partners.hpp"
+#include "domain/recipient_profiles.hpp"
 #include "domain/run_control.hpp"
 #include "domain/step_lifecycle.hpp"
 #include "domain/views.hpp"
@@ -74,6 +76,9 @@ class Services {
   Partners partners;
   Loans loans;
   CatalogPages catalog_pages;
+  // the settings page (issue 16)
+  RecipientProfiles recipient_profiles;
+  GradingPreview grading_preview;
 };
 
 /// The libsodium-backed pieces (randomness, hashing) need it initialised once; internal when

@@ -151,7 +151,14 @@ Result<Json> StepLifecycle::params_for(const RunView& view, const StepRow& step)
     REVIVE_ASSIGN(d, s.devices().find(device));
     if (!d || !d->batch_id) return std::optional<Json>();
     REVIVE_ASSIGN(batch, s.batches().find(*d->batch_id));
-    return batch ? batch->profile : std::nullopt;
+    if (!batch) return std::optional<Json>();
+    // A named profile is read when the step is handed out, so an edit on the settings page
+    // reaches the batch's laptops that have not been provisioned yet.
+    if (batch->profile_id) {
+      REVIVE_ASSIGN(named, s.recipient_profiles().find(*batch->profile_id));
+      if (named) return std::optional<Json>(named->fields);
+    }
+    return batch->profile;
   };
   return step_parameters(step.kind, step.params, sources);
 }

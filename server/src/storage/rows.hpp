@@ -41,6 +41,15 @@ struct BatchRow {
   std::optional<std::int64_t> workflow_id;
   std::optional<std::string> image;  ///< what the batch's deploy steps install
   std::optional<Json> profile;       ///< the recipient profile its provision steps apply
+  /// A named recipient profile (the settings page's), applied instead of `profile` when set.
+  std::optional<std::int64_t> profile_id;
+};
+
+/// A named recipient profile: the fields a provision step applies (domain/recipient_profile).
+struct RecipientProfileRow {
+  std::int64_t id = 0;
+  std::string name;
+  Json fields = Json::object();
 };
 
 struct NewDevice {

@@ -279,6 +279,25 @@ class HandoverRepository {
   virtual Result<std::int64_t> erase_references(Seconds before, std::int64_t batch) = 0;
 };
 
+/// Named recipient profiles (issue 16, the settings page), which batches refer to by id.
+class RecipientProfileRepository {
+ public:
+  virtual ~RecipientProfileRepository() = default;
+  /// Creates the profile, or replaces the fields of the one of that name; its id. io on a
+  /// storage failure.
+  virtual Result<std::int64_t> put(const std::string& name, const Json& fields, Seconds now) = 0;
+  /// Every profile by name; io on a storage failure.
+  virtual Result<std::vector<RecipientProfileRow>> list() = 0;
+  /// The profile of that name, or nullopt; io on a storage failure.
+  virtual Result<std::optional<RecipientProfileRow>> find(const std::string& name) = 0;
+  /// The profile of that id, or nullopt; io on a storage failure.
+  virtual Result<std::optional<RecipientProfileRow>> find(std::int64_t id) = 0;
+  /// The names of the batches that use the profile, by name; io on a storage failure.
+  virtual Result<std::vector<std::string>> batches_using(std::int64_t id) = 0;
+  /// Removes the profile; conflict while a batch uses it, not_found when there is none.
+  virtual Result<void> remove(std::int64_t id) = 0;
+};
+
 /// One backend: its repositories and its units of work.
 class Storage {
  public:
@@ -299,6 +318,7 @@ class Storage {
   // partner organisations, hand-overs and loans (issue 16)
   virtual OrganisationRepository& organisations() = 0;
   virtual HandoverRepository& handovers() = 0;
+  virtual RecipientProfileRepository& recipient_profiles() = 0;
 };
 
 }  // namespace revive::server

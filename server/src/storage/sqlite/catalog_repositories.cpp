@@ -32,11 +32,12 @@ WorkflowRow workflow_row(const Statement& q) {
 }
 
 constexpr const char* kBatchColumns =
-    "SELECT id, name, donor, workflow_id, image, profile FROM batches ";
+    "SELECT id, name, donor, workflow_id, image, profile, profile_id FROM batches ";
 
 BatchRow batch_row(const Statement& q) {
   return BatchRow{q.int64(0),     q.text(1),     q.text(2),
-                  q.opt_int64(3), q.opt_text(4), opt_json_column(q.opt_text(5))};
+                  q.opt_int64(3), q.opt_text(4), opt_json_column(q.opt_text(5)),
+                  q.opt_int64(6)};
 }
 
 std::optional<std::string> opt_json_text(const std::optional<Json>& j) {
@@ -80,8 +81,10 @@ Result<std::optional<WorkflowRow>> SqliteWorkflows::find(std::int64_t id) {
 
 Result<std::int64_t> SqliteBatches::create(const BatchRow& b, Seconds now) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("INSERT INTO batches(name, donor, workflow_id, image, "
-                                   "profile, created_at) VALUES (?,?,?,?,?,?)"));
-  if (auto r = q.bind(b.name, b.donor, b.workflow_id, b.image, opt_json_text(b.profile), now).run();
+                                   "profile, profile_id, created_at) VALUES (?,?,?,?,?,?,?)"));
+  if (auto r = q.bind(b.name, b.donor, b.workflow_id, b.image, opt_json_text(b.profile),
+                      b.profile_id, now)
+                   .run();
       !r) {
     return unique_violation_as_conflict(r.error(), "batch \"" + b.name + "\" already exists");
   }
@@ -110,8 +113,9 @@ Result<std::int64_t> SqliteBatches::device_count(std::int64_t batch_id) {
 }
 
 Result<void> SqliteBatches::update(const BatchRow& b) {
-  REVIVE_SQL_ASSIGN(q, db_.prepare("UPDATE batches SET image = ?, profile = ? WHERE id = ?"));
-  REVIVE_TRY(q.bind(b.image, opt_json_text(b.profile), b.id).run());
+  REVIVE_SQL_ASSIGN(
+      q, db_.prepare("UPDATE batches SET image = ?, profile = ?, profile_id = ? WHERE id = ?"));
+  REVIVE_TRY(q.bind(b.image, opt_json_text(b.profile), b.profile_id, b.id).run());
   if (db_.changes() == 0)
     return make_error(Errc::not_found, "batch " + std::to_string(b.id) + " does not exist");
   return {};

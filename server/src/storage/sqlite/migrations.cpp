@@ -137,6 +137,15 @@ CREATE UNIQUE INDEX loans_one_open ON loans(device_id) WHERE returned_at IS NULL
     R"sql(
 ALTER TABLE batches ADD COLUMN profile TEXT;
 )sql",
+    // 9: named recipient profiles (issue 16, the settings page); a batch may use one instead
+    // of its own profile, and a profile in use cannot go (the key refuses it too).
+    R"sql(
+CREATE TABLE recipient_profiles(
+  id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, fields TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+ALTER TABLE batches ADD COLUMN profile_id INTEGER REFERENCES recipient_profiles(id);
+CREATE INDEX batches_by_profile ON batches(profile_id) WHERE profile_id IS NOT NULL;
+)sql",
 };
 
 }  // namespace

@@ -171,6 +171,22 @@ class SqliteIntakes final : public IntakeRepository {
   Database& db_;
 };
 
+// ---- named recipient profiles (issue 16, the settings page): profile_repository.cpp
+
+class SqliteRecipientProfiles final : public RecipientProfileRepository {
+ public:
+  explicit SqliteRecipientProfiles(Database& db) : db_(db) {}
+  Result<std::int64_t> put(const std::string& name, const Json& fields, Seconds now) override;
+  Result<std::vector<RecipientProfileRow>> list() override;
+  Result<std::optional<RecipientProfileRow>> find(const std::string& name) override;
+  Result<std::optional<RecipientProfileRow>> find(std::int64_t id) override;
+  Result<std::vector<std::string>> batches_using(std::int64_t id) override;
+  Result<void> remove(std::int64_t id) override;
+
+ private:
+  Database& db_;
+};
+
 // ---- partner organisations, hand-overs and loans (issue 16): partner_repositories.cpp
 
 class SqliteOrganisations final : public OrganisationRepository {

@@ -38,7 +38,8 @@ class SqliteStorage final : public Storage {
         boot_tokens_(db_),
         intakes_(db_),
         organisations_(db_),
-        handovers_(db_) {}
+        handovers_(db_),
+        recipient_profiles_(db_) {}
 
   Result<std::unique_ptr<UnitOfWork>> begin() override {
     if (depth_ > 0) return std::make_unique<SqliteUnitOfWork>(std::nullopt, depth_);
@@ -59,6 +60,7 @@ class SqliteStorage final : public Storage {
   IntakeRepository& intakes() override { return intakes_; }
   OrganisationRepository& organisations() override { return organisations_; }
   HandoverRepository& handovers() override { return handovers_; }
+  RecipientProfileRepository& recipient_profiles() override { return recipient_profiles_; }
 
  private:
   Database db_;
@@ -76,6 +78,7 @@ class SqliteStorage final : public Storage {
   SqliteIntakes intakes_;
   SqliteOrganisations organisations_;
   SqliteHandovers handovers_;
+  SqliteRecipientProfiles recipient_profiles_;
 };
 
 }  // namespace

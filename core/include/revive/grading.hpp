@@ -2,7 +2,8 @@
 // Turns inventory + test results into a grade a workshop can act on (A, B, C or reject),
 // every reason spelled out, a Windows 11 readiness verdict and a "suitable for" hint. The
 // thresholds are a TOML policy (served by the server, editable per workshop); the default is
-// documented in the README.
+// documented in the README. In core because the agent grades with it and the server previews
+// an edited policy with the same rules.
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -10,7 +11,7 @@
 
 #include "revive/error.hpp"
 
-namespace revive::agent {
+namespace revive {
 
 using Json = nlohmann::json;
 
@@ -32,10 +33,12 @@ struct GradingPolicy {
 /// The default policy as TOML text (what `revivectl policy` shows and the README documents).
 std::string default_policy_toml();
 
-/// Parses a policy; unknown keys and wrong types are invalid_input naming the key.
+/// Parses a policy; unknown keys, wrong types and values out of range (a percentage outside
+/// 0-100, a negative count, a C threshold milder than the B one) are invalid_input naming the
+/// key. Shared by the agent (grading) and the server (the settings page's check and preview).
 Result<GradingPolicy> parse_policy(const std::string& toml_text);
 
 /// {grade, reasons[], windows11: {ready, reasons[]}, suitable_for}
 Json grade(const Json& inventory, const Json& tests, const GradingPolicy& policy);
 
-}  // namespace revive::agent
+}  // namespace revive

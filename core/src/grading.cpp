@@ -1,10 +1,10 @@
-#include "revive/agent/grading.hpp"
+#include "revive/grading.hpp"
 
 #include <fmt/core.h>
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
 
-namespace revive::agent {
+namespace revive {
 
 std::string default_policy_toml() {
   return R"(# Revive grading policy: each rule caps the grade (A best, then B, C, reject).
@@ -29,6 +29,44 @@ min_bytes = 100000000000     # smaller disks: at most C
 c_below_score = 0            # single-thread score below this: at most C (0 = no rule)
 )";
 }
+
+namespace {
+
+Error out_of_range(const std::string& what) {
+  return make_error(Errc::invalid_input, "grading policy: " + what);
+}
+
+// Values a workshop could not have meant: a thinner rule for a worse grade would make the worse
+// grade unreachable, and a negative count or size matches nothing.
+Result<void> check_policy(const GradingPolicy& p) {
+  if (p.battery_b_below_pct < 0 || p.battery_b_below_pct > 100)
+    return out_of_range("battery.b_below_pct must be from 0 to 100");
+  if (p.battery_c_below_pct < 0 || p.battery_c_below_pct > 100)
+    return out_of_range("battery.c_below_pct must be from 0 to 100");
+  if (p.battery_c_below_pct > p.battery_b_below_pct)
+    return out_of_range("battery.c_below_pct must not be above battery.b_below_pct");
+  if (p.ram_reject_below_mib < 0)
+    return out_of_range("memory.reject_below_mib must not be negative");
+  if (p.ram_c_below_mib < p.ram_reject_below_mib)
+    return out_of_range("memory.c_below_mib must not be below memory.reject_below_mib");
+  if (p.ram_b_below_mib < p.ram_c_below_mib)
+    return out_of_range("memory.b_below_mib must not be below memory.c_below_mib");
+  const std::pair<const char*, long long> counts[] = {
+      {"disk.reallocated_b_above", p.reallocated_b_above},
+      {"disk.reallocated_c_above", p.reallocated_c_above},
+      {"disk.uncorrectable_c_above", p.uncorrectable_c_above},
+      {"disk.nvme_used_c_above_pct", p.nvme_used_c_above_pct},
+      {"disk.min_bytes", p.disk_min_bytes}};
+  for (const auto& [key, value] : counts) {
+    if (value < 0) return out_of_range(std::string(key) + " must not be negative");
+  }
+  if (p.reallocated_c_above < p.reallocated_b_above)
+    return out_of_range("disk.reallocated_c_above must not be below disk.reallocated_b_above");
+  if (p.cpu_c_below_score < 0) return out_of_range("cpu.c_below_score must not be negative");
+  return {};
+}
+
+}  // namespace
 
 Result<GradingPolicy> parse_policy(const std::string& text) {
   toml::table t;
@@ -88,6 +126,7 @@ Result<GradingPolicy> parse_policy(const std::string& text) {
                           "grading policy: unknown setting " + section + "." + key);
     }
   }
+  REVIVE_TRY(check_policy(p));
   return p;
 }
 
@@ -291,4 +330,4 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
           {"suitable_for", suitable}};
 }
 
-}  // namespace revive::agent
+}  // namespace revive

@@ -1,0 +1,185 @@
+// The settings page (issue 16) over the fake repositories: settings checked before anything is
+// stored, named recipient profiles (checked, given to a batch, reaching its provision step, not
+// removable while a batch uses them) and the preview of an edited grading policy, computed by
+// the agents' own grading code from the test figures and inventories on file.
+#include <gtest/gtest.h>
+
+#include "domain/grading_preview.hpp"
+#include "domain/recipient_profiles.hpp"
+#include "domain_fixture.hpp"
+#include "revive/grading.hpp"
+
+namespace revive::server {
+namespace {
+
+using protocol::StepKind;
+using protocol::StepStatus;
+
+// A laptop that grades A under the default policy but for what the test changes: one battery
+// of this health, this much RAM, a healthy 256 GB NVMe drive (the one wipe_evidence names).
+Json laptop_inventory(double battery_pct, long long ram_mib) {
+  Json inv = test::test_inventory();
+  inv["disks"][0]["size_bytes"] = 256'000'000'000LL;
+  inv["disks"][0]["smart"] = {{"available", true}, {"passed", true}};
+  inv["batteries"] = Json::array({{{"name", "BAT0"}, {"health_pct", battery_pct}}});
+  inv["memory"] = {{"installed_mib", ram_mib}};
+  return inv;
+}
+
+const Json kTests = {{"memory", {{"errors", 0}}}, {"cpu", {{"single_score", 900.0}}}};
+
+SettingsUpdate policy_and_name(std::optional<std::string> policy,
+                               std::optional<std::string> name = std::nullopt) {
+  SettingsUpdate u;
+  u.grading_policy = std::move(policy);
+  u.workshop_name = std::move(name);
+  return u;
+}
+
+class SettingsTest : public test::DomainTest {
+ protected:
+  SettingsTest() : profiles(ctx), preview(ctx) {
+    EXPECT_TRUE(catalog.put_workflow("default",
+                                     Json::array({{{"kind", "inventory"}}, {{"kind", "test"}}})));
+  }
+
+  // Enrols a laptop and reports its test step as the agent would: graded by the default policy.
+  std::int64_t tested(const std::string& serial, const Json& inventory) {
+    const std::int64_t dev = enrol(serial, inventory);
+    const auto step = advance_to(dev, StepKind::test);
+    const Json g = grade(inventory, kTests, *parse_policy(default_policy_toml()));
+    EXPECT_TRUE(result(dev, step, StepStatus::ok, {{"tests", kTests}, {"grading", g}}));
+    return dev;
+  }
+
+  RecipientProfiles profiles;
+  GradingPreview preview;
+};
+
+TEST_F(SettingsTest, APreviewRegradesTheLaptopsOnFileAndStoresNothing) {
+  const std::int64_t worn = tested("SN01", laptop_inventory(75, 16384));
+  tested("SN02", laptop_inventory(95, 16384));
+  tested("SN03", laptop_inventory(95, 4096));
+  enrol("SN04", laptop_inventory(50, 16384));  // never tested: not in the preview
+  ASSERT_TRUE(catalog.update_settings(policy_and_name("[battery]\nb_below_pct = 80\n")));
+
+  auto p = preview.preview("[battery]\nb_below_pct = 70\nc_below_pct = 60\n");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ((*p)["laptops"], 3);
+  EXPECT_EQ((*p)["before"], (Json{{"A", 1}, {"B", 2}, {"C", 0}, {"reject", 0}}));
+  EXPECT_EQ((*p)["after"], (Json{{"A", 2}, {"B", 1}, {"C", 0}, {"reject", 0}}));
+  ASSERT_EQ((*p)["changed"].size(), 1u);
+  const Json& c = (*p)["changed"][0];
+  EXPECT_EQ(c["id"], worn);
+  EXPECT_EQ(c["before"], "B");
+  EXPECT_EQ(c["after"], "A");
+  EXPECT_EQ(c["reasons"], Json::array());
+  EXPECT_NE(c["reasons_before"][0].get<std::string>().find("BAT0 75% of design < 80%"),
+            std::string::npos);
+  // A stricter policy: the reason the laptop drops is the new rule's.
+  auto strict = preview.preview("[memory]\nb_below_mib = 32768\n");
+  ASSERT_TRUE(strict);
+  EXPECT_EQ((*strict)["after"]["B"], 3);
+  ASSERT_EQ((*strict)["changed"].size(), 1u);
+  EXPECT_EQ((*strict)["changed"][0]["after"], "B");
+  EXPECT_NE((*strict)["changed"][0]["reasons"].dump().find("RAM 16384 MiB < 32768 MiB"),
+            std::string::npos);
+  // Only looked: the stored policy is the one set above.
+  EXPECT_EQ(storage.data.settings["grading_policy"], "[battery]\nb_below_pct = 80\n");
+}
+
+TEST_F(SettingsTest, APreviewOfABadPolicyNamesTheKey) {
+  tested("SN01", laptop_inventory(75, 16384));
+  auto p = preview.preview("[battery]\nb_below_pct = 'high'\n");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code, Errc::invalid_input);
+  EXPECT_NE(p.error().message.find("battery.b_below_pct"), std::string::npos);
+}
+
+TEST_F(SettingsTest, ABadSettingIsRefusedByNameAndNothingIsStored) {
+  const auto before = storage.data.settings;
+  auto r =
+      catalog.update_settings(policy_and_name("[memory]\nc_below_mib = -1\n", "Repair Café Gent"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::invalid_input);
+  EXPECT_NE(r.error().message.find("grading_policy"), std::string::npos);
+  EXPECT_NE(r.error().message.find("memory.c_below_mib"), std::string::npos);
+  EXPECT_EQ(storage.data.settings, before);  // not even the good workshop name
+  for (const std::string& bad : {std::string("two\nlines"), std::string("tab\there")}) {
+    auto n = catalog.update_settings(policy_and_name(std::nullopt, bad));
+    ASSERT_FALSE(n) << bad;
+    EXPECT_NE(n.error().message.find("workshop_name"), std::string::npos);
+  }
+  EXPECT_EQ(storage.data.settings, before);
+
+  ASSERT_TRUE(catalog.update_settings(policy_and_name(std::nullopt, "Repair Café Gent")));
+  auto view = catalog.settings();
+  ASSERT_TRUE(view);
+  EXPECT_EQ((*view)["workshop_name"], "Repair Café Gent");
+  EXPECT_EQ((*view)["default_workflow"], "default");
+  EXPECT_EQ((*view)["grading_policy"], default_policy_toml());
+  EXPECT_EQ((*view)["grading_policy_is_default"], true);
+  EXPECT_EQ((*view)["workflows"], Json::array({"default"}));
+}
+
+TEST_F(SettingsTest, AWorkflowsOwnGradingPolicyIsCheckedLikeTheWorkshops) {
+  const Json bad = Json::array(
+      {{{"kind", "test"}, {"params", {{"grading_policy", "[memory]\nc_below_mib = 'lots'\n"}}}}});
+  auto r = catalog.put_workflow("strict", bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::invalid_input);
+  EXPECT_NE(r.error().message.find("memory.c_below_mib"), std::string::npos);
+  EXPECT_FALSE(*storage.workflows().find("strict"));
+  EXPECT_FALSE(catalog.put_workflow(
+      "strict", Json::array({{{"kind", "test"}, {"params", {{"grading_policy", 7}}}}})));
+  EXPECT_TRUE(catalog.put_workflow(
+      "strict",
+      Json::array({{{"kind", "test"},
+                    {"params", {{"grading_policy", "[memory]\nb_below_mib = 16384\n"}}}}})));
+}
+
+TEST_F(SettingsTest, ANamedProfileReachesTheBatchsProvisionStepAndCannotGoWhileUsed) {
+  auto bad = profiles.put("school", {{"timezone", "/etc/passwd"}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::invalid_input);
+  EXPECT_NE(bad.error().message.find("timezone"), std::string::npos);
+  EXPECT_TRUE(storage.data.recipient_profiles.empty());
+  EXPECT_EQ(profiles.put("", Json::object()).error().code, Errc::invalid_input);
+  ASSERT_TRUE(profiles.put("school", {{"locale", "nl_BE.UTF-8"}, {"keyboard", "be"}}));
+
+  // The run a new laptop starts is the default workflow's.
+  ASSERT_TRUE(catalog.put_workflow(
+      "default", Json::array({{{"kind", "inventory"}}, {{"kind", "provision"}}})));
+  ASSERT_TRUE(catalog.create_batch("gent-1", "Stad Gent", std::nullopt, std::nullopt));
+  BatchUpdate unknown;
+  unknown.profile_name = std::optional<std::string>("library");
+  EXPECT_EQ(catalog.update_batch("gent-1", unknown).error().code, Errc::not_found);
+  BatchUpdate use;
+  use.profile = Json{{"locale", "fr_BE.UTF-8"}};  // the batch's own, which the named one beats
+  use.profile_name = std::optional<std::string>("school");
+  ASSERT_TRUE(catalog.update_batch("gent-1", use));
+
+  auto used = profiles.remove("school");
+  ASSERT_FALSE(used);
+  EXPECT_EQ(used.error().code, Errc::conflict);
+  EXPECT_NE(used.error().message.find("used by batch \"gent-1\""), std::string::npos);
+  auto listed = profiles.list();
+  ASSERT_TRUE(listed);
+  EXPECT_EQ((*listed)[0]["batches"], Json::array({"gent-1"}));
+
+  // An edit after the batch chose the profile reaches the laptops provisioned later.
+  ASSERT_TRUE(profiles.put("school", {{"locale", "nl_BE.UTF-8"}, {"keyboard", "be-latin1"}}));
+  const std::int64_t dev = enrol("SN01");
+  ASSERT_TRUE(catalog.assign_device(dev, "gent-1", std::nullopt));
+  auto step = advance_to(dev, StepKind::provision);
+  EXPECT_EQ(step.params["profile"], (Json{{"locale", "nl_BE.UTF-8"}, {"keyboard", "be-latin1"}}));
+
+  BatchUpdate none;
+  none.profile_name = std::optional<std::string>();
+  ASSERT_TRUE(catalog.update_batch("gent-1", none));
+  ASSERT_TRUE(profiles.remove("school"));
+  EXPECT_EQ(profiles.remove("school").error().code, Errc::not_found);
+}
+
+}  // namespace
+}  // namespace revive::server
