@@ -191,7 +191,7 @@ void StreamedChunks::start_locked(std::int64_t peer, const std::string& url,
     } else if (!parser.at_record_boundary()) {
       end = make_error(Errc::io, "the chunk stream was cut off inside a record");
     }
-    on_end(*raw, std::move(end));
+    on_end(*raw, end);
   });
   current_ = std::move(s);
 }
@@ -256,7 +256,7 @@ Result<void> StreamedChunks::on_keep_alive(Stream& s, bool filling) {
   return {};
 }
 
-void StreamedChunks::on_end(Stream& s, Result<void> r) {
+void StreamedChunks::on_end(Stream& s, const Result<void>& r) {
   {
     std::lock_guard lock(mu_);
     s.ended = true;

@@ -92,7 +92,7 @@ class StreamedChunks {
   bool coming_locked(const Digest& d) const;
   Result<void> on_chunk(Stream& s, const Digest& d, std::vector<std::byte>&& frame);
   Result<void> on_keep_alive(Stream& s, bool filling);
-  void on_end(Stream& s, Result<void> r);
+  void on_end(Stream& s, const Result<void>& r);
   void watch_locked();
 
   StreamedChunksOptions opts_;
