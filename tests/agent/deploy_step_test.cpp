@@ -62,6 +62,8 @@ class DeployStep : public ::testing::Test {
     return {200, std::string(reinterpret_cast<const char*>(frame.data()), frame.size())};
   }
 
+  void lying_peer(bool stream);
+
   Json deploy_params() const {
     return {{"image", "img"}, {"direct_io", false}, {"fit", false}, {"replan_wait_ms", 5000}};
   }
@@ -102,7 +104,9 @@ class DeployStep : public ::testing::Test {
   RunnerOptions opts_;
 };
 
-TEST_F(DeployStep, ALyingPeerIsReportedTheServerReplansAndTheRelayLingersUntilReleased) {
+// With `peer_stream` the agent first asks the liar for a stream, which it does not serve (404):
+// then chunk by chunk, as without.
+void DeployStep::lying_peer(bool stream) {
   HttpTestServer chunks([&](const ReceivedRequest& r) { return chunk_reply(r); });
   const std::string victim = "/chunks/" + digest_hex(*m_.extents[4].sha256);
   HttpTestServer liar([&](const ReceivedRequest& r) {
@@ -133,7 +137,9 @@ TEST_F(DeployStep, ALyingPeerIsReportedTheServerReplansAndTheRelayLingersUntilRe
   server_.on_relay = [&](const proto::RelayReport&) {
     return Result<proto::RelayAck>(proto::RelayAck{++relay_reports >= 2});
   };
-  server_.next_answers = {FakeServerApi::step(1, StepKind::deploy, deploy_params()),
+  Json params = deploy_params();
+  params["peer_stream"] = stream;
+  server_.next_answers = {FakeServerApi::step(1, StepKind::deploy, params),
                           FakeServerApi::step(2, StepKind::finish, {{"relay_linger_s", 20}}),
                           FakeServerApi::done()};
   ASSERT_EQ(run_workflow(opts_), 0) << log_text();
@@ -163,6 +169,17 @@ TEST_F(DeployStep, ALyingPeerIsReportedTheServerReplansAndTheRelayLingersUntilRe
   EXPECT_EQ(server_.relay_report_count(), 2u);
   EXPECT_EQ(server_.relay_reports[0].chunks_held, m_.data_chunk_count());
   EXPECT_TRUE(logged("relay released by the server")) << log_text();
+  const auto asked = liar.requests();
+  EXPECT_EQ(std::any_of(asked.begin(), asked.end(),
+                        [](const auto& r) { return r.target.starts_with("/stream/"); }),
+            stream);
+}
+
+TEST_F(DeployStep, ALyingPeerIsReportedTheServerReplansAndTheRelayLingersUntilReleased) {
+  lying_peer(false);
+}
+TEST_F(DeployStep, ALyingPeerWithoutStreamsIsAskedChunkByChunkAndReportedAllTheSame) {
+  lying_peer(true);
 }
 
 // Issue 15, finding 7: the server's certificate key is not the key the live image pins, so a

@@ -238,7 +238,6 @@ TEST(RelayStore, ARepeatedChunkIsHeldWhenAnyOfItsExtentsIs) {
   EXPECT_EQ(s.held_count(), 1u);
 }
 
-
 namespace stream_test {
 
 struct Record {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -102,6 +103,17 @@ class ScheduledSource : public ::testing::Test {
       body.append(reinterpret_cast<const char*>(frame.data()), frame.size());
     }
     return body;
+  }
+
+  // Deploys through `source` from peer 9 at `peer_url`; the disk must end up right whatever the
+  // peer did. The failure reported, if any.
+  std::optional<proto::SourceFailure> deploy_from_peer(ScheduledChunkSource& source,
+                                                       const std::string& peer_url) {
+    EXPECT_TRUE(source.assign(peer_at(9, peer_url, 1)));
+    auto r = deploy(source);
+    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(disk_holds_image());  // a bad frame never reaches the disk
+    return source.take_failure();
   }
 
   Result<DeployReport> deploy(ScheduledChunkSource& source) {
@@ -275,11 +287,7 @@ TEST_F(ScheduledSource, APeerStreamsEveryChunkOverOneRequest) {
     return r.target == "/stream/0" ? CannedReply{200, body} : chunk_reply(r);
   });
   ScheduledChunkSource source(streaming(server.url()));
-  ASSERT_TRUE(source.assign(peer_at(9, peer.url(), 1)));
-  auto r = deploy(source);
-  ASSERT_TRUE(r) << r.error().message;
-  EXPECT_TRUE(disk_holds_image());
-  EXPECT_FALSE(source.take_failure());
+  EXPECT_FALSE(deploy_from_peer(source, peer.url()));
   EXPECT_EQ(source.bytes_by_source().server, 0u);
   EXPECT_EQ(source.bytes_by_source().by_peer.at(9), source.bytes_fetched());
   // One stream brought every distinct chunk; a repeat is asked for alone.
@@ -321,11 +329,7 @@ TEST_F(ScheduledSource, AStreamCarryingABadChunkIsBlamedAndTheServerTakesOver) {
     return r.target == "/stream/0" ? CannedReply{200, body} : chunk_reply(r);
   });
   ScheduledChunkSource source(streaming(server.url()));
-  ASSERT_TRUE(source.assign(peer_at(9, liar.url(), 1)));
-  auto r = deploy(source);
-  ASSERT_TRUE(r) << r.error().message;
-  EXPECT_TRUE(disk_holds_image());  // the bad frame never reached the disk
-  auto failure = source.take_failure();
+  const auto failure = deploy_from_peer(source, liar.url());
   ASSERT_TRUE(failure);
   EXPECT_EQ(failure->peer, 9);
   EXPECT_TRUE(failure->bad_chunk);
@@ -343,11 +347,7 @@ TEST_F(ScheduledSource, AStreamCutOffMidRecordFailsThePeer) {
     return r.target == "/stream/0" ? CannedReply{200, cut} : chunk_reply(r);
   });
   ScheduledChunkSource source(streaming(server.url()));
-  ASSERT_TRUE(source.assign(peer_at(9, broken.url(), 1)));
-  auto r = deploy(source);
-  ASSERT_TRUE(r) << r.error().message;
-  EXPECT_TRUE(disk_holds_image());
-  auto failure = source.take_failure();
+  const auto failure = deploy_from_peer(source, broken.url());
   ASSERT_TRUE(failure);
   EXPECT_EQ(failure->peer, 9);
   EXPECT_FALSE(failure->bad_chunk);

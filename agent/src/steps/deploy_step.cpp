@@ -120,17 +120,20 @@ ScheduledSourceOptions source_options(const StepContext& ctx, const Manifest& m,
                                       const DoneRanges& done) {
   const Json& params = ctx.step.params;
   ScheduledSourceOptions so;
-  // The order the pipeline fetches in (its items are the data extents), so peers can stream.
-  for (const std::size_t i : m.data_extents()) so.order.push_back(*m.extents[i].sha256);
-  so.done.assign(so.order.size(), false);
-  for (const auto& [first, last] : done) {
-    for (std::size_t k = first; k <= last && k < so.done.size(); ++k) so.done[k] = true;
-  }
   so.server = ctx.opts.server;
   so.max_rate = ctx.opts.max_fetch_rate;
   so.stop = ctx.opts.stop;
   so.peer_stall_timeout = std::chrono::milliseconds(params.value("peer_stall_ms", 2000));
   so.replan_wait = std::chrono::milliseconds(params.value("replan_wait_ms", 5000));
+  // The order the pipeline fetches in (its items are the data extents), so peers can stream.
+  // Off unless the step asks: measured slower than a request per chunk at 4 MiB chunks
+  // (bench/workshop.sh N=8: 1.56x against 1.36-1.45x T1), for a reason not found yet.
+  if (!params.value("peer_stream", false)) return so;
+  for (const std::size_t i : m.data_extents()) so.order.push_back(*m.extents[i].sha256);
+  so.done.assign(so.order.size(), false);
+  for (const auto& [first, last] : done) {
+    for (std::size_t k = first; k <= last && k < so.done.size(); ++k) so.done[k] = true;
+  }
   return so;
 }
 

@@ -91,8 +91,8 @@ struct StreamState {
     std::size_t n = 0;
     while (n < max && offset < record_size()) {
       const bool in_header = offset < header.size();
-      const std::byte* from = in_header ? header.data() + offset
-                                        : frame->data() + (offset - header.size());
+      const std::byte* from =
+          in_header ? header.data() + offset : frame->data() + (offset - header.size());
       const std::size_t left = in_header ? header.size() - offset : record_size() - offset;
       const std::size_t take = std::min(left, max - n);
       std::memcpy(buf + n, from, take);

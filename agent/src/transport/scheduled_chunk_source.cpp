@@ -101,8 +101,8 @@ ScheduledChunkSource::~ScheduledChunkSource() = default;
 bool ScheduledChunkSource::assign(const proto::SourceAssignment& a) {
   std::lock_guard lock(mu_);
   if (assigned_ && a.epoch <= current_.epoch) return false;
-  const bool same_peer = current_.kind == Kind::peer && a.kind == Kind::peer &&
-                         current_.peer == a.peer;
+  const bool same_peer =
+      current_.kind == Kind::peer && a.kind == Kind::peer && current_.peer == a.peer;
   current_ = a;
   if (a.kind == Kind::peer) current_.url = with_own_zone(a.url, opts_.server);
   if (streams_ && !same_peer) streams_->retire();
@@ -273,8 +273,8 @@ bool ScheduledChunkSource::fetch_streamed(const Plan& p, const Digest& d,
   // Busy: it answers but gains nothing ("stalled", which the server tells from dead).
   const std::string who = "peer " + std::to_string(p.peer) + " (" + p.url + ")";
   const Error& e = *t.error;
-  fail_peer(p.peer, p.epoch,
-            (e.code == Errc::busy ? "stalled: " : "") + who + ": " + e.message, false);
+  fail_peer(p.peer, p.epoch, (e.code == Errc::busy ? "stalled: " : "") + who + ": " + e.message,
+            false);
   replan = true;
   return false;
 }

@@ -24,11 +24,11 @@ struct StreamedChunks::Stream {
   std::int64_t peer = 0;
   std::string url;
   std::int64_t epoch = 0;
-  std::size_t next_pos = 0;     // the data extent the stream is at
-  std::set<Digest> delivered;   // a chunk comes once per stream
+  std::size_t next_pos = 0;    // the data extent the stream is at
+  std::set<Digest> delivered;  // a chunk comes once per stream
   std::optional<Error> failure;
-  bool ended = false;            // its thread is done (or it never needed one)
-  bool waiting_for_room = false; // this side is not reading: not the peer's stall
+  bool ended = false;             // its thread is done (or it never needed one)
+  bool waiting_for_room = false;  // this side is not reading: not the peer's stall
   Clock::time_point last_byte, last_gain, last_chunk;
   std::atomic<bool> abort{false};
   std::jthread thread;  // last: joined before the rest goes
@@ -114,13 +114,13 @@ void StreamedChunks::retire() {
 }
 
 std::optional<std::int64_t> StreamedChunks::take_buffered(const Digest& d,
-                                                         std::vector<std::byte>& out) {
+                                                          std::vector<std::byte>& out) {
   std::lock_guard lock(mu_);
   return take_locked(d, out);
 }
 
 std::optional<std::int64_t> StreamedChunks::take_locked(const Digest& d,
-                                                       std::vector<std::byte>& out) {
+                                                        std::vector<std::byte>& out) {
   const auto it = buffer_.find(d);
   if (it == buffer_.end()) return std::nullopt;
   out = std::move(it->second.frame);
@@ -139,8 +139,7 @@ void StreamedChunks::retire_locked() {
   changed_.notify_all();  // a stream waiting for room stops waiting
 }
 
-void StreamedChunks::start_locked(std::int64_t peer, const std::string& url,
-                                  std::int64_t epoch) {
+void StreamedChunks::start_locked(std::int64_t peer, const std::string& url, std::int64_t epoch) {
   auto s = std::make_unique<Stream>();
   s->peer = peer;
   s->url = url;
@@ -211,8 +210,8 @@ void StreamedChunks::watch_locked() {
   if (s.ended || s.failure || s.waiting_for_room) return;
   const auto quiet = Clock::now() - s.last_byte;
   if (quiet > opts_.stall_timeout) {
-    s.failure = make_error(Errc::io, "stalled, nothing received for " +
-                                         std::to_string(ms(quiet)) + " ms");
+    s.failure =
+        make_error(Errc::io, "stalled, nothing received for " + std::to_string(ms(quiet)) + " ms");
     s.abort = true;
   }
 }
@@ -245,8 +244,8 @@ Result<void> StreamedChunks::on_keep_alive(Stream& s, bool filling) {
   const auto now = Clock::now();
   if (filling) s.last_gain = now;
   if (now - s.last_gain >= opts_.stuck_timeout) {
-    return make_error(Errc::busy, "it has gained no chunk for " +
-                                      std::to_string(ms(now - s.last_gain)) + " ms");
+    return make_error(
+        Errc::busy, "it has gained no chunk for " + std::to_string(ms(now - s.last_gain)) + " ms");
   }
   if (now - s.last_chunk >= opts_.filling_timeout) {
     return make_error(Errc::busy, "it has been filling for " +

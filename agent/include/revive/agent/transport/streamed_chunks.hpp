@@ -96,8 +96,8 @@ class StreamedChunks {
   void watch_locked();
 
   StreamedChunksOptions opts_;
-  std::map<Digest, int> wanted_;             // positions not on disk and not yet taken
-  std::map<Digest, std::size_t> last_pos_;   // last such position
+  std::map<Digest, int> wanted_;            // positions not on disk and not yet taken
+  std::map<Digest, std::size_t> last_pos_;  // last such position
   mutable std::mutex mu_;
   std::condition_variable changed_;
   struct Buffered {
