@@ -105,6 +105,21 @@ void workshop_section() {
     run_pair("N=" + std::to_string(n) + " equal, clean",
              workshop({.laptops = n, .late_joiners = 0, .one_dies = false, .spread = false}));
   }
+  // One effect at a time, on fast disks with links as uneven as TCP's goodput (60-100% of the
+  // port): the late joiners (join at 0.5 T1) and the dead laptop (killed at 0.4 T1) alone.
+  for (int n : {8, 40, 100}) {
+    const int late = n == 8 ? 1 : n == 40 ? 3 : 5;
+    run_pair("N=" + std::to_string(n) + " uneven, late",
+             workshop({.laptops = n,
+                       .late_joiners = late,
+                       .one_dies = false,
+                       .spread = false,
+                       .link_low = 0.6}));
+    run_pair(
+        "N=" + std::to_string(n) + " uneven, dies",
+        workshop(
+            {.laptops = n, .late_joiners = 0, .one_dies = true, .spread = false, .link_low = 0.6}));
+  }
   run_pair(
       "N=40 realistic, 10G",
       workshop({.laptops = 40, .late_joiners = 3, .one_dies = true, .server_port = 10 * kGbE}));

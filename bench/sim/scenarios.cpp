@@ -65,6 +65,7 @@ Scenario workshop(const WorkshopParams& p) {
   const double t1 = s.image.stored_bytes / kGbE;
   for (int i = 1; i <= p.laptops; ++i) {
     LaptopSpec l = p.spread ? drawn_laptop(i, d) : fast_laptop(i, kGbE, 1500e6);
+    if (p.link_low < 1) l.link = kGbE * d.uniform(p.link_low, 1);
     l.join_at = d.uniform(0, p.spread ? 3 : 0);
     if (i > p.laptops - p.late_joiners) {
       l.join_at = 0.5 * t1;

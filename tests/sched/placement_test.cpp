@@ -28,11 +28,22 @@ TEST(Placement, IntakesWithinTheRateBucketOfTheFastestSortByWhatTheyHold) {
   EXPECT_EQ(p.laptops.at(1).source, Source::from_peer(2));
 }
 
-TEST(Placement, AClearlySlowerIntakeGoesBehindWhatItHolds) {
-  const std::vector<Node> nodes{deploying(1, 125e6, 0), deploying(2, 100e6, 40e6)};
-  const Placement p = place_fresh(nodes, PlacementParams{.server_rate = 125e6});
-  EXPECT_EQ(p.laptops.at(1).source, Source::server());
-  EXPECT_EQ(p.laptops.at(2).source, Source::from_peer(1)) << "20% slower: the tail";
+// A clearly slower laptop goes behind a faster one only if that one makes up its lead in time
+// (catch_up_share of its remaining time): 2 chunks, yes; 40 chunks (0.32 s against 0.6 s
+// left), no: it would idle that long, so it heads the chain and the faster one follows it.
+TEST(Placement, AClearlySlowerIntakeGoesBehindOnlyWhatCatchesUpWithIt) {
+  struct Case {
+    double slow_holds;
+    bool slow_heads;
+  };
+  for (const Case& c : {Case{2e6, false}, Case{40e6, true}}) {
+    const std::vector<Node> nodes{deploying(1, 125e6, 0), deploying(2, 100e6, c.slow_holds)};
+    const Placement p = place_fresh(nodes, PlacementParams{.server_rate = 125e6});
+    const LaptopId head = c.slow_heads ? 2 : 1;
+    const LaptopId tail = c.slow_heads ? 1 : 2;
+    EXPECT_EQ(p.laptops.at(head).source, Source::server()) << c.slow_holds;
+    EXPECT_EQ(p.laptops.at(tail).source, Source::from_peer(head)) << c.slow_holds;
+  }
 }
 
 }  // namespace

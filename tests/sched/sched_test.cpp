@@ -511,11 +511,13 @@ TEST(Scheduler, LaptopsOfDifferentImagesNeverRelayToEachOther) {
 }
 
 // Random workshops: whatever arrives, the plan stays a forest (the scheduler also
-// REVIVE_CHECKs it), the server's port is never over-committed, and everyone deploying has a
-// source or a queue place.
+// REVIVE_CHECKs it), the server's port is never over-committed, everyone deploying has a
+// source or a queue place, and no new parent holds fewer chunks than its child beyond the
+// holdings rule's exceptions (Workshop::check_holdings, testing::parents_behind).
 TEST(Scheduler, RandomEventStormsKeepThePlanSound) {
   for (unsigned seed = 1; seed <= 5; ++seed) {
     Workshop w(test_config(seed % 2 ? kPort : 3 * kPort, seed != 3));
+    w.check_holdings = true;
     std::mt19937 rng(seed);
     std::map<LaptopId, std::uint64_t> held;
     for (int step = 0; step < 1500; ++step) {
@@ -527,7 +529,9 @@ TEST(Scheduler, RandomEventStormsKeepThePlanSound) {
         w.join(id, std::uniform_real_distribution<double>(50e6, 2e9)(rng), rng() % 4 != 0);
         held[id] = 0;
       } else if (what < 70) {
-        held[id] = std::min<std::uint64_t>(100, held[id] + rng() % 6);
+        // Up to 40 chunks a report, over the whole image: holdings spread as in a workshop
+        // (leaders, laggards, joiners), so the holdings rule has pairs to judge.
+        held[id] = std::min<std::uint64_t>(1000, held[id] + rng() % 41);
         w.progress(id, held[id], std::uniform_real_distribution<double>(1e6, 130e6)(rng),
                    std::uniform_real_distribution<double>(50e6, 2e9)(rng));
       } else if (what < 80) {

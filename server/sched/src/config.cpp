@@ -27,6 +27,9 @@ Result<void> validate(const Config& c) {
   if (!(c.speed_step > 0 && c.speed_step < 1)) return bad("speed_step", "must be in (0, 1)");
   if (!(c.move_gain > 0 && c.move_gain < 1)) return bad("move_gain", "must be in (0, 1)");
   if (!(c.move_harm >= 0)) return bad("move_harm", "must not be negative");
+  if (!(c.catch_up_share >= 0 && c.catch_up_share < 1)) {
+    return bad("catch_up_share", "must be in [0, 1)");
+  }
   if (!(c.stall_chunk_times > 0) || !(c.stall_reports > 0)) {
     return bad("stall_chunk_times/stall_reports", "must be positive");
   }

@@ -64,8 +64,10 @@ struct Offer {
 
 class Placer {
  public:
-  Placer(const std::vector<Node>& nodes, const PlacementParams& params, bool prefer_current)
-      : params_(params), prefer_current_(prefer_current) {
+  // `prefer_kept`: a placement from scratch, to be weighed against the kept one.
+  Placer(const std::vector<Node>& nodes, const PlacementParams& params, bool prefer_current,
+         bool prefer_kept = false)
+      : params_(params), prefer_current_(prefer_current), prefer_kept_(prefer_kept) {
     slots_.push_back(Slot{.capacity = params.server_rate, .complete = true});
     for (const Node& n : nodes) {
       by_id_[n.id] = &n;
@@ -81,6 +83,7 @@ class Placer {
     }
     std::sort(ordered_.begin(), ordered_.end(),
               [this](const Node* a, const Node* b) { return order_key(*a) < order_key(*b); });
+    holdings_first();
   }
 
   // In the order of the old forest (shallow first): a laptop keeps its source if that source
@@ -109,7 +112,8 @@ class Placer {
         if (settled(*n) || gave_up_.count(n->id) != 0) continue;
         const Anchor a = kept_ancestor(*n);
         if (a.undecided) continue;
-        const std::optional<Offer> o = a.slot ? offer(*n, *a.slot, /*ahead=*/true) : std::nullopt;
+        // An ancestor taking a spliced child in is a new parent: the holdings rule applies.
+        const std::optional<Offer> o = a.slot ? offer(*n, *a.slot) : std::nullopt;
         if (o) {
           settle(*n, *o);
         } else {
@@ -120,20 +124,68 @@ class Placer {
     }
   }
 
-  void place_the_rest() {
+  // `wait_behind`: a laptop whose every offer is from a parent holding fewer chunks that would
+  // not catch up in time takes the one that catches up soonest (it has nowhere better: queued,
+  // it would wait for a share to free up, which is later). Without it, such a laptop queues and
+  // is listed as stranded (place_keeping then keeps its current source).
+  // A laptop whose current parent is placed in this pass too (re-placed) waits for it: that
+  // parent may land where the laptop can follow it, and then keeps it as its source.
+  void place_the_rest(bool wait_behind = true) {
+    std::vector<const Node*> pending;
     for (const Node* n : ordered_) {
-      if (settled(*n)) continue;
-      std::optional<Offer> best;
-      for (std::size_t i = 0; i < slots_.size(); ++i) {
-        const std::optional<Offer> o = offer(*n, i);
-        if (o && (!best || better(*n, *o, *best))) best = o;
-      }
-      if (best) {
-        settle(*n, *best);
-      } else {
-        out_.queue.push_back(n->id);
-      }
+      if (!settled(*n)) pending.push_back(n);
     }
+    for (bool progress = true; progress;) {
+      progress = false;
+      std::vector<const Node*> waiting;
+      for (const Node* n : pending) {
+        if (place_one(*n, wait_behind, /*may_wait=*/true)) {
+          progress = true;
+        } else {
+          waiting.push_back(n);
+        }
+      }
+      pending = std::move(waiting);
+    }
+    for (const Node* n : pending) place_one(*n, wait_behind, /*may_wait=*/false);
+  }
+
+  // Places `n` (or queues it); false, doing nothing, when `may_wait` and only a parent holding
+  // fewer chunks has room while its current parent is still to be placed.
+  bool place_one(const Node& n, bool wait_behind, bool may_wait) {
+    std::optional<Offer> best = best_offer(n, /*behind_ok=*/false);
+    if (!best && may_wait && parent_unplaced(n)) return false;
+    if (!best) {
+      // From scratch, only a laptop with no source to keep may wait behind: one that has a
+      // source queues instead, so that plan loses to the kept one.
+      std::optional<Offer> behind = best_offer(n, /*behind_ok=*/true);
+      const bool may = wait_behind && (!prefer_kept_ || !has_working_source(n));
+      if (behind && may) best = behind;
+      if (behind && !wait_behind) stranded_.insert(n.id);
+    }
+    if (best) {
+      settle(n, *best);
+    } else {
+      out_.queue.push_back(n.id);
+    }
+    return true;
+  }
+
+  // Its current source still serves: the server, or a live peer that may relay.
+  bool has_working_source(const Node& n) const {
+    if (n.current_broken) return false;
+    if (n.current.kind == SourceKind::server) return true;
+    if (n.current.kind != SourceKind::peer) return false;
+    auto p = by_id_.find(n.current.peer);
+    return p != by_id_.end() && p->second->can_parent &&
+           (p->second->complete || p->second->needs_source);
+  }
+
+  bool parent_unplaced(const Node& n) const {
+    if (n.current_broken || n.current.kind != SourceKind::peer) return false;
+    auto p = by_id_.find(n.current.peer);
+    return p != by_id_.end() && p->second->needs_source && p->second->can_parent &&
+           !settled(*p->second);
   }
 
   // A placed laptop moves to a source holding everything (the server, a finished relay) with
@@ -160,6 +212,9 @@ class Placer {
       settle(*n, *best, /*add_slot=*/false);
     }
   }
+
+  /// Laptops that found only parents holding fewer chunks than they do (place_the_rest(false)).
+  const std::set<LaptopId>& stranded() const { return stranded_; }
 
   Placement result() {
     // A queued laptop starts when a share frees up: roughly the k-th earliest finish.
@@ -190,6 +245,45 @@ class Placer {
     const long held_bucket = std::lround(std::floor(n.held / step));
     const int depth = n.current_depth > 0 ? n.current_depth : std::numeric_limits<int>::max();
     return std::make_tuple(!n.can_parent, slower_steps, -held_bucket, depth, n.joined_at, n.id);
+  }
+
+  // Speed orders a chain, but not at the price of a laptop idling behind one that holds clearly
+  // fewer chunks: a child gets nothing until its parent has what it lacks, and can never pass
+  // it. So X goes before Y, whatever their speeds, when Y would not make up X's lead in time
+  // (catches_up); a slow laptop still goes behind faster ones that are only a little behind it.
+  // Insertion sort: the order is a speed order with those pairs swapped, deterministic.
+  void holdings_first() {
+    for (std::size_t i = 1; i < ordered_.size(); ++i) {
+      for (std::size_t j = i; j > 0 && must_precede(*ordered_[j], *ordered_[j - 1]); --j) {
+        std::swap(ordered_[j], ordered_[j - 1]);
+      }
+    }
+  }
+
+  bool must_precede(const Node& x, const Node& y) const {
+    if (!x.can_parent || !y.can_parent || x.image != y.image) return false;
+    return !catches_up(x, y.held, y.intake, x.intake);
+  }
+
+  // Whether a parent holding `parent_held` stored bytes and gaining `parent_rate` has what
+  // `child` lacks soon enough: within report skew (`lag_chunks`), or making up the difference
+  // within `catch_up_share` of the child's remaining time at `share`. The child idles meanwhile.
+  bool catches_up(const Node& child, double parent_held, BytesPerSecond parent_rate,
+                  BytesPerSecond share) const {
+    const double gap = child.held - parent_held;
+    if (gap <= std::max(params_.lag_chunks, 0.0) * child.chunk) return true;
+    const Seconds wait = gap / std::max(parent_rate, 1.0);
+    const Seconds left = child.remaining / std::max(share, 1.0) + params_.move_pad;
+    return wait <= params_.catch_up_share * left;
+  }
+
+  std::optional<Offer> best_offer(const Node& n, bool behind_ok) const {
+    std::optional<Offer> best;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      const std::optional<Offer> o = offer(n, i, behind_ok);
+      if (o && (!best || better(n, *o, *best))) best = o;
+    }
+    return best;
   }
 
   const Node* node(LaptopId id) const {
@@ -242,17 +336,22 @@ class Placer {
   }
 
   // What slot `i` can give `n`, and when `n` would finish with it; empty when not useful.
-  // `ahead`: the slot is known to hold more than `n` (its source or an ancestor of it).
-  std::optional<Offer> offer(const Node& n, std::size_t i, bool ahead = false) const {
+  // `behind_ok`: a new parent holding fewer chunks may offer even if it would not catch up.
+  std::optional<Offer> offer(const Node& n, std::size_t i, bool behind_ok = false) const {
     const Slot& s = slots_[i];
     if (s.laptop && (s.image != n.image || *s.laptop == n.id)) return std::nullopt;
     const BytesPerSecond share = std::min(n.intake, s.capacity - s.committed);
     if (share <= 0 || share < params_.useful_share * n.intake) return std::nullopt;
     Seconds eta = params_.now + n.remaining / share;
     if (!s.complete) {
-      // A current parent (or its ancestor) is ahead of the child, which fetches only from it:
-      // a gap here is report skew. A new parent behind the child makes it wait.
-      const double gap = ahead || is_current(n, s) ? 0 : std::max(0.0, n.held - s.held);
+      // A current parent is ahead of the child, which fetches only from it: a gap here is
+      // report skew. A new parent behind the child makes it wait, and is taken only if it
+      // catches up in time (or, `behind_ok`, there is nothing better).
+      const bool known_ahead = is_current(n, s);
+      if (!known_ahead && !behind_ok && !catches_up(n, s.held, s.rate, share)) {
+        return std::nullopt;
+      }
+      const double gap = known_ahead ? 0 : std::max(0.0, n.held - s.held);
       eta = std::max(eta + gap / s.rate, s.eta + n.chunk / share);
       if (gap <= 0) eta = std::min(eta, eta_after_switch(n, s, share));
     }
@@ -339,12 +438,14 @@ class Placer {
 
   const PlacementParams& params_;
   const bool prefer_current_;
+  const bool prefer_kept_;
   std::vector<const Node*> ordered_;  // the laptops needing a source, in placement order
   BytesPerSecond top_intake_ = 0;     // the fastest of them: speed buckets count down from it
   std::map<LaptopId, const Node*> by_id_;
   std::vector<Slot> slots_;                  // [0] is the server
   std::map<LaptopId, std::size_t> slot_of_;  // laptop -> its slot
   std::set<LaptopId> gave_up_;               // could not be kept: placed greedily
+  std::set<LaptopId> stranded_;              // only parents holding fewer chunks had room
   Seconds free_at_ = kNever;  // the first placed relay to hold everything (a source frees up)
   Placement out_;
 };
@@ -352,7 +453,26 @@ class Placer {
 }  // namespace
 
 Placement place_keeping(const std::vector<Node>& nodes, const PlacementParams& params) {
-  Placer p(nodes, params, /*prefer_current=*/true);
+  // A re-placed relaying laptop (rejoined, a new speed estimate) whose only new parents would
+  // hold fewer chunks than it does keeps its current source: in the late-joiner bench, laptops
+  // holding 242 of 454 chunks re-placed as slow went behind a joiner holding none and idled
+  // until it caught up (the others took 41 s, not 28 s). A probe finds them. Whoever took its
+  // place in the probe then hangs below it. Not one that may not relay: kept, it would take
+  // that place's upload and leave the laptops below it queued; at the tail it blocks nobody.
+  std::vector<Node> pinned = nodes;
+  {
+    Placer probe(nodes, params, /*prefer_current=*/true);
+    probe.keep_current_sources();
+    probe.place_the_rest(/*wait_behind=*/false);
+    for (Node& n : pinned) {
+      const bool has_source =
+          n.current.kind == SourceKind::server || n.current.kind == SourceKind::peer;
+      if (has_source && n.can_parent && probe.stranded().count(n.id) != 0) {
+        n.keep_allowed = true;
+      }
+    }
+  }
+  Placer p(pinned, params, /*prefer_current=*/true);
   p.keep_current_sources();
   p.place_the_rest();
   p.improve();
@@ -360,7 +480,7 @@ Placement place_keeping(const std::vector<Node>& nodes, const PlacementParams& p
 }
 
 Placement place_fresh(const std::vector<Node>& nodes, const PlacementParams& params) {
-  Placer p(nodes, params, /*prefer_current=*/true);
+  Placer p(nodes, params, /*prefer_current=*/true, /*prefer_kept=*/true);
   p.place_the_rest();
   p.improve();
   return p.result();

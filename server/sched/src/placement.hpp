@@ -51,13 +51,23 @@ struct PlacementParams {
   double rate_bucket = 0.15;   ///< intakes within this factor sort as equals
   double move_gain = 0.10;     ///< a placed laptop moves only to finish this much sooner...
   Seconds move_pad = 2;        ///< ...relative to its remaining time plus this
+  /// A new parent holding fewer chunks than its child (beyond `lag_chunks`) must make up the
+  /// difference within this share of the child's remaining time (plus `move_pad`).
+  double catch_up_share = 0.05;
 };
 
 /// Keeps every current source that still works (alive, allowed, budget left); a laptop whose
 /// source is being re-placed or can no longer relay takes the place of that source under the
 /// nearest kept ancestor (spliced out of the chain, not re-sorted). Then places the rest
 /// greedily, and moves a placed laptop where a source with upload to spare would finish it
-/// clearly sooner. Sources only change where they must or where it clearly pays.
+/// clearly sooner. Sources only change where they must or where it clearly pays. A re-placed
+/// laptop that finds no new source it may have (every one with upload to spare holds fewer
+/// chunks than it does) keeps its current one.
+///
+/// In both placements a laptop is never given a new parent that holds fewer chunks than it
+/// does, beyond `lag_chunks` of report skew, unless that parent makes up the difference within
+/// `catch_up_share` of its remaining time; one with no source left to keep (new, queued, its
+/// source gone or failed) and no such parent waits behind the one that catches up soonest.
 Placement place_keeping(const std::vector<Node>& nodes, const PlacementParams& params);
 
 /// Places every laptop greedily from scratch; current sources only break ties.

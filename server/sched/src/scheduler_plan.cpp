@@ -27,7 +27,8 @@ PlanDiff Scheduler::replan(Seconds now) {
                                        .lag_chunks = config_.lag_chunks,
                                        .rate_bucket = config_.speed_step,
                                        .move_gain = config_.move_gain,
-                                       .move_pad = 2 * config_.report_interval};
+                                       .move_pad = 2 * config_.report_interval,
+                                       .catch_up_share = config_.catch_up_share};
   Placement kept = detail::place_keeping(nodes, params);
   Placement fresh = detail::place_fresh(nodes, params);
   const bool adopt = detail::clearly_better(fresh, kept, nodes, now, config_.move_gain,
@@ -142,9 +143,12 @@ std::vector<Node> Scheduler::snapshot(Seconds now) const {
 }
 
 Plan Scheduler::build_plan(const Placement& placement, Seconds now) const {
+  const std::map<LaptopId, double> holdings = estimated_holdings(now);
   Plan plan;
   for (const auto& [id, l] : laptops_) {
     Assignment a;
+    a.held = holdings.at(id);
+    a.relays = can_parent(l, now);
     auto before = plan_.laptops.find(id);
     if (l.finished) {
       a.role = Role::finished;

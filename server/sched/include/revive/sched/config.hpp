@@ -61,6 +61,12 @@ struct Config {
   /// Chunk counts closer than this are report noise: a parent this far ahead of its child
   /// had chunks to give (its receive rate is its own); laptops closer than this sort alike.
   double lag_chunks = 4.0;
+  /// A laptop is never made the parent of one holding more chunks (beyond `lag_chunks`): the
+  /// child idles until its parent has caught up, then goes at the parent's pace. The one
+  /// exception by choice: a parent that makes up the difference within this share of the
+  /// child's remaining time (a slow disk moved to the tail of a chain a few chunks behind it).
+  /// Late joiners, restarted laptops and orphans with nowhere else to go wait at the tail.
+  double catch_up_share = 0.05;
   /// A peer reported dead or stalled is not a parent for this long; after `relay_strikes`
   /// such reports never again in this deploy. A bad chunk bans it at once.
   Seconds relay_cooldown = 30.0;

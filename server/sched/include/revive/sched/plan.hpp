@@ -46,6 +46,8 @@ struct Assignment {
   BytesPerSecond planned_rate = 0;  ///< stored bytes/s the plan expects it to receive
   int depth = 0;                    ///< hops from a source holding everything (server: 1)
   Seconds eta = 0;                  ///< estimated finish (caller's clock)
+  double held = 0;                  ///< chunks the plan counted it holding (report, extrapolated)
+  bool relays = false;              ///< may serve peers now (relay address, not banned or cooling)
   bool may_leave = false;           ///< finished and no longer needed as a relay
   std::string reason;               ///< for the dashboard: "peer 12", "queued: 3rd, ..."
 
