@@ -109,12 +109,11 @@ void workshop_section() {
   // port): the late joiners (join at 0.5 T1) and the dead laptop (killed at 0.4 T1) alone.
   for (int n : {8, 40, 100}) {
     const int late = n == 8 ? 1 : n == 40 ? 3 : 5;
-    run_pair("N=" + std::to_string(n) + " uneven, late",
-             workshop({.laptops = n,
-                       .late_joiners = late,
-                       .one_dies = false,
-                       .spread = false,
-                       .link_low = 0.6}));
+    run_pair("N=" + std::to_string(n) + " uneven, late", workshop({.laptops = n,
+                                                                   .late_joiners = late,
+                                                                   .one_dies = false,
+                                                                   .spread = false,
+                                                                   .link_low = 0.6}));
     run_pair(
         "N=" + std::to_string(n) + " uneven, dies",
         workshop(

@@ -24,8 +24,8 @@ void chain(Workshop& w, LaptopId n, int seconds, std::uint64_t behind = 2) {
   for (int t = 1; t <= seconds; ++t) {
     w.now = t;
     for (LaptopId id = 1; id <= n; ++id) {
-      const std::uint64_t held = 100ULL * static_cast<std::uint64_t>(t) -
-                                 behind * static_cast<std::uint64_t>(id - 1);
+      const std::uint64_t held =
+          100ULL * static_cast<std::uint64_t>(t) - behind * static_cast<std::uint64_t>(id - 1);
       w.progress(id, held, id == 1 ? std::optional<double>(120e6) : std::nullopt);
     }
   }
@@ -110,7 +110,8 @@ TEST(HoldingsRule, NoLaptopWaitsBehindOneHoldingFewerChunks) {
                        .can_relay = true});
        },
        {{2, Source::from_peer(1)}, {3, Source::from_peer(2)}, {5, Source::from_peer(4)}}},
-      {"guard, the catch-up exception: a slow disk 10 chunks ahead of the tail still goes to it (the tail "
+      {"guard, the catch-up exception: a slow disk 10 chunks ahead of the tail still goes to it "
+       "(the tail "
        "catches up in 0.08 s, 0.2% of the slow laptop's remaining time)",
        [](Workshop& w) {
          chain(w, 5, 2, 5);

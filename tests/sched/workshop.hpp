@@ -44,9 +44,10 @@ inline Config test_config(double server_rate = kPort, bool relay = true) {
 /// `after` that hold fewer chunks than their child beyond its exceptions: report skew
 /// (`lag_chunks`), a parent that catches up within `catch_up_share` of the child's remaining
 /// time, a child that had no source to keep (new, queued, stalled, or its source in
-/// `lost_source`, gone, stalled, queued or no longer relaying), and a child that may not relay (a leaf:
-/// keeping its source would take upload from laptops that pass chunks on). Kept sources are not judged: the child fetches only from
-/// its parent, so a kept parent behind it is report skew. Returns one line per breach.
+/// `lost_source`, gone, stalled, queued or no longer relaying), and a child that may not relay (a
+/// leaf: keeping its source would take upload from laptops that pass chunks on). Kept sources are
+/// not judged: the child fetches only from its parent, so a kept parent behind it is report skew.
+/// Returns one line per breach.
 inline std::vector<std::string> parents_behind(const Plan& before, const Plan& after,
                                                const Config& c,
                                                const std::set<LaptopId>& lost_source = {}) {
@@ -64,27 +65,26 @@ inline std::vector<std::string> parents_behind(const Plan& before, const Plan& a
                       b->second.source == a.source;
     if (kept) continue;
     const double wait = gap * chunk / std::max(p.planned_rate, 1.0);
-    const double left = (static_cast<double>(img.data_chunks) - a.held) * chunk /
-                            std::max(a.planned_rate, 1.0) +
-                        2 * c.report_interval;
+    const double left =
+        (static_cast<double>(img.data_chunks) - a.held) * chunk / std::max(a.planned_rate, 1.0) +
+        2 * c.report_interval;
     if (wait <= c.catch_up_share * left * (1 + 1e-9) || !a.relays) continue;
-    bool had_source = b != before.laptops.end() && b->second.role == Role::deploying &&
-                      (b->second.source.kind == SourceKind::server ||
-                       b->second.source.kind == SourceKind::peer);
+    bool had_source =
+        b != before.laptops.end() && b->second.role == Role::deploying &&
+        (b->second.source.kind == SourceKind::server || b->second.source.kind == SourceKind::peer);
     if (had_source && b->second.source.kind == SourceKind::peer) {
       const LaptopId q = b->second.source.peer;
       auto qa = after.laptops.find(q);
-      const bool placed = qa != after.laptops.end() &&
-                          (qa->second.role == Role::finished ||
-                           (qa->second.role == Role::deploying &&
-                            (qa->second.source.kind == SourceKind::server ||
-                             qa->second.source.kind == SourceKind::peer)));
+      const bool placed =
+          qa != after.laptops.end() &&
+          (qa->second.role == Role::finished ||
+           (qa->second.role == Role::deploying && (qa->second.source.kind == SourceKind::server ||
+                                                   qa->second.source.kind == SourceKind::peer)));
       had_source = lost_source.count(q) == 0 && placed && qa->second.relays;
     }
     if (had_source) {
       out.push_back("laptop " + std::to_string(id) + " (holds " + std::to_string(a.held) +
-                    ") behind " + to_string(a.source) + " (holds " + std::to_string(p.held) +
-                    ")");
+                    ") behind " + to_string(a.source) + " (holds " + std::to_string(p.held) + ")");
     }
   }
   return out;
@@ -98,8 +98,8 @@ class Workshop {
   /// every new parent must obey the holdings rule (parents_behind).
   PlanDiff send(const Event& e) {
     const Plan before = check_holdings ? s_.plan() : Plan{};
-    const bool rejoin = std::holds_alternative<Joined>(e) &&
-                        before.laptops.count(std::get<Joined>(e).laptop) != 0;
+    const bool rejoin =
+        std::holds_alternative<Joined>(e) && before.laptops.count(std::get<Joined>(e).laptop) != 0;
     auto r = s_.handle(e, now);
     EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
     EXPECT_TRUE(check_forest(s_.plan()).has_value());
@@ -110,8 +110,7 @@ class Workshop {
       if (const auto* f = std::get_if<Failed>(&e)) lost.insert(f->laptop);
       if (const auto* l = std::get_if<Left>(&e)) lost.insert(l->laptop);
       if (rejoin) lost.insert(std::get<Joined>(e).laptop);
-      for (const std::string& breach :
-           parents_behind(before, s_.plan(), s_.config(), lost)) {
+      for (const std::string& breach : parents_behind(before, s_.plan(), s_.config(), lost)) {
         ADD_FAILURE() << "at " << now << " s: " << breach << "\n" << dump();
       }
     }
