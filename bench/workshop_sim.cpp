@@ -6,6 +6,7 @@
 //                                               WORKSHOP_SIM_TRACE=1 prints every plan change)
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,7 +22,7 @@ namespace {
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  const auto k = static_cast<std::size_t>(std::llround(q * static_cast<double>(v.size() - 1)));
   return v[std::min(k, v.size() - 1)];
 }
 
