@@ -64,10 +64,10 @@ struct Offer {
 
 class Placer {
  public:
-  // `prefer_kept`: a placement from scratch, to be weighed against the kept one.
+  // `from_scratch`: a placement to be weighed against the kept one (place_fresh).
   Placer(const std::vector<Node>& nodes, const PlacementParams& params, bool prefer_current,
-         bool prefer_kept = false)
-      : params_(params), prefer_current_(prefer_current), prefer_kept_(prefer_kept) {
+         bool from_scratch = false)
+      : params_(params), prefer_current_(prefer_current), from_scratch_(from_scratch) {
     slots_.push_back(Slot{.capacity = params.server_rate, .complete = true});
     for (const Node& n : nodes) {
       by_id_[n.id] = &n;
@@ -159,7 +159,7 @@ class Placer {
       // From scratch, only a laptop with no source to keep may wait behind: one that has a
       // source queues instead, so that plan loses to the kept one.
       std::optional<Offer> behind = best_offer(n, /*behind_ok=*/true);
-      const bool may = wait_behind && (!prefer_kept_ || !has_working_source(n));
+      const bool may = wait_behind && (!from_scratch_ || !has_working_source(n));
       if (behind && may) best = behind;
       if (behind && !wait_behind) stranded_.insert(n.id);
     }
@@ -438,7 +438,7 @@ class Placer {
 
   const PlacementParams& params_;
   const bool prefer_current_;
-  const bool prefer_kept_;
+  const bool from_scratch_;
   std::vector<const Node*> ordered_;  // the laptops needing a source, in placement order
   BytesPerSecond top_intake_ = 0;     // the fastest of them: speed buckets count down from it
   std::map<LaptopId, const Node*> by_id_;
@@ -480,7 +480,7 @@ Placement place_keeping(const std::vector<Node>& nodes, const PlacementParams& p
 }
 
 Placement place_fresh(const std::vector<Node>& nodes, const PlacementParams& params) {
-  Placer p(nodes, params, /*prefer_current=*/true, /*prefer_kept=*/true);
+  Placer p(nodes, params, /*prefer_current=*/true, /*from_scratch=*/true);
   p.place_the_rest();
   p.improve();
   return p.result();
