@@ -201,7 +201,9 @@ Result<void> App::Impl::open_state() {
   log_line("signing keys: manifests and jobs " + key_id(images->key().public_key()) +
            ", certificates " + key_id(certificate_key->public_key()) + " (" +
            (certificate_key_dir(cfg.state_dir) / "ed25519.pub").string() + ")");
-  auto db = sqlite::open_storage(cfg.state_dir / "revive.db");
+  // Group commit: a thousand laptops starting at once must not wait for a thousand syncs; the
+  // HTTP server holds each answer until its writes are synced (start_http).
+  auto db = sqlite::open_storage(cfg.state_dir / "revive.db", {.group_commit = true});
   if (!db) return db.error().with_context("state database");
   storage = std::move(*db);
   auto run_blocking = [this](std::function<void()> work, std::function<void()> done) {
@@ -240,6 +242,12 @@ Result<void> App::Impl::start_http(const std::pair<std::string, std::uint16_t>& 
                     cfg.max_connections_per_address};
   ho.admit = [this](const Request& r) { return api->admit(r); };
   ho.log = log_line;
+  if (GroupCommit* group = storage->group_commit()) {
+    ho.durable.mark = [group] { return group->commits(); };
+    ho.durable.wait = [group](std::uint64_t mark, std::function<void(bool)> done) {
+      return group->durable(mark, std::move(done));
+    };
+  }
   REVIVE_TRY(add_tls(ho));
   http = std::make_unique<HttpServer>(
       io, ho, [this](Request& r, std::string& label) { return api->handle(r, label); }, metrics);

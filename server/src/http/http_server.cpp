@@ -28,6 +28,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   ConnectionLimits limits;
   bool stopping = false;
   std::uint64_t next_id = 0;
+  std::uint64_t known_durable = 0;  // a write mark the storage said is durable
+  bool sync_failure_logged = false;
   Clock::time_point exhausted_logged{};
 
   struct Conn {
@@ -231,6 +233,32 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- requests
 
+  // True once every write made so far is durable; a request that wrote nothing new since the
+  // last group was synced passes straight through. The answer may have read what others
+  // wrote, so it waits for theirs too.
+  asio::awaitable<bool> writes_durable() {
+    if (!opts.durable.mark) co_return true;
+    const std::uint64_t mark = opts.durable.mark();
+    if (mark <= known_durable) co_return true;
+    struct Wait {
+      explicit Wait(asio::io_context& io) : timer(io, asio::steady_timer::time_point::max()) {}
+      asio::steady_timer timer;
+      bool done = false, ok = false;
+    };
+    auto w = std::make_shared<Wait>(io);
+    const bool now = opts.durable.wait(mark, [this, w](bool ok) {
+      asio::post(io, [w, ok] {
+        w->ok = ok;
+        w->done = true;
+        w->timer.cancel();
+      });
+    });
+    if (!now)
+      while (!w->done) co_await w->timer.async_wait(tok);
+    if (now || w->ok) known_durable = std::max(known_durable, mark);
+    co_return now || w->ok;
+  }
+
   Response dispatch(Request& req, std::string& route) {
     try {
       return handler(req, route);
@@ -281,6 +309,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         co_await event_stream(stream, version, std::move(*resp.event_stream), peer);
         co_return false;
       }
+    }
+    if (!co_await writes_durable()) {
+      resp = error_response(503, "storage_failed",
+                            "the server could not save to its disk; nothing of this request is "
+                            "sure to be kept (the server's log says why)");
+      if (!sync_failure_logged)
+        log("the state database failed to sync: from now on no answer says saved; check the "
+            "disk and restart the server");
+      sync_failure_logged = true;
     }
     if (stopping) keep_alive = false;
     const int status = resp.status;

@@ -49,6 +49,13 @@ struct HttpOptions {
   /// limits); nothing set: every request is admitted with `max_body_bytes`.
   std::function<HeaderVerdict(const Request&)> admit;
   std::function<void(const std::string&)> log;
+  /// Group commit: no answer leaves before every write made up to it is durable. `mark` counts
+  /// the writes so far; `wait(mark, done)` is true when they are durable, else calls
+  /// done(ok) later from any thread. Unset: writes are durable when they return.
+  struct DurableWrites {
+    std::function<std::uint64_t()> mark;
+    std::function<bool(std::uint64_t, std::function<void(bool ok)>)> wait;
+  } durable;
 };
 
 /// Handles one request; sets `route` to a low-cardinality label for metrics.

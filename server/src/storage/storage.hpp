@@ -10,6 +10,7 @@
 // Not thread-safe: owned by the io_context thread, like the domain services that use it.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,8 +25,23 @@ namespace revive::server {
 class UnitOfWork {
  public:
   virtual ~UnitOfWork() = default;  ///< rolls back unless committed
-  /// Makes every change since begin() durable at once; io when it cannot (nothing was stored).
+  /// Makes every change since begin() visible at once, and durable unless the backend groups
+  /// commits (GroupCommit); io when it cannot (nothing was stored).
   virtual Result<void> commit() = 0;
+};
+
+/// Group commit (issue 19): a backend may return from commit() before the commit is on disk
+/// and make many commits durable with one sync. Whoever must not answer before its writes
+/// survive a power cut reads `commits()` after writing and waits for `durable()` of it.
+class GroupCommit {
+ public:
+  virtual ~GroupCommit() = default;
+  /// Commits made so far (only grows).
+  virtual std::uint64_t commits() const = 0;
+  /// True when every commit up to `mark` is durable already. Otherwise false, and `done` is
+  /// called later, from another thread: done(true) once they are durable, done(false) when the
+  /// backend failed to sync, after which no later commit is ever reported durable.
+  virtual bool durable(std::uint64_t mark, std::function<void(bool ok)> done) = 0;
 };
 
 class SettingsRepository {
@@ -319,6 +335,8 @@ class Storage {
   virtual OrganisationRepository& organisations() = 0;
   virtual HandoverRepository& handovers() = 0;
   virtual RecipientProfileRepository& recipient_profiles() = 0;
+  /// The group commit, or nullptr when every commit is durable when commit() returns.
+  virtual GroupCommit* group_commit() { return nullptr; }
 };
 
 }  // namespace revive::server

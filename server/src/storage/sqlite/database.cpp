@@ -61,7 +61,23 @@ void Statement::bind_one(int i, std::string_view v) {
 }
 void Statement::bind_one(int i, std::nullptr_t) { sqlite3_bind_null(stmt_, i); }
 
-Result<Database> Database::open(const std::filesystem::path& path) {
+namespace {
+// Called by SQLite after each commit has reached the WAL. Setting a WAL hook replaces the
+// automatic checkpoint, so this does what SQLite's own hook does at its default size.
+int on_wal_commit(void* counter, sqlite3* db, const char* schema, int wal_pages) {
+  static_cast<std::atomic<std::uint64_t>*>(counter)->fetch_add(1);
+  if (wal_pages >= 1000) (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
+                                                         nullptr, nullptr);
+  return SQLITE_OK;
+}
+}  // namespace
+
+void Database::count_commits() {
+  commits_ = std::make_unique<std::atomic<std::uint64_t>>(0);
+  sqlite3_wal_hook(db_, on_wal_commit, commits_.get());
+}
+
+Result<Database> Database::open(const std::filesystem::path& path, CommitSync sync) {
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -73,7 +89,13 @@ Result<Database> Database::open(const std::filesystem::path& path) {
   }
   Database d(db);
   sqlite3_busy_timeout(db, 5000);
-  REVIVE_TRY(d.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  REVIVE_TRY(d.exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"));
+  if (sync == CommitSync::grouped) {
+    REVIVE_TRY(d.exec("PRAGMA synchronous=NORMAL"));
+    d.count_commits();
+  } else {
+    REVIVE_TRY(d.exec("PRAGMA synchronous=FULL"));
+  }
   return d;
 }
 

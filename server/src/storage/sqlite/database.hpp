@@ -2,6 +2,7 @@
 // A thin RAII layer over SQLite: a connection, prepared statements with typed binds, and
 // transactions that roll back unless committed. Errors are Result values naming the SQL.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -78,13 +79,21 @@ class Statement {
   bool* in_use_;
 };
 
+/// When a commit is on disk: as COMMIT returns (synchronous=FULL), or later, synced for many
+/// commits at once by whoever counts them (synchronous=NORMAL; see WalSync).
+enum class CommitSync { each, grouped };
+
 class Database {
  public:
-  /// Opens (creating) the database file: WAL, foreign keys on, synchronous=FULL for commits
-  /// that survive power loss, busy timeout for the odd concurrent reader.
-  static Result<Database> open(const std::filesystem::path& path);
+  /// Opens (creating) the database file: WAL, foreign keys on, synchronous=FULL (or NORMAL,
+  /// grouped) for commits that survive power loss, busy timeout for the odd concurrent reader.
+  static Result<Database> open(const std::filesystem::path& path,
+                               CommitSync sync = CommitSync::each);
   ~Database();
-  Database(Database&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) { o.db_ = nullptr; }
+  Database(Database&& o) noexcept
+      : db_(o.db_), cache_(std::move(o.cache_)), commits_(std::move(o.commits_)) {
+    o.db_ = nullptr;
+  }
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
@@ -95,15 +104,20 @@ class Database {
   Result<void> exec(std::string_view sql);
   std::int64_t last_insert_id() const;
   int changes() const;
+  /// Commits written to the WAL so far; counted only with CommitSync::grouped (else 0). Safe
+  /// to read from any thread.
+  std::uint64_t commits() const { return commits_ ? commits_->load() : 0; }
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
+  void count_commits();
   struct Cached {
     sqlite3_stmt* stmt = nullptr;
     bool in_use = false;
   };
   sqlite3* db_;
   std::map<std::string, std::unique_ptr<Cached>, std::less<>> cache_;
+  std::unique_ptr<std::atomic<std::uint64_t>> commits_;  ///< the WAL hook's, so never moves
 };
 
 /// BEGIN IMMEDIATE on construction; ROLLBACK at destruction unless commit() succeeded.

@@ -59,9 +59,11 @@ Result<std::vector<DeviceRow>> SqliteDevices::identity_candidates(const std::str
                                                                   const Json& disk_serials) {
   REVIVE_SQL_ASSIGN(
       q, db_.prepare(std::string(kDeviceColumns) +
-                     "WHERE d.model = ?1 AND ((?2 <> '' AND d.system_uuid = ?2) OR "
-                     "(?3 <> '' AND d.serial = ?3) OR EXISTS (SELECT 1 FROM "
-                     "json_each(d.disk_serials) a, json_each(?4) b WHERE a.value = b.value)) "
+                     "WHERE d.model = ?1 AND d.id IN ("
+                     "SELECT id FROM devices WHERE ?2 <> '' AND model = ?1 AND system_uuid = ?2 "
+                     "UNION SELECT id FROM devices WHERE ?3 <> '' AND model = ?1 AND serial = ?3 "
+                     "UNION SELECT s.device_id FROM json_each(?4) b "
+                     "JOIN device_disk_serials s ON s.serial = b.value) "
                      "ORDER BY d.last_seen DESC, d.id DESC LIMIT 100"));
   q.bind(model, system_uuid, serial, disk_serials.dump());
   return all_devices(q);

@@ -146,6 +146,28 @@ CREATE TABLE recipient_profiles(
 ALTER TABLE batches ADD COLUMN profile_id INTEGER REFERENCES recipient_profiles(id);
 CREATE INDEX batches_by_profile ON batches(profile_id) WHERE profile_id IS NOT NULL;
 )sql",
+    // 10: finding a laptop by its identity looks up indexes instead of reading every laptop of
+    // that model (issue 19: a thousand identical laptops made each enrolment read them all).
+    // Disk serials get a table of their own, kept by triggers; a migration that rebuilds
+    // `devices` drops these triggers and must make them again.
+    R"sql(
+CREATE INDEX devices_by_model_serial ON devices(model, serial);
+CREATE TABLE device_disk_serials(
+  serial NOT NULL, device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+  PRIMARY KEY(serial, device_id)) WITHOUT ROWID;
+CREATE INDEX device_disk_serials_by_device ON device_disk_serials(device_id);
+INSERT OR IGNORE INTO device_disk_serials(serial, device_id)
+  SELECT j.value, d.id FROM devices d, json_each(d.disk_serials) j WHERE j.value IS NOT NULL;
+CREATE TRIGGER device_disk_serials_on_insert AFTER INSERT ON devices BEGIN
+  INSERT OR IGNORE INTO device_disk_serials(serial, device_id)
+    SELECT j.value, NEW.id FROM json_each(NEW.disk_serials) j WHERE j.value IS NOT NULL;
+END;
+CREATE TRIGGER device_disk_serials_on_update AFTER UPDATE OF disk_serials ON devices BEGIN
+  DELETE FROM device_disk_serials WHERE device_id = OLD.id;
+  INSERT OR IGNORE INTO device_disk_serials(serial, device_id)
+    SELECT j.value, NEW.id FROM json_each(NEW.disk_serials) j WHERE j.value IS NOT NULL;
+END;
+)sql",
 };
 
 }  // namespace

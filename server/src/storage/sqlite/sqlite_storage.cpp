@@ -2,6 +2,7 @@
 
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/repositories.hpp"
+#include "storage/sqlite/wal_sync.hpp"
 
 namespace revive::server::sqlite {
 
@@ -61,6 +62,17 @@ class SqliteStorage final : public Storage {
   OrganisationRepository& organisations() override { return organisations_; }
   HandoverRepository& handovers() override { return handovers_; }
   RecipientProfileRepository& recipient_profiles() override { return recipient_profiles_; }
+  GroupCommit* group_commit() override { return wal_sync_.get(); }
+
+  /// Syncs the WAL in groups from now on (the database was opened CommitSync::grouped).
+  Result<void> group_commits(const std::filesystem::path& path) {
+    auto wal = WalFile::open(path.string() + "-wal");
+    if (!wal) return wal.error();
+    auto file = std::make_shared<WalFile>(std::move(*wal));
+    wal_sync_ = std::make_unique<WalSync>([this] { return db_.commits(); },
+                                          [file] { return file->sync(); });
+    return {};
+  }
 
  private:
   Database db_;
@@ -79,15 +91,20 @@ class SqliteStorage final : public Storage {
   SqliteOrganisations organisations_;
   SqliteHandovers handovers_;
   SqliteRecipientProfiles recipient_profiles_;
+  std::unique_ptr<WalSync> wal_sync_;  ///< last: stops before the connection closes
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> open_storage(const std::filesystem::path& path) {
-  auto db = Database::open(path);
+Result<std::unique_ptr<Storage>> open_storage(const std::filesystem::path& path,
+                                              StorageOptions options) {
+  auto db = Database::open(path, options.group_commit ? CommitSync::grouped : CommitSync::each);
   if (!db) return db.error();
   REVIVE_TRY(migrate(*db));
-  return std::unique_ptr<Storage>(std::make_unique<SqliteStorage>(std::move(*db)));
+  auto storage = std::make_unique<SqliteStorage>(std::move(*db));
+  // After the migrations, the WAL file exists.
+  if (options.group_commit) REVIVE_TRY(storage->group_commits(path));
+  return std::unique_ptr<Storage>(std::move(storage));
 }
 
 }  // namespace revive::server::sqlite

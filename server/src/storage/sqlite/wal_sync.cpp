@@ -1,0 +1,108 @@
+#include "storage/sqlite/wal_sync.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace revive::server::sqlite {
+
+WalSync::WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync)
+    : commits_(std::move(commits)), sync_(std::move(sync)), thread_([this] { run(); }) {}
+
+WalSync::~WalSync() {
+  {
+    std::lock_guard l(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+bool WalSync::durable(std::uint64_t mark, std::function<void(bool ok)> done) {
+  {
+    std::lock_guard l(mu_);
+    if (!failed_ && mark <= synced_) return true;
+    waiting_.push_back({mark, std::move(done)});
+  }
+  wake_.notify_one();
+  return false;
+}
+
+std::uint64_t WalSync::syncs() const {
+  std::lock_guard l(mu_);
+  return syncs_;
+}
+
+std::vector<WalSync::Waiter> WalSync::take_covered(std::uint64_t synced) {
+  std::vector<Waiter> covered;
+  std::erase_if(waiting_, [&](Waiter& w) {
+    if (w.mark > synced) return false;
+    covered.push_back(std::move(w));
+    return true;
+  });
+  return covered;
+}
+
+// One sync covers every commit counted before it started, so waiters that arrive while a sync
+// runs share the next one: the group grows with the load, and an idle server syncs at once.
+void WalSync::run() {
+  std::unique_lock l(mu_);
+  for (;;) {
+    wake_.wait(l, [&] { return stopping_ || !waiting_.empty(); });
+    if (waiting_.empty()) return;  // stopping, nobody left to answer
+    std::vector<Waiter> answer;
+    bool ok = false;
+    if (failed_) {
+      // A failed sync may have lost pages the kernel will not report again: never say
+      // durable after it.
+      answer = std::exchange(waiting_, {});
+    } else {
+      l.unlock();
+      const std::uint64_t target = commits_();
+      const auto synced = sync_();
+      l.lock();
+      ++syncs_;
+      if (!synced) {
+        failed_ = true;
+        continue;
+      }
+      synced_ = std::max(synced_, target);
+      answer = take_covered(synced_);
+      ok = true;
+    }
+    l.unlock();
+    for (auto& w : answer) w.done(ok);
+    l.lock();
+  }
+}
+
+Result<WalFile> WalFile::open(const std::filesystem::path& wal) {
+  const int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return make_error(Errc::io, "open " + wal.string() + ": " + std::strerror(errno));
+  return WalFile(wal, fd);
+}
+
+WalFile::~WalFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<void> WalFile::sync() {
+  // SQLite keeps the WAL file while a connection is open; should it ever have been replaced,
+  // syncing the old one would say durable about nothing.
+  struct stat have {}, now {};
+  if (::fstat(fd_, &have) != 0 || ::stat(path_.c_str(), &now) != 0 || have.st_ino != now.st_ino ||
+      have.st_dev != now.st_dev) {
+    auto again = open(path_);
+    if (!again) return again.error();
+    std::swap(fd_, again->fd_);
+  }
+  if (::fdatasync(fd_) != 0)
+    return make_error(Errc::io, "sync " + path_.string() + ": " + std::strerror(errno));
+  return {};
+}
+
+}  // namespace revive::server::sqlite

@@ -1,0 +1,72 @@
+#pragma once
+// Group commit for the SQLite backend (issue 19). With synchronous=NORMAL a WAL commit is
+// written but not synced; one thread syncs the WAL file for every commit made meanwhile, and
+// tells the waiters. A thousand laptops' results then cost a few syncs, not a thousand.
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "revive/error.hpp"
+#include "storage/storage.hpp"
+
+namespace revive::server::sqlite {
+
+class WalSync final : public GroupCommit {
+ public:
+  /// `commits` counts the commits written so far (read after each write lands in the WAL);
+  /// `sync` makes everything written to the WAL durable.
+  WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync);
+  /// Syncs what is pending, answers the last waiters, and stops the thread.
+  ~WalSync() override;
+  WalSync(const WalSync&) = delete;
+  WalSync& operator=(const WalSync&) = delete;
+
+  std::uint64_t commits() const override { return commits_(); }
+  bool durable(std::uint64_t mark, std::function<void(bool ok)> done) override;
+
+  /// Syncs done so far (for tests and the benchmark's figures).
+  std::uint64_t syncs() const;
+
+ private:
+  struct Waiter {
+    std::uint64_t mark;
+    std::function<void(bool)> done;
+  };
+  void run();
+  /// The waiters answered by a sync that covered `synced`, removed from the list.
+  std::vector<Waiter> take_covered(std::uint64_t synced);
+
+  std::function<std::uint64_t()> commits_;
+  std::function<Result<void>()> sync_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::vector<Waiter> waiting_;
+  std::uint64_t synced_ = 0;
+  std::uint64_t syncs_ = 0;
+  bool failed_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+/// Syncs the WAL file at `wal` (fdatasync on a descriptor of its own, which flushes the file
+/// whoever wrote it); reopens it when the file was replaced. io naming the file on failure.
+class WalFile {
+ public:
+  static Result<WalFile> open(const std::filesystem::path& wal);
+  ~WalFile();
+  WalFile(WalFile&& o) noexcept : path_(std::move(o.path_)), fd_(o.fd_) { o.fd_ = -1; }
+  WalFile(const WalFile&) = delete;
+  Result<void> sync();
+
+ private:
+  WalFile(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::filesystem::path path_;
+  int fd_;
+};
+
+}  // namespace revive::server::sqlite

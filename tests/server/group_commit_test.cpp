@@ -1,0 +1,250 @@
+// Issue 19, group commit: commits are synced in groups by one thread (WalSync), the SQLite
+// backend counts them, and the HTTP server holds every answer until the writes before it are
+// durable, answering 503 once the disk failed to sync.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <future>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "http/http_server.hpp"
+#include "storage/sqlite/sqlite_storage.hpp"
+#include "storage/sqlite/wal_sync.hpp"
+#include "temp_dir.hpp"
+
+namespace revive::server {
+namespace {
+
+using namespace std::chrono_literals;
+using sqlite::WalSync;
+
+// A sync that waits until the test lets it finish, counting how often it ran.
+struct GatedSync {
+  std::mutex mu;
+  std::condition_variable cv;
+  int allowed = 0;
+  int started = 0;
+  bool fail = false;
+
+  Result<void> sync() {
+    std::unique_lock l(mu);
+    ++started;
+    cv.notify_all();
+    cv.wait(l, [&] { return allowed > 0; });
+    --allowed;
+    if (fail) return make_error(Errc::io, "sync: disk gone");
+    return {};
+  }
+  void allow(int n) {
+    std::lock_guard l(mu);
+    allowed += n;
+    cv.notify_all();
+  }
+  void wait_started(int n) {
+    std::unique_lock l(mu);
+    ASSERT_TRUE(cv.wait_for(l, 5s, [&] { return started >= n; })) << "sync " << n << " never began";
+  }
+};
+
+TEST(WalSync, OneSyncAnswersEveryCommitCountedBeforeIt) {
+  std::atomic<std::uint64_t> commits{5};
+  GatedSync gate;
+  WalSync wal([&] { return commits.load(); }, [&] { return gate.sync(); });
+  std::promise<bool> answered;
+  EXPECT_FALSE(wal.durable(5, [&](bool ok) { answered.set_value(ok); }));
+  gate.wait_started(1);
+  gate.allow(1);
+  auto f = answered.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+  EXPECT_TRUE(wal.durable(5, [](bool) { ADD_FAILURE() << "answered twice"; }));
+  EXPECT_TRUE(wal.durable(2, [](bool) { ADD_FAILURE() << "answered twice"; }));
+  EXPECT_EQ(wal.syncs(), 1u);
+}
+
+TEST(WalSync, WaitersArrivingDuringASyncShareTheNextOne) {
+  std::atomic<std::uint64_t> commits{1};
+  GatedSync gate;
+  WalSync wal([&] { return commits.load(); }, [&] { return gate.sync(); });
+  std::atomic<int> ok{0};
+  EXPECT_FALSE(wal.durable(1, [&](bool r) { ok += r; }));
+  gate.wait_started(1);
+  // While the first sync runs, a hundred more commits each wait for their own mark.
+  for (int i = 2; i <= 101; ++i) {
+    commits = static_cast<std::uint64_t>(i);
+    EXPECT_FALSE(wal.durable(commits, [&](bool r) { ok += r; }));
+  }
+  gate.allow(2);
+  for (int i = 0; i < 500 && ok < 101; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(ok, 101);
+  EXPECT_EQ(wal.syncs(), 2u) << "the hundred waiting behind the first sync share one";
+}
+
+TEST(WalSync, AFailedSyncFailsItsWaitersAndEveryLaterOne) {
+  std::atomic<std::uint64_t> commits{3};
+  GatedSync gate;
+  gate.fail = true;
+  WalSync wal([&] { return commits.load(); }, [&] { return gate.sync(); });
+  std::promise<bool> first;
+  EXPECT_FALSE(wal.durable(3, [&](bool r) { first.set_value(r); }));
+  gate.allow(1);
+  auto f = first.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(f.get());
+  // The kernel may not report a lost page twice: a later sync that succeeds proves nothing.
+  gate.fail = false;
+  gate.allow(10);
+  std::promise<bool> later;
+  EXPECT_FALSE(wal.durable(1, [&](bool r) { later.set_value(r); })) << "not even an old mark";
+  auto g = later.get_future();
+  ASSERT_EQ(g.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(g.get());
+}
+
+TEST(WalSync, StoppingAnswersWhoeverStillWaits) {
+  std::atomic<std::uint64_t> commits{1};
+  std::atomic<int> answers{0};
+  {
+    WalSync wal([&] { return commits.load(); }, [] { return Result<void>{}; });
+    for (int i = 0; i < 20; ++i) (void)wal.durable(1, [&](bool r) { answers += r; });
+  }
+  EXPECT_EQ(answers, 20);
+}
+
+TEST(GroupCommitStorage, TheSqliteBackendCountsCommitsAndSyncsThem) {
+  test::TempDir dir;
+  auto plain = sqlite::open_storage(dir.path() / "each.db");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ((*plain)->group_commit(), nullptr) << "synchronous=FULL: nothing to wait for";
+
+  auto storage = sqlite::open_storage(dir.path() / "grouped.db", {.group_commit = true});
+  ASSERT_TRUE(storage) << storage.error().message;
+  GroupCommit* group = (*storage)->group_commit();
+  ASSERT_NE(group, nullptr);
+  const std::uint64_t before = group->commits();
+  {
+    auto uow = (*storage)->begin();
+    ASSERT_TRUE(uow);
+    ASSERT_TRUE((*storage)->settings().set("workshop_name", "Repair Café"));
+    ASSERT_TRUE((*uow)->commit());
+  }
+  ASSERT_TRUE((*storage)->settings().set("intake", "open"));  // a commit of its own
+  const std::uint64_t mark = group->commits();
+  EXPECT_EQ(mark, before + 2) << "a unit of work and a lone statement: two commits";
+  std::promise<bool> synced;
+  if (group->durable(mark, [&](bool ok) { synced.set_value(ok); })) synced.set_value(true);
+  auto f = synced.get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+  storage->reset();
+  auto again = sqlite::open_storage(dir.path() / "grouped.db");
+  ASSERT_TRUE(again);
+  auto name = (*again)->settings().get("workshop_name");
+  ASSERT_TRUE(name && *name);
+  EXPECT_EQ(**name, "Repair Café");
+}
+
+// ---- the HTTP server holds answers until the writes before them are durable
+
+// A raw HTTP/1.1 GET to 127.0.0.1:port; the status line, or "" when nothing came within `wait`.
+std::string get_status(std::uint16_t port, std::chrono::milliseconds wait) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string got;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req = "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    pollfd p{fd, POLLIN, 0};
+    char buf[256];
+    if (::poll(&p, 1, static_cast<int>(wait.count())) == 1) {
+      const auto n = ::read(fd, buf, sizeof buf);
+      if (n > 0) got.assign(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return got.substr(0, got.find("\r\n"));
+}
+
+class DurableAnswers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpOptions o;
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.durable.mark = [this] { return writes.load(); };
+    o.durable.wait = [this](std::uint64_t mark, std::function<void(bool)> done) {
+      std::lock_guard l(mu);
+      if (mark <= synced) return true;
+      pending.push_back(std::move(done));
+      return false;
+    };
+    server = std::make_unique<HttpServer>(
+        io, o,
+        [this](Request&, std::string&) {
+          ++writes;  // every request writes something
+          Response r;
+          r.status = 200;
+          r.body = "{}";
+          return r;
+        },
+        metrics);
+    ASSERT_TRUE(server->start());
+    thread = std::thread([this] { io.run(); });
+  }
+  void TearDown() override {
+    io.stop();
+    thread.join();
+  }
+  /// Answers every waiter so far with `ok`.
+  void sync_done(bool ok) {
+    std::lock_guard l(mu);
+    if (ok) synced = writes;
+    for (auto& d : pending) d(ok);
+    pending.clear();
+  }
+  std::size_t waiting() {
+    std::lock_guard l(mu);
+    return pending.size();
+  }
+
+  boost::asio::io_context io;
+  Metrics metrics;
+  std::unique_ptr<HttpServer> server;
+  std::thread thread;
+  std::atomic<std::uint64_t> writes{0};
+  std::mutex mu;
+  std::uint64_t synced = 0;
+  std::vector<std::function<void(bool)>> pending;
+};
+
+TEST_F(DurableAnswers, NoAnswerLeavesBeforeItsWritesAreDurable) {
+  auto answer = std::async(std::launch::async, [&] { return get_status(server->port(), 5000ms); });
+  for (int i = 0; i < 200 && waiting() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(waiting(), 1u);
+  EXPECT_EQ(answer.wait_for(300ms), std::future_status::timeout) << "answered before the sync";
+  sync_done(true);
+  EXPECT_EQ(answer.get(), "HTTP/1.1 200 OK");
+}
+
+TEST_F(DurableAnswers, AFailedSyncIsAnsweredAsAStorageFailure) {
+  auto answer = std::async(std::launch::async, [&] { return get_status(server->port(), 5000ms); });
+  for (int i = 0; i < 200 && waiting() == 0; ++i) std::this_thread::sleep_for(10ms);
+  sync_done(false);
+  EXPECT_EQ(answer.get(), "HTTP/1.1 503 Service Unavailable");
+}
+
+}  // namespace
+}  // namespace revive::server
