@@ -157,6 +157,10 @@ async function imagesAndBatches(ops, port, token) {
   await ops.locator('#batch-edit-error').filter({ hasText: 'locale' }).waitFor();
   // The refusal is worded in the page's language; the server's detail (naming the field) follows.
   assert.match(await ops.locator('#batch-edit-error').textContent(), /^De invoer is niet geldig\. \(server: /);
+  // A refusal whose detail names nothing (the server is busy) is the Dutch sentence alone.
+  assert.equal(await ops.evaluate(() => window.reviveUI.errorText(
+    { status: 503, body: { code: 'busy', error: 'import still running; check later' } })),
+  'De server is bezig: probeer het zo opnieuw.');
   await ops.locator('#profile-locale').fill('nl_BE.UTF-8');
   await ops.locator('#profile-timezone').fill('Europe/Brussels');
   await axeCheck(ops, 'the batches page');
