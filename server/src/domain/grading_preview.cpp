@@ -68,8 +68,8 @@ Result<PreviewInput> GradingPreview::read_input() {
       ++in.not_regraded;
       continue;
     }
-    in.laptops.push_back({id, std::move(*inventory), std::move(laptop->tests),
-                          std::move(laptop->grading)});
+    in.laptops.push_back(
+        {id, std::move(*inventory), std::move(laptop->tests), std::move(laptop->grading)});
   }
   return in;
 }
@@ -103,8 +103,8 @@ Result<std::uint64_t> GradingPreview::start(const std::string& policy_text,
                   auto it = jobs->finished.find(job);
                   if (it == jobs->finished.end()) return;  // given up
                   auto named = name_changed(work->second);
-                  it->second = named ? Result<Json>(std::move(work->second))
-                                     : Result<Json>(named.error());
+                  it->second =
+                      named ? Result<Json>(std::move(work->second)) : Result<Json>(named.error());
                   done(job);
                 });
   return job;
