@@ -42,6 +42,7 @@ function instrument() {
       fn(e);
       rec.handler = performance.now() - rec.at;
       if (probe.counting) probe.events.push(rec);
+      if (type === 'snapshot') probe.snapshotBytes = e.data.length;
     }, opts);
   };
   new PerformanceObserver((list) => {
@@ -103,7 +104,7 @@ async function main() {
     const firstLoad = {
       page_bytes: load.filter((r) => r.done).reduce((n, r) => n + r.bytes, 0),
       requests: load.filter((r) => r.done).map((r) => `${new globalThis.URL(r.url).pathname} ${r.bytes}`),
-      snapshot_bytes: load.filter((r) => !r.done).reduce((n, r) => n + r.bytes, 0),
+      snapshot_bytes: await page.evaluate(() => window.wallProbe.snapshotBytes),
       tiles: await page.locator('#tiles .tile').count(),
     };
     const before = await metrics(cdp);
