@@ -107,6 +107,8 @@ async function main() {
       snapshot_bytes: await page.evaluate(() => window.wallProbe.snapshotBytes),
       tiles: await page.locator('#tiles .tile').count(),
     };
+    // Counting bytes costs the browser work on every chunk of the stream: not while measuring.
+    await cdp.send('Network.disable');
     const before = await metrics(cdp);
     await page.evaluate(() => { window.wallProbe.counting = true; });
     if (PROFILE) await cdp.send('Profiler.enable').then(() => cdp.send('Profiler.start'));
