@@ -44,7 +44,7 @@ class SettingsTest : public test::DomainTest {
   // The blocking pool: work waits here until the test runs it (on a thread of its own).
   SettingsTest()
       : profiles(ctx), preview(ctx, [this](std::function<void()> work, std::function<void()> done) {
-          queued.push_back({std::move(work), std::move(done)});
+          queued.emplace_back(std::move(work), std::move(done));
         }) {
     EXPECT_TRUE(catalog.put_workflow("default",
                                      Json::array({{{"kind", "inventory"}}, {{"kind", "test"}}})));
