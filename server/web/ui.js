@@ -58,14 +58,22 @@
     return !vendor || model.toLowerCase().startsWith(vendor.toLowerCase()) ? model : vendor + ' ' + model;
   }
 
+  // The refusals whose server detail carries data the sentence by code cannot: the field, key
+  // or thing concerned ("grading_policy: memory.c_below_mib must be a number"). The server words
+  // its details in English; for the other codes the sentence says all an operator can act on,
+  // so a Dutch or French page leaves the English out (an English page shows it).
+  const detailNamesSomething = new Set(['invalid_input', 'not_found', 'conflict', 'already_exists',
+    'unsupported', 'too_large', 'corrupt', 'bad_signature']);
+
   // A refusal in the operator's language: the sentence for its kind (the server's stable "code")
-  // from the strings, led by the page's own words when given (a key with {kind}), then the
-  // server's detail, which names the field, key or thing concerned, marked as the server's.
+  // from the strings, led by the page's own words when given (a key with {kind}), then, where it
+  // names something (above), the server's detail, marked as the server's.
   function errorText(r, key) {
     const b = r.body || {};
     const kind = t('ui.error.' + (b.code || 'status'), { status: r.status });
     const lead = key ? t(key, { kind }) : kind.charAt(0).toUpperCase() + kind.slice(1);
-    return b.error ? lead + ' ' + t('ui.error.detail', { detail: b.error }) : lead;
+    const detail = b.error && (root.lang === 'en' || !b.code || detailNamesSomething.has(b.code));
+    return detail ? lead + ' ' + t('ui.error.detail', { detail: b.error }) : lead;
   }
 
   // A request to the server; a 401 shows the login. Returns {ok, status, body}.

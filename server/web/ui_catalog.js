@@ -188,7 +188,7 @@
 
   function gradeText(grades) {
     const parts = [];
-    for (const g of ['A', 'B', 'C', 'D']) if (grades[g]) parts.push(g + ': ' + grades[g]);
+    for (const g of ['A', 'B', 'C']) if (grades[g]) parts.push(g + ': ' + grades[g]);
     if (grades.reject) parts.push(t('ui.grade.reject') + ': ' + grades.reject);
     if (grades.none) parts.push(t('ui.grade.none') + ': ' + grades.none);
     return parts.length ? parts.join(' · ') : '—';

@@ -4,6 +4,7 @@
 
 #include "domain/laptop_pages.hpp"
 #include "domain_fixture.hpp"
+#include "revive/grading.hpp"
 
 namespace revive::server {
 namespace {
@@ -46,6 +47,11 @@ TEST(LaptopFilter, EachFieldFiltersAndBadValuesAreRefused) {
   EXPECT_EQ(bad_state.error().code, Errc::invalid_input);
   EXPECT_NE(bad_state.error().message.find("state"), std::string::npos);
   EXPECT_FALSE(validate({"", "", "E", ""}));
+  // Grading gives A, B, C or reject (revive::kGrades): a D filter could only ever show nothing.
+  auto d = validate({"", "", "D", ""});
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("A, B, C, reject or none"), std::string::npos);
+  for (const auto g : kGrades) EXPECT_TRUE(validate({"", "", std::string(g), ""}));
   EXPECT_FALSE(validate({"", "", "", std::string(201, 'x')}));
 }
 

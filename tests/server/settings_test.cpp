@@ -4,6 +4,9 @@
 // the agents' own grading code from the test figures and inventories on file.
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 #include "domain/grading_preview.hpp"
 #include "domain/recipient_profiles.hpp"
 #include "domain_fixture.hpp"
@@ -38,7 +41,11 @@ SettingsUpdate policy_and_name(std::optional<std::string> policy,
 
 class SettingsTest : public test::DomainTest {
  protected:
-  SettingsTest() : profiles(ctx), preview(ctx) {
+  // The blocking pool: work waits here until the test runs it (on a thread of its own).
+  SettingsTest()
+      : profiles(ctx), preview(ctx, [this](std::function<void()> work, std::function<void()> done) {
+          queued.emplace_back(std::move(work), std::move(done));
+        }) {
     EXPECT_TRUE(catalog.put_workflow("default",
                                      Json::array({{{"kind", "inventory"}}, {{"kind", "test"}}})));
   }
@@ -52,6 +59,16 @@ class SettingsTest : public test::DomainTest {
     return dev;
   }
 
+  // Runs the queued work as the pool would: off this thread, then `done` back here.
+  void run_pool() {
+    for (auto& [work, done] : queued) {
+      std::thread(work).join();
+      done();
+    }
+    queued.clear();
+  }
+
+  std::vector<std::pair<std::function<void()>, std::function<void()>>> queued;
   RecipientProfiles profiles;
   GradingPreview preview;
 };
@@ -86,6 +103,51 @@ TEST_F(SettingsTest, APreviewRegradesTheLaptopsOnFileAndStoresNothing) {
             std::string::npos);
   // Only looked: the stored policy is the one set above.
   EXPECT_EQ(storage.data.settings["grading_policy"], "[battery]\nb_below_pct = 80\n");
+}
+
+// The route's way: the figures are read when the preview starts, the grading runs on the pool
+// from them alone (a laptop tested meanwhile is not in it), and the answer is handed out once.
+TEST_F(SettingsTest, APreviewStartedGradesOnThePoolWhatWasReadAtTheStart) {
+  tested("SN01", laptop_inventory(75, 16384));
+  tested("SN02", laptop_inventory(95, 4096));
+  const std::string policy = "[battery]\nb_below_pct = 70\nc_below_pct = 60\n";  // SN01: B -> A
+  auto expected = preview.preview(policy);
+  ASSERT_TRUE(expected);
+  ASSERT_EQ((*expected)["changed"].size(), 1u);
+  std::vector<std::uint64_t> finished;
+  auto job = preview.start(policy, [&](std::uint64_t j) { finished.push_back(j); });
+  ASSERT_TRUE(job) << job.error().message;
+  auto running = preview.take(*job);
+  ASSERT_TRUE(running);
+  EXPECT_FALSE(*running);
+  tested("SN03", laptop_inventory(95, 16384));  // after the start: not in this preview
+  ASSERT_EQ(queued.size(), 1u);
+  run_pool();
+  EXPECT_EQ(finished, std::vector<std::uint64_t>{*job});
+  auto answer = preview.take(*job);
+  ASSERT_TRUE(answer && *answer && **answer);
+  EXPECT_EQ(***answer, *expected);
+  EXPECT_EQ((***answer)["laptops"], 2);
+  EXPECT_EQ((***answer)["changed"][0]["serial"], "SN01");
+  auto again = preview.take(*job);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::not_found);
+
+  // A bad policy is refused at the start; nothing goes to the pool.
+  auto bad = preview.start("[memory]\nx = 1\n", [](std::uint64_t) {});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("memory.x"), std::string::npos);
+  EXPECT_TRUE(queued.empty());
+
+  // Given up while running (the request timed out): the answer is dropped when it comes.
+  auto dropped = preview.start(policy, [&](std::uint64_t j) { finished.push_back(j); });
+  ASSERT_TRUE(dropped);
+  auto gave_up = preview.take(*dropped, true);
+  ASSERT_TRUE(gave_up);
+  EXPECT_FALSE(*gave_up);
+  run_pool();
+  EXPECT_EQ(finished.size(), 1u);
+  EXPECT_FALSE(preview.take(*dropped));
 }
 
 TEST_F(SettingsTest, APreviewOfABadPolicyNamesTheKey) {

@@ -7,13 +7,18 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <array>
 #include <string>
+#include <string_view>
 
 #include "revive/error.hpp"
 
 namespace revive {
 
 using Json = nlohmann::json;
+
+/// Every grade grade() gives, best first (the pages filter and count by these).
+inline constexpr std::array<std::string_view, 4> kGrades = {"A", "B", "C", "reject"};
 
 struct GradingPolicy {
   double battery_b_below_pct = 80;  ///< health below this: at most B

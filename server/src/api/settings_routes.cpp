@@ -14,13 +14,29 @@ Response put_profile(ApiContext& api, Call& c) {
   return ok_or_error(api.services.recipient_profiles.put(str(*j, "name"), fields));
 }
 
+// The grading runs on the blocking pool (it grows with the laptops on file); the answer waits
+// for it as an image import's does.
 Response preview(ApiContext& api, Call& c) {
   auto j = body_json(c.req);
   if (!j) return from_error(j.error());
   auto policy = j->find("grading_policy");
   if (policy == j->end() || !policy->is_string())
     return error_response(400, "invalid_input", "grading_policy: the policy's text is missing");
-  return reply(api.services.grading_preview.preview(policy->get<std::string>()));
+  auto job = api.services.grading_preview.start(
+      policy->get<std::string>(),
+      [notify = api.notify](std::uint64_t id) { notify("preview:" + std::to_string(id)); });
+  if (!job) return from_error(job.error());
+  GradingPreview& previews = api.services.grading_preview;
+  Response r;
+  r.long_poll = LongPoll{"preview:" + std::to_string(*job), std::chrono::seconds(60),
+                         [&previews, id = *job](bool final) -> std::optional<Response> {
+                           auto outcome = previews.take(id, final);
+                           if (!outcome) return from_error(outcome.error());
+                           if (*outcome) return reply(**outcome);
+                           if (!final) return std::nullopt;
+                           return error_response(503, "busy", "the preview took too long");
+                         }};
+  return r;
 }
 
 }  // namespace

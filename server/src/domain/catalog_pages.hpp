@@ -11,8 +11,9 @@
 
 namespace revive::server {
 
-/// The grades a batch's counts are kept by: A to D, reject, and "none" (not graded yet).
-inline constexpr const char* kGradeKeys[] = {"A", "B", "C", "D", "reject", "none"};
+/// The grades a batch's counts are kept by: those grading gives (revive::kGrades) and "none"
+/// (not graded yet).
+inline constexpr const char* kGradeKeys[] = {"A", "B", "C", "reject", "none"};
 
 /// For each batch named in the device summaries (Views::devices), how many of its laptops have
 /// each grade (every key of kGradeKeys present, a grade outside them counted as "none"). Pure.

@@ -14,6 +14,10 @@ namespace revive::server {
 
 using Clock = std::function<Seconds()>;
 
+/// Runs `work` on the blocking-work pool, then `done` back on the io thread. `work` must not
+/// touch the storage (the io thread owns it).
+using RunBlocking = std::function<void(std::function<void()> work, std::function<void()> done)>;
+
 struct ChangeSink {
   /// A device's state changed (after the commit): dashboards and long-polls look again.
   std::function<void(std::int64_t device)> device_changed;

@@ -15,9 +15,6 @@
 
 namespace revive::server {
 
-/// Runs `work` on the blocking-work pool, then `done` back on the io thread.
-using RunBlocking = std::function<void(std::function<void()> work, std::function<void()> done)>;
-
 struct ImportSummary {
   std::string name;
   std::string image_id;

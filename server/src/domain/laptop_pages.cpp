@@ -7,6 +7,7 @@
 
 #include "domain/json_fields.hpp"
 #include "domain/partners.hpp"
+#include "revive/grading.hpp"
 
 namespace revive::server {
 
@@ -96,9 +97,10 @@ Result<void> validate(const LaptopFilter& f) {
     return make_error(
         Errc::invalid_input,
         "state must be idle, running, failed, done or cancelled, not \"" + f.state + "\"");
-  if (!f.grade.empty() && !one_of(f.grade, {"A", "B", "C", "D", "reject", "none"}))
+  const bool known_grade = std::find(kGrades.begin(), kGrades.end(), f.grade) != kGrades.end();
+  if (!f.grade.empty() && !known_grade && f.grade != "none")
     return make_error(Errc::invalid_input,
-                      "grade must be A, B, C, D, reject or none, not \"" + f.grade + "\"");
+                      "grade must be A, B, C, reject or none, not \"" + f.grade + "\"");
   if (f.text.size() > 200)
     return make_error(Errc::invalid_input, "the search text is at most 200 characters");
   if (f.batch.size() > 200)

@@ -16,7 +16,7 @@ namespace revive::server {
 struct LaptopFilter {
   std::string state;  ///< the newest run's state, or "idle"
   std::string batch;  ///< the batch's name
-  std::string grade;  ///< A, B, C, D, reject, or "none" (not graded yet)
+  std::string grade;  ///< A, B, C, reject (revive::kGrades), or "none" (not graded yet)
   std::string text;   ///< a part of the serial, model, vendor or the id (any case)
 };
 

@@ -70,7 +70,7 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPa
       catalog(ctx, store_has_image(store)),
       certificates(ctx, certifier, {certificate_key.public_key(), store.key().public_key()}),
       boot(ctx, enrolment, intake, std::move(opts.boot)),
-      images(ctx, store, std::move(run_blocking)),
+      images(ctx, store, run_blocking),
       uploads(ctx, images, store.tmp_dir()),
       deployments(ctx, live, store_images(store),
                   opts.monotonic ? std::move(opts.monotonic) : steady_seconds(), opts.deploy),
@@ -81,7 +81,7 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPa
       loans(ctx),
       catalog_pages(catalog, views),
       recipient_profiles(ctx),
-      grading_preview(ctx) {}
+      grading_preview(ctx, std::move(run_blocking)) {}
 
 Result<void> Services::start() {
   REVIVE_TRY(init_crypto());

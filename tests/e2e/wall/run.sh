@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctest wall_browser: installs playwright-core from the committed package-lock.json into the
-# build directory (npm ci, offline first from npm's cache, so a second run downloads nothing),
-# then runs wall_test.mjs against Debian's chromium. Skipped (77) without chromium or node.
+# build directory (npm_install.sh), then runs wall_test.mjs against Debian's chromium.
+# Skipped (77) without chromium or node.
 #   run.sh SERVER AGENT CTL DATA WORKDIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,11 +14,7 @@ for tool in node npm /usr/bin/chromium; do
     exit 77
   fi
 done
-mkdir -p "$work"
-cp "$here/package.json" "$here/package-lock.json" "$here/wall_test.mjs" "$work/"
-if ! cmp -s "$here/package-lock.json" "$work/node_modules/.package-lock.json.installed" 2>/dev/null; then
-  (cd "$work" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
-  cp "$here/package-lock.json" "$work/node_modules/.package-lock.json.installed"
-fi
+bash "$here/npm_install.sh" "$work"
+cp "$here/wall_test.mjs" "$work/"
 cd "$work"
 exec node wall_test.mjs "$server" "$agent" "$ctl" "$data" "$work"
