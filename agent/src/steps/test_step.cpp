@@ -63,7 +63,7 @@ Outcome run_test_step(const StepContext& ctx) {
   auto policy = params.contains("grading_policy") && params["grading_policy"].is_string()
                     ? parse_policy(params["grading_policy"].get<std::string>())
                     : parse_policy(default_policy_toml());
-  if (!policy) return failed("grading policy: " + policy.error().message, {{"tests", tests}});
+  if (!policy) return failed(policy.error().message, {{"tests", tests}});
   return succeeded({{"tests", tests}, {"grading", grade(ctx.inventory, tests, *policy)}});
 }
 

@@ -305,7 +305,10 @@ async function main() {
   agent(port, 'hp-stream-11');
   const failed = page.locator('#tiles .tile.failed');
   await failed.waitFor({ timeout: 30000 });
-  assert.match(await failed.locator('.reason').textContent(), /Testen is mislukt/);
+  const reason = await failed.locator('.reason').textContent();
+  assert.match(reason, /Testen is mislukt/);
+  assert.match(reason, /grading policy: memory\.c_below_mib must be a number/);
+  assert.doesNotMatch(reason, /grading policy: grading policy/, 'the agent said what was wrong once');
   assert.equal(await page.locator('[data-count="failed"]').textContent(), '1');
   log('the failed laptop is red with its reason');
 
