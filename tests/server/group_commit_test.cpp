@@ -12,6 +12,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <condition_variable>
 #include <mutex>
@@ -119,6 +120,20 @@ TEST(WalSync, StoppingAnswersWhoeverStillWaits) {
     for (int i = 0; i < 20; ++i) (void)wal.durable(1, [&](bool r) { answers += r; });
   }
   EXPECT_EQ(answers, 20);
+}
+
+std::size_t threads_of_this_process() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& t : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+TEST(GroupCommitStorage, OpeningStartsNoThreadSoTheServerCanStillDropItsPrivileges) {
+  test::TempDir dir;
+  const std::size_t before = threads_of_this_process();
+  auto storage = sqlite::open_storage(dir.path() / "grouped.db", {.group_commit = true});
+  ASSERT_TRUE(storage) << storage.error().message;
+  EXPECT_EQ(threads_of_this_process(), before);
 }
 
 TEST(GroupCommitStorage, TheSqliteBackendCountsCommitsAndSyncsThem) {

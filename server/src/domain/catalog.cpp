@@ -31,7 +31,7 @@ Result<WorkflowStep> workflow_step(const Json& s) {
     if (!params["grading_policy"].is_string())
       return invalid("a test step's grading_policy must be the policy's text");
     if (auto p = parse_policy(params["grading_policy"].get<std::string>()); !p)
-      return invalid("a test step's " + p.error().message);
+      return invalid("a test step's grading_policy: " + p.error().message);
   }
   return WorkflowStep{*kind, params};
 }
@@ -174,7 +174,7 @@ Result<void> Catalog::update_settings(const SettingsUpdate& u) {
   // The agents parse the policy with the same code: a policy stored here grades every laptop.
   if (u.grading_policy) {
     if (auto p = parse_policy(*u.grading_policy); !p)
-      return invalid(p.error().message);
+      return invalid("grading_policy: " + p.error().message);
   }
   const std::pair<const char*, const std::optional<std::string>*> values[] = {
       {"default_workflow", &u.default_workflow},

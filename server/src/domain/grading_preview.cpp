@@ -27,7 +27,7 @@ std::optional<GradedLaptop> graded(const std::optional<StepResultRow>& r) {
 
 Result<GradingPolicy> checked_policy(const std::string& policy_text) {
   auto policy = parse_policy(policy_text);
-  if (!policy) return make_error(Errc::invalid_input, policy.error().message);
+  if (!policy) return make_error(Errc::invalid_input, "grading_policy: " + policy.error().message);
   return policy;
 }
 

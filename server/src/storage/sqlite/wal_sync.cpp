@@ -10,7 +10,7 @@
 namespace revive::server::sqlite {
 
 WalSync::WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync)
-    : commits_(std::move(commits)), sync_(std::move(sync)), thread_([this] { run(); }) {}
+    : commits_(std::move(commits)), sync_(std::move(sync)) {}
 
 WalSync::~WalSync() {
   {
@@ -18,7 +18,7 @@ WalSync::~WalSync() {
     stopping_ = true;
   }
   wake_.notify_one();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 bool WalSync::durable(std::uint64_t mark, std::function<void(bool ok)> done) {
@@ -26,6 +26,9 @@ bool WalSync::durable(std::uint64_t mark, std::function<void(bool ok)> done) {
     std::lock_guard l(mu_);
     if (!failed_ && mark <= synced_) return true;
     waiting_.push_back({mark, std::move(done)});
+    // Started by the first waiter, not when the database opens: the server drops its
+    // privileges after opening it, and only a process with one thread can.
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   }
   wake_.notify_one();
   return false;

@@ -19,7 +19,8 @@ namespace revive::server::sqlite {
 class WalSync final : public GroupCommit {
  public:
   /// `commits` counts the commits written so far (read after each write lands in the WAL);
-  /// `sync` makes everything written to the WAL durable.
+  /// `sync` makes everything written to the WAL durable. The syncing thread starts with the
+  /// first wait.
   WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync);
   /// Syncs what is pending, answers the last waiters, and stops the thread.
   ~WalSync() override;
