@@ -77,22 +77,23 @@ TEST(HoldingsRule, NoLaptopWaitsBehindOneHoldingFewerChunks) {
          }
        },
        {{3, Source::server()}, {2, Source::from_peer(3)}, {4, Source::from_peer(2)}}},
-      {"guard, the exception for laptops with nowhere else to go: a head back from a false stall, "
-       "which may not relay during its cool-down, waits at the tail rather than take the "
-       "server's port and leave the two laptops below it queued",
+      {"a relay whose own source died is not blamed by its child for having nothing to send "
+       "(it held no more than the child): once it reports the death it heads the chain from the "
+       "server again; the old code barred it from relaying and sent it to the tail",
        [](Workshop& w) {
          chain(w, 4, 3);
-         w.now = 3.3;  // laptop 1 died: 2 had nothing for 3, which blamed 2 first
+         w.now = 3.3;  // laptop 1 died: 2 had nothing for 3, which said so first
          w.send(SourceFailed{.laptop = 3, .peer = 2, .fault = SourceFault::stalled});
+         EXPECT_NE(w.source(3), Source::from_peer(2)) << w.dump();
          w.now = 3.4;
          w.send(SourceFailed{.laptop = 2, .peer = 1, .fault = SourceFault::dead});
-         EXPECT_EQ(w.source(3), Source::server()) << w.dump();
+         EXPECT_EQ(w.source(2), Source::server()) << w.dump();
          w.now = 4;
          w.progress(3, 300);
          w.progress(4, 294);
-         w.progress(2, 360);  // fetched from the server while suspected: recovered
+         w.progress(2, 360);
        },
-       {{3, Source::server()}, {4, Source::from_peer(3)}, {2, Source::from_peer(4)}}},
+       {{2, Source::server()}, {4, Source::from_peer(2)}, {3, Source::from_peer(4)}}},
       {"guard (the old code did it too): a restarted relay resuming with more chunks than the "
        "tail, a joiner holding 100, goes back to its place, not behind that joiner",
        [](Workshop& w) {

@@ -161,8 +161,9 @@ std::string Scheduler::speed_note(const Laptop& l) {
 
 // A relay its child reports is taken out of the chain at once: its children go to other
 // sources and it goes to the back of the placement order, so the budget above it is free for
-// them. Reported dead or stalled, it is suspected stalled until it reports progress again (a
-// dead laptop never will); after a bad chunk it keeps deploying, but never relays again.
+// them. Reported dead, or stalled while it held chunks the child lacked, it is suspected
+// stalled until it reports progress again (a dead laptop never will); after a bad chunk it
+// keeps deploying, but never relays again.
 Result<bool> Scheduler::on(const SourceFailed& e, Seconds now) {
   auto found = find(e.laptop);
   if (!found) return found.error();
@@ -182,6 +183,13 @@ Result<bool> Scheduler::on(const SourceFailed& e, Seconds now) {
               "stalled: laptop " + std::to_string(e.laptop) + " found it not answering");
       break;
     case SourceFault::stalled:
+      // A relay whose own source died has nothing more for its child: the child goes
+      // elsewhere, the relay is not to blame (it re-parents itself when it reports its source).
+      if (p->second.held_chunks() <= (*found)->held_chunks() + config_.lag_chunks) {
+        (*found)->pending_reason = "re-parented: " + peer + " had nothing more to send";
+        (*found)->source_broken = true;
+        break;
+      }
       suspect(p->second, now, "re-parented: " + peer + " stalled",
               "stalled: laptop " + std::to_string(e.laptop) + " found it not sending");
       break;
