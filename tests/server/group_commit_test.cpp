@@ -12,9 +12,9 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <future>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 

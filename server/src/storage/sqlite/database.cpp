@@ -66,8 +66,8 @@ namespace {
 // automatic checkpoint, so this does what SQLite's own hook does at its default size.
 int on_wal_commit(void* counter, sqlite3* db, const char* schema, int wal_pages) {
   static_cast<std::atomic<std::uint64_t>*>(counter)->fetch_add(1);
-  if (wal_pages >= 1000) (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE,
-                                                         nullptr, nullptr);
+  if (wal_pages >= 1000)
+    (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   return SQLITE_OK;
 }
 }  // namespace

@@ -84,8 +84,7 @@ void WalSync::run() {
 
 Result<WalFile> WalFile::open(const std::filesystem::path& wal) {
   const int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error(Errc::io, "open " + wal.string() + ": " + std::strerror(errno));
+  if (fd < 0) return make_error(Errc::io, "open " + wal.string() + ": " + std::strerror(errno));
   return WalFile(wal, fd);
 }
 
@@ -96,7 +95,8 @@ WalFile::~WalFile() {
 Result<void> WalFile::sync() {
   // SQLite keeps the WAL file while a connection is open; should it ever have been replaced,
   // syncing the old one would say durable about nothing.
-  struct stat have {}, now {};
+  struct stat have {
+  }, now{};
   if (::fstat(fd_, &have) != 0 || ::stat(path_.c_str(), &now) != 0 || have.st_ino != now.st_ino ||
       have.st_dev != now.st_dev) {
     auto again = open(path_);
