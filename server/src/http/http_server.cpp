@@ -246,7 +246,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       bool done = false, ok = false;
     };
     auto w = std::make_shared<Wait>(io);
-    const bool now = opts.durable.wait(mark, [this, w](bool ok) {
+    // The io_context, not this server: the storage may answer while it stops, after the
+    // server is gone.
+    const bool now = opts.durable.wait(mark, [&io = io, w](bool ok) {
       asio::post(io, [w, ok] {
         w->ok = ok;
         w->done = true;
