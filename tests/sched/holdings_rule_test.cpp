@@ -31,6 +31,17 @@ void chain(Workshop& w, LaptopId n, int seconds, std::uint64_t behind = 2) {
   }
 }
 
+// `n` laptops, and laptop n+1 a second later; at second 3 the first n hold 300, 298, ...
+// chunks (measured at `receive`, if given) and the joiner 100.
+void joiner_behind(Workshop& w, LaptopId n, std::optional<double> receive = std::nullopt) {
+  for (LaptopId id = 1; id <= n; ++id) w.join(id, 2e9);
+  w.now = 2;
+  w.join(n + 1, 2e9);
+  w.now = 3;
+  for (LaptopId id = 1; id <= n; ++id) w.progress(id, 300 - 2 * (id - 1), receive);
+  w.progress(n + 1, 100);
+}
+
 struct Row {
   const char* what;
   std::function<void(Workshop&)> script;
@@ -59,12 +70,7 @@ TEST(HoldingsRule, NoLaptopWaitsBehindOneHoldingFewerChunks) {
        "pass but stays ahead of a joiner far behind it (old: behind it, holding 298 chunks "
        "against its 100)",
        [](Workshop& w) {
-         for (LaptopId id = 1; id <= 3; ++id) w.join(id, 2e9);
-         w.now = 2;
-         w.join(4, 2e9);
-         w.now = 3;
-         for (LaptopId id = 1; id <= 3; ++id) w.progress(id, 300 - 2 * (id - 1), 120e6);
-         w.progress(4, 100);
+         joiner_behind(w, 3, 120e6);
          w.now = 3.2;  // laptop 1 was killed: its child says so
          w.send(SourceFailed{.laptop = 2, .peer = 1, .fault = SourceFault::dead});
          EXPECT_EQ(w.source(2), Source::server()) << w.dump();
@@ -97,12 +103,7 @@ TEST(HoldingsRule, NoLaptopWaitsBehindOneHoldingFewerChunks) {
       {"guard (the old code did it too): a restarted relay resuming with more chunks than the "
        "tail, a joiner holding 100, goes back to its place, not behind that joiner",
        [](Workshop& w) {
-         for (LaptopId id = 1; id <= 4; ++id) w.join(id, 2e9);
-         w.now = 2;
-         w.join(5, 2e9);
-         w.now = 3;
-         for (LaptopId id = 1; id <= 4; ++id) w.progress(id, 300 - 2 * (id - 1));
-         w.progress(5, 100);
+         joiner_behind(w, 4);
          w.now = 3.2;
          w.send(Joined{.laptop = 2,
                        .image = "img",
