@@ -169,6 +169,7 @@ int run(int argc, char** argv) {
       display = std::move(*d);
       status_screen =
           std::make_unique<revive::agent::screen::StatusScreen>(*display, system, server);
+      status_screen->log_to(o.log);
       o.screen = status_screen.get();
       o.log("status screen on " + screen_tty);
     } else {

@@ -219,6 +219,45 @@ TEST_F(StatusScreenTest, RateAndTimeLeftComeFromSuccessiveProgress) {
   EXPECT_EQ(screen_.status().rate_bytes_s, 0);
 }
 
+// A deploy's stage names its source, and the server assigns one after the first report
+// ("from the server" -> "from the server: first in the plan"). The rate used to start again at
+// every new name, so a deploy showed its first figure only on its third report (two seconds)
+// and lost it at every re-plan; a short deploy never showed one.
+TEST_F(StatusScreenTest, RateAndTimeLeftShowAfterOneSecondOfBytesWhateverTheStageSays) {
+  screen_.enrolled("Atelier Liège", "…R2D7X", "fr");
+  screen_.step_started(StepKind::deploy);
+  const double total = 2.9e9;
+  screen_.progress("writing tiny (from the server)", 0, total);
+  EXPECT_EQ(screen_.status().rate_bytes_s, 0) << "one report is no rate";
+  EXPECT_FALSE(display_.last().shows("restant"));
+  now_ += std::chrono::seconds(1);
+  screen_.progress("writing tiny (from the server: first in the plan)", 12.3e6, total);
+  ScreenStatus s = screen_.status();
+  EXPECT_NEAR(s.rate_bytes_s, 12.3e6, 1);
+  EXPECT_NEAR(s.eta_s, (total - 12.3e6) / 12.3e6, 0.01);
+  EXPECT_TRUE(display_.last().shows("12 MB/s   4 min restant")) << display_.last().text()[15];
+  // A re-plan to a peer keeps the figure; only bytes that start again (another drive) drop it.
+  now_ += std::chrono::seconds(1);
+  screen_.progress("writing tiny (from peer 3 (http://10.0.0.7:9000))", 24.6e6, total);
+  EXPECT_NEAR(screen_.status().rate_bytes_s, 12.3e6, 1);
+  now_ += std::chrono::seconds(1);
+  screen_.progress("sdb: overwrite", 1e6, 64e9);
+  EXPECT_EQ(screen_.status().rate_bytes_s, 0);
+  EXPECT_LT(screen_.status().eta_s, 0);
+}
+
+// The serial console cannot show the screen; the plain log says what its top row reads, so
+// the network-boot test can see the workshop's name reach it.
+TEST_F(StatusScreenTest, EnrolmentLogsTheScreensTopRowAsDrawn) {
+  std::vector<std::string> lines;
+  screen_.log_to([&](const std::string& l) { lines.push_back(l); });
+  screen_.enrolled("Repair Café Gent", "…4D7X", "nl");
+  EXPECT_EQ(lines, std::vector<std::string>{"screen: Repair Café Gent | [ ...4D7X ]"});
+  EXPECT_EQ(display_.last().text()[0].substr(0, 18), " Repair Café Gent");
+  screen_.enrolled("", "SN77", "en");  // an unnamed workshop: the product's name
+  EXPECT_EQ(lines.back(), "screen: Revive | [ SN77 ]");
+}
+
 TEST_F(StatusScreenTest, ProgressRedrawsAtMostTwiceASecond) {
   screen_.step_started(StepKind::wipe);
   const std::size_t before = display_.frames.size();

@@ -13,6 +13,25 @@ constexpr auto kRedrawEvery = std::chrono::milliseconds(500);
 // Below this a step's "total" counts stages, not bytes: no rate is shown.
 constexpr double kBytesTotal = 1 << 20;
 constexpr double kRateWeight = 0.3;  // weight of the newest sample
+
+// A frame's row as one log line: the gaps between its parts (workshop left, label right)
+// become " | ".
+std::string row_for_log(const Frame& f, int row) {
+  const auto rows = f.text();
+  if (row >= static_cast<int>(rows.size())) return {};
+  std::string out;
+  std::size_t blanks = 0;
+  for (const char c : rows[static_cast<std::size_t>(row)]) {
+    if (c == ' ') {
+      ++blanks;
+      continue;
+    }
+    if (!out.empty() && blanks > 0) out += blanks > 1 ? " | " : " ";
+    blanks = 0;
+    out += c;
+  }
+  return out;
+}
 }  // namespace
 
 bool wired_link_up(const MachineRoot& root) {
@@ -31,6 +50,11 @@ StatusScreen::StatusScreen(Display& display, const MachineRoot& root, std::strin
   redraw_locked(true);
 }
 
+void StatusScreen::log_to(Log log) {
+  std::lock_guard lock(mu_);
+  log_ = std::move(log);
+}
+
 void StatusScreen::enrolled(const std::string& workshop, const std::string& label,
                             const std::string& lang) {
   std::lock_guard lock(mu_);
@@ -39,6 +63,10 @@ void StatusScreen::enrolled(const std::string& workshop, const std::string& labe
   if (!lang.empty()) words_ = &strings_for(lang_from(lang));
   if (status_.phase == Phase::starting) status_.phase = Phase::working;
   redraw_locked(true);
+  if (log_) {
+    const Size sz = display_.size();
+    log_("screen: " + row_for_log(draw_status(status_, *words_, sz.cols, sz.rows), 0));
+  }
 }
 
 void StatusScreen::step_started(protocol::StepKind kind) {
@@ -50,17 +78,18 @@ void StatusScreen::step_started(protocol::StepKind kind) {
   status_.fraction = -1;
   status_.rate_bytes_s = 0;
   status_.eta_s = -1;
-  rate_stage_.clear();
+  rate_total_ = 0;
   redraw_locked(true);
 }
 
 void StatusScreen::progress(const std::string& stage, double done, double total) {
   std::lock_guard lock(mu_);
   const auto now = now_();
-  const bool same_stage = stage == status_.stage;
   status_.stage = stage;
   status_.fraction = total > 0 ? std::clamp(done / total, 0.0, 1.0) : -1;
-  if (total >= kBytesTotal && same_stage && rate_stage_ == stage && done >= rate_done_) {
+  // The rate follows the bytes, not the words: a deploy's stage names its source, which the
+  // server assigns after the first report, and a new name must not throw the figure away.
+  if (total >= kBytesTotal && total == rate_total_ && done >= rate_done_) {
     const double dt = std::chrono::duration<double>(now - rate_at_).count();
     if (dt > 0.2) {
       const double sample = (done - rate_done_) / dt;
@@ -71,9 +100,9 @@ void StatusScreen::progress(const std::string& stage, double done, double total)
       rate_at_ = now;
     }
   } else {
-    // A new stage (or a step that went back): its rate starts again.
+    // Other bytes (another drive, a verify pass that starts again at 0): the rate starts again.
     status_.rate_bytes_s = 0;
-    rate_stage_ = total >= kBytesTotal ? stage : std::string();
+    rate_total_ = total >= kBytesTotal ? total : 0;
     rate_done_ = done;
     rate_at_ = now;
   }

@@ -23,10 +23,14 @@ bool wired_link_up(const MachineRoot& root);
 class StatusScreen {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  using Log = std::function<void(const std::string&)>;
 
   StatusScreen(Display& display, const MachineRoot& root, std::string server,
                Clock now = std::chrono::steady_clock::now);
 
+  /// The plain log (the serial console) gets the screen's top row, as drawn, once enrolment
+  /// named the workshop and the laptop: "screen: Repair Café Gent | [ ...4D7X ]".
+  void log_to(Log log);
   void enrolled(const std::string& workshop, const std::string& label, const std::string& lang);
   void step_started(protocol::StepKind kind);
   /// A step's progress: `stage` in its own words, done/total (bytes for wipe and deploy).
@@ -56,14 +60,16 @@ class StatusScreen {
   Display& display_;
   const MachineRoot& root_;
   Clock now_;
+  Log log_;
   mutable std::mutex mu_;
   ScreenStatus status_;
   Phase before_trouble_ = Phase::starting;
   const Strings* words_;
   bool custom_ = false;
   std::chrono::steady_clock::time_point last_draw_{};
-  // Rate from successive reports of one stage: an exponentially weighted average.
-  std::string rate_stage_;
+  // Rate from successive reports over the same bytes (one total, `done` not going back): an
+  // exponentially weighted average. rate_total_ 0: no byte count to follow.
+  double rate_total_ = 0;
   double rate_done_ = 0;
   std::chrono::steady_clock::time_point rate_at_{};
 };
