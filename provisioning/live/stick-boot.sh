@@ -61,8 +61,17 @@ stick_boot_token() {
       fi
       # No live-agent boot: the server's reason is on its echo lines.
       reason=$(sed -n 's/^echo Revive: //p' "$script" | head -1)
-      if grep -q "finished its workflow" "$script"; then
-        stick_say "USB stick: this laptop is done ($reason). Take the stick out; powering off in 30 s"
+      # A laptop whose workflow is done (its stick was left in, or it was booted from it
+      # again): never started over; told full screen, in the workshop's words, to take the
+      # stick out. The marker line names the language and the workshop (an older server
+      # only says it in its reason).
+      finished=$(sed -n 's/^#revive: finished //p' "$script" | head -1)
+      if [ -n "$finished" ] || grep -q "finished its workflow" "$script"; then
+        say "USB stick: this laptop is done ($reason). Take the stick out; powering off in 30 s"
+        lang=$(echo "$finished" | sed -n 's/^language=\([^ ]*\).*/\1/p')
+        workshop=$(echo "$finished" | sed -n 's/^.* workshop=//p')
+        revive-agent --already-done --screen "$screen_tty" --lang "$lang" --workshop "$workshop" ||
+          echo "Revive: this laptop is done. Take the USB stick out; powering off in 30 s" > "$screen_tty" 2>/dev/null
         sleep 30
         poweroff -f
       fi

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "revive/agent/boot_stick.hpp"
 #include "revive/agent/network_devices.hpp"
 
 namespace revive::agent::screen {
@@ -46,6 +47,7 @@ bool wired_link_up(const MachineRoot& root) {
 StatusScreen::StatusScreen(Display& display, const MachineRoot& root, std::string server, Clock now)
     : display_(display), root_(root), now_(std::move(now)), words_(&strings_for(Lang::en)) {
   status_.server = std::move(server);
+  status_.boot_stick = booted_from_stick(root);
   std::lock_guard lock(mu_);
   redraw_locked(true);
 }
@@ -79,6 +81,7 @@ void StatusScreen::step_started(protocol::StepKind kind) {
   status_.rate_bytes_s = 0;
   status_.eta_s = -1;
   rate_total_ = 0;
+  rate_logged_ = false;
   redraw_locked(true);
 }
 
@@ -108,6 +111,10 @@ void StatusScreen::progress(const std::string& stage, double done, double total)
   }
   status_.eta_s = status_.rate_bytes_s > 0 ? (total - done) / status_.rate_bytes_s : -1;
   redraw_locked(false);
+  if (log_ && !rate_logged_ && status_.rate_bytes_s > 0) {
+    rate_logged_ = true;
+    log_("screen: " + rate_and_time_left(status_, *words_));
+  }
 }
 
 void StatusScreen::step_failed(protocol::StepKind kind, const std::string& detail) {
@@ -190,6 +197,22 @@ void StatusScreen::resume() {
   std::lock_guard lock(mu_);
   custom_ = false;
   redraw_locked(true);
+}
+
+std::vector<std::string> show_already_done(Display& display, const std::string& lang,
+                                           const std::string& workshop) {
+  ScreenStatus s;
+  s.phase = Phase::already_done;
+  s.workshop = workshop;
+  s.finish_action = "poweroff";
+  const Size sz = display.size();
+  const Frame f = draw_status(s, strings_for(lang_from(lang)), sz.cols, sz.rows);
+  display.show(f);
+  std::vector<std::string> lines{"screen: " + row_for_log(f, 0)};
+  for (int row = 1; row < f.rows; ++row) {
+    if (auto text = row_for_log(f, row); !text.empty()) lines.push_back("screen: " + text);
+  }
+  return lines;
 }
 
 ScreenStatus StatusScreen::status() const {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "revive/agent/screen/display.hpp"
 #include "revive/agent/screen/status_model.hpp"
@@ -20,6 +21,13 @@ namespace revive::agent::screen {
 /// (sys/class/net/IF/carrier is 1).
 bool wired_link_up(const MachineRoot& root);
 
+/// A laptop that booted a Revive USB stick again after its workflow was done (the server's
+/// boot script says so; provisioning/live/stick-boot.sh): the full-screen "take the USB stick
+/// out" in `lang` ("nl", "fr", else English), naming `workshop`. Returns the screen's rows
+/// that hold text, for the plain log ("screen: ...").
+std::vector<std::string> show_already_done(Display& display, const std::string& lang,
+                                           const std::string& workshop);
+
 class StatusScreen {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
@@ -29,7 +37,8 @@ class StatusScreen {
                Clock now = std::chrono::steady_clock::now);
 
   /// The plain log (the serial console) gets the screen's top row, as drawn, once enrolment
-  /// named the workshop and the laptop: "screen: Repair Café Gent | [ ...4D7X ]".
+  /// named the workshop and the laptop ("screen: Repair Café Gent | [ ...4D7X ]"), and a
+  /// step's first rate and time left ("screen: 85 MB/s   3 min left").
   void log_to(Log log);
   void enrolled(const std::string& workshop, const std::string& label, const std::string& lang);
   void step_started(protocol::StepKind kind);
@@ -70,6 +79,7 @@ class StatusScreen {
   // Rate from successive reports over the same bytes (one total, `done` not going back): an
   // exponentially weighted average. rate_total_ 0: no byte count to follow.
   double rate_total_ = 0;
+  bool rate_logged_ = false;  ///< this step's first figures went to the log
   double rate_done_ = 0;
   std::chrono::steady_clock::time_point rate_at_{};
 };
