@@ -288,10 +288,22 @@ TEST_F(StatusScreenTest, ALaptopBootedFromAStickIsAskedForItAtTheEnd) {
   std::ofstream(dir_ / "proc/cmdline")
       << "revive.agent=1 revive.stick=0f6e3e7c-1b2a-4c1d-9d84-5a3e2b1c0d9e quiet\n";
   StatusScreen stick(display_, root_, "http://10.0.0.1:8080", [this] { return now_; });
+  stick.step_started(StepKind::finish);
   stick.finishing("poweroff");
   stick.done();
   EXPECT_TRUE(display_.last().shows("TAKE THE USB STICK OUT"));
   EXPECT_TRUE(display_.last().shows("This laptop will now power off."));
+  EXPECT_FALSE(display_.last().shows("already"));
+  // Booted again through a USB network adapter (the server booted the live agent, not knowing
+  // the adapter's MAC as this laptop's): done before any step ran.
+  StatusScreen again(display_, root_, "http://10.0.0.1:8080", [this] { return now_; });
+  again.enrolled("Repair Café Gent", "SN77", "en");
+  again.done();
+  EXPECT_EQ(again.status().phase, Phase::already_done);
+  EXPECT_EQ(display_.last().background, Colour::green);
+  EXPECT_TRUE(display_.last().shows("This laptop has already finished its workflow."));
+  EXPECT_TRUE(display_.last().shows("TAKE THE USB STICK OUT"));
+  screen_.step_started(StepKind::finish);
   screen_.done();  // built before the command line named a stick: a network-booted laptop
   EXPECT_FALSE(display_.last().shows("USB"));
 }

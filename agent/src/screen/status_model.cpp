@@ -110,7 +110,7 @@ void draw_done(Frame& f, const ScreenStatus& s, const Strings& w) {
                                                      : w.next_unknown;
   int row = mid + 1;
   // The stick left in would boot the laptop into Revive again, not into its new system.
-  if (s.boot_stick || s.phase == Phase::already_done) {
+  if (s.boot_stick) {
     f.centre(row, w.stick_out, fg, bg, true);
     row += 2;
   }

@@ -178,7 +178,9 @@ void StatusScreen::finishing(const std::string& action) {
 
 void StatusScreen::done() {
   std::lock_guard lock(mu_);
-  status_.phase = Phase::done;
+  // Done before any step of this boot: a laptop booted again after its workflow (from a stick
+  // through a USB network adapter, whose MAC the server does not take for the laptop's own).
+  status_.phase = status_.step ? Phase::done : Phase::already_done;
   redraw_locked(true);
 }
 
@@ -203,6 +205,7 @@ std::vector<std::string> show_already_done(Display& display, const std::string& 
                                            const std::string& workshop) {
   ScreenStatus s;
   s.phase = Phase::already_done;
+  s.boot_stick = true;
   s.workshop = workshop;
   s.finish_action = "poweroff";
   const Size sz = display.size();

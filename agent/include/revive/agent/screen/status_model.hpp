@@ -21,7 +21,7 @@ enum class Phase {
   working,             ///< a step runs
   waiting,             ///< the server waits for an operator
   done,                ///< the workflow is done
-  already_done,        ///< booted again (a USB stick) after the workflow was done
+  already_done,        ///< the workflow was done before this boot ran any step
   needs_volunteer,     ///< a step failed
 };
 

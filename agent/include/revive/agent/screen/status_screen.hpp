@@ -52,6 +52,7 @@ class StatusScreen {
   void server_reachable();
   void graded(const std::string& grade);
   void finishing(const std::string& action);
+  /// The workflow is done (already, when no step ran in this boot).
   void done();
 
   /// For a step that draws its own screens (the checks): the size, and a frame shown until
