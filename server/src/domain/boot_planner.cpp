@@ -105,8 +105,8 @@ Result<std::string> BootPlanner::ipxe_script(const std::string& mac, const std::
     SettingsRepository& settings = ctx_.storage().settings();
     REVIVE_ASSIGN(language, settings.get("screen_language"));
     REVIVE_ASSIGN(workshop, settings.get("workshop_name"));
-    return boot::ipxe_local_disk_script(
-        mac, p.reason, {language.value_or("en"), workshop.value_or("")});
+    return boot::ipxe_local_disk_script(mac, p.reason,
+                                        {language.value_or("en"), workshop.value_or("")});
   }
   if (!p.live) return boot::ipxe_error_script(p.reason);
   return boot::ipxe_live_agent_script(*p.live);
