@@ -40,6 +40,19 @@ int find_server(const std::string& iface) {
   return 0;
 }
 
+// --already-done: init on a USB stick found this laptop's workflow done (the server's boot
+// script says so). The screen says so and asks for the stick; 1 when there is no screen.
+int already_done(const std::string& tty, const std::string& lang, const std::string& workshop) {
+  auto display = revive::agent::screen::open_vt_display(tty.empty() ? "/dev/tty1" : tty);
+  if (!display) {
+    std::fprintf(stderr, "revive-agent: --already-done: %s\n", display.error().message.c_str());
+    return 1;
+  }
+  for (const auto& line : revive::agent::screen::show_already_done(**display, lang, workshop))
+    std::printf("%s\n", line.c_str());
+  return 0;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{
       "revive-agent: wipes, tests, grades and images a donated laptop for a Revive workshop"};
@@ -77,8 +90,16 @@ int run(int argc, char** argv) {
   app.add_option("--screen", screen_tty,
                  "Draw the laptop's status screen on this virtual terminal (live image: "
                  "/dev/tty1); the log stays on stdout");
+  bool done_before = false;
+  std::string lang, workshop;
+  app.add_flag("--already-done", done_before,
+               "Show on --screen (default /dev/tty1), full screen, that this laptop's workflow is "
+               "already done and its USB stick must come out, then exit (init on a stick)");
+  app.add_option("--lang", lang, "With --already-done: the screen's language (nl, fr, en)");
+  app.add_option("--workshop", workshop, "With --already-done: the workshop's name");
   CLI11_PARSE(app, argc, argv);
   if (!find_server_iface.empty()) return find_server(find_server_iface);
+  if (done_before) return already_done(screen_tty, lang, workshop);
 
   if (!simulate) {
     // Interlock: outside simulation the agent acts only when booted as a Revive live agent.
@@ -169,6 +190,7 @@ int run(int argc, char** argv) {
       display = std::move(*d);
       status_screen =
           std::make_unique<revive::agent::screen::StatusScreen>(*display, system, server);
+      status_screen->log_to(o.log);
       o.screen = status_screen.get();
       o.log("status screen on " + screen_tty);
     } else {

@@ -18,6 +18,11 @@ std::string lower_trimmed(std::string s) {
 }
 }  // namespace
 
+bool booted_from_stick(const MachineRoot& root) {
+  const auto cmdline = root.read("proc/cmdline");
+  return cmdline && parse_cmdline(*cmdline).all.contains("revive.stick");
+}
+
 void mark_boot_stick(const MachineRoot& root, Exec& exec, nlohmann::json& disks,
                      std::vector<std::string>& warnings) {
   const auto cmdline = root.read("proc/cmdline");

@@ -57,8 +57,12 @@ std::string ipxe_live_agent_script(const LiveAgentBoot& b) {
   return s;
 }
 
-std::string ipxe_local_disk_script(const std::string& mac, const std::string& reason) {
+std::string ipxe_local_disk_script(const std::string& mac, const std::string& reason,
+                                   const FinishedScreen& screen) {
   std::string s = "#!ipxe\n";
+  // A marker rather than the reason's words: a stick's init must not depend on the prose.
+  s += "#revive: finished language=" + script_safe(screen.language) +
+       " workshop=" + script_safe(screen.workshop) + "\n";
   s += "echo Revive: " + script_safe(mac) + ": " + script_safe(reason) + "\n";
   s += "iseq ${platform} efi && exit 1 ||\n";
   s += "sanboot --no-describe --drive 0x80 || exit\n";

@@ -19,10 +19,19 @@ struct LiveAgentBoot {
 };
 std::string ipxe_live_agent_script(const LiveAgentBoot& b);
 
+/// What a laptop booted from a Revive USB stick shows when its workflow is already done: the
+/// workshop's name and screen language (provisioning/live/stick-boot.sh reads them).
+struct FinishedScreen {
+  std::string language;  ///< "nl", "fr", "en"
+  std::string workshop;  ///< may be empty
+};
+
 /// Leaves iPXE so the firmware boots the next device (UEFI: `exit 1`, an error status, since
 /// OVMF and many laptops open their boot menu instead when a boot option returns success), or
-/// boots the first hard disk (BIOS).
-std::string ipxe_local_disk_script(const std::string& mac, const std::string& reason);
+/// boots the first hard disk (BIOS). Its second line, `#revive: finished language=.. workshop=..`
+/// (a comment to iPXE), tells a USB stick's init that this laptop is done.
+std::string ipxe_local_disk_script(const std::string& mac, const std::string& reason,
+                                   const FinishedScreen& screen = {});
 
 /// A machine this server will not process (not in intake): says why on its screen for a few
 /// seconds, then leaves network boot so the firmware boots the next device (UEFI: `exit 1`;

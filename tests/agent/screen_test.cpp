@@ -107,6 +107,26 @@ TEST(StatusModel, DoneIsGreenWithTheGradeAndWhatHappensNext) {
   EXPECT_TRUE(nl.shows("Herstarten in het nieuwe systeem."));
   s.finish_action = "poweroff";
   EXPECT_TRUE(draw_status(s, strings_for(Lang::en), 80, 25).shows("will now power off"));
+  EXPECT_FALSE(nl.shows("USB")) << "booted from the network: no stick to take out";
+}
+
+// A stick left in boots the laptop into Revive again, not into its new system: the end asks
+// for it, at every console size, above what happens next.
+TEST(StatusModel, DoneOnAStickLaptopAsksForTheStick) {
+  ScreenStatus s = deploying();
+  s.phase = Phase::done;
+  s.grade = "A";
+  s.finish_action = "reboot";
+  s.boot_stick = true;
+  for (auto [cols, rows] : {std::pair{80, 25}, {40, 12}, {120, 33}}) {
+    const Frame f = draw_status(s, strings_for(Lang::fr), cols, rows);
+    expect_inside(f);
+    ASSERT_TRUE(f.shows("RETIREZ LA CLÉ USB")) << cols << "x" << rows;
+    EXPECT_TRUE(f.find("RETIREZ LA CLÉ USB")->bold);
+    EXPECT_TRUE(f.shows("Classe A"));
+    ASSERT_TRUE(f.shows("Redémarrage dans le nouveau système."));
+    EXPECT_LT(f.find("RETIREZ")->row, f.find("Redémarrage")->row);
+  }
 }
 
 TEST(StatusModel, AFailureIsRedInPlainWordsWithTheStepToTake) {
@@ -217,6 +237,99 @@ TEST_F(StatusScreenTest, RateAndTimeLeftComeFromSuccessiveProgress) {
   now_ += std::chrono::seconds(1);
   screen_.progress("memory test", 1, 3);
   EXPECT_EQ(screen_.status().rate_bytes_s, 0);
+}
+
+// A deploy's stage names its source, and the server assigns one after the first report
+// ("from the server" -> "from the server: first in the plan"). The rate used to start again at
+// every new name, so a deploy showed its first figure only on its third report (two seconds)
+// and lost it at every re-plan; a short deploy never showed one.
+TEST_F(StatusScreenTest, RateAndTimeLeftShowAfterOneSecondOfBytesWhateverTheStageSays) {
+  std::vector<std::string> lines;
+  screen_.log_to([&](const std::string& l) { lines.push_back(l); });
+  screen_.enrolled("Atelier Liège", "…R2D7X", "fr");
+  screen_.step_started(StepKind::deploy);
+  const double total = 2.9e9;
+  screen_.progress("writing tiny (from the server)", 0, total);
+  EXPECT_EQ(screen_.status().rate_bytes_s, 0) << "one report is no rate";
+  EXPECT_FALSE(display_.last().shows("restant"));
+  now_ += std::chrono::seconds(1);
+  screen_.progress("writing tiny (from the server: first in the plan)", 12.3e6, total);
+  ScreenStatus s = screen_.status();
+  EXPECT_NEAR(s.rate_bytes_s, 12.3e6, 1);
+  EXPECT_NEAR(s.eta_s, (total - 12.3e6) / 12.3e6, 0.01);
+  EXPECT_TRUE(display_.last().shows("12 MB/s   4 min restant")) << display_.last().text()[15];
+  // The serial console is told once per step (the network-boot test waits for it).
+  EXPECT_EQ(lines.back(), "screen: 12 MB/s   4 min restant");
+  // A re-plan to a peer keeps the figure; only bytes that start again (another drive) drop it.
+  now_ += std::chrono::seconds(1);
+  screen_.progress("writing tiny (from peer 3 (http://10.0.0.7:9000))", 24.6e6, total);
+  EXPECT_NEAR(screen_.status().rate_bytes_s, 12.3e6, 1);
+  EXPECT_EQ(lines.size(), 2u) << "the figures are logged once";
+  now_ += std::chrono::seconds(1);
+  screen_.progress("sdb: overwrite", 1e6, 64e9);
+  EXPECT_EQ(screen_.status().rate_bytes_s, 0);
+  EXPECT_LT(screen_.status().eta_s, 0);
+}
+
+// The serial console cannot show the screen; the plain log says what its top row reads, so
+// the network-boot test can see the workshop's name reach it.
+TEST_F(StatusScreenTest, EnrolmentLogsTheScreensTopRowAsDrawn) {
+  std::vector<std::string> lines;
+  screen_.log_to([&](const std::string& l) { lines.push_back(l); });
+  screen_.enrolled("Repair Café Gent", "…4D7X", "nl");
+  EXPECT_EQ(lines, std::vector<std::string>{"screen: Repair Café Gent | [ ...4D7X ]"});
+  EXPECT_EQ(display_.last().text()[0].substr(0, 18), " Repair Café Gent");
+  screen_.enrolled("", "SN77", "en");  // an unnamed workshop: the product's name
+  EXPECT_EQ(lines.back(), "screen: Revive | [ SN77 ]");
+}
+
+TEST_F(StatusScreenTest, ALaptopBootedFromAStickIsAskedForItAtTheEnd) {
+  std::filesystem::create_directories(dir_ / "proc");
+  std::ofstream(dir_ / "proc/cmdline")
+      << "revive.agent=1 revive.stick=0f6e3e7c-1b2a-4c1d-9d84-5a3e2b1c0d9e quiet\n";
+  StatusScreen stick(display_, root_, "http://10.0.0.1:8080", [this] { return now_; });
+  stick.step_started(StepKind::finish);
+  stick.finishing("poweroff");
+  stick.done();
+  EXPECT_TRUE(display_.last().shows("TAKE THE USB STICK OUT"));
+  EXPECT_TRUE(display_.last().shows("This laptop will now power off."));
+  EXPECT_FALSE(display_.last().shows("already"));
+  // Booted again through a USB network adapter (the server booted the live agent, not knowing
+  // the adapter's MAC as this laptop's): done before any step ran.
+  StatusScreen again(display_, root_, "http://10.0.0.1:8080", [this] { return now_; });
+  again.enrolled("Repair Café Gent", "SN77", "en");
+  again.done();
+  EXPECT_EQ(again.status().phase, Phase::already_done);
+  EXPECT_EQ(display_.last().background, Colour::green);
+  EXPECT_TRUE(display_.last().shows("This laptop has already finished its workflow."));
+  EXPECT_TRUE(display_.last().shows("TAKE THE USB STICK OUT"));
+  screen_.step_started(StepKind::finish);
+  screen_.done();  // built before the command line named a stick: a network-booted laptop
+  EXPECT_FALSE(display_.last().shows("USB"));
+}
+
+// Init on a stick found the laptop done (the server's boot script said so): a full green
+// screen in the workshop's language says so and asks for the stick; the log gets its words.
+TEST(AlreadyDone, AFullScreenInTheWorkshopsWordsAsksForTheStick) {
+  FakeDisplay display;
+  display.screen_size = {100, 30};
+  const auto lines = show_already_done(display, "nl", "Repair Café Gent");
+  ASSERT_EQ(display.frames.size(), 1u);
+  const Frame& f = display.last();
+  EXPECT_EQ(f.background, Colour::green);
+  EXPECT_EQ(f.cols, 100);
+  expect_inside(f);
+  for (const char* words : {"Repair Café Gent", "KLAAR", "Deze laptop heeft zijn werk al afgerond.",
+                            "HAAL DE USB-STICK ERUIT", "Deze laptop gaat nu uit."})
+    EXPECT_TRUE(f.shows(words)) << words;
+  EXPECT_EQ(lines, (std::vector<std::string>{"screen: Repair Café Gent", "screen: KLAAR",
+                                             "screen: Deze laptop heeft zijn werk al afgerond.",
+                                             "screen: HAAL DE USB-STICK ERUIT",
+                                             "screen: Deze laptop gaat nu uit."}));
+  // No workshop named, an unknown language: the product's name, in English.
+  show_already_done(display, "de", "");
+  EXPECT_TRUE(display.last().shows("Revive"));
+  EXPECT_TRUE(display.last().shows("TAKE THE USB STICK OUT"));
 }
 
 TEST_F(StatusScreenTest, ProgressRedrawsAtMostTwiceASecond) {

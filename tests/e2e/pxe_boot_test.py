@@ -43,6 +43,14 @@ COUNTDOWN_S = 5  # the countdown before the first wipe (30 s by default): short 
 # booted with the operator's own --boot-kernel-args.
 LIVE_KERNEL_ARGS = "console=ttyS0,115200 no_timer_check"
 LIVE_CACHE = {}  # the first class's live image, reused (unpinned use only) by the next
+WORKSHOP = "Repair Café e2e"  # the workshop's name, shown top left on every laptop's screen
+# Each image download connection capped (bytes/s, the live init's revive.max_fetch_rate=): the
+# tiny image (about 9.5 MB to fetch) then takes a few seconds to deploy instead of one, long
+# enough for the screen's rate and time left to show in the mid-deploy screenshot.
+FETCH_RATE = 1_000_000
+# The laptop's screen said its first rate and time left on the serial console
+# ("screen: 2 MB/s   4 s left"; status_screen.hpp).
+SCREEN_RATE = re.compile(r"screen: [\d.]+ [kMG]B/s   \d+ (s|min) left")
 
 
 def api_call(w, token, method, path, body=None):
@@ -70,7 +78,8 @@ class PxeBoot(unittest.TestCase):
         try:
             cls.w.up()
             cls.w.start_router()
-            cls.w.start_server(SERVER_BIN, cls.state, cls.boot, ["--boot-kernel-args", LIVE_KERNEL_ARGS])
+            cls.w.start_server(SERVER_BIN, cls.state, cls.boot,
+                               ["--boot-kernel-args", f"{LIVE_KERNEL_ARGS} revive.max_fetch_rate={FETCH_RATE}"])
             # The live image pins this server's key, as a workshop's own build would.
             t = time.time()
             subprocess.run([os.path.join(REPO, "provisioning", "build-live-image"), "--out", os.path.join(cls.boot, "live"),
@@ -98,7 +107,7 @@ class PxeBoot(unittest.TestCase):
                 {"kind": "test", "params": {"cpu_ms": 300, "memory_mib": 32, "disk_bytes": 16 << 20}},
                 {"kind": "deploy", "params": {"image": "tiny"}}, {"kind": "certify"},
                 {"kind": "finish", "params": {"action": "reboot"}}]})
-            cls.api("POST", "/api/v1/settings", {"default_workflow": "refurbish"})
+            cls.api("POST", "/api/v1/settings", {"default_workflow": "refurbish", "workshop_name": WORKSHOP})
             # Nothing is taken in unless an operator opens intake (issue 15): the laptops below
             # join this batch; the server is not in demo mode, so they enrol with boot tokens.
             cls.api("POST", "/api/v1/batches", {"name": "e2e-batch", "donor": "e2e"})
@@ -124,14 +133,15 @@ class PxeBoot(unittest.TestCase):
     def screenshots(self, procs, taken, missed):
         """Watches the serial consoles and takes each laptop's screen three times: half a second
         after the countdown before its wipe says 4 s are left, half a second after its deploy's
-        first progress with a filled bar, and 1.5 s after its workflow is done (init keeps the
+        screen first showed a rate and time left (logged after the deploy's first progress line), and 1.5 s after its workflow is done (init keeps the
         done screen up for 5 s before the reboot). Fills taken[name]["countdown"|"deploy"|"end"]
         = (w, h, rgb) and lists in `missed` what it could not take (it runs in a thread: no
         assertions here)."""
         shots_dir = SHOTS or self.tmp
         os.makedirs(shots_dir, exist_ok=True)
+        # A needle is text, or (text, pattern): the pattern after the text's first place.
         wanted = {(name, moment): needle for name in procs
-                  for moment, needle in (("countdown", "  countdown: 4 s"), ("deploy", "  deploy [#"),
+                  for moment, needle in (("countdown", "  countdown: 4 s"), ("deploy", ("  deploy [", SCREEN_RATE)),
                                          ("end", "workflow finished: done"))}
         seen_at = {}
         taken.update({name: {} for name in procs})
@@ -145,9 +155,14 @@ class PxeBoot(unittest.TestCase):
                     continue
                 if not os.path.exists(console):
                     continue
-                with open(console, errors="replace") as f:
-                    if needle not in f.read():
+                with open(console, encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+                if isinstance(needle, tuple):
+                    at = text.find(needle[0])
+                    if at < 0 or not needle[1].search(text, at):
                         continue
+                elif needle not in text:
+                    continue
                 seen_at.setdefault((name, moment), time.time())
                 # The screen redraws at most twice a second, and an emulated framebuffer takes
                 # a moment to paint a whole new screen; init shows the done screen for 5 s.
@@ -213,9 +228,15 @@ class PxeBoot(unittest.TestCase):
             with self.subTest(laptop=name):
                 # The laptop's own screen ran (the serial console kept the plain log) and ended
                 # green: the done screen filled it.
-                with open(procs[name][1], errors="replace") as f:
+                with open(procs[name][1], encoding="utf-8", errors="replace") as f:
                     console = f.read()
                 self.assertIn("status screen on /dev/tty1", console)
+                # The workshop's name reached the screen's top left (its top row, as drawn, is
+                # logged at enrolment), and the deploy's screen showed a rate and time left.
+                self.assertRegex(console, re.escape(f"screen: {WORKSHOP} | [ ") + r".+ \]")
+                deploy_at = console.index("  deploy [")
+                self.assertRegex(console[deploy_at:], SCREEN_RATE)
+                print(json.dumps({name: {"deploy_screen": SCREEN_RATE.search(console, deploy_at).group(0)}}))
                 # Before the wipe, a countdown said what was about to happen, counted down to
                 # the last second and only then let the wipe write.
                 m = re.search(r"countdown: erasing (.*) \(workshop .*, batch e2e-batch\) in 5 s; N or Esc on this laptop stops it", console)
@@ -288,6 +309,41 @@ class PxeBoot(unittest.TestCase):
                     f.seek(DISK - (8 << 20))
                     self.assertNotIn(b"\x5a" * 4096, f.read())
 
+    def boot_stick_again(self, spec, stick):
+        """The BIOS stick laptop, done and off, is switched on with its stick still in (the
+        workshop chose Dutch for the screens meanwhile). Returns (proc, console, start time)."""
+        self.api("POST", "/api/v1/settings", {"screen_language": "nl"})
+        disk = os.path.join(self.tmp, "stick-bios.disk")
+        proc, console = self.w.laptop("stick-bios-again", disk, nic="e1000", stick=stick, **spec)
+        return proc, console, time.time()
+
+    def check_told_to_take_the_stick_out(self, proc, console, t0):
+        """The laptop booted from its stick again after its workflow: never started over or
+        wiped again; its whole screen (green) says, in Dutch and naming the workshop, to take
+        the stick out. QEMU is stopped once the screen is taken (init powers off after 30 s)."""
+        try:
+            wait_for(console, "screen: HAAL DE USB-STICK ERUIT", 300, proc)
+            shown_s = round(time.time() - t0, 1)
+            time.sleep(1.5)  # the emulated framebuffer paints the whole screen
+            png = os.path.join(SHOTS or self.tmp, "stick-bios-done-before.png")
+            width, height, rgb = self.w.screendump("stick-bios-again", png)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        with open(console, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        green = share_of(rgb, lambda r, g, b: g > 100 and r < 80 and b < 80)
+        print(json.dumps({"stick_done_before": {"screen_shown_s": shown_s, "screen": f"{width}x{height}",
+                                                "green_share": round(green, 2)}}))
+        self.assertIn("USB stick: this laptop is done", text)
+        self.assertIn(f"screen: {WORKSHOP}\n", text.replace("\r\n", "\n"))
+        self.assertIn("screen: Deze laptop heeft zijn werk al afgerond.", text)
+        self.assertNotIn("starting the agent", text)
+        self.assertGreater(green, 0.6, "the take-the-stick-out screen did not fill the laptop's screen")
+        d = self.device_by_serial("PF6STICKB")
+        self.assertEqual(d["state"], "done")
+        self.assertEqual([r["kind"] for r in d["results"]].count("wipe"), 1, "wiped again")
+
     def test_usb_stick_boots_laptops_without_network_boot_and_is_never_written(self):
         """Laptops whose firmware cannot network-boot (a NIC without boot ROM) boot a USB stick
         made from this server's live image: UEFI with Secure Boot enforcing (shim, GRUB) from a
@@ -320,11 +376,17 @@ class PxeBoot(unittest.TestCase):
                 f.truncate(64 << 20)
             t0[name] = time.time()
             procs[name] = self.w.laptop(name, disk, nic="e1000", stick=sticks[name], **spec)
-        for name, (proc, console) in procs.items():
+        # The BIOS laptop first: once it is off, it boots its stick again (below) while the
+        # UEFI one finishes.
+        for name in ("stick-bios", "stick-uefi-sb"):
+            proc, console = procs[name]
             wait_for(console, "workflow done: poweroff", 600, proc)
             timings[name] = round(time.time() - t0[name], 1)
             proc.wait(60)
+            if name == "stick-bios":
+                again = self.boot_stick_again(laptops[name], sticks[name])
         print(json.dumps({"stick_build_s": stick_build_s, "stick_workflow_done_s": timings}))
+        self.check_told_to_take_the_stick_out(*again)
         for name, path in sticks.items():
             with open(path, "rb") as f:
                 self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before[name], f"{name} wrote to its USB stick")

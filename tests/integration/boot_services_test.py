@@ -346,6 +346,8 @@ class BootServices(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         s = self.script(mac.replace(":", "-"))
         self.assertIn("finished its workflow: boot the local disk", s)
+        # The line a USB stick's init reads (a comment to iPXE) to ask for the stick, full screen.
+        self.assertRegex(s, r"\n#revive: finished language=en workshop=.*\n")
         self.assertNotIn("kernel", s)
         self.assertIn("sanboot --no-describe --drive 0x80", s)
         # Unknown MAC, malformed MAC, injected Host header.

@@ -70,6 +70,15 @@ TEST_F(BootPlannerTest, AFinishedLaptopBootsItsDiskOnEveryPath) {
   auto ipxe = planner.ipxe_script(mac, "http://s");
   ASSERT_TRUE(ipxe);
   EXPECT_NE(ipxe->find("sanboot"), std::string::npos);
+  // A USB stick's init reads the marker (no workshop name, no language chosen: English).
+  EXPECT_NE(ipxe->find("\n#revive: finished language=en workshop=\n"), std::string::npos) << *ipxe;
+  ASSERT_TRUE(storage.settings().set("screen_language", "nl"));
+  ASSERT_TRUE(storage.settings().set("workshop_name", "Repair Café Gent"));
+  ipxe = planner.ipxe_script(mac, "http://s");
+  ASSERT_TRUE(ipxe);
+  EXPECT_NE(ipxe->find("\n#revive: finished language=nl workshop=Repair Café Gent\n"),
+            std::string::npos)
+      << *ipxe;
   auto grub = planner.grub_file("grub/revive-" + mac + ".cfg", "http://s");
   ASSERT_TRUE(grub);
   EXPECT_EQ(grub->find("linux "), std::string::npos);  // no kernel: the local disk

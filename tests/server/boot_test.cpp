@@ -460,6 +460,11 @@ TEST(BootScript, FinishedLaptopBootsItsDisk) {
   EXPECT_NE(s.find("iseq ${platform} efi && exit"), std::string::npos);
   EXPECT_NE(s.find("sanboot --no-describe --drive 0x80"), std::string::npos);
   EXPECT_EQ(s.find("kernel"), std::string::npos);
+  // The marker a USB stick reads is one comment line: a workshop name cannot break out of it.
+  const auto named = ipxe_local_disk_script("52:54:00:ab:cd:01", "done", {"fr", "A\nshell ${x}"});
+  EXPECT_NE(named.find("\n#revive: finished language=fr workshop=A shell __x_\n"),
+            std::string::npos)
+      << named;
 }
 
 TEST(BootScript, GrubConfigsForTheSecureBootPath) {

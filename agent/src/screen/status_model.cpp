@@ -62,13 +62,8 @@ void draw_working(Frame& f, const ScreenStatus& s, const Strings& w) {
     const int pct = static_cast<int>(std::floor(std::clamp(s.fraction, 0.0, 1.0) * 100));
     f.put(mid - 1 + height / 2, 4 + width, fmt::format("{:>3}%", pct), fg, bg, true);
   }
-  std::string figures;
-  if (s.rate_bytes_s > 0) figures = format_rate(s.rate_bytes_s);
-  if (s.eta_s >= 0) {
-    if (!figures.empty()) figures += "   ";
-    figures += format_duration(s.eta_s) + " " + w.left;
-  }
-  if (!figures.empty()) f.centre(mid + 3, figures, fg, bg, true);
+  if (const std::string figures = rate_and_time_left(s, w); !figures.empty())
+    f.centre(mid + 3, figures, fg, bg, true);
 }
 
 // Below the cable hint, down to the footer: the cards found, or that there is none.
@@ -105,11 +100,21 @@ void draw_done(Frame& f, const ScreenStatus& s, const Strings& w) {
   frame_lines(f, s, w, fg, bg);
   const int mid = f.rows / 2;
   f.centre(mid - 3, w.done, fg, bg, true);
-  if (!s.grade.empty()) f.centre(mid - 1, std::string(w.grade) + " " + s.grade, fg, bg, true);
+  if (s.phase == Phase::already_done) {
+    f.centre(mid - 1, w.already_done, fg, bg, true);
+  } else if (!s.grade.empty()) {
+    f.centre(mid - 1, std::string(w.grade) + " " + s.grade, fg, bg, true);
+  }
   const char* next = s.finish_action == "reboot"     ? w.next_reboot
                      : s.finish_action == "poweroff" ? w.next_poweroff
                                                      : w.next_unknown;
-  wrap(f, mid + 1, next, 2, fg, bg, true);
+  int row = mid + 1;
+  // The stick left in would boot the laptop into Revive again, not into its new system.
+  if (s.boot_stick) {
+    f.centre(row, w.stick_out, fg, bg, true);
+    row += 2;
+  }
+  wrap(f, row, next, 2, fg, bg, true);
 }
 
 void draw_failed(Frame& f, const ScreenStatus& s, const Strings& w) {
@@ -128,6 +133,16 @@ void draw_failed(Frame& f, const ScreenStatus& s, const Strings& w) {
 }
 
 }  // namespace
+
+std::string rate_and_time_left(const ScreenStatus& s, const Strings& w) {
+  std::string figures;
+  if (s.rate_bytes_s > 0) figures = format_rate(s.rate_bytes_s);
+  if (s.eta_s >= 0) {
+    if (!figures.empty()) figures += "   ";
+    figures += format_duration(s.eta_s) + " " + w.left;
+  }
+  return figures;
+}
 
 std::string format_rate(double b) {
   if (b >= 1e9) return fmt::format("{:.1f} GB/s", b / 1e9);
@@ -159,6 +174,7 @@ Frame draw_status(const ScreenStatus& s, const Strings& w, int cols, int rows) {
       draw_trouble(f, s, w);
       break;
     case Phase::done:
+    case Phase::already_done:
       draw_done(f, s, w);
       break;
     case Phase::needs_volunteer:

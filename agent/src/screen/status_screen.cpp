@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "revive/agent/boot_stick.hpp"
 #include "revive/agent/network_devices.hpp"
 
 namespace revive::agent::screen {
@@ -13,6 +14,25 @@ constexpr auto kRedrawEvery = std::chrono::milliseconds(500);
 // Below this a step's "total" counts stages, not bytes: no rate is shown.
 constexpr double kBytesTotal = 1 << 20;
 constexpr double kRateWeight = 0.3;  // weight of the newest sample
+
+// A frame's row as one log line: the gaps between its parts (workshop left, label right)
+// become " | ".
+std::string row_for_log(const Frame& f, int row) {
+  const auto rows = f.text();
+  if (row >= static_cast<int>(rows.size())) return {};
+  std::string out;
+  std::size_t blanks = 0;
+  for (const char c : rows[static_cast<std::size_t>(row)]) {
+    if (c == ' ') {
+      ++blanks;
+      continue;
+    }
+    if (!out.empty() && blanks > 0) out += blanks > 1 ? " | " : " ";
+    blanks = 0;
+    out += c;
+  }
+  return out;
+}
 }  // namespace
 
 bool wired_link_up(const MachineRoot& root) {
@@ -27,8 +47,14 @@ bool wired_link_up(const MachineRoot& root) {
 StatusScreen::StatusScreen(Display& display, const MachineRoot& root, std::string server, Clock now)
     : display_(display), root_(root), now_(std::move(now)), words_(&strings_for(Lang::en)) {
   status_.server = std::move(server);
+  status_.boot_stick = booted_from_stick(root);
   std::lock_guard lock(mu_);
   redraw_locked(true);
+}
+
+void StatusScreen::log_to(Log log) {
+  std::lock_guard lock(mu_);
+  log_ = std::move(log);
 }
 
 void StatusScreen::enrolled(const std::string& workshop, const std::string& label,
@@ -39,6 +65,10 @@ void StatusScreen::enrolled(const std::string& workshop, const std::string& labe
   if (!lang.empty()) words_ = &strings_for(lang_from(lang));
   if (status_.phase == Phase::starting) status_.phase = Phase::working;
   redraw_locked(true);
+  if (log_) {
+    const Size sz = display_.size();
+    log_("screen: " + row_for_log(draw_status(status_, *words_, sz.cols, sz.rows), 0));
+  }
 }
 
 void StatusScreen::step_started(protocol::StepKind kind) {
@@ -50,17 +80,19 @@ void StatusScreen::step_started(protocol::StepKind kind) {
   status_.fraction = -1;
   status_.rate_bytes_s = 0;
   status_.eta_s = -1;
-  rate_stage_.clear();
+  rate_total_ = 0;
+  rate_logged_ = false;
   redraw_locked(true);
 }
 
 void StatusScreen::progress(const std::string& stage, double done, double total) {
   std::lock_guard lock(mu_);
   const auto now = now_();
-  const bool same_stage = stage == status_.stage;
   status_.stage = stage;
   status_.fraction = total > 0 ? std::clamp(done / total, 0.0, 1.0) : -1;
-  if (total >= kBytesTotal && same_stage && rate_stage_ == stage && done >= rate_done_) {
+  // The rate follows the bytes, not the words: a deploy's stage names its source, which the
+  // server assigns after the first report, and a new name must not throw the figure away.
+  if (total >= kBytesTotal && total == rate_total_ && done >= rate_done_) {
     const double dt = std::chrono::duration<double>(now - rate_at_).count();
     if (dt > 0.2) {
       const double sample = (done - rate_done_) / dt;
@@ -71,14 +103,18 @@ void StatusScreen::progress(const std::string& stage, double done, double total)
       rate_at_ = now;
     }
   } else {
-    // A new stage (or a step that went back): its rate starts again.
+    // Other bytes (another drive, a verify pass that starts again at 0): the rate starts again.
     status_.rate_bytes_s = 0;
-    rate_stage_ = total >= kBytesTotal ? stage : std::string();
+    rate_total_ = total >= kBytesTotal ? total : 0;
     rate_done_ = done;
     rate_at_ = now;
   }
   status_.eta_s = status_.rate_bytes_s > 0 ? (total - done) / status_.rate_bytes_s : -1;
   redraw_locked(false);
+  if (log_ && !rate_logged_ && status_.rate_bytes_s > 0) {
+    rate_logged_ = true;
+    log_("screen: " + rate_and_time_left(status_, *words_));
+  }
 }
 
 void StatusScreen::step_failed(protocol::StepKind kind, const std::string& detail) {
@@ -142,7 +178,9 @@ void StatusScreen::finishing(const std::string& action) {
 
 void StatusScreen::done() {
   std::lock_guard lock(mu_);
-  status_.phase = Phase::done;
+  // Done before any step of this boot: a laptop booted again after its workflow (from a stick
+  // through a USB network adapter, whose MAC the server does not take for the laptop's own).
+  status_.phase = status_.step ? Phase::done : Phase::already_done;
   redraw_locked(true);
 }
 
@@ -161,6 +199,23 @@ void StatusScreen::resume() {
   std::lock_guard lock(mu_);
   custom_ = false;
   redraw_locked(true);
+}
+
+std::vector<std::string> show_already_done(Display& display, const std::string& lang,
+                                           const std::string& workshop) {
+  ScreenStatus s;
+  s.phase = Phase::already_done;
+  s.boot_stick = true;
+  s.workshop = workshop;
+  s.finish_action = "poweroff";
+  const Size sz = display.size();
+  const Frame f = draw_status(s, strings_for(lang_from(lang)), sz.cols, sz.rows);
+  display.show(f);
+  std::vector<std::string> lines{"screen: " + row_for_log(f, 0)};
+  for (int row = 1; row < f.rows; ++row) {
+    if (auto text = row_for_log(f, row); !text.empty()) lines.push_back("screen: " + text);
+  }
+  return lines;
 }
 
 ScreenStatus StatusScreen::status() const {

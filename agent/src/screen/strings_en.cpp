@@ -19,6 +19,8 @@ const Strings kEnglish = {
     .next_poweroff = "This laptop will now power off.",
     .next_reboot = "Restarting into the new system.",
     .next_unknown = "You can switch this laptop off.",
+    .stick_out = "TAKE THE USB STICK OUT",
+    .already_done = "This laptop has already finished its workflow.",
     .needs_volunteer = "NEEDS A VOLUNTEER",
     .volunteer_step =
         "Ask a volunteer to open this laptop on the dashboard: retry or skip the step.",

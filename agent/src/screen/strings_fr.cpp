@@ -19,6 +19,8 @@ const Strings kFrench = {
     .next_poweroff = "Ce portable va s'éteindre.",
     .next_reboot = "Redémarrage dans le nouveau système.",
     .next_unknown = "Vous pouvez éteindre ce portable.",
+    .stick_out = "RETIREZ LA CLÉ USB",
+    .already_done = "Ce portable a déjà terminé son parcours.",
     .needs_volunteer = "UN BÉNÉVOLE EST NÉCESSAIRE",
     .volunteer_step =
         "Demandez à un bénévole d'ouvrir ce portable dans le tableau de bord : "

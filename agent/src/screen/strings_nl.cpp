@@ -19,6 +19,8 @@ const Strings kDutch = {
     .next_poweroff = "Deze laptop gaat nu uit.",
     .next_reboot = "Herstarten in het nieuwe systeem.",
     .next_unknown = "Je mag deze laptop uitzetten.",
+    .stick_out = "HAAL DE USB-STICK ERUIT",
+    .already_done = "Deze laptop heeft zijn werk al afgerond.",
     .needs_volunteer = "VRIJWILLIGER NODIG",
     .volunteer_step =
         "Vraag een vrijwilliger deze laptop te openen op het dashboard: opnieuw of overslaan.",

@@ -99,7 +99,15 @@ bool BootPlanner::offer_network_boot(const std::string& mac) {
 Result<std::string> BootPlanner::ipxe_script(const std::string& mac, const std::string& base_url) {
   REVIVE_ASSIGN(p, plan(mac, base_url));
   if (p.refused) return boot::ipxe_refused_script(mac, p.reason);
-  if (p.local) return boot::ipxe_local_disk_script(mac, p.reason);
+  if (p.local) {
+    // A laptop that booted a USB stick again after its workflow: the stick tells it, full
+    // screen and in the workshop's words, to take the stick out.
+    SettingsRepository& settings = ctx_.storage().settings();
+    REVIVE_ASSIGN(language, settings.get("screen_language"));
+    REVIVE_ASSIGN(workshop, settings.get("workshop_name"));
+    return boot::ipxe_local_disk_script(mac, p.reason,
+                                        {language.value_or("en"), workshop.value_or("")});
+  }
   if (!p.live) return boot::ipxe_error_script(p.reason);
   return boot::ipxe_live_agent_script(*p.live);
 }

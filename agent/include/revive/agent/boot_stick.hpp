@@ -14,6 +14,9 @@
 
 namespace revive::agent {
 
+/// Whether this laptop booted from a Revive USB stick (revive.stick= on the command line).
+bool booted_from_stick(const MachineRoot& root);
+
 /// Sets "revive_stick": true on the USB disk in `disks` (the inventory's list) whose GPT disk
 /// GUID (blkid -p PTUUID) is the command line's revive.stick=; false on the other USB disks.
 /// Nothing changes when the laptop did not boot from a stick. A blkid failure is a warning:

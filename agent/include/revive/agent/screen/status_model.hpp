@@ -21,6 +21,7 @@ enum class Phase {
   working,             ///< a step runs
   waiting,             ///< the server waits for an operator
   done,                ///< the workflow is done
+  already_done,        ///< the workflow was done before this boot ran any step
   needs_volunteer,     ///< a step failed
 };
 
@@ -38,6 +39,7 @@ struct ScreenStatus {
   std::string grade;          ///< from the test step, for the done screen
   std::string finish_action;  ///< "poweroff" / "reboot" from the finish step
   std::string detail;         ///< a failure's or wait's own message (shown small)
+  bool boot_stick = false;    ///< booted from a Revive USB stick: the end asks for it back
   /// No cable: the network cards the kernel sees ("PCI 10ec:8168 no driver"), so a volunteer
   /// can tell the workshop what the live image lacks.
   std::vector<std::string> network_devices;
@@ -46,6 +48,8 @@ struct ScreenStatus {
 /// The status screen for `status` in `cols` x `rows` cells.
 Frame draw_status(const ScreenStatus& status, const Strings& words, int cols, int rows);
 
+/// The working screen's figures: "85 MB/s   3 min left" (empty: none known yet).
+std::string rate_and_time_left(const ScreenStatus& status, const Strings& words);
 /// "85 MB/s" (decimal units, as disks are sold).
 std::string format_rate(double bytes_per_s);
 /// "45 s", "12 min", "1 h 05 min".

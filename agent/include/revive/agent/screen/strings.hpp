@@ -29,6 +29,8 @@ struct Strings {
   const char* next_poweroff;       ///< what happens next: power off
   const char* next_reboot;         ///< what happens next: reboot into the new system
   const char* next_unknown;        ///< the workflow ended without a finish step
+  const char* stick_out;           ///< booted from a USB stick: take it out (capitals)
+  const char* already_done;        ///< booted again after the workflow was done
   const char* needs_volunteer;     ///< the red screen's headline
   const char* volunteer_step;      ///< the step to take on a red screen
   const char* detail;              ///< label before the agent's own message
