@@ -56,6 +56,10 @@
 # Every disk is compared with the raw image afterwards (cmp of the first logical_size bytes);
 # a wrong disk, a non-zero exit or a timeout makes the measurement FAILED, never a time.
 #
+# Experiments (environment): WS_SYSCTL="key=value ..." is set in every host's namespace (e.g.
+# net.ipv4.tcp_congestion_control=bbr); WS_DEPLOY_PARAMS='"relay_congestion":"bbr"' is added to the
+# deploy step's params (docs/agent-protocol.md), e.g. to compare the relay's BBR with cubic.
+#
 # Output: a table per scenario, and JSON lines appended to bench/results/workshop-<date>.jsonl.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -240,6 +244,7 @@ add_host() {  # NS PORT ADDR
   local ns=$1 port=$2 addr=$3
   ip netns add "$ns"; namespaces+=("$ns")
   nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  for kv in ${WS_SYSCTL:-}; do nsx "$ns" sysctl -qw "$kv"; done  # experiments: "k=v k=v"
   ip link add "$port" netns "$SW" type veth peer name eth0 netns "$ns"
   nsx "$SW" ip link set "$port" master br0 up
   nsx "$ns" ip link set lo up
@@ -412,7 +417,7 @@ PY
   revive_token=$("$build/bin/revive-server" --state "$t" --store "$store" operator token bench)
   revive_server "$t"
   revive_api POST /api/v1/workflows \
-    '{"name":"deploy","steps":[{"kind":"deploy","params":{"image":"workshop","fit":false}},{"kind":"finish"}]}' >/dev/null
+    '{"name":"deploy","steps":[{"kind":"deploy","params":{"image":"workshop","fit":false'"${WS_DEPLOY_PARAMS:+,$WS_DEPLOY_PARAMS}"'}},{"kind":"finish"}]}' >/dev/null
   revive_api POST /api/v1/settings '{"default_workflow":"deploy"}' >/dev/null
   revive_server_stop
 }
@@ -581,7 +586,7 @@ measure() {
     watch_pid=$!
   fi
   (sleep "$timeout"; touch "$M/timed_out"; for i in $(seq 1 "$n"); do
-     for p in $(ip netns pids "$(lns "$i")"); do kill -9 "$p" 2>/dev/null; done; done) &
+     for p in $(ip netns pids "$(lns "$i")"); do kill -9 "$p" 2>/dev/null; done; done) >/dev/null 2>&1 &
   local dog=$!
   # Contenders whose client outlives its laptop's work (a relaying agent serves on after its
   # deploy) say which log line ends that work; its time replaces the process's end.
@@ -609,6 +614,8 @@ measure() {
   local t_end=$EPOCHREALTIME
   local stat_after srv_tx_after srv_cpu_after
   srv_cpu_after=$(srv_cpu); srv_tx_after=$(srv_tx); stat_after=$(cat /proc/stat)
+  # Its sleep first: left behind, it would hold a pipe the bench's output goes into for minutes.
+  pkill -P "$dog" sleep 2>/dev/null || true
   kill "$dog" 2>/dev/null || true; wait "$dog" 2>/dev/null || true
   if [[ -n $watch_pid ]]; then kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; fi
   if [[ -n $done_pid ]]; then kill "$done_pid" 2>/dev/null || true; wait "$done_pid" 2>/dev/null || true; fi

@@ -127,6 +127,25 @@ TEST_F(PeerServerTest, ServesAVerifiedChunkFromTheCacheOverOneKeptAliveConnectio
   EXPECT_EQ(store_->stats().cache_hits, 2u);
 }
 
+// reno is built into every kernel and allowed to any process; a name the kernel does not know
+// leaves the connection on the default, and it is still served.
+TEST_F(PeerServerTest, PeersConnectionsGetTheAskedCongestionControlOrKeepTheDefault) {
+  PeerServerOptions po;
+  po.congestion_control = "reno";
+  serve({}, po);
+  store_->mark_held(0, frame(0));
+  EXPECT_EQ(Client().get(url(0)).status, 200);
+  EXPECT_EQ(server_->stats().default_congestion, 0u);
+
+  po.congestion_control = "no-such-congestion-control";
+  serve({}, po);
+  store_->mark_held(0, frame(0));
+  const Answer a = Client().get(url(0));
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, text(frames_[0]));
+  EXPECT_EQ(server_->stats().default_congestion, 1u);
+}
+
 TEST_F(PeerServerTest, RefusesWhatIsNotAChunkOfThisImage) {
   serve();
   Client c;

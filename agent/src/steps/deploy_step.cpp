@@ -107,6 +107,7 @@ std::unique_ptr<Relay> start_relay(const StepContext& ctx, const Manifest& m,
   if (!params.value("relay", true)) return nullptr;
   RelayOptions ro;
   ro.server.port = params.value("relay_port", std::uint16_t{0});
+  ro.server.congestion_control = params.value("relay_congestion", ro.server.congestion_control);
   auto relay = Relay::start(m, std::move(dev), held, ro);
   if (!relay) {
     ctx.log("  not relaying to peers: " + relay.error().message);

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <cstring>
@@ -235,6 +237,21 @@ struct PeerServer::Impl {
 };
 
 namespace {
+extern "C" void on_connection(void* cls, MHD_Connection* c, void** /*socket_context*/,
+                              MHD_ConnectionNotificationCode code) {
+  if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+  auto* impl = static_cast<PeerServer::Impl*>(cls);
+  const std::string& cc = impl->opts.congestion_control;
+  if (cc.empty()) return;
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  const bool set = info != nullptr && ::setsockopt(info->connect_fd, IPPROTO_TCP, TCP_CONGESTION,
+                                                   cc.data(), cc.size()) == 0;
+  if (!set) {
+    std::lock_guard lock(impl->mu);
+    ++impl->stats.default_congestion;
+  }
+}
+
 extern "C" MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
                                  const char* /*version*/, const char* /*upload_data*/,
                                  size_t* upload_data_size, void** con_cls) {
@@ -272,7 +289,8 @@ Result<std::unique_ptr<PeerServer>> PeerServer::start(RelayStore& store,
       &on_request, impl.get(), MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT,
       static_cast<unsigned>(opts.max_connections), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
       static_cast<unsigned>(opts.max_per_address), MHD_OPTION_CONNECTION_TIMEOUT,
-      static_cast<unsigned>(opts.idle_timeout.count()), MHD_OPTION_END);
+      static_cast<unsigned>(opts.idle_timeout.count()), MHD_OPTION_NOTIFY_CONNECTION,
+      &on_connection, impl.get(), MHD_OPTION_END);
   if (impl->daemon == nullptr) {
     return make_error(
         Errc::io, "cannot listen for peers on " + opts.address + ":" + std::to_string(opts.port));

@@ -32,12 +32,20 @@ struct PeerServerOptions {
   /// How often a chunk stream waiting for its next chunk says so (a keep-alive record): well
   /// under the child's stall timeout (2 s), so a waiting relay is not taken for a dead one.
   std::chrono::milliseconds stream_keep_alive{700};
+  /// The TCP congestion control for peers' connections ("": the system's default; the default
+  /// too where the kernel lacks the one named, counted in the stats). A relay receives and
+  /// sends at its port's full rate at once: a loss-based sender (cubic) keeps the port's queue
+  /// full, and this laptop's own ACKs to its source wait behind that data. "bbr" paces at the
+  /// measured rate and keeps the queue short; measured on bench/workshop.sh N=4 it was not
+  /// clearly faster (docs/scheduler.md), so it is not the default.
+  std::string congestion_control{};
 };
 
 struct PeerServerStats {
   std::uint64_t chunks_served = 0;
   std::uint64_t bytes_served = 0;
-  std::uint64_t refused = 0;  ///< not found, not held in time, bad requests
+  std::uint64_t refused = 0;             ///< not found, not held in time, bad requests
+  std::uint64_t default_congestion = 0;  ///< connections left on the system's default
 };
 
 class PeerServer {
