@@ -263,6 +263,7 @@ VerifyReport verify_device(
 Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOptions& o) {
   if (o.block == 0 || o.block % 4096 != 0)
     return make_error(Errc::invalid_input, "overwrite block size must be a multiple of 4096");
+  if (o.writers == 0) return make_error(Errc::invalid_input, "overwrite needs at least one writer");
   OverwriteReport r;
   r.pattern = o.random_pattern ? "prng" : "zeros";
   r.bytes = dev.size();

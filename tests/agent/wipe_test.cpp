@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <utility>
 
 #include "temp_dir.hpp"
 #include "test_files.hpp"
@@ -128,6 +131,8 @@ class FaultyDevice : public BlockDevice {
   std::uint64_t size() const override { return d_->size(); }
   Result<void> write_at(std::uint64_t off, std::span<const std::byte> data) override {
     if (hits(bad_write, off, data.size())) return make_error(Errc::io, "injected write error");
+    if (dead_from && off + data.size() > *dead_from)
+      return make_error(Errc::io, "injected write error (the drive died)");
     return d_->write_at(off, data);
   }
   Result<void> read_at(std::uint64_t off, std::span<std::byte> out) override {
@@ -137,17 +142,56 @@ class FaultyDevice : public BlockDevice {
     if (stale && *stale >= off && *stale < off + out.size()) out[*stale - off] ^= std::byte{0xff};
     return {};
   }
-  Result<void> flush() override { return d_->flush(); }
+  Result<void> flush() override {
+    if (bad_flush) return make_error(Errc::io, "injected flush error");
+    return d_->flush();
+  }
   Result<void> zero_range(std::uint64_t o, std::uint64_t l) override {
     return d_->zero_range(o, l);
   }
 
   std::optional<std::uint64_t> bad_write, bad_read, stale;
+  std::optional<std::uint64_t> dead_from;  ///< every write reaching past this offset fails
+  bool bad_flush = false;
 
  private:
   static bool hits(const std::optional<std::uint64_t>& at, std::uint64_t off, std::size_t len) {
     return at && *at >= off && *at < off + len;
   }
+  std::unique_ptr<BlockDevice> d_;
+};
+
+// Records what the wipe does to a device, in order: every write's range, the flushes, and
+// whether anything was read back before the writes were flushed.
+class RecordingDevice : public BlockDevice {
+ public:
+  explicit RecordingDevice(std::unique_ptr<BlockDevice> d) : d_(std::move(d)) {}
+  std::uint64_t size() const override { return d_->size(); }
+  Result<void> write_at(std::uint64_t off, std::span<const std::byte> data) override {
+    std::lock_guard lock(mu_);
+    writes.emplace_back(off, data.size());
+    if (flushes > 0) ++writes_after_flush;
+    return d_->write_at(off, data);
+  }
+  Result<void> read_at(std::uint64_t off, std::span<std::byte> out) override {
+    std::lock_guard lock(mu_);
+    if (flushes == 0) ++reads_before_flush;
+    return d_->read_at(off, out);
+  }
+  Result<void> flush() override {
+    std::lock_guard lock(mu_);
+    ++flushes;
+    return d_->flush();
+  }
+  Result<void> zero_range(std::uint64_t o, std::uint64_t l) override {
+    return d_->zero_range(o, l);
+  }
+
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> writes;  ///< (offset, length)
+  unsigned flushes = 0, writes_after_flush = 0, reads_before_flush = 0;
+
+ private:
+  std::mutex mu_;
   std::unique_ptr<BlockDevice> d_;
 };
 
@@ -238,6 +282,84 @@ TEST_F(Overwrite, AReadErrorOrStaleDataDuringVerificationFailsIt) {
   EXPECT_EQ(r->result, "failed");
   EXPECT_EQ(r->verify.mismatch_count, 1u);
   EXPECT_EQ(r->verify.mismatches[0], 4u << 20);  // the 4 MiB block that holds it
+}
+
+TEST_F(Overwrite, EveryByteIsWrittenOnceAndFlushedBeforeItIsReadBack) {
+  const std::uint64_t size = (8 << 20) + 12288;  // not a multiple of any write size below
+  struct Shape {
+    unsigned writers;
+    std::size_t block;
+    bool random;
+  };
+  for (const Shape shape : {Shape{1, 12288, false}, Shape{4, 64 << 10, true},
+                            Shape{8, 1 << 20, false}, Shape{3, 4 << 20, true}}) {
+    SCOPED_TRACE(std::to_string(shape.writers) + " writers of " + std::to_string(shape.block));
+    RecordingDevice dev(disk(size));
+    OverwriteOptions o;
+    o.writers = shape.writers;
+    o.block = shape.block;
+    o.random_pattern = shape.random;
+    o.seed = 5;
+    o.full_verify = true;
+    auto r = overwrite_device(dev, o);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->result, "passed") << r->reason;
+    EXPECT_EQ(r->bytes_written, size);
+    std::sort(dev.writes.begin(), dev.writes.end());
+    std::uint64_t end = 0;  // the writes tile the device: no gap, no overlap, nothing past it
+    for (const auto& [off, len] : dev.writes) {
+      ASSERT_EQ(off, end);
+      end += len;
+    }
+    EXPECT_EQ(end, size);
+    EXPECT_EQ(dev.flushes, 1u);
+    EXPECT_EQ(dev.writes_after_flush, 0u);
+    EXPECT_EQ(dev.reads_before_flush, 0u);
+    std::vector<std::byte> want(size);
+    fill_pattern(want, 0, shape.random, 5);
+    EXPECT_EQ(test::read_all(path_), want);
+  }
+}
+
+TEST_F(Overwrite, AFailedFlushFailsTheWipe) {
+  FaultyDevice dev(disk(8 << 20));
+  dev.bad_flush = true;
+  auto r = overwrite_device(dev, OverwriteOptions{});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->result, "failed");
+  EXPECT_NE(r->reason.find("flush: injected flush error"), std::string::npos) << r->reason;
+}
+
+TEST_F(Overwrite, ADriveThatDiesMidWipeFailsClosedAndSaysSo) {
+  FaultyDevice dev(disk(32 << 20));
+  dev.dead_from = 9 << 20;
+  OverwriteOptions o;
+  o.max_bad_ranges = 16;
+  auto r = overwrite_device(dev, o);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->result, "failed");
+  EXPECT_NE(r->reason.find("the drive is failing"), std::string::npos) << r->reason;
+  ASSERT_FALSE(r->write_errors.empty());
+  EXPECT_EQ(r->write_errors.front().offset, 9u << 20);  // the first sector it refused
+  EXPECT_LT(r->bytes_written, 32u << 20);
+  const auto data = test::read_all(path_);
+  EXPECT_EQ(data[(9 << 20) - 1], std::byte{0});  // written up to where it died
+  EXPECT_EQ(data[9 << 20], std::byte{0x5a});
+}
+
+TEST_F(Overwrite, RefusesAWriteSizeDirectIoCannotTake) {
+  auto dev = disk(1 << 20);
+  OverwriteOptions o;
+  o.block = 1000;
+  auto r = overwrite_device(*dev, o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::invalid_input);
+  o.block = 4096;
+  o.writers = 0;
+  r = overwrite_device(*dev, o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::invalid_input);
+  EXPECT_EQ(test::read_all(path_), std::vector<std::byte>(1 << 20, std::byte{0x5a}));
 }
 
 TEST_F(Overwrite, StopsWhenAskedAndSaysSo) {
