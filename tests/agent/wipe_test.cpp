@@ -7,6 +7,7 @@
 #include <mutex>
 #include <utility>
 
+#include "revive/parallel.hpp"
 #include "temp_dir.hpp"
 #include "test_files.hpp"
 
@@ -139,7 +140,9 @@ class FaultyDevice : public BlockDevice {
     if (hits(bad_read, off, out.size())) return make_error(Errc::io, "injected read error");
     REVIVE_TRY(d_->read_at(off, out));
     // A sector that silently kept its old data.
-    if (stale && *stale >= off && *stale < off + out.size()) out[*stale - off] ^= std::byte{0xff};
+    for (const auto at : stale) {
+      if (at >= off && at < off + out.size()) out[at - off] ^= std::byte{0xff};
+    }
     return {};
   }
   Result<void> flush() override {
@@ -150,7 +153,8 @@ class FaultyDevice : public BlockDevice {
     return d_->zero_range(o, l);
   }
 
-  std::optional<std::uint64_t> bad_write, bad_read, stale;
+  std::optional<std::uint64_t> bad_write, bad_read;
+  std::vector<std::uint64_t> stale;        ///< bytes that silently kept their old data
   std::optional<std::uint64_t> dead_from;  ///< every write reaching past this offset fails
   bool bad_flush = false;
 
@@ -274,7 +278,7 @@ TEST_F(Overwrite, AReadErrorOrStaleDataDuringVerificationFailsIt) {
     EXPECT_NE(r->reason.find("unreadable"), std::string::npos);
   }
   FaultyDevice dev(disk(8 << 20));
-  dev.stale = (7 << 20) + 1;
+  dev.stale = {(7 << 20) + 1};
   OverwriteOptions o;
   o.full_verify = true;
   auto r = overwrite_device(dev, o);
@@ -360,6 +364,45 @@ TEST_F(Overwrite, RefusesAWriteSizeDirectIoCannotTake) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::invalid_input);
   EXPECT_EQ(test::read_all(path_), std::vector<std::byte>(1 << 20, std::byte{0x5a}));
+}
+
+TEST_F(Overwrite, ReadersInParallelReportWhatOneReaderWouldInDeviceOrder) {
+  FaultyDevice dev(disk(64 << 20));
+  OverwriteOptions o;
+  o.verify_seed = 11;
+  o.readers = 1;
+  auto first = overwrite_device(dev, o);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->result, "passed") << first->reason;
+  // Stale bytes in the first and last samples (pinned to the device's ends) and maybe in one
+  // between; the first sample's second sector unreadable.
+  auto samples = [&](unsigned readers) {
+    o.readers = readers;
+    return verify_device(dev, o, [](std::span<const std::byte> got, std::uint64_t) {
+      return detail::all_zero(got);
+    });
+  };
+  const auto clean = samples(1);
+  ASSERT_EQ(clean.mismatch_count, 0u);
+  ASSERT_GE(clean.samples, 1000u);
+  dev.stale = {100, (32u << 20) + 5, (64u << 20) - 1};
+  dev.bad_read = 4096;
+  const auto one = samples(1);
+  ASSERT_GE(one.mismatch_count, 2u);
+  ASSERT_EQ(one.read_errors.size(), 1u);
+  EXPECT_EQ(one.read_errors[0].offset, 4096u);
+  for (const unsigned readers : {2u, 4u, 16u}) {
+    const auto many = samples(readers);
+    EXPECT_EQ(many.samples, one.samples);
+    EXPECT_EQ(many.bytes_checked, one.bytes_checked);
+    EXPECT_EQ(many.mismatches, one.mismatches);
+    EXPECT_EQ(many.mismatch_count, one.mismatch_count);
+    ASSERT_EQ(many.read_errors.size(), one.read_errors.size());
+    for (std::size_t i = 0; i < one.read_errors.size(); ++i)
+      EXPECT_EQ(many.read_errors[i].offset, one.read_errors[i].offset);
+  }
+  EXPECT_TRUE(std::is_sorted(one.mismatches.begin(), one.mismatches.end()));
+  EXPECT_EQ(one.mismatches.front(), 0u);  // the first sample starts at 0
 }
 
 TEST_F(Overwrite, StopsWhenAskedAndSaysSo) {
