@@ -285,7 +285,7 @@ VerifyReport verify_device(
   detail::run_threads(
       readers,
       [&](unsigned) {
-        AlignedBuffer buf(o.block);
+        AlignedBuffer buf(o.block, true);
         for (std::size_t k; (k = next.fetch_add(1)) < plan.size();) {
           if (o.stop && o.stop->load()) {
             stopped = true;
