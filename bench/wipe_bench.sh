@@ -9,8 +9,8 @@
 # underneath hits every contender alike; medians and the spread (min-max) are printed. Revive's
 # time is its write phase including the final flush (fdatasync), as the agent reports it; dd's
 # is its wall time without a flush (and, for reference only, with conv=fsync). The verification
-# read-back is reported on its own. --quick: a smoke run (256 MiB, one round, no nwipe: about
-# 15 s). --no-nwipe leaves nwipe out (it takes some 45 s per GiB here).
+# read-back is reported on its own. --quick: a smoke run (256 MiB, one round, no nwipe: a few
+# seconds after the build). --no-nwipe leaves nwipe out (it takes some 45 s per GiB here).
 # REVIVE_AGENT=PATH times another revive-agent binary (an older build, for a before/after);
 # AGENT_WRAP="perf record -g -o FILE --" runs the agent under a profiler.
 #
