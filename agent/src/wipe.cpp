@@ -331,12 +331,12 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
   std::vector<BadRange> bad;
   // Zeros never change: every writer sends the same read-only buffer. A PRNG block is made
   // per write, in the writer's own buffer, while the other writers' writes are in flight.
-  std::optional<AlignedBuffer> zeros;
-  if (!o.random_pattern) zeros.emplace(o.block, true);
+  std::unique_ptr<AlignedBuffer> zeros;
+  if (!o.random_pattern) zeros = std::make_unique<AlignedBuffer>(o.block, true);
   auto writer = [&](unsigned) {
-    std::optional<AlignedBuffer> own;
-    if (o.random_pattern) own.emplace(o.block, true);
-    AlignedBuffer& buf = o.random_pattern ? *own : *zeros;
+    std::unique_ptr<AlignedBuffer> own;
+    if (o.random_pattern) own = std::make_unique<AlignedBuffer>(o.block, true);
+    AlignedBuffer& buf = own ? *own : *zeros;
     for (std::uint64_t off; !gave_up && (off = next.fetch_add(o.block)) < size;) {
       if (o.stop && o.stop->load()) {
         stopped = true;
