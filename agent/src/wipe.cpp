@@ -1,12 +1,15 @@
 #include "revive/agent/wipe.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <tuple>
 #include <utility>
@@ -182,6 +185,84 @@ void fill_pattern(std::span<std::byte> out, std::uint64_t offset, bool random, s
   for (; i < out.size(); ++i) out[i] = byte_at(offset + i);
 }
 
+namespace {
+
+struct Sample {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+// Where a verification reads: every block (full), or stratified samples: the device is cut
+// into n equal strata and each gives one sample at a seeded random place, so the samples
+// spread over the whole device; the first and last samples sit at its very start and end.
+std::vector<Sample> plan_samples(std::uint64_t size, const OverwriteOptions& o, std::uint64_t seed,
+                                 std::string& method) {
+  const std::uint64_t sector = std::max<std::uint32_t>(o.sector, 512);
+  const double want = o.min_coverage * static_cast<double>(size);
+  std::vector<Sample> plan;
+  if (o.full_verify || want <= static_cast<double>(o.min_samples) * static_cast<double>(sector)) {
+    method = "full";
+    for (std::uint64_t off = 0; off < size; off += o.block)
+      plan.push_back({off, std::min<std::uint64_t>(o.block, size - off)});
+    return plan;
+  }
+  method = "sampled";
+  std::uint64_t n = o.min_samples;
+  std::uint64_t len =
+      (static_cast<std::uint64_t>(std::ceil(want / static_cast<double>(n))) + sector - 1) / sector *
+      sector;
+  if (len > o.block) {
+    len = o.block / sector * sector;
+    n = static_cast<std::uint64_t>(std::ceil(want / static_cast<double>(len)));
+  }
+  const std::uint64_t stratum = size / n / sector * sector;
+  std::mt19937_64 rng(seed);
+  for (std::uint64_t k = 0; k < n; ++k) {
+    std::uint64_t off;
+    if (k == 0) {
+      off = 0;
+    } else if (k + 1 == n) {
+      off = (size - len) / sector * sector;
+    } else {
+      off = k * stratum + (stratum > len ? rng() % ((stratum - len) / sector + 1) * sector : 0);
+    }
+    plan.push_back({off, std::min(len, size - off)});
+  }
+  return plan;
+}
+
+// What one sample showed: unreadable sectors (each checked on its own, so the rest of the
+// sample still counts) and the offsets of the parts that were not as expected.
+struct SampleFinding {
+  std::vector<BadRange> unreadable;
+  std::vector<std::uint64_t> mismatches;
+  std::uint64_t bytes_checked = 0;
+};
+
+SampleFinding check_sample(
+    BlockDevice& dev, Sample smp, std::uint64_t sector, AlignedBuffer& buf,
+    const std::function<bool(std::span<const std::byte>, std::uint64_t)>& expect) {
+  SampleFinding f;
+  if (dev.read_at(smp.offset, buf.first(smp.length))) {
+    if (!expect(buf.first(smp.length), smp.offset)) f.mismatches.push_back(smp.offset);
+    f.bytes_checked = smp.length;
+    return f;
+  }
+  for (std::uint64_t s = smp.offset; s < smp.offset + smp.length; s += sector) {
+    const std::uint64_t l = std::min(sector, smp.offset + smp.length - s);
+    auto one = dev.read_at(s, buf.first(l));
+    if (!one) {
+      add_bad(f.unreadable, s, l, one.error().message);
+    } else if (!expect(buf.first(l), s)) {
+      f.mismatches.push_back(s);
+    }
+    f.bytes_checked += l;
+  }
+  return f;
+}
+
+}  // namespace
+
 VerifyReport verify_device(
     BlockDevice& dev, const OverwriteOptions& o,
     const std::function<bool(std::span<const std::byte>, std::uint64_t)>& expect) {
@@ -191,71 +272,43 @@ VerifyReport verify_device(
   v.seed = o.verify_seed ? *o.verify_seed
                          : std::random_device{}() |
                                (static_cast<std::uint64_t>(std::random_device{}()) << 32);
-  AlignedBuffer buf(o.block);
-  auto check = [&](std::uint64_t off, std::uint64_t len) {
-    auto r = dev.read_at(off, buf.first(len));
-    if (!r) {
-      // Find the unreadable sectors; the rest is still checked.
-      for (std::uint64_t s = off; s < off + len; s += sector) {
-        const std::uint64_t l = std::min(sector, off + len - s);
-        auto one = dev.read_at(s, buf.first(l));
-        if (!one) {
-          add_bad(v.read_errors, s, l, one.error().message);
-        } else if (!expect(buf.first(l), s)) {
-          if (v.mismatches.size() < 100) v.mismatches.push_back(s);
-          ++v.mismatch_count;
+  const auto plan = plan_samples(size, o, v.seed, v.method);
+  v.sample_bytes = v.method == "full" ? o.block : (plan.empty() ? 0 : plan.front().length);
+  // Several reads in flight (a device answers a queue of random reads faster than one at a
+  // time); each sample's finding has its own slot, so the report lists them in device order
+  // whichever reader finished first.
+  std::vector<SampleFinding> found(plan.size());
+  std::atomic<std::size_t> next{0}, checked{0};
+  std::atomic<bool> stopped{false};
+  const unsigned readers = static_cast<unsigned>(
+      std::clamp<std::size_t>(o.readers, 1, std::max<std::size_t>(plan.size(), 1)));
+  detail::run_threads(
+      readers,
+      [&](unsigned) {
+        AlignedBuffer buf(o.block, true);
+        for (std::size_t k; (k = next.fetch_add(1)) < plan.size();) {
+          if (o.stop && o.stop->load()) {
+            stopped = true;
+            return;
+          }
+          found[k] = check_sample(dev, plan[k], sector, buf, expect);
+          ++checked;
         }
-        v.bytes_checked += l;
-      }
-      return;
-    }
-    if (!expect(buf.first(len), off)) {
+      },
+      [&] {
+        if (o.progress)
+          o.progress(v.method == "full" ? "verifying (full)" : "verifying (sampled)",
+                     checked.load(), plan.size());
+      });
+  for (const auto& f : found) {
+    for (const auto& b : f.unreadable) add_bad(v.read_errors, b.offset, b.length, b.error);
+    for (const auto off : f.mismatches) {
       if (v.mismatches.size() < 100) v.mismatches.push_back(off);
       ++v.mismatch_count;
     }
-    v.bytes_checked += len;
-  };
-  const double want = o.min_coverage * static_cast<double>(size);
-  if (o.full_verify || want <= static_cast<double>(o.min_samples) * static_cast<double>(sector)) {
-    v.method = "full";
-    for (std::uint64_t off = 0; off < size; off += o.block) {
-      if (o.stop && o.stop->load()) break;
-      check(off, std::min<std::uint64_t>(o.block, size - off));
-      ++v.samples;
-      if (o.progress) o.progress("verifying (full)", off, size);
-    }
-    v.sample_bytes = o.block;
-  } else {
-    // Stratified samples: the device is cut into n equal strata and each gives one sample at a
-    // seeded random place, so the samples spread over the whole device; the first and last
-    // samples sit at its very start and end.
-    v.method = "sampled";
-    std::uint64_t n = o.min_samples;
-    std::uint64_t len =
-        (static_cast<std::uint64_t>(std::ceil(want / static_cast<double>(n))) + sector - 1) /
-        sector * sector;
-    if (len > o.block) {
-      len = o.block / sector * sector;
-      n = static_cast<std::uint64_t>(std::ceil(want / static_cast<double>(len)));
-    }
-    const std::uint64_t stratum = size / n / sector * sector;
-    std::mt19937_64 rng(v.seed);
-    for (std::uint64_t k = 0; k < n; ++k) {
-      if (o.stop && o.stop->load()) break;
-      std::uint64_t off;
-      if (k == 0) {
-        off = 0;
-      } else if (k + 1 == n) {
-        off = (size - len) / sector * sector;
-      } else {
-        off = k * stratum + (stratum > len ? rng() % ((stratum - len) / sector + 1) * sector : 0);
-      }
-      check(off, std::min(len, size - off));
-      ++v.samples;
-      if (o.progress && k % 64 == 0) o.progress("verifying (sampled)", k, n);
-    }
-    v.sample_bytes = len;
+    v.bytes_checked += f.bytes_checked;
   }
+  v.samples = stopped ? checked.load() : plan.size();
   v.coverage = size ? static_cast<double>(v.bytes_checked) / static_cast<double>(size) : 0;
   return v;
 }
@@ -263,6 +316,7 @@ VerifyReport verify_device(
 Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOptions& o) {
   if (o.block == 0 || o.block % 4096 != 0)
     return make_error(Errc::invalid_input, "overwrite block size must be a multiple of 4096");
+  if (o.writers == 0) return make_error(Errc::invalid_input, "overwrite needs at least one writer");
   OverwriteReport r;
   r.pattern = o.random_pattern ? "prng" : "zeros";
   r.bytes = dev.size();
@@ -275,8 +329,14 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
   std::atomic<bool> gave_up{false}, stopped{false};
   std::mutex mu;
   std::vector<BadRange> bad;
+  // Zeros never change: every writer sends the same read-only buffer. A PRNG block is made
+  // per write, in the writer's own buffer, while the other writers' writes are in flight.
+  std::unique_ptr<AlignedBuffer> zeros;
+  if (!o.random_pattern) zeros = std::make_unique<AlignedBuffer>(o.block, true);
   auto writer = [&](unsigned) {
-    AlignedBuffer buf(o.block);
+    std::unique_ptr<AlignedBuffer> own;
+    if (o.random_pattern) own = std::make_unique<AlignedBuffer>(o.block, true);
+    AlignedBuffer& buf = own ? *own : *zeros;
     for (std::uint64_t off; !gave_up && (off = next.fetch_add(o.block)) < size;) {
       if (o.stop && o.stop->load()) {
         stopped = true;
@@ -319,11 +379,16 @@ Result<OverwriteReport> overwrite_device(BlockDevice& dev, const OverwriteOption
   if (auto f = dev.flush(); !f) add_bad(r.write_errors, 0, 0, "flush: " + f.error().message);
   r.write_seconds = seconds_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
-  std::vector<std::byte> want(o.block);
   r.verify = verify_device(dev, o, [&](std::span<const std::byte> got, std::uint64_t off) {
     if (!o.random_pattern) return detail::all_zero(got);
-    fill_pattern(std::span(want).first(got.size()), off, true, o.seed);
-    return std::memcmp(got.data(), want.data(), got.size()) == 0;
+    // Called by several readers at once: each compares through its own small scratch piece.
+    std::array<std::byte, 4096> want;
+    for (std::size_t at = 0; at < got.size(); at += want.size()) {
+      const std::size_t n = std::min(want.size(), got.size() - at);
+      fill_pattern(std::span(want).first(n), off + at, true, o.seed);
+      if (std::memcmp(got.data() + at, want.data(), n) != 0) return false;
+    }
+    return true;
   });
   r.verify_seconds = seconds_since(t1);
   if (o.stop && o.stop->load()) return make_error(Errc::cancelled, "wipe stopped while verifying");

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <utility>
 
+#include "revive/parallel.hpp"
 #include "temp_dir.hpp"
 #include "test_files.hpp"
 
@@ -128,26 +132,70 @@ class FaultyDevice : public BlockDevice {
   std::uint64_t size() const override { return d_->size(); }
   Result<void> write_at(std::uint64_t off, std::span<const std::byte> data) override {
     if (hits(bad_write, off, data.size())) return make_error(Errc::io, "injected write error");
+    if (dead_from && off + data.size() > *dead_from)
+      return make_error(Errc::io, "injected write error (the drive died)");
     return d_->write_at(off, data);
   }
   Result<void> read_at(std::uint64_t off, std::span<std::byte> out) override {
     if (hits(bad_read, off, out.size())) return make_error(Errc::io, "injected read error");
     REVIVE_TRY(d_->read_at(off, out));
     // A sector that silently kept its old data.
-    if (stale && *stale >= off && *stale < off + out.size()) out[*stale - off] ^= std::byte{0xff};
+    for (const auto at : stale) {
+      if (at >= off && at < off + out.size()) out[at - off] ^= std::byte{0xff};
+    }
     return {};
   }
-  Result<void> flush() override { return d_->flush(); }
+  Result<void> flush() override {
+    if (bad_flush) return make_error(Errc::io, "injected flush error");
+    return d_->flush();
+  }
   Result<void> zero_range(std::uint64_t o, std::uint64_t l) override {
     return d_->zero_range(o, l);
   }
 
-  std::optional<std::uint64_t> bad_write, bad_read, stale;
+  std::optional<std::uint64_t> bad_write, bad_read;
+  std::vector<std::uint64_t> stale;        ///< bytes that silently kept their old data
+  std::optional<std::uint64_t> dead_from;  ///< every write reaching past this offset fails
+  bool bad_flush = false;
 
  private:
   static bool hits(const std::optional<std::uint64_t>& at, std::uint64_t off, std::size_t len) {
     return at && *at >= off && *at < off + len;
   }
+  std::unique_ptr<BlockDevice> d_;
+};
+
+// Records what the wipe does to a device, in order: every write's range, the flushes, and
+// whether anything was read back before the writes were flushed.
+class RecordingDevice : public BlockDevice {
+ public:
+  explicit RecordingDevice(std::unique_ptr<BlockDevice> d) : d_(std::move(d)) {}
+  std::uint64_t size() const override { return d_->size(); }
+  Result<void> write_at(std::uint64_t off, std::span<const std::byte> data) override {
+    std::lock_guard lock(mu_);
+    writes.emplace_back(off, data.size());
+    if (flushes > 0) ++writes_after_flush;
+    return d_->write_at(off, data);
+  }
+  Result<void> read_at(std::uint64_t off, std::span<std::byte> out) override {
+    std::lock_guard lock(mu_);
+    if (flushes == 0) ++reads_before_flush;
+    return d_->read_at(off, out);
+  }
+  Result<void> flush() override {
+    std::lock_guard lock(mu_);
+    ++flushes;
+    return d_->flush();
+  }
+  Result<void> zero_range(std::uint64_t o, std::uint64_t l) override {
+    return d_->zero_range(o, l);
+  }
+
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> writes;  ///< (offset, length)
+  unsigned flushes = 0, writes_after_flush = 0, reads_before_flush = 0;
+
+ private:
+  std::mutex mu_;
   std::unique_ptr<BlockDevice> d_;
 };
 
@@ -230,7 +278,7 @@ TEST_F(Overwrite, AReadErrorOrStaleDataDuringVerificationFailsIt) {
     EXPECT_NE(r->reason.find("unreadable"), std::string::npos);
   }
   FaultyDevice dev(disk(8 << 20));
-  dev.stale = (7 << 20) + 1;
+  dev.stale = {(7 << 20) + 1};
   OverwriteOptions o;
   o.full_verify = true;
   auto r = overwrite_device(dev, o);
@@ -238,6 +286,123 @@ TEST_F(Overwrite, AReadErrorOrStaleDataDuringVerificationFailsIt) {
   EXPECT_EQ(r->result, "failed");
   EXPECT_EQ(r->verify.mismatch_count, 1u);
   EXPECT_EQ(r->verify.mismatches[0], 4u << 20);  // the 4 MiB block that holds it
+}
+
+TEST_F(Overwrite, EveryByteIsWrittenOnceAndFlushedBeforeItIsReadBack) {
+  const std::uint64_t size = (8 << 20) + 12288;  // not a multiple of any write size below
+  struct Shape {
+    unsigned writers;
+    std::size_t block;
+    bool random;
+  };
+  for (const Shape shape : {Shape{1, 12288, false}, Shape{4, 64 << 10, true},
+                            Shape{8, 1 << 20, false}, Shape{3, 4 << 20, true}}) {
+    SCOPED_TRACE(std::to_string(shape.writers) + " writers of " + std::to_string(shape.block));
+    RecordingDevice dev(disk(size));
+    OverwriteOptions o;
+    o.writers = shape.writers;
+    o.block = shape.block;
+    o.random_pattern = shape.random;
+    o.seed = 5;
+    o.full_verify = true;
+    auto r = overwrite_device(dev, o);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->result, "passed") << r->reason;
+    EXPECT_EQ(r->bytes_written, size);
+    std::sort(dev.writes.begin(), dev.writes.end());
+    std::uint64_t end = 0;  // the writes tile the device: no gap, no overlap, nothing past it
+    for (const auto& [off, len] : dev.writes) {
+      ASSERT_EQ(off, end);
+      end += len;
+    }
+    EXPECT_EQ(end, size);
+    EXPECT_EQ(dev.flushes, 1u);
+    EXPECT_EQ(dev.writes_after_flush, 0u);
+    EXPECT_EQ(dev.reads_before_flush, 0u);
+    std::vector<std::byte> want(size);
+    fill_pattern(want, 0, shape.random, 5);
+    EXPECT_EQ(test::read_all(path_), want);
+  }
+}
+
+TEST_F(Overwrite, AFailedFlushFailsTheWipe) {
+  FaultyDevice dev(disk(8 << 20));
+  dev.bad_flush = true;
+  auto r = overwrite_device(dev, OverwriteOptions{});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->result, "failed");
+  EXPECT_NE(r->reason.find("flush: injected flush error"), std::string::npos) << r->reason;
+}
+
+TEST_F(Overwrite, ADriveThatDiesMidWipeFailsClosedAndSaysSo) {
+  FaultyDevice dev(disk(32 << 20));
+  dev.dead_from = 9 << 20;
+  OverwriteOptions o;
+  o.max_bad_ranges = 16;
+  auto r = overwrite_device(dev, o);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->result, "failed");
+  EXPECT_NE(r->reason.find("the drive is failing"), std::string::npos) << r->reason;
+  ASSERT_FALSE(r->write_errors.empty());
+  EXPECT_EQ(r->write_errors.front().offset, 9u << 20);  // the first sector it refused
+  EXPECT_LT(r->bytes_written, 32u << 20);
+  const auto data = test::read_all(path_);
+  EXPECT_EQ(data[(9 << 20) - 1], std::byte{0});  // written up to where it died
+  EXPECT_EQ(data[9 << 20], std::byte{0x5a});
+}
+
+TEST_F(Overwrite, RefusesAWriteSizeDirectIoCannotTake) {
+  auto dev = disk(1 << 20);
+  OverwriteOptions o;
+  o.block = 1000;
+  auto r = overwrite_device(*dev, o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::invalid_input);
+  o.block = 4096;
+  o.writers = 0;
+  r = overwrite_device(*dev, o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::invalid_input);
+  EXPECT_EQ(test::read_all(path_), std::vector<std::byte>(1 << 20, std::byte{0x5a}));
+}
+
+TEST_F(Overwrite, ReadersInParallelReportWhatOneReaderWouldInDeviceOrder) {
+  FaultyDevice dev(disk(64 << 20));
+  OverwriteOptions o;
+  o.verify_seed = 11;
+  o.readers = 1;
+  auto first = overwrite_device(dev, o);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->result, "passed") << first->reason;
+  // Stale bytes in the first and last samples (pinned to the device's ends) and maybe in one
+  // between; the first sample's second sector unreadable.
+  auto samples = [&](unsigned readers) {
+    o.readers = readers;
+    return verify_device(dev, o, [](std::span<const std::byte> got, std::uint64_t) {
+      return detail::all_zero(got);
+    });
+  };
+  const auto clean = samples(1);
+  ASSERT_EQ(clean.mismatch_count, 0u);
+  ASSERT_GE(clean.samples, 1000u);
+  dev.stale = {100, (32u << 20) + 5, (64u << 20) - 1};
+  dev.bad_read = 4096;
+  const auto one = samples(1);
+  ASSERT_GE(one.mismatch_count, 2u);
+  ASSERT_EQ(one.read_errors.size(), 1u);
+  EXPECT_EQ(one.read_errors[0].offset, 4096u);
+  for (const unsigned readers : {2u, 4u, 16u}) {
+    const auto many = samples(readers);
+    EXPECT_EQ(many.samples, one.samples);
+    EXPECT_EQ(many.bytes_checked, one.bytes_checked);
+    EXPECT_EQ(many.mismatches, one.mismatches);
+    EXPECT_EQ(many.mismatch_count, one.mismatch_count);
+    ASSERT_EQ(many.read_errors.size(), one.read_errors.size());
+    for (std::size_t i = 0; i < one.read_errors.size(); ++i)
+      EXPECT_EQ(many.read_errors[i].offset, one.read_errors[i].offset);
+  }
+  EXPECT_TRUE(std::is_sorted(one.mismatches.begin(), one.mismatches.end()));
+  EXPECT_EQ(one.mismatches.front(), 0u);  // the first sample starts at 0
 }
 
 TEST_F(Overwrite, StopsWhenAskedAndSaysSo) {

@@ -70,7 +70,8 @@ struct OverwriteOptions {
   bool random_pattern = false;
   std::uint64_t seed = 0;
   std::size_t block = std::size_t{4} << 20;  ///< write size (aligned)
-  unsigned writers = 2;                      ///< writes in flight
+  unsigned writers = 4;                      ///< writes in flight
+  unsigned readers = 4;                      ///< verification reads in flight
   std::uint32_t sector = 4096;               ///< granularity when isolating bad sectors
   bool full_verify = false;
   std::optional<std::uint64_t> verify_seed;  ///< where the samples fall (default: random, recorded)
