@@ -486,14 +486,14 @@ class RecipeImageDeploy(unittest.TestCase):
         self.assertEqual(len(set(machine_ids.values())), 2, machine_ids)
 
     def wait_for_disk_boot(self, name, proc, console):
-        """Waits until the laptop's own disk, booted after its workflow, shows the login prompt
-        after systemd's default target; returns the serial console from that reboot on."""
+        """Waits until the laptop's own disk, booted after its workflow, has reached systemd's
+        default target and shown the login prompt (serial-getty may print it first); returns the
+        serial console from that reboot on."""
         deadline = time.time() + 900
         while time.time() < deadline and proc.poll() is None:
             with open(console, errors="replace") as f:
                 after = f.read().split("workflow done: reboot", 1)[1]
-            target = DEFAULT_TARGET.search(after)
-            if target and re.search(r"\n\S+ login: ", after[target.end():]):
+            if DEFAULT_TARGET.search(after) and re.search(r"\n\S+ login: ", after):
                 return after
             time.sleep(1)
         with open(console, errors="replace") as f:
