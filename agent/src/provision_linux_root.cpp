@@ -51,8 +51,16 @@ std::string firstboot_script(const Profile& p) {
          "\n"
          "fi\n";
   }
-  s += "systemctl disable revive-firstboot.service || true\n"
-       "rm -f /etc/systemd/system/revive-firstboot.service /usr/local/sbin/revive-firstboot\n";
+  // What this boot made, from the system itself, on the console (the unit sends its output
+  // there): the workshop sees it on the laptop's screen, the boot tests on the serial port.
+  s += "echo \"revive-firstboot: host $(hostname), machine-id $(cat /etc/machine-id)\"\n";
+  if (!p.first_user.name.empty())
+    s += "echo \"revive-firstboot: first user $(getent passwd " + p.first_user.name + ")\"\n";
+  // Removed by hand, not `systemctl disable`: that reloads the manager while the boot's own
+  // transaction waits on this unit, and in pxe_boot the boot then never reached its default
+  // target (3 boots of 4). The unit's ConditionPathExists keeps it from running again.
+  s += "rm -f /etc/systemd/system/multi-user.target.wants/revive-firstboot.service "
+       "/etc/systemd/system/revive-firstboot.service /usr/local/sbin/revive-firstboot\n";
   return s;
 }
 
@@ -65,6 +73,7 @@ constexpr const char* kFirstbootUnit =
     "[Service]\n"
     "Type=oneshot\n"
     "ExecStart=/usr/local/sbin/revive-firstboot\n"
+    "StandardOutput=journal+console\n"
     "\n"
     "[Install]\n"
     "WantedBy=multi-user.target\n";

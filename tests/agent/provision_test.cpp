@@ -127,6 +127,25 @@ TEST(Profile, AppliedToALinuxTree) {
   EXPECT_EQ(fs::read_symlink(root /
                              "etc/systemd/system/multi-user.target.wants/revive-firstboot.service"),
             "/etc/systemd/system/revive-firstboot.service");
+  // The first boot says on the console what it made (pxe_boot reads it on the serial port).
+  EXPECT_NE(slurp(root / "etc/systemd/system/revive-firstboot.service")
+                .find("\nStandardOutput=journal+console\n"),
+            std::string::npos);
+  const std::string firstboot = slurp(root / "usr/local/sbin/revive-firstboot");
+  EXPECT_NE(firstboot.find("echo \"revive-firstboot: host $(hostname), machine-id $(cat "
+                           "/etc/machine-id)\"\n"),
+            std::string::npos)
+      << firstboot;
+  const auto user_line =
+      firstboot.find("echo \"revive-firstboot: first user $(getent passwd gebruiker)\"\n");
+  ASSERT_NE(user_line, std::string::npos) << firstboot;
+  EXPECT_LT(firstboot.find("useradd"), user_line) << firstboot;
+  // It removes itself without systemctl (a reload from inside the boot held it up).
+  EXPECT_EQ(firstboot.find("systemctl"), std::string::npos) << firstboot;
+  EXPECT_NE(firstboot.find("rm -f /etc/systemd/system/multi-user.target.wants/"
+                           "revive-firstboot.service /etc/systemd/system/revive-firstboot.service"),
+            std::string::npos)
+      << firstboot;
   EXPECT_NE(slurp(root / "etc/skel/Welcome.txt").find("0800-1508"), std::string::npos);
   EXPECT_EQ(slurp(root / "etc/revive/batch"), "AD-2026-11\n");
   struct stat st {};

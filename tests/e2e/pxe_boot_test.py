@@ -9,7 +9,9 @@ Both boot through Revive's proxyDHCP next to a plain DHCP router, get the live a
 are wiped (the NVMe one by a real Format NVM command through QEMU's controller), inventoried and
 graded, receive the tiny image, finish, reboot, are told by their boot script to boot the local
 disk, and that disk prints its marker. Every stage is asserted from the server's records and the
-serial consoles.
+serial consoles. RecipeImageDeploy then deploys the recipe image debian-12-minimal with a
+recipient profile to a BIOS and a UEFI Secure Boot laptop and boots it (the disk comes from the
+ctest fixture recipe_minimal through $REVIVE_RECIPE_MINIMAL_DISK).
 
 usage: pxe_boot_test.py revive-server revivectl revive-agent [SCREENSHOT-DIR]   (root; exit 77 otherwise)
 
@@ -59,6 +61,35 @@ def api_call(w, token, method, path, body=None):
              "-H", "Content-Type: application/json", *(["-d", json.dumps(body)] if body is not None else []),
              f"http://{SERVER}:8080{path}")
     return json.loads(r.stdout)
+
+
+def start_server_with_live_image(w, state, boot, extra):
+    """Starts revive-server in workshop `w` with operator alice and the live agent (the first
+    class's image when cached: its store goes along, since the image pins that store's key);
+    returns alice's token."""
+    subprocess.run([SERVER_BIN, "--state", state, "operator", "add", "alice"], input="long enough pw\n", text=True,
+                   check=True, capture_output=True)
+    token = subprocess.run([SERVER_BIN, "--state", state, "operator", "token", "alice"], check=True, capture_output=True,
+                           text=True).stdout.strip()
+    if "dir" in LIVE_CACHE:
+        # The cached live image pins the first server's key: this server signs with it.
+        shutil.copytree(os.path.join(LIVE_CACHE["dir"], "store"), os.path.join(state, "store"))
+    w.start_server(SERVER_BIN, state, boot, ["--boot-kernel-args", LIVE_KERNEL_ARGS, *extra])
+    if "dir" in LIVE_CACHE:
+        for n in ("vmlinuz", "initrd.img"):
+            shutil.copy(os.path.join(LIVE_CACHE["dir"], n), os.path.join(boot, "live", n))
+    else:
+        subprocess.run([os.path.join(REPO, "provisioning", "build-live-image"), "--out", os.path.join(boot, "live"),
+                        "--agent", AGENT, "--server-key", os.path.join(state, "store", "keys", "ed25519.pub")],
+                       check=True, capture_output=True, text=True)
+    return token
+
+
+def tearDownModule():
+    if "dir" in LIVE_CACHE:
+        shutil.rmtree(LIVE_CACHE["dir"], ignore_errors=True)
+
+
 DISK = 512 << 20
 
 
@@ -432,82 +463,160 @@ class PxeBoot(unittest.TestCase):
                 self.assertIn('"status": "boot medium"', laptop_cert)
 
 
-class SecureBootIsolatedNetwork(unittest.TestCase):
-    """Secure Boot enforcing (OVMF with Microsoft's keys): Debian's signed shim → signed GRUB →
-    signed kernel, all from Revive's TFTP. On an isolated network (full DHCP mode: Revive hands
-    out the addresses), because GRUB 2.06 takes its server from the DHCP ACK and never looks at a
-    proxyDHCP offer (see the issue notes)."""
+RECIPE_DISK = os.environ.get("REVIVE_RECIPE_MINIMAL_DISK", "")
+DEFAULT_TARGET = re.compile(r"Reached target .*(multi-user|graphical)\.target")
 
-    def test_secure_boot_laptop_boots_the_live_agent_through_shim_and_grub(self):
-        tmp = tempfile.mkdtemp(prefix="revive-sb-")
-        os.chmod(tmp, 0o711)  # started as root, revive-server runs as user revive
-        state, boot = os.path.join(tmp, "state"), os.path.join(tmp, "boot")
-        subprocess.run([SERVER_BIN, "--state", state, "operator", "add", "alice"], input="long enough pw\n", text=True,
-                       check=True, capture_output=True)
-        token = subprocess.run([SERVER_BIN, "--state", state, "operator", "token", "alice"], check=True, capture_output=True,
-                               text=True).stdout.strip()
-        w = Workshop(tmp)
-        try:
-            w.up()  # no router: revive-server is the network's DHCP server
-            # A host with a static address inside the range (a printer, say): the ping before
-            # the offer must find it, and the laptop must get another address.
-            w.ns(w.rt, "ip", "addr", "add", "10.77.0.100/24", "dev", "eth0")
-            if "dir" in LIVE_CACHE:
-                # The cached live image pins the first server's key: this server signs with it.
-                shutil.copytree(os.path.join(LIVE_CACHE["dir"], "store"), os.path.join(state, "store"))
-            w.start_server(SERVER_BIN, state, boot, ["--boot-kernel-args", LIVE_KERNEL_ARGS, "--secure-boot",
-                                                      "--dhcp-range", "10.77.0.100-10.77.0.150"])
-            if "dir" in LIVE_CACHE:
-                for n in ("vmlinuz", "initrd.img"):
-                    shutil.copy(os.path.join(LIVE_CACHE["dir"], n), os.path.join(boot, "live", n))
-            else:
-                subprocess.run([os.path.join(REPO, "provisioning", "build-live-image"), "--out", os.path.join(boot, "live"),
-                                "--agent", AGENT, "--server-key", os.path.join(state, "store", "keys", "ed25519.pub")],
-                               check=True, capture_output=True, text=True)
 
-            def api(method, path, body=None):
-                return api_call(w, token, method, path, body)
-            api("POST", "/api/v1/workflows", {"name": "look", "steps": [{"kind": "inventory"},
-                                                                       {"kind": "finish", "params": {"action": "poweroff"}}]})
-            api("POST", "/api/v1/settings", {"default_workflow": "look"})
-            api("POST", "/api/v1/batches", {"name": "sb-batch", "donor": "e2e"})
-            api("POST", "/api/v1/intake", {"batch": "sb-batch", "for_s": 7200})
-            disk = os.path.join(tmp, "sb.disk")
+class RecipeImageDeploy(unittest.TestCase):
+    """debian-12-minimal (built by image_build_minimal, the ctest fixture recipe_minimal) deployed
+    and provisioned with a recipient profile on two laptops at once, which then boot it: a BIOS
+    one (iPXE ROM, NVMe) and a UEFI one with Secure Boot enforcing (OVMF with Microsoft's keys),
+    which network-boots Debian's signed shim → signed GRUB → signed kernel, all from Revive's TFTP,
+    and later its disk's own. On an isolated network (full DHCP mode: Revive hands out the
+    addresses), because GRUB 2.06 takes its server from the DHCP ACK and never looks at a proxyDHCP
+    offer (see the issue notes)."""
+
+    PROFILE = {"hostname": "pc-{serial}", "first_user": {"name": "ontvanger", "full_name": "Nieuwe Ontvanger"}}
+    LAPTOPS = {
+        "recipe-bios": dict(firmware="bios", nic="e1000", disk_kind="nvme", mac="52:54:00:77:00:07", serial="PF7BIOSMIN"),
+        "recipe-uefi-sb": dict(firmware="uefi-secure", nic="virtio-net-pci", disk_kind="sata", mac="52:54:00:77:00:08",
+                               serial="PF8UEFISB"),
+    }
+
+    def setUp(self):
+        if not os.path.isfile(RECIPE_DISK):
+            self.skipTest(f"no debian-12-minimal disk at {RECIPE_DISK!r}: ctest builds it first (image_build_minimal, "
+                          "fixture recipe_minimal); by hand, set REVIVE_RECIPE_MINIMAL_DISK")
+        self.tmp = tempfile.mkdtemp(prefix="revive-recipe-")
+        os.chmod(self.tmp, 0o711)  # started as root, revive-server runs as user revive
+        self.w = Workshop(self.tmp)
+        self.addCleanup(self.cleanup)
+        self.w.up()  # no router: revive-server is the network's DHCP server (--secure-boot needs it)
+        # A host with a static address inside the range (a printer, say): the ping before the
+        # offer must find it, and the laptops must get other addresses.
+        self.w.ns(self.w.rt, "ip", "addr", "add", "10.77.0.100/24", "dev", "eth0")
+        self.token = start_server_with_live_image(self.w, os.path.join(self.tmp, "state"), os.path.join(self.tmp, "boot"),
+                                                  ["--secure-boot", "--dhcp-range", "10.77.0.100-10.77.0.150"])
+
+    def cleanup(self):
+        self.w.down()
+        if os.environ.get("REVIVE_KEEP_E2E"):
+            print("kept", self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def api(self, method, path, body=None):
+        return api_call(self.w, self.token, method, path, body)
+
+    def test_debian_minimal_deployed_with_a_profile_boots_on_bios_and_on_uefi_with_secure_boot(self):
+        t = time.time()
+        self.w.ns(self.w.srv, CTL, "image", "push", "--server", f"http://{SERVER}:8080", "--token", self.token, "--name",
+                  "debian-12-minimal", RECIPE_DISK)
+        timings = {"push_s": round(time.time() - t, 1)}
+        self.api("POST", "/api/v1/workflows", {"name": "recipe", "steps": [
+            {"kind": "inventory"},
+            {"kind": "deploy", "params": {"image": "debian-12-minimal", "confirm": {"countdown_s": COUNTDOWN_S}}},
+            {"kind": "provision", "params": {"profile": self.PROFILE}},
+            {"kind": "finish", "params": {"action": "reboot"}}]})
+        self.api("POST", "/api/v1/settings", {"default_workflow": "recipe"})
+        self.api("POST", "/api/v1/batches", {"name": "recipe-batch", "donor": "e2e"})
+        self.api("POST", "/api/v1/intake", {"batch": "recipe-batch", "for_s": 7200})
+        procs, t0 = {}, {}
+        for name, spec in self.LAPTOPS.items():
+            disk = os.path.join(self.tmp, f"{name}.disk")
             with open(disk, "wb") as f:
-                f.truncate(64 << 20)
-            t0 = time.time()
-            proc, console = w.laptop("sb", disk, firmware="uefi-secure", nic="virtio-net-pci", disk_kind="sata",
-                                     mac="52:54:00:77:00:03", serial="PF3SECURE")
-            wait_for(console, "agent ready", 400, proc)
-            ready = time.time() - t0
-            wait_for(console, "workflow done: poweroff", 200, proc)
-            print(json.dumps({"secure_boot_agent_ready_s": round(ready, 1)}))
+                f.truncate(3 << 30)  # the recipe's disk is 2 GiB: the fit grows the root
+            t0[name] = time.time()
+            procs[name] = self.w.laptop(name, disk, **spec)
+        for name, (proc, console) in procs.items():
+            wait_for(console, "workflow done: reboot", 1200, proc)
+            timings[name] = {"workflow_done_s": round(time.time() - t0[name], 1)}
+        booted = {}
+        for name, (proc, console) in procs.items():
+            booted[name] = self.wait_for_disk_boot(name, proc, console)
+            timings[name]["default_target_s"] = round(time.time() - t0[name], 1)
+            proc.terminate()
+            proc.wait(30)
+        print(json.dumps({"recipe_timings": timings}))
+        self.check_network_boot()
+        machine_ids = {}
+        for name, spec in self.LAPTOPS.items():
+            with self.subTest(laptop=name):
+                machine_ids[name] = self.check_laptop(name, spec, booted[name])
+        # New on each laptop: two different ids, where the image has none (image_build_minimal
+        # checks that its /etc/machine-id is empty).
+        self.assertEqual(len(set(machine_ids.values())), 2, machine_ids)
+
+    def wait_for_disk_boot(self, name, proc, console):
+        """Waits until the laptop's own disk, booted after its workflow, has reached systemd's
+        default target and shown the login prompt (serial-getty may print it first); returns the
+        serial console from that reboot on."""
+        deadline = time.time() + 900
+        while time.time() < deadline and proc.poll() is None:
             with open(console, errors="replace") as f:
-                serial = f.read()
-            self.assertIn("EFI stub: UEFI Secure Boot is enabled.", serial)
-            self.assertIn("secureboot: Secure boot enabled", serial)
-            self.assertIn("Kernel is locked down from EFI Secure Boot", serial)
-            with open(os.path.join(tmp, "server.log")) as f:
-                slog = f.read()
-            for fetched in ("reads shimx64.efi", "reads grubx64.efi", "reads /grub/grub.cfg",
-                            "reads /grub/revive-52:54:00:77:00:03.cfg", "reads /live/vmlinuz", "reads /live/initrd.img"):
-                self.assertIn(fetched, slog)
-            self.assertIn("DHCP: 10.77.0.100 answers ping: another host uses it; not offered to 52:54:00:77:00:03", slog)
-            self.assertIn("DHCP: leased 10.77.0.101 to 52:54:00:77:00:03", slog)
-            self.assertNotIn("leased 10.77.0.100", slog)
-            with open(os.path.join(state, "dhcp-leases.json")) as f:
-                self.assertEqual([l["mac"] for l in json.load(f)], ["52:54:00:77:00:03"])
-            devices = api("GET", "/api/v1/devices")
-            self.assertEqual(len(devices), 1)
-            d = api("GET", f"/api/v1/devices/{devices[0]['id']}")
-            self.assertEqual(d["state"], "done")
+                after = f.read().split("workflow done: reboot", 1)[1]
+            if DEFAULT_TARGET.search(after) and re.search(r"\n\S+ login: ", after):
+                return after
+            time.sleep(1)
+        with open(console, errors="replace") as f:
+            tail = f.read()[-3000:]
+        self.fail(f"{name}: its disk did not reach the default target and the login prompt:\n{tail}")
+
+    def check_network_boot(self):
+        """The server's side: DHCP around the printer, and the Secure Boot chain over TFTP."""
+        with open(os.path.join(self.tmp, "server.log")) as f:
+            slog = f.read()
+        sb_mac = self.LAPTOPS["recipe-uefi-sb"]["mac"]
+        for fetched in ("reads shimx64.efi", "reads grubx64.efi", "reads /grub/grub.cfg", f"reads /grub/revive-{sb_mac}.cfg",
+                        "reads /live/vmlinuz", "reads /live/initrd.img"):
+            self.assertIn(fetched, slog)
+        self.assertRegex(slog, r"DHCP: 10\.77\.0\.100 answers ping: another host uses it; not offered to 52:54:00:77:00:0[78]")
+        self.assertNotIn("leased 10.77.0.100", slog)
+        for spec in self.LAPTOPS.values():
+            self.assertRegex(slog, r"DHCP: leased 10\.77\.0\.1(0[1-9]|[1-4]\d|50) to " + spec["mac"])
+        with open(os.path.join(self.tmp, "state", "dhcp-leases.json")) as f:
+            self.assertEqual(sorted(lease["mac"] for lease in json.load(f)), sorted(s["mac"] for s in self.LAPTOPS.values()))
+
+    def check_laptop(self, name, spec, after):
+        """Asserts the booted system is the provisioned debian-12-minimal; returns its machine-id."""
+        host = "pc-" + spec["serial"].lower()
+        self.assertRegex(after, DEFAULT_TARGET)
+        # The first-boot unit says what it made, asking the running system (hostname(1), getent).
+        m = re.search(r"revive-firstboot: host (\S+), machine-id (\S*)", after)
+        self.assertTrue(m, f"{name}: no first-boot line on the serial console")
+        self.assertEqual(m.group(1), host)
+        machine_id = m.group(2)
+        self.assertRegex(machine_id, r"^[0-9a-f]{32}$")
+        self.assertNotEqual(machine_id, "0" * 32)
+        self.assertIn("revive-firstboot: first user ontvanger:x:1000:1000:Nieuwe Ontvanger:/home/ontvanger:", after)
+        self.assertIn(f"\n{host} login: ", after)
+        d = self.device_by_serial(spec["serial"])
+        if spec["firmware"] == "uefi-secure":
+            # The live agent came through shim and GRUB with Secure Boot enforcing, and so did
+            # the disk's own shim, GRUB and kernel after the reboot.
+            with open(os.path.join(self.tmp, f"{name}.serial"), errors="replace") as f:
+                live = f.read().split("workflow done: reboot", 1)[0]
+            self.assertIn("EFI stub: UEFI Secure Boot is enabled.", live)
+            for boot in (live, after):
+                self.assertIn("secureboot: Secure boot enabled", boot)
+                self.assertIn("Kernel is locked down from EFI Secure Boot", boot)
             self.assertEqual(d["inventory"]["firmware"], {"mode": "uefi", "secure_boot": True})
-        finally:
-            w.down()
-            if not os.environ.get("REVIVE_KEEP_E2E"):
-                shutil.rmtree(tmp, ignore_errors=True)
-                if "dir" in LIVE_CACHE:
-                    shutil.rmtree(LIVE_CACHE["dir"], ignore_errors=True)
+        else:
+            self.assertIn("GRUB", after)  # the recipe's GRUB draws its menu on the serial port too
+        self.assertEqual(d["state"], "done", json.dumps(d["steps"]))
+        results = {r["kind"]: r["result"] for r in d["results"] if r["status"] == "ok"}
+        self.assertEqual(results["deploy"]["image"], "debian-12-minimal")
+        self.assertEqual(results["provision"]["system"], "linux")
+        self.assertEqual(results["provision"]["hostname"], host)
+        self.assertEqual(results["provision"]["first_user"], "ontvanger")
+        self.assertEqual(results["provision"]["machine_id"], machine_id)
+        return machine_id
+
+    def device_by_serial(self, serial):
+        for d in self.api("GET", "/api/v1/devices"):
+            if d["serial"] == serial:
+                return self.api("GET", f"/api/v1/devices/{d['id']}")
+        self.fail(f"no device with serial {serial}")
 
 
 if __name__ == "__main__":
