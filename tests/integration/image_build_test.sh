@@ -63,7 +63,9 @@ os_release=$(root_file /usr/lib/os-release)
 [[ $(root_type /vmlinuz) == symlink ]] || fail "no /vmlinuz symlink"
 [[ $(root_type /usr/sbin/useradd) == regular ]] ||
   fail "useradd missing (the provision step's first-boot unit runs it)"
-[[ $(root_type /usr/share/zoneinfo/UTC) == regular ]] ||
+# (tzdata makes UTC a symlink to Etc/UTC; the provision step links /etc/localtime to it)
+utc=$(root_type /usr/share/zoneinfo/UTC)
+[[ ($utc == regular || $utc == symlink) && $(root_type /usr/share/zoneinfo/Etc/UTC) == regular ]] ||
   fail "no /usr/share/zoneinfo/UTC (the provision step sets the time zone; tzdata)"
 read -r esp_off esp_size < <(part 2)
 dd if="$T/disk.img" of="$T/esp.vfat" bs=1M iflag=skip_bytes,count_bytes skip="$esp_off" \
