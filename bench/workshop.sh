@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Workshop scale model: N laptops imaged at once through one switch, contenders side by side.
 #
-#   sudo bench/workshop.sh [--n 4,8] [--scenarios clean,slow,loss,kill,late]
+#   sudo bench/workshop.sh [--n 4,8] [--scenarios clean,slow,slownic,loss,kill,late]
 #                          [--contenders http,udpcast,revive,relay] [--rounds 1] [--rate 100]
 #                          [--image-mb 135] [--chunk-size 4M] [--victim 1]
 #                          [--kill-at 0.5 | --kill-after SECS]
@@ -47,7 +47,9 @@
 #            the server releases it, so a laptop's time for revive and relay ends when the agent
 #            logs its next step (its deploy result was accepted), not when the process exits
 #
-# Scenarios: clean; slow (the victim's port at 30% of the rate); loss (1% of the packets to the
+# Scenarios: clean; slow (the victim's port at 30% of the rate: a slow cable or switch port its
+# agent cannot see); slownic (the same, and the victim's NIC reports that speed in its machine
+# tree, as a 100 Mbit/s laptop on a gigabit switch would: the server knows it at join); loss (1% of the packets to the
 # victim dropped by nft in its namespace: this kernel has no netem); kill (the victim's client
 # process gets SIGKILL when it has received --kill-at of the payload: curl, udp-receiver or
 # revive-agent; the others must finish); late (laptop N starts when the others have received
@@ -258,10 +260,21 @@ nsx "$SW" ip link add br0 type bridge stp_state 0 mcast_snooping 0
 nsx "$SW" ip link set br0 up
 add_host "$SRV" ps "$SRV_IP"
 for i in $(seq 1 "$maxn"); do add_host "$(lns "$i")" "p$i" "$(lip "$i")"; done
+# nic_speed I [MBIT]: the link speed laptop I's wired NICs report in its machine tree (what its
+# agent's inventory tells the server); without MBIT, the laptop model's own again.
+nic_speed() {
+  local f
+  for f in "$W/laptops/l$1"/sys/class/net/*/speed; do
+    [[ -f $f ]] || continue
+    [[ -f $f.model ]] || cp "$f" "$f.model"
+    if [[ -n ${2:-} ]]; then echo "$2" > "$f"; else cp "$f.model" "$f"; fi
+  done
+}
 reset_network() {
   port_rate 0 "$rate"
   for i in $(seq 1 "$maxn"); do
     port_rate "$i" "$rate"
+    nic_speed "$i"
     nsx "$(lns "$i")" nft delete table inet rvws 2>/dev/null || true
   done
 }
@@ -539,8 +552,9 @@ measure() {
   ((v <= n)) || v=1
   payload=$("${c}_payload")
   case $s in
-    slow)
+    slow|slownic)
       port_rate "$v" "$((rate * 3 / 10))"
+      [[ $s == slownic ]] && nic_speed "$v" "$((rate * 3 / 10))"
       bound=$(awk "BEGIN {print $payload * 8 / ($rate * 0.3e6)}") ;;
     loss)
       nsx "$(lns "$v")" nft add table inet rvws
@@ -646,7 +660,7 @@ import os
 json.dump({"run": "$run_id", "date": "$(date -Is)", "commit": "$commit", "round": $round, "scenario": "$s",
            "contender": "$c", "n": $n, "rate_mbit": $rate, "payload_bytes": $payload, "image": $image_json,
            "durability": "dd conv=fdatasync (baselines); agent O_DIRECT + fdatasync; disks on $disk_where",
-           "victim": $( [[ $s =~ ^(slow|loss|kill)$ ]] && echo "$v" || echo None ), "victim_bound_s": ${bound:-None}, "t0": $t0, "t_end": $t_end, "t1": ${T1[$c]:-None},
+           "victim": $( [[ $s =~ ^(slow|slownic|loss|kill)$ ]] && echo "$v" || echo None ), "victim_bound_s": ${bound:-None}, "t0": $t0, "t_end": $t_end, "t1": ${T1[$c]:-None},
            "kill_at_s": (float(open("$M/killed_at").read()) - $t0) if os.path.exists("$M/killed_at") else None,
            "killed_pct": int(open("$M/killed_pct").read()) if os.path.exists("$M/killed_pct") else None,
            "late_pct": int(open("$M/late_pct").read()) if os.path.exists("$M/late_pct") else None,

@@ -100,9 +100,9 @@ def record(meas_dir, results):
         r["p90"] = nearest_rank(times, 0.9)
         v = meta.get("victim")
         others = [lp for lp in done if lp["laptop"] != v and lp["role"] != "late"]
-        if meta["scenario"] in ("slow", "loss", "kill", "late") and others:
+        if meta["scenario"] in ("slow", "slownic", "loss", "kill", "late") and others:
             r["others_makespan"] = round(max(lp["end"] for lp in others) - t0, 3)
-        if meta["scenario"] in ("slow", "loss") and v in per:
+        if meta["scenario"] in ("slow", "slownic", "loss") and v in per:
             r["victim_s"] = per[v]
             if meta.get("victim_bound_s"):
                 r["victim_bound_s"] = round(meta["victim_bound_s"], 2)
@@ -168,6 +168,8 @@ SCENARIOS = {
               "makespan <= 1.06 x T1; server port <= 1.5 x payload at N=8"),
     "slow": ("laptop {v}'s port at 30% of the rate (tbf on both ends); 'others' = every other laptop",
              "others <= 1.10 x their clean makespan; the impaired laptop <= 1.1 x its own bound (bnd)"),
+    "slownic": ("laptop {v}'s port at 30% of the rate and its NIC says so (its inventory's link speed)",
+                "as slow: others <= 1.10 x their clean makespan; the impaired laptop <= 1.1 x its bound"),
     "loss": ("1% of the packets to laptop {v} dropped (nft in its namespace)",
              "others <= 1.05 x their clean makespan"),
     "kill": ("laptop {v}'s client killed (SIGKILL) at half its payload; 'others' = the laptops left",
@@ -236,7 +238,7 @@ def table(results, run):
                     oratio = fmt(med([r.get("others_ratio") for r in ok]), ".2f")
                     if o is not None and clean:
                         oclean = f"{o / clean:.2f}"
-                    if s in ("slow", "loss"):
+                    if s in ("slow", "slownic", "loss"):
                         imp = fmt(med([r.get("victim_s") for r in ok]))
                         b = med([r.get("victim_bound_s") for r in ok])
                         if b:

@@ -48,8 +48,9 @@ class DeploymentsTest : public DomainTest {
   }
 
   /// Enrols a laptop and runs its workflow up to a deploy step that installs image "lab".
-  Laptop deploying(const std::string& serial, const std::string& ip, std::uint16_t port) {
-    Laptop l{enrol(serial), {}, ip, port, 0};
+  Laptop deploying(const std::string& serial, const std::string& ip, std::uint16_t port,
+                   const Json& inventory = test_inventory()) {
+    Laptop l{enrol(serial, inventory), {}, ip, port, 0};
     l.step = advance_to(l.device, StepKind::deploy);
     for (auto& s : storage.data.steps)
       if (s.id == l.step.id) s.params["image"] = "lab";
@@ -172,6 +173,51 @@ TEST_F(DeploymentsTest, RelayOnChainsLaptopsWithPeerUrlsFromTheRequestAddress) {
     EXPECT_GT(again.epoch, child->epoch);
   } else {
     EXPECT_NE(again.peer, parent->device);  // or it moved elsewhere: never to the old port
+  }
+}
+
+TEST(WiredLinkRate, IsTheFastestWiredNicWithANegotiatedSpeed) {
+  auto nic = [](const Json& speed, bool wireless) {
+    return Json{{"name", "eth"}, {"speed_mbps", speed}, {"wireless", wireless}};
+  };
+  const struct {
+    Json nics;
+    std::optional<double> rate;
+  } cases[] = {
+      {Json::array({nic(100, false)}), 12.5e6},
+      {Json::array({nic(100, false), nic(1000, false)}), 125e6},  // a dock and the onboard port
+      {Json::array({nic(100, false), nic(866, true)}), 12.5e6},   // Wi-Fi is not the deploy link
+      {Json::array({nic(Json(), false)}), std::nullopt},          // no carrier: no speed
+      {Json::array({nic(-1, false), nic("fast", false)}), std::nullopt},
+      {Json::array({42, nic(10, false)}), 1.25e6},  // junk entries are skipped
+      {Json::object(), std::nullopt},               // nics not a list
+      {Json(), std::nullopt},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(wired_link_rate({{"nics", c.nics}}), c.rate) << c.nics.dump();
+  }
+  EXPECT_EQ(wired_link_rate(Json::array()), std::nullopt);  // not an inventory at all
+}
+
+TEST_F(DeploymentsTest, NobodyIsPlacedBehindALaptopWhoseNicIsSlow) {
+  start(true);
+  // The first to report takes the server, and unmeasured, it would be taken for a 100 Mbit/s
+  // laptop: the next would hang below it and crawl at its pace until its reports measured it.
+  // Its inventory's 10 Mbit/s NIC says so from its first report: it takes a tenth of the
+  // server's port, the others get the rest and chain below each other.
+  Json slow_nic = test_inventory();
+  slow_nic["nics"] = Json::array({{{"name", "enp0s25"}, {"speed_mbps", 10}, {"wireless", false}},
+                                  {{"name", "wlp3s0"}, {"speed_mbps", 300}, {"wireless", true}}});
+  auto slow = deploying("SN01", "10.0.0.1", 40001, slow_nic);
+  auto b = deploying("SN02", "10.0.0.2", 40002);
+  auto c = deploying("SN03", "10.0.0.3", 40003);
+  for (int i = 0; i < 3; ++i) {
+    const auto got = round({&slow, &b, &c}, 1);
+    for (const auto& s : got) {
+      EXPECT_FALSE(s.kind == Kind::peer && s.peer == slow.device)
+          << "round " << i << ": " << s.reason;
+    }
+    EXPECT_NE(got[1].kind == Kind::server, got[2].kind == Kind::server) << "round " << i;
   }
 }
 

@@ -26,6 +26,20 @@ sched::ChunkRanges held_prefix(std::uint64_t chunks_held, const sched::ImageShap
 
 }  // namespace
 
+std::optional<double> wired_link_rate(const Json& inventory) {
+  const Json nics = inventory.is_object() ? inventory.value("nics", Json()) : Json();
+  if (!nics.is_array()) return std::nullopt;
+  std::optional<double> fastest;
+  for (const Json& n : nics) {
+    if (!n.is_object() || n.value("wireless", Json(false)) != Json(false)) continue;
+    const Json mbps = n.value("speed_mbps", Json());
+    if (!mbps.is_number() || mbps.get<double>() <= 0) continue;
+    const double rate = mbps.get<double>() * 1e6 / 8;
+    fastest = std::max(fastest.value_or(0), rate);
+  }
+  return fastest;
+}
+
 Deployments::Deployments(DomainContext& ctx, LiveSteps& live, ImageLookup images,
                          MonotonicClock clock, DeploymentOptions opts)
     : ctx_(ctx),
@@ -112,6 +126,7 @@ Deployments::Member* Deployments::join(std::int64_t device, std::int64_t step,
                                           .image = report.image_id,
                                           .held = held_prefix(report.chunks_held, *m.shape),
                                           .disk_rate = disk_rate_of(device),
+                                          .link_rate = slow_link_of(device),
                                           .can_relay = report.relay_port != 0},
                             now);
   if (!joined) {
@@ -173,6 +188,19 @@ std::optional<double> Deployments::disk_rate_of(std::int64_t device) {
   const Json mb_s = disk.value("mb_s", Json());
   if (!mb_s.is_number() || mb_s.get<double>() <= 0) return std::nullopt;
   return mb_s.get<double>() * 1e6;
+}
+
+// A NIC that negotiated less than the workshop's ports (a 100 Mbit/s laptop on a gigabit
+// switch) limits the laptop from its first chunk: told at once, the scheduler puts it at a
+// chain's tail from the start instead of letting it head a chain, and every laptop behind it
+// crawl, until its first reports measure it. A faster NIC says nothing about the switch port,
+// which the scheduler assumes is the server's port rate until measured.
+std::optional<double> Deployments::slow_link_of(std::int64_t device) {
+  auto inventory = ctx_.storage().devices().inventory(device);
+  if (!inventory || !*inventory) return std::nullopt;
+  const std::optional<double> nic = wired_link_rate(**inventory);
+  if (!nic || *nic >= opts_.server_port_rate) return std::nullopt;
+  return nic;
 }
 
 void Deployments::feed_progress(std::int64_t device, Member& m,

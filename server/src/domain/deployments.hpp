@@ -36,6 +36,11 @@ struct ImageFacts {
 /// corrupt when its manifest cannot be read.
 using ImageLookup = std::function<Result<ImageFacts>(const std::string& name)>;
 
+/// The fastest negotiated speed of the laptop's wired NICs in its inventory (`nics`, as the
+/// agent reports them: `speed_mbps`, `wireless`), in bytes/s; nullopt when none reports one
+/// (no carrier, a wireless-only laptop, an old inventory). Pure.
+std::optional<double> wired_link_rate(const Json& inventory);
+
 struct DeploymentOptions {
   double server_port_rate = 125e6;  ///< stored bytes/s the server's port sends (1 Gbit/s)
   bool relay = false;               ///< false: every deploying laptop fetches from the server
@@ -134,6 +139,7 @@ class Deployments {
                                        const protocol::DeployProgress& report);
   Result<std::optional<std::string>> image_name_of(std::int64_t step);
   std::optional<double> disk_rate_of(std::int64_t device);
+  std::optional<double> slow_link_of(std::int64_t device);
   void feed_progress(std::int64_t device, Member& m, const protocol::DeployProgress& report,
                      double now);
   void account_bytes(Member& m, const protocol::DeployProgress& report);
