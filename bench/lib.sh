@@ -2,8 +2,10 @@
 # a `pids` array that the caller's cleanup kills.
 
 # bench_build TARGET... : release build of the named targets (incremental: a stale binary
-# from an older checkout would measure the wrong code).
+# from an older checkout would measure the wrong code). BENCH_BUILD=DIR uses the binaries in
+# DIR/bin as they are (another checkout's build; a debug build checks a script's steps only).
 bench_build() {
+  if [[ -n ${BENCH_BUILD:-} ]]; then build=$BENCH_BUILD; return; fi
   build=$here/build/release
   cmake --preset release -S "$here" >/dev/null && cmake --build "$build" --target "$@" >/dev/null
 }
