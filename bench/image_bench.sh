@@ -14,7 +14,8 @@
 # shared machine hits every contender alike; medians and the spread (min-max) are printed with
 # the targets (import >= 1.1x zstd -T0 -3, export >= 1.5x zstd -d, peak RSS < 512 MiB) and
 # PASS/MISS. --quick: a smoke run (512 MiB of /usr/include, one round: seconds after the build).
-# REVIVECTL=PATH times another revivectl binary (an older build, for a before/after);
+# REVIVECTL=PATH times another revivectl binary instead of this checkout's; BEFORE_CTL=PATH also
+# times an older build in the same rounds (its own rows and ratios: a before/after in one run);
 # CTL_WRAP="perf record -g -o FILE --" runs revivectl under a profiler.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,7 +52,7 @@ run() {  # LABEL cmd... -> $secs, $rss_mib
   rss_mib=$((rss_kib / 1024))
 }
 
-declare -a zc_t=() zd_t=() im_t=() ex_t=() zc_m=() zd_m=() im_m=() ex_m=()
+declare -a zc_t=() zd_t=() im_t=() ex_t=() zc_m=() zd_m=() im_m=() ex_m=() bi_t=() be_t=()
 for r in $(seq 1 "$rounds"); do
   rm -rf "$W/store" "$W/ours.out"
   run zstd_c zstd -q -T0 -3 -f "$W/in.img" -o "$W/in.img.zst"; zc_t+=("$secs"); zc_m+=("$rss_mib")
@@ -66,7 +67,17 @@ for r in $(seq 1 "$rounds"); do
   run export ${CTL_WRAP:-} "$ctl" image export --no-progress --store "$W/store" bench "$W/ours.out"
   ex_t+=("$secs"); ex_m+=("$rss_mib")
   cmp "$W/in.img" "$W/ours.out"
-  echo "round $r: zstd -T0 -3 ${zc_t[-1]} s, import ${im_t[-1]} s, zstd -d ${zd_t[-1]} s, export ${ex_t[-1]} s"
+  extra=
+  if [[ -n ${BEFORE_CTL:-} ]]; then
+    rm -rf "$W/store" "$W/ours.out"
+    run import_b "$BEFORE_CTL" image import --no-progress --store "$W/store" --name bench "$W/in.img"
+    bi_t+=("$secs")
+    run export_b "$BEFORE_CTL" image export --no-progress --store "$W/store" bench "$W/ours.out"
+    be_t+=("$secs")
+    cmp "$W/in.img" "$W/ours.out"
+    extra="; before: import ${bi_t[-1]} s, export ${be_t[-1]} s"
+  fi
+  echo "round $r: zstd -T0 -3 ${zc_t[-1]} s, import ${im_t[-1]} s, zstd -d ${zd_t[-1]} s, export ${ex_t[-1]} s$extra"
 done
 stored=$(du -sb "$W/store/chunks" | cut -f1)
 
@@ -75,11 +86,13 @@ echo "== $bytes bytes ($(nproc) cores); $rounds round(s), interleaved; ctl $ctl"
 echo "zstd -3 output $zsize bytes, our chunk store $stored bytes"
 grep -E 'chunks of|stored' "$W/import.log" | sed 's/^/  /' || true
 python3 - "$bytes" "${zc_t[*]}" "${im_t[*]}" "${zd_t[*]}" "${ex_t[*]}" \
-  "$(maxof "${zc_m[@]}") $(maxof "${im_m[@]}") $(maxof "${zd_m[@]}") $(maxof "${ex_m[@]}")" <<'PY'
+  "$(maxof "${zc_m[@]}") $(maxof "${im_m[@]}") $(maxof "${zd_m[@]}") $(maxof "${ex_m[@]}")" \
+  "${bi_t[*]}" "${be_t[*]}" <<'PY'
 import statistics, sys
 size = int(sys.argv[1])
 zc, im, zd, ex = ([float(x) for x in a.split()] for a in sys.argv[2:6])
 rss = [int(x) for x in sys.argv[6].split()]
+bi, be = ([float(x) for x in a.split()] for a in sys.argv[7:9])  # [] without BEFORE_CTL
 med = statistics.median
 print(f"{'':<36} {'median':>9}  {'':>9}   {'min-max':<14} peak RSS")
 def row(label, xs, mib):
@@ -96,6 +109,11 @@ def ratio(label, base, ours, target):
           f"  {'PASS' if r >= target else 'MISS'}")
 ratio("import vs zstd -T0 -3", zc, im, 1.1)
 ratio("export vs zstd -d    ", zd, ex, 1.5)
+if bi:
+    row("before: revivectl image import", bi, "-")
+    row("before: revivectl image export", be, "-")
+    ratio("before: import vs zstd -T0 -3", zc, bi, 1.1)
+    ratio("before: export vs zstd -d    ", zd, be, 1.5)
 peak = max(rss[1], rss[3])
 print(f"peak RSS import {rss[1]} MiB, export {rss[3]} MiB (target < 512)"
       f"  {'PASS' if peak < 512 else 'MISS'}")
