@@ -1,71 +1,120 @@
 #!/usr/bin/env bash
 # Image format benchmark: our import/export against the zstd CLI on the same input, same run.
 #
-#   bench/image_bench.sh [SIZE_GIB]      (default 2.5; needs mkfs.ext4, zstd, /usr/bin/time)
+#   bench/image_bench.sh [--quick] [SIZE_GIB] [ROUNDS]   (default 2, 3; mkfs.ext4, zstd, time)
 #
 # Input: a real ext4 filesystem image built with mkfs.ext4 -d from OS files on this machine
 # (/usr/lib/x86_64-linux-gnu + /usr/include, ~1.4 GB), written out non-sparse so both tools read
 # every byte: a realistic mix of compressible data, binaries and zeros (free space).
 # Baselines: `zstd -T0 -3` (all cores) for import, `zstd -d` (sparse output) for export.
-# All runs read a warm page cache; ours also fsyncs every chunk and the exported file, zstd does not.
+# All runs read a warm page cache; ours also makes every chunk, the manifest and the exported
+# file durable (fsync), zstd does not.
+#
+# Rounds are interleaved (zstd -3, import, zstd -d, export, zstd -3, ...) so a drift of this
+# shared machine hits every contender alike; medians and the spread (min-max) are printed with
+# the targets (import >= 1.1x zstd -T0 -3, export >= 1.5x zstd -d, peak RSS < 512 MiB) and
+# PASS/MISS. --quick: a smoke run (512 MiB of /usr/include, one round: seconds after the build).
+# REVIVECTL=PATH times another revivectl binary instead of this checkout's; BEFORE_CTL=PATH also
+# times an older build in the same rounds (its own rows and ratios: a before/after in one run);
+# CTL_WRAP="perf record -g -o FILE --" runs revivectl under a profiler.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-size_gib=${1:-2.5}
+quick=0
+args=()
+for a in "$@"; do
+  case $a in
+    --quick) quick=1 ;;
+    -*) echo "usage: image_bench.sh [--quick] [SIZE_GIB] [ROUNDS]" >&2; exit 2 ;;
+    *) args+=("$a") ;;
+  esac
+done
+size_gib=${args[0]:-2}
+rounds=${args[1]:-${ROUNDS:-3}}
+[[ $size_gib =~ ^[0-9]+(\.[0-9]+)?$ && $rounds =~ ^[1-9][0-9]*$ ]] || {
+  echo "image_bench: SIZE_GIB is a positive number, ROUNDS a positive whole number" >&2; exit 2; }
+((quick)) && { size_gib=0.5; rounds=1; }
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-bench-XXXXXX")
+pids=()
 trap 'rm -rf "$W"' EXIT
 source "$here/bench/lib.sh"
 bench_build revivectl
-ctl=$build/bin/revivectl
+ctl=${REVIVECTL:-$build/bin/revivectl}
 
 echo "== building input: ${size_gib} GiB ext4 image from /usr/lib/x86_64-linux-gnu + /usr/include"
 make_os_image "$size_gib" "$W/in.img"
-used=$(du -k --apparent-size "$W/in.img" | cut -f1)
 cat "$W/in.img" > /dev/null  # warm the page cache for everyone
 
-# run LABEL cmd... -> prints nothing, sets $secs and $rss_mib
-run() {
+run() {  # LABEL cmd... -> $secs, $rss_mib
   local label=$1; shift
   sync
   /usr/bin/time -f '%e %M' -o "$W/time" "$@" > "$W/$label.log" 2>&1 || { cat "$W/$label.log"; exit 1; }
   read -r secs rss_kib < "$W/time"
   rss_mib=$((rss_kib / 1024))
 }
-mbps() { python3 -c "print(f'{$bytes / $1 / 1e6:8.0f}')"; }
 
-# Alternate the four operations for several rounds and report medians: this machine's
-# throughput drifts by 20-30% between minutes (shared VM), so one run each would be noise.
-rounds=${ROUNDS:-3}
-declare -a zc_t zd_t im_t ex_t zc_m zd_m im_m ex_m
+declare -a zc_t=() zd_t=() im_t=() ex_t=() zc_m=() zd_m=() im_m=() ex_m=() bi_t=() be_t=()
 for r in $(seq 1 "$rounds"); do
+  rm -rf "$W/store" "$W/ours.out"
   run zstd_c zstd -q -T0 -3 -f "$W/in.img" -o "$W/in.img.zst"; zc_t+=("$secs"); zc_m+=("$rss_mib")
+  # shellcheck disable=SC2086  # CTL_WRAP is a command line to split
+  run import ${CTL_WRAP:-} "$ctl" image import --no-progress --store "$W/store" --name bench "$W/in.img"
+  im_t+=("$secs"); im_m+=("$rss_mib")
   run zstd_d zstd -q -d -f "$W/in.img.zst" -o "$W/zstd.out"; zd_t+=("$secs"); zd_m+=("$rss_mib")
   cmp "$W/in.img" "$W/zstd.out"
   zsize=$(stat -c %s "$W/in.img.zst")
   rm -f "$W/zstd.out" "$W/in.img.zst"
-  rm -rf "$W/store" "$W/ours.out"
-  run import "$ctl" image import --no-progress --store "$W/store" --name bench "$W/in.img"; im_t+=("$secs"); im_m+=("$rss_mib")
-  run export "$ctl" image export --no-progress --store "$W/store" bench "$W/ours.out"; ex_t+=("$secs"); ex_m+=("$rss_mib")
+  # shellcheck disable=SC2086
+  run export ${CTL_WRAP:-} "$ctl" image export --no-progress --store "$W/store" bench "$W/ours.out"
+  ex_t+=("$secs"); ex_m+=("$rss_mib")
   cmp "$W/in.img" "$W/ours.out"
-  echo "round $r: zstd -3 ${zc_t[-1]}s, import ${im_t[-1]}s, zstd -d ${zd_t[-1]}s, export ${ex_t[-1]}s"
+  extra=
+  if [[ -n ${BEFORE_CTL:-} ]]; then
+    rm -rf "$W/store" "$W/ours.out"
+    run import_b "$BEFORE_CTL" image import --no-progress --store "$W/store" --name bench "$W/in.img"
+    bi_t+=("$secs")
+    run export_b "$BEFORE_CTL" image export --no-progress --store "$W/store" bench "$W/ours.out"
+    be_t+=("$secs")
+    cmp "$W/in.img" "$W/ours.out"
+    extra="; before: import ${bi_t[-1]} s, export ${be_t[-1]} s"
+  fi
+  echo "round $r: zstd -T0 -3 ${zc_t[-1]} s, import ${im_t[-1]} s, zstd -d ${zd_t[-1]} s, export ${ex_t[-1]} s$extra"
 done
-zc_s=$(median "${zc_t[@]}"); zd_s=$(median "${zd_t[@]}"); im_s=$(median "${im_t[@]}"); ex_s=$(median "${ex_t[@]}")
-zc_rss=$(maxof "${zc_m[@]}"); zd_rss=$(maxof "${zd_m[@]}"); im_rss=$(maxof "${im_m[@]}"); ex_rss=$(maxof "${ex_m[@]}")
 stored=$(du -sb "$W/store/chunks" | cut -f1)
 
 echo
-echo "input: $bytes bytes ($(nproc) cores); zstd -3 output $zsize bytes, our chunk store $stored bytes"
-grep -E 'chunks of|stored' "$W/import.log" | sed 's/^/  /'
-printf '%-34s %9s %10s %9s\n' "operation (median of $rounds)" "seconds" "MB/s" "peak RSS"
-printf '%-34s %9.2f %10s %6s MiB\n' "zstd -T0 -3 (compress)" "$zc_s" "$(mbps "$zc_s")" "$zc_rss"
-printf '%-34s %9.2f %10s %6s MiB\n' "revivectl image import" "$im_s" "$(mbps "$im_s")" "$im_rss"
-printf '%-34s %9.2f %10s %6s MiB\n' "zstd -d (decompress, sparse out)" "$zd_s" "$(mbps "$zd_s")" "$zd_rss"
-printf '%-34s %9.2f %10s %6s MiB\n' "revivectl image export" "$ex_s" "$(mbps "$ex_s")" "$ex_rss"
-python3 - "$zc_s" "$im_s" "$zd_s" "$ex_s" "$im_rss" "$ex_rss" <<'PY'
-import sys
-zc, im, zd, ex, im_rss, ex_rss = map(float, sys.argv[1:])
-ri, re_ = zc / im, zd / ex
-print(f"import ratio vs zstd -T0 -3: {ri:.2f}x (target >= 1.0)  {'PASS' if ri >= 1.0 else 'MISS'}")
-print(f"export ratio vs zstd -d:     {re_:.2f}x (target >= 1.5)  {'PASS' if re_ >= 1.5 else 'MISS'}")
-print(f"peak RSS import {im_rss:.0f} MiB, export {ex_rss:.0f} MiB (target < 512)  "
-      f"{'PASS' if max(im_rss, ex_rss) < 512 else 'MISS'}")
+echo "== $bytes bytes ($(nproc) cores); $rounds round(s), interleaved; ctl $ctl"
+echo "zstd -3 output $zsize bytes, our chunk store $stored bytes"
+grep -E 'chunks of|stored' "$W/import.log" | sed 's/^/  /' || true
+python3 - "$bytes" "${zc_t[*]}" "${im_t[*]}" "${zd_t[*]}" "${ex_t[*]}" \
+  "$(maxof "${zc_m[@]}") $(maxof "${im_m[@]}") $(maxof "${zd_m[@]}") $(maxof "${ex_m[@]}")" \
+  "${bi_t[*]}" "${be_t[*]}" <<'PY'
+import statistics, sys
+size = int(sys.argv[1])
+zc, im, zd, ex = ([float(x) for x in a.split()] for a in sys.argv[2:6])
+rss = [int(x) for x in sys.argv[6].split()]
+bi, be = ([float(x) for x in a.split()] for a in sys.argv[7:9])  # [] without BEFORE_CTL
+med = statistics.median
+print(f"{'':<36} {'median':>9}  {'':>9}   {'min-max':<14} peak RSS")
+def row(label, xs, mib):
+    print(f"{label:<36} {med(xs):7.2f} s  {size / med(xs) / 1e6:6.0f} MB/s   "
+          f"{min(xs):.2f}-{max(xs):.2f} s   {mib} MiB")
+row("zstd -T0 -3 (compress)", zc, rss[0])
+row("revivectl image import", im, rss[1])
+row("zstd -d (decompress, sparse out)", zd, rss[2])
+row("revivectl image export", ex, rss[3])
+def ratio(label, base, ours, target):
+    r = med(base) / med(ours)
+    per = [b / o for b, o in zip(base, ours)]
+    print(f"{label}: {r:.2f}x (per round {min(per):.2f}-{max(per):.2f}x) (target >= {target})"
+          f"  {'PASS' if r >= target else 'MISS'}")
+ratio("import vs zstd -T0 -3", zc, im, 1.1)
+ratio("export vs zstd -d    ", zd, ex, 1.5)
+if bi:
+    row("before: revivectl image import", bi, "-")
+    row("before: revivectl image export", be, "-")
+    ratio("before: import vs zstd -T0 -3", zc, bi, 1.1)
+    ratio("before: export vs zstd -d    ", zd, be, 1.5)
+peak = max(rss[1], rss[3])
+print(f"peak RSS import {rss[1]} MiB, export {rss[3]} MiB (target < 512)"
+      f"  {'PASS' if peak < 512 else 'MISS'}")
 PY

@@ -2,18 +2,23 @@
 # a `pids` array that the caller's cleanup kills.
 
 # bench_build TARGET... : release build of the named targets (incremental: a stale binary
-# from an older checkout would measure the wrong code).
+# from an older checkout would measure the wrong code). BENCH_BUILD=DIR uses the binaries in
+# DIR/bin as they are (another checkout's build; a debug build checks a script's steps only).
 bench_build() {
+  if [[ -n ${BENCH_BUILD:-} ]]; then build=$BENCH_BUILD; return; fi
   build=$here/build/release
   cmake --preset release -S "$here" >/dev/null && cmake --build "$build" --target "$@" >/dev/null
 }
 
 # make_os_image SIZE_GIB OUT : a real ext4 image from OS files on this machine
-# (/usr/lib/x86_64-linux-gnu + /usr/include, ~1.4 GB), written non-sparse; sets $bytes.
+# (/usr/lib/x86_64-linux-gnu + /usr/include, ~1.4 GB; below 2 GiB only /usr/include, ~0.3 GB,
+# for --quick runs), written non-sparse; sets $bytes.
 make_os_image() {
   local size_gib=$1 out=$2
   mkdir -p "$W/tree"
-  cp -a /usr/lib/x86_64-linux-gnu "$W/tree/lib" 2>/dev/null || true
+  if python3 -c "import sys; sys.exit(0 if $size_gib >= 2 else 1)"; then
+    cp -a /usr/lib/x86_64-linux-gnu "$W/tree/lib" 2>/dev/null || true
+  fi
   cp -a /usr/include "$W/tree/include"
   bytes=$(python3 -c "print(int($size_gib * 1024**3) // 4096 * 4096)")
   mkfs.ext4 -q -F -d "$W/tree" "$W/sparse.img" "$((bytes / 1024))k"

@@ -49,7 +49,13 @@ class SparseFileSink : public ChunkSink {
   SparseFileSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
   /// Writes the non-zero runs of `data`; io/no_space naming the file otherwise.
   Result<void> put(std::uint64_t offset, std::span<const std::byte> data) override {
-    return write_skipping_zeros(fd_, data, offset, name_);
+    REVIVE_TRY(write_skipping_zeros(fd_, data, offset, name_));
+    // Starts this chunk's write-back now, while the workers decode the next ones: the fsync at
+    // the end then finds little left, instead of the whole image, to write. Only a hint; that
+    // fsync is what makes the file durable, whatever this returns.
+    (void)::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(data.size()),
+                            SYNC_FILE_RANGE_WRITE);
+    return {};
   }
 
  private:

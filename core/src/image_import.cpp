@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
@@ -133,6 +136,91 @@ Result<void> check_partition_starts(const ImportPlan& plan, std::uint64_t off,
   return {};
 }
 
+/// Makes the workers' staged chunks durable and visible on threads of its own: a worker's core
+/// goes on compressing while the disk flushes (a fdatasync per chunk on the worker left a core
+/// idle for each, with as many workers as cores). At most kMaxStaged chunks wait, so a slow
+/// disk holds the workers back rather than open files piling up.
+class ChunkCommitter {
+ public:
+  using Done = std::function<void(bool is_new, std::uint64_t stored)>;
+
+  ChunkCommitter(ChunkStore& chunks, detail::FirstError& first_error, unsigned threads)
+      : chunks_(chunks), first_error_(first_error) {
+    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { drain(); });
+  }
+  ChunkCommitter(const ChunkCommitter&) = delete;
+  ChunkCommitter& operator=(const ChunkCommitter&) = delete;
+  ~ChunkCommitter() { finish(); }
+
+  /// Queues a staged chunk; `done` is called on a committer thread once it is committed.
+  /// Waits while kMaxStaged chunks are queued. Never fails (errors go to first_error).
+  void push(StagedChunk c, Done done) {
+    std::unique_lock lock(mu_);
+    room_.wait(lock, [&] { return queue_.size() < kMaxStaged; });
+    queue_.push_back(Item{std::move(c), std::move(done)});
+    ready_.notify_one();
+  }
+
+  /// Commits (or, after a failure, discards) what is queued and stops the threads. Never fails.
+  void finish() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+      ready_.notify_all();
+    }
+    threads_.clear();  // joins
+  }
+
+ private:
+  static constexpr std::size_t kMaxStaged = 16;
+  struct Item {
+    StagedChunk chunk;
+    Done done;
+  };
+
+  void drain() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock lock(mu_);
+        ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        room_.notify_one();
+      }
+      if (first_error_.failed()) {  // nothing will be published: no need to keep it
+        chunks_.discard(item.chunk);
+        continue;
+      }
+      const std::uint64_t size = item.chunk.size;
+      auto r = chunks_.commit(item.chunk);
+      if (!r) {
+        first_error_.set(r.error());
+        continue;
+      }
+      std::uint64_t stored = size;
+      if (!*r) {  // already stored, maybe compressed otherwise: the manifest names its size
+        auto existing = chunks_.stored_size(item.chunk.digest);
+        if (!existing) {
+          first_error_.set(existing.error());
+          continue;
+        }
+        stored = *existing;
+      }
+      item.done(*r, stored);
+    }
+  }
+
+  ChunkStore& chunks_;
+  detail::FirstError& first_error_;
+  std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<Item> queue_;
+  bool closed_ = false;
+  std::vector<std::jthread> threads_;  // last: joined before the rest goes
+};
+
 /// Hashes, compresses and stores chunks on N workers; the slots say what each chunk became.
 class ChunkImporter {
  public:
@@ -141,9 +229,17 @@ class ChunkImporter {
 
   Result<void> run(const ChunkReader& reader) {
     detail::ProgressThrottle progress(opts_.progress);
-    detail::run_threads(
-        worker_count(opts_.threads), [&](unsigned) { work(reader); },
-        [&] { progress.maybe(done_.load(), plan_.size); });
+    {
+      // Two: fdatasyncs of small files from one thread queue behind each other's journal
+      // commits; from two, the filesystem can fold them into one.
+      ChunkCommitter committer(store_.chunks(), first_error_, 2);
+      committer_ = &committer;
+      detail::run_threads(
+          worker_count(opts_.threads), [&](unsigned) { work(reader); },
+          [&] { progress.maybe(done_.load(), plan_.size); });
+      committer.finish();
+      committer_ = nullptr;
+    }
     if (auto e = first_error_.take()) return *e;
     progress.final(plan_.size, plan_.size);
     return {};
@@ -170,6 +266,7 @@ class ChunkImporter {
   const ImportPlan& plan_;
   std::vector<ChunkResult> slots_;
   detail::FirstError first_error_;
+  ChunkCommitter* committer_ = nullptr;  // during run()
   std::atomic<std::uint64_t> done_{0};
   std::atomic<std::uint64_t> bytes_read_{0};
   std::atomic<std::uint64_t> chunks_new_{0};
@@ -216,15 +313,18 @@ Result<void> ChunkImporter::store_chunk(std::span<const std::byte> data, ChunkRe
     return {};
   }
   REVIVE_TRY(zc.compress(data, frame));
-  auto put = store_.chunks().put(slot.sha, frame);
-  if (!put) return put.error();
-  slot.stored = frame.size();
-  if (*put) {
-    ++chunks_new_;
-    bytes_written_ += frame.size();
-  } else {
-    ++chunks_reused_;
-  }
+  auto staged = store_.chunks().stage(slot.sha, frame);
+  if (!staged) return staged.error();
+  // The slot is the committer's from here; the manifest is built after it has finished.
+  committer_->push(std::move(*staged), [this, &slot](bool is_new, std::uint64_t stored) {
+    slot.stored = stored;
+    if (is_new) {
+      ++chunks_new_;
+      bytes_written_ += stored;
+    } else {
+      ++chunks_reused_;
+    }
+  });
   return {};
 }
 

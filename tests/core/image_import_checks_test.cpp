@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 
@@ -115,7 +116,9 @@ class FakeStream : public DiskStream {
  public:
   explicit FakeStream(std::vector<std::byte> bytes) : bytes_(std::move(bytes)) {}
   Result<std::size_t> read(std::span<std::byte> out) override {
-    const std::size_t n = std::min({out.size(), bytes_.size() - pos_, std::size_t{40000}});
+    if (pos_ >= fail_at_) return make_error(Errc::io, "the converter's pipe broke");
+    const std::size_t n =
+        std::min({out.size(), bytes_.size() - pos_, fail_at_ - pos_, std::size_t{40000}});
     std::copy_n(bytes_.data() + pos_, n, out.data());
     pos_ += n;
     return n;
@@ -126,6 +129,7 @@ class FakeStream : public DiskStream {
   }
   Result<void> verdict_;
   bool finished_ = false;
+  std::size_t fail_at_ = SIZE_MAX;  ///< reads from here on fail
 
  private:
   std::vector<std::byte> bytes_;
@@ -176,6 +180,31 @@ TEST_F(ImportChecks, StreamOfTheWrongLengthOrFailedConverterPublishesNothing) {
     EXPECT_NE(r.error().message.find("vm.vdi"), std::string::npos) << r.error().message;
     EXPECT_FALSE(fs::exists(store_->manifest_path("s")));
   }
+}
+
+TEST_F(ImportChecks, FailureWhileChunksAreFlushedLeavesNoTempFileAndNoImage) {
+  // Workers write chunks to temp files; other threads make them durable and visible. A failure
+  // with chunks in between discards those, and every chunk that did reach its name is whole.
+  const auto bytes = test::compressible_bytes(8 << 20, 4);
+  FakeStream stream(bytes);
+  stream.fail_at_ = 6 << 20;
+  ImportOptions o;
+  o.name = "cut";
+  o.chunk_size = 64 << 10;
+  o.threads = 4;
+  o.raw = true;
+  StreamSource src{"vm.vdi", "vdi:vm.vdi", bytes.size(), bytes.size()};
+  auto r = import_image_stream(*store_, stream, src, o);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("pipe broke"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("no image was published"), std::string::npos);
+  EXPECT_FALSE(fs::exists(store_->manifest_path("cut")));
+  EXPECT_TRUE(fs::is_empty(store_->tmp_dir()));
+  auto check = check_store_chunks(*store_, 0, {});
+  ASSERT_TRUE(check) << check.error().message;
+  EXPECT_GT(check->chunk_files, 0u);
+  EXPECT_TRUE(check->bad.empty());
+  EXPECT_TRUE(check->stray_files.empty());
 }
 
 }  // namespace

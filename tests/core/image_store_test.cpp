@@ -40,6 +40,40 @@ TEST(ChunkStore, OpenChunkGivesTheStoredFrameAsItIs) {
   EXPECT_EQ(missing.error().code, Errc::not_found);
 }
 
+TEST(ChunkStore, AStagedChunkIsInvisibleUntilCommittedAndDiscardLeavesNothing) {
+  test::TempDir dir;
+  auto cs = ChunkStore::open(dir / "chunks", dir / "tmp");
+  ASSERT_TRUE(cs) << cs.error().message;
+  const std::string frame = "staged frame";
+  const Digest d = sha256(as_bytes(std::string_view("staged")));
+  auto staged = cs->stage(d, as_bytes(frame));
+  ASSERT_TRUE(staged) << staged.error().message;
+  EXPECT_EQ(staged->size, frame.size());
+  EXPECT_FALSE(fs::exists(cs->path_for(d)));  // written, not yet durable: no name yet
+  EXPECT_EQ(cs->stored_size(d).error().code, Errc::not_found);
+  auto committed = cs->commit(*staged);
+  ASSERT_TRUE(committed) << committed.error().message;
+  EXPECT_TRUE(*committed);
+  EXPECT_EQ(*cs->stored_size(d), frame.size());
+  EXPECT_TRUE(fs::is_empty(dir / "tmp"));
+
+  // The same chunk staged twice: the second commit finds it stored and drops its temp file.
+  auto again = cs->stage(d, as_bytes(frame));
+  ASSERT_TRUE(again);
+  auto second = cs->commit(*again);
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(*second);
+  EXPECT_TRUE(fs::is_empty(dir / "tmp"));
+
+  const Digest other = sha256(as_bytes(std::string_view("dropped")));
+  auto dropped = cs->stage(other, as_bytes(frame));
+  ASSERT_TRUE(dropped);
+  EXPECT_FALSE(fs::is_empty(dir / "tmp"));
+  cs->discard(*dropped);
+  EXPECT_TRUE(fs::is_empty(dir / "tmp"));
+  EXPECT_FALSE(fs::exists(cs->path_for(other)));
+}
+
 TEST(ImageStore, CreatesLayoutAndKey) {
   test::TempDir dir;
   auto s = ImageStore::open(dir / "store", true);

@@ -24,6 +24,14 @@ struct OpenChunk {
   std::uint64_t size = 0;  ///< bytes of the stored frame
 };
 
+/// A chunk written to a temp file but neither durable nor visible yet (ChunkStore::stage).
+struct StagedChunk {
+  Digest digest{};
+  UniqueFd fd;
+  std::filesystem::path tmp;
+  std::uint64_t size = 0;  ///< bytes of the frame
+};
+
 class ChunkStore {
  public:
   /// `dir` holds the 256 prefix folders (created here); `tmp_dir` is on the same filesystem.
@@ -40,6 +48,19 @@ class ChunkStore {
   /// Stores a frame under its digest unless present; returns true when it wrote a new file.
   /// The caller hashed the uncompressed data; this does not re-check.
   Result<bool> put(const Digest& d, std::span<const std::byte> frame);
+
+  /// put() in two halves, so that a caller can flush on other threads while it compresses:
+  /// writes the frame to a temp file and starts its write-back without waiting for it. The
+  /// chunk is not visible under its name until commit(). io/no_space naming the chunk.
+  Result<StagedChunk> stage(const Digest& d, std::span<const std::byte> frame);
+
+  /// Makes a staged chunk durable (fdatasync) and then visible (rename); returns true when it
+  /// is new, false when the chunk was stored meanwhile (the temp file is dropped). On failure
+  /// the temp file is removed and the error names the chunk.
+  Result<bool> commit(StagedChunk& c);
+
+  /// Drops a staged chunk: closes and removes its temp file. Never fails.
+  void discard(StagedChunk& c);
 
   /// fsyncs every prefix folder that put() renamed into since the last flush, so the new
   /// names survive power loss before a manifest refers to them.
