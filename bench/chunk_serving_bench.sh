@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
-# Chunk serving throughput on loopback: revive-server vs nginx serving the same chunk files,
-# in the same run, with 1, 8 and 32 concurrent clients (wrk, random chunks).
+# Chunk serving throughput on loopback: revive-server against nginx (sendfile, tcp_nopush, one
+# worker per core) serving the same chunk files, in the same run, with 1, 8 and 32 concurrent
+# keep-alive clients (wrk, random chunks of ~4 MiB).
 #
-#   bench/chunk_serving_bench.sh [SECONDS_PER_RUN]     (default 10)
+#   bench/chunk_serving_bench.sh [--quick] [SECONDS_PER_RUN] [ROUNDS]     (default 6, 3)
+#
+# Rounds are interleaved (for each round and client count: nginx, then revive) so a drift of
+# the machine hits both alike; per client count the median MB/s of each server, its spread
+# (min-max over the rounds), the ratio of the medians with the per-round ratios, and PASS/MISS
+# against the target (revive >= 1.0x nginx) are printed, with each server's CPU seconds per GB
+# served (user+system of its processes: where the time goes). A run that got any non-2xx answer
+# or socket error fails. Both servers get a short warm-up run first. --quick: one round of 2 s
+# (a smoke run). The default run takes about 2.5 minutes after the build.
+# REVIVE_SERVER=PATH times another revive-server binary (an older build, for a before/after).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-secs=${1:-10}
+quick=0
+args=()
+for a in "$@"; do
+  case $a in
+    --quick) quick=1 ;;
+    -*) echo "usage: chunk_serving_bench.sh [--quick] [SECONDS_PER_RUN] [ROUNDS]" >&2; exit 2 ;;
+    *) args+=("$a") ;;
+  esac
+done
+secs=${args[0]:-6}
+rounds=${args[1]:-3}
+((quick)) && { secs=2; rounds=1; }
+[[ $secs =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ ]] || {
+  echo "chunk_serving_bench: SECONDS_PER_RUN and ROUNDS are positive whole numbers" >&2; exit 2; }
 "$here/bench/setup" >/dev/null
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-serve-XXXXXX")
 pids=()
@@ -30,24 +53,93 @@ cat "$W"/state/store/chunks/*/*.zst > /dev/null  # page cache warm for both
 
 ulimit -n 8192
 start_revive_server
+[[ -n $rport ]] || { echo "revive-server did not start:" >&2; cat "$W/server.log" >&2; exit 1; }
+rpid=${pids[-1]}
 nport=$((rport + 1))
 start_nginx "$nport" "location ~ \"^/chunks/([0-9a-f]{2})([0-9a-f]{62})\$\" {
       default_type application/zstd;
       alias $W/state/store/chunks/\$1/\$1\$2.zst;
     }"
+npid=${pids[-1]}
 first=$(head -1 "$W/shas")
 cmp <(curl -s "http://127.0.0.1:$rport/chunks/$first") <(curl -s "http://127.0.0.1:$nport/chunks/$first") \
   || { echo "servers disagree on a chunk" >&2; cat "$W/nginx/error.log" "$W/server.log" >&2; curl -sI "http://127.0.0.1:$nport/chunks/$first" >&2; exit 1; }
 
-mbps() {  # port conns -> MB/s
-  local t=$(( $2 < 2 ? 1 : 2 ))
-  wrk -t"$t" -c"$2" -d"${secs}s" -s "$W/paths.lua" "http://127.0.0.1:$1" 2>&1 |
-    awk '/Transfer\/sec/ { v=$2; u=substr(v, length(v)-1); n=substr(v, 1, length(v)-2);
-           f = (u=="GB") ? 1024 : (u=="MB") ? 1 : (u=="KB") ? 1/1024 : 1/1048576; printf "%.0f", n*f*1.048576 }'
+cpu_ticks() {  # PID... -> user+system clock ticks of those processes and their children's threads
+  local t=0 p
+  for p in "$@"; do
+    for s in /proc/"$p"/task/*/stat; do
+      t=$((t + $(awk '{print $14 + $15}' "$s" 2>/dev/null || echo 0)))
+    done
+  done
+  echo "$t"
 }
-printf '%-8s %14s %14s %8s\n' clients "nginx MB/s" "revive MB/s" ratio
-for c in 1 8 32; do
-  n=$(mbps "$nport" "$c"); r=$(mbps "$rport" "$c")
-  printf '%-8s %14s %14s %8s\n' "$c" "$n" "$r" "$(python3 -c "print(f'{$r/$n:.2f}x')")"
+procs_of() {  # name -> the server's processes (nginx: master and workers)
+  if [[ $1 == nginx ]]; then echo "$npid $(pgrep -P "$npid" | tr '\n' ' ')"; else echo "$rpid"; fi
+}
+run_wrk() {  # server conns secs -> "MB/s cpu_s_per_GB" (fails on errors)
+  local port=$nport t=$(($2 < 2 ? 1 : 2)) c0 c1 out
+  [[ $1 == revive ]] && port=$rport
+  # shellcheck disable=SC2046  # a list of pids
+  c0=$(cpu_ticks $(procs_of "$1"))
+  out=$(wrk -t"$t" -c"$2" -d"$3s" -s "$W/paths.lua" "http://127.0.0.1:$port" 2>&1)
+  # shellcheck disable=SC2046
+  c1=$(cpu_ticks $(procs_of "$1"))
+  if grep -qE 'Non-2xx|Socket errors' <<< "$out"; then
+    echo "chunk_serving_bench: $1 with $2 clients answered with errors:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  awk -v ticks=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" '
+    function mib(v,  u, n) { u = substr(v, length(v) - 1); n = substr(v, 1, length(v) - 2);
+      return n * ((u == "GB") ? 1024 : (u == "MB") ? 1 : (u == "KB") ? 1 / 1024 : 1 / 1048576) }
+    / requests in / { sub(",", "", $4); secs = $4 + 0; read = mib($5) }
+    /Transfer\/sec/ { rate = mib($2) }
+    END { if (read <= 0) exit 1;
+          printf "%.0f %.3f\n", rate * 1.048576, ticks / hz / (read * 1.048576 / 1000) }' <<< "$out" || {
+    echo "chunk_serving_bench: cannot read wrk's output:" >&2; echo "$out" >&2; exit 1; }
+}
+
+run_wrk nginx 8 1 >/dev/null
+run_wrk revive 8 1 >/dev/null  # warm-up
+clients=(1 8 32)
+declare -A mb cpu
+for r in $(seq 1 "$rounds"); do
+  line="round $r:"
+  for c in "${clients[@]}"; do
+    for s in nginx revive; do
+      res=$(run_wrk "$s" "$c" "$secs")
+      read -r m u <<< "$res"
+      mb[$s-$c]+="$m "
+      cpu[$s-$c]+="$u "
+    done
+    line+="  $c clients nginx $(awk '{print $NF}' <<< "${mb[nginx-$c]}") revive $(awk '{print $NF}' <<< "${mb[revive-$c]}") MB/s;"
+  done
+  echo "$line"
 done
-echo "(target: revive >= 0.9x nginx; nginx has $(nproc) workers, revive-server one io thread)"
+echo
+echo "== chunk serving over loopback, $rounds round(s) of ${secs} s, interleaved; nginx $(nproc) workers," \
+  "revive-server ${REVIVE_SERVER:-$build/bin/revive-server}"
+args=()
+for c in "${clients[@]}"; do
+  args+=("$c" "${mb[nginx-$c]}" "${mb[revive-$c]}" "${cpu[nginx-$c]}" "${cpu[revive-$c]}")
+done
+python3 - "${args[@]}" <<'PY'
+import statistics, sys
+a = sys.argv[1:]
+med = statistics.median
+print(f"{'clients':>7} {'nginx MB/s (min-max)':>22} {'revive MB/s (min-max)':>23} {'ratio':>6}"
+      f" {'per round':>11}  {'CPU s/GB nginx':>14} {'revive':>7}  target")
+fails = 0
+for i in range(0, len(a), 5):
+    c = a[i]
+    n, r, cn, cr = ([float(x) for x in s.split()] for s in a[i + 1:i + 5])
+    ratio = med(r) / med(n)
+    per = [y / x for x, y in zip(n, r)]
+    ok = ratio >= 1.0
+    fails += not ok
+    print(f"{c:>7} {med(n):>9.0f} ({min(n):.0f}-{max(n):.0f}){'':>1} {med(r):>10.0f} ({min(r):.0f}-{max(r):.0f})"
+          f" {ratio:>5.2f}x {min(per):.2f}-{max(per):.2f}x  {med(cn):>14.2f} {med(cr):>7.2f}"
+          f"  >= 1.0x {'PASS' if ok else 'MISS'}")
+print("all client counts PASS" if not fails else f"{fails} client count(s) MISS")
+PY

@@ -27,9 +27,10 @@ make_os_image() {
 }
 
 # start_revive_server : revive-server on 127.0.0.1, state in $W/state; sets $rport.
+# REVIVE_SERVER=PATH starts another binary (an older build, for a before/after).
 start_revive_server() {
   chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
-  "$build/bin/revive-server" --demo --state "$W/state" --listen 127.0.0.1:0 2> "$W/server.log" &
+  "${REVIVE_SERVER:-$build/bin/revive-server}" --demo --state "$W/state" --listen 127.0.0.1:0 2> "$W/server.log" &
   pids+=($!)
   for _ in $(seq 50); do grep -q 'listening on .* port [0-9]' "$W/server.log" && break; sleep 0.1; done
   rport=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$W/server.log" | head -1)
