@@ -9,6 +9,7 @@
 
 #include "provision_internal.hpp"
 #include "revive/agent/provision.hpp"
+#include "revive/first_user.hpp"
 
 namespace revive::agent {
 
@@ -33,24 +34,14 @@ bool safe_value(
   });
 }
 
+// The same check the server applies when an operator sets the first user (revive/first_user).
 Result<FirstUser> parse_first_user(const Json& u) {
   if (!u.is_object() || !u.contains("name") || !u["name"].is_string())
     return profile_field_error("first_user", "needs a \"name\"");
-  FirstUser user;
-  user.name = u["name"];
-  user.full_name = u.value("full_name", std::string());
-  const auto& n = user.name;
-  const bool ok = !n.empty() && n.size() <= 32 && std::islower(static_cast<unsigned char>(n[0])) &&
-                  std::all_of(n.begin(), n.end(), [](char c) {
-                    return std::islower(static_cast<unsigned char>(c)) ||
-                           std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-                  });
-  if (!ok)
-    return profile_field_error("first_user.name",
-                               "lower-case letters, digits, '-' and '_', starting with a letter");
-  if (!safe_value(user.full_name) || user.full_name.find(':') != std::string::npos) {
-    return profile_field_error("first_user.full_name", "no quotes, ':' or newlines");
-  }
+  if (u.contains("full_name") && !u["full_name"].is_string())
+    return profile_field_error("first_user.full_name", "must be a string");
+  FirstUser user{u["name"].get<std::string>(), u.value("full_name", std::string())};
+  REVIVE_TRY(check_first_user(user.name, user.full_name));
   return user;
 }
 

@@ -274,6 +274,9 @@
     $('batch-edit-error').textContent = '';
     options($('edit-image'), images.map((x) => x.name), b.image, 'ui.batches.no_image');
     for (const f of kProfileFields) $('profile-' + f).value = (b.profile && b.profile[f]) || '';
+    const user = (b.profile && b.profile.first_user) || {};
+    $('profile-first_user-name').value = user.name || '';
+    $('profile-first_user-full_name').value = user.full_name || '';
     $('edit-image').focus();
   }
 
@@ -282,6 +285,11 @@
     if (!editing) return;
     const profile = {};
     for (const f of kProfileFields) profile[f] = $('profile-' + f).value.trim();
+    // An empty name leaves the first user out (the recipient makes the account at first boot).
+    profile.first_user = {
+      name: $('profile-first_user-name').value.trim(),
+      full_name: $('profile-first_user-full_name').value.trim(),
+    };
     const r = await call('POST', '/api/v1/batches/' + encodeURIComponent(editing.name),
       { image: $('edit-image').value || null, profile, profile_name: $('edit-profile-name').value || null });
     if (!r.ok) {

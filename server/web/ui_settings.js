@@ -76,8 +76,12 @@
 
   // ---- recipient profiles
   function summary(fields) {
-    return kProfileFields.filter((f) => f !== 'welcome_text' && fields[f]).map((f) => fields[f]).join(', ')
-      || t('ui.profiles.defaults');
+    const parts = kProfileFields.filter((f) => f !== 'welcome_text' && fields[f]).map((f) => fields[f]);
+    const user = fields.first_user;
+    if (user) {
+      parts.push(t('ui.profiles.user', { name: user.full_name ? `${user.name} (${user.full_name})` : user.name }));
+    }
+    return parts.join(', ') || t('ui.profiles.defaults');
   }
 
   function renderProfiles() {
@@ -120,6 +124,9 @@
     $('rp-name').value = p ? p.name : '';
     $('rp-name').readOnly = Boolean(p);
     for (const f of kProfileFields) $('rp-' + f).value = (p && p.fields[f]) || '';
+    const user = (p && p.fields.first_user) || {};
+    $('rp-first_user-name').value = user.name || '';
+    $('rp-first_user-full_name').value = user.full_name || '';
     $('profile-cancel').hidden = !p;
     $('profile-error').textContent = '';
     (p ? $('rp-hostname') : $('rp-name')).focus();
@@ -129,6 +136,11 @@
     e.preventDefault();
     const fields = {};
     for (const f of kProfileFields) fields[f] = $('rp-' + f).value.trim();
+    // An empty name leaves the first user out (the recipient makes the account at first boot).
+    fields.first_user = {
+      name: $('rp-first_user-name').value.trim(),
+      full_name: $('rp-first_user-full_name').value.trim(),
+    };
     const name = $('rp-name').value.trim();
     const r = await call('POST', '/api/v1/recipient-profiles', { name, fields });
     if (!r.ok) {

@@ -51,6 +51,37 @@ TEST(Profile, DefaultsAndClearErrors) {
   EXPECT_NE(bad({{"wifi", {{"ssid", "x"}}}}).find("Wi-Fi"), std::string::npos);
 }
 
+// Two bugs: `root` was taken as the first user (the first-boot script then skipped it, as it
+// exists), and a full name that was not a string threw nlohmann's type_error out of the step.
+TEST(Profile, FirstUserRootAndANonStringFullNameAreRefusedNamingTheField) {
+  auto refusal = [](const Json& user) -> std::string {
+    Result<Profile> r = make_error(Errc::internal, "not parsed");
+    EXPECT_NO_THROW(r = parse_profile({{"profile", {{"first_user", user}}}})) << user.dump();
+    EXPECT_FALSE(r) << user.dump();
+    if (r) return {};
+    EXPECT_EQ(r.error().code, Errc::invalid_input);
+    return r.error().message;
+  };
+  EXPECT_NE(refusal({{"name", "root"}}).find("\"first_user.name\""), std::string::npos);
+  EXPECT_NE(refusal({{"name", "root"}}).find("already has"), std::string::npos);
+  for (const char* system : {"daemon", "bin", "sys", "nobody", "sudo", "administrator"})
+    EXPECT_NE(refusal({{"name", system}}).find("first_user.name"), std::string::npos) << system;
+  EXPECT_NE(refusal({{"name", "gebruiker"}, {"full_name", 42}}).find("\"first_user.full_name\""),
+            std::string::npos);
+  EXPECT_NE(refusal({{"name", "gebruiker"}, {"full_name", Json::array({"a"})}})
+                .find("first_user.full_name"),
+            std::string::npos);
+  EXPECT_NE(refusal({{"name", 7}}).find("\"first_user\""), std::string::npos);
+  EXPECT_NE(refusal({{"name", "gebruiker"}, {"full_name", "Piet: admin"}}).find("full_name"),
+            std::string::npos);
+  EXPECT_NE(refusal({{"name", std::string(33, 'a')}}).find("first_user.name"), std::string::npos);
+  // A full name may be left out; the account is then made without a comment.
+  auto ok = parse_profile({{"profile", {{"first_user", {{"name", "ontvanger"}}}}}});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->first_user.name, "ontvanger");
+  EXPECT_EQ(ok->first_user.full_name, "");
+}
+
 TEST(Profile, SetuidAndSetgidFilesAreRefused) {
   // A job that could place a setuid-root program would own every recipient's machine.
   for (unsigned mode : {04755u, 02755u, 06777u, 04000u}) {

@@ -712,12 +712,19 @@ class OperatorPagesTest(ServerFixture):
         self.assertIn("network keys", r["error"])
         st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"image": "nope"}, cookie=session, headers=ok)
         self.assertEqual(st, 404, r)
-        st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"profile": {"locale": "nl_BE.UTF-8"}},
+        # The first user (issue 17): a system account, or a full name that is not text, names its field.
+        for user, field in (({"name": "root"}, "first_user.name"), ({"name": "jan", "full_name": 5}, "first_user.full_name")):
+            st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"profile": {"first_user": user}},
+                                 cookie=session, headers=ok)
+            self.assertEqual((st, r["code"]), (400, "invalid_input"), r)
+            self.assertIn(f'"{field}"', r["error"])
+        user = {"name": "ontvanger", "full_name": "Nieuwe Ontvanger"}
+        st, _, r = page_call(self.srv, "POST", "/api/v1/batches/b1", {"profile": {"locale": "nl_BE.UTF-8", "first_user": user}},
                              cookie=session, headers=ok)
         self.assertEqual((st, r), (200, {"ok": True}))
         st, _, r = page_call(self.srv, "GET", "/api/v1/catalog/batches", cookie=session)
         self.assertEqual((r[0]["name"], r[0]["donor"], r[0]["image"], r[0]["profile"], r[0]["grades"]["none"]),
-                         ("b1", "Stad Gent", "up", {"locale": "nl_BE.UTF-8"}, 0), r)
+                         ("b1", "Stad Gent", "up", {"locale": "nl_BE.UTF-8", "first_user": user}, 0), r)
         st, _, r = page_call(self.srv, "DELETE", "/api/v1/images/up", cookie=session, headers=ok)
         self.assertEqual(st, 409, r)
         self.assertIn("batch b1", r["error"])

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "domain/catalog_pages.hpp"
 #include "domain/image_uploads.hpp"
@@ -210,6 +211,66 @@ TEST(RecipientProfile, KnownFieldsOnlyWithValuesTheAgentTakes) {
             std::string::npos);
 }
 
+// The first user (issue 17): the agent's own check (revive/first_user), so an operator hears of
+// `root` or a quote in the full name when saving, not from every laptop's provision step.
+TEST(RecipientProfile, TheFirstUserIsCheckedAsTheAgentChecksIt) {
+  struct Case {
+    Json user;
+    std::optional<Json> kept;  ///< what is stored; nullopt: left out
+  };
+  const Case good[] = {
+      {{{"name", "ontvanger"}, {"full_name", "Nieuwe Ontvanger"}},
+       Json{{"name", "ontvanger"}, {"full_name", "Nieuwe Ontvanger"}}},
+      {{{"name", "gebruiker"}}, Json{{"name", "gebruiker"}}},
+      {{{"name", "gebruiker"}, {"full_name", ""}}, Json{{"name", "gebruiker"}}},
+      {{{"name", ""}, {"full_name", ""}}, std::nullopt},
+      {Json::object(), std::nullopt},
+  };
+  for (const auto& c : good) {
+    SCOPED_TRACE(c.user.dump());
+    auto r = check_recipient_profile({{"locale", "nl_BE.UTF-8"}, {"first_user", c.user}});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ((*r)["locale"], "nl_BE.UTF-8");
+    if (c.kept) {
+      EXPECT_EQ((*r)["first_user"], *c.kept);
+    } else {
+      EXPECT_FALSE(r->contains("first_user"));
+    }
+  }
+  struct Bad {
+    Json user;
+    const char* field;  ///< the field the refusal names
+  };
+  const Bad bad[] = {
+      {"ontvanger", "\"first_user\""},
+      {Json::array({"ontvanger"}), "\"first_user\""},
+      {{{"name", "root"}}, "\"first_user.name\""},
+      {{{"name", "daemon"}}, "\"first_user.name\""},
+      {{{"name", "nobody"}}, "\"first_user.name\""},
+      {{{"name", "sudo"}}, "\"first_user.name\""},
+      {{{"name", "Jan"}}, "\"first_user.name\""},
+      {{{"name", "1jan"}}, "\"first_user.name\""},
+      {{{"name", "jan;reboot"}}, "\"first_user.name\""},
+      {{{"name", std::string(33, 'j')}}, "\"first_user.name\""},
+      {{{"name", 5}}, "\"first_user.name\""},
+      {{{"name", ""}, {"full_name", "Jan"}}, "\"first_user.name\""},
+      {{{"full_name", "Jan"}}, "\"first_user.name\""},
+      {{{"name", "jan"}, {"full_name", 42}}, "\"first_user.full_name\""},
+      {{{"name", "jan"}, {"full_name", "Jan 'de' Vries"}}, "\"first_user.full_name\""},
+      {{{"name", "jan"}, {"full_name", "Jan:x"}}, "\"first_user.full_name\""},
+      {{{"name", "jan"}, {"full_name", "Jan\nVries"}}, "\"first_user.full_name\""},
+      {{{"name", "jan"}, {"full_name", std::string(101, 'J')}}, "\"first_user.full_name\""},
+      {{{"name", "jan"}, {"password", "geheim"}}, "\"first_user.password\""},
+  };
+  for (const auto& b : bad) {
+    SCOPED_TRACE(b.user.dump());
+    auto r = check_recipient_profile({{"first_user", b.user}});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::invalid_input);
+    EXPECT_NE(r.error().message.find(b.field), std::string::npos) << r.error().message;
+  }
+}
+
 TEST_F(CatalogPagesTest, ABatchsImageMustExistAndItsProfileReachesTheProvisionStep) {
   ASSERT_TRUE(catalog.put_workflow(
       "install", Json::array({{{"kind", "inventory"}}, {{"kind", "provision"}}})));
@@ -224,7 +285,9 @@ TEST_F(CatalogPagesTest, ABatchsImageMustExistAndItsProfileReachesTheProvisionSt
   EXPECT_EQ(checked.update_batch("gent-1", bad).error().code, Errc::invalid_input);
   BatchUpdate good;
   good.image = std::optional<std::string>("real");
-  good.profile = Json{{"locale", "nl_BE.UTF-8"}, {"hostname", "gent-{serial}"}};
+  good.profile = Json{{"locale", "nl_BE.UTF-8"},
+                      {"hostname", "gent-{serial}"},
+                      {"first_user", {{"name", "ontvanger"}, {"full_name", "Nieuwe Ontvanger"}}}};
   ASSERT_TRUE(checked.update_batch("gent-1", good));
   auto row = storage.batches().find("gent-1");
   ASSERT_TRUE(row && *row);
@@ -234,7 +297,9 @@ TEST_F(CatalogPagesTest, ABatchsImageMustExistAndItsProfileReachesTheProvisionSt
   ASSERT_TRUE(catalog.assign_device(dev, "gent-1", std::nullopt));
   auto step = advance_to(dev, StepKind::provision);
   EXPECT_EQ(step.params["profile"],
-            (Json{{"locale", "nl_BE.UTF-8"}, {"hostname", "gent-{serial}"}}));
+            (Json{{"locale", "nl_BE.UTF-8"},
+                  {"hostname", "gent-{serial}"},
+                  {"first_user", {{"name", "ontvanger"}, {"full_name", "Nieuwe Ontvanger"}}}}));
   // An empty profile clears it.
   BatchUpdate clear;
   clear.profile = Json::object();

@@ -15,6 +15,7 @@
 #include "domain/services.hpp"
 #include "domain/step_lifecycle.hpp"
 #include "domain/views.hpp"
+#include "revive/agent/provision.hpp"
 #include "storage/sqlite/database.hpp"
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
@@ -226,6 +227,61 @@ TEST_F(SqliteServicesTest, ANamedProfileIsStoredUsedByABatchAndKeptWhileUsed) {
   ASSERT_TRUE(s().catalog.update_batch("gent", u));
   ASSERT_TRUE(s().recipient_profiles.remove("school"));
   EXPECT_EQ(s().recipient_profiles.list()->size(), 1u);
+}
+
+// The first user (issue 17) set on a batch and on a named profile survives a restart, is the
+// batch's effective profile (the named one wins) and reaches the provision step's parameters in
+// the form the agent's parse_profile takes.
+TEST_F(SqliteServicesTest, AFirstUserIsStoredAndHandedToTheAgentsProvisionStep) {
+  ASSERT_TRUE(s().catalog.put_workflow(
+      "install", Json::array({{{"kind", "inventory"}}, {{"kind", "provision"}}})));
+  ASSERT_TRUE(s().catalog.create_batch("gent", "Stad Gent", std::string("install"), std::nullopt));
+  BatchUpdate own;
+  own.profile = Json{{"locale", "nl_BE.UTF-8"}, {"first_user", {{"name", "gebruiker"}}}};
+  ASSERT_TRUE(s().catalog.update_batch("gent", own));
+  const Json school = {{"keyboard", "be"},
+                       {"first_user", {{"name", "leerling"}, {"full_name", "Leerling 5B"}}}};
+  ASSERT_TRUE(s().recipient_profiles.put("school", school));
+  BatchUpdate bad;
+  bad.profile = Json{{"first_user", {{"name", "root"}}}};
+  auto refused = s().catalog.update_batch("gent", bad);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("first_user.name"), std::string::npos);
+  EXPECT_FALSE(s().recipient_profiles.put("bad", {{"first_user", {{"name", "nobody"}}}}));
+  reopen();
+  auto b = s().storage->batches().find("gent");
+  ASSERT_TRUE(b && *b);
+  EXPECT_EQ((*b)->profile, *own.profile);  // the refused update changed nothing
+  EXPECT_EQ((*s().recipient_profiles.list())[0]["fields"], school);
+
+  // The batch's own profile reaches the first laptop's provision step...
+  ASSERT_TRUE(s().intake.open({"gent", now_ + 3600, {}, {}}, "alice"));
+  auto provision_params = [&](const std::string& serial) {
+    const auto dev = enrol(serial);
+    auto inv = next_step(dev);
+    EXPECT_TRUE(s().lifecycle.record_result(dev, inv.id, {inv.attempt, StepStatus::ok, {}, ""}));
+    auto prov = next_step(dev);
+    EXPECT_EQ(prov.kind, protocol::StepKind::provision);
+    return prov.params;
+  };
+  const Json first = provision_params("SN-own");
+  EXPECT_EQ(first["profile"], *own.profile);
+  auto parsed = agent::parse_profile(first);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->first_user.name, "gebruiker");
+  EXPECT_EQ(parsed->first_user.full_name, "");
+
+  // ...and once the batch uses the named profile, that one's first user reaches the next.
+  BatchUpdate named;
+  named.profile_name = std::optional<std::string>("school");
+  ASSERT_TRUE(s().catalog.update_batch("gent", named));
+  const Json second = provision_params("SN-named");
+  EXPECT_EQ(second["profile"], school);
+  parsed = agent::parse_profile(second);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->first_user.name, "leerling");
+  EXPECT_EQ(parsed->first_user.full_name, "Leerling 5B");
+  EXPECT_EQ(parsed->keyboard, "be");
 }
 
 TEST_F(SqliteServicesTest, ABadSettingChangesNoSetting) {

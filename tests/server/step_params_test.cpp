@@ -54,16 +54,19 @@ TEST(StepParams, TheServerFillsInWhatTheWorkflowLeftOut) {
 }
 
 // The batches page sets a batch's recipient profile; a provision step gets it unless its
-// workflow names its own, and a profile that cannot be read fails the hand-out.
+// workflow names its own (whole: its first user too), and a profile that cannot be read fails
+// the hand-out.
 TEST(StepParams, AProvisionStepGetsItsBatchsProfileUnlessTheWorkflowHasOne) {
   StepParamSources in;
   int reads = 0;
   in.batch_profile = [&]() -> Result<std::optional<Json>> {
     ++reads;
-    return std::optional<Json>(Json{{"locale", "nl_BE.UTF-8"}});
+    return std::optional<Json>(
+        Json{{"locale", "nl_BE.UTF-8"}, {"first_user", {{"name", "ontvanger"}}}});
   };
-  EXPECT_EQ(*step_parameters(StepKind::provision, Json::object(), in),
-            (Json{{"profile", {{"locale", "nl_BE.UTF-8"}}}}));
+  EXPECT_EQ(
+      *step_parameters(StepKind::provision, Json::object(), in),
+      (Json{{"profile", {{"locale", "nl_BE.UTF-8"}, {"first_user", {{"name", "ontvanger"}}}}}}));
   EXPECT_EQ(*step_parameters(StepKind::provision, Json{{"profile", {{"keyboard", "us"}}}}, in),
             (Json{{"profile", {{"keyboard", "us"}}}}));
   EXPECT_EQ(*step_parameters(StepKind::deploy, Json::object(), in), Json::object());

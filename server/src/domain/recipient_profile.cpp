@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string_view>
+
+#include "revive/first_user.hpp"
 
 namespace revive::server {
 
@@ -40,12 +43,41 @@ Result<void> check_value(const std::string& key, const std::string& v) {
   return {};
 }
 
+// {name, full_name}, checked as the agent checks it (revive/first_user). An empty name leaves
+// the first user out: the recipient then makes the account at first boot.
+Result<std::optional<Json>> check_first_user_field(const Json& value) {
+  if (!value.is_object()) return field_error("first_user", "must be an object {name, full_name}");
+  std::string name, full_name;
+  for (const auto& [key, v] : value.items()) {
+    if (key != "name" && key != "full_name")
+      return field_error("first_user." + key, "not a field of the first user (name, full_name)");
+    if (!v.is_string()) return field_error("first_user." + key, "must be text");
+    (key == "name" ? name : full_name) = v.get<std::string>();
+  }
+  if (name.empty()) {
+    if (!full_name.empty())
+      return field_error("first_user.name",
+                         "needed with a full name (leave both empty for no first user)");
+    return std::optional<Json>();
+  }
+  REVIVE_TRY(check_first_user(name, full_name));
+  Json user = {{"name", name}};
+  if (!full_name.empty()) user["full_name"] = full_name;
+  return std::optional<Json>(std::move(user));
+}
+
 }  // namespace
 
 Result<Json> check_recipient_profile(const Json& profile) {
   if (!profile.is_object()) return field_error("profile", "must be an object");
   Json out = Json::object();
   for (const auto& [key, value] : profile.items()) {
+    if (key == "first_user") {
+      auto user = check_first_user_field(value);
+      if (!user) return user.error();
+      if (*user) out[key] = std::move(**user);
+      continue;
+    }
     const auto* f = std::find_if(kFields.begin(), kFields.end(),
                                  [&key = key](const Field& x) { return x.name == key; });
     if (f == kFields.end()) {

@@ -10,9 +10,12 @@ namespace revive::server {
 
 /// The profile with empty fields left out (the agent's defaults apply to them). invalid_input
 /// naming the field for anything but an object of known string fields (hostname, locale,
-/// keyboard, timezone, windows_timezone, welcome_title, welcome_text), a value the agent would
-/// refuse (quotes, backslashes, '$', '`' or newlines outside the welcome text; a locale with a
-/// space; a time zone that is not a relative IANA name) or one that is too long. Pure.
+/// keyboard, timezone, windows_timezone, welcome_title, welcome_text) and `first_user`
+/// ({name, full_name}, checked by revive/first_user as the agent checks it; an empty name
+/// leaves it out, a full name without a name is refused), a value the agent would refuse
+/// (quotes, backslashes, '$', '`' or newlines outside the welcome text; a locale with a space;
+/// a time zone that is not a relative IANA name; a system account as the first user) or one
+/// that is too long. Pure.
 Result<Json> check_recipient_profile(const Json& profile);
 
 }  // namespace revive::server

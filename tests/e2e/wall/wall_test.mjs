@@ -163,14 +163,30 @@ async function imagesAndBatches(ops, port, token) {
   'De server is bezig: probeer het zo opnieuw.');
   await ops.locator('#profile-locale').fill('nl_BE.UTF-8');
   await ops.locator('#profile-timezone').fill('Europe/Brussels');
+  // The first user: a system account is refused naming the field, as the agent would refuse it.
+  await ops.locator('#profile-first_user-name').fill('root');
+  await ops.locator('#batch-edit button[type="submit"]').click();
+  await ops.locator('#batch-edit-error').filter({ hasText: 'first_user.name' }).waitFor();
+  await ops.locator('#profile-first_user-name').fill('ontvanger');
+  await ops.locator('#profile-first_user-full_name').fill('Nieuwe Ontvanger');
   await axeCheck(ops, 'the batches page');
   await ops.locator('#batch-edit button[type="submit"]').click();
   await ops.locator('#batch-result').filter({ hasText: 'gent-2026 opgeslagen' }).waitFor();
   await ops.locator('#batch-edit').waitFor({ state: 'hidden' });
   await ops.screenshot({ path: path.join(OUT, 'batches-page-1920x1080.png') });
   const saved = (await api(port, 'GET', '/api/v1/catalog/batches', token)).find((b) => b.name === 'gent-2026');
-  assert.deepEqual(saved.profile, { locale: 'nl_BE.UTF-8', timezone: 'Europe/Brussels' });
-  log(`batches page: batch for a donor made, ${graded.length} laptops counted (${counts}), profile saved`);
+  assert.deepEqual(saved.profile, {
+    locale: 'nl_BE.UTF-8', timezone: 'Europe/Brussels', first_user: { name: 'ontvanger', full_name: 'Nieuwe Ontvanger' },
+  });
+  // Opened again after a reload (nothing left in the form), it shows the saved first user.
+  await ops.reload();
+  await row.waitFor();
+  await row.locator('button').click();
+  await ops.locator('#batch-edit:not([hidden])').waitFor();
+  assert.equal(await ops.locator('#profile-first_user-name').inputValue(), 'ontvanger');
+  assert.equal(await ops.locator('#profile-first_user-full_name').inputValue(), 'Nieuwe Ontvanger');
+  await ops.locator('#batch-edit-close').click();
+  log(`batches page: batch for a donor made, ${graded.length} laptops counted (${counts}), profile with a first user saved`);
 
   // The image the batch uses: deleting it asks first, then the server refuses, saying why.
   await ops.locator('#nav a[href="#/images"]').click();
@@ -229,12 +245,20 @@ async function settingsPage(ops, port, token) {
   await ops.locator('#rp-name').fill('school-nl');
   await ops.locator('#rp-locale').fill('nl_BE.UTF-8');
   await ops.locator('#rp-keyboard').fill('be');
+  await ops.locator('#rp-first_user-full_name').fill('Leerling 5B');
   await ops.locator('#profile-form button[type="submit"]').click();
-  await ops.locator('#profile-table tr[data-name="school-nl"]').waitFor();
+  // A full name without a login name is refused, naming the field the operator must fill.
+  await ops.locator('#profile-error').filter({ hasText: 'first_user.name' }).waitFor();
+  await ops.locator('#rp-first_user-name').fill('leerling');
+  await ops.locator('#profile-form button[type="submit"]').click();
+  await ops.locator('#profile-table tr[data-name="school-nl"]').filter({ hasText: 'gebruiker leerling (Leerling 5B)' }).waitFor();
+  const profiles = await api(port, 'GET', '/api/v1/recipient-profiles', token);
+  assert.deepEqual(profiles.find((p) => p.name === 'school-nl').fields,
+    { locale: 'nl_BE.UTF-8', keyboard: 'be', first_user: { name: 'leerling', full_name: 'Leerling 5B' } });
   const saved = await api(port, 'GET', '/api/v1/settings', token);
   assert.equal(saved.workshop_name, 'Repair Café Gent-Brugse Poort');
   assert.equal(saved.grading_policy, '[memory]\nc_below_mib = 2048\n');
-  log(`settings page: bad policy refused by key, preview ${graded} laptops -> reject, policy, name and a profile `
+  log(`settings page: bad policy refused by key, preview ${graded} laptops -> reject, policy, name and a profile with a first user `
     + `saved (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
