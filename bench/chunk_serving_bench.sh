@@ -15,15 +15,8 @@
 # REVIVE_SERVER=PATH times another revive-server binary (an older build, for a before/after).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-quick=0
-args=()
-for a in "$@"; do
-  case $a in
-    --quick) quick=1 ;;
-    -*) echo "usage: chunk_serving_bench.sh [--quick] [SECONDS_PER_RUN] [ROUNDS]" >&2; exit 2 ;;
-    *) args+=("$a") ;;
-  esac
-done
+source "$here/bench/lib.sh"
+bench_args "chunk_serving_bench.sh [--quick] [SECONDS_PER_RUN] [ROUNDS]" "$@"
 secs=${args[0]:-6}
 rounds=${args[1]:-3}
 ((quick)) && { secs=2; rounds=1; }
@@ -32,7 +25,6 @@ rounds=${args[1]:-3}
 "$here/bench/setup" >/dev/null
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-serve-XXXXXX")
 pids=()
-source "$here/bench/lib.sh"
 bench_build revive-server revivectl
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT

@@ -15,15 +15,8 @@
 # /usr/include, one round). Root: revive-server drops to the revive account (scripts/setup).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-quick=0
-args=()
-for a in "$@"; do
-  case $a in
-    --quick) quick=1 ;;
-    -*) echo "usage: deploy_bench.sh [--quick] [SIZE_GIB] [ROUNDS]" >&2; exit 2 ;;
-    *) args+=("$a") ;;
-  esac
-done
+source "$here/bench/lib.sh"
+bench_args "deploy_bench.sh [--quick] [SIZE_GIB] [ROUNDS]" "$@"
 size_gib=${args[0]:-2}
 rounds=${args[1]:-3}
 [[ $size_gib =~ ^[0-9]+(\.[0-9]+)?$ && $rounds =~ ^[1-9][0-9]*$ ]] || {
@@ -36,7 +29,6 @@ S=$(mktemp -d /dev/shm/revive-deploy-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W" "$S"; }
 trap cleanup EXIT
-source "$here/bench/lib.sh"
 bench_build revive-server revive-agent revivectl
 
 echo "== input: ${size_gib} GiB ext4 image of OS files"

@@ -19,15 +19,8 @@
 # CTL_WRAP="perf record -g -o FILE --" runs revivectl under a profiler.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-quick=0
-args=()
-for a in "$@"; do
-  case $a in
-    --quick) quick=1 ;;
-    -*) echo "usage: image_bench.sh [--quick] [SIZE_GIB] [ROUNDS]" >&2; exit 2 ;;
-    *) args+=("$a") ;;
-  esac
-done
+source "$here/bench/lib.sh"
+bench_args "image_bench.sh [--quick] [SIZE_GIB] [ROUNDS]" "$@"
 size_gib=${args[0]:-2}
 rounds=${args[1]:-${ROUNDS:-3}}
 [[ $size_gib =~ ^[0-9]+(\.[0-9]+)?$ && $rounds =~ ^[1-9][0-9]*$ ]] || {
@@ -36,7 +29,6 @@ rounds=${args[1]:-${ROUNDS:-3}}
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-bench-XXXXXX")
 pids=()
 trap 'rm -rf "$W"' EXIT
-source "$here/bench/lib.sh"
 bench_build revivectl
 ctl=${REVIVECTL:-$build/bin/revivectl}
 

@@ -1,6 +1,22 @@
 # Shared by the bench scripts (sourced). Expects $here (repo root) and $W (work dir) set, and
 # a `pids` array that the caller's cleanup kills.
 
+# bench_args USAGE ARG... : `--quick` sets quick=1, any other option prints "usage: USAGE" and
+# exits 2, the rest (sizes, seconds, rounds) go to the array `args` in order.
+bench_args() {
+  local usage=$1 a
+  shift
+  quick=0
+  args=()
+  for a in "$@"; do
+    case $a in
+      --quick) quick=1 ;;
+      -*) echo "usage: $usage" >&2; exit 2 ;;
+      *) args+=("$a") ;;
+    esac
+  done
+}
+
 # bench_build TARGET... : release build of the named targets (incremental: a stale binary
 # from an older checkout would measure the wrong code). BENCH_BUILD=DIR uses the binaries in
 # DIR/bin as they are (another checkout's build; a debug build checks a script's steps only).
