@@ -49,8 +49,8 @@
 #
 # Scenarios: clean; slow (the victim's port at 30% of the rate: a slow cable or switch port its
 # agent cannot see); slownic (the same, and the victim's NIC reports that speed in its machine
-# tree, as a 100 Mbit/s laptop on a gigabit switch would: the server knows it at join); loss (1% of the packets to the
-# victim dropped by nft in its namespace: this kernel has no netem); kill (the victim's client
+# tree, as a 100 Mbit/s laptop on a gigabit switch would: the server knows it at join); loss (1%
+# of the packets to the victim dropped by nft in its namespace: this kernel has no netem); kill (the victim's client
 # process gets SIGKILL when it has received --kill-at of the payload: curl, udp-receiver or
 # revive-agent; the others must finish); late (laptop N starts when the others have received
 # half their payloads; for udpcast, which cannot join a running session, a second session serves it

@@ -100,9 +100,9 @@ def record(meas_dir, results):
         r["p90"] = nearest_rank(times, 0.9)
         v = meta.get("victim")
         others = [lp for lp in done if lp["laptop"] != v and lp["role"] != "late"]
-        if meta["scenario"] in ("slow", "slownic", "loss", "kill", "late") and others:
+        if meta["scenario"] in IMPAIRED + ("kill", "late") and others:
             r["others_makespan"] = round(max(lp["end"] for lp in others) - t0, 3)
-        if meta["scenario"] in ("slow", "slownic", "loss") and v in per:
+        if meta["scenario"] in IMPAIRED and v in per:
             r["victim_s"] = per[v]
             if meta.get("victim_bound_s"):
                 r["victim_bound_s"] = round(meta["victim_bound_s"], 2)
@@ -162,6 +162,9 @@ def spread(values):
         return ""
     return f" ({min(values):.1f}-{max(values):.1f})"
 
+
+# Scenarios whose victim keeps deploying, impaired: its own time is reported against its bound.
+IMPAIRED = ("slow", "slownic", "loss")
 
 SCENARIOS = {
     "clean": ("every port equal and clean",
@@ -238,7 +241,7 @@ def table(results, run):
                     oratio = fmt(med([r.get("others_ratio") for r in ok]), ".2f")
                     if o is not None and clean:
                         oclean = f"{o / clean:.2f}"
-                    if s in ("slow", "slownic", "loss"):
+                    if s in IMPAIRED:
                         imp = fmt(med([r.get("victim_s") for r in ok]))
                         b = med([r.get("victim_bound_s") for r in ok])
                         if b:
