@@ -394,6 +394,38 @@ TEST(Scheduler, FinishedLaptopsKeepRelayingUntilTheirChildrenAreDone) {
   EXPECT_TRUE(w.at(2).may_leave && w.at(3).may_leave) << "nobody deploys any more";
 }
 
+// A finished laptop relays for at most finished_relay_linger (its finish step's relay_linger_s)
+// and then powers off. A child that would not be done by then goes to the server as soon as its
+// port has room, rather than when the relay's connection is refused; one that will be done
+// stays. (bench/workshop.sh, slow scenario: the victim was cut off by its peer's linger end.)
+TEST(Scheduler, AChildThatOutlastsAFinishedRelaysLingerIsHandedToTheServer) {
+  struct Row {
+    const char* what;
+    double disk;  // raw bytes/s: 4 MB raw chunks, so 2 or 20 chunks a second
+    bool handed;
+  };
+  for (const Row& row : {Row{"2 chunks/s: 496 s left", 8e6, true},
+                         Row{"20 chunks/s: 42 s left", 80e6, false}}) {
+    Workshop w;
+    w.join(1, 2e9);
+    w.join(2, row.disk);
+    ASSERT_EQ(w.source(2), Source::from_peer(1)) << row.what << "\n" << w.dump();
+    for (int t = 1; t <= 8; ++t) {
+      w.now = t;
+      w.progress(1, 124 * static_cast<std::uint64_t>(t));
+      w.progress(2, static_cast<std::uint64_t>(row.disk / 4e6) * static_cast<std::uint64_t>(t));
+    }
+    w.send(Finished{1});
+    if (row.handed) {
+      EXPECT_EQ(w.source(2), Source::server()) << row.what << "\n" << w.dump();
+      EXPECT_EQ(w.at(1).reason, "done: kept as a spare relay") << row.what;
+    } else {
+      EXPECT_EQ(w.source(2), Source::from_peer(1)) << row.what << "\n" << w.dump();
+      EXPECT_EQ(w.at(1).reason, "done: serving 2") << row.what;
+    }
+  }
+}
+
 TEST(Scheduler, AFinishedLaptopIsKeptAsASpareRelayForLateJoiners) {
   Workshop w;
   for (LaptopId id = 1; id <= 4; ++id) w.join(id);

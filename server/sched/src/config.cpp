@@ -34,6 +34,7 @@ Result<void> validate(const Config& c) {
     return bad("stall_chunk_times/stall_reports", "must be positive");
   }
   if (c.relay_strikes < 1) return bad("relay_strikes", "must be at least 1");
+  if (!(c.finished_relay_linger >= 0)) return bad("finished_relay_linger", "must not be negative");
   for (const auto& [name, shape] : c.images) REVIVE_TRY(validate(name, shape));
   return {};
 }

@@ -54,6 +54,7 @@ struct Slot {
   BytesPerSecond rate = 0;  // how fast it gains chunks (incomplete slots)
   Seconds eta = 0;          // when it holds everything
   int depth = 0;
+  Seconds leaves_at = std::numeric_limits<Seconds>::infinity();  // a finished relay's linger ends
 };
 
 struct Offer {
@@ -77,8 +78,11 @@ class Placer {
       }
       if (n.complete && n.can_parent) {
         slot_of_[n.id] = slots_.size();
-        slots_.push_back(
-            Slot{.laptop = n.id, .image = n.image, .capacity = n.uplink, .complete = true});
+        slots_.push_back(Slot{.laptop = n.id,
+                              .image = n.image,
+                              .capacity = n.uplink,
+                              .complete = true,
+                              .leaves_at = n.leaves_at});
       }
     }
     std::sort(ordered_.begin(), ordered_.end(),
@@ -191,6 +195,8 @@ class Placer {
   // A placed laptop moves to a source holding everything (the server, a finished relay) with
   // upload to spare when that would finish it clearly sooner than staying where it is: a
   // finished relay freed up while it crawls behind a slow parent. Its subtree follows it.
+  // One fed by a finished relay that leaves before it is done moves for any gain at all (its
+  // move is due anyway; now, the relay can go home and the child is not cut off at its end).
   void improve() {
     for (const Node* n : ordered_) {
       auto it = out_.laptops.find(n->id);
@@ -202,10 +208,10 @@ class Placer {
         const std::optional<Offer> o = offer(*n, i);
         if (o && (!best || better(*n, *o, *best))) best = o;
       }
-      const Seconds left = staying_eta(*n, it->second, from) - params_.now + params_.move_pad;
-      if (!best || best->eta - params_.now + params_.move_pad > (1 - params_.move_gain) * left) {
-        continue;
-      }
+      const Seconds stay = staying_eta(*n, it->second, from);
+      const double gain = slots_[from].leaves_at < stay ? 0.0 : params_.move_gain;
+      const Seconds left = stay - params_.now + params_.move_pad;
+      if (!best || best->eta - params_.now + params_.move_pad > (1 - gain) * left) continue;
       slots_[from].committed -= it->second.share;
       if (from == 0) out_.server_committed -= it->second.share;
       out_.laptops.erase(it);
@@ -355,7 +361,7 @@ class Placer {
       eta = std::max(eta + gap / s.rate, s.eta + n.chunk / share);
       if (gap <= 0) eta = std::min(eta, eta_after_switch(n, s, share));
     }
-    return Offer{i, share, eta};
+    return Offer{i, share, eta + leave_penalty(s, eta)};
   }
 
   // A laptop held back by a slower parent that is ahead of it is moved by a later re-plan
@@ -386,7 +392,14 @@ class Placer {
   Seconds staying_eta(const Node& n, const Placed& p, std::size_t from) const {
     const Slot& s = slots_[from];
     const Seconds own = params_.now + n.remaining / p.share;
-    return s.complete ? own : std::max(own, s.eta + n.chunk / p.share);
+    const Seconds eta = s.complete ? own : std::max(own, s.eta + n.chunk / p.share);
+    return eta + leave_penalty(s, eta);
+  }
+
+  // A source that leaves before a child finishing at `eta` is done hands it over then: a
+  // reconnect and a report interval (`move_pad`) lost, so a source that stays wins a tie.
+  Seconds leave_penalty(const Slot& s, Seconds eta) const {
+    return s.leaves_at < eta ? params_.move_pad : 0.0;
   }
 
   std::size_t slot_index(const Source& s) const {

@@ -2,6 +2,7 @@
 // Who fetches from whom (internal): from a snapshot of the laptops, a forest rooted at the
 // server and at finished laptops, with each source's upload budget shared out.
 
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct Node {
   BytesPerSecond intake = 0;  ///< stored bytes/s it can take in
   BytesPerSecond uplink = 0;  ///< stored bytes/s it can send
   Seconds joined_at = 0;
+  /// A complete laptop stops serving by then (a finished relay's linger ends); infinity: it
+  /// is not known to leave (the server never does).
+  Seconds leaves_at = std::numeric_limits<Seconds>::infinity();
 };
 
 /// Where one laptop was placed.

@@ -208,10 +208,11 @@ void Scheduler::suspect(Laptop& l, Seconds now, const std::string& why,
   l.replace = true;
 }
 
-Result<bool> Scheduler::on(const Finished& e, Seconds) {
+Result<bool> Scheduler::on(const Finished& e, Seconds now) {
   auto found = find(e.laptop);
   if (!found) return found.error();
   Laptop& l = **found;
+  if (!l.finished) l.finished_at = now;
   l.finished = true;
   l.stalled = false;
   l.held = ChunkRanges::first(l.shape.data_chunks);

@@ -47,6 +47,7 @@ struct Laptop {
   BytesPerSecond fast_least = 0;
 
   bool finished = false;
+  Seconds finished_at = 0;  ///< when it reported holding everything (`finished`)
   bool stalled = false;
   std::string stall_reason;    ///< why it was marked stalled, for the dashboard
   bool replace = true;         ///< re-place it on the next plan (new, rebooted, changed speed)
