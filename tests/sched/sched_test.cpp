@@ -404,8 +404,8 @@ TEST(Scheduler, AChildThatOutlastsAFinishedRelaysLingerIsHandedToTheServer) {
     double disk;  // raw bytes/s: 4 MB raw chunks, so 2 or 20 chunks a second
     bool handed;
   };
-  for (const Row& row : {Row{"2 chunks/s: 496 s left", 8e6, true},
-                         Row{"20 chunks/s: 42 s left", 80e6, false}}) {
+  for (const Row& row :
+       {Row{"2 chunks/s: 496 s left", 8e6, true}, Row{"20 chunks/s: 42 s left", 80e6, false}}) {
     Workshop w;
     w.join(1, 2e9);
     w.join(2, row.disk);
