@@ -221,6 +221,33 @@ TEST(Scheduler, ASilentParentIsDetectedByTheTickAndItsChildrenMove) {
   EXPECT_EQ(w.at(3).reason, "re-parented: peer 2 stalled");
 }
 
+// The server (or the whole machine, or the network) pausing silences everyone at once: that is
+// nobody's stall, and the chain stays as it is. Before, the head was blamed and re-queued.
+TEST(Scheduler, EveryLaptopSilentAtOnceIsNotAStall) {
+  Workshop w;
+  for (LaptopId id = 1; id <= 4; ++id) w.join(id);
+  const std::vector<LaptopId> chain = w.chain_from_server();
+  ASSERT_EQ(chain.size(), 4u) << w.dump();
+  for (int s = 1; s <= 3; ++s) {
+    w.now = s;
+    for (LaptopId id = 1; id <= 4; ++id) w.progress(id, std::uint64_t{10} * s - id);
+    w.send(Tick{});
+  }
+  w.now = 7;  // four seconds without a report from anyone
+  w.send(Tick{});
+  for (LaptopId id = 1; id <= 4; ++id) EXPECT_EQ(w.at(id).role, Role::deploying) << w.dump();
+  EXPECT_EQ(w.chain_from_server(), chain);
+  // One laptop silent while the others report is still found.
+  for (int s = 8; s <= 12; ++s) {
+    w.now = s;
+    for (LaptopId id = 1; id <= 4; ++id) {
+      if (id != chain[1]) w.progress(id, std::uint64_t{10} * s - id);
+    }
+    w.send(Tick{});
+  }
+  EXPECT_EQ(w.at(chain[1]).role, Role::stalled) << w.dump();
+}
+
 TEST(Scheduler, WaitingOnASlowParentIsNotAStall) {
   Workshop w;
   w.join(1);

@@ -245,14 +245,15 @@ void Scheduler::orphan_children(LaptopId parent, const std::string& why) {
 }
 
 // No progress for about two chunk-times (never less than a few report intervals: progress
-// is only seen when reported) while its source had chunks for it. Waiting on a parent that
-// has nothing more restarts the clock: silence counts only while there was something to get.
-bool Scheduler::silent(Laptop& l, Seconds now) {
-  if (l.finished || l.stalled) return false;
+// is only seen when reported) while its source had chunks for it. Empty when its silence would
+// mean nothing: not deploying from a source (queued, stalled, done), or waiting on a parent
+// that has nothing more for it, which restarts its clock.
+std::optional<bool> Scheduler::silent(Laptop& l, Seconds now) {
+  if (l.finished || l.stalled) return std::nullopt;
   auto a = plan_.laptops.find(l.id);
-  if (a == plan_.laptops.end() || a->second.role != Role::deploying) return false;
+  if (a == plan_.laptops.end() || a->second.role != Role::deploying) return std::nullopt;
   const Source& s = a->second.source;
-  if (s.kind != SourceKind::server && s.kind != SourceKind::peer) return false;
+  if (s.kind != SourceKind::server && s.kind != SourceKind::peer) return std::nullopt;
   const BytesPerSecond rate = std::max(a->second.planned_rate, 1.0);
   const Seconds timeout = std::max(config_.stall_reports * config_.report_interval,
                                    config_.stall_chunk_times * l.shape.stored_chunk() / rate);
@@ -262,18 +263,29 @@ bool Scheduler::silent(Laptop& l, Seconds now) {
         p != laptops_.end() && (p->second.finished || p->second.held_chunks() > l.held_chunks());
     if (!has_more) {
       l.last_progress_at = now;
-      return false;
+      return std::nullopt;
     }
   }
   return now - l.last_progress_at > timeout;
 }
 
 // A dead relay silences its whole subtree: only the topmost silent laptop is to blame.
+// Every watched laptop silent at once is nobody's fault among them: the server itself was held
+// up (its disk busy under the database, a paused VM) or the whole network was, and no other
+// source would do better. Blaming the head of the chain then tore a working workshop apart
+// (bench/workshop.sh, slow scenario, with another job saturating the machine's disk: every agent
+// and the server paused 4 s, the head was suspected and re-queued, and the others took 1.4x
+// their clean time). A dead head is still found by its children (SourceFailed).
 bool Scheduler::detect_stalls(Seconds now) {
   std::set<LaptopId> quiet;
+  std::size_t watched = 0;
   for (auto& [id, l] : laptops_) {
-    if (silent(l, now)) quiet.insert(id);
+    const std::optional<bool> s = silent(l, now);
+    if (!s) continue;
+    ++watched;
+    if (*s) quiet.insert(id);
   }
+  if (quiet.size() >= 2 && quiet.size() == watched) return false;
   bool any = false;
   for (LaptopId id : quiet) {
     const Source& s = plan_.laptops.at(id).source;

@@ -69,7 +69,7 @@ class Scheduler {
   Result<detail::Laptop*> find(LaptopId id);
   std::optional<detail::ParentView> parent_view(const detail::Laptop& laptop) const;
   static std::string speed_note(const detail::Laptop& laptop);
-  bool silent(detail::Laptop& laptop, Seconds now);
+  std::optional<bool> silent(detail::Laptop& laptop, Seconds now);
   bool detect_stalls(Seconds now);
   /// How far a laptop's holdings are extrapolated past its last report.
   Seconds horizon() const { return 2 * config_.report_interval; }
