@@ -194,6 +194,7 @@ int main(int argc, char** argv) {
   std::printf("%d agents (%s), %.0f s\n%-10s %7s %8s %8s %8s\n", n, burst ? "burst" : "spread",
               secs, "request", "count", "p50 ms", "p99 ms", "max ms");
   double p99_progress = 0;
+  std::map<std::string, double> p99;
   for (auto& [k, times] : st.ms) {
     std::vector<double>& v = times;  // a lambda may not capture a structured binding in clang 14
     std::sort(v.begin(), v.end());
@@ -203,11 +204,20 @@ int main(int argc, char** argv) {
     std::printf("%-10s %7zu %8.2f %8.2f %8.2f\n", k.c_str(), v.size(), at(0.5), at(0.99),
                 v.empty() ? 0.0 : v.back());
     if (k == "progress") p99_progress = at(0.99);
+    p99[k] = at(0.99);
   }
   std::size_t answered = 0;
   for (auto& [k, v] : st.ms) answered += v.size();
   std::printf("requests answered: %zu\n", answered);
-  std::printf("heartbeat p99 %.2f ms (target < 50): %s\nerrors: %d %s\n", p99_progress,
-              p99_progress < 50 ? "PASS" : "MISS", st.errors, st.first_error.c_str());
+  std::printf("heartbeat p99 %.2f ms (target < 50): %s\n", p99_progress,
+              p99_progress < 50 ? "PASS" : "MISS");
+  // Issue 19: a start of 1,000 laptops answers each of these within 100 ms at p99.
+  for (const char* k : {"enrol", "next", "result"}) {
+    auto it = p99.find(k);
+    if (it == p99.end()) continue;
+    std::printf("%s p99 %.2f ms (target < 100): %s\n", k, it->second,
+                it->second < 100 ? "PASS" : "MISS");
+  }
+  std::printf("errors: %d %s\n", st.errors, st.first_error.c_str());
   return st.errors ? 1 : 0;
 }
