@@ -32,7 +32,9 @@
 #
 # What it does not model: switch buffers beyond tbf's queue (latency 50 ms), cable latency,
 # real NICs and their offloads (veth), real disks (tmpfs), PXE boot; TCP is this kernel's
-# (cubic) for every contender; all processes share this machine's 2 cores.
+# default congestion control for every contender (new namespaces inherit it: bbr on the machines
+# the figures in docs/scheduler.md come from, cubic on a stock Debian; printed at the start);
+# all processes share this machine's 2 cores.
 #
 # Contenders (functions <name>_setup/_start/_cmd/_stop below; add one by writing those four and
 # listing it in --contenders):
@@ -261,7 +263,7 @@ add_host() {  # NS PORT ADDR
   nsx "$ns" ip addr add "$addr/24" brd + dev eth0
   nsx "$ns" ip link set eth0 up
 }
-echo "== topology: bridge $SW, server $SRV, laptops $P-l1..l$maxn; ports ${rate} Mbit/s (tbf both ends)"
+echo "== topology: bridge $SW, server $SRV, laptops $P-l1..l$maxn; ports ${rate} Mbit/s (tbf both ends); TCP $(sysctl -n net.ipv4.tcp_congestion_control)"
 ip netns add "$SW"; namespaces+=("$SW")
 nsx "$SW" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 nsx "$SW" ip link add br0 type bridge stp_state 0 mcast_snooping 0
