@@ -4,7 +4,7 @@
     desktop_screen.py MONITOR_SOCKET OUT.png [OCR.png]
 
 Asks the HMP monitor (a unix socket) for a `screendump` (a PPM), writes it as an 8-bit RGB
-PNG (no imaging library: zlib and struct are enough) and prints the shares of near-black and
+PNG (both with tests/e2e/netboot.py's helpers, which the PXE e2e uses) and prints the shares of near-black and
 near-white pixels (0..1) and the size. A text console is all black but for a few lines of
 grey text; a login screen has a light dialog. OCR.png, if given, is a grey copy for tesseract
 with dark backgrounds turned light: on the greeter's black background tesseract finds the
@@ -13,55 +13,10 @@ Exit status 1 when the monitor does not answer or the dump is not a PPM (the mac
 still starting, or has gone).
 """
 import os
-import socket
-import struct
 import sys
-import time
-import zlib
 
-
-def screendump(monitor, ppm):
-    if os.path.exists(ppm):
-        os.unlink(ppm)
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(20)
-        s.connect(monitor)
-        s.sendall(f"screendump {ppm}\n".encode())
-        deadline = time.time() + 20
-        seen = b""
-        # The greeting's prompt, the command's echo, then the next prompt: written by then.
-        while seen.count(b"(qemu)") < 2 and time.time() < deadline:
-            part = s.recv(4096)
-            if not part:
-                break
-            seen += part
-    with open(ppm, "rb") as f:
-        data = f.read()
-    os.unlink(ppm)
-    magic, width, height, maxval, rest = data.split(maxsplit=4)
-    if magic != b"P6" or maxval != b"255":
-        raise ValueError(f"not an 8-bit PPM: {data[:20]!r}")
-    width, height = int(width), int(height)
-    return width, height, rest[:width * height * 3]
-
-
-def write_png(path, width, height, rgb):
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    rows = b"".join(b"\0" + rgb[y * width * 3:(y + 1) * width * 3] for y in range(height))
-    tmp = path + ".part"
-    with open(tmp, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
-    os.replace(tmp, path)
-
-
-def shares(rgb):
-    # Every 7th pixel is plenty for a share.
-    picked = range(0, len(rgb) - 2, 3 * 7)
-    dark = sum(1 for i in picked if rgb[i] < 24 and rgb[i + 1] < 24 and rgb[i + 2] < 24)
-    white = sum(1 for i in picked if rgb[i] > 225 and rgb[i + 1] > 225 and rgb[i + 2] > 225)
-    return dark / max(len(picked), 1), white / max(len(picked), 1)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "e2e"))
+from netboot import monitor_screendump, share_of, write_png  # noqa: E402
 
 
 def for_ocr(rgb):
@@ -81,14 +36,15 @@ def main():
         return 2
     monitor, png = sys.argv[1], sys.argv[2]
     try:
-        width, height, rgb = screendump(monitor, png + ".ppm")
+        width, height, rgb = monitor_screendump(monitor, png + ".ppm", timeout=20)
     except (OSError, ValueError) as e:
         print(f"desktop_screen: {e}", file=sys.stderr)
         return 1
     write_png(png, width, height, rgb)
     if len(sys.argv) == 4:
         write_png(sys.argv[3], width, height, for_ocr(rgb))
-    dark, white = shares(rgb)
+    dark = share_of(rgb, lambda r, g, b: r < 24 and g < 24 and b < 24)
+    white = share_of(rgb, lambda r, g, b: r > 225 and g > 225 and b > 225)
     print(f"{dark:.3f} {white:.3f} {width}x{height}")
     return 0
 

@@ -147,24 +147,7 @@ class Workshop:
     def screendump(self, name, png_path):
         """Saves what laptop `name`'s screen shows now (QEMU's screendump, a PPM) as a PNG;
         returns (width, height, rgb bytes)."""
-        ppm = os.path.join(self.tmp, f"{name}.ppm")
-        if os.path.exists(ppm):
-            os.unlink(ppm)
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(10)
-            s.connect(self.monitor_path(name))
-            s.sendall(f"screendump {ppm}\n".encode())
-            deadline = time.time() + 10
-            seen = b""
-            # The command's echo, then the next prompt: the file is written by then.
-            while seen.count(b"(qemu)") < 2 and time.time() < deadline:
-                seen += s.recv(4096)
-        with open(ppm, "rb") as f:
-            data = f.read()
-        magic, width, height, maxval, rest = data.split(maxsplit=4)
-        assert magic == b"P6" and maxval == b"255", data[:20]
-        width, height = int(width), int(height)
-        rgb = rest[:width * height * 3]
+        width, height, rgb = monitor_screendump(self.monitor_path(name), os.path.join(self.tmp, f"{name}.ppm"))
         write_png(png_path, width, height, rgb)
         return width, height, rgb
 
@@ -179,6 +162,34 @@ class Workshop:
                     p.wait()
         for n in (self.sw, self.rt, self.srv):
             sh("ip", "netns", "del", n, check=False)
+
+
+def monitor_screendump(monitor, ppm, timeout=10):
+    """What a QEMU machine's screen shows now: asks its HMP monitor (the unix socket `monitor`)
+    for a `screendump` into `ppm` (removed after) and returns (width, height, rgb bytes).
+    OSError when the monitor does not answer, ValueError when the dump is not an 8-bit PPM."""
+    if os.path.exists(ppm):
+        os.unlink(ppm)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(monitor)
+        s.sendall(f"screendump {ppm}\n".encode())
+        deadline = time.time() + timeout
+        seen = b""
+        # The command's echo, then the next prompt: the file is written by then.
+        while seen.count(b"(qemu)") < 2 and time.time() < deadline:
+            part = s.recv(4096)
+            if not part:
+                break
+            seen += part
+    with open(ppm, "rb") as f:
+        data = f.read()
+    os.unlink(ppm)
+    magic, width, height, maxval, rest = data.split(maxsplit=4)
+    if magic != b"P6" or maxval != b"255":
+        raise ValueError(f"not an 8-bit PPM: {data[:20]!r}")
+    width, height = int(width), int(height)
+    return width, height, rest[:width * height * 3]
 
 
 def write_png(path, width, height, rgb):
