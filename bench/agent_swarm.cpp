@@ -193,7 +193,6 @@ int main(int argc, char** argv) {
   io.run();
   std::printf("%d agents (%s), %.0f s\n%-10s %7s %8s %8s %8s\n", n, burst ? "burst" : "spread",
               secs, "request", "count", "p50 ms", "p99 ms", "max ms");
-  double p99_progress = 0;
   std::map<std::string, double> p99;
   for (auto& [k, times] : st.ms) {
     std::vector<double>& v = times;  // a lambda may not capture a structured binding in clang 14
@@ -203,12 +202,12 @@ int main(int argc, char** argv) {
     };
     std::printf("%-10s %7zu %8.2f %8.2f %8.2f\n", k.c_str(), v.size(), at(0.5), at(0.99),
                 v.empty() ? 0.0 : v.back());
-    if (k == "progress") p99_progress = at(0.99);
     p99[k] = at(0.99);
   }
   std::size_t answered = 0;
   for (auto& [k, v] : st.ms) answered += v.size();
   std::printf("requests answered: %zu\n", answered);
+  const double p99_progress = p99.contains("progress") ? p99.at("progress") : 0.0;
   std::printf("heartbeat p99 %.2f ms (target < 50): %s\n", p99_progress,
               p99_progress < 50 ? "PASS" : "MISS");
   // Issue 19: a start of 1,000 laptops answers each of these within 100 ms at p99.
