@@ -485,7 +485,7 @@ revive_stop() {
   "$py" - "$M" > "$M/extra.json" <<'PY' || true
 import glob, json, sys
 m = sys.argv[1]
-fetched, retries, bad, ok, write_s = 0, 0, 0, 0, []
+fetched, retries, bad, ok, write_s, marks = 0, 0, 0, 0, [], []
 for f in glob.glob(m + "/device.*.json"):
     d = json.load(open(f))
     for x in d.get("results", []):
@@ -497,10 +497,22 @@ for f in glob.glob(m + "/device.*.json"):
             ok += x.get("status") == "ok"
             if "write_seconds" in r:
                 write_s.append(round(r["write_seconds"], 2))
+            t = r.get("timeline") or {}
+            if t.get("ms") and t.get("first_at_chunks") == t.get("every_chunks"):
+                marks.append([(t["start_unix_ms"] + x) / 1000 for x in t["ms"]])
+# lag_s: at 10%, 50% and the last of the chunk marks all laptops passed, the gaps between the
+# laptops in the order they passed it: in a relay chain, each hop's lag behind its parent.
+# Gaps that grow from 10% to the end are hops slower than their parent, not a start-up lag.
+lag = {}
+common = min(map(len, marks)) if marks else 0
+for name, q in (("10%", 0.1), ("50%", 0.5), ("end", 1.0)):
+    if common:
+        at = sorted(m[round(q * (common - 1))] for m in marks)
+        lag[name] = [round(b - a, 2) for a, b in zip(at, at[1:])]
 # write_seconds: the deploy step's own time as the agent measured it (the laptop's time here
 # also holds enrolment, the manifest, the read-back samples and the finish step).
 print(json.dumps({"deploys_ok": ok, "bytes_fetched": fetched, "chunk_retries": retries, "verify_bad": bad,
-                  "write_seconds": sorted(write_s)}))
+                  "write_seconds": sorted(write_s), "lag_s": lag}))
 PY
   revive_server_stop
 }

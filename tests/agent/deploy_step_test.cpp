@@ -156,6 +156,14 @@ void DeployStep::lying_peer(bool stream) {
   EXPECT_EQ(sources["replans"], 2);
   EXPECT_GT(sources["peer_bytes"].get<std::uint64_t>(), 0u);
   EXPECT_GT(sources["server_bytes"].get<std::uint64_t>(), 0u);
+  // One timeline point per chunk on an image this small, in the order they were written.
+  const Json& timeline = result.result["timeline"];
+  EXPECT_EQ(timeline["every_chunks"], 1);
+  EXPECT_EQ(timeline["first_at_chunks"], 1);
+  const auto points = timeline["ms"].get<std::vector<std::int64_t>>();
+  EXPECT_EQ(points.size(), m_.data_chunk_count());
+  EXPECT_TRUE(std::is_sorted(points.begin(), points.end()));
+  EXPECT_GT(timeline["start_unix_ms"].get<std::int64_t>(), 0);
   // The server saw what it plans with.
   const auto reports = deploy_reports();
   ASSERT_GE(reports.size(), 2u);
@@ -239,6 +247,11 @@ TEST_F(DeployStep, AQueuedLaptopWaitsForItsTurnAndAResumeFetchesOnlyWhatIsMissin
   ASSERT_EQ(run_workflow(opts_), 0) << log_text();
   EXPECT_TRUE(disk_holds_image());
   EXPECT_EQ(fetched.load(), static_cast<int>(m_.data_chunk_count()) - 4);
+  // The resumed attempt's timeline starts past the chunks the first attempt held.
+  ASSERT_FALSE(server_.results.empty());
+  const Json& timeline = server_.results[0].second.result["timeline"];
+  EXPECT_EQ(timeline["first_at_chunks"], 5);
+  EXPECT_EQ(timeline["ms"].size(), m_.data_chunk_count() - 4);
   EXPECT_TRUE(logged("queued (place 1)")) << log_text();
   const auto deploys = deploy_reports();
   ASSERT_FALSE(deploys.empty());

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 namespace revive::agent::steps {
 
 namespace {
@@ -12,6 +14,8 @@ constexpr std::chrono::seconds kReportEvery{1};
 constexpr std::chrono::seconds kRateWindow{3};
 // A shorter span than this gives no figure (the first report, just after a source change).
 constexpr double kMinSpan = 0.5;
+// About this many points in a deploy's timeline, whatever the image's size.
+constexpr std::uint64_t kTimelinePoints = 64;
 }  // namespace
 
 DeployFeed::DeployFeed(const StepContext& ctx, const Manifest& m, const std::string& image,
@@ -23,7 +27,29 @@ DeployFeed::DeployFeed(const StepContext& ctx, const Manifest& m, const std::str
       source_(source),
       relay_(relay),
       meter_(meter),
-      held_(already_held) {}
+      held_(already_held),
+      already_held_(already_held),
+      timeline_every_(std::max<std::uint64_t>(1, m.data_chunk_count() / kTimelinePoints)) {}
+
+void DeployFeed::chunk_written() {
+  const std::uint64_t held = held_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (held % timeline_every_ != 0) return;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started_);
+  std::lock_guard lock(timeline_mu_);
+  timeline_ms_.push_back(ms.count());
+}
+
+Json DeployFeed::timeline() const {
+  const auto start = std::chrono::duration_cast<std::chrono::milliseconds>(
+      started_wall_.time_since_epoch());
+  std::lock_guard lock(timeline_mu_);
+  // The first entry is the first multiple of every_chunks past what an earlier attempt held.
+  return {{"every_chunks", timeline_every_},
+          {"first_at_chunks", (already_held_ / timeline_every_ + 1) * timeline_every_},
+          {"start_unix_ms", start.count()},
+          {"ms", timeline_ms_}};
+}
 
 // The scheduler judges a laptop's link by what arrived from the source it was told of, so
 // the window starts afresh when the source changes: bytes from the old source, or a wait

@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "revive/agent/deploy.hpp"
 #include "revive/agent/transport/relay.hpp"
@@ -27,7 +29,11 @@ class DeployFeed {
              std::uint64_t already_held);
 
   /// A chunk was verified and written (from the deploy's workers).
-  void chunk_written() { held_.fetch_add(1, std::memory_order_relaxed); }
+  void chunk_written();
+  /// When every n-th chunk was written (about 64 points over the image), in ms since the feed
+  /// started, with the start's wall-clock time: laptops deploying side by side compare their
+  /// timelines to see whether a relay chain's hops lag each other by a constant or drift apart.
+  Json timeline() const;
   /// From the deploy's calling thread about every 100 ms: reports when due; `last` always.
   void tick(std::uint64_t done, std::uint64_t total, bool last = false);
 
@@ -43,6 +49,12 @@ class DeployFeed {
   Relay* relay_;
   const WriteMeter& meter_;
   std::atomic<std::uint64_t> held_;
+  const std::uint64_t already_held_;
+  const std::uint64_t timeline_every_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+  mutable std::mutex timeline_mu_;
+  std::vector<std::int64_t> timeline_ms_;  ///< one per timeline_every_ chunks written
   std::chrono::steady_clock::time_point last_report_{};
   struct Sample {
     std::chrono::steady_clock::time_point at;

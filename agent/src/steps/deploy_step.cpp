@@ -172,6 +172,7 @@ std::optional<std::string> write_image(const StepContext& ctx, const Manifest& m
   const auto started = std::chrono::steady_clock::now();
   auto rep = deploy_image(m, source, *dev, o);
   record_sources(source, relay, result);
+  result["timeline"] = feed.timeline();
   if (!rep) return rep.error().message;
   result["write_seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
