@@ -429,10 +429,13 @@ TEST(Scheduler, AChildThatOutlastsAFinishedRelaysLingerIsHandedToTheServer) {
   struct Row {
     const char* what;
     double disk;  // raw bytes/s: 4 MB raw chunks, so 2 or 20 chunks a second
+    std::optional<Seconds> linger;  // the relay's own finish step; unset: the config's 60 s
     bool handed;
   };
-  for (const Row& row :
-       {Row{"2 chunks/s: 496 s left", 8e6, true}, Row{"20 chunks/s: 42 s left", 80e6, false}}) {
+  for (const Row& row : {Row{"2 chunks/s: 496 s left", 8e6, std::nullopt, true},
+                         Row{"20 chunks/s: 42 s left", 80e6, std::nullopt, false},
+                         Row{"496 s left, its relay lingers 600 s", 8e6, 600.0, false},
+                         Row{"42 s left, its relay lingers 10 s", 80e6, 10.0, true}}) {
     Workshop w;
     w.join(1, 2e9);
     w.join(2, row.disk);
@@ -442,7 +445,7 @@ TEST(Scheduler, AChildThatOutlastsAFinishedRelaysLingerIsHandedToTheServer) {
       w.progress(1, 124 * static_cast<std::uint64_t>(t));
       w.progress(2, static_cast<std::uint64_t>(row.disk / 4e6) * static_cast<std::uint64_t>(t));
     }
-    w.send(Finished{1});
+    w.send(Finished{.laptop = 1, .relay_linger = row.linger});
     if (row.handed) {
       EXPECT_EQ(w.source(2), Source::server()) << row.what << "\n" << w.dump();
       EXPECT_EQ(w.at(1).reason, "done: kept as a spare relay") << row.what;

@@ -292,6 +292,44 @@ TEST_F(DeploymentsTest, ARelayIsReleasedWhenNobodyNeedsItAnyMore) {
   EXPECT_GE(deployments->stats().releases, 2u);
 }
 
+// A finished laptop relays for its finish step's relay_linger_s, then powers off: a child that
+// would not be done by then goes to the server at once rather than being cut off.
+class RelayLinger : public DeploymentsTest {
+ protected:
+  /// Two laptops chained; the one ahead finishes with `linger` (null: unset) in its finish
+  /// step, 190 chunks (15 s at the port's rate) before the other. The other's source then.
+  SourceAssignment child_source_after_parent_finished(const Json& linger) {
+    start(true);
+    auto a = deploying("SN01", "10.0.0.1", 40001);
+    auto b = deploying("SN02", "10.0.0.2", 40002);
+    round({&a, &b}, 10);
+    round({&a, &b}, 10);
+    Laptop& first = a.held >= b.held ? a : b;
+    Laptop& second = &first == &a ? b : a;
+    EXPECT_EQ(report(second).peer, first.device);
+    for (auto& s : storage.data.steps) {
+      if (s.device_id == first.device && s.kind == StepKind::finish && !linger.is_null())
+        s.params["relay_linger_s"] = linger;
+    }
+    report(first, kChunks);
+    parent = first.device;
+    return report(second);
+  }
+  std::int64_t parent = 0;
+};
+
+TEST_F(RelayLinger, AFinishStepThatLingers0sSendsTheChildToTheServerAtOnce) {
+  EXPECT_EQ(child_source_after_parent_finished(0).kind, Kind::server);
+}
+
+TEST_F(RelayLinger, TheDefault60sOutlastsTheChild) {
+  EXPECT_EQ(child_source_after_parent_finished(Json()).peer, parent);
+}
+
+TEST_F(RelayLinger, ALingerThatIsNoNumberCountsAsTheDefault) {
+  EXPECT_EQ(child_source_after_parent_finished("soon").peer, parent);
+}
+
 TEST_F(DeploymentsTest, ARelayReportingAnotherImageIsReleased) {
   start(true);
   auto a = deploying("SN01", "10.0.0.1", 40001);

@@ -214,6 +214,7 @@ Result<bool> Scheduler::on(const Finished& e, Seconds now) {
   Laptop& l = **found;
   if (!l.finished) l.finished_at = now;
   l.finished = true;
+  l.relay_linger = std::max(0.0, e.relay_linger.value_or(config_.finished_relay_linger));
   l.stalled = false;
   l.held = ChunkRanges::first(l.shape.data_chunks);
   return true;

@@ -137,7 +137,7 @@ std::vector<Node> Scheduler::snapshot(Seconds now) const {
     n.intake = l.intake_with(link);
     n.uplink = link;  // full-duplex port: it sends as fast as it receives
     n.joined_at = l.joined_at;
-    if (l.finished) n.leaves_at = l.finished_at + config_.finished_relay_linger;
+    if (l.finished) n.leaves_at = l.finished_at + l.relay_linger;
     nodes.push_back(n);
   }
   return nodes;

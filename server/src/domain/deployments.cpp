@@ -252,7 +252,25 @@ void Deployments::account_bytes(Member& m, const protocol::DeployProgress& repor
 
 void Deployments::finish(std::int64_t device, Member& m, double now) {
   m.finished = true;
-  apply(sched::Finished{device}, now);
+  apply(sched::Finished{.laptop = device, .relay_linger = relay_linger(m)}, now);
+}
+
+// How long the laptop goes on relaying once its deploy is done, at the least: the
+// relay_linger_s of its run's finish step (unset, or the storage failed: the scheduler's
+// default, which is the agent's). A run without a finish step ends when its last step does,
+// and the agent's relay with it: nothing promised.
+std::optional<double> Deployments::relay_linger(const Member& m) const {
+  auto deploy = ctx_.storage().runs().step(m.step);
+  if (!deploy || !*deploy) return std::nullopt;
+  auto steps = ctx_.storage().runs().steps((*deploy)->run_id);
+  if (!steps) return std::nullopt;
+  for (const StepRow& s : *steps) {
+    if (s.seq <= (*deploy)->seq || s.kind != StepKind::finish) continue;
+    const auto linger = s.params.find("relay_linger_s");  // end() unless an object has it
+    if (linger == s.params.end() || !linger->is_number()) return std::nullopt;
+    return linger->get<double>();
+  }
+  return 0.0;
 }
 
 // Its deploy step is no longer running: done, it holds the image and may relay; otherwise

@@ -148,6 +148,7 @@ class Deployments {
   /// Nobody deploys `image_id` any more (every member of it finished or relays).
   bool image_done(const std::string& image_id) const;
   void finish(std::int64_t device, Member& m, double now);
+  std::optional<double> relay_linger(const Member& m) const;
   void leave(std::int64_t device, bool failed, double now);
   std::optional<protocol::SourceAssignment> wanted(std::int64_t device, const Member& m) const;
   protocol::SourceAssignment answer(std::int64_t device, Member& m);

@@ -77,9 +77,9 @@ struct Config {
   /// joiners and re-parented children get a source that holds everything).
   int spare_finished_relays = 4;
   /// A finished laptop stops relaying this long after it finished at the latest (the finish
-  /// step's `relay_linger_s`: the laptop then powers off). A child that would not be done by
-  /// then is handed to a source that stays (the server, a later finished relay) as soon as one
-  /// has room, not cut off when the relay leaves.
+  /// step's `relay_linger_s`: the laptop then powers off), unless its Finished event says how
+  /// long. A child that would not be done by then is handed to a source that stays (the
+  /// server, a later finished relay) as soon as one has room, not cut off when the relay leaves.
   Seconds finished_relay_linger = 60.0;
 };
 

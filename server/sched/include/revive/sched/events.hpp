@@ -46,6 +46,9 @@ struct SourceFailed {
 /// The laptop holds every chunk; it may keep serving its children.
 struct Finished {
   LaptopId laptop = 0;
+  /// How long it goes on relaying at most (its finish step's relay_linger_s); unset: the
+  /// config's finished_relay_linger.
+  std::optional<Seconds> relay_linger{};
 };
 
 /// The deploy failed; the laptop is no longer a source.

@@ -48,6 +48,7 @@ struct Laptop {
 
   bool finished = false;
   Seconds finished_at = 0;  ///< when it reported holding everything (`finished`)
+  Seconds relay_linger = 0;  ///< how long after `finished_at` it stops relaying at the latest
   bool stalled = false;
   std::string stall_reason;    ///< why it was marked stalled, for the dashboard
   bool replace = true;         ///< re-place it on the next plan (new, rebooted, changed speed)
