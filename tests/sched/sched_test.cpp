@@ -428,7 +428,7 @@ TEST(Scheduler, FinishedLaptopsKeepRelayingUntilTheirChildrenAreDone) {
 TEST(Scheduler, AChildThatOutlastsAFinishedRelaysLingerIsHandedToTheServer) {
   struct Row {
     const char* what;
-    double disk;  // raw bytes/s: 4 MB raw chunks, so 2 or 20 chunks a second
+    double disk;                    // raw bytes/s: 4 MB raw chunks, so 2 or 20 chunks a second
     std::optional<Seconds> linger;  // the relay's own finish step; unset: the config's 60 s
     bool handed;
   };

@@ -41,8 +41,8 @@ void DeployFeed::chunk_written() {
 }
 
 Json DeployFeed::timeline() const {
-  const auto start = std::chrono::duration_cast<std::chrono::milliseconds>(
-      started_wall_.time_since_epoch());
+  const auto start =
+      std::chrono::duration_cast<std::chrono::milliseconds>(started_wall_.time_since_epoch());
   std::lock_guard lock(timeline_mu_);
   // The first entry is the first multiple of every_chunks past what an earlier attempt held.
   return {{"every_chunks", timeline_every_},

@@ -47,7 +47,7 @@ struct Laptop {
   BytesPerSecond fast_least = 0;
 
   bool finished = false;
-  Seconds finished_at = 0;  ///< when it reported holding everything (`finished`)
+  Seconds finished_at = 0;   ///< when it reported holding everything (`finished`)
   Seconds relay_linger = 0;  ///< how long after `finished_at` it stops relaying at the latest
   bool stalled = false;
   std::string stall_reason;    ///< why it was marked stalled, for the dashboard
