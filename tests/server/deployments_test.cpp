@@ -3,6 +3,7 @@
 // sources, relay release, the delivery tally stored with a deploy result and /metrics.
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "api/deploy_metrics.hpp"
 #include "domain/deployments.hpp"
@@ -88,6 +89,17 @@ class DeploymentsTest : public DomainTest {
     mono += 1;
     deployments->tick();
     return out;
+  }
+
+  /// Two laptops after two rounds of reports: the one ahead (more chunks) first, then the one
+  /// behind it, which the plan chains to it.
+  std::pair<Laptop, Laptop> chained_pair() {
+    auto a = deploying("SN01", "10.0.0.1", 40001);
+    auto b = deploying("SN02", "10.0.0.2", 40002);
+    round({&a, &b}, 10);
+    round({&a, &b}, 10);
+    if (a.held >= b.held) return {a, b};
+    return {b, a};
   }
 
   double mono = 100;
@@ -261,13 +273,8 @@ TEST_F(DeploymentsTest, AFailedSourceIsReplacedAndCountedAsAReplan) {
 
 TEST_F(DeploymentsTest, ARelayIsReleasedWhenNobodyNeedsItAnyMore) {
   start(true);
-  auto a = deploying("SN01", "10.0.0.1", 40001);
-  auto b = deploying("SN02", "10.0.0.2", 40002);
-  round({&a, &b}, 10);
-  round({&a, &b}, 10);
-  // The laptop ahead (more chunks) finishes first and records its result.
-  Laptop& first = a.held >= b.held ? a : b;
-  Laptop& second = &first == &a ? b : a;
+  // The laptop ahead finishes first and records its result.
+  auto [first, second] = chained_pair();
   ASSERT_EQ(report(second).kind, Kind::peer);
   report(first, kChunks);
   ASSERT_TRUE(result(first.device, first.step));
@@ -300,12 +307,7 @@ class RelayLinger : public DeploymentsTest {
   /// step, 190 chunks (15 s at the port's rate) before the other. The other's source then.
   SourceAssignment child_source_after_parent_finished(const Json& linger) {
     start(true);
-    auto a = deploying("SN01", "10.0.0.1", 40001);
-    auto b = deploying("SN02", "10.0.0.2", 40002);
-    round({&a, &b}, 10);
-    round({&a, &b}, 10);
-    Laptop& first = a.held >= b.held ? a : b;
-    Laptop& second = &first == &a ? b : a;
+    auto [first, second] = chained_pair();
     EXPECT_EQ(report(second).peer, first.device);
     for (auto& s : storage.data.steps) {
       if (s.device_id == first.device && s.kind == StepKind::finish && !linger.is_null())
