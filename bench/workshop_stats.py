@@ -144,6 +144,10 @@ def record(meas_dir, results):
             extra += f", laptop {killed} killed at {r.get('killed_at_s', 0):.1f} s ({r.get('killed_at_pct')}% received)"
         ratio = f" = {r['ratio']:.2f} x T1" if "ratio" in r else ""
         print(head + f"makespan {r['makespan']:.1f} s{ratio}{extra}; server port sent {r['server_tx_ratio']:.2f} x payload; {cpu}")
+        lag = (r.get("extra") or {}).get("lag_s") or {}
+        if lag.get("end"):  # from the deploy results' timelines (revive contenders)
+            print(" " * len(head) + "gaps between the laptops' progress (a chain's hops): " +
+                  "; ".join(f"at {k} {sum(v):.1f} s ({', '.join(f'{x:.2f}' for x in v)})" for k, v in lag.items()))
     sys.stdout.flush()
 
 
