@@ -63,8 +63,9 @@
 # Experiments (environment): WS_SYSCTL="key=value ..." is set in every host's namespace (e.g.
 # net.ipv4.tcp_congestion_control=bbr: a namespace takes only what the host's
 # net.ipv4.tcp_allowed_congestion_control lists, reno and bbr on the bench machine; cubic there
-# only through relay_congestion, which sets it per socket); WS_DEPLOY_PARAMS='"relay_congestion":"bbr"' is added to the
-# deploy step's params (docs/agent-protocol.md), e.g. to compare the relay's BBR with cubic.
+# only through relay_congestion, which sets it per socket).
+# WS_DEPLOY_PARAMS='"relay_congestion":"bbr"' is added to the deploy step's params
+# (docs/agent-protocol.md), e.g. to compare the relay's BBR with cubic.
 #
 # Output: a table per scenario, and JSON lines appended to bench/results/workshop-<date>.jsonl.
 set -euo pipefail

@@ -304,7 +304,8 @@ TEST_F(DeploymentsTest, ARelayIsReleasedWhenNobodyNeedsItAnyMore) {
 class RelayLinger : public DeploymentsTest {
  protected:
   /// Two laptops chained; the one ahead finishes with `linger` (null: unset) in its finish
-  /// step, 190 chunks (15 s at the port's rate) before the other. The other's source then.
+  /// step, 180 chunks (about 14 s at the port's rate) before the other. The other's source
+  /// then.
   SourceAssignment child_source_after_parent_finished(const Json& linger) {
     start(true);
     auto [first, second] = chained_pair();
