@@ -64,6 +64,11 @@ HttpServerApi::HttpServerApi(HttpServerApiOptions o) : opts_(std::move(o)) {
   opts_.server = http::trim_base_url(opts_.server);
 }
 
+std::vector<std::string> HttpServerApi::credentials() const {
+  if (token_.empty()) return {};
+  return {http::bearer(token_)};
+}
+
 Result<http::Response> HttpServerApi::call(const std::string& method, const std::string& path,
                                            const std::string& body, std::chrono::seconds timeout,
                                            std::chrono::steady_clock::time_point* last_try) {

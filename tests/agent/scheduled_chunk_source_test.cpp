@@ -15,7 +15,7 @@
 
 #include "http_test_server.hpp"
 #include "revive/agent/deploy.hpp"
-#include "revive/agent/transport/chunk_stream.hpp"
+#include "revive/chunk_stream.hpp"
 #include "revive/image_ops.hpp"
 #include "revive/image_store.hpp"
 #include "temp_dir.hpp"
@@ -297,6 +297,63 @@ TEST_F(ScheduledSource, APeerStreamsEveryChunkOverOneRequest) {
   ASSERT_FALSE(requests.empty());
   EXPECT_EQ(requests.front().target, "/stream/0");
   EXPECT_EQ(requests.size(), 1 + (m_.data_extents().size() - distinct.size()));
+}
+
+// The server streams the image to the laptop it feeds, as a relay does to its child: one
+// request, with the agent's credentials (the stream's order is the manifest's).
+TEST_F(ScheduledSource, TheServerStreamsTheImageWithTheAgentsCredentials) {
+  const std::string body = stream_body();
+  HttpTestServer server([&](const ReceivedRequest& r) {
+    if (!r.target.starts_with("/api/v1/images/")) return chunk_reply(r);
+    if (r.headers.count("authorization") == 0 || r.headers.at("authorization") != "Bearer t")
+      return CannedReply{401, "token required"};
+    return r.target == "/api/v1/images/img/stream/0" ? CannedReply{200, body}
+                                                     : CannedReply{404, "no such stream"};
+  });
+  ScheduledSourceOptions o = streaming(server.url());
+  o.server_stream = server.url() + proto::path::image("img");
+  o.server_headers = {"Authorization: Bearer t"};
+  ScheduledChunkSource source(std::move(o));
+  ASSERT_TRUE(source.assign(server_at(1)));
+  auto r = deploy(source);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(disk_holds_image());
+  EXPECT_EQ(source.bytes_by_source().server, source.bytes_fetched());
+  EXPECT_FALSE(source.take_failure());
+  std::set<Digest> distinct;
+  for (const std::size_t i : m_.data_extents()) distinct.insert(*m_.extents[i].sha256);
+  const auto requests = server.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.front().target, "/api/v1/images/img/stream/0");
+  EXPECT_EQ(requests.size(), 1 + (m_.data_extents().size() - distinct.size()))
+      << "a repeat is asked for alone, nothing else";
+}
+
+// A server stream that goes wrong (an older server without streams, a frame that fails its
+// check, a stream cut off) costs nothing but the stream: the chunks come one request each, and
+// no failure is reported (the server is no peer to replace).
+TEST_F(ScheduledSource, AServerStreamThatFailsLeavesAChunkAtATimeFromTheServer) {
+  const std::string whole = stream_body();
+  const std::string bodies[] = {"", stream_body(2), whole.substr(0, whole.size() / 2 + 7)};
+  for (const std::string& body : bodies) {
+    HttpTestServer server([&](const ReceivedRequest& r) {
+      if (!r.target.starts_with("/api/v1/images/")) return chunk_reply(r);
+      return body.empty() ? CannedReply{404, "no route"} : CannedReply{200, body};
+    });
+    ScheduledSourceOptions o = streaming(server.url());
+    o.server_stream = server.url() + proto::path::image("img");
+    ScheduledChunkSource source(std::move(o));
+    ASSERT_TRUE(source.assign(server_at(1)));
+    auto r = deploy(source);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(disk_holds_image()) << body.size();
+    EXPECT_FALSE(source.take_failure());
+    EXPECT_EQ(source.bytes_by_source().server, source.bytes_fetched());
+    const auto requests = server.requests();
+    EXPECT_TRUE(std::any_of(requests.begin(), requests.end(),
+                            [](const auto& q) { return q.target.starts_with("/chunks/"); }))
+        << body.size();
+  }
 }
 
 // Moved from the server to a peer mid-deploy: the stream starts at the first chunk it still

@@ -11,7 +11,9 @@
 #include "revive/agent/fit.hpp"
 #include "revive/agent/transport/relay.hpp"
 #include "revive/agent/transport/scheduled_chunk_source.hpp"
+#include "revive/http_client.hpp"
 #include "revive/parallel.hpp"
+#include "revive/protocol.hpp"
 #include "step.hpp"
 
 namespace revive::agent::steps {
@@ -118,7 +120,7 @@ std::unique_ptr<Relay> start_relay(const StepContext& ctx, const Manifest& m,
 }
 
 ScheduledSourceOptions source_options(const StepContext& ctx, const Manifest& m,
-                                      const DoneRanges& done) {
+                                      const std::string& image, const DoneRanges& done) {
   const Json& params = ctx.step.params;
   ScheduledSourceOptions so;
   so.server = ctx.opts.server;
@@ -134,6 +136,12 @@ ScheduledSourceOptions source_options(const StepContext& ctx, const Manifest& m,
   so.done.assign(so.order.size(), false);
   for (const auto& [first, last] : done) {
     for (std::size_t k = first; k <= last && k < so.done.size(); ++k) so.done[k] = true;
+  }
+  // The server streams too, unless the step says not to: then the laptop it feeds is fed the
+  // way every relay's child is.
+  if (params.value("server_stream", true)) {
+    so.server_stream = http::trim_base_url(ctx.opts.server) + protocol::path::image(image);
+    so.server_headers = ctx.server.credentials();
   }
   return so;
 }
@@ -156,7 +164,7 @@ void record_sources(const ScheduledChunkSource& source, const Relay* relay, Json
 std::optional<std::string> write_image(const StepContext& ctx, const Manifest& m,
                                        const std::shared_ptr<BlockDevice>& dev, DeployOptions o,
                                        const std::string& image, Relay* relay, Json& result) {
-  ScheduledChunkSource source(source_options(ctx, m, o.already_done));
+  ScheduledChunkSource source(source_options(ctx, m, image, o.already_done));
   WriteMeter meter;
   o.write_meter = &meter;
   DeployFeed feed(ctx, m, image, source, relay, meter, count_of(o.already_done));

@@ -12,7 +12,7 @@
 #include <set>
 #include <string_view>
 
-#include "revive/agent/transport/chunk_stream.hpp"
+#include "revive/chunk_stream.hpp"
 #include "revive/agent/transport/relay_store.hpp"
 #include "revive/http_range.hpp"
 #include "revive/protocol.hpp"

@@ -89,6 +89,7 @@ ScheduledChunkSource::ScheduledChunkSource(ScheduledSourceOptions o)
     so.max_frame = kMaxChunkSize * 2;
     so.stall_timeout = opts_.peer_stall_timeout;
     so.connection = peers_->options;
+    so.server_headers = std::move(opts_.server_headers);
     so.arrived = &arrived_;
     streams_ = std::make_unique<StreamedChunks>(std::move(so));
   }
@@ -101,11 +102,12 @@ ScheduledChunkSource::~ScheduledChunkSource() = default;
 bool ScheduledChunkSource::assign(const proto::SourceAssignment& a) {
   std::lock_guard lock(mu_);
   if (assigned_ && a.epoch <= current_.epoch) return false;
-  const bool same_peer =
-      current_.kind == Kind::peer && a.kind == Kind::peer && current_.peer == a.peer;
+  // The same source keeps its stream (a re-plan elsewhere in the workshop).
+  const bool same_source =
+      current_.kind == a.kind && (a.kind != Kind::peer || current_.peer == a.peer);
   current_ = a;
   if (a.kind == Kind::peer) current_.url = with_own_zone(a.url, opts_.server);
-  if (streams_ && !same_peer) streams_->retire();
+  if (streams_ && !same_source) streams_->retire();
   assigned_ = true;
   failed_at_.reset();
   busy_in_a_row_ = 0;
@@ -214,7 +216,11 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
         return {};
       }
     }
+    bool replan = false;
     if (p.what == Plan::Do::server) {
+      if (streams_ && !opts_.server_stream.empty() && fetch_server_streamed(p, d, out, replan))
+        return {};
+      if (replan) continue;
       auto r = server_->fetch(d, out);
       if (r) {
         served_by(0, out.size());
@@ -222,7 +228,6 @@ Result<void> ScheduledChunkSource::fetch(const Digest& d, std::vector<std::byte>
       }
       return r;
     }
-    bool replan = false;
     if (streams_ && fetch_streamed(p, d, out, replan)) return {};
     if (replan) continue;
     bool filling = false;
@@ -276,6 +281,23 @@ bool ScheduledChunkSource::fetch_streamed(const Plan& p, const Digest& d,
   fail_peer(p.peer, p.epoch, (e.code == Errc::busy ? "stalled: " : "") + who + ": " + e.message,
             false);
   replan = true;
+  return false;
+}
+
+bool ScheduledChunkSource::fetch_server_streamed(const Plan& p, const Digest& d,
+                                                 std::vector<std::byte>& out, bool& replan) {
+  using Outcome = StreamedChunks::Outcome;
+  // Not failed_at_: past replan_wait after a peer failed, the server is the plan until the next.
+  const auto replanned = [&] {
+    std::lock_guard lock(mu_);
+    return stopped() || current_.epoch != p.epoch;
+  };
+  auto t = streams_->take(0, opts_.server_stream, p.epoch, d, out, replanned);
+  if (t.what == Outcome::got) {
+    served_by(0, out.size());
+    return true;
+  }
+  replan = t.what == Outcome::gave_up;
   return false;
 }
 

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "revive/agent/transport/chunk_stream.hpp"
+#include "revive/chunk_stream.hpp"
 #include "revive/protocol.hpp"
 
 namespace revive::agent {
@@ -166,6 +166,7 @@ void StreamedChunks::start_locked(std::int64_t peer, const std::string& url, std
     http::Connection conn(co);
     http::Request req;
     req.url = raw->url + protocol::path::relay_stream(first);
+    if (raw->peer == 0) req.headers = opts_.server_headers;
     chunk_stream::Parser parser(
         opts_.max_frame,
         [this, raw](const Digest& d, std::vector<std::byte>&& f) {

@@ -1,10 +1,13 @@
-// Images: the list and signed manifests (agents and operators), uploads (whole, or resumable in
-// pieces for the images page) and removal (operators), and chunks by content hash (anyone: only
-// reachable from a signed manifest).
+// Images: the list, signed manifests and chunk streams (agents and operators), uploads (whole, or
+// resumable in pieces for the images page) and removal (operators), and chunks by content hash
+// (anyone: only reachable from a signed manifest).
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "api/handler.hpp"
+#include "revive/chunk_stream.hpp"
 #include "revive/image_ops.hpp"
 
 namespace revive::server {
@@ -53,6 +56,37 @@ Response chunk(ApiContext& api, Call& c) {
                                                 std::to_string(range->first + range->length - 1) +
                                                 "/" + std::to_string(size));
   }
+  return r;
+}
+
+// The image's chunks from a data extent on as one answer (chunk_stream.hpp's records), so a
+// deploying laptop fed by the server gets them the way a relay's child does: one connection
+// whose window stays open, no request between chunks. The files are opened one at a time as
+// the stream reaches them; one that is gone or not the size the manifest says cuts the stream
+// (the agent then asks for the rest a chunk at a time, and gets that chunk's error).
+Response image_stream(ApiContext& api, Call& c) {
+  const std::string& text = c.param("position");
+  std::size_t position = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), position);
+  if (ec != std::errc() || end != text.data() + text.size())
+    return error_response(400, "invalid_input", "a stream's position is a data extent's index");
+  auto order = api.services.images.stream_order(c.param("name"), position);
+  if (!order) return from_error(order.error());
+  auto chunks = std::make_shared<std::vector<Images::StreamedChunk>>(std::move(*order));
+  Response r;
+  r.content_type = "application/octet-stream";
+  r.parts = Response::Parts{0, chunks->size(), {}};
+  for (const auto& ch : *chunks) r.parts->length += chunk_stream::kHeaderSize + ch.stored_size;
+  r.parts->open = [&api, chunks](std::size_t i) -> std::optional<Response::Part> {
+    const auto& ch = (*chunks)[i];
+    auto opened = api.store.chunks().open_chunk(ch.digest);
+    if (!opened || opened->size != ch.stored_size) return std::nullopt;
+    api.services.deployments.server_sent(ch.stored_size);
+    const auto head =
+        chunk_stream::encode({ch.digest, static_cast<std::uint32_t>(ch.stored_size), 0});
+    return Response::Part{std::string(reinterpret_cast<const char*>(head.data()), head.size()),
+                          Response::File{opened->fd.release(), 0, ch.stored_size}};
+  };
   return r;
 }
 
@@ -154,6 +188,7 @@ void add_image_routes(HandlerTable& t, ApiContext& api) {
   t.add(RouteId::chunk, [&api](Call& c) { return chunk(api, c); });
   t.add(RouteId::images, [&api](Call&) { return reply(api.services.images.list()); });
   t.add(RouteId::image_manifest, [&api](Call& c) { return manifest(api, c); });
+  t.add(RouteId::image_stream, [&api](Call& c) { return image_stream(api, c); });
   t.add(RouteId::upload_image, [&api](Call& c) { return upload(api, c); });
   t.add(RouteId::delete_image, [&api](Call& c) {
     return ok_or_error(api.services.images.remove(c.param("name"), c.operator_name));

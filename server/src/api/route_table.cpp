@@ -34,6 +34,7 @@ constexpr RouteSpec kRoutes[] = {
     // images, for agents and operators
     {"GET", r::kImages, A::agent_or_operator, R::images},
     {"GET", r::kManifest, A::agent_or_operator, R::image_manifest},
+    {"GET", r::kImageStream, A::agent_or_operator, R::image_stream},
     // operators
     {"POST", "/api/v1/login", A::anyone, R::login},
     {"POST", "/api/v1/tokens", A::operator_, R::create_token},

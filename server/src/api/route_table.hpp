@@ -46,6 +46,7 @@ enum class RouteId {
   agent_result,
   images,
   image_manifest,
+  image_stream,
   login,
   create_token,
   tokens,

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <set>
+
 #include "revive/image_ops.hpp"
 
 namespace revive::server {
@@ -39,6 +41,19 @@ Result<Json> Images::list() {
 
 Result<std::string> Images::manifest(const std::string& name) {
   return store_.read_manifest_text(name);
+}
+
+Result<std::vector<Images::StreamedChunk>> Images::stream_order(const std::string& name,
+                                                                std::size_t position) {
+  REVIVE_ASSIGN(m, store_.load(name));
+  const std::vector<std::size_t> data = m.data_extents();
+  std::vector<StreamedChunk> out;
+  std::set<Digest> seen;
+  for (std::size_t p = position; p < data.size(); ++p) {
+    const Extent& e = m.extents[data[p]];
+    if (seen.insert(*e.sha256).second) out.push_back({*e.sha256, e.stored_size});
+  }
+  return out;
 }
 
 Result<void> Images::remove(const std::string& name, const std::string& who) {

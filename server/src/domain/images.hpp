@@ -36,6 +36,14 @@ class Images {
   Result<Json> list();
   /// The signed manifest file's text; not_found for an unknown image.
   Result<std::string> manifest(const std::string& name);
+  /// What a chunk stream of the image from data extent `position` on carries (chunk_stream.hpp):
+  /// each chunk once, in the manifest's order, with its stored size. Empty past the last
+  /// extent; not_found for an unknown image.
+  struct StreamedChunk {
+    Digest digest;
+    std::uint64_t stored_size = 0;
+  };
+  Result<std::vector<StreamedChunk>> stream_order(const std::string& name, std::size_t position);
   /// Removes an image's manifest (chunks stay until gc) and logs who did; not_found for an
   /// unknown image, conflict (naming them) while a batch has it as its image.
   Result<void> remove(const std::string& name, const std::string& who);

@@ -70,6 +70,21 @@ struct Response {
     std::uint64_t length = 0;
   };
   std::optional<File> file;
+  /// A body sent in parts, each some bytes from memory and then a file region: a long run of
+  /// stored files (an image's chunk stream) opened one at a time rather than all at once.
+  /// `length` is the sum of every part's (the Content-Length); `open(i)` gives part i, or
+  /// nullopt when it cannot (a file went, or is not the size counted): the connection is then
+  /// cut, because the length was promised. The fds are closed after sending.
+  struct Part {
+    std::string prefix;
+    File file;
+  };
+  struct Parts {
+    std::uint64_t length = 0;
+    std::size_t count = 0;
+    std::function<std::optional<Part>(std::size_t i)> open;
+  };
+  std::optional<Parts> parts;
   std::optional<LongPoll> long_poll;
   /// Server-Sent Events: keep the connection and send what is published on its channel.
   std::optional<EventStream> event_stream;

@@ -61,14 +61,48 @@ asio::awaitable<bool> copy_file(TlsStream& stream, int fd, std::uint64_t offset,
 // Plain HTTP: sendfile(2) straight from the page cache to the socket; a timer cuts a stalled
 // client. TLS: the file is read and written through the TLS stream.
 template <class Stream>
-asio::awaitable<bool> send_file(Stream& stream, int fd, std::uint64_t offset, std::uint64_t length,
-                                const WriteContext& ctx) {
+asio::awaitable<bool> send_region(Stream& stream, int fd, std::uint64_t offset,
+                                  std::uint64_t length, const WriteContext& ctx) {
+  if constexpr (kIsTls<Stream>) {
+    co_return co_await copy_file(stream, fd, offset, length, ctx);
+  } else {
+    co_return co_await sendfile_to(stream.socket(), fd, offset, length, ctx);
+  }
+}
+
+// Each part's bytes from memory, then its file region; false when a part cannot be opened or
+// would not add up to the length announced.
+template <class Stream>
+asio::awaitable<bool> send_parts(Stream& stream, const Response::Parts& parts,
+                                 const WriteContext& ctx) {
+  std::uint64_t left = parts.length;
+  for (std::size_t i = 0; i < parts.count; ++i) {
+    auto part = parts.open(i);
+    if (!part) co_return false;
+    UniqueFd fd(part->file.fd);
+    const std::uint64_t size = part->prefix.size() + part->file.length;
+    if (size > left) co_return false;
+    left -= size;
+    beast::get_lowest_layer(stream).expires_after(ctx.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(part->prefix), tok);
+    if (ec) co_return false;
+    ctx.metrics.bytes_served(n);
+    if (!co_await send_region(stream, fd.get(), part->file.offset, part->file.length, ctx))
+      co_return false;
+  }
+  co_return left == 0;
+}
+
+// A body from files: one region, or parts.
+template <class Stream>
+asio::awaitable<bool> send_files(Stream& stream, Response& r, const WriteContext& ctx) {
   ctx.metrics.transfer_started();
   bool ok = false;
-  if constexpr (kIsTls<Stream>) {
-    ok = co_await copy_file(stream, fd, offset, length, ctx);
+  if (r.file) {
+    UniqueFd fd(r.file->fd);
+    ok = co_await send_region(stream, fd.get(), r.file->offset, r.file->length, ctx);
   } else {
-    ok = co_await sendfile_to(stream.socket(), fd, offset, length, ctx);
+    ok = co_await send_parts(stream, *r.parts, ctx);
   }
   ctx.metrics.transfer_finished();
   co_return ok;
@@ -85,18 +119,19 @@ asio::awaitable<bool> write_response(Stream& stream, Response& r, unsigned versi
   res.set(http::field::content_type, r.content_type);
   for (const auto& [k, v] : r.headers) res.set(k, v);
   res.keep_alive(keep_alive);
-  if (r.file) {
+  if (r.file || r.parts) {
+    UniqueFd owned(r.file ? r.file->fd : -1);  // closed here unless sent
     http::response<http::empty_body> fres{static_cast<http::status>(r.status), version};
     for (const auto& f : res.base()) fres.set(f.name_string(), f.value());
-    fres.content_length(r.file->length);
+    fres.content_length(r.file ? r.file->length : r.parts->length);
     fres.keep_alive(keep_alive);
     http::response_serializer<http::empty_body> sr{fres};
     lowest.expires_after(ctx.write_timeout);
     auto [ec, n] = co_await http::async_write_header(stream, sr, tok);
-    UniqueFd fd(r.file->fd);
     if (ec) co_return false;
     if (head) co_return true;
-    co_return co_await send_file(stream, fd.get(), r.file->offset, r.file->length, ctx);
+    if (r.file) r.file->fd = owned.release();
+    co_return co_await send_files(stream, r, ctx);
   }
   lowest.expires_after(ctx.write_timeout);
   if (head) {

@@ -43,6 +43,7 @@ class HttpServerApi : public ServerApi {
   Result<void> events(const protocol::EventsReport& r) override;
   Result<std::vector<protocol::CertificateSummary>> certificates() override;
   Result<std::string> manifest_text(const std::string& image) override;
+  std::vector<std::string> credentials() const override;
 
  private:
   /// The answer to one call, retried while worth it; a non-2xx answer as a typed error.

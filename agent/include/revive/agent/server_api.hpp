@@ -60,6 +60,9 @@ class ServerApi {
   /// The signed manifest file of `image` exactly as served (its signature is checked on these
   /// bytes); not_found for an unknown image.
   virtual Result<std::string> manifest_text(const std::string& image) = 0;
+  /// The headers that authenticate this agent's session, for requests made outside this
+  /// interface (the image's chunk stream); empty before enrolment or without credentials.
+  virtual std::vector<std::string> credentials() const { return {}; }
 };
 
 }  // namespace revive::agent

@@ -53,6 +53,11 @@ struct ScheduledSourceOptions {
   /// already: then a peer streams them (streamed_chunks.hpp). Empty: a request per chunk.
   std::vector<Digest> order;
   std::vector<bool> done;
+  /// With `order`: the server streams the image too while it is the source (its URL's base,
+  /// `server` + protocol::path::image(name), and the agent's credentials). Empty: a request
+  /// per chunk from the server.
+  std::string server_stream;
+  std::vector<std::string> server_headers;
 };
 
 /// Compressed bytes fetched, by where they came from.
@@ -110,6 +115,10 @@ class ScheduledChunkSource : public ChunkSource {
   /// From the peer's stream: true when `out` holds the frame, false when the chunk must be
   /// asked for alone or the plan changed (`replan`).
   bool fetch_streamed(const Plan& p, const Digest& d, std::vector<std::byte>& out, bool& replan);
+  /// The same from the server's stream; a failed stream is not reported (the server is no
+  /// peer to replace): the chunk is asked for alone, as are the rest until the next plan.
+  bool fetch_server_streamed(const Plan& p, const Digest& d, std::vector<std::byte>& out,
+                             bool& replan);
   void fail_peer(std::int64_t peer, std::int64_t epoch, std::string reason, bool bad_chunk);
   void served_by(std::int64_t peer, std::size_t bytes);
   bool stopped() const { return opts_.stop != nullptr && opts_.stop->load(); }

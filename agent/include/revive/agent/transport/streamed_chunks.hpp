@@ -1,6 +1,7 @@
 #pragma once
-// Chunks a peer streams to this agent ahead of its deploy workers' asking (GET /stream/{position},
-// chunk_stream.hpp), in the order the workers ask for them.
+// Chunks a peer or the server streams to this agent ahead of its deploy workers' asking (GET
+// /stream/{position} or /api/v1/images/{name}/stream/{position}, chunk_stream.hpp), in the order
+// the workers ask for them. Peer 0 is the server, as everywhere in the scheduled source.
 //
 // Why a stream and not a request per chunk: in a chain every laptop's port is as fast as the
 // next, so a child that falls behind its parent never catches up. Four workers each asking for
@@ -48,6 +49,9 @@ struct StreamedChunksOptions {
   std::chrono::milliseconds stuck_timeout{6000};
   std::chrono::milliseconds filling_timeout{40000};
   http::ConnectionOptions connection;
+  /// Sent with the server's stream (peer 0, whose URL is the image's path): the agent's
+  /// credentials. A relay's stream takes none.
+  std::vector<std::string> server_headers;
   std::atomic<std::uint64_t>* arrived = nullptr;  ///< counts every byte received
 };
 

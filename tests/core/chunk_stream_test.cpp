@@ -1,11 +1,11 @@
-// The chunk stream's records (agent/transport/chunk_stream.hpp), fed in pieces of every size.
-#include "revive/agent/transport/chunk_stream.hpp"
+// The chunk stream's records (revive/chunk_stream.hpp), fed in pieces of every size.
+#include "revive/chunk_stream.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace revive::agent::chunk_stream {
+namespace revive::chunk_stream {
 namespace {
 
 std::vector<std::byte> bytes(const std::string& s) {
@@ -97,4 +97,4 @@ TEST(ChunkStream, ACallbacksErrorStopsTheParse) {
 }
 
 }  // namespace
-}  // namespace revive::agent::chunk_stream
+}  // namespace revive::chunk_stream

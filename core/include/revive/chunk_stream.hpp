@@ -1,14 +1,15 @@
 #pragma once
-// The body of a relay's chunk stream (`GET /stream/{position}`): the chunks of the image from
-// data extent `position` on, in the manifest's order, each sent once (a repeated chunk only the
-// first time), as soon as the relay has verified it. One record per chunk:
+// The body of a chunk stream: a relay's (`GET /stream/{position}`) or the server's (`GET
+// /api/v1/images/{name}/stream/{position}`): the chunks of the image from data extent `position`
+// on, in the manifest's order, each sent once (a repeated chunk only the first time), as soon as
+// the relay has verified it (the server has them all). One record per chunk:
 //
 //   32 bytes  SHA-256 of the chunk's raw content
 //    4 bytes  length of the zstd frame that follows, big-endian
 //    4 bytes  flags, big-endian (0 for a chunk)
 //    n bytes  the frame
 //
-// While the relay waits for its next chunk it sends a keep-alive record about once a second: an
+// While a relay waits for its next chunk it sends a keep-alive record about once a second: an
 // all-zero digest, length 0, and flag kFilling when it gained chunks meanwhile (it is behind,
 // not stuck). A chain's child thus gets chunk k one chunk-time after its parent verified it,
 // with no request in between, on one connection whose TCP window stays open.
@@ -26,7 +27,7 @@
 #include "revive/error.hpp"
 #include "revive/sha256.hpp"
 
-namespace revive::agent::chunk_stream {
+namespace revive::chunk_stream {
 
 inline constexpr std::size_t kHeaderSize = 40;
 inline constexpr std::uint32_t kFilling = 1;
@@ -67,4 +68,4 @@ class Parser {
   std::vector<std::byte> frame_;
 };
 
-}  // namespace revive::agent::chunk_stream
+}  // namespace revive::chunk_stream

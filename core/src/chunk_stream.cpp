@@ -1,11 +1,11 @@
-#include "revive/agent/transport/chunk_stream.hpp"
+#include "revive/chunk_stream.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
 
-namespace revive::agent::chunk_stream {
+namespace revive::chunk_stream {
 
 namespace {
 void put_u32(std::byte* at, std::uint32_t v) {
@@ -68,4 +68,4 @@ Result<void> Parser::header_done() {
   return {};
 }
 
-}  // namespace revive::agent::chunk_stream
+}  // namespace revive::chunk_stream
