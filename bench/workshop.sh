@@ -30,6 +30,11 @@
 #   - Durability: the baselines end with `dd conv=fdatasync`; the agent writes with O_DIRECT
 #     and fdatasyncs (its default). On tmpfs both are cheap.
 #
+# - A host's own end of its port (the server's, a laptop's NIC) queues in pfifo_fast under the
+#   tbf, as a Linux host's transmit queue does by default: packets marked bulk (SO_PRIORITY) wait
+#   behind the rest. The switch's end is one FIFO. WS_HOST_QDISC= (empty) makes the host's end a
+#   FIFO too (the model before 2026-12-04: a relay's upload then delays its own download's ACKs).
+#
 # What it does not model: switch buffers beyond tbf's queue (latency 50 ms), cable latency,
 # real NICs and their offloads (veth), real disks (tmpfs), PXE boot; TCP is this kernel's
 # default congestion control for every contender (new namespaces inherit it: bbr on the machines
@@ -65,7 +70,8 @@
 # net.ipv4.tcp_allowed_congestion_control lists, reno and bbr on the bench machine; cubic there
 # only through relay_congestion, which sets it per socket).
 # WS_DEPLOY_PARAMS='"relay_congestion":"bbr"' is added to the deploy step's params
-# (docs/agent-protocol.md), e.g. to compare the relay's BBR with cubic.
+# (docs/agent-protocol.md), e.g. to compare the relay's BBR with cubic, or '"peer_stream":false'
+# for a request per chunk instead of streams.
 #
 # Output: a table per scenario, and JSON lines appended to bench/results/workshop-<date>.jsonl.
 set -euo pipefail
@@ -248,12 +254,15 @@ kill_pct=$(awk "BEGIN {print int($kill_at * 100)}")
 # ---------------------------------------------------------------------------------------------
 # The switch, the server and the laptops.
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-shape() {  # NS DEV MBIT : tbf on one end
-  nsx "$1" tc qdisc replace dev "$2" root tbf rate "${3}mbit" burst 64kb latency 50ms
+shape() {  # NS DEV MBIT [HOST] : tbf on one end; a host's own end queues in WS_HOST_QDISC
+  nsx "$1" tc qdisc replace dev "$2" root handle 1: tbf rate "${3}mbit" burst 64kb latency 50ms
+  if [[ -n ${4:-} && -n ${WS_HOST_QDISC-pfifo_fast} ]]; then
+    nsx "$1" tc qdisc replace dev "$2" parent 1:1 "${WS_HOST_QDISC-pfifo_fast}"
+  fi
 }
 port_rate() {  # INDEX(0 = server) MBIT : both ends of a port
-  if (($1 == 0)); then shape "$SRV" eth0 "$2"; shape "$SW" ps "$2"
-  else shape "$(lns "$1")" eth0 "$2"; shape "$SW" "p$1" "$2"; fi
+  if (($1 == 0)); then shape "$SRV" eth0 "$2" host; shape "$SW" ps "$2"
+  else shape "$(lns "$1")" eth0 "$2" host; shape "$SW" "p$1" "$2"; fi
 }
 add_host() {  # NS PORT ADDR
   local ns=$1 port=$2 addr=$3

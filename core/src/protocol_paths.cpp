@@ -23,8 +23,9 @@ std::string result(std::int64_t device, std::int64_t step) {
 }
 std::string certificates(std::int64_t device) { return agent(device) + "/certificates"; }
 std::string relay(std::int64_t device) { return agent(device) + "/relay"; }
-std::string image(std::string_view image) { return "/api/v1/images/" + std::string(image); }
-std::string manifest(std::string_view name) { return image(name) + "/manifest"; }
+std::string manifest(std::string_view image) {
+  return "/api/v1/images/" + std::string(image) + "/manifest";
+}
 std::string chunk(std::string_view sha256_hex) { return "/chunks/" + std::string(sha256_hex); }
 std::string relay_stream(std::size_t position) { return "/stream/" + std::to_string(position); }
 }  // namespace path

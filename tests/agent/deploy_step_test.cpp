@@ -214,6 +214,7 @@ TEST_F(DeployStep, AManifestSignedWithTheCertificateKeyIsRefusedAndNothingIsWrit
 TEST_F(DeployStep, AQueuedLaptopWaitsForItsTurnAndAResumeFetchesOnlyWhatIsMissing) {
   std::atomic<int> fetched{0};
   HttpTestServer chunks([&](const ReceivedRequest& r) {
+    if (r.target.find("/stream/") != std::string::npos) return CannedReply{404, "no streams"};
     ++fetched;
     return chunk_reply(r);
   });
@@ -247,6 +248,15 @@ TEST_F(DeployStep, AQueuedLaptopWaitsForItsTurnAndAResumeFetchesOnlyWhatIsMissin
   ASSERT_EQ(run_workflow(opts_), 0) << log_text();
   EXPECT_TRUE(disk_holds_image());
   EXPECT_EQ(fetched.load(), static_cast<int>(m_.data_chunk_count()) - 4);
+  // The server's stream was asked for from the first chunk missing (this one has none).
+  const auto requests = chunks.requests();
+  const auto streams = std::count_if(requests.begin(), requests.end(), [](const auto& q) {
+    return q.target.find("/stream/") != std::string::npos;
+  });
+  EXPECT_EQ(streams, 1);
+  EXPECT_TRUE(std::any_of(requests.begin(), requests.end(), [](const auto& q) {
+    return q.target == "/api/v1/images/img/stream/4";
+  }));
   // The resumed attempt's timeline starts past the chunks the first attempt held.
   ASSERT_FALSE(server_.results.empty());
   const Json& timeline = server_.results[0].second.result["timeline"];

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "revive/agent/deploy.hpp"
-#include "revive/chunk_stream.hpp"
+#include "revive/agent/transport/chunk_stream.hpp"
 #include "revive/agent/transport/relay_store.hpp"
 #include "revive/zstd_codec.hpp"
 #include "temp_dir.hpp"

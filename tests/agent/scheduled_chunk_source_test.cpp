@@ -15,7 +15,7 @@
 
 #include "http_test_server.hpp"
 #include "revive/agent/deploy.hpp"
-#include "revive/chunk_stream.hpp"
+#include "revive/agent/transport/chunk_stream.hpp"
 #include "revive/image_ops.hpp"
 #include "revive/image_store.hpp"
 #include "temp_dir.hpp"
@@ -311,7 +311,7 @@ TEST_F(ScheduledSource, TheServerStreamsTheImageWithTheAgentsCredentials) {
                                                      : CannedReply{404, "no such stream"};
   });
   ScheduledSourceOptions o = streaming(server.url());
-  o.server_stream = server.url() + proto::path::image("img");
+  o.server_stream = server.url() + chunk_stream::image_stream_base("img");
   o.server_headers = {"Authorization: Bearer t"};
   ScheduledChunkSource source(std::move(o));
   ASSERT_TRUE(source.assign(server_at(1)));
@@ -341,7 +341,7 @@ TEST_F(ScheduledSource, AServerStreamThatFailsLeavesAChunkAtATimeFromTheServer) 
       return body.empty() ? CannedReply{404, "no route"} : CannedReply{200, body};
     });
     ScheduledSourceOptions o = streaming(server.url());
-    o.server_stream = server.url() + proto::path::image("img");
+    o.server_stream = server.url() + chunk_stream::image_stream_base("img");
     ScheduledChunkSource source(std::move(o));
     ASSERT_TRUE(source.assign(server_at(1)));
     auto r = deploy(source);
@@ -350,9 +350,9 @@ TEST_F(ScheduledSource, AServerStreamThatFailsLeavesAChunkAtATimeFromTheServer) 
     EXPECT_FALSE(source.take_failure());
     EXPECT_EQ(source.bytes_by_source().server, source.bytes_fetched());
     const auto requests = server.requests();
-    EXPECT_TRUE(std::any_of(requests.begin(), requests.end(),
-                            [](const auto& q) { return q.target.starts_with("/chunks/"); }))
-        << body.size();
+    EXPECT_TRUE(std::any_of(requests.begin(), requests.end(), [](const auto& q) {
+      return q.target.starts_with("/chunks/");
+    })) << body.size();
   }
 }
 

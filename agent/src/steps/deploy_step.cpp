@@ -11,9 +11,10 @@
 #include "revive/agent/fit.hpp"
 #include "revive/agent/transport/relay.hpp"
 #include "revive/agent/transport/scheduled_chunk_source.hpp"
+#include "revive/chunk_stream.hpp"
+#include "revive/chunk_stream.hpp"
 #include "revive/http_client.hpp"
 #include "revive/parallel.hpp"
-#include "revive/protocol.hpp"
 #include "step.hpp"
 
 namespace revive::agent::steps {
@@ -128,10 +129,11 @@ ScheduledSourceOptions source_options(const StepContext& ctx, const Manifest& m,
   so.stop = ctx.opts.stop;
   so.peer_stall_timeout = std::chrono::milliseconds(params.value("peer_stall_ms", 2000));
   so.replan_wait = std::chrono::milliseconds(params.value("replan_wait_ms", 5000));
-  // The order the pipeline fetches in (its items are the data extents), so peers can stream.
-  // Off unless the step asks: measured slower than a request per chunk at 4 MiB chunks
-  // (bench/workshop.sh N=8: 1.56x against 1.36-1.45x T1), for a reason not found yet.
-  if (!params.value("peer_stream", false)) return so;
+  // The order the pipeline fetches in (its items are the data extents), so sources can stream:
+  // each hop of a chain then lags its parent by about one chunk-time, where four workers'
+  // requests lagged four or more (bench/workshop.sh N=8: 1.05x T1 against 1.11x;
+  // docs/scheduler.md).
+  if (!params.value("peer_stream", true)) return so;
   for (const std::size_t i : m.data_extents()) so.order.push_back(*m.extents[i].sha256);
   so.done.assign(so.order.size(), false);
   for (const auto& [first, last] : done) {
@@ -140,7 +142,8 @@ ScheduledSourceOptions source_options(const StepContext& ctx, const Manifest& m,
   // The server streams too, unless the step says not to: then the laptop it feeds is fed the
   // way every relay's child is.
   if (params.value("server_stream", true)) {
-    so.server_stream = http::trim_base_url(ctx.opts.server) + protocol::path::image(image);
+    so.server_stream =
+        http::trim_base_url(ctx.opts.server) + chunk_stream::image_stream_base(image);
     so.server_headers = ctx.server.credentials();
   }
   return so;

@@ -1,6 +1,7 @@
 #include "revive/agent/transport/peer_server.hpp"
 
 #include <arpa/inet.h>
+#include <linux/pkt_sched.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,7 +13,7 @@
 #include <set>
 #include <string_view>
 
-#include "revive/chunk_stream.hpp"
+#include "revive/agent/transport/chunk_stream.hpp"
 #include "revive/agent/transport/relay_store.hpp"
 #include "revive/http_range.hpp"
 #include "revive/protocol.hpp"
@@ -241,11 +242,17 @@ extern "C" void on_connection(void* cls, MHD_Connection* c, void** /*socket_cont
                               MHD_ConnectionNotificationCode code) {
   if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
   auto* impl = static_cast<PeerServer::Impl*>(cls);
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (info == nullptr) return;
+  // Bulk: in this laptop's own transmit queue the relay's data waits behind the rest, above all
+  // the ACKs of its own download, which queued behind a full upload lagged and slowed the chain's
+  // head by 2-3 s in 49 (bench/workshop.sh). Best effort: a queue without bands ignores it.
+  const int bulk = TC_PRIO_BULK;
+  ::setsockopt(info->connect_fd, SOL_SOCKET, SO_PRIORITY, &bulk, sizeof bulk);
   const std::string& cc = impl->opts.congestion_control;
   if (cc.empty()) return;
-  const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-  const bool set = info != nullptr && ::setsockopt(info->connect_fd, IPPROTO_TCP, TCP_CONGESTION,
-                                                   cc.data(), cc.size()) == 0;
+  const bool set =
+      ::setsockopt(info->connect_fd, IPPROTO_TCP, TCP_CONGESTION, cc.data(), cc.size()) == 0;
   if (!set) {
     std::lock_guard lock(impl->mu);
     ++impl->stats.default_congestion;

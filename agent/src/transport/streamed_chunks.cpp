@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "revive/chunk_stream.hpp"
+#include "revive/agent/transport/chunk_stream.hpp"
 #include "revive/protocol.hpp"
 
 namespace revive::agent {

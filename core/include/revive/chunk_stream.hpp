@@ -15,16 +15,16 @@
 // with no request in between, on one connection whose TCP window stays open.
 //
 // The receiver trusts nothing in it: lengths are bounded, and every frame is checked against
-// the signed manifest by the deploy pipeline like any other.
+// the signed manifest by the deploy pipeline like any other. The reader of these records is the
+// agent's (revive/agent/transport/chunk_stream.hpp).
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <span>
-#include <vector>
+#include <cstring>
+#include <string>
+#include <string_view>
 
-#include "revive/error.hpp"
 #include "revive/sha256.hpp"
 
 namespace revive::chunk_stream {
@@ -39,33 +39,21 @@ struct Header {
   bool keep_alive() const { return digest == Digest{} && length == 0; }
 };
 
-std::array<std::byte, kHeaderSize> encode(const Header& h);
+inline std::array<std::byte, kHeaderSize> encode(const Header& h) {
+  std::array<std::byte, kHeaderSize> out{};
+  std::memcpy(out.data(), h.digest.data(), h.digest.size());
+  for (int i = 0; i < 4; ++i) {  // big-endian
+    out[32 + i] = static_cast<std::byte>(h.length >> (24 - 8 * i));
+    out[36 + i] = static_cast<std::byte>(h.flags >> (24 - 8 * i));
+  }
+  return out;
+}
 
-/// Takes the stream's bytes as they come, in pieces of any size, and hands on each record.
-class Parser {
- public:
-  using OnChunk = std::function<Result<void>(const Digest&, std::vector<std::byte>&& frame)>;
-  using OnKeepAlive = std::function<Result<void>(bool filling)>;
-
-  /// Frames longer than `max_frame` are refused (corrupt) before any of them is buffered.
-  Parser(std::size_t max_frame, OnChunk on_chunk, OnKeepAlive on_keep_alive);
-
-  /// Consumes `piece`; the first error (a bad record, or one a callback returned) ends parsing.
-  Result<void> feed(std::span<const std::byte> piece);
-  /// True between records (a stream that ends elsewhere was cut off).
-  bool at_record_boundary() const { return header_fill_ == 0 && !in_frame_; }
-
- private:
-  Result<void> header_done();
-
-  std::size_t max_frame_;
-  OnChunk on_chunk_;
-  OnKeepAlive on_keep_alive_;
-  std::array<std::byte, kHeaderSize> header_{};
-  std::size_t header_fill_ = 0;
-  bool in_frame_ = false;
-  Header current_;
-  std::vector<std::byte> frame_;
-};
+/// The server's stream of an image: its route pattern, and where its paths begin (the
+/// relay's protocol::path::relay_stream() appended gives the route).
+inline constexpr std::string_view kImageStreamRoute = "/api/v1/images/{name}/stream/{position}";
+inline std::string image_stream_base(std::string_view image) {
+  return "/api/v1/images/" + std::string(image);
+}
 
 }  // namespace revive::chunk_stream

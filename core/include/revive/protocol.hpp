@@ -70,11 +70,8 @@ inline constexpr std::string_view kCertificates = "/api/v1/agents/{id}/certifica
 inline constexpr std::string_view kImages = "/api/v1/images";
 inline constexpr std::string_view kManifest = "/api/v1/images/{name}/manifest";
 inline constexpr std::string_view kChunk = "/chunks/{sha}";
-/// A relay's chunk stream from data extent {position} on (revive/chunk_stream.hpp).
+/// A relay's chunk stream from data extent {position} on (agent/transport/chunk_stream.hpp).
 inline constexpr std::string_view kRelayStream = "/stream/{position}";
-/// The server's chunk stream of an image, the same records from the same position on, for a
-/// deploying agent (the stream's order is the manifest's, which only agents and operators get).
-inline constexpr std::string_view kImageStream = "/api/v1/images/{name}/stream/{position}";
 inline constexpr std::string_view kPublicKey = "/api/v1/public-key";
 /// The key that signs certificates (kPublicKey signs manifests and jobs).
 inline constexpr std::string_view kCertificateKey = "/api/v1/certificate-key";
@@ -97,8 +94,6 @@ std::string result(std::int64_t device, std::int64_t step);
 std::string certificates(std::int64_t device);
 std::string relay(std::int64_t device);
 std::string manifest(std::string_view image);
-/// Where an image's stream paths begin: path::relay_stream() appended gives kImageStream.
-std::string image(std::string_view image);
 std::string chunk(std::string_view sha256_hex);
 std::string relay_stream(std::size_t position);
 }  // namespace path

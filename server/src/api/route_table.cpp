@@ -1,6 +1,7 @@
 #include "api/route_table.hpp"
 
 #include "http/http_types.hpp"
+#include "revive/chunk_stream.hpp"
 #include "revive/protocol.hpp"
 
 namespace revive::server {
@@ -34,7 +35,7 @@ constexpr RouteSpec kRoutes[] = {
     // images, for agents and operators
     {"GET", r::kImages, A::agent_or_operator, R::images},
     {"GET", r::kManifest, A::agent_or_operator, R::image_manifest},
-    {"GET", r::kImageStream, A::agent_or_operator, R::image_stream},
+    {"GET", chunk_stream::kImageStreamRoute, A::agent_or_operator, R::image_stream},
     // operators
     {"POST", "/api/v1/login", A::anyone, R::login},
     {"POST", "/api/v1/tokens", A::operator_, R::create_token},

@@ -93,14 +93,14 @@ asio::awaitable<bool> send_parts(Stream& stream, const Response::Parts& parts,
   co_return left == 0;
 }
 
-// A body from files: one region, or parts.
+// A body from files: the region of `file_fd` (r.file), or r.parts.
 template <class Stream>
-asio::awaitable<bool> send_files(Stream& stream, Response& r, const WriteContext& ctx) {
+asio::awaitable<bool> send_files(Stream& stream, int file_fd, const Response& r,
+                                 const WriteContext& ctx) {
   ctx.metrics.transfer_started();
   bool ok = false;
   if (r.file) {
-    UniqueFd fd(r.file->fd);
-    ok = co_await send_region(stream, fd.get(), r.file->offset, r.file->length, ctx);
+    ok = co_await send_region(stream, file_fd, r.file->offset, r.file->length, ctx);
   } else {
     ok = co_await send_parts(stream, *r.parts, ctx);
   }
@@ -120,7 +120,6 @@ asio::awaitable<bool> write_response(Stream& stream, Response& r, unsigned versi
   for (const auto& [k, v] : r.headers) res.set(k, v);
   res.keep_alive(keep_alive);
   if (r.file || r.parts) {
-    UniqueFd owned(r.file ? r.file->fd : -1);  // closed here unless sent
     http::response<http::empty_body> fres{static_cast<http::status>(r.status), version};
     for (const auto& f : res.base()) fres.set(f.name_string(), f.value());
     fres.content_length(r.file ? r.file->length : r.parts->length);
@@ -128,10 +127,10 @@ asio::awaitable<bool> write_response(Stream& stream, Response& r, unsigned versi
     http::response_serializer<http::empty_body> sr{fres};
     lowest.expires_after(ctx.write_timeout);
     auto [ec, n] = co_await http::async_write_header(stream, sr, tok);
+    UniqueFd fd(r.file ? r.file->fd : -1);
     if (ec) co_return false;
     if (head) co_return true;
-    if (r.file) r.file->fd = owned.release();
-    co_return co_await send_files(stream, r, ctx);
+    co_return co_await send_files(stream, fd.get(), r, ctx);
   }
   lowest.expires_after(ctx.write_timeout);
   if (head) {

@@ -1,5 +1,5 @@
 // The chunk stream's records (revive/chunk_stream.hpp), fed in pieces of every size.
-#include "revive/chunk_stream.hpp"
+#include "revive/agent/transport/chunk_stream.hpp"
 
 #include <gtest/gtest.h>
 

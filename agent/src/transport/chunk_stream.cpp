@@ -1,4 +1,4 @@
-#include "revive/chunk_stream.hpp"
+#include "revive/agent/transport/chunk_stream.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -8,23 +8,12 @@
 namespace revive::chunk_stream {
 
 namespace {
-void put_u32(std::byte* at, std::uint32_t v) {
-  for (int i = 3; i >= 0; --i, v >>= 8) at[i] = static_cast<std::byte>(v & 0xff);
-}
 std::uint32_t get_u32(const std::byte* at) {
   std::uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v = (v << 8) | std::to_integer<std::uint32_t>(at[i]);
   return v;
 }
 }  // namespace
-
-std::array<std::byte, kHeaderSize> encode(const Header& h) {
-  std::array<std::byte, kHeaderSize> out{};
-  std::memcpy(out.data(), h.digest.data(), h.digest.size());
-  put_u32(out.data() + 32, h.length);
-  put_u32(out.data() + 36, h.flags);
-  return out;
-}
 
 Parser::Parser(std::size_t max_frame, OnChunk on_chunk, OnKeepAlive on_keep_alive)
     : max_frame_(max_frame),
