@@ -254,9 +254,8 @@ TEST_F(DeployStep, AQueuedLaptopWaitsForItsTurnAndAResumeFetchesOnlyWhatIsMissin
     return q.target.find("/stream/") != std::string::npos;
   });
   EXPECT_EQ(streams, 1);
-  EXPECT_TRUE(std::any_of(requests.begin(), requests.end(), [](const auto& q) {
-    return q.target == "/api/v1/images/img/stream/4";
-  }));
+  EXPECT_TRUE(std::any_of(requests.begin(), requests.end(),
+                          [](const auto& q) { return q.target == "/api/v1/images/img/stream/4"; }));
   // The resumed attempt's timeline starts past the chunks the first attempt held.
   ASSERT_FALSE(server_.results.empty());
   const Json& timeline = server_.results[0].second.result["timeline"];

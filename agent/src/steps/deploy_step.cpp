@@ -12,7 +12,6 @@
 #include "revive/agent/transport/relay.hpp"
 #include "revive/agent/transport/scheduled_chunk_source.hpp"
 #include "revive/chunk_stream.hpp"
-#include "revive/chunk_stream.hpp"
 #include "revive/http_client.hpp"
 #include "revive/parallel.hpp"
 #include "step.hpp"
