@@ -2,8 +2,12 @@
 // by a real client (libcurl), serving from a RelayStore over a file standing in for the disk.
 #include "revive/agent/transport/peer_server.hpp"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <linux/pkt_sched.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <thread>
 
@@ -144,6 +148,31 @@ TEST_F(PeerServerTest, PeersConnectionsGetTheAskedCongestionControlOrKeepTheDefa
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.body, text(frames_[0]));
   EXPECT_EQ(server_->stats().default_congestion, 1u);
+}
+
+// The relay's uploads wait behind this laptop's own traffic in its transmit queue (its
+// download's ACKs above all): every connection it serves is marked bulk.
+TEST_F(PeerServerTest, PeersConnectionsAreMarkedBulk) {
+  serve();
+  store_->mark_held(0, frame(0));
+  Client c;  // keeps its connection, so the relay's end of it is still open below
+  ASSERT_EQ(c.get(url(0)).status, 200);
+  int served = 0;
+  for (int fd = 3; fd < 1024; ++fd) {
+    sockaddr_in local{}, peer{};
+    socklen_t len = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0 ||
+        local.sin_family != AF_INET || ntohs(local.sin_port) != server_->port())
+      continue;
+    len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;  // listening
+    int priority = -1;
+    len = sizeof priority;
+    ASSERT_EQ(::getsockopt(fd, SOL_SOCKET, SO_PRIORITY, &priority, &len), 0);
+    EXPECT_EQ(priority, TC_PRIO_BULK);
+    ++served;
+  }
+  EXPECT_EQ(served, 1) << "the relay's end of the client's connection";
 }
 
 TEST_F(PeerServerTest, RefusesWhatIsNotAChunkOfThisImage) {
