@@ -9,6 +9,7 @@
 #include "api/handler.hpp"
 #include "revive/chunk_stream.hpp"
 #include "revive/image_ops.hpp"
+#include "revive/manifest.hpp"
 
 namespace revive::server {
 
@@ -80,7 +81,9 @@ Response image_stream(ApiContext& api, Call& c) {
   r.parts->open = [&api, chunks](std::size_t i) -> std::optional<Response::Part> {
     const auto& ch = (*chunks)[i];
     auto opened = api.store.chunks().open_chunk(ch.digest);
-    if (!opened || opened->size != ch.stored_size) return std::nullopt;
+    // Nor a frame larger than any agent takes (a record's length could not even say some).
+    if (!opened || opened->size != ch.stored_size || ch.stored_size > kMaxChunkSize * 2)
+      return std::nullopt;
     api.services.deployments.server_sent(ch.stored_size);
     const auto head =
         chunk_stream::encode({ch.digest, static_cast<std::uint32_t>(ch.stored_size), 0});

@@ -54,8 +54,8 @@ struct ScheduledSourceOptions {
   std::vector<Digest> order;
   std::vector<bool> done;
   /// With `order`: the server streams the image too while it is the source (its URL's base,
-  /// `server` + protocol::path::image(name), and the agent's credentials). Empty: a request
-  /// per chunk from the server.
+  /// `server` + chunk_stream::image_stream_base(name), and the agent's credentials). Empty: a
+  /// request per chunk from the server.
   std::string server_stream;
   std::vector<std::string> server_headers;
 };
