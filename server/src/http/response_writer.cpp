@@ -108,6 +108,24 @@ asio::awaitable<bool> send_files(Stream& stream, int file_fd, const Response& r,
   co_return ok;
 }
 
+// The header `res` has (its length that of the files), then the files.
+template <class Stream>
+asio::awaitable<bool> write_from_files(Stream& stream, const http::response<http::string_body>& res,
+                                       const Response& r, bool keep_alive, bool head,
+                                       const WriteContext& ctx) {
+  http::response<http::empty_body> fres{res.result(), res.version()};
+  for (const auto& f : res.base()) fres.set(f.name_string(), f.value());
+  fres.content_length(r.file ? r.file->length : r.parts->length);
+  fres.keep_alive(keep_alive);
+  http::response_serializer<http::empty_body> sr{fres};
+  beast::get_lowest_layer(stream).expires_after(ctx.write_timeout);
+  auto [ec, n] = co_await http::async_write_header(stream, sr, tok);
+  UniqueFd fd(r.file ? r.file->fd : -1);
+  if (ec) co_return false;
+  if (head) co_return true;
+  co_return co_await send_files(stream, fd.get(), r, ctx);
+}
+
 }  // namespace
 
 template <class Stream>
@@ -119,19 +137,7 @@ asio::awaitable<bool> write_response(Stream& stream, Response& r, unsigned versi
   res.set(http::field::content_type, r.content_type);
   for (const auto& [k, v] : r.headers) res.set(k, v);
   res.keep_alive(keep_alive);
-  if (r.file || r.parts) {
-    http::response<http::empty_body> fres{static_cast<http::status>(r.status), version};
-    for (const auto& f : res.base()) fres.set(f.name_string(), f.value());
-    fres.content_length(r.file ? r.file->length : r.parts->length);
-    fres.keep_alive(keep_alive);
-    http::response_serializer<http::empty_body> sr{fres};
-    lowest.expires_after(ctx.write_timeout);
-    auto [ec, n] = co_await http::async_write_header(stream, sr, tok);
-    UniqueFd fd(r.file ? r.file->fd : -1);
-    if (ec) co_return false;
-    if (head) co_return true;
-    co_return co_await send_files(stream, fd.get(), r, ctx);
-  }
+  if (r.file || r.parts) co_return co_await write_from_files(stream, res, r, keep_alive, head, ctx);
   lowest.expires_after(ctx.write_timeout);
   if (head) {
     http::response<http::empty_body> hres{res.result(), version};
