@@ -29,11 +29,10 @@
 #     too little free RAM for N disks they go to a temp dir on disk instead (printed).
 #   - Durability: the baselines end with `dd conv=fdatasync`; the agent writes with O_DIRECT
 #     and fdatasyncs (its default). On tmpfs both are cheap.
-#
-# - A host's own end of its port (the server's, a laptop's NIC) queues in pfifo_fast under the
-#   tbf, as a Linux host's transmit queue does by default: packets marked bulk (SO_PRIORITY) wait
-#   behind the rest. The switch's end is one FIFO. WS_HOST_QDISC= (empty) makes the host's end a
-#   FIFO too (the model before 2026-12-04: a relay's upload then delays its own download's ACKs).
+#   - A host's own end of its port (the server's, a laptop's NIC) queues in pfifo_fast under the
+#     tbf, as a Linux host's transmit queue does by default: packets marked bulk (SO_PRIORITY)
+#     wait behind the rest. The switch's end is one FIFO. WS_HOST_QDISC= (empty) makes the host's
+#     end a FIFO too (the model before 2026-12-04: a relay's upload delays its own download's ACKs).
 #
 # What it does not model: switch buffers beyond tbf's queue (latency 50 ms), cable latency,
 # real NICs and their offloads (veth), real disks (tmpfs), PXE boot; TCP is this kernel's
@@ -254,11 +253,10 @@ kill_pct=$(awk "BEGIN {print int($kill_at * 100)}")
 # ---------------------------------------------------------------------------------------------
 # The switch, the server and the laptops.
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-shape() {  # NS DEV MBIT [HOST] : tbf on one end; a host's own end queues in WS_HOST_QDISC
+host_qdisc=${WS_HOST_QDISC-pfifo_fast}  # under a host's own tbf (the header says why)
+shape() {  # NS DEV MBIT [HOST] : tbf on one end; a host's own end queues in $host_qdisc
   nsx "$1" tc qdisc replace dev "$2" root handle 1: tbf rate "${3}mbit" burst 64kb latency 50ms
-  if [[ -n ${4:-} && -n ${WS_HOST_QDISC-pfifo_fast} ]]; then
-    nsx "$1" tc qdisc replace dev "$2" parent 1:1 "${WS_HOST_QDISC-pfifo_fast}"
-  fi
+  if [[ -n ${4:-} && -n $host_qdisc ]]; then nsx "$1" tc qdisc replace dev "$2" parent 1:1 "$host_qdisc"; fi
 }
 port_rate() {  # INDEX(0 = server) MBIT : both ends of a port
   if (($1 == 0)); then shape "$SRV" eth0 "$2" host; shape "$SW" ps "$2"
