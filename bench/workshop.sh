@@ -254,11 +254,11 @@ kill_pct=$(awk "BEGIN {print int($kill_at * 100)}")
 # The switch, the server and the laptops.
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 host_qdisc=${WS_HOST_QDISC-pfifo_fast}  # under a host's own tbf (the header says why)
-shape() {  # NS DEV MBIT [HOST] : tbf on one end; a host's own end queues in $host_qdisc
-  nsx "$1" tc qdisc replace dev "$2" root handle 1: tbf rate "${3}mbit" burst 64kb latency 50ms
+shape() {  # NS DEV KBIT [HOST] : tbf on one end; a host's own end queues in $host_qdisc
+  nsx "$1" tc qdisc replace dev "$2" root handle 1: tbf rate "${3}kbit" burst 64kb latency 50ms
   if [[ -n ${4:-} && -n $host_qdisc ]]; then nsx "$1" tc qdisc replace dev "$2" parent 1:1 "$host_qdisc"; fi
 }
-port_rate() {  # INDEX(0 = server) MBIT : both ends of a port
+port_rate() {  # INDEX(0 = server) KBIT : both ends of a port (kbit: 30 % of 25 Mbit/s is 7500)
   if (($1 == 0)); then shape "$SRV" eth0 "$2" host; shape "$SW" ps "$2"
   else shape "$(lns "$1")" eth0 "$2" host; shape "$SW" "p$1" "$2"; fi
 }
@@ -291,9 +291,9 @@ nic_speed() {
   done
 }
 reset_network() {
-  port_rate 0 "$rate"
+  port_rate 0 "$((rate * 1000))"
   for i in $(seq 1 "$maxn"); do
-    port_rate "$i" "$rate"
+    port_rate "$i" "$((rate * 1000))"
     nic_speed "$i"
     nsx "$(lns "$i")" nft delete table inet rvws 2>/dev/null || true
   done
@@ -585,9 +585,10 @@ measure() {
   payload=$("${c}_payload")
   case $s in
     slow|slownic)
-      port_rate "$v" "$((rate * 3 / 10))"
+      port_rate "$v" "$((rate * 300))"
+      # A NIC reports whole Mbit/s (the inventory's speed_mbps), rounded down.
       [[ $s == slownic ]] && nic_speed "$v" "$((rate * 3 / 10))"
-      bound=$(awk "BEGIN {print $payload * 8 / ($rate * 0.3e6)}") ;;
+      bound=$(awk "BEGIN {print $payload * 8 / ($rate * 300e3)}") ;;
     loss)
       nsx "$(lns "$v")" nft add table inet rvws
       nsx "$(lns "$v")" nft add chain inet rvws c '{ type filter hook input priority 0; }'
