@@ -152,6 +152,36 @@ TEST(Scheduler, ASlowLaptopMeasuredFirstDoesNotSetThePaceOfTheOthers) {
   EXPECT_NEAR(w.at(2).planned_rate, kPort, 1) << "planned at the port rate";
 }
 
+// A child's first report can find its parent far ahead only because the parent got a burst
+// (the server's first chunks at once, a token bucket's worth): the child received at its
+// parent's pace, which is no measure of its own port. Believed at once, that sent a fast laptop
+// to the tail (bench/workshop.sh, stop 29). Behind a parent still receiving, a child's first
+// report is not believed on its own; two in a row are.
+TEST(Scheduler, AChildsFirstReportBehindABurstingParentIsNotBelievedAlone) {
+  struct Case {
+    const char* what;
+    std::vector<double> child_rates;  // the child's reports, as a share of the port
+    std::vector<LaptopId> chain;      // afterwards
+  };
+  for (const Case& c : {
+           Case{"one slow first report, then its port's rate", {0.3, 0.9}, {1, 2, 3, 4}},
+           Case{"slow twice in a row: it is slow", {0.3, 0.3}, {1, 3, 4, 2}},
+       }) {
+    Workshop w;
+    for (LaptopId id = 1; id <= 4; ++id) w.join(id, 2e9);
+    ASSERT_EQ(w.chain_from_server(), (std::vector<LaptopId>{1, 2, 3, 4}));
+    for (std::size_t r = 0; r < c.child_rates.size(); ++r) {
+      w.now = static_cast<double>(r + 1);
+      const std::uint64_t held = 100 * (r + 1);
+      w.progress(1, held + 40, 0.9 * kPort, 2e9);  // a burst put it 40 chunks ahead
+      w.progress(2, held, c.child_rates[r] * kPort, 2e9);
+      w.progress(3, held - 2);
+      w.progress(4, held - 3);
+    }
+    EXPECT_EQ(w.chain_from_server(), c.chain) << c.what << "\n" << w.dump();
+  }
+}
+
 TEST(Scheduler, ALateJoinerFollowsTheTailNotTheServer) {
   Workshop w;
   for (LaptopId id = 1; id <= 4; ++id) w.join(id);

@@ -66,9 +66,11 @@ void update_link(Laptop& laptop, BytesPerSecond received, std::optional<BytesPer
   laptop.slow_best = laptop.slow_reports == 0 ? received : std::max(laptop.slow_best, received);
   // Less than half of what was offered, on a source it has settled on, is no report noise:
   // believed at once, because every second a slow laptop heads a chain, the laptops behind it
-  // run at its pace.
+  // run at its pace. Not on the first report behind a parent still receiving: that parent's
+  // lead can be a burst it got in the same second, and the child took what it was sent.
   const BytesPerSecond offered = std::min(parent.planned_share, laptop.intake());
-  const bool far_slower = laptop.settled() && received < kFarSlower * offered;
+  const bool source_proven = parent.holds_everything || laptop.told_reports >= 2;
+  const bool far_slower = laptop.settled() && source_proven && received < kFarSlower * offered;
   if (++laptop.slow_reports >= 2 || far_slower) {
     laptop.link = laptop.slow_best;
     laptop.link_known = true;
