@@ -6,7 +6,8 @@
 # Input: a real ext4 filesystem image built with mkfs.ext4 -d from OS files on this machine
 # (/usr/lib/x86_64-linux-gnu + /usr/include, ~1.4 GB), written out non-sparse so both tools read
 # every byte: a realistic mix of compressible data, binaries and zeros (free space).
-# Baselines: `zstd -T0 -3` (all cores) for import, `zstd -d` (sparse output) for export.
+# Baselines: `zstd -T0 -3` (all cores) for import, `zstd -d` (sparse output) for export, and
+# `zstd -d` followed by `sync -d` of its output (durable, as export's file is).
 # All runs read a warm page cache; ours also makes every chunk, the manifest and the exported
 # file durable (fsync), zstd does not.
 #
@@ -45,6 +46,7 @@ run() {  # LABEL cmd... -> $secs, $rss_mib
 }
 
 declare -a zc_t=() zd_t=() im_t=() ex_t=() zc_m=() zd_m=() im_m=() ex_m=() bi_t=() be_t=()
+declare -a zs_t=() zs_m=()
 for r in $(seq 1 "$rounds"); do
   rm -rf "$W/store" "$W/ours.out"
   run zstd_c zstd -q -T0 -3 -f "$W/in.img" -o "$W/in.img.zst"; zc_t+=("$secs"); zc_m+=("$rss_mib")
@@ -53,6 +55,10 @@ for r in $(seq 1 "$rounds"); do
   im_t+=("$secs"); im_m+=("$rss_mib")
   run zstd_d zstd -q -d -f "$W/in.img.zst" -o "$W/zstd.out"; zd_t+=("$secs"); zd_m+=("$rss_mib")
   cmp "$W/in.img" "$W/zstd.out"
+  rm -f "$W/zstd.out"
+  # The same made durable, as export makes its file: zstd -d, then fdatasync of what it wrote.
+  run zstd_ds bash -c "zstd -q -d -f '$W/in.img.zst' -o '$W/zstd.out' && sync -d '$W/zstd.out'"
+  zs_t+=("$secs"); zs_m+=("$rss_mib")
   zsize=$(stat -c %s "$W/in.img.zst")
   rm -f "$W/zstd.out" "$W/in.img.zst"
   # shellcheck disable=SC2086
@@ -69,7 +75,7 @@ for r in $(seq 1 "$rounds"); do
     cmp "$W/in.img" "$W/ours.out"
     extra="; before: import ${bi_t[-1]} s, export ${be_t[-1]} s"
   fi
-  echo "round $r: zstd -T0 -3 ${zc_t[-1]} s, import ${im_t[-1]} s, zstd -d ${zd_t[-1]} s, export ${ex_t[-1]} s$extra"
+  echo "round $r: zstd -T0 -3 ${zc_t[-1]} s, import ${im_t[-1]} s, zstd -d ${zd_t[-1]} s (durable ${zs_t[-1]} s), export ${ex_t[-1]} s$extra"
 done
 stored=$(du -sb "$W/store/chunks" | cut -f1)
 
@@ -78,13 +84,14 @@ echo "== $bytes bytes ($(nproc) cores); $rounds round(s), interleaved; ctl $ctl"
 echo "zstd -3 output $zsize bytes, our chunk store $stored bytes"
 grep -E 'chunks of|stored' "$W/import.log" | sed 's/^/  /' || true
 python3 - "$bytes" "${zc_t[*]}" "${im_t[*]}" "${zd_t[*]}" "${ex_t[*]}" \
-  "$(maxof "${zc_m[@]}") $(maxof "${im_m[@]}") $(maxof "${zd_m[@]}") $(maxof "${ex_m[@]}")" \
-  "${bi_t[*]}" "${be_t[*]}" <<'PY'
+  "$(maxof "${zc_m[@]}") $(maxof "${im_m[@]}") $(maxof "${zd_m[@]}") $(maxof "${ex_m[@]}") $(maxof "${zs_m[@]}")" \
+  "${bi_t[*]}" "${be_t[*]}" "${zs_t[*]}" <<'PY'
 import statistics, sys
 size = int(sys.argv[1])
 zc, im, zd, ex = ([float(x) for x in a.split()] for a in sys.argv[2:6])
 rss = [int(x) for x in sys.argv[6].split()]
 bi, be = ([float(x) for x in a.split()] for a in sys.argv[7:9])  # [] without BEFORE_CTL
+zs = [float(x) for x in sys.argv[9].split()]
 med = statistics.median
 print(f"{'':<36} {'median':>9}  {'':>9}   {'min-max':<14} peak RSS")
 def row(label, xs, mib):
@@ -94,6 +101,7 @@ row("zstd -T0 -3 (compress)", zc, rss[0])
 row("revivectl image import", im, rss[1])
 row("zstd -d (decompress, sparse out)", zd, rss[2])
 row("revivectl image export", ex, rss[3])
+row("zstd -d, then fdatasync (durable)", zs, rss[4])
 def ratio(label, base, ours, target):
     r = med(base) / med(ours)
     per = [b / o for b, o in zip(base, ours)]
@@ -101,6 +109,9 @@ def ratio(label, base, ours, target):
           f"  {'PASS' if r >= target else 'MISS'}")
 ratio("import vs zstd -T0 -3", zc, im, 1.1)
 ratio("export vs zstd -d    ", zd, ex, 1.5)
+# Export's file is durable when it returns; zstd -d's is not (its write-back happens after the
+# clock stops). The issue's target again, with the same guarantee on both sides:
+ratio("export vs zstd -d, then fdatasync", zs, ex, 1.5)
 if bi:
     row("before: revivectl image import", bi, "-")
     row("before: revivectl image export", be, "-")
