@@ -2,8 +2,10 @@
 // progress heartbeat once a second (each at its own phase, or all at once with --burst), half
 // wait in a long-poll for an operator after a failed step. Prints latency percentiles per
 // request kind as the client sees them (connect excluded; queueing in the server included).
+// The agents enrol all at once, or spread evenly over --ramp SECS (laptops switched on one
+// after another: a workshop's network boots spread over tens of seconds).
 //
-//   agent_swarm PORT [AGENTS] [SECONDS] [--burst]
+//   agent_swarm PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS]
 #include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 #include <revive/protocol.hpp>
@@ -123,13 +125,26 @@ asio::awaitable<Agent> start_agent(tcp::socket& s, asio::streambuf& buf, int i, 
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s PORT [AGENTS] [SECONDS] [--burst]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS]\n", argv[0]);
     return 2;
   }
   const auto port = static_cast<unsigned short>(std::stoi(argv[1]));
   const int n = argc > 2 ? std::stoi(argv[2]) : 1000;
   const double secs = argc > 3 ? std::stod(argv[3]) : 30;
-  const bool burst = argc > 4 && std::string(argv[4]) == "--burst";
+  bool burst = false;
+  double ramp = 0;
+  for (int a = 4; a < argc; ++a) {
+    const std::string arg = argv[a];
+    if (arg == "--burst") {
+      burst = true;
+    } else if (arg == "--ramp" && a + 1 < argc) {
+      ramp = std::stod(argv[++a]);
+    } else {
+      std::fprintf(stderr, "agent_swarm: unknown argument %s\n", arg.c_str());
+      return 2;
+    }
+  }
+  const Clock::time_point t_start = Clock::now();
   asio::io_context io;
   Stats st;
   int enrolled = 0;
@@ -140,6 +155,11 @@ int main(int argc, char** argv) {
     asio::co_spawn(
         io,
         [&, i]() -> asio::awaitable<void> {
+          if (ramp > 0) {
+            asio::steady_timer at(io, t_start + std::chrono::duration_cast<Clock::duration>(
+                                                    std::chrono::duration<double>(ramp * i / n)));
+            co_await at.async_wait(tok);
+          }
           tcp::socket s(io);
           auto [cec] = co_await s.async_connect({asio::ip::make_address("127.0.0.1"), port}, tok);
           if (cec) {
@@ -191,8 +211,11 @@ int main(int argc, char** argv) {
         asio::detached);
   }
   io.run();
-  std::printf("%d agents (%s), %.0f s\n%-10s %7s %8s %8s %8s\n", n, burst ? "burst" : "spread",
-              secs, "request", "count", "p50 ms", "p99 ms", "max ms");
+  char enrolled_when[64] = "all at once";
+  if (ramp > 0) std::snprintf(enrolled_when, sizeof enrolled_when, "over %.1f s", ramp);
+  std::printf("%d agents (%s), enrolled %s, %.0f s\n%-10s %7s %8s %8s %8s\n", n,
+              burst ? "burst" : "spread", enrolled_when, secs, "request", "count", "p50 ms",
+              "p99 ms", "max ms");
   std::map<std::string, double> p99;
   for (auto& [k, times] : st.ms) {
     std::vector<double>& v = times;  // a lambda may not capture a structured binding in clang 14

@@ -4,10 +4,11 @@
 # next and result p99 < 100 ms; heartbeats p99 < 50 ms), and the server's peak RSS.
 # BENCH_BUILD=DIR times another build (its bin/ must hold revive-server and agent_swarm).
 #
-#   bench/agent_swarm.sh [AGENTS] [SECONDS] [--burst]
+#   bench/agent_swarm.sh [AGENTS] [SECONDS] [--burst] [--ramp SECS]
+# --ramp: the agents enrol spread evenly over SECS instead of all in the same instant.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-n=${1:-1000}; secs=${2:-30}; mode=${3:-}
+n=${1:-1000}; secs=${2:-30}; shift $(($# < 2 ? $# : 2))
 if [[ -n ${BENCH_BUILD:-} ]]; then  # another build's binaries as they are (bench/lib.sh)
   build=$BENCH_BUILD
 else
@@ -25,7 +26,7 @@ spid=$!
 for _ in $(seq 50); do grep -q 'listening on .* port [0-9]' "$W/log" && break; sleep 0.1; done
 port=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$W/log" | head -1)
 rc=0
-"$build/bin/agent_swarm" "$port" "$n" "$secs" $mode | tee "$W/swarm.out" || rc=$?
+"$build/bin/agent_swarm" "$port" "$n" "$secs" "$@" | tee "$W/swarm.out" || rc=$?
 # The server's CPU time per answered request: unlike latency, it hardly depends on what else
 # the machine is doing, so runs on a busy machine still compare.
 ticks=$(getconf CLK_TCK)
