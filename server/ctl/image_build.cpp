@@ -113,7 +113,7 @@ class Builder {
  private:
   Result<void> tool(std::vector<std::string> argv, std::vector<std::string> env = {}) {
     env.push_back(std::string("SOURCE_DATE_EPOCH=") + kSourceDateEpoch);
-    return run_tool({std::move(argv), std::move(env), p_.work / "build.log"});
+    return run_tool({std::move(argv), std::move(env), p_.work / "build.log", &cancel_});
   }
 
   Result<void> write_build_files() {

@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -24,6 +28,33 @@ std::string log_tail(const std::filesystem::path& log, std::size_t lines) {
   for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
     out += "\n  " + all[i];
   return out;
+}
+
+// Waits for the tool. Cancelled, it asks the tool's whole process group to stop (mmdebstrap's
+// apt and dpkg with it), and kills what is left after the grace period: a build stops mid-step,
+// not only between steps.
+Result<int> wait_for(pid_t pid, const ToolRun& run, bool& cancelled) {
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> termed;
+  bool killed = false;
+  while (true) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, run.cancel != nullptr ? WNOHANG : 0);
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) {
+      return make_error(Errc::io, run.argv[0] + ": waitpid: " + std::strerror(errno));
+    }
+    if (run.cancel == nullptr || r < 0) continue;
+    if (run.cancel->load() && !termed) {
+      cancelled = true;
+      ::kill(-pid, SIGTERM);
+      termed = Clock::now();
+    } else if (termed && !killed && Clock::now() - *termed > std::chrono::seconds(run.grace_s)) {
+      ::kill(-pid, SIGKILL);
+      killed = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 }  // namespace
@@ -51,17 +82,24 @@ Result<void> run_tool(const ToolRun& run) {
   std::vector<std::string> args = run.argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // Its own process group, so that cancelling reaches whatever it starts in turn.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, tool.c_str(), &fa, nullptr, argv.data(), envp.data());
+  const int rc = posix_spawnp(&pid, tool.c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     return make_error(Errc::io, tool + ": cannot run it: " + std::strerror(rc) +
                                     " (scripts/setup installs the Debian packages it needs)");
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return make_error(Errc::io, tool + ": waitpid: " + std::strerror(errno));
-  }
+  bool cancelled = false;
+  const auto waited = wait_for(pid, run, cancelled);
+  if (!waited) return waited.error();
+  const int status = *waited;
+  if (cancelled) return make_error(Errc::cancelled, tool + ": cancelled (it was stopped)");
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   std::ostringstream why;
   if (WIFEXITED(status)) {

@@ -2,9 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <thread>
 
 #include "build_report.hpp"
+#include "run_tool.hpp"
+#include "temp_dir.hpp"
 
 namespace revive::ctl {
 namespace {
@@ -180,6 +188,51 @@ TEST(BuildReport, ChunkReuseCountsContentNotOffsets) {
   EXPECT_EQ(r.same_chunks, 2u);
   EXPECT_EQ(r.new_bytes, 4u);
   EXPECT_EQ(chunk_reuse(nullptr, now).same_chunks, 0u);
+}
+
+// A build is cancelled mid-step: the running tool and what it started stop at once (mmdebstrap
+// runs for minutes), not at the next step.
+TEST(RunTool, CancellingStopsTheToolAndWhatItStarted) {
+  test::TempDir dir;
+  const auto pid_file = dir.path() / "grandchild.pid";
+  std::atomic<bool> cancel{false};
+  ToolRun run{{"sh", "-c", "sleep 30 & echo $! > " + pid_file.string() + "; wait"},
+               {},
+               dir.path() / "build.log",
+               &cancel};
+  std::jthread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run_tool(run);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::cancelled) << r.error().message;
+  EXPECT_LT(took, std::chrono::seconds(5)) << "stopped mid-step, not after the tool's 30 s";
+  std::ifstream in(pid_file);
+  pid_t grandchild = 0;
+  ASSERT_TRUE(in >> grandchild) << "the tool started its own child";
+  // Gone, or a zombie nobody reaped yet: not running on.
+  for (int i = 0; i < 100 && ::kill(grandchild, 0) == 0; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
+    std::string pid_s, comm, state;
+    if (!(stat >> pid_s >> comm >> state) || state == "Z") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::ifstream stat("/proc/" + std::to_string(grandchild) + "/stat");
+  std::string pid_s, comm, state;
+  EXPECT_TRUE(!(stat >> pid_s >> comm >> state) || state == "Z")
+      << "the tool's child still runs (state " << state << ")";
+}
+
+TEST(RunTool, AToolThatFailsIsNamedWithItsStatusAndLog) {
+  test::TempDir dir;
+  const auto r = run_tool({{"sh", "-c", "echo the reason; exit 3"}, {}, dir.path() / "build.log"});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("sh exited with status 3"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("the reason"), std::string::npos) << r.error().message;
 }
 
 }  // namespace
