@@ -197,9 +197,9 @@ TEST(RunTool, CancellingStopsTheToolAndWhatItStarted) {
   const auto pid_file = dir.path() / "grandchild.pid";
   std::atomic<bool> cancel{false};
   ToolRun run{{"sh", "-c", "sleep 30 & echo $! > " + pid_file.string() + "; wait"},
-               {},
-               dir.path() / "build.log",
-               &cancel};
+              {},
+              dir.path() / "build.log",
+              &cancel};
   std::jthread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     cancel = true;
