@@ -17,6 +17,7 @@
 #include "kiosk_commands.hpp"
 #include "partner_commands.hpp"
 #include "remote_commands.hpp"
+#include "run_tool.hpp"
 
 namespace revive::ctl {
 
@@ -24,15 +25,22 @@ namespace {
 
 std::atomic<bool> g_cancel{false};
 
-extern "C" void on_signal(int) { g_cancel.store(true); }
+// The first Ctrl-C (or SIGTERM, or a hang-up) asks the running operation to stop cleanly; a
+// second one kills as usual, and first the build tool running in its own process group, which
+// would otherwise run on without us.
+extern "C" void on_signal(int sig) {
+  if (!g_cancel.exchange(true)) return;
+  kill_running_tool();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
 
-// First Ctrl-C asks the running operation to stop cleanly; a second one kills as usual.
 void install_cancel_handler() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
-  sa.sa_flags = static_cast<int>(SA_RESETHAND);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
 }
 
 // Everything the option callbacks write into. CLI11 binds options by reference, so it lives

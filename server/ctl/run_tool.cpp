@@ -30,34 +30,72 @@ std::string log_tail(const std::filesystem::path& log, std::size_t lines) {
   return out;
 }
 
-// Waits for the tool. Cancelled, it asks the tool's whole process group to stop (mmdebstrap's
-// apt and dpkg with it), and kills what is left after the grace period: a build stops mid-step,
-// not only between steps.
-Result<int> wait_for(pid_t pid, const ToolRun& run, bool& cancelled) {
-  using Clock = std::chrono::steady_clock;
-  std::optional<Clock::time_point> termed;
-  bool killed = false;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<pid_t> g_running_group{0};
+
+// Stops a tool's whole process group (mmdebstrap's apt and dpkg with it): SIGTERM now, SIGKILL
+// to whatever is left after the grace period.
+class GroupStop {
+ public:
+  GroupStop(pid_t group, std::chrono::seconds grace)
+      : group_(group), grace_(grace), since_(Clock::now()) {
+    ::kill(-group_, SIGTERM);
+  }
+  // Escalates when due; true once nothing of the group is left (or, past the grace period and
+  // a moment after SIGKILL, what is left can only be a zombie nobody reaps: not running).
+  bool over() {
+    if (::kill(-group_, 0) != 0 && errno == ESRCH) return true;
+    const auto waited = Clock::now() - since_;
+    if (!killed_ && waited > grace_) {
+      ::kill(-group_, SIGKILL);
+      killed_ = true;
+    }
+    return killed_ && waited > grace_ + std::chrono::seconds(2);
+  }
+
+ private:
+  pid_t group_;
+  std::chrono::seconds grace_;
+  Clock::time_point since_;
+  bool killed_ = false;
+};
+
+struct Waited {
+  int status = 0;
+  bool cancelled = false;
+};
+
+// Waits for the tool; cancelled, it stops the tool's group and waits for all of it, so a build
+// stops mid-step, not only between steps, and leaves nothing running.
+Result<Waited> wait_or_stop(pid_t pid, const ToolRun& run) {
+  Waited w;
+  std::optional<GroupStop> stop;
+  bool reaped = false;
   while (true) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid, &status, run.cancel != nullptr ? WNOHANG : 0);
-    if (r == pid) return status;
-    if (r < 0 && errno != EINTR) {
-      return make_error(Errc::io, run.argv[0] + ": waitpid: " + std::strerror(errno));
+    if (!reaped) {
+      const pid_t r = ::waitpid(pid, &w.status, run.cancel != nullptr ? WNOHANG : 0);
+      if (r < 0 && errno != EINTR) {
+        return make_error(Errc::io, run.argv[0] + ": waitpid: " + std::strerror(errno));
+      }
+      reaped = r == pid;
     }
-    if (run.cancel == nullptr || r < 0) continue;
-    if (run.cancel->load() && !termed) {
-      cancelled = true;
-      ::kill(-pid, SIGTERM);
-      termed = Clock::now();
-    } else if (termed && !killed && Clock::now() - *termed > std::chrono::seconds(run.grace_s)) {
-      ::kill(-pid, SIGKILL);
-      killed = true;
+    if (reaped && !stop) return w;
+    if (run.cancel == nullptr) continue;  // a blocking wait, interrupted by a signal
+    if (!stop && run.cancel->load()) {
+      w.cancelled = true;
+      stop.emplace(pid, run.grace);
     }
+    if (stop && stop->over() && reaped) return w;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
 }  // namespace
+
+void kill_running_tool() {
+  if (const pid_t group = g_running_group.load(); group > 0) ::kill(-group, SIGKILL);
+}
 
 Result<void> run_tool(const ToolRun& run) {
   if (run.argv.empty()) return make_error(Errc::internal, "run_tool: empty command");
@@ -95,11 +133,12 @@ Result<void> run_tool(const ToolRun& run) {
     return make_error(Errc::io, tool + ": cannot run it: " + std::strerror(rc) +
                                     " (scripts/setup installs the Debian packages it needs)");
   }
-  bool cancelled = false;
-  const auto waited = wait_for(pid, run, cancelled);
+  g_running_group = pid;
+  const auto waited = wait_or_stop(pid, run);
+  g_running_group = 0;
   if (!waited) return waited.error();
-  const int status = *waited;
-  if (cancelled) return make_error(Errc::cancelled, tool + ": cancelled (it was stopped)");
+  const int status = waited->status;
+  if (waited->cancelled) return make_error(Errc::cancelled, tool + ": cancelled (it was stopped)");
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   std::ostringstream why;
   if (WIFEXITED(status)) {

@@ -2,6 +2,7 @@
 // Runs one of the Debian tools the image builder uses, its output appended to a log file.
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,11 +18,16 @@ struct ToolRun {
   /// Set (by a signal handler, another thread): the tool and everything it started are asked
   /// to stop (SIGTERM to its process group; SIGKILL if still there after `grace`).
   const std::atomic<bool>* cancel = nullptr;
-  int grace_s = 10;
+  std::chrono::seconds grace{10};  ///< from SIGTERM to SIGKILL when cancelled
 };
 
 /// Runs `run` to completion. Fails (naming the tool, its exit status and the log's last lines)
-/// when it cannot start or exits other than 0; `cancelled` when `cancel` stopped it.
+/// when it cannot start or exits other than 0; `cancelled` when `cancel` stopped it. The tool
+/// runs in a process group of its own (so that stopping it reaches what it starts).
 Result<void> run_tool(const ToolRun& run);
+
+/// SIGKILLs the process group of the tool running now, if any. Async-signal-safe: for a signal
+/// handler that must not leave the tool behind when revivectl itself is about to die.
+void kill_running_tool();
 
 }  // namespace revive::ctl

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "storage/sqlite/database.hpp"
+#include "storage/sqlite/repositories.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 #include "temp_dir.hpp"
 
@@ -76,6 +78,35 @@ TEST_F(SqliteDevicesTest, ASwappedDiskNamesTheLaptopByItsNewSerialOnly) {
   keep.at = 11;
   ASSERT_TRUE(storage_->devices().record_sighting(a, keep));
   EXPECT_EQ(found("Latitude 7490", "", "", Json::array({"NEW-DISK"})), std::vector{a});
+}
+
+// The index is only half of it: the query must look the candidates up by id, not walk every
+// laptop of the model and test each (the outer `model = ?` took the model index, and a
+// thousand laptops of one model made every enrolment read a thousand rows).
+TEST_F(SqliteDevicesTest, CandidatesAreLookedUpByIdNotByWalkingTheModel) {
+  for (int i = 0; i < 50; ++i)
+    laptop("u" + std::to_string(i), "s" + std::to_string(i), Json::array());
+  auto db = sqlite::Database::open(dir_ / "revive.db");
+  ASSERT_TRUE(db) << db.error().message;
+  auto q = db->prepare("EXPLAIN QUERY PLAN " + sqlite::SqliteDevices::identity_candidates_sql());
+  ASSERT_TRUE(q) << q.error().message;
+  q->bind(std::string("Latitude 7490"), std::string("u7"), std::string("s7"), std::string("[]"));
+  std::vector<std::string> plan;
+  while (true) {
+    auto row = q->step();
+    ASSERT_TRUE(row) << row.error().message;
+    if (!*row) break;
+    plan.push_back(q->text(3));
+  }
+  std::string all;
+  for (const auto& p : plan) all += p + "\n";
+  EXPECT_NE(std::find(plan.begin(), plan.end(), "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"),
+            plan.end())
+      << all;
+  for (const auto& p : plan) {
+    EXPECT_NE(p.rfind("SEARCH d USING INDEX", 0), 0u) << all;
+    EXPECT_NE(p.rfind("SCAN d", 0), 0u) << all;
+  }
 }
 
 }  // namespace

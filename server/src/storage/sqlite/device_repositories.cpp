@@ -53,21 +53,24 @@ Result<std::int64_t> SqliteDevices::insert(const NewDevice& d) {
   return db_.last_insert_id();
 }
 
+std::string SqliteDevices::identity_candidates_sql() {
+  // `+d.model`: no index for that term, so the planner looks the few candidate ids up by rowid
+  // instead of walking every laptop of the model (a workshop's hundreds of one model made
+  // each enrolment a scan: issue 19's 1,000-laptop start).
+  return std::string(kDeviceColumns) +
+         "WHERE +d.model = ?1 AND d.id IN ("
+         "SELECT id FROM devices WHERE ?2 <> '' AND model = ?1 AND system_uuid = ?2 "
+         "UNION SELECT id FROM devices WHERE ?3 <> '' AND model = ?1 AND serial = ?3 "
+         "UNION SELECT s.device_id FROM json_each(?4) b "
+         "JOIN device_disk_serials s ON s.serial = b.value) "
+         "ORDER BY d.last_seen DESC, d.id DESC LIMIT 100";
+}
+
 Result<std::vector<DeviceRow>> SqliteDevices::identity_candidates(const std::string& model,
                                                                   const std::string& system_uuid,
                                                                   const std::string& serial,
                                                                   const Json& disk_serials) {
-  // `+d.model`: no index for that term, so the planner looks the few candidate ids up by rowid
-  // instead of walking every laptop of the model (a workshop's hundreds of one model made
-  // each enrolment a scan: issue 19's 1,000-laptop start).
-  REVIVE_SQL_ASSIGN(
-      q, db_.prepare(std::string(kDeviceColumns) +
-                     "WHERE +d.model = ?1 AND d.id IN ("
-                     "SELECT id FROM devices WHERE ?2 <> '' AND model = ?1 AND system_uuid = ?2 "
-                     "UNION SELECT id FROM devices WHERE ?3 <> '' AND model = ?1 AND serial = ?3 "
-                     "UNION SELECT s.device_id FROM json_each(?4) b "
-                     "JOIN device_disk_serials s ON s.serial = b.value) "
-                     "ORDER BY d.last_seen DESC, d.id DESC LIMIT 100"));
+  REVIVE_SQL_ASSIGN(q, db_.prepare(identity_candidates_sql()));
   q.bind(model, system_uuid, serial, disk_serials.dump());
   return all_devices(q);
 }

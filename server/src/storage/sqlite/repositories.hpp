@@ -47,6 +47,9 @@ class SqliteBatches final : public BatchRepository {
 class SqliteDevices final : public DeviceRepository {
  public:
   explicit SqliteDevices(Database& db) : db_(db) {}
+  /// The query identity_candidates() runs (?1 model, ?2 system UUID, ?3 serial, ?4 disk serials
+  /// as a JSON array), for a test of its plan: it runs at every enrolment.
+  static std::string identity_candidates_sql();
   Result<std::int64_t> insert(const NewDevice& d) override;
   Result<std::vector<DeviceRow>> identity_candidates(const std::string& model,
                                                      const std::string& system_uuid,
