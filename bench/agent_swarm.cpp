@@ -3,7 +3,9 @@
 // wait in a long-poll for an operator after a failed step. Prints latency percentiles per
 // request kind as the client sees them (connect excluded; queueing in the server included).
 // The agents enrol all at once, or spread evenly over --ramp SECS (laptops switched on one
-// after another: a workshop's network boots spread over tens of seconds).
+// after another: a workshop's network boots spread over tens of seconds). Either way the
+// heartbeats and long-polls start once the last agent has enrolled, so enrolments are timed
+// against each other, not against a running workshop's traffic.
 //
 //   agent_swarm PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS]
 #include <boost/asio.hpp>
@@ -14,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -137,14 +140,19 @@ int main(int argc, char** argv) {
     const std::string arg = argv[a];
     if (arg == "--burst") {
       burst = true;
-    } else if (arg == "--ramp" && a + 1 < argc) {
-      ramp = std::stod(argv[++a]);
+    } else if (arg == "--ramp") {
+      char* end = nullptr;
+      ramp = a + 1 < argc ? std::strtod(argv[++a], &end) : -1;
+      if (end == nullptr || *end != '\0' || ramp < 0) {
+        std::fprintf(stderr, "agent_swarm: --ramp takes a number of seconds\n");
+        return 2;
+      }
     } else {
       std::fprintf(stderr, "agent_swarm: unknown argument %s\n", arg.c_str());
       return 2;
     }
   }
-  const Clock::time_point t_start = Clock::now();
+  const Clock::time_point ramp_from = Clock::now();
   asio::io_context io;
   Stats st;
   int enrolled = 0;
@@ -156,8 +164,8 @@ int main(int argc, char** argv) {
         io,
         [&, i]() -> asio::awaitable<void> {
           if (ramp > 0) {
-            asio::steady_timer at(io, t_start + std::chrono::duration_cast<Clock::duration>(
-                                                    std::chrono::duration<double>(ramp * i / n)));
+            asio::steady_timer at(io, ramp_from + std::chrono::duration_cast<Clock::duration>(
+                                                      std::chrono::duration<double>(ramp * i / n)));
             co_await at.async_wait(tok);
           }
           tcp::socket s(io);

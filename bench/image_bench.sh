@@ -9,11 +9,12 @@
 # Baselines: `zstd -T0 -3` (all cores) for import, `zstd -d` (sparse output) for export, and
 # `zstd -d` followed by `sync -d` of its output (durable, as export's file is).
 # All runs read a warm page cache; ours also makes every chunk, the manifest and the exported
-# file durable (fsync), zstd does not.
+# file durable (fsync), plain zstd does not.
 #
-# Rounds are interleaved (zstd -3, import, zstd -d, export, zstd -3, ...) so a drift of this
-# shared machine hits every contender alike; medians and the spread (min-max) are printed with
-# the targets (import >= 1.1x zstd -T0 -3, export >= 1.5x zstd -d, peak RSS < 512 MiB) and
+# Rounds are interleaved (zstd -3, import, zstd -d, zstd -d + sync, export, zstd -3, ...) so a
+# drift of this shared machine hits every contender alike; medians and the spread (min-max) are
+# printed with the targets (import >= 1.1x zstd -T0 -3, export >= 1.5x zstd -d, and the same
+# 1.5x against zstd -d + sync, peak RSS < 512 MiB) and
 # PASS/MISS. --quick: a smoke run (512 MiB of /usr/include, one round: seconds after the build).
 # REVIVECTL=PATH times another revivectl binary instead of this checkout's; BEFORE_CTL=PATH also
 # times an older build in the same rounds (its own rows and ratios: a before/after in one run);

@@ -69,8 +69,8 @@ void update_link(Laptop& laptop, BytesPerSecond received, std::optional<BytesPer
   // run at its pace. Not on the first report behind a parent still receiving: that parent's
   // lead can be a burst it got in the same second, and the child took what it was sent.
   const BytesPerSecond offered = std::min(parent.planned_share, laptop.intake());
-  const bool source_proven = parent.holds_everything || laptop.told_reports >= 2;
-  const bool far_slower = laptop.settled() && source_proven && received < kFarSlower * offered;
+  const bool lead_is_real = parent.holds_everything || laptop.told_reports >= 2;
+  const bool far_slower = laptop.settled() && lead_is_real && received < kFarSlower * offered;
   if (++laptop.slow_reports >= 2 || far_slower) {
     laptop.link = laptop.slow_best;
     laptop.link_known = true;
