@@ -1,5 +1,6 @@
 #include "revive/agent/deploy.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <string>
@@ -84,6 +85,15 @@ WriteMeter::Totals WriteMeter::totals() const {
   return done_;
 }
 
+std::chrono::milliseconds checkpoint_interval(std::chrono::milliseconds every,
+                                              std::chrono::steady_clock::duration flush_took) {
+  using std::chrono::milliseconds;
+  constexpr int kFlushTimes = 20;
+  constexpr milliseconds kLongest{60'000};
+  const auto paced = std::chrono::ceil<milliseconds>(flush_took * kFlushTimes);
+  return std::max(every, std::min(paced, kLongest));
+}
+
 double disk_write_rate(const WriteMeter::Totals& from, const WriteMeter::Totals& to,
                        std::uint64_t chunk_size) {
   constexpr std::uint64_t kMinChunks = 2;
@@ -111,17 +121,19 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
   // Item k of the pipeline is data extent k: its done ranges are the checkpoint's ranges.
   ChunkPipeline pipeline(m, m.data_extents(), pipeline_options(opts));
   DeviceSink sink(dev, opts.write_meter);
-  auto last_checkpoint = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point next_checkpoint = Clock::now() + opts.checkpoint_every;
   // The calling thread reports progress and checkpoints while the workers run.
   auto r = pipeline.run(source, sink, [&] {
     if (opts.progress) opts.progress(pipeline.bytes_done(), m.data_bytes);
-    if (!opts.checkpoint ||
-        std::chrono::steady_clock::now() - last_checkpoint < opts.checkpoint_every)
-      return;
-    last_checkpoint = std::chrono::steady_clock::now();
+    if (!opts.checkpoint || Clock::now() < next_checkpoint) return;
     // Ranges first, then the flush: every range reported was written before the flush.
     DoneRanges ranges = pipeline.done_ranges();
-    if (sink.flush()) opts.checkpoint(ranges);
+    const Clock::time_point flush_start = Clock::now();
+    const bool flushed = static_cast<bool>(sink.flush());
+    next_checkpoint = Clock::now() + checkpoint_interval(opts.checkpoint_every,
+                                                         Clock::now() - flush_start);
+    if (flushed) opts.checkpoint(ranges);
   });
   if (!r) {
     if (r.error().code == Errc::cancelled) return make_error(Errc::cancelled, "deploy stopped");

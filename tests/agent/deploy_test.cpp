@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -170,6 +171,28 @@ TEST(WriteMeter, TheDiskRateIsBytesOverBusyTimeOrUnknown) {
   };
   for (const Case& c : cases)
     EXPECT_DOUBLE_EQ(disk_write_rate(c.from, c.to, kChunk), c.rate) << c.what;
+}
+
+// A flush holds the disk's writes up while it runs: checkpoints come no sooner than 20
+// flush-times apart (at most a minute), so on a disk that flushes slowly they cost ~5 %.
+TEST(CheckpointInterval, SlowFlushesSpaceCheckpointsOutWithinAMinute) {
+  using std::chrono::milliseconds;
+  struct Case {
+    const char* what;
+    milliseconds every, flush_took, next;
+  };
+  const std::vector<Case> cases{
+      {"a fast flush keeps the asked interval", milliseconds(2000), milliseconds(20),
+       milliseconds(2000)},
+      {"a virtual disk's half-second flush: 10 s", milliseconds(2000), milliseconds(500),
+       milliseconds(10'000)},
+      {"a flush of 10 s: a minute at most", milliseconds(2000), milliseconds(10'000),
+       milliseconds(60'000)},
+      {"an interval asked longer than a minute stays", milliseconds(90'000),
+       milliseconds(10'000), milliseconds(90'000)},
+  };
+  for (const Case& c : cases)
+    EXPECT_EQ(checkpoint_interval(c.every, c.flush_took), c.next) << c.what;
 }
 
 TEST_F(Deploy, ZeroesTheHolesOfAUsedDisk) {

@@ -74,6 +74,15 @@ class WriteMeter {
 double disk_write_rate(const WriteMeter::Totals& from, const WriteMeter::Totals& to,
                        std::uint64_t chunk_size);
 
+/// How long after a checkpoint the next one is due, given how long its flush took: `every`, or
+/// 20 flush-times where the disk flushes slowly, at most a minute (or `every` if longer). A
+/// flush holds the disk's writes up while it runs (a virtual disk's flush is its host's fsync;
+/// on a journalled file the allocating writes wait for the commit: 0.5 s on the bench's disk,
+/// every 2 s), so checkpoints cost at most about 5 % of the writing; a restart redoes at most
+/// that much more of the image.
+std::chrono::milliseconds checkpoint_interval(std::chrono::milliseconds every,
+                                              std::chrono::steady_clock::duration flush_took);
+
 struct DeployOptions {
   unsigned workers = 4;   ///< chunks in flight (fetch, verify, decompress, write)
   int chunk_retries = 3;  ///< per chunk, for answers that are wrong (bad hash, bad frame, 404)
@@ -83,7 +92,8 @@ struct DeployOptions {
   /// Called once when the source becomes unreachable and once when it answers again.
   std::function<void(bool reachable, const std::string& why)> on_outage;
   DoneRanges already_done;  ///< from a checkpoint: skipped, not fetched again
-  /// Called about every `checkpoint_every` with what is durably on disk (flushed first).
+  /// Called about every `checkpoint_every` (longer on a disk that flushes slowly, see
+  /// checkpoint_interval) with what is durably on disk (flushed first).
   std::function<void(const DoneRanges&)> checkpoint;
   std::chrono::milliseconds checkpoint_every{2000};
   /// Bytes on disk of the image's data bytes, from the calling thread about every 100 ms.
