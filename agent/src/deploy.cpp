@@ -131,8 +131,8 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
     DoneRanges ranges = pipeline.done_ranges();
     const Clock::time_point flush_start = Clock::now();
     const bool flushed = static_cast<bool>(sink.flush());
-    next_checkpoint = Clock::now() + checkpoint_interval(opts.checkpoint_every,
-                                                         Clock::now() - flush_start);
+    next_checkpoint =
+        Clock::now() + checkpoint_interval(opts.checkpoint_every, Clock::now() - flush_start);
     if (flushed) opts.checkpoint(ranges);
   });
   if (!r) {

@@ -188,8 +188,8 @@ TEST(CheckpointInterval, SlowFlushesSpaceCheckpointsOutWithinAMinute) {
        milliseconds(10'000)},
       {"a flush of 10 s: a minute at most", milliseconds(2000), milliseconds(10'000),
        milliseconds(60'000)},
-      {"an interval asked longer than a minute stays", milliseconds(90'000),
-       milliseconds(10'000), milliseconds(90'000)},
+      {"an interval asked longer than a minute stays", milliseconds(90'000), milliseconds(10'000),
+       milliseconds(90'000)},
   };
   for (const Case& c : cases)
     EXPECT_EQ(checkpoint_interval(c.every, c.flush_took), c.next) << c.what;
