@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 extern char** environ;
 
@@ -62,6 +63,22 @@ Result<pid_t> spawn(const ChildPipeline::Command& command, int in, int out, int 
   return pid;
 }
 
+// SIGTERM, then SIGKILL if the child is still there after `grace`; reaped either way.
+void stop_child(pid_t pid, std::chrono::milliseconds grace) {
+  ::kill(pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) return;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace
 
 std::string command_text(const ChildPipeline::Command& command) {
@@ -85,9 +102,11 @@ bool program_in_path(const std::string& program) {
 }
 
 Result<std::unique_ptr<ChildPipeline>> ChildPipeline::start(const std::vector<Command>& commands,
-                                                            const std::string& stdin_file) {
+                                                            const std::string& stdin_file,
+                                                            std::chrono::milliseconds stop_grace) {
   REVIVE_CHECK(!commands.empty());
   std::unique_ptr<ChildPipeline> p(new ChildPipeline());
+  p->stop_grace_ = stop_grace;
   auto in = open_file(stdin_file, O_RDONLY | O_CLOEXEC);
   if (!in) return in.error();
   UniqueFd next_in = std::move(*in);
@@ -113,10 +132,7 @@ void ChildPipeline::stop_all() {
   out_.reset();
   for (auto& c : children_) {
     if (c.pid <= 0) continue;
-    ::kill(c.pid, SIGTERM);
-    int status = 0;
-    while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    stop_child(c.pid, stop_grace_);
     c.pid = -1;
   }
 }

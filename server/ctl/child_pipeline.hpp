@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,12 +22,15 @@ class ChildPipeline final : public DiskStream {
 
   /// Starts every command (looked up in PATH), the first one reading `stdin_file`. Fails
   /// naming the command that could not start; children already started are stopped.
-  static Result<std::unique_ptr<ChildPipeline>> start(const std::vector<Command>& commands,
-                                                      const std::string& stdin_file = "/dev/null");
+  /// `stop_grace`: how long a child being stopped has after SIGTERM before SIGKILL.
+  static Result<std::unique_ptr<ChildPipeline>> start(
+      const std::vector<Command>& commands, const std::string& stdin_file = "/dev/null",
+      std::chrono::milliseconds stop_grace = std::chrono::seconds(5));
 
   ChildPipeline(const ChildPipeline&) = delete;
   ChildPipeline& operator=(const ChildPipeline&) = delete;
-  /// Stops children still running (SIGTERM) and reaps them.
+  /// Stops children still running (SIGTERM, SIGKILL after the grace period) and reaps them:
+  /// a failed or cancelled import ends even when a child ignores SIGTERM.
   ~ChildPipeline() override;
 
   /// Reads the last command's stdout; 0 at its end.
@@ -48,6 +52,7 @@ class ChildPipeline final : public DiskStream {
   Result<void> wait_all();
 
   std::vector<Child> children_;
+  std::chrono::milliseconds stop_grace_{};
   UniqueFd out_;
   std::optional<Result<void>> verdict_;
 };

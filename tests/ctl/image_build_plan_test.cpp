@@ -5,12 +5,14 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <thread>
 
 #include "build_report.hpp"
+#include "child_pipeline.hpp"
 #include "run_tool.hpp"
 #include "temp_dir.hpp"
 
@@ -264,6 +266,24 @@ TEST(RunTool, AToolThatFailsIsNamedWithItsStatusAndLog) {
   EXPECT_NE(r.error().message.find("sh exited with status 3"), std::string::npos)
       << r.error().message;
   EXPECT_NE(r.error().message.find("the reason"), std::string::npos) << r.error().message;
+}
+
+// An import's tool that ignores SIGTERM (qemu-img or partclone stuck on a bad disk) is killed
+// once the grace period is over: a failed or cancelled import ends instead of waiting for it.
+TEST(ChildPipeline, AChildThatIgnoresTheStopIsKilledAfterTheGracePeriod) {
+  const auto grace = std::chrono::milliseconds(300);
+  auto p = ChildPipeline::start(
+      {{"sh", "-c", "trap '' TERM; echo started; while :; do sleep 0.1; done"}}, "/dev/null",
+      grace);
+  ASSERT_TRUE(p) << p.error().message;
+  std::array<std::byte, 16> first{};
+  const auto n = (*p)->read(first);  // the trap is set once it has spoken
+  ASSERT_TRUE(n && *n > 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  p->reset();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, grace) << "SIGTERM was ignored: only SIGKILL stops it";
+  EXPECT_LT(took, std::chrono::seconds(3));
 }
 
 }  // namespace
