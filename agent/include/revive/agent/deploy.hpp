@@ -76,10 +76,10 @@ double disk_write_rate(const WriteMeter::Totals& from, const WriteMeter::Totals&
 
 /// How long after a checkpoint the next one is due, given how long its flush took: `every`, or
 /// 20 flush-times where the disk flushes slowly, at most a minute (or `every` if longer). A
-/// flush holds the disk's writes up while it runs (a virtual disk's flush is its host's fsync;
-/// on a journalled file the allocating writes wait for the commit: 0.5 s on the bench's disk,
-/// every 2 s), so checkpoints cost at most about 5 % of the writing; a restart redoes at most
-/// that much more of the image.
+/// flush holds the disk's writes up while it runs (a virtual disk's flush is its host's fsync:
+/// 0.5-0.8 s on the bench machine's, a quarter of the writing at one every 2 s; cheap eMMC and
+/// USB disks are slow too), so checkpoints cost at most about 5 % of the writing; a restart
+/// redoes at most that much more of the image.
 std::chrono::milliseconds checkpoint_interval(std::chrono::milliseconds every,
                                               std::chrono::steady_clock::duration flush_took);
 
