@@ -123,11 +123,24 @@ class Builder {
     fs::create_directories(p_.deb_cache, ec);
     if (ec)
       return make_error(Errc::io, "cannot create " + p_.deb_cache.string() + ": " + ec.message());
-    REVIVE_TRY(write_text(f / "customize.sh", customize_script(r_, p_)));
-    REVIVE_TRY(write_text(f / "fstab", fstab_text(ids_)));
-    REVIVE_TRY(write_text(f / "grub.cfg", root_grub_cfg(r_, ids_)));
-    REVIVE_TRY(write_text(f / "stub.cfg", stub_grub_cfg(ids_)));
-    return write_text(f / "revive-recipe-first-boot.service", first_boot_unit());
+    REVIVE_TRY(write_build_file("customize.sh", customize_script(r_, p_)));
+    REVIVE_TRY(write_build_file("fstab", fstab_text(ids_)));
+    REVIVE_TRY(write_build_file("grub.cfg", root_grub_cfg(r_, ids_)));
+    REVIVE_TRY(write_build_file("stub.cfg", stub_grub_cfg(ids_)));
+    return write_build_file("revive-recipe-first-boot.service", first_boot_unit());
+  }
+
+  // Written with SOURCE_DATE_EPOCH as its mtime: mcopy -m puts stub.cfg's mtime into the
+  // ESP's directory entries, which otherwise differed in every build.
+  Result<void> write_build_file(const std::string& name, const std::string& text) {
+    const fs::path f = p_.files_dir() / name;
+    REVIVE_TRY(write_text(f, text));
+    std::error_code ec;
+    const auto epoch = std::chrono::sys_seconds(std::chrono::seconds(std::stoll(kSourceDateEpoch)));
+    fs::last_write_time(f, fs::file_time_type::clock::from_sys(epoch), ec);
+    if (ec)
+      return make_error(Errc::io, "cannot set the mtime of " + f.string() + ": " + ec.message());
+    return {};
   }
 
   Result<void> mmdebstrap() {
@@ -168,6 +181,7 @@ class Builder {
     auto argv = mkfs_ext4_argv(ids_, p_);
     argv.insert(argv.begin(), {"fakeroot", "-i", p_.fakeroot_state().string(), "--"});
     REVIVE_TRY(tool(argv, {std::string("E2FSPROGS_FAKE_TIME=") + kSourceDateEpoch}));
+    REVIVE_TRY(pin_inode_times());
     std::uintmax_t used = 0;
     std::error_code ec;
     for (fs::recursive_directory_iterator it(p_.root_dir(), fs::directory_options::none, ec), end;
@@ -176,6 +190,24 @@ class Builder {
     }
     facts_.root_used_bytes = used;
     return {};
+  }
+
+  // mke2fs 1.47.0 -d copies each file's atime and ctime from the unpacked tree, where they
+  // are the time of the unpack: without this pass every build's inode tables differ.
+  Result<void> pin_inode_times() {
+    const fs::path listing = p_.work / "root.dumpe2fs";
+    std::error_code ec;
+    fs::remove(listing, ec);  // run_tool appends
+    REVIVE_TRY(run_tool({dumpe2fs_argv(p_), {}, listing, &cancel_}));
+    auto text = read_bytes(listing);
+    if (!text) return text.error();
+    auto used = used_inodes(std::string(text->begin(), text->end()));
+    if (!used) return used.error();
+    const fs::path script = p_.files_dir() / "inode-times.debugfs";
+    REVIVE_TRY(write_text(script, inode_times_script(*used, kSourceDateEpoch)));
+    // The fake time keeps debugfs's own superblock write time fixed too.
+    return tool(debugfs_script_argv(p_, script),
+                {std::string("E2FSPROGS_FAKE_TIME=") + kSourceDateEpoch});
   }
 
   Result<void> make_esp() {

@@ -143,6 +143,50 @@ TEST(BuildPlan, CustomizeScriptSetsLocaleIdentityAndHooks) {
   }
 }
 
+// dumpe2fs 1.47.0's shape (from a debian-12-minimal root.ext4), with 8 inodes per group.
+constexpr const char* kDumpe2fs =
+    "dumpe2fs 1.47.0 (5-Feb-2023)\n"
+    "Inode count:              24\n"
+    "Free inodes:              12\n"
+    "Group descriptor size:    64\n"
+    "Inodes per group:         8\n"
+    "First inode:              11\n"
+    "Group 0: (Blocks 0-32767) csum 0x7599\n"
+    "  Free blocks: \n"
+    "  Free inodes: \n"
+    "Group 1: (Blocks 32768-65535) csum 0x34de\n"
+    "  Free blocks: 40000-65535\n"
+    "  Free inodes: 13-14, 16\n"
+    "Group 2: (Blocks 65536-98303) csum 0x663f [INODE_UNINIT]\n"
+    "  Free inodes: 17-24\n";
+
+TEST(BuildPlan, UsedInodesAreEachGroupMinusItsFreeOnes) {
+  auto u = used_inodes(kDumpe2fs);
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->first_ino, 11u);
+  EXPECT_EQ(u->ranges, (std::vector<InodeRange>{{1, 8}, {9, 12}, {15, 15}}));
+  EXPECT_FALSE(used_inodes("dumpe2fs 1.47.0\nInodes per group: 8\nFirst inode: 11\n"));
+  EXPECT_FALSE(
+      used_inodes("Inodes per group: 8\nFirst inode: 11\nGroup 0: (Blocks 0-9)\n"
+                  "  Free inodes: 5-x\n"));
+}
+
+// mke2fs 1.47.0 -d copied the unpack's time into every file's atime and ctime: the rebuilt
+// root's inode tables differed (issue 17). The pass sets them for the copied inodes only.
+TEST(BuildPlan, InodeTimesScriptPinsTheCopiedInodes) {
+  auto u = used_inodes(kDumpe2fs);
+  ASSERT_TRUE(u) << u.error().message;
+  const std::string s = inode_times_script(*u, "1700000000");
+  EXPECT_EQ(s,
+            "sif <11> atime 1700000000\nsif <11> ctime 1700000000\n"
+            "sif <12> atime 1700000000\nsif <12> ctime 1700000000\n"
+            "sif <15> atime 1700000000\nsif <15> ctime 1700000000\n");
+  BuildPaths p;
+  p.work = "/w";
+  EXPECT_EQ(debugfs_script_argv(p, "/w/files/t"),
+            (std::vector<std::string>{"debugfs", "-w", "-f", "/w/files/t", "/w/root.ext4"}));
+}
+
 TEST(BuildPlan, BiosBootCodePointsAtTheBiosBootPartition) {
   const DiskLayout l = plan_layout(sample());
   std::vector<std::uint8_t> boot(512, 0xAA), core(3 * 512 + 100, 0x11);
