@@ -390,8 +390,10 @@ std::vector<std::string> debugfs_script_argv(const BuildPaths& p, const fs::path
 }
 
 std::vector<std::string> mkfs_vfat_argv(const BuildIds& ids, const BuildPaths& p) {
-  return {"mkfs.vfat",        "-F", "32", "-n", "ESP", "-i", ids.esp_volume_id, "--invariant",
-          p.esp_fs().string()};
+  // --invariant first: it sets the volume id to 1234abcd itself, so a later -i is what wins
+  // (dosfstools 4.2 takes the options in order; fstab names the ESP by our id).
+  return {"mkfs.vfat",       "--invariant",      "-F", "32", "-n", "ESP", "-i",
+          ids.esp_volume_id, p.esp_fs().string()};
 }
 
 std::vector<std::string> grub_bios_mkimage_argv(const BuildPaths& p, const fs::path& stub_cfg,

@@ -79,6 +79,19 @@ TEST(BuildPlan, BootFilesNameTheFixedUuids) {
                       "hash_seed=" + ids.root_hash_seed + ",nodiscard"));
 }
 
+// mkfs.vfat --invariant after -i made every ESP 1234-ABCD while fstab names the recipe's id:
+// /boot/efi was never mounted (nofail hid it).
+TEST(BuildPlan, EspVolumeIdComesAfterInvariant) {
+  const BuildIds ids = ids_for(sample());
+  const auto a = mkfs_vfat_argv(ids, {});
+  const auto invariant = std::find(a.begin(), a.end(), "--invariant");
+  const auto id = std::find(a.begin(), a.end(), ids.esp_volume_id);
+  ASSERT_NE(invariant, a.end());
+  ASSERT_NE(id, a.end());
+  EXPECT_LT(invariant, id);
+  EXPECT_EQ(*(id - 1), "-i");
+}
+
 TEST(BuildPlan, PackagesFollowTheBootChain) {
   Recipe r = sample();
   r.packages = {"vim", "linux-image-amd64"};
