@@ -62,6 +62,12 @@ Result<std::vector<std::uint8_t>> read_bytes(const fs::path& p) {
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+Result<std::string> read_text(const fs::path& p) {
+  auto b = read_bytes(p);
+  if (!b) return b.error();
+  return std::string(b->begin(), b->end());
+}
+
 Result<void> write_text(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << text;
@@ -195,19 +201,33 @@ class Builder {
   // mke2fs 1.47.0 -d copies each file's atime and ctime from the unpacked tree, where they
   // are the time of the unpack: without this pass every build's inode tables differ.
   Result<void> pin_inode_times() {
-    const fs::path listing = p_.work / "root.dumpe2fs";
-    std::error_code ec;
-    fs::remove(listing, ec);  // run_tool appends
-    REVIVE_TRY(run_tool({dumpe2fs_argv(p_), {}, listing, &cancel_}));
-    auto text = read_bytes(listing);
-    if (!text) return text.error();
-    auto used = used_inodes(std::string(text->begin(), text->end()));
+    auto listing = tool_output(dumpe2fs_argv(p_), {}, p_.work / "root.dumpe2fs");
+    if (!listing) return listing.error();
+    auto used = used_inodes(*listing);
     if (!used) return used.error();
     const fs::path script = p_.files_dir() / "inode-times.debugfs";
     REVIVE_TRY(write_text(script, inode_times_script(*used, kSourceDateEpoch)));
     // The fake time keeps debugfs's own superblock write time fixed too.
-    return tool(debugfs_script_argv(p_, script),
-                {std::string("E2FSPROGS_FAKE_TIME=") + kSourceDateEpoch});
+    auto out = tool_output(debugfs_script_argv(p_, script),
+                           {std::string("E2FSPROGS_FAKE_TIME=") + kSourceDateEpoch},
+                           p_.work / "inode-times.log");
+    if (!out) return out.error();
+    // debugfs exits 0 after a failed command: a silent failure would only show as a rebuild
+    // that no longer shares its inode tables.
+    if (const auto failed = debugfs_failures(*out); !failed.empty()) {
+      return make_error(Errc::io, fmt::format("debugfs: {} failed commands, the first: {}",
+                                              failed.size(), failed.front()));
+    }
+    return {};
+  }
+
+  // Runs a tool whose output the build reads, into a file of its own (run_tool appends).
+  Result<std::string> tool_output(std::vector<std::string> argv, std::vector<std::string> env,
+                                  const fs::path& out) {
+    std::error_code ec;
+    fs::remove(out, ec);
+    REVIVE_TRY(run_tool({std::move(argv), std::move(env), out, &cancel_}));
+    return read_text(out);
   }
 
   Result<void> make_esp() {
@@ -275,12 +295,6 @@ class Builder {
   const std::atomic<bool>& cancel_;
   BuildFacts facts_;
 };
-
-Result<std::string> read_text(const fs::path& p) {
-  auto b = read_bytes(p);
-  if (!b) return b.error();
-  return std::string(b->begin(), b->end());
-}
 
 }  // namespace
 

@@ -381,6 +381,18 @@ std::string inode_times_script(const UsedInodes& used, std::string_view epoch) {
   return s;
 }
 
+std::vector<std::string> debugfs_failures(const std::string& output) {
+  std::vector<std::string> out;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    const bool echo = line.rfind("debugfs: ", 0) == 0;
+    const bool banner = line.rfind("debugfs ", 0) == 0;  // "debugfs 1.47.0 (5-Feb-2023)"
+    const bool header = line.rfind("$ ", 0) == 0;        // run_tool's line naming the command
+    if (!echo && !banner && !header && !line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
 std::vector<std::string> dumpe2fs_argv(const BuildPaths& p) {
   return {"dumpe2fs", p.root_fs().string()};
 }

@@ -87,6 +87,9 @@ Result<UsedInodes> used_inodes(const std::string& dumpe2fs_output);
 /// inode from `first_ino` on to `epoch` (mke2fs 1.47.0 -d copies both from the unpacked
 /// tree, where they are the time of the unpack; 1.47.1 clamps them to SOURCE_DATE_EPOCH).
 std::string inode_times_script(const UsedInodes& used, std::string_view epoch);
+/// The lines of `debugfs -f`'s log reporting a failed command (debugfs exits 0 after one):
+/// all but its version banner, its echo of each command ("debugfs: ...") and run_tool's "$ ".
+std::vector<std::string> debugfs_failures(const std::string& output);
 std::vector<std::string> dumpe2fs_argv(const BuildPaths& p);
 std::vector<std::string> debugfs_script_argv(const BuildPaths& p,
                                              const std::filesystem::path& script);

@@ -200,6 +200,19 @@ TEST(BuildPlan, InodeTimesScriptPinsTheCopiedInodes) {
             (std::vector<std::string>{"debugfs", "-w", "-f", "/w/files/t", "/w/root.ext4"}));
 }
 
+// debugfs -f exits 0 when a command fails: the build reads its output instead.
+TEST(BuildPlan, DebugfsFailuresAreWhatIsNotAnEcho) {
+  EXPECT_TRUE(debugfs_failures("\n$ debugfs -w -f /w/files/inode-times.debugfs /w/root.ext4\n"
+                               "debugfs 1.47.0 (5-Feb-2023)\n"
+                               "debugfs: sif <11> atime 1700000000\n"
+                               "debugfs: sif <11> ctime 1700000000\n")
+                  .empty());
+  EXPECT_EQ(debugfs_failures("debugfs 1.47.0 (5-Feb-2023)\n"
+                             "debugfs: sif <999999> atime 1700000000\n"
+                             "<999999>: File not found by ext2_lookup \n"),
+            (std::vector<std::string>{"<999999>: File not found by ext2_lookup "}));
+}
+
 TEST(BuildPlan, BiosBootCodePointsAtTheBiosBootPartition) {
   const DiskLayout l = plan_layout(sample());
   std::vector<std::uint8_t> boot(512, 0xAA), core(3 * 512 + 100, 0x11);
