@@ -34,7 +34,10 @@ std::string firstboot_script(const Profile& p) {
       "# Written by Revive: runs once at the recipient's first boot, then removes itself.\n"
       "set -e\n"
       "# Host keys were removed from the image so no two laptops share them.\n"
-      "if command -v ssh-keygen >/dev/null 2>&1; then ssh-keygen -A; fi\n";
+      "if command -v ssh-keygen >/dev/null 2>&1; then ssh-keygen -A; fi\n"
+      "# So was ssl-cert's snakeoil pair (an image built by revivectl has none): made if missing.\n"
+      "if command -v make-ssl-cert >/dev/null 2>&1; then make-ssl-cert "
+      "generate-default-snakeoil; fi\n";
   if (!p.first_user.name.empty()) {
     s += "if ! id " + p.first_user.name +
          " >/dev/null 2>&1; then\n"

@@ -62,6 +62,12 @@ Result<std::vector<std::uint8_t>> read_bytes(const fs::path& p) {
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+Result<std::string> read_text(const fs::path& p) {
+  auto b = read_bytes(p);
+  if (!b) return b.error();
+  return std::string(b->begin(), b->end());
+}
+
 Result<void> write_text(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << text;
@@ -123,11 +129,24 @@ class Builder {
     fs::create_directories(p_.deb_cache, ec);
     if (ec)
       return make_error(Errc::io, "cannot create " + p_.deb_cache.string() + ": " + ec.message());
-    REVIVE_TRY(write_text(f / "customize.sh", customize_script(r_, p_)));
-    REVIVE_TRY(write_text(f / "fstab", fstab_text(ids_)));
-    REVIVE_TRY(write_text(f / "grub.cfg", root_grub_cfg(r_, ids_)));
-    REVIVE_TRY(write_text(f / "stub.cfg", stub_grub_cfg(ids_)));
-    return write_text(f / "revive-recipe-first-boot.service", first_boot_unit());
+    REVIVE_TRY(write_build_file("customize.sh", customize_script(r_, p_)));
+    REVIVE_TRY(write_build_file("fstab", fstab_text(ids_)));
+    REVIVE_TRY(write_build_file("grub.cfg", root_grub_cfg(r_, ids_)));
+    REVIVE_TRY(write_build_file("stub.cfg", stub_grub_cfg(ids_)));
+    return write_build_file("revive-recipe-first-boot.service", first_boot_unit());
+  }
+
+  // Written with SOURCE_DATE_EPOCH as its mtime: mcopy -m puts stub.cfg's mtime into the
+  // ESP's directory entries, which otherwise differed in every build.
+  Result<void> write_build_file(const std::string& name, const std::string& text) {
+    const fs::path f = p_.files_dir() / name;
+    REVIVE_TRY(write_text(f, text));
+    std::error_code ec;
+    const auto epoch = std::chrono::sys_seconds(std::chrono::seconds(std::stoll(kSourceDateEpoch)));
+    fs::last_write_time(f, fs::file_time_type::clock::from_sys(epoch), ec);
+    if (ec)
+      return make_error(Errc::io, "cannot set the mtime of " + f.string() + ": " + ec.message());
+    return {};
   }
 
   Result<void> mmdebstrap() {
@@ -168,6 +187,7 @@ class Builder {
     auto argv = mkfs_ext4_argv(ids_, p_);
     argv.insert(argv.begin(), {"fakeroot", "-i", p_.fakeroot_state().string(), "--"});
     REVIVE_TRY(tool(argv, {std::string("E2FSPROGS_FAKE_TIME=") + kSourceDateEpoch}));
+    REVIVE_TRY(pin_inode_times());
     std::uintmax_t used = 0;
     std::error_code ec;
     for (fs::recursive_directory_iterator it(p_.root_dir(), fs::directory_options::none, ec), end;
@@ -176,6 +196,38 @@ class Builder {
     }
     facts_.root_used_bytes = used;
     return {};
+  }
+
+  // mke2fs 1.47.0 -d copies each file's atime and ctime from the unpacked tree, where they
+  // are the time of the unpack: without this pass every build's inode tables differ.
+  Result<void> pin_inode_times() {
+    auto listing = tool_output(dumpe2fs_argv(p_), {}, p_.work / "root.dumpe2fs");
+    if (!listing) return listing.error();
+    auto used = used_inodes(*listing);
+    if (!used) return used.error();
+    const fs::path script = p_.files_dir() / "inode-times.debugfs";
+    REVIVE_TRY(write_text(script, inode_times_script(*used, kSourceDateEpoch)));
+    // The fake time keeps debugfs's own superblock write time fixed too.
+    auto out = tool_output(debugfs_script_argv(p_, script),
+                           {std::string("E2FSPROGS_FAKE_TIME=") + kSourceDateEpoch},
+                           p_.work / "inode-times.log");
+    if (!out) return out.error();
+    // debugfs exits 0 after a failed command: a silent failure would only show as a rebuild
+    // that no longer shares its inode tables.
+    if (const auto failed = debugfs_failures(*out); !failed.empty()) {
+      return make_error(Errc::io, fmt::format("debugfs: {} failed commands, the first: {}",
+                                              failed.size(), failed.front()));
+    }
+    return {};
+  }
+
+  // Runs a tool whose output the build reads, into a file of its own (run_tool appends).
+  Result<std::string> tool_output(std::vector<std::string> argv, std::vector<std::string> env,
+                                  const fs::path& out) {
+    std::error_code ec;
+    fs::remove(out, ec);
+    REVIVE_TRY(run_tool({std::move(argv), std::move(env), out, &cancel_}));
+    return read_text(out);
   }
 
   Result<void> make_esp() {
@@ -243,12 +295,6 @@ class Builder {
   const std::atomic<bool>& cancel_;
   BuildFacts facts_;
 };
-
-Result<std::string> read_text(const fs::path& p) {
-  auto b = read_bytes(p);
-  if (!b) return b.error();
-  return std::string(b->begin(), b->end());
-}
 
 }  // namespace
 

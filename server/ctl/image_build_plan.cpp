@@ -3,6 +3,9 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
+#include <sstream>
 
 #include "revive/encoding.hpp"
 #include "revive/sha256.hpp"
@@ -43,6 +46,51 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
 }
 
 std::string sources_suffix(const Recipe& r) { return join(r.base.components, " "); }
+
+// The unsigned number at the start of `s` (after spaces); nullopt when there is none.
+std::optional<std::uint32_t> leading_number(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  std::uint32_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end == s.data()) return std::nullopt;
+  return v;
+}
+
+// dumpe2fs's free-inode list ("16266-16384, 16390"; empty when the group is full) as ranges.
+std::optional<std::vector<InodeRange>> parse_inode_list(std::string_view s) {
+  std::vector<InodeRange> out;
+  for (;;) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    if (s.empty()) break;
+    const std::size_t comma = s.find(',');
+    const std::string_view item = s.substr(0, comma);
+    const std::size_t dash = item.find('-');
+    const auto first = leading_number(item.substr(0, dash));
+    const auto last =
+        dash == std::string_view::npos ? first : leading_number(item.substr(dash + 1));
+    if (!first || !last || *last < *first) return std::nullopt;
+    out.push_back({*first, *last});
+    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+  }
+  return out;
+}
+
+// Appends the group's inodes minus its free ones (which dumpe2fs lists in ascending order).
+void append_used(InodeRange group, const std::vector<InodeRange>& free,
+                 std::vector<InodeRange>& out) {
+  std::uint64_t next = group.first;
+  for (const InodeRange& f : free) {
+    if (f.first > next) out.push_back({static_cast<std::uint32_t>(next), f.first - 1});
+    next = std::max<std::uint64_t>(next, std::uint64_t{f.last} + 1);
+  }
+  if (next <= group.last) out.push_back({static_cast<std::uint32_t>(next), group.last});
+}
+
+// The value after `key` when `line` starts with it (dumpe2fs's unindented header fields).
+std::optional<std::uint32_t> header_field(std::string_view line, std::string_view key) {
+  if (line.substr(0, key.size()) != key) return std::nullopt;
+  return leading_number(line.substr(key.size()));
+}
 
 }  // namespace
 
@@ -199,6 +247,12 @@ std::string customize_script(const Recipe& r, const BuildPaths& p) {
   s += "# Every laptop makes its own identity at first boot (the provision step writes one too).\n"
        ": > \"$root/etc/machine-id\"\n"
        "rm -f \"$root/var/lib/dbus/machine-id\" \"$root\"/etc/ssh/ssh_host_*\n"
+       "# ssl-cert's postinst made a self-signed pair: a random key, dated and named after the\n"
+       "# build (CN = the build host). Made again at first boot (the provision step's unit).\n"
+       "rm -f \"$root/etc/ssl/certs/ssl-cert-snakeoil.pem\" "
+       "\"$root/etc/ssl/private/ssl-cert-snakeoil.key\"\n"
+       "[ ! -d \"$root/etc/ssl/certs\" ] || "
+       "find \"$root/etc/ssl/certs\" -maxdepth 1 -lname ssl-cert-snakeoil.pem -delete\n"
        "# What differs from build to build without changing the system: caches and logs.\n"
        "rm -f \"$root\"/var/cache/apt/archives/*.deb \"$root\"/var/cache/apt/*.bin "
        "\"$root/var/cache/ldconfig/aux-cache\" \"$root\"/var/cache/debconf/*-old "
@@ -275,7 +329,8 @@ std::vector<std::string> sgdisk_argv(const DiskLayout& l, const BuildIds& ids,
 
 std::vector<std::string> mkfs_ext4_argv(const BuildIds& ids, const BuildPaths& p) {
   // -d fills the filesystem from the (fakeroot-owned) tree; with the UUID, hash seed and
-  // E2FSPROGS_FAKE_TIME fixed, the same tree gives the same filesystem.
+  // E2FSPROGS_FAKE_TIME fixed, the same tree gives the same filesystem but for the atime and
+  // ctime it copies from the tree (inode_times_script's pass fixes those).
   return {"mkfs.ext4",
           "-q",
           "-F",
@@ -290,9 +345,73 @@ std::vector<std::string> mkfs_ext4_argv(const BuildIds& ids, const BuildPaths& p
           p.root_fs().string()};
 }
 
+Result<UsedInodes> used_inodes(const std::string& dumpe2fs_output) {
+  UsedInodes u;
+  std::uint32_t per_group = 0;
+  std::optional<std::uint32_t> group;  // the "Group N:" whose "Free inodes:" comes next
+  std::size_t groups = 0;
+  std::istringstream in(dumpe2fs_output);
+  for (std::string line; std::getline(in, line);) {
+    const std::string_view l = line;
+    const std::size_t indent = l.find_first_not_of(' ');
+    if (auto pg = header_field(l, "Inodes per group:")) {
+      per_group = *pg;
+    } else if (auto fi = header_field(l, "First inode:")) {
+      u.first_ino = *fi;
+    } else if (auto g = header_field(l, "Group "); g && l.find(':') != std::string_view::npos) {
+      group = g;  // ("Group descriptor size:" has no number, so it is no group)
+    } else if (group && indent != 0 && indent != std::string_view::npos &&
+               l.substr(indent, 12) == "Free inodes:") {
+      const auto free = parse_inode_list(l.substr(indent + 12));
+      if (!free || per_group == 0)
+        return make_error(Errc::invalid_input, "dumpe2fs: unreadable free inodes: " + line);
+      append_used({*group * per_group + 1, (*group + 1) * per_group}, *free, u.ranges);
+      group.reset();
+      ++groups;
+    }
+  }
+  if (groups == 0 || group || u.first_ino == 0)
+    return make_error(Errc::invalid_input, "dumpe2fs: no inode usage per group in its output");
+  return u;
+}
+
+std::string inode_times_script(const UsedInodes& used, std::string_view epoch) {
+  // Reserved inodes below first_ino (the journal, the resize inode) and the root directory
+  // are made by mke2fs itself, with E2FSPROGS_FAKE_TIME's time: only the copied ones vary.
+  std::string s;
+  for (const InodeRange& r : used.ranges) {
+    for (std::uint64_t i = std::max(r.first, used.first_ino); i <= r.last; ++i) {
+      s += fmt::format("sif <{0}> atime {1}\nsif <{0}> ctime {1}\n", i, epoch);
+    }
+  }
+  return s;
+}
+
+std::vector<std::string> debugfs_failures(const std::string& output) {
+  std::vector<std::string> out;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    const bool echo = line.rfind("debugfs: ", 0) == 0;
+    const bool banner = line.rfind("debugfs ", 0) == 0;  // "debugfs 1.47.0 (5-Feb-2023)"
+    const bool header = line.rfind("$ ", 0) == 0;        // run_tool's line naming the command
+    if (!echo && !banner && !header && !line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+std::vector<std::string> dumpe2fs_argv(const BuildPaths& p) {
+  return {"dumpe2fs", p.root_fs().string()};
+}
+
+std::vector<std::string> debugfs_script_argv(const BuildPaths& p, const fs::path& script) {
+  return {"debugfs", "-w", "-f", script.string(), p.root_fs().string()};
+}
+
 std::vector<std::string> mkfs_vfat_argv(const BuildIds& ids, const BuildPaths& p) {
-  return {"mkfs.vfat",        "-F", "32", "-n", "ESP", "-i", ids.esp_volume_id, "--invariant",
-          p.esp_fs().string()};
+  // --invariant first: it sets the volume id to 1234abcd itself, so a later -i is what wins
+  // (dosfstools 4.2 takes the options in order; fstab names the ESP by our id).
+  return {"mkfs.vfat",       "--invariant",      "-F", "32", "-n", "ESP", "-i",
+          ids.esp_volume_id, p.esp_fs().string()};
 }
 
 std::vector<std::string> grub_bios_mkimage_argv(const BuildPaths& p, const fs::path& stub_cfg,

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "recipe.hpp"
@@ -69,6 +70,29 @@ std::vector<std::string> mmdebstrap_argv(const Recipe& r, const BuildPaths& p);
 std::vector<std::string> sgdisk_argv(const DiskLayout& l, const BuildIds& ids,
                                      const std::filesystem::path& disk);
 std::vector<std::string> mkfs_ext4_argv(const BuildIds& ids, const BuildPaths& p);
+/// Inode numbers [first, last] in use in an ext4 filesystem.
+struct InodeRange {
+  std::uint32_t first = 0, last = 0;
+  bool operator==(const InodeRange&) const = default;
+};
+/// What the timestamp pass needs from `dumpe2fs` (full output, not -h): the first
+/// non-reserved inode and the inodes in use (each group's range minus its "Free inodes:").
+/// Errors when the output has no groups or a group has no free-inode line.
+struct UsedInodes {
+  std::uint32_t first_ino = 0;
+  std::vector<InodeRange> ranges;
+};
+Result<UsedInodes> used_inodes(const std::string& dumpe2fs_output);
+/// The debugfs -f script setting atime and ctime of the root directory and of every used
+/// inode from `first_ino` on to `epoch` (mke2fs 1.47.0 -d copies both from the unpacked
+/// tree, where they are the time of the unpack; 1.47.1 clamps them to SOURCE_DATE_EPOCH).
+std::string inode_times_script(const UsedInodes& used, std::string_view epoch);
+/// The lines of `debugfs -f`'s log reporting a failed command (debugfs exits 0 after one):
+/// all but its version banner, its echo of each command ("debugfs: ...") and run_tool's "$ ".
+std::vector<std::string> debugfs_failures(const std::string& output);
+std::vector<std::string> dumpe2fs_argv(const BuildPaths& p);
+std::vector<std::string> debugfs_script_argv(const BuildPaths& p,
+                                             const std::filesystem::path& script);
 std::vector<std::string> mkfs_vfat_argv(const BuildIds& ids, const BuildPaths& p);
 std::vector<std::string> grub_bios_mkimage_argv(const BuildPaths& p,
                                                 const std::filesystem::path& stub_cfg,

@@ -171,6 +171,9 @@ TEST(Profile, AppliedToALinuxTree) {
       firstboot.find("echo \"revive-firstboot: first user $(getent passwd gebruiker)\"\n");
   ASSERT_NE(user_line, std::string::npos) << firstboot;
   EXPECT_LT(firstboot.find("useradd"), user_line) << firstboot;
+  // A snakeoil pair of its own (the image builder removes the build's; issue 17).
+  EXPECT_NE(firstboot.find("make-ssl-cert generate-default-snakeoil"), std::string::npos)
+      << firstboot;
   // It removes itself without systemctl (a reload from inside the boot held it up).
   EXPECT_EQ(firstboot.find("systemctl"), std::string::npos) << firstboot;
   EXPECT_NE(firstboot.find("rm -f /etc/systemd/system/multi-user.target.wants/"

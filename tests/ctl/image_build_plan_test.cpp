@@ -81,6 +81,19 @@ TEST(BuildPlan, BootFilesNameTheFixedUuids) {
                       "hash_seed=" + ids.root_hash_seed + ",nodiscard"));
 }
 
+// mkfs.vfat --invariant after -i made every ESP 1234-ABCD while fstab names the recipe's id:
+// /boot/efi was never mounted (nofail hid it).
+TEST(BuildPlan, EspVolumeIdComesAfterInvariant) {
+  const BuildIds ids = ids_for(sample());
+  const auto a = mkfs_vfat_argv(ids, {});
+  const auto invariant = std::find(a.begin(), a.end(), "--invariant");
+  const auto id = std::find(a.begin(), a.end(), ids.esp_volume_id);
+  ASSERT_NE(invariant, a.end());
+  ASSERT_NE(id, a.end());
+  EXPECT_LT(invariant, id);
+  EXPECT_EQ(*(id - 1), "-i");
+}
+
 TEST(BuildPlan, PackagesFollowTheBootChain) {
   Recipe r = sample();
   r.packages = {"vim", "linux-image-amd64"};
@@ -140,9 +153,70 @@ TEST(BuildPlan, CustomizeScriptSetsLocaleIdentityAndHooks) {
            "echo 'fr_BE.UTF-8 UTF-8' >> \"$root/etc/locale.gen\"", "locale-gen", "XKBLAYOUT=\"be\"",
            "/usr/share/zoneinfo/Europe/Brussels", "tar -C '/recipes/x/overlay' --owner=0 --group=0",
            install_hook, "revive-recipe-first-boot.service", ": > \"$root/etc/machine-id\"",
-           "ssh_host_*", "/var/lib/apt/lists", "cp -a \"$root/usr/lib/grub/i386-pc\""}) {
+           "ssh_host_*", "/var/lib/apt/lists", "cp -a \"$root/usr/lib/grub/i386-pc\"",
+           // (issue 17: random in every build, and one key shared by every laptop)
+           "rm -f \"$root/etc/ssl/certs/ssl-cert-snakeoil.pem\" "
+           "\"$root/etc/ssl/private/ssl-cert-snakeoil.key\"",
+           "-lname ssl-cert-snakeoil.pem -delete"}) {
     EXPECT_NE(s.find(want), std::string::npos) << want << "\n" << s;
   }
+}
+
+// dumpe2fs 1.47.0's shape (from a debian-12-minimal root.ext4), with 8 inodes per group.
+constexpr const char* kDumpe2fs =
+    "dumpe2fs 1.47.0 (5-Feb-2023)\n"
+    "Inode count:              24\n"
+    "Free inodes:              12\n"
+    "Group descriptor size:    64\n"
+    "Inodes per group:         8\n"
+    "First inode:              11\n"
+    "Group 0: (Blocks 0-32767) csum 0x7599\n"
+    "  Free blocks: \n"
+    "  Free inodes: \n"
+    "Group 1: (Blocks 32768-65535) csum 0x34de\n"
+    "  Free blocks: 40000-65535\n"
+    "  Free inodes: 13-14, 16\n"
+    "Group 2: (Blocks 65536-98303) csum 0x663f [INODE_UNINIT]\n"
+    "  Free inodes: 17-24\n";
+
+TEST(BuildPlan, UsedInodesAreEachGroupMinusItsFreeOnes) {
+  auto u = used_inodes(kDumpe2fs);
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->first_ino, 11u);
+  EXPECT_EQ(u->ranges, (std::vector<InodeRange>{{1, 8}, {9, 12}, {15, 15}}));
+  EXPECT_FALSE(used_inodes("dumpe2fs 1.47.0\nInodes per group: 8\nFirst inode: 11\n"));
+  EXPECT_FALSE(
+      used_inodes("Inodes per group: 8\nFirst inode: 11\nGroup 0: (Blocks 0-9)\n"
+                  "  Free inodes: 5-x\n"));
+}
+
+// mke2fs 1.47.0 -d copied the unpack's time into every file's atime and ctime: the rebuilt
+// root's inode tables differed (issue 17). The pass sets them for the copied inodes only.
+TEST(BuildPlan, InodeTimesScriptPinsTheCopiedInodes) {
+  auto u = used_inodes(kDumpe2fs);
+  ASSERT_TRUE(u) << u.error().message;
+  const std::string s = inode_times_script(*u, "1700000000");
+  EXPECT_EQ(s,
+            "sif <11> atime 1700000000\nsif <11> ctime 1700000000\n"
+            "sif <12> atime 1700000000\nsif <12> ctime 1700000000\n"
+            "sif <15> atime 1700000000\nsif <15> ctime 1700000000\n");
+  BuildPaths p;
+  p.work = "/w";
+  EXPECT_EQ(debugfs_script_argv(p, "/w/files/t"),
+            (std::vector<std::string>{"debugfs", "-w", "-f", "/w/files/t", "/w/root.ext4"}));
+}
+
+// debugfs -f exits 0 when a command fails: the build reads its output instead.
+TEST(BuildPlan, DebugfsFailuresAreWhatIsNotAnEcho) {
+  EXPECT_TRUE(debugfs_failures("\n$ debugfs -w -f /w/files/inode-times.debugfs /w/root.ext4\n"
+                               "debugfs 1.47.0 (5-Feb-2023)\n"
+                               "debugfs: sif <11> atime 1700000000\n"
+                               "debugfs: sif <11> ctime 1700000000\n")
+                  .empty());
+  EXPECT_EQ(debugfs_failures("debugfs 1.47.0 (5-Feb-2023)\n"
+                             "debugfs: sif <999999> atime 1700000000\n"
+                             "<999999>: File not found by ext2_lookup \n"),
+            (std::vector<std::string>{"<999999>: File not found by ext2_lookup "}));
 }
 
 TEST(BuildPlan, BiosBootCodePointsAtTheBiosBootPartition) {
