@@ -131,8 +131,9 @@ Result<DeployReport> deploy_image(const Manifest& m, ChunkSource& source, BlockD
     DoneRanges ranges = pipeline.done_ranges();
     const Clock::time_point flush_start = Clock::now();
     const bool flushed = static_cast<bool>(sink.flush());
+    const Clock::time_point flush_end = Clock::now();
     next_checkpoint =
-        Clock::now() + checkpoint_interval(opts.checkpoint_every, Clock::now() - flush_start);
+        flush_end + checkpoint_interval(opts.checkpoint_every, flush_end - flush_start);
     if (flushed) opts.checkpoint(ranges);
   });
   if (!r) {
