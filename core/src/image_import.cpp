@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "revive/content_cuts.hpp"
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
 #include "revive/image_ops.hpp"
@@ -36,6 +37,8 @@ constexpr std::uint64_t kHeadBytes = 1u << 20;
 enum class Slot : std::uint8_t { pending, hole, data };
 
 struct ChunkResult {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
   Digest sha{};
   std::uint64_t stored = 0;
   Slot kind = Slot::pending;
@@ -52,10 +55,11 @@ struct ImportPlan {
   PartitionTable table;
 };
 
-/// The next chunk a worker got: its index, its length, and whether it is known to be zeros.
+/// The next piece a worker got: where it is, how long, and whether it is known to be zeros
+/// (then it may be longer than the buffer and nothing was read).
 struct ChunkRead {
-  std::uint64_t index = 0;
-  std::size_t len = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t len = 0;
   bool hole = false;
 };
 
@@ -225,7 +229,7 @@ class ChunkCommitter {
 class ChunkImporter {
  public:
   ChunkImporter(ImageStore& store, const ImportOptions& opts, const ImportPlan& plan)
-      : store_(store), opts_(opts), plan_(plan), slots_(chunk_count()) {}
+      : store_(store), opts_(opts), plan_(plan) {}
 
   Result<void> run(const ChunkReader& reader) {
     detail::ProgressThrottle progress(opts_.progress);
@@ -254,8 +258,9 @@ class ChunkImporter {
   }
 
  private:
-  std::size_t chunk_count() const {
-    return static_cast<std::size_t>((plan_.size + opts_.chunk_size - 1) / opts_.chunk_size);
+  ChunkResult& claim(const ChunkRead& c) {
+    const std::lock_guard hold(slots_mu_);
+    return slots_.emplace_back(ChunkResult{.offset = c.offset, .length = c.len});
   }
   void work(const ChunkReader& reader);
   Result<void> store_chunk(std::span<const std::byte> data, ChunkResult& slot, ZstdCompressor& zc,
@@ -264,7 +269,8 @@ class ChunkImporter {
   ImageStore& store_;
   const ImportOptions& opts_;
   const ImportPlan& plan_;
-  std::vector<ChunkResult> slots_;
+  std::mutex slots_mu_;
+  std::deque<ChunkResult> slots_;  // in the order claimed (a deque: claims keep earlier slots)
   detail::FirstError first_error_;
   ChunkCommitter* committer_ = nullptr;  // during run()
   std::atomic<std::uint64_t> done_{0};
@@ -286,20 +292,24 @@ void ChunkImporter::work(const ChunkReader& reader) {
     if (!got) return first_error_.set(got.error());
     if (!*got) return;
     const ChunkRead c = **got;
-    ChunkResult& slot = slots_[c.index];
-    const std::span<const std::byte> data(buf.get(), c.len);
-    if (!c.hole) bytes_read_ += c.len;
-    if (c.hole || detail::all_zero(data)) {
-      slot.kind = Slot::hole;
-    } else {
-      if (!opts_.raw) {
-        if (auto r = check_partition_starts(plan_, c.index * opts_.chunk_size, data); !r) {
-          return first_error_.set(r.error());
-        }
-      }
-      if (auto r = store_chunk(data, slot, zc, frame); !r) return first_error_.set(r.error());
-    }
+    ChunkResult& slot = claim(c);
     done_ += c.len;
+    if (c.hole) {
+      slot.kind = Slot::hole;
+      continue;
+    }
+    const std::span<const std::byte> data(buf.get(), c.len);
+    bytes_read_ += c.len;
+    if (detail::all_zero(data)) {
+      slot.kind = Slot::hole;
+      continue;
+    }
+    if (!opts_.raw) {
+      if (auto r = check_partition_starts(plan_, c.offset, data); !r) {
+        return first_error_.set(r.error());
+      }
+    }
+    if (auto r = store_chunk(data, slot, zc, frame); !r) return first_error_.set(r.error());
   }
 }
 
@@ -329,21 +339,27 @@ Result<void> ChunkImporter::store_chunk(std::span<const std::byte> data, ChunkRe
 }
 
 Manifest ChunkImporter::manifest() const {
-  const std::uint64_t chunk = opts_.chunk_size;
   Manifest m;
+  m.format_version =
+      opts_.content_defined ? kContentDefinedFormatVersion : kFixedChunksFormatVersion;
   m.image_id = random_uuid();
   m.name = opts_.name;
   m.source = plan_.manifest_source;
   m.logical_size = plan_.size;
   m.min_disk_size = plan_.size;
-  m.chunk_size = chunk;
+  m.chunk_size = opts_.chunk_size;
   m.created_at = now_rfc3339();
   m.partitions = plan_.table;
-  for (std::uint64_t i = 0; i < slots_.size(); ++i) {
-    const ChunkResult& s = slots_[i];
+  std::vector<const ChunkResult*> in_order;
+  in_order.reserve(slots_.size());
+  for (const ChunkResult& s : slots_) in_order.push_back(&s);
+  std::sort(in_order.begin(), in_order.end(),
+            [](const ChunkResult* a, const ChunkResult* b) { return a->offset < b->offset; });
+  for (const ChunkResult* slot : in_order) {
+    const ChunkResult& s = *slot;
     REVIVE_CHECK(s.kind != Slot::pending);
-    const std::uint64_t off = i * chunk;
-    const std::uint64_t len = std::min(chunk, plan_.size - off);
+    const std::uint64_t off = s.offset;
+    const std::uint64_t len = s.length;
     if (s.kind == Slot::hole) {
       if (!m.extents.empty() && m.extents.back().is_hole()) {
         m.extents.back().length += len;
@@ -417,6 +433,29 @@ Result<FileSource> open_source(const fs::path& path) {
   return s;
 }
 
+// Bytes from `off` on that SEEK_DATA says are a hole (0 if none, or if the filesystem cannot
+// say: then `sparse` is cleared and nothing is asked again).
+std::uint64_t known_zeros(const FileSource& src, std::uint64_t off, std::atomic<bool>& sparse) {
+  if (!sparse.load(std::memory_order_relaxed)) return 0;
+  const off_t next_data = ::lseek(src.fd.get(), static_cast<off_t>(off), SEEK_DATA);
+  if (next_data < 0 && errno == ENXIO) return src.size - off;  // no data to the end
+  if (next_data < 0) {
+    sparse = false;  // filesystem without SEEK_DATA: read everything
+    return 0;
+  }
+  return static_cast<std::uint64_t>(next_data) - off;
+}
+
+// Content-defined chunks: one worker at a time cuts the next piece (content_cuts.hpp).
+ChunkReader content_chunk_reader(ContentChunker& chunker) {
+  return [&chunker](std::span<std::byte> buf) -> Result<std::optional<ChunkRead>> {
+    auto piece = chunker.next(buf);
+    if (!piece) return piece.error();
+    if (!*piece) return std::optional<ChunkRead>{};
+    return ChunkRead{(*piece)->offset, (*piece)->length, (*piece)->hole};
+  };
+}
+
 // Each worker claims the next chunk index and reads it itself (pread: no shared position), so
 // reads spread over the workers; chunks SEEK_DATA places in a hole are not read at all.
 ChunkReader file_chunk_reader(const FileSource& src, const std::string& file, std::uint64_t chunk,
@@ -428,16 +467,11 @@ ChunkReader file_chunk_reader(const FileSource& src, const std::string& file, st
     if (i >= n_chunks) return std::optional<ChunkRead>{};
     const std::uint64_t off = i * chunk;
     const auto len = static_cast<std::size_t>(std::min(chunk, src.size - off));
-    if (sparse.load(std::memory_order_relaxed)) {
-      const off_t next_data = ::lseek(src.fd.get(), static_cast<off_t>(off), SEEK_DATA);
-      if (next_data < 0 && errno == ENXIO) return ChunkRead{i, len, true};  // no data to the end
-      if (next_data < 0) sparse = false;  // filesystem without SEEK_DATA: read everything
-      if (next_data >= 0 && static_cast<std::uint64_t>(next_data) >= off + len) {
-        return ChunkRead{i, len, true};
-      }
+    if (sparse.load(std::memory_order_relaxed) && known_zeros(src, off, sparse) >= len) {
+      return ChunkRead{off, len, true};
     }
     REVIVE_TRY(pread_exact(src.fd.get(), buf.first(len), off, file));
-    return ChunkRead{i, len, false};
+    return ChunkRead{off, len, false};
   };
 }
 
@@ -459,8 +493,17 @@ Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
     plan.tail.resize(512);
     REVIVE_TRY(pread_exact(src->fd.get(), plan.tail, src->size - 512, plan.file));
   }
-  std::atomic<std::uint64_t> next{0};
   std::atomic<bool> sparse{src->sparse_aware};
+  if (opts.content_defined) {
+    ContentChunker chunker(
+        src->size, ContentCutSizes::for_chunk_size(opts.chunk_size),
+        [&](std::span<std::byte> out, std::uint64_t at) {
+          return pread_exact(src->fd.get(), out, at, plan.file);
+        },
+        [&](std::uint64_t at) { return known_zeros(*src, at, sparse); });
+    return run_import(store, opts, plan, content_chunk_reader(chunker), {});
+  }
+  std::atomic<std::uint64_t> next{0};
   return run_import(store, opts, plan,
                     file_chunk_reader(*src, plan.file, opts.chunk_size, next, sparse), {});
 }
@@ -498,31 +541,35 @@ Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
   plan.head.resize(static_cast<std::size_t>(std::min(src.size, kHeadBytes)));
   REVIVE_TRY(read_stream_exact(stream, plan.head, 0, src));
 
-  // One worker at a time claims the next chunk and reads it from the stream (the head first);
-  // hashing, compressing and storing still run on all of them.
+  // The stream's bytes in order, the head first (read once already).
+  auto read_at = [&](std::span<std::byte> out, std::uint64_t at) -> Result<void> {
+    std::size_t from_head = 0;
+    if (at < plan.head.size()) {
+      from_head = std::min<std::size_t>(out.size(), plan.head.size() - at);
+      std::copy_n(plan.head.data() + at, from_head, out.data());
+    }
+    return read_stream_exact(stream, out.subspan(from_head), at + from_head, src);
+  };
+  // One worker at a time claims the next chunk and reads it from the stream; hashing,
+  // compressing and storing still run on all of them.
   std::mutex mu;
   std::uint64_t next = 0;
   std::optional<Error> failed;  // a stream that failed once is not read again
   const std::uint64_t chunk = opts.chunk_size;
-  auto reader = [&](std::span<std::byte> buf) -> Result<std::optional<ChunkRead>> {
+  auto fixed_reader = [&](std::span<std::byte> buf) -> Result<std::optional<ChunkRead>> {
     const std::lock_guard hold(mu);
     if (failed) return *failed;
     const std::uint64_t off = next * chunk;
     if (off >= src.size) return std::optional<ChunkRead>{};
     const auto len = static_cast<std::size_t>(std::min(chunk, src.size - off));
-    std::size_t from_head = 0;
-    if (off < plan.head.size()) {
-      from_head = std::min<std::size_t>(len, plan.head.size() - off);
-      std::copy_n(plan.head.data() + off, from_head, buf.data());
-    }
-    if (auto r = read_stream_exact(stream, buf.subspan(from_head, len - from_head), off + from_head,
-                                   src);
-        !r) {
+    if (auto r = read_at(buf.first(len), off); !r) {
       failed = r.error();
       return r.error();
     }
-    return ChunkRead{next++, len, false};
+    ++next;
+    return ChunkRead{off, len, false};
   };
+  ContentChunker chunker(src.size, ContentCutSizes::for_chunk_size(chunk), read_at);
   auto at_end = [&]() -> Result<void> {
     std::byte extra{};
     auto n = stream.read(std::span<std::byte>(&extra, 1));
@@ -533,7 +580,9 @@ Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
     }
     return stream.finish();
   };
-  return run_import(store, opts, plan, reader, at_end);
+  if (opts.content_defined)
+    return run_import(store, opts, plan, content_chunk_reader(chunker), at_end);
+  return run_import(store, opts, plan, fixed_reader, at_end);
 }
 
 }  // namespace revive

@@ -117,15 +117,37 @@ PartitionTable partitions_from_json(const json& j, Reader& r) {
   return t;
 }
 
+// Where an extent may start and end: version 1 on chunk boundaries, data one chunk long;
+// version 2 on 4 KiB blocks, data up to one chunk long. Either may end at the disk's end.
+std::optional<std::string> extent_shape_problem(const Manifest& m, const Extent& e) {
+  const bool fixed = m.format_version == kFixedChunksFormatVersion;
+  const std::uint64_t grain = fixed ? m.chunk_size : kCutBlock;
+  const bool ends_image = e.offset + e.length == m.logical_size;
+  if (e.offset % grain != 0) return fixed ? "is not chunk-aligned" : "is not 4 KiB-aligned";
+  if (e.is_hole()) {
+    if (e.length % grain != 0 && !ends_image)
+      return fixed ? "hole is not whole chunks" : "hole is not whole 4 KiB blocks";
+    if (e.stored_size != 0) return "hole with stored bytes";
+    return std::nullopt;
+  }
+  if (fixed && e.length != std::min(m.chunk_size, m.logical_size - e.offset))
+    return "data extent is not one chunk";
+  if (!fixed && (e.length > m.chunk_size || (e.length % grain != 0 && !ends_image)))
+    return "data extent is not whole 4 KiB blocks of at most one chunk";
+  return std::nullopt;
+}
+
 Result<void> validate_layout(const Manifest& m) {
   auto bad = [](const std::string& msg) -> Result<void> {
     return make_error(Errc::corrupt, "manifest: " + msg);
   };
-  if (m.format_version != kManifestFormatVersion) {
+  if (m.format_version != kFixedChunksFormatVersion &&
+      m.format_version != kContentDefinedFormatVersion) {
     return make_error(Errc::unsupported, "manifest format version " +
                                              std::to_string(m.format_version) +
-                                             " is not supported (this build reads version " +
-                                             std::to_string(kManifestFormatVersion) + ")");
+                                             " is not supported (this build reads versions " +
+                                             std::to_string(kFixedChunksFormatVersion) + " and " +
+                                             std::to_string(kContentDefinedFormatVersion) + ")");
   }
   if (m.chunk_size < kMinChunkSize || m.chunk_size > kMaxChunkSize ||
       (m.chunk_size & (m.chunk_size - 1)) != 0) {
@@ -148,16 +170,8 @@ Result<void> validate_layout(const Manifest& m) {
                  std::to_string(pos));
     if (e.length == 0 || e.length > m.logical_size - pos)
       return bad(where + " has an invalid length");
-    if (e.offset % m.chunk_size != 0) return bad(where + " is not chunk-aligned");
-    const bool ends_image = e.offset + e.length == m.logical_size;
-    if (e.is_hole()) {
-      if (e.length % m.chunk_size != 0 && !ends_image)
-        return bad(where + ": hole is not whole chunks");
-      if (e.stored_size != 0) return bad(where + ": hole with stored bytes");
-    } else {
-      if (e.length != std::min(m.chunk_size, m.logical_size - e.offset)) {
-        return bad(where + ": data extent is not one chunk");
-      }
+    if (auto problem = extent_shape_problem(m, e)) return bad(where + ": " + *problem);
+    if (!e.is_hole()) {
       data += e.length;
       stored += e.stored_size;
     }
@@ -244,8 +258,11 @@ Result<Manifest> manifest_from_json(std::string_view text) {
     const json* ex = r.field(j, "extents");
     if (ex && !ex->is_array()) r.error = "\"extents\" must be an array";
     if (!r.error.empty()) return make_error(Errc::corrupt, "manifest: " + r.error);
-    // Bound before allocating: at most one extent per chunk (+1 for a short tail).
-    if (m.chunk_size >= kMinChunkSize && ex->size() > m.logical_size / m.chunk_size + 1) {
+    // Bound before allocating: at most one extent per chunk (version 2: per 4 KiB block), +1
+    // for a short tail.
+    const std::uint64_t grain =
+        m.format_version == kContentDefinedFormatVersion ? kCutBlock : m.chunk_size;
+    if (m.chunk_size >= kMinChunkSize && ex->size() > m.logical_size / grain + 1) {
       return make_error(Errc::corrupt, "manifest: more extents than chunks");
     }
     m.extents.reserve(ex->size());

@@ -52,6 +52,7 @@ ChunkReuse chunk_reuse(const Manifest* previous, const Manifest& now) {
   for (const auto& e : now.extents) {
     if (!e.sha256) continue;
     ++r.data_chunks;
+    r.data_bytes += e.length;
     if (before.count(*e.sha256)) {
       ++r.same_chunks;
     } else {
@@ -107,12 +108,14 @@ Json build_report(const Recipe& r, const BuildFacts& f, const Manifest& m,
   }
   Json reuse_json = {{"data_chunks", reuse.data_chunks},
                      {"same_as_previous", reuse.same_chunks},
+                     {"data_bytes", reuse.data_bytes},
                      {"new_bytes", reuse.new_bytes}};
   if (reuse.previous_image_id.empty()) {
     reuse_json["previous_image_id"] = nullptr;
   } else {
     reuse_json["previous_image_id"] = reuse.previous_image_id;
     reuse_json["fraction"] = reuse.fraction();
+    reuse_json["bytes_fraction"] = reuse.bytes_fraction();
   }
   return {{"recipe", r.name},
           {"recipe_file", r.file.string()},

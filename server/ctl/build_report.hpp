@@ -29,9 +29,15 @@ struct ChunkReuse {
   std::string previous_image_id;  ///< empty: no previous build to compare with
   std::uint64_t data_chunks = 0;  ///< chunks with data in this build
   std::uint64_t same_chunks = 0;  ///< of those, also in the previous build
-  std::uint64_t new_bytes = 0;    ///< logical bytes of the chunks that are not
+  std::uint64_t data_bytes = 0;   ///< logical bytes of the chunks with data
+  std::uint64_t new_bytes = 0;    ///< of those, the bytes of the chunks that are not
   double fraction() const {
     return data_chunks ? static_cast<double>(same_chunks) / static_cast<double>(data_chunks) : 0;
+  }
+  /// The share of the data bytes in chunks found again: what a laptop that has the previous
+  /// build need not fetch (content-defined chunks vary in size, so it differs from fraction()).
+  double bytes_fraction() const {
+    return data_bytes ? 1 - static_cast<double>(new_bytes) / static_cast<double>(data_bytes) : 0;
   }
 };
 

@@ -350,9 +350,10 @@ void print_summary(const std::string& name, const nlohmann::json& j, const fs::p
              human_bytes(s["stored"].get<std::uint64_t>()), j["package_count"].get<std::size_t>());
   const auto& reuse = j["chunk_reuse"];
   if (reuse.contains("fraction")) {
-    fmt::print("  {} of {} data chunks ({:.1f}%) as in the previous build\n",
+    fmt::print("  {} of {} data chunks ({:.1f}%, {:.1f}% of the data) as in the previous build\n",
                reuse["same_as_previous"].get<std::uint64_t>(),
-               reuse["data_chunks"].get<std::uint64_t>(), 100 * reuse["fraction"].get<double>());
+               reuse["data_chunks"].get<std::uint64_t>(), 100 * reuse["fraction"].get<double>(),
+               100 * reuse.value("bytes_fraction", 0.0));
   }
   fmt::print("  report: {}\n", report.string());
 }

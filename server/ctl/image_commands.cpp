@@ -46,6 +46,13 @@ std::string rate(std::uint64_t bytes, double secs) {
              : "-";
 }
 
+// How the image's chunks were cut (manifest format versions 1 and 2).
+std::string chunking_text(const Manifest& m) {
+  return m.format_version == kContentDefinedFormatVersion
+             ? "cut by content, up to " + human_bytes(m.chunk_size)
+             : "of " + human_bytes(m.chunk_size);
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> parse_size(const std::string& text) {
@@ -83,6 +90,7 @@ int image_import(const ImageArgs& a, const std::atomic<bool>& cancel) {
   ImportOptions o;
   o.name = a.name;
   o.chunk_size = a.chunk_size;
+  o.content_defined = !a.fixed_chunks;
   o.threads = a.threads;
   o.zstd_level = a.level;
   o.replace = a.replace;
@@ -100,10 +108,8 @@ int image_import(const ImageArgs& a, const std::atomic<bool>& cancel) {
   const std::size_t data = m.data_chunk_count();
   fmt::print("imported {} ({}) from {} ({})\n", m.name, m.image_id, a.file, outcome->path);
   for (const auto& note : outcome->notes) fmt::print("  note: {}\n", note);
-  fmt::print("  size {} in {} chunks of {}: {} with data, {} all-zero (holes)\n",
-             human_bytes(m.logical_size), (m.logical_size + m.chunk_size - 1) / m.chunk_size,
-             human_bytes(m.chunk_size), data,
-             (m.logical_size + m.chunk_size - 1) / m.chunk_size - data);
+  fmt::print("  size {}: {} chunks with data ({}), {} all-zero runs (holes)\n",
+             human_bytes(m.logical_size), data, chunking_text(m), m.extents.size() - data);
   fmt::print(
       "  stored {} ({:.2f}x smaller than the data), {} new chunks ({}), {} already in the store\n",
       human_bytes(m.stored_bytes),
@@ -212,7 +218,6 @@ int image_info(const ImageArgs& a) {
     return sig ? 0 : 1;
   }
   const Manifest& m = sm->manifest;
-  const std::uint64_t chunks = (m.logical_size + m.chunk_size - 1) / m.chunk_size;
   const std::size_t data = m.data_chunk_count();
   fmt::print("name:            {}\n", m.name);
   fmt::print("id:              {}\n", m.image_id);
@@ -220,8 +225,8 @@ int image_info(const ImageArgs& a) {
   fmt::print("created:         {}\n", m.created_at);
   fmt::print("size:            {} ({} bytes)\n", human_bytes(m.logical_size), m.logical_size);
   fmt::print("min disk size:   {} bytes\n", m.min_disk_size);
-  fmt::print("chunk size:      {}\n", human_bytes(m.chunk_size));
-  fmt::print("chunks:          {} ({} with data, {} holes)\n", chunks, data, chunks - data);
+  fmt::print("chunks:          {} with data ({}), {} holes\n", data, chunking_text(m),
+             m.extents.size() - data);
   fmt::print("data:            {}\n", human_bytes(m.data_bytes));
   fmt::print("stored:          {} (zstd, {:.2f}x)\n", human_bytes(m.stored_bytes),
              m.stored_bytes

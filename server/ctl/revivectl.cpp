@@ -89,8 +89,12 @@ void add_image_store_commands(CLI::App* image, Cli& cli) {
                             "VHD(X)/VDI, or a Clonezilla image directory");
   cli.store_options(imp);
   imp->add_option("--name", a.name, "Image name")->required();
-  imp->add_option("--chunk-size", cli.chunk_size, "Chunk size, a power of two from 64K to 64M")
+  imp->add_option("--chunk-size", cli.chunk_size, "Largest chunk, a power of two from 64K to 64M")
       ->default_str("4M");
+  imp->add_flag("--fixed-chunks", a.fixed_chunks,
+                "Cut chunks at multiples of the chunk size (manifest version 1, which older "
+                "agents read too) instead of where the content says (more chunks found again "
+                "in a changed disk)");
   imp->add_option("--level", a.level, "zstd level")->check(CLI::Range(1, 19))->default_str("3");
   imp->add_flag("--replace", a.replace, "Replace an existing image of that name");
   imp->add_flag("--raw", a.raw,

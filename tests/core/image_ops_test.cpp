@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <fstream>
 #include <thread>
+
+#include "revive/content_cuts.hpp"
 
 #include "revive/file_util.hpp"
 #include "temp_dir.hpp"
@@ -23,10 +26,14 @@ class ImageOps : public ::testing::Test {
     store_ = std::move(*s);
   }
 
-  ImportReport import(const fs::path& src, const std::string& name, std::uint64_t chunk = 1 << 20) {
+  // Fixed chunks unless asked: the layouts these tests expect are theirs (content-defined
+  // chunks have tests of their own below).
+  ImportReport import(const fs::path& src, const std::string& name, std::uint64_t chunk = 1 << 20,
+                      bool content_defined = false) {
     ImportOptions o;
     o.name = name;
     o.chunk_size = chunk;
+    o.content_defined = content_defined;
     o.raw = true;  // odd-sized random test data is no disk; the content checks have own tests
     auto r = import_raw_image(*store_, src, o);
     EXPECT_TRUE(r) << r.error().message;
@@ -34,8 +41,8 @@ class ImageOps : public ::testing::Test {
   }
 
   void expect_round_trip(const fs::path& src, const std::string& name,
-                         std::uint64_t chunk = 1 << 20) {
-    import(src, name, chunk);
+                         std::uint64_t chunk = 1 << 20, bool content_defined = false) {
+    import(src, name, chunk, content_defined);
     const fs::path out = dir_ / (name + ".out");
     auto e = export_raw_image(*store_, name, out, {});
     ASSERT_TRUE(e) << e.error().message;
@@ -306,6 +313,7 @@ TEST_F(ImageOps, ConcurrentImportsSharingChunks) {
       ImportOptions o;
       o.name = "s" + std::to_string(i);
       o.chunk_size = 1 << 20;
+      o.content_defined = false;  // the count below is that of fixed chunks
       o.threads = 2;
       if (import_raw_image(**s, dir_ / (o.name + ".img"), o)) ++ok;
     });
@@ -335,6 +343,120 @@ TEST_F(ImageOps, ProgressIsReportedToTheEnd) {
   ASSERT_TRUE(import_raw_image(*store_, src, o));
   EXPECT_EQ(last_done, 3u << 20);
   EXPECT_EQ(last_total, 3u << 20);
+}
+
+// ---- Content-defined chunks (content_cuts.hpp)
+
+std::vector<std::uint64_t> cut_lengths(const std::vector<std::byte>& disk, std::size_t step) {
+  ContentCutter cutter(ContentCutSizes::for_chunk_size(1 << 20));
+  std::vector<std::uint64_t> out;
+  std::size_t pos = 0;
+  std::size_t shown = 0;
+  while (pos < disk.size()) {
+    shown = std::min(disk.size(), std::max(shown, pos) + step);
+    auto piece = cutter.next({disk.data() + pos, shown - pos}, shown == disk.size());
+    if (!piece) continue;
+    EXPECT_FALSE(piece->hole);
+    out.push_back(piece->length);
+    pos += piece->length;
+  }
+  return out;
+}
+
+TEST(ContentCutter, PiecesAreWholeBlocksFromTheMinimumToTheMaximumWhateverTheReadSteps) {
+  const auto sizes = ContentCutSizes::for_chunk_size(1 << 20);
+  const auto disk = test::random_bytes((16 << 20) + 1000, 3);
+  const auto cuts = cut_lengths(disk, disk.size());
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < cuts.size(); ++i) {
+    total += cuts[i];
+    EXPECT_LE(cuts[i], sizes.max_chunk);
+    if (i + 1 < cuts.size()) {
+      EXPECT_EQ(cuts[i] % kCutBlock, 0u);
+      EXPECT_GE(cuts[i], sizes.min_chunk);
+    }
+  }
+  EXPECT_EQ(total, disk.size());
+  // Cut by the content (about every 512 KiB past the 64 KiB minimum), not at the maximum.
+  EXPECT_GT(cuts.size(), 20u);
+  EXPECT_LT(cuts.size(), 60u);
+  // Shown the bytes a little at a time, it cuts at the same places.
+  EXPECT_EQ(cut_lengths(disk, 100000), cuts);
+  EXPECT_EQ(cut_lengths(disk, kCutBlock), cuts);
+}
+
+TEST(ContentCutter, DirectoryBlocksArePiecesOfTheirOwn) {
+  auto disk = test::random_bytes(96 * kCutBlock, 4);
+  const unsigned char tail[8] = {0, 0, 0, 0, 12, 0, 0, 0xde};
+  for (std::size_t b = 40; b < 43; ++b) std::memcpy(&disk[(b + 1) * kCutBlock - 12], tail, 8);
+  std::vector<std::uint64_t> starts;
+  std::uint64_t pos = 0;
+  for (auto len : cut_lengths(disk, disk.size())) {
+    starts.push_back(pos);
+    pos += len;
+  }
+  const auto at = [&](std::uint64_t off) {
+    return std::find(starts.begin(), starts.end(), off) != starts.end();
+  };
+  EXPECT_TRUE(at(40 * kCutBlock));  // the three directory blocks: one piece
+  EXPECT_FALSE(at(41 * kCutBlock));
+  EXPECT_TRUE(at(43 * kCutBlock));
+}
+
+TEST_F(ImageOps, ContentDefinedChunksAreFoundAgainAfterBlocksAreInserted) {
+  // A disk, and the same disk with three blocks more near its start: a filesystem rebuilt with
+  // one file more has its other files again, shifted by whole blocks.
+  const auto base = test::random_bytes(24 << 20, 11);
+  const auto more = test::random_bytes(3 * kCutBlock, 12);
+  const auto a = dir_ / "a.img";
+  const auto b = dir_ / "b.img";
+  test::write_at(a, base, 0);
+  test::write_at(b, std::span(base).first(1 << 20), 0);
+  test::write_at(b, more, 1 << 20);
+  test::write_at(b, std::span(base).subspan(1 << 20), (1 << 20) + more.size());
+
+  import(a, "a", 1 << 20, true);
+  const auto again = import(b, "b", 1 << 20, true);
+  const auto chunks = again.manifest.data_chunk_count();
+  EXPECT_EQ(again.manifest.format_version, kContentDefinedFormatVersion);
+  EXPECT_GT(chunks, 30u);
+  EXPECT_LE(again.chunks_new, 2u) << "of " << chunks;  // the chunk with the new blocks
+  expect_round_trip(b, "b2", 1 << 20, true);
+
+  // Fixed chunks find only the one before the change.
+  import(a, "fixed-a", 1 << 20, false);
+  const auto fixed = import(b, "fixed-b", 1 << 20, false);
+  EXPECT_LE(fixed.chunks_reused, 1u);
+}
+
+TEST_F(ImageOps, ContentDefinedChunksSkipLongZeroRunsAndKeepShortOnes) {
+  const auto src = dir_ / "z.img";
+  test::write_at(src, test::random_bytes(2 << 20, 1), 0);
+  test::write_at(src, std::vector<std::byte>(600 << 10), 2 << 20);  // a hole (over 256 KiB)
+  test::write_at(src, test::random_bytes(1 << 20, 2), (2 << 20) + (600 << 10));
+  test::write_at(src, std::vector<std::byte>(100 << 10), (3 << 20) + (600 << 10));  // data
+  test::write_at(src, test::random_bytes((1 << 20) + 100, 3), (3 << 20) + (700 << 10));
+  const auto r = import(src, "z", 1 << 20, true);
+  std::vector<Extent> holes;
+  for (const auto& e : r.manifest.extents) {
+    if (e.is_hole()) holes.push_back(e);
+  }
+  ASSERT_EQ(holes.size(), 1u);
+  EXPECT_EQ(holes[0].offset, 2u << 20);
+  EXPECT_EQ(holes[0].length, 600u << 10);
+  expect_round_trip(src, "z2", 1 << 20, true);
+}
+
+TEST_F(ImageOps, ContentDefinedChunksDoNotReadASparseFilesHoles) {
+  const auto src = dir_ / "sparse.img";
+  test::make_sparse(src, 64u << 20);
+  test::write_at(src, test::random_bytes(300000, 1), 0);
+  test::write_at(src, test::random_bytes(5000, 2), (17u << 20) + 777);
+  test::write_at(src, test::random_bytes(512, 4), (64u << 20) - 512);
+  const auto r = import(src, "sparse", 1 << 20, true);
+  EXPECT_LT(r.bytes_read, 4u << 20);
+  EXPECT_EQ(r.manifest.data_bytes % kCutBlock, 0u);
+  expect_round_trip(src, "sparse2", 1 << 20, true);
 }
 
 }  // namespace

@@ -122,13 +122,63 @@ TEST(Manifest, LayoutErrorsAreRejected) {
       {"zero size", [](Manifest& m) { m.logical_size = 0; }},
       {"min disk", [](Manifest& m) { m.min_disk_size = m.logical_size + 1; }},
       {"bad name", [](Manifest& m) { m.name = "../etc"; }},
-      {"version", [](Manifest& m) { m.format_version = 2; }},
+      {"version", [](Manifest& m) { m.format_version = 3; }},
+      {"data shorter than a chunk in version 1",
+       [](Manifest& m) {
+         m.extents[0].length = 512 << 10;
+         m.extents[1].offset = 512 << 10;
+         m.extents[1].length += 512 << 10;
+       }},
   };
   for (const auto& c : cases) {
     auto m = sample();
     c.edit(m);
     auto r = manifest_from_json(canonical_json(m));
     EXPECT_FALSE(r) << c.what;
+  }
+}
+
+// Version 2: chunks cut where the content says, any whole number of 4 KiB blocks up to a chunk.
+Manifest content_defined_sample() {
+  Manifest m = sample();
+  m.format_version = kContentDefinedFormatVersion;
+  m.extents = {Extent{0, 200 * 4096, digest_of(1), 1000},
+               Extent{200 * 4096, 5 * 4096, std::nullopt, 0},
+               Extent{205 * 4096, 4096, digest_of(2), 20},
+               Extent{206 * 4096, m.logical_size - 206 * 4096, std::nullopt, 0}};
+  m.data_bytes = 201 * 4096;
+  m.stored_bytes = 1020;
+  return m;
+}
+
+TEST(Manifest, ContentDefinedExtentsAreWholeBlocksUpToAChunk) {
+  auto back = manifest_from_json(canonical_json(content_defined_sample()));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->format_version, kContentDefinedFormatVersion);
+  EXPECT_EQ(back->extents.size(), 4u);
+  EXPECT_EQ(back->extents[2].length, 4096u);
+
+  const LayoutCase cases[] = {
+      {"not whole blocks",
+       [](Manifest& m) {
+         m.extents[0].length -= 512;
+         m.extents[1].offset -= 512;
+         m.extents[1].length += 512;
+         m.data_bytes -= 512;
+       }},
+      {"longer than a chunk", [](Manifest& m) { m.chunk_size = 512 << 10; }},
+      {"hole not whole blocks",
+       [](Manifest& m) {
+         m.extents[1].length -= 100;
+         m.extents[2].offset -= 100;
+       }},
+  };
+  for (const auto& c : cases) {
+    auto m = content_defined_sample();
+    c.edit(m);
+    auto r = manifest_from_json(canonical_json(m));
+    ASSERT_FALSE(r) << c.what;
+    EXPECT_EQ(r.error().code, Errc::corrupt) << c.what;
   }
 }
 

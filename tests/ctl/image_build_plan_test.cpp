@@ -262,7 +262,9 @@ TEST(BuildReport, ChunkReuseCountsContentNotOffsets) {
   EXPECT_EQ(r.previous_image_id, "old");
   EXPECT_EQ(r.data_chunks, 3u);
   EXPECT_EQ(r.same_chunks, 2u);
+  EXPECT_EQ(r.data_bytes, 12u);
   EXPECT_EQ(r.new_bytes, 4u);
+  EXPECT_DOUBLE_EQ(r.bytes_fraction(), 2.0 / 3);
   EXPECT_EQ(chunk_reuse(nullptr, now).same_chunks, 0u);
 }
 

@@ -26,7 +26,11 @@ unsigned worker_count(unsigned requested);
 
 struct ImportOptions {
   std::string name;
-  std::uint64_t chunk_size = kDefaultChunkSize;
+  std::uint64_t chunk_size = kDefaultChunkSize;  ///< the largest chunk
+  /// Cut chunks where the content says (content_cuts.hpp; manifest format version 2), so a
+  /// disk with a few blocks more or less finds most of its chunks in the store again; false:
+  /// every chunk chunk_size bytes at multiples of it (version 1).
+  bool content_defined = true;
   unsigned threads = 0;
   int zstd_level = 3;
   bool replace = false;

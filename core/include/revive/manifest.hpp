@@ -15,7 +15,14 @@
 
 namespace revive {
 
-inline constexpr int kManifestFormatVersion = 1;
+/// Version 1: every data extent is one chunk of chunk_size bytes (the last may be shorter), at a
+/// multiple of chunk_size. Version 2: chunks cut where the content says (content_cuts.hpp): data
+/// extents and holes are whole 4 KiB blocks (but the disk's end), data extents at most
+/// chunk_size. Readers take both; an import writes 1 for fixed chunks so older readers still can.
+inline constexpr int kFixedChunksFormatVersion = 1;
+inline constexpr int kContentDefinedFormatVersion = 2;
+/// The block version-2 extents are made of: filesystems shift data by whole blocks of this size.
+inline constexpr std::uint64_t kCutBlock = 4096;
 inline constexpr std::uint64_t kDefaultChunkSize = 4u << 20;
 inline constexpr std::uint64_t kMinChunkSize = 64u << 10;
 inline constexpr std::uint64_t kMaxChunkSize = 64u << 20;
@@ -34,7 +41,7 @@ struct Extent {
 };
 
 struct Manifest {
-  int format_version = kManifestFormatVersion;
+  int format_version = kFixedChunksFormatVersion;
   std::string image_id;  ///< random UUID, unique per import
   std::string name;      ///< operator's name for the image, unique in a store
   std::string source;    ///< where it came from ("raw:disk.img", later a recipe)
@@ -58,7 +65,8 @@ struct Manifest {
 std::string canonical_json(const Manifest& m);
 
 /// Parses and validates a manifest body (structure, bounds, and that the extents tile
-/// [0, logical_size) on chunk boundaries). invalid_input/corrupt with the first problem found.
+/// [0, logical_size) on the boundaries its format version allows). invalid_input/corrupt with
+/// the first problem found.
 Result<Manifest> manifest_from_json(std::string_view json);
 
 /// A manifest file: {"manifest": {...}, "signature": {"alg","key_id","public_key","sig"}}.
