@@ -97,7 +97,9 @@ build_image() {
 
 reuse_of() { # REPORT -> "same/data (pct%)"
   field "$1" "f\"{j['chunk_reuse']['same_as_previous']}/{j['chunk_reuse']['data_chunks']} \
-({100 * j['chunk_reuse'].get('fraction', 0):.1f}%), new {j['chunk_reuse']['new_bytes'] / 2**20:.0f} MiB\""
+chunks ({100 * j['chunk_reuse'].get('fraction', 0):.1f}%), \
+{100 * j['chunk_reuse'].get('bytes_fraction', 0):.1f}% of the data bytes, \
+new {j['chunk_reuse']['new_bytes'] / 2**20:.0f} MiB\""
 }
 
 # boot FIRMWARE : boots $W/disk.raw until the greeter is on screen; sets $boot_s ("timeout" if

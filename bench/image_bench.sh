@@ -83,7 +83,7 @@ stored=$(du -sb "$W/store/chunks" | cut -f1)
 echo
 echo "== $bytes bytes ($(nproc) cores); $rounds round(s), interleaved; ctl $ctl"
 echo "zstd -3 output $zsize bytes, our chunk store $stored bytes"
-grep -E 'chunks of|stored' "$W/import.log" | sed 's/^/  /' || true
+grep -E 'chunks with data|stored' "$W/import.log" | sed 's/^/  /' || true
 python3 - "$bytes" "${zc_t[*]}" "${im_t[*]}" "${zd_t[*]}" "${ex_t[*]}" \
   "$(maxof "${zc_m[@]}") $(maxof "${im_m[@]}") $(maxof "${zd_m[@]}") $(maxof "${ex_m[@]}") $(maxof "${zs_m[@]}")" \
   "${bi_t[*]}" "${be_t[*]}" "${zs_t[*]}" <<'PY'

@@ -55,12 +55,13 @@ struct ImportPlan {
   PartitionTable table;
 };
 
-/// The next piece a worker got: where it is, how long, and whether it is known to be zeros
-/// (then it may be longer than the buffer and nothing was read).
+/// The next piece a worker got: where it is, how long, whether it is known to be zeros, and
+/// whether its bytes were read (a hole SEEK_DATA reported was not; it may exceed the buffer).
 struct ChunkRead {
   std::uint64_t offset = 0;
   std::uint64_t len = 0;
   bool hole = false;
+  bool read = true;
 };
 
 /// Fills the buffer with the next unclaimed chunk; nullopt when none is left.
@@ -294,12 +295,12 @@ void ChunkImporter::work(const ChunkReader& reader) {
     const ChunkRead c = **got;
     ChunkResult& slot = claim(c);
     done_ += c.len;
+    if (c.read) bytes_read_ += c.len;
     if (c.hole) {
       slot.kind = Slot::hole;
       continue;
     }
     const std::span<const std::byte> data(buf.get(), c.len);
-    bytes_read_ += c.len;
     if (detail::all_zero(data)) {
       slot.kind = Slot::hole;
       continue;
@@ -452,7 +453,8 @@ ChunkReader content_chunk_reader(ContentChunker& chunker) {
     auto piece = chunker.next(buf);
     if (!piece) return piece.error();
     if (!*piece) return std::optional<ChunkRead>{};
-    return ChunkRead{(*piece)->offset, (*piece)->length, (*piece)->hole};
+    const ContentChunker::Piece& p = **piece;
+    return ChunkRead{p.offset, p.length, p.hole, p.read};
   };
 }
 
@@ -468,7 +470,7 @@ ChunkReader file_chunk_reader(const FileSource& src, const std::string& file, st
     const std::uint64_t off = i * chunk;
     const auto len = static_cast<std::size_t>(std::min(chunk, src.size - off));
     if (sparse.load(std::memory_order_relaxed) && known_zeros(src, off, sparse) >= len) {
-      return ChunkRead{off, len, true};
+      return ChunkRead{off, len, true, false};
     }
     REVIVE_TRY(pread_exact(src.fd.get(), buf.first(len), off, file));
     return ChunkRead{off, len, false};

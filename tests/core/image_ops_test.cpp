@@ -437,6 +437,7 @@ TEST_F(ImageOps, ContentDefinedChunksSkipLongZeroRunsAndKeepShortOnes) {
   test::write_at(src, std::vector<std::byte>(100 << 10), (3 << 20) + (600 << 10));  // data
   test::write_at(src, test::random_bytes((1 << 20) + 100, 3), (3 << 20) + (700 << 10));
   const auto r = import(src, "z", 1 << 20, true);
+  EXPECT_EQ(r.bytes_read, fs::file_size(src));  // no SEEK_DATA hole: every byte was read
   std::vector<Extent> holes;
   for (const auto& e : r.manifest.extents) {
     if (e.is_hole()) holes.push_back(e);

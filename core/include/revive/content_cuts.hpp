@@ -87,8 +87,9 @@ class ContentChunker {
  public:
   struct Piece {
     std::uint64_t offset = 0;
-    std::uint64_t length = 0;  ///< a hole may be longer than the buffer: nothing was read
+    std::uint64_t length = 0;
     bool hole = false;
+    bool read = true;  ///< false: a hole the disk reported, not read (may exceed the buffer)
   };
   /// Fills the span with the disk's bytes at the offset (called with increasing offsets, each
   /// where the last read ended).
@@ -215,7 +216,7 @@ inline Result<std::optional<ContentChunker::Piece>> ContentChunker::next(std::sp
     if (pos_ + zeros != size_) zeros -= zeros % kCutBlock;
     if (zeros > 0) {
       cutter_.skipped_hole();
-      const Piece hole{pos_, zeros, true};
+      const Piece hole{pos_, zeros, true, false};
       pos_ += zeros;
       return std::optional<Piece>{hole};
     }
