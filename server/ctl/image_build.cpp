@@ -316,6 +316,9 @@ Result<Published> import_into_store(const BuildArgs& a, const std::string& name,
   ProgressBar bar("import", a.progress);
   ImportOptions o;
   o.name = name;
+  // mkfs.ext4 -d lays the files out in the order it walks the tree: one package more moves
+  // every later block, which content-defined chunks find again (fixed ones do not).
+  o.content_defined = true;
   o.threads = a.threads;
   o.replace = a.replace;
   o.cancel = &cancel;

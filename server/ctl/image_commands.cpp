@@ -90,7 +90,7 @@ int image_import(const ImageArgs& a, const std::atomic<bool>& cancel) {
   ImportOptions o;
   o.name = a.name;
   o.chunk_size = a.chunk_size;
-  o.content_defined = !a.fixed_chunks;
+  o.content_defined = a.content_chunks;
   o.threads = a.threads;
   o.zstd_level = a.level;
   o.replace = a.replace;

@@ -18,7 +18,7 @@ struct ImageArgs {
   int level = 3;
   bool replace = false;
   bool raw = false;             ///< import: the bytes as they are, whatever they look like
-  bool fixed_chunks = false;    ///< import: manifest version 1 chunks, not content-defined
+  bool content_chunks = false;  ///< import: content-defined chunks (manifest version 2)
   bool no_space_check = false;  ///< import: try even when the store looks too small
   bool force = false;
   bool json = false;

@@ -91,10 +91,10 @@ void add_image_store_commands(CLI::App* image, Cli& cli) {
   imp->add_option("--name", a.name, "Image name")->required();
   imp->add_option("--chunk-size", cli.chunk_size, "Largest chunk, a power of two from 64K to 64M")
       ->default_str("4M");
-  imp->add_flag("--fixed-chunks", a.fixed_chunks,
-                "Cut chunks at multiples of the chunk size (manifest version 1, which older "
-                "agents read too) instead of where the content says (more chunks found again "
-                "in a changed disk)");
+  imp->add_flag("--content-chunks", a.content_chunks,
+                "Cut chunks where the content says, not at multiples of the chunk size: a disk "
+                "rebuilt from files (data moved by whole blocks) finds most chunks again; "
+                "more, smaller chunks (manifest version 2)");
   imp->add_option("--level", a.level, "zstd level")->check(CLI::Range(1, 19))->default_str("3");
   imp->add_flag("--replace", a.replace, "Replace an existing image of that name");
   imp->add_flag("--raw", a.raw,

@@ -179,7 +179,6 @@ TEST(ImageStore, GcRemovesOnlyUnreferencedChunksAndTempFiles) {
   test::write_at(dir / "b.img", test::random_bytes(1 << 20, 3), 1 << 20);
   ImportOptions o;
   o.chunk_size = 1 << 20;
-  o.content_defined = false;  // the chunk counts below are those of fixed chunks
   o.name = "a";
   ASSERT_TRUE(import_raw_image(**s, dir / "a.img", o));
   o.name = "b";
@@ -216,7 +215,6 @@ TEST(ImageStore, GcFailsClosedOnAnUnreadableManifest) {
   test::write_at(dir / "a.img", test::random_bytes(1 << 20, 1), 0);
   ImportOptions o;
   o.chunk_size = 1 << 20;
-  o.content_defined = false;  // the chunk counts below are those of fixed chunks
   o.name = "a";
   ASSERT_TRUE(import_raw_image(**s, dir / "a.img", o));
   test::write_at(dir / "b.img", test::random_bytes(1 << 20, 2), 0);

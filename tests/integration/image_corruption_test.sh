@@ -4,13 +4,13 @@
 source "$(dirname "$0")/lib.sh"
 S=$T/store
 head -c $((6 * 1024 * 1024)) /dev/urandom > "$T/a.img"
-ctl import --store "$S" --name a "$T/a.img" --chunk-size 1M --fixed-chunks >/dev/null
+ctl import --store "$S" --name a "$T/a.img" --chunk-size 1M >/dev/null
 chunk_of() {  # path of the stored chunk at extent $1
   local sha
   sha=$(ctl info --store "$S" --json a | python3 -c "import json,sys; print(json.load(sys.stdin)['extents'][$1]['sha256'])")
   echo "$S/chunks/${sha:0:2}/$sha.zst"
 }
-reset_store() { rm -rf "$S"; ctl import --store "$S" --name a "$T/a.img" --chunk-size 1M --fixed-chunks >/dev/null; }
+reset_store() { rm -rf "$S"; ctl import --store "$S" --name a "$T/a.img" --chunk-size 1M >/dev/null; }
 
 check_bad() {  # words...
   local out rc=0
@@ -55,7 +55,7 @@ ok "edited manifest refused"
 # A manifest signed by another store's key: refused, unless that key is explicitly trusted.
 reset_store
 S2=$T/other
-ctl import --store "$S2" --name a "$T/a.img" --chunk-size 1M --fixed-chunks >/dev/null
+ctl import --store "$S2" --name a "$T/a.img" --chunk-size 1M >/dev/null
 cp "$S2/images/a.json" "$S/images/a.json"
 check_bad "signature BAD" "not by the trusted key"
 ctl verify --store "$S" a --pubkey "$S2/keys/ed25519.pub" >/dev/null || fail "--pubkey should trust the other key"

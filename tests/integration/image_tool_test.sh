@@ -14,7 +14,7 @@ roundtrip() {  # name file [import options...]
 
 # 1. random data, size not a multiple of the chunk size (nor of 512: no disk, hence --raw)
 head -c $((9 * 1024 * 1024 + 1234567)) /dev/urandom > "$T/random.img"
-roundtrip random "$T/random.img" --raw --fixed-chunks  # three chunks: gc counts them below
+roundtrip random "$T/random.img" --raw
 
 # 2. sparse file with scattered data regions
 truncate -s 200M "$T/sparse.img"
@@ -31,6 +31,10 @@ src_tree=/usr/share/doc
 mkfs.ext4 -q -F -d "$src_tree" -L revive-test "$T/fs.img" 300M
 roundtrip ext4 "$T/fs.img"
 e2fsck -fn "$T/ext4.out" >/dev/null || fail "exported ext4 does not fsck clean"
+# the same with content-defined chunks (what recipe builds use): bit-identical, manifest version 2
+roundtrip ext4-content "$T/fs.img" --content-chunks
+ctl info --store "$S" --json ext4-content | python3 -c 'import json,sys; m=json.load(sys.stdin); assert m["format_version"]==2, m["format_version"]' \
+  || fail "--content-chunks did not write manifest version 2"
 ctl info --store "$S" ext4 | grep -q "partition table: none" || fail "info on a bare filesystem"
 
 # 4. the odd chunk size and a tiny image

@@ -17,7 +17,6 @@ Result<TestImage> make_test_image(const std::filesystem::path& dir, std::size_t 
   ImportOptions o;
   o.name = "img";
   o.chunk_size = kChunk;
-  o.content_defined = false;  // `chunks` chunks of kChunk bytes, as the tests count them
   REVIVE_TRY(import_raw_image(*t.store, t.raw, o));
   auto m = t.store->load("img");
   if (!m) return m.error();

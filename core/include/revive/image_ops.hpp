@@ -28,9 +28,11 @@ struct ImportOptions {
   std::string name;
   std::uint64_t chunk_size = kDefaultChunkSize;  ///< the largest chunk
   /// Cut chunks where the content says (content_cuts.hpp; manifest format version 2), so a
-  /// disk with a few blocks more or less finds most of its chunks in the store again; false:
-  /// every chunk chunk_size bytes at multiples of it (version 1).
-  bool content_defined = true;
+  /// disk whose data moved by whole blocks finds most of its chunks in the store again: what a
+  /// filesystem made afresh from a tree does (a recipe build). false: every chunk chunk_size
+  /// bytes at multiples of it (version 1): fewer, bigger chunks, and a disk changed in place (a
+  /// re-imported laptop or VM disk) keeps its unchanged chunks either way.
+  bool content_defined = false;
   unsigned threads = 0;
   int zstd_level = 3;
   bool replace = false;
