@@ -142,11 +142,11 @@ TEST(Manifest, LayoutErrorsAreRejected) {
 Manifest content_defined_sample() {
   Manifest m = sample();
   m.format_version = kContentDefinedFormatVersion;
-  m.extents = {Extent{0, 200 * 4096, digest_of(1), 1000},
-               Extent{200 * 4096, 5 * 4096, std::nullopt, 0},
-               Extent{205 * 4096, 4096, digest_of(2), 20},
-               Extent{206 * 4096, m.logical_size - 206 * 4096, std::nullopt, 0}};
-  m.data_bytes = 201 * 4096;
+  m.extents = {Extent{0, 200 * kCutBlock, digest_of(1), 1000},
+               Extent{200 * kCutBlock, 5 * kCutBlock, std::nullopt, 0},
+               Extent{205 * kCutBlock, kCutBlock, digest_of(2), 20},
+               Extent{206 * kCutBlock, m.logical_size - 206 * kCutBlock, std::nullopt, 0}};
+  m.data_bytes = 201 * kCutBlock;
   m.stored_bytes = 1020;
   return m;
 }
