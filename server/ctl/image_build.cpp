@@ -417,6 +417,7 @@ int image_build(const BuildArgs& a, const std::atomic<bool>& cancel) {
     ra.id = name;
     ra.file = p.disk().string();
     ra.replace = a.replace;
+    ra.content_chunks = true;  // as import_into_store: rebuilds find their chunks again
     if (int rc = remote_image_push(ra)) return rc;
     if (report_path.empty()) report_path = name + ".build.json";
   }

@@ -305,8 +305,9 @@ int remote_image_push(RemoteArgs a) {
     return 1;
   }
   ProgressBar pb("push", true);
-  const std::string path =
-      "/api/v1/images?name=" + http::escape(a.id) + (a.replace ? "&replace=1" : "");
+  const std::string path = "/api/v1/images?name=" + http::escape(a.id) +
+                           (a.replace ? "&replace=1" : "") +
+                           (a.content_chunks ? "&chunks=content" : "");
   auto r = Remote(a).upload(path, a.file, pb);
   pb.finish();
   if (int rc = report(r, a)) return rc;

@@ -18,7 +18,8 @@ struct RemoteArgs {
   std::string format = "json";
   std::string batch, workflow, donor, image, label;
   bool replace = false;
-  bool once = false;  ///< watch: print one table and exit
+  bool content_chunks = false;  ///< push: the server cuts chunks where the content says
+  bool once = false;            ///< watch: print one table and exit
   double interval = 1.0;
 };
 

@@ -517,6 +517,16 @@ class ServerTest(ServerFixture):
         self.assertEqual(os.listdir(os.path.join(self.state, "store", "tmp")), [])
         st, imgs = call(self.srv, "GET", "/api/v1/images", token=token)
         self.assertEqual([i["name"] for i in imgs], ["uploaded"])
+        # ?chunks=content (what `image build --server` sends): content-defined, manifest version 2.
+        st, r = call(self.srv, "POST", "/api/v1/images?name=cut&chunks=content", raw=body, token=token, timeout=120)
+        self.assertEqual(st, 201, r)
+        st, m = call(self.srv, "GET", "/api/v1/images/cut/manifest", token=token)
+        self.assertEqual(m["manifest"]["format_version"], 2)
+        st, m = call(self.srv, "GET", "/api/v1/images/uploaded/manifest", token=token)
+        self.assertEqual(m["manifest"]["format_version"], 1)
+        st, r = call(self.srv, "POST", "/api/v1/images?name=z&chunks=small", raw=body, token=token)
+        self.assertEqual(st, 400)
+        self.assertIn("chunks", r["error"])
 
     def test_deadline_marks_a_hung_step_failed(self):
         self.srv.kill()

@@ -136,14 +136,19 @@ std::function<void(std::uint64_t)> wake_on_done(ApiContext& api) {
 Response upload(ApiContext& api, Call& c) {
   const std::string name = c.query("name");
   if (auto v = validate_image_name(name); !v) return from_error(v.error());
+  // ?chunks=content: cut where the content says (`image build --server` asks for it).
+  const std::string chunks = c.query("chunks");
+  if (!chunks.empty() && chunks != "content" && chunks != "fixed")
+    return error_response(400, "invalid_input", "?chunks= must be \"content\" or \"fixed\"");
   if (c.req.body_file.empty())
     return error_response(400, "invalid_input", "upload the raw disk image as the request body");
   // Move the spooled body out of the HTTP layer's way: the import owns it now.
   const std::string spool = c.req.body_file + ".import";
   if (std::rename(c.req.body_file.c_str(), spool.c_str()) != 0)
     return error_response(500, "io", "cannot claim upload");
-  const std::uint64_t job = api.services.images.start_import(spool, name, c.query("replace") == "1",
-                                                             c.operator_name, wake_on_done(api));
+  const std::uint64_t job =
+      api.services.images.start_import(spool, name, c.query("replace") == "1", chunks == "content",
+                                       c.operator_name, wake_on_done(api));
   return import_answer(api, job);
 }
 

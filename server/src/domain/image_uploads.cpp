@@ -191,7 +191,8 @@ Result<std::uint64_t> ImageUploads::finish(const std::string& id,
   uploads_.erase(id);
   ::unlink(described(id).c_str());  // the import owns the .part file now
   return images_.start_import(done_upload.path.string(), done_upload.status.name,
-                              done_upload.replace, done_upload.who, std::move(done));
+                              done_upload.replace, /*content_chunks=*/false, done_upload.who,
+                              std::move(done));
 }
 
 Result<void> ImageUploads::cancel(const std::string& id) {

@@ -73,17 +73,18 @@ Result<void> Images::remove(const std::string& name, const std::string& who) {
 }
 
 std::uint64_t Images::start_import(const std::string& spool, const std::string& name, bool replace,
-                                   const std::string& who,
+                                   bool content_chunks, const std::string& who,
                                    std::function<void(std::uint64_t)> done) {
   const std::uint64_t job = jobs_->next++;
   jobs_->finished[job] = std::nullopt;
   auto result = std::make_shared<Result<ImportReport>>(make_error(Errc::internal, "not run"));
   ImageStore& store = store_;
   run_blocking_(
-      [&store, spool, name, replace, result] {
+      [&store, spool, name, replace, content_chunks, result] {
         ImportOptions o;
         o.name = name;
         o.replace = replace;
+        o.content_defined = content_chunks;
         *result = import_raw_image(store, spool, o);
         ::unlink(spool.c_str());
       },

@@ -48,9 +48,11 @@ class Images {
   /// unknown image, conflict (naming them) while a batch has it as its image.
   Result<void> remove(const std::string& name, const std::string& who);
   /// Imports the raw disk image at `spool` (which the import then owns and deletes) on the
-  /// blocking pool; the job's id. `done(job)` runs on the io thread when it finishes.
+  /// blocking pool, with content-defined chunks when asked (ImportOptions::content_defined:
+  /// a recipe build's disk); the job's id. `done(job)` runs on the io thread when it finishes.
   std::uint64_t start_import(const std::string& spool, const std::string& name, bool replace,
-                             const std::string& who, std::function<void(std::uint64_t)> done);
+                             bool content_chunks, const std::string& who,
+                             std::function<void(std::uint64_t)> done);
   /// A finished job's outcome (handed out once), nullopt while it runs; not_found for an
   /// unknown job.
   Result<std::optional<Result<ImportSummary>>> take_job(std::uint64_t job);
