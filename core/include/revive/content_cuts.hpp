@@ -81,8 +81,8 @@ class ContentCutter {
 };
 
 /// A disk read front to back and cut by a ContentCutter, for several workers: one at a time
-/// takes the next piece into its own buffer (holes a sparse file reports are not read). Bytes
-/// read past a cut are kept for the next piece; reads go in steps so few are.
+/// takes the next piece into its own buffer (holes a sparse file reports are not read). Reads
+/// go in 256 KiB steps, so little is read past a cut; what is, is kept for the next piece.
 class ContentChunker {
  public:
   struct Piece {
