@@ -210,7 +210,7 @@ fi
     "root filesystem files" "$(gib "$(field "$r_first" "j['sizes']['root_files']")")" \
     "data (non-zero chunks)" "$(gib "$(field "$r_first" "j['sizes']['data']")")" \
     "stored size (zstd chunks)" "$(gib "$(field "$r_first" "j['sizes']['stored']")")" \
-    "chunks (with data)" "$(field "$r_first" "j['chunk_reuse']['data_chunks']") of $(field "$r_first" "j['sizes']['chunk_size'] // 2**20") MiB" \
+    "chunks (with data)" "$(field "$r_first" "j['chunk_reuse']['data_chunks']") of up to $(field "$r_first" "j['sizes']['chunk_size'] // 2**20") MiB (cut by content)" \
     "boot to login, BIOS (SeaBIOS)" "$bios_s s" \
     "boot to login, UEFI Secure Boot" "$uefi_s s" \
     "screenshot BIOS" "$bios_shot" \
