@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Desktop recipe bench (issue 17, not CI): builds image-recipes/debian-12-desktop-nl, rebuilds it
-# unchanged and with one package added, boots it in QEMU to the graphical login and saves
-# screenshots.
+# Desktop recipe bench (issue 17, not CI): builds image-recipes/debian-12-desktop-nl (or the
+# recipe RECIPE names, e.g. RECIPE=debian-12-desktop-be), rebuilds it unchanged and with one
+# package added, boots it in QEMU to the graphical login and saves screenshots.
 #
-#   bench/desktop_image.sh [--quick] [BOOT_TIMEOUT_S]   (default 1800; root or unshare mmdebstrap)
+#   [RECIPE=NAME] bench/desktop_image.sh [--quick] [BOOT_TIMEOUT_S]
+#   (BOOT_TIMEOUT_S default 1800; root or unshare mmdebstrap)
 #
 # 1. `revivectl image build` into a fresh store (the .debs stay cached in $BENCH_DIR/cache, so
 #    only the first run downloads the desktop); wall time, raw disk size, stored size and chunks
@@ -14,14 +15,14 @@
 #    enforcing (Microsoft keys enrolled, as a laptop ships). Every 10 s the screen is dumped
 #    (HMP `screendump`) and read with tesseract: the LightDM greeter is on screen when the
 #    picture has a light dialog (2%+ near-white pixels; a text console has next to none) and
-#    shows the recipe's hostname "revive-laptop" or one of the greeter's Dutch labels. The image is not changed to help:
+#    shows the recipe's hostname "revive-laptop" or one of the greeter's Dutch or French labels. The image is not changed to help:
 #    its kernel command line is "quiet" and it has no serial console.
 # 4. Rebuilt twice under the same name: the recipe unchanged, then a copy with one package added
 #    ($EXTRA_PACKAGE, default the first of less/gnome-mines the image lacks); the chunk reuse is
 #    the report's, against the previous build of the name.
 # --quick: the first build and the BIOS boot only.
 #
-# Artifacts go to bench/results/desktop-<UTC time>/ (gitignored): the build reports, the builder
+# Artifacts go to bench/results/<recipe>-<UTC time>/ (gitignored): the build reports, the builder
 # logs, <firmware>-greeter.png (and -last.png, the last screen polled), summary.txt. Builds run at
 # nice 19 without the bench lock; each boot holds /work/bench.lock ($BENCH_LOCK) while it runs.
 set -euo pipefail
@@ -38,13 +39,15 @@ for tool in mmdebstrap fakeroot mkfs.ext4 mkfs.vfat mcopy sgdisk qemu-system-x86
   }
 done
 
-recipe=$here/image-recipes/debian-12-desktop-nl
-name=debian-12-desktop-nl
+name=${RECIPE:-debian-12-desktop-nl}
+recipe=$here/image-recipes/$name
+[[ $name =~ ^[a-z0-9][a-z0-9.-]*$ && -f $recipe/recipe.toml ]] || {
+  echo "desktop_image: RECIPE=$name is not a recipe in image-recipes/" >&2; exit 2; }
 top=${BENCH_DIR:-/var/tmp/revive-desktop-bench}
 lock=${BENCH_LOCK:-/work/bench.lock}
 mkdir -p "$top/cache"
 W=$(mktemp -d "$top/run-XXXXXX")
-out=$here/bench/results/desktop-$(date -u +%Y%m%dT%H%M%SZ)
+out=$here/bench/results/$name-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out" "$W/tmp"
 export TMPDIR=$W/tmp # mmdebstrap's and the builder's temp files go where the trap removes them
 pids=()
@@ -141,9 +144,9 @@ boot() {
     cp "$W/screen.png" "$out/$fw-last.png"
     printf '   %4s s  dark %s white %s  %s\n' "$elapsed" "$dark" "$white" "${text:0:110}"
     # The greeter's light dialog (a text console, "revive-laptop login:" included, has next to
-    # no white) and its words: the hostname in its panel or the dialog's Dutch labels.
+    # no white) and its words: the hostname in its panel or the dialog's Dutch (or French) labels.
     if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 0.02 else 1)" "$white" &&
-      grep -qiE 'revive-laptop|gebruikersnaam|wachtwoord|aanmelden' <<<"$text"; then
+      grep -qiE 'revive-laptop|gebruikersnaam|wachtwoord|aanmelden|identifiant|mot de passe' <<<"$text"; then
       boot_s=$(secs "$t0" "$(now)")
       # The greeter draws its parts one by one: let it finish before the artifact shot.
       sleep 10
@@ -200,7 +203,7 @@ PY
 fi
 
 {
-  echo "debian-12-desktop-nl bench, $(date -u +%FT%TZ), revivectl $(git -C "$here" rev-parse --short HEAD)"
+  echo "$name bench, $(date -u +%FT%TZ), revivectl $(git -C "$here" rev-parse --short HEAD)"
   printf '%-34s %s\n' \
     "build (fresh store, .debs cached)" "$first_s s ($(field "$r_first" "j['deb_cache']['files_before']") .debs cached before, $(field "$r_first" "j['deb_cache']['files_after']") after)" \
     "rebuild unchanged" "$same_s s, reuse $same_reuse" \
