@@ -6,7 +6,7 @@
 namespace revive::test {
 
 Result<TestImage> make_test_image(const std::filesystem::path& dir, std::size_t chunks,
-                                  std::uint64_t seed) {
+                                  std::uint64_t seed, bool content_defined) {
   constexpr std::uint64_t kChunk = 65536;
   TestImage t;
   auto store = ImageStore::open(dir / "store", true);
@@ -17,6 +17,7 @@ Result<TestImage> make_test_image(const std::filesystem::path& dir, std::size_t 
   ImportOptions o;
   o.name = "img";
   o.chunk_size = kChunk;
+  o.content_defined = content_defined;
   REVIVE_TRY(import_raw_image(*t.store, t.raw, o));
   auto m = t.store->load("img");
   if (!m) return m.error();

@@ -18,8 +18,9 @@ struct TestImage {
 };
 
 /// Writes `chunks` x 64 KiB of seeded random bytes to dir/image.raw and imports them as "img"
-/// into a new store in dir/store.
+/// into a new store in dir/store: in 64 KiB chunks, or `content_defined` (as recipe builds
+/// import) in pieces of 4-64 KiB, about three times as many.
 Result<TestImage> make_test_image(const std::filesystem::path& dir, std::size_t chunks,
-                                  std::uint64_t seed);
+                                  std::uint64_t seed, bool content_defined = false);
 
 }  // namespace revive::test

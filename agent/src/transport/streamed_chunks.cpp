@@ -29,6 +29,9 @@ struct StreamedChunks::Stream {
   std::optional<Error> failure;
   bool ended = false;             // its thread is done (or it never needed one)
   bool waiting_for_room = false;  // this side is not reading: not the peer's stall
+  // The chunk received and counted as delivered that waits for room in the buffer: still
+  // coming. A worker that asks for it in that moment waits for it rather than asking alone.
+  std::optional<Digest> pending;
   Clock::time_point last_byte, last_gain, last_chunk;
   std::atomic<bool> abort{false};
   std::jthread thread;  // last: joined before the rest goes
@@ -198,6 +201,7 @@ void StreamedChunks::start_locked(std::int64_t peer, const std::string& url, std
 
 bool StreamedChunks::coming_locked(const Digest& d) const {
   const Stream& s = *current_;
+  if (s.pending == d) return true;
   if (s.ended || s.delivered.contains(d)) return false;
   const auto w = wanted_.find(d);
   const auto last = last_pos_.find(d);
@@ -231,10 +235,13 @@ Result<void> StreamedChunks::on_chunk(Stream& s, const Digest& d, std::vector<st
   const auto w = wanted_.find(d);
   if (w == wanted_.end() || w->second <= 0 || buffer_.contains(d)) return {};  // not needed
   s.waiting_for_room = true;
+  s.pending = d;
   changed_.wait(lock, [&] { return buffer_.size() < opts_.buffer_frames || s.abort; });
   s.waiting_for_room = false;
+  s.pending.reset();
   s.last_byte = Clock::now();
   if (s.abort) return make_error(Errc::cancelled, "the stream was retired");
+  if (wanted_[d] <= 0) return {};  // fetched another way while it waited: nobody takes it
   buffer_[d] = Buffered{std::move(frame), s.peer};
   changed_.notify_all();
   return {};
