@@ -3,7 +3,8 @@
 #
 #   sudo bench/workshop.sh [--n 4,8] [--scenarios clean,slow,slownic,loss,kill,late]
 #                          [--contenders http,udpcast,revive,relay] [--rounds 1] [--rate 100]
-#                          [--image-mb 135] [--chunk-size 4M] [--victim 1]
+#                          [--image-mb 135] [--chunk-size 4M] [--chunking fixed|content]
+#                          [--victim 1]
 #                          [--kill-at 0.5 | --kill-after SECS]
 #                          [--timeout SECS] [--quick] [--keep]
 #
@@ -24,6 +25,8 @@
 #     baselines. A relay chain is store-and-forward by chunk: its k-th laptop starts about k-1
 #     chunk-times after the first, which is 7/96 of T1 for N=8 on this 96-chunk image but 7/5120
 #     on a 20 GiB image; --chunk-size 1M brings the model's ratio closer to a real workshop's.
+#     --chunking content imports it cut by content (revivectl image import --content-chunks), as
+#     recipe builds are: pieces of 4 KiB up to --chunk-size, many small ones for ext4 metadata.
 #   - Laptop disks are sparse files on tmpfs (/dev/shm): the disk stays out of the measurement
 #     (a laptop's disk rate is then the page cache's); this model is about the network. With
 #     too little free RAM for N disks they go to a temp dir on disk instead (printed).
@@ -84,6 +87,7 @@ rounds=1
 rate=100
 image_mb=135
 chunk_size=4M
+chunking=fixed
 victim=1
 kill_at=0.5
 kill_after=
@@ -100,6 +104,7 @@ while (($#)); do
     --rate) rate=$2; shift ;;
     --image-mb) image_mb=$2; shift ;;
     --chunk-size) chunk_size=$2; shift ;;
+    --chunking) chunking=$2; shift ;;
     --victim) victim=$2; shift ;;
     --kill-at) kill_at=$2; shift ;;
     --kill-after) kill_after=$2; shift ;;
@@ -114,6 +119,7 @@ done
 IFS=, read -ra NS_LIST <<< "$ns_list"
 IFS=, read -ra SCENARIOS <<< "$scenarios"
 IFS=, read -ra CONTENDERS <<< "$contenders"
+[[ $chunking == fixed || $chunking == content ]] || { echo "--chunking is fixed or content" >&2; exit 2; }
 maxn=$(printf '%s\n' "${NS_LIST[@]}" | sort -n | tail -1)
 ((victim >= 1 && victim <= maxn)) || { echo "--victim must be 1..$maxn" >&2; exit 2; }
 
@@ -171,7 +177,7 @@ commit=$(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEA
 # $image_mb MB. Cached; the cache key is the target size and the recipe version.
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/revive-bench
 imgdir=$cache/workshop-os-${image_mb}MB-v1
-store=$imgdir/store-$chunk_size  # one import per chunk size
+store=$imgdir/store-$chunk_size-$chunking  # one import per chunk size and chunking
 build_image() {
   [[ -f $store.ok ]] && return
   mkdir -p "$imgdir"
@@ -221,8 +227,10 @@ PY
     touch "$imgdir/raw.ok"
   fi
   rm -rf "$store" "$store.tmp" "$store.ok"
-  "$build/bin/revivectl" image import --no-progress --chunk-size "$chunk_size" --store "$store.tmp" --name workshop "$imgdir/disk.img" \
-    > "$imgdir/import-$chunk_size.log"
+  local cut=()
+  [[ $chunking == content ]] && cut=(--content-chunks)
+  "$build/bin/revivectl" image import --no-progress --chunk-size "$chunk_size" "${cut[@]}" \
+    --store "$store.tmp" --name workshop "$imgdir/disk.img" > "$imgdir/import-$chunk_size-$chunking.log"
   mv "$store.tmp" "$store"
   touch "$store.ok"
 }
@@ -233,8 +241,8 @@ logical=$(stat -c %s "$raw")
 zst_bytes=$(stat -c %s "$zst")
 read -r data_bytes stored_bytes < <("$build/bin/revivectl" image info --store "$store" --json workshop |
   "$py" -c 'import json,sys; m=json.load(sys.stdin); print(m["data_bytes"], m["stored_bytes"])')
-image_json="{\"logical_bytes\":$logical,\"data_bytes\":$data_bytes,\"stored_bytes\":$stored_bytes,\"zst_bytes\":$zst_bytes,\"chunk_size\":\"$chunk_size\",\"path\":\"$imgdir\"}"
-echo "== image: $logical bytes raw ($data_bytes in data chunks), Revive stores $stored_bytes, zstd -3 stream $zst_bytes; chunks of $chunk_size raw"
+image_json="{\"logical_bytes\":$logical,\"data_bytes\":$data_bytes,\"stored_bytes\":$stored_bytes,\"zst_bytes\":$zst_bytes,\"chunk_size\":\"$chunk_size\",\"chunking\":\"$chunking\",\"path\":\"$imgdir\"}"
+echo "== image: $logical bytes raw ($data_bytes in data chunks), Revive stores $stored_bytes, zstd -3 stream $zst_bytes; chunks of $chunk_size raw ($chunking)"
 cat "$raw" "$zst" "$store"/chunks/*/*.zst > /dev/null  # every server reads from the page cache
 
 # Laptop disks: tmpfs when N disks (written in full by dd) fit in the available RAM with 2 GiB
