@@ -1,16 +1,15 @@
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
-#include <cstdio>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
 
+#include "chunk_committer.hpp"
+#include "import_checks.hpp"
 #include "revive/content_cuts.hpp"
 #include "revive/encoding.hpp"
 #include "revive/file_util.hpp"
@@ -31,6 +30,13 @@ unsigned worker_count(unsigned requested) {
 
 namespace {
 
+using detail::check_content;
+using detail::check_free_space;
+using detail::check_partition_starts;
+using detail::check_request;
+using detail::ChunkCommitter;
+using detail::ImportPlan;
+
 // The first bytes every check looks at: partition tables, signatures up to btrfs's 64 KiB.
 constexpr std::uint64_t kHeadBytes = 1u << 20;
 
@@ -44,17 +50,6 @@ struct ChunkResult {
   Slot kind = Slot::pending;
 };
 
-/// What an import reads, whatever it comes from.
-struct ImportPlan {
-  std::string file;             ///< named in messages
-  std::string manifest_source;  ///< "raw:disk.img", "qcow2:vm.qcow2"...
-  std::uint64_t size = 0;
-  std::uint64_t data_estimate = 0;
-  std::vector<std::byte> head;
-  std::vector<std::byte> tail;  ///< the last sector, where only it is cheap to read (files)
-  PartitionTable table;
-};
-
 /// The next piece a worker got: where it is, how long, whether it is known to be zeros, and
 /// whether its bytes were read (a hole SEEK_DATA reported was not; it may exceed the buffer).
 struct ChunkRead {
@@ -66,165 +61,6 @@ struct ChunkRead {
 
 /// Fills the buffer with the next unclaimed chunk; nullopt when none is left.
 using ChunkReader = std::function<Result<std::optional<ChunkRead>>(std::span<std::byte>)>;
-
-std::string size_text(std::uint64_t bytes) {
-  const bool gib = bytes >= (1ull << 30);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.1f %s (%llu bytes)",
-                static_cast<double>(bytes) / static_cast<double>(gib ? 1ull << 30 : 1ull << 20),
-                gib ? "GiB" : "MiB", static_cast<unsigned long long>(bytes));
-  return buf;
-}
-
-Result<void> check_request(const ImageStore& store, const ImportOptions& opts) {
-  REVIVE_TRY(validate_image_name(opts.name));
-  const std::uint64_t chunk = opts.chunk_size;
-  if (chunk < kMinChunkSize || chunk > kMaxChunkSize || (chunk & (chunk - 1)) != 0) {
-    return make_error(Errc::invalid_input, "chunk size " + std::to_string(chunk) +
-                                               " must be a power of two from 64 KiB to 64 MiB");
-  }
-  if (!opts.replace && fs::exists(store.manifest_path(opts.name))) {
-    return make_error(Errc::already_exists, "an image named \"" + opts.name +
-                                                "\" already exists (use --replace to replace it)");
-  }
-  return {};
-}
-
-Result<std::uint64_t> statvfs_free_bytes(const fs::path& dir) {
-  struct statvfs v {};
-  if (::statvfs(dir.c_str(), &v) != 0) return errno_error(errno, "statvfs " + dir.string());
-  return static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
-}
-
-// Refuses before the first chunk is written, so a store is not filled to the brim for nothing.
-Result<void> check_free_space(const ImageStore& store, const ImportPlan& plan,
-                              const ImportOptions& opts) {
-  if (!opts.check_free_space) return {};
-  auto free = opts.free_space ? opts.free_space(store.root()) : statvfs_free_bytes(store.root());
-  if (!free) return free.error();
-  if (plan.data_estimate <= *free) return {};
-  return make_error(Errc::no_space,
-                    plan.file + " needs up to " + size_text(plan.data_estimate) +
-                        " in the store (its data before compression), but the store " +
-                        store.root().string() + " has only " + size_text(*free) +
-                        " free: remove images (`revivectl image rm`, then `gc`) or use a store "
-                        "on a bigger disk (--no-space-check tries anyway: compressible or "
-                        "already stored data needs less)");
-}
-
-Result<void> check_content(const ImportPlan& plan, const ImportOptions& opts) {
-  if (opts.raw) return {};
-  ContentProbe probe = probe_image_content(plan.head, plan.size);
-  if (auto vhd = probe_image_tail(plan.tail)) probe = *vhd;
-  if (auto why = raw_import_refusal(probe, plan.size, plan.file)) {
-    return make_error(Errc::invalid_input, *why);
-  }
-  return {};
-}
-
-// An encrypted partition in an otherwise plain disk: found when the chunk holding its first
-// sector passes through a worker, so it costs no extra read for files or streams.
-Result<void> check_partition_starts(const ImportPlan& plan, std::uint64_t off,
-                                    std::span<const std::byte> data) {
-  for (const auto& p : plan.table.partitions) {
-    const std::uint64_t start = p.first_lba * plan.table.sector_size;
-    if (start < off || start + 512 > off + data.size()) continue;
-    if (auto enc = detect_encryption(data.subspan(start - off, 512))) {
-      return make_error(Errc::invalid_input,
-                        plan.file + ": partition " + std::to_string(p.number) + " (at byte " +
-                            std::to_string(start) + ") is a " + *enc +
-                            " encrypted volume: recipients could not open it without its key. "
-                            "Decrypt it before imaging or build the image from a recipe "
-                            "(--raw imports the bytes as they are)");
-    }
-  }
-  return {};
-}
-
-/// Makes the workers' staged chunks durable and visible on threads of its own: a worker's core
-/// goes on compressing while the disk flushes (a fdatasync per chunk on the worker left a core
-/// idle for each, with as many workers as cores). At most kMaxStaged chunks wait, so a slow
-/// disk holds the workers back rather than open files piling up.
-class ChunkCommitter {
- public:
-  using Done = std::function<void(bool is_new, std::uint64_t stored)>;
-
-  ChunkCommitter(ChunkStore& chunks, detail::FirstError& first_error, unsigned threads)
-      : chunks_(chunks), first_error_(first_error) {
-    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { drain(); });
-  }
-  ChunkCommitter(const ChunkCommitter&) = delete;
-  ChunkCommitter& operator=(const ChunkCommitter&) = delete;
-  ~ChunkCommitter() { finish(); }
-
-  /// Queues a staged chunk; `done` is called on a committer thread once it is committed.
-  /// Waits while kMaxStaged chunks are queued. Never fails (errors go to first_error).
-  void push(StagedChunk c, Done done) {
-    std::unique_lock lock(mu_);
-    room_.wait(lock, [&] { return queue_.size() < kMaxStaged; });
-    queue_.push_back(Item{std::move(c), std::move(done)});
-    ready_.notify_one();
-  }
-
-  /// Commits (or, after a failure, discards) what is queued and stops the threads. Never fails.
-  void finish() {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = true;
-      ready_.notify_all();
-    }
-    threads_.clear();  // joins
-  }
-
- private:
-  static constexpr std::size_t kMaxStaged = 16;
-  struct Item {
-    StagedChunk chunk;
-    Done done;
-  };
-
-  void drain() {
-    for (;;) {
-      Item item;
-      {
-        std::unique_lock lock(mu_);
-        ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        item = std::move(queue_.front());
-        queue_.pop_front();
-        room_.notify_one();
-      }
-      if (first_error_.failed()) {  // nothing will be published: no need to keep it
-        chunks_.discard(item.chunk);
-        continue;
-      }
-      const std::uint64_t size = item.chunk.size;
-      auto r = chunks_.commit(item.chunk);
-      if (!r) {
-        first_error_.set(r.error());
-        continue;
-      }
-      std::uint64_t stored = size;
-      if (!*r) {  // already stored, maybe compressed otherwise: the manifest names its size
-        auto existing = chunks_.stored_size(item.chunk.digest);
-        if (!existing) {
-          first_error_.set(existing.error());
-          continue;
-        }
-        stored = *existing;
-      }
-      item.done(*r, stored);
-    }
-  }
-
-  ChunkStore& chunks_;
-  detail::FirstError& first_error_;
-  std::mutex mu_;
-  std::condition_variable ready_, room_;
-  std::deque<Item> queue_;
-  bool closed_ = false;
-  std::vector<std::jthread> threads_;  // last: joined before the rest goes
-};
 
 /// Hashes, compresses and stores chunks on N workers; the slots say what each chunk became.
 class ChunkImporter {

@@ -117,23 +117,29 @@ PartitionTable partitions_from_json(const json& j, Reader& r) {
   return t;
 }
 
+// The unit extents start and end on: a chunk in version 1, a 4 KiB block in version 2.
+std::uint64_t extent_grain(const Manifest& m) {
+  return m.format_version == kContentDefinedFormatVersion ? kCutBlock : m.chunk_size;
+}
+
 // Where an extent may start and end: version 1 on chunk boundaries, data one chunk long;
 // version 2 on 4 KiB blocks, data up to one chunk long. Either may end at the disk's end.
+// The problem, if any, reads after "extent N ".
 std::optional<std::string> extent_shape_problem(const Manifest& m, const Extent& e) {
   const bool fixed = m.format_version == kFixedChunksFormatVersion;
-  const std::uint64_t grain = fixed ? m.chunk_size : kCutBlock;
+  const std::uint64_t grain = extent_grain(m);
   const bool ends_image = e.offset + e.length == m.logical_size;
   if (e.offset % grain != 0) return fixed ? "is not chunk-aligned" : "is not 4 KiB-aligned";
   if (e.is_hole()) {
     if (e.length % grain != 0 && !ends_image)
-      return fixed ? "hole is not whole chunks" : "hole is not whole 4 KiB blocks";
-    if (e.stored_size != 0) return "hole with stored bytes";
+      return fixed ? "is a hole of part of a chunk" : "is a hole of part of a 4 KiB block";
+    if (e.stored_size != 0) return "is a hole with stored bytes";
     return std::nullopt;
   }
   if (fixed && e.length != std::min(m.chunk_size, m.logical_size - e.offset))
-    return "data extent is not one chunk";
+    return "is data that is not one chunk long";
   if (!fixed && (e.length > m.chunk_size || (e.length % grain != 0 && !ends_image)))
-    return "data extent is not whole 4 KiB blocks of at most one chunk";
+    return "is data that is not whole 4 KiB blocks of at most one chunk";
   return std::nullopt;
 }
 
@@ -170,7 +176,7 @@ Result<void> validate_layout(const Manifest& m) {
                  std::to_string(pos));
     if (e.length == 0 || e.length > m.logical_size - pos)
       return bad(where + " has an invalid length");
-    if (auto problem = extent_shape_problem(m, e)) return bad(where + ": " + *problem);
+    if (auto problem = extent_shape_problem(m, e)) return bad(where + " " + *problem);
     if (!e.is_hole()) {
       data += e.length;
       stored += e.stored_size;
@@ -260,9 +266,7 @@ Result<Manifest> manifest_from_json(std::string_view text) {
     if (!r.error.empty()) return make_error(Errc::corrupt, "manifest: " + r.error);
     // Bound before allocating: at most one extent per chunk (version 2: per 4 KiB block), +1
     // for a short tail.
-    const std::uint64_t grain =
-        m.format_version == kContentDefinedFormatVersion ? kCutBlock : m.chunk_size;
-    if (m.chunk_size >= kMinChunkSize && ex->size() > m.logical_size / grain + 1) {
+    if (m.chunk_size >= kMinChunkSize && ex->size() > m.logical_size / extent_grain(m) + 1) {
       return make_error(Errc::corrupt, "manifest: more extents than chunks");
     }
     m.extents.reserve(ex->size());
