@@ -13,6 +13,8 @@
 # (min-max) are printed with the targets and PASS/MISS: >= 1.5x the baseline, and within 10% of
 # the floor max(slowest stage alone, CPU seconds / cores). --quick: a smoke run (512 MiB of
 # /usr/include, one round). Root: revive-server drops to the revive account (scripts/setup).
+# DEPLOY_CHUNKS=content imports the image cut by content (--content-chunks), as recipe builds
+# are: the same figures for an image of many small chunks.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/lib.sh"
@@ -35,7 +37,13 @@ echo "== input: ${size_gib} GiB ext4 image of OS files"
 make_os_image "$size_gib" "$W/in.img"
 "$build/bin/revive-server" --state "$W/state" operator add bench <<< "bench password 1" >/dev/null
 token=$("$build/bin/revive-server" --state "$W/state" operator token bench)
-"$build/bin/revivectl" image import --no-progress --store "$W/state/store" --name bench "$W/in.img" > "$W/import.log"
+cut=()
+case ${DEPLOY_CHUNKS:-fixed} in
+  fixed) ;;
+  content) cut=(--content-chunks) ;;
+  *) echo "deploy_bench: DEPLOY_CHUNKS is fixed or content" >&2; exit 2 ;;
+esac
+"$build/bin/revivectl" image import --no-progress "${cut[@]}" --store "$W/state/store" --name bench "$W/in.img" > "$W/import.log"
 mkdir -p "$W/www"
 zstd -q -T0 -3 "$W/in.img" -o "$W/www/in.img.zst"
 rm "$W/in.img"
@@ -107,7 +115,7 @@ for where in tmpfs disk; do
     echo "$where round $r: revive ${o_t[-1]} s (agent run ${o_w[-1]} s, ${o_c[-1]} CPU s; buffered ${p_t[-1]} s, ${p_c[-1]} CPU s), curl|zstd|dd ${b_t[-1]} s; alone: dd ${d_t[-1]} s, verify ${v_t[-1]} s, link ${l_t[-1]} s"
   done
   echo
-  echo "== $where: $bytes image bytes, $data_bytes data bytes, $stored_bytes stored; $rounds round(s), interleaved, $(nproc) cores"
+  echo "== $where: $bytes image bytes, $data_bytes data bytes, $stored_bytes stored (${DEPLOY_CHUNKS:-fixed} chunks); $rounds round(s), interleaved, $(nproc) cores"
   python3 - "$bytes" "$(nproc)" "$(maxof "${o_m[@]}")" "${o_t[*]}" "${o_c[*]}" "${p_t[*]}" "${p_c[*]}" \
     "${b_t[*]}" "${d_t[*]}" "${v_t[*]}" "${v_c[*]}" "${l_t[*]}" <<'PY'
 import statistics, sys
