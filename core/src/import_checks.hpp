@@ -62,7 +62,7 @@ inline Result<std::uint64_t> statvfs_free_bytes(const std::filesystem::path& dir
 
 // Refuses before the first chunk is written, so a store is not filled to the brim for nothing.
 inline Result<void> check_free_space(const ImageStore& store, const ImportPlan& plan,
-                              const ImportOptions& opts) {
+                                     const ImportOptions& opts) {
   if (!opts.check_free_space) return {};
   auto free = opts.free_space ? opts.free_space(store.root()) : statvfs_free_bytes(store.root());
   if (!free) return free.error();
@@ -89,7 +89,7 @@ inline Result<void> check_content(const ImportPlan& plan, const ImportOptions& o
 // An encrypted partition in an otherwise plain disk: found when the chunk holding its first
 // sector passes through a worker, so it costs no extra read for files or streams.
 inline Result<void> check_partition_starts(const ImportPlan& plan, std::uint64_t off,
-                                    std::span<const std::byte> data) {
+                                           std::span<const std::byte> data) {
   for (const auto& p : plan.table.partitions) {
     const std::uint64_t start = p.first_lba * plan.table.sector_size;
     if (start < off || start + 512 > off + data.size()) continue;

@@ -349,8 +349,7 @@ TEST_F(ScheduledSource, TheServerStreamsTheImageWithTheAgentsCredentials) {
   const auto requests = server.requests();
   ASSERT_FALSE(requests.empty());
   EXPECT_EQ(requests.front().target, "/api/v1/images/img/stream/0");
-  EXPECT_EQ(requests.size(), 1 + repeated_chunks())
-      << "a repeat is asked for alone, nothing else";
+  EXPECT_EQ(requests.size(), 1 + repeated_chunks()) << "a repeat is asked for alone, nothing else";
 }
 
 // A server stream that goes wrong (an older server without streams, a frame that fails its
