@@ -158,7 +158,8 @@ TEST(BuildPlan, CustomizeScriptSetsLocaleIdentityAndHooks) {
            "/usr/share/zoneinfo/Europe/Brussels", "tar -C '/recipes/x/overlay' --owner=0 --group=0",
            install_hook, "revive-recipe-first-boot.service", ": > \"$root/etc/machine-id\"",
            "ssh_host_*", "/var/lib/apt/lists", "cp -a \"$root/usr/lib/grub/i386-pc\"",
-           remove_snakeoil, "-lname ssl-cert-snakeoil.pem -delete"}) {
+           remove_snakeoil, "-lname ssl-cert-snakeoil.pem -delete",
+           "ln -sfn /dev/null \"$root/etc/systemd/system/e2scrub_reap.service\""}) {
     EXPECT_NE(s.find(want), std::string::npos) << want << "\n" << s;
   }
 }
