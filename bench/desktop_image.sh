@@ -15,8 +15,9 @@
 #    enforcing (Microsoft keys enrolled, as a laptop ships). Every 10 s the screen is dumped
 #    (HMP `screendump`) and read with tesseract: the LightDM greeter is on screen when the
 #    picture has a light dialog (2%+ near-white pixels; a text console has next to none) and
-#    shows the recipe's hostname "revive-laptop" or one of the greeter's Dutch or French labels. The image is not changed to help:
-#    its kernel command line is "quiet" and it has no serial console.
+#    shows the recipe's hostname "revive-laptop" or one of the greeter's Dutch or French
+#    labels. The image is not changed to help: its kernel command line is "quiet" and it has no
+#    serial console.
 # 4. Rebuilt twice under the same name: the recipe unchanged, then a copy with one package added
 #    ($EXTRA_PACKAGE, default the first of less/gnome-mines the image lacks); the chunk reuse is
 #    the report's, against the previous build of the name.
