@@ -241,7 +241,9 @@ Result<void> StreamedChunks::on_chunk(Stream& s, const Digest& d, std::vector<st
   s.pending.reset();
   s.last_byte = Clock::now();
   if (s.abort) return make_error(Errc::cancelled, "the stream was retired");
-  if (wanted_[d] <= 0) return {};  // fetched another way while it waited: nobody takes it
+  // Fetched another way while it waited: nobody takes it. (`w` still points at d's count:
+  // wanted_ never erases.)
+  if (w->second <= 0) return {};
   buffer_[d] = Buffered{std::move(frame), s.peer};
   changed_.notify_all();
   return {};
