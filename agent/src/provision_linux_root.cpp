@@ -60,8 +60,9 @@ std::string firstboot_script(const Profile& p) {
   if (!p.first_user.name.empty())
     s += "echo \"revive-firstboot: first user $(getent passwd " + p.first_user.name + ")\"\n";
   // Removed by hand, not `systemctl disable`: that reloads the manager while the boot's own
-  // transaction waits on this unit, and in pxe_boot the boot then never reached its default
-  // target (3 boots of 4). The unit's ConditionPathExists keeps it from running again.
+  // transaction waits on this unit, and in pxe_boot 3 boots of 4 then showed no "Reached
+  // target" line (perhaps only the line, see kFirstbootDoneUnit). The unit's
+  // ConditionPathExists keeps it from running again.
   s += "rm -f /etc/systemd/system/multi-user.target.wants/revive-firstboot.service "
        "/etc/systemd/system/revive-firstboot.service /usr/local/sbin/revive-firstboot\n";
   return s;
@@ -80,6 +81,29 @@ constexpr const char* kFirstbootUnit =
     "\n"
     "[Install]\n"
     "WantedBy=multi-user.target\n";
+
+// Says on the console, once, that the first boot reached its default target. systemd's own
+// "Reached target" line cannot be relied on: once a getty has waited 5 s for the boot to settle
+// and the console is in use (serial-getty on the last console=, which is /dev/console), systemd
+// stops printing status lines for good (manager_dispatch_idle_pipe_fd), so a slow first boot
+// reaches its target in silence. DefaultDependencies=no, or the target (which waits for what it
+// wants) and this unit (which waits for the target) would wait for each other.
+constexpr const char* kFirstbootDoneUnit =
+    "[Unit]\n"
+    "Description=Revive first boot: the laptop reached its default target\n"
+    "DefaultDependencies=no\n"
+    "After=multi-user.target graphical.target\n"
+    "Conflicts=shutdown.target\n"
+    "Before=shutdown.target\n"
+    "\n"
+    "[Service]\n"
+    "Type=oneshot\n"
+    "ExecStart=-/bin/sh -c 't=$$(systemctl get-default); echo \"revive-firstboot: first boot done, "
+    "$$t $$(systemctl is-active $$t)\"'\n"
+    "ExecStartPost=/bin/rm -f "
+    "/etc/systemd/system/multi-user.target.wants/revive-firstboot-done.service "
+    "/etc/systemd/system/revive-firstboot-done.service\n"
+    "StandardOutput=journal+console\n";
 
 // Host name, and the 127.0.1.1 line Debian keeps for it.
 Result<void> set_hostname(const fs::path& root, const std::string& hostname) {
@@ -159,10 +183,15 @@ Result<Json> remove_ssh_host_keys(const fs::path& root) {
 // First boot: host keys, the first user (no password: chosen at first login), then gone.
 Result<void> install_firstboot(const fs::path& root, const Profile& p) {
   REVIVE_TRY(write_inside(root, "/usr/local/sbin/revive-firstboot", firstboot_script(p), 0755));
-  REVIVE_TRY(write_inside(root, "/etc/systemd/system/revive-firstboot.service", kFirstbootUnit));
-  return symlink_inside(root,
-                        "/etc/systemd/system/multi-user.target.wants/revive-firstboot.service",
-                        "/etc/systemd/system/revive-firstboot.service");
+  for (const auto& [name, text] :
+       {std::pair{"revive-firstboot.service", kFirstbootUnit},
+        std::pair{"revive-firstboot-done.service", kFirstbootDoneUnit}}) {
+    const std::string unit = std::string("/etc/systemd/system/") + name;
+    REVIVE_TRY(write_inside(root, unit, text));
+    REVIVE_TRY(symlink_inside(
+        root, std::string("/etc/systemd/system/multi-user.target.wants/") + name, unit));
+  }
+  return {};
 }
 
 }  // namespace

@@ -245,10 +245,10 @@ std::string customize_script(const Recipe& r, const BuildPaths& p) {
          "\"$root/etc/systemd/system/multi-user.target.wants/revive-recipe-first-boot.service\"\n";
   }
   // e2scrub checks ext4 on LVM through snapshots; a recipe disk is plain partitions, so its
-  // units have nothing to do. Its boot-time unit (e2scrub_reap, idle CPU and I/O priority,
-  // ordered before multi-user.target) never finished on one SATA laptop in a pxe_boot run and
-  // kept the boot from its default target; why it stalled was not found (an idle-class read
-  // behind mq-deadline is the suspect). Masked, it cannot hold a recipient's boot.
+  // units have nothing to do, and the boot-time one (e2scrub_reap, idle CPU and I/O priority,
+  // ordered before multi-user.target) only slows every boot. (It was masked when a pxe_boot run
+  // seemed to stall in it; that was systemd's console going quiet, see
+  // agent/src/provision_linux_root.cpp, and the next stall showed in systemd-fsck.)
   s += "# e2scrub works on LVM snapshots: a recipe disk has none (plain partitions).\n"
        "ln -sfn /dev/null \"$root/etc/systemd/system/e2scrub_reap.service\"\n"
        "ln -sfn /dev/null \"$root/etc/systemd/system/e2scrub_all.timer\"\n";

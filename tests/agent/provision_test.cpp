@@ -180,6 +180,19 @@ TEST(Profile, AppliedToALinuxTree) {
                            "revive-firstboot.service /etc/systemd/system/revive-firstboot.service"),
             std::string::npos)
       << firstboot;
+  // Once the default target is reached a second unit says so on the console, and removes itself.
+  EXPECT_EQ(fs::read_symlink(
+                root / "etc/systemd/system/multi-user.target.wants/revive-firstboot-done.service"),
+            "/etc/systemd/system/revive-firstboot-done.service");
+  const std::string done = slurp(root / "etc/systemd/system/revive-firstboot-done.service");
+  constexpr const char* kRemovesItself =
+      "ExecStartPost=/bin/rm -f /etc/systemd/system/multi-user.target.wants/"
+      "revive-firstboot-done.service /etc/systemd/system/revive-firstboot-done.service\n";
+  for (const char* line :
+       {"\nDefaultDependencies=no\n", "\nAfter=multi-user.target graphical.target\n",
+        "\nStandardOutput=journal+console\n", "first boot done, $$t $$(systemctl is-active $$t)",
+        kRemovesItself})
+    EXPECT_NE(done.find(line), std::string::npos) << line << " not in\n" << done;
   EXPECT_NE(slurp(root / "etc/skel/Welcome.txt").find("0800-1508"), std::string::npos);
   EXPECT_EQ(slurp(root / "etc/revive/batch"), "AD-2026-11\n");
   struct stat st {};

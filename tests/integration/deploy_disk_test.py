@@ -187,6 +187,7 @@ class DeployDisk(unittest.TestCase):
             self.assertIn("0800-1508", read("etc/skel/Welcome.txt"))
             self.assertIn("useradd", read("usr/local/sbin/revive-firstboot"))
             self.assertTrue(os.path.islink(os.path.join(mnt, "etc/systemd/system/multi-user.target.wants/revive-firstboot.service")))
+            self.assertTrue(os.path.islink(os.path.join(mnt, "etc/systemd/system/multi-user.target.wants/revive-firstboot-done.service")))
             self.assertEqual(read("hello.txt"), "recipient image\n")
         finally:
             subprocess.run(["umount", mnt])
