@@ -2,8 +2,10 @@
 // tree and a file disk for tests and the demo).
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -205,6 +207,12 @@ int run(int argc, char** argv) {
 // The runner reports failures as results; what still escapes (out of memory, a bug) ends the
 // agent with one readable line instead of std::terminate's abort.
 int main(int argc, char** argv) {
+  // A deploy allocates a frame per chunk for the relay's cache and frees one per chunk it
+  // evicts. glibc gives a freed heap top back to the kernel past 128 KiB, so every new frame
+  // faulted its pages in again: 13% of the agent's CPU in a deploy of an image cut by content
+  // (perf). Kept, they are reused: the peak RSS grows by ~12 MiB, the CPU drops by ~6%.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // frames (4 MiB chunks at most) from the heap
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
