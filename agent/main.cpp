@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
   // A deploy allocates a frame per chunk for the relay's cache and frees one per chunk it
   // evicts. glibc gives a freed heap top back to the kernel past 128 KiB, so every new frame
   // faulted its pages in again: 13% of the agent's CPU in a deploy of an image cut by content
-  // (perf). Kept, they are reused: the peak RSS grows by ~12 MiB, the CPU drops by ~6%.
+  // (perf). Kept, they are reused: peak RSS ~10 MiB more, 6-11% less CPU (deploy_bench).
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // frames (4 MiB chunks at most) from the heap
   try {

@@ -10,8 +10,8 @@
 # conv=fdatasync. Throughput = image bytes (holes included) / seconds.
 # Every contender writes over a target written in full just before (zeros), as a laptop's disk
 # has every block: into a sparse file ext4 allocates at each direct write and serializes them on
-# the inode lock, which a block device never does (dd oflag=direct into a sparse file here: 17%
-# slower at 64 KiB, 40% at 4 MiB, than over written blocks).
+# the inode lock, which a block device never does (dd oflag=direct into a sparse file here: 20%
+# slower at 64 KiB, 67% at 4 MiB, than over written blocks).
 # Rounds are interleaved (revive direct, revive buffered, the baseline, each stage alone, then
 # again) so a drift of this shared machine hits every contender alike; medians and the spread
 # (min-max) are printed with the targets and PASS/MISS: >= 1.5x the baseline, and within 10% of
