@@ -2,7 +2,6 @@
 // tree and a file disk for tests and the demo).
 #include <CLI/CLI.hpp>
 
-#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -16,6 +15,7 @@
 #include "revive/agent/screen/status_screen.hpp"
 #include "revive/agent/server_discovery.hpp"
 #include "revive/agent/system.hpp"
+#include "revive/heap_policy.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -207,12 +207,7 @@ int run(int argc, char** argv) {
 // The runner reports failures as results; what still escapes (out of memory, a bug) ends the
 // agent with one readable line instead of std::terminate's abort.
 int main(int argc, char** argv) {
-  // A deploy allocates a frame per chunk for the relay's cache and frees one per chunk it
-  // evicts. glibc gives a freed heap top back to the kernel past 128 KiB, so every new frame
-  // faulted its pages in again: 13% of the agent's CPU in a deploy of an image cut by content
-  // (perf). Kept, they are reused: peak RSS ~10 MiB more, 6-11% less CPU (deploy_bench).
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // frames (4 MiB chunks at most) from the heap
+  revive::keep_freed_heap();
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
