@@ -441,6 +441,19 @@ class ServerTest(ServerFixture):
         # keep-alive: two requests on one connection
         r = subprocess.run(["curl", "-sv", "-o", "/dev/null", url, "-o", "/dev/null", url], capture_output=True, text=True)
         self.assertIn("Re-using existing connection", r.stderr)
+        # Every file answer is corked (full segments) and uncorked when done: a connection left
+        # corked would hold each short answer after it back for the kernel's 200 ms.
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        started = time.monotonic()
+        for _ in range(10):
+            conn.request("HEAD", f"/chunks/{sha}")
+            head = conn.getresponse()
+            head.read()
+            conn.request("GET", f"/chunks/{sha}", headers={"Range": "bytes=0-9"})
+            part = conn.getresponse()
+            self.assertEqual((head.status, part.status, part.read()), (200, 206, data[:10]))
+        conn.close()
+        self.assertLess(time.monotonic() - started, 1.5, "20 short answers on one connection were held back")
         st, _ = call(self.srv, "GET", "/chunks/" + "0" * 64)
         self.assertEqual(st, 404)
         # the signed manifest needs a token

@@ -1,9 +1,12 @@
 #include "http/response_writer.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 #include "revive/file_util.hpp"
@@ -93,6 +96,29 @@ asio::awaitable<bool> send_parts(Stream& stream, const Response::Parts& parts,
   co_return left == 0;
 }
 
+// TCP_CORK on a plain connection for the span of one file answer, like nginx's tcp_nopush:
+// the header leaves with the file's first bytes and every segment goes out full, where the
+// connection's TCP_NODELAY would push a short segment after the header and at the end of
+// every sendfile call. Uncorked when the answer is done, however it ends, so the next answer
+// on the connection is not held back (the kernel would send it only after 200 ms).
+// chunk_serving_bench's single client: 1139-1914 MB/s corked against 868-1219 uncorked in the
+// same five rounds; 8 and 32 clients unchanged.
+class Corked {
+ public:
+  explicit Corked(tcp::socket& sock) : sock_(sock) { set(true); }
+  ~Corked() { set(false); }
+  Corked(const Corked&) = delete;
+  Corked& operator=(const Corked&) = delete;
+
+ private:
+  using Option = asio::detail::socket_option::boolean<IPPROTO_TCP, TCP_CORK>;
+  void set(bool on) {
+    beast::error_code ec;  // a closed or failing socket: nothing to hold back or send
+    if (sock_.is_open()) sock_.set_option(Option(on), ec);
+  }
+  tcp::socket& sock_;
+};
+
 // A body from files: the region of `file_fd` (r.file), or r.parts.
 template <class Stream>
 asio::awaitable<bool> send_files(Stream& stream, int file_fd, const Response& r,
@@ -118,6 +144,8 @@ asio::awaitable<bool> write_from_files(Stream& stream, const http::response<http
   fres.content_length(r.file ? r.file->length : r.parts->length);
   fres.keep_alive(keep_alive);
   http::response_serializer<http::empty_body> sr{fres};
+  std::optional<Corked> corked;
+  if constexpr (!kIsTls<Stream>) corked.emplace(stream.socket());
   beast::get_lowest_layer(stream).expires_after(ctx.write_timeout);
   auto [ec, n] = co_await http::async_write_header(stream, sr, tok);
   UniqueFd fd(r.file ? r.file->fd : -1);
