@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <map>
-#include <mutex>
 
 #include "revive/chunk_pipeline.hpp"
 #include "revive/file_util.hpp"
@@ -44,19 +43,12 @@ Result<void> write_skipping_zeros(int fd, std::span<const std::byte> data, std::
   return {};
 }
 
-/// Export's sink: each chunk at its offset in the output file, holes kept sparse; one chunk
-/// written at a time.
+/// Export's sink: each chunk at its offset in the output file, holes kept sparse.
 class SparseFileSink : public ChunkSink {
  public:
   SparseFileSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
   /// Writes the non-zero runs of `data`; io/no_space naming the file otherwise.
   Result<void> put(std::uint64_t offset, std::span<const std::byte> data) override {
-    // One writer at a time. A buffered write holds the file's inode lock, and the kernel lets a
-    // second writer spin for it (rwsem_spin_on_owner in the profile) rather than sleep: with two
-    // workers writing at once, export spent more system time spinning than writing
-    // (image_bench's input: 2.7-4.0 s with 1.2-3.8 s of system time, 2.0-2.3 s with 0.4-0.9 s
-    // once serialized here). The waiting worker sleeps on this mutex instead.
-    const std::lock_guard lock(mu_);
     REVIVE_TRY(write_skipping_zeros(fd_, data, offset, name_));
     // Starts this chunk's write-back now, while the workers decode the next ones: the fsync at
     // the end then finds little left, instead of the whole image, to write. Only a hint; that
@@ -67,7 +59,6 @@ class SparseFileSink : public ChunkSink {
   }
 
  private:
-  std::mutex mu_;
   int fd_;
   std::string name_;
 };
