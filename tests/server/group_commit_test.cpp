@@ -1,6 +1,7 @@
 // Issue 19, group commit: commits are synced in groups by one thread (WalSync), the SQLite
-// backend counts them, and the HTTP server holds every answer until the writes before it are
-// durable, answering 503 once the disk failed to sync.
+// backend counts them and batches units of work into shared transactions, and the HTTP server
+// holds every answer until the writes before it are durable, answering 503 once the disk
+// failed to commit or sync.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "http/http_server.hpp"
+#include "storage/sqlite/database.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 #include "storage/sqlite/wal_sync.hpp"
 #include "temp_dir.hpp"
@@ -112,6 +114,23 @@ TEST(WalSync, AFailedSyncFailsItsWaitersAndEveryLaterOne) {
   EXPECT_FALSE(g.get());
 }
 
+TEST(WalSync, LostCommitsFailEveryLaterWaiter) {
+  std::atomic<std::uint64_t> commits{2};
+  WalSync wal([&] { return commits.load(); }, [] { return Result<void>{}; });
+  std::promise<bool> before;
+  if (wal.durable(2, [&](bool r) { before.set_value(r); })) before.set_value(true);
+  auto b = before.get_future();
+  ASSERT_EQ(b.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(b.get());
+  wal.lose();  // a batch failed to commit
+  ++commits;   // the next one commits: its mark is the lost one's
+  std::promise<bool> after;
+  EXPECT_FALSE(wal.durable(3, [&](bool r) { after.set_value(r); }));
+  auto a = after.get_future();
+  ASSERT_EQ(a.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(a.get());
+}
+
 // Every waiter gets its answer, the last ones from the destructor's final sync. A wait that
 // comes after the thread already synced its mark is answered by durable() returning true
 // (the callback is not called then): counted too, or the test raced the syncing thread.
@@ -136,7 +155,8 @@ std::size_t threads_of_this_process() {
 TEST(GroupCommitStorage, OpeningStartsNoThreadSoTheServerCanStillDropItsPrivileges) {
   test::TempDir dir;
   const std::size_t before = threads_of_this_process();
-  auto storage = sqlite::open_storage(dir.path() / "grouped.db", {.group_commit = true});
+  auto storage =
+      sqlite::open_storage(dir.path() / "grouped.db", {.group_commit = true, .later = {}});
   ASSERT_TRUE(storage) << storage.error().message;
   EXPECT_EQ(threads_of_this_process(), before);
 }
@@ -147,7 +167,8 @@ TEST(GroupCommitStorage, TheSqliteBackendCountsCommitsAndSyncsThem) {
   ASSERT_TRUE(plain) << plain.error().message;
   EXPECT_EQ((*plain)->group_commit(), nullptr) << "synchronous=FULL: nothing to wait for";
 
-  auto storage = sqlite::open_storage(dir.path() / "grouped.db", {.group_commit = true});
+  auto storage =
+      sqlite::open_storage(dir.path() / "grouped.db", {.group_commit = true, .later = {}});
   ASSERT_TRUE(storage) << storage.error().message;
   GroupCommit* group = (*storage)->group_commit();
   ASSERT_NE(group, nullptr);
@@ -172,6 +193,142 @@ TEST(GroupCommitStorage, TheSqliteBackendCountsCommitsAndSyncsThem) {
   auto name = (*again)->settings().get("workshop_name");
   ASSERT_TRUE(name && *name);
   EXPECT_EQ(**name, "Repair Café");
+}
+
+// ---- units of work batched into shared transactions
+
+std::int64_t count_rows(sqlite::Database& db, const char* table) {
+  auto st = db.prepare(std::string("SELECT count(*) FROM ") + table);
+  EXPECT_TRUE(st);
+  auto row = st->step();
+  EXPECT_TRUE(row && *row);
+  return st->int64(0);
+}
+
+TEST(TransactionBatch, UnitsShareOneCommitAndAFailedUnitUndoesOnlyItself) {
+  test::TempDir dir;
+  auto db = sqlite::Database::open(dir.path() / "b.db", sqlite::CommitSync::grouped);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE(db->exec("CREATE TABLE t(x INTEGER)"));
+  const std::uint64_t before = db->commits();
+  sqlite::TransactionBatch batch(*db);
+  {
+    auto unit = batch.unit();
+    ASSERT_TRUE(unit) << unit.error().message;
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (1)"));
+    ASSERT_TRUE(unit->commit());
+  }
+  {
+    auto unit = batch.unit();  // fails half way: never committed
+    ASSERT_TRUE(unit);
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (2)"));
+  }
+  {
+    auto unit = batch.unit();
+    ASSERT_TRUE(unit);
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (3)"));
+    ASSERT_TRUE(unit->commit());
+  }
+  EXPECT_TRUE(batch.is_open());
+  EXPECT_EQ(db->commits(), before) << "nothing committed before the batch ends";
+  auto other = sqlite::Database::open(dir.path() / "b.db", sqlite::CommitSync::each);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(count_rows(*other, "t"), 0) << "another connection sees nothing yet";
+  ASSERT_TRUE(batch.end());
+  EXPECT_FALSE(batch.is_open());
+  EXPECT_EQ(db->commits(), before + 1) << "three units, one commit";
+  EXPECT_EQ(count_rows(*other, "t"), 2) << "the failed unit left nothing";
+}
+
+TEST(TransactionBatch, AFailedCommitUndoesTheWholeBatch) {
+  test::TempDir dir;
+  auto db = sqlite::Database::open(dir.path() / "b.db", sqlite::CommitSync::grouped);
+  ASSERT_TRUE(db);
+  // A deferred foreign key is checked by COMMIT: the way to make a commit fail on demand.
+  ASSERT_TRUE(
+      db->exec("CREATE TABLE p(id INTEGER PRIMARY KEY);"
+               "CREATE TABLE c(p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)"));
+  sqlite::TransactionBatch batch(*db);
+  for (const char* sql : {"INSERT INTO p VALUES (1)", "INSERT INTO c VALUES (2)"}) {
+    auto unit = batch.unit();
+    ASSERT_TRUE(unit);
+    ASSERT_TRUE(db->exec(sql));
+    ASSERT_TRUE(unit->commit());
+  }
+  auto ended = batch.end();
+  ASSERT_FALSE(ended);
+  EXPECT_NE(ended.error().message.find("FOREIGN KEY"), std::string::npos) << ended.error().message;
+  EXPECT_FALSE(batch.is_open());
+  EXPECT_EQ(count_rows(*db, "p"), 0) << "the good unit went with the batch";
+  ASSERT_TRUE(db->exec("INSERT INTO p VALUES (5)")) << "the connection works on";
+}
+
+TEST(GroupCommitStorage, UnitsBegunBeforeTheBatchEndsShareOneCommit) {
+  test::TempDir dir;
+  std::vector<std::function<void()>> posted;
+  auto storage = sqlite::open_storage(
+      dir.path() / "grouped.db",
+      {.group_commit = true, .later = [&](std::function<void()> f) { posted.push_back(f); }});
+  ASSERT_TRUE(storage) << storage.error().message;
+  GroupCommit* group = (*storage)->group_commit();
+  ASSERT_NE(group, nullptr);
+  const std::uint64_t before = group->commits();
+  for (const char* key : {"a", "b", "c"}) {
+    auto uow = (*storage)->begin();
+    ASSERT_TRUE(uow) << uow.error().message;
+    ASSERT_TRUE((*storage)->settings().set(key, "1"));
+    ASSERT_TRUE((*uow)->commit());
+  }
+  EXPECT_EQ(posted.size(), 1u) << "one end planned per batch";
+  EXPECT_EQ(group->commits(), before + 1) << "the open batch counts: its mark covers all three";
+  auto plain = sqlite::open_storage(dir.path() / "grouped.db");
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(*(*plain)->settings().get("a")) << "uncommitted: invisible to another connection";
+  // The first answer that needs the batch ends it.
+  const std::uint64_t mark = group->commits();
+  std::promise<bool> synced;
+  if (group->durable(mark, [&](bool ok) { synced.set_value(ok); })) synced.set_value(true);
+  auto f = synced.get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+  EXPECT_TRUE(*(*plain)->settings().get("c"));
+  posted.front()();  // the planned end finds nothing open
+  EXPECT_EQ(group->commits(), before + 1);
+  // The next unit opens the next batch, ended this time by the planned end.
+  {
+    auto uow = (*storage)->begin();
+    ASSERT_TRUE(uow);
+    ASSERT_TRUE((*storage)->settings().set("d", "1"));
+    ASSERT_TRUE((*uow)->commit());
+  }
+  ASSERT_EQ(posted.size(), 2u);
+  posted.back()();
+  EXPECT_TRUE(*(*plain)->settings().get("d"));
+  EXPECT_EQ(group->commits(), before + 2);
+}
+
+// A batch of units that only read commits nothing to the WAL: its mark is reached all the same.
+TEST(GroupCommitStorage, ABatchThatWroteNothingIsDurableToo) {
+  test::TempDir dir;
+  std::vector<std::function<void()>> posted;
+  auto storage = sqlite::open_storage(
+      dir.path() / "grouped.db",
+      {.group_commit = true, .later = [&](std::function<void()> f) { posted.push_back(f); }});
+  ASSERT_TRUE(storage) << storage.error().message;
+  GroupCommit* group = (*storage)->group_commit();
+  {
+    auto uow = (*storage)->begin();
+    ASSERT_TRUE(uow);
+    ASSERT_TRUE((*storage)->settings().get("a"));
+    ASSERT_TRUE((*uow)->commit());
+  }
+  const std::uint64_t mark = group->commits();
+  std::promise<bool> synced;
+  if (group->durable(mark, [&](bool ok) { synced.set_value(ok); })) synced.set_value(true);
+  auto f = synced.get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "waits for a commit that never comes";
+  EXPECT_TRUE(f.get());
+  EXPECT_EQ(group->commits(), mark);
 }
 
 // ---- the HTTP server holds answers until the writes before them are durable

@@ -201,9 +201,13 @@ Result<void> App::Impl::open_state() {
   log_line("signing keys: manifests and jobs " + key_id(images->key().public_key()) +
            ", certificates " + key_id(certificate_key->public_key()) + " (" +
            (certificate_key_dir(cfg.state_dir) / "ed25519.pub").string() + ")");
-  // Group commit: a thousand laptops starting at once must not wait for a thousand syncs; the
-  // HTTP server holds each answer until its writes are synced (start_http).
-  auto db = sqlite::open_storage(cfg.state_dir / "revive.db", {.group_commit = true});
+  // Group commit: a thousand laptops starting at once must not wait for a thousand syncs, nor
+  // a thousand commits: the units of work begun before the io_context runs the posted end of
+  // their batch share one. The HTTP server holds each answer until its writes are committed and
+  // synced (start_http).
+  auto later = [this](std::function<void()> f) { asio::post(io, std::move(f)); };
+  auto db =
+      sqlite::open_storage(cfg.state_dir / "revive.db", {.group_commit = true, .later = later});
   if (!db) return db.error().with_context("state database");
   storage = std::move(*db);
   auto run_blocking = [this](std::function<void()> work, std::function<void()> done) {

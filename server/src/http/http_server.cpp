@@ -235,10 +235,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
   // True once every write made so far is durable; a request that wrote nothing new since the
   // last group was synced passes straight through. The answer may have read what others
-  // wrote, so it waits for theirs too.
+  // wrote, so it waits for theirs too. Before waiting it lets the requests that are ready now
+  // run first: their writes join the same batch (one commit for all, storage/sqlite).
   asio::awaitable<bool> writes_durable() {
     if (!opts.durable.mark) co_return true;
     const std::uint64_t mark = opts.durable.mark();
+    if (mark <= known_durable) co_return true;
+    co_await asio::post(io, asio::use_awaitable);
     if (mark <= known_durable) co_return true;
     struct Wait {
       explicit Wait(asio::io_context& io) : timer(io, asio::steady_timer::time_point::max()) {}
@@ -317,8 +320,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
                             "the server could not save to its disk; nothing of this request is "
                             "sure to be kept (the server's log says why)");
       if (!sync_failure_logged)
-        log("the state database failed to sync: from now on no answer says saved; check the "
-            "disk and restart the server");
+        log("the state database failed to commit or sync: from now on no answer says saved; "
+            "check the disk and restart the server");
       sync_failure_logged = true;
     }
     if (stopping) keep_alive = false;

@@ -31,16 +31,18 @@ class UnitOfWork {
 };
 
 /// Group commit (issue 19): a backend may return from commit() before the commit is on disk
-/// and make many commits durable with one sync. Whoever must not answer before its writes
-/// survive a power cut reads `commits()` after writing and waits for `durable()` of it.
+/// and make many commits durable with one sync, or even several units of work one commit.
+/// Whoever must not answer before its writes survive a power cut reads `commits()` after
+/// writing and waits for `durable()` of it.
 class GroupCommit {
  public:
   virtual ~GroupCommit() = default;
-  /// Commits made so far (only grows).
+  /// Commits made so far, one still open (a batch of units of work) included; only grows.
   virtual std::uint64_t commits() const = 0;
-  /// True when every commit up to `mark` is durable already. Otherwise false, and `done` is
-  /// called later, from another thread: done(true) once they are durable, done(false) when the
-  /// backend failed to sync, after which no later commit is ever reported durable.
+  /// True when every commit up to `mark` is durable already (an open batch the mark counts is
+  /// committed first). Otherwise false, and `done` is called later, from another thread:
+  /// done(true) once they are durable, done(false) when the backend failed to commit or sync,
+  /// after which no later commit is ever reported durable.
   virtual bool durable(std::uint64_t mark, std::function<void(bool ok)> done) = 0;
 };
 

@@ -139,17 +139,38 @@ int Database::changes() const { return sqlite3_changes(db_); }
 
 Result<Transaction> Transaction::begin(Database& db) {
   REVIVE_TRY(db.exec("BEGIN IMMEDIATE"));
-  return Transaction(&db);
+  return Transaction(&db, false);
+}
+
+Result<Transaction> Transaction::savepoint(Database& db) {
+  REVIVE_TRY(db.exec("SAVEPOINT unit"));
+  return Transaction(&db, true);
 }
 
 Transaction::~Transaction() {
-  if (db_) (void)db_->exec("ROLLBACK");
+  if (db_) (void)db_->exec(savepoint_ ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK");
 }
 
 Result<void> Transaction::commit() {
-  REVIVE_TRY(db_->exec("COMMIT"));
+  REVIVE_TRY(db_->exec(savepoint_ ? "RELEASE unit" : "COMMIT"));
   db_ = nullptr;
   return {};
+}
+
+Result<Transaction> TransactionBatch::unit() {
+  if (!open_) {
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    open_.emplace(std::move(*tx));
+  }
+  return Transaction::savepoint(db_);
+}
+
+Result<void> TransactionBatch::end() {
+  if (!open_) return {};
+  Transaction tx = std::move(*open_);
+  open_.reset();
+  return tx.commit();  // a failed COMMIT leaves the transaction open: tx's end rolls it back
 }
 
 }  // namespace revive::server::sqlite

@@ -120,18 +120,43 @@ class Database {
   std::unique_ptr<std::atomic<std::uint64_t>> commits_;  ///< the WAL hook's, so never moves
 };
 
-/// BEGIN IMMEDIATE on construction; ROLLBACK at destruction unless commit() succeeded.
+/// BEGIN IMMEDIATE on construction; ROLLBACK at destruction unless commit() succeeded. Or a
+/// savepoint inside the transaction open on the connection: its commit() keeps its changes for
+/// that transaction's COMMIT, its destruction undoes only them.
 class Transaction {
  public:
   static Result<Transaction> begin(Database& db);
+  static Result<Transaction> savepoint(Database& db);
   ~Transaction();
-  Transaction(Transaction&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Transaction(Transaction&& o) noexcept : db_(o.db_), savepoint_(o.savepoint_) { o.db_ = nullptr; }
   Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Transaction& operator=(Transaction&&) = delete;
   Result<void> commit();
 
  private:
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, bool savepoint) : db_(db), savepoint_(savepoint) {}
   Database* db_;
+  bool savepoint_;
+};
+
+/// Units of work that share one transaction (group commit, issue 19): a thousand laptops
+/// enrolling at once write their rows with one COMMIT per batch instead of one each, and the
+/// WAL gets each changed page once per batch. Each unit is a savepoint, so a unit that fails
+/// undoes only its own changes; a COMMIT that fails undoes the whole batch. Whoever batches must
+/// not say a unit is saved before end() has succeeded (and the WAL was synced).
+class TransactionBatch {
+ public:
+  explicit TransactionBatch(Database& db) : db_(db) {}
+  bool is_open() const { return open_.has_value(); }
+  /// A unit of work in the open batch; begins a batch when none is open.
+  Result<Transaction> unit();
+  /// Commits the open batch, if any; io when that failed, and then every unit in it is undone.
+  Result<void> end();
+
+ private:
+  Database& db_;
+  std::optional<Transaction> open_;
 };
 
 }  // namespace revive::server::sqlite

@@ -1,5 +1,10 @@
 #include "storage/sqlite/sqlite_storage.hpp"
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/repositories.hpp"
 #include "storage/sqlite/wal_sync.hpp"
@@ -23,6 +28,64 @@ class SqliteUnitOfWork final : public UnitOfWork {
   int& depth_;
 };
 
+// Group commit for a serving process. Commits return before they are synced; WalSync syncs
+// them in groups. With `later` set, units of work begun one after another also share one
+// transaction (TransactionBatch), ended by `later` (the io_context runs it after the requests
+// that are ready now) or by the first durable() that needs it ended. Called on the io_context's
+// thread; WalSync's thread reads ended() only.
+class GroupedCommits final : public GroupCommit {
+ public:
+  GroupedCommits(Database& db, std::shared_ptr<WalFile> wal, Later later)
+      : db_(db),
+        later_(std::move(later)),
+        batch_(db),
+        sync_(std::make_unique<WalSync>([this] { return ended(); },
+                                        [wal = std::move(wal)] { return wal->sync(); })) {}
+  ~GroupedCommits() override { end_batch(); }  // its units were committed: keep them
+  GroupedCommits(const GroupedCommits&) = delete;
+  GroupedCommits& operator=(const GroupedCommits&) = delete;
+
+  /// A unit of work: a savepoint in the open batch, or without `later` a transaction of its own.
+  Result<Transaction> unit() {
+    if (!later_) return Transaction::begin(db_);
+    auto unit = batch_.unit();
+    if (batch_.is_open() && !end_planned_) {
+      end_planned_ = true;
+      later_([this, alive = std::weak_ptr<void>(alive_)] {
+        if (alive.expired()) return;
+        end_planned_ = false;
+        end_batch();
+      });
+    }
+    return unit;
+  }
+  std::uint64_t commits() const override { return ended() + (batch_.is_open() ? 1 : 0); }
+  bool durable(std::uint64_t mark, std::function<void(bool ok)> done) override {
+    if (ended() < mark) end_batch();
+    return sync_->durable(mark, std::move(done));
+  }
+
+ private:
+  // Commits that reached the WAL (SQLite's count), and the batches that did not: those that
+  // wrote nothing (so their marks are reached) and those whose commit failed.
+  std::uint64_t ended() const { return db_.commits() + unwritten_.load(); }
+  void end_batch() {
+    if (!batch_.is_open()) return;
+    const std::uint64_t before = db_.commits();
+    const auto committed = batch_.end();
+    if (!committed) sync_->lose();  // first: nothing written from now on is said to be saved
+    if (!committed || db_.commits() == before) ++unwritten_;
+  }
+
+  Database& db_;
+  Later later_;
+  TransactionBatch batch_;
+  std::atomic<std::uint64_t> unwritten_{0};
+  std::unique_ptr<WalSync> sync_;  ///< after what ended() reads: its thread stops first
+  bool end_planned_ = false;
+  std::shared_ptr<void> alive_ = std::make_shared<int>(0);  ///< for the ends `later` runs
+};
+
 class SqliteStorage final : public Storage {
  public:
   explicit SqliteStorage(Database db)
@@ -44,7 +107,7 @@ class SqliteStorage final : public Storage {
 
   Result<std::unique_ptr<UnitOfWork>> begin() override {
     if (depth_ > 0) return std::make_unique<SqliteUnitOfWork>(std::nullopt, depth_);
-    auto tx = Transaction::begin(db_);
+    auto tx = grouped_ ? grouped_->unit() : Transaction::begin(db_);
     if (!tx) return tx.error();
     return std::make_unique<SqliteUnitOfWork>(std::move(*tx), depth_);
   }
@@ -62,15 +125,15 @@ class SqliteStorage final : public Storage {
   OrganisationRepository& organisations() override { return organisations_; }
   HandoverRepository& handovers() override { return handovers_; }
   RecipientProfileRepository& recipient_profiles() override { return recipient_profiles_; }
-  GroupCommit* group_commit() override { return wal_sync_.get(); }
+  GroupCommit* group_commit() override { return grouped_.get(); }
 
-  /// Syncs the WAL in groups from now on (the database was opened CommitSync::grouped).
-  Result<void> group_commits(const std::filesystem::path& path) {
+  /// Syncs the WAL in groups from now on (the database was opened CommitSync::grouped), and
+  /// batches units of work when `later` is set.
+  Result<void> group_commits(const std::filesystem::path& path, Later later) {
     auto wal = WalFile::open(path.string() + "-wal");
     if (!wal) return wal.error();
-    auto file = std::make_shared<WalFile>(std::move(*wal));
-    wal_sync_ = std::make_unique<WalSync>([this] { return db_.commits(); },
-                                          [file] { return file->sync(); });
+    grouped_ = std::make_unique<GroupedCommits>(db_, std::make_shared<WalFile>(std::move(*wal)),
+                                                std::move(later));
     return {};
   }
 
@@ -91,7 +154,7 @@ class SqliteStorage final : public Storage {
   SqliteOrganisations organisations_;
   SqliteHandovers handovers_;
   SqliteRecipientProfiles recipient_profiles_;
-  std::unique_ptr<WalSync> wal_sync_;  ///< last: stops before the connection closes
+  std::unique_ptr<GroupedCommits> grouped_;  ///< last: ends and syncs before the connection closes
 };
 
 }  // namespace
@@ -103,7 +166,7 @@ Result<std::unique_ptr<Storage>> open_storage(const std::filesystem::path& path,
   REVIVE_TRY(migrate(*db));
   auto storage = std::make_unique<SqliteStorage>(std::move(*db));
   // After the migrations, the WAL file exists.
-  if (options.group_commit) REVIVE_TRY(storage->group_commits(path));
+  if (options.group_commit) REVIVE_TRY(storage->group_commits(path, std::move(options.later)));
   return std::unique_ptr<Storage>(std::move(storage));
 }
 

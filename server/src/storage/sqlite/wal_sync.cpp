@@ -34,6 +34,14 @@ bool WalSync::durable(std::uint64_t mark, std::function<void(bool ok)> done) {
   return false;
 }
 
+void WalSync::lose() {
+  {
+    std::lock_guard l(mu_);
+    failed_ = true;
+  }
+  wake_.notify_one();
+}
+
 std::uint64_t WalSync::syncs() const {
   std::lock_guard l(mu_);
   return syncs_;

@@ -30,6 +30,10 @@ class WalSync final : public GroupCommit {
   std::uint64_t commits() const override { return commits_(); }
   bool durable(std::uint64_t mark, std::function<void(bool ok)> done) override;
 
+  /// Commits were lost before they reached the WAL (a batch failed to commit): no waiter, now
+  /// or later, is told durable, as after a failed sync.
+  void lose();
+
   /// Syncs done so far (for tests and the benchmark's figures).
   std::uint64_t syncs() const;
 
