@@ -15,9 +15,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "http/http_server.hpp"
 #include "storage/sqlite/database.hpp"
@@ -263,44 +267,61 @@ TEST(TransactionBatch, AFailedCommitUndoesTheWholeBatch) {
   ASSERT_TRUE(db->exec("INSERT INTO p VALUES (5)")) << "the connection works on";
 }
 
-TEST(GroupCommitStorage, UnitsBegunBeforeTheBatchEndsShareOneCommit) {
-  test::TempDir dir;
-  std::vector<std::function<void()>> posted;
-  auto storage = sqlite::open_storage(
-      dir.path() / "grouped.db",
-      {.group_commit = true, .later = [&](std::function<void()> f) { posted.push_back(f); }});
-  ASSERT_TRUE(storage) << storage.error().message;
-  GroupCommit* group = (*storage)->group_commit();
-  ASSERT_NE(group, nullptr);
-  const std::uint64_t before = group->commits();
-  for (const char* key : {"a", "b", "c"}) {
-    auto uow = (*storage)->begin();
+// durable(mark), waited for: the answer, or nullopt when none came within 10 s.
+std::optional<bool> await_durable(GroupCommit& group, std::uint64_t mark) {
+  auto answer = std::make_shared<std::promise<bool>>();
+  if (group.durable(mark, [answer](bool ok) { answer->set_value(ok); })) return true;
+  auto f = answer->get_future();
+  if (f.wait_for(10s) != std::future_status::ready) return std::nullopt;
+  return f.get();
+}
+
+// A serving process's storage; the test runs the batch ends it posts (`posted`) by hand.
+class BatchedStorage : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = sqlite::open_storage(
+        dir.path() / "grouped.db", {.group_commit = true, .later = [this](std::function<void()> f) {
+                                      posted.push_back(std::move(f));
+                                    }});
+    ASSERT_TRUE(opened) << opened.error().message;
+    storage = std::move(*opened);
+    group = storage->group_commit();
+    ASSERT_NE(group, nullptr);
+  }
+  /// One unit of work that sets `key`, or reads it only.
+  void unit(const char* key, bool write = true) {
+    auto uow = storage->begin();
     ASSERT_TRUE(uow) << uow.error().message;
-    ASSERT_TRUE((*storage)->settings().set(key, "1"));
+    if (write) {
+      ASSERT_TRUE(storage->settings().set(key, "1"));
+    } else {
+      ASSERT_TRUE(storage->settings().get(key));
+    }
     ASSERT_TRUE((*uow)->commit());
   }
+
+  test::TempDir dir;
+  std::vector<std::function<void()>> posted;
+  std::unique_ptr<Storage> storage;
+  GroupCommit* group = nullptr;
+};
+
+TEST_F(BatchedStorage, UnitsBegunBeforeTheBatchEndsShareOneCommit) {
+  const std::uint64_t before = group->commits();
+  for (const char* key : {"a", "b", "c"}) unit(key);
   EXPECT_EQ(posted.size(), 1u) << "one end planned per batch";
   EXPECT_EQ(group->commits(), before + 1) << "the open batch counts: its mark covers all three";
   auto plain = sqlite::open_storage(dir.path() / "grouped.db");
   ASSERT_TRUE(plain);
   EXPECT_FALSE(*(*plain)->settings().get("a")) << "uncommitted: invisible to another connection";
   // The first answer that needs the batch ends it.
-  const std::uint64_t mark = group->commits();
-  std::promise<bool> synced;
-  if (group->durable(mark, [&](bool ok) { synced.set_value(ok); })) synced.set_value(true);
-  auto f = synced.get_future();
-  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
-  EXPECT_TRUE(f.get());
+  EXPECT_EQ(await_durable(*group, group->commits()), true);
   EXPECT_TRUE(*(*plain)->settings().get("c"));
   posted.front()();  // the planned end finds nothing open
   EXPECT_EQ(group->commits(), before + 1);
   // The next unit opens the next batch, ended this time by the planned end.
-  {
-    auto uow = (*storage)->begin();
-    ASSERT_TRUE(uow);
-    ASSERT_TRUE((*storage)->settings().set("d", "1"));
-    ASSERT_TRUE((*uow)->commit());
-  }
+  unit("d");
   ASSERT_EQ(posted.size(), 2u);
   posted.back()();
   EXPECT_TRUE(*(*plain)->settings().get("d"));
@@ -308,26 +329,10 @@ TEST(GroupCommitStorage, UnitsBegunBeforeTheBatchEndsShareOneCommit) {
 }
 
 // A batch of units that only read commits nothing to the WAL: its mark is reached all the same.
-TEST(GroupCommitStorage, ABatchThatWroteNothingIsDurableToo) {
-  test::TempDir dir;
-  std::vector<std::function<void()>> posted;
-  auto storage = sqlite::open_storage(
-      dir.path() / "grouped.db",
-      {.group_commit = true, .later = [&](std::function<void()> f) { posted.push_back(f); }});
-  ASSERT_TRUE(storage) << storage.error().message;
-  GroupCommit* group = (*storage)->group_commit();
-  {
-    auto uow = (*storage)->begin();
-    ASSERT_TRUE(uow);
-    ASSERT_TRUE((*storage)->settings().get("a"));
-    ASSERT_TRUE((*uow)->commit());
-  }
+TEST_F(BatchedStorage, ABatchThatWroteNothingIsDurableToo) {
+  unit("a", false);
   const std::uint64_t mark = group->commits();
-  std::promise<bool> synced;
-  if (group->durable(mark, [&](bool ok) { synced.set_value(ok); })) synced.set_value(true);
-  auto f = synced.get_future();
-  ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "waits for a commit that never comes";
-  EXPECT_TRUE(f.get());
+  EXPECT_EQ(await_durable(*group, mark), true) << "no answer: waits for a commit never made";
   EXPECT_EQ(group->commits(), mark);
 }
 
