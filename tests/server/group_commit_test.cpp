@@ -267,6 +267,38 @@ TEST(TransactionBatch, AFailedCommitUndoesTheWholeBatch) {
   ASSERT_TRUE(db->exec("INSERT INTO p VALUES (5)")) << "the connection works on";
 }
 
+// SQLite rolls a transaction back on its own after a full disk or an I/O error: the batch and
+// its units are gone, and no unit may run on outside it as if it were still open.
+TEST(TransactionBatch, ABatchSqliteRolledBackIsLostAndTheNextBatchStartsClean) {
+  test::TempDir dir;
+  auto db = sqlite::Database::open(dir.path() / "b.db", sqlite::CommitSync::grouped);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->exec("CREATE TABLE t(x INTEGER)"));
+  sqlite::TransactionBatch batch(*db);
+  {
+    auto unit = batch.unit();
+    ASSERT_TRUE(unit);
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (1)"));
+    ASSERT_TRUE(unit->commit());
+  }
+  ASSERT_TRUE(db->exec("ROLLBACK"));  // what SQLite does itself after SQLITE_FULL
+  EXPECT_TRUE(batch.rolled_back());
+  EXPECT_FALSE(batch.unit()) << "no unit outside the batch it belongs to";
+  auto ended = batch.end();
+  ASSERT_FALSE(ended);
+  EXPECT_NE(ended.error().message.find("rolled back"), std::string::npos) << ended.error().message;
+  EXPECT_FALSE(batch.is_open());
+  EXPECT_EQ(count_rows(*db, "t"), 0);
+  {
+    auto unit = batch.unit();
+    ASSERT_TRUE(unit) << unit.error().message;
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (2)"));
+    ASSERT_TRUE(unit->commit());
+  }
+  ASSERT_TRUE(batch.end());
+  EXPECT_EQ(count_rows(*db, "t"), 1);
+}
+
 // durable(mark), waited for: the answer, or nullopt when none came within 10 s.
 std::optional<bool> await_durable(GroupCommit& group, std::uint64_t mark) {
   auto answer = std::make_shared<std::promise<bool>>();

@@ -136,6 +136,7 @@ Result<void> Database::exec(std::string_view sql) {
 
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
 int Database::changes() const { return sqlite3_changes(db_); }
+bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
 Result<Transaction> Transaction::begin(Database& db) {
   REVIVE_TRY(db.exec("BEGIN IMMEDIATE"));
@@ -157,7 +158,14 @@ Result<void> Transaction::commit() {
   return {};
 }
 
+namespace {
+Error rolled_back_error() {
+  return Error{Errc::io, "sqlite: the batch's transaction was rolled back after an error"};
+}
+}  // namespace
+
 Result<Transaction> TransactionBatch::unit() {
+  if (rolled_back()) return rolled_back_error();  // end() it first
   if (!open_) {
     auto tx = Transaction::begin(db_);
     if (!tx) return tx.error();
@@ -168,8 +176,10 @@ Result<Transaction> TransactionBatch::unit() {
 
 Result<void> TransactionBatch::end() {
   if (!open_) return {};
+  const bool dropped = rolled_back();
   Transaction tx = std::move(*open_);
   open_.reset();
+  if (dropped) return rolled_back_error();
   return tx.commit();  // a failed COMMIT leaves the transaction open: tx's end rolls it back
 }
 

@@ -104,6 +104,8 @@ class Database {
   Result<void> exec(std::string_view sql);
   std::int64_t last_insert_id() const;
   int changes() const;
+  /// False in autocommit mode: no BEGIN open (or SQLite rolled it back after an error).
+  bool in_transaction() const;
   /// Commits written to the WAL so far; counted only with CommitSync::grouped (else 0). Safe
   /// to read from any thread.
   std::uint64_t commits() const { return commits_ ? commits_->load() : 0; }
@@ -149,10 +151,15 @@ class TransactionBatch {
  public:
   explicit TransactionBatch(Database& db) : db_(db) {}
   bool is_open() const { return open_.has_value(); }
-  /// A unit of work in the open batch; begins a batch when none is open.
+  /// A unit of work in the open batch; begins a batch when none is open. io when SQLite rolled
+  /// the open batch back (end() it first).
   Result<Transaction> unit();
   /// Commits the open batch, if any; io when that failed, and then every unit in it is undone.
+  /// So it is when SQLite rolled the batch back on its own, as it does after some errors (a
+  /// full disk, an I/O error): the units after that ran outside it.
   Result<void> end();
+  /// True when SQLite rolled the open batch back on its own.
+  bool rolled_back() const { return open_ && !db_.in_transaction(); }
 
  private:
   Database& db_;

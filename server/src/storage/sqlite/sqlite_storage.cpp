@@ -48,6 +48,7 @@ class GroupedCommits final : public GroupCommit {
   /// A unit of work: a savepoint in the open batch, or without `later` a transaction of its own.
   Result<Transaction> unit() {
     if (!later_) return Transaction::begin(db_);
+    if (batch_.rolled_back()) end_batch();  // lost: the units from now on start a new one
     auto unit = batch_.unit();
     if (batch_.is_open() && !end_planned_) {
       end_planned_ = true;
@@ -61,7 +62,9 @@ class GroupedCommits final : public GroupCommit {
   }
   std::uint64_t commits() const override { return ended() + (batch_.is_open() ? 1 : 0); }
   bool durable(std::uint64_t mark, std::function<void(bool ok)> done) override {
-    if (ended() < mark) end_batch();
+    // A batch SQLite rolled back is lost before anyone waits: commits made after it (outside
+    // any batch) may reach its mark.
+    if (ended() < mark || batch_.rolled_back()) end_batch();
     return sync_->durable(mark, std::move(done));
   }
 
