@@ -63,6 +63,15 @@ struct GatedSync {
   }
 };
 
+// durable(mark), waited for: the answer, or nullopt when none came within 10 s.
+std::optional<bool> await_durable(GroupCommit& group, std::uint64_t mark) {
+  auto answer = std::make_shared<std::promise<bool>>();
+  if (group.durable(mark, [answer](bool ok) { answer->set_value(ok); })) return true;
+  auto f = answer->get_future();
+  if (f.wait_for(10s) != std::future_status::ready) return std::nullopt;
+  return f.get();
+}
+
 TEST(WalSync, OneSyncAnswersEveryCommitCountedBeforeIt) {
   std::atomic<std::uint64_t> commits{5};
   GatedSync gate;
@@ -121,11 +130,7 @@ TEST(WalSync, AFailedSyncFailsItsWaitersAndEveryLaterOne) {
 TEST(WalSync, LostCommitsFailEveryLaterWaiter) {
   std::atomic<std::uint64_t> commits{2};
   WalSync wal([&] { return commits.load(); }, [] { return Result<void>{}; });
-  std::promise<bool> before;
-  if (wal.durable(2, [&](bool r) { before.set_value(r); })) before.set_value(true);
-  auto b = before.get_future();
-  ASSERT_EQ(b.wait_for(5s), std::future_status::ready);
-  EXPECT_TRUE(b.get());
+  EXPECT_EQ(await_durable(wal, 2), true);
   wal.lose();  // a batch failed to commit
   ++commits;   // the next one commits: its mark is the lost one's
   std::promise<bool> after;
@@ -186,11 +191,7 @@ TEST(GroupCommitStorage, TheSqliteBackendCountsCommitsAndSyncsThem) {
   ASSERT_TRUE((*storage)->settings().set("intake", "open"));  // a commit of its own
   const std::uint64_t mark = group->commits();
   EXPECT_EQ(mark, before + 2) << "a unit of work and a lone statement: two commits";
-  std::promise<bool> synced;
-  if (group->durable(mark, [&](bool ok) { synced.set_value(ok); })) synced.set_value(true);
-  auto f = synced.get_future();
-  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
-  EXPECT_TRUE(f.get());
+  EXPECT_EQ(await_durable(*group, mark), true);
   storage->reset();
   auto again = sqlite::open_storage(dir.path() / "grouped.db");
   ASSERT_TRUE(again);
@@ -297,15 +298,6 @@ TEST(TransactionBatch, ABatchSqliteRolledBackIsLostAndTheNextBatchStartsClean) {
   }
   ASSERT_TRUE(batch.end());
   EXPECT_EQ(count_rows(*db, "t"), 1);
-}
-
-// durable(mark), waited for: the answer, or nullopt when none came within 10 s.
-std::optional<bool> await_durable(GroupCommit& group, std::uint64_t mark) {
-  auto answer = std::make_shared<std::promise<bool>>();
-  if (group.durable(mark, [answer](bool ok) { answer->set_value(ok); })) return true;
-  auto f = answer->get_future();
-  if (f.wait_for(10s) != std::future_status::ready) return std::nullopt;
-  return f.get();
 }
 
 // A serving process's storage; the test runs the batch ends it posts (`posted`) by hand.
