@@ -268,6 +268,33 @@ TEST(TransactionBatch, AFailedCommitUndoesTheWholeBatch) {
   ASSERT_TRUE(db->exec("INSERT INTO p VALUES (5)")) << "the connection works on";
 }
 
+std::size_t open_files() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// A unit that changes many pages that were there before it began journals them for its own
+// rollback; that journal stays in memory instead of becoming a temporary file per unit.
+TEST(TransactionBatch, AUnitsJournalStaysInMemory) {
+  test::TempDir dir;
+  auto db = sqlite::Database::open(dir.path() / "b.db", sqlite::CommitSync::grouped);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(
+      db->exec("CREATE TABLE t(x BLOB);"
+               "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)"
+               "  INSERT INTO t SELECT zeroblob(3000) FROM n"));
+  sqlite::TransactionBatch batch(*db);
+  auto unit = batch.unit();
+  ASSERT_TRUE(unit);
+  const std::size_t before = open_files();
+  // 200 pages of ~3 KB rows changed: 600 KB of journal, far past SQLite's 64 KiB in memory.
+  ASSERT_TRUE(db->exec("UPDATE t SET x = zeroblob(3001)"));
+  EXPECT_EQ(open_files(), before) << "the unit's journal went to a temporary file";
+  ASSERT_TRUE(unit->commit());
+  ASSERT_TRUE(batch.end());
+}
+
 // SQLite rolls a transaction back on its own after a full disk or an I/O error: the batch and
 // its units are gone, and no unit may run on outside it as if it were still open.
 TEST(TransactionBatch, ABatchSqliteRolledBackIsLostAndTheNextBatchStartsClean) {
