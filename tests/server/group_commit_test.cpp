@@ -387,6 +387,32 @@ TEST_F(BatchedStorage, ABatchThatWroteNothingIsDurableToo) {
   EXPECT_EQ(group->commits(), mark);
 }
 
+// The WAL's checkpoint syncs the WAL and the database file: SQLite would run it in the commit
+// that grew the WAL past 1,000 pages, on the serving thread. Here the syncing thread runs it,
+// after its answers.
+TEST_F(BatchedStorage, TheWalIsCheckpointedByTheSyncingThreadNotInTheCommit) {
+  const auto db_file = dir.path() / "grouped.db";
+  const auto size_before = std::filesystem::file_size(db_file);
+  const std::string value(3000, 'x');  // a page each: 1,500 pages in the WAL
+  for (int i = 0; i < 1500; ++i) {
+    auto uow = storage->begin();
+    ASSERT_TRUE(uow);
+    ASSERT_TRUE(storage->settings().set("k" + std::to_string(i), value));
+    ASSERT_TRUE((*uow)->commit());
+  }
+  ASSERT_EQ(posted.size(), 1u);
+  posted.front()();  // the batch ends, as the serving thread ends it
+  EXPECT_EQ(std::filesystem::file_size(db_file), size_before) << "checkpointed in the commit";
+  EXPECT_EQ(await_durable(*group, group->commits()), true);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::filesystem::file_size(db_file) == size_before &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GT(std::filesystem::file_size(db_file), size_before + 1000 * 3000)
+      << "the syncing thread did not checkpoint";
+}
+
 // ---- the HTTP server holds answers until the writes before them are durable
 
 // A raw HTTP/1.1 GET to 127.0.0.1:port; the status line, or "" when nothing came within `wait`.

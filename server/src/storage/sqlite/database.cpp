@@ -62,19 +62,27 @@ void Statement::bind_one(int i, std::string_view v) {
 void Statement::bind_one(int i, std::nullptr_t) { sqlite3_bind_null(stmt_, i); }
 
 namespace {
-// Called by SQLite after each commit has reached the WAL. Setting a WAL hook replaces the
-// automatic checkpoint, so this does what SQLite's own hook does at its default size.
-int on_wal_commit(void* counter, sqlite3* db, const char* schema, int wal_pages) {
-  static_cast<std::atomic<std::uint64_t>*>(counter)->fetch_add(1);
-  if (wal_pages >= 1000)
-    (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  return SQLITE_OK;
-}
+constexpr int kCheckpointPages = 1000;  // SQLite's automatic checkpoint size
 }  // namespace
 
+// Called by SQLite after each commit has reached the WAL. Setting a WAL hook replaces the
+// automatic checkpoint: the owner of the connection checkpoints (checkpoint_due()).
+int Database::on_wal_commit(void* counts, sqlite3* /*db*/, const char* /*schema*/, int wal_pages) {
+  auto* c = static_cast<WalCounts*>(counts);
+  c->pages.store(wal_pages);
+  c->commits.fetch_add(1);
+  return SQLITE_OK;
+}
+
 void Database::count_commits() {
-  commits_ = std::make_unique<std::atomic<std::uint64_t>>(0);
-  sqlite3_wal_hook(db_, on_wal_commit, commits_.get());
+  wal_ = std::make_unique<WalCounts>();
+  sqlite3_wal_hook(db_, on_wal_commit, wal_.get());
+}
+
+bool Database::checkpoint_due() const { return wal_ && wal_->pages.load() >= kCheckpointPages; }
+
+void Database::checkpoint() {
+  (void)sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
 }
 
 Result<Database> Database::open(const std::filesystem::path& path, CommitSync sync) {

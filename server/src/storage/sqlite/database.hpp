@@ -91,7 +91,7 @@ class Database {
                                CommitSync sync = CommitSync::each);
   ~Database();
   Database(Database&& o) noexcept
-      : db_(o.db_), cache_(std::move(o.cache_)), commits_(std::move(o.commits_)) {
+      : db_(o.db_), cache_(std::move(o.cache_)), wal_(std::move(o.wal_)) {
     o.db_ = nullptr;
   }
   Database(const Database&) = delete;
@@ -108,18 +108,30 @@ class Database {
   bool in_transaction() const;
   /// Commits written to the WAL so far; counted only with CommitSync::grouped (else 0). Safe
   /// to read from any thread.
-  std::uint64_t commits() const { return commits_ ? commits_->load() : 0; }
+  std::uint64_t commits() const { return wal_ ? wal_->commits.load() : 0; }
+  /// CommitSync::grouped: true once the WAL has grown to SQLite's automatic checkpoint size.
+  /// Such a connection never checkpoints by itself (the sync would stall its thread): whoever
+  /// syncs its WAL calls checkpoint() on a connection of its own. Safe from any thread.
+  bool checkpoint_due() const;
+  /// Copies the WAL's committed pages into the database file as far as readers allow, syncing
+  /// both (SQLite's PASSIVE checkpoint; a failure is left for the next one to retry).
+  void checkpoint();
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
   void count_commits();
+  static int on_wal_commit(void* counts, sqlite3* db, const char* schema, int wal_pages);
   struct Cached {
     sqlite3_stmt* stmt = nullptr;
     bool in_use = false;
   };
   sqlite3* db_;
   std::map<std::string, std::unique_ptr<Cached>, std::less<>> cache_;
-  std::unique_ptr<std::atomic<std::uint64_t>> commits_;  ///< the WAL hook's, so never moves
+  struct WalCounts {  ///< written by the WAL hook after each commit
+    std::atomic<std::uint64_t> commits{0};
+    std::atomic<int> pages{0};  ///< the WAL's size in pages after the last commit
+  };
+  std::unique_ptr<WalCounts> wal_;  ///< the WAL hook's, so never moves
 };
 
 /// BEGIN IMMEDIATE on construction; ROLLBACK at destruction unless commit() succeeded. Or a

@@ -32,15 +32,19 @@ class SqliteUnitOfWork final : public UnitOfWork {
 // them in groups. With `later` set, units of work begun one after another also share one
 // transaction (TransactionBatch), ended by `later` (the io_context runs it after the requests
 // that are ready now) or by the first durable() that needs it ended. Called on the io_context's
-// thread; WalSync's thread reads ended() only.
+// thread; WalSync's thread reads ended() and checkpoint_due() only, and checkpoints through a
+// connection of its own.
 class GroupedCommits final : public GroupCommit {
  public:
-  GroupedCommits(Database& db, std::shared_ptr<WalFile> wal, Later later)
+  /// `checkpointer`: a second connection to the database, used by the syncing thread only.
+  GroupedCommits(Database& db, std::shared_ptr<WalFile> wal, Database checkpointer, Later later)
       : db_(db),
         later_(std::move(later)),
         batch_(db),
+        checkpointer_(std::move(checkpointer)),
         sync_(std::make_unique<WalSync>([this] { return ended(); },
-                                        [wal = std::move(wal)] { return wal->sync(); })) {}
+                                        [wal = std::move(wal)] { return wal->sync(); },
+                                        [this] { checkpoint_if_due(); })) {}
   ~GroupedCommits() override { end_batch(); }  // its units were committed: keep them
   GroupedCommits(const GroupedCommits&) = delete;
   GroupedCommits& operator=(const GroupedCommits&) = delete;
@@ -80,11 +84,19 @@ class GroupedCommits final : public GroupCommit {
     if (!committed || db_.commits() == before) ++unwritten_;
   }
 
+  // The WAL's pages copied into the database file now and then, as SQLite would do in the
+  // commit that grew the WAL; here the syncing thread does it after its answers, on its own
+  // connection, so the serving thread never waits for the checkpoint's two syncs.
+  void checkpoint_if_due() {
+    if (db_.checkpoint_due()) checkpointer_.checkpoint();
+  }
+
   Database& db_;
   Later later_;
   TransactionBatch batch_;
   std::atomic<std::uint64_t> unwritten_{0};
-  std::unique_ptr<WalSync> sync_;  ///< after what ended() reads: its thread stops first
+  Database checkpointer_;
+  std::unique_ptr<WalSync> sync_;  ///< after what its thread uses: that thread stops first
   bool end_planned_ = false;
   std::shared_ptr<void> alive_ = std::make_shared<int>(0);  ///< for the ends `later` runs
 };
@@ -135,8 +147,10 @@ class SqliteStorage final : public Storage {
   Result<void> group_commits(const std::filesystem::path& path, Later later) {
     auto wal = WalFile::open(path.string() + "-wal");
     if (!wal) return wal.error();
+    auto checkpointer = Database::open(path);
+    if (!checkpointer) return checkpointer.error();
     grouped_ = std::make_unique<GroupedCommits>(db_, std::make_shared<WalFile>(std::move(*wal)),
-                                                std::move(later));
+                                                std::move(*checkpointer), std::move(later));
     return {};
   }
 

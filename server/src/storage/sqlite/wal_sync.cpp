@@ -9,8 +9,9 @@
 
 namespace revive::server::sqlite {
 
-WalSync::WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync)
-    : commits_(std::move(commits)), sync_(std::move(sync)) {}
+WalSync::WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync,
+                 std::function<void()> after)
+    : commits_(std::move(commits)), sync_(std::move(sync)), after_(std::move(after)) {}
 
 WalSync::~WalSync() {
   {
@@ -86,6 +87,7 @@ void WalSync::run() {
     }
     l.unlock();
     for (auto& w : answer) w.done(ok);
+    if (ok && after_) after_();
     l.lock();
   }
 }

@@ -19,9 +19,11 @@ namespace revive::server::sqlite {
 class WalSync final : public GroupCommit {
  public:
   /// `commits` counts the commits written so far (read after each write lands in the WAL);
-  /// `sync` makes everything written to the WAL durable. The syncing thread starts with the
-  /// first wait.
-  WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync);
+  /// `sync` makes everything written to the WAL durable; `after` runs on the syncing thread
+  /// once a sync's waiters were answered (the WAL's checkpoint: its syncs hold no answer back).
+  /// The syncing thread starts with the first wait.
+  WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync,
+          std::function<void()> after = {});
   /// Syncs what is pending, answers the last waiters, and stops the thread.
   ~WalSync() override;
   WalSync(const WalSync&) = delete;
@@ -48,6 +50,7 @@ class WalSync final : public GroupCommit {
 
   std::function<std::uint64_t()> commits_;
   std::function<Result<void>()> sync_;
+  std::function<void()> after_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::vector<Waiter> waiting_;
