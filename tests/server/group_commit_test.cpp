@@ -409,7 +409,7 @@ TEST_F(BatchedStorage, TheWalIsCheckpointedByTheSyncingThreadNotInTheCommit) {
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);
   }
-  EXPECT_GT(std::filesystem::file_size(db_file), size_before + 1000 * 3000)
+  EXPECT_GT(std::filesystem::file_size(db_file), size_before + std::uintmax_t{1000} * 3000)
       << "the syncing thread did not checkpoint";
 }
 
