@@ -86,7 +86,8 @@ class GroupedCommits final : public GroupCommit {
 
   // The WAL's pages copied into the database file now and then, as SQLite would do in the
   // commit that grew the WAL; here the syncing thread does it after its answers, on its own
-  // connection, so the serving thread never waits for the checkpoint's two syncs.
+  // connection, so the serving thread never waits for the checkpoint's two syncs (answers
+  // waiting for the next sync do, as they would wait for a sync).
   void checkpoint_if_due() {
     if (db_.checkpoint_due()) checkpointer_.checkpoint();
   }

@@ -20,8 +20,9 @@ class WalSync final : public GroupCommit {
  public:
   /// `commits` counts the commits written so far (read after each write lands in the WAL);
   /// `sync` makes everything written to the WAL durable; `after` runs on the syncing thread
-  /// once a sync's waiters were answered (the WAL's checkpoint: its syncs hold no answer back).
-  /// The syncing thread starts with the first wait.
+  /// once a sync's waiters were answered (the WAL's checkpoint: those answers do not wait for
+  /// it; waiters that come meanwhile do, as for a sync). The syncing thread starts with the
+  /// first wait.
   WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync,
           std::function<void()> after = {});
   /// Syncs what is pending, answers the last waiters, and stops the thread.
