@@ -155,19 +155,20 @@ TEST(WalSync, StoppingAnswersWhoeverStillWaits) {
   EXPECT_EQ(answers, 20);
 }
 
-std::size_t threads_of_this_process() {
+// Entries of a /proc/self directory: this process's threads (task) or open files (fd).
+std::size_t entries_of(const char* proc_dir) {
   std::size_t n = 0;
-  for ([[maybe_unused]] const auto& t : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(proc_dir)) ++n;
   return n;
 }
 
 TEST(GroupCommitStorage, OpeningStartsNoThreadSoTheServerCanStillDropItsPrivileges) {
   test::TempDir dir;
-  const std::size_t before = threads_of_this_process();
+  const std::size_t before = entries_of("/proc/self/task");
   auto storage =
       sqlite::open_storage(dir.path() / "grouped.db", {.group_commit = true, .later = {}});
   ASSERT_TRUE(storage) << storage.error().message;
-  EXPECT_EQ(threads_of_this_process(), before);
+  EXPECT_EQ(entries_of("/proc/self/task"), before);
 }
 
 TEST(GroupCommitStorage, TheSqliteBackendCountsCommitsAndSyncsThem) {
@@ -268,12 +269,6 @@ TEST(TransactionBatch, AFailedCommitUndoesTheWholeBatch) {
   ASSERT_TRUE(db->exec("INSERT INTO p VALUES (5)")) << "the connection works on";
 }
 
-std::size_t open_files() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-  return n;
-}
-
 // A unit that changes many pages that were there before it began journals them for its own
 // rollback; that journal stays in memory instead of becoming a temporary file per unit.
 TEST(TransactionBatch, AUnitsJournalStaysInMemory) {
@@ -287,10 +282,10 @@ TEST(TransactionBatch, AUnitsJournalStaysInMemory) {
   sqlite::TransactionBatch batch(*db);
   auto unit = batch.unit();
   ASSERT_TRUE(unit);
-  const std::size_t before = open_files();
+  const std::size_t before = entries_of("/proc/self/fd");
   // 200 pages of ~3 KB rows changed: 600 KB of journal, far past SQLite's 64 KiB in memory.
   ASSERT_TRUE(db->exec("UPDATE t SET x = zeroblob(3001)"));
-  EXPECT_EQ(open_files(), before) << "the unit's journal went to a temporary file";
+  EXPECT_EQ(entries_of("/proc/self/fd"), before) << "the unit's journal went to a temporary file";
   ASSERT_TRUE(unit->commit());
   ASSERT_TRUE(batch.end());
 }
