@@ -45,9 +45,11 @@ double run_rounds(std::chrono::milliseconds budget, std::uint64_t& checksum) {
 }
 }  // namespace
 
-Json cpu_test(std::chrono::milliseconds budget, unsigned threads) {
+Json cpu_test(std::chrono::milliseconds budget, unsigned threads,
+              const std::function<void()>& single_done) {
   std::uint64_t sum = 0;
   const double single = run_rounds(budget, sum);
+  if (single_done) single_done();
   threads = std::max(1u, threads);
   std::vector<double> per(threads);
   std::vector<std::uint64_t> sums(threads);

@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "revive/agent/hwtests.hpp"
 #include "revive/agent/inventory.hpp"
@@ -21,20 +23,44 @@ std::size_t memory_test_mib(const StepContext& ctx) {
   return std::max<std::size_t>(mib, 1);
 }
 
-// SMART short self-tests of every disk that has SMART; waits watch the stop flag.
-Json smart_selftests(const StepContext& ctx) {
-  const Json& params = ctx.step.params;
-  Json results = Json::array();
+// The test step's progress in planned milliseconds: each phase counts for its time budget, so
+// the bar moves through the CPU test's two phases (most of the step) instead of sitting at
+// zero through them. A phase that ends early (the memory test's passes) makes the bar jump.
+class PlannedProgress {
+ public:
+  PlannedProgress(const StepContext& ctx, double total_ms) : ctx_(ctx), total_ms_(total_ms) {}
+  void start(const std::string& stage, double budget_ms) {
+    ctx_.progress(stage, done_ms_, total_ms_);
+    done_ms_ += budget_ms;
+  }
+
+ private:
+  const StepContext& ctx_;
+  double total_ms_;
+  double done_ms_ = 0;
+};
+
+std::vector<std::string> smart_disks(const StepContext& ctx) {
+  std::vector<std::string> names;
   for (const auto& d : ctx.inventory.value("disks", Json::array())) {
-    if (!d.value("smart", Json::object()).value("available", false)) continue;
-    ctx.progress("SMART short self-test of " + d["name"].get<std::string>(), 2, 3);
-    results.push_back(smart_selftest(
-        *ctx.opts.exec, d["name"], std::chrono::seconds(params.value("smart_selftest_s", 180)),
-        [&](std::chrono::seconds s) {
-          for (int i = 0; i < s.count() * 10 && !ctx.stopped(); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          }
-        }));
+    if (d.value("smart", Json::object()).value("available", false))
+      names.push_back(d["name"].get<std::string>());
+  }
+  return names;
+}
+
+// SMART short self-tests of the disks that have SMART; waits watch the stop flag.
+Json smart_selftests(const StepContext& ctx, const std::vector<std::string>& disks,
+                     std::chrono::seconds budget, PlannedProgress& progress) {
+  Json results = Json::array();
+  for (const auto& name : disks) {
+    progress.start("SMART short self-test of " + name,
+                   std::chrono::duration<double, std::milli>(budget).count());
+    results.push_back(smart_selftest(*ctx.opts.exec, name, budget, [&](std::chrono::seconds s) {
+      for (int i = 0; i < s.count() * 10 && !ctx.stopped(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }));
   }
   return results;
 }
@@ -45,20 +71,30 @@ Json smart_selftests(const StepContext& ctx) {
 // the grade under the workshop's policy (or the built-in one).
 Outcome run_test_step(const StepContext& ctx) {
   const Json& params = ctx.step.params;
+  const std::chrono::milliseconds cpu_ms(params.value("cpu_ms", ctx.opts.cpu_test_ms));
+  const std::chrono::milliseconds memory_ms(params.value("memory_ms", 1000));
+  const std::chrono::milliseconds disk_ms(ctx.opts.disk.empty() ? 0
+                                                                : params.value("disk_ms", 2000));
+  const std::vector<std::string> smart =
+      params.value("smart_selftest", false) ? smart_disks(ctx) : std::vector<std::string>{};
+  const std::chrono::seconds smart_s(params.value("smart_selftest_s", 180));
+  const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  PlannedProgress progress(
+      ctx, ms(2 * cpu_ms + memory_ms + disk_ms) + ms(smart_s) * static_cast<double>(smart.size()));
+
   Json tests;
-  ctx.progress("CPU test", 0, 3);
-  tests["cpu"] = cpu_test(std::chrono::milliseconds(params.value("cpu_ms", ctx.opts.cpu_test_ms)),
-                          std::max(1u, std::thread::hardware_concurrency()));
-  ctx.progress("memory test", 1, 3);
-  tests["memory"] =
-      memory_test(memory_test_mib(ctx), std::chrono::milliseconds(params.value("memory_ms", 1000)));
-  ctx.progress("disk read test", 2, 3);
+  progress.start("CPU test, one core", ms(cpu_ms));
+  tests["cpu"] = cpu_test(cpu_ms, std::max(1u, std::thread::hardware_concurrency()),
+                          [&] { progress.start("CPU test, all cores", ms(cpu_ms)); });
+  progress.start("memory test", ms(memory_ms));
+  tests["memory"] = memory_test(memory_test_mib(ctx), memory_ms);
   if (!ctx.opts.disk.empty()) {
+    progress.start("disk read test", ms(disk_ms));
     auto d = disk_read_test(ctx.opts.disk, params.value("disk_bytes", std::uint64_t{256} << 20),
-                            std::chrono::milliseconds(params.value("disk_ms", 2000)));
+                            disk_ms);
     tests["disk_read"] = d ? *d : Json{{"error", d.error().message}};
   }
-  if (params.value("smart_selftest", false)) tests["smart_selftest"] = smart_selftests(ctx);
+  if (!smart.empty()) tests["smart_selftest"] = smart_selftests(ctx, smart, smart_s, progress);
   if (ctx.checks != nullptr && ctx.checks->is_object()) tests["checks"] = *ctx.checks;
   auto policy = params.contains("grading_policy") && params["grading_policy"].is_string()
                     ? parse_policy(params["grading_policy"].get<std::string>())

@@ -18,8 +18,10 @@ namespace revive::agent {
 using Json = nlohmann::json;
 
 /// Millions of rounds of a fixed integer mixing workload per second: single thread, and all
-/// `threads` together. The workload is deterministic (its checksum is reported and checked).
-Json cpu_test(std::chrono::milliseconds budget, unsigned threads);
+/// `threads` together, `budget` each. The workload is deterministic (its checksum is reported
+/// and checked). `single_done` (if set) runs between the two, for the caller's progress.
+Json cpu_test(std::chrono::milliseconds budget, unsigned threads,
+              const std::function<void()>& single_done = {});
 
 /// Memory: copy bandwidth over two buffers, then walking-ones / address-in-address / inverse
 /// patterns over `test_mib` (the caller bounds it by free RAM). {bandwidth_mb_s, tested_mib,
