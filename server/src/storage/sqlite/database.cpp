@@ -137,6 +137,15 @@ Result<Statement> Database::prepare(std::string_view sql) {
   return Statement(db_, stmt, pos->first, &pos->second->in_use);
 }
 
+std::map<std::string, int, std::less<>> Database::full_scan_rows() const {
+  std::map<std::string, int, std::less<>> rows;
+  for (const auto& [sql, c] : cache_) {
+    const int n = sqlite3_stmt_status(c->stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+    if (n > 0) rows.emplace(sql, n);
+  }
+  return rows;
+}
+
 Result<void> Database::exec(std::string_view sql) {
   char* err = nullptr;
   const std::string s(sql);

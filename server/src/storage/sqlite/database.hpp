@@ -116,6 +116,10 @@ class Database {
   /// Copies the WAL's committed pages into the database file as far as readers allow, syncing
   /// both (SQLite's PASSIVE checkpoint; a failure is left for the next one to retry).
   void checkpoint();
+  /// The rows each cached statement has stepped through in full-table scans since it was
+  /// compiled (SQLite's FULLSCAN_STEP counter), by its SQL; statements that made none are left
+  /// out. A per-laptop lookup that reads every laptop's rows shows here.
+  std::map<std::string, int, std::less<>> full_scan_rows() const;
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}

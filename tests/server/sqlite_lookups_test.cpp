@@ -1,0 +1,101 @@
+// One laptop's rows are found by index (migration 11): the lookups made for one laptop, at
+// each enrolment, boot and certificate, read none of the other laptops' rows, which a workshop
+// counts in thousands after a year (issue 19: revoking the old agent token at every enrolment
+// read every token, so a thousand laptops starting at once did a million row reads).
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "storage/sqlite/database.hpp"
+#include "storage/sqlite/migrations.hpp"
+#include "storage/sqlite/repositories.hpp"
+#include "temp_dir.hpp"
+
+namespace revive::server {
+namespace {
+
+constexpr int kLaptops = 200;
+constexpr int kInBatch = 3;
+
+class PerLaptopLookupsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = sqlite::Database::open(dir_ / "revive.db");
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::make_unique<sqlite::Database>(std::move(*db));
+    auto migrated = sqlite::migrate(*db_);
+    ASSERT_TRUE(migrated) << migrated.error().message;
+    BatchRow batch;
+    batch.name = "donated by the city";
+    auto b = sqlite::SqliteBatches(*db_).create(batch, 0);
+    ASSERT_TRUE(b) << b.error().message;
+    batch_ = *b;
+    auto tx = sqlite::Transaction::begin(*db_);  // one commit, not a thousand
+    ASSERT_TRUE(tx) << tx.error().message;
+    for (int i = 0; i < kLaptops; ++i) ASSERT_NO_FATAL_FAILURE(add_laptop(i));
+    ASSERT_TRUE(tx->commit());
+  }
+
+  // A laptop as a year's workshop leaves it: an agent token, events, a certificate.
+  void add_laptop(int i) {
+    const std::string n = std::to_string(i);
+    NewDevice d;
+    d.system_uuid = "uuid-" + n;
+    d.serial = "SN" + n;
+    d.model = "ThinkPad T480";
+    if (i < kInBatch) d.batch_id = batch_;
+    auto id = sqlite::SqliteDevices(*db_).insert(d);
+    ASSERT_TRUE(id) << id.error().message;
+    ASSERT_TRUE(sqlite::SqliteAgentTokens(*db_).add("token-" + n, *id, 0));
+    sqlite::SqliteEvents events(*db_);
+    EventRow e;
+    e.device_id = *id;
+    for (const char* kind : {"enrolled", "boot_script", "step-done"}) {
+      e.kind = kind;
+      ASSERT_TRUE(events.append(e));
+    }
+    CertificateRow c;
+    c.cert_id = "cert-" + n;
+    c.device_id = *id;
+    c.kind = "laptop";
+    c.result = "passed";
+    ASSERT_TRUE(sqlite::SqliteCertificates(*db_).add(c));
+    last_ = *id;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<sqlite::Database> db_;
+  std::int64_t batch_ = 0;
+  std::int64_t last_ = 0;
+};
+
+TEST_F(PerLaptopLookupsTest, ReadNoOtherLaptopsRows) {
+  const auto before = db_->full_scan_rows();
+  sqlite::SqliteAgentTokens tokens(*db_);
+  sqlite::SqliteEvents events(*db_);
+  sqlite::SqliteCertificates certificates(*db_);
+  ASSERT_TRUE(tokens.revoke_device(last_));
+  auto boot = events.latest(last_, "boot_script");
+  ASSERT_TRUE(boot) << boot.error().message;
+  EXPECT_TRUE(boot->has_value());
+  auto timeline = events.of_device(last_, {"enrolled", "step-done"}, 10);
+  ASSERT_TRUE(timeline) << timeline.error().message;
+  EXPECT_EQ(timeline->size(), 2u);
+  auto certs = certificates.for_device(last_);
+  ASSERT_TRUE(certs) << certs.error().message;
+  EXPECT_EQ(certs->size(), 1u);
+  auto in_batch = certificates.newest_per_device_in_batch(batch_, "laptop");
+  ASSERT_TRUE(in_batch) << in_batch.error().message;
+  EXPECT_EQ(in_batch->size(), static_cast<std::size_t>(kInBatch));
+
+  for (const auto& [sql, rows] : db_->full_scan_rows()) {
+    const auto was = before.find(sql);
+    EXPECT_EQ(rows, was == before.end() ? 0 : was->second)
+        << "this lookup read a whole table (" << kLaptops << " laptops' rows):\n"
+        << sql;
+  }
+}
+
+}  // namespace
+}  // namespace revive::server
