@@ -4,15 +4,15 @@ namespace revive::server {
 
 namespace {
 
-Result<std::optional<std::int64_t>> applicable_workflow(Storage& s, const DeviceRow& device,
-                                                        const std::optional<BatchRow>& batch) {
-  if (device.workflow_id) return device.workflow_id;
-  if (batch && batch->workflow_id) return batch->workflow_id;
+// The laptop's own workflow, else its batch's, else the workshop's default (looked up once:
+// a thousand laptops enrolling at once each make a run).
+Result<std::optional<WorkflowRow>> applicable_workflow(Storage& s, const DeviceRow& device,
+                                                       const std::optional<BatchRow>& batch) {
+  if (device.workflow_id) return s.workflows().find(*device.workflow_id);
+  if (batch && batch->workflow_id) return s.workflows().find(*batch->workflow_id);
   REVIVE_ASSIGN(name, s.settings().get("default_workflow"));
-  if (!name) return std::optional<std::int64_t>();
-  REVIVE_ASSIGN(wf, s.workflows().find(*name));
-  if (!wf) return std::optional<std::int64_t>();
-  return std::optional<std::int64_t>(wf->id);
+  if (!name) return std::optional<WorkflowRow>();
+  return s.workflows().find(*name);
 }
 
 }  // namespace
@@ -27,13 +27,12 @@ Result<std::int64_t> create_run(DomainContext& ctx, std::int64_t device_id) {
     REVIVE_ASSIGN(b, s.batches().find(*device->batch_id));
     batch = std::move(b);
   }
-  REVIVE_ASSIGN(wf_id, applicable_workflow(s, *device, batch));
-  if (!wf_id) {
-    return make_error(Errc::internal, "no workflow applies to device " + std::to_string(device_id) +
-                                          " (is the default workflow missing?)");
+  REVIVE_ASSIGN(wf, applicable_workflow(s, *device, batch));
+  if (!wf) {
+    return make_error(Errc::internal,
+                      "no workflow applies to device " + std::to_string(device_id) +
+                          " (its own, its batch's or the default workflow is missing)");
   }
-  REVIVE_ASSIGN(wf, s.workflows().find(*wf_id));
-  if (!wf) return make_error(Errc::internal, "workflow vanished");
   RunRow run;
   run.device_id = device_id;
   run.workflow_id = wf->id;
