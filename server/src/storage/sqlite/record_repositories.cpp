@@ -99,7 +99,10 @@ Result<std::optional<EventRow>> SqliteEvents::latest(std::int64_t device_id,
 // Ids grow with time, so the events to drop are a prefix of the id order: find where it ends
 // (looking no further than one batch past the oldest), then delete below it.
 Result<std::int64_t> SqliteEvents::prune(Seconds before, std::int64_t keep, std::int64_t batch) {
-  REVIVE_SQL_ASSIGN(range, db_.prepare("SELECT MIN(id), MAX(id) FROM events"));
+  // Two subqueries: SQLite reads one end of the table for a lone MIN() or MAX(), but walks
+  // all of it (up to a million rows, every minute) for both in one SELECT.
+  REVIVE_SQL_ASSIGN(
+      range, db_.prepare("SELECT (SELECT MIN(id) FROM events), (SELECT MAX(id) FROM events)"));
   REVIVE_SQL_ASSIGN(has, range.step());
   if (!has || !range.opt_int64(0)) return std::int64_t{0};
   const std::int64_t oldest = range.int64(0);
