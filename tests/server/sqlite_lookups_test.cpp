@@ -17,7 +17,7 @@
 namespace revive::server {
 namespace {
 
-constexpr int kLaptops = 200;
+constexpr std::int64_t kLaptops = 200;
 constexpr int kInBatch = 3;
 
 class PerLaptopLookupsTest : public ::testing::Test {
@@ -35,13 +35,13 @@ class PerLaptopLookupsTest : public ::testing::Test {
     batch_ = *b;
     auto tx = sqlite::Transaction::begin(*db_);  // one commit, not a thousand
     ASSERT_TRUE(tx) << tx.error().message;
-    for (int i = 0; i < kLaptops; ++i) ASSERT_NO_FATAL_FAILURE(add_laptop(i));
+    for (std::int64_t i = 0; i < kLaptops; ++i) ASSERT_NO_FATAL_FAILURE(add_laptop(i));
     ASSERT_NO_FATAL_FAILURE(lend_all());
     ASSERT_TRUE(tx->commit());
   }
 
   // A laptop as a year's workshop leaves it: an agent token, events, a certificate.
-  void add_laptop(int i) {
+  void add_laptop(std::int64_t i) {
     const std::string n = std::to_string(i);
     NewDevice d;
     d.system_uuid = "uuid-" + n;
