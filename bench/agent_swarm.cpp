@@ -5,9 +5,12 @@
 // The agents enrol all at once, or spread evenly over --ramp SECS (laptops switched on one
 // after another: a workshop's network boots spread over tens of seconds). Either way the
 // heartbeats and long-polls start once the last agent has enrolled, so enrolments are timed
-// against each other, not against a running workshop's traffic.
+// against each other, not against a running workshop's traffic. With --history N, N other
+// laptops enrol first, each taking its first step (and half failing it), untimed: the rows a
+// workshop's past leaves in the state (agent tokens, runs, events), which the lookups made for
+// each new laptop must not read through.
 //
-//   agent_swarm PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS]
+//   agent_swarm PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS] [--history N]
 #include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 #include <revive/protocol.hpp>
@@ -126,9 +129,41 @@ asio::awaitable<Agent> start_agent(tcp::socket& s, asio::streambuf& buf, int i, 
   co_return a;
 }
 
+// Laptops `first`, `first + stride`, ... below `end` enrol one after another on one
+// connection: one of the workers that fill the state with a workshop's past.
+asio::awaitable<void> enrol_past(unsigned short port, int first, int end, int stride, Stats& st) {
+  tcp::socket s(co_await asio::this_coro::executor);
+  auto [cec] = co_await s.async_connect({asio::ip::make_address("127.0.0.1"), port}, tok);
+  if (cec) {
+    note_error(st, "history: " + cec.message());
+    co_return;
+  }
+  s.set_option(tcp::no_delay(true));
+  asio::streambuf buf;
+  for (int i = first; i < end && st.errors == 0; i += stride) co_await start_agent(s, buf, i, st);
+}
+
+// Laptops n .. n + history - 1 (never one of the measured swarm's) on 8 connections.
+int fill_history(unsigned short port, int n, int history) {
+  const auto t0 = Clock::now();
+  asio::io_context io;
+  Stats st;
+  constexpr int kWorkers = 8;
+  for (int w = 0; w < kWorkers; ++w)
+    asio::co_spawn(io, enrol_past(port, n + w, n + history, kWorkers, st), asio::detached);
+  io.run();
+  std::printf("history: %d past laptops enrolled in %.1f s, untimed (errors: %d %s)\n", history,
+              std::chrono::duration<double>(Clock::now() - t0).count(), st.errors,
+              st.first_error.c_str());
+  std::fflush(stdout);  // bench/agent_swarm.sh reads the server's CPU time when it sees this
+  return st.errors;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS] [--history N]\n",
+                 argv[0]);
     return 2;
   }
   const auto port = static_cast<unsigned short>(std::stoi(argv[1]));
@@ -136,6 +171,7 @@ int main(int argc, char** argv) {
   const double secs = argc > 3 ? std::stod(argv[3]) : 30;
   bool burst = false;
   double ramp = 0;
+  int history = 0;
   for (int a = 4; a < argc; ++a) {
     const std::string arg = argv[a];
     if (arg == "--burst") {
@@ -147,11 +183,22 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "agent_swarm: --ramp takes a number of seconds\n");
         return 2;
       }
+    } else if (arg == "--history") {
+      char* end = nullptr;
+      const long h = a + 1 < argc ? std::strtol(argv[++a], &end, 10) : -1;
+      if (end == nullptr || *end != '\0' || h < 0 || n + h > 99999) {
+        std::fprintf(stderr,
+                     "agent_swarm: --history takes a number of laptops (with the "
+                     "swarm's, at most 99,999)\n");
+        return 2;
+      }
+      history = static_cast<int>(h);
     } else {
       std::fprintf(stderr, "agent_swarm: unknown argument %s\n", arg.c_str());
       return 2;
     }
   }
+  if (history > 0 && fill_history(port, n, history) != 0) return 1;
   const Clock::time_point ramp_from = Clock::now();
   asio::io_context io;
   Stats st;

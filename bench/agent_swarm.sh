@@ -4,8 +4,9 @@
 # next and result p99 < 100 ms; heartbeats p99 < 50 ms), and the server's peak RSS.
 # BENCH_BUILD=DIR times another build (its bin/ must hold revive-server and agent_swarm).
 #
-#   bench/agent_swarm.sh [AGENTS] [SECONDS] [--burst] [--ramp SECS]
+#   bench/agent_swarm.sh [AGENTS] [SECONDS] [--burst] [--ramp SECS] [--history N]
 # --ramp: the agents enrol spread evenly over SECS instead of all in the same instant.
+# --history: N other laptops enrol first, untimed: a workshop with a past (a year's laptops).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-1000}; secs=${2:-30}; shift $(($# < 2 ? $# : 2))
@@ -25,12 +26,18 @@ ulimit -n 8192
 spid=$!
 for _ in $(seq 50); do grep -q 'listening on .* port [0-9]' "$W/log" && break; sleep 0.1; done
 port=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$W/log" | head -1)
-rc=0
-"$build/bin/agent_swarm" "$port" "$n" "$secs" "$@" | tee "$W/swarm.out" || rc=$?
 # The server's CPU time per answered request: unlike latency, it hardly depends on what else
-# the machine is doing, so runs on a busy machine still compare.
+# the machine is doing, so runs on a busy machine still compare. The server's start (its
+# startup hash, the schema) and the history are left out.
 ticks=$(getconf CLK_TCK)
-cpu=$(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' /proc/$spid/stat)
+server_cpu() { awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' /proc/$spid/stat; }
+server_cpu > "$W/cpu_before"
+rc=0
+"$build/bin/agent_swarm" "$port" "$n" "$secs" "$@" | while IFS= read -r line; do
+  printf '%s\n' "$line"
+  if [[ $line == history:* ]]; then server_cpu > "$W/cpu_before"; fi
+done | tee "$W/swarm.out" || rc=$?
+cpu=$(awk -v a="$(server_cpu)" '{printf "%.2f", a - $1}' "$W/cpu_before")
 answered=$(sed -n 's/^requests answered: //p' "$W/swarm.out")
 echo "server CPU ${cpu} s, $(awk -v c="$cpu" -v a="$answered" 'BEGIN {printf "%.0f", c * 1e6 / a}') us per answered request"
 rss=$(awk '/VmHWM/ {print int($2/1024)}' /proc/$spid/status)
