@@ -80,6 +80,34 @@ TEST_F(SqliteDevicesTest, ASwappedDiskNamesTheLaptopByItsNewSerialOnly) {
   EXPECT_EQ(found("Latitude 7490", "", "", Json::array({"NEW-DISK"})), std::vector{a});
 }
 
+TEST_F(SqliteDevicesTest, ALaptopIsFoundByItsMacsInAnyCaseAndAfterASightingByItsNewOnes) {
+  NewDevice d;
+  d.system_uuid = "uuid-m";
+  d.serial = "SN-M";
+  d.model = "EliteBook 840 G5";
+  d.macs = Json::array({"8C:16:45:AA:00:01", "8c:16:45:aa:00:02"});
+  auto id = storage_->devices().insert(d);
+  ASSERT_TRUE(id) << id.error().message;
+  laptop("uuid-other", "SN-O", Json::array());  // no MACs: found by none
+  auto by_mac = [&](const std::string& mac) {
+    auto rows = storage_->devices().find_by_mac(mac, 2);
+    EXPECT_TRUE(rows) << rows.error().message;
+    std::vector<std::int64_t> ids;
+    if (rows)
+      for (const auto& r : *rows) ids.push_back(r.id);
+    return ids;
+  };
+  EXPECT_EQ(by_mac("8c:16:45:aa:00:01"), std::vector{*id});
+  EXPECT_EQ(by_mac("8C:16:45:AA:00:02"), std::vector{*id});
+  EXPECT_TRUE(by_mac("8c:16:45:aa:00:03").empty());
+  Sighting s;  // a new network card (or a dock's): the lookup follows the MACs it reports
+  s.macs = Json::array({"8C:16:45:AA:00:03"});
+  s.at = 10;
+  ASSERT_TRUE(storage_->devices().record_sighting(*id, s));
+  EXPECT_EQ(by_mac("8c:16:45:aa:00:03"), std::vector{*id});
+  EXPECT_TRUE(by_mac("8c:16:45:aa:00:01").empty());
+}
+
 // The index is only half of it: the query must look the candidates up by id, not walk every
 // laptop of the model and test each (the outer `model = ?` took the model index, and a
 // thousand laptops of one model made every enrolment read a thousand rows).

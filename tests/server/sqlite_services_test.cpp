@@ -428,8 +428,8 @@ TEST_F(SqliteServicesTest, ADatabaseFromAnEarlierServerKeepsWorking) {
   // Since: issue 15's trust migration (5), the event log's retention (6), which drops the
   // no-delete trigger, issue 16's partner organisations, hand-overs and loans (7), a
   // batch's recipient profile (8), the named recipient profiles (9), the identity
-  // indexes (10) and the per-laptop indexes (11).
-  EXPECT_EQ(sqlite::latest_schema_version(), 11);
+  // indexes (10), the per-laptop indexes (11) and the MAC table (12).
+  EXPECT_EQ(sqlite::latest_schema_version(), 12);
   auto orgs = s().storage->organisations().list();
   ASSERT_TRUE(orgs) << orgs.error().message;
   EXPECT_TRUE(orgs->empty());

@@ -82,8 +82,8 @@ Result<std::optional<DeviceRow>> SqliteDevices::find(std::int64_t id) {
 
 Result<std::vector<DeviceRow>> SqliteDevices::find_by_mac(const std::string& mac, int limit) {
   REVIVE_SQL_ASSIGN(q, db_.prepare(std::string(kDeviceColumns) +
-                                   "WHERE EXISTS (SELECT 1 FROM json_each(d.macs) m WHERE "
-                                   "lower(m.value) = lower(?)) "
+                                   "WHERE d.id IN (SELECT device_id FROM device_macs WHERE "
+                                   "mac = lower(?)) "
                                    "ORDER BY d.last_seen DESC, d.id DESC LIMIT ?"));
   q.bind(mac, limit);
   return all_devices(q);
