@@ -181,7 +181,7 @@ CREATE INDEX devices_by_batch ON devices(batch_id) WHERE batch_id IS NOT NULL;
 CREATE INDEX loans_returned ON loans(returned_at) WHERE reference_erased = 0;
 )sql",
     // 12: a laptop by one of its MACs, which every proxyDHCP answer and boot script asks for,
-    // from an index instead of reading every laptop's MAC list (issue 19: 5.4 ms a lookup at
+    // from an index instead of reading every laptop's MAC list (issue 19: ~5 ms a lookup at
     // 10,000 laptops, several per boot). Kept by triggers from devices.macs, lower case; like
     // migration 10's, a migration that rebuilds `devices` must make them again.
     R"sql(
