@@ -1,9 +1,9 @@
 // One laptop's rows are found by index (migrations 11 and 12): the lookups made for one laptop,
 // at each DHCP answer, enrolment, boot and certificate, read none of the other laptops' rows,
 // which a workshop counts in thousands after a year (issue 19: revoking the old agent token at
-// every enrolment read every token, so a thousand laptops starting at once did a million row
-// reads). Nor does the event log's retention, which runs every minute, read the whole log to find
-// its ends.
+// every enrolment read every token, so a thousand laptops starting at once did half a million
+// row reads). Nor does the event log's retention, which runs every minute, read the whole log
+// to find its ends.
 #include <gtest/gtest.h>
 
 #include <cstdio>
