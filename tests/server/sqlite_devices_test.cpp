@@ -31,15 +31,21 @@ class SqliteDevicesTest : public ::testing::Test {
     EXPECT_TRUE(id) << id.error().message;
     return id ? *id : 0;
   }
-  std::vector<std::int64_t> found(const std::string& model, const std::string& uuid,
-                                  const std::string& serial, const Json& disks) {
-    auto rows = storage_->devices().identity_candidates(model, uuid, serial, disks);
+  // The ids of the laptops a lookup returned, ascending.
+  static std::vector<std::int64_t> ids_of(const Result<std::vector<DeviceRow>>& rows) {
     EXPECT_TRUE(rows) << rows.error().message;
     std::vector<std::int64_t> ids;
     if (rows)
       for (const auto& r : *rows) ids.push_back(r.id);
     std::sort(ids.begin(), ids.end());
     return ids;
+  }
+  std::vector<std::int64_t> found(const std::string& model, const std::string& uuid,
+                                  const std::string& serial, const Json& disks) {
+    return ids_of(storage_->devices().identity_candidates(model, uuid, serial, disks));
+  }
+  std::vector<std::int64_t> by_mac(const std::string& mac) {
+    return ids_of(storage_->devices().find_by_mac(mac, 2));
   }
 
   test::TempDir dir_;
@@ -89,14 +95,6 @@ TEST_F(SqliteDevicesTest, ALaptopIsFoundByItsMacsInAnyCaseAndAfterASightingByIts
   auto id = storage_->devices().insert(d);
   ASSERT_TRUE(id) << id.error().message;
   laptop("uuid-other", "SN-O", Json::array());  // no MACs: found by none
-  auto by_mac = [&](const std::string& mac) {
-    auto rows = storage_->devices().find_by_mac(mac, 2);
-    EXPECT_TRUE(rows) << rows.error().message;
-    std::vector<std::int64_t> ids;
-    if (rows)
-      for (const auto& r : *rows) ids.push_back(r.id);
-    return ids;
-  };
   EXPECT_EQ(by_mac("8c:16:45:aa:00:01"), std::vector{*id});
   EXPECT_EQ(by_mac("8C:16:45:AA:00:02"), std::vector{*id});
   EXPECT_TRUE(by_mac("8c:16:45:aa:00:03").empty());

@@ -430,7 +430,7 @@ TEST_F(SqliteServicesTest, ADatabaseFromAnEarlierServerKeepsWorking) {
   // batch's recipient profile (8), the named recipient profiles (9), the identity
   // indexes (10), the per-laptop indexes (11) and the MAC table (12).
   EXPECT_EQ(sqlite::latest_schema_version(), 12);
-  // Migration 12 filled the MAC table from the laptops already known (the firmware's case).
+  // Migration 12 filled the MAC table from the laptops already known.
   auto by_mac = s().storage->devices().find_by_mac("52:54:00:00:00:01", 2);
   ASSERT_TRUE(by_mac) << by_mac.error().message;
   ASSERT_EQ(by_mac->size(), 1u);

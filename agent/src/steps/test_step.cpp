@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,16 +29,17 @@ std::size_t memory_test_mib(const StepContext& ctx) {
 // zero through them. A phase that ends early (the memory test's passes) makes the bar jump.
 class PlannedProgress {
  public:
-  PlannedProgress(const StepContext& ctx, double total_ms) : ctx_(ctx), total_ms_(total_ms) {}
-  void start(const std::string& stage, double budget_ms) {
-    ctx_.progress(stage, done_ms_, total_ms_);
-    done_ms_ += budget_ms;
+  using Ms = std::chrono::duration<double, std::milli>;
+  PlannedProgress(const StepContext& ctx, Ms total) : ctx_(ctx), total_(total) {}
+  void start(const std::string& stage, Ms budget) {
+    ctx_.progress(stage, done_.count(), total_.count());
+    done_ += budget;
   }
 
  private:
   const StepContext& ctx_;
-  double total_ms_;
-  double done_ms_ = 0;
+  Ms total_;
+  Ms done_{0};
 };
 
 std::vector<std::string> smart_disks(const StepContext& ctx) {
@@ -54,8 +56,7 @@ Json smart_selftests(const StepContext& ctx, const std::vector<std::string>& dis
                      std::chrono::seconds budget, PlannedProgress& progress) {
   Json results = Json::array();
   for (const auto& name : disks) {
-    progress.start("SMART short self-test of " + name,
-                   std::chrono::duration<double, std::milli>(budget).count());
+    progress.start("SMART short self-test of " + name, budget);
     results.push_back(smart_selftest(*ctx.opts.exec, name, budget, [&](std::chrono::seconds s) {
       for (int i = 0; i < s.count() * 10 && !ctx.stopped(); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -78,18 +79,17 @@ Outcome run_test_step(const StepContext& ctx) {
   const std::vector<std::string> smart =
       params.value("smart_selftest", false) ? smart_disks(ctx) : std::vector<std::string>{};
   const std::chrono::seconds smart_s(params.value("smart_selftest_s", 180));
-  const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
   PlannedProgress progress(
-      ctx, ms(2 * cpu_ms + memory_ms + disk_ms) + ms(smart_s) * static_cast<double>(smart.size()));
+      ctx, 2 * cpu_ms + memory_ms + disk_ms + smart_s * static_cast<std::int64_t>(smart.size()));
 
   Json tests;
-  progress.start("CPU test, one core", ms(cpu_ms));
+  progress.start("CPU test, one core", cpu_ms);
   tests["cpu"] = cpu_test(cpu_ms, std::max(1u, std::thread::hardware_concurrency()),
-                          [&] { progress.start("CPU test, all cores", ms(cpu_ms)); });
-  progress.start("memory test", ms(memory_ms));
+                          [&] { progress.start("CPU test, all cores", cpu_ms); });
+  progress.start("memory test", memory_ms);
   tests["memory"] = memory_test(memory_test_mib(ctx), memory_ms);
   if (!ctx.opts.disk.empty()) {
-    progress.start("disk read test", ms(disk_ms));
+    progress.start("disk read test", disk_ms);
     auto d = disk_read_test(ctx.opts.disk, params.value("disk_bytes", std::uint64_t{256} << 20),
                             disk_ms);
     tests["disk_read"] = d ? *d : Json{{"error", d.error().message}};
