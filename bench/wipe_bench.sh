@@ -15,7 +15,8 @@
 # AGENT_WRAP="perf record -g -o FILE --" runs the agent under a profiler.
 #
 # The target is a loop device (direct I/O) over a preallocated file on this machine's disk,
-# created by this script and detached at exit. Nothing else is ever written.
+# created by this script and detached at exit. Nothing else is ever written. BENCH_DIR=/dev/shm
+# puts that file in RAM: the writers' own speed, without the disk underneath (bench/README.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 quick=0
