@@ -4,7 +4,7 @@
 #   sudo bench/workshop.sh [--n 4,8] [--scenarios clean,slow,slownic,loss,kill,late]
 #                          [--contenders http,udpcast,revive,relay] [--rounds 1] [--rate 100]
 #                          [--image-mb 135] [--chunk-size 4M] [--chunking fixed|content]
-#                          [--victim 1]
+#                          [--level 3] [--victim 1]
 #                          [--kill-at 0.5 | --kill-after SECS]
 #                          [--timeout SECS] [--quick] [--keep]
 #
@@ -27,6 +27,8 @@
 #     on a 20 GiB image; --chunk-size 1M brings the model's ratio closer to a real workshop's.
 #     --chunking content imports it cut by content (revivectl image import --content-chunks), as
 #     recipe builds are: pieces of 4 KiB up to --chunk-size, many small ones for ext4 metadata.
+#     --level N: Revive's chunks compressed at zstd level N (revivectl image import --level;
+#     default 3, as it); the baselines' stream stays zstd -3.
 #   - Laptop disks are sparse files on tmpfs (/dev/shm): the disk stays out of the measurement
 #     (a laptop's disk rate is then the page cache's); this model is about the network. With
 #     too little free RAM for N disks they go to a temp dir on disk instead (printed).
@@ -88,6 +90,7 @@ rate=100
 image_mb=135
 chunk_size=4M
 chunking=fixed
+level=3
 victim=1
 kill_at=0.5
 kill_after=
@@ -105,6 +108,7 @@ while (($#)); do
     --image-mb) image_mb=$2; shift ;;
     --chunk-size) chunk_size=$2; shift ;;
     --chunking) chunking=$2; shift ;;
+    --level) level=$2; shift ;;
     --victim) victim=$2; shift ;;
     --kill-at) kill_at=$2; shift ;;
     --kill-after) kill_after=$2; shift ;;
@@ -120,6 +124,7 @@ IFS=, read -ra NS_LIST <<< "$ns_list"
 IFS=, read -ra SCENARIOS <<< "$scenarios"
 IFS=, read -ra CONTENDERS <<< "$contenders"
 [[ $chunking == fixed || $chunking == content ]] || { echo "--chunking is fixed or content" >&2; exit 2; }
+[[ $level =~ ^[1-9][0-9]?$ ]] && ((level <= 19)) || { echo "--level is 1..19" >&2; exit 2; }
 maxn=$(printf '%s\n' "${NS_LIST[@]}" | sort -n | tail -1)
 ((victim >= 1 && victim <= maxn)) || { echo "--victim must be 1..$maxn" >&2; exit 2; }
 
@@ -177,7 +182,7 @@ commit=$(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEA
 # $image_mb MB. Cached; the cache key is the target size and the recipe version.
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/revive-bench
 imgdir=$cache/workshop-os-${image_mb}MB-v1
-store=$imgdir/store-$chunk_size-$chunking  # one import per chunk size and chunking
+store=$imgdir/store-$chunk_size-$chunking-l$level  # one import per chunk size, chunking and level
 build_image() {
   [[ -f $store.ok ]] && return
   mkdir -p "$imgdir"
@@ -230,7 +235,8 @@ PY
   local cut=()
   [[ $chunking == content ]] && cut=(--content-chunks)
   "$build/bin/revivectl" image import --no-progress --chunk-size "$chunk_size" "${cut[@]}" \
-    --store "$store.tmp" --name workshop "$imgdir/disk.img" > "$imgdir/import-$chunk_size-$chunking.log"
+    --level "$level" --store "$store.tmp" --name workshop "$imgdir/disk.img" \
+    > "$imgdir/import-$chunk_size-$chunking-l$level.log"
   mv "$store.tmp" "$store"
   touch "$store.ok"
 }
@@ -241,8 +247,8 @@ logical=$(stat -c %s "$raw")
 zst_bytes=$(stat -c %s "$zst")
 read -r data_bytes stored_bytes < <("$build/bin/revivectl" image info --store "$store" --json workshop |
   "$py" -c 'import json,sys; m=json.load(sys.stdin); print(m["data_bytes"], m["stored_bytes"])')
-image_json="{\"logical_bytes\":$logical,\"data_bytes\":$data_bytes,\"stored_bytes\":$stored_bytes,\"zst_bytes\":$zst_bytes,\"chunk_size\":\"$chunk_size\",\"chunking\":\"$chunking\",\"path\":\"$imgdir\"}"
-echo "== image: $logical bytes raw ($data_bytes in data chunks), Revive stores $stored_bytes, zstd -3 stream $zst_bytes; chunks of $chunk_size raw ($chunking)"
+image_json="{\"logical_bytes\":$logical,\"data_bytes\":$data_bytes,\"stored_bytes\":$stored_bytes,\"zst_bytes\":$zst_bytes,\"chunk_size\":\"$chunk_size\",\"chunking\":\"$chunking\",\"level\":$level,\"path\":\"$imgdir\"}"
+echo "== image: $logical bytes raw ($data_bytes in data chunks), Revive stores $stored_bytes, zstd -3 stream $zst_bytes; chunks of $chunk_size raw ($chunking, zstd level $level)"
 cat "$raw" "$zst" "$store"/chunks/*/*.zst > /dev/null  # every server reads from the page cache
 
 # Laptop disks: tmpfs when N disks (written in full by dd) fit in the available RAM with 2 GiB
