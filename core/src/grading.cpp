@@ -1,7 +1,11 @@
 #include "revive/grading.hpp"
+#include "revive/grading_reasons.hpp"
 
 #include <fmt/core.h>
 #include <toml++/toml.h>
+
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace revive {
@@ -134,15 +138,88 @@ namespace {
 
 int rank(const std::string& g) { return g == "A" ? 0 : g == "B" ? 1 : g == "C" ? 2 : 3; }
 
+constexpr ReasonWording kWordings[] = {
+    {"no_battery", "no battery found"},
+    {"battery_health_unknown", "{name} health unknown (no design capacity reported)"},
+    {"battery_worn", "{name} {pct}% of design < {limit}%"},
+    {"ram_small", "RAM {mib} MiB < {limit} MiB"},
+    {"memory_errors", "memory pattern test found {errors} errors"},
+    {"no_internal_disk", "no internal disk found"},
+    {"disk_small", "{name} is {gb} GB < {limit} GB"},
+    {"smart_unavailable", "{name} SMART unavailable"},
+    {"smart_unavailable_why", "{name} SMART unavailable ({why})"},
+    {"smart_failed", "{name} SMART overall health FAILED"},
+    {"smart_reallocated", "{name} SMART reallocated sectors {count}"},
+    {"smart_attribute", "{name} SMART attribute {id} = {value}"},
+    {"nvme_critical_warning", "{name} NVMe critical warning {warning}"},
+    {"nvme_media_errors", "{name} NVMe media errors {count}"},
+    {"nvme_endurance_used", "{name} NVMe {pct}% of rated endurance used"},
+    {"smart_selftest_failed", "{name} SMART short self-test failed: {detail}"},
+    {"cpu_slow", "CPU single-thread score {score} < {limit}"},
+    {"part_not_checked", "not checked: {part} ({why})"},
+    {"keys_not_working", "keys not working: {keys}"},
+    {"speakers_not_heard", "speakers not heard: {channels}"},
+    {"part_failed", "{part}: {why}"},
+    {"part_not_found", "no {part} found"},
+    {"w11_cpu", "CPU {model} is not on the Windows 11 list"},
+    {"w11_no_tpm", "no TPM 2.0"},
+    {"w11_legacy_boot", "legacy BIOS boot (UEFI needed)"},
+    {"w11_ram", "less than 4 GiB RAM"},
+    {"w11_disk", "no disk of 64 GB or more"},
+};
+
+// The English sentence of a reason: its wording with each {name} replaced by that value, in
+// one pass (a value that itself holds braces, a battery's name, is not read again).
+std::string english(std::string_view code, const Json& vars) {
+  const auto* w = std::find_if(std::begin(kWordings), std::end(kWordings),
+                               [&](const ReasonWording& r) { return r.code == code; });
+  const std::string_view text = w == std::end(kWordings) ? code : w->english;
+  std::string out;
+  for (std::size_t at = 0; at < text.size();) {
+    const auto open = text.find('{', at);
+    const auto close = open == std::string_view::npos ? open : text.find('}', open);
+    if (close == std::string_view::npos) {
+      out += text.substr(at);
+      break;
+    }
+    out += text.substr(at, open - at);
+    const auto value = vars.find(std::string(text.substr(open + 1, close - open - 1)));
+    if (value == vars.end())
+      out += text.substr(open, close - open + 1);
+    else
+      out += value->is_string() ? value->get<std::string>() : value->dump();
+    at = close + 1;
+  }
+  return out;
+}
+
+long long whole(double v) { return std::llround(v); }
+
+// Each reason twice: the English sentence and its code with the values (grading_reasons.hpp).
+struct Reasons {
+  Json sentences = Json::array();
+  Json codes = Json::array();
+  void add(std::string_view code, Json vars, const std::string& at_most = {}) {
+    std::string sentence = english(code, vars);
+    Json coded = {{"code", code}, {"vars", std::move(vars)}};
+    if (!at_most.empty()) {
+      sentence = (at_most == "reject" ? "reject: " : "at most " + at_most + ": ") + sentence;
+      coded["at_most"] = at_most;
+    }
+    sentences.push_back(std::move(sentence));
+    codes.push_back(std::move(coded));
+  }
+};
+
 struct Grader {
   std::string grade = "A";
-  Json reasons = Json::array();
-  void cap(const std::string& at_most, const std::string& why) {
-    reasons.push_back(at_most == "reject" ? "reject: " + why : "at most " + at_most + ": " + why);
+  Reasons reasons;
+  void cap(const std::string& at_most, std::string_view code, Json vars = Json::object()) {
+    reasons.add(code, std::move(vars), at_most);
     if (rank(at_most) > rank(grade)) grade = at_most;
   }
   // A fact for the reader that caps nothing (a check nobody answered is not a fault).
-  void note(const std::string& what) { reasons.push_back(what); }
+  void note(std::string_view code, Json vars) { reasons.add(code, std::move(vars)); }
 };
 
 std::string joined(const Json& list) {
@@ -164,15 +241,17 @@ void grade_checks(Grader& g, const Json& tests) {
     if (!r.is_object()) continue;
     const std::string status = r.value("status", std::string());
     if (status == "not_checked") {
-      g.note("not checked: " + name + " (" + r.value("reason", std::string("no answer")) + ")");
+      g.note("part_not_checked",
+             {{"part", name}, {"why", r.value("reason", std::string("no answer"))}});
     } else if (status == "failed" && name == "keyboard") {
-      g.cap("C", "keys not working: " + joined(r.value("missing", Json::array())));
+      g.cap("C", "keys_not_working", {{"keys", joined(r.value("missing", Json::array()))}});
     } else if (status == "failed" && name == "speakers") {
-      g.cap("C", "speakers not heard: " + joined(r.value("not_heard", Json::array())));
+      g.cap("C", "speakers_not_heard", {{"channels", joined(r.value("not_heard", Json::array()))}});
     } else if (status == "failed") {
-      g.cap("C", name + ": " + r.value("reason", std::string("failed the check")));
+      g.cap("C", "part_failed",
+            {{"part", name}, {"why", r.value("reason", std::string("failed the check"))}});
     } else if (status == "not_found") {
-      g.cap("B", "no " + name + " found");
+      g.cap("B", "part_not_found", {{"part", name}});
     }
   }
 }
@@ -206,34 +285,41 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
   // Battery
   const Json bats = inv.value("batteries", Json::array());
   if (bats.empty()) {
-    if (p.no_battery_is_b) g.cap("B", "no battery found");
+    if (p.no_battery_is_b) g.cap("B", "no_battery");
   }
   for (const auto& b : bats) {
+    if (!b.is_object()) continue;
     const std::string name = b.value("name", std::string("battery"));
-    if (!b["health_pct"].is_number()) {
-      g.cap("B", name + " health unknown (no design capacity reported)");
+    // find(), not a const operator[]: a battery reported without the key is not read past the
+    // end of the object (the server grades inventories it was sent, in its policy preview).
+    const auto health = b.find("health_pct");
+    if (health == b.end() || !health->is_number()) {
+      g.cap("B", "battery_health_unknown", {{"name", name}});
       continue;
     }
-    const double h = b["health_pct"].get<double>();
+    const double h = health->get<double>();
+    const auto worn = [&](double limit) {
+      return Json{{"name", name}, {"pct", whole(h)}, {"limit", whole(limit)}};
+    };
     if (h < p.battery_c_below_pct) {
-      g.cap("C", fmt::format("{} {:.0f}% of design < {:.0f}%", name, h, p.battery_c_below_pct));
+      g.cap("C", "battery_worn", worn(p.battery_c_below_pct));
     } else if (h < p.battery_b_below_pct) {
-      g.cap("B", fmt::format("{} {:.0f}% of design < {:.0f}%", name, h, p.battery_b_below_pct));
+      g.cap("B", "battery_worn", worn(p.battery_b_below_pct));
     }
   }
   // Memory
   long long ram = num(inv.value("memory", Json::object()), "installed_mib", 0);
   if (ram <= 0) ram = num(inv.value("memory", Json::object()), "total_mib", 0);
+  const auto ram_below = [&](long long limit) { return Json{{"mib", ram}, {"limit", limit}}; };
   if (ram < p.ram_reject_below_mib) {
-    g.cap("reject", fmt::format("RAM {} MiB < {} MiB", ram, p.ram_reject_below_mib));
+    g.cap("reject", "ram_small", ram_below(p.ram_reject_below_mib));
   } else if (ram < p.ram_c_below_mib) {
-    g.cap("C", fmt::format("RAM {} MiB < {} MiB", ram, p.ram_c_below_mib));
+    g.cap("C", "ram_small", ram_below(p.ram_c_below_mib));
   } else if (ram < p.ram_b_below_mib) {
-    g.cap("B", fmt::format("RAM {} MiB < {} MiB", ram, p.ram_b_below_mib));
+    g.cap("B", "ram_small", ram_below(p.ram_b_below_mib));
   }
   if (tests.is_object() && tests.contains("memory") && num(tests["memory"], "errors", 0) > 0) {
-    g.cap("reject",
-          fmt::format("memory pattern test found {} errors", num(tests["memory"], "errors", 0)));
+    g.cap("reject", "memory_errors", {{"errors", num(tests["memory"], "errors", 0)}});
   }
   // Disks
   const Json disks = inv.value("disks", Json::array());
@@ -245,51 +331,53 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
     }
     return out;
   }();
-  if (internal.empty()) g.cap("reject", "no internal disk found");
+  if (internal.empty()) g.cap("reject", "no_internal_disk");
   for (const auto& d : internal) {
     const std::string n = d.value("name", std::string("disk"));
     const long long size = num(d, "size_bytes", 0);
     if (size > 0 && size < p.disk_min_bytes)
-      g.cap("C", fmt::format("{} is {} GB < {} GB", n, size / 1000000000,
-                             p.disk_min_bytes / 1000000000));
+      g.cap("C", "disk_small",
+            {{"name", n}, {"gb", size / 1000000000}, {"limit", p.disk_min_bytes / 1000000000}});
     const Json s = d.value("smart", Json::object());
     if (!s.value("available", false)) {
-      g.cap("B",
-            n + " SMART unavailable" +
-                (s.contains("error") ? " (" + s["error"].get<std::string>() + ")" : std::string()));
+      if (s.contains("error") && s["error"].is_string())
+        g.cap("B", "smart_unavailable_why", {{"name", n}, {"why", s["error"]}});
+      else
+        g.cap("B", "smart_unavailable", {{"name", n}});
       continue;
     }
     if (s.contains("passed") && !s["passed"].get<bool>())
-      g.cap("reject", n + " SMART overall health FAILED");
+      g.cap("reject", "smart_failed", {{"name", n}});
     const Json a = s.value("ata_attributes", Json::object());
     const long long realloc = num(a, "5", 0);
+    const Json reallocated = {{"name", n}, {"count", realloc}};
     if (realloc > p.reallocated_c_above) {
-      g.cap("C", fmt::format("{} SMART reallocated sectors {}", n, realloc));
+      g.cap("C", "smart_reallocated", reallocated);
     } else if (realloc > p.reallocated_b_above) {
-      g.cap("B", fmt::format("{} SMART reallocated sectors {}", n, realloc));
+      g.cap("B", "smart_reallocated", reallocated);
     }
     for (const char* id : {"187", "197", "198"}) {
       const long long v = num(a, id, 0);
       if (v > p.uncorrectable_c_above)
-        g.cap("C", fmt::format("{} SMART attribute {} = {}", n, id, v));
+        g.cap("C", "smart_attribute", {{"name", n}, {"id", id}, {"value", v}});
     }
     if (s.contains("nvme")) {
       const Json& nv = s["nvme"];
       if (num(nv, "critical_warning", 0) != 0)
-        g.cap("reject",
-              fmt::format("{} NVMe critical warning 0x{:02x}", n, num(nv, "critical_warning", 0)));
+        g.cap("reject", "nvme_critical_warning",
+              {{"name", n}, {"warning", fmt::format("0x{:02x}", num(nv, "critical_warning", 0))}});
       if (num(nv, "media_errors", 0) > p.uncorrectable_c_above)
-        g.cap("C", fmt::format("{} NVMe media errors {}", n, num(nv, "media_errors", 0)));
+        g.cap("C", "nvme_media_errors", {{"name", n}, {"count", num(nv, "media_errors", 0)}});
       if (num(nv, "percentage_used", 0) > p.nvme_used_c_above_pct)
-        g.cap("C",
-              fmt::format("{} NVMe {}% of rated endurance used", n, num(nv, "percentage_used", 0)));
+        g.cap("C", "nvme_endurance_used", {{"name", n}, {"pct", num(nv, "percentage_used", 0)}});
     }
   }
   if (tests.is_object() && tests.contains("smart_selftest") && tests["smart_selftest"].is_array()) {
     for (const auto& st : tests["smart_selftest"]) {
       if (st.value("result", std::string()) == "failed") {
-        g.cap("reject", st.value("device", std::string("disk")) +
-                            " SMART short self-test failed: " + st.value("detail", std::string()));
+        g.cap("reject", "smart_selftest_failed",
+              {{"name", st.value("device", std::string("disk"))},
+               {"detail", st.value("detail", std::string())}});
       }
     }
   }
@@ -297,26 +385,24 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
   if (p.cpu_c_below_score > 0 && tests.is_object() && tests.contains("cpu")) {
     const double sc = tests["cpu"].value("single_score", 0.0);
     if (sc < p.cpu_c_below_score)
-      g.cap("C", fmt::format("CPU single-thread score {:.0f} < {:.0f}", sc, p.cpu_c_below_score));
+      g.cap("C", "cpu_slow", {{"score", whole(sc)}, {"limit", whole(p.cpu_c_below_score)}});
   }
 
   grade_checks(g, tests);
 
   // Windows 11 readiness
-  Json w = Json::array();
+  Reasons w;
   const Json cpu = inv.value("cpu", Json::object());
-  if (!win11_cpu(cpu))
-    w.push_back("CPU " + cpu.value("model", std::string("unknown")) +
-                " is not on the Windows 11 list");
+  if (!win11_cpu(cpu)) w.add("w11_cpu", {{"model", cpu.value("model", std::string("unknown"))}});
   const Json tpm = inv.value("tpm", Json::object());
-  if (num(tpm, "version", 0) < 2) w.push_back("no TPM 2.0");
+  if (num(tpm, "version", 0) < 2) w.add("w11_no_tpm", Json::object());
   const Json fw = inv.value("firmware", Json::object());
-  if (fw.value("mode", std::string()) != "uefi") w.push_back("legacy BIOS boot (UEFI needed)");
-  if (ram < 4096) w.push_back("less than 4 GiB RAM");
+  if (fw.value("mode", std::string()) != "uefi") w.add("w11_legacy_boot", Json::object());
+  if (ram < 4096) w.add("w11_ram", Json::object());
   long long biggest = 0;
   for (const auto& d : internal) biggest = std::max(biggest, num(d, "size_bytes", 0));
-  if (biggest < 64'000'000'000LL) w.push_back("no disk of 64 GB or more");
-  const bool ready = w.empty();
+  if (biggest < 64'000'000'000LL) w.add("w11_disk", Json::object());
+  const bool ready = w.sentences.empty();
 
   std::string suitable;
   if (g.grade == "A") suitable = "school and office work, video calls";
@@ -325,9 +411,12 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
   if (g.grade == "reject") suitable = "not for giving out: parts or recycling";
   suitable += ready ? "; Windows 11 ready" : "; Linux (e.g. Debian) or Windows 10 with ESU";
   return {{"grade", g.grade},
-          {"reasons", g.reasons},
-          {"windows11", {{"ready", ready}, {"reasons", w}}},
+          {"reasons", g.reasons.sentences},
+          {"reason_codes", g.reasons.codes},
+          {"windows11", {{"ready", ready}, {"reasons", w.sentences}, {"reason_codes", w.codes}}},
           {"suitable_for", suitable}};
 }
+
+std::span<const ReasonWording> reason_wordings() { return kWordings; }
 
 }  // namespace revive

@@ -20,10 +20,45 @@
   const kReloadAfterEventMs = 1000;
   const kRefreshMs = 30000;
 
+  function has(key) {
+    return Object.prototype.hasOwnProperty.call(strings, key);
+  }
+
   function t(key, vars) {
-    let s = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+    let s = has(key) ? strings[key] : key;
     for (const [k, v] of Object.entries(vars || {})) s = s.split('{' + k + '}').join(String(v));
     return s;
+  }
+
+  // A grading's reasons in the page's language: each from its code (ui.reason.<code>, filled
+  // from its values) where the agent sent one this page words, else the agent's English sentence
+  // (agents before reason codes, a code newer than this page).
+  function reasonText(sentence, coded) {
+    if (!coded || typeof coded.code !== 'string' || !has('ui.reason.' + coded.code)) return String(sentence);
+    const vars = Object.create(null);
+    for (const [k, v] of Object.entries(coded.vars || {}))
+      if (typeof v === 'string' || typeof v === 'number') vars[k] = v;
+    if (typeof vars.part === 'string' && has('ui.part.' + vars.part)) vars.part = t('ui.part.' + vars.part);
+    const why = t('ui.reason.' + coded.code, vars);
+    if (coded.at_most === 'reject') return t('ui.reason.reject', { why });
+    return typeof coded.at_most === 'string' ? t('ui.reason.at_most', { grade: coded.at_most, why }) : why;
+  }
+
+  function reasonTexts(sentences, codes) {
+    const coded = Array.isArray(codes) ? codes : [];
+    return (Array.isArray(sentences) ? sentences : []).map((s, i) => reasonText(s, coded[i]));
+  }
+
+  // "Suitable for" from the grade and the Windows 11 verdict; the agent's English otherwise.
+  function suitableText(test) {
+    if (!has('ui.suitable.' + test.grade) || !test.windows11) return test.suitable_for;
+    return t(test.windows11.ready ? 'ui.suitable.windows11' : 'ui.suitable.linux', { use: t('ui.suitable.' + test.grade) });
+  }
+
+  function windows11Text(w) {
+    if (w.ready) return t('ui.yes');
+    const why = reasonTexts(w.reasons, w.reason_codes);
+    return why.length ? t('ui.test.windows11_not', { reasons: why.join('; ') }) : t('ui.no');
   }
 
   function el(tag, text, cls) {
@@ -202,7 +237,7 @@
     $('grade').textContent = test && test.grade ? t('ui.grade', { grade: test.grade }) : t('ui.none_yet');
     const reasons = $('reasons');
     reasons.textContent = '';
-    for (const r of (test && test.reasons) || []) reasons.append(el('li', r));
+    for (const r of test ? reasonTexts(test.reasons, test.reason_codes) : []) reasons.append(el('li', r));
     const tests = (test && test.tests) || {};
     definitions($('figures'), [
       ['ui.test.status', test ? t('ui.status.' + test.status) + (test.error ? ': ' + test.error : '') : null],
@@ -211,8 +246,8 @@
       ['ui.test.memory', tests.memory && typeof tests.memory.bandwidth_mb_s === 'number'
         ? Math.round(tests.memory.bandwidth_mb_s) + ' MB/s' + (tests.memory.errors ? ' · ' + t('ui.test.errors', { n: tests.memory.errors }) : '') : null],
       ['ui.test.disk', tests.disk_read && typeof tests.disk_read.mb_s === 'number' ? Math.round(tests.disk_read.mb_s) + ' MB/s' : null],
-      ['ui.test.windows11', test && test.windows11 ? t(test.windows11.ready ? 'ui.yes' : 'ui.no') : null],
-      ['ui.test.suitable', test ? test.suitable_for : null],
+      ['ui.test.windows11', test && test.windows11 ? windows11Text(test.windows11) : null],
+      ['ui.test.suitable', test ? suitableText(test) : null],
     ]);
 
     const wipe = $('wipe');
@@ -584,7 +619,7 @@
   // The other pages (ui_catalog.js: images, batches) register here and share these helpers.
   const pages = [];
   window.reviveUI = {
-    call, t, el, bytes, when, show, confirmAction, errorText,
+    call, t, el, bytes, when, show, confirmAction, errorText, reasonTexts,
     csrf: () => csrf,
     addPage: (p) => pages.push(p),
   };

@@ -190,7 +190,9 @@
       link.href = '#/laptops/' + c.id;
       const model = el('td');
       model.append(link);
-      const reasons = c.reasons.length ? c.reasons : c.reasons_before.map((r) => t('ui.preview.no_longer', { reason: r }));
+      const now = ui.reasonTexts(c.reasons, c.reason_codes);
+      const before = ui.reasonTexts(c.reasons_before, c.reason_codes_before);
+      const reasons = now.length ? now : before.map((r) => t('ui.preview.no_longer', { reason: r }));
       tr.append(model, el('td', c.serial), el('td', gradeName(c.before)), el('td', gradeName(c.after)),
         el('td', reasons.join('; ') || t('ui.preview.no_reason')));
       changed.append(tr);

@@ -1,4 +1,5 @@
 #include "revive/grading.hpp"
+#include "revive/grading_reasons.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include "temp_dir.hpp"
 
 #include <fstream>
+#include <set>
 
 namespace revive::agent {
 namespace {
@@ -122,6 +124,88 @@ TEST(Grading, PoliciesOutOfRangeAreRefusedByName) {
     EXPECT_NE(p.error().message.find(key), std::string::npos) << p.error().message;
   }
   EXPECT_TRUE(parse_policy("[battery]\nb_below_pct = 50\nc_below_pct = 50\n"));
+}
+
+// Two laptops that between them fail every rule: each reason grade() gives, the grade's and
+// Windows 11's, once.
+std::vector<std::pair<Json, Json>> every_fault() {
+  const Json parts = {{"keyboard", {{"status", "failed"}, {"missing", {"a", "b"}}}},
+                      {"speakers", {{"status", "failed"}, {"not_heard", {"left"}}}},
+                      {"webcam", {{"status", "failed"}, {"reason", "the volunteer saw a fault"}}},
+                      {"touchpad", {{"status", "not_found"}}},
+                      {"wifi", {{"status", "not_checked"}, {"reason", "nobody answered in time"}}}};
+  const Json worst = {
+      {"batteries", {{{"name", "BAT0"}, {"health_pct", 50.2}}, {{"name", "BAT1"}}}},
+      {"memory", {{"installed_mib", 1024}}},
+      {"disks",
+       {{{"name", "sda"},
+         {"size_bytes", 50'000'000'000LL},
+         {"smart",
+          {{"available", true}, {"passed", false}, {"ata_attributes", {{"5", 100}, {"187", 5}}}}}},
+        {{"name", "nvme0n1"},
+         {"size_bytes", 50'000'000'000LL},
+         {"smart",
+          {{"available", true},
+           {"nvme", {{"critical_warning", 4}, {"media_errors", 2}, {"percentage_used", 95}}}}}},
+        {{"name", "sdb"},
+         {"size_bytes", 30'000'000'000LL},
+         {"smart", {{"available", false}, {"error", "no answer"}}}},
+        {{"name", "sdc"}, {"size_bytes", 30'000'000'000LL}, {"smart", {{"available", false}}}}}},
+      {"cpu", {{"vendor", "GenuineIntel"}, {"family", 6}, {"model_id", 1}, {"model", "Pentium"}}},
+      {"tpm", {{"version", 1}}},
+      {"firmware", {{"mode", "bios"}}}};
+  const Json worst_tests = {
+      {"memory", {{"errors", 3}}},
+      {"cpu", {{"single_score", 10.0}}},
+      {"smart_selftest", {{{"result", "failed"}, {"device", "sda"}, {"detail", "read failure"}}}},
+      {"checks", {{"parts", parts}}}};
+  const Json bare = {{"batteries", Json::array()}, {"disks", Json::array()}};
+  return {{worst, worst_tests}, {bare, Json::object()}};
+}
+
+TEST(GradingReasons, EachComesWithItsCodeAndEveryCodeIsGivenAndWorded) {
+  GradingPolicy policy;
+  policy.cpu_c_below_score = 50;
+  std::set<std::string> given;
+  for (const auto& [inventory, tests] : every_fault()) {
+    const Json g = grade(inventory, tests, policy);
+    for (const Json* part : {&g, &g["windows11"]}) {
+      const Json& sentences = (*part)["reasons"];
+      const Json& codes = (*part)["reason_codes"];
+      ASSERT_EQ(sentences.size(), codes.size()) << g.dump(1);
+      for (std::size_t i = 0; i < codes.size(); ++i) {
+        const std::string sentence = sentences[i].get<std::string>();
+        const std::string at_most = codes[i].value("at_most", std::string());
+        const std::string prefix = at_most.empty()       ? ""
+                                   : at_most == "reject" ? "reject: "
+                                                         : "at most " + at_most + ": ";
+        EXPECT_EQ(sentence.rfind(prefix, 0), 0u) << sentence << " | " << codes[i].dump();
+        given.insert(codes[i]["code"].get<std::string>());
+      }
+    }
+  }
+  std::set<std::string> worded;
+  for (const auto& w : reason_wordings()) worded.insert(std::string(w.code));
+  EXPECT_EQ(given, worded);
+}
+
+TEST(GradingReasons, TheValuesFillTheWordingOnceAndNamedPartsStayNames) {
+  GradingPolicy policy;
+  const auto [inventory, tests] = every_fault().front();
+  const Json g = grade(inventory, tests, policy);
+  EXPECT_EQ(g["reasons"][0], "at most C: BAT0 50% of design < 60%");
+  EXPECT_EQ(g["reason_codes"][0], (Json{{"code", "battery_worn"},
+                                        {"at_most", "C"},
+                                        {"vars", {{"name", "BAT0"}, {"pct", 50}, {"limit", 60}}}}));
+  EXPECT_TRUE(has_reason(g, "at most C: keys not working: a, b")) << g.dump(1);
+  EXPECT_TRUE(has_reason(g, "not checked: wifi (nobody answered in time)")) << g.dump(1);
+  EXPECT_TRUE(has_reason(g, "reject: nvme0n1 NVMe critical warning 0x04")) << g.dump(1);
+  EXPECT_EQ(g["windows11"]["reasons"][0], "CPU Pentium is not on the Windows 11 list");
+  // A battery that names itself with braces is shown as named, not read as a placeholder.
+  Json odd = inventory;
+  odd["batteries"][0]["name"] = "{pct} {limit}";
+  EXPECT_EQ(grade(odd, tests, policy)["reasons"][0],
+            "at most C: {pct} {limit} 50% of design < 60%");
 }
 
 }  // namespace

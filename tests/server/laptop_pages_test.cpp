@@ -94,6 +94,7 @@ TEST_F(LaptopPagesTest, AFailedTestRetriedAndGradedShowsOnItsPage) {
   EXPECT_EQ((*failed)["test"]["status"], "failed");
   EXPECT_EQ((*failed)["test"]["error"], "grading policy line 1: bad");
   EXPECT_EQ((*failed)["test"]["tests"]["cpu"]["multi_score"], 9);
+  EXPECT_EQ((*failed)["test"]["reason_codes"], Json::array());  // none, as from older agents
   ASSERT_EQ((*failed)["wipe"]["drives"].size(), 1u);
   EXPECT_EQ((*failed)["wipe"]["drives"][0]["serial"], "S1");
   EXPECT_EQ((*failed)["wipe"]["drives"][0]["result"], "passed");
@@ -124,6 +125,7 @@ TEST_F(LaptopPagesTest, AFailedTestRetriedAndGradedShowsOnItsPage) {
                        {"grading",
                         {{"grade", "B"},
                          {"reasons", Json::array({"at most B: battery at 78%"})},
+                         {"reason_codes", Json::array({{{"code", "battery_worn"}}})},
                          {"windows11", {{"ready", true}}},
                          {"suitable_for", "everyday use"}}}};
   ASSERT_TRUE(result(dev, *again.step, StepStatus::ok, graded));
@@ -133,6 +135,7 @@ TEST_F(LaptopPagesTest, AFailedTestRetriedAndGradedShowsOnItsPage) {
   EXPECT_EQ((*page)["test"]["attempt"], 2);
   EXPECT_EQ((*page)["test"]["grade"], "B");
   EXPECT_EQ((*page)["test"]["reasons"], Json::array({"at most B: battery at 78%"}));
+  EXPECT_EQ((*page)["test"]["reason_codes"][0]["code"], "battery_worn");  // the page words it
   bool retry_logged = false;
   for (const auto& e : (*page)["timeline"])
     retry_logged |= e["kind"] == "step-retry" && e["data"].value("operator", "") == "alice";

@@ -93,6 +93,7 @@ TEST_F(SettingsTest, APreviewRegradesTheLaptopsOnFileAndStoresNothing) {
   EXPECT_EQ(c["reasons"], Json::array());
   EXPECT_NE(c["reasons_before"][0].get<std::string>().find("BAT0 75% of design < 80%"),
             std::string::npos);
+  EXPECT_EQ(c["reason_codes_before"][0]["vars"]["pct"], 75);  // the page words it again
   // A stricter policy: the reason the laptop drops is the new rule's.
   auto strict = preview.preview("[memory]\nb_below_mib = 32768\n");
   ASSERT_TRUE(strict);
@@ -101,8 +102,30 @@ TEST_F(SettingsTest, APreviewRegradesTheLaptopsOnFileAndStoresNothing) {
   EXPECT_EQ((*strict)["changed"][0]["after"], "B");
   EXPECT_NE((*strict)["changed"][0]["reasons"].dump().find("RAM 16384 MiB < 32768 MiB"),
             std::string::npos);
+  EXPECT_EQ((*strict)["changed"][0]["reason_codes"][0]["code"], "ram_small");
   // Only looked: the stored policy is the one set above.
   EXPECT_EQ(storage.data.settings["grading_policy"], "[battery]\nb_below_pct = 80\n");
+}
+
+// An agent's figures that grading cannot read (a broken or hostile agent sent them) leave that
+// laptop out of the preview; the rest are graded again and the server goes on (the grading runs
+// on the blocking pool, where an escaped exception would end the process).
+TEST_F(SettingsTest, FiguresGradingCannotReadLeaveThatLaptopOut) {
+  tested("SN01", laptop_inventory(75, 16384));
+  Json odd = laptop_inventory(75, 16384);
+  odd["batteries"][0]["name"] = 5;
+  const std::int64_t dev = enrol("SN02", odd);
+  const auto step = advance_to(dev, StepKind::test);
+  ASSERT_TRUE(
+      result(dev, step, StepStatus::ok, {{"tests", kTests}, {"grading", {{"grade", "B"}}}}));
+  auto job = preview.start("[battery]\nb_below_pct = 70\n", [](std::uint64_t) {});
+  ASSERT_TRUE(job) << job.error().message;
+  run_pool();
+  auto answer = preview.take(*job);
+  ASSERT_TRUE(answer && *answer && **answer);
+  EXPECT_EQ((***answer)["laptops"], 1);
+  EXPECT_EQ((***answer)["not_regraded"], 1);
+  EXPECT_EQ((***answer)["changed"][0]["serial"], "SN01");
 }
 
 // The route's way: the figures are read when the preview starts, the grading runs on the pool

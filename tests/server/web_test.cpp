@@ -8,6 +8,9 @@
 
 #include "http/event_queue.hpp"
 #include "http/http_types.hpp"
+#include "revive/agent/checks/checks.hpp"
+#include "revive/grading.hpp"
+#include "revive/grading_reasons.hpp"
 #include "revive/protocol.hpp"
 #include "web/assets.hpp"
 #include "web/language.hpp"
@@ -148,6 +151,20 @@ TEST(OperatorPageAssets, EveryWordThePagesUseIsInTheStringsAndNoScriptIsInline) 
   const std::string_view html = web::find_asset("ui.html")->body;
   EXPECT_EQ(html.find("<script>"), std::string_view::npos);
   EXPECT_EQ(html.find(" on"), std::string_view::npos) << "no inline event handlers";
+}
+
+TEST(OperatorPageAssets, EveryGradingReasonIsWordedAsTheAgentWordsItInEnglish) {
+  const auto en = nlohmann::json::parse(web::find_asset("en.json")->body);
+  // The English page reads what the API says: each wording is the agent's own sentence.
+  for (const auto& w : reason_wordings()) {
+    const std::string key = "ui.reason." + std::string(w.code);
+    ASSERT_TRUE(en.contains(key)) << key;
+    EXPECT_EQ(en[key].get<std::string>(), w.english) << key;
+  }
+  // The parts the checks report by name, and what each grade suits.
+  for (const char* part : agent::checks::check_part_names())
+    EXPECT_TRUE(en.contains(std::string("ui.part.") + part)) << part;
+  for (auto g : kGrades) EXPECT_TRUE(en.contains("ui.suitable." + std::string(g))) << g;
 }
 
 }  // namespace

@@ -43,7 +43,9 @@ std::string default_policy_toml();
 /// key. Shared by the agent (grading) and the server (the settings page's check and preview).
 Result<GradingPolicy> parse_policy(const std::string& toml_text);
 
-/// {grade, reasons[], windows11: {ready, reasons[]}, suitable_for}
+/// {grade, reasons[], reason_codes[], windows11: {ready, reasons[], reason_codes[]},
+/// suitable_for}: reasons in English, reason_codes the same for other languages
+/// (revive/grading_reasons.hpp).
 Json grade(const Json& inventory, const Json& tests, const GradingPolicy& policy);
 
 }  // namespace revive

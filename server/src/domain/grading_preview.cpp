@@ -35,24 +35,38 @@ Result<GradingPolicy> checked_policy(const std::string& policy_text) {
 
 Json regrade(const PreviewInput& input, const GradingPolicy& policy) {
   Json before = no_grades(), after = no_grades(), changed = Json::array();
+  std::size_t graded_again = 0, not_regraded = input.not_regraded;
   for (const auto& laptop : input.laptops) {
-    const Json regraded = grade(laptop.inventory, laptop.tests, policy);
+    // The figures an agent sent, read again: a laptop whose figures grade() cannot read (a
+    // battery's name that is a number, from a broken or hostile agent) is left out like one
+    // without an inventory. On the blocking pool an escaped exception would end the server.
+    Json regraded;
+    try {
+      regraded = grade(laptop.inventory, laptop.tests, policy);
+    } catch (const Json::exception&) {
+      ++not_regraded;
+      continue;
+    }
+    ++graded_again;
     const std::string was = laptop.grading["grade"].get<std::string>();
     const std::string now = regraded["grade"].get<std::string>();
     count(before, was);
     count(after, now);
     if (was == now) continue;
-    changed.push_back({{"id", laptop.id},
-                       {"before", was},
-                       {"after", now},
-                       {"reasons", regraded["reasons"]},
-                       {"reasons_before", laptop.grading.value("reasons", Json::array())}});
+    changed.push_back(
+        {{"id", laptop.id},
+         {"before", was},
+         {"after", now},
+         {"reasons", regraded["reasons"]},
+         {"reason_codes", regraded["reason_codes"]},
+         {"reasons_before", laptop.grading.value("reasons", Json::array())},
+         {"reason_codes_before", laptop.grading.value("reason_codes", Json::array())}});
   }
-  return Json{{"laptops", input.laptops.size()},
+  return Json{{"laptops", graded_again},
               {"before", std::move(before)},
               {"after", std::move(after)},
               {"changed", std::move(changed)},
-              {"not_regraded", input.not_regraded}};
+              {"not_regraded", not_regraded}};
 }
 
 Result<PreviewInput> GradingPreview::read_input() {

@@ -42,10 +42,11 @@ class GradingPreview {
 
   /// {laptops (how many were graded again), before and after (counts per grade: A, B, C,
   /// reject), changed: [{id, model, serial, before, after, reasons (under the edited policy),
-  /// reasons_before}], not_regraded (laptops with a grade but no inventory on file)}. A laptop
-  /// counts under its stored grade before and its new one after; laptops never tested are left
-  /// out. invalid_input naming the policy's key for a policy parse_policy refuses; io on a
-  /// storage failure. All on the calling thread.
+  /// reasons_before, and both as reason_codes}], not_regraded (laptops with a grade but no
+  /// inventory on file, or figures grading cannot read)}. A laptop counts under its stored
+  /// grade before and its new one after; laptops never tested are left out. invalid_input
+  /// naming the policy's key for a policy parse_policy refuses; io on a storage failure. All on
+  /// the calling thread.
   Result<Json> preview(const std::string& policy_text);
 
   /// The same preview with the grading on the blocking pool: checks the policy and reads the

@@ -52,6 +52,7 @@ Json test_view(Json r) {
   const Json grading = body.value("grading", Json::object());
   r["grade"] = grading.value("grade", Json());
   r["reasons"] = grading.value("reasons", Json::array());
+  r["reason_codes"] = grading.value("reason_codes", Json::array());  // empty from older agents
   r["windows11"] = grading.value("windows11", Json());
   r["suitable_for"] = grading.value("suitable_for", Json());
   return r;

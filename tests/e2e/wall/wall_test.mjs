@@ -394,6 +394,14 @@ async function main() {
   await ops.locator('#actions [data-action="retry"]').click();
   await ops.locator('#laptop-state.done').waitFor({ timeout: 30000 });
   assert.match(await ops.locator('#grade').textContent(), /^Klasse [ABC]$/);
+  // Its reasons, Windows 11's and what it suits in the page's language, worded from the codes
+  // the agent sends beside its English sentences.
+  const reasons = await ops.locator('#reasons').textContent();
+  assert.match(reasons, /hoogstens C: mmcblk0 is 31 GB < 100 GB/);
+  assert.doesNotMatch(reasons, /at most/);
+  const figures = await ops.locator('#figures').textContent();
+  assert.match(figures, /nee: processor .* staat niet op de lijst voor Windows 11/);
+  assert.match(figures, /licht gebruik, .*; Linux \(bv\. Debian\)/);
   assert.match(await ops.locator('#timeline').textContent(), /stap opnieuw geprobeerd \(Testen · alice\)/);
   await ops.screenshot({ path: path.join(OUT, 'laptop-page-1920x1080.png') });
   await axeCheck(ops, 'a laptop page');
