@@ -19,13 +19,31 @@ else
 fi
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-swarm-XXXXXX")
 chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
-trap 'kill $spid 2>/dev/null || true; rm -rf "$W"' EXIT
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"' EXIT
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+baseline=1
+for a in "$@"; do [[ $a == --ramp ]] && baseline=0; done
 printf 'long_poll_s = 60\nstall_timeout_s = 3600\n' > "$W/c.toml"
 ulimit -n 8192
 "$build/bin/revive-server" --demo --state "$W/state" --listen 127.0.0.1:0 --config "$W/c.toml" 2> "$W/log" &
 spid=$!
+pids+=("$spid")
 for _ in $(seq 50); do grep -q 'listening on .* port [0-9]' "$W/log" && break; sleep 0.1; done
 port=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$W/log" | head -1)
+if ((baseline)); then
+  command -v nginx >/dev/null || { echo "the baseline needs nginx: run bench/setup" >&2; exit 1; }
+  nport=$(free_port)
+  start_nginx "$nport" "location / { default_type application/json; return 200 '{\"device_id\":1}'; }"
+fi
+# baseline_p99 : the enrolment p99 (ms) of one baseline round against nginx.
+baseline_p99() {
+  "$build/bin/agent_swarm" "$nport" "$n" 0 --baseline > "$W/baseline.out" ||
+    { cat "$W/baseline.out" >&2; exit 1; }
+  awk '$1 == "enrol" && $2 ~ /^[0-9]+$/ {print $4}' "$W/baseline.out"
+}
+((baseline)) && before=$(baseline_p99)
 # The server's CPU time per answered request: unlike latency, it hardly depends on what else
 # the machine is doing, so runs on a busy machine still compare. The server's start (its
 # startup hash, the schema) and the history are left out.
@@ -37,9 +55,16 @@ rc=0
   printf '%s\n' "$line"
   if [[ $line == history:* ]]; then server_cpu > "$W/cpu_before"; fi
 done | tee "$W/swarm.out" || rc=$?
+((baseline)) && after=$(baseline_p99)
 cpu=$(awk -v a="$(server_cpu)" '{printf "%.2f", a - $1}' "$W/cpu_before")
 answered=$(sed -n 's/^requests answered: //p' "$W/swarm.out")
 echo "server CPU ${cpu} s, $(awk -v c="$cpu" -v a="$answered" 'BEGIN {printf "%.0f", c * 1e6 / a}') us per answered request"
 rss=$(awk '/VmHWM/ {print int($2/1024)}' /proc/$spid/status)
 echo "server peak RSS ${rss} MiB (target < 300): $([[ $rss -lt 300 ]] && echo PASS || echo MISS)"
+if ((baseline)); then
+  enrol=$(awk '$1 == "enrol" && $2 ~ /^[0-9]+$/ {print $4}' "$W/swarm.out")
+  echo "baseline: the same $n enrolment requests at once to nginx ($(nproc) workers, a fixed answer):" \
+    "p99 $before ms before the swarm, $after ms after; revive's enrol p99 $enrol ms is" \
+    "$(awk -v e="$enrol" -v b="$before" -v a="$after" 'BEGIN {m = (b + 0 < a + 0) ? b + 0 : a + 0; printf "%.1f", (m > 0) ? e / m : 0}')x the lower"
+fi
 exit $rc

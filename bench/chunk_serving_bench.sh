@@ -49,7 +49,7 @@ ulimit -n 8192
 start_revive_server
 [[ -n $rport ]] || { echo "revive-server did not start:" >&2; cat "$W/server.log" >&2; exit 1; }
 rpid=${pids[-1]}
-nport=$((rport + 1))
+nport=$(free_port)
 start_nginx "$nport" "location ~ \"^/chunks/([0-9a-f]{2})([0-9a-f]{62})\$\" {
       default_type application/zstd;
       alias $W/state/store/chunks/\$1/\$1\$2.zst;

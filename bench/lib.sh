@@ -52,6 +52,11 @@ start_revive_server() {
   rport=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$W/server.log" | head -1)
 }
 
+# free_port : a TCP port on 127.0.0.1 nothing listens on now (the kernel's choice).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # start_nginx PORT 'LOCATION BLOCKS' : nginx (sendfile, all cores) on 127.0.0.1:PORT.
 start_nginx() {
   local port=$1 locations=$2
@@ -69,7 +74,7 @@ http {
   client_body_temp_path $W/nginx; proxy_temp_path $W/nginx; fastcgi_temp_path $W/nginx;
   uwsgi_temp_path $W/nginx; scgi_temp_path $W/nginx;
   server {
-    listen 127.0.0.1:$port;
+    listen 127.0.0.1:$port backlog=4096;  # a burst of connections, as revive-server allows
     $locations
   }
 }
@@ -77,6 +82,7 @@ NGX
   nginx -c "$W/nginx.conf" -g 'daemon off;' &
   pids+=($!)
   sleep 0.5
+  kill -0 "${pids[-1]}" 2>/dev/null || { echo "nginx did not start (above: why)" >&2; exit 1; }
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
