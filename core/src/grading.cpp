@@ -168,12 +168,23 @@ constexpr ReasonWording kWordings[] = {
     {"w11_disk", "no disk of 64 GB or more"},
 };
 
-// The English sentence of a reason: its wording with each {name} replaced by that value, in
-// one pass (a value that itself holds braces, a battery's name, is not read again).
-std::string english(std::string_view code, const Json& vars) {
-  const auto* w = std::find_if(std::begin(kWordings), std::end(kWordings),
-                               [&](const ReasonWording& r) { return r.code == code; });
-  const std::string_view text = w == std::end(kWordings) ? code : w->english;
+constexpr ReasonWording kSuitable[] = {
+    {"A", "school and office work, video calls"},
+    {"B", "everyday use: browsing, email, documents"},
+    {"C", "light use, or with a replaced part (see reasons)"},
+    {"reject", "not for giving out: parts or recycling"},
+    {"windows11", "{use}; Windows 11 ready"},
+    {"linux", "{use}; Linux (e.g. Debian) or Windows 10 with ESU"},
+};
+
+// The English sentence of a reason (or, from `table`, of another wording): its wording with
+// each {name} replaced by that value, in one pass (a value that itself holds braces, a
+// battery's name, is not read again).
+std::string english(std::string_view code, const Json& vars,
+                    std::span<const ReasonWording> table = kWordings) {
+  const auto w = std::find_if(table.begin(), table.end(),
+                              [&](const ReasonWording& r) { return r.code == code; });
+  const std::string_view text = w == table.end() ? code : w->english;
   std::string out;
   for (std::size_t at = 0; at < text.size();) {
     const auto open = text.find('{', at);
@@ -404,12 +415,9 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
   if (biggest < 64'000'000'000LL) w.add("w11_disk", Json::object());
   const bool ready = w.sentences.empty();
 
-  std::string suitable;
-  if (g.grade == "A") suitable = "school and office work, video calls";
-  if (g.grade == "B") suitable = "everyday use: browsing, email, documents";
-  if (g.grade == "C") suitable = "light use, or with a replaced part (see reasons)";
-  if (g.grade == "reject") suitable = "not for giving out: parts or recycling";
-  suitable += ready ? "; Windows 11 ready" : "; Linux (e.g. Debian) or Windows 10 with ESU";
+  const std::string suitable =
+      english(ready ? "windows11" : "linux", {{"use", english(g.grade, Json::object(), kSuitable)}},
+              kSuitable);
   return {{"grade", g.grade},
           {"reasons", g.reasons.sentences},
           {"reason_codes", g.reasons.codes},
@@ -418,5 +426,6 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
 }
 
 std::span<const ReasonWording> reason_wordings() { return kWordings; }
+std::span<const ReasonWording> suitable_wordings() { return kSuitable; }
 
 }  // namespace revive

@@ -164,6 +164,11 @@ TEST(OperatorPageAssets, EveryGradingReasonIsWordedAsTheAgentWordsItInEnglish) {
   // The parts the checks report by name, and what each grade suits.
   for (const char* part : agent::checks::check_part_names())
     EXPECT_TRUE(en.contains(std::string("ui.part.") + part)) << part;
+  for (const auto& w : suitable_wordings()) {
+    const std::string key = "ui.suitable." + std::string(w.code);
+    ASSERT_TRUE(en.contains(key)) << key;
+    EXPECT_EQ(en[key].get<std::string>(), w.english) << key;
+  }
   for (auto g : kGrades) EXPECT_TRUE(en.contains("ui.suitable." + std::string(g))) << g;
 }
 

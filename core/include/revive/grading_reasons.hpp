@@ -19,4 +19,8 @@ struct ReasonWording {
 /// Every reason grade() can give, the grade's and Windows 11's.
 std::span<const ReasonWording> reason_wordings();
 
+/// What grade() says a laptop suits (`suitable_for`), by code: one per grade (A, B, C, reject),
+/// then `windows11` or `linux` around it as {use}. A page words it as ui.suitable.<code>.
+std::span<const ReasonWording> suitable_wordings();
+
 }  // namespace revive
