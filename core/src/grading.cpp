@@ -177,31 +177,8 @@ constexpr ReasonWording kSuitable[] = {
     {"linux", "{use}; Linux (e.g. Debian) or Windows 10 with ESU"},
 };
 
-// The English sentence of a reason (or, from `table`, of another wording): its wording with
-// each {name} replaced by that value, in one pass (a value that itself holds braces, a
-// battery's name, is not read again).
-std::string english(std::string_view code, const Json& vars,
-                    std::span<const ReasonWording> table = kWordings) {
-  const auto w = std::find_if(table.begin(), table.end(),
-                              [&](const ReasonWording& r) { return r.code == code; });
-  const std::string_view text = w == table.end() ? code : w->english;
-  std::string out;
-  for (std::size_t at = 0; at < text.size();) {
-    const auto open = text.find('{', at);
-    const auto close = open == std::string_view::npos ? open : text.find('}', open);
-    if (close == std::string_view::npos) {
-      out += text.substr(at);
-      break;
-    }
-    out += text.substr(at, open - at);
-    const auto value = vars.find(std::string(text.substr(open + 1, close - open - 1)));
-    if (value == vars.end())
-      out += text.substr(open, close - open + 1);
-    else
-      out += value->is_string() ? value->get<std::string>() : value->dump();
-    at = close + 1;
-  }
-  return out;
+std::string english(std::string_view code, const Json& vars) {
+  return worded(kWordings, code, vars);
 }
 
 long long whole(double v) { return std::llround(v); }
@@ -242,6 +219,18 @@ std::string joined(const Json& list) {
   return out;
 }
 
+// A check's part and its own reason: the English `why`, and where the agent sent one, the
+// reason's code and values (`why_code`, `why_vars`: a page words it as ui.check_reason.<code>).
+Json why_vars(const std::string& part, const Json& result, const char* fallback) {
+  Json vars = {{"part", part}, {"why", result.value("reason", std::string(fallback))}};
+  const auto code = result.find("reason_code");
+  if (code == result.end() || !code->is_string()) return vars;
+  vars["why_code"] = *code;
+  const auto values = result.find("reason_vars");
+  vars["why_vars"] = values != result.end() && values->is_object() ? *values : Json::object();
+  return vars;
+}
+
 // What a volunteer found by hand (a checks step before the test step): a part that does not
 // work caps at C, a part that is missing at B; one nobody answered is named, never passed.
 void grade_checks(Grader& g, const Json& tests) {
@@ -252,15 +241,13 @@ void grade_checks(Grader& g, const Json& tests) {
     if (!r.is_object()) continue;
     const std::string status = r.value("status", std::string());
     if (status == "not_checked") {
-      g.note("part_not_checked",
-             {{"part", name}, {"why", r.value("reason", std::string("no answer"))}});
+      g.note("part_not_checked", why_vars(name, r, "no answer"));
     } else if (status == "failed" && name == "keyboard") {
       g.cap("C", "keys_not_working", {{"keys", joined(r.value("missing", Json::array()))}});
     } else if (status == "failed" && name == "speakers") {
       g.cap("C", "speakers_not_heard", {{"channels", joined(r.value("not_heard", Json::array()))}});
     } else if (status == "failed") {
-      g.cap("C", "part_failed",
-            {{"part", name}, {"why", r.value("reason", std::string("failed the check"))}});
+      g.cap("C", "part_failed", why_vars(name, r, "failed the check"));
     } else if (status == "not_found") {
       g.cap("B", "part_not_found", {{"part", name}});
     }
@@ -415,14 +402,36 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
   if (biggest < 64'000'000'000LL) w.add("w11_disk", Json::object());
   const bool ready = w.sentences.empty();
 
-  const std::string suitable =
-      english(ready ? "windows11" : "linux", {{"use", english(g.grade, Json::object(), kSuitable)}},
-              kSuitable);
+  const std::string suitable = worded(kSuitable, ready ? "windows11" : "linux",
+                                      {{"use", worded(kSuitable, g.grade, Json::object())}});
   return {{"grade", g.grade},
           {"reasons", g.reasons.sentences},
           {"reason_codes", g.reasons.codes},
           {"windows11", {{"ready", ready}, {"reasons", w.sentences}, {"reason_codes", w.codes}}},
           {"suitable_for", suitable}};
+}
+
+std::string worded(std::span<const ReasonWording> table, std::string_view code, const Json& vars) {
+  const auto w = std::find_if(table.begin(), table.end(),
+                              [&](const ReasonWording& r) { return r.code == code; });
+  const std::string_view text = w == table.end() ? code : w->english;
+  std::string out;
+  for (std::size_t at = 0; at < text.size();) {
+    const auto open = text.find('{', at);
+    const auto close = open == std::string_view::npos ? open : text.find('}', open);
+    if (close == std::string_view::npos) {
+      out += text.substr(at);
+      break;
+    }
+    out += text.substr(at, open - at);
+    const auto value = vars.find(std::string(text.substr(open + 1, close - open - 1)));
+    if (value == vars.end())
+      out += text.substr(open, close - open + 1);
+    else
+      out += value->is_string() ? value->get<std::string>() : value->dump();
+    at = close + 1;
+  }
+  return out;
 }
 
 std::span<const ReasonWording> reason_wordings() { return kWordings; }

@@ -30,15 +30,25 @@
     return s;
   }
 
+  // The values a wording is filled from: strings and numbers only (they come from an agent).
+  function wordingVars(values) {
+    const vars = Object.create(null);
+    if (!values || typeof values !== 'object') return vars;
+    for (const [k, v] of Object.entries(values))
+      if (typeof v === 'string' || typeof v === 'number') vars[k] = v;
+    return vars;
+  }
+
   // A grading's reasons in the page's language: each from its code (ui.reason.<code>, filled
   // from its values) where the agent sent one this page words, else the agent's English sentence
-  // (agents before reason codes, a code newer than this page).
+  // (agents before reason codes, a code newer than this page). A check's own reason inside it
+  // ("not checked: speakers (...)") likewise, from ui.check_reason.<why_code>.
   function reasonText(sentence, coded) {
     if (!coded || typeof coded.code !== 'string' || !has('ui.reason.' + coded.code)) return String(sentence);
-    const vars = Object.create(null);
-    for (const [k, v] of Object.entries(coded.vars || {}))
-      if (typeof v === 'string' || typeof v === 'number') vars[k] = v;
+    const vars = wordingVars(coded.vars);
     if (typeof vars.part === 'string' && has('ui.part.' + vars.part)) vars.part = t('ui.part.' + vars.part);
+    if (typeof vars.why_code === 'string' && has('ui.check_reason.' + vars.why_code))
+      vars.why = t('ui.check_reason.' + vars.why_code, wordingVars(coded.vars.why_vars));
     const why = t('ui.reason.' + coded.code, vars);
     if (coded.at_most === 'reject') return t('ui.reason.reject', { why });
     return typeof coded.at_most === 'string' ? t('ui.reason.at_most', { grade: coded.at_most, why }) : why;

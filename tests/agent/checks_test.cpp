@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <span>
 
 #include "fake_screen.hpp"
@@ -14,6 +15,7 @@
 #include "revive/agent/checks/keyboard_layout.hpp"
 #include "revive/agent/runner.hpp"
 #include "revive/grading.hpp"
+#include "revive/grading_reasons.hpp"
 #include "temp_dir.hpp"
 
 namespace revive::agent::checks {
@@ -136,6 +138,25 @@ TEST_F(ChecksTest, AScreenNobodyAnswersIsNotCheckedAndAFaultCapsTheGrade) {
   };
   EXPECT_TRUE(has("at most C: screen: the volunteer saw a fault")) << g.dump(2);
   EXPECT_TRUE(has("not checked: speakers (nobody answered in time)")) << g.dump(2);
+  // Each reason by code as well, for the operator pages' languages: the check's own inside
+  // the grading's.
+  EXPECT_EQ(silent["reason_code"], "no_answer");
+  EXPECT_EQ(fault["reason_code"], "volunteer_saw_fault");
+  std::set<std::string> check_codes;
+  for (const auto& coded : g["reason_codes"]) {
+    if (coded["vars"].contains("why_code")) check_codes.insert(coded["vars"]["why_code"]);
+  }
+  EXPECT_EQ(check_codes, (std::set<std::string>{"no_answer", "volunteer_saw_fault"})) << g.dump(2);
+}
+
+TEST(CheckReasons, EachCodeIsWordedOnceAndFillsItsValues) {
+  std::set<std::string_view> codes, wordings;
+  for (const auto& w : check_reason_wordings()) {
+    EXPECT_TRUE(codes.insert(w.code).second) << w.code;
+    EXPECT_TRUE(wordings.insert(w.english).second) << w.english;
+  }
+  EXPECT_EQ(worded(check_reason_wordings(), "tone_not_played", {{"why", "no {card}"}}),
+            "no tone could be played: no {card}");
 }
 
 TEST_F(ChecksTest, SpeakersLeftThenRightEachAnswered) {
@@ -239,6 +260,8 @@ TEST_F(ChecksTest, TheBatteryUnderLoadIsMeasuredOnlyOnBatteryPower) {
   const Json failed = battery_check(c, 60s, 120);
   EXPECT_EQ(failed["status"], "failed");
   EXPECT_EQ(failed["reason"], "a full charge lasts 90 min under load (30 W), 120 wanted");
+  EXPECT_EQ(failed["reason_code"], "runtime_short");
+  EXPECT_EQ(failed["reason_vars"], Json({{"minutes", 90}, {"watts", 30}, {"wanted", 120}}));
   Json tests = {{"checks", {{"parts", {{"battery", failed}}}}}};
   const Json g = grade(Json::object(), tests, GradingPolicy{});
   EXPECT_NE(g.dump().find("battery: a full charge lasts 90 min under load"), std::string::npos)

@@ -170,6 +170,12 @@ TEST(OperatorPageAssets, EveryGradingReasonIsWordedAsTheAgentWordsItInEnglish) {
     EXPECT_EQ(en[key].get<std::string>(), w.english) << key;
   }
   for (auto g : kGrades) EXPECT_TRUE(en.contains("ui.suitable." + std::string(g))) << g;
+  // The checks' own reasons inside theirs ("not checked: speakers (...)").
+  for (const auto& w : agent::checks::check_reason_wordings()) {
+    const std::string key = "ui.check_reason." + std::string(w.code);
+    ASSERT_TRUE(en.contains(key)) << key;
+    EXPECT_EQ(en[key].get<std::string>(), w.english) << key;
+  }
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "revive/agent/checks/checks.hpp"
 
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -37,7 +35,37 @@ int seconds_until(Clock::time_point now, Clock::time_point end) {
   return static_cast<int>(std::max<long long>(0, std::chrono::ceil<seconds>(end - now).count()));
 }
 
-Json not_checked(const std::string& why) { return {{"status", "not_checked"}, {"reason", why}}; }
+constexpr ReasonWording kReasons[] = {
+    {"no_keyboard", "no keyboard found"},
+    {"no_key_pressed", "no key was pressed in time"},
+    {"no_keyboard_to_answer", "no keyboard found to answer with"},
+    {"volunteer_saw_fault", "the volunteer saw a fault"},
+    {"no_answer", "nobody answered in time"},
+    {"no_tone_player", "no way to play a tone"},
+    {"tone_not_played", "no tone could be played: {why}"},
+    {"no_system", "no system to watch"},
+    {"no_usb_stick", "no USB stick was plugged in"},
+    {"no_battery", "the laptop has no battery"},
+    {"on_charger", "on the charger: unplug it to measure the battery"},
+    {"no_charge_reported", "the battery does not report its charge"},
+    {"charger_plugged_in", "the charger was plugged in during the measurement"},
+    {"charge_no_longer_reported", "the battery stopped reporting its charge"},
+    {"charge_did_not_drop",
+     "the charge did not drop in {seconds} s (the firmware updates it rarely): measure for longer"},
+    {"runtime_short", "a full charge lasts {minutes} min under load ({watts} W), {wanted} wanted"},
+};
+
+// A part's result with its reason: in English and by code (check_reason_wordings()).
+Json with_reason(Json result, std::string_view code, Json vars = Json::object()) {
+  result["reason"] = worded(kReasons, code, vars);
+  result["reason_code"] = code;
+  result["reason_vars"] = std::move(vars);
+  return result;
+}
+
+Json not_checked(std::string_view code, Json vars = Json::object()) {
+  return with_reason({{"status", "not_checked"}}, code, std::move(vars));
+}
 
 enum class Answer { yes, no, none };
 
@@ -112,10 +140,11 @@ void burn_every_core(std::chrono::seconds how_long, const std::atomic<bool>* sto
 }  // namespace
 
 std::span<const char* const> check_part_names() { return kParts; }
+std::span<const ReasonWording> check_reason_wordings() { return kReasons; }
 
 Json keyboard_check(const CheckIo& io, seconds limit, seconds idle,
                     const std::vector<std::string>& skip) {
-  if (io.input == nullptr) return not_checked("no keyboard found");
+  if (io.input == nullptr) return not_checked("no_keyboard");
   std::set<int> skipped, pressed;
   for (const auto& label : skip) {
     if (const Key* k = key_labelled(label)) skipped.insert(k->code);
@@ -139,7 +168,7 @@ Json keyboard_check(const CheckIo& io, seconds limit, seconds idle,
                                        [&](const Key& k) { return k.code == key->code; });
     if (on_layout && !skipped.contains(key->code)) pressed.insert(key->code);
   }
-  if (pressed.empty()) return not_checked("no key was pressed in time");
+  if (pressed.empty()) return not_checked("no_key_pressed");
   Json missing = Json::array();
   for (const auto& k : laptop_layout()) {
     if (!skipped.contains(k.code) && !pressed.contains(k.code)) missing.push_back(k.label);
@@ -151,7 +180,7 @@ Json keyboard_check(const CheckIo& io, seconds limit, seconds idle,
 }
 
 Json screen_check(const CheckIo& io, seconds per_colour, seconds answer) {
-  if (io.input == nullptr) return not_checked("no keyboard found to answer with");
+  if (io.input == nullptr) return not_checked("no_keyboard_to_answer");
   using screen::Colour;
   for (Colour c : {Colour::red, Colour::green, Colour::blue, Colour::white, Colour::black}) {
     const screen::Size sz = size_of(io);
@@ -167,16 +196,16 @@ Json screen_check(const CheckIo& io, seconds per_colour, seconds answer) {
     case Answer::yes:
       return {{"status", "passed"}};
     case Answer::no:
-      return {{"status", "failed"}, {"reason", "the volunteer saw a fault"}};
+      return with_reason({{"status", "failed"}}, "volunteer_saw_fault");
     case Answer::none:
       break;
   }
-  return not_checked("nobody answered in time");
+  return not_checked("no_answer");
 }
 
 Json speaker_check(const CheckIo& io, seconds answer) {
-  if (io.input == nullptr) return not_checked("no keyboard found to answer with");
-  if (io.exec == nullptr) return not_checked("no way to play a tone");
+  if (io.input == nullptr) return not_checked("no_keyboard_to_answer");
+  if (io.exec == nullptr) return not_checked("no_tone_player");
   Json out = {{"status", "passed"}};
   Json failed = Json::array();
   const std::pair<const char*, const char*> sides[] = {{"left", "1"}, {"right", "2"}};
@@ -186,7 +215,7 @@ Json speaker_check(const CheckIo& io, seconds answer) {
         {"speaker-test", "-t", "sine", "-f", "440", "-c", "2", "-s", channel, "-l", "1"}, 15);
     if (!played || played->exit_code != 0) {
       const std::string why = !played ? played.error().message : played->err;
-      return not_checked("no tone could be played: " + why.substr(0, 200));
+      return not_checked("tone_not_played", {{"why", why.substr(0, 200)}});
     }
     const char* question =
         std::string_view(side) == "left" ? io.words->speaker_left : io.words->speaker_right;
@@ -199,7 +228,7 @@ Json speaker_check(const CheckIo& io, seconds answer) {
         failed.push_back(side);
         break;
       case Answer::none:
-        return not_checked("nobody answered in time");
+        return not_checked("no_answer");
     }
   }
   if (!failed.empty()) {
@@ -210,7 +239,7 @@ Json speaker_check(const CheckIo& io, seconds answer) {
 }
 
 Json usb_check(const CheckIo& io, seconds limit) {
-  if (io.root == nullptr) return not_checked("no system to watch");
+  if (io.root == nullptr) return not_checked("no_system");
   const std::set<std::string> before = usb_sticks(*io.root);
   std::set<std::string> seen;
   // Without a keyboard the wait still works (the input's clock); with one, a key ends it early.
@@ -234,7 +263,7 @@ Json usb_check(const CheckIo& io, seconds limit) {
       std::this_thread::sleep_for(kTick);
     }
   }
-  if (seen.empty()) return not_checked("no USB stick was plugged in");
+  if (seen.empty()) return not_checked("no_usb_stick");
   return {{"status", "passed"},
           {"ports", Json(std::vector<std::string>(seen.begin(), seen.end()))}};
 }
@@ -297,10 +326,10 @@ Json wifi_check(const MachineRoot& root) {
 // a full charge lasts at that drain. Only on battery power (a charger online feeds the load).
 Json battery_check(const CheckIo& io, seconds duration, double min_runtime_min) {
   const PowerState before = read_power(*io.root);
-  if (!before.has_battery) return not_checked("the laptop has no battery");
-  if (before.on_charger) return not_checked("on the charger: unplug it to measure the battery");
+  if (!before.has_battery) return not_checked("no_battery");
+  if (before.on_charger) return not_checked("on_charger");
   if (!before.energy_wh || !before.full_wh || *before.full_wh <= 0)
-    return not_checked("the battery does not report its charge");
+    return not_checked("no_charge_reported");
   const auto now = [&] { return io.input != nullptr ? io.input->now() : Clock::now(); };
   const auto started = now();
   if (io.cpu_load) {
@@ -310,14 +339,11 @@ Json battery_check(const CheckIo& io, seconds duration, double min_runtime_min) 
   }
   const double hours = std::chrono::duration<double>(now() - started).count() / 3600;
   const PowerState after = read_power(*io.root);
-  if (after.on_charger) return not_checked("the charger was plugged in during the measurement");
-  if (!after.energy_wh || hours <= 0)
-    return not_checked("the battery stopped reporting its charge");
+  if (after.on_charger) return not_checked("charger_plugged_in");
+  if (!after.energy_wh || hours <= 0) return not_checked("charge_no_longer_reported");
   const double lost = *before.energy_wh - *after.energy_wh;
   if (lost <= 0) {
-    return not_checked(fmt::format(
-        "the charge did not drop in {} s (the firmware updates it rarely): measure for longer",
-        duration.count()));
+    return not_checked("charge_did_not_drop", {{"seconds", duration.count()}});
   }
   const double drain_w = lost / hours;
   const double full_min = *before.full_wh / drain_w * 60;
@@ -330,8 +356,10 @@ Json battery_check(const CheckIo& io, seconds duration, double min_runtime_min) 
     r["status"] = "passed";
   } else {
     r["status"] = "failed";
-    r["reason"] = fmt::format("a full charge lasts {:.0f} min under load ({:.0f} W), {:.0f} wanted",
-                              full_min, drain_w, min_runtime_min);
+    r = with_reason(std::move(r), "runtime_short",
+                    {{"minutes", std::lround(full_min)},
+                     {"watts", std::lround(drain_w)},
+                     {"wanted", std::lround(min_runtime_min)}});
   }
   return r;
 }

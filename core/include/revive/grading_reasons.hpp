@@ -5,7 +5,9 @@
 // own language (ui.reason.<code> in server/web/i18n, each {name} filled from vars). at_most is
 // the grade the reason caps at (A, B, C or reject), absent for a note that caps nothing.
 
+#include <nlohmann/json_fwd.hpp>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace revive {
@@ -18,6 +20,13 @@ struct ReasonWording {
 
 /// Every reason grade() can give, the grade's and Windows 11's.
 std::span<const ReasonWording> reason_wordings();
+
+/// The English of `code` in `table`: its wording with each {name} replaced by vars[name] (a
+/// string as it is, any other value written out), in one pass, so a value holding braces (a
+/// battery's name) is not read again; a {name} without a value stays. The code itself when the
+/// table has no such code.
+std::string worded(std::span<const ReasonWording> table, std::string_view code,
+                   const nlohmann::json& vars);
 
 /// What grade() says a laptop suits (`suitable_for`), by code: one per grade (A, B, C, reject),
 /// then `windows11` or `linux` around it as {use}. A page words it as ui.suitable.<code>.

@@ -275,8 +275,10 @@ async function main() {
   // The failure an operator can mend: the workshop's grading policy is wrong, the test step
   // fails on it; once the policy is put right on the settings page, a retry from the laptop's
   // page completes.
+  // Its checks step finds no keyboard (a simulated laptop has none): a reason of the check's own.
   await api(port, 'POST', '/api/v1/workflows', token,
-    { name: 'broken', steps: [{ kind: 'inventory' }, { kind: 'test', params: { cpu_ms: 300, memory_ms: 200, memory_mib: 16, disk_ms: 200 } }] });
+    { name: 'broken', steps: [{ kind: 'inventory' }, { kind: 'checks', params: { parts: ['keyboard'] } },
+      { kind: 'test', params: { cpu_ms: 300, memory_ms: 200, memory_mib: 16, disk_ms: 200 } }] });
   await api(port, 'POST', '/api/v1/settings', token, { default_workflow: 'wall', workshop_name: 'Repair Café Gent' });
   const made = ctl('kiosk', 'create', '--label', 'TV by the door', '--server', base, '--token', token);
   const url = made.match(/(http:\/\/\S+\/wall\?k=\S+)/)[1];
@@ -398,6 +400,7 @@ async function main() {
   // the agent sends beside its English sentences.
   const reasons = await ops.locator('#reasons').textContent();
   assert.match(reasons, /hoogstens C: mmcblk0 is 31 GB < 100 GB/);
+  assert.match(reasons, /niet gecontroleerd: toetsenbord \(geen toetsenbord gevonden\)/);
   assert.doesNotMatch(reasons, /at most/);
   const figures = await ops.locator('#figures').textContent();
   assert.match(figures, /nee: processor .* staat niet op de lijst voor Windows 11/);

@@ -15,6 +15,7 @@
 #include "revive/agent/checks/input.hpp"
 #include "revive/agent/screen/status_screen.hpp"
 #include "revive/agent/system.hpp"
+#include "revive/grading_reasons.hpp"
 
 namespace revive::agent::checks {
 
@@ -65,5 +66,10 @@ Result<Json> run_checks(const CheckIo& io, const Json& params,
 
 /// The names of the parts a check step knows.
 std::span<const char* const> check_part_names();
+
+/// Why a check could not say yes, by code: a part's result carries the English `reason` from
+/// this wording, and `reason_code` and `reason_vars` beside it for a page to word in its own
+/// language (ui.check_reason.<code>), as grading's reasons do (revive/grading_reasons.hpp).
+std::span<const ReasonWording> check_reason_wordings();
 
 }  // namespace revive::agent::checks
