@@ -146,9 +146,12 @@ Response upload(ApiContext& api, Call& c) {
   const std::string spool = c.req.body_file + ".import";
   if (std::rename(c.req.body_file.c_str(), spool.c_str()) != 0)
     return error_response(500, "io", "cannot claim upload");
-  const std::uint64_t job =
-      api.services.images.start_import(spool, name, c.query("replace") == "1", chunks == "content",
-                                       c.operator_name, wake_on_done(api));
+  const std::uint64_t job = api.services.images.start_import(spool,
+                                                             {.name = name,
+                                                              .replace = c.query("replace") == "1",
+                                                              .content_chunks = chunks == "content",
+                                                              .who = c.operator_name},
+                                                             wake_on_done(api));
   return import_answer(api, job);
 }
 

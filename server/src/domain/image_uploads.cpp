@@ -190,9 +190,10 @@ Result<std::uint64_t> ImageUploads::finish(const std::string& id,
   Upload done_upload = std::move(*u);
   uploads_.erase(id);
   ::unlink(described(id).c_str());  // the import owns the .part file now
-  return images_.start_import(done_upload.path.string(), done_upload.status.name,
-                              done_upload.replace, /*content_chunks=*/false, done_upload.who,
-                              std::move(done));
+  return images_.start_import(
+      done_upload.path.string(),
+      {.name = done_upload.status.name, .replace = done_upload.replace, .who = done_upload.who},
+      std::move(done));
 }
 
 Result<void> ImageUploads::cancel(const std::string& id) {

@@ -72,23 +72,23 @@ Result<void> Images::remove(const std::string& name, const std::string& who) {
   return {};
 }
 
-std::uint64_t Images::start_import(const std::string& spool, const std::string& name, bool replace,
-                                   bool content_chunks, const std::string& who,
+std::uint64_t Images::start_import(const std::string& spool, ImportRequest request,
                                    std::function<void(std::uint64_t)> done) {
   const std::uint64_t job = jobs_->next++;
   jobs_->finished[job] = std::nullopt;
   auto result = std::make_shared<Result<ImportReport>>(make_error(Errc::internal, "not run"));
   ImageStore& store = store_;
+  ImportOptions o;
+  o.name = request.name;
+  o.replace = request.replace;
+  o.content_defined = request.content_chunks;
   run_blocking_(
-      [&store, spool, name, replace, content_chunks, result] {
-        ImportOptions o;
-        o.name = name;
-        o.replace = replace;
-        o.content_defined = content_chunks;
+      [&store, spool, o, result] {
         *result = import_raw_image(store, spool, o);
         ::unlink(spool.c_str());
       },
-      [this, jobs = jobs_, job, result, name, who, done = std::move(done)] {
+      [this, jobs = jobs_, job, result, name = std::move(request.name),
+       who = std::move(request.who), done = std::move(done)] {
         if (*result) {
           const auto& m = (*result)->manifest;
           (void)ctx_.log(std::nullopt, "image-imported",

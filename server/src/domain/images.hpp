@@ -47,11 +47,16 @@ class Images {
   /// Removes an image's manifest (chunks stay until gc) and logs who did; not_found for an
   /// unknown image, conflict (naming them) while a batch has it as its image.
   Result<void> remove(const std::string& name, const std::string& who);
+  /// What an operator asked of an import.
+  struct ImportRequest {
+    std::string name;
+    bool replace = false;         ///< an image of that name is replaced, not refused
+    bool content_chunks = false;  ///< ImportOptions::content_defined: a recipe build's disk
+    std::string who;              ///< the operator, for the log
+  };
   /// Imports the raw disk image at `spool` (which the import then owns and deletes) on the
-  /// blocking pool, with content-defined chunks when asked (ImportOptions::content_defined:
-  /// a recipe build's disk); the job's id. `done(job)` runs on the io thread when it finishes.
-  std::uint64_t start_import(const std::string& spool, const std::string& name, bool replace,
-                             bool content_chunks, const std::string& who,
+  /// blocking pool; the job's id. `done(job)` runs on the io thread when it finishes.
+  std::uint64_t start_import(const std::string& spool, ImportRequest request,
                              std::function<void(std::uint64_t)> done);
   /// A finished job's outcome (handed out once), nullopt while it runs; not_found for an
   /// unknown job.
