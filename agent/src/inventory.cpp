@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -112,6 +114,37 @@ Json cpu_part(const MachineRoot& root) {
   return cpu;
 }
 
+// A sysfs value written as hex bytes ("0x01 0x02"): byte `index`, or nullopt.
+std::optional<int> hex_byte(const std::string& text, std::size_t index) {
+  std::istringstream in(text);
+  std::string word;
+  for (std::size_t i = 0; i <= index; ++i) {
+    if (!(in >> word)) return std::nullopt;
+  }
+  int value = -1;
+  const char* first = word.data() + (word.rfind("0x", 0) == 0 ? 2 : 0);
+  const auto [end, ec] = std::from_chars(first, word.data() + word.size(), value, 16);
+  if (ec != std::errc() || end != word.data() + word.size() || value < 0 || value > 255)
+    return std::nullopt;
+  return value;
+}
+
+// An eMMC's own wear estimates (JEDEC eMMC 5.0, EXT_CSD 267-269; the kernel shows them in the
+// card's sysfs directory): the device life used of its two memory types in tenths (1: 0-10%
+// ... 10: 90-100%, 11: past its rated life, 0: not given) and how much of its reserve of
+// blocks is used (1 normal, 2 warning: 80%, 3 urgent). SMART does not reach an eMMC, so this
+// is all it says of its health; null when it says nothing (older cards).
+Json emmc_health(const MachineRoot& root, const std::string& device) {
+  const std::string life = root.line(device + "life_time");
+  const std::string eol = root.line(device + "pre_eol_info");
+  Json h = Json::object();
+  const auto known = [](std::optional<int> v, int most) { return v && *v >= 1 && *v <= most; };
+  if (auto a = hex_byte(life, 0); known(a, 11)) h["life_time_a"] = *a;
+  if (auto b = hex_byte(life, 1); known(b, 11)) h["life_time_b"] = *b;
+  if (auto e = hex_byte(eol, 0); known(e, 3)) h["pre_eol"] = *e;
+  return h.empty() ? Json() : h;
+}
+
 Json disks_part(const MachineRoot& root, Exec& exec, std::vector<std::string>& warnings) {
   Json disks = Json::array();
   for (const auto& name : root.list("sys/block")) {
@@ -140,6 +173,7 @@ Json disks_part(const MachineRoot& root, Exec& exec, std::vector<std::string>& w
     if (transport == "eMMC") {
       d["model"] = opt(root.line(base + "device/name"));
       d["serial"] = opt(root.line(base + "device/serial"));
+      d["emmc_health"] = emmc_health(root, base + "device/");
     }
     // SMART through smartctl; a USB bridge may not pass it through: then it is unknown.
     auto r = exec.run({"smartctl", "-j", "-a", "/dev/" + name}, 120);

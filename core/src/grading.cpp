@@ -26,7 +26,7 @@ reject_below_mib = 2048
 reallocated_b_above = 0      # SMART 5 (reallocated / retired blocks)
 reallocated_c_above = 50
 uncorrectable_c_above = 0    # SMART 187/197/198, NVMe media errors
-nvme_used_c_above_pct = 90   # NVMe percentage used
+nvme_used_c_above_pct = 90   # NVMe percentage used; an eMMC's life used (in tenths)
 min_bytes = 100000000000     # smaller disks: at most C
 
 [cpu]
@@ -154,6 +154,10 @@ constexpr ReasonWording kWordings[] = {
     {"nvme_critical_warning", "{name} NVMe critical warning {warning}"},
     {"nvme_media_errors", "{name} NVMe media errors {count}"},
     {"nvme_endurance_used", "{name} NVMe {pct}% of rated endurance used"},
+    {"emmc_life_used", "{name} eMMC {low}-{high}% of rated life used"},
+    {"emmc_past_life", "{name} eMMC past its rated life"},
+    {"emmc_reserve_warning", "{name} eMMC spare blocks 80% used"},
+    {"emmc_reserve_urgent", "{name} eMMC spare blocks nearly used up"},
     {"smart_selftest_failed", "{name} SMART short self-test failed: {detail}"},
     {"cpu_slow", "CPU single-thread score {score} < {limit}"},
     {"part_not_checked", "not checked: {part} ({why})"},
@@ -259,6 +263,25 @@ long long num(const Json& j, const char* key, long long fallback = -1) {
                                                                 : fallback;
 }
 
+// An eMMC's own wear estimates, in place of the SMART that does not reach one (emmc_health,
+// agent/src/inventory.cpp): life used in tenths (11: past its rated life) against the same
+// limit as an NVMe's percentage used, and the reserve of spare blocks. False when it gave none.
+bool grade_emmc(Grader& g, const std::string& n, const Json& health, const GradingPolicy& p) {
+  const long long tenths = std::max(num(health, "life_time_a", 0), num(health, "life_time_b", 0));
+  const long long reserve = num(health, "pre_eol", 0);
+  if (tenths >= 11) {
+    g.cap("reject", "emmc_past_life", {{"name", n}});
+  } else if (tenths >= 1 && (tenths - 1) * 10 >= p.nvme_used_c_above_pct) {
+    g.cap("C", "emmc_life_used", {{"name", n}, {"low", (tenths - 1) * 10}, {"high", tenths * 10}});
+  }
+  if (reserve >= 3) {
+    g.cap("reject", "emmc_reserve_urgent", {{"name", n}});
+  } else if (reserve == 2) {
+    g.cap("C", "emmc_reserve_warning", {{"name", n}});
+  }
+  return tenths > 0 || reserve > 0;
+}
+
 // Windows 11 CPU support, approximated from family/model (Intel 8th gen and later, AMD Zen+
 // and later): https://learn.microsoft.com lists processors; this is the generational rule.
 bool win11_cpu(const Json& cpu) {
@@ -338,6 +361,7 @@ Json grade(const Json& inv, const Json& tests, const GradingPolicy& p) {
             {{"name", n}, {"gb", size / 1000000000}, {"limit", p.disk_min_bytes / 1000000000}});
     const Json s = d.value("smart", Json::object());
     if (!s.value("available", false)) {
+      if (grade_emmc(g, n, d.value("emmc_health", Json::object()), p)) continue;
       if (s.contains("error") && s["error"].is_string())
         g.cap("B", "smart_unavailable_why", {{"name", n}, {"why", s["error"]}});
       else

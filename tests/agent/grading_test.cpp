@@ -63,6 +63,29 @@ TEST(Grading, HpStream11) {
             "with ESU");
 }
 
+// SMART does not reach an eMMC: its own wear estimates stand in, where it gives them.
+TEST(Grading, AnEmmcIsGradedByItsOwnWear) {
+  const GradingPolicy policy = *parse_policy(default_policy_toml());
+  Json inv = inventory_of("hp-stream-11");
+  ASSERT_EQ(inv["disks"][0]["name"], "mmcblk0");
+  Json& health = inv["disks"][0]["emmc_health"];
+  health = {{"life_time_a", 1}, {"life_time_b", 2}, {"pre_eol", 1}};
+  Json g = grade(inv, kCleanTests, policy);
+  EXPECT_FALSE(has_reason(g, "SMART unavailable")) << g.dump(1);
+  EXPECT_EQ(g["grade"], "C") << "31 GB < 100 GB, and 4 GiB of RAM, still";
+  EXPECT_EQ(g["reasons"].dump().find("eMMC"), std::string::npos) << g.dump(1);
+  health = {{"life_time_a", 10}, {"pre_eol", 2}};
+  g = grade(inv, kCleanTests, policy);
+  EXPECT_TRUE(has_reason(g, "at most C: mmcblk0 eMMC 90-100% of rated life used")) << g.dump(1);
+  EXPECT_TRUE(has_reason(g, "at most C: mmcblk0 eMMC spare blocks 80% used")) << g.dump(1);
+  health = {{"life_time_b", 11}};
+  EXPECT_EQ(grade(inv, kCleanTests, policy)["grade"], "reject");
+  health = {{"pre_eol", 3}};
+  EXPECT_EQ(grade(inv, kCleanTests, policy)["grade"], "reject");
+  health = Json();  // an older card, which gives none: unknown health, as before
+  EXPECT_TRUE(has_reason(grade(inv, kCleanTests, policy), "SMART unavailable"));
+}
+
 TEST(Grading, EliteBook840G5IsAGradeA) {
   const Json g =
       grade(inventory_of("elitebook-840-g5"), kCleanTests, *parse_policy(default_policy_toml()));
@@ -152,7 +175,15 @@ std::vector<std::pair<Json, Json>> every_fault() {
         {{"name", "sdb"},
          {"size_bytes", 30'000'000'000LL},
          {"smart", {{"available", false}, {"error", "no answer"}}}},
-        {{"name", "sdc"}, {"size_bytes", 30'000'000'000LL}, {"smart", {{"available", false}}}}}},
+        {{"name", "sdc"}, {"size_bytes", 30'000'000'000LL}, {"smart", {{"available", false}}}},
+        {{"name", "mmcblk0"},
+         {"size_bytes", 30'000'000'000LL},
+         {"smart", {{"available", false}}},
+         {"emmc_health", {{"life_time_a", 11}, {"pre_eol", 3}}}},
+        {{"name", "mmcblk1"},
+         {"size_bytes", 30'000'000'000LL},
+         {"smart", {{"available", false}}},
+         {"emmc_health", {{"life_time_a", 1}, {"life_time_b", 10}, {"pre_eol", 2}}}}}},
       {"cpu", {{"vendor", "GenuineIntel"}, {"family", 6}, {"model_id", 1}, {"model", "Pentium"}}},
       {"tpm", {{"version", 1}}},
       {"firmware", {{"mode", "bios"}}}};

@@ -188,6 +188,35 @@ TEST(StorageControllers, ThinkPadT480ShowsTheNvmeTheEmptySataBayAndTheCardReader
   EXPECT_TRUE(find_controller(inv, "0000:00:02.0").is_null()) << "a GPU is no storage";
 }
 
+// An eMMC's own wear estimates, from its card's sysfs (JEDEC eMMC 5.0): numbers, values outside
+// the standard's left out, null when the card gives none (the recorded HP Stream's gives none).
+TEST(Inventory, AnEmmcSaysItsOwnWear) {
+  namespace fs = std::filesystem;
+  test::TempDir dir;
+  const fs::path to = dir.path() / "hp-stream-11";
+  fs::copy(kData + "/laptops/hp-stream-11", to,
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  const auto health = [&] {
+    MachineRoot root(to);
+    RecordedExec exec(root.path());
+    const Json inv = collect_inventory(root, exec);
+    for (const auto& d : inv["disks"]) {
+      if (d["name"] == "mmcblk0") return d["emmc_health"];
+    }
+    return Json("no mmcblk0");
+  };
+  EXPECT_TRUE(health().is_null()) << health();
+  const fs::path card = to /
+                        "sys/devices/pci0000:00/0000:00:10.0/mmc_host/mmc0/mmc0:0001/block/"
+                        "mmcblk0/device";
+  std::ofstream(card / "life_time") << "0x02 0x0a\n";
+  std::ofstream(card / "pre_eol_info") << "0x02\n";
+  EXPECT_EQ(health(), Json({{"life_time_a", 2}, {"life_time_b", 10}, {"pre_eol", 2}}));
+  std::ofstream(card / "life_time") << "0x0c zz\n";  // past the standard's values; not hex
+  std::ofstream(card / "pre_eol_info") << "0x00\n";  // not defined
+  EXPECT_TRUE(health().is_null()) << health();
+}
+
 TEST(StorageControllers, HpStream11ShowsBothSdHostsOnceAndTheEmmcBehindOne) {
   MachineRoot root(kData + "/laptops/hp-stream-11");
   RecordedExec exec(root.path());
