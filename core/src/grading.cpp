@@ -181,6 +181,7 @@ constexpr ReasonWording kSuitable[] = {
     {"linux", "{use}; Linux (e.g. Debian) or Windows 10 with ESU"},
 };
 
+// The English sentence of a grading reason (grading_reasons.hpp).
 std::string english(std::string_view code, const Json& vars) {
   return worded(kWordings, code, vars);
 }
