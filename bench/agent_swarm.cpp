@@ -13,7 +13,10 @@
 // (bench/agent_swarm.sh uses nginx), the same burst shows what this machine and this client
 // take without any server work.
 //
-//   agent_swarm PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS] [--history N] [--baseline]
+//   agent_swarm PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS] [--history N]
+//               [--baseline [--path PATH]]
+// --path sends the baseline's requests to PATH instead (e.g. a path revive-server refuses from
+// the request's header alone: its HTTP work without the enrolment's).
 #include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 #include <revive/protocol.hpp>
@@ -92,13 +95,13 @@ struct Agent {
   std::int64_t step = 0;  // 0: it did not get that far (the error is in Stats)
 };
 
-// Laptop `i`'s enrolment request.
-asio::awaitable<std::pair<int, json>> enrol(tcp::socket& s, asio::streambuf& buf, int i,
-                                            Stats& st) {
+// Laptop `i`'s enrolment request, to the enrolment's path or to `path`.
+asio::awaitable<std::pair<int, json>> enrol(tcp::socket& s, asio::streambuf& buf, int i, Stats& st,
+                                            std::string path = proto::path::enrol()) {
   proto::EnrolRequest request;
   const std::string serial = "SW" + std::to_string(100000 + i).substr(1);
   request.identity = {"u-" + serial, serial, "Latitude 7490", "Dell Inc."};
-  co_return co_await post(s, buf, proto::path::enrol(), proto::to_json(request), std::string(), st,
+  co_return co_await post(s, buf, std::move(path), proto::to_json(request), std::string(), st,
                           std::string("enrol"));
 }
 
@@ -176,6 +179,7 @@ struct Options {
   double ramp = 0;
   int history = 0;
   bool baseline = false;
+  std::string baseline_path = proto::path::enrol();
 };
 
 // The swarm: every agent starts (enrol, next, half fail their step), then, once the last has,
@@ -266,7 +270,7 @@ void run_baseline(const Options& o, Stats& st) {
           }
           s.set_option(tcp::no_delay(true));
           asio::streambuf buf;
-          co_await enrol(s, buf, i, st);
+          co_await enrol(s, buf, i, st, o.baseline_path);
         },
         asio::detached);
   }
@@ -324,6 +328,8 @@ bool parse_options(int argc, char** argv, Options& o) {
       o.burst = true;
     } else if (arg == "--baseline") {
       o.baseline = true;
+    } else if (arg == "--path" && a + 1 < argc) {
+      o.baseline_path = argv[++a];
     } else if (arg == "--ramp") {
       char* end = nullptr;
       o.ramp = a + 1 < argc ? std::strtod(argv[++a], &end) : -1;
@@ -349,7 +355,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: %s PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS] [--history N] "
-                 "[--baseline]\n",
+                 "[--baseline [--path PATH]]\n",
                  argv[0]);
     return 2;
   }
