@@ -20,7 +20,8 @@ fi
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-swarm-XXXXXX")
 chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"' EXIT
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
 # shellcheck source=bench/lib.sh
 . "$here/bench/lib.sh"
 baseline=1
