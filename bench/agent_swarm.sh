@@ -10,20 +10,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-1000}; secs=${2:-30}; shift $(($# < 2 ? $# : 2))
-if [[ -n ${BENCH_BUILD:-} ]]; then  # another build's binaries as they are (bench/lib.sh)
-  build=$BENCH_BUILD
-else
-  build=$here/build/release
-  cmake --preset release -S "$here" -DREVIVE_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" --target revive-server agent_swarm >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+bench_build revive-server agent_swarm
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-swarm-XXXXXX")
 chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT
-# shellcheck source=bench/lib.sh
-. "$here/bench/lib.sh"
 baseline=1
 for a in "$@"; do [[ $a == --ramp ]] && baseline=0; done
 printf 'long_poll_s = 60\nstall_timeout_s = 3600\n' > "$W/c.toml"

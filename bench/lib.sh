@@ -20,10 +20,12 @@ bench_args() {
 # bench_build TARGET... : release build of the named targets (incremental: a stale binary
 # from an older checkout would measure the wrong code). BENCH_BUILD=DIR uses the binaries in
 # DIR/bin as they are (another checkout's build; a debug build checks a script's steps only).
+# Configured with the bench's own helpers (agent_swarm, workshop_sim), which are targets only then.
 bench_build() {
   if [[ -n ${BENCH_BUILD:-} ]]; then build=$BENCH_BUILD; return; fi
   build=$here/build/release
-  cmake --preset release -S "$here" >/dev/null && cmake --build "$build" --target "$@" >/dev/null
+  cmake --preset release -S "$here" -DREVIVE_BUILD_BENCH=ON >/dev/null &&
+    cmake --build "$build" --target "$@" >/dev/null
 }
 
 # make_os_image SIZE_GIB OUT : a real ext4 image from OS files on this machine

@@ -11,20 +11,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-1000}; rounds=${2:-3}
-if [[ -n ${BENCH_BUILD:-} ]]; then  # another build's binaries as they are (bench/lib.sh)
-  build=$BENCH_BUILD
-else
-  build=$here/build/release
-  cmake --preset release -S "$here" -DREVIVE_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" --target revive-server agent_swarm >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+bench_build revive-server agent_swarm
 command -v nginx >/dev/null || { echo "nginx is needed: run bench/setup" >&2; exit 1; }
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-decompose-XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT
-# shellcheck source=bench/lib.sh
-. "$here/bench/lib.sh"
 ulimit -n 8192
 nport=$(free_port)
 start_nginx "$nport" "location / { default_type application/json; return 200 '{\"device_id\":1}'; }"
