@@ -155,6 +155,48 @@ TEST(WalSync, StoppingAnswersWhoeverStillWaits) {
   EXPECT_EQ(answers, 20);
 }
 
+// A waiter whose commit is not made yet (its batch stays open while a sync runs) is not synced
+// for: a sync then would cover nobody. poke() after the commit lets the thread sync.
+TEST(WalSync, SyncsOnlyForWaitersWhoseCommitWasMade) {
+  std::atomic<std::uint64_t> commits{1};
+  GatedSync gate;
+  gate.allow(10);
+  WalSync wal([&] { return commits.load(); }, [&] { return gate.sync(); });
+  std::promise<bool> answered;
+  EXPECT_FALSE(wal.durable(2, [&](bool ok) { answered.set_value(ok); }));
+  auto f = answered.get_future();
+  EXPECT_EQ(f.wait_for(200ms), std::future_status::timeout);
+  EXPECT_EQ(wal.syncs(), 0u) << "synced before the waiter's commit was made";
+  commits = 2;
+  wal.poke();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+  EXPECT_EQ(wal.syncs(), 1u);
+}
+
+// While a sync runs, a batch's end can wait for it: defer_while_busy() says so, and the
+// `deferred` callback runs once that sync has ended. With no sync running it says false.
+TEST(WalSync, AnEndDeferredWhileASyncRunsIsAskedForWhenItEnds) {
+  std::atomic<std::uint64_t> commits{1};
+  GatedSync gate;
+  std::atomic<int> deferred{0};
+  WalSync wal([&] { return commits.load(); }, [&] { return gate.sync(); }, {}, [&] { ++deferred; });
+  EXPECT_FALSE(wal.defer_while_busy()) << "no sync runs yet";
+  std::promise<bool> answered;
+  EXPECT_FALSE(wal.durable(1, [&](bool ok) { answered.set_value(ok); }));
+  gate.wait_started(1);
+  EXPECT_TRUE(wal.defer_while_busy());
+  EXPECT_TRUE(wal.defer_while_busy()) << "asked twice, run once";
+  EXPECT_EQ(deferred, 0) << "ran before the sync ended";
+  gate.allow(1);
+  auto f = answered.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+  for (int i = 0; i < 500 && deferred == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(deferred, 1);
+  EXPECT_FALSE(wal.defer_while_busy()) << "the sync has ended";
+}
+
 // Entries of a /proc/self directory: this process's threads (task) or open files (fd).
 std::size_t entries_of(const char* proc_dir) {
   std::size_t n = 0;

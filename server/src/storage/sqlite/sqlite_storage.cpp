@@ -31,9 +31,13 @@ class SqliteUnitOfWork final : public UnitOfWork {
 // Group commit for a serving process. Commits return before they are synced; WalSync syncs
 // them in groups. With `later` set, units of work begun one after another also share one
 // transaction (TransactionBatch), ended by `later` (the io_context runs it after the requests
-// that are ready now) or by the first durable() that needs it ended. Called on the io_context's
-// thread; WalSync's thread reads ended() and checkpoint_due() only, and checkpoints through a
-// connection of its own.
+// that are ready now) or by the first durable() that needs it ended. While the syncing thread
+// is busy (a sync, its answers, the checkpoint after it), the batch stays open until it is
+// idle again: nothing committed meanwhile could be synced sooner, and one commit writes each
+// page the batch touched once (issue 19's 1,000-laptop start made 754 commits for 290 syncs,
+// a page written to the WAL again by each commit that touched it). Called on the
+// io_context's thread; WalSync's thread reads ended() and checkpoint_due() only, checkpoints
+// through a connection of its own, and asks for a deferred end through `later`.
 class GroupedCommits final : public GroupCommit {
  public:
   /// `checkpointer`: a second connection to the database, used by the syncing thread only.
@@ -42,9 +46,9 @@ class GroupedCommits final : public GroupCommit {
         later_(std::move(later)),
         batch_(db),
         checkpointer_(std::move(checkpointer)),
-        sync_(std::make_unique<WalSync>([this] { return ended(); },
-                                        [wal = std::move(wal)] { return wal->sync(); },
-                                        [this] { checkpoint_if_due(); })) {}
+        sync_(std::make_unique<WalSync>(
+            [this] { return ended(); }, [wal = std::move(wal)] { return wal->sync(); },
+            [this] { checkpoint_if_due(); }, [this] { later_(end_deferred()); })) {}
   ~GroupedCommits() override { end_batch(); }  // its units were committed: keep them
   GroupedCommits(const GroupedCommits&) = delete;
   GroupedCommits& operator=(const GroupedCommits&) = delete;
@@ -59,7 +63,7 @@ class GroupedCommits final : public GroupCommit {
       later_([this, alive = std::weak_ptr<void>(alive_)] {
         if (alive.expired()) return;
         end_planned_ = false;
-        end_batch();
+        if (!sync_->defer_while_busy()) end_batch();
       });
     }
     return unit;
@@ -68,7 +72,8 @@ class GroupedCommits final : public GroupCommit {
   bool durable(std::uint64_t mark, std::function<void(bool ok)> done) override {
     // A batch SQLite rolled back is lost before anyone waits: commits made after it (outside
     // any batch) may reach its mark.
-    if (ended() < mark || batch_.rolled_back()) end_batch();
+    if (batch_.rolled_back() || (batch_.is_open() && ended() < mark && !sync_->defer_while_busy()))
+      end_batch();
     return sync_->durable(mark, std::move(done));
   }
 
@@ -82,12 +87,21 @@ class GroupedCommits final : public GroupCommit {
     const auto committed = batch_.end();
     if (!committed) sync_->lose();  // first: nothing written from now on is said to be saved
     if (!committed || db_.commits() == before) ++unwritten_;
+    sync_->poke();
+  }
+  // The end of a batch deferred while the syncing thread was busy, to run on the io_context's
+  // thread. Made on the syncing thread: `alive_` is only copied there, and outlives it.
+  std::function<void()> end_deferred() {
+    return [this, alive = std::weak_ptr<void>(alive_)] {
+      if (!alive.expired()) end_batch();
+    };
   }
 
   // The WAL's pages copied into the database file now and then, as SQLite would do in the
   // commit that grew the WAL; here the syncing thread does it after its answers, on its own
   // connection, so the serving thread never waits for the checkpoint's two syncs (answers
-  // waiting for the next sync do, as they would wait for a sync).
+  // waiting for the next sync do, as they would wait for a sync). A thread of its own for it
+  // was tried: on two cores it took CPU from the serving thread (bench/README.md).
   void checkpoint_if_due() {
     if (db_.checkpoint_due()) checkpointer_.checkpoint();
   }
@@ -97,9 +111,9 @@ class GroupedCommits final : public GroupCommit {
   TransactionBatch batch_;
   std::atomic<std::uint64_t> unwritten_{0};
   Database checkpointer_;
-  std::unique_ptr<WalSync> sync_;  ///< after what its thread uses: that thread stops first
   bool end_planned_ = false;
   std::shared_ptr<void> alive_ = std::make_shared<int>(0);  ///< for the ends `later` runs
+  std::unique_ptr<WalSync> sync_;  ///< after what its thread uses: that thread stops first
 };
 
 class SqliteStorage final : public Storage {

@@ -12,7 +12,8 @@
 
 namespace revive::server::sqlite {
 
-/// Runs a function later, on the thread that uses the storage (a post to its io_context).
+/// Runs a function later, on the thread that uses the storage (a post to its io_context);
+/// called from the syncing thread too.
 using Later = std::function<void(std::function<void()>)>;
 
 struct StorageOptions {

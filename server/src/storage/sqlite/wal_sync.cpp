@@ -4,14 +4,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace revive::server::sqlite {
 
 WalSync::WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync,
-                 std::function<void()> after)
-    : commits_(std::move(commits)), sync_(std::move(sync)), after_(std::move(after)) {}
+                 std::function<void()> after, std::function<void()> deferred)
+    : commits_(std::move(commits)),
+      sync_(std::move(sync)),
+      after_(std::move(after)),
+      deferred_(std::move(deferred)) {}
 
 WalSync::~WalSync() {
   {
@@ -48,6 +52,17 @@ std::uint64_t WalSync::syncs() const {
   return syncs_;
 }
 
+bool WalSync::defer_while_busy() {
+  std::lock_guard l(mu_);
+  if (busy_) end_wanted_ = true;
+  return busy_;
+}
+
+void WalSync::poke() {
+  { std::lock_guard l(mu_); }
+  wake_.notify_one();
+}
+
 std::vector<WalSync::Waiter> WalSync::take_covered(std::uint64_t synced) {
   std::vector<Waiter> covered;
   std::erase_if(waiting_, [&](Waiter& w) {
@@ -60,11 +75,19 @@ std::vector<WalSync::Waiter> WalSync::take_covered(std::uint64_t synced) {
 
 // One sync covers every commit counted before it started, so waiters that arrive while a sync
 // runs share the next one: the group grows with the load, and an idle server syncs at once.
+// A waiter whose commit is not made yet (its batch was deferred) waits for poke(): syncing
+// before it would cover nobody.
 void WalSync::run() {
   std::unique_lock l(mu_);
+  const auto committed = [&] {
+    const std::uint64_t now = commits_();
+    return std::any_of(waiting_.begin(), waiting_.end(),
+                       [&](const Waiter& w) { return w.mark <= now; });
+  };
   for (;;) {
-    wake_.wait(l, [&] { return stopping_ || !waiting_.empty(); });
+    wake_.wait(l, [&] { return stopping_ || (!waiting_.empty() && (failed_ || committed())); });
     if (waiting_.empty()) return;  // stopping, nobody left to answer
+    busy_ = true;
     std::vector<Waiter> answer;
     bool ok = false;
     if (failed_) {
@@ -77,18 +100,24 @@ void WalSync::run() {
       const auto synced = sync_();
       l.lock();
       ++syncs_;
-      if (!synced) {
-        failed_ = true;
-        continue;
+      if (synced) {
+        synced_ = std::max(synced_, target);
+        answer = take_covered(synced_);
+        ok = true;
+      } else {
+        failed_ = true;  // the next round answers every waiter
       }
-      synced_ = std::max(synced_, target);
-      answer = take_covered(synced_);
-      ok = true;
     }
     l.unlock();
     for (auto& w : answer) w.done(ok);
     if (ok && after_) after_();
     l.lock();
+    busy_ = false;
+    if (std::exchange(end_wanted_, false) && deferred_) {
+      l.unlock();
+      deferred_();
+      l.lock();
+    }
   }
 }
 

@@ -22,9 +22,10 @@ class WalSync final : public GroupCommit {
   /// `sync` makes everything written to the WAL durable; `after` runs on the syncing thread
   /// once a sync's waiters were answered (the WAL's checkpoint: those answers do not wait for
   /// it; waiters that come meanwhile do, as for a sync). The syncing thread starts with the
-  /// first wait.
+  /// first wait. `deferred` runs there too, once the thread is idle again after
+  /// defer_while_busy() said true.
   WalSync(std::function<std::uint64_t()> commits, std::function<Result<void>()> sync,
-          std::function<void()> after = {});
+          std::function<void()> after = {}, std::function<void()> deferred = {});
   /// Syncs what is pending, answers the last waiters, and stops the thread.
   ~WalSync() override;
   WalSync(const WalSync&) = delete;
@@ -40,6 +41,15 @@ class WalSync final : public GroupCommit {
   /// Syncs done so far (for tests and the benchmark's figures).
   std::uint64_t syncs() const;
 
+  /// True while the thread syncs (or runs `after`); `deferred` then runs once it is idle again.
+  /// A commit made now could only be covered by the next sync anyway: its batch may take more
+  /// units until then.
+  bool defer_while_busy();
+
+  /// The commits counted grew: a waiter whose mark was not yet committed may be synced now
+  /// (the thread syncs only for waiters whose commit was made).
+  void poke();
+
  private:
   struct Waiter {
     std::uint64_t mark;
@@ -52,6 +62,7 @@ class WalSync final : public GroupCommit {
   std::function<std::uint64_t()> commits_;
   std::function<Result<void>()> sync_;
   std::function<void()> after_;
+  std::function<void()> deferred_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::vector<Waiter> waiting_;
@@ -59,6 +70,8 @@ class WalSync final : public GroupCommit {
   std::uint64_t syncs_ = 0;
   bool failed_ = false;
   bool stopping_ = false;
+  bool busy_ = false;        ///< syncing, answering or running `after`
+  bool end_wanted_ = false;  ///< defer_while_busy() said true since the thread became busy
   std::thread thread_;
 };
 
