@@ -58,6 +58,13 @@ def dhcp_packet(msg_type, arch=0, vendor=b"PXEClient:Arch:00000:UNDI:002001", us
     return bytes(b)
 
 
+def udp_receive_buffer_drops():
+    """Datagrams this network namespace dropped because a socket's buffer was full."""
+    with open("/proc/net/snmp") as f:
+        names, values = [l.split() for l in f if l.startswith("Udp:")]
+    return int(values[names.index("RcvbufErrors")])
+
+
 def parse_dhcp_reply(pkt):
     file = pkt[108:236].split(b"\0")[0].decode()
     opts = {}
@@ -265,6 +272,62 @@ class BootServices(unittest.TestCase):
         self.assertIsNone(self.dhcp_ask(b"\x01" * 100))
         self.assertIsNone(self.dhcp_ask(os.urandom(600)))
         self.assertIsNotNone(self.dhcp_ask(dhcp_packet(3)), "still answering after garbage")
+
+    def test_a_flood_of_boot_requests_is_answered_within_the_budget(self):
+        # A host sending boot requests under made-up MACs as fast as it can: each costs a boot
+        # decision, so beyond the overall budget (1,000 at once, 300 a second) they go
+        # unanswered and counted, and the server answers again once the flood stops.
+        before = self.boot_metrics()
+        dropped_before = udp_receive_buffer_drops()
+        flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        flood.setblocking(False)
+        sent = replies = 0
+
+        def read_replies():
+            nonlocal replies
+            while True:
+                try:
+                    flood.recvfrom(2000)
+                    replies += 1
+                except BlockingIOError:
+                    return
+
+        start = time.time()
+        for _ in range(30):  # paced, so that few if any are dropped before the server reads them
+            for _ in range(100):
+                mac = bytes([0x02]) + os.urandom(5)
+                flood.sendto(dhcp_packet(3, mac=mac), ("127.0.0.1", self.pxe_port))
+                sent += 1
+            time.sleep(0.02)
+            read_replies()
+        elapsed = time.time() - start
+        time.sleep(0.5)
+        read_replies()
+        flood.close()
+        after = self.boot_metrics()
+        dropped = udp_receive_buffer_drops() - dropped_before
+        answered = after['revive_dhcp_packets_total{outcome="answered"}'] - before['revive_dhcp_packets_total{outcome="answered"}']
+        over = after['revive_dhcp_packets_total{outcome="over_budget"}'] - before['revive_dhcp_packets_total{outcome="over_budget"}']
+        self.assertLessEqual(answered, 1000 + 300 * (elapsed + 0.5) + 10)
+        self.assertGreaterEqual(answered, 500, "the budget answers a workshop switched on at once")
+        self.assertEqual(answered + over, sent - dropped, "requests neither answered nor counted")
+        self.assertEqual(replies, answered)
+        self.assertGreater(over, 0)
+        # One MAC asking in a loop gets its own 20 at once, whatever the overall budget holds.
+        time.sleep(2)
+        before = self.boot_metrics()
+        one = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        start = time.time()
+        for _ in range(60):
+            one.sendto(dhcp_packet(3, mac=b"\x02\x00\x00\x00\x00\x01"), ("127.0.0.1", self.pxe_port))
+        elapsed = time.time() - start
+        one.close()
+        time.sleep(0.5)
+        after = self.boot_metrics()
+        answered = after['revive_dhcp_packets_total{outcome="answered"}'] - before['revive_dhcp_packets_total{outcome="answered"}']
+        self.assertGreaterEqual(answered, 20)
+        self.assertLessEqual(answered, 20 + 2 * (elapsed + 0.5) + 1)
+        self.assertIsNotNone(self.dhcp_ask(dhcp_packet(3)), "another laptop is still answered")
 
     # ---- what /metrics says about the boot services
     def boot_metrics(self):

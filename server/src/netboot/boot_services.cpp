@@ -37,7 +37,8 @@ std::string render_boot_metrics(const BootCounters& c) {
   family("revive_dhcp_packets_total", "DHCP/proxyDHCP requests by outcome.",
          {{"answered", &c.dhcp_answered},
           {"ignored", &c.dhcp_ignored},
-          {"malformed", &c.dhcp_malformed}});
+          {"malformed", &c.dhcp_malformed},
+          {"over_budget", &c.dhcp_over_budget}});
   family("revive_dhcp_conflicts_total",
          "Addresses another host answered pings for before an offer.", {{"", &c.dhcp_conflicts}});
   family("revive_tftp_transfers_total", "TFTP read requests by outcome.",

@@ -65,7 +65,7 @@ struct BootServiceOptions {
 
 struct BootCounters {
   std::atomic<std::uint64_t> dhcp_answered{0}, dhcp_ignored{0}, dhcp_malformed{0},
-      dhcp_conflicts{0};
+      dhcp_over_budget{0}, dhcp_conflicts{0};
   std::atomic<std::uint64_t> tftp_started{0}, tftp_completed{0}, tftp_failed{0}, tftp_refused{0},
       tftp_bytes{0}, tftp_retransmits{0};
 };

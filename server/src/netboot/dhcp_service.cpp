@@ -1,6 +1,7 @@
 #include "dhcp_service.hpp"
 
 #include <array>
+#include <chrono>
 #include <ctime>
 #include <utility>
 
@@ -15,11 +16,27 @@ std::int64_t now_s() { return static_cast<std::int64_t>(std::time(nullptr)); }
 constexpr int kMaxPingsPerDiscover = 3;  // the client asks again a few seconds later
 constexpr std::int64_t kFreeFor_s = 60;  // an address found free is not pinged again this long
 
+// Boot decisions: a laptop's firmware and then iPXE ask 4-6 times in its first seconds and
+// retry unanswered requests; a whole workshop switched on at once is a few hundred. A decision
+// costs tens of microseconds, so the overall rate bounds a flood to a few per cent of a core.
+constexpr RateRule kDecisionsPerMac{20, 2};
+constexpr RateRule kDecisionsOverall{1000, 300};
+constexpr double kOverBudgetLogEvery_s = 10;
+
+double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 DhcpService::DhcpService(asio::io_context& io, std::shared_ptr<const BootServiceOptions> opts,
                          std::shared_ptr<BootCounters> counters)
-    : io_(io), opts_(std::move(opts)), counters_(std::move(counters)), dhcp_(io), pxe_(io) {}
+    : io_(io),
+      opts_(std::move(opts)),
+      counters_(std::move(counters)),
+      dhcp_(io),
+      pxe_(io),
+      decisions_(kDecisionsPerMac, kDecisionsOverall) {}
 
 Result<std::shared_ptr<DhcpService>> DhcpService::start(
     asio::io_context& io, std::shared_ptr<const BootServiceOptions> opts,
@@ -99,8 +116,9 @@ std::optional<DhcpService::HeldOffer> DhcpService::on_datagram(bool port4011,
   if (r.cfg.server_ip == 0) r.cfg.server_ip = d.local_ip;
   // Only a laptop that is network-booting is looked up (a finished one renewing its lease
   // under its new OS is none of the boot decision's business).
-  const bool offer_boot = !boot::is_boot_client(r.packet) || !opts_->offer_network_boot ||
-                          opts_->offer_network_boot(r.packet.mac());
+  const bool decide = boot::is_boot_client(r.packet) && opts_->offer_network_boot;
+  if (decide && !within_budget(r.packet.mac())) return std::nullopt;  // its firmware retries
+  const bool offer_boot = !decide || opts_->offer_network_boot(r.packet.mac());
   r.cfg.local_disk = !offer_boot;
   if (!pool_ || port4011) {
     answer_proxy(port4011, r);
@@ -108,6 +126,21 @@ std::optional<DhcpService::HeldOffer> DhcpService::on_datagram(bool port4011,
   }
   if (auto ip = answer_from_pool(r, 0)) return HeldOffer{std::move(r), *ip};
   return std::nullopt;
+}
+
+bool DhcpService::within_budget(const std::string& mac) {
+  const double now = monotonic_seconds();
+  if (decisions_.take(mac, now) == 0) return true;
+  ++counters_->dhcp_over_budget;
+  ++over_budget_unlogged_;
+  if (now >= over_budget_logged_at_ + kOverBudgetLogEvery_s) {
+    log("DHCP: " + std::to_string(over_budget_unlogged_) +
+        " boot request(s) over the rate limit not answered (the last from " + mac +
+        "): a host flooding the network, or a firmware asking in a loop");
+    over_budget_unlogged_ = 0;
+    over_budget_logged_at_ = now;
+  }
+  return false;
 }
 
 void DhcpService::answer_proxy(bool port4011, const Request& r) {

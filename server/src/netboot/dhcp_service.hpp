@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 
+#include "api/rate_limiter.hpp"
 #include "async.hpp"
 #include "boot_services.hpp"
 #include "dhcp_server.hpp"
@@ -55,6 +56,9 @@ class DhcpService {
   asio::awaitable<void> offer_after_ping(std::shared_ptr<DhcpService> keep_alive, Request r,
                                          std::uint32_t ip);
   void note_ping(std::uint32_t ip, const std::string& mac, bool answered);
+  /// Takes a boot decision's token for `mac`; false (counted, logged now and then) when the
+  /// MAC or all of them together are over their rate.
+  bool within_budget(const std::string& mac);
   void log(const std::string& line) const;
 
   asio::io_context& io_;
@@ -67,6 +71,12 @@ class DhcpService {
   std::shared_ptr<PingCheck> ping_;
   std::set<std::string> probing_macs_;
   std::map<std::uint32_t, std::int64_t> probed_free_;
+  // Each boot client's request costs a boot decision (database lookups, the laptop's inventory
+  // read): a host on the LAN sending them as fast as it can, under as many MACs as it likes,
+  // must not take the io thread from the laptops' HTTP.
+  RateLimiter decisions_;
+  std::uint64_t over_budget_unlogged_ = 0;
+  double over_budget_logged_at_ = -1e9;
   bool stopped_ = false;
 };
 
