@@ -63,7 +63,7 @@ class GroupedCommits final : public GroupCommit {
       later_([this, alive = std::weak_ptr<void>(alive_)] {
         if (alive.expired()) return;
         end_planned_ = false;
-        if (!sync_->defer_while_busy()) end_batch();
+        if (batch_.is_open() && !sync_->defer_while_busy()) end_batch();
       });
     }
     return unit;
