@@ -10,7 +10,7 @@
 #     WORKSHOP_SIM_TRACE=1 prints every plan change (and per-laptop results) to stderr
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=$here/build/release
-cmake --preset release -S "$here" -DREVIVE_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" --target workshop_sim >/dev/null
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+bench_build workshop_sim
 exec "$build/bin/workshop_sim" "$@"

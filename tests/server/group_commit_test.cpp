@@ -197,6 +197,20 @@ TEST(WalSync, AnEndDeferredWhileASyncRunsIsAskedForWhenItEnds) {
   EXPECT_FALSE(wal.defer_while_busy()) << "the sync has ended";
 }
 
+// A waiter whose commit was never made when the thread stops is told not durable, and the
+// thread stops: no sync would ever cover it.
+TEST(WalSync, StoppingTellsAWaiterWhoseCommitNeverCameNotDurable) {
+  std::atomic<std::uint64_t> commits{1};
+  std::promise<bool> answered;
+  {
+    WalSync wal([&] { return commits.load(); }, [] { return Result<void>{}; });
+    EXPECT_FALSE(wal.durable(2, [&](bool ok) { answered.set_value(ok); }));
+  }
+  auto f = answered.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(f.get());
+}
+
 // Entries of a /proc/self directory: this process's threads (task) or open files (fd).
 std::size_t entries_of(const char* proc_dir) {
   std::size_t n = 0;

@@ -87,6 +87,13 @@ void WalSync::run() {
   for (;;) {
     wake_.wait(l, [&] { return stopping_ || (!waiting_.empty() && (failed_ || committed())); });
     if (waiting_.empty()) return;  // stopping, nobody left to answer
+    if (stopping_ && !failed_ && !committed()) {
+      // Their commits will never be made now: not durable (and no sync would cover them).
+      auto left = std::exchange(waiting_, {});
+      l.unlock();
+      for (auto& w : left) w.done(false);
+      return;
+    }
     busy_ = true;
     std::vector<Waiter> answer;
     bool ok = false;
