@@ -1,6 +1,5 @@
 #include "api/api.hpp"
 
-#include <chrono>
 #include <cmath>
 
 #include "api/admission.hpp"
@@ -17,10 +16,6 @@ Response no_endpoint(const Request& req) {
 // Operator credentials travel only over TLS, or inside this machine.
 bool secure_transport(const Request& req) {
   return req.tls || req.local || is_local_peer(req.peer);
-}
-
-double monotonic_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
 

@@ -1,8 +1,13 @@
 #include "api/rate_limiter.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace revive::server {
+
+double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 RateLimiter::RateLimiter(RateRule per_address, RateRule overall, std::size_t max_addresses)
     : per_address_(per_address),

@@ -16,6 +16,9 @@ struct RateRule {
   double per_second = 0.5;  ///< refill rate
 };
 
+/// The clock RateLimiter::take() is read with in the server: seconds of std::chrono::steady_clock.
+double monotonic_seconds();
+
 class RateLimiter {
  public:
   RateLimiter(RateRule per_address, RateRule overall, std::size_t max_addresses = 4096);

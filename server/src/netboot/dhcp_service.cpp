@@ -1,7 +1,6 @@
 #include "dhcp_service.hpp"
 
 #include <array>
-#include <chrono>
 #include <ctime>
 #include <utility>
 
@@ -22,10 +21,6 @@ constexpr std::int64_t kFreeFor_s = 60;  // an address found free is not pinged 
 constexpr RateRule kDecisionsPerMac{20, 2};
 constexpr RateRule kDecisionsOverall{1000, 300};
 constexpr double kOverBudgetLogEvery_s = 10;
-
-double monotonic_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
