@@ -19,7 +19,8 @@ bench_build revive-server
 
 mkdir -p "$W/root" "$W/boot/tftp"
 head -c $((mib << 20)) /dev/urandom > "$W/root/file.bin"
-ln "$W/root/file.bin" "$W/boot/tftp/file.bin"
+# A copy, not a hard link: revive-server refuses to hand a file with other links to its account.
+cp "$W/root/file.bin" "$W/boot/tftp/file.bin"
 want=$(sha256sum < "$W/root/file.bin" | cut -d' ' -f1)
 
 "$build/bin/revive-server" --state "$W/state" --listen 127.0.0.1:0 --tftp --tftp-port 0 --boot-listen 127.0.0.1 \
@@ -27,6 +28,10 @@ want=$(sha256sum < "$W/root/file.bin" | cut -d' ' -f1)
 pids+=($!)
 for _ in $(seq 100); do grep -q 'TFTP on port' "$W/server.log" && break; sleep 0.1; done
 rev_port=$(sed -n 's/.*TFTP on port \([0-9]*\).*/\1/p' "$W/server.log")
+sleep 0.5  # it names its port before it checks its state directory
+if [[ -z $rev_port ]] || ! kill -0 "${pids[-1]}" 2>/dev/null; then
+  echo "tftp_bench: revive-server did not start:" >&2; cat "$W/server.log" >&2; exit 1
+fi
 hpa_port=$((20000 + RANDOM % 20000))
 in.tftpd --foreground --listen --address "127.0.0.1:$hpa_port" --secure "$W/root" &
 pids+=($!)
@@ -45,7 +50,7 @@ declare -A times
 for r in $(seq "$rounds"); do
   for srv in revive hpa; do
     port=$([[ $srv == revive ]] && echo "$rev_port" || echo "$hpa_port")
-    times[$srv-curl]+="$(run "$srv curl" curl -sS --fail --tftp-blksize 1468 "tftp://127.0.0.1:$port/file.bin") "
+    times[$srv-curl]+="$(run "$srv curl" curl -sS --fail --max-time 120 --tftp-blksize 1468 "tftp://127.0.0.1:$port/file.bin") "
     times[$srv-lockstep]+="$(run "$srv lockstep" python3 "$here/tests/support/tftp_client.py" "$port" file.bin 1468 1) "
     times[$srv-window16]+="$(run "$srv window16" python3 "$here/tests/support/tftp_client.py" "$port" file.bin 1468 16) "
   done
