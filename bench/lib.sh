@@ -60,12 +60,13 @@ free_port() {
 }
 
 # start_nginx PORT 'LOCATION BLOCKS' : nginx (sendfile, all cores) on 127.0.0.1:PORT.
+# NGINX_WORKERS=N runs N worker processes instead of one per core.
 start_nginx() {
   local port=$1 locations=$2
   mkdir -p "$W/nginx"
   cat > "$W/nginx.conf" <<NGX
 user root;  # the store is owner-only (umask 077), like the server's state
-worker_processes auto;
+worker_processes ${NGINX_WORKERS:-auto};
 pid $W/nginx/nginx.pid;
 error_log $W/nginx/error.log;
 events { worker_connections 4096; }
