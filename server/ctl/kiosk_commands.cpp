@@ -23,7 +23,12 @@ int create(const RemoteArgs& ra, const std::string& label) {
     fmt::print(stderr, "revivectl: error: the server's answer has no kiosk link: {}\n", answer);
     return 1;
   }
-  fmt::print("kiosk link (id {}): {}{}\n", j.value("id", ""), server, j["path"].get<std::string>());
+  // The server names the link on its plain HTTP port (a TV there needs no trust in the
+  // operators' certificate); an older server only the path, which joins the URL logged in to.
+  const std::string link = j.contains("wall_url") && j["wall_url"].is_string()
+                               ? j["wall_url"].get<std::string>()
+                               : server + j["path"].get<std::string>();
+  fmt::print("kiosk link (id {}): {}\n", j.value("id", ""), link);
   fmt::print(stderr,
              "Open it on the workshop's TV. It shows the wall and changes nothing; anyone with "
              "the link can look, so revoke it when it is no longer needed "

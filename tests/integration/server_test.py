@@ -1099,6 +1099,10 @@ class RevivectlTest(ServerFixture):
         # The saved session works over HTTPS with the pin; a second login needs no fingerprint.
         self.assertIn("0 laptops", self.ctl("watch", "--server", self.srv.tls_url, "--once").stdout)
         self.ctl("login", "--server", self.srv.tls_url, "--user", "alice", env_extra=pw)
+        # A kiosk link made over HTTPS is printed on the plain HTTP port, where a TV needs no
+        # trust in the operators' self-signed certificate.
+        out = self.ctl("kiosk", "create", "--server", self.srv.tls_url, "--label", "TV").stdout
+        self.assertRegex(out, rf"kiosk link \(id \S+\): http://127\.0\.0\.1:{self.srv.port}/wall\?k=\S+\n")
 
     def test_a_server_showing_another_key_is_refused(self):
         # A second server (its own state: its own self-signed certificate) stands where the
@@ -1169,6 +1173,8 @@ class RevivectlTest(ServerFixture):
         self.assertEqual(st, 201, r)
         kiosk = r["token"]
         self.assertEqual(r["path"], "/wall?k=" + kiosk)
+        # The link for the TV: the plain HTTP port of the host the operator named.
+        self.assertEqual(r["wall_url"], f"http://127.0.0.1:{self.srv.port}/wall?k={kiosk}")
         st, _ = call(self.srv, "GET", "/api/v1/devices", token=kiosk)  # not an operator's token
         self.assertEqual(st, 401)
 

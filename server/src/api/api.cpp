@@ -60,10 +60,7 @@ Result<std::int64_t> Api::agent_of(const Request& req, const std::string& id_tex
 }
 
 Response Api::https_required(const Request& req, bool page) const {
-  std::string host = req.header("host");
-  if (const auto colon = host.rfind(':'); colon != std::string::npos && host.back() != ']')
-    host.resize(colon);
-  if (host.empty() || host.size() > 100) host = "SERVER";
+  const std::string host = request_host_name(req).value_or("SERVER");
   const std::string url =
       "https://" + host + ":" + std::to_string(ctx_.opts.tls_port ? ctx_.opts.tls_port : 8443);
   if (page) {  // a browser asking for the operator pages is sent to them

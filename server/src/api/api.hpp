@@ -33,9 +33,12 @@ class Api {
   /// "other").
   Response handle(Request& req, std::string& label);
 
-  /// Where the HTTPS listener was bound (known only after the Api is made), for the answer
-  /// that sends operators there.
-  void set_tls_port(std::uint16_t port) { ctx_.opts.tls_port = port; }
+  /// Where the listeners were bound (known only after the Api is made), for the answer that
+  /// sends operators to HTTPS and the kiosk link a TV opens over plain HTTP.
+  void set_ports(std::uint16_t plain, std::uint16_t tls) {
+    ctx_.opts.plain_port = plain;
+    ctx_.opts.tls_port = tls;
+  }
   /// How a revocation reaches the open event streams (the HTTP server, made after the Api).
   void set_recheck_streams(std::function<void()> f) { ctx_.recheck_streams = std::move(f); }
 

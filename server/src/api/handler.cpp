@@ -100,6 +100,15 @@ bool plausible_host(const std::string& host) {
          });
 }
 
+std::optional<std::string> request_host_name(const Request& req) {
+  std::string host = req.header("host");
+  if (!plausible_host(host)) return std::nullopt;
+  if (const auto colon = host.rfind(':'); colon != std::string::npos && host.back() != ']')
+    host.resize(colon);
+  if (host.empty()) return std::nullopt;
+  return host;
+}
+
 std::string bearer(const Request& req) {
   const std::string h = req.header("authorization");
   constexpr std::string_view kPrefix = "Bearer ";

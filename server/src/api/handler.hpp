@@ -49,6 +49,8 @@ struct ApiOptions {
   std::size_t max_body_bytes = 1 << 20;
   /// Where the HTTPS listener is, for the answer that sends operators there (0: 8443).
   std::uint16_t tls_port = 0;
+  /// Where the plain HTTP listener is, for the kiosk link a TV opens (0: 8080).
+  std::uint16_t plain_port = 0;
   /// BOOT/tftp (also served at /boot/files/NAME) and BOOT/live (at /boot/live/NAME). Empty:
   /// no boot files.
   std::filesystem::path boot_dir;
@@ -92,6 +94,9 @@ std::optional<std::string> opt_str(const Json& j, const char* key);
 std::string bearer(const Request& req);
 /// Whether a Host header can name this server in a URL we hand out (host[:port], no path).
 bool plausible_host(const std::string& host);
+/// The host the request named (its Host header without the port), nullopt when it cannot name
+/// this server in a URL we hand out.
+std::optional<std::string> request_host_name(const Request& req);
 
 // ---- the areas (one file each)
 void add_health_routes(HandlerTable& t, ApiContext& api);

@@ -48,7 +48,15 @@ Response create_kiosk_token(ApiContext& api, Call& c) {
   if (!t) return from_error(t.error());
   auto id = api.services.operators.authenticate_kiosk(*t);
   if (!id) return from_error(id.error());
-  return json_response({{"token", *t}, {"id", *id}, {"path", "/wall?k=" + *t}}, 201);
+  const std::string path = "/wall?k=" + *t;
+  Json answer = {{"token", *t}, {"id", *id}, {"path", path}};
+  // The link for the TV: the plain HTTP port of the host the operator reached, so a TV needs no
+  // trust in the operators' self-signed certificate (docs/SECURITY.md, "The wall screen").
+  if (auto host = request_host_name(c.req)) {
+    const std::uint16_t port = api.opts.plain_port ? api.opts.plain_port : 8080;
+    answer["wall_url"] = "http://" + *host + ":" + std::to_string(port) + path;
+  }
+  return json_response(answer, 201);
 }
 
 }  // namespace

@@ -256,7 +256,7 @@ Result<void> App::Impl::start_http(const std::pair<std::string, std::uint16_t>& 
   http = std::make_unique<HttpServer>(
       io, ho, [this](Request& r, std::string& label) { return api->handle(r, label); }, metrics);
   REVIVE_TRY(http->start());
-  api->set_tls_port(http->tls_port());
+  api->set_ports(http->port(), http->tls_port());
   api->set_recheck_streams([this] { http->recheck_streams(); });
   return {};
 }
