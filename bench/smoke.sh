@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Every benchmark in its smallest run, one after another, to catch a benchmark that no longer
+# runs (they are not CI, and tftp_bench.sh once hung for days unseen). Root (the wipe, deploy
+# and workshop benchmarks need it). Figures from a smoke run compare nothing: it checks only
+# that each benchmark runs to its end; a MISS is not a failure here, an exit code is.
+#
+#   sudo bench/smoke.sh [--desktop]      (about 10 minutes; --desktop adds desktop_image.sh
+#                                         --quick: a desktop recipe build and a QEMU boot, ~20 min)
+#
+# Each benchmark gets TIMEOUT seconds (default 900); its output goes to $SMOKE_LOGS (default a
+# new directory under /var/tmp), named in the summary. Exit 1 when any failed or timed out.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+desktop=0
+for a in "$@"; do
+  case $a in
+    --desktop) desktop=1 ;;
+    *) echo "usage: bench/smoke.sh [--desktop]" >&2; exit 2 ;;
+  esac
+done
+[[ $(id -u) -eq 0 ]] || { echo "bench/smoke.sh: run as root (sudo): some benchmarks need it" >&2; exit 2; }
+logs=${SMOKE_LOGS:-$(mktemp -d /var/tmp/revive-bench-smoke-XXXXXX)}
+mkdir -p "$logs"
+limit=${TIMEOUT:-900}
+runs=(
+  "wipe_bench.sh --quick --no-nwipe"
+  "chunk_serving_bench.sh --quick"
+  "image_bench.sh --quick"
+  "deploy_bench.sh --quick"
+  "agent_swarm.sh 200 2"
+  "swarm_decompose.sh 200 1"
+  "tftp_bench.sh 4 1"
+  "wall_load.sh 20 5"
+  "workshop_sim.sh scale"
+  "workshop.sh --quick"
+)
+((desktop)) && runs+=("desktop_image.sh --quick 900")
+failed=0
+printf '%-36s %-8s %6s  %s\n' benchmark result secs log
+for run in "${runs[@]}"; do
+  read -r -a cmd <<< "$run"
+  log=$logs/${cmd[0]%.sh}.log
+  start=$(date +%s)
+  timeout --kill-after=30 "$limit" "$here/bench/${cmd[0]}" "${cmd[@]:1}" > "$log" 2>&1
+  rc=$?
+  case $rc in
+    0) result=ok ;;
+    124 | 137) result=TIMEOUT; failed=1 ;;
+    *) result="rc=$rc"; failed=1 ;;
+  esac
+  printf '%-36s %-8s %6d  %s\n' "$run" "$result" $(($(date +%s) - start)) "$log"
+done
+((failed)) && { echo "bench/smoke.sh: some benchmarks did not run to their end (their logs say why)"; exit 1; }
+echo "bench/smoke.sh: every benchmark ran to its end"
