@@ -4,8 +4,9 @@
 # and workshop benchmarks need it). Figures from a smoke run compare nothing: it checks only
 # that each benchmark runs to its end; a MISS is not a failure here, an exit code is.
 #
-#   sudo bench/smoke.sh [--desktop]      (about 10 minutes; --desktop adds desktop_image.sh
-#                                         --quick: a desktop recipe build and a QEMU boot, ~20 min)
+#   sudo bench/smoke.sh [--desktop]      (4 min on the 2-core development machine; --desktop
+#                                         adds desktop_image.sh --quick: a desktop recipe build
+#                                         and a QEMU boot, ~12 min there from an empty .deb cache)
 #
 # Each benchmark gets TIMEOUT seconds (default 900); its output goes to $SMOKE_LOGS (default a
 # new directory under /var/tmp), named in the summary. Exit 1 when any failed or timed out.
