@@ -157,17 +157,23 @@ Result<void> Database::exec(std::string_view sql) {
   return {};
 }
 
+Result<void> Database::run_kept(std::string_view sql) {
+  auto st = prepare(sql);
+  if (!st) return st.error();
+  return st->run();
+}
+
 std::int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
 int Database::changes() const { return sqlite3_changes(db_); }
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
 Result<Transaction> Transaction::begin(Database& db) {
-  REVIVE_TRY(db.exec("BEGIN IMMEDIATE"));
+  REVIVE_TRY(db.run_kept("BEGIN IMMEDIATE"));
   return Transaction(&db, false);
 }
 
 Result<Transaction> Transaction::savepoint(Database& db) {
-  REVIVE_TRY(db.exec("SAVEPOINT unit"));
+  REVIVE_TRY(db.run_kept("SAVEPOINT unit"));
   return Transaction(&db, true);
 }
 
@@ -176,7 +182,7 @@ Transaction::~Transaction() {
 }
 
 Result<void> Transaction::commit() {
-  REVIVE_TRY(db_->exec(savepoint_ ? "RELEASE unit" : "COMMIT"));
+  REVIVE_TRY(db_->run_kept(savepoint_ ? "RELEASE unit" : "COMMIT"));
   db_ = nullptr;
   return {};
 }

@@ -102,6 +102,10 @@ class Database {
   Result<Statement> prepare(std::string_view sql);
   /// Runs one or more statements without parameters.
   Result<void> exec(std::string_view sql);
+  /// Runs one statement without parameters, prepared once and kept: the transaction
+  /// statements every unit of work runs (SAVEPOINT, RELEASE), which exec() parses anew each
+  /// time.
+  Result<void> run_kept(std::string_view sql);
   std::int64_t last_insert_id() const;
   int changes() const;
   /// False in autocommit mode: no BEGIN open (or SQLite rolled it back after an error).
