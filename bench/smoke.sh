@@ -30,6 +30,7 @@ runs=(
   "deploy_bench.sh --quick"
   "agent_swarm.sh 200 2"
   "swarm_decompose.sh 200 1"
+  "start_cost.sh 100 1"
   "tftp_bench.sh 4 1"
   "wall_load.sh 20 5"
   "workshop_sim.sh scale"

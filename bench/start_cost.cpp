@@ -202,8 +202,9 @@ int main(int argc, char** argv) {
   for (int r = 0; r < rounds; ++r)
     for (const auto& [kind, us] : one_round(n, batch)) all[kind].push_back(us);
   std::printf(
-      "%d laptops starting, %d rounds, a batch ended every %d requests (thread CPU, no HTTP)\n", n,
-      rounds, batch);
+      "%d laptops starting, %d round%s, a batch ended every %d requests (thread CPU, "
+      "no HTTP)\n",
+      n, rounds, rounds == 1 ? "" : "s", batch);
   double start = 0;
   for (const char* kind : {"enrol", "next", "result"}) {
     auto& v = all[kind];
