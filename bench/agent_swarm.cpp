@@ -13,10 +13,12 @@
 // (bench/agent_swarm.sh uses nginx), the same burst shows what this machine and this client
 // take without any server work.
 //
-//   agent_swarm PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS] [--history N]
+//   agent_swarm PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS] [--history N] [--first K]
 //               [--baseline [--path PATH]]
 // --path sends the baseline's requests to PATH instead (e.g. a path revive-server refuses from
-// the request's header alone: its HTTP work without the enrolment's).
+// the request's header alone: its HTTP work without the enrolment's). --first K numbers the
+// laptops from K (their serials), so that a second start against the same server brings new
+// laptops, not the same ones again (they would re-enrol and find their run).
 #include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
 #include <revive/protocol.hpp>
@@ -155,7 +157,8 @@ asio::awaitable<void> enrol_past(unsigned short port, int first, int end, int st
   for (int i = first; i < end && st.errors == 0; i += stride) co_await start_agent(s, buf, i, st);
 }
 
-// Laptops n .. n + history - 1 (never one of the measured swarm's) on 8 connections.
+// Laptops n .. n + history - 1 (never one of the measured swarm's: n is past its last) on 8
+// connections.
 int fill_history(unsigned short port, int n, int history) {
   const auto t0 = Clock::now();
   asio::io_context io;
@@ -178,6 +181,7 @@ struct Options {
   bool burst = false;
   double ramp = 0;
   int history = 0;
+  int first = 0;  ///< the first laptop's number (its serial): a second start brings new laptops
   bool baseline = false;
   std::string baseline_path = proto::path::enrol();
 };
@@ -209,7 +213,7 @@ void run_swarm(const Options& o, Stats& st) {
           }
           s.set_option(tcp::no_delay(true));
           asio::streambuf buf;
-          const Agent a = co_await start_agent(s, buf, i, st);
+          const Agent a = co_await start_agent(s, buf, o.first + i, st);
           if (++enrolled == o.n) {
             start_at = Clock::now();
             all_ready.cancel();
@@ -270,7 +274,7 @@ void run_baseline(const Options& o, Stats& st) {
           }
           s.set_option(tcp::no_delay(true));
           asio::streambuf buf;
-          co_await enrol(s, buf, i, st, o.baseline_path);
+          co_await enrol(s, buf, o.first + i, st, o.baseline_path);
         },
         asio::detached);
   }
@@ -338,15 +342,22 @@ bool parse_options(int argc, char** argv, Options& o) {
     } else if (arg == "--history") {
       char* end = nullptr;
       const long h = a + 1 < argc ? std::strtol(argv[++a], &end, 10) : -1;
-      if (end == nullptr || *end != '\0' || h < 0 || o.n + h > 99999)
-        return bad_argument(
-            "--history takes a number of laptops (with the swarm's, at most 99,999)");
+      if (end == nullptr || *end != '\0' || h < 0)
+        return bad_argument("--history takes a number of laptops");
       o.history = static_cast<int>(h);
+    } else if (arg == "--first") {
+      char* end = nullptr;
+      const long f = a + 1 < argc ? std::strtol(argv[++a], &end, 10) : -1;
+      if (end == nullptr || *end != '\0' || f < 0 || f > 99999)
+        return bad_argument("--first takes a laptop number");
+      o.first = static_cast<int>(f);
     } else {
       std::fprintf(stderr, "agent_swarm: unknown argument %s\n", arg.c_str());
       return false;
     }
   }
+  if (o.first + o.n + o.history > 99999)  // serials have five digits
+    return bad_argument("the laptops' numbers (--first, the swarm's, --history) end at 99,999");
   return true;
 }
 
@@ -355,7 +366,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: %s PORT [AGENTS] [SECONDS] [--burst] [--ramp SECS] [--history N] "
-                 "[--baseline [--path PATH]]\n",
+                 "[--first K] [--baseline [--path PATH]]\n",
                  argv[0]);
     return 2;
   }
@@ -366,7 +377,7 @@ int main(int argc, char** argv) {
     std::printf("%d enrolment requests at once, each stopping at its answer\n", o.n);
     print_latencies(st);
   } else {
-    if (o.history > 0 && fill_history(o.port, o.n, o.history) != 0) return 1;
+    if (o.history > 0 && fill_history(o.port, o.first + o.n, o.history) != 0) return 1;
     run_swarm(o, st);
     char enrolled_when[64] = "all at once";
     if (o.ramp > 0) std::snprintf(enrolled_when, sizeof enrolled_when, "over %.1f s", o.ramp);
