@@ -129,7 +129,22 @@ TEST_F(AcceptingServer, ABurstLargerThanOneBatchIsEveryConnectionServed) {
   EXPECT_EQ(answered, kBurst);
 }
 
+// Whether this build runs under AddressSanitizer (the asan preset adds UndefinedBehaviorSanitizer).
+constexpr bool kSanitized =
+#if defined(__SANITIZE_ADDRESS__)
+    true;
+#elif defined(__has_feature)
+    __has_feature(address_sanitizer);
+#else
+    false;
+#endif
+
 TEST_F(AcceptingServer, OutOfDescriptorsTheIdlestConnectionMakesRoomForTheNewcomer) {
+  if (kSanitized) {
+    GTEST_SKIP() << "the sanitizers need descriptors of their own (UBSan's vptr check opens a "
+                    "pipe for each type it meets): with none left they report objects as "
+                    "invalid; the dev build runs this test";
+  }
   std::vector<int> clients;
   for (int i = 0; i < 3; ++i) {
     clients.push_back(connect_client());
