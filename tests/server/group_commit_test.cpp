@@ -2,16 +2,11 @@
 // backend counts them and batches units of work into shared transactions, and the HTTP server
 // holds every answer until the writes before it are durable, answering 503 once the disk
 // failed to commit or sync.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -24,6 +19,7 @@
 #include <vector>
 
 #include "http/http_server.hpp"
+#include "served_http.hpp"
 #include "storage/sqlite/database.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 #include "storage/sqlite/wal_sync.hpp"
@@ -495,32 +491,18 @@ TEST_F(BatchedStorage, TheWalIsCheckpointedByTheSyncingThreadNotInTheCommit) {
 
 // A raw HTTP/1.1 GET to 127.0.0.1:port; the status line, or "" when nothing came within `wait`.
 std::string get_status(std::uint16_t port, std::chrono::milliseconds wait) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string got;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const std::string req = "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    (void)!::write(fd, req.data(), req.size());
-    pollfd p{fd, POLLIN, 0};
-    char buf[256];
-    if (::poll(&p, 1, static_cast<int>(wait.count())) == 1) {
-      const auto n = ::read(fd, buf, sizeof buf);
-      if (n > 0) got.assign(buf, static_cast<std::size_t>(n));
-    }
-  }
+  const int fd = test::connect_loopback(port);
+  if (fd < 0) return "";
+  std::string got =
+      test::status_line(fd, "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", wait);
   ::close(fd);
-  return got.substr(0, got.find("\r\n"));
+  return got;
 }
 
 class DurableAnswers : public ::testing::Test {
  protected:
   void SetUp() override {
     HttpOptions o;
-    o.host = "127.0.0.1";
-    o.port = 0;
     o.durable.mark = [this] { return writes.load(); };
     o.durable.wait = [this](std::uint64_t mark, std::function<void(bool)> done) {
       std::lock_guard l(mu);
@@ -528,22 +510,10 @@ class DurableAnswers : public ::testing::Test {
       pending.push_back(std::move(done));
       return false;
     };
-    server = std::make_unique<HttpServer>(
-        io, o,
-        [this](Request&, std::string&) {
-          ++writes;  // every request writes something
-          Response r;
-          r.status = 200;
-          r.body = "{}";
-          return r;
-        },
-        metrics);
-    ASSERT_TRUE(server->start());
-    thread = std::thread([this] { io.run(); });
-  }
-  void TearDown() override {
-    io.stop();
-    thread.join();
+    ASSERT_TRUE(served.start(o, [this](Request& req, std::string& route) {
+      ++writes;  // every request writes something
+      return test::empty_ok(req, route);
+    }));
   }
   /// Answers every waiter so far with `ok`.
   void sync_done(bool ok) {
@@ -557,18 +527,15 @@ class DurableAnswers : public ::testing::Test {
     return pending.size();
   }
 
-  boost::asio::io_context io;
-  Metrics metrics;
-  std::unique_ptr<HttpServer> server;
-  std::thread thread;
   std::atomic<std::uint64_t> writes{0};
   std::mutex mu;
   std::uint64_t synced = 0;
   std::vector<std::function<void(bool)>> pending;
+  test::ServedHttp served;  // last: its thread stops before what the handler uses goes
 };
 
 TEST_F(DurableAnswers, NoAnswerLeavesBeforeItsWritesAreDurable) {
-  auto answer = std::async(std::launch::async, [&] { return get_status(server->port(), 5000ms); });
+  auto answer = std::async(std::launch::async, [&] { return get_status(served.port(), 5000ms); });
   for (int i = 0; i < 200 && waiting() == 0; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(waiting(), 1u);
   EXPECT_EQ(answer.wait_for(300ms), std::future_status::timeout) << "answered before the sync";
@@ -577,7 +544,7 @@ TEST_F(DurableAnswers, NoAnswerLeavesBeforeItsWritesAreDurable) {
 }
 
 TEST_F(DurableAnswers, AFailedSyncIsAnsweredAsAStorageFailure) {
-  auto answer = std::async(std::launch::async, [&] { return get_status(server->port(), 5000ms); });
+  auto answer = std::async(std::launch::async, [&] { return get_status(served.port(), 5000ms); });
   for (int i = 0; i < 200 && waiting() == 0; ++i) std::this_thread::sleep_for(10ms);
   sync_done(false);
   EXPECT_EQ(answer.get(), "HTTP/1.1 503 Service Unavailable");

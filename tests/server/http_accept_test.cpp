@@ -1,17 +1,13 @@
 // Issue 19, the 1,000-laptop start: the HTTP server takes a burst of connections from the
 // listener's backlog in batches, and when accept(2) runs out of descriptors it closes the
 // connection idle longest and takes the newcomer after a pause.
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -22,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "http/http_server.hpp"
+#include "served_http.hpp"
 
 namespace revive::server {
 namespace {
@@ -32,62 +28,15 @@ using namespace std::chrono_literals;
 // A server answering every request 200 on an io thread of its own.
 class AcceptingServer : public ::testing::Test {
  protected:
-  void SetUp() override {
-    HttpOptions o;
-    o.host = "127.0.0.1";
-    o.port = 0;
-    server = std::make_unique<HttpServer>(
-        io, o,
-        [](Request&, std::string&) {
-          Response r;
-          r.status = 200;
-          r.body = "{}";
-          return r;
-        },
-        metrics);
-    ASSERT_TRUE(server->start());
-    thread = std::thread([this] { io.run(); });
-  }
-  void TearDown() override { stop(); }
-  void stop() {
-    if (!thread.joinable()) return;
-    io.stop();
-    thread.join();
-  }
-  /// A connected socket to the server, or -1 with errno set.
-  int connect_client() const {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(server->port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      const int e = errno;
-      ::close(fd);
-      errno = e;
-      return -1;
-    }
-    return fd;
-  }
+  void SetUp() override { ASSERT_TRUE(served.start({}, test::empty_ok)); }
+  int connect_client() const { return test::connect_loopback(served.port()); }
 
-  boost::asio::io_context io;
-  Metrics metrics;
-  std::unique_ptr<HttpServer> server;
-  std::thread thread;
+  test::ServedHttp served;
 };
 
 // Sends a keep-alive GET on `fd`; the answer's status line, or "" when none came within 5 s.
 std::string ask(int fd) {
-  const std::string req = "GET /x HTTP/1.1\r\nHost: t\r\n\r\n";
-  if (::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return "";
-  pollfd p{fd, POLLIN, 0};
-  char buf[512];
-  if (::poll(&p, 1, 5000) != 1) return "";
-  const auto n = ::read(fd, buf, sizeof buf);
-  if (n <= 0) return "";
-  const std::string got(buf, static_cast<std::size_t>(n));
-  return got.substr(0, got.find("\r\n"));
+  return test::status_line(fd, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n", 5000ms);
 }
 
 // Whether the server closed `fd` (end of file waiting to be read).
@@ -174,8 +123,8 @@ TEST_F(AcceptingServer, OutOfDescriptorsTheIdlestConnectionMakesRoomForTheNewcom
   EXPECT_EQ(ask(clients[2]), "HTTP/1.1 200 OK") << "a later connection was closed too";
   ::close(newcomer);
   for (const int fd : clients) ::close(fd);
-  stop();  // the metrics are the io thread's
-  const std::string text = metrics.render({});
+  served.stop();  // the metrics are the io thread's
+  const std::string text = served.metrics().render({});
   EXPECT_NE(text.find("revive_http_connections_refused_total{reason=\"descriptors\"} 1"),
             std::string::npos)
       << text;

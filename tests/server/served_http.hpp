@@ -1,0 +1,93 @@
+#pragma once
+// revive-server's HTTP server on 127.0.0.1 (a port of the kernel's choice), run on a thread of
+// its own, and a raw client for it: what the tests of the HTTP layer share.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "http/http_server.hpp"
+
+namespace revive::test {
+
+/// Answers every request 200 with an empty JSON object.
+inline server::Response empty_ok(server::Request& /*req*/, std::string& /*route*/) {
+  server::Response r;
+  r.status = 200;
+  r.body = "{}";
+  return r;
+}
+
+class ServedHttp {
+ public:
+  ServedHttp() = default;
+  ServedHttp(const ServedHttp&) = delete;
+  ServedHttp& operator=(const ServedHttp&) = delete;
+  ~ServedHttp() { stop(); }
+
+  /// Starts serving `opts` (its host and port replaced) with `handler`; false when it could not.
+  bool start(server::HttpOptions opts, server::Handler handler) {
+    opts.host = "127.0.0.1";
+    opts.port = 0;
+    server_ =
+        std::make_unique<server::HttpServer>(io_, std::move(opts), std::move(handler), metrics_);
+    if (!server_->start()) return false;
+    thread_ = std::thread([this] { io_.run(); });
+    return true;
+  }
+  /// Stops the io thread (after which the metrics may be read).
+  void stop() {
+    if (!thread_.joinable()) return;
+    io_.stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return server_->port(); }
+  const server::Metrics& metrics() const { return metrics_; }
+
+ private:
+  boost::asio::io_context io_;
+  server::Metrics metrics_;
+  std::unique_ptr<server::HttpServer> server_;
+  std::thread thread_;
+};
+
+/// A socket connected to 127.0.0.1:port, or -1 with errno set.
+inline int connect_loopback(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+/// Sends `request` on `fd`; the answer's status line, or "" when none came within `wait`.
+inline std::string status_line(int fd, const std::string& request, std::chrono::milliseconds wait) {
+  if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size()))
+    return "";
+  pollfd p{fd, POLLIN, 0};
+  char buf[512];
+  if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) return "";
+  const auto n = ::read(fd, buf, sizeof buf);
+  if (n <= 0) return "";
+  const std::string got(buf, static_cast<std::size_t>(n));
+  return got.substr(0, got.find("\r\n"));
+}
+
+}  // namespace revive::test
