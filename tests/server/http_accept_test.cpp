@@ -106,11 +106,10 @@ TEST_F(AcceptingServer, OutOfDescriptorsTheIdlestConnectionMakesRoomForTheNewcom
   rlimit old{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
   const std::set<int> used = open_descriptors();
-  rlim_t soft = 0;
-  for (int free_below = 0; free_below < 1; ++soft)
-    if (!used.contains(static_cast<int>(soft))) ++free_below;
+  int first_free = 0;
+  while (used.contains(first_free)) ++first_free;
   rlimit squeezed = old;
-  squeezed.rlim_cur = soft;
+  squeezed.rlim_cur = static_cast<rlim_t>(first_free) + 1;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &squeezed), 0);
   const int newcomer = connect_client();
   const int connect_errno = errno;
