@@ -42,16 +42,14 @@ baseline_p99() {
 # The server's CPU time per answered request: unlike latency, it hardly depends on what else
 # the machine is doing, so runs on a busy machine still compare. The server's start (its
 # startup hash, the schema) and the history are left out.
-ticks=$(getconf CLK_TCK)
-server_cpu() { awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' /proc/$spid/stat; }
-server_cpu > "$W/cpu_before"
+process_cpu_ms "$spid" > "$W/cpu_before"
 rc=0
 "$build/bin/agent_swarm" "$port" "$n" "$secs" "$@" | while IFS= read -r line; do
   printf '%s\n' "$line"
-  if [[ $line == history:* ]]; then server_cpu > "$W/cpu_before"; fi
+  if [[ $line == history:* ]]; then process_cpu_ms "$spid" > "$W/cpu_before"; fi
 done | tee "$W/swarm.out" || rc=$?
 ((baseline)) && after=$(baseline_p99)
-cpu=$(awk -v a="$(server_cpu)" '{printf "%.2f", a - $1}' "$W/cpu_before")
+cpu=$(awk -v a="$(process_cpu_ms "$spid")" '{printf "%.2f", (a - $1) / 1000}' "$W/cpu_before")
 answered=$(sed -n 's/^requests answered: //p' "$W/swarm.out")
 echo "server CPU ${cpu} s, $(awk -v c="$cpu" -v a="$answered" 'BEGIN {printf "%.0f", c * 1e6 / a}') us per answered request"
 rss=$(awk '/VmHWM/ {print int($2/1024)}' /proc/$spid/status)

@@ -77,7 +77,6 @@ run() {
   rss_mib=$((rss_kib / 1024))
   cpu=$(python3 -c "print(round($usr + $sys, 2))")
 }
-server_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/${pids[0]}/stat"; }
 # fresh_disk TARGET: $bytes of zeros on stable storage, every block written (see the top).
 fresh_disk() {
   dd if=/dev/zero of="$1" bs=4M count="$bytes" iflag=count_bytes conv=fdatasync status=none
@@ -88,11 +87,11 @@ ours() {  # target direct_io -> $secs (the deploy step's write time), $wall, $rs
   workflow "$2"
   if [[ $device != 0 ]]; then api POST "/api/v1/devices/$device/restart" '{}' >/dev/null; fi  # deploy again, new run
   fresh_disk "$target"
-  local s0; s0=$(server_cpu)
+  local s0; s0=$(process_cpu_ms "${pids[0]}")
   run agent "$build/bin/revive-agent" --simulate --root "$here/tests/data/laptops/elitebook-840-g5" --disk "$target" \
     --server "$url" --server-key "$key" --long-poll 2
   wall=$secs
-  cpu=$(python3 -c "print(round($cpu + $(server_cpu) - $s0, 2))")
+  cpu=$(python3 -c "print(round($cpu + ($(process_cpu_ms "${pids[0]}") - $s0) / 1000, 2))")
   device=$(sed -n 's/.*enrolled as device \([0-9]*\).*/\1/p' "$W/agent.log" | head -1)
   secs=$(api GET "/api/v1/devices/$device" | python3 -c '
 import json,sys

@@ -88,5 +88,7 @@ NGX
   kill -0 "${pids[-1]}" 2>/dev/null || { echo "nginx did not start (above: why)" >&2; exit 1; }
 }
 
+# The CPU time (user + system) process PID has used so far, in milliseconds.
+process_cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{printf "%.0f", ($14 + $15) * 1000 / t}' "/proc/$1/stat"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 maxof() { printf '%s\n' "$@" | sort -g | tail -1; }

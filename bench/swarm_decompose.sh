@@ -79,16 +79,13 @@ revive_burst() {
   wait "${pids[-1]}" 2>/dev/null || true
 }
 
-ticks=$(getconf CLK_TCK)
-cpu_ms() { awk -v t="$ticks" '{printf "%.0f", ($14 + $15) * 1000 / t}' "/proc/$1/stat"; }
-
 # start PORT PID : the whole start against PORT, PID the server; sets start_p99 (enrol, next,
 # result) and start_cpu (ms).
 start() {
   local before
-  before=$(cpu_ms "$2")
+  before=$(process_cpu_ms "$2")
   "$build/bin/agent_swarm" "$1" "$n" 0 > "$W/start.out" || { cat "$W/start.out" >&2; exit 1; }
-  start_cpu=$(($(cpu_ms "$2") - before))
+  start_cpu=$(($(process_cpu_ms "$2") - before))
   mapfile -t start_p99 < <(awk '$2 ~ /^[0-9]+$/ && ($1 == "enrol" || $1 == "next" ||
     $1 == "result") {print $4}' "$W/start.out")
   ((${#start_p99[@]} == 3)) || { echo "the start's answers were not all timed:" >&2; cat "$W/start.out" >&2; exit 1; }
