@@ -171,6 +171,33 @@ TEST_F(SqliteServicesTest, WorkflowsFromRules) {
   EXPECT_EQ((*batches)[0].workflow, "wipe-only");
 }
 
+// A run's steps are inserted several rows to a statement, a long list in parts (workflows
+// have at most 32 steps; the storage takes any number): every step is stored, in order, with
+// its parameters.
+TEST_F(SqliteServicesTest, ALongListOfStepsIsStoredWholeAndInOrder) {
+  const auto dev = enrol("SN-LONG");
+  auto first = s().storage->runs().latest(dev);
+  ASSERT_TRUE(first && *first);
+  std::vector<WorkflowStep> steps;
+  for (int i = 0; i < 120; ++i) {
+    steps.push_back({i % 2 ? StepKind::test : StepKind::inventory, Json({{"n", i}})});
+  }
+  RunRow run = **first;
+  run.created_at = now_ + 1;
+  auto id = s().storage->runs().create(run, steps);
+  ASSERT_TRUE(id) << id.error().message;
+  auto stored = s().storage->runs().steps(*id);
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), 120u);
+  for (int i = 0; i < 120; ++i) {
+    const StepRow& row = (*stored)[static_cast<std::size_t>(i)];
+    EXPECT_EQ(row.seq, i);
+    EXPECT_EQ(row.kind, i % 2 ? StepKind::test : StepKind::inventory) << "step " << i;
+    EXPECT_EQ(row.params, Json({{"n", i}})) << "step " << i;
+    EXPECT_EQ(row.state, StepState::pending) << "step " << i;
+  }
+}
+
 // The batches page's image and recipient profile (migration 8) survive a restart; the
 // provision step gets the profile; an unknown batch is not_found.
 TEST_F(SqliteServicesTest, ABatchsImageAndProfileAreStoredAndReachTheProvisionStep) {

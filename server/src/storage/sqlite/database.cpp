@@ -9,6 +9,13 @@ Error sql_error(sqlite3* db, std::string_view sql) {
   std::string s(sql.substr(0, 80));  // enough to find the statement
   return make_error(Errc::io, std::string("sqlite: ") + sqlite3_errmsg(db) + " (in: " + s + ")");
 }
+// SQLite's allocation statistics take a process-wide mutex on every malloc and free inside
+// it, and nothing here reads them (sqlite3_memory_used, heap limits). Set before the first
+// connection opens; should SQLite be initialised already, it refuses and nothing changes.
+void count_no_allocations() {
+  static const int refused = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)refused;
+}
 }  // namespace
 
 Statement::~Statement() {
@@ -26,7 +33,8 @@ Result<bool> Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return sql_error(db_, sql_);
+  const char* sql = sqlite3_sql(stmt_);
+  return sql_error(db_, sql ? sql : "?");
 }
 
 Result<void> Statement::run() {
@@ -86,10 +94,13 @@ void Database::checkpoint() {
 }
 
 Result<Database> Database::open(const std::filesystem::path& path, CommitSync sync) {
+  count_no_allocations();
   sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  // No mutex of SQLite's own per connection (which every bind, step and column call takes): a
+  // connection is used by one thread only, a serving process's by its io thread, the
+  // checkpointer by the syncing thread (sqlite_storage.cpp), a tool's by its main thread.
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -122,19 +133,19 @@ Result<Statement> Database::prepare(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end() && !it->second->in_use) {
     it->second->in_use = true;
-    return Statement(db_, it->second->stmt, it->first, &it->second->in_use);
+    return Statement(db_, it->second->stmt, &it->second->in_use);
   }
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
       SQLITE_OK) {
     return sql_error(db_, sql);
   }
-  if (it != cache_.end()) return Statement(db_, stmt, sql);  // nested use: a private copy
+  if (it != cache_.end()) return Statement(db_, stmt);  // nested use: a private copy
   auto c = std::make_unique<Cached>();
   c->stmt = stmt;
   c->in_use = true;
   auto [pos, inserted] = cache_.emplace(std::string(sql), std::move(c));
-  return Statement(db_, stmt, pos->first, &pos->second->in_use);
+  return Statement(db_, stmt, &pos->second->in_use);
 }
 
 std::map<std::string, int, std::less<>> Database::full_scan_rows() const {

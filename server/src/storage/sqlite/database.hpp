@@ -25,11 +25,10 @@ using SqlValue = std::variant<std::nullptr_t, std::int64_t, double, std::string>
 class Statement {
  public:
   /// `in_use` non-null: a cached statement, reset and handed back (flag cleared) on destruction.
-  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view sql, bool* in_use = nullptr)
-      : db_(db), stmt_(stmt), sql_(sql), in_use_(in_use) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* in_use = nullptr)
+      : db_(db), stmt_(stmt), in_use_(in_use) {}
   ~Statement();
-  Statement(Statement&& o) noexcept
-      : db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)), in_use_(o.in_use_) {
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), in_use_(o.in_use_) {
     o.stmt_ = nullptr;
     o.in_use_ = nullptr;
   }
@@ -39,8 +38,13 @@ class Statement {
   /// Binds parameters 1..n in order (int64, double, string, nullptr or optional).
   template <class... A>
   Statement& bind(const A&... args) {
-    int i = 0;
-    (bind_one(++i, args), ...);
+    return bind_at(1, args...);
+  }
+  /// Binds parameters first..first+n-1 in order: one row's of a statement inserting several.
+  template <class... A>
+  Statement& bind_at(int first, const A&... args) {
+    int i = first;
+    (bind_one(i++, args), ...);
     return *this;
   }
 
@@ -74,8 +78,7 @@ class Statement {
   }
 
   sqlite3* db_;
-  sqlite3_stmt* stmt_;
-  std::string sql_;
+  sqlite3_stmt* stmt_;  ///< its SQL, for errors: sqlite3_sql()
   bool* in_use_;
 };
 
