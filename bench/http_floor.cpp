@@ -13,6 +13,7 @@
 // start would take with the domain beside the HTTP instead of on its thread.
 #include <time.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,9 +21,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -32,11 +35,35 @@
 namespace {
 
 using namespace revive::server;
+namespace asio = boost::asio;
+
+struct Options {
+  std::string enrolled, job;     // the answers to an enrolment and to a next step
+  std::array<double, 3> work{};  // us per enrolment, next step, result
+  bool work_thread = false;
+};
 
 bool read_file(const char* path, std::string& out) {
   std::ifstream in(path, std::ios::binary);
   out.assign(std::istreambuf_iterator<char>(in), {});
   return in.good() || in.eof();
+}
+
+std::optional<Options> parse_args(int argc, char** argv) {
+  Options o;
+  if (argc < 3 || !read_file(argv[1], o.enrolled) || !read_file(argv[2], o.job))
+    return std::nullopt;
+  for (int i = 3; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--work") == 0 && i + 1 < argc) {
+      if (std::sscanf(argv[++i], "%lf,%lf,%lf", &o.work[0], &o.work[1], &o.work[2]) != 3)
+        return std::nullopt;
+    } else if (std::strcmp(argv[i], "--work-thread") == 0) {
+      o.work_thread = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return o;
 }
 
 // Spins until this thread has used `us` microseconds of CPU.
@@ -55,86 +82,96 @@ bool ends_with(const std::string& s, std::string_view tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-}  // namespace
+// The fixed answer to a request of the start and its kind (0 enrolment, 1 next, 2 result), or
+// a 404 and no kind.
+std::pair<Response, std::optional<int>> fixed_answer(const Options& o, const std::string& path) {
+  Response r;
+  if (ends_with(path, "/enrol")) {
+    r.body = o.enrolled;
+    return {r, 0};
+  }
+  if (ends_with(path, "/next")) {
+    r.body = o.job;
+    return {r, 1};
+  }
+  if (ends_with(path, "/result")) {
+    r.body = "{}";
+    return {r, 2};
+  }
+  r.status = 404;
+  r.body = R"({"error":"not a laptop start's path"})";
+  return {r, std::nullopt};
+}
 
-int main(int argc, char** argv) {
-  std::string enrolled, job;
-  double work[3] = {0, 0, 0};  // enrol, next, result
-  bool work_thread = false;
-  for (int i = 3; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--work") == 0 && i + 1 < argc) {
-      if (std::sscanf(argv[++i], "%lf,%lf,%lf", &work[0], &work[1], &work[2]) != 3) argc = 0;
-    } else if (std::strcmp(argv[i], "--work-thread") == 0) {
-      work_thread = true;
-    } else {
-      argc = 0;
-    }
-  }
-  if (argc < 3 || !read_file(argv[1], enrolled) || !read_file(argv[2], job)) {
-    std::fprintf(stderr,
-                 "usage: http_floor ENROL_ANSWER NEXT_ANSWER [--work E,N,R [--work-thread]]\n");
-    return 2;
-  }
-  boost::asio::io_context io;
+// `answer` after `us` of CPU on the worker: the session waits as for a long-poll, woken on the
+// io thread once the work is done.
+Response handed_over(Response answer, double us, asio::io_context& worker, asio::io_context& io,
+                     HttpServer& server) {
+  static std::uint64_t handed = 0;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::string key = "w" + std::to_string(handed++);
+  asio::post(worker, [&io, &server, done, key, us] {
+    burn(us);
+    done->store(true);
+    asio::post(io, [&server, key] { server.notify(key); });
+  });
+  Response wait;
+  wait.long_poll = LongPoll{std::move(key), std::chrono::milliseconds(25000),
+                            [done, answer = std::move(answer)](bool) {
+                              return done->load() ? std::optional<Response>(answer) : std::nullopt;
+                            }};
+  return wait;
+}
+
+int serve(const Options& o) {
+  asio::io_context io, worker;
+  auto keep_worker = asio::make_work_guard(worker);
+  std::thread worker_thread;
+  if (o.work_thread) worker_thread = std::thread([&worker] { worker.run(); });
   Metrics metrics;
   HttpOptions opts;
   opts.host = "127.0.0.1";
   opts.port = 0;
-  boost::asio::io_context worker;
-  auto keep = boost::asio::make_work_guard(worker);
-  std::thread worker_thread;
-  if (work_thread) worker_thread = std::thread([&] { worker.run(); });
-  HttpServer* served = nullptr;
-  std::uint64_t handed = 0;
-  const auto answer = [&](Request& req, std::string& route) {
-    Response r;
+  HttpServer* server = nullptr;
+  const auto handle = [&](Request& req, std::string& route) {
     route = "fixed";
-    int kind = 0;
-    if (ends_with(req.path, "/enrol")) {
-      r.body = enrolled;
-    } else if (ends_with(req.path, "/next")) {
-      r.body = job;
-      kind = 1;
-    } else if (ends_with(req.path, "/result")) {
-      r.body = "{}";
-      kind = 2;
-    } else {
-      r.status = 404;
-      r.body = R"({"error":"not a laptop start's path"})";
-      return r;
-    }
-    if (!work_thread) {
-      burn(work[kind]);
-      return r;
-    }
-    // Handed to the worker; the session waits as for a long-poll, woken when it is done.
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    const std::string key = "w" + std::to_string(handed++);
-    boost::asio::post(worker, [&, done, key, us = work[kind]] {
-      burn(us);
-      done->store(true);
-      boost::asio::post(io, [&, key] { served->notify(key); });
-    });
-    LongPoll lp;
-    lp.key = key;
-    lp.poll = [done, r](bool) { return done->load() ? std::optional<Response>(r) : std::nullopt; };
-    Response wait;
-    wait.long_poll = std::move(lp);
-    return wait;
+    auto [answer, kind] = fixed_answer(o, req.path);
+    if (!kind) return answer;
+    const double us = o.work[static_cast<std::size_t>(*kind)];
+    if (o.work_thread) return handed_over(std::move(answer), us, worker, io, *server);
+    burn(us);
+    return answer;
   };
-  HttpServer server(io, opts, answer, metrics);
-  served = &server;
-  if (auto started = server.start(); !started) {
+  HttpServer http(io, opts, handle, metrics);
+  server = &http;
+  if (auto started = http.start(); !started) {
     std::fprintf(stderr, "http_floor: %s\n", started.error().message.c_str());
     return 1;
   }
-  std::printf("listening on 127.0.0.1 port %u\n", static_cast<unsigned>(server.port()));
+  std::printf("listening on 127.0.0.1 port %u\n", static_cast<unsigned>(http.port()));
   std::fflush(stdout);
-  boost::asio::signal_set stop(io, SIGINT, SIGTERM);
-  stop.async_wait([&](auto, int) { io.stop(); });
+  asio::signal_set stop(io, SIGINT, SIGTERM);
+  stop.async_wait([&io](auto, int) { io.stop(); });
   io.run();
-  keep.reset();
+  keep_worker.reset();
   worker.stop();
   if (worker_thread.joinable()) worker_thread.join();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto options = parse_args(argc, argv);
+  if (!options) {
+    std::fprintf(stderr,
+                 "usage: http_floor ENROL_ANSWER NEXT_ANSWER [--work E,N,R [--work-thread]]\n");
+    return 2;
+  }
+  try {
+    return serve(*options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "http_floor: %s\n", e.what());
+    return 1;
+  }
 }

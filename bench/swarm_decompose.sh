@@ -7,6 +7,13 @@
 # Then the whole start (each agent enrols, takes its first step, half fail it), sent to:
 #   nginx-start  nginx with one worker (one thread, as revive-server's HTTP) answering each request
 #                with an answer revive-server gave (captured once): the start's HTTP and TCP alone;
+#   http-start   revive-server's HTTP layer (bench/http_floor.cpp, one io thread) with the same
+#                fixed answers: what revive's HTTP adds to nginx's, without the domain;
+#   work-start   the same, each answer after burning the thread CPU the domain takes for it
+#                (bench/start_cost, measured first in the same run) on the io thread: a stand-in
+#                for revive-server's one thread;
+#   thread-start the same work on a second thread, handed over and back per request: what the
+#                start would take with the domain beside the HTTP instead of on its thread;
 #   start        revive-server: the start as bench/agent_swarm.sh times it, without what follows.
 # For the two starts, the p99 of each request kind and the server's CPU (nginx's worker's).
 # Rounds interleaved, a fresh revive-server each; p99 per round, then the medians.
@@ -17,7 +24,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-1000}; rounds=${2:-3}
 # shellcheck source=bench/lib.sh
 . "$here/bench/lib.sh"
-bench_build revive-server agent_swarm
+bench_build revive-server agent_swarm http_floor start_cost
 command -v nginx >/dev/null || { echo "nginx is needed: run bench/setup" >&2; exit 1; }
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-decompose-XXXXXX")
 pids=()
@@ -57,6 +64,29 @@ NGINX_WORKERS=1 start_nginx "$sport" "default_type application/json;
     location ~ /next\$ { return 200 '$job'; }
     location ~ /result\$ { return 200 '{}'; }"
 nginx_worker=$(pgrep -P "${pids[-1]}")
+printf '%s' "$enrolled" > "$W/enrolled.json"
+printf '%s' "$job" > "$W/job.json"
+# The domain's thread CPU per request kind (enrol, next, result), in process.
+work=$(TMPDIR=$W "$build/bin/start_cost" "$n" 1 |
+  awk '$1 == "enrol" || $1 == "next" || $1 == "result" {us[$1] = $2}
+       END {if (us["result"] != "") printf "%s,%s,%s", us["enrol"], us["next"], us["result"]}')
+[[ -n $work ]] || { echo "start_cost printed no figures" >&2; exit 1; }
+echo "the domain's CPU per enrolment, next step and result (start_cost): ${work//,/ \/ } us"
+declare -A fport floor
+# floor NAME ARGS... : http_floor with the captured answers; sets fport[NAME] and floor[NAME].
+floor() {
+  local name=$1
+  shift
+  "$build/bin/http_floor" "$W/enrolled.json" "$W/job.json" "$@" > "$W/floor-$name.out" &
+  pids+=($!)
+  floor[$name]=${pids[-1]}
+  for _ in $(seq 50); do grep -q 'port [0-9]' "$W/floor-$name.out" && break; sleep 0.1; done
+  fport[$name]=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$W/floor-$name.out")
+  [[ -n ${fport[$name]} ]] || { echo "http_floor $* did not start" >&2; exit 1; }
+}
+floor http-start
+floor work-start --work "$work"
+floor thread-start --work "$work" --work-thread
 
 # burst PORT PATH [refused] : the burst's p99 in ms ("" when nothing was answered, or when an
 # answer was an error and `refused` was not said: a wrong path once timed 401s as enrolments).
@@ -106,15 +136,17 @@ for r in $(seq "$rounds"); do
   done
   echo "$line"
   line="round $r, the whole start (enrol / next / result p99, server CPU):"
-  for kind in nginx-start start; do
-    if [[ $kind == start ]]; then
-      rm -rf "$W/state"
-      start_revive_server
-      start "$rport" "${pids[-1]}"
-      kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-    else
-      start "$sport" "$nginx_worker"
-    fi
+  for kind in nginx-start http-start work-start thread-start start; do
+    case $kind in
+      nginx-start) start "$sport" "$nginx_worker" ;;
+      *-start) start "${fport[$kind]}" "${floor[$kind]}" ;;
+      start)
+        rm -rf "$W/state"
+        start_revive_server
+        start "$rport" "${pids[-1]}"
+        kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+        ;;
+    esac
     for i in 0 1 2; do p99s[$kind.$i]+="${start_p99[$i]} "; done
     p99s[$kind.cpu]+="$start_cpu "
     line+="  $kind ${start_p99[0]} / ${start_p99[1]} / ${start_p99[2]} ms, $start_cpu ms;"
@@ -125,8 +157,12 @@ done
 echo "== $n enrolment requests at once, $rounds round(s), median p99: nginx $(median ${p99s[nginx]}) ms," \
   "revive refused from the header $(median ${p99s[refused]}) ms, revive enrolments alone" \
   "$(median ${p99s[enrol]}) ms"
-declare -A who=([nginx-start]="nginx (one worker, fixed answers)" [start]=revive-server)
-for kind in nginx-start start; do
+declare -A who=([nginx-start]="nginx (one worker, fixed answers)"
+  [http-start]="revive's HTTP layer (fixed answers)"
+  [work-start]="revive's HTTP layer, the domain's CPU burnt on its thread"
+  [thread-start]="revive's HTTP layer, the domain's CPU burnt on a second thread"
+  [start]=revive-server)
+for kind in nginx-start http-start work-start thread-start start; do
   # shellcheck disable=SC2086
   echo "== the whole start of $n laptops, ${who[$kind]}, medians: enrol p99 $(median ${p99s[$kind.0]}) ms," \
     "next $(median ${p99s[$kind.1]}) ms, result $(median ${p99s[$kind.2]}) ms; server CPU" \
