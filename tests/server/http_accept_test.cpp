@@ -117,6 +117,7 @@ TEST_F(AcceptingServer, AtTheCapOrOutOfDescriptorsTheIdlestConnectionMakesRoom) 
   // Out of descriptors: the numbers below the highest in use filled (the first eviction left a
   // hole), and the limit lowered to leave exactly the next one free. The newcomer's client
   // socket takes it, and the server's accept(2) finds none until it closes one of its own.
+  // The accept error's message met while descriptors are free (see above).
   EXPECT_FALSE(
       boost::system::error_code(EMFILE, boost::system::system_category()).message().empty());
   const int free_number = *open_descriptors().rbegin() + 1;
