@@ -15,7 +15,8 @@
 #   thread-start the same work on a second thread, handed over and back per request: what the
 #                start would take with the domain beside the HTTP instead of on its thread;
 #   start        revive-server: the start as bench/agent_swarm.sh times it, without what follows.
-# For the two starts, the p99 of each request kind and the server's CPU (nginx's worker's).
+# For each start, the p99 of each request kind and the server's CPU (all its threads'; nginx's
+# worker's).
 # Rounds interleaved, a fresh revive-server each; p99 per round, then the medians.
 #
 #   bench/swarm_decompose.sh [AGENTS] [ROUNDS]
