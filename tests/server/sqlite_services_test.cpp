@@ -179,6 +179,7 @@ TEST_F(SqliteServicesTest, ALongListOfStepsIsStoredWholeAndInOrder) {
   auto first = s().storage->runs().latest(dev);
   ASSERT_TRUE(first && *first);
   std::vector<WorkflowStep> steps;
+  steps.reserve(120);
   for (int i = 0; i < 120; ++i) {
     steps.push_back({i % 2 ? StepKind::test : StepKind::inventory, Json({{"n", i}})});
   }
