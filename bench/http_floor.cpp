@@ -11,8 +11,6 @@
 // share (bench/start_cost.sh); on the io thread, as revive-server's domain runs, or with
 // --work-thread on a second thread, handed over and back as a long-poll is answered: what the
 // start would take with the domain beside the HTTP instead of on its thread.
-#include <time.h>
-
 #include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -31,6 +29,7 @@
 
 #include "http/http_server.hpp"
 #include "http/metrics.hpp"
+#include "thread_cpu.hpp"
 
 namespace {
 
@@ -68,13 +67,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
 
 // Spins until this thread has used `us` microseconds of CPU.
 void burn(double us) {
-  const auto cpu_us = [] {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
-  };
-  const double until = cpu_us() + us;
-  while (cpu_us() < until) {
+  const double until = revive::bench::thread_cpu_us() + us;
+  while (revive::bench::thread_cpu_us() < until) {
   }
 }
 

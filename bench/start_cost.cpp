@@ -27,6 +27,7 @@
 #include "revive/protocol.hpp"
 #include "revive/signed_job.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
+#include "thread_cpu.hpp"
 
 namespace {
 
@@ -34,11 +35,7 @@ namespace fs = std::filesystem;
 namespace proto = revive::protocol;
 using namespace revive::server;
 
-double thread_cpu_us() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
-}
+using revive::bench::thread_cpu_us;
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "start_cost: %s\n", what.c_str());
