@@ -1,6 +1,7 @@
 #pragma once
 // revive-server's HTTP server on 127.0.0.1 (a port of the kernel's choice), run on a thread of
-// its own, and a raw client for it: what the tests of the HTTP layer share.
+// its own (optionally with a second thread for the domain's side, as revive-server runs it),
+// and a raw client for it: what the tests of the HTTP layer share.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
@@ -44,17 +46,39 @@ class ServedHttp {
     thread_ = std::thread([this] { io_.run(); });
     return true;
   }
-  /// Stops the io thread (after which the metrics may be read).
+  /// As start(), with admission, the handler, polls, stream checks and `durable` called on a
+  /// second thread (HttpOptions::domain): domain() runs there.
+  bool start_with_domain(server::HttpOptions opts, server::Handler handler) {
+    opts.domain = &domain_;
+    domain_thread_ = std::thread([this] {
+      auto busy = boost::asio::make_work_guard(domain_);
+      domain_.run();
+    });
+    return start(std::move(opts), std::move(handler));
+  }
+  /// Stops the io thread and the domain's (after which the metrics may be read).
   void stop() {
-    if (!thread_.joinable()) return;
-    io_.stop();
-    thread_.join();
+    if (thread_.joinable()) {
+      io_.stop();
+      thread_.join();
+    }
+    if (domain_thread_.joinable()) {
+      domain_.stop();
+      domain_thread_.join();
+    }
   }
   std::uint16_t port() const { return server_->port(); }
   const server::Metrics& metrics() const { return metrics_; }
+  server::HttpServer& server() { return *server_; }
+  boost::asio::io_context& domain() { return domain_; }
+  std::thread::id domain_thread() const { return domain_thread_.get_id(); }
 
  private:
   boost::asio::io_context io_;
+  /// After io_, so destroyed first: a request handed to it and never run holds its session,
+  /// whose socket belongs to io_.
+  boost::asio::io_context domain_;
+  std::thread domain_thread_;
   server::Metrics metrics_;
   std::unique_ptr<server::HttpServer> server_;
   std::thread thread_;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <optional>
+#include <thread>
 
 #include "api/api.hpp"
 #include "app/boot_dir.hpp"
@@ -22,6 +23,7 @@
 #include "http/http_server.hpp"
 #include "http/tls_identity.hpp"
 #include "netboot/boot_services.hpp"
+#include "revive/heap_policy.hpp"
 #include "revive/image_store.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 
@@ -89,9 +91,17 @@ Result<void> add_dhcp_pool(const ServerConfig& cfg, BootServiceOptions& bo) {
 struct App::Impl {
   ServerConfig cfg;
   std::string deployments_line;  ///< printed after the listening line (scripts read that first)
+  /// The HTTP server's network side: accepting, reading, parsing and writing, on a thread of
+  /// its own, so that at a workshop's start one core serves the connections while the other
+  /// answers (bench/README.md, "1,000 laptops at once"). Made before `io` and so destroyed
+  /// after it: a request handed to `io` and never run holds its session's frame, whose
+  /// sockets belong to `net`.
+  asio::io_context net{1};
+  /// The io thread, the domain's (App::run's): services and storage, admission and handlers,
+  /// the timers, the boot services. Nothing else calls the services or the storage.
   asio::io_context io{1};
   /// Made after the privileges are dropped: capabilities belong to a thread, so the drop
-  /// happens while the io_context thread is the only one.
+  /// happens while the starting thread is the only one.
   std::optional<asio::thread_pool> pool;
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::steady_timer deadline_timer{io};
@@ -167,7 +177,10 @@ struct App::Impl {
     retention_timer.cancel();
     signals.cancel();
     if (boot) boot->stop();
-    http->shutdown(std::chrono::seconds(cfg.shutdown_grace_s), [this] { io.stop(); });
+    http->shutdown(std::chrono::seconds(cfg.shutdown_grace_s), [this] {
+      io.stop();
+      net.stop();
+    });
   }
 
   Result<void> open_state();
@@ -246,6 +259,7 @@ Result<void> App::Impl::start_http(const std::pair<std::string, std::uint16_t>& 
                     cfg.max_connections_per_address};
   ho.admit = [this](const Request& r) { return api->admit(r); };
   ho.log = log_line;
+  ho.domain = &io;
   if (GroupCommit* group = storage->group_commit()) {
     ho.durable.mark = [group] { return group->commits(); };
     ho.durable.wait = [group](std::uint64_t mark, std::function<void(bool)> done) {
@@ -254,7 +268,7 @@ Result<void> App::Impl::start_http(const std::pair<std::string, std::uint16_t>& 
   }
   REVIVE_TRY(add_tls(ho));
   http = std::make_unique<HttpServer>(
-      io, ho, [this](Request& r, std::string& label) { return api->handle(r, label); }, metrics);
+      net, ho, [this](Request& r, std::string& label) { return api->handle(r, label); }, metrics);
   REVIVE_TRY(http->start());
   api->set_ports(http->port(), http->tls_port());
   api->set_recheck_streams([this] { http->recheck_streams(); });
@@ -424,7 +438,19 @@ std::uint16_t App::tftp_port() const { return impl_->boot ? impl_->boot->tftp_po
 
 const std::string& App::deployments_line() const { return impl_->deployments_line; }
 
-void App::run() { impl_->io.run(); }
+// Both threads start here, after the privileges were dropped (capabilities belong to a thread).
+void App::run() {
+  // The domain's side may run out of work of its own while the network's thread still hands
+  // it requests (a shutdown's last long-polls): it runs until the shutdown stops it.
+  auto busy = asio::make_work_guard(impl_->io);
+  std::thread network([this] {
+    grow_thread_heap(16 << 20);  // what a 1,000-laptop start asks of it, about
+    impl_->net.run();
+  });
+  impl_->io.run();
+  impl_->net.stop();
+  network.join();
+}
 
 void App::stop() {
   asio::post(impl_->io, [this] { impl_->begin_shutdown(); });

@@ -1,7 +1,7 @@
 #pragma once
-// revive-server as a library: the running daemon (io_context thread owning the state and the
-// HTTP server, a thread pool for blocking work, the deadline tick, signal handling) and its
-// command line.
+// revive-server as a library: the running daemon (the io thread owning the state, the HTTP
+// server's network thread, a thread pool for blocking work, the deadline tick, signal handling)
+// and its command line.
 
 #include <cstdint>
 #include <memory>

@@ -2,9 +2,11 @@
 
 #include <poll.h>
 
+#include <atomic>
 #include <csignal>
 #include <list>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "async.hpp"
@@ -30,7 +32,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   ConnectionLimits limits;
   bool stopping = false;
   std::uint64_t next_id = 0;
-  std::uint64_t known_durable = 0;  // a write mark the storage said is durable
+  // A write mark the storage said is durable: raised from the syncing thread's answer.
+  std::atomic<std::uint64_t> known_durable{0};
   bool sync_failure_logged = false;
   Clock::time_point exhausted_logged{};
 
@@ -48,6 +51,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     asio::steady_timer* wake = nullptr;
   };
   std::list<Subscriber*> subscribers;
+  // Open streams by channel: what subscribers() tells other threads.
+  mutable std::mutex stream_counts_mutex;
+  std::map<std::string, std::size_t> stream_counts;
   std::function<void()> on_drained;
   std::unique_ptr<asio::steady_timer> grace_timer;
 
@@ -170,6 +176,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  void shut_down(std::chrono::seconds grace, std::function<void()> done);
+
   void check_drained() {
     if (stopping && conns.empty() && on_drained) {
       auto f = std::move(on_drained);
@@ -177,6 +185,53 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       if (grace_timer) grace_timer->cancel();
       f();
     }
+  }
+
+  // ---- the domain's thread: admission, handlers, long-polls' polls, streams' checks
+
+  // An answer, and whether every write made up to it is durable.
+  struct Settled {
+    Response resp;
+    bool durable = true;
+  };
+
+  asio::io_context& domain() const { return opts.domain ? *opts.domain : io; }
+
+  // Runs work(back) on the domain's thread; the session waits here for back's value.
+  template <class R, class Work>
+  asio::awaitable<R> on_domain(Work work) {
+    return hand_over<R>(domain(), std::move(work));
+  }
+
+  // Group commit, on the domain's thread: gives `resp` back once every write made up to it is
+  // durable; one that wrote nothing new since the last group was synced passes straight
+  // through. The answer may have read what others wrote, so it waits for theirs too. Before
+  // waiting it lets the requests ready now run first: their writes join the same batch (one
+  // commit for all, storage/sqlite). Long-polls and streams settle when they answer.
+  void settle(Response resp, const HandBack<Settled>& back) {
+    if (!opts.durable.mark || resp.long_poll || resp.event_stream)
+      return back(Settled{std::move(resp)});
+    const std::uint64_t mark = opts.durable.mark();
+    if (mark <= known_durable.load()) return back(Settled{std::move(resp)});
+    auto held = std::make_shared<Settled>(Settled{std::move(resp)});
+    asio::post(domain(), [self = shared_from_this(), mark, held, back] {
+      auto told = [self, mark, held, back](bool ok) {
+        if (ok) self->note_durable(mark);
+        held->durable = ok;
+        back(std::move(*held));
+      };
+      if (mark <= self->known_durable.load() || self->opts.durable.wait(mark, told)) told(true);
+    });
+  }
+
+  void note_durable(std::uint64_t mark) {
+    std::uint64_t known = known_durable.load();
+    while (known < mark && !known_durable.compare_exchange_weak(known, mark)) {
+    }
+  }
+
+  HeaderVerdict admit(const Request& req) const {
+    return opts.admit ? opts.admit(req) : HeaderVerdict{std::nullopt, "", opts.max_body_bytes};
   }
 
   // ---- answers that outlive one write: event streams and long-polls
@@ -223,9 +278,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     // A copy, not a move: clang-tidy's use-after-move check misreads the co_await above.
     Subscriber sub{es.channel, peer, EventQueue(es.max_queued_bytes), &wake};
     subscribers.push_back(&sub);
+    count_stream(sub.channel, 1);
     sub.queue.push(es.first.empty() ? ": connected\n\n" : es.first);
     while (!stopping && !sub.queue.overflowed()) {
-      if (es.still_allowed && !es.still_allowed()) break;
+      if (es.still_allowed) {
+        const bool allowed =
+            co_await on_domain<bool>([&](const HandBack<bool>& back) { back(es.still_allowed()); });
+        if (!allowed) break;
+      }
       if (!sub.queue.empty()) {
         const std::string out = sub.queue.take();
         lowest.expires_after(opts.write_timeout);
@@ -239,60 +299,47 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
     if (sub.queue.overflowed()) metrics.connection_refused("stream_behind");
     subscribers.remove(&sub);
+    count_stream(sub.channel, -1);
   }
 
-  asio::awaitable<std::optional<Response>> wait_long_poll(LongPoll& lp) {
+  void count_stream(const std::string& channel, int delta) {
+    const std::lock_guard lock(stream_counts_mutex);
+    auto& n = stream_counts[channel];
+    n = delta > 0 ? n + 1 : n - 1;
+    if (n == 0) stream_counts.erase(channel);
+  }
+
+  // A wake-up that notify() sends while the poll runs on the domain's thread is not lost: the
+  // change it announces was made there before the poll ran (the poll sees it) or after (its
+  // notify is posted here after the poll's answer, and finds the timer waiting again).
+  asio::awaitable<Settled> wait_long_poll(LongPoll& lp) {
     const auto deadline = Clock::now() + lp.timeout;
     asio::steady_timer timer(io);
     auto& set = waiters[lp.key];
     set.insert(&timer);
-    std::optional<Response> out;
+    std::optional<Settled> out;
     while (!out) {
       if (stopping || Clock::now() >= deadline) {
-        out = lp.poll(true);
-        if (!out) out = error_response(503, "shutting_down", "server is shutting down; ask again");
+        out = co_await on_domain<Settled>([&](const HandBack<Settled>& back) {
+          auto r = lp.poll(true);
+          settle(r ? std::move(*r)
+                   : error_response(503, "shutting_down", "server is shutting down; ask again"),
+                 back);
+        });
         break;
       }
       timer.expires_at(deadline);
       co_await timer.async_wait(tok);  // cancelled by notify() or expired
-      out = lp.poll(false);
+      out = co_await on_domain<std::optional<Settled>>(
+          [&](const HandBack<std::optional<Settled>>& back) {
+            auto r = lp.poll(false);
+            if (!r) return back(std::nullopt);
+            settle(std::move(*r), [back](Settled a) { back(std::move(a)); });
+          });
     }
     waiters[lp.key].erase(&timer);
     if (waiters[lp.key].empty()) waiters.erase(lp.key);
-    co_return out;
-  }
-
-  // ---- requests
-
-  // True once every write made so far is durable; a request that wrote nothing new since the
-  // last group was synced passes straight through. The answer may have read what others
-  // wrote, so it waits for theirs too. Before waiting it lets the requests that are ready now
-  // run first: their writes join the same batch (one commit for all, storage/sqlite).
-  asio::awaitable<bool> writes_durable() {
-    if (!opts.durable.mark) co_return true;
-    const std::uint64_t mark = opts.durable.mark();
-    if (mark <= known_durable) co_return true;
-    co_await asio::post(io, asio::use_awaitable);
-    if (mark <= known_durable) co_return true;
-    struct Wait {
-      explicit Wait(asio::io_context& io) : timer(io, asio::steady_timer::time_point::max()) {}
-      asio::steady_timer timer;
-      bool done = false, ok = false;
-    };
-    auto w = std::make_shared<Wait>(io);
-    // The io_context, not this server: the storage may answer while it stops, after the
-    // server is gone.
-    const bool now = opts.durable.wait(mark, [&io = io, w](bool ok) {
-      asio::post(io, [w, ok] {
-        w->ok = ok;
-        w->done = true;
-        w->timer.cancel();
-      });
-    });
-    if (!now)
-      while (!w->done) co_await w->timer.async_wait(tok);
-    if (now || w->ok) known_durable = std::max(known_durable, mark);
-    co_return now || w->ok;
+    co_return std::move(*out);
   }
 
   Response dispatch(Request& req, std::string& route) {
@@ -303,6 +350,35 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       r.log_detail = "internal error in " + req.method + " " + req.path + ": " + e.what();
       return r;
     }
+  }
+
+  // ---- requests
+
+  // Admits the request from its header and, when its body is here already (none, or taken
+  // whole: `body_ready`) and in memory within the admitted limit, answers it: one hand-over to
+  // the domain's thread. Otherwise answer_admitted answers it once read_admitted has read its
+  // body, unless refused here (`refused`).
+  asio::awaitable<std::optional<Settled>> admit_request(Request& req, bool body_ready,
+                                                        HeaderVerdict& verdict, std::string& route,
+                                                        bool& refused) {
+    co_return co_await on_domain<std::optional<Settled>>(
+        [&](const HandBack<std::optional<Settled>>& back) {
+          const auto give = [back](Settled a) { back(std::move(a)); };
+          verdict = admit(req);
+          if (verdict.answer) {
+            refused = true;
+            if (!verdict.label.empty()) route = verdict.label;
+            return settle(std::move(*verdict.answer), give);
+          }
+          if (!body_ready || verdict.spool || req.body.size() > verdict.max_body)
+            return back(std::nullopt);
+          settle(dispatch(req, route), give);
+        });
+  }
+
+  asio::awaitable<Settled> answer_admitted(Request& req, std::string& route) {
+    co_return co_await on_domain<Settled>(
+        [&](const HandBack<Settled>& back) { settle(dispatch(req, route), back); });
   }
 
   // One request, read to answered; false when the connection is done.
@@ -319,23 +395,41 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     bool drain = false;
     std::string route = "other";
     Request req;
-    Response resp;
+    Settled answer;
     req.local = local;
     if (!make_request(hp, peer, kIsTls<Stream>, req)) {
-      resp = error_response(400, "bad_request", "malformed request path");
+      answer.resp = error_response(400, "bad_request", "malformed request path");
       keep_alive = false;
       drain = !hp.is_done();
     } else {
-      auto early = co_await admit_and_read(stream, buf, hp, req, route, keep_alive, drain, opts);
-      if (early && early->status == 0) co_return false;
-      resp = early ? std::move(*early) : dispatch(req, route);
+      const bool has_body = !hp.is_done();
+      const bool taken = take_buffered_body(hp, buf, req, opts);
+      HeaderVerdict verdict;
+      bool refused = false;
+      auto first = co_await admit_request(req, !has_body || taken, verdict, route, refused);
+      if (refused && has_body) {
+        keep_alive = false;
+        drain = !taken;
+      }
+      if (first) {
+        answer = std::move(*first);
+      } else {
+        auto early =
+            co_await read_admitted(stream, buf, hp, req, verdict, taken, keep_alive, drain, opts);
+        if (early && early->status == 0) co_return false;
+        // Not a conditional expression: GCC 12 destroys a co_await's temporary in one twice.
+        if (early)
+          answer.resp = std::move(*early);
+        else
+          answer = co_await answer_admitted(req, route);
+      }
       if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
     }
+    Response& resp = answer.resp;
     if (!resp.log_detail.empty()) log("HTTP " + peer + ": " + resp.log_detail);
     if (resp.long_poll) {
       LongPoll lp = std::move(*resp.long_poll);
-      auto r = co_await wait_long_poll(lp);
-      resp = std::move(*r);
+      answer = co_await wait_long_poll(lp);
     }
     if (resp.event_stream) {
       if (auto full = refuse_stream(*resp.event_stream, peer)) {
@@ -346,7 +440,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         co_return false;
       }
     }
-    if (!co_await writes_durable()) {
+    if (!answer.durable) {
       resp = error_response(503, "storage_failed",
                             "the server could not save to its disk; nothing of this request is "
                             "sure to be kept (the server's log says why)");
@@ -436,33 +530,44 @@ std::uint16_t HttpServer::tls_port() const {
 }
 
 void HttpServer::notify(const std::string& key) {
-  auto it = impl_->waiters.find(key);
-  if (it == impl_->waiters.end()) return;
-  for (auto* t : it->second) t->cancel();
+  asio::post(impl_->io, [impl = impl_, key] {
+    auto it = impl->waiters.find(key);
+    if (it == impl->waiters.end()) return;
+    for (auto* t : it->second) t->cancel();
+  });
 }
 
 std::size_t HttpServer::subscribers(const std::string& channel) const {
-  std::size_t n = 0;
-  for (const auto* s : impl_->subscribers) n += s->channel == channel ? 1 : 0;
-  return n;
+  const std::lock_guard lock(impl_->stream_counts_mutex);
+  auto it = impl_->stream_counts.find(channel);
+  return it == impl_->stream_counts.end() ? 0 : it->second;
 }
 
 void HttpServer::publish(const std::string& channel, const std::string& event,
                          const std::string& data) {
-  const std::string msg = sse_message(event, data);
-  for (auto* s : impl_->subscribers) {
-    if (s->channel != channel) continue;
-    s->queue.push(msg);  // bounded: a client too far behind is cut off and starts again
-    s->wake->cancel();
-  }
+  asio::post(impl_->io, [impl = impl_, channel, msg = sse_message(event, data)] {
+    for (auto* s : impl->subscribers) {
+      if (s->channel != channel) continue;
+      s->queue.push(msg);  // bounded: a client too far behind is cut off and starts again
+      s->wake->cancel();
+    }
+  });
 }
 
 void HttpServer::recheck_streams() {
-  for (auto* s : impl_->subscribers) s->wake->cancel();
+  asio::post(impl_->io, [impl = impl_] {
+    for (auto* s : impl->subscribers) s->wake->cancel();
+  });
 }
 
 void HttpServer::shutdown(std::chrono::seconds grace, std::function<void()> done) {
-  auto& i = *impl_;
+  asio::post(impl_->io, [impl = impl_, grace, done = std::move(done)]() mutable {
+    impl->shut_down(grace, std::move(done));
+  });
+}
+
+void HttpServer::Impl::shut_down(std::chrono::seconds grace, std::function<void()> done) {
+  auto& i = *this;
   i.stopping = true;
   beast::error_code ec;
   i.acceptor.close(ec);
@@ -476,7 +581,7 @@ void HttpServer::shutdown(std::chrono::seconds grace, std::function<void()> done
   }
   i.on_drained = std::move(done);
   i.grace_timer = std::make_unique<asio::steady_timer>(i.io, grace);
-  i.grace_timer->async_wait([impl = impl_](beast::error_code e) {
+  i.grace_timer->async_wait([impl = shared_from_this()](beast::error_code e) {
     if (e) return;
     for (auto& [id, c] : impl->conns) {
       beast::error_code ec2;

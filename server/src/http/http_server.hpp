@@ -1,5 +1,6 @@
 #pragma once
-// The HTTP/1.1 server (Boost.Beast, C++20 coroutines, one io_context thread). Two listeners
+// The HTTP/1.1 server (Boost.Beast, C++20 coroutines, one io_context thread for the network,
+// and the domain's thread for everything that reads or writes the server's state). Two listeners
 // serving the same handler: plain HTTP (agents, network-booting firmware, the server's own
 // tools on loopback) and HTTPS (operators and the dashboard; docs/SECURITY.md). Keep-alive,
 // timeouts on every read and write, connection caps per client address and overall (with
@@ -7,6 +8,10 @@
 // is read (auth, rate limits, the route's body limit), large uploads streamed to a temp file,
 // chunk files sent with sendfile(2), long-polls, Server-Sent Events on named channels (capped
 // per channel and per address, each client's backlog bounded), and a graceful shutdown.
+// With `HttpOptions::domain` set, admission, handlers, long-polls' polls and streams' checks run
+// on that io_context's thread, handed each request with one post and handing the answer back
+// with another, so one core reads, parses and writes while the other answers (bench/README.md,
+// "1,000 laptops at once"); without it they run on the server's own thread.
 // Beast is confined to http_server.cpp and the request_reader, response_writer and
 // tls_listener files beside it (beast_common.hpp); this header does not include it.
 
@@ -49,6 +54,10 @@ struct HttpOptions {
   /// limits); nothing set: every request is admitted with `max_body_bytes`.
   std::function<HeaderVerdict(const Request&)> admit;
   std::function<void(const std::string&)> log;
+  /// Where admit, the handler, LongPoll::poll, EventStream::still_allowed and `durable` are
+  /// called: the thread that runs this io_context (it must outlive the server). Null: the
+  /// server's own.
+  boost::asio::io_context* domain = nullptr;
   /// Group commit: no answer leaves before every write made up to it is durable. `mark` counts
   /// the writes so far; `wait(mark, done)` is true when they are durable, else calls
   /// done(ok) later from any thread. Unset: writes are durable when they return.
@@ -72,6 +81,8 @@ class HttpServer {
   /// The bound ports (useful with port 0); tls_port() is 0 when HTTPS is off.
   std::uint16_t port() const;
   std::uint16_t tls_port() const;
+  // The calls below may come from any thread: they are carried out on the server's own.
+
   /// Wakes long-polls waiting on `key`.
   void notify(const std::string& key);
   /// How many event streams are open on `channel` (a publisher may skip building its message
@@ -82,8 +93,8 @@ class HttpServer {
   /// Wakes every stream to ask its `still_allowed` again (after a token was revoked).
   void recheck_streams();
   /// Stops accepting, closes idle connections, answers waiting long-polls, ends event
-  /// streams; in-flight responses finish. `done` runs when no connection is left or after
-  /// `grace`, whichever comes first.
+  /// streams; in-flight responses finish. `done` runs (on the server's thread) when no
+  /// connection is left or after `grace`, whichever comes first.
   void shutdown(std::chrono::seconds grace, std::function<void()> done);
 
  private:

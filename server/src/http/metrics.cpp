@@ -5,6 +5,7 @@
 namespace revive::server {
 
 void Metrics::request(const std::string& route, int status, double seconds) {
+  const std::lock_guard lock(mutex_);
   ++requests_[{route, status}];
   auto& h = latency_[route];
   ++h.count;
@@ -16,6 +17,19 @@ void Metrics::request(const std::string& route, int status, double seconds) {
 
 std::string Metrics::render(const std::map<std::string, std::int64_t>& agents_by_state) const {
   std::string out;
+  std::vector<std::function<std::string()>> more;
+  {
+    const std::lock_guard lock(mutex_);
+    render_own(agents_by_state, out);
+    more = sources_;
+  }
+  // Not under the lock: a source reads its own state (the boot services', the scheduler's).
+  for (const auto& source : more) out += source();
+  return out;
+}
+
+void Metrics::render_own(const std::map<std::string, std::int64_t>& agents_by_state,
+                         std::string& out) const {
   out +=
       "# HELP revive_agents Laptops by the state of their current workflow.\n# TYPE revive_agents "
       "gauge\n";
@@ -62,8 +76,6 @@ std::string Metrics::render(const std::map<std::string, std::int64_t>& agents_by
     out += fmt::format("revive_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", route,
                        h.count);
   }
-  for (const auto& more : sources_) out += more();
-  return out;
 }
 
 }  // namespace revive::server

@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <filesystem>
+#include <variant>
 #include <vector>
 
 #include "revive/file_util.hpp"
@@ -28,13 +29,8 @@ Response connection_gone() {
   return gone;
 }
 
-// Streams a request body into a temp file (uploads are never held in memory).
-template <class Stream>
-asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat_buffer& buf,
-                                                     HeaderParser& hp, Request& req,
-                                                     const HttpOptions& opts) {
-  http::request_parser<http::buffer_body> bp{std::move(hp)};
-  bp.body_limit(opts.max_upload_bytes);
+// A new temp file for an upload's body (req.body_file), or the answer saying it could not be made.
+std::variant<UniqueFd, Response> spool_file(Request& req, const HttpOptions& opts) {
   std::error_code fec;
   std::filesystem::create_directories(opts.upload_dir, fec);
   const auto path = opts.upload_dir / unique_tmp_name("upload");
@@ -42,9 +38,39 @@ asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat
   if (!fd) {
     Response r = error_response(500, "io", "cannot spool the upload (the server's log says why)");
     r.log_detail = fd.error().message;
-    co_return r;
+    return r;
   }
   req.body_file = path.string();
+  return std::move(*fd);
+}
+
+// An upload's body read already (take_buffered_body) into its temp file.
+std::optional<Response> spool_taken_body(Request& req, const HttpOptions& opts) {
+  auto file = spool_file(req, opts);
+  if (auto* refused = std::get_if<Response>(&file)) return std::move(*refused);
+  const auto& fd = std::get<UniqueFd>(file);
+  if (auto w = write_all(fd.get(),
+                         {reinterpret_cast<const std::byte*>(req.body.data()), req.body.size()},
+                         req.body_file);
+      !w) {
+    ::unlink(req.body_file.c_str());
+    return error_response(507, "no_space", w.error().message);
+  }
+  req.body.clear();
+  return std::nullopt;
+}
+
+// Streams a request body into a temp file (uploads are never held in memory).
+template <class Stream>
+asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat_buffer& buf,
+                                                     HeaderParser& hp, Request& req,
+                                                     const HttpOptions& opts) {
+  http::request_parser<http::buffer_body> bp{std::move(hp)};
+  bp.body_limit(opts.max_upload_bytes);
+  auto file = spool_file(req, opts);
+  if (auto* refused = std::get_if<Response>(&file)) co_return std::move(*refused);
+  const auto& fd = std::get<UniqueFd>(file);
+  const std::filesystem::path path = req.body_file;
   std::vector<char> chunk(1 << 20);
   while (!bp.is_done()) {
     bp.get().body().data = chunk.data();
@@ -59,7 +85,7 @@ asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat
       co_return connection_gone();
     }
     const std::size_t got = chunk.size() - bp.get().body().size;
-    if (auto w = write_all(fd->get(), {reinterpret_cast<const std::byte*>(chunk.data()), got},
+    if (auto w = write_all(fd.get(), {reinterpret_cast<const std::byte*>(chunk.data()), got},
                            path.string());
         !w) {
       ::unlink(path.c_str());
@@ -119,25 +145,31 @@ bool make_request(const HeaderParser& hp, const std::string& peer, bool secure, 
   return true;
 }
 
+bool take_buffered_body(const HeaderParser& hp, beast::flat_buffer& buf, Request& req,
+                        const HttpOptions& opts) {
+  if (hp.is_done() || !hp.content_length()) return false;
+  const std::uint64_t length = *hp.content_length();
+  if (length > buf.size() || length > opts.max_header_bytes) return false;
+  const auto bytes = buf.data();
+  req.body.assign(static_cast<const char*>(bytes.data()), static_cast<std::size_t>(length));
+  buf.consume(static_cast<std::size_t>(length));
+  return true;
+}
+
 template <class Stream>
-asio::awaitable<std::optional<Response>> admit_and_read(Stream& stream, beast::flat_buffer& buf,
-                                                        HeaderParser& hp, Request& req,
-                                                        std::string& label, bool& keep_alive,
-                                                        bool& drain, const HttpOptions& opts) {
-  HeaderVerdict a =
-      opts.admit ? opts.admit(req) : HeaderVerdict{std::nullopt, "", opts.max_body_bytes};
+asio::awaitable<std::optional<Response>> read_admitted(Stream& stream, beast::flat_buffer& buf,
+                                                       HeaderParser& hp, Request& req,
+                                                       const HeaderVerdict& a, bool body_taken,
+                                                       bool& keep_alive, bool& drain,
+                                                       const HttpOptions& opts) {
   const bool has_body = !hp.is_done();
   const auto refuse = [&](Response r) {
     if (has_body) {
       keep_alive = false;
-      drain = true;
+      drain = !body_taken;
     }
     return std::optional<Response>(std::move(r));
   };
-  if (a.answer) {
-    if (!a.label.empty()) label = a.label;
-    co_return refuse(std::move(*a.answer));
-  }
   const auto too_large = [&] {
     return error_response(
         413, "too_large",
@@ -145,7 +177,8 @@ asio::awaitable<std::optional<Response>> admit_and_read(Stream& stream, beast::f
   };
   if (!a.spool && hp.content_length() && *hp.content_length() > a.max_body)
     co_return refuse(too_large());
-  if (!has_body) co_return std::nullopt;
+  if (body_taken && a.spool) co_return spool_taken_body(req, opts);
+  if (!has_body || body_taken) co_return std::nullopt;
   co_await send_continue(stream, req, hp.get().version(), opts);
   if (a.spool) co_return co_await read_upload(stream, buf, hp, req, opts);
   http::request_parser<http::string_body> sp{std::move(hp)};
@@ -178,12 +211,12 @@ asio::awaitable<void> linger(Stream& stream) {
 
 // S is a type: it cannot be put in parentheses.
 // NOLINTBEGIN(bugprone-macro-parentheses)
-#define REVIVE_READER_FOR(S)                                                           \
-  template asio::awaitable<bool> read_header(S&, beast::flat_buffer&, HeaderParser&,   \
-                                             const HttpOptions&, const WriteContext&); \
-  template asio::awaitable<std::optional<Response>> admit_and_read(                    \
-      S&, beast::flat_buffer&, HeaderParser&, Request&, std::string&, bool&, bool&,    \
-      const HttpOptions&);                                                             \
+#define REVIVE_READER_FOR(S)                                                                      \
+  template asio::awaitable<bool> read_header(S&, beast::flat_buffer&, HeaderParser&,              \
+                                             const HttpOptions&, const WriteContext&);            \
+  template asio::awaitable<std::optional<Response>> read_admitted(                                \
+      S&, beast::flat_buffer&, HeaderParser&, Request&, const HeaderVerdict&, bool, bool&, bool&, \
+      const HttpOptions&);                                                                        \
   template asio::awaitable<void> linger(S&);
 REVIVE_READER_FOR(PlainStream)
 REVIVE_READER_FOR(TlsStream)

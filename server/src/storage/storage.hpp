@@ -7,7 +7,7 @@
 // work that is destroyed uncommitted leaves nothing behind, so a crash (or an error half way)
 // leaves the state of before or after the change, never between.
 //
-// Not thread-safe: owned by the io_context thread, like the domain services that use it.
+// Not thread-safe: owned by the io thread (the domain's), like the domain services that use it.
 
 #include <cstdint>
 #include <functional>
