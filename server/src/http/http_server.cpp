@@ -21,6 +21,33 @@ namespace revive::server {
 using namespace beast_io;
 using namespace std::chrono_literals;
 
+namespace {
+
+// How many of something each key has, for other threads to read (under a mutex).
+class KeyCounts {
+ public:
+  void add(const std::string& key) {
+    const std::lock_guard lock(mutex_);
+    ++counts_[key];
+  }
+  void remove(const std::string& key) {
+    const std::lock_guard lock(mutex_);
+    auto it = counts_.find(key);
+    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+  }
+  std::size_t count(const std::string& key) const {
+    const std::lock_guard lock(mutex_);
+    auto it = counts_.find(key);
+    return it == counts_.end() ? 0 : it->second;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::size_t> counts_;
+};
+
+}  // namespace
+
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& io;
   HttpOptions opts;
@@ -44,6 +71,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   };
   std::map<std::uint64_t, Conn> conns;
   std::map<std::string, std::set<asio::steady_timer*>> waiters;  // long-poll key -> timers
+  // The keys a long-poll waits on (or is about to), by count: notify() wakes the network's
+  // thread only for these (a post to an idle thread is a system call; every committed change
+  // notifies its laptop's key). Counted on the domain's thread when the handler gives the
+  // long-poll, before its answer goes back, so a change made after it always finds it.
+  KeyCounts polled;
   struct Subscriber {
     std::string channel;
     std::string peer;
@@ -51,9 +83,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     asio::steady_timer* wake = nullptr;
   };
   std::list<Subscriber*> subscribers;
-  // Open streams by channel: what subscribers() tells other threads.
-  mutable std::mutex stream_counts_mutex;
-  std::map<std::string, std::size_t> stream_counts;
+  KeyCounts streams;  // open streams by channel: what subscribers() tells other threads
   std::function<void()> on_drained;
   std::unique_ptr<asio::steady_timer> grace_timer;
 
@@ -209,6 +239,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   // waiting it lets the requests ready now run first: their writes join the same batch (one
   // commit for all, storage/sqlite). Long-polls and streams settle when they answer.
   void settle(Response resp, const HandBack<Settled>& back) {
+    if (resp.long_poll) polled.add(resp.long_poll->key);
     if (!opts.durable.mark || resp.long_poll || resp.event_stream)
       return back(Settled{std::move(resp)});
     const std::uint64_t mark = opts.durable.mark();
@@ -278,7 +309,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     // A copy, not a move: clang-tidy's use-after-move check misreads the co_await above.
     Subscriber sub{es.channel, peer, EventQueue(es.max_queued_bytes), &wake};
     subscribers.push_back(&sub);
-    count_stream(sub.channel, 1);
+    streams.add(sub.channel);
     sub.queue.push(es.first.empty() ? ": connected\n\n" : es.first);
     while (!stopping && !sub.queue.overflowed()) {
       if (es.still_allowed) {
@@ -299,14 +330,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     }
     if (sub.queue.overflowed()) metrics.connection_refused("stream_behind");
     subscribers.remove(&sub);
-    count_stream(sub.channel, -1);
-  }
-
-  void count_stream(const std::string& channel, int delta) {
-    const std::lock_guard lock(stream_counts_mutex);
-    auto& n = stream_counts[channel];
-    n = delta > 0 ? n + 1 : n - 1;
-    if (n == 0) stream_counts.erase(channel);
+    streams.remove(sub.channel);
   }
 
   // A wake-up that notify() sends while the poll runs on the domain's thread is not lost: the
@@ -315,8 +339,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<Settled> wait_long_poll(LongPoll& lp) {
     const auto deadline = Clock::now() + lp.timeout;
     asio::steady_timer timer(io);
-    auto& set = waiters[lp.key];
-    set.insert(&timer);
+    // Its timer is found by notify() until the wait ends, however it ends (a poll may throw).
+    struct Waiting {
+      Impl& server;
+      const std::string& key;
+      asio::steady_timer& timer;
+      ~Waiting() {
+        auto it = server.waiters.find(key);
+        if (it != server.waiters.end() && it->second.erase(&timer) && it->second.empty())
+          server.waiters.erase(it);
+        server.polled.remove(key);
+      }
+    };
+    waiters[lp.key].insert(&timer);
+    const Waiting waiting{*this, lp.key, timer};
     std::optional<Settled> out;
     while (!out) {
       if (stopping || Clock::now() >= deadline) {
@@ -337,8 +373,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             settle(std::move(*r), [back](Settled a) { back(std::move(a)); });
           });
     }
-    waiters[lp.key].erase(&timer);
-    if (waiters[lp.key].empty()) waiters.erase(lp.key);
     co_return std::move(*out);
   }
 
@@ -530,6 +564,7 @@ std::uint16_t HttpServer::tls_port() const {
 }
 
 void HttpServer::notify(const std::string& key) {
+  if (impl_->polled.count(key) == 0) return;
   asio::post(impl_->io, [impl = impl_, key] {
     auto it = impl->waiters.find(key);
     if (it == impl->waiters.end()) return;
@@ -538,9 +573,7 @@ void HttpServer::notify(const std::string& key) {
 }
 
 std::size_t HttpServer::subscribers(const std::string& channel) const {
-  const std::lock_guard lock(impl_->stream_counts_mutex);
-  auto it = impl_->stream_counts.find(channel);
-  return it == impl_->stream_counts.end() ? 0 : it->second;
+  return impl_->streams.count(channel);
 }
 
 void HttpServer::publish(const std::string& channel, const std::string& event,
