@@ -11,9 +11,9 @@
 #                fixed answers: what revive's HTTP adds to nginx's, without the domain;
 #   work-start   the same, each answer after burning the thread CPU the domain takes for it
 #                (bench/start_cost, measured first in the same run) on the io thread: a stand-in
-#                for revive-server's one thread;
-#   thread-start the same work on a second thread, handed over and back per request: what the
-#                start would take with the domain beside the HTTP instead of on its thread;
+#                for the one thread revive-server had until 2026-12-06;
+#   thread-start the same work on a second thread, handed over and back per request: a stand-in
+#                for revive-server as it is, the domain on a thread beside the HTTP's;
 #   start        revive-server: the start as bench/agent_swarm.sh times it, without what follows.
 # For each start, the p99 of each request kind and the server's CPU (all its threads'; nginx's
 # worker's).
