@@ -1,7 +1,4 @@
 #include "app/app.hpp"
-#include "revive/heap_policy.hpp"
 
-int main(int argc, char** argv) {
-  revive::keep_freed_heap();
-  return revive::server::run_server_main(argc, argv);
-}
+// The heap is mimalloc's, linked in by server/CMakeLists.txt: nothing to set up here.
+int main(int argc, char** argv) { return revive::server::run_server_main(argc, argv); }

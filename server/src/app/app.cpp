@@ -23,7 +23,6 @@
 #include "http/http_server.hpp"
 #include "http/tls_identity.hpp"
 #include "netboot/boot_services.hpp"
-#include "revive/heap_policy.hpp"
 #include "revive/image_store.hpp"
 #include "storage/sqlite/sqlite_storage.hpp"
 
@@ -443,10 +442,7 @@ void App::run() {
   // The domain's side may run out of work of its own while the network's thread still hands
   // it requests (a shutdown's last long-polls): it runs until the shutdown stops it.
   auto busy = asio::make_work_guard(impl_->io);
-  std::thread network([this] {
-    grow_thread_heap(16 << 20);  // what a 1,000-laptop start asks of it, about
-    impl_->net.run();
-  });
+  std::thread network([this] { impl_->net.run(); });
   impl_->io.run();
   impl_->net.stop();
   network.join();
