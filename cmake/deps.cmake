@@ -14,7 +14,6 @@ pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 find_package(SQLite3 REQUIRED)
 find_package(CURL REQUIRED)
-find_package(mimalloc 2.0 REQUIRED)  # revive-server's heap (server/CMakeLists.txt)
 # Certificates: PDF (libharu, no pkg-config file in Debian) and QR codes (libqrencode).
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
 find_path(HPDF_INCLUDE_DIR hpdf.h REQUIRED)
