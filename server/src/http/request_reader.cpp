@@ -72,6 +72,10 @@ asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat
   const auto& fd = std::get<UniqueFd>(file);
   const std::filesystem::path path = req.body_file;
   std::vector<char> chunk(1 << 20);
+  // Beast reads into `buf` only what fits beyond what it holds, at least 512 bytes: left at a
+  // request header's size, a 2 GiB image push took four million reads (25 s of the server's
+  // CPU for what imports locally in 2 s). 64 KiB is the most Beast reads at once.
+  buf.reserve(64 << 10);
   while (!bp.is_done()) {
     bp.get().body().data = chunk.data();
     bp.get().body().size = chunk.size();
