@@ -7,7 +7,9 @@
 # (/usr/lib/x86_64-linux-gnu + /usr/include, ~1.4 GB), written out non-sparse so both tools read
 # every byte: a realistic mix of compressible data, binaries and zeros (free space).
 # Baselines: `zstd -T0 -3` (all cores) for import, `zstd -d` (sparse output) for export, and
-# `zstd -d` followed by `sync -d` of its output (durable, as export's file is).
+# `zstd -d` followed by `sync -d` of its output (durable, as export's file is). The import's
+# own figure is the baseline of `revivectl image push` to a release revive-server on loopback
+# (a fresh state each round): the same import behind an upload, which the server spools first.
 # All runs read a warm page cache; ours also makes every chunk, the manifest and the exported
 # file durable (fsync), plain zstd does not.
 #
@@ -30,9 +32,22 @@ rounds=${args[1]:-${ROUNDS:-3}}
 ((quick)) && { size_gib=0.5; rounds=1; }
 W=$(mktemp -d "${BENCH_DIR:-/var/tmp}/revive-bench-XXXXXX")
 pids=()
-trap 'rm -rf "$W"' EXIT
-bench_build revivectl
+bench_build revivectl revive-server
 ctl=${REVIVECTL:-$build/bin/revivectl}
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait; rm -rf "$W"' EXIT
+
+# fresh_server : a release revive-server with an empty state and one operator; sets $rport
+# and $token (the previous round's server stops).
+fresh_server() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  pids=()
+  rm -rf "$W/state"
+  chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
+  "$build/bin/revive-server" --state "$W/state" operator add bench <<< "bench password" > /dev/null
+  token=$("$build/bin/revive-server" --state "$W/state" operator token bench)
+  start_revive_server
+}
 
 echo "== building input: ${size_gib} GiB ext4 image from /usr/lib/x86_64-linux-gnu + /usr/include"
 make_os_image "$size_gib" "$W/in.img"
@@ -47,7 +62,7 @@ run() {  # LABEL cmd... -> $secs, $rss_mib
 }
 
 declare -a zc_t=() zd_t=() im_t=() ex_t=() zc_m=() zd_m=() im_m=() ex_m=() bi_t=() be_t=()
-declare -a zs_t=() zs_m=()
+declare -a zs_t=() zs_m=() pu_t=() pu_m=()
 for r in $(seq 1 "$rounds"); do
   rm -rf "$W/store" "$W/ours.out"
   run zstd_c zstd -q -T0 -3 -f "$W/in.img" -o "$W/in.img.zst"; zc_t+=("$secs"); zc_m+=("$rss_mib")
@@ -66,6 +81,9 @@ for r in $(seq 1 "$rounds"); do
   run export ${CTL_WRAP:-} "$ctl" image export --no-progress --store "$W/store" bench "$W/ours.out"
   ex_t+=("$secs"); ex_m+=("$rss_mib")
   cmp "$W/in.img" "$W/ours.out"
+  fresh_server
+  run push "$ctl" image push --server "http://127.0.0.1:$rport" --token "$token" --name bench "$W/in.img"
+  pu_t+=("$secs"); pu_m+=("$rss_mib")
   extra=
   if [[ -n ${BEFORE_CTL:-} ]]; then
     rm -rf "$W/store" "$W/ours.out"
@@ -76,7 +94,7 @@ for r in $(seq 1 "$rounds"); do
     cmp "$W/in.img" "$W/ours.out"
     extra="; before: import ${bi_t[-1]} s, export ${be_t[-1]} s"
   fi
-  echo "round $r: zstd -T0 -3 ${zc_t[-1]} s, import ${im_t[-1]} s, zstd -d ${zd_t[-1]} s (durable ${zs_t[-1]} s), export ${ex_t[-1]} s$extra"
+  echo "round $r: zstd -T0 -3 ${zc_t[-1]} s, import ${im_t[-1]} s, zstd -d ${zd_t[-1]} s (durable ${zs_t[-1]} s), export ${ex_t[-1]} s, push ${pu_t[-1]} s$extra"
 done
 stored=$(du -sb "$W/store/chunks" | cut -f1)
 
@@ -86,13 +104,14 @@ echo "zstd -3 output $zsize bytes, our chunk store $stored bytes"
 grep -E 'chunks with data|stored' "$W/import.log" | sed 's/^/  /' || true
 python3 - "$bytes" "${zc_t[*]}" "${im_t[*]}" "${zd_t[*]}" "${ex_t[*]}" \
   "$(maxof "${zc_m[@]}") $(maxof "${im_m[@]}") $(maxof "${zd_m[@]}") $(maxof "${ex_m[@]}") $(maxof "${zs_m[@]}")" \
-  "${bi_t[*]}" "${be_t[*]}" "${zs_t[*]}" <<'PY'
+  "${bi_t[*]}" "${be_t[*]}" "${zs_t[*]}" "${pu_t[*]}" "$(maxof "${pu_m[@]}")" <<'PY'
 import statistics, sys
 size = int(sys.argv[1])
 zc, im, zd, ex = ([float(x) for x in a.split()] for a in sys.argv[2:6])
 rss = [int(x) for x in sys.argv[6].split()]
 bi, be = ([float(x) for x in a.split()] for a in sys.argv[7:9])  # [] without BEFORE_CTL
 zs = [float(x) for x in sys.argv[9].split()]
+pu = [float(x) for x in sys.argv[10].split()]
 med = statistics.median
 print(f"{'':<36} {'median':>9}  {'':>9}   {'min-max':<14} peak RSS")
 def row(label, xs, mib):
@@ -103,6 +122,7 @@ row("revivectl image import", im, rss[1])
 row("zstd -d (decompress, sparse out)", zd, rss[2])
 row("revivectl image export", ex, rss[3])
 row("zstd -d, then fdatasync (durable)", zs, rss[4])
+row("revivectl image push (client RSS)", pu, sys.argv[11])
 def ratio(label, base, ours, target):
     r = med(base) / med(ours)
     per = [b / o for b, o in zip(base, ours)]
@@ -113,6 +133,11 @@ ratio("export vs zstd -d    ", zd, ex, 1.5)
 # Export's file is durable when it returns; zstd -d's is not (its write-back happens after the
 # clock stops). The issue's target again, with the same guarantee on both sides:
 ratio("export vs zstd -d, then fdatasync", zs, ex, 1.5)
+# No target: the push is an upload spooled to a file, then that file's import; what it costs
+# over the import alone is the upload (bench/README.md, "Image import and export").
+r = med(im) / med(pu)
+print(f"push to a server vs import: {r:.2f}x (per round "
+      f"{min(i / p for i, p in zip(im, pu)):.2f}-{max(i / p for i, p in zip(im, pu)):.2f}x)")
 if bi:
     row("before: revivectl image import", bi, "-")
     row("before: revivectl image export", be, "-")
