@@ -83,7 +83,7 @@ asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat
   const auto& fd = std::get<UniqueFd>(file);
   const std::filesystem::path path = req.body_file;
   std::vector<char> chunk(1 << 20);
-  make_room_for_body(buf, hp.content_length());
+  make_room_for_body(buf, bp.content_length());
   while (!bp.is_done()) {
     bp.get().body().data = chunk.data();
     bp.get().body().size = chunk.size();
