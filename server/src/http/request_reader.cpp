@@ -68,7 +68,8 @@ std::optional<Response> spool_taken_body(Request& req, const HttpOptions& opts) 
 // Room for the body, up to the 64 KiB Beast reads at most at once.
 void make_room_for_body(beast::flat_buffer& buf, boost::optional<std::uint64_t> length) {
   constexpr std::uint64_t kMostBeastReads = 64 << 10;
-  buf.reserve(static_cast<std::size_t>(std::min(length.value_or(kMostBeastReads), kMostBeastReads)));
+  buf.reserve(
+      static_cast<std::size_t>(std::min(length.value_or(kMostBeastReads), kMostBeastReads)));
 }
 
 // Streams a request body into a temp file (uploads are never held in memory).
