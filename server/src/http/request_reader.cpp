@@ -65,7 +65,9 @@ std::optional<Response> spool_taken_body(Request& req, const HttpOptions& opts) 
 // Beast reads a body into `buf` only as much as fits beyond what it holds (at least 512 bytes),
 // and `buf` stays at a request header's size: a 2 GiB image push took four million reads, each
 // with its epoll wait and timer (25 s of the server's CPU for what imports locally in 2 s).
-// Room for the body, up to the 64 KiB Beast reads at most at once.
+// Room for the body, up to the 64 KiB Beast reads at most at once; given back once the body is
+// read, since a kept-alive connection keeps its buffer (a thousand laptops' connections each
+// holding the room their last result's body took).
 void make_room_for_body(beast::flat_buffer& buf, boost::optional<std::uint64_t> length) {
   constexpr std::uint64_t kMostBeastReads = 64 << 10;
   buf.reserve(
@@ -105,6 +107,7 @@ asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat
       co_return error_response(507, "no_space", w.error().message);
     }
   }
+  buf.shrink_to_fit();
   co_return std::nullopt;
 }
 
@@ -201,6 +204,7 @@ asio::awaitable<std::optional<Response>> read_admitted(Stream& stream, beast::fl
   auto [bec, bn] = co_await http::async_read(stream, buf, sp, tok);
   if (bec == http::error::body_limit) co_return refuse(too_large());
   if (bec) co_return connection_gone();
+  buf.shrink_to_fit();
   req.body = std::move(sp.get().body());
   co_return std::nullopt;
 }
