@@ -171,6 +171,32 @@ TEST_F(SqliteServicesTest, WorkflowsFromRules) {
   EXPECT_EQ((*batches)[0].workflow, "wipe-only");
 }
 
+// The storage keeps workflows' steps as parsed, by their stored text: an edit makes the next
+// runs with the new steps, and an edit rolled back leaves the old ones, though both were read
+// while the edit stood.
+TEST_F(SqliteServicesTest, AnEditedWorkflowMakesTheNextRunsWithItsNewSteps) {
+  ASSERT_TRUE(s().catalog.put_workflow("refurbish", Json::array({{{"kind", "inventory"}}})));
+  ASSERT_TRUE(s().catalog.create_batch("city-2026", "", std::string("refurbish"), std::nullopt));
+  ASSERT_TRUE(s().intake.open({"city-2026", now_ + 3600, {}, {}}, "alice"));
+  EXPECT_EQ((*s().views.device_summary(enrol("SN-A")))["steps"].size(), 1u);
+  ASSERT_TRUE(s().catalog.put_workflow(
+      "refurbish", Json::array({{{"kind", "inventory"}}, {{"kind", "wipe"}}, {{"kind", "test"}}})));
+  EXPECT_EQ((*s().views.device_summary(enrol("SN-B")))["steps"].size(), 3u);
+  {
+    auto uow = s().storage->begin();
+    ASSERT_TRUE(uow);
+    ASSERT_TRUE(
+        s().storage->workflows().put("refurbish", {{StepKind::wipe, Json::object()}}, now_));
+    auto during = s().storage->workflows().find("refurbish");
+    ASSERT_TRUE(during && *during);
+    EXPECT_EQ((*during)->steps.size(), 1u);
+  }  // not committed: rolled back
+  auto after = s().storage->workflows().find("refurbish");
+  ASSERT_TRUE(after && *after);
+  ASSERT_EQ((*after)->steps.size(), 3u);
+  EXPECT_EQ((*after)->steps[1].kind, StepKind::wipe);
+}
+
 // A run's steps are inserted several rows to a statement, a long list in parts (workflows
 // have at most 32 steps; the storage takes any number): every step is stored, in order, with
 // its parameters.

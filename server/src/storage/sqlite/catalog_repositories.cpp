@@ -27,10 +27,6 @@ std::vector<WorkflowStep> steps_from_json(const Json& j) {
   return out;
 }
 
-WorkflowRow workflow_row(const Statement& q) {
-  return WorkflowRow{q.int64(0), q.text(1), steps_from_json(json_column(q.text(2)))};
-}
-
 constexpr const char* kBatchColumns =
     "SELECT id, name, donor, workflow_id, image, profile, profile_id FROM batches ";
 
@@ -64,19 +60,30 @@ Result<void> SqliteWorkflows::put(const std::string& name, const std::vector<Wor
   return q.bind(name, steps_to_json(steps).dump(), now).run();
 }
 
+WorkflowRow SqliteWorkflows::row(const Statement& q) {
+  const std::string text = q.text(2);
+  auto it = parsed_.find(text);
+  if (it == parsed_.end()) {
+    constexpr std::size_t kMostKept = 64;  // far more than a workshop's workflows and edits
+    if (parsed_.size() >= kMostKept) parsed_.clear();
+    it = parsed_.emplace(text, steps_from_json(json_column(text))).first;
+  }
+  return WorkflowRow{q.int64(0), q.text(1), it->second};
+}
+
 Result<std::vector<WorkflowRow>> SqliteWorkflows::list() {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, steps FROM workflows ORDER BY name"));
-  return all_rows(q, workflow_row);
+  return all_rows(q, [this](const Statement& r) { return row(r); });
 }
 
 Result<std::optional<WorkflowRow>> SqliteWorkflows::find(const std::string& name) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, steps FROM workflows WHERE name = ?"));
-  return one_row(q.bind(name), workflow_row);
+  return one_row(q.bind(name), [this](const Statement& r) { return row(r); });
 }
 
 Result<std::optional<WorkflowRow>> SqliteWorkflows::find(std::int64_t id) {
   REVIVE_SQL_ASSIGN(q, db_.prepare("SELECT id, name, steps FROM workflows WHERE id = ?"));
-  return one_row(q.bind(id), workflow_row);
+  return one_row(q.bind(id), [this](const Statement& r) { return row(r); });
 }
 
 Result<std::int64_t> SqliteBatches::create(const BatchRow& b, Seconds now) {

@@ -2,6 +2,10 @@
 // The SQLite repositories (internal to storage/sqlite; the domain sees storage/storage.hpp).
 // Each holds the connection and prepares its statements there (the connection caches them).
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "storage/sqlite/database.hpp"
 #include "storage/storage.hpp"
 
@@ -27,7 +31,13 @@ class SqliteWorkflows final : public WorkflowRepository {
   Result<std::optional<WorkflowRow>> find(std::int64_t id) override;
 
  private:
+  WorkflowRow row(const Statement& q);
+
   Database& db_;
+  // Workflows' steps as parsed, by their stored text: each enrolment reads its workflow to
+  // make a run (a thousand laptops at once, bench/start_cost.sh). Keyed by the text itself,
+  // an edited workflow is a new entry, never a stale one.
+  std::map<std::string, std::vector<WorkflowStep>, std::less<>> parsed_;
 };
 
 class SqliteBatches final : public BatchRepository {
