@@ -44,8 +44,9 @@ fresh_server() {
   pids=()
   rm -rf "$W/state"
   chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
-  "$build/bin/revive-server" --state "$W/state" operator add bench <<< "bench password" > /dev/null
-  token=$("$build/bin/revive-server" --state "$W/state" operator token bench)
+  local server=${REVIVE_SERVER:-$build/bin/revive-server}  # the binary start_revive_server runs
+  "$server" --state "$W/state" operator add bench <<< "bench password" > /dev/null
+  token=$("$server" --state "$W/state" operator token bench)
   start_revive_server
 }
 
@@ -134,7 +135,7 @@ ratio("export vs zstd -d    ", zd, ex, 1.5)
 # clock stops). The issue's target again, with the same guarantee on both sides:
 ratio("export vs zstd -d, then fdatasync", zs, ex, 1.5)
 # No target: the push is an upload spooled to a file, then that file's import; what it costs
-# over the import alone is the upload (bench/README.md, "Image import and export").
+# over the import alone is the upload (bench/README.md, "Import").
 r = med(im) / med(pu)
 print(f"push to a server vs import: {r:.2f}x (per round "
       f"{min(i / p for i, p in zip(im, pu)):.2f}-{max(i / p for i, p in zip(im, pu)):.2f}x)")
