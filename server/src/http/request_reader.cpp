@@ -65,14 +65,28 @@ std::optional<Response> spool_taken_body(Request& req, const HttpOptions& opts) 
 // Beast reads a body into `buf` only as much as fits beyond what it holds (at least 512 bytes),
 // and `buf` stays at a request header's size: a 2 GiB image push took four million reads, each
 // with its epoll wait and timer (25 s of the server's CPU for what imports locally in 2 s).
-// Room for the body, up to the 64 KiB Beast reads at most at once; given back once the body is
-// read, since a kept-alive connection keeps its buffer (a thousand laptops' connections each
-// holding the room their last result's body took).
-void make_room_for_body(beast::flat_buffer& buf, boost::optional<std::uint64_t> length) {
-  constexpr std::uint64_t kMostBeastReads = 64 << 10;
-  buf.reserve(
-      static_cast<std::size_t>(std::min(length.value_or(kMostBeastReads), kMostBeastReads)));
-}
+// Room for the body while it is read, up to the 64 KiB Beast reads at most at once. A room that
+// grew the buffer is given back after, since a kept-alive connection keeps its buffer (a
+// thousand laptops' connections each holding what their last result's body took); one that
+// did not leaves the buffer as the header's read sized it.
+class BodyRoom {
+ public:
+  BodyRoom(beast::flat_buffer& buf, boost::optional<std::uint64_t> length)
+      : buf_(buf), before_(buf.capacity()) {
+    constexpr std::uint64_t kMostBeastReads = 64 << 10;
+    buf.reserve(
+        static_cast<std::size_t>(std::min(length.value_or(kMostBeastReads), kMostBeastReads)));
+  }
+  ~BodyRoom() {
+    if (buf_.capacity() > before_) buf_.shrink_to_fit();
+  }
+  BodyRoom(const BodyRoom&) = delete;
+  BodyRoom& operator=(const BodyRoom&) = delete;
+
+ private:
+  beast::flat_buffer& buf_;
+  std::size_t before_;
+};
 
 // Streams a request body into a temp file (uploads are never held in memory).
 template <class Stream>
@@ -86,7 +100,7 @@ asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat
   const auto& fd = std::get<UniqueFd>(file);
   const std::filesystem::path path = req.body_file;
   std::vector<char> chunk(1 << 20);
-  make_room_for_body(buf, bp.content_length());
+  const BodyRoom room(buf, bp.content_length());
   while (!bp.is_done()) {
     bp.get().body().data = chunk.data();
     bp.get().body().size = chunk.size();
@@ -107,7 +121,6 @@ asio::awaitable<std::optional<Response>> read_upload(Stream& stream, beast::flat
       co_return error_response(507, "no_space", w.error().message);
     }
   }
-  buf.shrink_to_fit();
   co_return std::nullopt;
 }
 
@@ -199,12 +212,11 @@ asio::awaitable<std::optional<Response>> read_admitted(Stream& stream, beast::fl
   if (a.spool) co_return co_await read_upload(stream, buf, hp, req, opts);
   http::request_parser<http::string_body> sp{std::move(hp)};
   sp.body_limit(a.max_body);
-  make_room_for_body(buf, sp.content_length());
+  const BodyRoom room(buf, sp.content_length());
   beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
   auto [bec, bn] = co_await http::async_read(stream, buf, sp, tok);
   if (bec == http::error::body_limit) co_return refuse(too_large());
   if (bec) co_return connection_gone();
-  buf.shrink_to_fit();
   req.body = std::move(sp.get().body());
   co_return std::nullopt;
 }
