@@ -39,8 +39,7 @@ bench_build revive-server revive-agent revivectl
 
 echo "== input: ${size_gib} GiB ext4 image of OS files"
 make_os_image "$size_gib" "$W/in.img"
-"$build/bin/revive-server" --state "$W/state" operator add bench <<< "bench password 1" >/dev/null
-token=$("$build/bin/revive-server" --state "$W/state" operator token bench)
+bench_operator
 cut=()
 case ${DEPLOY_CHUNKS:-fixed} in
   fixed) ;;

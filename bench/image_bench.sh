@@ -44,9 +44,7 @@ fresh_server() {
   pids=()
   rm -rf "$W/state"
   chmod 711 "$W"  # started as root, revive-server runs as user revive: let it reach its state
-  local server=${REVIVE_SERVER:-$build/bin/revive-server}  # the binary start_revive_server runs
-  "$server" --state "$W/state" operator add bench <<< "bench password" > /dev/null
-  token=$("$server" --state "$W/state" operator token bench)
+  bench_operator
   start_revive_server
 }
 

@@ -54,6 +54,14 @@ start_revive_server() {
   rport=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$W/server.log" | head -1)
 }
 
+# bench_operator : an operator in $W/state, made by the binary start_revive_server runs; sets
+# $token to its API token.
+bench_operator() {
+  local server=${REVIVE_SERVER:-$build/bin/revive-server}
+  "$server" --state "$W/state" operator add bench <<< "bench password 1" > /dev/null
+  token=$("$server" --state "$W/state" operator token bench)
+}
+
 # free_port : a TCP port on 127.0.0.1 nothing listens on now (the kernel's choice).
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

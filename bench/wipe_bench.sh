@@ -59,8 +59,7 @@ loop=$(losetup --find --show --direct-io=on "$W/disk")
 blocks=$((bytes >> 22))
 dd if=/dev/zero of="$loop" bs=4M count=$blocks oflag=direct status=none  # every block allocated before anyone is timed
 
-"$build/bin/revive-server" --state "$W/state" operator add bench <<< "bench password 1" >/dev/null
-token=$("$build/bin/revive-server" --state "$W/state" operator token bench)
+bench_operator
 start_revive_server
 url=http://127.0.0.1:$rport
 api() { curl -sf -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' "$url$2" ${3:+-d "$3"}; }
