@@ -100,3 +100,31 @@ NGX
 process_cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{printf "%.0f", ($14 + $15) * 1000 / t}' "/proc/$1/stat"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 maxof() { printf '%s\n' "$@" | sort -g | tail -1; }
+
+# run_each LOGS LIMIT RUN... : each RUN ("script.sh arg...", a script under bench/) in turn, its
+# output to LOGS/NN-script.log, at most LIMIT seconds each; prints a line per run (its result,
+# seconds and log) and returns 1 when any exited non-zero or timed out. The logs are numbered
+# because a script may run more than once; their paths, in order, are left in `run_logs`.
+run_each() {
+  local logs=$1 limit=$2 run log n=0 start rc result failed=0
+  shift 2
+  local -a cmd
+  run_logs=()
+  printf '%-36s %-8s %6s  %s\n' benchmark result secs log
+  for run in "$@"; do
+    read -r -a cmd <<< "$run"
+    n=$((n + 1))
+    log=$logs/$(printf '%02d' $n)-${cmd[0]%.sh}.log
+    run_logs+=("$log")
+    start=$(date +%s)
+    timeout --kill-after=30 "$limit" "$here/bench/${cmd[0]}" "${cmd[@]:1}" > "$log" 2>&1
+    rc=$?
+    case $rc in
+      0) result=ok ;;
+      124 | 137) result=TIMEOUT; failed=1 ;;
+      *) result="rc=$rc"; failed=1 ;;
+    esac
+    printf '%-36s %-8s %6d  %s\n' "$run" "$result" $(($(date +%s) - start)) "$log"
+  done
+  return $failed
+}

@@ -37,20 +37,8 @@ runs=(
   "workshop.sh --quick"
 )
 ((desktop)) && runs+=("desktop_image.sh --quick 900")
-failed=0
-printf '%-36s %-8s %6s  %s\n' benchmark result secs log
-for run in "${runs[@]}"; do
-  read -r -a cmd <<< "$run"
-  log=$logs/${cmd[0]%.sh}.log
-  start=$(date +%s)
-  timeout --kill-after=30 "$limit" "$here/bench/${cmd[0]}" "${cmd[@]:1}" > "$log" 2>&1
-  rc=$?
-  case $rc in
-    0) result=ok ;;
-    124 | 137) result=TIMEOUT; failed=1 ;;
-    *) result="rc=$rc"; failed=1 ;;
-  esac
-  printf '%-36s %-8s %6d  %s\n' "$run" "$result" $(($(date +%s) - start)) "$log"
-done
+source "$here/bench/lib.sh"
+run_each "$logs" "$limit" "${runs[@]}"
+failed=$?
 ((failed)) && { echo "bench/smoke.sh: some benchmarks did not run to their end (their logs say why)"; exit 1; }
 echo "bench/smoke.sh: every benchmark ran to its end"
