@@ -9,7 +9,7 @@
 # Baselines: `zstd -T0 -3` (all cores) for import, `zstd -d` (sparse output) for export, and
 # `zstd -d` followed by `sync -d` of its output (durable, as export's file is). The import's
 # own figure is the baseline of `revivectl image push` to a release revive-server on loopback
-# (a fresh state each round): the same import behind an upload, which the server spools first.
+# (a fresh state each round): the same import, reading the upload while it arrives.
 # All runs read a warm page cache; ours also makes every chunk, the manifest and the exported
 # file durable (fsync), plain zstd does not.
 #
@@ -132,8 +132,8 @@ ratio("export vs zstd -d    ", zd, ex, 1.5)
 # Export's file is durable when it returns; zstd -d's is not (its write-back happens after the
 # clock stops). The target again, with the same guarantee on both sides:
 ratio("export vs zstd -d, then fdatasync", zs, ex, 1.5)
-# No target: the push is an upload spooled to a file, then that file's import; what it costs
-# over the import alone is the upload (bench/README.md, "Import").
+# No target: the push is the import reading the upload while it arrives; what it costs over the
+# import alone is the upload's share (bench/README.md, "Import").
 r = med(im) / med(pu)
 print(f"push to a server vs import: {r:.2f}x (per round "
       f"{min(i / p for i, p in zip(im, pu)):.2f}-{max(i / p for i, p in zip(im, pu)):.2f}x)")

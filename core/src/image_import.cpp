@@ -356,7 +356,7 @@ Result<void> read_stream_exact(DiskStream& stream, std::span<std::byte> out, std
     auto n = stream.read(out.subspan(got));
     if (!n) return n.error();
     if (*n == 0) {
-      return make_error(Errc::corrupt, src.file + ": the converted disk ended after " +
+      return make_error(Errc::corrupt, src.file + ": the disk ended after " +
                                            std::to_string(at + got) + " of " +
                                            std::to_string(src.size) + " bytes");
     }
@@ -365,17 +365,28 @@ Result<void> read_stream_exact(DiskStream& stream, std::span<std::byte> out, std
   return {};
 }
 
-}  // namespace
-
-Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
-                                         const StreamSource& src, const ImportOptions& opts) {
-  REVIVE_TRY(check_request(store, opts));
-  if (src.size == 0) return make_error(Errc::invalid_input, src.file + " is an empty disk");
+ImportPlan stream_plan(const StreamSource& src) {
   ImportPlan plan;
   plan.file = src.file;
   plan.manifest_source = src.source;
   plan.size = src.size;
   plan.data_estimate = src.data_estimate;
+  return plan;
+}
+
+}  // namespace
+
+Result<void> check_stream_import(const ImageStore& store, const StreamSource& src,
+                                 const ImportOptions& opts) {
+  REVIVE_TRY(check_request(store, opts));
+  if (src.size == 0) return make_error(Errc::invalid_input, src.file + " is an empty disk");
+  return check_free_space(store, stream_plan(src), opts);
+}
+
+Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
+                                         const StreamSource& src, const ImportOptions& opts) {
+  REVIVE_TRY(check_stream_import(store, src, opts));
+  ImportPlan plan = stream_plan(src);
   plan.head.resize(static_cast<std::size_t>(std::min(src.size, kHeadBytes)));
   REVIVE_TRY(read_stream_exact(stream, plan.head, 0, src));
 
@@ -413,7 +424,7 @@ Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
     auto n = stream.read(std::span<std::byte>(&extra, 1));
     if (!n) return n.error();
     if (*n != 0) {
-      return make_error(Errc::corrupt, src.file + ": the converted disk is longer than the " +
+      return make_error(Errc::corrupt, src.file + ": the disk is longer than the " +
                                            std::to_string(src.size) + " bytes expected");
     }
     return stream.finish();

@@ -246,7 +246,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (verdict.answer) {
     r = std::move(*verdict.answer);
   } else {
-    if (verdict.spool || body.size() > verdict.max_body) return 0;  // uploads, 413: not here
+    if (verdict.stream || body.size() > verdict.max_body) return 0;  // uploads, 413: not here
     req.body = std::move(body);
     std::string label;
     r = w.api->handle(req, label);

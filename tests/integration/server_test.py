@@ -522,10 +522,22 @@ class ServerTest(ServerFixture):
                         "uploaded", out], check=True, capture_output=True)
         with open(out, "rb") as f:
             self.assertEqual(f.read(), body)
+        # A name taken is refused before the body is sent: a client waiting for "100 Continue"
+        # (curl, so revivectl) gets the answer instead.
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        conn.putrequest("POST", "/api/v1/images?name=uploaded")
+        conn.putheader("Authorization", "Bearer " + token)
+        conn.putheader("Content-Length", str(1 << 30))
+        conn.putheader("Expect", "100-continue")
+        conn.endheaders()
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 409)
+        self.assertIn("already exists", json.loads(resp.read())["error"])
+        conn.close()
         st, r = call(self.srv, "POST", "/api/v1/images?name=x", raw=b"QFI\xfb" + bytes(4096), token=token)
         self.assertEqual(st, 400)
         self.assertIn("qcow2", r["error"])
-        # Without a token the upload is refused from its header; nothing is spooled.
+        # Without a token the upload is refused from its header; nothing is left in tmp/.
         self.assertEqual(headers_only(self.srv, "/api/v1/images?name=y", 1 << 30)[0], 401)
         self.assertEqual(os.listdir(os.path.join(self.state, "store", "tmp")), [])
         st, imgs = call(self.srv, "GET", "/api/v1/images", token=token)
@@ -540,6 +552,29 @@ class ServerTest(ServerFixture):
         st, r = call(self.srv, "POST", "/api/v1/images?name=z&chunks=small", raw=body, token=token)
         self.assertEqual(st, 400)
         self.assertIn("chunks", r["error"])
+
+    def test_an_image_push_cut_short_publishes_nothing(self):
+        # The push's body goes to the import while it arrives: a connection lost halfway ends
+        # the import short, and neither an image nor a staged file is left behind.
+        token = self.login()
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=30)
+        conn.putrequest("POST", "/api/v1/images?name=cut")
+        conn.putheader("Authorization", "Bearer " + token)
+        conn.putheader("Content-Length", str(64 << 20))
+        conn.endheaders()
+        conn.send(os.urandom(8 << 20))
+        conn.close()
+        body = os.urandom(5 << 20) + bytes(27 << 20)
+        st, r = call(self.srv, "POST", "/api/v1/images?name=whole", raw=body, token=token, timeout=120)
+        self.assertEqual(st, 201, r)
+        st, imgs = call(self.srv, "GET", "/api/v1/images", token=token)
+        self.assertEqual([i["name"] for i in imgs], ["whole"])
+        tmp = os.path.join(self.state, "store", "tmp")
+        deadline = time.time() + 10
+        while os.listdir(tmp) and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(os.listdir(tmp), [])
+        self.assertEqual(call(self.srv, "GET", "/healthz")[0], 200)
 
     def test_deadline_marks_a_hung_step_failed(self):
         self.srv.kill()

@@ -2,23 +2,27 @@
 // answers on another (HttpOptions::domain). Everything that reads or writes the server's state
 // runs on the domain's thread, a long-poll's wake-up is never lost between the two, events
 // published there reach the streams, and an answer still waits for its writes to be durable.
+// An upload's handler runs there before its body is read, and reads the body while it arrives.
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
+#include <cstdint>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "served_http.hpp"
 
@@ -27,39 +31,10 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
-
-// Reads on `fd` until `want` appears in what came, the server closes, or `wait` passes.
-std::string read_until(int fd, const std::string& want, std::chrono::milliseconds wait) {
-  std::string got;
-  const auto until = std::chrono::steady_clock::now() + wait;
-  while (got.find(want) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
-    pollfd p{fd, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) break;
-    char buf[4096];
-    const auto n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    got.append(buf, static_cast<std::size_t>(n));
-  }
-  return got;
-}
-
-bool send_all(int fd, const std::string& text) {
-  return ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-}
-
-std::string post(const std::string& path, const std::string& body) {
-  return "POST " + path + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n\r\n" + body;
-}
-
-Response text_answer(std::string body) {
-  Response r;
-  r.content_type = "text/plain";
-  r.body = std::move(body);
-  return r;
-}
+using test::post;
+using test::read_until;
+using test::send_all;
+using test::text_answer;
 
 // A server whose domain runs on a thread of its own; `on_domain()` says whether the caller is
 // that thread, and every call the server makes into the domain's side is checked with it.
@@ -132,34 +107,6 @@ TEST_F(DomainThread, ARefusedRequestWithItsBodyInTheSameSegmentIsRefusedAndTheCo
   EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
   EXPECT_EQ(handled, 0);
   ::close(fd);
-}
-
-// An upload is spooled to a file even when its body came whole with the header (and so was read
-// before its admission said "spool").
-TEST_F(DomainThread, ASmallUploadInTheHeadersSegmentIsStillSpooledToAFile) {
-  HttpOptions opts;
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("revive-spool-" + std::to_string(::getpid()));
-  opts.upload_dir = dir;
-  opts.admit = [](const Request&) {
-    HeaderVerdict v;
-    v.spool = true;
-    return v;
-  };
-  serve(std::move(opts), [](Request& r, std::string&) {
-    std::ifstream in(r.body_file);
-    std::stringstream file;
-    file << in.rdbuf();
-    return text_answer("memory:" + r.body + " file:" + file.str());
-  });
-  const int fd = connect_client();
-  ASSERT_GE(fd, 0);
-  ASSERT_TRUE(send_all(fd, post("/upload", "piece-of-an-image")));
-  const std::string got = read_until(fd, "file:piece-of-an-image", 5s);
-  EXPECT_NE(got.find("memory: file:piece-of-an-image"), std::string::npos) << got;
-  ::close(fd);
-  std::filesystem::remove_all(dir);
-  EXPECT_FALSE(wrong_thread);
 }
 
 // The change a long-poll waits for is made on the domain's thread right after the handler gave
@@ -275,6 +222,178 @@ TEST_F(DomainThread, AnAnswerWaitsThereForItsWritesToBeDurable) {
   EXPECT_EQ(answer_after(true), "HTTP/1.1 200 OK");
   EXPECT_EQ(answer_after(false), "HTTP/1.1 503 Service Unavailable");
   EXPECT_FALSE(wrong_thread);
+}
+
+// Uploads streamed to their handler (HeaderVerdict::stream), as an image push is: the handler
+// runs before the body is read and takes it as a pipe its reader (an import) reads while the
+// network's thread writes what arrives.
+class StreamedUpload : public DomainThread {
+ protected:
+  ~StreamedUpload() override {
+    for (auto& t : readers) t.join();
+  }
+
+  // Uploads whose handler takes the body and reads it on a thread of its own, at most `keep`
+  // bytes (then it closes its end, as a failed import does), answering "read N of LENGTH" once
+  // that reader is done; ?refuse is refused without taking the body.
+  void serve_uploads(std::size_t keep = SIZE_MAX) {
+    HttpOptions opts;
+    opts.admit = [](const Request&) {
+      HeaderVerdict v;
+      v.stream = true;
+      return v;
+    };
+    serve(std::move(opts), [this, keep](Request& r, std::string&) {
+      if (r.query.count("refuse")) return error_response(400, "refused", "not this one");
+      const std::uint64_t length = r.body_stream->length;
+      const int n = static_cast<int>(readers.size());
+      auto fd = std::make_shared<UniqueFd>(std::move(r.body_stream->fd));
+      readers.emplace_back([this, fd, keep, n] { read_body(*fd, keep, n); });
+      Response wait;
+      wait.long_poll =
+          LongPoll{key(n), 20s, [this, n, length](bool final) {
+                     const std::lock_guard hold(mu);
+                     if (!reads.count(n)) {
+                       if (final) return std::optional(error_response(504, "late", ""));
+                       return std::optional<Response>();
+                     }
+                     return std::optional(text_answer("read " + std::to_string(reads[n].size()) +
+                                                      " of " + std::to_string(length)));
+                   }};
+      return wait;
+    });
+  }
+
+  void read_body(UniqueFd& fd, std::size_t keep, int n) {
+    std::string got;
+    std::vector<char> buf(1 << 16);
+    while (got.size() < keep) {
+      const auto k = ::read(fd.get(), buf.data(), std::min(buf.size(), keep - got.size()));
+      if (k <= 0) break;
+      got.append(buf.data(), static_cast<std::size_t>(k));
+    }
+    fd.reset();  // the writer learns that no more is wanted
+    {
+      const std::lock_guard hold(mu);
+      reads[n] = std::move(got);
+    }
+    on_domain([this, n] { served.server().notify(key(n)); });
+  }
+
+  // What reader `n` read, once it is done; nullopt when it is not done within `wait`.
+  std::optional<std::string> read_by(int n, std::chrono::milliseconds wait) {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < until) {
+      {
+        const std::lock_guard hold(mu);
+        if (reads.count(n)) return reads[n];
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+  }
+
+  static std::string key(int n) { return "upload:" + std::to_string(n); }
+
+  // Sends `text` on `fd` from a thread of its own (a body larger than the socket's and the
+  // pipe's buffers gets through only while the server reads it), then reads until `want`.
+  static std::string send_and_read(int fd, const std::string& text, const std::string& want) {
+    auto sent = std::async(std::launch::async, [fd, &text] { return send_all(fd, text); });
+    std::string got = read_until(fd, want, 20s);
+    if (sent.wait_for(1s) != std::future_status::ready) ::shutdown(fd, SHUT_RDWR);
+    EXPECT_TRUE(sent.get());
+    return got;
+  }
+
+  std::vector<std::thread> readers;  // the handler's (the domain's thread) until the end
+  std::mutex mu;
+  std::map<int, std::string> reads;  // under mu: what each reader read, once done
+};
+
+std::string pattern(std::size_t bytes) {
+  std::string s(bytes, '\0');
+  for (std::size_t i = 0; i < bytes; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
+  return s;
+}
+
+TEST_F(StreamedUpload, TheHandlersReaderGetsTheBodyWhetherItCameWithTheHeaderOrAfter) {
+  serve_uploads();
+  const int fd = connect_client();
+  ASSERT_GE(fd, 0);
+  std::string got = send_and_read(fd, post("/up", "piece-of-an-image"), "read 17 of 17");
+  EXPECT_NE(got.find("read 17 of 17"), std::string::npos) << got;
+  // Three times what the pipe holds: only gets through while the reader reads.
+  const std::string big = pattern(3 << 20);
+  got = send_and_read(fd, post("/up", big), "read 3145728 of 3145728");
+  EXPECT_NE(got.find("read 3145728 of 3145728"), std::string::npos) << got;
+  ::close(fd);
+  EXPECT_EQ(read_by(0, 1s), "piece-of-an-image");
+  EXPECT_TRUE(read_by(1, 1s) == big);
+  EXPECT_FALSE(wrong_thread);
+}
+
+// A reader that stops (a failed import) gets no more; the rest of the body is read and dropped,
+// so a client that sends it all before reading gets the answer, on a connection still usable.
+TEST_F(StreamedUpload, AReaderThatStopsEarlyGetsNoMoreAndTheClientStillGetsTheAnswer) {
+  serve_uploads(1 << 20);
+  const int fd = connect_client();
+  ASSERT_GE(fd, 0);
+  std::string got = send_and_read(fd, post("/up", pattern(4 << 20)), "read 1048576 of 4194304");
+  EXPECT_NE(got.find("read 1048576 of 4194304"), std::string::npos) << got;
+  got = send_and_read(fd, post("/up", "next"), "read 4 of 4");
+  EXPECT_NE(got.find("read 4 of 4"), std::string::npos) << got;
+  ::close(fd);
+}
+
+// A handler that does not take the body refused it: a client waiting for "100 Continue" gets
+// the answer instead and the connection closes; another's body is read and dropped first.
+TEST_F(StreamedUpload, ARefusedBodyIsNeverSentByAClientWaitingForContinueAndDroppedFromOthers) {
+  serve_uploads();
+  int fd = connect_client();
+  ASSERT_GE(fd, 0);
+  std::string got = send_and_read(fd,
+                                  "POST /up?refuse HTTP/1.1\r\nHost: t\r\nContent-Length: "
+                                  "1073741824\r\nExpect: 100-continue\r\n\r\n",
+                                  "\r\n\r\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0U) << got;
+  EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
+  EXPECT_EQ(got.find("100 Continue"), std::string::npos) << got;
+  ::close(fd);
+  fd = connect_client();
+  ASSERT_GE(fd, 0);
+  got = send_and_read(fd, post("/up?refuse", pattern(2 << 20)), "not this one");
+  EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0U) << got;
+  got = send_and_read(fd, post("/up", "after"), "read 5 of 5");
+  EXPECT_NE(got.find("read 5 of 5"), std::string::npos) << got;
+  ::close(fd);
+  EXPECT_EQ(readers.size(), 1U);
+}
+
+// The connection lost halfway: the reader's stream ends short (an import then publishes
+// nothing), rather than waiting for bytes that will never come.
+TEST_F(StreamedUpload, AConnectionLostMidBodyEndsTheReadersStreamShort) {
+  serve_uploads();
+  const int fd = connect_client();
+  ASSERT_GE(fd, 0);
+  const std::string request = post("/up", pattern(4 << 20));
+  ASSERT_TRUE(send_all(fd, request.substr(0, request.size() - (3 << 20))));
+  ::close(fd);
+  const auto read = read_by(0, 10s);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->size(), 1U << 20);
+}
+
+TEST_F(StreamedUpload, AnUploadWithoutAStatedLengthIsRefused) {
+  serve_uploads();
+  const int fd = connect_client();
+  ASSERT_GE(fd, 0);
+  const std::string got = send_and_read(
+      fd,
+      "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "\r\n\r\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 411", 0), 0U) << got;
+  ::close(fd);
+  EXPECT_TRUE(readers.empty());
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "http/http_server.hpp"
@@ -112,6 +113,48 @@ inline std::string status_line(int fd, const std::string& request, std::chrono::
   if (n <= 0) return "";
   const std::string got(buf, static_cast<std::size_t>(n));
   return got.substr(0, got.find("\r\n"));
+}
+
+/// Reads on `fd` until `want` appears in what came, the server closes, or `wait` passes.
+inline std::string read_until(int fd, const std::string& want, std::chrono::milliseconds wait) {
+  std::string got;
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (got.find(want) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) break;
+    char buf[4096];
+    const auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  return got;
+}
+
+/// Writes all of `text` to `fd` (blocking); false when the connection fails first.
+inline bool send_all(int fd, std::string_view text) {
+  while (!text.empty()) {
+    const auto n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+/// A POST request with `body` and its Content-Length.
+inline std::string post(const std::string& path, const std::string& body) {
+  return "POST " + path + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+/// A 200 answer of plain text.
+inline server::Response text_answer(std::string body) {
+  server::Response r;
+  r.content_type = "text/plain";
+  r.body = std::move(body);
+  return r;
 }
 
 }  // namespace revive::test

@@ -63,7 +63,8 @@ Result<ImportReport> import_raw_image(ImageStore& store, const std::filesystem::
                                       const ImportOptions& opts);
 
 /// A raw disk image read once, front to back: a converter's output (qemu-img through
-/// nbdcopy, a Clonezilla restore). Read from one thread at a time.
+/// nbdcopy, a Clonezilla restore) or an upload as it arrives (the server's image push).
+/// Read from one thread at a time.
 class DiskStream {
  public:
   virtual ~DiskStream() = default;
@@ -84,6 +85,12 @@ struct StreamSource {
 /// error), with the same content checks, free-space check, chunking and dedup as a file.
 Result<ImportReport> import_image_stream(ImageStore& store, DiskStream& stream,
                                          const StreamSource& src, const ImportOptions& opts);
+
+/// What import_image_stream checks before it reads a byte (the name, free unless
+/// `opts.replace`; the chunk size; `src.data_estimate` against the store's free space), for a
+/// caller that can still refuse the stream before it is sent (an upload's handler).
+Result<void> check_stream_import(const ImageStore& store, const StreamSource& src,
+                                 const ImportOptions& opts);
 
 struct ExportOptions {
   unsigned threads = 0;

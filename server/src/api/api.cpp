@@ -157,7 +157,7 @@ HeaderVerdict Api::admit(const Request& req) {
     auto it = req.query.find("name");
     if (auto v = validate_image_name(it == req.query.end() ? "" : it->second); !v)
       a.answer = from_error(v.error());
-    a.spool = true;
+    a.stream = true;
     return a;
   }
   a.max_body = body_limit(id, ctx_.opts.max_body_bytes);

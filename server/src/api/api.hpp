@@ -24,7 +24,7 @@ class Api {
   /// answer only over HTTPS or to this machine (403), callers without the route's credentials
   /// get 401, public routes that cost a transaction or a password hash are rate limited per
   /// address and overall (429 with Retry-After), and the admission says how large a body the
-  /// route takes (uploads: spooled to a file, after their name is checked).
+  /// route takes (uploads: streamed to their handler, after their name is checked).
   HeaderVerdict admit(const Request& req);
 
   /// Answers one request (admitted by admit()); sets `label` to its metrics label (the route's

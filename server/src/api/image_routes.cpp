@@ -140,19 +140,19 @@ Response upload(ApiContext& api, Call& c) {
   const std::string chunks = c.query("chunks");
   if (!chunks.empty() && chunks != "content" && chunks != "fixed")
     return error_response(400, "invalid_input", "?chunks= must be \"content\" or \"fixed\"");
-  if (c.req.body_file.empty())
+  if (!c.req.body_stream || !c.req.body_stream->fd)
     return error_response(400, "invalid_input", "upload the raw disk image as the request body");
-  // Move the spooled body out of the HTTP layer's way: the import owns it now.
-  const std::string spool = c.req.body_file + ".import";
-  if (std::rename(c.req.body_file.c_str(), spool.c_str()) != 0)
-    return error_response(500, "io", "cannot claim upload");
-  const std::uint64_t job = api.services.images.start_import(spool,
-                                                             {.name = name,
-                                                              .replace = c.query("replace") == "1",
-                                                              .content_chunks = chunks == "content",
-                                                              .who = c.operator_name},
-                                                             wake_on_done(api));
-  return import_answer(api, job);
+  // The import reads the body while it arrives: taking the pipe tells the HTTP layer to read it
+  // (a refusal leaves it, and the body need not be sent).
+  auto job =
+      api.services.images.start_stream_import(c.req.body_stream->fd, c.req.body_stream->length,
+                                              {.name = name,
+                                               .replace = c.query("replace") == "1",
+                                               .content_chunks = chunks == "content",
+                                               .who = c.operator_name},
+                                              wake_on_done(api));
+  if (!job) return from_error(job.error());
+  return import_answer(api, *job);
 }
 
 // ---- resumable uploads (the images page): begin, pieces at an offset, status, finish

@@ -253,7 +253,6 @@ Result<void> App::Impl::start_http(const std::pair<std::string, std::uint16_t>& 
   ho.host = listen.first;
   ho.port = listen.second;
   ho.max_body_bytes = cfg.max_body_bytes;
-  ho.upload_dir = images->tmp_dir();
   ho.connections = {connection_cap_for(descriptor_limit(), cfg.max_connections),
                     cfg.max_connections_per_address};
   ho.admit = [this](const Request& r) { return api->admit(r); };
@@ -401,6 +400,9 @@ void App::Impl::announce_changes() {
 
 App::App(ServerConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
 App::~App() {
+  // An import reading a push's body would wait for bytes that its connection, gone with the
+  // network's thread, will never write.
+  if (impl_->services) impl_->services->images.stop_stream_imports();
   if (impl_->pool) impl_->pool->join();
 }
 

@@ -1,10 +1,11 @@
 #include "domain/images.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
-#include <set>
+#include <cerrno>
 
-#include "revive/image_ops.hpp"
+#include <set>
 
 namespace revive::server {
 
@@ -72,34 +73,97 @@ Result<void> Images::remove(const std::string& name, const std::string& who) {
   return {};
 }
 
-std::uint64_t Images::start_import(const std::string& spool, ImportRequest request,
-                                   std::function<void(std::uint64_t)> done) {
-  const std::uint64_t job = jobs_->next++;
-  jobs_->finished[job] = std::nullopt;
-  auto result = std::make_shared<Result<ImportReport>>(make_error(Errc::internal, "not run"));
-  ImageStore& store = store_;
+namespace {
+
+// A push's body, read from the pipe the HTTP layer writes it into as it arrives. Each wait for
+// more bytes is bounded, so a stopping server (`stopping`) ends an import whose upload's
+// connection will not be served again rather than leaving it blocked in read(2).
+class UploadStream final : public DiskStream {
+ public:
+  UploadStream(UniqueFd body, const std::atomic<bool>& stopping)
+      : body_(std::move(body)), stopping_(stopping) {}
+
+  Result<std::size_t> read(std::span<std::byte> out) override {
+    constexpr int kWaitMs = 200;
+    while (!stopping_.load()) {
+      pollfd p{body_.get(), POLLIN, 0};
+      const int ready = ::poll(&p, 1, kWaitMs);
+      if (ready < 0 && errno != EINTR) return errno_error(errno, "poll the upload");
+      if (ready <= 0) continue;
+      const ssize_t n = ::read(body_.get(), out.data(), out.size());
+      if (n >= 0) return static_cast<std::size_t>(n);
+      if (errno != EINTR && errno != EAGAIN) return errno_error(errno, "read the upload");
+    }
+    return make_error(Errc::cancelled, "the server is stopping");
+  }
+  Result<void> finish() override { return {}; }
+
+ private:
+  UniqueFd body_;
+  const std::atomic<bool>& stopping_;
+};
+
+ImportOptions import_options(const Images::ImportRequest& request) {
   ImportOptions o;
   o.name = request.name;
   o.replace = request.replace;
   o.content_defined = request.content_chunks;
-  run_blocking_(
-      [&store, spool, o, result] {
-        *result = import_raw_image(store, spool, o);
-        ::unlink(spool.c_str());
-      },
-      [this, jobs = jobs_, job, result, name = std::move(request.name),
-       who = std::move(request.who), done = std::move(done)] {
-        if (*result) {
-          const auto& m = (*result)->manifest;
-          (void)ctx_.log(std::nullopt, "image-imported",
-                         {{"name", name}, {"operator", who}, {"id", m.image_id}});
-          jobs->finished[job] = Result<ImportSummary>(ImportSummary{
-              name, m.image_id, m.logical_size, m.stored_bytes, (*result)->chunks_new});
-        } else {
-          jobs->finished[job] = Result<ImportSummary>(result->error());
-        }
-        done(job);
-      });
+  return o;
+}
+
+}  // namespace
+
+std::uint64_t Images::start_import(const std::string& spool, ImportRequest request,
+                                   std::function<void(std::uint64_t)> done) {
+  ImageStore& store = store_;
+  auto import = [&store, spool, o = import_options(request)] {
+    auto r = import_raw_image(store, spool, o);
+    ::unlink(spool.c_str());
+    return r;
+  };
+  return run_import_job(std::move(import), std::move(request), std::move(done));
+}
+
+Result<std::uint64_t> Images::start_stream_import(UniqueFd& body, std::uint64_t length,
+                                                  ImportRequest request,
+                                                  std::function<void(std::uint64_t)> done) {
+  ImageStore& store = store_;
+  const StreamSource src{.file = "the upload of " + request.name,
+                         .source = "push:" + request.name,
+                         .size = length,
+                         .data_estimate = length};
+  ImportOptions o = import_options(request);
+  REVIVE_TRY(check_stream_import(store, src, o));
+  // Shared: a std::function is copyable, the pipe's end is not.
+  auto stream = std::make_shared<UploadStream>(std::move(body), stopping_);
+  auto import = [&store, stream, src, o = std::move(o)]() mutable {
+    auto r = import_image_stream(store, *stream, src, o);
+    stream.reset();  // closes the pipe now, so a writer still writing learns the import is over
+    return r;
+  };
+  return run_import_job(std::move(import), std::move(request), std::move(done));
+}
+
+std::uint64_t Images::run_import_job(std::function<Result<ImportReport>()> import,
+                                     ImportRequest request,
+                                     std::function<void(std::uint64_t)> done) {
+  const std::uint64_t job = jobs_->next++;
+  jobs_->finished[job] = std::nullopt;
+  auto result = std::make_shared<Result<ImportReport>>(make_error(Errc::internal, "not run"));
+  run_blocking_([import = std::move(import), result] { *result = import(); },
+                [this, jobs = jobs_, job, result, name = std::move(request.name),
+                 who = std::move(request.who), done = std::move(done)] {
+                  if (*result) {
+                    const auto& m = (*result)->manifest;
+                    (void)ctx_.log(std::nullopt, "image-imported",
+                                   {{"name", name}, {"operator", who}, {"id", m.image_id}});
+                    jobs->finished[job] = Result<ImportSummary>(ImportSummary{
+                        name, m.image_id, m.logical_size, m.stored_bytes, (*result)->chunks_new});
+                  } else {
+                    jobs->finished[job] = Result<ImportSummary>(result->error());
+                  }
+                  done(job);
+                });
   return job;
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 // Images as operators and agents see them: the list, the signed manifest, removal, and imports
-// of uploaded disk images, which run on the blocking pool and report back as jobs.
+// of uploaded disk images (a finished file, or a push's body while it arrives), which run on
+// the blocking pool and report back as jobs.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -11,6 +13,8 @@
 #include <vector>
 
 #include "domain/context.hpp"
+#include "revive/file_util.hpp"
+#include "revive/image_ops.hpp"
 #include "revive/image_store.hpp"
 
 namespace revive::server {
@@ -58,12 +62,27 @@ class Images {
   /// blocking pool; the job's id. `done(job)` runs on the io thread when it finishes.
   std::uint64_t start_import(const std::string& spool, ImportRequest request,
                              std::function<void(std::uint64_t)> done);
+  /// Imports the raw disk image of exactly `length` bytes read from `body` (the read end of the
+  /// pipe an upload's body is written into as it arrives) on the blocking pool, so the import
+  /// runs while the upload does; the job's id, `done` as start_import's. What the import would
+  /// refuse before reading a byte (a name taken, too little free space) is refused here, with
+  /// `body` left untouched, so the upload need not be sent. A body that ends short fails the
+  /// import and publishes nothing; a failed import closes `body`, which tells the writer to stop.
+  Result<std::uint64_t> start_stream_import(UniqueFd& body, std::uint64_t length,
+                                            ImportRequest request,
+                                            std::function<void(std::uint64_t)> done);
+  /// Ends the imports still reading an upload's body: the server is stopping, and the
+  /// connections that would write the rest will not be served again.
+  void stop_stream_imports() { stopping_ = true; }
   /// A finished job's outcome (handed out once), nullopt while it runs; not_found for an
   /// unknown job.
   Result<std::optional<Result<ImportSummary>>> take_job(std::uint64_t job);
 
  private:
   Result<std::vector<std::string>> batches_using(const std::string& name);
+  /// Runs `import` on the blocking pool as a job whose outcome take_job hands out.
+  std::uint64_t run_import_job(std::function<Result<ImportReport>()> import, ImportRequest request,
+                               std::function<void(std::uint64_t)> done);
 
   struct Jobs {
     std::uint64_t next = 0;
@@ -73,6 +92,7 @@ class Images {
   ImageStore& store_;
   std::shared_ptr<Jobs> jobs_;
   RunBlocking run_blocking_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace revive::server

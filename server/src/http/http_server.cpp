@@ -335,8 +335,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
   // A wake-up that notify() sends while the poll runs on the domain's thread is not lost: the
   // change it announces was made there before the poll ran (the poll sees it) or after (its
-  // notify is posted here after the poll's answer, and finds the timer waiting again).
-  asio::awaitable<Settled> wait_long_poll(LongPoll& lp) {
+  // notify is posted here after the poll's answer, and finds the timer waiting again). The
+  // first wait needs no poll before it when this thread came here straight from the handler
+  // that gave `lp` (a notify posted since runs after the timer is found); one that went on
+  // meanwhile (a streamed upload's body) polls first (`poll_first`).
+  asio::awaitable<Settled> wait_long_poll(LongPoll& lp, bool poll_first) {
     const auto deadline = Clock::now() + lp.timeout;
     asio::steady_timer timer(io);
     // Its timer is found by notify() until the wait ends, however it ends (a poll may throw).
@@ -364,8 +367,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         });
         break;
       }
-      timer.expires_at(deadline);
-      co_await timer.async_wait(tok);  // cancelled by notify() or expired
+      if (!poll_first) {
+        timer.expires_at(deadline);
+        co_await timer.async_wait(tok);  // cancelled by notify() or expired
+      }
+      poll_first = false;
       out = co_await on_domain<std::optional<Settled>>(
           [&](const HandBack<std::optional<Settled>>& back) {
             auto r = lp.poll(false);
@@ -404,7 +410,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             if (!verdict.label.empty()) route = verdict.label;
             return settle(std::move(*verdict.answer), give);
           }
-          if (!body_ready || verdict.spool || req.body.size() > verdict.max_body)
+          if (!body_ready || verdict.stream || req.body.size() > verdict.max_body)
             return back(std::nullopt);
           settle(dispatch(req, route), give);
         });
@@ -413,6 +419,36 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<Settled> answer_admitted(Request& req, std::string& route) {
     co_return co_await on_domain<Settled>(
         [&](const HandBack<Settled>& back) { settle(dispatch(req, route), back); });
+  }
+
+  // An upload admitted as a stream: its handler first, handed the body's pipe, then the body
+  // written into the pipe as it arrives (the handler's import reading it meanwhile), then the
+  // handler's answer. A handler that did not take the pipe refused the body: a client waiting
+  // for "100 Continue" gets the answer instead, and the body is left unsent; from any other the
+  // body is read and dropped first. nullopt: the connection is gone.
+  template <class Stream>
+  asio::awaitable<std::optional<Settled>> answer_stream(Stream& stream, beast::flat_buffer& buf,
+                                                        HeaderParser& hp, Request& req,
+                                                        std::string& route, bool taken,
+                                                        bool& keep_alive, bool& drain) {
+    const auto unread = [&](Settled answer) {
+      keep_alive = false;
+      drain = !taken;
+      return std::optional<Settled>(std::move(answer));
+    };
+    auto pipe = open_body_stream(hp, req, taken, opts);
+    if (auto* refused = std::get_if<Response>(&pipe)) co_return unread({std::move(*refused)});
+    Settled answer = co_await answer_admitted(req, route);
+    UniqueFd write_end = std::move(std::get<UniqueFd>(pipe));
+    if (req.body_stream && req.body_stream->fd) {  // left by the handler: refused
+      write_end.reset();
+      if (!taken && waits_for_continue(req, hp.get().version()))
+        co_return unread(std::move(answer));
+    }
+    req.body_stream.reset();  // the read end, when the handler left it
+    if (!co_await write_body_stream(stream, buf, hp, req, taken, std::move(write_end), opts))
+      co_return std::nullopt;
+    co_return answer;
   }
 
   // One request, read to answered; false when the connection is done.
@@ -428,6 +464,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     const bool head = hp.get().method() == http::verb::head;
     bool drain = false;
     std::string route = "other";
+    bool body_streamed = false;  // the handler answered before the body was read
     Request req;
     Settled answer;
     req.local = local;
@@ -447,6 +484,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       }
       if (first) {
         answer = std::move(*first);
+      } else if (verdict.stream) {
+        auto streamed =
+            co_await answer_stream(stream, buf, hp, req, route, taken, keep_alive, drain);
+        if (!streamed) co_return false;
+        answer = std::move(*streamed);
+        body_streamed = true;
       } else {
         auto early =
             co_await read_admitted(stream, buf, hp, req, verdict, taken, keep_alive, drain, opts);
@@ -457,13 +500,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         else
           answer = co_await answer_admitted(req, route);
       }
-      if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
     }
     Response& resp = answer.resp;
     if (!resp.log_detail.empty()) log("HTTP " + peer + ": " + resp.log_detail);
     if (resp.long_poll) {
       LongPoll lp = std::move(*resp.long_poll);
-      answer = co_await wait_long_poll(lp);
+      answer = co_await wait_long_poll(lp, body_streamed);
     }
     if (resp.event_stream) {
       if (auto full = refuse_stream(*resp.event_stream, peer)) {

@@ -5,7 +5,7 @@
 // tools on loopback) and HTTPS (operators and the dashboard; docs/SECURITY.md). Keep-alive,
 // timeouts on every read and write, connection caps per client address and overall (with
 // back-off when descriptors run out), every request admitted from its header before its body
-// is read (auth, rate limits, the route's body limit), large uploads streamed to a temp file,
+// is read (auth, rate limits, the route's body limit), uploads streamed to their handler,
 // chunk files sent with sendfile(2), long-polls, Server-Sent Events on named channels (capped
 // per channel and per address, each client's backlog bounded), and a graceful shutdown.
 // With `HttpOptions::domain` set, admission, handlers, long-polls' polls and streams' checks run
@@ -42,14 +42,13 @@ struct HttpOptions {
   std::uint16_t tls_port = 8443;
   std::filesystem::path tls_cert_file, tls_key_file;
   std::size_t max_header_bytes = 16UL * 1024;
-  std::size_t max_body_bytes = 1 << 20;  ///< the body limit when there is no `admit`
-  std::uint64_t max_upload_bytes = 1ull << 40;
+  std::size_t max_body_bytes = 1 << 20;         ///< the body limit when there is no `admit`
+  std::uint64_t max_upload_bytes = 1ull << 40;  ///< an upload's body (HeaderVerdict::stream)
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds idle_timeout{75};
   std::chrono::seconds write_timeout{60};
   std::chrono::seconds handshake_timeout{10};
   ConnectionCaps connections;
-  std::filesystem::path upload_dir;  ///< where uploads are spooled
   /// Decides each request from its header (the route table's access rules, rate limits, body
   /// limits); nothing set: every request is admitted with `max_body_bytes`.
   std::function<HeaderVerdict(const Request&)> admit;

@@ -6,14 +6,25 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "revive/file_util.hpp"
 #include "revive/http_range.hpp"
 
 namespace revive::server {
+
+/// An upload's body while it arrives (HeaderVerdict::stream): the read end of a pipe the HTTP
+/// layer writes the body into after the handler has returned. A handler that takes `fd` (moves
+/// it out) reads it to its end or closes it, which stops the writer; one that leaves it there
+/// refuses the body (it is not read).
+struct BodyStream {
+  UniqueFd fd;
+  std::uint64_t length = 0;  ///< the body's bytes (its Content-Length: a stream needs one)
+};
 
 struct Request {
   std::string method;  ///< "GET", "POST", ...
@@ -21,9 +32,9 @@ struct Request {
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  ///< lower-case names
   std::string body;                            ///< small bodies (bounded)
-  std::string body_file;  ///< large uploads: path of the temp file holding the body
-  std::string peer;       ///< remote address
-  bool tls = false;       ///< came in over the TLS listener
+  std::shared_ptr<BodyStream> body_stream;     ///< an upload's body (HeaderVerdict::stream)
+  std::string peer;                            ///< remote address
+  bool tls = false;                            ///< came in over the TLS listener
   /// From this machine: loopback, or a connection to the server's own address from that same
   /// address (its handshake cannot complete from another host).
   bool local = false;
@@ -100,7 +111,9 @@ struct HeaderVerdict {
   std::optional<Response> answer;
   std::string label;         ///< the metrics label of an answer given here
   std::size_t max_body = 0;  ///< bytes the body may have (kept in memory)
-  bool spool = false;        ///< an upload: the body streams to a temp file instead
+  /// An upload: the body is not held but handed to the handler as it arrives
+  /// (Request::body_stream), for up to HttpOptions::max_upload_bytes.
+  bool stream = false;
 };
 
 /// JSON error body: {"error": message, "code": code}.

@@ -1,11 +1,13 @@
 #pragma once
 // Reading a request: its header (bounded), the Request made from it, then, once it is admitted
 // from its header (before any body byte is read), the body as admitted: into memory up to the
-// route's limit, or spooled to a temp file (uploads are never held in memory). And lingering
+// route's limit, or, for an upload, written into a pipe its handler reads while the body
+// arrives (uploads are never held in memory, nor written to a file on the way). And lingering
 // after an answer given without reading the body, so the answer is not lost to a reset.
 
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "http/beast_common.hpp"
 #include "http/http_server.hpp"
@@ -33,8 +35,8 @@ bool make_request(const HeaderParser& hp, const std::string& peer, bool secure, 
 bool take_buffered_body(const HeaderParser& hp, beast::flat_buffer& buf, Request& req,
                         const HttpOptions& opts);
 
-/// Reads the body of a request its header's admission `a` (opts.admit) let through, as `a`
-/// allows (`body_taken`: take_buffered_body took it; an upload's is written to its temp file).
+/// Reads the body of a request its header's admission `a` (opts.admit) let through into
+/// req.body, as `a` allows (`body_taken`: take_buffered_body took it; not for a stream).
 /// An answer when the request is settled without the handler (a body over the limit: `drain`,
 /// its body is left unread, and `keep_alive` is cleared); status 0 in it: the connection is gone.
 template <class Stream>
@@ -43,6 +45,27 @@ asio::awaitable<std::optional<Response>> read_admitted(Stream& stream, beast::fl
                                                        const HeaderVerdict& a, bool body_taken,
                                                        bool& keep_alive, bool& drain,
                                                        const HttpOptions& opts);
+
+/// For a request admitted as a stream (HeaderVerdict::stream): its body's pipe, the read end
+/// in req.body_stream (with the body's length) and the write end returned; or the answer
+/// refusing it (no stated length: 411, over opts.max_upload_bytes: 413, no pipe: 500).
+std::variant<UniqueFd, Response> open_body_stream(const HeaderParser& hp, Request& req,
+                                                  bool body_taken, const HttpOptions& opts);
+
+/// Writes a streamed request's body into `pipe_end` (open_body_stream's write end, closed on
+/// return) as it arrives: what take_buffered_body took (`body_taken`), or the body read from
+/// the connection after a "100 Continue" when the client waits for one. Once the reader has
+/// closed its end (or with no `pipe_end`: the handler refused the body), the rest is read and
+/// dropped, so the client, which may be sending it all before it reads, gets the answer. Each
+/// read has the read timeout; a write waits for the reader as long as it takes (an import's
+/// pace). False when the connection is gone.
+template <class Stream>
+asio::awaitable<bool> write_body_stream(Stream& stream, beast::flat_buffer& buf, HeaderParser& hp,
+                                        Request& req, bool body_taken, UniqueFd pipe_end,
+                                        const HttpOptions& opts);
+
+/// Whether the client waits for "100 Continue" before it sends the body.
+bool waits_for_continue(const Request& req, unsigned version);
 
 /// After an answer sent without reading the body: reads and drops what the client still sends,
 /// for a little while (closing with unread data would reset the connection).
