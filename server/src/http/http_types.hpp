@@ -20,7 +20,8 @@ namespace revive::server {
 /// An upload's body while it arrives (HeaderVerdict::stream): the read end of a pipe the HTTP
 /// layer writes the body into after the handler has returned. A handler that takes `fd` (moves
 /// it out) reads it to its end or closes it, which stops the writer; one that leaves it there
-/// refuses the body (it is not read).
+/// refuses the body (none of it reaches the pipe: a client waiting for "100 Continue" does not
+/// send it, another's is read and dropped).
 struct BodyStream {
   UniqueFd fd;
   std::uint64_t length = 0;  ///< the body's bytes (its Content-Length: a stream needs one)
