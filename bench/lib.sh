@@ -101,6 +101,15 @@ process_cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{printf "%.0f", ($14 + $15) * 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 maxof() { printf '%s\n' "$@" | sort -g | tail -1; }
 
+# runner_logs NAME [DIR] : for the scripts that run the others (smoke.sh, targets.sh): refuses
+# to go on without root (some benchmarks need it), then sets $logs to DIR, or to a new
+# directory under /var/tmp, made.
+runner_logs() {
+  [[ $(id -u) -eq 0 ]] || { echo "bench/$1.sh: run as root (sudo): some benchmarks need it" >&2; exit 2; }
+  logs=${2:-$(mktemp -d "/var/tmp/revive-bench-$1-XXXXXX")}
+  mkdir -p "$logs"
+}
+
 # run_each LOGS LIMIT RUN... : each RUN ("script.sh arg...", a script under bench/) in turn, its
 # output to LOGS/NN-script.log, at most LIMIT seconds each; prints a line per run (its result,
 # seconds and log) and returns 1 when any exited non-zero or timed out. The logs are numbered

@@ -19,9 +19,8 @@ for a in "$@"; do
     *) echo "usage: bench/smoke.sh [--desktop]" >&2; exit 2 ;;
   esac
 done
-[[ $(id -u) -eq 0 ]] || { echo "bench/smoke.sh: run as root (sudo): some benchmarks need it" >&2; exit 2; }
-logs=${SMOKE_LOGS:-$(mktemp -d /var/tmp/revive-bench-smoke-XXXXXX)}
-mkdir -p "$logs"
+source "$here/bench/lib.sh"
+runner_logs smoke "${SMOKE_LOGS:-}"
 limit=${TIMEOUT:-900}
 runs=(
   "wipe_bench.sh --quick --no-nwipe"
@@ -37,7 +36,6 @@ runs=(
   "workshop.sh --quick"
 )
 ((desktop)) && runs+=("desktop_image.sh --quick 900")
-source "$here/bench/lib.sh"
 run_each "$logs" "$limit" "${runs[@]}"
 failed=$?
 ((failed)) && { echo "bench/smoke.sh: some benchmarks did not run to their end (their logs say why)"; exit 1; }

@@ -13,16 +13,10 @@
 # run to its end (a MISS is a figure, not a failure).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-quick=0
-for a in "$@"; do
-  case $a in
-    --quick) quick=1 ;;
-    *) echo "usage: bench/targets.sh [--quick]" >&2; exit 2 ;;
-  esac
-done
-[[ $(id -u) -eq 0 ]] || { echo "bench/targets.sh: run as root (sudo): some benchmarks need it" >&2; exit 2; }
-logs=${TARGET_LOGS:-$(mktemp -d /var/tmp/revive-bench-targets-XXXXXX)}
-mkdir -p "$logs"
+source "$here/bench/lib.sh"
+bench_args "bench/targets.sh [--quick]" "$@"
+((${#args[@]} == 0)) || { echo "usage: bench/targets.sh [--quick]" >&2; exit 2; }
+runner_logs targets "${TARGET_LOGS:-}"
 if ((quick)); then
   runs=("wipe_bench.sh --quick --no-nwipe" "chunk_serving_bench.sh --quick" "image_bench.sh --quick"
         "deploy_bench.sh --quick" "agent_swarm.sh 200 2")
@@ -30,7 +24,6 @@ else
   runs=("wipe_bench.sh --no-nwipe 1 3" "chunk_serving_bench.sh 8 3" "image_bench.sh 2 3"
         "deploy_bench.sh 2 3" "agent_swarm.sh 1000 20" "agent_swarm.sh 1000 20" "agent_swarm.sh 1000 20")
 fi
-source "$here/bench/lib.sh"
 echo "bench/targets.sh $(date -u '+%Y-%m-%d %H:%M') UTC, $(git -C "$here" describe --always --dirty), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 run_each "$logs" "${TIMEOUT:-1800}" "${runs[@]}"
 failed=$?
