@@ -425,30 +425,30 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   // written into the pipe as it arrives (the handler's import reading it meanwhile), then the
   // handler's answer. A handler that did not take the pipe refused the body: a client waiting
   // for "100 Continue" gets the answer instead, and the body is left unsent; from any other the
-  // body is read and dropped first. nullopt: the connection is gone.
+  // body is read and dropped first. The answer goes to `answer` (not returned: no second
+  // Settled in serve_one's frame, which every request has); false: the connection is gone.
   template <class Stream>
-  asio::awaitable<std::optional<Settled>> answer_stream(Stream& stream, beast::flat_buffer& buf,
-                                                        HeaderParser& hp, Request& req,
-                                                        std::string& route, bool taken,
-                                                        bool& keep_alive, bool& drain) {
-    const auto unread = [&](Settled answer) {
+  asio::awaitable<bool> answer_stream(Stream& stream, beast::flat_buffer& buf, HeaderParser& hp,
+                                      Request& req, std::string& route, bool taken,
+                                      bool& keep_alive, bool& drain, Settled& answer) {
+    const auto unread = [&] {
       keep_alive = false;
       drain = !taken;
-      return std::optional<Settled>(std::move(answer));
+      return true;
     };
     auto pipe = open_body_stream(hp, req, taken, opts);
-    if (auto* refused = std::get_if<Response>(&pipe)) co_return unread({std::move(*refused)});
-    Settled answer = co_await answer_admitted(req, route);
+    if (auto* refused = std::get_if<Response>(&pipe)) {
+      answer.resp = std::move(*refused);
+      co_return unread();
+    }
+    answer = co_await answer_admitted(req, route);
     UniqueFd write_end = std::move(std::get<UniqueFd>(pipe));
     if (req.body_stream && req.body_stream->fd) {  // left by the handler: refused
       write_end.reset();
-      if (!taken && waits_for_continue(req, hp.get().version()))
-        co_return unread(std::move(answer));
+      if (!taken && waits_for_continue(req, hp.get().version())) co_return unread();
     }
     req.body_stream.reset();  // the read end, when the handler left it
-    if (!co_await write_body_stream(stream, buf, hp, req, taken, std::move(write_end), opts))
-      co_return std::nullopt;
-    co_return answer;
+    co_return co_await write_body_stream(stream, buf, hp, req, taken, std::move(write_end), opts);
   }
 
   // One request, read to answered; false when the connection is done.
@@ -485,10 +485,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       if (first) {
         answer = std::move(*first);
       } else if (verdict.stream) {
-        auto streamed =
-            co_await answer_stream(stream, buf, hp, req, route, taken, keep_alive, drain);
-        if (!streamed) co_return false;
-        answer = std::move(*streamed);
+        if (!co_await answer_stream(stream, buf, hp, req, route, taken, keep_alive, drain, answer))
+          co_return false;
         body_streamed = true;
       } else {
         auto early =
