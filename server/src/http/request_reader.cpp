@@ -175,44 +175,38 @@ std::variant<UniqueFd, Response> open_body_stream(const HeaderParser& hp, Reques
   return write_end;
 }
 
+// Writes `bytes` into the pipe while its reader reads; once it has closed its end (EPIPE:
+// SIGPIPE is ignored), `pipe` is emptied and what comes after is dropped.
+asio::awaitable<void> pass_on(std::optional<asio::posix::stream_descriptor>& pipe,
+                              asio::const_buffer bytes) {
+  if (!pipe || bytes.size() == 0) co_return;
+  auto [ec, n] = co_await asio::async_write(*pipe, bytes, tok);
+  if (ec) pipe.reset();
+}
+
 template <class Stream>
 asio::awaitable<bool> write_body_stream(Stream& stream, beast::flat_buffer& buf, HeaderParser& hp,
                                         Request& req, bool body_taken, UniqueFd pipe_end,
                                         const HttpOptions& opts) {
-  // Empty once the reader has gone (or there was none): the rest of the body is dropped.
-  std::optional<asio::posix::stream_descriptor> pipe;
+  std::optional<asio::posix::stream_descriptor> pipe;  // none: the handler refused the body
   if (pipe_end) pipe.emplace(stream.get_executor(), pipe_end.release());
-  std::string_view taken = req.body;
-  std::vector<char> chunk(body_taken ? 0 : 1 << 20);
-  std::optional<http::request_parser<http::buffer_body>> bp;
-  std::optional<BodyRoom> room;
-  if (!body_taken) {
-    co_await send_continue(stream, req, hp.get().version(), opts);
-    bp.emplace(std::move(hp));
-    bp->body_limit(opts.max_upload_bytes);
-    room.emplace(buf, bp->content_length());
+  if (body_taken) {
+    co_await pass_on(pipe, asio::buffer(req.body));
+    co_return true;
   }
-  while (body_taken ? !taken.empty() : !bp->is_done()) {
-    std::size_t got = taken.size();
-    const char* bytes = taken.data();
-    bool gone = false;
-    if (body_taken) {
-      taken = {};
-    } else {
-      bp->get().body().data = chunk.data();
-      bp->get().body().size = chunk.size();
-      beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
-      auto [ec, n] = co_await http::async_read(stream, buf, *bp, tok);
-      gone = ec && ec != http::error::need_buffer;
-      got = chunk.size() - bp->get().body().size;  // what came before a loss, too
-      bytes = chunk.data();
-    }
-    if (pipe && got > 0) {
-      // EPIPE (SIGPIPE is ignored): the reader closed its end and wants no more.
-      auto [wec, wn] = co_await asio::async_write(*pipe, asio::buffer(bytes, got), tok);
-      if (wec) pipe.reset();
-    }
-    if (gone) co_return false;
+  co_await send_continue(stream, req, hp.get().version(), opts);
+  http::request_parser<http::buffer_body> bp{std::move(hp)};
+  bp.body_limit(opts.max_upload_bytes);
+  std::vector<char> chunk(1 << 20);
+  const BodyRoom room(buf, bp.content_length());
+  while (!bp.is_done()) {
+    bp.get().body().data = chunk.data();
+    bp.get().body().size = chunk.size();
+    beast::get_lowest_layer(stream).expires_after(opts.read_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buf, bp, tok);
+    // What came before a loss goes on too: the reader sees all that arrived, then the end.
+    co_await pass_on(pipe, asio::buffer(chunk.data(), chunk.size() - bp.get().body().size));
+    if (ec && ec != http::error::need_buffer) co_return false;
   }
   co_return true;
 }
