@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,12 @@ constexpr const char* kMac = "52:54:00:12:34:56";
   std::fprintf(stderr, "request_fuzz: %s: %s %s -> %d %s\n", what, req.method.c_str(),
                req.path.c_str(), r.status, r.body.substr(0, 300).c_str());
   std::abort();
+}
+
+// Imports and previews run at once, on the fuzzer's thread.
+void run_here(const std::function<void()>& work, const std::function<void()>& done) {
+  work();
+  done();
 }
 
 void must(bool ok, const char* what) {
@@ -127,12 +134,7 @@ struct World {
 
   void fresh_services() {
     services = std::make_unique<Services>(
-        storage, [] { return kNow; }, *store, *certificate_key,
-        [](std::function<void()> work, std::function<void()> done) {
-          work();
-          done();
-        },
-        options());
+        storage, [] { return kNow; }, *store, *certificate_key, run_here, run_here, options());
     must(services->start().has_value(), "services");
     metrics = std::make_unique<Metrics>();
     api = std::make_unique<Api>(*services, *store, *metrics, [](const std::string&) {});

@@ -1,11 +1,20 @@
 // The images, batches and donors pages (issue 16): resumable uploads (domain/image_uploads) into
-// a real store in a temp directory, an image a batch uses refused for deletion, a batch's image
+// a real store in a temp directory, pushes imported as their bodies arrive (their own threads,
+// at most Images::kMaxPushes, ended by a stopping server), an image a batch uses refused for
+// deletion, a batch's image
 // and recipient profile (checked, stored, handed to the provision step), and the batches' counts
 // by grade, over the fake repositories.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "domain/catalog_pages.hpp"
 #include "domain/image_uploads.hpp"
@@ -26,16 +35,74 @@ std::span<const std::byte> part(const std::vector<std::byte>& all, std::size_t f
   return {all.data() + from, n};
 }
 
+// Runs each push's import on a thread of its own, as the server's push pool does; the test runs
+// the imports' `done`s (the domain's side) once it has joined their threads.
+struct PushThreads {
+  std::vector<std::thread> threads;
+  std::vector<std::function<void()>> dones;
+  std::atomic<int> running{0};
+
+  RunBlocking runner() {
+    return [this](std::function<void()> work, std::function<void()> done) {
+      ++running;
+      threads.emplace_back([this, work = std::move(work)] {
+        work();
+        --running;
+      });
+      dones.push_back(std::move(done));
+    };
+  }
+  /// Whether every import has returned within `limit`.
+  bool ended_within(std::chrono::milliseconds limit) const {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (running.load() > 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return running.load() == 0;
+  }
+  void finish() {
+    for (auto& t : threads) t.join();
+    threads.clear();
+    for (auto& d : dones) d();
+    dones.clear();
+  }
+  ~PushThreads() {
+    for (auto& t : threads) t.join();
+  }
+  PushThreads() = default;
+  PushThreads(const PushThreads&) = delete;
+  PushThreads& operator=(const PushThreads&) = delete;
+};
+
+// A push's body as the HTTP layer hands it over: the read end of a pipe; the test writes the
+// other end.
+struct PushPipe {
+  UniqueFd read_end;
+  UniqueFd write_end;
+  PushPipe() {
+    int fds[2];
+    EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+  }
+  void send(std::span<const std::byte> bytes) const {
+    auto sent = write_all(write_end.get(), bytes, "the push's pipe");
+    EXPECT_TRUE(sent) << sent.error().message;
+  }
+};
+
 class CatalogPagesTest : public test::DomainTest {
  protected:
   CatalogPagesTest()
       : store(*ImageStore::open(dir / "store", true)),
-        // The import runs where the test can see it finish: at once, on this thread.
-        images(ctx, *store,
-               [](const std::function<void()>& work, const std::function<void()>& done) {
-                 work();
-                 done();
-               }),
+        // A finished upload's import runs where the test can see it finish: at once, on this
+        // thread.
+        images(
+            ctx, *store,
+            [](const std::function<void()>& work, const std::function<void()>& done) {
+              work();
+              done();
+            },
+            pushes.runner()),
         uploads(ctx, images, store->tmp_dir(), limits()) {}
 
   static UploadLimits limits() {
@@ -58,6 +125,7 @@ class CatalogPagesTest : public test::DomainTest {
 
   revive::test::TempDir dir;
   std::unique_ptr<ImageStore> store;
+  PushThreads pushes;  // before images, which holds its runner
   Images images;
   ImageUploads uploads;
 };
@@ -152,6 +220,75 @@ TEST_F(CatalogPagesTest, AServerRestartedMidUploadGoesOnWhereTheLastOneStopped) 
   auto outcome = images.take_job(*job);
   ASSERT_TRUE(outcome && *outcome && **outcome) << (**outcome).error().message;
   EXPECT_EQ((**outcome)->logical_size, bytes.size());
+  EXPECT_EQ(files_in_tmp(), 0u);
+}
+
+TEST_F(CatalogPagesTest, PushesImportOnTheirOwnThreadsAndOneTooManyIsRefusedBeforeItsBody) {
+  const auto bytes = revive::test::random_bytes(3 << 20, 21);
+  std::vector<PushPipe> pipes(Images::kMaxPushes + 1);
+  std::vector<std::uint64_t> jobs;
+  int finished = 0;
+  for (unsigned i = 0; i < Images::kMaxPushes; ++i) {
+    auto job = images.start_stream_import(pipes[i].read_end, bytes.size(),
+                                          {"pushed-" + std::to_string(i), false, false, "alice"},
+                                          [&](std::uint64_t) { ++finished; });
+    ASSERT_TRUE(job) << job.error().message;
+    EXPECT_FALSE(pipes[i].read_end);  // the import reads it now
+    jobs.push_back(*job);
+  }
+  // Both imports wait for their bodies on threads of their own; one more push is refused at
+  // once, its body untouched, so that its client hears why instead of stalling.
+  auto extra = images.start_stream_import(pipes.back().read_end, bytes.size(),
+                                          {"one-too-many", false, false, "alice"},
+                                          [&](std::uint64_t) { ++finished; });
+  ASSERT_FALSE(extra);
+  EXPECT_EQ(extra.error().code, Errc::busy);
+  EXPECT_NE(extra.error().message.find("2 image pushes are importing"), std::string::npos)
+      << extra.error().message;
+  EXPECT_TRUE(pipes.back().read_end);
+  // The bodies arrive, the imports publish, and the places are free again.
+  for (unsigned i = 0; i < Images::kMaxPushes; ++i) {
+    pipes[i].send(bytes);
+    pipes[i].write_end.reset();
+  }
+  pushes.finish();
+  EXPECT_EQ(finished, static_cast<int>(Images::kMaxPushes));
+  for (std::uint64_t job : jobs) {
+    auto outcome = images.take_job(job);
+    ASSERT_TRUE(outcome && *outcome && **outcome) << (**outcome).error().message;
+    EXPECT_EQ((**outcome)->logical_size, bytes.size());
+  }
+  EXPECT_TRUE(store->load("pushed-0"));
+  auto after = images.start_stream_import(pipes.back().read_end, bytes.size(),
+                                          {"one-more", false, false, "alice"},
+                                          [&](std::uint64_t) { ++finished; });
+  ASSERT_TRUE(after) << after.error().message;
+  pipes.back().write_end.reset();  // an empty body: the import fails short, publishing nothing
+  pushes.finish();
+  auto short_outcome = images.take_job(*after);
+  ASSERT_TRUE(short_outcome && *short_outcome);
+  EXPECT_FALSE(**short_outcome);
+  EXPECT_FALSE(store->load("one-more"));
+}
+
+TEST_F(CatalogPagesTest, AStoppingServerEndsAPushWaitingForItsBodyAndPublishesNothing) {
+  PushPipe pipe;
+  const auto bytes = revive::test::random_bytes(1 << 20, 22);
+  auto job =
+      images.start_stream_import(pipe.read_end, 4 * bytes.size(),
+                                 {"half-pushed", false, false, "alice"}, [](std::uint64_t) {});
+  ASSERT_TRUE(job) << job.error().message;
+  pipe.send(bytes);  // a quarter arrives; the connection that would send the rest is not served
+  images.stop_stream_imports();
+  const bool ended = pushes.ended_within(std::chrono::seconds(5));
+  pipe.write_end.reset();  // a push still waiting ends now (short), so the test cannot hang
+  EXPECT_TRUE(ended) << "the push went on waiting for its body after the server stopped";
+  pushes.finish();
+  auto outcome = images.take_job(*job);
+  ASSERT_TRUE(outcome && *outcome);
+  ASSERT_FALSE(**outcome);
+  EXPECT_EQ((**outcome).error().code, Errc::cancelled) << (**outcome).error().message;
+  EXPECT_FALSE(store->load("half-pushed"));
   EXPECT_EQ(files_in_tmp(), 0u);
 }
 

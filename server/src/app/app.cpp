@@ -100,8 +100,10 @@ struct App::Impl {
   /// the timers, the boot services. Nothing else calls the services or the storage.
   asio::io_context io{1};
   /// Made after the privileges are dropped: capabilities belong to a thread, so the drop
-  /// happens while the starting thread is the only one.
+  /// happens while the starting thread is the only one. `pool` runs blocking work; `pushes`
+  /// the pushes' imports, each as long as its upload, apart so that they hold up nothing else.
   std::optional<asio::thread_pool> pool;
+  std::optional<asio::thread_pool> pushes;
   asio::signal_set signals{io, SIGINT, SIGTERM};
   asio::steady_timer deadline_timer{io};
   asio::steady_timer retention_timer{io};
@@ -222,18 +224,22 @@ Result<void> App::Impl::open_state() {
       sqlite::open_storage(cfg.state_dir / "revive.db", {.group_commit = true, .later = later});
   if (!db) return db.error().with_context("state database");
   storage = std::move(*db);
-  auto run_blocking = [this](std::function<void()> work, std::function<void()> done) {
-    asio::post(*pool, [this, work = std::move(work), done = std::move(done)]() mutable {
-      work();
-      asio::post(io, std::move(done));
-    });
+  // Runs work on one of the pools, then done on `io`. start() makes the pools once the
+  // privileges are dropped, before any request is served.
+  auto run_on = [this](std::optional<asio::thread_pool>& on) -> RunBlocking {
+    return [this, &on](std::function<void()> work, std::function<void()> done) {
+      asio::post(*on, [this, work = std::move(work), done = std::move(done)]() mutable {
+        work();
+        asio::post(io, std::move(done));
+      });
+    };
   };
   const Uplink uplink = resolve_uplink(cfg.uplink_mbps, parse_listen(cfg.listen)->first);
   deployments_line = "deployments: uplink " + std::to_string(uplink.mbps) + " Mbit/s (" +
                      uplink.source + "), peer relay " + (cfg.relay ? "on" : "off");
   services = std::make_unique<Services>(
       *storage, [] { return static_cast<Seconds>(std::time(nullptr)); }, *images, *certificate_key,
-      run_blocking, service_options(cfg, uplink));
+      run_on(pool), run_on(pushes), service_options(cfg, uplink));
   REVIVE_TRY(services->start());
   if (cfg.demo)
     log_line(
@@ -403,6 +409,7 @@ App::~App() {
   // An import reading a push's body would wait for bytes that its connection, gone with the
   // network's thread, will never write.
   if (impl_->services) impl_->services->images.stop_stream_imports();
+  if (impl_->pushes) impl_->pushes->join();
   if (impl_->pool) impl_->pool->join();
 }
 
@@ -421,6 +428,7 @@ Result<void> App::start() {
     REVIVE_TRY(i.start_boot_services());
   REVIVE_TRY(i.drop_privileges(*privileges));
   i.pool.emplace(std::max(1u, i.cfg.blocking_threads));
+  i.pushes.emplace(Images::kMaxPushes);
   i.announce_changes();
   i.signals.async_wait([&i](boost::system::error_code sec, int) {
     if (!sec) i.begin_shutdown();

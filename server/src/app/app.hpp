@@ -1,6 +1,7 @@
 #pragma once
 // revive-server as a library: the running daemon (the io thread owning the state, the HTTP
-// server's network thread, a thread pool for blocking work, the deadline tick, signal handling)
+// server's network thread, thread pools for blocking work and for pushes' imports, the deadline
+// tick, signal handling)
 // and its command line.
 
 #include <cstdint>

@@ -59,7 +59,8 @@ void add_daemon_flags(CLI::App& cli, Flags& f) {
   cli.add_option("--shutdown-grace", f.grace,
                  "Seconds in-flight requests get on SIGTERM (default 10) [shutdown_grace_s]");
   cli.add_option("--blocking-threads", f.blocking,
-                 "Threads for blocking work such as imports (default 2) [blocking_threads]");
+                 "Threads for imports of finished uploads and grading previews (default 2) "
+                 "[blocking_threads]");
 }
 
 void add_boot_flags(CLI::App& cli, Flags& f) {

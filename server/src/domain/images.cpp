@@ -121,7 +121,7 @@ std::uint64_t Images::start_import(const std::string& spool, ImportRequest reque
     ::unlink(spool.c_str());
     return r;
   };
-  return run_import_job(std::move(import), std::move(request), std::move(done));
+  return run_import_job(run_blocking_, std::move(import), std::move(request), std::move(done));
 }
 
 Result<std::uint64_t> Images::start_stream_import(UniqueFd& body, std::uint64_t length,
@@ -132,6 +132,10 @@ Result<std::uint64_t> Images::start_stream_import(UniqueFd& body, std::uint64_t 
                          .source = "push:" + request.name,
                          .size = length,
                          .data_estimate = length};
+  if (pushes_ >= kMaxPushes) {
+    return make_error(Errc::busy, std::to_string(pushes_) +
+                                      " image pushes are importing; push again when one has ended");
+  }
   ImportOptions o = import_options(request);
   REVIVE_TRY(check_stream_import(store, src, o));
   // Shared: a std::function is copyable, the pipe's end is not.
@@ -141,29 +145,35 @@ Result<std::uint64_t> Images::start_stream_import(UniqueFd& body, std::uint64_t 
     stream.reset();  // closes the pipe now, so a writer still writing learns the import is over
     return r;
   };
-  return run_import_job(std::move(import), std::move(request), std::move(done));
+  ++pushes_;
+  return run_import_job(run_push_, std::move(import), std::move(request),
+                        [this, done = std::move(done)](std::uint64_t job) {
+                          --pushes_;
+                          done(job);
+                        });
 }
 
-std::uint64_t Images::run_import_job(std::function<Result<ImportReport>()> import,
+std::uint64_t Images::run_import_job(const RunBlocking& run,
+                                     std::function<Result<ImportReport>()> import,
                                      ImportRequest request,
                                      std::function<void(std::uint64_t)> done) {
   const std::uint64_t job = jobs_->next++;
   jobs_->finished[job] = std::nullopt;
   auto result = std::make_shared<Result<ImportReport>>(make_error(Errc::internal, "not run"));
-  run_blocking_([import = std::move(import), result] { *result = import(); },
-                [this, jobs = jobs_, job, result, name = std::move(request.name),
-                 who = std::move(request.who), done = std::move(done)] {
-                  if (*result) {
-                    const auto& m = (*result)->manifest;
-                    (void)ctx_.log(std::nullopt, "image-imported",
-                                   {{"name", name}, {"operator", who}, {"id", m.image_id}});
-                    jobs->finished[job] = Result<ImportSummary>(ImportSummary{
-                        name, m.image_id, m.logical_size, m.stored_bytes, (*result)->chunks_new});
-                  } else {
-                    jobs->finished[job] = Result<ImportSummary>(result->error());
-                  }
-                  done(job);
-                });
+  run([import = std::move(import), result] { *result = import(); },
+      [this, jobs = jobs_, job, result, name = std::move(request.name),
+       who = std::move(request.who), done = std::move(done)] {
+        if (*result) {
+          const auto& m = (*result)->manifest;
+          (void)ctx_.log(std::nullopt, "image-imported",
+                         {{"name", name}, {"operator", who}, {"id", m.image_id}});
+          jobs->finished[job] = Result<ImportSummary>(ImportSummary{
+              name, m.image_id, m.logical_size, m.stored_bytes, (*result)->chunks_new});
+        } else {
+          jobs->finished[job] = Result<ImportSummary>(result->error());
+        }
+        done(job);
+      });
   return job;
 }
 

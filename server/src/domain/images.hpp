@@ -1,7 +1,7 @@
 #pragma once
 // Images as operators and agents see them: the list, the signed manifest, removal, and imports
-// of uploaded disk images (a finished file, or a push's body while it arrives), which run on
-// the blocking pool and report back as jobs.
+// of uploaded disk images (a finished file, or a push's body while it arrives), which run off
+// the domain's thread and report back as jobs.
 
 #include <atomic>
 #include <cstdint>
@@ -29,11 +29,19 @@ struct ImportSummary {
 
 class Images {
  public:
-  Images(DomainContext& ctx, ImageStore& store, RunBlocking run_blocking)
+  /// How many pushes may import at once; `run_push` must have a thread for each. One more is
+  /// refused (busy) rather than left waiting with its upload stalled and nothing said.
+  static constexpr unsigned kMaxPushes = 2;
+
+  /// `run_blocking` runs the imports of finished files (shared with other blocking work);
+  /// `run_push` the pushes' imports, which last as long as their uploads (minutes from a laptop
+  /// on Wi-Fi), so that they never hold up the blocking work behind them.
+  Images(DomainContext& ctx, ImageStore& store, RunBlocking run_blocking, RunBlocking run_push)
       : ctx_(ctx),
         store_(store),
         jobs_(std::make_shared<Jobs>()),
-        run_blocking_(std::move(run_blocking)) {}
+        run_blocking_(std::move(run_blocking)),
+        run_push_(std::move(run_push)) {}
 
   /// Every image with its manifest's figures (or the reason it cannot be read) and the names
   /// of the batches whose image it is; io when the store cannot be listed.
@@ -58,16 +66,17 @@ class Images {
     bool content_chunks = false;  ///< ImportOptions::content_defined: a recipe build's disk
     std::string who;              ///< the operator, for the log
   };
-  /// Imports the raw disk image at `spool` (which the import then owns and deletes) on the
-  /// blocking pool; the job's id. `done(job)` runs on the io thread when it finishes.
+  /// Imports the raw disk image at `spool` (which the import then owns and deletes) with
+  /// `run_blocking`; the job's id. `done(job)` runs on the io thread when it finishes.
   std::uint64_t start_import(const std::string& spool, ImportRequest request,
                              std::function<void(std::uint64_t)> done);
   /// Imports the raw disk image of exactly `length` bytes read from `body` (the read end of the
-  /// pipe an upload's body is written into as it arrives) on the blocking pool, so the import
-  /// runs while the upload does; the job's id, `done` as start_import's. What the import would
-  /// refuse before reading a byte (a name taken, too little free space) is refused here, with
-  /// `body` left untouched, so the upload need not be sent. A body that ends short fails the
-  /// import and publishes nothing; a failed import closes `body`, which tells the writer to stop.
+  /// pipe an upload's body is written into as it arrives) with `run_push`, so the import runs
+  /// while the upload does; the job's id, `done` as start_import's. What the import would
+  /// refuse before reading a byte (a name taken, too little free space, kMaxPushes already
+  /// importing) is refused here, with `body` left untouched, so the upload need not be sent. A
+  /// body that ends short fails the import and publishes nothing; a failed import closes
+  /// `body`, which tells the writer to stop.
   Result<std::uint64_t> start_stream_import(UniqueFd& body, std::uint64_t length,
                                             ImportRequest request,
                                             std::function<void(std::uint64_t)> done);
@@ -80,9 +89,9 @@ class Images {
 
  private:
   Result<std::vector<std::string>> batches_using(const std::string& name);
-  /// Runs `import` on the blocking pool as a job whose outcome take_job hands out.
-  std::uint64_t run_import_job(std::function<Result<ImportReport>()> import, ImportRequest request,
-                               std::function<void(std::uint64_t)> done);
+  /// Runs `import` with `run` as a job whose outcome take_job hands out.
+  std::uint64_t run_import_job(const RunBlocking& run, std::function<Result<ImportReport>()> import,
+                               ImportRequest request, std::function<void(std::uint64_t)> done);
 
   struct Jobs {
     std::uint64_t next = 0;
@@ -92,6 +101,8 @@ class Images {
   ImageStore& store_;
   std::shared_ptr<Jobs> jobs_;
   RunBlocking run_blocking_;
+  RunBlocking run_push_;
+  unsigned pushes_ = 0;  ///< pushes importing now (the domain's thread counts them)
   std::atomic<bool> stopping_{false};
 };
 

@@ -58,7 +58,7 @@ Result<void> init_crypto() {
 }
 
 Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPair& certificate_key,
-                   RunBlocking run_blocking, ServiceOptions opts)
+                   RunBlocking run_blocking, RunBlocking run_push, ServiceOptions opts)
     : ctx(storage, std::move(clock)),
       certifier([&certificate_key](const Json& body) { return cert::sign(body, certificate_key); },
                 draw, now_rfc3339, opts.demo),
@@ -70,7 +70,7 @@ Services::Services(Storage& storage, Clock clock, ImageStore& store, const KeyPa
       catalog(ctx, store_has_image(store)),
       certificates(ctx, certifier, {certificate_key.public_key(), store.key().public_key()}),
       boot(ctx, enrolment, intake, std::move(opts.boot)),
-      images(ctx, store, run_blocking),
+      images(ctx, store, run_blocking, std::move(run_push)),
       uploads(ctx, images, store.tmp_dir()),
       deployments(ctx, live, store_images(store),
                   opts.monotonic ? std::move(opts.monotonic) : steady_seconds(), opts.deploy),

@@ -47,9 +47,11 @@ class Services {
  public:
   /// `store`'s key signs manifests and jobs; `certificate_key` signs certificates (both must
   /// outlive the services). Certificates stored before the keys were split were signed by the
-  /// store key and are still accepted as the server's own.
+  /// store key and are still accepted as the server's own. `run_blocking` runs blocking work
+  /// (imports of finished uploads, grading previews); `run_push` the pushes' imports, with a
+  /// thread for each of Images::kMaxPushes.
   Services(Storage& storage, Clock clock, ImageStore& store, const KeyPair& certificate_key,
-           RunBlocking run_blocking, ServiceOptions opts);
+           RunBlocking run_blocking, RunBlocking run_push, ServiceOptions opts);
 
   /// A fresh database gets its defaults; running steps are tracked again with fresh
   /// deadlines; unfinished image uploads are taken up again. io on a storage failure.
