@@ -307,7 +307,7 @@ int remote_image_push(RemoteArgs a) {
   ProgressBar pb("push", true);
   const std::string path = "/api/v1/images?name=" + http::escape(a.id) +
                            (a.replace ? "&replace=1" : "") +
-                           (a.content_chunks ? "&chunks=content" : "");
+                           (a.content_chunks ? "&chunks=content" : "") + (a.raw ? "&raw=1" : "");
   auto r = Remote(a).upload(path, a.file, pb);
   pb.finish();
   if (int rc = report(r, a)) return rc;

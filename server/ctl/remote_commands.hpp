@@ -19,6 +19,7 @@ struct RemoteArgs {
   std::string batch, workflow, donor, image, label;
   bool replace = false;
   bool content_chunks = false;  ///< push: the server cuts chunks where the content says
+  bool raw = false;             ///< push: imported byte for byte, even if not a disk
   bool once = false;            ///< watch: print one table and exit
   double interval = 1.0;
 };

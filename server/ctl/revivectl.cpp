@@ -197,6 +197,8 @@ void add_image_catalog_commands(CLI::App* image, Cli& cli) {
   cli.server_options(push);
   push->add_option("--name", ra.id, "Image name")->required();
   push->add_flag("--replace", ra.replace, "Replace an existing image of that name");
+  push->add_flag("--raw", ra.raw,
+                 "Import the file byte for byte, even when it does not look like a disk");
   push->add_option("file", ra.file, "Raw disk image")->required();
   push->callback([&cli, &ra] { cli.rc = remote_image_push(ra); });
 

@@ -1065,6 +1065,15 @@ class RevivectlTest(ServerFixture):
         with open(img, "wb") as f:
             f.write(os.urandom(1 << 20))
         self.assertIn("pushed", self.ctl("image", "push", "--server", self.srv.url, "--name", "cli-img", img).stdout)
+        # What does not look like a disk is refused, and the refusal names --raw, which pushes it
+        # byte for byte.
+        qcow = os.path.join(self.tmp.name, "q.qcow2")
+        with open(qcow, "wb") as f:
+            f.write(b"QFI\xfb" + bytes((1 << 20) - 4))
+        no = self.ctl("image", "push", "--server", self.srv.url, "--name", "as-is", qcow, ok=False)
+        self.assertEqual(no.returncode, 1)
+        self.assertIn("--raw imports the bytes as they are", no.stderr)
+        self.assertIn("pushed", self.ctl("image", "push", "--server", self.srv.url, "--name", "as-is", "--raw", qcow).stdout)
         self.assertIn("cli-img", self.ctl("image", "list", "--server", self.srv.url).stdout)
         csv = self.ctl("export", "--server", self.srv.url, "--format", "csv").stdout.splitlines()
         self.assertTrue(csv[0].startswith("device_id,"))

@@ -230,7 +230,7 @@ TEST_F(CatalogPagesTest, PushesImportOnTheirOwnThreadsAndOneTooManyIsRefusedBefo
   int finished = 0;
   for (unsigned i = 0; i < Images::kMaxPushes; ++i) {
     auto job = images.start_stream_import(pipes[i].read_end, bytes.size(),
-                                          {"pushed-" + std::to_string(i), false, false, "alice"},
+                                          {.name = "pushed-" + std::to_string(i), .who = "alice"},
                                           [&](std::uint64_t) { ++finished; });
     ASSERT_TRUE(job) << job.error().message;
     EXPECT_FALSE(pipes[i].read_end);  // the import reads it now
@@ -239,7 +239,7 @@ TEST_F(CatalogPagesTest, PushesImportOnTheirOwnThreadsAndOneTooManyIsRefusedBefo
   // Both imports wait for their bodies on threads of their own; one more push is refused at
   // once, its body untouched, so that its client hears why instead of stalling.
   auto extra = images.start_stream_import(pipes.back().read_end, bytes.size(),
-                                          {"one-too-many", false, false, "alice"},
+                                          {.name = "one-too-many", .who = "alice"},
                                           [&](std::uint64_t) { ++finished; });
   ASSERT_FALSE(extra);
   EXPECT_EQ(extra.error().code, Errc::busy);
@@ -260,7 +260,7 @@ TEST_F(CatalogPagesTest, PushesImportOnTheirOwnThreadsAndOneTooManyIsRefusedBefo
   }
   EXPECT_TRUE(store->load("pushed-0"));
   auto after = images.start_stream_import(pipes.back().read_end, bytes.size(),
-                                          {"one-more", false, false, "alice"},
+                                          {.name = "one-more", .who = "alice"},
                                           [&](std::uint64_t) { ++finished; });
   ASSERT_TRUE(after) << after.error().message;
   pipes.back().write_end.reset();  // an empty body: the import fails short, publishing nothing
@@ -276,7 +276,7 @@ TEST_F(CatalogPagesTest, AStoppingServerEndsAPushWaitingForItsBodyAndPublishesNo
   const auto bytes = revive::test::random_bytes(1 << 20, 22);
   auto job =
       images.start_stream_import(pipe.read_end, 4 * bytes.size(),
-                                 {"half-pushed", false, false, "alice"}, [](std::uint64_t) {});
+                                 {.name = "half-pushed", .who = "alice"}, [](std::uint64_t) {});
   ASSERT_TRUE(job) << job.error().message;
   pipe.send(bytes);  // a quarter arrives; the connection that would send the rest is not served
   images.stop_stream_imports();

@@ -149,6 +149,7 @@ Response upload(ApiContext& api, Call& c) {
                                               {.name = name,
                                                .replace = c.query("replace") == "1",
                                                .content_chunks = chunks == "content",
+                                               .raw = c.query("raw") == "1",
                                                .who = c.operator_name},
                                               wake_on_done(api));
   if (!job) return from_error(job.error());

@@ -108,6 +108,7 @@ ImportOptions import_options(const Images::ImportRequest& request) {
   o.name = request.name;
   o.replace = request.replace;
   o.content_defined = request.content_chunks;
+  o.raw = request.raw;
   return o;
 }
 

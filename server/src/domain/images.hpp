@@ -64,6 +64,7 @@ class Images {
     std::string name;
     bool replace = false;         ///< an image of that name is replaced, not refused
     bool content_chunks = false;  ///< ImportOptions::content_defined: a recipe build's disk
+    bool raw = false;             ///< ImportOptions::raw: the bytes, even if not a disk
     std::string who;              ///< the operator, for the log
   };
   /// Imports the raw disk image at `spool` (which the import then owns and deletes) with
