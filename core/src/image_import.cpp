@@ -321,8 +321,9 @@ Result<ImportReport> import_raw_image(ImageStore& store, const fs::path& source,
   auto src = open_source(source);
   if (!src) return src.error();
   ImportPlan plan;
-  plan.file = source.string();
-  plan.manifest_source = "raw:" + source.filename().string();
+  plan.file = opts.label.empty() ? source.string() : opts.label;
+  plan.manifest_source =
+      opts.manifest_source.empty() ? "raw:" + source.filename().string() : opts.manifest_source;
   plan.size = src->size;
   plan.data_estimate = src->allocated;
   plan.head.resize(static_cast<std::size_t>(std::min(src->size, kHeadBytes)));

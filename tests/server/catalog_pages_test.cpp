@@ -166,7 +166,26 @@ TEST_F(CatalogPagesTest, AnUploadInPiecesResumesAtTheServersOffsetAndIsImported)
   auto m = store->load("donated-disk");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->logical_size, bytes.size());
+  EXPECT_EQ(m->source, "upload:donated-disk");  // not the id its pieces waited under in tmp/
   EXPECT_EQ(uploads.status(id).error().code, Errc::not_found);
+  EXPECT_EQ(files_in_tmp(), 0u);
+}
+
+TEST_F(CatalogPagesTest, AnUploadRefusedByItsImportIsNamedAsTheOperatorUploadedIt) {
+  std::vector<std::byte> qcow2(1 << 20);
+  const unsigned char magic[] = {'Q', 'F', 'I', 0xfb};
+  for (std::size_t i = 0; i < sizeof magic; ++i) qcow2[i] = std::byte{magic[i]};
+  auto up = uploads.begin("vm-disk", qcow2.size(), false, "alice");
+  ASSERT_TRUE(up) << up.error().message;
+  ASSERT_TRUE(uploads.append(up->id, 0, qcow2));
+  auto job = uploads.finish(up->id, [](std::uint64_t) {});
+  ASSERT_TRUE(job) << job.error().message;
+  auto outcome = images.take_job(*job);
+  ASSERT_TRUE(outcome && *outcome);
+  ASSERT_FALSE(**outcome);
+  const std::string& why = (**outcome).error().message;
+  EXPECT_NE(why.find("the upload of vm-disk is a qcow2"), std::string::npos) << why;
+  EXPECT_EQ(why.find(".part"), std::string::npos) << why;
   EXPECT_EQ(files_in_tmp(), 0u);
 }
 

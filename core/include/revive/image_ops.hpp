@@ -38,6 +38,11 @@ struct ImportOptions {
   bool replace = false;
   /// Import the bytes as they are: no refusal of encrypted, non-disk or unrecognised content.
   bool raw = false;
+  /// import_raw_image: what messages and the manifest call the file, for a path that would mean
+  /// nothing to the reader (a server's finished upload waits in its store's tmp/ under an id).
+  /// Empty: the path, and "raw:" with the file's name.
+  std::string label;
+  std::string manifest_source;
   /// Refuse before writing when the data may not fit the store's free space.
   bool check_free_space = true;
   /// The store filesystem's free bytes; empty: statvfs(2) on the store (tests inject a value).

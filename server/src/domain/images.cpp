@@ -117,7 +117,11 @@ ImportOptions import_options(const Images::ImportRequest& request) {
 std::uint64_t Images::start_import(const std::string& spool, ImportRequest request,
                                    std::function<void(std::uint64_t)> done) {
   ImageStore& store = store_;
-  auto import = [&store, spool, o = import_options(request)] {
+  ImportOptions o = import_options(request);
+  // Not tmp/upload-ID.part: what the operator uploaded.
+  o.label = "the upload of " + request.name;
+  o.manifest_source = "upload:" + request.name;
+  auto import = [&store, spool, o = std::move(o)] {
     auto r = import_raw_image(store, spool, o);
     ::unlink(spool.c_str());
     return r;
