@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -275,6 +277,13 @@ int write_output(const std::string& body, const std::string& file) {
   fmt::print(stderr, "wrote {}\n", file);
   return 0;
 }
+
+// Bytes with storage behind them: a sparse disk image's holes are not stored either.
+std::uint64_t allocated_bytes(const struct stat& st) {
+  return std::min(static_cast<std::uint64_t>(st.st_size),
+                  static_cast<std::uint64_t>(st.st_blocks) * 512);
+}
+
 }  // namespace
 
 int remote_get_file(const RemoteArgs& args, const std::string& path) {
@@ -307,7 +316,9 @@ int remote_image_push(RemoteArgs a) {
   ProgressBar pb("push", true);
   const std::string path = "/api/v1/images?name=" + http::escape(a.id) +
                            (a.replace ? "&replace=1" : "") +
-                           (a.content_chunks ? "&chunks=content" : "") + (a.raw ? "&raw=1" : "");
+                           (a.content_chunks ? "&chunks=content" : "") + (a.raw ? "&raw=1" : "") +
+                           // The server's space check counts what is not a hole, as import's.
+                           "&data=" + std::to_string(allocated_bytes(st));
   auto r = Remote(a).upload(path, a.file, pb);
   pb.finish();
   if (int rc = report(r, a)) return rc;

@@ -552,6 +552,9 @@ class ServerTest(ServerFixture):
         st, r = call(self.srv, "POST", "/api/v1/images?name=z&chunks=small", raw=body, token=token)
         self.assertEqual(st, 400)
         self.assertIn("chunks", r["error"])
+        st, r = call(self.srv, "POST", "/api/v1/images?name=z&data=-1", raw=body, token=token)
+        self.assertEqual(st, 400)
+        self.assertIn("?data=", r["error"])
 
     def test_an_image_push_cut_short_publishes_nothing(self):
         # The push's body goes to the import while it arrives: a connection lost halfway ends

@@ -290,6 +290,29 @@ TEST_F(CatalogPagesTest, PushesImportOnTheirOwnThreadsAndOneTooManyIsRefusedBefo
   EXPECT_FALSE(store->load("one-more"));
 }
 
+TEST_F(CatalogPagesTest, APushsSpaceCheckCountsTheDataItsClientReportsNotTheHoles) {
+  // A petabyte disk does not fit this store; one holding a megabyte of data (the rest holes,
+  // which are not stored) does.
+  constexpr std::uint64_t kLength = std::uint64_t{1} << 50;
+  PushPipe whole;
+  PushPipe sparse;
+  auto refused = images.start_stream_import(
+      whole.read_end, kLength, {.name = "whole", .who = "alice"}, [](std::uint64_t) {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::no_space) << refused.error().message;
+  EXPECT_TRUE(whole.read_end);
+  auto job = images.start_stream_import(
+      sparse.read_end, kLength, {.name = "mostly-holes", .data_bytes = 1 << 20, .who = "alice"},
+      [](std::uint64_t) {});
+  ASSERT_TRUE(job) << job.error().message;
+  sparse.write_end.reset();  // the upload ends at once: short, and nothing is published
+  pushes.finish();
+  auto outcome = images.take_job(*job);
+  ASSERT_TRUE(outcome && *outcome);
+  EXPECT_FALSE(**outcome);
+  EXPECT_FALSE(store->load("mostly-holes"));
+}
+
 TEST_F(CatalogPagesTest, AStoppingServerEndsAPushWaitingForItsBodyAndPublishesNothing) {
   PushPipe pipe;
   const auto bytes = revive::test::random_bytes(1 << 20, 22);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 #include "api/handler.hpp"
 #include "revive/chunk_stream.hpp"
@@ -133,9 +134,22 @@ std::function<void(std::uint64_t)> wake_on_done(ApiContext& api) {
   return [notify = api.notify](std::uint64_t j) { notify("job:" + std::to_string(j)); };
 }
 
+// ?data=N: how many bytes of the disk are not holes (revivectl sends its file's allocated size).
+std::optional<std::uint64_t> data_bytes(const std::string& text) {
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
 Response upload(ApiContext& api, Call& c) {
   const std::string name = c.query("name");
   if (auto v = validate_image_name(name); !v) return from_error(v.error());
+  std::optional<std::uint64_t> data;
+  if (const std::string text = c.query("data"); !text.empty()) {
+    data = data_bytes(text);
+    if (!data) return error_response(400, "invalid_input", "?data= must be a count of bytes");
+  }
   // ?chunks=content: cut where the content says (`image build --server` asks for it).
   const std::string chunks = c.query("chunks");
   if (!chunks.empty() && chunks != "content" && chunks != "fixed")
@@ -150,6 +164,7 @@ Response upload(ApiContext& api, Call& c) {
                                                .replace = c.query("replace") == "1",
                                                .content_chunks = chunks == "content",
                                                .raw = c.query("raw") == "1",
+                                               .data_bytes = data,
                                                .who = c.operator_name},
                                               wake_on_done(api));
   if (!job) return from_error(job.error());

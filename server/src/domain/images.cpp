@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <set>
@@ -136,7 +137,7 @@ Result<std::uint64_t> Images::start_stream_import(UniqueFd& body, std::uint64_t 
   const StreamSource src{.file = "the upload of " + request.name,
                          .source = "push:" + request.name,
                          .size = length,
-                         .data_estimate = length};
+                         .data_estimate = std::min(length, request.data_bytes.value_or(length))};
   if (pushes_ >= kMaxPushes) {
     return make_error(Errc::busy, std::to_string(pushes_) +
                                       " image pushes are importing; push again when one has ended");

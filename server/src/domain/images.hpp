@@ -65,7 +65,11 @@ class Images {
     bool replace = false;         ///< an image of that name is replaced, not refused
     bool content_chunks = false;  ///< ImportOptions::content_defined: a recipe build's disk
     bool raw = false;             ///< ImportOptions::raw: the bytes, even if not a disk
-    std::string who;              ///< the operator, for the log
+    /// A push: the bytes that are not holes, as the client says (a sparse file's allocated
+    /// size); the free-space check's estimate instead of the whole length. Zero chunks are not
+    /// stored, so a 64 GiB disk holding 8 GiB needs no 64 GiB free.
+    std::optional<std::uint64_t> data_bytes = std::nullopt;
+    std::string who;  ///< the operator, for the log
   };
   /// Imports the raw disk image at `spool` (which the import then owns and deletes) with
   /// `run_blocking`; the job's id. `done(job)` runs on the io thread when it finishes.
