@@ -317,6 +317,7 @@ int remote_image_push(RemoteArgs a) {
   const std::string path = "/api/v1/images?name=" + http::escape(a.id) +
                            (a.replace ? "&replace=1" : "") +
                            (a.content_chunks ? "&chunks=content" : "") + (a.raw ? "&raw=1" : "") +
+                           (a.no_space_check ? "&space_check=0" : "") +
                            // The server's space check counts what is not a hole, as import's.
                            "&data=" + std::to_string(allocated_bytes(st));
   auto r = Remote(a).upload(path, a.file, pb);

@@ -20,6 +20,7 @@ struct RemoteArgs {
   bool replace = false;
   bool content_chunks = false;  ///< push: the server cuts chunks where the content says
   bool raw = false;             ///< push: imported byte for byte, even if not a disk
+  bool no_space_check = false;  ///< push: tried even when the store looks too small
   bool once = false;            ///< watch: print one table and exit
   double interval = 1.0;
 };

@@ -199,6 +199,8 @@ void add_image_catalog_commands(CLI::App* image, Cli& cli) {
   push->add_flag("--replace", ra.replace, "Replace an existing image of that name");
   push->add_flag("--raw", ra.raw,
                  "Import the file byte for byte, even when it does not look like a disk");
+  push->add_flag("--no-space-check", ra.no_space_check,
+                 "Import even when the data looks bigger than the store's free space");
   push->add_option("file", ra.file, "Raw disk image")->required();
   push->callback([&cli, &ra] { cli.rc = remote_image_push(ra); });
 

@@ -305,12 +305,21 @@ TEST_F(CatalogPagesTest, APushsSpaceCheckCountsTheDataItsClientReportsNotTheHole
       sparse.read_end, kLength, {.name = "mostly-holes", .data_bytes = 1 << 20, .who = "alice"},
       [](std::uint64_t) {});
   ASSERT_TRUE(job) << job.error().message;
-  sparse.write_end.reset();  // the upload ends at once: short, and nothing is published
+  // Asked to try anyway (push --no-space-check), the whole petabyte is not refused either.
+  auto tried = images.start_stream_import(whole.read_end, kLength,
+                                          {.name = "whole", .check_space = false, .who = "alice"},
+                                          [](std::uint64_t) {});
+  ASSERT_TRUE(tried) << tried.error().message;
+  sparse.write_end.reset();  // the uploads end at once: short, and nothing is published
+  whole.write_end.reset();
   pushes.finish();
-  auto outcome = images.take_job(*job);
-  ASSERT_TRUE(outcome && *outcome);
-  EXPECT_FALSE(**outcome);
+  for (std::uint64_t j : {*job, *tried}) {
+    auto outcome = images.take_job(j);
+    ASSERT_TRUE(outcome && *outcome);
+    EXPECT_FALSE(**outcome);
+  }
   EXPECT_FALSE(store->load("mostly-holes"));
+  EXPECT_FALSE(store->load("whole"));
 }
 
 TEST_F(CatalogPagesTest, AStoppingServerEndsAPushWaitingForItsBodyAndPublishesNothing) {

@@ -165,6 +165,7 @@ Response upload(ApiContext& api, Call& c) {
                                                .content_chunks = chunks == "content",
                                                .raw = c.query("raw") == "1",
                                                .data_bytes = data,
+                                               .check_space = c.query("space_check") != "0",
                                                .who = c.operator_name},
                                               wake_on_done(api));
   if (!job) return from_error(job.error());

@@ -110,6 +110,7 @@ ImportOptions import_options(const Images::ImportRequest& request) {
   o.replace = request.replace;
   o.content_defined = request.content_chunks;
   o.raw = request.raw;
+  o.check_free_space = request.check_space;
   return o;
 }
 

@@ -69,7 +69,8 @@ class Images {
     /// size); the free-space check's estimate instead of the whole length. Zero chunks are not
     /// stored, so a 64 GiB disk holding 8 GiB needs no 64 GiB free.
     std::optional<std::uint64_t> data_bytes = std::nullopt;
-    std::string who;  ///< the operator, for the log
+    bool check_space = true;  ///< ImportOptions::check_free_space (off: try anyway)
+    std::string who;          ///< the operator, for the log
   };
   /// Imports the raw disk image at `spool` (which the import then owns and deletes) with
   /// `run_blocking`; the job's id. `done(job)` runs on the io thread when it finishes.
