@@ -104,6 +104,12 @@ class CatalogPagesTest : public test::DomainTest {
             },
             pushes.runner()),
         uploads(ctx, images, store->tmp_dir(), limits()) {}
+  // A test that stopped early may leave a push reading: it must end while `images`, whose
+  // stop flag it reads, still exists.
+  ~CatalogPagesTest() override {
+    images.stop_stream_imports();
+    pushes.finish();
+  }
 
   static UploadLimits limits() {
     UploadLimits l;
@@ -125,7 +131,7 @@ class CatalogPagesTest : public test::DomainTest {
 
   revive::test::TempDir dir;
   std::unique_ptr<ImageStore> store;
-  PushThreads pushes;  // before images, which holds its runner
+  PushThreads pushes;  // before images, which holds its runner; joined by the destructor
   Images images;
   ImageUploads uploads;
 };
