@@ -61,18 +61,24 @@ Response chunk(ApiContext& api, Call& c) {
   return r;
 }
 
+// A count or an index from a path or a query: digits only, 0 allowed (parse_id's are positive).
+std::optional<std::uint64_t> whole_number(const std::string& text) {
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
 // The image's chunks from a data extent on as one answer (chunk_stream.hpp's records), so a
 // deploying laptop fed by the server gets them the way a relay's child does: one connection
 // whose window stays open, no request between chunks. The files are opened one at a time as
 // the stream reaches them; one that is gone or not the size the manifest says cuts the stream
 // (the agent then asks for the rest a chunk at a time, and gets that chunk's error).
 Response image_stream(ApiContext& api, Call& c) {
-  const std::string& text = c.param("position");
-  std::size_t position = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), position);
-  if (ec != std::errc() || end != text.data() + text.size())
+  const auto position = whole_number(c.param("position"));
+  if (!position)
     return error_response(400, "invalid_input", "a stream's position is a data extent's index");
-  auto order = api.services.images.stream_order(c.param("name"), position);
+  auto order = api.services.images.stream_order(c.param("name"), *position);
   if (!order) return from_error(order.error());
   auto chunks = std::make_shared<std::vector<Images::StreamedChunk>>(std::move(*order));
   Response r;
@@ -134,20 +140,13 @@ std::function<void(std::uint64_t)> wake_on_done(ApiContext& api) {
   return [notify = api.notify](std::uint64_t j) { notify("job:" + std::to_string(j)); };
 }
 
-// ?data=N: how many bytes of the disk are not holes (revivectl sends its file's allocated size).
-std::optional<std::uint64_t> data_bytes(const std::string& text) {
-  std::uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return n;
-}
-
 Response upload(ApiContext& api, Call& c) {
   const std::string name = c.query("name");
   if (auto v = validate_image_name(name); !v) return from_error(v.error());
+  // ?data=N: the bytes of the disk that are not holes (revivectl sends its file's allocated size).
   std::optional<std::uint64_t> data;
   if (const std::string text = c.query("data"); !text.empty()) {
-    data = data_bytes(text);
+    data = whole_number(text);
     if (!data) return error_response(400, "invalid_input", "?data= must be a count of bytes");
   }
   // ?chunks=content: cut where the content says (`image build --server` asks for it).
