@@ -361,7 +361,7 @@ bool parse_options(int argc, char** argv, Options& o) {
   return true;
 }
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   Options o;
   if (argc < 2) {
     std::fprintf(stderr,
@@ -387,4 +387,13 @@ int main(int argc, char** argv) {
   }
   std::printf("errors: %d %s\n", st.errors, st.first_error.c_str());
   return st.errors ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "agent_swarm: %s\n", e.what());
+    return 1;
+  }
 }
