@@ -1,7 +1,9 @@
 // The operator pages for images, batches and donors (issue 16), beside ui.js, whose helpers
 // they use (window.reviveUI). An image is uploaded in pieces at the offset the server says it
 // has, so a dropped connection or a reloaded page goes on where it stopped (the server keeps
-// an unfinished upload for a day); the finished upload is imported like `revivectl image push`.
+// an unfinished upload for a day); the finished upload is imported like `revivectl image push`,
+// with its two options. An import that is refused leaves the upload on the server: choosing
+// the same file again with the option the refusal names imports it without sending it again.
 // Every text is set with textContent; every word comes from i18n/<lang>.json.
 'use strict';
 
@@ -153,9 +155,13 @@
       setProgress(u.received, file.size);
       await sendFrom(u, file);
       $('upload-label').textContent = t('ui.images.importing', { name });
-      const r = await call('POST', '/api/v1/image-uploads/' + encodeURIComponent(u.id) + '/finish');
+      const r = await call('POST', '/api/v1/image-uploads/' + encodeURIComponent(u.id) + '/finish',
+        { raw: $('upload-raw').checked, space_check: !$('upload-no-space-check').checked });
+      if (!r.ok) {
+        const kept = await call('GET', '/api/v1/image-uploads/' + encodeURIComponent(u.id));
+        throw new Error(errorText(r) + (kept.ok ? ' ' + t('ui.images.kept') : ''));
+      }
       localStorage.removeItem(key);
-      if (!r.ok) throw new Error(errorText(r));
       $('upload-result').textContent = t('ui.images.uploaded', { name, stored: ui.bytes(r.body.stored_bytes) });
       if (await loadImages()) renderImages();
     } catch (err) {

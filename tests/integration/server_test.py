@@ -803,7 +803,13 @@ class OperatorPagesTest(ServerFixture):
         st, _, r = page_call(self.srv, "POST", pieces + "?offset=1048576", cookie=session, raw=image[1 << 20:],
                              headers=ok)
         self.assertEqual((st, r["received"]), (200, len(image)), r)
-        st, _, r = page_call(self.srv, "POST", f"/api/v1/image-uploads/{up['id']}/finish", cookie=session, headers=ok)
+        # The import's options (the page's two boxes) must be true or false.
+        st, _, r = page_call(self.srv, "POST", f"/api/v1/image-uploads/{up['id']}/finish", {"raw": "yes"},
+                             cookie=session, headers=ok)
+        self.assertEqual((st, r["code"]), (400, "invalid_input"), r)
+        self.assertIn('"raw"', r["error"])
+        st, _, r = page_call(self.srv, "POST", f"/api/v1/image-uploads/{up['id']}/finish", {"space_check": False},
+                             cookie=session, headers=ok)
         self.assertEqual((st, r["logical_size"]), (201, len(image)), r)
         st, _, r = page_call(self.srv, "GET", "/api/v1/catalog/images", cookie=session)
         self.assertEqual([(i["name"], i["batches"]) for i in r], [("up", [])])

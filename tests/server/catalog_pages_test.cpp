@@ -1,9 +1,9 @@
 // The images, batches and donors pages (issue 16): resumable uploads (domain/image_uploads) into
-// a real store in a temp directory, pushes imported as their bodies arrive (their own threads,
-// at most Images::kMaxPushes, ended by a stopping server), an image a batch uses refused for
-// deletion, a batch's image
-// and recipient profile (checked, stored, handed to the provision step), and the batches' counts
-// by grade, over the fake repositories.
+// a real store in a temp directory (a refused one kept to be imported again), pushes imported as
+// their bodies arrive (their own threads, at most Images::kMaxPushes, ended by a stopping server),
+// an image a batch uses refused for deletion, a batch's image and recipient profile (checked,
+// stored, handed to the provision step), and the batches' counts by grade, over the fake
+// repositories.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -151,7 +151,7 @@ TEST_F(CatalogPagesTest, AnUploadInPiecesResumesAtTheServersOffsetAndIsImported)
   EXPECT_EQ(uploads.status(id)->received, 1u << 20);
   ASSERT_TRUE(uploads.append(id, 1 << 20, part(bytes, 1 << 20, 1 << 20)));
   // Not complete yet: finishing is refused and the upload stays.
-  auto early = uploads.finish(id, [](std::uint64_t) {});
+  auto early = uploads.finish(id, {}, [](std::uint64_t) {});
   ASSERT_FALSE(early);
   EXPECT_EQ(early.error().code, Errc::conflict);
   // A piece past the announced size, or larger than a piece may be, is refused.
@@ -162,7 +162,7 @@ TEST_F(CatalogPagesTest, AnUploadInPiecesResumesAtTheServersOffsetAndIsImported)
   ASSERT_TRUE(last);
   EXPECT_EQ(last->received, bytes.size());
   int finished = 0;
-  auto job = uploads.finish(id, [&](std::uint64_t) { ++finished; });
+  auto job = uploads.finish(id, {}, [&](std::uint64_t) { ++finished; });
   ASSERT_TRUE(job) << job.error().message;
   EXPECT_EQ(finished, 1);
   auto outcome = images.take_job(*job);
@@ -177,14 +177,14 @@ TEST_F(CatalogPagesTest, AnUploadInPiecesResumesAtTheServersOffsetAndIsImported)
   EXPECT_EQ(files_in_tmp(), 0u);
 }
 
-TEST_F(CatalogPagesTest, AnUploadRefusedByItsImportIsNamedAsTheOperatorUploadedIt) {
+TEST_F(CatalogPagesTest, AnUploadRefusedByItsImportStaysToBeImportedAgainWithTheOptionNamed) {
   std::vector<std::byte> qcow2(1 << 20);
   const unsigned char magic[] = {'Q', 'F', 'I', 0xfb};
   for (std::size_t i = 0; i < sizeof magic; ++i) qcow2[i] = std::byte{magic[i]};
   auto up = uploads.begin("vm-disk", qcow2.size(), false, "alice");
   ASSERT_TRUE(up) << up.error().message;
   ASSERT_TRUE(uploads.append(up->id, 0, qcow2));
-  auto job = uploads.finish(up->id, [](std::uint64_t) {});
+  auto job = uploads.finish(up->id, {}, [](std::uint64_t) {});
   ASSERT_TRUE(job) << job.error().message;
   auto outcome = images.take_job(*job);
   ASSERT_TRUE(outcome && *outcome);
@@ -192,6 +192,57 @@ TEST_F(CatalogPagesTest, AnUploadRefusedByItsImportIsNamedAsTheOperatorUploadedI
   const std::string& why = (**outcome).error().message;
   EXPECT_NE(why.find("the upload of vm-disk is a qcow2"), std::string::npos) << why;
   EXPECT_EQ(why.find(".part"), std::string::npos) << why;
+  EXPECT_NE(why.find("--raw"), std::string::npos) << why;
+  // The bytes stay, complete: the operator need not send them again to take the option.
+  auto kept = uploads.status(up->id);
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(kept->received, qcow2.size());
+  EXPECT_FALSE(kept->importing);
+  EXPECT_EQ(files_in_tmp(), 2u);
+  auto again = uploads.finish(up->id, {.raw = true}, [](std::uint64_t) {});
+  ASSERT_TRUE(again) << again.error().message;
+  auto imported = images.take_job(*again);
+  ASSERT_TRUE(imported && *imported && **imported) << (**imported).error().message;
+  auto m = store->load("vm-disk");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->logical_size, qcow2.size());
+  EXPECT_EQ(m->source, "upload:vm-disk");
+  // Published: the upload and its files go.
+  EXPECT_EQ(uploads.status(up->id).error().code, Errc::not_found);
+  EXPECT_EQ(files_in_tmp(), 0u);
+}
+
+TEST_F(CatalogPagesTest, AnUploadsImportHoldsItsFileUntilItEnds) {
+  // Imports that wait until the test runs them, as a busy blocking pool would.
+  std::vector<std::function<void()>> waiting;
+  Images later(
+      ctx, *store,
+      [&waiting](std::function<void()> work, std::function<void()> done) {
+        waiting.emplace_back([work = std::move(work), done = std::move(done)] {
+          work();
+          done();
+        });
+      },
+      pushes.runner());
+  ImageUploads slow(ctx, later, store->tmp_dir(), limits());
+  const auto bytes = revive::test::random_bytes(1 << 20, 12);
+  auto up = slow.begin("slow-disk", bytes.size(), false, "alice");
+  ASSERT_TRUE(up);
+  ASSERT_TRUE(slow.append(up->id, 0, bytes));
+  auto job = slow.finish(up->id, {}, [](std::uint64_t) {});
+  ASSERT_TRUE(job) << job.error().message;
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_TRUE(slow.status(up->id)->importing);
+  // Neither a second import, nor a cancel, nor a day idle takes the file from under it.
+  EXPECT_EQ(slow.finish(up->id, {}, [](std::uint64_t) {}).error().code, Errc::conflict);
+  EXPECT_EQ(slow.cancel(up->id).error().code, Errc::conflict);
+  now += 2 * limits().idle_s;
+  EXPECT_TRUE(slow.status(up->id));
+  EXPECT_EQ(files_in_tmp(), 2u);
+  waiting.front()();
+  auto outcome = later.take_job(*job);
+  ASSERT_TRUE(outcome && *outcome && **outcome) << (**outcome).error().message;
+  EXPECT_EQ(slow.status(up->id).error().code, Errc::not_found);
   EXPECT_EQ(files_in_tmp(), 0u);
 }
 
@@ -240,7 +291,7 @@ TEST_F(CatalogPagesTest, AServerRestartedMidUploadGoesOnWhereTheLastOneStopped) 
   EXPECT_EQ(s->received, 1u << 20);
   EXPECT_EQ(s->name, "after-restart");
   ASSERT_TRUE(after.append(id, 1 << 20, part(bytes, 1 << 20, 1 << 20)));
-  auto job = after.finish(id, [](std::uint64_t) {});
+  auto job = after.finish(id, {}, [](std::uint64_t) {});
   ASSERT_TRUE(job);
   auto outcome = images.take_job(*job);
   ASSERT_TRUE(outcome && *outcome && **outcome) << (**outcome).error().message;
@@ -354,7 +405,7 @@ TEST_F(CatalogPagesTest, AnImageABatchUsesIsNotDeletedAndTheListNamesTheBatch) {
   auto up = uploads.begin("desktop-nl", bytes.size(), false, "alice");
   ASSERT_TRUE(up);
   ASSERT_TRUE(uploads.append(up->id, 0, bytes));
-  ASSERT_TRUE(uploads.finish(up->id, [](std::uint64_t) {}));
+  ASSERT_TRUE(uploads.finish(up->id, {}, [](std::uint64_t) {}));
   ASSERT_TRUE(catalog.create_batch("gent-1", "Stad Gent", std::nullopt, "desktop-nl"));
   auto listed = images.list();
   ASSERT_TRUE(listed);

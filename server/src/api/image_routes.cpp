@@ -173,7 +173,11 @@ Response upload(ApiContext& api, Call& c) {
 
 // ---- resumable uploads (the images page): begin, pieces at an offset, status, finish
 Json upload_json(const UploadStatus& s) {
-  return {{"id", s.id}, {"name", s.name}, {"size", s.size}, {"received", s.received}};
+  return {{"id", s.id},
+          {"name", s.name},
+          {"size", s.size},
+          {"received", s.received},
+          {"importing", s.importing}};
 }
 
 Response upload_begin(ApiContext& api, Call& c) {
@@ -203,8 +207,24 @@ Response upload_piece(ApiContext& api, Call& c) {
   return s ? json_response(upload_json(*s)) : from_error(s.error());
 }
 
+// The body, if any: {"raw": bool, "space_check": bool}, push's ?raw=1 and ?space_check=0.
+Result<ImportChoices> import_choices(const Request& req) {
+  ImportChoices choices;
+  if (req.body.empty()) return choices;
+  REVIVE_ASSIGN(j, body_json(req));
+  for (const char* key : {"raw", "space_check"}) {
+    if (j.contains(key) && !j[key].is_boolean())
+      return make_error(Errc::invalid_input, std::string("\"") + key + "\" must be true or false");
+  }
+  choices.raw = j.value("raw", false);
+  choices.check_space = j.value("space_check", true);
+  return choices;
+}
+
 Response upload_finish(ApiContext& api, Call& c) {
-  auto job = api.services.uploads.finish(c.param("id"), wake_on_done(api));
+  auto choices = import_choices(c.req);
+  if (!choices) return from_error(choices.error());
+  auto job = api.services.uploads.finish(c.param("id"), *choices, wake_on_done(api));
   if (!job) return from_error(job.error());
   return import_answer(api, *job);
 }

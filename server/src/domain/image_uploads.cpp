@@ -60,7 +60,7 @@ void ImageUploads::drop_idle() {
   const Seconds now = ctx_.now();
   std::vector<std::string> idle;
   for (const auto& [id, u] : uploads_) {
-    if (now - u.touched >= limits_.idle_s) idle.push_back(id);
+    if (!u.status.importing && now - u.touched >= limits_.idle_s) idle.push_back(id);
   }
   for (const auto& id : idle) forget(id);
 }
@@ -179,25 +179,47 @@ Result<UploadStatus> ImageUploads::append(const std::string& id, std::uint64_t o
   return s;
 }
 
-Result<std::uint64_t> ImageUploads::finish(const std::string& id,
+Result<std::uint64_t> ImageUploads::finish(const std::string& id, ImportChoices choices,
                                            std::function<void(std::uint64_t)> done) {
   REVIVE_ASSIGN(u, find(id));
+  if (u->status.importing) return make_error(Errc::conflict, "upload " + id + " is importing");
   if (u->status.received != u->status.size) {
     return make_error(Errc::conflict, "upload " + id + " has " +
                                           std::to_string(u->status.received) + " of " +
                                           std::to_string(u->status.size) + " bytes");
   }
-  Upload done_upload = std::move(*u);
-  uploads_.erase(id);
-  ::unlink(described(id).c_str());  // the import owns the .part file now
-  return images_.start_import(
-      done_upload.path.string(),
-      {.name = done_upload.status.name, .replace = done_upload.replace, .who = done_upload.who},
-      std::move(done));
+  u->status.importing = true;
+  // The import may end before start_import returns (a runner that runs it in place): nothing
+  // of `u` is used after it.
+  return images_.start_import(u->path.string(),
+                              {.name = u->status.name,
+                               .replace = u->replace,
+                               .raw = choices.raw,
+                               .check_space = choices.check_space,
+                               .who = u->who},
+                              [this, id, done = std::move(done)](std::uint64_t job) {
+                                import_ended(id, job);
+                                done(job);
+                              });
+}
+
+void ImageUploads::import_ended(const std::string& id, std::uint64_t job) {
+  auto it = uploads_.find(id);
+  if (it == uploads_.end()) return;  // not while importing: cancel and drop_idle leave it
+  if (images_.published(job)) {
+    forget(id);
+    return;
+  }
+  it->second.status.importing = false;
+  it->second.touched = ctx_.now();  // a day from the refusal to choose again
 }
 
 Result<void> ImageUploads::cancel(const std::string& id) {
-  REVIVE_TRY(find(id));
+  REVIVE_ASSIGN(u, find(id));
+  if (u->status.importing) {
+    return make_error(Errc::conflict,
+                      "upload " + id + " is importing; it goes when its image is published");
+  }
   forget(id);
   return {};
 }

@@ -5,6 +5,9 @@
 // file is imported by Images::start_import, the one import path `revivectl image push` uses.
 // Each upload is two files in the store's tmp/: upload-ID.part (the bytes so far: its size is
 // the offset) and upload-ID.json (name, size, replace, operator; written once, atomically).
+// Both stay until the upload's import has published the image: an import refused (not a disk,
+// too little space, the name taken) leaves the bytes, to be imported again with the option the
+// refusal names or cancelled, so a multi-GB upload is not sent twice.
 
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +27,14 @@ struct UploadStatus {
   std::string name;
   std::uint64_t size = 0;      ///< the whole image, as announced
   std::uint64_t received = 0;  ///< bytes stored, from the start: the next piece's offset
+  bool importing = false;      ///< finished, and its import runs
+};
+
+/// What the operator asked of a finished upload's import: the images page's options, as
+/// `revivectl image push --raw / --no-space-check`.
+struct ImportChoices {
+  bool raw = false;         ///< the bytes as they are, even if they do not look like a disk
+  bool check_space = true;  ///< off: try even if the compressed estimate does not fit
 };
 
 struct UploadLimits {
@@ -57,11 +68,14 @@ class ImageUploads {
   /// upload stays at its previous offset).
   Result<UploadStatus> append(const std::string& id, std::uint64_t offset,
                               std::span<const std::byte> bytes);
-  /// Hands a complete upload to the import (Images::start_import; the import owns the file
-  /// from then on) and forgets it; the import job's id. conflict while bytes are missing,
-  /// not_found for an unknown upload.
-  Result<std::uint64_t> finish(const std::string& id, std::function<void(std::uint64_t)> done);
-  /// Drops an upload and its file; not_found for an unknown upload.
+  /// Imports a complete upload (Images::start_import); the import job's id. The upload is
+  /// forgotten, with its files, once the image is published; an import that fails leaves it,
+  /// complete, to be finished again (with other `choices`) or cancelled. conflict while bytes
+  /// are missing or its import runs, not_found for an unknown upload.
+  Result<std::uint64_t> finish(const std::string& id, ImportChoices choices,
+                               std::function<void(std::uint64_t)> done);
+  /// Drops an upload and its file; not_found for an unknown upload, conflict while its import
+  /// runs (it reads the file).
   Result<void> cancel(const std::string& id);
   /// Takes up again the uploads a previous server left in the directory (at the size of their
   /// .part file); a description that cannot be read is removed with its part (what was left is
@@ -78,6 +92,8 @@ class ImageUploads {
   };
   void drop_idle();
   void forget(const std::string& id);
+  /// `job`, upload `id`'s import, ended: published, the upload goes; failed, it stays.
+  void import_ended(const std::string& id, std::uint64_t job);
   std::filesystem::path described(const std::string& id) const {
     return dir_ / ("upload-" + id + ".json");
   }

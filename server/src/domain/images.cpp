@@ -123,11 +123,7 @@ std::uint64_t Images::start_import(const std::string& spool, ImportRequest reque
   // Not tmp/upload-ID.part: what the operator uploaded.
   o.label = "the upload of " + request.name;
   o.manifest_source = "upload:" + request.name;
-  auto import = [&store, spool, o = std::move(o)] {
-    auto r = import_raw_image(store, spool, o);
-    ::unlink(spool.c_str());
-    return r;
-  };
+  auto import = [&store, spool, o = std::move(o)] { return import_raw_image(store, spool, o); };
   return run_import_job(run_blocking_, std::move(import), std::move(request), std::move(done));
 }
 
@@ -182,6 +178,11 @@ std::uint64_t Images::run_import_job(const RunBlocking& run,
         done(job);
       });
   return job;
+}
+
+bool Images::published(std::uint64_t job) const {
+  auto it = jobs_->finished.find(job);
+  return it != jobs_->finished.end() && it->second && it->second->has_value();
 }
 
 Result<std::optional<Result<ImportSummary>>> Images::take_job(std::uint64_t job) {

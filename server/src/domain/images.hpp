@@ -72,8 +72,9 @@ class Images {
     bool check_space = true;  ///< ImportOptions::check_free_space (off: try anyway)
     std::string who;          ///< the operator, for the log
   };
-  /// Imports the raw disk image at `spool` (which the import then owns and deletes) with
-  /// `run_blocking`; the job's id. `done(job)` runs on the io thread when it finishes.
+  /// Imports the raw disk image at `spool` with `run_blocking`, leaving the file to its owner
+  /// (a refused upload stays, to be imported again); the job's id. `done(job)` runs on the io
+  /// thread when it finishes.
   std::uint64_t start_import(const std::string& spool, ImportRequest request,
                              std::function<void(std::uint64_t)> done);
   /// Imports the raw disk image of exactly `length` bytes read from `body` (the read end of the
@@ -92,6 +93,9 @@ class Images {
   /// A finished job's outcome (handed out once), nullopt while it runs; not_found for an
   /// unknown job.
   Result<std::optional<Result<ImportSummary>>> take_job(std::uint64_t job);
+  /// Whether `job` ended with its image published (false while it runs, after it failed or
+  /// once its outcome was taken); for `done`, which runs before anyone takes it.
+  bool published(std::uint64_t job) const;
 
  private:
   Result<std::vector<std::string>> batches_using(const std::string& name);
