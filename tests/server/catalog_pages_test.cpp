@@ -212,6 +212,21 @@ TEST_F(CatalogPagesTest, AnUploadRefusedByItsImportStaysToBeImportedAgainWithThe
   EXPECT_EQ(files_in_tmp(), 0u);
 }
 
+TEST_F(CatalogPagesTest, AnUploadWhoseBytesGcRemovedIsForgotten) {
+  const auto bytes = revive::test::random_bytes(1 << 20, 13);
+  auto up = uploads.begin("swept", bytes.size(), false, "alice");
+  ASSERT_TRUE(up);
+  ASSERT_TRUE(uploads.append(up->id, 0, bytes));
+  // What `revivectl image gc` does to tmp/ while the server runs.
+  std::filesystem::remove(store->tmp_dir() / ("upload-" + up->id + ".part"));
+  auto gone = uploads.finish(up->id, {}, [](std::uint64_t) {});
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Errc::not_found);
+  EXPECT_NE(gone.error().message.find("upload again"), std::string::npos) << gone.error().message;
+  EXPECT_EQ(uploads.status(up->id).error().code, Errc::not_found);
+  EXPECT_EQ(files_in_tmp(), 0u);  // its description went too
+}
+
 TEST_F(CatalogPagesTest, AnUploadsImportHoldsItsFileUntilItEnds) {
   // Imports that wait until the test runs them, as a busy blocking pool would.
   std::vector<std::function<void()>> waiting;

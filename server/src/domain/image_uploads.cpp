@@ -107,6 +107,14 @@ Result<ImageUploads::Upload*> ImageUploads::find(const std::string& id) {
   auto it = uploads_.find(id);
   if (it == uploads_.end())
     return make_error(Errc::not_found, "no upload " + id + " (finished, cancelled or dropped)");
+  // `revivectl image gc` empties tmp/ (it waits for imports, not for uploads): an upload whose
+  // bytes went with it is of no use, and a refused one must not be offered again.
+  std::error_code ec;
+  if (!it->second.status.importing && !std::filesystem::exists(it->second.path, ec)) {
+    forget(id);
+    return make_error(Errc::not_found, "upload " + id + "'s bytes are gone from " + dir_.string() +
+                                           " (`revivectl image gc` empties it): upload again");
+  }
   return &it->second;
 }
 
