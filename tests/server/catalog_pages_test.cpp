@@ -35,6 +35,14 @@ std::span<const std::byte> part(const std::vector<std::byte>& all, std::size_t f
   return {all.data() + from, n};
 }
 
+// An upload of `n` random bytes begun and sent in one piece: complete, ready to be finished.
+Result<UploadStatus> received_upload(ImageUploads& uploads, const std::string& name, std::size_t n,
+                                     std::uint64_t seed) {
+  const auto bytes = revive::test::random_bytes(n, seed);
+  REVIVE_ASSIGN(up, uploads.begin(name, n, false, "alice"));
+  return uploads.append(up.id, 0, bytes);
+}
+
 // Runs each push's import on a thread of its own, as the server's push pool does; the test runs
 // the imports' `done`s (the domain's side) once it has joined their threads.
 struct PushThreads {
@@ -213,10 +221,8 @@ TEST_F(CatalogPagesTest, AnUploadRefusedByItsImportStaysToBeImportedAgainWithThe
 }
 
 TEST_F(CatalogPagesTest, AnUploadWhoseBytesGcRemovedIsForgotten) {
-  const auto bytes = revive::test::random_bytes(1 << 20, 13);
-  auto up = uploads.begin("swept", bytes.size(), false, "alice");
-  ASSERT_TRUE(up);
-  ASSERT_TRUE(uploads.append(up->id, 0, bytes));
+  auto up = received_upload(uploads, "swept", 1 << 20, 13);
+  ASSERT_TRUE(up) << up.error().message;
   // What `revivectl image gc` does to tmp/ while the server runs.
   std::filesystem::remove(store->tmp_dir() / ("upload-" + up->id + ".part"));
   auto gone = uploads.finish(up->id, {}, [](std::uint64_t) {});
@@ -240,10 +246,8 @@ TEST_F(CatalogPagesTest, AnUploadsImportHoldsItsFileUntilItEnds) {
       },
       pushes.runner());
   ImageUploads slow(ctx, later, store->tmp_dir(), limits());
-  const auto bytes = revive::test::random_bytes(1 << 20, 12);
-  auto up = slow.begin("slow-disk", bytes.size(), false, "alice");
-  ASSERT_TRUE(up);
-  ASSERT_TRUE(slow.append(up->id, 0, bytes));
+  auto up = received_upload(slow, "slow-disk", 1 << 20, 12);
+  ASSERT_TRUE(up) << up.error().message;
   auto job = slow.finish(up->id, {}, [](std::uint64_t) {});
   ASSERT_TRUE(job) << job.error().message;
   ASSERT_EQ(waiting.size(), 1u);
@@ -416,17 +420,16 @@ TEST_F(CatalogPagesTest, AStoppingServerEndsAPushWaitingForItsBodyAndPublishesNo
 }
 
 TEST_F(CatalogPagesTest, AnImageABatchUsesIsNotDeletedAndTheListNamesTheBatch) {
-  const auto bytes = revive::test::random_bytes(1 << 20, 9);
-  auto up = uploads.begin("desktop-nl", bytes.size(), false, "alice");
-  ASSERT_TRUE(up);
-  ASSERT_TRUE(uploads.append(up->id, 0, bytes));
+  constexpr std::size_t kSize = 1 << 20;
+  auto up = received_upload(uploads, "desktop-nl", kSize, 9);
+  ASSERT_TRUE(up) << up.error().message;
   ASSERT_TRUE(uploads.finish(up->id, {}, [](std::uint64_t) {}));
   ASSERT_TRUE(catalog.create_batch("gent-1", "Stad Gent", std::nullopt, "desktop-nl"));
   auto listed = images.list();
   ASSERT_TRUE(listed);
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0]["batches"], Json::array({"gent-1"}));
-  EXPECT_EQ((*listed)[0]["logical_size"], bytes.size());
+  EXPECT_EQ((*listed)[0]["logical_size"], kSize);
   auto refused = images.remove("desktop-nl", "alice");
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::conflict);
