@@ -220,6 +220,21 @@ TEST_F(CatalogPagesTest, AnUploadRefusedByItsImportStaysToBeImportedAgainWithThe
   EXPECT_EQ(files_in_tmp(), 0u);
 }
 
+TEST_F(CatalogPagesTest, AnUploadOfATakenNameIsRefusedBeforeItsFirstByte) {
+  auto first = received_upload(uploads, "taken", 1 << 20, 14);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(uploads.finish(first->id, {}, [](std::uint64_t) {}));
+  ASSERT_TRUE(store->load("taken"));
+  auto again = uploads.begin("taken", 1 << 20, false, "alice");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::already_exists);
+  EXPECT_NE(again.error().message.find("delete it first"), std::string::npos)
+      << again.error().message;
+  EXPECT_EQ(files_in_tmp(), 0u);
+  // Replacing it is the operator's choice to make.
+  EXPECT_TRUE(uploads.begin("taken", 1 << 20, true, "alice"));
+}
+
 TEST_F(CatalogPagesTest, AnUploadWhoseBytesGcRemovedIsForgotten) {
   auto up = received_upload(uploads, "swept", 1 << 20, 13);
   ASSERT_TRUE(up) << up.error().message;

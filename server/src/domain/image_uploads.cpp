@@ -122,6 +122,12 @@ Result<UploadStatus> ImageUploads::begin(const std::string& name, std::uint64_t 
                                          const std::string& who) {
   REVIVE_TRY(validate_image_name(name));
   if (size == 0) return make_error(Errc::invalid_input, "an image upload needs its size in bytes");
+  // The import would refuse the name after the whole upload: say so before the first byte.
+  if (!replace && images_.manifest(name)) {
+    return make_error(Errc::already_exists, "an image named \"" + name +
+                                                "\" already exists: delete it first, or choose "
+                                                "another name");
+  }
   drop_idle();
   if (uploads_.size() >= limits_.max_open) {
     return make_error(Errc::busy, std::to_string(uploads_.size()) +

@@ -55,9 +55,9 @@ class ImageUploads {
   ImageUploads& operator=(const ImageUploads&) = delete;
 
   /// Starts an upload of `size` bytes to become image `name`. invalid_input for a bad name or a
-  /// size of 0, no_space when the directory has less free space than `size`, busy when
-  /// max_open uploads are in progress (after dropping idle ones), io when the file cannot be
-  /// made.
+  /// size of 0, already_exists when an image has that name (unless `replace`), no_space when the
+  /// directory has less free space than `size`, busy when max_open uploads are in progress (after
+  /// dropping idle ones), io when the file cannot be made.
   Result<UploadStatus> begin(const std::string& name, std::uint64_t size, bool replace,
                              const std::string& who);
   /// How far the upload got; not_found for an unknown (or dropped) upload.

@@ -105,7 +105,8 @@ async function rawPost(port, route, token, body) {
 }
 
 // The images page: a file that is not a disk (a qcow2 header) is refused, the upload stays on the
-// server, and the option the refusal names imports it without sending a byte again.
+// server, and the option the refusal names imports it without sending a byte again; a second
+// upload to the name it took is refused before its first byte.
 async function refusedUploadKept(ops) {
   const file = path.join(tmp, 'vm-schijf.qcow2');
   const bytes = Buffer.alloc(1 << 20);
@@ -122,11 +123,15 @@ async function refusedUploadKept(ops) {
   await ops.locator('#upload-raw').check();
   await ops.locator('#upload-form button[type="submit"]').click();
   await ops.locator('#upload-result').filter({ hasText: 'vm-schijf staat klaar' }).waitFor({ timeout: 30000 });
-  ops.off('request', seePiece);
   await ops.locator('#upload-raw').uncheck();
   assert.deepEqual(pieces, [], 'the kept upload was sent again');
   assert.equal(await ops.locator('#images-error').textContent(), '');
-  log('images page: a qcow2 file refused with its upload kept, then imported as raw bytes without sending it again');
+  // The same name again: refused before a byte is sent.
+  await ops.locator('#upload-form button[type="submit"]').click();
+  await ops.locator('#images-error').filter({ hasText: 'bestaat al' }).filter({ hasText: 'delete it first' }).waitFor();
+  ops.off('request', seePiece);
+  assert.deepEqual(pieces, [], 'an upload to a taken name was sent');
+  log('images page: a qcow2 file refused with its upload kept, then imported as raw bytes without sending it again; its name taken refused before a byte');
 }
 
 // The images page: an upload a dropped connection left at its first piece goes on from there
