@@ -17,6 +17,7 @@
   let images = [];
   let batches = [];
   let editing = null; // the batch whose image and profile are being edited
+  let kept = null; // {id, key, name}: the upload a refused import left on the server
 
   const { errorText } = ui;
   const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
@@ -150,6 +151,7 @@
     $('upload-label').textContent = t('ui.images.uploading', { name });
     $('upload-result').textContent = '';
     $('images-error').textContent = '';
+    showKept(null);
     try {
       const u = await resumeOrBegin(file, name, key);
       setProgress(u.received, file.size);
@@ -158,8 +160,9 @@
       const r = await call('POST', '/api/v1/image-uploads/' + encodeURIComponent(u.id) + '/finish',
         { raw: $('upload-raw').checked, space_check: !$('upload-no-space-check').checked });
       if (!r.ok) {
-        const kept = await call('GET', '/api/v1/image-uploads/' + encodeURIComponent(u.id));
-        throw new Error(errorText(r) + (kept.ok ? ' ' + t('ui.images.kept') : ''));
+        const stays = await call('GET', '/api/v1/image-uploads/' + encodeURIComponent(u.id));
+        if (stays.ok) showKept({ id: u.id, key, name });
+        throw new Error(errorText(r) + (stays.ok ? ' ' + t('ui.images.kept') : ''));
       }
       localStorage.removeItem(key);
       $('upload-result').textContent = t('ui.images.uploaded', { name, stored: ui.bytes(r.body.stored_bytes) });
@@ -169,6 +172,26 @@
     } finally {
       button.disabled = false;
     }
+  }
+
+  // The button that drops an upload a refused import left (else it holds one of the server's
+  // places for uploads for a day).
+  function showKept(upload) {
+    kept = upload;
+    $('upload-discard').hidden = !upload;
+  }
+
+  async function discardKept() {
+    if (!kept) return;
+    const r = await call('DELETE', '/api/v1/image-uploads/' + encodeURIComponent(kept.id));
+    if (!r.ok && r.status !== 404) {
+      $('images-error').textContent = errorText(r);
+      return;
+    }
+    localStorage.removeItem(kept.key);
+    $('images-error').textContent = '';
+    $('upload-result').textContent = t('ui.images.discarded', { name: kept.name });
+    showKept(null);
   }
 
   function suggestName() {
@@ -323,6 +346,7 @@
   document.addEventListener('DOMContentLoaded', () => {
     $('upload-form').addEventListener('submit', upload);
     $('upload-file').addEventListener('change', suggestName);
+    $('upload-discard').addEventListener('click', discardKept);
     $('batch-form').addEventListener('submit', createBatch);
     $('batch-edit').addEventListener('submit', saveEdit);
     $('batch-edit-close').addEventListener('click', () => {

@@ -106,8 +106,9 @@ async function rawPost(port, route, token, body) {
 
 // The images page: a file that is not a disk (a qcow2 header) is refused, the upload stays on the
 // server, and the option the refusal names imports it without sending a byte again; a second
-// upload to the name it took is refused before its first byte.
-async function refusedUploadKept(ops) {
+// upload to the name it took is refused before its first byte; a refused upload discarded is
+// gone from the server.
+async function refusedUploadKept(ops, port, token) {
   const file = path.join(tmp, 'vm-schijf.qcow2');
   const bytes = Buffer.alloc(1 << 20);
   Buffer.from([0x51, 0x46, 0x49, 0xfb]).copy(bytes);
@@ -117,6 +118,7 @@ async function refusedUploadKept(ops) {
   await ops.locator('#upload-form button[type="submit"]').click();
   await ops.locator('#images-error').filter({ hasText: 'qcow2' })
     .filter({ hasText: 'De upload blijft op de server' }).waitFor({ timeout: 30000 });
+  assert.ok(await ops.locator('#upload-discard').isVisible());
   const pieces = [];
   const seePiece = (req) => { if (req.url().includes('/pieces')) pieces.push(req.url()); };
   ops.on('request', seePiece);
@@ -131,7 +133,22 @@ async function refusedUploadKept(ops) {
   await ops.locator('#images-error').filter({ hasText: 'bestaat al' }).filter({ hasText: 'delete it first' }).waitFor();
   ops.off('request', seePiece);
   assert.deepEqual(pieces, [], 'an upload to a taken name was sent');
-  log('images page: a qcow2 file refused with its upload kept, then imported as raw bytes without sending it again; its name taken refused before a byte');
+  // Refused again under another name, then discarded: the server forgets it, the page too.
+  await ops.locator('#upload-name').fill('vm-weg');
+  await ops.locator('#upload-form button[type="submit"]').click();
+  await ops.locator('#images-error').filter({ hasText: 'De upload blijft op de server' }).waitFor({ timeout: 30000 });
+  const remembered = () => ops.evaluate(() => Object.keys(localStorage)
+    .filter((k) => k.startsWith('revive-upload:vm-weg:')).map((k) => localStorage.getItem(k)));
+  const [id] = await remembered();
+  assert.ok(id);
+  await ops.locator('#upload-discard').click();
+  await ops.locator('#upload-result').filter({ hasText: 'vm-weg is weggegooid' }).waitFor();
+  assert.ok(await ops.locator('#upload-discard').isHidden());
+  assert.deepEqual(await remembered(), []);
+  const after = await fetch(`http://127.0.0.1:${port}/api/v1/image-uploads/${id}`, {
+    headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(after.status, 404);
+  log('images page: a qcow2 file refused with its upload kept, then imported as raw bytes without sending it again; its name taken refused before a byte; another discarded');
 }
 
 // The images page: an upload a dropped connection left at its first piece goes on from there
@@ -163,7 +180,7 @@ async function imagesAndBatches(ops, port, token) {
   assert.ok(await ops.locator('#upload').isVisible());
   log(`images page: the upload went on from its first piece (bar ${seen[0]} -> 100 %) and was imported`);
   await axeCheck(ops, 'the images page');
-  await refusedUploadKept(ops);
+  await refusedUploadKept(ops, port, token);
 
   await ops.locator('#nav a[href="#/batches"]').click();
   await ops.locator('#batches:not([hidden]) #batches-empty:not([hidden])').waitFor();
