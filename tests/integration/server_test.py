@@ -789,6 +789,10 @@ class OperatorPagesTest(ServerFixture):
         st, _, r = page_call(self.srv, "POST", pieces + "?offset=0", cookie=session, raw=image[:10], headers=ok)
         self.assertEqual(st, 409, r)
         self.assertIn("continues at byte 1048576", r["error"])
+        for bad in ("", "-1", "+1048576", "1048576x"):  # an offset is digits only
+            st, _, r = page_call(self.srv, "POST", pieces + "?offset=" + bad, cookie=session, raw=image[:10],
+                                 headers=ok)
+            self.assertEqual((st, r["code"]), (400, "invalid_input"), (bad, r))
         # A piece over 8 MiB is refused from its header (from this machine: plain HTTP).
         conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
         conn.putrequest("POST", pieces + "?offset=1048576")

@@ -3,7 +3,6 @@
 // (anyone: only reachable from a signed manifest).
 #include <charconv>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 
@@ -61,7 +60,8 @@ Response chunk(ApiContext& api, Call& c) {
   return r;
 }
 
-// A count or an index from a path or a query: digits only, 0 allowed (parse_id's are positive).
+// A count, an index or an offset from a path or a query: digits only, 0 allowed (parse_id's are
+// positive).
 std::optional<std::uint64_t> whole_number(const std::string& text) {
   std::uint64_t n = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -196,13 +196,11 @@ Response upload_begin(ApiContext& api, Call& c) {
 }
 
 Response upload_piece(ApiContext& api, Call& c) {
-  const std::string offset_text = c.query("offset");
-  char* end = nullptr;
-  const unsigned long long offset = std::strtoull(offset_text.c_str(), &end, 10);
-  if (offset_text.empty() || *end != '\0' || offset_text[0] == '-')
+  const auto offset = whole_number(c.query("offset"));
+  if (!offset)
     return error_response(400, "invalid_input", "?offset= must be the piece's byte offset");
   auto s = api.services.uploads.append(
-      c.param("id"), offset,
+      c.param("id"), *offset,
       {reinterpret_cast<const std::byte*>(c.req.body.data()), c.req.body.size()});
   return s ? json_response(upload_json(*s)) : from_error(s.error());
 }
